@@ -1,0 +1,1 @@
+"""Floor: the live status of a clinic's floor."""

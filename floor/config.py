@@ -1,0 +1,165 @@
+"""Clinic configuration: a TOML file per clinic, decoded and validated by msgspec.
+
+Every error names the field it is about (`... - at $.rooms[3].id`), so whoever edits the file can fix it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+from msgspec import Meta, Struct
+
+Id = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", description="lowercase letters, digits, - and _")]
+Label = Annotated[str, Meta(min_length=1, max_length=60)]
+Minutes = Annotated[int, Meta(ge=0, le=600)]
+PositiveMinutes = Annotated[int, Meta(ge=1, le=600)]
+
+
+class ConfigError(ValueError):
+    """A clinic file that cannot be used, with the file and the field named."""
+
+
+class Session(Struct, forbid_unknown_fields=True):
+    opens: dt.time
+    closes: dt.time
+
+    def __post_init__(self) -> None:
+        if self.closes <= self.opens:
+            raise ValueError("session closes must be later than opens")
+
+
+class Room(Struct, forbid_unknown_fields=True, frozen=True):
+    id: Id
+    label: Label
+    zone: Id
+
+
+class Provider(Struct, forbid_unknown_fields=True, frozen=True):
+    id: Id
+    name: Label
+    initials: Annotated[str, Meta(pattern=r"^[A-Z]{1,3}$")]
+
+
+class StageMinutes(Struct, forbid_unknown_fields=True, frozen=True):
+    """Expected minutes a visit of this type spends in each stage (the stage it is in, until the next)."""
+
+    arrived: Minutes
+    roomed: Minutes
+    prep_done: Minutes
+    provider_in: PositiveMinutes
+    teach_back_done: Minutes
+
+
+class VisitType(Struct, forbid_unknown_fields=True, frozen=True):
+    code: Id
+    label: Label
+    slot_minutes: PositiveMinutes
+    stage_minutes: StageMinutes
+
+
+class Thresholds(Struct, forbid_unknown_fields=True, frozen=True):
+    """Minutes a patient may wait in a stage before a dwell alert, and the cascade alert's K and L."""
+
+    waiting_to_be_roomed: PositiveMinutes = 15
+    waiting_for_prep: PositiveMinutes = 10
+    waiting_for_provider: PositiveMinutes = 15
+    waiting_for_checkout: PositiveMinutes = 10
+    cascade_visits: Annotated[int, Meta(ge=1, le=50)] = 3
+    cascade_minutes: PositiveMinutes = 10
+
+
+def _unique(kind: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for i, x in enumerate(ids):
+        if x in seen:
+            raise ValueError(f"{kind}[{i}]: duplicate id {x!r}")
+        seen.add(x)
+
+
+class Clinic(Struct, forbid_unknown_fields=True, frozen=True):
+    id: Id
+    name: Label
+    timezone: str
+    session: Session
+    rooms: Annotated[list[Room], Meta(min_length=1)]
+    providers: Annotated[list[Provider], Meta(min_length=1)]
+    visit_types: Annotated[list[VisitType], Meta(min_length=1)]
+    thresholds: Thresholds = msgspec.field(default_factory=Thresholds)
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: unknown time zone {self.timezone!r} (use an IANA name)") from None
+        _unique("rooms", [r.id for r in self.rooms])
+        _unique("providers", [p.id for p in self.providers])
+        _unique("visit_types", [v.code for v in self.visit_types])
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def room(self, room_id: str) -> Room | None:
+        return next((r for r in self.rooms if r.id == room_id), None)
+
+    def provider(self, provider_id: str) -> Provider | None:
+        return next((p for p in self.providers if p.id == provider_id), None)
+
+    def visit_type(self, code: str) -> VisitType | None:
+        return next((v for v in self.visit_types if v.code == code), None)
+
+    def day_of(self, at: dt.datetime) -> dt.date:
+        """The clinic day (a date in the clinic's time zone) that an instant belongs to."""
+        return at.astimezone(self.tz).date()
+
+    def local(self, day: dt.date, at: dt.time) -> dt.datetime:
+        return dt.datetime.combine(day, at, tzinfo=self.tz)
+
+
+
+
+def parse_clinic(text: str | bytes, source: str = "<clinic>") -> Clinic:
+    try:
+        return msgspec.toml.decode(text, type=Clinic)
+    except msgspec.ValidationError as e:
+        raise ConfigError(f"{source}: {e}") from None
+    except msgspec.DecodeError as e:
+        raise ConfigError(f"{source}: not valid TOML: {e}") from None
+
+
+def load_clinic(path: str | Path) -> Clinic:
+    path = Path(path)
+    try:
+        text = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read clinic file: {e.strerror}") from None
+    return parse_clinic(text, str(path))
+
+
+def load_clinics(paths: list[str | Path]) -> list[Clinic]:
+    """Load clinic files (or every *.toml in a directory); clinic ids must be unique."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        files.extend(sorted(p.glob("*.toml")) if p.is_dir() else [p])
+    if not files:
+        raise ConfigError(f"no clinic files found in {', '.join(map(str, paths))}")
+    clinics = [load_clinic(f) for f in files]
+    seen: dict[str, Path] = {}
+    for f, c in zip(files, clinics, strict=True):
+        if c.id in seen:
+            raise ConfigError(f"{f}: clinic id {c.id!r} is also used by {seen[c.id]}")
+        seen[c.id] = f
+    return clinics
+
+
+def demo_clinic_path() -> Path:
+    return Path(str(resources.files("floor.clinics").joinpath("demo.toml")))
+
+
+def demo_clinic() -> Clinic:
+    return load_clinic(demo_clinic_path())

@@ -1,0 +1,48 @@
+"""Commands: what staff ask the floor to do, imperative. The floor answers with an event or a refusal."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from msgspec import Struct
+
+from floor.core.journey import Stage
+from floor.core.rooms import RoomAction
+
+
+class BookVisit(Struct, frozen=True):
+    patient_name: str
+    provider: str
+    visit_type: str
+    start: dt.datetime | None = None
+    walk_in: bool = False
+    notes: str = ""
+
+
+class TakeStep(Struct, frozen=True):
+    visit: str
+    step: Stage
+    room: str | None = None
+    expected_version: int | None = None
+
+
+class UndoStep(Struct, frozen=True):
+    visit: str
+    expected_version: int | None = None
+
+
+class MarkRoom(Struct, frozen=True):
+    room: str
+    action: RoomAction
+    reason: str = ""
+
+
+Command = BookVisit | TakeStep | UndoStep | MarkRoom
+
+
+class Tap(Struct, frozen=True):
+    """Who asked, from which device, and when the server received it."""
+
+    actor: str
+    device: str
+    now: dt.datetime

@@ -1,0 +1,82 @@
+"""Events: what happened on the floor, past tense. The log stores them; live state is their fold."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from msgspec import Struct
+
+from floor.core.journey import Stage
+from floor.core.rooms import RoomAction
+
+
+class VisitBooked(Struct, tag="visit_booked", frozen=True):
+    """A visit was added to the day: scheduled ahead, or a walk-in who is already here."""
+
+    visit: str
+    patient_name: str
+    provider: str
+    visit_type: str
+    start: dt.datetime
+    walk_in: bool = False
+    notes: str = ""
+
+
+class StepTaken(Struct, tag="step_taken", frozen=True):
+    """A visit moved on. `room` is the room entered (roomed) or left (checked out, left unseen)."""
+
+    visit: str
+    step: Stage
+    previous: Stage
+    room: str | None = None
+    # Checking out without a teach-back is allowed, and recorded as the quality gap it is.
+    without_teach_back: bool = False
+
+
+class StepUndone(Struct, tag="step_undone", frozen=True):
+    """A mistaken step was reversed; the visit is back at `stage`. The undone event stays in the log."""
+
+    visit: str
+    undone_seq: int
+    step: Stage
+    stage: Stage
+    room: str | None = None
+
+
+class RoomMarked(Struct, tag="room_marked", frozen=True):
+    """Staff marked a room ready (cleaned), blocked, or unblocked."""
+
+    room: str
+    action: RoomAction
+    reason: str = ""
+
+
+Change = VisitBooked | StepTaken | StepUndone | RoomMarked
+
+
+class Event(Struct, frozen=True):
+    """One entry of a clinic's log. `seq` is gap-free per clinic; `version` is the new version of the
+    visit (or room) the event is about."""
+
+    seq: int
+    at: dt.datetime
+    day: dt.date
+    actor: str
+    device: str
+    version: int
+    change: Change
+
+    @property
+    def visit(self) -> str | None:
+        return getattr(self.change, "visit", None)
+
+    @property
+    def type(self) -> str:
+        c = self.change
+        if isinstance(c, StepTaken):
+            return c.step.value
+        if isinstance(c, StepUndone):
+            return "undo"
+        if isinstance(c, RoomMarked):
+            return f"room_{c.action.value}"
+        return "walk_in" if c.walk_in else "booked"

@@ -1,0 +1,263 @@
+"""A clinic's floor for one day: rooms and visits, built by folding events.
+
+`decide` checks a command against the rules and returns the event it would cause (or raises a
+Refusal) without changing anything; `apply` folds a stored event in. Time comes in with the tap.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Iterable
+
+from msgspec import Struct, field
+
+from floor.config import Clinic
+from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, Tap, UndoStep
+from floor.core.errors import Refusal, Why
+from floor.core.events import Event, RoomMarked, StepTaken, StepUndone, VisitBooked
+from floor.core.journey import Stage, allowed_steps, enters_room, is_allowed, leaves_room
+from floor.core.rooms import ROOM_ACTIONS, RoomState, allowed_room_actions
+
+
+class StepRecord(Struct):
+    """A step that undo can still reverse."""
+
+    seq: int
+    step: Stage
+    previous: Stage
+    at: dt.datetime
+    room: str | None = None
+
+
+class Visit(Struct):
+    id: str
+    patient_name: str
+    provider: str
+    visit_type: str
+    start: dt.datetime
+    walk_in: bool
+    notes: str
+    stage: Stage
+    version: int
+    room: str | None = None
+    #: When the visit reached each stage it has reached (undone stages are removed).
+    times: dict[Stage, dt.datetime] = field(default_factory=dict)
+    without_teach_back: bool = False
+    steps: list[StepRecord] = field(default_factory=list)
+
+
+class Room(Struct):
+    id: str
+    label: str
+    zone: str
+    state: RoomState = RoomState.ready
+    visit: str | None = None
+    since: dt.datetime | None = None
+    version: int = 0
+
+
+class Touched(Struct):
+    """What one event changed, so a screen can update without refetching."""
+
+    visit: Visit | None
+    rooms: list[Room]
+
+
+def _human(stage: Stage) -> str:
+    return stage.value.replace("_", " ")
+
+
+class Floor:
+    def __init__(self, clinic: Clinic, day: dt.date, seq: int = 0) -> None:
+        self.clinic = clinic
+        self.day = day
+        self.seq = seq
+        self.last_at: dt.datetime | None = None
+        self.rooms: dict[str, Room] = {r.id: Room(r.id, r.label, r.zone) for r in clinic.rooms}
+        self.visits: dict[str, Visit] = {}
+
+    @classmethod
+    def fold(cls, clinic: Clinic, day: dt.date, base_seq: int, events: Iterable[Event]) -> Floor:
+        floor = cls(clinic, day, base_seq)
+        for event in events:
+            floor.apply(event)
+        return floor
+
+    # -- deciding -------------------------------------------------------------------------------
+
+    def decide(self, command: Command, tap: Tap) -> Event:
+        at = tap.now if self.last_at is None else max(tap.now, self.last_at)
+        match command:
+            case BookVisit():
+                change, version = self._book(command, at), 1
+            case TakeStep():
+                change, version = self._step(command), self.visits[command.visit].version + 1
+            case UndoStep():
+                change, version = self._undo(command), self.visits[command.visit].version + 1
+            case MarkRoom():
+                change, version = self._mark(command), self.rooms[command.room].version + 1
+        return Event(self.seq + 1, at, self.day, tap.actor, tap.device, version, change)
+
+    def _book(self, c: BookVisit, at: dt.datetime) -> VisitBooked:
+        if self.clinic.provider(c.provider) is None:
+            known = ", ".join(p.id for p in self.clinic.providers)
+            raise Refusal(Why.invalid, f"No provider {c.provider!r} in this clinic (known: {known}).",
+                          field="provider")
+        if self.clinic.visit_type(c.visit_type) is None:
+            known = ", ".join(v.code for v in self.clinic.visit_types)
+            raise Refusal(Why.invalid, f"No visit type {c.visit_type!r} in this clinic (known: {known}).",
+                          field="visit_type")
+        if c.walk_in:
+            start = at
+        elif c.start is None:
+            raise Refusal(Why.invalid, "A scheduled visit needs a start time (or set walk_in).", field="start")
+        else:
+            start = c.start if c.start.tzinfo else c.start.replace(tzinfo=self.clinic.tz)
+            if self.clinic.day_of(start) != self.day:
+                raise Refusal(Why.invalid, f"Start {start.astimezone(self.clinic.tz):%Y-%m-%d %H:%M} is not on "
+                              f"today's clinic day ({self.day}); visits are added for today.", field="start")
+        return VisitBooked(f"v{self.seq + 1}", c.patient_name, c.provider, c.visit_type, start, c.walk_in,
+                           c.notes)
+
+    def _visit(self, visit_id: str, expected_version: int | None) -> Visit:
+        visit = self.visits.get(visit_id)
+        if visit is None:
+            raise Refusal(Why.not_found, f"No visit {visit_id!r} today.", visit=visit_id)
+        if expected_version is not None and expected_version != visit.version:
+            raise Refusal(Why.stale_version,
+                          f"The visit changed first: it is now {_human(visit.stage)} (version {visit.version}, "
+                          f"you had version {expected_version}).",
+                          visit=visit_id, stage=visit.stage.value, version=visit.version)
+        return visit
+
+    def _step(self, c: TakeStep) -> StepTaken:
+        visit = self._visit(c.visit, c.expected_version)
+        if not is_allowed(visit.stage, c.step):
+            allowed = allowed_steps(visit.stage)
+            options = " or ".join(_human(s) for s in allowed) if allowed else "nothing (the visit is over)"
+            raise Refusal(Why.illegal_step,
+                          f"The visit is {_human(visit.stage)}; from there it can go to {options}, "
+                          f"not {_human(c.step)}.",
+                          visit=visit.id, stage=visit.stage.value, allowed=[s.value for s in allowed])
+        if enters_room(c.step):
+            if c.room is None:
+                raise Refusal(Why.invalid, "Rooming a patient needs the room.", field="room", visit=visit.id)
+            room = self.rooms.get(c.room)
+            if room is None:
+                raise Refusal(Why.invalid, f"No room {c.room!r} in this clinic.", field="room", visit=visit.id)
+            if room.state is not RoomState.ready:
+                ready = [r.id for r in self.rooms.values() if r.state is RoomState.ready]
+                raise Refusal(Why.room_unavailable, f"{room.label} is {room.state.value}, not ready.",
+                              visit=visit.id, room=room.id, room_state=room.state.value, ready_rooms=ready)
+            return StepTaken(visit.id, c.step, visit.stage, room=room.id)
+        if c.room is not None:
+            raise Refusal(Why.invalid, f"A room is only given when rooming a patient, not for {_human(c.step)}.",
+                          field="room", visit=visit.id)
+        room_left = visit.room if leaves_room(visit.stage, c.step) else None
+        skipped = c.step is Stage.checked_out and visit.stage is not Stage.teach_back_done
+        return StepTaken(visit.id, c.step, visit.stage, room=room_left, without_teach_back=skipped)
+
+    def _undo(self, c: UndoStep) -> StepUndone:
+        visit = self._visit(c.visit, c.expected_version)
+        if not visit.steps:
+            raise Refusal(Why.nothing_to_undo, f"The visit is {_human(visit.stage)} and has no step to undo.",
+                          visit=visit.id, stage=visit.stage.value)
+        last = visit.steps[-1]
+        if last.room is not None and not enters_room(last.step):
+            # Undoing a step that released a room puts the patient back in it, if nobody else is there.
+            room = self.rooms[last.room]
+            if room.state not in (RoomState.turnover, RoomState.ready):
+                raise Refusal(Why.room_unavailable,
+                              f"Cannot undo {_human(last.step)}: {room.label} is now {room.state.value}.",
+                              visit=visit.id, room=room.id, room_state=room.state.value)
+        return StepUndone(visit.id, last.seq, last.step, last.previous, last.room)
+
+    def _mark(self, c: MarkRoom) -> RoomMarked:
+        room = self.rooms.get(c.room)
+        if room is None:
+            raise Refusal(Why.not_found, f"No room {c.room!r} in this clinic.")
+        if c.action not in ROOM_ACTIONS[room.state]:
+            allowed = allowed_room_actions(room.state)
+            options = " or ".join(a.value for a in allowed) if allowed else "nothing until its patient leaves"
+            raise Refusal(Why.illegal_step,
+                          f"{room.label} is {room.state.value}; it can be marked {options}, not {c.action.value}.",
+                          room=room.id, room_state=room.state.value, allowed=[a.value for a in allowed])
+        return RoomMarked(room.id, c.action, c.reason)
+
+    # -- folding --------------------------------------------------------------------------------
+
+    def preview(self, event: Event) -> Touched:
+        """What `apply(event)` would produce, leaving this floor unchanged (the answer is built before the
+        event is stored, and the floor only moves once it is)."""
+        scratch = Floor.__new__(Floor)
+        scratch.__dict__.update(self.__dict__)
+        scratch.visits = dict(self.visits)
+        scratch.rooms = dict(self.rooms)
+        visit = event.visit
+        if visit in scratch.visits:
+            scratch.visits[visit] = copy.deepcopy(scratch.visits[visit])
+        room = getattr(event.change, "room", None)
+        if room in scratch.rooms:
+            scratch.rooms[room] = copy.copy(scratch.rooms[room])
+        return scratch.apply(event)
+
+    def apply(self, event: Event) -> Touched:
+        if event.seq != self.seq + 1:
+            raise ValueError(f"event {event.seq} does not follow {self.seq}")
+        self.seq = event.seq
+        self.last_at = event.at if self.last_at is None else max(self.last_at, event.at)
+        match event.change:
+            case VisitBooked() as c:
+                stage = Stage.arrived if c.walk_in else Stage.scheduled
+                visit = Visit(c.visit, c.patient_name, c.provider, c.visit_type, c.start, c.walk_in, c.notes,
+                              stage, event.version, times={stage: event.at})
+                self.visits[visit.id] = visit
+                return Touched(visit, [])
+            case StepTaken() as c:
+                visit = self.visits[c.visit]
+                rooms = []
+                if c.room is not None:
+                    room = self.rooms[c.room]
+                    if enters_room(c.step):
+                        self._set_room(room, RoomState.occupied, visit.id, event.at)
+                        visit.room = room.id
+                    else:
+                        self._set_room(room, RoomState.turnover, None, event.at)
+                        visit.room = None
+                    rooms.append(room)
+                visit.steps.append(StepRecord(event.seq, c.step, c.previous, event.at, c.room))
+                visit.stage = c.step
+                visit.times[c.step] = event.at
+                visit.without_teach_back = c.without_teach_back
+                visit.version = event.version
+                return Touched(visit, rooms)
+            case StepUndone() as c:
+                visit = self.visits[c.visit]
+                visit.steps.pop()
+                visit.times.pop(c.step, None)
+                visit.stage = c.stage
+                visit.without_teach_back = False
+                visit.version = event.version
+                rooms = []
+                if c.room is not None:
+                    room = self.rooms[c.room]
+                    if enters_room(c.step):
+                        self._set_room(room, RoomState.ready, None, event.at)
+                        visit.room = None
+                    else:
+                        self._set_room(room, RoomState.occupied, visit.id, event.at)
+                        visit.room = room.id
+                    rooms.append(room)
+                return Touched(visit, rooms)
+            case RoomMarked() as c:
+                room = self.rooms[c.room]
+                self._set_room(room, ROOM_ACTIONS[room.state][c.action], None, event.at)
+                return Touched(None, [room])
+        raise TypeError(f"unknown change {event.change!r}")
+
+    @staticmethod
+    def _set_room(room: Room, state: RoomState, visit: str | None, at: dt.datetime) -> None:
+        room.state, room.visit, room.since = state, visit, at
+        room.version += 1
+

@@ -1,0 +1,87 @@
+"""The event-log contract every backend meets (embedded on local disk; Redis next)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+
+import msgspec
+from msgspec import Struct
+
+from floor.core.events import Event
+
+
+class Receipt(Struct, frozen=True):
+    """The first answer to a request sent with an Idempotency-Key; its retries get this answer again."""
+
+    key: str
+    fingerprint: str
+    status: int
+    body: msgspec.Raw
+
+
+class Record(Struct, frozen=True):
+    """What one append stores: the event, and the receipt when the request carried an idempotency key."""
+
+    event: Event
+    receipt: Receipt | None = None
+
+
+class SeqTaken(Exception):
+    """Another writer appended first: the caller catches up, decides again and retries."""
+
+    def __init__(self, clinic: str, seq: int, last_seq: int) -> None:
+        super().__init__(f"clinic {clinic}: seq {seq} is not next (the log is at {last_seq})")
+        self.last_seq = last_seq
+
+
+class KeyTaken(Exception):
+    """The idempotency key was already used: `receipt` is the first answer."""
+
+    def __init__(self, receipt: Receipt) -> None:
+        super().__init__(f"idempotency key {receipt.key!r} already used")
+        self.receipt = receipt
+
+
+class LogCorrupt(Exception):
+    """The stored log is damaged somewhere other than a torn final record; a person must look."""
+
+
+class LogUnavailable(Exception):
+    """The log cannot be reached right now; nothing was stored. Retry later."""
+
+
+class EventLog(ABC):
+    """A per-clinic, append-only log of events with gap-free sequence numbers."""
+
+    #: How long a receipt answers retries of the same Idempotency-Key.
+    receipt_ttl = dt.timedelta(hours=24)
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Make the log ready (replay indexes, connect)."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release files or connections; appends in flight finish first."""
+
+    @abstractmethod
+    async def append(self, clinic: str, record: Record) -> None:
+        """Store durably before returning. The event's seq must be the clinic's last seq + 1 (else SeqTaken);
+        a receipt whose key is already stored raises KeyTaken and stores nothing."""
+
+    @abstractmethod
+    async def last_seq(self, clinic: str) -> int:
+        """The seq of the clinic's last stored event (0 when there is none)."""
+
+    @abstractmethod
+    async def read_day(self, clinic: str, day: dt.date) -> tuple[int, list[Event]]:
+        """The day's events in order, and the seq just before the first of them."""
+
+    @abstractmethod
+    async def read(self, clinic: str, since: int) -> list[Event] | None:
+        """Events after `since`, in order; None when the log no longer holds all of them."""
+
+    @abstractmethod
+    async def receipt(self, clinic: str, key: str) -> Receipt | None:
+        """The stored answer for an idempotency key, if it is still kept."""

@@ -1,0 +1,202 @@
+"""The pump around one clinic's pure floor: decide, store durably, fold in, fan out.
+
+Taps for a clinic are handled one at a time (a lock), so two racing taps on one visit are decided in
+order and the loser is refused. With a shared log (Redis) another server may append first: the append
+is refused with SeqTaken, the runtime catches up from the log and decides again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import deque
+from typing import NamedTuple
+
+import msgspec
+import structlog
+
+from floor.clock import Clock
+from floor.config import Clinic
+from floor.core.commands import Command, MarkRoom, Tap
+from floor.core.errors import Refusal, Why
+from floor.core.events import Event
+from floor.core.floor import Floor, Touched
+from floor.fanout import RESYNC, Hub, Item
+from floor.log.base import EventLog, KeyTaken, Receipt, Record, SeqTaken
+from floor.wire import (
+    Audience,
+    Board,
+    ClinicSummary,
+    EventMessage,
+    HeartbeatMessage,
+    RoomAnswer,
+    SnapshotMessage,
+    VisitAnswer,
+    VisitHistory,
+    encode,
+)
+
+log = structlog.get_logger("floor.runtime")
+
+CREATED = 201
+
+
+class Answer(NamedTuple):
+    status: int
+    body: bytes
+    replayed: bool = False
+
+
+class Idempotency(NamedTuple):
+    key: str
+    fingerprint: str
+
+
+class ClinicRuntime:
+    def __init__(self, clinic: Clinic, event_log: EventLog, clock: Clock, hub: Hub,
+                 retain: int = 50_000) -> None:
+        self.clinic = clinic
+        self.log = event_log
+        self.clock = clock
+        self.hub = hub
+        self.floor = Floor(clinic, clinic.day_of(clock.now()))
+        #: Today's events, in order (the visit histories and the fold's input).
+        self.events: list[Event] = []
+        #: Recent updates as sent on the live feed, per audience, for sockets resuming with `since`.
+        self._sent: deque[tuple[int, dict[Audience, str]]] = deque(maxlen=retain)
+        self._snapshots: dict[Audience, tuple[int, str]] = {}
+        self._lock = asyncio.Lock()
+
+    @property
+    def id(self) -> str:
+        return self.clinic.id
+
+    async def start(self) -> None:
+        day = self.clinic.day_of(self.clock.now())
+        base, events = await self.log.read_day(self.id, day)
+        self.floor = Floor.fold(self.clinic, day, base, events)
+        self.events = list(events)
+        self._sent.clear()
+        self._snapshots.clear()
+        log.info("clinic_loaded", clinic=self.id, day=str(day), seq=self.floor.seq, events=len(events))
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def handle(self, command: Command, actor: str, device: str,
+                     idempotency: Idempotency | None = None) -> Answer:
+        # Shielded: a tap whose client hangs up mid-write must still be folded in once it is stored.
+        return await asyncio.shield(self._handle(command, actor, device, idempotency))
+
+    async def _handle(self, command: Command, actor: str, device: str, idem: Idempotency | None) -> Answer:
+        async with self._lock:
+            if idem is not None and (first := await self.log.receipt(self.id, idem.key)) is not None:
+                return self._replay(first, idem)
+            for _ in range(10):
+                now = self.clock.now()
+                self._roll_day(now)
+                event = self.floor.decide(command, Tap(actor, device, now))
+                body = self._answer(event, self.floor.preview(event), command)
+                receipt = Receipt(idem.key, idem.fingerprint, CREATED, msgspec.Raw(body)) if idem else None
+                try:
+                    await self.log.append(self.id, Record(event, receipt))
+                except SeqTaken:
+                    await self._catch_up()
+                    continue
+                except KeyTaken as taken:
+                    return self._replay(taken.receipt, idem)  # type: ignore[arg-type]
+                self._fold(event)
+                log.info("tap_stored", clinic=self.id, seq=event.seq, type=event.type, visit=event.visit,
+                         actor=actor, device=device)
+                return Answer(CREATED, body)
+            raise RuntimeError("the log kept moving under this tap; gave up after 10 tries")
+
+    def _replay(self, first: Receipt, idem: Idempotency) -> Answer:
+        if first.fingerprint != idem.fingerprint:
+            raise Refusal(Why.invalid, "This Idempotency-Key was already used for a different request; "
+                          "send a new key for a new tap.", field="Idempotency-Key")
+        return Answer(first.status, bytes(first.body), replayed=True)
+
+    @staticmethod
+    def _answer(event: Event, touched: Touched, command: Command) -> bytes:
+        if isinstance(command, MarkRoom):
+            return encode(RoomAnswer(event.seq, event, touched.rooms[0]))
+        assert touched.visit is not None
+        return encode(VisitAnswer(event.seq, event, touched.visit))
+
+    async def _catch_up(self) -> None:
+        """Fold in what other servers appended since our last event."""
+        events = await self.log.read(self.id, self.floor.seq)
+        if events is None:
+            await self.start()
+            self.hub.resync_all(self.id)
+            return
+        for event in events:
+            if event.day != self.floor.day:
+                self._new_day(event.day)
+            self._fold(event)
+
+    def _fold(self, event: Event) -> None:
+        touched = self.floor.apply(event)
+        self.events.append(event)
+        texts = {a: encode(EventMessage(event.seq, event, touched.visit, touched.rooms)).decode()
+                 for a in Audience}
+        self._sent.append((event.seq, texts))
+        self.hub.publish(self.id, event.seq, texts.__getitem__)
+
+    # -- days and time --------------------------------------------------------------------------
+
+    def _roll_day(self, now) -> None:
+        day = self.clinic.day_of(now)
+        if day > self.floor.day:
+            self._new_day(day)
+            self.hub.resync_all(self.id)
+
+    def _new_day(self, day) -> None:
+        log.info("clinic_day_opened", clinic=self.id, day=str(day), seq=self.floor.seq)
+        self.floor = Floor(self.clinic, day, self.floor.seq)
+        self.events = []
+        self._sent.clear()
+        self._snapshots.clear()
+
+    def tick(self) -> None:
+        """Called on a clock tick: opens a new day at midnight (clinic time) and sends heartbeats."""
+        self._roll_day(self.clock.now())
+        heartbeat = encode(HeartbeatMessage(self.floor.seq, self.clock.now())).decode()
+        self.hub.publish(self.id, 0, lambda _audience: heartbeat)
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def board(self) -> Board:
+        f, c = self.floor, self.clinic
+        return Board(c.id, c.name, c.timezone, f.day, f.seq, self.clock.now(), c.session,
+                     list(f.rooms.values()), list(f.visits.values()), c.providers, c.visit_types, c.thresholds)
+
+    def summary(self) -> ClinicSummary:
+        return ClinicSummary(self.id, self.clinic.name, self.clinic.timezone, self.floor.day, self.floor.seq)
+
+    def snapshot(self, audience: Audience) -> Item:
+        """The board as a snapshot message, encoded once per seq however many sockets ask for it."""
+        cached = self._snapshots.get(audience)
+        if cached is None or cached[0] != self.floor.seq:
+            text = encode(SnapshotMessage(self.floor.seq, self.board())).decode()
+            cached = self._snapshots[audience] = (self.floor.seq, text)
+        return cached
+
+    def catch_up(self, since: int | None, audience: Audience) -> list[Item]:
+        """What a screen that has seen up to `since` needs: the missed updates, or a snapshot."""
+        seq = self.floor.seq
+        if since is not None and since == seq:
+            return []
+        if since is not None and since < seq and self._sent and self._sent[0][0] <= since + 1:
+            missed = itertools.islice(self._sent, since + 1 - self._sent[0][0], None)
+            return [(s, texts[audience]) for s, texts in missed]
+        return [self.snapshot(audience)]
+
+    def history(self, visit_id: str) -> VisitHistory:
+        visit = self.floor.visits.get(visit_id)
+        if visit is None:
+            raise Refusal(Why.not_found, f"No visit {visit_id!r} today.")
+        return VisitHistory(visit, [e for e in self.events if e.visit == visit_id])
+
+
+__all__ = ["RESYNC", "Answer", "ClinicRuntime", "Idempotency"]

@@ -1,0 +1,1 @@
+"""The HTTP and WebSocket edge: translates requests to commands and answers; holds no clinic rules."""

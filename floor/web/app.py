@@ -1,0 +1,103 @@
+"""The ASGI app: routes, the live socket, static pages, OpenAPI at /schema, request ids in every log line."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import structlog
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from floor.bootstrap import Floors
+from floor.web.errors import HANDLERS
+from floor.web.http import clinics_router
+from floor.web.live import live
+
+log = structlog.get_logger("floor.http")
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def static_dir() -> Path:
+    """The pages: `static/` in a source checkout, `floor/_static` in an installed wheel."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here.parent / "static", here / "_static"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("Floor's static pages are missing (expected static/ beside the floor package)")
+
+
+def request_context(app: ASGIApp) -> ASGIApp:
+    """Bind a request id (the caller's X-Request-ID, or a new one) and the clinic to every log line."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex[:16]
+        path: str = scope["path"]
+        parts = path.split("/")
+        clinic = parts[3] if len(parts) > 3 and parts[1:3] == ["api", "clinics"] else None
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id, clinic=clinic)
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            if scope["type"] == "http" and path.startswith("/api/"):
+                log.info("request", method=scope["method"], path=path, status=status,
+                         ms=round((time.perf_counter() - started) * 1000, 2))
+            structlog.contextvars.clear_contextvars()
+
+    return middleware
+
+
+def create_app(floors: Floors) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await floors.start()
+        try:
+            yield
+        finally:
+            await floors.stop()
+
+    api = clinics_router(floors)
+    sockets = Router("/api/clinics", route_handlers=[live], dependencies={
+        "floors": Provide(lambda: floors, use_cache=True, sync_to_thread=False)}, include_in_schema=False)
+    pages = create_static_files_router(path="/", directories=[static_dir()], html_mode=True,
+                                       include_in_schema=False, name="pages")
+    return Litestar(
+        route_handlers=[api, sockets, pages],
+        lifespan=[lifespan],
+        middleware=[request_context],
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=MAX_BODY_BYTES,
+        state=State({"floors": floors}),
+        openapi_config=OpenAPIConfig(
+            title="Floor",
+            version="0.1.0",
+            description="Live clinic floor status. Writes are taps: each becomes one event in the clinic's "
+                        "log. The live feed is a WebSocket at /api/clinics/{clinic}/live (see README).",
+            path="/schema",
+        ),
+        debug=False,
+    )
+

@@ -1,0 +1,97 @@
+"""One place where refusals and bad requests become HTTP answers and close codes."""
+
+from __future__ import annotations
+
+import re
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+
+from floor.core.errors import Refusal, Why
+from floor.log.base import LogUnavailable
+from floor.wire import ErrorBody
+
+STATUS = {
+    Why.not_found: 404,
+    Why.invalid: 422,
+    Why.illegal_step: 409,
+    Why.stale_version: 409,
+    Why.room_unavailable: 409,
+    Why.nothing_to_undo: 409,
+}
+
+#: WebSocket close codes (4000-4999 are the application's own).
+CLOSE_UNKNOWN_CLINIC = 4404
+CLOSE_BAD_PARAMETER = 4400
+CLOSE_INTERNAL = 1011
+
+
+def _json(body: ErrorBody, status: int, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+
+def refusal_response(request: Request, exc: Refusal) -> Response[ErrorBody]:
+    floors = request.app.state.floors
+    visit = None
+    if exc.visit and exc.why is not Why.not_found:
+        runtime = floors.runtimes.get(request.path_params.get("clinic", ""))
+        visit = runtime.floor.visits.get(exc.visit) if runtime else None
+    detail = {k: v for k, v in exc.detail.items() if k in ErrorBody.__struct_fields__}
+    body = ErrorBody(exc.why.value, exc.message, field=exc.field, visit=visit, **detail)
+    return _json(body, STATUS[exc.why])
+
+
+_PATH = re.compile(r"at `\$\.([\w.\[\]]+)`|unknown field `(\w+)`|missing required field `(\w+)`")
+
+
+def _field(key: str | None, message: str) -> str | None:
+    """The body field a msgspec message is about (`$.room` -> room), else Litestar's key for it."""
+    if match := _PATH.search(message):
+        return next(g for g in match.groups() if g)
+    return None if key in (None, "", "data") else key
+
+
+def validation_response(request: Request, exc: ValidationException) -> Response[ErrorBody]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    first = extra[0] if extra and isinstance(extra[0], dict) else {}
+    message = first.get("message") or exc.detail
+    field = _field(first.get("key"), message)
+    if field and field not in message:
+        message = f"{field}: {message}"
+    return _json(ErrorBody("invalid_request", f"The request is not valid: {message}", field=field), 400)
+
+
+def http_response(request: Request, exc: HTTPException) -> Response[ErrorBody]:
+    error = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed",
+             413: "too_large"}.get(exc.status_code, "error")
+    return _json(ErrorBody(error, exc.detail), exc.status_code, exc.headers)
+
+
+def unavailable_response(request: Request, exc: LogUnavailable) -> Response[ErrorBody]:
+    return _json(ErrorBody("unavailable", f"The tap was not stored: {exc} Try again shortly."), 503,
+                 {"Retry-After": "2"})
+
+
+HANDLERS = {
+    Refusal: refusal_response,
+    ValidationException: validation_response,
+    LogUnavailable: unavailable_response,
+    HTTPException: http_response,
+}
+
+
+def errors(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI descriptions of the error answers a route can give."""
+    text = {
+        400: "Malformed body or parameter; `field` names it.",
+        404: "Unknown clinic, visit or room.",
+        409: "Illegal step (names the current stage and the allowed steps), stale expected_version "
+             "(carries the visit as it is now), or the room is not free.",
+        422: "The request names something that does not fit: unknown provider or visit type, a start "
+             "time on another day, a room given where none belongs, an Idempotency-Key reused for "
+             "another request.",
+        503: "The log could not be written; nothing was stored. Retry after Retry-After seconds.",
+    }
+    return {s: ResponseSpec(data_container=ErrorBody, description=text[s], generate_examples=False)
+            for s in statuses}

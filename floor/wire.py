@@ -1,0 +1,145 @@
+"""What goes over the wire: request bodies, answers, and live-feed messages. All JSON, all msgspec."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+from floor.config import Provider, Session, Thresholds, VisitType
+from floor.core.events import Event
+from floor.core.floor import Room, Visit
+from floor.core.journey import STEPS
+from floor.core.rooms import RoomAction
+
+PatientName = Annotated[str, Meta(min_length=1, max_length=80, pattern=r"\S")]
+Ref = Annotated[str, Meta(min_length=1, max_length=40)]
+Notes = Annotated[str, Meta(max_length=500)]
+Version = Annotated[int, Meta(ge=1)]
+
+VisitStep = Literal[(*(s.value for s in STEPS), "undo")]  # type: ignore[valid-type]
+
+
+class Audience(StrEnum):
+    """Who a live feed is encoded for; each update is encoded once per audience."""
+
+    staff = "staff"
+
+
+# -- requests ------------------------------------------------------------------------------------
+
+
+class NewVisit(Struct, forbid_unknown_fields=True):
+    """Schedule a visit for today (`start`, ISO 8601; without an offset it is clinic time) or add a walk-in."""
+
+    patient_name: PatientName
+    provider: Ref
+    visit_type: Ref
+    start: dt.datetime | None = None
+    walk_in: bool = False
+    notes: Notes = ""
+
+
+class VisitTap(Struct, forbid_unknown_fields=True):
+    """Move a visit to its next stage, end it, or undo its last step. `room` only with `roomed`."""
+
+    type: VisitStep
+    room: Ref | None = None
+    expected_version: Version | None = None
+
+
+class RoomTap(Struct, forbid_unknown_fields=True):
+    type: RoomAction
+    reason: Annotated[str, Meta(max_length=200)] = ""
+
+
+# -- answers -------------------------------------------------------------------------------------
+
+
+class VisitAnswer(Struct):
+    seq: int
+    event: Event
+    visit: Visit
+
+
+class RoomAnswer(Struct):
+    seq: int
+    event: Event
+    room: Room
+
+
+class VisitHistory(Struct):
+    visit: Visit
+    events: list[Event]
+
+
+class ClinicSummary(Struct):
+    id: str
+    name: str
+    timezone: str
+    day: dt.date
+    seq: int
+
+
+class Board(Struct):
+    clinic: str
+    name: str
+    timezone: str
+    day: dt.date
+    seq: int
+    now: dt.datetime
+    session: Session
+    rooms: list[Room]
+    visits: list[Visit]
+    providers: list[Provider]
+    visit_types: list[VisitType]
+    thresholds: Thresholds
+
+
+class ErrorBody(Struct, omit_defaults=True):
+    """Every error answer: a machine-readable `error`, a `message` for people, and facts where they help."""
+
+    error: str
+    message: str
+    field: str | None = None
+    stage: str | None = None
+    allowed: list[str] | None = None
+    visit: Visit | None = None
+    room: str | None = None
+    room_state: str | None = None
+    ready_rooms: list[str] | None = None
+    version: int | None = None
+
+
+# -- live feed -----------------------------------------------------------------------------------
+
+
+class SnapshotMessage(Struct, tag="snapshot", tag_field="kind"):
+    seq: int
+    board: Board
+
+
+class EventMessage(Struct, tag="event", tag_field="kind"):
+    """One event, with the visit and rooms it changed as they are now."""
+
+    seq: int
+    event: Event
+    visit: Visit | None
+    rooms: list[Room]
+
+
+class HeartbeatMessage(Struct, tag="heartbeat", tag_field="kind"):
+    seq: int
+    now: dt.datetime
+
+
+LiveMessage = SnapshotMessage | EventMessage | HeartbeatMessage
+
+encoder = msgspec.json.Encoder()
+
+
+def encode(obj: object) -> bytes:
+    return encoder.encode(obj)
