@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -24,6 +25,21 @@ from floor.web.live import live
 log = structlog.get_logger("floor.http")
 
 MAX_BODY_BYTES = 64 * 1024
+
+LIVE_FEED_DOC = """Live clinic floor status. Every write is a tap that becomes one event in the clinic's log,
+with a sequence number that is gap-free per clinic. Errors always have the `ErrorBody` shape.
+
+**Live feed** (WebSocket, not expressible in OpenAPI): `GET /api/clinics/{clinic}/live[?since=SEQ]`.
+Messages are JSON text frames, tagged by `kind`:
+
+* `{"kind": "snapshot", "seq", "board": Board}`: first, unless `since` is within the retained log; again
+  whenever the screen must resync (it fell behind, or a new clinic day opened). Replace everything.
+* `{"kind": "event", "seq", "event": Event, "visit": Visit | null, "rooms": [Room]}`: one per event, in
+  order; `visit` and `rooms` are the changed entities as they are now.
+* `{"kind": "heartbeat", "seq", "now"}`: every 15 s, so idle sockets stay open through proxies.
+
+Close codes: 4404 unknown clinic, 4400 bad parameter (the reason says which); 1011 server error.
+"""
 
 
 def static_dir() -> Path:
@@ -70,13 +86,19 @@ def request_context(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def create_app(floors: Floors) -> Litestar:
+def create_app(floors: Floors, background: list[Callable[[], Coroutine[None, None, None]]] = ()) -> Litestar:
+    """`background` jobs (the demo's simulated staff) run while the app serves."""
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await floors.start()
+        tasks = [asyncio.create_task(job()) for job in background]
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await floors.stop()
 
     api = clinics_router(floors)
@@ -94,10 +116,10 @@ def create_app(floors: Floors) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Floor",
             version="0.1.0",
-            description="Live clinic floor status. Writes are taps: each becomes one event in the clinic's "
-                        "log. The live feed is a WebSocket at /api/clinics/{clinic}/live (see README).",
+            description=LIVE_FEED_DOC,
             path="/schema",
         ),
+        logging_config=None,  # floor.logs owns logging: JSON lines for every library
         debug=False,
     )
 

@@ -6,8 +6,8 @@ import hashlib
 from typing import Annotated, NamedTuple
 
 from litestar import Request, Response, Router, get, post
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from floor.bootstrap import Floors
 from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, UndoStep
@@ -27,7 +27,7 @@ from floor.wire import (
 
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(header="Idempotency-Key", min_length=1, max_length=128, required=False,
+    HeaderParameter(name="Idempotency-Key", min_length=1, max_length=128, required=False,
               description="Send the same key when retrying a tap: it is applied once and the first answer "
                           "is returned again (with `Idempotent-Replayed: true`)."),
 ]
@@ -45,7 +45,7 @@ def tapper(request: Request) -> Tapper:
     return Tapper(headers.get("x-floor-actor", "unknown")[:64], headers.get("x-floor-device", "unknown")[:64])
 
 
-def clinic_runtime(floors: Floors, clinic: str) -> ClinicRuntime:
+def clinic_runtime(floors: NamedDependency[Floors], clinic: FromPath[str]) -> ClinicRuntime:
     return floors.get(clinic)
 
 
@@ -61,26 +61,30 @@ async def _tap(request: Request, runtime: ClinicRuntime, command: Command, who: 
     return Response(answer.body, status_code=answer.status, media_type="application/json", headers=headers)
 
 
+Runtime = NamedDependency[ClinicRuntime]
+Who = NamedDependency[Tapper]
+
+
 @get("/", summary="The clinics this server runs")
-async def list_clinics(floors: Floors) -> list[ClinicSummary]:
+async def list_clinics(floors: NamedDependency[Floors]) -> list[ClinicSummary]:
     return [r.summary() for r in floors.runtimes.values()]
 
 
 @get("/{clinic:str}/board", summary="The clinic's floor now: rooms, today's visits, providers",
-     responses=errors(404))
-async def board(runtime: ClinicRuntime) -> Board:
+     responses=errors(400, 404))
+async def board(runtime: Runtime) -> Board:
     return runtime.board()
 
 
 @get("/{clinic:str}/visits/{visit:str}", summary="A visit with its full event history (undos included)",
-     responses=errors(404))
-async def visit_history(runtime: ClinicRuntime, visit: str) -> VisitHistory:
+     responses=errors(400, 404))
+async def visit_history(runtime: Runtime, visit: FromPath[str]) -> VisitHistory:
     return runtime.history(visit)
 
 
 @post("/{clinic:str}/visits", summary="Schedule a visit for today, or add a walk-in",
       responses=errors(400, 404, 422, 503))
-async def add_visit(request: Request, runtime: ClinicRuntime, data: NewVisit, who: Tapper,
+async def add_visit(request: Request, runtime: Runtime, data: JSONBody[NewVisit], who: Who,
                     idempotency_key: IdempotencyKey = None) -> Response[VisitAnswer]:
     command = BookVisit(data.patient_name.strip(), data.provider, data.visit_type, data.start, data.walk_in,
                         data.notes)
@@ -90,8 +94,8 @@ async def add_visit(request: Request, runtime: ClinicRuntime, data: NewVisit, wh
 @post("/{clinic:str}/visits/{visit:str}/events",
       summary="Tap a visit's next step, end it, or undo its last step",
       responses=errors(400, 404, 409, 422, 503))
-async def visit_event(request: Request, runtime: ClinicRuntime, visit: str, data: VisitTap, who: Tapper,
-                      idempotency_key: IdempotencyKey = None) -> Response[VisitAnswer]:
+async def visit_event(request: Request, runtime: Runtime, visit: FromPath[str], data: JSONBody[VisitTap],
+                      who: Who, idempotency_key: IdempotencyKey = None) -> Response[VisitAnswer]:
     command: Command
     if data.type == "undo":
         command = UndoStep(visit, data.expected_version)
@@ -102,7 +106,7 @@ async def visit_event(request: Request, runtime: ClinicRuntime, visit: str, data
 
 @post("/{clinic:str}/rooms/{room:str}/events", summary="Mark a room ready (cleaned), blocked or unblocked",
       responses=errors(400, 404, 409, 503))
-async def room_event(request: Request, runtime: ClinicRuntime, room: str, data: RoomTap, who: Tapper,
+async def room_event(request: Request, runtime: Runtime, room: FromPath[str], data: JSONBody[RoomTap], who: Who,
                      idempotency_key: IdempotencyKey = None) -> Response[RoomAnswer]:
     return await _tap(request, runtime, MarkRoom(room, data.type, data.reason), who, idempotency_key)
 

@@ -7,7 +7,9 @@ import contextlib
 
 import structlog
 from litestar import WebSocket, websocket
+from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
+from litestar.params import FromPath
 
 from floor.bootstrap import Floors
 from floor.fanout import RESYNC, Subscriber
@@ -27,7 +29,7 @@ def _since(raw: str | None) -> int | None:
 
 
 @websocket("/{clinic:str}/live")
-async def live(socket: WebSocket, floors: Floors, clinic: str) -> None:
+async def live(socket: WebSocket, floors: NamedDependency[Floors], clinic: FromPath[str]) -> None:
     await socket.accept()
     runtime = floors.runtimes.get(clinic)
     if runtime is None:

@@ -1,0 +1,136 @@
+"""`floor serve` runs the server; `floor demo` also plays a generated clinic day on an accelerated clock."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+
+import uvicorn
+
+from floor.bootstrap import Floors, embedded_floors
+from floor.clock import Clock, ScaledClock
+from floor.config import Clinic, ConfigError, demo_clinic_path, load_clinics
+from floor.logs import configure
+
+
+def _env_list(name: str) -> list[str]:
+    value = os.environ.get(name, "")
+    return [p for p in value.split(os.pathsep) if p]
+
+
+def _server(floors: Floors, host: str, port: int,
+            background: list[Callable[[], Coroutine[None, None, None]]] | None = None) -> uvicorn.Server:
+    from floor.web.app import create_app
+
+    config = uvicorn.Config(
+        create_app(floors, background=background or []),
+        host=host,
+        port=port,
+        ws="websockets-sansio",
+        ws_max_size=64 * 1024,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    return uvicorn.Server(config)
+
+
+def _run(server: uvicorn.Server) -> None:
+    try:
+        import uvloop
+
+        uvloop.run(server.serve())
+    except ImportError:
+        asyncio.run(server.serve())
+
+
+def serve(args: argparse.Namespace) -> None:
+    clinics = load_clinics(args.clinic or _env_list("FLOOR_CLINICS") or [demo_clinic_path()])
+    floors = embedded_floors(clinics, args.data_dir)
+    _print(f"Floor: serving {', '.join(c.id for c in clinics)} on http://{args.host}:{args.port} "
+           f"(data in {Path(args.data_dir).resolve()})")
+    _run(_server(floors, args.host, args.port))
+
+
+def demo(args: argparse.Namespace) -> None:
+    from floor.demo import play_day
+
+    clinics = load_clinics([demo_clinic_path()])
+    clinic = clinics[0]
+    clock = _demo_clock(clinic, args.speed, args.start)
+    data_dir = tempfile.mkdtemp(prefix="floor-demo-")
+    floors = embedded_floors(clinics, data_dir, clock)
+
+    async def play() -> None:
+        await play_day(floors.get(clinic.id), seed=args.seed)
+
+    base = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
+    _print(f"""
+Floor demo: {clinic.name}, a generated clinic day at {args.speed:g}x speed
+(clinic clock starts {clock.now().astimezone(clinic.tz):%H:%M} {clinic.timezone}; data in {data_dir}).
+
+  Live board:   {base}/board.html?clinic={clinic.id}
+  Board JSON:   {base}/api/clinics/{clinic.id}/board
+  API docs:     {base}/schema
+  Live feed:    ws://{base.removeprefix('http://')}/api/clinics/{clinic.id}/live
+
+Press Ctrl+C to stop.
+""")
+    _run(_server(floors, args.host, args.port, background=[play]))
+
+
+def _demo_clock(clinic: Clinic, speed: float, start: dt.time | None) -> Clock:
+    today = dt.datetime.now(clinic.tz).date()
+    opening = clinic.local(today, clinic.session.opens) - dt.timedelta(minutes=15)
+    begin = clinic.local(today, start) if start else opening
+    return ScaledClock(begin.astimezone(dt.UTC), speed)
+
+
+def _print(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="floor", description="Real-time clinic floor status server.")
+    parser.add_argument("--log-level", default=os.environ.get("FLOOR_LOG_LEVEL", "info"),
+                        choices=["debug", "info", "warning", "error"])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    s = commands.add_parser("serve", help="run the server")
+    s.add_argument("--host", default=os.environ.get("FLOOR_HOST", "127.0.0.1"))
+    s.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    s.add_argument("--data-dir", default=os.environ.get("FLOOR_DATA_DIR", "floor-data"),
+                   help="where the embedded log keeps its files (default ./floor-data, or $FLOOR_DATA_DIR)")
+    s.add_argument("--clinic", action="append", metavar="PATH",
+                   help="a clinic TOML file or a directory of them; repeatable (default: $FLOOR_CLINICS, "
+                        "else the demo clinic)")
+    s.set_defaults(run=serve)
+
+    d = commands.add_parser("demo", help="serve the demo clinic and play a generated day on a fast clock")
+    d.add_argument("--host", default="127.0.0.1")
+    d.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    d.add_argument("--speed", type=float, default=30.0, help="how many times faster than real time (30)")
+    d.add_argument("--start", type=dt.time.fromisoformat, default=None,
+                   help="clinic time to start the day at, HH:MM (default: 15 minutes before opening)")
+    d.add_argument("--seed", type=int, default=1, help="seed of the generated day")
+    d.set_defaults(run=demo)
+
+    args = parser.parse_args(argv)
+    configure(args.log_level)
+    try:
+        args.run(args)
+    except ConfigError as e:
+        parser.exit(2, f"floor: {e}\n")
+
+
+if __name__ == "__main__":
+    main()

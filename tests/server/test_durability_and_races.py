@@ -1,0 +1,164 @@
+"""Acknowledged taps survive `kill -9`; a torn last record is survived; retries and races are safe."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.server.conftest import ServerProcess
+
+pytestmark = pytest.mark.server
+
+CLINIC = "riverside"
+PATH = ("roomed", "prep_done", "provider_in", "teach_back_done", "checked_out")
+
+
+def _walk_in(client: httpx.Client, name: str) -> httpx.Response:
+    return client.post(f"/api/clinics/{CLINIC}/visits",
+                       json={"patient_name": name, "provider": "silva", "visit_type": "follow", "walk_in": True})
+
+
+def _tap(client: httpx.Client, visit: str, step: str, **extra) -> httpx.Response:
+    body = {"type": step, **({"room": extra.pop("room")} if "room" in extra else {})}
+    return client.post(f"/api/clinics/{CLINIC}/visits/{visit}/events", json=body, headers=extra.get("headers"))
+
+
+def _history(client: httpx.Client, visit: str) -> list[int]:
+    r = client.get(f"/api/clinics/{CLINIC}/visits/{visit}")
+    assert r.status_code == 200, r.text
+    return [e["seq"] for e in r.json()["events"]]
+
+
+def test_every_acknowledged_tap_survives_kill_9_under_load(server: ServerProcess) -> None:
+    acked: dict[int, str] = {}  # seq -> visit
+    stop = threading.Event()
+
+    def tablet(n: int) -> None:
+        with httpx.Client(base_url=server.url, timeout=5) as client:
+            i = 0
+            while not stop.is_set():
+                try:
+                    r = _walk_in(client, f"Patient {n}-{i}")
+                    if r.status_code == 201:
+                        acked[r.json()["seq"]] = r.json()["visit"]["id"]
+                        visit = r.json()["visit"]["id"]
+                        r = client.post(f"/api/clinics/{CLINIC}/visits/{visit}/events",
+                                        json={"type": "left_without_being_seen"})
+                        if r.status_code == 201:
+                            acked[r.json()["seq"]] = visit
+                except httpx.TransportError:
+                    return  # the server is gone; this tap was never acknowledged
+                i += 1
+
+    threads = [threading.Thread(target=tablet, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while len(acked) < 60 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    server.kill9()
+    stop.set()
+    for t in threads:
+        t.join(10)
+    assert len(acked) >= 60
+
+    server.start()
+    with httpx.Client(base_url=server.url) as client:
+        board = client.get(f"/api/clinics/{CLINIC}/board").json()
+        assert board["seq"] >= max(acked)
+        for seq, visit in acked.items():
+            assert seq in _history(client, visit)
+        # The log is gap-free after the restart: the next tap gets the next seq.
+        r = _walk_in(client, "After restart")
+        assert r.status_code == 201
+        assert r.json()["seq"] == board["seq"] + 1
+
+
+def _day_file(data_dir: Path) -> Path:
+    files = sorted((data_dir / CLINIC).glob("*.log"))
+    assert len(files) == 1
+    return files[0]
+
+
+def test_a_torn_last_record_is_logged_ignored_and_the_server_starts(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        seqs = [_walk_in(client, f"Patient {i}").json()["seq"] for i in range(5)]
+    server.kill9()
+    log_file = _day_file(server.data_dir)
+    intact = log_file.stat().st_size
+    with open(log_file, "ab") as f:
+        f.write(b"\x00\x00\x01\xf4\x12\x34\x56\x78{\"event\":{\"seq\":")  # a record cut off mid-write
+
+    server.start()
+    assert "torn_record_ignored" in server.log()
+    assert log_file.stat().st_size == intact
+    with httpx.Client(base_url=server.url) as client:
+        assert client.get(f"/api/clinics/{CLINIC}/board").json()["seq"] == seqs[-1]
+        r = _walk_in(client, "After the tear")
+        assert r.status_code == 201 and r.json()["seq"] == seqs[-1] + 1
+    server.kill9()
+    server.start()
+    with httpx.Client(base_url=server.url) as client:
+        assert client.get(f"/api/clinics/{CLINIC}/board").json()["seq"] == seqs[-1] + 1
+
+
+def test_retried_taps_with_one_idempotency_key_apply_once(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        visit = _walk_in(client, "Ann Lee").json()["visit"]["id"]
+        headers = {"Idempotency-Key": "tablet-7-tap-42"}
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: _tap(client, visit, "roomed", room="e2", headers=headers), range(8)))
+        assert {a.status_code for a in answers} == {201}
+        assert len({a.content for a in answers}) == 1  # the same first answer, byte for byte
+        assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 7
+        steps = client.get(f"/api/clinics/{CLINIC}/visits/{visit}").json()["events"]
+        assert [e["change"].get("step") for e in steps].count("roomed") == 1
+    # The key still answers after a restart, and a different request under it is refused.
+    server.kill9()
+    server.start()
+    with httpx.Client(base_url=server.url) as client:
+        again = _tap(client, visit, "roomed", room="e2", headers=headers)
+        assert again.content == answers[0].content
+        other = _tap(client, visit, "prep_done", headers=headers)
+        assert other.status_code == 422 and "Idempotency-Key" in other.json()["message"]
+
+
+def test_two_concurrent_conflicting_taps_on_one_visit_one_wins_one_gets_409(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        for round_ in range(5):
+            visit = _walk_in(client, f"Race {round_}").json()["visit"]["id"]
+            barrier = threading.Barrier(2)
+
+            def room(room_id: str, visit: str = visit, barrier: threading.Barrier = barrier) -> httpx.Response:
+                barrier.wait()
+                return _tap(client, visit, "roomed", room=room_id)
+
+            with ThreadPoolExecutor(2) as pool:
+                answers = list(pool.map(room, ["w1", "w2"]))
+            assert sorted(a.status_code for a in answers) == [201, 409]
+            loser = next(a for a in answers if a.status_code == 409).json()
+            assert loser["error"] == "illegal_step" and loser["stage"] == "roomed"
+            history = client.get(f"/api/clinics/{CLINIC}/visits/{visit}").json()
+            assert [e["change"].get("step") for e in history["events"]].count("roomed") == 1
+            winner_room = history["visit"]["room"]
+            r = _tap(client, visit, "left_without_being_seen")
+            assert r.status_code == 201
+            assert client.post(f"/api/clinics/{CLINIC}/rooms/{winner_room}/events",
+                               json={"type": "ready"}).status_code == 201
+
+
+def test_a_stale_expected_version_gets_409_with_the_visit_as_it_is(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        visit = _walk_in(client, "Ann Lee").json()["visit"]
+        assert _tap(client, visit["id"], "roomed", room="e3").status_code == 201
+        r = client.post(f"/api/clinics/{CLINIC}/visits/{visit['id']}/events",
+                        json={"type": "left_without_being_seen", "expected_version": visit["version"]})
+        assert r.status_code == 409
+        body = r.json()
+        assert body["error"] == "stale_version"
+        assert body["visit"]["stage"] == "roomed" and body["visit"]["version"] == visit["version"] + 1

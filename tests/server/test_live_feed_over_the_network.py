@@ -1,0 +1,110 @@
+"""A real server process and the `websockets` client: taps reach sockets; resuming with `since` is exact."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.server.conftest import ServerProcess
+
+pytestmark = [pytest.mark.anyio, pytest.mark.server]
+
+CLINIC = "riverside"
+
+
+async def _recv(ws, timeout: float = 5.0) -> dict:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def _no_event_within(ws, seconds: float) -> None:
+    try:
+        while True:
+            message = json.loads(await asyncio.wait_for(ws.recv(), seconds))
+            assert message["kind"] == "heartbeat", f"unexpected extra message {message}"
+    except TimeoutError:
+        return
+
+
+def _walk_in(client: httpx.Client, name: str = "Ann Lee") -> dict:
+    r = client.post(f"/api/clinics/{CLINIC}/visits", json={"patient_name": name, "provider": "kim",
+                                                           "visit_type": "follow", "walk_in": True})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def test_a_tap_over_http_reaches_a_connected_socket_with_the_next_seq(server: ServerProcess) -> None:
+    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live") as ws:
+        snapshot = await _recv(ws)
+        assert snapshot["kind"] == "snapshot"
+        assert snapshot["board"]["clinic"] == CLINIC
+        with httpx.Client(base_url=server.url) as client:
+            answer = await asyncio.to_thread(_walk_in, client)
+        event = await _recv(ws)
+        assert event["kind"] == "event"
+        assert event["seq"] == snapshot["seq"] + 1 == answer["seq"]
+        assert event["visit"]["id"] == answer["visit"]["id"]
+        assert event["visit"]["stage"] == "arrived"
+        assert event["event"]["change"]["type"] == "visit_booked"
+
+
+async def test_a_socket_resuming_with_since_gets_exactly_the_missed_events(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        visit = (await asyncio.to_thread(_walk_in, client))["visit"]["id"]
+        async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live") as ws:
+            seen = (await _recv(ws))["seq"]
+        missed = []
+        for body in ({"type": "roomed", "room": "e1"}, {"type": "prep_done"}, {"type": "provider_in"}):
+            r = await asyncio.to_thread(client.post, f"/api/clinics/{CLINIC}/visits/{visit}/events", json=body)
+            assert r.status_code == 201, r.text
+            missed.append(r.json()["seq"])
+        async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live?since={seen}") as ws:
+            got = [await _recv(ws) for _ in missed]
+            assert [m["kind"] for m in got] == ["event"] * 3
+            assert [m["seq"] for m in got] == missed == [seen + 1, seen + 2, seen + 3]
+            assert [m["visit"]["stage"] for m in got] == ["roomed", "prep_done", "provider_in"]
+            await _no_event_within(ws, 0.5)
+            # And it stays live after catching up.
+            r = await asyncio.to_thread(client.post, f"/api/clinics/{CLINIC}/visits/{visit}/events",
+                                        json={"type": "teach_back_done"})
+            assert (await _recv(ws))["seq"] == r.json()["seq"] == seen + 4
+
+
+async def test_resuming_when_up_to_date_sends_nothing_until_the_next_event(server: ServerProcess) -> None:
+    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live") as ws:
+        seq = (await _recv(ws))["seq"]
+    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live?since={seq}") as ws:
+        await _no_event_within(ws, 0.3)
+
+
+@pytest.mark.parametrize(("path", "code", "words"), [
+    ("/api/clinics/nowhere/live", 4404, "no clinic"),
+    (f"/api/clinics/{CLINIC}/live?since=abc", 4400, "since"),
+    (f"/api/clinics/{CLINIC}/live?since=-3", 4400, "since"),
+])
+async def test_a_bad_clinic_or_parameter_closes_with_a_clear_code_and_reason(
+        server: ServerProcess, path: str, code: int, words: str) -> None:
+    async with connect(f"{server.ws_url}{path}") as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == code
+    assert words in closed.value.rcvd.reason
+
+
+async def test_every_screen_of_the_clinic_gets_every_event_in_order(server: ServerProcess) -> None:
+    sockets = [await connect(f"{server.ws_url}/api/clinics/{CLINIC}/live") for _ in range(5)]
+    try:
+        starts = {(await _recv(ws))["seq"] for ws in sockets}
+        assert len(starts) == 1
+        with httpx.Client(base_url=server.url) as client:
+            seqs = [(await asyncio.to_thread(_walk_in, client, f"Patient {i}"))["seq"] for i in range(10)]
+        for ws in sockets:
+            assert [(await _recv(ws))["seq"] for _ in seqs] == seqs
+    finally:
+        for ws in sockets:
+            await ws.close()

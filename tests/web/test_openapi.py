@@ -1,0 +1,74 @@
+"""/schema documents every route with its request and response types and the shape of its errors."""
+
+from __future__ import annotations
+
+import pytest
+from litestar.testing import TestClient
+
+from floor.bootstrap import embedded_floors
+from floor.config import demo_clinic
+from floor.web.app import create_app
+
+ROUTES = {
+    ("get", "/api/clinics"): (None, "200", None),
+    ("get", "/api/clinics/{clinic}/board"): (None, "200", "Board"),
+    ("get", "/api/clinics/{clinic}/visits/{visit}"): (None, "200", "VisitHistory"),
+    ("post", "/api/clinics/{clinic}/visits"): ("NewVisit", "201", "VisitAnswer"),
+    ("post", "/api/clinics/{clinic}/visits/{visit}/events"): ("VisitTap", "201", "VisitAnswer"),
+    ("post", "/api/clinics/{clinic}/rooms/{room}/events"): ("RoomTap", "201", "RoomAnswer"),
+}
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    app = create_app(embedded_floors([demo_clinic()], tmp_path_factory.mktemp("data")))
+    with TestClient(app) as client:
+        r = client.get("/schema/openapi.json")
+        assert r.status_code == 200
+        assert client.get("/schema").status_code == 200
+        return r.json()
+
+
+def _ref(schema: dict | None) -> str | None:
+    return schema.get("$ref", "").rsplit("/", 1)[-1] if schema else None
+
+
+def _json_schema(part: dict) -> dict | None:
+    return part.get("content", {}).get("application/json", {}).get("schema")
+
+
+@pytest.mark.parametrize(("method", "path"), list(ROUTES))
+def test_every_route_is_documented_with_its_types_and_error_shapes(spec: dict, method: str, path: str) -> None:
+    body, ok, answer = ROUTES[(method, path)]
+    operation = spec["paths"][path][method]
+    if body:
+        assert _ref(_json_schema(operation["requestBody"])) == body
+    responses = operation["responses"]
+    assert ok in responses
+    if answer:
+        assert _ref(_json_schema(responses[ok])) == answer
+    errors = {code: r for code, r in responses.items() if code.startswith(("4", "5"))}
+    if "{clinic}" in path:
+        assert "404" in errors
+    for code, response in errors.items():
+        assert _ref(_json_schema(response)) == "ErrorBody", f"{method} {path} {code}"
+        assert response["description"]
+
+
+def test_writes_document_their_refusals_and_the_idempotency_key(spec: dict) -> None:
+    for method, path in ROUTES:
+        if method == "post":
+            operation = spec["paths"][path][method]
+            assert {"400", "404", "503"} <= set(operation["responses"])
+            assert "Idempotency-Key" in [p["name"] for p in operation["parameters"]]
+    tap = spec["paths"]["/api/clinics/{clinic}/visits/{visit}/events"]["post"]["responses"]
+    assert "illegal step" in tap["409"]["description"].lower()
+
+
+def test_the_schema_documents_the_live_feed_and_its_messages(spec: dict) -> None:
+    text = spec["info"]["description"]
+    for words in ("/api/clinics/{clinic}/live", "since", '"kind": "snapshot"', '"kind": "event"', "heartbeat",
+                  "4404", "4400"):
+        assert words in text
+    assert {"Board", "Event", "Visit", "Room", "ErrorBody", "VisitBooked", "StepTaken", "StepUndone",
+            "RoomMarked"} <= set(spec["components"]["schemas"])
