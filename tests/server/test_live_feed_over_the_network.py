@@ -108,3 +108,17 @@ async def test_every_screen_of_the_clinic_gets_every_event_in_order(server: Serv
     finally:
         for ws in sockets:
             await ws.close()
+
+
+async def test_logs_carry_context_but_never_a_patient_name(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url, headers={"X-Floor-Actor": "ma-rosa", "X-Request-ID": "req-123"}) as client:
+        visit = (await asyncio.to_thread(_walk_in, client, "Zebedee Quinterro"))["visit"]["id"]
+        r = await asyncio.to_thread(client.post, f"/api/clinics/{CLINIC}/visits/{visit}/events",
+                                    json={"type": "checked_out"})
+        assert r.status_code == 409
+    await asyncio.sleep(0.2)
+    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    stored = [line for line in lines if line.get("event") == "tap_stored"]
+    assert stored and stored[-1]["clinic"] == CLINIC and stored[-1]["actor"] == "ma-rosa"
+    assert stored[-1]["type"] == "walk_in" and stored[-1]["request_id"] == "req-123"
+    assert "Zebedee" not in server.log() and "Quinterro" not in server.log()

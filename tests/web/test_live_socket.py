@@ -1,0 +1,43 @@
+"""The live socket in-process: heartbeats on the clock tick, and a screen too slow to keep up is resynced."""
+
+from __future__ import annotations
+
+import json
+
+from litestar.testing import TestClient
+
+from floor.bootstrap import Floors
+from floor.config import demo_clinic
+from floor.core.commands import BookVisit, Tap
+from floor.fanout import Hub
+from floor.log.embedded import EmbeddedLog
+from floor.web.app import create_app
+
+
+def test_idle_sockets_get_heartbeats_carrying_the_current_seq(tmp_path) -> None:
+    floors = Floors([demo_clinic()], EmbeddedLog(tmp_path), tick_seconds=0.05)
+    with TestClient(create_app(floors)) as client, client.websocket_connect("/api/clinics/riverside/live") as ws:
+        snapshot = json.loads(ws.receive_text())
+        heartbeat = json.loads(ws.receive_text(timeout=5))
+        assert heartbeat["kind"] == "heartbeat"
+        assert heartbeat["seq"] == snapshot["seq"]
+        assert "now" in heartbeat
+
+
+def test_a_screen_that_falls_behind_gets_a_fresh_snapshot_not_a_gap(tmp_path) -> None:
+    floors = Floors([demo_clinic()], EmbeddedLog(tmp_path), hub=Hub(queue_limit=2), tick_seconds=3600)
+    runtime = floors.get("riverside")
+
+    def five_updates_in_one_go() -> None:
+        # Runs on the server's loop without yielding, so the socket's writer cannot drain in between.
+        for i in range(5):
+            command = BookVisit(f"P{i}", "kim", "follow", walk_in=True)
+            runtime._fold(runtime.floor.decide(command, Tap("test", "test", runtime.clock.now())))
+
+    with TestClient(create_app(floors)) as client, client.websocket_connect("/api/clinics/riverside/live") as ws:
+        assert json.loads(ws.receive_text())["seq"] == 0
+        client.blocking_portal.call(five_updates_in_one_go)
+        message = json.loads(ws.receive_text(timeout=5))
+        assert message["kind"] == "snapshot"
+        assert message["seq"] == 5
+        assert len(message["board"]["visits"]) == 5
