@@ -74,10 +74,17 @@ class ClinicRuntime:
     async def start(self) -> None:
         day = self.clinic.day_of(self.clock.now())
         base, events = await self.log.read_day(self.id, day)
-        self.floor = Floor.fold(self.clinic, day, base, events)
-        self.events = list(events)
+        self.floor = Floor(self.clinic, day, base)
         self._sent.clear()
         self._snapshots.clear()
+        # Re-render the retained tail as it was first sent, so screens resuming after a restart get
+        # the events they missed rather than a snapshot.
+        tail = len(events) - (self._sent.maxlen or 0)
+        for i, event in enumerate(events):
+            touched = self.floor.apply(event)
+            if i >= tail:
+                self._sent.append((event.seq, self._render(event, touched)))
+        self.events = list(events)
         log.info("clinic_loaded", clinic=self.id, day=str(day), seq=self.floor.seq, events=len(events))
 
     # -- writes ---------------------------------------------------------------------------------
@@ -136,12 +143,15 @@ class ClinicRuntime:
             self._fold(event)
 
     def _fold(self, event: Event) -> None:
-        touched = self.floor.apply(event)
+        texts = self._render(event, self.floor.apply(event))
         self.events.append(event)
-        texts = {a: encode(EventMessage(event.seq, event, touched.visit, touched.rooms)).decode()
-                 for a in Audience}
         self._sent.append((event.seq, texts))
         self.hub.publish(self.id, event.seq, texts.__getitem__)
+
+    @staticmethod
+    def _render(event: Event, touched: Touched) -> dict[Audience, str]:
+        """The event as each audience's screens receive it, encoded once."""
+        return {a: encode(EventMessage(event.seq, event, touched.visit, touched.rooms)).decode() for a in Audience}
 
     # -- days and time --------------------------------------------------------------------------
 

@@ -122,3 +122,21 @@ async def test_logs_carry_context_but_never_a_patient_name(server: ServerProcess
     assert stored and stored[-1]["clinic"] == CLINIC and stored[-1]["actor"] == "ma-rosa"
     assert stored[-1]["type"] == "walk_in" and stored[-1]["request_id"] == "req-123"
     assert "Zebedee" not in server.log() and "Quinterro" not in server.log()
+
+
+async def test_after_a_server_restart_a_screen_resuming_with_since_gets_the_missed_events(
+        server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        visit = (await asyncio.to_thread(_walk_in, client))["visit"]["id"]
+        async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live") as ws:
+            seen = (await _recv(ws))["seq"]
+        r = await asyncio.to_thread(client.post, f"/api/clinics/{CLINIC}/visits/{visit}/events",
+                                    json={"type": "roomed", "room": "w3"})
+        assert r.status_code == 201
+    server.kill9()
+    server.start()
+    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live?since={seen}") as ws:
+        message = await _recv(ws)
+        assert message["kind"] == "event" and message["seq"] == seen + 1
+        assert message["visit"]["stage"] == "roomed" and message["rooms"][0]["id"] == "w3"
+        await _no_event_within(ws, 0.3)
