@@ -65,6 +65,8 @@ class ClinicRuntime:
         #: Recent updates as sent on the live feed, per audience, for sockets resuming with `since`.
         self._sent: deque[tuple[int, dict[Audience, str]]] = deque(maxlen=retain)
         self._snapshots: dict[Audience, tuple[int, str]] = {}
+        #: The seq just before today's first event: a screen at or below it saw another day's board.
+        self._base = 0
         self._lock = asyncio.Lock()
 
     @property
@@ -75,6 +77,7 @@ class ClinicRuntime:
         day = self.clinic.day_of(self.clock.now())
         base, events = await self.log.read_day(self.id, day)
         self.floor = Floor(self.clinic, day, base)
+        self._base = base
         self._sent.clear()
         self._snapshots.clear()
         # Re-render the retained tail as it was first sent, so screens resuming after a restart get
@@ -164,6 +167,7 @@ class ClinicRuntime:
     def _new_day(self, day) -> None:
         log.info("clinic_day_opened", clinic=self.id, day=str(day), seq=self.floor.seq)
         self.floor = Floor(self.clinic, day, self.floor.seq)
+        self._base = self.floor.seq
         self.events = []
         self._sent.clear()
         self._snapshots.clear()
@@ -193,11 +197,16 @@ class ClinicRuntime:
         return cached
 
     def catch_up(self, since: int | None, audience: Audience) -> list[Item]:
-        """What a screen that has seen up to `since` needs: the missed updates, or a snapshot."""
+        """What a screen that has seen up to `since` needs: the missed updates, or a snapshot.
+
+        Only a seq from today's events can be resumed; one at or before the day's start may belong to
+        another day's board, so it gets a snapshot."""
         seq = self.floor.seq
-        if since is not None and since == seq:
+        if since is None or not self._base < since <= seq:
+            return [self.snapshot(audience)]
+        if since == seq:
             return []
-        if since is not None and since < seq and self._sent and self._sent[0][0] <= since + 1:
+        if self._sent and self._sent[0][0] <= since + 1:
             missed = itertools.islice(self._sent, since + 1 - self._sent[0][0], None)
             return [(s, texts[audience]) for s, texts in missed]
         return [self.snapshot(audience)]

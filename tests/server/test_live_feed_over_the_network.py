@@ -75,10 +75,18 @@ async def test_a_socket_resuming_with_since_gets_exactly_the_missed_events(serve
 
 
 async def test_resuming_when_up_to_date_sends_nothing_until_the_next_event(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        await asyncio.to_thread(_walk_in, client)
     async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live") as ws:
         seq = (await _recv(ws))["seq"]
     async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live?since={seq}") as ws:
         await _no_event_within(ws, 0.3)
+
+
+async def test_a_screen_from_before_the_days_first_event_gets_a_snapshot(server: ServerProcess) -> None:
+    # seq 0 here is the start of the day: the screen may hold another day's board, so it is not resumed.
+    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live?since=0") as ws:
+        assert (await _recv(ws))["kind"] == "snapshot"
 
 
 @pytest.mark.parametrize(("path", "code", "words"), [
