@@ -174,7 +174,10 @@ class ClinicRuntime:
 
     def tick(self) -> None:
         """Called on a clock tick: opens a new day at midnight (clinic time) and sends heartbeats."""
-        self._roll_day(self.clock.now())
+        # Not under a tap in flight: its event was decided for the old day and is folded in when stored.
+        # The next tick, or the next tap, opens the new day.
+        if not self._lock.locked():
+            self._roll_day(self.clock.now())
         heartbeat = encode(HeartbeatMessage(self.floor.seq, self.clock.now())).decode()
         self.hub.publish(self.id, 0, lambda _audience: heartbeat)
 

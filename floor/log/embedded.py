@@ -7,6 +7,7 @@ the record's JSON, so a record torn by a crash is recognised at replay, logged, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import struct
 import zlib
@@ -51,13 +52,26 @@ def scan(data: bytes, source: str) -> tuple[list[Record], int]:
                     raise LogCorrupt(f"{source}: record at byte {offset} is unreadable: {e}") from None
                 offset = end + length
                 continue
-            torn = end + length >= len(data) or not data[offset:].strip(b"\0")
+            # Torn: the record runs to the end of the file with nothing whole after it (a length damaged in
+            # the middle of the file can point past the end too), or only zeros the file system added follow.
+            torn = ((end + length >= len(data) and not _whole_record_after(data, offset + 1))
+                    or not data[offset:].strip(b"\0"))
         else:
             torn = True
         if not torn:
             raise LogCorrupt(f"{source}: damaged record at byte {offset} with {len(data) - offset} bytes after it")
         break
     return records, offset
+
+
+def _whole_record_after(data: bytes, start: int) -> bool:
+    """Whether an intact record starts anywhere from `start` on."""
+    for at in range(start, len(data) - _HEADER.size):
+        length, crc = _HEADER.unpack_from(data, at)
+        body = data[at + _HEADER.size:at + _HEADER.size + length]
+        if len(body) == length > 0 and zlib.crc32(body) == crc:
+            return True
+    return False
 
 
 @dataclass
@@ -138,21 +152,38 @@ class EmbeddedLog(EventLog):
                 raise SeqTaken(clinic, event.seq, c.last_seq)
             if record.receipt is not None and (first := c.receipts.get(record.receipt.key)) is not None:
                 raise KeyTaken(first)
-            # Shielded: once the write starts, the index must follow the disk even if the caller goes away.
-            await asyncio.shield(asyncio.to_thread(self._write, c, record))
+            # Shielded: once the write starts, the index must follow the disk even if the caller goes away,
+            # and the lock is kept until it has, or the next append would be checked against a stale index.
+            write = asyncio.ensure_future(asyncio.to_thread(self._write, c, record))
+            try:
+                await asyncio.shield(write)
+            except asyncio.CancelledError:
+                while not write.done():
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.wait([write])
+                raise
 
     def _write(self, c: _Clinic, record: Record) -> None:
         event = record.event
         if c.day != event.day or c.handle is None:
             if c.handle is not None:
                 c.handle.close()
-            self.files.makedirs(c.directory)
+                c.handle = None
             path = self._path(c, event.day)
-            new = not self.files.exists(path)
-            c.handle, c.day = self.files.open_append(path), event.day
-            if new:
-                self.files.sync_dir(c.directory)
-            c.size = len(self.files.read(path))
+            try:
+                self.files.makedirs(c.directory)
+                handle = self.files.open_append(path)
+                try:
+                    # On every open, not only when the file is new: a crash or a failed sync between creating
+                    # the file and syncing its directory would otherwise leave its name never made durable.
+                    self.files.sync_dir(c.directory)
+                    size = len(self.files.read(path))
+                except OSError:
+                    handle.close()
+                    raise
+            except OSError as e:
+                raise LogUnavailable(f"could not open the log: {e.strerror or e}") from e
+            c.handle, c.day, c.size = handle, event.day, size
         data = frame(record)
         try:
             c.handle.write(data)

@@ -1,0 +1,405 @@
+"""One clinic's runtime over a real embedded log: taps, retries, races, restarts, catch-up, midnight, fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from floor.clock import ManualClock
+from floor.config import demo_clinic
+from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, UndoStep
+from floor.core.errors import Refusal, Why
+from floor.core.journey import Stage
+from floor.core.rooms import RoomAction, RoomState
+from floor.fanout import RESYNC, Hub, Subscriber
+from floor.log.base import Record
+from floor.log.embedded import EmbeddedLog
+from floor.runtime import Answer, ClinicRuntime, Idempotency
+from floor.wire import Audience
+
+pytestmark = pytest.mark.anyio
+
+CLINIC = "riverside"
+START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago (CST, UTC-6)
+MIDNIGHT = dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)  # 00:00 on the 24th in Chicago
+STAFF = Audience.staff
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def started(data_dir: Path, *, clock: ManualClock | None = None, hub: Hub | None = None,
+                  event_log: EmbeddedLog | None = None, retain: int = 50_000) -> ClinicRuntime:
+    event_log = event_log or EmbeddedLog(data_dir)
+    await event_log.open()
+    runtime = ClinicRuntime(demo_clinic(), event_log, clock or ManualClock(START), hub or Hub(), retain=retain)
+    await runtime.start()
+    return runtime
+
+
+def walk_in(name: str = "Ann Lee") -> BookVisit:
+    return BookVisit(name, "kim", "follow", walk_in=True)
+
+
+def step(visit: str, stage: Stage, room: str | None = None) -> TakeStep:
+    return TakeStep(visit, stage, room=room)
+
+
+async def tap(runtime: ClinicRuntime, command: Command, idem: Idempotency | None = None) -> dict:
+    answer = await runtime.handle(command, "ma-rosa", "tablet-1", idem)
+    assert answer.status == 201
+    return json.loads(answer.body)
+
+
+def queued(sub: Subscriber) -> list[tuple[int, dict | None]]:
+    """Drain what is queued for a screen: (seq, message), with RESYNC as (-1, None)."""
+    items = []
+    while sub.queue:
+        seq, text = sub.queue.popleft()
+        items.append((seq, json.loads(text) if text else None))
+    return items
+
+
+def board(runtime: ClinicRuntime) -> dict:
+    state = msgspec.to_builtins(runtime.board())
+    del state["now"]
+    return state
+
+
+async def until(condition, what: str) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+# -- taps --------------------------------------------------------------------------------------------------
+
+
+async def test_a_tap_is_stored_answered_and_sent_to_every_screen(tmp_path: Path) -> None:
+    runtime = await started(tmp_path)
+    sub = runtime.hub.subscribe(CLINIC, STAFF)
+
+    answer = await runtime.handle(walk_in(), "front-desk", "kiosk-2")
+    assert answer.status == 201 and not answer.replayed
+    booked = json.loads(answer.body)
+    assert booked["seq"] == 1
+    assert booked["event"]["change"]["type"] == "visit_booked"
+    assert booked["event"]["actor"] == "front-desk" and booked["event"]["device"] == "kiosk-2"
+    assert booked["event"]["at"] == "2026-11-23T15:00:00Z" and booked["event"]["day"] == "2026-11-23"
+    visit = booked["visit"]["id"]
+    assert booked["visit"]["stage"] == "arrived" and booked["visit"]["patient_name"] == "Ann Lee"
+
+    runtime.clock.advance(minutes=4)
+    roomed = await tap(runtime, step(visit, Stage.roomed, "e2"))
+    assert roomed["seq"] == 2
+    assert roomed["visit"]["stage"] == "roomed" and roomed["visit"]["room"] == "e2"
+    assert roomed["visit"]["version"] == 2
+
+    (first, m1), (second, m2) = queued(sub)
+    assert (first, m1["kind"], m1["seq"], m1["visit"]["stage"]) == (1, "event", 1, "arrived")
+    assert (second, m2["kind"], m2["seq"]) == (2, "event", 2)
+    assert m2["event"] == roomed["event"] and m2["visit"] == roomed["visit"]
+    assert [(r["id"], r["state"], r["visit"]) for r in m2["rooms"]] == [("e2", "occupied", visit)]
+
+    assert await runtime.log.last_seq(CLINIC) == 2
+    assert runtime.floor.visits[visit].stage is Stage.roomed
+    assert runtime.floor.rooms["e2"].state is RoomState.occupied
+
+
+async def test_a_refused_tap_writes_nothing_and_sends_nothing(tmp_path: Path) -> None:
+    runtime = await started(tmp_path)
+    visit = (await tap(runtime, walk_in()))["visit"]["id"]
+    sub = runtime.hub.subscribe(CLINIC, STAFF)
+    for command, why in [(step(visit, Stage.checked_out), Why.illegal_step),
+                         (step(visit, Stage.roomed, "nowhere"), Why.invalid),
+                         (step("v99", Stage.arrived), Why.not_found),
+                         (BookVisit("Bo", "nobody", "follow", walk_in=True), Why.invalid)]:
+        with pytest.raises(Refusal) as refused:
+            await runtime.handle(command, "ma", "t1")
+        assert refused.value.why is why
+    assert await runtime.log.last_seq(CLINIC) == 1
+    assert runtime.floor.seq == 1
+    assert queued(sub) == []
+
+
+# -- retries ----------------------------------------------------------------------------------------------
+
+
+async def test_a_retry_with_the_same_key_gets_the_same_bytes_and_appends_once(tmp_path: Path) -> None:
+    runtime = await started(tmp_path)
+    sub = runtime.hub.subscribe(CLINIC, STAFF)
+    idem = Idempotency("tablet-1:0001", "sha256:book-ann")
+    first = await runtime.handle(walk_in(), "ma", "t1", idem)
+    runtime.clock.advance(seconds=30)
+    again = await runtime.handle(walk_in(), "ma", "t1", idem)
+    assert again == Answer(201, first.body, replayed=True)
+    assert not first.replayed
+    assert await runtime.log.last_seq(CLINIC) == 1
+    assert [seq for seq, _ in queued(sub)] == [1]
+
+    # A retried step gets its answer too, though taking the step again would now be refused.
+    visit = json.loads(first.body)["visit"]["id"]
+    room_idem = Idempotency("tablet-1:0002", "sha256:room-ann")
+    roomed = await runtime.handle(step(visit, Stage.roomed, "e1"), "ma", "t1", room_idem)
+    assert await runtime.handle(step(visit, Stage.roomed, "e1"), "ma", "t1", room_idem) == (201, roomed.body, True)
+    assert await runtime.log.last_seq(CLINIC) == 2
+
+    # Later taps do not disturb them, nor does a restart.
+    await tap(runtime, walk_in("Bo Chen"))
+    await runtime.log.close()
+    restarted = await started(tmp_path)
+    assert await restarted.handle(walk_in(), "ma", "t1", idem) == Answer(201, first.body, replayed=True)
+    assert await restarted.handle(step(visit, Stage.roomed, "e1"), "ma", "t1", room_idem) == (201, roomed.body, True)
+    assert await restarted.log.last_seq(CLINIC) == 3
+    assert [v.patient_name for v in restarted.floor.visits.values()] == ["Ann Lee", "Bo Chen"]
+
+
+async def test_a_key_reused_for_another_request_is_refused(tmp_path: Path) -> None:
+    runtime = await started(tmp_path)
+    await runtime.handle(walk_in(), "ma", "t1", Idempotency("k", "fingerprint-a"))
+    with pytest.raises(Refusal) as refused:
+        await runtime.handle(walk_in("Bo Chen"), "ma", "t1", Idempotency("k", "fingerprint-b"))
+    assert refused.value.why is Why.invalid
+    assert refused.value.field == "Idempotency-Key"
+    assert await runtime.log.last_seq(CLINIC) == 1
+    assert [v.patient_name for v in runtime.floor.visits.values()] == ["Ann Lee"]
+
+
+# -- races ------------------------------------------------------------------------------------------------
+
+
+async def test_two_racing_arrivals_on_one_visit_store_exactly_one(tmp_path: Path) -> None:
+    runtime = await started(tmp_path)
+    booked = await tap(runtime, BookVisit("Ann Lee", "kim", "follow", start=START + dt.timedelta(minutes=30)))
+    visit = booked["visit"]["id"]
+    assert booked["visit"]["stage"] == "scheduled"
+
+    results = await asyncio.gather(*(runtime.handle(step(visit, Stage.arrived), "ma", f"t{i}") for i in (1, 2)),
+                                   return_exceptions=True)
+    answers = [r for r in results if isinstance(r, Answer)]
+    refusals = [r for r in results if isinstance(r, Refusal)]
+    assert len(answers) == 1 and len(refusals) == 1, results
+    assert refusals[0].why is Why.illegal_step
+    assert json.loads(answers[0].body)["seq"] == 2
+    assert await runtime.log.last_seq(CLINIC) == 2
+    assert [e.type for e in runtime.history(visit).events] == ["booked", "arrived"]
+
+
+async def test_two_visits_roomed_into_one_room_only_one_gets_it(tmp_path: Path) -> None:
+    runtime = await started(tmp_path)
+    visits = [(await tap(runtime, walk_in(name)))["visit"]["id"] for name in ("Ann Lee", "Bo Chen")]
+    results = await asyncio.gather(*(runtime.handle(step(v, Stage.roomed, "w1"), "ma", "t1") for v in visits),
+                                   return_exceptions=True)
+    won = [v for v, r in zip(visits, results, strict=True) if isinstance(r, Answer)]
+    refusals = [r for r in results if isinstance(r, Refusal)]
+    assert len(won) == 1 and len(refusals) == 1, results
+    assert refusals[0].why is Why.room_unavailable
+    assert refusals[0].detail["room_state"] == "occupied"
+    assert await runtime.log.last_seq(CLINIC) == 3
+    assert runtime.floor.rooms["w1"].visit == won[0]
+    loser = next(v for v in visits if v not in won)
+    assert runtime.floor.visits[loser].stage is Stage.arrived and runtime.floor.visits[loser].room is None
+
+
+# -- restarts and catch-up --------------------------------------------------------------------------------
+
+
+async def _a_busy_morning(runtime: ClinicRuntime) -> list[str]:
+    visits = [(await tap(runtime, walk_in(name)))["visit"]["id"] for name in ("Ann Lee", "Bo Chen", "Cy Diaz")]
+    later = BookVisit("Di Ek", "okafor", "new", start=START + dt.timedelta(hours=2))
+    visits.append((await tap(runtime, later))["visit"]["id"])
+    for stage, room in [(Stage.roomed, "e1"), (Stage.prep_done, None), (Stage.provider_in, None),
+                        (Stage.checked_out, None)]:
+        runtime.clock.advance(minutes=7)
+        await tap(runtime, step(visits[0], stage, room))
+    await tap(runtime, MarkRoom("e1", RoomAction.ready))
+    await tap(runtime, step(visits[1], Stage.roomed, "e3"))
+    await tap(runtime, UndoStep(visits[1]))
+    await tap(runtime, step(visits[1], Stage.roomed, "e4"))
+    await tap(runtime, MarkRoom("w2", RoomAction.blocked, "leak"))
+    await tap(runtime, step(visits[2], Stage.left_without_being_seen))
+    return visits
+
+
+async def test_a_restarted_runtime_rebuilds_the_same_board(tmp_path: Path) -> None:
+    runtime = await started(tmp_path)
+    await _a_busy_morning(runtime)
+    before = board(runtime)
+    assert before["seq"] == 14 and len(before["visits"]) == 4
+    sent_before = runtime.catch_up(5, STAFF)
+    await runtime.log.close()
+
+    restarted = await started(tmp_path, clock=ManualClock(runtime.clock.now() + dt.timedelta(minutes=5)))
+    assert board(restarted) == before
+    assert restarted.events == runtime.events
+    assert restarted.catch_up(5, STAFF) == sent_before  # the same texts a screen would have got
+    # And it carries on from there.
+    assert (await tap(restarted, walk_in("Ed Fu")))["seq"] == 15
+
+
+async def test_catch_up_sends_exactly_the_missed_events_or_a_snapshot(tmp_path: Path) -> None:
+    runtime = await started(tmp_path)
+    sub = runtime.hub.subscribe(CLINIC, STAFF)
+    await _a_busy_morning(runtime)
+    live = queued(sub)
+    seq = runtime.floor.seq
+    assert [s for s, _ in live] == list(range(1, seq + 1))
+
+    (snapshot,) = runtime.catch_up(None, STAFF)
+    message = json.loads(snapshot[1])
+    assert snapshot[0] == seq and message["kind"] == "snapshot" and message["seq"] == seq
+    del message["board"]["now"]
+    assert message["board"] == board(runtime)
+
+    assert runtime.catch_up(seq, STAFF) == []
+    for k in range(1, seq):
+        items = runtime.catch_up(k, STAFF)
+        assert [s for s, _ in items] == list(range(k + 1, seq + 1)), k
+        assert [json.loads(text) for _, text in items] == [m for _, m in live[k:]], k
+    for since in (seq + 1, seq + 1000):
+        assert json.loads(runtime.catch_up(since, STAFF)[0][1])["kind"] == "snapshot"
+
+
+async def test_catch_up_from_before_the_retained_events_is_a_snapshot(tmp_path: Path) -> None:
+    runtime = await started(tmp_path, retain=4)
+    await _a_busy_morning(runtime)
+    seq = runtime.floor.seq
+    assert [s for s, _ in runtime.catch_up(seq - 4, STAFF)] == list(range(seq - 3, seq + 1))
+    for since in (1, seq - 5):
+        (item,) = runtime.catch_up(since, STAFF)
+        assert json.loads(item[1])["kind"] == "snapshot" and item[0] == seq
+
+
+# -- midnight ---------------------------------------------------------------------------------------------
+
+
+async def test_the_day_rolls_over_at_midnight_clinic_time_on_the_tick(tmp_path: Path) -> None:
+    runtime = await started(tmp_path)
+    sub = runtime.hub.subscribe(CLINIC, STAFF)
+    visits = await _a_busy_morning(runtime)
+    seq = runtime.floor.seq
+    await tap(runtime, step(visits[3], Stage.arrived))
+    await tap(runtime, step(visits[3], Stage.roomed, "w3"))  # still in a room at midnight
+    seq += 2
+    queued(sub)
+
+    runtime.clock.set(MIDNIGHT - dt.timedelta(seconds=1))
+    runtime.tick()
+    assert runtime.floor.day == dt.date(2026, 11, 23)
+    assert [m["kind"] for _, m in queued(sub)] == ["heartbeat"]
+
+    runtime.clock.set(MIDNIGHT)
+    runtime.tick()
+    assert runtime.floor.day == dt.date(2026, 11, 24)
+    assert runtime.floor.seq == seq
+    assert runtime.floor.visits == {} and runtime.events == []
+    assert {r.state for r in runtime.floor.rooms.values()} == {RoomState.ready}
+    assert queued(sub) == [(-1, None)]  # RESYNC: every screen gets a fresh snapshot
+    snapshot = json.loads(runtime.snapshot(STAFF)[1])
+    assert snapshot["board"]["day"] == "2026-11-24" and snapshot["board"]["visits"] == []
+
+    runtime.clock.advance(hours=8)
+    answer = await tap(runtime, walk_in("Early Bird"))
+    assert answer["seq"] == seq + 1 and answer["event"]["day"] == "2026-11-24"
+    assert answer["visit"]["id"] == f"v{seq + 1}" and runtime.floor.visits.keys() == {f"v{seq + 1}"}
+    assert await runtime.log.read_day(CLINIC, dt.date(2026, 11, 24)) == (seq, runtime.events)
+    base, yesterday = await runtime.log.read_day(CLINIC, dt.date(2026, 11, 23))
+    assert base == 0 and len(yesterday) == seq
+
+
+class GatedLog(EmbeddedLog):
+    """An embedded log whose appends wait until the test lets them through (a slow disk)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(data_dir)
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def append(self, clinic: str, record: Record) -> None:
+        self.entered.set()
+        await self.gate.wait()
+        await super().append(clinic, record)
+
+
+@pytest.mark.parametrize("in_flight", ["booking", "step"])
+async def test_midnight_during_a_tap_in_flight_keeps_that_tap_in_its_own_day(tmp_path: Path, in_flight: str) -> None:
+    gated = GatedLog(tmp_path)
+    gated.gate.set()
+    runtime = await started(tmp_path, event_log=gated, clock=ManualClock(MIDNIGHT - dt.timedelta(minutes=5)))
+    visit = (await tap(runtime, walk_in()))["visit"]["id"]
+    gated.gate.clear()
+    gated.entered.clear()
+    command = walk_in("Late Larry") if in_flight == "booking" else step(visit, Stage.roomed, "e1")
+    pending = asyncio.create_task(runtime.handle(command, "ma", "t1"))
+    await gated.entered.wait()
+
+    runtime.clock.set(MIDNIGHT + dt.timedelta(seconds=1))
+    runtime.tick()
+    gated.gate.set()
+    answer = json.loads((await pending).body)
+    assert answer["seq"] == 2 and answer["event"]["day"] == "2026-11-23"
+
+    runtime.tick()
+    assert runtime.floor.day == dt.date(2026, 11, 24)
+    assert runtime.floor.visits == {}, "yesterday's tap was folded into today's board"
+    assert {r.state for r in runtime.floor.rooms.values()} == {RoomState.ready}
+    assert await runtime.log.read_day(CLINIC, dt.date(2026, 11, 24)) == (2, [])
+    assert (await tap(runtime, walk_in("Early Bird")))["seq"] == 3
+    restarted = await started(tmp_path, clock=ManualClock(runtime.clock.now()))
+    assert board(restarted) == board(runtime)
+
+
+# -- fan-out ----------------------------------------------------------------------------------------------
+
+
+async def test_a_slow_screen_is_resynced_and_never_holds_up_the_others(tmp_path: Path) -> None:
+    runtime = await started(tmp_path, hub=Hub(queue_limit=3))
+    slow = runtime.hub.subscribe(CLINIC, STAFF)
+    fast = runtime.hub.subscribe(CLINIC, STAFF)
+    got: list[int] = []
+    for i in range(6):
+        await tap(runtime, walk_in(f"Patient {i}"))
+        got.append((await fast.next())[0])
+    assert got == [1, 2, 3, 4, 5, 6]
+    assert slow.resyncs == 1
+    assert await slow.next() is RESYNC
+    assert not slow.queue  # the snapshot it now fetches covers everything up to here
+    snapshot = json.loads(runtime.snapshot(STAFF)[1])
+    assert snapshot["seq"] == 6 and len(snapshot["board"]["visits"]) == 6
+
+    for i in range(2):
+        await tap(runtime, walk_in(f"Later {i}"))
+    assert [(await slow.next())[0] for _ in range(2)] == [7, 8]
+    assert [(await fast.next())[0] for _ in range(2)] == [7, 8]
+    assert not fast.queue and fast.resyncs == 0
+
+
+# -- cancellation -----------------------------------------------------------------------------------------
+
+
+async def test_a_tap_whose_caller_goes_away_mid_write_is_still_folded_in(tmp_path: Path) -> None:
+    gated = GatedLog(tmp_path)
+    runtime = await started(tmp_path, event_log=gated)
+    sub = runtime.hub.subscribe(CLINIC, STAFF)
+    caller = asyncio.create_task(runtime.handle(walk_in(), "ma", "t1"))
+    await gated.entered.wait()
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert runtime.floor.seq == 0
+    gated.gate.set()
+    await until(lambda: runtime.floor.seq == 1, "the stored tap to be folded in")
+    assert [v.patient_name for v in runtime.floor.visits.values()] == ["Ann Lee"]
+    assert [seq for seq, _ in queued(sub)] == [1]
+    assert await gated.last_seq(CLINIC) == 1
+    # The runtime is not left locked: the next tap goes through.
+    assert (await tap(runtime, walk_in("Bo Chen")))["seq"] == 2
