@@ -32,7 +32,7 @@ class Floors:
         self.hub = hub or Hub()
         self.tick_seconds = tick_seconds
         self.runtimes = {c.id: ClinicRuntime(c, event_log, self.clock, self.hub) for c in clinics}
-        self._ticker: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def get(self, clinic_id: str) -> ClinicRuntime:
         runtime = self.runtimes.get(clinic_id)
@@ -45,13 +45,19 @@ class Floors:
         await self.log.open()
         for runtime in self.runtimes.values():
             await runtime.start()
-        self._ticker = asyncio.create_task(self._tick_forever(), name="floor-ticker")
+        self._tasks = [asyncio.create_task(self._tick_forever(), name="floor-ticker")]
+        if self.log.shared:
+            # Other servers append to the same log: follow each clinic's part of it.
+            self._tasks += [asyncio.create_task(r.follow(), name=f"floor-follow-{r.id}")
+                            for r in self.runtimes.values()]
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+                await task
+        self._tasks = []
         await self.log.close()
 
     async def _tick_forever(self) -> None:
@@ -66,3 +72,13 @@ class Floors:
 
 def embedded_floors(clinics: list[Clinic], data_dir: str | Path, clock: Clock | None = None) -> Floors:
     return Floors(clinics, EmbeddedLog(data_dir), clock)
+
+
+def build_floors(clinics: list[Clinic], *, data_dir: str | Path, redis_url: str | None = None,
+                 clock: Clock | None = None) -> Floors:
+    """The Redis log when a URL is given (several servers share one floor), else the embedded one."""
+    if redis_url:
+        from floor.log.redis import RedisLog
+
+        return Floors(clinics, RedisLog(redis_url), clock)
+    return embedded_floors(clinics, data_dir, clock)

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import uvicorn
 
-from floor.bootstrap import Floors, embedded_floors
+from floor.bootstrap import Floors, build_floors, embedded_floors
 from floor.clock import Clock, ScaledClock
 from floor.config import Clinic, ConfigError, demo_clinic_path, load_clinics
+from floor.log.redis import safe_url
 from floor.logs import configure
 
 
@@ -55,9 +56,10 @@ def _run(server: uvicorn.Server) -> None:
 
 def serve(args: argparse.Namespace) -> None:
     clinics = load_clinics(args.clinic or _env_list("FLOOR_CLINICS") or [demo_clinic_path()])
-    floors = embedded_floors(clinics, args.data_dir)
-    _print(f"Floor: serving {', '.join(c.id for c in clinics)} on http://{args.host}:{args.port} "
-           f"(data in {Path(args.data_dir).resolve()})")
+    redis_url = args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
+    floors = build_floors(clinics, data_dir=args.data_dir, redis_url=redis_url)
+    where = f"Redis at {safe_url(redis_url)}" if redis_url else f"data in {Path(args.data_dir).resolve()}"
+    _print(f"Floor: serving {', '.join(c.id for c in clinics)} on http://{args.host}:{args.port} ({where})")
     _run(_server(floors, args.host, args.port))
 
 
@@ -110,6 +112,9 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     s.add_argument("--data-dir", default=os.environ.get("FLOOR_DATA_DIR", "floor-data"),
                    help="where the embedded log keeps its files (default ./floor-data, or $FLOOR_DATA_DIR)")
+    s.add_argument("--redis", metavar="URL", default=None,
+                   help="share the floor through Redis (redis://host:6379/0; a Redis Cluster is detected); "
+                        "default $FLOOR_REDIS_URL, else $REDIS_URL, else the embedded log")
     s.add_argument("--clinic", action="append", metavar="PATH",
                    help="a clinic TOML file or a directory of them; repeatable (default: $FLOOR_CLINICS, "
                         "else the demo clinic)")

@@ -22,7 +22,7 @@ from floor.core.errors import Refusal, Why
 from floor.core.events import Event
 from floor.core.floor import Floor, Touched
 from floor.fanout import RESYNC, Hub, Item
-from floor.log.base import EventLog, KeyTaken, Receipt, Record, SeqTaken
+from floor.log.base import EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken
 from floor.wire import (
     Audience,
     Board,
@@ -65,6 +65,8 @@ class ClinicRuntime:
         #: Recent updates as sent on the live feed, per audience, for sockets resuming with `since`.
         self._sent: deque[tuple[int, dict[Audience, str]]] = deque(maxlen=retain)
         self._snapshots: dict[Audience, tuple[int, str]] = {}
+        #: True while a shared log cannot be reached: what screens see may be behind.
+        self.stale = False
         #: The seq just before today's first event: a screen at or below it saw another day's board.
         self._base = 0
         self._lock = asyncio.Lock()
@@ -136,14 +138,53 @@ class ClinicRuntime:
     async def _catch_up(self) -> None:
         """Fold in what other servers appended since our last event."""
         events = await self.log.read(self.id, self.floor.seq)
-        if events is None:
+        if events is None or (not events and await self.log.last_seq(self.id) < self.floor.seq):
+            # The log no longer holds what we missed, or it lost events we folded (a Redis without
+            # persistence restarted): start over from the log, and every screen gets a snapshot.
+            log.warning("clinic_reloaded", clinic=self.id, seq=self.floor.seq)
             await self.start()
             self.hub.resync_all(self.id)
             return
         for event in events:
-            if event.day != self.floor.day:
-                self._new_day(event.day)
-            self._fold(event)
+            self._fold_stored(event)
+
+    def _fold_stored(self, event: Event) -> None:
+        if event.day > self.floor.day:
+            self._new_day(event.day)
+            self.hub.resync_all(self.id)
+        self._fold(event)
+
+    # -- following a shared log -----------------------------------------------------------------
+
+    async def follow(self, wait: float = 5.0) -> None:
+        """With a shared log, fold in what other servers append. While the log cannot be reached, screens
+        are told the feed is stale; reconnecting brings them back in step with no action of theirs."""
+        backoff = 0.2
+        while True:
+            try:
+                events = await self.log.tail(self.id, self.floor.seq, wait)
+                async with self._lock:
+                    if self.stale or any(e.seq > self.floor.seq + 1 for e in events[:1]):
+                        await self._catch_up()
+                    for event in events:
+                        if event.seq == self.floor.seq + 1:
+                            self._fold_stored(event)
+                    self._set_stale(False)
+                backoff = 0.2
+            except LogUnavailable as e:
+                if not self.stale:
+                    log.warning("log_unreachable", clinic=self.id, error=str(e))
+                self._set_stale(True)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _set_stale(self, stale: bool) -> None:
+        if stale != self.stale:
+            self.stale = stale
+            if not stale:
+                log.info("log_reachable_again", clinic=self.id, seq=self.floor.seq)
+            self._snapshots.clear()
+            self._heartbeat()
 
     def _fold(self, event: Event) -> None:
         texts = self._render(event, self.floor.apply(event))
@@ -178,15 +219,22 @@ class ClinicRuntime:
         # The next tick, or the next tap, opens the new day.
         if not self._lock.locked():
             self._roll_day(self.clock.now())
-        heartbeat = encode(HeartbeatMessage(self.floor.seq, self.clock.now())).decode()
-        self.hub.publish(self.id, 0, lambda _audience: heartbeat)
+        self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        text = self._heartbeat_text()
+        self.hub.publish(self.id, 0, lambda _audience: text)
+
+    def _heartbeat_text(self) -> str:
+        return encode(HeartbeatMessage(self.floor.seq, self.clock.now(), self.stale)).decode()
 
     # -- reads ----------------------------------------------------------------------------------
 
     def board(self) -> Board:
         f, c = self.floor, self.clinic
         return Board(c.id, c.name, c.timezone, f.day, f.seq, self.clock.now(), c.session,
-                     list(f.rooms.values()), list(f.visits.values()), c.providers, c.visit_types, c.thresholds)
+                     list(f.rooms.values()), list(f.visits.values()), c.providers, c.visit_types, c.thresholds,
+                     stale=self.stale)
 
     def summary(self) -> ClinicSummary:
         return ClinicSummary(self.id, self.clinic.name, self.clinic.timezone, self.floor.day, self.floor.seq)
@@ -204,6 +252,10 @@ class ClinicRuntime:
 
         Only a seq from today's events can be resumed; one at or before the day's start may belong to
         another day's board, so it gets a snapshot."""
+        items = self._resume(since, audience)
+        return [*items, (0, self._heartbeat_text())] if self.stale else items
+
+    def _resume(self, since: int | None, audience: Audience) -> list[Item]:
         seq = self.floor.seq
         if since is None or not self._base < since <= seq:
             return [self.snapshot(audience)]

@@ -97,6 +97,8 @@ class Board(Struct):
     providers: list[Provider]
     visit_types: list[VisitType]
     thresholds: Thresholds
+    #: True while the server cannot reach a shared log: this board may be behind.
+    stale: bool = False
 
 
 class ErrorBody(Struct, omit_defaults=True):
@@ -132,8 +134,11 @@ class EventMessage(Struct, tag="event", tag_field="kind"):
 
 
 class HeartbeatMessage(Struct, tag="heartbeat", tag_field="kind"):
+    """Every tick, and at once when the feed goes stale or recovers."""
+
     seq: int
     now: dt.datetime
+    stale: bool = False
 
 
 LiveMessage = SnapshotMessage | EventMessage | HeartbeatMessage

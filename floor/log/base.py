@@ -56,6 +56,8 @@ class EventLog(ABC):
 
     #: How long a receipt answers retries of the same Idempotency-Key.
     receipt_ttl = dt.timedelta(hours=24)
+    #: Whether other servers may append too (then each server follows the log with `tail`).
+    shared = False
 
     @abstractmethod
     async def open(self) -> None:
@@ -85,3 +87,7 @@ class EventLog(ABC):
     @abstractmethod
     async def receipt(self, clinic: str, key: str) -> Receipt | None:
         """The stored answer for an idempotency key, if it is still kept."""
+
+    @abstractmethod
+    async def tail(self, clinic: str, after: int, wait: float) -> list[Event]:
+        """Events after `after`; when there are none yet, wait up to `wait` seconds for some (maybe [])."""

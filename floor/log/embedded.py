@@ -84,6 +84,7 @@ class _Clinic:
     receipts: dict[str, Receipt] = field(default_factory=dict)
     receipt_times: dict[str, dt.datetime] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    appended: asyncio.Condition = field(default_factory=asyncio.Condition)
 
 
 class EmbeddedLog(EventLog):
@@ -162,6 +163,10 @@ class EmbeddedLog(EventLog):
                     with contextlib.suppress(asyncio.CancelledError):
                         await asyncio.wait([write])
                 raise
+            finally:
+                if write.done() and not write.cancelled() and write.exception() is None:
+                    async with c.appended:
+                        c.appended.notify_all()
 
     def _write(self, c: _Clinic, record: Record) -> None:
         event = record.event
@@ -248,3 +253,10 @@ class EmbeddedLog(EventLog):
 
     async def receipt(self, clinic: str, key: str) -> Receipt | None:
         return (await self._clinic(clinic)).receipts.get(key)
+
+    async def tail(self, clinic: str, after: int, wait: float) -> list[Event]:
+        c = await self._clinic(clinic)
+        async with c.appended:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(c.appended.wait_for(lambda: c.last_seq > after), wait)
+        return await self.read(clinic, after) or []

@@ -57,84 +57,7 @@ def day_file(data_dir: Path, day: dt.date = DAY) -> Path:
     return data_dir / CLINIC / f"{day.isoformat()}.log"
 
 
-# -- the contract on a real disk ------------------------------------------------------------------------
-
-
-async def test_appended_records_read_back_in_order(tmp_path: Path) -> None:
-    log = await opened(tmp_path)
-    records = [record(1, key="k1"), record(2), record(3, key="k3")]
-    for r in records:
-        await log.append(CLINIC, r)
-    events = [r.event for r in records]
-    assert await log.last_seq(CLINIC) == 3
-    assert await log.read(CLINIC, 0) == events
-    assert await log.read_day(CLINIC, DAY) == (0, events)
-    assert await log.receipt(CLINIC, "k1") == records[0].receipt
-    assert await log.receipt(CLINIC, "k3") == records[2].receipt
-    assert await log.receipt(CLINIC, "k2") is None
-    assert await log.last_seq("elsewhere") == 0
-    await log.close()
-
-
-@pytest.mark.parametrize("seq", [0, 2, 5, -1])
-async def test_the_first_seq_must_be_1(tmp_path: Path, seq: int) -> None:
-    log = await opened(tmp_path)
-    with pytest.raises(SeqTaken) as taken:
-        await log.append(CLINIC, record(seq))
-    assert taken.value.last_seq == 0
-    assert not day_file(tmp_path).exists() or day_file(tmp_path).read_bytes() == b""
-    await log.append(CLINIC, record(1))
-    assert await log.read(CLINIC, 0) == [event(1)]
-
-
-async def test_a_seq_that_is_not_next_is_refused_and_stores_nothing(tmp_path: Path) -> None:
-    log = await opened(tmp_path)
-    await log.append(CLINIC, record(1))
-    await log.append(CLINIC, record(2))
-    size = day_file(tmp_path).stat().st_size
-    for seq in (1, 2, 4, 100):
-        with pytest.raises(SeqTaken) as taken:
-            await log.append(CLINIC, record(seq, actor="someone-else"))
-        assert taken.value.last_seq == 2
-    assert day_file(tmp_path).stat().st_size == size
-    assert await log.last_seq(CLINIC) == 2
-    await log.close()
-    assert await (await opened(tmp_path)).read(CLINIC, 0) == [event(1), event(2)]
-
-
-async def test_a_reused_idempotency_key_raises_key_taken_with_the_first_receipt(tmp_path: Path) -> None:
-    log = await opened(tmp_path)
-    first = record(1, key="tap-1")
-    await log.append(CLINIC, first)
-    size = day_file(tmp_path).stat().st_size
-    again = Record(event(2), receipt("tap-1", 2, fingerprint="another request"))
-    with pytest.raises(KeyTaken) as taken:
-        await log.append(CLINIC, again)
-    assert taken.value.receipt == first.receipt
-    assert day_file(tmp_path).stat().st_size == size
-    assert await log.last_seq(CLINIC) == 1
-    # The seq it did not take is still free for a new key.
-    await log.append(CLINIC, record(2, key="tap-2"))
-    assert await log.read(CLINIC, 0) == [event(1), event(2)]
-
-
-async def test_seq_and_receipts_survive_a_reopen(tmp_path: Path) -> None:
-    log = await opened(tmp_path)
-    first = record(1, key="tap-1")
-    await log.append(CLINIC, first)
-    await log.append(CLINIC, record(2, key="tap-2"))
-    await log.close()
-
-    log = await opened(tmp_path)
-    assert await log.last_seq(CLINIC) == 2
-    assert await log.receipt(CLINIC, "tap-1") == first.receipt
-    with pytest.raises(KeyTaken) as taken:
-        await log.append(CLINIC, Record(event(3), receipt("tap-1", 3, fingerprint="other")))
-    assert taken.value.receipt == first.receipt
-    with pytest.raises(SeqTaken):
-        await log.append(CLINIC, record(2))
-    await log.append(CLINIC, record(3))
-    assert [e.seq for e in await log.read(CLINIC, 0)] == [1, 2, 3]
+# -- on a real disk (the shared contract is in test_log_contract.py) ------------------------------------
 
 
 async def test_receipts_are_kept_for_24_hours_across_days_and_reopens(tmp_path: Path) -> None:
@@ -171,18 +94,6 @@ async def test_each_day_has_its_own_file_and_read_day_gives_the_seq_before_it(tm
         assert await reader.read_day(CLINIC, d1 + dt.timedelta(days=1)) == (3, [])
         assert await reader.read_day(CLINIC, d3) == (3, third)
         assert await reader.read_day(CLINIC, d3 + dt.timedelta(days=1)) == (5, [])
-
-
-async def test_read_since_gives_exactly_the_later_events_across_days(tmp_path: Path) -> None:
-    events = [event(s, day=DAY + dt.timedelta(days=(s - 1) // 3)) for s in range(1, 9)]  # three days
-    log = await opened(tmp_path)
-    for e in events:
-        await log.append(CLINIC, Record(e))
-    for reader in (log, await opened(tmp_path)):
-        for since in range(len(events)):
-            assert await reader.read(CLINIC, since) == events[since:], since
-        assert await reader.read(CLINIC, 8) == []
-        assert await reader.read(CLINIC, 50) == []
 
 
 async def test_read_since_is_none_when_the_log_no_longer_holds_the_start(tmp_path: Path) -> None:
@@ -412,19 +323,6 @@ async def test_a_process_killed_between_creating_a_day_file_and_syncing_its_name
 
 
 # -- concurrency ------------------------------------------------------------------------------------------
-
-
-async def test_concurrent_appends_of_the_same_seq_exactly_one_wins(tmp_path: Path) -> None:
-    log = await opened(tmp_path)
-    await log.append(CLINIC, record(1))
-    attempts = [record(2, actor=f"tablet-{i}") for i in range(25)]
-    results = await asyncio.gather(*(log.append(CLINIC, r) for r in attempts), return_exceptions=True)
-    winners = [r for r, result in zip(attempts, results, strict=True) if result is None]
-    assert len(winners) == 1
-    assert all(isinstance(result, SeqTaken) and result.last_seq == 2 for result in results if result is not None)
-    await log.close()
-    log = await opened(tmp_path)
-    assert await log.read(CLINIC, 0) == [event(1), winners[0].event]
 
 
 class GatedSync(Faulty):

@@ -1,0 +1,166 @@
+"""The Redis log: one stream per clinic, so several Floor servers share one live floor.
+
+Keys carry the clinic as a hash tag (`floor:{riverside}:log`), so on a Redis Cluster each clinic's keys
+live in one slot and every script below runs on one node. The stream entry id of an event is its seq
+(`<seq>-0`): a seq can never be reused, and reading from a seq is a range query.
+
+Durability is Redis's: with `appendonly yes` and `appendfsync always`, Redis fsyncs its AOF before it
+answers, so an acknowledged tap survives a crash of the Redis host; with `everysec` up to a second of
+acknowledged taps can be lost if the host (not just the process) goes down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import msgspec
+import structlog
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+
+from floor.core.events import Event
+from floor.log.base import EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken
+
+log = structlog.get_logger("floor.log.redis")
+
+T = TypeVar("T")
+
+_encoder = msgspec.json.Encoder()
+_records = msgspec.json.Decoder(Record)
+_receipts = msgspec.json.Decoder(Receipt)
+
+#: Checks the seq and the idempotency key and appends, in one step no other server can interleave with.
+_APPEND = """
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+if ARGV[3] ~= '' then
+  local first = redis.call('GET', KEYS[3])
+  if first then return {'key', first} end
+end
+if tonumber(ARGV[1]) ~= last + 1 then return {'seq', tostring(last)} end
+redis.call('XADD', KEYS[1], ARGV[1] .. '-0', 'r', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1])
+redis.call('HSETNX', KEYS[4], ARGV[5], ARGV[1])
+if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4]) end
+return {'ok'}
+"""
+
+_UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+_PAGE = 5000
+
+
+class RedisLog(EventLog):
+    shared = True
+
+    def __init__(self, url: str, prefix: str = "floor") -> None:
+        self.url = url
+        self.prefix = prefix
+        self.redis: Redis | RedisCluster | None = None
+        self._append: Any = None
+
+    def _keys(self, clinic: str) -> tuple[str, str, str]:
+        tag = f"{self.prefix}:{{{clinic}}}"
+        return f"{tag}:log", f"{tag}:seq", f"{tag}:days"
+
+    def _receipt_key(self, clinic: str, key: str) -> str:
+        return f"{self.prefix}:{{{clinic}}}:receipt:{key}"
+
+    async def open(self) -> None:
+        client = Redis.from_url(self.url, socket_connect_timeout=2, health_check_interval=10)
+        try:
+            cluster = (await client.info("cluster")).get("cluster_enabled") == 1
+        except _UNREACHABLE as e:
+            await client.aclose()
+            raise LogUnavailable(f"cannot reach Redis at {safe_url(self.url)}: {e}") from e
+        if cluster:
+            await client.aclose()
+            client = RedisCluster.from_url(self.url, socket_connect_timeout=2)
+            await client.initialize()
+        self.redis = client
+        self._append = client.register_script(_APPEND)
+        log.info("redis_log_opened", url=safe_url(self.url), cluster=cluster)
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+            self.redis = None
+
+    async def _call(self, what: Callable[[], Awaitable[T]]) -> T:
+        if self.redis is None:
+            raise LogUnavailable("the Redis log is not open")
+        try:
+            return await what()
+        except _UNREACHABLE as e:
+            raise LogUnavailable(f"Redis is unreachable ({type(e).__name__})") from e
+        except redis_errors.BusyLoadingError as e:
+            raise LogUnavailable("Redis is loading its data") from e
+
+    async def append(self, clinic: str, record: Record) -> None:
+        stream, seq_key, days = self._keys(clinic)
+        receipt = record.receipt
+        receipt_key = self._receipt_key(clinic, receipt.key) if receipt else f"{self.prefix}:{{{clinic}}}:receipt:"
+        args = [record.event.seq, _encoder.encode(record), _encoder.encode(receipt) if receipt else "",
+                int(self.receipt_ttl.total_seconds()), record.event.day.isoformat()]
+        answer = await self._call(lambda: self._append(keys=[stream, seq_key, receipt_key, days], args=args))
+        match [a.decode() if isinstance(a, bytes) else a for a in answer]:
+            case ["ok"]:
+                return
+            case ["key", first]:
+                raise KeyTaken(_receipts.decode(first))
+            case ["seq", last]:
+                raise SeqTaken(clinic, record.event.seq, int(last))
+        raise RuntimeError(f"unexpected answer from the append script: {answer!r}")
+
+    async def last_seq(self, clinic: str) -> int:
+        value = await self._call(lambda: self.redis.get(self._keys(clinic)[1]))
+        return int(value or 0)
+
+    async def _range(self, clinic: str, first: int, last: int | None) -> list[Event]:
+        stream = self._keys(clinic)[0]
+        events: list[Event] = []
+        start = f"{first}-0"
+        end = "+" if last is None else f"{last}-0"
+        while True:
+            page = await self._call(lambda s=start: self.redis.xrange(stream, s, end, count=_PAGE))
+            events.extend(_records.decode(fields[b"r"]).event for _, fields in page)
+            if len(page) < _PAGE:
+                return events
+            start = f"({page[-1][0].decode()}"
+
+    async def read_day(self, clinic: str, day: dt.date) -> tuple[int, list[Event]]:
+        raw = await self._call(lambda: self.redis.hgetall(self._keys(clinic)[2]))
+        firsts = sorted((dt.date.fromisoformat(d.decode()), int(s)) for d, s in raw.items())
+        later = [seq for d, seq in firsts if d > day]
+        if day in dict(firsts):
+            first = dict(firsts)[day]
+            return first - 1, await self._range(clinic, first, later[0] - 1 if later else None)
+        if later:
+            return later[0] - 1, []
+        return await self.last_seq(clinic), []
+
+    async def read(self, clinic: str, since: int) -> list[Event] | None:
+        if since >= await self.last_seq(clinic):
+            return []
+        events = await self._range(clinic, since + 1, None)
+        return events if events and events[0].seq == since + 1 else None
+
+    async def receipt(self, clinic: str, key: str) -> Receipt | None:
+        raw = await self._call(lambda: self.redis.get(self._receipt_key(clinic, key)))
+        return _receipts.decode(raw) if raw else None
+
+    async def tail(self, clinic: str, after: int, wait: float) -> list[Event]:
+        stream = self._keys(clinic)[0]
+        # Blocking on the clinic's own stream (one key, one slot): idle servers sleep in Redis, not in a loop.
+        reply = await self._call(lambda: self.redis.xread({stream: f"{after}-0"}, count=_PAGE,
+                                                          block=max(1, int(wait * 1000))))
+        return [_records.decode(fields[b"r"]).event for _, entries in reply or [] for _, fields in entries]
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for logs."""
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"

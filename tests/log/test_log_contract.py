@@ -1,0 +1,213 @@
+"""The event-log contract, run against every backend: embedded (local disk) and Redis (Streams).
+
+Append with gap-free seq, refusal of a seq that is not next, idempotency keys, reopening, replay of a
+day, resume from a seq, and following the log (`tail`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import msgspec
+import pytest
+import redis.asyncio
+
+from floor.core.events import Event, VisitBooked
+from floor.log.base import EventLog, KeyTaken, Receipt, Record, SeqTaken
+from floor.log.embedded import EmbeddedLog
+from floor.log.redis import RedisLog
+
+pytestmark = pytest.mark.anyio
+
+CLINIC = "riverside"
+DAY = dt.date(2026, 11, 23)
+T0 = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
+
+Opener = Callable[[], Awaitable[EventLog]]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=["embedded", "redis"])
+async def open_log(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Opener]:
+    """Opens a log over the same storage each time it is called (a second server, or a restart)."""
+    opened: list[EventLog] = []
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
+
+    async def opener() -> EventLog:
+        log = EmbeddedLog(tmp_path) if request.param == "embedded" else RedisLog(url, prefix=prefix)
+        await log.open()
+        opened.append(log)
+        return log
+
+    yield opener
+    for log in opened:
+        await log.close()
+    if request.param == "redis":
+        client = redis.asyncio.Redis.from_url(url)
+        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+def event(seq: int, *, day: dt.date = DAY, actor: str = "ma-rosa") -> Event:
+    at = T0 + dt.timedelta(days=(day - DAY).days, seconds=seq)
+    change = VisitBooked(f"v{seq}", f"Patient {seq}", "kim", "follow", at, walk_in=True)
+    return Event(seq, at, day, actor, "tablet-1", 1, change)
+
+
+def receipt(key: str, seq: int, fingerprint: str = "fp") -> Receipt:
+    return Receipt(key, fingerprint, 201, msgspec.Raw(b'{"seq":%d}' % seq))
+
+
+def record(seq: int, *, key: str | None = None, day: dt.date = DAY, actor: str = "ma-rosa") -> Record:
+    return Record(event(seq, day=day, actor=actor), receipt(key, seq) if key else None)
+
+
+async def test_appended_events_read_back_in_order(open_log: Opener) -> None:
+    log = await open_log()
+    records = [record(1, key="k1"), record(2), record(3, key="k3")]
+    for r in records:
+        await log.append(CLINIC, r)
+    events = [r.event for r in records]
+    assert await log.last_seq(CLINIC) == 3
+    assert await log.read(CLINIC, 0) == events
+    assert await log.read_day(CLINIC, DAY) == (0, events)
+    assert await log.receipt(CLINIC, "k1") == records[0].receipt
+    assert await log.receipt(CLINIC, "k3") == records[2].receipt
+    assert await log.receipt(CLINIC, "k2") is None
+    assert await log.last_seq("elsewhere") == 0
+
+
+@pytest.mark.parametrize("seq", [0, 2, 5, -1])
+async def test_the_first_seq_must_be_1(open_log: Opener, seq: int) -> None:
+    log = await open_log()
+    with pytest.raises(SeqTaken) as taken:
+        await log.append(CLINIC, record(seq))
+    assert taken.value.last_seq == 0
+    assert await log.read(CLINIC, 0) == []
+    await log.append(CLINIC, record(1))
+    assert await log.read(CLINIC, 0) == [event(1)]
+
+
+async def test_a_seq_that_is_not_next_is_refused_and_stores_nothing(open_log: Opener) -> None:
+    log = await open_log()
+    await log.append(CLINIC, record(1))
+    await log.append(CLINIC, record(2))
+    for seq in (1, 2, 4, 100):
+        with pytest.raises(SeqTaken) as taken:
+            await log.append(CLINIC, record(seq, actor="someone-else"))
+        assert taken.value.last_seq == 2
+    assert await log.last_seq(CLINIC) == 2
+    assert await (await open_log()).read(CLINIC, 0) == [event(1), event(2)]
+
+
+async def test_a_reused_idempotency_key_raises_key_taken_with_the_first_receipt(open_log: Opener) -> None:
+    log = await open_log()
+    first = record(1, key="tap-1")
+    await log.append(CLINIC, first)
+    with pytest.raises(KeyTaken) as taken:
+        await log.append(CLINIC, Record(event(2), receipt("tap-1", 2, fingerprint="another request")))
+    assert taken.value.receipt == first.receipt
+    assert await log.last_seq(CLINIC) == 1
+    # The seq it did not take is still free for a new key.
+    await log.append(CLINIC, record(2, key="tap-2"))
+    assert await log.read(CLINIC, 0) == [event(1), event(2)]
+
+
+async def test_keys_and_seqs_belong_to_one_clinic(open_log: Opener) -> None:
+    log = await open_log()
+    await log.append(CLINIC, record(1, key="tap-1"))
+    await log.append("hillside", record(1, key="tap-1"))
+    assert await log.last_seq("hillside") == 1
+    assert await log.read("hillside", 0) == [event(1)]
+
+
+async def test_seq_and_receipts_survive_a_reopen(open_log: Opener) -> None:
+    log = await open_log()
+    first = record(1, key="tap-1")
+    await log.append(CLINIC, first)
+    await log.append(CLINIC, record(2, key="tap-2"))
+    await log.close()
+
+    log = await open_log()
+    assert await log.last_seq(CLINIC) == 2
+    assert await log.receipt(CLINIC, "tap-1") == first.receipt
+    with pytest.raises(KeyTaken):
+        await log.append(CLINIC, Record(event(3), receipt("tap-1", 3, fingerprint="other")))
+    with pytest.raises(SeqTaken):
+        await log.append(CLINIC, record(2))
+    await log.append(CLINIC, record(3))
+    assert [e.seq for e in await log.read(CLINIC, 0)] == [1, 2, 3]
+
+
+async def test_two_writers_on_one_log_never_both_take_a_seq(open_log: Opener) -> None:
+    a, b = await open_log(), await open_log()
+    await a.append(CLINIC, record(1))
+    if isinstance(a, EmbeddedLog):
+        b = a  # one process owns the embedded files; its writers share one log object
+    attempts = [(a if i % 2 else b, record(2, actor=f"tablet-{i}")) for i in range(20)]
+    results = await asyncio.gather(*(log.append(CLINIC, r) for log, r in attempts), return_exceptions=True)
+    winners = [r for (_, r), result in zip(attempts, results, strict=True) if result is None]
+    assert len(winners) == 1
+    assert all(isinstance(x, SeqTaken) and x.last_seq == 2 for x in results if x is not None)
+    assert await (await open_log()).read(CLINIC, 0) == [event(1), winners[0].event]
+
+
+async def test_read_day_replays_one_day_with_the_seq_before_it(open_log: Opener) -> None:
+    d1, d3 = DAY, DAY + dt.timedelta(days=2)
+    first = [event(s, day=d1) for s in (1, 2, 3)]
+    third = [event(s, day=d3) for s in (4, 5)]
+    log = await open_log()
+    for e in first + third:
+        await log.append(CLINIC, Record(e))
+    for reader in (log, await open_log()):
+        assert await reader.read_day(CLINIC, d1 - dt.timedelta(days=1)) == (0, [])
+        assert await reader.read_day(CLINIC, d1) == (0, first)
+        assert await reader.read_day(CLINIC, d1 + dt.timedelta(days=1)) == (3, [])
+        assert await reader.read_day(CLINIC, d3) == (3, third)
+        assert await reader.read_day(CLINIC, d3 + dt.timedelta(days=1)) == (5, [])
+
+
+async def test_read_since_resumes_with_exactly_the_later_events(open_log: Opener) -> None:
+    events = [event(s, day=DAY + dt.timedelta(days=(s - 1) // 3)) for s in range(1, 9)]
+    log = await open_log()
+    for e in events:
+        await log.append(CLINIC, Record(e))
+    for reader in (log, await open_log()):
+        for since in range(len(events)):
+            assert await reader.read(CLINIC, since) == events[since:], since
+        assert await reader.read(CLINIC, 8) == []
+        assert await reader.read(CLINIC, 50) == []
+
+
+async def test_tail_returns_at_once_what_is_there_and_waits_for_what_is_not(open_log: Opener) -> None:
+    log = await open_log()
+    await log.append(CLINIC, record(1))
+    assert await log.tail(CLINIC, 0, wait=5) == [event(1)]
+    assert await log.tail(CLINIC, 1, wait=0.05) == []
+
+    writer = await open_log() if not isinstance(log, EmbeddedLog) else log
+    waiting = asyncio.ensure_future(log.tail(CLINIC, 1, wait=5))
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+    await writer.append(CLINIC, record(2))
+    assert await asyncio.wait_for(waiting, 5) == [event(2)]
+
+
+async def test_a_large_day_reads_back_whole(open_log: Opener) -> None:
+    log = await open_log()
+    for s in range(1, 6_001):
+        await log.append(CLINIC, Record(event(s)))
+    base, events = await (await open_log()).read_day(CLINIC, DAY)
+    assert base == 0 and [e.seq for e in events] == list(range(1, 6_001))
+    assert [e.seq for e in await log.read(CLINIC, 5_990)] == list(range(5_991, 6_001))
