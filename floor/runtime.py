@@ -113,6 +113,9 @@ class ClinicRuntime:
                     await self.log.append(self.id, Record(event, receipt))
                 except SeqTaken:
                     await self._catch_up()
+                    if self._stored_already(event):
+                        # Our own append, stored but answered late (a client retry after a lost reply).
+                        return Answer(CREATED, body)
                     continue
                 except KeyTaken as taken:
                     return self._replay(taken.receipt, idem)  # type: ignore[arg-type]
@@ -121,6 +124,10 @@ class ClinicRuntime:
                          actor=actor, device=device)
                 return Answer(CREATED, body)
             raise RuntimeError("the log kept moving under this tap; gave up after 10 tries")
+
+    def _stored_already(self, event: Event) -> bool:
+        index = event.seq - self._base - 1
+        return 0 <= index < len(self.events) and self.events[index] == event
 
     def _replay(self, first: Receipt, idem: Idempotency) -> Answer:
         if first.fingerprint != idem.fingerprint:

@@ -20,6 +20,8 @@ import structlog
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from floor.core.events import Event
 from floor.log.base import EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken
@@ -48,6 +50,14 @@ return {'ok'}
 """
 
 _UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+
+# Fail fast while Redis is down (writes answer 503 and screens are told the feed is stale); one quick retry
+# covers a pooled connection that died with a Redis restart. A blocking read waits at most FOLLOW_WAIT.
+_OPTIONS: dict[str, Any] = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 15,
+    "retry": Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
+}
 _PAGE = 5000
 
 
@@ -68,7 +78,7 @@ class RedisLog(EventLog):
         return f"{self.prefix}:{{{clinic}}}:receipt:{key}"
 
     async def open(self) -> None:
-        client = Redis.from_url(self.url, socket_connect_timeout=2, health_check_interval=10)
+        client = Redis.from_url(self.url, **_OPTIONS)
         try:
             cluster = (await client.info("cluster")).get("cluster_enabled") == 1
         except _UNREACHABLE as e:
@@ -76,7 +86,7 @@ class RedisLog(EventLog):
             raise LogUnavailable(f"cannot reach Redis at {safe_url(self.url)}: {e}") from e
         if cluster:
             await client.aclose()
-            client = RedisCluster.from_url(self.url, socket_connect_timeout=2)
+            client = RedisCluster.from_url(self.url, **_OPTIONS)
             await client.initialize()
         self.redis = client
         self._append = client.register_script(_APPEND)

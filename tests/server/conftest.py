@@ -29,9 +29,10 @@ def free_port() -> int:
 class ServerProcess:
     """One `floor serve` process; it can be killed (-9) and started again on the same data directory."""
 
-    def __init__(self, data_dir: Path, log_path: Path) -> None:
+    def __init__(self, data_dir: Path, log_path: Path, *args: str) -> None:
         self.data_dir = data_dir
         self.log_path = log_path
+        self.args = args
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -47,7 +48,8 @@ class ServerProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "floor", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+                [sys.executable, "-m", "floor", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
+                 *self.args],
                 stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -6,6 +6,7 @@ started again on the same files (for persistence tests) or joined into a cluster
 
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import subprocess
@@ -21,6 +22,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def free_cluster_port() -> int:
+    """A port for a cluster node: at most 55535, with its bus port (port + 10000) free too."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randint(20000, 55535)
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 10000))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair for a cluster node")
 
 
 def answers(url: str) -> bool:
