@@ -39,6 +39,7 @@ from floor.wire import (
 log = structlog.get_logger("floor.runtime")
 
 CREATED = 201
+RESUMABLE_AFTER_START = 2_000
 
 
 class Answer(NamedTuple):
@@ -82,9 +83,9 @@ class ClinicRuntime:
         self._base = base
         self._sent.clear()
         self._snapshots.clear()
-        # Re-render the retained tail as it was first sent, so screens resuming after a restart get
-        # the events they missed rather than a snapshot.
-        tail = len(events) - (self._sent.maxlen or 0)
+        # Re-render the last events as they were first sent, so screens resuming after a restart get the
+        # events they missed rather than a snapshot (a screen further behind than that gets a snapshot).
+        tail = len(events) - RESUMABLE_AFTER_START
         for i, event in enumerate(events):
             touched = self.floor.apply(event)
             if i >= tail:

@@ -364,6 +364,7 @@ function queueRender() {
 // -- connection status ---------------------------------------------------------------------------
 
 let conn = { mode: "connecting", text: "Connecting" };
+let feedStale = false; // the server cannot reach its log right now
 let lastUpdateAt = null; // browser time of the last message, for the "out of date" banner
 
 function setConn(mode, text) {
@@ -506,6 +507,7 @@ function handle(msg) {
     case "snapshot": {
       applySnapshot(msg.board);
       state.lastSeq = msg.seq;
+      feedStale = Boolean(msg.board.stale);
       break;
     }
     case "event": {
@@ -530,6 +532,7 @@ function handle(msg) {
     }
     case "heartbeat": {
       setServerTime(msg.now);
+      feedStale = Boolean(msg.stale);
       if (state.lastSeq !== null && msg.seq !== state.lastSeq) {
         if (msg.seq < state.lastSeq) state.lastSeq = null; // the server's log went back: start afresh
         reconnect(state.lastSeq === null ? 0 : BACKOFF_MIN_MS, "Out of step, catching up");
@@ -542,7 +545,8 @@ function handle(msg) {
   }
   backoffMs = BACKOFF_MIN_MS; // a working feed resets the backoff
   lastUpdateAt = Date.now();
-  if (state.lastSeq !== null) setConn("live", "Live");
+  // The server says its shared log is out of reach: what we show may be behind until it says otherwise.
+  if (state.lastSeq !== null) setConn(feedStale ? "stale" : "live", feedStale ? "Delayed: server catching up" : "Live");
   if (msg.kind === "snapshot") render(); // a fresh board shows at once
   else queueRender();
 }
