@@ -1,0 +1,440 @@
+"""Random taps, legal and illegal, against a demo-clinic floor: the floor's invariants hold after every tap.
+
+The machine keeps the events it stored (decided without refusal, then applied) and checks that folding them
+from scratch rebuilds the live floor exactly, that a refusal changed nothing, and that rooms and visits agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import msgspec
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+
+from floor.clock import ManualClock
+from floor.config import demo_clinic
+from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, Tap, UndoStep
+from floor.core.errors import Refusal, Why
+from floor.core.events import Event, RoomMarked, StepTaken, StepUndone
+from floor.core.floor import Floor
+from floor.core.journey import ENDS, IN_ROOM, PATH, STEPS, Stage, allowed_steps, enters_room
+from floor.core.rooms import RoomAction, RoomState
+
+CLINIC = demo_clinic()
+TZ = CLINIC.tz
+DAY = dt.date(2025, 3, 12)
+OPENS = dt.datetime(2025, 3, 12, 8, 0, tzinfo=TZ)
+ROOM_IDS = [r.id for r in CLINIC.rooms]
+PROVIDERS = [p.id for p in CLINIC.providers]
+VISIT_TYPES = [v.code for v in CLINIC.visit_types]
+ACTORS = ["ana", "ben", "cruz"]
+DEVICES = ["desk-1", "tablet-east", "tablet-west"]
+
+#: The order in which a visit reaches stages; a visit reaches at most one end, always last.
+STAGE_ORDER = {s: i for i, s in enumerate(PATH[:-1])} | {s: len(PATH) for s in ENDS}
+
+picks = st.integers(min_value=0, max_value=40)
+versions = st.one_of(st.none(), st.just("current"), st.integers(min_value=0, max_value=12))
+rooms_or_none = st.one_of(st.none(), st.sampled_from([*ROOM_IDS, "x9"]))
+
+
+def snapshot(floor: Floor) -> dict:
+    return {
+        "seq": floor.seq,
+        "last_at": floor.last_at,
+        "visits": msgspec.to_builtins(floor.visits),
+        "rooms": msgspec.to_builtins(floor.rooms),
+    }
+
+
+class FloorMachine(RuleBasedStateMachine):
+    #: Outcomes over every run of the machine, so a test can check the rules actually exercised the floor.
+    totals: Counter[str] = Counter()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.floor = Floor(CLINIC, DAY)
+        self.clock = ManualClock(OPENS)
+        self.stored: list[Event] = []
+
+    # -- helpers ----------------------------------------------------------------------------------------------
+
+    def tap(self, command: Command, actor: str = "ana", device: str = "desk-1") -> Event | None:
+        """Decide the command; store and apply the event, or check the refusal changed nothing."""
+        before = snapshot(self.floor)
+        tap = Tap(actor, device, self.clock.now())
+        try:
+            ev = self.floor.decide(command, tap)
+        except Refusal as refusal:
+            assert isinstance(refusal.why, Why)
+            assert snapshot(self.floor) == before, f"refused {command!r} changed the floor"
+            self.note(f"refused {refusal.why.value}")
+            return None
+        assert snapshot(self.floor) == before, f"deciding {command!r} changed the floor"
+        last = self.stored[-1].at if self.stored else None
+        assert ev.seq == self.floor.seq + 1
+        assert ev.at == (tap.now if last is None else max(tap.now, last))
+        assert (ev.actor, ev.device, ev.day) == (actor, device, DAY)
+        if last is not None and tap.now < last:
+            self.note("clock behind, time held")
+        previewed = self.floor.preview(ev)
+        assert snapshot(self.floor) == before, f"preview of {ev!r} changed the floor"
+        touched = self.floor.apply(ev)
+        assert msgspec.to_builtins(previewed) == msgspec.to_builtins(touched)
+        self.stored.append(ev)
+        self.note(f"accepted {ev.type}")
+        if isinstance(ev.change, StepUndone) and ev.change.room is not None and not enters_room(ev.change.step):
+            self.note("accepted undo back into a room")
+        return ev
+
+    def note(self, outcome: str) -> None:
+        if currently_in_test_context():  # the machine is also driven by hand, outside Hypothesis
+            event(outcome)
+        FloorMachine.totals[outcome] += 1
+
+    def visit_id(self, pick: int, *, latest_first: bool = False) -> str:
+        """One of today's visits (the last tapped first, if asked), or (one time in n+1) an id nobody booked."""
+        ids = list(self.floor.visits)
+        if latest_first:
+            last_tap = {e.visit: e.seq for e in self.stored if e.visit is not None}
+            ids.sort(key=last_tap.__getitem__, reverse=True)
+        i = pick % (len(ids) + 1)
+        return ids[i] if i < len(ids) else f"v{900 + pick}"
+
+    def ready_rooms(self) -> list[str]:
+        """Ready rooms, the most used first, so rooms are reused (and undoing a checkout can find its room taken)."""
+        rooms = sorted(self.floor.rooms.values(), key=lambda r: r.version, reverse=True)
+        return [r.id for r in rooms if r.state is RoomState.ready]
+
+    @staticmethod
+    def clinic_day(at: dt.datetime) -> dt.date:
+        return at.astimezone(TZ).date()
+
+    def version(self, visit: str, choice: int | str | None) -> int | None:
+        if choice == "current":
+            v = self.floor.visits.get(visit)
+            return v.version if v else 1
+        return choice
+
+    # -- the clock --------------------------------------------------------------------------------------------
+
+    @rule(minutes=st.integers(min_value=0, max_value=20), seconds=st.integers(min_value=0, max_value=59),
+          back=st.integers(min_value=0, max_value=5))
+    def time_passes(self, minutes: int, seconds: int, back: int) -> None:
+        """The clock moves on; one time in six it steps back instead (an NTP correction, a restarted host)."""
+        self.clock.advance(minutes=-minutes if back == 0 else minutes, seconds=seconds)
+
+    # -- taps -------------------------------------------------------------------------------------------------
+
+    @initialize(progress=st.lists(st.integers(min_value=0, max_value=len(PATH) - 1), max_size=6))
+    def a_morning_so_far(self, progress: list[int]) -> None:
+        """Start from a floor already in use: one visit per entry, taken that many steps down the happy path."""
+        for i, steps in enumerate(progress):
+            self.clock.advance(minutes=2)
+            start = OPENS + dt.timedelta(minutes=20 * i)
+            booked = self.tap(BookVisit(f"Early {i}", PROVIDERS[i % 4], VISIT_TYPES[i % 4], start=start))
+            visit = booked.change.visit
+            for step in PATH[1 : steps + 1]:
+                self.clock.advance(minutes=1)
+                room = self.ready_rooms()[0] if enters_room(step) else None
+                assert self.tap(TakeStep(visit, step, room)) is not None
+        self.note("started with a visit gone from its room" if len(PATH) - 1 in progress else "started")
+
+    @rule(
+        provider=st.sampled_from([*PROVIDERS, "nobody"]),
+        visit_type=st.sampled_from([*VISIT_TYPES, "bogus"]),
+        walk_in=st.booleans(),
+        day_offset=st.sampled_from([0, 0, 0, 0, 1, -1]),
+        hour=st.integers(min_value=0, max_value=23),
+        naive=st.booleans(),
+        no_start=st.integers(min_value=0, max_value=9),
+        actor=st.sampled_from(ACTORS),
+    )
+    def book(self, provider: str, visit_type: str, walk_in: bool, day_offset: int, hour: int, naive: bool,
+             no_start: int, actor: str) -> None:
+        """A scheduled visit (with a start on the clinic day or not, aware or naive, or none) or a walk-in."""
+        start: dt.datetime | None = dt.datetime.combine(DAY + dt.timedelta(days=day_offset), dt.time(hour),
+                                                        tzinfo=None if naive else TZ)
+        if no_start == 0:
+            start = None
+        ev = self.tap(BookVisit("Pat", provider, visit_type, start=start, walk_in=walk_in), actor)
+        if ev is not None:
+            visit = self.floor.visits[ev.change.visit]
+            assert ev.version == visit.version == 1
+            if walk_in:
+                assert (visit.stage, visit.start, visit.steps) == (Stage.arrived, ev.at, [])
+            else:
+                assert visit.stage is Stage.scheduled
+                assert self.clinic_day(visit.start) == DAY
+                if naive:
+                    assert visit.start.replace(tzinfo=None) == start
+
+    @rule(pick=picks, step=st.sampled_from(STEPS), room=rooms_or_none, version=versions,
+          device=st.sampled_from(DEVICES))
+    def any_step(self, pick: int, step: Stage, room: str | None, version: int | str | None, device: str) -> None:
+        visit = self.visit_id(pick)
+        self.take(visit, step, room, self.version(visit, version), device)
+
+    @rule(pick=st.integers(min_value=0, max_value=3), branch=st.integers(min_value=0, max_value=9),
+          room_pick=st.integers(min_value=0, max_value=4),
+          busy_room=st.integers(min_value=0, max_value=5), current_version=st.booleans(),
+          device=st.sampled_from(DEVICES))
+    def journey_step(self, pick: int, branch: int, room_pick: int, busy_room: int, current_version: bool,
+                     device: str) -> None:
+        """A step the journey allows, mostly along the happy path (a small branch takes another option);
+        rooming into a ready room, except when busy_room is 0: then into a room that is not ready."""
+        # Most advanced first, so that small picks (which Hypothesis favours) carry visits to the end.
+        open_visits = sorted((v for v in self.floor.visits.values() if allowed_steps(v.stage)),
+                             key=lambda v: STAGE_ORDER[v.stage], reverse=True)
+        if not open_visits:
+            return
+        visit = open_visits[pick % len(open_visits)]
+        options = allowed_steps(visit.stage)
+        step = options[branch] if branch < len(options) else options[0]
+        room, into_busy_room = None, False
+        if enters_room(step):
+            ready = self.ready_rooms()
+            busy = [r.id for r in self.floor.rooms.values() if r.state is not RoomState.ready]
+            into_busy_room = bool(busy) and (busy_room == 0 or not ready)
+            candidates = busy if into_busy_room else ready
+            room = candidates[room_pick % len(candidates)]
+        ev = self.take(visit.id, step, room, visit.version if current_version else None, device)
+        assert (ev is None) == into_busy_room, "a step the journey allows is refused only for a busy room"
+
+    @rule(pick=st.integers(min_value=0, max_value=3), room_pick=st.integers(min_value=0, max_value=2))
+    def room_a_waiting_patient(self, pick: int, room_pick: int) -> None:
+        """Room someone who is waiting, into one of the most used ready rooms (rooms get reused)."""
+        waiting = [v for v in self.floor.visits.values() if v.stage is Stage.arrived]
+        ready = self.ready_rooms()
+        if waiting and ready:
+            visit = waiting[pick % len(waiting)]
+            room = ready[room_pick % len(ready)]
+            assert self.take(visit.id, Stage.roomed, room, visit.version, "tablet-east") is not None
+            assert (visit.room, self.floor.rooms[room].visit) == (room, visit.id)
+
+    def take(self, visit: str, step: Stage, room: str | None, version: int | None, device: str) -> Event | None:
+        before = self.floor.visits.get(visit)
+        before = msgspec.structs.replace(before) if before else None
+        ev = self.tap(TakeStep(visit, step, room, version), "cruz", device)
+        if ev is not None:
+            assert isinstance(ev.change, StepTaken)
+            assert ev.change.previous is before.stage
+            assert ev.version == before.version + 1
+            assert ev.change.without_teach_back == (step is Stage.checked_out
+                                                    and before.stage is Stage.provider_in)
+            if before.stage in IN_ROOM and step not in IN_ROOM:
+                assert ev.change.room == before.room
+                assert self.floor.rooms[before.room].state is RoomState.turnover
+        return ev
+
+    @rule(pick=st.integers(min_value=0, max_value=6), version=versions)
+    def undo(self, pick: int, version: int | str | None) -> None:
+        visit = self.visit_id(pick, latest_first=True)
+        self.take_back(visit, self.version(visit, version))
+
+    @rule(pick=st.integers(min_value=0, max_value=3))
+    def undo_a_departure(self, pick: int) -> None:
+        """Undo the step that took a visit out of its room, whether or not the room has been taken since."""
+        gone = [v for v in self.floor.visits.values()
+                if v.steps and v.steps[-1].room is not None and not enters_room(v.steps[-1].step)]
+        if gone:
+            visit = gone[pick % len(gone)]
+            room = self.floor.rooms[visit.steps[-1].room]
+            free = room.state in (RoomState.turnover, RoomState.ready)
+            ev = self.take_back(visit.id, None)
+            assert (ev is not None) == free, f"undo into a {room.state} room: {ev}"
+            if ev is not None:
+                assert (room.visit, visit.room) == (visit.id, room.id)
+
+    def take_back(self, visit: str, version: int | None) -> Event | None:
+        before = self.floor.visits.get(visit)
+        last = before.steps[-1] if before and before.steps else None
+        ev = self.tap(UndoStep(visit, version), "ana", "tablet-east")
+        if ev is not None:
+            assert isinstance(ev.change, StepUndone)
+            assert (ev.change.undone_seq, ev.change.step, ev.change.stage) == (last.seq, last.step, last.previous)
+            assert self.floor.visits[visit].stage is last.previous
+            assert any(e.seq == last.seq for e in self.stored), "the undone event must stay in the log"
+        return ev
+
+    @rule(room=st.sampled_from([*ROOM_IDS, "x9"]), action=st.sampled_from(list(RoomAction)),
+          device=st.sampled_from(DEVICES))
+    def mark_room(self, room: str, action: RoomAction, device: str) -> None:
+        ev = self.tap(MarkRoom(room, action, reason="random"), "ben", device)
+        if ev is not None:
+            assert ev.version == self.floor.rooms[room].version
+            assert self.floor.rooms[room].visit is None
+
+    @rule(pick=picks)
+    def tidy_room(self, pick: int) -> None:
+        """Clean a room in turnover, or unblock a blocked one."""
+        rooms = [r for r in self.floor.rooms.values() if r.state in (RoomState.turnover, RoomState.blocked)]
+        if rooms:
+            room = rooms[pick % len(rooms)]
+            action = RoomAction.ready if room.state is RoomState.turnover else RoomAction.unblocked
+            assert self.tap(MarkRoom(room.id, action), "ben", "tablet-west") is not None
+            assert room.state is RoomState.ready
+
+    # -- invariants -------------------------------------------------------------------------------------------
+
+    @invariant()
+    def rooms_and_visits_agree(self) -> None:
+        holders: Counter[str] = Counter()
+        for v in self.floor.visits.values():
+            if v.stage in IN_ROOM:
+                assert v.room is not None, f"{v.id} is {v.stage} without a room"
+                room = self.floor.rooms[v.room]
+                assert room.visit == v.id and room.state is RoomState.occupied
+                holders[v.room] += 1
+            else:
+                assert v.room is None, f"{v.id} is {v.stage} but holds {v.room}"
+        assert all(n == 1 for n in holders.values()), holders
+        for room in self.floor.rooms.values():
+            assert (room.state is RoomState.occupied) == (room.visit is not None), room
+            if room.visit is not None:
+                assert self.floor.visits[room.visit].room == room.id
+
+    @invariant()
+    def visits_are_where_their_steps_took_them(self) -> None:
+        for v in self.floor.visits.values():
+            booked_at = Stage.arrived if v.walk_in else Stage.scheduled
+            assert v.stage is (v.steps[-1].step if v.steps else booked_at)
+            if v.steps:
+                assert v.steps[0].previous is booked_at
+            assert set(v.times) == {booked_at, *(s.step for s in v.steps)}
+            assert v.without_teach_back == (v.stage is Stage.checked_out and Stage.teach_back_done not in v.times)
+            reached = sorted(v.times, key=STAGE_ORDER.__getitem__)
+            assert sum(s in ENDS for s in reached) <= 1
+            times = [v.times[s] for s in reached]
+            assert times == sorted(times), f"{v.id} stage times go backwards: {v.times}"
+            assert [s.at for s in v.steps] == sorted(s.at for s in v.steps)
+
+    @invariant()
+    def the_log_is_gap_free_and_in_time_order(self) -> None:
+        assert [e.seq for e in self.stored] == list(range(1, len(self.stored) + 1))
+        assert self.floor.seq == len(self.stored)
+        ats = [e.at for e in self.stored]
+        assert ats == sorted(ats)
+        assert self.floor.last_at == (ats[-1] if ats else None)
+
+    @invariant()
+    def versions_count_the_events(self) -> None:
+        per_visit = Counter(e.visit for e in self.stored if e.visit is not None)
+        for v in self.floor.visits.values():
+            assert v.version == per_visit[v.id]
+        per_room = Counter(e.change.room for e in self.stored
+                           if isinstance(e.change, RoomMarked | StepTaken | StepUndone) and e.change.room)
+        for room in self.floor.rooms.values():
+            assert room.version == per_room[room.id]
+
+    @invariant()
+    def folding_the_stored_events_rebuilds_the_floor(self) -> None:
+        assert snapshot(Floor.fold(CLINIC, DAY, 0, self.stored)) == snapshot(self.floor)
+
+
+MACHINE_SETTINGS = settings(max_examples=200, stateful_step_count=60, deadline=None,
+                            suppress_health_check=[HealthCheck.too_slow])
+
+
+def test_random_taps_keep_the_floor_consistent() -> None:
+    FloorMachine.totals = Counter()
+    run_state_machine_as_test(FloorMachine, settings=MACHINE_SETTINGS)
+    totals = FloorMachine.totals
+    # The run must have exercised the floor, not just been refused. Only outcomes that every run produces many
+    # times are required here (the rare ones are driven by hand in the tests below), so this does not flake.
+    accepted = ["booked", "walk_in", "arrived", "roomed", "prep_done", "provider_in", "undo", "room_blocked",
+                "room_unblocked"]
+    missing = [f"accepted {k}" for k in accepted if totals[f"accepted {k}"] == 0]
+    missing += [f"refused {w.value}" for w in Why if w is not Why.room_unavailable and not totals[f"refused {w.value}"]]
+    missing += [k for k in ("clock behind, time held",) if not totals[k]]
+    assert not missing, f"never happened: {missing} (totals {dict(totals)})"
+    assert sum(totals[f"accepted {s.value}"] for s in ENDS) > 0, "no visit ever finished"
+
+
+def _check(machine: FloorMachine) -> None:
+    machine.rooms_and_visits_agree()
+    machine.visits_are_where_their_steps_took_them()
+    machine.the_log_is_gap_free_and_in_time_order()
+    machine.versions_count_the_events()
+    machine.folding_the_stored_events_rebuilds_the_floor()
+
+
+def _types(machine: FloorMachine) -> list[str]:
+    return [e.type for e in machine.stored]
+
+
+def test_the_machine_walks_a_visit_through_the_whole_journey_and_back_into_its_room() -> None:
+    machine = FloorMachine()
+    machine.a_morning_so_far([])
+    machine.book("kim", "new", False, 0, 9, False, 1, "ana")
+    for _ in PATH[1:]:  # the first allowed step each time: the happy path, rooming in the first ready room, e1
+        machine.time_passes(3, 0, 1)
+        machine.journey_step(0, 0, 0, 1, True, "desk-1")
+        _check(machine)
+    visit = machine.floor.visits["v1"]
+    assert visit.stage is Stage.checked_out
+    assert list(visit.times) == list(PATH)
+    assert machine.floor.rooms["e1"].state is RoomState.turnover
+    machine.time_passes(30, 0, 0)  # back
+    machine.undo(0, "current")
+    assert visit.stage is Stage.teach_back_done
+    assert machine.floor.rooms["e1"].visit == "v1"
+    machine.mark_room("e1", RoomAction.blocked, "desk-1")  # refused: occupied
+    _check(machine)
+    assert _types(machine) == ["booked", "arrived", "roomed", "prep_done", "provider_in", "teach_back_done",
+                               "checked_out", "undo"]
+    assert machine.stored[-1].at == machine.stored[-2].at, "the clock stepped back; the undo keeps the last time"
+    machine.teardown()
+
+
+def test_the_machine_rules_reach_rooms_refusals_and_the_other_ends() -> None:
+    machine = FloorMachine()
+
+    def outcome(rule, *args) -> str:  # the machine's own tally says what the tap came to
+        before = Counter(FloorMachine.totals)
+        rule(*args)
+        _check(machine)
+        return ", ".join(sorted((FloorMachine.totals - before).elements()))
+
+    m = machine
+    m.a_morning_so_far([0, 0, 0])  # v1, v2, v3, scheduled
+    assert outcome(m.book, "okafor", "new", True, 0, 9, False, 1, "ben") == "accepted walk_in"  # v4, arrived
+    # journey_step picks among open visits, most advanced first: v4 then v1, v2, v3.
+    assert outcome(m.journey_step, 0, 0, 0, 1, True, "desk-1") == "accepted roomed"  # v4 in e1
+    assert outcome(m.journey_step, 3, 1, 0, 1, False, "desk-1") == "accepted no_show"  # v3
+    assert outcome(m.journey_step, 2, 2, 0, 1, False, "desk-1") == "accepted cancelled"  # v2
+    assert outcome(m.journey_step, 1, 0, 0, 1, False, "desk-1") == "accepted arrived"  # v1
+    assert outcome(m.journey_step, 1, 0, 0, 0, False, "desk-1") == "refused room_unavailable"  # v1 into e1
+    # any_step picks among all visits in booking order, the fifth pick being an unknown id.
+    assert outcome(m.any_step, 0, Stage.arrived, None, None, "desk-1") == "refused illegal_step"  # v1 again
+    assert outcome(m.any_step, 4, Stage.arrived, None, None, "desk-1") == "refused not_found"
+    assert outcome(m.any_step, 3, Stage.prep_done, "e1", "current", "desk-1") == "refused invalid"  # v4 + room
+    assert outcome(m.any_step, 3, Stage.prep_done, None, 99, "desk-1") == "refused stale_version"
+    assert outcome(m.any_step, 3, Stage.prep_done, None, "current", "desk-1") == "accepted prep_done"
+    # undo picks the last tapped visit first.
+    assert outcome(m.undo, 0, "current") == "accepted undo"  # v4's prep done
+    assert outcome(m.journey_step, 0, 1, 0, 1, True, "desk-1") == "accepted left_without_being_seen"  # v4 from e1
+    assert m.floor.rooms["e1"].state is RoomState.turnover
+    assert outcome(m.undo, 0, None) == "accepted undo, accepted undo back into a room"
+    assert m.floor.rooms["e1"].visit == "v4"
+    assert outcome(m.undo, 0, None) == "accepted undo"  # v4's rooming: e1 ready again
+    assert outcome(m.undo, 0, None) == "refused nothing_to_undo"  # v4 again: a walk-in's arrival
+    assert outcome(m.mark_room, "e1", RoomAction.ready, "desk-1") == "refused illegal_step"
+    assert outcome(m.mark_room, "x9", RoomAction.ready, "desk-1") == "refused not_found"
+    assert outcome(m.mark_room, "e2", RoomAction.blocked, "desk-1") == "accepted room_blocked"
+    assert outcome(m.tidy_room, 0) == "accepted room_unblocked"
+    assert outcome(m.journey_step, 0, 0, 0, 1, True, "desk-1") == "accepted roomed"  # v1 (first arrived) into e1
+    assert m.floor.rooms["e1"].visit == "v1"
+    for step, branch in (("prep_done", 0), ("provider_in", 0), ("checked_out", 1)):  # skipping the teach-back
+        assert outcome(m.journey_step, 0, branch, 0, 1, True, "desk-1") == f"accepted {step}"
+    assert m.floor.visits["v1"].without_teach_back
+    assert outcome(m.tidy_room, 0) == "accepted room_ready"
+    assert all(r.state is RoomState.ready for r in m.floor.rooms.values())
+    assert outcome(m.book, "nobody", "new", False, 0, 9, False, 1, "ana") == "refused invalid"
+    assert outcome(m.book, "kim", "new", False, 1, 9, False, 1, "ana") == "refused invalid"
+    assert outcome(m.book, "kim", "new", False, 0, 9, True, 1, "ana") == "accepted booked"
+    assert m.floor.visits[m.stored[-1].change.visit].start == dt.datetime(2025, 3, 12, 9, 0, tzinfo=TZ)
