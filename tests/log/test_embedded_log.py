@@ -10,21 +10,19 @@ import struct
 import threading
 from pathlib import Path
 
-import msgspec
 import pytest
 from structlog.testing import capture_logs
 
 from floor.core.events import Event, VisitBooked
-from floor.log.base import KeyTaken, LogCorrupt, LogUnavailable, Receipt, Record, SeqTaken
+from floor.log.base import KeyTaken, LogCorrupt, LogUnavailable, Record, SeqTaken
 from floor.log.embedded import EmbeddedLog, frame
 from floor.log.files import AppendFile, Files, OsFiles
+from tests.support.records import DAY, T0, event, receipt, record
 from tests.support.volatile_files import PowerCut, VolatileFiles
 
 pytestmark = pytest.mark.anyio
 
 CLINIC = "riverside"
-DAY = dt.date(2026, 11, 23)
-T0 = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
 ROOT = Path("/data")
 
 
@@ -33,18 +31,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def event(seq: int, *, day: dt.date = DAY, actor: str = "ma-rosa") -> Event:
-    at = T0 + dt.timedelta(days=(day - DAY).days, seconds=seq)
-    change = VisitBooked(f"v{seq}", f"Patient {seq}", "kim", "follow", at, walk_in=True)
-    return Event(seq, at, day, actor, "tablet-1", 1, change)
-
-
-def receipt(key: str, seq: int, fingerprint: str = "fp") -> Receipt:
-    return Receipt(key, fingerprint, 201, msgspec.Raw(b'{"seq":%d}' % seq))
-
-
-def record(seq: int, *, key: str | None = None, day: dt.date = DAY, actor: str = "ma-rosa") -> Record:
-    return Record(event(seq, day=day, actor=actor), receipt(key, seq) if key else None)
 
 
 async def opened(data_dir: Path, files: Files | None = None) -> EmbeddedLog:

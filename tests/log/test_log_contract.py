@@ -12,20 +12,17 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-import msgspec
 import pytest
 import redis.asyncio
 
-from floor.core.events import Event, VisitBooked
-from floor.log.base import EventLog, KeyTaken, Receipt, Record, SeqTaken
+from floor.log.base import EventLog, KeyTaken, Record, SeqTaken
 from floor.log.embedded import EmbeddedLog
 from floor.log.redis import RedisLog
+from tests.support.records import DAY, event, receipt, record
 
 pytestmark = pytest.mark.anyio
 
 CLINIC = "riverside"
-DAY = dt.date(2026, 11, 23)
-T0 = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
 
 Opener = Callable[[], Awaitable[EventLog]]
 
@@ -59,18 +56,6 @@ async def open_log(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         await client.aclose()
 
 
-def event(seq: int, *, day: dt.date = DAY, actor: str = "ma-rosa") -> Event:
-    at = T0 + dt.timedelta(days=(day - DAY).days, seconds=seq)
-    change = VisitBooked(f"v{seq}", f"Patient {seq}", "kim", "follow", at, walk_in=True)
-    return Event(seq, at, day, actor, "tablet-1", 1, change)
-
-
-def receipt(key: str, seq: int, fingerprint: str = "fp") -> Receipt:
-    return Receipt(key, fingerprint, 201, msgspec.Raw(b'{"seq":%d}' % seq))
-
-
-def record(seq: int, *, key: str | None = None, day: dt.date = DAY, actor: str = "ma-rosa") -> Record:
-    return Record(event(seq, day=day, actor=actor), receipt(key, seq) if key else None)
 
 
 async def test_appended_events_read_back_in_order(open_log: Opener) -> None:

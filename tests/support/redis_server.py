@@ -15,6 +15,8 @@ from pathlib import Path
 
 import redis
 
+from tests.support.processes import stop
+
 MACHINE_REDIS = "redis://127.0.0.1:6379/0"
 
 
@@ -81,14 +83,8 @@ class RedisServer:
             self.proc = None
 
     def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-            self.proc = None
+        stop(self.proc)
+        self.proc = None
 
     def log(self) -> str:
         path = self.directory / "redis.log"
