@@ -37,7 +37,11 @@ class MarkRoom(Struct, frozen=True):
     reason: str = ""
 
 
-Command = BookVisit | TakeStep | UndoStep | MarkRoom
+class AcknowledgeAlert(Struct, frozen=True):
+    alert: str
+
+
+Command = BookVisit | TakeStep | UndoStep | MarkRoom | AcknowledgeAlert
 
 
 class Tap(Struct, frozen=True):

@@ -51,7 +51,49 @@ class RoomMarked(Struct, tag="room_marked", frozen=True):
     reason: str = ""
 
 
-Change = VisitBooked | StepTaken | StepUndone | RoomMarked
+class AlertDetail(Struct, frozen=True, omit_defaults=True):
+    """What an alert says. Cascade: how late the provider is, the visits projected L+ minutes late, when the
+    schedule recovers (None: not this session) and the cause. Dwell: minutes in the stage and the limit."""
+
+    lateness: float | None = None
+    affected: list[str] = []
+    recovers_at: dt.datetime | None = None
+    cause_visit: str | None = None
+    cause_stage: Stage | None = None
+    cause_minutes: float | None = None
+    minutes: float | None = None
+    limit: int | None = None
+
+
+class AlertRaised(Struct, tag="alert_raised", frozen=True):
+    """Floor saw trouble coming (cascade) or a patient waiting too long (dwell). One event per episode."""
+
+    alert: str
+    kind: str  # "cascade" or "dwell"
+    detail: AlertDetail
+    provider: str | None = None
+    visit: str | None = None
+    stage: Stage | None = None
+
+
+class AlertUpdated(Struct, tag="alert_updated", frozen=True):
+    alert: str
+    detail: AlertDetail
+
+
+class AlertCleared(Struct, tag="alert_cleared", frozen=True):
+    alert: str
+
+
+class AlertAcknowledged(Struct, tag="alert_acknowledged", frozen=True):
+    """A manager saw the alert; the event's actor says who."""
+
+    alert: str
+
+
+AlertChange = AlertRaised | AlertUpdated | AlertCleared
+
+Change = VisitBooked | StepTaken | StepUndone | RoomMarked | AlertChange | AlertAcknowledged
 
 
 class Event(Struct, frozen=True):
@@ -79,4 +121,6 @@ class Event(Struct, frozen=True):
             return "undo"
         if isinstance(c, RoomMarked):
             return f"room_{c.action.value}"
+        if not isinstance(c, VisitBooked):
+            return type(c).__struct_config__.tag
         return "walk_in" if c.walk_in else "booked"

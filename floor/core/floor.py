@@ -13,9 +13,21 @@ from collections.abc import Iterable
 from msgspec import Struct, field
 
 from floor.config import Clinic
-from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, Tap, UndoStep
+from floor.core.commands import AcknowledgeAlert, BookVisit, Command, MarkRoom, TakeStep, Tap, UndoStep
 from floor.core.errors import Refusal, Why
-from floor.core.events import Event, RoomMarked, StepTaken, StepUndone, VisitBooked
+from floor.core.events import (
+    AlertAcknowledged,
+    AlertChange,
+    AlertCleared,
+    AlertDetail,
+    AlertRaised,
+    AlertUpdated,
+    Event,
+    RoomMarked,
+    StepTaken,
+    StepUndone,
+    VisitBooked,
+)
 from floor.core.journey import Stage, allowed_steps, enters_room, is_allowed, leaves_room
 from floor.core.rooms import ROOM_ACTIONS, RoomState, allowed_room_actions
 
@@ -57,11 +69,31 @@ class Room(Struct):
     version: int = 0
 
 
+class Alert(Struct):
+    id: str
+    kind: str
+    detail: AlertDetail
+    raised_at: dt.datetime
+    version: int = 1
+    provider: str | None = None
+    visit: str | None = None
+    stage: Stage | None = None
+    updated_at: dt.datetime | None = None
+    cleared_at: dt.datetime | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: dt.datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.cleared_at is None
+
+
 class Touched(Struct):
     """What one event changed, so a screen can update without refetching."""
 
     visit: Visit | None
     rooms: list[Room]
+    alert: Alert | None = None
 
 
 def _human(stage: Stage) -> str:
@@ -76,6 +108,8 @@ class Floor:
         self.last_at: dt.datetime | None = None
         self.rooms: dict[str, Room] = {r.id: Room(r.id, r.label, r.zone) for r in clinic.rooms}
         self.visits: dict[str, Visit] = {}
+        #: Today's alerts, active and cleared (their history).
+        self.alerts: dict[str, Alert] = {}
 
     @classmethod
     def fold(cls, clinic: Clinic, day: dt.date, base_seq: int, events: Iterable[Event]) -> Floor:
@@ -97,7 +131,24 @@ class Floor:
                 change, version = self._undo(command), self.visits[command.visit].version + 1
             case MarkRoom():
                 change, version = self._mark(command), self.rooms[command.room].version + 1
+            case AcknowledgeAlert():
+                change, version = self._acknowledge(command), self.alerts[command.alert].version + 1
         return Event(self.seq + 1, at, self.day, tap.actor, tap.device, version, change)
+
+    def record(self, change: AlertChange, tap: Tap) -> Event:
+        """The event for an alert change Floor itself decided (see floor.core.alerts.review)."""
+        at = tap.now if self.last_at is None else max(tap.now, self.last_at)
+        current = self.alerts.get(change.alert)
+        return Event(self.seq + 1, at, self.day, tap.actor, tap.device, current.version + 1 if current else 1,
+                     change)
+
+    def _acknowledge(self, c: AcknowledgeAlert) -> AlertAcknowledged:
+        alert = self.alerts.get(c.alert)
+        if alert is None:
+            raise Refusal(Why.not_found, f"No alert {c.alert!r} today.")
+        if alert.acknowledged_by is not None:
+            raise Refusal(Why.illegal_step, f"The alert was already acknowledged by {alert.acknowledged_by}.")
+        return AlertAcknowledged(alert.id)
 
     def _book(self, c: BookVisit, at: dt.datetime) -> VisitBooked:
         if self.clinic.provider(c.provider) is None:
@@ -200,6 +251,10 @@ class Floor:
         room = getattr(event.change, "room", None)
         if room in scratch.rooms:
             scratch.rooms[room] = copy.copy(scratch.rooms[room])
+        scratch.alerts = dict(self.alerts)
+        alert = getattr(event.change, "alert", None)
+        if alert in scratch.alerts:
+            scratch.alerts[alert] = copy.copy(scratch.alerts[alert])
         return scratch.apply(event)
 
     def apply(self, event: Event) -> Touched:
@@ -254,6 +309,23 @@ class Floor:
                 room = self.rooms[c.room]
                 self._set_room(room, ROOM_ACTIONS[room.state][c.action], None, event.at)
                 return Touched(None, [room])
+            case AlertRaised() as c:
+                alert = Alert(c.alert, c.kind, c.detail, event.at, event.version, c.provider, c.visit, c.stage)
+                self.alerts[alert.id] = alert
+                return Touched(None, [], alert)
+            case AlertUpdated() as c:
+                alert = self.alerts[c.alert]
+                alert.detail, alert.updated_at, alert.version = c.detail, event.at, event.version
+                return Touched(None, [], alert)
+            case AlertCleared() as c:
+                alert = self.alerts[c.alert]
+                alert.cleared_at, alert.version = event.at, event.version
+                return Touched(None, [], alert)
+            case AlertAcknowledged() as c:
+                alert = self.alerts[c.alert]
+                alert.acknowledged_by, alert.acknowledged_at = event.actor, event.at
+                alert.version = event.version
+                return Touched(None, [], alert)
         raise TypeError(f"unknown change {event.change!r}")
 
     @staticmethod

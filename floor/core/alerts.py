@@ -1,0 +1,88 @@
+"""Which alerts the floor should show now: cascades seen coming, and patients waiting too long.
+
+`review(floor, now)` compares what should be active with what is, and returns the changes (raise,
+update, clear). The runtime stores them as events like any tap, so with several servers on one log the
+first to store a raise wins and the others see it: one alert per episode, the same on every screen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from floor.core.events import AlertChange, AlertCleared, AlertDetail, AlertRaised, AlertUpdated
+from floor.core.floor import Alert, Floor
+from floor.core.journey import Stage
+from floor.core.projection import ProviderProjection, minutes, project
+
+#: Which clinic threshold limits the time a patient spends in each stage.
+DWELL_LIMITS = {
+    Stage.arrived: "waiting_to_be_roomed",
+    Stage.roomed: "waiting_for_prep",
+    Stage.prep_done: "waiting_for_provider",
+    Stage.teach_back_done: "waiting_for_checkout",
+}
+
+#: Hysteresis: a cascade raised at L minutes clears only once fewer than K visits are projected at least
+#: this share of L late, so a one-minute wobble around L does not flap.
+CLEAR_SHARE = 0.5
+#: An active cascade is updated when its lateness moves this many minutes or its affected visits change.
+UPDATE_MINUTES = 5.0
+
+
+def review(floor: Floor, now: dt.datetime) -> list[AlertChange]:
+    active = [a for a in floor.alerts.values() if a.active]
+    return [*_dwell(floor, now, active), *_cascades(floor, now, active)]
+
+
+def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertChange]:
+    thresholds = floor.clinic.thresholds
+    due: dict[str, AlertRaised] = {}
+    for v in floor.visits.values():
+        limit_name = DWELL_LIMITS.get(v.stage)
+        entered = v.times.get(v.stage)
+        if limit_name is None or entered is None:
+            continue
+        limit = getattr(thresholds, limit_name)
+        waited = minutes(now - entered)
+        if waited >= limit:
+            # One episode per stay in the stage: entering it again (after an undo) is a new episode.
+            alert = f"dwell-{v.id}-{v.stage.value}-{int(entered.timestamp())}"
+            due[alert] = AlertRaised(alert, "dwell", AlertDetail(minutes=round(waited, 1), limit=limit),
+                                     provider=v.provider, visit=v.id, stage=v.stage)
+    current = {a.id for a in active if a.kind == "dwell"}
+    return [*(raised for alert, raised in due.items() if alert not in current and alert not in floor.alerts),
+            *(AlertCleared(alert) for alert in sorted(current - due.keys()))]
+
+
+def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertChange]:
+    t = floor.clinic.thresholds
+    changes: list[AlertChange] = []
+    for provider in floor.clinic.providers:
+        projection = project(floor, provider.id, now)
+        late = [p.visit for p in projection.visits if p.lateness >= t.cascade_minutes]
+        lingering = [p.visit for p in projection.visits if p.lateness >= t.cascade_minutes * CLEAR_SHARE]
+        current = next((a for a in active if a.kind == "cascade" and a.provider == provider.id), None)
+        if current is None:
+            if len(late) >= t.cascade_visits:
+                alert = f"cascade-{provider.id}-{floor.seq + 1}"
+                changes.append(AlertRaised(alert, "cascade", _detail(projection, late), provider=provider.id))
+        elif len(lingering) < t.cascade_visits:
+            changes.append(AlertCleared(current.id))
+        else:
+            detail = _detail(projection, late or lingering)
+            old = current.detail
+            if detail.affected != old.affected or abs((detail.lateness or 0) - (old.lateness or 0)) >= UPDATE_MINUTES:
+                changes.append(AlertUpdated(current.id, detail))
+    return changes
+
+
+def _detail(projection: ProviderProjection, affected: list[str]) -> AlertDetail:
+    cause = projection.cause
+    return AlertDetail(
+        lateness=projection.lateness,
+        affected=affected,
+        recovers_at=projection.recovers_at,
+        cause_visit=cause.visit if cause else None,
+        cause_stage=cause.stage if cause else None,
+        cause_minutes=cause.over_minutes if cause else None,
+    )

@@ -1,0 +1,154 @@
+"""Projecting each provider's rest of session: when each waiting visit will get its provider, how late.
+
+The plan for a scheduled visit: the patient is roomed at the start time, prepped, and seen
+`roomed + prep_done` expected minutes after the start (`planned_provider_in`). The projection walks the
+provider's queue in schedule order: each visit's provider-in is the later of the patient being ready and
+the provider being free; gaps in the schedule (buffers) absorb delay.
+
+Better than a plain median plan: the provider's pace is learned from the day so far, and a visit that
+runs over is expected to run on the way long visits do (the mean residual life of a lognormal duration
+grows with the time already spent), rather than to end any second now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from statistics import median
+
+from msgspec import Struct
+
+from floor.config import VisitType
+from floor.core.floor import Floor, Visit
+from floor.core.journey import ENDS, Stage
+
+#: How widely real stage durations spread around their expectation (log-space sd of a lognormal).
+SIGMA = 0.35
+#: How many visits' worth of belief in the visit types' expectations before the day's pace takes over.
+PACE_PRIOR = 3.0
+PACE_RANGE = (0.7, 1.8)
+
+_WAITING = (Stage.scheduled, Stage.arrived, Stage.roomed, Stage.prep_done)
+
+
+def minutes(td: dt.timedelta) -> float:
+    return td.total_seconds() / 60
+
+
+def planned_provider_in(visit: Visit, vtype: VisitType) -> dt.datetime:
+    sm = vtype.stage_minutes
+    return visit.start + dt.timedelta(minutes=sm.roomed + sm.prep_done)
+
+
+def mean_residual(median_minutes: float, elapsed: float, sigma: float = SIGMA) -> float:
+    """Expected minutes still to go for a lognormal duration with this median, given `elapsed` so far."""
+    if elapsed <= 0:
+        return median_minutes * math.exp(sigma * sigma / 2)
+    mu = math.log(max(median_minutes, 0.1))
+    z = (math.log(elapsed) - mu) / sigma
+    tail = 0.5 * math.erfc(z / math.sqrt(2))  # P(T > elapsed)
+    if tail < 1e-12:
+        return sigma * sigma * elapsed  # the limit of the formula far in the tail
+    mean_beyond = math.exp(mu + sigma * sigma / 2) * 0.5 * math.erfc((z - sigma) / math.sqrt(2)) / tail
+    return max(mean_beyond - elapsed, 0.5)
+
+
+def pace(floor: Floor, provider: str) -> float:
+    """How long this provider's visits take against their types' expectation, learned from today."""
+    ratios = []
+    for v in floor.visits.values():
+        if v.provider != provider or Stage.provider_in not in v.times:
+            continue
+        end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
+        vtype = floor.clinic.visit_type(v.visit_type)
+        if end is not None and vtype is not None:
+            ratios.append(minutes(end - v.times[Stage.provider_in]) / vtype.stage_minutes.provider_in)
+    if not ratios:
+        return 1.0
+    learned = (PACE_PRIOR * 1.0 + len(ratios) * median(ratios)) / (PACE_PRIOR + len(ratios))
+    return min(max(learned, PACE_RANGE[0]), PACE_RANGE[1])
+
+
+class ProjectedVisit(Struct, frozen=True):
+    visit: str
+    stage: Stage
+    planned_provider_in: dt.datetime
+    provider_in: dt.datetime
+    lateness: float  # minutes, >= 0
+
+
+class Cause(Struct, frozen=True):
+    visit: str
+    stage: Stage
+    over_minutes: float
+
+
+class ProviderProjection(Struct, frozen=True):
+    provider: str
+    pace: float
+    #: Minutes the provider is behind now (the projected lateness of the next visit, or the current one's).
+    lateness: float
+    free_at: dt.datetime
+    visits: list[ProjectedVisit]
+    #: The planned provider-in from which the rest of the session runs on time; None if it does not this
+    #: session (or nobody is waiting).
+    recovers_at: dt.datetime | None
+    cause: Cause | None
+
+
+def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0) -> ProviderProjection:
+    clinic = floor.clinic
+    p = pace(floor, provider)
+    mine = [v for v in floor.visits.values() if v.provider == provider and v.stage not in ENDS]
+    free_at = now
+    causes: list[Cause] = []
+    current = [v for v in mine if v.stage is Stage.provider_in]
+    for v in current:
+        vtype = clinic.visit_type(v.visit_type)
+        expected = vtype.stage_minutes.provider_in * p
+        elapsed = minutes(now - v.times[Stage.provider_in])
+        free_at = max(free_at, now + dt.timedelta(minutes=mean_residual(expected, elapsed)))
+        if elapsed > expected:
+            causes.append(Cause(v.id, Stage.provider_in, round(elapsed - expected, 1)))
+    waiting = sorted((v for v in mine if v.stage in _WAITING), key=lambda v: (v.start, v.id))
+    projected: list[ProjectedVisit] = []
+    for v in waiting:
+        vtype = clinic.visit_type(v.visit_type)
+        planned = planned_provider_in(v, vtype)
+        ready = _ready(v, vtype, now, causes)
+        start = max(ready, free_at)
+        lateness = 0.0 if v.walk_in else max(0.0, minutes(start - planned))
+        projected.append(ProjectedVisit(v.id, v.stage, planned, start, round(lateness, 1)))
+        free_at = start + dt.timedelta(minutes=vtype.stage_minutes.provider_in * p)
+    lateness = projected[0].lateness if projected else 0.0
+    return ProviderProjection(provider, round(p, 2), lateness, free_at, projected, _recovery(projected, on_time),
+                              max(causes, key=lambda c: c.over_minutes, default=None))
+
+
+def _ready(v: Visit, vtype: VisitType, now: dt.datetime, causes: list[Cause]) -> dt.datetime:
+    """When the patient will be prepped and waiting for the provider."""
+    sm = vtype.stage_minutes
+    after = dt.timedelta
+    if v.stage is Stage.prep_done:
+        return v.times[Stage.prep_done] + after(minutes=min(sm.prep_done, 2))
+    if v.stage is Stage.roomed:
+        elapsed = minutes(now - v.times[Stage.roomed])
+        if elapsed > sm.roomed:
+            causes.append(Cause(v.id, Stage.roomed, round(elapsed - sm.roomed, 1)))
+        return max(now, v.times[Stage.roomed] + after(minutes=sm.roomed)) + after(minutes=min(sm.prep_done, 2))
+    if v.stage is Stage.arrived:
+        roomed = max(now, v.times[Stage.arrived] + after(minutes=sm.arrived), v.start)
+        return roomed + after(minutes=sm.roomed + sm.prep_done)
+    # Not here yet: expected roomed at the start; a patient past the start is expected soon after.
+    return max(v.start, now + after(minutes=sm.arrived)) + after(minutes=sm.roomed + sm.prep_done)
+
+
+def _recovery(projected: list[ProjectedVisit], on_time: float) -> dt.datetime | None:
+    """The planned provider-in of the first visit from which every later one is on time; None if the
+    session ends still late."""
+    recovered = None
+    for p in reversed(projected):
+        if p.lateness > on_time:
+            return recovered
+        recovered = p.planned_provider_in
+    return recovered

@@ -1,0 +1,179 @@
+"""Projection, cascade and dwell alerts on hand-built schedules, with the time passed in."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from floor.config import demo_clinic
+from floor.core.alerts import review
+from floor.core.commands import BookVisit, Command, TakeStep, Tap
+from floor.core.events import AlertCleared, AlertRaised
+from floor.core.floor import Floor
+from floor.core.journey import Stage
+from floor.core.projection import mean_residual, project
+
+CLINIC = demo_clinic()  # follow-up: slot 20, roomed 6, prep_done 3, provider 12 -> planned provider-in start+9
+DAY = dt.date(2026, 11, 23)
+ROOMS = iter([r.id for r in CLINIC.rooms] * 10)
+
+
+def at(hhmm: str) -> dt.datetime:
+    h, m = map(int, hhmm.split(":"))
+    return dt.datetime(2026, 11, 23, h, m, tzinfo=CLINIC.tz)
+
+
+class Day:
+    """A floor, with taps made at given clinic times and alerts reviewed (and stored) as the runtime does."""
+
+    def __init__(self) -> None:
+        self.floor = Floor(CLINIC, DAY)
+        self.log: list[tuple[str, type, str]] = []
+
+    def tap(self, when: str, command: Command) -> str:
+        event = self.floor.decide(command, Tap("staff", "t1", at(when)))
+        self.floor.apply(event)
+        self.review(when)
+        return event.change.visit
+
+    def book(self, start: str, provider: str = "kim") -> str:
+        return self.tap("07:30", BookVisit(f"P {start}", provider, "follow", at(start)))
+
+    def walk(self, visit: str, *steps: tuple[str, Stage]) -> None:
+        for when, step in steps:
+            self.tap(when, TakeStep(visit, step, next(ROOMS) if step is Stage.roomed else None))
+
+    def review(self, when: str) -> list:
+        changes = review(self.floor, at(when))
+        for change in changes:
+            self.floor.apply(self.floor.record(change, Tap("floor", "server", at(when))))
+            self.log.append((when, type(change), change.alert))
+        return changes
+
+    def active(self, kind: str) -> list:
+        return [a for a in self.floor.alerts.values() if a.active and a.kind == kind]
+
+
+def seen_on_time(day: Day, visit: str, start: str, minutes_with_provider: int = 12) -> None:
+    s = at(start)
+
+    def hm(delta: int) -> str:
+        return (s + dt.timedelta(minutes=delta)).strftime("%H:%M")
+
+    day.walk(visit, (hm(-5), Stage.arrived), (hm(0), Stage.roomed), (hm(6), Stage.prep_done),
+             (hm(9), Stage.provider_in), (hm(9 + minutes_with_provider), Stage.teach_back_done),
+             (hm(11 + minutes_with_provider), Stage.checked_out))
+
+
+def test_the_mean_residual_of_a_long_visit_stays_realistic_rather_than_ending_any_second() -> None:
+    assert 12 < mean_residual(12, 0) < 13.5
+    assert mean_residual(12, 6) < mean_residual(12, 0)
+    # Far past its expectation a visit is still expected to take minutes, and more the longer it has run.
+    assert mean_residual(12, 40) >= 3
+    assert mean_residual(12, 80) > mean_residual(12, 40)
+
+
+def test_a_buffer_absorbs_a_small_overrun_and_no_alert_is_raised() -> None:
+    day = Day()
+    v = [day.book(s) for s in ("09:00", "09:20", "10:00", "10:20", "10:40")]  # 9:40 left free: a buffer
+    day.walk(v[0], ("08:55", Stage.arrived), ("09:00", Stage.roomed), ("09:06", Stage.prep_done),
+             ("09:09", Stage.provider_in))
+    day.walk(v[1], ("09:15", Stage.arrived), ("09:20", Stage.roomed), ("09:26", Stage.prep_done))
+    day.review("09:29")  # v0 has run 20 minutes of an expected 12
+    projection = project(day.floor, "kim", at("09:29"))
+    lateness = {p.visit: p.lateness for p in projection.visits}
+    assert 0 < lateness[v[1]] < 5  # a few minutes, within the on-time grace
+    assert lateness[v[2]] == lateness[v[3]] == lateness[v[4]] == 0  # the buffer took it
+    assert projection.recovers_at == at("09:29")  # on time (within grace) from the next visit on
+    assert day.active("cascade") == []
+
+
+def test_a_long_overrun_with_no_buffers_raises_a_cascade_naming_the_visits_it_will_make_late() -> None:
+    day = Day()
+    v = [day.book(s) for s in ("09:00", "09:20", "09:40", "10:00", "10:20", "10:40")]
+    day.walk(v[0], ("08:55", Stage.arrived), ("09:00", Stage.roomed), ("09:06", Stage.prep_done),
+             ("09:09", Stage.provider_in))
+    day.walk(v[1], ("09:15", Stage.arrived), ("09:20", Stage.roomed), ("09:26", Stage.prep_done))
+    day.walk(v[2], ("09:35", Stage.arrived))
+    assert day.active("cascade") == []
+    day.review("09:50")  # v0 with the provider for 41 minutes: v1 and v2 late, v3 not yet 10 minutes
+    assert day.active("cascade") == []
+    day.walk(v[3], ("09:55", Stage.arrived))  # a tap reviews the floor too; by now three are 10+ late
+    (alert,) = day.active("cascade")
+    assert alert.provider == "kim" and alert.raised_at == at("09:55")
+    projection = project(day.floor, "kim", at("09:55"))
+    late = [p.visit for p in projection.visits if p.lateness >= 10]
+    assert late == [v[1], v[2], v[3]] == alert.detail.affected
+    assert alert.detail.cause_visit == v[0] and alert.detail.cause_stage is Stage.provider_in
+    assert alert.detail.cause_minutes >= 34
+    assert alert.detail.lateness == projection.lateness >= 25
+    # Raised before the third affected patient is late: v3's planned provider-in is 10:09.
+    assert alert.raised_at < at("10:09")
+    assert alert.detail.recovers_at is not None and alert.detail.recovers_at > at("10:09")
+
+
+def test_time_passing_with_no_taps_raises_the_cascade() -> None:
+    day = Day()
+    v = [day.book(s) for s in ("09:00", "09:20", "09:40", "10:00", "10:20")]
+    day.walk(v[0], ("08:55", Stage.arrived), ("09:00", Stage.roomed), ("09:06", Stage.prep_done),
+             ("09:09", Stage.provider_in))
+    for v_ in v[1:3]:
+        day.walk(v_, ("09:15", Stage.arrived))
+    raised_at = None
+    for minute in range(10, 60):
+        when = f"09:{minute:02d}"
+        if day.review(when) and day.active("cascade"):
+            raised_at = when
+            break
+    assert raised_at is not None and "09:25" <= raised_at <= "09:50"
+    assert all(kind is not AlertCleared for _, kind, _ in day.log)
+
+
+def test_early_finishes_clear_the_cascade_and_waiting_a_few_minutes_does_not_flap_it() -> None:
+    day = Day()
+    v = [day.book(s) for s in ("09:00", "09:20", "09:40", "10:00", "10:20", "10:40")]
+    day.walk(v[0], ("08:55", Stage.arrived), ("09:00", Stage.roomed), ("09:06", Stage.prep_done),
+             ("09:09", Stage.provider_in))
+    day.walk(v[1], ("09:15", Stage.arrived), ("09:20", Stage.roomed), ("09:26", Stage.prep_done))
+    day.walk(v[2], ("09:35", Stage.arrived), ("09:40", Stage.roomed), ("09:46", Stage.prep_done))
+    day.walk(v[3], ("09:55", Stage.arrived))
+    assert day.active("cascade")
+    for minute in range(56, 60):  # time passes, nothing changes much: no clear, no raise again
+        day.review(f"09:{minute}")
+    kinds = [kind for _, kind, alert in day.log if alert.startswith("cascade")]
+    assert kinds.count(AlertRaised) == 1 and AlertCleared not in kinds
+    # The provider wraps up and takes the next two quickly: the schedule recovers and the alert clears.
+    day.walk(v[0], ("10:00", Stage.teach_back_done), ("10:00", Stage.checked_out))
+    day.walk(v[1], ("10:00", Stage.provider_in), ("10:04", Stage.teach_back_done), ("10:04", Stage.checked_out))
+    day.walk(v[3], ("10:01", Stage.roomed), ("10:04", Stage.prep_done))
+    day.walk(v[2], ("10:04", Stage.provider_in), ("10:08", Stage.teach_back_done), ("10:08", Stage.checked_out))
+    day.walk(v[3], ("10:08", Stage.provider_in))
+    assert day.active("cascade") == [], project(day.floor, "kim", at("10:08"))
+    kinds = [kind for _, kind, alert in day.log if alert.startswith("cascade")]
+    assert kinds.count(AlertRaised) == 1 and kinds.count(AlertCleared) == 1
+    (episode,) = [a for a in day.floor.alerts.values() if a.kind == "cascade"]
+    assert at("10:00") <= episode.cleared_at <= at("10:08")
+    assert project(day.floor, "kim", at("10:08")).recovers_at is not None
+
+
+def test_dwell_alerts_are_raised_at_their_thresholds_and_cleared_when_the_patient_moves_on() -> None:
+    t = CLINIC.thresholds  # waiting to be roomed 15, for prep 10, for provider 15, for checkout 10
+    day = Day()
+    visit = day.book("09:00", provider="silva")
+    day.walk(visit, ("08:50", Stage.arrived))
+    day.review("09:04")
+    assert day.active("dwell") == []
+    day.review(f"09:{5 + t.waiting_to_be_roomed - 15:02d}")  # 15 minutes after 08:50
+    (waiting,) = day.active("dwell")
+    assert waiting.stage is Stage.arrived and waiting.visit == visit and waiting.detail.limit == 15
+    day.review("09:06")
+    assert len([a for a in day.floor.alerts.values() if a.kind == "dwell"]) == 1  # raised once per episode
+    day.walk(visit, ("09:07", Stage.roomed))
+    assert day.active("dwell") == [] and waiting.cleared_at == at("09:07")
+    day.walk(visit, ("09:10", Stage.prep_done))
+    day.review("09:24")
+    assert day.active("dwell") == []
+    day.review("09:25")  # prepped and waiting for the provider for 15 minutes: the forgotten patient
+    (forgotten,) = day.active("dwell")
+    assert forgotten.stage is Stage.prep_done
+    day.walk(visit, ("09:26", Stage.provider_in))
+    assert day.active("dwell") == []
