@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections import deque
+from collections import Counter, deque
 from typing import NamedTuple
 
 import msgspec
@@ -17,18 +17,23 @@ import structlog
 
 from floor.clock import Clock
 from floor.config import Clinic
-from floor.core.commands import Command, MarkRoom, Tap
+from floor.core.alerts import review
+from floor.core.commands import AcknowledgeAlert, Command, MarkRoom, Tap
 from floor.core.errors import Refusal, Why
 from floor.core.events import Event
 from floor.core.floor import Floor, Touched
+from floor.core.measures import ClinicMeasures, measure
+from floor.core.projection import project
 from floor.fanout import RESYNC, Hub, Item
 from floor.log.base import EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken
 from floor.wire import (
+    AlertAnswer,
     Audience,
     Board,
     ClinicSummary,
     EventMessage,
     HeartbeatMessage,
+    ProviderDelay,
     RoomAnswer,
     SnapshotMessage,
     VisitAnswer,
@@ -39,6 +44,8 @@ from floor.wire import (
 log = structlog.get_logger("floor.runtime")
 
 CREATED = 201
+#: The actor and device of the events Floor records itself (alerts).
+SYSTEM = "floor"
 RESUMABLE_AFTER_START = 2_000
 
 
@@ -71,6 +78,7 @@ class ClinicRuntime:
         #: The seq just before today's first event: a screen at or below it saw another day's board.
         self._base = 0
         self._lock = asyncio.Lock()
+        self._review: asyncio.Task[None] | None = None
 
     @property
     def id(self) -> str:
@@ -123,6 +131,7 @@ class ClinicRuntime:
                 self._fold(event)
                 log.info("tap_stored", clinic=self.id, seq=event.seq, type=event.type, visit=event.visit,
                          actor=actor, device=device)
+                self.schedule_review()
                 return Answer(CREATED, body)
             raise RuntimeError("the log kept moving under this tap; gave up after 10 tries")
 
@@ -140,6 +149,8 @@ class ClinicRuntime:
     def _answer(event: Event, touched: Touched, command: Command) -> bytes:
         if isinstance(command, MarkRoom):
             return encode(RoomAnswer(event.seq, event, touched.rooms[0]))
+        if isinstance(command, AcknowledgeAlert):
+            return encode(AlertAnswer(event.seq, event, touched.alert))
         assert touched.visit is not None
         return encode(VisitAnswer(event.seq, event, touched.visit))
 
@@ -161,6 +172,31 @@ class ClinicRuntime:
             self._new_day(event.day)
             self.hub.resync_all(self.id)
         self._fold(event)
+
+    # -- alerts ---------------------------------------------------------------------------------
+
+    def schedule_review(self) -> None:
+        """Review the alerts soon, once, after whatever holds the clinic now (a tap's answer never waits)."""
+        if self._review is None or self._review.done():
+            self._review = asyncio.create_task(self.review_alerts(), name=f"floor-review-{self.id}")
+
+    async def review_alerts(self) -> None:
+        """Store the alert changes the floor calls for now, as events from Floor itself."""
+        try:
+            async with self._lock:
+                now = self.clock.now()
+                self._roll_day(now)
+                for change in review(self.floor, now):
+                    event = self.floor.record(change, Tap(SYSTEM, SYSTEM, now))
+                    try:
+                        await self.log.append(self.id, Record(event))
+                    except SeqTaken:
+                        await self._catch_up()  # another server stored first; the next review sees it
+                        return
+                    self._fold(event)
+                    log.info("alert_stored", clinic=self.id, seq=event.seq, type=event.type, alert=change.alert)
+        except LogUnavailable as e:
+            log.warning("alert_review_postponed", clinic=self.id, error=str(e))
 
     # -- following a shared log -----------------------------------------------------------------
 
@@ -203,7 +239,8 @@ class ClinicRuntime:
     @staticmethod
     def _render(event: Event, touched: Touched) -> dict[Audience, str]:
         """The event as each audience's screens receive it, encoded once."""
-        return {a: encode(EventMessage(event.seq, event, touched.visit, touched.rooms)).decode() for a in Audience}
+        message = EventMessage(event.seq, event, touched.visit, touched.rooms, touched.alert)
+        return {a: encode(message).decode() for a in Audience}
 
     # -- days and time --------------------------------------------------------------------------
 
@@ -228,6 +265,7 @@ class ClinicRuntime:
         if not self._lock.locked():
             self._roll_day(self.clock.now())
         self._heartbeat()
+        self.schedule_review()  # delays grow while nobody taps
 
     def _heartbeat(self) -> None:
         text = self._heartbeat_text()
@@ -242,7 +280,16 @@ class ClinicRuntime:
         f, c = self.floor, self.clinic
         return Board(c.id, c.name, c.timezone, f.day, f.seq, self.clock.now(), c.session,
                      list(f.rooms.values()), list(f.visits.values()), c.providers, c.visit_types, c.thresholds,
-                     stale=self.stale)
+                     alerts=list(f.alerts.values()), delays=self.delays(), stale=self.stale)
+
+    def delays(self) -> list[ProviderDelay]:
+        now = self.clock.now()
+        return [ProviderDelay(p.id, proj.lateness, proj.recovers_at, proj.pace)
+                for p in self.clinic.providers for proj in [project(self.floor, p.id, now)]]
+
+    def measures(self) -> ClinicMeasures:
+        raised = Counter(a.provider or "" for a in self.floor.alerts.values())
+        return measure(self.floor, self.clock.now(), raised)
 
     def summary(self) -> ClinicSummary:
         return ClinicSummary(self.id, self.clinic.name, self.clinic.timezone, self.floor.day, self.floor.seq)

@@ -11,7 +11,7 @@ from msgspec import Meta, Struct
 
 from floor.config import Provider, Session, Thresholds, VisitType
 from floor.core.events import Event
-from floor.core.floor import Room, Visit
+from floor.core.floor import Alert, Room, Visit
 from floor.core.journey import STEPS
 from floor.core.rooms import RoomAction
 
@@ -84,6 +84,22 @@ class ClinicSummary(Struct):
     seq: int
 
 
+class ProviderDelay(Struct):
+    """How far behind a provider runs now (minutes; 0 on time) and when the schedule recovers (null: not
+    this session, or nobody waiting); `pace` is how long their visits take against plan today."""
+
+    provider: str
+    lateness: float
+    recovers_at: dt.datetime | None
+    pace: float
+
+
+class AlertAnswer(Struct):
+    seq: int
+    event: Event
+    alert: Alert
+
+
 class Board(Struct):
     clinic: str
     name: str
@@ -97,6 +113,10 @@ class Board(Struct):
     providers: list[Provider]
     visit_types: list[VisitType]
     thresholds: Thresholds
+    #: Today's alerts, active (cleared_at null) and cleared.
+    alerts: list[Alert] = []
+    #: Each provider's projected delay now.
+    delays: list[ProviderDelay] = []
     #: True while the server cannot reach a shared log: this board may be behind.
     stale: bool = False
 
@@ -125,12 +145,13 @@ class SnapshotMessage(Struct, tag="snapshot", tag_field="kind"):
 
 
 class EventMessage(Struct, tag="event", tag_field="kind"):
-    """One event, with the visit and rooms it changed as they are now."""
+    """One event, with the visit, rooms or alert it changed as they are now."""
 
     seq: int
     event: Event
     visit: Visit | None
     rooms: list[Room]
+    alert: Alert | None = None
 
 
 class HeartbeatMessage(Struct, tag="heartbeat", tag_field="kind"):

@@ -10,11 +10,13 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from floor.bootstrap import Floors
-from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, UndoStep
+from floor.core.commands import AcknowledgeAlert, BookVisit, Command, MarkRoom, TakeStep, UndoStep
 from floor.core.journey import Stage
+from floor.core.measures import ClinicMeasures
 from floor.runtime import Answer, ClinicRuntime, Idempotency
 from floor.web.errors import errors
 from floor.wire import (
+    AlertAnswer,
     Board,
     ClinicSummary,
     NewVisit,
@@ -111,10 +113,24 @@ async def room_event(request: Request, runtime: Runtime, room: FromPath[str], da
     return await _tap(request, runtime, MarkRoom(room, data.type, data.reason), who, idempotency_key)
 
 
+@post("/{clinic:str}/alerts/{alert:str}/acknowledge", summary="Acknowledge an alert (a manager saw it)",
+      responses=errors(400, 404, 409, 503))
+async def acknowledge_alert(request: Request, runtime: Runtime, alert: FromPath[str], who: Who,
+                            idempotency_key: IdempotencyKey = None) -> Response[AlertAnswer]:
+    return await _tap(request, runtime, AcknowledgeAlert(alert), who, idempotency_key)
+
+
+@get("/{clinic:str}/measures", summary="Today's measures, for the clinic and each provider",
+     responses=errors(400, 404))
+async def measures(runtime: Runtime) -> ClinicMeasures:
+    return runtime.measures()
+
+
 def clinics_router(floors: Floors) -> Router:
     return Router(
         "/api/clinics",
-        route_handlers=[list_clinics, board, visit_history, add_visit, visit_event, room_event],
+        route_handlers=[list_clinics, board, visit_history, measures, add_visit, visit_event, room_event,
+                        acknowledge_alert],
         dependencies={
             "floors": Provide(lambda: floors, use_cache=True, sync_to_thread=False),
             "runtime": Provide(clinic_runtime, sync_to_thread=False),

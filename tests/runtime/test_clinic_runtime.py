@@ -11,7 +11,6 @@ import msgspec
 import pytest
 
 from floor.clock import ManualClock
-from floor.config import demo_clinic
 from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, UndoStep
 from floor.core.errors import Refusal, Why
 from floor.core.journey import Stage
@@ -21,6 +20,7 @@ from floor.log.base import Record
 from floor.log.embedded import EmbeddedLog
 from floor.runtime import Answer, ClinicRuntime, Idempotency
 from floor.wire import Audience
+from tests.support.clinics import quiet_clinic
 
 pytestmark = pytest.mark.anyio
 
@@ -39,7 +39,7 @@ async def started(data_dir: Path, *, clock: ManualClock | None = None, hub: Hub 
                   event_log: EmbeddedLog | None = None, retain: int = 50_000) -> ClinicRuntime:
     event_log = event_log or EmbeddedLog(data_dir)
     await event_log.open()
-    runtime = ClinicRuntime(demo_clinic(), event_log, clock or ManualClock(START), hub or Hub(), retain=retain)
+    runtime = ClinicRuntime(quiet_clinic(), event_log, clock or ManualClock(START), hub or Hub(), retain=retain)
     await runtime.start()
     return runtime
 

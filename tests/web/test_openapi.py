@@ -16,6 +16,8 @@ ROUTES = {
     ("post", "/api/clinics/{clinic}/visits"): ("NewVisit", "201", "VisitAnswer"),
     ("post", "/api/clinics/{clinic}/visits/{visit}/events"): ("VisitTap", "201", "VisitAnswer"),
     ("post", "/api/clinics/{clinic}/rooms/{room}/events"): ("RoomTap", "201", "RoomAnswer"),
+    ("get", "/api/clinics/{clinic}/measures"): (None, "200", "ClinicMeasures"),
+    ("post", "/api/clinics/{clinic}/alerts/{alert}/acknowledge"): (None, "201", "AlertAnswer"),
 }
 
 

@@ -1,0 +1,226 @@
+"""The day's live measures, per clinic and per provider: how long patients wait, how the day runs.
+
+Pure: `measure(floor, now)` reads the folded floor (each visit's `times`, where an undone step is already
+removed) and the time passed in. Durations are in minutes, rounded to 0.1; rates are fractions in [0, 1],
+rounded to 0.001; None where there is no data yet.
+
+Lateness and on-time starts are measured against a scheduled visit's planned provider-in, the same plan
+the projection and the cascade alerts use (`floor.core.projection.planned_provider_in`): the patient is
+roomed at the start time and seen `roomed + prep_done` expected minutes (the visit type's stage_minutes)
+after it, so a clinic running exactly to plan is 0 late. A visit whose type is unknown is planned to be
+seen at its start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping
+from statistics import median
+
+from msgspec import Struct
+
+from floor.core.floor import Floor, Visit
+from floor.core.journey import ENDS, Stage
+from floor.core.projection import planned_provider_in
+
+#: A scheduled visit starts on time if its provider comes in at most this long after its planned provider-in.
+ON_TIME_GRACE = dt.timedelta(minutes=5)
+#: How long after a provider-in its lateness still stands as the provider's current lateness.
+LATENESS_MEMORY = dt.timedelta(minutes=60)
+
+
+class Durations(Struct, frozen=True):
+    """`count` visits measured; `median` and `p90` of their durations in minutes (None when count is 0).
+
+    The median is the middle value (the mean of the two middle values for an even count). The p90 is the
+    nearest-rank 90th percentile: the value at rank ceil(0.9 * count) in ascending order (1-based), so it is
+    always one of the measured durations, and for fewer than 10 visits it is the longest.
+    """
+
+    count: int
+    median: float | None
+    p90: float | None
+
+
+class Share(Struct, frozen=True):
+    """Of `count` visits considered, `hits` met the measure; `rate` = hits / count (None when count is 0)."""
+
+    count: int
+    hits: int
+    rate: float | None
+
+
+class Measures(Struct, frozen=True):
+    """The measures for one provider, or for the whole clinic.
+
+    Counts (visits booked today, walk-ins included):
+      booked: every visit on the day, whatever its stage.
+      seen: visits that reached provider_in.
+      checked_out, no_show, cancelled, left_without_being_seen: visits that ended that way.
+      waiting: visits in stage arrived now (here, not yet roomed).
+
+    Durations (see `Durations`), each over the visits that have both times:
+      arrival_to_roomed: times[roomed] - times[arrived].
+      roomed_to_provider: times[provider_in] - times[roomed].
+      arrival_to_provider: times[provider_in] - times[arrived].
+      time_with_provider: (times[teach_back_done] if reached, else times[checked_out]) - times[provider_in],
+        for visits that reached teach_back_done or checked_out after provider_in.
+      cycle_time: times[checked_out] - times[arrived], for checked-out visits.
+      (A walk-in arrives when it is added.)
+
+    Shares (see `Share`):
+      on_time_starts: of scheduled (not walk-in) visits that reached provider_in, those whose provider_in was
+        at most ON_TIME_GRACE (5 minutes) after the planned provider-in (see below).
+      teach_back_rate: of checked-out visits that saw the provider, those with the teach-back done before
+        checkout (not checked out without teach-back).
+      no_show_rate: of scheduled (not walk-in) visits whose start is at or before now or that have ended,
+        cancelled visits excepted, those that were no-shows.
+
+    Lateness, in minutes. A scheduled visit's planned provider-in is start + the visit type's expected
+    minutes roomed + prep_done (start itself when the type is unknown). A scheduled (not walk-in) visit that
+    reached provider_in was max(0, times[provider_in] - planned provider-in) late.
+      current_lateness, for a provider: if a scheduled visit whose planned provider-in is at or before now
+        has not reached provider_in and has not ended (scheduled, arrived, roomed or prep_done),
+        now - planned provider-in of the one with the earliest planned provider-in; otherwise the lateness
+        of the provider's most recent provider_in (of a scheduled visit) if that was at most 60 minutes
+        (LATENESS_MEMORY) ago; else 0.
+      worst_lateness, for a provider: the largest lateness of the day, the current one included.
+      For the clinic, each is the largest over its providers.
+
+    alerts_raised: alerts raised today for the provider; for the clinic, the total of all alerts given.
+    """
+
+    booked: int
+    seen: int
+    checked_out: int
+    no_show: int
+    cancelled: int
+    left_without_being_seen: int
+    waiting: int
+    arrival_to_roomed: Durations
+    roomed_to_provider: Durations
+    arrival_to_provider: Durations
+    time_with_provider: Durations
+    cycle_time: Durations
+    on_time_starts: Share
+    teach_back_rate: Share
+    no_show_rate: Share
+    current_lateness: float
+    worst_lateness: float
+    alerts_raised: int
+
+
+class ClinicMeasures(Struct, frozen=True):
+    """The clinic's measures, each provider's (every provider of the clinic, by id), and when they were taken."""
+
+    clinic: Measures
+    providers: dict[str, Measures]
+    at: dt.datetime
+
+
+def _minutes(td: dt.timedelta) -> float:
+    return td.total_seconds() / 60
+
+
+def durations(minutes: Iterable[float]) -> Durations:
+    """Count, median and nearest-rank p90 of some durations in minutes."""
+    values = sorted(map(float, minutes))
+    if not values:
+        return Durations(0, None, None)
+    p90 = values[math.ceil(0.9 * len(values)) - 1]
+    return Durations(len(values), round(median(values), 1), round(p90, 1))
+
+
+def _share(count: int, hits: int) -> Share:
+    return Share(count, hits, round(hits / count, 3) if count else None)
+
+
+def _spans(visits: list[Visit], first: Stage, then: Stage) -> Durations:
+    return durations(_minutes(v.times[then] - v.times[first]) for v in visits
+                     if first in v.times and then in v.times)
+
+
+def _with_provider(visit: Visit) -> float | None:
+    end = visit.times.get(Stage.teach_back_done) or visit.times.get(Stage.checked_out)
+    if end is None or Stage.provider_in not in visit.times:
+        return None
+    return _minutes(end - visit.times[Stage.provider_in])
+
+
+def _planned(floor: Floor) -> dict[str, dt.datetime]:
+    """Each visit's planned provider-in, by visit id (its start when its visit type is unknown)."""
+    planned = {}
+    for visit in floor.visits.values():
+        vtype = floor.clinic.visit_type(visit.visit_type)
+        planned[visit.id] = visit.start if vtype is None else planned_provider_in(visit, vtype)
+    return planned
+
+
+def _provider_lateness(visits: list[Visit], planned: Mapping[str, dt.datetime],
+                       now: dt.datetime) -> tuple[float, float]:
+    """(current, worst) lateness of one provider's visits, in minutes."""
+    def lateness(visit: Visit) -> float:
+        return max(0.0, _minutes(visit.times[Stage.provider_in] - planned[visit.id]))
+
+    scheduled = [v for v in visits if not v.walk_in]
+    started = [v for v in scheduled if Stage.provider_in in v.times]
+    waiting = [v for v in scheduled
+               if planned[v.id] <= now and Stage.provider_in not in v.times and v.stage not in ENDS]
+    if waiting:
+        current = _minutes(now - min(planned[v.id] for v in waiting))
+    else:
+        last = max(started, key=lambda v: v.times[Stage.provider_in], default=None)
+        recent = last is not None and now - last.times[Stage.provider_in] <= LATENESS_MEMORY
+        current = lateness(last) if recent else 0.0
+    worst = max([current, *map(lateness, started)])
+    return round(current, 1), round(worst, 1)
+
+
+def _measures(visits: list[Visit], planned: Mapping[str, dt.datetime], now: dt.datetime,
+              lateness: tuple[float, float], alerts: int) -> Measures:
+    def count(stage: Stage) -> int:
+        return sum(v.stage is stage for v in visits)
+
+    scheduled = [v for v in visits if not v.walk_in]
+    started = [v for v in scheduled if Stage.provider_in in v.times]
+    checked_out = [v for v in visits if v.stage is Stage.checked_out and Stage.provider_in in v.times]
+    due = [v for v in scheduled if (v.start <= now or v.stage in ENDS) and v.stage is not Stage.cancelled]
+    return Measures(
+        booked=len(visits),
+        seen=sum(Stage.provider_in in v.times for v in visits),
+        checked_out=count(Stage.checked_out),
+        no_show=count(Stage.no_show),
+        cancelled=count(Stage.cancelled),
+        left_without_being_seen=count(Stage.left_without_being_seen),
+        waiting=count(Stage.arrived),
+        arrival_to_roomed=_spans(visits, Stage.arrived, Stage.roomed),
+        roomed_to_provider=_spans(visits, Stage.roomed, Stage.provider_in),
+        arrival_to_provider=_spans(visits, Stage.arrived, Stage.provider_in),
+        time_with_provider=durations(m for m in map(_with_provider, visits) if m is not None),
+        cycle_time=_spans(visits, Stage.arrived, Stage.checked_out),
+        on_time_starts=_share(len(started),
+                              sum(v.times[Stage.provider_in] - planned[v.id] <= ON_TIME_GRACE for v in started)),
+        teach_back_rate=_share(len(checked_out), sum(not v.without_teach_back for v in checked_out)),
+        no_show_rate=_share(len(due), sum(v.stage is Stage.no_show for v in due)),
+        current_lateness=lateness[0],
+        worst_lateness=lateness[1],
+        alerts_raised=alerts,
+    )
+
+
+def measure(floor: Floor, now: dt.datetime, alerts_raised: Mapping[str, int] | None = None) -> ClinicMeasures:
+    """The day's measures at `now`. `alerts_raised` maps provider id to the alerts raised for them today."""
+    alerts = alerts_raised or {}
+    planned = _planned(floor)
+    by_provider: dict[str, list[Visit]] = {p.id: [] for p in floor.clinic.providers}
+    for visit in floor.visits.values():
+        by_provider.setdefault(visit.provider, []).append(visit)
+    providers = {
+        pid: _measures(visits, planned, now, _provider_lateness(visits, planned, now), alerts.get(pid, 0))
+        for pid, visits in by_provider.items()
+    }
+    lateness = (max((m.current_lateness for m in providers.values()), default=0.0),
+                max((m.worst_lateness for m in providers.values()), default=0.0))
+    clinic = _measures(list(floor.visits.values()), planned, now, lateness, sum(alerts.values()))
+    return ClinicMeasures(clinic, providers, now)
