@@ -46,6 +46,8 @@ log = structlog.get_logger("floor.runtime")
 CREATED = 201
 #: The actor and device of the events Floor records itself (alerts).
 SYSTEM = "floor"
+#: Seconds between a tap and the alert review it triggers: taps arriving meanwhile share one review.
+REVIEW_DELAY = 0.2
 RESUMABLE_AFTER_START = 2_000
 
 
@@ -176,12 +178,13 @@ class ClinicRuntime:
     # -- alerts ---------------------------------------------------------------------------------
 
     def schedule_review(self) -> None:
-        """Review the alerts soon, once, after whatever holds the clinic now (a tap's answer never waits)."""
+        """Review the alerts soon, once for a burst of taps (a tap's answer never waits for it)."""
         if self._review is None or self._review.done():
-            self._review = asyncio.create_task(self.review_alerts(), name=f"floor-review-{self.id}")
+            self._review = asyncio.create_task(self.review_alerts(REVIEW_DELAY), name=f"floor-review-{self.id}")
 
-    async def review_alerts(self) -> None:
+    async def review_alerts(self, delay: float = 0.0) -> None:
         """Store the alert changes the floor calls for now, as events from Floor itself."""
+        await asyncio.sleep(delay)
         try:
             async with self._lock:
                 now = self.clock.now()
