@@ -18,6 +18,7 @@ from floor.core.events import Event, RoomMarked, StepTaken, StepUndone, VisitBoo
 from floor.core.floor import Floor
 from floor.core.journey import ENDS, IN_ROOM, NEXT, PATH, STEPS, Stage
 from floor.core.rooms import RoomAction, RoomState
+from tests.support.floors import snapshot
 
 CLINIC = demo_clinic()
 TZ = CLINIC.tz
@@ -25,14 +26,6 @@ DAY = dt.date(2025, 3, 12)
 OPENS = dt.datetime(2025, 3, 12, 8, 0, tzinfo=TZ)
 ROOM_IDS = [r.id for r in CLINIC.rooms]
 
-
-def snapshot(floor: Floor) -> dict:
-    return {
-        "seq": floor.seq,
-        "last_at": floor.last_at,
-        "visits": msgspec.to_builtins(floor.visits),
-        "rooms": msgspec.to_builtins(floor.rooms),
-    }
 
 
 class Desk:

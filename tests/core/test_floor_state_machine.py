@@ -23,6 +23,7 @@ from floor.core.events import Event, RoomMarked, StepTaken, StepUndone
 from floor.core.floor import Floor
 from floor.core.journey import ENDS, IN_ROOM, PATH, STEPS, Stage, allowed_steps, enters_room
 from floor.core.rooms import RoomAction, RoomState
+from tests.support.floors import snapshot
 
 CLINIC = demo_clinic()
 TZ = CLINIC.tz
@@ -41,14 +42,6 @@ picks = st.integers(min_value=0, max_value=40)
 versions = st.one_of(st.none(), st.just("current"), st.integers(min_value=0, max_value=12))
 rooms_or_none = st.one_of(st.none(), st.sampled_from([*ROOM_IDS, "x9"]))
 
-
-def snapshot(floor: Floor) -> dict:
-    return {
-        "seq": floor.seq,
-        "last_at": floor.last_at,
-        "visits": msgspec.to_builtins(floor.visits),
-        "rooms": msgspec.to_builtins(floor.rooms),
-    }
 
 
 class FloorMachine(RuleBasedStateMachine):
