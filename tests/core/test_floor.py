@@ -27,7 +27,6 @@ OPENS = dt.datetime(2025, 3, 12, 8, 0, tzinfo=TZ)
 ROOM_IDS = [r.id for r in CLINIC.rooms]
 
 
-
 class Desk:
     """A floor with a clock that moves a minute per tap; every tap is decided, then applied."""
 

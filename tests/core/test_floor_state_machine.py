@@ -43,7 +43,6 @@ versions = st.one_of(st.none(), st.just("current"), st.integers(min_value=0, max
 rooms_or_none = st.one_of(st.none(), st.sampled_from([*ROOM_IDS, "x9"]))
 
 
-
 class FloorMachine(RuleBasedStateMachine):
     #: Outcomes over every run of the machine, so a test can check the rules actually exercised the floor.
     totals: Counter[str] = Counter()
