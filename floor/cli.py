@@ -57,7 +57,10 @@ def _run(server: uvicorn.Server) -> None:
 def serve(args: argparse.Namespace) -> None:
     clinics = load_clinics(args.clinic or _env_list("FLOOR_CLINICS") or [demo_clinic_path()])
     redis_url = args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
-    floors = build_floors(clinics, data_dir=args.data_dir, redis_url=redis_url)
+    clock = ScaledClock(args.clock_start, args.clock_speed, args.clock_origin) if args.clock_start else None
+    floors = build_floors(clinics, data_dir=args.data_dir, redis_url=redis_url, clock=clock)
+    # A fast clock needs reviews and heartbeats as often in clinic time as a real one.
+    floors.tick_seconds = max(0.5, floors.tick_seconds / args.clock_speed)
     where = f"Redis at {safe_url(redis_url)}" if redis_url else f"data in {Path(args.data_dir).resolve()}"
     _print(f"Floor: serving {', '.join(c.id for c in clinics)} on http://{args.host}:{args.port} ({where})")
     _run(_server(floors, args.host, args.port))
@@ -118,6 +121,11 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--clinic", action="append", metavar="PATH",
                    help="a clinic TOML file or a directory of them; repeatable (default: $FLOOR_CLINICS, "
                         "else the demo clinic)")
+    # For rehearsals and tests that play a clinic day in minutes; several servers given the same three
+    # values agree on the time. Not for a real clinic.
+    s.add_argument("--clock-start", type=dt.datetime.fromisoformat, default=None, help=argparse.SUPPRESS)
+    s.add_argument("--clock-speed", type=float, default=1.0, help=argparse.SUPPRESS)
+    s.add_argument("--clock-origin", type=float, default=None, help=argparse.SUPPRESS)
     s.set_defaults(run=serve)
 
     d = commands.add_parser("demo", help="serve the demo clinic and play a generated day on a fast clock")

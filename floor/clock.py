@@ -21,15 +21,17 @@ class SystemClock:
 
 
 class ScaledClock:
-    """A clock that starts at `start` and runs `factor` times faster than real time (the demo's)."""
+    """A clock that reads `start` at the real instant `origin` (epoch seconds; default: now) and runs
+    `factor` times faster than real time: the demo's, and tests that play a whole day in minutes. Servers
+    given the same start, origin and factor agree on the time."""
 
-    def __init__(self, start: dt.datetime, factor: float) -> None:
+    def __init__(self, start: dt.datetime, factor: float, origin: float | None = None) -> None:
         self.start = start
         self.factor = factor
-        self._origin = time.monotonic()
+        self.origin = time.time() if origin is None else origin
 
     def now(self) -> dt.datetime:
-        return self.start + dt.timedelta(seconds=(time.monotonic() - self._origin) * self.factor)
+        return self.start + dt.timedelta(seconds=(time.time() - self.origin) * self.factor)
 
 
 class ManualClock:
