@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 
+import msgspec
 import uvicorn
 
 from floor.bootstrap import Floors, build_floors, embedded_floors
@@ -93,6 +94,21 @@ Press Ctrl+C to stop.
     _run(_server(floors, args.host, args.port, background=[play]))
 
 
+def replay_day(args: argparse.Namespace) -> None:
+    from floor.replay import read_events, replay
+
+    clinic = load_clinics(args.clinic or [demo_clinic_path()])[0]
+    lines, _ = replay(clinic, read_events(args.file))
+    for line in lines:
+        c = line.change
+        what = getattr(c, "kind", "") or ""
+        who = " ".join(f"{k}={v}" for k in ("provider", "visit", "stage") if (v := getattr(c, k, None)))
+        detail = getattr(c, "detail", None)
+        facts = "" if detail is None else " " + msgspec.json.encode(detail).decode()
+        print(f"{line.at.astimezone(clinic.tz):%H:%M} {type(c).__struct_config__.tag:14} {c.alert} {what} {who}{facts}")
+    print(f"{len(lines)} alert changes", file=sys.stderr)
+
+
 def _demo_clock(clinic: Clinic, speed: float, start: dt.time | None) -> Clock:
     today = dt.datetime.now(clinic.tz).date()
     opening = clinic.local(today, clinic.session.opens) - dt.timedelta(minutes=15)
@@ -136,6 +152,11 @@ def main(argv: list[str] | None = None) -> None:
                    help="clinic time to start the day at, HH:MM (default: 15 minutes before opening)")
     d.add_argument("--seed", type=int, default=1, help="seed of the generated day")
     d.set_defaults(run=demo)
+
+    r = commands.add_parser("replay", help="what alerts Floor would have raised on a recorded day")
+    r.add_argument("file", help="an embedded log day file (DATA/<clinic>/<day>.log) or a JSON array of events")
+    r.add_argument("--clinic", action="append", metavar="PATH", help="the clinic's TOML file (default: demo)")
+    r.set_defaults(run=replay_day)
 
     args = parser.parse_args(argv)
     configure(args.log_level)

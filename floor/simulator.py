@@ -13,9 +13,11 @@ import random
 from msgspec import Struct
 
 from floor.config import Clinic
-from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep
+from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, Tap
+from floor.core.errors import Refusal
+from floor.core.events import Event
 from floor.core.floor import Floor, Visit
-from floor.core.journey import Stage
+from floor.core.journey import ENDS, Stage
 from floor.core.rooms import RoomAction, RoomState
 
 FIRST = ("Ava", "Liam", "Noah", "Emma", "Mia", "Lucas", "Sofia", "Mateo", "Amara", "Wei", "Priya", "Omar",
@@ -43,6 +45,11 @@ def _lognormal(rng: random.Random, median: float, sigma: float = 0.35) -> float:
     return max(0.5, median * math.exp(rng.gauss(0.0, sigma)))
 
 
+def _complexity(rng: random.Random) -> float:
+    """Now and then a visit turns out complicated and runs two or three times its usual length."""
+    return rng.uniform(1.8, 3.0) if rng.random() < 0.06 else 1.0
+
+
 def plan_day(clinic: Clinic, day: dt.date, seed: int = 1) -> list[PlannedVisit]:
     rng = random.Random(seed)
     opens = clinic.local(day, clinic.session.opens)
@@ -63,16 +70,19 @@ def plan_day(clinic: Clinic, day: dt.date, seed: int = 1) -> list[PlannedVisit]:
         pace = PACE.get(provider, 1.0)
         sm = vtype.stage_minutes
         minutes = {
-            Stage.arrived: _lognormal(rng, max(sm.arrived, 1)),
-            Stage.roomed: _lognormal(rng, max(sm.roomed, 1)),
-            Stage.prep_done: _lognormal(rng, max(sm.prep_done, 1)),
-            Stage.provider_in: _lognormal(rng, sm.provider_in * pace, 0.3),
+            # Waiting to be roomed: patients are roomed a few minutes before their time (see Staff), or
+            # this long after arriving if they come late or walk in.
+            Stage.arrived: _lognormal(rng, 3, 0.4),
+            Stage.roomed: _lognormal(rng, max(sm.roomed, 1), 0.25),
+            Stage.prep_done: _lognormal(rng, max(min(sm.prep_done, 3), 1), 0.3),
+            Stage.provider_in: _lognormal(rng, sm.provider_in * pace, 0.25) * _complexity(rng),
             Stage.teach_back_done: _lognormal(rng, max(sm.teach_back_done, 1)),
         }
         roll = rng.random()
         outcome = (Stage.no_show if roll < 0.07 and not walk_in else Stage.cancelled if roll < 0.10 and not walk_in
                    else Stage.left_without_being_seen if roll < 0.12 else Stage.checked_out)
-        return PlannedVisit(name(), provider, vtype.code, start, walk_in, 0.0 if walk_in else rng.gauss(-8, 7),
+        arrive = 0.0 if walk_in else rng.uniform(12, 30) if rng.random() < 0.05 else rng.gauss(-10, 5)
+        return PlannedVisit(name(), provider, vtype.code, start, walk_in, arrive,
                             minutes, outcome, rng.random() < 0.88)
 
     for provider in clinic.providers:
@@ -146,7 +156,9 @@ class Staff:
         if stage is Stage.arrived:
             if plan.outcome is Stage.left_without_being_seen and waited >= plan.minutes[stage] + 25:
                 return TakeStep(visit.id, Stage.left_without_being_seen)
-            if waited >= plan.minutes[stage] and free_rooms:
+            # Roomed at about the appointment time, or after a short wait if late or walked in.
+            due = plan.start - dt.timedelta(minutes=3) if not plan.walk_in else since
+            if waited >= plan.minutes[stage] and now >= due and free_rooms:
                 zone = self._zone[visit.provider]
                 room = next((r for r in free_rooms if r.zone == zone), free_rooms[0])
                 free_rooms.remove(room)
@@ -163,3 +175,36 @@ class Staff:
         if stage is Stage.teach_back_done and waited >= plan.minutes[stage]:
             return TakeStep(visit.id, Stage.checked_out)
         return None
+
+
+def simulate_day(clinic: Clinic, day: dt.date, seed: int = 1,
+                 step: dt.timedelta = dt.timedelta(minutes=1)) -> tuple[list[Event], Floor]:
+    """Play a generated day through the pure core with no alerts: the events staff would tap, and the floor
+    at the end (the ground truth of when every visit really started)."""
+    staff = Staff(clinic, plan_day(clinic, day, seed), seed)
+    floor = Floor(clinic, day)
+    events: list[Event] = []
+
+    def tap(command: Command, now: dt.datetime) -> Event | None:
+        try:
+            event = floor.decide(command, Tap("staff", "sim", now))
+        except Refusal:
+            return None
+        floor.apply(event)
+        events.append(event)
+        return event
+
+    now = clinic.local(day, clinic.session.opens) - dt.timedelta(minutes=30)
+    end = clinic.local(day, clinic.session.closes) + dt.timedelta(hours=4)
+    while now < end:
+        for index, booking in staff.bookings_due(now):
+            event = tap(booking, now)
+            if event is not None:
+                staff.booked(index, event.change.visit)
+        for command in staff.due(floor, now):
+            tap(command, now)
+        if len(staff.visit_ids) == len(staff.plan) and all(
+                floor.visits[v].stage in ENDS for v in staff.visit_ids.values()):
+            break
+        now += step
+    return events, floor

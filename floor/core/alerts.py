@@ -12,7 +12,7 @@ import datetime as dt
 from floor.core.events import AlertChange, AlertCleared, AlertDetail, AlertRaised, AlertUpdated
 from floor.core.floor import Alert, Floor
 from floor.core.journey import Stage
-from floor.core.projection import ProviderProjection, minutes, project
+from floor.core.projection import ProviderProjection, minutes, planned_provider_in, project
 
 #: Which clinic threshold limits the time a patient spends in each stage.
 DWELL_LIMITS = {
@@ -25,6 +25,11 @@ DWELL_LIMITS = {
 #: Hysteresis: a cascade raised at L minutes clears only once fewer than K visits are projected at least
 #: this share of L late, so a one-minute wobble around L does not flap.
 CLEAR_SHARE = 0.5
+#: How far ahead a projected late visit counts: beyond it the projection is more guess than forecast.
+#: (30 minutes balances recall and precision in loadtests/alert_quality.py.)
+HORIZON = dt.timedelta(minutes=30)
+#: After a cascade clears, how long before the same provider can have a new one.
+REARM = dt.timedelta(minutes=10)
 #: An active cascade is updated when its lateness moves this many minutes or its affected visits change.
 UPDATE_MINUTES = 5.0
 
@@ -56,14 +61,20 @@ def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertCha
 
 def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertChange]:
     t = floor.clinic.thresholds
+    late_by = dt.timedelta(minutes=t.cascade_minutes)
     changes: list[AlertChange] = []
     for provider in floor.clinic.providers:
         projection = project(floor, provider.id, now)
-        late = [p.visit for p in projection.visits if p.lateness >= t.cascade_minutes]
-        lingering = [p.visit for p in projection.visits if p.lateness >= t.cascade_minutes * CLEAR_SHARE]
+        # A cascade is the provider's delay passing down the schedule: a visit late only because its own
+        # patient is late is not part of it.
+        soon = [p for p in projection.visits if p.planned_provider_in <= now + HORIZON
+                and (p.waits_for_provider or p.planned_provider_in + late_by <= now)]
+        started = _started_late(floor, provider.id, late_by)
+        late = started + [p.visit for p in soon if p.lateness >= t.cascade_minutes]
+        lingering = started + [p.visit for p in soon if p.lateness >= t.cascade_minutes * CLEAR_SHARE]
         current = next((a for a in active if a.kind == "cascade" and a.provider == provider.id), None)
         if current is None:
-            if len(late) >= t.cascade_visits:
+            if len(late) >= t.cascade_visits and not _just_cleared(floor, provider.id, now):
                 alert = f"cascade-{provider.id}-{floor.seq + 1}"
                 changes.append(AlertRaised(alert, "cascade", _detail(projection, late), provider=provider.id))
         elif len(lingering) < t.cascade_visits:
@@ -74,6 +85,19 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
             if detail.affected != old.affected or abs((detail.lateness or 0) - (old.lateness or 0)) >= UPDATE_MINUTES:
                 changes.append(AlertUpdated(current.id, detail))
     return changes
+
+
+def _just_cleared(floor: Floor, provider: str, now: dt.datetime) -> bool:
+    """A provider's cascade cleared moments ago is not raised again at once: that would be a flap."""
+    return any(a.kind == "cascade" and a.provider == provider and a.cleared_at is not None
+               and now - a.cleared_at < REARM for a in floor.alerts.values())
+
+
+def _started_late(floor: Floor, provider: str, late_by: dt.timedelta) -> list[str]:
+    """The visit with the provider now, if it started L or more late: the first link of a cascade."""
+    return [v.id for v in floor.visits.values()
+            if v.provider == provider and v.stage is Stage.provider_in and not v.walk_in
+            and v.times[Stage.provider_in] - planned_provider_in(v, floor.clinic.visit_type(v.visit_type)) >= late_by]
 
 
 def _detail(projection: ProviderProjection, affected: list[str]) -> AlertDetail:

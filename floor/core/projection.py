@@ -75,6 +75,8 @@ class ProjectedVisit(Struct, frozen=True):
     planned_provider_in: dt.datetime
     provider_in: dt.datetime
     lateness: float  # minutes, >= 0
+    #: Late because the provider is still busy (a cascade), not because the patient is late or unready.
+    waits_for_provider: bool = False
 
 
 class Cause(Struct, frozen=True):
@@ -110,16 +112,24 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0)
         free_at = max(free_at, now + dt.timedelta(minutes=mean_residual(expected, elapsed)))
         if elapsed > expected:
             causes.append(Cause(v.id, Stage.provider_in, round(elapsed - expected, 1)))
-    waiting = sorted((v for v in mine if v.stage in _WAITING), key=lambda v: (v.start, v.id))
+    # The provider takes whoever is ready when they come free, earliest appointment first, so a patient
+    # running late is seen after the ones already waiting rather than holding them all up.
+    queue = []
+    for v in mine:
+        if v.stage in _WAITING:
+            vtype = clinic.visit_type(v.visit_type)
+            queue.append((v, vtype, planned_provider_in(v, vtype), _ready(v, vtype, now, causes)))
     projected: list[ProjectedVisit] = []
-    for v in waiting:
-        vtype = clinic.visit_type(v.visit_type)
-        planned = planned_provider_in(v, vtype)
-        ready = _ready(v, vtype, now, causes)
+    while queue:
+        ready_now = [q for q in queue if q[3] <= free_at]
+        pick = min(ready_now, key=lambda q: (q[0].start, q[0].id)) if ready_now else min(queue, key=lambda q: q[3])
+        queue.remove(pick)
+        v, vtype, planned, ready = pick
         start = max(ready, free_at)
         lateness = 0.0 if v.walk_in else max(0.0, minutes(start - planned))
-        projected.append(ProjectedVisit(v.id, v.stage, planned, start, round(lateness, 1)))
+        projected.append(ProjectedVisit(v.id, v.stage, planned, start, round(lateness, 1), free_at > ready))
         free_at = start + dt.timedelta(minutes=vtype.stage_minutes.provider_in * p)
+    projected.sort(key=lambda x: x.planned_provider_in)
     lateness = projected[0].lateness if projected else 0.0
     return ProviderProjection(provider, round(p, 2), lateness, free_at, projected, _recovery(projected, on_time),
                               max(causes, key=lambda c: c.over_minutes, default=None))

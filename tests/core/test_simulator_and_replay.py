@@ -1,0 +1,66 @@
+"""The simulated clinic day (seeded, complete, valid) and `floor replay` over a recorded day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+
+import msgspec
+
+from floor.config import demo_clinic
+from floor.core.events import AlertCleared, AlertRaised, AlertUpdated
+from floor.core.floor import Floor
+from floor.core.journey import ENDS
+from floor.log.base import Record
+from floor.log.embedded import frame
+from floor.replay import read_events, replay
+from floor.simulator import plan_day, simulate_day
+from tests.support.floors import snapshot
+
+CLINIC = demo_clinic()
+DAY = dt.date(2026, 11, 23)
+
+
+def test_a_seed_gives_the_same_day_and_every_visit_ends() -> None:
+    events, floor = simulate_day(CLINIC, DAY, seed=7)
+    again, _ = simulate_day(CLINIC, DAY, seed=7)
+    assert events == again
+    assert simulate_day(CLINIC, DAY, seed=8)[0] != events
+    assert len(floor.visits) == len(plan_day(CLINIC, DAY, seed=7))
+    assert all(v.stage in ENDS for v in floor.visits.values())
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert snapshot(Floor.fold(CLINIC, DAY, 0, events)) == snapshot(floor)
+
+
+def test_replay_gives_each_alert_one_raise_and_at_most_one_clear_in_time_order() -> None:
+    events, _ = simulate_day(CLINIC, DAY, seed=1003)
+    lines, floor = replay(CLINIC, events)
+    assert [line.at for line in lines] == sorted(line.at for line in lines)
+    raised = [line.change.alert for line in lines if isinstance(line.change, AlertRaised)]
+    cleared = [line.change.alert for line in lines if isinstance(line.change, AlertCleared)]
+    assert len(raised) == len(set(raised)) and set(cleared) <= set(raised)
+    assert {"cascade", "dwell"} <= {line.change.kind for line in lines if isinstance(line.change, AlertRaised)}
+    for line in lines:
+        if isinstance(line.change, (AlertCleared, AlertUpdated)):
+            assert line.change.alert in raised[: raised.index(line.change.alert) + 1]
+    assert replay(CLINIC, events)[0] == lines  # the same day always says the same
+    assert {a.id for a in floor.alerts.values()} == set(raised)
+
+
+def test_floor_replay_reads_a_recorded_log_file_and_prints_the_alerts(tmp_path) -> None:
+    events, _ = simulate_day(CLINIC, DAY, seed=1003)
+    day_file = tmp_path / "2026-11-23.log"
+    day_file.write_bytes(b"".join(frame(Record(e)) for e in events))
+    assert read_events(day_file) == events
+    json_file = tmp_path / "day.json"
+    json_file.write_bytes(msgspec.json.encode(events))
+    assert read_events(json_file) == events
+
+    out = subprocess.run([sys.executable, "-m", "floor", "--log-level", "warning", "replay", str(day_file)],
+                         capture_output=True, text=True, timeout=120, check=True)
+    lines, _ = replay(CLINIC, events)
+    printed = out.stdout.splitlines()
+    assert len(printed) == len(lines)
+    assert any(" alert_raised " in p and " cascade " in p for p in printed)
+    assert f"{len(lines)} alert changes" in out.stderr
