@@ -33,6 +33,7 @@ from floor.wire import (
     ClinicSummary,
     EventMessage,
     HeartbeatMessage,
+    MeasuresMessage,
     ProviderDelay,
     RoomAnswer,
     SnapshotMessage,
@@ -269,6 +270,9 @@ class ClinicRuntime:
             self._roll_day(self.clock.now())
         self._heartbeat()
         self.schedule_review()  # delays grow while nobody taps
+        if self.hub.count(self.id):
+            text = encode(MeasuresMessage(self.floor.seq, self.measures(), self.delays())).decode()
+            self.hub.publish(self.id, 0, lambda _audience: text)
 
     def _heartbeat(self) -> None:
         text = self._heartbeat_text()

@@ -13,6 +13,7 @@ from floor.config import Provider, Session, Thresholds, VisitType
 from floor.core.events import Event
 from floor.core.floor import Alert, Room, Visit
 from floor.core.journey import STEPS
+from floor.core.measures import ClinicMeasures
 from floor.core.rooms import RoomAction
 
 PatientName = Annotated[str, Meta(min_length=1, max_length=80, pattern=r"\S")]
@@ -162,7 +163,15 @@ class HeartbeatMessage(Struct, tag="heartbeat", tag_field="kind"):
     stale: bool = False
 
 
-LiveMessage = SnapshotMessage | EventMessage | HeartbeatMessage
+class MeasuresMessage(Struct, tag="measures", tag_field="kind"):
+    """Every tick: today's measures and each provider's projected delay (they change as time passes)."""
+
+    seq: int
+    measures: ClinicMeasures
+    delays: list[ProviderDelay]
+
+
+LiveMessage = SnapshotMessage | EventMessage | HeartbeatMessage | MeasuresMessage
 
 encoder = msgspec.json.Encoder()
 

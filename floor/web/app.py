@@ -36,7 +36,9 @@ Messages are JSON text frames, tagged by `kind`:
   whenever the screen must resync (it fell behind, or a new clinic day opened). Replace everything.
 * `{"kind": "event", "seq", "event": Event, "visit": Visit | null, "rooms": [Room]}`: one per event, in
   order; `visit` and `rooms` are the changed entities as they are now.
-* `{"kind": "heartbeat", "seq", "now"}`: every 15 s, so idle sockets stay open through proxies.
+* `{"kind": "heartbeat", "seq", "now", "stale"}`: every 15 s, so idle sockets stay open through proxies;
+  `stale` is true while the server cannot reach a shared log (what it shows may be behind).
+* `{"kind": "measures", "seq", "measures": ClinicMeasures, "delays": [ProviderDelay]}`: every tick.
 
 Close codes: 4404 unknown clinic, 4400 bad parameter (the reason says which); 1011 server error.
 """

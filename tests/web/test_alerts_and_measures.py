@@ -60,3 +60,6 @@ def test_a_dwell_alert_is_raised_acknowledged_and_cleared_live(tmp_path) -> None
         assert set(measures["providers"]) == {p.id for p in demo_clinic().providers}
         assert {d["provider"] for d in client.get("/api/clinics/riverside/board").json()["delays"]} == set(
             measures["providers"])
+        # The live feed carries them too, on every tick.
+        live = _next(ws, "measures")
+        assert live["measures"]["clinic"]["booked"] == 1 and len(live["delays"]) == len(measures["providers"])
