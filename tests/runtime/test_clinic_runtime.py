@@ -295,7 +295,7 @@ async def test_the_day_rolls_over_at_midnight_clinic_time_on_the_tick(tmp_path: 
     runtime.clock.set(MIDNIGHT - dt.timedelta(seconds=1))
     runtime.tick()
     assert runtime.floor.day == dt.date(2026, 11, 23)
-    assert [m["kind"] for _, m in queued(sub)] == ["heartbeat"]
+    assert [m["kind"] for _, m in queued(sub)] == ["heartbeat", "measures"]
 
     runtime.clock.set(MIDNIGHT)
     runtime.tick()
