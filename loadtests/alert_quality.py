@@ -102,6 +102,9 @@ def main() -> None:
           f"precision {true_alerts / alerts if alerts else float('nan'):.2f}  "
           f"median lead {statistics.median(leads) if leads else float('nan'):.1f} min  "
           f"false alerts per provider-day {(alerts - true_alerts) / provider_days:.3f}")
+    ahead = sum(lead > 0 for lead in leads)
+    print(f"detected before the K-th visit was late: {ahead}/{episodes} "
+          f"({ahead / episodes if episodes else float('nan'):.2f})")
 
 
 if __name__ == "__main__":

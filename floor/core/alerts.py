@@ -28,6 +28,9 @@ CLEAR_SHARE = 0.5
 #: How far ahead a projected late visit counts: beyond it the projection is more guess than forecast.
 #: (30 minutes balances recall and precision in loadtests/alert_quality.py.)
 HORIZON = dt.timedelta(minutes=30)
+#: Minutes beyond L a visit still ahead must be projected late to count towards raising (the projection
+#: is a forecast; visits already late count as they are).
+RAISE_MARGIN = 8.0
 #: After a cascade clears, how long before the same provider can have a new one.
 REARM = dt.timedelta(minutes=10)
 #: An active cascade is updated when its lateness moves this many minutes or its affected visits change.
@@ -70,7 +73,7 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
         soon = [p for p in projection.visits if p.planned_provider_in <= now + HORIZON
                 and (p.waits_for_provider or p.planned_provider_in + late_by <= now)]
         started = _started_late(floor, provider.id, late_by)
-        late = started + [p.visit for p in soon if p.lateness >= t.cascade_minutes]
+        late = started + [p.visit for p in soon if p.lateness >= t.cascade_minutes + RAISE_MARGIN]
         lingering = started + [p.visit for p in soon if p.lateness >= t.cascade_minutes * CLEAR_SHARE]
         current = next((a for a in active if a.kind == "cascade" and a.provider == provider.id), None)
         if current is None:
@@ -94,10 +97,17 @@ def _just_cleared(floor: Floor, provider: str, now: dt.datetime) -> bool:
 
 
 def _started_late(floor: Floor, provider: str, late_by: dt.timedelta) -> list[str]:
-    """The visit with the provider now, if it started L or more late: the first link of a cascade."""
-    return [v.id for v in floor.visits.values()
-            if v.provider == provider and v.stage is Stage.provider_in and not v.walk_in
-            and v.times[Stage.provider_in] - planned_provider_in(v, floor.clinic.visit_type(v.visit_type)) >= late_by]
+    """The provider's latest seen visits that started L or more late, back to the last one on time: the
+    links of a cascade already in progress."""
+    seen = sorted((v for v in floor.visits.values()
+                   if v.provider == provider and not v.walk_in and Stage.provider_in in v.times),
+                  key=lambda v: v.start, reverse=True)
+    links = []
+    for v in seen:
+        if v.times[Stage.provider_in] - planned_provider_in(v, floor.clinic.visit_type(v.visit_type)) < late_by:
+            break
+        links.append(v.id)
+    return links[::-1]
 
 
 def _detail(projection: ProviderProjection, affected: list[str]) -> AlertDetail:
