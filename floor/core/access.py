@@ -1,0 +1,78 @@
+"""Who may do what: each staff role taps only its own steps; managers may do everything.
+
+Pure rules for the edges' guards (sign-in and tokens land with them): the edge asks `may(role, action)`
+and answers 403 with `refusal_text` when not.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from floor.core.journey import Stage
+from floor.core.rooms import RoomAction
+
+
+class Role(StrEnum):
+    front_desk = "front_desk"
+    medical_assistant = "medical_assistant"
+    provider = "provider"
+    manager = "manager"
+
+
+class Act(StrEnum):
+    """Actions that are not a visit's step or a room mark."""
+
+    book = "book"  # schedule a visit or add a walk-in
+    undo = "undo"
+    acknowledge_alert = "acknowledge_alert"
+    read_measures = "read_measures"
+    read_audit = "read_audit"
+    manage_staff = "manage_staff"
+    manage_displays = "manage_displays"
+
+
+Action = Stage | RoomAction | Act
+
+_DESK, _MA, _PROVIDER = Role.front_desk, Role.medical_assistant, Role.provider
+
+#: Who besides a manager may take each action.
+ALLOWED: dict[Action, frozenset[Role]] = {
+    Act.book: frozenset({_DESK}),
+    Stage.arrived: frozenset({_DESK}),
+    Stage.no_show: frozenset({_DESK}),
+    Stage.cancelled: frozenset({_DESK}),
+    Stage.roomed: frozenset({_MA}),
+    Stage.prep_done: frozenset({_MA}),
+    Stage.provider_in: frozenset({_PROVIDER}),
+    Stage.teach_back_done: frozenset({_PROVIDER}),
+    Stage.checked_out: frozenset({_DESK, _MA, _PROVIDER}),
+    # A patient who gives up waiting is noticed at the desk or by the assistant who was to room them.
+    Stage.left_without_being_seen: frozenset({_DESK, _MA}),
+    RoomAction.ready: frozenset({_MA}),
+    RoomAction.blocked: frozenset({_MA}),
+    RoomAction.unblocked: frozenset({_MA}),
+    Act.undo: frozenset({_DESK, _MA, _PROVIDER}),  # their own steps only: see may_undo
+    Act.acknowledge_alert: frozenset(),
+    Act.read_measures: frozenset(),
+    Act.read_audit: frozenset(),
+    Act.manage_staff: frozenset(),
+    Act.manage_displays: frozenset(),
+}
+
+_WORDS = {Role.front_desk: "front desk", Role.medical_assistant: "medical assistants", Role.provider: "providers",
+          Role.manager: "managers"}
+
+
+def may(role: Role, action: Action) -> bool:
+    return role is Role.manager or role in ALLOWED[action]
+
+
+def may_undo(role: Role, person: str, step_taken_by: str) -> bool:
+    """A mistaken tap is undone by whoever made it, or by a manager."""
+    return role is Role.manager or (may(role, Act.undo) and person == step_taken_by)
+
+
+def refusal_text(role: Role, action: Action) -> str:
+    who = sorted({_WORDS[r] for r in ALLOWED[action]} | {"managers"})
+    name = action.value.replace("_", " ")
+    return f"{_WORDS[role].capitalize()} cannot {name}: that is for {' and '.join(who)}."

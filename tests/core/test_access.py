@@ -1,0 +1,57 @@
+"""Roles: each taps only its own steps, managers everything; undo by whoever made the step or a manager."""
+
+from __future__ import annotations
+
+import pytest
+
+from floor.core.access import ALLOWED, Act, Role, may, may_undo, refusal_text
+from floor.core.journey import Stage
+from floor.core.rooms import RoomAction
+
+DESK, MA, PROVIDER, MANAGER = Role.front_desk, Role.medical_assistant, Role.provider, Role.manager
+
+# The issue's table, written out: who (besides managers) may do each thing.
+EXPECTED = {
+    Act.book: {DESK},
+    Stage.arrived: {DESK},
+    Stage.no_show: {DESK},
+    Stage.cancelled: {DESK},
+    Stage.roomed: {MA},
+    Stage.prep_done: {MA},
+    RoomAction.ready: {MA},
+    RoomAction.blocked: {MA},
+    RoomAction.unblocked: {MA},
+    Stage.provider_in: {PROVIDER},
+    Stage.teach_back_done: {PROVIDER},
+    Stage.checked_out: {DESK, MA, PROVIDER},
+    Stage.left_without_being_seen: {DESK, MA},
+    Act.acknowledge_alert: set(),
+    Act.read_measures: set(),
+    Act.read_audit: set(),
+    Act.manage_staff: set(),
+    Act.manage_displays: set(),
+}
+
+
+@pytest.mark.parametrize("action", list(EXPECTED))
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_may_take_exactly_its_own_actions(role: Role, action) -> None:
+    assert may(role, action) == (role is MANAGER or role in EXPECTED[action])
+
+
+def test_every_action_has_a_rule() -> None:
+    assert set(ALLOWED) == set(EXPECTED) | {Act.undo}
+    assert {s for s in Stage if s is not Stage.scheduled} <= set(ALLOWED)
+
+
+def test_undo_is_for_whoever_made_the_step_or_a_manager() -> None:
+    assert may_undo(MA, "ma-rosa", "ma-rosa")
+    assert not may_undo(MA, "ma-rosa", "ma-lee")
+    assert not may_undo(PROVIDER, "dr-kim", "ma-rosa")
+    assert may_undo(MANAGER, "mgr-dana", "ma-rosa")
+
+
+def test_a_refusal_says_who_may() -> None:
+    text = refusal_text(DESK, Stage.provider_in)
+    assert text == "Front desk cannot provider in: that is for managers and providers."
+    assert "managers" in refusal_text(PROVIDER, Act.acknowledge_alert)

@@ -1,0 +1,44 @@
+"""Credentials are slow salted scrypt hashes; repeated failures lock an account until a manager resets it."""
+
+from __future__ import annotations
+
+from floor.credentials import (
+    MAX_FAILURES,
+    OWASP,
+    ScryptCost,
+    SignInState,
+    after_attempt,
+    hash_secret,
+    reset,
+    verify_secret,
+)
+
+CHEAP = ScryptCost(n=2**10)  # the same code with a small cost, so the other tests stay fast
+
+
+def test_the_default_cost_is_owasps_and_the_right_pin_verifies() -> None:
+    assert (OWASP.n, OWASP.r, OWASP.p) == (2**17, 8, 1)
+    stored = hash_secret("4821")
+    assert stored.startswith("scrypt$131072$8$1$")
+    assert "4821" not in stored
+    assert verify_secret("4821", stored)
+    assert not verify_secret("4822", stored)
+
+
+def test_the_salt_differs_each_time_and_damage_never_verifies() -> None:
+    a, b = hash_secret("4821", CHEAP), hash_secret("4821", CHEAP)
+    assert a != b and verify_secret("4821", a) and verify_secret("4821", b)
+    for broken in ("", "scrypt$1024$8$1$x", a.replace("scrypt", "md5"), a[:-4] + "AAAA", "not$a$hash$at$all$x"):
+        assert not verify_secret("4821", broken)
+
+
+def test_repeated_failures_lock_the_account_until_a_manager_resets_it() -> None:
+    state = SignInState()
+    for _ in range(MAX_FAILURES - 1):
+        state = after_attempt(state, succeeded=False)
+    assert not state.locked
+    assert after_attempt(state, succeeded=True) == SignInState()  # a success starts the count again
+    state = after_attempt(state, succeeded=False)
+    assert state.locked
+    assert after_attempt(state, succeeded=True).locked  # even the right PIN does not open a locked account
+    assert reset(state) == SignInState()
