@@ -111,7 +111,9 @@ class Staff:
         self.plan = plan
         self.visit_ids: dict[int, str] = {}  # plan index -> visit id, once booked
         self._turnover = {r.id: 3 + random.Random(f"{seed}{r.id}").random() * 4 for r in clinic.rooms}
-        self._zone = {p.id: clinic.rooms[i % len(clinic.rooms)].zone for i, p in enumerate(clinic.providers)}
+        zones = sorted({r.zone for r in clinic.rooms})
+        # Each provider works in a home zone, spread over the zones.
+        self._zone = {p.id: zones[i % len(zones)] for i, p in enumerate(clinic.providers)}
 
     def booked(self, index: int, visit_id: str) -> None:
         self.visit_ids[index] = visit_id
