@@ -242,9 +242,10 @@ class ClinicRuntime:
 
     @staticmethod
     def _render(event: Event, touched: Touched) -> dict[Audience, str]:
-        """The event as each audience's screens receive it, encoded once."""
-        message = EventMessage(event.seq, event, touched.visit, touched.rooms, touched.alert)
-        return {a: encode(message).decode() for a in Audience}
+        """The event as each audience's screens receive it. Every audience sees the same message until the
+        display feed gets its own projection, so it is encoded once and shared."""
+        text = encode(EventMessage(event.seq, event, touched.visit, touched.rooms, touched.alert)).decode()
+        return dict.fromkeys(Audience, text)
 
     # -- days and time --------------------------------------------------------------------------
 

@@ -121,7 +121,7 @@ class Floor:
     # -- deciding -------------------------------------------------------------------------------
 
     def decide(self, command: Command, tap: Tap) -> Event:
-        at = tap.now if self.last_at is None else max(tap.now, self.last_at)
+        at = self._stamp(tap)
         match command:
             case BookVisit():
                 change, version = self._book(command, at), 1
@@ -137,10 +137,14 @@ class Floor:
 
     def record(self, change: AlertChange, tap: Tap) -> Event:
         """The event for an alert change Floor itself decided (see floor.core.alerts.review)."""
-        at = tap.now if self.last_at is None else max(tap.now, self.last_at)
+        at = self._stamp(tap)
         current = self.alerts.get(change.alert)
         return Event(self.seq + 1, at, self.day, tap.actor, tap.device, current.version + 1 if current else 1,
                      change)
+
+    def _stamp(self, tap: Tap) -> dt.datetime:
+        """The event's time: the tap's, but never before the last event (a clock stepped back)."""
+        return tap.now if self.last_at is None else max(tap.now, self.last_at)
 
     def _acknowledge(self, c: AcknowledgeAlert) -> AlertAcknowledged:
         alert = self.alerts.get(c.alert)
