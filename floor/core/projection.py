@@ -103,22 +103,19 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0)
     p = pace(floor, provider)
     mine = [v for v in floor.visits.values() if v.provider == provider and v.stage not in ENDS]
     free_at = now
-    causes: list[Cause] = []
-    current = [v for v in mine if v.stage is Stage.provider_in]
-    for v in current:
-        vtype = clinic.visit_type(v.visit_type)
-        expected = vtype.stage_minutes.provider_in * p
-        elapsed = minutes(now - v.times[Stage.provider_in])
-        free_at = max(free_at, now + dt.timedelta(minutes=mean_residual(expected, elapsed)))
-        if elapsed > expected:
-            causes.append(Cause(v.id, Stage.provider_in, round(elapsed - expected, 1)))
+    causes = [c for v in mine if (c := _overrun(v, clinic.visit_type(v.visit_type), now, p)) is not None]
+    for v in mine:
+        if v.stage is Stage.provider_in:
+            expected = clinic.visit_type(v.visit_type).stage_minutes.provider_in * p
+            elapsed = minutes(now - v.times[Stage.provider_in])
+            free_at = max(free_at, now + dt.timedelta(minutes=mean_residual(expected, elapsed)))
     # The provider takes whoever is ready when they come free, earliest appointment first, so a patient
     # running late is seen after the ones already waiting rather than holding them all up.
     queue = []
     for v in mine:
         if v.stage in _WAITING:
             vtype = clinic.visit_type(v.visit_type)
-            queue.append((v, vtype, planned_provider_in(v, vtype), _ready(v, vtype, now, causes)))
+            queue.append((v, vtype, planned_provider_in(v, vtype), _ready(v, vtype, now)))
     projected: list[ProjectedVisit] = []
     while queue:
         ready_now = [q for q in queue if q[3] <= free_at]
@@ -135,16 +132,23 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0)
                               max(causes, key=lambda c: c.over_minutes, default=None))
 
 
-def _ready(v: Visit, vtype: VisitType, now: dt.datetime, causes: list[Cause]) -> dt.datetime:
+def _overrun(v: Visit, vtype: VisitType, now: dt.datetime, pace: float) -> Cause | None:
+    """How far past its expectation the visit's current stage has run (with the provider, or in prep)."""
+    expected = {Stage.provider_in: vtype.stage_minutes.provider_in * pace,
+                Stage.roomed: vtype.stage_minutes.roomed}.get(v.stage)
+    if expected is None:
+        return None
+    elapsed = minutes(now - v.times[v.stage])
+    return Cause(v.id, v.stage, round(elapsed - expected, 1)) if elapsed > expected else None
+
+
+def _ready(v: Visit, vtype: VisitType, now: dt.datetime) -> dt.datetime:
     """When the patient will be prepped and waiting for the provider."""
     sm = vtype.stage_minutes
     after = dt.timedelta
     if v.stage is Stage.prep_done:
         return v.times[Stage.prep_done] + after(minutes=min(sm.prep_done, 2))
     if v.stage is Stage.roomed:
-        elapsed = minutes(now - v.times[Stage.roomed])
-        if elapsed > sm.roomed:
-            causes.append(Cause(v.id, Stage.roomed, round(elapsed - sm.roomed, 1)))
         return max(now, v.times[Stage.roomed] + after(minutes=sm.roomed)) + after(minutes=min(sm.prep_done, 2))
     if v.stage is Stage.arrived:
         roomed = max(now, v.times[Stage.arrived] + after(minutes=sm.arrived), v.start)
