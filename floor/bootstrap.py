@@ -11,28 +11,42 @@ import structlog
 from floor.clock import Clock, SystemClock
 from floor.config import Clinic
 from floor.core.errors import Refusal, Why
+from floor.directory.base import Directory
+from floor.directory.embedded import EmbeddedDirectory
 from floor.fanout import Hub
-from floor.log.base import EventLog
+from floor.log.base import EventLog, LogUnavailable
 from floor.log.embedded import EmbeddedLog
 from floor.runtime import ClinicRuntime
+from floor.sessions import Sessions
 
 log = structlog.get_logger("floor")
 
 #: Seconds between clock ticks: day rollover and heartbeats that keep idle sockets alive through proxies.
 TICK_SECONDS = 15.0
+#: Seconds between checks that every open socket's sign-in still holds (another server may have revoked it).
+SESSION_CHECK_SECONDS = 0.5
+#: Every so often every socket is checked even if no session ended (tokens also expire).
+FULL_SESSION_CHECK_SECONDS = 60.0
+#: Close code of a socket whose sign-in ended: 1008 is "policy violation".
+CLOSE_SIGNED_OUT = 1008
 
 
 class Floors:
     """Every clinic this server runs, and the machinery they share."""
 
     def __init__(self, clinics: list[Clinic], event_log: EventLog, clock: Clock | None = None,
-                 hub: Hub | None = None, tick_seconds: float = TICK_SECONDS) -> None:
+                 hub: Hub | None = None, tick_seconds: float = TICK_SECONDS,
+                 directory: Directory | None = None, sessions: Sessions | None = None) -> None:
         self.log = event_log
         self.clock = clock or SystemClock()
         self.hub = hub or Hub()
         self.tick_seconds = tick_seconds
+        #: Staff, sign-ins and displays (in memory only unless a directory is given: tests and tools).
+        # Sign-ins expire in real time, whatever clock the clinic day runs on (a demo or rehearsal runs fast).
+        self.sessions = sessions or Sessions(directory or EmbeddedDirectory(None), SystemClock())
         self.runtimes = {c.id: ClinicRuntime(c, event_log, self.clock, self.hub) for c in clinics}
         self._tasks: list[asyncio.Task[None]] = []
+        self._recheck = asyncio.Event()
 
     def get(self, clinic_id: str) -> ClinicRuntime:
         runtime = self.runtimes.get(clinic_id)
@@ -43,9 +57,11 @@ class Floors:
 
     async def start(self) -> None:
         await self.log.open()
+        await self.sessions.directory.open()
         for runtime in self.runtimes.values():
             await runtime.start()
-        self._tasks = [asyncio.create_task(self._tick_forever(), name="floor-ticker")]
+        self._tasks = [asyncio.create_task(self._tick_forever(), name="floor-ticker"),
+                       asyncio.create_task(self._check_sessions_forever(), name="floor-sessions")]
         if self.log.shared:
             # Other servers append to the same log: follow each clinic's part of it.
             self._tasks += [asyncio.create_task(r.follow(), name=f"floor-follow-{r.id}")
@@ -58,7 +74,37 @@ class Floors:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        await self.sessions.directory.close()
         await self.log.close()
+
+    def recheck_sessions(self) -> None:
+        """A sign-in ended here (sign-out, revoked display): close its sockets now, not at the next check."""
+        self._recheck.set()
+
+    async def _check_sessions_forever(self) -> None:
+        seen, last_full = -1, 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._recheck.wait(), SESSION_CHECK_SECONDS)
+            forced = self._recheck.is_set()
+            self._recheck.clear()
+            try:
+                revision = await self.sessions.directory.revision()
+                full = loop.time() - last_full > FULL_SESSION_CHECK_SECONDS
+                if forced or full or revision != seen:
+                    seen, last_full = revision, loop.time() if full else last_full
+                    await self._close_ended_sessions()
+            except LogUnavailable as e:
+                log.warning("session_check_postponed", error=str(e))
+            except Exception:
+                log.exception("session_check_failed")
+
+    async def _close_ended_sessions(self) -> None:
+        ended = {s for s in self.hub.sessions() if not await self.sessions.still_signed_in(s)}
+        if ended:
+            closed = self.hub.end_sessions(ended, CLOSE_SIGNED_OUT, "signed out, expired or revoked")
+            log.info("sockets_closed_after_sign_out", sockets=closed)
 
     async def _tick_forever(self) -> None:
         while True:
@@ -71,14 +117,19 @@ class Floors:
 
 
 def embedded_floors(clinics: list[Clinic], data_dir: str | Path, clock: Clock | None = None) -> Floors:
-    return Floors(clinics, EmbeddedLog(data_dir), clock)
+    return Floors(clinics, EmbeddedLog(data_dir), clock, directory=embedded_directory(data_dir))
+
+
+def embedded_directory(data_dir: str | Path) -> EmbeddedDirectory:
+    return EmbeddedDirectory(Path(data_dir) / "directory.json")
 
 
 def build_floors(clinics: list[Clinic], *, data_dir: str | Path, redis_url: str | None = None,
                  clock: Clock | None = None) -> Floors:
     """The Redis log when a URL is given (several servers share one floor), else the embedded one."""
     if redis_url:
+        from floor.directory.redis import RedisDirectory
         from floor.log.redis import RedisLog
 
-        return Floors(clinics, RedisLog(redis_url), clock)
+        return Floors(clinics, RedisLog(redis_url), clock, directory=RedisDirectory(redis_url))
     return embedded_floors(clinics, data_dir, clock)

@@ -10,6 +10,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 import uvicorn
@@ -20,6 +21,8 @@ from floor.config import Clinic, ConfigError, demo_clinic_path, load_clinics
 from floor.log.redis import safe_url
 from floor.logs import configure
 
+T = TypeVar("T")
+
 
 def _env_list(name: str) -> list[str]:
     value = os.environ.get(name, "")
@@ -27,11 +30,16 @@ def _env_list(name: str) -> list[str]:
 
 
 def _server(floors: Floors, host: str, port: int,
-            background: list[Callable[[], Coroutine[None, None, None]]] | None = None) -> uvicorn.Server:
+            background: list[Callable[[], Coroutine[None, None, None]]] | None = None,
+            demo_pairing_clinic: str | None = None) -> uvicorn.Server:
     from floor.web.app import create_app
+    from floor.web.auth import Guarding
 
+    # Pages served from another origin (a proxy's public name) that may open the live feed.
+    origins = frozenset(o.strip() for o in os.environ.get("FLOOR_ALLOWED_ORIGINS", "").split(",") if o.strip())
     config = uvicorn.Config(
-        create_app(floors, background=background or []),
+        create_app(floors, background=background or [], guarding=Guarding(allowed_origins=origins),
+                   demo_pairing_clinic=demo_pairing_clinic),
         host=host,
         port=port,
         ws="websockets-sansio",
@@ -68,30 +76,98 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def demo(args: argparse.Namespace) -> None:
-    from floor.demo import play_day
+    from floor.demo import add_demo_staff, play_day
 
     clinics = load_clinics([demo_clinic_path()])
     clinic = clinics[0]
     clock = _demo_clock(clinic, args.speed, args.start)
     data_dir = tempfile.mkdtemp(prefix="floor-demo-")
     floors = embedded_floors(clinics, data_dir, clock)
+    people = asyncio.run(_with_directory(floors, add_demo_staff(floors.sessions, clinic)))
 
     async def play() -> None:
         await play_day(floors.get(clinic.id), seed=args.seed)
 
     base = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
+    accounts = "\n".join(f"    {role.value.replace('_', ' '):18} {staff_id:8} PIN {pin}   ({name})"
+                         for staff_id, name, role, pin in people)
     _print(f"""
 Floor demo: {clinic.name}, a generated clinic day at {args.speed:g}x speed
 (clinic clock starts {clock.now().astimezone(clinic.tz):%H:%M} {clinic.timezone}; data in {data_dir}).
 
-  Live board:   {base}/board.html?clinic={clinic.id}
-  Board JSON:   {base}/api/clinics/{clinic.id}/board
+  Wall display: {base}/board.html   (the demo pairs it by itself; a real wall waits for a manager)
+  Tablet:       {base}/
   API docs:     {base}/schema
-  Live feed:    ws://{base.removeprefix('http://')}/api/clinics/{clinic.id}/live
+
+  Demo staff (PINs are new each run):
+{accounts}
 
 Press Ctrl+C to stop.
 """)
-    _run(_server(floors, args.host, args.port, background=[play]))
+    _run(_server(floors, args.host, args.port, background=[play], demo_pairing_clinic=clinic.id))
+
+
+async def _with_directory(floors: Floors, job: Coroutine[None, None, T]) -> T:
+    await floors.sessions.directory.open()
+    try:
+        return await job
+    finally:
+        await floors.sessions.directory.close()
+
+
+def _directory(args: argparse.Namespace):
+    redis_url = args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
+    if redis_url:
+        from floor.directory.redis import RedisDirectory
+
+        return RedisDirectory(redis_url)
+    from floor.bootstrap import embedded_directory
+
+    return embedded_directory(args.data_dir)
+
+
+def _read_secret(args: argparse.Namespace) -> str:
+    if args.secret_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("PIN or password: ")
+    if getpass.getpass("Again: ") != first:
+        raise SystemExit("floor: the two entries differ; nothing was changed")
+    return first
+
+
+def staff(args: argparse.Namespace) -> None:
+    from floor.clock import SystemClock
+    from floor.core.access import Role
+    from floor.core.errors import Refusal
+    from floor.sessions import Sessions
+
+    async def run() -> None:
+        directory = _directory(args)
+        await directory.open()
+        sessions = Sessions(directory, SystemClock())
+        try:
+            if args.action == "add":
+                member = await sessions.add_staff(args.id, args.name or args.id, Role(args.role), _read_secret(args),
+                                                  "floor staff add")
+                _print(f"Added {member.id} ({member.name}), {member.role.value.replace('_', ' ')}.")
+            elif args.action == "list":
+                for m in await directory.all_staff():
+                    locked = " (locked)" if await sessions.locked(m.id) else ""
+                    print(f"{m.id:20} {m.role.value:18} {m.name}{locked}")
+            elif args.action == "unlock":
+                await sessions.unlock(args.id, "floor staff unlock")
+                _print(f"Unlocked {args.id}.")
+            elif args.action == "secret":
+                await sessions.set_secret(args.id, _read_secret(args), "floor staff secret")
+                _print(f"New PIN or password set for {args.id}; the account is unlocked.")
+        except Refusal as refusal:
+            raise SystemExit(f"floor: {refusal.message}") from None
+        finally:
+            await directory.close()
+
+    asyncio.run(run())
 
 
 def replay_day(args: argparse.Namespace) -> None:
@@ -153,12 +229,30 @@ def main(argv: list[str] | None = None) -> None:
     d.add_argument("--seed", type=int, default=1, help="seed of the generated day")
     d.set_defaults(run=demo)
 
+    st = commands.add_parser("staff", help="add staff (the first manager), list them, unlock or reset a PIN",
+                             description="Staff accounts live beside the floor: in the data directory, or in "
+                                         "Redis with --redis. There is no default account or password.")
+    st.add_argument("action", choices=["add", "list", "unlock", "secret"])
+    st.add_argument("--id", help="the staff id they sign in with (add, unlock, secret)")
+    st.add_argument("--name", help="their name as colleagues know it (add)")
+    st.add_argument("--role", choices=[r for r in ("front_desk", "medical_assistant", "provider", "manager")],
+                    help="add: front_desk, medical_assistant, provider or manager")
+    st.add_argument("--secret-stdin", action="store_true", help="read the PIN or password from one line of stdin "
+                    "instead of asking twice")
+    st.add_argument("--data-dir", default=os.environ.get("FLOOR_DATA_DIR", "floor-data"))
+    st.add_argument("--redis", metavar="URL", default=None)
+    st.set_defaults(run=staff)
+
     r = commands.add_parser("replay", help="what alerts Floor would have raised on a recorded day")
     r.add_argument("file", help="an embedded log day file (DATA/<clinic>/<day>.log) or a JSON array of events")
     r.add_argument("--clinic", action="append", metavar="PATH", help="the clinic's TOML file (default: demo)")
     r.set_defaults(run=replay_day)
 
     args = parser.parse_args(argv)
+    if args.command == "staff" and args.action != "list" and not args.id:
+        parser.error(f"staff {args.action} needs --id")
+    if args.command == "staff" and args.action == "add" and not args.role:
+        parser.error("staff add needs --role")
     configure(args.log_level)
     try:
         args.run(args)

@@ -12,8 +12,6 @@ import hmac
 import os
 from dataclasses import dataclass
 
-from msgspec import Struct
-
 
 @dataclass(frozen=True)
 class ScryptCost:
@@ -61,21 +59,7 @@ def verify_secret(secret: str, stored: str) -> bool:
 MAX_FAILURES = 5
 
 
-class SignInState(Struct, frozen=True):
-    failures: int = 0
-    locked: bool = False
-
-
-def after_attempt(state: SignInState, succeeded: bool) -> SignInState:
-    """Count failures per account; a success resets the count; too many lock the account."""
-    if state.locked:
-        return state
-    if succeeded:
-        return SignInState()
-    failures = state.failures + 1
-    return SignInState(failures, failures >= MAX_FAILURES)
-
-
-def reset(_state: SignInState) -> SignInState:
-    """A manager unlocks the account."""
-    return SignInState()
+def is_locked(failures: int) -> bool:
+    """Failures are counted per account (a success sets the count back to 0); this many lock it, and then
+    even the right PIN is refused until a manager unlocks the account."""
+    return failures >= MAX_FAILURES

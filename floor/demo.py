@@ -4,20 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 
 import structlog
 
+from floor.config import Clinic
+from floor.core.access import Role
 from floor.core.commands import BookVisit, MarkRoom, TakeStep
 from floor.core.errors import Refusal
 from floor.core.journey import Stage
 from floor.runtime import ClinicRuntime
+from floor.sessions import Sessions
 from floor.simulator import Staff, plan_day
 
 log = structlog.get_logger("floor.demo")
 
-ROLE = {Stage.arrived: "front-desk", Stage.no_show: "front-desk", Stage.cancelled: "front-desk",
-        Stage.roomed: "ma", Stage.prep_done: "ma", Stage.left_without_being_seen: "front-desk",
-        Stage.provider_in: "provider", Stage.teach_back_done: "provider", Stage.checked_out: "front-desk"}
+#: The demo's staff accounts (providers sign in with their provider id). PINs are made up at each start.
+FRONT_DESK, ASSISTANT, MANAGER = "ana", "ben", "dana"
+PEOPLE = {FRONT_DESK: ("Ana Flores", Role.front_desk), ASSISTANT: ("Ben Osei", Role.medical_assistant),
+          MANAGER: ("Dana Reyes", Role.manager)}
+#: Who taps each step; None: the visit's own provider.
+TAPPED_BY = {Stage.arrived: FRONT_DESK, Stage.no_show: FRONT_DESK, Stage.cancelled: FRONT_DESK,
+             Stage.roomed: ASSISTANT, Stage.prep_done: ASSISTANT, Stage.left_without_being_seen: FRONT_DESK,
+             Stage.provider_in: None, Stage.teach_back_done: None, Stage.checked_out: FRONT_DESK}
+
+
+async def add_demo_staff(sessions: Sessions, clinic: Clinic) -> list[tuple[str, str, Role, str]]:
+    """The demo's people with fresh random PINs: (id, name, role, PIN) for the welcome text."""
+    people = [(i, name, role) for i, (name, role) in PEOPLE.items()]
+    people += [(p.id, p.name, Role.provider) for p in clinic.providers]
+    added = []
+    for staff_id, name, role in people:
+        pin = f"{secrets.randbelow(10**6):06d}"
+        await sessions.add_staff(staff_id, name, role, pin, "floor demo")
+        added.append((staff_id, name, role, pin))
+    return added
 
 
 async def play_day(runtime: ClinicRuntime, seed: int = 1, every: float = 0.25) -> None:
@@ -27,12 +48,16 @@ async def play_day(runtime: ClinicRuntime, seed: int = 1, every: float = 0.25) -
     while True:
         now = runtime.clock.now()
         for index, booking in staff.bookings_due(now):
-            answer = await _tap(runtime, booking, "front-desk")
+            answer = await _tap(runtime, booking, FRONT_DESK, Role.front_desk)
             if answer is not None:
                 staff.booked(index, json.loads(answer)["visit"]["id"])
         for command in staff.due(runtime.floor, now):
-            actor = ROLE[command.step] if isinstance(command, TakeStep) else "ma"
-            await _tap(runtime, command, actor)
+            if isinstance(command, TakeStep):
+                visit = runtime.floor.visits[command.visit]
+                actor = TAPPED_BY[command.step] or visit.provider
+                await _tap(runtime, command, actor, Role.provider if actor == visit.provider else PEOPLE[actor][1])
+            else:
+                await _tap(runtime, command, ASSISTANT, Role.medical_assistant)
         visits = [runtime.floor.visits.get(staff.visit_ids.get(i, "")) for i in range(len(staff.plan))]
         if all(v is not None and v.stage in _ENDS for v in visits):
             log.info("demo_day_finished", clinic=runtime.id)
@@ -43,9 +68,10 @@ async def play_day(runtime: ClinicRuntime, seed: int = 1, every: float = 0.25) -
 _ENDS = {Stage.checked_out, Stage.no_show, Stage.cancelled, Stage.left_without_being_seen}
 
 
-async def _tap(runtime: ClinicRuntime, command: BookVisit | TakeStep | MarkRoom, actor: str) -> bytes | None:
+async def _tap(runtime: ClinicRuntime, command: BookVisit | TakeStep | MarkRoom, actor: str,
+               role: Role) -> bytes | None:
     try:
-        return (await runtime.handle(command, actor, "demo")).body
+        return (await runtime.handle(command, actor, "demo-tablet", role=role)).body
     except Refusal as refusal:
         # Staff race each other on a real floor too; the simulated ones just try again next round.
         log.debug("demo_tap_refused", clinic=runtime.id, why=refusal.why.value)

@@ -18,20 +18,29 @@ RESYNC: Item = (-1, "")
 
 
 class Subscriber:
-    __slots__ = ("_wake", "audience", "clinic", "closed", "limit", "queue", "resyncs")
+    __slots__ = ("_wake", "audience", "clinic", "closed", "ending", "limit", "queue", "resyncs", "session")
 
-    def __init__(self, clinic: str, audience: Audience, limit: int) -> None:
+    def __init__(self, clinic: str, audience: Audience, limit: int, session: str | None = None) -> None:
         self.clinic = clinic
         self.audience = audience
         self.limit = limit
+        #: The hash of the token the socket was opened with: when it ends, the socket is closed.
+        self.session = session
         self.queue: deque[Item] = deque()
         self.resyncs = 0
         self.closed = False
+        #: The close code and reason the server ends the socket with, if it does.
+        self.ending: tuple[int, str] | None = None
         self._wake = asyncio.Event()
 
     def close(self) -> None:
         self.closed = True
         self._wake.set()
+
+    def end(self, code: int, reason: str) -> None:
+        """Stop sending and close the socket with this code (its sign-in ended)."""
+        self.ending = (code, reason)
+        self.close()
 
     def push(self, item: Item) -> None:
         if len(self.queue) >= self.limit:
@@ -57,8 +66,8 @@ class Hub:
         self.queue_limit = queue_limit
         self._subs: dict[str, dict[Audience, set[Subscriber]]] = {}
 
-    def subscribe(self, clinic: str, audience: Audience) -> Subscriber:
-        sub = Subscriber(clinic, audience, self.queue_limit)
+    def subscribe(self, clinic: str, audience: Audience, session: str | None = None) -> Subscriber:
+        sub = Subscriber(clinic, audience, self.queue_limit, session)
         self._subs.setdefault(clinic, {}).setdefault(audience, set()).add(sub)
         return sub
 
@@ -76,6 +85,18 @@ class Hub:
                 item = (seq, render(audience))
                 for sub in subs:
                     sub.push(item)
+
+    def sessions(self) -> set[str]:
+        return {sub.session for audiences in self._subs.values() for subs in audiences.values()
+                for sub in subs if sub.session is not None}
+
+    def end_sessions(self, ended: set[str], code: int, reason: str) -> int:
+        """Close every socket opened with one of these sessions; how many."""
+        closing = [sub for audiences in self._subs.values() for subs in audiences.values() for sub in subs
+                   if sub.session in ended]
+        for sub in closing:
+            sub.end(code, reason)
+        return len(closing)
 
     def resync_all(self, clinic: str) -> None:
         """Every socket of the clinic gets a fresh snapshot (the day turned over)."""

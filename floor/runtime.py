@@ -8,6 +8,7 @@ is refused with SeqTaken, the runtime catches up from the log and decides again.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 from collections import Counter, deque
 from typing import NamedTuple
@@ -17,6 +18,7 @@ import structlog
 
 from floor.clock import Clock
 from floor.config import Clinic
+from floor.core.access import Role
 from floor.core.alerts import review
 from floor.core.commands import AcknowledgeAlert, Command, MarkRoom, Tap
 from floor.core.errors import Refusal, Why
@@ -25,12 +27,14 @@ from floor.core.floor import Floor, Touched
 from floor.core.measures import ClinicMeasures, measure
 from floor.core.projection import project
 from floor.fanout import RESYNC, Hub, Item
+from floor.hallway import Hallway, HallwayDelays, HallwaySnapshot
 from floor.log.base import EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken
 from floor.wire import (
     AlertAnswer,
     Audience,
     Board,
     ClinicSummary,
+    DelaysMessage,
     EventMessage,
     HeartbeatMessage,
     MeasuresMessage,
@@ -71,6 +75,7 @@ class ClinicRuntime:
         self.clock = clock
         self.hub = hub
         self.floor = Floor(clinic, clinic.day_of(clock.now()))
+        self.hallway = Hallway(clinic)
         #: Today's events, in order (the visit histories and the fold's input).
         self.events: list[Event] = []
         #: Recent updates as sent on the live feed, per audience, for sockets resuming with `since`.
@@ -107,18 +112,19 @@ class ClinicRuntime:
     # -- writes ---------------------------------------------------------------------------------
 
     async def handle(self, command: Command, actor: str, device: str,
-                     idempotency: Idempotency | None = None) -> Answer:
+                     idempotency: Idempotency | None = None, role: Role | None = None) -> Answer:
+        """`role` is the signed-in tapper's (the floor checks it may take the step); None for Floor itself."""
         # Shielded: a tap whose client hangs up mid-write must still be folded in once it is stored.
-        return await asyncio.shield(self._handle(command, actor, device, idempotency))
+        return await asyncio.shield(self._handle(command, Tap(actor, device, self.clock.now(), role), idempotency))
 
-    async def _handle(self, command: Command, actor: str, device: str, idem: Idempotency | None) -> Answer:
+    async def _handle(self, command: Command, who: Tap, idem: Idempotency | None) -> Answer:
         async with self._lock:
             if idem is not None and (first := await self.log.receipt(self.id, idem.key)) is not None:
                 return self._replay(first, idem)
             for _ in range(10):
                 now = self.clock.now()
                 self._roll_day(now)
-                event = self.floor.decide(command, Tap(actor, device, now))
+                event = self.floor.decide(command, Tap(who.actor, who.device, now, who.role))
                 body = self._answer(event, self.floor.preview(event), command)
                 receipt = Receipt(idem.key, idem.fingerprint, CREATED, msgspec.Raw(body)) if idem else None
                 try:
@@ -133,7 +139,7 @@ class ClinicRuntime:
                     return self._replay(taken.receipt, idem)  # type: ignore[arg-type]
                 self._fold(event)
                 log.info("tap_stored", clinic=self.id, seq=event.seq, type=event.type, visit=event.visit,
-                         actor=actor, device=device)
+                         actor=who.actor, device=who.device)
                 self.schedule_review()
                 return Answer(CREATED, body)
             raise RuntimeError("the log kept moving under this tap; gave up after 10 tries")
@@ -240,12 +246,12 @@ class ClinicRuntime:
         self._sent.append((event.seq, texts))
         self.hub.publish(self.id, event.seq, texts.__getitem__)
 
-    @staticmethod
-    def _render(event: Event, touched: Touched) -> dict[Audience, str]:
-        """The event as each audience's screens receive it. Every audience sees the same message until the
-        display feed gets its own projection, so it is encoded once and shared."""
+    def _render(self, event: Event, touched: Touched) -> dict[Audience, str]:
+        """The event as each audience's screens receive it: staff and managers share one text, displays get
+        the hallway projection's."""
         text = encode(EventMessage(event.seq, event, touched.visit, touched.rooms, touched.alert)).decode()
-        return dict.fromkeys(Audience, text)
+        hallway = encode(self.hallway.update(event.seq, event.at, touched)).decode()
+        return {Audience.staff: text, Audience.manager: text, Audience.display: hallway}
 
     # -- days and time --------------------------------------------------------------------------
 
@@ -272,8 +278,13 @@ class ClinicRuntime:
         self._heartbeat()
         self.schedule_review()  # delays grow while nobody taps
         if self.hub.count(self.id):
-            text = encode(MeasuresMessage(self.floor.seq, self.measures(), self.delays())).decode()
-            self.hub.publish(self.id, 0, lambda _audience: text)
+            seq, delays = self.floor.seq, self.delays()
+            texts = {
+                Audience.manager: lambda: encode(MeasuresMessage(seq, self.measures(), delays)),
+                Audience.staff: lambda: encode(DelaysMessage(seq, delays)),
+                Audience.display: lambda: encode(HallwayDelays(seq, self._hallway_delays(delays))),
+            }
+            self.hub.publish(self.id, 0, lambda audience: texts[audience]().decode())
 
     def _heartbeat(self) -> None:
         text = self._heartbeat_text()
@@ -295,6 +306,9 @@ class ClinicRuntime:
         return [ProviderDelay(p.id, proj.lateness, proj.recovers_at, proj.pace)
                 for p in self.clinic.providers for proj in [project(self.floor, p.id, now)]]
 
+    def _hallway_delays(self, delays: list[ProviderDelay]):
+        return self.hallway.delays([(d.provider, d.lateness, d.recovers_at) for d in delays])
+
     def measures(self) -> ClinicMeasures:
         raised = Counter(a.provider or "" for a in self.floor.alerts.values())
         return measure(self.floor, self.clock.now(), raised)
@@ -306,7 +320,12 @@ class ClinicRuntime:
         """The board as a snapshot message, encoded once per seq however many sockets ask for it."""
         cached = self._snapshots.get(audience)
         if cached is None or cached[0] != self.floor.seq:
-            text = encode(SnapshotMessage(self.floor.seq, self.board())).decode()
+            if audience is Audience.display:
+                board = self.hallway.board(self.floor, self.clock.now(), self._hallway_delays(self.delays()),
+                                           self.stale)
+                text = encode(HallwaySnapshot(self.floor.seq, board)).decode()
+            else:
+                text = encode(SnapshotMessage(self.floor.seq, self.board())).decode()
             cached = self._snapshots[audience] = (self.floor.seq, text)
         return cached
 
@@ -328,6 +347,15 @@ class ClinicRuntime:
             missed = itertools.islice(self._sent, since + 1 - self._sent[0][0], None)
             return [(s, texts[audience]) for s, texts in missed]
         return [self.snapshot(audience)]
+
+    async def day_events(self, day: dt.date | None) -> tuple[dt.date, list[Event]]:
+        """A clinic day's events: today's from memory, a past day's from the log."""
+        if day is None or day == self.floor.day:
+            return self.floor.day, list(self.events)
+        if day > self.floor.day:
+            raise Refusal(Why.invalid, f"{day} has not begun yet in {self.clinic.name} (today is {self.floor.day}).",
+                          field="day")
+        return day, (await self.log.read_day(self.id, day))[1]
 
     def history(self, visit_id: str) -> VisitHistory:
         visit = self.floor.visits.get(visit_id)

@@ -10,6 +10,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from floor.config import Provider, Session, Thresholds, VisitType
+from floor.core.access import Role
 from floor.core.events import Event
 from floor.core.floor import Alert, Room, Visit
 from floor.core.journey import STEPS
@@ -25,9 +26,14 @@ VisitStep = Literal[(*(s.value for s in STEPS), "undo")]  # type: ignore[valid-t
 
 
 class Audience(StrEnum):
-    """Who a live feed is encoded for; each update is encoded once per audience."""
+    """Who a live feed is encoded for; each update is encoded once per audience.
+
+    Staff and managers see the same events (with names); only managers get the measures. Wall displays
+    get the hallway projection (floor.hallway), which has no names."""
 
     staff = "staff"
+    manager = "manager"
+    display = "display"
 
 
 # -- requests ------------------------------------------------------------------------------------
@@ -171,10 +177,108 @@ class MeasuresMessage(Struct, tag="measures", tag_field="kind"):
     delays: list[ProviderDelay]
 
 
-LiveMessage = SnapshotMessage | EventMessage | HeartbeatMessage | MeasuresMessage
+class DelaysMessage(Struct, tag="delays", tag_field="kind"):
+    """Every tick, to staff who are not managers: each provider's projected delay."""
+
+    seq: int
+    delays: list[ProviderDelay]
+
+
+LiveMessage = SnapshotMessage | EventMessage | HeartbeatMessage | MeasuresMessage | DelaysMessage
 
 encoder = msgspec.json.Encoder()
 
 
 def encode(obj: object) -> bytes:
     return encoder.encode(obj)
+
+
+# -- staff, sign-in, displays, audit -------------------------------------------------------------
+
+StaffId = Annotated[str, Meta(min_length=2, max_length=40)]
+Secret = Annotated[str, Meta(min_length=1, max_length=128)]
+Device = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[\w .:-]+$")]
+
+
+class SignIn(Struct, forbid_unknown_fields=True):
+    """Sign in on a tablet: your staff id, your PIN or password, and the tablet's name (recorded with taps)."""
+
+    staff: StaffId
+    secret: Secret
+    device: Device
+
+
+class NewStaff(Struct, forbid_unknown_fields=True):
+    id: StaffId
+    name: Annotated[str, Meta(min_length=1, max_length=80)]
+    role: Role
+    secret: Secret
+
+
+class NewSecret(Struct, forbid_unknown_fields=True):
+    secret: Secret
+
+
+class StaffView(Struct):
+    """A staff member as managers see them (never the stored hash)."""
+
+    id: str
+    name: str
+    role: Role
+    locked: bool
+    failures: int
+    added_at: dt.datetime
+    added_by: str
+
+
+class Me(Struct, omit_defaults=True):
+    """Who this token belongs to."""
+
+    kind: Literal["staff", "display"]
+    id: str
+    device: str
+    expires_at: dt.datetime
+    name: str = ""
+    role: Role | None = None
+    clinic: str | None = None
+    zone: str | None = None
+
+
+class PairDisplay(Struct, forbid_unknown_fields=True):
+    """Approve the code a new wall display shows, for a clinic and (optionally) one of its zones."""
+
+    code: Annotated[str, Meta(min_length=4, max_length=12)]
+    clinic: Ref
+    zone: Ref | None = None
+    label: Annotated[str, Meta(max_length=60, pattern=r"^[\w .:()#-]*$")] = ""
+
+
+class ClaimDisplay(Struct, forbid_unknown_fields=True):
+    """The display collects its token with the claim secret it got with its code."""
+
+    claim: Annotated[str, Meta(min_length=10, max_length=200)]
+
+
+class PairingWaiting(Struct):
+    status: Literal["waiting"] = "waiting"
+
+
+class AuditEntry(Struct, omit_defaults=True):
+    """One stored event: what changed, who tapped it, on which device, when."""
+
+    clinic: str
+    day: dt.date
+    seq: int
+    at: dt.datetime
+    person: str
+    device: str
+    type: str
+    visit: str | None = None
+    step: str | None = None
+    undone: str | None = None
+    room: str | None = None
+    alert: str | None = None
+
+
+class AuditTrail(Struct):
+    entries: list[AuditEntry]

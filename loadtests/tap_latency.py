@@ -3,6 +3,11 @@
 Starts `floor serve` on a temporary data directory, runs for a bounded time against 127.0.0.1 only, and
 prints taps/s, tap acknowledgement p50/p99 (HTTP round trip, fsync included) and tap-to-screen p50/p99.
 
+Every tablet signs in as a front desk account (its steps, walk-ins and no-shows, are all this test taps)
+and the screens share one sign-in. The server allows each sign-in 5 writes a second (bursts of 30), so each
+tablet taps at most `--rate` times a second, 5 by default: the load offered is tablets x rate taps a second.
+For more load, add tablets (each sign-in checks a PIN at full scrypt cost: about half a second, two at a time).
+
     .venv/bin/python loadtests/tap_latency.py --tablets 8 --screens 50 --seconds 10
 """
 
@@ -12,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -23,6 +29,9 @@ import httpx
 from websockets.asyncio.client import connect
 
 CLINIC = "riverside"
+#: The load test's one account: the front desk may book walk-ins and mark no-shows, which is all the tablets
+#: tap (a manager account, allowed every step, would do as well for a test that taps other steps).
+STAFF, PIN = "load-desk", "load-test-pin"
 
 
 def free_port() -> int:
@@ -38,27 +47,67 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-async def tablet(client: httpx.AsyncClient, n: int, until: float, acks: list[float], sent: dict[int, float]) -> None:
+class Pace:
+    """At most `rate` writes a second from one tablet, so its sign-in stays under the server's throttle."""
+
+    def __init__(self, rate: float) -> None:
+        self.every = 1 / rate
+        # Tablets start at random points of their period, not all in step.
+        self.next = time.monotonic() + random.random() * self.every
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        if self.next > now:
+            await asyncio.sleep(self.next - now)
+        self.next = max(self.next, now) + self.every
+
+
+async def sign_in(client: httpx.AsyncClient, device: str) -> dict[str, str]:
+    while True:
+        r = await client.post("/api/sign-in", json={"staff": STAFF, "secret": PIN, "device": device})
+        if r.status_code == 429:  # sign-ins are throttled per address: 60 at once, then 5 a second
+            await asyncio.sleep(float(r.headers["Retry-After"]))
+            continue
+        r.raise_for_status()
+        return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+async def tablet(client: httpx.AsyncClient, headers: dict[str, str], n: int, until: float, rate: float,
+                 acks: list[float], sent: dict[int, float], throttled: list[int]) -> None:
+    pace = Pace(rate)
+
+    async def post(path: str, body: dict) -> tuple[httpx.Response, float]:
+        """The answer, and when the request went out (after any wait for the pace)."""
+        while True:
+            await pace.wait()
+            t0 = time.monotonic()
+            r = await client.post(path, json=body, headers=headers)
+            if r.status_code != 429:
+                return r, t0
+            throttled.append(n)  # should not happen at --rate 5 or less
+            await asyncio.sleep(float(r.headers["Retry-After"]))
+
     i = 0
     while time.monotonic() < until:
-        t0 = time.monotonic()
-        r = await client.post(f"/api/clinics/{CLINIC}/visits", json={
+        r, t0 = await post(f"/api/clinics/{CLINIC}/visits", {
             "patient_name": f"Load {n}-{i}", "provider": "kim", "visit_type": "follow", "walk_in": True})
         r.raise_for_status()
         acks.append(time.monotonic() - t0)
         sent[r.json()["seq"]] = t0
         visit = r.json()["visit"]["id"]
-        t0 = time.monotonic()
-        r = await client.post(f"/api/clinics/{CLINIC}/visits/{visit}/events", json={"type": "no_show"})
+        if time.monotonic() >= until:
+            break
+        r, t0 = await post(f"/api/clinics/{CLINIC}/visits/{visit}/events", {"type": "no_show"})
         if r.status_code == 201:
             acks.append(time.monotonic() - t0)
             sent[r.json()["seq"]] = t0
         i += 1
 
 
-async def screen(url: str, ready: asyncio.Event, until: float, seen: dict[int, float], probe: bool) -> int:
+async def screen(url: str, headers: dict[str, str], ready: asyncio.Event, until: float, seen: dict[int, float],
+                 probe: bool) -> int:
     count = 0
-    async with connect(url, max_size=None) as ws:
+    async with connect(url, max_size=None, additional_headers=headers) as ws:
         await ws.recv()  # snapshot
         ready.set()
         while time.monotonic() < until + 2:
@@ -75,25 +124,35 @@ async def screen(url: str, ready: asyncio.Event, until: float, seen: dict[int, f
 
 
 async def run(args: argparse.Namespace, base: str) -> None:
-    until = time.monotonic() + args.seconds
     acks: list[float] = []
     sent: dict[int, float] = {}
     seen: dict[int, float] = {}
+    throttled: list[int] = []
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        t0 = time.monotonic()
+        devices = ["load-screens", *(f"load-tablet-{n}" for n in range(args.tablets))]
+        signed_in = await asyncio.gather(*(sign_in(client, device) for device in devices))
+        print(f"signed in {len(signed_in)} devices in {time.monotonic() - t0:.1f} s")
+    screen_headers, tablets = signed_in[0], signed_in[1:]
+    until = time.monotonic() + args.seconds
     ready = [asyncio.Event() for _ in range(args.screens)]
     ws_url = base.replace("http", "ws") + f"/api/clinics/{CLINIC}/live"
-    screens = [asyncio.create_task(screen(ws_url, ready[i], until + 1, seen, i == 0)) for i in range(args.screens)]
+    screens = [asyncio.create_task(screen(ws_url, screen_headers, ready[i], until + 1, seen, i == 0))
+               for i in range(args.screens)]
     await asyncio.gather(*(e.wait() for e in ready))
     until = time.monotonic() + args.seconds
     started = time.monotonic()
     async with httpx.AsyncClient(base_url=base, timeout=10,
                                  limits=httpx.Limits(max_connections=args.tablets)) as client:
-        await asyncio.gather(*(tablet(client, n, until, acks, sent) for n in range(args.tablets)))
+        await asyncio.gather(*(tablet(client, tablets[n], n, until, args.rate, acks, sent, throttled)
+                               for n in range(args.tablets)))
     elapsed = time.monotonic() - started
     delivered = await asyncio.gather(*screens)
     to_screen = [seen[s] - sent[s] for s in sent if s in seen]
     lost = [s for s in sent if s not in seen]
-    print(f"tablets {args.tablets}  screens {args.screens}  seconds {elapsed:.1f}")
-    print(f"taps {len(acks)}  taps/s {len(acks) / elapsed:.0f}  deliveries {sum(delivered)}")
+    print(f"tablets {args.tablets} at {args.rate:g} taps/s  screens {args.screens}  seconds {elapsed:.1f}")
+    print(f"taps {len(acks)}  taps/s {len(acks) / elapsed:.0f}  deliveries {sum(delivered)}  "
+          f"throttled {len(throttled)}")
     print(f"ack p50 {pct(acks, 50) * 1000:.1f} ms  p99 {pct(acks, 99) * 1000:.1f} ms  "
           f"mean {statistics.fmean(acks) * 1000:.1f} ms")
     print(f"tap-to-screen p50 {pct(to_screen, 50) * 1000:.1f} ms  p99 {pct(to_screen, 99) * 1000:.1f} ms  "
@@ -105,17 +164,23 @@ def main() -> None:
     parser.add_argument("--tablets", type=int, default=8)
     parser.add_argument("--screens", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=5.0,
+                        help="taps a second per tablet (the server allows 5 per sign-in)")
     args = parser.parse_args()
     args.seconds = min(args.seconds, 120.0)
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
+        subprocess.run([sys.executable, "-m", "floor", "--log-level", "warning", "staff", "add", "--id", STAFF,
+                        "--name", "Load Test", "--role", "front_desk", "--secret-stdin", "--data-dir", data],
+                       input=PIN + "\n", text=True, check=True, env={**os.environ})
         server = subprocess.Popen([sys.executable, "-m", "floor", "--log-level", "warning", "serve", "--port",
                                    str(port), "--data-dir", data], env={**os.environ})
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(200):
                 try:
-                    if httpx.get(f"{base}/api/clinics", timeout=1).status_code == 200:
+                    # Up once the API answers; without a token it answers 401.
+                    if httpx.get(f"{base}/api/clinics", timeout=1).status_code == 401:
                         break
                 except httpx.TransportError:
                     time.sleep(0.05)

@@ -6,10 +6,8 @@ from floor.credentials import (
     MAX_FAILURES,
     OWASP,
     ScryptCost,
-    SignInState,
-    after_attempt,
     hash_secret,
-    reset,
+    is_locked,
     verify_secret,
 )
 
@@ -32,13 +30,7 @@ def test_the_salt_differs_each_time_and_damage_never_verifies() -> None:
         assert not verify_secret("4821", broken)
 
 
-def test_repeated_failures_lock_the_account_until_a_manager_resets_it() -> None:
-    state = SignInState()
-    for _ in range(MAX_FAILURES - 1):
-        state = after_attempt(state, succeeded=False)
-    assert not state.locked
-    assert after_attempt(state, succeeded=True) == SignInState()  # a success starts the count again
-    state = after_attempt(state, succeeded=False)
-    assert state.locked
-    assert after_attempt(state, succeeded=True).locked  # even the right PIN does not open a locked account
-    assert reset(state) == SignInState()
+def test_the_account_locks_at_the_fifth_failure_in_a_row() -> None:
+    assert MAX_FAILURES == 5
+    assert not any(is_locked(n) for n in range(MAX_FAILURES))
+    assert is_locked(MAX_FAILURES) and is_locked(MAX_FAILURES + 3)

@@ -72,7 +72,18 @@ def may_undo(role: Role, person: str, step_taken_by: str) -> bool:
     return role is Role.manager or (may(role, Act.undo) and person == step_taken_by)
 
 
+#: What each action is called in a sentence ("Front desk cannot room a patient").
+_DOING: dict[Action, str] = {
+    Act.book: "add visits", Stage.arrived: "check a patient in", Stage.no_show: "mark a no-show",
+    Stage.cancelled: "cancel a visit", Stage.roomed: "room a patient", Stage.prep_done: "mark prep done",
+    Stage.provider_in: "mark the provider in", Stage.teach_back_done: "mark the teach-back done",
+    Stage.checked_out: "check a patient out", Stage.left_without_being_seen: "mark a patient left unseen",
+    RoomAction.ready: "mark a room ready", RoomAction.blocked: "block a room", RoomAction.unblocked: "unblock a room",
+    Act.undo: "undo a step", Act.acknowledge_alert: "acknowledge alerts", Act.read_measures: "read the measures",
+    Act.read_audit: "read the audit trail", Act.manage_staff: "manage staff", Act.manage_displays: "manage displays",
+}
+
+
 def refusal_text(role: Role, action: Action) -> str:
     who = sorted({_WORDS[r] for r in ALLOWED[action]} | {"managers"})
-    name = action.value.replace("_", " ")
-    return f"{_WORDS[role].capitalize()} cannot {name}: that is for {' and '.join(who)}."
+    return f"{_WORDS[role].capitalize()} cannot {_DOING[action]}: that is for {' and '.join(who)}."

@@ -6,6 +6,7 @@ import datetime as dt
 
 from msgspec import Struct
 
+from floor.core.access import Role
 from floor.core.journey import Stage
 from floor.core.rooms import RoomAction
 
@@ -45,8 +46,11 @@ Command = BookVisit | TakeStep | UndoStep | MarkRoom | AcknowledgeAlert
 
 
 class Tap(Struct, frozen=True):
-    """Who asked, from which device, and when the server received it."""
+    """Who asked, in which role, from which device, and when the server received it.
+
+    `role` None is Floor itself (alert reviews, replays, the demo's simulated staff): no role check."""
 
     actor: str
     device: str
     now: dt.datetime
+    role: Role | None = None

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from msgspec import Struct, field
 
 from floor.config import Clinic
+from floor.core.access import Act, Action, may, may_undo, refusal_text
 from floor.core.commands import AcknowledgeAlert, BookVisit, Command, MarkRoom, TakeStep, Tap, UndoStep
 from floor.core.errors import Refusal, Why
 from floor.core.events import (
@@ -40,6 +41,8 @@ class StepRecord(Struct):
     previous: Stage
     at: dt.datetime
     room: str | None = None
+    #: Who tapped it: they (or a manager) may undo it.
+    by: str = ""
 
 
 class Visit(Struct):
@@ -122,6 +125,8 @@ class Floor:
 
     def decide(self, command: Command, tap: Tap) -> Event:
         at = self._stamp(tap)
+        if tap.role is not None:
+            self._permit(command, tap)
         match command:
             case BookVisit():
                 change, version = self._book(command, at), 1
@@ -141,6 +146,30 @@ class Floor:
         current = self.alerts.get(change.alert)
         return Event(self.seq + 1, at, self.day, tap.actor, tap.device, current.version + 1 if current else 1,
                      change)
+
+    def _permit(self, command: Command, tap: Tap) -> None:
+        """Each role taps only its own steps; an undo is for whoever made the step, or a manager."""
+        action: Action
+        match command:
+            case BookVisit():
+                action = Act.book
+            case TakeStep():
+                action = command.step
+            case UndoStep():
+                action = Act.undo
+            case MarkRoom():
+                action = command.action
+            case AcknowledgeAlert():
+                action = Act.acknowledge_alert
+        assert tap.role is not None
+        if not may(tap.role, action):
+            raise Refusal(Why.forbidden, refusal_text(tap.role, action))
+        if isinstance(command, UndoStep):
+            visit = self.visits.get(command.visit)
+            last = visit.steps[-1] if visit is not None and visit.steps else None
+            if last is not None and not may_undo(tap.role, tap.actor, last.by):
+                raise Refusal(Why.forbidden, f"Only {last.by or 'the person who tapped it'} or a manager can undo "
+                              f"{_human(last.step)}.", visit=visit.id)
 
     def _stamp(self, tap: Tap) -> dt.datetime:
         """The event's time: the tap's, but never before the last event (a clock stepped back)."""
@@ -285,7 +314,7 @@ class Floor:
                         self._set_room(room, RoomState.turnover, None, event.at)
                         visit.room = None
                     rooms.append(room)
-                visit.steps.append(StepRecord(event.seq, c.step, c.previous, event.at, c.room))
+                visit.steps.append(StepRecord(event.seq, c.step, c.previous, event.at, c.room, event.actor))
                 visit.stage = c.step
                 visit.times[c.step] = event.at
                 visit.without_teach_back = c.without_teach_back

@@ -61,6 +61,21 @@ _OPTIONS: dict[str, Any] = {
 _PAGE = 5000
 
 
+async def connect(url: str) -> Redis | RedisCluster:
+    """A client for the URL: a cluster client when the server says it is part of a Redis Cluster."""
+    client = Redis.from_url(url, **_OPTIONS)
+    try:
+        cluster = (await client.info("cluster")).get("cluster_enabled") == 1
+    except _UNREACHABLE as e:
+        await client.aclose()
+        raise LogUnavailable(f"cannot reach Redis at {safe_url(url)}: {e}") from e
+    if cluster:
+        await client.aclose()
+        client = RedisCluster.from_url(url, **_OPTIONS)
+        await client.initialize()
+    return client
+
+
 class RedisLog(EventLog):
     shared = True
 
@@ -78,19 +93,9 @@ class RedisLog(EventLog):
         return f"{self.prefix}:{{{clinic}}}:receipt:{key}"
 
     async def open(self) -> None:
-        client = Redis.from_url(self.url, **_OPTIONS)
-        try:
-            cluster = (await client.info("cluster")).get("cluster_enabled") == 1
-        except _UNREACHABLE as e:
-            await client.aclose()
-            raise LogUnavailable(f"cannot reach Redis at {safe_url(self.url)}: {e}") from e
-        if cluster:
-            await client.aclose()
-            client = RedisCluster.from_url(self.url, **_OPTIONS)
-            await client.initialize()
-        self.redis = client
+        self.redis = client = await connect(self.url)
         self._append = client.register_script(_APPEND)
-        log.info("redis_log_opened", url=safe_url(self.url), cluster=cluster)
+        log.info("redis_log_opened", url=safe_url(self.url), cluster=isinstance(client, RedisCluster))
 
     async def close(self) -> None:
         if self.redis is not None:

@@ -14,13 +14,16 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from floor.bootstrap import Floors
+from floor.web.auth import Guarding
 from floor.web.errors import HANDLERS
 from floor.web.http import clinics_router
 from floor.web.live import live
+from floor.web.people import people_routers
 
 log = structlog.get_logger("floor.http")
 
@@ -29,8 +32,13 @@ MAX_BODY_BYTES = 64 * 1024
 LIVE_FEED_DOC = """Live clinic floor status. Every write is a tap that becomes one event in the clinic's log,
 with a sequence number that is gap-free per clinic. Errors always have the `ErrorBody` shape.
 
+**Signing in.** Staff sign in with `POST /api/sign-in` and send `Authorization: Bearer <token>` on every
+request. A wall display shows the code from `POST /api/displays/pairings`; a manager enters it with
+`POST /api/displays`; the display then collects its own token with `POST /api/displays/pairings/claim`.
+
 **Live feed** (WebSocket, not expressible in OpenAPI): `GET /api/clinics/{clinic}/live[?since=SEQ]`.
-Messages are JSON text frames, tagged by `kind`:
+Send `{"type": "auth", "token": "..."}` as the first message (or `Authorization: Bearer` on the handshake
+from clients that can). Messages are JSON text frames, tagged by `kind`. Staff and managers get:
 
 * `{"kind": "snapshot", "seq", "board": Board}`: first, unless `since` is within the retained log; again
   whenever the screen must resync (it fell behind, or a new clinic day opened). Replace everything.
@@ -38,9 +46,16 @@ Messages are JSON text frames, tagged by `kind`:
   order; `visit` and `rooms` are the changed entities as they are now.
 * `{"kind": "heartbeat", "seq", "now", "stale"}`: every 15 s, so idle sockets stay open through proxies;
   `stale` is true while the server cannot reach a shared log (what it shows may be behind).
-* `{"kind": "measures", "seq", "measures": ClinicMeasures, "delays": [ProviderDelay]}`: every tick.
+* `{"kind": "measures", "seq", "measures": ClinicMeasures, "delays": [ProviderDelay]}` every tick for
+  managers; `{"kind": "delays", "seq", "delays": [ProviderDelay]}` for other staff.
 
-Close codes: 4404 unknown clinic, 4400 bad parameter (the reason says which); 1011 server error.
+A wall display gets the hallway projection, which has no patient names: `snapshot` with a `HallwayBoard`,
+`{"kind": "update", "seq", "at", "visit": HallwayVisit | null, "rooms": [HallwayRoom], "alert"}` per event,
+`heartbeat`, and `{"kind": "delays", "seq", "delays": [HallwayDelay]}` every tick.
+
+Close codes: 4401 not signed in (or the token is not valid), 4403 not allowed (origin, or a display of
+another clinic), 4404 unknown clinic, 4400 bad parameter (the reason says which), 1008 the sign-in ended
+(signed out, revoked display, removed staff), 1009 message too big; 1011 server error.
 """
 
 
@@ -88,8 +103,10 @@ def request_context(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def create_app(floors: Floors, background: list[Callable[[], Coroutine[None, None, None]]] = ()) -> Litestar:
-    """`background` jobs (the demo's simulated staff) run while the app serves."""
+def create_app(floors: Floors, background: list[Callable[[], Coroutine[None, None, None]]] = (),
+               guarding: Guarding | None = None, demo_pairing_clinic: str | None = None) -> Litestar:
+    """`background` jobs (the demo's simulated staff) run while the app serves. `demo_pairing_clinic`
+    (`floor demo` only) pairs every new wall display with that clinic without a manager."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -109,17 +126,24 @@ def create_app(floors: Floors, background: list[Callable[[], Coroutine[None, Non
     pages = create_static_files_router(path="/", directories=[static_dir()], html_mode=True,
                                        include_in_schema=False, name="pages")
     return Litestar(
-        route_handlers=[api, sockets, pages],
+        route_handlers=[api, *people_routers(floors), sockets, pages],
         lifespan=[lifespan],
         middleware=[request_context],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,
-        state=State({"floors": floors}),
+        state=State({"floors": floors, "guarding": guarding or Guarding(),
+                     "demo_pairing_clinic": demo_pairing_clinic}),
         openapi_config=OpenAPIConfig(
             title="Floor",
             version="0.1.0",
             description=LIVE_FEED_DOC,
             path="/schema",
+            components=Components(security_schemes={
+                "staff_or_display_token": SecurityScheme(
+                    type="http", scheme="bearer",
+                    description="The token from POST /api/sign-in (staff) or the display pairing claim."),
+            }),
+            security=[{"staff_or_display_token": []}],
         ),
         logging_config=None,  # floor.logs owns logging: JSON lines for every library
         debug=False,

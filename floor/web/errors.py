@@ -19,11 +19,19 @@ STATUS = {
     Why.stale_version: 409,
     Why.room_unavailable: 409,
     Why.nothing_to_undo: 409,
+    Why.unauthenticated: 401,
+    Why.forbidden: 403,
+    Why.locked: 423,
+    Why.taken: 409,
 }
 
 #: WebSocket close codes (4000-4999 are the application's own).
 CLOSE_UNKNOWN_CLINIC = 4404
 CLOSE_BAD_PARAMETER = 4400
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+#: 1009 is the protocol's own "message too big".
+CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL = 1011
 
 
@@ -63,8 +71,8 @@ def validation_response(request: Request, exc: ValidationException) -> Response[
 
 
 def http_response(request: Request, exc: HTTPException) -> Response[ErrorBody]:
-    error = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed",
-             413: "too_large"}.get(exc.status_code, "error")
+    error = {400: "invalid_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+             405: "method_not_allowed", 413: "too_large", 429: "too_many_requests"}.get(exc.status_code, "error")
     return _json(ErrorBody(error, exc.detail), exc.status_code, exc.headers)
 
 
@@ -85,8 +93,12 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI descriptions of the error answers a route can give."""
     text = {
         400: "Malformed body or parameter; `field` names it.",
+        401: "No valid sign-in: the `Authorization: Bearer` token is missing, expired, signed out or revoked.",
+        403: "Signed in, but your role may not do this (the message says who may).",
+        423: "The account is locked after repeated wrong PINs; a manager can unlock it.",
+        429: "Too many requests from this sign-in or address; retry after Retry-After seconds.",
         404: "Unknown clinic, visit or room.",
-        409: "Illegal step (names the current stage and the allowed steps), stale expected_version "
+        409: "Taken staff id, illegal step (names the current stage and the allowed steps), stale expected_version "
              "(carries the visit as it is now), or the room is not free.",
         422: "The request names something that does not fit: unknown provider or visit type, a start "
              "time on another day, a room given where none belongs, an Idempotency-Key reused for "

@@ -1,10 +1,19 @@
-"""The live feed socket: a snapshot (or the missed events), then every event in order, plus heartbeats."""
+"""The live feed socket: a snapshot (or the missed events), then every event in order, plus heartbeats.
+
+The socket is for signed-in screens only. A browser cannot set headers on a WebSocket, and tokens never go
+in URLs (they end up in proxy logs), so a page sends `{"type": "auth", "token": ...}` as its first message;
+other clients may send `Authorization: Bearer` on the handshake instead. What a screen receives depends on
+who it is: managers and staff get the floor with names, a wall display gets the hallway projection.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
+from typing import Any
 
+import msgspec
 import structlog
 from litestar import WebSocket, websocket
 from litestar.di import NamedDependency
@@ -14,10 +23,30 @@ from litestar.params import FromPath
 from floor.bootstrap import Floors
 from floor.fanout import RESYNC, Subscriber
 from floor.runtime import ClinicRuntime
-from floor.web.errors import CLOSE_BAD_PARAMETER, CLOSE_UNKNOWN_CLINIC
+from floor.sessions import Caller
+from floor.web.auth import Guarding, bearer
+from floor.web.errors import (
+    CLOSE_BAD_PARAMETER,
+    CLOSE_FORBIDDEN,
+    CLOSE_TOO_BIG,
+    CLOSE_UNAUTHENTICATED,
+    CLOSE_UNKNOWN_CLINIC,
+)
 from floor.wire import Audience
 
 log = structlog.get_logger("floor.live")
+
+#: Seconds a socket may stay open before it says who it is.
+AUTH_WAIT = 10.0
+#: The largest message a screen may send (its auth message is well under 1 KiB).
+MAX_MESSAGE = 4096
+
+
+class AuthMessage(msgspec.Struct, tag="auth", tag_field="type", forbid_unknown_fields=True):
+    token: str
+
+
+_auth = msgspec.json.Decoder(AuthMessage)
 
 
 def _since(raw: str | None) -> int | None:
@@ -28,25 +57,86 @@ def _since(raw: str | None) -> int | None:
     return int(raw)
 
 
+class Refused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+async def _token(socket: WebSocket) -> str:
+    token = bearer(socket)
+    if token is not None:
+        return token
+    try:
+        message = await asyncio.wait_for(socket.receive(), AUTH_WAIT)
+    except TimeoutError:
+        raise Refused(CLOSE_UNAUTHENTICATED, "sign in first: send {\"type\": \"auth\", \"token\": ...}") from None
+    if message["type"] == "websocket.disconnect":
+        raise Refused(CLOSE_UNAUTHENTICATED, "gone before signing in")
+    raw = message.get("text") or message.get("bytes") or ""
+    if _size(message) > MAX_MESSAGE:
+        raise Refused(CLOSE_TOO_BIG, f"messages to the server are at most {MAX_MESSAGE} bytes")
+    try:
+        return _auth.decode(raw).token
+    except msgspec.ValidationError as e:
+        raise Refused(CLOSE_UNAUTHENTICATED, f"the first message must be {{\"type\": \"auth\", \"token\": ...}} ({e})"
+                      [:120]) from None
+    except msgspec.DecodeError:
+        raise Refused(CLOSE_UNAUTHENTICATED, "the first message must be JSON: {\"type\": \"auth\", \"token\": ...}")\
+            from None
+
+
+def _size(message: Mapping[str, Any]) -> int:
+    """A message's size in bytes as it came over the wire: a text frame's is its UTF-8, not its length in
+    characters (4096 characters of emoji are 16 KiB)."""
+    text = message.get("text")
+    if text is None:
+        return len(message.get("bytes") or b"")
+    return len(text) if len(text) > MAX_MESSAGE else len(text.encode())
+
+
+def _audience(who: Caller, clinic: str) -> Audience:
+    if who.kind == "display":
+        if who.clinic != clinic:
+            raise Refused(CLOSE_FORBIDDEN, "this display is paired with another clinic")
+        return Audience.display
+    return Audience.manager if who.is_manager else Audience.staff
+
+
 @websocket("/{clinic:str}/live")
 async def live(socket: WebSocket, floors: NamedDependency[Floors], clinic: FromPath[str]) -> None:
+    guarding: Guarding = socket.app.state.guarding
+    if not guarding.origin_allowed(socket.headers.get("origin"), socket.headers.get("host")):
+        # Refused before the handshake completes: the browser sees a 403 and no page of another site can
+        # read the floor with a token it got hold of.
+        log.warning("socket_origin_refused", origin=socket.headers.get("origin", "")[:100])
+        await socket.close(CLOSE_FORBIDDEN, "origin not allowed")
+        return
     await socket.accept()
-    runtime = floors.runtimes.get(clinic)
-    if runtime is None:
-        await socket.close(CLOSE_UNKNOWN_CLINIC, f"no clinic {clinic[:40]!r} on this server")
-        return
     try:
-        since = _since(socket.query_params.get("since"))
-    except ValueError as e:
-        await socket.close(CLOSE_BAD_PARAMETER, str(e))
+        runtime = floors.runtimes.get(clinic)
+        if runtime is None:
+            raise Refused(CLOSE_UNKNOWN_CLINIC, f"no clinic {clinic[:40]!r} on this server")
+        try:
+            since = _since(socket.query_params.get("since"))
+        except ValueError as e:
+            raise Refused(CLOSE_BAD_PARAMETER, str(e)) from None
+        who = await floors.sessions.caller(await _token(socket))
+        if who is None:
+            raise Refused(CLOSE_UNAUTHENTICATED, "sign-in ended (expired, signed out or revoked): sign in again")
+        audience = _audience(who, clinic)
+    except Refused as refused:
+        await socket.close(refused.code, refused.reason)
         return
-    audience = Audience.staff
-    sub = floors.hub.subscribe(clinic, audience)
+    sub = floors.hub.subscribe(clinic, audience, who.session)
     # No await between subscribing and catching up: no event can fall between the two.
     sub.queue.extend(runtime.catch_up(since, audience))
     reader = asyncio.create_task(_drain(socket, sub))
     try:
         await _send(socket, sub, runtime, audience)
+        if sub.ending is not None:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+                await socket.close(*sub.ending)
     finally:
         floors.hub.unsubscribe(sub)
         reader.cancel()
@@ -70,11 +160,14 @@ async def _send(socket: WebSocket, sub: Subscriber, runtime: ClinicRuntime, audi
 
 
 async def _drain(socket: WebSocket, sub: Subscriber) -> None:
-    """Screens send nothing we act on; reading notices when they go away."""
+    """Screens send nothing we act on once signed in; reading notices when they go away."""
     try:
         while True:
             message = await socket.receive()
             if message["type"] == "websocket.disconnect":
+                break
+            if _size(message) > MAX_MESSAGE:
+                sub.end(CLOSE_TOO_BIG, f"messages to the server are at most {MAX_MESSAGE} bytes")
                 break
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass

@@ -53,5 +53,6 @@ def test_undo_is_for_whoever_made_the_step_or_a_manager() -> None:
 
 def test_a_refusal_says_who_may() -> None:
     text = refusal_text(DESK, Stage.provider_in)
-    assert text == "Front desk cannot provider in: that is for managers and providers."
+    assert text == "Front desk cannot mark the provider in: that is for managers and providers."
+    assert all(refusal_text(DESK, action) for action in ALLOWED)  # every action has words
     assert "managers" in refusal_text(PROVIDER, Act.acknowledge_alert)

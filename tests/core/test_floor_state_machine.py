@@ -17,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from floor.clock import ManualClock
 from floor.config import demo_clinic
+from floor.core.access import Role, may, may_undo
 from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, Tap, UndoStep
 from floor.core.errors import Refusal, Why
 from floor.core.events import Event, RoomMarked, StepTaken, StepUndone
@@ -55,16 +56,19 @@ class FloorMachine(RuleBasedStateMachine):
 
     # -- helpers ----------------------------------------------------------------------------------------------
 
-    def tap(self, command: Command, actor: str = "ana", device: str = "desk-1") -> Event | None:
+    def tap(self, command: Command, actor: str = "ana", device: str = "desk-1",
+            role: Role | None = None) -> Event | None:
         """Decide the command; store and apply the event, or check the refusal changed nothing."""
         before = snapshot(self.floor)
-        tap = Tap(actor, device, self.clock.now())
+        tap = Tap(actor, device, self.clock.now(), role)
+        self.refused = None
         try:
             ev = self.floor.decide(command, tap)
         except Refusal as refusal:
             assert isinstance(refusal.why, Why)
             assert snapshot(self.floor) == before, f"refused {command!r} changed the floor"
             self.note(f"refused {refusal.why.value}")
+            self.refused = refusal.why
             return None
         assert snapshot(self.floor) == before, f"deciding {command!r} changed the floor"
         last = self.stored[-1].at if self.stored else None
@@ -228,6 +232,28 @@ class FloorMachine(RuleBasedStateMachine):
         visit = self.visit_id(pick, latest_first=True)
         self.take_back(visit, self.version(visit, version))
 
+    @rule(pick=picks, step=st.sampled_from([*STEPS, "undo"]), role=st.sampled_from(list(Role)),
+          actor=st.sampled_from(ACTORS))
+    def tap_in_a_role(self, pick: int, step: Stage | str, role: Role, actor: str) -> None:
+        """Signed-in staff tap: each role only its own steps, an undo only its own tap (managers anything)."""
+        visit = self.visit_id(pick, latest_first=True)
+        command: Command
+        if step == "undo":
+            current = self.floor.visits.get(visit)
+            last = current.steps[-1] if current is not None and current.steps else None
+            permitted = last is None or may_undo(role, actor, last.by)
+            command = UndoStep(visit)
+        else:
+            ready = self.ready_rooms()
+            room = ready[0] if enters_room(step) and ready else None
+            permitted = may(role, step)
+            command = TakeStep(visit, step, room)
+        ev = self.tap(command, actor, "tablet-west", role)
+        if permitted:
+            assert self.refused is not Why.forbidden, f"{role} {actor} may {command!r}"
+        else:
+            assert ev is None and self.refused is Why.forbidden, f"{role} {actor} may not {command!r}"
+
     @rule(pick=st.integers(min_value=0, max_value=3))
     def undo_a_departure(self, pick: int) -> None:
         """Undo the step that took a visit out of its room, whether or not the room has been taken since."""
@@ -342,7 +368,8 @@ def test_random_taps_keep_the_floor_consistent() -> None:
                 "left_without_being_seen", "undo", "room_ready", "room_blocked", "room_unblocked"]
     missing = [f"accepted {k}" for k in accepted if not totals[f"accepted {k}"]]
     rare = {Why.room_unavailable}
-    missing += [f"refused {w.value}" for w in Why if w not in rare and not totals[f"refused {w.value}"]]
+    edge_only = {Why.unauthenticated, Why.locked, Why.taken}  # sign-in and staff management
+    missing += [f"refused {w.value}" for w in Why if w not in rare | edge_only and not totals[f"refused {w.value}"]]
     missing += [k for k in ("clock behind, time held", "accepted undo back into a room") if not totals[k]]
     assert not missing, f"never happened: {missing} (totals {dict(totals)})"
 

@@ -285,17 +285,20 @@ async def test_catch_up_from_before_the_retained_events_is_a_snapshot(tmp_path: 
 async def test_the_day_rolls_over_at_midnight_clinic_time_on_the_tick(tmp_path: Path) -> None:
     runtime = await started(tmp_path)
     sub = runtime.hub.subscribe(CLINIC, STAFF)
+    manager = runtime.hub.subscribe(CLINIC, Audience.manager)
     visits = await _a_busy_morning(runtime)
     seq = runtime.floor.seq
     await tap(runtime, step(visits[3], Stage.arrived))
     await tap(runtime, step(visits[3], Stage.roomed, "w3"))  # still in a room at midnight
     seq += 2
     queued(sub)
+    queued(manager)
 
     runtime.clock.set(MIDNIGHT - dt.timedelta(seconds=1))
     runtime.tick()
     assert runtime.floor.day == dt.date(2026, 11, 23)
-    assert [m["kind"] for _, m in queued(sub)] == ["heartbeat", "measures"]
+    assert [m["kind"] for _, m in queued(sub)] == ["heartbeat", "delays"]  # measures are for managers
+    assert [m["kind"] for _, m in queued(manager)] == ["heartbeat", "measures"]
 
     runtime.clock.set(MIDNIGHT)
     runtime.tick()

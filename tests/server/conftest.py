@@ -1,4 +1,14 @@
-"""Fixtures that run Floor as a real server process (`python -m floor serve`) on a free loopback port."""
+"""Fixtures that run Floor as a real server process (`python -m floor serve`) on a free loopback port.
+
+Every route under /api/clinics needs a signed-in staff member, so a test adds the accounts it needs with
+the real CLI (`floor staff add`, into the server's data directory or its Redis) and signs them in over HTTP:
+
+    desk = server.signed_in(Role.front_desk)          # {"Authorization": "Bearer ..."}
+    httpx.post(f"{server.url}/api/clinics/riverside/visits", json=..., headers=desk)
+
+PINs are hashed at full cost (about half a second per `staff add` and per sign-in), so a test adds only the
+people it needs and signs each in once.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +18,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from floor.core.access import Role
 from tests.support.processes import stop
+from tests.support.staff import PEOPLE, PIN
 
 
 @pytest.fixture
@@ -28,6 +40,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def token_of(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
 class ServerProcess:
     """One `floor serve` process; it can be killed (-9) and started again on the same data directory."""
 
@@ -37,6 +57,7 @@ class ServerProcess:
         self.args = args
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self._added: set[str] = set()
 
     @property
     def url(self) -> str:
@@ -45,6 +66,13 @@ class ServerProcess:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def directory_args(self) -> list[str]:
+        """Where this server keeps its staff: in Redis when it serves from Redis, else in its data directory."""
+        if "--redis" in self.args:
+            return ["--redis", self.args[self.args.index("--redis") + 1]]
+        return ["--data-dir", str(self.data_dir)]
 
     def start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -58,7 +86,8 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"floor serve exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/api/clinics", timeout=1).status_code == 200:
+                # Up once the API answers; without a token it answers 401.
+                if httpx.get(f"{self.url}/api/clinics", timeout=1).status_code == 401:
                     return
             except httpx.TransportError:
                 pass
@@ -75,6 +104,72 @@ class ServerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    # -- staff ----------------------------------------------------------------------------------
+
+    def add_staff(self, staff_id: str, role: Role, name: str | None = None, pin: str = PIN) -> str:
+        """Add a staff member with `floor staff add`, as an administrator would before the server starts
+        (it may run already: it reads its directory again). Their id."""
+        self.add_many([(staff_id, role, name, pin)])
+        return staff_id
+
+    def add_many(self, people: Iterable[Person]) -> None:
+        """Add several staff members to this server's directory (see `staff_add`)."""
+        people = list(people)
+        staff_add(self.directory_args, people)
+        self._added.update(p[0] for p in people)
+
+    def sign_in(self, staff_id: str, device: str = "test-tablet", pin: str = PIN) -> dict[str, str]:
+        """Sign in over HTTP as a tablet does; the headers to send with every request."""
+        answer = httpx.post(f"{self.url}/api/sign-in", json={"staff": staff_id, "secret": pin, "device": device},
+                            timeout=10)
+        assert answer.status_code == 201, answer.text
+        return bearer(answer.json()["token"])
+
+    def signed_in(self, role: Role, device: str = "test-tablet") -> dict[str, str]:
+        """Headers of a fresh sign-in as the role's test person (tests/support/staff.py), added first if this
+        process has not added them yet. Servers sharing a Redis share their staff and tokens: sign in on one
+        and use the headers on every one."""
+        staff_id = PEOPLE[role][0]
+        if staff_id not in self._added:
+            self.add_staff(staff_id, role, PEOPLE[role][1])
+        return self.sign_in(staff_id, device)
+
+
+#: (staff id, role) with the test PIN and the test person's name (else the id), or (id, role, name, PIN).
+Person = tuple[str, Role] | tuple[str, Role, str | None, str]
+
+
+def staff_add(where: list[str], people: Iterable[Person]) -> None:
+    """`floor staff add` for each person, into `where` (`--data-dir DIR` or `--redis URL`, as the servers
+    are given). All at once into Redis, where each add is atomic; one after another into a data directory,
+    where each add rewrites the directory's file."""
+    at_once = "--redis" in where
+    running: list[tuple[str, subprocess.Popen[str]]] = []
+    for staff_id, role, name, pin in (p if len(p) == 4 else (*p, None, PIN) for p in people):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "floor", "--log-level", "warning", "staff", "add", "--id", staff_id,
+             "--name", name or _name(staff_id), "--role", role.value, "--secret-stdin", *where],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert proc.stdin is not None
+        proc.stdin.write(pin + "\n")
+        proc.stdin.close()
+        running.append((staff_id, proc))
+        if not at_once:
+            _finish(*running.pop())
+    for staff_id, proc in running:
+        _finish(staff_id, proc)
+
+
+def _name(staff_id: str) -> str:
+    return next((name for i, name in PEOPLE.values() if i == staff_id), staff_id)
+
+
+def _finish(staff_id: str, proc: subprocess.Popen[str]) -> None:
+    assert proc.stdout is not None
+    output = proc.stdout.read()
+    if proc.wait(30) != 0:
+        raise RuntimeError(f"floor staff add --id {staff_id} failed ({proc.returncode}):\n{output}")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import json
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -24,10 +24,11 @@ from websockets.asyncio.client import connect
 
 from floor.clock import ScaledClock
 from floor.config import demo_clinic
+from floor.core.access import Role
 from floor.simulator import Staff, plan_day
-from tests.server.conftest import ServerProcess
+from tests.server.conftest import ServerProcess, staff_add
 from tests.support.redis_server import RedisServer
-from tests.support.sim_driver import play_over_http
+from tests.support.sim_driver import ROLES, play_over_http
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 
@@ -38,7 +39,10 @@ CLINIC = "riverside"
 SEED = 35
 SPEED = 120.0  # 07:55 to 12:00 clinic time is about two minutes of real time
 MORNING = (dt.time(7, 55), dt.time(12, 0))
-MANAGER = "mgr-dana"
+MANAGER, OTHER_MANAGER = "mgr-dana", "mgr-lee"
+#: Who plays the day (one signed-in person per role the simulated staff tap as), and the two managers.
+PEOPLE = {Role.front_desk: "desk-ana", Role.medical_assistant: "ma-ben", Role.provider: "dr-kim"}
+Headers = dict[str, str]
 
 
 def _change(message: dict) -> dict:
@@ -64,14 +68,15 @@ async def _collect(ws, messages: list[dict]) -> None:
         messages.append(json.loads(raw))
 
 
-async def _acknowledge_the_first_alert(a: ServerProcess, b: ServerProcess, messages: list[dict]) -> str:
+async def _acknowledge_the_first_alert(a: ServerProcess, b: ServerProcess, messages: list[dict],
+                                       managers: dict[str, Headers]) -> str:
     """While the day plays: a manager acknowledges the first alert on A; B's screens learn who did; B
-    refuses a second acknowledgement."""
+    refuses a second acknowledgement by another manager."""
     raised = await _wait_for(messages, lambda m: _is(m, "alert_raised"), "alert_raised", timeout=150)
     alert = _change(raised)["alert"]
     path = f"/api/clinics/{CLINIC}/alerts/{alert}/acknowledge"
     async with httpx.AsyncClient(timeout=10) as client:
-        answer = await client.post(f"{a.url}{path}", headers={"X-Floor-Actor": MANAGER})
+        answer = await client.post(f"{a.url}{path}", headers=managers[MANAGER])
         assert answer.status_code == 201, answer.text
         assert answer.json()["alert"]["acknowledged_by"] == MANAGER
         seen = await _wait_for(messages, lambda m: _is(m, "alert_acknowledged") and _change(m)["alert"] == alert,
@@ -80,15 +85,15 @@ async def _acknowledge_the_first_alert(a: ServerProcess, b: ServerProcess, messa
         assert seen["alert"]["id"] == alert
         assert seen["alert"]["acknowledged_by"] == MANAGER
         assert seen["alert"]["acknowledged_at"] is not None
-        again = await client.post(f"{b.url}{path}", headers={"X-Floor-Actor": "mgr-lee"})
+        again = await client.post(f"{b.url}{path}", headers=managers[OTHER_MANAGER])
         assert again.status_code == 409, again.text
         assert again.json()["error"] == "illegal_step"
     return alert
 
 
-async def _same_boards(a: ServerProcess, b: ServerProcess) -> tuple[dict, dict]:
+async def _same_boards(a: ServerProcess, b: ServerProcess, headers: Headers) -> tuple[dict, dict]:
     """Both servers' boards at one seq (the servers keep reviewing as the clinic clock runs on)."""
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, headers=headers) as client:
         for _ in range(100):
             board_a, board_b = await asyncio.gather(client.get(f"{a.url}/api/clinics/{CLINIC}/board"),
                                                     client.get(f"{b.url}/api/clinics/{CLINIC}/board"))
@@ -167,14 +172,20 @@ async def test_a_simulated_morning_on_two_servers_raises_each_alert_once_everywh
     clinic = demo_clinic()
     day = dt.datetime.now(clinic.tz).date()
     start, until = (clinic.local(day, t) for t in MORNING)
-    origin = time.time() + 2
-    clock = ScaledClock(start, SPEED, origin)
     staff = Staff(clinic, plan_day(clinic, day, SEED), SEED)
     began = time.monotonic()
+    assert PEOPLE.keys() == ROLES
 
     with ExitStack() as stack:
         store = RedisServer(tmp_path / "redis").start()
         stack.callback(store.stop)
+        # The staff directory lives in the Redis both servers share: add everyone before either starts.
+        # The clinic clock is set after, so the morning does not start while PINs are hashed.
+        accounts = [(staff_id, role) for role, staff_id in PEOPLE.items()]
+        accounts += [(MANAGER, Role.manager), (OTHER_MANAGER, Role.manager)]
+        staff_add(["--redis", store.url], accounts)
+        origin = time.time() + 2
+        clock = ScaledClock(start, SPEED, origin)
         args = ("--redis", store.url, "--clock-start", start.isoformat(), "--clock-speed", repr(SPEED),
                 "--clock-origin", repr(origin))
         a = ServerProcess(tmp_path / "a", tmp_path / "a.log", *args)
@@ -182,15 +193,23 @@ async def test_a_simulated_morning_on_two_servers_raises_each_alert_once_everywh
         stack.callback(a.stop)
         stack.callback(b.stop)
         await asyncio.gather(asyncio.to_thread(a.start), asyncio.to_thread(b.start))
+        # Signed in on either server, good on both; half on each so the slow PIN checks overlap.
+        signed = await asyncio.gather(*(asyncio.to_thread((a, b)[i % 2].sign_in, staff_id, f"tablet-{staff_id}")
+                                        for i, (staff_id, _) in enumerate(accounts)))
+        headers = {staff_id: h for (staff_id, _), h in zip(accounts, signed, strict=True)}
+        signed_in = {role: headers[staff_id] for role, staff_id in PEOPLE.items()}
+        managers = {m: headers[m] for m in (MANAGER, OTHER_MANAGER)}
 
         messages: list[dict] = []
-        async with connect(f"{b.ws_url}/api/clinics/{CLINIC}/live", max_size=2**22) as ws:
+        # The manager's screen on B: the same events as every staff screen, and the measures on each tick.
+        async with connect(f"{b.ws_url}/api/clinics/{CLINIC}/live", max_size=2**22,
+                           additional_headers=managers[MANAGER]) as ws:
             collector = asyncio.create_task(_collect(ws, messages))
-            acknowledged = asyncio.create_task(_acknowledge_the_first_alert(a, b, messages))
+            acknowledged = asyncio.create_task(_acknowledge_the_first_alert(a, b, messages, managers))
             try:
-                played = await play_over_http([a.url, b.url], CLINIC, staff, clock.now, until)
+                played = await play_over_http([a.url, b.url], CLINIC, staff, clock.now, until, signed_in)
                 alert = await acknowledged
-                board_a, board_b = await _same_boards(a, b)
+                board_a, board_b = await _same_boards(a, b, managers[MANAGER])
                 await asyncio.sleep(0.5)  # the socket has the events up to the boards' seq
                 await ws.close()
                 await collector
@@ -203,7 +222,8 @@ async def test_a_simulated_morning_on_two_servers_raises_each_alert_once_everywh
         raised = [m for m in events if _is(m, "alert_raised")]
         cleared = [m for m in events if _is(m, "alert_cleared")]
         print(f"\nseed {SEED}: {played.rounds} rounds, {played.booked} booked, {played.taps} taps "
-              f"({played.refused} refused with 409), per server {list(played.per_server.values())}; "
+              f"({played.refused} refused with 409, {played.throttled} put off by 429), "
+              f"per server {list(played.per_server.values())}; "
               f"socket: {len(events)} events, raised {dict(kinds)}, {len(cleared)} cleared; acknowledged {alert}; "
               f"stored by A {dict(_alert_lines(a))}, by B {dict(_alert_lines(b))}")
         assert raised, "the simulated morning raised no alert"
@@ -230,6 +250,16 @@ async def test_a_simulated_morning_on_two_servers_raises_each_alert_once_everywh
             == alerts_a.keys()
         assert all(e["actor"] == "floor" for e in stored
                    if e["change"]["type"] in ("alert_raised", "alert_updated", "alert_cleared"))
+        # Every staff tap was stored as the signed-in person whose role it is, from the device they signed in on.
+        tapped_by: defaultdict[str, set[tuple[str, str]]] = defaultdict(set)
+        for e in stored:
+            tapped_by[e["change"].get("step") or e["change"]["type"]].add((e["actor"], e["device"]))
+        desk, ma, provider = ((PEOPLE[r], f"tablet-{PEOPLE[r]}") for r in
+                              (Role.front_desk, Role.medical_assistant, Role.provider))
+        assert tapped_by["visit_booked"] == tapped_by["arrived"] == tapped_by["checked_out"] == {desk}
+        assert tapped_by["roomed"] == tapped_by["prep_done"] == tapped_by["room_marked"] == {ma}
+        assert tapped_by["provider_in"] == {provider}
+        assert tapped_by["alert_acknowledged"] == {(MANAGER, f"tablet-{MANAGER}")}
         # What B's socket sent is what the log holds.
         by_seq = {e["seq"]: e for e in stored}
         assert [m["event"] for m in events] == [by_seq[m["seq"]] for m in events]

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from floor.core.access import Role
 from tests.server.conftest import ServerProcess
 
 pytestmark = pytest.mark.server
@@ -18,8 +19,9 @@ CLINIC = "riverside"
 PATH = ("roomed", "prep_done", "provider_in", "teach_back_done", "checked_out")
 
 
-def _walk_in(client: httpx.Client, name: str) -> httpx.Response:
-    return client.post(f"/api/clinics/{CLINIC}/visits",
+def _walk_in(client: httpx.Client, name: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    """Add a walk-in (the front desk's step): with the client's own headers, or the desk's `headers`."""
+    return client.post(f"/api/clinics/{CLINIC}/visits", headers=headers,
                        json={"patient_name": name, "provider": "silva", "visit_type": "follow", "walk_in": True})
 
 
@@ -37,13 +39,19 @@ def _history(client: httpx.Client, visit: str) -> list[int]:
 def test_every_acknowledged_tap_survives_kill_9_under_load(server: ServerProcess) -> None:
     acked: dict[int, str] = {}  # seq -> visit
     stop = threading.Event()
+    # Four front desk tablets, each its own sign-in (writes are throttled per sign-in).
+    desk = server.add_staff("desk-ana", Role.front_desk)
+    with ThreadPoolExecutor(4) as pool:
+        tablets = list(pool.map(lambda n: server.sign_in(desk, f"desk-tablet-{n}"), range(4)))
 
     def tablet(n: int) -> None:
-        with httpx.Client(base_url=server.url, timeout=5) as client:
+        with httpx.Client(base_url=server.url, timeout=5, headers=tablets[n]) as client:
             i = 0
             while not stop.is_set():
                 try:
                     r = _walk_in(client, f"Patient {n}-{i}")
+                    if r.status_code == 429:  # this tablet's burst is spent: wait as told
+                        stop.wait(float(r.headers["Retry-After"]))
                     if r.status_code == 201:
                         acked[r.json()["seq"]] = r.json()["visit"]["id"]
                         visit = r.json()["visit"]["id"]
@@ -68,7 +76,8 @@ def test_every_acknowledged_tap_survives_kill_9_under_load(server: ServerProcess
     assert len(acked) >= 60
 
     server.start()
-    with httpx.Client(base_url=server.url) as client:
+    # The sign-in survives the kill too: the directory is on disk beside the log.
+    with httpx.Client(base_url=server.url, headers=tablets[0]) as client:
         board = client.get(f"/api/clinics/{CLINIC}/board").json()
         assert board["seq"] >= max(acked)
         for seq, visit in acked.items():
@@ -86,7 +95,8 @@ def _day_file(data_dir: Path) -> Path:
 
 
 def test_a_torn_last_record_is_logged_ignored_and_the_server_starts(server: ServerProcess) -> None:
-    with httpx.Client(base_url=server.url) as client:
+    desk = server.signed_in(Role.front_desk)
+    with httpx.Client(base_url=server.url, headers=desk) as client:
         seqs = [_walk_in(client, f"Patient {i}").json()["seq"] for i in range(5)]
     server.kill9()
     log_file = _day_file(server.data_dir)
@@ -97,19 +107,20 @@ def test_a_torn_last_record_is_logged_ignored_and_the_server_starts(server: Serv
     server.start()
     assert "torn_record_ignored" in server.log()
     assert log_file.stat().st_size == intact
-    with httpx.Client(base_url=server.url) as client:
+    with httpx.Client(base_url=server.url, headers=desk) as client:
         assert client.get(f"/api/clinics/{CLINIC}/board").json()["seq"] == seqs[-1]
         r = _walk_in(client, "After the tear")
         assert r.status_code == 201 and r.json()["seq"] == seqs[-1] + 1
     server.kill9()
     server.start()
-    with httpx.Client(base_url=server.url) as client:
+    with httpx.Client(base_url=server.url, headers=desk) as client:
         assert client.get(f"/api/clinics/{CLINIC}/board").json()["seq"] == seqs[-1] + 1
 
 
 def test_retried_taps_with_one_idempotency_key_apply_once(server: ServerProcess) -> None:
-    with httpx.Client(base_url=server.url) as client:
-        visit = _walk_in(client, "Ann Lee").json()["visit"]["id"]
+    desk, ma = server.signed_in(Role.front_desk), server.signed_in(Role.medical_assistant)
+    with httpx.Client(base_url=server.url, headers=ma) as client:
+        visit = _walk_in(client, "Ann Lee", desk).json()["visit"]["id"]
         headers = {"Idempotency-Key": "tablet-7-tap-42"}
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(lambda _: _tap(client, visit, "roomed", room="e2", headers=headers), range(8)))
@@ -121,7 +132,7 @@ def test_retried_taps_with_one_idempotency_key_apply_once(server: ServerProcess)
     # The key still answers after a restart, and a different request under it is refused.
     server.kill9()
     server.start()
-    with httpx.Client(base_url=server.url) as client:
+    with httpx.Client(base_url=server.url, headers=ma) as client:
         again = _tap(client, visit, "roomed", room="e2", headers=headers)
         assert again.content == answers[0].content
         other = _tap(client, visit, "prep_done", headers=headers)
@@ -129,9 +140,10 @@ def test_retried_taps_with_one_idempotency_key_apply_once(server: ServerProcess)
 
 
 def test_two_concurrent_conflicting_taps_on_one_visit_one_wins_one_gets_409(server: ServerProcess) -> None:
-    with httpx.Client(base_url=server.url) as client:
+    desk, ma = server.signed_in(Role.front_desk), server.signed_in(Role.medical_assistant)
+    with httpx.Client(base_url=server.url, headers=ma) as client:
         for round_ in range(5):
-            visit = _walk_in(client, f"Race {round_}").json()["visit"]["id"]
+            visit = _walk_in(client, f"Race {round_}", desk).json()["visit"]["id"]
             barrier = threading.Barrier(2)
 
             def room(room_id: str, visit: str = visit, barrier: threading.Barrier = barrier) -> httpx.Response:
@@ -153,8 +165,9 @@ def test_two_concurrent_conflicting_taps_on_one_visit_one_wins_one_gets_409(serv
 
 
 def test_a_stale_expected_version_gets_409_with_the_visit_as_it_is(server: ServerProcess) -> None:
-    with httpx.Client(base_url=server.url) as client:
-        visit = _walk_in(client, "Ann Lee").json()["visit"]
+    desk, ma = server.signed_in(Role.front_desk), server.signed_in(Role.medical_assistant)
+    with httpx.Client(base_url=server.url, headers=ma) as client:
+        visit = _walk_in(client, "Ann Lee", desk).json()["visit"]
         assert _tap(client, visit["id"], "roomed", room="e3").status_code == 201
         r = client.post(f"/api/clinics/{CLINIC}/visits/{visit['id']}/events",
                         json={"type": "left_without_being_seen", "expected_version": visit["version"]})

@@ -1,4 +1,7 @@
-"""A real server process and the `websockets` client: taps reach sockets; resuming with `since` is exact."""
+"""A real server process and the `websockets` client: taps reach sockets; resuming with `since` is exact.
+
+Screens sign in: with `Authorization: Bearer` on the handshake (clients that can set headers), or with the
+token in their first message (as a browser page does)."""
 
 from __future__ import annotations
 
@@ -10,39 +13,53 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.server.conftest import ServerProcess
+from floor.core.access import Role
+from tests.server.conftest import ServerProcess, token_of
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 
 CLINIC = "riverside"
+#: What every staff screen gets on each clock tick whatever happens on the floor: not updates.
+TICKS = frozenset({"heartbeat", "delays", "measures"})
+
+
+@pytest.fixture
+def desk(server: ServerProcess) -> dict[str, str]:
+    return server.signed_in(Role.front_desk)
 
 
 async def _recv(ws, timeout: float = 5.0) -> dict:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    """The next update (snapshot or event), past any tick messages."""
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if message["kind"] not in TICKS:
+            return message
 
 
 async def _no_event_within(ws, seconds: float) -> None:
     try:
         while True:
             message = json.loads(await asyncio.wait_for(ws.recv(), seconds))
-            assert message["kind"] == "heartbeat", f"unexpected extra message {message}"
+            assert message["kind"] in TICKS, f"unexpected extra message {message}"
     except TimeoutError:
         return
 
 
 def _walk_in(client: httpx.Client, name: str = "Ann Lee") -> dict:
+    """A front desk client adds a walk-in."""
     r = client.post(f"/api/clinics/{CLINIC}/visits", json={"patient_name": name, "provider": "kim",
                                                            "visit_type": "follow", "walk_in": True})
     assert r.status_code == 201, r.text
     return r.json()
 
 
-async def test_a_tap_over_http_reaches_a_connected_socket_with_the_next_seq(server: ServerProcess) -> None:
-    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live") as ws:
+async def test_a_tap_over_http_reaches_a_connected_socket_with_the_next_seq(
+        server: ServerProcess, desk: dict[str, str]) -> None:
+    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
         snapshot = await _recv(ws)
         assert snapshot["kind"] == "snapshot"
         assert snapshot["board"]["clinic"] == CLINIC
-        with httpx.Client(base_url=server.url) as client:
+        with httpx.Client(base_url=server.url, headers=desk) as client:
             answer = await asyncio.to_thread(_walk_in, client)
         event = await _recv(ws)
         assert event["kind"] == "event"
@@ -52,17 +69,21 @@ async def test_a_tap_over_http_reaches_a_connected_socket_with_the_next_seq(serv
         assert event["event"]["change"]["type"] == "visit_booked"
 
 
-async def test_a_socket_resuming_with_since_gets_exactly_the_missed_events(server: ServerProcess) -> None:
-    with httpx.Client(base_url=server.url) as client:
+async def test_a_socket_resuming_with_since_gets_exactly_the_missed_events(
+        server: ServerProcess, desk: dict[str, str]) -> None:
+    ma, provider = server.signed_in(Role.medical_assistant), server.signed_in(Role.provider)
+    with httpx.Client(base_url=server.url, headers=desk) as client:
         visit = (await asyncio.to_thread(_walk_in, client))["visit"]["id"]
-        async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live") as ws:
+        async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
             seen = (await _recv(ws))["seq"]
         missed = []
-        for body in ({"type": "roomed", "room": "e1"}, {"type": "prep_done"}, {"type": "provider_in"}):
-            r = await asyncio.to_thread(client.post, f"/api/clinics/{CLINIC}/visits/{visit}/events", json=body)
+        for body, who in (({"type": "roomed", "room": "e1"}, ma), ({"type": "prep_done"}, ma),
+                          ({"type": "provider_in"}, provider)):
+            r = await asyncio.to_thread(client.post, f"/api/clinics/{CLINIC}/visits/{visit}/events", json=body,
+                                        headers=who)
             assert r.status_code == 201, r.text
             missed.append(r.json()["seq"])
-        async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live?since={seen}") as ws:
+        async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live?since={seen}", additional_headers=desk) as ws:
             got = [await _recv(ws) for _ in missed]
             assert [m["kind"] for m in got] == ["event"] * 3
             assert [m["seq"] for m in got] == missed == [seen + 1, seen + 2, seen + 3]
@@ -70,23 +91,44 @@ async def test_a_socket_resuming_with_since_gets_exactly_the_missed_events(serve
             await _no_event_within(ws, 0.5)
             # And it stays live after catching up.
             r = await asyncio.to_thread(client.post, f"/api/clinics/{CLINIC}/visits/{visit}/events",
-                                        json={"type": "teach_back_done"})
+                                        json={"type": "teach_back_done"}, headers=provider)
             assert (await _recv(ws))["seq"] == r.json()["seq"] == seen + 4
 
 
-async def test_resuming_when_up_to_date_sends_nothing_until_the_next_event(server: ServerProcess) -> None:
-    with httpx.Client(base_url=server.url) as client:
+async def test_resuming_when_up_to_date_sends_nothing_until_the_next_event(
+        server: ServerProcess, desk: dict[str, str]) -> None:
+    with httpx.Client(base_url=server.url, headers=desk) as client:
         await asyncio.to_thread(_walk_in, client)
-    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live") as ws:
+    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
         seq = (await _recv(ws))["seq"]
-    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live?since={seq}") as ws:
+    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live?since={seq}", additional_headers=desk) as ws:
         await _no_event_within(ws, 0.3)
 
 
-async def test_a_screen_from_before_the_days_first_event_gets_a_snapshot(server: ServerProcess) -> None:
+async def test_a_screen_from_before_the_days_first_event_gets_a_snapshot(
+        server: ServerProcess, desk: dict[str, str]) -> None:
     # seq 0 here is the start of the day: the screen may hold another day's board, so it is not resumed.
-    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live?since=0") as ws:
+    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live?since=0", additional_headers=desk) as ws:
         assert (await _recv(ws))["kind"] == "snapshot"
+
+
+async def test_a_page_signs_in_with_its_first_message_and_a_screen_without_a_token_is_closed(
+        server: ServerProcess, desk: dict[str, str]) -> None:
+    # A browser cannot set headers on a socket: it sends the token as its first message.
+    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live") as ws:
+        await ws.send(json.dumps({"type": "auth", "token": token_of(desk)}))
+        snapshot = await _recv(ws)
+        assert snapshot["kind"] == "snapshot" and snapshot["board"]["clinic"] == CLINIC
+    for first in ({"type": "auth", "token": "not-a-token"}, {"type": "hello"}):
+        async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live") as ws:
+            await ws.send(json.dumps(first))
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401, first
+    # Nor does a tap get in without one.
+    r = httpx.post(f"{server.url}/api/clinics/{CLINIC}/visits",
+                   json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True})
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
 
 
 @pytest.mark.parametrize(("path", "code", "words"), [
@@ -95,8 +137,8 @@ async def test_a_screen_from_before_the_days_first_event_gets_a_snapshot(server:
     (f"/api/clinics/{CLINIC}/live?since=-3", 4400, "since"),
 ])
 async def test_a_bad_clinic_or_parameter_closes_with_a_clear_code_and_reason(
-        server: ServerProcess, path: str, code: int, words: str) -> None:
-    async with connect(f"{server.ws_url}{path}") as ws:
+        server: ServerProcess, desk: dict[str, str], path: str, code: int, words: str) -> None:
+    async with connect(f"{server.ws_url}{path}", additional_headers=desk) as ws:
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 5)
     assert closed.value.rcvd is not None
@@ -104,12 +146,16 @@ async def test_a_bad_clinic_or_parameter_closes_with_a_clear_code_and_reason(
     assert words in closed.value.rcvd.reason
 
 
-async def test_every_screen_of_the_clinic_gets_every_event_in_order(server: ServerProcess) -> None:
-    sockets = [await connect(f"{server.ws_url}/api/clinics/{CLINIC}/live") for _ in range(5)]
+async def test_every_screen_of_the_clinic_gets_every_event_in_order(
+        server: ServerProcess, desk: dict[str, str]) -> None:
+    # Staff screens and a manager's, which also gets the measures on every tick.
+    manager = server.signed_in(Role.manager)
+    sockets = [await connect(f"{server.ws_url}/api/clinics/{CLINIC}/live", additional_headers=headers)
+               for headers in (desk, desk, desk, desk, manager)]
     try:
         starts = {(await _recv(ws))["seq"] for ws in sockets}
         assert len(starts) == 1
-        with httpx.Client(base_url=server.url) as client:
+        with httpx.Client(base_url=server.url, headers=desk) as client:
             seqs = [(await asyncio.to_thread(_walk_in, client, f"Patient {i}"))["seq"] for i in range(10)]
         for ws in sockets:
             assert [(await _recv(ws))["seq"] for _ in seqs] == seqs
@@ -118,8 +164,9 @@ async def test_every_screen_of_the_clinic_gets_every_event_in_order(server: Serv
             await ws.close()
 
 
-async def test_logs_carry_context_but_never_a_patient_name(server: ServerProcess) -> None:
-    with httpx.Client(base_url=server.url, headers={"X-Floor-Actor": "ma-rosa", "X-Request-ID": "req-123"}) as client:
+async def test_logs_carry_context_but_never_a_patient_name_nor_a_token(server: ServerProcess) -> None:
+    desk = server.sign_in(server.add_staff("desk-rosa", Role.front_desk), device="desk-tablet-2")
+    with httpx.Client(base_url=server.url, headers={**desk, "X-Request-ID": "req-123"}) as client:
         visit = (await asyncio.to_thread(_walk_in, client, "Zebedee Quinterro"))["visit"]["id"]
         r = await asyncio.to_thread(client.post, f"/api/clinics/{CLINIC}/visits/{visit}/events",
                                     json={"type": "checked_out"})
@@ -127,23 +174,28 @@ async def test_logs_carry_context_but_never_a_patient_name(server: ServerProcess
     await asyncio.sleep(0.2)
     lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
     stored = [line for line in lines if line.get("event") == "tap_stored"]
-    assert stored and stored[-1]["clinic"] == CLINIC and stored[-1]["actor"] == "ma-rosa"
+    # The actor and device are the sign-in's: who signed in, on the device they named.
+    assert stored and stored[-1]["clinic"] == CLINIC and stored[-1]["actor"] == "desk-rosa"
+    assert stored[-1]["device"] == "desk-tablet-2"
     assert stored[-1]["type"] == "walk_in" and stored[-1]["request_id"] == "req-123"
     assert "Zebedee" not in server.log() and "Quinterro" not in server.log()
+    assert token_of(desk) not in server.log()
 
 
 async def test_after_a_server_restart_a_screen_resuming_with_since_gets_the_missed_events(
-        server: ServerProcess) -> None:
-    with httpx.Client(base_url=server.url) as client:
+        server: ServerProcess, desk: dict[str, str]) -> None:
+    ma = server.signed_in(Role.medical_assistant)
+    with httpx.Client(base_url=server.url, headers=desk) as client:
         visit = (await asyncio.to_thread(_walk_in, client))["visit"]["id"]
-        async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live") as ws:
+        async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
             seen = (await _recv(ws))["seq"]
         r = await asyncio.to_thread(client.post, f"/api/clinics/{CLINIC}/visits/{visit}/events",
-                                    json={"type": "roomed", "room": "w3"})
+                                    json={"type": "roomed", "room": "w3"}, headers=ma)
         assert r.status_code == 201
     server.kill9()
     server.start()
-    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live?since={seen}") as ws:
+    # The screen's sign-in outlives the restart: it resumes with the same token.
+    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live?since={seen}", additional_headers=desk) as ws:
         message = await _recv(ws)
         assert message["kind"] == "event" and message["seq"] == seen + 1
         assert message["visit"]["stage"] == "roomed" and message["rooms"][0]["id"] == "w3"

@@ -15,8 +15,10 @@ from redis.cluster import RedisCluster
 from floor.config import demo_clinic_path
 from tests.server.conftest import ServerProcess
 from tests.server.test_shared_redis import (
+    add_people,
     check_conflicting_taps_on_a_and_b_one_wins,
     check_taps_on_a_reach_sockets_on_b_in_order,
+    sign_in_people,
 )
 from tests.support.redis_server import RedisServer, free_cluster_port
 
@@ -69,13 +71,20 @@ async def test_two_instances_on_a_redis_cluster_make_one_floor_per_clinic(
     b.start()
     try:
         assert '"cluster": true' in a.log()
+        # The staff directory sits on the cluster too (one hash tag, one node), shared by both instances.
+        add_people(a)
         for clinic in CLINICS[:3]:
-            await check_taps_on_a_reach_sockets_on_b_in_order(a, b, clinic)
-            check_conflicting_taps_on_a_and_b_one_wins(a, b, clinic)
+            # Each clinic's own tablets: signed in on one instance, good on both.
+            desk, ma = sign_in_people(b if clinic == CLINICS[1] else a, clinic)
+            await check_taps_on_a_reach_sockets_on_b_in_order(a, b, clinic, desk)
+            check_conflicting_taps_on_a_and_b_one_wins(a, b, clinic, desk, ma)
         # Each clinic's keys sit on the node that owns its hash tag.
         for clinic in CLINICS[:3]:
             node = client.get_node_from_key(f"floor:{{{clinic}}}:log")
             assert redis.Redis(host=node.host, port=node.port).exists(f"floor:{{{clinic}}}:log")
+        # And the staff directory's on the node that owns its own tag.
+        node = client.get_node_from_key("floor:{directory}:staff")
+        assert redis.Redis(host=node.host, port=node.port).hexists("floor:{directory}:staff", "desk-ana")
     finally:
         a.stop()
         b.stop()

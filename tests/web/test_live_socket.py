@@ -6,26 +6,30 @@ import json
 
 from litestar.testing import TestClient
 
-from floor.bootstrap import Floors
-from floor.config import demo_clinic
+from floor.core.access import Role
 from floor.core.commands import BookVisit, Tap
 from floor.fanout import Hub
-from floor.log.embedded import EmbeddedLog
 from floor.web.app import create_app
+from tests.support.staff import sign_in, test_floors
 
 
 def test_idle_sockets_get_heartbeats_carrying_the_current_seq(tmp_path) -> None:
-    floors = Floors([demo_clinic()], EmbeddedLog(tmp_path), tick_seconds=0.05)
-    with TestClient(create_app(floors)) as client, client.websocket_connect("/api/clinics/riverside/live") as ws:
-        snapshot = json.loads(ws.receive_text())
-        heartbeat = json.loads(ws.receive_text(timeout=5))
-        assert heartbeat["kind"] == "heartbeat"
-        assert heartbeat["seq"] == snapshot["seq"]
-        assert "now" in heartbeat
+    floors = test_floors(tmp_path, tick_seconds=0.05)
+    with TestClient(create_app(floors)) as client:
+        token = sign_in(client, floors, Role.front_desk)["Authorization"].removeprefix("Bearer ")
+        # As a browser page signs in: the token in the first message, not on the handshake.
+        with client.websocket_connect("/api/clinics/riverside/live") as ws:
+            ws.send_text(json.dumps({"type": "auth", "token": token}))
+            snapshot = json.loads(ws.receive_text(timeout=5))
+            assert snapshot["kind"] == "snapshot"
+            heartbeat = json.loads(ws.receive_text(timeout=5))
+            assert heartbeat["kind"] == "heartbeat"
+            assert heartbeat["seq"] == snapshot["seq"]
+            assert "now" in heartbeat
 
 
 def test_a_screen_that_falls_behind_gets_a_fresh_snapshot_not_a_gap(tmp_path) -> None:
-    floors = Floors([demo_clinic()], EmbeddedLog(tmp_path), hub=Hub(queue_limit=2), tick_seconds=3600)
+    floors = test_floors(tmp_path, hub=Hub(queue_limit=2), tick_seconds=3600)
     runtime = floors.get("riverside")
 
     def five_updates_in_one_go() -> None:
@@ -34,10 +38,12 @@ def test_a_screen_that_falls_behind_gets_a_fresh_snapshot_not_a_gap(tmp_path) ->
             command = BookVisit(f"P{i}", "kim", "follow", walk_in=True)
             runtime._fold(runtime.floor.decide(command, Tap("test", "test", runtime.clock.now())))
 
-    with TestClient(create_app(floors)) as client, client.websocket_connect("/api/clinics/riverside/live") as ws:
-        assert json.loads(ws.receive_text())["seq"] == 0
-        client.blocking_portal.call(five_updates_in_one_go)
-        message = json.loads(ws.receive_text(timeout=5))
-        assert message["kind"] == "snapshot"
-        assert message["seq"] == 5
-        assert len(message["board"]["visits"]) == 5
+    with TestClient(create_app(floors)) as client:
+        desk = sign_in(client, floors, Role.front_desk)
+        with client.websocket_connect("/api/clinics/riverside/live", headers=desk) as ws:
+            assert json.loads(ws.receive_text(timeout=5))["seq"] == 0
+            client.blocking_portal.call(five_updates_in_one_go)
+            message = json.loads(ws.receive_text(timeout=5))
+            assert message["kind"] == "snapshot"
+            assert message["seq"] == 5
+            assert len(message["board"]["visits"]) == 5

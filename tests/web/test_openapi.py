@@ -17,6 +17,7 @@ ROUTES = {
     ("post", "/api/clinics/{clinic}/visits/{visit}/events"): ("VisitTap", "201", "VisitAnswer"),
     ("post", "/api/clinics/{clinic}/rooms/{room}/events"): ("RoomTap", "201", "RoomAnswer"),
     ("get", "/api/clinics/{clinic}/measures"): (None, "200", "ClinicMeasures"),
+    ("get", "/api/clinics/{clinic}/visits/{visit}/audit"): (None, "200", "AuditTrail"),
     ("post", "/api/clinics/{clinic}/alerts/{alert}/acknowledge"): (None, "201", "AlertAnswer"),
 }
 
@@ -74,3 +75,22 @@ def test_the_schema_documents_the_live_feed_and_its_messages(spec: dict) -> None
         assert words in text
     assert {"Board", "Event", "Visit", "Room", "ErrorBody", "VisitBooked", "StepTaken", "StepUndone",
             "RoomMarked"} <= set(spec["components"]["schemas"])
+
+
+PUBLIC = {("post", "/api/sign-in"), ("post", "/api/displays/pairings"), ("post", "/api/displays/pairings/claim")}
+
+
+def test_every_route_but_sign_in_and_pairing_needs_a_bearer_token_and_says_so(spec: dict) -> None:
+    scheme = spec["components"]["securitySchemes"]["staff_or_display_token"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    assert spec["security"] == [{"staff_or_display_token": []}]
+    operations = {(m, p): op for p, item in spec["paths"].items() for m, op in item.items()}
+    assert set(operations) >= PUBLIC
+    for key, op in operations.items():
+        if key in PUBLIC:
+            assert op.get("security") == [{}], f"{key} must be callable without a token"
+        else:
+            assert "security" not in op, f"{key} must not lift the token requirement"
+            assert "401" in op["responses"], f"{key} does not document 401"
+            if key[0] == "post" and key[1].startswith("/api/clinics/"):
+                assert {"403", "429"} <= set(op["responses"]), f"{key} does not document 403 and 429"

@@ -1,0 +1,1 @@
+"""Staff, sessions and displays: see floor.directory.base."""

@@ -1,0 +1,245 @@
+"""The directory in one JSON file beside the embedded log (or only in memory, for tests).
+
+Sign-ins, sign-outs and pairings are rare next to taps, so every change rewrites the whole file: written
+to a temporary file, fsynced, renamed over the old one and the directory fsynced, so a crash leaves
+either the old file or the new one, never half of one. `floor staff` commands may change it while the
+server runs: every change holds an advisory lock on `directory.lock` and starts from the file as it is
+(re-read when its inode, size or modification time moved), so neither side overwrites the other's change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import functools
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+from msgspec import Struct, field
+
+from floor.directory.base import Directory, Display, Pairing, Session, StaffMember
+
+
+class _State(Struct):
+    staff: dict[str, StaffMember] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    sessions: dict[str, Session] = field(default_factory=dict)
+    displays: dict[str, Display] = field(default_factory=dict)
+    pairings: dict[str, Pairing] = field(default_factory=dict)
+    revision: int = 0
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _changes(method: F) -> F:
+    """A read-change-write of the file, under its lock, from its current contents."""
+
+    @functools.wraps(method)
+    async def locked(self: EmbeddedDirectory, *args: Any, **kwargs: Any) -> Any:
+        with self._file_lock():
+            self._reload()
+            return await method(self, *args, **kwargs)
+
+    return locked  # type: ignore[return-value]
+
+
+class EmbeddedDirectory(Directory):
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self._loaded: tuple[int, int, int] | None = None
+        self.__state = _State()
+
+    async def open(self) -> None:
+        self._reload()
+
+    @property
+    def _state(self) -> _State:
+        self._reload()
+        return self.__state
+
+    @_state.setter
+    def _state(self, state: _State) -> None:
+        self.__state = state
+
+    def _reload(self) -> None:
+        if self.path is None:
+            return
+        try:
+            changed = _identity(self.path)
+        except FileNotFoundError:
+            return
+        if changed != self._loaded:
+            self.__state = msgspec.json.decode(self.path.read_bytes(), type=_State)
+            self._loaded = changed
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        # Owner-only: the file holds PIN hashes (slow to crack, but nobody else needs to read them).
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+            f.write(msgspec.json.encode(self.__state))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, self.path)
+        self._loaded = _identity(self.path)
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        if self.path is None:
+            yield
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held for microseconds: one small file rewrite
+            yield
+        finally:
+            os.close(fd)
+        fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    # -- staff ----------------------------------------------------------------------------------
+
+    @_changes
+    async def add_staff(self, member: StaffMember) -> bool:
+        if member.id in self._state.staff:
+            return False
+        self._state.staff[member.id] = member
+        self._save()
+        return True
+
+    @_changes
+    async def replace_staff(self, member: StaffMember) -> bool:
+        if member.id not in self._state.staff:
+            return False
+        self._state.staff[member.id] = member
+        self._save()
+        return True
+
+    async def staff(self, staff_id: str) -> StaffMember | None:
+        return self._state.staff.get(staff_id)
+
+    async def all_staff(self) -> list[StaffMember]:
+        return sorted(self._state.staff.values(), key=lambda m: m.id)
+
+    @_changes
+    async def remove_staff(self, staff_id: str) -> bool:
+        if self._state.staff.pop(staff_id, None) is None:
+            return False
+        self._state.failures.pop(staff_id, None)
+        self._save()
+        return True
+
+    @_changes
+    async def count_failure(self, staff_id: str) -> int:
+        count = self._state.failures[staff_id] = self._state.failures.get(staff_id, 0) + 1
+        self._save()
+        return count
+
+    async def failures(self, staff_id: str) -> int:
+        return self._state.failures.get(staff_id, 0)
+
+    @_changes
+    async def clear_failures(self, staff_id: str) -> None:
+        if self._state.failures.pop(staff_id, None) is not None:
+            self._save()
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    @_changes
+    async def add_session(self, session: Session) -> None:
+        now = session.issued_at
+        # Expired sessions go when a new one comes, so the file does not grow with every shift.
+        self._state.sessions = {h: s for h, s in self._state.sessions.items() if s.expires_at > now}
+        self._state.sessions[session.token_hash] = session
+        self._save()
+
+    async def session(self, token_hash: str, now: dt.datetime) -> Session | None:
+        session = self._state.sessions.get(token_hash)
+        return session if session is not None and session.expires_at > now else None
+
+    @_changes
+    async def end_session(self, token_hash: str) -> bool:
+        if self._state.sessions.pop(token_hash, None) is None:
+            return False
+        self._state.revision += 1
+        self._save()
+        return True
+
+    @_changes
+    async def end_sessions_of(self, person: str) -> int:
+        ended = [h for h, s in self._state.sessions.items() if s.person == person]
+        for h in ended:
+            del self._state.sessions[h]
+        if ended:
+            self._state.revision += 1
+            self._save()
+        return len(ended)
+
+    async def revision(self) -> int:
+        return self._state.revision
+
+    # -- displays and pairing -------------------------------------------------------------------
+
+    @_changes
+    async def put_display(self, display: Display) -> None:
+        self._state.displays[display.id] = display
+        self._save()
+
+    async def display(self, display_id: str) -> Display | None:
+        return self._state.displays.get(display_id)
+
+    async def all_displays(self) -> list[Display]:
+        return sorted(self._state.displays.values(), key=lambda d: d.paired_at)
+
+    def _live_pairings(self, now: dt.datetime) -> dict[str, Pairing]:
+        live = {c: p for c, p in self._state.pairings.items() if p.expires_at > now}
+        self._state.pairings = live
+        return live
+
+    @_changes
+    async def add_pairing(self, pairing: Pairing, now: dt.datetime) -> bool:
+        live = self._live_pairings(now)
+        if pairing.code in live:
+            return False
+        live[pairing.code] = pairing
+        self._save()
+        return True
+
+    async def pairing(self, code: str, now: dt.datetime) -> Pairing | None:
+        return self._live_pairings(now).get(code)
+
+    async def pairing_by_claim(self, claim_hash: str, now: dt.datetime) -> Pairing | None:
+        return next((p for p in self._live_pairings(now).values() if p.claim_hash == claim_hash), None)
+
+    @_changes
+    async def approve_pairing(self, code: str, display_id: str, now: dt.datetime) -> bool:
+        pairing = self._live_pairings(now).get(code)
+        if pairing is None or pairing.display is not None:
+            return False
+        self._state.pairings[code] = msgspec.structs.replace(pairing, display=display_id)
+        self._save()
+        return True
+
+    @_changes
+    async def end_pairing(self, pairing: Pairing) -> bool:
+        if self._state.pairings.pop(pairing.code, None) is None:
+            return False
+        self._save()
+        return True
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    """Changes whenever the file is replaced: a save renames a new file (new inode) over it."""
+    stat = path.stat()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns

@@ -1,0 +1,198 @@
+"""The directory in Redis, shared by every server on it.
+
+All keys carry one hash tag (`floor:{directory}:...`) so on a Redis Cluster they live in one slot and the
+scripts below may touch several of them. Sessions and pairings expire in Redis itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+
+from floor.directory.base import Directory, Display, Pairing, Session, StaffMember
+from floor.log.base import LogUnavailable
+from floor.log.redis import _UNREACHABLE, connect
+
+_REPLACE = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""
+
+_APPROVE = """
+local raw = redis.call('GET', KEYS[1])
+if raw ~= ARGV[2] then return 0 end
+local pairing = cjson.decode(raw)
+if pairing['display'] ~= nil and pairing['display'] ~= cjson.null then return 0 end
+pairing['display'] = ARGV[1]
+redis.call('SET', KEYS[1], cjson.encode(pairing), 'KEEPTTL')
+return 1
+"""
+
+#: The claim is written only with its pairing: a refused code must not take the display's claim.
+_ADD_PAIRING = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PXAT', ARGV[3]) then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PXAT', ARGV[3])
+return 1
+"""
+
+_END_SESSION = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2] .. cjson.decode(raw)['person'], ARGV[1])
+redis.call('INCR', KEYS[3])
+return 1
+"""
+
+_END_SESSIONS_OF = """
+local hashes = redis.call('SMEMBERS', KEYS[1])
+local ended = 0
+for _, h in ipairs(hashes) do ended = ended + redis.call('DEL', KEYS[2] .. h) end
+redis.call('DEL', KEYS[1])
+if ended > 0 then redis.call('INCR', KEYS[3]) end
+return ended
+"""
+
+
+def _ms(at: dt.datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+class RedisDirectory(Directory):
+    shared = True
+
+    def __init__(self, url: str, prefix: str = "floor") -> None:
+        self.url = url
+        self.tag = f"{prefix}:{{directory}}"
+        self.redis: Redis | RedisCluster | None = None
+        self._scripts: dict[str, Any] = {}
+
+    async def open(self) -> None:
+        self.redis = await connect(self.url)
+        self._scripts = {name: self.redis.register_script(text) for name, text in
+                         [("replace", _REPLACE), ("approve", _APPROVE), ("end", _END_SESSION),
+                          ("end_of", _END_SESSIONS_OF), ("add_pairing", _ADD_PAIRING)]}
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+            self.redis = None
+
+    @property
+    def _r(self) -> Any:
+        if self.redis is None:
+            raise LogUnavailable("the Redis directory is not open")
+        return self.redis
+
+    async def _do(self, call: Any) -> Any:
+        try:
+            return await call
+        except _UNREACHABLE as e:
+            raise LogUnavailable(f"Redis is unreachable ({type(e).__name__})") from e
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self.tag, *parts))
+
+    # -- staff ----------------------------------------------------------------------------------
+
+    async def add_staff(self, member: StaffMember) -> bool:
+        return bool(await self._do(self._r.hsetnx(self._key("staff"), member.id, msgspec.json.encode(member))))
+
+    async def replace_staff(self, member: StaffMember) -> bool:
+        return bool(await self._do(self._scripts["replace"](
+            keys=[self._key("staff")], args=[member.id, msgspec.json.encode(member)])))
+
+    async def staff(self, staff_id: str) -> StaffMember | None:
+        raw = await self._do(self._r.hget(self._key("staff"), staff_id))
+        return msgspec.json.decode(raw, type=StaffMember) if raw else None
+
+    async def all_staff(self) -> list[StaffMember]:
+        raw = await self._do(self._r.hvals(self._key("staff")))
+        return sorted((msgspec.json.decode(r, type=StaffMember) for r in raw), key=lambda m: m.id)
+
+    async def remove_staff(self, staff_id: str) -> bool:
+        removed = await self._do(self._r.hdel(self._key("staff"), staff_id))
+        await self._do(self._r.hdel(self._key("failures"), staff_id))
+        return bool(removed)
+
+    async def count_failure(self, staff_id: str) -> int:
+        return int(await self._do(self._r.hincrby(self._key("failures"), staff_id, 1)))
+
+    async def failures(self, staff_id: str) -> int:
+        return int(await self._do(self._r.hget(self._key("failures"), staff_id)) or 0)
+
+    async def clear_failures(self, staff_id: str) -> None:
+        await self._do(self._r.hdel(self._key("failures"), staff_id))
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    async def add_session(self, session: Session) -> None:
+        key, of = self._key("session", session.token_hash), self._key("sessions-of", session.person)
+        pipe = self._r.pipeline(transaction=True)
+        pipe.set(key, msgspec.json.encode(session), pxat=_ms(session.expires_at))
+        pipe.sadd(of, session.token_hash)
+        await self._do(pipe.execute())
+
+    async def session(self, token_hash: str, now: dt.datetime) -> Session | None:
+        raw = await self._do(self._r.get(self._key("session", token_hash)))
+        session = msgspec.json.decode(raw, type=Session) if raw else None
+        return session if session is not None and session.expires_at > now else None
+
+    async def end_session(self, token_hash: str) -> bool:
+        return bool(await self._do(self._scripts["end"](
+            keys=[self._key("session", token_hash), self._key("sessions-of", ""), self._key("revision")],
+            args=[token_hash])))
+
+    async def end_sessions_of(self, person: str) -> int:
+        return int(await self._do(self._scripts["end_of"](
+            keys=[self._key("sessions-of", person), self._key("session", ""), self._key("revision")])))
+
+    async def revision(self) -> int:
+        return int(await self._do(self._r.get(self._key("revision"))) or 0)
+
+    # -- displays and pairing -------------------------------------------------------------------
+
+    async def put_display(self, display: Display) -> None:
+        await self._do(self._r.hset(self._key("displays"), display.id, msgspec.json.encode(display)))
+
+    async def display(self, display_id: str) -> Display | None:
+        raw = await self._do(self._r.hget(self._key("displays"), display_id))
+        return msgspec.json.decode(raw, type=Display) if raw else None
+
+    async def all_displays(self) -> list[Display]:
+        raw = await self._do(self._r.hvals(self._key("displays")))
+        return sorted((msgspec.json.decode(r, type=Display) for r in raw), key=lambda d: d.paired_at)
+
+    async def add_pairing(self, pairing: Pairing, now: dt.datetime) -> bool:
+        return bool(await self._do(self._scripts["add_pairing"](
+            keys=[self._key("pairing", pairing.code), self._key("claim", pairing.claim_hash)],
+            args=[msgspec.json.encode(pairing), pairing.code, _ms(pairing.expires_at)])))
+
+    async def pairing(self, code: str, now: dt.datetime) -> Pairing | None:
+        raw = await self._do(self._r.get(self._key("pairing", code)))
+        pairing = msgspec.json.decode(raw, type=Pairing) if raw else None
+        return pairing if pairing is not None and pairing.expires_at > now else None
+
+    async def pairing_by_claim(self, claim_hash: str, now: dt.datetime) -> Pairing | None:
+        code = await self._do(self._r.get(self._key("claim", claim_hash)))
+        pairing = await self.pairing(code.decode(), now) if code else None
+        return pairing if pairing is not None and pairing.claim_hash == claim_hash else None
+
+    async def approve_pairing(self, code: str, display_id: str, now: dt.datetime) -> bool:
+        # Live by the caller's clock, as `pairing` judges it (Redis only drops it at expires_at by its own);
+        # the script then approves it only if it is still the very pairing read here.
+        key = self._key("pairing", code)
+        raw = await self._do(self._r.get(key))
+        if not raw or msgspec.json.decode(raw, type=Pairing).expires_at <= now:
+            return False
+        return bool(await self._do(self._scripts["approve"](keys=[key], args=[display_id, raw])))
+
+    async def end_pairing(self, pairing: Pairing) -> bool:
+        removed = await self._do(self._r.delete(self._key("pairing", pairing.code),
+                                                self._key("claim", pairing.claim_hash)))
+        return removed > 0  # DEL is atomic: of two servers collecting one token, only one removes it

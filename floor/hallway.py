@@ -1,0 +1,148 @@
+"""The hallway projection: what a public wall display may show.
+
+Hallways are public, so these structs have no field that could hold a patient's name, date of birth or
+record number: visits appear by room, stage, times, provider initials and a short token derived from the
+visit id (not from the patient). Every text here comes from the clinic's configuration or an enum.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from msgspec import Struct
+
+from floor.config import Clinic, Thresholds
+from floor.core.floor import Alert, Floor, Room, Touched, Visit
+from floor.core.journey import Stage
+from floor.core.rooms import RoomState
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O or U to misread
+
+
+def visit_token(visit_id: str) -> str:
+    """Three characters a wall can show for a visit. Distinct for the first 32,768 events of a clinic's
+    log and shuffled, so neighbouring bookings do not get neighbouring tokens."""
+    digits = visit_id[1:]
+    if visit_id.startswith("v") and digits.isdigit():
+        n = int(digits)
+    else:
+        n = int.from_bytes(hashlib.sha256(visit_id.encode()).digest()[:4], "big")
+    x = (n * 0x5BD1 + 0x3A7) % 32768  # an odd multiplier: one-to-one on 0..32767
+    return "".join(_ALPHABET[(x >> shift) & 31] for shift in (10, 5, 0))
+
+
+class HallwayVisit(Struct):
+    token: str
+    provider: str  # initials
+    stage: Stage
+    since: dt.datetime  # when it reached this stage
+    start: dt.datetime  # scheduled start (a walk-in's arrival)
+    walk_in: bool
+    room: str | None = None
+
+
+class HallwayRoom(Struct):
+    id: str
+    label: str
+    zone: str
+    state: RoomState
+    since: dt.datetime | None = None
+    visit: str | None = None  # the token of the visit in it
+
+
+class HallwayDelay(Struct):
+    provider: str  # initials
+    lateness: float
+    recovers_at: dt.datetime | None = None
+
+
+class HallwayAlert(Struct):
+    id: str
+    kind: str
+    raised_at: dt.datetime
+    active: bool
+    acknowledged: bool
+    provider: str | None = None  # initials
+    visit: str | None = None  # token
+    stage: Stage | None = None
+    lateness: float | None = None
+    minutes: float | None = None
+    limit: int | None = None
+
+
+class HallwayBoard(Struct):
+    clinic: str
+    name: str
+    timezone: str
+    day: dt.date
+    seq: int
+    now: dt.datetime
+    thresholds: Thresholds
+    rooms: list[HallwayRoom]
+    visits: list[HallwayVisit]
+    delays: list[HallwayDelay]
+    alerts: list[HallwayAlert]
+    stale: bool = False
+
+
+class HallwaySnapshot(Struct, tag="snapshot", tag_field="kind"):
+    seq: int
+    board: HallwayBoard
+
+
+class HallwayUpdate(Struct, tag="update", tag_field="kind"):
+    """One event's effect on the hallway: the visit, rooms or alert it changed, as they are now."""
+
+    seq: int
+    at: dt.datetime
+    visit: HallwayVisit | None
+    rooms: list[HallwayRoom]
+    alert: HallwayAlert | None = None
+
+
+class HallwayDelays(Struct, tag="delays", tag_field="kind"):
+    """Every tick: each provider's lateness (it changes as time passes with nobody tapping)."""
+
+    seq: int
+    delays: list[HallwayDelay]
+
+
+class Hallway:
+    """Projects one clinic's floor for its wall displays."""
+
+    def __init__(self, clinic: Clinic) -> None:
+        self.clinic = clinic
+        self._initials = {p.id: p.initials for p in clinic.providers}
+
+    def initials(self, provider: str | None) -> str | None:
+        return None if provider is None else self._initials.get(provider, "?")
+
+    def visit(self, v: Visit) -> HallwayVisit:
+        since = v.times.get(v.stage, v.start)
+        return HallwayVisit(visit_token(v.id), self._initials.get(v.provider, "?"), v.stage, since, v.start,
+                            v.walk_in, v.room)
+
+    @staticmethod
+    def room(r: Room) -> HallwayRoom:
+        return HallwayRoom(r.id, r.label, r.zone, r.state, r.since, visit_token(r.visit) if r.visit else None)
+
+    def alert(self, a: Alert) -> HallwayAlert:
+        return HallwayAlert(a.id, a.kind, a.raised_at, a.active, a.acknowledged_by is not None,
+                            self.initials(a.provider), visit_token(a.visit) if a.visit else None, a.stage,
+                            a.detail.lateness, a.detail.minutes, a.detail.limit)
+
+    def delays(self, delays: list[tuple[str, float, dt.datetime | None]]) -> list[HallwayDelay]:
+        return [HallwayDelay(self._initials.get(p, "?"), lateness, recovers) for p, lateness, recovers in delays]
+
+    def board(self, floor: Floor, now: dt.datetime, delays: list[HallwayDelay], stale: bool) -> HallwayBoard:
+        c = self.clinic
+        return HallwayBoard(c.id, c.name, c.timezone, floor.day, floor.seq, now, c.thresholds,
+                            [self.room(r) for r in floor.rooms.values()],
+                            [self.visit(v) for v in floor.visits.values()], delays,
+                            [self.alert(a) for a in floor.alerts.values()], stale)
+
+    def update(self, seq: int, at: dt.datetime, touched: Touched) -> HallwayUpdate:
+        visit = self.visit(touched.visit) if touched.visit else None
+        alert = self.alert(touched.alert) if touched.alert else None
+        return HallwayUpdate(seq, at, visit, [self.room(r) for r in touched.rooms], alert)

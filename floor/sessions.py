@@ -1,0 +1,247 @@
+"""Signing in and out, pairing wall displays, and telling who holds a token.
+
+A token is 32 random bytes, shown once to the tablet or display that gets it; the directory keeps only
+its hash. PIN checks are slow on purpose (scrypt) and run in threads, at most two at once, so a burst of
+sign-ins neither blocks the taps of everyone else nor takes 128 MiB per attempt without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import secrets
+from typing import Literal
+
+import msgspec
+import structlog
+from msgspec import Struct
+
+from floor.clock import Clock
+from floor.core.access import Role
+from floor.core.errors import Refusal, Why
+from floor.credentials import MAX_FAILURES, OWASP, ScryptCost, hash_secret, is_locked, verify_secret
+from floor.directory.base import Directory, Display, Pairing, Session, StaffMember, token_hash
+
+log = structlog.get_logger("floor.sessions")
+
+STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
+MIN_SECRET = 4
+MAX_SECRET = 128
+#: Pairing codes avoid letters and digits a person could misread across a room (0/O, 1/I, 5/S, 8/B, 2/Z).
+CODE_ALPHABET = "ACDEFHJKLMNPQRTUVWXY34679"
+CODE_LENGTH = 6
+
+
+class Caller(Struct, frozen=True):
+    """Who sent a request or holds a socket, as their token says."""
+
+    kind: Literal["staff", "display"]
+    #: The staff member's id, or the display's id.
+    person: str
+    device: str
+    session: str
+    expires_at: dt.datetime
+    name: str = ""
+    role: Role | None = None
+    clinic: str | None = None
+    zone: str | None = None
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role is Role.manager
+
+
+class SignedIn(Struct, frozen=True):
+    token: str
+    expires_at: dt.datetime
+    staff: str
+    name: str
+    role: Role
+
+
+class PairingStarted(Struct, frozen=True):
+    code: str
+    claim: str
+    expires_at: dt.datetime
+
+
+class DisplayToken(Struct, frozen=True):
+    token: str
+    display: Display
+
+
+class Sessions:
+    def __init__(self, directory: Directory, clock: Clock, *, cost: ScryptCost = OWASP,
+                 staff_hours: float = 12, display_days: float = 365, pairing_minutes: float = 10) -> None:
+        self.directory = directory
+        self.clock = clock
+        self.cost = cost
+        self.staff_term = dt.timedelta(hours=staff_hours)
+        self.display_term = dt.timedelta(days=display_days)
+        self.pairing_term = dt.timedelta(minutes=pairing_minutes)
+        self._checks = asyncio.Semaphore(2)
+        self._decoy: str | None = None
+
+    # -- staff ----------------------------------------------------------------------------------
+
+    async def add_staff(self, staff_id: str, name: str, role: Role, secret: str, by: str) -> StaffMember:
+        if not STAFF_ID.match(staff_id):
+            raise Refusal(Why.invalid, "A staff id is 2 to 40 lower-case letters, digits, dots, dashes or "
+                          "underscores, starting with a letter or digit.", field="id")
+        if not name.strip() or len(name) > 80:
+            raise Refusal(Why.invalid, "A staff member needs a name of at most 80 characters.", field="name")
+        check_secret(secret)
+        stored = await asyncio.to_thread(hash_secret, secret, self.cost)
+        member = StaffMember(staff_id, name.strip(), role, stored, self.clock.now(), by)
+        if not await self.directory.add_staff(member):
+            raise Refusal(Why.taken, f"There is already a staff member {staff_id!r}.", field="id")
+        log.info("staff_added", staff=staff_id, role=role.value, by=by)
+        return member
+
+    async def set_secret(self, staff_id: str, secret: str, by: str) -> None:
+        check_secret(secret)
+        member = await self._member(staff_id)
+        stored = await asyncio.to_thread(hash_secret, secret, self.cost)
+        await self.directory.replace_staff(msgspec.structs.replace(member, secret=stored))
+        await self.directory.clear_failures(staff_id)
+        log.info("staff_secret_changed", staff=staff_id, by=by)
+
+    async def unlock(self, staff_id: str, by: str) -> None:
+        await self._member(staff_id)
+        await self.directory.clear_failures(staff_id)
+        log.info("staff_unlocked", staff=staff_id, by=by)
+
+    async def remove_staff(self, staff_id: str, by: str) -> None:
+        await self._member(staff_id)
+        await self.directory.remove_staff(staff_id)
+        ended = await self.directory.end_sessions_of(staff_id)
+        log.info("staff_removed", staff=staff_id, by=by, sessions_ended=ended)
+
+    async def _member(self, staff_id: str) -> StaffMember:
+        member = await self.directory.staff(staff_id)
+        if member is None:
+            raise Refusal(Why.not_found, f"No staff member {staff_id!r}.")
+        return member
+
+    async def locked(self, staff_id: str) -> bool:
+        return is_locked(await self.directory.failures(staff_id))
+
+    # -- signing in and out ---------------------------------------------------------------------
+
+    async def sign_in(self, staff_id: str, secret: str, device: str) -> SignedIn:
+        member = await self.directory.staff(staff_id)
+        if member is not None and is_locked(await self.directory.failures(staff_id)):
+            raise Refusal(Why.locked, f"This account is locked after {MAX_FAILURES} wrong PINs in a row; "
+                          "a manager can unlock it.")
+        # An unknown id costs the same time as a wrong PIN, so timing does not tell which ids exist.
+        stored = member.secret if member is not None else await self._decoy_hash()
+        async with self._checks:
+            right = await asyncio.to_thread(verify_secret, secret[:MAX_SECRET], stored)
+        if member is None or not right:
+            if member is not None and is_locked(await self.directory.count_failure(staff_id)):
+                log.warning("staff_locked", staff=staff_id, device=device)
+                raise Refusal(Why.locked, f"Wrong PIN. That was the {MAX_FAILURES}th in a row: the account is "
+                              "now locked; a manager can unlock it.")
+            log.info("sign_in_refused", staff=staff_id if member else None, device=device)
+            raise Refusal(Why.unauthenticated, "Wrong staff id or PIN.")
+        await self.directory.clear_failures(staff_id)
+        token, now = _token(), self.clock.now()
+        session = Session(token_hash(token), "staff", member.id, device, now, now + self.staff_term,
+                          role=member.role)
+        await self.directory.add_session(session)
+        log.info("signed_in", staff=member.id, role=member.role.value, device=device)
+        return SignedIn(token, session.expires_at, member.id, member.name, member.role)
+
+    async def sign_out(self, caller: Caller) -> None:
+        await self.directory.end_session(caller.session)
+        log.info("signed_out", staff=caller.person, device=caller.device)
+
+    async def caller(self, token: str | None) -> Caller | None:
+        """Who holds the token, or None: missing, unknown, expired, signed out or revoked."""
+        if not token or len(token) > 200:
+            return None
+        hashed = token_hash(token)
+        session = await self.directory.session(hashed, self.clock.now())
+        if session is None:
+            return None
+        name = ""
+        if session.kind == "staff":
+            member = await self.directory.staff(session.person)
+            if member is None:
+                return None
+            name = member.name
+        return Caller(session.kind, session.person, session.device, hashed, session.expires_at, name,
+                      session.role, session.clinic, session.zone)
+
+    async def still_signed_in(self, session: str) -> bool:
+        return await self.directory.session(session, self.clock.now()) is not None
+
+    async def _decoy_hash(self) -> str:
+        if self._decoy is None:
+            self._decoy = await asyncio.to_thread(hash_secret, secrets.token_hex(8), self.cost)
+        return self._decoy
+
+    # -- wall displays --------------------------------------------------------------------------
+
+    async def start_pairing(self) -> PairingStarted:
+        now = self.clock.now()
+        for _ in range(20):
+            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            claim = _token()
+            pairing = Pairing(code, token_hash(claim), now + self.pairing_term)
+            if await self.directory.add_pairing(pairing, now):
+                return PairingStarted(code, claim, pairing.expires_at)
+        raise RuntimeError("no free pairing code after 20 tries")
+
+    async def approve_pairing(self, code: str, clinic: str, zone: str | None, label: str, by: str) -> Display:
+        code = code.strip().upper().replace(" ", "").replace("-", "")
+        now = self.clock.now()
+        display = Display(f"d-{secrets.token_hex(4)}", clinic, label.strip() or f"Display {code}", now, by, zone)
+        pairing = await self.directory.pairing(code, now)
+        if pairing is None or not await self.directory.approve_pairing(code, display.id, now):
+            raise Refusal(Why.not_found, f"No display is waiting with code {code!r}: check the code on the "
+                          "screen, or reload the display page for a new one (codes last "
+                          f"{int(self.pairing_term.total_seconds() // 60)} minutes).", field="code")
+        await self.directory.put_display(display)
+        log.info("display_paired", display=display.id, clinic=clinic, zone=zone, by=by)
+        return display
+
+    async def collect(self, claim: str) -> DisplayToken | None:
+        """The display's token once a manager approved its code (None while it waits)."""
+        now = self.clock.now()
+        pairing = await self.directory.pairing_by_claim(token_hash(claim[:200]), now)
+        if pairing is None:
+            raise Refusal(Why.not_found, "This pairing expired or was already used: show a new code.")
+        if pairing.display is None:
+            return None
+        display = await self.directory.display(pairing.display)
+        if display is None or not await self.directory.end_pairing(pairing):
+            raise Refusal(Why.not_found, "This pairing was already used: show a new code.")
+        token = _token()
+        await self.directory.add_session(Session(token_hash(token), "display", display.id, display.label, now,
+                                                 now + self.display_term, clinic=display.clinic,
+                                                 zone=display.zone))
+        log.info("display_token_issued", display=display.id, clinic=display.clinic)
+        return DisplayToken(token, display)
+
+    async def revoke_display(self, display_id: str, by: str) -> Display:
+        display = await self.directory.display(display_id)
+        if display is None:
+            raise Refusal(Why.not_found, f"No display {display_id!r}.")
+        if display.revoked_at is None:
+            display = msgspec.structs.replace(display, revoked_at=self.clock.now(), revoked_by=by)
+            await self.directory.put_display(display)
+        await self.directory.end_sessions_of(display_id)
+        log.info("display_revoked", display=display_id, by=by)
+        return display
+
+
+def check_secret(secret: str) -> None:
+    if not MIN_SECRET <= len(secret) <= MAX_SECRET:
+        raise Refusal(Why.invalid, f"A PIN or password is {MIN_SECRET} to {MAX_SECRET} characters.",
+                      field="secret")
+
+
+def _token() -> str:
+    return secrets.token_urlsafe(32)

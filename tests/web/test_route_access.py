@@ -1,0 +1,562 @@
+"""Who may call what: every route and the live socket, with no token, a dead token, a display's token, the
+wrong role and the right role.
+
+The table below is checked against the routes the app really exposes, so a route added later without a
+row here fails `test_the_table_covers_every_route_the_app_exposes` instead of going unguarded unnoticed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import pytest
+from litestar.exceptions import WebSocketDisconnect
+from litestar.routes import WebSocketRoute
+from litestar.testing import TestClient
+
+from floor.bootstrap import Floors
+from floor.clock import ManualClock
+from floor.core.access import Role
+from floor.core.commands import BookVisit, MarkRoom, TakeStep
+from floor.core.floor import Room
+from floor.core.journey import PATH, Stage
+from floor.core.rooms import RoomAction, RoomState
+from floor.hallway import visit_token
+from floor.web import live
+from floor.web.app import create_app
+from floor.web.auth import Guarding
+from floor.web.errors import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, CLOSE_UNKNOWN_CLINIC
+from tests.support.clinics import quiet_clinic
+from tests.support.staff import PEOPLE, PIN, add_person, test_floors
+
+START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago
+CLINIC = "riverside"
+API = f"/api/clinics/{CLINIC}"
+#: A second clinic, on its own clock: alerts are raised there.
+ALERTS = "lakeside"
+PROVIDERS = ("kim", "okafor", "silva", "hart")
+DESK, MA, PROVIDER, MANAGER = Role.front_desk, Role.medical_assistant, Role.provider, Role.manager
+STAFF_ROLES = frozenset(Role)
+
+#: Anyone may call these (they are throttled per address instead); tested in test_sign_in_and_pairing.
+PUBLIC = frozenset({("POST", "/api/sign-in"), ("POST", "/api/displays/pairings"),
+                    ("POST", "/api/displays/pairings/claim")})
+SOCKET = ("WS", "/api/clinics/{clinic:str}/live")
+
+
+# -- a signed-in floor ------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    client: TestClient
+    floors: Floors
+    #: The sign-ins' own clock (tokens expire on it); the clinic's never moves, so alerts never surprise.
+    session_clock: ManualClock
+    #: Lakeside's clock, moved to raise alerts there without touching the riverside floor.
+    alert_clock: ManualClock
+    people: dict[Role, dict[str, str]] = field(default_factory=dict)
+    display: dict[str, str] = field(default_factory=dict)
+    _names: Iterator[int] = field(default_factory=itertools.count)
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.client.blocking_portal.call(fn, *args)
+
+    def unique(self, prefix: str) -> str:
+        return f"{prefix}-{next(self._names)}"
+
+    @property
+    def seq(self) -> int:
+        return self.floors.get(CLINIC).floor.seq
+
+    @property
+    def rooms(self) -> dict[str, Room]:
+        return self.floors.get(CLINIC).floor.rooms
+
+    # Floor itself taps (no role): the setup of each check, never the thing checked.
+    def _handle(self, command, clinic: str = CLINIC) -> dict:
+        answer = self.call(self.floors.get(clinic).handle, command, "setup", "setup")
+        assert answer.status == 201, answer.body
+        return json.loads(answer.body)
+
+    def book(self, walk_in: bool = True, clinic: str = CLINIC) -> str:
+        start = None if walk_in else START + dt.timedelta(minutes=30)
+        n = next(self._names)
+        command = BookVisit(f"Patient {n}", PROVIDERS[n % len(PROVIDERS)], "follow", start, walk_in)
+        return self._handle(command, clinic)["visit"]["id"]
+
+    def step(self, visit: str, stage: Stage, room: str | None = None) -> None:
+        self._handle(TakeStep(visit, stage, room))
+
+    def mark(self, room: str, action: RoomAction) -> None:
+        self._handle(MarkRoom(room, action))
+
+    def room_in(self, state: RoomState) -> str:
+        """A room in this state: an existing one, else one put there."""
+        found = next((r.id for r in self.rooms.values() if r.state is state), None)
+        if found is not None:
+            return found
+        if state is RoomState.ready:
+            return self._free_a_room()
+        ready = self.room_in(RoomState.ready)
+        if state is RoomState.blocked:
+            self.mark(ready, RoomAction.blocked)
+        elif state is RoomState.turnover:
+            visit = self.book()
+            self.step(visit, Stage.roomed, ready)
+            self.step(visit, Stage.left_without_being_seen)
+        elif state is RoomState.occupied:
+            self.step(self.book(), Stage.roomed, ready)
+        return ready
+
+    def _free_a_room(self) -> str:
+        """Every room is taken (earlier checks used them): turn one over for the next."""
+        room = next(r for r in self.rooms.values() if r.state is not RoomState.ready)
+        if room.state is RoomState.blocked:
+            self.mark(room.id, RoomAction.unblocked)
+            return room.id
+        if room.state is RoomState.occupied:
+            assert room.visit is not None
+            stage = self.floors.get(CLINIC).floor.visits[room.visit].stage
+            out = Stage.checked_out if stage in (Stage.provider_in, Stage.teach_back_done) else (
+                Stage.left_without_being_seen)
+            self.step(room.visit, out)
+        self.mark(room.id, RoomAction.ready)
+        return room.id
+
+    def visit_at(self, stage: Stage) -> str:
+        """A new visit taken along the happy path to `stage`."""
+        visit = self.book(walk_in=stage is not Stage.scheduled)
+        for next_stage in PATH[2:PATH.index(stage) + 1] if stage is not Stage.scheduled else ():
+            room = self.room_in(RoomState.ready) if next_stage is Stage.roomed else None
+            self.step(visit, next_stage, room)
+        return visit
+
+    def alert(self) -> str:
+        """An active alert at Lakeside nobody acknowledged: a patient waits longer than the clinic allows."""
+        runtime = self.floors.get(ALERTS)
+        for alert in runtime.floor.alerts.values():
+            if alert.active and alert.acknowledged_at is None:
+                return alert.id
+        self.book(clinic=ALERTS)
+        self.alert_clock.advance(minutes=runtime.clinic.thresholds.waiting_to_be_roomed + 1)
+        self.call(runtime.review_alerts)
+        return self.alert()
+
+    def staff_member(self) -> str:
+        return add_person(self.client, self.floors, Role.front_desk, self.unique("target"))
+
+    def pairing_code(self) -> str:
+        return self.call(self.floors.sessions.start_pairing).code
+
+    def new_display(self, clinic: str = CLINIC) -> tuple[str, dict[str, str]]:
+        """A display paired with the clinic: (its id, its bearer headers)."""
+        sessions = self.floors.sessions
+        started = self.call(sessions.start_pairing)
+        display = self.call(sessions.approve_pairing, started.code, clinic, None, "Hall", "setup")
+        token = self.call(sessions.collect, started.claim)
+        return display.id, bearer(token.token)
+
+    def token(self, role: Role, device: str = "tablet-1") -> dict[str, str]:
+        """A fresh sign-in of the role's test person (through the sessions, not the throttled route)."""
+        person = add_person(self.client, self.floors, role)
+        return bearer(self.call(self.floors.sessions.sign_in, person, PIN, device).token)
+
+    def signed_out(self) -> dict[str, str]:
+        headers = self.token(MANAGER, "tablet-gone")
+        assert self.client.post("/api/sign-out", headers=headers).status_code == 204
+        return headers
+
+    def removed(self) -> dict[str, str]:
+        """The token of someone since removed from the staff."""
+        person = add_person(self.client, self.floors, Role.manager, self.unique("leaver"))
+        headers = bearer(self.call(self.floors.sessions.sign_in, person, PIN, "tablet-3").token)
+        self.call(self.floors.sessions.remove_staff, person, "setup")
+        return headers
+
+    def revoked_display(self) -> dict[str, str]:
+        display, headers = self.new_display()
+        self.call(self.floors.sessions.revoke_display, display, "setup")
+        return headers
+
+    def expire_sign_ins(self) -> None:
+        self.session_clock.advance(seconds=self.floors.sessions.staff_term.total_seconds() + 60)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One app for the whole module (building one takes a fifth of a second): every check sets up what it
+    needs afresh, so they do not depend on each other."""
+    lakeside = msgspec.structs.replace(quiet_clinic(), id=ALERTS, name="Lakeside Clinic")
+    floors = test_floors(tmp_path_factory.mktemp("floor"), [quiet_clinic(), lakeside], clock=ManualClock(START),
+                         tick_seconds=3600)
+    world = World(None, floors, ManualClock(START), ManualClock(START))  # type: ignore[arg-type]
+    floors.sessions.clock = world.session_clock
+    floors.get(ALERTS).clock = world.alert_clock
+    guarding = Guarding(write_rate=1000, write_burst=100_000, public_rate=1000, public_burst=100_000)
+    with TestClient(create_app(floors, guarding=guarding)) as client:
+        world.client = client
+        yield world
+
+
+@pytest.fixture
+def world(shared: World) -> World:
+    """The shared floor with every role freshly signed in and a wall display paired."""
+    shared.people = {role: shared.token(role) for role in Role}
+    _, shared.display = shared.new_display()
+    return shared
+
+
+# -- the table: every route, who may call it, and a request to call it with ---------------------------
+
+
+Make = Callable[[World], tuple[str, Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    #: (path, JSON body) of a request that succeeds for a right role; called afresh for every attempt.
+    make: Make
+    #: The staff roles that may call it.
+    roles: frozenset[Role]
+    ok: int
+    #: Whether a wall display's token may call it.
+    displays: bool = False
+
+
+def _new_visit(w: World) -> tuple[str, Any]:
+    return f"{API}/visits", {"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True}
+
+
+def _new_staff(w: World) -> tuple[str, Any]:
+    return "/api/staff", {"id": w.unique("new"), "name": "New Person", "role": "front_desk", "secret": "9753"}
+
+
+ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", "/api/clinics"): Route(lambda w: ("/api/clinics", None), STAFF_ROLES, 200),
+    ("GET", "/api/clinics/{clinic:str}/board"): Route(lambda w: (f"{API}/board", None), STAFF_ROLES, 200),
+    ("GET", "/api/clinics/{clinic:str}/visits/{visit:str}"):
+        Route(lambda w: (f"{API}/visits/{w.visit_at(Stage.arrived)}", None), STAFF_ROLES, 200),
+    ("GET", "/api/clinics/{clinic:str}/visits/{visit:str}/audit"):
+        Route(lambda w: (f"{API}/visits/{w.visit_at(Stage.arrived)}/audit", None), frozenset({MANAGER}), 200),
+    ("GET", "/api/clinics/{clinic:str}/measures"):
+        Route(lambda w: (f"{API}/measures", None), frozenset({MANAGER}), 200),
+    ("POST", "/api/clinics/{clinic:str}/visits"): Route(_new_visit, frozenset({DESK, MANAGER}), 201),
+    ("POST", "/api/clinics/{clinic:str}/visits/{visit:str}/events"):
+        Route(lambda w: (f"{API}/visits/{w.visit_at(Stage.scheduled)}/events", {"type": "arrived"}),
+              frozenset({DESK, MANAGER}), 201),
+    ("POST", "/api/clinics/{clinic:str}/rooms/{room:str}/events"):
+        Route(lambda w: (f"{API}/rooms/{w.room_in(RoomState.ready)}/events", {"type": "blocked", "reason": "leak"}),
+              frozenset({MA, MANAGER}), 201),
+    ("POST", "/api/clinics/{clinic:str}/alerts/{alert:str}/acknowledge"):
+        Route(lambda w: (f"/api/clinics/{ALERTS}/alerts/{w.alert()}/acknowledge", None), frozenset({MANAGER}), 201),
+    ("GET", "/api/me"): Route(lambda w: ("/api/me", None), STAFF_ROLES, 200, displays=True),
+    ("POST", "/api/sign-out"): Route(lambda w: ("/api/sign-out", None), STAFF_ROLES, 204),
+    ("GET", "/api/staff"): Route(lambda w: ("/api/staff", None), frozenset({MANAGER}), 200),
+    ("POST", "/api/staff"): Route(_new_staff, frozenset({MANAGER}), 201),
+    ("POST", "/api/staff/{staff:str}/unlock"):
+        Route(lambda w: (f"/api/staff/{w.staff_member()}/unlock", None), frozenset({MANAGER}), 200),
+    ("PUT", "/api/staff/{staff:str}/secret"):
+        Route(lambda w: (f"/api/staff/{w.staff_member()}/secret", {"secret": "1357"}), frozenset({MANAGER}), 204),
+    ("DELETE", "/api/staff/{staff:str}"):
+        Route(lambda w: (f"/api/staff/{w.staff_member()}", None), frozenset({MANAGER}), 204),
+    ("GET", "/api/staff/{staff:str}/audit"):
+        Route(lambda w: (f"/api/staff/{PEOPLE[DESK][0]}/audit", None), frozenset({MANAGER}), 200),
+    ("GET", "/api/displays"): Route(lambda w: ("/api/displays", None), frozenset({MANAGER}), 200),
+    ("POST", "/api/displays"):
+        Route(lambda w: ("/api/displays", {"code": w.pairing_code(), "clinic": CLINIC, "zone": "east"}),
+              frozenset({MANAGER}), 201),
+    ("DELETE", "/api/displays/{display:str}"):
+        Route(lambda w: (f"/api/displays/{w.new_display()[0]}", None), frozenset({MANAGER}), 200),
+}
+
+
+def exposed_routes(app) -> set[tuple[str, str]]:
+    """(method, path) of everything the app serves under /api; the socket as method WS."""
+    exposed = set()
+    for route in app.routes:
+        if not route.path.startswith("/api"):
+            continue
+        if isinstance(route, WebSocketRoute):
+            exposed.add(("WS", route.path))
+        else:
+            exposed |= {(method, route.path) for method in route.methods - {"OPTIONS", "HEAD"}}
+    return exposed
+
+
+def test_the_table_covers_every_route_the_app_exposes(world: World) -> None:
+    exposed = exposed_routes(world.client.app)
+    assert exposed == set(ROUTES) | PUBLIC | {SOCKET}
+    # The OpenAPI document lists the same HTTP routes.
+    spec = world.client.get("/schema/openapi.json").json()
+    documented = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops
+                  if path.startswith("/api")}
+    assert documented == {(m, p.replace(":str", "")) for m, p in set(ROUTES) | PUBLIC}
+
+
+def _call(w: World, method: str, route: Route, headers: dict[str, str] | None):
+    """Make the route's request (setting up what it needs), send it; a refusal must write nothing."""
+    path, body = route.make(w)
+    before = _written(w)
+    answer = w.client.request(method, path, json=body, headers=headers)
+    if answer.status_code >= 400:
+        assert _written(w) == before, answer.text
+    return answer
+
+
+def _written(w: World) -> tuple:
+    directory = w.floors.sessions.directory
+    return ({c: r.floor.seq for c, r in w.floors.runtimes.items()}, w.call(directory.all_staff),
+            w.call(directory.all_displays))
+
+
+def _assert_unauthenticated(answer) -> None:
+    assert answer.status_code == 401, answer.text
+    assert answer.headers["WWW-Authenticate"] == "Bearer"
+    body = answer.json()
+    assert body["error"] == "unauthenticated" and body["message"]
+
+
+@pytest.mark.parametrize(("method", "path"), list(ROUTES), ids=[f"{m} {p}" for m, p in ROUTES])
+def test_each_route_answers_no_token_401_dead_token_401_wrong_role_403_right_role_2xx(
+        world: World, method: str, path: str) -> None:
+    route = ROUTES[(method, path)]
+
+    answer = _call(world, method, route, None)
+    _assert_unauthenticated(answer)
+    assert "Authorization: Bearer" in answer.json()["message"]
+    dead = [bearer("not-a-token"), {"Authorization": "Basic bWdyOjI0Njg="}, world.signed_out(), world.removed(),
+            world.revoked_display()]
+    for headers in dead:
+        _assert_unauthenticated(_call(world, method, route, headers))
+
+    answer = _call(world, method, route, world.display)
+    if route.displays:
+        assert answer.status_code == route.ok, answer.text
+    else:
+        assert answer.status_code == 403, answer.text
+        assert answer.json() == {"error": "forbidden", "message": answer.json()["message"]}
+        assert "display" in answer.json()["message"]
+
+    for role in sorted(STAFF_ROLES - route.roles):
+        answer = _call(world, method, route, world.people[role])
+        assert answer.status_code == 403, f"{role}: {answer.text}"
+        assert answer.json()["error"] == "forbidden"
+        assert "managers" in answer.json()["message"].lower(), answer.text  # says who may
+
+    expiring = world.token(MANAGER, "tablet-late")
+    for role in sorted(route.roles):
+        answer = _call(world, method, route, world.people[role])
+        assert answer.status_code == route.ok, f"{role}: {answer.text}"
+
+    world.expire_sign_ins()
+    _assert_unauthenticated(_call(world, method, route, expiring))
+
+
+# -- which step each role may tap -----------------------------------------------------------------------
+
+#: The step, the stage a visit must be at to take it, and who besides managers may tap it.
+STEPS: dict[Stage, tuple[Stage, frozenset[Role]]] = {
+    Stage.arrived: (Stage.scheduled, frozenset({DESK})),
+    Stage.no_show: (Stage.scheduled, frozenset({DESK})),
+    Stage.cancelled: (Stage.scheduled, frozenset({DESK})),
+    Stage.roomed: (Stage.arrived, frozenset({MA})),
+    Stage.left_without_being_seen: (Stage.arrived, frozenset({DESK, MA})),
+    Stage.prep_done: (Stage.roomed, frozenset({MA})),
+    Stage.provider_in: (Stage.prep_done, frozenset({PROVIDER})),
+    Stage.teach_back_done: (Stage.provider_in, frozenset({PROVIDER})),
+    Stage.checked_out: (Stage.teach_back_done, frozenset({DESK, MA, PROVIDER})),
+}
+
+
+def test_the_step_table_names_every_step() -> None:
+    assert set(STEPS) == set(Stage) - {Stage.scheduled}
+
+
+@pytest.mark.parametrize("step", list(STEPS), ids=str)
+def test_each_visit_step_by_each_role(world: World, step: Stage) -> None:
+    before, allowed = STEPS[step]
+    for role in Role:
+        visit = world.visit_at(before)
+        tap = {"type": step.value}
+        if step is Stage.roomed:
+            tap["room"] = world.room_in(RoomState.ready)
+        seq = world.seq
+        answer = world.client.post(f"{API}/visits/{visit}/events", json=tap, headers=world.people[role])
+        stage = world.floors.get(CLINIC).floor.visits[visit].stage
+        if role is MANAGER or role in allowed:
+            assert answer.status_code == 201, f"{role} {step}: {answer.text}"
+            assert stage is step and answer.json()["event"]["actor"] == PEOPLE[role][0]
+        else:
+            assert answer.status_code == 403, f"{role} {step}: {answer.text}"
+            assert answer.json()["error"] == "forbidden"
+            assert "managers" in answer.json()["message"]
+            assert stage is before and world.seq == seq
+
+
+def test_the_refusal_says_who_may_take_the_step(world: World) -> None:
+    cases = [(DESK, Stage.roomed, "Front desk cannot room a patient: that is for managers and medical assistants."),
+             (MA, Stage.provider_in, "Medical assistants cannot mark the provider in: that is for managers and "
+                                     "providers."),
+             (PROVIDER, Stage.arrived, "Providers cannot check a patient in: that is for front desk and managers.")]
+    for role, step, message in cases:
+        visit = world.visit_at(STEPS[step][0])
+        tap = {"type": step.value, "room": world.room_in(RoomState.ready)} if step is Stage.roomed else {
+            "type": step.value}
+        answer = world.client.post(f"{API}/visits/{visit}/events", json=tap, headers=world.people[role])
+        assert answer.status_code == 403
+        assert answer.json()["message"] == message
+
+
+@pytest.mark.parametrize(("action", "state"), [(RoomAction.ready, RoomState.turnover),
+                                               (RoomAction.blocked, RoomState.ready),
+                                               (RoomAction.unblocked, RoomState.blocked)], ids=str)
+def test_room_marks_are_for_medical_assistants_and_managers(world: World, action: RoomAction,
+                                                            state: RoomState) -> None:
+    for role in Role:
+        room = world.room_in(state)
+        seq = world.seq
+        answer = world.client.post(f"{API}/rooms/{room}/events", json={"type": action.value},
+                                   headers=world.people[role])
+        if role in (MA, MANAGER):
+            assert answer.status_code == 201, f"{role}: {answer.text}"
+            assert answer.json()["room"]["state"] != state.value
+        else:
+            assert answer.status_code == 403, f"{role}: {answer.text}"
+            assert "medical assistants" in answer.json()["message"]
+            assert world.floors.get(CLINIC).floor.rooms[room].state is state and world.seq == seq
+
+
+def test_a_step_is_undone_by_whoever_tapped_it_or_a_manager(world: World) -> None:
+    other_desk = add_person(world.client, world.floors, DESK, "desk-two")
+    other_desk_headers = bearer(world.call(world.floors.sessions.sign_in, other_desk, PIN, "tablet-2").token)
+    desk = world.people[DESK]
+
+    def arrive() -> str:
+        visit = world.visit_at(Stage.scheduled)
+        assert world.client.post(f"{API}/visits/{visit}/events", json={"type": "arrived"},
+                                 headers=desk).status_code == 201
+        return visit
+
+    def undo(visit: str, headers: dict[str, str]):
+        return world.client.post(f"{API}/visits/{visit}/events", json={"type": "undo"}, headers=headers)
+
+    visit = arrive()
+    for headers in (other_desk_headers, world.people[MA], world.people[PROVIDER]):
+        seq = world.seq
+        refused = undo(visit, headers)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"] == "forbidden"
+        assert PEOPLE[DESK][0] in refused.json()["message"] and "manager" in refused.json()["message"]
+        assert world.seq == seq
+        assert world.floors.get(CLINIC).floor.visits[visit].stage is Stage.arrived
+    undone = undo(visit, desk)
+    assert undone.status_code == 201, undone.text
+    assert undone.json()["visit"]["stage"] == "scheduled"
+
+    visit = arrive()
+    undone = undo(visit, world.people[MANAGER])
+    assert undone.status_code == 201, undone.text
+    assert undone.json()["visit"]["stage"] == "scheduled"
+    assert undone.json()["event"]["actor"] == PEOPLE[MANAGER][0]
+
+
+def test_only_a_manager_acknowledges_an_alert(world: World) -> None:
+    alert = world.alert()
+    for role in (DESK, MA, PROVIDER):
+        refused = world.client.post(f"/api/clinics/{ALERTS}/alerts/{alert}/acknowledge", headers=world.people[role])
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["message"].endswith("cannot acknowledge alerts: that is for managers.")
+    assert world.floors.get(ALERTS).floor.alerts[alert].acknowledged_at is None
+    answer = world.client.post(f"/api/clinics/{ALERTS}/alerts/{alert}/acknowledge", headers=world.people[MANAGER])
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["alert"]["acknowledged_by"] == PEOPLE[MANAGER][0]
+
+
+# -- the live socket ---------------------------------------------------------------------------------------
+
+
+def _closed(ws, timeout: float = 5) -> int:
+    """Read until the server closes the socket; its close code."""
+    while True:
+        try:
+            ws.receive_text(timeout=timeout)
+        except WebSocketDisconnect as closed:
+            return closed.code
+
+
+def _socket(client: TestClient, clinic: str = CLINIC, headers: dict[str, str] | None = None):
+    return client.websocket_connect(f"/api/clinics/{clinic}/live", headers=headers)
+
+
+def _first_message_after_auth(client: TestClient, headers: dict[str, str], clinic: str = CLINIC) -> str:
+    with _socket(client, clinic) as ws:
+        ws.send_text(json.dumps({"type": "auth", "token": headers["Authorization"].removeprefix("Bearer ")}))
+        return ws.receive_text(timeout=5)
+
+
+def test_a_socket_that_never_says_who_it_is_is_closed_4401(world: World, monkeypatch) -> None:
+    monkeypatch.setattr(live, "AUTH_WAIT", 0.2)
+    with _socket(world.client) as ws:
+        assert _closed(ws) == CLOSE_UNAUTHENTICATED
+
+
+@pytest.mark.parametrize("first", ['{"type": "auth", "token": "not-a-token"}', "not json",
+                                   '{"type": "hello"}', '{"type": "auth", "token": 7}'])
+def test_a_socket_with_a_bad_auth_message_is_closed_4401(world: World, first: str) -> None:
+    with _socket(world.client) as ws:
+        ws.send_text(first)
+        assert _closed(ws) == CLOSE_UNAUTHENTICATED
+
+
+def test_a_socket_with_a_signed_out_expired_revoked_or_removed_token_is_closed_4401(world: World) -> None:
+    display, display_headers = world.new_display()
+    assert world.client.delete(f"/api/displays/{display}", headers=world.people[MANAGER]).status_code == 200
+    expiring = world.token(DESK, "tablet-late")
+    dead = [world.signed_out(), display_headers, world.removed(), bearer("x" * 43)]
+    for headers in dead:
+        with _socket(world.client) as ws:
+            ws.send_text(json.dumps({"type": "auth", "token": headers["Authorization"][7:]}))
+            assert _closed(ws) == CLOSE_UNAUTHENTICATED
+        with _socket(world.client, headers=headers) as ws:  # on the handshake instead
+            assert _closed(ws) == CLOSE_UNAUTHENTICATED
+    world.expire_sign_ins()
+    with _socket(world.client, headers=expiring) as ws:
+        assert _closed(ws) == CLOSE_UNAUTHENTICATED
+
+
+def test_a_display_of_another_clinic_is_closed_4403_and_an_unknown_clinic_4404(world: World) -> None:
+    _, lakeside_wall = world.new_display(ALERTS)
+    with _socket(world.client, headers=lakeside_wall) as ws:
+        assert _closed(ws) == CLOSE_FORBIDDEN
+    assert json.loads(_first_message_after_auth(world.client, lakeside_wall, ALERTS))["kind"] == "snapshot"
+    with _socket(world.client, "nowhere", headers=world.people[MANAGER]) as ws:
+        assert _closed(ws) == CLOSE_UNKNOWN_CLINIC
+
+
+def test_staff_managers_and_displays_get_a_snapshot_first_and_the_display_no_names(world: World) -> None:
+    visit = world.visit_at(Stage.roomed)
+    names = {v.patient_name for v in world.floors.get(CLINIC).floor.visits.values()}
+    for role in Role:
+        snapshot = json.loads(_first_message_after_auth(world.client, world.people[role]))
+        assert snapshot["kind"] == "snapshot" and snapshot["seq"] == world.seq
+        assert {v["patient_name"] for v in snapshot["board"]["visits"]} == names
+    with _socket(world.client, headers=world.people[DESK]) as ws:  # Authorization on the handshake
+        assert json.loads(ws.receive_text(timeout=5))["kind"] == "snapshot"
+
+    text = _first_message_after_auth(world.client, world.display)
+    snapshot = json.loads(text)
+    assert snapshot["kind"] == "snapshot" and snapshot["seq"] == world.seq
+    assert visit_token(visit) in {v["token"] for v in snapshot["board"]["visits"]}  # the floor is there ...
+    assert "patient_name" not in text
+    assert not [name for name in names if name in text]  # ... without a name
