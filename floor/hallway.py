@@ -55,6 +55,8 @@ class HallwayDelay(Struct):
     provider: str  # initials
     lateness: float
     recovers_at: dt.datetime | None = None
+    #: The provider's name as the clinic configured it (staff names are on the doors; patients' never).
+    name: str = ""
 
 
 class HallwayAlert(Struct):
@@ -114,6 +116,7 @@ class Hallway:
     def __init__(self, clinic: Clinic) -> None:
         self.clinic = clinic
         self._initials = {p.id: p.initials for p in clinic.providers}
+        self._names = {p.id: p.name for p in clinic.providers}
 
     def initials(self, provider: str | None) -> str | None:
         return None if provider is None else self._initials.get(provider, "?")
@@ -133,7 +136,8 @@ class Hallway:
                             a.detail.lateness, a.detail.minutes, a.detail.limit)
 
     def delays(self, delays: list[tuple[str, float, dt.datetime | None]]) -> list[HallwayDelay]:
-        return [HallwayDelay(self._initials.get(p, "?"), lateness, recovers) for p, lateness, recovers in delays]
+        return [HallwayDelay(self._initials.get(p, "?"), lateness, recovers, self._names.get(p, ""))
+                for p, lateness, recovers in delays]
 
     def board(self, floor: Floor, now: dt.datetime, delays: list[HallwayDelay], stale: bool) -> HallwayBoard:
         c = self.clinic

@@ -25,7 +25,7 @@ from floor.core.errors import Refusal, Why
 from floor.core.events import Event
 from floor.core.floor import Floor, Touched
 from floor.core.measures import ClinicMeasures, measure
-from floor.core.projection import project
+from floor.core.projection import lateness_over_day, project
 from floor.fanout import RESYNC, Hub, Item
 from floor.hallway import Hallway, HallwayDelays, HallwaySnapshot
 from floor.log.base import EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken
@@ -37,6 +37,8 @@ from floor.wire import (
     DelaysMessage,
     EventMessage,
     HeartbeatMessage,
+    LatenessOverDay,
+    LatenessPoint,
     MeasuresMessage,
     ProviderDelay,
     RoomAnswer,
@@ -303,7 +305,7 @@ class ClinicRuntime:
 
     def delays(self) -> list[ProviderDelay]:
         now = self.clock.now()
-        return [ProviderDelay(p.id, proj.lateness, proj.recovers_at, proj.pace)
+        return [ProviderDelay(p.id, proj.lateness, proj.recovers_at, proj.pace, proj.visits)
                 for p in self.clinic.providers for proj in [project(self.floor, p.id, now)]]
 
     def _hallway_delays(self, delays: list[ProviderDelay]):
@@ -356,6 +358,13 @@ class ClinicRuntime:
             raise Refusal(Why.invalid, f"{day} has not begun yet in {self.clinic.name} (today is {self.floor.day}).",
                           field="day")
         return day, (await self.log.read_day(self.id, day))[1]
+
+    async def lateness_over_day(self, day: dt.date | None, every_minutes: int) -> LatenessOverDay:
+        on, events = await self.day_events(day)
+        base = events[0].seq - 1 if events else self.floor.seq
+        until = self.clock.now() if on == self.floor.day else self.clinic.local(on, self.clinic.session.closes)
+        points = lateness_over_day(self.clinic, on, base, events, until, dt.timedelta(minutes=every_minutes))
+        return LatenessOverDay(on, every_minutes, [LatenessPoint(at, late) for at, late in points])
 
     def history(self, visit_id: str) -> VisitHistory:
         visit = self.floor.visits.get(visit_id)

@@ -15,6 +15,7 @@ from floor.core.events import Event
 from floor.core.floor import Alert, Room, Visit
 from floor.core.journey import STEPS
 from floor.core.measures import ClinicMeasures
+from floor.core.projection import ProjectedVisit
 from floor.core.rooms import RoomAction
 
 PatientName = Annotated[str, Meta(min_length=1, max_length=80, pattern=r"\S")]
@@ -93,12 +94,14 @@ class ClinicSummary(Struct):
 
 class ProviderDelay(Struct):
     """How far behind a provider runs now (minutes; 0 on time) and when the schedule recovers (null: not
-    this session, or nobody waiting); `pace` is how long their visits take against plan today."""
+    this session, or nobody waiting); `pace` is how long their visits take against plan today; `visits`
+    are the waiting visits with their projected provider-in and provider-out (the manager's timeline)."""
 
     provider: str
     lateness: float
     recovers_at: dt.datetime | None
     pace: float
+    visits: list[ProjectedVisit] = []
 
 
 class AlertAnswer(Struct):
@@ -282,3 +285,17 @@ class AuditEntry(Struct, omit_defaults=True):
 
 class AuditTrail(Struct):
     entries: list[AuditEntry]
+
+
+class LatenessPoint(Struct):
+    at: dt.datetime
+    #: Minutes each provider was projected behind at that moment, by provider id.
+    lateness: dict[str, float]
+
+
+class LatenessOverDay(Struct):
+    """Each provider's projected lateness through the day, as it was known at each moment."""
+
+    day: dt.date
+    every_minutes: int
+    points: list[LatenessPoint]

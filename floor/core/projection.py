@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from statistics import median
 
 from msgspec import Struct
 
-from floor.config import VisitType
+from floor.config import Clinic, VisitType
+from floor.core.events import Event
 from floor.core.floor import Floor, Visit
 from floor.core.journey import ENDS, Stage
 
@@ -77,6 +79,8 @@ class ProjectedVisit(Struct, frozen=True):
     lateness: float  # minutes, >= 0
     #: Late because the provider is still busy (a cascade), not because the patient is late or unready.
     waits_for_provider: bool = False
+    #: When the provider is expected to be done with this visit.
+    provider_out: dt.datetime | None = None
 
 
 class Cause(Struct, frozen=True):
@@ -124,8 +128,9 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0)
         v, vtype, planned, ready = pick
         start = max(ready, free_at)
         lateness = 0.0 if v.walk_in else max(0.0, minutes(start - planned))
-        projected.append(ProjectedVisit(v.id, v.stage, planned, start, round(lateness, 1), free_at > ready))
-        free_at = start + dt.timedelta(minutes=vtype.stage_minutes.provider_in * p)
+        done = start + dt.timedelta(minutes=vtype.stage_minutes.provider_in * p)
+        projected.append(ProjectedVisit(v.id, v.stage, planned, start, round(lateness, 1), free_at > ready, done))
+        free_at = done
     projected.sort(key=lambda x: x.planned_provider_in)
     lateness = projected[0].lateness if projected else 0.0
     return ProviderProjection(provider, round(p, 2), lateness, free_at, projected, _recovery(projected, on_time),
@@ -166,3 +171,21 @@ def _recovery(projected: list[ProjectedVisit], on_time: float) -> dt.datetime | 
             return recovered
         recovered = p.planned_provider_in
     return recovered
+
+
+def lateness_over_day(clinic: Clinic, day: dt.date, base_seq: int, events: Iterable[Event], until: dt.datetime,
+                      every: dt.timedelta = dt.timedelta(minutes=10)) -> list[tuple[dt.datetime, dict[str, float]]]:
+    """Each provider's projected lateness at every `every` from the session's opening until `until`, as
+    it would have been projected then (from the events stored by that moment)."""
+    floor = Floor(clinic, day, base_seq)
+    pending = iter(sorted(events, key=lambda e: e.seq))
+    upcoming = next(pending, None)
+    at = clinic.local(day, clinic.session.opens)
+    points = []
+    while at <= until:
+        while upcoming is not None and upcoming.at <= at:
+            floor.apply(upcoming)
+            upcoming = next(pending, None)
+        points.append((at, {p.id: project(floor, p.id, at).lateness for p in clinic.providers}))
+        at += every
+    return points

@@ -25,6 +25,7 @@ from floor.wire import (
     AuditTrail,
     Board,
     ClinicSummary,
+    LatenessOverDay,
     NewVisit,
     RoomAnswer,
     RoomTap,
@@ -128,6 +129,14 @@ async def visit_audit(runtime: Runtime, visit: FromPath[str], day: Day = None) -
     return AuditTrail(entries)
 
 
+@get("/{clinic:str}/lateness", summary="Each provider's projected lateness through a day (managers)",
+     responses=errors(400, 401, 403, 404, 422), guards=[managers_only], opt={"does": "read the measures"})
+async def lateness(runtime: Runtime, day: Day = None,
+                   every: Annotated[int, QueryParameter(ge=1, le=60, description="minutes between points")] = 10,
+                   ) -> LatenessOverDay:
+    return await runtime.lateness_over_day(day, every)
+
+
 @get("/{clinic:str}/measures", summary="Today's measures, for the clinic and each provider (managers)",
      responses=errors(400, 401, 403, 404), guards=[managers_only], opt={"does": "read the measures"})
 async def measures(runtime: Runtime) -> ClinicMeasures:
@@ -137,7 +146,7 @@ async def measures(runtime: Runtime) -> ClinicMeasures:
 def clinics_router(floors: Floors) -> Router:
     return Router(
         "/api/clinics",
-        route_handlers=[list_clinics, board, visit_history, visit_audit, measures, add_visit, visit_event,
+        route_handlers=[list_clinics, board, visit_history, visit_audit, lateness, measures, add_visit, visit_event,
                         room_event, acknowledge_alert],
         dependencies={
             "floors": Provide(lambda: floors, use_cache=True, sync_to_thread=False),

@@ -191,3 +191,34 @@ def test_dwell_alerts_are_raised_at_their_thresholds_and_cleared_when_the_patien
     assert forgotten.stage is Stage.prep_done
     day.walk(visit, ("09:26", Stage.provider_in))
     assert day.active("dwell") == []
+
+
+def test_lateness_over_the_day_is_what_was_projected_at_each_moment_from_what_was_known_then() -> None:
+    from floor.core.projection import lateness_over_day
+
+    events = []
+    floor = Floor(CLINIC, DAY)
+
+    def tap(when: str, command: Command) -> str:
+        event = floor.decide(command, Tap("staff", "t1", at(when)))
+        floor.apply(event)
+        events.append(event)
+        return event.change.visit
+
+    first, *rest = [tap("07:30", BookVisit(f"P {s}", "kim", "follow", at(s))) for s in ("09:00", "09:20", "09:40")]
+    for when, step in (("08:55", Stage.arrived), ("09:00", Stage.roomed), ("09:06", Stage.prep_done),
+                       ("09:09", Stage.provider_in)):
+        tap(when, TakeStep(first, step, "e1" if step is Stage.roomed else None))
+    tap("09:15", TakeStep(rest[0], Stage.arrived))
+    points = lateness_over_day(CLINIC, DAY, 0, events, at("10:30"), dt.timedelta(minutes=10))
+
+    assert [p[0] for p in points][:2] == [at("08:00"), at("08:10")] and points[-1][0] == at("10:30")
+    assert all(set(late) == {p.id for p in CLINIC.providers} for _, late in points)
+    assert all(late["okafor"] == 0 for _, late in points)  # nobody booked with Okafor
+    by_time = dict(points)
+    # Kim's first visit overruns: the delay grows through the morning, as it was seen at the time.
+    assert by_time[at("09:00")]["kim"] == 0
+    assert by_time[at("10:30")]["kim"] > by_time[at("10:00")]["kim"] > 0
+    # Each point is the projection from the events stored by then, not from later ones.
+    then = Floor.fold(CLINIC, DAY, 0, [e for e in events if e.at <= at("09:10")])
+    assert by_time[at("09:10")]["kim"] == project(then, "kim", at("09:10")).lateness

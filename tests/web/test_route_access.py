@@ -251,6 +251,8 @@ ROUTES: dict[tuple[str, str], Route] = {
         Route(lambda w: (f"{API}/visits/{w.visit_at(Stage.arrived)}/audit", None), frozenset({MANAGER}), 200),
     ("GET", "/api/clinics/{clinic:str}/measures"):
         Route(lambda w: (f"{API}/measures", None), frozenset({MANAGER}), 200),
+    ("GET", "/api/clinics/{clinic:str}/lateness"):
+        Route(lambda w: (f"{API}/lateness", None), frozenset({MANAGER}), 200),
     ("POST", "/api/clinics/{clinic:str}/visits"): Route(_new_visit, frozenset({DESK, MANAGER}), 201),
     ("POST", "/api/clinics/{clinic:str}/visits/{visit:str}/events"):
         Route(lambda w: (f"{API}/visits/{w.visit_at(Stage.scheduled)}/events", {"type": "arrived"}),
