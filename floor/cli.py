@@ -83,6 +83,8 @@ def demo(args: argparse.Namespace) -> None:
     clock = _demo_clock(clinic, args.speed, args.start)
     data_dir = tempfile.mkdtemp(prefix="floor-demo-")
     floors = embedded_floors(clinics, data_dir, clock)
+    # Heartbeats, delays and reviews as often in clinic time as on a real day.
+    floors.tick_seconds = max(0.5, floors.tick_seconds / args.speed)
     people = asyncio.run(_with_directory(floors, add_demo_staff(floors.sessions, clinic)))
 
     async def play() -> None:

@@ -277,6 +277,7 @@ class ClinicRuntime:
         # The next tick, or the next tap, opens the new day.
         if not self._lock.locked():
             self._roll_day(self.clock.now())
+        self._snapshots.clear()  # a snapshot's `now` and delays move with time, not only with events
         self._heartbeat()
         self.schedule_review()  # delays grow while nobody taps
         if self.hub.count(self.id):

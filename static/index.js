@@ -1,12 +1,23 @@
-// The tablet page: sign in, see the clinic's board live, sign out; managers also pair wall displays.
-// The sign-in token lives in sessionStorage (gone when the tab closes) and goes out only as
-// `Authorization: Bearer` on fetches and in the live socket's first message, never in a URL.
-// Text from the server goes into the page through textContent, never innerHTML.
+// The tablet: sign in, then the work list for your role (front desk, medical assistant, provider; a manager
+// sees each as a tab), live from the clinic's feed. Every tap carries the version of the visit the card shows;
+// a refusal says what happened and by whom and the card shows the visit as it is now. Taps survive a dropped
+// network: lib/api.js tap() resends with the same Idempotency-Key until the server answers, so nothing is
+// applied twice. The sign-in token lives in sessionStorage and goes out only as `Authorization: Bearer` and in
+// the live socket's first message. Text from the server goes into the page through textContent only.
+
+import { ApiError, Offline, call, newKey, tap } from "./lib/api.js";
+import { CLOSE, openFeed } from "./lib/feed.js";
 
 const TOKEN_KEY = "floor.tablet.token"; // sessionStorage
 const DEVICE_KEY = "floor.tablet.device"; // localStorage: the tablet's name, kept across sign-ins
 const CLINIC_KEY = "floor.tablet.clinic"; // localStorage: the clinic last looked at
+const TAB_KEY = "floor.tablet.tab"; // localStorage: the manager's last tab
 
+const UNDO_MS = 6000; // how long the Undo toast stays after a tap
+const PIN_MS = 60000; // how long a card that met a conflict stays where it was tapped
+const DEVICE_PATTERN = /^[\w .:-]+$/;
+
+const ROLES = ["front_desk", "medical_assistant", "provider"];
 const ROLE_LABEL = {
   front_desk: "Front desk",
   medical_assistant: "Medical assistant",
@@ -26,24 +37,59 @@ const STAGE_LABEL = {
   cancelled: "Cancelled",
   left_without_being_seen: "Left unseen",
 };
+const ORDER = ["scheduled", "arrived", "roomed", "prep_done", "provider_in", "teach_back_done"];
 const FINISHED = new Set(["checked_out", "no_show", "cancelled", "left_without_being_seen"]);
 const ROOM_STATE_LABEL = { ready: "Ready", occupied: "Occupied", turnover: "Turnover", blocked: "Blocked" };
 
-const DEVICE_PATTERN = /^[\w .:-]+$/;
-const BACKOFF_MIN_MS = 1000;
-const BACKOFF_MAX_MS = 15000;
-const SILENCE_MS = 45000;
+/** The button text for sending each step. */
+const STEP_BUTTON = {
+  arrived: "Arrived",
+  roomed: "Room patient",
+  prep_done: "Prep done",
+  provider_in: "Provider in",
+  teach_back_done: "Teach-back done",
+  checked_out: "Check out",
+  no_show: "No show",
+  cancelled: "Cancel visit",
+  left_without_being_seen: "Left without being seen",
+};
+
+/** A step in a sentence: "roomed in East 2", "checked out". */
+function stepDone(step, room) {
+  switch (step) {
+    case "arrived": return "checked in (arrived)";
+    case "roomed": return room ? `roomed in ${roomLabel(room)}` : "roomed";
+    case "prep_done": return "marked prep done";
+    case "provider_in": return "marked provider in";
+    case "teach_back_done": return "marked teach-back done";
+    case "checked_out": return "checked out";
+    case "no_show": return "marked no-show";
+    case "cancelled": return "cancelled";
+    case "left_without_being_seen": return "marked left without being seen";
+    default: return titleCase(step);
+  }
+}
+
+// -- small helpers -------------------------------------------------------------------------------------------
 
 const $ = (id) => document.getElementById(id);
 
-const el = (tag, className, text) => {
+function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = String(v);
+    else if (k.startsWith("data-") || k.startsWith("aria-") || k === "role" || k === "id" || k === "type" || k === "tabindex") {
+      node.setAttribute(k, v === true ? "" : String(v));
+    } else node[k] = v;
+  }
+  for (const c of children) if (c !== undefined && c !== null && c !== false) node.append(c);
   return node;
-};
+}
 
 const titleCase = (s) => String(s).replace(/[_-]+/g, " ").replace(/\b\w/g, (c) => c.toUpperCase());
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 function parseTime(iso) {
   if (typeof iso !== "string") return NaN;
@@ -76,75 +122,130 @@ function show(node, text, kind) {
   if (kind) node.className = `message ${kind}`;
 }
 
-// -- talking to the server -----------------------------------------------------------------------
-
-class ApiError extends Error {
-  constructor(status, message, body) {
-    super(message);
-    this.status = status;
-    this.body = body;
-  }
-}
+// -- state ---------------------------------------------------------------------------------------------------
 
 let token = session.get(TOKEN_KEY);
 let me = null; // {id, name, role, device, expires_at}
+let clinics = [];
+let feed = null;
+let feedMode = "connecting";
+let wentDown = false; // the feed was live and dropped; cleared when it is live again
+let downSince = null; // when this screen last lost its connection (server clock, ms)
+let lastHeard = null; // when the feed last brought anything (server clock, ms)
 
-/** A JSON request with the sign-in token. A 401 signs this page out (with the server's message); any
- *  other refusal becomes an ApiError carrying the server's `message`. */
-async function api(method, path, body) {
-  const headers = { Accept: "application/json" };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  let res;
+const board = {
+  clinic: null,
+  name: "",
+  timezone: undefined,
+  seq: null,
+  offsetMs: 0, // server clock minus this tablet's (the demo's clock runs fast)
+  generation: 0, // bumped at each snapshot: cards are rebuilt
+  rooms: new Map(),
+  visits: new Map(),
+  providers: new Map(),
+  visitTypes: new Map(),
+  thresholds: {},
+  delays: new Map(),
+};
+
+/** Taps on their way: visit id -> {step, room, version, list, key, waiting, ctrl}. */
+const pending = new Map();
+/** Room taps on their way: room id -> {action, waiting}. */
+const pendingRooms = new Map();
+/** Cards that met a refusal stay where they were tapped: visit id -> {list, note, kind, until}. */
+const pins = new Map();
+/** Which step each live Undo toast is about. */
+let toast = null;
+let walkinPending = null;
+/** The one card whose room picker is open (tapping "Room patient" opens it; one at a time). */
+let pickerFor = null;
+
+const serverNow = () => Date.now() + board.offsetMs;
+
+function clinicFormat(options) {
   try {
-    res = await fetch(path, { method, headers, cache: "no-store", body: body === undefined ? undefined : JSON.stringify(body) });
+    return new Intl.DateTimeFormat(undefined, { ...options, timeZone: board.timezone });
   } catch {
-    throw new ApiError(0, "Cannot reach the server. Check the network and try again.");
+    return new Intl.DateTimeFormat(undefined, options);
   }
-  let data = null;
-  if (res.status !== 204) {
-    try {
-      data = await res.json();
-    } catch {
-      data = null;
-    }
-  }
-  if (res.ok) return data;
-  const message = (data && typeof data.message === "string" && data.message) || `The server answered ${res.status}.`;
-  if (res.status === 401 && token) signedOut(message);
-  throw new ApiError(res.status, message, data);
+}
+const clock = (iso) => {
+  const t = typeof iso === "number" ? iso : parseTime(iso);
+  return Number.isFinite(t) ? clinicFormat({ hour: "numeric", minute: "2-digit" }).format(new Date(t)) : "";
+};
+const localClock = (ms) => new Date(ms).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+
+function duration(ms) {
+  const mins = Math.max(0, Math.floor(ms / 60000));
+  return mins < 60 ? `${mins} min` : `${Math.floor(mins / 60)} h ${String(mins % 60).padStart(2, "0")} min`;
 }
 
-// -- signing in and out --------------------------------------------------------------------------
+const roomLabel = (id) => board.rooms.get(id)?.label || id;
+const providerName = (id) => board.providers.get(id)?.name || id;
+const typeLabel = (code) => board.visitTypes.get(code)?.label || code;
+const stageLabel = (stage) => STAGE_LABEL[stage] || titleCase(stage);
+const stageIndex = (stage) => (FINISHED.has(stage) ? 99 : ORDER.indexOf(stage));
+
+// -- talking to the server -----------------------------------------------------------------------------------
+
+/** A request with the sign-in token; a 401 signs this page out with the server's message. */
+async function request(method, path, body) {
+  try {
+    return await call(method, path, { token, body });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401 && token) signedOut(err.message);
+    throw err;
+  }
+}
+
+const errorText = (err) => (err instanceof Offline ? "Cannot reach the server. Check the network and try again." : err.message);
+
+// -- signing in and out --------------------------------------------------------------------------------------
 
 function showSignIn(message, kind = "error") {
   me = null;
   $("app").hidden = true;
   $("who").hidden = true;
+  $("whoami").removeAttribute("data-role");
   $("notice").hidden = true;
   $("sign-in").hidden = false;
+  $("manager-link").hidden = true;
+  $("manager-sep").hidden = true;
   show($("sign-in-message"), message, kind);
-  $("secret").value = "";
-  $("device").value = $("device").value || local.get(DEVICE_KEY) || "";
+  $("signin-secret").value = "";
+  $("signin-device").value = $("signin-device").value || local.get(DEVICE_KEY) || "";
   document.title = "Sign in · Floor";
-  const first = $("staff").value ? $("secret") : $("staff");
-  first.focus();
+  ($("signin-staff").value ? $("signin-secret") : $("signin-staff")).focus();
+  updateBanner();
 }
 
 /** The token stopped working (or we signed out): forget it and everything it showed. */
 function signedOut(message, kind = "error") {
   token = null;
   session.set(TOKEN_KEY, null);
-  stopLive();
+  if (feed) feed.close();
+  feed = null;
+  for (const p of pending.values()) p.ctrl.abort();
+  pending.clear();
+  pendingRooms.clear();
+  pins.clear();
+  walkinPending = null;
+  hideToast();
   clinics = [];
   zonesOf.clear();
-  // Nothing the sign-in showed stays on the page: the board had patient names.
-  Object.assign(board, { clinic: null, name: "", seq: null, rooms: new Map(), visits: new Map(), providers: new Map() });
-  renderBoard();
-  $("board-title").textContent = "Board";
+  // Nothing the sign-in showed stays on the page: the lists had patient names.
+  Object.assign(board, { clinic: null, name: "", seq: null, rooms: new Map(), visits: new Map(), providers: new Map(),
+    visitTypes: new Map(), delays: new Map() });
+  for (const node of document.querySelectorAll("[data-lists]")) node.replaceChildren();
+  $("rooms").replaceChildren();
+  $("visits-body").replaceChildren();
   $("board-message").hidden = true;
   $("pair-message").hidden = true;
+  $("walkin-message").hidden = true;
   $("pair-form").reset();
+  $("walkin").reset();
+  wentDown = false;
+  downSince = null;
   showSignIn(message, kind);
 }
 
@@ -153,49 +254,64 @@ function showSignedIn() {
   $("app").hidden = false;
   $("who").hidden = false;
   const role = ROLE_LABEL[me.role] || titleCase(me.role || "staff");
-  const until = Number.isFinite(parseTime(me.expires_at))
-    ? new Date(parseTime(me.expires_at)).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" })
-    : "";
-  $("who-text").replaceChildren(
+  const until = Number.isFinite(parseTime(me.expires_at)) ? localClock(parseTime(me.expires_at)) : "";
+  const who = $("whoami");
+  who.dataset.role = me.role;
+  who.dataset.staff = me.id;
+  who.replaceChildren(
     "Signed in as ",
-    el("strong", "", me.name || me.id),
+    el("strong", { text: me.name || me.id }),
     ` (${me.id}) · `,
-    el("span", "role", role),
+    el("span", { class: "role", text: role }),
     ` · on ${me.device}${until ? ` · until ${until}` : ""}`,
   );
-  $("pair").hidden = me.role !== "manager";
-  document.title = "Floor";
+  const manager = me.role === "manager";
+  $("pair").hidden = !manager;
+  $("tabs").hidden = !manager;
+  $("manager-link").hidden = !manager;
+  $("manager-sep").hidden = !manager;
+  for (const r of ROLES) {
+    const panel = $(`panel-${r}`);
+    if (manager) {
+      panel.setAttribute("role", "tabpanel");
+      panel.setAttribute("aria-labelledby", `tab-${r}`);
+    } else {
+      panel.removeAttribute("role");
+      panel.setAttribute("aria-labelledby", `title-${r}`);
+    }
+  }
+  document.title = `${role} · Floor`;
 }
 
-$("device").value = local.get(DEVICE_KEY) || "";
-$("device").addEventListener("input", () => $("device").setCustomValidity(""));
+$("signin-device").value = local.get(DEVICE_KEY) || "";
+$("signin-device").addEventListener("input", () => $("signin-device").setCustomValidity(""));
 
 $("sign-in-form").addEventListener("submit", async (e) => {
   e.preventDefault();
-  const staff = $("staff").value.trim().toLowerCase();
-  const secret = $("secret").value;
-  const device = $("device").value.trim();
+  const staff = $("signin-staff").value.trim().toLowerCase();
+  const secret = $("signin-secret").value;
+  const device = $("signin-device").value.trim();
   if (device && !DEVICE_PATTERN.test(device)) {
-    $("device").setCustomValidity("Use letters, digits, spaces, dots, colons, dashes or underscores.");
-    $("device").reportValidity();
+    $("signin-device").setCustomValidity("Use letters, digits, spaces, dots, colons, dashes or underscores.");
+    $("signin-device").reportValidity();
     return;
   }
-  const button = $("sign-in-button");
+  const button = $("signin-submit");
   button.disabled = true;
   button.textContent = "Signing in…";
   show($("sign-in-message"), "");
   try {
-    const signed = await api("POST", "/api/sign-in", { staff, secret, device });
+    const signed = await call("POST", "/api/sign-in", { body: { staff, secret, device } });
     token = String(signed.token);
     session.set(TOKEN_KEY, token);
     local.set(DEVICE_KEY, device);
     me = { id: signed.staff, name: signed.name, role: signed.role, device, expires_at: signed.expires_at };
-    $("secret").value = "";
+    $("signin-secret").value = "";
     await enter();
   } catch (err) {
-    show($("sign-in-message"), err.message, "error");
-    $("secret").value = "";
-    $("secret").focus();
+    show($("sign-in-message"), errorText(err), "error");
+    $("signin-secret").value = "";
+    $("signin-secret").focus();
   } finally {
     button.disabled = false;
     button.textContent = "Sign in";
@@ -206,39 +322,33 @@ $("sign-out").addEventListener("click", async () => {
   const button = $("sign-out");
   button.disabled = true;
   try {
-    await api("POST", "/api/sign-out");
-    $("staff").value = ""; // the next person on this tablet types their own
+    await request("POST", "/api/sign-out");
+    $("signin-staff").value = ""; // the next person on this tablet types their own
     signedOut("You are signed out.", "info");
   } catch (err) {
-    if (err.status === 401) return; // already signed out by api()
-    show($("notice"), `Could not sign out: ${err.message}`, "error");
+    if (err instanceof ApiError && err.status === 401) return; // already signed out by request()
+    show($("notice"), `Could not sign out: ${errorText(err)}`, "error");
   } finally {
     button.disabled = false;
   }
 });
 
-// -- after signing in: clinics, the board, pairing -----------------------------------------------
-
-let clinics = [];
+// -- after signing in ----------------------------------------------------------------------------------------
 
 async function enter() {
   showSignedIn();
-  $("board-title").focus();
+  $("clinic-title").focus();
   try {
-    clinics = await api("GET", "/api/clinics");
+    clinics = await request("GET", "/api/clinics");
   } catch (err) {
-    if (err.status !== 401) show($("board-message"), `Could not list clinics: ${err.message}`, "error");
+    if (!(err instanceof ApiError && err.status === 401)) show($("board-message"), `Could not list clinics: ${errorText(err)}`, "error");
     return;
   }
   if (!Array.isArray(clinics) || clinics.length === 0) {
     show($("board-message"), "No clinics are configured on this server.", "error");
     return;
   }
-  const options = () => clinics.map((c) => {
-    const o = el("option", "", c.name);
-    o.value = c.id;
-    return o;
-  });
+  const options = () => clinics.map((c) => el("option", { value: c.id, text: c.name }));
   const wanted = local.get(CLINIC_KEY);
   const chosen = clinics.some((c) => c.id === wanted) ? wanted : clinics[0].id;
   $("clinic").replaceChildren(...options());
@@ -249,275 +359,989 @@ async function enter() {
     $("pair-clinic").value = chosen;
     loadZones(chosen);
   }
-  startLive(chosen);
+  startFeed(chosen);
 }
 
 $("clinic").addEventListener("change", () => {
   local.set(CLINIC_KEY, $("clinic").value);
-  startLive($("clinic").value);
+  startFeed($("clinic").value);
 });
 
-// -- the board: a snapshot, then events over the live socket --------------------------------------
+// -- the live feed: a snapshot, then one event at a time -----------------------------------------------------
 
-const board = {
-  clinic: null,
-  name: "",
-  timezone: undefined,
-  day: null,
-  seq: null,
-  offsetMs: 0,
-  rooms: new Map(),
-  visits: new Map(),
-  providers: new Map(),
-  visitTypes: new Map(),
-};
-
-let socket = null;
-let retryTimer = null;
-let backoffMs = BACKOFF_MIN_MS;
-let lastMessageAt = 0;
-
-function setLive(mode, text) {
-  $("live").className = `live live-${mode}`;
-  $("live-text").textContent = text;
-}
-
-function stopLive() {
-  clearTimeout(retryTimer);
-  if (socket) {
-    const s = socket;
-    socket = null;
-    try {
-      s.close(1000);
-    } catch {
-      /* closing already */
-    }
-  }
-}
-
-function startLive(clinic) {
-  stopLive();
+function startFeed(clinic) {
+  if (feed) feed.close();
   if (board.clinic !== clinic) {
-    Object.assign(board, { clinic, name: "", day: null, seq: null, rooms: new Map(), visits: new Map() });
-    renderBoard();
+    Object.assign(board, { clinic, name: "", seq: null, rooms: new Map(), visits: new Map(), delays: new Map() });
+    pins.clear();
+    render();
   }
-  backoffMs = BACKOFF_MIN_MS;
-  connect();
+  feed = openFeed({
+    clinic,
+    token: () => token,
+    onMessage: handle,
+    onStatus: feedStatus,
+    onEnded: feedEnded,
+  });
 }
 
-function connect() {
-  if (!token || !board.clinic) return;
-  const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  const since = board.seq === null ? "" : `?since=${board.seq}`;
-  let s;
-  try {
-    s = new WebSocket(`${proto}//${location.host}/api/clinics/${encodeURIComponent(board.clinic)}/live${since}`);
-  } catch {
-    retry("Cannot open the live feed");
-    return;
+function feedStatus(mode, text) {
+  feedMode = mode;
+  if (mode === "live" || mode === "stale") {
+    wentDown = false;
+    downSince = null;
+  } else if (mode === "offline") {
+    wentDown = true;
+    downSince ??= serverNow();
   }
-  socket = s;
-  lastMessageAt = Date.now();
-  setLive(board.seq === null ? "connecting" : "reconnecting", "Connecting");
-  s.onopen = () => {
-    if (socket !== s) return;
-    s.send(JSON.stringify({ type: "auth", token })); // never in the URL
-    // Resuming at the server's seq sends nothing until the next event; a refused token closes at once.
-    setTimeout(() => {
-      if (socket === s && s.readyState === WebSocket.OPEN && board.seq !== null) setLive("live", "Live");
-    }, 1500);
-  };
-  s.onmessage = (e) => {
-    if (socket !== s) return;
-    lastMessageAt = Date.now();
-    let msg;
-    try {
-      msg = JSON.parse(e.data);
-    } catch {
-      return;
-    }
-    handle(msg);
-  };
-  s.onclose = (e) => {
-    if (socket !== s) return;
-    socket = null;
-    closed(e.code, e.reason);
-  };
+  const live = $("live");
+  live.className = `live live-${mode}`;
+  $("live-text").textContent = mode === "live" ? "Live" : mode === "stale" ? "Delayed" : text || titleCase(mode);
+  $("stale").hidden = mode !== "stale";
+  updateBanner();
 }
 
-function retry(why, delay) {
-  stopLive();
-  const wait = delay ?? backoffMs * (0.8 + Math.random() * 0.4);
-  if (delay === undefined) backoffMs = Math.min(BACKOFF_MAX_MS, backoffMs * 2);
-  setLive("reconnecting", `${why}; retrying`);
-  retryTimer = setTimeout(connect, wait);
-}
-
-function closed(code, reason) {
-  if (code === 4401 || code === 1008) {
+function feedEnded(code, reason) {
+  if (code === CLOSE.UNAUTHENTICATED || code === CLOSE.SIGNED_OUT) {
     signedOut(`Your sign-in has ended${reason ? ` (${reason})` : ""}. Sign in again.`);
     return;
   }
-  if (code === 4403 || code === 4404) {
-    setLive("offline", "Not live");
-    show($("board-message"), reason || (code === 4404 ? "This clinic is not on this server." : "Not allowed."), "error");
-    return;
+  show($("board-message"), reason || "This sign-in may not watch this clinic.", "error");
+}
+
+/** The server's clock, from heartbeats. A snapshot's `now` can be older (the server encodes a snapshot once
+ *  per seq), so it only sets the clock until the first heartbeat; an event is never in the future. */
+let clockFromHeartbeat = false;
+function setClock(iso, { from = "heartbeat" } = {}) {
+  const t = parseTime(iso);
+  if (!Number.isFinite(t)) return;
+  if (from === "heartbeat") {
+    clockFromHeartbeat = true;
+    board.offsetMs = t - Date.now();
+  } else if (from === "snapshot" ? !clockFromHeartbeat : t > serverNow()) {
+    board.offsetMs = t - Date.now();
   }
-  if (code === 4400 && board.seq !== null) {
-    board.seq = null;
-    retry("Reloading", 0);
-    return;
-  }
-  retry(navigator.onLine === false ? "Offline" : "Connection lost");
+}
+
+/** Keep the newest of two versions of a visit (a refusal or an answer can be ahead of the feed). */
+function putVisit(visit) {
+  if (!visit || !visit.id) return;
+  const have = board.visits.get(visit.id);
+  if (!have || !(have.version > visit.version)) board.visits.set(visit.id, visit);
+}
+
+function putRoom(room) {
+  if (!room || !room.id) return;
+  const have = board.rooms.get(room.id);
+  if (!have || !(have.version > room.version)) board.rooms.set(room.id, room);
 }
 
 function handle(msg) {
+  try {
+    apply(msg);
+  } finally {
+    lastHeard = serverNow();
+  }
+}
+
+function apply(msg) {
   switch (msg.kind) {
     case "snapshot": {
       const b = msg.board;
       Object.assign(board, {
         name: String(b.name),
         timezone: b.timezone,
-        day: b.day,
         seq: msg.seq,
+        generation: board.generation + 1,
         rooms: new Map((b.rooms || []).map((r) => [r.id, r])),
         visits: new Map((b.visits || []).map((v) => [v.id, v])),
         providers: new Map((b.providers || []).map((p) => [p.id, p])),
         visitTypes: new Map((b.visit_types || []).map((t) => [t.code, t])),
+        thresholds: b.thresholds || {},
+        delays: new Map((b.delays || []).map((d) => [d.provider, d])),
       });
-      const t = parseTime(b.now);
-      if (Number.isFinite(t)) board.offsetMs = t - Date.now();
+      setClock(b.now, { from: "snapshot" });
+      fillWalkinChoices();
+      fillProviderFilter();
+      $("board-message").hidden = true;
       break;
     }
-    case "event": {
-      if (board.seq === null) return retry("Resyncing", 0);
-      if (msg.seq <= board.seq) return undefined;
-      if (msg.seq !== board.seq + 1) return retry("Catching up", BACKOFF_MIN_MS);
-      if (msg.visit) board.visits.set(msg.visit.id, msg.visit);
-      for (const r of msg.rooms || []) board.rooms.set(r.id, r);
+    case "event":
       board.seq = msg.seq;
+      setClock(msg.event?.at, { from: "event" });
+      if (msg.visit) putVisit(msg.visit);
+      for (const r of msg.rooms || []) putRoom(r);
       break;
-    }
-    case "heartbeat": {
-      const t = parseTime(msg.now);
-      if (Number.isFinite(t)) board.offsetMs = t - Date.now();
-      if (board.seq !== null && msg.seq !== board.seq) {
-        if (msg.seq < board.seq) board.seq = null;
-        return retry("Catching up", board.seq === null ? 0 : BACKOFF_MIN_MS);
-      }
-      break;
-    }
+    case "heartbeat":
+      setClock(msg.now);
+      tick();
+      return;
+    case "delays":
+    case "measures":
+      board.delays = new Map((msg.delays || []).map((d) => [d.provider, d]));
+      renderDelay();
+      return;
     default:
-      return undefined; // measures and delays: the full tablet screens will use them
+      return;
   }
-  backoffMs = BACKOFF_MIN_MS;
-  if (board.seq !== null) {
-    setLive(msg.board?.stale || msg.stale ? "stale" : "live", msg.board?.stale || msg.stale ? "Delayed" : "Live");
-    $("board-message").hidden = true;
+  render();
+}
+
+addEventListener("offline", () => updateBanner());
+addEventListener("online", () => {
+  // The socket may have died quietly while the network was gone: start it again at once rather than wait
+  // for its next retry (a fresh snapshot; taps waiting to be sent retry by themselves, see lib/api.js).
+  if (token && board.clinic && feedMode !== "live") startFeed(board.clinic);
+  updateBanner();
+});
+
+// -- which visits each role works on ------------------------------------------------------------------------
+
+/** What a role taps next from a stage (the one big button), and what else it may tap there. */
+const NEXT = {
+  front_desk: { scheduled: "arrived", provider_in: "checked_out", teach_back_done: "checked_out" },
+  medical_assistant: { arrived: "roomed", roomed: "prep_done", teach_back_done: "checked_out" },
+  provider: { prep_done: "provider_in", provider_in: "teach_back_done", teach_back_done: "checked_out" },
+};
+const MORE = {
+  front_desk: { scheduled: ["no_show", "cancelled"], arrived: ["left_without_being_seen"] },
+  medical_assistant: { arrived: ["left_without_being_seen"], roomed: ["left_without_being_seen"] },
+  provider: { provider_in: ["checked_out"] },
+};
+
+/** When the wait shown on a card started, and how it is worded. */
+const WAIT = {
+  arrived: { label: "waiting", limit: "waiting_to_be_roomed" },
+  roomed: { label: "in room", limit: "waiting_for_prep" },
+  prep_done: { label: "waiting in room", limit: "waiting_for_provider" },
+  provider_in: { label: "for" },
+  teach_back_done: { label: "waiting", limit: "waiting_for_checkout" },
+};
+
+const byStart = (a, b) => parseTime(a.start) - parseTime(b.start);
+const bySince = (a, b) => (parseTime(a.times?.[a.stage]) - parseTime(b.times?.[b.stage])) || byStart(a, b);
+
+function myProvider() {
+  if (me && me.role === "provider" && board.providers.has(me.id)) return me.id;
+  const chosen = $("provider-filter").value;
+  return chosen && board.providers.has(chosen) ? chosen : null;
+}
+
+/** The lists of a role's panel: key, title, which visits, how sorted, what to say when empty. */
+function listsOf(role) {
+  if (role === "front_desk") {
+    return [
+      { key: "desk-arrivals", title: "Arrivals", stages: ["scheduled"], sort: byStart, empty: "Nobody else is expected today." },
+      { key: "desk-checkout", title: "Check out", stages: ["provider_in", "teach_back_done"], sort: bySince,
+        empty: "Nobody is ready to check out." },
+      { key: "desk-waiting", title: "In the waiting room", stages: ["arrived"], sort: bySince, compact: true,
+        empty: "Nobody is waiting." },
+    ];
   }
-  if (msg.kind !== "heartbeat") renderBoard();
+  if (role === "medical_assistant") {
+    return [
+      { key: "ma-waiting", title: "Waiting to be roomed", stages: ["arrived"], sort: bySince, empty: "Nobody is waiting to be roomed." },
+      { key: "ma-prep", title: "Roomed: needs prep", stages: ["roomed"], sort: bySince, empty: "No roomed patient needs prep." },
+      { key: "ma-rooms", title: "Rooms in turnover", rooms: true },
+      { key: "ma-checkout", title: "Ready to check out", stages: ["teach_back_done"], sort: bySince,
+        empty: "Nobody is ready to check out." },
+    ];
+  }
+  const mine = myProvider();
+  const filter = (v) => !mine || v.provider === mine;
+  return [
+    { key: "pr-waiting", title: mine && me.id === mine ? "Waiting for you" : "Waiting for the provider", stages: ["prep_done"],
+      filter, sort: bySince, empty: "Nobody is prepped and waiting." },
+    { key: "pr-with", title: mine && me.id === mine ? "With you" : "With the provider", stages: ["provider_in"], filter,
+      sort: bySince, empty: "Nobody is with the provider." },
+    { key: "pr-teach", title: "Teach-back done: check out", stages: ["teach_back_done"], filter, sort: bySince,
+      empty: "Nobody is waiting to check out." },
+    { key: "pr-coming", title: "Coming up", stages: ["arrived", "roomed"], filter, sort: bySince, compact: true,
+      empty: "Nobody is waiting or being prepped." },
+  ];
+}
+
+function currentView() {
+  if (!me) return null;
+  if (me.role !== "manager") return me.role;
+  const tab = local.get(TAB_KEY);
+  return ROLES.includes(tab) ? tab : "front_desk";
+}
+
+// -- rendering -----------------------------------------------------------------------------------------------
+
+let renderQueued = false;
+function render() {
+  if (renderQueued) return;
+  renderQueued = true;
+  queueMicrotask(() => {
+    renderQueued = false;
+    renderNow();
+  });
+}
+
+function renderNow() {
+  if (!me) return;
+  expirePins();
+  $("clinic-title").textContent = board.name || "Clinic";
+  renderSummary();
+  const view = currentView();
+  for (const r of ROLES) {
+    const panel = $(`panel-${r}`);
+    const shown = r === view;
+    panel.hidden = !shown;
+    const tab = $(`tab-${r}`);
+    tab.setAttribute("aria-selected", String(shown));
+    tab.tabIndex = shown ? 0 : -1;
+    const holder = panel.querySelector("[data-lists]");
+    // Only the panel on screen holds cards: one card per visit on the page.
+    if (!shown) holder.replaceChildren();
+    else renderPanel(holder, r);
+  }
+  renderDelay();
+  renderFloor();
+  updateBanner();
+}
+
+function renderSummary() {
+  if (board.seq === null) {
+    $("summary").textContent = "Loading the board…";
+    return;
+  }
+  const visits = [...board.visits.values()];
+  const count = (stage) => visits.filter((v) => v.stage === stage).length;
+  const ready = [...board.rooms.values()].filter((r) => r.state === "ready").length;
+  const date = clinicFormat({ weekday: "long", month: "long", day: "numeric" }).format(new Date(serverNow()));
+  $("summary").textContent = `${date} · ${count("scheduled")} expected · ${count("arrived")} waiting · ` +
+    `${plural(ready, "room")} ready of ${board.rooms.size}`;
+}
+
+function renderPanel(holder, role) {
+  if (board.seq === null) {
+    holder.replaceChildren(el("p", { class: "hint", text: "Loading the board…" }));
+    return;
+  }
+  const lists = listsOf(role);
+  const pinnedHere = new Map(); // list key -> [visit]
+  for (const [id, pin] of pins) {
+    const v = board.visits.get(id);
+    if (!v) continue;
+    if (!lists.some((l) => l.key === pin.list)) continue;
+    if (!pinnedHere.has(pin.list)) pinnedHere.set(pin.list, []);
+    pinnedHere.get(pin.list).push(v);
+  }
+  const pinnedIds = new Set([...pinnedHere.values()].flat().map((v) => v.id));
+  const sections = lists.map((list) => {
+    let section = holder.querySelector(`:scope > [data-list="${list.key}"]`);
+    if (!section) {
+      const titleId = `list-${list.key}`;
+      section = el("section", { class: `list${list.compact ? " compact" : ""}`, "data-list": list.key, "aria-labelledby": titleId },
+        el("h3", { id: titleId }, el("span", { class: "list-title", text: list.title }), " ", el("span", { class: "count" })),
+        el("p", { class: "empty hint" }),
+        el("ul", { class: list.rooms ? "cards room-cards" : "cards" }));
+    }
+    section.querySelector(".list-title").textContent = list.title;
+    if (list.rooms) {
+      renderRoomList(section);
+      return section;
+    }
+    let visits = [...board.visits.values()].filter((v) => list.stages.includes(v.stage) && !pinnedIds.has(v.id) &&
+      (!list.filter || list.filter(v)));
+    visits.sort(list.sort);
+    visits = [...(pinnedHere.get(list.key) || []), ...visits];
+    section.querySelector(".count").textContent = `(${visits.length})`;
+    const empty = section.querySelector(".empty");
+    empty.textContent = list.empty;
+    empty.hidden = visits.length > 0;
+    syncChildren(section.querySelector("ul"), visits.map((v) => ({
+      key: v.id,
+      sig: cardSignature(v, role, list),
+      build: () => visitCard(v, role, list),
+    })));
+    return section;
+  });
+  if (sections.some((s, i) => holder.children[i] !== s) || holder.children.length !== sections.length) {
+    holder.replaceChildren(...sections);
+  }
+}
+
+/** Put `items` (in order) into `parent`, building a node only when it is new or its signature changed, so
+ *  cards that did not change keep their DOM (and a finger on one of their buttons). */
+function syncChildren(parent, items) {
+  const existing = new Map();
+  for (const child of parent.children) existing.set(child.dataset.key, child);
+  const wanted = [];
+  for (const item of items) {
+    let node = existing.get(item.key);
+    existing.delete(item.key);
+    if (!node || node._sig !== item.sig) {
+      const fresh = item.build();
+      fresh.dataset.key = item.key;
+      fresh._sig = item.sig;
+      if (node) {
+        const focus = focusKey(node);
+        node.replaceWith(fresh);
+        if (focus) restoreFocus(fresh, focus);
+      }
+      node = fresh;
+    }
+    wanted.push(node);
+  }
+  for (const gone of existing.values()) gone.remove();
+  wanted.forEach((node, i) => {
+    if (parent.children[i] !== node) parent.insertBefore(node, parent.children[i] || null);
+  });
+}
+
+function focusKey(node) {
+  const active = document.activeElement;
+  if (!active || !node.contains(active)) return null;
+  for (const attr of ["data-pick-room", "data-step", "data-action"]) {
+    if (active.hasAttribute(attr)) return `[${attr}="${CSS.escape(active.getAttribute(attr))}"]`;
+  }
+  return "[tabindex]";
+}
+
+function restoreFocus(node, selector) {
+  const target = node.querySelector(selector) || node.querySelector("button:not([disabled])");
+  if (target) target.focus({ preventScroll: true });
+  else {
+    node.tabIndex = -1;
+    node.focus({ preventScroll: true });
+  }
+}
+
+const readyRooms = () => [...board.rooms.values()].filter((r) => r.state === "ready");
+
+function cardSignature(v, role, list) {
+  const p = pending.get(v.id);
+  const pin = pins.get(v.id);
+  const next = NEXT[role]?.[v.stage];
+  return JSON.stringify([
+    board.generation, v.version, v.stage, v.room, list.key, role,
+    p ? [p.version, p.step, p.waiting] : null,
+    pin ? [pin.note, pin.kind] : null,
+    next === "roomed" && pickerFor === v.id ? readyRooms().map((r) => r.id) : null,
+    v.room ? roomLabel(v.room) : null,
+  ]);
+}
+
+function visitCard(v, role, list) {
+  const p = pending.get(v.id);
+  const sending = p && p.version === v.version; // this card's tap is on its way
+  const busy = Boolean(p); // one tap at a time per visit
+  const pin = pins.get(v.id);
+  const next = NEXT[role]?.[v.stage];
+  const more = (MORE[role]?.[v.stage] || []).filter((s) => s !== next);
+  const titleId = `card-${list.key}-${v.id}`;
+  const card = el("li", {
+    class: `vcard stage-${v.stage}${list.compact ? " compact" : ""}${pin ? " pinned" : ""}`,
+    "data-visit": v.id,
+    "data-stage": v.stage,
+    "data-version": v.version,
+    "data-sending": sending ? "" : null,
+    "aria-labelledby": titleId,
+    "aria-busy": sending ? "true" : null,
+  });
+
+  const head = el("div", { class: "vhead" },
+    el("h4", { id: titleId, class: "patient", text: v.patient_name }),
+    v.walk_in ? el("span", { class: "badge", text: "Walk-in" }) : null);
+  card.append(head);
+
+  const start = parseTime(v.start);
+  const meta = [providerName(v.provider), typeLabel(v.visit_type)];
+  if (Number.isFinite(start) && !v.walk_in) meta.push(`booked ${clock(start)}`);
+  if (v.room) meta.push(roomLabel(v.room));
+  card.append(el("p", { class: "meta", text: meta.join(" · ") }));
+
+  const status = el("p", { class: "status" }, el("span", { class: "stage-label", text: stageLabel(v.stage) }));
+  if (v.stage === "scheduled" && Number.isFinite(start)) {
+    status.append(" · ", waitSpan("due", v.start));
+  } else if (WAIT[v.stage] && v.times?.[v.stage]) {
+    status.append(" · ", waitSpan("wait", v.times[v.stage], WAIT[v.stage].label, board.thresholds?.[WAIT[v.stage].limit]));
+  }
+  const last = v.steps?.at(-1);
+  if (last && last.step === v.stage && last.by) status.append(el("span", { class: "by", text: ` · by ${last.by} at ${clock(last.at)}` }));
+  card.append(status);
+  if (v.notes) card.append(el("p", { class: "notes", text: v.notes }));
+
+  if (pin) {
+    const note = el("div", { class: `note ${pin.kind}`, "data-conflict": pin.kind === "conflict" ? "" : null,
+      "data-error": pin.kind === "error" ? "" : null, role: "status" },
+    el("p", {}, el("span", { class: "icon", "aria-hidden": "true", text: "⚠ " }), el("strong", { text: pin.kind === "conflict" ? "Not sent: " : "Refused: " }), pin.note),
+    el("button", { type: "button", class: "link-button", "data-action": "dismiss", text: "OK, got it" }));
+    card.append(note);
+  }
+  if (sending) {
+    card.append(el("p", { class: `note sending${p.waiting ? " waiting" : ""}`, role: "status", text: p.waiting === "offline"
+      ? "No connection: this tap is kept and will be sent once, as soon as the network is back."
+      : p.waiting === "busy" ? "The server is busy: trying again…" : "Sending…" }));
+  }
+
+  if (next) {
+    if (next === "checked_out" && v.stage === "provider_in") {
+      card.append(el("p", { class: "hint", text: "Teach-back not recorded yet: checking out now records it as skipped." }));
+    }
+    const label = sending && p.step === next ? "Sending…" : STEP_BUTTON[next];
+    const picking = next === "roomed" && pickerFor === v.id && !busy;
+    card.append(el("button", { type: "button", class: "primary next", "data-action": "next", "data-step": next,
+      disabled: busy, text: label, "aria-expanded": next === "roomed" ? String(picking) : null,
+      "aria-controls": next === "roomed" ? `picker-${v.id}` : null }));
+    if (picking) card.append(roomPicker(v));
+  } else if (!FINISHED.has(v.stage) && !list.compact) {
+    card.append(el("p", { class: "hint", text: `Next: ${whoIsNext(v.stage)}.` }));
+  }
+  if (more.length) {
+    card.append(el("div", { class: "more" }, ...more.map((s) => el("button", { type: "button", class: "secondary",
+      "data-action": "step", "data-step": s, disabled: busy, text: sending && p.step === s ? "Sending…" : STEP_BUTTON[s] }))));
+  }
+  return card;
+}
+
+function whoIsNext(stage) {
+  return {
+    scheduled: "the front desk checks the patient in",
+    arrived: "a medical assistant rooms the patient",
+    roomed: "a medical assistant does the prep",
+    prep_done: "the provider goes in",
+    provider_in: "the provider does the teach-back",
+    teach_back_done: "check out",
+  }[stage] || "nothing";
+}
+
+/** The ready rooms, as buttons: picking one rooms the patient there. */
+function roomPicker(v) {
+  const rooms = readyRooms();
+  const group = el("div", { class: "picker", id: `picker-${v.id}`, role: "group", "aria-label": `Ready rooms for ${v.patient_name}` },
+    el("p", { class: "picker-label", text: rooms.length ? "Pick a ready room:" : "No room is ready yet. Mark a room ready when it is cleaned." }));
+  const buttons = el("div", { class: "picker-rooms" }, ...rooms.map((r) => el("button", { type: "button", class: "room-choice",
+    "data-pick-room": r.id, text: r.label })));
+  if (rooms.length) group.append(buttons);
+  return group;
+}
+
+function waitSpan(kind, iso, label, limit) {
+  const span = el("span", { class: "wait", "data-kind": kind, "data-since": iso, "data-label": label || "",
+    "data-limit": limit || "" });
+  paintWait(span);
+  return span;
+}
+
+function paintWait(span) {
+  const t = parseTime(span.dataset.since);
+  if (!Number.isFinite(t)) return;
+  const now = serverNow();
+  if (span.dataset.kind === "due") {
+    const late = now - t;
+    span.textContent = late >= 60000 ? `late ${duration(late)}` : late > -60000 ? "due now" : `due in ${duration(-late)}`;
+    span.classList.toggle("over", late >= 10 * 60000);
+    return;
+  }
+  const ms = now - t;
+  const limit = Number(span.dataset.limit);
+  const over = limit > 0 && ms >= limit * 60000;
+  const text = `${span.dataset.label} ${duration(ms)}${over ? " (long wait)" : ""}`;
+  if (span.textContent !== text) span.textContent = text;
+  span.classList.toggle("over", over);
+}
+
+/** Waits count up on screen every second (server time: the demo's clock runs fast). */
+function tick() {
+  for (const span of document.querySelectorAll(".wait[data-since]")) paintWait(span);
+}
+setInterval(() => {
+  tick();
+  if (pins.size && [...pins.values()].some((p) => p.until < Date.now())) render();
+}, 1000);
+
+function renderRoomList(section) {
+  const rooms = [...board.rooms.values()].filter((r) => r.state === "turnover" || r.state === "blocked");
+  rooms.sort((a, b) => (a.state === "blocked") - (b.state === "blocked") || parseTime(a.since) - parseTime(b.since));
+  const ready = readyRooms();
+  section.querySelector(".count").textContent = `(${rooms.filter((r) => r.state === "turnover").length})`;
+  const empty = section.querySelector(".empty");
+  empty.textContent = `No room is waiting to be cleaned. Ready: ${ready.length ? ready.map((r) => r.label).join(", ") : "none"}.`;
+  empty.hidden = rooms.length > 0;
+  syncChildren(section.querySelector("ul"), rooms.map((r) => ({
+    key: r.id,
+    sig: JSON.stringify([board.generation, r.version, r.state, pendingRooms.get(r.id)?.waiting ?? pendingRooms.has(r.id)]),
+    build: () => roomCard(r),
+  })));
+}
+
+function roomCard(r) {
+  const p = pendingRooms.get(r.id);
+  const titleId = `room-${r.id}`;
+  const card = el("li", { class: `rcard room-${r.state}`, "data-room": r.id, "data-state": r.state, "aria-labelledby": titleId },
+    el("h4", { id: titleId, class: "room-name", text: r.label }),
+    el("p", { class: "status" }, el("span", { class: "stage-label", text: ROOM_STATE_LABEL[r.state] || titleCase(r.state) }),
+      r.since ? " · " : "", r.since ? waitSpan("wait", r.since, "for") : ""));
+  if (p) card.append(el("p", { class: "note sending", role: "status",
+    text: p.waiting === "offline" ? "No connection: will be sent once the network is back." : "Sending…" }));
+  if (r.state === "turnover") {
+    card.append(el("button", { type: "button", class: "primary", "data-action": "room-ready", disabled: Boolean(p),
+      text: p ? "Sending…" : "Room ready" }));
+  } else if (r.state === "blocked") {
+    card.append(el("button", { type: "button", class: "secondary", "data-action": "room-unblock", disabled: Boolean(p),
+      text: p ? "Sending…" : "Unblock" }));
+  }
+  return card;
+}
+
+function renderDelay() {
+  const node = $("provider-delay");
+  if (!me || currentView() !== "provider" || board.seq === null) {
+    node.hidden = true;
+    return;
+  }
+  const mine = myProvider();
+  const delays = mine ? [board.delays.get(mine)].filter(Boolean) : [...board.delays.values()].filter((d) => d.lateness >= 1);
+  const parts = delays.map((d) => {
+    const who = mine && me.id === mine ? "You are" : `${providerName(d.provider)} is`;
+    if (d.lateness < 1) return `${who} on time.`;
+    const back = d.recovers_at ? `, back on time about ${clock(d.recovers_at)}` : "";
+    return `${who} running about ${Math.round(d.lateness)} min behind${back}.`;
+  });
+  node.textContent = parts.join(" ") || "Every provider is on time.";
+  node.hidden = false;
+}
+
+function renderFloor() {
+  if (!$("floor-details").open || board.seq === null) {
+    if (board.seq === null) {
+      $("rooms").replaceChildren();
+      $("visits-body").replaceChildren();
+    }
+    return;
+  }
+  const now = serverNow();
+  $("rooms").replaceChildren(...[...board.rooms.values()].map((r) => {
+    const li = el("li", { class: `room room-${r.state}` },
+      el("span", { class: "room-label", text: r.label }),
+      el("span", { class: "room-state", text: ROOM_STATE_LABEL[r.state] || titleCase(r.state) }));
+    const v = r.visit ? board.visits.get(r.visit) : null;
+    if (v) li.append(el("span", { class: "room-who", text: v.patient_name }), el("span", { class: "room-stage", text: stageLabel(v.stage) }));
+    else if (r.since) li.append(el("span", { class: "room-stage", text: `for ${duration(now - parseTime(r.since))}` }));
+    return li;
+  }));
+  const visits = [...board.visits.values()];
+  visits.sort((a, b) => (FINISHED.has(a.stage) - FINISHED.has(b.stage)) || byStart(a, b));
+  $("visits-body").replaceChildren(...visits.map((v) => el("tr", { class: FINISHED.has(v.stage) ? "finished" : "" },
+    el("td", { text: `${clock(v.start)}${v.walk_in ? " (walk-in)" : ""}` }),
+    el("td", { class: "patient", text: v.patient_name }),
+    el("td", { text: providerName(v.provider) }),
+    el("td", { text: typeLabel(v.visit_type) }),
+    el("td", { text: stageLabel(v.stage) }),
+    el("td", { text: v.room ? roomLabel(v.room) : "" }))));
+  $("visits-empty").hidden = visits.length > 0;
+}
+$("floor-details").addEventListener("toggle", () => renderFloor());
+
+// -- the offline banner --------------------------------------------------------------------------------------
+
+function updateBanner() {
+  const banner = $("offline");
+  const waiting = [...pending.entries()].filter(([, p]) => p.waiting === "offline");
+  const roomsWaiting = [...pendingRooms.entries()].filter(([, p]) => p.waiting === "offline");
+  const browserOffline = navigator.onLine === false;
+  const feedDown = wentDown && feedMode !== "live" && feedMode !== "stale";
+  const off = Boolean(me) && (browserOffline || feedDown || waiting.length > 0 || roomsWaiting.length > 0 ||
+    walkinPending?.waiting === "offline" || toast?.waiting === "offline");
+  if (off) {
+    downSince ??= serverNow();
+  } else if (!feedDown) {
+    downSince = null;
+  }
+  banner.hidden = !off;
+  if (!off) return;
+  // A live region: write only what changed, so a screen reader is not told the same thing again.
+  setText($("offline-since"), `since ${clock(downSince)}`);
+  const heard = lastHeard ? ` Last update from the server at ${clock(lastHeard)}.` : "";
+  setText($("offline-detail"), (browserOffline ? "This tablet has no network." : "The connection to the server dropped; reconnecting.") +
+    ` The lists below may be out of date.${heard} Taps you make are kept and sent once, automatically, when the connection is back.`);
+  const lines = [
+    ...waiting.map(([id, p]) => `${board.visits.get(id)?.patient_name || id}: ${stepDone(p.step, p.room)} (waiting to send)`),
+    ...roomsWaiting.map(([id]) => `${roomLabel(id)} ready: waiting to send`),
+    ...(walkinPending?.waiting === "offline" ? [`Walk-in ${walkinPending.name}: waiting to send`] : []),
+    ...(toast?.waiting === "offline" ? [`Undo for ${toast.patient}: waiting to send`] : []),
+  ];
+  if (lines.join("\n") !== [...$("offline-taps").children].map((li) => li.textContent).join("\n")) {
+    $("offline-taps").replaceChildren(...lines.map((t) => el("li", { text: t })));
+  }
+}
+
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+// -- taps ----------------------------------------------------------------------------------------------------
+
+const visitPath = (id) => `/api/clinics/${encodeURIComponent(board.clinic)}/visits/${encodeURIComponent(id)}/events`;
+
+document.addEventListener("click", (e) => {
+  const button = e.target.closest("button[data-action], button[data-pick-room]");
+  if (!button || button.disabled) return;
+  const card = button.closest("[data-visit]");
+  if (button.hasAttribute("data-pick-room")) {
+    if (card) sendStep(card, "roomed", button.dataset.pickRoom);
+    return;
+  }
+  switch (button.dataset.action) {
+    case "next":
+      if (button.dataset.step === "roomed") {
+        // Rooming needs a room: the card opens its picker of ready rooms (and closes it on a second tap).
+        const id = card.dataset.visit;
+        pickerFor = pickerFor === id ? null : id;
+        renderNow();
+        if (pickerFor === id) {
+          const fresh = document.querySelector(`[data-visit="${CSS.escape(id)}"]`);
+          (fresh?.querySelector("[data-pick-room]") || fresh?.querySelector("[data-action='next']"))?.focus({ preventScroll: true });
+          fresh?.querySelector(".picker")?.scrollIntoView({ block: "nearest" });
+        }
+        return;
+      }
+      sendStep(card, button.dataset.step);
+      return;
+    case "step":
+      sendStep(card, button.dataset.step);
+      return;
+    case "dismiss":
+      pins.delete(card.dataset.visit);
+      render();
+      return;
+    case "undo":
+      sendUndo();
+      return;
+    case "room-ready":
+      sendRoom(button.closest("[data-room]").dataset.room, "ready");
+      return;
+    case "room-unblock":
+      sendRoom(button.closest("[data-room]").dataset.room, "unblocked");
+      return;
+    default:
+  }
+});
+
+async function sendStep(card, step, room) {
+  const id = card.dataset.visit;
+  if (!id || pending.has(id)) return;
+  // The version the card shows: if the visit moved on since, the server refuses and says how.
+  const version = Number(card.dataset.version);
+  const list = card.closest("[data-list]")?.dataset.list;
+  const shownStage = card.dataset.stage;
+  const p = { step, room, version, list, key: newKey(), waiting: null, ctrl: new AbortController() };
+  pending.set(id, p);
+  if (pickerFor === id) pickerFor = null;
+  pins.delete(id);
+  render();
+  const body = { type: step, expected_version: version };
+  if (room) body.room = room;
+  try {
+    const answer = await tap(visitPath(id), body, {
+      token,
+      key: p.key,
+      signal: p.ctrl.signal,
+      onWaiting: (attempt, err) => {
+        p.waiting = err instanceof Offline ? "offline" : "busy";
+        render();
+      },
+    });
+    if (pending.get(id) !== p) return;
+    putVisit(answer.visit);
+    showUndo(answer.visit, step, room);
+  } catch (err) {
+    if (pending.get(id) !== p) return;
+    refused(id, err, { list, shownStage, step });
+  } finally {
+    if (pending.get(id) === p) pending.delete(id);
+    render();
+  }
+}
+
+/** A tap was refused: the card shows why, as the visit is now, where it was tapped. */
+function refused(id, err, { list, shownStage, step }) {
+  if (err instanceof ApiError && err.status === 401) {
+    signedOut(err.message);
+    return;
+  }
+  let note;
+  let kind = "error";
+  if (err instanceof ApiError) {
+    const body = err.body || {};
+    if (body.visit) putVisit(body.visit);
+    if (err.status === 409 && (body.error === "stale_version" || body.error === "illegal_step") && body.visit) {
+      kind = "conflict";
+      note = conflictText(body.visit, shownStage);
+    } else if (err.status === 409) {
+      kind = "conflict";
+      note = err.message;
+      if (body.error === "room_unavailable" && step === "roomed") {
+        note += " Pick another ready room.";
+        pickerFor = id;
+      }
+    } else {
+      note = err.message;
+    }
+  } else {
+    note = errorText(err);
+  }
+  if (list) pins.set(id, { list, note, kind, until: Date.now() + PIN_MS, step });
+  else showToast({ text: note });
+}
+
+/** What happened to a visit meanwhile, from its last step: "Already roomed in East 2 by ben at 10:42." */
+function conflictText(visit, shownStage) {
+  const last = visit.steps?.at(-1);
+  const now = stageLabel(visit.stage);
+  if (stageIndex(visit.stage) > stageIndex(shownStage) && last && last.step === visit.stage) {
+    return `Already ${stepDone(last.step, last.room)} by ${last.by || "someone else"} at ${clock(last.at)}.`;
+  }
+  if (last) {
+    return `Changed meanwhile: a step was undone; it is ${now} now (last step ${stepDone(last.step, last.room)} by ` +
+      `${last.by || "someone else"} at ${clock(last.at)}).`;
+  }
+  return `Changed meanwhile: a step was undone; it is ${now} now.`;
+}
+
+async function sendRoom(roomId, action) {
+  if (pendingRooms.has(roomId)) return;
+  const p = { action, waiting: null };
+  pendingRooms.set(roomId, p);
+  render();
+  const path = `/api/clinics/${encodeURIComponent(board.clinic)}/rooms/${encodeURIComponent(roomId)}/events`;
+  try {
+    const answer = await tap(path, { type: action }, {
+      token,
+      onWaiting: (attempt, err) => {
+        p.waiting = err instanceof Offline ? "offline" : "busy";
+        render();
+      },
+    });
+    putRoom(answer.room);
+    showToast({ text: `${answer.room.label} is ${ROOM_STATE_LABEL[answer.room.state]?.toLowerCase() || answer.room.state} now.` });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
+    const room = board.rooms.get(roomId);
+    const already = err instanceof ApiError && err.status === 409 && room && room.state === "ready" && action === "ready";
+    showToast({ text: already ? `${room.label} was already marked ready by someone else.` : `${roomLabel(roomId)}: ${errorText(err)}`, error: true });
+  } finally {
+    pendingRooms.delete(roomId);
+    render();
+  }
   return undefined;
 }
 
-setInterval(() => {
-  if (socket && socket.readyState === WebSocket.OPEN && Date.now() - lastMessageAt > SILENCE_MS) {
-    retry("No heartbeat", 0);
-  }
-  if (!$("app").hidden && board.seq !== null) renderBoard(); // minutes count up
-}, 30000);
+// -- the Undo toast ------------------------------------------------------------------------------------------
 
-function clinicFormat(options) {
+let toastTimer = null;
+
+function showUndo(visit, step, room) {
+  const text = `${visit.patient_name}: ${stepDone(step, room)}.`;
+  showToast({ text, undo: { visit: visit.id, version: visit.version, step }, patient: visit.patient_name });
+}
+
+function showToast({ text, undo, patient, error, ms }) {
+  clearTimeout(toastTimer);
+  toast = { text, undo, patient, waiting: null, error, until: Date.now() + (ms || (undo ? UNDO_MS : 4000)) };
+  paintToast();
+  armToast();
+}
+
+function armToast() {
+  clearTimeout(toastTimer);
+  if (!toast) return;
+  toastTimer = setTimeout(() => {
+    if (!toast || toast.sending) return;
+    const node = $("toast-region").firstElementChild;
+    if (node && node.contains(document.activeElement)) {
+      toast.until = Date.now() + 2000; // a keyboard user is on it: keep it while they are
+      armToast();
+      return;
+    }
+    hideToast();
+  }, Math.max(0, toast.until - Date.now()));
+}
+
+function hideToast() {
+  clearTimeout(toastTimer);
+  toast = null;
+  $("toast-region").replaceChildren();
+}
+
+function paintToast() {
+  if (!toast) return;
+  const box = el("div", { class: `toast${toast.error ? " error" : ""}` },
+    el("p", { class: "toast-text", text: toast.sending ? (toast.waiting === "offline"
+      ? "Undo waiting for the network; it will be sent once." : "Undoing…") : toast.text }));
+  if (toast.undo && !toast.sending) {
+    box.append(el("button", { type: "button", class: "undo", "data-action": "undo", text: "Undo" }));
+  }
+  box.append(el("button", { type: "button", class: "link-button close", "aria-label": "Close message", text: "×",
+    onclick: () => hideToast() }));
+  $("toast-region").replaceChildren(box);
+}
+
+async function sendUndo() {
+  if (!toast || !toast.undo || toast.sending) return;
+  const t = toast;
+  const { visit: id, version } = t.undo;
+  t.sending = true;
+  clearTimeout(toastTimer);
+  paintToast();
   try {
-    return new Intl.DateTimeFormat(undefined, { ...options, timeZone: board.timezone });
-  } catch {
-    return new Intl.DateTimeFormat(undefined, options);
+    const answer = await tap(visitPath(id), { type: "undo", expected_version: version }, {
+      token,
+      onWaiting: (attempt, err) => {
+        t.waiting = err instanceof Offline ? "offline" : "busy";
+        if (toast === t) paintToast();
+        updateBanner();
+      },
+    });
+    putVisit(answer.visit);
+    pins.delete(id);
+    showToast({ text: `Undone: ${answer.visit.patient_name} is ${stageLabel(answer.visit.stage)} again.` });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
+    let text = `Could not undo: ${errorText(err)}`;
+    if (err instanceof ApiError && err.body?.visit) {
+      putVisit(err.body.visit);
+      if (err.body.error === "stale_version") text = `Could not undo: ${conflictText(err.body.visit, t.undo.step)}`;
+    }
+    showToast({ text, error: true, ms: 8000 });
+  } finally {
+    render();
   }
+  return undefined;
 }
 
-function minutesSince(iso) {
-  const t = parseTime(iso);
-  if (!Number.isFinite(t)) return "";
-  const mins = Math.max(0, Math.floor((Date.now() + board.offsetMs - t) / 60000));
-  return mins < 60 ? `${mins} min` : `${Math.floor(mins / 60)} h ${String(mins % 60).padStart(2, "0")} min`;
+// -- walk-ins ------------------------------------------------------------------------------------------------
+
+function fillWalkinChoices() {
+  const provider = $("walkin-provider");
+  const type = $("walkin-type");
+  const keepP = provider.value;
+  const keepT = type.value;
+  provider.replaceChildren(el("option", { value: "", text: "Choose a provider" }),
+    ...[...board.providers.values()].map((p) => el("option", { value: p.id, text: p.name })));
+  type.replaceChildren(...[...board.visitTypes.values()].map((t) => el("option", { value: t.code, text: t.label })));
+  if (board.providers.has(keepP)) provider.value = keepP;
+  if (board.visitTypes.has(keepT)) type.value = keepT;
 }
 
-function renderBoard() {
-  const time = clinicFormat({ hour: "numeric", minute: "2-digit" });
-  const date = clinicFormat({ weekday: "long", month: "long", day: "numeric" });
-  if (board.seq === null) {
-    $("board-summary").textContent = "Loading the board…";
-    $("rooms").replaceChildren();
-    $("visits-body").replaceChildren();
-    $("visits-empty").hidden = true;
+function fillProviderFilter() {
+  const select = $("provider-filter");
+  const keep = select.value;
+  select.replaceChildren(el("option", { value: "", text: "All providers" }),
+    ...[...board.providers.values()].map((p) => el("option", { value: p.id, text: p.name })));
+  if (board.providers.has(keep)) select.value = keep;
+  const matched = me && me.role === "provider" && board.providers.has(me.id);
+  $("provider-filter-field").hidden = Boolean(matched);
+  $("title-provider").textContent = matched ? "My patients" : "Providers’ patients";
+}
+$("provider-filter").addEventListener("change", () => render());
+
+$("walkin").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  if (walkinPending) return;
+  const name = $("walkin-name").value.trim();
+  const provider = $("walkin-provider").value;
+  const visitType = $("walkin-type").value;
+  if (!name) {
+    $("walkin-name").setCustomValidity("Type the patient’s name.");
+    $("walkin-name").reportValidity();
     return;
   }
-  $("board-title").textContent = board.name || "Board";
-  const visits = [...board.visits.values()];
-  const waiting = visits.filter((v) => v.stage === "arrived").length;
-  const active = visits.filter((v) => !FINISHED.has(v.stage) && v.stage !== "scheduled").length;
-  $("board-summary").textContent =
-    `${date.format(new Date(Date.now() + board.offsetMs))} · ${waiting} waiting · ${active} in clinic · ${visits.length} visit${visits.length === 1 ? "" : "s"} today`;
-
-  const providerName = (id) => board.providers.get(id)?.name || id;
-  $("rooms").replaceChildren(...[...board.rooms.values()].map((r) => {
-    const li = el("li", `room room-${r.state}`);
-    li.append(el("span", "room-label", r.label), el("span", "room-state", ROOM_STATE_LABEL[r.state] || titleCase(r.state)));
-    const v = r.visit ? board.visits.get(r.visit) : null;
-    if (v) {
-      li.append(el("span", "room-who", v.patient_name), el("span", "room-stage", `${STAGE_LABEL[v.stage] || titleCase(v.stage)} · ${minutesSince(v.times?.[v.stage])}`));
-    } else if (r.since) {
-      li.append(el("span", "room-stage", `for ${minutesSince(r.since)}`));
+  const button = $("walkin-submit");
+  const w = { name, waiting: null };
+  walkinPending = w;
+  button.disabled = true;
+  button.textContent = "Sending…";
+  show($("walkin-message"), "Sending…", "info");
+  try {
+    const answer = await tap(`/api/clinics/${encodeURIComponent(board.clinic)}/visits`,
+      { patient_name: name, provider, visit_type: visitType, walk_in: true }, {
+        token,
+        onWaiting: (attempt, err) => {
+          w.waiting = err instanceof Offline ? "offline" : "busy";
+          show($("walkin-message"), w.waiting === "offline"
+            ? "No connection: the walk-in is kept and will be added once, as soon as the network is back."
+            : "The server is busy: trying again…", "info");
+          updateBanner();
+        },
+      });
+    if (walkinPending !== w) return;
+    putVisit(answer.visit);
+    show($("walkin-message"), `Added ${answer.visit.patient_name}, a walk-in for ${providerName(answer.visit.provider)}: ` +
+      "waiting to be roomed.", "success");
+    $("walkin-name").value = "";
+    render();
+  } catch (err) {
+    if (walkinPending !== w) return;
+    if (err instanceof ApiError && err.status === 401) {
+      signedOut(err.message);
+      return;
     }
-    return li;
-  }));
+    show($("walkin-message"), errorText(err), "error");
+    const field = err instanceof ApiError ? err.body?.field : null;
+    ({ provider: $("walkin-provider"), visit_type: $("walkin-type"), patient_name: $("walkin-name") }[field] || $("walkin-name")).focus();
+  } finally {
+    if (walkinPending === w) {
+      walkinPending = null;
+      button.disabled = false;
+      button.textContent = "Add walk-in";
+      updateBanner();
+    }
+  }
+});
+$("walkin-name").addEventListener("input", () => $("walkin-name").setCustomValidity(""));
 
-  visits.sort((a, b) => (FINISHED.has(a.stage) - FINISHED.has(b.stage)) || (parseTime(a.start) - parseTime(b.start)));
-  $("visits-body").replaceChildren(...visits.map((v) => {
-    const tr = el("tr", FINISHED.has(v.stage) ? "finished" : "");
-    const start = parseTime(v.start);
-    const stage = el("td");
-    stage.append(el("span", `stage stage-${v.stage}`, STAGE_LABEL[v.stage] || titleCase(v.stage)));
-    const since = minutesSince(v.times?.[v.stage]);
-    if (since && !FINISHED.has(v.stage) && v.stage !== "scheduled") stage.append(el("span", "since", ` ${since}`));
-    tr.append(
-      el("td", "", `${Number.isFinite(start) ? time.format(new Date(start)) : ""}${v.walk_in ? " (walk-in)" : ""}`),
-      el("td", "patient", v.patient_name),
-      el("td", "", providerName(v.provider)),
-      el("td", "", board.visitTypes.get(v.visit_type)?.label || v.visit_type),
-      stage,
-      el("td", "", v.room ? board.rooms.get(v.room)?.label || v.room : ""),
-    );
-    return tr;
-  }));
-  $("visits-empty").hidden = visits.length > 0;
+// -- manager tabs --------------------------------------------------------------------------------------------
+
+$("tabs").addEventListener("click", (e) => {
+  const tab = e.target.closest("[data-tab]");
+  if (!tab) return;
+  local.set(TAB_KEY, tab.dataset.tab);
+  renderNow();
+});
+$("tabs").addEventListener("keydown", (e) => {
+  const keys = { ArrowRight: 1, ArrowLeft: -1, Home: "first", End: "last" };
+  if (!(e.key in keys)) return;
+  e.preventDefault();
+  const i = ROLES.indexOf(currentView());
+  const step = keys[e.key];
+  const j = step === "first" ? 0 : step === "last" ? ROLES.length - 1 : (i + step + ROLES.length) % ROLES.length;
+  local.set(TAB_KEY, ROLES[j]);
+  renderNow();
+  $(`tab-${ROLES[j]}`).focus();
+});
+
+function expirePins() {
+  const now = Date.now();
+  for (const [id, pin] of pins) if (pin.until < now) pins.delete(id);
 }
 
-// -- pairing a wall display (managers) -----------------------------------------------------------
+// -- pairing a wall display (managers) -----------------------------------------------------------------------
 
 const zonesOf = new Map(); // clinic id -> [zone]
 
 async function loadZones(clinic) {
   const select = $("pair-zone");
-  const whole = el("option", "", "Whole clinic");
-  whole.value = "";
+  const whole = el("option", { value: "", text: "Whole clinic" });
   select.replaceChildren(whole);
   let zones = zonesOf.get(clinic);
   if (!zones) {
     try {
-      const b = await api("GET", `/api/clinics/${encodeURIComponent(clinic)}/board`);
+      const b = await request("GET", `/api/clinics/${encodeURIComponent(clinic)}/board`);
       zones = [...new Set((b.rooms || []).map((r) => String(r.zone)))].sort();
       zonesOf.set(clinic, zones);
     } catch (err) {
-      if (err.status !== 401) show($("pair-message"), `Could not list the zones: ${err.message}`, "error");
+      if (!(err instanceof ApiError && err.status === 401)) show($("pair-message"), `Could not list the zones: ${errorText(err)}`, "error");
       return;
     }
   }
   if ($("pair-clinic").value !== clinic) return; // changed meanwhile
-  select.replaceChildren(whole, ...zones.map((z) => {
-    const o = el("option", "", titleCase(z));
-    o.value = z;
-    return o;
-  }));
+  select.replaceChildren(whole, ...zones.map((z) => el("option", { value: z, text: titleCase(z) })));
 }
 
 $("pair-clinic").addEventListener("change", () => loadZones($("pair-clinic").value));
@@ -532,7 +1356,7 @@ $("pair-form").addEventListener("submit", async (e) => {
   button.disabled = true;
   show($("pair-message"), "");
   try {
-    const paired = await api("POST", "/api/displays", { code, clinic, zone, label });
+    const paired = await request("POST", "/api/displays", { code, clinic, zone, label });
     const clinicName = clinics.find((c) => c.id === paired.clinic)?.name || paired.clinic;
     show($("pair-message"),
       `Paired “${paired.label}” with ${clinicName}${paired.zone ? `, ${titleCase(paired.zone)} zone` : ""}. ` +
@@ -540,15 +1364,15 @@ $("pair-form").addEventListener("submit", async (e) => {
     $("pair-code").value = "";
     $("pair-label").value = "";
   } catch (err) {
-    if (err.status === 401) return;
-    show($("pair-message"), err.message, "error");
-    $(err.body?.field === "zone" ? "pair-zone" : "pair-code").focus();
+    if (err instanceof ApiError && err.status === 401) return;
+    show($("pair-message"), errorText(err), "error");
+    $(err instanceof ApiError && err.body?.field === "zone" ? "pair-zone" : "pair-code").focus();
   } finally {
     button.disabled = false;
   }
 });
 
-// -- start ---------------------------------------------------------------------------------------
+// -- start ---------------------------------------------------------------------------------------------------
 
 async function boot() {
   if (!token) {
@@ -556,16 +1380,16 @@ async function boot() {
     return;
   }
   try {
-    const who = await api("GET", "/api/me");
+    const who = await request("GET", "/api/me");
     if (who.kind !== "staff") {
       signedOut("This sign-in belongs to a wall display; sign in as a person.");
       return;
     }
     me = who;
   } catch (err) {
-    if (err.status === 401) return; // api() already showed the sign-in form with the server's message
+    if (err instanceof ApiError && err.status === 401) return; // request() already showed the sign-in form
     $("app").hidden = true;
-    show($("notice"), `${err.message} Reload the page to try again.`, "error");
+    show($("notice"), `${errorText(err)} Reload the page to try again.`, "error");
     return;
   }
   await enter();

@@ -1,0 +1,153 @@
+// The live feed, the same way for every screen: connect, say who we are (first message, never the URL),
+// take a snapshot or the missed updates, keep the last seq, and on any drop reconnect with ?since=SEQ
+// after a growing, jittered wait. What the messages mean is the page's business (onMessage).
+//
+//   const feed = openFeed({ clinic, token: () => stored.token, onMessage, onStatus, onEnded });
+//   feed.close();
+//
+// onStatus(mode, text): mode is "connecting" | "live" | "offline" | "stale" (the server cannot reach its
+// shared log). onEnded(code, reason): the sign-in is no longer good (4401, 1008) or the screen may not
+// watch this clinic (4403); the feed stops and the page decides (sign in again, pair again).
+
+export const CLOSE = Object.freeze({
+  SIGNED_OUT: 1008, // the sign-in ended: signed out, expired, revoked
+  TOO_BIG: 1009,
+  RESTART: 1012, // the server is restarting: come back at once
+  UNAUTHENTICATED: 4401,
+  FORBIDDEN: 4403,
+  UNKNOWN_CLINIC: 4404,
+  BAD_PARAMETER: 4400,
+});
+
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 15000;
+const SLOW_RETRY_MS = 60000; // an unknown clinic: only try again slowly
+const SILENCE_MS = 45000; // heartbeats come every ~15 s; this long without any message means a dead link
+const SETTLE_MS = 1500; // a socket still open this long after its auth message was accepted
+
+export function feedUrl(clinic, since) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const query = since === null || since === undefined ? "" : `?since=${since}`;
+  return `${scheme}//${location.host}/api/clinics/${encodeURIComponent(clinic)}/live${query}`;
+}
+
+export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnded = () => {} }) {
+  let socket = null;
+  let seq = null; // the last seq this screen has applied (a snapshot's, or an update's)
+  let backoff = BACKOFF_MIN_MS;
+  let retryTimer = null;
+  let silenceTimer = null;
+  let settleTimer = null;
+  let closed = false;
+  let live = false;
+
+  const status = (mode, text) => onStatus(mode, text);
+
+  function watchSilence() {
+    clearTimeout(silenceTimer);
+    silenceTimer = setTimeout(() => {
+      status("offline", "No word from the server");
+      if (socket) socket.close(4000, "silent");
+    }, SILENCE_MS);
+  }
+
+  function goLive() {
+    if (live) return;
+    live = true;
+    backoff = BACKOFF_MIN_MS;
+    status("live", "Live");
+  }
+
+  function connect() {
+    if (closed) return;
+    const current = token();
+    if (!current) {
+      onEnded(CLOSE.UNAUTHENTICATED, "not signed in");
+      return;
+    }
+    live = false;
+    status("connecting", seq === null ? "Connecting" : "Reconnecting");
+    const ws = new WebSocket(feedUrl(clinic, seq));
+    socket = ws;
+    ws.onopen = () => {
+      ws.send(JSON.stringify({ type: "auth", token: current }));
+      watchSilence();
+      // Resuming at the latest seq brings no message until the next heartbeat; an open socket is live.
+      settleTimer = setTimeout(() => ws === socket && goLive(), SETTLE_MS);
+    };
+    ws.onmessage = (event) => {
+      if (ws !== socket) return;
+      watchSilence();
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (message.kind === "snapshot" || message.kind === "event" || message.kind === "update") {
+        seq = message.seq;
+      }
+      if (message.kind === "heartbeat" || message.kind === "snapshot") {
+        const stale = message.kind === "heartbeat" ? message.stale : message.board && message.board.stale;
+        if (stale) {
+          live = false;
+          status("stale", "The server cannot reach its log; this may be behind");
+        } else {
+          live = false;
+          goLive();
+        }
+      } else {
+        goLive();
+      }
+      onMessage(message);
+    };
+    ws.onclose = (event) => {
+      if (ws !== socket) return;
+      socket = null;
+      clearTimeout(silenceTimer);
+      clearTimeout(settleTimer);
+      live = false;
+      if (closed) return;
+      const code = event.code;
+      if (code === CLOSE.SIGNED_OUT || code === CLOSE.UNAUTHENTICATED || code === CLOSE.FORBIDDEN) {
+        closed = true;
+        status("offline", event.reason || "Signed out");
+        onEnded(code, event.reason || "");
+        return;
+      }
+      let wait;
+      if (code === CLOSE.UNKNOWN_CLINIC || code === CLOSE.BAD_PARAMETER) {
+        wait = SLOW_RETRY_MS;
+        status("offline", event.reason || "The server does not know this clinic");
+      } else if (code === CLOSE.RESTART) {
+        wait = 200 + Math.random() * 800; // the server restarts: come back soon, not all at once
+        status("offline", "The server is restarting");
+      } else {
+        wait = backoff * (0.5 + Math.random());
+        backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+        status("offline", "Connection lost");
+      }
+      retryTimer = setTimeout(connect, wait);
+    };
+  }
+
+  connect();
+  return {
+    get seq() {
+      return seq;
+    },
+    /** Start over with a fresh snapshot (after a sign-in, or to drop what the page holds). */
+    restart() {
+      seq = null;
+      if (socket) socket.close(4000, "restart");
+    },
+    close() {
+      closed = true;
+      clearTimeout(retryTimer);
+      clearTimeout(silenceTimer);
+      clearTimeout(settleTimer);
+      if (socket) socket.close(1000, "bye");
+      socket = null;
+    },
+  };
+}

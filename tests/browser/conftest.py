@@ -1,0 +1,133 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright, against real Floor server processes.
+
+The browser is started once per session; each test gets fresh contexts (no shared storage), so a wall's
+display token or a tablet's sign-in never leaks from one test into another.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.server.conftest import ServerProcess, free_port
+from tests.support.processes import stop
+
+CHROMIUM = os.environ.get("FLOOR_CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--enable-precise-memory-info", "--js-flags=--expose-gc"]
+CLINIC = "riverside"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"Chromium is not at {CHROMIUM}: apt-get install chromium (see README)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Screens:
+    """Opens pages in their own contexts and remembers console errors, so a test can assert none."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self.contexts: list[BrowserContext] = []
+        self.errors: list[str] = []
+
+    def open(self, url: str, *, width: int = 1280, height: int = 800) -> Page:
+        context = self.browser.new_context(viewport={"width": width, "height": height})
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda e: self.errors.append(f"{url}: {e}"))
+        page.goto(url)
+        return page
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def screens(browser: Browser) -> Iterator[Screens]:
+    s = Screens(browser)
+    try:
+        yield s
+    finally:
+        s.close()
+    assert not s.errors, f"script errors on the pages: {s.errors}"
+
+
+def pair_wall(page: Page, server: ServerProcess, manager: dict[str, str], zone: str | None = None) -> None:
+    """The real pairing: read the code the wall shows, approve it as a manager, wait until it is live."""
+    code = page.locator("#pairing-code")
+    code.wait_for(state="visible", timeout=10_000)
+    page.wait_for_function("() => /[A-Z0-9]{3}/.test(document.querySelector('#pairing-code').textContent)")
+    text = re.sub(r"\s", "", code.inner_text())
+    answer = httpx.post(f"{server.url}/api/displays", json={"code": text, "clinic": CLINIC, "zone": zone},
+                        headers=manager)
+    assert answer.status_code == 201, answer.text
+    page.wait_for_selector("#conn[data-mode='live']", timeout=15_000)
+
+
+def sign_in_page(page: Page, staff_id: str, pin: str, device: str = "tablet-1") -> None:
+    page.fill("#signin-staff", staff_id)
+    page.fill("#signin-secret", pin)
+    page.fill("#signin-device", device)
+    page.click("#signin-submit")
+    page.wait_for_selector("#whoami", state="visible", timeout=10_000)
+
+
+class Demo:
+    """`floor demo` on a free port and a fast clock: its staff PINs, parsed from what it prints."""
+
+    def __init__(self, log_path: Path, speed: float, start: str | None = None) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        args = [sys.executable, "-m", "floor", "demo", "--port", str(self.port), "--speed", str(speed)]
+        if start:
+            args += ["--start", start]
+        with open(log_path, "wb") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        self.pins: dict[str, str] = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"floor demo exited:\n{self.log()}")
+            self.pins = dict(re.findall(r"^\s+[a-z ]+?\s+(\S+)\s+PIN (\d{6})", self.log(), re.M))
+            try:
+                if self.pins and httpx.get(f"{self.url}/api/clinics", timeout=1).status_code == 401:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"floor demo did not come up:\n{self.log()}")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def sign_in(self, staff_id: str) -> dict[str, str]:
+        answer = httpx.post(f"{self.url}/api/sign-in", json={"staff": staff_id, "secret": self.pins[staff_id],
+                                                            "device": "test"}, timeout=10)
+        assert answer.status_code == 201, answer.text
+        return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        stop(self.proc)

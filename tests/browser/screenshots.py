@@ -1,0 +1,55 @@
+"""Screenshots of the screens for the README, taken against `floor demo` in mid-morning.
+
+    .venv/bin/python -m tests.browser.screenshots [--out docs/screenshots]
+
+Starts the demo on a free port with the clinic clock at 08:00 running at 60x, lets the morning fill up,
+then photographs the tablet (a medical assistant's work list), the hallway wall, the waiting room and the
+manager's page in Chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from tests.browser.conftest import CHROMIUM, FLAGS, Demo, sign_in_page
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="docs/screenshots", help="where the PNG files go")
+    parser.add_argument("--minutes", type=float, default=150, help="clinic minutes to play before the photos")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    speed = 60.0
+    demo = Demo(Path(tempfile.mkdtemp()) / "demo.log", speed=speed, start="08:00")
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            wall = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+            wall.goto(f"{demo.url}/board.html")
+            waiting = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+            waiting.goto(f"{demo.url}/waiting.html")
+            time.sleep(args.minutes * 60 / speed)
+            shots = {"wall.png": wall, "waiting-room.png": waiting}
+            for name, staff, path in (("tablet.png", "ben", ""), ("manager.png", "dana", "manager.html")):
+                page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+                page.goto(f"{demo.url}/{path}")
+                sign_in_page(page, staff, demo.pins[staff], device="tablet-east")
+                page.wait_for_timeout(2000)
+                shots[name] = page
+            for name, page in shots.items():
+                page.screenshot(path=str(out / name))
+                print(f"wrote {out / name}")
+            browser.close()
+    finally:
+        demo.stop()
+
+
+if __name__ == "__main__":
+    main()
