@@ -1,6 +1,8 @@
 """Browser fixtures: Debian's Chromium driven by Playwright, against real Floor server processes.
 
-The browser is started once per session; each test gets fresh contexts (no shared storage), so a wall's
+The browser is started once per test module and closed after it: sync Playwright keeps an event loop
+running in the main thread while it is open, which would stop every asyncio test after it. Each test gets
+fresh contexts (no shared storage), so a wall's
 display token or a tablet's sign-in never leaks from one test into another.
 """
 
@@ -28,7 +30,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 CLINIC = "riverside"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"Chromium is not at {CHROMIUM}: apt-get install chromium (see README)")
