@@ -43,7 +43,7 @@ const STAGE_NOTE = {
 const ROOM_STATE_LABEL = { ready: "Ready", occupied: "Occupied", turnover: "Turnover", blocked: "Blocked" };
 
 const LATE_MINUTES = 5; // a provider this far behind shows amber; past the cascade threshold (or alert), red
-const MAX_ALERTS = 4; // alerts shown at once; the rest are counted ("+3 more")
+const MAX_ALERTS = 3; // alerts shown at once; the rest are counted ("+3 more")
 
 const state = new HallwayState();
 let formats = clinicFormats(undefined);
@@ -137,6 +137,7 @@ function buildProviders() {
     rows.set(initials, r);
   }
   body.replaceChildren(...trs);
+  setClass($("providers"), rows.size > 4 ? "compact" : "");
 }
 
 function buildAlertPool() {
@@ -280,8 +281,8 @@ function alertText(a, now) {
     const d = a.provider ? state.delays.get(a.provider) : undefined;
     const late = d ? d.lateness : a.lateness;
     const who = a.provider ? `${a.provider}${state.names.get(a.provider) ? ` (${state.names.get(a.provider)})` : ""}` : "A provider";
-    const by = typeof late === "number" && Math.round(late) >= 1 ? ` about ${Math.round(late)} min` : "";
-    return `${who} running${by} late; later visits affected`;
+    const by = typeof late === "number" && Math.round(late) >= 1 ? `+${Math.round(late)} min, ` : "";
+    return `${who}: ${by}later visits affected`;
   }
   if (a.kind === "dwell") {
     const v = a.visit ? state.visits.get(a.visit) : undefined;

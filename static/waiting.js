@@ -3,7 +3,7 @@
 // Thank you for your patience."), rounded to 5 minutes so it does not twitch. Nothing about patients: no
 // tokens, no rooms, no counts. It pairs like the wall (and shares the wall's stored display token).
 
-import { $, HallwayState, clinicFormats, el, runDisplay, setAttr, setText } from "./lib/hallway.js";
+import { $, HallwayState, clinicFormats, el, runDisplay, setAttr, setClass, setText } from "./lib/hallway.js";
 
 const ROUND_TO = 5; // minutes; under this the provider is "on time"
 const HOLD = 1; // minutes past the rounding midpoint before the shown figure changes (no flip-flopping)
@@ -91,6 +91,7 @@ function render() {
       line.root.className = "line behind";
     }
   }
+  setClass($("lines"), shownCount <= 3 ? "lines few" : shownCount > 6 ? "lines many" : "lines");
   const general = $("general");
   general.hidden = shownCount > 0;
   setText(

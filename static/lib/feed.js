@@ -47,7 +47,13 @@ export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnde
     clearTimeout(silenceTimer);
     silenceTimer = setTimeout(() => {
       status("offline", "No word from the server");
-      if (socket) socket.close(4000, "silent");
+      // A dead link may take minutes to report its close: drop it and dial again now.
+      const dead = socket;
+      socket = null;
+      clearTimeout(settleTimer);
+      live = false;
+      if (dead) dead.close(4000, "silent");
+      if (!closed) retryTimer = setTimeout(connect, backoff * (0.5 + Math.random()));
     }, SILENCE_MS);
   }
 
