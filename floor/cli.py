@@ -98,7 +98,9 @@ Floor demo: {clinic.name}, a generated clinic day at {args.speed:g}x speed
 (clinic clock starts {clock.now().astimezone(clinic.tz):%H:%M} {clinic.timezone}; data in {data_dir}).
 
   Wall display: {base}/board.html   (the demo pairs it by itself; a real wall waits for a manager)
-  Tablet:       {base}/
+  Waiting room: {base}/waiting.html
+  Tablet:       {base}/   (sign in with a demo account below)
+  Manager:      {base}/manager.html   (as dana)
   API docs:     {base}/schema
 
   Demo staff (PINs are new each run):
