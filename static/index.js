@@ -7,6 +7,7 @@
 
 import { ApiError, Offline, call, newKey, tap } from "./lib/api.js";
 import { CLOSE, openFeed } from "./lib/feed.js";
+import { local, parseTime, session, show } from "./lib/page.js";
 
 const TOKEN_KEY = "floor.tablet.token"; // sessionStorage
 const DEVICE_KEY = "floor.tablet.device"; // localStorage: the tablet's name, kept across sign-ins
@@ -91,36 +92,6 @@ function el(tag, attrs, ...children) {
 const titleCase = (s) => String(s).replace(/[_-]+/g, " ").replace(/\b\w/g, (c) => c.toUpperCase());
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
-function parseTime(iso) {
-  if (typeof iso !== "string") return NaN;
-  return Date.parse(iso.replace(/(\.\d{3})\d+/, "$1"));
-}
-
-const storage = (area) => ({
-  get(key) {
-    try {
-      return window[area].getItem(key);
-    } catch {
-      return null;
-    }
-  },
-  set(key, value) {
-    try {
-      if (value == null) window[area].removeItem(key);
-      else window[area].setItem(key, value);
-    } catch {
-      /* storage blocked: nothing is remembered */
-    }
-  },
-});
-const session = storage("sessionStorage");
-const local = storage("localStorage");
-
-function show(node, text, kind) {
-  node.textContent = text || "";
-  node.hidden = !text;
-  if (kind) node.className = `message ${kind}`;
-}
 
 // -- state ---------------------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@
 
 import { call, tap, ApiError } from "./lib/api.js";
 import { openFeed, CLOSE } from "./lib/feed.js";
+import { local, parseTime, session, show } from "./lib/page.js";
 import { svg, polyline, round } from "./lib/svg.js";
 
 // The tablet page's storage keys (static/index.js): keep them the same.
@@ -63,37 +64,6 @@ function el(tag, className, text) {
   return node;
 }
 
-/** An ISO time as epoch ms; Python's microseconds are cut to milliseconds first. */
-function parseTime(iso) {
-  if (typeof iso !== "string") return NaN;
-  return Date.parse(iso.replace(/(\.\d{3})\d+/, "$1"));
-}
-
-const storage = (area) => ({
-  get(key) {
-    try {
-      return window[area].getItem(key);
-    } catch {
-      return null;
-    }
-  },
-  set(key, value) {
-    try {
-      if (value == null) window[area].removeItem(key);
-      else window[area].setItem(key, value);
-    } catch {
-      /* storage blocked: nothing is remembered */
-    }
-  },
-});
-const session = storage("sessionStorage");
-const local = storage("localStorage");
-
-function show(node, text, kind) {
-  node.textContent = text || "";
-  node.hidden = !text;
-  if (kind) node.className = `message ${kind}`;
-}
 
 const darkMode = () => window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
 
