@@ -336,9 +336,10 @@ class ClinicRuntime:
         """What a screen that has seen up to `since` needs: the missed updates, or a snapshot.
 
         Only a seq from today's events can be resumed; one at or before the day's start may belong to
-        another day's board, so it gets a snapshot."""
+        another day's board, so it gets a snapshot. A screen already in step gets a heartbeat at once: it
+        learns it is current now, not at the next tick (after a restart, thousands of screens wait on it)."""
         items = self._resume(since, audience)
-        return [*items, (0, self._heartbeat_text())] if self.stale else items
+        return [*items, (0, self._heartbeat_text())] if self.stale or not items else items
 
     def _resume(self, since: int | None, audience: Audience) -> list[Item]:
         seq = self.floor.seq

@@ -95,13 +95,16 @@ async def test_a_socket_resuming_with_since_gets_exactly_the_missed_events(
             assert (await _recv(ws))["seq"] == r.json()["seq"] == seen + 4
 
 
-async def test_resuming_when_up_to_date_sends_nothing_until_the_next_event(
+async def test_resuming_when_up_to_date_brings_a_heartbeat_at_once_and_no_event(
         server: ServerProcess, desk: dict[str, str]) -> None:
     with httpx.Client(base_url=server.url, headers=desk) as client:
         await asyncio.to_thread(_walk_in, client)
     async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
         seq = (await _recv(ws))["seq"]
     async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live?since={seq}", additional_headers=desk) as ws:
+        # Sooner than any tick: the screen knows at once that it is in step.
+        heartbeat = json.loads(await asyncio.wait_for(ws.recv(), 2))
+        assert heartbeat["kind"] == "heartbeat" and heartbeat["seq"] == seq and heartbeat["stale"] is False
         await _no_event_within(ws, 0.3)
 
 
