@@ -34,6 +34,7 @@ def _server(floors: Floors, host: str, port: int,
             demo_pairing_clinic: str | None = None) -> uvicorn.Server:
     from floor.web.app import create_app
     from floor.web.auth import Guarding
+    from floor.web.frames import FloorSocketProtocol
 
     # Pages served from another origin (a proxy's public name) that may open the live feed.
     origins = frozenset(o.strip() for o in os.environ.get("FLOOR_ALLOWED_ORIGINS", "").split(",") if o.strip())
@@ -42,7 +43,12 @@ def _server(floors: Floors, host: str, port: int,
                    demo_pairing_clinic=demo_pairing_clinic),
         host=host,
         port=port,
-        ws="websockets-sansio",
+        # uvicorn's websockets-sansio protocol, letting the live feed write each update's frame once for all
+        # the screens of an audience (floor/web/frames.py).
+        ws=FloorSocketProtocol,
+        # Off: a per-socket zlib pass and ~40 KB of compressor state per screen, for messages of a few
+        # hundred bytes; and compressed frames could not be shared between screens (loadtests/README.md).
+        ws_per_message_deflate=False,
         ws_max_size=64 * 1024,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,

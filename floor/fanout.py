@@ -1,33 +1,76 @@
-"""Fan-out: every update is encoded once per audience and the same text goes to every socket of it.
+"""Fan-out: every update is encoded once per audience and the same bytes go to every socket of it.
 
-Each socket has a bounded queue. A socket that falls too far behind has its queue dropped and is marked
-for resync: it gets a fresh snapshot instead, and never holds up the others.
+A socket that keeps up is written to directly, in the publishing call: the per-socket work is writing the
+frame shared by its audience. A socket that cannot take more (its transport is above its high-water mark, or
+it has a backlog) gets a bounded queue, drained by its own sender. When the queue overflows it is dropped and
+the socket is marked for resync: it gets a fresh snapshot instead of the backlog. If it still cannot take
+anything while as many updates again pass by, it is closed (CLOSE_TOO_SLOW) and reconnects with `since=`.
+A slow or dead screen never holds up the others.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
+
+from websockets.frames import Frame, Opcode
 
 from floor.wire import Audience
 
 #: A queued message: (seq it brings the screen to, JSON text), or RESYNC.
 Item = tuple[int, str]
 RESYNC: Item = (-1, "")
+#: Close code of a socket that fell too far behind: the page reconnects and resumes.
+CLOSE_TOO_SLOW = 4408
+TOO_SLOW = "this screen fell too far behind: reconnect for a fresh snapshot"
+
+
+class Written(enum.Enum):
+    sent = "sent"  # in the socket's buffer, which is below its high-water mark
+    behind = "behind"  # the peer reads slower than we write: not written, queue it
+    gone = "gone"  # closing or closed: nothing more to send
+
+
+class Wire(Protocol):
+    """A socket that takes pre-encoded frames (floor.web.frames.FrameWriter under uvicorn)."""
+
+    @property
+    def shares_frames(self) -> bool: ...
+
+    def write(self, frame: bytes) -> Written: ...
+
+    def cut(self, code: int, reason: str) -> None: ...
+
+
+def text_frame(text: str) -> bytes:
+    """A server's (unmasked) text frame carrying `text`, as the `websockets` library frames it."""
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
 
 
 class Subscriber:
-    __slots__ = ("_wake", "audience", "clinic", "closed", "ending", "limit", "queue", "resyncs", "session")
+    __slots__ = ("_wake", "audience", "busy", "clinic", "closed", "dropped", "ending", "limit", "queue",
+                 "resyncs", "sent", "session", "wire")
 
-    def __init__(self, clinic: str, audience: Audience, limit: int, session: str | None = None) -> None:
+    def __init__(self, clinic: str, audience: Audience, limit: int, session: str | None = None,
+                 wire: Wire | None = None) -> None:
         self.clinic = clinic
         self.audience = audience
         self.limit = limit
         #: The hash of the token the socket was opened with: when it ends, the socket is closed.
         self.session = session
+        #: Where shared frames are written directly, when the socket can take them (None: queue everything).
+        self.wire = wire if wire is not None and wire.shares_frames else None
         self.queue: deque[Item] = deque()
+        #: The seq the screen has been sent up to (a snapshot's, or the last update's).
+        self.sent = 0
+        #: True while the sender holds an item it is sending: a direct write now would overtake it.
+        self.busy = False
         self.resyncs = 0
+        #: Updates dropped while a resync waits to be sent.
+        self.dropped = 0
         self.closed = False
         #: The close code and reason the server ends the socket with, if it does.
         self.ending: tuple[int, str] | None = None
@@ -38,20 +81,48 @@ class Subscriber:
         self._wake.set()
 
     def end(self, code: int, reason: str) -> None:
-        """Stop sending and close the socket with this code (its sign-in ended)."""
+        """Stop sending and close the socket with this code (its sign-in ended, or it fell too far behind)."""
         self.ending = (code, reason)
         self.close()
 
+    def offer(self, item: Item, frame: Callable[[], bytes]) -> None:
+        """Write the shared frame straight away if this socket can take it now, else queue the item."""
+        if self.wire is not None and not self.queue and not self.busy and not self.closed:
+            written = self.wire.write(frame())
+            if written is Written.sent:
+                if item[0] > 0:
+                    self.sent = item[0]
+                return
+            if written is Written.gone:
+                self.close()
+                return
+        self.push(item)
+
     def push(self, item: Item) -> None:
+        if self.closed:
+            return
+        if self.queue and self.queue[0] is RESYNC and item is not RESYNC:
+            # A snapshot is coming anyway; it will include this. A screen that cannot take even that while
+            # as many updates again go by is not reading: close it, and it comes back with since=.
+            self.dropped += 1
+            if self.dropped > self.limit:
+                self._too_slow()
+            return
         if len(self.queue) >= self.limit:
             self.queue.clear()
             self.queue.append(RESYNC)
             self.resyncs += 1
-        elif self.queue and self.queue[0] is RESYNC and item is not RESYNC:
-            pass  # a snapshot is coming anyway; it will include this
+            self.dropped = 0
         else:
             self.queue.append(item)
         self._wake.set()
+
+    def _too_slow(self) -> None:
+        self.queue.clear()
+        if self.wire is not None:
+            # Its sender is stuck waiting for the socket to drain: close from here.
+            self.wire.cut(CLOSE_TOO_SLOW, TOO_SLOW)
+        self.end(CLOSE_TOO_SLOW, TOO_SLOW)
 
     async def next(self) -> Item | None:
         """The next message to send, or None once the socket is gone."""
@@ -61,30 +132,52 @@ class Subscriber:
         return None if self.closed else self.queue.popleft()
 
 
+class _Framed:
+    """A text's frame, made at most once, and only if some socket takes frames directly."""
+
+    __slots__ = ("_frame", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._frame: bytes | None = None
+
+    def __call__(self) -> bytes:
+        if self._frame is None:
+            self._frame = text_frame(self._text)
+        return self._frame
+
+
 class Hub:
     def __init__(self, queue_limit: int = 256) -> None:
         self.queue_limit = queue_limit
         self._subs: dict[str, dict[Audience, set[Subscriber]]] = {}
 
-    def subscribe(self, clinic: str, audience: Audience, session: str | None = None) -> Subscriber:
-        sub = Subscriber(clinic, audience, self.queue_limit, session)
+    def subscribe(self, clinic: str, audience: Audience, session: str | None = None,
+                  wire: Wire | None = None) -> Subscriber:
+        sub = Subscriber(clinic, audience, self.queue_limit, session, wire)
         self._subs.setdefault(clinic, {}).setdefault(audience, set()).add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
         self._subs.get(sub.clinic, {}).get(sub.audience, set()).discard(sub)
 
+    def subscribers(self, clinic: str) -> list[Subscriber]:
+        return [sub for subs in self._subs.get(clinic, {}).values() for sub in subs]
+
     def count(self, clinic: str | None = None) -> int:
         clinics = [self._subs.get(clinic, {})] if clinic else self._subs.values()
         return sum(len(s) for audiences in clinics for s in audiences.values())
 
     def publish(self, clinic: str, seq: int, render: Callable[[Audience], str]) -> None:
-        """Queue one update for every socket of the clinic, rendering it once per audience that listens."""
+        """Send one update to every socket of the clinic, rendered once and framed once per audience."""
         for audience, subs in self._subs.get(clinic, {}).items():
-            if subs:
-                item = (seq, render(audience))
-                for sub in subs:
-                    sub.push(item)
+            if not subs:
+                continue
+            item = (seq, render(audience))
+            frame = _Framed(item[1])
+            # Nothing here unsubscribes synchronously (a socket found gone is dropped by its own endpoint).
+            for sub in subs:
+                sub.offer(item, frame)
 
     def sessions(self) -> set[str]:
         return {sub.session for audiences in self._subs.values() for subs in audiences.values()

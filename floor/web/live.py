@@ -32,6 +32,7 @@ from floor.web.errors import (
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNKNOWN_CLINIC,
 )
+from floor.web.frames import EXTENSION
 from floor.wire import Audience
 
 log = structlog.get_logger("floor.live")
@@ -128,7 +129,9 @@ async def live(socket: WebSocket, floors: NamedDependency[Floors], clinic: FromP
     except Refused as refused:
         await socket.close(refused.code, refused.reason)
         return
-    sub = floors.hub.subscribe(clinic, audience, who.session)
+    # Under uvicorn with floor.web.frames, updates are written to this socket directly, framed once.
+    wire = socket.scope.get("extensions", {}).get(EXTENSION)
+    sub = floors.hub.subscribe(clinic, audience, who.session, wire)
     # No await between subscribing and catching up: no event can fall between the two.
     sub.queue.extend(runtime.catch_up(since, audience))
     reader = asyncio.create_task(_drain(socket, sub))
@@ -145,18 +148,21 @@ async def live(socket: WebSocket, floors: NamedDependency[Floors], clinic: FromP
 
 
 async def _send(socket: WebSocket, sub: Subscriber, runtime: ClinicRuntime, audience: Audience) -> None:
-    sent = -1
+    """Sends what was queued for the socket: its catch-up, and any backlog while it could not keep up."""
     while (item := await sub.next()) is not None:
         if item is RESYNC:
             item = runtime.snapshot(audience)
-        elif 0 < item[0] <= sent:
+        elif 0 < item[0] <= sub.sent:
             continue  # already part of a snapshot this screen has
+        sub.busy = True
         try:
             await socket.send_text(item[1])
         except (WebSocketDisconnect, RuntimeError, OSError):
             return
+        finally:
+            sub.busy = False
         if item[0] > 0:
-            sent = item[0]
+            sub.sent = item[0]
 
 
 async def _drain(socket: WebSocket, sub: Subscriber) -> None:
