@@ -1,12 +1,13 @@
 """Tap latency on the embedded default: tablets tapping over HTTP while screens watch the live feed.
 
-Starts `floor serve` on a temporary data directory, runs for a bounded time against 127.0.0.1 only, and
-prints taps/s, tap acknowledgement p50/p99 (HTTP round trip, fsync included) and tap-to-screen p50/p99.
+Starts `floor serve` on a temporary data directory, runs for a bounded time against 127.0.0.1 only, and prints
+taps/s, tap acknowledgement p50/p99 (HTTP round trip, fsync included) and tap-to-screen p50/p99.
 
-Every tablet signs in as a front desk account (its steps, walk-ins and no-shows, are all this test taps)
-and the screens share one sign-in. The server allows each sign-in 5 writes a second (bursts of 30), so each
-tablet taps at most `--rate` times a second, 5 by default: the load offered is tablets x rate taps a second.
-For more load, add tablets (each sign-in checks a PIN at full scrypt cost: about half a second, two at a time).
+Every tablet signs in as a front desk account (its steps, walk-ins and "left without being seen", are all this
+test taps) and the screens share one sign-in. The server allows each sign-in 5 writes a second (bursts of 30),
+so each tablet taps at most `--rate` times a second, 5 by default: the load offered is tablets x rate taps a
+second. For more load, add tablets (each sign-in checks a PIN at full scrypt cost: about half a second, two at
+a time).
 
     .venv/bin/python loadtests/tap_latency.py --tablets 8 --screens 50 --seconds 10
 """
@@ -29,7 +30,7 @@ import httpx
 from websockets.asyncio.client import connect
 
 CLINIC = "riverside"
-#: The load test's one account: the front desk may book walk-ins and mark no-shows, which is all the tablets
+#: The load test's one account: the front desk may book walk-ins and mark them left unseen, which is all the tablets
 #: tap (a manager account, allowed every step, would do as well for a test that taps other steps).
 STAFF, PIN = "load-desk", "load-test-pin"
 
@@ -97,10 +98,10 @@ async def tablet(client: httpx.AsyncClient, headers: dict[str, str], n: int, unt
         visit = r.json()["visit"]["id"]
         if time.monotonic() >= until:
             break
-        r, t0 = await post(f"/api/clinics/{CLINIC}/visits/{visit}/events", {"type": "no_show"})
-        if r.status_code == 201:
-            acks.append(time.monotonic() - t0)
-            sent[r.json()["seq"]] = t0
+        r, t0 = await post(f"/api/clinics/{CLINIC}/visits/{visit}/events", {"type": "left_without_being_seen"})
+        r.raise_for_status()
+        acks.append(time.monotonic() - t0)
+        sent[r.json()["seq"]] = t0
         i += 1
 
 
