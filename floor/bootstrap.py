@@ -107,13 +107,19 @@ class Floors:
             log.info("sockets_closed_after_sign_out", sockets=closed)
 
     async def _tick_forever(self) -> None:
+        """Each clinic ticks once a period, at its own point of it: ticking a few hundred clinics in one go
+        (delays projected, heartbeats sent) would hold every tap in the meantime for all of them."""
+        loop = asyncio.get_running_loop()
+        runtimes = list(self.runtimes.values())
+        start = loop.time()
         while True:
-            await asyncio.sleep(self.tick_seconds)
-            for runtime in self.runtimes.values():
+            for n, runtime in enumerate(runtimes):
+                await asyncio.sleep(max(0.0, start + self.tick_seconds * (1 + n / len(runtimes)) - loop.time()))
                 try:
                     runtime.tick()
                 except Exception:
                     log.exception("tick_failed", clinic=runtime.id)
+            start = max(start + self.tick_seconds, loop.time() - self.tick_seconds)
 
 
 def embedded_floors(clinics: list[Clinic], data_dir: str | Path, clock: Clock | None = None) -> Floors:
