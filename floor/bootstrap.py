@@ -137,5 +137,5 @@ def build_floors(clinics: list[Clinic], *, data_dir: str | Path, redis_url: str 
         from floor.directory.redis import RedisDirectory
         from floor.log.redis import RedisLog
 
-        return Floors(clinics, RedisLog(redis_url), clock, directory=RedisDirectory(redis_url))
+        return Floors(clinics, RedisLog(redis_url, clinics=len(clinics)), clock, directory=RedisDirectory(redis_url))
     return embedded_floors(clinics, data_dir, clock)

@@ -108,7 +108,7 @@ class FloorServer:
 
     def start(self) -> float:
         """Start it and wait until it answers; the seconds that took."""
-        command = [sys.executable, "-m", "floor", "--log-level", "warning", "serve", "--port", str(self.port),
+        command = [sys.executable, "-m", "floor", "--log-level", os.environ.get("BENCH_LOG", "warning"), "serve", "--port", str(self.port),
                    "--data-dir", self.data_dir]
         if self.redis_url:
             command += ["--redis", self.redis_url]

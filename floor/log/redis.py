@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import msgspec
 import structlog
 from redis import exceptions as redis_errors
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -61,9 +61,17 @@ _OPTIONS: dict[str, Any] = {
 _PAGE = 5000
 
 
-async def connect(url: str) -> Redis | RedisCluster:
+#: Connections a server may hold to Redis at once. Each clinic followed holds one in a blocking read, and a
+#: reconnect storm asks for a sign-in check per screen at once: past the limit a request waits its turn
+#: (up to POOL_WAIT seconds) rather than failing.
+POOL_SIZE = 256
+POOL_WAIT = 5.0
+
+
+async def connect(url: str, pool_size: int = POOL_SIZE) -> Redis | RedisCluster:
     """A client for the URL: a cluster client when the server says it is part of a Redis Cluster."""
-    client = Redis.from_url(url, **_OPTIONS)
+    client = Redis.from_pool(BlockingConnectionPool.from_url(url, max_connections=pool_size, timeout=POOL_WAIT,
+                                                             **_OPTIONS))
     try:
         cluster = (await client.info("cluster")).get("cluster_enabled") == 1
     except _UNREACHABLE as e:
@@ -71,7 +79,7 @@ async def connect(url: str) -> Redis | RedisCluster:
         raise LogUnavailable(f"cannot reach Redis at {safe_url(url)}: {e}") from e
     if cluster:
         await client.aclose()
-        client = RedisCluster.from_url(url, **_OPTIONS)
+        client = RedisCluster.from_url(url, max_connections=pool_size, **_OPTIONS)
         await client.initialize()
     return client
 
@@ -79,9 +87,11 @@ async def connect(url: str) -> Redis | RedisCluster:
 class RedisLog(EventLog):
     shared = True
 
-    def __init__(self, url: str, prefix: str = "floor") -> None:
+    def __init__(self, url: str, prefix: str = "floor", clinics: int = 0) -> None:
         self.url = url
         self.prefix = prefix
+        #: Every clinic followed holds a connection in a blocking read: room for them and for the rest.
+        self.pool_size = POOL_SIZE + clinics
         self.redis: Redis | RedisCluster | None = None
         self._append: Any = None
 
@@ -93,7 +103,7 @@ class RedisLog(EventLog):
         return f"{self.prefix}:{{{clinic}}}:receipt:{key}"
 
     async def open(self) -> None:
-        self.redis = client = await connect(self.url)
+        self.redis = client = await connect(self.url, self.pool_size)
         self._append = client.register_script(_APPEND)
         log.info("redis_log_opened", url=safe_url(self.url), cluster=isinstance(client, RedisCluster))
 

@@ -129,6 +129,10 @@ async def live(socket: WebSocket, floors: NamedDependency[Floors], clinic: FromP
     except Refused as refused:
         await socket.close(refused.code, refused.reason)
         return
+    except Exception:
+        # Litestar turns it into close code 4500 and says nothing: the IT team must see why.
+        log.exception("socket_refused_by_an_error", clinic=clinic[:40])
+        raise
     # Under uvicorn with floor.web.frames, updates are written to this socket directly, framed once.
     wire = socket.scope.get("extensions", {}).get(EXTENSION)
     sub = floors.hub.subscribe(clinic, audience, who.session, wire)
