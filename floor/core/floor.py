@@ -166,6 +166,8 @@ class Floor:
             raise Refusal(Why.forbidden, refusal_text(tap.role, action))
         if isinstance(command, UndoStep):
             visit = self.visits.get(command.visit)
+            if visit is not None and command.expected_version not in (None, visit.version):
+                return  # the tablet undoes a step it saw, not the one taken since: `_undo` says so (409)
             last = visit.steps[-1] if visit is not None and visit.steps else None
             if last is not None and not may_undo(tap.role, tap.actor, last.by):
                 raise Refusal(Why.forbidden, f"Only {last.by or 'the person who tapped it'} or a manager can undo "

@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from floor.config import demo_clinic
+from floor.core.access import Role
 from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, Tap, UndoStep
 from floor.core.errors import Refusal, Why
 from floor.core.events import Event, RoomMarked, StepTaken, StepUndone, VisitBooked
@@ -374,6 +375,23 @@ def test_undo_is_its_own_event_naming_the_undone_one_which_stays(desk: Desk) -> 
     assert [s.step for s in desk.visit(visit).steps] == [Stage.arrived, Stage.roomed]
     refolded = Floor.fold(CLINIC, DAY, 0, desk.events)
     assert snapshot(refolded) == snapshot(desk.floor)
+
+
+def test_a_stale_undo_is_told_the_visit_moved_on_not_that_it_is_forbidden(desk: Desk) -> None:
+    # Ana roomed the patient; before her undo arrives, Ben marks prep done. Her undo was for the rooming she
+    # saw: she hears the visit changed (409), not that only Ben may undo prep (403).
+    visit = desk.visit_at(Stage.arrived)
+    roomed = desk.tap(TakeStep(visit, Stage.roomed, room="e1"), actor="ana")
+    desk.tap(TakeStep(visit, Stage.prep_done), actor="ben")
+    with pytest.raises(Refusal) as e:
+        desk.floor.decide(UndoStep(visit, expected_version=roomed.version),
+                          Tap("ana", "tablet-2", desk.now, role=Role.medical_assistant))
+    assert e.value.why is Why.stale_version
+    # Sent with the current version, the same undo is hers to make only if the step is hers.
+    with pytest.raises(Refusal) as e:
+        desk.floor.decide(UndoStep(visit, expected_version=desk.visit(visit).version),
+                          Tap("ana", "tablet-2", desk.now, role=Role.medical_assistant))
+    assert e.value.why is Why.forbidden
 
 
 def test_undoing_rooming_frees_the_room_to_ready(desk: Desk) -> None:
