@@ -355,7 +355,8 @@ class Figures:
         if self.acks:
             print(f"[{self.label}] tap ack p50 {ms(pct(self.acks, 50))} ms  p99 {ms(pct(self.acks, 99))} ms  "
                   f"refused {dict(Counter(self.refused)) or 0}")
-        print(f"[{self.label}] server CPU {self.cpu:.0%} of a core (load generator {self.generator:.0%})  RSS {self.rss / 2**20:.0f} MiB  "
+        print(f"[{self.label}] server CPU {self.cpu:.0%} of a core (load generator {self.generator:.0%})  "
+              f"RSS {self.rss / 2**20:.0f} MiB  "
               f"per idle socket {self.per_socket / 1024:.1f} KiB  update {self.update_size:.0f} B")
         print(f"[{self.label}] lost {self.lost}  reordered {self.reordered}  resynced {self.resynced}")
 

@@ -108,7 +108,9 @@ class FloorServer:
 
     def start(self) -> float:
         """Start it and wait until it answers; the seconds that took."""
-        command = [sys.executable, "-m", "floor", "--log-level", os.environ.get("BENCH_LOG", "warning"), "serve", "--port", str(self.port),
+        # BENCH_LOG=info shows the server's own log lines (warnings only by default).
+        level = os.environ.get("BENCH_LOG", "warning")
+        command = [sys.executable, "-m", "floor", "--log-level", level, "serve", "--port", str(self.port),
                    "--data-dir", self.data_dir]
         if self.redis_url:
             command += ["--redis", self.redis_url]
