@@ -38,6 +38,9 @@ def _server(floors: Floors, host: str, port: int,
 
     # Pages served from another origin (a proxy's public name) that may open the live feed.
     origins = frozenset(o.strip() for o in os.environ.get("FLOOR_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    # The socket stack, for comparing (loadtests/README.md): "frames" (ours, the default), or one of
+    # uvicorn's own ("websockets-sansio", "websockets"), under which every update goes through ASGI.
+    ws = os.environ.get("FLOOR_WS", "frames")
     config = uvicorn.Config(
         create_app(floors, background=background or [], guarding=Guarding(allowed_origins=origins),
                    demo_pairing_clinic=demo_pairing_clinic),
@@ -45,10 +48,11 @@ def _server(floors: Floors, host: str, port: int,
         port=port,
         # uvicorn's websockets-sansio protocol, letting the live feed write each update's frame once for all
         # the screens of an audience (floor/web/frames.py).
-        ws=FloorSocketProtocol,
+        ws=FloorSocketProtocol if ws == "frames" else ws,
         # Off: a per-socket zlib pass and ~40 KB of compressor state per screen, for messages of a few
         # hundred bytes; and compressed frames could not be shared between screens (loadtests/README.md).
-        ws_per_message_deflate=False,
+        # FLOOR_WS_DEFLATE=1 turns it on where bandwidth costs more than the server's CPU and memory.
+        ws_per_message_deflate=os.environ.get("FLOOR_WS_DEFLATE") == "1",
         ws_max_size=64 * 1024,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
@@ -61,12 +65,16 @@ def _server(floors: Floors, host: str, port: int,
 
 
 def _run(server: uvicorn.Server) -> None:
-    try:
-        import uvloop
-
-        uvloop.run(server.serve())
-    except ImportError:
-        asyncio.run(server.serve())
+    # uvloop unless FLOOR_LOOP=asyncio (for comparing: loadtests/README.md).
+    if os.environ.get("FLOOR_LOOP", "uvloop") == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            uvloop.run(server.serve())
+            return
+    asyncio.run(server.serve())
 
 
 def serve(args: argparse.Namespace) -> None:

@@ -14,6 +14,17 @@ _SHARED = [
 ]
 
 
+class _NoCredentials(logging.Filter):
+    """At debug level the socket library logs each handshake header, bearer tokens and cookies included:
+    those lines never reach the log."""
+
+    SECRET = ("< authorization:", "< cookie:", "> set-cookie:")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not message[:20].lower().startswith(self.SECRET)
+
+
 def configure(level: str = "info") -> None:
     """Floor's own lines and those of the libraries under it (uvicorn, litestar) become JSON on stderr."""
     numeric = logging.getLevelNamesMapping()[level.upper()]
@@ -29,6 +40,7 @@ def configure(level: str = "info") -> None:
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info, structlog.processors.JSONRenderer()],
     ))
+    handler.addFilter(_NoCredentials())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)

@@ -13,6 +13,7 @@ export const CLOSE = Object.freeze({
   SIGNED_OUT: 1008, // the sign-in ended: signed out, expired, revoked
   TOO_BIG: 1009,
   RESTART: 1012, // the server is restarting: come back at once
+  TOO_SLOW: 4408, // this screen fell too far behind: reconnect for a fresh snapshot
   UNAUTHENTICATED: 4401,
   FORBIDDEN: 4403,
   UNKNOWN_CLINIC: 4404,
@@ -21,6 +22,10 @@ export const CLOSE = Object.freeze({
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 15000;
+// After a restart the server is back within seconds: keep trying every second or two for a while, so that
+// thousands of walls are back in step soon after it is (loadtests/fanout.py --storm), not 15 s later.
+const RESTART_BACKOFF_MAX_MS = 2000;
+const RESTART_WINDOW_MS = 60000;
 const SLOW_RETRY_MS = 60000; // an unknown clinic: only try again slowly
 const SILENCE_MS = 45000; // heartbeats come every ~15 s; this long without any message means a dead link
 const SETTLE_MS = 1500; // a socket still open this long after its auth message was accepted
@@ -35,6 +40,7 @@ export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnde
   let socket = null;
   let seq = null; // the last seq this screen has applied (a snapshot's, or an update's)
   let backoff = BACKOFF_MIN_MS;
+  let restartedAt = -Infinity;
   let retryTimer = null;
   let silenceTimer = null;
   let settleTimer = null;
@@ -125,12 +131,14 @@ export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnde
       if (code === CLOSE.UNKNOWN_CLINIC || code === CLOSE.BAD_PARAMETER) {
         wait = SLOW_RETRY_MS;
         status("offline", event.reason || "The server does not know this clinic");
-      } else if (code === CLOSE.RESTART) {
-        wait = 200 + Math.random() * 800; // the server restarts: come back soon, not all at once
-        status("offline", "The server is restarting");
+      } else if (code === CLOSE.RESTART || code === CLOSE.TOO_SLOW) {
+        if (code === CLOSE.RESTART) restartedAt = Date.now();
+        wait = 200 + Math.random() * 800; // come back soon, not all at once
+        status("offline", code === CLOSE.RESTART ? "The server is restarting" : "Catching up");
       } else {
         wait = backoff * (0.5 + Math.random());
-        backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+        const cap = Date.now() - restartedAt < RESTART_WINDOW_MS ? RESTART_BACKOFF_MAX_MS : BACKOFF_MAX_MS;
+        backoff = Math.min(cap, backoff * 2);
         status("offline", "Connection lost");
       }
       retryTimer = setTimeout(connect, wait);

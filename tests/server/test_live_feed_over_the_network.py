@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -203,3 +204,18 @@ async def test_after_a_server_restart_a_screen_resuming_with_since_gets_the_miss
         assert message["kind"] == "event" and message["seq"] == seen + 1
         assert message["visit"]["stage"] == "roomed" and message["rooms"][0]["id"] == "w3"
         await _no_event_within(ws, 0.3)
+
+
+async def test_at_debug_level_the_log_shows_handshakes_but_never_a_token(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("FLOOR_LOG_LEVEL", "debug")
+    server = ServerProcess(tmp_path / "data", tmp_path / "server.log")
+    server.start()
+    try:
+        desk = server.signed_in(Role.front_desk)
+        async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
+            assert (await _recv(ws))["kind"] == "snapshot"
+    finally:
+        server.stop()
+    log = server.log()
+    assert "< upgrade: websocket" in log  # the handshake was logged, header by header
+    assert token_of(desk) not in log
