@@ -239,9 +239,9 @@ class Screens:
                     break
                 except OSError:
                     self.failed_connects += 1
-                    # As static/lib/feed.js: jittered backoff while the server is down.
+                    # As static/lib/feed.js: jittered backoff while the server is down, at most 1 s after a restart.
                     await asyncio.sleep(backoff * (0.5 + random.random()))
-                    backoff = min(2.0, backoff * 2)
+                    backoff = min(1.0, backoff * 2)
             backoff = 0.5
 
     async def _connect(self, screen: Screen) -> asyncio.Future:

@@ -22,9 +22,9 @@ export const CLOSE = Object.freeze({
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 15000;
-// After a restart the server is back within seconds: keep trying every second or two for a while, so that
+// After a restart the server is back within seconds: keep trying about every second for a while, so that
 // thousands of walls are back in step soon after it is (loadtests/fanout.py --storm), not 15 s later.
-const RESTART_BACKOFF_MAX_MS = 2000;
+const RESTART_BACKOFF_MAX_MS = 1000;
 const RESTART_WINDOW_MS = 60000;
 const SLOW_RETRY_MS = 60000; // an unknown clinic: only try again slowly
 const SILENCE_MS = 45000; // heartbeats come every ~15 s; this long without any message means a dead link
