@@ -41,7 +41,19 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rig import ROOT, FloorServer, PrivateRedis, add_staff, clinic_files, display_tokens, free_port, ms, pct, sign_in
+from rig import (
+    ROOT,
+    FloorServer,
+    Pace,
+    PrivateRedis,
+    add_staff,
+    clinic_files,
+    display_tokens,
+    free_port,
+    ms,
+    pct,
+    sign_in,
+)
 
 RELAY = ROOT.parent / "shared" / "bench" / "relay_limit.py"
 STAFF, PIN = "bench-desk", "bench-desk-pin"
@@ -271,20 +283,6 @@ class Screens:
 
 
 # -- tablets -------------------------------------------------------------------------------------------------
-
-
-class Pace:
-    """At most `rate` sends a second from one tablet, started at a random point of its period."""
-
-    def __init__(self, rate: float) -> None:
-        self.every = 1 / rate
-        self.next = time.monotonic() + random.random() * self.every
-
-    async def wait(self) -> None:
-        now = time.monotonic()
-        if self.next > now:
-            await asyncio.sleep(self.next - now)
-        self.next = max(self.next, now) + self.every
 
 
 @dataclass

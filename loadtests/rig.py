@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import shutil
 import signal
 import socket
@@ -181,6 +182,21 @@ async def display_tokens(clinics: list[str], data_dir: str, redis_url: str | Non
         return tokens
     finally:
         await directory.close()
+
+
+class Pace:
+    """At most `rate` sends a second from one tablet (each sign-in may write 5 a second), started at a random
+    point of its period so that tablets are not all in step."""
+
+    def __init__(self, rate: float) -> None:
+        self.every = 1 / rate
+        self.next = time.monotonic() + random.random() * self.every
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        if self.next > now:
+            await asyncio.sleep(self.next - now)
+        self.next = max(self.next, now) + self.every
 
 
 async def sign_in(client: httpx.AsyncClient, staff: str, pin: str, device: str) -> dict[str, str]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,17 +27,14 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rig import free_port
+
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "locustfile.py"
 #: The server's limits on sign-ins and pairings from one address (floor/web/auth.py, Guarding).
 PUBLIC_RATE, PUBLIC_BURST = 5.0, 60
 MAX_TABLETS, MAX_DISPLAYS, MAX_SECONDS = 50, 300, 600
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def split(tablets: int) -> dict[str, int]:

@@ -17,60 +17,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import httpx
 from websockets.asyncio.client import connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rig import FloorServer, Pace, add_staff, pct, sign_in
 
 CLINIC = "riverside"
 #: The load test's one account: the front desk may book walk-ins and mark them left unseen, which is all the tablets
 #: tap (a manager account, allowed every step, would do as well for a test that taps other steps).
 STAFF, PIN = "load-desk", "load-test-pin"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
-
-
-class Pace:
-    """At most `rate` writes a second from one tablet, so its sign-in stays under the server's throttle."""
-
-    def __init__(self, rate: float) -> None:
-        self.every = 1 / rate
-        # Tablets start at random points of their period, not all in step.
-        self.next = time.monotonic() + random.random() * self.every
-
-    async def wait(self) -> None:
-        now = time.monotonic()
-        if self.next > now:
-            await asyncio.sleep(self.next - now)
-        self.next = max(self.next, now) + self.every
-
-
-async def sign_in(client: httpx.AsyncClient, device: str) -> dict[str, str]:
-    while True:
-        r = await client.post("/api/sign-in", json={"staff": STAFF, "secret": PIN, "device": device})
-        if r.status_code == 429:  # sign-ins are throttled per address: 60 at once, then 5 a second
-            await asyncio.sleep(float(r.headers["Retry-After"]))
-            continue
-        r.raise_for_status()
-        return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
 async def tablet(client: httpx.AsyncClient, headers: dict[str, str], n: int, until: float, rate: float,
@@ -132,7 +94,7 @@ async def run(args: argparse.Namespace, base: str) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         t0 = time.monotonic()
         devices = ["load-screens", *(f"load-tablet-{n}" for n in range(args.tablets))]
-        signed_in = await asyncio.gather(*(sign_in(client, device) for device in devices))
+        signed_in = await asyncio.gather(*(sign_in(client, STAFF, PIN, device) for device in devices))
         print(f"signed in {len(signed_in)} devices in {time.monotonic() - t0:.1f} s")
     screen_headers, tablets = signed_in[0], signed_in[1:]
     until = time.monotonic() + args.seconds
@@ -169,27 +131,14 @@ def main() -> None:
                         help="taps a second per tablet (the server allows 5 per sign-in)")
     args = parser.parse_args()
     args.seconds = min(args.seconds, 120.0)
-    port = free_port()
     with tempfile.TemporaryDirectory() as data:
-        subprocess.run([sys.executable, "-m", "floor", "--log-level", "warning", "staff", "add", "--id", STAFF,
-                        "--name", "Load Test", "--role", "front_desk", "--secret-stdin", "--data-dir", data],
-                       input=PIN + "\n", text=True, check=True, env={**os.environ})
-        server = subprocess.Popen([sys.executable, "-m", "floor", "--log-level", "warning", "serve", "--port",
-                                   str(port), "--data-dir", data], env={**os.environ})
-        base = f"http://127.0.0.1:{port}"
+        add_staff(data, STAFF, PIN, "front_desk")
+        server = FloorServer(data, [])  # no clinic files: the demo clinic
+        server.start()
         try:
-            for _ in range(200):
-                try:
-                    # Up once the API answers; without a token it answers 401.
-                    if httpx.get(f"{base}/api/clinics", timeout=1).status_code == 401:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.05)
-            asyncio.run(run(args, base))
+            asyncio.run(run(args, server.base))
         finally:
-            server.terminate()
-            server.wait(10)
-
+            server.stop()
 
 if __name__ == "__main__":
     main()
