@@ -11,11 +11,13 @@ import structlog
 from floor.clock import Clock, SystemClock
 from floor.config import Clinic
 from floor.core.errors import Refusal, Why
+from floor.days import RETENTION_DAYS, oldest_kept
 from floor.directory.base import Directory
 from floor.directory.embedded import EmbeddedDirectory
 from floor.fanout import Hub
 from floor.log.base import EventLog, LogUnavailable
 from floor.log.embedded import EmbeddedLog
+from floor.metrics import Metrics
 from floor.runtime import ClinicRuntime
 from floor.sessions import Sessions
 
@@ -27,6 +29,12 @@ TICK_SECONDS = 15.0
 SESSION_CHECK_SECONDS = 0.5
 #: Every so often every socket is checked even if no session ended (tokens also expire).
 FULL_SESSION_CHECK_SECONDS = 60.0
+#: Seconds a stopping server gives its background tasks (ticks, session checks, followers) to end.
+STOP_TASKS_SECONDS = 3.0
+#: Seconds a stopping server waits for the taps in flight to be stored.
+SETTLE_SECONDS = 2.0
+#: Seconds between retention checks (a directory listing, or one Redis hash, per clinic).
+PRUNE_SECONDS = 3600.0
 #: Close code of a socket whose sign-in ended: 1008 is "policy violation".
 CLOSE_SIGNED_OUT = 1008
 
@@ -44,7 +52,15 @@ class Floors:
         #: Staff, sign-ins and displays (in memory only unless a directory is given: tests and tools).
         # Sign-ins expire in real time, whatever clock the clinic day runs on (a demo or rehearsal runs fast).
         self.sessions = sessions or Sessions(directory or EmbeddedDirectory(None), SystemClock())
-        self.runtimes = {c.id: ClinicRuntime(c, event_log, self.clock, self.hub) for c in clinics}
+        #: This server's own registry: several Floors in one process (the tests) count apart.
+        self.metrics = Metrics()
+        self.runtimes = {c.id: ClinicRuntime(c, event_log, self.clock, self.hub, metrics=self.metrics)
+                         for c in clinics}
+        self.metrics.watch(self.hub, self.runtimes.values)
+        #: True from the end of `start` to the beginning of `stop`: /readyz sends no traffic here otherwise.
+        self.started = False
+        #: Clinic days kept in the log; older ones are pruned (checked at start, then every PRUNE_SECONDS).
+        self.retention_days = RETENTION_DAYS
         self._tasks: list[asyncio.Task[None]] = []
         self._recheck = asyncio.Event()
 
@@ -61,19 +77,22 @@ class Floors:
         for runtime in self.runtimes.values():
             await runtime.start()
         self._tasks = [asyncio.create_task(self._tick_forever(), name="floor-ticker"),
+                       asyncio.create_task(self._prune_forever(), name="floor-prune"),
                        asyncio.create_task(self._check_sessions_forever(), name="floor-sessions")]
         if self.log.shared:
             # Other servers append to the same log: follow each clinic's part of it.
             self._tasks += [asyncio.create_task(r.follow(), name=f"floor-follow-{r.id}")
                             for r in self.runtimes.values()]
+        self.started = True
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self.started = False
+        await _cancel(self._tasks)
         self._tasks = []
+        # A tap whose client hung up is still being stored (the runtime shields it): it is stored and folded
+        # before the log closes. Bounded, so a log that hangs cannot hold up a restart.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(r.settle() for r in self.runtimes.values())), SETTLE_SECONDS)
         await self.sessions.directory.close()
         await self.log.close()
 
@@ -106,6 +125,19 @@ class Floors:
             closed = self.hub.end_sessions(ended, CLOSE_SIGNED_OUT, "signed out, expired or revoked")
             log.info("sockets_closed_after_sign_out", sockets=closed)
 
+    async def _prune_forever(self) -> None:
+        """Delete the clinic days past retention: hourly, so a server running for weeks prunes too (several
+        servers on one Redis may all do it; pruning twice deletes nothing more)."""
+        while True:
+            for runtime in self.runtimes.values():
+                try:
+                    await self.log.prune(runtime.id, oldest_kept(runtime.floor.day, self.retention_days))
+                except LogUnavailable as e:
+                    log.warning("prune_postponed", clinic=runtime.id, error=str(e))
+                except Exception:
+                    log.exception("prune_failed", clinic=runtime.id)
+            await asyncio.sleep(PRUNE_SECONDS)
+
     async def _tick_forever(self) -> None:
         """Each clinic ticks once a period, at its own point of it: ticking a few hundred clinics in one go
         (delays projected, heartbeats sent) would hold every tap in the meantime for all of them."""
@@ -120,6 +152,28 @@ class Floors:
                 except Exception:
                     log.exception("tick_failed", clinic=runtime.id)
             start = max(start + self.tick_seconds, loop.time() - self.tick_seconds)
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the background tasks and wait until they end, cancelling again as long as one runs on.
+
+    Once is not enough on Python 3.11: redis-py sends every command under `asyncio.wait_for`, which loses a
+    cancellation that lands just as the send completes (CPython issue 86296, fixed in 3.12), and the loop
+    around it carries on. Awaiting such a task kept a SIGTERM'd server with a few thousand sockets from ever
+    exiting. Bounded: a task that will not end is reported, not waited for."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STOP_TASKS_SECONDS
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.1)
+        if pending and loop.time() > deadline:
+            log.error("tasks_did_not_stop", tasks=sorted(t.get_name() for t in pending))
+            break
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.error("task_failed", task=task.get_name(), error=repr(task.exception()))
 
 
 def embedded_floors(clinics: list[Clinic], data_dir: str | Path, clock: Clock | None = None) -> Floors:

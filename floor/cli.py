@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import logging
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Coroutine
@@ -18,6 +20,7 @@ import uvicorn
 from floor.bootstrap import Floors, build_floors, embedded_floors
 from floor.clock import Clock, ScaledClock
 from floor.config import Clinic, ConfigError, demo_clinic_path, load_clinics
+from floor.days import RETENTION_DAYS
 from floor.log.redis import safe_url
 from floor.logs import configure
 
@@ -64,7 +67,21 @@ def _server(floors: Floors, host: str, port: int,
     return uvicorn.Server(config)
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    # By the time uvicorn hands the signal back, the shutdown is done: sockets closed with 1012, taps in flight
+    # stored, the log closed. Freeing the interpreter's objects one by one (thousands of sockets' worth) only
+    # delays the restart by a second or two, so the process ends here, its output flushed.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def _run(server: uvicorn.Server) -> None:
+    # On SIGTERM uvicorn shuts down gracefully (sockets get 1012), then raises the signal again for the handler
+    # that was there before it started. A SIGTERM is how a platform restarts a service, not a crash: this
+    # handler ends the process with 0, where the default one would die of the signal (-15).
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     # uvloop unless FLOOR_LOOP=asyncio (for comparing: loadtests/README.md).
     if os.environ.get("FLOOR_LOOP", "uvloop") == "uvloop":
         try:
@@ -82,9 +99,12 @@ def serve(args: argparse.Namespace) -> None:
     redis_url = args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
     clock = ScaledClock(args.clock_start, args.clock_speed, args.clock_origin) if args.clock_start else None
     floors = build_floors(clinics, data_dir=args.data_dir, redis_url=redis_url, clock=clock)
+    floors.retention_days = args.retention_days
     # A fast clock needs reviews and heartbeats as often in clinic time as a real one.
     floors.tick_seconds = max(0.5, floors.tick_seconds / args.clock_speed)
     where = f"Redis at {safe_url(redis_url)}" if redis_url else f"data in {Path(args.data_dir).resolve()}"
+    # The embedded log has one writer: while this server runs, `floor import` goes through it (floor/log/owner.py).
+    owner = None if redis_url else _own_data_dir(args.data_dir)  # noqa: F841  # held for the life of the process
     _print(f"Floor: serving {', '.join(c.id for c in clinics)} on http://{args.host}:{args.port} ({where})")
     _run(_server(floors, args.host, args.port))
 
@@ -203,6 +223,149 @@ def replay_day(args: argparse.Namespace) -> None:
     print(f"{len(lines)} alert changes", file=sys.stderr)
 
 
+def _clinic_named(name: str) -> Clinic:
+    """A clinic by its file, or by its id among $FLOOR_CLINICS (and the demo clinic)."""
+    if Path(name).exists():
+        found = load_clinics([name])
+        if len(found) == 1:
+            return found[0]
+        raise SystemExit(f"floor: {name} holds {len(found)} clinics; name one file")
+    for clinic in load_clinics(_env_list("FLOOR_CLINICS") or [demo_clinic_path()]):
+        if clinic.id == name:
+            return clinic
+    raise SystemExit(f"floor: no clinic {name!r} (give its TOML file, or set FLOOR_CLINICS)")
+
+
+def export_day(args: argparse.Namespace) -> None:
+    from floor import export
+    from floor.days import day_measures
+
+    clinic = _clinic_named(args.clinic)
+    day = args.day or dt.datetime.now(clinic.tz).date()
+    events = asyncio.run(_day_events(args, clinic.id, day))
+    if args.what == "encounters":
+        sys.stdout.buffer.write(export.to_json(export.encounters(clinic, day, events)) + b"\n")
+        return
+    # Today's measures as they stand now; a past day's as it closed.
+    now = dt.datetime.now(dt.UTC) if day == dt.datetime.now(clinic.tz).date() else None
+    measures = day_measures(clinic, day, events, now)
+    if args.what == "measures-csv":
+        sys.stdout.write(export.measures_csv(clinic, day, measures))
+    else:
+        sys.stdout.buffer.write(export.to_json(export.measure_report(clinic, day, measures)) + b"\n")
+
+
+async def _day_events(args: argparse.Namespace, clinic: str, day: dt.date) -> list:
+    """The day's events, read without changing anything: safe beside a running server (the embedded file is
+    read as it is, and a record being written is left alone, not cut off as a starting server would)."""
+    redis_url = args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
+    if redis_url:
+        from floor.log.redis import RedisLog
+
+        redis_log = RedisLog(redis_url)
+        await redis_log.open()
+        try:
+            return (await redis_log.read_day(clinic, day))[1]
+        finally:
+            await redis_log.close()
+    from floor.log.embedded import scan
+
+    path = Path(args.data_dir) / clinic / f"{day.isoformat()}.log"
+    if not path.exists():
+        _print(f"floor: no events for {clinic} on {day} in {path.parent}")
+        return []
+    records, _ = scan(path.read_bytes(), str(path))
+    return [r.event for r in records]
+
+
+def _own_data_dir(data_dir: str):
+    from floor.log.owner import LOCK_NAME, hold
+
+    try:
+        owner = hold(data_dir)
+    except OSError:
+        return None  # the log reports an unusable data directory better
+    if owner is None:
+        # Two writers on one embedded log would store the same seq twice: refuse rather than corrupt the day.
+        raise SystemExit(f"floor: another process is writing to {Path(data_dir).resolve()} (it holds "
+                         f"{LOCK_NAME}): another `floor serve` on this data directory, or a `floor import` "
+                         "finishing. Stop it, or give this server its own --data-dir (several servers share "
+                         "one floor through --redis).")
+    return owner
+
+
+def import_file(args: argparse.Namespace) -> None:
+    from floor.core.errors import Refusal
+    from floor.schedule import Format, ScheduleRefused, format_of, import_schedule
+
+    clinic = _clinic_named(args.clinic)
+    try:
+        body = Path(args.file).read_bytes()
+    except OSError as e:
+        raise SystemExit(f"floor: cannot read {args.file}: {e.strerror}") from None
+    kind = Format(args.format) if args.format else format_of(None, args.file, body)
+    assert kind is not None
+    day = args.date or dt.datetime.now(clinic.tz).date()
+    redis_url = args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
+    owner = None
+    if not redis_url:
+        from floor.log.owner import hold
+
+        owner = hold(args.data_dir)
+        if owner is None:
+            media = "text/csv" if kind is Format.csv else "application/fhir+json"
+            raise SystemExit(
+                f"floor: a Floor server is running on {Path(args.data_dir).resolve()}; two processes must not "
+                "append to one embedded log, so nothing was imported. Import through the server (as a manager):\n"
+                f"  curl -X POST -H 'Authorization: Bearer TOKEN' -H 'Content-Type: {media}' --data-binary "
+                f"@{args.file} 'http://HOST:PORT/api/clinics/{clinic.id}/schedule?date={day}'")
+    try:
+        summary = asyncio.run(_import(clinic, redis_url, args.data_dir, body, kind, day, import_schedule))
+    except ScheduleRefused as refused:
+        for p in refused.problems:
+            print(f"{args.file}: {p.where}: {p.field + ': ' if p.field else ''}{p.message}", file=sys.stderr)
+        raise SystemExit(f"floor: {len(refused.problems)} problem(s); nothing was imported") from None
+    except Refusal as refusal:
+        raise SystemExit(f"floor: {refusal.message}") from None
+    finally:
+        if owner is not None:
+            owner.close()
+    for row in summary.rows:
+        if row.outcome.value != "unchanged":
+            reason = f" ({row.reason})" if row.reason else ""
+            print(f"{row.where}: {row.external_id} {row.outcome.value.replace('_', ' ')} {row.visit or ''}{reason}")
+    print(f"{clinic.id} {day}: {summary.added} added, {summary.updated} updated, {summary.cancelled} cancelled, "
+          f"{summary.no_show} no-show, {summary.unchanged} unchanged, {summary.not_applied} not applied "
+          f"(log at seq {summary.seq})")
+
+
+async def _import(clinic: Clinic, redis_url: str | None, data_dir: str, body: bytes, kind, day: dt.date,
+                  import_schedule):
+    """The import through a clinic runtime of its own on the same log a server uses, so it is decided and
+    stored exactly as the HTTP endpoint does (Floor itself is the actor: no role check)."""
+    from floor.clock import SystemClock
+    from floor.fanout import Hub
+    from floor.runtime import ClinicRuntime
+
+    if redis_url:
+        from floor.log.redis import RedisLog
+
+        event_log = RedisLog(redis_url, clinics=1)
+    else:
+        from floor.log.embedded import EmbeddedLog
+
+        event_log = EmbeddedLog(data_dir)
+    await event_log.open()
+    try:
+        runtime = ClinicRuntime(clinic, event_log, SystemClock(), Hub())
+        await runtime.start()
+        summary = await import_schedule(runtime, body, kind, day, "floor import", "cli")
+        await runtime.settle()  # the alert review the import triggered, if any, is stored before closing
+        return summary
+    finally:
+        await event_log.close()
+
+
 def _demo_clock(clinic: Clinic, speed: float, start: dt.time | None) -> Clock:
     today = dt.datetime.now(clinic.tz).date()
     opening = clinic.local(today, clinic.session.opens) - dt.timedelta(minutes=15)
@@ -231,6 +394,9 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--clinic", action="append", metavar="PATH",
                    help="a clinic TOML file or a directory of them; repeatable (default: $FLOOR_CLINICS, "
                         "else the demo clinic)")
+    s.add_argument("--retention-days", type=int, default=int(os.environ.get("FLOOR_RETENTION_DAYS", RETENTION_DAYS)),
+                   help=f"clinic days kept in the log, today included; older ones are deleted (default "
+                        f"{RETENTION_DAYS}, or $FLOOR_RETENTION_DAYS)")
     # For rehearsals and tests that play a clinic day in minutes; several servers given the same three
     # values agree on the time. Not for a real clinic.
     s.add_argument("--clock-start", type=dt.datetime.fromisoformat, default=None, help=argparse.SUPPRESS)
@@ -265,6 +431,32 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("file", help="an embedded log day file (DATA/<clinic>/<day>.log) or a JSON array of events")
     r.add_argument("--clinic", action="append", metavar="PATH", help="the clinic's TOML file (default: demo)")
     r.set_defaults(run=replay_day)
+
+    e = commands.add_parser("export", help="a clinic day as FHIR (Encounters or a MeasureReport) or CSV, on stdout",
+                            description="Reads the log without changing it: safe beside a running server.")
+    e.add_argument("--clinic", required=True, metavar="FILE_OR_ID",
+                   help="the clinic's TOML file, or its id among $FLOOR_CLINICS (or the demo clinic)")
+    e.add_argument("--day", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD (default: today, clinic time)")
+    e.add_argument("--what", choices=["encounters", "measures", "measures-csv"], default="encounters",
+                   help="encounters: a FHIR Bundle of Encounters (default); measures: a FHIR MeasureReport; "
+                        "measures-csv: the measures as CSV")
+    e.add_argument("--data-dir", default=os.environ.get("FLOOR_DATA_DIR", "floor-data"))
+    e.add_argument("--redis", metavar="URL", default=None)
+    e.set_defaults(run=export_day)
+
+    im = commands.add_parser("import", help="import today's schedule from a CSV file or a FHIR R4 Bundle",
+                             description="Books, moves and cancels today's visits to match the file (README, "
+                                         "Schedule import). With the embedded log it refuses while a server runs "
+                                         "on the data directory: import through the server's endpoint then.")
+    im.add_argument("file", help="the schedule: a .csv file, or a .json FHIR Bundle of Appointments")
+    im.add_argument("--clinic", required=True, metavar="FILE_OR_ID",
+                    help="the clinic's TOML file, or its id among $FLOOR_CLINICS (or the demo clinic)")
+    im.add_argument("--date", type=dt.date.fromisoformat, default=None,
+                    help="the clinic day, YYYY-MM-DD: today (the default, clinic time)")
+    im.add_argument("--format", choices=["csv", "fhir"], default=None, help="default: by the file's name or content")
+    im.add_argument("--data-dir", default=os.environ.get("FLOOR_DATA_DIR", "floor-data"))
+    im.add_argument("--redis", metavar="URL", default=None)
+    im.set_defaults(run=import_file)
 
     args = parser.parse_args(argv)
     if args.command == "staff" and args.action != "list" and not args.id:

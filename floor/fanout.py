@@ -151,6 +151,9 @@ class Hub:
     def __init__(self, queue_limit: int = 256) -> None:
         self.queue_limit = queue_limit
         self._subs: dict[str, dict[Audience, set[Subscriber]]] = {}
+        #: Overflows of sockets already gone (floor.metrics adds the open ones' at each scrape).
+        self.retired_resyncs = 0
+        self.retired_too_slow = 0
 
     def subscribe(self, clinic: str, audience: Audience, session: str | None = None,
                   wire: Wire | None = None) -> Subscriber:
@@ -159,7 +162,11 @@ class Hub:
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
-        self._subs.get(sub.clinic, {}).get(sub.audience, set()).discard(sub)
+        subs = self._subs.get(sub.clinic, {}).get(sub.audience, set())
+        if sub in subs:
+            subs.discard(sub)
+            self.retired_resyncs += sub.resyncs
+            self.retired_too_slow += sub.ending is not None and sub.ending[0] == CLOSE_TOO_SLOW
 
     def subscribers(self, clinic: str) -> list[Subscriber]:
         return [sub for subs in self._subs.get(clinic, {}).values() for sub in subs]

@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import itertools
 from collections import Counter, deque
+from collections.abc import Callable
 from typing import NamedTuple
 
 import msgspec
@@ -22,13 +23,15 @@ from floor.core.access import Role
 from floor.core.alerts import review
 from floor.core.commands import AcknowledgeAlert, Command, MarkRoom, Tap
 from floor.core.errors import Refusal, Why
-from floor.core.events import Event
+from floor.core.events import AlertRaised, Event
 from floor.core.floor import Floor, Touched
 from floor.core.measures import ClinicMeasures, measure
 from floor.core.projection import lateness_over_day, project
+from floor.days import closed_at, day_measures, fold_day
 from floor.fanout import RESYNC, Hub, Item
 from floor.hallway import Hallway, HallwayDelays, HallwaySnapshot
 from floor.log.base import EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken
+from floor.metrics import Metrics
 from floor.wire import (
     AlertAnswer,
     Audience,
@@ -71,8 +74,9 @@ class Idempotency(NamedTuple):
 
 class ClinicRuntime:
     def __init__(self, clinic: Clinic, event_log: EventLog, clock: Clock, hub: Hub,
-                 retain: int = 50_000) -> None:
+                 retain: int = 50_000, metrics: Metrics | None = None) -> None:
         self.clinic = clinic
+        self.metrics = metrics or Metrics()
         self.log = event_log
         self.clock = clock
         self.hub = hub
@@ -117,7 +121,11 @@ class ClinicRuntime:
                      idempotency: Idempotency | None = None, role: Role | None = None) -> Answer:
         """`role` is the signed-in tapper's (the floor checks it may take the step); None for Floor itself."""
         # Shielded: a tap whose client hangs up mid-write must still be folded in once it is stored.
-        return await asyncio.shield(self._handle(command, Tap(actor, device, self.clock.now(), role), idempotency))
+        with self.metrics.tap(command):
+            answer = await asyncio.shield(self._handle(command, Tap(actor, device, self.clock.now(), role),
+                                                       idempotency))
+        self.metrics.answered(command, answer.replayed)
+        return answer
 
     async def _handle(self, command: Command, who: Tap, idem: Idempotency | None) -> Answer:
         async with self._lock:
@@ -130,7 +138,8 @@ class ClinicRuntime:
                 body = self._answer(event, self.floor.preview(event), command)
                 receipt = Receipt(idem.key, idem.fingerprint, CREATED, msgspec.Raw(body)) if idem else None
                 try:
-                    await self.log.append(self.id, Record(event, receipt))
+                    with self.metrics.timing(self.metrics.append_seconds):
+                        await self.log.append(self.id, Record(event, receipt))
                 except SeqTaken:
                     await self._catch_up()
                     if self._stored_already(event):
@@ -145,6 +154,43 @@ class ClinicRuntime:
                 self.schedule_review()
                 return Answer(CREATED, body)
             raise RuntimeError("the log kept moving under this tap; gave up after 10 tries")
+
+    async def settle(self) -> None:
+        """The server is stopping: let the tap or the alert review in flight finish storing and folding."""
+        if self._review is not None and not self._review.done():
+            await asyncio.wait([self._review])
+        async with self._lock:
+            pass
+
+    async def handle_all(self, decide: Callable[[Floor, Tap], list[Event]], actor: str, device: str,
+                         role: Role | None = None) -> list[Event]:
+        """Several events taken together (a schedule import): `decide` plans them all against the floor as it
+        is, on a copy (raising a Refusal for anything it cannot take), so nothing is stored unless all of them
+        can be; they are then stored in order under the clinic's lock, so no tap is decided in between.
+
+        If another server appends first, the rest is planned again against the floor as it then is (a plan
+        from the floor is idempotent). A log that fails mid-way leaves the events stored so far; deciding
+        again (importing the same file again) completes it. Returns the events stored."""
+        stored: list[Event] = []
+        async with self._lock:
+            for _ in range(10):
+                now = self.clock.now()
+                self._roll_day(now)
+                events = decide(self.floor, Tap(actor, device, now, role))
+                try:
+                    for event in events:
+                        await self.log.append(self.id, Record(event))
+                        self._fold(event)
+                        stored.append(event)
+                except SeqTaken:
+                    await self._catch_up()
+                    continue
+                if stored:
+                    log.info("taps_stored", clinic=self.id, first=stored[0].seq, last=stored[-1].seq,
+                             events=len(stored), actor=actor, device=device)
+                    self.schedule_review()
+                return stored
+            raise RuntimeError("the log kept moving under these taps; gave up after 10 tries")
 
     def _stored_already(self, event: Event) -> bool:
         index = event.seq - self._base - 1
@@ -201,11 +247,14 @@ class ClinicRuntime:
                 for change in review(self.floor, now):
                     event = self.floor.record(change, Tap(SYSTEM, SYSTEM, now))
                     try:
-                        await self.log.append(self.id, Record(event))
+                        with self.metrics.timing(self.metrics.append_seconds):
+                            await self.log.append(self.id, Record(event))
                     except SeqTaken:
                         await self._catch_up()  # another server stored first; the next review sees it
                         return
                     self._fold(event)
+                    if isinstance(change, AlertRaised):
+                        self.metrics.alerts_raised.labels(change.kind).inc()
                     log.info("alert_stored", clinic=self.id, seq=event.seq, type=event.type, alert=change.alert)
         except LogUnavailable as e:
             log.warning("alert_review_postponed", clinic=self.id, error=str(e))
@@ -239,14 +288,16 @@ class ClinicRuntime:
             self.stale = stale
             if not stale:
                 log.info("log_reachable_again", clinic=self.id, seq=self.floor.seq)
+                self.metrics.log_reconnects.inc()
             self._snapshots.clear()
             self._heartbeat()
 
     def _fold(self, event: Event) -> None:
-        texts = self._render(event, self.floor.apply(event))
-        self.events.append(event)
-        self._sent.append((event.seq, texts))
-        self.hub.publish(self.id, event.seq, texts.__getitem__)
+        with self.metrics.timing(self.metrics.fanout_seconds):
+            texts = self._render(event, self.floor.apply(event))
+            self.events.append(event)
+            self._sent.append((event.seq, texts))
+            self.hub.publish(self.id, event.seq, texts.__getitem__)
 
     def _render(self, event: Event, touched: Touched) -> dict[Audience, str]:
         """The event as each audience's screens receive it: staff and managers share one text, displays get
@@ -367,6 +418,24 @@ class ClinicRuntime:
         until = self.clock.now() if on == self.floor.day else self.clinic.local(on, self.clinic.session.closes)
         points = lateness_over_day(self.clinic, on, base, events, until, dt.timedelta(minutes=every_minutes))
         return LatenessOverDay(on, every_minutes, [LatenessPoint(at, late) for at, late in points])
+
+    async def board_on(self, day: dt.date | None) -> Board:
+        """Today's board, or a past day's as its events left it (its journeys, rooms and alerts; no delays:
+        nothing is projected for a day that is over)."""
+        on, events = await self.day_events(day)
+        if on == self.floor.day:
+            return self.board()
+        c = self.clinic
+        f = fold_day(c, on, events)
+        return Board(c.id, c.name, c.timezone, on, f.seq, closed_at(c, on, f), c.session, list(f.rooms.values()),
+                     list(f.visits.values()), c.providers, c.visit_types, c.thresholds, alerts=list(f.alerts.values()))
+
+    async def measures_on(self, day: dt.date | None) -> ClinicMeasures:
+        """Today's measures now, or a past day's as it closed (from the log: past days are read, never changed)."""
+        on, events = await self.day_events(day)
+        if on == self.floor.day:
+            return self.measures()
+        return day_measures(self.clinic, on, events)
 
     def history(self, visit_id: str) -> VisitHistory:
         visit = self.floor.visits.get(visit_id)

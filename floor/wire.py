@@ -17,6 +17,7 @@ from floor.core.journey import STEPS
 from floor.core.measures import ClinicMeasures
 from floor.core.projection import ProjectedVisit
 from floor.core.rooms import RoomAction
+from floor.core.schedule import Problem
 
 PatientName = Annotated[str, Meta(min_length=1, max_length=80, pattern=r"\S")]
 Ref = Annotated[str, Meta(min_length=1, max_length=40)]
@@ -144,6 +145,8 @@ class ErrorBody(Struct, omit_defaults=True):
     room_state: str | None = None
     ready_rooms: list[str] | None = None
     version: int | None = None
+    #: A refused schedule import: every problem, each naming its CSV line or Bundle entry and the field.
+    errors: list[Problem] | None = None
 
 
 # -- live feed -----------------------------------------------------------------------------------

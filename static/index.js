@@ -1072,6 +1072,8 @@ function conflictText(visit, shownStage) {
     return `Changed meanwhile: a step was undone; it is ${now} now (last step ${stepDone(last.step, last.room)} by ` +
       `${last.by || "someone else"} at ${clock(last.at)}).`;
   }
+  // A visit still scheduled also changes when a schedule import moves its time or provider.
+  if (visit.stage === "scheduled") return `Changed meanwhile (rescheduled, or a step was undone); it is ${now} now.`;
   return `Changed meanwhile: a step was undone; it is ${now} now.`;
 }
 

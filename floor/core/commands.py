@@ -18,6 +18,20 @@ class BookVisit(Struct, frozen=True):
     start: dt.datetime | None = None
     walk_in: bool = False
     notes: str = ""
+    #: The appointment's id in the clinic's schedule (EHR), when the visit came from a schedule import.
+    external_id: str | None = None
+
+
+class RescheduleVisit(Struct, frozen=True):
+    """Move a visit that is still only scheduled to a new time, provider or visit type (a schedule import
+    brings the EHR's change); the visit keeps its id, so its history stays one visit."""
+
+    visit: str
+    start: dt.datetime
+    provider: str
+    visit_type: str
+    notes: str = ""
+    expected_version: int | None = None
 
 
 class TakeStep(Struct, frozen=True):
@@ -42,7 +56,7 @@ class AcknowledgeAlert(Struct, frozen=True):
     alert: str
 
 
-Command = BookVisit | TakeStep | UndoStep | MarkRoom | AcknowledgeAlert
+Command = BookVisit | RescheduleVisit | TakeStep | UndoStep | MarkRoom | AcknowledgeAlert
 
 
 class Tap(Struct, frozen=True):

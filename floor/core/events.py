@@ -20,6 +20,22 @@ class VisitBooked(Struct, tag="visit_booked", frozen=True):
     start: dt.datetime
     walk_in: bool = False
     notes: str = ""
+    #: The appointment's id in the clinic's schedule, for visits a schedule import booked (None: booked here).
+    external_id: str | None = None
+
+
+class VisitRescheduled(Struct, tag="visit_rescheduled", frozen=True):
+    """A scheduled visit (not yet arrived) moved to a new start, provider or visit type: the schedule
+    changed in the clinic's EHR and was imported again. The full new values, and the ones they replace."""
+
+    visit: str
+    start: dt.datetime
+    provider: str
+    visit_type: str
+    notes: str
+    previous_start: dt.datetime
+    previous_provider: str
+    previous_visit_type: str
 
 
 class StepTaken(Struct, tag="step_taken", frozen=True):
@@ -93,7 +109,7 @@ class AlertAcknowledged(Struct, tag="alert_acknowledged", frozen=True):
 
 AlertChange = AlertRaised | AlertUpdated | AlertCleared
 
-Change = VisitBooked | StepTaken | StepUndone | RoomMarked | AlertChange | AlertAcknowledged
+Change = VisitBooked | VisitRescheduled | StepTaken | StepUndone | RoomMarked | AlertChange | AlertAcknowledged
 
 
 class Event(Struct, frozen=True):

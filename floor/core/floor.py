@@ -14,7 +14,16 @@ from msgspec import Struct, field
 
 from floor.config import Clinic
 from floor.core.access import Act, Action, may, may_undo, refusal_text
-from floor.core.commands import AcknowledgeAlert, BookVisit, Command, MarkRoom, TakeStep, Tap, UndoStep
+from floor.core.commands import (
+    AcknowledgeAlert,
+    BookVisit,
+    Command,
+    MarkRoom,
+    RescheduleVisit,
+    TakeStep,
+    Tap,
+    UndoStep,
+)
 from floor.core.errors import Refusal, Why
 from floor.core.events import (
     AlertAcknowledged,
@@ -28,6 +37,7 @@ from floor.core.events import (
     StepTaken,
     StepUndone,
     VisitBooked,
+    VisitRescheduled,
 )
 from floor.core.journey import Stage, allowed_steps, enters_room, is_allowed, leaves_room
 from floor.core.rooms import ROOM_ACTIONS, RoomState, allowed_room_actions
@@ -60,6 +70,8 @@ class Visit(Struct):
     times: dict[Stage, dt.datetime] = field(default_factory=dict)
     without_teach_back: bool = False
     steps: list[StepRecord] = field(default_factory=list)
+    #: The appointment's id in the clinic's schedule (EHR), for visits a schedule import booked.
+    external_id: str | None = None
 
 
 class Room(Struct):
@@ -130,6 +142,8 @@ class Floor:
         match command:
             case BookVisit():
                 change, version = self._book(command, at), 1
+            case RescheduleVisit():
+                change, version = self._reschedule(command), self.visits[command.visit].version + 1
             case TakeStep():
                 change, version = self._step(command), self.visits[command.visit].version + 1
             case UndoStep():
@@ -151,7 +165,7 @@ class Floor:
         """Each role taps only its own steps; an undo is for whoever made the step, or a manager."""
         action: Action
         match command:
-            case BookVisit():
+            case BookVisit() | RescheduleVisit():
                 action = Act.book
             case TakeStep():
                 action = command.step
@@ -186,25 +200,55 @@ class Floor:
         return AlertAcknowledged(alert.id)
 
     def _book(self, c: BookVisit, at: dt.datetime) -> VisitBooked:
-        if self.clinic.provider(c.provider) is None:
-            known = ", ".join(p.id for p in self.clinic.providers)
-            raise Refusal(Why.invalid, f"No provider {c.provider!r} in this clinic (known: {known}).",
-                          field="provider")
-        if self.clinic.visit_type(c.visit_type) is None:
-            known = ", ".join(v.code for v in self.clinic.visit_types)
-            raise Refusal(Why.invalid, f"No visit type {c.visit_type!r} in this clinic (known: {known}).",
-                          field="visit_type")
+        self._check_provider_and_type(c.provider, c.visit_type)
         if c.walk_in:
             start = at
         elif c.start is None:
             raise Refusal(Why.invalid, "A scheduled visit needs a start time (or set walk_in).", field="start")
         else:
-            start = c.start if c.start.tzinfo else c.start.replace(tzinfo=self.clinic.tz)
-            if self.clinic.day_of(start) != self.day:
-                raise Refusal(Why.invalid, f"Start {start.astimezone(self.clinic.tz):%Y-%m-%d %H:%M} is not on "
-                              f"today's clinic day ({self.day}); visits are added for today.", field="start")
+            start = self._today(c.start)
+        if c.external_id is not None and (twin := self.by_external_id(c.external_id)) is not None:
+            # One appointment, one visit: a second import of it updates the first visit instead.
+            raise Refusal(Why.taken, f"Appointment {c.external_id!r} is already on today's floor as {twin.id}.",
+                          field="external_id", visit=twin.id)
         return VisitBooked(f"v{self.seq + 1}", c.patient_name, c.provider, c.visit_type, start, c.walk_in,
-                           c.notes)
+                           c.notes, c.external_id)
+
+    def _reschedule(self, c: RescheduleVisit) -> VisitRescheduled:
+        visit = self._visit(c.visit, c.expected_version)
+        if visit.stage is not Stage.scheduled:
+            # Once the patient is here the floor's own taps lead: their provider and room are already in play.
+            raise Refusal(Why.illegal_step, f"The visit is {_human(visit.stage)}; only a visit still scheduled can "
+                          "be moved to another time or provider.", visit=visit.id, stage=visit.stage.value)
+        self._check_provider_and_type(c.provider, c.visit_type)
+        start = self._today(c.start)
+        if (start, c.provider, c.visit_type, c.notes) == (visit.start, visit.provider, visit.visit_type, visit.notes):
+            raise Refusal(Why.invalid, "The visit already has that start, provider, visit type and notes.",
+                          visit=visit.id)
+        return VisitRescheduled(visit.id, start, c.provider, c.visit_type, c.notes, visit.start, visit.provider,
+                                visit.visit_type)
+
+    def _check_provider_and_type(self, provider: str, visit_type: str) -> None:
+        if self.clinic.provider(provider) is None:
+            known = ", ".join(p.id for p in self.clinic.providers)
+            raise Refusal(Why.invalid, f"No provider {provider!r} in this clinic (known: {known}).",
+                          field="provider")
+        if self.clinic.visit_type(visit_type) is None:
+            known = ", ".join(v.code for v in self.clinic.visit_types)
+            raise Refusal(Why.invalid, f"No visit type {visit_type!r} in this clinic (known: {known}).",
+                          field="visit_type")
+
+    def _today(self, start: dt.datetime) -> dt.datetime:
+        """A start on today's clinic day (a start without a zone is clinic time)."""
+        start = start if start.tzinfo else start.replace(tzinfo=self.clinic.tz)
+        if self.clinic.day_of(start) != self.day:
+            raise Refusal(Why.invalid, f"Start {start.astimezone(self.clinic.tz):%Y-%m-%d %H:%M} is not on "
+                          f"today's clinic day ({self.day}); visits are added for today.", field="start")
+        return start
+
+    def by_external_id(self, external_id: str) -> Visit | None:
+        """Today's visit booked from that schedule appointment, if any."""
+        return next((v for v in self.visits.values() if v.external_id == external_id), None)
 
     def _visit(self, visit_id: str, expected_version: int | None) -> Visit:
         visit = self.visits.get(visit_id)
@@ -301,8 +345,13 @@ class Floor:
             case VisitBooked() as c:
                 stage = Stage.arrived if c.walk_in else Stage.scheduled
                 visit = Visit(c.visit, c.patient_name, c.provider, c.visit_type, c.start, c.walk_in, c.notes,
-                              stage, event.version, times={stage: event.at})
+                              stage, event.version, times={stage: event.at}, external_id=c.external_id)
                 self.visits[visit.id] = visit
+                return Touched(visit, [])
+            case VisitRescheduled() as c:
+                visit = self.visits[c.visit]
+                visit.start, visit.provider, visit.visit_type, visit.notes = c.start, c.provider, c.visit_type, c.notes
+                visit.version = event.version
                 return Touched(visit, [])
             case StepTaken() as c:
                 visit = self.visits[c.visit]

@@ -89,5 +89,11 @@ class EventLog(ABC):
         """The stored answer for an idempotency key, if it is still kept."""
 
     @abstractmethod
+    async def prune(self, clinic: str, before: dt.date) -> list[dt.date]:
+        """Delete the clinic days before `before` (retention); the days deleted, oldest first. The day holding
+        the last event is always kept, so sequence numbers carry on. Afterwards `read_day` of a deleted day
+        is empty and `read` from a seq inside one answers None, as for any log that no longer holds it."""
+
+    @abstractmethod
     async def tail(self, clinic: str, after: int, wait: float) -> list[Event]:
         """Events after `after`; when there are none yet, wait up to `wait` seconds for some (maybe [])."""

@@ -254,6 +254,27 @@ class EmbeddedLog(EventLog):
     async def receipt(self, clinic: str, key: str) -> Receipt | None:
         return (await self._clinic(clinic)).receipts.get(key)
 
+    async def prune(self, clinic: str, before: dt.date) -> list[dt.date]:
+        c = await self._clinic(clinic)
+        # Not under the clinic's lock: only days older than the newest are deleted, and appends only ever
+        # write the newest day (or a newer one), so taps never wait for a prune.
+        return await asyncio.to_thread(self._prune, c, before)
+
+    def _prune(self, c: _Clinic, before: dt.date) -> list[dt.date]:
+        days = self._days(c)
+        if not [d for d in days[:-1] if d < before]:
+            return []  # the usual answer, from a directory listing alone
+        # The newest day with an event is kept whatever its date: reopening reads the last seq from it.
+        newest = next((d for d in reversed(days) if self._read(c, d)), None)
+        doomed = [d for d in days if d < before and newest is not None and d < newest and d != c.day]
+        for day in doomed:
+            self.files.remove(self._path(c, day))
+        if doomed:
+            self.files.sync_dir(c.directory)
+            log.info("days_pruned", clinic=c.directory.name, first=str(doomed[0]), last=str(doomed[-1]),
+                     days=len(doomed))
+        return doomed
+
     async def tail(self, clinic: str, after: int, wait: float) -> list[Event]:
         c = await self._clinic(clinic)
         async with c.appended:

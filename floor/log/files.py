@@ -21,6 +21,7 @@ class Files(Protocol):
     def open_append(self, path: Path) -> AppendFile: ...
     def truncate(self, path: Path, size: int) -> None: ...
     def sync_dir(self, directory: Path) -> None: ...
+    def remove(self, path: Path) -> None: ...
 
 
 class _OsAppendFile:
@@ -62,6 +63,9 @@ class OsFiles:
         with open(path, "r+b") as f:
             f.truncate(size)
             os.fsync(f.fileno())
+
+    def remove(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
 
     def sync_dir(self, directory: Path) -> None:
         # A new file's name is only durable once its directory is fsynced.

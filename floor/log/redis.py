@@ -171,6 +171,25 @@ class RedisLog(EventLog):
         events = await self._range(clinic, since + 1, None)
         return events if events and events[0].seq == since + 1 else None
 
+    async def prune(self, clinic: str, before: dt.date) -> list[dt.date]:
+        stream, _, days_key = self._keys(clinic)
+        raw = await self._call(lambda: self.redis.hgetall(days_key))
+        firsts = sorted((dt.date.fromisoformat(d.decode()), int(s)) for d, s in raw.items())
+        # The newest day is kept whatever its date, so its first seq bounds the trim and seqs carry on.
+        doomed = [d for d, _ in firsts[:-1] if d < before]
+        if not firsts:
+            return []
+        keep_from = next(seq for d, seq in firsts if d not in doomed)
+        # The days index first: a day no longer listed is never read. The trim follows, every time: one cut
+        # short by a lost connection is finished by the next prune.
+        if doomed:
+            await self._call(lambda: self.redis.hdel(days_key, *(d.isoformat() for d in doomed)))
+        await self._call(lambda: self.redis.xtrim(stream, minid=f"{keep_from}-0", approximate=False))
+        if not doomed:
+            return []
+        log.info("days_pruned", clinic=clinic, first=str(doomed[0]), last=str(doomed[-1]), days=len(doomed))
+        return doomed
+
     async def receipt(self, clinic: str, key: str) -> Receipt | None:
         raw = await self._call(lambda: self.redis.get(self._receipt_key(clinic, key)))
         return _receipts.decode(raw) if raw else None

@@ -21,9 +21,12 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from floor.bootstrap import Floors
 from floor.web.auth import Guarding
 from floor.web.errors import HANDLERS
+from floor.web.export import export_router
+from floor.web.health import health_router
 from floor.web.http import clinics_router
 from floor.web.live import live
 from floor.web.people import people_routers
+from floor.web.schedule import schedule_router
 
 log = structlog.get_logger("floor.http")
 
@@ -126,7 +129,8 @@ def create_app(floors: Floors, background: list[Callable[[], Coroutine[None, Non
     pages = create_static_files_router(path="/", directories=[static_dir()], html_mode=True,
                                        include_in_schema=False, name="pages")
     return Litestar(
-        route_handlers=[api, *people_routers(floors), sockets, pages],
+        route_handlers=[api, export_router(floors), schedule_router(floors), *people_routers(floors), sockets,
+                        health_router(), pages],
         lifespan=[lifespan],
         middleware=[request_context],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]

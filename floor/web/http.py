@@ -70,10 +70,11 @@ async def list_clinics(floors: NamedDependency[Floors]) -> list[ClinicSummary]:
     return [r.summary() for r in floors.runtimes.values()]
 
 
-@get("/{clinic:str}/board", summary="The clinic's floor now: rooms, today's visits, providers",
-     responses=errors(400, 401, 403, 404))
-async def board(runtime: Runtime) -> Board:
-    return runtime.board()
+@get("/{clinic:str}/board",
+     summary="The clinic's floor now: rooms, today's visits, providers; or a past day's as it closed (`day`)",
+     responses=errors(400, 401, 403, 404, 422))
+async def board(runtime: Runtime, day: Day = None) -> Board:
+    return runtime.board() if day is None else await runtime.board_on(day)
 
 
 @get("/{clinic:str}/visits/{visit:str}", summary="A visit with its full event history (undos included)",
@@ -137,10 +138,12 @@ async def lateness(runtime: Runtime, day: Day = None,
     return await runtime.lateness_over_day(day, every)
 
 
-@get("/{clinic:str}/measures", summary="Today's measures, for the clinic and each provider (managers)",
-     responses=errors(400, 401, 403, 404), guards=[managers_only], opt={"does": "read the measures"})
-async def measures(runtime: Runtime) -> ClinicMeasures:
-    return runtime.measures()
+@get("/{clinic:str}/measures",
+     summary="A day's measures (default today; a past day's as it closed), for the clinic and each provider "
+             "(managers)",
+     responses=errors(400, 401, 403, 404, 422), guards=[managers_only], opt={"does": "read the measures"})
+async def measures(runtime: Runtime, day: Day = None) -> ClinicMeasures:
+    return await runtime.measures_on(day)
 
 
 def clinics_router(floors: Floors) -> Router:

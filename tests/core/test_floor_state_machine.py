@@ -17,10 +17,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from floor.clock import ManualClock
 from floor.config import demo_clinic
-from floor.core.access import Role, may, may_undo
-from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, Tap, UndoStep
+from floor.core.access import Act, Role, may, may_undo
+from floor.core.commands import BookVisit, Command, MarkRoom, RescheduleVisit, TakeStep, Tap, UndoStep
 from floor.core.errors import Refusal, Why
-from floor.core.events import Event, RoomMarked, StepTaken, StepUndone
+from floor.core.events import Event, RoomMarked, StepTaken, StepUndone, VisitRescheduled
 from floor.core.floor import Floor
 from floor.core.journey import ENDS, IN_ROOM, PATH, STEPS, Stage, allowed_steps, enters_room
 from floor.core.rooms import RoomAction, RoomState
@@ -168,6 +168,43 @@ class FloorMachine(RuleBasedStateMachine):
                 assert self.clinic_day(visit.start) == DAY
                 if naive:
                     assert visit.start.replace(tzinfo=None) == start
+
+    @rule(appointment=st.integers(min_value=0, max_value=4), provider=st.sampled_from(PROVIDERS),
+          hour=st.integers(min_value=7, max_value=17))
+    def book_from_schedule(self, appointment: int, provider: str, hour: int) -> None:
+        """A schedule import books an appointment: once only, whatever its provider or time."""
+        external_id = f"appt-{appointment}"
+        twin = self.floor.by_external_id(external_id)
+        start = dt.datetime.combine(DAY, dt.time(hour), tzinfo=TZ)
+        ev = self.tap(BookVisit("Imported", provider, VISIT_TYPES[0], start=start, external_id=external_id))
+        assert (ev is None) == (twin is not None), f"{external_id} booked twice or refused the first time"
+        if ev is None:
+            assert self.refused is Why.taken
+        else:
+            assert self.floor.visits[ev.change.visit].external_id == external_id
+
+    @rule(pick=picks, provider=st.sampled_from([*PROVIDERS, "nobody"]), hour=st.integers(min_value=0, max_value=23),
+          day_offset=st.sampled_from([0, 0, 0, 1]), version=versions, role=st.sampled_from([None, *Role]))
+    def reschedule(self, pick: int, provider: str, hour: int, day_offset: int, version: int | str | None,
+                   role: Role | None) -> None:
+        """Move a visit to another time or provider: only while it is scheduled, only on today, only by staff
+        who may book."""
+        visit_id = self.visit_id(pick)
+        before = self.floor.visits.get(visit_id)
+        before = msgspec.structs.replace(before) if before else None
+        start = dt.datetime.combine(DAY + dt.timedelta(days=day_offset), dt.time(hour), tzinfo=TZ)
+        expected = self.version(visit_id, version)
+        ev = self.tap(RescheduleVisit(visit_id, start, provider, VISIT_TYPES[1], expected_version=expected),
+                      "ana", "desk-1", role)
+        if ev is None:
+            return
+        assert role is None or may(role, Act.book)
+        assert before is not None and before.stage is Stage.scheduled and provider in PROVIDERS and day_offset == 0
+        assert isinstance(ev.change, VisitRescheduled)
+        assert (ev.change.previous_start, ev.change.previous_provider) == (before.start, before.provider)
+        after = self.floor.visits[visit_id]
+        assert (after.start, after.provider, after.stage, after.version) == (start, provider, Stage.scheduled,
+                                                                             before.version + 1)
 
     @rule(pick=picks, step=st.sampled_from(STEPS), room=rooms_or_none, version=versions,
           device=st.sampled_from(DEVICES))
@@ -364,7 +401,8 @@ def test_random_taps_keep_the_floor_consistent() -> None:
     totals = FloorMachine.totals
     # The run must have exercised the floor, not just been refused. Only outcomes that every run produces many
     # times are required here (the rare ones are driven by hand in the tests below), so this does not flake.
-    accepted = ["booked", "walk_in", "arrived", "roomed", "prep_done", "provider_in", "teach_back_done", "checked_out",
+    accepted = ["booked", "walk_in", "visit_rescheduled",
+                "arrived", "roomed", "prep_done", "provider_in", "teach_back_done", "checked_out",
                 "left_without_being_seen", "undo", "room_ready", "room_blocked", "room_unblocked"]
     missing = [f"accepted {k}" for k in accepted if not totals[f"accepted {k}"]]
     rare = {Why.room_unavailable}

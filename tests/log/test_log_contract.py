@@ -196,3 +196,38 @@ async def test_a_large_day_reads_back_whole(open_log: Opener) -> None:
     base, events = await (await open_log()).read_day(CLINIC, DAY)
     assert base == 0 and [e.seq for e in events] == list(range(1, 6_001))
     assert [e.seq for e in await log.read(CLINIC, 5_990)] == list(range(5_991, 6_001))
+
+
+async def test_prune_deletes_the_days_before_and_keeps_the_rest_and_the_seq(open_log: Opener) -> None:
+    days = [DAY + dt.timedelta(days=n) for n in range(4)]
+    events = [event(s, day=days[(s - 1) // 2]) for s in range(1, 9)]  # two events a day
+    log = await open_log()
+    for e in events:
+        await log.append(CLINIC, Record(e))
+    assert await log.prune(CLINIC, days[2]) == days[:2]
+    assert await log.prune(CLINIC, days[2]) == []  # nothing left to prune
+    for reader in (log, await open_log()):
+        assert (await reader.read_day(CLINIC, days[0]))[1] == []
+        assert (await reader.read_day(CLINIC, days[1]))[1] == []
+        assert await reader.read_day(CLINIC, days[2]) == (4, events[4:6])
+        assert await reader.read_day(CLINIC, days[3]) == (6, events[6:])
+        assert await reader.last_seq(CLINIC) == 8
+        assert await reader.read(CLINIC, 0) is None  # the log no longer holds the first events
+        assert await reader.read(CLINIC, 4) == events[4:]
+    await log.append(CLINIC, record(9, day=days[3]))
+    assert await log.prune("elsewhere", days[3]) == []
+
+
+async def test_prune_keeps_the_day_of_the_last_event_whatever_the_date(open_log: Opener) -> None:
+    later = DAY + dt.timedelta(days=1)
+    log = await open_log()
+    for s in (1, 2):
+        await log.append(CLINIC, Record(event(s, day=DAY)))
+    await log.append(CLINIC, Record(event(3, day=later)))
+    assert await log.prune(CLINIC, later + dt.timedelta(days=30)) == [DAY]
+    reopened = await open_log()
+    assert await reopened.last_seq(CLINIC) == 3
+    assert await reopened.read_day(CLINIC, later) == (2, [event(3, day=later)])
+    await reopened.append(CLINIC, record(4, day=later))  # seqs carry on after a restart
+    with pytest.raises(SeqTaken):
+        await reopened.append(CLINIC, record(1, day=later))

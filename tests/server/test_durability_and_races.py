@@ -175,3 +175,12 @@ def test_a_stale_expected_version_gets_409_with_the_visit_as_it_is(server: Serve
         body = r.json()
         assert body["error"] == "stale_version"
         assert body["visit"]["stage"] == "roomed" and body["visit"]["version"] == visit["version"] + 1
+
+
+def test_a_second_server_on_the_same_data_directory_refuses_to_start(server: ServerProcess, tmp_path: Path) -> None:
+    # Two writers on one embedded log would store the same seq twice.
+    second = ServerProcess(server.data_dir, tmp_path / "second.log")
+    with pytest.raises(RuntimeError, match="exited with 1"):
+        second.start()
+    assert "another process is writing to" in second.log()
+    assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200  # the first one carries on

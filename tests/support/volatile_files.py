@@ -163,6 +163,12 @@ class VolatileFiles:
             del f.data[size:]
             f.durable = bytes(f.data)  # truncate fsyncs
 
+    def remove(self, path: Path) -> None:
+        # Simplified: the name is gone at once (a crash before the directory's sync could bring it back, and
+        # a pruned day coming back is harmless: it is pruned again).
+        with self._op("remove"):
+            self._files.pop(Path(path), None)
+
     def sync_dir(self, directory: Path) -> None:
         with self._op("sync_dir"):
             directory = Path(directory)

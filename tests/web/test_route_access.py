@@ -48,6 +48,11 @@ STAFF_ROLES = frozenset(Role)
 PUBLIC = frozenset({("POST", "/api/sign-in"), ("POST", "/api/displays/pairings"),
                     ("POST", "/api/displays/pairings/claim")})
 SOCKET = ("WS", "/api/clinics/{clinic:str}/live")
+#: For load balancers and Prometheus, which have no token: no sign-in, nothing about patients or staff, not in
+#: the OpenAPI document; tested in test_health_and_metrics.
+OPERATIONS = frozenset({("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")})
+#: The pages and the OpenAPI document: static files, public by design.
+NOT_ROUTES = ("/schema", "/{file_path:path}")
 
 
 # -- a signed-in floor ------------------------------------------------------------------------------
@@ -242,6 +247,11 @@ def _new_staff(w: World) -> tuple[str, Any]:
     return "/api/staff", {"id": w.unique("new"), "name": "New Person", "role": "front_desk", "secret": "9753"}
 
 
+def _export_encounters(w: World) -> tuple[str, Any]:
+    w.visit_at(Stage.roomed)  # a day with a journey under way
+    return f"{API}/export/encounters?day={START.date()}", None
+
+
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/clinics"): Route(lambda w: ("/api/clinics", None), STAFF_ROLES, 200),
     ("GET", "/api/clinics/{clinic:str}/board"): Route(lambda w: (f"{API}/board", None), STAFF_ROLES, 200),
@@ -253,7 +263,14 @@ ROUTES: dict[tuple[str, str], Route] = {
         Route(lambda w: (f"{API}/measures", None), frozenset({MANAGER}), 200),
     ("GET", "/api/clinics/{clinic:str}/lateness"):
         Route(lambda w: (f"{API}/lateness", None), frozenset({MANAGER}), 200),
+    ("GET", "/api/clinics/{clinic:str}/export/encounters"):
+        Route(_export_encounters, frozenset({MANAGER}), 200),
+    ("GET", "/api/clinics/{clinic:str}/export/measures"):
+        Route(lambda w: (f"{API}/export/measures", None), frozenset({MANAGER}), 200),
     ("POST", "/api/clinics/{clinic:str}/visits"): Route(_new_visit, frozenset({DESK, MANAGER}), 201),
+    ("POST", "/api/clinics/{clinic:str}/schedule"):
+        Route(lambda w: (f"{API}/schedule?date={START.date()}", {"resourceType": "Bundle", "type": "collection"}),
+              frozenset({MANAGER}), 200),
     ("POST", "/api/clinics/{clinic:str}/visits/{visit:str}/events"):
         Route(lambda w: (f"{API}/visits/{w.visit_at(Stage.scheduled)}/events", {"type": "arrived"}),
               frozenset({DESK, MANAGER}), 201),
@@ -284,10 +301,10 @@ ROUTES: dict[tuple[str, str], Route] = {
 
 
 def exposed_routes(app) -> set[tuple[str, str]]:
-    """(method, path) of everything the app serves under /api; the socket as method WS."""
+    """(method, path) of everything the app serves but its pages and /schema; the socket as method WS."""
     exposed = set()
     for route in app.routes:
-        if not route.path.startswith("/api"):
+        if route.path == "/" or route.path.startswith(NOT_ROUTES):
             continue
         if isinstance(route, WebSocketRoute):
             exposed.add(("WS", route.path))
@@ -298,7 +315,7 @@ def exposed_routes(app) -> set[tuple[str, str]]:
 
 def test_the_table_covers_every_route_the_app_exposes(world: World) -> None:
     exposed = exposed_routes(world.client.app)
-    assert exposed == set(ROUTES) | PUBLIC | {SOCKET}
+    assert exposed == set(ROUTES) | PUBLIC | OPERATIONS | {SOCKET}
     # The OpenAPI document lists the same HTTP routes.
     spec = world.client.get("/schema/openapi.json").json()
     documented = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops

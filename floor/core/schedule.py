@@ -1,0 +1,260 @@
+"""Schedule import, the pure part: appointments read from a clinic's schedule (CSV or FHIR, see
+floor/schedule/) checked against the clinic, then planned against today's floor as the events that bring
+the floor in line with them.
+
+Planning is all or nothing: every event is decided on a copy of the floor first, so a file that cannot be
+taken whole is refused before anything is stored. An appointment is matched to its visit by its external
+id; importing the same file again plans nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from enum import StrEnum
+
+from msgspec import Struct, field
+
+from floor.config import Clinic
+from floor.core.commands import BookVisit, Command, RescheduleVisit, TakeStep, Tap
+from floor.core.errors import Refusal, Why
+from floor.core.events import Event
+from floor.core.floor import Floor, Visit
+from floor.core.journey import Stage
+
+
+class Intent(StrEnum):
+    """What an appointment's status asks of the floor."""
+
+    book = "book"  # on today's schedule: booked if new, moved if its time or provider changed
+    cancel = "cancel"  # cancelled, or entered in error: a scheduled visit becomes cancelled
+    no_show = "no_show"  # the schedule recorded a no-show
+    skip = "skip"  # not a booking (proposed, waitlist): nothing to do on the floor
+
+
+#: Appointment statuses (FHIR R4 `AppointmentStatus`, also the CSV's `status` column) and what each asks.
+#: Arrived, checked-in and fulfilled only book: the journey after arrival is recorded by the floor's own
+#: taps, with their real times, never moved forward by an import.
+STATUSES: dict[str, Intent] = {
+    "booked": Intent.book,
+    "pending": Intent.book,
+    "arrived": Intent.book,
+    "checked-in": Intent.book,
+    "fulfilled": Intent.book,
+    "cancelled": Intent.cancel,
+    "entered-in-error": Intent.cancel,
+    "noshow": Intent.no_show,
+    "proposed": Intent.skip,
+    "waitlist": Intent.skip,
+}
+
+
+class Problem(Struct, frozen=True, omit_defaults=True):
+    """Why a file was refused: where (a CSV line, or a Bundle entry and its resource) and which field."""
+
+    where: str
+    message: str
+    field: str | None = None
+    line: int | None = None
+    entry: int | None = None
+    resource: str | None = None
+
+
+class Appointment(Struct, frozen=True):
+    """One appointment of the day's schedule, as read from a file (not yet checked against the clinic)."""
+
+    where: str
+    external_id: str
+    status: str
+    start: dt.datetime | None
+    provider: str
+    visit_type: str
+    patient_name: str
+    notes: str = ""
+    line: int | None = None
+    entry: int | None = None
+    resource: str | None = None
+
+    def problem(self, message: str, field: str | None = None) -> Problem:
+        return Problem(self.where, message, field, self.line, self.entry, self.resource)
+
+
+class ScheduleRefused(Exception):
+    """The file was refused whole; nothing was stored."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"The schedule was not imported: {first.where}: {first.message}{more}")
+        self.problems = problems
+
+
+class Outcome(StrEnum):
+    added = "added"
+    updated = "updated"
+    cancelled = "cancelled"
+    no_show = "no_show"
+    unchanged = "unchanged"
+    not_applied = "not_applied"
+
+
+class RowResult(Struct, frozen=True, omit_defaults=True):
+    where: str
+    external_id: str
+    outcome: Outcome
+    visit: str | None = None
+    reason: str | None = None
+
+
+class Summary(Struct):
+    """What an import did, row by row and in counts."""
+
+    day: dt.date
+    added: int = 0
+    updated: int = 0
+    cancelled: int = 0
+    no_show: int = 0
+    unchanged: int = 0
+    not_applied: int = 0
+    rows: list[RowResult] = field(default_factory=list)
+    #: The seq of the last event stored (the floor's seq when nothing was).
+    seq: int = 0
+
+    def count(self, row: RowResult) -> None:
+        self.rows.append(row)
+        setattr(self, row.outcome.value, getattr(self, row.outcome.value) + 1)
+
+
+def check(clinic: Clinic, day: dt.date, appointments: list[Appointment]) -> list[Appointment]:
+    """Check every appointment against the clinic and the day; raise ScheduleRefused naming every problem.
+    Unknown providers and visit types are reported, never added."""
+    problems: list[Problem] = []
+    seen: dict[str, Appointment] = {}
+    for a in appointments:
+        intent = STATUSES.get(a.status)
+        if intent is None:
+            problems.append(a.problem(f"unknown status {a.status!r} (one of: {', '.join(STATUSES)})", "status"))
+        if not a.external_id:
+            problems.append(a.problem("every appointment needs its id in the schedule", "external_id"))
+        elif (twin := seen.get(a.external_id)) is not None:
+            problems.append(a.problem(f"appointment {a.external_id!r} appears twice (also {twin.where})",
+                                      "external_id"))
+        else:
+            seen[a.external_id] = a
+        if intent in (Intent.skip, Intent.cancel, Intent.no_show) and a.start is None:
+            continue  # nothing to book: a cancelled appointment may have lost its time
+        if clinic.provider(a.provider) is None:
+            known = ", ".join(p.id for p in clinic.providers)
+            problems.append(a.problem(f"unknown provider {a.provider!r} (this clinic has: {known})", "provider"))
+        if clinic.visit_type(a.visit_type) is None:
+            known = ", ".join(v.code for v in clinic.visit_types)
+            problems.append(a.problem(f"unknown visit type {a.visit_type!r} (this clinic has: {known})",
+                                      "visit_type"))
+        if not a.patient_name.strip():
+            problems.append(a.problem("the patient's display name is missing", "patient_name"))
+        elif len(a.patient_name) > 80:
+            problems.append(a.problem("the patient's display name is longer than 80 characters", "patient_name"))
+        if len(a.notes) > 500:
+            problems.append(a.problem("notes are longer than 500 characters", "notes"))
+        if a.start is None:
+            problems.append(a.problem("the appointment has no start time", "start"))
+        elif clinic.day_of(at := _aware(clinic, a.start)) != day:
+            problems.append(a.problem(f"starts {at.astimezone(clinic.tz):%Y-%m-%d %H:%M}, not on {day}", "start"))
+    if problems:
+        raise ScheduleRefused(problems)
+    return appointments
+
+
+def _aware(clinic: Clinic, at: dt.datetime) -> dt.datetime:
+    """A time without a zone is the clinic's local time."""
+    return at if at.tzinfo else at.replace(tzinfo=clinic.tz)
+
+
+def check_day(today: dt.date, day: dt.date) -> None:
+    """Only today's schedule is imported: a past day is read-only, and a future day is not open yet."""
+    if day < today:
+        raise Refusal(Why.invalid, f"{day} is a past clinic day (today is {today}); past days are read-only.",
+                      field="date")
+    if day > today:
+        raise Refusal(Why.invalid, f"{day} has not begun yet (today is {today}); only today's schedule can be "
+                      "imported for now. Import it again on the day.", field="date")
+
+
+class Planned(Struct):
+    summary: Summary
+    #: The events to store, in order, decided against a copy of the floor (seq follows the floor's).
+    events: list[Event]
+    #: The row each event is for, by seq.
+    rows: dict[int, RowResult]
+
+
+def plan(floor: Floor, day: dt.date, appointments: list[Appointment], tap: Tap) -> Planned:
+    """The events that bring today's floor in line with the checked appointments, decided on a copy of the
+    floor (so each is checked as it would be stored); a Refusal means the file cannot be taken whole."""
+    check_day(floor.day, day)
+    scratch = copy.deepcopy(floor)
+    summary = Summary(day)
+    events: list[Event] = []
+    rows: dict[int, RowResult] = {}
+    for a in appointments:
+        visit = scratch.by_external_id(a.external_id)
+        command, row = _row(scratch, a, visit)
+        if command is not None:
+            try:
+                event = scratch.decide(command, tap)
+            except Refusal as refusal:
+                raise ScheduleRefused([a.problem(refusal.message, refusal.field)]) from None
+            touched = scratch.apply(event)
+            events.append(event)
+            row = RowResult(row.where, row.external_id, row.outcome, touched.visit.id if touched.visit else None)
+            rows[event.seq] = row
+        summary.count(row)
+    summary.seq = scratch.seq
+    return Planned(summary, events, rows)
+
+
+def _row(floor: Floor, a: Appointment, visit: Visit | None) -> tuple[Command | None, RowResult]:
+    intent = STATUSES[a.status]
+    vid = visit.id if visit else None
+
+    def result(outcome: Outcome, reason: str | None = None) -> RowResult:
+        return RowResult(a.where, a.external_id, outcome, vid, reason)
+
+    def not_applied(reason: str) -> tuple[None, RowResult]:
+        return None, result(Outcome.not_applied, reason)
+
+    stage = visit.stage.value.replace("_", " ") if visit else ""
+    if intent is Intent.skip:
+        return not_applied(f"status {a.status} is not a booking")
+    if intent is Intent.cancel:
+        if visit is None or visit.stage is Stage.cancelled:
+            return None, result(Outcome.unchanged)
+        if visit.stage is not Stage.scheduled:
+            return not_applied(f"the visit is {stage} on the floor; only a scheduled visit can be cancelled")
+        return TakeStep(visit.id, Stage.cancelled, expected_version=visit.version), result(Outcome.cancelled)
+    if intent is Intent.no_show:
+        if visit is None or visit.stage is Stage.no_show:
+            return None, result(Outcome.unchanged)
+        if visit.stage is not Stage.scheduled:
+            return not_applied(f"the visit is {stage} on the floor; only a scheduled visit can be a no-show")
+        return TakeStep(visit.id, Stage.no_show, expected_version=visit.version), result(Outcome.no_show)
+    assert a.start is not None  # checked
+    start = _aware(floor.clinic, a.start)
+    if visit is None:
+        return (BookVisit(a.patient_name.strip(), a.provider, a.visit_type, start, notes=a.notes,
+                          external_id=a.external_id), result(Outcome.added))
+    if visit.stage in (Stage.cancelled, Stage.no_show):
+        # An ended visit is not brought back: the schedule and the floor disagree, and a person must look.
+        return not_applied(f"the visit is {stage} on the floor; it is not booked again")
+    if visit.patient_name != a.patient_name.strip():
+        # The same appointment id for another name is more likely an error in the export than a renaming.
+        return not_applied("the patient's name differs from the visit booked for this appointment; "
+                           "correct it on the floor or in the schedule")
+    same = (visit.start, visit.provider, visit.visit_type, visit.notes) == (start, a.provider, a.visit_type, a.notes)
+    if same:
+        return None, result(Outcome.unchanged)
+    if visit.stage is not Stage.scheduled:
+        # Once the patient is here the floor leads: their provider and room are already in play.
+        return not_applied(f"the visit is already {stage}; it keeps its time and provider")
+    return (RescheduleVisit(visit.id, start, a.provider, a.visit_type, a.notes, visit.version),
+            result(Outcome.updated))

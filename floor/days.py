@@ -1,0 +1,49 @@
+"""Clinic days gone by: a past day folded from its events, its measures as the day closed, and which days
+the log still keeps. Pure: events and dates in, no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from floor.config import Clinic
+from floor.core.events import Event
+from floor.core.floor import Floor
+from floor.core.measures import ClinicMeasures, measure
+
+#: Clinic days kept in the log unless the server is told otherwise (`--retention-days`): past a year and
+#: a month, so last year's same month can still be compared.
+RETENTION_DAYS = 400
+
+
+def fold_day(clinic: Clinic, day: dt.date, events: list[Event]) -> Floor:
+    """The day's floor as its events leave it. A change this fold does not know (stored by a newer Floor) is
+    passed over: a past day stays readable, less what that change did."""
+    floor = Floor(clinic, day, events[0].seq - 1 if events else 0)
+    for event in events:
+        try:
+            floor.apply(event)
+        except TypeError as e:
+            if not str(e).startswith("unknown change"):
+                raise
+            floor.seq = event.seq
+    return floor
+
+
+def closed_at(clinic: Clinic, day: dt.date, floor: Floor) -> dt.datetime:
+    """When a past day's measures are taken: its session's close, or its last event if that came later."""
+    closes = clinic.local(day, clinic.session.closes)
+    return closes if floor.last_at is None else max(closes, floor.last_at)
+
+
+def day_measures(clinic: Clinic, day: dt.date, events: list[Event], now: dt.datetime | None = None
+                 ) -> ClinicMeasures:
+    """A day's measures from its events, at `now` (default: as the day closed, see `closed_at`)."""
+    floor = fold_day(clinic, day, events)
+    raised = Counter(a.provider or "" for a in floor.alerts.values())
+    return measure(floor, now or closed_at(clinic, day, floor), raised)
+
+
+def oldest_kept(today: dt.date, retention_days: int) -> dt.date:
+    """The first clinic day still kept when `retention_days` days are kept (today among them)."""
+    return today - dt.timedelta(days=max(1, retention_days) - 1)

@@ -1,0 +1,296 @@
+"""A clinic day given back in the health-care standard: each visit as a FHIR R4 `Encounter`, the day's measures
+as a `MeasureReport`, and the measures as CSV for a spreadsheet. Pure: a day's events and the clinic in,
+validated resources out (no I/O).
+
+Resources are built with `fhir.resources` (its R4B models: FHIR 4.3, whose Encounter and MeasureReport are
+R4's), so every resource leaving here has passed the library's validation.
+
+The journey is the fold's (`floor.core.floor.Floor`): an undone step is gone from the visit's steps, so its
+period is removed from `statusHistory` and the stage before it runs on, unbroken, until the next step that
+stood. The undone tap itself stays in the log and in the audit trail (`/visits/{visit}/audit`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import uuid
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.encounter import Encounter
+from fhir.resources.R4B.measurereport import MeasureReport
+
+from floor.config import Clinic
+from floor.core.events import Event
+from floor.core.floor import Visit
+from floor.core.journey import ENDS, IN_ROOM, Stage
+from floor.core.measures import ClinicMeasures, Durations, Measures, Share
+from floor.days import fold_day
+
+#: Floor's own code systems and extensions live under this URN (they name nothing outside Floor).
+FLOOR = "urn:floor"
+STAGE_EXTENSION = f"{FLOOR}:fhir:journey-stage"
+END_EXTENSION = f"{FLOOR}:fhir:journey-end"
+MEASURE = f"{FLOOR}:measure:clinic-day"
+
+#: Floor's stage → Encounter.status (R4's codes). Rooming and prep are the medical assistant's intake,
+#: which FHIR calls triage. A no-show never began, so it is `cancelled`; a patient who left unseen had
+#: arrived and is gone, so the encounter is `finished`: both carry the journey's end (END_EXTENSION).
+STATUS: dict[Stage, str] = {
+    Stage.scheduled: "planned",
+    Stage.arrived: "arrived",
+    Stage.roomed: "triaged",
+    Stage.prep_done: "triaged",
+    Stage.provider_in: "in-progress",
+    Stage.teach_back_done: "in-progress",
+    Stage.checked_out: "finished",
+    Stage.cancelled: "cancelled",
+    Stage.no_show: "cancelled",
+    Stage.left_without_being_seen: "finished",
+}
+#: The ends whose status alone would not say what happened.
+END_REASONS = {Stage.no_show: "No-show", Stage.left_without_being_seen: "Left without being seen"}
+AMBULATORY = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB", "display": "ambulatory"}
+PRIMARY_PERFORMER = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                                 "code": "PPRF", "display": "primary performer"}]}
+UCUM = "http://unitsofmeasure.org"
+
+
+def _when(at: dt.datetime) -> str:
+    return at.isoformat()
+
+
+def _fhir_id(*parts: object) -> str:
+    """A FHIR id (letters, digits, - and ., at most 64): clinic ids may hold `_`."""
+    return "-".join(str(p) for p in parts).replace("_", "-")[:64]
+
+
+def _full_url(*parts: object) -> str:
+    # Stable across exports of the same day, so a receiving system can tell a re-export from a new record.
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, ':'.join(map(str, (FLOOR, *parts))))}"
+
+
+# -- encounters -------------------------------------------------------------------------------------
+
+
+def stage_periods(visit: Visit) -> list[tuple[Stage, dt.datetime, dt.datetime | None]]:
+    """The visit's journey as the fold leaves it: the stage it was booked at, then each step that stood,
+    each lasting until the next. The last has no end unless the visit ended (then it is the end itself)."""
+    first = Stage.arrived if visit.walk_in else Stage.scheduled
+    booked = visit.times.get(first, visit.start)
+    marks = [(first, booked), *((s.step, s.at) for s in visit.steps)]
+    periods = []
+    for i, (stage, start) in enumerate(marks):
+        end = marks[i + 1][1] if i + 1 < len(marks) else (start if stage in ENDS else None)
+        periods.append((stage, start, end))
+    return periods
+
+
+def room_periods(visit: Visit) -> list[tuple[str, dt.datetime, dt.datetime | None]]:
+    """(room, in, out or None) for each room the visit held, from its steps that stood."""
+    held: list[tuple[str, dt.datetime, dt.datetime | None]] = []
+    for step in visit.steps:
+        if step.step is Stage.roomed and step.room is not None:
+            held.append((step.room, step.at, None))
+        elif held and held[-1][2] is None and step.step not in IN_ROOM:
+            held[-1] = (held[-1][0], held[-1][1], step.at)
+    return held
+
+
+def _period(start: dt.datetime | None, end: dt.datetime | None) -> dict:
+    period = {}
+    if start is not None:
+        period["start"] = _when(start)
+    if end is not None:
+        period["end"] = _when(end)
+    return period
+
+
+def _stage_extension(stage: Stage) -> list[dict]:
+    return [{"url": STAGE_EXTENSION, "valueCode": stage.value}]
+
+
+def encounter(clinic: Clinic, day: dt.date, visit: Visit) -> Encounter:
+    """One visit as an R4 Encounter, validated."""
+    provider = clinic.provider(visit.provider)
+    vtype = clinic.visit_type(visit.visit_type)
+    identifiers = [{"system": f"{FLOOR}:{clinic.id}:visit", "value": f"{day.isoformat()}/{visit.id}"}]
+    # The schedule's own id (an imported visit's), so the EHR can match the encounter to its appointment.
+    external = getattr(visit, "external_id", None)
+    if external:
+        identifiers.append({"system": f"{FLOOR}:{clinic.id}:external-id", "value": str(external)})
+    history = [{"status": STATUS[stage], "period": _period(start, end), "extension": _stage_extension(stage)}
+               for stage, start, end in stage_periods(visit)]
+    participant = {"type": [PRIMARY_PERFORMER],
+                   "individual": {"identifier": {"system": f"{FLOOR}:{clinic.id}:provider", "value": visit.provider},
+                                  "display": provider.name if provider else visit.provider}}
+    seen = visit.times.get(Stage.provider_in)
+    if seen is not None:
+        # With the provider: from provider-in to the teach-back (or the checkout without one), as measured.
+        left = visit.times.get(Stage.teach_back_done) or visit.times.get(Stage.checked_out)
+        participant["period"] = _period(seen, left)
+    locations = []
+    for room_id, came, went in room_periods(visit):
+        room = clinic.room(room_id)
+        locations.append({
+            "location": {"identifier": {"system": f"{FLOOR}:{clinic.id}:room", "value": room_id},
+                         "display": room.label if room else room_id},
+            "status": "active" if went is None else "completed",
+            "period": _period(came, went)})
+    # A visit's notes are for the team on the floor, not the record: they are not exported.
+    resource: dict = {
+        "resourceType": "Encounter",
+        "id": _fhir_id(clinic.id, day.isoformat(), visit.id),
+        "identifier": identifiers,
+        "status": STATUS[visit.stage],
+        "statusHistory": history,
+        "class": AMBULATORY,
+        "type": [{"coding": [{"system": f"{FLOOR}:{clinic.id}:visit-type", "code": visit.visit_type,
+                              **({"display": vtype.label} if vtype else {})}]}],
+        "subject": {"display": visit.patient_name},
+        "participant": [participant],
+        "serviceProvider": {"display": clinic.name},
+        "extension": _stage_extension(visit.stage),
+    }
+    arrived = visit.times.get(Stage.arrived)
+    if arrived is not None:
+        ended = visit.times.get(visit.stage) if visit.stage in ENDS else None
+        resource["period"] = _period(arrived, ended)
+    if visit.stage in END_REASONS:
+        resource["extension"].append({"url": END_EXTENSION, "valueCodeableConcept": {
+            "coding": [{"system": f"{FLOOR}:journey-end", "code": visit.stage.value}],
+            "text": END_REASONS[visit.stage]}})
+    if locations:
+        resource["location"] = locations
+    return Encounter.model_validate(resource)
+
+
+def encounters(clinic: Clinic, day: dt.date, events: list[Event]) -> Bundle:
+    """Every visit of the day, as a collection Bundle of Encounters (in booking order)."""
+    floor = fold_day(clinic, day, events)
+    entries = [{"fullUrl": _full_url(clinic.id, day.isoformat(), "visit", v.id),
+                "resource": encounter(clinic, day, v)} for v in floor.visits.values()]
+    return Bundle.model_validate({
+        "resourceType": "Bundle",
+        "id": _fhir_id(clinic.id, day.isoformat(), "encounters"),
+        "type": "collection",
+        "timestamp": _when(floor.last_at or clinic.local(day, dt.time())),
+        "entry": entries,
+    })
+
+
+# -- measures ---------------------------------------------------------------------------------------
+
+
+#: The measures in the report, in order: (name, kind). Kinds: count, durations, share, minutes.
+MEASURES: tuple[tuple[str, str], ...] = (
+    ("booked", "count"), ("seen", "count"), ("checked_out", "count"), ("no_show", "count"),
+    ("cancelled", "count"), ("left_without_being_seen", "count"), ("waiting", "count"),
+    ("arrival_to_roomed", "durations"), ("roomed_to_provider", "durations"), ("arrival_to_provider", "durations"),
+    ("time_with_provider", "durations"), ("cycle_time", "durations"),
+    ("on_time_starts", "share"), ("teach_back_rate", "share"), ("no_show_rate", "share"),
+    ("current_lateness", "minutes"), ("worst_lateness", "minutes"), ("alerts_raised", "count"),
+)
+
+
+def _code(name: str) -> dict:
+    return {"coding": [{"system": f"{FLOOR}:measure", "code": name}], "text": name.replace("_", " ")}
+
+
+def _quantity(value: float, unit: str) -> dict:
+    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
+
+
+def _population(code: str, count: int) -> dict:
+    return {"code": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/measure-population",
+                                 "code": code}]}, "count": count}
+
+
+def _scored(m: Measures, name: str, kind: str) -> list[tuple[str, dict]]:
+    """(group code, the group's population and score) of one measure: durations give a median and a p90."""
+    value = getattr(m, name)
+    if kind == "durations":
+        d: Durations = value
+        pop = [_population("measure-population", d.count)]
+        return [(f"{name}.{stat}", {"population": pop, **(
+            {"measureScore": _quantity(score, "min")} if score is not None else {})})
+                for stat, score in (("median", d.median), ("p90", d.p90))]
+    if kind == "share":
+        s: Share = value
+        part = {"population": [_population("denominator", s.count), _population("numerator", s.hits)]}
+        if s.rate is not None:
+            part["measureScore"] = _quantity(s.rate, "1")
+        return [(name, part)]
+    if kind == "minutes":
+        return [(name, {"measureScore": _quantity(value, "min")})]
+    return [(name, {"measureScore": _quantity(value, "{visits}" if name != "alerts_raised" else "{alerts}")})]
+
+
+def measure_report(clinic: Clinic, day: dt.date, measures: ClinicMeasures) -> MeasureReport:
+    """The day's measures as a summary MeasureReport: a group per measure (durations: one for the median, one
+    for the p90, in minutes; shares: numerator, denominator and rate), each stratified by provider."""
+    groups = []
+    for name, kind in MEASURES:
+        by_provider = {pid: dict(_scored(m, name, kind)) for pid, m in measures.providers.items()}
+        for code, part in _scored(measures.clinic, name, kind):
+            strata = []
+            for pid, parts in by_provider.items():
+                provider = clinic.provider(pid)
+                stratum = {"value": {"coding": [{"system": f"{FLOOR}:{clinic.id}:provider", "code": pid}],
+                                     "text": provider.name if provider else pid}, **parts[code]}
+                strata.append(stratum)
+            group = {"code": _code(code), **part}
+            if strata:
+                group["stratifier"] = [{"code": [_code("provider")], "stratum": strata}]
+            groups.append(group)
+    opens = clinic.local(day, dt.time())
+    return MeasureReport.model_validate({
+        "resourceType": "MeasureReport",
+        "id": _fhir_id(clinic.id, day.isoformat(), "measures"),
+        "status": "complete" if measures.at >= clinic.local(day, clinic.session.closes) else "pending",
+        "type": "summary",
+        "measure": MEASURE,
+        "date": _when(measures.at),
+        "reporter": {"display": clinic.name},
+        "period": {"start": _when(opens),
+                   "end": _when(clinic.local(day + dt.timedelta(days=1), dt.time()) - dt.timedelta(seconds=1))},
+        "group": groups,
+    })
+
+
+def measures_csv(clinic: Clinic, day: dt.date, measures: ClinicMeasures) -> str:
+    """The same measures as CSV: one row per scope (the clinic, then each provider), one column per value."""
+    columns: list[str] = []
+    for name, kind in MEASURES:
+        if kind == "durations":
+            columns += [f"{name}_count", f"{name}_median", f"{name}_p90"]
+        elif kind == "share":
+            columns += [f"{name}_count", f"{name}_hits", f"{name}_rate"]
+        else:
+            columns.append(name)
+
+    def row(m: Measures) -> list[object]:
+        values: list[object] = []
+        for name, kind in MEASURES:
+            v = getattr(m, name)
+            if kind == "durations":
+                values += [v.count, v.median, v.p90]
+            elif kind == "share":
+                values += [v.count, v.hits, v.rate]
+            else:
+                values.append(v)
+        return ["" if v is None else v for v in values]
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["clinic", "day", "provider", *columns])
+    writer.writerow([clinic.id, day.isoformat(), "", *row(measures.clinic)])
+    for pid, m in measures.providers.items():
+        writer.writerow([clinic.id, day.isoformat(), pid, *row(m)])
+    return out.getvalue()
+
+
+def to_json(resource: Bundle | Encounter | MeasureReport) -> bytes:
+    return resource.model_dump_json(exclude_none=True).encode()
+

@@ -1,0 +1,34 @@
+"""Who writes an embedded data directory: one process at a time.
+
+The embedded log keeps each clinic's last seq in memory and checks appends against it, so a second process
+appending to the same files (a `floor import` beside a running `floor serve`) would store a seq the server
+then stores again. `floor serve` holds an advisory lock on `DATA/floor.lock` while it runs, and `floor
+import` writes only when it can take that lock itself; beside a running server, it imports through the
+server's HTTP endpoint instead. (With Redis every writer appends through one atomic script: no lock needed.)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from typing import IO
+
+LOCK_NAME = "floor.lock"
+
+
+def hold(data_dir: str | Path) -> IO[bytes] | None:
+    """Take the data directory's lock, held until the returned file is closed (or the process ends); None
+    when another process holds it."""
+    path = Path(data_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    handle = open(path / LOCK_NAME, "ab")  # noqa: SIM115  # held open: the lock lives as long as the file
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    handle.truncate(0)
+    handle.write(f"{os.getpid()}\n".encode())
+    handle.flush()
+    return handle

@@ -1,0 +1,156 @@
+"""What Floor tells Prometheus: taps, log appends, sockets, fan-out, alerts and the shared log's outages.
+
+Each Floors has its own registry (not prometheus_client's global one), so several apps in one process (the
+tests) each count their own. Counters the code bumps live here; what is already known elsewhere (sockets per
+audience, queues, stale clinics) is read from the hub and the runtimes when Prometheus scrapes, so the
+fan-out's hot path (Hub.publish, Subscriber.offer) does no metric work per socket per message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from floor.core.commands import AcknowledgeAlert, BookVisit, Command, MarkRoom, RescheduleVisit, TakeStep, UndoStep
+from floor.core.errors import Refusal
+from floor.fanout import CLOSE_TOO_SLOW
+from floor.log.base import LogUnavailable
+from floor.wire import Audience
+
+if TYPE_CHECKING:
+    from floor.fanout import Hub
+    from floor.runtime import ClinicRuntime
+
+#: An append is an fsync (embedded) or a round trip and an AOF fsync (Redis): a millisecond to a second.
+APPEND_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+#: Fanning one event out is rendering it once per audience and writing a shared frame to each socket.
+FANOUT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
+
+
+def tap_type(command: Command) -> str:
+    """A tap's type as a label: the same names as the events it makes (arrived, roomed, undo, room_ready...)."""
+    match command:
+        case TakeStep(step=step):
+            return step.value
+        case UndoStep():
+            return "undo"
+        case MarkRoom(action=action):
+            return f"room_{action.value}"
+        case BookVisit(walk_in=True):
+            return "walk_in"
+        case BookVisit():
+            return "book"
+        case RescheduleVisit():
+            return "reschedule"
+        case AcknowledgeAlert():
+            return "acknowledge_alert"
+    return type(command).__name__
+
+
+class Metrics:
+    """One server's metrics. `runtimes` and `hub` are read at scrape time (see `watch`)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.taps = Counter(
+            "floor_taps", "Taps that reached a clinic (signed in, within limits, well formed), by type and result: "
+            "stored, replayed (an Idempotency-Key retry), unavailable (the log could not be written: 503), error, "
+            "or the refusal (illegal_step, stale_version, room_unavailable, forbidden, not_found, invalid, ...)",
+            ["type", "result"], registry=r)
+        self.append_seconds = Histogram(
+            "floor_log_append_seconds", "Seconds one append to the event log took (durable when it returns)",
+            buckets=APPEND_BUCKETS, registry=r)
+        self.fanout_seconds = Histogram(
+            "floor_fanout_seconds", "Seconds from an event stored (or read from the shared log) to its update "
+            "written to, or queued for, every socket of its clinic on this server", buckets=FANOUT_BUCKETS,
+            registry=r)
+        self.alerts_raised = Counter(
+            "floor_alerts_raised", "Alerts this server raised and stored, by kind (cascade, dwell); with several "
+            "servers each alert is raised by one of them", ["kind"], registry=r)
+        self.log_reconnects = Counter(
+            "floor_log_reconnects", "Times a clinic's follower found the shared log (Redis) reachable again after "
+            "it was not: one per clinic per outage", registry=r)
+        self._hub: Hub | None = None
+        self._runtimes: Callable[[], Iterable[ClinicRuntime]] = tuple
+
+    def watch(self, hub: Hub, runtimes: Callable[[], Iterable[ClinicRuntime]]) -> None:
+        """Report the hub's sockets and the runtimes' state at each scrape."""
+        if self._hub is None:
+            self.registry.register(_Live(hub, runtimes))
+        self._hub, self._runtimes = hub, runtimes
+
+    @contextmanager
+    def tap(self, command: Command) -> Iterator[None]:
+        """Count one tap by how it ended. A tap the runtime answers is stored or replayed; see `answered`."""
+        kind = tap_type(command)
+        try:
+            yield
+        except Refusal as refusal:
+            self.taps.labels(kind, refusal.why.value).inc()
+            raise
+        except LogUnavailable:
+            self.taps.labels(kind, "unavailable").inc()
+            raise
+        except Exception:
+            self.taps.labels(kind, "error").inc()
+            raise
+
+    def answered(self, command: Command, replayed: bool) -> None:
+        self.taps.labels(tap_type(command), "replayed" if replayed else "stored").inc()
+
+    @contextmanager
+    def timing(self, histogram: Histogram) -> Iterator[None]:
+        """Observe the seconds the block took, only when it ends normally (a failed append is no latency)."""
+        started = time.perf_counter()
+        yield
+        histogram.observe(time.perf_counter() - started)
+
+    def text(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _Live(Collector):
+    """Gauges and counters read from the hub and the runtimes when Prometheus scrapes."""
+
+    def __init__(self, hub: Hub, runtimes: Callable[[], Iterable[ClinicRuntime]]) -> None:
+        self.hub = hub
+        self.runtimes = runtimes
+
+    def collect(self) -> Iterator[Metric]:
+        runtimes = list(self.runtimes())
+        sockets = dict.fromkeys(Audience, 0)
+        resyncs = too_slow = behind = longest = 0
+        for runtime in runtimes:
+            for sub in self.hub.subscribers(runtime.id):
+                sockets[sub.audience] += 1
+                resyncs += sub.resyncs
+                too_slow += sub.ending is not None and sub.ending[0] == CLOSE_TOO_SLOW
+                if sub.queue:
+                    behind += 1
+                    longest = max(longest, len(sub.queue))
+        by_audience = GaugeMetricFamily("floor_sockets", "Live-feed sockets open now, by audience",
+                                        labels=["audience"])
+        for audience, count in sockets.items():
+            by_audience.add_metric([audience.value], count)
+        yield by_audience
+        yield GaugeMetricFamily("floor_fanout_sockets_behind", "Sockets with a backlog now: they could not take "
+                                "updates as fast as they came and are sent them from a queue", value=behind)
+        yield GaugeMetricFamily("floor_fanout_backlog_max", "The longest backlog of any socket now, in updates "
+                                "(at the hub's queue limit the socket is dropped to a fresh snapshot)", value=longest)
+        # Sockets already gone left their counts with the hub (Hub.unsubscribe): the totals never go down.
+        retired_resyncs, retired_too_slow = self.hub.retired_resyncs, self.hub.retired_too_slow
+        yield CounterMetricFamily("floor_fanout_resyncs", "Sockets whose queue overflowed and were sent a fresh "
+                                  "snapshot in place of their backlog", value=retired_resyncs + resyncs)
+        yield CounterMetricFamily("floor_fanout_too_slow_closes", f"Sockets closed with {CLOSE_TOO_SLOW} because "
+                                  "they did not read even a snapshot while their queue filled again",
+                                  value=retired_too_slow + too_slow)
+        yield GaugeMetricFamily("floor_clinics_stale", "Clinics whose shared log cannot be reached now (their "
+                                "screens are told the feed is stale)", value=sum(r.stale for r in runtimes))
+        yield GaugeMetricFamily("floor_clinics", "Clinics this server runs", value=len(runtimes))

@@ -1,0 +1,51 @@
+"""For load balancers and Prometheus: /healthz (the process answers), /readyz (send it traffic), /metrics.
+
+None of them needs a sign-in: a load balancer or Prometheus has no token. They say nothing about patients or
+staff; /metrics does show clinic counts and traffic, so keep it off the public side of the proxy
+(docs/deploy.md).
+"""
+
+from __future__ import annotations
+
+from litestar import Request, Response, Router, get
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from floor.bootstrap import Floors
+
+
+def _floors(request: Request) -> Floors:
+    return request.app.state.floors
+
+
+@get("/healthz", summary="The process is alive", sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    # Liveness only: a Redis outage must not get every instance restarted (that is what /readyz is for).
+    return {"status": "ok"}
+
+
+@get("/readyz", summary="Ready for traffic: the log is open, reachable and caught up", sync_to_thread=False)
+def readyz(request: Request) -> Response[dict]:
+    floors = _floors(request)
+    backend = "redis" if floors.log.shared else "embedded"
+    problems = []
+    if not floors.started:
+        problems.append("the server is starting or stopping")
+    # A clinic is stale while its follower cannot read the shared log: it cannot store taps, and what its
+    # screens show may be behind. It clears once the log answers and the clinic has caught up.
+    stale = sorted(r.id for r in floors.runtimes.values() if r.stale)
+    if stale:
+        problems.append(f"the {backend} log cannot be reached for {len(stale)} of {len(floors.runtimes)} clinics")
+    body = {"status": "not ready" if problems else "ready", "log": backend, "clinics": len(floors.runtimes),
+            "problems": problems, "stale_clinics": stale[:20]}
+    return Response(body, status_code=503 if problems else 200, headers={"Cache-Control": "no-store"})
+
+
+@get("/metrics", summary="Prometheus metrics (text format)", sync_to_thread=False)
+def metrics(request: Request) -> Response[bytes]:
+    return Response(_floors(request).metrics.text(), media_type=CONTENT_TYPE_LATEST,
+                    headers={"Cache-Control": "no-store"})
+
+
+def health_router() -> Router:
+    # Not in /schema: they are for the platform, not for the clinic's screens.
+    return Router("/", route_handlers=[healthz, readyz, metrics], include_in_schema=False, tags=["operations"])

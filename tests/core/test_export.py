@@ -1,0 +1,224 @@
+"""FHIR export: every visit of a day as an R4 Encounter that validates, whose status history follows the
+visit's events (undos included), and the day's measures as a MeasureReport (and CSV)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.encounter import Encounter
+from fhir.resources.R4B.measurereport import MeasureReport
+
+from floor.core.commands import BookVisit, TakeStep, Tap, UndoStep
+from floor.core.events import Event, StepTaken, StepUndone, VisitBooked
+from floor.core.floor import Floor
+from floor.core.journey import ENDS, Stage
+from floor.days import day_measures
+from floor.export import STAGE_EXTENSION, STATUS, encounters, measure_report, measures_csv, to_json
+from tests.support.clinics import quiet_clinic
+
+CLINIC = quiet_clinic()
+DAY = dt.date(2026, 11, 23)
+NINE = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago
+R4_STATUSES = {"planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled",
+               "entered-in-error", "unknown"}
+
+
+class Day:
+    """A clinic day tapped through the pure floor, minute by minute."""
+
+    def __init__(self) -> None:
+        self.floor = Floor(CLINIC, DAY)
+        self.events: list[Event] = []
+        self.now = NINE
+
+    def tap(self, command, minutes: float = 5) -> Event:
+        self.now += dt.timedelta(minutes=minutes)
+        event = self.floor.decide(command, Tap("someone", "tablet", self.now))
+        self.floor.apply(event)
+        self.events.append(event)
+        return event
+
+    def book(self, walk_in: bool = False, provider: str = "kim") -> str:
+        start = None if walk_in else NINE + dt.timedelta(minutes=30)
+        return self.tap(BookVisit("Ann Lee", provider, "follow", start, walk_in)).change.visit
+
+    def step(self, visit: str, stage: Stage, room: str | None = None) -> None:
+        self.tap(TakeStep(visit, stage, room))
+
+    def undo(self, visit: str) -> None:
+        self.tap(UndoStep(visit))
+
+
+def a_day_with_undos() -> tuple[Day, dict[str, str]]:
+    day = Day()
+    v = {}
+    # Straight through, teach-back and all.
+    v["done"] = day.book()
+    for stage, room in [(Stage.arrived, None), (Stage.roomed, "e1"), (Stage.prep_done, None),
+                        (Stage.provider_in, None), (Stage.teach_back_done, None), (Stage.checked_out, None)]:
+        day.step(v["done"], stage, room)
+    # Roomed in the wrong room, undone, roomed again; a checkout undone and then done again.
+    v["undone"] = day.book(walk_in=True)
+    day.step(v["undone"], Stage.roomed, "e2")
+    day.undo(v["undone"])
+    day.step(v["undone"], Stage.roomed, "e3")
+    day.step(v["undone"], Stage.prep_done)
+    day.step(v["undone"], Stage.provider_in)
+    day.step(v["undone"], Stage.checked_out)
+    day.undo(v["undone"])
+    day.step(v["undone"], Stage.teach_back_done)
+    day.step(v["undone"], Stage.checked_out)
+    # A no-show (tapped arrived by mistake first), a cancellation, one who left unseen, one still waiting.
+    v["no_show"] = day.book()
+    day.step(v["no_show"], Stage.arrived)
+    day.undo(v["no_show"])
+    day.step(v["no_show"], Stage.no_show)
+    v["cancelled"] = day.book()
+    day.step(v["cancelled"], Stage.cancelled)
+    v["left"] = day.book(walk_in=True, provider="okafor")
+    day.step(v["left"], Stage.roomed, "e4")
+    day.step(v["left"], Stage.left_without_being_seen)
+    v["waiting"] = day.book()
+    day.step(v["waiting"], Stage.arrived)
+    v["in_room"] = day.book(walk_in=True)
+    day.step(v["in_room"], Stage.roomed, "w1")
+    day.step(v["in_room"], Stage.prep_done)
+    day.step(v["in_room"], Stage.provider_in)
+    day.undo(v["in_room"])
+    return day, v
+
+
+def expected_journey(events: list[Event], visit: str) -> list[tuple[Stage, dt.datetime]]:
+    """The visit's stages and when each began, from its events alone: booking starts the journey, a step
+    adds a stage, an undo takes the last one away (so its period is gone and the one before runs on)."""
+    stack: list[tuple[Stage, dt.datetime]] = []
+    for e in events:
+        if e.visit != visit:
+            continue
+        match e.change:
+            case VisitBooked(walk_in=walk_in):
+                stack = [(Stage.arrived if walk_in else Stage.scheduled, e.at)]
+            case StepTaken(step=step):
+                stack.append((step, e.at))
+            case StepUndone():
+                stack.pop()
+    return stack
+
+
+def _by_visit(bundle: Bundle) -> dict[str, Encounter]:
+    return {e.resource.identifier[0].value.split("/")[1]: e.resource for e in bundle.entry}
+
+
+def test_every_exported_encounter_validates_and_uses_r4_statuses() -> None:
+    day, visits = a_day_with_undos()
+    bundle = encounters(CLINIC, DAY, day.events)
+    assert bundle.type == "collection"
+    # The wire form reads back with the same library: what leaves Floor is valid FHIR.
+    again = Bundle.model_validate_json(to_json(bundle))
+    assert len(again.entry) == len(visits)
+    for entry in again.entry:
+        resource = Encounter.model_validate(entry.resource.model_dump())
+        assert resource.status in R4_STATUSES
+        assert {h.status for h in resource.statusHistory} <= R4_STATUSES
+        assert resource.class_fhir.code == "AMB"
+    urls = [e.fullUrl for e in again.entry]
+    assert len(set(urls)) == len(urls)
+    assert to_json(encounters(CLINIC, DAY, day.events)) == to_json(bundle)  # a re-export is the same
+
+
+def test_status_history_matches_the_visits_events_undos_included() -> None:
+    day, visits = a_day_with_undos()
+    exported = _by_visit(encounters(CLINIC, DAY, day.events))
+    for name, visit in visits.items():
+        enc = exported[visit]
+        journey = expected_journey(day.events, visit)
+        stages = [Stage(h.extension[0].valueCode) for h in enc.statusHistory]
+        assert [h.extension[0].url for h in enc.statusHistory] == [STAGE_EXTENSION] * len(stages)
+        assert stages == [s for s, _ in journey], name
+        assert [h.status for h in enc.statusHistory] == [STATUS[s] for s in stages], name
+        assert [h.period.start for h in enc.statusHistory] == [at for _, at in journey], name
+        # Each period ends when the next begins; the last is open unless the visit ended.
+        ends = [h.period.end for h in enc.statusHistory]
+        last_stage, last_at = journey[-1]
+        assert ends == [at for _, at in journey[1:]] + [last_at if last_stage in ENDS else None], name
+        assert enc.status == STATUS[last_stage], name
+
+
+def test_undone_steps_leave_no_period_and_rooms_follow_the_journey() -> None:
+    day, v = a_day_with_undos()
+    exported = _by_visit(encounters(CLINIC, DAY, day.events))
+
+    undone = exported[v["undone"]]
+    # Roomed in e2 by mistake (undone): only e3 is a location; the undone checkout left no gap in e3.
+    assert [(loc.location.identifier.value, loc.status) for loc in undone.location] == [("e3", "completed")]
+    journey = dict(expected_journey(day.events, v["undone"]))
+    assert undone.location[0].period.start == journey[Stage.roomed]
+    assert undone.location[0].period.end == journey[Stage.checked_out]
+    assert [h.status for h in undone.statusHistory] == ["arrived", "triaged", "triaged", "in-progress",
+                                                         "in-progress", "finished"]
+    # With the provider from provider-in to the teach-back.
+    (participant,) = undone.participant
+    assert participant.individual.identifier.value == "kim"
+    assert participant.period.start == journey[Stage.provider_in]
+    assert participant.period.end == journey[Stage.teach_back_done]
+
+    in_room = exported[v["in_room"]]
+    assert in_room.status == "triaged"
+    assert [(loc.location.identifier.value, loc.status, loc.period.end) for loc in in_room.location] == [
+        ("w1", "active", None)]
+    assert in_room.participant[0].period is None  # the provider-in was undone
+
+
+def test_no_show_and_left_unseen_carry_their_reason_and_waiting_visits_have_no_room() -> None:
+    day, v = a_day_with_undos()
+    exported = _by_visit(encounters(CLINIC, DAY, day.events))
+
+    def reason(enc: Encounter) -> str | None:
+        found = [x.valueCodeableConcept.coding[0].code for x in enc.extension or []
+                 if x.valueCodeableConcept is not None]
+        return found[0] if found else None
+
+    assert (exported[v["no_show"]].status, reason(exported[v["no_show"]])) == ("cancelled", "no_show")
+    assert [h.status for h in exported[v["no_show"]].statusHistory] == ["planned", "cancelled"]
+    assert exported[v["no_show"]].period is None  # never arrived (the mistaken arrival was undone)
+    assert (exported[v["cancelled"]].status, reason(exported[v["cancelled"]])) == ("cancelled", None)
+    left = exported[v["left"]]
+    assert (left.status, reason(left)) == ("finished", "left_without_being_seen")
+    assert left.location[0].location.identifier.value == "e4" and left.location[0].status == "completed"
+    assert left.period.end is not None
+    assert exported[v["waiting"]].status == "arrived" and not exported[v["waiting"]].location
+    assert exported[v["done"]].status == "finished" and exported[v["done"]].period.end is not None
+
+
+def test_the_days_measures_as_a_measure_report_and_csv() -> None:
+    day, _ = a_day_with_undos()
+    closes = CLINIC.local(DAY, CLINIC.session.closes)
+    measures = day_measures(CLINIC, DAY, day.events, closes)
+    report = MeasureReport.model_validate_json(to_json(measure_report(CLINIC, DAY, measures)))
+    assert (report.status, report.type) == ("complete", "summary")
+    groups = {g.code.coding[0].code: g for g in report.group}
+    assert groups["booked"].measureScore.value == measures.clinic.booked == 7
+    assert groups["no_show"].measureScore.value == 1
+    assert groups["cycle_time.median"].measureScore.value == measures.clinic.cycle_time.median
+    assert groups["cycle_time.median"].measureScore.code == "min"
+    teach = groups["teach_back_rate"]
+    assert {p.code.coding[0].code: p.count for p in teach.population} == {"denominator": 2, "numerator": 2}
+    strata = {s.value.coding[0].code: s for s in groups["booked"].stratifier[0].stratum}
+    assert strata["kim"].measureScore.value == 6 and strata["okafor"].measureScore.value == 1
+
+    rows = list(csv.DictReader(io.StringIO(measures_csv(CLINIC, DAY, measures))))
+    assert rows[0]["provider"] == "" and rows[0]["booked"] == "7"
+    assert {r["provider"]: r["booked"] for r in rows[1:]}["okafor"] == "1"
+    assert rows[0]["cycle_time_median"] == str(measures.clinic.cycle_time.median)
+
+
+def test_an_imported_visit_carries_the_schedules_id() -> None:
+    day = Day()
+    visit = day.tap(BookVisit("Ann Lee", "kim", "follow", NINE + dt.timedelta(minutes=30),
+                              external_id="appt-4711")).change.visit
+    (enc,) = _by_visit(encounters(CLINIC, DAY, day.events)).values()
+    assert [(i.system, i.value) for i in enc.identifier] == [
+        ("urn:floor:riverside:visit", f"{DAY}/{visit}"), ("urn:floor:riverside:external-id", "appt-4711")]

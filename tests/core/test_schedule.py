@@ -1,0 +1,185 @@
+"""Schedule import, the pure parts: reading the sample files, checking them against the clinic, and planning
+them against a floor (booked once, moved while scheduled, cancelled; nothing planned the second time)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from floor.config import demo_clinic
+from floor.core.commands import BookVisit, RescheduleVisit, TakeStep, Tap
+from floor.core.errors import Refusal, Why
+from floor.core.events import Event, VisitBooked, VisitRescheduled
+from floor.core.floor import Floor
+from floor.core.journey import Stage
+from floor.core.schedule import Appointment, Outcome, ScheduleRefused, plan
+from floor.schedule import Format, format_of, read
+from tests.support.floors import snapshot
+
+CLINIC = demo_clinic()
+TZ = CLINIC.tz
+DAY = dt.date(2026, 11, 23)
+NOW = dt.datetime(2026, 11, 23, 7, 0, tzinfo=TZ)
+DATA = Path(__file__).resolve().parent.parent / "data"
+TAP = Tap("mgr-dana", "desk-1", NOW)
+
+
+def _at(hh_mm: str) -> dt.datetime:
+    return dt.datetime.combine(DAY, dt.time.fromisoformat(hh_mm), tzinfo=TZ)
+
+
+def _appointment(external_id: str, start: str | None, provider: str = "kim", status: str = "booked",
+                 name: str = "Maria Lopez", visit_type: str = "new") -> Appointment:
+    return Appointment(f"line {external_id}", external_id, status, _at(start) if start else None, provider,
+                       visit_type, name)
+
+
+def _store(floor: Floor, events: list[Event]) -> None:
+    for event in events:
+        floor.apply(event)
+
+
+def test_the_sample_csv_reads_as_clinic_time_on_the_day() -> None:
+    rows = read((DATA / "schedule-riverside.csv").read_bytes(), Format.csv, CLINIC, DAY)
+    assert [(r.line, r.external_id, r.status) for r in rows] == [
+        (2, "EHR-1001", "booked"), (3, "EHR-1002", "booked"), (4, "EHR-1003", "booked"),
+        (5, "EHR-1004", "booked"), (6, "EHR-1005", "cancelled"), (7, "EHR-1006", "pending")]
+    assert rows[0].start == _at("08:00") and rows[0].notes == "Interpreter: Spanish"
+    assert rows[5].start == _at("10:00")  # a full ISO time with its offset
+    assert rows[2].patient_name == "O'Brien, Liam"
+
+
+def test_the_sample_bundle_maps_participants_codes_and_references() -> None:
+    rows = read((DATA / "schedule-riverside.fhir.json").read_bytes(), Format.fhir, CLINIC, DAY)
+    assert [(r.entry, r.resource, r.external_id, r.status, r.provider, r.visit_type, r.patient_name) for r in rows] == [
+        (4, "Appointment/ap-1", "EHR-1001", "booked", "kim", "new", "Maria Lopez"),
+        (5, "Appointment/ap-2", "EHR-1002", "booked", "kim", "follow", "Sam Chen"),
+        (6, "Appointment/ap-3", "EHR-1003", "arrived", "okafor", "annual", "Liam O'Brien"),
+        (7, "Appointment/ap-5", "EHR-1005", "cancelled", "hart", "follow", "Grace Park"),
+    ]
+    assert rows[1].start == _at("08:20")  # given in UTC
+
+
+def test_an_appointment_without_identifier_is_known_by_its_id_and_a_bare_reference_by_its_id() -> None:
+    bundle = json.loads((DATA / "schedule-riverside.fhir.json").read_text())
+    appointment = bundle["entry"][6]["resource"]
+    del appointment["identifier"]
+    appointment["participant"][1]["actor"] = {"reference": "Practitioner/silva"}  # not in the Bundle
+    rows = read(json.dumps(bundle).encode(), Format.fhir, CLINIC, DAY)
+    assert (rows[2].external_id, rows[2].provider) == ("ap-3", "silva")
+
+
+def test_problems_name_every_line_and_field_and_unknown_things_are_not_invented() -> None:
+    with pytest.raises(ScheduleRefused) as refused:
+        read((DATA / "schedule-riverside-bad.csv").read_bytes(), Format.csv, CLINIC, DAY)
+    problems = {(p.line, p.field): p.message for p in refused.value.problems}
+    assert "unknown provider 'dr-who'" in problems[(4, "provider")]
+    assert "unknown visit type 'massage'" in problems[(5, "visit_type")]
+    assert "also line 2" in problems[(7, "external_id")]
+    assert str(refused.value).startswith("The schedule was not imported: line 3: ")
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    (b"external_id,time,provider,visit_type\n", "patient_name"),  # a required column missing
+    (b"external_id,time,provider,visit_type,patient_name,room\n", "room"),  # an unknown column
+    (b"external_id,time,provider,visit_type,patient_name\nA,07:00,kim,new,Ann\nB,2026-11-24T09:00,kim,new,Bo\n",
+     "start"),  # a time on another day
+])
+def test_a_bad_header_or_a_row_on_another_day_is_refused(text: bytes, field: str) -> None:
+    with pytest.raises(ScheduleRefused) as refused:
+        read(text, Format.csv, CLINIC, DAY)
+    assert [p.field for p in refused.value.problems] == [field]
+
+
+def test_not_a_bundle_or_not_json_is_refused() -> None:
+    for body in (b"{", b'{"resourceType": "Appointment"}', b'{"resourceType": "Bundle", "type": "collection", '
+                 b'"entry": [{"resource": {"resourceType": "Nonsense"}}]}'):
+        with pytest.raises(ScheduleRefused):
+            read(body, Format.fhir, CLINIC, DAY)
+
+
+def test_the_format_comes_from_the_media_type_the_name_or_the_first_character() -> None:
+    assert format_of("text/csv; charset=utf-8") is Format.csv
+    assert format_of("application/fhir+json") is format_of("application/json") is Format.fhir
+    assert format_of("application/xml") is None
+    assert format_of(None, "day.csv") is Format.csv and format_of(None, "day.json") is Format.fhir
+    assert format_of(None, None, b'  {"resourceType"') is Format.fhir
+
+
+def test_a_plan_books_once_moves_while_scheduled_and_cancels() -> None:
+    floor = Floor(CLINIC, DAY)
+    first = plan(floor, DAY, [_appointment("A", "09:00"), _appointment("B", "09:20", "okafor", name="Bo Li")], TAP)
+    assert [r.outcome for r in first.summary.rows] == [Outcome.added, Outcome.added]
+    assert all(isinstance(e.change, VisitBooked) for e in first.events)
+    assert snapshot(floor) == snapshot(Floor(CLINIC, DAY)), "planning changed the floor"
+    _store(floor, first.events)
+    assert floor.by_external_id("A").start == _at("09:00")
+
+    same = plan(floor, DAY, [_appointment("A", "09:00"), _appointment("B", "09:20", "okafor", name="Bo Li")], TAP)
+    assert same.events == [] and same.summary.unchanged == 2
+
+    moved = plan(floor, DAY, [_appointment("A", "09:40", "silva"), _appointment("B", None, status="cancelled")], TAP)
+    assert [r.outcome for r in moved.summary.rows] == [Outcome.updated, Outcome.cancelled]
+    change = moved.events[0].change
+    assert isinstance(change, VisitRescheduled)
+    assert (change.start, change.provider, change.previous_start, change.previous_provider) == (
+        _at("09:40"), "silva", _at("09:00"), "kim")
+    _store(floor, moved.events)
+    a, b = floor.by_external_id("A"), floor.by_external_id("B")
+    assert (a.start, a.provider, a.stage, a.version) == (_at("09:40"), "silva", Stage.scheduled, 2)
+    assert b.stage is Stage.cancelled
+    assert len(floor.visits) == 2
+
+    # The first file again: B's visit is not booked again, and the disagreement is reported.
+    back = plan(floor, DAY, [_appointment("B", "09:20", "okafor", name="Bo Li")], TAP)
+    assert back.events == [] and "cancelled on the floor" in back.summary.rows[0].reason
+
+
+def test_a_visit_already_arrived_keeps_its_time_and_provider() -> None:
+    floor = Floor(CLINIC, DAY)
+    _store(floor, plan(floor, DAY, [_appointment("A", "09:00")], TAP).events)
+    visit = floor.by_external_id("A")
+    floor.apply(floor.decide(TakeStep(visit.id, Stage.arrived), TAP))
+    later = plan(floor, DAY, [_appointment("A", "10:00", "hart")], TAP)
+    assert later.events == []
+    [row] = later.summary.rows
+    assert row.outcome is Outcome.not_applied and "already arrived" in row.reason
+    cancelled = plan(floor, DAY, [_appointment("A", "09:00", status="cancelled")], TAP)
+    assert cancelled.summary.rows[0].outcome is Outcome.not_applied
+    # And the floor's rule behind it: a visit that is not scheduled any more cannot be moved.
+    with pytest.raises(Refusal) as refused:
+        floor.decide(RescheduleVisit(visit.id, _at("10:00"), "hart", "new"), TAP)
+    assert refused.value.why is Why.illegal_step
+
+
+def test_an_appointment_is_booked_once_and_another_name_under_its_id_is_not_taken() -> None:
+    floor = Floor(CLINIC, DAY)
+    _store(floor, plan(floor, DAY, [_appointment("A", "09:00")], TAP).events)
+    with pytest.raises(Refusal) as refused:
+        floor.decide(BookVisit("Maria Lopez", "kim", "new", _at("09:00"), external_id="A"), TAP)
+    assert refused.value.why is Why.taken
+    renamed = plan(floor, DAY, [_appointment("A", "09:00", name="Someone Else")], TAP)
+    assert renamed.events == [] and renamed.summary.not_applied == 1
+
+
+def test_only_today_can_be_planned() -> None:
+    floor = Floor(CLINIC, DAY)
+    for day, words in ((DAY - dt.timedelta(days=1), "read-only"), (DAY + dt.timedelta(days=1), "only today")):
+        with pytest.raises(Refusal, match=words):
+            plan(floor, day, [], TAP)
+
+
+def test_an_old_log_without_external_ids_still_folds() -> None:
+    """Events stored before schedule import existed have no external_id: they decode with None."""
+    old = (b'{"seq":1,"at":"2026-11-23T13:00:00Z","day":"2026-11-23","actor":"a","device":"d","version":1,'
+           b'"change":{"type":"visit_booked","visit":"v1","patient_name":"Ann","provider":"kim",'
+           b'"visit_type":"new","start":"2026-11-23T15:00:00Z"}}')
+    event = msgspec.json.decode(old, type=Event)
+    floor = Floor(CLINIC, DAY)
+    floor.apply(event)
+    assert floor.visits["v1"].external_id is None
+    assert floor.by_external_id("v1") is None

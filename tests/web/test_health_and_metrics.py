@@ -1,0 +1,137 @@
+"""/healthz, /readyz and /metrics in-process: no sign-in needed, and the counters move with what happens.
+
+The Redis outage (/readyz 503, then 200) is tested against real processes in tests/server/test_health_and_shutdown.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from litestar.testing import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from floor.core.access import Role
+from floor.core.commands import BookVisit, Tap
+from floor.fanout import Hub
+from floor.web.app import create_app
+from tests.support.clinics import quiet_clinic
+from tests.support.staff import sign_in, test_floors
+
+API = "/api/clinics/riverside"
+
+
+def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of /metrics, parsed by prometheus_client's own parser: {(name, labels): value}."""
+    answer = client.get("/metrics")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/plain")
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(answer.text) for s in family.samples}
+
+
+def taps(samples: dict, kind: str, result: str) -> float:
+    return samples.get(("floor_taps_total", (("result", result), ("type", kind))), 0.0)
+
+
+def test_health_routes_need_no_sign_in_and_say_the_embedded_log_is_ready(tmp_path) -> None:
+    floors = test_floors(tmp_path, [quiet_clinic()], tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["status"] == "ready" and ready.json()["log"] == "embedded"
+        assert client.get("/metrics").status_code == 200
+        # Not part of the clinic API: no sign-in, and not in the OpenAPI document.
+        paths = client.get("/schema/openapi.json").json()["paths"]
+        assert not {"/healthz", "/readyz", "/metrics"} & set(paths)
+
+
+def test_readyz_answers_503_naming_the_stale_clinics_while_the_log_cannot_be_reached(tmp_path) -> None:
+    floors = test_floors(tmp_path, [quiet_clinic()], tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        floors.get("riverside").stale = True  # as the follower sets it when the shared log does not answer
+        answer = client.get("/readyz")
+        assert answer.status_code == 503
+        body = answer.json()
+        assert body["status"] == "not ready" and body["stale_clinics"] == ["riverside"]
+        assert "cannot be reached" in body["problems"][0]
+        assert client.get("/healthz").status_code == 200  # alive all the same: no restart for an outage
+        floors.get("riverside").stale = False
+        assert client.get("/readyz").status_code == 200
+    # Stopped: no longer ready.
+    assert not floors.started
+
+
+def test_tap_counters_move_by_type_and_result(tmp_path) -> None:
+    floors = test_floors(tmp_path, [quiet_clinic()], tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        desk, ma = sign_in(client, floors, Role.front_desk), sign_in(client, floors, Role.medical_assistant)
+        before = scrape(client)
+
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        walk_in = {"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True}
+        booked = client.post(f"{API}/visits", json=walk_in, headers={**desk, **key})
+        assert booked.status_code == 201
+        assert client.post(f"{API}/visits", json=walk_in, headers={**desk, **key}).status_code == 201  # a retry
+        visit = booked.json()["visit"]["id"]
+        # The front desk may not room a patient: refused by the floor, nothing stored.
+        refused = client.post(f"{API}/visits/{visit}/events", json={"type": "roomed", "room": "e1"}, headers=desk)
+        assert refused.status_code == 403
+        # Nor may anyone take a step the journey does not allow yet.
+        illegal = client.post(f"{API}/visits/{visit}/events", json={"type": "prep_done"}, headers=ma)
+        assert illegal.status_code == 409
+
+        after = scrape(client)
+        assert taps(after, "walk_in", "stored") - taps(before, "walk_in", "stored") == 1
+        assert taps(after, "walk_in", "replayed") - taps(before, "walk_in", "replayed") == 1
+        assert taps(after, "roomed", "forbidden") - taps(before, "roomed", "forbidden") == 1
+        assert taps(after, "prep_done", "illegal_step") - taps(before, "prep_done", "illegal_step") == 1
+        assert taps(after, "roomed", "stored") == taps(before, "roomed", "stored") == 0
+
+        # One append (the retry stored nothing), and its update fanned out once.
+        appends = ("floor_log_append_seconds_count", ())
+        assert after[appends] - before[appends] == 1
+        fanned = ("floor_fanout_seconds_count", ())
+        assert after[fanned] - before[fanned] == 1
+
+
+def test_sockets_by_audience_and_queue_overflows(tmp_path) -> None:
+    floors = test_floors(tmp_path, [quiet_clinic()], hub=Hub(queue_limit=2), tick_seconds=3600)
+    runtime = floors.get("riverside")
+
+    def five_updates_in_one_go() -> None:
+        # On the server's loop without yielding: the socket's sender cannot drain, its queue overflows.
+        for i in range(5):
+            command = BookVisit(f"P{i}", "kim", "follow", walk_in=True)
+            runtime._fold(runtime.floor.decide(command, Tap("test", "test", runtime.clock.now())))
+
+    with TestClient(create_app(floors)) as client:
+        manager = sign_in(client, floors, Role.manager)
+        with client.websocket_connect(f"{API}/live", headers=manager) as ws:
+            assert json.loads(ws.receive_text(timeout=5))["kind"] == "snapshot"
+            samples = scrape(client)
+            assert samples[("floor_sockets", (("audience", "manager"),))] == 1
+            assert samples[("floor_sockets", (("audience", "display"),))] == 0
+            client.blocking_portal.call(five_updates_in_one_go)
+            assert json.loads(ws.receive_text(timeout=5))["kind"] == "snapshot"
+            assert scrape(client)[("floor_fanout_resyncs_total", ())] == 1
+        # Gone, and the count of its overflow stays.
+        for _ in range(100):
+            samples = scrape(client)
+            if samples[("floor_sockets", (("audience", "manager"),))] == 0:
+                break
+        assert samples[("floor_sockets", (("audience", "manager"),))] == 0
+        assert samples[("floor_fanout_resyncs_total", ())] == 1
+        assert samples[("floor_fanout_too_slow_closes_total", ())] == 0
+
+
+def test_two_apps_in_one_process_count_apart(tmp_path) -> None:
+    one = test_floors(tmp_path / "one", [quiet_clinic()], tick_seconds=3600)
+    two = test_floors(tmp_path / "two", [quiet_clinic()], tick_seconds=3600)
+    with TestClient(create_app(one)) as a, TestClient(create_app(two)) as b:
+        desk = sign_in(a, one, Role.front_desk)
+        walk_in = {"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True}
+        assert a.post(f"{API}/visits", json=walk_in, headers=desk).status_code == 201
+        assert taps(scrape(a), "walk_in", "stored") == 1
+        assert taps(scrape(b), "walk_in", "stored") == 0
