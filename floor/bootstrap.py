@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from pathlib import Path
 
 import structlog
 
 from floor.clock import Clock, SystemClock
+from floor.collector import FREEZE_SECONDS, Collector
 from floor.config import Clinic
 from floor.core.errors import Refusal, Why
 from floor.days import RETENTION_DAYS, oldest_kept
@@ -61,6 +63,8 @@ class Floors:
         self.started = False
         #: Clinic days kept in the log; older ones are pruned (checked at start, then every PRUNE_SECONDS).
         self.retention_days = RETENTION_DAYS
+        #: Seconds between moving long-lived objects out of the collector's walk (floor/collector.py).
+        self.freeze_seconds = FREEZE_SECONDS
         self._tasks: list[asyncio.Task[None]] = []
         self._recheck = asyncio.Event()
 
@@ -78,6 +82,7 @@ class Floors:
             await runtime.start()
         self._tasks = [asyncio.create_task(self._tick_forever(), name="floor-ticker"),
                        asyncio.create_task(self._prune_forever(), name="floor-prune"),
+                       asyncio.create_task(self._collect_forever(), name="floor-collector"),
                        asyncio.create_task(self._check_sessions_forever(), name="floor-sessions")]
         if self.log.shared:
             # Other servers append to the same log: follow each clinic's part of it.
@@ -89,6 +94,7 @@ class Floors:
         self.started = False
         await _cancel(self._tasks)
         self._tasks = []
+        gc.unfreeze()  # a process that goes on (tests, tools) collects what this server froze
         # A tap whose client hung up is still being stored (the runtime shields it): it is stored and folded
         # before the log closes. Bounded, so a log that hangs cannot hold up a restart.
         with contextlib.suppress(TimeoutError):
@@ -124,6 +130,16 @@ class Floors:
         if ended:
             closed = self.hub.end_sessions(ended, CLOSE_SIGNED_OUT, "signed out, expired or revoked")
             log.info("sockets_closed_after_sign_out", sockets=closed)
+
+    async def _collect_forever(self) -> None:
+        """Keep full garbage collections (a walk over every socket's objects) for quiet hours: floor/collector.py."""
+        loop = asyncio.get_running_loop()
+        collector = Collector(loop.time())
+        gc.freeze()  # what loading the clinics made
+        while True:
+            await asyncio.sleep(self.freeze_seconds)
+            if collector.step(loop.time(), (r.clinic for r in self.runtimes.values()), self.clock.now()):
+                log.info("full_collection", sockets=self.hub.count())
 
     async def _prune_forever(self) -> None:
         """Delete the clinic days past retention: hourly, so a server running for weeks prunes too (several

@@ -7,13 +7,12 @@ import asyncio
 from typing import Annotated, Literal
 
 from litestar import Response, Router, get
-from litestar.di import Provide
 from litestar.params import QueryParameter
 
 from floor.bootstrap import Floors
-from floor.web.auth import managers_only, signed_in
+from floor.web.auth import managers_only
 from floor.web.errors import errors
-from floor.web.http import Day, Runtime, clinic_runtime
+from floor.web.http import Day, Runtime, clinic_routes
 
 #: The FHIR media type for JSON (what FHIR servers and clients send and expect).
 FHIR_JSON = "application/fhir+json"
@@ -53,16 +52,7 @@ async def export_measures(runtime: Runtime, day: Day = None,
 
 
 def export_router(floors: Floors) -> Router:
-    return Router(
-        "/api/clinics",
-        route_handlers=[export_encounters, export_measures],
-        dependencies={
-            "floors": Provide(lambda: floors, use_cache=True, sync_to_thread=False),
-            "runtime": Provide(clinic_runtime, sync_to_thread=False),
-        },
-        guards=[signed_in],
-        tags=["export"],
-    )
+    return clinic_routes(floors, [export_encounters, export_measures], tag="export")
 
 
 __all__ = ["export_router"]

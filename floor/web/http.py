@@ -147,15 +147,20 @@ async def measures(runtime: Runtime, day: Day = None) -> ClinicMeasures:
 
 
 def clinics_router(floors: Floors) -> Router:
+    return clinic_routes(floors, [list_clinics, board, visit_history, visit_audit, lateness, measures, add_visit,
+                                  visit_event, room_event, acknowledge_alert], tag="clinics")
+
+
+def clinic_routes(floors: Floors, handlers: list, tag: str) -> Router:
+    """Routes under /api/clinics for signed-in callers, given the floors, the clinic's runtime and the caller."""
     return Router(
         "/api/clinics",
-        route_handlers=[list_clinics, board, visit_history, visit_audit, lateness, measures, add_visit, visit_event,
-                        room_event, acknowledge_alert],
+        route_handlers=handlers,
         dependencies={
             "floors": Provide(lambda: floors, use_cache=True, sync_to_thread=False),
             "runtime": Provide(clinic_runtime, sync_to_thread=False),
             "who": Provide(caller, sync_to_thread=False),
         },
         guards=[signed_in],
-        tags=["clinics"],
+        tags=[tag],
     )

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 from litestar import Request, Response, Router, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from floor.bootstrap import Floors
@@ -15,9 +15,9 @@ from floor.core.schedule import ScheduleRefused, Summary
 from floor.runtime import ClinicRuntime
 from floor.schedule import format_of, import_schedule
 from floor.sessions import Caller
-from floor.web.auth import caller, managers_only, signed_in
+from floor.web.auth import managers_only
 from floor.web.errors import errors
-from floor.web.http import clinic_runtime
+from floor.web.http import clinic_routes
 from floor.wire import ErrorBody
 
 #: A day's FHIR Bundle with its Patient and Practitioner entries runs to a few hundred KiB for a busy clinic,
@@ -54,14 +54,4 @@ async def import_day(request: Request, runtime: NamedDependency[ClinicRuntime], 
 
 
 def schedule_router(floors: Floors) -> Router:
-    return Router(
-        "/api/clinics",
-        route_handlers=[import_day],
-        dependencies={
-            "floors": Provide(lambda: floors, use_cache=True, sync_to_thread=False),
-            "runtime": Provide(clinic_runtime, sync_to_thread=False),
-            "who": Provide(caller, sync_to_thread=False),
-        },
-        guards=[signed_in],
-        tags=["clinics"],
-    )
+    return clinic_routes(floors, [import_day], tag="clinics")

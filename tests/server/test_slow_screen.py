@@ -186,18 +186,35 @@ def _tap_while(tablets: Tablets, fast: list[ClientConnection], waiting) -> int:
     return seq
 
 
-def test_a_screen_that_stops_reading_is_resynced_and_the_others_are_not_held_up(server: InProcessServer) -> None:
-    with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client, \
-            contextlib.ExitStack() as stack:
-        tablets = Tablets(client, 40)
+class Scene:
+    """Tablets, three fast screens, and one screen that has read its snapshot and will now stop reading."""
+
+    def __init__(self, server: InProcessServer, client: httpx.Client, stack: contextlib.ExitStack) -> None:
+        self.tablets = Tablets(client, 40)
         watching = _sign_in(client, "fast-screens")
         stalled_token = _sign_in(client, "stalled-screen")
-        slow = StalledScreen(server.port, stalled_token)
-        first = slow.message()
-        assert first["kind"] == "snapshot"
-        sub = server.sub_of(stalled_token)
-        assert sub.wire is not None  # the direct, framed-once path is what is under test
-        fast = _open_fast(server, watching, stack)
+        self.slow = StalledScreen(server.port, stalled_token)
+        self.first = self.slow.message()
+        assert self.first["kind"] == "snapshot"
+        self.sub = server.sub_of(stalled_token)
+        assert self.sub.wire is not None  # the direct, framed-once path is what is under test
+        self.fast = _open_fast(server, watching, stack)
+
+
+@contextlib.contextmanager
+def scene(server: InProcessServer) -> Iterator[Scene]:
+    with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client, \
+            contextlib.ExitStack() as stack:
+        made = Scene(server, client, stack)
+        try:
+            yield made
+        finally:
+            made.slow.close()
+
+
+def test_a_screen_that_stops_reading_is_resynced_and_the_others_are_not_held_up(server: InProcessServer) -> None:
+    with scene(server) as sc:
+        tablets, slow, first, sub, fast = sc.tablets, sc.slow, sc.first, sc.sub, sc.fast
 
         last = _tap_while(tablets, fast, lambda: sub.resyncs == 0)
         assert sub.ending is None and sub.queue[0] is RESYNC
@@ -225,19 +242,11 @@ def test_a_screen_that_stops_reading_is_resynced_and_the_others_are_not_held_up(
         assert sub.resyncs == 1 and sub.ending is None
         for ws in fast:
             _until_update(ws, later[-1])
-        slow.close()
 
 
 def test_a_screen_that_never_reads_again_is_closed_with_a_clear_code(server: InProcessServer) -> None:
-    with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client, \
-            contextlib.ExitStack() as stack:
-        tablets = Tablets(client, 40)
-        watching = _sign_in(client, "fast-screens")
-        stalled_token = _sign_in(client, "stalled-screen")
-        slow = StalledScreen(server.port, stalled_token)
-        first = slow.message()
-        sub = server.sub_of(stalled_token)
-        fast = _open_fast(server, watching, stack)
+    with scene(server) as sc:
+        tablets, slow, first, sub, fast = sc.tablets, sc.slow, sc.first, sc.sub, sc.fast
 
         _tap_while(tablets, fast, lambda: sub.ending is None)
         assert sub.resyncs == 1 and sub.ending == (CLOSE_TOO_SLOW, sub.ending[1])
@@ -254,4 +263,3 @@ def test_a_screen_that_never_reads_again_is_closed_with_a_clear_code(server: InP
         last = tablets.tap()
         for ws in fast:
             _until_update(ws, last)
-        slow.close()
