@@ -6,7 +6,7 @@ half a second in the middle of a busy morning, holding every tap and every scree
 Young collections, which free almost all garbage, are cheap and stay as they are.
 
 So what has survived is moved out of the collector's reach (`gc.freeze()`: a constant-time splice, not a
-walk) every ten seconds. Objects frozen are still freed the moment nothing refers to them; only garbage cycles
+walk) every two seconds. Objects frozen are still freed the moment nothing refers to them; only garbage cycles
 among them wait, for the full collection made when no clinic is in session (at night, when a pause holds up
 nobody), or every few hours at the latest.
 """
@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from floor.config import Clinic
 
 #: Seconds between freezes.
-FREEZE_SECONDS = 10.0
+FREEZE_SECONDS = 2.0
 #: A full collection at most this often outside sessions, and at least this often in any case.
 QUIET_COLLECT_SECONDS = 3600.0
 BUSY_COLLECT_SECONDS = 6 * 3600.0
