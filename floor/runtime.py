@@ -282,6 +282,13 @@ class ClinicRuntime:
                 self._set_stale(True)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+            except Exception:
+                # Something this server cannot fold (an event from a newer Floor during a rolling upgrade):
+                # say so, and stay stale, so that screens and /readyz show it rather than a frozen floor.
+                log.exception("follow_failed", clinic=self.id, seq=self.floor.seq)
+                self._set_stale(True)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
 
     def _set_stale(self, stale: bool) -> None:
         if stale != self.stale:

@@ -27,6 +27,8 @@ class Act(StrEnum):
     acknowledge_alert = "acknowledge_alert"
     read_measures = "read_measures"
     read_audit = "read_audit"
+    #: A past day's board: its patients' names, for reports, not for the floor.
+    read_history = "read_history"
     manage_staff = "manage_staff"
     manage_displays = "manage_displays"
 
@@ -55,6 +57,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Act.acknowledge_alert: frozenset(),
     Act.read_measures: frozenset(),
     Act.read_audit: frozenset(),
+    Act.read_history: frozenset(),
     Act.manage_staff: frozenset(),
     Act.manage_displays: frozenset(),
 }
@@ -80,7 +83,8 @@ _DOING: dict[Action, str] = {
     Stage.checked_out: "check a patient out", Stage.left_without_being_seen: "mark a patient left unseen",
     RoomAction.ready: "mark a room ready", RoomAction.blocked: "block a room", RoomAction.unblocked: "unblock a room",
     Act.undo: "undo a step", Act.acknowledge_alert: "acknowledge alerts", Act.read_measures: "read the measures",
-    Act.read_audit: "read the audit trail", Act.manage_staff: "manage staff", Act.manage_displays: "manage displays",
+    Act.read_audit: "read the audit trail", Act.read_history: "read a past day's board",
+    Act.manage_staff: "manage staff", Act.manage_displays: "manage displays",
 }
 
 

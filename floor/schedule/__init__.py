@@ -7,6 +7,7 @@ copy of the floor; only then is anything stored. A file with any problem is refu
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from enum import StrEnum
 
@@ -77,7 +78,8 @@ async def import_schedule(runtime: ClinicRuntime, body: bytes, kind: Format, day
     day other than today)."""
     # Before reading: a file for another day gets the answer about the day, not a problem on every row.
     check_day(runtime.clinic.day_of(runtime.clock.now()), day)
-    appointments = read(body, kind, runtime.clinic, day)
+    # Parsing and validating a large Bundle takes a second or more: not on the loop every clinic shares.
+    appointments = await asyncio.to_thread(read, body, kind, runtime.clinic, day)
     rounds: list[Planned] = []
 
     def decide(floor: Floor, tap: Tap) -> list[Event]:

@@ -82,7 +82,9 @@ def _time(text: str, clinic: Clinic, day: dt.date) -> dt.datetime | None:
         return None
     try:
         if len(text) <= 8 and ":" in text:
-            return clinic.local(day, dt.time.fromisoformat(text))
+            # Spreadsheets write 9:05 as often as 09:05 (and Python 3.11's fromisoformat takes only the latter).
+            hours, _, rest = text.partition(":")
+            return clinic.local(day, dt.time.fromisoformat(f"{hours.zfill(2)}:{rest}"))
         return dt.datetime.fromisoformat(text)
     except ValueError:
         return None

@@ -12,6 +12,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from floor import audit
 from floor.bootstrap import Floors
+from floor.core.access import Act, may, refusal_text
 from floor.core.commands import AcknowledgeAlert, BookVisit, Command, MarkRoom, TakeStep, UndoStep
 from floor.core.errors import Refusal, Why
 from floor.core.journey import Stage
@@ -73,8 +74,13 @@ async def list_clinics(floors: NamedDependency[Floors]) -> list[ClinicSummary]:
 @get("/{clinic:str}/board",
      summary="The clinic's floor now: rooms, today's visits, providers; or a past day's as it closed (`day`)",
      responses=errors(400, 401, 403, 404, 422))
-async def board(runtime: Runtime, day: Day = None) -> Board:
-    return runtime.board() if day is None else await runtime.board_on(day)
+async def board(runtime: Runtime, who: Who, day: Day = None) -> Board:
+    if day is None or day == runtime.floor.day:
+        return runtime.board()
+    assert who.role is not None  # staff only: displays are refused before any clinic route
+    if not may(who.role, Act.read_history):
+        raise Refusal(Why.forbidden, refusal_text(who.role, Act.read_history))
+    return await runtime.board_on(day)
 
 
 @get("/{clinic:str}/visits/{visit:str}", summary="A visit with its full event history (undos included)",

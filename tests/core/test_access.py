@@ -28,6 +28,7 @@ EXPECTED = {
     Act.acknowledge_alert: set(),
     Act.read_measures: set(),
     Act.read_audit: set(),
+    Act.read_history: set(),
     Act.manage_staff: set(),
     Act.manage_displays: set(),
 }

@@ -53,6 +53,12 @@ def test_the_sample_csv_reads_as_clinic_time_on_the_day() -> None:
     assert rows[2].patient_name == "O'Brien, Liam"
 
 
+def test_a_spreadsheet_time_without_a_leading_zero_reads_the_same() -> None:
+    body = b"external_id,time,provider,visit_type,patient_name\nA,9:05,kim,follow,Ann\nB,09:05,kim,follow,Bo\n"
+    first, second = read(body, Format.csv, CLINIC, DAY)
+    assert first.start == second.start == _at("09:05")
+
+
 def test_the_sample_bundle_maps_participants_codes_and_references() -> None:
     rows = read((DATA / "schedule-riverside.fhir.json").read_bytes(), Format.fhir, CLINIC, DAY)
     assert [(r.entry, r.resource, r.external_id, r.status, r.provider, r.visit_type, r.patient_name) for r in rows] == [

@@ -407,3 +407,37 @@ async def test_a_tap_whose_caller_goes_away_mid_write_is_still_folded_in(tmp_pat
     assert await gated.last_seq(CLINIC) == 1
     # The runtime is not left locked: the next tap goes through.
     assert (await tap(runtime, walk_in("Bo Chen")))["seq"] == 2
+
+
+class UnreadableLog(EmbeddedLog):
+    """A shared log that once hands back something this server cannot decode (a newer Floor's event)."""
+
+    shared = True
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(data_dir)
+        self.tails = 0
+
+    async def tail(self, clinic: str, after: int, wait: float):
+        self.tails += 1
+        if self.tails == 1:
+            raise msgspec.ValidationError("Invalid value 'visit_teleported' - at `$.change.type`")
+        await asyncio.sleep(0.01)
+        return []
+
+
+async def test_a_follower_that_meets_an_event_it_cannot_read_says_so_and_goes_stale(tmp_path: Path) -> None:
+    log = UnreadableLog(tmp_path)
+    runtime = await started(tmp_path, event_log=log)
+    follower = asyncio.create_task(runtime.follow(wait=0.01))
+    try:
+        for _ in range(100):
+            if runtime.stale:
+                break
+            await asyncio.sleep(0.01)
+        assert runtime.stale  # screens and /readyz say so; before, the follower died and nobody knew
+        assert not follower.done()  # and it keeps trying
+    finally:
+        follower.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await follower

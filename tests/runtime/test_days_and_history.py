@@ -98,6 +98,11 @@ def test_two_clinic_days_across_midnight_in_auckland(tmp_path: Path) -> None:
         assert {v["patient_name"]: v["stage"] for v in old_board["visits"]} == {
             "Ann Lee": "checked_out", "Bo Chen": "no_show", "Cy Diaz": "roomed"}
         assert {r["id"]: r["state"] for r in old_board["rooms"]}["e2"] == "occupied"
+        # A past day's patients are for reports: the floor's staff see today's board only.
+        desk = sign_in(client, floors, Role.front_desk)
+        refused = client.get(f"{API}/board", params={"day": str(FIRST)}, headers=desk)
+        assert refused.status_code == 403 and "past day" in refused.json()["message"]
+        assert client.get(f"{API}/board", headers=desk).status_code == 200
 
         exported = client.get(f"{API}/export/encounters", params={"day": str(FIRST)}, headers=manager)
         assert exported.status_code == 200 and exported.headers["content-type"].startswith("application/fhir+json")
