@@ -125,6 +125,13 @@ class Summary(Struct):
         setattr(self, row.outcome.value, getattr(self, row.outcome.value) + 1)
 
 
+def books_nothing(status: str, start: dt.datetime | None) -> bool:
+    """An appointment that books nothing (waitlisted, or cancelled with its time gone): its provider, visit type
+    and patient are not checked, so an EHR export that lists one is not refused for it."""
+    intent = STATUSES.get(status)
+    return intent is Intent.skip or (intent in (Intent.cancel, Intent.no_show) and start is None)
+
+
 def check(clinic: Clinic, day: dt.date, appointments: list[Appointment]) -> list[Appointment]:
     """Check every appointment against the clinic and the day; raise ScheduleRefused naming every problem.
     Unknown providers and visit types are reported, never added."""
@@ -141,7 +148,7 @@ def check(clinic: Clinic, day: dt.date, appointments: list[Appointment]) -> list
                                       "external_id"))
         else:
             seen[a.external_id] = a
-        if intent in (Intent.skip, Intent.cancel, Intent.no_show) and a.start is None:
+        if books_nothing(a.status, a.start):
             continue  # nothing to book: a cancelled appointment may have lost its time
         if clinic.provider(a.provider) is None:
             known = ", ".join(p.id for p in clinic.providers)

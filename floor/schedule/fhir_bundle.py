@@ -35,7 +35,7 @@ from fhir.resources.R4B.fhirresourcemodel import FHIRResourceModel
 from pydantic import ValidationError
 
 from floor.config import Clinic
-from floor.core.schedule import Appointment, Problem
+from floor.core.schedule import Appointment, Problem, books_nothing
 
 
 def _where(index: int, resource: dict[str, Any]) -> tuple[str, str | None]:
@@ -157,9 +157,9 @@ def _appointment(a: FhirAppointment, i: int, where: str, name: str | None,
     visit_type = next((c for c in codes if clinic.visit_type(c) is not None), codes[0] if codes else "")
     if not codes:
         problems.append(problem("no appointmentType or serviceType code to match a visit type", "appointmentType"))
-    if problems:
-        return [], problems
     start = a.start if isinstance(a.start, dt.datetime) else None
+    if problems and not books_nothing(a.status or "", start):
+        return [], problems
     return [Appointment(where, external_id, a.status or "", start, provider, visit_type, patient_name,
                         a.comment or "", entry=i, resource=name)], []
 

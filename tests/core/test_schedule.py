@@ -79,6 +79,26 @@ def test_an_appointment_without_identifier_is_known_by_its_id_and_a_bare_referen
     assert (rows[2].external_id, rows[2].provider) == ("ap-3", "silva")
 
 
+def test_a_waitlisted_appointment_without_practitioner_or_type_does_not_refuse_the_bundle() -> None:
+    bundle = json.loads((DATA / "schedule-riverside.fhir.json").read_text())
+    waitlisted = json.loads(json.dumps(bundle["entry"][4]))
+    waitlisted["fullUrl"] = "urn:uuid:waitlisted"
+    appointment = waitlisted["resource"]
+    appointment.update(id="ap-9", status="waitlist", identifier=[{"value": "EHR-1009"}])
+    appointment["participant"] = [p for p in appointment["participant"]
+                                  if "Practitioner" not in p["actor"].get("reference", "")]
+    appointment.pop("appointmentType", None)
+    appointment.pop("serviceType", None)
+    bundle["entry"].append(waitlisted)
+    rows = read(json.dumps(bundle).encode(), Format.fhir, CLINIC, DAY)
+    assert [r.external_id for r in rows][-1] == "EHR-1009" and rows[-1].status == "waitlist"
+    # Booked, the same appointment is a problem named by its entry and field.
+    appointment["status"] = "booked"
+    with pytest.raises(ScheduleRefused) as refused:
+        read(json.dumps(bundle).encode(), Format.fhir, CLINIC, DAY)
+    assert {p.field for p in refused.value.problems} == {"participant", "appointmentType"}
+
+
 def test_problems_name_every_line_and_field_and_unknown_things_are_not_invented() -> None:
     with pytest.raises(ScheduleRefused) as refused:
         read((DATA / "schedule-riverside-bad.csv").read_bytes(), Format.csv, CLINIC, DAY)
