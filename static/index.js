@@ -8,15 +8,14 @@
 import { ApiError, Offline, call, newKey, tap } from "./lib/api.js";
 import { CLOSE, openFeed } from "./lib/feed.js";
 import { local, parseTime, session, show } from "./lib/page.js";
+import { DEVICE_KEY, signInForm } from "./lib/signin.js";
 
 const TOKEN_KEY = "floor.tablet.token"; // sessionStorage
-const DEVICE_KEY = "floor.tablet.device"; // localStorage: the tablet's name, kept across sign-ins
 const CLINIC_KEY = "floor.tablet.clinic"; // localStorage: the clinic last looked at
 const TAB_KEY = "floor.tablet.tab"; // localStorage: the manager's last tab
 
 const UNDO_MS = 6000; // how long the Undo toast stays after a tap
 const PIN_MS = 60000; // how long a card that met a conflict stays where it was tapped
-const DEVICE_PATTERN = /^[\w .:-]+$/;
 
 const ROLES = ["front_desk", "medical_assistant", "provider"];
 const ROLE_LABEL = {
@@ -254,39 +253,16 @@ function showSignedIn() {
   document.title = `${role} · Floor`;
 }
 
-$("signin-device").value = local.get(DEVICE_KEY) || "";
-$("signin-device").addEventListener("input", () => $("signin-device").setCustomValidity(""));
-
-$("sign-in-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const staff = $("signin-staff").value.trim().toLowerCase();
-  const secret = $("signin-secret").value;
-  const device = $("signin-device").value.trim();
-  if (device && !DEVICE_PATTERN.test(device)) {
-    $("signin-device").setCustomValidity("Use letters, digits, spaces, dots, colons, dashes or underscores.");
-    $("signin-device").reportValidity();
-    return;
-  }
-  const button = $("signin-submit");
-  button.disabled = true;
-  button.textContent = "Signing in…";
-  show($("sign-in-message"), "");
-  try {
-    const signed = await call("POST", "/api/sign-in", { body: { staff, secret, device } });
+signInForm({
+  form: "sign-in-form",
+  message: "sign-in-message",
+  onSignedIn: async (signed, device) => {
     token = String(signed.token);
     session.set(TOKEN_KEY, token);
-    local.set(DEVICE_KEY, device);
     me = { id: signed.staff, name: signed.name, role: signed.role, device, expires_at: signed.expires_at };
-    $("signin-secret").value = "";
     await enter();
-  } catch (err) {
-    show($("sign-in-message"), errorText(err), "error");
-    $("signin-secret").value = "";
-    $("signin-secret").focus();
-  } finally {
-    button.disabled = false;
-    button.textContent = "Sign in";
-  }
+    return null;
+  },
 });
 
 $("sign-out").addEventListener("click", async () => {

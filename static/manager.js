@@ -9,14 +9,13 @@
 import { call, tap, ApiError } from "./lib/api.js";
 import { openFeed, CLOSE } from "./lib/feed.js";
 import { local, parseTime, session, show } from "./lib/page.js";
+import { DEVICE_KEY, signInForm } from "./lib/signin.js";
 import { svg, polyline, round } from "./lib/svg.js";
 
 // The tablet page's storage keys (static/index.js): keep them the same.
 const TOKEN_KEY = "floor.tablet.token"; // sessionStorage
-const DEVICE_KEY = "floor.tablet.device"; // localStorage
 const CLINIC_KEY = "floor.tablet.clinic"; // localStorage
 
-const DEVICE_PATTERN = /^[\w .:-]+$/;
 const LATENESS_EVERY = 10; // minutes between the lateness chart's points
 const LATENESS_REFRESH_MS = 60000; // fetch the chart's history at least this often
 const LATENESS_MIN_GAP_MS = 15000; // and at most this often (measures messages come every tick)
@@ -266,48 +265,21 @@ function showSignedIn() {
   document.title = "Manager · Floor";
 }
 
-$("signin-device").value = local.get(DEVICE_KEY) || "";
-$("signin-device").addEventListener("input", () => $("signin-device").setCustomValidity(""));
-
-$("signin-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const staff = $("signin-staff").value.trim().toLowerCase();
-  const secret = $("signin-secret").value;
-  const device = $("signin-device").value.trim();
-  if (device && !DEVICE_PATTERN.test(device)) {
-    $("signin-device").setCustomValidity("Use letters, digits, spaces, dots, colons, dashes or underscores.");
-    $("signin-device").reportValidity();
-    return;
-  }
-  const button = $("signin-submit");
-  button.disabled = true;
-  button.textContent = "Signing in…";
-  show($("signin-message"), "");
-  try {
-    const signed = await call("POST", "/api/sign-in", { body: { staff, secret, device } });
-    local.set(DEVICE_KEY, device);
-    $("signin-secret").value = "";
+signInForm({
+  form: "signin-form",
+  message: "signin-message",
+  onSignedIn: async (signed, device) => {
     if (signed.role !== "manager") {
       // Not for this screen: end the sign-in just made rather than leave it (and a token) behind.
       await call("POST", "/api/sign-out", { token: String(signed.token) }).catch(() => {});
-      show($("signin-message"),
-        `${signed.name || signed.staff} is signed in as ${ROLE_LABEL[signed.role] || signed.role}: this screen is for managers.`,
-        "error");
-      $("signin-staff").focus();
-      return;
+      return `${signed.name || signed.staff} is signed in as ${ROLE_LABEL[signed.role] || signed.role}: this screen is for managers.`;
     }
     token = String(signed.token);
     session.set(TOKEN_KEY, token);
     me = { kind: "staff", id: signed.staff, name: signed.name, role: signed.role, device, expires_at: signed.expires_at };
     await enter();
-  } catch (err) {
-    show($("signin-message"), err instanceof ApiError ? err.message : "Cannot reach the server. Check the network and try again.", "error");
-    $("signin-secret").value = "";
-    $("signin-secret").focus();
-  } finally {
-    button.disabled = false;
-    button.textContent = "Sign in";
-  }
+    return null;
+  },
 });
 
 $("sign-out").addEventListener("click", async () => {
