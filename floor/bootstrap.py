@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import gc
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from floor.log.base import EventLog, LogUnavailable
 from floor.log.embedded import EmbeddedLog
 from floor.metrics import Metrics
 from floor.runtime import ClinicRuntime
+from floor.schedule import book_upcoming
+from floor.schedule.upcoming import FileUpcoming, Upcoming
 from floor.sessions import Sessions
 
 log = structlog.get_logger("floor")
@@ -46,8 +49,11 @@ class Floors:
 
     def __init__(self, clinics: list[Clinic], event_log: EventLog, clock: Clock | None = None,
                  hub: Hub | None = None, tick_seconds: float = TICK_SECONDS,
-                 directory: Directory | None = None, sessions: Sessions | None = None) -> None:
+                 directory: Directory | None = None, sessions: Sessions | None = None,
+                 upcoming: Upcoming | None = None) -> None:
         self.log = event_log
+        #: Schedules imported ahead of their day, booked when it opens (in memory unless given).
+        self.upcoming = upcoming or FileUpcoming(None)
         self.clock = clock or SystemClock()
         self.hub = hub or Hub()
         self.tick_seconds = tick_seconds
@@ -67,6 +73,9 @@ class Floors:
         self.freeze_seconds = FREEZE_SECONDS
         self._tasks: list[asyncio.Task[None]] = []
         self._recheck = asyncio.Event()
+        #: The clinic day each clinic's upcoming schedule was last looked at for, and the booking under way.
+        self._booked_for: dict[str, dt.date] = {}
+        self._booking: dict[str, asyncio.Task[None]] = {}
 
     def get(self, clinic_id: str) -> ClinicRuntime:
         runtime = self.runtimes.get(clinic_id)
@@ -78,8 +87,10 @@ class Floors:
     async def start(self) -> None:
         await self.log.open()
         await self.sessions.directory.open()
+        await self.upcoming.open()
         for runtime in self.runtimes.values():
             await runtime.start()
+            self._book_upcoming(runtime)
         self._tasks = [asyncio.create_task(self._tick_forever(), name="floor-ticker"),
                        asyncio.create_task(self._prune_forever(), name="floor-prune"),
                        asyncio.create_task(self._collect_forever(), name="floor-collector"),
@@ -92,15 +103,36 @@ class Floors:
 
     async def stop(self) -> None:
         self.started = False
-        await _cancel(self._tasks)
+        await _cancel([*self._tasks, *self._booking.values()])
         self._tasks = []
+        self._booking.clear()
         gc.unfreeze()  # a process that goes on (tests, tools) collects what this server froze
         # A tap whose client hung up is still being stored (the runtime shields it): it is stored and folded
         # before the log closes. Bounded, so a log that hangs cannot hold up a restart.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*(r.settle() for r in self.runtimes.values())), SETTLE_SECONDS)
         await self.sessions.directory.close()
+        await self.upcoming.close()
         await self.log.close()
+
+    def _book_upcoming(self, runtime: ClinicRuntime) -> None:
+        """Once a clinic day has opened (or at start), book the schedule kept for it, if any."""
+        day = runtime.floor.day
+        busy = self._booking.get(runtime.id)
+        if self._booked_for.get(runtime.id) == day or (busy is not None and not busy.done()):
+            return
+
+        async def book() -> None:
+            try:
+                await book_upcoming(runtime, self.upcoming)
+            except LogUnavailable as e:
+                log.warning("upcoming_schedule_postponed", clinic=runtime.id, day=str(day), error=str(e))
+                return  # the next tick tries again
+            except Exception:
+                log.exception("upcoming_schedule_failed", clinic=runtime.id, day=str(day))
+            self._booked_for[runtime.id] = day
+
+        self._booking[runtime.id] = asyncio.create_task(book(), name=f"floor-upcoming-{runtime.id}")
 
     def recheck_sessions(self) -> None:
         """A sign-in ended here (sign-out, revoked display): close its sockets now, not at the next check."""
@@ -165,6 +197,7 @@ class Floors:
                 await asyncio.sleep(max(0.0, start + self.tick_seconds * (1 + n / len(runtimes)) - loop.time()))
                 try:
                     runtime.tick()
+                    self._book_upcoming(runtime)
                 except Exception:
                     log.exception("tick_failed", clinic=runtime.id)
             start = max(start + self.tick_seconds, loop.time() - self.tick_seconds)
@@ -193,7 +226,8 @@ async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
 
 
 def embedded_floors(clinics: list[Clinic], data_dir: str | Path, clock: Clock | None = None) -> Floors:
-    return Floors(clinics, EmbeddedLog(data_dir), clock, directory=embedded_directory(data_dir))
+    return Floors(clinics, EmbeddedLog(data_dir), clock, directory=embedded_directory(data_dir),
+                  upcoming=FileUpcoming(data_dir))
 
 
 def embedded_directory(data_dir: str | Path) -> EmbeddedDirectory:
@@ -206,6 +240,8 @@ def build_floors(clinics: list[Clinic], *, data_dir: str | Path, redis_url: str 
     if redis_url:
         from floor.directory.redis import RedisDirectory
         from floor.log.redis import RedisLog
+        from floor.schedule.upcoming import RedisUpcoming
 
-        return Floors(clinics, RedisLog(redis_url, clinics=len(clinics)), clock, directory=RedisDirectory(redis_url))
+        return Floors(clinics, RedisLog(redis_url, clinics=len(clinics)), clock, directory=RedisDirectory(redis_url),
+                      upcoming=RedisUpcoming(redis_url))
     return embedded_floors(clinics, data_dir, clock)

@@ -334,6 +334,11 @@ def import_file(args: argparse.Namespace) -> None:
         if row.outcome.value != "unchanged":
             reason = f" ({row.reason})" if row.reason else ""
             print(f"{row.where}: {row.external_id} {row.outcome.value.replace('_', ' ')} {row.visit or ''}{reason}")
+    if summary.books_at is not None:
+        print(f"{clinic.id} {day}: kept; it is booked when the day opens ({summary.books_at:%Y-%m-%d %H:%M %Z}): "
+              f"{summary.added} to add, {summary.cancelled} cancelled, {summary.no_show} no-show, "
+              f"{summary.not_applied} not applied")
+        return
     print(f"{clinic.id} {day}: {summary.added} added, {summary.updated} updated, {summary.cancelled} cancelled, "
           f"{summary.no_show} no-show, {summary.unchanged} unchanged, {summary.not_applied} not applied "
           f"(log at seq {summary.seq})")
@@ -346,23 +351,26 @@ async def _import(clinic: Clinic, redis_url: str | None, data_dir: str, body: by
     from floor.clock import SystemClock
     from floor.fanout import Hub
     from floor.runtime import ClinicRuntime
+    from floor.schedule.upcoming import FileUpcoming, RedisUpcoming
 
     if redis_url:
         from floor.log.redis import RedisLog
 
-        event_log = RedisLog(redis_url, clinics=1)
+        event_log, upcoming = RedisLog(redis_url, clinics=1), RedisUpcoming(redis_url)
     else:
         from floor.log.embedded import EmbeddedLog
 
-        event_log = EmbeddedLog(data_dir)
+        event_log, upcoming = EmbeddedLog(data_dir), FileUpcoming(data_dir)
     await event_log.open()
+    await upcoming.open()
     try:
         runtime = ClinicRuntime(clinic, event_log, SystemClock(), Hub())
         await runtime.start()
-        summary = await import_schedule(runtime, body, kind, day, "floor import", "cli")
+        summary = await import_schedule(runtime, body, kind, day, "floor import", "cli", upcoming=upcoming)
         await runtime.settle()  # the alert review the import triggered, if any, is stored before closing
         return summary
     finally:
+        await upcoming.close()
         await event_log.close()
 
 
@@ -444,15 +452,16 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument("--redis", metavar="URL", default=None)
     e.set_defaults(run=export_day)
 
-    im = commands.add_parser("import", help="import today's schedule from a CSV file or a FHIR R4 Bundle",
-                             description="Books, moves and cancels today's visits to match the file (README, "
-                                         "Schedule import). With the embedded log it refuses while a server runs "
-                                         "on the data directory: import through the server's endpoint then.")
+    im = commands.add_parser("import", help="import a day's schedule from a CSV file or a FHIR R4 Bundle",
+                             description="Books, moves and cancels today's visits to match the file, or keeps a "
+                                         "later day's file to book when that day opens (README, Schedule import). "
+                                         "With the embedded log it refuses while a server runs on the data "
+                                         "directory: import through the server's endpoint then.")
     im.add_argument("file", help="the schedule: a .csv file, or a .json FHIR Bundle of Appointments")
     im.add_argument("--clinic", required=True, metavar="FILE_OR_ID",
                     help="the clinic's TOML file, or its id among $FLOOR_CLINICS (or the demo clinic)")
     im.add_argument("--date", type=dt.date.fromisoformat, default=None,
-                    help="the clinic day, YYYY-MM-DD: today (the default, clinic time)")
+                    help="the clinic day, YYYY-MM-DD: today (the default, clinic time) or a day ahead")
     im.add_argument("--format", choices=["csv", "fhir"], default=None, help="default: by the file's name or content")
     im.add_argument("--data-dir", default=os.environ.get("FLOOR_DATA_DIR", "floor-data"))
     im.add_argument("--redis", metavar="URL", default=None)

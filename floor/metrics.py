@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 
 from floor.core.commands import AcknowledgeAlert, BookVisit, Command, MarkRoom, RescheduleVisit, TakeStep, UndoStep
 from floor.core.errors import Refusal
+from floor.core.schedule import ScheduleRefused
 from floor.fanout import CLOSE_TOO_SLOW
 from floor.log.base import LogUnavailable
 from floor.wire import Audience
@@ -60,7 +61,8 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.taps = Counter(
-            "floor_taps", "Taps that reached a clinic (signed in, within limits, well formed), by type and result: "
+            "floor_taps", "Taps that reached a clinic (signed in, within limits, well formed), and schedule imports "
+            "(type schedule_import, one per file), by type and result: "
             "stored, replayed (an Idempotency-Key retry), unavailable (the log could not be written: 503), error, "
             "or the refusal (illegal_step, stale_version, room_unavailable, forbidden, not_found, invalid, ...)",
             ["type", "result"], registry=r)
@@ -87,13 +89,17 @@ class Metrics:
         self._hub, self._runtimes = hub, runtimes
 
     @contextmanager
-    def tap(self, command: Command) -> Iterator[None]:
-        """Count one tap by how it ended. A tap the runtime answers is stored or replayed; see `answered`."""
-        kind = tap_type(command)
+    def tap(self, command: Command | str) -> Iterator[None]:
+        """Count one tap (or an import, by its type) by how it ended. A tap the runtime answers is stored or
+        replayed; see `answered`."""
+        kind = command if isinstance(command, str) else tap_type(command)
         try:
             yield
         except Refusal as refusal:
             self.taps.labels(kind, refusal.why.value).inc()
+            raise
+        except ScheduleRefused:
+            self.taps.labels(kind, "invalid").inc()
             raise
         except LogUnavailable:
             self.taps.labels(kind, "unavailable").inc()
@@ -102,8 +108,9 @@ class Metrics:
             self.taps.labels(kind, "error").inc()
             raise
 
-    def answered(self, command: Command, replayed: bool) -> None:
-        self.taps.labels(tap_type(command), "replayed" if replayed else "stored").inc()
+    def answered(self, command: Command | str, replayed: bool = False) -> None:
+        kind = command if isinstance(command, str) else tap_type(command)
+        self.taps.labels(kind, "replayed" if replayed else "stored").inc()
 
     @contextmanager
     def timing(self, histogram: Histogram) -> Iterator[None]:

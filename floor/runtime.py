@@ -164,32 +164,35 @@ class ClinicRuntime:
 
     async def handle_all(self, decide: Callable[[Floor, Tap], list[Event]], actor: str, device: str,
                          role: Role | None = None) -> list[Event]:
-        """Several events taken together (a schedule import): `decide` plans them all against the floor as it
-        is, on a copy (raising a Refusal for anything it cannot take), so nothing is stored unless all of them
-        can be; they are then stored in order under the clinic's lock, so no tap is decided in between.
+        """Several events taken together (a schedule import), stored whole or not at all. `decide` plans them
+        against the floor as it is, on a copy (raising for anything it cannot take); they are stored in one
+        append under the clinic's lock, so no tap is decided in between and a failing log or a crash stores
+        none of them. If another server appends first, they are planned again against the floor as it then is.
+        Returns the events stored."""
+        # Shielded, as a tap: a request that goes away once the append has begun still has it folded in.
+        return await asyncio.shield(self._handle_all(decide, actor, device, role))
 
-        If another server appends first, the rest is planned again against the floor as it then is (a plan
-        from the floor is idempotent). A log that fails mid-way leaves the events stored so far; deciding
-        again (importing the same file again) completes it. Returns the events stored."""
-        stored: list[Event] = []
+    async def _handle_all(self, decide: Callable[[Floor, Tap], list[Event]], actor: str, device: str,
+                          role: Role | None) -> list[Event]:
         async with self._lock:
             for _ in range(10):
                 now = self.clock.now()
                 self._roll_day(now)
                 events = decide(self.floor, Tap(actor, device, now, role))
+                if not events:
+                    return []
                 try:
-                    for event in events:
-                        await self.log.append(self.id, Record(event))
-                        self._fold(event)
-                        stored.append(event)
+                    with self.metrics.timing(self.metrics.append_seconds):
+                        await self.log.append_all(self.id, [Record(e) for e in events])
                 except SeqTaken:
                     await self._catch_up()
                     continue
-                if stored:
-                    log.info("taps_stored", clinic=self.id, first=stored[0].seq, last=stored[-1].seq,
-                             events=len(stored), actor=actor, device=device)
-                    self.schedule_review()
-                return stored
+                for event in events:
+                    self._fold(event)
+                log.info("taps_stored", clinic=self.id, first=events[0].seq, last=events[-1].seq,
+                         events=len(events), actor=actor, device=device)
+                self.schedule_review()
+                return events
             raise RuntimeError("the log kept moving under these taps; gave up after 10 tries")
 
     def _stored_already(self, event: Event) -> bool:

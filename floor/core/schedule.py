@@ -119,6 +119,9 @@ class Summary(Struct):
     rows: list[RowResult] = field(default_factory=list)
     #: The seq of the last event stored (the floor's seq when nothing was).
     seq: int = 0
+    #: For a day ahead: when its visits are booked (the day's opening, midnight clinic time). The counts
+    #: say what the file will do then.
+    books_at: dt.datetime | None = None
 
     def count(self, row: RowResult) -> None:
         self.rows.append(row)
@@ -177,14 +180,16 @@ def _aware(clinic: Clinic, at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo else at.replace(tzinfo=clinic.tz)
 
 
-def check_day(today: dt.date, day: dt.date) -> None:
-    """Only today's schedule is imported: a past day is read-only, and a future day is not open yet."""
+def check_day(today: dt.date, day: dt.date, ahead: int = 0) -> None:
+    """Today's schedule is imported onto the floor, and one up to `ahead` days ahead is kept for its day; a
+    past day is read-only."""
     if day < today:
         raise Refusal(Why.invalid, f"{day} is a past clinic day (today is {today}); past days are read-only.",
                       field="date")
-    if day > today:
-        raise Refusal(Why.invalid, f"{day} has not begun yet (today is {today}); only today's schedule can be "
-                      "imported for now. Import it again on the day.", field="date")
+    if day > today + dt.timedelta(days=ahead):
+        limit = (f"schedules are taken up to {ahead} days ahead" if ahead else
+                 "only today's schedule can be imported here")
+        raise Refusal(Why.invalid, f"{day} is too far ahead (today is {today}); {limit}.", field="date")
 
 
 class Planned(Struct):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 import msgspec
 from msgspec import Struct
@@ -43,6 +44,20 @@ class KeyTaken(Exception):
         self.receipt = receipt
 
 
+def check_batch(records: Sequence[Record]) -> None:
+    """What every backend requires of a batch before it looks at the log (a programming error, not a refusal)."""
+    if not records:
+        raise ValueError("an append needs at least one record")
+    first = records[0].event
+    for i, r in enumerate(records):
+        if r.event.seq != first.seq + i or r.event.day != first.day:
+            raise ValueError(f"a batch must hold consecutive seqs of one clinic day; record {i} is seq "
+                             f"{r.event.seq} of {r.event.day} after seq {first.seq} of {first.day}")
+    keys = [r.receipt.key for r in records if r.receipt is not None]
+    if len(keys) != len(set(keys)):
+        raise ValueError("a batch carries one idempotency key twice")
+
+
 class LogCorrupt(Exception):
     """The stored log is damaged somewhere other than a torn final record; a person must look."""
 
@@ -67,10 +82,16 @@ class EventLog(ABC):
     async def close(self) -> None:
         """Release files or connections; appends in flight finish first."""
 
-    @abstractmethod
     async def append(self, clinic: str, record: Record) -> None:
         """Store durably before returning. The event's seq must be the clinic's last seq + 1 (else SeqTaken);
         a receipt whose key is already stored raises KeyTaken and stores nothing."""
+        await self.append_all(clinic, [record])
+
+    @abstractmethod
+    async def append_all(self, clinic: str, records: Sequence[Record]) -> None:
+        """Store several records as one: all of them durably, or none (a crash, a lost connection or a refusal
+        partway stores nothing). Their seqs run on from the clinic's last seq, one by one, all on one clinic day;
+        SeqTaken and KeyTaken (for any of their receipts) refuse the whole batch."""
 
     @abstractmethod
     async def last_seq(self, clinic: str) -> int:

@@ -1,7 +1,8 @@
 """The embedded log: one append-only file per clinic and day on local disk, fsynced before a tap is answered.
 
 Layout: `DATA_DIR/<clinic>/<YYYY-MM-DD>.log`. Each record is framed as a 4-byte length, a 4-byte CRC-32 and
-the record's JSON, so a record torn by a crash is recognised at replay, logged, and cut off.
+the record's JSON, so a record torn by a crash is recognised at replay, logged, and cut off. Records appended
+together (a schedule import) share one frame, a JSON array, so a crash keeps all of them or none.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import contextlib
 import datetime as dt
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,18 +20,19 @@ import msgspec
 import structlog
 
 from floor.core.events import Event
-from floor.log.base import EventLog, KeyTaken, LogCorrupt, LogUnavailable, Receipt, Record, SeqTaken
+from floor.log.base import EventLog, KeyTaken, LogCorrupt, LogUnavailable, Receipt, Record, SeqTaken, check_batch
 from floor.log.files import AppendFile, Files, OsFiles
 
 log = structlog.get_logger("floor.log")
 
 _HEADER = struct.Struct(">II")
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(Record)
+_decoder = msgspec.json.Decoder(Record | list[Record])
 
 
-def frame(record: Record) -> bytes:
-    payload = _encoder.encode(record)
+def frame(*records: Record) -> bytes:
+    """One record as itself; several appended together as one array, so they are whole or torn together."""
+    payload = _encoder.encode(records[0] if len(records) == 1 else list(records))
     return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
 
@@ -47,9 +50,10 @@ def scan(data: bytes, source: str) -> tuple[list[Record], int]:
             body = data[end:end + length]
             if len(body) == length and length > 0 and zlib.crc32(body) == crc:
                 try:
-                    records.append(_decoder.decode(body))
+                    found = _decoder.decode(body)
                 except msgspec.DecodeError as e:
                     raise LogCorrupt(f"{source}: record at byte {offset} is unreadable: {e}") from None
+                records.extend(found if isinstance(found, list) else [found])
                 offset = end + length
                 continue
             # Torn: the record runs to the end of the file with nothing whole after it (a length damaged in
@@ -145,17 +149,19 @@ class EmbeddedLog(EventLog):
             c = self._clinics.setdefault(clinic, c)
         return c
 
-    async def append(self, clinic: str, record: Record) -> None:
+    async def append_all(self, clinic: str, records: Sequence[Record]) -> None:
+        check_batch(records)
         c = await self._clinic(clinic)
         async with c.lock:
-            event = record.event
-            if event.seq != c.last_seq + 1:
-                raise SeqTaken(clinic, event.seq, c.last_seq)
-            if record.receipt is not None and (first := c.receipts.get(record.receipt.key)) is not None:
-                raise KeyTaken(first)
+            first_seq = records[0].event.seq
+            if first_seq != c.last_seq + 1:
+                raise SeqTaken(clinic, first_seq, c.last_seq)
+            for record in records:
+                if record.receipt is not None and (first := c.receipts.get(record.receipt.key)) is not None:
+                    raise KeyTaken(first)
             # Shielded: once the write starts, the index must follow the disk even if the caller goes away,
             # and the lock is kept until it has, or the next append would be checked against a stale index.
-            write = asyncio.ensure_future(asyncio.to_thread(self._write, c, record))
+            write = asyncio.ensure_future(asyncio.to_thread(self._write, c, records))
             try:
                 await asyncio.shield(write)
             except asyncio.CancelledError:
@@ -168,8 +174,8 @@ class EmbeddedLog(EventLog):
                     async with c.appended:
                         c.appended.notify_all()
 
-    def _write(self, c: _Clinic, record: Record) -> None:
-        event = record.event
+    def _write(self, c: _Clinic, records: Sequence[Record]) -> None:
+        event = records[0].event
         if c.day != event.day or c.handle is None:
             if c.handle is not None:
                 c.handle.close()
@@ -189,7 +195,7 @@ class EmbeddedLog(EventLog):
             except OSError as e:
                 raise LogUnavailable(f"could not open the log: {e.strerror or e}") from e
             c.handle, c.day, c.size = handle, event.day, size
-        data = frame(record)
+        data = frame(*records)
         try:
             c.handle.write(data)
             c.handle.sync()
@@ -203,11 +209,12 @@ class EmbeddedLog(EventLog):
                 log.error("log_repair_failed", clinic=c.directory.name, error=str(e))
             raise LogUnavailable(f"could not write the log: {e.strerror or e}") from e
         c.size += len(data)
-        c.last_seq = event.seq
-        if record.receipt is not None:
-            c.receipts[record.receipt.key] = record.receipt
-            c.receipt_times[record.receipt.key] = event.at
-            self._expire_receipts(c, event.at)
+        c.last_seq = records[-1].event.seq
+        for record in records:
+            if record.receipt is not None:
+                c.receipts[record.receipt.key] = record.receipt
+                c.receipt_times[record.receipt.key] = record.event.at
+        self._expire_receipts(c, records[-1].event.at)
 
     def _expire_receipts(self, c: _Clinic, now: dt.datetime) -> None:
         oldest = next(iter(c.receipt_times.values()), None)

@@ -12,7 +12,7 @@ acknowledged taps can be lost if the host (not just the process) goes down.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -24,7 +24,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from floor.core.events import Event
-from floor.log.base import EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken
+from floor.log.base import EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken, check_batch
 
 log = structlog.get_logger("floor.log.redis")
 
@@ -34,18 +34,26 @@ _encoder = msgspec.json.Encoder()
 _records = msgspec.json.Decoder(Record)
 _receipts = msgspec.json.Decoder(Receipt)
 
-#: Checks the seq and the idempotency key and appends, in one step no other server can interleave with.
+#: Checks the seq and every idempotency key, then appends the batch, in one step no other server can interleave
+#: with (and that Redis writes to its AOF and replicas as one transaction, so a batch is stored whole or not).
+#: KEYS: stream, seq, days index, then one receipt key per record. ARGV: receipt TTL, the batch's day, then per
+#: record its seq, its JSON and its receipt's JSON ('' for none).
 _APPEND = """
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-if ARGV[3] ~= '' then
-  local first = redis.call('GET', KEYS[3])
-  if first then return {'key', first} end
+local n = #KEYS - 3
+for i = 1, n do
+  if ARGV[2 + 3 * i] ~= '' then
+    local first = redis.call('GET', KEYS[3 + i])
+    if first then return {'key', first} end
+  end
 end
-if tonumber(ARGV[1]) ~= last + 1 then return {'seq', tostring(last)} end
-redis.call('XADD', KEYS[1], ARGV[1] .. '-0', 'r', ARGV[2])
-redis.call('SET', KEYS[2], ARGV[1])
-redis.call('HSETNX', KEYS[4], ARGV[5], ARGV[1])
-if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4]) end
+if tonumber(ARGV[3]) ~= last + 1 then return {'seq', tostring(last)} end
+for i = 1, n do
+  redis.call('XADD', KEYS[1], ARGV[3 * i] .. '-0', 'r', ARGV[1 + 3 * i])
+  if ARGV[2 + 3 * i] ~= '' then redis.call('SET', KEYS[3 + i], ARGV[2 + 3 * i], 'EX', ARGV[1]) end
+end
+redis.call('SET', KEYS[2], ARGV[3 * n])
+redis.call('HSETNX', KEYS[3], ARGV[2], ARGV[3])
 return {'ok'}
 """
 
@@ -122,20 +130,23 @@ class RedisLog(EventLog):
         except redis_errors.BusyLoadingError as e:
             raise LogUnavailable("Redis is loading its data") from e
 
-    async def append(self, clinic: str, record: Record) -> None:
+    async def append_all(self, clinic: str, records: Sequence[Record]) -> None:
+        check_batch(records)
         stream, seq_key, days = self._keys(clinic)
-        receipt = record.receipt
-        receipt_key = self._receipt_key(clinic, receipt.key) if receipt else f"{self.prefix}:{{{clinic}}}:receipt:"
-        args = [record.event.seq, _encoder.encode(record), _encoder.encode(receipt) if receipt else "",
-                int(self.receipt_ttl.total_seconds()), record.event.day.isoformat()]
-        answer = await self._call(lambda: self._append(keys=[stream, seq_key, receipt_key, days], args=args))
+        # A record without a receipt still gets a key in the clinic's slot (never read), so KEYS pair with records.
+        keys = [stream, seq_key, days, *(self._receipt_key(clinic, r.receipt.key if r.receipt else "")
+                                         for r in records)]
+        args: list[str | int | bytes] = [int(self.receipt_ttl.total_seconds()), records[0].event.day.isoformat()]
+        for r in records:
+            args += [r.event.seq, _encoder.encode(r), _encoder.encode(r.receipt) if r.receipt else ""]
+        answer = await self._call(lambda: self._append(keys=keys, args=args))
         match [a.decode() if isinstance(a, bytes) else a for a in answer]:
             case ["ok"]:
                 return
             case ["key", first]:
                 raise KeyTaken(_receipts.decode(first))
             case ["seq", last]:
-                raise SeqTaken(clinic, record.event.seq, int(last))
+                raise SeqTaken(clinic, records[0].event.seq, int(last))
         raise RuntimeError(f"unexpected answer from the append script: {answer!r}")
 
     async def last_seq(self, clinic: str) -> int:

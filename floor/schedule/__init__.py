@@ -1,5 +1,6 @@
 """Schedule import: the day's appointments from the clinic's EHR (a CSV file or a FHIR R4 Bundle) onto
-today's floor, through the clinic's runtime, so the HTTP route and `floor import` store alike.
+today's floor, through the clinic's runtime, so the HTTP route and `floor import` store alike. A file for a
+later day is checked now, kept (floor.schedule.upcoming) and booked when its day opens (`book_upcoming`).
 
 Reading checks the whole file against the clinic; planning (floor.core.schedule) decides every event on a
 copy of the floor; only then is anything stored. A file with any problem is refused whole.
@@ -11,15 +12,17 @@ import asyncio
 import datetime as dt
 from enum import StrEnum
 
+import structlog
+
 from floor.config import Clinic
 from floor.core.access import Role
 from floor.core.commands import Tap
+from floor.core.errors import Refusal
 from floor.core.events import Event
 from floor.core.floor import Floor
 from floor.core.schedule import (
     Appointment,
     Planned,
-    RowResult,
     ScheduleRefused,
     Summary,
     check,
@@ -27,6 +30,9 @@ from floor.core.schedule import (
     plan,
 )
 from floor.runtime import ClinicRuntime
+from floor.schedule.upcoming import Upcoming, UpcomingSchedule
+
+log = structlog.get_logger("floor.schedule")
 
 
 class Format(StrEnum):
@@ -72,34 +78,80 @@ def read(body: bytes, kind: Format, clinic: Clinic, day: dt.date) -> list[Appoin
     return appointments
 
 
+#: How many days ahead a schedule is taken: it waits (floor.schedule.upcoming) until its day opens.
+DAYS_AHEAD = 31
+#: The type floor_taps counts imports under (one per file).
+IMPORT = "schedule_import"
+
+
 async def import_schedule(runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.date, actor: str,
-                          device: str, role: Role | None = None) -> Summary:
-    """Bring today's floor in line with the file. Raises ScheduleRefused (nothing stored) or a Refusal (a
-    day other than today)."""
+                          device: str, role: Role | None = None, upcoming: Upcoming | None = None) -> Summary:
+    """Bring today's floor in line with the file, or (given `upcoming`) keep a later day's file for that day.
+    Raises ScheduleRefused (nothing stored) or a Refusal (a past day, or too far ahead)."""
+    with runtime.metrics.tap(IMPORT):
+        summary = await _import(runtime, body, kind, day, actor, device, role, upcoming)
+    runtime.metrics.answered(IMPORT)
+    return summary
+
+
+async def _import(runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.date, actor: str, device: str,
+                  role: Role | None, upcoming: Upcoming | None) -> Summary:
+    today = runtime.clinic.day_of(runtime.clock.now())
     # Before reading: a file for another day gets the answer about the day, not a problem on every row.
-    check_day(runtime.clinic.day_of(runtime.clock.now()), day)
+    check_day(today, day, DAYS_AHEAD if upcoming is not None else 0)
     # Parsing and validating a large Bundle takes a second or more: not on the loop every clinic shares.
     appointments = await asyncio.to_thread(read, body, kind, runtime.clinic, day)
+    if day > today:
+        assert upcoming is not None
+        # What it will do on the day, planned on that day's empty floor (nobody can book ahead otherwise).
+        tap = Tap(actor, device, runtime.clock.now(), role)
+        summary = plan(Floor(runtime.clinic, day), day, appointments, tap).summary
+        await upcoming.put(UpcomingSchedule(runtime.id, day, kind.value, body, len(appointments),
+                                            runtime.clock.now(), actor, device))
+        log.info("schedule_kept_for_its_day", clinic=runtime.id, day=str(day), appointments=len(appointments),
+                 actor=actor, device=device)
+        summary.books_at = runtime.clinic.local(day, dt.time(0))
+        summary.seq = runtime.floor.seq
+        return summary
     rounds: list[Planned] = []
 
     def decide(floor: Floor, tap: Tap) -> list[Event]:
         rounds.append(plan(floor, day, appointments, tap))
         return rounds[-1].events
 
-    stored = await runtime.handle_all(decide, actor, device, role)
+    # Planned again (against the floor as it then is) if another server appended first: only the last plan
+    # was stored, and a plan from the floor makes every row's outcome what the file did to it.
+    await runtime.handle_all(decide, actor, device, role)
     summary = rounds[-1].summary
-    if len(rounds) > 1:
-        # Another server appended mid-import and the rest was planned again: rows stored in an earlier round
-        # keep what they did then (the last round saw them as unchanged).
-        earlier: dict[str, RowResult] = {r.rows[e.seq].external_id: r.rows[e.seq]
-                                         for r in rounds[:-1] for e in stored if e.seq in r.rows
-                                         and e in r.events}
-        final = Summary(day)
-        for row in summary.rows:
-            final.count(earlier.get(row.external_id, row))
-        summary = final
     summary.seq = runtime.floor.seq
     return summary
 
 
-__all__ = ["Format", "ScheduleRefused", "format_of", "import_schedule", "read"]
+async def book_upcoming(runtime: ClinicRuntime, upcoming: Upcoming) -> None:
+    """The clinic day has opened: book the schedule kept for it, as the manager who sent it, and forget it.
+    Schedules kept for days gone by (the server was down all day) are dropped, and said so. A file the
+    clinic can no longer take (a provider removed since) is reported and dropped; one the log cannot store
+    now stays for the next try."""
+    today = runtime.floor.day
+    for day in await upcoming.days(runtime.id):
+        if day < today:
+            await upcoming.remove(runtime.id, day)
+            log.error("upcoming_schedule_expired", clinic=runtime.id, day=str(day),
+                      reason="its day passed before this server could book it")
+        elif day == today and (kept := await upcoming.get(runtime.id, day)) is not None:
+            try:
+                summary = await import_schedule(runtime, kept.body, Format(kept.format), day, kept.staged_by,
+                                                kept.device, Role.manager)
+            except ScheduleRefused as refused:
+                log.error("upcoming_schedule_refused", clinic=runtime.id, day=str(day), reason=str(refused),
+                          problems=[f"{p.where}: {p.message}" for p in refused.problems], staged_by=kept.staged_by)
+            except Refusal as refusal:
+                log.error("upcoming_schedule_refused", clinic=runtime.id, day=str(day), reason=refusal.message,
+                          staged_by=kept.staged_by)
+            else:
+                log.info("upcoming_schedule_booked", clinic=runtime.id, day=str(day), added=summary.added,
+                         updated=summary.updated, cancelled=summary.cancelled, seq=summary.seq)
+            await upcoming.remove(runtime.id, day)
+
+
+__all__ = ["DAYS_AHEAD", "Format", "ScheduleRefused", "book_upcoming", "format_of", "import_schedule", "read"]

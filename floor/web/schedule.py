@@ -1,31 +1,37 @@
-"""Schedule import over HTTP: a manager posts the day's schedule file (CSV or a FHIR R4 Bundle) as the body."""
+"""Schedule import over HTTP: a manager posts the day's schedule file (CSV or a FHIR R4 Bundle) as the body,
+for today or a day ahead (kept until that day opens); days ahead can be listed and withdrawn."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
 
-from litestar import Request, Response, Router, post
+import structlog
+from litestar import Request, Response, Router, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
+from msgspec import Struct
 
 from floor.bootstrap import Floors
 from floor.core.errors import Refusal, Why
 from floor.core.schedule import ScheduleRefused, Summary
 from floor.runtime import ClinicRuntime
-from floor.schedule import format_of, import_schedule
+from floor.schedule import DAYS_AHEAD, format_of, import_schedule
+from floor.schedule.upcoming import UpcomingDay
 from floor.sessions import Caller
 from floor.web.auth import managers_only
 from floor.web.errors import errors
 from floor.web.http import clinic_routes
 from floor.wire import ErrorBody
 
+log = structlog.get_logger("floor.web")
+
 #: A day's FHIR Bundle with its Patient and Practitioner entries runs to a few hundred KiB for a busy clinic,
 #: more than the 64 KiB every other request may carry.
 MAX_SCHEDULE_BYTES = 4 * 1024 * 1024
 
-Date = Annotated[dt.date, QueryParameter(description="The clinic day the schedule is for, YYYY-MM-DD: today "
-                                                     "(a past day is read-only; a future day is not open yet)")]
+Date = Annotated[dt.date, QueryParameter(description="The clinic day the schedule is for, YYYY-MM-DD: today, or "
+                                                     f"up to {DAYS_AHEAD} days ahead (a past day is read-only)")]
 
 
 @post("/{clinic:str}/schedule", status_code=200, request_max_body_size=MAX_SCHEDULE_BYTES,
@@ -35,23 +41,49 @@ Date = Annotated[dt.date, QueryParameter(description="The clinic day the schedul
                   "ones are booked, changed times or providers update the visit (while it is still scheduled), "
                   "cancelled ones cancel it; importing the same file again changes nothing. A file with any "
                   "problem is refused whole (422, `errors` naming each CSV line or Bundle entry and the field) "
-                  "and nothing is stored. See README, Schedule import.",
+                  "and nothing is stored; a stored import is stored whole. A later day's file is checked the same "
+                  "way and kept (202, `books_at` says when): it is booked when that day opens, and importing "
+                  "that day again replaces it. See README, Schedule import.",
       responses=errors(400, 401, 403, 404, 422, 429, 503), guards=[managers_only],
       opt={"does": "import the schedule"})
 async def import_day(request: Request, runtime: NamedDependency[ClinicRuntime], who: NamedDependency[Caller],
-                     date: Date) -> Response[Summary]:
+                     floors: NamedDependency[Floors], date: Date) -> Response[Summary]:
     body = await request.body()
     kind = format_of(request.headers.get("content-type"), body=body)
     if kind is None:
         raise Refusal(Why.invalid, "Send the schedule as text/csv, or as application/fhir+json (a FHIR R4 Bundle "
                       "of Appointment resources).", field="Content-Type")
     try:
-        summary = await import_schedule(runtime, body, kind, date, who.person, who.device, who.role)
+        summary = await import_schedule(runtime, body, kind, date, who.person, who.device, who.role,
+                                        floors.upcoming)
     except ScheduleRefused as refused:
         body_ = ErrorBody("invalid", str(refused), errors=refused.problems)
         return Response(body_, status_code=422, media_type="application/json")  # type: ignore[return-value]
-    return Response(summary, status_code=200, media_type="application/json")
+    return Response(summary, status_code=202 if summary.books_at else 200, media_type="application/json")
+
+
+class UpcomingDays(Struct):
+    days: list[UpcomingDay]
+
+
+@get("/{clinic:str}/schedule/upcoming", summary="Schedules imported for days ahead, waiting for their day "
+     "(managers)", responses=errors(401, 403, 404, 503), guards=[managers_only],
+     opt={"does": "see the schedules kept for days ahead"})
+async def upcoming_days(runtime: NamedDependency[ClinicRuntime], floors: NamedDependency[Floors]) -> UpcomingDays:
+    kept = [await floors.upcoming.get(runtime.id, day) for day in await floors.upcoming.days(runtime.id)]
+    return UpcomingDays([UpcomingDay.of(s) for s in kept if s is not None])
+
+
+@delete("/{clinic:str}/schedule", status_code=204, summary="Withdraw the schedule kept for a day ahead "
+        "(managers)", description="Visits already booked are not touched: only a day that has not opened "
+        "yet has a schedule waiting.", responses=errors(401, 403, 404, 503), guards=[managers_only],
+        opt={"does": "withdraw a schedule"})
+async def withdraw_day(runtime: NamedDependency[ClinicRuntime], floors: NamedDependency[Floors],
+                       who: NamedDependency[Caller], date: Date) -> None:
+    if not await floors.upcoming.remove(runtime.id, date):
+        raise Refusal(Why.not_found, f"No schedule is waiting for {date} in {runtime.clinic.name}.", field="date")
+    log.info("upcoming_schedule_withdrawn", clinic=runtime.id, day=str(date), actor=who.person, device=who.device)
 
 
 def schedule_router(floors: Floors) -> Router:
-    return clinic_routes(floors, [import_day], tag="clinics")
+    return clinic_routes(floors, [import_day, upcoming_days, withdraw_day], tag="clinics")

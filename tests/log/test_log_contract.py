@@ -109,6 +109,52 @@ async def test_a_reused_idempotency_key_raises_key_taken_with_the_first_receipt(
     assert await log.read(CLINIC, 0) == [event(1), event(2)]
 
 
+async def test_a_batch_is_stored_whole_and_reads_back_as_separate_events(open_log: Opener) -> None:
+    log = await open_log()
+    await log.append(CLINIC, record(1))
+    batch = [record(2), record(3, key="import-1"), record(4)]
+    await log.append_all(CLINIC, batch)
+    await log.append(CLINIC, record(5))
+    events = [event(s) for s in range(1, 6)]
+    assert await log.last_seq(CLINIC) == 5
+    assert await log.read(CLINIC, 0) == events
+    assert await log.read(CLINIC, 2) == events[2:]  # a resume inside a batch
+    assert await log.read_day(CLINIC, DAY) == (0, events)
+    assert await log.receipt(CLINIC, "import-1") == batch[1].receipt
+    again = await open_log()
+    assert await again.read(CLINIC, 0) == events
+    assert await again.tail(CLINIC, 3, 0.01) == events[3:]
+
+
+async def test_a_refused_batch_stores_none_of_its_records(open_log: Opener) -> None:
+    log = await open_log()
+    await log.append(CLINIC, record(1, key="tap-1"))
+    with pytest.raises(SeqTaken) as taken:
+        await log.append_all(CLINIC, [record(1, actor="other"), record(2)])
+    assert taken.value.last_seq == 1
+    # A key already used refuses the batch even when it is on the last record, and nothing before it is kept.
+    with pytest.raises(KeyTaken):
+        await log.append_all(CLINIC, [record(2, key="tap-2"), Record(event(3), receipt("tap-1", 3, "other"))])
+    assert await log.last_seq(CLINIC) == 1
+    assert await log.receipt(CLINIC, "tap-2") is None
+    assert await (await open_log()).read(CLINIC, 0) == [event(1)]
+    await log.append_all(CLINIC, [record(2, key="tap-2"), record(3)])
+    assert [e.seq for e in await log.read(CLINIC, 0)] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("batch", [
+    [],
+    [record(1), record(3)],
+    [record(1), record(2, day=DAY + dt.timedelta(days=1))],
+    [record(1, key="same"), record(2, key="same")],
+], ids=["empty", "a gap", "two days", "one key twice"])
+async def test_a_malformed_batch_is_a_programming_error(open_log: Opener, batch: list[Record]) -> None:
+    log = await open_log()
+    with pytest.raises(ValueError):
+        await log.append_all(CLINIC, batch)
+    assert await log.last_seq(CLINIC) == 0
+
+
 async def test_keys_and_seqs_belong_to_one_clinic(open_log: Opener) -> None:
     log = await open_log()
     await log.append(CLINIC, record(1, key="tap-1"))

@@ -1,10 +1,12 @@
-"""A schedule import through the runtime when another server appends in the middle of it (a shared log):
-what was stored stays, the rest is planned again against the floor as it then is, nothing is booked twice,
-and the summary still counts every row once."""
+"""A schedule import through the runtime when another server appends while it is planned (a shared log):
+the import is planned again against the floor as it then is and stored whole, nothing is booked twice, and
+the summary counts every row once."""
 
 from __future__ import annotations
 
 import datetime as dt
+import random
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -12,16 +14,18 @@ import pytest
 from floor.clock import ManualClock
 from floor.core.commands import BookVisit
 from floor.fanout import Hub
-from floor.log.base import Record
+from floor.log.base import LogUnavailable, Record
 from floor.log.embedded import EmbeddedLog
 from floor.runtime import ClinicRuntime
 from floor.schedule import Format, import_schedule
 from tests.support.clinics import quiet_clinic
+from tests.support.volatile_files import PowerCut, VolatileFiles
 
 pytestmark = pytest.mark.anyio
 
 START = dt.datetime(2026, 11, 23, 13, 0, tzinfo=dt.UTC)  # 07:00 in Chicago
 DAY = dt.date(2026, 11, 23)
+CLINIC = "riverside"
 SCHEDULE = b"""external_id,time,provider,visit_type,patient_name
 A-1,08:00,kim,new,Ann Lee
 A-2,08:20,kim,follow,Bo Li
@@ -35,23 +39,20 @@ def anyio_backend() -> str:
 
 
 class RacingLog(EmbeddedLog):
-    """One log shared by two runtimes (as Redis is by two servers): before the import's second append, the
+    """One log shared by two runtimes (as Redis is by two servers): just before the import is stored, the
     other server stores a walk-in."""
 
     def __init__(self, data_dir: Path) -> None:
         super().__init__(data_dir)
         self.other: ClinicRuntime | None = None
-        self.appends = 0
+        self.batches: list[list[int]] = []
 
-    async def append(self, clinic: str, record: Record) -> None:
+    async def append_all(self, clinic: str, records: Sequence[Record]) -> None:
         other, self.other = self.other, None
         if other is not None:
-            self.appends += 1
-            if self.appends == 2:
-                await other.handle(BookVisit("Walk In", "hart", "follow", walk_in=True), "desk", "t1")
-            else:
-                self.other = other
-        await super().append(clinic, record)
+            await other.handle(BookVisit("Walk In", "hart", "follow", walk_in=True), "desk", "t1")
+        self.batches.append([r.event.seq for r in records])
+        await super().append_all(clinic, records)
 
 
 async def test_an_import_raced_by_another_server_books_each_appointment_once(tmp_path: Path) -> None:
@@ -64,9 +65,64 @@ async def test_an_import_raced_by_another_server_books_each_appointment_once(tmp
 
     summary = await import_schedule(here, SCHEDULE, Format.csv, DAY, "mgr", "desk")
     assert (summary.added, summary.unchanged) == (3, 0), summary
-    assert [e.type for e in here.events] == ["booked", "walk_in", "booked", "booked"]
+    assert [e.type for e in here.events] == ["walk_in", "booked", "booked", "booked"]
+    # The walk-in (seq 1) took the seq the first plan started at: that whole plan was refused, none of it kept.
+    assert shared.batches == [[1], [1, 2, 3], [2, 3, 4]]
     assert sorted(v.external_id or "" for v in here.floor.visits.values()) == ["", "A-1", "A-2", "A-3"]
     assert summary.seq == here.floor.seq == 4
 
     again = await import_schedule(here, SCHEDULE, Format.csv, DAY, "mgr", "desk")
     assert (again.added, again.unchanged, again.seq) == (0, 3, 4)
+
+
+@pytest.mark.parametrize("keep", [0, 1, 8, 9, 300, 600, -1, None], ids=lambda k: {-1: "all but a byte",
+                                                                                 None: "all"}.get(k, f"{k} B"))
+async def test_a_power_cut_while_an_import_is_stored_keeps_all_of_it_or_none(keep: int | None) -> None:
+    # The import's events are written as one frame: a cut that tears it after any number of bytes leaves
+    # none of its visits (only a whole frame, all of them), never a half-booked day.
+    disk = VolatileFiles()
+    log = EmbeddedLog(Path("/data"), disk)
+    await log.open()
+    runtime = ClinicRuntime(quiet_clinic(), log, ManualClock(START), Hub())
+    await runtime.start()
+    await runtime.handle(BookVisit("Walk In", "hart", "follow", walk_in=True), "desk", "t1")
+    disk.cut_power_at(op="sync")
+    with pytest.raises(PowerCut):
+        await import_schedule(runtime, SCHEDULE, Format.csv, DAY, "mgr", "desk")
+
+    class KeepsSome(random.Random):
+        def randint(self, a: int, b: int) -> int:
+            # How many of the unsynced bytes (the import's frame) reach the disk before the cut.
+            return b if keep is None else b - 1 if keep == -1 else min(b, keep)
+
+    after = EmbeddedLog(Path("/data"), disk.crash(keep_torn=KeepsSome()))
+    await after.open()
+    restarted = ClinicRuntime(quiet_clinic(), after, ManualClock(START), Hub())
+    await restarted.start()
+    booked = sorted(v.external_id or "walk-in" for v in restarted.floor.visits.values())
+    assert booked == (["A-1", "A-2", "A-3", "walk-in"] if keep is None else ["walk-in"])
+    summary = await import_schedule(restarted, SCHEDULE, Format.csv, DAY, "mgr", "desk")
+    assert summary.added + summary.unchanged == 3
+
+
+class RefusingLog(EmbeddedLog):
+    """A log that cannot be written right now (a full disk, Redis down)."""
+
+    async def append_all(self, clinic: str, records: Sequence[Record]) -> None:
+        if len(records) > 1:
+            raise LogUnavailable("the disk is full")
+        await super().append_all(clinic, records)
+
+
+async def test_an_import_the_log_cannot_store_stores_nothing_and_can_be_sent_again(tmp_path: Path) -> None:
+    log = RefusingLog(tmp_path)
+    await log.open()
+    runtime = ClinicRuntime(quiet_clinic(), log, ManualClock(START), Hub())
+    await runtime.start()
+    with pytest.raises(LogUnavailable):
+        await import_schedule(runtime, SCHEDULE, Format.csv, DAY, "mgr", "desk")
+    assert runtime.floor.visits == {} and runtime.floor.seq == 0
+    assert await log.read(CLINIC, 0) == []
+    log.append_all = super(RefusingLog, log).append_all  # the disk has room again
+    summary = await import_schedule(runtime, SCHEDULE, Format.csv, DAY, "mgr", "desk")
+    assert (summary.added, summary.seq) == (3, 3)

@@ -21,6 +21,7 @@ from floor.core.errors import Refusal
 from floor.credentials import ScryptCost
 from floor.fanout import Hub
 from floor.log.embedded import EmbeddedLog
+from floor.schedule.upcoming import FileUpcoming
 
 #: The real code at a tiny cost, so tests do not spend half a second per sign-in.
 CHEAP = ScryptCost(n=2**10)
@@ -37,6 +38,7 @@ PEOPLE = {
 def test_floors(tmp_path: Path, clinics: list[Clinic] | None = None, clock: Clock | None = None,
                 **kwargs) -> Floors:
     """Floors on an embedded log in tmp_path, with an in-memory directory hashing cheaply."""
+    kwargs.setdefault("upcoming", FileUpcoming(tmp_path))
     floors = Floors(clinics or [demo_clinic()], EmbeddedLog(tmp_path), clock, **kwargs)
     cheapen(floors)
     return floors

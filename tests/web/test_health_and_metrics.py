@@ -5,12 +5,15 @@ The Redis outage (/readyz 503, then 200) is tested against real processes in tes
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
+from pathlib import Path
 
 from litestar.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from floor.clock import ManualClock
 from floor.core.access import Role
 from floor.core.commands import BookVisit, Tap
 from floor.fanout import Hub
@@ -19,6 +22,8 @@ from tests.support.clinics import quiet_clinic
 from tests.support.staff import sign_in, test_floors
 
 API = "/api/clinics/riverside"
+DATA = Path(__file__).resolve().parent.parent / "data"
+CSV = {"Content-Type": "text/csv"}
 
 
 def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -94,6 +99,28 @@ def test_tap_counters_move_by_type_and_result(tmp_path) -> None:
         assert after[appends] - before[appends] == 1
         fanned = ("floor_fanout_seconds_count", ())
         assert after[fanned] - before[fanned] == 1
+
+
+def test_schedule_imports_are_counted_one_per_file_and_stored_in_one_append(tmp_path) -> None:
+    # The sample file is for 2026-11-23 (one of its rows is pinned to it): the clinic's day is that one.
+    clock = ManualClock(dt.datetime(2026, 11, 23, 13, 0, tzinfo=dt.UTC))
+    floors = test_floors(tmp_path, [quiet_clinic()], clock=clock, tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        manager = sign_in(client, floors, Role.manager)
+        url = f"{API}/schedule?date=2026-11-23"
+        schedule = (DATA / "schedule-riverside.csv").read_bytes()
+        before = scrape(client)
+        assert client.post(url, content=schedule, headers={**manager, **CSV}).status_code == 200
+        bad = client.post(url, content=(DATA / "schedule-riverside-bad.csv").read_bytes(),
+                          headers={**manager, **CSV})
+        assert bad.status_code == 422
+        after = scrape(client)
+        assert taps(after, "schedule_import", "stored") - taps(before, "schedule_import", "stored") == 1
+        assert taps(after, "schedule_import", "invalid") - taps(before, "schedule_import", "invalid") == 1
+        # Five visits booked in one append; each of them fanned out.
+        appends, fanned = ("floor_log_append_seconds_count", ()), ("floor_fanout_seconds_count", ())
+        assert after[appends] - before[appends] == 1
+        assert after[fanned] - before[fanned] == 5
 
 
 def test_sockets_by_audience_and_queue_overflows(tmp_path) -> None:

@@ -28,6 +28,7 @@ from floor.core.floor import Room
 from floor.core.journey import PATH, Stage
 from floor.core.rooms import RoomAction, RoomState
 from floor.hallway import visit_token
+from floor.schedule.upcoming import UpcomingSchedule
 from floor.web import live
 from floor.web.app import create_app
 from floor.web.auth import Guarding
@@ -252,6 +253,14 @@ def _export_encounters(w: World) -> tuple[str, Any]:
     return f"{API}/export/encounters?day={START.date()}", None
 
 
+def _kept_schedule(w: World) -> tuple[str, Any]:
+    tomorrow = START.date() + dt.timedelta(days=1)
+    kept = UpcomingSchedule(CLINIC, tomorrow, "csv", b"external_id,time,provider,visit_type,patient_name\n", 0,
+                            START, "mgr-dana", "tablet-1")
+    w.client.blocking_portal.call(w.floors.upcoming.put, kept)
+    return f"{API}/schedule?date={tomorrow}", None
+
+
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/clinics"): Route(lambda w: ("/api/clinics", None), STAFF_ROLES, 200),
     ("GET", "/api/clinics/{clinic:str}/board"): Route(lambda w: (f"{API}/board", None), STAFF_ROLES, 200),
@@ -271,6 +280,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/clinics/{clinic:str}/schedule"):
         Route(lambda w: (f"{API}/schedule?date={START.date()}", {"resourceType": "Bundle", "type": "collection"}),
               frozenset({MANAGER}), 200),
+    ("GET", "/api/clinics/{clinic:str}/schedule/upcoming"):
+        Route(lambda w: (f"{API}/schedule/upcoming", None), frozenset({MANAGER}), 200),
+    ("DELETE", "/api/clinics/{clinic:str}/schedule"): Route(_kept_schedule, frozenset({MANAGER}), 204),
     ("POST", "/api/clinics/{clinic:str}/visits/{visit:str}/events"):
         Route(lambda w: (f"{API}/visits/{w.visit_at(Stage.scheduled)}/events", {"type": "arrived"}),
               frozenset({DESK, MANAGER}), 201),

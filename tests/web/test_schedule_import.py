@@ -170,7 +170,7 @@ def test_a_bad_fhir_bundle_is_refused_naming_the_entry_the_resource_and_the_fiel
     assert _seq(client, floors) == seq
 
 
-def test_only_managers_import_only_today_and_only_a_schedule_file(app) -> None:
+def test_only_managers_import_only_today_or_soon_and_only_a_schedule_file(app) -> None:
     client, floors, manager = app
     desk = sign_in(client, floors, Role.front_desk)
     body = (DATA / "schedule-riverside.csv").read_bytes()
@@ -178,8 +178,8 @@ def test_only_managers_import_only_today_and_only_a_schedule_file(app) -> None:
     assert r.status_code == 403 and "import the schedule" in r.json()["message"]
     past = client.post("/api/clinics/riverside/schedule?date=2026-11-22", content=body, headers={**manager, **CSV})
     assert past.status_code == 422 and "read-only" in past.json()["message"]
-    future = client.post("/api/clinics/riverside/schedule?date=2026-11-24", content=body, headers={**manager, **CSV})
-    assert future.status_code == 422 and "only today's schedule" in future.json()["message"]
+    far = client.post("/api/clinics/riverside/schedule?date=2026-12-25", content=body, headers={**manager, **CSV})
+    assert far.status_code == 422 and "too far ahead" in far.json()["message"] and far.json()["field"] == "date"
     wrong = client.post(URL, content=body, headers={**manager, "Content-Type": "application/xml"})
     assert wrong.status_code == 422 and wrong.json()["field"] == "Content-Type"
     assert client.post("/api/clinics/nowhere/schedule?date=2026-11-23", content=body,

@@ -1,0 +1,187 @@
+"""Schedules imported ahead of their day (a clinic's IT sends tomorrow's the evening before): checked in full
+when they come, kept here, and booked onto the floor when the clinic day opens.
+
+Two backends, beside the log they go with: one file per clinic and day in the embedded data directory
+(`DATA_DIR/<clinic>/upcoming/<YYYY-MM-DD>.json`, replaced atomically), or one Redis hash per clinic
+(`floor:{<clinic>}:upcoming`, hash-tagged as the log's keys are). Importing a day again replaces its file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+from msgspec import Struct
+
+from floor.log.base import LogUnavailable
+
+
+class UpcomingSchedule(Struct, frozen=True):
+    """A day's schedule file as a manager sent it, and who sent it when (the booking is theirs)."""
+
+    clinic: str
+    day: dt.date
+    format: Literal["csv", "fhir"]
+    body: bytes
+    #: Appointments in the file (its rows or Appointment entries), for listings.
+    appointments: int
+    staged_at: dt.datetime
+    staged_by: str
+    device: str
+
+
+class UpcomingDay(Struct, frozen=True):
+    """A schedule waiting for its day, without the file (what a listing shows)."""
+
+    day: dt.date
+    format: Literal["csv", "fhir"]
+    appointments: int
+    staged_at: dt.datetime
+    staged_by: str
+    bytes: int
+
+    @classmethod
+    def of(cls, s: UpcomingSchedule) -> UpcomingDay:
+        return cls(s.day, s.format, s.appointments, s.staged_at, s.staged_by, len(s.body))
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(UpcomingSchedule)
+
+
+class Upcoming(ABC):
+    async def open(self) -> None:  # noqa: B027
+        pass
+
+    async def close(self) -> None:  # noqa: B027
+        pass
+
+    @abstractmethod
+    async def put(self, schedule: UpcomingSchedule) -> None:
+        """Keep the schedule for its day, durably, replacing one kept for that day before."""
+
+    @abstractmethod
+    async def get(self, clinic: str, day: dt.date) -> UpcomingSchedule | None: ...
+
+    @abstractmethod
+    async def remove(self, clinic: str, day: dt.date) -> bool:
+        """Forget the day's schedule (booked, withdrawn or expired); whether there was one."""
+
+    @abstractmethod
+    async def days(self, clinic: str) -> list[dt.date]:
+        """The days with a schedule waiting, oldest first."""
+
+
+class FileUpcoming(Upcoming):
+    """On local disk beside the embedded log; in memory when `data_dir` is None (tests and tools)."""
+
+    def __init__(self, data_dir: str | Path | None) -> None:
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self._memory: dict[tuple[str, dt.date], UpcomingSchedule] = {}
+
+    def _dir(self, clinic: str) -> Path:
+        assert self.data_dir is not None
+        return self.data_dir / clinic / "upcoming"
+
+    async def put(self, schedule: UpcomingSchedule) -> None:
+        if self.data_dir is None:
+            self._memory[schedule.clinic, schedule.day] = schedule
+            return
+        await asyncio.to_thread(self._write, schedule)
+
+    def _write(self, schedule: UpcomingSchedule) -> None:
+        directory = self._dir(schedule.clinic)
+        path = directory / f"{schedule.day.isoformat()}.json"
+        partial = path.with_suffix(".partial")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            with open(partial, "wb") as f:
+                f.write(_encoder.encode(schedule))
+                f.flush()
+                os.fsync(f.fileno())
+            # Renamed into place, then the directory synced: a crash leaves the old file or the new one, whole.
+            os.replace(partial, path)
+            fd = os.open(directory, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise LogUnavailable(f"could not keep the schedule: {e.strerror or e}") from e
+
+    async def get(self, clinic: str, day: dt.date) -> UpcomingSchedule | None:
+        if self.data_dir is None:
+            return self._memory.get((clinic, day))
+        path = self._dir(clinic) / f"{day.isoformat()}.json"
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            return None
+        return _decoder.decode(data)
+
+    async def remove(self, clinic: str, day: dt.date) -> bool:
+        if self.data_dir is None:
+            return self._memory.pop((clinic, day), None) is not None
+        try:
+            await asyncio.to_thread((self._dir(clinic) / f"{day.isoformat()}.json").unlink)
+        except FileNotFoundError:
+            return False
+        return True
+
+    async def days(self, clinic: str) -> list[dt.date]:
+        if self.data_dir is None:
+            return sorted(d for c, d in self._memory if c == clinic)
+        paths = await asyncio.to_thread(lambda: list(self._dir(clinic).glob("????-??-??.json")))
+        return sorted(dt.date.fromisoformat(p.stem) for p in paths)
+
+
+class RedisUpcoming(Upcoming):
+    """In Redis beside the shared log, so whichever server ticks first at the day's opening books it."""
+
+    def __init__(self, url: str, prefix: str = "floor") -> None:
+        self.url = url
+        self.prefix = prefix
+        self.redis = None
+
+    def _key(self, clinic: str) -> str:
+        return f"{self.prefix}:{{{clinic}}}:upcoming"
+
+    async def open(self) -> None:
+        from floor.log.redis import connect
+
+        self.redis = await connect(self.url, pool_size=8)
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+            self.redis = None
+
+    async def _call(self, what):
+        from floor.log.redis import _UNREACHABLE
+
+        if self.redis is None:
+            raise LogUnavailable("the upcoming schedules are not open")
+        try:
+            return await what()
+        except _UNREACHABLE as e:
+            raise LogUnavailable(f"Redis is unreachable ({type(e).__name__})") from e
+
+    async def put(self, schedule: UpcomingSchedule) -> None:
+        data = _encoder.encode(schedule)
+        await self._call(lambda: self.redis.hset(self._key(schedule.clinic), schedule.day.isoformat(), data))
+
+    async def get(self, clinic: str, day: dt.date) -> UpcomingSchedule | None:
+        data = await self._call(lambda: self.redis.hget(self._key(clinic), day.isoformat()))
+        return _decoder.decode(data) if data else None
+
+    async def remove(self, clinic: str, day: dt.date) -> bool:
+        return bool(await self._call(lambda: self.redis.hdel(self._key(clinic), day.isoformat())))
+
+    async def days(self, clinic: str) -> list[dt.date]:
+        keys = await self._call(lambda: self.redis.hkeys(self._key(clinic)))
+        return sorted(dt.date.fromisoformat(k.decode()) for k in keys)

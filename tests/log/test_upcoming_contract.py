@@ -1,0 +1,70 @@
+"""Schedules kept for days ahead, on both backends (a file per day beside the embedded log; a Redis hash per
+clinic): kept, replaced, listed, removed, per clinic, and still there after a reopen."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+import redis.asyncio
+
+from floor.schedule.upcoming import FileUpcoming, RedisUpcoming, Upcoming, UpcomingSchedule
+
+pytestmark = pytest.mark.anyio
+
+Opener = Callable[[], Awaitable[Upcoming]]
+AT = dt.datetime(2026, 11, 23, 23, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=["file", "redis"])
+async def open_upcoming(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Opener]:
+    opened: list[Upcoming] = []
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
+
+    async def opener() -> Upcoming:
+        kept = FileUpcoming(tmp_path) if request.param == "file" else RedisUpcoming(url, prefix=prefix)
+        await kept.open()
+        opened.append(kept)
+        return kept
+
+    yield opener
+    for kept in opened:
+        await kept.close()
+    if request.param == "redis":
+        client = redis.asyncio.Redis.from_url(url)
+        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+def schedule(day: int, body: bytes = b"external_id,time\n", clinic: str = "riverside") -> UpcomingSchedule:
+    return UpcomingSchedule(clinic, dt.date(2026, 11, day), "csv", body, 1, AT, "mgr-dana", "tablet-1")
+
+
+async def test_kept_replaced_listed_and_removed_per_clinic(open_upcoming: Opener) -> None:
+    kept = await open_upcoming()
+    assert await kept.days("riverside") == []
+    assert await kept.get("riverside", dt.date(2026, 11, 24)) is None
+    await kept.put(schedule(25))
+    await kept.put(schedule(24, b"first\xff"))
+    await kept.put(schedule(24, b"second \x00 file"))  # bytes kept exactly, whatever they are
+    await kept.put(schedule(24, clinic="hillside"))
+    assert await kept.days("riverside") == [dt.date(2026, 11, 24), dt.date(2026, 11, 25)]
+    assert await kept.get("riverside", dt.date(2026, 11, 24)) == schedule(24, b"second \x00 file")
+
+    again = await open_upcoming()
+    assert await again.get("riverside", dt.date(2026, 11, 25)) == schedule(25)
+    assert await again.remove("riverside", dt.date(2026, 11, 24))
+    assert not await again.remove("riverside", dt.date(2026, 11, 24))
+    assert await again.days("riverside") == [dt.date(2026, 11, 25)]
+    assert await again.days("hillside") == [dt.date(2026, 11, 24)]

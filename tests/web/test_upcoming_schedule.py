@@ -1,0 +1,206 @@
+"""A schedule imported ahead of its day: checked whole when it comes (422 and nothing kept if bad), kept
+(202), listed, replaced by a newer file or withdrawn, and booked onto the floor, as the manager who sent it,
+when the clinic day opens; kept across a restart, and booked by a server that starts on the day."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from pathlib import Path
+
+import msgspec
+import pytest
+from litestar.testing import TestClient
+from structlog.testing import capture_logs
+
+from floor.clock import ManualClock
+from floor.core.access import Role
+from floor.fanout import Hub
+from floor.runtime import ClinicRuntime
+from floor.schedule import Format, book_upcoming, import_schedule
+from floor.web.app import create_app
+from tests.support.clinics import quiet_clinic
+from tests.support.staff import sign_in, test_floors
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+EVENING = dt.datetime(2026, 11, 24, 0, 30, tzinfo=dt.UTC)  # 18:30 on the 23rd in Chicago
+TOMORROW = dt.date(2026, 11, 24)
+URL = f"/api/clinics/riverside/schedule?date={TOMORROW}"
+CSV = {"Content-Type": "text/csv"}
+
+
+def _tomorrows_csv() -> bytes:
+    """The sample CSV with its one dated row moved to tomorrow (HH:MM rows are on whatever day is imported)."""
+    return (DATA / "schedule-riverside.csv").read_bytes().replace(b"2026-11-23T10:00", b"2026-11-24T10:00")
+
+
+def _visits(client, headers) -> dict[str, dict]:
+    board = client.get("/api/clinics/riverside/board", headers=headers).json()
+    return {v["external_id"]: v for v in board["visits"] if v["external_id"]}
+
+
+def _wait_for(check, seconds: float = 10.0):
+    deadline = time.monotonic() + seconds
+    while not (found := check()):
+        assert time.monotonic() < deadline, "the day opened but its schedule was not booked"
+        time.sleep(0.02)
+    return found
+
+
+def _serve(tmp_path: Path, clock: ManualClock):
+    # Ticks every 50 ms, so the day's opening is seen at once (a server ticks every 15 s).
+    floors = test_floors(tmp_path, clock=clock, tick_seconds=0.05)
+    return floors, TestClient(create_app(floors))
+
+
+def test_tomorrows_schedule_is_kept_then_booked_when_the_day_opens(tmp_path: Path) -> None:
+    clock = ManualClock(EVENING)
+    floors, client = _serve(tmp_path, clock)
+    with client:
+        manager = sign_in(client, floors, Role.manager)
+        first = client.post(URL, content=_tomorrows_csv().replace(b"Maria Lopez", b"Maria Lopes"),
+                            headers={**manager, **CSV})
+        assert first.status_code == 202, first.text
+        r = client.post(URL, content=_tomorrows_csv(), headers={**manager, **CSV})  # a corrected file replaces it
+        assert r.status_code == 202, r.text
+        summary = r.json()
+        assert (summary["added"], summary["unchanged"], summary["day"]) == (5, 1, str(TOMORROW))
+        assert dt.datetime.fromisoformat(summary["books_at"]) == dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)
+        assert client.blocking_portal.call(floors.log.last_seq, "riverside") == 0, "a day ahead was booked now"
+        assert _visits(client, manager) == {}
+        listed = client.get("/api/clinics/riverside/schedule/upcoming", headers=manager).json()["days"]
+        assert [(d["day"], d["format"], d["appointments"], d["staged_by"]) for d in listed] == [
+            (str(TOMORROW), "csv", 6, "mgr-dana")]
+
+        clock.set(dt.datetime(2026, 11, 24, 6, 0, 5, tzinfo=dt.UTC))  # just past midnight in Chicago
+        visits = _wait_for(lambda: _visits(client, manager))
+        assert sorted(visits) == ["EHR-1001", "EHR-1002", "EHR-1003", "EHR-1004", "EHR-1006"]
+        assert visits["EHR-1001"]["patient_name"] == "Maria Lopez"
+        history = client.get(f"/api/clinics/riverside/visits/{visits['EHR-1001']['id']}/audit",
+                             headers=manager).json()
+        assert history["entries"][0]["person"] == "mgr-dana"
+        _wait_for(lambda: client.get("/api/clinics/riverside/schedule/upcoming",
+                                     headers=manager).json()["days"] == [])
+        # On the day, the same file changes nothing.
+        again = client.post(URL, content=_tomorrows_csv(), headers={**manager, **CSV})
+        assert again.status_code == 200 and again.json()["unchanged"] == 6
+
+
+def test_a_bad_file_for_a_day_ahead_is_refused_and_nothing_is_kept(tmp_path: Path) -> None:
+    floors, client = _serve(tmp_path, ManualClock(EVENING))
+    with client:
+        manager = sign_in(client, floors, Role.manager)
+        r = client.post(URL, content=(DATA / "schedule-riverside-bad.csv").read_bytes(), headers={**manager, **CSV})
+        assert r.status_code == 422 and r.json()["errors"], r.text
+        # The row pinned to the 23rd is named: a file for the wrong day is refused, not booked a day late.
+        wrong_day = client.post(URL, content=(DATA / "schedule-riverside.csv").read_bytes(),
+                                headers={**manager, **CSV})
+        assert wrong_day.status_code == 422 and "not on 2026-11-24" in wrong_day.text
+        assert client.get("/api/clinics/riverside/schedule/upcoming", headers=manager).json()["days"] == []
+        desk = sign_in(client, floors, Role.front_desk)
+        assert client.post(URL, content=_tomorrows_csv(), headers={**desk, **CSV}).status_code == 403
+
+
+def test_a_kept_schedule_can_be_withdrawn(tmp_path: Path) -> None:
+    clock = ManualClock(EVENING)
+    floors, client = _serve(tmp_path, clock)
+    with client:
+        manager = sign_in(client, floors, Role.manager)
+        assert client.post(URL, content=_tomorrows_csv(), headers={**manager, **CSV}).status_code == 202
+        assert client.delete(URL, headers=manager).status_code == 204
+        gone = client.delete(URL, headers=manager)
+        assert gone.status_code == 404 and "No schedule is waiting" in gone.json()["message"]
+        clock.set(dt.datetime(2026, 11, 24, 6, 0, 5, tzinfo=dt.UTC))
+        _wait_for(lambda: client.get("/api/clinics/riverside/board", headers=manager).json()["day"] == str(TOMORROW))
+        time.sleep(0.2)  # a few ticks of the new day
+        assert _visits(client, manager) == {}
+
+
+def test_a_kept_schedule_survives_a_restart_and_a_server_starting_on_the_day_books_it(tmp_path: Path) -> None:
+    floors, client = _serve(tmp_path, ManualClock(EVENING))
+    with client:
+        manager = sign_in(client, floors, Role.manager)
+        assert client.post(URL, content=_tomorrows_csv(), headers={**manager, **CSV}).status_code == 202
+    # Down over midnight; back at 07:00 on the day.
+    floors, client = _serve(tmp_path, ManualClock(dt.datetime(2026, 11, 24, 13, 0, tzinfo=dt.UTC)))
+    with client:
+        manager = sign_in(client, floors, Role.manager)
+        visits = _wait_for(lambda: _visits(client, manager))
+        assert len(visits) == 5
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_a_kept_schedule_the_clinic_can_no_longer_take_is_reported_and_dropped(tmp_path: Path) -> None:
+    clock = ManualClock(EVENING)
+    floors = test_floors(tmp_path, [quiet_clinic()], clock=clock, tick_seconds=3600)
+    await floors.start()
+    runtime = floors.get("riverside")
+    try:
+        await import_schedule(runtime, _tomorrows_csv(), Format.csv, TOMORROW, "mgr-dana", "t1", Role.manager,
+                              floors.upcoming)
+        # Dr Silva left the clinic overnight: her appointment can no longer be booked.
+        runtime.clinic = msgspec.structs.replace(
+            runtime.clinic, providers=[p for p in runtime.clinic.providers if p.id != "silva"])
+        clock.set(dt.datetime(2026, 11, 24, 6, 0, 5, tzinfo=dt.UTC))
+        runtime.tick()
+        with capture_logs() as logs:
+            await book_upcoming(runtime, floors.upcoming)
+        refused = [line for line in logs if line["event"] == "upcoming_schedule_refused"]
+        assert len(refused) == 1 and refused[0]["log_level"] == "error"
+        assert any("silva" in p for p in refused[0]["problems"])
+        assert runtime.floor.visits == {}, "part of a refused file was booked"
+        assert await floors.upcoming.days("riverside") == []
+    finally:
+        await floors.stop()
+
+
+@pytest.mark.anyio
+async def test_two_servers_opening_the_day_book_the_kept_schedule_once(tmp_path: Path) -> None:
+    clock = ManualClock(EVENING)
+    floors = test_floors(tmp_path, [quiet_clinic()], clock=clock, tick_seconds=3600)
+    await floors.start()
+    try:
+        here = floors.get("riverside")
+        await import_schedule(here, _tomorrows_csv(), Format.csv, TOMORROW, "mgr-dana", "t1", Role.manager,
+                              floors.upcoming)
+        clock.set(dt.datetime(2026, 11, 24, 6, 0, 5, tzinfo=dt.UTC))
+        # A second server on the same log (as with Redis) opens the same day at the same moment.
+        there = ClinicRuntime(here.clinic, floors.log, clock, Hub())
+        await there.start()
+        here.tick()
+        await asyncio.gather(book_upcoming(here, floors.upcoming), book_upcoming(there, floors.upcoming))
+        await here._catch_up()
+        external = sorted(v.external_id for v in here.floor.visits.values())
+        assert external == ["EHR-1001", "EHR-1002", "EHR-1003", "EHR-1004", "EHR-1006"]
+    finally:
+        await floors.stop()
+
+
+def test_floor_import_keeps_a_later_days_file_for_the_server_to_book(tmp_path: Path, capsys, monkeypatch) -> None:
+    from floor import cli
+
+    monkeypatch.setattr(cli, "configure", lambda level: None)
+    clinic = quiet_clinic()
+    tomorrow = dt.datetime.now(clinic.tz).date() + dt.timedelta(days=1)
+    rows = [line for line in (DATA / "schedule-riverside.csv").read_text().splitlines(keepends=True)
+            if "2026-11-23T" not in line]
+    schedule = tmp_path / "tomorrow.csv"
+    schedule.write_text("".join(rows))
+    data = tmp_path / "data"
+    cli.main(["import", str(schedule), "--clinic", "riverside", "--data-dir", str(data), "--date", str(tomorrow)])
+    out = capsys.readouterr().out
+    assert f"riverside {tomorrow}: kept; it is booked when the day opens" in out and "4 to add" in out
+    assert not list(data.glob("riverside/*.log")), "a day ahead was booked at once"
+
+    on_the_day = ManualClock(clinic.local(tomorrow, dt.time(7, 0)).astimezone(dt.UTC))
+    floors, client = _serve(data, on_the_day)
+    with client:
+        manager = sign_in(client, floors, Role.manager)
+        assert sorted(_wait_for(lambda: _visits(client, manager))) == ["EHR-1001", "EHR-1002", "EHR-1003",
+                                                                         "EHR-1004"]
