@@ -3,22 +3,68 @@ so it is exactly what happened (undos are events of their own and appear as such
 
 from __future__ import annotations
 
-from floor.core.events import Event, StepTaken, StepUndone
+from collections.abc import Callable
+
+from msgspec.structs import replace
+
+from floor.core.events import Event, RoomMarked, StepTaken, StepUndone, VisitBooked, VisitRescheduled
 from floor.wire import AuditEntry
 
 
-def entry(clinic: str, event: Event) -> AuditEntry:
+def entry(clinic: str, event: Event, notes_before: str | None = None) -> AuditEntry:
+    """`notes_before`: the visit's notes before this event, if known; it only matters for a reschedule, whose
+    event stores the new notes but not the ones they replace."""
     c = event.change
     step = c.step.value if isinstance(c, StepTaken) else None
     undone = c.step.value if isinstance(c, StepUndone) else None
-    return AuditEntry(clinic, event.day, event.seq, event.at, event.actor, event.device, event.type,
+    base = AuditEntry(clinic, event.day, event.seq, event.at, event.actor, event.device, event.type,
                       visit=event.visit, step=step, undone=undone, room=getattr(c, "room", None),
                       alert=getattr(c, "alert", None))
+    # Patient names stay out: the trail says what was done to a visit, the visit id says which.
+    match c:
+        case VisitBooked():
+            return replace(base, start=c.start, provider=c.provider, visit_type=c.visit_type)
+        case VisitRescheduled():
+            return _rescheduled(base, c, notes_before)
+        case StepTaken(without_teach_back=True):
+            return replace(base, without_teach_back=True)
+        case StepUndone():
+            return replace(base, undone_seq=c.undone_seq)
+        case RoomMarked(reason=reason) if reason:
+            return replace(base, reason=reason)
+    return base
 
 
 def of_visit(clinic: str, visit: str, events: list[Event]) -> list[AuditEntry]:
-    return [entry(clinic, e) for e in events if e.visit == visit]
+    return _entries(clinic, events, lambda e: e.visit == visit)
 
 
 def of_person(clinic: str, person: str, events: list[Event]) -> list[AuditEntry]:
-    return [entry(clinic, e) for e in events if e.actor == person]
+    return _entries(clinic, events, lambda e: e.actor == person)
+
+
+def _entries(clinic: str, events: list[Event], keep: Callable[[Event], bool]) -> list[AuditEntry]:
+    # Every event is walked, kept or not, to know each visit's notes before a reschedule replaces them.
+    notes: dict[str, str] = {}
+    entries = []
+    for event in events:
+        c = event.change
+        if keep(event):
+            entries.append(entry(clinic, event, notes.get(event.visit) if event.visit is not None else None))
+        if isinstance(c, VisitBooked | VisitRescheduled):
+            notes[c.visit] = c.notes
+    return entries
+
+
+def _rescheduled(base: AuditEntry, c: VisitRescheduled, notes_before: str | None) -> AuditEntry:
+    changed: dict = {}
+    if c.start != c.previous_start:
+        changed |= {"start": c.start, "previous_start": c.previous_start}
+    if c.provider != c.previous_provider:
+        changed |= {"provider": c.provider, "previous_provider": c.previous_provider}
+    if c.visit_type != c.previous_visit_type:
+        changed |= {"visit_type": c.visit_type, "previous_visit_type": c.previous_visit_type}
+    # Without the earlier notes: the floor refuses a reschedule that changes nothing, so one that changed none of
+    # the rest changed the notes. One that changed the rest may have too; that is not claimed.
+    notes_changed = c.notes != notes_before if notes_before is not None else not changed
+    return replace(base, notes_changed=notes_changed, **changed)

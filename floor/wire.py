@@ -284,6 +284,22 @@ class AuditEntry(Struct, omit_defaults=True):
     undone: str | None = None
     room: str | None = None
     alert: str | None = None
+    #: A booking: whom and what it was booked for. A reschedule: the values it changed to, only those it changed.
+    start: dt.datetime | None = None
+    provider: str | None = None
+    visit_type: str | None = None
+    #: A reschedule: the values it replaced, only those it changed.
+    previous_start: dt.datetime | None = None
+    previous_provider: str | None = None
+    previous_visit_type: str | None = None
+    #: A reschedule changed the team's notes. Said, not shown: notes are free text and may name the patient.
+    notes_changed: bool = False
+    #: A check-out without a teach-back: the quality gap the event records.
+    without_teach_back: bool = False
+    #: An undo: the seq of the entry it reversed.
+    undone_seq: int | None = None
+    #: A room blocked: the reason given, if any.
+    reason: str | None = None
 
 
 class AuditTrail(Struct):
