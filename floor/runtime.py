@@ -93,6 +93,8 @@ class ClinicRuntime:
         self._base = 0
         self._lock = asyncio.Lock()
         self._review: asyncio.Task[None] | None = None
+        #: Set when the server stops: no new alert review is started (it would append after the log closed).
+        self._settling = False
 
     @property
     def id(self) -> str:
@@ -156,7 +158,9 @@ class ClinicRuntime:
             raise RuntimeError("the log kept moving under this tap; gave up after 10 tries")
 
     async def settle(self) -> None:
-        """The server is stopping: let the tap or the alert review in flight finish storing and folding."""
+        """The server is stopping: let the taps and the alert review in flight finish storing and folding, and
+        start no other review (a tap folded meanwhile would schedule one for after the log closed)."""
+        self._settling = True
         if self._review is not None and not self._review.done():
             await asyncio.wait([self._review])
         async with self._lock:
@@ -237,7 +241,7 @@ class ClinicRuntime:
 
     def schedule_review(self) -> None:
         """Review the alerts soon, once for a burst of taps (a tap's answer never waits for it)."""
-        if self._review is None or self._review.done():
+        if not self._settling and (self._review is None or self._review.done()):
             self._review = asyncio.create_task(self.review_alerts(REVIEW_DELAY), name=f"floor-review-{self.id}")
 
     async def review_alerts(self, delay: float = 0.0) -> None:

@@ -96,11 +96,15 @@ class EmbeddedLog(EventLog):
         self.data_dir = Path(data_dir)
         self.files = files or OsFiles()
         self._clinics: dict[str, _Clinic] = {}
+        self._closed = False
 
     async def open(self) -> None:
         await asyncio.to_thread(self.files.makedirs, self.data_dir)
+        self._closed = False
 
     async def close(self) -> None:
+        # Closed first: an append arriving now must not reopen a file the next owner of the directory writes.
+        self._closed = True
         for c in self._clinics.values():
             async with c.lock:
                 if c.handle is not None:
@@ -153,6 +157,8 @@ class EmbeddedLog(EventLog):
         check_batch(records)
         c = await self._clinic(clinic)
         async with c.lock:
+            if self._closed:
+                raise LogUnavailable("the log is closed: the server is stopping")
             first_seq = records[0].event.seq
             if first_seq != c.last_seq + 1:
                 raise SeqTaken(clinic, first_seq, c.last_seq)

@@ -501,3 +501,19 @@ async def test_the_power_cut_simulation_has_teeth(files: bool, directories: bool
     assert await log.read(CLINIC, 0) == [], "acknowledged records survived a cut without fsync"
     with pytest.raises(AssertionError, match="acknowledged record was lost"):
         await _check_after_restart(log, acked, [], False)
+
+
+async def test_an_append_after_close_is_refused_and_writes_nothing_until_the_log_is_opened_again(
+        tmp_path: Path) -> None:
+    # A stopping server closes its log and releases the directory to the next server: a late append (an alert
+    # review waking after the stop) must not reopen a day file behind the new owner's back.
+    log = await opened(tmp_path)
+    await log.append(CLINIC, record(1))
+    await log.close()
+    size = day_file(tmp_path).stat().st_size
+    with pytest.raises(LogUnavailable, match="closed"):
+        await log.append(CLINIC, record(2))
+    assert day_file(tmp_path).stat().st_size == size
+    await log.open()
+    await log.append(CLINIC, record(2))
+    assert [e.seq for e in await log.read(CLINIC, 0)] == [1, 2]
