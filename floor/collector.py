@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from floor.config import Clinic
 
@@ -54,3 +56,31 @@ class Collector:
             gc.collect(1)  # what is garbage among the young is not frozen
         gc.freeze()
         return full
+
+
+_paused = 0
+_was_enabled = True
+_pause_lock = threading.Lock()
+
+
+@contextmanager
+def collections_paused() -> Iterator[None]:
+    """No collections while the block runs (in a worker thread: a schedule file being parsed and planned).
+
+    Parsing a day's FHIR Bundle makes a few hundred thousand short-lived objects; the collections they set off
+    ran over 100 ms each while holding the interpreter lock, so every clinic's screens and taps waited in the
+    meantime (loadtests/import_day.py). Nearly all of that garbage is freed by reference counting anyway, and
+    the block lasts a second or two. Nested and concurrent blocks share one pause."""
+    global _paused, _was_enabled
+    with _pause_lock:
+        if _paused == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _paused += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _paused -= 1
+            if _paused == 0 and _was_enabled:
+                gc.enable()

@@ -26,7 +26,7 @@ from floor.core.errors import Refusal, Why
 from floor.core.events import AlertRaised, Event
 from floor.core.floor import Floor, Touched
 from floor.core.measures import ClinicMeasures, measure
-from floor.core.projection import lateness_over_day, project
+from floor.core.projection import by_provider, lateness_over_day, project
 from floor.days import closed_at, day_measures, fold_day
 from floor.fanout import RESYNC, Hub, Item
 from floor.hallway import Hallway, HallwayDelays, HallwaySnapshot
@@ -59,6 +59,8 @@ SYSTEM = "floor"
 #: Seconds between a tap and the alert review it triggers: taps arriving meanwhile share one review.
 REVIEW_DELAY = 0.2
 RESUMABLE_AFTER_START = 2_000
+#: Events of an import folded and fanned out between two turns of the event loop.
+FOLD_BATCH = 100
 
 
 class Answer(NamedTuple):
@@ -182,7 +184,9 @@ class ClinicRuntime:
             for _ in range(10):
                 now = self.clock.now()
                 self._roll_day(now)
-                events = decide(self.floor, Tap(actor, device, now, role))
+                # Planning thousands of rows takes a tenth of a second or more: in a thread, so the loop goes on
+                # serving every clinic. The floor only changes under this clinic's lock, which is held.
+                events = await asyncio.to_thread(decide, self.floor, Tap(actor, device, now, role))
                 if not events:
                     return []
                 try:
@@ -191,8 +195,10 @@ class ClinicRuntime:
                 except SeqTaken:
                     await self._catch_up()
                     continue
-                for event in events:
+                for n, event in enumerate(events, 1):
                     self._fold(event)
+                    if n % FOLD_BATCH == 0:
+                        await asyncio.sleep(0)  # let other clinics' taps and screens in between
                 log.info("taps_stored", clinic=self.id, first=events[0].seq, last=events[-1].seq,
                          events=len(events), actor=actor, device=device)
                 self.schedule_review()
@@ -371,8 +377,9 @@ class ClinicRuntime:
 
     def delays(self) -> list[ProviderDelay]:
         now = self.clock.now()
+        visits = by_provider(self.floor)
         return [ProviderDelay(p.id, proj.lateness, proj.recovers_at, proj.pace, proj.visits)
-                for p in self.clinic.providers for proj in [project(self.floor, p.id, now)]]
+                for p in self.clinic.providers for proj in [project(self.floor, p.id, now, visits=visits[p.id])]]
 
     def _hallway_delays(self, delays: list[ProviderDelay]):
         return self.hallway.delays([(d.provider, d.lateness, d.recovers_at) for d in delays])

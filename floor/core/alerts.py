@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 
 from floor.core.events import AlertChange, AlertCleared, AlertDetail, AlertRaised, AlertUpdated
-from floor.core.floor import Alert, Floor
+from floor.core.floor import Alert, Floor, Visit
 from floor.core.journey import Stage
-from floor.core.projection import ProviderProjection, minutes, planned_provider_in, project
+from floor.core.projection import ProviderProjection, by_provider, minutes, planned_provider_in, project
 
 #: Which clinic threshold limits the time a patient spends in each stage.
 DWELL_LIMITS = {
@@ -66,13 +66,14 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
     t = floor.clinic.thresholds
     late_by = dt.timedelta(minutes=t.cascade_minutes)
     changes: list[AlertChange] = []
+    visits = by_provider(floor)
     for provider in floor.clinic.providers:
-        projection = project(floor, provider.id, now)
+        projection = project(floor, provider.id, now, visits=visits[provider.id])
         # A cascade is the provider's delay passing down the schedule: a visit late only because its own
         # patient is late is not part of it.
         soon = [p for p in projection.visits if p.planned_provider_in <= now + HORIZON
                 and (p.waits_for_provider or p.planned_provider_in + late_by <= now)]
-        started = _started_late(floor, provider.id, late_by)
+        started = _started_late(floor, provider.id, late_by, visits[provider.id])
         late = started + [p.visit for p in soon if p.lateness >= t.cascade_minutes + RAISE_MARGIN]
         lingering = started + [p.visit for p in soon if p.lateness >= t.cascade_minutes * CLEAR_SHARE]
         current = next((a for a in active if a.kind == "cascade" and a.provider == provider.id), None)
@@ -96,10 +97,10 @@ def _just_cleared(floor: Floor, provider: str, now: dt.datetime) -> bool:
                and now - a.cleared_at < REARM for a in floor.alerts.values())
 
 
-def _started_late(floor: Floor, provider: str, late_by: dt.timedelta) -> list[str]:
+def _started_late(floor: Floor, provider: str, late_by: dt.timedelta, visits: list[Visit]) -> list[str]:
     """The provider's latest seen visits that started L or more late, back to the last one on time: the
     links of a cascade already in progress."""
-    seen = sorted((v for v in floor.visits.values()
+    seen = sorted((v for v in visits
                    if v.provider == provider and not v.walk_in and Stage.provider_in in v.times),
                   key=lambda v: v.start, reverse=True)
     links = []

@@ -123,6 +123,8 @@ class Floor:
         self.last_at: dt.datetime | None = None
         self.rooms: dict[str, Room] = {r.id: Room(r.id, r.label, r.zone) for r in clinic.rooms}
         self.visits: dict[str, Visit] = {}
+        #: Visit ids by the schedule appointment they were booked from: an import looks up every row.
+        self._by_external_id: dict[str, str] = {}
         #: Today's alerts, active and cleared (their history).
         self.alerts: dict[str, Alert] = {}
 
@@ -248,7 +250,8 @@ class Floor:
 
     def by_external_id(self, external_id: str) -> Visit | None:
         """Today's visit booked from that schedule appointment, if any."""
-        return next((v for v in self.visits.values() if v.external_id == external_id), None)
+        visit = self._by_external_id.get(external_id)
+        return self.visits[visit] if visit is not None else None
 
     def _visit(self, visit_id: str, expected_version: int | None) -> Visit:
         visit = self.visits.get(visit_id)
@@ -324,6 +327,8 @@ class Floor:
         scratch.__dict__.update(self.__dict__)
         scratch.visits = dict(self.visits)
         scratch.rooms = dict(self.rooms)
+        if isinstance(event.change, VisitBooked) and event.change.external_id is not None:
+            scratch._by_external_id = dict(self._by_external_id)
         visit = event.visit
         if visit in scratch.visits:
             scratch.visits[visit] = copy.deepcopy(scratch.visits[visit])
@@ -347,6 +352,8 @@ class Floor:
                 visit = Visit(c.visit, c.patient_name, c.provider, c.visit_type, c.start, c.walk_in, c.notes,
                               stage, event.version, times={stage: event.at}, external_id=c.external_id)
                 self.visits[visit.id] = visit
+                if c.external_id is not None:
+                    self._by_external_id[c.external_id] = visit.id
                 return Touched(visit, [])
             case VisitRescheduled() as c:
                 visit = self.visits[c.visit]

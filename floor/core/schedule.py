@@ -129,10 +129,11 @@ class Summary(Struct):
 
 
 def books_nothing(status: str, start: dt.datetime | None) -> bool:
-    """An appointment that books nothing (waitlisted, or cancelled with its time gone): its provider, visit type
-    and patient are not checked, so an EHR export that lists one is not refused for it."""
-    intent = STATUSES.get(status)
-    return intent is Intent.skip or (intent in (Intent.cancel, Intent.no_show) and start is None)
+    """An appointment that books nothing (waitlisted, cancelled, a no-show): its provider, visit type, patient and
+    time are not checked, so an EHR export listing one for a provider who has left is not refused for it. It
+    can only end a visit already on the floor, which was checked when it was booked. (`start` is kept in the
+    signature for the readers that call it.)"""
+    return STATUSES.get(status) in (Intent.skip, Intent.cancel, Intent.no_show)
 
 
 def check(clinic: Clinic, day: dt.date, appointments: list[Appointment]) -> list[Appointment]:
@@ -204,7 +205,7 @@ def plan(floor: Floor, day: dt.date, appointments: list[Appointment], tap: Tap) 
     """The events that bring today's floor in line with the checked appointments, decided on a copy of the
     floor (so each is checked as it would be stored); a Refusal means the file cannot be taken whole."""
     check_day(floor.day, day)
-    scratch = copy.deepcopy(floor)
+    scratch = copy.deepcopy(floor, {id(floor.clinic): floor.clinic})  # the clinic's settings are not changed
     summary = Summary(day)
     events: list[Event] = []
     rows: dict[int, RowResult] = {}

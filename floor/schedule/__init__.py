@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from enum import StrEnum
+from typing import Any, TypeVar
 
 import structlog
 
+from floor.collector import collections_paused
 from floor.config import Clinic
 from floor.core.access import Role
 from floor.core.commands import Tap
@@ -23,6 +26,7 @@ from floor.core.floor import Floor
 from floor.core.schedule import (
     Appointment,
     Planned,
+    Problem,
     ScheduleRefused,
     Summary,
     check,
@@ -33,6 +37,11 @@ from floor.runtime import ClinicRuntime
 from floor.schedule.upcoming import Upcoming, UpcomingSchedule
 
 log = structlog.get_logger("floor.schedule")
+T = TypeVar("T")
+
+
+#: Appointments one file may hold (a day of 40 providers with 50 visits each is 2,000).
+MAX_APPOINTMENTS = 5000
 
 
 class Format(StrEnum):
@@ -42,7 +51,7 @@ class Format(StrEnum):
 
 def format_of(content_type: str | None = None, filename: str | None = None, body: bytes = b"") -> Format | None:
     """By the media type (text/csv; application/fhir+json or application/json), else the file's name, else a
-    look at its first character."""
+    look at its first character (after a byte-order mark, which Windows tools write)."""
     media = (content_type or "").split(";")[0].strip().lower()
     if media in ("text/csv", "application/csv"):
         return Format.csv
@@ -55,7 +64,7 @@ def format_of(content_type: str | None = None, filename: str | None = None, body
         return Format.csv
     if name.endswith(".json"):
         return Format.fhir
-    return Format.fhir if body.lstrip()[:1] == b"{" else Format.csv
+    return Format.fhir if body.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{" else Format.csv
 
 
 def read(body: bytes, kind: Format, clinic: Clinic, day: dt.date) -> list[Appointment]:
@@ -68,6 +77,10 @@ def read(body: bytes, kind: Format, clinic: Clinic, day: dt.date) -> list[Appoin
         from floor.schedule.fhir_bundle import read_bundle  # the FHIR models load only when a Bundle comes
 
         appointments, problems = read_bundle(body, clinic, day)
+    if len(appointments) > MAX_APPOINTMENTS:
+        # A day of a large clinic is a few hundred; tens of thousands is the wrong file (a month, every clinic).
+        raise ScheduleRefused([Problem("the file", f"{len(appointments)} appointments is more than one clinic's day "
+                                       f"(at most {MAX_APPOINTMENTS}): send one clinic's schedule for {day}")])
     try:
         check(clinic, day, appointments)
     except ScheduleRefused as refused:
@@ -100,7 +113,7 @@ async def _import(runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.dat
     # Before reading: a file for another day gets the answer about the day, not a problem on every row.
     check_day(today, day, DAYS_AHEAD if upcoming is not None else 0)
     # Parsing and validating a large Bundle takes a second or more: not on the loop every clinic shares.
-    appointments = await asyncio.to_thread(read, body, kind, runtime.clinic, day)
+    appointments = await asyncio.to_thread(_paused(read), body, kind, runtime.clinic, day)
     if day > today:
         assert upcoming is not None
         # What it will do on the day, planned on that day's empty floor (nobody can book ahead otherwise).
@@ -116,7 +129,8 @@ async def _import(runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.dat
     rounds: list[Planned] = []
 
     def decide(floor: Floor, tap: Tap) -> list[Event]:
-        rounds.append(plan(floor, day, appointments, tap))
+        with collections_paused():
+            rounds.append(plan(floor, day, appointments, tap))
         return rounds[-1].events
 
     # Planned again (against the floor as it then is) if another server appended first: only the last plan
@@ -125,6 +139,13 @@ async def _import(runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.dat
     summary = rounds[-1].summary
     summary.seq = runtime.floor.seq
     return summary
+
+
+def _paused(work: Callable[..., T]) -> Callable[..., T]:
+    def run(*args: Any) -> T:
+        with collections_paused():
+            return work(*args)
+    return run
 
 
 async def book_upcoming(runtime: ClinicRuntime, upcoming: Upcoming) -> None:

@@ -209,3 +209,41 @@ def test_an_old_log_without_external_ids_still_folds() -> None:
     floor.apply(event)
     assert floor.visits["v1"].external_id is None
     assert floor.by_external_id("v1") is None
+
+
+def test_a_cancelled_or_no_show_appointment_is_not_checked_and_ends_only_a_visit_on_the_floor() -> None:
+    # EHR exports keep a cancelled appointment's start and practitioner, who may have left the clinic since.
+    body = (b"external_id,time,provider,visit_type,patient_name,status\n"
+            b"A,08:00,kim,new,Ann Lee,booked\n"
+            b"B,2026-11-20T08:00:00-06:00,dr-gone,retired-type,,cancelled\n"
+            b"C,09:00,dr-gone,new,Cy,noshow\n")
+    rows = read(body, Format.csv, CLINIC, DAY)
+    planned = plan(Floor(CLINIC, DAY), DAY, rows, TAP)
+    assert (planned.summary.added, planned.summary.unchanged) == (1, 2)
+    bad = body.replace(b"A,08:00,kim", b"A,08:00,dr-gone")
+    with pytest.raises(ScheduleRefused) as refused:
+        read(bad, Format.csv, CLINIC, DAY)
+    assert [(p.line, p.field) for p in refused.value.problems] == [(2, "provider")]
+
+
+def test_a_file_with_more_appointments_than_a_day_is_refused_before_it_is_checked() -> None:
+    from floor.schedule import MAX_APPOINTMENTS
+
+    rows = b"".join(b"A%d,08:00,kim,new,Patient %d\n" % (n, n) for n in range(MAX_APPOINTMENTS + 1))
+    with pytest.raises(ScheduleRefused) as refused:
+        read(b"external_id,time,provider,visit_type,patient_name\n" + rows, Format.csv, CLINIC, DAY)
+    assert len(refused.value.problems) == 1
+    assert "more than one clinic's day" in refused.value.problems[0].message
+
+
+def test_a_byte_order_mark_does_not_hide_a_bundle() -> None:
+    assert format_of(None, None, b'\xef\xbb\xbf{"resourceType": "Bundle"}') is Format.fhir
+
+
+def test_a_previewed_booking_is_not_found_by_its_appointment_id_until_it_is_applied() -> None:
+    floor = Floor(CLINIC, DAY)
+    event = floor.decide(BookVisit("Ann Lee", "kim", "new", _at("08:00"), external_id="EHR-1"), TAP)
+    floor.preview(event)
+    assert floor.by_external_id("EHR-1") is None
+    floor.apply(event)
+    assert floor.by_external_id("EHR-1") is floor.visits[event.visit]

@@ -53,3 +53,36 @@ def test_a_running_server_freezes_what_survives_and_unfreezes_when_it_stops(tmp_
     gc.unfreeze()
     frozen, after = asyncio.run(run())
     assert frozen > 0 and after == 0
+
+
+def test_collections_pause_while_a_block_runs_and_overlapping_blocks_resume_them_once() -> None:
+    import gc
+    import threading
+
+    from floor.collector import collections_paused
+
+    assert gc.isenabled()
+    inside, release = threading.Event(), threading.Event()
+
+    def worker() -> None:
+        with collections_paused():
+            inside.set()
+            release.wait(5)
+
+    other = threading.Thread(target=worker)
+    with collections_paused():
+        assert not gc.isenabled()
+        other.start()
+        assert inside.wait(5)
+    assert not gc.isenabled(), "the first block to end resumed collections while another still ran"
+    release.set()
+    other.join(5)
+    assert gc.isenabled()
+
+    gc.disable()  # a process that had them off keeps them off
+    try:
+        with collections_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

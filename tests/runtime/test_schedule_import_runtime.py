@@ -4,6 +4,7 @@ the summary counts every row once."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import random
 from collections.abc import Sequence
@@ -126,3 +127,27 @@ async def test_an_import_the_log_cannot_store_stores_nothing_and_can_be_sent_aga
     log.append_all = super(RefusingLog, log).append_all  # the disk has room again
     summary = await import_schedule(runtime, SCHEDULE, Format.csv, DAY, "mgr", "desk")
     assert (summary.added, summary.seq) == (3, 3)
+
+
+async def test_a_large_import_lets_other_work_run_while_it_is_folded_and_fanned_out(tmp_path: Path) -> None:
+    # Other clinics' taps and screens share the loop: they get turns between batches of the import's events.
+    log = EmbeddedLog(tmp_path)
+    await log.open()
+    runtime = ClinicRuntime(quiet_clinic(), log, ManualClock(START), Hub())
+    await runtime.start()
+    rows = "".join(f"B-{n},{8 + n // 60:02d}:{n % 60:02d},kim,follow,Patient {n}\n" for n in range(450))
+    body = ("external_id,time,provider,visit_type,patient_name\n" + rows).encode()
+    seen: list[int] = []
+
+    async def another_clinic() -> None:
+        while True:
+            seen.append(runtime.floor.seq)
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(another_clinic())
+    try:
+        summary = await import_schedule(runtime, body, Format.csv, DAY, "mgr", "desk")
+    finally:
+        other.cancel()
+    assert summary.added == 450
+    assert any(0 < seq < 450 for seq in seen), "the loop was held for the whole fold"
