@@ -6,23 +6,30 @@
 
 `time` is the clinic's local time on the imported day (HH:MM), or a full ISO 8601 date and time (with an
 offset, or without one for clinic time). `notes` (for the team) and `status` (default `booked`; the FHIR
-appointment statuses, see floor.core.schedule.STATUSES) may be left out. Problems name the file's line.
+appointment statuses, see floor.core.schedule.STATUSES) may be left out. Providers and visit types match the
+clinic's whatever their case; statuses whatever their case, spaces, underscores or hyphens (`No Show`).
+Problems name the file's line (where the row starts) and the field.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
+import re
+from collections import Counter
 
 from floor.config import Clinic
-from floor.core.schedule import Appointment, Problem
+from floor.core.schedule import STATUSES, Appointment, Problem
 
 REQUIRED = ("external_id", "time", "provider", "visit_type", "patient_name")
 OPTIONAL = ("notes", "status")
-#: Spellings a spreadsheet is likely to carry for the FHIR codes.
-STATUS_ALIASES = {"": "booked", "no_show": "noshow", "no-show": "noshow", "canceled": "cancelled",
-                  "checked_in": "checked-in", "entered_in_error": "entered-in-error"}
+#: A status by its letters alone, so a spreadsheet's `No Show`, `checked_in` or `Canceled` finds its FHIR code.
+STATUS_SPELLINGS = {re.sub("[^a-z]", "", s): s for s in STATUSES} | {"": "booked", "canceled": "cancelled"}
+_BREAKS = re.compile(rb"\r\n|\r|\n")  # the line ends csv counts lines by
+_LINE_BREAK = re.compile("[\r\n\u2028\u2029]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's control characters (category Cc)
 
 
 def _column(name: str) -> str:
@@ -30,61 +37,148 @@ def _column(name: str) -> str:
 
 
 def read_csv(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appointment], list[Problem]]:
+    body = body.removeprefix(codecs.BOM_UTF8)  # a spreadsheet's export often starts with one
     try:
-        text = body.decode("utf-8-sig")  # a spreadsheet's export often starts with a byte-order mark
+        text = body.decode("utf-8")
     except UnicodeDecodeError as e:
-        return [], [Problem("file", f"not UTF-8 text (byte {e.start})")]
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-    except csv.Error as e:
-        return [], [Problem("line 1", f"not readable as CSV: {e}", line=1)]
-    if header is None:
-        return [], [Problem("file", "the file is empty: it needs a header row (" + ",".join(REQUIRED) + ")")]
+        line = len(_BREAKS.findall(body, 0, e.start)) + 1
+        return [], [Problem(f"line {line}", f"not UTF-8 text (byte 0x{body[e.start]:02X}): save the file as "
+                            "'CSV UTF-8'", line=line)]
+    records, problems = _records(io.StringIO(text, newline="").readlines())
+    if not records:
+        return [], problems or [Problem("file", "the file is empty: it needs a header row (" + ",".join(REQUIRED)
+                                        + ")")]
+    (header_line, header), rows = records[0], records[1:]
     columns = [_column(c) for c in header]
-    problems = [Problem("line 1", f"unknown column {name!r} (known: {', '.join(REQUIRED + OPTIONAL)})", name,
-                        line=1) for name in columns if name not in REQUIRED + OPTIONAL]
-    problems += [Problem("line 1", f"the header has no {name!r} column", name, line=1)
-                 for name in REQUIRED if name not in columns]
-    problems += [Problem("line 1", f"column {name!r} appears twice", name, line=1)
-                 for i, name in enumerate(columns) if name in columns[:i]]
-    if problems:
-        return [], problems
+    while columns and not columns[-1]:
+        columns.pop()  # Excel ends every line with commas once a cell right of the data was used
+    header_problems = _header_problems(columns, header_line)
+    if header_problems:
+        return [], header_problems + problems
+    providers = _spellings([p.id for p in clinic.providers])
+    visit_types = _spellings([v.code for v in clinic.visit_types])
     appointments: list[Appointment] = []
-    line = reader.line_num
-    try:
-        for cells in reader:
-            line, first = reader.line_num, line + 1
-            if not any(c.strip() for c in cells):
-                continue  # a blank line
-            where = f"line {first}"
-            if len(cells) != len(columns):
-                problems.append(Problem(where, f"{len(cells)} fields where the header has {len(columns)}",
-                                        line=first))
-                continue
-            row = {name: cell.strip() for name, cell in zip(columns, cells, strict=True)}
-            status = row.get("status", "").lower()
-            start = _time(row["time"], clinic, day)
-            if start is None and row["time"]:
-                problems.append(Problem(where, f"time {row['time']!r} is neither HH:MM nor an ISO 8601 date and "
-                                        "time", "time", line=first))
-                continue
-            appointments.append(Appointment(where, row["external_id"], STATUS_ALIASES.get(status, status), start,
-                                            row["provider"], row["visit_type"], row["patient_name"],
-                                            row.get("notes", ""), line=first))
-    except csv.Error as e:
-        problems.append(Problem(f"line {line + 1}", f"not readable as CSV: {e}", line=line + 1))
+    for line, cells in rows:
+        if not any(c.strip() for c in cells):
+            continue  # a blank line
+        where = f"line {line}"
+        if not len(columns) <= len(cells) <= len(header):
+            problems.append(Problem(where, f"{len(cells)} fields where the header has {len(columns)}", line=line))
+            continue
+        row = {name: cell.strip() for name, cell in zip(columns, cells, strict=False)}
+        bad = [Problem(where, why, name, line=line) for name, value in row.items() if (why := _unreadable(name, value))]
+        bad += [Problem(where, f"{cell.strip()!r} is in column {i + 1}, which has no name in the header", line=line)
+                for i, cell in enumerate(cells[len(columns):], len(columns)) if cell.strip()]
+        start = None
+        if not any(p.field == "time" for p in bad):
+            try:
+                start = _time(row["time"], clinic, day)
+            except ValueError as e:
+                bad.append(Problem(where, str(e), "time", line=line))
+        problems += bad
+        if bad:
+            continue
+        status, provider, visit_type = row.get("status", ""), row["provider"], row["visit_type"]
+        # Anything not found passes as written, for check to name as unknown.
+        status = STATUS_SPELLINGS.get(re.sub(r"[\s_-]", "", status.lower()), status)
+        provider = providers.get(provider.casefold(), provider)
+        visit_type = visit_types.get(visit_type.casefold(), visit_type)
+        appointments.append(Appointment(where, row["external_id"], status, start, provider, visit_type,
+                                        row["patient_name"], row.get("notes", ""), line=line))
     return appointments, problems
 
 
+def _header_problems(columns: list[str], line: int) -> list[Problem]:
+    known = REQUIRED + OPTIONAL
+    unknown = [(f"column {i + 1} has no name" if not name else f"unknown column {name!r} (known: {', '.join(known)})",
+                name) for i, name in enumerate(columns) if name not in known]
+    missing = [(f"the header has no {name!r} column", name) for name in REQUIRED if name not in columns]
+    twice = [(f"column {name!r} appears twice", name) for i, name in enumerate(columns) if name in columns[:i]]
+    return [Problem(f"line {line}", message, name or None, line=line) for message, name in unknown + missing + twice]
+
+
+def _records(lines: list[str]) -> tuple[list[tuple[int, list[str]]], list[Problem]]:
+    """Each record with the line it starts on, up to the first that is not CSV (reported; nothing after it can
+    be trusted). Strict, as a lenient reader takes a quote never closed as one field running to the end of
+    the file, and the rows it swallows would go missing without a word."""
+    reader = csv.reader(lines, strict=True)
+    records: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        for cells in reader:
+            records.append((start, cells))
+            start = reader.line_num + 1
+    except csv.Error as e:
+        # csv's messages are for programmers: "unexpected end of data" (or, past 128 KiB, a field too large)
+        # for a quote never closed, "',' expected after '"'" for text after a closing one.
+        opened = _open_quote(lines, start)
+        if opened is not None and opened <= reader.line_num:
+            return records, [Problem(f"line {opened}", f"a quote opened on line {opened} is never closed",
+                                     line=opened)]
+        why = ('text after a closing quote (a quote inside a quoted value is written "")'
+               if "expected after" in str(e) else f"not readable as CSV: {e}")
+        return records, [Problem(f"line {reader.line_num}", why, line=reader.line_num)]
+    return records, []
+
+
+def _open_quote(lines: list[str], start: int) -> int | None:
+    """The line of the quote still open at the end of the file, reading as csv does from line `start` (the
+    beginning of a record): a quote opens a quoted value only at the start of a value, and "" inside one is
+    a quote."""
+    state, opened = "start", None  # start of a value, unquoted, quoted, just after a closing quote
+    for n, text in enumerate(lines[start - 1:], start):
+        for ch in text:
+            if state == "quoted":
+                state = "closed" if ch == '"' else state
+            elif ch == '"' and state != "unquoted":
+                state, opened = "quoted", (n if state == "start" else opened)
+            elif ch in ",\r\n":
+                state = "start"
+            else:
+                state = "unquoted"
+    return opened if state == "quoted" else None
+
+
+def _unreadable(name: str, value: str) -> str | None:
+    """Why a value cannot be taken as the team would read it: a line break but in notes (a name or an id is one
+    line), or a control character (a NUL from a damaged export; a tab is fine in notes)."""
+    if name != "notes" and _LINE_BREAK.search(value):
+        return f"{name} has a line break: it must be on one line"
+    control = next((ch for ch in _CONTROL.findall(value) if name != "notes" or ch not in "\t\r\n"), None)
+    return f"{name} has a control character (U+{ord(control):04X})" if control else None
+
+
+def _spellings(ids: list[str]) -> dict[str, str]:
+    """The clinic's own spelling of each id by its case-folded form, so `Kim` in a file books provider `kim`.
+    Ids that differ only by case are left out: those must be written exactly."""
+    folded = Counter(i.casefold() for i in ids)
+    return {i.casefold(): i for i in ids if folded[i.casefold()] == 1}
+
+
 def _time(text: str, clinic: Clinic, day: dt.date) -> dt.datetime | None:
+    """The start (None when left empty); ValueError says what is wrong with it."""
     if not text:
         return None
     try:
-        if len(text) <= 8 and ":" in text:
-            # Spreadsheets write 9:05 as often as 09:05 (and Python 3.11's fromisoformat takes only the latter).
-            hours, _, rest = text.partition(":")
-            return clinic.local(day, dt.time.fromisoformat(f"{hours.zfill(2)}:{rest}"))
-        return dt.datetime.fromisoformat(text)
+        full = dt.datetime.fromisoformat(text)
     except ValueError:
-        return None
+        full = None
+    if full is not None:
+        if "T" not in text.upper() and " " not in text.strip():
+            # A date alone would book the visit at midnight.
+            raise ValueError(f"time {text!r} is a date without a time: write 08:00, or a date and time")
+        return full
+    try:
+        # Spreadsheets write 9:05 as often as 09:05 (and Python 3.11's fromisoformat takes only the latter).
+        hours, colon, rest = text.partition(":")
+        at = dt.time.fromisoformat(f"{hours.zfill(2)}:{rest}") if colon else None
+    except ValueError:
+        at = None
+    if at is None:
+        raise ValueError(f"time {text!r} is neither HH:MM nor an ISO 8601 date and time")
+    if at.tzinfo is not None:
+        # An offset on a bare time does not say which day's offset it is (daylight saving): refused, not guessed.
+        example = clinic.local(day, dt.time(8)).isoformat()
+        raise ValueError(f"time {text!r} has an offset but no date; a time without a date is clinic time: write "
+                         f"08:00, or a full date and time with its offset like {example}")
+    return clinic.local(day, at)

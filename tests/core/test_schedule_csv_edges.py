@@ -1,0 +1,142 @@
+"""CSV schedule import at the edges of what spreadsheets and EHR exports write: a quote never closed, line breaks
+and control characters inside values, a bare time with an offset, Windows-1252 bytes, Excel's trailing comma,
+and ids, visit types and statuses in another case or spelling. Each is read as the team would expect, or
+refused with a problem naming the line and the field, never an error of the server."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from floor.config import demo_clinic
+from floor.core.schedule import Problem, ScheduleRefused
+from floor.schedule import Format, read
+
+CLINIC = demo_clinic()  # providers kim, okafor, silva, hart; visit types new, follow, annual, procedure
+TZ = CLINIC.tz
+DAY = dt.date(2026, 11, 23)
+HEADER = b"external_id,time,provider,visit_type,patient_name,status,notes\n"
+
+
+def _refused(body: bytes) -> list[Problem]:
+    with pytest.raises(ScheduleRefused) as refused:
+        read(body, Format.csv, CLINIC, DAY)
+    return refused.value.problems
+
+
+# A quote never closed
+
+
+def test_a_quote_never_closed_refuses_the_file_naming_its_line_instead_of_swallowing_the_rows_after_it() -> None:
+    body = HEADER + (b'A1,08:00,kim,new,Ann Lee,booked,"Bring the forms\n'
+                     b"A2,08:20,kim,new,Bo Park,booked,\n"
+                     b"A3,08:40,kim,new,Cy Diaz,booked,\n")
+    [problem] = _refused(body)
+    assert problem.line == 2
+    assert "a quote opened on line 2 is never closed" in problem.message
+
+
+def test_the_quote_is_found_on_its_own_line_after_a_value_that_rightly_spans_lines() -> None:
+    body = HEADER + (b'A1,08:00,kim,new,Ann Lee,booked,"Interpreter:\nSpanish"\n'
+                     b'A2,08:20,kim,new,"Bo Park,booked,\n'
+                     b"A3,08:40,kim,new,Cy Diaz,booked,\n")
+    [problem] = _refused(body)
+    assert problem.line == 4 and "opened on line 4" in problem.message
+
+
+def test_a_quote_never_closed_in_a_long_file_is_named_too() -> None:
+    # Past 128 KiB csv complains of a field too large, not of the quote.
+    rows = b"".join(b"B%d,09:00,kim,new,Patient %d,booked,%s\n" % (n, n, b"x" * 200) for n in range(1000))
+    [problem] = _refused(HEADER + b'A1,08:00,kim,new,"Ann Lee,booked,\n' + rows)
+    assert problem.line == 2 and "never closed" in problem.message
+
+
+@pytest.mark.parametrize(("body", "line", "words"), [
+    (HEADER + b'A1,08:00,kim,new,"Ann" Lee,booked,\n', 2, "text after a closing quote"),
+    (b'external_id,"time\n', 1, "a quote opened on line 1 is never closed"),  # in the header
+])
+def test_any_csv_error_is_a_problem_naming_its_line(body: bytes, line: int, words: str) -> None:
+    [problem] = _refused(body)
+    assert problem.line == line and words in problem.message
+
+
+# Line breaks and control characters
+
+
+def test_a_line_break_in_a_name_or_an_id_is_refused_naming_the_line_and_field() -> None:
+    body = HEADER + (b'A1,08:00,kim,new,"Ann\nLee",booked,\n'
+                     b'"A\r2",08:20,kim,new,Bo Park,booked,\n')
+    problems = _refused(body)
+    assert [(p.line, p.field) for p in problems] == [(2, "patient_name"), (4, "external_id")]
+    assert "line break" in problems[0].message
+
+
+def test_a_control_character_is_refused_in_any_field_and_notes_keep_their_line_breaks() -> None:
+    body = HEADER + (b"A1,08:00,kim\x00,new,Ann Lee,booked,\n"
+                     b"A2,08:20,kim,new,Bo\x1bPark,booked,\n"
+                     b"A3,08:40,kim,new,Cy Diaz,booked,Fasting\x00\n")
+    problems = _refused(body)
+    assert [(p.line, p.field) for p in problems] == [(2, "provider"), (3, "patient_name"), (4, "notes")]
+    assert "U+0000" in problems[0].message
+    fine = HEADER + b'A1,08:00,kim,new,Ann Lee,booked,"Interpreter: Spanish\r\n\tand a wheelchair"\n'
+    [a] = read(fine, Format.csv, CLINIC, DAY)
+    assert a.notes == "Interpreter: Spanish\r\n\tand a wheelchair"
+
+
+# Times
+
+
+@pytest.mark.parametrize("time", ["08:00Z", "08:00+01:00", "8:00-06:00", "08:00:00+00:00"])
+def test_a_bare_time_with_an_offset_is_refused_not_read_as_clinic_time(time: str) -> None:
+    [problem] = _refused(HEADER + f"A1,{time},kim,new,Ann Lee,booked,\n".encode())
+    assert (problem.line, problem.field) == (2, "time")
+    assert "write 08:00" in problem.message and "2026-11-23T08:00:00-06:00" in problem.message
+
+
+# Encoding
+
+
+def test_windows_1252_is_refused_naming_the_line_and_how_to_save_the_file() -> None:
+    body = b"\xef\xbb\xbf" + HEADER + b"A1,08:00,kim,new,Ann Lee,booked,\r\nA2,08:20,kim,new,Ren\xe9e Roy,booked,\r\n"
+    [problem] = _refused(body)
+    assert problem.line == 3 and "CSV UTF-8" in problem.message
+
+
+# Excel's trailing comma
+
+
+def test_an_empty_column_at_the_end_of_the_header_is_dropped() -> None:
+    body = (b"external_id,time,provider,visit_type,patient_name,status,\r\n"
+            b"A1,08:00,kim,new,Ann Lee,booked,\r\n"
+            b"A2,08:20,kim,new,Bo Park,booked\r\n")
+    assert [a.external_id for a in read(body, Format.csv, CLINIC, DAY)] == ["A1", "A2"]
+    problems = _refused(body + b"A3,08:40,kim,new,Cy Diaz,booked,VIP\r\n")
+    assert [p.line for p in problems] == [4] and "'VIP'" in problems[0].message
+
+
+# Case and spelling
+
+
+def test_providers_and_visit_types_match_whatever_their_case_and_are_booked_as_the_clinic_spells_them() -> None:
+    [a] = read(HEADER + b"A1,08:00,Kim,NEW,Ann Lee,booked,\n", Format.csv, CLINIC, DAY)
+    assert (a.provider, a.visit_type) == ("kim", "new")
+    problems = _refused(HEADER + b"A1,08:00,Kimberly,New,Ann Lee,booked,\n")
+    assert [(p.field, p.message.split(" (")[0]) for p in problems] == [("provider", "unknown provider 'Kimberly'")]
+
+
+@pytest.mark.parametrize(("written", "status"), [
+    ("No Show", "noshow"), ("no_show", "noshow"), ("Checked In", "checked-in"), ("CHECKED_IN", "checked-in"),
+    ("Entered In Error", "entered-in-error"), ("Canceled", "cancelled"), ("Wait-List", "waitlist"), ("", "booked"),
+])
+def test_a_status_is_read_whatever_its_case_spaces_underscores_or_hyphens(written: str, status: str) -> None:
+    [a] = read(HEADER + f"A1,08:00,kim,new,Ann Lee,{written},\n".encode(), Format.csv, CLINIC, DAY)
+    assert a.status == status
+
+
+def test_a_date_without_a_time_is_refused_not_booked_at_midnight() -> None:
+    body = b"external_id,time,provider,visit_type,patient_name\nA1,2026-11-23,kim,new,Ann Lee\n"
+    with pytest.raises(ScheduleRefused) as refused:
+        read(body, Format.csv, CLINIC, DAY)
+    assert [(p.line, p.field) for p in refused.value.problems] == [(2, "time")]
+    assert "a date without a time" in refused.value.problems[0].message
