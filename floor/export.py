@@ -153,6 +153,9 @@ def encounter(clinic: Clinic, day: dt.date, visit: Visit) -> Encounter:
         "serviceProvider": {"display": clinic.name},
         "extension": _stage_extension(visit.stage),
     }
+    if external:
+        # Encounter.appointment, so an EHR matching encounters to its appointments finds the link where R4 puts it.
+        resource["appointment"] = [{"type": "Appointment", "identifier": identifiers[-1]}]
     arrived = visit.times.get(Stage.arrived)
     if arrived is not None:
         ended = visit.times.get(visit.stage) if visit.stage in ENDS else None

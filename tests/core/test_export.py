@@ -222,3 +222,5 @@ def test_an_imported_visit_carries_the_schedules_id() -> None:
     (enc,) = _by_visit(encounters(CLINIC, DAY, day.events)).values()
     assert [(i.system, i.value) for i in enc.identifier] == [
         ("urn:floor:riverside:visit", f"{DAY}/{visit}"), ("urn:floor:riverside:external-id", "appt-4711")]
+    (appointment,) = enc.appointment
+    assert (appointment.type, appointment.identifier.value) == ("Appointment", "appt-4711")
