@@ -128,11 +128,10 @@ class Summary(Struct):
         setattr(self, row.outcome.value, getattr(self, row.outcome.value) + 1)
 
 
-def books_nothing(status: str, start: dt.datetime | None) -> bool:
+def books_nothing(status: str) -> bool:
     """An appointment that books nothing (waitlisted, cancelled, a no-show): its provider, visit type, patient and
     time are not checked, so an EHR export listing one for a provider who has left is not refused for it. It
-    can only end a visit already on the floor, which was checked when it was booked. (`start` is kept in the
-    signature for the readers that call it.)"""
+    can only end a visit already on the floor, which was checked when it was booked."""
     return STATUSES.get(status) in (Intent.skip, Intent.cancel, Intent.no_show)
 
 
@@ -152,7 +151,7 @@ def check(clinic: Clinic, day: dt.date, appointments: list[Appointment]) -> list
                                       "external_id"))
         else:
             seen[a.external_id] = a
-        if books_nothing(a.status, a.start):
+        if books_nothing(a.status):
             continue  # nothing to book: a cancelled appointment may have lost its time
         if clinic.provider(a.provider) is None:
             known = ", ".join(p.id for p in clinic.providers)

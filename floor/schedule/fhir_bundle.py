@@ -292,7 +292,7 @@ def _appointment(a: FhirAppointment, i: int, where: str, name: str | None,
     visit_type = next((c for c in codes if clinic.visit_type(c) is not None), codes[0] if codes else "")
     if not codes:
         problems.append(problem("no appointmentType or serviceType code to match a visit type", "appointmentType"))
-    if problems and not books_nothing(a.status or "", start):
+    if problems and not books_nothing(a.status or ""):
         return [], problems
     return [Appointment(where, external_id, a.status or "", start, provider or "", visit_type, patient_name,
                         a.comment or "", entry=i, resource=name)], []
