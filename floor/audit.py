@@ -28,6 +28,8 @@ def entry(clinic: str, event: Event, notes_before: str | None = None) -> AuditEn
             return _rescheduled(base, c, notes_before)
         case StepTaken(without_teach_back=True):
             return replace(base, without_teach_back=True)
+        case StepTaken(entered_in_error=True):
+            return replace(base, entered_in_error=True)
         case StepUndone():
             return replace(base, undone_seq=c.undone_seq)
         case RoomMarked(reason=reason) if reason:

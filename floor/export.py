@@ -120,7 +120,10 @@ def encounter(clinic: Clinic, day: dt.date, visit: Visit) -> Encounter:
     external = getattr(visit, "external_id", None)
     if external:
         identifiers.append({"system": f"{FLOOR}:{clinic.id}:external-id", "value": str(external)})
-    history = [{"status": STATUS[stage], "period": _period(start, end), "extension": _stage_extension(stage)}
+    def status(stage: Stage) -> str:
+        return "entered-in-error" if visit.entered_in_error and stage is Stage.cancelled else STATUS[stage]
+
+    history = [{"status": status(stage), "period": _period(start, end), "extension": _stage_extension(stage)}
                for stage, start, end in stage_periods(visit)]
     participant = {"type": [PRIMARY_PERFORMER],
                    "individual": {"identifier": {"system": f"{FLOOR}:{clinic.id}:provider", "value": visit.provider},
@@ -143,7 +146,7 @@ def encounter(clinic: Clinic, day: dt.date, visit: Visit) -> Encounter:
         "resourceType": "Encounter",
         "id": _fhir_id(clinic.id, day.isoformat(), visit.id),
         "identifier": identifiers,
-        "status": STATUS[visit.stage],
+        "status": status(visit.stage),
         "statusHistory": history,
         "class": AMBULATORY,
         "type": [{"coding": [{"system": f"{FLOOR}:{clinic.id}:visit-type", "code": visit.visit_type,

@@ -296,6 +296,8 @@ class AuditEntry(Struct, omit_defaults=True):
     notes_changed: bool = False
     #: A check-out without a teach-back: the quality gap the event records.
     without_teach_back: bool = False
+    #: A cancellation because the booking was a mistake (the schedule said entered-in-error).
+    entered_in_error: bool = False
     #: An undo: the seq of the entry it reversed.
     undone_seq: int | None = None
     #: A room blocked: the reason given, if any.

@@ -39,6 +39,8 @@ class TakeStep(Struct, frozen=True):
     step: Stage
     room: str | None = None
     expected_version: int | None = None
+    #: Only with `cancelled`: the booking was a mistake (see StepTaken).
+    entered_in_error: bool = False
 
 
 class UndoStep(Struct, frozen=True):

@@ -47,6 +47,9 @@ class StepTaken(Struct, tag="step_taken", frozen=True):
     room: str | None = None
     # Checking out without a teach-back is allowed, and recorded as the quality gap it is.
     without_teach_back: bool = False
+    #: A cancellation because the booking was a mistake (the schedule's `entered-in-error`): the visit should
+    #: never have been on the floor, so it is left out of the day's measures and exported as such.
+    entered_in_error: bool = False
 
 
 class StepUndone(Struct, tag="step_undone", frozen=True):

@@ -69,6 +69,8 @@ class Visit(Struct):
     #: When the visit reached each stage it has reached (undone stages are removed).
     times: dict[Stage, dt.datetime] = field(default_factory=dict)
     without_teach_back: bool = False
+    #: Cancelled because the booking was a mistake: not counted in the measures.
+    entered_in_error: bool = False
     steps: list[StepRecord] = field(default_factory=list)
     #: The appointment's id in the clinic's schedule (EHR), for visits a schedule import booked.
     external_id: str | None = None
@@ -287,6 +289,11 @@ class Floor:
         if c.room is not None:
             raise Refusal(Why.invalid, f"A room is only given when rooming a patient, not for {_human(c.step)}.",
                           field="room", visit=visit.id)
+        if c.entered_in_error and c.step is not Stage.cancelled:
+            raise Refusal(Why.invalid, "Only a cancellation can say the booking was entered in error.",
+                          field="entered_in_error", visit=visit.id)
+        if c.entered_in_error:
+            return StepTaken(visit.id, c.step, visit.stage, entered_in_error=True)
         room_left = visit.room if leaves_room(visit.stage, c.step) else None
         skipped = c.step is Stage.checked_out and visit.stage is not Stage.teach_back_done
         return StepTaken(visit.id, c.step, visit.stage, room=room_left, without_teach_back=skipped)
@@ -376,6 +383,7 @@ class Floor:
                 visit.stage = c.step
                 visit.times[c.step] = event.at
                 visit.without_teach_back = c.without_teach_back
+                visit.entered_in_error = c.entered_in_error
                 visit.version = event.version
                 return Touched(visit, rooms)
             case StepUndone() as c:
@@ -384,6 +392,7 @@ class Floor:
                 visit.times.pop(c.step, None)
                 visit.stage = c.stage
                 visit.without_teach_back = False
+                visit.entered_in_error = False
                 visit.version = event.version
                 rooms = []
                 if c.room is not None:

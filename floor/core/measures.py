@@ -213,8 +213,10 @@ def measure(floor: Floor, now: dt.datetime, alerts_raised: Mapping[str, int] | N
     """The day's measures at `now`. `alerts_raised` maps provider id to the alerts raised for them today."""
     alerts = alerts_raised or {}
     planned = _planned(floor)
+    # A booking entered in error never was a visit: it counts as nothing, not as a cancellation.
+    real = [v for v in floor.visits.values() if not v.entered_in_error]
     by_provider: dict[str, list[Visit]] = {p.id: [] for p in floor.clinic.providers}
-    for visit in floor.visits.values():
+    for visit in real:
         by_provider.setdefault(visit.provider, []).append(visit)
     providers = {
         pid: _measures(visits, planned, now, _provider_lateness(visits, planned, now), alerts.get(pid, 0))
@@ -222,5 +224,5 @@ def measure(floor: Floor, now: dt.datetime, alerts_raised: Mapping[str, int] | N
     }
     lateness = (max((m.current_lateness for m in providers.values()), default=0.0),
                 max((m.worst_lateness for m in providers.values()), default=0.0))
-    clinic = _measures(list(floor.visits.values()), planned, now, lateness, sum(alerts.values()))
+    clinic = _measures(real, planned, now, lateness, sum(alerts.values()))
     return ClinicMeasures(clinic, providers, now)

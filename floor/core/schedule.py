@@ -243,7 +243,9 @@ def _row(floor: Floor, a: Appointment, visit: Visit | None) -> tuple[Command | N
             return None, result(Outcome.unchanged)
         if visit.stage is not Stage.scheduled:
             return not_applied(f"the visit is {stage} on the floor; only a scheduled visit can be cancelled")
-        return TakeStep(visit.id, Stage.cancelled, expected_version=visit.version), result(Outcome.cancelled)
+        mistake = a.status == "entered-in-error"
+        return (TakeStep(visit.id, Stage.cancelled, expected_version=visit.version, entered_in_error=mistake),
+                result(Outcome.cancelled))
     if intent is Intent.no_show:
         if visit is None or visit.stage is Stage.no_show:
             return None, result(Outcome.unchanged)

@@ -7,11 +7,13 @@ import csv
 import datetime as dt
 import io
 
+import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.encounter import Encounter
 from fhir.resources.R4B.measurereport import MeasureReport
 
 from floor.core.commands import BookVisit, TakeStep, Tap, UndoStep
+from floor.core.errors import Refusal
 from floor.core.events import Event, StepTaken, StepUndone, VisitBooked
 from floor.core.floor import Floor
 from floor.core.journey import ENDS, Stage
@@ -224,3 +226,31 @@ def test_an_imported_visit_carries_the_schedules_id() -> None:
         ("urn:floor:riverside:visit", f"{DAY}/{visit}"), ("urn:floor:riverside:external-id", "appt-4711")]
     (appointment,) = enc.appointment
     assert (appointment.type, appointment.identifier.value) == ("Appointment", "appt-4711")
+
+
+def test_a_booking_entered_in_error_is_exported_as_such_and_counts_in_no_measure() -> None:
+    day = Day()
+    mistake = day.tap(BookVisit("Ann Lee", "kim", "follow", NINE + dt.timedelta(minutes=30),
+                                external_id="appt-1")).change.visit
+    kept = day.tap(BookVisit("Bo Li", "kim", "follow", NINE + dt.timedelta(minutes=50),
+                             external_id="appt-2")).change.visit
+    day.tap(TakeStep(mistake, Stage.cancelled, entered_in_error=True))
+    day.tap(TakeStep(kept, Stage.cancelled))
+    found = _by_visit(encounters(CLINIC, DAY, day.events))
+    assert found[mistake].status == "entered-in-error"
+    assert [h.status for h in found[mistake].statusHistory] == ["planned", "entered-in-error"]
+    assert found[kept].status == "cancelled"
+    measures = day_measures(CLINIC, DAY, day.events).clinic
+    assert (measures.booked, measures.cancelled) == (1, 1)
+
+
+def test_only_a_cancellation_can_be_entered_in_error_and_an_undo_clears_it() -> None:
+    day = Day()
+    visit = day.book()
+    with pytest.raises(Refusal) as refused:
+        day.floor.decide(TakeStep(visit, Stage.arrived, entered_in_error=True), Tap("someone", "tablet", day.now))
+    assert refused.value.field == "entered_in_error"
+    day.tap(TakeStep(visit, Stage.cancelled, entered_in_error=True))
+    assert day.floor.visits[visit].entered_in_error
+    day.tap(UndoStep(visit))
+    assert not day.floor.visits[visit].entered_in_error

@@ -247,3 +247,16 @@ def test_a_previewed_booking_is_not_found_by_its_appointment_id_until_it_is_appl
     assert floor.by_external_id("EHR-1") is None
     floor.apply(event)
     assert floor.by_external_id("EHR-1") is floor.visits[event.visit]
+
+
+def test_an_appointment_entered_in_error_cancels_its_visit_as_a_mistake() -> None:
+    floor = Floor(CLINIC, DAY)
+    _store(floor, plan(floor, DAY, [_appointment("A", "08:00"), _appointment("B", "08:20", name="Bo Li")],
+                       TAP).events)
+    later = [_appointment("A", "08:00", status="entered-in-error"), _appointment("B", "08:20", status="cancelled",
+                                                                                 name="Bo Li")]
+    planned = plan(floor, DAY, later, TAP)
+    assert [(e.change.step, e.change.entered_in_error) for e in planned.events] == [
+        (Stage.cancelled, True), (Stage.cancelled, False)]
+    _store(floor, planned.events)
+    assert [floor.by_external_id(x).entered_in_error for x in "AB"] == [True, False]
