@@ -244,7 +244,8 @@ def export_day(args: argparse.Namespace) -> None:
     day = args.day or dt.datetime.now(clinic.tz).date()
     events = asyncio.run(_day_events(args, clinic.id, day))
     if args.what == "encounters":
-        sys.stdout.buffer.write(export.to_json(export.encounters(clinic, day, events)) + b"\n")
+        closed = day < dt.datetime.now(clinic.tz).date()
+        sys.stdout.buffer.write(export.to_json(export.encounters(clinic, day, events, closed)) + b"\n")
         return
     # Today's measures as they stand now; a past day's as it closed.
     now = dt.datetime.now(dt.UTC) if day == dt.datetime.now(clinic.tz).date() else None

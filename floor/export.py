@@ -111,8 +111,9 @@ def _stage_extension(stage: Stage) -> list[dict]:
     return [{"url": STAGE_EXTENSION, "valueCode": stage.value}]
 
 
-def encounter(clinic: Clinic, day: dt.date, visit: Visit) -> Encounter:
-    """One visit as an R4 Encounter, validated."""
+def encounter(clinic: Clinic, day: dt.date, visit: Visit, closed: bool = False) -> Encounter:
+    """One visit as an R4 Encounter, validated. `closed`: the day is over, so a visit still open (never
+    checked out, or never marked a no-show) ended in a way Floor was not told: its status is `unknown`."""
     provider = clinic.provider(visit.provider)
     vtype = clinic.visit_type(visit.visit_type)
     identifiers = [{"system": f"{FLOOR}:{clinic.id}:visit", "value": f"{day.isoformat()}/{visit.id}"}]
@@ -122,6 +123,8 @@ def encounter(clinic: Clinic, day: dt.date, visit: Visit) -> Encounter:
         identifiers.append({"system": f"{FLOOR}:{clinic.id}:external-id", "value": str(external)})
     def status(stage: Stage) -> str:
         return "entered-in-error" if visit.entered_in_error and stage is Stage.cancelled else STATUS[stage]
+
+    current = "unknown" if closed and visit.stage not in ENDS else status(visit.stage)
 
     history = [{"status": status(stage), "period": _period(start, end), "extension": _stage_extension(stage)}
                for stage, start, end in stage_periods(visit)]
@@ -146,7 +149,7 @@ def encounter(clinic: Clinic, day: dt.date, visit: Visit) -> Encounter:
         "resourceType": "Encounter",
         "id": _fhir_id(clinic.id, day.isoformat(), visit.id),
         "identifier": identifiers,
-        "status": status(visit.stage),
+        "status": current,
         "statusHistory": history,
         "class": AMBULATORY,
         "type": [{"coding": [{"system": f"{FLOOR}:{clinic.id}:visit-type", "code": visit.visit_type,
@@ -172,11 +175,12 @@ def encounter(clinic: Clinic, day: dt.date, visit: Visit) -> Encounter:
     return Encounter.model_validate(resource)
 
 
-def encounters(clinic: Clinic, day: dt.date, events: list[Event]) -> Bundle:
-    """Every visit of the day, as a collection Bundle of Encounters (in booking order)."""
+def encounters(clinic: Clinic, day: dt.date, events: list[Event], closed: bool = False) -> Bundle:
+    """Every visit of the day, as a collection Bundle of Encounters (in booking order); `closed` for a day
+    that is over."""
     floor = fold_day(clinic, day, events)
     entries = [{"fullUrl": _full_url(clinic.id, day.isoformat(), "visit", v.id),
-                "resource": encounter(clinic, day, v)} for v in floor.visits.values()]
+                "resource": encounter(clinic, day, v, closed)} for v in floor.visits.values()]
     return Bundle.model_validate({
         "resourceType": "Bundle",
         "id": _fhir_id(clinic.id, day.isoformat(), "encounters"),

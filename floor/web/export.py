@@ -28,7 +28,8 @@ async def export_encounters(runtime: Runtime, day: Day = None) -> Response[bytes
 
     on, events = await runtime.day_events(day)
     # Building and validating a few hundred resources is CPU work: off the loop that serves the taps.
-    body = await asyncio.to_thread(lambda: export.to_json(export.encounters(runtime.clinic, on, events)))
+    closed = on < runtime.floor.day
+    body = await asyncio.to_thread(lambda: export.to_json(export.encounters(runtime.clinic, on, events, closed)))
     return Response(body, media_type=FHIR_JSON)
 
 

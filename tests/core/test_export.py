@@ -254,3 +254,16 @@ def test_only_a_cancellation_can_be_entered_in_error_and_an_undo_clears_it() -> 
     assert day.floor.visits[visit].entered_in_error
     day.tap(UndoStep(visit))
     assert not day.floor.visits[visit].entered_in_error
+
+
+def test_a_visit_still_open_when_its_day_closed_is_exported_as_unknown() -> None:
+    day = Day()
+    waiting = day.book()
+    done = day.book()
+    day.tap(TakeStep(waiting, Stage.arrived))
+    day.tap(TakeStep(done, Stage.cancelled))
+    today = _by_visit(encounters(CLINIC, DAY, day.events))
+    assert (today[waiting].status, today[done].status) == ("arrived", "cancelled")
+    closed = _by_visit(encounters(CLINIC, DAY, day.events, closed=True))
+    assert (closed[waiting].status, closed[done].status) == ("unknown", "cancelled")
+    assert [h.status for h in closed[waiting].statusHistory] == ["planned", "arrived"]  # what was seen
