@@ -272,6 +272,26 @@ class ClinicRuntime:
         except LogUnavailable as e:
             log.warning("alert_review_postponed", clinic=self.id, error=str(e))
 
+    async def raise_alert(self, raised: AlertRaised) -> None:
+        """Store an alert Floor raises outside the review (a schedule it could not book), once: a second
+        server raising the same alert finds it already there."""
+        async with self._lock:
+            for _ in range(10):
+                if raised.alert in self.floor.alerts:
+                    return
+                event = self.floor.record(raised, Tap(SYSTEM, SYSTEM, self.clock.now()))
+                try:
+                    with self.metrics.timing(self.metrics.append_seconds):
+                        await self.log.append(self.id, Record(event))
+                except SeqTaken:
+                    await self._catch_up()
+                    continue
+                self._fold(event)
+                self.metrics.alerts_raised.labels(raised.kind).inc()
+                log.info("alert_stored", clinic=self.id, seq=event.seq, type=event.type, alert=raised.alert)
+                return
+            raise RuntimeError("the log kept moving under this alert; gave up after 10 tries")
+
     # -- following a shared log -----------------------------------------------------------------
 
     async def follow(self, wait: float = 5.0) -> None:

@@ -858,6 +858,7 @@ function alertHeadline(a) {
   if (a.kind === "cascade") {
     return `${providerName(a.provider)} running ${minutesText(d.lateness)} late`;
   }
+  if (a.kind === "schedule") return "The schedule sent ahead for today was not booked";
   if (a.kind === "dwell") {
     const phrase = DWELL_PHRASE[a.stage] || `in ${STAGE_LABEL[a.stage] || a.stage}`;
     return `${patientName(a.visit)} ${phrase} ${minutesText(d.minutes)}${d.limit ? ` (limit ${d.limit} min)` : ""}`;
@@ -878,6 +879,10 @@ function alertBody(a) {
     if (d.cause_visit) {
       parts.push(`Cause: ${patientName(d.cause_visit)}, ${(STAGE_LABEL[d.cause_stage] || d.cause_stage || "").toLowerCase()} ${minutesText(d.cause_minutes)} over.`);
     }
+  } else if (a.kind === "schedule") {
+    const problems = d.problems || [];
+    parts.push(`None of it was booked: ${problems.slice(0, 3).join("; ")}${problems.length > 3 ? `; and ${problems.length - 3} more` : ""}.`);
+    parts.push("Import a corrected file for today.");
   } else {
     const v = state.visits.get(a.visit);
     const room = v?.room ? state.rooms.get(v.room)?.label || v.room : "";
@@ -900,7 +905,8 @@ function alertNode(a) {
   const headId = `alert-head-${a.id}`;
   const head = el("p", "alert-head");
   head.id = headId;
-  head.append(el("span", "badge", a.kind === "cascade" ? "Running late" : a.kind === "dwell" ? "Waiting too long" : a.kind),
+  const badge = { cascade: "Running late", dwell: "Waiting too long", schedule: "Schedule" }[a.kind] || a.kind;
+  head.append(el("span", "badge", badge),
     " ", el("strong", "", alertHeadline(a)));
   li.append(head);
   const body = alertBody(a);

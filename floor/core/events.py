@@ -72,7 +72,8 @@ class RoomMarked(Struct, tag="room_marked", frozen=True):
 
 class AlertDetail(Struct, frozen=True, omit_defaults=True):
     """What an alert says. Cascade: how late the provider is, the visits projected L+ minutes late, when the
-    schedule recovers (None: not this session) and the cause. Dwell: minutes in the stage and the limit."""
+    schedule recovers (None: not this session) and the cause. Dwell: minutes in the stage and the limit.
+    Schedule: why the schedule kept for the day could not be booked when it opened."""
 
     lateness: float | None = None
     affected: list[str] = []
@@ -82,13 +83,15 @@ class AlertDetail(Struct, frozen=True, omit_defaults=True):
     cause_minutes: float | None = None
     minutes: float | None = None
     limit: int | None = None
+    problems: list[str] = []
 
 
 class AlertRaised(Struct, tag="alert_raised", frozen=True):
-    """Floor saw trouble coming (cascade) or a patient waiting too long (dwell). One event per episode."""
+    """Floor saw trouble coming (cascade), a patient waiting too long (dwell), or a schedule kept for the day
+    that it could not book (schedule). One event per episode."""
 
     alert: str
-    kind: str  # "cascade" or "dwell"
+    kind: str  # "cascade", "dwell" or "schedule"
     detail: AlertDetail
     provider: str | None = None
     visit: str | None = None

@@ -21,7 +21,7 @@ from floor.config import Clinic
 from floor.core.access import Role
 from floor.core.commands import Tap
 from floor.core.errors import Refusal
-from floor.core.events import Event
+from floor.core.events import AlertDetail, AlertRaised, Event
 from floor.core.floor import Floor
 from floor.core.schedule import (
     Appointment,
@@ -95,6 +95,8 @@ def read(body: bytes, kind: Format, clinic: Clinic, day: dt.date) -> list[Appoin
 DAYS_AHEAD = 31
 #: The type floor_taps counts imports under (one per file).
 IMPORT = "schedule_import"
+#: Problems a schedule alert lists (the first of them; the server's log has them all).
+MAX_ALERT_PROBLEMS = 10
 
 
 async def import_schedule(runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.date, actor: str,
@@ -151,8 +153,8 @@ def _paused(work: Callable[..., T]) -> Callable[..., T]:
 async def book_upcoming(runtime: ClinicRuntime, upcoming: Upcoming) -> None:
     """The clinic day has opened: book the schedule kept for it, as the manager who sent it, and forget it.
     Schedules kept for days gone by (the server was down all day) are dropped, and said so. A file the
-    clinic can no longer take (a provider removed since) is reported and dropped; one the log cannot store
-    now stays for the next try."""
+    clinic can no longer take (a provider removed since) is dropped, and raised as a `schedule` alert on the
+    managers' screens; one the log cannot store now stays for the next try."""
     today = runtime.floor.day
     for day in await upcoming.days(runtime.id):
         if day < today:
@@ -160,18 +162,23 @@ async def book_upcoming(runtime: ClinicRuntime, upcoming: Upcoming) -> None:
             log.error("upcoming_schedule_expired", clinic=runtime.id, day=str(day),
                       reason="its day passed before this server could book it")
         elif day == today and (kept := await upcoming.get(runtime.id, day)) is not None:
+            problems: list[str] = []
             try:
                 summary = await import_schedule(runtime, kept.body, Format(kept.format), day, kept.staged_by,
                                                 kept.device, Role.manager)
             except ScheduleRefused as refused:
-                log.error("upcoming_schedule_refused", clinic=runtime.id, day=str(day), reason=str(refused),
-                          problems=[f"{p.where}: {p.message}" for p in refused.problems], staged_by=kept.staged_by)
+                problems = [f"{p.where}: {p.field + ': ' if p.field else ''}{p.message}" for p in refused.problems]
             except Refusal as refusal:
-                log.error("upcoming_schedule_refused", clinic=runtime.id, day=str(day), reason=refusal.message,
-                          staged_by=kept.staged_by)
+                problems = [refusal.message]
             else:
                 log.info("upcoming_schedule_booked", clinic=runtime.id, day=str(day), added=summary.added,
                          updated=summary.updated, cancelled=summary.cancelled, seq=summary.seq)
+            if problems:
+                log.error("upcoming_schedule_refused", clinic=runtime.id, day=str(day), problems=problems,
+                          staged_by=kept.staged_by)
+                # The managers see it on their screen the morning it matters, not only in a server log.
+                detail = AlertDetail(problems=problems[:MAX_ALERT_PROBLEMS])
+                await runtime.raise_alert(AlertRaised(f"schedule-{day}", "schedule", detail))
             await upcoming.remove(runtime.id, day)
 
 

@@ -3,15 +3,20 @@ across two servers sharing Redis), a stale tap shows the conflict, and a wall ri
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Page, WebSocketRoute
 
+from floor.config import demo_clinic
 from floor.core.access import Role
+from floor.schedule.upcoming import FileUpcoming, UpcomingSchedule
 from tests.browser.conftest import CLINIC, Screens, pair_wall, sign_in_page
 from tests.server.conftest import ServerProcess
 from tests.support.redis_server import RedisServer
@@ -147,3 +152,34 @@ def test_after_a_server_restart_the_wall_reconnects_and_shows_the_current_state(
     _tile_shows(wall, "w4", "roomed", within_ms=20_000)
     wall.wait_for_selector("#conn[data-mode='live']", timeout=5_000)
     assert wall.evaluate("window.sameDocument === true")  # no reload
+
+
+def test_a_schedule_sent_ahead_that_cannot_be_booked_is_an_alert_on_the_managers_screen(
+        tmp_path: Path, screens: Screens) -> None:
+    # The evening before, tomorrow's file was taken; overnight the clinic lost a provider it names. The server
+    # that opens the day books none of it, and says so where the managers look.
+    clinic = demo_clinic()
+    today = dt.datetime.now(clinic.tz).date()
+    body = (b"external_id,time,provider,visit_type,patient_name\n"
+            b"EHR-1,09:00,kim,follow,Ann Lee\nEHR-2,09:20,dr-gone,follow,Bo Chen\n")
+    kept = UpcomingSchedule(CLINIC, today, "csv", body, 2, dt.datetime.now(dt.UTC), "mgr-dana", "tablet-1")
+    data = tmp_path / "data"
+    # In a thread of its own: sync Playwright keeps an event loop running on this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, FileUpcoming(data).put(kept)).result()
+    server = ServerProcess(data, tmp_path / "server.log")
+    server.start()
+    try:
+        manager_id, _ = PEOPLE[Role.manager]
+        server.add_staff(manager_id, Role.manager)
+        page = screens.open(f"{server.url}/manager.html")
+        sign_in_page(page, manager_id, PIN)
+        alert = page.locator(f"[data-alert='schedule-{today}']")
+        alert.wait_for(timeout=10_000)
+        text = alert.inner_text()
+        assert "not booked" in text and "unknown provider 'dr-gone'" in text and "line 3" in text
+        board = httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=server.sign_in(manager_id),
+                          timeout=10).json()
+        assert board["visits"] == []
+    finally:
+        server.stop()

@@ -16,6 +16,7 @@ from structlog.testing import capture_logs
 
 from floor.clock import ManualClock
 from floor.core.access import Role
+from floor.core.events import AlertRaised
 from floor.fanout import Hub
 from floor.runtime import ClinicRuntime
 from floor.schedule import Format, book_upcoming, import_schedule
@@ -156,6 +157,12 @@ async def test_a_kept_schedule_the_clinic_can_no_longer_take_is_reported_and_dro
         assert any("silva" in p for p in refused[0]["problems"])
         assert runtime.floor.visits == {}, "part of a refused file was booked"
         assert await floors.upcoming.days("riverside") == []
+        # The managers see it on the floor, not only in the server's log; once, however often it is tried.
+        alert = runtime.floor.alerts[f"schedule-{TOMORROW}"]
+        assert alert.kind == "schedule" and alert.active
+        assert any("line 5: provider: unknown provider 'silva'" in p for p in alert.detail.problems)
+        await runtime.raise_alert(AlertRaised(alert.id, "schedule", alert.detail))
+        assert [e.type for e in runtime.events] == ["alert_raised"]
     finally:
         await floors.stop()
 
