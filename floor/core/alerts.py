@@ -73,7 +73,9 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
         # patient is late is not part of it.
         soon = [p for p in projection.visits if p.planned_provider_in <= now + HORIZON
                 and (p.waits_for_provider or p.planned_provider_in + late_by <= now)]
-        started = _started_late(floor, provider.id, late_by, visits[provider.id])
+        # Visits that started late are links of a cascade only while someone is still waiting downstream:
+        # once the provider has nobody left to see, the cascade is over (it lingered until midnight).
+        started = _started_late(floor, provider.id, late_by, visits[provider.id]) if projection.visits else []
         late = started + [p.visit for p in soon if p.lateness >= t.cascade_minutes + RAISE_MARGIN]
         lingering = started + [p.visit for p in soon if p.lateness >= t.cascade_minutes * CLEAR_SHARE]
         current = next((a for a in active if a.kind == "cascade" and a.provider == provider.id), None)

@@ -222,3 +222,25 @@ def test_lateness_over_the_day_is_what_was_projected_at_each_moment_from_what_wa
     # Each point is the projection from the events stored by then, not from later ones.
     then = Floor.fold(CLINIC, DAY, 0, [e for e in events if e.at <= at("09:10")])
     assert by_time[at("09:10")]["kim"] == project(then, "kim", at("09:10")).lateness
+
+
+def test_a_cascade_ends_when_the_provider_has_nobody_left_to_see() -> None:
+    # Every visit of the afternoon started late and the last one is seen: no one is left for the delay to pass
+    # to, so the alert clears rather than staying on the managers' screen until midnight.
+    day = Day()
+    v = [day.book(s) for s in ("14:00", "14:20", "14:40", "15:00")]
+    day.walk(v[0], ("13:55", Stage.arrived), ("14:00", Stage.roomed), ("14:06", Stage.prep_done),
+             ("14:09", Stage.provider_in))
+    for later in v[1:]:
+        day.walk(later, ("14:15", Stage.arrived))
+    assert _first_raise(day, "14:10", "15:00") is not None
+    day.walk(v[0], ("15:00", Stage.teach_back_done), ("15:01", Stage.checked_out))
+    for n, visit in enumerate(v[1:]):
+        start = f"15:{10 + 20 * n:02d}" if n < 2 else "15:55"
+        day.walk(visit, (start, Stage.roomed), (start, Stage.prep_done), (start, Stage.provider_in))
+        if n < 2:
+            end = f"15:{25 + 20 * n:02d}"
+            day.walk(visit, (end, Stage.teach_back_done), (end, Stage.checked_out))
+    day.walk(v[3], ("16:10", Stage.teach_back_done), ("16:11", Stage.checked_out))
+    day.review("17:00")
+    assert day.active("cascade") == []
