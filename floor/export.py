@@ -120,7 +120,9 @@ def encounter(clinic: Clinic, day: dt.date, visit: Visit, closed: bool = False) 
     # The schedule's own id (an imported visit's), so the EHR can match the encounter to its appointment.
     external = getattr(visit, "external_id", None)
     if external:
-        identifiers.append({"system": f"{FLOOR}:{clinic.id}:external-id", "value": str(external)})
+        # In the EHR's own namespace when the schedule gave it, so the EHR matches it without a mapping.
+        system = getattr(visit, "external_system", None) or f"{FLOOR}:{clinic.id}:external-id"
+        identifiers.append({"system": system, "value": str(external)})
     def status(stage: Stage) -> str:
         return "entered-in-error" if visit.entered_in_error and stage is Stage.cancelled else STATUS[stage]
 

@@ -20,6 +20,8 @@ class BookVisit(Struct, frozen=True):
     notes: str = ""
     #: The appointment's id in the clinic's schedule (EHR), when the visit came from a schedule import.
     external_id: str | None = None
+    #: The system (namespace URI) of that id in the EHR, when the schedule gave one (a FHIR identifier's).
+    external_system: str | None = None
 
 
 class RescheduleVisit(Struct, frozen=True):

@@ -22,6 +22,8 @@ class VisitBooked(Struct, tag="visit_booked", frozen=True):
     notes: str = ""
     #: The appointment's id in the clinic's schedule, for visits a schedule import booked (None: booked here).
     external_id: str | None = None
+    #: The system (namespace URI) of that id in the EHR, when the schedule gave one (a FHIR identifier's).
+    external_system: str | None = None
 
 
 class VisitRescheduled(Struct, tag="visit_rescheduled", frozen=True):

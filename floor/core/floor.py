@@ -74,6 +74,8 @@ class Visit(Struct):
     steps: list[StepRecord] = field(default_factory=list)
     #: The appointment's id in the clinic's schedule (EHR), for visits a schedule import booked.
     external_id: str | None = None
+    #: That id's system in the EHR, if the schedule gave one: the export names the appointment by both.
+    external_system: str | None = None
 
 
 class Room(Struct):
@@ -216,7 +218,7 @@ class Floor:
             raise Refusal(Why.taken, f"Appointment {c.external_id!r} is already on today's floor as {twin.id}.",
                           field="external_id", visit=twin.id)
         return VisitBooked(f"v{self.seq + 1}", c.patient_name, c.provider, c.visit_type, start, c.walk_in,
-                           c.notes, c.external_id)
+                           c.notes, c.external_id, c.external_system)
 
     def _reschedule(self, c: RescheduleVisit) -> VisitRescheduled:
         visit = self._visit(c.visit, c.expected_version)
@@ -357,7 +359,8 @@ class Floor:
             case VisitBooked() as c:
                 stage = Stage.arrived if c.walk_in else Stage.scheduled
                 visit = Visit(c.visit, c.patient_name, c.provider, c.visit_type, c.start, c.walk_in, c.notes,
-                              stage, event.version, times={stage: event.at}, external_id=c.external_id)
+                              stage, event.version, times={stage: event.at}, external_id=c.external_id,
+                              external_system=c.external_system)
                 self.visits[visit.id] = visit
                 if c.external_id is not None:
                     self._by_external_id[c.external_id] = visit.id

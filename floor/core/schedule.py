@@ -74,6 +74,8 @@ class Appointment(Struct, frozen=True):
     line: int | None = None
     entry: int | None = None
     resource: str | None = None
+    #: The system of the external id in the EHR (a FHIR Appointment identifier's), if given.
+    external_system: str | None = None
 
     def problem(self, message: str, field: str | None = None) -> Problem:
         return Problem(self.where, message, field, self.line, self.entry, self.resource)
@@ -256,7 +258,7 @@ def _row(floor: Floor, a: Appointment, visit: Visit | None) -> tuple[Command | N
     start = _aware(floor.clinic, a.start)
     if visit is None:
         return (BookVisit(a.patient_name.strip(), a.provider, a.visit_type, start, notes=a.notes,
-                          external_id=a.external_id), result(Outcome.added))
+                          external_id=a.external_id, external_system=a.external_system), result(Outcome.added))
     if visit.stage in (Stage.cancelled, Stage.no_show):
         # An ended visit is not brought back: the schedule and the floor disagree, and a person must look.
         return not_applied(f"the visit is {stage} on the floor; it is not booked again")

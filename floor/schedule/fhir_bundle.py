@@ -246,7 +246,9 @@ def _appointment(a: FhirAppointment, i: int, where: str, name: str | None,
     def problem(message: str, field: str) -> Problem:
         return Problem(where, message, field, entry=i, resource=name)
 
-    external_id = next((x.value for x in a.identifier or [] if x.value), None) or a.id or ""
+    identifier = next((x for x in a.identifier or [] if x.value), None)
+    external_id = identifier.value if identifier else a.id or ""
+    external_system = identifier.system if identifier else None
     start = a.start if isinstance(a.start, dt.datetime) else None
     practitioners: list[_Practitioner] = []
     patient_name = ""
@@ -295,7 +297,7 @@ def _appointment(a: FhirAppointment, i: int, where: str, name: str | None,
     if problems and not books_nothing(a.status or ""):
         return [], problems
     return [Appointment(where, external_id, a.status or "", start, provider or "", visit_type, patient_name,
-                        a.comment or "", entry=i, resource=name)], []
+                        a.comment or "", entry=i, resource=name, external_system=external_system)], []
 
 
 def _literal_type(reference: str | None) -> str | None:

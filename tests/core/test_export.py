@@ -267,3 +267,13 @@ def test_a_visit_still_open_when_its_day_closed_is_exported_as_unknown() -> None
     closed = _by_visit(encounters(CLINIC, DAY, day.events, closed=True))
     assert (closed[waiting].status, closed[done].status) == ("unknown", "cancelled")
     assert [h.status for h in closed[waiting].statusHistory] == ["planned", "arrived"]  # what was seen
+
+
+def test_an_appointment_id_in_the_ehrs_namespace_is_exported_in_it() -> None:
+    day = Day()
+    visit = day.tap(BookVisit("Ann Lee", "kim", "follow", NINE + dt.timedelta(minutes=30), external_id="EHR-1001",
+                              external_system="https://ehr.example.org/appointments")).change.visit
+    (enc,) = _by_visit(encounters(CLINIC, DAY, day.events)).values()
+    assert [(i.system, i.value) for i in enc.identifier] == [
+        ("urn:floor:riverside:visit", f"{DAY}/{visit}"), ("https://ehr.example.org/appointments", "EHR-1001")]
+    assert enc.appointment[0].identifier.system == "https://ehr.example.org/appointments"

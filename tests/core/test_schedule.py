@@ -260,3 +260,14 @@ def test_an_appointment_entered_in_error_cancels_its_visit_as_a_mistake() -> Non
         (Stage.cancelled, True), (Stage.cancelled, False)]
     _store(floor, planned.events)
     assert [floor.by_external_id(x).entered_in_error for x in "AB"] == [True, False]
+
+
+def test_a_bundles_appointment_identifier_keeps_its_system() -> None:
+    rows = {r.external_id: r for r in read((DATA / "schedule-riverside.fhir.json").read_bytes(), Format.fhir,
+                                           CLINIC, DAY)}
+    assert rows["EHR-1001"].external_system == "https://ehr.example.org/appointments"
+    assert rows["EHR-1002"].external_system is None  # an identifier without a system
+    floor = Floor(CLINIC, DAY)
+    _store(floor, plan(floor, DAY, list(rows.values()), TAP).events)
+    assert floor.by_external_id("EHR-1001").external_system == "https://ehr.example.org/appointments"
+
