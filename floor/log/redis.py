@@ -121,14 +121,7 @@ class RedisLog(EventLog):
             self.redis = None
 
     async def _call(self, what: Callable[[], Awaitable[T]]) -> T:
-        if self.redis is None:
-            raise LogUnavailable("the Redis log is not open")
-        try:
-            return await what()
-        except _UNREACHABLE as e:
-            raise LogUnavailable(f"Redis is unreachable ({type(e).__name__})") from e
-        except redis_errors.BusyLoadingError as e:
-            raise LogUnavailable("Redis is loading its data") from e
+        return await call(self.redis, what, "the Redis log")
 
     async def append_all(self, clinic: str, records: Sequence[Record]) -> None:
         check_batch(records)
@@ -211,6 +204,18 @@ class RedisLog(EventLog):
         reply = await self._call(lambda: self.redis.xread({stream: f"{after}-0"}, count=_PAGE,
                                                           block=max(1, int(wait * 1000))))
         return [_records.decode(fields[b"r"]).event for _, entries in reply or [] for _, fields in entries]
+
+
+async def call(client: Redis | RedisCluster | None, what: Callable[[], Awaitable[T]], name: str) -> T:
+    """A Redis command, with Redis being down or loading its data as LogUnavailable (503, try again)."""
+    if client is None:
+        raise LogUnavailable(f"{name} is not open")
+    try:
+        return await what()
+    except _UNREACHABLE as e:
+        raise LogUnavailable(f"Redis is unreachable ({type(e).__name__})") from e
+    except redis_errors.BusyLoadingError as e:
+        raise LogUnavailable("Redis is loading its data") from e
 
 
 def safe_url(url: str) -> str:

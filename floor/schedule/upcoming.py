@@ -162,14 +162,9 @@ class RedisUpcoming(Upcoming):
             self.redis = None
 
     async def _call(self, what):
-        from floor.log.redis import _UNREACHABLE
+        from floor.log.redis import call
 
-        if self.redis is None:
-            raise LogUnavailable("the upcoming schedules are not open")
-        try:
-            return await what()
-        except _UNREACHABLE as e:
-            raise LogUnavailable(f"Redis is unreachable ({type(e).__name__})") from e
+        return await call(self.redis, what, "the upcoming schedules")
 
     async def put(self, schedule: UpcomingSchedule) -> None:
         data = _encoder.encode(schedule)

@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-import redis.asyncio
 
 from floor.core.access import Role
 from floor.directory.base import Directory, Display, Pairing, Session, StaffMember, token_hash
 from floor.directory.embedded import EmbeddedDirectory
 from floor.directory.redis import RedisDirectory
+from tests.support.redis_server import forget_prefix
 
 pytestmark = pytest.mark.anyio
 
@@ -52,11 +52,7 @@ async def open_directory(request: pytest.FixtureRequest, tmp_path: Path) -> Asyn
     for directory in opened:
         await directory.close()
     if request.param == "redis":
-        client = redis.asyncio.Redis.from_url(url)
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
+        await forget_prefix(url, prefix)
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-import redis.asyncio
 
 from floor.log.base import EventLog, KeyTaken, Record, SeqTaken
 from floor.log.embedded import EmbeddedLog
 from floor.log.redis import RedisLog
 from tests.support.records import DAY, event, receipt, record
+from tests.support.redis_server import forget_prefix
 
 pytestmark = pytest.mark.anyio
 
@@ -49,11 +49,7 @@ async def open_log(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
     for log in opened:
         await log.close()
     if request.param == "redis":
-        client = redis.asyncio.Redis.from_url(url)
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
+        await forget_prefix(url, prefix)
 
 
 

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-import redis.asyncio
 
 from floor.schedule.upcoming import FileUpcoming, RedisUpcoming, Upcoming, UpcomingSchedule
+from tests.support.redis_server import forget_prefix
 
 pytestmark = pytest.mark.anyio
 
@@ -40,11 +40,7 @@ async def open_upcoming(request: pytest.FixtureRequest, tmp_path: Path) -> Async
     for kept in opened:
         await kept.close()
     if request.param == "redis":
-        client = redis.asyncio.Redis.from_url(url)
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
+        await forget_prefix(url, prefix)
 
 
 def schedule(day: int, body: bytes = b"external_id,time\n", clinic: str = "riverside") -> UpcomingSchedule:

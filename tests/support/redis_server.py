@@ -89,3 +89,16 @@ class RedisServer:
     def log(self) -> str:
         path = self.directory / "redis.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+
+async def forget_prefix(url: str, prefix: str) -> None:
+    """Delete a test's keys (`<prefix>:*`) from a Redis other tests share."""
+    import redis.asyncio
+
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
