@@ -120,7 +120,8 @@ async def _import(runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.dat
         assert upcoming is not None
         # What it will do on the day, planned on that day's empty floor (nobody can book ahead otherwise).
         tap = Tap(actor, device, runtime.clock.now(), role)
-        summary = plan(Floor(runtime.clinic, day), day, appointments, tap).summary
+        planned = await asyncio.to_thread(_paused(plan), Floor(runtime.clinic, day), day, appointments, tap)
+        summary = planned.summary
         await upcoming.put(UpcomingSchedule(runtime.id, day, kind.value, body, len(appointments),
                                             runtime.clock.now(), actor, device))
         log.info("schedule_kept_for_its_day", clinic=runtime.id, day=str(day), appointments=len(appointments),
