@@ -99,10 +99,12 @@ class PrivateRedis:
 
 
 class FloorServer:
-    """`floor serve` on a free loopback port, for the given clinic files."""
+    """`floor serve` on a free loopback port, for the given clinic files (none: the demo clinic). Its output
+    goes to `log` when given (and its end is shown if it fails), else to this terminal."""
 
-    def __init__(self, data_dir: str, clinics: list[str], redis_url: str | None = None) -> None:
-        self.data_dir, self.clinics, self.redis_url = data_dir, clinics, redis_url
+    def __init__(self, data_dir: str, clinics: list[str], redis_url: str | None = None,
+                 log: Path | None = None) -> None:
+        self.data_dir, self.clinics, self.redis_url, self.log = data_dir, clinics, redis_url, log
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -117,17 +119,25 @@ class FloorServer:
             command += ["--redis", self.redis_url]
         env = {**os.environ, "FLOOR_CLINICS": os.pathsep.join(self.clinics)}
         started = time.monotonic()
-        self.proc = subprocess.Popen(command, env=env)
+        if self.log is None:
+            self.proc = subprocess.Popen(command, env=env)
+        else:
+            with open(self.log, "ab") as out:
+                self.proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
         for _ in range(1200):
             if self.proc.poll() is not None:
-                raise SystemExit(f"floor serve exited with {self.proc.returncode}")
+                raise SystemExit(f"floor serve exited with {self.proc.returncode}{self.tail()}")
             try:
                 # Up once the API answers; without a token it answers 401.
                 if httpx.get(f"{self.base}/api/clinics", timeout=1).status_code == 401:
                     return time.monotonic() - started
             except httpx.TransportError:
                 time.sleep(0.05)
-        raise SystemExit("floor serve did not answer within a minute")
+        raise SystemExit(f"floor serve did not answer within a minute{self.tail()}")
+
+    def tail(self) -> str:
+        """The end of the server's log, to show with a failure (empty when it logs to the terminal)."""
+        return f":\n{self.log.read_text(errors='replace')[-4000:]}" if self.log and self.log.exists() else ""
 
     @property
     def process(self) -> Process:

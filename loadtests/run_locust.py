@@ -21,14 +21,13 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rig import free_port
+from rig import FloorServer, add_staff
 
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "locustfile.py"
@@ -59,25 +58,6 @@ def spawn_rate(tablets: int, displays: int, asked: float | None) -> float:
         raise SystemExit(f"--spawn-rate {asked:g} could meet the server's limit on sign-ins and pairings "
                          f"({PUBLIC_RATE:g} a second, bursts of {PUBLIC_BURST}); at most {most:.2f} for this run.")
     return asked or min(10.0, round(most, 2))
-
-
-def floor_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "floor", "--log-level", "warning", *args]
-
-
-def wait_up(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"floor serve exited with {server.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            # Up once the API answers; without a token it answers 401.
-            if httpx.get(f"{base}/api/clinics", timeout=1).status_code == 401:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"floor serve did not come up in 30 s:\n{log.read_text(errors='replace')}")
 
 
 def add_accounts(base: str, manager: str, pin: str, accounts: dict[str, str]) -> None:
@@ -127,22 +107,13 @@ def main() -> int:
     pin = secrets.token_urlsafe(12)
     accounts = {kind: f"load-{kind}-{run}" for kind in ("desk", "ma", "provider", "manager")}
     users = {**split(args.tablets), "display": args.displays}
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="floor-locust-") as tmp:
-        data, log = Path(tmp) / "data", Path(tmp) / "server.log"
-        where = ["--redis", args.redis] if args.redis else ["--data-dir", str(data)]
-        added = subprocess.run(floor_cmd("staff", "add", "--id", accounts["manager"], "--name", "Load manager",
-                                         "--role", "manager", "--secret-stdin", *where),
-                               input=pin + "\n", text=True, capture_output=True, check=False)
-        if added.returncode != 0:
-            raise SystemExit(f"floor staff add failed ({added.returncode}):\n{added.stdout}{added.stderr}")
-        with open(log, "wb") as out:
-            server = subprocess.Popen(floor_cmd("serve", "--port", str(port), "--data-dir", str(data),
-                                                *(["--redis", args.redis] if args.redis else [])),
-                                      stdout=out, stderr=subprocess.STDOUT)
+        data = str(Path(tmp) / "data")
+        add_staff(data, accounts["manager"], pin, "manager", args.redis)
+        server = FloorServer(data, [], args.redis, log=Path(tmp) / "server.log")  # the demo clinic
+        base = server.base
+        server.start()
         try:
-            wait_up(base, server, log)
             add_accounts(base, accounts["manager"], pin, accounts)
             env = {**os.environ, "FLOOR_LOCUST_PIN": pin, "FLOOR_LOCUST_CLINIC": args.clinic,
                    "FLOOR_LOCUST_USERS": ",".join(f"{k}={n}" for k, n in users.items()),
@@ -161,15 +132,9 @@ def main() -> int:
                 print("locust did not end within two minutes of its run time: stopped", file=sys.stderr)
                 code = 1
         finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(10)
-        if server.returncode not in (0, -15):
-            print(f"floor serve ended with {server.returncode}:\n{log.read_text(errors='replace')[-4000:]}",
-                  file=sys.stderr)
+            ended = server.stop()
+        if ended not in (0, -15):
+            print(f"floor serve ended with {ended}{server.tail()}", file=sys.stderr)
             return max(1, code)
         return code
 
