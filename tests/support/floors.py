@@ -16,3 +16,13 @@ def snapshot(floor: Floor) -> dict:
         "rooms": msgspec.to_builtins(floor.rooms),
         "alerts": msgspec.to_builtins(floor.alerts),
     }
+
+
+def walk_ins_in_one_go(runtime, count: int = 5) -> None:
+    """Book `count` walk-ins and fan each out, without yielding: called on the server's loop (through the test
+    client's portal), a socket's sender cannot drain in between, so its queue overflows."""
+    from floor.core.commands import BookVisit, Tap
+
+    for i in range(count):
+        command = BookVisit(f"P{i}", "kim", "follow", walk_in=True)
+        runtime._fold(runtime.floor.decide(command, Tap("test", "test", runtime.clock.now())))

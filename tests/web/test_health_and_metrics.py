@@ -15,10 +15,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from floor.clock import ManualClock
 from floor.core.access import Role
-from floor.core.commands import BookVisit, Tap
 from floor.fanout import Hub
 from floor.web.app import create_app
 from tests.support.clinics import quiet_clinic
+from tests.support.floors import walk_ins_in_one_go
 from tests.support.staff import sign_in, test_floors
 
 API = "/api/clinics/riverside"
@@ -127,12 +127,6 @@ def test_sockets_by_audience_and_queue_overflows(tmp_path) -> None:
     floors = test_floors(tmp_path, [quiet_clinic()], hub=Hub(queue_limit=2), tick_seconds=3600)
     runtime = floors.get("riverside")
 
-    def five_updates_in_one_go() -> None:
-        # On the server's loop without yielding: the socket's sender cannot drain, its queue overflows.
-        for i in range(5):
-            command = BookVisit(f"P{i}", "kim", "follow", walk_in=True)
-            runtime._fold(runtime.floor.decide(command, Tap("test", "test", runtime.clock.now())))
-
     with TestClient(create_app(floors)) as client:
         manager = sign_in(client, floors, Role.manager)
         with client.websocket_connect(f"{API}/live", headers=manager) as ws:
@@ -140,7 +134,7 @@ def test_sockets_by_audience_and_queue_overflows(tmp_path) -> None:
             samples = scrape(client)
             assert samples[("floor_sockets", (("audience", "manager"),))] == 1
             assert samples[("floor_sockets", (("audience", "display"),))] == 0
-            client.blocking_portal.call(five_updates_in_one_go)
+            client.blocking_portal.call(walk_ins_in_one_go, runtime)
             assert json.loads(ws.receive_text(timeout=5))["kind"] == "snapshot"
             assert scrape(client)[("floor_fanout_resyncs_total", ())] == 1
         # Gone, and the count of its overflow stays.

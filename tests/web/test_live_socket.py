@@ -7,9 +7,9 @@ import json
 from litestar.testing import TestClient
 
 from floor.core.access import Role
-from floor.core.commands import BookVisit, Tap
 from floor.fanout import Hub
 from floor.web.app import create_app
+from tests.support.floors import walk_ins_in_one_go
 from tests.support.staff import sign_in, test_floors
 
 
@@ -32,17 +32,11 @@ def test_a_screen_that_falls_behind_gets_a_fresh_snapshot_not_a_gap(tmp_path) ->
     floors = test_floors(tmp_path, hub=Hub(queue_limit=2), tick_seconds=3600)
     runtime = floors.get("riverside")
 
-    def five_updates_in_one_go() -> None:
-        # Runs on the server's loop without yielding, so the socket's writer cannot drain in between.
-        for i in range(5):
-            command = BookVisit(f"P{i}", "kim", "follow", walk_in=True)
-            runtime._fold(runtime.floor.decide(command, Tap("test", "test", runtime.clock.now())))
-
     with TestClient(create_app(floors)) as client:
         desk = sign_in(client, floors, Role.front_desk)
         with client.websocket_connect("/api/clinics/riverside/live", headers=desk) as ws:
             assert json.loads(ws.receive_text(timeout=5))["seq"] == 0
-            client.blocking_portal.call(five_updates_in_one_go)
+            client.blocking_portal.call(walk_ins_in_one_go, runtime)
             message = json.loads(ws.receive_text(timeout=5))
             assert message["kind"] == "snapshot"
             assert message["seq"] == 5
