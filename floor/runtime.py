@@ -23,7 +23,7 @@ from floor.core.access import Role
 from floor.core.alerts import review
 from floor.core.commands import AcknowledgeAlert, Command, MarkRoom, Tap
 from floor.core.errors import Refusal, Why
-from floor.core.events import AlertRaised, Event
+from floor.core.events import AlertChange, AlertRaised, Event
 from floor.core.floor import Floor, Touched
 from floor.core.measures import ClinicMeasures, measure
 from floor.core.projection import by_provider, lateness_over_day, project
@@ -258,17 +258,8 @@ class ClinicRuntime:
                 now = self.clock.now()
                 self._roll_day(now)
                 for change in review(self.floor, now):
-                    event = self.floor.record(change, Tap(SYSTEM, SYSTEM, now))
-                    try:
-                        with self.metrics.timing(self.metrics.append_seconds):
-                            await self.log.append(self.id, Record(event))
-                    except SeqTaken:
-                        await self._catch_up()  # another server stored first; the next review sees it
-                        return
-                    self._fold(event)
-                    if isinstance(change, AlertRaised):
-                        self.metrics.alerts_raised.labels(change.kind).inc()
-                    log.info("alert_stored", clinic=self.id, seq=event.seq, type=event.type, alert=change.alert)
+                    if not await self._store_alert(change, now):
+                        return  # another server stored first; the next review sees it
         except LogUnavailable as e:
             log.warning("alert_review_postponed", clinic=self.id, error=str(e))
 
@@ -277,20 +268,25 @@ class ClinicRuntime:
         server raising the same alert finds it already there."""
         async with self._lock:
             for _ in range(10):
-                if raised.alert in self.floor.alerts:
+                if raised.alert in self.floor.alerts or await self._store_alert(raised, self.clock.now()):
                     return
-                event = self.floor.record(raised, Tap(SYSTEM, SYSTEM, self.clock.now()))
-                try:
-                    with self.metrics.timing(self.metrics.append_seconds):
-                        await self.log.append(self.id, Record(event))
-                except SeqTaken:
-                    await self._catch_up()
-                    continue
-                self._fold(event)
-                self.metrics.alerts_raised.labels(raised.kind).inc()
-                log.info("alert_stored", clinic=self.id, seq=event.seq, type=event.type, alert=raised.alert)
-                return
             raise RuntimeError("the log kept moving under this alert; gave up after 10 tries")
+
+    async def _store_alert(self, change: AlertChange, now: dt.datetime) -> bool:
+        """Store and fold one alert change Floor decided (the clinic's lock held); False when another server
+        appended first (the floor has then caught up)."""
+        event = self.floor.record(change, Tap(SYSTEM, SYSTEM, now))
+        try:
+            with self.metrics.timing(self.metrics.append_seconds):
+                await self.log.append(self.id, Record(event))
+        except SeqTaken:
+            await self._catch_up()
+            return False
+        self._fold(event)
+        if isinstance(change, AlertRaised):
+            self.metrics.alerts_raised.labels(change.kind).inc()
+        log.info("alert_stored", clinic=self.id, seq=event.seq, type=event.type, alert=change.alert)
+        return True
 
     # -- following a shared log -----------------------------------------------------------------
 
