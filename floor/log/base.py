@@ -115,6 +115,11 @@ class EventLog(ABC):
         the last event is always kept, so sequence numbers carry on. Afterwards `read_day` of a deleted day
         is empty and `read` from a seq inside one answers None, as for any log that no longer holds it."""
 
+    async def trouble(self, timeout: float) -> str | None:
+        """Why the log could not take a tap right now (a sentence for /readyz), or None when it could. Answers
+        within `timeout` seconds; a backend that does not answer in time is itself the trouble."""
+        return None
+
     @abstractmethod
     async def tail(self, clinic: str, after: int, wait: float) -> list[Event]:
         """Events after `after`; when there are none yet, wait up to `wait` seconds for some (maybe [])."""

@@ -23,8 +23,12 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", summary="Ready for traffic: the log is open, reachable and caught up", sync_to_thread=False)
-def readyz(request: Request) -> Response[dict]:
+#: Seconds /readyz waits for the log to say whether it can take a tap.
+READY_TIMEOUT = 1.0
+
+
+@get("/readyz", summary="Ready for traffic: the log is open, reachable and caught up")
+async def readyz(request: Request) -> Response[dict]:
     floors = _floors(request)
     backend = "redis" if floors.log.shared else "embedded"
     problems = []
@@ -32,6 +36,9 @@ def readyz(request: Request) -> Response[dict]:
         problems.append("the server is starting or stopping")
     # A clinic is stale while its follower cannot read the shared log: it cannot store taps, and what its
     # screens show may be behind. It clears once the log answers and the clinic has caught up.
+    trouble = await floors.log.trouble(READY_TIMEOUT) if floors.started else None
+    if trouble:
+        problems.append(trouble)
     stale = sorted(r.id for r in floors.runtimes.values() if r.stale)
     if stale:
         problems.append(f"the {backend} log cannot be reached for {len(stale)} of {len(floors.runtimes)} clinics")
