@@ -58,7 +58,9 @@ A wall display gets the hallway projection, which has no patient names: `snapsho
 
 Close codes: 4401 not signed in (or the token is not valid), 4403 not allowed (origin, or a display of
 another clinic), 4404 unknown clinic, 4400 bad parameter (the reason says which), 1008 the sign-in ended
-(signed out, revoked display, removed staff), 1009 message too big; 1011 server error.
+(signed out, revoked display, removed staff), 1009 message too big, 1011 server error, 1012 the server is
+restarting, 4408 the screen fell too far behind; each with a reason that says which. After 1011, 1012 and 4408
+come back with `since=`.
 """
 
 

@@ -33,6 +33,7 @@ CLOSE_FORBIDDEN = 4403
 #: 1009 is the protocol's own "message too big".
 CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL = 1011
+INTERNAL = "internal error: the server's log says why; reconnect with since="
 
 
 def _json(body: ErrorBody, status: int, headers: dict[str, str] | None = None) -> Response[ErrorBody]:

@@ -21,6 +21,9 @@ from websockets.protocol import State
 from floor.fanout import Written
 
 EXTENSION = "floor.frames"
+#: Close code and reason a stopping server (SIGTERM, a deploy) sends every screen: 1012 is "service restart".
+CLOSE_RESTARTING = 1012
+RESTARTING = "the server is restarting: reconnect and resume with since="
 #: Seconds a socket we close may take to read what is buffered for it and its close frame; then it is cut.
 CLOSE_GRACE = 10.0
 
@@ -76,6 +79,17 @@ class FloorSocketProtocol(WebSocketsSansIOProtocol):
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+
+    def shutdown(self) -> None:
+        """The server is stopping: close with 1012 and a reason that says why (uvicorn sends 1012 without one)."""
+        if self.handshake_complete and not self.close_sent and self.conn.state is State.OPEN:
+            self.stop_keepalive()
+            self.queue.put_nowait({"type": "websocket.disconnect", "code": CLOSE_RESTARTING})
+            self.conn.send_close(CLOSE_RESTARTING, RESTARTING)
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            self.transport.close()
+            return
+        super().shutdown()
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)

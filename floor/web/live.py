@@ -28,9 +28,11 @@ from floor.web.auth import Guarding, bearer
 from floor.web.errors import (
     CLOSE_BAD_PARAMETER,
     CLOSE_FORBIDDEN,
+    CLOSE_INTERNAL,
     CLOSE_TOO_BIG,
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNKNOWN_CLINIC,
+    INTERNAL,
 )
 from floor.web.frames import EXTENSION
 from floor.wire import Audience
@@ -130,25 +132,33 @@ async def live(socket: WebSocket, floors: NamedDependency[Floors], clinic: FromP
         await socket.close(refused.code, refused.reason)
         return
     except Exception:
-        # Litestar turns it into close code 4500 and says nothing: the IT team must see why.
         log.exception("socket_refused_by_an_error", clinic=clinic[:40])
-        raise
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await socket.close(CLOSE_INTERNAL, INTERNAL)
+        return
     # Under uvicorn with floor.web.frames, updates are written to this socket directly, framed once.
     wire = socket.scope.get("extensions", {}).get(EXTENSION)
     sub = floors.hub.subscribe(clinic, audience, who.session, wire)
-    # No await between subscribing and catching up: no event can fall between the two.
-    sub.queue.extend(runtime.catch_up(since, audience))
-    reader = asyncio.create_task(_drain(socket, sub))
+    reader: asyncio.Task[None] | None = None
     try:
-        await _send(socket, sub, runtime, audience)
+        try:
+            # No await between subscribing and catching up: no event can fall between the two.
+            sub.queue.extend(runtime.catch_up(since, audience))
+            reader = asyncio.create_task(_drain(socket, sub))
+            await _send(socket, sub, runtime, audience)
+        except Exception:
+            # Left to Litestar it would be close code 4500 with no reason: the screen is told, the log says why.
+            log.exception("socket_failed", clinic=clinic[:40])
+            sub.end(CLOSE_INTERNAL, INTERNAL)
         if sub.ending is not None:
             with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
                 await socket.close(*sub.ending)
     finally:
         floors.hub.unsubscribe(sub)
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
 
 
 async def _send(socket: WebSocket, sub: Subscriber, runtime: ClinicRuntime, audience: Audience) -> None:

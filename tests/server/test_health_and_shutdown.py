@@ -149,6 +149,7 @@ async def test_sigterm_exits_0_stores_or_refuses_taps_in_flight_and_closes_socke
                 while True:
                     await asyncio.wait_for(ws.recv(), 10)
             assert ws.close_code == 1012, (ws.close_code, ws.close_reason)
+            assert "restarting" in ws.close_reason and "since=" in ws.close_reason, ws.close_reason
         assert code == 0, f"exit {code}:\n{server.log()[-3000:]}"
         assert took < EXIT_WITHIN, f"took {took:.1f} s to exit"
         for tablet in tablets:

@@ -41,3 +41,24 @@ def test_a_screen_that_falls_behind_gets_a_fresh_snapshot_not_a_gap(tmp_path) ->
             assert message["kind"] == "snapshot"
             assert message["seq"] == 5
             assert len(message["board"]["visits"]) == 5
+
+
+def test_a_socket_the_server_fails_is_closed_1011_with_a_reason_not_left_to_the_framework(tmp_path) -> None:
+    from litestar.exceptions import WebSocketDisconnect
+
+    floors = test_floors(tmp_path, tick_seconds=3600)
+    runtime = floors.get("riverside")
+
+    def broken(since, audience):
+        raise RuntimeError("a bug while catching up")
+
+    runtime.catch_up = broken  # type: ignore[method-assign]
+    with TestClient(create_app(floors)) as client:
+        desk = sign_in(client, floors, Role.front_desk)
+        with client.websocket_connect("/api/clinics/riverside/live", headers=desk) as ws:
+            try:
+                ws.receive_text(timeout=5)
+                raise AssertionError("the socket stayed open")
+            except WebSocketDisconnect as closed:
+                assert closed.code == 1011, closed.code
+                assert "server's log" in closed.detail, closed.detail
