@@ -18,13 +18,17 @@ import msgspec
 import uvicorn
 
 from floor.bootstrap import Floors, build_floors, embedded_floors
-from floor.clock import Clock, ScaledClock
+from floor.clock import Clock, ScaledClock, SystemClock
 from floor.config import Clinic, ConfigError, demo_clinic_path, load_clinics
 from floor.days import RETENTION_DAYS
 from floor.log.redis import safe_url
 from floor.logs import configure
 
 T = TypeVar("T")
+
+#: What the commands that ask "which day is it?" read (export's default day and whether it has closed, import's
+#: today, the demo's opening): the wall clock, replaced by tests so that none depends on the date it runs on.
+CLOCK: Clock = SystemClock()
 
 
 def _env_list(name: str) -> list[str]:
@@ -241,14 +245,14 @@ def export_day(args: argparse.Namespace) -> None:
     from floor.days import day_measures
 
     clinic = _clinic_named(args.clinic)
-    day = args.day or dt.datetime.now(clinic.tz).date()
+    day = args.day or CLOCK.now().astimezone(clinic.tz).date()
     events = asyncio.run(_day_events(args, clinic.id, day))
     if args.what == "encounters":
-        closed = day < dt.datetime.now(clinic.tz).date()
+        closed = day < CLOCK.now().astimezone(clinic.tz).date()
         sys.stdout.buffer.write(export.to_json(export.encounters(clinic, day, events, closed)) + b"\n")
         return
     # Today's measures as they stand now; a past day's as it closed.
-    now = dt.datetime.now(dt.UTC) if day == dt.datetime.now(clinic.tz).date() else None
+    now = CLOCK.now() if day == CLOCK.now().astimezone(clinic.tz).date() else None
     measures = day_measures(clinic, day, events, now)
     if args.what == "measures-csv":
         sys.stdout.write(export.measures_csv(clinic, day, measures))
@@ -306,7 +310,7 @@ def import_file(args: argparse.Namespace) -> None:
         raise SystemExit(f"floor: cannot read {args.file}: {e.strerror}") from None
     kind = Format(args.format) if args.format else format_of(None, args.file, body)
     assert kind is not None
-    day = args.date or dt.datetime.now(clinic.tz).date()
+    day = args.date or CLOCK.now().astimezone(clinic.tz).date()
     redis_url = args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
     owner = None
     if not redis_url:
@@ -349,7 +353,6 @@ async def _import(clinic: Clinic, redis_url: str | None, data_dir: str, body: by
                   import_schedule):
     """The import through a clinic runtime of its own on the same log a server uses, so it is decided and
     stored exactly as the HTTP endpoint does (Floor itself is the actor: no role check)."""
-    from floor.clock import SystemClock
     from floor.fanout import Hub
     from floor.runtime import ClinicRuntime
     from floor.schedule.upcoming import FileUpcoming, RedisUpcoming
@@ -365,7 +368,7 @@ async def _import(clinic: Clinic, redis_url: str | None, data_dir: str, body: by
     await event_log.open()
     await upcoming.open()
     try:
-        runtime = ClinicRuntime(clinic, event_log, SystemClock(), Hub())
+        runtime = ClinicRuntime(clinic, event_log, CLOCK, Hub())
         await runtime.start()
         summary = await import_schedule(runtime, body, kind, day, "floor import", "cli", upcoming=upcoming)
         await runtime.settle()  # the alert review the import triggered, if any, is stored before closing
@@ -376,7 +379,7 @@ async def _import(clinic: Clinic, redis_url: str | None, data_dir: str, body: by
 
 
 def _demo_clock(clinic: Clinic, speed: float, start: dt.time | None) -> Clock:
-    today = dt.datetime.now(clinic.tz).date()
+    today = CLOCK.now().astimezone(clinic.tz).date()
     opening = clinic.local(today, clinic.session.opens) - dt.timedelta(minutes=15)
     begin = clinic.local(today, start) if start else opening
     return ScaledClock(begin.astimezone(dt.UTC), speed)

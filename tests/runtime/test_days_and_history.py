@@ -22,7 +22,7 @@ from floor.log.files import OsFiles
 from floor.runtime import ClinicRuntime
 from floor.web.app import create_app
 from tests.support.clinics import quiet_clinic
-from tests.support.records import event
+from tests.support.records import T0, event
 from tests.support.staff import sign_in, test_floors
 
 AUCKLAND = msgspec.structs.replace(quiet_clinic(), timezone="Pacific/Auckland")
@@ -206,8 +206,11 @@ def test_floor_export_reads_a_day_from_the_data_directory(tmp_path: Path, capsys
     monkeypatch.delenv("REDIS_URL", raising=False)
     # `main` points the logs at this test's captured stderr, which later tests would find closed.
     monkeypatch.setattr("floor.cli.configure", lambda level: None)
+    # The export asks the clock whether the day is still open: the afternoon of the day the events were stored.
+    clock = ManualClock(T0 + dt.timedelta(hours=2))
+    monkeypatch.setattr("floor.cli.CLOCK", clock)
     before = (tmp_path / "riverside" / "2026-11-23.log").read_bytes()
-    main(["export", "--clinic", "riverside", "--day", "2026-11-23", "--data-dir", str(tmp_path)])
+    main(["export", "--clinic", "riverside", "--data-dir", str(tmp_path)])  # today, by that clock
     bundle = Bundle.model_validate_json(capsys.readouterr().out)
     assert [e.resource.status for e in bundle.entry] == ["arrived"] * 3
     main(["export", "--clinic", "riverside", "--day", "2026-11-23", "--data-dir", str(tmp_path),
@@ -217,4 +220,9 @@ def test_floor_export_reads_a_day_from_the_data_directory(tmp_path: Path, capsys
     main(["export", "--clinic", "riverside", "--day", "2026-11-23", "--data-dir", str(tmp_path),
           "--what", "measures-csv"])
     assert capsys.readouterr().out.splitlines()[1].startswith("riverside,2026-11-23,,3,")
+    # A week later the day has closed: visits it left open are unknown, not still arrived (an EHR keeps those open).
+    clock.advance(days=7)
+    main(["export", "--clinic", "riverside", "--day", "2026-11-23", "--data-dir", str(tmp_path)])
+    bundle = Bundle.model_validate_json(capsys.readouterr().out)
+    assert [e.resource.status for e in bundle.entry] == ["unknown"] * 3
     assert (tmp_path / "riverside" / "2026-11-23.log").read_bytes() == before  # read, never written

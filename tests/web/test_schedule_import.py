@@ -190,38 +190,31 @@ def test_only_managers_import_only_today_or_soon_and_only_a_schedule_file(app) -
 # -- floor import -------------------------------------------------------------------------------------------------
 
 
-def _todays_csv(tmp_path: Path) -> Path:
-    """The sample CSV without its one row pinned to a date (HH:MM rows are on whatever day is imported)."""
-    lines = (DATA / "schedule-riverside.csv").read_text().splitlines(keepends=True)
-    path = tmp_path / "today.csv"
-    path.write_text("".join(line for line in lines if "2026-11-23T" not in line))
-    return path
-
-
 @pytest.fixture
 def main(monkeypatch):
     """`floor` in-process, leaving logging as the tests set it (the CLI would bind it to this test's stderr)."""
     from floor import cli
 
     monkeypatch.setattr(cli, "configure", lambda level: None)
+    monkeypatch.setattr(cli, "CLOCK", ManualClock(START))  # `floor import` books on the clinic day of this clock
     return cli.main
 
 
 def test_floor_import_books_on_the_data_dir_that_a_server_then_serves(tmp_path, capsys, main) -> None:
 
     data = tmp_path / "data"
-    schedule = _todays_csv(tmp_path)
+    schedule = DATA / "schedule-riverside.csv"
     main(["import", str(schedule), "--clinic", "riverside", "--data-dir", str(data)])
     out = capsys.readouterr().out
-    assert "4 added, 0 updated, 0 cancelled, 0 no-show, 1 unchanged, 0 not applied (log at seq 4)" in out
+    assert "5 added, 0 updated, 0 cancelled, 0 no-show, 1 unchanged, 0 not applied (log at seq 5)" in out
     main(["import", str(schedule), "--clinic", "riverside", "--data-dir", str(data)])
-    assert "0 added, 0 updated, 0 cancelled, 0 no-show, 5 unchanged, 0 not applied (log at seq 4)" in (
+    assert "0 added, 0 updated, 0 cancelled, 0 no-show, 6 unchanged, 0 not applied (log at seq 5)" in (
         capsys.readouterr().out)
 
-    floors = test_floors(data)
+    floors = test_floors(data, clock=ManualClock(START))
     with TestClient(create_app(floors)) as client:
         manager = sign_in(client, floors, Role.manager)
-        assert sorted(_visits(client, manager)) == ["EHR-1001", "EHR-1002", "EHR-1003", "EHR-1004"]
+        assert sorted(_visits(client, manager)) == ["EHR-1001", "EHR-1002", "EHR-1003", "EHR-1004", "EHR-1006"]
         history = client.get(f"/api/clinics/riverside/visits/{_visits(client, manager)['EHR-1001']['id']}",
                              headers=manager).json()
         assert (history["events"][0]["actor"], history["events"][0]["device"]) == ("floor import", "cli")
@@ -240,7 +233,7 @@ def test_floor_import_refuses_a_bad_file_and_a_data_dir_a_server_is_using(tmp_pa
     server = hold(data)  # as `floor serve` does while it runs
     try:
         with pytest.raises(SystemExit, match=r"a Floor server is running on .*nothing was imported") as refused:
-            main(["import", str(_todays_csv(tmp_path)), "--clinic", "riverside", "--data-dir", str(data)])
+            main(["import", str(DATA / "schedule-riverside.csv"), "--clinic", "riverside", "--data-dir", str(data)])
         assert "/api/clinics/riverside/schedule?date=" in str(refused.value)
     finally:
         server.close()

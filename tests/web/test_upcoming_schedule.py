@@ -32,8 +32,8 @@ CSV = {"Content-Type": "text/csv"}
 
 
 def _tomorrows_csv() -> bytes:
-    """The sample CSV with its one dated row moved to tomorrow (HH:MM rows are on whatever day is imported)."""
-    return (DATA / "schedule-riverside.csv").read_bytes().replace(b"2026-11-23T10:00", b"2026-11-24T10:00")
+    """The sample CSV: its HH:MM times are on whatever day it is imported for."""
+    return (DATA / "schedule-riverside.csv").read_bytes()
 
 
 def _visits(client, headers) -> dict[str, dict]:
@@ -94,9 +94,9 @@ def test_a_bad_file_for_a_day_ahead_is_refused_and_nothing_is_kept(tmp_path: Pat
         manager = sign_in(client, floors, Role.manager)
         r = client.post(URL, content=(DATA / "schedule-riverside-bad.csv").read_bytes(), headers={**manager, **CSV})
         assert r.status_code == 422 and r.json()["errors"], r.text
-        # The row pinned to the 23rd is named: a file for the wrong day is refused, not booked a day late.
-        wrong_day = client.post(URL, content=(DATA / "schedule-riverside.csv").read_bytes(),
-                                headers={**manager, **CSV})
+        # A row pinned to the 23rd is named: a file for the wrong day is refused, not booked a day late.
+        pinned = _tomorrows_csv().replace(b"EHR-1006,10:00,", b"EHR-1006,2026-11-23T10:00:00-06:00,")
+        wrong_day = client.post(URL, content=pinned, headers={**manager, **CSV})
         assert wrong_day.status_code == 422 and "not on 2026-11-24" in wrong_day.text
         assert client.get("/api/clinics/riverside/schedule/upcoming", headers=manager).json()["days"] == []
         desk = sign_in(client, floors, Role.front_desk)
@@ -193,16 +193,14 @@ def test_floor_import_keeps_a_later_days_file_for_the_server_to_book(tmp_path: P
     from floor import cli
 
     monkeypatch.setattr(cli, "configure", lambda level: None)
+    monkeypatch.setattr(cli, "CLOCK", ManualClock(EVENING))  # the evening before the day the file is for
     clinic = quiet_clinic()
-    tomorrow = dt.datetime.now(clinic.tz).date() + dt.timedelta(days=1)
-    rows = [line for line in (DATA / "schedule-riverside.csv").read_text().splitlines(keepends=True)
-            if "2026-11-23T" not in line]
-    schedule = tmp_path / "tomorrow.csv"
-    schedule.write_text("".join(rows))
+    tomorrow = TOMORROW
+    schedule = DATA / "schedule-riverside.csv"
     data = tmp_path / "data"
     cli.main(["import", str(schedule), "--clinic", "riverside", "--data-dir", str(data), "--date", str(tomorrow)])
     out = capsys.readouterr().out
-    assert f"riverside {tomorrow}: kept; it is booked when the day opens" in out and "4 to add" in out
+    assert f"riverside {tomorrow}: kept; it is booked when the day opens" in out and "5 to add" in out
     assert not list(data.glob("riverside/*.log")), "a day ahead was booked at once"
 
     on_the_day = ManualClock(clinic.local(tomorrow, dt.time(7, 0)).astimezone(dt.UTC))
@@ -210,4 +208,4 @@ def test_floor_import_keeps_a_later_days_file_for_the_server_to_book(tmp_path: P
     with client:
         manager = sign_in(client, floors, Role.manager)
         assert sorted(_wait_for(lambda: _visits(client, manager))) == ["EHR-1001", "EHR-1002", "EHR-1003",
-                                                                         "EHR-1004"]
+                                                                         "EHR-1004", "EHR-1006"]
