@@ -159,15 +159,18 @@ def test_a_schedule_sent_ahead_that_cannot_be_booked_is_an_alert_on_the_managers
     # The evening before, tomorrow's file was taken; overnight the clinic lost a provider it names. The server
     # that opens the day books none of it, and says so where the managers look.
     clinic = demo_clinic()
-    today = dt.datetime.now(clinic.tz).date()
+    # The server's clinic clock is given (it runs on from 07:00 of a fixed day): the test does not depend on the
+    # date or time it runs at, nor cross midnight between keeping the file and the server opening the day.
+    today = dt.date(2026, 11, 23)
+    opens = clinic.local(today, dt.time(7, 0))
     body = (b"external_id,time,provider,visit_type,patient_name\n"
             b"EHR-1,09:00,kim,follow,Ann Lee\nEHR-2,09:20,dr-gone,follow,Bo Chen\n")
-    kept = UpcomingSchedule(CLINIC, today, "csv", body, 2, dt.datetime.now(dt.UTC), "mgr-dana", "tablet-1")
+    kept = UpcomingSchedule(CLINIC, today, "csv", body, 2, opens - dt.timedelta(hours=12), "mgr-dana", "tablet-1")
     data = tmp_path / "data"
     # In a thread of its own: sync Playwright keeps an event loop running on this one.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, FileUpcoming(data).put(kept)).result()
-    server = ServerProcess(data, tmp_path / "server.log")
+    server = ServerProcess(data, tmp_path / "server.log", "--clock-start", opens.isoformat())
     server.start()
     try:
         manager_id, _ = PEOPLE[Role.manager]
