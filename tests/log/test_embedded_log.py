@@ -124,8 +124,12 @@ async def test_a_torn_final_record_is_logged_and_cut_off_and_the_next_append_wor
     with capture_logs() as logs:
         log = await opened(tmp_path)
         assert await log.last_seq(CLINIC) == 3
-    assert [line["event"] for line in logs] == ["torn_record_ignored"]
-    assert logs[0]["offset"] == len(intact) and logs[0]["bytes"] == len(tear)
+    # An error naming the file, the byte and the last good seq; the damaged bytes moved beside the log.
+    assert [(line["event"], line["log_level"]) for line in logs] == [("damaged_tail_quarantined", "error")]
+    assert logs[0]["file"] == str(path) and logs[0]["offset"] == len(intact) and logs[0]["last_seq"] == 3
+    assert logs[0]["bytes"] == len(tear)
+    moved = path.with_name(f"{path.name}.damaged-{len(intact)}")
+    assert logs[0]["moved_to"] == str(moved) and moved.read_bytes() == tear
     assert path.read_bytes() == intact  # cut off, on the disk
     assert await log.read(CLINIC, 0) == [r.event for r in acked]
     assert await log.receipt(CLINIC, "k3") == acked[2].receipt
@@ -165,7 +169,9 @@ async def test_damage_followed_by_a_valid_record_is_corruption_and_nothing_is_cu
     path.write_bytes(bytes(data))
 
     log = await opened(tmp_path)
-    with pytest.raises(LogCorrupt, match=r"2026-11-23\.log"):
+    # The message names the file, the byte, the last good seq, and what to do.
+    where = rf"{day_file(tmp_path)}: damaged record at byte {len(frame(record(1)))} .*seq 1\).*floor check"
+    with pytest.raises(LogCorrupt, match=where):
         await log.last_seq(CLINIC)
     with pytest.raises(LogCorrupt):
         await log.read_day(CLINIC, DAY)
@@ -440,7 +446,7 @@ async def _run_with_power_cuts(seed: int, n: int) -> tuple[int, int, int]:
             with capture_logs() as logs:
                 log = await opened(ROOT, disk)
                 stored = await _check_after_restart(log, acked, planned, synced)
-            repaired += sum(line["event"] == "torn_record_ignored" for line in logs)
+            repaired += sum(line["event"] == "damaged_tail_quarantined" for line in logs)
             if len(stored) > len(acked):
                 acked.extend(planned)
             continue
