@@ -96,7 +96,8 @@ class VolatileFiles:
 
     def cut_power_at(self, n: int = 1, *, op: str | None = None, after: bool = False) -> None:
         """The n-th operation from now (1 = the next; only operations named `op` count when it is given:
-        "write", "sync", "sync_dir", "open_append", "truncate", "makedirs", "read", "exists", "list")
+        "write", "sync", "sync_dir", "open_append", "truncate", "makedirs", "read", "exists", "list", "remove",
+        "write_new")
         raises PowerCut: before doing anything, or (`after`) once its work is done."""
         if n < 1:
             raise ValueError("n counts from 1")
