@@ -156,6 +156,7 @@ class EmbeddedLog(EventLog):
         self._clinics: dict[str, _Clinic] = {}
         self._closed = False
         self._failure: _Failure | None = None
+        self._mending: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         await asyncio.to_thread(self.files.makedirs, self.data_dir)
@@ -347,21 +348,30 @@ class EmbeddedLog(EventLog):
             return None
         try:
             async with asyncio.timeout(timeout):
-                for c in broken:
-                    async with c.lock:
-                        if c.broken and not self._closed:
-                            with contextlib.suppress(LogUnavailable):
-                                await _to_thread_to_the_end(self._cut_back, c)
+                if broken:
+                    # In a task of its own: it holds a clinic's lock until its file is cut back, however long
+                    # the disk takes, while /readyz answers within its timeout.
+                    if self._mending is None or self._mending.done():
+                        self._mending = asyncio.create_task(self._mend(broken), name="floor-log-mend")
+                    await asyncio.shield(self._mending)
                 failure = self._failure
-                if failure is not None and await asyncio.to_thread(self._room_for, failure):
-                    if self._failure is failure:  # not a newer failure, seen meanwhile
-                        self._failure = None
-                        log.info("log_disk_has_room_again")
+                # Cleared only if no newer failure came meanwhile.
+                if (failure is not None and await asyncio.to_thread(self._room_for, failure)
+                        and self._failure is failure):
+                    self._failure = None
+                    log.info("log_disk_has_room_again")
         except TimeoutError:
             return f"the embedded log's disk did not answer within {timeout:g} s after a failed write"
         if any(c.broken for c in self._clinics.values()):
             return "the embedded log could not cut a failed write back: taps are refused until it can"
         return self._failure.sentence if self._failure is not None else None
+
+    async def _mend(self, broken: list[_Clinic]) -> None:
+        for c in broken:
+            async with c.lock:
+                if c.broken and not self._closed:
+                    with contextlib.suppress(LogUnavailable):
+                        await asyncio.to_thread(self._cut_back, c)
 
     def _room_for(self, failure: _Failure) -> bool:
         """Whether the disk takes writes again: a small file is written, synced and removed, and there is room

@@ -51,7 +51,7 @@ async def test_a_change_that_cannot_be_written_is_unavailable_and_changes_nothin
     with pytest.raises(LogUnavailable):
         await directory.count_failure("ana")
     assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["directory.json", "directory.lock"], "a temporary file lingers"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["directory.json", "directory.lock"], "a file lingers"
     # What the refused changes did in memory is forgotten: the directory is what the file says.
     assert await directory.session("token", NOW) is None
     assert await directory.failures("ana") == 0
