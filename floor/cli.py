@@ -109,8 +109,62 @@ def serve(args: argparse.Namespace) -> None:
     where = f"Redis at {safe_url(redis_url)}" if redis_url else f"data in {Path(args.data_dir).resolve()}"
     # The embedded log has one writer: while this server runs, `floor import` goes through it (floor/log/owner.py).
     owner = None if redis_url else _own_data_dir(args.data_dir)  # noqa: F841  # held for the life of the process
+    if not redis_url:
+        _load_before_serving(floors, [c.id for c in clinics])
     _print(f"Floor: serving {', '.join(c.id for c in clinics)} on http://{args.host}:{args.port} ({where})")
     _run(_server(floors, args.host, args.port))
+
+
+def _load_before_serving(floors: Floors, clinics: list[str]) -> None:
+    """Read the embedded log's newest days and the staff directory before serving, so a damaged file stops the
+    start with one line naming it and what to do (a damaged last record is moved aside here, and logged)."""
+    from floor.log.base import LogCorrupt, LogUnavailable
+
+    try:
+        floors.log.preload(clinics)  # type: ignore[attr-defined]  # the embedded log's
+        floors.sessions.directory.load()  # type: ignore[attr-defined]
+    except (LogCorrupt, LogUnavailable) as e:
+        raise SystemExit(f"floor: cannot start: {e}") from None
+    except OSError as e:
+        raise SystemExit(f"floor: cannot start: {e.filename or 'the data directory'}: {e.strerror or e}. "
+                         "Check the disk and the file's permissions, then start again.") from None
+
+
+def check(args: argparse.Namespace) -> None:
+    """`floor check`: the embedded log's files and the staff directory, offline; what is wrong and what
+    `--repair` does (or did). Exits 1 while a problem is left unrepaired."""
+    from floor.bootstrap import embedded_directory
+    from floor.directory.embedded import check_directory
+    from floor.log.embedded import check_logs
+    from floor.log.owner import LOCK_NAME, hold
+
+    data_dir = Path(args.data_dir)
+    if not data_dir.is_dir():
+        raise SystemExit(f"floor: no data directory at {data_dir.resolve()}")
+    owner = hold(data_dir)
+    if owner is None:
+        if args.repair:
+            raise SystemExit(f"floor: a Floor server (or import) is writing to {data_dir.resolve()} (it holds "
+                             f"{LOCK_NAME}); stop it before `floor check --repair`. Nothing was changed.")
+        _print("floor: a server is writing to this data directory: a record being written may show as damaged")
+    try:
+        findings, files, records = check_logs(data_dir, repair=args.repair)
+        findings += check_directory(embedded_directory(data_dir).path, repair=args.repair)
+    finally:
+        if owner is not None:
+            owner.close()
+    for f in findings:
+        if f.repaired:
+            print(f"{f.file}: {f.problem}\n    repaired: {f.repair}")
+        elif f.repair:
+            print(f"{f.file}: {f.problem}\n    --repair would {f.repair}")
+        else:
+            print(f"{f.file}: {f.problem}\n    not repairable here: restore the file from a backup")
+    left = [f for f in findings if not f.repaired]
+    print(f"{files} log files, {records} records, the staff directory: "
+          f"{len(findings)} problem(s){f', {len(findings) - len(left)} repaired' if args.repair else ''}")
+    if left:
+        raise SystemExit(1)
 
 
 def demo(args: argparse.Namespace) -> None:
@@ -470,6 +524,17 @@ def main(argv: list[str] | None = None) -> None:
     im.add_argument("--data-dir", default=os.environ.get("FLOOR_DATA_DIR", "floor-data"))
     im.add_argument("--redis", metavar="URL", default=None)
     im.set_defaults(run=import_file)
+
+    ch = commands.add_parser("check", help="check the embedded log's files and the staff directory offline",
+                             description="Reads every clinic's day files (each record's checksum, seqs in order "
+                                         "and gap-free, damaged tails, damage in the middle) and the staff "
+                                         "directory, and says what it found and what --repair would do. Exits "
+                                         "1 while a problem is left unrepaired.")
+    ch.add_argument("--data-dir", default=os.environ.get("FLOOR_DATA_DIR", "floor-data"))
+    ch.add_argument("--repair", action="store_true",
+                    help="move damaged tails (and damaged bytes that hold no record) beside their file, and an "
+                         "unreadable staff directory aside; needs no server running on the data directory")
+    ch.set_defaults(run=check)
 
     args = parser.parse_args(argv)
     if args.command == "staff" and args.action != "list" and not args.id:

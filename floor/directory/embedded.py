@@ -5,6 +5,10 @@ to a temporary file, fsynced, renamed over the old one and the directory fsynced
 either the old file or the new one, never half of one. `floor staff` commands may change it while the
 server runs: every change holds an advisory lock on `directory.lock` and starts from the file as it is
 (re-read when its inode, size or modification time moved), so neither side overwrites the other's change.
+
+A change that cannot be written (a full disk) is refused as `LogUnavailable` (503 with Retry-After), the old
+file left as it was and the change forgotten. A file that cannot be read refuses with `DirectoryCorrupt`,
+naming the file and what to do; `floor check` (`check_directory`) looks at it offline.
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
+import structlog
 from msgspec import Struct, field
 
 from floor.directory.base import Directory, Display, Pairing, Session, StaffMember
+from floor.log.base import LogCorrupt, LogUnavailable
+from floor.log.embedded import Finding, quarantine_path
 
 
 class _State(Struct):
@@ -33,17 +40,30 @@ class _State(Struct):
     revision: int = 0
 
 
+log = structlog.get_logger("floor.directory")
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class DirectoryCorrupt(LogCorrupt):
+    """The staff directory's file cannot be read; a person must look (the message says what to do)."""
+
+
 def _changes(method: F) -> F:
-    """A read-change-write of the file, under its lock, from its current contents."""
+    """A read-change-write of the file, under its lock, from its current contents. A change that cannot be
+    written is forgotten (the file is read again before the next use) and refused as unavailable."""
 
     @functools.wraps(method)
     async def locked(self: EmbeddedDirectory, *args: Any, **kwargs: Any) -> Any:
-        with self._file_lock():
-            self._reload()
-            return await method(self, *args, **kwargs)
+        try:
+            with self._file_lock():
+                self._reload()
+                return await method(self, *args, **kwargs)
+        except OSError as e:
+            self._loaded = None  # what the method changed in memory is not on the disk: read the file again
+            log.error("directory_write_failed", file=str(self.path), error=e.strerror or str(e), errno=e.errno)
+            raise LogUnavailable(f"the staff directory {self.path} could not be written "
+                                 f"({e.strerror or e}); nothing was changed.") from e
 
     return locked  # type: ignore[return-value]
 
@@ -74,21 +94,33 @@ class EmbeddedDirectory(Directory):
         except FileNotFoundError:
             return
         if changed != self._loaded:
-            self.__state = msgspec.json.decode(self.path.read_bytes(), type=_State)
+            self.__state = _decode(self.path, self.path.read_bytes())
             self._loaded = changed
+
+    def load(self) -> None:
+        """Read the file now (`floor serve` does, before it serves, to report a damaged file in one line)."""
+        self._reload()
 
     def _save(self) -> None:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
+        try:
+            self._write(temporary, msgspec.json.encode(self.__state))
+            os.replace(temporary, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)  # half a file must not linger (nor fill the disk further)
+            raise
+        self._loaded = _identity(self.path)
+
+    def _write(self, path: Path, data: bytes) -> None:
         # Owner-only: the file holds PIN hashes (slow to crack, but nobody else needs to read them).
-        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
-            f.write(msgspec.json.encode(self.__state))
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(temporary, self.path)
-        self._loaded = _identity(self.path)
 
     @contextlib.contextmanager
     def _file_lock(self) -> Iterator[None]:
@@ -243,3 +275,45 @@ def _identity(path: Path) -> tuple[int, int, int]:
     """Changes whenever the file is replaced: a save renames a new file (new inode) over it."""
     stat = path.stat()
     return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _what_to_do(path: Path) -> str:
+    return (f"Restore {path.name} from a backup, or run `floor check --data-dir {path.parent} --repair` to move it "
+            f"aside ({path.name}.damaged-0) and start with no staff: then add the first manager with "
+            "`floor staff add` and the others again.")
+
+
+def _decode(path: Path, data: bytes) -> _State:
+    try:
+        return msgspec.json.decode(data, type=_State)
+    except (msgspec.DecodeError, msgspec.ValidationError) as e:
+        what = "empty" if not data.strip() else f"unreadable ({e})"
+        raise DirectoryCorrupt(f"{path}: the staff directory is {what}. {_what_to_do(path)}") from None
+
+
+def check_directory(path: str | Path, *, repair: bool = False) -> list[Finding]:
+    """The staff directory's file, offline: it must decode. With `repair`, an unreadable one is moved aside
+    (kept, never deleted: it may be mended by hand) so a server can start with no staff; logged as an error."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    try:
+        _decode(path, data)
+    except DirectoryCorrupt as e:
+        target = quarantine_path(path, 0, Path.exists)
+        finding = Finding(str(path), str(e).split(". ", 1)[0].removeprefix(f"{path}: "),
+                          f"move it to {target.name}; the server then starts with no staff (add them again with "
+                          "`floor staff add`, or restore the moved file once mended)")
+        if repair:
+            os.replace(path, target)
+            fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            finding.repaired = True
+            log.error("directory_quarantined", file=str(path), moved_to=str(target), bytes=len(data),
+                      then="no staff until they are added again", by="floor check")
+        return [finding]
+    return []

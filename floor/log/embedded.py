@@ -1,8 +1,15 @@
 """The embedded log: one append-only file per clinic and day on local disk, fsynced before a tap is answered.
 
 Layout: `DATA_DIR/<clinic>/<YYYY-MM-DD>.log`. Each record is framed as a 4-byte length, a 4-byte CRC-32 and
-the record's JSON, so a record torn by a crash is recognised at replay, logged, and cut off. Records appended
-together (a schedule import) share one frame, a JSON array, so a crash keeps all of them or none.
+the record's JSON, so a record torn by a crash is recognised at replay. Records appended together (a schedule
+import) share one frame, a JSON array, so a crash keeps all of them or none.
+
+A record is on the disk whole or not at all: a write that fails partway (a full disk stores what fits) is cut
+back to the last whole record before the append answers, and a clinic whose cut-back failed takes no append
+until it has been cut back. A damaged tail found at start is never thrown away: its bytes are moved beside the
+log (`<day>.log.damaged-<byte>`), the file is cut back to its intact part, and an error names the file, the
+byte and the last good seq. Damage with whole records after it refuses to start; `floor check` (`check_logs`)
+looks at every file offline and says what it would do.
 """
 
 from __future__ import annotations
@@ -10,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import errno
+import os
 import struct
 import zlib
 from collections.abc import Sequence
@@ -28,6 +37,37 @@ log = structlog.get_logger("floor.log")
 _HEADER = struct.Struct(">II")
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Record | list[Record])
+
+
+#: Free bytes, beyond the record that did not fit, a full disk must have again before /readyz says it is ready.
+ROOM_AFTER_FULL = 16 * 1024
+#: The small file a log that failed to write creates and removes to see whether the disk takes writes again.
+PROBE_NAME = ".floor-write-probe"
+
+
+class DamagedLog(LogCorrupt):
+    """Damage with whole records after it: cutting it off could throw acknowledged taps away."""
+
+    def __init__(self, path: str, offset: int, after: int, last_seq: int | None) -> None:
+        data_dir = Path(path).parent.parent
+        seq = f"seq {last_seq}" if last_seq is not None else "none in this file"
+        super().__init__(
+            f"{path}: damaged record at byte {offset} with {after} bytes after it, some of them whole records "
+            f"(the last good record before it: {seq}). Floor does not cut off records that may have been "
+            f"acknowledged. Stop every server on this data directory and run `floor check --data-dir {data_dir}`: "
+            "it says what is damaged and whether `floor check --repair` can mend it; otherwise restore the file "
+            "from a backup.")
+        self.path, self.offset, self.after, self.last_seq = path, offset, after, last_seq
+
+
+def quarantine_path(path: Path, offset: int, exists) -> Path:
+    """Where the damaged bytes from `offset` on are kept, beside the log (never over an earlier copy)."""
+    target = path.with_name(f"{path.name}.damaged-{offset}")
+    n = 1
+    while exists(target):
+        n += 1
+        target = path.with_name(f"{path.name}.damaged-{offset}.{n}")
+    return target
 
 
 def frame(*records: Record) -> bytes:
@@ -52,7 +92,9 @@ def scan(data: bytes, source: str) -> tuple[list[Record], int]:
                 try:
                     found = _decoder.decode(body)
                 except msgspec.DecodeError as e:
-                    raise LogCorrupt(f"{source}: record at byte {offset} is unreadable: {e}") from None
+                    raise LogCorrupt(f"{source}: the record at byte {offset} has a good checksum but is unreadable "
+                                     f"({e}): written by another version of Floor? Run `floor check --data-dir "
+                                     f"{Path(source).parent.parent}` and restore the file from a backup.") from None
                 records.extend(found if isinstance(found, list) else [found])
                 offset = end + length
                 continue
@@ -63,19 +105,24 @@ def scan(data: bytes, source: str) -> tuple[list[Record], int]:
         else:
             torn = True
         if not torn:
-            raise LogCorrupt(f"{source}: damaged record at byte {offset} with {len(data) - offset} bytes after it")
+            raise DamagedLog(source, offset, len(data) - offset, records[-1].event.seq if records else None)
         break
     return records, offset
 
 
 def _whole_record_after(data: bytes, start: int) -> bool:
     """Whether an intact record starts anywhere from `start` on."""
+    return _next_whole_record(data, start) is not None
+
+
+def _next_whole_record(data: bytes, start: int) -> int | None:
+    """Where the first intact record from `start` on begins."""
     for at in range(start, len(data) - _HEADER.size):
         length, crc = _HEADER.unpack_from(data, at)
         body = data[at + _HEADER.size:at + _HEADER.size + length]
         if len(body) == length > 0 and zlib.crc32(body) == crc:
-            return True
-    return False
+            return at
+    return None
 
 
 @dataclass
@@ -89,6 +136,17 @@ class _Clinic:
     receipt_times: dict[str, dt.datetime] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     appended: asyncio.Condition = field(default_factory=asyncio.Condition)
+    #: A failed append could not be cut back: the day file may be longer than `size`. Nothing is appended
+    #: until it has been cut back to `size` (the end of the last whole record).
+    broken: bool = False
+
+
+@dataclass
+class _Failure:
+    """The last write that failed (cleared by the next that succeeds, or by a probe that finds room again)."""
+
+    sentence: str
+    wanted: int
 
 
 class EmbeddedLog(EventLog):
@@ -97,6 +155,8 @@ class EmbeddedLog(EventLog):
         self.files = files or OsFiles()
         self._clinics: dict[str, _Clinic] = {}
         self._closed = False
+        self._failure: _Failure | None = None
+        self._mending: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         await asyncio.to_thread(self.files.makedirs, self.data_dir)
@@ -122,10 +182,33 @@ class EmbeddedLog(EventLog):
         data = self.files.read(path)
         records, intact = scan(data, str(path))
         if intact < len(data):
-            log.warning("torn_record_ignored", file=str(path), offset=intact, bytes=len(data) - intact)
             if repair:
-                self.files.truncate(path, intact)
+                self._quarantine(path, data, intact, records)
+            else:
+                # An older day (only the newest is appended to): left as it is; `floor check --repair` moves it.
+                log.warning("torn_record_ignored", file=str(path), offset=intact, bytes=len(data) - intact)
         return records
+
+    def _quarantine(self, path: Path, data: bytes, intact: int, records: list[Record]) -> None:
+        """Move a damaged tail beside the log, then cut the log back to its intact part. A torn write of a
+        crash is the usual cause, and no tap it held was acknowledged; but a flipped byte on the disk may
+        have hit one that was, so its bytes are kept for a person to look at."""
+        target = quarantine_path(path, intact, self.files.exists)
+        last_seq = records[-1].event.seq if records else None
+        try:
+            self.files.write_new(target, data[intact:])
+            self.files.truncate(path, intact)
+        except OSError as e:
+            log.error("damaged_tail_not_moved", file=str(path), offset=intact, last_seq=last_seq,
+                      to=str(target), error=e.strerror or str(e))
+            raise LogUnavailable(
+                f"{path}: the damaged tail from byte {intact} on could not be moved to {target} "
+                f"({e.strerror or e}); nothing is appended after damage. Free space on the disk and start again "
+                "(or run `floor check --repair`).") from e
+        log.error("damaged_tail_quarantined", file=str(path), offset=intact, bytes=len(data) - intact,
+                  last_seq=last_seq, moved_to=str(target),
+                  hint="a torn last write of a crash was never acknowledged; a damaged one that was is in "
+                       "the moved file")
 
     def _load(self, clinic: str) -> _Clinic:
         """Index a clinic: its last seq, and the receipts of its two newest days (within the TTL)."""
@@ -146,6 +229,13 @@ class EmbeddedLog(EventLog):
                 c.receipt_times[r.receipt.key] = r.event.at
         return c
 
+    def preload(self, clinics: Sequence[str]) -> None:
+        """Index the clinics now, outside any event loop: `floor serve` does it before it starts serving, so a
+        damaged log is reported in one line naming the file, not as a traceback of the server's start."""
+        for clinic in clinics:
+            if clinic not in self._clinics:
+                self._clinics[clinic] = self._load(clinic)
+
     async def _clinic(self, clinic: str) -> _Clinic:
         c = self._clinics.get(clinic)
         if c is None:
@@ -165,23 +255,16 @@ class EmbeddedLog(EventLog):
             for record in records:
                 if record.receipt is not None and (first := c.receipts.get(record.receipt.key)) is not None:
                     raise KeyTaken(first)
-            # Shielded: once the write starts, the index must follow the disk even if the caller goes away,
-            # and the lock is kept until it has, or the next append would be checked against a stale index.
-            write = asyncio.ensure_future(asyncio.to_thread(self._write, c, records))
             try:
-                await asyncio.shield(write)
-            except asyncio.CancelledError:
-                while not write.done():
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await asyncio.wait([write])
-                raise
+                await _to_thread_to_the_end(self._write, c, records)
             finally:
-                if write.done() and not write.cancelled() and write.exception() is None:
-                    async with c.appended:
-                        c.appended.notify_all()
+                async with c.appended:  # a spurious wake-up after a failed write is harmless: tail checks again
+                    c.appended.notify_all()
 
     def _write(self, c: _Clinic, records: Sequence[Record]) -> None:
         event = records[0].event
+        if c.broken:
+            self._cut_back(c)
         if c.day != event.day or c.handle is None:
             if c.handle is not None:
                 c.handle.close()
@@ -199,7 +282,7 @@ class EmbeddedLog(EventLog):
                     handle.close()
                     raise
             except OSError as e:
-                raise LogUnavailable(f"could not open the log: {e.strerror or e}") from e
+                raise self._failed(c, "could not open the log", e, 0) from e
             c.handle, c.day, c.size = handle, event.day, size
         data = frame(*records)
         try:
@@ -207,13 +290,18 @@ class EmbeddedLog(EventLog):
             c.handle.sync()
         except OSError as e:
             # Cut off whatever part reached the file, or the next append would follow a damaged record.
-            c.handle.close()
+            with contextlib.suppress(OSError):
+                c.handle.close()
             c.handle = None
+            path = self._path(c, event.day)
             try:
-                self.files.truncate(self._path(c, event.day), c.size)
-            except OSError:
-                log.error("log_repair_failed", clinic=c.directory.name, error=str(e))
-            raise LogUnavailable(f"could not write the log: {e.strerror or e}") from e
+                self.files.truncate(path, c.size)
+            except OSError as cut:
+                c.broken = True
+                log.error("log_cut_back_failed", clinic=c.directory.name, file=str(path), size=c.size,
+                          error=cut.strerror or str(cut), then="no append until the file is cut back")
+            raise self._failed(c, "could not write the log", e, len(data)) from e
+        self._failure = None
         c.size += len(data)
         c.last_seq = records[-1].event.seq
         for record in records:
@@ -221,6 +309,82 @@ class EmbeddedLog(EventLog):
                 c.receipts[record.receipt.key] = record.receipt
                 c.receipt_times[record.receipt.key] = record.event.at
         self._expire_receipts(c, records[-1].event.at)
+
+    def _failed(self, c: _Clinic, what: str, e: OSError, wanted: int) -> LogUnavailable:
+        """Remember the failure for /readyz, and the answer for the tap (503 with Retry-After)."""
+        why = e.strerror or str(e)
+        full = e.errno in (errno.ENOSPC, errno.EDQUOT)
+        sentence = (f"the embedded log's disk is full ({why}): taps are refused until there is room"
+                    if full else f"the embedded log could not write ({why}): taps are refused until a write succeeds")
+        self._failure = _Failure(sentence, wanted)
+        log.error("log_write_failed", clinic=c.directory.name, error=why, errno=e.errno, bytes=wanted)
+        return LogUnavailable(f"{what}: {why}.")
+
+    def _cut_back(self, c: _Clinic) -> None:
+        """Cut a day file back to its last whole record, after a failed append could not (under the lock)."""
+        assert c.day is not None
+        path = self._path(c, c.day)
+        try:
+            size = len(self.files.read(path))
+            if size > c.size:
+                self.files.truncate(path, c.size)
+        except OSError as e:
+            raise self._failed(c, f"{path} could not be cut back to its last whole record after a failed write",
+                               e, 0) from e
+        if size < c.size:
+            log.error("log_shorter_than_stored", file=str(path), size=size, stored=c.size)
+            raise LogUnavailable(f"{path} holds {size} bytes, fewer than the {c.size} stored: something else "
+                                 "changed it. Stop the server and run `floor check`.")
+        c.broken = False
+        log.info("log_cut_back", clinic=c.directory.name, file=str(path), size=c.size)
+
+    async def trouble(self, timeout: float) -> str | None:
+        """While the last write failed (and none has succeeded since), a sentence saying so. A failed write is
+        looked at again here, so /readyz recovers when room comes back even if no tap arrives to prove it (a
+        load balancer sends none to an instance that is not ready): a clinic whose cut-back failed is cut back
+        now, and the disk must take a small file and have room for the record that failed and more."""
+        broken = [c for c in self._clinics.values() if c.broken]
+        if self._failure is None and not broken:
+            return None
+        try:
+            async with asyncio.timeout(timeout):
+                if broken:
+                    # In a task of its own: it holds a clinic's lock until its file is cut back, however long
+                    # the disk takes, while /readyz answers within its timeout.
+                    if self._mending is None or self._mending.done():
+                        self._mending = asyncio.create_task(self._mend(broken), name="floor-log-mend")
+                    await asyncio.shield(self._mending)
+                failure = self._failure
+                # Cleared only if no newer failure came meanwhile.
+                if (failure is not None and await asyncio.to_thread(self._room_for, failure)
+                        and self._failure is failure):
+                    self._failure = None
+                    log.info("log_disk_has_room_again")
+        except TimeoutError:
+            return f"the embedded log's disk did not answer within {timeout:g} s after a failed write"
+        if any(c.broken for c in self._clinics.values()):
+            return "the embedded log could not cut a failed write back: taps are refused until it can"
+        return self._failure.sentence if self._failure is not None else None
+
+    async def _mend(self, broken: list[_Clinic]) -> None:
+        for c in broken:
+            async with c.lock:
+                if c.broken and not self._closed:
+                    with contextlib.suppress(LogUnavailable):
+                        await asyncio.to_thread(self._cut_back, c)
+
+    def _room_for(self, failure: _Failure) -> bool:
+        """Whether the disk takes writes again: a small file is written, synced and removed, and there is room
+        for the record that did not fit, and some more."""
+        probe = self.data_dir / PROBE_NAME
+        try:
+            self.files.remove(probe)
+            self.files.write_new(probe, b"Floor checks that its disk takes writes again.\n")
+            self.files.remove(probe)
+            free = self.files.free_space(self.data_dir)
+        except OSError:
+            return False
+        return free is None or free >= failure.wanted + ROOM_AFTER_FULL
 
     def _expire_receipts(self, c: _Clinic, now: dt.datetime) -> None:
         oldest = next(iter(c.receipt_times.values()), None)
@@ -294,3 +458,132 @@ class EmbeddedLog(EventLog):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(c.appended.wait_for(lambda: c.last_seq > after), wait)
         return await self.read(clinic, after) or []
+
+
+async def _to_thread_to_the_end(function, *args):
+    """Run a file operation in a thread, shielded: once it starts, the clinic's index must follow the disk even
+    if the caller goes away, and the caller's lock is kept until it has, or the next append would be checked
+    against a stale index (or cut back a record written meanwhile)."""
+    work = asyncio.ensure_future(asyncio.to_thread(function, *args))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        while not work.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([work])
+        raise
+
+
+# -- `floor check`: every file, offline ---------------------------------------------------------------------
+
+
+class Finding(msgspec.Struct):
+    """One problem `floor check` found: the file, what is wrong, and what `--repair` does about it (None when
+    only a person can: restore from a backup)."""
+
+    file: str
+    problem: str
+    repair: str | None
+    repaired: bool = False
+
+
+def check_logs(data_dir: str | Path, *, repair: bool = False) -> tuple[list[Finding], int, int]:
+    """Every clinic's day files under `data_dir`: each record's checksum, seqs in order and gap-free across
+    days, damaged tails and damage in the middle. Returns the findings, the files and the records looked at.
+    With `repair`, damaged tails are moved beside their file (as a starting server does), and so is damage in
+    the middle that holds no record (the seqs after it carry on from the seqs before it). Run it with no server
+    writing to the data directory."""
+    root = Path(data_dir)
+    findings: list[Finding] = []
+    files = records_seen = 0
+    clinics = sorted(d for d in root.iterdir() if d.is_dir()) if root.is_dir() else []
+    for clinic in clinics:
+        previous: int | None = None  # the last seq of the day before; None at the first (pruned history)
+        for path in sorted(clinic.glob("????-??-??.log")):
+            files += 1
+            found, previous = _check_day(path, previous, repair)
+            findings += found[0]
+            records_seen += found[1]
+    return findings, files, records_seen
+
+
+def _check_day(path: Path, previous: int | None, repair: bool) -> tuple[tuple[list[Finding], int], int | None]:
+    data = path.read_bytes()
+    findings: list[Finding] = []
+    try:
+        records, intact = scan(data, str(path))
+    except DamagedLog as damage:
+        return ([_damage_in_the_middle(path, data, damage, previous, repair)], 0), None
+    except LogCorrupt as e:
+        return ([Finding(str(path), str(e), None)], 0), None
+    if intact < len(data):
+        target = quarantine_path(path, intact, Path.exists)
+        last = f"seq {records[-1].event.seq}" if records else "none in this file"
+        finding = Finding(str(path), f"damaged last record at byte {intact} ({len(data) - intact} bytes; the last "
+                          f"good record before it: {last})",
+                          f"move bytes {intact}-{len(data)} to {target.name} and cut the file back to {intact} bytes")
+        if repair:
+            _write_new(target, data[intact:])
+            with open(path, "r+b") as f:
+                f.truncate(intact)
+                os.fsync(f.fileno())
+            finding.repaired = True
+            log.error("damaged_tail_quarantined", file=str(path), offset=intact, bytes=len(data) - intact,
+                      last_seq=records[-1].event.seq if records else None, moved_to=str(target), by="floor check")
+        findings.append(finding)
+    day = dt.date.fromisoformat(path.stem)
+    for i, r in enumerate(records):
+        if r.event.day != day:
+            findings.append(Finding(str(path), f"record {i} (seq {r.event.seq}) belongs to {r.event.day}, not {day}",
+                                    None))
+            break
+        expected = previous + 1 if previous is not None else r.event.seq
+        if r.event.seq != expected:
+            what = "missing" if r.event.seq > expected else "out of order"
+            findings.append(Finding(str(path), f"seq {r.event.seq} follows seq {expected - 1} (record {i}, "
+                                    f"seq {what}): restore the file from a backup", None))
+            break
+        previous = r.event.seq
+    return (findings, len(records)), previous
+
+
+def _damage_in_the_middle(path: Path, data: bytes, damage: DamagedLog, previous: int | None,
+                          repair: bool) -> Finding:
+    """Damage followed by whole records: mendable only when the damaged bytes hold no record, i.e. the seqs
+    after them carry on from those before (zeros a failed write left, say); else a tap would be lost."""
+    problem = (f"damaged record at byte {damage.offset} with {damage.after} bytes after it, some of them whole "
+               f"records (the last good record before it: "
+               f"{f'seq {damage.last_seq}' if damage.last_seq is not None else 'none in this file'})")
+    before, _ = scan(data[:damage.offset], str(path))
+    resume = _next_whole_record(data, damage.offset + 1)
+    try:
+        after, intact = scan(data[resume:], str(path)) if resume is not None else ([], 0)
+    except LogCorrupt:
+        after = []
+    last = before[-1].event.seq if before else previous
+    if not after or last is None or after[0].event.seq != last + 1 or resume + intact != len(data):
+        lost = f"seq {last + 1}" if last is not None else "records"
+        return Finding(str(path), f"{problem}; {lost} is in the damaged part", None)
+    target = quarantine_path(path, damage.offset, Path.exists)
+    finding = Finding(str(path), f"{problem}; the damaged bytes {damage.offset}-{resume} hold no record (seq "
+                      f"{after[0].event.seq} after them follows seq {last})",
+                      f"move bytes {damage.offset}-{resume} to {target.name} and join the records on either side")
+    if repair:
+        _write_new(target, data[damage.offset:resume])
+        joined = path.with_name(path.name + ".joined")
+        joined.unlink(missing_ok=True)
+        _write_new(joined, data[:damage.offset] + data[resume:])
+        os.replace(joined, path)
+        _sync_dir(path.parent)
+        finding.repaired = True
+        log.error("damaged_bytes_quarantined", file=str(path), offset=damage.offset, bytes=resume - damage.offset,
+                  last_seq=last, moved_to=str(target), by="floor check")
+    return finding
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    OsFiles().write_new(path, data)
+
+
+def _sync_dir(directory: Path) -> None:
+    OsFiles().sync_dir(directory)

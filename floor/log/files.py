@@ -1,14 +1,16 @@
-"""The file operations the embedded log needs, in one small layer, so tests can simulate power loss."""
+"""The file operations the embedded log needs, in one small layer, so tests can simulate power loss and a full disk."""
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 
 class AppendFile(Protocol):
-    def write(self, data: bytes) -> None: ...
+    def write(self, data: bytes) -> None:
+        """All of `data`, or an OSError (part of it may have reached the file: the caller cuts it off)."""
     def sync(self) -> None: ...
     def close(self) -> None: ...
 
@@ -22,6 +24,10 @@ class Files(Protocol):
     def truncate(self, path: Path, size: int) -> None: ...
     def sync_dir(self, directory: Path) -> None: ...
     def remove(self, path: Path) -> None: ...
+    def write_new(self, path: Path, data: bytes) -> None:
+        """A new file holding `data`, synced, its name synced too; an existing file is never overwritten."""
+    def free_space(self, directory: Path) -> int | None:
+        """Bytes a writer may still add under `directory` (None when unknown)."""
 
 
 class _OsAppendFile:
@@ -29,7 +35,15 @@ class _OsAppendFile:
         self._f = f
 
     def write(self, data: bytes) -> None:
-        self._f.write(data)
+        # A raw (unbuffered) write may store only part of the data and say so in its count, with no error:
+        # on a file system that is nearly full, what fits is written and the next write fails. Everything is
+        # written, or an OSError says it was not.
+        view = memoryview(data)
+        while view:
+            written = self._f.write(view)
+            if not written:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            view = view[written:]
 
     def sync(self) -> None:
         self._f.flush()
@@ -66,6 +80,22 @@ class OsFiles:
 
     def remove(self, path: Path) -> None:
         path.unlink(missing_ok=True)
+
+    def write_new(self, path: Path, data: bytes) -> None:
+        f = open(path, "xb")  # noqa: SIM115  # closed below, and removed when it could not be written whole
+        try:
+            with f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError:
+            path.unlink(missing_ok=True)  # ours, and incomplete: never leave half a copy behind
+            raise
+        self.sync_dir(path.parent)
+
+    def free_space(self, directory: Path) -> int | None:
+        stat = os.statvfs(directory)
+        return stat.f_bavail * stat.f_frsize
 
     def sync_dir(self, directory: Path) -> None:
         # A new file's name is only durable once its directory is fsynced.

@@ -124,8 +124,12 @@ async def test_a_torn_final_record_is_logged_and_cut_off_and_the_next_append_wor
     with capture_logs() as logs:
         log = await opened(tmp_path)
         assert await log.last_seq(CLINIC) == 3
-    assert [line["event"] for line in logs] == ["torn_record_ignored"]
-    assert logs[0]["offset"] == len(intact) and logs[0]["bytes"] == len(tear)
+    # An error naming the file, the byte and the last good seq; the damaged bytes moved beside the log.
+    assert [(line["event"], line["log_level"]) for line in logs] == [("damaged_tail_quarantined", "error")]
+    assert logs[0]["file"] == str(path) and logs[0]["offset"] == len(intact) and logs[0]["last_seq"] == 3
+    assert logs[0]["bytes"] == len(tear)
+    moved = path.with_name(f"{path.name}.damaged-{len(intact)}")
+    assert logs[0]["moved_to"] == str(moved) and moved.read_bytes() == tear
     assert path.read_bytes() == intact  # cut off, on the disk
     assert await log.read(CLINIC, 0) == [r.event for r in acked]
     assert await log.receipt(CLINIC, "k3") == acked[2].receipt
@@ -165,7 +169,9 @@ async def test_damage_followed_by_a_valid_record_is_corruption_and_nothing_is_cu
     path.write_bytes(bytes(data))
 
     log = await opened(tmp_path)
-    with pytest.raises(LogCorrupt, match=r"2026-11-23\.log"):
+    # The message names the file, the byte, the last good seq, and what to do.
+    where = rf"{day_file(tmp_path)}: damaged record at byte {len(frame(record(1)))} .*seq 1\).*floor check"
+    with pytest.raises(LogCorrupt, match=where):
         await log.last_seq(CLINIC)
     with pytest.raises(LogCorrupt):
         await log.read_day(CLINIC, DAY)
@@ -233,6 +239,17 @@ class Faulty:
     def sync_dir(self, directory: Path) -> None:
         self._check("sync_dir")
         self.inner.sync_dir(directory)
+
+    def remove(self, path: Path) -> None:
+        self._check("remove")
+        self.inner.remove(path)
+
+    def write_new(self, path: Path, data: bytes) -> None:
+        self._check("write_new")
+        self.inner.write_new(path, data)
+
+    def free_space(self, directory: Path) -> int | None:
+        return self.inner.free_space(directory)
 
 
 class _FaultyAppend:
@@ -306,6 +323,153 @@ async def test_a_process_killed_between_creating_a_day_file_and_syncing_its_name
     await log.append(CLINIC, record(2, day=DAY + dt.timedelta(days=1)))  # acknowledged
     after = await opened(ROOT, disk.crash())
     assert [e.seq for e in await after.read(CLINIC, 0)] == [1, 2]
+
+
+# -- a full disk ----------------------------------------------------------------------------------------------
+
+
+class _ShortWrites:
+    """A raw file as the system call sees it on a nearly full disk: a write stores `fits` bytes at most and
+    says so in its count, without an error; then nothing fits (a count of 0, or ENOSPC)."""
+
+    def __init__(self, fits: list[int], then_error: bool) -> None:
+        self.fits, self.then_error, self.stored = fits, then_error, bytearray()
+
+    def write(self, data) -> int:
+        if not self.fits:
+            if self.then_error:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return 0
+        n = min(len(data), self.fits.pop(0))
+        self.stored += bytes(data[:n])
+        return n
+
+
+@pytest.mark.parametrize("then_error", [True, False], ids=["then ENOSPC", "then a count of 0"])
+def test_a_short_write_of_the_real_disk_is_an_error_not_a_stored_record(then_error: bool) -> None:
+    from floor.log.files import _OsAppendFile
+
+    data = frame(record(1))
+    whole = _ShortWrites([10, len(data)], then_error)
+    _OsAppendFile(whole).write(data)  # a short count, then the rest: all of it stored
+    assert whole.stored == data
+    short = _ShortWrites([len(data) // 2], then_error)
+    with pytest.raises(OSError) as failed:
+        _OsAppendFile(short).write(data)
+    assert failed.value.errno == errno.ENOSPC
+    assert short.stored == data[: len(data) // 2]
+
+
+async def test_a_disk_full_mid_record_acknowledges_only_whole_records_and_leaves_the_file_as_it_was() -> None:
+    disk = VolatileFiles()
+    log = await opened(ROOT, disk)
+    disk.room = 5 * len(frame(record(1, key="tap-1"))) + 100  # about five records, then the disk is full
+    acked: list[Record] = []
+    before = b""
+    for seq in range(1, 20):
+        r = record(seq, key=f"tap-{seq}")
+        room = disk.room
+        try:
+            await log.append(CLINIC, r)
+        except LogUnavailable as e:
+            assert "No space left" in str(e)
+            break
+        acked.append(r)
+        before = disk.read(day_file(ROOT))
+    else:
+        raise AssertionError("the disk never filled up")
+    assert 0 < room < len(frame(r)), "the failing write was not a short one (part of the record fitting)"
+    assert disk.read(day_file(ROOT)) == before, "the failed append left the file changed"
+    assert "disk is full" in (await log.trouble(1.0) or "")
+    for _ in range(3):  # retries while full: refused, the file unchanged, still in trouble
+        with pytest.raises(LogUnavailable):
+            await log.append(CLINIC, record(len(acked) + 1))
+        assert disk.read(day_file(ROOT)) == before
+    assert await log.trouble(1.0) is not None
+    assert await log.last_seq(CLINIC) == len(acked)
+
+    disk.room = 1_000_000  # room again: /readyz recovers before any tap (a probe file is written and removed)
+    assert await log.trouble(1.0) is None
+    assert disk.contents().keys() == {day_file(ROOT)}, "the probe file was left behind"
+    after_full = record(len(acked) + 1, key="after")
+    await log.append(CLINIC, after_full)
+    acked.append(after_full)
+
+    restarted = await opened(ROOT, disk.crash())
+    assert await restarted.read(CLINIC, 0) == [r.event for r in acked]
+    assert await restarted.receipt(CLINIC, "after") == after_full.receipt
+    await restarted.append(CLINIC, record(len(acked) + 1))
+
+
+async def test_after_a_failed_write_readyz_is_in_trouble_until_the_disk_takes_a_write_again(
+        tmp_path: Path) -> None:
+    files = Faulty(OsFiles())
+    log = await opened(tmp_path, files)
+    await log.append(CLINIC, record(1))
+    assert await log.trouble(1.0) is None
+    files.fail["sync"] = 0
+    with pytest.raises(LogUnavailable):
+        await log.append(CLINIC, record(2))
+    files.fail["write_new"] = 0  # the probe's small file fails: the disk still refuses writes
+    assert "could not write (Input/output error" in (await log.trouble(1.0) or "")
+    assert not files.fail
+    assert await log.trouble(1.0) is None  # the probe's file was written, synced and removed
+    assert not (tmp_path / ".floor-write-probe").exists()
+
+    files.fail["write"] = 0
+    with pytest.raises(LogUnavailable):
+        await log.append(CLINIC, record(2))
+    await log.append(CLINIC, record(2))  # a write that succeeds clears it too
+    assert await log.trouble(1.0) is None
+
+
+@pytest.mark.parametrize("mended_by", ["the next append", "/readyz"])
+async def test_a_short_write_whose_cut_back_fails_is_cut_back_before_anything_else_is_appended(
+        mended_by: str) -> None:
+    disk = VolatileFiles()
+    files = Faulty(disk)
+    log = await opened(ROOT, files)
+    await log.append(CLINIC, record(1, key="k1"))
+    intact = disk.read(day_file(ROOT))
+    disk.room = 30  # part of the next record fits
+    files.fail["truncate"] = 0  # and cutting it back fails too
+    with pytest.raises(LogUnavailable):
+        await log.append(CLINIC, record(2, key="k2"))
+    assert disk.read(day_file(ROOT))[: len(intact)] == intact
+    assert len(disk.read(day_file(ROOT))) == len(intact) + 30  # 30 bytes of a record nobody was told of
+
+    disk.room = None  # room again, but the cut-back still fails: nothing is appended after the damage
+    files.fail["truncate"] = 0
+    with pytest.raises(LogUnavailable, match="cut back"):
+        await log.append(CLINIC, record(2, key="k2"))
+    assert len(disk.read(day_file(ROOT))) == len(intact) + 30
+    files.fail["truncate"] = 0
+    assert "could not cut a failed write back" in (await log.trouble(1.0) or "")
+    assert len(disk.read(day_file(ROOT))) == len(intact) + 30
+    if mended_by == "/readyz":
+        assert await log.trouble(1.0) is None  # cut back now, under the clinic's lock
+        assert disk.read(day_file(ROOT)) == intact
+    await log.append(CLINIC, record(2, key="k2"))
+    await log.append(CLINIC, record(3))
+    assert await log.trouble(1.0) is None
+    restarted = await opened(ROOT, disk.crash())
+    assert [e.seq for e in await restarted.read(CLINIC, 0)] == [1, 2, 3]
+    assert await restarted.receipt(CLINIC, "k2") is not None
+
+
+async def test_a_damaged_tail_that_cannot_be_moved_aside_stops_the_clinic_and_is_left_as_it_is() -> None:
+    disk = VolatileFiles()
+    log = await opened(ROOT, disk)
+    await log.append(CLINIC, record(1))
+    await log.close()
+    disk.open_append(day_file(ROOT)).write(frame(record(2))[:-4])  # a torn last record
+    damaged = disk.read(day_file(ROOT))
+    disk.room = 10  # too little for the copy of the damaged bytes
+    with pytest.raises(LogUnavailable, match=rf"{day_file(ROOT)}: the damaged tail from byte .* Free space"):
+        await (await opened(ROOT, disk)).last_seq(CLINIC)
+    assert disk.read(day_file(ROOT)) == damaged
+    disk.room = None
+    assert await (await opened(ROOT, disk)).last_seq(CLINIC) == 1
 
 
 # -- concurrency ------------------------------------------------------------------------------------------
@@ -440,7 +604,7 @@ async def _run_with_power_cuts(seed: int, n: int) -> tuple[int, int, int]:
             with capture_logs() as logs:
                 log = await opened(ROOT, disk)
                 stored = await _check_after_restart(log, acked, planned, synced)
-            repaired += sum(line["event"] == "torn_record_ignored" for line in logs)
+            repaired += sum(line["event"] == "damaged_tail_quarantined" for line in logs)
             if len(stored) > len(acked):
                 acked.extend(planned)
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -94,19 +95,23 @@ def _day_file(data_dir: Path) -> Path:
     return files[0]
 
 
-def test_a_torn_last_record_is_logged_ignored_and_the_server_starts(server: ServerProcess) -> None:
+def test_a_torn_last_record_is_moved_aside_logged_and_the_server_starts(server: ServerProcess) -> None:
     desk = server.signed_in(Role.front_desk)
     with httpx.Client(base_url=server.url, headers=desk) as client:
         seqs = [_walk_in(client, f"Patient {i}").json()["seq"] for i in range(5)]
     server.kill9()
     log_file = _day_file(server.data_dir)
     intact = log_file.stat().st_size
+    torn = b"\x00\x00\x01\xf4\x12\x34\x56\x78{\"event\":{\"seq\":"  # a record cut off mid-write
     with open(log_file, "ab") as f:
-        f.write(b"\x00\x00\x01\xf4\x12\x34\x56\x78{\"event\":{\"seq\":")  # a record cut off mid-write
+        f.write(torn)
 
     server.start()
-    assert "torn_record_ignored" in server.log()
+    [error] = [json.loads(line) for line in server.log().splitlines() if "damaged_tail_quarantined" in line]
+    assert error["level"] == "error" and error["file"] == str(log_file)
+    assert error["offset"] == intact and error["last_seq"] == seqs[-1]
     assert log_file.stat().st_size == intact
+    assert log_file.with_name(f"{log_file.name}.damaged-{intact}").read_bytes() == torn
     with httpx.Client(base_url=server.url, headers=desk) as client:
         assert client.get(f"/api/clinics/{CLINIC}/board").json()["seq"] == seqs[-1]
         r = _walk_in(client, "After the tear")

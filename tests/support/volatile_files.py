@@ -16,10 +16,16 @@ torn by the cut would leave. A process crash without a power cut keeps everythin
 before or after doing its work, and so does every operation after it, so a test can stop a writer at an exact
 point and then take `crash()`. `PowerCut` is not an `OSError`: the code under test must not mistake it for a
 disk error.
+
+`room` makes the disk fill up: it is the number of bytes it still takes (None: no limit). A write past it stores
+the part that fits and then fails with ENOSPC, as a nearly full file system does (`OsFiles` turns the short count
+of the system call into that error); a truncate or a remove gives the bytes back. It is an `OSError`, a disk
+error the code under test must handle.
 """
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import random
 from dataclasses import dataclass
@@ -51,7 +57,14 @@ class _AppendFile:
 
     def write(self, data: bytes) -> None:
         with self._owner._op("write"):
-            self._file().data += data
+            f = self._file()
+            owner = self._owner
+            if owner.room is not None and len(data) > owner.room:
+                f.data += data[:owner.room]  # what fits reaches the file: a short write
+                owner.room = 0
+                raise OSError(errno.ENOSPC, "No space left on device", str(self._path))
+            f.data += data
+            owner._give_back(-len(data))
 
     def sync(self) -> None:
         with self._owner._op("sync"):
@@ -76,16 +89,23 @@ class VolatileFiles:
         #: How many file syncs completed, and the name of every operation tried, for tests that check when.
         self.syncs = 0
         self.ops: list[str] = []
+        #: Bytes the disk still takes (None: as many as are written).
+        self.room: int | None = None
 
     # -- faults ---------------------------------------------------------------------------------------
 
     def cut_power_at(self, n: int = 1, *, op: str | None = None, after: bool = False) -> None:
         """The n-th operation from now (1 = the next; only operations named `op` count when it is given:
-        "write", "sync", "sync_dir", "open_append", "truncate", "makedirs", "read", "exists", "list")
+        "write", "sync", "sync_dir", "open_append", "truncate", "makedirs", "read", "exists", "list", "remove",
+        "write_new")
         raises PowerCut: before doing anything, or (`after`) once its work is done."""
         if n < 1:
             raise ValueError("n counts from 1")
         self._countdown, self._cut_op, self._cut_after = n, op, after
+
+    def _give_back(self, size: int) -> None:
+        if self.room is not None:
+            self.room += size
 
     def disarm(self) -> None:
         """Cancel a pending power cut (and power back on): for a process crash, where the disk keeps running."""
@@ -160,6 +180,7 @@ class VolatileFiles:
             f = self._files.get(Path(path))
             if f is None:
                 raise FileNotFoundError(2, "No such file", str(path))
+            self._give_back(max(0, len(f.data) - size))
             del f.data[size:]
             f.durable = bytes(f.data)  # truncate fsyncs
 
@@ -167,7 +188,24 @@ class VolatileFiles:
         # Simplified: the name is gone at once (a crash before the directory's sync could bring it back, and
         # a pruned day coming back is harmless: it is pruned again).
         with self._op("remove"):
-            self._files.pop(Path(path), None)
+            f = self._files.pop(Path(path), None)
+            if f is not None:
+                self._give_back(len(f.data))
+
+    def write_new(self, path: Path, data: bytes) -> None:
+        with self._op("write_new"):
+            path = Path(path)
+            if path.parent not in self._dirs:
+                raise FileNotFoundError(2, "No such directory", str(path.parent))
+            if path in self._files or path in self._dirs:
+                raise FileExistsError(17, "File exists", str(path))
+            if self.room is not None and len(data) > self.room:
+                raise OSError(errno.ENOSPC, "No space left on device", str(path))  # and nothing is left behind
+            self._give_back(-len(data))
+            self._files[path] = _File(bytearray(data), bytes(data), named=True)  # synced, and its directory
+
+    def free_space(self, directory: Path) -> int | None:
+        return self.room
 
     def sync_dir(self, directory: Path) -> None:
         with self._op("sync_dir"):

@@ -1,0 +1,192 @@
+"""A real `floor serve` on a real small file system (a 96 KiB tmpfs) that runs out of space, as in issue 15: a tap
+is answered 201 only once all of it is on the disk, a refused one is 503 with Retry-After and leaves the file as it
+was, /readyz is 503 while the disk is full and 200 once there is room, sign-in is 503 (never 500), and after a
+kill -9 the server comes back with every acknowledged tap.
+
+Mounting needs root (CI runs as root); the test skips only when the mount itself is refused. A failed start (a
+damaged staff directory, a damaged log) says so in one line naming the file and what to do."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from floor.core.access import Role
+from tests.server.conftest import ServerProcess, free_port
+
+pytestmark = pytest.mark.server
+
+CLINIC = "riverside"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    where = tmp_path / "small"
+    where.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k,mode=0700", "tmpfs", str(where)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"a small file system cannot be mounted here: {mounted.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "--lazy", str(where)], check=False)
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """Fill the file system, then give `leave` bytes back: what is left for the server."""
+    filler = disk / "filler"
+    with open(filler, "wb", buffering=0) as f:
+        while True:
+            try:
+                if not f.write(b"\xff" * 4096):
+                    break
+            except OSError as e:
+                assert e.errno == errno.ENOSPC
+                break
+    os.truncate(filler, max(0, filler.stat().st_size - leave))
+    return filler
+
+
+def walk_in(client: httpx.Client, name: str) -> httpx.Response:
+    for _ in range(50):
+        answer = client.post(f"/api/clinics/{CLINIC}/visits", json={"patient_name": name, "provider": "silva",
+                                                                   "visit_type": "follow", "walk_in": True})
+        if answer.status_code != 429:  # this tablet's burst is spent: wait as told
+            return answer
+        time.sleep(float(answer.headers["Retry-After"]))
+    raise AssertionError("throttled for good")
+
+
+def day_file(data_dir: Path) -> Path:
+    [found] = sorted((data_dir / CLINIC).glob("*.log"))
+    return found
+
+
+def test_a_real_full_disk_acknowledges_only_whole_taps_and_the_server_comes_back_with_all(
+        small_disk: Path, tmp_path: Path) -> None:
+    server = ServerProcess(small_disk, tmp_path / "server.log")
+    server.add_staff("desk-ana", Role.front_desk)
+    server.start()
+    try:
+        desk = server.sign_in("desk-ana")
+        acked: dict[int, str] = {}  # seq -> visit
+        with httpx.Client(base_url=server.url, headers=desk, timeout=10) as client:
+            first = walk_in(client, "Patient 0")
+            assert first.status_code == 201
+            acked[first.json()["seq"]] = first.json()["visit"]["id"]
+            filler = fill(small_disk, leave=6 * 1024)
+
+            refused = 0
+            for i in range(1, 80):
+                size = day_file(small_disk).stat().st_size
+                answer = walk_in(client, f"Patient {i} " + "x" * 60)
+                if answer.status_code == 201:
+                    assert not refused, "a tap was acknowledged after one was refused, on a disk still full"
+                    acked[answer.json()["seq"]] = answer.json()["visit"]["id"]
+                    continue
+                assert answer.status_code == 503, answer.text
+                assert answer.headers["Retry-After"]
+                assert day_file(small_disk).stat().st_size == size, "a refused tap changed the log file"
+                refused += 1
+                if refused == 3:
+                    break
+            assert refused == 3 and len(acked) > 3, (len(acked), refused)
+            ready = client.get("/readyz")
+            assert ready.status_code == 503 and "disk is full" in " ".join(ready.json()["problems"]), ready.text
+
+            signing_in = httpx.post(f"{server.url}/api/sign-in", timeout=10,
+                                    json={"staff": "desk-ana", "secret": "2468", "device": "t2"})
+            assert signing_in.status_code == 503 and signing_in.headers["Retry-After"], signing_in.text
+            assert not (small_disk / "directory.tmp").exists()
+
+            filler.unlink()  # room again: /readyz says so without waiting for a tap
+            assert client.get("/readyz").status_code == 200
+            after = walk_in(client, "After the disk had room")
+            assert after.status_code == 201
+            acked[after.json()["seq"]] = after.json()["visit"]["id"]
+        server.sign_in("desk-ana", "t3")  # and sign-in writes the directory again
+
+        server.kill9()
+        server.start()
+        with httpx.Client(base_url=server.url, headers=desk, timeout=10) as client:
+            for seq, visit in acked.items():  # every acknowledged tap is back
+                history = client.get(f"/api/clinics/{CLINIC}/visits/{visit}")
+                assert history.status_code == 200 and seq in [e["seq"] for e in history.json()["events"]]
+            assert client.get(f"/api/clinics/{CLINIC}/board").json()["seq"] == max(acked)
+            assert walk_in(client, "After the restart").json()["seq"] == max(acked) + 1
+    finally:
+        server.stop()
+
+
+def serve_once(data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "floor", "serve", "--port", str(free_port()), "--data-dir",
+                           str(data_dir)], capture_output=True, text=True, timeout=30,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+@pytest.mark.parametrize("content", [b"", b'{"staff":{"desk-ana":{"id":"desk'], ids=["empty", "truncated"])
+def test_a_damaged_staff_directory_stops_the_start_in_one_line_naming_the_file(tmp_path: Path,
+                                                                               content: bytes) -> None:
+    (tmp_path / "directory.json").write_bytes(content)
+    started = serve_once(tmp_path)
+    assert started.returncode == 1
+    assert "Traceback" not in started.stderr
+    assert started.stderr.strip().splitlines()[-1].startswith(
+        f"floor: cannot start: {tmp_path / 'directory.json'}: the staff directory is ")
+    assert "floor check" in started.stderr and (tmp_path / "directory.json").read_bytes() == content
+
+
+def test_damage_in_the_middle_of_a_log_stops_the_start_in_one_line_saying_what_to_do(tmp_path: Path) -> None:
+    from floor.log.embedded import frame
+    from tests.support.records import record
+
+    day = tmp_path / CLINIC / "2026-11-23.log"
+    day.parent.mkdir()
+    whole = frame(record(1)) + frame(record(2))
+    damaged = whole[:20] + b"#" + whole[21:] + frame(record(3))
+    day.write_bytes(damaged)
+    started = serve_once(tmp_path)
+    assert started.returncode == 1 and "Traceback" not in started.stderr
+    line = started.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"floor: cannot start: {day}: damaged record at byte 0 with {len(damaged)} bytes after it")
+    assert f"run `floor check --data-dir {tmp_path}`" in line
+    assert day.read_bytes() == damaged
+
+
+def test_a_damaged_last_record_is_moved_aside_with_an_error_and_the_server_starts(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "data", tmp_path / "server.log")
+    server.add_staff("desk-ana", Role.front_desk)
+    server.start()
+    desk = server.sign_in("desk-ana")
+    with httpx.Client(base_url=server.url, headers=desk, timeout=10) as client:
+        seqs = [walk_in(client, f"Patient {i}").json()["seq"] for i in range(3)]
+    server.kill9()
+    path = day_file(server.data_dir)
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0x01  # one byte of the last record flipped, CRC and all: an acknowledged tap damaged on the disk
+    path.write_bytes(bytes(data))
+    checked = subprocess.run([sys.executable, "-m", "floor", "check", "--data-dir", str(server.data_dir)],
+                             capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 1 and f"{path}: damaged last record at byte" in checked.stdout
+    assert f"the last good record before it: seq {seqs[-2]}" in checked.stdout
+    try:
+        server.start()
+        [error] = [json.loads(line) for line in server.log().splitlines() if "damaged_tail_quarantined" in line]
+        assert error["level"] == "error" and error["file"] == str(path) and error["last_seq"] == seqs[-2]
+        moved = Path(error["moved_to"])
+        assert moved.parent == path.parent and moved.read_bytes() == bytes(data[error["offset"]:])
+        with httpx.Client(base_url=server.url, headers=desk, timeout=10) as client:
+            assert client.get(f"/api/clinics/{CLINIC}/board").json()["seq"] == seqs[-2]
+            assert walk_in(client, "After the damage").status_code == 201
+    finally:
+        server.stop()
