@@ -1,14 +1,14 @@
 """The hallway projection: what a public wall display may show.
 
 Hallways are public, so these structs have no field that could hold a patient's name, date of birth or
-record number: visits appear by room, stage, times, provider initials and a short token derived from the
-visit id (not from the patient). Every text here comes from the clinic's configuration or an enum.
+record number: visits appear by room, stage, times, provider initials and a short token drawn at random
+when the visit was booked (not from the patient, nor from its id). Every text here comes from the clinic's
+configuration or an enum.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
 from msgspec import Struct
 
@@ -16,20 +16,6 @@ from floor.config import Clinic, Thresholds
 from floor.core.floor import Alert, Floor, Room, Touched, Visit
 from floor.core.journey import Stage
 from floor.core.rooms import RoomState
-
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O or U to misread
-
-
-def visit_token(visit_id: str) -> str:
-    """Three characters a wall can show for a visit. Distinct for the first 32,768 events of a clinic's
-    log and shuffled, so neighbouring bookings do not get neighbouring tokens."""
-    digits = visit_id[1:]
-    if visit_id.startswith("v") and digits.isdigit():
-        n = int(digits)
-    else:
-        n = int.from_bytes(hashlib.sha256(visit_id.encode()).digest()[:4], "big")
-    x = (n * 0x5BD1 + 0x3A7) % 32768  # an odd multiplier: one-to-one on 0..32767
-    return "".join(_ALPHABET[(x >> shift) & 31] for shift in (10, 5, 0))
 
 
 class HallwayVisit(Struct):
@@ -123,16 +109,15 @@ class Hallway:
 
     def visit(self, v: Visit) -> HallwayVisit:
         since = v.times.get(v.stage, v.start)
-        return HallwayVisit(visit_token(v.id), self._initials.get(v.provider, "?"), v.stage, since, v.start,
-                            v.walk_in, v.room)
+        return HallwayVisit(v.token, self._initials.get(v.provider, "?"), v.stage, since, v.start, v.walk_in, v.room)
 
     @staticmethod
-    def room(r: Room) -> HallwayRoom:
-        return HallwayRoom(r.id, r.label, r.zone, r.state, r.since, visit_token(r.visit) if r.visit else None)
+    def room(r: Room, floor: Floor) -> HallwayRoom:
+        return HallwayRoom(r.id, r.label, r.zone, r.state, r.since, floor.token(r.visit) if r.visit else None)
 
-    def alert(self, a: Alert) -> HallwayAlert:
+    def alert(self, a: Alert, floor: Floor) -> HallwayAlert:
         return HallwayAlert(a.id, a.kind, a.raised_at, a.active, a.acknowledged_by is not None,
-                            self.initials(a.provider), visit_token(a.visit) if a.visit else None, a.stage,
+                            self.initials(a.provider), floor.token(a.visit) if a.visit else None, a.stage,
                             a.detail.lateness, a.detail.minutes, a.detail.limit)
 
     def delays(self, delays: list[tuple[str, float, dt.datetime | None]]) -> list[HallwayDelay]:
@@ -142,11 +127,12 @@ class Hallway:
     def board(self, floor: Floor, now: dt.datetime, delays: list[HallwayDelay], stale: bool) -> HallwayBoard:
         c = self.clinic
         return HallwayBoard(c.id, c.name, c.timezone, floor.day, floor.seq, now, c.thresholds,
-                            [self.room(r) for r in floor.rooms.values()],
+                            [self.room(r, floor) for r in floor.rooms.values()],
                             [self.visit(v) for v in floor.visits.values()], delays,
-                            [self.alert(a) for a in floor.alerts.values()], stale)
+                            [self.alert(a, floor) for a in floor.alerts.values()], stale)
 
-    def update(self, seq: int, at: dt.datetime, touched: Touched) -> HallwayUpdate:
+    def update(self, seq: int, at: dt.datetime, touched: Touched, floor: Floor) -> HallwayUpdate:
+        """`floor`: the floor the event was folded into (it knows the tokens of the visits in rooms and alerts)."""
         visit = self.visit(touched.visit) if touched.visit else None
-        alert = self.alert(touched.alert) if touched.alert else None
-        return HallwayUpdate(seq, at, visit, [self.room(r) for r in touched.rooms], alert)
+        alert = self.alert(touched.alert, floor) if touched.alert else None
+        return HallwayUpdate(seq, at, visit, [self.room(r, floor) for r in touched.rooms], alert)

@@ -19,6 +19,7 @@ from floor.core.alerts import review
 from floor.core.commands import Tap
 from floor.core.events import AlertAcknowledged, AlertChange, AlertCleared, AlertRaised, AlertUpdated, Event
 from floor.core.floor import Floor
+from floor.core.ids import Ids
 from floor.log.embedded import scan
 
 _ALERT_EVENTS = (AlertRaised, AlertUpdated, AlertCleared, AlertAcknowledged)
@@ -35,7 +36,8 @@ def replay(clinic: Clinic, events: Iterable[Event], *, tick: dt.timedelta = TICK
     taps = [e for e in events if not isinstance(e.change, _ALERT_EVENTS)]
     if not taps:
         return [], Floor(clinic, clinic.day_of(until) if until else dt.date.today())
-    floor = Floor(clinic, taps[0].day, taps[0].seq - 1)
+    # The alerts' ids are drawn from a fixed seed: a replay of the same events says the same, ids and all.
+    floor = Floor(clinic, taps[0].day, taps[0].seq - 1, Ids.seeded("replay"))
     lines: list[AlertLine] = []
 
     def reviewed(now: dt.datetime) -> None:

@@ -25,11 +25,13 @@ from floor.core.commands import AcknowledgeAlert, Command, MarkRoom, Tap
 from floor.core.errors import Refusal, Why
 from floor.core.events import AlertChange, AlertRaised, Event
 from floor.core.floor import Floor, Touched
+from floor.core.ids import Ids
 from floor.core.measures import ClinicMeasures, measure
 from floor.core.projection import by_provider, lateness_over_day, project
 from floor.days import closed_at, day_measures, fold_day
 from floor.fanout import RESYNC, Hub, Item
 from floor.hallway import Hallway, HallwayDelays, HallwaySnapshot
+from floor.ids import secure
 from floor.log.base import EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken
 from floor.metrics import Metrics
 from floor.wire import (
@@ -76,13 +78,15 @@ class Idempotency(NamedTuple):
 
 class ClinicRuntime:
     def __init__(self, clinic: Clinic, event_log: EventLog, clock: Clock, hub: Hub,
-                 retain: int = 50_000, metrics: Metrics | None = None) -> None:
+                 retain: int = 50_000, metrics: Metrics | None = None, ids: Ids | None = None) -> None:
         self.clinic = clinic
         self.metrics = metrics or Metrics()
         self.log = event_log
         self.clock = clock
         self.hub = hub
-        self.floor = Floor(clinic, clinic.day_of(clock.now()))
+        #: Where new visits' and alerts' ids come from: random, so an id a lost event had is not given again.
+        self.ids = ids if ids is not None else secure()
+        self.floor = Floor(clinic, clinic.day_of(clock.now()), ids=self.ids)
         self.hallway = Hallway(clinic)
         #: Today's events, in order (the visit histories and the fold's input).
         self.events: list[Event] = []
@@ -105,7 +109,7 @@ class ClinicRuntime:
     async def start(self) -> None:
         day = self.clinic.day_of(self.clock.now())
         base, events = await self.log.read_day(self.id, day)
-        self.floor = Floor(self.clinic, day, base)
+        self.floor = Floor(self.clinic, day, base, self.ids)
         self._base = base
         self._sent.clear()
         self._snapshots.clear()
@@ -265,10 +269,12 @@ class ClinicRuntime:
 
     async def raise_alert(self, raised: AlertRaised) -> None:
         """Store an alert Floor raises outside the review (a schedule it could not book), once: a second
-        server raising the same alert finds it already there."""
+        server raising the same episode finds it already there (`raised.episode`; its id if it has none)."""
         async with self._lock:
             for _ in range(10):
-                if raised.alert in self.floor.alerts or await self._store_alert(raised, self.clock.now()):
+                if (raised.episode or raised.alert) in self.floor.episodes() or raised.alert in self.floor.alerts:
+                    return
+                if await self._store_alert(raised, self.clock.now()):
                     return
             raise RuntimeError("the log kept moving under this alert; gave up after 10 tries")
 
@@ -339,7 +345,7 @@ class ClinicRuntime:
         """The event as each audience's screens receive it: staff and managers share one text, displays get
         the hallway projection's."""
         text = encode(EventMessage(event.seq, event, touched.visit, touched.rooms, touched.alert)).decode()
-        hallway = encode(self.hallway.update(event.seq, event.at, touched)).decode()
+        hallway = encode(self.hallway.update(event.seq, event.at, touched, self.floor)).decode()
         return {Audience.staff: text, Audience.manager: text, Audience.display: hallway}
 
     # -- days and time --------------------------------------------------------------------------
@@ -352,7 +358,7 @@ class ClinicRuntime:
 
     def _new_day(self, day) -> None:
         log.info("clinic_day_opened", clinic=self.id, day=str(day), seq=self.floor.seq)
-        self.floor = Floor(self.clinic, day, self.floor.seq)
+        self.floor = Floor(self.clinic, day, self.floor.seq, self.ids)
         self._base = self.floor.seq
         self.events = []
         self._sent.clear()

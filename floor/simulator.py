@@ -17,6 +17,7 @@ from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, Tap
 from floor.core.errors import Refusal
 from floor.core.events import Event
 from floor.core.floor import Floor, Visit
+from floor.core.ids import Ids
 from floor.core.journey import ENDS, Stage
 from floor.core.rooms import RoomAction, RoomState
 
@@ -182,9 +183,10 @@ class Staff:
 def simulate_day(clinic: Clinic, day: dt.date, seed: int = 1,
                  step: dt.timedelta = dt.timedelta(minutes=1)) -> tuple[list[Event], Floor]:
     """Play a generated day through the pure core with no alerts: the events staff would tap, and the floor
-    at the end (the ground truth of when every visit really started)."""
+    at the end (the ground truth of when every visit really started). Its ids are drawn from the seed, so the
+    same seed plays the same day."""
     staff = Staff(clinic, plan_day(clinic, day, seed), seed)
-    floor = Floor(clinic, day)
+    floor = Floor(clinic, day, ids=Ids.seeded(f"simulate-{day}-{seed}"))
     events: list[Event] = []
 
     def tap(command: Command, now: dt.datetime) -> Event | None:

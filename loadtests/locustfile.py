@@ -117,7 +117,8 @@ SILENCE = 45.0
 _numbers = itertools.count(1)
 _PATIENTS = ("Avery", "Blake", "Casey", "Devon", "Emery", "Finley", "Harper", "Jordan", "Kai", "Logan",
              "Morgan", "Parker", "Quinn", "Riley", "Rowan", "Sage", "Skyler", "Taylor")
-_DIGITS = re.compile(r"\d+")
+#: Numbers, and visit and alert ids (drawn at random: see floor/core/ids.py).
+_DIGITS = re.compile(r"\b[va][0-9a-hjkmnp-tv-z]{12}\b|\d+")
 
 
 def _body(response: ResponseContextManager) -> dict[str, Any]:
@@ -139,7 +140,7 @@ def judge(response: ResponseContextManager, beaten: Callable[[dict[str, Any]], b
         response.request_meta["name"] += BEATEN
         response.success()
         return False
-    # Digits out, so that failures of one kind make one row of the error report, not one per visit.
+    # Digits and ids out, so that failures of one kind make one row of the error report, not one per visit.
     message = _DIGITS.sub("N", str(body.get("message", response.text))[:120])
     response.failure(f"{response.status_code} {body.get('error', '')}: {message}")
     return False

@@ -23,6 +23,7 @@ from floor.config import demo_clinic
 from floor.core.commands import BookVisit, MarkRoom, TakeStep, Tap
 from floor.core.events import Event
 from floor.core.floor import Floor
+from floor.core.ids import Ids
 from floor.core.journey import Stage
 from floor.core.rooms import RoomAction
 from floor.fanout import Hub
@@ -38,7 +39,7 @@ START = dt.datetime(2026, 11, 23, 14, 0, tzinfo=dt.UTC)
 
 def day_of_events(n: int) -> list[Event]:
     clinic = demo_clinic()
-    floor = Floor(clinic, clinic.day_of(START))
+    floor = Floor(clinic, clinic.day_of(START), ids=Ids.seeded("startup-load"))
     clock = ManualClock(START)
     events: list[Event] = []
     rooms = [r.id for r in clinic.rooms]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from floor.core.events import AlertChange, AlertCleared, AlertDetail, AlertRaised, AlertUpdated
+from floor.core.events import AlertChange, AlertCleared, AlertDetail, AlertUpdated
 from floor.core.floor import Alert, Floor, Visit
 from floor.core.journey import Stage
 from floor.core.projection import ProviderProjection, by_provider, minutes, planned_provider_in, project
@@ -44,7 +44,10 @@ def review(floor: Floor, now: dt.datetime) -> list[AlertChange]:
 
 def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertChange]:
     thresholds = floor.clinic.thresholds
-    due: dict[str, AlertRaised] = {}
+    raised = floor.episodes()
+    current = {a.episode or a.id: a.id for a in active if a.kind == "dwell"}
+    due: set[str] = set()
+    changes: list[AlertChange] = []
     for v in floor.visits.values():
         limit_name = DWELL_LIMITS.get(v.stage)
         entered = v.times.get(v.stage)
@@ -53,13 +56,14 @@ def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertCha
         limit = getattr(thresholds, limit_name)
         waited = minutes(now - entered)
         if waited >= limit:
-            # One episode per stay in the stage: entering it again (after an undo) is a new episode.
-            alert = f"dwell-{v.id}-{v.stage.value}-{int(entered.timestamp())}"
-            due[alert] = AlertRaised(alert, "dwell", AlertDetail(minutes=round(waited, 1), limit=limit),
-                                     provider=v.provider, visit=v.id, stage=v.stage)
-    current = {a.id for a in active if a.kind == "dwell"}
-    return [*(raised for alert, raised in due.items() if alert not in current and alert not in floor.alerts),
-            *(AlertCleared(alert) for alert in sorted(current - due.keys()))]
+            # One episode per stay in the stage: entering it again (after an undo) is a new episode. The
+            # episode, not the alert's id, is what servers sharing a log agree on (ids are drawn at random).
+            episode = f"dwell-{v.id}-{v.stage.value}-{int(entered.timestamp())}"
+            due.add(episode)
+            if episode not in raised:
+                changes.append(floor.new_alert("dwell", AlertDetail(minutes=round(waited, 1), limit=limit),
+                                               episode=episode, provider=v.provider, visit=v.id, stage=v.stage))
+    return [*changes, *(AlertCleared(current[episode]) for episode in sorted(current.keys() - due))]
 
 
 def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertChange]:
@@ -81,8 +85,8 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
         current = next((a for a in active if a.kind == "cascade" and a.provider == provider.id), None)
         if current is None:
             if len(late) >= t.cascade_visits and not _just_cleared(floor, provider.id, now):
-                alert = f"cascade-{provider.id}-{floor.seq + 1}"
-                changes.append(AlertRaised(alert, "cascade", _detail(projection, late), provider=provider.id))
+                # One active cascade per provider: that, not the id, is what servers sharing a log agree on.
+                changes.append(floor.new_alert("cascade", _detail(projection, late), provider=provider.id))
         elif len(lingering) < t.cascade_visits:
             changes.append(AlertCleared(current.id))
         else:

@@ -24,6 +24,9 @@ class VisitBooked(Struct, tag="visit_booked", frozen=True):
     external_id: str | None = None
     #: The system (namespace URI) of that id in the EHR, when the schedule gave one (a FHIR identifier's).
     external_system: str | None = None
+    #: The visit's three-character token on the wall, distinct among the day's visits (None: booked before
+    #: tokens were stored, when the token was derived from the id; see floor.core.ids.legacy_token).
+    token: str | None = None
 
 
 class VisitRescheduled(Struct, tag="visit_rescheduled", frozen=True):
@@ -98,6 +101,10 @@ class AlertRaised(Struct, tag="alert_raised", frozen=True):
     provider: str | None = None
     visit: str | None = None
     stage: Stage | None = None
+    #: What makes two raises the same episode (a dwell's visit, stage and entry; a schedule's day), so that
+    #: servers sharing a log raise it once. None: the id was the episode (alerts raised before ids were
+    #: random, and cascades, one active per provider).
+    episode: str | None = None
 
 
 class AlertUpdated(Struct, tag="alert_updated", frozen=True):

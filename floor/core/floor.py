@@ -39,6 +39,7 @@ from floor.core.events import (
     VisitBooked,
     VisitRescheduled,
 )
+from floor.core.ids import Ids, NoIds, legacy_token
 from floor.core.journey import Stage, allowed_steps, enters_room, is_allowed, leaves_room
 from floor.core.rooms import ROOM_ACTIONS, RoomState, allowed_room_actions
 
@@ -76,6 +77,8 @@ class Visit(Struct):
     external_id: str | None = None
     #: That id's system in the EHR, if the schedule gave one: the export names the appointment by both.
     external_system: str | None = None
+    #: Its three characters on the wall (the hallway shows no id and no name), distinct among the day's visits.
+    token: str = ""
 
 
 class Room(Struct):
@@ -101,6 +104,8 @@ class Alert(Struct):
     cleared_at: dt.datetime | None = None
     acknowledged_by: str | None = None
     acknowledged_at: dt.datetime | None = None
+    #: What makes a raise the same episode as this one (see AlertRaised.episode; the id if it said none).
+    episode: str | None = None
 
     @property
     def active(self) -> bool:
@@ -120,10 +125,14 @@ def _human(stage: Stage) -> str:
 
 
 class Floor:
-    def __init__(self, clinic: Clinic, day: dt.date, seq: int = 0) -> None:
+    """`ids` gives new visits and alerts their ids (random in production, never from the seq: a log that loses
+    its last events reuses their seqs). A floor built without it folds stored events but decides none."""
+
+    def __init__(self, clinic: Clinic, day: dt.date, seq: int = 0, ids: Ids | None = None) -> None:
         self.clinic = clinic
         self.day = day
         self.seq = seq
+        self.ids = ids if ids is not None else NoIds()
         self.last_at: dt.datetime | None = None
         self.rooms: dict[str, Room] = {r.id: Room(r.id, r.label, r.zone) for r in clinic.rooms}
         self.visits: dict[str, Visit] = {}
@@ -131,10 +140,13 @@ class Floor:
         self._by_external_id: dict[str, str] = {}
         #: Today's alerts, active and cleared (their history).
         self.alerts: dict[str, Alert] = {}
+        #: The wall tokens of today's visits: a new visit draws one none of them has.
+        self._tokens: set[str] = set()
 
     @classmethod
-    def fold(cls, clinic: Clinic, day: dt.date, base_seq: int, events: Iterable[Event]) -> Floor:
-        floor = cls(clinic, day, base_seq)
+    def fold(cls, clinic: Clinic, day: dt.date, base_seq: int, events: Iterable[Event],
+             ids: Ids | None = None) -> Floor:
+        floor = cls(clinic, day, base_seq, ids)
         for event in events:
             floor.apply(event)
         return floor
@@ -217,8 +229,22 @@ class Floor:
             # One appointment, one visit: a second import of it updates the first visit instead.
             raise Refusal(Why.taken, f"Appointment {c.external_id!r} is already on today's floor as {twin.id}.",
                           field="external_id", visit=twin.id)
-        return VisitBooked(f"v{self.seq + 1}", c.patient_name, c.provider, c.visit_type, start, c.walk_in,
-                           c.notes, c.external_id, c.external_system)
+        return VisitBooked(self.ids.visit(self.visits), c.patient_name, c.provider, c.visit_type, start, c.walk_in,
+                           c.notes, c.external_id, c.external_system, token=self.ids.token(self._tokens))
+
+    def new_alert(self, kind: str, detail: AlertDetail, *, episode: str | None = None, provider: str | None = None,
+                  visit: str | None = None, stage: Stage | None = None) -> AlertRaised:
+        """A raise of a new alert, with a fresh id (an alert's id says nothing of its visit: the wall shows it)."""
+        return AlertRaised(self.ids.alert(self.alerts), kind, detail, provider, visit, stage, episode)
+
+    def episodes(self) -> set[str]:
+        """The episodes of today's alerts, active and cleared: one that was raised is not raised again."""
+        return {a.episode for a in self.alerts.values() if a.episode is not None}
+
+    def token(self, visit_id: str) -> str:
+        """The wall token of one of today's visits."""
+        visit = self.visits.get(visit_id)
+        return visit.token if visit is not None else legacy_token(visit_id)
 
     def _reschedule(self, c: RescheduleVisit) -> VisitRescheduled:
         visit = self._visit(c.visit, c.expected_version)
@@ -336,8 +362,10 @@ class Floor:
         scratch.__dict__.update(self.__dict__)
         scratch.visits = dict(self.visits)
         scratch.rooms = dict(self.rooms)
-        if isinstance(event.change, VisitBooked) and event.change.external_id is not None:
-            scratch._by_external_id = dict(self._by_external_id)
+        if isinstance(event.change, VisitBooked):
+            scratch._tokens = set(self._tokens)
+            if event.change.external_id is not None:
+                scratch._by_external_id = dict(self._by_external_id)
         visit = event.visit
         if visit in scratch.visits:
             scratch.visits[visit] = copy.deepcopy(scratch.visits[visit])
@@ -360,8 +388,9 @@ class Floor:
                 stage = Stage.arrived if c.walk_in else Stage.scheduled
                 visit = Visit(c.visit, c.patient_name, c.provider, c.visit_type, c.start, c.walk_in, c.notes,
                               stage, event.version, times={stage: event.at}, external_id=c.external_id,
-                              external_system=c.external_system)
+                              external_system=c.external_system, token=c.token or legacy_token(c.visit))
                 self.visits[visit.id] = visit
+                self._tokens.add(visit.token)
                 if c.external_id is not None:
                     self._by_external_id[c.external_id] = visit.id
                 return Touched(visit, [])
@@ -413,7 +442,8 @@ class Floor:
                 self._set_room(room, ROOM_ACTIONS[room.state][c.action], None, event.at)
                 return Touched(None, [room])
             case AlertRaised() as c:
-                alert = Alert(c.alert, c.kind, c.detail, event.at, event.version, c.provider, c.visit, c.stage)
+                alert = Alert(c.alert, c.kind, c.detail, event.at, event.version, c.provider, c.visit, c.stage,
+                              episode=c.episode or c.alert)
                 self.alerts[alert.id] = alert
                 return Touched(None, [], alert)
             case AlertUpdated() as c:

@@ -21,7 +21,7 @@ from floor.config import Clinic
 from floor.core.access import Role
 from floor.core.commands import Tap
 from floor.core.errors import Refusal
-from floor.core.events import AlertDetail, AlertRaised, Event
+from floor.core.events import AlertDetail, Event
 from floor.core.floor import Floor
 from floor.core.schedule import (
     Appointment,
@@ -120,7 +120,8 @@ async def _import(runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.dat
         assert upcoming is not None
         # What it will do on the day, planned on that day's empty floor (nobody can book ahead otherwise).
         tap = Tap(actor, device, runtime.clock.now(), role)
-        planned = await asyncio.to_thread(_paused(plan), Floor(runtime.clinic, day), day, appointments, tap)
+        planned = await asyncio.to_thread(_paused(plan), Floor(runtime.clinic, day, ids=runtime.ids), day,
+                                          appointments, tap)
         summary = planned.summary
         await upcoming.put(UpcomingSchedule(runtime.id, day, kind.value, body, len(appointments),
                                             runtime.clock.now(), actor, device))
@@ -179,7 +180,8 @@ async def book_upcoming(runtime: ClinicRuntime, upcoming: Upcoming) -> None:
                           staged_by=kept.staged_by)
                 # The managers see it on their screen the morning it matters, not only in a server log.
                 detail = AlertDetail(problems=problems[:MAX_ALERT_PROBLEMS])
-                await runtime.raise_alert(AlertRaised(f"schedule-{day}", "schedule", detail))
+                # One alert for the day's schedule however many servers try: the day is the episode.
+                await runtime.raise_alert(runtime.floor.new_alert("schedule", detail, episode=f"schedule-{day}"))
             await upcoming.remove(runtime.id, day)
 
 

@@ -177,12 +177,15 @@ def test_a_schedule_sent_ahead_that_cannot_be_booked_is_an_alert_on_the_managers
         server.add_staff(manager_id, Role.manager)
         page = screens.open(f"{server.url}/manager.html")
         sign_in_page(page, manager_id, PIN)
-        alert = page.locator(f"[data-alert='schedule-{today}']")
+        alert = page.locator("li.alert-schedule[data-alert]")
         alert.wait_for(timeout=10_000)
         text = alert.inner_text()
         assert "not booked" in text and "unknown provider 'dr-gone'" in text and "line 3" in text
         board = httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=server.sign_in(manager_id),
                           timeout=10).json()
         assert board["visits"] == []
+        # The one alert for today's schedule (its id is random; the day is its episode).
+        assert [(a["id"], a["episode"]) for a in board["alerts"]] == [(alert.get_attribute("data-alert"),
+                                                                      f"schedule-{today}")]
     finally:
         server.stop()

@@ -13,6 +13,7 @@ from floor.config import demo_clinic
 from floor.core.commands import BookVisit, Command, MarkRoom, RescheduleVisit, TakeStep, Tap, UndoStep
 from floor.core.events import Event
 from floor.core.floor import Floor
+from floor.core.ids import Ids
 from floor.core.journey import Stage
 from floor.core.rooms import RoomAction
 from floor.wire import AuditEntry
@@ -33,7 +34,7 @@ class Day:
     """A pure floor whose clock moves a minute per tap; every tap is decided, then applied."""
 
     def __init__(self) -> None:
-        self.floor = Floor(CLINIC, DAY)
+        self.floor = Floor(CLINIC, DAY, ids=Ids.seeded())
         self.now = at(7)
         self.events: list[Event] = []
 

@@ -16,6 +16,7 @@ from floor.core.commands import BookVisit, TakeStep, Tap, UndoStep
 from floor.core.errors import Refusal
 from floor.core.events import Event, StepTaken, StepUndone, VisitBooked
 from floor.core.floor import Floor
+from floor.core.ids import Ids
 from floor.core.journey import ENDS, Stage
 from floor.days import day_measures
 from floor.export import STAGE_EXTENSION, STATUS, encounters, measure_report, measures_csv, to_json
@@ -32,7 +33,7 @@ class Day:
     """A clinic day tapped through the pure floor, minute by minute."""
 
     def __init__(self) -> None:
-        self.floor = Floor(CLINIC, DAY)
+        self.floor = Floor(CLINIC, DAY, ids=Ids.seeded())
         self.events: list[Event] = []
         self.now = NINE
 

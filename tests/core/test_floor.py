@@ -7,6 +7,8 @@ the way the runtime does it.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Callable
 
 import msgspec
 import pytest
@@ -17,6 +19,7 @@ from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, Tap, Und
 from floor.core.errors import Refusal, Why
 from floor.core.events import Event, RoomMarked, StepTaken, StepUndone, VisitBooked
 from floor.core.floor import Floor
+from floor.core.ids import Ids
 from floor.core.journey import ENDS, IN_ROOM, NEXT, PATH, STEPS, Stage
 from floor.core.rooms import RoomAction, RoomState
 from tests.support.floors import snapshot
@@ -32,7 +35,7 @@ class Desk:
     """A floor with a clock that moves a minute per tap; every tap is decided, then applied."""
 
     def __init__(self) -> None:
-        self.floor = Floor(CLINIC, DAY)
+        self.floor = Floor(CLINIC, DAY, ids=Ids.seeded())
         self.now = OPENS
         self.events: list[Event] = []
 
@@ -483,12 +486,15 @@ def test_a_walk_ins_arrival_cannot_be_undone(desk: Desk) -> None:
 def test_events_carry_server_time_actor_device_day_and_gap_free_seq(desk: Desk) -> None:
     floor = desk.floor
     now = OPENS + dt.timedelta(minutes=5)
-    commands: list[Command] = [BookVisit("A", "kim", "new", walk_in=True), TakeStep("v1", Stage.roomed, "e1"),
-                               UndoStep("v1"), MarkRoom("w1", RoomAction.blocked)]
+    commands: list[Callable[[], Command]] = [lambda: BookVisit("A", "kim", "new", walk_in=True),
+                                             lambda: TakeStep(booked, Stage.roomed, "e1"), lambda: UndoStep(booked),
+                                             lambda: MarkRoom("w1", RoomAction.blocked)]
+    booked = ""
     for i, command in enumerate(commands):
         tap = Tap(f"actor{i}", f"device{i}", now + dt.timedelta(minutes=i))
-        assert floor.decide(command, tap).seq == floor.seq + 1
-        event = floor.decide(command, tap)
+        assert floor.decide(command(), tap).seq == floor.seq + 1
+        event = floor.decide(command(), tap)
+        booked = booked or event.change.visit
         assert (event.seq, event.at, event.day, event.actor, event.device) == (i + 1, tap.now, DAY, tap.actor,
                                                                              tap.device)
         floor.apply(event)
@@ -531,10 +537,10 @@ def test_event_type_names_what_happened(desk: Desk) -> None:
     visit = desk.book()
     desk.step(visit, Stage.arrived)
     desk.undo(visit)
-    desk.walk_in()
+    walk_in = desk.walk_in()
     desk.mark("e1", RoomAction.blocked)
     assert [e.type for e in desk.events] == ["booked", "arrived", "undo", "walk_in", "room_blocked"]
-    assert [e.visit for e in desk.events] == [visit, visit, visit, "v4", None]
+    assert [e.visit for e in desk.events] == [visit, visit, visit, walk_in, None]
 
 
 # -- versions -----------------------------------------------------------------------------------------------
@@ -567,9 +573,13 @@ def test_a_matching_expected_version_is_accepted(desk: Desk) -> None:
 def test_booking_a_scheduled_visit(desk: Desk) -> None:
     start = dt.datetime(2025, 3, 12, 10, 30, tzinfo=TZ)
     event = desk.tap(BookVisit("Ann Lee", "silva", "annual", start=start, notes="interpreter"))
-    assert event.change == VisitBooked("v1", "Ann Lee", "silva", "annual", start, False, "interpreter")
+    booked = event.change
+    assert isinstance(booked, VisitBooked) and booked.token is not None
+    assert booked == VisitBooked(booked.visit, "Ann Lee", "silva", "annual", start, False, "interpreter",
+                                 token=booked.token)
     assert event.version == 1
-    v = desk.visit("v1")
+    v = desk.visit(booked.visit)
+    assert v.token == booked.token
     assert (v.stage, v.start, v.walk_in, v.room, v.version, v.notes) == (Stage.scheduled, start, False, None, 1,
                                                                           "interpreter")
     assert v.times == {Stage.scheduled: event.at}
@@ -630,10 +640,17 @@ def test_a_walk_in_starts_now_and_has_already_arrived(desk: Desk) -> None:
     desk.step(visit.id, Stage.roomed, "e5")
 
 
-def test_visit_ids_follow_the_seq(desk: Desk) -> None:
+def test_visit_ids_are_drawn_from_the_id_source_not_made_from_the_seq(desk: Desk) -> None:
     desk.mark("e1", RoomAction.blocked)
-    assert desk.book() == "v2"
-    assert desk.walk_in() == "v3"
+    booked, walk_in = desk.book(), desk.walk_in()
+    assert booked != walk_in
+    for visit in (booked, walk_in):
+        assert re.fullmatch(r"v[0-9a-hjkmnp-tv-z]{12}", visit), visit  # Crockford's base 32: short, URL-safe
+    assert {booked, walk_in}.isdisjoint({"v2", "v3"})
+    # The same source gives the same ids (tests repeat), whatever the seq it starts from.
+    again = Floor(CLINIC, DAY, seq=500, ids=Ids.seeded())
+    assert again.decide(BookVisit("Pat Doe", "kim", "follow", start=dt.datetime(2025, 3, 12, 9, 0, tzinfo=TZ)),
+                        Tap("ana", "desk-1", OPENS)).change.visit == booked
 
 
 # -- time ---------------------------------------------------------------------------------------------------
@@ -747,18 +764,18 @@ def test_apply_refuses_an_event_that_does_not_follow(desk: Desk) -> None:
 
 def test_folding_the_events_rebuilds_the_floor(desk: Desk) -> None:
     _one_of_each(desk)
-    desk.undo("v1")
+    desk.undo(desk.events[0].change.visit)  # the visit roomed first
     desk.mark("e2", RoomAction.ready)
     assert snapshot(Floor.fold(CLINIC, DAY, 0, desk.events)) == snapshot(desk.floor)
 
 
 def test_folding_from_a_base_seq_continues_numbering(desk: Desk) -> None:
-    floor = Floor(CLINIC, DAY, seq=40)
+    floor = Floor(CLINIC, DAY, seq=40, ids=Ids.seeded())
     event = floor.decide(BookVisit("A", "kim", "new", walk_in=True), Tap("ana", "desk-1", OPENS))
-    assert (event.seq, event.change.visit) == (41, "v41")
+    assert event.seq == 41
     folded = Floor.fold(CLINIC, DAY, 40, [event])
     assert folded.seq == 41
-    assert folded.visits["v41"].stage is Stage.arrived
+    assert folded.visits[event.change.visit].stage is Stage.arrived
 
 
 def test_the_room_holding_stages_are_the_ones_between_rooming_and_leaving() -> None:

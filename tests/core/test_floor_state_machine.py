@@ -22,6 +22,7 @@ from floor.core.commands import BookVisit, Command, MarkRoom, RescheduleVisit, T
 from floor.core.errors import Refusal, Why
 from floor.core.events import Event, RoomMarked, StepTaken, StepUndone, VisitRescheduled
 from floor.core.floor import Floor
+from floor.core.ids import Ids
 from floor.core.journey import ENDS, IN_ROOM, PATH, STEPS, Stage, allowed_steps, enters_room
 from floor.core.rooms import RoomAction, RoomState
 from tests.support.floors import snapshot
@@ -50,7 +51,7 @@ class FloorMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.floor = Floor(CLINIC, DAY)
+        self.floor = Floor(CLINIC, DAY, ids=Ids.seeded())
         self.clock = ManualClock(OPENS)
         self.stored: list[Event] = []
 
@@ -432,14 +433,14 @@ def test_the_machine_walks_a_visit_through_the_whole_journey_and_back_into_its_r
         machine.time_passes(3, 0, 1)
         machine.journey_step(0, 0, 0, 1, True, "desk-1")
         _check(machine)
-    visit = machine.floor.visits["v1"]
+    (visit,) = machine.floor.visits.values()
     assert visit.stage is Stage.checked_out
     assert list(visit.times) == list(PATH)
     assert machine.floor.rooms["e1"].state is RoomState.turnover
     machine.time_passes(30, 0, 0)  # back
     machine.undo(0, "current")
     assert visit.stage is Stage.teach_back_done
-    assert machine.floor.rooms["e1"].visit == "v1"
+    assert machine.floor.rooms["e1"].visit == visit.id
     machine.mark_room("e1", RoomAction.blocked, "desk-1")  # refused: occupied
     _check(machine)
     assert _types(machine) == ["booked", "arrived", "roomed", "prep_done", "provider_in", "teach_back_done",
@@ -460,6 +461,7 @@ def test_the_machine_rules_reach_rooms_refusals_and_the_other_ends() -> None:
     m = machine
     m.a_morning_so_far([0, 0, 0])  # v1, v2, v3, scheduled
     assert outcome(m.book, "okafor", "new", True, 0, 9, False, 1, "ben") == "accepted walk_in"  # v4, arrived
+    v1, _, _, v4 = m.floor.visits  # in booking order
     # journey_step picks among open visits, most advanced first: v4 then v1, v2, v3.
     assert outcome(m.journey_step, 0, 0, 0, 1, True, "desk-1") == "accepted roomed"  # v4 in e1
     assert outcome(m.journey_step, 3, 1, 0, 1, False, "desk-1") == "accepted no_show"  # v3
@@ -477,7 +479,7 @@ def test_the_machine_rules_reach_rooms_refusals_and_the_other_ends() -> None:
     assert outcome(m.journey_step, 0, 1, 0, 1, True, "desk-1") == "accepted left_without_being_seen"  # v4 from e1
     assert m.floor.rooms["e1"].state is RoomState.turnover
     assert outcome(m.undo, 0, None) == "accepted undo, accepted undo back into a room"
-    assert m.floor.rooms["e1"].visit == "v4"
+    assert m.floor.rooms["e1"].visit == v4
     assert outcome(m.undo, 0, None) == "accepted undo"  # v4's rooming: e1 ready again
     assert outcome(m.undo, 0, None) == "refused nothing_to_undo"  # v4 again: a walk-in's arrival
     assert outcome(m.mark_room, "e1", RoomAction.ready, "desk-1") == "refused illegal_step"
@@ -485,16 +487,16 @@ def test_the_machine_rules_reach_rooms_refusals_and_the_other_ends() -> None:
     assert outcome(m.mark_room, "e2", RoomAction.blocked, "desk-1") == "accepted room_blocked"
     assert outcome(m.tidy_room, 0) == "accepted room_unblocked"
     assert outcome(m.journey_step, 0, 0, 0, 1, True, "desk-1") == "accepted roomed"  # v1 (first arrived) into e1
-    assert m.floor.rooms["e1"].visit == "v1"
+    assert m.floor.rooms["e1"].visit == v1
     for step, branch in (("prep_done", 0), ("provider_in", 0), ("checked_out", 1)):  # skipping the teach-back
         assert outcome(m.journey_step, 0, branch, 0, 1, True, "desk-1") == f"accepted {step}"
-    assert m.floor.visits["v1"].without_teach_back
+    assert m.floor.visits[v1].without_teach_back
     assert outcome(m.tidy_room, 0) == "accepted room_ready"
     assert all(r.state is RoomState.ready for r in m.floor.rooms.values())
     assert outcome(m.room_a_waiting_patient, 0, 0) == "accepted roomed"  # v4 into the most used room, e1
-    assert m.floor.rooms["e1"].visit == "v4"
+    assert m.floor.rooms["e1"].visit == v4
     assert outcome(m.undo_a_departure, 0) == "refused room_unavailable"  # v1's checkout: e1 is taken
-    assert m.floor.visits["v1"].stage is Stage.checked_out
+    assert m.floor.visits[v1].stage is Stage.checked_out
     assert outcome(m.book, "nobody", "new", False, 0, 9, False, 1, "ana") == "refused invalid"
     assert outcome(m.book, "kim", "new", False, 1, 9, False, 1, "ana") == "refused invalid"
     assert outcome(m.book, "kim", "new", False, 0, 9, True, 1, "ana") == "accepted booked"

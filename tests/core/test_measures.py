@@ -29,7 +29,9 @@ import msgspec
 
 from floor.config import demo_clinic
 from floor.core.commands import BookVisit, Command, TakeStep, Tap, UndoStep
+from floor.core.events import Event
 from floor.core.floor import Floor
+from floor.core.ids import Ids
 from floor.core.journey import Stage
 from floor.core.measures import ClinicMeasures, Durations, Measures, Share, durations, measure
 
@@ -50,19 +52,19 @@ class Day:
     """A floor worked by taps at given clinic times; visits are named by letter."""
 
     def __init__(self) -> None:
-        self.floor = Floor(CLINIC, DAY)
+        self.floor = Floor(CLINIC, DAY, ids=Ids.seeded())
         self.ids: dict[str, str] = {}
 
-    def tap(self, hhmm: str, command: Command) -> None:
-        self.floor.apply(self.floor.decide(command, Tap("ana", "desk-1", at(hhmm))))
+    def tap(self, hhmm: str, command: Command) -> Event:
+        event = self.floor.decide(command, Tap("ana", "desk-1", at(hhmm)))
+        self.floor.apply(event)
+        return event
 
     def book(self, hhmm: str, key: str, provider: str, visit_type: str, start: str) -> None:
-        self.tap(hhmm, BookVisit(f"Patient {key}", provider, visit_type, start=at(start)))
-        self.ids[key] = f"v{self.floor.seq}"
+        self.ids[key] = self.tap(hhmm, BookVisit(f"Patient {key}", provider, visit_type, start=at(start))).visit
 
     def walk_in(self, hhmm: str, key: str, provider: str, visit_type: str) -> None:
-        self.tap(hhmm, BookVisit(f"Patient {key}", provider, visit_type, walk_in=True))
-        self.ids[key] = f"v{self.floor.seq}"
+        self.ids[key] = self.tap(hhmm, BookVisit(f"Patient {key}", provider, visit_type, walk_in=True)).visit
 
     def step(self, hhmm: str, key: str, step: Stage, room: str | None = None) -> None:
         self.tap(hhmm, TakeStep(self.ids[key], step, room))
@@ -218,7 +220,7 @@ def test_measures_travel_as_json() -> None:
 
 
 def test_an_empty_day() -> None:
-    result = measure(Floor(CLINIC, DAY), NOW)
+    result = measure(Floor(CLINIC, DAY, ids=Ids.seeded()), NOW)
     empty = Measures(
         booked=0, seen=0, checked_out=0, no_show=0, cancelled=0, left_without_being_seen=0, waiting=0,
         arrival_to_roomed=NONE, roomed_to_provider=NONE, arrival_to_provider=NONE, time_with_provider=NONE,

@@ -10,6 +10,7 @@ import pytest
 
 from floor.config import demo_clinic
 from floor.core.floor import Floor
+from floor.core.ids import Ids
 from floor.core.journey import ENDS, Stage
 from floor.core.projection import (
     _WAITING,
@@ -54,7 +55,7 @@ def plain_queue(floor: Floor, provider: str, now: dt.datetime, free_at: dt.datet
 @pytest.mark.parametrize("seed", [3, 11, 1003])
 def test_the_queue_projects_as_the_plain_walk_did(seed: int) -> None:
     events, _ = simulate_day(CLINIC, DAY, seed=seed)
-    floor = Floor(CLINIC, DAY)
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded())
     at = CLINIC.local(DAY, CLINIC.session.opens) - dt.timedelta(minutes=30)
     pending = iter(events)
     upcoming = next(pending, None)

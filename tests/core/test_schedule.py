@@ -15,6 +15,7 @@ from floor.core.commands import BookVisit, RescheduleVisit, TakeStep, Tap
 from floor.core.errors import Refusal, Why
 from floor.core.events import Event, VisitBooked, VisitRescheduled
 from floor.core.floor import Floor
+from floor.core.ids import Ids
 from floor.core.journey import Stage
 from floor.core.schedule import Appointment, Outcome, ScheduleRefused, plan
 from floor.schedule import Format, format_of, read
@@ -137,7 +138,7 @@ def test_the_format_comes_from_the_media_type_the_name_or_the_first_character() 
 
 
 def test_a_plan_books_once_moves_while_scheduled_and_cancels() -> None:
-    floor = Floor(CLINIC, DAY)
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded())
     first = plan(floor, DAY, [_appointment("A", "09:00"), _appointment("B", "09:20", "okafor", name="Bo Li")], TAP)
     assert [r.outcome for r in first.summary.rows] == [Outcome.added, Outcome.added]
     assert all(isinstance(e.change, VisitBooked) for e in first.events)
@@ -166,7 +167,7 @@ def test_a_plan_books_once_moves_while_scheduled_and_cancels() -> None:
 
 
 def test_a_visit_already_arrived_keeps_its_time_and_provider() -> None:
-    floor = Floor(CLINIC, DAY)
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded())
     _store(floor, plan(floor, DAY, [_appointment("A", "09:00")], TAP).events)
     visit = floor.by_external_id("A")
     floor.apply(floor.decide(TakeStep(visit.id, Stage.arrived), TAP))
@@ -183,7 +184,7 @@ def test_a_visit_already_arrived_keeps_its_time_and_provider() -> None:
 
 
 def test_an_appointment_is_booked_once_and_another_name_under_its_id_is_not_taken() -> None:
-    floor = Floor(CLINIC, DAY)
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded())
     _store(floor, plan(floor, DAY, [_appointment("A", "09:00")], TAP).events)
     with pytest.raises(Refusal) as refused:
         floor.decide(BookVisit("Maria Lopez", "kim", "new", _at("09:00"), external_id="A"), TAP)
@@ -193,7 +194,7 @@ def test_an_appointment_is_booked_once_and_another_name_under_its_id_is_not_take
 
 
 def test_only_today_can_be_planned() -> None:
-    floor = Floor(CLINIC, DAY)
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded())
     for day, words in ((DAY - dt.timedelta(days=1), "read-only"), (DAY + dt.timedelta(days=1), "only today")):
         with pytest.raises(Refusal, match=words):
             plan(floor, day, [], TAP)
@@ -205,7 +206,7 @@ def test_an_old_log_without_external_ids_still_folds() -> None:
            b'"change":{"type":"visit_booked","visit":"v1","patient_name":"Ann","provider":"kim",'
            b'"visit_type":"new","start":"2026-11-23T15:00:00Z"}}')
     event = msgspec.json.decode(old, type=Event)
-    floor = Floor(CLINIC, DAY)
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded())
     floor.apply(event)
     assert floor.visits["v1"].external_id is None
     assert floor.by_external_id("v1") is None
@@ -218,7 +219,7 @@ def test_a_cancelled_or_no_show_appointment_is_not_checked_and_ends_only_a_visit
             b"B,2026-11-20T08:00:00-06:00,dr-gone,retired-type,,cancelled\n"
             b"C,09:00,dr-gone,new,Cy,noshow\n")
     rows = read(body, Format.csv, CLINIC, DAY)
-    planned = plan(Floor(CLINIC, DAY), DAY, rows, TAP)
+    planned = plan(Floor(CLINIC, DAY, ids=Ids.seeded()), DAY, rows, TAP)
     assert (planned.summary.added, planned.summary.unchanged) == (1, 2)
     bad = body.replace(b"A,08:00,kim", b"A,08:00,dr-gone")
     with pytest.raises(ScheduleRefused) as refused:
@@ -241,7 +242,7 @@ def test_a_byte_order_mark_does_not_hide_a_bundle() -> None:
 
 
 def test_a_previewed_booking_is_not_found_by_its_appointment_id_until_it_is_applied() -> None:
-    floor = Floor(CLINIC, DAY)
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded())
     event = floor.decide(BookVisit("Ann Lee", "kim", "new", _at("08:00"), external_id="EHR-1"), TAP)
     floor.preview(event)
     assert floor.by_external_id("EHR-1") is None
@@ -250,7 +251,7 @@ def test_a_previewed_booking_is_not_found_by_its_appointment_id_until_it_is_appl
 
 
 def test_an_appointment_entered_in_error_cancels_its_visit_as_a_mistake() -> None:
-    floor = Floor(CLINIC, DAY)
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded())
     _store(floor, plan(floor, DAY, [_appointment("A", "08:00"), _appointment("B", "08:20", name="Bo Li")],
                        TAP).events)
     later = [_appointment("A", "08:00", status="entered-in-error"), _appointment("B", "08:20", status="cancelled",
@@ -267,7 +268,7 @@ def test_a_bundles_appointment_identifier_keeps_its_system() -> None:
                                            CLINIC, DAY)}
     assert rows["EHR-1001"].external_system == "https://ehr.example.org/appointments"
     assert rows["EHR-1002"].external_system is None  # an identifier without a system
-    floor = Floor(CLINIC, DAY)
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded())
     _store(floor, plan(floor, DAY, list(rows.values()), TAP).events)
     assert floor.by_external_id("EHR-1001").external_system == "https://ehr.example.org/appointments"
 

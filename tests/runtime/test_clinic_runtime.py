@@ -314,7 +314,8 @@ async def test_the_day_rolls_over_at_midnight_clinic_time_on_the_tick(tmp_path: 
     runtime.clock.advance(hours=8)
     answer = await tap(runtime, walk_in("Early Bird"))
     assert answer["seq"] == seq + 1 and answer["event"]["day"] == "2026-11-24"
-    assert answer["visit"]["id"] == f"v{seq + 1}" and runtime.floor.visits.keys() == {f"v{seq + 1}"}
+    assert runtime.floor.visits.keys() == {answer["visit"]["id"]}
+    assert answer["event"]["change"]["visit"] == answer["visit"]["id"]
     assert await runtime.log.read_day(CLINIC, dt.date(2026, 11, 24)) == (seq, runtime.events)
     base, yesterday = await runtime.log.read_day(CLINIC, dt.date(2026, 11, 23))
     assert base == 0 and len(yesterday) == seq

@@ -243,9 +243,23 @@ async def test_a_simulated_morning_on_two_servers_raises_each_alert_once_everywh
         # The shared log itself: one alert_raised per alert, though both servers review on every tick and tap.
         stored = _stored_events(store.url)
         assert [e["seq"] for e in stored] == list(range(1, len(stored) + 1))
-        raised_in_log = Counter(e["change"]["alert"] for e in stored if e["change"]["type"] == "alert_raised")
+        # Alert ids are random, so a second raise of one episode would carry an id of its own: count episodes (a
+        # dwell's visit, stage and entry) and, for cascades, raises for a provider whose cascade is still active.
+        raised_in_log = Counter(e["change"].get("episode") or e["change"]["alert"] for e in stored
+                                if e["change"]["type"] == "alert_raised")
         duplicates = {alert: n for alert, n in raised_in_log.items() if n > 1}
         assert not duplicates, f"alerts raised more than once in the log: {duplicates}"
+        assert all(e["change"].get("episode") for e in stored
+                   if e["change"]["type"] == "alert_raised" and e["change"]["kind"] == "dwell")
+        cascading: dict[str, str] = {}  # provider -> its active cascade
+        by_id = {e["change"]["alert"]: e["change"] for e in stored if e["change"]["type"] == "alert_raised"}
+        for e in stored:
+            change = e["change"]
+            if change["type"] == "alert_raised" and change["kind"] == "cascade":
+                assert change["provider"] not in cascading, f"a second active cascade for {change['provider']}"
+                cascading[change["provider"]] = change["alert"]
+            elif change["type"] == "alert_cleared" and by_id[change["alert"]]["kind"] == "cascade":
+                del cascading[by_id[change["alert"]]["provider"]]
         assert {e["change"]["alert"] for e in stored[:board_a["seq"]] if e["change"]["type"] == "alert_raised"} \
             == alerts_a.keys()
         assert all(e["actor"] == "floor" for e in stored

@@ -158,9 +158,13 @@ async def test_a_kept_schedule_the_clinic_can_no_longer_take_is_reported_and_dro
         assert runtime.floor.visits == {}, "part of a refused file was booked"
         assert await floors.upcoming.days("riverside") == []
         # The managers see it on the floor, not only in the server's log; once, however often it is tried.
-        alert = runtime.floor.alerts[f"schedule-{TOMORROW}"]
-        assert alert.kind == "schedule" and alert.active
+        (alert,) = runtime.floor.alerts.values()
+        assert alert.kind == "schedule" and alert.active and alert.episode == f"schedule-{TOMORROW}"
         assert any("line 5: provider: unknown provider 'silva'" in p for p in alert.detail.problems)
+        # Raised again (another server, a retry): a new id, the same episode, and still one alert.
+        again = runtime.floor.new_alert("schedule", alert.detail, episode=f"schedule-{TOMORROW}")
+        assert again.alert != alert.id
+        await runtime.raise_alert(again)
         await runtime.raise_alert(AlertRaised(alert.id, "schedule", alert.detail))
         assert [e.type for e in runtime.events] == ["alert_raised"]
     finally:
