@@ -174,7 +174,10 @@ class ReadmeCluster:
                 infos = [n.client.info("replication") for n in self.running()]
                 masters = [i for i in infos if i["role"] == "master"]
                 replicas = [i for i in infos if i["role"] == "slave"]
-                if (all(i["connected_slaves"] >= self.replicas for i in masters)
+                # Online: the primary counts the replica in WAIT (it has acknowledged the initial sync).
+                online = [sum(i.get(f"slave{k}", {}).get("state") == "online" for k in range(i["connected_slaves"]))
+                          for i in masters]
+                if (all(n >= self.replicas for n in online)
                         and all(i["master_link_status"] == "up" for i in replicas)):
                     return
             except redis.RedisError:
@@ -208,6 +211,17 @@ class ReadmeCluster:
             if info["role"] == "slave" and int(info["master_port"]) == master.port:
                 return node
         raise RuntimeError(f"node {master.port} has no replica")
+
+    def take_over(self, replica: ClusterNode, timeout: float = 30) -> None:
+        """Promote the replica now (CLUSTER FAILOVER TAKEOVER: without its master's agreement, as when the
+        master is gone), and wait until the running nodes agree the cluster is ok again."""
+        replica.client.execute_command("CLUSTER", "FAILOVER", "TAKEOVER")
+        deadline = time.monotonic() + timeout
+        while replica.client.info("replication")["role"] != "master":
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"node {replica.port} was not promoted")
+            time.sleep(0.05)
+        self.wait_ok(timeout)
 
     def stop(self) -> None:
         for node in self.nodes:
