@@ -244,9 +244,9 @@ def build_floors(clinics: list[Clinic], *, data_dir: str | Path, redis_url: str 
     `replica_ack`: with Redis, how many replicas must have a tap before it is answered (none by default)."""
     if redis_url:
         from floor.directory.redis import RedisDirectory
-        from floor.log.redis import ReplicaAck, RedisLog
+        from floor.log.redis import NO_REPLICA_ACK, RedisLog
         from floor.schedule.upcoming import RedisUpcoming
 
-        return Floors(clinics, RedisLog(redis_url, clinics=len(clinics), replica_ack=replica_ack or ReplicaAck()),
+        return Floors(clinics, RedisLog(redis_url, clinics=len(clinics), replica_ack=replica_ack or NO_REPLICA_ACK),
                       clock, directory=RedisDirectory(redis_url), upcoming=RedisUpcoming(redis_url))
     return embedded_floors(clinics, data_dir, clock)

@@ -379,7 +379,7 @@ def import_file(args: argparse.Namespace) -> None:
 
 
 async def _import(clinic: Clinic, redis_url: str | None, data_dir: str, body: bytes, kind, day: dt.date,
-                  import_schedule, replica_ack: ReplicaAck = ReplicaAck()):
+                  import_schedule, replica_ack: ReplicaAck):
     """The import through a clinic runtime of its own on the same log a server uses, so it is decided and
     stored exactly as the HTTP endpoint does (Floor itself is the actor: no role check)."""
     from floor.clock import SystemClock

@@ -61,13 +61,12 @@ class Node:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def linked(primary: Node, replica: Node) -> None:
-    for _ in range(400):
-        if (replica.client.info("replication")["master_link_status"] == "up"
-                and primary.client.info("replication").get("slave0", {}).get("state") == "online"):
-            return
-        time.sleep(0.05)
-    raise SystemExit("the replica did not link")
+def linked(primary: Node) -> None:
+    """Until a write to the primary is acknowledged by the replica (a replica just synced gets writes only
+    after its first acknowledgement, up to a second later)."""
+    primary.client.set("linked", 1)
+    if primary.client.execute_command("WAIT", 1, 20000) != 1:
+        raise SystemExit("the replica did not link")
 
 
 async def taps(base: str, tablets: int, count: int, rate: float) -> tuple[list[float], dict[int, int]]:
@@ -131,7 +130,7 @@ def main() -> None:
     primary = Node()
     replica = Node("--replicaof", "127.0.0.1", str(primary.port))
     try:
-        linked(primary, replica)
+        linked(primary)
         with tempfile.TemporaryDirectory() as data:
             add_staff(data, STAFF, PIN, "front_desk", primary.url)
         results: dict[int, list[float]] = {0: [], 1: []}

@@ -70,6 +70,9 @@ class ReplicaAck(msgspec.Struct, frozen=True):
     timeout_ms: int = 1000
 
 
+#: The default: a write is answered once the primary has it.
+NO_REPLICA_ACK = ReplicaAck()
+
 #: Why a write the replicas did not confirm in time is answered 503 (the tablet retries with the same key).
 NOT_REPLICATED = ("stored on the primary but not yet confirmed by a replica; retry with the same "
                   "Idempotency-Key")
@@ -114,7 +117,7 @@ class RedisLog(EventLog):
     shared = True
 
     def __init__(self, url: str, prefix: str = "floor", clinics: int = 0,
-                 replica_ack: ReplicaAck = ReplicaAck()) -> None:
+                 replica_ack: ReplicaAck = NO_REPLICA_ACK) -> None:
         self.url = url
         self.prefix = prefix
         self.replica_ack = replica_ack

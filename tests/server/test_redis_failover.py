@@ -5,7 +5,6 @@ the setting is for."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx

@@ -179,6 +179,13 @@ class ReadmeCluster:
                           for i in masters]
                 if (all(n >= self.replicas for n in online)
                         and all(i["master_link_status"] == "up" for i in replicas)):
+                    # A replica just synced gets writes only after its first acknowledgement (up to a second
+                    # later): linked once a write to each master is acknowledged by its replicas.
+                    for node in self.running():
+                        if node.client.info("replication")["role"] == "master":
+                            node.client.set(self.key_on(node), 1)
+                            if node.client.execute_command("WAIT", self.replicas, 10000) < self.replicas:
+                                raise RuntimeError(f"the replicas of {node.port} do not acknowledge writes")
                     return
             except redis.RedisError:
                 pass
@@ -203,6 +210,17 @@ class ReadmeCluster:
             except redis.RedisError:
                 continue
         raise RuntimeError(f"no running master serves {key!r}")
+
+    def key_on(self, master: ClusterNode) -> str:
+        """A key in one of the slots the master serves."""
+        ranges = [(lo, hi) for lo, hi, owner, *_ in master.client.execute_command("CLUSTER", "SLOTS")
+                  if int(owner[1]) == master.port]
+        for i in range(100000):
+            key = f"probe-{i}"
+            slot = master.client.cluster("keyslot", key)
+            if any(lo <= slot <= hi for lo, hi in ranges):
+                return key
+        raise RuntimeError(f"node {master.port} serves no slot")
 
     def replica_of(self, master: ClusterNode) -> ClusterNode:
         """A replica of the master (one that replicates from its port)."""
