@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import gc
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -25,6 +26,9 @@ from floor.runtime import ClinicRuntime
 from floor.schedule import book_upcoming
 from floor.schedule.upcoming import FileUpcoming, Upcoming
 from floor.sessions import Sessions
+
+if TYPE_CHECKING:
+    from floor.log.redis import ReplicaAck
 
 log = structlog.get_logger("floor")
 
@@ -235,13 +239,14 @@ def embedded_directory(data_dir: str | Path) -> EmbeddedDirectory:
 
 
 def build_floors(clinics: list[Clinic], *, data_dir: str | Path, redis_url: str | None = None,
-                 clock: Clock | None = None) -> Floors:
-    """The Redis log when a URL is given (several servers share one floor), else the embedded one."""
+                 clock: Clock | None = None, replica_ack: ReplicaAck | None = None) -> Floors:
+    """The Redis log when a URL is given (several servers share one floor), else the embedded one.
+    `replica_ack`: with Redis, how many replicas must have a tap before it is answered (none by default)."""
     if redis_url:
         from floor.directory.redis import RedisDirectory
-        from floor.log.redis import RedisLog
+        from floor.log.redis import NO_REPLICA_ACK, RedisLog
         from floor.schedule.upcoming import RedisUpcoming
 
-        return Floors(clinics, RedisLog(redis_url, clinics=len(clinics)), clock, directory=RedisDirectory(redis_url),
-                      upcoming=RedisUpcoming(redis_url))
+        return Floors(clinics, RedisLog(redis_url, clinics=len(clinics), replica_ack=replica_ack or NO_REPLICA_ACK),
+                      clock, directory=RedisDirectory(redis_url), upcoming=RedisUpcoming(redis_url))
     return embedded_floors(clinics, data_dir, clock)

@@ -21,7 +21,7 @@ from floor.bootstrap import Floors, build_floors, embedded_floors
 from floor.clock import Clock, ScaledClock, SystemClock
 from floor.config import Clinic, ConfigError, demo_clinic_path, load_clinics
 from floor.days import RETENTION_DAYS
-from floor.log.redis import safe_url
+from floor.log.redis import ReplicaAck, safe_url
 from floor.logs import configure
 
 T = TypeVar("T")
@@ -34,6 +34,37 @@ CLOCK: Clock = SystemClock()
 def _env_list(name: str) -> list[str]:
     value = os.environ.get(name, "")
     return [p for p in value.split(os.pathsep) if p]
+
+
+def _add_replica_ack(parser: argparse.ArgumentParser) -> None:
+    """--redis-replicas and --redis-replica-timeout (the commands that store taps in Redis take both)."""
+    default = ReplicaAck()
+    parser.add_argument("--redis-replicas", metavar="N", type=_whole("--redis-replicas", "FLOOR_REDIS_REPLICAS"),
+                        default=os.environ.get("FLOOR_REDIS_REPLICAS", str(default.replicas)),
+                        help="with Redis: answer a tap only once N replicas of its node have it (Redis WAIT), "
+                             "else 503; default $FLOOR_REDIS_REPLICAS, else 0 (answer once the primary has it)")
+    parser.add_argument("--redis-replica-timeout", metavar="MS",
+                        type=_whole("--redis-replica-timeout", "FLOOR_REDIS_REPLICA_TIMEOUT", least=1),
+                        default=os.environ.get("FLOOR_REDIS_REPLICA_TIMEOUT", str(default.timeout_ms)),
+                        help="milliseconds a tap waits for those replicas before its 503; default "
+                             f"$FLOOR_REDIS_REPLICA_TIMEOUT, else {default.timeout_ms}")
+
+
+def _whole(flag: str, env: str, least: int = 0) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{flag} (or ${env}) must be a whole number of at least {least}, "
+                                             f"not {text!r}")
+        return value
+    return parse
+
+
+def _replica_ack(args: argparse.Namespace) -> ReplicaAck:
+    return ReplicaAck(args.redis_replicas, args.redis_replica_timeout)
 
 
 def _server(floors: Floors, host: str, port: int,
@@ -102,7 +133,8 @@ def serve(args: argparse.Namespace) -> None:
     clinics = load_clinics(args.clinic or _env_list("FLOOR_CLINICS") or [demo_clinic_path()])
     redis_url = args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
     clock = ScaledClock(args.clock_start, args.clock_speed, args.clock_origin) if args.clock_start else None
-    floors = build_floors(clinics, data_dir=args.data_dir, redis_url=redis_url, clock=clock)
+    floors = build_floors(clinics, data_dir=args.data_dir, redis_url=redis_url, clock=clock,
+                          replica_ack=_replica_ack(args))
     floors.retention_days = args.retention_days
     # A fast clock needs reviews and heartbeats as often in clinic time as a real one.
     floors.tick_seconds = max(0.5, floors.tick_seconds / args.clock_speed)
@@ -379,7 +411,8 @@ def import_file(args: argparse.Namespace) -> None:
                 f"  curl -X POST -H 'Authorization: Bearer TOKEN' -H 'Content-Type: {media}' --data-binary "
                 f"@{args.file} 'http://HOST:PORT/api/clinics/{clinic.id}/schedule?date={day}'")
     try:
-        summary = asyncio.run(_import(clinic, redis_url, args.data_dir, body, kind, day, import_schedule))
+        summary = asyncio.run(_import(clinic, redis_url, args.data_dir, body, kind, day, import_schedule,
+                                      _replica_ack(args)))
     except ScheduleRefused as refused:
         for p in refused.problems:
             print(f"{args.file}: {p.where}: {p.field + ': ' if p.field else ''}{p.message}", file=sys.stderr)
@@ -404,7 +437,7 @@ def import_file(args: argparse.Namespace) -> None:
 
 
 async def _import(clinic: Clinic, redis_url: str | None, data_dir: str, body: bytes, kind, day: dt.date,
-                  import_schedule):
+                  import_schedule, replica_ack: ReplicaAck):
     """The import through a clinic runtime of its own on the same log a server uses, so it is decided and
     stored exactly as the HTTP endpoint does (Floor itself is the actor: no role check)."""
     from floor.fanout import Hub
@@ -414,7 +447,7 @@ async def _import(clinic: Clinic, redis_url: str | None, data_dir: str, body: by
     if redis_url:
         from floor.log.redis import RedisLog
 
-        event_log, upcoming = RedisLog(redis_url, clinics=1), RedisUpcoming(redis_url)
+        event_log, upcoming = RedisLog(redis_url, clinics=1, replica_ack=replica_ack), RedisUpcoming(redis_url)
     else:
         from floor.log.embedded import EmbeddedLog
 
@@ -460,6 +493,7 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--clinic", action="append", metavar="PATH",
                    help="a clinic TOML file or a directory of them; repeatable (default: $FLOOR_CLINICS, "
                         "else the demo clinic)")
+    _add_replica_ack(s)
     s.add_argument("--retention-days", type=int, default=int(os.environ.get("FLOOR_RETENTION_DAYS", RETENTION_DAYS)),
                    help=f"clinic days kept in the log, today included; older ones are deleted (default "
                         f"{RETENTION_DAYS}, or $FLOOR_RETENTION_DAYS)")
@@ -523,6 +557,7 @@ def main(argv: list[str] | None = None) -> None:
     im.add_argument("--format", choices=["csv", "fhir"], default=None, help="default: by the file's name or content")
     im.add_argument("--data-dir", default=os.environ.get("FLOOR_DATA_DIR", "floor-data"))
     im.add_argument("--redis", metavar="URL", default=None)
+    _add_replica_ack(im)
     im.set_defaults(run=import_file)
 
     ch = commands.add_parser("check", help="check the embedded log's files and the staff directory offline",

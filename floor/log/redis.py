@@ -6,7 +6,9 @@ live in one slot and every script below runs on one node. The stream entry id of
 
 Durability is Redis's: with `appendonly yes` and `appendfsync always`, Redis fsyncs its AOF before it
 answers, so an acknowledged tap survives a crash of the Redis host; with `everysec` up to a second of
-acknowledged taps can be lost if the host (not just the process) goes down.
+acknowledged taps can be lost if the host (not just the process) goes down. Replication is asynchronous, so
+a failover to a replica can lose the taps its master acknowledged last; with `ReplicaAck` a tap is answered
+only once that many replicas have it (Redis `WAIT`), else 503.
 """
 
 from __future__ import annotations
@@ -57,6 +59,25 @@ redis.call('HSETNX', KEYS[3], ARGV[2], ARGV[3])
 return {'ok'}
 """
 
+
+class ReplicaAck(msgspec.Struct, frozen=True):
+    """Acknowledge a write only once `replicas` replicas of the clinic's Redis node have it (Redis `WAIT`),
+    waiting at most `timeout_ms`; fewer in time is a 503 (the write is on the primary, so a retry with the
+    same Idempotency-Key answers from it once the replicas catch up). 0 (the default): answer once the
+    primary has it, as Redis's asynchronous replication does."""
+
+    replicas: int = 0
+    timeout_ms: int = 1000
+
+
+#: The default: a write is answered once the primary has it.
+NO_REPLICA_ACK = ReplicaAck()
+
+#: Why a write the replicas did not confirm in time is answered 503 (the tablet retries with the same key).
+NOT_REPLICATED = ("stored on the primary but not yet confirmed by a replica; retry with the same "
+                  "Idempotency-Key")
+
+
 _UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
 # Fail fast while Redis is down (writes answer 503 and screens are told the feed is stale); one quick retry
@@ -95,9 +116,11 @@ async def connect(url: str, pool_size: int = POOL_SIZE) -> Redis | RedisCluster:
 class RedisLog(EventLog):
     shared = True
 
-    def __init__(self, url: str, prefix: str = "floor", clinics: int = 0) -> None:
+    def __init__(self, url: str, prefix: str = "floor", clinics: int = 0,
+                 replica_ack: ReplicaAck = NO_REPLICA_ACK) -> None:
         self.url = url
         self.prefix = prefix
+        self.replica_ack = replica_ack
         #: Every clinic followed holds a connection in a blocking read: room for them and for the rest.
         self.pool_size = POOL_SIZE + clinics
         self.redis: Redis | RedisCluster | None = None
@@ -132,15 +155,85 @@ class RedisLog(EventLog):
         args: list[str | int | bytes] = [int(self.receipt_ttl.total_seconds()), records[0].event.day.isoformat()]
         for r in records:
             args += [r.event.seq, _encoder.encode(r), _encoder.encode(r.receipt) if r.receipt else ""]
-        answer = await self._call(lambda: self._append(keys=keys, args=args))
+        if self.replica_ack.replicas:
+            answer, replicated = await self._call(lambda: self._append_and_wait(stream, keys, args))
+        else:
+            answer, replicated = await self._call(lambda: self._append(keys=keys, args=args)), 0
         match [a.decode() if isinstance(a, bytes) else a for a in answer]:
             case ["ok"]:
+                self._check_replicated(clinic, replicated)
                 return
             case ["key", first]:
+                # The first answer is acknowledged again: only once the replicas have it.
+                await self._confirm(clinic)
                 raise KeyTaken(_receipts.decode(first))
             case ["seq", last]:
+                # The runtime may find its own event stored (a retry whose first reply was lost) and answer it.
+                await self._confirm(clinic)
                 raise SeqTaken(clinic, records[0].event.seq, int(last))
         raise RuntimeError(f"unexpected answer from the append script: {answer!r}")
+
+    # -- replica acknowledgement (ReplicaAck) ---------------------------------------------------
+
+    async def _append_and_wait(self, stream: str, keys: list[str], args: list[str | int | bytes]) -> tuple[Any, int]:
+        """The append script, then WAIT, on one connection to the node serving the clinic: WAIT counts the
+        replicas holding the writes of its own connection, so it must follow the script on that connection.
+        The script's answer and the number of replicas that have its writes."""
+        evalsha = ("EVALSHA", self._append.sha, len(keys), *keys, *args)
+        answer, replicated = await self._on_node_of(stream, evalsha, self._wait_command())
+        if isinstance(answer, redis_errors.NoScriptError):
+            # A node that never ran the script (a promoted replica, a restart): load it there, once.
+            _, answer, replicated = await self._on_node_of(stream, ("SCRIPT", "LOAD", _APPEND), evalsha,
+                                                          self._wait_command())
+        if isinstance(answer, Exception):
+            raise answer
+        return answer, replicated
+
+    async def _confirm(self, clinic: str) -> None:
+        """Before answering from what is stored already (a receipt, an event found on a retry): wait until the
+        replicas have it. A small write on one connection, then WAIT on it: the replicas that have that write
+        have everything the node stored before it."""
+        if not self.replica_ack.replicas:
+            return
+        mark = f"{self.prefix}:{{{clinic}}}:replicated"
+        _, replicated = await self._call(lambda: self._on_node_of(mark, ("SET", mark, "1"), self._wait_command()))
+        self._check_replicated(clinic, replicated)
+
+    def _wait_command(self) -> tuple[str, int, int]:
+        return "WAIT", self.replica_ack.replicas, self.replica_ack.timeout_ms
+
+    def _check_replicated(self, clinic: str, replicated: int) -> None:
+        if replicated < self.replica_ack.replicas:
+            log.warning("tap_not_replicated", clinic=clinic, replicas=replicated, wanted=self.replica_ack.replicas,
+                        timeout_ms=self.replica_ack.timeout_ms)
+            raise LogUnavailable(NOT_REPLICATED)
+
+    async def _on_node_of(self, key: str, *commands: tuple[Any, ...]) -> list[Any]:
+        """The commands sent together on one connection to the node serving `key`; their replies in order,
+        an error reply as its exception (MOVED: the layout is refreshed and the commands sent once more)."""
+        client = self.redis
+        if client is None:
+            raise LogUnavailable("the Redis log is not open")
+        for attempt in range(2):
+            if isinstance(client, RedisCluster):
+                await client.initialize()  # refreshes the layout after a failure; nothing when it is known
+                node = client.get_node_from_key(key)
+                connection = node.acquire_connection()
+                try:
+                    replies = await _send_all(connection, commands)
+                finally:
+                    node.release(connection)
+            else:
+                connection = await client.connection_pool.get_connection()
+                try:
+                    replies = await _send_all(connection, commands)
+                finally:
+                    await client.connection_pool.release(connection)
+            moved = next((r for r in replies if isinstance(r, redis_errors.MovedError)), None)
+            if moved is None or attempt:
+                return replies
+            await client.aclose()  # a failover moved the slot: learn the new layout
+        raise AssertionError("unreachable")
 
     async def last_seq(self, clinic: str) -> int:
         value = await self._call(lambda: self.redis.get(self._keys(clinic)[1]))
@@ -196,7 +289,11 @@ class RedisLog(EventLog):
 
     async def receipt(self, clinic: str, key: str) -> Receipt | None:
         raw = await self._call(lambda: self.redis.get(self._receipt_key(clinic, key)))
-        return _receipts.decode(raw) if raw else None
+        if not raw:
+            return None
+        # A retry is answered from this receipt: acknowledged again, so only once the replicas have it too.
+        await self._confirm(clinic)
+        return _receipts.decode(raw)
 
     async def tail(self, clinic: str, after: int, wait: float) -> list[Event]:
         stream = self._keys(clinic)[0]
@@ -216,6 +313,23 @@ async def call(client: Redis | RedisCluster | None, what: Callable[[], Awaitable
         raise LogUnavailable(f"Redis is unreachable ({type(e).__name__})") from e
     except redis_errors.BusyLoadingError as e:
         raise LogUnavailable("Redis is loading its data") from e
+
+
+async def _send_all(connection: Any, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Commands written at once on one connection and their replies read in order (an error reply as its
+    exception). A connection that fails midway is dropped, so no reply is left on it for the next user."""
+    try:
+        await connection.send_packed_command(connection.pack_commands(commands))
+        replies: list[Any] = []
+        for _ in commands:
+            try:
+                replies.append(await connection.read_response())
+            except redis_errors.ResponseError as e:
+                replies.append(e)
+        return replies
+    except BaseException:
+        await connection.disconnect()
+        raise
 
 
 def safe_url(url: str) -> str:

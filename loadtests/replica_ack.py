@@ -1,0 +1,151 @@
+"""What `--redis-replicas 1` costs in tap latency: the same taps on the same Redis, with and without it.
+
+Starts a private Redis primary with one replica (both on loopback, each in its own temporary directory, AOF with
+`appendfsync always` as the README recommends), then, for each setting in turn, a `floor serve` on that primary
+and a fixed number of walk-in taps from a few tablets, each tablet at most `--rate` taps a second (the server's
+limit per sign-in is 5). Prints the tap acknowledgement (HTTP round trip) p50/p99 with and without the setting,
+and checks that every tap was answered 201. Bounded: at most `--taps` taps per run (2,000 at most), and the
+runs alternate (`--rounds`) so that a slow moment of the machine does not fall on one setting only.
+
+    .venv/bin/python loadtests/replica_ack.py --taps 400 --tablets 4 --rounds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rig import FloorServer, Pace, add_staff, free_port, pct, sign_in
+
+CLINIC = "riverside"
+STAFF, PIN = "load-desk", "load-test-pin"
+
+
+class Node:
+    """A redis-server of our own, in its own temporary directory, AOF fsynced on every write."""
+
+    def __init__(self, *args: str) -> None:
+        self.port = free_port()
+        self.folder = tempfile.mkdtemp(prefix="floor-bench-replica-")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.folder, "--save", "",
+             "--appendonly", "yes", "--appendfsync", "always", "--repl-diskless-sync-delay", "0", *args],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.client = redis.Redis(port=self.port)
+        for _ in range(200):
+            try:
+                self.client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise SystemExit(f"redis-server on {self.port} did not start")
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def linked(primary: Node) -> None:
+    """Until a write to the primary is acknowledged by the replica (a replica just synced gets writes only
+    after its first acknowledgement, up to a second later)."""
+    primary.client.set("linked", 1)
+    if primary.client.execute_command("WAIT", 1, 20000) != 1:
+        raise SystemExit("the replica did not link")
+
+
+async def taps(base: str, tablets: int, count: int, rate: float) -> tuple[list[float], dict[int, int]]:
+    """`count` walk-ins from `tablets` signed-in tablets; each tap's acknowledgement time, and the statuses."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        headers = await asyncio.gather(*(sign_in(client, STAFF, PIN, f"tablet-{n}") for n in range(tablets)))
+        acks: list[float] = []
+        statuses: dict[int, int] = {}
+        left = [count]
+
+        async def tablet(n: int) -> None:
+            pace = Pace(rate)
+            while left[0] > 0:
+                left[0] -= 1
+                await pace.wait()
+                t0 = time.monotonic()
+                r = await client.post(f"/api/clinics/{CLINIC}/visits", headers=headers[n], json={
+                    "patient_name": f"Load {n}-{left[0]}", "provider": "kim", "visit_type": "follow",
+                    "walk_in": True})
+                acks.append(time.monotonic() - t0)
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+
+        await asyncio.gather(*(tablet(n) for n in range(tablets)))
+        return acks, statuses
+
+
+def waits(primary: Node) -> int:
+    """WAIT commands the primary has run: the setting's evidence (one per tap with it, none without)."""
+    return int(primary.client.info("commandstats").get("cmdstat_wait", {}).get("calls", 0))
+
+
+def run(primary: Node, replicas: int, args: argparse.Namespace) -> list[float]:
+    before = waits(primary)
+    os.environ["FLOOR_REDIS_REPLICAS"] = str(replicas)  # `floor serve` reads it (as --redis-replicas)
+    os.environ["FLOOR_REDIS_REPLICA_TIMEOUT"] = "1000"
+    with tempfile.TemporaryDirectory() as data:
+        server = FloorServer(data, [], primary.url)
+        server.start()
+        try:
+            acks, statuses = asyncio.run(taps(server.base, args.tablets, args.taps, args.rate))
+        finally:
+            server.stop()
+    print(f"--redis-replicas {replicas}: taps {len(acks)}  ack p50 {pct(acks, 50) * 1000:.2f} ms  "
+          f"p99 {pct(acks, 99) * 1000:.2f} ms  statuses {statuses}  WAITs {waits(primary) - before}", flush=True)
+    if statuses != {201: len(acks)}:
+        raise SystemExit("some taps were not answered 201")
+    return acks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--taps", type=int, default=400, help="taps per run (at most 2,000)")
+    parser.add_argument("--tablets", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=5.0, help="taps a second per tablet (the server allows 5)")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each setting, alternating (at most 5)")
+    args = parser.parse_args()
+    args.taps = min(args.taps, 2000)
+    args.rounds = min(args.rounds, 5)
+    if shutil.which("redis-server") is None:
+        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
+    primary = Node()
+    replica = Node("--replicaof", "127.0.0.1", str(primary.port))
+    try:
+        linked(primary)
+        with tempfile.TemporaryDirectory() as data:
+            add_staff(data, STAFF, PIN, "front_desk", primary.url)
+        results: dict[int, list[float]] = {0: [], 1: []}
+        for _ in range(args.rounds):
+            for replicas in (0, 1):
+                # A new clinic floor each run would need a new prefix; the same clinic simply carries on.
+                results[replicas] += run(primary, replicas, args)
+        print(f"all runs ({args.rounds} x {args.taps} taps each, {args.tablets} tablets at {args.rate:g} taps/s):")
+        for replicas, acks in results.items():
+            print(f"  --redis-replicas {replicas}: ack p50 {pct(acks, 50) * 1000:.2f} ms  "
+                  f"p99 {pct(acks, 99) * 1000:.2f} ms")
+    finally:
+        replica.stop()
+        primary.stop()
+
+
+if __name__ == "__main__":
+    main()

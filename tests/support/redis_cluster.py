@@ -1,0 +1,246 @@
+"""A Redis Cluster for tests, started exactly as README.md tells an operator to start one.
+
+The node command is read from the README's recipe (the `for p in ...; do ...; done` loop of the Redis Cluster
+section), with `$p` replaced by a free port and run in a temporary base directory, so the tests and the docs
+cannot drift apart: a recipe that loses data fails the durability tests. Two things differ, both about running
+under a test rather than about the data: each node runs in the foreground (no `--daemonize yes`), so the test
+can kill -9, stop and resume it by its process; and the test may add flags of its own (a short
+`--cluster-node-timeout`, so failures are noticed in seconds).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+from tests.support.processes import stop
+from tests.support.redis_server import free_cluster_port
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_cluster_loop(readme: Path = README) -> str:
+    """The body of the README's node loop (`mkdir -p redis-$p && redis-server ...`), continuation lines joined."""
+    text = readme.read_text().replace("\\\n", " ")
+    match = re.search(r"^\s*for p in [\d ]+; do (.*?); done\s*$", text, re.MULTILINE)
+    if match is None:
+        raise AssertionError("README.md has no Redis Cluster node loop (`for p in ...; do ...; done`)")
+    return " ".join(match.group(1).split())
+
+
+def readme_node_args(readme: Path = README) -> list[str]:
+    """The redis-server arguments the README gives each node, `$p` still in them."""
+    for step in readme_cluster_loop(readme).split("&&"):
+        words = shlex.split(step)
+        if words and words[0] == "redis-server":
+            return words[1:]
+    raise AssertionError("the README's node loop runs no redis-server")
+
+
+class ClusterNode:
+    """One node started from the README's loop body, in the foreground, in `base` (the loop's working directory)."""
+
+    def __init__(self, base: Path, port: int, steps: list[list[str]], extra: tuple[str, ...]) -> None:
+        self.base = base
+        self.port = port
+        self.steps = steps
+        self.extra = extra
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=5)
+
+    def start(self) -> ClusterNode:
+        *before, server = self.steps
+        for step in before:
+            subprocess.run(step, cwd=self.base, check=True)
+        args = list(server)
+        if "--daemonize" in args:  # the flag and its value: the test holds the process instead
+            i = args.index("--daemonize")
+            del args[i:i + 2]
+        # What the node prints before it opens its logfile (or all of it, with no logfile) goes beside it.
+        with open(self.base / f"node-{self.port}.out", "ab") as out:
+            self.proc = subprocess.Popen([*args, *self.extra], cwd=self.base, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if self.client.ping():
+                    return self
+            except redis.RedisError:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        out = (self.base / f"node-{self.port}.out").read_text(errors="replace")
+        raise RuntimeError(f"cluster node on port {self.port} did not start (exit {self.proc.poll()}):\n"
+                           f"{out[-1500:]}")
+
+    def kill9(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+    def pause(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)  # a paused node cannot hear SIGTERM
+        stop(self.proc)
+        self.proc = None
+
+    def wait_rewrite(self, timeout: float = 30) -> None:
+        """BGREWRITEAOF, and wait until it is done (INFO persistence says no rewrite runs or is scheduled)."""
+        self.client.bgrewriteaof()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = self.client.info("persistence")
+            if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"node {self.port}: the AOF rewrite did not finish in {timeout} s")
+
+
+class ReadmeCluster:
+    """`count` nodes started as README.md says, joined with `redis-cli --cluster create` (`replicas` per master)."""
+
+    def __init__(self, base: Path, count: int = 3, replicas: int = 0, extra: tuple[str, ...] = (),
+                 readme: Path = README) -> None:
+        self.base = base
+        self.replicas = replicas
+        base.mkdir(parents=True, exist_ok=True)
+        body = readme_cluster_loop(readme)
+        self.nodes: list[ClusterNode] = []
+        for _ in range(count):
+            port = free_cluster_port()
+            steps = [shlex.split(step) for step in body.replace("$p", str(port)).split("&&")]
+            self.nodes.append(ClusterNode(base, port, steps, extra))
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.nodes[0].port}"
+
+    def start(self) -> ReadmeCluster:
+        try:
+            for node in self.nodes:
+                node.start()
+            subprocess.run(["redis-cli", "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                            "--cluster-replicas", str(self.replicas), "--cluster-yes"],
+                           check=True, capture_output=True, timeout=60)
+            self.wait_ok()
+            if self.replicas:
+                self.wait_replicas_linked()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def node(self, port: int) -> ClusterNode:
+        return next(n for n in self.nodes if n.port == port)
+
+    def running(self) -> list[ClusterNode]:
+        return [n for n in self.nodes if n.proc is not None]
+
+    def wait_ok(self, timeout: float = 30) -> None:
+        """Until every running node says the cluster is ok and agrees on who serves every slot."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if all(n.client.cluster("info")["cluster_state"] == "ok" for n in self.running()):
+                    return
+            except redis.RedisError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the cluster did not come up (cluster_state is not ok)")
+
+    def wait_replicas_linked(self, timeout: float = 30) -> None:
+        """Until every master has its replicas connected and in sync (`master_link_status:up`)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                infos = [n.client.info("replication") for n in self.running()]
+                masters = [i for i in infos if i["role"] == "master"]
+                replicas = [i for i in infos if i["role"] == "slave"]
+                # Online: the primary counts the replica in WAIT (it has acknowledged the initial sync).
+                online = [sum(i.get(f"slave{k}", {}).get("state") == "online" for k in range(i["connected_slaves"]))
+                          for i in masters]
+                if (all(n >= self.replicas for n in online)
+                        and all(i["master_link_status"] == "up" for i in replicas)):
+                    # A replica just synced gets writes only after its first acknowledgement (up to a second
+                    # later): linked once a write to each master is acknowledged by its replicas.
+                    for node in self.running():
+                        if node.client.info("replication")["role"] == "master":
+                            node.client.set(self.key_on(node), 1)
+                            if node.client.execute_command("WAIT", self.replicas, 10000) < self.replicas:
+                                raise RuntimeError(f"the replicas of {node.port} do not acknowledge writes")
+                    return
+            except redis.RedisError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the replicas did not link to their masters")
+
+    def master_of_key(self, key: str) -> ClusterNode:
+        """The node serving the key's slot now."""
+        slot = self.nodes[0].client.cluster("keyslot", key)
+        for node in self.running():
+            try:
+                info = node.client.info("replication")
+                if info["role"] != "master":
+                    continue
+                for line in node.client.execute_command("CLUSTER", "NODES").decode().splitlines():
+                    fields = line.split()
+                    if "myself" in fields[2]:
+                        for span in fields[8:]:
+                            lo, _, hi = span.partition("-")
+                            if lo.isdigit() and int(lo) <= slot <= int(hi or lo):
+                                return node
+            except redis.RedisError:
+                continue
+        raise RuntimeError(f"no running master serves {key!r}")
+
+    def key_on(self, master: ClusterNode) -> str:
+        """A key in one of the slots the master serves."""
+        ranges = [(lo, hi) for lo, hi, owner, *_ in master.client.execute_command("CLUSTER", "SLOTS")
+                  if int(owner[1]) == master.port]
+        for i in range(100000):
+            key = f"probe-{i}"
+            slot = master.client.cluster("keyslot", key)
+            if any(lo <= slot <= hi for lo, hi in ranges):
+                return key
+        raise RuntimeError(f"node {master.port} serves no slot")
+
+    def replica_of(self, master: ClusterNode) -> ClusterNode:
+        """A replica of the master (one that replicates from its port)."""
+        for node in self.running():
+            info = node.client.info("replication")
+            if info["role"] == "slave" and int(info["master_port"]) == master.port:
+                return node
+        raise RuntimeError(f"node {master.port} has no replica")
+
+    def take_over(self, replica: ClusterNode, timeout: float = 30) -> None:
+        """Promote the replica now (CLUSTER FAILOVER TAKEOVER: without its master's agreement, as when the
+        master is gone), and wait until the running nodes agree the cluster is ok again."""
+        replica.client.execute_command("CLUSTER", "FAILOVER", "TAKEOVER")
+        deadline = time.monotonic() + timeout
+        while replica.client.info("replication")["role"] != "master":
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"node {replica.port} was not promoted")
+            time.sleep(0.05)
+        self.wait_ok(timeout)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
