@@ -32,6 +32,12 @@ def _env_list(name: str) -> list[str]:
     return [p for p in value.split(os.pathsep) if p]
 
 
+def _redis_url(args: argparse.Namespace) -> str | None:
+    """--redis, else $FLOOR_REDIS_URL, else $REDIS_URL: one URL, or several comma-separated (any node that
+    answers at start will do; floor/log/redis.py `connect`)."""
+    return args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
+
+
 def _server(floors: Floors, host: str, port: int,
             background: list[Callable[[], Coroutine[None, None, None]]] | None = None,
             demo_pairing_clinic: str | None = None) -> uvicorn.Server:
@@ -96,7 +102,7 @@ def _run(server: uvicorn.Server) -> None:
 
 def serve(args: argparse.Namespace) -> None:
     clinics = load_clinics(args.clinic or _env_list("FLOOR_CLINICS") or [demo_clinic_path()])
-    redis_url = args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
+    redis_url = _redis_url(args)
     clock = ScaledClock(args.clock_start, args.clock_speed, args.clock_origin) if args.clock_start else None
     floors = build_floors(clinics, data_dir=args.data_dir, redis_url=redis_url, clock=clock)
     floors.retention_days = args.retention_days
@@ -154,7 +160,7 @@ async def _with_directory(floors: Floors, job: Coroutine[None, None, T]) -> T:
 
 
 def _directory(args: argparse.Namespace):
-    redis_url = args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
+    redis_url = _redis_url(args)
     if redis_url:
         from floor.directory.redis import RedisDirectory
 
@@ -259,7 +265,7 @@ def export_day(args: argparse.Namespace) -> None:
 async def _day_events(args: argparse.Namespace, clinic: str, day: dt.date) -> list:
     """The day's events, read without changing anything: safe beside a running server (the embedded file is
     read as it is, and a record being written is left alone, not cut off as a starting server would)."""
-    redis_url = args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
+    redis_url = _redis_url(args)
     if redis_url:
         from floor.log.redis import RedisLog
 
@@ -307,7 +313,7 @@ def import_file(args: argparse.Namespace) -> None:
     kind = Format(args.format) if args.format else format_of(None, args.file, body)
     assert kind is not None
     day = args.date or dt.datetime.now(clinic.tz).date()
-    redis_url = args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
+    redis_url = _redis_url(args)
     owner = None
     if not redis_url:
         from floor.log.owner import hold
@@ -399,7 +405,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="where the embedded log keeps its files (default ./floor-data, or $FLOOR_DATA_DIR)")
     s.add_argument("--redis", metavar="URL", default=None,
                    help="share the floor through Redis (redis://host:6379/0; a Redis Cluster is detected); "
-                        "default $FLOOR_REDIS_URL, else $REDIS_URL, else the embedded log")
+                        "several nodes comma-separated (redis://a:7000,redis://b:7001), any one answering at "
+                        "start will do; default $FLOOR_REDIS_URL, else $REDIS_URL, else the embedded log")
     s.add_argument("--clinic", action="append", metavar="PATH",
                    help="a clinic TOML file or a directory of them; repeatable (default: $FLOOR_CLINICS, "
                         "else the demo clinic)")
