@@ -14,6 +14,7 @@ import signal
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from floor.config import demo_clinic_path
@@ -159,3 +160,27 @@ def test_a_paused_directory_node_stalls_only_its_own_clinics(tmp_path: Path, cli
         for t in tablets:
             assert {s for _, s, _, _ in t.answers} <= {201, 503}, (t.clinic, t.answers)
         _check_nothing_lost_or_doubled(nodes, tablets)
+
+
+def test_a_server_starts_on_a_url_list_whose_first_node_failed_over(tmp_path: Path, clinic_dir: Path) -> None:
+    with cluster_of(tmp_path, "--appendonly", "no", masters=3, replicas=1,
+                    node_timeout_ms=NODE_TIMEOUT_MS) as nodes:
+        gone = next(n for n in nodes if _on(nodes, n))
+        clinic = _on(nodes, gone)[0]
+        nodes.remove(gone)
+        nodes.insert(0, gone)  # listed first, as the URL an instance was configured with
+        gone.kill9()
+        _wait(lambda: owner(nodes, f"floor:{{{clinic}}}:log").proc is not None, "its replica to take over")
+        wait_ok(nodes)
+        floor = ServerProcess(tmp_path / "data", tmp_path / "floor.log", "--redis", urls(nodes),
+                              "--clinic", str(clinic_dir))
+        floor.start()
+        try:
+            desk = floor.signed_in(Role.front_desk)
+            for c in CLINICS:
+                tapped = httpx.post(f"{floor.url}/api/clinics/{c}/visits", headers=desk, timeout=10, json={
+                    "patient_name": "Ann Lee", "provider": "hart", "visit_type": "follow", "walk_in": True})
+                assert tapped.status_code == 201, (c, tapped.text)
+                time.sleep(0.25)  # the server's 5 writes a second per sign-in
+        finally:
+            floor.stop()

@@ -35,6 +35,8 @@ def cluster_of(directory: Path, *args: str, masters: int = 3, replicas: int = 0,
                         "--cluster-replicas", str(replicas), "--cluster-yes"],
                        check=True, capture_output=True, timeout=60)
         wait_ok(nodes)
+        if replicas:
+            wait_replicas_in_sync(nodes)
         yield nodes
     finally:
         for n in nodes:
@@ -53,6 +55,17 @@ def wait_ok(nodes: list[RedisServer], timeout: float = 30) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError("the cluster did not come up")
+
+
+def wait_replicas_in_sync(nodes: list[RedisServer], timeout: float = 30) -> None:
+    """Until every running replica's link to its master is up: one that never synced will not take over."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        infos = [redis.Redis(port=n.port).info("replication") for n in nodes if n.proc is not None]
+        if all(i.get("master_link_status") == "up" for i in infos if i["role"] == "slave"):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the replicas did not sync")
 
 
 def urls(nodes: list[RedisServer]) -> str:
