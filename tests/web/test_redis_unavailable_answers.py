@@ -113,3 +113,37 @@ def test_a_sign_in_and_the_staff_list_get_503_when_the_directory_cannot_answer(s
     finally:
         directory.redis = real
     assert client.post("/api/sign-in", json={"staff": person, "secret": PIN, "device": "t"}).status_code == 201
+
+
+class AnswerLost:
+    """The append script runs in Redis, then its answer is lost on the way back (a node killed or stalled after
+    it stored the tap, a connection cut): what the server sees is a timeout."""
+
+    def __init__(self, script) -> None:
+        self.script = script
+
+    async def __call__(self, keys, args):
+        await self.script(keys=keys, args=args)
+        raise e.TimeoutError("Timeout reading from 127.0.0.1:7000")
+
+
+def test_a_tap_whose_answer_was_lost_is_stored_once_and_its_retry_gets_the_first_answer(served) -> None:
+    client, floors = served
+    desk = sign_in(client, floors, Role.front_desk)
+    key = uuid.uuid4().hex
+    walk_in = {"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True}
+    redis_log = floors.log
+    script, redis_log._append = redis_log._append, AnswerLost(redis_log._append)
+    try:
+        first = client.post(f"/api/clinics/{CLINIC}/visits", json=walk_in, headers={**desk, "Idempotency-Key": key})
+    finally:
+        redis_log._append = script
+    # Stored, but the server cannot know: the 503 must not say nothing was stored.
+    _assert_503(first, maybe_stored=True)
+
+    retry = client.post(f"/api/clinics/{CLINIC}/visits", json=walk_in, headers={**desk, "Idempotency-Key": key})
+    assert retry.status_code == 201, retry.text
+    assert retry.headers.get("Idempotent-Replayed") == "true"  # the stored tap's own answer
+    board = client.get(f"/api/clinics/{CLINIC}/board", headers=desk).json()
+    ann = [v for v in board["visits"] if v["patient_name"] == "Ann Lee"]
+    assert [v["id"] for v in ann] == [retry.json()["visit"]["id"]]  # one walk-in, not two
