@@ -170,8 +170,8 @@ class RedisLog(EventLog):
     def __init__(self, url: str, prefix: str = "floor", clinics: int = 0) -> None:
         self.url = url
         self.prefix = prefix
-        #: Every clinic followed holds a connection in a blocking read: room for them and for the rest.
-        self.pool_size = POOL_SIZE + clinics
+        #: Connections for commands; the followers' blocking reads have a pool of their own (`followers`).
+        self.pool_size = POOL_SIZE
         self.clinics = clinics
         self.redis: Redis | RedisCluster | None = None
         self.followers: Redis | RedisCluster | None = None

@@ -79,7 +79,8 @@ def http_response(request: Request, exc: HTTPException) -> Response[ErrorBody]:
 def unavailable_response(request: Request, exc: LogUnavailable) -> Response[ErrorBody]:
     # Honest about what is known: a request whose answer was lost may have been stored, and only a retry with
     # the same Idempotency-Key tells (it then gets the first answer, and nothing is stored twice).
-    outcome = ("It may have been stored before the answer was lost: retry with the same Idempotency-Key."
+    outcome = ("A tap may have been stored before its answer was lost: send it again with the same "
+               "Idempotency-Key (it is then answered as stored, never stored twice)."
                if exc.maybe_stored else "Nothing was stored.")
     return _json(ErrorBody("unavailable", f"Not available right now: {exc}. {outcome} Try again shortly."), 503,
                  {"Retry-After": "2"})
