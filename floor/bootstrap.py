@@ -152,6 +152,7 @@ class Floors:
             self._recheck.clear()
             try:
                 revision = await self.sessions.directory.revision()
+                self.sessions.revision_seen(revision)
                 full = loop.time() - last_full > FULL_SESSION_CHECK_SECONDS
                 if forced or full or revision != seen:
                     seen, last_full = revision, loop.time() if full else last_full

@@ -21,7 +21,7 @@ from floor.bootstrap import Floors, build_floors, embedded_floors
 from floor.clock import Clock, ScaledClock, SystemClock
 from floor.config import Clinic, ConfigError, demo_clinic_path, load_clinics
 from floor.days import RETENTION_DAYS
-from floor.log.redis import ReplicaAck, safe_url
+from floor.log.redis import MAX_REPLICA_TIMEOUT_MS, ReplicaAck, safe_url
 from floor.logs import configure
 
 T = TypeVar("T")
@@ -44,27 +44,35 @@ def _add_replica_ack(parser: argparse.ArgumentParser) -> None:
                         help="with Redis: answer a tap only once N replicas of its node have it (Redis WAIT), "
                              "else 503; default $FLOOR_REDIS_REPLICAS, else 0 (answer once the primary has it)")
     parser.add_argument("--redis-replica-timeout", metavar="MS",
-                        type=_whole("--redis-replica-timeout", "FLOOR_REDIS_REPLICA_TIMEOUT", least=1),
+                        type=_whole("--redis-replica-timeout", "FLOOR_REDIS_REPLICA_TIMEOUT", least=1,
+                                     most=MAX_REPLICA_TIMEOUT_MS),
                         default=os.environ.get("FLOOR_REDIS_REPLICA_TIMEOUT", str(default.timeout_ms)),
-                        help="milliseconds a tap waits for those replicas before its 503; default "
+                        help="milliseconds a tap waits for those replicas before its 503 (at most "
+                             f"{MAX_REPLICA_TIMEOUT_MS}: the WAIT must end before Redis's command timeout); default "
                              f"$FLOOR_REDIS_REPLICA_TIMEOUT, else {default.timeout_ms}")
 
 
-def _whole(flag: str, env: str, least: int = 0) -> Callable[[str], int]:
+def _whole(flag: str, env: str, least: int = 0, most: int | None = None) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = least - 1
-        if value < least:
-            raise argparse.ArgumentTypeError(f"{flag} (or ${env}) must be a whole number of at least {least}, "
-                                             f"not {text!r}")
+        if value < least or (most is not None and value > most):
+            within = f"between {least} and {most}" if most is not None else f"of at least {least}"
+            raise argparse.ArgumentTypeError(f"{flag} (or ${env}) must be a whole number {within}, not {text!r}")
         return value
     return parse
 
 
 def _replica_ack(args: argparse.Namespace) -> ReplicaAck:
     return ReplicaAck(args.redis_replicas, args.redis_replica_timeout)
+
+
+def _redis_url(args: argparse.Namespace) -> str | None:
+    """--redis, else $FLOOR_REDIS_URL, else $REDIS_URL: one URL, or several comma-separated (any node that
+    answers at start will do; floor/log/redis.py `connect`)."""
+    return args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
 
 
 def _server(floors: Floors, host: str, port: int,
@@ -131,7 +139,7 @@ def _run(server: uvicorn.Server) -> None:
 
 def serve(args: argparse.Namespace) -> None:
     clinics = load_clinics(args.clinic or _env_list("FLOOR_CLINICS") or [demo_clinic_path()])
-    redis_url = args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
+    redis_url = _redis_url(args)
     clock = ScaledClock(args.clock_start, args.clock_speed, args.clock_origin) if args.clock_start else None
     floors = build_floors(clinics, data_dir=args.data_dir, redis_url=redis_url, clock=clock,
                           replica_ack=_replica_ack(args))
@@ -244,7 +252,7 @@ async def _with_directory(floors: Floors, job: Coroutine[None, None, T]) -> T:
 
 
 def _directory(args: argparse.Namespace):
-    redis_url = args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
+    redis_url = _redis_url(args)
     if redis_url:
         from floor.directory.redis import RedisDirectory
 
@@ -349,7 +357,7 @@ def export_day(args: argparse.Namespace) -> None:
 async def _day_events(args: argparse.Namespace, clinic: str, day: dt.date) -> list:
     """The day's events, read without changing anything: safe beside a running server (the embedded file is
     read as it is, and a record being written is left alone, not cut off as a starting server would)."""
-    redis_url = args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
+    redis_url = _redis_url(args)
     if redis_url:
         from floor.log.redis import RedisLog
 
@@ -397,7 +405,7 @@ def import_file(args: argparse.Namespace) -> None:
     kind = Format(args.format) if args.format else format_of(None, args.file, body)
     assert kind is not None
     day = args.date or CLOCK.now().astimezone(clinic.tz).date()
-    redis_url = args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
+    redis_url = _redis_url(args)
     owner = None
     if not redis_url:
         from floor.log.owner import hold
@@ -489,7 +497,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="where the embedded log keeps its files (default ./floor-data, or $FLOOR_DATA_DIR)")
     s.add_argument("--redis", metavar="URL", default=None,
                    help="share the floor through Redis (redis://host:6379/0; a Redis Cluster is detected); "
-                        "default $FLOOR_REDIS_URL, else $REDIS_URL, else the embedded log")
+                        "several nodes comma-separated (redis://a:7000,redis://b:7001), any one answering at "
+                        "start will do; default $FLOOR_REDIS_URL, else $REDIS_URL, else the embedded log")
     s.add_argument("--clinic", action="append", metavar="PATH",
                    help="a clinic TOML file or a directory of them; repeatable (default: $FLOOR_CLINICS, "
                         "else the demo clinic)")

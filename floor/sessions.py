@@ -11,6 +11,8 @@ import asyncio
 import datetime as dt
 import re
 import secrets
+import time
+from collections.abc import Callable
 from typing import Literal
 
 import msgspec
@@ -31,6 +33,13 @@ MAX_SECRET = 128
 #: Pairing codes avoid letters and digits a person could misread across a room (0/O, 1/I, 5/S, 8/B, 2/Z).
 CODE_ALPHABET = "ACDEFHJKLMNPQRTUVWXY34679"
 CODE_LENGTH = 6
+#: Sign-ins a server remembers (`Sessions.caller`); past it the oldest is forgotten (and looked up again).
+SESSION_CACHE_SIZE = 10_000
+#: Seconds a remembered sign-in stays trusted after the directory last answered this server's revision poll
+#: (every half second, floor/bootstrap.py). Longer than a directory node's failover or a short stall, so
+#: taps of signed-in staff go on meanwhile; short enough that a server cut off from the directory alone (the
+#: only way a revocation can happen that it cannot hear of) stops honouring a revoked token within it.
+SESSION_TRUST_SECONDS = 15.0
 
 
 class Caller(Struct, frozen=True):
@@ -73,7 +82,8 @@ class DisplayToken(Struct, frozen=True):
 
 class Sessions:
     def __init__(self, directory: Directory, clock: Clock, *, cost: ScryptCost = OWASP,
-                 staff_hours: float = 12, display_days: float = 365, pairing_minutes: float = 10) -> None:
+                 staff_hours: float = 12, display_days: float = 365, pairing_minutes: float = 10,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.directory = directory
         self.clock = clock
         self.cost = cost
@@ -82,6 +92,13 @@ class Sessions:
         self.pairing_term = dt.timedelta(minutes=pairing_minutes)
         self._checks = asyncio.Semaphore(2)
         self._decoy: str | None = None
+        #: Sign-ins checked here, by token hash (only for a shared directory; see `caller`).
+        self._known: dict[str, Caller] = {}
+        #: Grows whenever remembered sign-ins are forgotten, so a look-up begun before does not store its answer.
+        self._generation = 0
+        self._revision: int | None = None
+        self._heard_at: float | None = None
+        self._monotonic = monotonic
 
     # -- staff ----------------------------------------------------------------------------------
 
@@ -116,6 +133,7 @@ class Sessions:
         await self._member(staff_id)
         await self.directory.remove_staff(staff_id)
         ended = await self.directory.end_sessions_of(staff_id)
+        self._forget(lambda c: c.person == staff_id)
         log.info("staff_removed", staff=staff_id, by=by, sessions_ended=ended)
 
     async def _member(self, staff_id: str) -> StaffMember:
@@ -154,14 +172,35 @@ class Sessions:
         return SignedIn(token, session.expires_at, member.id, member.name, member.role)
 
     async def sign_out(self, caller: Caller) -> None:
+        self._forget(lambda c: c.session == caller.session)
         await self.directory.end_session(caller.session)
+        self._forget(lambda c: c.session == caller.session)
         log.info("signed_out", staff=caller.person, device=caller.device)
 
     async def caller(self, token: str | None) -> Caller | None:
-        """Who holds the token, or None: missing, unknown, expired, signed out or revoked."""
+        """Who holds the token, or None: missing, unknown, expired, signed out or revoked.
+
+        With a shared directory (Redis), a sign-in checked once is remembered, so a request's check needs no
+        round trip to the one node holding the directory (pausing that node would otherwise stall every
+        clinic). The rule that keeps revocation as quick as before:
+
+        - every sign-in ends with the directory's revision growing, and this server reads the revision every
+          half second (`revision_seen`): when it moved, everything remembered is forgotten, so a sign-out or
+          revocation through any server is honoured here within that half second;
+        - what is remembered is trusted only while the last revision read is under SESSION_TRUST_SECONDS
+          old: while the directory does not answer, no one can revoke through it, but a server cut off from
+          it alone could miss a revocation, so past that it looks up again (and answers 503 if it cannot);
+        - a remembered sign-in still expires by the clock, and a look-up that began before a forgetting does
+          not store its answer."""
         if not token or len(token) > 200:
             return None
         hashed = token_hash(token)
+        known = self._known.get(hashed) if self.directory.shared else None
+        if known is not None and self._trusted():
+            if known.expires_at > self.clock.now():
+                return known
+            self._known.pop(hashed, None)
+        generation = self._generation
         session = await self.directory.session(hashed, self.clock.now())
         if session is None:
             return None
@@ -171,8 +210,33 @@ class Sessions:
             if member is None:
                 return None
             name = member.name
-        return Caller(session.kind, session.person, session.device, hashed, session.expires_at, name,
-                      session.role, session.clinic, session.zone)
+        caller = Caller(session.kind, session.person, session.device, hashed, session.expires_at, name,
+                        session.role, session.clinic, session.zone)
+        if self.directory.shared and generation == self._generation:
+            if len(self._known) >= SESSION_CACHE_SIZE:
+                self._known.pop(next(iter(self._known)))
+            self._known[hashed] = caller
+        return caller
+
+    def revision_seen(self, revision: int) -> None:
+        """The directory answered the revision poll: forget every remembered sign-in if it moved (a sign-in
+        ended somewhere), and trust the rest for SESSION_TRUST_SECONDS more."""
+        if revision != self._revision:
+            self._forget()
+            self._revision = revision
+        self._heard_at = self._monotonic()
+
+    def _trusted(self) -> bool:
+        return self._heard_at is not None and self._monotonic() - self._heard_at < SESSION_TRUST_SECONDS
+
+    def _forget(self, which: Callable[[Caller], bool] | None = None) -> None:
+        """Forget the remembered sign-ins `which` picks (all without it); a look-up under way stores nothing."""
+        self._generation += 1
+        if which is None:
+            self._known.clear()
+        else:
+            for hashed in [h for h, c in self._known.items() if which(c)]:
+                del self._known[hashed]
 
     async def still_signed_in(self, session: str) -> bool:
         return await self.directory.session(session, self.clock.now()) is not None
@@ -233,6 +297,7 @@ class Sessions:
             display = msgspec.structs.replace(display, revoked_at=self.clock.now(), revoked_by=by)
             await self.directory.put_display(display)
         await self.directory.end_sessions_of(display_id)
+        self._forget(lambda c: c.person == display_id)
         log.info("display_revoked", display=display_id, by=by)
         return display
 

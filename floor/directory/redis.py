@@ -15,7 +15,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from floor.directory.base import Directory, Display, Pairing, Session, StaffMember
 from floor.log.base import LogUnavailable
-from floor.log.redis import _UNREACHABLE, connect
+from floor.log.redis import call, connect
 
 _REPLACE = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -89,11 +89,9 @@ class RedisDirectory(Directory):
             raise LogUnavailable("the Redis directory is not open")
         return self.redis
 
-    async def _do(self, call: Any) -> Any:
-        try:
-            return await call
-        except _UNREACHABLE as e:
-            raise LogUnavailable(f"Redis is unreachable ({type(e).__name__})") from e
+    async def _do(self, command: Any) -> Any:
+        """Every command through the log's `call`: one deadline, one idea of "Redis unavailable" (503)."""
+        return await call(self.redis, lambda: command, "the Redis directory")
 
     def _key(self, *parts: str) -> str:
         return ":".join((self.tag, *parts))

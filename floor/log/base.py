@@ -63,7 +63,13 @@ class LogCorrupt(Exception):
 
 
 class LogUnavailable(Exception):
-    """The log cannot be reached right now; nothing was stored. Retry later."""
+    """The log cannot be reached right now. Retry later. `maybe_stored`: the request may have reached it before
+    the answer was lost (a timeout), so a retry must carry the same Idempotency-Key; otherwise nothing was
+    stored."""
+
+    def __init__(self, message: str = "", *, maybe_stored: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_stored = maybe_stored
 
 
 class EventLog(ABC):

@@ -13,15 +13,17 @@ only once that many replicas have it (Redis `WAIT`), else 503.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import msgspec
 import structlog
 from redis import exceptions as redis_errors
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
@@ -78,14 +80,47 @@ NOT_REPLICATED = ("stored on the primary but not yet confirmed by a replica; ret
                   "Idempotency-Key")
 
 
+#: Errors that mean Redis cannot take the command now, whatever the command: the caller answers 503 with
+#: Retry-After (LogUnavailable), never 500. Here the refusals Redis answers with (CLUSTERDOWN, MOVED, ...);
+#: below, a lost connection or a timeout.
+_REFUSED = (
+    redis_errors.BusyLoadingError,  # LOADING: a restarted node replaying its AOF
+    redis_errors.MaxConnectionsError,  # every pooled connection busy past POOL_WAIT
+    redis_errors.ClusterDownError,  # CLUSTERDOWN (a master down past the node timeout), MASTERDOWN
+    redis_errors.TryAgainError,  # TRYAGAIN: a slot migrating or failing over
+    redis_errors.AskError,  # ASK and MOVED the client could not follow while the slots move
+    redis_errors.ClusterError,  # redirections exhausted ("TTL exhausted") while a failover settles
+    redis_errors.SlotNotCoveredError,  # the client's slot map has no node for the key (failover under way)
+    redis_errors.ReadOnlyError,  # READONLY: a write reached a master demoted by a failover
+    redis_errors.OutOfMemoryError,  # OOM: Redis refuses writes until memory is freed
+)
 _UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+#: Refusals redis-py raises as a plain ResponseError, known by the first word of the answer.
+_REFUSED_WORDS = ("MISCONF", "NOREPLICAS")
+#: What the cluster client says when no node answers at all (RedisClusterException, while it rediscovers).
+_CLUSTER_GONE = ("cannot be connected", "not covered")
+
+#: Seconds one command may wait for its answer before the caller hears "unavailable". A tap normally takes a
+#: millisecond; a node that stops answering (paused, a failing disk under appendfsync always, a partition)
+#: must not hold a tap for 15 s while the tablet's user waits: a quick 503 and the tablet's retry with the
+#: same Idempotency-Key do better.
+COMMAND_TIMEOUT = 2.0
+#: Seconds a whole call may take, reconnection, cluster redirections and slot-map refreshes included: the
+#: longest a tap (or a sign-in check) waits on Redis before its 503.
+CALL_DEADLINE = 3.0
+#: The longest a replica acknowledgement may wait (ms): WAIT is one command, so it must end, answered, well
+#: before COMMAND_TIMEOUT cuts the connection (which would turn a slow replica into a lost connection).
+MAX_REPLICA_TIMEOUT_MS = int(COMMAND_TIMEOUT * 1000) - 500
+#: The longest a follower blocks in XREAD (seconds); its connections wait that long plus COMMAND_TIMEOUT.
+FOLLOW_WAIT_MAX = 5.0
 
 # Fail fast while Redis is down (writes answer 503 and screens are told the feed is stale); one quick retry
-# covers a pooled connection that died with a Redis restart. A blocking read waits at most FOLLOW_WAIT.
+# covers a pooled connection that died with a Redis restart. A timeout is not retried: a node that did not
+# answer in COMMAND_TIMEOUT will not answer the retry sooner, and the tap's deadline is CALL_DEADLINE.
 _OPTIONS: dict[str, Any] = {
-    "socket_connect_timeout": 2,
-    "socket_timeout": 15,
-    "retry": Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
+    "socket_connect_timeout": COMMAND_TIMEOUT,
+    "socket_timeout": COMMAND_TIMEOUT,
+    "retry": Retry(ExponentialBackoff(cap=0.2, base=0.05), 1, supported_errors=(redis_errors.ConnectionError,)),
 }
 _PAGE = 5000
 
@@ -97,20 +132,60 @@ POOL_SIZE = 256
 POOL_WAIT = 5.0
 
 
-async def connect(url: str, pool_size: int = POOL_SIZE) -> Redis | RedisCluster:
-    """A client for the URL: a cluster client when the server says it is part of a Redis Cluster."""
-    client = Redis.from_pool(BlockingConnectionPool.from_url(url, max_connections=pool_size, timeout=POOL_WAIT,
-                                                             **_OPTIONS))
+def urls(url: str) -> list[str]:
+    """The nodes of a start-up URL list (`redis://a:7000,redis://b:7001`): any one of them that answers will do."""
+    return [u.strip() for u in url.split(",") if u.strip()]
+
+
+async def connect(url: str, pool_size: int = POOL_SIZE, socket_timeout: float = COMMAND_TIMEOUT,
+                  ) -> Redis | RedisCluster:
+    """A client for the URL, or for comma-separated URLs of several nodes. A cluster client when a node says
+    it is part of a Redis Cluster (given every listed node to discover the cluster from); else the first
+    listed node that is a master, or failing that the first that answers (reads work, writes answer 503).
+    Redis is unavailable only when no listed node answers: one node down or failed over at start does not
+    stop a server."""
+    options = {**_OPTIONS, "socket_timeout": socket_timeout}
+    failures: list[str] = []
+    answering: list[Redis] = []
     try:
-        cluster = (await client.info("cluster")).get("cluster_enabled") == 1
-    except _UNREACHABLE as e:
-        await client.aclose()
-        raise LogUnavailable(f"cannot reach Redis at {safe_url(url)}: {e}") from e
-    if cluster:
-        await client.aclose()
-        client = RedisCluster.from_url(url, max_connections=pool_size, **_OPTIONS)
-        await client.initialize()
-    return client
+        for one in urls(url):
+            client = Redis.from_pool(BlockingConnectionPool.from_url(one, max_connections=pool_size,
+                                                                     timeout=POOL_WAIT, **options))
+            try:
+                info = await asyncio.wait_for(client.info(), CALL_DEADLINE)
+            except (*_UNREACHABLE, *_REFUSED, TimeoutError) as e:
+                await client.aclose()
+                failures.append(f"{safe_url(one)}: {str(e) or type(e).__name__}")
+                log.warning("redis_node_unreachable", url=safe_url(one), error=str(e) or type(e).__name__)
+                continue
+            if info.get("cluster_enabled") == 1:
+                await client.aclose()
+                nodes = [ClusterNode(*_host_port(u)) for u in urls(url)]
+                cluster = RedisCluster.from_url(one, startup_nodes=nodes, max_connections=pool_size, **options)
+                try:
+                    await asyncio.wait_for(cluster.initialize(), CALL_DEADLINE * 2)
+                except (*_UNREACHABLE, *_REFUSED, TimeoutError, redis_errors.RedisClusterException) as e:
+                    await cluster.aclose()
+                    raise LogUnavailable(f"cannot reach the Redis Cluster at {safe_url(url)}: {e}") from e
+                return cluster
+            if info.get("role") == "master":
+                answering.insert(0, client)
+                break
+            answering.append(client)
+        if not answering:
+            raise LogUnavailable(f"cannot reach Redis at {safe_url(url)}: {'; '.join(failures)}")
+        for other in answering[1:]:
+            await other.aclose()
+        return answering[0]
+    except BaseException:
+        for client in answering:
+            await client.aclose()
+        raise
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parsed = urlsplit(url)
+    return parsed.hostname or "127.0.0.1", parsed.port or 6379
 
 
 class RedisLog(EventLog):
@@ -120,10 +195,15 @@ class RedisLog(EventLog):
                  replica_ack: ReplicaAck = NO_REPLICA_ACK) -> None:
         self.url = url
         self.prefix = prefix
+        if replica_ack.timeout_ms > MAX_REPLICA_TIMEOUT_MS:
+            raise ValueError(f"a replica acknowledgement waits at most {MAX_REPLICA_TIMEOUT_MS} ms, not "
+                             f"{replica_ack.timeout_ms}")
         self.replica_ack = replica_ack
-        #: Every clinic followed holds a connection in a blocking read: room for them and for the rest.
-        self.pool_size = POOL_SIZE + clinics
+        #: Connections for commands; the followers' blocking reads have a pool of their own (`followers`).
+        self.pool_size = POOL_SIZE
+        self.clinics = clinics
         self.redis: Redis | RedisCluster | None = None
+        self.followers: Redis | RedisCluster | None = None
         self._append: Any = None
 
     def _keys(self, clinic: str) -> tuple[str, str, str]:
@@ -135,16 +215,51 @@ class RedisLog(EventLog):
 
     async def open(self) -> None:
         self.redis = client = await connect(self.url, self.pool_size)
+        # Followers block in XREAD for up to FOLLOW_WAIT_MAX seconds: on connections of their own that wait that
+        # long, so every other command keeps its short COMMAND_TIMEOUT.
+        try:
+            self.followers = await connect(self.url, self.clinics + 2, FOLLOW_WAIT_MAX + COMMAND_TIMEOUT)
+        except BaseException:
+            await client.aclose()
+            raise
         self._append = client.register_script(_APPEND)
         log.info("redis_log_opened", url=safe_url(self.url), cluster=isinstance(client, RedisCluster))
 
     async def close(self) -> None:
-        if self.redis is not None:
-            await self.redis.aclose()
-            self.redis = None
+        for client in (self.redis, self.followers):
+            if client is not None:
+                await client.aclose()
+        self.redis = self.followers = None
 
     async def _call(self, what: Callable[[], Awaitable[T]]) -> T:
         return await call(self.redis, what, "the Redis log")
+
+    async def trouble(self, timeout: float) -> str | None:
+        """A PING to every master (one, without a cluster), all at once: the first that does not answer PONG
+        within `timeout` seconds is named. A cluster's master that is down or paused holds its clinics' taps,
+        so the server is not ready for them."""
+        client = self.redis
+        if client is None:
+            return "the Redis log is not open"
+        if isinstance(client, RedisCluster):
+            nodes = client.get_primaries()
+            pings = [lambda n=n: client.execute_command("PING", target_nodes=n) for n in nodes]
+            names = [n.name for n in nodes]
+        else:
+            kwargs = client.connection_pool.connection_kwargs
+            pings, names = [client.ping], [f"{kwargs.get('host')}:{kwargs.get('port')}"]
+        if not pings:
+            return "the Redis Cluster client knows no master"
+
+        async def ping(what: Callable[[], Awaitable[Any]], name: str) -> str | None:
+            try:
+                await call(client, what, "the Redis log", timeout)
+            except LogUnavailable as e:
+                return f"Redis node {name} did not answer a PING within {timeout:g} s ({e})"
+            return None
+
+        troubles = await asyncio.gather(*(ping(p, n) for p, n in zip(pings, names, strict=True)))
+        return next((t for t in troubles if t), None)
 
     async def append_all(self, clinic: str, records: Sequence[Record]) -> None:
         check_batch(records)
@@ -206,7 +321,7 @@ class RedisLog(EventLog):
         if replicated < self.replica_ack.replicas:
             log.warning("tap_not_replicated", clinic=clinic, replicas=replicated, wanted=self.replica_ack.replicas,
                         timeout_ms=self.replica_ack.timeout_ms)
-            raise LogUnavailable(NOT_REPLICATED)
+            raise LogUnavailable(NOT_REPLICATED, maybe_stored=True)
 
     async def _on_node_of(self, key: str, *commands: tuple[Any, ...]) -> list[Any]:
         """The commands sent together on one connection to the node serving `key`; their replies in order,
@@ -297,22 +412,54 @@ class RedisLog(EventLog):
 
     async def tail(self, clinic: str, after: int, wait: float) -> list[Event]:
         stream = self._keys(clinic)[0]
+        wait = min(wait, FOLLOW_WAIT_MAX)
         # Blocking on the clinic's own stream (one key, one slot): idle servers sleep in Redis, not in a loop.
-        reply = await self._call(lambda: self.redis.xread({stream: f"{after}-0"}, count=_PAGE,
-                                                          block=max(1, int(wait * 1000))))
+        reply = await call(self.followers, lambda: self.followers.xread({stream: f"{after}-0"}, count=_PAGE,
+                                                                         block=max(1, int(wait * 1000))),
+                           "the Redis log", wait + CALL_DEADLINE)
         return [_records.decode(fields[b"r"]).event for _, entries in reply or [] for _, fields in entries]
 
 
-async def call(client: Redis | RedisCluster | None, what: Callable[[], Awaitable[T]], name: str) -> T:
-    """A Redis command, with Redis being down or loading its data as LogUnavailable (503, try again)."""
+async def call(client: Redis | RedisCluster | None, what: Callable[[], Awaitable[T]], name: str,
+               deadline: float = CALL_DEADLINE) -> T:
+    """A Redis command, answered within `deadline` seconds, with every error that means "Redis cannot take it
+    now" as LogUnavailable (503 with Retry-After; the tablet tries again). The one place that decides it, for
+    the log, the directory and the upcoming schedules."""
     if client is None:
         raise LogUnavailable(f"{name} is not open")
     try:
-        return await what()
-    except _UNREACHABLE as e:
-        raise LogUnavailable(f"Redis is unreachable ({type(e).__name__})") from e
-    except redis_errors.BusyLoadingError as e:
-        raise LogUnavailable("Redis is loading its data") from e
+        async with asyncio.timeout(deadline):
+            return await what()
+    except Exception as e:
+        why = unavailable(e)
+        if why is None:
+            raise
+        if isinstance(e, TimeoutError) and not isinstance(e, redis_errors.RedisError):
+            why = f"Redis did not answer within {deadline:g} s"
+        # Whether the command ran is not known, even for a refusal: the clients retry on their own (a lost
+        # connection, a cluster's timeout or CLUSTERDOWN), so a refusal may follow an attempt whose answer was
+        # lost. The tablet's retry with the same Idempotency-Key finds out.
+        raise LogUnavailable(why, maybe_stored=True) from e
+
+
+def unavailable(e: BaseException) -> str | None:
+    """Why the error means Redis cannot take a command now (a sentence), or None for any other error (a bug or
+    a bad command, which stays a 500)."""
+    if isinstance(e, redis_errors.BusyLoadingError):
+        return "Redis is loading its data"
+    if isinstance(e, redis_errors.MaxConnectionsError):
+        return "every connection to Redis is busy"
+    if isinstance(e, _REFUSED) or _refused(e):
+        return f"Redis refused the command for now ({type(e).__name__}: {str(e)[:120]})"
+    if isinstance(e, _UNREACHABLE):
+        return f"Redis is unreachable ({type(e).__name__})"
+    if isinstance(e, redis_errors.RedisClusterException) and any(w in str(e) for w in _CLUSTER_GONE):
+        return f"the Redis Cluster cannot be reached ({str(e)[:120]})"
+    return None
+
+
+def _refused(e: BaseException) -> bool:
+    return isinstance(e, redis_errors.ResponseError) and str(e).startswith(_REFUSED_WORDS)
 
 
 async def _send_all(connection: Any, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
@@ -333,7 +480,11 @@ async def _send_all(connection: Any, commands: Sequence[tuple[Any, ...]]) -> lis
 
 
 def safe_url(url: str) -> str:
-    """The URL without its password, for logs."""
+    """The URL (or each of a comma-separated list) without its password, for logs."""
+    return ",".join(_safe_one(u) for u in urls(url)) if "," in url else _safe_one(url)
+
+
+def _safe_one(url: str) -> str:
     if "@" not in url:
         return url
     scheme, _, rest = url.partition("://")

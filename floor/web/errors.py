@@ -78,7 +78,12 @@ def http_response(request: Request, exc: HTTPException) -> Response[ErrorBody]:
 
 
 def unavailable_response(request: Request, exc: LogUnavailable) -> Response[ErrorBody]:
-    return _json(ErrorBody("unavailable", f"The tap was not stored: {exc} Try again shortly."), 503,
+    # Honest about what is known: a request whose answer was lost may have been stored, and only a retry with
+    # the same Idempotency-Key tells (it then gets the first answer, and nothing is stored twice).
+    outcome = ("A tap may have been stored before its answer was lost: send it again with the same "
+               "Idempotency-Key (it is then answered as stored, never stored twice)."
+               if exc.maybe_stored else "Nothing was stored.")
+    return _json(ErrorBody("unavailable", f"Not available right now: {exc}. {outcome} Try again shortly."), 503,
                  {"Retry-After": "2"})
 
 
@@ -104,7 +109,8 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
         422: "The request names something that does not fit: unknown provider or visit type, a start "
              "time on another day, a room given where none belongs, an Idempotency-Key reused for "
              "another request.",
-        503: "The log could not be written; nothing was stored. Retry after Retry-After seconds.",
+        503: "The log or the directory cannot be reached now. The message says whether the request may have been "
+             "stored (the answer was lost): retry after Retry-After seconds, with the same Idempotency-Key.",
     }
     return {s: ResponseSpec(data_container=ErrorBody, description=text[s], generate_examples=False)
             for s in statuses}

@@ -1,0 +1,186 @@
+"""A three-master Redis Cluster losing one master, against a real `floor serve` given every node's URL.
+
+Killed (-9) and kept down past the node timeout: its clinics' taps are answered 503 with Retry-After, never
+500, for the whole outage; with `cluster-require-full-coverage no` the other clinics' taps go on being
+stored, with the default (yes) the whole cluster refuses and every clinic gets 503. Paused (SIGSTOP) while
+it holds the staff directory: its clinics' taps get 503 within the tap deadline and /readyz is 503, while
+staff signed in before go on tapping the clinics on the other nodes (their sign-ins are remembered). In
+every case a tablet retrying with its Idempotency-Key loses no acknowledged tap and stores none twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from floor.config import demo_clinic_path
+from floor.core.access import Role
+from tests.server.conftest import ServerProcess
+from tests.server.test_redis_stall import PAUSE, Tablet, _ready, _wait, _walk_ins
+from tests.support.redis_cluster_nodes import cluster_of, owner, urls, wait_ok
+from tests.support.redis_server import RedisServer
+
+pytestmark = [pytest.mark.server]
+
+CLINICS = ["north", "south", "harbor", "valley", "summit", "meadow"]
+#: The cluster's node timeout (ms): short, so the test sees the cluster decide a master has failed.
+NODE_TIMEOUT_MS = 1000
+DIRECTORY_KEY = "floor:{directory}:staff"
+
+
+@pytest.fixture
+def clinic_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "clinics"
+    directory.mkdir()
+    text = demo_clinic_path().read_text()
+    for clinic in CLINICS:
+        (directory / f"{clinic}.toml").write_text(text.replace('id = "riverside"', f'id = "{clinic}"', 1))
+    return directory
+
+
+def _on(nodes: list[RedisServer], node: RedisServer) -> list[str]:
+    return [c for c in CLINICS if owner(nodes, f"floor:{{{c}}}:log") is node]
+
+
+def _serve(tmp_path: Path, nodes: list[RedisServer], clinic_dir: Path) -> ServerProcess:
+    floor = ServerProcess(tmp_path / "data", tmp_path / "floor.log", "--redis", urls(nodes),
+                          "--clinic", str(clinic_dir))
+    floor.start()
+    _wait(lambda: _ready(floor.url)[0] == 200, "ready")
+    return floor
+
+
+def _tablets(floor: ServerProcess, *clinics: str) -> list[Tablet]:
+    """One tablet per clinic, each its own sign-in (the server allows 5 writes a second per sign-in)."""
+    floor.add_staff("desk-ana", Role.front_desk, "Ana Flores")
+    tablets = [Tablet(floor.url, floor.sign_in("desk-ana", f"tablet-{c}"), c) for c in clinics]
+    for t in tablets:
+        t.start()
+    _wait(lambda: all(len(t.stored) >= 3 for t in tablets), "taps before the outage")
+    return tablets
+
+
+def _check_nothing_lost_or_doubled(nodes: list[RedisServer], tablets: list[Tablet]) -> None:
+    for t in tablets:
+        stored = _walk_ins(f"redis://127.0.0.1:{owner(nodes, f'floor:{{{t.clinic}}}:log').port}/0", t.clinic)
+        names = [name for _, name in stored]
+        assert set(t.stored.items()) <= {(name, seq) for seq, name in stored}, t.clinic
+        assert len(names) == len(set(names)), t.clinic
+
+
+@pytest.mark.parametrize("full_coverage", ["yes", "no"])
+def test_a_master_killed_past_the_node_timeout_gets_503_never_500(tmp_path: Path, clinic_dir: Path,
+                                                                  full_coverage: str) -> None:
+    with cluster_of(tmp_path, "--appendonly", "yes", "--appendfsync", "always",
+                    "--cluster-require-full-coverage", full_coverage, node_timeout_ms=NODE_TIMEOUT_MS) as nodes:
+        directory = owner(nodes, DIRECTORY_KEY)
+        victim = next(n for n in nodes if n is not directory and _on(nodes, n))
+        lost, kept = _on(nodes, victim)[0], next(c for c in CLINICS if c not in _on(nodes, victim))
+        floor = _serve(tmp_path, nodes, clinic_dir)
+        tablets = _tablets(floor, lost, kept)
+        try:
+            victim.kill9()
+            killed_at = time.monotonic()
+            time.sleep(NODE_TIMEOUT_MS / 1000 * 3)  # the cluster marks it failed: CLUSTERDOWN where it applies
+            status, body = _ready(floor.url)
+            assert status == 503 and any(str(victim.port) in p for p in body["problems"]), body
+            time.sleep(3)
+            down_for = time.monotonic() - killed_at
+            victim.start()  # same port, same directory: its AOF brings its clinics back
+            wait_ok(nodes)
+            back_at = time.monotonic()
+            _wait(lambda: _ready(floor.url)[0] == 200, "ready again")
+            counts = [len(t.stored) for t in tablets]
+            _wait(lambda: all(len(t.stored) >= n + 3 for t, n in zip(tablets, counts, strict=True)),
+                  "taps after the outage")
+        finally:
+            for t in tablets:
+                t.stop.set()
+            for t in tablets:
+                t.join(15)
+            floor.stop()
+
+        outage = {t.clinic: [a for a in t.answers if killed_at <= a[0] <= back_at] for t in tablets}
+        assert down_for > NODE_TIMEOUT_MS / 1000
+        for t in tablets:
+            # Never a 500, never a hang: 201 or 503 with Retry-After, all along.
+            assert {s for _, s, _, _ in t.answers} <= {201, 503}, (t.clinic, t.answers)
+            assert all(ra and int(ra) > 0 for _, s, ra, _ in t.answers if s == 503)
+        assert any(s == 503 for _, s, _, _ in outage[lost])
+        assert sum(s == 201 for _, s, _, _ in outage[lost]) <= 1  # at most one stored as the kill landed
+        if full_coverage == "no":
+            # The other nodes' clinics go on as if nothing happened.
+            assert outage[kept] and all(s == 201 for _, s, _, _ in outage[kept]), outage[kept]
+        _check_nothing_lost_or_doubled(nodes, tablets)
+
+
+def test_a_paused_directory_node_stalls_only_its_own_clinics(tmp_path: Path, clinic_dir: Path) -> None:
+    with cluster_of(tmp_path, "--appendonly", "yes", "--appendfsync", "always",
+                    "--cluster-require-full-coverage", "no", node_timeout_ms=NODE_TIMEOUT_MS) as nodes:
+        directory = owner(nodes, DIRECTORY_KEY)
+        assert _on(nodes, directory), "a clinic on the directory's node, for this test to pause"
+        stalled, going = _on(nodes, directory)[0], next(c for c in CLINICS if c not in _on(nodes, directory))
+        floor = _serve(tmp_path, nodes, clinic_dir)
+        tablets = _tablets(floor, stalled, going)
+        paused = False
+        try:
+            time.sleep(1)  # the server has polled the directory's revision since the sign-ins
+            os.kill(directory.proc.pid, signal.SIGSTOP)
+            paused, paused_at = True, time.monotonic()
+            status, body = _ready(floor.url)
+            assert status == 503 and any(str(directory.port) in p for p in body["problems"]), body
+            time.sleep(max(0.0, paused_at + PAUSE - time.monotonic()))
+            resumed_at = time.monotonic()
+            os.kill(directory.proc.pid, signal.SIGCONT)
+            paused = False
+            _wait(lambda: _ready(floor.url)[0] == 200, "ready again after SIGCONT")
+            counts = [len(t.stored) for t in tablets]
+            _wait(lambda: all(len(t.stored) >= n + 3 for t, n in zip(tablets, counts, strict=True)),
+                  "taps after the pause")
+        finally:
+            if paused:
+                os.kill(directory.proc.pid, signal.SIGCONT)
+            for t in tablets:
+                t.stop.set()
+            for t in tablets:
+                t.join(15)
+            floor.stop()
+
+        during = {t.clinic: [a for a in t.answers if paused_at <= a[0] <= resumed_at] for t in tablets}
+        first = next(a for a in during[stalled] if a[1] == 503)
+        # The stalled node's clinic: 503 with Retry-After within the tap deadline, well before the pause ends.
+        assert first[0] - paused_at < PAUSE - 1 and first[2], first
+        # The other clinic, tapped by a tablet signed in before: every tap stored although the directory's node
+        # does not answer.
+        assert during[going] and all(s == 201 for _, s, _, _ in during[going]), during[going]
+        for t in tablets:
+            assert {s for _, s, _, _ in t.answers} <= {201, 503}, (t.clinic, t.answers)
+        _check_nothing_lost_or_doubled(nodes, tablets)
+
+
+def test_a_server_starts_on_a_url_list_whose_first_node_failed_over(tmp_path: Path, clinic_dir: Path) -> None:
+    with cluster_of(tmp_path, "--appendonly", "no", masters=3, replicas=1,
+                    node_timeout_ms=NODE_TIMEOUT_MS) as nodes:
+        gone = next(n for n in nodes if _on(nodes, n))
+        clinic = _on(nodes, gone)[0]
+        nodes.remove(gone)
+        nodes.insert(0, gone)  # listed first, as the URL an instance was configured with
+        gone.kill9()
+        _wait(lambda: owner(nodes, f"floor:{{{clinic}}}:log").proc is not None, "its replica to take over")
+        wait_ok(nodes)
+        floor = ServerProcess(tmp_path / "data", tmp_path / "floor.log", "--redis", urls(nodes),
+                              "--clinic", str(clinic_dir))
+        floor.start()
+        try:
+            desk = floor.signed_in(Role.front_desk)
+            for c in CLINICS:
+                tapped = httpx.post(f"{floor.url}/api/clinics/{c}/visits", headers=desk, timeout=10, json={
+                    "patient_name": "Ann Lee", "provider": "hart", "visit_type": "follow", "walk_in": True})
+                assert tapped.status_code == 201, (c, tapped.text)
+                time.sleep(0.25)  # the server's 5 writes a second per sign-in
+        finally:
+            floor.stop()
