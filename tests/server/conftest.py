@@ -12,6 +12,7 @@ people it needs and signs each in once.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import socket
@@ -48,8 +49,23 @@ def token_of(headers: dict[str, str]) -> str:
     return headers["Authorization"].removeprefix("Bearer ")
 
 
+#: The clinic clock every test server runs on unless a test gives its own (`--clock-start`): real time's pace
+#: from a fixed morning, shared by every server of the run (one origin), so that no test depends on the date
+#: or the time of day it runs at (a clinic day turning over mid-test, a day whose clocks change).
+CLINIC_MORNING = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in the demo clinic (Chicago)
+CLOCK_ORIGIN = time.time()
+
+
+def clinic_clock_args(args: tuple[str, ...]) -> tuple[str, ...]:
+    """The server's arguments, with the run's clinic clock unless they set a clock of their own."""
+    if "--clock-start" in args:
+        return args
+    return (*args, "--clock-start", CLINIC_MORNING.isoformat(), "--clock-origin", repr(CLOCK_ORIGIN))
+
+
 class ServerProcess:
-    """One `floor serve` process; it can be killed (-9) and started again on the same data directory."""
+    """One `floor serve` process; it can be killed (-9) and started again on the same data directory. It runs on
+    the run's clinic clock (`CLINIC_MORNING`) unless its arguments set one."""
 
     def __init__(self, data_dir: Path, log_path: Path, *args: str) -> None:
         self.data_dir = data_dir
@@ -79,7 +95,7 @@ class ServerProcess:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "floor", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
-                 *self.args],
+                 *clinic_clock_args(self.args)],
                 stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
