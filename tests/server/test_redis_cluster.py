@@ -5,7 +5,6 @@ keeps every acknowledged tap through an AOF rewrite and a kill -9 of a node."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,33 +26,22 @@ from tests.server.test_shared_redis import (
     sign_in_people,
 )
 from tests.support.redis_cluster import ReadmeCluster, readme_node_args
-from tests.support.redis_server import RedisServer, free_cluster_port
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 
 CLINICS = ["north", "south", "harbor", "valley", "summit", "meadow"]
 
 
+#: Flags the tests add to the README's node command: a short node timeout, so a node's failure is noticed in
+#: two seconds rather than fifteen (nothing about where or how the data is kept).
+TEST_NODE_FLAGS = ("--cluster-node-timeout", "2000")
+
+
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[str]:
-    nodes = [RedisServer(tmp_path / f"node{i}", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                         "--cluster-node-timeout", "2000", "--appendonly", "no", port=free_cluster_port()).start()
-             for i in range(3)]
-    try:
-        subprocess.run(["redis-cli", "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in nodes),
-                        "--cluster-replicas", "0", "--cluster-yes"], check=True, capture_output=True, timeout=60)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            infos = [redis.Redis(port=n.port).cluster("info") for n in nodes]
-            if all(info["cluster_state"] == "ok" for info in infos):
-                break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("the cluster did not come up")
-        yield f"redis://127.0.0.1:{nodes[0].port}"
-    finally:
-        for n in nodes:
-            n.stop()
+    """Three nodes started as the README says; the URL of one of them."""
+    with ReadmeCluster(tmp_path / "redis", count=3, extra=TEST_NODE_FLAGS).start() as nodes:
+        yield nodes.url
 
 
 @pytest.fixture
@@ -96,11 +84,6 @@ async def test_two_instances_on_a_redis_cluster_make_one_floor_per_clinic(
         a.stop()
         b.stop()
         client.close()
-
-
-#: Flags the tests add to the README's node command: a short node timeout, so a node's failure is noticed in
-#: two seconds rather than fifteen (nothing about where or how the data is kept).
-TEST_NODE_FLAGS = ("--cluster-node-timeout", "2000")
 
 
 def walk_in(server: ServerProcess, clinic: str, headers: dict[str, str], name: str) -> httpx.Response:

@@ -9,8 +9,6 @@ every case a tablet retrying with its Idempotency-Key loses no acknowledged tap 
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from pathlib import Path
 
@@ -20,15 +18,17 @@ import pytest
 from floor.config import demo_clinic_path
 from floor.core.access import Role
 from tests.server.conftest import ServerProcess
+from tests.server.test_redis_failover import SYNC_AT_ONCE
 from tests.server.test_redis_stall import PAUSE, Tablet, _ready, _wait, _walk_ins
-from tests.support.redis_cluster_nodes import cluster_of, owner, urls, wait_ok
-from tests.support.redis_server import RedisServer
+from tests.support.redis_cluster import ClusterNode, ReadmeCluster
 
 pytestmark = [pytest.mark.server]
 
 CLINICS = ["north", "south", "harbor", "valley", "summit", "meadow"]
 #: The cluster's node timeout (ms): short, so the test sees the cluster decide a master has failed.
 NODE_TIMEOUT_MS = 1000
+#: Flags added to the README's node command (nothing about where or how a node keeps its data).
+NODE_TIMEOUT = ("--cluster-node-timeout", str(NODE_TIMEOUT_MS))
 DIRECTORY_KEY = "floor:{directory}:staff"
 
 
@@ -42,12 +42,21 @@ def clinic_dir(tmp_path: Path) -> Path:
     return directory
 
 
-def _on(nodes: list[RedisServer], node: RedisServer) -> list[str]:
-    return [c for c in CLINICS if owner(nodes, f"floor:{{{c}}}:log") is node]
+def _on(cluster: ReadmeCluster, node: ClusterNode) -> list[str]:
+    return [c for c in CLINICS if cluster.master_of_key(f"floor:{{{c}}}:log") is node]
 
 
-def _serve(tmp_path: Path, nodes: list[RedisServer], clinic_dir: Path) -> ServerProcess:
-    floor = ServerProcess(tmp_path / "data", tmp_path / "floor.log", "--redis", urls(nodes),
+def _served(cluster: ReadmeCluster, key: str) -> bool:
+    """Whether a running master serves the key's slot (after its own master was killed: once a replica took over)."""
+    try:
+        cluster.master_of_key(key)
+        return True
+    except RuntimeError:
+        return False
+
+
+def _serve(tmp_path: Path, cluster: ReadmeCluster, clinic_dir: Path) -> ServerProcess:
+    floor = ServerProcess(tmp_path / "data", tmp_path / "floor.log", "--redis", cluster.urls(),
                           "--clinic", str(clinic_dir))
     floor.start()
     _wait(lambda: _ready(floor.url)[0] == 200, "ready")
@@ -64,9 +73,10 @@ def _tablets(floor: ServerProcess, *clinics: str) -> list[Tablet]:
     return tablets
 
 
-def _check_nothing_lost_or_doubled(nodes: list[RedisServer], tablets: list[Tablet]) -> None:
+def _check_nothing_lost_or_doubled(cluster: ReadmeCluster, tablets: list[Tablet]) -> None:
     for t in tablets:
-        stored = _walk_ins(f"redis://127.0.0.1:{owner(nodes, f'floor:{{{t.clinic}}}:log').port}/0", t.clinic)
+        owner = cluster.master_of_key(f"floor:{{{t.clinic}}}:log")
+        stored = _walk_ins(f"redis://127.0.0.1:{owner.port}/0", t.clinic)
         names = [name for _, name in stored]
         assert set(t.stored.items()) <= {(name, seq) for seq, name in stored}, t.clinic
         assert len(names) == len(set(names)), t.clinic
@@ -75,12 +85,12 @@ def _check_nothing_lost_or_doubled(nodes: list[RedisServer], tablets: list[Table
 @pytest.mark.parametrize("full_coverage", ["yes", "no"])
 def test_a_master_killed_past_the_node_timeout_gets_503_never_500(tmp_path: Path, clinic_dir: Path,
                                                                   full_coverage: str) -> None:
-    with cluster_of(tmp_path, "--appendonly", "yes", "--appendfsync", "always",
-                    "--cluster-require-full-coverage", full_coverage, node_timeout_ms=NODE_TIMEOUT_MS) as nodes:
-        directory = owner(nodes, DIRECTORY_KEY)
-        victim = next(n for n in nodes if n is not directory and _on(nodes, n))
-        lost, kept = _on(nodes, victim)[0], next(c for c in CLINICS if c not in _on(nodes, victim))
-        floor = _serve(tmp_path, nodes, clinic_dir)
+    with ReadmeCluster(tmp_path / "redis", count=3, extra=(
+            *NODE_TIMEOUT, "--cluster-require-full-coverage", full_coverage)).start() as cluster:
+        directory = cluster.master_of_key(DIRECTORY_KEY)
+        victim = next(n for n in cluster.nodes if n is not directory and _on(cluster, n))
+        lost, kept = _on(cluster, victim)[0], next(c for c in CLINICS if c not in _on(cluster, victim))
+        floor = _serve(tmp_path, cluster, clinic_dir)
         tablets = _tablets(floor, lost, kept)
         try:
             victim.kill9()
@@ -90,8 +100,8 @@ def test_a_master_killed_past_the_node_timeout_gets_503_never_500(tmp_path: Path
             assert status == 503 and any(str(victim.port) in p for p in body["problems"]), body
             time.sleep(3)
             down_for = time.monotonic() - killed_at
-            victim.start()  # same port, same directory: its AOF brings its clinics back
-            wait_ok(nodes)
+            victim.start()  # the README's command again, same port and directory: its AOF brings its clinics back
+            cluster.wait_ok()
             back_at = time.monotonic()
             _wait(lambda: _ready(floor.url)[0] == 200, "ready again")
             counts = [len(t.stored) for t in tablets]
@@ -115,27 +125,27 @@ def test_a_master_killed_past_the_node_timeout_gets_503_never_500(tmp_path: Path
         if full_coverage == "no":
             # The other nodes' clinics go on as if nothing happened.
             assert outage[kept] and all(s == 201 for _, s, _, _ in outage[kept]), outage[kept]
-        _check_nothing_lost_or_doubled(nodes, tablets)
+        _check_nothing_lost_or_doubled(cluster, tablets)
 
 
 def test_a_paused_directory_node_stalls_only_its_own_clinics(tmp_path: Path, clinic_dir: Path) -> None:
-    with cluster_of(tmp_path, "--appendonly", "yes", "--appendfsync", "always",
-                    "--cluster-require-full-coverage", "no", node_timeout_ms=NODE_TIMEOUT_MS) as nodes:
-        directory = owner(nodes, DIRECTORY_KEY)
-        assert _on(nodes, directory), "a clinic on the directory's node, for this test to pause"
-        stalled, going = _on(nodes, directory)[0], next(c for c in CLINICS if c not in _on(nodes, directory))
-        floor = _serve(tmp_path, nodes, clinic_dir)
+    with ReadmeCluster(tmp_path / "redis", count=3, extra=(
+            *NODE_TIMEOUT, "--cluster-require-full-coverage", "no")).start() as cluster:
+        directory = cluster.master_of_key(DIRECTORY_KEY)
+        assert _on(cluster, directory), "a clinic on the directory's node, for this test to pause"
+        stalled, going = _on(cluster, directory)[0], next(c for c in CLINICS if c not in _on(cluster, directory))
+        floor = _serve(tmp_path, cluster, clinic_dir)
         tablets = _tablets(floor, stalled, going)
         paused = False
         try:
             time.sleep(1)  # the server has polled the directory's revision since the sign-ins
-            os.kill(directory.proc.pid, signal.SIGSTOP)
+            directory.pause()
             paused, paused_at = True, time.monotonic()
             status, body = _ready(floor.url)
             assert status == 503 and any(str(directory.port) in p for p in body["problems"]), body
             time.sleep(max(0.0, paused_at + PAUSE - time.monotonic()))
             resumed_at = time.monotonic()
-            os.kill(directory.proc.pid, signal.SIGCONT)
+            directory.resume()
             paused = False
             _wait(lambda: _ready(floor.url)[0] == 200, "ready again after SIGCONT")
             counts = [len(t.stored) for t in tablets]
@@ -143,7 +153,7 @@ def test_a_paused_directory_node_stalls_only_its_own_clinics(tmp_path: Path, cli
                   "taps after the pause")
         finally:
             if paused:
-                os.kill(directory.proc.pid, signal.SIGCONT)
+                directory.resume()
             for t in tablets:
                 t.stop.set()
             for t in tablets:
@@ -159,20 +169,19 @@ def test_a_paused_directory_node_stalls_only_its_own_clinics(tmp_path: Path, cli
         assert during[going] and all(s == 201 for _, s, _, _ in during[going]), during[going]
         for t in tablets:
             assert {s for _, s, _, _ in t.answers} <= {201, 503}, (t.clinic, t.answers)
-        _check_nothing_lost_or_doubled(nodes, tablets)
+        _check_nothing_lost_or_doubled(cluster, tablets)
 
 
 def test_a_server_starts_on_a_url_list_whose_first_node_failed_over(tmp_path: Path, clinic_dir: Path) -> None:
-    with cluster_of(tmp_path, "--appendonly", "no", masters=3, replicas=1,
-                    node_timeout_ms=NODE_TIMEOUT_MS) as nodes:
-        gone = next(n for n in nodes if _on(nodes, n))
-        clinic = _on(nodes, gone)[0]
-        nodes.remove(gone)
-        nodes.insert(0, gone)  # listed first, as the URL an instance was configured with
+    with ReadmeCluster(tmp_path / "redis", count=6, replicas=1,
+                       extra=(*NODE_TIMEOUT, *SYNC_AT_ONCE)).start() as cluster:
+        gone = next(n for n in cluster.nodes if _on(cluster, n))
+        clinic = _on(cluster, gone)[0]
         gone.kill9()
-        _wait(lambda: owner(nodes, f"floor:{{{clinic}}}:log").proc is not None, "its replica to take over")
-        wait_ok(nodes)
-        floor = ServerProcess(tmp_path / "data", tmp_path / "floor.log", "--redis", urls(nodes),
+        _wait(lambda: _served(cluster, f"floor:{{{clinic}}}:log"), "its replica to take over")
+        cluster.wait_ok()
+        # The failed master listed first, as the URL an instance was configured with.
+        floor = ServerProcess(tmp_path / "data", tmp_path / "floor.log", "--redis", cluster.urls(first=gone),
                               "--clinic", str(clinic_dir))
         floor.start()
         try:

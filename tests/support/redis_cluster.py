@@ -5,7 +5,8 @@ section), with `$p` replaced by a free port and run in a temporary base director
 cannot drift apart: a recipe that loses data fails the durability tests. Two things differ, both about running
 under a test rather than about the data: each node runs in the foreground (no `--daemonize yes`), so the test
 can kill -9, stop and resume it by its process; and the test may add flags of its own (a short
-`--cluster-node-timeout`, so failures are noticed in seconds).
+`--cluster-node-timeout`, so failures are noticed in seconds; `--cluster-require-full-coverage no`, to see the
+other masters go on serving), never one about where or how a node keeps its data.
 """
 
 from __future__ import annotations
@@ -133,6 +134,17 @@ class ReadmeCluster:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.nodes[0].port}"
 
+    def urls(self, first: ClusterNode | None = None) -> str:
+        """Every node's URL, comma-separated, as FLOOR_REDIS_URL may list them (`first`, if given, leading)."""
+        ordered = sorted(self.nodes, key=lambda n: n is not first)
+        return ",".join(f"redis://127.0.0.1:{n.port}" for n in ordered)
+
+    def __enter__(self) -> ReadmeCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def start(self) -> ReadmeCluster:
         try:
             for node in self.nodes:
@@ -193,8 +205,8 @@ class ReadmeCluster:
         raise RuntimeError("the replicas did not link to their masters")
 
     def master_of_key(self, key: str) -> ClusterNode:
-        """The node serving the key's slot now."""
-        slot = self.nodes[0].client.cluster("keyslot", key)
+        """The node serving the key's slot now (by what each running master says it serves itself)."""
+        slot = self.running()[0].client.cluster("keyslot", key)
         for node in self.running():
             try:
                 info = node.client.info("replication")
