@@ -100,6 +100,7 @@ def test_a_master_killed_past_the_node_timeout_gets_503_never_500(tmp_path: Path
             assert status == 503 and any(str(victim.port) in p for p in body["problems"]), body
             time.sleep(3)
             down_for = time.monotonic() - killed_at
+            restarted_at = time.monotonic()
             victim.start()  # the README's command again, same port and directory: its AOF brings its clinics back
             cluster.wait_ok()
             back_at = time.monotonic()
@@ -123,8 +124,11 @@ def test_a_master_killed_past_the_node_timeout_gets_503_never_500(tmp_path: Path
         assert any(s == 503 for _, s, _, _ in outage[lost])
         assert sum(s == 201 for _, s, _, _ in outage[lost]) <= 1  # at most one stored as the kill landed
         if full_coverage == "no":
-            # The other nodes' clinics go on as if nothing happened.
-            assert outage[kept] and all(s == 201 for _, s, _, _ in outage[kept]), outage[kept]
+            # While the node is down, the other nodes' clinics go on as if nothing happened. Not while it rejoins:
+            # a restarted node answers CLUSTERDOWN for a second or two, and a client that meets it then may get
+            # a 503 for another node's clinic too (with Retry-After, as asserted above; the retry is stored).
+            down = [a for a in outage[kept] if a[0] < restarted_at]
+            assert down and all(s == 201 for _, s, _, _ in down), down
         _check_nothing_lost_or_doubled(cluster, tablets)
 
 
