@@ -196,3 +196,20 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
         yield proc
     finally:
         proc.stop()
+
+
+#: Clinics spread over a Redis Cluster's nodes (their hash tags land on different masters).
+CLINICS = ["north", "south", "harbor", "valley", "summit", "meadow"]
+
+
+@pytest.fixture
+def clinic_dir(tmp_path: Path) -> Path:
+    """A folder of clinic files, the demo clinic under each of CLINICS' names."""
+    from floor.config import demo_clinic_path
+
+    directory = tmp_path / "clinics"
+    directory.mkdir()
+    text = demo_clinic_path().read_text()
+    for clinic in CLINICS:
+        (directory / f"{clinic}.toml").write_text(text.replace('id = "riverside"', f'id = "{clinic}"', 1))
+    return directory

@@ -16,9 +16,8 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from floor.config import demo_clinic_path
 from floor.log.redis import RedisLog
-from tests.server.conftest import ServerProcess
+from tests.server.conftest import CLINICS, ServerProcess
 from tests.server.test_shared_redis import (
     add_people,
     check_conflicting_taps_on_a_and_b_one_wins,
@@ -29,7 +28,6 @@ from tests.support.redis_cluster import ReadmeCluster, readme_node_args
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 
-CLINICS = ["north", "south", "harbor", "valley", "summit", "meadow"]
 
 
 #: Flags the tests add to the README's node command: a short node timeout, so a node's failure is noticed in
@@ -44,14 +42,6 @@ def cluster(tmp_path: Path) -> Iterator[str]:
         yield nodes.url
 
 
-@pytest.fixture
-def clinic_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "clinics"
-    directory.mkdir()
-    text = demo_clinic_path().read_text()
-    for clinic in CLINICS:
-        (directory / f"{clinic}.toml").write_text(text.replace('id = "riverside"', f'id = "{clinic}"', 1))
-    return directory
 
 
 async def test_two_instances_on_a_redis_cluster_make_one_floor_per_clinic(

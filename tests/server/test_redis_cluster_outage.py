@@ -15,31 +15,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from floor.config import demo_clinic_path
 from floor.core.access import Role
-from tests.server.conftest import ServerProcess
+from tests.server.conftest import CLINICS, ServerProcess
 from tests.server.test_redis_failover import SYNC_AT_ONCE
 from tests.server.test_redis_stall import PAUSE, Tablet, _ready, _wait, _walk_ins
 from tests.support.redis_cluster import ClusterNode, ReadmeCluster
 
 pytestmark = [pytest.mark.server]
 
-CLINICS = ["north", "south", "harbor", "valley", "summit", "meadow"]
 #: The cluster's node timeout (ms): short, so the test sees the cluster decide a master has failed.
 NODE_TIMEOUT_MS = 1000
 #: Flags added to the README's node command (nothing about where or how a node keeps its data).
 NODE_TIMEOUT = ("--cluster-node-timeout", str(NODE_TIMEOUT_MS))
 DIRECTORY_KEY = "floor:{directory}:staff"
-
-
-@pytest.fixture
-def clinic_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "clinics"
-    directory.mkdir()
-    text = demo_clinic_path().read_text()
-    for clinic in CLINICS:
-        (directory / f"{clinic}.toml").write_text(text.replace('id = "riverside"', f'id = "{clinic}"', 1))
-    return directory
 
 
 def _on(cluster: ReadmeCluster, node: ClusterNode) -> list[str]:

@@ -10,14 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server.conftest import ServerProcess
-from tests.server.test_redis_cluster import CLINICS, TEST_NODE_FLAGS, clinic_dir, lost, stored_events, walk_in
+from tests.server.conftest import CLINICS, ServerProcess
+from tests.server.test_redis_cluster import TEST_NODE_FLAGS, lost, stored_events, walk_in
 from tests.server.test_shared_redis import add_people, sign_in_people
 from tests.support.redis_cluster import ReadmeCluster
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 
-__all__ = ["clinic_dir"]  # the fixture, shared with the three-node tests
 
 #: The replica's initial sync at once (not after Redis's 5 s delay), so the cluster is ready sooner.
 SYNC_AT_ONCE = ("--repl-diskless-sync-delay", "0")
