@@ -6,6 +6,7 @@ Every error names the field it is about (`... - at $.rooms[3].id`), so whoever e
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -24,9 +25,20 @@ class ConfigError(ValueError):
     """A clinic file that cannot be used, with the file and the field named."""
 
 
+class AppointmentTime(enum.StrEnum):
+    """What a booked time means in this clinic, the yardstick of every "late"."""
+
+    #: The patient is asked to arrive then; rooming and prep follow it (Floor's behaviour so far).
+    arrival = "arrival"
+    #: The provider walks in then; the patient comes earlier, so that rooming and prep are done before it.
+    provider = "provider"
+
+
 class Session(Struct, forbid_unknown_fields=True):
     opens: dt.time
     closes: dt.time
+    #: What a booked time means here (issue 16): "arrival" or "provider".
+    appointment_time: AppointmentTime = AppointmentTime.arrival
 
     def __post_init__(self) -> None:
         if self.closes <= self.opens:
