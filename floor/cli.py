@@ -149,7 +149,9 @@ def serve(args: argparse.Namespace) -> None:
     where = f"Redis at {safe_url(redis_url)}" if redis_url else f"data in {Path(args.data_dir).resolve()}"
     # The embedded log has one writer: while this server runs, `floor import` goes through it (floor/log/owner.py).
     owner = None if redis_url else _own_data_dir(args.data_dir)  # noqa: F841  # held for the life of the process
-    if not redis_url:
+    if redis_url:
+        _reach_before_serving(redis_url)
+    else:
         _load_before_serving(floors, [c.id for c in clinics])
     _print(f"Floor: serving {', '.join(c.id for c in clinics)} on http://{args.host}:{args.port} ({where})")
     _run(_server(floors, args.host, args.port))
@@ -168,6 +170,23 @@ def _load_before_serving(floors: Floors, clinics: list[str]) -> None:
     except OSError as e:
         raise SystemExit(f"floor: cannot start: {e.filename or 'the data directory'}: {e.strerror or e}. "
                          "Check the disk and the file's permissions, then start again.") from None
+
+
+def _reach_before_serving(redis_url: str) -> None:
+    """Connect to Redis once before serving, so a Redis that no listed node of answers stops the start with one
+    line saying so and what to do, not a traceback of the server's start."""
+    from floor.log.base import LogUnavailable
+    from floor.log.redis import connect
+
+    async def reach() -> None:
+        client = await connect(redis_url, pool_size=2)
+        await client.aclose()
+
+    try:
+        asyncio.run(reach())
+    except LogUnavailable as e:
+        raise SystemExit(f"floor: cannot start: {e}. Start Redis, or give --redis (or FLOOR_REDIS_URL) a node "
+                         "that answers; several may be listed, comma-separated.") from None
 
 
 def check(args: argparse.Namespace) -> None:

@@ -190,3 +190,13 @@ def test_a_damaged_last_record_is_moved_aside_with_an_error_and_the_server_start
             assert walk_in(client, "After the damage").status_code == 201
     finally:
         server.stop()
+
+
+def test_a_redis_that_does_not_answer_stops_the_start_in_one_line_saying_what_to_do(tmp_path: Path) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nobody listens there
+    started = subprocess.run([sys.executable, "-m", "floor", "serve", "--port", str(free_port()), "--data-dir",
+                              str(tmp_path), "--redis", url], capture_output=True, text=True, timeout=30,
+                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert started.returncode == 1 and "Traceback" not in started.stderr, started.stderr[-2000:]
+    line = started.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"floor: cannot start: cannot reach Redis at {url}") and "FLOOR_REDIS_URL" in line, line
