@@ -35,8 +35,8 @@ return 1
 
 #: The claim is written only with its pairing: a refused code must not take the display's claim.
 _ADD_PAIRING = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PXAT', ARGV[3]) then return 0 end
-redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PXAT', ARGV[3])
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3]) then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3])
 return 1
 """
 
@@ -59,8 +59,9 @@ return ended
 """
 
 
-def _ms(at: dt.datetime) -> int:
-    return int(at.timestamp() * 1000)
+def _term_ms(until: dt.datetime, since: dt.datetime) -> int:
+    """Milliseconds from `since` to `until`, at least 1 (Redis refuses a PX of 0)."""
+    return max(1, int((until - since).total_seconds() * 1000))
 
 
 class RedisDirectory(Directory):
@@ -132,7 +133,9 @@ class RedisDirectory(Directory):
     async def add_session(self, session: Session) -> None:
         key, of = self._key("session", session.token_hash), self._key("sessions-of", session.person)
         pipe = self._r.pipeline(transaction=True)
-        pipe.set(key, msgspec.json.encode(session), pxat=_ms(session.expires_at))
+        # Redis drops it after the session's term by its own clock (a lifetime, not an instant: a server whose
+        # clock is off from Redis's neither loses sign-ins early nor keeps them late; `session` judges by ours).
+        pipe.set(key, msgspec.json.encode(session), px=_term_ms(session.expires_at, session.issued_at))
         pipe.sadd(of, session.token_hash)
         await self._do(pipe.execute())
 
@@ -169,7 +172,7 @@ class RedisDirectory(Directory):
     async def add_pairing(self, pairing: Pairing, now: dt.datetime) -> bool:
         return bool(await self._do(self._scripts["add_pairing"](
             keys=[self._key("pairing", pairing.code), self._key("claim", pairing.claim_hash)],
-            args=[msgspec.json.encode(pairing), pairing.code, _ms(pairing.expires_at)])))
+            args=[msgspec.json.encode(pairing), pairing.code, _term_ms(pairing.expires_at, now)])))
 
     async def pairing(self, code: str, now: dt.datetime) -> Pairing | None:
         raw = await self._do(self._r.get(self._key("pairing", code)))
