@@ -109,7 +109,7 @@ WORLDS: dict[str, World] = {w.name: w for w in (
     World("heavy_tail", visit_sigma=0.5, tail_share=0.1),
     World("tap_lag", tap_lag_share=0.4),
     World("one_assistant", assistants=1, providers=3),
-    World("few_rooms", rooms=5),
+    World("few_rooms", rooms=6),
     World("no_shows", no_show=0.15),
     World("hard", appointment_time=_PROVIDER, arrival=Arrival(-3, 6, 0.12, (5, 30)), late_start_share=0.25,
           away_share=0.25, visit_sigma=0.45, tail_share=0.05, tap_lag_share=0.3, rooms=7, no_show=0.12),

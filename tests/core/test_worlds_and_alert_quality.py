@@ -149,9 +149,9 @@ def test_one_assistant_rooms_one_patient_at_a_time_and_few_rooms_uses_few() -> N
     assert any(a[1] > b[0] for a, b in itertools.pairwise(busy))  # the default world overlaps
 
     clinic, events, _ = world_day("few_rooms", 1001)
-    assert [r.id for r in clinic.rooms] == ["e1", "w1", "e2", "w2", "e3"]
+    assert [r.id for r in clinic.rooms] == ["e1", "w1", "e2", "w2", "e3", "w3"]
     used = {e.change.room for e in events if isinstance(e.change, StepTaken) and e.change.step is Stage.roomed}
-    assert used == {"e1", "w1", "e2", "w2", "e3"}
+    assert used == {"e1", "w1", "e2", "w2", "e3", "w3"}
 
 
 def test_worlds_change_durations_punctuality_and_no_shows() -> None:
