@@ -23,6 +23,7 @@ from loadtests.alert_quality import (
     baseline_alerts,
     plain_lateness,
     planned_provider_in,
+    run_world,
     true_cascades,
 )
 
@@ -279,3 +280,12 @@ def test_the_baseline_raises_on_a_late_morning_and_not_on_an_on_time_one() -> No
     # By the arrival convention the same taps are 9 minutes less late: not yet K visits L late.
     assert baseline_alerts(CLINIC, events, at("09:50")) == []
     assert baseline_alerts(PROVIDER_CLINIC, _morning(PROVIDER_CLINIC, 12), at("09:50")) == []
+
+
+def test_floor_and_the_baseline_are_scored_on_the_same_days_and_episodes() -> None:
+    floor_score, plain_score = run_world(CLINIC, "tap_lag", 1, 1000)
+    clinic, events, truth = world_day("tap_lag", 1000)
+    assert floor_score.provider_days == plain_score.provider_days == len(clinic.providers)
+    assert floor_score.episodes == plain_score.episodes == len(true_cascades(clinic, truth))
+    # The truth is the day as it happened, not as it was tapped: lagging taps make some visits look later.
+    assert true_cascades(clinic, truth) != true_cascades(clinic, Floor.fold(clinic, DAY, 0, events))
