@@ -2,6 +2,12 @@
 
 Pure: `plan_day` draws the day from a seeded random generator; `Staff.due(floor, now)` looks at the floor
 and says which taps staff would make now. A pump (floor/demo.py) sends those taps to a running clinic.
+
+A `World` (see `WORLDS`) changes how the day goes: the clinic's appointment convention, providers who start
+late or are called away, patients early and late by other amounts, heavy-tailed visits, taps entered
+minutes after the step, one medical assistant, few rooms, more no-shows. The default world is the day the
+simulator always made; a world's own draws come from a second generator, so the same seed books the same
+schedule in every world and the default world's day is unchanged.
 """
 
 from __future__ import annotations
@@ -10,9 +16,10 @@ import datetime as dt
 import math
 import random
 
+import msgspec
 from msgspec import Struct
 
-from floor.config import Clinic
+from floor.config import AppointmentTime, Clinic
 from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, Tap
 from floor.core.errors import Refusal
 from floor.core.events import Event
@@ -28,6 +35,94 @@ LAST = ("Nguyen", "Garcia", "Smith", "Okoye", "Chen", "Patel", "Kowalski", "Hadd
 
 #: How much slower (>1) or faster (<1) than the visit type's expectation each demo provider works.
 PACE = {"kim": 1.0, "okafor": 1.2, "silva": 0.9, "hart": 1.05}
+
+
+class Arrival(Struct, frozen=True):
+    """When patients come, in minutes relative to the time they were asked to (negative: early): most
+    around `mean` (sd `sd`), a share `late_share` late by `late` minutes (uniform)."""
+
+    mean: float
+    sd: float
+    late_share: float
+    late: tuple[float, float]
+
+
+class World(Struct, frozen=True):
+    """The knobs of a simulated clinic world. Every default is the simulator's own default world."""
+
+    name: str = "default"
+    #: What a booked time means (the clinic's `[session] appointment_time`; see `World.clinic`). Under
+    #: "provider", patients are asked to come 10 to 15 minutes early (`ask_early`), and the assistant rooms
+    #: them the visit type's rooming and prep minutes (and 3 more) before the booked time.
+    appointment_time: AppointmentTime = AppointmentTime.arrival
+    #: Share of provider-days on which the provider walks in this many minutes after the session opens.
+    late_start_share: float = 0.0
+    late_start: tuple[float, float] = (15.0, 40.0)
+    #: Share of provider-days on which the provider is pulled away mid-session for this many minutes.
+    away_share: float = 0.0
+    away: tuple[float, float] = (20.0, 45.0)
+    #: Patients' arrival against the time they were asked to come; None: the default world's.
+    arrival: Arrival | None = None
+    #: Log-space sd of time with the provider (None: 0.25), and a share of visits whose time is multiplied
+    #: by a Pareto(tail_alpha) factor (capped at 5): heavy tails.
+    visit_sigma: float | None = None
+    tail_share: float = 0.0
+    tail_alpha: float = 1.5
+    #: Share of taps entered this many minutes after the step really happened.
+    tap_lag_share: float = 0.0
+    tap_lag: tuple[float, float] = (1.0, 6.0)
+    #: Medical assistants on the floor (each rooms and preps one patient at a time); None: enough of them.
+    assistants: int | None = None
+    #: How many of the clinic's rooms and providers are in use; None: all.
+    rooms: int | None = None
+    providers: int | None = None
+    #: Share of booked patients who do not come; None: the default world's 7%.
+    no_show: float | None = None
+
+    def clinic(self, base: Clinic) -> Clinic:
+        """The clinic of this world: `base` with its convention, and only the rooms and providers in use
+        (rooms taken from each zone in turn)."""
+        rooms = base.rooms
+        if self.rooms is not None:
+            zones: dict[str, list] = {}
+            for r in base.rooms:
+                zones.setdefault(r.zone, []).append(r)
+            interleaved = [r for i in range(len(base.rooms)) for z in zones.values() if i < len(z) for r in [z[i]]]
+            rooms = interleaved[: self.rooms]
+        providers = base.providers if self.providers is None else base.providers[: self.providers]
+        if (rooms, providers, self.appointment_time) == (base.rooms, base.providers, base.session.appointment_time):
+            return base
+        session = msgspec.structs.replace(base.session, appointment_time=self.appointment_time)
+        return msgspec.structs.replace(base, session=session, rooms=rooms, providers=providers)
+
+
+DEFAULT_WORLD = World()
+_PROVIDER = AppointmentTime.provider
+#: The benchmark's worlds (loadtests/alert_quality.py), by name: each changes one thing from the default
+#: world, except "provider_time" (the other convention) and "hard" (most things at once).
+WORLDS: dict[str, World] = {w.name: w for w in (
+    DEFAULT_WORLD,
+    World("provider_time", appointment_time=_PROVIDER, arrival=Arrival(-4, 5, 0.06, (5, 25))),
+    World("late_start", late_start_share=0.4),
+    World("pulled_away", away_share=0.5),
+    World("punctuality", arrival=Arrival(-15, 8, 0.2, (5, 35))),
+    World("heavy_tail", visit_sigma=0.5, tail_share=0.1),
+    World("tap_lag", tap_lag_share=0.4),
+    World("one_assistant", assistants=1, providers=3),
+    World("few_rooms", rooms=6),
+    World("no_shows", no_show=0.15),
+    World("hard", appointment_time=_PROVIDER, arrival=Arrival(-3, 6, 0.12, (5, 30)), late_start_share=0.25,
+          away_share=0.25, visit_sigma=0.45, tail_share=0.05, tap_lag_share=0.3, rooms=7, no_show=0.12),
+)}
+
+
+def ask_early(clinic: Clinic, visit_type: str) -> float:
+    """Minutes before the booked time a patient is asked to come: 0 where the booked time is the patient's
+    arrival; the visit type's rooming and prep minutes and 3 more (10 to 15) where it is the provider's."""
+    if clinic.session.appointment_time is not AppointmentTime.provider:
+        return 0.0
+    sm = clinic.visit_type(visit_type).stage_minutes
+    return float(min(max(sm.roomed + sm.prep_done + 3, 10), 15))
 
 
 class PlannedVisit(Struct):
@@ -51,8 +146,9 @@ def _complexity(rng: random.Random) -> float:
     return rng.uniform(1.8, 3.0) if rng.random() < 0.06 else 1.0
 
 
-def plan_day(clinic: Clinic, day: dt.date, seed: int = 1) -> list[PlannedVisit]:
+def plan_day(clinic: Clinic, day: dt.date, seed: int = 1, world: World = DEFAULT_WORLD) -> list[PlannedVisit]:
     rng = random.Random(seed)
+    extra = random.Random(f"world-{seed}")  # the world's own draws: the main generator's stay as they were
     opens = clinic.local(day, clinic.session.opens)
     closes = clinic.local(day, clinic.session.closes)
     lunch = (clinic.local(day, dt.time(12, 0)), clinic.local(day, dt.time(13, 0)))
@@ -83,8 +179,28 @@ def plan_day(clinic: Clinic, day: dt.date, seed: int = 1) -> list[PlannedVisit]:
         outcome = (Stage.no_show if roll < 0.07 and not walk_in else Stage.cancelled if roll < 0.10 and not walk_in
                    else Stage.left_without_being_seen if roll < 0.12 else Stage.checked_out)
         arrive = 0.0 if walk_in else rng.uniform(12, 30) if rng.random() < 0.05 else rng.gauss(-10, 5)
-        return PlannedVisit(name(), provider, vtype.code, start, walk_in, arrive,
-                            minutes, outcome, rng.random() < 0.88)
+        planned = PlannedVisit(name(), provider, vtype.code, start, walk_in, arrive,
+                               minutes, outcome, rng.random() < 0.88)
+        return planned if world == DEFAULT_WORLD else _in_world(planned, roll)
+
+    def _in_world(planned: PlannedVisit, roll: float) -> PlannedVisit:
+        sm = clinic.visit_type(planned.visit_type).stage_minutes
+        if world.visit_sigma is not None or world.tail_share:
+            median = sm.provider_in * PACE.get(planned.provider, 1.0)
+            with_provider = _lognormal(extra, median, world.visit_sigma or 0.25)
+            if extra.random() < world.tail_share:
+                with_provider *= min(extra.paretovariate(world.tail_alpha), 5.0)
+            planned.minutes[Stage.provider_in] = with_provider
+        if world.no_show is not None and not planned.walk_in:
+            ns = world.no_show
+            planned.outcome = (Stage.no_show if roll < ns else Stage.cancelled if roll < ns + 0.03
+                               else Stage.left_without_being_seen if roll < ns + 0.05 else Stage.checked_out)
+        if not planned.walk_in:
+            a = world.arrival
+            offset = planned.arrive_minutes if a is None else \
+                extra.uniform(*a.late) if extra.random() < a.late_share else extra.gauss(a.mean, a.sd)
+            planned.arrive_minutes = offset - ask_early(clinic, planned.visit_type)
+        return planned
 
     for provider in clinic.providers:
         t = opens
@@ -104,12 +220,43 @@ def plan_day(clinic: Clinic, day: dt.date, seed: int = 1) -> list[PlannedVisit]:
     return plan
 
 
-class Staff:
-    """What the front desk, medical assistants and providers of the simulated day tap, given the floor."""
+Away = dict[str, list[tuple[dt.datetime, dt.datetime]]]
 
-    def __init__(self, clinic: Clinic, plan: list[PlannedVisit], seed: int = 1) -> None:
+
+def plan_absences(clinic: Clinic, day: dt.date, seed: int = 1, world: World = DEFAULT_WORLD) -> Away:
+    """When each provider is not on the floor: a late start (from the session's opening) and a call away
+    mid-session (starting between an hour after opening and two hours before closing, not over lunch)."""
+    rng = random.Random(f"absences-{seed}")
+    opens = clinic.local(day, clinic.session.opens)
+    closes = clinic.local(day, clinic.session.closes)
+    span = (closes - opens).total_seconds() / 60
+    away: Away = {}
+    for provider in clinic.providers:
+        gaps = []
+        if rng.random() < world.late_start_share:
+            gaps.append((opens, opens + dt.timedelta(minutes=rng.uniform(*world.late_start))))
+        if rng.random() < world.away_share:
+            start = opens + dt.timedelta(minutes=rng.uniform(60, max(61.0, span - 120)))
+            if clinic.local(day, dt.time(11, 30)) <= start < clinic.local(day, dt.time(13, 0)):
+                start += dt.timedelta(minutes=90)
+            gaps.append((start, start + dt.timedelta(minutes=rng.uniform(*world.away))))
+        if gaps:
+            away[provider.id] = gaps
+    return away
+
+
+class Staff:
+    """What the front desk, medical assistants and providers of the simulated day tap, given the floor.
+
+    `world` and `away` (from `plan_absences`): how many assistants work, and when providers are off the
+    floor (they start no visit then)."""
+
+    def __init__(self, clinic: Clinic, plan: list[PlannedVisit], seed: int = 1, world: World = DEFAULT_WORLD,
+                 away: Away | None = None) -> None:
         self.clinic = clinic
         self.plan = plan
+        self.world = world
+        self.away = away or {}
         self.visit_ids: dict[int, str] = {}  # plan index -> visit id, once booked
         self._turnover = {r.id: 3 + random.Random(f"{seed}{r.id}").random() * 4 for r in clinic.rooms}
         zones = sorted({r.zone for r in clinic.rooms})
@@ -128,7 +275,12 @@ class Staff:
     def due(self, floor: Floor, now: dt.datetime) -> list[Command]:
         taps: list[Command] = []
         busy = {v.provider for v in floor.visits.values() if v.stage is Stage.provider_in}
+        busy |= {p for p, gaps in self.away.items() if any(a <= now < b for a, b in gaps)}
         free_rooms = [r for r in floor.rooms.values() if r.state is RoomState.ready]
+        if self.world.assistants is not None:
+            # Each assistant rooms and preps one patient at a time (the visit's roomed stage).
+            working = sum(v.stage is Stage.roomed for v in floor.visits.values())
+            free_rooms = free_rooms[: max(0, self.world.assistants - working)]
         for i, plan in enumerate(self.plan):
             visit = floor.visits.get(self.visit_ids.get(i, ""))
             if visit is None:
@@ -159,8 +311,11 @@ class Staff:
         if stage is Stage.arrived:
             if plan.outcome is Stage.left_without_being_seen and waited >= plan.minutes[stage] + 25:
                 return TakeStep(visit.id, Stage.left_without_being_seen)
-            # Roomed at about the appointment time, or after a short wait if late or walked in.
-            due = plan.start - dt.timedelta(minutes=3) if not plan.walk_in else since
+            # Roomed at about the appointment time (under the provider convention, early enough for rooming
+            # and prep to be done by it), or after a short wait if late or walked in.
+            ahead = 3 if self.clinic.session.appointment_time is not AppointmentTime.provider else \
+                3 + sum(self._minutes(plan.visit_type))
+            due = plan.start - dt.timedelta(minutes=ahead) if not plan.walk_in else since
             if waited >= plan.minutes[stage] and now >= due and free_rooms:
                 zone = self._zone[visit.provider]
                 room = next((r for r in free_rooms if r.zone == zone), free_rooms[0])
@@ -179,15 +334,31 @@ class Staff:
             return TakeStep(visit.id, Stage.checked_out)
         return None
 
+    def _minutes(self, visit_type: str) -> tuple[int, int]:
+        sm = self.clinic.visit_type(visit_type).stage_minutes
+        return sm.roomed, sm.prep_done
 
-def simulate_day(clinic: Clinic, day: dt.date, seed: int = 1,
-                 step: dt.timedelta = dt.timedelta(minutes=1)) -> tuple[list[Event], Floor]:
+
+def simulate_day(clinic: Clinic, day: dt.date, seed: int = 1, step: dt.timedelta = dt.timedelta(minutes=1),
+                 world: World = DEFAULT_WORLD) -> tuple[list[Event], Floor]:
     """Play a generated day through the pure core with no alerts: the events staff would tap, and the floor
     at the end (the ground truth of when every visit really started). Its ids are drawn from the seed, so the
-    same seed plays the same day."""
-    staff = Staff(clinic, plan_day(clinic, day, seed), seed)
-    floor = Floor(clinic, day, ids=Ids.seeded(f"simulate-{day}-{seed}"))
+    same seed plays the same day.
+
+    `clinic` is the world's (`world.clinic(base)`). In a world whose taps lag, the events are the taps as
+    entered (each lagging tap some minutes after its step, and never before the steps it follows), while the
+    floor returned holds the steps as they really happened."""
+    staff = Staff(clinic, plan_day(clinic, day, seed, world), seed, world, plan_absences(clinic, day, seed, world))
+    ids = f"simulate-{day}-{seed}"
+    floor = Floor(clinic, day, ids=Ids.seeded(ids))
     events: list[Event] = []
+    lagging = world.tap_lag_share > 0
+    # With lagging taps: what the clinic's log gets, and the taps not yet entered (entry time, command).
+    entered = Floor(clinic, day, ids=Ids.seeded(ids)) if lagging else None
+    recorded: list[Event] = []
+    pending: list[tuple[dt.datetime, Command]] = []
+    last_due: dict[str, dt.datetime] = {}
+    lag_rng = random.Random(f"lag-{seed}")
 
     def tap(command: Command, now: dt.datetime) -> Event | None:
         try:
@@ -196,7 +367,34 @@ def simulate_day(clinic: Clinic, day: dt.date, seed: int = 1,
             return None
         floor.apply(event)
         events.append(event)
+        if entered is not None:
+            late = isinstance(command, (TakeStep, MarkRoom)) and lag_rng.random() < world.tap_lag_share
+            due = now + dt.timedelta(minutes=lag_rng.uniform(*world.tap_lag) if late else 0)
+            # A visit's steps are entered in the order they happened (a checkout entered before a lagging
+            # teach-back would skip it).
+            key = command.visit if isinstance(command, TakeStep) else \
+                f"room {command.room}" if isinstance(command, MarkRoom) else event.change.visit
+            due = last_due[key] = max(due, last_due.get(key, due))
+            pending.append((due, command))
         return event
+
+    def enter(now: dt.datetime) -> None:
+        """Enter the taps due by now, in the order their steps happened; one the floor refuses yet (a step
+        whose earlier step is still to be entered) waits for a later round."""
+        assert entered is not None
+        still = []
+        for due, command in pending:
+            if due > now:
+                still.append((due, command))
+                continue
+            try:
+                event = entered.decide(command, Tap("staff", "sim", now))
+            except Refusal:
+                still.append((due, command))
+                continue
+            entered.apply(event)
+            recorded.append(event)
+        pending[:] = still
 
     now = clinic.local(day, clinic.session.opens) - dt.timedelta(minutes=30)
     end = clinic.local(day, clinic.session.closes) + dt.timedelta(hours=4)
@@ -207,8 +405,13 @@ def simulate_day(clinic: Clinic, day: dt.date, seed: int = 1,
                 staff.booked(index, event.change.visit)
         for command in staff.due(floor, now):
             tap(command, now)
+        if entered is not None:
+            enter(now)
         if len(staff.visit_ids) == len(staff.plan) and all(
-                floor.visits[v].stage in ENDS for v in staff.visit_ids.values()):
+                floor.visits[v].stage in ENDS for v in staff.visit_ids.values()) and not pending:
             break
         now += step
+    if entered is not None:
+        assert entered.visits.keys() == floor.visits.keys() and not pending
+        return recorded, floor
     return events, floor

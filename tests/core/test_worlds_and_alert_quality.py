@@ -1,0 +1,291 @@
+"""The simulator's worlds (floor/simulator.py) and the yardstick of loadtests/alert_quality.py: the ground
+truth by the clinic's own convention, recall that counts only alerts raised in time, and the baseline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import statistics
+
+import msgspec
+
+from floor.config import AppointmentTime, demo_clinic
+from floor.core.commands import BookVisit, Command, TakeStep, Tap
+from floor.core.events import Event, StepTaken
+from floor.core.floor import Floor
+from floor.core.ids import Ids
+from floor.core.journey import Stage
+from floor.simulator import DEFAULT_WORLD, WORLDS, plan_absences, plan_day, simulate_day
+from loadtests.alert_quality import (
+    Episode,
+    Score,
+    baseline_alerts,
+    plain_lateness,
+    planned_provider_in,
+    run_world,
+    true_cascades,
+)
+
+CLINIC = demo_clinic()  # follow-up: slot 20, roomed 6, prep_done 3, provider 12
+PROVIDER_CLINIC = msgspec.structs.replace(
+    CLINIC, session=msgspec.structs.replace(CLINIC.session, appointment_time=AppointmentTime.provider))
+DAY = dt.date(2026, 11, 23)
+SEEDS = range(1000, 1006)
+
+
+def at(hhmm: str) -> dt.datetime:
+    h, m = map(int, hhmm.split(":"))
+    return dt.datetime(2026, 11, 23, h, m, tzinfo=CLINIC.tz)
+
+
+def mins(td: dt.timedelta) -> float:
+    return td.total_seconds() / 60
+
+
+def world_day(name: str, seed: int):
+    world = WORLDS[name]
+    clinic = world.clinic(CLINIC)
+    return clinic, *simulate_day(clinic, DAY, seed, world=world)
+
+
+def first_in(floor: Floor, provider: str) -> dt.datetime:
+    return min(v.times[Stage.provider_in] for v in floor.visits.values()
+               if v.provider == provider and Stage.provider_in in v.times)
+
+
+# -- worlds ------------------------------------------------------------------------------------------
+
+
+def test_the_default_world_is_the_day_the_simulator_always_made() -> None:
+    assert WORLDS["default"] is DEFAULT_WORLD and DEFAULT_WORLD.clinic(CLINIC) is CLINIC
+    assert plan_day(CLINIC, DAY, 7, DEFAULT_WORLD) == plan_day(CLINIC, DAY, 7)
+    assert plan_absences(CLINIC, DAY, 7, DEFAULT_WORLD) == {}
+    events, _ = simulate_day(CLINIC, DAY, 7, world=DEFAULT_WORLD)
+    assert events == simulate_day(CLINIC, DAY, 7)[0]
+    # The default day of seed 7 as the simulator made it before worlds were added (so the demo, the tests
+    # seeded from it and the old alert-quality figures still describe the same days).
+    digest = hashlib.sha256(msgspec.json.encode(events)).hexdigest()
+    assert digest == "8b23585103e4fc51527f0a913be6bcab3b4b15f38d04e92c778babe7316d1b36"
+
+
+def test_late_start_world_providers_walk_in_after_the_opening_on_some_days() -> None:
+    opens = CLINIC.local(DAY, CLINIC.session.opens)
+    late_days = later = 0
+    for seed in SEEDS:
+        clinic, _, floor = world_day("late_start", seed)
+        _, _, usual = world_day("default", seed)
+        for provider, gaps in plan_absences(clinic, DAY, seed, WORLDS["late_start"]).items():
+            (begin, end), = gaps
+            assert begin == opens and 15 <= mins(end - opens) <= 40
+            assert first_in(floor, provider) >= end and first_in(floor, provider) >= first_in(usual, provider)
+            later += first_in(floor, provider) > first_in(usual, provider)
+            late_days += 1
+    assert late_days >= 3 and later >= late_days / 2
+
+
+def test_pulled_away_world_provider_starts_nobody_while_away() -> None:
+    gaps_seen = 0
+    for seed in SEEDS:
+        clinic, _, floor = world_day("pulled_away", seed)
+        for provider, gaps in plan_absences(clinic, DAY, seed, WORLDS["pulled_away"]).items():
+            (begin, end), = gaps
+            assert 20 <= mins(end - begin) <= 45 and begin > CLINIC.local(DAY, CLINIC.session.opens)
+            starts = [v.times[Stage.provider_in] for v in floor.visits.values()
+                      if v.provider == provider and Stage.provider_in in v.times]
+            assert not any(begin <= s < end for s in starts)
+            gaps_seen += 1
+    assert gaps_seen >= 3
+
+
+def test_provider_convention_world_patients_come_and_are_roomed_before_the_booked_time() -> None:
+    clinic = WORLDS["provider_time"].clinic(CLINIC)
+    assert clinic.session.appointment_time is AppointmentTime.provider
+    assert CLINIC.session.appointment_time is AppointmentTime.arrival
+    arrived: dict[str, list[float]] = {"provider_time": [], "default": []}
+    roomed: dict[str, list[float]] = {"provider_time": [], "default": []}
+    walked_in: dict[str, list[float]] = {"provider_time": [], "default": []}
+    for name in arrived:
+        for seed in SEEDS[:3]:
+            _, _, floor = world_day(name, seed)
+            for v in floor.visits.values():
+                if not v.walk_in and Stage.provider_in in v.times:
+                    arrived[name].append(mins(v.times[Stage.arrived] - v.start))
+                    roomed[name].append(mins(v.times[Stage.roomed] - v.start))
+                    walked_in[name].append(mins(v.times[Stage.provider_in] - v.start))
+    median = {k: {name: statistics.median(x) for name, x in d.items()}
+              for k, d in (("arrived", arrived), ("roomed", roomed), ("in", walked_in))}
+    # Patients come earlier and are roomed some 10 minutes before the booked time, so that the provider
+    # walks in at about it; under the default (arrival) convention they are roomed at their time and the
+    # provider comes after rooming and prep (9 minutes for a follow-up).
+    assert median["arrived"]["provider_time"] <= median["arrived"]["default"] - 3
+    assert median["roomed"]["provider_time"] <= -8 < -4 <= median["roomed"]["default"]
+    assert median["in"]["provider_time"] <= median["in"]["default"] - 5
+
+
+def test_tap_lag_world_taps_are_entered_after_the_step_really_happened() -> None:
+    clinic, events, truth = world_day("tap_lag", 1000)
+    lags = []
+    for e in events:
+        if isinstance(e.change, StepTaken) and e.change.step in truth.visits[e.change.visit].times:
+            lags.append(mins(e.at - truth.visits[e.change.visit].times[e.change.step]))
+    assert min(lags) >= 0 and max(lags) <= 8  # 1-6 min, or until the step it follows is entered
+    assert 0.2 < sum(lag >= 1 for lag in lags) / len(lags) < 0.7
+    entered = Floor.fold(clinic, DAY, 0, events)
+    assert {v.id: v.stage for v in entered.visits.values()} == {v.id: v.stage for v in truth.visits.values()}
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    _, usual, _ = world_day("default", 1000)
+    assert usual == simulate_day(CLINIC, DAY, 1000)[0]  # no lag in the default world: the events are the truth
+
+
+def test_one_assistant_rooms_one_patient_at_a_time_and_few_rooms_uses_few() -> None:
+    clinic, events, floor = world_day("one_assistant", 1001)
+    assert len(clinic.providers) == 3
+    spans = sorted((v.times[Stage.roomed], v.times[Stage.prep_done]) for v in floor.visits.values()
+                   if Stage.prep_done in v.times)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+    _, _, usual = world_day("default", 1001)
+    busy = sorted((v.times[Stage.roomed], v.times[Stage.prep_done]) for v in usual.visits.values()
+                  if Stage.prep_done in v.times)
+    assert any(a[1] > b[0] for a, b in itertools.pairwise(busy))  # the default world overlaps
+
+    clinic, events, _ = world_day("few_rooms", 1001)
+    assert [r.id for r in clinic.rooms] == ["e1", "w1", "e2", "w2", "e3", "w3"]
+    used = {e.change.room for e in events if isinstance(e.change, StepTaken) and e.change.step is Stage.roomed}
+    assert used == {"e1", "w1", "e2", "w2", "e3", "w3"}
+
+
+def test_worlds_change_durations_punctuality_and_no_shows() -> None:
+    def planned(name: str) -> list:
+        world = WORLDS[name]
+        return [p for seed in range(1000, 1020) for p in plan_day(world.clinic(CLINIC), DAY, seed, world)
+                if not p.walk_in]
+
+    default, heavy, punctual, no_shows = (planned(n) for n in ("default", "heavy_tail", "punctuality", "no_shows"))
+
+    def spread(plan: list) -> float:
+        ratios = sorted(p.minutes[Stage.provider_in] / CLINIC.visit_type(p.visit_type).stage_minutes.provider_in
+                        for p in plan)
+        return ratios[int(len(ratios) * 0.97)] / statistics.median(ratios)
+
+    assert spread(heavy) > 1.3 * spread(default)
+    late = [sum(p.arrive_minutes > 5 for p in plan) / len(plan) for plan in (default, punctual)]
+    assert late[1] > 2 * late[0]
+    share = [sum(p.outcome is Stage.no_show for p in plan) / len(plan) for plan in (default, no_shows)]
+    assert share[0] < 0.10 <= share[1] <= 0.20
+    # The same seed books the same schedule in every world: only how the day goes differs.
+    assert [(p.start, p.visit_type) for p in heavy] == [(p.start, p.visit_type) for p in default]
+
+
+# -- the yardstick -------------------------------------------------------------------------------------
+
+
+def hand_built(clinic, late_minutes: float) -> Floor:
+    """Kim's four follow-ups at 9:00, 9:20, 9:40 and 10:00, each seen `late_minutes` after its booked time."""
+    floor = Floor(clinic, DAY, ids=Ids.seeded("hand"))
+
+    def tap(when: dt.datetime, command: Command) -> str:
+        event = floor.decide(command, Tap("staff", "t", when))
+        floor.apply(event)
+        return event.change.visit
+
+    visits = [tap(at("07:30"), BookVisit(f"P{n}", "kim", "follow", at(start)))
+              for n, start in enumerate(("09:00", "09:20", "09:40", "10:00"))]
+    taps = []
+    for n, visit in enumerate(visits):
+        booked = floor.visits[visit].start
+        taps += [(booked - dt.timedelta(minutes=12), TakeStep(visit, Stage.arrived)),
+                 (booked - dt.timedelta(minutes=10), TakeStep(visit, Stage.roomed, f"e{n + 1}")),
+                 (booked - dt.timedelta(minutes=4), TakeStep(visit, Stage.prep_done)),
+                 (booked + dt.timedelta(minutes=late_minutes), TakeStep(visit, Stage.provider_in)),
+                 (booked + dt.timedelta(minutes=late_minutes + 12), TakeStep(visit, Stage.checked_out))]
+    for when, command in sorted(taps, key=lambda t: t[0]):
+        tap(when, command)
+    return floor
+
+
+def test_truth_counts_lateness_by_the_clinics_own_convention() -> None:
+    visit = next(iter(hand_built(CLINIC, 12).visits.values()))
+    assert planned_provider_in(PROVIDER_CLINIC, visit) == at("09:00")
+    assert planned_provider_in(CLINIC, visit) == at("09:09")  # + rooming 6 and prep 3 minutes
+
+    # Seen 12 minutes after the booked time: late by the provider's clock, 3 minutes by the arrival one.
+    assert true_cascades(CLINIC, hand_built(CLINIC, 12)) == []
+    (episode,) = true_cascades(PROVIDER_CLINIC, hand_built(PROVIDER_CLINIC, 12))
+    assert (episode.provider, episode.kth_late, episode.end) == ("kim", at("09:50"), at("10:12"))
+    assert episode.start == at("08:00")
+    # Seen 20 minutes after: late under both, the K-th visit becoming late 9 minutes later by arrival.
+    (episode,) = true_cascades(CLINIC, hand_built(CLINIC, 20))
+    assert episode.kth_late == at("09:59")
+    assert true_cascades(PROVIDER_CLINIC, hand_built(PROVIDER_CLINIC, 20))[0].kth_late == at("09:50")
+
+
+def test_recall_counts_only_an_alert_raised_before_the_kth_visit_was_late() -> None:
+    episode = Episode("kim", at("08:00"), at("10:12"), at("09:50"))
+    late = Score()
+    late.add([episode], [("kim", at("09:55"), at("10:30"))])  # up during the episode, after it was late
+    assert (late.detected, late.true_alerts, late.leads) == (0, 1, [])
+    early = Score()
+    early.add([episode], [("kim", at("09:30"), at("10:30")), ("okafor", at("09:00"), at("09:20"))])
+    assert (early.detected, early.true_alerts, early.leads) == (1, 1, [20.0])
+    long_ago = Score()  # cleared before the episode's window: neither detects nor is true
+    long_ago.add([episode], [("kim", at("07:10"), at("07:50"))])
+    assert (long_ago.detected, long_ago.true_alerts) == (0, 0)
+    up_since_dawn = Score()  # up since before the window: its lead counts from the window's start
+    up_since_dawn.add([episode], [("kim", at("07:10"), at("10:30"))])
+    assert up_since_dawn.leads == [110.0]
+
+
+def _morning(clinic, first_visit_minutes: float) -> list[Event]:
+    """Kim's follow-ups every 20 minutes from 9:00, patients on time; the first visit takes
+    `first_visit_minutes` with the provider (still with them at 9:50 when 45; otherwise the next two are seen
+    on time). Only the taps up to 9:40."""
+    floor = Floor(clinic, DAY, ids=Ids.seeded("morning"))
+    events = []
+
+    def tap(when: str, command: Command) -> str:
+        event = floor.decide(command, Tap("staff", "t", at(when)))
+        floor.apply(event)
+        events.append(event)
+        return event.change.visit
+
+    visits = [tap("07:30", BookVisit(f"P{n}", "kim", "follow", at(f"{9 + n // 3}:{n % 3 * 20:02d}")))
+              for n in range(6)]
+    tap("08:50", TakeStep(visits[0], Stage.arrived))
+    tap("08:52", TakeStep(visits[0], Stage.roomed, "e1"))
+    tap("08:58", TakeStep(visits[0], Stage.prep_done))
+    tap("09:00", TakeStep(visits[0], Stage.provider_in))
+    if first_visit_minutes < 45:
+        tap(f"09:{first_visit_minutes:02d}", TakeStep(visits[0], Stage.checked_out))
+    for n, (arrive, room) in enumerate((("09:10", "e2"), ("09:30", "e3")), start=1):
+        tap(arrive, TakeStep(visits[n], Stage.arrived))
+        tap(arrive, TakeStep(visits[n], Stage.roomed, room))
+        if first_visit_minutes < 45:  # an on-time morning: each next patient seen at their time
+            tap(f"09:{n * 20:02d}", TakeStep(visits[n], Stage.prep_done))
+            tap(f"09:{n * 20:02d}", TakeStep(visits[n], Stage.provider_in))
+            if n == 1:
+                tap("09:32", TakeStep(visits[n], Stage.checked_out))
+    return events
+
+
+def test_the_baseline_raises_on_a_late_morning_and_not_on_an_on_time_one() -> None:
+    events = _morning(PROVIDER_CLINIC, 45)  # still with the first patient at 9:50
+    # At 9:50 the provider is past the configured 12 minutes: free now, and each next visit later by 12.
+    late = plain_lateness(PROVIDER_CLINIC, list(Floor.fold(PROVIDER_CLINIC, DAY, 0, events).visits.values()),
+                          at("09:50"))
+    assert late == [30.0, 22.0, 14.0, 6.0, 0.0]
+    # The third visit (10:00) is projected 10 late from 9:46 on; it is really late only from 10:10.
+    spans = baseline_alerts(PROVIDER_CLINIC, events, at("09:50"))
+    assert [(p, raised) for p, raised, _ in spans] == [("kim", at("09:46"))]
+    # By the arrival convention the same taps are 9 minutes less late: not yet K visits L late.
+    assert baseline_alerts(CLINIC, events, at("09:50")) == []
+    assert baseline_alerts(PROVIDER_CLINIC, _morning(PROVIDER_CLINIC, 12), at("09:50")) == []
+
+
+def test_floor_and_the_baseline_are_scored_on_the_same_days_and_episodes() -> None:
+    floor_score, plain_score = run_world(CLINIC, "tap_lag", 1, 1000)
+    clinic, events, truth = world_day("tap_lag", 1000)
+    assert floor_score.provider_days == plain_score.provider_days == len(clinic.providers)
+    assert floor_score.episodes == plain_score.episodes == len(true_cascades(clinic, truth))
+    # The truth is the day as it happened, not as it was tapped: lagging taps make some visits look later.
+    assert true_cascades(clinic, truth) != true_cascades(clinic, Floor.fold(clinic, DAY, 0, events))
