@@ -86,8 +86,8 @@ class Measures(Struct, frozen=True):
     Lateness, in minutes. A scheduled visit's planned provider-in is, in a clinic whose booked times are
     arrivals (`appointment_time = "arrival"`), start + the visit type's expected minutes roomed + prep_done;
     in one whose booked times are the provider's ("provider"), start itself (and start itself when the type
-    is unknown). A scheduled (not walk-in) visit that
-    reached provider_in was max(0, times[provider_in] - planned provider-in) late.
+    is unknown). A scheduled (not walk-in) visit that reached provider_in was
+    max(0, times[provider_in] - planned provider-in) late.
       current_lateness, for a provider: if a scheduled visit whose planned provider-in is at or before now
         has not reached provider_in and has not ended (scheduled, arrived, roomed or prep_done),
         now - planned provider-in of the one with the earliest planned provider-in; otherwise the lateness
