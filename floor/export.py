@@ -32,6 +32,9 @@ from floor.days import fold_day
 FLOOR = "urn:floor"
 STAGE_EXTENSION = f"{FLOOR}:fhir:journey-stage"
 END_EXTENSION = f"{FLOOR}:fhir:journey-end"
+#: On a MeasureReport: what the clinic's booked times mean ("arrival" or "provider"), the yardstick of its
+#: on-time starts and lateness (`[session] appointment_time`), so a reader comparing clinics can tell.
+APPOINTMENT_TIME_EXTENSION = f"{FLOOR}:fhir:appointment-time"
 MEASURE = f"{FLOOR}:measure:clinic-day"
 
 #: Floor's stage → Encounter.status (R4's codes). Rooming and prep are the medical assistant's intake,
@@ -241,7 +244,9 @@ def _scored(m: Measures, name: str, kind: str) -> list[tuple[str, dict]]:
 
 def measure_report(clinic: Clinic, day: dt.date, measures: ClinicMeasures) -> MeasureReport:
     """The day's measures as a summary MeasureReport: a group per measure (durations: one for the median, one
-    for the p90, in minutes; shares: numerator, denominator and rate), each stratified by provider."""
+    for the p90, in minutes; shares: numerator, denominator and rate), each stratified by provider. Lateness
+    and on-time starts are by the clinic's own plan; which one (what its booked times mean) is said in an
+    extension (APPOINTMENT_TIME_EXTENSION)."""
     groups = []
     for name, kind in MEASURES:
         by_provider = {pid: dict(_scored(m, name, kind)) for pid, m in measures.providers.items()}
@@ -263,6 +268,7 @@ def measure_report(clinic: Clinic, day: dt.date, measures: ClinicMeasures) -> Me
         "status": "complete" if measures.at >= clinic.local(day, clinic.session.closes) else "pending",
         "type": "summary",
         "measure": MEASURE,
+        "extension": [{"url": APPOINTMENT_TIME_EXTENSION, "valueCode": clinic.session.appointment_time.value}],
         "date": _when(measures.at),
         "reporter": {"display": clinic.name},
         "period": {"start": _when(opens),

@@ -3,6 +3,11 @@
 `review(floor, now)` compares what should be active with what is, and returns the changes (raise,
 update, clear). The runtime stores them as events like any tap, so with several servers on one log the
 first to store a raise wins and the others see it: one alert per episode, the same on every screen.
+
+"Late" follows the clinic's convention (`[session] appointment_time`, see `planned_provider_in`): a cascade
+counts visits late against the clinic's own planned provider-in. Dwell alerts do not look at the booked
+time at all: they count from when the patient entered the stage, so a patient who came early (as a
+"provider" clinic asks) is never "late" for it, and waits to be roomed from the moment they arrived.
 """
 
 from __future__ import annotations
@@ -12,7 +17,14 @@ import datetime as dt
 from floor.core.events import AlertChange, AlertCleared, AlertDetail, AlertUpdated
 from floor.core.floor import Alert, Floor, Visit
 from floor.core.journey import Stage
-from floor.core.projection import ProviderProjection, by_provider, minutes, planned_provider_in, project
+from floor.core.projection import (
+    ProviderProjection,
+    by_provider,
+    convention_of,
+    minutes,
+    planned_provider_in,
+    project,
+)
 
 #: Which clinic threshold limits the time a patient spends in each stage.
 DWELL_LIMITS = {
@@ -104,14 +116,16 @@ def _just_cleared(floor: Floor, provider: str, now: dt.datetime) -> bool:
 
 
 def _started_late(floor: Floor, provider: str, late_by: dt.timedelta, visits: list[Visit]) -> list[str]:
-    """The provider's latest seen visits that started L or more late, back to the last one on time: the
-    links of a cascade already in progress."""
+    """The provider's latest seen visits that started L or more late (by the clinic's planned provider-in),
+    back to the last one on time: the links of a cascade already in progress."""
     seen = sorted((v for v in visits
                    if v.provider == provider and not v.walk_in and Stage.provider_in in v.times),
                   key=lambda v: v.start, reverse=True)
+    convention = convention_of(floor.clinic)
     links = []
     for v in seen:
-        if v.times[Stage.provider_in] - planned_provider_in(v, floor.clinic.visit_type(v.visit_type)) < late_by:
+        planned = planned_provider_in(v, floor.clinic.visit_type(v.visit_type), convention)
+        if v.times[Stage.provider_in] - planned < late_by:
             break
         links.append(v.id)
     return links[::-1]

@@ -5,10 +5,16 @@ removed) and the time passed in. Durations are in minutes, rounded to 0.1; rates
 rounded to 0.001; None where there is no data yet.
 
 Lateness and on-time starts are measured against a scheduled visit's planned provider-in, the same plan
-the projection and the cascade alerts use (`floor.core.projection.planned_provider_in`): the patient is
-roomed at the start time and seen `roomed + prep_done` expected minutes (the visit type's stage_minutes)
-after it, so a clinic running exactly to plan is 0 late. A visit whose type is unknown is planned to be
-seen at its start.
+the projection and the cascade alerts use (`floor.core.projection.planned_provider_in`), which follows the
+clinic's `[session] appointment_time`: under "arrival" (the default) the patient is roomed at the booked
+time and seen `roomed + prep_done` expected minutes (the visit type's stage_minutes) after it; under
+"provider" the provider is planned in at the booked time itself. Either way a clinic running exactly to its
+own plan is 0 late. A visit whose type is unknown is planned to be seen at its booked time.
+
+What the convention does not change: the durations (arrival to roomed, to provider, cycle time...) are
+spans between taps, whatever the booking means (under "provider" patients come early, so arrival to
+provider is longer by design: it is a wait, not lateness); the no-show rate counts visits from their booked
+time under both, so a patient asked to come early is not due in the denominator before the booked time.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from msgspec import Struct
 
 from floor.core.floor import Floor, Visit
 from floor.core.journey import ENDS, Stage
-from floor.core.projection import planned_provider_in
+from floor.core.projection import convention_of, planned_provider_in
 
 #: A scheduled visit starts on time if its provider comes in at most this long after its planned provider-in.
 ON_TIME_GRACE = dt.timedelta(minutes=5)
@@ -77,9 +83,11 @@ class Measures(Struct, frozen=True):
       no_show_rate: of scheduled (not walk-in) visits whose start is at or before now or that have ended,
         cancelled visits excepted, those that were no-shows.
 
-    Lateness, in minutes. A scheduled visit's planned provider-in is start + the visit type's expected
-    minutes roomed + prep_done (start itself when the type is unknown). A scheduled (not walk-in) visit that
-    reached provider_in was max(0, times[provider_in] - planned provider-in) late.
+    Lateness, in minutes. A scheduled visit's planned provider-in is, in a clinic whose booked times are
+    arrivals (`appointment_time = "arrival"`), start + the visit type's expected minutes roomed + prep_done;
+    in one whose booked times are the provider's ("provider"), start itself (and start itself when the type
+    is unknown). A scheduled (not walk-in) visit that reached provider_in was
+    max(0, times[provider_in] - planned provider-in) late.
       current_lateness, for a provider: if a scheduled visit whose planned provider-in is at or before now
         has not reached provider_in and has not ended (scheduled, arrived, roomed or prep_done),
         now - planned provider-in of the one with the earliest planned provider-in; otherwise the lateness
@@ -149,12 +157,11 @@ def _with_provider(visit: Visit) -> float | None:
 
 
 def _planned(floor: Floor) -> dict[str, dt.datetime]:
-    """Each visit's planned provider-in, by visit id (its start when its visit type is unknown)."""
-    planned = {}
-    for visit in floor.visits.values():
-        vtype = floor.clinic.visit_type(visit.visit_type)
-        planned[visit.id] = visit.start if vtype is None else planned_provider_in(visit, vtype)
-    return planned
+    """Each visit's planned provider-in by the clinic's convention, by visit id (its start when its visit type
+    is unknown)."""
+    convention = convention_of(floor.clinic)
+    return {visit.id: planned_provider_in(visit, floor.clinic.visit_type(visit.visit_type), convention)
+            for visit in floor.visits.values()}
 
 
 def _provider_lateness(visits: list[Visit], planned: Mapping[str, dt.datetime],

@@ -1,7 +1,10 @@
 """Projecting each provider's rest of session: when each waiting visit will get its provider, how late.
 
-The plan for a scheduled visit: the patient is roomed at the start time, prepped, and seen
-`roomed + prep_done` expected minutes after the start (`planned_provider_in`). The projection walks the
+The plan for a scheduled visit follows the clinic's convention (`[session] appointment_time`): where the
+booked time is the patient's arrival ("arrival"), the patient is roomed at it, prepped, and seen
+`roomed + prep_done` expected minutes after it; where it is the provider's ("provider"), the patient is
+roomed `roomed + prep_done` minutes before it and seen at it. `planned_provider_in` is that yardstick, the
+one every "late" in Floor is measured from (projection, alerts, measures, the wall). The projection walks the
 provider's queue in schedule order: each visit's provider-in is the later of the patient being ready and
 the provider being free; gaps in the schedule (buffers) absorb delay.
 
@@ -20,7 +23,7 @@ from statistics import median
 
 from msgspec import Struct
 
-from floor.config import Clinic, VisitType
+from floor.config import AppointmentTime, Clinic, VisitType
 from floor.core.events import Event
 from floor.core.floor import Floor, Visit
 from floor.core.journey import ENDS, Stage
@@ -38,9 +41,32 @@ def minutes(td: dt.timedelta) -> float:
     return td.total_seconds() / 60
 
 
-def planned_provider_in(visit: Visit, vtype: VisitType) -> dt.datetime:
+def planned_provider_in(visit: Visit, vtype: VisitType | None,
+                        convention: AppointmentTime = AppointmentTime.arrival) -> dt.datetime:
+    """When the provider should walk in to this visit by the clinic's own plan: the yardstick of "late".
+
+    "arrival": the booked time plus the visit type's expected minutes roomed and prep_done (the patient is
+    roomed at the booked time). "provider": the booked time itself. A walk-in's time is its arrival, so it
+    is planned as under "arrival" in either clinic; a visit of an unknown type is planned at its booked
+    time. Pass the clinic's convention (`convention_of(clinic)`): the default is only for callers outside
+    Floor that predate the setting.
+    """
+    if vtype is None or (convention is AppointmentTime.provider and not visit.walk_in):
+        return visit.start
     sm = vtype.stage_minutes
     return visit.start + dt.timedelta(minutes=sm.roomed + sm.prep_done)
+
+
+def planned_roomed(visit: Visit, vtype: VisitType, convention: AppointmentTime) -> dt.datetime:
+    """When the patient should be roomed by the clinic's plan: `roomed + prep_done` expected minutes before
+    the planned provider-in (the booked time under "arrival"; that long before it under "provider")."""
+    sm = vtype.stage_minutes
+    return planned_provider_in(visit, vtype, convention) - dt.timedelta(minutes=sm.roomed + sm.prep_done)
+
+
+def convention_of(clinic: Clinic) -> AppointmentTime:
+    """What the clinic's booked times mean (its `[session] appointment_time`)."""
+    return clinic.session.appointment_time
 
 
 def mean_residual(median_minutes: float, elapsed: float, sigma: float = SIGMA) -> float:
@@ -116,6 +142,7 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
             visits: list[Visit] | None = None) -> ProviderProjection:
     """`visits`: the provider's visits (from `by_provider`), when projecting every provider at once."""
     clinic = floor.clinic
+    convention = convention_of(clinic)
     everyone = floor.visits.values() if visits is None else visits
     p = pace(floor, provider, everyone)
     mine = [v for v in everyone if v.provider == provider and v.stage not in ENDS]
@@ -132,7 +159,7 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
     for v in mine:
         if v.stage in _WAITING:
             vtype = clinic.visit_type(v.visit_type)
-            queue.append((v, vtype, planned_provider_in(v, vtype), _ready(v, vtype, now)))
+            queue.append((v, vtype, planned_provider_in(v, vtype, convention), _ready(v, vtype, now, convention)))
     projected: list[ProjectedVisit] = []
     # By when each is ready (ties in booking order); those ready by the time the provider is free wait in a
     # heap by appointment. free_at only moves on, so a visit once ready stays ready: n log n, not n².
@@ -171,19 +198,22 @@ def _overrun(v: Visit, vtype: VisitType, now: dt.datetime, pace: float) -> Cause
     return Cause(v.id, v.stage, round(elapsed - expected, 1)) if elapsed > expected else None
 
 
-def _ready(v: Visit, vtype: VisitType, now: dt.datetime) -> dt.datetime:
-    """When the patient will be prepped and waiting for the provider."""
+def _ready(v: Visit, vtype: VisitType, now: dt.datetime, convention: AppointmentTime) -> dt.datetime:
+    """When the patient will be prepped and waiting for the provider. A patient is not roomed before the
+    clinic's planned rooming (`planned_roomed`): under "provider" that is before the booked time, so a
+    patient who came early as asked is ready by it."""
     sm = vtype.stage_minutes
     after = dt.timedelta
+    rooming = planned_roomed(v, vtype, convention)
     if v.stage is Stage.prep_done:
         return v.times[Stage.prep_done] + after(minutes=min(sm.prep_done, 2))
     if v.stage is Stage.roomed:
         return max(now, v.times[Stage.roomed] + after(minutes=sm.roomed)) + after(minutes=min(sm.prep_done, 2))
     if v.stage is Stage.arrived:
-        roomed = max(now, v.times[Stage.arrived] + after(minutes=sm.arrived), v.start)
+        roomed = max(now, v.times[Stage.arrived] + after(minutes=sm.arrived), rooming)
         return roomed + after(minutes=sm.roomed + sm.prep_done)
-    # Not here yet: expected roomed at the start; a patient past the start is expected soon after.
-    return max(v.start, now + after(minutes=sm.arrived)) + after(minutes=sm.roomed + sm.prep_done)
+    # Not here yet: expected roomed as planned; a patient past it is expected soon after.
+    return max(rooming, now + after(minutes=sm.arrived)) + after(minutes=sm.roomed + sm.prep_done)
 
 
 def _recovery(projected: list[ProjectedVisit], on_time: float) -> dt.datetime | None:

@@ -7,11 +7,13 @@ import csv
 import datetime as dt
 import io
 
+import msgspec
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.encounter import Encounter
 from fhir.resources.R4B.measurereport import MeasureReport
 
+from floor.config import AppointmentTime
 from floor.core.commands import BookVisit, TakeStep, Tap, UndoStep
 from floor.core.errors import Refusal
 from floor.core.events import Event, StepTaken, StepUndone, VisitBooked
@@ -19,7 +21,15 @@ from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import ENDS, Stage
 from floor.days import day_measures
-from floor.export import STAGE_EXTENSION, STATUS, encounters, measure_report, measures_csv, to_json
+from floor.export import (
+    APPOINTMENT_TIME_EXTENSION,
+    STAGE_EXTENSION,
+    STATUS,
+    encounters,
+    measure_report,
+    measures_csv,
+    to_json,
+)
 from tests.support.clinics import quiet_clinic
 
 CLINIC = quiet_clinic()
@@ -48,8 +58,8 @@ class Day:
         start = None if walk_in else NINE + dt.timedelta(minutes=30)
         return self.tap(BookVisit("Ann Lee", provider, "follow", start, walk_in)).change.visit
 
-    def step(self, visit: str, stage: Stage, room: str | None = None) -> None:
-        self.tap(TakeStep(visit, stage, room))
+    def step(self, visit: str, stage: Stage, room: str | None = None, minutes: float = 5) -> None:
+        self.tap(TakeStep(visit, stage, room), minutes)
 
     def undo(self, visit: str) -> None:
         self.tap(UndoStep(visit))
@@ -216,6 +226,30 @@ def test_the_days_measures_as_a_measure_report_and_csv() -> None:
     assert rows[0]["provider"] == "" and rows[0]["booked"] == "7"
     assert {r["provider"]: r["booked"] for r in rows[1:]}["okafor"] == "1"
     assert rows[0]["cycle_time_median"] == str(measures.clinic.cycle_time.median)
+
+
+@pytest.mark.parametrize(("convention", "lateness", "on_time"), [(AppointmentTime.arrival, 0.0, 1),
+                                                                 (AppointmentTime.provider, 8.0, 0)])
+def test_the_measure_report_says_what_a_booked_time_means_and_measures_lateness_by_it(
+        convention: AppointmentTime, lateness: float, on_time: int) -> None:
+    """A follow-up booked 09:30 (roomed 6 + prep 3) and seen at 09:38: on time where 09:30 was the patient's
+    arrival (the provider due 09:39), 8 minutes late where it was the provider's."""
+    clinic = msgspec.structs.replace(CLINIC, session=msgspec.structs.replace(CLINIC.session,
+                                                                             appointment_time=convention))
+    day = Day()
+    day.floor = Floor(clinic, DAY, ids=Ids.seeded())
+    v = day.book()
+    day.step(v, Stage.arrived, minutes=5)  # 09:10
+    day.step(v, Stage.roomed, "e1", minutes=11)  # 09:21
+    day.step(v, Stage.prep_done, minutes=6)  # 09:27
+    day.step(v, Stage.provider_in, minutes=11)  # 09:38
+    measures = day_measures(clinic, DAY, day.events, clinic.local(DAY, clinic.session.closes))
+    report = MeasureReport.model_validate_json(to_json(measure_report(clinic, DAY, measures)))
+    assert [(x.url, x.valueCode) for x in report.extension] == [(APPOINTMENT_TIME_EXTENSION, convention.value)]
+    groups = {g.code.coding[0].code: g for g in report.group}
+    assert groups["worst_lateness"].measureScore.value == lateness
+    starts = {p.code.coding[0].code: p.count for p in groups["on_time_starts"].population}
+    assert starts == {"denominator": 1, "numerator": on_time}
 
 
 def test_an_imported_visit_carries_the_schedules_id() -> None:
