@@ -41,15 +41,13 @@ def minutes(td: dt.timedelta) -> float:
     return td.total_seconds() / 60
 
 
-def planned_provider_in(visit: Visit, vtype: VisitType | None,
-                        convention: AppointmentTime = AppointmentTime.arrival) -> dt.datetime:
+def planned_provider_in(visit: Visit, vtype: VisitType | None, convention: AppointmentTime) -> dt.datetime:
     """When the provider should walk in to this visit by the clinic's own plan: the yardstick of "late".
 
     "arrival": the booked time plus the visit type's expected minutes roomed and prep_done (the patient is
     roomed at the booked time). "provider": the booked time itself. A walk-in's time is its arrival, so it
     is planned as under "arrival" in either clinic; a visit of an unknown type is planned at its booked
-    time. Pass the clinic's convention (`convention_of(clinic)`): the default is only for callers outside
-    Floor that predate the setting.
+    time. Callers pass the clinic's convention (`convention_of(clinic)`).
     """
     if vtype is None or (convention is AppointmentTime.provider and not visit.walk_in):
         return visit.start
