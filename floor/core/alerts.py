@@ -91,10 +91,13 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
                 and (p.waits_for_provider or p.planned_provider_in + late_by <= now)]
         # Visits that started late are links of a cascade only while someone is still waiting downstream:
         # once the provider has nobody left to see, the cascade is over (it lingered until midnight).
-        started = _started_late(floor, provider.id, late_by, visits[provider.id]) if projection.visits else []
+        # An active cascade keeps the links behind a patient taken out of turn (its run is not over); a new one
+        # is raised only on a run unbroken by anyone seen on time.
+        current = next((a for a in active if a.kind == "cascade" and a.provider == provider.id), None)
+        started = _started_late(floor, provider.id, late_by, visits[provider.id],
+                                through_out_of_turn=current is not None) if projection.visits else []
         late = started + [p.visit for p in soon if p.lateness >= t.cascade_minutes + RAISE_MARGIN]
         lingering = started + [p.visit for p in soon if p.lateness >= t.cascade_minutes * CLEAR_SHARE]
-        current = next((a for a in active if a.kind == "cascade" and a.provider == provider.id), None)
         if current is None:
             if len(late) >= t.cascade_visits and not _just_cleared(floor, provider.id, now):
                 # One active cascade per provider: that, not the id, is what servers sharing a log agree on.
@@ -115,20 +118,46 @@ def _just_cleared(floor: Floor, provider: str, now: dt.datetime) -> bool:
                and now - a.cleared_at < REARM for a in floor.alerts.values())
 
 
-def _started_late(floor: Floor, provider: str, late_by: dt.timedelta, visits: list[Visit]) -> list[str]:
+def _started_late(floor: Floor, provider: str, late_by: dt.timedelta, visits: list[Visit], *,
+                  through_out_of_turn: bool = False) -> list[str]:
     """The provider's latest seen visits that started L or more late (by the clinic's planned provider-in),
-    back to the last one on time: the links of a cascade already in progress."""
-    seen = sorted((v for v in visits
-                   if v.provider == provider and not v.walk_in and Stage.provider_in in v.times),
-                  key=lambda v: v.start, reverse=True)
+    back to the last one on time: the links of a cascade already in progress.
+
+    With `through_out_of_turn` (an alert already active), a patient seen on time only because they were taken
+    out of turn (an earlier-booked patient, there in time, still waiting) does not end the chain: that run is
+    not over, and ending it would clear the alert and raise it again moments later. The chain stays in booking
+    order: in the order seen, a patient seen late because they came late would count as a link (it raised
+    false alerts in loadtests/alert_quality.py).
+    """
+    booked = [v for v in visits if v.provider == provider and not v.walk_in]
+    seen = sorted((v for v in booked if Stage.provider_in in v.times), key=lambda v: v.start, reverse=True)
     convention = convention_of(floor.clinic)
+    planned = {v.id: planned_provider_in(v, floor.clinic.visit_type(v.visit_type), convention) for v in booked}
     links = []
     for v in seen:
-        planned = planned_provider_in(v, floor.clinic.visit_type(v.visit_type), convention)
-        if v.times[Stage.provider_in] - planned < late_by:
+        if v.times[Stage.provider_in] - planned[v.id] >= late_by:
+            links.append(v.id)
+        elif not (through_out_of_turn and _out_of_turn(v, booked, planned)):
             break
-        links.append(v.id)
     return links[::-1]
+
+
+#: The stages of a patient still waiting for the provider.
+_WAITING = (Stage.scheduled, Stage.arrived, Stage.roomed, Stage.prep_done)
+
+
+def _out_of_turn(v: Visit, booked: list[Visit], planned: dict[str, dt.datetime]) -> bool:
+    """Whether the provider saw `v` while an earlier-booked patient, there by their own planned provider-in
+    and due by then, was still waiting for them (not yet seen, nor gone)."""
+    seen_at = v.times[Stage.provider_in]
+    for w in booked:
+        arrived = w.times.get(Stage.arrived)
+        if w.start >= v.start or arrived is None or arrived > planned[w.id] or planned[w.id] > seen_at:
+            continue
+        if any(at <= seen_at for stage, at in w.times.items() if stage not in _WAITING):
+            continue  # seen (or gone) by then
+        return True
+    return False
 
 
 def _detail(projection: ProviderProjection, affected: list[str]) -> AlertDetail:

@@ -246,3 +246,75 @@ def test_a_cascade_ends_when_the_provider_has_nobody_left_to_see() -> None:
     day.walk(v[3], ("16:10", Stage.teach_back_done), ("16:11", Stage.checked_out))
     day.review("17:00")
     assert day.active("cascade") == []
+
+
+def _cascade_kinds(day: Day) -> list[type]:
+    return [kind for _, kind, alert_kind in day.log if alert_kind == "cascade"]
+
+
+def _run(day: Day, v: list[str], steps: list[tuple[str, int, Stage]], until: str) -> None:
+    """Take the steps in time order, reviewing the alerts every minute in between, as the runtime does."""
+    steps = sorted(steps, key=lambda s: s[0])
+    when = steps[0][0]
+    while when <= until:
+        for step_at, n, stage in steps:
+            if step_at == when:
+                day.walk(v[n], (when, stage))
+        day.review(when)
+        h, m = map(int, when.split(":"))
+        when = f"{h + (m + 1) // 60:02d}:{(m + 1) % 60:02d}"
+
+
+def _out_of_order_morning(day: Day) -> list[str]:
+    """Kim's first visit overruns and the next two start late; then, while the 10:00 patient waits prepped,
+    Kim sees the 10:20 patient first (early, so on time by the book) and the 10:00 one only after."""
+    v = [day.book(s) for s in ("09:00", "09:20", "09:40", "10:00", "10:20", "10:40", "11:00")]
+    a, r, p, i, t, o = (Stage.arrived, Stage.roomed, Stage.prep_done, Stage.provider_in, Stage.teach_back_done,
+                        Stage.checked_out)
+    _run(day, v, [
+        ("08:55", 0, a), ("09:00", 0, r), ("09:06", 0, p), ("09:09", 0, i),
+        ("09:15", 1, a), ("09:20", 1, r), ("09:26", 1, p),
+        ("09:35", 2, a), ("09:40", 2, r), ("09:46", 2, p),
+        ("09:55", 0, t), ("09:55", 0, o), ("09:55", 1, i),  # v1 planned 09:29: 26 late
+        ("09:55", 3, a), ("10:08", 1, t), ("10:08", 1, o),
+        ("10:08", 2, i),  # v2 planned 09:49: 19 late
+        ("10:00", 3, r), ("10:06", 3, p), ("10:05", 4, a), ("10:08", 4, r), ("10:12", 4, p),
+        ("10:22", 2, t), ("10:22", 2, o),
+        # Out of order: the 10:20 patient (planned 10:29) is seen at 10:22 while the 10:00 one (planned 10:09,
+        # prepped since 10:06) waits.
+        ("10:22", 4, i), ("10:28", 4, t), ("10:28", 4, o),
+        ("10:28", 3, i),  # v3 planned 10:09: 19 late
+    ], until="10:28")
+    return v
+
+
+def test_an_out_of_order_patient_does_not_end_and_re_raise_the_cascade() -> None:
+    day = Day()
+    v = _out_of_order_morning(day)
+    kinds = _cascade_kinds(day)
+    assert kinds.count(AlertRaised) == 1, day.log
+    (alert,) = day.active("cascade")  # the patient seen early did not end the run: the 10:00 one still waited
+    assert AlertCleared not in kinds
+    assert v[4] not in alert.detail.affected  # seen on time, out of order: not a late link either
+    for minute in range(29, 35):
+        day.review(f"10:{minute}")
+    assert _cascade_kinds(day).count(AlertRaised) == 1 and day.active("cascade") == [alert]
+
+
+def test_a_provider_back_on_time_in_turn_still_clears_the_cascade_once() -> None:
+    day = Day()
+    v = _out_of_order_morning(day)
+    assert len(day.active("cascade")) == 1
+    # Kim catches up: the next patients are seen in turn, on time.
+    _run(day, v, [
+        ("10:40", 3, Stage.teach_back_done), ("10:40", 3, Stage.checked_out),
+        ("10:35", 5, Stage.arrived), ("10:40", 5, Stage.roomed), ("10:46", 5, Stage.prep_done),
+        ("10:49", 5, Stage.provider_in), ("10:58", 5, Stage.teach_back_done), ("10:59", 5, Stage.checked_out),
+        ("10:55", 6, Stage.arrived), ("11:00", 6, Stage.roomed), ("11:06", 6, Stage.prep_done),
+        ("11:09", 6, Stage.provider_in),
+    ], until="11:10")
+    assert day.active("cascade") == []
+    kinds = _cascade_kinds(day)
+    assert kinds.count(AlertRaised) == 1 and kinds.count(AlertCleared) == 1
+    (episode,) = [a for a in day.floor.alerts.values() if a.kind == "cascade"]
+    assert episode.cleared_at <= at("10:49")
