@@ -11,10 +11,16 @@ the provider being free; gaps in the schedule (buffers) absorb delay.
 Better than a plain median plan: the provider's pace is learned from the day so far, and a visit that
 runs over is expected to run on the way long visits do (the mean residual life of a lognormal duration
 grows with the time already spent), rather than to end any second now.
+
+A patient who has not come is weighed by how likely they still are to (`show_chance`, learned from the
+day's no-shows and how late its patients arrive, on top of a prior): one likely not to come, whom the
+provider would otherwise wait for, does not hold the provider, and their visit's lateness is the expected
+one.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import heapq
 import math
@@ -35,6 +41,20 @@ PACE_PRIOR = 3.0
 PACE_RANGE = (0.7, 1.8)
 
 _WAITING = (Stage.scheduled, Stage.arrived, Stage.roomed, Stage.prep_done)
+
+#: Before the day shows its own: the share of booked patients who do not come, and how many visits' worth
+#: of belief in it.
+NO_SHOW_PRIOR = 0.07
+NO_SHOW_PRIOR_WEIGHT = 20.0
+#: Before the day shows its own: how patients who do come arrive against their planned rooming. Most come
+#: about on time (share `1 - LATE_SHARE_PRIOR`, then fewer every `ON_TIME_SPREAD` minutes later); a few come
+#: late (falling off every `LATE_SPREAD` minutes). `LATE_PRIOR_WEIGHT`: how many arrivals' worth of belief.
+LATE_SHARE_PRIOR = 0.1
+ON_TIME_SPREAD = 5.0
+LATE_SPREAD = 15.0
+LATE_PRIOR_WEIGHT = 10.0
+#: Below this chance of still coming, a patient who has not come is projected as likely a no-show.
+LIKELY_NO_SHOW = 0.5
 
 
 def minutes(td: dt.timedelta) -> float:
@@ -115,6 +135,12 @@ class ProjectedVisit(Struct, frozen=True):
     waits_for_provider: bool = False
     #: When the provider is expected to be done with this visit.
     provider_out: dt.datetime | None = None
+    #: How likely the patient is to be seen at all: 1 once here; for a patient not yet come, `show_chance`.
+    #: Below LIKELY_NO_SHOW, a patient the provider would otherwise wait for does not hold the provider (they
+    #: are fitted in if they come) and their lateness is the expected one (this share of the lateness if they
+    #: come): they are late by being late, not by the provider's delay. One who would wait for the provider
+    #: anyway is projected as any other: if they come, the provider's delay passes to them.
+    show: float = 1.0
 
 
 class Cause(Struct, frozen=True):
@@ -143,6 +169,7 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
     convention = convention_of(clinic)
     everyone = floor.visits.values() if visits is None else visits
     p = pace(floor, provider, everyone)
+    coming = _Coming(clinic, convention, (v for v in everyone if v.provider == provider))
     mine = [v for v in everyone if v.provider == provider and v.stage not in ENDS]
     free_at = now
     causes = [c for v in mine if (c := _overrun(v, clinic.visit_type(v.visit_type), now, p)) is not None]
@@ -157,7 +184,9 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
     for v in mine:
         if v.stage in _WAITING:
             vtype = clinic.visit_type(v.visit_type)
-            queue.append((v, vtype, planned_provider_in(v, vtype, convention), _ready(v, vtype, now, convention)))
+            show = coming.chance(v, vtype, now) if v.stage is Stage.scheduled else 1.0
+            queue.append((v, vtype, planned_provider_in(v, vtype, convention), _ready(v, vtype, now, convention),
+                          show))
     projected: list[ProjectedVisit] = []
     # By when each is ready (ties in booking order); those ready by the time the provider is free wait in a
     # heap by appointment. free_at only moves on, so a visit once ready stays ready: n log n, not n².
@@ -174,11 +203,20 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
         else:
             pick = queue[by_ready[n]]  # nobody ready yet: the provider waits for the first who will be
             n += 1
-        v, vtype, planned, ready = pick
+        v, vtype, planned, ready, show = pick
+        minutes_in = dt.timedelta(minutes=vtype.stage_minutes.provider_in * p)
+        if show < LIKELY_NO_SHOW and free_at < ready:
+            # Not here, likely not coming, and the provider would be waiting for them: the provider sees who
+            # is here, and fits them in if they do come. Late only by being late, not by the provider.
+            lateness = 0.0 if v.walk_in else show * max(0.0, minutes(ready - planned))
+            projected.append(ProjectedVisit(v.id, v.stage, planned, ready, round(lateness, 1), False,
+                                            ready + minutes_in, round(show, 2)))
+            continue
         start = max(ready, free_at)
         lateness = 0.0 if v.walk_in else max(0.0, minutes(start - planned))
-        done = start + dt.timedelta(minutes=vtype.stage_minutes.provider_in * p)
-        projected.append(ProjectedVisit(v.id, v.stage, planned, start, round(lateness, 1), free_at > ready, done))
+        done = start + minutes_in
+        projected.append(ProjectedVisit(v.id, v.stage, planned, start, round(lateness, 1), free_at > ready, done,
+                                        round(show, 2)))
         free_at = done
     projected.sort(key=lambda x: x.planned_provider_in)
     lateness = projected[0].lateness if projected else 0.0
@@ -212,6 +250,55 @@ def _ready(v: Visit, vtype: VisitType, now: dt.datetime, convention: Appointment
         return roomed + after(minutes=sm.roomed + sm.prep_done)
     # Not here yet: expected roomed as planned; a patient past it is expected soon after.
     return max(rooming, now + after(minutes=sm.arrived)) + after(minutes=sm.roomed + sm.prep_done)
+
+
+class _Coming:
+    """How likely a patient not yet come is still to come, from the day so far (`visits`: the provider's, as
+    the pace) on top of priors.
+
+    By Bayes: of the patients who will come, the share still to come `x` minutes past their planned rooming
+    (S(x), from the day's arrivals against theirs, with LATE_*_PRIOR as so many arrivals' worth), weighed
+    against the share who do not come at all (the day's no-shows among patients who came or not, with
+    NO_SHOW_PRIOR as so many visits' worth): (1 - q) S(x) / ((1 - q) S(x) + q)."""
+
+    def __init__(self, clinic: Clinic, convention: AppointmentTime, visits: Iterable[Visit]) -> None:
+        self.convention = convention
+        late: list[float] = []
+        no_shows = 0
+        for v in visits:
+            vtype = clinic.visit_type(v.visit_type)
+            if v.walk_in or vtype is None:
+                continue
+            if v.stage is Stage.no_show:
+                no_shows += 1
+            elif Stage.arrived in v.times:
+                late.append(minutes(v.times[Stage.arrived] - planned_roomed(v, vtype, convention)))
+        self.late = sorted(late)
+        seen = no_shows + len(late)
+        self.no_show = (NO_SHOW_PRIOR_WEIGHT * NO_SHOW_PRIOR + no_shows) / (NO_SHOW_PRIOR_WEIGHT + seen)
+
+    def still(self, x: float) -> float:
+        """S(x): the share of patients who come that come more than `x` minutes after their planned rooming."""
+        prior = 1.0 if x <= 0 else ((1 - LATE_SHARE_PRIOR) * math.exp(-x / ON_TIME_SPREAD)
+                                    + LATE_SHARE_PRIOR * math.exp(-x / LATE_SPREAD))
+        later = len(self.late) - bisect.bisect_right(self.late, x)
+        return (LATE_PRIOR_WEIGHT * prior + later) / (LATE_PRIOR_WEIGHT + len(self.late))
+
+    def chance(self, v: Visit, vtype: VisitType | None, now: dt.datetime) -> float:
+        if v.walk_in or vtype is None:
+            return 1.0
+        comes = (1 - self.no_show) * self.still(minutes(now - planned_roomed(v, vtype, self.convention)))
+        return comes / (comes + self.no_show) if comes + self.no_show > 0 else 1.0
+
+
+def show_chance(floor: Floor, visit: Visit, now: dt.datetime) -> float:
+    """How likely this patient, not yet come, is still to come (1 once here), learned from the day so far."""
+    if visit.stage is not Stage.scheduled:
+        return 1.0
+    clinic = floor.clinic
+    mine = (v for v in floor.visits.values() if v.provider == visit.provider)
+    return _Coming(clinic, convention_of(clinic), mine).chance(
+        visit, clinic.visit_type(visit.visit_type), now)
 
 
 def _recovery(projected: list[ProjectedVisit], on_time: float) -> dt.datetime | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from floor.config import demo_clinic
 from floor.core.alerts import review
 from floor.core.commands import BookVisit, Command, TakeStep, Tap
@@ -318,3 +320,60 @@ def test_a_provider_back_on_time_in_turn_still_clears_the_cascade_once() -> None
     assert kinds.count(AlertRaised) == 1 and kinds.count(AlertCleared) == 1
     (episode,) = [a for a in day.floor.alerts.values() if a.kind == "cascade"]
     assert episode.cleared_at <= at("10:49")
+
+
+def _behind_morning(day: Day) -> list[str]:
+    """Kim runs 16 minutes behind on the first two follow-ups; the third patient (booked 09:40) has not come;
+    the next ones are after a buffer."""
+    v = [day.book(s) for s in ("09:00", "09:20", "09:40", "10:20", "10:40")]
+    day.walk(v[0], ("08:55", Stage.arrived), ("09:00", Stage.roomed), ("09:06", Stage.prep_done),
+             ("09:25", Stage.provider_in))
+    day.walk(v[1], ("09:15", Stage.arrived), ("09:20", Stage.roomed), ("09:26", Stage.prep_done))
+    day.walk(v[0], ("09:40", Stage.teach_back_done), ("09:41", Stage.checked_out))
+    day.walk(v[1], ("09:45", Stage.provider_in))
+    return v
+
+
+def test_an_unarrived_patient_likely_to_no_show_does_not_raise_a_cascade() -> None:
+    # Two visits started late, and the third patient is 20 and more minutes past their time and not here.
+    # Projected as coming any minute they would be a third late link; but a patient this late is more likely
+    # not coming at all, and a patient who is not here does not wait for the provider.
+    day = Day()
+    v = _behind_morning(day)
+    assert _first_raise(day, "09:50", "10:10") is None
+    projected = {p.visit: p for p in project(day.floor, "kim", at("10:05")).visits}
+    assert projected[v[2]].show < 0.5 and not projected[v[2]].waits_for_provider
+    assert projected[v[2]].lateness < CLINIC.thresholds.cascade_minutes  # the expected lateness: unlikely to come
+    assert projected[v[3]].show == pytest.approx(1 - 1.4 / 22, abs=0.01)  # not yet due: the no-show prior
+
+
+def test_arrived_patients_piling_up_still_raise_the_cascade() -> None:
+    # The same morning, but the third patient came and waits: the provider's delay passes down to them.
+    day = Day()
+    v = _behind_morning(day)
+    day.walk(v[2], ("09:46", Stage.arrived), ("09:47", Stage.roomed), ("09:49", Stage.prep_done))
+    assert _first_raise(day, "09:50", "10:10") is not None
+    (alert,) = day.active("cascade")
+    assert v[2] in alert.detail.affected
+
+
+def test_a_patient_past_their_time_is_less_likely_to_come_and_the_day_teaches_how_much() -> None:
+    from floor.core.projection import show_chance
+
+    day = Day()
+    first = day.book("09:00")
+    late = day.floor.visits[day.book("11:00")]
+    assert show_chance(day.floor, late, at("10:50")) > 0.9  # not yet due
+    assert show_chance(day.floor, late, at("11:05")) > show_chance(day.floor, late, at("11:15")) \
+        > show_chance(day.floor, late, at("11:30"))
+    assert show_chance(day.floor, late, at("11:25")) < 0.5
+    prior = show_chance(day.floor, late, at("11:12"))
+    # A day whose patients came late teaches that a late patient is still likely to come.
+    day.walk(first, ("09:13", Stage.arrived))
+    others = [day.book(s) for s in ("09:20", "09:40", "10:00", "10:20")]
+    for visit, came in zip(others, ("09:35", "09:55", "10:15", "10:35"), strict=True):
+        day.walk(visit, (came, Stage.arrived))
+    assert show_chance(day.floor, late, at("11:12")) > prior
+    # Once here, the patient comes for sure.
+    day.walk(late.id, ("11:20", Stage.arrived))
+    assert show_chance(day.floor, day.floor.visits[late.id], at("11:30")) == 1.0

@@ -15,6 +15,7 @@ from floor.core.ids import Ids
 from floor.core.journey import ENDS, Stage
 from floor.core.projection import (
     _WAITING,
+    LIKELY_NO_SHOW,
     ProjectedVisit,
     _ready,
     by_provider,
@@ -23,6 +24,7 @@ from floor.core.projection import (
     pace,
     planned_provider_in,
     project,
+    show_chance,
 )
 from floor.simulator import simulate_day
 
@@ -31,24 +33,33 @@ DAY = dt.date(2026, 11, 23)
 
 
 def plain_queue(floor: Floor, provider: str, now: dt.datetime, free_at: dt.datetime) -> list[ProjectedVisit]:
-    """The walk as first written: each time the provider comes free, scan everyone for who is ready."""
+    """The walk as first written: each time the provider comes free, scan everyone for who is ready. A patient
+    not come and likely not to, whom the provider would be waiting for, is fitted in when ready (expected lateness)."""
     p = pace(floor, provider)
     convention = floor.clinic.session.appointment_time
     queue = []
     for v in floor.visits.values():
         if v.provider == provider and v.stage not in ENDS and v.stage in _WAITING:
             vtype = CLINIC.visit_type(v.visit_type)
-            queue.append((v, vtype, planned_provider_in(v, vtype, convention), _ready(v, vtype, now, convention)))
+            queue.append((v, vtype, planned_provider_in(v, vtype, convention), _ready(v, vtype, now, convention),
+                          show_chance(floor, v, now)))
     projected = []
     while queue:
         ready_now = [q for q in queue if q[3] <= free_at]
         pick = min(ready_now, key=lambda q: (q[0].start, q[0].id)) if ready_now else min(queue, key=lambda q: q[3])
         queue.remove(pick)
-        v, vtype, planned, ready = pick
+        v, vtype, planned, ready, show = pick
+        if show < LIKELY_NO_SHOW and free_at < ready:
+            projected.append(ProjectedVisit(v.id, v.stage, planned, ready,
+                                            round(show * max(0.0, minutes(ready - planned)), 1), False,
+                                            ready + dt.timedelta(minutes=vtype.stage_minutes.provider_in * p),
+                                            round(show, 2)))
+            continue
         start = max(ready, free_at)
         lateness = 0.0 if v.walk_in else max(0.0, minutes(start - planned))
         done = start + dt.timedelta(minutes=vtype.stage_minutes.provider_in * p)
-        projected.append(ProjectedVisit(v.id, v.stage, planned, start, round(lateness, 1), free_at > ready, done))
+        projected.append(ProjectedVisit(v.id, v.stage, planned, start, round(lateness, 1), free_at > ready, done,
+                                        round(show, 2)))
         free_at = done
     projected.sort(key=lambda x: x.planned_provider_in)
     return projected
