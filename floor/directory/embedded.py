@@ -29,6 +29,7 @@ from msgspec import Struct, field
 from floor.directory.base import Directory, Display, Pairing, Session, StaffMember
 from floor.log.base import LogCorrupt, LogUnavailable
 from floor.log.embedded import Finding, quarantine_path
+from floor.log.files import OsFiles
 
 
 class _State(Struct):
@@ -307,11 +308,7 @@ def check_directory(path: str | Path, *, repair: bool = False) -> list[Finding]:
                           "`floor staff add`, or restore the moved file once mended)")
         if repair:
             os.replace(path, target)
-            fd = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            OsFiles().sync_dir(path.parent)
             finding.repaired = True
             log.error("directory_quarantined", file=str(path), moved_to=str(target), bytes=len(data),
                       then="no staff until they are added again", by="floor check")

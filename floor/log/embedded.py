@@ -70,6 +70,19 @@ def quarantine_path(path: Path, offset: int, exists) -> Path:
     return target
 
 
+def move_tail_aside(files: Files, path: Path, data: bytes, intact: int, records: Sequence[Record],
+                    **context: str) -> Path:
+    """Move a day file's damaged tail (its bytes from `intact` on) beside it, cut the file back to its intact
+    part, and log the error naming the file, the byte and the last good seq: what a starting server and
+    `floor check --repair` both do. Where the bytes went; an OSError leaves the file as it was."""
+    target = quarantine_path(path, intact, files.exists)
+    files.write_new(target, data[intact:])
+    files.truncate(path, intact)
+    log.error("damaged_tail_quarantined", file=str(path), offset=intact, bytes=len(data) - intact,
+              last_seq=records[-1].event.seq if records else None, moved_to=str(target), **context)
+    return target
+
+
 def frame(*records: Record) -> bytes:
     """One record as itself; several appended together as one array, so they are whole or torn together."""
     payload = _encoder.encode(records[0] if len(records) == 1 else list(records))
@@ -193,22 +206,17 @@ class EmbeddedLog(EventLog):
         """Move a damaged tail beside the log, then cut the log back to its intact part. A torn write of a
         crash is the usual cause, and no tap it held was acknowledged; but a flipped byte on the disk may
         have hit one that was, so its bytes are kept for a person to look at."""
-        target = quarantine_path(path, intact, self.files.exists)
-        last_seq = records[-1].event.seq if records else None
         try:
-            self.files.write_new(target, data[intact:])
-            self.files.truncate(path, intact)
+            move_tail_aside(self.files, path, data, intact, records,
+                            hint="a torn last write of a crash was never acknowledged; a damaged one that was is "
+                                 "in the moved file")
         except OSError as e:
-            log.error("damaged_tail_not_moved", file=str(path), offset=intact, last_seq=last_seq,
-                      to=str(target), error=e.strerror or str(e))
+            log.error("damaged_tail_not_moved", file=str(path), offset=intact,
+                      last_seq=records[-1].event.seq if records else None, error=e.strerror or str(e))
             raise LogUnavailable(
-                f"{path}: the damaged tail from byte {intact} on could not be moved to {target} "
+                f"{path}: the damaged tail from byte {intact} on could not be moved beside it "
                 f"({e.strerror or e}); nothing is appended after damage. Free space on the disk and start again "
                 "(or run `floor check --repair`).") from e
-        log.error("damaged_tail_quarantined", file=str(path), offset=intact, bytes=len(data) - intact,
-                  last_seq=last_seq, moved_to=str(target),
-                  hint="a torn last write of a crash was never acknowledged; a damaged one that was is in "
-                       "the moved file")
 
     def _load(self, clinic: str) -> _Clinic:
         """Index a clinic: its last seq, and the receipts of its two newest days (within the TTL)."""
@@ -477,6 +485,10 @@ async def _to_thread_to_the_end(function, *args):
 # -- `floor check`: every file, offline ---------------------------------------------------------------------
 
 
+#: `floor check` works on the real disk, offline.
+_DISK = OsFiles()
+
+
 class Finding(msgspec.Struct):
     """One problem `floor check` found: the file, what is wrong, and what `--repair` does about it (None when
     only a person can: restore from a backup)."""
@@ -501,21 +513,22 @@ def check_logs(data_dir: str | Path, *, repair: bool = False) -> tuple[list[Find
         previous: int | None = None  # the last seq of the day before; None at the first (pruned history)
         for path in sorted(clinic.glob("????-??-??.log")):
             files += 1
-            found, previous = _check_day(path, previous, repair)
-            findings += found[0]
-            records_seen += found[1]
+            found, seen, previous = _check_day(path, previous, repair)
+            findings += found
+            records_seen += seen
     return findings, files, records_seen
 
 
-def _check_day(path: Path, previous: int | None, repair: bool) -> tuple[tuple[list[Finding], int], int | None]:
+def _check_day(path: Path, previous: int | None, repair: bool) -> tuple[list[Finding], int, int | None]:
+    """One day file's findings, how many records it holds, and its last seq (None past damage)."""
     data = path.read_bytes()
     findings: list[Finding] = []
     try:
         records, intact = scan(data, str(path))
     except DamagedLog as damage:
-        return ([_damage_in_the_middle(path, data, damage, previous, repair)], 0), None
+        return [_damage_in_the_middle(path, data, damage, previous, repair)], 0, None
     except LogCorrupt as e:
-        return ([Finding(str(path), str(e), None)], 0), None
+        return [Finding(str(path), str(e), None)], 0, None
     if intact < len(data):
         target = quarantine_path(path, intact, Path.exists)
         last = f"seq {records[-1].event.seq}" if records else "none in this file"
@@ -523,13 +536,8 @@ def _check_day(path: Path, previous: int | None, repair: bool) -> tuple[tuple[li
                           f"good record before it: {last})",
                           f"move bytes {intact}-{len(data)} to {target.name} and cut the file back to {intact} bytes")
         if repair:
-            _write_new(target, data[intact:])
-            with open(path, "r+b") as f:
-                f.truncate(intact)
-                os.fsync(f.fileno())
+            move_tail_aside(_DISK, path, data, intact, records, by="floor check")
             finding.repaired = True
-            log.error("damaged_tail_quarantined", file=str(path), offset=intact, bytes=len(data) - intact,
-                      last_seq=records[-1].event.seq if records else None, moved_to=str(target), by="floor check")
         findings.append(finding)
     day = dt.date.fromisoformat(path.stem)
     for i, r in enumerate(records):
@@ -544,7 +552,7 @@ def _check_day(path: Path, previous: int | None, repair: bool) -> tuple[tuple[li
                                     f"seq {what}): restore the file from a backup", None))
             break
         previous = r.event.seq
-    return (findings, len(records)), previous
+    return findings, len(records), previous
 
 
 def _damage_in_the_middle(path: Path, data: bytes, damage: DamagedLog, previous: int | None,
@@ -569,21 +577,14 @@ def _damage_in_the_middle(path: Path, data: bytes, damage: DamagedLog, previous:
                       f"{after[0].event.seq} after them follows seq {last})",
                       f"move bytes {damage.offset}-{resume} to {target.name} and join the records on either side")
     if repair:
-        _write_new(target, data[damage.offset:resume])
+        _DISK.write_new(target, data[damage.offset:resume])
         joined = path.with_name(path.name + ".joined")
         joined.unlink(missing_ok=True)
-        _write_new(joined, data[:damage.offset] + data[resume:])
+        _DISK.write_new(joined, data[:damage.offset] + data[resume:])
         os.replace(joined, path)
-        _sync_dir(path.parent)
+        _DISK.sync_dir(path.parent)
         finding.repaired = True
         log.error("damaged_bytes_quarantined", file=str(path), offset=damage.offset, bytes=resume - damage.offset,
                   last_seq=last, moved_to=str(target), by="floor check")
     return finding
 
-
-def _write_new(path: Path, data: bytes) -> None:
-    OsFiles().write_new(path, data)
-
-
-def _sync_dir(directory: Path) -> None:
-    OsFiles().sync_dir(directory)
