@@ -70,6 +70,19 @@ def _check_nothing_lost_or_doubled(cluster: ReadmeCluster, tablets: list[Tablet]
         assert len(names) == len(set(names)), t.clinic
 
 
+def _three_more_taps_each(tablets: list[Tablet], what: str) -> None:
+    counts = [len(t.stored) for t in tablets]
+    _wait(lambda: all(len(t.stored) >= n + 3 for t, n in zip(tablets, counts, strict=True)), what)
+
+
+def _stop(tablets: list[Tablet], floor: ServerProcess) -> None:
+    for t in tablets:
+        t.stop.set()
+    for t in tablets:
+        t.join(15)
+    floor.stop()
+
+
 @pytest.mark.parametrize("full_coverage", ["yes", "no"])
 def test_a_master_killed_past_the_node_timeout_gets_503_never_500(tmp_path: Path, clinic_dir: Path,
                                                                   full_coverage: str) -> None:
@@ -93,15 +106,9 @@ def test_a_master_killed_past_the_node_timeout_gets_503_never_500(tmp_path: Path
             cluster.wait_ok()
             back_at = time.monotonic()
             _wait(lambda: _ready(floor.url)[0] == 200, "ready again")
-            counts = [len(t.stored) for t in tablets]
-            _wait(lambda: all(len(t.stored) >= n + 3 for t, n in zip(tablets, counts, strict=True)),
-                  "taps after the outage")
+            _three_more_taps_each(tablets, "taps after the outage")
         finally:
-            for t in tablets:
-                t.stop.set()
-            for t in tablets:
-                t.join(15)
-            floor.stop()
+            _stop(tablets, floor)
 
         outage = {t.clinic: [a for a in t.answers if killed_at <= a[0] <= back_at] for t in tablets}
         assert down_for > NODE_TIMEOUT_MS / 1000
@@ -140,17 +147,11 @@ def test_a_paused_directory_node_stalls_only_its_own_clinics(tmp_path: Path, cli
             directory.resume()
             paused = False
             _wait(lambda: _ready(floor.url)[0] == 200, "ready again after SIGCONT")
-            counts = [len(t.stored) for t in tablets]
-            _wait(lambda: all(len(t.stored) >= n + 3 for t, n in zip(tablets, counts, strict=True)),
-                  "taps after the pause")
+            _three_more_taps_each(tablets, "taps after the pause")
         finally:
             if paused:
                 directory.resume()
-            for t in tablets:
-                t.stop.set()
-            for t in tablets:
-                t.join(15)
-            floor.stop()
+            _stop(tablets, floor)
 
         during = {t.clinic: [a for a in t.answers if paused_at <= a[0] <= resumed_at] for t in tablets}
         first = next(a for a in during[stalled] if a[1] == 503)
