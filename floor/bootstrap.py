@@ -96,6 +96,7 @@ class Floors:
             await runtime.start()
             self._book_upcoming(runtime)
         self._tasks = [asyncio.create_task(self._tick_forever(), name="floor-ticker"),
+                       asyncio.create_task(self._learn_forever(), name="floor-learn"),
                        asyncio.create_task(self._prune_forever(), name="floor-prune"),
                        asyncio.create_task(self._collect_forever(), name="floor-collector"),
                        asyncio.create_task(self._check_sessions_forever(), name="floor-sessions")]
@@ -190,6 +191,25 @@ class Floors:
                 except Exception:
                     log.exception("prune_failed", clinic=runtime.id)
             await asyncio.sleep(PRUNE_SECONDS)
+
+    async def _learn_forever(self) -> None:
+        """Each clinic learns from its past days once its day opens (at start, then after each midnight): one
+        clinic at a time, beside serving, so hundreds of clinics with months of logs start at once and never
+        hold more than one past day in memory each moment."""
+        while True:
+            for runtime in self.runtimes.values():
+                day = runtime.floor.day
+                if runtime.learned_for == day:
+                    continue
+                try:
+                    await runtime.learn()
+                except LogUnavailable as e:
+                    log.warning("learning_postponed", clinic=runtime.id, day=str(day), error=str(e))
+                except Exception:
+                    # A past day this server cannot read: say so, and go on with the last learning until tomorrow.
+                    log.exception("learning_failed", clinic=runtime.id, day=str(day))
+                    runtime.learned_for = day
+            await asyncio.sleep(self.tick_seconds)
 
     async def _tick_forever(self) -> None:
         """Each clinic ticks once a period, at its own point of it: ticking a few hundred clinics in one go

@@ -26,6 +26,8 @@ from floor.core.errors import Refusal, Why
 from floor.core.events import AlertChange, AlertRaised, Event
 from floor.core.floor import Floor, Touched
 from floor.core.ids import Ids
+from floor.core.learned import EMPTY, Learned
+from floor.core.learning import LEARN_DAYS, LEARNED, PRIOR_VISITS, Tally
 from floor.core.measures import ClinicMeasures, measure
 from floor.core.projection import by_provider, lateness_over_day, project
 from floor.days import closed_at, day_measures, fold_day
@@ -44,6 +46,10 @@ from floor.wire import (
     HeartbeatMessage,
     LatenessOverDay,
     LatenessPoint,
+    LearnedAnswer,
+    LearnedProvider,
+    LearnedStage,
+    LearnedVisitType,
     MeasuresMessage,
     ProviderDelay,
     RoomAnswer,
@@ -101,6 +107,10 @@ class ClinicRuntime:
         self._review: asyncio.Task[None] | None = None
         #: Set when the server stops: no new alert review is started (it would append after the log closed).
         self._settling = False
+        #: What the clinic's past days say its visits take (`learn`), and the clinic day it was learned for.
+        #: A new day's floor starts with the last one learned until its own is.
+        self.learned: Learned = EMPTY
+        self.learned_for: dt.date | None = None
 
     @property
     def id(self) -> str:
@@ -110,6 +120,7 @@ class ClinicRuntime:
         day = self.clinic.day_of(self.clock.now())
         base, events = await self.log.read_day(self.id, day)
         self.floor = Floor(self.clinic, day, base, self.ids)
+        self.floor.learned = self.learned
         self._base = base
         self._sent.clear()
         self._snapshots.clear()
@@ -359,10 +370,34 @@ class ClinicRuntime:
     def _new_day(self, day) -> None:
         log.info("clinic_day_opened", clinic=self.id, day=str(day), seq=self.floor.seq)
         self.floor = Floor(self.clinic, day, self.floor.seq, self.ids)
+        self.floor.learned = self.learned
         self._base = self.floor.seq
         self.events = []
         self._sent.clear()
         self._snapshots.clear()
+
+    async def learn(self) -> Learned:
+        """Learn what the clinic's visits take from its past days (floor/core/learning.py): the last LEARN_DAYS
+        the log holds before today, each read, folded and let go in turn (a month of a large clinic is never
+        in memory at once). Past days are only read. Called once a day opens (`Floors` does, beside the
+        start, not in it: a clinic with months of logs starts as fast as one without); until it is done the
+        floor expects the last day's learning, or the configured minutes."""
+        day = self.floor.day
+        past = [d for d in await self.log.days(self.id) if d < day][-LEARN_DAYS:]
+        tally = Tally(self.clinic)
+        for d in past:
+            _, events = await self.log.read_day(self.id, d)
+            if events:
+                # Folding a busy day takes a while: in a thread, so the loop goes on serving every clinic.
+                await asyncio.to_thread(lambda d=d, events=events: tally.add(fold_day(self.clinic, d, events)))
+        learned = tally.learned()
+        self.learned, self.learned_for = learned, day
+        if self.floor.day == day:
+            self.floor.learned = learned
+            self._snapshots.clear()  # the delays in a snapshot change with it
+        log.info("clinic_learned", clinic=self.id, day=str(day), days=len(learned.days),
+                 stages=len(learned.stages), visits=sum(t.visits for t in learned.stages.values()))
+        return learned
 
     def tick(self) -> None:
         """Called on a clock tick: opens a new day at midnight (clinic time) and sends heartbeats."""
@@ -459,7 +494,10 @@ class ClinicRuntime:
         on, events = await self.day_events(day)
         base = events[0].seq - 1 if events else self.floor.seq
         until = self.clock.now() if on == self.floor.day else self.clinic.local(on, self.clinic.session.closes)
-        points = lateness_over_day(self.clinic, on, base, events, until, dt.timedelta(minutes=every_minutes))
+        # Today's is projected as today's floor is, with what was learned; a past day's with the configured minutes.
+        learned = self.floor.learned if on == self.floor.day else EMPTY
+        points = lateness_over_day(self.clinic, on, base, events, until, dt.timedelta(minutes=every_minutes),
+                                   learned)
         return LatenessOverDay(on, every_minutes, [LatenessPoint(at, late) for at, late in points])
 
     async def board_on(self, day: dt.date | None) -> Board:
@@ -479,6 +517,30 @@ class ClinicRuntime:
         if on == self.floor.day:
             return self.measures()
         return day_measures(self.clinic, on, events)
+
+    def learned_answer(self) -> LearnedAnswer:
+        """What today's floor expects of each provider's visits, from what and how many past visits."""
+        learned, c = self.floor.learned, self.clinic
+        providers = []
+        for p in c.providers:
+            types = []
+            for vtype in c.visit_types:
+                stages = []
+                for stage in LEARNED:
+                    times = learned.times(p.id, vtype.code, stage)
+                    stages.append(LearnedStage(stage.value, getattr(vtype.stage_minutes, stage.value),
+                                               learned.expected(p.id, vtype, stage),
+                                               times.median if times else None, times.visits if times else 0))
+                types.append(LearnedVisitType(vtype.code, vtype.label, stages))
+            h = learned.habits.get(p.id)
+            providers.append(LearnedProvider(
+                p.id, p.name, h.booked if h else 0, h.no_shows if h else 0, h.no_show_share if h else None,
+                h.arrivals if h else 0, h.late_median if h else None, h.to_provider if h else None,
+                h.to_provider_visits if h else 0, types))
+        days = learned.days
+        return LearnedAnswer(self.floor.day, self.learned_for == self.floor.day, len(days),
+                             days[0] if days else None, days[-1] if days else None, LEARN_DAYS, PRIOR_VISITS,
+                             providers)
 
     def history(self, visit_id: str) -> VisitHistory:
         visit = self.floor.visits.get(visit_id)

@@ -320,3 +320,52 @@ class LatenessOverDay(Struct):
     day: dt.date
     every_minutes: int
     points: list[LatenessPoint]
+
+
+class LearnedStage(Struct):
+    """One stage of a provider's visits of one type: the clinic file's minutes, what Floor now expects, and
+    what past days showed (their median, over how many visits)."""
+
+    stage: str
+    configured: int
+    expected: float
+    median: float | None
+    visits: int
+
+
+class LearnedVisitType(Struct):
+    visit_type: str
+    label: str
+    stages: list[LearnedStage]
+
+
+class LearnedProvider(Struct):
+    """A provider's visit types, and how their booked patients came: the no-show share (shrunk toward the
+    prior), the median minutes after planned rooming they arrived, and the median minutes from arrival to
+    the provider walking in."""
+
+    provider: str
+    name: str
+    booked: int
+    no_shows: int
+    no_show_share: float | None
+    arrivals: int
+    arrival_late_median: float | None
+    arrival_to_provider: float | None
+    arrival_to_provider_visits: int
+    visit_types: list[LearnedVisitType]
+
+
+class LearnedAnswer(Struct):
+    """What Floor learned from the clinic's past days for `day`: from `days` past days (the last `max_days`
+    the log holds), each stage's median shrunk toward the configured minutes with `prior_visits` visits'
+    worth of belief. `learned` is false while today's learning is still under way."""
+
+    day: dt.date
+    learned: bool
+    days: int
+    first_day: dt.date | None
+    last_day: dt.date | None
+    max_days: int
+    prior_visits: float
+    providers: list[LearnedProvider]

@@ -41,6 +41,7 @@ from floor.core.events import (
 )
 from floor.core.ids import Ids, NoIds, legacy_token
 from floor.core.journey import Stage, allowed_steps, enters_room, is_allowed, leaves_room
+from floor.core.learned import EMPTY, Learned
 from floor.core.rooms import ROOM_ACTIONS, RoomState, allowed_room_actions
 
 
@@ -142,6 +143,9 @@ class Floor:
         self.alerts: dict[str, Alert] = {}
         #: The wall tokens of today's visits: a new visit draws one none of them has.
         self._tokens: set[str] = set()
+        #: What the clinic's past days say its visits take (floor/core/learning.py): the projection's
+        #: expectations. The runtime sets it when it opens a day; until then, the configured minutes.
+        self.learned: Learned = EMPTY
 
     @classmethod
     def fold(cls, clinic: Clinic, day: dt.date, base_seq: int, events: Iterable[Event],

@@ -8,14 +8,17 @@ one every "late" in Floor is measured from (projection, alerts, measures, the wa
 provider's queue in schedule order: each visit's provider-in is the later of the patient being ready and
 the provider being free; gaps in the schedule (buffers) absorb delay.
 
-Better than a plain median plan: the provider's pace is learned from the day so far, and a visit that
-runs over is expected to run on the way long visits do (the mean residual life of a lognormal duration
-grows with the time already spent), rather than to end any second now.
+What a stage is expected to take is what the clinic's past days say this provider's visits of this type
+take (`floor.learned`, floor/core/learning.py; the configured minutes where there is no history); the plan,
+the yardstick of "late", stays the clinic file's. Better than a plain median plan: on top, the provider's pace
+is learned from the day so far (against that expectation), and a visit that runs over is expected to run on
+the way long visits do (the mean residual life of a lognormal duration grows with the time already spent),
+rather than to end any second now.
 
 A patient who has not come is weighed by how likely they still are to (`show_chance`, learned from the
-day's no-shows and how late its patients arrive, on top of a prior): one likely not to come, whom the
-provider would otherwise wait for, does not hold the provider, and their visit's lateness is the expected
-one.
+day's no-shows and how late its patients arrive, on top of the provider's past days or a prior): one likely
+not to come, whom the provider would otherwise wait for, does not hold the provider, and their visit's
+lateness is the expected one.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from floor.config import AppointmentTime, Clinic, VisitType
 from floor.core.events import Event
 from floor.core.floor import Floor, Visit
 from floor.core.journey import ENDS, Stage
+from floor.core.learned import EMPTY, Habits, Learned
 
 #: How widely real stage durations spread around their expectation (log-space sd of a lognormal).
 SIGMA = 0.35
@@ -110,7 +114,9 @@ def by_provider(floor: Floor) -> dict[str, list[Visit]]:
 
 
 def pace(floor: Floor, provider: str, visits: Iterable[Visit] | None = None) -> float:
-    """How long this provider's visits take against their types' expectation, learned from today."""
+    """How long this provider's visits take today against what they are expected to take (the minutes learned
+    from the clinic's past days, `floor.learned`, or the configured ones)."""
+    learned = floor.learned
     ratios = []
     for v in floor.visits.values() if visits is None else visits:
         if v.provider != provider or Stage.provider_in not in v.times:
@@ -118,7 +124,8 @@ def pace(floor: Floor, provider: str, visits: Iterable[Visit] | None = None) -> 
         end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
         vtype = floor.clinic.visit_type(v.visit_type)
         if end is not None and vtype is not None:
-            ratios.append(minutes(end - v.times[Stage.provider_in]) / vtype.stage_minutes.provider_in)
+            ratios.append(minutes(end - v.times[Stage.provider_in])
+                          / learned.expected(provider, vtype, Stage.provider_in))
     if not ratios:
         return 1.0
     learned = (PACE_PRIOR * 1.0 + len(ratios) * median(ratios)) / (PACE_PRIOR + len(ratios))
@@ -167,15 +174,17 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
     """`visits`: the provider's visits (from `by_provider`), when projecting every provider at once."""
     clinic = floor.clinic
     convention = convention_of(clinic)
+    learned = floor.learned
     everyone = floor.visits.values() if visits is None else visits
     p = pace(floor, provider, everyone)
-    coming = _Coming(clinic, convention, (v for v in everyone if v.provider == provider))
+    coming = _Coming(clinic, convention, (v for v in everyone if v.provider == provider),
+                     learned.habits.get(provider))
     mine = [v for v in everyone if v.provider == provider and v.stage not in ENDS]
     free_at = now
-    causes = [c for v in mine if (c := _overrun(v, clinic.visit_type(v.visit_type), now, p)) is not None]
+    causes = [c for v in mine if (c := _overrun(v, clinic.visit_type(v.visit_type), now, p, learned)) is not None]
     for v in mine:
         if v.stage is Stage.provider_in:
-            expected = clinic.visit_type(v.visit_type).stage_minutes.provider_in * p
+            expected = learned.expected(provider, clinic.visit_type(v.visit_type), Stage.provider_in) * p
             elapsed = minutes(now - v.times[Stage.provider_in])
             free_at = max(free_at, now + dt.timedelta(minutes=mean_residual(expected, elapsed)))
     # The provider takes whoever is ready when they come free, earliest appointment first, so a patient
@@ -185,8 +194,8 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
         if v.stage in _WAITING:
             vtype = clinic.visit_type(v.visit_type)
             show = coming.chance(v, vtype, now) if v.stage is Stage.scheduled else 1.0
-            queue.append((v, vtype, planned_provider_in(v, vtype, convention), _ready(v, vtype, now, convention),
-                          show))
+            queue.append((v, vtype, planned_provider_in(v, vtype, convention),
+                          _ready(v, vtype, now, convention, learned), show))
     projected: list[ProjectedVisit] = []
     # By when each is ready (ties in booking order); those ready by the time the provider is free wait in a
     # heap by appointment. free_at only moves on, so a visit once ready stays ready: n log n, not n².
@@ -204,7 +213,7 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
             pick = queue[by_ready[n]]  # nobody ready yet: the provider waits for the first who will be
             n += 1
         v, vtype, planned, ready, show = pick
-        minutes_in = dt.timedelta(minutes=vtype.stage_minutes.provider_in * p)
+        minutes_in = dt.timedelta(minutes=learned.expected(provider, vtype, Stage.provider_in) * p)
         if show < LIKELY_NO_SHOW and free_at < ready:
             # Not here, likely not coming, and the provider would be waiting for them: the provider sees who
             # is here, and fits them in if they do come. Late only by being late, not by the provider.
@@ -224,32 +233,35 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
                               max(causes, key=lambda c: c.over_minutes, default=None))
 
 
-def _overrun(v: Visit, vtype: VisitType, now: dt.datetime, pace: float) -> Cause | None:
+def _overrun(v: Visit, vtype: VisitType, now: dt.datetime, pace: float, learned: Learned = EMPTY) -> Cause | None:
     """How far past its expectation the visit's current stage has run (with the provider, or in prep)."""
-    expected = {Stage.provider_in: vtype.stage_minutes.provider_in * pace,
-                Stage.roomed: vtype.stage_minutes.roomed}.get(v.stage)
-    if expected is None:
+    if v.stage not in (Stage.provider_in, Stage.roomed):
         return None
+    expected = learned.expected(v.provider, vtype, v.stage) * (pace if v.stage is Stage.provider_in else 1.0)
     elapsed = minutes(now - v.times[v.stage])
     return Cause(v.id, v.stage, round(elapsed - expected, 1)) if elapsed > expected else None
 
 
-def _ready(v: Visit, vtype: VisitType, now: dt.datetime, convention: AppointmentTime) -> dt.datetime:
+def _ready(v: Visit, vtype: VisitType, now: dt.datetime, convention: AppointmentTime,
+           learned: Learned = EMPTY) -> dt.datetime:
     """When the patient will be prepped and waiting for the provider. A patient is not roomed before the
     clinic's planned rooming (`planned_roomed`): under "provider" that is before the booked time, so a
-    patient who came early as asked is ready by it."""
-    sm = vtype.stage_minutes
+    patient who came early as asked is ready by it. The rooming and prep minutes are the expected ones (learned,
+    or configured); the plan stays the clinic's."""
+    waits = vtype.stage_minutes.arrived  # a queue for a room, not learned
+    roomed_minutes = learned.expected(v.provider, vtype, Stage.roomed)
+    prep_minutes = learned.expected(v.provider, vtype, Stage.prep_done)
     after = dt.timedelta
     rooming = planned_roomed(v, vtype, convention)
     if v.stage is Stage.prep_done:
-        return v.times[Stage.prep_done] + after(minutes=min(sm.prep_done, 2))
+        return v.times[Stage.prep_done] + after(minutes=min(prep_minutes, 2))
     if v.stage is Stage.roomed:
-        return max(now, v.times[Stage.roomed] + after(minutes=sm.roomed)) + after(minutes=min(sm.prep_done, 2))
+        return max(now, v.times[Stage.roomed] + after(minutes=roomed_minutes)) + after(minutes=min(prep_minutes, 2))
     if v.stage is Stage.arrived:
-        roomed = max(now, v.times[Stage.arrived] + after(minutes=sm.arrived), rooming)
-        return roomed + after(minutes=sm.roomed + sm.prep_done)
+        roomed = max(now, v.times[Stage.arrived] + after(minutes=waits), rooming)
+        return roomed + after(minutes=roomed_minutes + prep_minutes)
     # Not here yet: expected roomed as planned; a patient past it is expected soon after.
-    return max(rooming, now + after(minutes=sm.arrived)) + after(minutes=sm.roomed + sm.prep_done)
+    return max(rooming, now + after(minutes=waits)) + after(minutes=roomed_minutes + prep_minutes)
 
 
 class _Coming:
@@ -259,10 +271,16 @@ class _Coming:
     By Bayes: of the patients who will come, the share still to come `x` minutes past their planned rooming
     (S(x), from the day's arrivals against theirs, with LATE_*_PRIOR as so many arrivals' worth), weighed
     against the share who do not come at all (the day's no-shows among patients who came or not, with
-    NO_SHOW_PRIOR as so many visits' worth): (1 - q) S(x) / ((1 - q) S(x) + q)."""
+    NO_SHOW_PRIOR as so many visits' worth): (1 - q) S(x) / ((1 - q) S(x) + q).
 
-    def __init__(self, clinic: Clinic, convention: AppointmentTime, visits: Iterable[Visit]) -> None:
+    `habits`, what the provider's past days say (floor/core/learning.py), replaces the priors: their no-show
+    share (already shrunk toward NO_SHOW_PRIOR) for NO_SHOW_PRIOR, and past arrivals blended into the late
+    prior (each worth one arrival beside LATE_PRIOR_WEIGHT)."""
+
+    def __init__(self, clinic: Clinic, convention: AppointmentTime, visits: Iterable[Visit],
+                 habits: Habits | None = None) -> None:
         self.convention = convention
+        self.habits = habits
         late: list[float] = []
         no_shows = 0
         for v in visits:
@@ -275,12 +293,16 @@ class _Coming:
                 late.append(minutes(v.times[Stage.arrived] - planned_roomed(v, vtype, convention)))
         self.late = sorted(late)
         seen = no_shows + len(late)
-        self.no_show = (NO_SHOW_PRIOR_WEIGHT * NO_SHOW_PRIOR + no_shows) / (NO_SHOW_PRIOR_WEIGHT + seen)
+        prior = habits.no_show_share if habits is not None else NO_SHOW_PRIOR
+        self.no_show = (NO_SHOW_PRIOR_WEIGHT * prior + no_shows) / (NO_SHOW_PRIOR_WEIGHT + seen)
 
     def still(self, x: float) -> float:
         """S(x): the share of patients who come that come more than `x` minutes after their planned rooming."""
         prior = 1.0 if x <= 0 else ((1 - LATE_SHARE_PRIOR) * math.exp(-x / ON_TIME_SPREAD)
                                     + LATE_SHARE_PRIOR * math.exp(-x / LATE_SPREAD))
+        if x > 0 and self.habits is not None and self.habits.arrivals:
+            n = self.habits.arrivals
+            prior = (LATE_PRIOR_WEIGHT * prior + n * self.habits.still(x)) / (LATE_PRIOR_WEIGHT + n)
         later = len(self.late) - bisect.bisect_right(self.late, x)
         return (LATE_PRIOR_WEIGHT * prior + later) / (LATE_PRIOR_WEIGHT + len(self.late))
 
@@ -297,7 +319,7 @@ def show_chance(floor: Floor, visit: Visit, now: dt.datetime) -> float:
         return 1.0
     clinic = floor.clinic
     mine = (v for v in floor.visits.values() if v.provider == visit.provider)
-    return _Coming(clinic, convention_of(clinic), mine).chance(
+    return _Coming(clinic, convention_of(clinic), mine, floor.learned.habits.get(visit.provider)).chance(
         visit, clinic.visit_type(visit.visit_type), now)
 
 
@@ -313,10 +335,12 @@ def _recovery(projected: list[ProjectedVisit], on_time: float) -> dt.datetime | 
 
 
 def lateness_over_day(clinic: Clinic, day: dt.date, base_seq: int, events: Iterable[Event], until: dt.datetime,
-                      every: dt.timedelta = dt.timedelta(minutes=10)) -> list[tuple[dt.datetime, dict[str, float]]]:
+                      every: dt.timedelta = dt.timedelta(minutes=10), learned: Learned = EMPTY,
+                      ) -> list[tuple[dt.datetime, dict[str, float]]]:
     """Each provider's projected lateness at every `every` from the session's opening until `until`, as
-    it would have been projected then (from the events stored by that moment)."""
+    it would have been projected then (from the events stored by that moment, expecting what `learned` says)."""
     floor = Floor(clinic, day, base_seq)
+    floor.learned = learned
     pending = iter(sorted(events, key=lambda e: e.seq))
     upcoming = next(pending, None)
     at = clinic.local(day, clinic.session.opens)

@@ -108,6 +108,11 @@ class EventLog(ABC):
         """The day's events in order, and the seq just before the first of them."""
 
     @abstractmethod
+    async def days(self, clinic: str) -> list[dt.date]:
+        """The clinic days the log holds, oldest first (a pruned day is not among them). Cheap: an index or a
+        directory listing, no event is read."""
+
+    @abstractmethod
     async def read(self, clinic: str, since: int) -> list[Event] | None:
         """Events after `since`, in order; None when the log no longer holds all of them."""
 

@@ -421,6 +421,10 @@ class EmbeddedLog(EventLog):
                 return records[-1].event.seq, []
         return 0, []
 
+    async def days(self, clinic: str) -> list[dt.date]:
+        c = await self._clinic(clinic)
+        return sorted(await asyncio.to_thread(self._days, c))
+
     async def read(self, clinic: str, since: int) -> list[Event] | None:
         c = await self._clinic(clinic)
         if since >= c.last_seq:

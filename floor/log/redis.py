@@ -377,6 +377,10 @@ class RedisLog(EventLog):
             return later[0] - 1, []
         return await self.last_seq(clinic), []
 
+    async def days(self, clinic: str) -> list[dt.date]:
+        raw = await self._call(lambda: self.redis.hkeys(self._keys(clinic)[2]))
+        return sorted(dt.date.fromisoformat(d.decode()) for d in raw)
+
     async def read(self, clinic: str, since: int) -> list[Event] | None:
         if since >= await self.last_seq(clinic):
             return []

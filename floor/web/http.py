@@ -27,6 +27,7 @@ from floor.wire import (
     Board,
     ClinicSummary,
     LatenessOverDay,
+    LearnedAnswer,
     NewVisit,
     RoomAnswer,
     RoomTap,
@@ -152,9 +153,17 @@ async def measures(runtime: Runtime, day: Day = None) -> ClinicMeasures:
     return await runtime.measures_on(day)
 
 
+@get("/{clinic:str}/learned",
+     summary="What Floor learned from the clinic's past days: per provider and visit type the configured and "
+             "expected minutes of each stage and from how many visits, no-shows and arrival lateness (managers)",
+     responses=errors(400, 401, 403, 404), guards=[managers_only], opt={"does": "read what Floor has learned"})
+async def learned(runtime: Runtime) -> LearnedAnswer:
+    return runtime.learned_answer()
+
+
 def clinics_router(floors: Floors) -> Router:
-    return clinic_routes(floors, [list_clinics, board, visit_history, visit_audit, lateness, measures, add_visit,
-                                  visit_event, room_event, acknowledge_alert], tag="clinics")
+    return clinic_routes(floors, [list_clinics, board, visit_history, visit_audit, lateness, measures, learned,
+                                  add_visit, visit_event, room_event, acknowledge_alert], tag="clinics")
 
 
 def clinic_routes(floors: Floors, handlers: list, tag: str) -> Router:

@@ -205,6 +205,19 @@ async def test_read_day_replays_one_day_with_the_seq_before_it(open_log: Opener)
         assert await reader.read_day(CLINIC, d3 + dt.timedelta(days=1)) == (5, [])
 
 
+async def test_days_lists_the_days_held_oldest_first_and_not_the_pruned(open_log: Opener) -> None:
+    d1, d3, d4 = DAY, DAY + dt.timedelta(days=2), DAY + dt.timedelta(days=3)
+    log = await open_log()
+    assert await log.days(CLINIC) == []
+    for s, day in ((1, d1), (2, d1), (3, d3), (4, d4)):
+        await log.append(CLINIC, Record(event(s, day=day)))
+    for reader in (log, await open_log()):
+        assert await reader.days(CLINIC) == [d1, d3, d4]
+        assert await reader.days("elsewhere") == []
+    assert await log.prune(CLINIC, d3) == [d1]
+    assert await (await open_log()).days(CLINIC) == [d3, d4]
+
+
 async def test_read_since_resumes_with_exactly_the_later_events(open_log: Opener) -> None:
     events = [event(s, day=DAY + dt.timedelta(days=(s - 1) // 3)) for s in range(1, 9)]
     log = await open_log()

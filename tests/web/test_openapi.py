@@ -18,6 +18,7 @@ ROUTES = {
     ("post", "/api/clinics/{clinic}/rooms/{room}/events"): ("RoomTap", "201", "RoomAnswer"),
     ("get", "/api/clinics/{clinic}/measures"): (None, "200", "ClinicMeasures"),
     ("get", "/api/clinics/{clinic}/lateness"): (None, "200", "LatenessOverDay"),
+    ("get", "/api/clinics/{clinic}/learned"): (None, "200", "LearnedAnswer"),
     ("get", "/api/clinics/{clinic}/visits/{visit}/audit"): (None, "200", "AuditTrail"),
     ("post", "/api/clinics/{clinic}/alerts/{alert}/acknowledge"): (None, "201", "AlertAnswer"),
 }

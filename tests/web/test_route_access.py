@@ -271,6 +271,8 @@ ROUTES: dict[tuple[str, str], Route] = {
         Route(lambda w: (f"{API}/measures", None), frozenset({MANAGER}), 200),
     ("GET", "/api/clinics/{clinic:str}/lateness"):
         Route(lambda w: (f"{API}/lateness", None), frozenset({MANAGER}), 200),
+    ("GET", "/api/clinics/{clinic:str}/learned"):
+        Route(lambda w: (f"{API}/learned", None), frozenset({MANAGER}), 200),
     ("GET", "/api/clinics/{clinic:str}/export/encounters"):
         Route(_export_encounters, frozenset({MANAGER}), 200),
     ("GET", "/api/clinics/{clinic:str}/export/measures"):

@@ -1,0 +1,75 @@
+"""What Floor learned from a clinic's past days (floor/core/learning.py learns it), in a form cheap to ask.
+
+The projection asks `expected(provider, visit_type, stage)` for every waiting visit on every review: a dict
+lookup, falling back to the clinic's configured minutes where nothing was learned (a new clinic, a new
+provider or visit type). `EMPTY` is what a floor carries until the runtime has learned.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+
+from msgspec import Struct
+
+from floor.config import VisitType
+from floor.core.journey import Stage
+
+
+class StageTimes(Struct, frozen=True):
+    """What one stage of one provider's visits of one type took in past days."""
+
+    #: The visit type's minutes in the clinic file.
+    configured: int
+    #: What the projection expects: the past visits' median shrunk toward `configured` (see learning.py).
+    expected: float
+    #: The past visits' median minutes (None: no visit counted).
+    median: float | None
+    #: How many past visits were counted.
+    visits: int
+
+
+class Habits(Struct, frozen=True):
+    """How one provider's booked patients came in past days (walk-ins and visits entered in error aside)."""
+
+    #: Booked patients who came or were marked no-show.
+    booked: int
+    no_shows: int
+    #: The share of booked patients who do not come, shrunk toward the projection's prior.
+    no_show_share: float
+    #: Booked patients who came, and the median minutes they came after their planned rooming (<0: early).
+    arrivals: int
+    late_median: float | None
+    #: The minutes after planned rooming at which patients came, thinned to at most 101 order statistics.
+    late: list[float]
+    #: The median minutes from a booked patient's arrival to the provider walking in, over how many visits.
+    to_provider: float | None
+    to_provider_visits: int
+
+    def still(self, x: float) -> float:
+        """The share of past arrivals who came more than `x` minutes after their planned rooming."""
+        if not self.late:
+            return 0.0
+        return (len(self.late) - bisect.bisect_right(self.late, x)) / len(self.late)
+
+
+class Learned(Struct, frozen=True):
+    """Stage minutes per provider, visit type and stage (keys "provider/visit_type/stage"), and each
+    provider's habits, from the past clinic days in `days`."""
+
+    days: list[dt.date] = []
+    stages: dict[str, StageTimes] = {}
+    habits: dict[str, Habits] = {}
+
+    def times(self, provider: str, visit_type: str, stage: Stage) -> StageTimes | None:
+        return self.stages.get(f"{provider}/{visit_type}/{stage.value}")
+
+    def expected(self, provider: str, vtype: VisitType, stage: Stage) -> float:
+        """Minutes a visit of this type with this provider is expected to spend in `stage`: learned, or the
+        clinic's configured minutes where nothing was."""
+        learned = self.stages.get(f"{provider}/{vtype.code}/{stage.value}")
+        return learned.expected if learned is not None else float(getattr(vtype.stage_minutes, stage.value))
+
+
+#: Nothing learned: every expectation is the clinic's configured minutes.
+EMPTY = Learned()

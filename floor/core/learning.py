@@ -1,0 +1,166 @@
+"""Learning what each clinic really takes from its own past days.
+
+From the floors of past clinic days (each folded from its events, `floor.days.fold_day`), per provider and
+visit type, how long the stages the projection expects really took:
+
+- `roomed`: from rooming to prep done (the assistant's prep);
+- `prep_done`: from prep done to the provider walking in, counted only where the provider was free when the
+  patient was ready (otherwise the stage is the wait for a busy provider, which the projection models
+  itself, and counting it would count the delay twice);
+- `provider_in`: from the provider walking in to the teach-back (or the checkout, when there was none).
+
+The wait from arrival to rooming is not learned: it is a queue for a room, not a duration.
+
+And per provider: the share of booked patients who did not come, how long after their planned rooming those
+who came arrived, and the usual gap from a booked patient's arrival to the provider walking in.
+
+Thin data is shrunk toward the clinic file: a stage's expectation is
+`(PRIOR_VISITS * configured + n * median) / (PRIOR_VISITS + n)` over its `n` past visits, so a handful of
+visits moves it a little and a month of visits moves it to what the clinic really takes. Left out: steps
+undone (a folded visit keeps only the steps that stand), visits entered in error, visit types or providers no
+longer in the clinic file, and absurd durations (a tap forgotten then made hours later): over
+`ABSURD_FACTOR` times the configured minutes (at least `ABSURD_FLOOR`) or over `MAX_MINUTES`. Walk-ins count
+for stage durations but not for no-shows or arrival lateness (they had no booked time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from itertools import pairwise
+from statistics import median
+
+from floor.config import Clinic, VisitType
+from floor.core.floor import Floor, Visit
+from floor.core.journey import Stage
+from floor.core.learned import Habits, Learned, StageTimes
+from floor.core.projection import NO_SHOW_PRIOR, NO_SHOW_PRIOR_WEIGHT, convention_of, minutes, planned_roomed
+
+#: Past clinic days learned from: the last this many the log holds (about six weeks of a clinic open five days
+#: a week); read once each time a day opens.
+LEARN_DAYS = 28
+#: How many visits' worth of belief in the configured minutes.
+PRIOR_VISITS = 10.0
+#: A stage longer than this many times its configured minutes (and than ABSURD_FLOOR), or than MAX_MINUTES,
+#: was a tap forgotten, not a visit.
+ABSURD_FACTOR = 4.0
+ABSURD_FLOOR = 10.0
+MAX_MINUTES = 180.0
+#: The stages learned, each with the step that ends it.
+LEARNED: dict[Stage, tuple[Stage, ...]] = {
+    Stage.roomed: (Stage.prep_done,),
+    Stage.prep_done: (Stage.provider_in,),
+    Stage.provider_in: (Stage.teach_back_done, Stage.checked_out),
+}
+#: How many order statistics of the arrival lateness are kept per provider.
+LATE_POINTS = 101
+
+
+def learn(clinic: Clinic, days: Iterable[Floor]) -> Learned:
+    """What the clinic's past days (their folded floors) say each provider's visits take."""
+    tally = Tally(clinic)
+    for floor in days:
+        tally.add(floor)
+    return tally.learned()
+
+
+class Tally:
+    """Past days added one at a time (a runtime reads and folds one day, adds it, and lets it go), then what
+    they say."""
+
+    def __init__(self, clinic: Clinic) -> None:
+        self.clinic = clinic
+        self.convention = convention_of(clinic)
+        self.took: dict[str, list[float]] = defaultdict(list)
+        self.late: dict[str, list[float]] = defaultdict(list)
+        self.to_provider: dict[str, list[float]] = defaultdict(list)
+        self.no_shows: dict[str, int] = defaultdict(int)
+        self.days: list[dt.date] = []
+
+    def add(self, floor: Floor) -> None:
+        """One past day's floor, as its events left it."""
+        clinic = self.clinic
+        if not floor.visits:
+            return
+        self.days.append(floor.day)
+        busy = _busy(floor)
+        for v in floor.visits.values():
+            vtype = clinic.visit_type(v.visit_type)
+            if vtype is None or clinic.provider(v.provider) is None or v.entered_in_error:
+                continue
+            for stage, took in _stages(v, vtype, busy.get(v.provider, [])):
+                self.took[f"{v.provider}/{vtype.code}/{stage.value}"].append(took)
+            if v.walk_in:
+                continue
+            if v.stage is Stage.no_show:
+                self.no_shows[v.provider] += 1
+            elif Stage.arrived in v.times:
+                came = minutes(v.times[Stage.arrived] - planned_roomed(v, vtype, self.convention))
+                if abs(came) <= MAX_MINUTES:
+                    self.late[v.provider].append(came)
+                if Stage.provider_in in v.times:
+                    gap = minutes(v.times[Stage.provider_in] - v.times[Stage.arrived])
+                    if 0 <= gap <= MAX_MINUTES:
+                        self.to_provider[v.provider].append(gap)
+
+    def learned(self) -> Learned:
+        stages = {}
+        for key, values in self.took.items():
+            _, code, stage = key.split("/")
+            stages[key] = _shrunk(getattr(self.clinic.visit_type(code).stage_minutes, stage), values)
+        habits = {p: _habits(self.no_shows[p], self.late[p], self.to_provider[p])
+                  for p in sorted({*self.no_shows, *self.late})}
+        return Learned(sorted(self.days), stages, habits)
+
+
+def _shrunk(configured: int, values: list[float]) -> StageTimes:
+    middle = median(values)
+    n = len(values)
+    expected = (PRIOR_VISITS * configured + n * middle) / (PRIOR_VISITS + n)
+    return StageTimes(configured, round(expected, 2), round(middle, 2), n)
+
+
+def _habits(no_shows: int, late: list[float], to_provider: list[float]) -> Habits:
+    booked = no_shows + len(late)
+    share = (NO_SHOW_PRIOR_WEIGHT * NO_SHOW_PRIOR + no_shows) / (NO_SHOW_PRIOR_WEIGHT + booked)
+    late = sorted(late)
+    if len(late) > LATE_POINTS:
+        late = [late[round(i * (len(late) - 1) / (LATE_POINTS - 1))] for i in range(LATE_POINTS)]
+    return Habits(booked, no_shows, round(share, 4), len(late), round(median(late), 1) if late else None,
+                  [round(x, 1) for x in late], round(median(to_provider), 1) if to_provider else None,
+                  len(to_provider))
+
+
+def _stages(v: Visit, vtype: VisitType, busy: list[tuple[str, float, float]]) -> list[tuple[Stage, float]]:
+    """The learned stages this visit went through, with their minutes (absurd ones left out)."""
+    found = []
+    for this, following in pairwise(v.steps):
+        ends = LEARNED.get(this.step)
+        if ends is None or following.step not in ends:
+            continue
+        took = minutes(following.at - this.at)
+        configured = getattr(vtype.stage_minutes, this.step.value)
+        if took < 0 or took > min(MAX_MINUTES, max(ABSURD_FACTOR * configured, ABSURD_FLOOR)):
+            continue
+        if this.step is Stage.prep_done and _was_busy(busy, v.id, this.at.timestamp()):
+            continue
+        found.append((this.step, took))
+    return found
+
+
+def _busy(floor: Floor) -> dict[str, list[tuple[str, float, float]]]:
+    """Each provider's time with patients that day: (visit, from, until) in epoch seconds."""
+    spans: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
+    for v in floor.visits.values():
+        came_in = v.times.get(Stage.provider_in)
+        left = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
+        if came_in is not None:
+            # One never seen out (a tap forgotten) is taken as busy for MAX_MINUTES at most.
+            until = left.timestamp() if left else came_in.timestamp() + MAX_MINUTES * 60
+            spans[v.provider].append((v.id, came_in.timestamp(), until))
+    return spans
+
+
+def _was_busy(spans: list[tuple[str, float, float]], visit: str, at: float) -> bool:
+    return any(other != visit and start <= at < end for other, start, end in spans)
