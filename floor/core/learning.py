@@ -124,11 +124,12 @@ def _shrunk(configured: int, values: list[float]) -> StageTimes:
 def _habits(no_shows: int, late: list[float], to_provider: list[float]) -> Habits:
     booked = no_shows + len(late)
     share = (NO_SHOW_PRIOR_WEIGHT * NO_SHOW_PRIOR + no_shows) / (NO_SHOW_PRIOR_WEIGHT + booked)
-    late = sorted(late)
+    arrivals, late = len(late), sorted(late)
+    middle = round(median(late), 1) if late else None
     if len(late) > LATE_POINTS:
         late = [late[round(i * (len(late) - 1) / (LATE_POINTS - 1))] for i in range(LATE_POINTS)]
-    return Habits(booked, no_shows, round(share, 4), len(late), round(median(late), 1) if late else None,
-                  [round(x, 1) for x in late], round(median(to_provider), 1) if to_provider else None,
+    to = round(median(to_provider), 1) if to_provider else None
+    return Habits(booked, no_shows, round(share, 4), arrivals, middle, [round(x, 1) for x in late], to,
                   len(to_provider))
 
 

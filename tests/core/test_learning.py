@@ -1,0 +1,196 @@
+"""Learning what a clinic's visits really take from its own past days (floor/core/learning.py), and the
+projection expecting it. Pure: past days are built tap by tap through the floor (tests/support/history.py).
+
+The demo clinic's follow-up: roomed 6, prep_done 3, with the provider 12 minutes. Dr. Kim's past follow-ups
+take 24 with her; Dr. Okafor has no history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from floor.config import demo_clinic
+from floor.core.commands import BookVisit, TakeStep, Tap
+from floor.core.floor import Floor
+from floor.core.ids import Ids
+from floor.core.journey import Stage
+from floor.core.learned import EMPTY
+from floor.core.learning import LEARN_DAYS, PRIOR_VISITS, learn
+from floor.core.projection import NO_SHOW_PRIOR, NO_SHOW_PRIOR_WEIGHT, project, show_chance
+from tests.support.history import PastDay
+
+CLINIC = demo_clinic()
+FOLLOW = CLINIC.visit_type("follow")
+TODAY = dt.date(2026, 11, 23)
+
+
+def past(n: int) -> dt.date:
+    return TODAY - dt.timedelta(days=n)
+
+
+def kim_days(days: int, visits: int, with_provider: float = 24, **kwargs) -> list[Floor]:
+    floors = []
+    for n in range(days, 0, -1):
+        day = PastDay(CLINIC, past(n))
+        for _ in range(visits):
+            day.seen("kim", "follow", with_provider=with_provider, **kwargs)
+        floors.append(day.floor)
+    return floors
+
+
+def test_a_new_clinic_with_no_history_expects_the_configured_minutes() -> None:
+    learned = learn(CLINIC, [])
+    assert learned == EMPTY
+    for stage in (Stage.roomed, Stage.prep_done, Stage.provider_in):
+        assert learned.expected("kim", FOLLOW, stage) == getattr(FOLLOW.stage_minutes, stage.value)
+
+
+def test_thin_data_is_shrunk_toward_the_configured_minutes() -> None:
+    learned = learn(CLINIC, kim_days(1, 2))
+    times = learned.times("kim", "follow", Stage.provider_in)
+    assert times is not None and (times.median, times.visits, times.configured) == (24, 2, 12)
+    # Two visits against PRIOR_VISITS visits' worth of the clinic file: barely moved.
+    assert learned.expected("kim", FOLLOW, Stage.provider_in) == pytest.approx(
+        (PRIOR_VISITS * 12 + 2 * 24) / (PRIOR_VISITS + 2))
+    assert 12 < learned.expected("kim", FOLLOW, Stage.provider_in) < 15
+    # Nothing learned of Dr. Okafor, nor of Dr. Kim's new patients: the clinic file.
+    assert learned.expected("okafor", FOLLOW, Stage.provider_in) == 12
+    assert learned.expected("kim", CLINIC.visit_type("new"), Stage.provider_in) == 25
+
+
+def test_a_month_of_visits_moves_the_expectation_to_the_learned_median() -> None:
+    learned = learn(CLINIC, kim_days(20, 6, roomed=10))
+    assert learned.days == [past(n) for n in range(20, 0, -1)]
+    assert learned.times("kim", "follow", Stage.provider_in).visits == 120
+    # Arrivals are all counted; their lateness is kept as at most 101 order statistics.
+    assert learned.habits["kim"].arrivals == 120 and len(learned.habits["kim"].late) == 101
+    assert learned.expected("kim", FOLLOW, Stage.provider_in) == pytest.approx(24, abs=1.0)
+    assert learned.expected("kim", FOLLOW, Stage.roomed) == pytest.approx(10, abs=0.5)
+    # The provider walked in a minute after prep, free each time: that is learned too (configured 3).
+    assert learned.expected("kim", FOLLOW, Stage.prep_done) == pytest.approx(1, abs=0.3)
+
+
+def test_forgotten_taps_and_undone_steps_are_not_learned() -> None:
+    day = PastDay(CLINIC, past(1))
+    for _ in range(10):
+        day.seen("kim", "follow", with_provider=12)
+    day.seen("kim", "follow", with_provider=200)  # checked out hours later: a tap forgotten
+    day.seen("kim", "follow", with_provider=49)  # over 4 times the configured 12
+    day.seen("kim", "follow", with_provider=12, undo_provider_in=True)  # provider-in tapped too early, undone
+    learned = learn(CLINIC, [day.floor])
+    times = learned.times("kim", "follow", Stage.provider_in)
+    assert (times.visits, times.median) == (11, 12)
+    # The undone early tap is not where the provider came in: the stage is 12 minutes, not 12 and a half.
+    undone = list(day.floor.visits.values())[-1]
+    assert (undone.times[Stage.checked_out] - undone.times[Stage.provider_in]) == dt.timedelta(minutes=12)
+
+
+def test_a_patient_ready_while_the_provider_is_busy_is_not_counted_as_prep() -> None:
+    day = PastDay(CLINIC, past(1))
+    first = day.seen("kim", "follow")
+    # Two patients at once: B is ready while the provider is with A, and waits 11 minutes for her.
+    a = day.tap(BookVisit("A", "kim", "follow", day.now)).change.visit
+    b = day.tap(BookVisit("B", "kim", "follow", day.now)).change.visit
+    for visit, room in ((a, "e2"), (b, "e3")):
+        day.tap(TakeStep(visit, Stage.arrived))
+        day.tap(TakeStep(visit, Stage.roomed, room))
+    day.tap(TakeStep(a, Stage.prep_done), after=3)
+    day.tap(TakeStep(a, Stage.provider_in), after=1)
+    day.tap(TakeStep(b, Stage.prep_done), after=1)
+    day.tap(TakeStep(a, Stage.checked_out), after=11)
+    day.tap(TakeStep(b, Stage.provider_in))
+    day.tap(TakeStep(b, Stage.checked_out), after=12)
+    learned = learn(CLINIC, [day.floor])
+    assert first and learned.times("kim", "follow", Stage.provider_in).visits == 3
+    prep = learned.times("kim", "follow", Stage.prep_done)
+    # The first visit and A (a minute each, the provider free); B's 11 minutes were a wait for a busy provider.
+    assert (prep.visits, prep.median) == (2, 1)
+
+
+def test_walk_ins_count_for_durations_not_for_no_shows_or_lateness() -> None:
+    day = PastDay(CLINIC, past(1))
+    for late in (20, 25, 30):
+        day.seen("kim", "follow", late=late)
+    day.seen("kim", "follow", walk_in=True)
+    for _ in range(3):
+        day.no_show("kim", "follow")
+    learned = learn(CLINIC, [day.floor])
+    assert learned.times("kim", "follow", Stage.provider_in).visits == 4
+    habits = learned.habits["kim"]
+    assert (habits.booked, habits.no_shows, habits.arrivals) == (6, 3, 3)
+    assert habits.late_median == 25 and habits.late == [20, 25, 30]
+    prior = NO_SHOW_PRIOR_WEIGHT * NO_SHOW_PRIOR
+    assert habits.no_show_share == pytest.approx((prior + 3) / (NO_SHOW_PRIOR_WEIGHT + 6), abs=1e-4)
+    # From arrival to provider: roomed at once, 6 minutes' prep, in a minute later.
+    assert habits.to_provider == 7 and habits.to_provider_visits == 3
+    assert "okafor" not in learned.habits
+
+
+def today_with_kims_morning() -> Floor:
+    """Today at 09:00: Dr. Kim has four follow-ups booked from 09:00, every 20 minutes, the first patient
+    here and roomed."""
+    floor = Floor(CLINIC, TODAY, ids=Ids.seeded("today"))
+    early = CLINIC.local(TODAY, dt.time(8))
+
+    def tap(command, at=early):
+        event = floor.decide(command, Tap("ma-rosa", "tablet-1", at))
+        floor.apply(event)
+        return event.change.visit
+
+    starts = [CLINIC.local(TODAY, dt.time(9)) + dt.timedelta(minutes=20 * i) for i in range(4)]
+    visits = [tap(BookVisit(f"P{i}", "kim", "follow", s)) for i, s in enumerate(starts)]
+    tap(TakeStep(visits[0], Stage.arrived), starts[0] - dt.timedelta(minutes=5))
+    tap(TakeStep(visits[0], Stage.roomed, "e1"), starts[0])
+    return floor
+
+
+def test_the_projection_expects_what_was_learned_and_keeps_the_clinics_plan() -> None:
+    now = CLINIC.local(TODAY, dt.time(9, 1))
+    plain = today_with_kims_morning()
+    learned_floor = today_with_kims_morning()
+    learned_floor.learned = learn(CLINIC, kim_days(LEARN_DAYS, 6))
+    expected = learned_floor.learned.expected("kim", FOLLOW, Stage.provider_in)
+    assert expected > 23
+
+    before, after = project(plain, "kim", now), project(learned_floor, "kim", now)
+    for b, a in zip(before.visits, after.visits, strict=True):
+        assert b.planned_provider_in == a.planned_provider_in  # late against the clinic's plan, as before
+        assert b.provider_out - b.provider_in == dt.timedelta(minutes=12)
+        assert a.provider_out - a.provider_in == pytest.approx(dt.timedelta(minutes=expected), abs=dt.timedelta(
+            seconds=1))
+    # 24-minute visits booked every 20 minutes: the morning runs later and later; at 12 it stays on time.
+    assert [v.lateness for v in before.visits] == [0.0] * 4
+    assert after.visits[-1].lateness > after.visits[1].lateness > 0
+    assert after.lateness == 0.0  # the first visit is not late yet
+
+
+def test_the_days_own_pace_is_measured_against_the_learned_minutes() -> None:
+    now = CLINIC.local(TODAY, dt.time(9, 40))
+    floor = today_with_kims_morning()
+    visit = next(iter(floor.visits))
+    for step, at in ((Stage.prep_done, 9), (Stage.provider_in, 10), (Stage.checked_out, 34)):
+        event = floor.decide(TakeStep(visit, step), Tap("ma-rosa", "tablet-1",
+                                                        CLINIC.local(TODAY, dt.time(9, at))))
+        floor.apply(event)
+    # 24 minutes today: slow against the clinic file, on pace against what Dr. Kim's visits take.
+    assert project(floor, "kim", now).pace > 1.2
+    floor.learned = learn(CLINIC, kim_days(LEARN_DAYS, 6))
+    assert project(floor, "kim", now).pace == pytest.approx(1.0, abs=0.02)
+
+
+def test_a_provider_whose_patients_come_late_is_not_taken_for_a_no_show_as_soon() -> None:
+    floor = today_with_kims_morning()
+    second = list(floor.visits.values())[1]  # booked 09:20, not here
+    now = CLINIC.local(TODAY, dt.time(9, 40))
+    by_priors = show_chance(floor, second, now)
+    history = []
+    for n in range(10, 0, -1):
+        day = PastDay(CLINIC, past(n))
+        for late in (15, 20, 25, 30, 35):
+            day.seen("kim", "follow", late=late)
+        history.append(day.floor)
+    floor.learned = learn(CLINIC, history)
+    # Dr. Kim's patients come 15 to 35 minutes late and always come: 20 minutes late is not yet a no-show.
+    assert by_priors < 0.5 < show_chance(floor, second, now)

@@ -1,0 +1,66 @@
+"""Past clinic days for the tests of learning from history: tapped visit by visit at clinic times, through the
+pure floor, as the log would hold them.
+
+    day = PastDay(clinic, dt.date(2026, 11, 2))
+    day.seen("kim", "follow", with_provider=24)      # one visit, start to checkout, the provider free
+    events = day.events                              # to append to a log, or fold
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from floor.config import Clinic
+from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, Tap, UndoStep
+from floor.core.events import Event
+from floor.core.floor import Floor
+from floor.core.ids import Ids
+from floor.core.journey import Stage
+from floor.core.rooms import RoomAction
+
+
+class PastDay:
+    """One clinic day, its visits seen one after another from `opens` (the provider free for each)."""
+
+    def __init__(self, clinic: Clinic, day: dt.date, base_seq: int = 0, opens: dt.time = dt.time(8, 30)) -> None:
+        self.clinic = clinic
+        self.floor = Floor(clinic, day, base_seq, Ids.seeded(day.isoformat()))
+        self.now = clinic.local(day, opens)
+        self.events: list[Event] = []
+
+    def tap(self, command: Command, after: float = 0.0) -> Event:
+        self.now += dt.timedelta(minutes=after)
+        event = self.floor.decide(command, Tap("ma-rosa", "tablet-1", self.now))
+        self.floor.apply(event)
+        self.events.append(event)
+        return event
+
+    def seen(self, provider: str, visit_type: str, *, with_provider: float | None = None, roomed: float | None = None,
+             prep: float = 1.0, late: float = 0.0, walk_in: bool = False, undo_provider_in: bool = False) -> str:
+        """A visit from arrival to checkout: the patient comes `late` minutes after the booked time (the planned
+        rooming of an "arrival" clinic) and is roomed at once; prep takes `roomed` minutes, the provider walks in
+        `prep` minutes after and stays `with_provider` (configured minutes by default). `undo_provider_in`: the
+        provider-in is first tapped too early (10 minutes before), undone, then tapped right."""
+        sm = self.clinic.visit_type(visit_type).stage_minutes
+        start = self.now + dt.timedelta(minutes=1 - late)
+        visit = self.tap(BookVisit(f"P{len(self.floor.visits)}", provider, visit_type, None if walk_in else start,
+                                   walk_in))
+        visit_id = visit.change.visit
+        if not walk_in:
+            self.tap(TakeStep(visit_id, Stage.arrived), after=1)
+        room = next(r.id for r in self.floor.rooms.values() if r.state.value == "ready")
+        self.tap(TakeStep(visit_id, Stage.roomed, room))
+        self.tap(TakeStep(visit_id, Stage.prep_done), after=sm.roomed if roomed is None else roomed)
+        if undo_provider_in:
+            self.tap(TakeStep(visit_id, Stage.provider_in))
+            self.tap(UndoStep(visit_id), after=0.5)
+        self.tap(TakeStep(visit_id, Stage.provider_in), after=prep)
+        self.tap(TakeStep(visit_id, Stage.checked_out),
+                 after=sm.provider_in if with_provider is None else with_provider)
+        self.tap(MarkRoom(room, RoomAction.ready), after=1)
+        return visit_id
+
+    def no_show(self, provider: str, visit_type: str) -> str:
+        visit = self.tap(BookVisit(f"P{len(self.floor.visits)}", provider, visit_type, self.now)).change.visit
+        self.tap(TakeStep(visit, Stage.no_show), after=30)
+        return visit
