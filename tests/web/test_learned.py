@@ -1,0 +1,67 @@
+"""GET /api/clinics/{clinic}/learned: what Floor learned from the clinic's past days, for managers only."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from pathlib import Path
+
+from litestar.testing import TestClient
+
+from floor.clock import ManualClock
+from floor.core.access import Role
+from floor.log.base import Record
+from floor.log.embedded import EmbeddedLog
+from floor.web.app import create_app
+from tests.support.clinics import quiet_clinic
+from tests.support.history import PastDay
+from tests.support.staff import everyone, test_floors
+
+CLINIC = quiet_clinic()
+TODAY = dt.date(2026, 11, 23)
+API = f"/api/clinics/{CLINIC.id}/learned"
+
+
+def test_managers_read_what_was_learned_and_nobody_else(tmp_path: Path) -> None:
+    async def write() -> None:
+        log = EmbeddedLog(tmp_path)
+        seq = 0
+        for n in (2, 1):
+            day = PastDay(CLINIC, TODAY - dt.timedelta(days=n), base_seq=seq)
+            for late in (0, 10):
+                day.seen("kim", "follow", with_provider=24, late=late)
+            day.no_show("kim", "follow")
+            await log.append_all(CLINIC.id, [Record(e) for e in day.events])
+            seq = day.events[-1].seq
+        await log.close()
+
+    asyncio.run(write())
+    floors = test_floors(tmp_path, [CLINIC], clock=ManualClock(CLINIC.local(TODAY, dt.time(8))), tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        headers = everyone(client, floors)
+        for role in Role:
+            if role is not Role.manager:
+                refused = client.get(API, headers=headers[role])
+                assert refused.status_code == 403, role
+                assert refused.json()["message"] == "Only managers can read what Floor has learned."
+        deadline = time.monotonic() + 5
+        while not (answer := client.get(API, headers=headers[Role.manager]).json())["learned"]:
+            assert time.monotonic() < deadline, "never learned"
+            time.sleep(0.02)
+        assert (answer["day"], answer["days"], answer["first_day"], answer["last_day"]) == (
+            str(TODAY), 2, str(TODAY - dt.timedelta(days=2)), str(TODAY - dt.timedelta(days=1)))
+        providers = {p["provider"]: p for p in answer["providers"]}
+        assert list(providers) == [p.id for p in CLINIC.providers]
+        kim = providers["kim"]
+        assert (kim["booked"], kim["no_shows"], kim["arrivals"], kim["arrival_late_median"]) == (6, 2, 4, 5.0)
+        follow = {t["visit_type"]: t for t in kim["visit_types"]}["follow"]
+        stages = {s["stage"]: s for s in follow["stages"]}
+        assert list(stages) == ["roomed", "prep_done", "provider_in"]
+        assert stages["provider_in"] == {"stage": "provider_in", "configured": 12, "median": 24.0, "visits": 4,
+                                         "expected": round((10 * 12 + 4 * 24) / 14, 2)}
+        # Nothing learned: the configured minutes, from no visit.
+        okafor_new = {t["visit_type"]: t for t in providers["okafor"]["visit_types"]}["new"]
+        assert [(s["configured"], s["expected"], s["median"], s["visits"]) for s in okafor_new["stages"]] == [
+            (10, 10.0, None, 0), (4, 4.0, None, 0), (25, 25.0, None, 0)]
+        assert providers["okafor"]["no_show_share"] is None
