@@ -251,10 +251,13 @@ function clearScreens() {
   $("lateness-table").tBodies[0].replaceChildren();
   $("measures").replaceChildren();
   $("provider-measures").tBodies[0].replaceChildren();
+  $("learned-stages").tBodies[0].replaceChildren();
+  $("learned-patients").tBodies[0].replaceChildren();
   $("alerts").replaceChildren();
   $("visit-detail").replaceChildren();
   $("visit-detail").hidden = true;
-  for (const id of ["timeline-summary", "lateness-summary", "measures-at", "alerts-count", "clinic-name"]) $(id).textContent = "";
+  for (const id of ["timeline-summary", "lateness-summary", "measures-at", "alerts-count", "clinic-name",
+    "learned-summary"]) $(id).textContent = "";
 }
 
 function showSignedIn() {
@@ -299,6 +302,8 @@ $("sign-out").addEventListener("click", async () => {
 // -- the clinic: live feed, measures, lateness ------------------------------------------------------------
 
 let latenessTimer = null;
+let learnedTimer = null;
+const LEARNED_RETRY_MS = 5000; // while the day's learning is still under way
 let latenessFetchedAt = 0;
 let latenessInFlight = false;
 
@@ -348,6 +353,8 @@ function stopClinic() {
   feed = null;
   clearInterval(latenessTimer);
   latenessTimer = null;
+  clearTimeout(learnedTimer);
+  learnedTimer = null;
 }
 
 function startClinic(clinic) {
@@ -371,7 +378,72 @@ function startClinic(clinic) {
   });
   loadMeasures();
   loadLateness();
+  loadLearned();
   latenessTimer = setInterval(() => loadLateness(), LATENESS_REFRESH_MS);
+}
+
+// -- what Floor has learned from past days --------------------------------------------------------------------
+
+async function loadLearned() {
+  const clinic = state.clinic;
+  clearTimeout(learnedTimer);
+  learnedTimer = null;
+  try {
+    const answer = await api("GET", clinicPath("/learned"));
+    if (state.clinic !== clinic || !answer) return;
+    renderLearned(answer);
+    if (!answer.learned) learnedTimer = setTimeout(loadLearned, LEARNED_RETRY_MS);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) {
+      $("learned-summary").textContent = `Could not load what Floor has learned: ${err.message}`;
+    }
+  }
+}
+
+function stageCell(s) {
+  const td = el("td", "");
+  td.dataset.stage = s.stage;
+  if (!s.visits) {
+    td.append(`${minutesText(s.expected, { decimals: true })}`, el("span", "learned-note", " clinic file"));
+    return td;
+  }
+  td.append(`${minutesText(s.expected, { decimals: true })}`,
+    el("span", "learned-note", ` file ${minutesText(s.configured)} · median ${minutesText(s.median, { decimals: true })} · ${plural(s.visits, "visit")}`));
+  return td;
+}
+
+function renderLearned(answer) {
+  const summary = !answer.learned ? "Learning from past days…"
+    : answer.days ? `From ${plural(answer.days, "past day")} (${answer.first_day} to ${answer.last_day}; at most ${answer.max_days}), each stage drawn toward the clinic file with ${answer.prior_visits} visits' weight`
+    : "No past days yet: Floor expects the clinic file's minutes.";
+  $("learned-summary").textContent = summary;
+  const stageRows = [];
+  const patientRows = [];
+  for (const p of answer.providers) {
+    for (const t of p.visit_types) {
+      const tr = el("tr");
+      tr.dataset.provider = p.provider;
+      tr.dataset.visitType = t.visit_type;
+      const th = el("th", "", p.name);
+      th.scope = "row";
+      tr.append(th, el("td", "", t.label), ...t.stages.map(stageCell));
+      stageRows.push(tr);
+    }
+    const tr = el("tr");
+    tr.dataset.provider = p.provider;
+    const th = el("th", "", p.name);
+    th.scope = "row";
+    const early = p.arrival_late_median;
+    tr.append(th,
+      el("td", "", String(p.booked)),
+      el("td", "", p.booked ? `${p.no_shows} of ${p.booked} · expects ${percent(p.no_show_share)}` : "—"),
+      el("td", "", early === null ? "—" : early > 0 ? `${minutesText(early)} late` : early < 0 ? `${minutesText(-early)} early` : "on time"),
+      el("td", "", p.arrival_to_provider === null ? "—"
+        : `${minutesText(p.arrival_to_provider)} (${plural(p.arrival_to_provider_visits, "visit")})`));
+    patientRows.push(tr);
+  }
+  $("learned-stages").tBodies[0].replaceChildren(...stageRows);
+  $("learned-patients").tBodies[0].replaceChildren(...patientRows);
 }
 
 async function loadMeasures() {
@@ -437,6 +509,7 @@ function applyBoard(b) {
     state.lateness = null;
     loadMeasures();
     loadLateness();
+    loadLearned(); // a new day learns from the day that just ended
   }
   scheduleRender("timeline", "alerts", "lateness", "measures");
 }

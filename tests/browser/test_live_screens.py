@@ -187,5 +187,13 @@ def test_a_schedule_sent_ahead_that_cannot_be_booked_is_an_alert_on_the_managers
         # The one alert for today's schedule (its id is random; the day is its episode).
         assert [(a["id"], a["episode"]) for a in board["alerts"]] == [(alert.get_attribute("data-alert"),
                                                                       f"schedule-{today}")]
+        # What Floor has learned: a new clinic has no past days, and expects the clinic file's minutes.
+        page.wait_for_function("() => /No past days yet/.test(document.querySelector('#learned-summary').textContent)",
+                               timeout=10_000)
+        rows = page.locator("#learned-stages tbody tr")
+        assert rows.count() == len(clinic.providers) * len(clinic.visit_types)
+        kim_follow = page.locator("#learned-stages tr[data-provider='kim'][data-visit-type='follow']")
+        assert kim_follow.locator("th[scope='row']").inner_text() == "Dr. Jenna Kim"
+        assert kim_follow.locator("td[data-stage='provider_in']").inner_text().startswith("12 min")
     finally:
         server.stop()

@@ -137,4 +137,6 @@ def test_tablet_and_manager_pages_pass_axe(demo: Demo, screens: Screens, staff: 
     assert _serious(page) == []  # the sign-in form
     sign_in_page(page, staff, demo.pins[staff])
     page.wait_for_timeout(1500)  # the first snapshot rendered
+    if path == "manager.html":
+        page.wait_for_selector("#learned-stages tbody tr", timeout=10_000)  # what Floor has learned, too
     assert _serious(page) == []
