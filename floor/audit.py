@@ -7,7 +7,16 @@ from collections.abc import Callable
 
 from msgspec.structs import replace
 
-from floor.core.events import Event, RoomMarked, StepTaken, StepUndone, VisitBooked, VisitRescheduled
+from floor.core.events import (
+    Event,
+    PresenceUndone,
+    ProviderPresence,
+    RoomMarked,
+    StepTaken,
+    StepUndone,
+    VisitBooked,
+    VisitRescheduled,
+)
 from floor.wire import AuditEntry
 
 
@@ -34,6 +43,10 @@ def entry(clinic: str, event: Event, notes_before: str | None = None) -> AuditEn
             return replace(base, undone_seq=c.undone_seq)
         case RoomMarked(reason=reason) if reason:
             return replace(base, reason=reason)
+        case ProviderPresence():
+            return replace(base, provider=c.provider, presence=c.status.value, back_in_minutes=c.back_in_minutes)
+        case PresenceUndone():
+            return replace(base, provider=c.provider, undone=c.status.value, undone_seq=c.undone_seq)
     return base
 
 

@@ -15,6 +15,7 @@ from msgspec import Struct
 from floor.config import Clinic, Thresholds
 from floor.core.floor import Alert, Floor, Room, Touched, Visit
 from floor.core.journey import Stage
+from floor.core.presence import Presence, ProviderPresenceView
 from floor.core.rooms import RoomState
 
 
@@ -43,6 +44,15 @@ class HallwayDelay(Struct):
     recovers_at: dt.datetime | None = None
     #: The provider's name as the clinic configured it (staff names are on the doors; patients' never).
     name: str = ""
+    #: Marked `running_late` to clinic or `stepped_away`; null: on the floor.
+    away: Presence | None = None
+
+
+class HallwayPresence(Struct):
+    """A provider marked away or back (a presence tap): the wall shows "running late" or "away"."""
+
+    provider: str  # initials
+    away: Presence | None = None
 
 
 class HallwayAlert(Struct):
@@ -87,6 +97,7 @@ class HallwayUpdate(Struct, tag="update", tag_field="kind"):
     visit: HallwayVisit | None
     rooms: list[HallwayRoom]
     alert: HallwayAlert | None = None
+    presence: HallwayPresence | None = None
 
 
 class HallwayDelays(Struct, tag="delays", tag_field="kind"):
@@ -120,9 +131,13 @@ class Hallway:
                             self.initials(a.provider), floor.token(a.visit) if a.visit else None, a.stage,
                             a.detail.lateness, a.detail.minutes, a.detail.limit)
 
-    def delays(self, delays: list[tuple[str, float, dt.datetime | None]]) -> list[HallwayDelay]:
-        return [HallwayDelay(self._initials.get(p, "?"), lateness, recovers, self._names.get(p, ""))
-                for p, lateness, recovers in delays]
+    def delays(self, delays: list[tuple[str, float, dt.datetime | None, Presence | None]]) -> list[HallwayDelay]:
+        return [HallwayDelay(self._initials.get(p, "?"), lateness, recovers, self._names.get(p, ""), away)
+                for p, lateness, recovers, away in delays]
+
+    def presence(self, p: ProviderPresenceView) -> HallwayPresence:
+        """Only whether the provider is away and how: not who said it, nor when."""
+        return HallwayPresence(self._initials.get(p.provider, "?"), p.status if p.status is not Presence.back else None)
 
     def board(self, floor: Floor, now: dt.datetime, delays: list[HallwayDelay], stale: bool) -> HallwayBoard:
         c = self.clinic
@@ -135,4 +150,5 @@ class Hallway:
         """`floor`: the floor the event was folded into (it knows the tokens of the visits in rooms and alerts)."""
         visit = self.visit(touched.visit) if touched.visit else None
         alert = self.alert(touched.alert, floor) if touched.alert else None
-        return HallwayUpdate(seq, at, visit, [self.room(r, floor) for r in touched.rooms], alert)
+        presence = self.presence(touched.presence) if touched.presence else None
+        return HallwayUpdate(seq, at, visit, [self.room(r, floor) for r in touched.rooms], alert, presence)

@@ -17,7 +17,17 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from floor.core.commands import AcknowledgeAlert, BookVisit, Command, MarkRoom, RescheduleVisit, TakeStep, UndoStep
+from floor.core.commands import (
+    AcknowledgeAlert,
+    BookVisit,
+    Command,
+    MarkPresence,
+    MarkRoom,
+    RescheduleVisit,
+    TakeStep,
+    UndoPresence,
+    UndoStep,
+)
 from floor.core.errors import Refusal
 from floor.core.schedule import ScheduleRefused
 from floor.fanout import CLOSE_TOO_SLOW
@@ -51,6 +61,10 @@ def tap_type(command: Command) -> str:
             return "reschedule"
         case AcknowledgeAlert():
             return "acknowledge_alert"
+        case MarkPresence(status=status):
+            return f"presence_{status.value}"
+        case UndoPresence():
+            return "presence_undo"
     return type(command).__name__
 
 

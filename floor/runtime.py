@@ -21,7 +21,7 @@ from floor.clock import Clock
 from floor.config import Clinic
 from floor.core.access import Role
 from floor.core.alerts import review
-from floor.core.commands import AcknowledgeAlert, Command, MarkRoom, Tap
+from floor.core.commands import AcknowledgeAlert, Command, MarkPresence, MarkRoom, Tap, UndoPresence
 from floor.core.errors import Refusal, Why
 from floor.core.events import AlertChange, AlertRaised, Event
 from floor.core.floor import Floor, Touched
@@ -51,6 +51,7 @@ from floor.wire import (
     LearnedStage,
     LearnedVisitType,
     MeasuresMessage,
+    PresenceAnswer,
     ProviderDelay,
     RoomAnswer,
     SnapshotMessage,
@@ -236,6 +237,9 @@ class ClinicRuntime:
             return encode(RoomAnswer(event.seq, event, touched.rooms[0]))
         if isinstance(command, AcknowledgeAlert):
             return encode(AlertAnswer(event.seq, event, touched.alert))
+        if isinstance(command, MarkPresence | UndoPresence):
+            assert touched.presence is not None
+            return encode(PresenceAnswer(event.seq, event, touched.presence))
         assert touched.visit is not None
         return encode(VisitAnswer(event.seq, event, touched.visit))
 
@@ -355,7 +359,8 @@ class ClinicRuntime:
     def _render(self, event: Event, touched: Touched) -> dict[Audience, str]:
         """The event as each audience's screens receive it: staff and managers share one text, displays get
         the hallway projection's."""
-        text = encode(EventMessage(event.seq, event, touched.visit, touched.rooms, touched.alert)).decode()
+        text = encode(EventMessage(event.seq, event, touched.visit, touched.rooms, touched.alert,
+                                   touched.presence)).decode()
         hallway = encode(self.hallway.update(event.seq, event.at, touched, self.floor)).decode()
         return {Audience.staff: text, Audience.manager: text, Audience.display: hallway}
 
@@ -430,16 +435,21 @@ class ClinicRuntime:
         f, c = self.floor, self.clinic
         return Board(c.id, c.name, c.timezone, f.day, f.seq, self.clock.now(), c.session,
                      list(f.rooms.values()), list(f.visits.values()), c.providers, c.visit_types, c.thresholds,
-                     alerts=list(f.alerts.values()), delays=self.delays(), stale=self.stale)
+                     alerts=list(f.alerts.values()), delays=self.delays(), stale=self.stale,
+                     presence=[f.presence_view(p.id) for p in c.providers])
 
     def delays(self) -> list[ProviderDelay]:
         now = self.clock.now()
         visits = by_provider(self.floor)
-        return [ProviderDelay(p.id, proj.lateness, proj.recovers_at, proj.pace, proj.visits)
+        return [ProviderDelay(p.id, proj.lateness, proj.recovers_at, proj.pace, proj.visits, self._away(p.id))
                 for p in self.clinic.providers for proj in [project(self.floor, p.id, now, visits=visits[p.id])]]
 
+    def _away(self, provider: str):
+        mark = self.floor.away(provider)
+        return mark.status if mark is not None else None
+
     def _hallway_delays(self, delays: list[ProviderDelay]):
-        return self.hallway.delays([(d.provider, d.lateness, d.recovers_at) for d in delays])
+        return self.hallway.delays([(d.provider, d.lateness, d.recovers_at, d.away) for d in delays])
 
     def measures(self) -> ClinicMeasures:
         raised = Counter(a.provider or "" for a in self.floor.alerts.values())

@@ -15,6 +15,7 @@ from floor.core.events import Event
 from floor.core.floor import Alert, Room, Visit
 from floor.core.journey import STEPS
 from floor.core.measures import ClinicMeasures
+from floor.core.presence import MAX_AWAY_MINUTES, Presence, ProviderPresenceView
 from floor.core.projection import ProjectedVisit
 from floor.core.rooms import RoomAction
 from floor.core.schedule import Problem
@@ -65,6 +66,17 @@ class RoomTap(Struct, forbid_unknown_fields=True):
     reason: Annotated[str, Meta(max_length=200)] = ""
 
 
+class PresenceTap(Struct, forbid_unknown_fields=True):
+    """Say where a provider is (`running_late` to clinic, `stepped_away`, `back`), with the minutes until they
+    expect to be back if known; or `undo` the provider's last presence tap. `expected_version`: the presence
+    version the screen saw (a `presence` of the board or the answer), to refuse a tap on a presence that
+    changed meanwhile."""
+
+    type: Literal["running_late", "stepped_away", "back", "undo"]
+    back_in_minutes: Annotated[int, Meta(ge=1, le=MAX_AWAY_MINUTES)] | None = None
+    expected_version: Annotated[int, Meta(ge=0)] | None = None
+
+
 # -- answers -------------------------------------------------------------------------------------
 
 
@@ -78,6 +90,12 @@ class RoomAnswer(Struct):
     seq: int
     event: Event
     room: Room
+
+
+class PresenceAnswer(Struct):
+    seq: int
+    event: Event
+    presence: ProviderPresenceView
 
 
 class VisitHistory(Struct):
@@ -103,6 +121,8 @@ class ProviderDelay(Struct):
     recovers_at: dt.datetime | None
     pace: float
     visits: list[ProjectedVisit] = []
+    #: The provider is marked away (`running_late` to clinic or `stepped_away`); null: on the floor.
+    away: Presence | None = None
 
 
 class AlertAnswer(Struct):
@@ -128,6 +148,8 @@ class Board(Struct):
     alerts: list[Alert] = []
     #: Each provider's projected delay now.
     delays: list[ProviderDelay] = []
+    #: Each provider's presence (`back` with no `since`: nobody said anything today).
+    presence: list[ProviderPresenceView] = []
     #: True while the server cannot reach a shared log: this board may be behind.
     stale: bool = False
 
@@ -158,13 +180,14 @@ class SnapshotMessage(Struct, tag="snapshot", tag_field="kind"):
 
 
 class EventMessage(Struct, tag="event", tag_field="kind"):
-    """One event, with the visit, rooms or alert it changed as they are now."""
+    """One event, with the visit, rooms, alert or provider's presence it changed as they are now."""
 
     seq: int
     event: Event
     visit: Visit | None
     rooms: list[Room]
     alert: Alert | None = None
+    presence: ProviderPresenceView | None = None
 
 
 class HeartbeatMessage(Struct, tag="heartbeat", tag_field="kind"):
@@ -302,6 +325,9 @@ class AuditEntry(Struct, omit_defaults=True):
     undone_seq: int | None = None
     #: A room blocked: the reason given, if any.
     reason: str | None = None
+    #: A presence tap: what it said of the provider (`provider` names them), and the minutes they gave.
+    presence: str | None = None
+    back_in_minutes: int | None = None
 
 
 class AuditTrail(Struct):

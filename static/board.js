@@ -224,8 +224,9 @@ function renderProvider(r, initials) {
     const n = i === 0 ? c.scheduled : i === 1 ? c.arrived : c.inRoom;
     setClass(r.counts[i], n ? "count" : "count zero");
   }
-  setText(r.name, state.names.get(initials) || "");
   const d = state.delays.get(initials);
+  const away = d && d.away ? (d.away === "running_late" ? " · running late" : " · away") : "";
+  setText(r.name, (state.names.get(initials) || "") + away);
   const minutes = d ? Math.max(0, Math.round(d.lateness)) : 0;
   setAttr(r.root, "data-lateness", String(minutes));
   if (minutes < 1) {

@@ -116,6 +116,7 @@ const board = {
   visitTypes: new Map(),
   thresholds: {},
   delays: new Map(),
+  presence: new Map(), // provider id -> {status, since, back_at, by, version}
 };
 
 /** Taps on their way: visit id -> {step, room, version, list, key, waiting, ctrl}. */
@@ -406,10 +407,12 @@ function apply(msg) {
         visitTypes: new Map((b.visit_types || []).map((t) => [t.code, t])),
         thresholds: b.thresholds || {},
         delays: new Map((b.delays || []).map((d) => [d.provider, d])),
+        presence: new Map((b.presence || []).map((p) => [p.provider, p])),
       });
       setClock(b.now, { from: "snapshot" });
       fillWalkinChoices();
       fillProviderFilter();
+      fillPresenceProviders();
       $("board-message").hidden = true;
       break;
     }
@@ -418,6 +421,7 @@ function apply(msg) {
       setClock(msg.event?.at, { from: "event" });
       if (msg.visit) putVisit(msg.visit);
       for (const r of msg.rooms || []) putRoom(r);
+      if (msg.presence) board.presence.set(msg.presence.provider, msg.presence);
       break;
     case "heartbeat":
       setClock(msg.now);
@@ -546,6 +550,7 @@ function renderNow() {
     else renderPanel(holder, r);
   }
   renderDelay();
+  renderPresence();
   renderFloor();
   updateBanner();
 }
@@ -1081,6 +1086,103 @@ async function sendRoom(roomId, action) {
   return undefined;
 }
 
+// -- provider presence: running late to clinic, stepped away, back ------------------------------------------
+
+const PRESENCE_LABEL = { running_late: "running late to clinic", stepped_away: "stepped away", back: "back" };
+let presencePending = false;
+
+/** Whose presence this tablet may say: a provider their own, an assistant or a manager any provider's. */
+function presenceProvider() {
+  if (!me || board.seq === null) return null;
+  if (me.role === "provider") return board.providers.has(me.id) ? me.id : null;
+  if (me.role !== "medical_assistant" && me.role !== "manager") return null;
+  const chosen = $("presence-provider").value;
+  return board.providers.has(chosen) ? chosen : null;
+}
+
+function fillPresenceProviders() {
+  const select = $("presence-provider");
+  const keep = select.value;
+  select.replaceChildren(...[...board.providers.values()].map((p) => el("option", { value: p.id, text: p.name })));
+  if (board.providers.has(keep)) select.value = keep;
+}
+$("presence-provider").addEventListener("change", () => render());
+
+function presenceText(provider, p) {
+  const own = me && me.id === provider;
+  const who = own ? "You are" : `${providerName(provider)} is`;
+  if (!p || p.status === "back") return own ? "You are on the floor." : `${providerName(provider)} is on the floor.`;
+  const back = p.back_at ? `, back about ${clock(p.back_at)}` : "";
+  return `${who} ${PRESENCE_LABEL[p.status]}${back} (said by ${p.by === me?.id ? "you" : p.by}).`;
+}
+
+function renderPresence() {
+  const section = $("presence");
+  const view = currentView();
+  const provider = presenceProvider();
+  const shown = view === "provider" || view === "medical_assistant";
+  section.hidden = !shown || (me.role === "provider" && !provider) || board.seq === null;
+  if (section.hidden) return;
+  const own = me.role === "provider";
+  $("presence-provider-field").hidden = own;
+  setText($("presence-title"), own ? "Where are you?" : "Where is the provider?");
+  const p = provider ? board.presence.get(provider) : null;
+  setText($("presence-now"), provider ? presenceText(provider, p) : "");
+  for (const button of section.querySelectorAll("button[data-presence]")) {
+    button.disabled = presencePending || !provider;
+    button.setAttribute("aria-pressed", String(Boolean(p) && p.status === button.dataset.presence && p.status !== "back"));
+  }
+}
+
+$("presence").addEventListener("click", (e) => {
+  const button = e.target.closest("button[data-presence]");
+  if (button && !button.disabled) sendPresence(button.dataset.presence);
+});
+
+const presencePath = (provider) =>
+  `/api/clinics/${encodeURIComponent(board.clinic)}/providers/${encodeURIComponent(provider)}/presence`;
+
+async function sendPresence(status) {
+  const provider = presenceProvider();
+  if (!provider || presencePending) return;
+  const body = { type: status, expected_version: board.presence.get(provider)?.version ?? 0 };
+  const minutes = document.querySelector("input[name='presence-minutes']:checked")?.value;
+  if (status !== "back" && minutes) body.back_in_minutes = Number(minutes);
+  presencePending = true;
+  render();
+  try {
+    const answer = await tap(presencePath(provider), body, { token });
+    const p = answer.presence;
+    board.presence.set(p.provider, p);
+    const who = me.id === provider ? "You are" : `${providerName(provider)} is`;
+    showToast({ text: `${who} ${PRESENCE_LABEL[p.status]}.`, undo: { presence: provider, version: p.version },
+      patient: providerName(provider) });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
+    showToast({ text: `Could not say ${PRESENCE_LABEL[status]}: ${errorText(err)}`, error: true, ms: 8000 });
+  } finally {
+    presencePending = false;
+    render();
+  }
+  return undefined;
+}
+
+async function sendPresenceUndo(t) {
+  const { presence: provider, version } = t.undo;
+  try {
+    const answer = await tap(presencePath(provider), { type: "undo", expected_version: version }, { token });
+    const p = answer.presence;
+    board.presence.set(p.provider, p);
+    showToast({ text: `Undone: ${presenceText(provider, p)}` });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
+    showToast({ text: `Could not undo: ${errorText(err)}`, error: true, ms: 8000 });
+  } finally {
+    render();
+  }
+  return undefined;
+}
+
 // -- the Undo toast ------------------------------------------------------------------------------------------
 
 let toastTimer = null;
@@ -1138,6 +1240,7 @@ async function sendUndo() {
   t.sending = true;
   clearTimeout(toastTimer);
   paintToast();
+  if (t.undo.presence) return sendPresenceUndo(t);
   try {
     const answer = await tap(visitPath(id), { type: "undo", expected_version: version }, {
       token,

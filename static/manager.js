@@ -755,7 +755,8 @@ function renderTimeline() {
     const recovery = lateness <= 0 || !delay ? "" : delay.recovers_at ? `back on time ${hm(parseTime(delay.recovers_at))}` : "not back on time today";
     const pace = delay && Number.isFinite(delay.pace) && Math.abs(delay.pace - 1) >= 0.1 ? `pace ${Math.round(delay.pace * 100)}% of plan` : "";
     g.append(
-      svg("text", { class: "lane-name", x: 10, y: LANE_PAD + 13 }, fitText(provider.name, GUTTER - 16, 7.4)),
+      svg("text", { class: "lane-name", x: 10, y: LANE_PAD + 13 }, fitText(provider.name + (delay?.away
+        ? (delay.away === "running_late" ? " · running late" : " · away") : ""), GUTTER - 16, 7.4)),
       svg("text", { class: `lane-late ${lateLevel}`, x: 10, y: LANE_PAD + 30 }, lateness > 0 ? `Projected ${lateText(lateness)}` : "On time"),
     );
     if (recovery) g.append(svg("text", { class: "lane-pace", x: 10, y: LANE_PAD + 43 }, recovery));

@@ -31,6 +31,8 @@ class Act(StrEnum):
     read_history = "read_history"
     manage_staff = "manage_staff"
     manage_displays = "manage_displays"
+    #: Say a provider is running late, stepped away or back: a provider for themself only (see may_mark).
+    mark_presence = "mark_presence"
 
 
 Action = Stage | RoomAction | Act
@@ -60,6 +62,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Act.read_history: frozenset(),
     Act.manage_staff: frozenset(),
     Act.manage_displays: frozenset(),
+    Act.mark_presence: frozenset({_MA, _PROVIDER}),  # a provider for themself only: see may_mark_presence
 }
 
 _WORDS = {Role.front_desk: "front desk", Role.medical_assistant: "medical assistants", Role.provider: "providers",
@@ -75,6 +78,12 @@ def may_undo(role: Role, person: str, step_taken_by: str) -> bool:
     return role is Role.manager or (may(role, Act.undo) and person == step_taken_by)
 
 
+def may_mark_presence(role: Role, person: str, provider: str) -> bool:
+    """A provider says where they themself are; an assistant or a manager may say it of any provider (the
+    one who sees them leave, or hears they are running late)."""
+    return may(role, Act.mark_presence) and (role is not Role.provider or person == provider)
+
+
 #: What each action is called in a sentence ("Front desk cannot room a patient").
 _DOING: dict[Action, str] = {
     Act.book: "add visits", Stage.arrived: "check a patient in", Stage.no_show: "mark a no-show",
@@ -85,6 +94,7 @@ _DOING: dict[Action, str] = {
     Act.undo: "undo a step", Act.acknowledge_alert: "acknowledge alerts", Act.read_measures: "read the measures",
     Act.read_audit: "read the audit trail", Act.read_history: "read a past day's board",
     Act.manage_staff: "manage staff", Act.manage_displays: "manage displays",
+    Act.mark_presence: "say where a provider is",
 }
 
 

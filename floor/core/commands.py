@@ -8,6 +8,7 @@ from msgspec import Struct
 
 from floor.core.access import Role
 from floor.core.journey import Stage
+from floor.core.presence import Presence
 from floor.core.rooms import RoomAction
 
 
@@ -60,7 +61,24 @@ class AcknowledgeAlert(Struct, frozen=True):
     alert: str
 
 
-Command = BookVisit | RescheduleVisit | TakeStep | UndoStep | MarkRoom | AcknowledgeAlert
+class MarkPresence(Struct, frozen=True):
+    """Say where a provider is: running late to clinic or stepped away (back in so many minutes, if known),
+    or back. A provider marks themself; an assistant or a manager any provider."""
+
+    provider: str
+    status: Presence
+    back_in_minutes: int | None = None
+    expected_version: int | None = None
+
+
+class UndoPresence(Struct, frozen=True):
+    """Undo the provider's last presence tap (`expected_version`: the presence version the screen saw)."""
+
+    provider: str
+    expected_version: int | None = None
+
+
+Command = BookVisit | RescheduleVisit | TakeStep | UndoStep | MarkRoom | AcknowledgeAlert | MarkPresence | UndoPresence
 
 
 class Tap(Struct, frozen=True):

@@ -7,6 +7,7 @@ import datetime as dt
 from msgspec import Struct
 
 from floor.core.journey import Stage
+from floor.core.presence import Presence
 from floor.core.rooms import RoomAction
 
 
@@ -75,6 +76,24 @@ class RoomMarked(Struct, tag="room_marked", frozen=True):
     reason: str = ""
 
 
+class ProviderPresence(Struct, tag="provider_presence", frozen=True):
+    """Staff said where a provider is: running late to clinic, stepped away (for `back_in_minutes`, if they
+    said), or back on the floor."""
+
+    provider: str
+    status: Presence
+    back_in_minutes: int | None = None
+
+
+class PresenceUndone(Struct, tag="presence_undone", frozen=True):
+    """A mistaken presence tap was reversed: the provider's presence is the one before it again. The undone
+    event stays in the log."""
+
+    provider: str
+    undone_seq: int
+    status: Presence
+
+
 class AlertDetail(Struct, frozen=True, omit_defaults=True):
     """What an alert says. Cascade: how late the provider is, the visits projected L+ minutes late, when the
     schedule recovers (None: not this session) and the cause. Dwell: minutes in the stage and the limit.
@@ -124,12 +143,13 @@ class AlertAcknowledged(Struct, tag="alert_acknowledged", frozen=True):
 
 AlertChange = AlertRaised | AlertUpdated | AlertCleared
 
-Change = VisitBooked | VisitRescheduled | StepTaken | StepUndone | RoomMarked | AlertChange | AlertAcknowledged
+Change = (VisitBooked | VisitRescheduled | StepTaken | StepUndone | RoomMarked | AlertChange | AlertAcknowledged
+          | ProviderPresence | PresenceUndone)
 
 
 class Event(Struct, frozen=True):
     """One entry of a clinic's log. `seq` is gap-free per clinic; `version` is the new version of the
-    visit (or room) the event is about."""
+    visit (or room, alert, provider's presence) the event is about."""
 
     seq: int
     at: dt.datetime
@@ -152,6 +172,10 @@ class Event(Struct, frozen=True):
             return "undo"
         if isinstance(c, RoomMarked):
             return f"room_{c.action.value}"
+        if isinstance(c, ProviderPresence):
+            return f"presence_{c.status.value}"
+        if isinstance(c, PresenceUndone):
+            return "presence_undo"
         if not isinstance(c, VisitBooked):
             return type(c).__struct_config__.tag
         return "walk_in" if c.walk_in else "booked"

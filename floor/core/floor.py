@@ -13,15 +13,17 @@ from collections.abc import Iterable
 from msgspec import Struct, field
 
 from floor.config import Clinic
-from floor.core.access import Act, Action, may, may_undo, refusal_text
+from floor.core.access import Act, Action, may, may_mark_presence, may_undo, refusal_text
 from floor.core.commands import (
     AcknowledgeAlert,
     BookVisit,
     Command,
+    MarkPresence,
     MarkRoom,
     RescheduleVisit,
     TakeStep,
     Tap,
+    UndoPresence,
     UndoStep,
 )
 from floor.core.errors import Refusal, Why
@@ -33,6 +35,8 @@ from floor.core.events import (
     AlertRaised,
     AlertUpdated,
     Event,
+    PresenceUndone,
+    ProviderPresence,
     RoomMarked,
     StepTaken,
     StepUndone,
@@ -42,6 +46,7 @@ from floor.core.events import (
 from floor.core.ids import Ids, NoIds, legacy_token
 from floor.core.journey import Stage, allowed_steps, enters_room, is_allowed, leaves_room
 from floor.core.learned import EMPTY, Learned
+from floor.core.presence import MAX_AWAY_MINUTES, Presence, PresenceMark, ProviderPresenceView
 from floor.core.rooms import ROOM_ACTIONS, RoomState, allowed_room_actions
 
 
@@ -119,10 +124,17 @@ class Touched(Struct):
     visit: Visit | None
     rooms: list[Room]
     alert: Alert | None = None
+    #: A provider's presence, as it is after a presence tap or its undo.
+    presence: ProviderPresenceView | None = None
 
 
 def _human(stage: Stage) -> str:
     return stage.value.replace("_", " ")
+
+
+def _human_presence(status: Presence) -> str:
+    return {Presence.running_late: "running late to clinic", Presence.stepped_away: "stepped away",
+            Presence.back: "back"}[status]
 
 
 class Floor:
@@ -146,6 +158,10 @@ class Floor:
         #: What the clinic's past days say its visits take (floor/core/learning.py): the projection's
         #: expectations. The runtime sets it when it opens a day; until then, the configured minutes.
         self.learned: Learned = EMPTY
+        #: Each provider's presence taps today that undo can still reverse; the last is their presence now.
+        self.presence: dict[str, list[PresenceMark]] = {}
+        #: Each provider's presence version: how many presence events (taps and undos) they have had today.
+        self.presence_versions: dict[str, int] = {}
 
     @classmethod
     def fold(cls, clinic: Clinic, day: dt.date, base_seq: int, events: Iterable[Event],
@@ -174,6 +190,10 @@ class Floor:
                 change, version = self._mark(command), self.rooms[command.room].version + 1
             case AcknowledgeAlert():
                 change, version = self._acknowledge(command), self.alerts[command.alert].version + 1
+            case MarkPresence():
+                change, version = self._presence(command, at), self.presence_versions.get(command.provider, 0) + 1
+            case UndoPresence():
+                change, version = self._undo_presence(command), self.presence_versions.get(command.provider, 0) + 1
         return Event(self.seq + 1, at, self.day, tap.actor, tap.device, version, change)
 
     def record(self, change: AlertChange, tap: Tap) -> Event:
@@ -197,9 +217,23 @@ class Floor:
                 action = command.action
             case AcknowledgeAlert():
                 action = Act.acknowledge_alert
+            case MarkPresence():
+                action = Act.mark_presence
+            case UndoPresence():
+                action = Act.undo
         assert tap.role is not None
         if not may(tap.role, action):
             raise Refusal(Why.forbidden, refusal_text(tap.role, action))
+        if isinstance(command, MarkPresence) and not may_mark_presence(tap.role, tap.actor, command.provider):
+            raise Refusal(Why.forbidden, f"A provider says where they themself are, not {command.provider}: medical "
+                          "assistants and managers can say it for any provider.", field="provider")
+        if isinstance(command, UndoPresence):
+            marks = self.presence.get(command.provider)
+            if command.expected_version not in (None, self.presence_versions.get(command.provider, 0)):
+                return  # `_undo_presence` refuses it as stale (409)
+            if marks and not may_undo(tap.role, tap.actor, marks[-1].by):
+                raise Refusal(Why.forbidden, f"Only {marks[-1].by or 'the person who tapped it'} or a manager can "
+                              f"undo {_human_presence(marks[-1].status)}.")
         if isinstance(command, UndoStep):
             visit = self.visits.get(command.visit)
             if visit is not None and command.expected_version not in (None, visit.version):
@@ -345,6 +379,65 @@ class Floor:
                               visit=visit.id, room=room.id, room_state=room.state.value)
         return StepUndone(visit.id, last.seq, last.step, last.previous, last.room)
 
+    def presence_of(self, provider: str) -> PresenceMark | None:
+        """The provider's standing presence tap (None: nobody said anything today, or it was undone)."""
+        marks = self.presence.get(provider)
+        return marks[-1] if marks else None
+
+    def away(self, provider: str) -> PresenceMark | None:
+        """The provider's standing mark of being away (running late, stepped away): the last presence tap, if it
+        said away and the provider has started no patient since (one who is seeing patients is back, tapped or
+        not)."""
+        mark = self.presence_of(provider)
+        if mark is None or not mark.away:
+            return None
+        started = (v.times.get(Stage.provider_in) for v in self.visits.values() if v.provider == provider)
+        return None if any(at is not None and at > mark.since for at in started) else mark
+
+    def presence_view(self, provider: str) -> ProviderPresenceView:
+        mark = self.presence_of(provider)
+        version = self.presence_versions.get(provider, 0)
+        if mark is None:
+            return ProviderPresenceView(provider, Presence.back, version=version)
+        return ProviderPresenceView(provider, mark.status, mark.since, mark.back_at, mark.by, version)
+
+    def _known_provider(self, provider: str, expected_version: int | None) -> None:
+        if self.clinic.provider(provider) is None:
+            known = ", ".join(p.id for p in self.clinic.providers)
+            raise Refusal(Why.not_found, f"No provider {provider!r} in this clinic (known: {known}).",
+                          field="provider")
+        version = self.presence_versions.get(provider, 0)
+        if expected_version is not None and expected_version != version:
+            mark = self.presence_of(provider)
+            now = _human_presence(mark.status) if mark is not None else "not marked"
+            raise Refusal(Why.stale_version, f"{provider}'s presence changed first: it is now {now} (version "
+                          f"{version}, you had version {expected_version}).", field="expected_version",
+                          version=version)
+
+    def _presence(self, c: MarkPresence, at: dt.datetime) -> ProviderPresence:
+        self._known_provider(c.provider, c.expected_version)
+        if c.status is Presence.back:
+            if c.back_in_minutes is not None:
+                raise Refusal(Why.invalid, "Back needs no minutes: back_in_minutes is only for running late or "
+                              "stepped away.", field="back_in_minutes")
+        elif c.back_in_minutes is not None and not 1 <= c.back_in_minutes <= MAX_AWAY_MINUTES:
+            raise Refusal(Why.invalid, f"back_in_minutes must be from 1 to {MAX_AWAY_MINUTES}.",
+                          field="back_in_minutes")
+        if c.status is Presence.running_late and any(
+                v.provider == c.provider and Stage.provider_in in v.times for v in self.visits.values()):
+            raise Refusal(Why.illegal_step, f"{c.provider} has already seen patients today: running late to clinic "
+                          "is for a provider not there yet (say stepped away).", field="status")
+        # "back" is taken even with no mark standing: it also tells Floor the provider is on the floor, so the
+        # projection stops presuming them away (floor.core.projection.absent_until).
+        return ProviderPresence(c.provider, c.status, c.back_in_minutes)
+
+    def _undo_presence(self, c: UndoPresence) -> PresenceUndone:
+        self._known_provider(c.provider, c.expected_version)
+        mark = self.presence_of(c.provider)
+        if mark is None:
+            raise Refusal(Why.nothing_to_undo, f"{c.provider} has no presence tap to undo today.")
+        return PresenceUndone(c.provider, mark.seq, mark.status)
+
     def _mark(self, c: MarkRoom) -> RoomMarked:
         room = self.rooms.get(c.room)
         if room is None:
@@ -377,6 +470,10 @@ class Floor:
         if room in scratch.rooms:
             scratch.rooms[room] = copy.copy(scratch.rooms[room])
         scratch.alerts = dict(self.alerts)
+        if isinstance(event.change, ProviderPresence | PresenceUndone):
+            scratch.presence = {**self.presence, event.change.provider: list(self.presence.get(event.change.provider,
+                                                                                             []))}
+            scratch.presence_versions = dict(self.presence_versions)
         alert = getattr(event.change, "alert", None)
         if alert in scratch.alerts:
             scratch.alerts[alert] = copy.copy(scratch.alerts[alert])
@@ -463,6 +560,16 @@ class Floor:
                 alert.acknowledged_by, alert.acknowledged_at = event.actor, event.at
                 alert.version = event.version
                 return Touched(None, [], alert)
+            case ProviderPresence() as c:
+                back_at = event.at + dt.timedelta(minutes=c.back_in_minutes) if c.back_in_minutes else None
+                self.presence.setdefault(c.provider, []).append(
+                    PresenceMark(event.seq, c.status, event.at, back_at, event.actor))
+                self.presence_versions[c.provider] = event.version
+                return Touched(None, [], presence=self.presence_view(c.provider))
+            case PresenceUndone() as c:
+                self.presence[c.provider].pop()
+                self.presence_versions[c.provider] = event.version
+                return Touched(None, [], presence=self.presence_view(c.provider))
         raise TypeError(f"unknown change {event.change!r}")
 
     @staticmethod

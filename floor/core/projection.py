@@ -19,6 +19,10 @@ A patient who has not come is weighed by how likely they still are to (`show_cha
 day's no-shows and how late its patients arrive, on top of the provider's past days or a prior): one likely
 not to come, whom the provider would otherwise wait for, does not hold the provider, and their visit's
 lateness is the expected one.
+
+A provider is not assumed to be on the floor (`absent_until`): one marked running late or stepped away (a
+presence tap) is not free until they said they would be back, and one who, with no tap, has left a ready
+patient waiting past their time for a while is presumed away, for longer the longer it has been.
 """
 
 from __future__ import annotations
@@ -59,6 +63,25 @@ LATE_SPREAD = 15.0
 LATE_PRIOR_WEIGHT = 10.0
 #: Below this chance of still coming, a patient who has not come is projected as likely a no-show.
 LIKELY_NO_SHOW = 0.5
+
+#: A provider marked running late or stepped away without saying for how long is expected back this many
+#: minutes after the tap (a short absence); while the mark stands (no "back", no patient seen since), they are
+#: not free before `now + MARKED_AT_LEAST` minutes, however long ago they were due back: nobody saw them return.
+MARKED_MINUTES = 15
+MARKED_AT_LEAST = 5
+#: Presumed away with no tap: the provider is with nobody, and a patient of theirs has been ready (prep done)
+#: and due (past the planned provider-in) for ABSENT_NOTICE minutes since the provider was last seen (the
+#: session's opening, their last visit's start or end, their last presence tap). On an ordinary day a provider
+#: free with a ready patient goes in within minutes, and one still with a patient is not idle; ten minutes
+#: keeps charting between patients and taps entered a few minutes late from looking like an absence.
+ABSENT_NOTICE = 10.0
+#: Then they are not free until now + ABSENT_SHARE x the minutes it has been (at most ABSENT_CAP): absences
+#: are heavy-tailed (a provider ten minutes gone is likely finishing a call; forty minutes gone, stuck in
+#: something longer), and for a Pareto-tailed duration the expected time still to go grows in proportion to
+#: the time already gone (t / (alpha - 1); 0.75 is alpha = 2.3). In loadtests/alert_quality.py (15 days each)
+#: 0.75 caught one more pulled-away episode than 0.5 for the same false alerts; 1.0 added false late starts.
+ABSENT_SHARE = 0.75
+ABSENT_CAP = 45.0
 
 
 def minutes(td: dt.timedelta) -> float:
@@ -187,6 +210,7 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
             expected = learned.expected(provider, clinic.visit_type(v.visit_type), Stage.provider_in) * p
             elapsed = minutes(now - v.times[Stage.provider_in])
             free_at = max(free_at, now + dt.timedelta(minutes=mean_residual(expected, elapsed)))
+    free_at = max(free_at, absent_until(floor, provider, now, everyone, convention))
     # The provider takes whoever is ready when they come free, earliest appointment first, so a patient
     # running late is seen after the ones already waiting rather than holding them all up.
     queue = []
@@ -321,6 +345,42 @@ def show_chance(floor: Floor, visit: Visit, now: dt.datetime) -> float:
     mine = (v for v in floor.visits.values() if v.provider == visit.provider)
     return _Coming(clinic, convention_of(clinic), mine, floor.learned.habits.get(visit.provider)).chance(
         visit, clinic.visit_type(visit.visit_type), now)
+
+
+def absent_until(floor: Floor, provider: str, now: dt.datetime, visits: Iterable[Visit] | None = None,
+                 convention: AppointmentTime | None = None) -> dt.datetime:
+    """When the provider is expected back on the floor (`now` if they are taken to be there).
+
+    Marked away (running late to clinic, stepped away): until they said they would be back, or MARKED_MINUTES
+    after the tap if they gave no minutes, and at least MARKED_AT_LEAST minutes from now while the mark stands;
+    the mark stands until a "back" tap or until they start a patient. With no tap: presumed away once a ready
+    patient of theirs has waited past their planned provider-in for ABSENT_NOTICE minutes while the provider
+    was with nobody (see ABSENT_SHARE); a "back" tap restarts that count."""
+    clinic = floor.clinic
+    convention = convention_of(clinic) if convention is None else convention
+    mine = [v for v in (floor.visits.values() if visits is None else visits) if v.provider == provider]
+    # The provider's last sign on the floor: starting or ending a visit.
+    started = [v.times[Stage.provider_in] for v in mine if Stage.provider_in in v.times]
+    ended = [v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out) for v in mine
+             if Stage.provider_in in v.times and v.stage is not Stage.provider_in]
+    seen = max([*started, *(t for t in ended if t is not None)], default=None)
+    mark = floor.presence_of(provider)
+    until = now
+    if mark is not None and mark.away and not any(t > mark.since for t in started):
+        back = mark.back_at or mark.since + dt.timedelta(minutes=MARKED_MINUTES)
+        until = max(back, now + dt.timedelta(minutes=MARKED_AT_LEAST))
+    if any(v.stage is Stage.provider_in for v in mine):
+        return until  # with a patient: on the floor (the projection counts that visit's time)
+    since = max(x for x in (clinic.local(floor.day, clinic.session.opens), seen, mark.since if mark else None)
+                if x is not None)
+    waited = 0.0
+    for v in mine:
+        if v.stage is Stage.prep_done:
+            due = planned_provider_in(v, clinic.visit_type(v.visit_type), convention)
+            waited = max(waited, minutes(now - max(since, v.times[Stage.prep_done], due)))
+    if waited >= ABSENT_NOTICE:
+        until = max(until, now + dt.timedelta(minutes=min(ABSENT_SHARE * waited, ABSENT_CAP)))
+    return until
 
 
 def _recovery(projected: list[ProjectedVisit], on_time: float) -> dt.datetime | None:

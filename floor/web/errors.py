@@ -103,7 +103,7 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
         403: "Signed in, but your role may not do this (the message says who may).",
         423: "The account is locked after repeated wrong PINs; a manager can unlock it.",
         429: "Too many requests from this sign-in or address; retry after Retry-After seconds.",
-        404: "Unknown clinic, visit or room.",
+        404: "Unknown clinic, visit, room or provider.",
         409: "Taken staff id, illegal step (names the current stage and the allowed steps), stale expected_version "
              "(carries the visit as it is now), or the room is not free.",
         422: "The request names something that does not fit: unknown provider or visit type, a start "

@@ -13,10 +13,20 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from floor import audit
 from floor.bootstrap import Floors
 from floor.core.access import Act, may, refusal_text
-from floor.core.commands import AcknowledgeAlert, BookVisit, Command, MarkRoom, TakeStep, UndoStep
+from floor.core.commands import (
+    AcknowledgeAlert,
+    BookVisit,
+    Command,
+    MarkPresence,
+    MarkRoom,
+    TakeStep,
+    UndoPresence,
+    UndoStep,
+)
 from floor.core.errors import Refusal, Why
 from floor.core.journey import Stage
 from floor.core.measures import ClinicMeasures
+from floor.core.presence import Presence
 from floor.runtime import Answer, ClinicRuntime, Idempotency
 from floor.sessions import Caller
 from floor.web.auth import caller, managers_only, signed_in
@@ -29,6 +39,8 @@ from floor.wire import (
     LatenessOverDay,
     LearnedAnswer,
     NewVisit,
+    PresenceAnswer,
+    PresenceTap,
     RoomAnswer,
     RoomTap,
     VisitAnswer,
@@ -119,6 +131,22 @@ async def room_event(request: Request, runtime: Runtime, room: FromPath[str], da
     return await _tap(request, runtime, MarkRoom(room, data.type, data.reason), who, idempotency_key)
 
 
+@post("/{clinic:str}/providers/{provider:str}/presence",
+      summary="Say a provider is running late to clinic, stepped away (back in `back_in_minutes`, if known) or back; "
+              "or undo the last such tap. A provider for themself; a medical assistant or manager for any provider",
+      responses=errors(400, 401, 403, 404, 409, 422, 429, 503))
+async def presence_event(request: Request, runtime: Runtime, provider: FromPath[str], data: JSONBody[PresenceTap],
+                         who: Who, idempotency_key: IdempotencyKey = None) -> Response[PresenceAnswer]:
+    command: Command
+    if data.type == "undo":
+        if data.back_in_minutes is not None:
+            raise Refusal(Why.invalid, "An undo takes no minutes.", field="back_in_minutes")
+        command = UndoPresence(provider, data.expected_version)
+    else:
+        command = MarkPresence(provider, Presence(data.type), data.back_in_minutes, data.expected_version)
+    return await _tap(request, runtime, command, who, idempotency_key)
+
+
 @post("/{clinic:str}/alerts/{alert:str}/acknowledge", summary="Acknowledge an alert (a manager saw it)",
       responses=errors(400, 401, 403, 404, 409, 429, 503))
 async def acknowledge_alert(request: Request, runtime: Runtime, alert: FromPath[str], who: Who,
@@ -163,7 +191,8 @@ async def learned(runtime: Runtime) -> LearnedAnswer:
 
 def clinics_router(floors: Floors) -> Router:
     return clinic_routes(floors, [list_clinics, board, visit_history, visit_audit, lateness, measures, learned,
-                                  add_visit, visit_event, room_event, acknowledge_alert], tag="clinics")
+                                  add_visit, visit_event, room_event, presence_event, acknowledge_alert],
+                         tag="clinics")
 
 
 def clinic_routes(floors: Floors, handlers: list, tag: str) -> Router:

@@ -11,6 +11,9 @@
 
 import { CLOSE, openFeed } from "./feed.js";
 
+/** A provider marked away by a presence tap: "running_late" (to clinic) or "stepped_away". */
+const AWAY = new Set(["running_late", "stepped_away"]);
+
 /** Stages after which a visit is gone from the floor (floor/core/journey.py ENDS). */
 export const ENDED = new Set(["checked_out", "no_show", "cancelled", "left_without_being_seen"]);
 /** Stages during which a visit holds a room (floor/core/journey.py IN_ROOM). */
@@ -312,6 +315,12 @@ export class HallwayState {
       else this.alerts.delete(String(msg.alert.id));
       this.deriveAlerts();
     }
+    if (msg.presence) {
+      // A presence tap: the provider is marked running late or away (or back), before the next delays tick.
+      const initials = String(msg.presence.provider);
+      const entry = this.delays.get(initials);
+      if (entry) entry.away = AWAY.has(msg.presence.away) ? msg.presence.away : null;
+    }
     this.clock.nudge(parseTime(msg.at));
   }
 
@@ -323,8 +332,9 @@ export class HallwayState {
       const initials = String(d.provider);
       seen.add(initials);
       let entry = this.delays.get(initials);
-      if (!entry) this.delays.set(initials, (entry = { lateness: 0, recoversAt: NaN }));
+      if (!entry) this.delays.set(initials, (entry = { lateness: 0, recoversAt: NaN, away: null }));
       entry.lateness = Number(d.lateness) || 0;
+      entry.away = AWAY.has(d.away) ? d.away : null;
       entry.recoversAt = parseTime(d.recovers_at);
       if (typeof d.name === "string" && d.name) this.names.set(initials, d.name);
       if (this.providers[i] !== initials) same = false;

@@ -134,6 +134,49 @@ def test_a_stale_tap_shows_the_conflict_and_who_got_there_first(server: ServerPr
     assert next(v for v in board["visits"] if v["id"] == visit["id"])["room"] == "e3"
 
 
+def test_a_provider_says_they_stepped_away_the_wall_shows_it_and_undo_takes_it_back(
+        server: ServerProcess, screens: Screens) -> None:
+    manager = server.signed_in(Role.manager)
+    server.add_staff("kim", Role.provider, "Jenna Kim")  # signed in as the clinic's provider kim
+    wall = screens.open(f"{server.url}/board.html", width=1920, height=1080)
+    pair_wall(wall, server, manager)
+    row = wall.locator("tr[data-provider='JK'] .full-name")
+    row.wait_for(timeout=10_000)
+
+    tablet = screens.open(f"{server.url}/")
+    sign_in_page(tablet, "kim", PIN)
+    card = tablet.locator("#presence")
+    card.wait_for(timeout=10_000)
+    assert tablet.locator("#presence-title").inner_text() == "Where are you?"
+    assert "You are on the floor." in tablet.locator("#presence-now").inner_text()
+    assert _serious(tablet) == []
+    for button in card.locator(".presence-actions button, .presence-minutes label").all():
+        assert button.bounding_box()["height"] >= 44
+    tablet.get_by_label("20 min").check()
+    tablet.get_by_role("button", name="Stepped away").click()
+    tablet.locator(".toast", has_text="You are stepped away.").wait_for(timeout=5_000)
+    tablet.locator("#presence-now", has_text="stepped away, back about").wait_for(timeout=5_000)
+    wall.wait_for_function("() => document.querySelector(\"tr[data-provider='JK'] .full-name\").textContent"
+                           ".endsWith(' · away')", timeout=5_000)
+    assert tablet.get_by_role("button", name="Stepped away").get_attribute("aria-pressed") == "true"
+
+    tablet.locator(".toast [data-action='undo']").click()
+    tablet.locator(".toast", has_text="Undone: You are on the floor.").wait_for(timeout=5_000)
+    wall.wait_for_function("() => !document.querySelector(\"tr[data-provider='JK'] .full-name\").textContent"
+                           ".includes('away')", timeout=5_000)
+    trail = httpx.get(f"{server.url}/api/staff/kim/audit", headers=manager, timeout=10).json()["entries"]
+    assert [(e["type"], e["person"], e["device"]) for e in trail] == [
+        ("presence_stepped_away", "kim", "tablet-1"), ("presence_undo", "kim", "tablet-1")]
+
+
+def _serious(page: Page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
 def test_after_a_server_restart_the_wall_reconnects_and_shows_the_current_state(server: ServerProcess,
                                                                                   screens: Screens) -> None:
     manager, desk = server.signed_in(Role.manager), server.signed_in(Role.front_desk)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from floor.core.access import ALLOWED, Act, Role, may, may_undo, refusal_text
+from floor.core.access import ALLOWED, Act, Role, may, may_mark_presence, may_undo, refusal_text
 from floor.core.journey import Stage
 from floor.core.rooms import RoomAction
 
@@ -31,6 +31,7 @@ EXPECTED = {
     Act.read_history: set(),
     Act.manage_staff: set(),
     Act.manage_displays: set(),
+    Act.mark_presence: {MA, PROVIDER},  # a provider for themself only: see may_mark_presence
 }
 
 
@@ -57,3 +58,13 @@ def test_a_refusal_says_who_may() -> None:
     assert text == "Front desk cannot mark the provider in: that is for managers and providers."
     assert all(refusal_text(DESK, action) for action in ALLOWED)  # every action has words
     assert "managers" in refusal_text(PROVIDER, Act.acknowledge_alert)
+
+
+def test_a_provider_says_where_they_themself_are_an_assistant_or_manager_for_any_provider() -> None:
+    assert may_mark_presence(PROVIDER, "kim", "kim")
+    assert not may_mark_presence(PROVIDER, "kim", "okafor")
+    assert may_mark_presence(MA, "ma-ben", "okafor")
+    assert may_mark_presence(MANAGER, "mgr-dana", "okafor")
+    assert not may_mark_presence(DESK, "kim", "kim")
+    assert refusal_text(DESK, Act.mark_presence) == (
+        "Front desk cannot say where a provider is: that is for managers and medical assistants and providers.")

@@ -12,8 +12,11 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 
+from floor.core.events import PresenceUndone, ProviderPresence
+from floor.core.presence import Presence
 from floor.log.base import EventLog, KeyTaken, Record, SeqTaken
 from floor.log.embedded import EmbeddedLog
 from floor.log.redis import RedisLog
@@ -286,3 +289,21 @@ async def test_prune_keeps_the_day_of_the_last_event_whatever_the_date(open_log:
     await reopened.append(CLINIC, record(4, day=later))  # seqs carry on after a restart
     with pytest.raises(SeqTaken):
         await reopened.append(CLINIC, record(1, day=later))
+
+
+async def test_presence_taps_and_their_undo_read_back_as_they_were_stored(open_log: Opener) -> None:
+    """Provider presence events (issue 16) round-trip on every backend, after a reopen too."""
+    log = await open_log()
+    base = event(1)
+    presence = [
+        msgspec.structs.replace(base, seq=2, version=1, change=ProviderPresence("kim", Presence.stepped_away, 30)),
+        msgspec.structs.replace(base, seq=3, version=2, change=ProviderPresence("kim", Presence.back)),
+        msgspec.structs.replace(base, seq=4, version=3, change=PresenceUndone("kim", 3, Presence.back)),
+        msgspec.structs.replace(base, seq=5, version=1, change=ProviderPresence("okafor", Presence.running_late)),
+    ]
+    await log.append(CLINIC, record(1))
+    for e in presence:
+        await log.append(CLINIC, Record(e))
+    assert await log.read(CLINIC, 0) == [base, *presence]
+    again = await open_log()
+    assert await again.read_day(CLINIC, DAY) == (0, [base, *presence])

@@ -16,6 +16,7 @@ ROUTES = {
     ("post", "/api/clinics/{clinic}/visits"): ("NewVisit", "201", "VisitAnswer"),
     ("post", "/api/clinics/{clinic}/visits/{visit}/events"): ("VisitTap", "201", "VisitAnswer"),
     ("post", "/api/clinics/{clinic}/rooms/{room}/events"): ("RoomTap", "201", "RoomAnswer"),
+    ("post", "/api/clinics/{clinic}/providers/{provider}/presence"): ("PresenceTap", "201", "PresenceAnswer"),
     ("get", "/api/clinics/{clinic}/measures"): (None, "200", "ClinicMeasures"),
     ("get", "/api/clinics/{clinic}/lateness"): (None, "200", "LatenessOverDay"),
     ("get", "/api/clinics/{clinic}/learned"): (None, "200", "LearnedAnswer"),

@@ -290,6 +290,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/clinics/{clinic:str}/rooms/{room:str}/events"):
         Route(lambda w: (f"{API}/rooms/{w.room_in(RoomState.ready)}/events", {"type": "blocked", "reason": "leak"}),
               frozenset({MA, MANAGER}), 201),
+    # The staff provider (dr-kim) is not the clinic's provider kim: a provider marks only themself.
+    ("POST", "/api/clinics/{clinic:str}/providers/{provider:str}/presence"):
+        Route(lambda w: (f"{API}/providers/kim/presence", {"type": "stepped_away"}), frozenset({MA, MANAGER}), 201),
     ("POST", "/api/clinics/{clinic:str}/alerts/{alert:str}/acknowledge"):
         Route(lambda w: (f"/api/clinics/{ALERTS}/alerts/{w.alert()}/acknowledge", None), frozenset({MANAGER}), 201),
     ("GET", "/api/me"): Route(lambda w: ("/api/me", None), STAFF_ROLES, 200, displays=True),
