@@ -94,9 +94,10 @@ class ClinicSummary(Struct):
 
 
 class ProviderDelay(Struct):
-    """How far behind a provider runs now (minutes; 0 on time) and when the schedule recovers (null: not
-    this session, or nobody waiting); `pace` is how long their visits take against plan today; `visits`
-    are the waiting visits with their projected provider-in and provider-out (the manager's timeline)."""
+    """How far behind a provider runs now (minutes, the core's `provider_delay`: a patient who came late does
+    not count; 0 on time) and when the schedule recovers (null: not this session, or nobody waiting); `pace`
+    is how long their visits take against plan today; `visits` are the waiting visits with their projected
+    provider-in and provider-out (the manager's timeline)."""
 
     provider: str
     lateness: float
