@@ -648,6 +648,14 @@ function lateText(lateness) {
   return n <= 0 ? "On time" : `${n} min late`;
 }
 
+/** A provider's delay (the server's `lateness`, the core's provider_delay) as the timeline label and the
+ * lateness tile both say it: {lateness, level, text}. */
+function laneLate(delay) {
+  const lateness = delay ? Number(delay.lateness) || 0 : 0;
+  const level = lateness >= (state.thresholds.cascade_minutes || 10) ? "bad" : lateness >= 5 ? "warn" : "ok";
+  return { lateness, level, text: Math.round(lateness) >= 1 ? `Projected ${lateText(lateness)}` : "On time" };
+}
+
 function renderTimeline() {
   const box = $("timeline");
   const now = serverNow();
@@ -676,14 +684,13 @@ function renderTimeline() {
     const height = LANE_PAD * 2 + PLAN_ROW + rows * ROW;
     const g = svg("g", { class: `lane${index % 2 ? " odd" : ""}`, "data-provider": provider.id, transform: `translate(0 ${y})` });
     g.append(svg("rect", { class: "lane-bg", x: 0, y: 0, width, height }));
-    const lateness = delay ? Number(delay.lateness) || 0 : 0;
+    const { lateness, level: lateLevel, text: lateLabel } = laneLate(delay);
     if (lateness > 0) late += 1;
-    const lateLevel = lateness >= (state.thresholds.cascade_minutes || 10) ? "bad" : lateness >= 5 ? "warn" : "ok";
     const recovery = lateness <= 0 || !delay ? "" : delay.recovers_at ? `back on time ${hm(parseTime(delay.recovers_at))}` : "not back on time today";
     const pace = delay && Number.isFinite(delay.pace) && Math.abs(delay.pace - 1) >= 0.1 ? `pace ${Math.round(delay.pace * 100)}% of plan` : "";
     g.append(
       svg("text", { class: "lane-name", x: 10, y: LANE_PAD + 13 }, fitText(provider.name, GUTTER - 16, 7.4)),
-      svg("text", { class: `lane-late ${lateLevel}`, x: 10, y: LANE_PAD + 30 }, lateness > 0 ? `Projected ${lateText(lateness)}` : "On time"),
+      svg("text", { class: `lane-late ${lateLevel}`, x: 10, y: LANE_PAD + 30 }, lateLabel),
     );
     if (recovery) g.append(svg("text", { class: "lane-pace", x: 10, y: LANE_PAD + 43 }, recovery));
     if (pace) g.append(svg("text", { class: "lane-pace", x: 10, y: LANE_PAD + (recovery ? 56 : 43) }, pace));
@@ -1060,12 +1067,14 @@ function tile(spec, m) {
       if (!pm) continue;
       const li = el("li", "");
       li.dataset.provider = p.id;
-      const level = pm.current_lateness >= (state.thresholds.cascade_minutes || 10) ? "bad" : pm.current_lateness >= 5 ? "warn" : "ok";
-      li.append(el("span", "late-name", p.name), el("span", `late-now ${level}`, pm.current_lateness > 0 ? `${lateText(pm.current_lateness)} now` : "On time now"),
-        el("span", "late-worst", `worst ${minutesText(pm.worst_lateness)}`));
+      // Now: the provider's delay from the server, the figure and words of the timeline's label (laneLate).
+      const late = laneLate(state.delays.get(p.id));
+      li.append(el("span", "late-name", p.name), el("span", `late-now ${late.level}`, late.text),
+        el("span", "late-worst", `worst start ${minutesText(pm.worst_lateness)}`));
       list.append(li);
     }
-    node.append(list, el("p", "tile-note", "Measured from visits started or due; the timeline shows the projection."));
+    node.append(list, el("p", "tile-note", "Now: the provider's projected delay, as on the timeline (a patient who " +
+      "came late does not count). Worst start: the latest start of a visit due so far today, measured."));
   } else if (spec.kind === "counts") {
     const c = m.clinic;
     node.append(el("p", "tile-value", `${c.seen} / ${c.booked}`), el("p", "tile-note",
