@@ -27,7 +27,7 @@ from floor.core.events import AlertChange, AlertRaised, Event
 from floor.core.floor import Floor, Touched
 from floor.core.ids import Ids
 from floor.core.measures import ClinicMeasures, measure
-from floor.core.projection import by_provider, lateness_over_day, project
+from floor.core.projection import by_provider, lateness_over_day, project, visit_plan
 from floor.days import closed_at, day_measures, fold_day
 from floor.fanout import RESYNC, Hub, Item
 from floor.hallway import Hallway, HallwayDelays, HallwaySnapshot
@@ -219,14 +219,13 @@ class ClinicRuntime:
                           "send a new key for a new tap.", field="Idempotency-Key")
         return Answer(first.status, bytes(first.body), replayed=True)
 
-    @staticmethod
-    def _answer(event: Event, touched: Touched, command: Command) -> bytes:
+    def _answer(self, event: Event, touched: Touched, command: Command) -> bytes:
         if isinstance(command, MarkRoom):
             return encode(RoomAnswer(event.seq, event, touched.rooms[0]))
         if isinstance(command, AcknowledgeAlert):
             return encode(AlertAnswer(event.seq, event, touched.alert))
         assert touched.visit is not None
-        return encode(VisitAnswer(event.seq, event, touched.visit))
+        return encode(VisitAnswer(event.seq, event, touched.visit, visit_plan(touched.visit, self.clinic)))
 
     async def _catch_up(self) -> None:
         """Fold in what other servers appended since our last event."""
@@ -344,7 +343,8 @@ class ClinicRuntime:
     def _render(self, event: Event, touched: Touched) -> dict[Audience, str]:
         """The event as each audience's screens receive it: staff and managers share one text, displays get
         the hallway projection's."""
-        text = encode(EventMessage(event.seq, event, touched.visit, touched.rooms, touched.alert)).decode()
+        plan = visit_plan(touched.visit, self.clinic) if touched.visit else None
+        text = encode(EventMessage(event.seq, event, touched.visit, touched.rooms, touched.alert, plan)).decode()
         hallway = encode(self.hallway.update(event.seq, event.at, touched, self.floor)).decode()
         return {Audience.staff: text, Audience.manager: text, Audience.display: hallway}
 
@@ -395,7 +395,8 @@ class ClinicRuntime:
         f, c = self.floor, self.clinic
         return Board(c.id, c.name, c.timezone, f.day, f.seq, self.clock.now(), c.session,
                      list(f.rooms.values()), list(f.visits.values()), c.providers, c.visit_types, c.thresholds,
-                     alerts=list(f.alerts.values()), delays=self.delays(), stale=self.stale)
+                     alerts=list(f.alerts.values()), delays=self.delays(), stale=self.stale,
+                     plans=[visit_plan(v, c) for v in f.visits.values()])
 
     def delays(self) -> list[ProviderDelay]:
         now = self.clock.now()
@@ -471,7 +472,8 @@ class ClinicRuntime:
         c = self.clinic
         f = fold_day(c, on, events)
         return Board(c.id, c.name, c.timezone, on, f.seq, closed_at(c, on, f), c.session, list(f.rooms.values()),
-                     list(f.visits.values()), c.providers, c.visit_types, c.thresholds, alerts=list(f.alerts.values()))
+                     list(f.visits.values()), c.providers, c.visit_types, c.thresholds, alerts=list(f.alerts.values()),
+                     plans=[visit_plan(v, c) for v in f.visits.values()])
 
     async def measures_on(self, day: dt.date | None) -> ClinicMeasures:
         """Today's measures now, or a past day's as it closed (from the log: past days are read, never changed)."""

@@ -15,7 +15,7 @@ from floor.core.events import Event
 from floor.core.floor import Alert, Room, Visit
 from floor.core.journey import STEPS
 from floor.core.measures import ClinicMeasures
-from floor.core.projection import ProjectedVisit
+from floor.core.projection import ProjectedVisit, VisitPlan
 from floor.core.rooms import RoomAction
 from floor.core.schedule import Problem
 
@@ -72,6 +72,8 @@ class VisitAnswer(Struct):
     seq: int
     event: Event
     visit: Visit
+    #: The visit's plan by the clinic's convention (when the patient is due, when the provider is).
+    plan: VisitPlan | None = None
 
 
 class RoomAnswer(Struct):
@@ -129,6 +131,9 @@ class Board(Struct):
     alerts: list[Alert] = []
     #: Each provider's projected delay now.
     delays: list[ProviderDelay] = []
+    #: Each visit's plan by the clinic's convention (`[session] appointment_time`): when the patient is due to
+    #: be roomed and the provider due in. The pages' "due" and "late" count from these.
+    plans: list[VisitPlan] = []
     #: True while the server cannot reach a shared log: this board may be behind.
     stale: bool = False
 
@@ -166,6 +171,8 @@ class EventMessage(Struct, tag="event", tag_field="kind"):
     visit: Visit | None
     rooms: list[Room]
     alert: Alert | None = None
+    #: The visit's plan by the clinic's convention, with the visit.
+    plan: VisitPlan | None = None
 
 
 class HeartbeatMessage(Struct, tag="heartbeat", tag_field="kind"):

@@ -88,6 +88,7 @@ const state = {
   visits: new Map(),
   alerts: new Map(),
   delays: new Map(), // provider id -> ProviderDelay
+  plans: new Map(), // visit id -> {roomed, provider_in}: its plan by the clinic's convention, from the server
   measures: null,
   lateness: null, // {day, every_minutes, points}
   heartbeatAhead: 0,
@@ -100,7 +101,7 @@ function resetState(clinic) {
   Object.assign(state, {
     clinic, name: "", timezone: undefined, day: null, seq: null, session: null, thresholds: {},
     providers: [], providerById: new Map(), visitTypes: new Map(), rooms: new Map(), visits: new Map(),
-    alerts: new Map(), delays: new Map(), measures: null, lateness: null, heartbeatAhead: 0,
+    alerts: new Map(), delays: new Map(), plans: new Map(), measures: null, lateness: null, heartbeatAhead: 0,
   });
   alertUi.clear();
   selectedVisit = null;
@@ -427,6 +428,7 @@ function applyBoard(b) {
     visits: new Map((b.visits || []).map((v) => [v.id, v])),
     alerts: new Map((b.alerts || []).map((a) => [a.id, a])),
     delays: new Map((b.delays || []).map((d) => [d.provider, d])),
+    plans: new Map((b.plans || []).map((p) => [p.visit, p])),
     heartbeatAhead: 0,
   });
   formats.clear();
@@ -456,6 +458,7 @@ function onMessage(m) {
       // A live event was stored a moment ago: its time tells the clock's pace before the next heartbeat.
       if (parseTime(m.event?.at) > clock.server) observeNow(m.event.at);
       if (m.visit) state.visits.set(m.visit.id, m.visit);
+      if (m.plan) state.plans.set(m.plan.visit, m.plan);
       for (const r of m.rooms || []) state.rooms.set(r.id, r);
       if (m.alert) state.alerts.set(m.alert.id, m.alert);
       scheduleRender(m.alert ? "alerts" : "timeline");
@@ -701,9 +704,15 @@ function renderTimeline() {
       const v = item.visit;
       const sx = x(item.slot[0]);
       const sw = Math.max(2, x(item.slot[1]) - sx - 1);
-      const status = ENDS.has(v.stage) ? v.stage : v.stage === "scheduled" ? (item.slot[0] < now ? "due" : "scheduled") : "active";
-      const slot = svg("g", { class: `slot slot-${status}${selectedVisit === v.id ? " selected" : ""}`, "data-visit": v.id },
-        svg("title", {}, `Scheduled ${hm(item.slot[0])}–${hm(item.slot[1])} · ${visitTitle(v)}`),
+      // "Due" by the clinic's plan from the server: once the patient should have been roomed (before the
+      // booked time where booked times are the provider's).
+      const plan = state.plans.get(v.id);
+      const dueAt = plan ? parseTime(plan.roomed) : item.slot[0];
+      const status = ENDS.has(v.stage) ? v.stage : v.stage === "scheduled" ? (dueAt <= now ? "due" : "scheduled") : "active";
+      const planText = plan ? ` · patient due ${hm(parseTime(plan.roomed))}, provider due ${hm(parseTime(plan.provider_in))}` : "";
+      const slot = svg("g", { class: `slot slot-${status}${selectedVisit === v.id ? " selected" : ""}`, "data-visit": v.id,
+        "data-due": plan ? plan.roomed : null },
+        svg("title", {}, `Scheduled ${hm(item.slot[0])}–${hm(item.slot[1])}${planText} · ${visitTitle(v)}`),
         svg("rect", { x: sx, y: planY, width: sw, height: PLAN_ROW - 4, rx: 2 }));
       const fit = Math.floor((sw - 6) / 6.3);
       if (fit >= 4) {

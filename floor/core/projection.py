@@ -82,6 +82,24 @@ def planned_roomed(visit: Visit, vtype: VisitType, convention: AppointmentTime) 
     return planned_provider_in(visit, vtype, convention) - dt.timedelta(minutes=sm.roomed + sm.prep_done)
 
 
+class VisitPlan(Struct, frozen=True):
+    """A visit's plan by the clinic's convention, for the pages: when the patient is due to be roomed (a
+    patient not yet come is late past it) and when the provider is due in (`planned_roomed`,
+    `planned_provider_in`). The pages show these rather than apply the convention themselves."""
+
+    visit: str
+    roomed: dt.datetime
+    provider_in: dt.datetime
+
+
+def visit_plan(visit: Visit, clinic: Clinic) -> VisitPlan:
+    """`visit`'s plan in `clinic` (a visit of a type the clinic no longer has: both at its booked time)."""
+    vtype = clinic.visit_type(visit.visit_type)
+    provider_in = planned_provider_in(visit, vtype, convention_of(clinic))
+    return VisitPlan(visit.id, planned_roomed(visit, vtype, convention_of(clinic)) if vtype else visit.start,
+                     provider_in)
+
+
 def convention_of(clinic: Clinic) -> AppointmentTime:
     """What the clinic's booked times mean (its `[session] appointment_time`)."""
     return clinic.session.appointment_time

@@ -1,7 +1,8 @@
 """`floor demo` as a newcomer runs it shows the cascade alert in its first minutes: its day (one provider held
 up at the start, floor/simulator.py `demo_staff`) raises a cascade that the hallway wall shows as "Running
-late" and the manager's page lists, and that clears when the provider has caught up. The demo runs at 150x
-from its own default start; every wait is bounded by the demo's first ten minutes at its default 30x."""
+late" and the manager's page lists (its lateness tile saying what its timeline says), and that clears when
+the provider has caught up. The demo runs at 150x from its own default start; every wait is bounded by the
+demo's first ten minutes at its default 30x."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ WITHIN_S = FIRST_MINUTES * 60 / SPEED
 
 WALL_CASCADE = "#alerts-list li.alert-cascade:not([hidden])"
 MANAGER_CASCADE = "#alerts li.alert-cascade[data-state='active']"
+SAME_DELAY = """(id) => {
+  const tile = document.querySelector(`[data-measure='lateness'] li[data-provider='${id}'] .late-now`);
+  const lane = document.querySelector(`#timeline g.lane[data-provider='${id}'] .lane-late`);
+  return tile && lane && tile.textContent !== "" && tile.textContent === lane.textContent;
+}"""
 GONE = "([s, who]) => ![...document.querySelectorAll(s)].some(e => e.textContent.includes(who))"
 
 
@@ -59,6 +65,9 @@ def test_the_demos_first_minutes_show_a_cascade_on_the_wall_and_the_managers_pag
     listed.wait_for(timeout=left_ms())
     assert listed.locator(".badge").text_content() == "Running late"
     assert f"{provider.name} running" in listed.locator(".alert-head").inner_text()
+
+    # The manager's lateness tile says now what the timeline's label says: the provider's delay.
+    manager.wait_for_function(SAME_DELAY, arg=provider.id, timeout=left_ms())
 
     # It clears once the provider has caught up, still within the demo's first ten minutes.
     for page, selector in ((wall, WALL_CASCADE), (manager, MANAGER_CASCADE)):
