@@ -493,9 +493,10 @@ async def _import(clinic: Clinic, redis_url: str | None, data_dir: str, body: by
 
 
 def _demo_clock(clinic: Clinic, speed: float, start: dt.time | None) -> Clock:
+    from floor.simulator import demo_start
+
     today = CLOCK.now().astimezone(clinic.tz).date()
-    opening = clinic.local(today, clinic.session.opens) - dt.timedelta(minutes=15)
-    begin = clinic.local(today, start) if start else opening
+    begin = clinic.local(today, start) if start else demo_start(clinic, today)
     return ScaledClock(begin.astimezone(dt.UTC), speed)
 
 

@@ -15,7 +15,7 @@ from floor.core.errors import Refusal
 from floor.core.journey import Stage
 from floor.runtime import ClinicRuntime
 from floor.sessions import Sessions
-from floor.simulator import Staff, plan_day
+from floor.simulator import demo_staff
 
 log = structlog.get_logger("floor.demo")
 
@@ -42,8 +42,9 @@ async def add_demo_staff(sessions: Sessions, clinic: Clinic) -> list[tuple[str, 
 
 
 async def play_day(runtime: ClinicRuntime, seed: int = 1, every: float = 0.25) -> None:
-    """Tap the simulated day into `runtime` until every planned visit has ended, checking every `every` s."""
-    staff = Staff(runtime.clinic, plan_day(runtime.clinic, runtime.floor.day, seed), seed)
+    """Tap the demo's day (`demo_staff`: a generated day, one provider held up at its start) into `runtime`
+    until every planned visit has ended, checking every `every` s."""
+    staff = demo_staff(runtime.clinic, runtime.floor.day, seed)
     log.info("demo_day_started", clinic=runtime.id, visits=len(staff.plan))
     while True:
         now = runtime.clock.now()

@@ -29,7 +29,7 @@ from floor.core.ids import Ids
 from floor.core.learned import EMPTY, Learned
 from floor.core.learning import LEARN_DAYS, LEARNED, PRIOR_VISITS, Tally
 from floor.core.measures import ClinicMeasures, measure
-from floor.core.projection import by_provider, lateness_over_day, project
+from floor.core.projection import by_provider, lateness_over_day, project, visit_plan
 from floor.days import closed_at, day_measures, fold_day
 from floor.fanout import RESYNC, Hub, Item
 from floor.hallway import Hallway, HallwayDelays, HallwaySnapshot
@@ -231,8 +231,7 @@ class ClinicRuntime:
                           "send a new key for a new tap.", field="Idempotency-Key")
         return Answer(first.status, bytes(first.body), replayed=True)
 
-    @staticmethod
-    def _answer(event: Event, touched: Touched, command: Command) -> bytes:
+    def _answer(self, event: Event, touched: Touched, command: Command) -> bytes:
         if isinstance(command, MarkRoom):
             return encode(RoomAnswer(event.seq, event, touched.rooms[0]))
         if isinstance(command, AcknowledgeAlert):
@@ -241,7 +240,7 @@ class ClinicRuntime:
             assert touched.presence is not None
             return encode(PresenceAnswer(event.seq, event, touched.presence))
         assert touched.visit is not None
-        return encode(VisitAnswer(event.seq, event, touched.visit))
+        return encode(VisitAnswer(event.seq, event, touched.visit, visit_plan(touched.visit, self.clinic)))
 
     async def _catch_up(self) -> None:
         """Fold in what other servers appended since our last event."""
@@ -359,8 +358,9 @@ class ClinicRuntime:
     def _render(self, event: Event, touched: Touched) -> dict[Audience, str]:
         """The event as each audience's screens receive it: staff and managers share one text, displays get
         the hallway projection's."""
+        plan = visit_plan(touched.visit, self.clinic) if touched.visit else None
         text = encode(EventMessage(event.seq, event, touched.visit, touched.rooms, touched.alert,
-                                   touched.presence)).decode()
+                                   touched.presence, plan)).decode()
         hallway = encode(self.hallway.update(event.seq, event.at, touched, self.floor)).decode()
         return {Audience.staff: text, Audience.manager: text, Audience.display: hallway}
 
@@ -436,7 +436,8 @@ class ClinicRuntime:
         return Board(c.id, c.name, c.timezone, f.day, f.seq, self.clock.now(), c.session,
                      list(f.rooms.values()), list(f.visits.values()), c.providers, c.visit_types, c.thresholds,
                      alerts=list(f.alerts.values()), delays=self.delays(), stale=self.stale,
-                     presence=[f.presence_view(p.id) for p in c.providers])
+                     presence=[f.presence_view(p.id) for p in c.providers],
+                     plans=[visit_plan(v, c) for v in f.visits.values()])
 
     def delays(self) -> list[ProviderDelay]:
         now = self.clock.now()
@@ -519,7 +520,8 @@ class ClinicRuntime:
         c = self.clinic
         f = fold_day(c, on, events)
         return Board(c.id, c.name, c.timezone, on, f.seq, closed_at(c, on, f), c.session, list(f.rooms.values()),
-                     list(f.visits.values()), c.providers, c.visit_types, c.thresholds, alerts=list(f.alerts.values()))
+                     list(f.visits.values()), c.providers, c.visit_types, c.thresholds, alerts=list(f.alerts.values()),
+                     plans=[visit_plan(v, c) for v in f.visits.values()])
 
     async def measures_on(self, day: dt.date | None) -> ClinicMeasures:
         """Today's measures now, or a past day's as it closed (from the log: past days are read, never changed)."""

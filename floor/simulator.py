@@ -245,6 +245,35 @@ def plan_absences(clinic: Clinic, day: dt.date, seed: int = 1, world: World = DE
     return away
 
 
+#: The demo's disruption (`floor demo`, `demo_absences`): one provider held up at the hospital this many
+#: minutes past the session's opening, while their patients come and are roomed as booked. Their first
+#: patients wait, the wait passes down the schedule, and the provider (quicker than most) catches up before
+#: lunch: a cascade alert raised, updated as it moves and cleared, early enough for a newcomer to watch it.
+DEMO_LATE_START = ("hart", 50.0)
+#: The demo's clinic clock starts this long before the session opens (`floor demo` without `--start`).
+DEMO_LEAD = dt.timedelta(minutes=15)
+
+
+def demo_start(clinic: Clinic, day: dt.date) -> dt.datetime:
+    """Where the demo's clinic clock starts on `day`: a quarter of an hour before the session opens."""
+    return clinic.local(day, clinic.session.opens) - DEMO_LEAD
+
+
+def demo_absences(clinic: Clinic, day: dt.date) -> Away:
+    """When providers are off the floor on the demo's day: `DEMO_LATE_START` (if the clinic has that
+    provider). Everything else is the default world's day (`plan_day`)."""
+    provider, late = DEMO_LATE_START
+    if all(p.id != provider for p in clinic.providers):
+        return {}
+    opens = clinic.local(day, clinic.session.opens)
+    return {provider: [(opens, opens + dt.timedelta(minutes=late))]}
+
+
+def demo_staff(clinic: Clinic, day: dt.date, seed: int = 1) -> Staff:
+    """The staff of the demo's day: the default world's generated day with the demo's late start."""
+    return Staff(clinic, plan_day(clinic, day, seed), seed, away=demo_absences(clinic, day))
+
+
 class Staff:
     """What the front desk, medical assistants and providers of the simulated day tap, given the floor.
 

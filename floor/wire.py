@@ -16,7 +16,7 @@ from floor.core.floor import Alert, Room, Visit
 from floor.core.journey import STEPS
 from floor.core.measures import ClinicMeasures
 from floor.core.presence import MAX_AWAY_MINUTES, Presence, ProviderPresenceView
-from floor.core.projection import ProjectedVisit
+from floor.core.projection import ProjectedVisit, VisitPlan
 from floor.core.rooms import RoomAction
 from floor.core.schedule import Problem
 
@@ -84,6 +84,8 @@ class VisitAnswer(Struct):
     seq: int
     event: Event
     visit: Visit
+    #: The visit's plan by the clinic's convention (when the patient is due, when the provider is).
+    plan: VisitPlan | None = None
 
 
 class RoomAnswer(Struct):
@@ -112,9 +114,10 @@ class ClinicSummary(Struct):
 
 
 class ProviderDelay(Struct):
-    """How far behind a provider runs now (minutes; 0 on time) and when the schedule recovers (null: not
-    this session, or nobody waiting); `pace` is how long their visits take against plan today; `visits`
-    are the waiting visits with their projected provider-in and provider-out (the manager's timeline)."""
+    """How far behind a provider runs now (minutes, the core's `provider_delay`: a patient who came late does
+    not count; 0 on time) and when the schedule recovers (null: not this session, or nobody waiting); `pace`
+    is how long their visits take against plan today; `visits` are the waiting visits with their projected
+    provider-in and provider-out (the manager's timeline)."""
 
     provider: str
     lateness: float
@@ -150,6 +153,9 @@ class Board(Struct):
     delays: list[ProviderDelay] = []
     #: Each provider's presence (`back` with no `since`: nobody said anything today).
     presence: list[ProviderPresenceView] = []
+    #: Each visit's plan by the clinic's convention (`[session] appointment_time`): when the patient is due to
+    #: be roomed and the provider due in. The pages' "due" and "late" count from these.
+    plans: list[VisitPlan] = []
     #: True while the server cannot reach a shared log: this board may be behind.
     stale: bool = False
 
@@ -188,6 +194,8 @@ class EventMessage(Struct, tag="event", tag_field="kind"):
     rooms: list[Room]
     alert: Alert | None = None
     presence: ProviderPresenceView | None = None
+    #: The visit's plan by the clinic's convention, with the visit.
+    plan: VisitPlan | None = None
 
 
 class HeartbeatMessage(Struct, tag="heartbeat", tag_field="kind"):

@@ -117,6 +117,7 @@ const board = {
   thresholds: {},
   delays: new Map(),
   presence: new Map(), // provider id -> {status, since, back_at, by, version}
+  plans: new Map(), // visit id -> {roomed, provider_in}: its plan by the clinic's convention, from the server
 };
 
 /** Taps on their way: visit id -> {step, room, version, list, key, waiting, ctrl}. */
@@ -371,11 +372,15 @@ function setClock(iso, { from = "heartbeat" } = {}) {
   }
 }
 
-/** Keep the newest of two versions of a visit (a refusal or an answer can be ahead of the feed). */
-function putVisit(visit) {
+/** Keep the newest of two versions of a visit (a refusal or an answer can be ahead of the feed), and its plan
+ * when the server sent one with it. */
+function putVisit(visit, plan) {
   if (!visit || !visit.id) return;
   const have = board.visits.get(visit.id);
-  if (!have || !(have.version > visit.version)) board.visits.set(visit.id, visit);
+  if (!have || !(have.version > visit.version)) {
+    board.visits.set(visit.id, visit);
+    if (plan) board.plans.set(visit.id, plan);
+  }
 }
 
 function putRoom(room) {
@@ -408,6 +413,7 @@ function apply(msg) {
         thresholds: b.thresholds || {},
         delays: new Map((b.delays || []).map((d) => [d.provider, d])),
         presence: new Map((b.presence || []).map((p) => [p.provider, p])),
+        plans: new Map((b.plans || []).map((p) => [p.visit, p])),
       });
       setClock(b.now, { from: "snapshot" });
       fillWalkinChoices();
@@ -419,7 +425,7 @@ function apply(msg) {
     case "event":
       board.seq = msg.seq;
       setClock(msg.event?.at, { from: "event" });
-      if (msg.visit) putVisit(msg.visit);
+      if (msg.visit) putVisit(msg.visit, msg.plan);
       for (const r of msg.rooms || []) putRoom(r);
       if (msg.presence) board.presence.set(msg.presence.provider, msg.presence);
       break;
@@ -708,8 +714,11 @@ function visitCard(v, role, list) {
   card.append(el("p", { class: "meta", text: meta.join(" · ") }));
 
   const status = el("p", { class: "status" }, el("span", { class: "stage-label", text: stageLabel(v.stage) }));
-  if (v.stage === "scheduled" && Number.isFinite(start)) {
-    status.append(" · ", waitSpan("due", v.start));
+  // A patient not yet come is due by the clinic's plan (the server's: where booked times are the provider's,
+  // patients are due before them, to be roomed and prepped by then).
+  const due = v.stage === "scheduled" && !v.walk_in ? board.plans.get(v.id)?.roomed : undefined;
+  if (due && Number.isFinite(parseTime(due))) {
+    status.append(" · ", waitSpan("due", due));
   } else if (WAIT[v.stage] && v.times?.[v.stage]) {
     status.append(" · ", waitSpan("wait", v.times[v.stage], WAIT[v.stage].label, board.thresholds?.[WAIT[v.stage].limit]));
   }
@@ -1000,7 +1009,7 @@ async function sendStep(card, step, room) {
       },
     });
     if (pending.get(id) !== p) return;
-    putVisit(answer.visit);
+    putVisit(answer.visit, answer.plan);
     showUndo(answer.visit, step, room);
   } catch (err) {
     if (pending.get(id) !== p) return;
@@ -1250,7 +1259,7 @@ async function sendUndo() {
         updateBanner();
       },
     });
-    putVisit(answer.visit);
+    putVisit(answer.visit, answer.plan);
     pins.delete(id);
     showToast({ text: `Undone: ${answer.visit.patient_name} is ${stageLabel(answer.visit.stage)} again.` });
   } catch (err) {
@@ -1323,7 +1332,7 @@ $("walkin").addEventListener("submit", async (e) => {
         },
       });
     if (walkinPending !== w) return;
-    putVisit(answer.visit);
+    putVisit(answer.visit, answer.plan);
     show($("walkin-message"), `Added ${answer.visit.patient_name}, a walk-in for ${providerName(answer.visit.provider)}: ` +
       "waiting to be roomed.", "success");
     $("walkin-name").value = "";

@@ -88,6 +88,7 @@ const state = {
   visits: new Map(),
   alerts: new Map(),
   delays: new Map(), // provider id -> ProviderDelay
+  plans: new Map(), // visit id -> {roomed, provider_in}: its plan by the clinic's convention, from the server
   measures: null,
   lateness: null, // {day, every_minutes, points}
   heartbeatAhead: 0,
@@ -100,7 +101,7 @@ function resetState(clinic) {
   Object.assign(state, {
     clinic, name: "", timezone: undefined, day: null, seq: null, session: null, thresholds: {},
     providers: [], providerById: new Map(), visitTypes: new Map(), rooms: new Map(), visits: new Map(),
-    alerts: new Map(), delays: new Map(), measures: null, lateness: null, heartbeatAhead: 0,
+    alerts: new Map(), delays: new Map(), plans: new Map(), measures: null, lateness: null, heartbeatAhead: 0,
   });
   alertUi.clear();
   selectedVisit = null;
@@ -499,6 +500,7 @@ function applyBoard(b) {
     visits: new Map((b.visits || []).map((v) => [v.id, v])),
     alerts: new Map((b.alerts || []).map((a) => [a.id, a])),
     delays: new Map((b.delays || []).map((d) => [d.provider, d])),
+    plans: new Map((b.plans || []).map((p) => [p.visit, p])),
     heartbeatAhead: 0,
   });
   formats.clear();
@@ -529,6 +531,7 @@ function onMessage(m) {
       // A live event was stored a moment ago: its time tells the clock's pace before the next heartbeat.
       if (parseTime(m.event?.at) > clock.server) observeNow(m.event.at);
       if (m.visit) state.visits.set(m.visit.id, m.visit);
+      if (m.plan) state.plans.set(m.plan.visit, m.plan);
       for (const r of m.rooms || []) state.rooms.set(r.id, r);
       if (m.alert) state.alerts.set(m.alert.id, m.alert);
       scheduleRender(m.alert ? "alerts" : "timeline");
@@ -721,6 +724,14 @@ function lateText(lateness) {
   return n <= 0 ? "On time" : `${n} min late`;
 }
 
+/** A provider's delay (the server's `lateness`, the core's provider_delay) as the timeline label and the
+ * lateness tile both say it: {lateness, level, text}. */
+function laneLate(delay) {
+  const lateness = delay ? Number(delay.lateness) || 0 : 0;
+  const level = lateness >= (state.thresholds.cascade_minutes || 10) ? "bad" : lateness >= 5 ? "warn" : "ok";
+  return { lateness, level, text: Math.round(lateness) >= 1 ? `Projected ${lateText(lateness)}` : "On time" };
+}
+
 function renderTimeline() {
   const box = $("timeline");
   const now = serverNow();
@@ -749,15 +760,14 @@ function renderTimeline() {
     const height = LANE_PAD * 2 + PLAN_ROW + rows * ROW;
     const g = svg("g", { class: `lane${index % 2 ? " odd" : ""}`, "data-provider": provider.id, transform: `translate(0 ${y})` });
     g.append(svg("rect", { class: "lane-bg", x: 0, y: 0, width, height }));
-    const lateness = delay ? Number(delay.lateness) || 0 : 0;
+    const { lateness, level: lateLevel, text: lateLabel } = laneLate(delay);
     if (lateness > 0) late += 1;
-    const lateLevel = lateness >= (state.thresholds.cascade_minutes || 10) ? "bad" : lateness >= 5 ? "warn" : "ok";
     const recovery = lateness <= 0 || !delay ? "" : delay.recovers_at ? `back on time ${hm(parseTime(delay.recovers_at))}` : "not back on time today";
     const pace = delay && Number.isFinite(delay.pace) && Math.abs(delay.pace - 1) >= 0.1 ? `pace ${Math.round(delay.pace * 100)}% of plan` : "";
     g.append(
       svg("text", { class: "lane-name", x: 10, y: LANE_PAD + 13 }, fitText(provider.name + (delay?.away
         ? (delay.away === "running_late" ? " · running late" : " · away") : ""), GUTTER - 16, 7.4)),
-      svg("text", { class: `lane-late ${lateLevel}`, x: 10, y: LANE_PAD + 30 }, lateness > 0 ? `Projected ${lateText(lateness)}` : "On time"),
+      svg("text", { class: `lane-late ${lateLevel}`, x: 10, y: LANE_PAD + 30 }, lateLabel),
     );
     if (recovery) g.append(svg("text", { class: "lane-pace", x: 10, y: LANE_PAD + 43 }, recovery));
     if (pace) g.append(svg("text", { class: "lane-pace", x: 10, y: LANE_PAD + (recovery ? 56 : 43) }, pace));
@@ -768,9 +778,15 @@ function renderTimeline() {
       const v = item.visit;
       const sx = x(item.slot[0]);
       const sw = Math.max(2, x(item.slot[1]) - sx - 1);
-      const status = ENDS.has(v.stage) ? v.stage : v.stage === "scheduled" ? (item.slot[0] < now ? "due" : "scheduled") : "active";
-      const slot = svg("g", { class: `slot slot-${status}${selectedVisit === v.id ? " selected" : ""}`, "data-visit": v.id },
-        svg("title", {}, `Scheduled ${hm(item.slot[0])}–${hm(item.slot[1])} · ${visitTitle(v)}`),
+      // "Due" by the clinic's plan from the server: once the patient should have been roomed (before the
+      // booked time where booked times are the provider's).
+      const plan = state.plans.get(v.id);
+      const dueAt = plan ? parseTime(plan.roomed) : item.slot[0];
+      const status = ENDS.has(v.stage) ? v.stage : v.stage === "scheduled" ? (dueAt <= now ? "due" : "scheduled") : "active";
+      const planText = plan ? ` · patient due ${hm(parseTime(plan.roomed))}, provider due ${hm(parseTime(plan.provider_in))}` : "";
+      const slot = svg("g", { class: `slot slot-${status}${selectedVisit === v.id ? " selected" : ""}`, "data-visit": v.id,
+        "data-due": plan ? plan.roomed : null },
+        svg("title", {}, `Scheduled ${hm(item.slot[0])}–${hm(item.slot[1])}${planText} · ${visitTitle(v)}`),
         svg("rect", { x: sx, y: planY, width: sw, height: PLAN_ROW - 4, rx: 2 }));
       const fit = Math.floor((sw - 6) / 6.3);
       if (fit >= 4) {
@@ -1134,12 +1150,14 @@ function tile(spec, m) {
       if (!pm) continue;
       const li = el("li", "");
       li.dataset.provider = p.id;
-      const level = pm.current_lateness >= (state.thresholds.cascade_minutes || 10) ? "bad" : pm.current_lateness >= 5 ? "warn" : "ok";
-      li.append(el("span", "late-name", p.name), el("span", `late-now ${level}`, pm.current_lateness > 0 ? `${lateText(pm.current_lateness)} now` : "On time now"),
-        el("span", "late-worst", `worst ${minutesText(pm.worst_lateness)}`));
+      // Now: the provider's delay from the server, the figure and words of the timeline's label (laneLate).
+      const late = laneLate(state.delays.get(p.id));
+      li.append(el("span", "late-name", p.name), el("span", `late-now ${late.level}`, late.text),
+        el("span", "late-worst", `worst start ${minutesText(pm.worst_lateness)}`));
       list.append(li);
     }
-    node.append(list, el("p", "tile-note", "Measured from visits started or due; the timeline shows the projection."));
+    node.append(list, el("p", "tile-note", "Now: the provider's projected delay, as on the timeline (a patient who " +
+      "came late does not count). Worst start: the latest start of a visit due so far today, measured."));
   } else if (spec.kind === "counts") {
     const c = m.clinic;
     node.append(el("p", "tile-value", `${c.seen} / ${c.booked}`), el("p", "tile-note",

@@ -1,7 +1,8 @@
 // Floor waiting-room screen: patient-facing, on a TV with no input. For each provider seeing patients
 // today, one kind sentence about the expected wait ("Dr. Jenna Kim is running about 15 minutes behind.
-// Thank you for your patience."), rounded to 5 minutes so it does not twitch. Nothing about patients: no
-// tokens, no rooms, no counts. It pairs like the wall (and shares the wall's stored display token).
+// Thank you for your patience."), rounded to 5 minutes so it does not twitch. The figure is the provider's
+// delay from the server (the core's `provider_delay`): a patient who came late does not make it. Nothing
+// about patients: no tokens, no rooms, no counts. It pairs like the wall (and shares the wall's stored display token).
 
 import { $, HallwayState, clinicFormats, el, runDisplay, setAttr, setClass, setText } from "./lib/hallway.js";
 

@@ -109,6 +109,24 @@ def planned_roomed(visit: Visit, vtype: VisitType, convention: AppointmentTime) 
     return planned_provider_in(visit, vtype, convention) - dt.timedelta(minutes=sm.roomed + sm.prep_done)
 
 
+class VisitPlan(Struct, frozen=True):
+    """A visit's plan by the clinic's convention, for the pages: when the patient is due to be roomed (a
+    patient not yet come is late past it) and when the provider is due in (`planned_roomed`,
+    `planned_provider_in`). The pages show these rather than apply the convention themselves."""
+
+    visit: str
+    roomed: dt.datetime
+    provider_in: dt.datetime
+
+
+def visit_plan(visit: Visit, clinic: Clinic) -> VisitPlan:
+    """`visit`'s plan in `clinic` (a visit of a type the clinic no longer has: both at its booked time)."""
+    vtype = clinic.visit_type(visit.visit_type)
+    provider_in = planned_provider_in(visit, vtype, convention_of(clinic))
+    return VisitPlan(visit.id, planned_roomed(visit, vtype, convention_of(clinic)) if vtype else visit.start,
+                     provider_in)
+
+
 def convention_of(clinic: Clinic) -> AppointmentTime:
     """What the clinic's booked times mean (its `[session] appointment_time`)."""
     return clinic.session.appointment_time
@@ -171,6 +189,27 @@ class ProjectedVisit(Struct, frozen=True):
     #: come): they are late by being late, not by the provider's delay. One who would wait for the provider
     #: anyway is projected as any other: if they come, the provider's delay passes to them.
     show: float = 1.0
+    #: A walk-in: no booked time, so never late (`lateness` 0) and no measure of the provider's delay.
+    walk_in: bool = False
+    #: The patient's own lateness, in minutes: how late they arrived against their planned rooming
+    #: (`planned_roomed`), or, not come yet, how far past it now is. Not the provider's doing.
+    own_lateness: float = 0.0
+
+
+#: A patient who came this many minutes late or more is late by their own doing: their visit is no measure of
+#: the provider's delay.
+PATIENT_LATE = 5.0
+
+
+def provider_delay(visits: Iterable[ProjectedVisit]) -> float:
+    """The provider's delay, in minutes: how late the provider is projected to reach the next booked patient
+    who came on time (less than PATIENT_LATE late) and will be waiting for them: that visit's lateness less
+    the patient's own (the earliest planned of `visits` that `waits_for_provider`, walk-ins and late patients
+    aside); 0 if no such patient will wait for the provider. A patient late because they came late does not
+    make the provider late. The wall, the waiting room and the manager quote this figure, and a cascade alert
+    carries it."""
+    return next((max(0.0, p.lateness - p.own_lateness) for p in sorted(visits, key=lambda p: p.planned_provider_in)
+                 if p.waits_for_provider and not p.walk_in and p.own_lateness < PATIENT_LATE), 0.0)
 
 
 class Cause(Struct, frozen=True):
@@ -182,7 +221,7 @@ class Cause(Struct, frozen=True):
 class ProviderProjection(Struct, frozen=True):
     provider: str
     pace: float
-    #: Minutes the provider is behind now (the projected lateness of the next visit, or the current one's).
+    #: Minutes the provider is behind now: `provider_delay` of the visits below.
     lateness: float
     free_at: dt.datetime
     visits: list[ProjectedVisit]
@@ -243,16 +282,17 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
             # is here, and fits them in if they do come. Late only by being late, not by the provider.
             lateness = 0.0 if v.walk_in else show * max(0.0, minutes(ready - planned))
             projected.append(ProjectedVisit(v.id, v.stage, planned, ready, round(lateness, 1), False,
-                                            ready + minutes_in, round(show, 2)))
+                                            ready + minutes_in, round(show, 2), v.walk_in,
+                                            _own_lateness(v, vtype, now, convention)))
             continue
         start = max(ready, free_at)
         lateness = 0.0 if v.walk_in else max(0.0, minutes(start - planned))
         done = start + minutes_in
         projected.append(ProjectedVisit(v.id, v.stage, planned, start, round(lateness, 1), free_at > ready, done,
-                                        round(show, 2)))
+                                        round(show, 2), v.walk_in, _own_lateness(v, vtype, now, convention)))
         free_at = done
     projected.sort(key=lambda x: x.planned_provider_in)
-    lateness = projected[0].lateness if projected else 0.0
+    lateness = provider_delay(projected)
     return ProviderProjection(provider, round(p, 2), lateness, free_at, projected, _recovery(projected, on_time),
                               max(causes, key=lambda c: c.over_minutes, default=None))
 
@@ -286,6 +326,14 @@ def _ready(v: Visit, vtype: VisitType, now: dt.datetime, convention: Appointment
         return roomed + after(minutes=roomed_minutes + prep_minutes)
     # Not here yet: expected roomed as planned; a patient past it is expected soon after.
     return max(rooming, now + after(minutes=waits)) + after(minutes=roomed_minutes + prep_minutes)
+
+
+def _own_lateness(v: Visit, vtype: VisitType, now: dt.datetime, convention: AppointmentTime) -> float:
+    """How late the patient came (or, not come yet, is) against their planned rooming, in minutes, >= 0."""
+    if v.walk_in:
+        return 0.0
+    came = v.times.get(Stage.arrived, now if v.stage is Stage.scheduled else None)
+    return 0.0 if came is None else round(max(0.0, minutes(came - planned_roomed(v, vtype, convention))), 1)
 
 
 class _Coming:

@@ -213,7 +213,9 @@ def test_lateness_over_the_day_is_what_was_projected_at_each_moment_from_what_wa
     for when, step in (("08:55", Stage.arrived), ("09:00", Stage.roomed), ("09:06", Stage.prep_done),
                        ("09:09", Stage.provider_in)):
         tap(when, TakeStep(first, step, "e1" if step is Stage.roomed else None))
-    tap("09:15", TakeStep(rest[0], Stage.arrived))
+    # The next patient is ready and waits for the provider (the one after never comes: late by their own doing).
+    for when, step in (("09:15", Stage.arrived), ("09:20", Stage.roomed), ("09:26", Stage.prep_done)):
+        tap(when, TakeStep(rest[0], step, "e2" if step is Stage.roomed else None))
     points = lateness_over_day(CLINIC, DAY, 0, events, at("10:30"), dt.timedelta(minutes=10))
 
     assert [p[0] for p in points][:2] == [at("08:00"), at("08:10")] and points[-1][0] == at("10:30")

@@ -17,6 +17,7 @@ from floor.core.projection import (
     _WAITING,
     LIKELY_NO_SHOW,
     ProjectedVisit,
+    _own_lateness,
     _ready,
     by_provider,
     mean_residual,
@@ -53,13 +54,14 @@ def plain_queue(floor: Floor, provider: str, now: dt.datetime, free_at: dt.datet
             projected.append(ProjectedVisit(v.id, v.stage, planned, ready,
                                             round(show * max(0.0, minutes(ready - planned)), 1), False,
                                             ready + dt.timedelta(minutes=vtype.stage_minutes.provider_in * p),
-                                            round(show, 2)))
+                                            round(show, 2), v.walk_in,
+                                            _own_lateness(v, vtype, now, convention)))
             continue
         start = max(ready, free_at)
         lateness = 0.0 if v.walk_in else max(0.0, minutes(start - planned))
         done = start + dt.timedelta(minutes=vtype.stage_minutes.provider_in * p)
         projected.append(ProjectedVisit(v.id, v.stage, planned, start, round(lateness, 1), free_at > ready, done,
-                                        round(show, 2)))
+                                        round(show, 2), v.walk_in, _own_lateness(v, vtype, now, convention)))
         free_at = done
     projected.sort(key=lambda x: x.planned_provider_in)
     return projected
