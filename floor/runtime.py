@@ -27,7 +27,7 @@ from floor.core.events import AlertChange, AlertRaised, Event
 from floor.core.floor import Floor, Touched
 from floor.core.ids import Ids
 from floor.core.measures import ClinicMeasures, measure
-from floor.core.projection import by_provider, lateness_over_day, project
+from floor.core.projection import by_provider, lateness_over_day, project, rooming
 from floor.days import closed_at, day_measures, fold_day
 from floor.fanout import RESYNC, Hub, Item
 from floor.hallway import Hallway, HallwayDelays, HallwaySnapshot
@@ -399,9 +399,10 @@ class ClinicRuntime:
 
     def delays(self) -> list[ProviderDelay]:
         now = self.clock.now()
-        visits = by_provider(self.floor)
+        visits, rooms_at = by_provider(self.floor), rooming(self.floor, now)
         return [ProviderDelay(p.id, proj.lateness, proj.recovers_at, proj.pace, proj.visits)
-                for p in self.clinic.providers for proj in [project(self.floor, p.id, now, visits=visits[p.id])]]
+                for p in self.clinic.providers
+                for proj in [project(self.floor, p.id, now, visits=visits[p.id], rooms_at=rooms_at)]]
 
     def _hallway_delays(self, delays: list[ProviderDelay]):
         return self.hallway.delays([(d.provider, d.lateness, d.recovers_at) for d in delays])

@@ -33,6 +33,7 @@ from floor.config import AppointmentTime, Clinic, VisitType
 from floor.core.events import Event
 from floor.core.floor import Floor, Visit
 from floor.core.journey import ENDS, Stage
+from floor.core.rooms import RoomState
 
 #: How widely real stage durations spread around their expectation (log-space sd of a lognormal).
 SIGMA = 0.35
@@ -141,6 +142,9 @@ class ProjectedVisit(Struct, frozen=True):
     #: come): they are late by being late, not by the provider's delay. One who would wait for the provider
     #: anyway is projected as any other: if they come, the provider's delay passes to them.
     show: float = 1.0
+    #: Late because no room will be free for the patient in time (the rooms are held by earlier visits), the
+    #: provider free: the clinic's delay passing down the schedule too, as a cascade counts it.
+    waits_for_room: bool = False
 
 
 class Cause(Struct, frozen=True):
@@ -163,9 +167,13 @@ class ProviderProjection(Struct, frozen=True):
 
 
 def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
-            visits: list[Visit] | None = None) -> ProviderProjection:
-    """`visits`: the provider's visits (from `by_provider`), when projecting every provider at once."""
+            visits: list[Visit] | None = None,
+            rooms_at: dict[str, dt.datetime] | None = None) -> ProviderProjection:
+    """`visits`: the provider's visits (from `by_provider`), and `rooms_at`: when each waiting patient gets a
+    room (from `rooming`), when projecting every provider at once."""
     clinic = floor.clinic
+    if rooms_at is None:
+        rooms_at = rooming(floor, now)
     convention = convention_of(clinic)
     everyone = floor.visits.values() if visits is None else visits
     p = pace(floor, provider, everyone)
@@ -185,8 +193,11 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
         if v.stage in _WAITING:
             vtype = clinic.visit_type(v.visit_type)
             show = coming.chance(v, vtype, now) if v.stage is Stage.scheduled else 1.0
-            queue.append((v, vtype, planned_provider_in(v, vtype, convention), _ready(v, vtype, now, convention),
-                          show))
+            ready = _ready(v, vtype, now, convention)
+            if v.id in rooms_at:  # no room free when they are due: roomed once one is, then prepped
+                sm = vtype.stage_minutes
+                ready = max(ready, rooms_at[v.id] + dt.timedelta(minutes=sm.roomed + sm.prep_done))
+            queue.append((v, vtype, planned_provider_in(v, vtype, convention), ready, show, v.id in rooms_at))
     projected: list[ProjectedVisit] = []
     # By when each is ready (ties in booking order); those ready by the time the provider is free wait in a
     # heap by appointment. free_at only moves on, so a visit once ready stays ready: n log n, not n².
@@ -203,7 +214,7 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
         else:
             pick = queue[by_ready[n]]  # nobody ready yet: the provider waits for the first who will be
             n += 1
-        v, vtype, planned, ready, show = pick
+        v, vtype, planned, ready, show, no_room = pick
         minutes_in = dt.timedelta(minutes=vtype.stage_minutes.provider_in * p)
         if show < LIKELY_NO_SHOW and free_at < ready:
             # Not here, likely not coming, and the provider would be waiting for them: the provider sees who
@@ -216,7 +227,7 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
         lateness = 0.0 if v.walk_in else max(0.0, minutes(start - planned))
         done = start + minutes_in
         projected.append(ProjectedVisit(v.id, v.stage, planned, start, round(lateness, 1), free_at > ready, done,
-                                        round(show, 2)))
+                                        round(show, 2), no_room and free_at <= ready))
         free_at = done
     projected.sort(key=lambda x: x.planned_provider_in)
     lateness = projected[0].lateness if projected else 0.0
@@ -301,6 +312,78 @@ def show_chance(floor: Floor, visit: Visit, now: dt.datetime) -> float:
         visit, clinic.visit_type(visit.visit_type), now)
 
 
+#: Before the day shows its own: minutes a room takes to be made ready after a patient leaves it.
+TURNOVER_MINUTES = 5.0
+
+
+def rooming(floor: Floor, now: dt.datetime) -> dict[str, dt.datetime]:
+    """When each patient waiting to be roomed (here, or expected) will get a room, where that is later than
+    they would otherwise be roomed: the clinic's rooms are shared by its providers, and a patient cannot be
+    roomed while every room is taken (a clinic with few rooms runs late this way with every provider free).
+
+    The rooms are a queue: each room is free now (ready), after its turnover (TURNOVER_MINUTES), or once its
+    patient's visit is expected to be over (the rest of their stages by the visit type's minutes, the
+    provider's wait aside) and it has been turned over; blocked rooms never. Patients are roomed in the order
+    they are expected to be roomable (`_ready`'s rooming), as long as they are likely to come (`show_chance`
+    at least LIKELY_NO_SHOW), each holding a room for their visit type's rooming, prep, provider and
+    teach-back minutes."""
+    clinic = floor.clinic
+    convention = convention_of(clinic)
+    turnover = dt.timedelta(minutes=TURNOVER_MINUTES)
+    free: list[dt.datetime] = []
+    for room in floor.rooms.values():
+        if room.state is RoomState.ready:
+            free.append(now)
+        elif room.state is RoomState.turnover:
+            free.append(max(now, (room.since or now) + turnover))
+        elif room.state is RoomState.occupied:
+            v = floor.visits.get(room.visit or "")
+            vtype = clinic.visit_type(v.visit_type) if v is not None else None
+            if v is None or vtype is None or v.stage not in _IN_ROOM:
+                free.append(now + turnover)
+                continue
+            rest = _IN_ROOM[_IN_ROOM.index(v.stage):]
+            sm = vtype.stage_minutes
+            left = sum(getattr(sm, stage.value) for stage in rest)
+            entered = v.times.get(v.stage, now)
+            free.append(max(now, entered + dt.timedelta(minutes=left)) + turnover)
+    if not free:
+        return {}
+    heapq.heapify(free)
+    comings: dict[str, _Coming] = {}
+    waiting = []
+    for v in floor.visits.values():
+        if v.stage not in (Stage.scheduled, Stage.arrived):
+            continue
+        vtype = clinic.visit_type(v.visit_type)
+        if vtype is None:
+            continue
+        if v.stage is Stage.scheduled:
+            if v.provider not in comings:
+                comings[v.provider] = _Coming(clinic, convention,
+                                              (w for w in floor.visits.values() if w.provider == v.provider))
+            if comings[v.provider].chance(v, vtype, now) < LIKELY_NO_SHOW:
+                continue
+        sm = vtype.stage_minutes
+        roomable = _ready(v, vtype, now, convention) - dt.timedelta(minutes=sm.roomed + sm.prep_done)
+        waiting.append((roomable, v.start, v.id, vtype))
+    waiting.sort(key=lambda w: w[:3])
+    later: dict[str, dt.datetime] = {}
+    for roomable, _, visit, vtype in waiting:
+        room_free = heapq.heappop(free)
+        roomed = max(roomable, room_free)
+        if roomed > roomable:
+            later[visit] = roomed
+        sm = vtype.stage_minutes
+        held = sm.roomed + sm.prep_done + sm.provider_in + sm.teach_back_done
+        heapq.heappush(free, roomed + dt.timedelta(minutes=held) + turnover)
+    return later
+
+
+#: The stages a patient spends in a room, in order.
+_IN_ROOM = (Stage.roomed, Stage.prep_done, Stage.provider_in, Stage.teach_back_done)
+
+
 def _recovery(projected: list[ProjectedVisit], on_time: float) -> dt.datetime | None:
     """The planned provider-in of the first visit from which every later one is on time; None if the
     session ends still late."""
@@ -325,7 +408,8 @@ def lateness_over_day(clinic: Clinic, day: dt.date, base_seq: int, events: Itera
         while upcoming is not None and upcoming.at <= at:
             floor.apply(upcoming)
             upcoming = next(pending, None)
-        visits = by_provider(floor)
-        points.append((at, {p.id: project(floor, p.id, at, visits=visits[p.id]).lateness for p in clinic.providers}))
+        visits, rooms_at = by_provider(floor), rooming(floor, at)
+        points.append((at, {p.id: project(floor, p.id, at, visits=visits[p.id], rooms_at=rooms_at).lateness
+                            for p in clinic.providers}))
         at += every
     return points
