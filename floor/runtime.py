@@ -29,7 +29,7 @@ from floor.core.ids import Ids
 from floor.core.learned import EMPTY, Learned
 from floor.core.learning import LEARN_DAYS, LEARNED, PRIOR_VISITS, Tally
 from floor.core.measures import ClinicMeasures, measure
-from floor.core.projection import by_provider, lateness_over_day, project, visit_plan
+from floor.core.projection import by_provider, lateness_over_day, project, rooming, visit_plan
 from floor.days import closed_at, day_measures, fold_day
 from floor.fanout import RESYNC, Hub, Item
 from floor.hallway import Hallway, HallwayDelays, HallwaySnapshot
@@ -441,9 +441,10 @@ class ClinicRuntime:
 
     def delays(self) -> list[ProviderDelay]:
         now = self.clock.now()
-        visits = by_provider(self.floor)
+        visits, rooms_at = by_provider(self.floor), rooming(self.floor, now)
         return [ProviderDelay(p.id, proj.lateness, proj.recovers_at, proj.pace, proj.visits, self._away(p.id))
-                for p in self.clinic.providers for proj in [project(self.floor, p.id, now, visits=visits[p.id])]]
+                for p in self.clinic.providers
+                for proj in [project(self.floor, p.id, now, visits=visits[p.id], rooms_at=rooms_at)]]
 
     def _away(self, provider: str):
         mark = self.floor.away(provider)

@@ -24,6 +24,7 @@ from floor.core.projection import (
     minutes,
     planned_provider_in,
     project,
+    rooming,
 )
 
 #: Which clinic threshold limits the time a patient spends in each stage.
@@ -43,6 +44,7 @@ HORIZON = dt.timedelta(minutes=30)
 #: Minutes beyond L a visit still ahead must be projected late to count towards raising (the projection
 #: is a forecast; visits already late count as they are).
 RAISE_MARGIN = 8.0
+MARGIN_PER_MINUTE = 0.0
 #: After a cascade clears, how long before the same provider can have a new one.
 REARM = dt.timedelta(minutes=10)
 #: An active cascade is updated when its lateness moves this many minutes or its affected visits change.
@@ -82,13 +84,13 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
     t = floor.clinic.thresholds
     late_by = dt.timedelta(minutes=t.cascade_minutes)
     changes: list[AlertChange] = []
-    visits = by_provider(floor)
+    visits, rooms_at = by_provider(floor), rooming(floor, now)
     for provider in floor.clinic.providers:
-        projection = project(floor, provider.id, now, visits=visits[provider.id])
+        projection = project(floor, provider.id, now, visits=visits[provider.id], rooms_at=rooms_at)
         # A cascade is the provider's delay passing down the schedule: a visit late only because its own
         # patient is late is not part of it.
         soon = [p for p in projection.visits if p.planned_provider_in <= now + HORIZON
-                and (p.waits_for_provider or p.planned_provider_in + late_by <= now)]
+                and (p.waits_for_provider or p.waits_for_room or p.planned_provider_in + late_by <= now)]
         # Visits that started late are links of a cascade only while someone is still waiting downstream:
         # once the provider has nobody left to see, the cascade is over (it lingered until midnight).
         # An active cascade keeps the links behind a patient taken out of turn (its run is not over); a new one
@@ -96,7 +98,7 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
         current = next((a for a in active if a.kind == "cascade" and a.provider == provider.id), None)
         started = _started_late(floor, provider.id, late_by, visits[provider.id],
                                 through_out_of_turn=current is not None) if projection.visits else []
-        late = started + [p.visit for p in soon if p.lateness >= t.cascade_minutes + RAISE_MARGIN]
+        late = started + [p.visit for p in soon if p.lateness >= t.cascade_minutes + _margin(p, now)]
         lingering = started + [p.visit for p in soon if p.lateness >= t.cascade_minutes * CLEAR_SHARE]
         if current is None:
             if len(late) >= t.cascade_visits and not _just_cleared(floor, provider.id, now):
@@ -110,6 +112,11 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
             if detail.affected != old.affected or abs((detail.lateness or 0) - (old.lateness or 0)) >= UPDATE_MINUTES:
                 changes.append(AlertUpdated(current.id, detail))
     return changes
+
+
+def _margin(p, now: dt.datetime) -> float:
+    ahead = max(0.0, minutes(p.provider_in - now))
+    return RAISE_MARGIN + MARGIN_PER_MINUTE * ahead
 
 
 def _just_cleared(floor: Floor, provider: str, now: dt.datetime) -> bool:

@@ -41,6 +41,7 @@ from floor.core.events import Event
 from floor.core.floor import Floor, Visit
 from floor.core.journey import ENDS, Stage
 from floor.core.learned import EMPTY, Habits, Learned
+from floor.core.rooms import RoomState
 
 #: How widely real stage durations spread around their expectation (log-space sd of a lognormal).
 SIGMA = 0.35
@@ -194,6 +195,9 @@ class ProjectedVisit(Struct, frozen=True):
     #: The patient's own lateness, in minutes: how late they arrived against their planned rooming
     #: (`planned_roomed`), or, not come yet, how far past it now is. Not the provider's doing.
     own_lateness: float = 0.0
+    #: Late because no room will be free for the patient in time (the rooms are held by earlier visits), the
+    #: provider free: the clinic's delay passing down the schedule too, as a cascade counts it.
+    waits_for_room: bool = False
 
 
 #: A patient who came this many minutes late or more is late by their own doing: their visit is no measure of
@@ -203,13 +207,13 @@ PATIENT_LATE = 5.0
 
 def provider_delay(visits: Iterable[ProjectedVisit]) -> float:
     """The provider's delay, in minutes: how late the provider is projected to reach the next booked patient
-    who came on time (less than PATIENT_LATE late) and will be waiting for them: that visit's lateness less
-    the patient's own (the earliest planned of `visits` that `waits_for_provider`, walk-ins and late patients
-    aside); 0 if no such patient will wait for the provider. A patient late because they came late does not
-    make the provider late. The wall, the waiting room and the manager quote this figure, and a cascade alert
-    carries it."""
+    who came on time (less than PATIENT_LATE late) and will be waiting for them (or for a room the provider's
+    earlier patients hold): that visit's lateness less the patient's own; walk-ins and late patients aside; 0
+    if no such patient will wait. A patient late because they came late does not make the provider late. The
+    wall, the waiting room and the manager quote this figure, and a cascade alert carries it."""
     return next((max(0.0, p.lateness - p.own_lateness) for p in sorted(visits, key=lambda p: p.planned_provider_in)
-                 if p.waits_for_provider and not p.walk_in and p.own_lateness < PATIENT_LATE), 0.0)
+                 if (p.waits_for_provider or p.waits_for_room) and not p.walk_in and p.own_lateness < PATIENT_LATE),
+                0.0)
 
 
 class Cause(Struct, frozen=True):
@@ -232,9 +236,13 @@ class ProviderProjection(Struct, frozen=True):
 
 
 def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
-            visits: list[Visit] | None = None) -> ProviderProjection:
-    """`visits`: the provider's visits (from `by_provider`), when projecting every provider at once."""
+            visits: list[Visit] | None = None,
+            rooms_at: dict[str, dt.datetime] | None = None) -> ProviderProjection:
+    """`visits`: the provider's visits (from `by_provider`), and `rooms_at`: when each waiting patient gets a
+    room (from `rooming`), when projecting every provider at once."""
     clinic = floor.clinic
+    if rooms_at is None:
+        rooms_at = rooming(floor, now)
     convention = convention_of(clinic)
     learned = floor.learned
     everyone = floor.visits.values() if visits is None else visits
@@ -257,8 +265,12 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
         if v.stage in _WAITING:
             vtype = clinic.visit_type(v.visit_type)
             show = coming.chance(v, vtype, now) if v.stage is Stage.scheduled else 1.0
-            queue.append((v, vtype, planned_provider_in(v, vtype, convention),
-                          _ready(v, vtype, now, convention, learned), show))
+            ready = _ready(v, vtype, now, convention, learned)
+            if v.id in rooms_at:  # no room free when they are due: roomed once one is, then prepped
+                ready = max(ready, rooms_at[v.id] + dt.timedelta(
+                    minutes=learned.expected(provider, vtype, Stage.roomed)
+                    + learned.expected(provider, vtype, Stage.prep_done)))
+            queue.append((v, vtype, planned_provider_in(v, vtype, convention), ready, show, v.id in rooms_at))
     projected: list[ProjectedVisit] = []
     # By when each is ready (ties in booking order); those ready by the time the provider is free wait in a
     # heap by appointment. free_at only moves on, so a visit once ready stays ready: n log n, not n².
@@ -275,7 +287,7 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
         else:
             pick = queue[by_ready[n]]  # nobody ready yet: the provider waits for the first who will be
             n += 1
-        v, vtype, planned, ready, show = pick
+        v, vtype, planned, ready, show, no_room = pick
         minutes_in = dt.timedelta(minutes=learned.expected(provider, vtype, Stage.provider_in) * p)
         if show < LIKELY_NO_SHOW and free_at < ready:
             # Not here, likely not coming, and the provider would be waiting for them: the provider sees who
@@ -289,7 +301,8 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
         lateness = 0.0 if v.walk_in else max(0.0, minutes(start - planned))
         done = start + minutes_in
         projected.append(ProjectedVisit(v.id, v.stage, planned, start, round(lateness, 1), free_at > ready, done,
-                                        round(show, 2), v.walk_in, _own_lateness(v, vtype, now, convention)))
+                                        round(show, 2), v.walk_in, _own_lateness(v, vtype, now, convention),
+                                        no_room and free_at <= ready))
         free_at = done
     projected.sort(key=lambda x: x.planned_provider_in)
     lateness = provider_delay(projected)
@@ -431,6 +444,77 @@ def absent_until(floor: Floor, provider: str, now: dt.datetime, visits: Iterable
     return until
 
 
+#: Before the day shows its own: minutes a room takes to be made ready after a patient leaves it.
+TURNOVER_MINUTES = 5.0
+
+
+def rooming(floor: Floor, now: dt.datetime) -> dict[str, dt.datetime]:
+    """When each patient waiting to be roomed (here, or expected) will get a room, where that is later than
+    they would otherwise be roomed: the clinic's rooms are shared by its providers, and a patient cannot be
+    roomed while every room is taken (a clinic with few rooms runs late this way with every provider free).
+
+    The rooms are a queue: each room is free now (ready), after its turnover (TURNOVER_MINUTES), or once its
+    patient's visit is expected to be over (the rest of their stages by the visit type's minutes, the
+    provider's wait aside) and it has been turned over; blocked rooms never. Patients are roomed in the order
+    they are expected to be roomable (`_ready`'s rooming), as long as they are likely to come (`show_chance`
+    at least LIKELY_NO_SHOW), each holding a room for their visit type's rooming, prep, provider and
+    teach-back minutes."""
+    clinic = floor.clinic
+    convention = convention_of(clinic)
+    learned = floor.learned
+    turnover = dt.timedelta(minutes=TURNOVER_MINUTES)
+    free: list[dt.datetime] = []
+    for room in floor.rooms.values():
+        if room.state is RoomState.ready:
+            free.append(now)
+        elif room.state is RoomState.turnover:
+            free.append(max(now, (room.since or now) + turnover))
+        elif room.state is RoomState.occupied:
+            v = floor.visits.get(room.visit or "")
+            vtype = clinic.visit_type(v.visit_type) if v is not None else None
+            if v is None or vtype is None or v.stage not in _IN_ROOM:
+                free.append(now + turnover)
+                continue
+            rest = _IN_ROOM[_IN_ROOM.index(v.stage):]
+            left = sum(learned.expected(v.provider, vtype, stage) for stage in rest)
+            entered = v.times.get(v.stage, now)
+            free.append(max(now, entered + dt.timedelta(minutes=left)) + turnover)
+    if not free:
+        return {}
+    heapq.heapify(free)
+    comings: dict[str, _Coming] = {}
+    waiting = []
+    for v in floor.visits.values():
+        if v.stage not in (Stage.scheduled, Stage.arrived):
+            continue
+        vtype = clinic.visit_type(v.visit_type)
+        if vtype is None:
+            continue
+        if v.stage is Stage.scheduled:
+            if v.provider not in comings:
+                comings[v.provider] = _Coming(clinic, convention,
+                                              (w for w in floor.visits.values() if w.provider == v.provider),
+                                              learned.habits.get(v.provider))
+            if comings[v.provider].chance(v, vtype, now) < LIKELY_NO_SHOW:
+                continue
+        in_room = [learned.expected(v.provider, vtype, stage) for stage in _IN_ROOM]
+        roomable = _ready(v, vtype, now, convention, learned) - dt.timedelta(minutes=in_room[0] + in_room[1])
+        waiting.append((roomable, v.start, v.id, sum(in_room)))
+    waiting.sort(key=lambda w: w[:3])
+    later: dict[str, dt.datetime] = {}
+    for roomable, _, visit, held in waiting:
+        room_free = heapq.heappop(free)
+        roomed = max(roomable, room_free)
+        if roomed > roomable:
+            later[visit] = roomed
+        heapq.heappush(free, roomed + dt.timedelta(minutes=held) + turnover)
+    return later
+
+
+#: The stages a patient spends in a room, in order.
+_IN_ROOM = (Stage.roomed, Stage.prep_done, Stage.provider_in, Stage.teach_back_done)
+
+
 def _recovery(projected: list[ProjectedVisit], on_time: float) -> dt.datetime | None:
     """The planned provider-in of the first visit from which every later one is on time; None if the
     session ends still late."""
@@ -457,7 +541,8 @@ def lateness_over_day(clinic: Clinic, day: dt.date, base_seq: int, events: Itera
         while upcoming is not None and upcoming.at <= at:
             floor.apply(upcoming)
             upcoming = next(pending, None)
-        visits = by_provider(floor)
-        points.append((at, {p.id: project(floor, p.id, at, visits=visits[p.id]).lateness for p in clinic.providers}))
+        visits, rooms_at = by_provider(floor), rooming(floor, at)
+        points.append((at, {p.id: project(floor, p.id, at, visits=visits[p.id], rooms_at=rooms_at).lateness
+                            for p in clinic.providers}))
         at += every
     return points
