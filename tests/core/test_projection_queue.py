@@ -25,6 +25,7 @@ from floor.core.projection import (
     pace,
     planned_provider_in,
     project,
+    rooming,
     show_chance,
 )
 from floor.simulator import simulate_day
@@ -35,14 +36,20 @@ DAY = dt.date(2026, 11, 23)
 
 def plain_queue(floor: Floor, provider: str, now: dt.datetime, free_at: dt.datetime) -> list[ProjectedVisit]:
     """The walk as first written: each time the provider comes free, scan everyone for who is ready. A patient
-    not come and likely not to, whom the provider would be waiting for, is fitted in when ready (expected lateness)."""
+    not come and likely not to, whom the provider would be waiting for, is fitted in when ready (expected lateness).
+    A patient who gets a room later than they would be roomed (`rooming`) is ready that much later."""
     p = pace(floor, provider)
     convention = floor.clinic.session.appointment_time
+    rooms_at = rooming(floor, now)
     queue = []
     for v in floor.visits.values():
         if v.provider == provider and v.stage not in ENDS and v.stage in _WAITING:
             vtype = CLINIC.visit_type(v.visit_type)
-            queue.append((v, vtype, planned_provider_in(v, vtype, convention), _ready(v, vtype, now, convention),
+            ready = _ready(v, vtype, now, convention)
+            if v.id in rooms_at:
+                sm = vtype.stage_minutes
+                ready = max(ready, rooms_at[v.id] + dt.timedelta(minutes=sm.roomed + sm.prep_done))
+            queue.append((v, vtype, planned_provider_in(v, vtype, convention), ready,
                           show_chance(floor, v, now)))
     projected = []
     while queue:
@@ -61,7 +68,8 @@ def plain_queue(floor: Floor, provider: str, now: dt.datetime, free_at: dt.datet
         lateness = 0.0 if v.walk_in else max(0.0, minutes(start - planned))
         done = start + dt.timedelta(minutes=vtype.stage_minutes.provider_in * p)
         projected.append(ProjectedVisit(v.id, v.stage, planned, start, round(lateness, 1), free_at > ready, done,
-                                        round(show, 2), v.walk_in, _own_lateness(v, vtype, now, convention)))
+                                        round(show, 2), v.walk_in, _own_lateness(v, vtype, now, convention),
+                                        v.id in rooms_at and free_at <= ready))
         free_at = done
     projected.sort(key=lambda x: x.planned_provider_in)
     return projected
