@@ -20,6 +20,7 @@ from floor.core.commands import Tap
 from floor.core.events import AlertAcknowledged, AlertChange, AlertCleared, AlertRaised, AlertUpdated, Event
 from floor.core.floor import Floor
 from floor.core.ids import Ids
+from floor.core.learned import EMPTY, Learned
 from floor.log.embedded import scan
 
 _ALERT_EVENTS = (AlertRaised, AlertUpdated, AlertCleared, AlertAcknowledged)
@@ -32,12 +33,15 @@ class AlertLine(Struct, frozen=True):
 
 
 def replay(clinic: Clinic, events: Iterable[Event], *, tick: dt.timedelta = TICK,
-           until: dt.datetime | None = None) -> tuple[list[AlertLine], Floor]:
+           until: dt.datetime | None = None, learned: Learned = EMPTY) -> tuple[list[AlertLine], Floor]:
+    """`learned`: what the clinic's past days say (floor/core/learning.py), as the server would have learned
+    it when the day opened; none by default (the configured minutes)."""
     taps = [e for e in events if not isinstance(e.change, _ALERT_EVENTS)]
     if not taps:
         return [], Floor(clinic, clinic.day_of(until) if until else dt.date.today())
     # The alerts' ids are drawn from a fixed seed: a replay of the same events says the same, ids and all.
     floor = Floor(clinic, taps[0].day, taps[0].seq - 1, Ids.seeded("replay"))
+    floor.learned = learned
     lines: list[AlertLine] = []
 
     def reviewed(now: dt.datetime) -> None:

@@ -20,6 +20,7 @@ not when it was tapped: alerts only see the taps. Its K-th visit became late at 
   though it detects nothing).
 
     .venv/bin/python loadtests/alert_quality.py --days 40
+    .venv/bin/python loadtests/alert_quality.py --days 40 --history 0
     .venv/bin/python loadtests/alert_quality.py --days 100 --worlds default,provider_time --seed 1000
 """
 
@@ -40,11 +41,16 @@ from floor.config import AppointmentTime, Clinic, demo_clinic
 from floor.core.events import AlertCleared, AlertRaised, Event
 from floor.core.floor import Floor, Visit
 from floor.core.journey import Stage
+from floor.core.learned import EMPTY, Learned
+from floor.core.learning import learn
+from floor.days import fold_day
 from floor.replay import replay
 from floor.simulator import WORLDS, simulate_day
 
 EARLY = dt.timedelta(hours=1)
 TICK = dt.timedelta(minutes=1)
+#: Past days' seeds start this far from the scored days', so no scored day is also learned from.
+HISTORY_SEEDS = 100_000
 DAY = dt.date(2026, 11, 23)
 #: The issue's targets, in every world.
 TARGETS = {"recall": 0.85, "precision": 0.80, "lead": 10.0}
@@ -212,16 +218,28 @@ class Score:
         return f"{self.recall:6.2f} {self.precision:6.2f} {self.lead:5.0f} {self.false_per_day:6.2f}"
 
 
-def run_world(base: Clinic, name: str, days: int, seed: int) -> tuple[Score, Score]:
-    """Floor's score and the baseline's over `days` days of one world (seeds seed, seed+1, ...)."""
+def history(clinic: Clinic, world, days: int, seed: int) -> Learned:
+    """What Floor learns from `days` past days of the same world (seeds far from the scored days'), as a
+    server learns from the clinic's log when the day opens: the days as tapped, not as they really went."""
+    past = []
+    for n in range(days):
+        events, _ = simulate_day(clinic, DAY - dt.timedelta(days=n + 1), HISTORY_SEEDS + seed + n, world=world)
+        past.append(fold_day(clinic, DAY - dt.timedelta(days=n + 1), events))
+    return learn(clinic, past)
+
+
+def run_world(base: Clinic, name: str, days: int, seed: int, past_days: int = 0) -> tuple[Score, Score]:
+    """Floor's score and the baseline's over `days` days of one world (seeds seed, seed+1, ...), Floor having
+    learned from `past_days` earlier days of the world (0: nothing learned, the configured minutes)."""
     world = WORLDS[name]
     clinic = world.clinic(base)
+    learned = history(clinic, world, past_days, seed) if past_days else EMPTY
     floor_score, plain_score = Score(), Score()
     for n in range(days):
         events, truth_floor = simulate_day(clinic, DAY, seed + n, world=world)
         end = events[-1].at
         truth = true_cascades(clinic, truth_floor)
-        lines, _ = replay(clinic, events, until=end)
+        lines, _ = replay(clinic, events, until=end, learned=learned)
         for score, spans in ((floor_score, cascade_alerts(lines, end)),
                              (plain_score, baseline_alerts(clinic, events, end))):
             score.provider_days += len(clinic.providers)
@@ -248,6 +266,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=40, help="simulated days per world (default 40)")
     parser.add_argument("--worlds", default=",".join(WORLDS), help=f"comma-separated, of: {', '.join(WORLDS)}")
     parser.add_argument("--seed", type=int, default=1000, help="the first day's seed (default 1000)")
+    parser.add_argument("--history", type=int, default=14, metavar="DAYS",
+                        help="past days of each world Floor learns from first, as a server learns from its "
+                             "log (default 14; 0: nothing learned, the configured minutes)")
     args = parser.parse_args()
     names = [w.strip() for w in args.worlds.split(",") if w.strip()]
     unknown = [w for w in names if w not in WORLDS]
@@ -255,7 +276,8 @@ def main() -> None:
         parser.error(f"unknown world(s) {', '.join(unknown)}; known: {', '.join(WORLDS)}")
     base = demo_clinic()
     k, late = base.thresholds.cascade_visits, base.thresholds.cascade_minutes
-    print(f"{args.days} days per world from seed {args.seed}, K={k}, L={late}; "
+    print(f"{args.days} days per world from seed {args.seed}, Floor learned from {args.history} past days, "
+          f"K={k}, L={late}; "
           f"recall, precision, median lead (min), false alerts per provider-day")
     header = (f"{'world':14} {'prov-days':>9} {'episodes':>8} | {'Floor: rec':>10} {'prec':>6} {'lead':>5} "
               f"{'FA/pd':>6} | {'plain: rec':>10} {'prec':>6} {'lead':>5} {'FA/pd':>6} | misses")
@@ -264,7 +286,7 @@ def main() -> None:
     total_floor, total_plain = Score(), Score()
     started = time.perf_counter()
     for name in names:
-        floor_score, plain_score = run_world(base, name, args.days, args.seed)
+        floor_score, plain_score = run_world(base, name, args.days, args.seed, args.history)
         total_floor += floor_score
         total_plain += plain_score
         print(f"{name:14} {floor_score.provider_days:9d} {floor_score.episodes:8d} | {floor_score.cells():>29} | "
