@@ -155,7 +155,7 @@ def test_a_patient_past_their_time_and_not_come_is_not_yet_a_late_visit() -> Non
 
 
 def test_a_patient_not_due_yet_counts_in_full() -> None:
-    day, v = _overrun_with_a_patient_not_come()
+    day, _ = _overrun_with_a_patient_not_come()
     # Before 10:00 the 10:00 patient is not due yet: no reason to doubt them, and the cascade of three (9:20
     # and 9:40 waiting, 10:00 to come, all behind a visit running long) is raised.
     day.run("09:59")

@@ -12,6 +12,8 @@ from floor.config import demo_clinic
 from floor.core.events import AlertCleared, AlertRaised, AlertUpdated
 from floor.core.floor import Floor
 from floor.core.journey import ENDS
+from floor.core.learning import learn
+from floor.days import fold_day
 from floor.log.base import Record
 from floor.log.embedded import frame
 from floor.replay import read_events, replay
@@ -64,3 +66,26 @@ def test_floor_replay_reads_a_recorded_log_file_and_prints_the_alerts(tmp_path) 
     assert len(printed) == len(lines)
     assert any(" alert_raised " in p and " cascade " in p for p in printed)
     assert f"{len(lines)} alert changes" in out.stderr
+
+
+def test_floor_replay_learns_from_the_days_before_it_in_the_folder_as_the_server_did(tmp_path) -> None:
+    past_day = DAY - dt.timedelta(days=1)
+    past, _ = simulate_day(CLINIC, past_day, seed=7)
+    (tmp_path / f"{past_day}.log").write_bytes(b"".join(frame(Record(e)) for e in past))
+    events, _ = simulate_day(CLINIC, DAY, seed=1003)
+    (tmp_path / f"{DAY}.log").write_bytes(b"".join(frame(Record(e)) for e in events))
+    later, _ = simulate_day(CLINIC, DAY + dt.timedelta(days=1), seed=8)  # after the day: not learned from
+    (tmp_path / f"{DAY + dt.timedelta(days=1)}.log").write_bytes(b"".join(frame(Record(e)) for e in later))
+
+    def printed(*flags: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "floor", "--log-level", "warning", "replay", *flags,
+                               str(tmp_path / f"{DAY}.log")], capture_output=True, text=True, timeout=120, check=True)
+
+    learned = learn(CLINIC, [fold_day(CLINIC, past_day, past)])
+    assert learned.stages  # the past day taught something
+    with_history = printed()
+    assert "learned from 1 past days" in with_history.stderr
+    assert len(with_history.stdout.splitlines()) == len(replay(CLINIC, events, learned=learned)[0])
+    without = printed("--no-history")
+    assert "learned from" not in without.stderr
+    assert len(without.stdout.splitlines()) == len(replay(CLINIC, events)[0])
