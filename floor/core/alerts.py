@@ -48,7 +48,8 @@ HORIZON = dt.timedelta(minutes=30)
 RAISE_MARGIN = 4.0
 #: After a cascade clears, how long before the same provider can have a new one.
 REARM = dt.timedelta(minutes=10)
-#: An active cascade is updated when its lateness moves this many minutes or its affected visits change.
+#: An active cascade is updated when its lateness or its projected recovery moves this many minutes, its
+#: recovery comes or goes, or its affected visits change.
 UPDATE_MINUTES = 5.0
 
 
@@ -114,9 +115,17 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
         else:
             detail = _detail(projection, late or lingering)
             old = current.detail
-            if detail.affected != old.affected or abs((detail.lateness or 0) - (old.lateness or 0)) >= UPDATE_MINUTES:
+            if detail.affected != old.affected or abs((detail.lateness or 0) - (old.lateness or 0)) >= UPDATE_MINUTES \
+                    or _moved(detail.recovers_at, old.recovers_at):
                 changes.append(AlertUpdated(current.id, detail))
     return changes
+
+
+def _moved(recovers: dt.datetime | None, was: dt.datetime | None) -> bool:
+    """Whether the projected recovery changed enough to tell the screens: came, went, or moved UPDATE_MINUTES."""
+    if recovers is None or was is None:
+        return (recovers is None) != (was is None)
+    return abs(minutes(recovers - was)) >= UPDATE_MINUTES
 
 
 def _just_cleared(floor: Floor, provider: str, now: dt.datetime) -> bool:

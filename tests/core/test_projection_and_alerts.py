@@ -9,7 +9,7 @@ import pytest
 from floor.config import demo_clinic
 from floor.core.alerts import review
 from floor.core.commands import BookVisit, Command, TakeStep, Tap
-from floor.core.events import AlertCleared, AlertRaised
+from floor.core.events import AlertCleared, AlertRaised, AlertUpdated
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
@@ -379,3 +379,22 @@ def test_a_patient_past_their_time_is_less_likely_to_come_and_the_day_teaches_ho
     # Once here, the patient comes for sure.
     day.walk(late.id, ("11:20", Stage.arrived))
     assert show_chance(day.floor, day.floor.visits[late.id], at("11:30")) == 1.0
+
+
+def test_an_active_cascade_follows_its_projected_recovery() -> None:
+    """The alert follows its episode: when the projected recovery changes (here the session's last two
+    visits are cancelled, so nobody after the late ones is seen on time), the alert is updated, though its
+    affected visits and lateness did not move."""
+    day = Day()
+    v = _overrun_morning(day)
+    raised = _first_raise(day, "09:55", "10:30")
+    assert raised is not None
+    (alert,) = day.active("cascade")
+    assert alert.detail.recovers_at is not None
+    before = (alert.detail.affected, alert.detail.lateness)
+    logged = len(day.log)
+    day.tap(raised, TakeStep(v[4], Stage.cancelled))
+    day.tap(raised, TakeStep(v[5], Stage.cancelled))
+    (alert,) = day.active("cascade")
+    assert alert.detail.recovers_at is None and (alert.detail.affected, alert.detail.lateness) == before
+    assert [kind for _, kind, alert_kind in day.log[logged:] if alert_kind == "cascade"] == [AlertUpdated]
