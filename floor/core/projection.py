@@ -195,7 +195,7 @@ class ProjectedVisit(Struct, frozen=True):
     #: The patient's own lateness, in minutes: how late they arrived against their planned rooming
     #: (`planned_roomed`), or, not come yet, how far past it now is. Not the provider's doing.
     own_lateness: float = 0.0
-    #: Late because no room will be free for the patient in time (the rooms are held by earlier visits), the
+    #: Late because no room (or no medical assistant to room them) will be free for the patient in time, the
     #: provider free: the clinic's delay passing down the schedule too, as a cascade counts it.
     waits_for_room: bool = False
 
@@ -449,16 +449,17 @@ TURNOVER_MINUTES = 5.0
 
 
 def rooming(floor: Floor, now: dt.datetime) -> dict[str, dt.datetime]:
-    """When each patient waiting to be roomed (here, or expected) will get a room, where that is later than
-    they would otherwise be roomed: the clinic's rooms are shared by its providers, and a patient cannot be
-    roomed while every room is taken (a clinic with few rooms runs late this way with every provider free).
+    """When each patient waiting to be roomed (here, or expected) will get a room and an assistant to room
+    them, where that is later than they would otherwise be roomed: the clinic's rooms and medical assistants
+    are shared by its providers, and a patient cannot be roomed while every room is taken or every assistant
+    busy (a clinic with few rooms, or one assistant, runs late this way with every provider free).
 
     The rooms are a queue: each room is free now (ready), after its turnover (TURNOVER_MINUTES), or once its
     patient's visit is expected to be over (the rest of their stages by the visit type's minutes, the
     provider's wait aside) and it has been turned over; blocked rooms never. Patients are roomed in the order
     they are expected to be roomable (`_ready`'s rooming), as long as they are likely to come (`show_chance`
     at least LIKELY_NO_SHOW), each holding a room for their visit type's rooming, prep, provider and
-    teach-back minutes."""
+    teach-back minutes, and an assistant (`_assistants`) for its rooming minutes."""
     clinic = floor.clinic
     convention = convention_of(clinic)
     learned = floor.learned
@@ -499,16 +500,53 @@ def rooming(floor: Floor, now: dt.datetime) -> dict[str, dt.datetime]:
                 continue
         in_room = [learned.expected(v.provider, vtype, stage) for stage in _IN_ROOM]
         roomable = _ready(v, vtype, now, convention, learned) - dt.timedelta(minutes=in_room[0] + in_room[1])
-        waiting.append((roomable, v.start, v.id, sum(in_room)))
+        waiting.append((roomable, v.start, v.id, sum(in_room), in_room[0]))
     waiting.sort(key=lambda w: w[:3])
+    assistants = _assistants(floor, now)
     later: dict[str, dt.datetime] = {}
-    for roomable, _, visit, held in waiting:
+    for roomable, _, visit, held, rooming_minutes in waiting:
         room_free = heapq.heappop(free)
         roomed = max(roomable, room_free)
+        if assistants:
+            roomed = max(roomed, heapq.heappop(assistants))
+            heapq.heappush(assistants, roomed + dt.timedelta(minutes=rooming_minutes))
         if roomed > roomable:
             later[visit] = roomed
         heapq.heappush(free, roomed + dt.timedelta(minutes=held) + turnover)
     return later
+
+
+#: Roomings the day must have had before the most patients in rooming at once is taken for the number of
+#: medical assistants on the floor.
+MIN_ROOMINGS = 6
+
+
+def _assistants(floor: Floor, now: dt.datetime) -> list[dt.datetime] | None:
+    """When each of the clinic's medical assistants is next free to room a patient, as a heap; None where the
+    day has not shown how many there are. Rooming and prep (the `roomed` stage) is an assistant's work, one
+    patient at a time: the most patients the day has had in it at once is taken for how many assistants
+    work the floor (fewer than MIN_ROOMINGS roomings: not yet known)."""
+    spans = []
+    for v in floor.visits.values():
+        roomed = v.times.get(Stage.roomed)
+        if roomed is not None:
+            spans.append((roomed, v.times.get(Stage.prep_done) or (now if v.stage is Stage.roomed else roomed)))
+    if len(spans) < MIN_ROOMINGS:
+        return None
+    edges = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans], key=lambda e: (e[0], e[1]))
+    at_once = most = 0
+    for _, step in edges:
+        at_once += step
+        most = max(most, at_once)
+    busy = []
+    for v in floor.visits.values():
+        if v.stage is Stage.roomed:
+            vtype = floor.clinic.visit_type(v.visit_type)
+            expected = floor.learned.expected(v.provider, vtype, Stage.roomed) if vtype else 0.0
+            busy.append(max(now, v.times[Stage.roomed] + dt.timedelta(minutes=expected)))
+    free = sorted(busy)[:most] + [now] * max(0, most - len(busy))
+    heapq.heapify(free)
+    return free or None
 
 
 #: The stages a patient spends in a room, in order.

@@ -160,3 +160,40 @@ def test_a_patient_not_due_yet_counts_in_full() -> None:
     # and 9:40 waiting, 10:00 to come, all behind a visit running long) is raised.
     day.run("09:59")
     assert "kim" in day.first_raise and day.first_raise["kim"] < at("10:00")
+
+
+def _one_assistant_morning() -> tuple[Day, list[str]]:
+    """One medical assistant: by 9:00 six patients have been roomed and prepped one at a time (six minutes
+    each) into six of the ten rooms, and wait for Dr. Okafor; then four of Dr. Kim's patients, booked 9:00 to
+    9:15, are all here at 9:00, a room free for each."""
+    day = Day()
+    early = day.book("okafor", *(f"0{h}:{m:02d}" for h in (7, 8) for m in (40, 50) if (h, m) != (7, 40)),
+                     "08:10", "08:20", "08:30")
+    for i, visit in enumerate(early):
+        t = at("08:00") + dt.timedelta(minutes=7 * i)
+        hm = f"{t.hour:02d}:{t.minute:02d}"
+        day.tap(hm, TakeStep(visit, Stage.arrived))
+        day.tap(hm, TakeStep(visit, Stage.roomed, ("e1", "e2", "e3", "e4", "e5", "w1")[i]))
+        t += dt.timedelta(minutes=6)
+        day.tap(f"{t.hour:02d}:{t.minute:02d}", TakeStep(visit, Stage.prep_done))
+    kims = day.book("kim", "09:00", "09:05", "09:10", "09:15")
+    for visit in kims:
+        day.tap("09:00", TakeStep(visit, Stage.arrived))
+    return day, kims
+
+
+def test_one_assistant_rooms_one_patient_at_a_time() -> None:
+    day, kims = _one_assistant_morning()
+    later = rooming(day.floor, at("09:00"))
+    # The first is roomed as planned; each after waits for the assistant to finish the one before.
+    assert kims[0] not in later
+    assert [later[v] for v in kims[1:]] == sorted(later[v] for v in kims[1:])
+    assert later[kims[3]] - at("09:00") >= dt.timedelta(minutes=3 * 6)
+
+
+def test_how_many_assistants_is_not_guessed_before_the_day_shows_it() -> None:
+    day = Day()
+    kims = day.book("kim", "09:00", "09:05", "09:10", "09:15")
+    for visit in kims:
+        day.tap("09:00", TakeStep(visit, Stage.arrived))
+    assert rooming(day.floor, at("09:00")) == {}  # nobody roomed yet: no limit assumed
