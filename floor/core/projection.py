@@ -78,10 +78,12 @@ MARKED_AT_LEAST = 5
 ABSENT_NOTICE = 10.0
 #: Then they are not free until now + ABSENT_SHARE x the minutes it has been (at most ABSENT_CAP): absences
 #: are heavy-tailed (a provider ten minutes gone is likely finishing a call; forty minutes gone, stuck in
-#: something longer), and for a Pareto-tailed duration the expected time still to go grows in proportion to
-#: the time already gone (t / (alpha - 1); 0.75 is alpha = 2.3). In loadtests/alert_quality.py (15 days each)
-#: 0.75 caught one more pulled-away episode than 0.5 for the same false alerts; 1.0 added false late starts.
-ABSENT_SHARE = 0.75
+#: something longer), so the time still to go grows with the time already gone, and is re-reckoned every
+#: minute. A quarter: in loadtests/alert_quality.py (20 days each, with rooms, assistants and history) every
+#: share from 0.25 to 0.75 caught the same episodes, and the larger ones raised more false alerts where late
+#: starts were short (precision in `late_start` 0.83 at 0.25, 0.80 at 0.75): a provider who walks in is seen
+#: at once, while a forecast of a long absence cannot be taken back until they do.
+ABSENT_SHARE = 0.25
 ABSENT_CAP = 45.0
 
 
