@@ -8,53 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import msgspec
 import pytest
 
 from floor.core.events import PresenceUndone, ProviderPresence
 from floor.core.presence import Presence
-from floor.log.base import EventLog, KeyTaken, Record, SeqTaken
+from floor.log.base import KeyTaken, Record, SeqTaken
 from floor.log.embedded import EmbeddedLog
-from floor.log.redis import RedisLog
+from tests.support.logs import Opener
 from tests.support.records import DAY, event, receipt, record
-from tests.support.redis_server import forget_prefix
 
 pytestmark = pytest.mark.anyio
 
 CLINIC = "riverside"
 
-Opener = Callable[[], Awaitable[EventLog]]
-
-
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(params=["embedded", "redis"])
-async def open_log(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Opener]:
-    """Opens a log over the same storage each time it is called (a second server, or a restart)."""
-    opened: list[EventLog] = []
-    prefix = f"test-{uuid.uuid4().hex[:12]}"
-    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
-
-    async def opener() -> EventLog:
-        log = EmbeddedLog(tmp_path) if request.param == "embedded" else RedisLog(url, prefix=prefix)
-        await log.open()
-        opened.append(log)
-        return log
-
-    yield opener
-    for log in opened:
-        await log.close()
-    if request.param == "redis":
-        await forget_prefix(url, prefix)
-
-
 
 
 async def test_appended_events_read_back_in_order(open_log: Opener) -> None:

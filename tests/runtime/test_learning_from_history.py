@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -21,11 +19,10 @@ from floor.fanout import Hub
 from floor.log.base import EventLog, Record
 from floor.log.embedded import EmbeddedLog
 from floor.log.files import OsFiles
-from floor.log.redis import RedisLog
 from floor.runtime import ClinicRuntime
 from tests.support.clinics import quiet_clinic
 from tests.support.history import PastDay
-from tests.support.redis_server import forget_prefix
+from tests.support.logs import Opener
 from tests.support.staff import test_floors
 
 pytestmark = pytest.mark.anyio
@@ -34,31 +31,9 @@ CLINIC = quiet_clinic()
 TODAY = dt.date(2026, 11, 23)
 MORNING = CLINIC.local(TODAY, dt.time(8))
 
-Opener = Callable[[], Awaitable[EventLog]]
-
-
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(params=["embedded", "redis"])
-async def open_log(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Opener]:
-    opened: list[EventLog] = []
-    prefix = f"test-{uuid.uuid4().hex[:12]}"
-    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
-
-    async def opener() -> EventLog:
-        log = EmbeddedLog(tmp_path) if request.param == "embedded" else RedisLog(url, prefix=prefix)
-        await log.open()
-        opened.append(log)
-        return log
-
-    yield opener
-    for log in opened:
-        await log.close()
-    if request.param == "redis":
-        await forget_prefix(url, prefix)
 
 
 async def write_past_days(log: EventLog, days: int, visits: int = 6, with_provider: float = 24) -> int:
