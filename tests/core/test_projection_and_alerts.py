@@ -13,7 +13,7 @@ from floor.core.events import AlertCleared, AlertRaised, AlertUpdated
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
-from floor.core.projection import mean_residual, project
+from floor.core.projection import median_residual, project
 
 CLINIC = demo_clinic()  # follow-up: slot 20, roomed 6, prep_done 3, provider 12 -> planned provider-in start+9
 DAY = dt.date(2026, 11, 23)
@@ -68,12 +68,12 @@ def seen_on_time(day: Day, visit: str, start: str, minutes_with_provider: int = 
              (hm(11 + minutes_with_provider), Stage.checked_out))
 
 
-def test_the_mean_residual_of_a_long_visit_stays_realistic_rather_than_ending_any_second() -> None:
-    assert 12 < mean_residual(12, 0) < 13.5
-    assert mean_residual(12, 6) < mean_residual(12, 0)
+def test_the_median_residual_of_a_long_visit_stays_realistic_rather_than_ending_any_second() -> None:
+    assert median_residual(12, 0) == 12
+    assert median_residual(12, 6) < median_residual(12, 0)
     # Far past its expectation a visit is still expected to take minutes, and more the longer it has run.
-    assert mean_residual(12, 40) >= 3
-    assert mean_residual(12, 80) > mean_residual(12, 40)
+    assert median_residual(12, 40) >= 2.5
+    assert median_residual(12, 80) > median_residual(12, 40)
 
 
 def test_a_buffer_absorbs_a_small_overrun_and_no_alert_is_raised() -> None:
@@ -397,4 +397,5 @@ def test_an_active_cascade_follows_its_projected_recovery() -> None:
     day.tap(raised, TakeStep(v[5], Stage.cancelled))
     (alert,) = day.active("cascade")
     assert alert.detail.recovers_at is None and (alert.detail.affected, alert.detail.lateness) == before
-    assert [kind for _, kind, alert_kind in day.log[logged:] if alert_kind == "cascade"] == [AlertUpdated]
+    kinds = [kind for _, kind, alert_kind in day.log[logged:] if alert_kind == "cascade"]
+    assert kinds and set(kinds) == {AlertUpdated}  # updated (once per cancellation that moved it), not cleared

@@ -20,7 +20,7 @@ from floor.core.projection import (
     _own_lateness,
     _ready,
     by_provider,
-    mean_residual,
+    median_residual,
     minutes,
     pace,
     planned_provider_in,
@@ -108,5 +108,5 @@ def _free_at(floor: Floor, provider: str, now: dt.datetime) -> dt.datetime:
         if v.provider == provider and v.stage is Stage.provider_in:
             expected = CLINIC.visit_type(v.visit_type).stage_minutes.provider_in * p
             elapsed = minutes(now - v.times[Stage.provider_in])
-            free_at = max(free_at, now + dt.timedelta(minutes=mean_residual(expected, elapsed)))
+            free_at = max(free_at, now + dt.timedelta(minutes=median_residual(expected, elapsed)))
     return free_at
