@@ -275,11 +275,8 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
         if v.stage in _WAITING:
             vtype = clinic.visit_type(v.visit_type)
             show = coming.chance(v, vtype, now) if v.stage is Stage.scheduled else 1.0
-            ready = _ready(v, vtype, now, convention, learned)
-            if v.id in rooms_at:  # no room free when they are due: roomed once one is, then prepped
-                ready = max(ready, rooms_at[v.id] + dt.timedelta(
-                    minutes=learned.expected(provider, vtype, Stage.roomed)
-                    + learned.expected(provider, vtype, Stage.prep_done)))
+            # No room free when they are due: roomed once one is, then prepped.
+            ready = _ready(v, vtype, now, convention, learned, rooms_at.get(v.id))
             queue.append((v, vtype, planned_provider_in(v, vtype, convention), ready, show, v.id in rooms_at))
     projected: list[ProjectedVisit] = []
     # By when each is ready (ties in booking order); those ready by the time the provider is free wait in a
@@ -330,25 +327,34 @@ def _overrun(v: Visit, vtype: VisitType, now: dt.datetime, pace: float, learned:
 
 
 def _ready(v: Visit, vtype: VisitType, now: dt.datetime, convention: AppointmentTime,
-           learned: Learned = EMPTY) -> dt.datetime:
+           learned: Learned = EMPTY, roomed_at: dt.datetime | None = None) -> dt.datetime:
     """When the patient will be prepped and waiting for the provider. A patient is not roomed before the
     clinic's planned rooming (`planned_roomed`): under "provider" that is before the booked time, so a
     patient who came early as asked is ready by it. The rooming and prep minutes are the expected ones (learned,
-    or configured); the plan stays the clinic's."""
-    waits = vtype.stage_minutes.arrived  # a queue for a room, not learned
+    or configured); the plan stays the clinic's. `roomed_at`: when a room (and an assistant) will be free for a
+    patient not yet roomed, if later (`rooming`)."""
     roomed_minutes = learned.expected(v.provider, vtype, Stage.roomed)
     prep_minutes = learned.expected(v.provider, vtype, Stage.prep_done)
     after = dt.timedelta
-    rooming = planned_roomed(v, vtype, convention)
     if v.stage is Stage.prep_done:
         return v.times[Stage.prep_done] + after(minutes=min(prep_minutes, 2))
     if v.stage is Stage.roomed:
         return max(now, v.times[Stage.roomed] + after(minutes=roomed_minutes)) + after(minutes=min(prep_minutes, 2))
+    roomed = _roomable(v, vtype, now, convention)
+    if roomed_at is not None:
+        roomed = max(roomed, roomed_at)
+    return roomed + after(minutes=roomed_minutes + prep_minutes)
+
+
+def _roomable(v: Visit, vtype: VisitType, now: dt.datetime, convention: AppointmentTime) -> dt.datetime:
+    """When a patient not yet roomed can be, rooms and assistants aside: here, a few minutes after they came
+    (`arrived` minutes: a queue for a room, not learned) and not before the planned rooming; not here yet,
+    as planned, and a patient past it soon after."""
+    waits = dt.timedelta(minutes=vtype.stage_minutes.arrived)
+    rooming = planned_roomed(v, vtype, convention)
     if v.stage is Stage.arrived:
-        roomed = max(now, v.times[Stage.arrived] + after(minutes=waits), rooming)
-        return roomed + after(minutes=roomed_minutes + prep_minutes)
-    # Not here yet: expected roomed as planned; a patient past it is expected soon after.
-    return max(rooming, now + after(minutes=waits)) + after(minutes=roomed_minutes + prep_minutes)
+        return max(now, v.times[Stage.arrived] + waits, rooming)
+    return max(rooming, now + waits)
 
 
 def _own_lateness(v: Visit, vtype: VisitType, now: dt.datetime, convention: AppointmentTime) -> float:
@@ -467,7 +473,7 @@ def rooming(floor: Floor, now: dt.datetime) -> dict[str, dt.datetime]:
     The rooms are a queue: each room is free now (ready), after its turnover (TURNOVER_MINUTES), or once its
     patient's visit is expected to be over (the rest of their stages by the visit type's minutes, the
     provider's wait aside) and it has been turned over; blocked rooms never. Patients are roomed in the order
-    they are expected to be roomable (`_ready`'s rooming), as long as they are likely to come (`show_chance`
+    they are expected to be roomable (`_roomable`), as long as they are likely to come (`show_chance`
     at least LIKELY_NO_SHOW), each holding a room for their visit type's rooming, prep, provider and
     teach-back minutes, and an assistant (`_assistants`) for its rooming minutes."""
     clinic = floor.clinic
@@ -509,8 +515,7 @@ def rooming(floor: Floor, now: dt.datetime) -> dict[str, dt.datetime]:
             if comings[v.provider].chance(v, vtype, now) < LIKELY_NO_SHOW:
                 continue
         in_room = [learned.expected(v.provider, vtype, stage) for stage in _IN_ROOM]
-        roomable = _ready(v, vtype, now, convention, learned) - dt.timedelta(minutes=in_room[0] + in_room[1])
-        waiting.append((roomable, v.start, v.id, sum(in_room), in_room[0]))
+        waiting.append((_roomable(v, vtype, now, convention), v.start, v.id, sum(in_room), in_room[0]))
     waiting.sort(key=lambda w: w[:3])
     assistants = _assistants(floor, now)
     later: dict[str, dt.datetime] = {}

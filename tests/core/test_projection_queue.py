@@ -45,10 +45,7 @@ def plain_queue(floor: Floor, provider: str, now: dt.datetime, free_at: dt.datet
     for v in floor.visits.values():
         if v.provider == provider and v.stage not in ENDS and v.stage in _WAITING:
             vtype = CLINIC.visit_type(v.visit_type)
-            ready = _ready(v, vtype, now, convention)
-            if v.id in rooms_at:
-                sm = vtype.stage_minutes
-                ready = max(ready, rooms_at[v.id] + dt.timedelta(minutes=sm.roomed + sm.prep_done))
+            ready = _ready(v, vtype, now, convention, roomed_at=rooms_at.get(v.id))
             queue.append((v, vtype, planned_provider_in(v, vtype, convention), ready,
                           show_chance(floor, v, now)))
     projected = []
