@@ -6,6 +6,7 @@
 // the live socket's first message. Text from the server goes into the page through textContent only.
 
 import { ApiError, Offline, call, newKey, tap } from "./lib/api.js";
+import { frontDesk } from "./lib/desk.js";
 import { CLOSE, openFeed } from "./lib/feed.js";
 import { local, parseTime, session, show } from "./lib/page.js";
 import { DEVICE_KEY, signInForm } from "./lib/signin.js";
@@ -216,6 +217,7 @@ function signedOut(message, kind = "error") {
   $("walkin-message").hidden = true;
   $("pair-form").reset();
   $("walkin").reset();
+  desk.reset();
   wentDown = false;
   downSince = null;
   showSignIn(message, kind);
@@ -484,17 +486,20 @@ function myProvider() {
   return chosen && board.providers.has(chosen) ? chosen : null;
 }
 
+/** The front desk's search and views (lib/desk.js), on the clinic's clock: a patient not yet come is due by
+ *  the clinic's plan (roomed by then), else at their booked time. */
+const desk = frontDesk({ onChange: () => render() });
+function deskClock() {
+  const dueOf = (v) => {
+    const due = v.stage === "scheduled" && !v.walk_in ? parseTime(board.plans.get(v.id)?.roomed) : NaN;
+    return Number.isFinite(due) ? due : parseTime(v.start);
+  };
+  return { now: serverNow(), timezone: board.timezone, dueOf };
+}
+
 /** The lists of a role's panel: key, title, which visits, how sorted, what to say when empty. */
 function listsOf(role) {
-  if (role === "front_desk") {
-    return [
-      { key: "desk-arrivals", title: "Arrivals", stages: ["scheduled"], sort: byStart, empty: "Nobody else is expected today." },
-      { key: "desk-checkout", title: "Check out", stages: ["provider_in", "teach_back_done"], sort: bySince,
-        empty: "Nobody is ready to check out." },
-      { key: "desk-waiting", title: "In the waiting room", stages: ["arrived"], sort: bySince, compact: true,
-        empty: "Nobody is waiting." },
-    ];
-  }
+  if (role === "front_desk") return desk.lists({ ...deskClock(), byStart, bySince, mine: myProvider() });
   if (role === "medical_assistant") {
     return [
       { key: "ma-waiting", title: "Waiting to be roomed", stages: ["arrived"], sort: bySince, empty: "Nobody is waiting to be roomed." },
@@ -554,6 +559,7 @@ function renderNow() {
     // Only the panel on screen holds cards: one card per visit on the page.
     if (!shown) holder.replaceChildren();
     else renderPanel(holder, r);
+    if (shown && r === "front_desk" && board.seq !== null) desk.paint({ visits: [...board.visits.values()], ...deskClock() });
   }
   renderDelay();
   renderPresence();

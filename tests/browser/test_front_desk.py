@@ -1,0 +1,109 @@
+"""The front desk at a real clinic's size: a 60-visit day on the tablet. By default the arrivals list holds only
+the late and those due within the hour (not every card of the day); one search box finds a patient by name and
+by the visit code the wall shows; a jump to an hour shows that hour; the walk-in form is on screen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
+
+from floor.core.access import Role
+from tests.browser.conftest import CLINIC, Screens, sign_in_page
+from tests.server.conftest import ServerProcess
+from tests.support.staff import PEOPLE, PIN
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+DAY = "2026-11-23"  # the test servers' clinic day (tests/server/conftest.py CLINIC_MORNING: 09:00 there)
+FIRST = ["Ann", "Bo", "Cruz", "Dee", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jo", "Kai", "Lin"]
+LAST = ["Lee", "Chen", "Diaz", "Obi", "Park"]
+PROVIDERS = ["kim", "okafor", "silva", "hart"]
+WANTED = "Marisol Quintero"  # booked at 15:30, far from the clinic's 09:00
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    proc = ServerProcess(tmp_path / "data", tmp_path / "server.log")
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def _sixty_visit_day(server: ServerProcess) -> dict:
+    """A day of 60 booked visits from 08:00 to 16:51, every 9 minutes, WANTED among them; its visit."""
+    lines = ["external_id,time,provider,visit_type,patient_name"]
+    for i in range(59):
+        minutes = 8 * 60 + i * 9
+        name = f"{FIRST[i % len(FIRST)]} {LAST[i // len(FIRST)]}"
+        lines.append(f"EHR-{i},{minutes // 60:02d}:{minutes % 60:02d},{PROVIDERS[i % 4]},follow,{name}")
+    lines.append(f"EHR-WANTED,15:30,kim,follow,{WANTED}")
+    manager = server.signed_in(Role.manager)
+    answer = httpx.post(f"{server.url}/api/clinics/{CLINIC}/schedule?date={DAY}", content="\n".join(lines) + "\n",
+                        headers={**manager, "Content-Type": "text/csv"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    board = httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=manager, timeout=10).json()
+    assert len(board["visits"]) == 60
+    return next(v for v in board["visits"] if v["patient_name"] == WANTED)
+
+
+def _serious(page: Page) -> list[str]:
+    results = Axe().run(page)
+    return [f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def _cards(page: Page, selector: str) -> int:
+    return page.locator(f"#panel-front_desk {selector} li[data-visit]").count()
+
+
+def test_the_front_desk_finds_a_patient_of_a_sixty_visit_day_by_name_and_by_visit_code(
+        server: ServerProcess, screens: Screens) -> None:
+    wanted = _sixty_visit_day(server)
+    assert wanted["token"], "the staff board carries the wall's visit code"
+    server.signed_in(Role.front_desk)
+    desk = screens.open(f"{server.url}/", width=768, height=1024)  # a tablet upright
+    sign_in_page(desk, PEOPLE[Role.front_desk][0], PIN)
+    arrivals = desk.locator("[data-list='desk-arrivals']")
+    arrivals.locator("li[data-visit]").first.wait_for(timeout=10_000)
+
+    # What matters now: the late and those due within the hour, not the whole day.
+    shown = _cards(desk, "[data-list='desk-arrivals']")
+    assert 0 < shown < 20, f"{shown} arrival cards by default"
+    assert desk.locator(f"li[data-visit='{wanted['id']}']").count() == 0
+    assert "more expected later today" in desk.locator("#desk-showing").inner_text()
+    # The walk-in form is on the first screen, upright.
+    box = desk.locator("#walkin-name").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 1024
+    assert _serious(desk) == []
+
+    # By name, part of it, in any case: one card, with the desk's step.
+    search = desk.get_by_label("Find a patient: name or visit code")
+    search.fill("quint")
+    found = desk.locator("[data-list='desk-found']")
+    found.locator(f"li[data-visit='{wanted['id']}']").wait_for(timeout=5_000)
+    assert _cards(desk, "[data-list='desk-found']") == 1
+    assert _cards(desk, "[data-list='desk-arrivals']") == 0
+    assert found.locator(f"li[data-visit='{wanted['id']}'] [data-step='arrived']").is_visible()
+
+    # By the visit code the wall shows, in the same box.
+    search.fill(wanted["token"].lower())
+    desk.wait_for_function(
+        "id => [...document.querySelectorAll(\"[data-list='desk-found'] li[data-visit]\")].map(n => n.dataset.visit)"
+        ".join() === id", arg=wanted["id"], timeout=5_000)
+    search.fill("zzz")
+    found.locator(".empty:not([hidden])").wait_for(timeout=5_000)
+    assert _serious(desk) == []
+
+    # Escape clears the search; a jump to 3 PM shows that hour's arrivals, the wanted patient among them.
+    search.press("Escape")
+    arrivals.wait_for(timeout=5_000)
+    desk.select_option("#desk-when", label="From 3 PM")
+    arrivals.locator(f"li[data-visit='{wanted['id']}']").wait_for(timeout=5_000)
+    assert _cards(desk, "[data-list='desk-arrivals']") < 10
