@@ -8,6 +8,7 @@
 import { ApiError, Offline, call, newKey, tap } from "./lib/api.js";
 import { frontDesk } from "./lib/desk.js";
 import { CLOSE, openFeed } from "./lib/feed.js";
+import { outbox } from "./lib/outbox.js";
 import { local, parseTime, session, show } from "./lib/page.js";
 import { DEVICE_KEY, signInForm } from "./lib/signin.js";
 
@@ -100,6 +101,7 @@ let me = null; // {id, name, role, device, expires_at}
 let clinics = [];
 let feed = null;
 let feedMode = "connecting";
+let feedText = "Connecting";
 let wentDown = false; // the feed was live and dropped; cleared when it is live again
 let downSince = null; // when this screen last lost its connection (server clock, ms)
 let lastHeard = null; // when the feed last brought anything (server clock, ms)
@@ -218,6 +220,10 @@ function signedOut(message, kind = "error") {
   $("pair-form").reset();
   $("walkin").reset();
   desk.reset();
+  for (const r of sendingAgain.values()) r.ctrl.abort();
+  sendingAgain.clear();
+  $("kept-refused").hidden = true;
+  $("kept-refused-list").replaceChildren();
   wentDown = false;
   downSince = null;
   showSignIn(message, kind);
@@ -345,9 +351,7 @@ function feedStatus(mode, text) {
     wentDown = true;
     downSince ??= serverNow();
   }
-  const live = $("live");
-  live.className = `live live-${mode}`;
-  $("live-text").textContent = mode === "live" ? "Live" : mode === "stale" ? "Delayed" : text || titleCase(mode);
+  feedText = mode === "live" ? "Live" : mode === "stale" ? "Delayed" : text || titleCase(mode);
   $("stale").hidden = mode !== "stale";
   updateBanner();
 }
@@ -422,6 +426,7 @@ function apply(msg) {
       fillProviderFilter();
       fillPresenceProviders();
       $("board-message").hidden = true;
+      sendKeptAgain();
       break;
     }
     case "event":
@@ -914,13 +919,15 @@ function updateBanner() {
   const browserOffline = navigator.onLine === false;
   const feedDown = wentDown && feedMode !== "live" && feedMode !== "stale";
   const off = Boolean(me) && (browserOffline || feedDown || waiting.length > 0 || roomsWaiting.length > 0 ||
-    walkinPending?.waiting === "offline" || toast?.waiting === "offline");
+    walkinPending?.waiting === "offline" || toast?.waiting === "offline" ||
+    [...sendingAgain.values()].some((r) => r.waiting === "offline"));
   if (off) {
     downSince ??= serverNow();
   } else if (!feedDown) {
     downSince = null;
   }
   banner.hidden = !off;
+  paintLive(off, browserOffline);
   if (!off) return;
   // A live region: write only what changed, so a screen reader is not told the same thing again.
   setText($("offline-since"), `since ${clock(downSince)}`);
@@ -932,10 +939,23 @@ function updateBanner() {
     ...roomsWaiting.map(([id]) => `${roomLabel(id)} ready: waiting to send`),
     ...(walkinPending?.waiting === "offline" ? [`Walk-in ${walkinPending.name}: waiting to send`] : []),
     ...(toast?.waiting === "offline" ? [`Undo for ${toast.patient}: waiting to send`] : []),
+    ...[...sendingAgain.values()].filter((r) => r.waiting === "offline" && !r.visit).map((r) => `${r.label}: waiting to send`),
   ];
   if (lines.join("\n") !== [...$("offline-taps").children].map((li) => li.textContent).join("\n")) {
     $("offline-taps").replaceChildren(...lines.map((t) => el("li", { text: t })));
   }
+}
+
+/** The connection pill tells the truth: green only while the feed is live and nothing is offline; while the
+ *  tablet has no network, or taps wait for it, it says so (the banner says more). */
+function paintLive(off, browserOffline) {
+  const mode = !off ? feedMode : feedMode === "connecting" ? "connecting" : "offline";
+  const text = !off ? feedText : browserOffline ? "Offline" : feedMode === "connecting" ? feedText
+    : feedMode === "live" || feedMode === "stale" ? "Not reaching the server" : feedText;
+  const live = $("live");
+  if (live.className !== `live live-${mode}`) live.className = `live live-${mode}`;
+  live.dataset.mode = mode;
+  setText($("live-text"), text);
 }
 
 function setText(node, text) {
@@ -1005,9 +1025,8 @@ async function sendStep(card, step, room) {
   const body = { type: step, expected_version: version };
   if (room) body.room = room;
   try {
-    const answer = await tap(visitPath(id), body, {
+    const answer = await kept.send(keptTap({ key: p.key, path: visitPath(id), body, visit: id, stage: shownStage }), {
       token,
-      key: p.key,
       signal: p.ctrl.signal,
       onWaiting: (attempt, err) => {
         p.waiting = err instanceof Offline ? "offline" : "busy";
@@ -1025,6 +1044,84 @@ async function sendStep(card, step, room) {
     render();
   }
 }
+
+// -- taps kept in the browser: sent again after a reload (lib/outbox.js) -----------------------------------
+
+const kept = outbox({ send: tap });
+/** Taps kept from before this page started, being sent again: key -> {label, visit, waiting}. */
+const sendingAgain = new Map();
+
+/** A tap as kept: for this clinic and the person signed in, with when (server clock) it was made. */
+const keptTap = (entry) => ({ ...entry, clinic: board.clinic, staff: me.id, kept_at: serverNow() });
+
+/** What a kept tap was, in words, from what the board shows now. */
+function keptLabel(entry) {
+  const body = entry.body || {};
+  if (entry.visit) return `${board.visits.get(entry.visit)?.patient_name || "A patient"}: ${stepDone(body.type, body.room)}`;
+  if (entry.room) return `${roomLabel(entry.room)} ${body.type === "ready" ? "ready" : body.type}`;
+  if (body.walk_in) return `Walk-in ${body.patient_name}`;
+  return "A tap";
+}
+
+/** Once the board is in: send again every tap this tablet kept for this clinic and person (a reload, a crash),
+ *  with its own Idempotency-Key, so what the server already stored is answered, not stored twice. */
+function sendKeptAgain() {
+  if (!me || !board.clinic) return;
+  const { again, old } = kept.left(board.clinic, me.id, serverNow());
+  for (const entry of old) noteRefused(`${keptLabel(entry)}: not sent, it was made more than 12 hours ago.`);
+  for (const entry of again) if (!sendingAgain.has(entry.key)) sendAgain(entry);
+}
+
+async function sendAgain(entry) {
+  const r = { label: keptLabel(entry), visit: entry.visit, waiting: null, ctrl: new AbortController() };
+  sendingAgain.set(entry.key, r);
+  const body = entry.body || {};
+  // The card shows the tap on its way, as if just tapped.
+  const p = entry.visit && !pending.has(entry.visit) ? { step: body.type, room: body.room, version: body.expected_version,
+    key: entry.key, waiting: null, ctrl: r.ctrl } : null;
+  if (p) pending.set(entry.visit, p);
+  render();
+  try {
+    const answer = await kept.send(entry, {
+      token,
+      signal: r.ctrl.signal,
+      onWaiting: (attempt, err) => {
+        r.waiting = err instanceof Offline ? "offline" : "busy";
+        if (p) p.waiting = r.waiting;
+        render();
+      },
+    });
+    if (answer?.visit) putVisit(answer.visit, answer.plan);
+    if (answer?.room) putRoom(answer.room);
+    showToast({ text: `Sent, kept from before: ${r.label}.` });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      signedOut(err.message);
+      return;
+    }
+    if (err instanceof ApiError) {
+      if (err.body?.visit) putVisit(err.body.visit);
+      const why = err.status === 409 && err.body?.visit && (err.body.error === "stale_version" || err.body.error === "illegal_step")
+        ? conflictText(err.body.visit, entry.stage) : err.message;
+      noteRefused(`${r.label}: ${why}`);
+    }
+  } finally {
+    sendingAgain.delete(entry.key);
+    if (p && pending.get(entry.visit) === p) pending.delete(entry.visit);
+    render();
+  }
+}
+
+/** Kept taps the server refused stay listed until someone has read them. */
+function noteRefused(text) {
+  const list = $("kept-refused-list");
+  list.append(el("li", { text }));
+  $("kept-refused").hidden = false;
+}
+$("kept-refused-ok").addEventListener("click", () => {
+  $("kept-refused").hidden = true;
+  $("kept-refused-list").replaceChildren();
+});
 
 /** A tap was refused: the card shows why, as the visit is now, where it was tapped. */
 function refused(id, err, { list, shownStage, step }) {
@@ -1080,7 +1177,7 @@ async function sendRoom(roomId, action) {
   render();
   const path = `/api/clinics/${encodeURIComponent(board.clinic)}/rooms/${encodeURIComponent(roomId)}/events`;
   try {
-    const answer = await tap(path, { type: action }, {
+    const answer = await kept.send(keptTap({ key: newKey(), path, body: { type: action }, room: roomId }), {
       token,
       onWaiting: (attempt, err) => {
         p.waiting = err instanceof Offline ? "offline" : "busy";
@@ -1326,8 +1423,8 @@ $("walkin").addEventListener("submit", async (e) => {
   button.textContent = "Sending…";
   show($("walkin-message"), "Sending…", "info");
   try {
-    const answer = await tap(`/api/clinics/${encodeURIComponent(board.clinic)}/visits`,
-      { patient_name: name, provider, visit_type: visitType, walk_in: true }, {
+    const answer = await kept.send(keptTap({ key: newKey(), path: `/api/clinics/${encodeURIComponent(board.clinic)}/visits`,
+      body: { patient_name: name, provider, visit_type: visitType, walk_in: true } }), {
         token,
         onWaiting: (attempt, err) => {
           w.waiting = err instanceof Offline ? "offline" : "busy";

@@ -1,0 +1,89 @@
+// Taps that survive a reload. Every tap is written to the browser's localStorage (one list per clinic and
+// signed-in person) before it is sent, with its Idempotency-Key, and removed once the server has answered it:
+// stored, or refused. A tap still there when the page starts again (a reload, a crash, the tablet restarted
+// while offline) is sent again with the same key, so the server applies it once whatever happened to the first
+// try. A sign-in that ended (401) keeps the tap for that person's next sign-in; nothing else keeps it.
+//
+//   const box = outbox({ send: tap });
+//   await box.send(entry, { token, signal, onWaiting })   // entry: {clinic, staff, key, path, body, ...}
+//   for (const entry of box.left(clinic, staff)) ...      // kept from before, not being sent by this page
+//
+// The list holds what a tap needs to be sent again: the path, the body (a walk-in's patient name is in it)
+// and a few words to show; entries older than MAX_AGE_MS are not sent again (a day has turned over).
+
+import { ApiError } from "./api.js";
+
+const PREFIX = "floor.outbox";
+export const MAX_AGE_MS = 12 * 3600 * 1000;
+
+const storeKey = (clinic, staff) => `${PREFIX}.${clinic}.${staff}`;
+
+function read(clinic, staff) {
+  try {
+    const entries = JSON.parse(localStorage.getItem(storeKey(clinic, staff)) || "[]");
+    return Array.isArray(entries) ? entries.filter((e) => e && typeof e.key === "string" && typeof e.path === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+function write(clinic, staff, entries) {
+  try {
+    if (entries.length) localStorage.setItem(storeKey(clinic, staff), JSON.stringify(entries));
+    else localStorage.removeItem(storeKey(clinic, staff));
+  } catch {
+    /* storage blocked or full: the tap is still sent from memory, it just does not survive a reload */
+  }
+}
+
+/** A refusal is final (the tap is dropped, the page shows why); a 401 or a tap given up by the page is not. */
+export const final = (err) => err instanceof ApiError && err.status !== 401;
+
+export function outbox({ send }) {
+  const sending = new Set(); // keys this page is sending now
+
+  function keep(entry) {
+    sending.add(entry.key);
+    const entries = read(entry.clinic, entry.staff).filter((e) => e.key !== entry.key);
+    write(entry.clinic, entry.staff, [...entries, entry]);
+  }
+
+  function drop(entry) {
+    write(entry.clinic, entry.staff, read(entry.clinic, entry.staff).filter((e) => e.key !== entry.key));
+  }
+
+  return {
+    /** Keep the tap, send it (lib/api.js tap: retried with the same key until answered), drop it once answered. */
+    async send(entry, options) {
+      const kept = { ...entry, kept_at: entry.kept_at ?? Date.now() };
+      keep(kept);
+      try {
+        const answer = await send(kept.path, kept.body, { ...options, key: kept.key });
+        drop(kept);
+        return answer;
+      } catch (err) {
+        if (final(err)) drop(kept);
+        throw err;
+      } finally {
+        sending.delete(kept.key);
+      }
+    },
+
+    /** The taps kept for this clinic and person that this page is not sending: to send again, oldest first.
+     *  Those too old to send are dropped and returned apart. */
+    left(clinic, staff, now = Date.now()) {
+      const entries = read(clinic, staff);
+      const old = entries.filter((e) => !(now - e.kept_at < MAX_AGE_MS));
+      if (old.length) write(clinic, staff, entries.filter((e) => !old.includes(e)));
+      return {
+        again: entries.filter((e) => !old.includes(e) && !sending.has(e.key)),
+        old,
+      };
+    },
+
+    /** How many taps are kept for this clinic and person (sent or not). */
+    count(clinic, staff) {
+      return read(clinic, staff).length;
+    },
+  };
+}
