@@ -2,7 +2,8 @@
 // sees each as a tab), live from the clinic's feed. Every tap carries the version of the visit the card shows;
 // a refusal says what happened and by whom and the card shows the visit as it is now. Taps survive a dropped
 // network: lib/api.js tap() resends with the same Idempotency-Key until the server answers, so nothing is
-// applied twice. The sign-in token lives in sessionStorage and goes out only as `Authorization: Bearer` and in
+// applied twice, and lib/outbox.js keeps each tap in localStorage until answered, to send it again after a
+// reload. The front desk's search and views are lib/desk.js. The sign-in token lives in sessionStorage and goes out only as `Authorization: Bearer` and in
 // the live socket's first message. Text from the server goes into the page through textContent only.
 
 import { ApiError, Offline, call, newKey, tap } from "./lib/api.js";
@@ -15,6 +16,7 @@ import { DEVICE_KEY, signInForm } from "./lib/signin.js";
 const TOKEN_KEY = "floor.tablet.token"; // sessionStorage
 const CLINIC_KEY = "floor.tablet.clinic"; // localStorage: the clinic last looked at
 const TAB_KEY = "floor.tablet.tab"; // localStorage: the manager's last tab
+const PROVIDER_KEY = "floor.tablet.provider"; // localStorage, per person: whose patients they chose to see
 
 const UNDO_MS = 6000; // how long the Undo toast stays after a tap
 const PIN_MS = 60000; // how long a card that met a conflict stays where it was tapped
@@ -219,6 +221,7 @@ function signedOut(message, kind = "error") {
   $("walkin-message").hidden = true;
   $("pair-form").reset();
   $("walkin").reset();
+  $("provider-filter").value = "";
   desk.reset();
   for (const r of sendingAgain.values()) r.ctrl.abort();
   sendingAgain.clear();
@@ -1395,7 +1398,7 @@ function fillWalkinChoices() {
 
 function fillProviderFilter() {
   const select = $("provider-filter");
-  const keep = select.value;
+  const keep = select.value || (me ? local.get(`${PROVIDER_KEY}.${me.id}`) : "");
   select.replaceChildren(el("option", { value: "", text: "All providers" }),
     ...[...board.providers.values()].map((p) => el("option", { value: p.id, text: p.name })));
   if (board.providers.has(keep)) select.value = keep;
@@ -1403,7 +1406,11 @@ function fillProviderFilter() {
   $("provider-filter-field").hidden = Boolean(matched);
   $("title-provider").textContent = matched ? "My patients" : "Providers’ patients";
 }
-$("provider-filter").addEventListener("change", () => render());
+$("provider-filter").addEventListener("change", () => {
+  // A provider whose sign-in is not the clinic's provider id picks themselves once: "my patients" first after.
+  if (me) local.set(`${PROVIDER_KEY}.${me.id}`, $("provider-filter").value || null);
+  render();
+});
 
 $("walkin").addEventListener("submit", async (e) => {
   e.preventDefault();

@@ -107,3 +107,27 @@ def test_the_front_desk_finds_a_patient_of_a_sixty_visit_day_by_name_and_by_visi
     desk.select_option("#desk-when", label="From 3 PM")
     arrivals.locator(f"li[data-visit='{wanted['id']}']").wait_for(timeout=5_000)
     assert _cards(desk, "[data-list='desk-arrivals']") < 10
+
+
+def test_a_provider_who_picked_their_patients_sees_them_first_after_a_reload(server: ServerProcess,
+                                                                              screens: Screens) -> None:
+    desk = server.signed_in(Role.front_desk)
+    walk_ins = {}
+    for name, provider in (("Ann Lee", "kim"), ("Bo Chen", "okafor")):
+        answer = httpx.post(f"{server.url}/api/clinics/{CLINIC}/visits", headers=desk, timeout=10,
+                            json={"patient_name": name, "provider": provider, "visit_type": "follow", "walk_in": True})
+        assert answer.status_code == 201, answer.text
+        walk_ins[provider] = answer.json()["visit"]["id"]
+    # The test provider's sign-in (dr-kim) is not the clinic's provider id (kim): they say who they are once.
+    provider_id = server.add_staff(PEOPLE[Role.provider][0], Role.provider, PEOPLE[Role.provider][1])
+    tablet = screens.open(f"{server.url}/")
+    sign_in_page(tablet, provider_id, PIN)
+    coming = tablet.locator("[data-list='pr-coming']")
+    coming.locator(f"[data-visit='{walk_ins['okafor']}']").wait_for(timeout=10_000)
+    tablet.select_option("#provider-filter", "kim")
+    coming.locator(f"[data-visit='{walk_ins['okafor']}']").wait_for(state="detached", timeout=5_000)
+
+    tablet.reload()
+    coming.locator(f"[data-visit='{walk_ins['kim']}']").wait_for(timeout=10_000)
+    assert tablet.locator("#provider-filter").input_value() == "kim"
+    assert coming.locator("li[data-visit]").count() == 1
