@@ -1070,8 +1070,11 @@ function keptLabel(entry) {
  *  with its own Idempotency-Key, so what the server already stored is answered, not stored twice. */
 function sendKeptAgain() {
   if (!me || !board.clinic) return;
-  const { again, old } = kept.left(board.clinic, me.id, serverNow());
-  for (const entry of old) noteRefused(`${keptLabel(entry)}: not sent, it was made more than 12 hours ago.`);
+  // A tap made on an earlier clinic day is not sent (a walk-in would be booked today).
+  const dayOf = (ms) => clinicFormat({ year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(ms));
+  const today = dayOf(serverNow());
+  const { again, old } = kept.left(board.clinic, me.id, (e) => !Number.isFinite(e.kept_at) || dayOf(e.kept_at) !== today);
+  for (const entry of old) noteRefused(`${keptLabel(entry)}: not sent, it was made on an earlier day.`);
   for (const entry of again) if (!sendingAgain.has(entry.key)) sendAgain(entry);
 }
 

@@ -9,12 +9,11 @@
 //   for (const entry of box.left(clinic, staff)) ...      // kept from before, not being sent by this page
 //
 // The list holds what a tap needs to be sent again: the path, the body (a walk-in's patient name is in it)
-// and a few words to show; entries older than MAX_AGE_MS are not sent again (a day has turned over).
+// and a few words to show; the page says which are too old to send again (made on an earlier clinic day).
 
 import { ApiError } from "./api.js";
 
 const PREFIX = "floor.outbox";
-export const MAX_AGE_MS = 12 * 3600 * 1000;
 
 const storeKey = (clinic, staff) => `${PREFIX}.${clinic}.${staff}`;
 
@@ -55,7 +54,7 @@ export function outbox({ send }) {
   return {
     /** Keep the tap, send it (lib/api.js tap: retried with the same key until answered), drop it once answered. */
     async send(entry, options) {
-      const kept = { ...entry, kept_at: entry.kept_at ?? Date.now() };
+      const kept = { ...entry };
       keep(kept);
       try {
         const answer = await send(kept.path, kept.body, { ...options, key: kept.key });
@@ -70,10 +69,10 @@ export function outbox({ send }) {
     },
 
     /** The taps kept for this clinic and person that this page is not sending: to send again, oldest first.
-     *  Those too old to send are dropped and returned apart. */
-    left(clinic, staff, now = Date.now()) {
+     *  Those `tooOld(entry)` says not to send are dropped and returned apart. */
+    left(clinic, staff, tooOld) {
       const entries = read(clinic, staff);
-      const old = entries.filter((e) => !(now - e.kept_at < MAX_AGE_MS));
+      const old = entries.filter((e) => tooOld(e));
       if (old.length) write(clinic, staff, entries.filter((e) => !old.includes(e)));
       return {
         again: entries.filter((e) => !old.includes(e) && !sending.has(e.key)),

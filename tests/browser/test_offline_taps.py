@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, Route
 
 from floor.core.access import Role
@@ -104,6 +105,12 @@ def test_taps_made_offline_survive_a_reload_and_are_stored_once(server: ServerPr
                        json={"type": "no_show", "expected_version": cruz["version"]})
     assert other.status_code == 201, other.text
 
+    # A walk-in kept on this tablet the day before (the clinic's clock is on the 23rd) is not booked today.
+    desk.evaluate("""([k, path]) => localStorage.setItem(k, JSON.stringify([...JSON.parse(localStorage.getItem(k)),
+        {key: 'kept-yesterday', path, clinic: 'riverside', staff: 'desk-ana',
+         kept_at: Date.parse('2026-11-22T18:00:00Z'),
+         body: {patient_name: 'Old Kept', provider: 'kim', visit_type: 'follow', walk_in: true}}]))""",
+                  [KEPT, f"/api/clinics/{CLINIC}/visits"])
     desk.reload()
     sign_in_still = desk.locator("#whoami")
     sign_in_still.wait_for(state="visible", timeout=10_000)
@@ -122,11 +129,17 @@ def test_taps_made_offline_survive_a_reload_and_are_stored_once(server: ServerPr
         assert [s["step"] for s in by_id[v["id"]]["steps"]] == ["arrived"]
     assert by_id[cruz["id"]]["stage"] == "no_show"
     assert [v["patient_name"] for v in board["visits"]].count(WALK_IN) == 1
+    assert "Old Kept" not in [v["patient_name"] for v in board["visits"]]
     trail = httpx.get(f"{server.url}/api/clinics/{CLINIC}/visits/{ann['id']}/audit", headers=manager, timeout=10)
     assert trail.status_code == 200, trail.text
     assert [e["type"] for e in trail.json()["entries"] if e["type"] == "arrived"] == ["arrived"]
     refused = desk.locator("#kept-refused")
     refused.wait_for(timeout=5_000)
-    assert "Cruz Diaz" in refused.inner_text()
+    assert "Cruz Diaz" in refused.inner_text() and "no-show" in refused.inner_text()
+    assert "Walk-in Old Kept: not sent, it was made on an earlier day." in refused.inner_text()
     desk.wait_for_selector("#live[data-mode='live']", timeout=10_000)
     assert desk.locator("#offline").is_hidden()
+    violations = Axe().run(desk).response["violations"]
+    assert [v["id"] for v in violations if v["impact"] in ("serious", "critical")] == []
+    desk.click("#kept-refused-ok")
+    assert refused.is_hidden()
