@@ -70,6 +70,7 @@ function stepDone(step, room) {
     case "no_show": return "marked no-show";
     case "cancelled": return "cancelled";
     case "left_without_being_seen": return "marked left without being seen";
+    case "undo": return "undo of the last step";
     default: return titleCase(step);
   }
 }
@@ -1060,7 +1061,11 @@ const keptTap = (entry) => ({ ...entry, clinic: board.clinic, staff: me.id, kept
 /** What a kept tap was, in words, from what the board shows now. */
 function keptLabel(entry) {
   const body = entry.body || {};
-  if (entry.visit) return `${board.visits.get(entry.visit)?.patient_name || "A patient"}: ${stepDone(body.type, body.room)}`;
+  if (entry.visit) {
+    const name = board.visits.get(entry.visit)?.patient_name || "A patient";
+    return `${name}: ${stepDone(body.type, body.room)}`;
+  }
+  if (entry.provider) return `${providerName(entry.provider)}: ${body.type === "undo" ? "undo" : PRESENCE_LABEL[body.type]}`;
   if (entry.room) return `${roomLabel(entry.room)} ${body.type === "ready" ? "ready" : body.type}`;
   if (body.walk_in) return `Walk-in ${body.patient_name}`;
   return "A tap";
@@ -1099,6 +1104,7 @@ async function sendAgain(entry) {
     });
     if (answer?.visit) putVisit(answer.visit, answer.plan);
     if (answer?.room) putRoom(answer.room);
+    if (answer?.presence) board.presence.set(answer.presence.provider, answer.presence);
     showToast({ text: `Sent, kept from before: ${r.label}.` });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
@@ -1269,7 +1275,7 @@ async function sendPresence(status) {
   presencePending = true;
   render();
   try {
-    const answer = await tap(presencePath(provider), body, { token });
+    const answer = await kept.send(keptTap({ key: newKey(), path: presencePath(provider), body, provider }), { token });
     const p = answer.presence;
     board.presence.set(p.provider, p);
     const who = me.id === provider ? "You are" : `${providerName(provider)} is`;
@@ -1288,7 +1294,8 @@ async function sendPresence(status) {
 async function sendPresenceUndo(t) {
   const { presence: provider, version } = t.undo;
   try {
-    const answer = await tap(presencePath(provider), { type: "undo", expected_version: version }, { token });
+    const answer = await kept.send(keptTap({ key: newKey(), path: presencePath(provider),
+      body: { type: "undo", expected_version: version }, provider }), { token });
     const p = answer.presence;
     board.presence.set(p.provider, p);
     showToast({ text: `Undone: ${presenceText(provider, p)}` });
@@ -1360,7 +1367,8 @@ async function sendUndo() {
   paintToast();
   if (t.undo.presence) return sendPresenceUndo(t);
   try {
-    const answer = await tap(visitPath(id), { type: "undo", expected_version: version }, {
+    const answer = await kept.send(keptTap({ key: newKey(), path: visitPath(id), body: { type: "undo", expected_version: version },
+      visit: id, stage: board.visits.get(id)?.stage }), {
       token,
       onWaiting: (attempt, err) => {
         t.waiting = err instanceof Offline ? "offline" : "busy";

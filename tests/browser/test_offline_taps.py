@@ -38,7 +38,8 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 def _book(server: ServerProcess, manager: dict[str, str]) -> dict[str, dict]:
     csv = ("external_id,time,provider,visit_type,patient_name\n"
-           "EHR-1,09:20,kim,follow,Ann Lee\nEHR-2,09:30,okafor,follow,Bo Chen\nEHR-3,09:40,silva,follow,Cruz Diaz\n")
+           "EHR-1,09:20,kim,follow,Ann Lee\nEHR-2,09:30,okafor,follow,Bo Chen\nEHR-3,09:40,silva,follow,Cruz Diaz\n"
+           "EHR-4,09:50,hart,follow,Dee Obi\n")
     answer = httpx.post(f"{server.url}/api/clinics/{CLINIC}/schedule?date={DAY}", content=csv,
                         headers={**manager, "Content-Type": "text/csv"}, timeout=30)
     assert answer.status_code == 200, answer.text
@@ -60,7 +61,7 @@ def _tap_arrived(page: Page, visit: dict) -> None:
 def test_taps_made_offline_survive_a_reload_and_are_stored_once(server: ServerProcess, screens: Screens) -> None:
     manager = server.signed_in(Role.manager)
     visits = _book(server, manager)
-    ann, bo, cruz = visits["Ann Lee"], visits["Bo Chen"], visits["Cruz Diaz"]
+    ann, bo, cruz, dee = visits["Ann Lee"], visits["Bo Chen"], visits["Cruz Diaz"], visits["Dee Obi"]
     server.signed_in(Role.front_desk)
     desk = screens.open(f"{server.url}/", width=1280, height=800)
     sign_in_page(desk, DESK, PIN)
@@ -89,17 +90,22 @@ def test_taps_made_offline_survive_a_reload_and_are_stored_once(server: ServerPr
             route.fetch()  # the server stores it...
         route.abort("internetdisconnected")  # ...and the tablet never hears
 
+    # Dee's arrival goes through; its Undo, tapped just as the network goes, does not.
+    _tap_arrived(desk, dee)
+    undo = desk.locator(".toast [data-action='undo']")
+    undo.wait_for(timeout=5_000)
     desk.route(f"**/api/clinics/{CLINIC}/**", network)
+    undo.click()
     _tap_arrived(desk, ann)
     _tap_arrived(desk, bo)
     _tap_arrived(desk, cruz)
     desk.fill("#walkin-name", WALK_IN)
     desk.select_option("#walkin-provider", "hart")
     desk.click("#walkin-submit")
-    desk.wait_for_function("() => document.querySelectorAll('#offline-taps li').length === 4", timeout=10_000)
+    desk.wait_for_function("() => document.querySelectorAll('#offline-taps li').length === 5", timeout=10_000)
     assert not desk.locator("#offline").is_hidden()
     assert desk.get_attribute("#live", "data-mode") != "live"  # the socket is up, but taps cannot get through
-    assert len(_kept(desk)) == 4
+    assert len(_kept(desk)) == 5
     # Meanwhile Cruz is marked a no-show at another desk: the kept arrival will be refused.
     other = httpx.post(f"{server.url}/api/clinics/{CLINIC}/visits/{cruz['id']}/events", headers=manager, timeout=10,
                        json={"type": "no_show", "expected_version": cruz["version"]})
@@ -115,8 +121,8 @@ def test_taps_made_offline_survive_a_reload_and_are_stored_once(server: ServerPr
     sign_in_still = desk.locator("#whoami")
     sign_in_still.wait_for(state="visible", timeout=10_000)
     # After the reload the kept taps are sent again (still into a dropping network), with the same keys.
-    desk.wait_for_function("() => document.querySelectorAll('#offline-taps li').length >= 3", timeout=10_000)
-    assert len(_kept(desk)) == 4
+    desk.wait_for_function("() => document.querySelectorAll('#offline-taps li').length >= 4", timeout=10_000)
+    assert len(_kept(desk)) == 5
     mode["now"] = "pass"
     desk.wait_for_function("k => localStorage.getItem(k) === null", arg=KEPT, timeout=20_000)
     assert all(len(set(sent)) == 1 for sent in keys.values()), keys
@@ -128,6 +134,9 @@ def test_taps_made_offline_survive_a_reload_and_are_stored_once(server: ServerPr
         assert by_id[v["id"]]["stage"] == "arrived"
         assert [s["step"] for s in by_id[v["id"]]["steps"]] == ["arrived"]
     assert by_id[cruz["id"]]["stage"] == "no_show"
+    assert by_id[dee["id"]]["stage"] == "scheduled"
+    dee_trail = httpx.get(f"{server.url}/api/clinics/{CLINIC}/visits/{dee['id']}/audit", headers=manager, timeout=10)
+    assert [e["type"] for e in dee_trail.json()["entries"]] == ["booked", "arrived", "undo"]
     assert [v["patient_name"] for v in board["visits"]].count(WALK_IN) == 1
     assert "Old Kept" not in [v["patient_name"] for v in board["visits"]]
     trail = httpx.get(f"{server.url}/api/clinics/{CLINIC}/visits/{ann['id']}/audit", headers=manager, timeout=10)
