@@ -3,8 +3,9 @@
 // a refusal says what happened and by whom and the card shows the visit as it is now. Taps survive a dropped
 // network: lib/api.js tap() resends with the same Idempotency-Key until the server answers, so nothing is
 // applied twice, and lib/outbox.js keeps each tap in localStorage until answered, to send it again after a
-// reload. The front desk's search and views are lib/desk.js. The sign-in token lives in sessionStorage and goes out only as `Authorization: Bearer` and in
-// the live socket's first message. Text from the server goes into the page through textContent only.
+// reload. The front desk's search and views are lib/desk.js. The sign-in token lives in sessionStorage and goes
+// out only as `Authorization: Bearer` and in the live socket's first message. Text from the server goes into
+// the page through textContent only.
 
 import { ApiError, Offline, call, newKey, tap } from "./lib/api.js";
 import { frontDesk } from "./lib/desk.js";
