@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, Route
+from playwright.sync_api import Page, Route, WebSocketRoute
 
 from floor.core.access import Role
 from tests.browser.conftest import CLINIC, Screens, sign_in_page
@@ -152,3 +152,39 @@ def test_taps_made_offline_survive_a_reload_and_are_stored_once(server: ServerPr
     assert [v["id"] for v in violations if v["impact"] in ("serious", "critical")] == []
     desk.click("#kept-refused-ok")
     assert refused.is_hidden()
+
+
+def test_the_live_pill_is_not_green_while_the_socket_is_down_or_reconnecting(server: ServerProcess,
+                                                                             screens: Screens) -> None:
+    server.signed_in(Role.front_desk)
+    desk = screens.open(f"{server.url}/")
+    sockets: list[WebSocketRoute] = []
+    up = {"now": True}
+
+    def relay(ws: WebSocketRoute) -> None:
+        if not up["now"]:
+            ws.close(code=1011, reason="down")
+            return
+        sockets.append(ws)
+        upstream = ws.connect_to_server()
+        ws.on_message(lambda m: upstream.send(m))
+        upstream.on_message(lambda m: ws.send(m))
+
+    desk.route_web_socket("**/live*", relay)
+    sign_in_page(desk, DESK, PIN)
+    desk.wait_for_selector("#live[data-mode='live']", timeout=10_000)
+    up["now"] = False
+    sockets[-1].close(code=1011, reason="dropped")
+    # Down, then dialling again: never green, the banner says the connection dropped.
+    desk.wait_for_selector("#live:not([data-mode='live'])", timeout=5_000)
+    desk.locator("#offline").wait_for(timeout=5_000)
+    modes = desk.evaluate("""() => new Promise((resolve) => {
+      const seen = new Set([document.querySelector('#live').dataset.mode]);
+      const watch = new MutationObserver(() => seen.add(document.querySelector('#live').dataset.mode));
+      watch.observe(document.querySelector('#live'), {attributes: true});
+      setTimeout(() => { watch.disconnect(); resolve([...seen]); }, 2500);
+    })""")
+    assert "live" not in modes and set(modes) <= {"offline", "connecting"}, modes
+    up["now"] = True
+    desk.wait_for_selector("#live[data-mode='live']", timeout=20_000)
+    assert desk.locator("#live-text").inner_text() == "Live"
