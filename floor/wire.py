@@ -245,11 +245,18 @@ class SignIn(Struct, forbid_unknown_fields=True):
     device: Device
 
 
+#: A clinic's id, or "*" for every clinic the server runs.
+ClinicOrAll = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^(\*|[a-z0-9][a-z0-9_-]{0,31})$")]
+
+
 class NewStaff(Struct, forbid_unknown_fields=True):
     id: StaffId
     name: Annotated[str, Meta(min_length=1, max_length=80)]
     role: Role
     secret: Secret
+    #: The clinics they work in ("*": every clinic). Default: the clinic, if the server runs one; else the
+    #: adding manager's clinics (a manager of every clinic must say).
+    clinics: Annotated[list[ClinicOrAll], Meta(min_length=1, max_length=50)] | None = None
 
 
 class NewSecret(Struct, forbid_unknown_fields=True):
@@ -266,6 +273,8 @@ class StaffView(Struct):
     failures: int
     added_at: dt.datetime
     added_by: str
+    #: The clinics they work in; ["*"]: every clinic.
+    clinics: list[str] = []
 
 
 class Me(Struct, omit_defaults=True):
@@ -279,6 +288,8 @@ class Me(Struct, omit_defaults=True):
     role: Role | None = None
     clinic: str | None = None
     zone: str | None = None
+    #: A staff member's clinics (["*"]: every clinic the server runs); a display has its `clinic` instead.
+    clinics: list[str] = []
 
 
 class PairDisplay(Struct, forbid_unknown_fields=True):

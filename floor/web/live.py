@@ -21,6 +21,7 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
 from floor.bootstrap import Floors
+from floor.core.access import in_clinic
 from floor.fanout import RESYNC, Subscriber
 from floor.runtime import ClinicRuntime
 from floor.sessions import Caller
@@ -103,6 +104,8 @@ def _audience(who: Caller, clinic: str) -> Audience:
         if who.clinic != clinic:
             raise Refused(CLOSE_FORBIDDEN, "this display is paired with another clinic")
         return Audience.display
+    if not in_clinic(who.clinics, clinic):
+        raise Refused(CLOSE_FORBIDDEN, "you are not on the staff of this clinic")
     return Audience.manager if who.is_manager else Audience.staff
 
 
