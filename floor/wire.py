@@ -39,6 +39,24 @@ class Audience(StrEnum):
     display = "display"
 
 
+#: A display paired to one zone has a feed of its own, keyed `display:<zone>` beside the Audience values.
+ZONED_DISPLAY = "display:"
+
+
+def display_audience(zone: str | None) -> str:
+    """The feed a wall display receives: the whole clinic's hallway, or one zone's (floor.hallway)."""
+    return Audience.display if zone is None else f"{ZONED_DISPLAY}{zone}"
+
+
+def display_zone(audience: str) -> str | None:
+    """For a display's audience, its zone (None: the whole clinic)."""
+    return audience[len(ZONED_DISPLAY):] if audience.startswith(ZONED_DISPLAY) else None
+
+
+def is_display(audience: str) -> bool:
+    return audience == Audience.display or audience.startswith(ZONED_DISPLAY)
+
+
 # -- requests ------------------------------------------------------------------------------------
 
 
