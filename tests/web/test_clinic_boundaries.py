@@ -137,3 +137,27 @@ def test_accounts_stored_before_clinics_keep_every_clinic_and_are_named_at_start
         assert client.get("/api/me", headers=desk).json()["clinics"] == ["*"]
         for clinic in (RIVERSIDE, LAKESIDE):
             assert client.get(f"/api/clinics/{clinic}/board", headers=desk).status_code == 200
+
+
+def test_floor_staff_add_and_clinics_set_an_accounts_clinics(tmp_path: Path, monkeypatch, capsys) -> None:
+    import io
+
+    from floor.bootstrap import embedded_directory
+    from floor.cli import main
+
+    data = str(tmp_path / "data")
+    monkeypatch.setattr("sys.stdin", io.StringIO(PIN + "\n"))
+    main(["staff", "add", "--id", "ana", "--role", "front_desk", "--clinic", LAKESIDE, "--secret-stdin",
+          "--data-dir", data])
+    assert f"front desk, in {LAKESIDE}." in capsys.readouterr().err  # _print: to stderr, as the CLI says things
+
+    def clinics() -> tuple[str, ...] | None:
+        return anyio.run(embedded_directory(data).staff, "ana").clinics
+
+    assert clinics() == (LAKESIDE,)
+    main(["staff", "clinics", "--id", "ana", "--clinic", RIVERSIDE, "--clinic", LAKESIDE, "--data-dir", data])
+    assert clinics() == (RIVERSIDE, LAKESIDE)
+    main(["staff", "list", "--data-dir", data])
+    assert f"{RIVERSIDE},{LAKESIDE}" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="needs --clinic"):
+        main(["staff", "clinics", "--id", "ana", "--data-dir", data])
