@@ -146,10 +146,12 @@ def test_floor_staff_add_and_clinics_set_an_accounts_clinics(tmp_path: Path, mon
     from floor.cli import main
 
     data = str(tmp_path / "data")
+    # `main` points the logs at this test's captured stderr, which later tests would find closed.
+    monkeypatch.setattr("floor.cli.configure", lambda level: None)
     monkeypatch.setattr("sys.stdin", io.StringIO(PIN + "\n"))
     main(["staff", "add", "--id", "ana", "--role", "front_desk", "--clinic", LAKESIDE, "--secret-stdin",
           "--data-dir", data])
-    assert f"front desk, in {LAKESIDE}." in capsys.readouterr().err  # _print: to stderr, as the CLI says things
+    assert f"front desk, in {LAKESIDE}." in capsys.readouterr().err
 
     def clinics() -> tuple[str, ...] | None:
         return anyio.run(embedded_directory(data).staff, "ana").clinics
