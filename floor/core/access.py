@@ -1,4 +1,5 @@
-"""Who may do what: each staff role taps only its own steps; managers may do everything.
+"""Who may do what: each staff role taps only its own steps; managers may do everything; everyone only in
+the clinics they work in (see "clinics" below).
 
 Pure rules for the edges' guards (sign-in and tokens land with them): the edge asks `may(role, action)`
 and answers 403 with `refusal_text` when not.
