@@ -91,6 +91,7 @@ class Floors:
     async def start(self) -> None:
         await self.log.open()
         await self.sessions.directory.open()
+        await self._warn_of_staff_without_clinics()
         await self.upcoming.open()
         for runtime in self.runtimes.values():
             await runtime.start()
@@ -105,6 +106,16 @@ class Floors:
             self._tasks += [asyncio.create_task(r.follow(), name=f"floor-follow-{r.id}")
                             for r in self.runtimes.values()]
         self.started = True
+
+    async def _warn_of_staff_without_clinics(self) -> None:
+        """Accounts added before clinics were recorded keep every clinic (floor.core.access.clinics_of): say
+        which, once, so an operator running several clinics narrows them (`floor staff clinics`)."""
+        with contextlib.suppress(Exception):  # a directory that cannot be read now is reported where it is used
+            unset = [m.id for m in await self.sessions.directory.all_staff() if m.clinics is None]
+            if unset:
+                log.warning("staff_without_clinics", staff=unset[:50], count=len(unset), clinics=list(self.runtimes),
+                            meaning="added before clinics were recorded: they work in every clinic until "
+                                    "`floor staff clinics --id ID --clinic CLINIC` narrows them")
 
     async def stop(self) -> None:
         self.started = False

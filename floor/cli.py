@@ -292,11 +292,20 @@ def _read_secret(args: argparse.Namespace) -> str:
     return first
 
 
+def _clinic_words(clinics: tuple[str, ...] | None) -> str:
+    from floor.core.access import ALL_CLINICS, clinics_of
+
+    clinics = clinics_of(clinics)
+    return "in every clinic" if ALL_CLINICS in clinics else f"in {', '.join(clinics)}"
+
+
 def staff(args: argparse.Namespace) -> None:
     from floor.clock import SystemClock
-    from floor.core.access import Role
+    from floor.core.access import ALL_CLINICS, Role, clinics_of
     from floor.core.errors import Refusal
     from floor.sessions import Sessions
+
+    clinics = tuple(dict.fromkeys(args.clinic or [ALL_CLINICS]))
 
     async def run() -> None:
         directory = _directory(args)
@@ -305,12 +314,18 @@ def staff(args: argparse.Namespace) -> None:
         try:
             if args.action == "add":
                 member = await sessions.add_staff(args.id, args.name or args.id, Role(args.role), _read_secret(args),
-                                                  "floor staff add")
-                _print(f"Added {member.id} ({member.name}), {member.role.value.replace('_', ' ')}.")
+                                                  "floor staff add", clinics)
+                _print(f"Added {member.id} ({member.name}), {member.role.value.replace('_', ' ')}, "
+                       f"{_clinic_words(member.clinics)}.")
+            elif args.action == "clinics":
+                if not args.clinic:
+                    raise SystemExit("floor: staff clinics needs --clinic (one or more, or '*' for every clinic)")
+                member = await sessions.set_clinics(args.id, clinics, "floor staff clinics")
+                _print(f"{member.id} now works {_clinic_words(member.clinics)}; their sign-ins ended.")
             elif args.action == "list":
                 for m in await directory.all_staff():
                     locked = " (locked)" if await sessions.locked(m.id) else ""
-                    print(f"{m.id:20} {m.role.value:18} {m.name}{locked}")
+                    print(f"{m.id:20} {m.role.value:18} {','.join(clinics_of(m.clinics)):20} {m.name}{locked}")
             elif args.action == "unlock":
                 await sessions.unlock(args.id, "floor staff unlock")
                 _print(f"Unlocked {args.id}.")
@@ -570,8 +585,11 @@ def main(argv: list[str] | None = None) -> None:
     st = commands.add_parser("staff", help="add staff (the first manager), list them, unlock or reset a PIN",
                              description="Staff accounts live beside the floor: in the data directory, or in "
                                          "Redis with --redis. There is no default account or password.")
-    st.add_argument("action", choices=["add", "list", "unlock", "secret"])
-    st.add_argument("--id", help="the staff id they sign in with (add, unlock, secret)")
+    st.add_argument("action", choices=["add", "list", "unlock", "secret", "clinics"])
+    st.add_argument("--id", help="the staff id they sign in with (add, unlock, secret, clinics)")
+    st.add_argument("--clinic", action="append", metavar="CLINIC",
+                    help="add, clinics: a clinic they work in (repeat for several); '*' for every clinic the server "
+                         "runs (the default for add)")
     st.add_argument("--name", help="their name as colleagues know it (add)")
     st.add_argument("--role", choices=[r for r in ("front_desk", "medical_assistant", "provider", "manager")],
                     help="add: front_desk, medical_assistant, provider or manager")

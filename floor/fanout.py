@@ -18,8 +18,6 @@ from typing import Protocol
 
 from websockets.frames import Frame, Opcode
 
-from floor.wire import Audience
-
 #: A queued message: (seq it brings the screen to, JSON text), or RESYNC.
 Item = tuple[int, str]
 RESYNC: Item = (-1, "")
@@ -54,7 +52,7 @@ class Subscriber:
     __slots__ = ("_wake", "audience", "busy", "clinic", "closed", "dropped", "ending", "limit", "queue",
                  "resyncs", "sent", "session", "wire")
 
-    def __init__(self, clinic: str, audience: Audience, limit: int, session: str | None = None,
+    def __init__(self, clinic: str, audience: str, limit: int, session: str | None = None,
                  wire: Wire | None = None) -> None:
         self.clinic = clinic
         self.audience = audience
@@ -150,12 +148,12 @@ class _Framed:
 class Hub:
     def __init__(self, queue_limit: int = 256) -> None:
         self.queue_limit = queue_limit
-        self._subs: dict[str, dict[Audience, set[Subscriber]]] = {}
+        self._subs: dict[str, dict[str, set[Subscriber]]] = {}
         #: Overflows of sockets already gone (floor.metrics adds the open ones' at each scrape).
         self.retired_resyncs = 0
         self.retired_too_slow = 0
 
-    def subscribe(self, clinic: str, audience: Audience, session: str | None = None,
+    def subscribe(self, clinic: str, audience: str, session: str | None = None,
                   wire: Wire | None = None) -> Subscriber:
         sub = Subscriber(clinic, audience, self.queue_limit, session, wire)
         self._subs.setdefault(clinic, {}).setdefault(audience, set()).add(sub)
@@ -175,7 +173,7 @@ class Hub:
         clinics = [self._subs.get(clinic, {})] if clinic else self._subs.values()
         return sum(len(s) for audiences in clinics for s in audiences.values())
 
-    def publish(self, clinic: str, seq: int, render: Callable[[Audience], str]) -> None:
+    def publish(self, clinic: str, seq: int, render: Callable[[str], str]) -> None:
         """Send one update to every socket of the clinic, rendered once and framed once per audience."""
         for audience, subs in self._subs.get(clinic, {}).items():
             if not subs:

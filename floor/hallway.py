@@ -4,16 +4,25 @@ Hallways are public, so these structs have no field that could hold a patient's 
 record number: visits appear by room, stage, times, provider initials and a short token drawn at random
 when the visit was booked (not from the patient, nor from its id). Every text here comes from the clinic's
 configuration or an enum.
+
+A display paired to one zone gets that zone's part of the floor, filtered here on the server (`zone=`): the
+zone's rooms; the visits in them and the visits in no room yet (the waiting room is every zone's); the alerts
+about those visits, and the alerts about no visit (a provider running late, a schedule not booked). Visits
+and rooms of other zones, and their alerts, are never sent to it; a visit that goes to another zone's room is
+sent as `gone` (its token), so the wall forgets it. Providers' delays and presence go to every wall of the
+clinic (providers are not tied to a zone; their names are on the doors).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from msgspec import Struct
 
 from floor.config import Clinic, Thresholds
 from floor.core.floor import Alert, Floor, Room, Touched, Visit
+from floor.core.ids import ALPHABET
 from floor.core.journey import Stage
 from floor.core.presence import Presence, ProviderPresenceView
 from floor.core.rooms import RoomState
@@ -56,6 +65,7 @@ class HallwayPresence(Struct):
 
 
 class HallwayAlert(Struct):
+    #: The wall's own id for the alert (`wall_alert_id`), never the internal one.
     id: str
     kind: str
     raised_at: dt.datetime
@@ -98,6 +108,8 @@ class HallwayUpdate(Struct, tag="update", tag_field="kind"):
     rooms: list[HallwayRoom]
     alert: HallwayAlert | None = None
     presence: HallwayPresence | None = None
+    #: A zone's display only: the token of a visit that left what the zone sees (roomed in another zone).
+    gone: str | None = None
 
 
 class HallwayDelays(Struct, tag="delays", tag_field="kind"):
@@ -107,6 +119,15 @@ class HallwayDelays(Struct, tag="delays", tag_field="kind"):
     delays: list[HallwayDelay]
 
 
+def wall_alert_id(alert_id: str) -> str:
+    """The id a wall knows an alert by: a digest of the internal id, the same in the snapshot and in every
+    update (so the wall matches them up) and on every server, with nothing to read back. The internal id is
+    what acknowledging takes, on staff screens only; an alert raised by an older Floor had an id built from
+    its visit's internal id (`dwell-v53-...`), which a wall must not show."""
+    digest = int.from_bytes(hashlib.sha256(b"floor wall alert\0" + alert_id.encode()).digest()[:8], "big")
+    return "w" + "".join(ALPHABET[(digest >> shift) & 31] for shift in range(0, 60, 5))
+
+
 class Hallway:
     """Projects one clinic's floor for its wall displays."""
 
@@ -114,6 +135,19 @@ class Hallway:
         self.clinic = clinic
         self._initials = {p.id: p.initials for p in clinic.providers}
         self._names = {p.id: p.name for p in clinic.providers}
+        self._zone_of = {r.id: r.zone for r in clinic.rooms}
+        #: The clinic's zones, in its order: each has its own display feed.
+        self.zones = tuple(dict.fromkeys(r.zone for r in clinic.rooms))
+
+    def _sees(self, zone: str | None, v: Visit) -> bool:
+        """Whether a display of `zone` (None: the whole clinic) is shown this visit."""
+        return zone is None or v.room is None or self._zone_of.get(v.room) == zone
+
+    def _sees_alert(self, zone: str | None, a: Alert, floor: Floor) -> bool:
+        if zone is None or a.visit is None:
+            return True
+        v = floor.visits.get(a.visit)
+        return v is not None and self._sees(zone, v)
 
     def initials(self, provider: str | None) -> str | None:
         return None if provider is None else self._initials.get(provider, "?")
@@ -127,7 +161,7 @@ class Hallway:
         return HallwayRoom(r.id, r.label, r.zone, r.state, r.since, floor.token(r.visit) if r.visit else None)
 
     def alert(self, a: Alert, floor: Floor) -> HallwayAlert:
-        return HallwayAlert(a.id, a.kind, a.raised_at, a.active, a.acknowledged_by is not None,
+        return HallwayAlert(wall_alert_id(a.id), a.kind, a.raised_at, a.active, a.acknowledged_by is not None,
                             self.initials(a.provider), floor.token(a.visit) if a.visit else None, a.stage,
                             a.detail.lateness, a.detail.minutes, a.detail.limit)
 
@@ -139,16 +173,29 @@ class Hallway:
         """Only whether the provider is away and how: not who said it, nor when."""
         return HallwayPresence(self._initials.get(p.provider, "?"), p.status if p.status is not Presence.back else None)
 
-    def board(self, floor: Floor, now: dt.datetime, delays: list[HallwayDelay], stale: bool) -> HallwayBoard:
+    def board(self, floor: Floor, now: dt.datetime, delays: list[HallwayDelay], stale: bool,
+              zone: str | None = None) -> HallwayBoard:
+        """The board a display sees: the whole clinic's, or one zone's (see the top of this module)."""
         c = self.clinic
         return HallwayBoard(c.id, c.name, c.timezone, floor.day, floor.seq, now, c.thresholds,
-                            [self.room(r, floor) for r in floor.rooms.values()],
-                            [self.visit(v) for v in floor.visits.values()], delays,
-                            [self.alert(a, floor) for a in floor.alerts.values()], stale)
+                            [self.room(r, floor) for r in floor.rooms.values() if zone is None or r.zone == zone],
+                            [self.visit(v) for v in floor.visits.values() if self._sees(zone, v)], delays,
+                            [self.alert(a, floor) for a in floor.alerts.values() if self._sees_alert(zone, a, floor)],
+                            stale)
 
-    def update(self, seq: int, at: dt.datetime, touched: Touched, floor: Floor) -> HallwayUpdate:
-        """`floor`: the floor the event was folded into (it knows the tokens of the visits in rooms and alerts)."""
-        visit = self.visit(touched.visit) if touched.visit else None
-        alert = self.alert(touched.alert, floor) if touched.alert else None
+    def update(self, seq: int, at: dt.datetime, touched: Touched, floor: Floor,
+               zone: str | None = None) -> HallwayUpdate:
+        """`floor`: the floor the event was folded into (it knows the tokens of the visits in rooms and alerts).
+        A zone's display gets an update for every event (its seq must not skip), with only what it sees."""
+        visit = gone = None
+        if touched.visit is not None:
+            if self._sees(zone, touched.visit):
+                visit = self.visit(touched.visit)
+            else:
+                gone = touched.visit.token
+        alert = None
+        if touched.alert is not None and self._sees_alert(zone, touched.alert, floor):
+            alert = self.alert(touched.alert, floor)
         presence = self.presence(touched.presence) if touched.presence else None
-        return HallwayUpdate(seq, at, visit, [self.room(r, floor) for r in touched.rooms], alert, presence)
+        rooms = [self.room(r, floor) for r in touched.rooms if zone is None or r.zone == zone]
+        return HallwayUpdate(seq, at, visit, rooms, alert, presence, gone)

@@ -32,7 +32,7 @@ from floor.core.errors import Refusal
 from floor.core.schedule import ScheduleRefused
 from floor.fanout import CLOSE_TOO_SLOW
 from floor.log.base import LogUnavailable
-from floor.wire import Audience
+from floor.wire import Audience, is_display
 
 if TYPE_CHECKING:
     from floor.fanout import Hub
@@ -150,7 +150,7 @@ class _Live(Collector):
         resyncs = too_slow = behind = longest = 0
         for runtime in runtimes:
             for sub in self.hub.subscribers(runtime.id):
-                sockets[sub.audience] += 1
+                sockets[Audience.display if is_display(sub.audience) else sub.audience] += 1
                 resyncs += sub.resyncs
                 too_slow += sub.ending is not None and sub.ending[0] == CLOSE_TOO_SLOW
                 if sub.queue:

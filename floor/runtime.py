@@ -57,7 +57,10 @@ from floor.wire import (
     SnapshotMessage,
     VisitAnswer,
     VisitHistory,
+    display_audience,
+    display_zone,
     encode,
+    is_display,
 )
 
 log = structlog.get_logger("floor.runtime")
@@ -98,8 +101,9 @@ class ClinicRuntime:
         #: Today's events, in order (the visit histories and the fold's input).
         self.events: list[Event] = []
         #: Recent updates as sent on the live feed, per audience, for sockets resuming with `since`.
-        self._sent: deque[tuple[int, dict[Audience, str]]] = deque(maxlen=retain)
-        self._snapshots: dict[Audience, tuple[int, str]] = {}
+        #: Per audience: staff, manager, display (the whole clinic's wall) and `display:<zone>` for each zone.
+        self._sent: deque[tuple[int, dict[str, str]]] = deque(maxlen=retain)
+        self._snapshots: dict[str, tuple[int, str]] = {}
         #: True while a shared log cannot be reached: what screens see may be behind.
         self.stale = False
         #: The seq just before today's first event: a screen at or below it saw another day's board.
@@ -355,14 +359,17 @@ class ClinicRuntime:
             self._sent.append((event.seq, texts))
             self.hub.publish(self.id, event.seq, texts.__getitem__)
 
-    def _render(self, event: Event, touched: Touched) -> dict[Audience, str]:
+    def _render(self, event: Event, touched: Touched) -> dict[str, str]:
         """The event as each audience's screens receive it: staff and managers share one text, displays get
-        the hallway projection's."""
+        the hallway projection's, the whole clinic's or each zone's (floor.hallway)."""
         plan = visit_plan(touched.visit, self.clinic) if touched.visit else None
         text = encode(EventMessage(event.seq, event, touched.visit, touched.rooms, touched.alert,
                                    touched.presence, plan)).decode()
-        hallway = encode(self.hallway.update(event.seq, event.at, touched, self.floor)).decode()
-        return {Audience.staff: text, Audience.manager: text, Audience.display: hallway}
+        texts = {Audience.staff: text, Audience.manager: text}
+        for zone in (None, *self.hallway.zones):
+            update = self.hallway.update(event.seq, event.at, touched, self.floor, zone)
+            texts[display_audience(zone)] = encode(update).decode()
+        return texts
 
     # -- days and time --------------------------------------------------------------------------
 
@@ -418,9 +425,11 @@ class ClinicRuntime:
             texts = {
                 Audience.manager: lambda: encode(MeasuresMessage(seq, self.measures(), delays)),
                 Audience.staff: lambda: encode(DelaysMessage(seq, delays)),
+                # Every wall, zoned or not, gets every provider's delays.
                 Audience.display: lambda: encode(HallwayDelays(seq, self._hallway_delays(delays))),
             }
-            self.hub.publish(self.id, 0, lambda audience: texts[audience]().decode())
+            self.hub.publish(self.id, 0, lambda audience: texts[Audience.display if is_display(audience)
+                                                                else audience]().decode())
 
     def _heartbeat(self) -> None:
         text = self._heartbeat_text()
@@ -460,20 +469,20 @@ class ClinicRuntime:
     def summary(self) -> ClinicSummary:
         return ClinicSummary(self.id, self.clinic.name, self.clinic.timezone, self.floor.day, self.floor.seq)
 
-    def snapshot(self, audience: Audience) -> Item:
+    def snapshot(self, audience: str) -> Item:
         """The board as a snapshot message, encoded once per seq however many sockets ask for it."""
         cached = self._snapshots.get(audience)
         if cached is None or cached[0] != self.floor.seq:
-            if audience is Audience.display:
+            if is_display(audience):
                 board = self.hallway.board(self.floor, self.clock.now(), self._hallway_delays(self.delays()),
-                                           self.stale)
+                                           self.stale, display_zone(audience))
                 text = encode(HallwaySnapshot(self.floor.seq, board)).decode()
             else:
                 text = encode(SnapshotMessage(self.floor.seq, self.board())).decode()
             cached = self._snapshots[audience] = (self.floor.seq, text)
         return cached
 
-    def catch_up(self, since: int | None, audience: Audience) -> list[Item]:
+    def catch_up(self, since: int | None, audience: str) -> list[Item]:
         """What a screen that has seen up to `since` needs: the missed updates, or a snapshot.
 
         Only a seq from today's events can be resumed; one at or before the day's start may belong to
@@ -482,7 +491,7 @@ class ClinicRuntime:
         items = self._resume(since, audience)
         return [*items, (0, self._heartbeat_text())] if self.stale or not items else items
 
-    def _resume(self, since: int | None, audience: Audience) -> list[Item]:
+    def _resume(self, since: int | None, audience: str) -> list[Item]:
         seq = self.floor.seq
         if since is None or not self._base < since <= seq:
             return [self.snapshot(audience)]

@@ -20,7 +20,7 @@ import structlog
 from msgspec import Struct
 
 from floor.clock import Clock
-from floor.core.access import Role
+from floor.core.access import ALL_CLINICS, Role, clinics_of
 from floor.core.errors import Refusal, Why
 from floor.credentials import MAX_FAILURES, OWASP, ScryptCost, hash_secret, is_locked, verify_secret
 from floor.directory.base import Directory, Display, Pairing, Session, StaffMember, token_hash
@@ -55,6 +55,8 @@ class Caller(Struct, frozen=True):
     role: Role | None = None
     clinic: str | None = None
     zone: str | None = None
+    #: A staff member's clinics (floor.core.access): "*" for every clinic. A display's is its `clinic`.
+    clinics: tuple[str, ...] = ()
 
     @property
     def is_manager(self) -> bool:
@@ -102,18 +104,30 @@ class Sessions:
 
     # -- staff ----------------------------------------------------------------------------------
 
-    async def add_staff(self, staff_id: str, name: str, role: Role, secret: str, by: str) -> StaffMember:
+    async def add_staff(self, staff_id: str, name: str, role: Role, secret: str, by: str,
+                        clinics: tuple[str, ...] = (ALL_CLINICS,)) -> StaffMember:
         if not STAFF_ID.match(staff_id):
             raise Refusal(Why.invalid, "A staff id is 2 to 40 lower-case letters, digits, dots, dashes or "
                           "underscores, starting with a letter or digit.", field="id")
         if not name.strip() or len(name) > 80:
             raise Refusal(Why.invalid, "A staff member needs a name of at most 80 characters.", field="name")
+        check_clinics(clinics)
         check_secret(secret)
         stored = await asyncio.to_thread(hash_secret, secret, self.cost)
-        member = StaffMember(staff_id, name.strip(), role, stored, self.clock.now(), by)
+        member = StaffMember(staff_id, name.strip(), role, stored, self.clock.now(), by, tuple(clinics))
         if not await self.directory.add_staff(member):
             raise Refusal(Why.taken, f"There is already a staff member {staff_id!r}.", field="id")
-        log.info("staff_added", staff=staff_id, role=role.value, by=by)
+        log.info("staff_added", staff=staff_id, role=role.value, clinics=list(clinics), by=by)
+        return member
+
+    async def set_clinics(self, staff_id: str, clinics: tuple[str, ...], by: str) -> StaffMember:
+        """Give an account other clinics; its sign-ins end, so no screen keeps a clinic it lost."""
+        check_clinics(clinics)
+        member = msgspec.structs.replace(await self._member(staff_id), clinics=tuple(clinics))
+        await self.directory.replace_staff(member)
+        await self.directory.end_sessions_of(staff_id)
+        self._forget(lambda c: c.person == staff_id)
+        log.info("staff_clinics_changed", staff=staff_id, clinics=list(clinics), by=by)
         return member
 
     async def set_secret(self, staff_id: str, secret: str, by: str) -> None:
@@ -204,14 +218,14 @@ class Sessions:
         session = await self.directory.session(hashed, self.clock.now())
         if session is None:
             return None
-        name = ""
+        name, clinics = "", ()
         if session.kind == "staff":
             member = await self.directory.staff(session.person)
             if member is None:
                 return None
-            name = member.name
+            name, clinics = member.name, clinics_of(member.clinics)
         caller = Caller(session.kind, session.person, session.device, hashed, session.expires_at, name,
-                        session.role, session.clinic, session.zone)
+                        session.role, session.clinic, session.zone, clinics)
         if self.directory.shared and generation == self._generation:
             if len(self._known) >= SESSION_CACHE_SIZE:
                 self._known.pop(next(iter(self._known)))
@@ -300,6 +314,14 @@ class Sessions:
         self._forget(lambda c: c.person == display_id)
         log.info("display_revoked", display=display_id, by=by)
         return display
+
+
+def check_clinics(clinics: tuple[str, ...]) -> None:
+    if not clinics or not all(isinstance(c, str) and c for c in clinics):
+        raise Refusal(Why.invalid, f"A staff member works in at least one clinic (a clinic id, or {ALL_CLINICS!r} for "
+                      "every clinic).", field="clinics")
+    if ALL_CLINICS in clinics and len(clinics) > 1:
+        raise Refusal(Why.invalid, f"{ALL_CLINICS!r} already means every clinic: give it alone.", field="clinics")
 
 
 def check_secret(secret: str) -> None:

@@ -39,6 +39,24 @@ class Audience(StrEnum):
     display = "display"
 
 
+#: A display paired to one zone has a feed of its own, keyed `display:<zone>` beside the Audience values.
+ZONED_DISPLAY = "display:"
+
+
+def display_audience(zone: str | None) -> str:
+    """The feed a wall display receives: the whole clinic's hallway, or one zone's (floor.hallway)."""
+    return Audience.display if zone is None else f"{ZONED_DISPLAY}{zone}"
+
+
+def display_zone(audience: str) -> str | None:
+    """For a display's audience, its zone (None: the whole clinic)."""
+    return audience[len(ZONED_DISPLAY):] if audience.startswith(ZONED_DISPLAY) else None
+
+
+def is_display(audience: str) -> bool:
+    return audience == Audience.display or audience.startswith(ZONED_DISPLAY)
+
+
 # -- requests ------------------------------------------------------------------------------------
 
 
@@ -245,11 +263,18 @@ class SignIn(Struct, forbid_unknown_fields=True):
     device: Device
 
 
+#: A clinic's id, or "*" for every clinic the server runs.
+ClinicOrAll = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^(\*|[a-z0-9][a-z0-9_-]{0,31})$")]
+
+
 class NewStaff(Struct, forbid_unknown_fields=True):
     id: StaffId
     name: Annotated[str, Meta(min_length=1, max_length=80)]
     role: Role
     secret: Secret
+    #: The clinics they work in ("*": every clinic). Default: the clinic, if the server runs one; else the
+    #: adding manager's clinics (a manager of every clinic must say).
+    clinics: Annotated[list[ClinicOrAll], Meta(min_length=1, max_length=50)] | None = None
 
 
 class NewSecret(Struct, forbid_unknown_fields=True):
@@ -266,6 +291,8 @@ class StaffView(Struct):
     failures: int
     added_at: dt.datetime
     added_by: str
+    #: The clinics they work in; ["*"]: every clinic.
+    clinics: list[str] = []
 
 
 class Me(Struct, omit_defaults=True):
@@ -279,6 +306,8 @@ class Me(Struct, omit_defaults=True):
     role: Role | None = None
     clinic: str | None = None
     zone: str | None = None
+    #: A staff member's clinics (["*"]: every clinic the server runs); a display has its `clinic` instead.
+    clinics: list[str] = []
 
 
 class PairDisplay(Struct, forbid_unknown_fields=True):

@@ -59,7 +59,8 @@ let roomsKey = "";
 let providersVersion = -1;
 const alertItems = []; // the fixed pool of alert list items
 
-/** A zoned display shows only its zone's rooms; the waiting room, providers and alerts are the clinic's. */
+/** A zoned display shows only its zone's rooms (the server sends it no others, nor their visits and alerts);
+ * the waiting room and the providers are the clinic's. */
 const inZone = (room) => display.zone === null || room.zone === display.zone;
 
 function buildTiles() {

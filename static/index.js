@@ -307,7 +307,7 @@ async function enter() {
     return;
   }
   if (!Array.isArray(clinics) || clinics.length === 0) {
-    show($("board-message"), "No clinics are configured on this server.", "error");
+    show($("board-message"), "None of your clinics runs on this server: ask a manager which clinics you work in.", "error");
     return;
   }
   const options = () => clinics.map((c) => el("option", { value: c.id, text: c.name }));

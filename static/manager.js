@@ -318,7 +318,7 @@ async function enter() {
     return;
   }
   if (!Array.isArray(clinics) || clinics.length === 0) {
-    show($("notice"), "No clinics are configured on this server.", "error");
+    show($("notice"), "None of your clinics runs on this server: ask a manager which clinics you work in.", "error");
     return;
   }
   const wanted = local.get(CLINIC_KEY);

@@ -1,4 +1,5 @@
-"""Who may do what: each staff role taps only its own steps; managers may do everything.
+"""Who may do what: each staff role taps only its own steps; managers may do everything; everyone only in
+the clinics they work in (see "clinics" below).
 
 Pure rules for the edges' guards (sign-in and tokens land with them): the edge asks `may(role, action)`
 and answers 403 with `refusal_text` when not.
@@ -101,3 +102,37 @@ _DOING: dict[Action, str] = {
 def refusal_text(role: Role, action: Action) -> str:
     who = sorted({_WORDS[r] for r in ALLOWED[action]} | {"managers"})
     return f"{_WORDS[role].capitalize()} cannot {_DOING[action]}: that is for {' and '.join(who)}."
+
+
+# -- clinics ------------------------------------------------------------------------------------------
+#
+# A staff account belongs to one or several clinics, or to every clinic the server runs (ALL_CLINICS). It
+# reads, taps and watches only its clinics; a manager manages the staff and displays of their clinics only.
+
+#: Stands for every clinic the server runs (now and later), in a staff account's clinics.
+ALL_CLINICS = "*"
+
+
+def clinics_of(stored: tuple[str, ...] | None) -> tuple[str, ...]:
+    """An account's clinics as stored. An account added before clinics were recorded (None) keeps every
+    clinic, as it had: upgrading must not lock a running floor out mid-shift. The server logs each such
+    account when it starts (floor.bootstrap), and a manager narrows them with `floor staff clinics`."""
+    return (ALL_CLINICS,) if stored is None else stored
+
+
+def in_clinic(clinics: tuple[str, ...], clinic: str) -> bool:
+    """Whether an account of these clinics may read, tap or watch this clinic's floor."""
+    return ALL_CLINICS in clinics or clinic in clinics
+
+
+def within(clinics: tuple[str, ...], of: tuple[str, ...]) -> bool:
+    """Whether every clinic of `clinics` is one of `of`: a manager of `of` may add, unlock, reset, remove or
+    list staff of `clinics` (a member of clinics A and B is managed by a manager of both, or of all), and give
+    a new account only clinics they have themself."""
+    if ALL_CLINICS in of:
+        return True
+    return ALL_CLINICS not in clinics and set(clinics) <= set(of)
+
+
+def other_clinic_text(clinic: str) -> str:
+    return f"You are not on the staff of clinic {clinic!r}; a manager of that clinic can add you."

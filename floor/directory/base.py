@@ -24,6 +24,9 @@ class StaffMember(Struct, frozen=True):
     secret: str
     added_at: dt.datetime
     added_by: str = ""
+    #: The clinics the account works in (ids, or "*" for every clinic the server runs). None: added before
+    #: clinics were recorded; such an account keeps every clinic (floor.core.access.clinics_of).
+    clinics: tuple[str, ...] | None = None
 
 
 class Session(Struct, frozen=True):

@@ -54,13 +54,15 @@ from clients that can). Messages are JSON text frames, tagged by `kind`. Staff a
 
 A wall display gets the hallway projection, which has no patient names: `snapshot` with a `HallwayBoard`,
 `{"kind": "update", "seq", "at", "visit": HallwayVisit | null, "rooms": [HallwayRoom], "alert"}` per event,
-`heartbeat`, and `{"kind": "delays", "seq", "delays": [HallwayDelay]}` every tick.
+`heartbeat`, and `{"kind": "delays", "seq", "delays": [HallwayDelay]}` every tick. A display paired to a zone
+gets only its zone's rooms, the visits in them or in no room, and their alerts (an update per event still;
+`"gone": token` when a visit went to another zone's room). Alert ids on walls are the wall's own.
 
-Close codes: 4401 not signed in (or the token is not valid), 4403 not allowed (origin, or a display of
-another clinic), 4404 unknown clinic, 4400 bad parameter (the reason says which), 1008 the sign-in ended
-(signed out, revoked display, removed staff), 1009 message too big, 1011 server error, 1012 the server is
-restarting, 4408 the screen fell too far behind; each with a reason that says which. After 1011, 1012 and 4408
-come back with `since=`.
+Close codes: 4401 not signed in (or the token is not valid), 4403 not allowed (origin, a display of another
+clinic, or staff who do not work in this clinic), 4404 unknown clinic, 4400 bad parameter (the reason says
+which), 1008 the sign-in ended (signed out, revoked display, removed staff), 1009 message too big, 1011 server
+error, 1012 the server is restarting, 4408 the screen fell too far behind; each with a reason that says which.
+After 1011, 1012 and 4408 come back with `since=`.
 """
 
 

@@ -1,8 +1,8 @@
 """Guards: who is calling (the bearer token), whether they may call this route, and how often.
 
 Which step a role may tap is the floor's rule (floor.core.access, checked in Floor.decide); these guards
-only let signed-in staff in, keep wall displays to their feed, keep manager routes to managers, and
-throttle writes per sign-in.
+only let signed-in staff in, keep each to the clinics they work in, keep wall displays to their feed, keep
+manager routes to managers, and throttle writes per sign-in.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
 
+from floor.core.access import in_clinic, other_clinic_text
 from floor.sessions import Caller
 from floor.throttle import Throttle
 
@@ -81,6 +82,14 @@ async def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if connection.scope.get("method") in WRITES:
         guarding = _guarding(connection)
         _too_many(guarding, guarding.writes, caller.session, "taps from this sign-in")
+
+
+async def of_the_clinic(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Routes under /api/clinics/{clinic}: only staff of that clinic (floor.core.access.in_clinic)."""
+    caller: Caller = connection.state.caller
+    clinic = connection.path_params.get("clinic")
+    if clinic is not None and caller.kind == "staff" and not in_clinic(caller.clinics, clinic):
+        raise PermissionDeniedException(other_clinic_text(clinic[:40]))
 
 
 async def managers_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:

@@ -12,7 +12,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from floor import audit
 from floor.bootstrap import Floors
-from floor.core.access import Act, may, refusal_text
+from floor.core.access import Act, in_clinic, may, refusal_text
 from floor.core.commands import (
     AcknowledgeAlert,
     BookVisit,
@@ -29,7 +29,7 @@ from floor.core.measures import ClinicMeasures
 from floor.core.presence import Presence
 from floor.runtime import Answer, ClinicRuntime, Idempotency
 from floor.sessions import Caller
-from floor.web.auth import caller, managers_only, signed_in
+from floor.web.auth import caller, managers_only, of_the_clinic, signed_in
 from floor.web.errors import errors
 from floor.wire import (
     AlertAnswer,
@@ -79,9 +79,9 @@ Day = Annotated[dt.date | None, QueryParameter(description="A clinic day, YYYY-M
 Who = NamedDependency[Caller]
 
 
-@get("/", summary="The clinics this server runs", responses=errors(401, 403))
-async def list_clinics(floors: NamedDependency[Floors]) -> list[ClinicSummary]:
-    return [r.summary() for r in floors.runtimes.values()]
+@get("/", summary="The clinics this server runs that the caller works in", responses=errors(401, 403))
+async def list_clinics(floors: NamedDependency[Floors], who: Who) -> list[ClinicSummary]:
+    return [r.summary() for r in floors.runtimes.values() if in_clinic(who.clinics, r.id)]
 
 
 @get("/{clinic:str}/board",
@@ -196,7 +196,8 @@ def clinics_router(floors: Floors) -> Router:
 
 
 def clinic_routes(floors: Floors, handlers: list, tag: str) -> Router:
-    """Routes under /api/clinics for signed-in callers, given the floors, the clinic's runtime and the caller."""
+    """Routes under /api/clinics for signed-in staff of the clinic, given the floors, the clinic's runtime and
+    the caller."""
     return Router(
         "/api/clinics",
         route_handlers=handlers,
@@ -205,6 +206,6 @@ def clinic_routes(floors: Floors, handlers: list, tag: str) -> Router:
             "runtime": Provide(clinic_runtime, sync_to_thread=False),
             "who": Provide(caller, sync_to_thread=False),
         },
-        guards=[signed_in],
+        guards=[signed_in, of_the_clinic],
         tags=[tag],
     )

@@ -21,6 +21,7 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
 from floor.bootstrap import Floors
+from floor.core.access import in_clinic
 from floor.fanout import RESYNC, Subscriber
 from floor.runtime import ClinicRuntime
 from floor.sessions import Caller
@@ -35,7 +36,7 @@ from floor.web.errors import (
     INTERNAL,
 )
 from floor.web.frames import EXTENSION
-from floor.wire import Audience
+from floor.wire import Audience, display_audience
 
 log = structlog.get_logger("floor.live")
 
@@ -98,11 +99,16 @@ def _size(message: Mapping[str, Any]) -> int:
     return len(text) if len(text) > MAX_MESSAGE else len(text.encode())
 
 
-def _audience(who: Caller, clinic: str) -> Audience:
+def _audience(who: Caller, runtime: ClinicRuntime) -> str:
+    clinic = runtime.id
     if who.kind == "display":
         if who.clinic != clinic:
             raise Refused(CLOSE_FORBIDDEN, "this display is paired with another clinic")
-        return Audience.display
+        if who.zone is not None and who.zone not in runtime.hallway.zones:
+            raise Refused(CLOSE_FORBIDDEN, "this display's zone is no longer in the clinic: pair it again")
+        return display_audience(who.zone)
+    if not in_clinic(who.clinics, clinic):
+        raise Refused(CLOSE_FORBIDDEN, "you are not on the staff of this clinic")
     return Audience.manager if who.is_manager else Audience.staff
 
 
@@ -127,7 +133,7 @@ async def live(socket: WebSocket, floors: NamedDependency[Floors], clinic: FromP
         who = await floors.sessions.caller(await _token(socket))
         if who is None:
             raise Refused(CLOSE_UNAUTHENTICATED, "sign-in ended (expired, signed out or revoked): sign in again")
-        audience = _audience(who, clinic)
+        audience = _audience(who, runtime)
     except Refused as refused:
         await socket.close(refused.code, refused.reason)
         return
@@ -161,7 +167,7 @@ async def live(socket: WebSocket, floors: NamedDependency[Floors], clinic: FromP
                 await reader
 
 
-async def _send(socket: WebSocket, sub: Subscriber, runtime: ClinicRuntime, audience: Audience) -> None:
+async def _send(socket: WebSocket, sub: Subscriber, runtime: ClinicRuntime, audience: str) -> None:
     """Sends what was queued for the socket: its catch-up, and any backlog while it could not keep up."""
     while (item := await sub.next()) is not None:
         if item is RESYNC:

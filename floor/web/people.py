@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from floor import audit
 from floor.bootstrap import Floors
+from floor.core.access import ALL_CLINICS, clinics_of, in_clinic, other_clinic_text, within
 from floor.core.errors import Refusal, Why
 from floor.directory.base import Display, StaffMember
 from floor.sessions import Caller, DisplayToken, PairingStarted, SignedIn
@@ -72,7 +73,8 @@ async def claim_display(floors: FloorsDep, data: JSONBody[ClaimDisplay]) -> Resp
 
 @get("/me", summary="Who this token belongs to", opt={"displays": True}, responses=errors(401))
 async def me(who: Who) -> Me:
-    return Me(who.kind, who.person, who.device, who.expires_at, who.name, who.role, who.clinic, who.zone)
+    return Me(who.kind, who.person, who.device, who.expires_at, who.name, who.role, who.clinic, who.zone,
+              list(who.clinics))
 
 
 @post("/sign-out", summary="Sign out: this token stops working at once, and its sockets close",
@@ -85,24 +87,60 @@ async def sign_out(floors: FloorsDep, who: Who) -> None:
 async def _view(floors: Floors, member: StaffMember) -> StaffView:
     failures = await floors.sessions.directory.failures(member.id)
     return StaffView(member.id, member.name, member.role, await floors.sessions.locked(member.id), failures,
-                     member.added_at, member.added_by)
+                     member.added_at, member.added_by, list(clinics_of(member.clinics)))
 
 
-@get("/staff", summary="Staff accounts (managers)", responses=errors(401, 403), **_manager("list staff"))
-async def list_staff(floors: FloorsDep) -> list[StaffView]:
-    return [await _view(floors, m) for m in await floors.sessions.directory.all_staff()]
+async def _yours(floors: Floors, who: Caller, staff: str) -> None:
+    """A manager manages only the staff of their own clinics (floor.core.access.within)."""
+    member = await floors.sessions.directory.staff(staff)
+    if member is not None and not within(clinics_of(member.clinics), who.clinics):
+        raise Refusal(Why.forbidden, f"{staff} works in clinics you do not manage; a manager of "
+                      f"{', '.join(clinics_of(member.clinics))} can.")
 
 
-@post("/staff", summary="Add a staff member with a role and a first PIN or password (managers)",
+def _your_clinic(who: Caller, clinic: str) -> None:
+    if not in_clinic(who.clinics, clinic):
+        raise Refusal(Why.forbidden, other_clinic_text(clinic[:40]))
+
+
+def _new_clinics(floors: Floors, who: Caller, asked: list[str] | None) -> tuple[str, ...]:
+    """The clinics a new account gets: as asked, else the server's only clinic, else the manager's own."""
+    if asked is None:
+        if len(floors.runtimes) == 1:
+            return tuple(floors.runtimes)
+        if ALL_CLINICS in who.clinics:
+            raise Refusal(Why.invalid, "Say which clinics they work in (clinic ids, or \"*\" for every clinic): "
+                          f"this server runs {', '.join(sorted(floors.runtimes))}.", field="clinics")
+        return who.clinics
+    clinics = tuple(dict.fromkeys(asked))
+    unknown = [c for c in clinics if c != ALL_CLINICS and c not in floors.runtimes]
+    if unknown:
+        raise Refusal(Why.invalid, f"No clinic {unknown[0]!r} on this server (clinics: "
+                      f"{', '.join(sorted(floors.runtimes))}).", field="clinics")
+    if not within(clinics, who.clinics):
+        raise Refusal(Why.forbidden, "You can give a new account only clinics you manage yourself.")
+    return clinics
+
+
+@get("/staff", summary="Staff accounts of the caller's clinics (managers)", responses=errors(401, 403),
+     **_manager("list staff"))
+async def list_staff(floors: FloorsDep, who: Who) -> list[StaffView]:
+    return [await _view(floors, m) for m in await floors.sessions.directory.all_staff()
+            if within(clinics_of(m.clinics), who.clinics)]
+
+
+@post("/staff", summary="Add a staff member with a role, a first PIN or password and their clinics (managers)",
       responses=errors(400, 401, 403, 409, 422, 429), **_manager("add staff"))
 async def add_staff(floors: FloorsDep, who: Who, data: JSONBody[NewStaff]) -> Response[StaffView]:
-    member = await floors.sessions.add_staff(data.id, data.name, data.role, data.secret, who.person)
+    clinics = _new_clinics(floors, who, data.clinics)
+    member = await floors.sessions.add_staff(data.id, data.name, data.role, data.secret, who.person, clinics)
     return Response(await _view(floors, member), status_code=201)
 
 
 @post("/staff/{staff:str}/unlock", summary="Unlock an account locked by wrong PINs (managers)", status_code=200,
       responses=errors(401, 403, 404, 429), **_manager("unlock accounts"))
 async def unlock_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> StaffView:
+    await _yours(floors, who, staff)
     await floors.sessions.unlock(staff, who.person)
     member = await floors.sessions.directory.staff(staff)
     assert member is not None
@@ -112,6 +150,7 @@ async def unlock_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> Sta
 @put("/staff/{staff:str}/secret", summary="Set a new PIN or password; unlocks the account (managers)",
      status_code=204, responses=errors(400, 401, 403, 404, 422, 429), **_manager("set PINs"))
 async def set_secret(floors: FloorsDep, who: Who, staff: FromPath[str], data: JSONBody[NewSecret]) -> None:
+    await _yours(floors, who, staff)
     await floors.sessions.set_secret(staff, data.secret, who.person)
 
 
@@ -120,30 +159,34 @@ async def set_secret(floors: FloorsDep, who: Who, staff: FromPath[str], data: JS
 async def remove_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> None:
     if staff == who.person:
         raise Refusal(Why.invalid, "You cannot remove yourself; ask another manager.")
+    await _yours(floors, who, staff)
     await floors.sessions.remove_staff(staff, who.person)
     floors.recheck_sessions()
 
 
-@get("/staff/{staff:str}/audit", summary="Everything a person tapped on a day, in every clinic (managers)",
-     responses=errors(400, 401, 403, 422), **_manager("read the audit trail"))
-async def staff_audit(floors: FloorsDep, staff: FromPath[str], day: Day = None) -> AuditTrail:
+@get("/staff/{staff:str}/audit", summary="Everything a person tapped on a day, in each clinic of the caller's "
+     "(managers)", responses=errors(400, 401, 403, 422), **_manager("read the audit trail"))
+async def staff_audit(floors: FloorsDep, who: Who, staff: FromPath[str], day: Day = None) -> AuditTrail:
     entries = []
     for runtime in floors.runtimes.values():
+        if not in_clinic(who.clinics, runtime.id):
+            continue
         _, events = await runtime.day_events(day)
         entries += audit.of_person(runtime.id, staff, events)
     return AuditTrail(entries)
 
 
-@get("/displays", summary="Paired wall displays, revoked ones included (managers)",
+@get("/displays", summary="The caller's clinics' paired wall displays, revoked ones included (managers)",
      responses=errors(401, 403), **_manager("manage displays"))
-async def list_displays(floors: FloorsDep) -> list[Display]:
-    return await floors.sessions.directory.all_displays()
+async def list_displays(floors: FloorsDep, who: Who) -> list[Display]:
+    return [d for d in await floors.sessions.directory.all_displays() if in_clinic(who.clinics, d.clinic)]
 
 
 @post("/displays", summary="Pair the wall display showing this code, for a clinic and optionally a zone "
       "(managers)", responses=errors(400, 401, 403, 404, 422, 429), **_manager("pair displays"))
 async def pair_display(floors: FloorsDep, who: Who, data: JSONBody[PairDisplay]) -> Response[Display]:
     runtime = floors.get(data.clinic)
+    _your_clinic(who, runtime.id)
     zones = sorted({r.zone for r in runtime.clinic.rooms})
     if data.zone is not None and data.zone not in zones:
         raise Refusal(Why.invalid, f"No zone {data.zone!r} in {runtime.clinic.name} (zones: {', '.join(zones)}).",
@@ -156,6 +199,9 @@ async def pair_display(floors: FloorsDep, who: Who, data: JSONBody[PairDisplay])
         "disconnected at once (managers)", status_code=200, responses=errors(401, 403, 404, 429),
         **_manager("manage displays"))
 async def revoke_display(floors: FloorsDep, who: Who, display: FromPath[str]) -> Display:
+    paired = await floors.sessions.directory.display(display)
+    if paired is not None:
+        _your_clinic(who, paired.clinic)
     revoked = await floors.sessions.revoke_display(display, who.person)
     floors.recheck_sessions()
     return revoked

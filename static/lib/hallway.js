@@ -309,6 +309,8 @@ export class HallwayState {
         this.addProvider(v.provider);
       }
     }
+    // A zone's display: a visit that went to another zone's room is no longer shown here.
+    if (msg.gone != null) this.visits.delete(String(msg.gone));
     for (const r of msg.rooms || []) this.rooms.set(String(r.id), slimRoom(r));
     if (msg.alert) {
       if (msg.alert.active) this.alerts.set(String(msg.alert.id), slimAlert(msg.alert));

@@ -240,3 +240,26 @@ def test_a_schedule_sent_ahead_that_cannot_be_booked_is_an_alert_on_the_managers
         assert kim_follow.locator("td[data-stage='provider_in']").inner_text().startswith("12 min")
     finally:
         server.stop()
+
+
+def test_a_zones_wall_shows_its_zone_and_forgets_a_patient_roomed_in_another(server: ServerProcess,
+                                                                             screens: Screens) -> None:
+    manager, ma = server.signed_in(Role.manager), server.signed_in(Role.medical_assistant)
+    desk = server.signed_in(Role.front_desk)
+    wall = screens.open(f"{server.url}/board.html", width=1920, height=1080)
+    pair_wall(wall, server, manager, zone="east")
+    wall.wait_for_selector("[data-room='e1']", timeout=10_000)
+    assert wall.locator("[data-room='w1']").count() == 0
+    visits = [_walk_in(server, desk, name) for name in ("Ann Lee", "Bo Chan")]
+    wall.wait_for_function("() => document.querySelector('#waiting-count').textContent === '2'", timeout=5_000)
+
+    def room(visit: dict, where: str) -> None:
+        answer = httpx.post(f"{server.url}/api/clinics/{CLINIC}/visits/{visit['id']}/events", headers=ma,
+                            json={"type": "roomed", "room": where}, timeout=10)
+        assert answer.status_code == 201, answer.text
+
+    room(visits[0], "w1")  # another zone: the east wall stops counting it as waiting, and never shows it
+    wall.wait_for_function("() => document.querySelector('#waiting-count').textContent === '1'", timeout=5_000)
+    room(visits[1], "e2")
+    _tile_shows(wall, "e2", "roomed", within_ms=5_000)
+    assert wall.locator("[data-room='w1']").count() == 0

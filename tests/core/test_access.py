@@ -68,3 +68,17 @@ def test_a_provider_says_where_they_themself_are_an_assistant_or_manager_for_any
     assert not may_mark_presence(DESK, "kim", "kim")
     assert refusal_text(DESK, Act.mark_presence) == (
         "Front desk cannot say where a provider is: that is for managers and medical assistants and providers.")
+
+
+def test_clinics_an_account_works_in() -> None:
+    from floor.core.access import ALL_CLINICS, clinics_of, in_clinic, within
+
+    assert in_clinic(("riverside",), "riverside") and not in_clinic(("riverside",), "lakeside")
+    assert in_clinic((ALL_CLINICS,), "lakeside")
+    assert clinics_of(None) == (ALL_CLINICS,)  # stored before clinics were recorded: every clinic
+    assert clinics_of(("lakeside",)) == ("lakeside",)
+    # A manager manages (and gives) only clinics of their own; a manager of every clinic, any.
+    assert within(("riverside",), ("riverside", "lakeside"))
+    assert not within(("riverside", "lakeside"), ("riverside",))
+    assert not within((ALL_CLINICS,), ("riverside", "lakeside"))
+    assert within((ALL_CLINICS,), (ALL_CLINICS,)) and within(("lakeside",), (ALL_CLINICS,))

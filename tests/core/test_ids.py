@@ -19,7 +19,7 @@ from floor.core.floor import Floor
 from floor.core.ids import ID_CHARS, Ids, legacy_token
 from floor.core.journey import Stage
 from floor.core.schedule import Appointment, plan
-from floor.hallway import Hallway
+from floor.hallway import Hallway, wall_alert_id
 from floor.ids import secure
 from tests.support.floors import snapshot
 
@@ -113,7 +113,10 @@ def test_an_alert_id_says_nothing_of_its_visit_and_the_wall_shows_the_visits_tok
     tokens = {v.id: v.token for v in floor.visits.values()}
     assert sorted(v.token for v in board.visits) == sorted(tokens.values())
     assert {r.id: r.visit for r in board.rooms if r.visit} == {"e1": tokens[roomed]}
-    assert {a.id: a.visit for a in board.alerts} == {raised[v].alert: tokens[v] for v in (visit, roomed)}
+    # The wall knows each alert by its own id (a digest of the internal one), never the internal id.
+    assert {a.id: a.visit for a in board.alerts} == {wall_alert_id(raised[v].alert): tokens[v]
+                                                     for v in (visit, roomed)}
+    assert not [a for a in floor.alerts if a in msgspec.json.encode(board).decode()], "an alert id on the wall"
     assert not [v for v in tokens if v in msgspec.json.encode(board).decode()], "a visit id on the wall"
 
 
@@ -150,7 +153,10 @@ def test_an_old_log_folds_exactly_as_before() -> None:
     assert {v.id: v.token for v in floor.visits.values()} == {"v7": "1JY", "v8": "RHF"}
     board = Hallway(CLINIC).board(floor, OPENS + dt.timedelta(minutes=25), [], False)
     assert {r.id: r.visit for r in board.rooms if r.visit} == {"e1": "1JY"}
-    assert {a.id: a.visit for a in board.alerts} == {"dwell-v8-arrived-1795442460": "RHF", "schedule-2026-11-23": None}
+    # An old alert's id held its visit's internal id (v8): the wall gets a digest of it instead.
+    assert {a.id: a.visit for a in board.alerts} == {wall_alert_id("dwell-v8-arrived-1795442460"): "RHF",
+                                                     wall_alert_id("schedule-2026-11-23"): None}
+    assert "v8" not in msgspec.json.encode(board.alerts).decode()
     dwell = floor.alerts["dwell-v8-arrived-1795442460"]
     assert (dwell.kind, dwell.visit, dwell.stage, dwell.acknowledged_by, dwell.active) == ("dwell", "v8",
                                                                                            Stage.arrived, "dana", True)

@@ -13,13 +13,17 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from floor.core.access import Role
+from floor.clock import SystemClock
+from floor.core.access import ALL_CLINICS, Role, clinics_of
 from floor.directory.base import Directory, Display, Pairing, Session, StaffMember, token_hash
 from floor.directory.embedded import EmbeddedDirectory
 from floor.directory.redis import RedisDirectory
+from floor.sessions import Sessions
 from tests.support.redis_server import forget_prefix
+from tests.support.staff import CHEAP, PIN
 
 pytestmark = pytest.mark.anyio
 
@@ -90,6 +94,50 @@ def pairing(code: str = "482913", *, lasts: dt.timedelta = HOUR, claim: str | No
 
 
 # -- staff ----------------------------------------------------------------------------------------------
+
+
+async def test_a_members_clinics_are_kept_and_read_back_after_a_reopen(open_directory: Opener) -> None:
+    first = await open_directory()
+    ana = msgspec.structs.replace(member("ana"), clinics=("riverside",))
+    bo = msgspec.structs.replace(member("bo", role=Role.manager), clinics=("riverside", "lakeside"))
+    cy = msgspec.structs.replace(member("cy", role=Role.manager), clinics=(ALL_CLINICS,))
+    for m in (ana, bo, cy):
+        assert await first.add_staff(m) is True
+    second = await open_directory()
+    assert await second.all_staff() == [ana, bo, cy]
+    moved = msgspec.structs.replace(ana, clinics=("lakeside",))
+    assert await second.replace_staff(moved) is True
+    assert (await first.staff("ana")).clinics == ("lakeside",)
+
+
+async def test_a_member_stored_before_clinics_were_recorded_keeps_every_clinic(open_directory: Opener) -> None:
+    """Records written by an older Floor have no `clinics`: they read back as None, which is every clinic
+    (floor.core.access.clinics_of), so an upgrade locks nobody out mid-shift."""
+    directory = await open_directory()
+    old = msgspec.json.encode(member("old"))
+    old = old.replace(b',"clinics":null', b"")
+    assert b"clinics" not in old
+    if isinstance(directory, RedisDirectory):
+        await directory._r.hset(directory._key("staff"), "old", old)
+    else:
+        assert isinstance(directory, EmbeddedDirectory) and directory.path is not None
+        directory.path.write_bytes(b'{"staff":{"old":' + old + b"}}")
+    reopened = await open_directory()
+    found = await reopened.staff("old")
+    assert found is not None and found.clinics is None
+    assert clinics_of(found.clinics) == (ALL_CLINICS,)
+
+
+async def test_a_sign_in_carries_the_members_clinics_and_a_change_of_clinics_ends_it(directory: Directory) -> None:
+    sessions = Sessions(directory, SystemClock(), cost=CHEAP)
+    await sessions.add_staff("ana", "Ana Flores", Role.front_desk, PIN, "test", ("riverside",))
+    signed = await sessions.sign_in("ana", PIN, "tablet-1")
+    caller = await sessions.caller(signed.token)
+    assert caller is not None and caller.clinics == ("riverside",)
+    await sessions.set_clinics("ana", ("lakeside",), "test")
+    assert await sessions.caller(signed.token) is None  # signed out: no screen keeps the clinic it lost
+    again = await sessions.caller((await sessions.sign_in("ana", PIN, "tablet-1")).token)
+    assert again is not None and again.clinics == ("lakeside",)
 
 
 async def test_added_staff_read_back_and_a_taken_id_is_refused(directory: Directory) -> None:

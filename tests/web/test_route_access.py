@@ -7,6 +7,7 @@ row here fails `test_the_table_covers_every_route_the_app_exposes` instead of go
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import json
@@ -24,6 +25,7 @@ from floor.bootstrap import Floors
 from floor.clock import ManualClock
 from floor.core.access import Role
 from floor.core.commands import BookVisit, MarkRoom, TakeStep
+from floor.core.errors import Refusal
 from floor.core.floor import Room
 from floor.core.journey import PATH, Stage
 from floor.core.rooms import RoomAction, RoomState
@@ -173,6 +175,13 @@ class World:
         person = add_person(self.client, self.floors, role)
         return bearer(self.call(self.floors.sessions.sign_in, person, PIN, device).token)
 
+    def member_of(self, role: Role, clinic: str) -> dict[str, str]:
+        """A fresh sign-in of a `role` who works in `clinic` only."""
+        person = f"{role.value.replace('_', '-')}-of-{clinic}"
+        with contextlib.suppress(Refusal):  # added by an earlier check
+            self.call(self.floors.sessions.add_staff, person, "Other Person", role, PIN, "setup", (clinic,))
+        return bearer(self.call(self.floors.sessions.sign_in, person, PIN, "tablet-9").token)
+
     def signed_out(self) -> dict[str, str]:
         headers = self.token(MANAGER, "tablet-gone")
         assert self.client.post("/api/sign-out", headers=headers).status_code == 204
@@ -244,7 +253,8 @@ def _new_visit(w: World) -> tuple[str, Any]:
 
 
 def _new_staff(w: World) -> tuple[str, Any]:
-    return "/api/staff", {"id": w.unique("new"), "name": "New Person", "role": "front_desk", "secret": "9753"}
+    return "/api/staff", {"id": w.unique("new"), "name": "New Person", "role": "front_desk", "secret": "9753",
+                          "clinics": [CLINIC]}
 
 
 def _export_encounters(w: World) -> tuple[str, Any]:
@@ -396,6 +406,96 @@ def test_each_route_answers_no_token_401_dead_token_401_wrong_role_403_right_rol
 
     world.expire_sign_ins()
     _assert_unauthenticated(_call(world, method, route, expiring))
+
+
+# -- clinic boundaries ---------------------------------------------------------------------------------------
+
+#: Every route of a clinic (the table covers every route the app exposes; the socket is checked below).
+CLINIC_ROUTES = [key for key in ROUTES if key[1].startswith("/api/clinics/{clinic")]
+
+
+@pytest.mark.parametrize(("method", "path"), CLINIC_ROUTES, ids=[f"{m} {p}" for m, p in CLINIC_ROUTES])
+def test_staff_of_another_clinic_are_refused_403_on_every_clinic_route(world: World, method: str, path: str) -> None:
+    route = ROUTES[(method, path)]
+    target, _ = route.make(world)
+    clinic = target.split("/")[3]
+    other = ALERTS if clinic == CLINIC else CLINIC
+    for role in Role:
+        answer = _call(world, method, route, world.member_of(role, other))
+        assert answer.status_code == 403, f"{role}: {answer.text}"
+        assert answer.json()["error"] == "forbidden"
+        assert f"not on the staff of clinic {clinic!r}" in answer.json()["message"], answer.text
+    # The same people in the route's own clinic get on as their role allows.
+    for role in sorted(route.roles):
+        answer = _call(world, method, route, world.member_of(role, clinic))
+        assert answer.status_code == route.ok, f"{role}: {answer.text}"
+
+
+def test_a_member_of_one_clinic_lists_and_reads_only_it(world: World) -> None:
+    desk = world.member_of(DESK, ALERTS)
+    assert [c["id"] for c in world.client.get("/api/clinics", headers=desk).json()] == [ALERTS]
+    assert world.client.get("/api/me", headers=desk).json()["clinics"] == [ALERTS]
+    assert world.client.get(f"/api/clinics/{ALERTS}/board", headers=desk).status_code == 200
+    board = world.client.get(f"{API}/board", headers=desk)
+    assert board.status_code == 403 and "patient_name" not in board.text
+    visit = world.visit_at(Stage.scheduled)
+    seq = world.seq
+    tap = world.client.post(f"{API}/visits/{visit}/events", json={"type": "arrived"}, headers=desk)
+    assert tap.status_code == 403 and world.seq == seq
+    assert world.floors.get(CLINIC).floor.visits[visit].stage is Stage.scheduled
+    # A manager of every clinic lists both.
+    assert len(world.client.get("/api/clinics", headers=world.people[MANAGER]).json()) == 2
+
+
+def test_a_manager_of_one_clinic_manages_only_its_staff_and_displays(world: World) -> None:
+    manager = world.member_of(MANAGER, ALERTS)
+    theirs = add_person(world.client, world.floors, DESK, "desk-lake")
+    world.call(world.floors.sessions.set_clinics, theirs, (ALERTS,), "setup")
+    everywhere = world.staff_member()  # every clinic: not only theirs
+    listed = {m["id"] for m in world.client.get("/api/staff", headers=manager).json()}
+    assert theirs in listed and everywhere not in listed and PEOPLE[MANAGER][0] not in listed
+    for method, path, body in [("POST", f"/api/staff/{everywhere}/unlock", None),
+                               ("PUT", f"/api/staff/{everywhere}/secret", {"secret": "1357"}),
+                               ("DELETE", f"/api/staff/{everywhere}", None)]:
+        answer = world.client.request(method, path, json=body, headers=manager)
+        assert answer.status_code == 403, answer.text
+    assert world.call(world.floors.sessions.directory.staff, everywhere) is not None
+    assert world.client.post(f"/api/staff/{theirs}/unlock", headers=manager).status_code == 200
+
+    new = {"name": "New Person", "role": "front_desk", "secret": "9753"}
+    answer = world.client.post("/api/staff", json={**new, "id": world.unique("n"), "clinics": [CLINIC]},
+                               headers=manager)
+    assert answer.status_code == 403, answer.text
+    answer = world.client.post("/api/staff", json={**new, "id": world.unique("n"), "clinics": ["*"]},
+                               headers=manager)
+    assert answer.status_code == 403, answer.text
+    answer = world.client.post("/api/staff", json={**new, "id": world.unique("n")}, headers=manager)
+    assert answer.status_code == 201 and answer.json()["clinics"] == [ALERTS]  # their clinic by default
+    answer = world.client.post("/api/staff", json={**new, "id": world.unique("n"), "clinics": ["nowhere"]},
+                               headers=world.people[MANAGER])
+    assert answer.status_code in (400, 422) and "nowhere" in answer.text
+
+    answer = world.client.post("/api/displays", json={"code": world.pairing_code(), "clinic": CLINIC},
+                               headers=manager)
+    assert answer.status_code == 403, answer.text
+    riverside_wall, _ = world.new_display(CLINIC)
+    lakeside_wall, _ = world.new_display(ALERTS)
+    shown = {d["id"] for d in world.client.get("/api/displays", headers=manager).json()}
+    assert lakeside_wall in shown and riverside_wall not in shown
+    assert world.client.delete(f"/api/displays/{riverside_wall}", headers=manager).status_code == 403
+    assert world.client.delete(f"/api/displays/{lakeside_wall}", headers=manager).status_code == 200
+
+
+def test_a_member_of_another_clinic_cannot_open_its_live_feed(world: World) -> None:
+    for role in Role:
+        other = world.member_of(role, ALERTS)
+        with _socket(world.client, headers=other) as ws:
+            assert _closed(ws) == CLOSE_FORBIDDEN
+        with _socket(world.client) as ws:  # the token in the first message instead
+            ws.send_text(json.dumps({"type": "auth", "token": other["Authorization"][7:]}))
+            assert _closed(ws) == CLOSE_FORBIDDEN
+        first = json.loads(_first_message_after_auth(world.client, other, ALERTS))
+        assert first["kind"] == "snapshot" and first["board"]["clinic"] == ALERTS
 
 
 # -- which step each role may tap -----------------------------------------------------------------------
