@@ -309,7 +309,9 @@ def staff(args: argparse.Namespace) -> None:
                 _print(f"Added {member.id} ({member.name}), {member.role.value.replace('_', ' ')}.")
             elif args.action == "list":
                 for m in await directory.all_staff():
-                    locked = " (locked)" if await sessions.locked(m.id) else ""
+                    held = await sessions.strikes(m.id)
+                    waits = held.until if held is not None and held.waits(sessions.clock.now()) else None
+                    locked = f" (locked until {waits:%H:%M} UTC)" if waits else ""
                     print(f"{m.id:20} {m.role.value:18} {m.name}{locked}")
             elif args.action == "unlock":
                 await sessions.unlock(args.id, "floor staff unlock")

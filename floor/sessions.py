@@ -3,6 +3,12 @@
 A token is 32 random bytes, shown once to the tablet or display that gets it; the directory keeps only
 its hash. PIN checks are slow on purpose (scrypt) and run in threads, at most two at once, so a burst of
 sign-ins neither blocks the taps of everyone else nor takes 128 MiB per attempt without bound.
+
+Every sign-in attempt is counted against the id typed and the client's address before its PIN is checked
+(atomically, in the directory), and given back only when it was right: however many guesses arrive at once,
+no more than the lockout's free tries are ever checked (floor.credentials.Lockout). An id that does not exist
+is counted, checked and refused exactly as an existing one with a wrong PIN, so no answer and no timing tells
+which ids exist.
 """
 
 from __future__ import annotations
@@ -22,8 +28,27 @@ from msgspec import Struct
 from floor.clock import Clock
 from floor.core.access import Role
 from floor.core.errors import Refusal, Why
-from floor.credentials import MAX_FAILURES, OWASP, ScryptCost, hash_secret, is_locked, verify_secret
-from floor.directory.base import Directory, Display, Pairing, Session, StaffMember, token_hash
+from floor.credentials import (
+    ACCOUNT_LOCKOUT,
+    ADDRESS_LOCKOUT,
+    MAX_FAILURES,
+    OWASP,
+    Lockout,
+    ScryptCost,
+    hash_secret,
+    verify_secret,
+)
+from floor.directory.base import (
+    Directory,
+    Display,
+    Pairing,
+    Session,
+    StaffMember,
+    Strikes,
+    account_key,
+    address_key,
+    token_hash,
+)
 
 log = structlog.get_logger("floor.sessions")
 
@@ -83,13 +108,16 @@ class DisplayToken(Struct, frozen=True):
 class Sessions:
     def __init__(self, directory: Directory, clock: Clock, *, cost: ScryptCost = OWASP,
                  staff_hours: float = 12, display_days: float = 365, pairing_minutes: float = 10,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, account_lockout: Lockout = ACCOUNT_LOCKOUT,
+                 address_lockout: Lockout = ADDRESS_LOCKOUT) -> None:
         self.directory = directory
         self.clock = clock
         self.cost = cost
         self.staff_term = dt.timedelta(hours=staff_hours)
         self.display_term = dt.timedelta(days=display_days)
         self.pairing_term = dt.timedelta(minutes=pairing_minutes)
+        self.account_lockout = account_lockout
+        self.address_lockout = address_lockout
         self._checks = asyncio.Semaphore(2)
         self._decoy: str | None = None
         #: Sign-ins checked here, by token hash (only for a shared directory; see `caller`).
@@ -121,12 +149,12 @@ class Sessions:
         member = await self._member(staff_id)
         stored = await asyncio.to_thread(hash_secret, secret, self.cost)
         await self.directory.replace_staff(msgspec.structs.replace(member, secret=stored))
-        await self.directory.clear_failures(staff_id)
+        await self.directory.clear_strikes(account_key(staff_id))
         log.info("staff_secret_changed", staff=staff_id, by=by)
 
     async def unlock(self, staff_id: str, by: str) -> None:
         await self._member(staff_id)
-        await self.directory.clear_failures(staff_id)
+        await self.directory.clear_strikes(account_key(staff_id))
         log.info("staff_unlocked", staff=staff_id, by=by)
 
     async def remove_staff(self, staff_id: str, by: str) -> None:
@@ -142,28 +170,33 @@ class Sessions:
             raise Refusal(Why.not_found, f"No staff member {staff_id!r}.")
         return member
 
-    async def locked(self, staff_id: str) -> bool:
-        return is_locked(await self.directory.failures(staff_id))
+    async def strikes(self, staff_id: str) -> Strikes | None:
+        """Wrong sign-ins held against the account now (its count, and the wait they started if any)."""
+        return await self.directory.strikes(account_key(staff_id), self.clock.now())
 
     # -- signing in and out ---------------------------------------------------------------------
 
-    async def sign_in(self, staff_id: str, secret: str, device: str) -> SignedIn:
+    async def sign_in(self, staff_id: str, secret: str, device: str, address: str = "unknown") -> SignedIn:
+        now = self.clock.now()
+        account = account_key(staff_id)
+        waits_until = await self.directory.reserve_attempt(
+            [(account, self.account_lockout), (address_key(address), self.address_lockout)], now)
+        if waits_until is not None:
+            log.info("sign_in_waits", staff=staff_id, device=device, address=address, until=waits_until.isoformat())
+            raise _refused(waits_until - now)
         member = await self.directory.staff(staff_id)
-        if member is not None and is_locked(await self.directory.failures(staff_id)):
-            raise Refusal(Why.locked, f"This account is locked after {MAX_FAILURES} wrong PINs in a row; "
-                          "a manager can unlock it.")
         # An unknown id costs the same time as a wrong PIN, so timing does not tell which ids exist.
         stored = member.secret if member is not None else await self._decoy_hash()
         async with self._checks:
             right = await asyncio.to_thread(verify_secret, secret[:MAX_SECRET], stored)
         if member is None or not right:
-            if member is not None and is_locked(await self.directory.count_failure(staff_id)):
-                log.warning("staff_locked", staff=staff_id, device=device)
-                raise Refusal(Why.locked, f"Wrong PIN. That was the {MAX_FAILURES}th in a row: the account is "
-                              "now locked; a manager can unlock it.")
-            log.info("sign_in_refused", staff=staff_id if member else None, device=device)
-            raise Refusal(Why.unauthenticated, "Wrong staff id or PIN.")
-        await self.directory.clear_failures(staff_id)
+            held = await self.directory.strikes(account, now)
+            waits = held.until - now if held is not None and held.until is not None and held.waits(now) else None
+            log.info("sign_in_refused", staff=staff_id, device=device, address=address,
+                     failures=held.count if held else None, waits_until=held.until.isoformat() if waits else None)
+            raise _refused(waits)
+        await self.directory.clear_strikes(account)
+        await self.directory.release_attempt(address_key(address), now)
         token, now = _token(), self.clock.now()
         session = Session(token_hash(token), "staff", member.id, device, now, now + self.staff_term,
                           role=member.role)
@@ -300,6 +333,19 @@ class Sessions:
         self._forget(lambda c: c.person == display_id)
         log.info("display_revoked", display=display_id, by=by)
         return display
+
+
+def _refused(waits: dt.timedelta | None) -> Refusal:
+    """The one answer to a sign-in that did not work, whether the id exists or not, the PIN was wrong or the
+    account or address must wait (an unknown id waits just as an account does, so this tells nothing)."""
+    if waits is None:
+        return Refusal(Why.unauthenticated, "Wrong staff id or PIN. Check both and try again; after "
+                       f"{MAX_FAILURES} wrong tries in a row sign-in waits a minute (longer each time), or a "
+                       "manager can unlock your account.")
+    minutes = max(1, -(-int(waits.total_seconds()) // 60))
+    return Refusal(Why.unauthenticated, "Wrong staff id or PIN, or too many wrong tries: check both and try again "
+                   f"in {minutes} minute{'s' if minutes > 1 else ''}, or ask a manager to unlock your account.",
+                   retry_after=max(1, int(waits.total_seconds() + 0.999)))
 
 
 def check_secret(secret: str) -> None:

@@ -14,6 +14,7 @@ from typing import Literal
 from msgspec import Struct
 
 from floor.core.access import Role
+from floor.credentials import Lockout
 
 
 class StaffMember(Struct, frozen=True):
@@ -62,6 +63,36 @@ class Pairing(Struct, frozen=True):
     display: str | None = None
 
 
+class Strikes(Struct, frozen=True):
+    """Sign-in attempts held against a key (`account_key`, `address_key`): how many in a row, the wait the
+    last one started (if any), and when the key is forgotten if nothing more happens."""
+
+    count: int
+    forget_at: dt.datetime
+    until: dt.datetime | None = None
+
+    def waits(self, now: dt.datetime) -> bool:
+        return self.until is not None and self.until > now
+
+
+def account_key(staff_id: str) -> str:
+    """The key of a staff id as typed, whether or not such an account exists (so both answer alike)."""
+    return f"staff:{staff_id[:64]}"
+
+
+def address_key(address: str) -> str:
+    return f"address:{address[:64]}"
+
+
+def strike(current: Strikes | None, rule: Lockout, now: dt.datetime) -> Strikes:
+    """`current` with one more attempt counted under `rule` (the embedded directory's rule; the Redis one
+    does the same in Lua, and the directory contract holds both to it)."""
+    count = (current.count if current is not None and current.forget_at > now else 0) + 1
+    wait = rule.wait_after(count)
+    until = now + wait if wait is not None else None
+    return Strikes(count, max(now + rule.forget_after, until or now), until)
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -96,14 +127,20 @@ class Directory(ABC):
     async def remove_staff(self, staff_id: str) -> bool: ...
 
     @abstractmethod
-    async def count_failure(self, staff_id: str) -> int:
-        """Count a wrong PIN for the account, atomically; the count after it."""
+    async def reserve_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> dt.datetime | None:
+        """Count a sign-in attempt against every key at once, atomically, before its PIN is checked: None when
+        counted, else (nothing counted) when the longest wait among the keys ends."""
 
     @abstractmethod
-    async def failures(self, staff_id: str) -> int: ...
+    async def release_attempt(self, key: str, now: dt.datetime) -> None:
+        """The attempt was right after all: take it back from the key's count and end the wait it started."""
 
     @abstractmethod
-    async def clear_failures(self, staff_id: str) -> None: ...
+    async def strikes(self, key: str, now: dt.datetime) -> Strikes | None:
+        """What is held against the key, unless it was forgotten."""
+
+    @abstractmethod
+    async def clear_strikes(self, key: str) -> None: ...
 
     # -- sessions -------------------------------------------------------------------------------
 

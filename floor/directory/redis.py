@@ -13,7 +13,8 @@ import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from floor.directory.base import Directory, Display, Pairing, Session, StaffMember
+from floor.credentials import Lockout
+from floor.directory.base import Directory, Display, Pairing, Session, StaffMember, Strikes, account_key
 from floor.log.base import LogUnavailable
 from floor.log.redis import call, connect
 
@@ -59,6 +60,49 @@ return ended
 """
 
 
+#: `Lockout` and `strike` (floor/directory/base.py) in one step over every key, by the caller's clock (ARGV[1], ms);
+#: then four numbers per key: free tries, first and longest wait, forget after (ms). The time the longest
+#: wait ends if any key waits (nothing counted), else 0.
+_RESERVE = """
+local now = tonumber(ARGV[1])
+local longest, counts = 0, {}
+for i, key in ipairs(KEYS) do
+  local held = redis.call('HMGET', key, 'count', 'until', 'forget')
+  local count, wait_until, forget = tonumber(held[1]) or 0, tonumber(held[2]) or 0, tonumber(held[3]) or 0
+  if forget <= now then count, wait_until = 0, 0 end
+  if wait_until > now and wait_until > longest then longest = wait_until end
+  counts[i] = count
+end
+if longest > 0 then return longest end
+for i, key in ipairs(KEYS) do
+  local at = 1 + (i - 1) * 4
+  local free, first, most, forget = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3]),
+                                    tonumber(ARGV[at + 4])
+  local count, wait_until = counts[i] + 1, 0
+  if count >= free then wait_until = now + math.min(most, first * 2 ^ math.min(count - free, 16)) end
+  local forget_at = math.max(now + forget, wait_until)
+  redis.call('HSET', key, 'count', count, 'until', math.floor(wait_until), 'forget', math.floor(forget_at))
+  redis.call('PEXPIRE', key, math.floor(forget_at - now) + 1)
+end
+return 0
+"""
+
+_RELEASE = """
+local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0') or 0
+if count <= 1 then return redis.call('DEL', KEYS[1]) end
+redis.call('HSET', KEYS[1], 'count', count - 1, 'until', 0)
+return 1
+"""
+
+
+def _ms(at: dt.datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def _at(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+
+
 def _term_ms(until: dt.datetime, since: dt.datetime) -> int:
     """Milliseconds from `since` to `until`, at least 1 (Redis refuses a PX of 0)."""
     return max(1, int((until - since).total_seconds() * 1000))
@@ -77,7 +121,8 @@ class RedisDirectory(Directory):
         self.redis = await connect(self.url)
         self._scripts = {name: self.redis.register_script(text) for name, text in
                          [("replace", _REPLACE), ("approve", _APPROVE), ("end", _END_SESSION),
-                          ("end_of", _END_SESSIONS_OF), ("add_pairing", _ADD_PAIRING)]}
+                          ("end_of", _END_SESSIONS_OF), ("add_pairing", _ADD_PAIRING),
+                          ("reserve", _RESERVE), ("release", _RELEASE)]}
 
     async def close(self) -> None:
         if self.redis is not None:
@@ -116,17 +161,29 @@ class RedisDirectory(Directory):
 
     async def remove_staff(self, staff_id: str) -> bool:
         removed = await self._do(self._r.hdel(self._key("staff"), staff_id))
-        await self._do(self._r.hdel(self._key("failures"), staff_id))
+        await self.clear_strikes(account_key(staff_id))
         return bool(removed)
 
-    async def count_failure(self, staff_id: str) -> int:
-        return int(await self._do(self._r.hincrby(self._key("failures"), staff_id, 1)))
+    async def reserve_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> dt.datetime | None:
+        args: list[int] = [_ms(now)]
+        for _, rule in keys:
+            args += [rule.free, *(int(t.total_seconds() * 1000) for t in (rule.first_wait, rule.longest_wait,
+                                                                          rule.forget_after))]
+        longest = int(await self._do(self._scripts["reserve"](
+            keys=[self._key("strikes", key) for key, _ in keys], args=args)))
+        return _at(longest) if longest else None
 
-    async def failures(self, staff_id: str) -> int:
-        return int(await self._do(self._r.hget(self._key("failures"), staff_id)) or 0)
+    async def release_attempt(self, key: str, now: dt.datetime) -> None:
+        await self._do(self._scripts["release"](keys=[self._key("strikes", key)]))
 
-    async def clear_failures(self, staff_id: str) -> None:
-        await self._do(self._r.hdel(self._key("failures"), staff_id))
+    async def strikes(self, key: str, now: dt.datetime) -> Strikes | None:
+        count, until, forget = await self._do(self._r.hmget(self._key("strikes", key), "count", "until", "forget"))
+        if count is None or int(forget) <= _ms(now):
+            return None
+        return Strikes(int(count), _at(int(forget)), _at(int(until)) if int(until) else None)
+
+    async def clear_strikes(self, key: str) -> None:
+        await self._do(self._r.delete(self._key("strikes", key)))
 
     # -- sessions -------------------------------------------------------------------------------
 

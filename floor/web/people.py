@@ -14,7 +14,7 @@ from floor.bootstrap import Floors
 from floor.core.errors import Refusal, Why
 from floor.directory.base import Display, StaffMember
 from floor.sessions import Caller, DisplayToken, PairingStarted, SignedIn
-from floor.web.auth import caller, managers_only, signed_in, throttled_by_address
+from floor.web.auth import caller, client_address, managers_only, signed_in, throttled_by_address
 from floor.web.errors import errors
 from floor.wire import (
     AuditTrail,
@@ -41,9 +41,9 @@ def _manager(does: str) -> dict:
 
 
 @post("/sign-in", summary="Sign in on a tablet: a bearer token for this device, valid for a shift",
-      responses=errors(400, 401, 423, 429), security=[{}])
-async def sign_in(floors: FloorsDep, data: JSONBody[SignIn]) -> Response[SignedIn]:
-    signed = await floors.sessions.sign_in(data.staff, data.secret, data.device)
+      responses=errors(400, 401, 429), security=[{}])
+async def sign_in(request: Request, floors: FloorsDep, data: JSONBody[SignIn]) -> Response[SignedIn]:
+    signed = await floors.sessions.sign_in(data.staff, data.secret, data.device, client_address(request))
     return Response(signed, status_code=201, headers={"Cache-Control": "no-store"})
 
 
@@ -83,9 +83,10 @@ async def sign_out(floors: FloorsDep, who: Who) -> None:
 
 
 async def _view(floors: Floors, member: StaffMember) -> StaffView:
-    failures = await floors.sessions.directory.failures(member.id)
-    return StaffView(member.id, member.name, member.role, await floors.sessions.locked(member.id), failures,
-                     member.added_at, member.added_by)
+    held = await floors.sessions.strikes(member.id)
+    waits = held is not None and held.waits(floors.sessions.clock.now())
+    return StaffView(member.id, member.name, member.role, waits, held.count if held else 0,
+                     member.added_at, member.added_by, locked_until=held.until if held and waits else None)
 
 
 @get("/staff", summary="Staff accounts (managers)", responses=errors(401, 403), **_manager("list staff"))
@@ -100,7 +101,7 @@ async def add_staff(floors: FloorsDep, who: Who, data: JSONBody[NewStaff]) -> Re
     return Response(await _view(floors, member), status_code=201)
 
 
-@post("/staff/{staff:str}/unlock", summary="Unlock an account locked by wrong PINs (managers)", status_code=200,
+@post("/staff/{staff:str}/unlock", summary="Unlock an account waiting after wrong PINs (managers)", status_code=200,
       responses=errors(401, 403, 404, 429), **_manager("unlock accounts"))
 async def unlock_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> StaffView:
     await floors.sessions.unlock(staff, who.person)

@@ -10,20 +10,28 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from floor.core.access import Role
-from floor.directory.base import Directory, Display, Pairing, Session, StaffMember, token_hash
+from floor.credentials import Lockout
+from floor.directory.base import (
+    Directory,
+    Display,
+    Pairing,
+    Session,
+    StaffMember,
+    Strikes,
+    account_key,
+    token_hash,
+)
 from floor.directory.embedded import EmbeddedDirectory
 from floor.directory.redis import RedisDirectory
-from tests.support.redis_server import forget_prefix
+from tests.support.directories import Opener
 
 pytestmark = pytest.mark.anyio
 
-Opener = Callable[[], Awaitable[Directory]]
 
 HOUR = dt.timedelta(hours=1)
 TICK = dt.timedelta(microseconds=1)
@@ -32,27 +40,6 @@ TICK = dt.timedelta(microseconds=1)
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(params=["embedded", "redis"])
-async def open_directory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Opener]:
-    """Opens a directory over the same storage each time it is called (a second server, or a restart)."""
-    opened: list[Directory] = []
-    prefix = f"test-{uuid.uuid4().hex}"
-    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
-
-    async def opener() -> Directory:
-        directory: Directory = (EmbeddedDirectory(tmp_path / "directory.json") if request.param == "embedded"
-                                else RedisDirectory(url, prefix=prefix))
-        await directory.open()
-        opened.append(directory)
-        return directory
-
-    yield opener
-    for directory in opened:
-        await directory.close()
-    if request.param == "redis":
-        await forget_prefix(url, prefix)
 
 
 @pytest.fixture
@@ -77,6 +64,21 @@ def session(person: str, *, token: str | None = None, at: dt.datetime | None = N
                    person=person, device="tablet-1", issued_at=at, expires_at=at + lasts,
                    role=Role.provider if kind == "staff" else None, clinic="riverside",
                    zone="north" if kind == "display" else None)
+
+
+#: A lockout that never waits, for tests that only count.
+COUNTING = Lockout(free=1_000_000)
+
+
+async def fail(directory: Directory, staff_id: str) -> int:
+    """A wrong sign-in attempt for the id, as `Sessions.sign_in` counts it; the count after it."""
+    assert await directory.reserve_attempt([(account_key(staff_id), COUNTING)], now()) is None
+    return await failures(directory, staff_id)
+
+
+async def failures(directory: Directory, staff_id: str) -> int:
+    held = await directory.strikes(account_key(staff_id), now())
+    return held.count if held is not None else 0
 
 
 def display(display_id: str, paired_at: dt.datetime, **changes: object) -> Display:
@@ -129,10 +131,10 @@ async def test_remove_staff_removes_the_member_and_their_failures(directory: Dir
     ana, bo = member("ana"), member("bo")
     await directory.add_staff(ana)
     await directory.add_staff(bo)
-    await directory.count_failure("ana")
+    await fail(directory, "ana")
     assert await directory.remove_staff("ana") is True
     assert await directory.staff("ana") is None
-    assert await directory.failures("ana") == 0
+    assert await failures(directory, "ana") == 0
     assert await directory.all_staff() == [bo]
     assert await directory.remove_staff("ana") is False
     assert await directory.remove_staff("nobody") is False
@@ -141,28 +143,102 @@ async def test_remove_staff_removes_the_member_and_their_failures(directory: Dir
 
 
 async def test_failures_count_up_per_account_and_clear(directory: Directory) -> None:
-    assert await directory.failures("ana") == 0
-    assert [await directory.count_failure("ana") for _ in range(3)] == [1, 2, 3]
-    assert await directory.count_failure("bo") == 1
-    assert await directory.failures("ana") == 3
-    assert await directory.failures("bo") == 1
+    assert await failures(directory, "ana") == 0
+    assert [await fail(directory, "ana") for _ in range(3)] == [1, 2, 3]
+    assert await fail(directory, "bo") == 1
+    assert await failures(directory, "ana") == 3
+    assert await failures(directory, "bo") == 1
 
-    await directory.clear_failures("ana")
-    assert await directory.failures("ana") == 0
-    assert await directory.failures("bo") == 1
-    await directory.clear_failures("ana")  # clearing nothing is fine
-    await directory.clear_failures("nobody")
-    assert await directory.count_failure("ana") == 1
+    await directory.clear_strikes(account_key("ana"))
+    assert await failures(directory, "ana") == 0
+    assert await failures(directory, "bo") == 1
+    await directory.clear_strikes(account_key("ana"))  # clearing nothing is fine
+    await directory.clear_strikes(account_key("nobody"))
+    assert await fail(directory, "ana") == 1
 
 
 async def test_concurrent_failures_are_all_counted(open_directory: Opener) -> None:
     a = await open_directory()
     # Two servers on Redis; one process owns the embedded file, so its callers share one object.
     b = a if isinstance(a, EmbeddedDirectory) else await open_directory()
-    counts = await asyncio.gather(*((a if i % 2 else b).count_failure("ana") for i in range(20)))
-    assert sorted(counts) == list(range(1, 21))
-    assert await a.failures("ana") == 20
-    assert await b.failures("ana") == 20
+    key = [(account_key("ana"), COUNTING)]
+    refused = await asyncio.gather(*((a if i % 2 else b).reserve_attempt(key, now()) for i in range(20)))
+    assert refused == [None] * 20
+    assert await failures(a, "ana") == 20
+    assert await failures(b, "ana") == 20
+
+
+#: Three free tries, then 1, 2, 4, 4, ... minutes; forgotten an hour after the last try.
+RULE = Lockout(free=3, first_wait=dt.timedelta(minutes=1), longest_wait=dt.timedelta(minutes=4),
+               forget_after=HOUR)
+MINUTE = dt.timedelta(minutes=1)
+
+
+def exact_now() -> dt.datetime:
+    return now().replace(microsecond=0)  # Redis keeps milliseconds
+
+
+async def test_the_try_that_reaches_the_free_ones_starts_a_wait_that_doubles_up_to_the_longest(
+        directory: Directory) -> None:
+    t0, ana = exact_now(), [(account_key("ana"), RULE)]
+    assert [await directory.reserve_attempt(ana, t0) for _ in range(3)] == [None, None, None]
+    assert await directory.strikes(account_key("ana"), t0) == Strikes(3, t0 + HOUR, t0 + MINUTE)
+    # While it waits, tries are refused with the end of the wait and not counted (a burst cannot lengthen it).
+    for at in (t0, t0 + MINUTE - TICK * 1000):
+        assert await directory.reserve_attempt(ana, at) == t0 + MINUTE
+    assert (await directory.strikes(account_key("ana"), t0)).count == 3  # type: ignore[union-attr]
+    # Each try after a wait starts a longer one, never longer than the longest.
+    at = t0 + MINUTE
+    for wait in (2, 4, 4):
+        assert await directory.reserve_attempt(ana, at) is None
+        held = await directory.strikes(account_key("ana"), at)
+        assert held is not None and held.until == at + wait * MINUTE and held.waits(at)
+        assert not held.waits(at + wait * MINUTE)
+        at += wait * MINUTE
+    assert (await directory.strikes(account_key("ana"), at)).count == 6  # type: ignore[union-attr]
+    # An hour after the last try the key is forgotten and starts again.
+    later = at + HOUR
+    assert await directory.strikes(account_key("ana"), later) is None
+    assert await directory.reserve_attempt(ana, later) is None
+    assert await directory.strikes(account_key("ana"), later) == Strikes(1, later + HOUR, None)
+
+
+async def test_an_attempt_counts_against_every_key_or_none_of_them(directory: Directory) -> None:
+    t0 = exact_now()
+    address = ("address:10.0.0.7", RULE)
+    for staff_id in ("ana", "bo", "cy"):
+        assert await directory.reserve_attempt([(account_key(staff_id), RULE), address], t0) is None
+    # The address waits now: a try for a fresh id from it is refused, and counted against neither.
+    assert await directory.reserve_attempt([(account_key("di"), RULE), address], t0) == t0 + MINUTE
+    assert await directory.strikes(account_key("di"), t0) is None
+    assert (await directory.strikes("address:10.0.0.7", t0)).count == 3  # type: ignore[union-attr]
+    # Another address is its own.
+    assert await directory.reserve_attempt([(account_key("di"), RULE), ("address:10.0.0.8", RULE)], t0) is None
+
+
+async def test_concurrent_attempts_get_no_more_than_the_free_tries(open_directory: Opener) -> None:
+    a = await open_directory()
+    b = a if isinstance(a, EmbeddedDirectory) else await open_directory()
+    t0, ana = exact_now(), [(account_key("ana"), RULE), ("address:10.0.0.7", COUNTING)]
+    answers = await asyncio.gather(*((a if i % 2 else b).reserve_attempt(ana, t0) for i in range(40)))
+    assert answers.count(None) == RULE.free
+    assert set(answers) == {None, t0 + MINUTE}
+    assert (await a.strikes(account_key("ana"), t0)).count == RULE.free  # type: ignore[union-attr]
+    assert (await b.strikes("address:10.0.0.7", t0)).count == RULE.free  # type: ignore[union-attr]
+
+
+async def test_a_released_attempt_is_taken_back_and_ends_the_wait_it_started(directory: Directory) -> None:
+    t0, key = exact_now(), "address:10.0.0.7"
+    for _ in range(3):
+        assert await directory.reserve_attempt([(key, RULE)], t0) is None
+    await directory.release_attempt(key, t0)
+    held = await directory.strikes(key, t0)
+    assert held is not None and held.count == 2 and not held.waits(t0)
+    await directory.release_attempt(key, t0)
+    await directory.release_attempt(key, t0)
+    assert await directory.strikes(key, t0) is None
+    await directory.release_attempt(key, t0)  # nothing to give back is fine
+    assert await directory.strikes(key, t0) is None
 
 
 # -- sessions -------------------------------------------------------------------------------------------
@@ -417,8 +493,8 @@ async def test_the_embedded_directory_survives_a_reopen(tmp_path: Path) -> None:
     await first.add_staff(ana)
     await first.add_staff(bo)
     await first.replace_staff(promoted := member("bo", role=Role.provider))
-    await first.count_failure("ana")
-    await first.count_failure("ana")
+    await fail(first, "ana")
+    await fail(first, "ana")
     kept, ended = session("ana"), session("bo")
     await first.add_session(kept)
     await first.add_session(ended)
@@ -436,7 +512,7 @@ async def test_the_embedded_directory_survives_a_reopen(tmp_path: Path) -> None:
     second = EmbeddedDirectory(path)
     await second.open()
     assert await second.all_staff() == [ana, promoted]
-    assert await second.failures("ana") == 2
+    assert await failures(second, "ana") == 2
     assert await second.session(kept.token_hash, now()) == kept
     assert await second.session(ended.token_hash, now()) is None
     assert await second.revision() == revision > 0
@@ -454,7 +530,7 @@ async def test_a_reopened_embedded_directory_sees_later_removals(tmp_path: Path)
     first = EmbeddedDirectory(path)
     await first.open()
     await first.add_staff(member("ana"))
-    await first.count_failure("ana")
+    await fail(first, "ana")
     s = session("ana")
     await first.add_session(s)
     await first.add_pairing(p := pairing("787878"), now())
@@ -462,7 +538,7 @@ async def test_a_reopened_embedded_directory_sees_later_removals(tmp_path: Path)
 
     second = EmbeddedDirectory(path)
     await second.open()
-    await second.clear_failures("ana")
+    await second.clear_strikes(account_key("ana"))
     assert await second.end_sessions_of("ana") == 1
     assert await second.end_pairing(p) is True
     assert await second.remove_staff("ana") is True
@@ -471,7 +547,7 @@ async def test_a_reopened_embedded_directory_sees_later_removals(tmp_path: Path)
     third = EmbeddedDirectory(path)
     await third.open()
     assert await third.all_staff() == []
-    assert await third.failures("ana") == 0
+    assert await failures(third, "ana") == 0
     assert await third.session(s.token_hash, now()) is None
     assert await third.pairing("787878", now()) is None
     assert await third.revision() == 1
@@ -494,12 +570,12 @@ async def test_an_embedded_directory_without_a_path_keeps_to_memory(
     assert memory.path is None
     await memory.open()
     await memory.add_staff(ana := member("ana"))
-    await memory.count_failure("ana")
+    await fail(memory, "ana")
     await memory.add_session(s := session("ana"))
     await memory.put_display(wall := display("wall-1", now()))
     await memory.add_pairing(p := pairing("909090"), now())
     assert await memory.staff("ana") == ana
-    assert await memory.failures("ana") == 1
+    assert await failures(memory, "ana") == 1
     assert await memory.session(s.token_hash, now()) == s
     assert await memory.all_displays() == [wall]
     assert await memory.pairing("909090", now()) == p
@@ -511,7 +587,7 @@ async def test_an_embedded_directory_without_a_path_keeps_to_memory(
     fresh = EmbeddedDirectory()
     await fresh.open()
     assert await fresh.all_staff() == []
-    assert await fresh.failures("ana") == 0
+    assert await failures(fresh, "ana") == 0
     assert await fresh.pairing("909090", now()) is None
     assert await fresh.revision() == 0
 
@@ -525,7 +601,7 @@ async def test_a_server_and_a_staff_command_on_one_file_keep_each_others_changes
     for i in range(20):
         # Interleaved, as a running server's sign-ins and a command's additions would be.
         assert await server.add_staff(member(f"server-{i}"))
-        await server.count_failure(f"server-{i}")
+        await fail(server, f"server-{i}")
         assert await command.add_staff(member(f"command-{i}"))
     expected = {f"server-{i}" for i in range(20)} | {f"command-{i}" for i in range(20)}
     assert {m.id for m in await server.all_staff()} == expected
@@ -533,4 +609,4 @@ async def test_a_server_and_a_staff_command_on_one_file_keep_each_others_changes
     reopened = EmbeddedDirectory(path)
     await reopened.open()
     assert {m.id for m in await reopened.all_staff()} == expected
-    assert await reopened.failures("server-7") == 1
+    assert await failures(reopened, "server-7") == 1
