@@ -42,6 +42,7 @@ from floor.directory.base import (
     Directory,
     Display,
     Pairing,
+    PairingLimits,
     Session,
     StaffMember,
     Strikes,
@@ -65,6 +66,11 @@ SESSION_CACHE_SIZE = 10_000
 #: taps of signed-in staff go on meanwhile; short enough that a server cut off from the directory alone (the
 #: only way a revocation can happen that it cannot hear of) stops honouring a revoked token within it.
 SESSION_TRUST_SECONDS = 15.0
+#: Wall displays that may wait for a manager to enter their code at once, from one client address and in all
+#: (anyone may ask for a code: without a cap, the directory would grow with every request).
+PAIRINGS_PER_ADDRESS = 10
+PAIRINGS_IN_ALL = 1000
+PAIRING_LIMITS = PairingLimits(PAIRINGS_PER_ADDRESS, PAIRINGS_IN_ALL)
 
 
 class Caller(Struct, frozen=True):
@@ -109,7 +115,8 @@ class Sessions:
     def __init__(self, directory: Directory, clock: Clock, *, cost: ScryptCost = OWASP,
                  staff_hours: float = 12, display_days: float = 365, pairing_minutes: float = 10,
                  monotonic: Callable[[], float] = time.monotonic, account_lockout: Lockout = ACCOUNT_LOCKOUT,
-                 address_lockout: Lockout = ADDRESS_LOCKOUT) -> None:
+                 address_lockout: Lockout = ADDRESS_LOCKOUT,
+                 pairing_limits: PairingLimits = PAIRING_LIMITS) -> None:
         self.directory = directory
         self.clock = clock
         self.cost = cost
@@ -118,6 +125,7 @@ class Sessions:
         self.pairing_term = dt.timedelta(minutes=pairing_minutes)
         self.account_lockout = account_lockout
         self.address_lockout = address_lockout
+        self.pairing_limits = pairing_limits
         self._checks = asyncio.Semaphore(2)
         self._decoy: str | None = None
         #: Sign-ins checked here, by token hash (only for a shared directory; see `caller`).
@@ -281,13 +289,15 @@ class Sessions:
 
     # -- wall displays --------------------------------------------------------------------------
 
-    async def start_pairing(self) -> PairingStarted:
+    async def start_pairing(self, address: str | None = None) -> PairingStarted:
+        """A code for a display at `address` (None: asked for inside the process, not from a client, so only
+        the cap in all applies). Raises `TooManyPairings` past `pairing_limits`."""
         now = self.clock.now()
         for _ in range(20):
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
             claim = _token()
-            pairing = Pairing(code, token_hash(claim), now + self.pairing_term)
-            if await self.directory.add_pairing(pairing, now):
+            pairing = Pairing(code, token_hash(claim), now + self.pairing_term, address=address)
+            if await self.directory.add_pairing(pairing, now, self.pairing_limits):
                 return PairingStarted(code, claim, pairing.expires_at)
         raise RuntimeError("no free pairing code after 20 tries")
 

@@ -61,6 +61,23 @@ class Pairing(Struct, frozen=True):
     claim_hash: str
     expires_at: dt.datetime
     display: str | None = None
+    #: The client address that asked for it (pending pairings are capped per address).
+    address: str | None = None
+
+
+class PairingLimits(Struct, frozen=True):
+    """Pending (live, not yet collected) pairings allowed at once from one address and in all."""
+
+    per_address: int
+    in_all: int
+
+
+class TooManyPairings(Exception):
+    """A pairing refused by `PairingLimits`; `from_address` says whether the address's own limit was hit."""
+
+    def __init__(self, from_address: bool) -> None:
+        super().__init__("too many pending pairings " + ("from this address" if from_address else "in all"))
+        self.from_address = from_address
 
 
 class Strikes(Struct, frozen=True):
@@ -174,8 +191,10 @@ class Directory(ABC):
     async def all_displays(self) -> list[Display]: ...
 
     @abstractmethod
-    async def add_pairing(self, pairing: Pairing, now: dt.datetime) -> bool:
-        """False if a live pairing already has this code."""
+    async def add_pairing(self, pairing: Pairing, now: dt.datetime, limits: PairingLimits | None = None) -> bool:
+        """False if a live pairing already has this code. With `limits`, raises `TooManyPairings` (nothing
+        added) if as many pairings are pending from the pairing's address, or in all; expired ones do not
+        count and are dropped."""
 
     @abstractmethod
     async def pairing(self, code: str, now: dt.datetime) -> Pairing | None: ...

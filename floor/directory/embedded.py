@@ -31,9 +31,11 @@ from floor.directory.base import (
     Directory,
     Display,
     Pairing,
+    PairingLimits,
     Session,
     StaffMember,
     Strikes,
+    TooManyPairings,
     account_key,
     strike,
 )
@@ -278,8 +280,14 @@ class EmbeddedDirectory(Directory):
         return live
 
     @_changes
-    async def add_pairing(self, pairing: Pairing, now: dt.datetime) -> bool:
+    async def add_pairing(self, pairing: Pairing, now: dt.datetime, limits: PairingLimits | None = None) -> bool:
         live = self._live_pairings(now)
+        if limits is not None:
+            if len(live) >= limits.in_all:
+                raise TooManyPairings(from_address=False)
+            if pairing.address is not None and \
+                    sum(p.address == pairing.address for p in live.values()) >= limits.per_address:
+                raise TooManyPairings(from_address=True)
         if pairing.code in live:
             return False
         live[pairing.code] = pairing

@@ -14,7 +14,17 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from floor.credentials import Lockout
-from floor.directory.base import Directory, Display, Pairing, Session, StaffMember, Strikes, account_key
+from floor.directory.base import (
+    Directory,
+    Display,
+    Pairing,
+    PairingLimits,
+    Session,
+    StaffMember,
+    Strikes,
+    TooManyPairings,
+    account_key,
+)
 from floor.log.base import LogUnavailable
 from floor.log.redis import call, connect
 
@@ -34,10 +44,21 @@ redis.call('SET', KEYS[1], cjson.encode(pairing), 'KEEPTTL')
 return 1
 """
 
-#: The claim is written only with its pairing: a refused code must not take the display's claim.
+#: The claim is written only with its pairing: a refused code must not take the display's claim. Pending codes
+#: are kept in a sorted set for all (KEYS[3]) and one per address (KEYS[4]), scored by when they expire by the
+#: caller's clock (ARGV[4] now, ARGV[5] expiry, ms), to cap them (ARGV[6] per address, ARGV[7] in all):
+#: -1 the address's cap, -2 the cap in all.
 _ADD_PAIRING = """
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[4])
+if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[7]) then return -2 end
+if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[6]) then return -1 end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3]) then return 0 end
 redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3])
+for _, key in ipairs({KEYS[3], KEYS[4]}) do
+  redis.call('ZADD', key, ARGV[5], ARGV[2])
+  if redis.call('PTTL', key) < tonumber(ARGV[3]) then redis.call('PEXPIRE', key, ARGV[3]) end
+end
 return 1
 """
 
@@ -226,10 +247,17 @@ class RedisDirectory(Directory):
         raw = await self._do(self._r.hvals(self._key("displays")))
         return sorted((msgspec.json.decode(r, type=Display) for r in raw), key=lambda d: d.paired_at)
 
-    async def add_pairing(self, pairing: Pairing, now: dt.datetime) -> bool:
-        return bool(await self._do(self._scripts["add_pairing"](
-            keys=[self._key("pairing", pairing.code), self._key("claim", pairing.claim_hash)],
-            args=[msgspec.json.encode(pairing), pairing.code, _term_ms(pairing.expires_at, now)])))
+    async def add_pairing(self, pairing: Pairing, now: dt.datetime, limits: PairingLimits | None = None) -> bool:
+        unlimited = 2**31
+        per_address = limits.per_address if limits is not None and pairing.address is not None else unlimited
+        added = int(await self._do(self._scripts["add_pairing"](
+            keys=[self._key("pairing", pairing.code), self._key("claim", pairing.claim_hash),
+                  self._key("pairings"), self._key("pairings-from", pairing.address or "")],
+            args=[msgspec.json.encode(pairing), pairing.code, _term_ms(pairing.expires_at, now), _ms(now),
+                  _ms(pairing.expires_at), per_address, limits.in_all if limits is not None else unlimited])))
+        if added < 0:
+            raise TooManyPairings(from_address=added == -1)
+        return added == 1
 
     async def pairing(self, code: str, now: dt.datetime) -> Pairing | None:
         raw = await self._do(self._r.get(self._key("pairing", code)))
@@ -253,4 +281,8 @@ class RedisDirectory(Directory):
     async def end_pairing(self, pairing: Pairing) -> bool:
         removed = await self._do(self._r.delete(self._key("pairing", pairing.code),
                                                 self._key("claim", pairing.claim_hash)))
+        pipe = self._r.pipeline(transaction=True)
+        pipe.zrem(self._key("pairings"), pairing.code)
+        pipe.zrem(self._key("pairings-from", pairing.address or ""), pairing.code)
+        await self._do(pipe.execute())
         return removed > 0  # DEL is atomic: of two servers collecting one token, only one removes it

@@ -7,12 +7,13 @@ from typing import Annotated
 
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.di import NamedDependency, Provide
+from litestar.exceptions import TooManyRequestsException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from floor import audit
 from floor.bootstrap import Floors
 from floor.core.errors import Refusal, Why
-from floor.directory.base import Display, StaffMember
+from floor.directory.base import Display, StaffMember, TooManyPairings
 from floor.sessions import Caller, DisplayToken, PairingStarted, SignedIn
 from floor.web.auth import caller, client_address, managers_only, signed_in, throttled_by_address
 from floor.web.errors import errors
@@ -50,7 +51,14 @@ async def sign_in(request: Request, floors: FloorsDep, data: JSONBody[SignIn]) -
 @post("/displays/pairings", summary="A new wall display asks for a pairing code to show",
       responses=errors(429), security=[{}])
 async def start_pairing(request: Request, floors: FloorsDep) -> Response[PairingStarted]:
-    started = await floors.sessions.start_pairing()
+    try:
+        started = await floors.sessions.start_pairing(client_address(request))
+    except TooManyPairings as e:
+        wait = floors.sessions.pairing_term.total_seconds()
+        where = "from this address" if e.from_address else "on this server"
+        raise TooManyRequestsException(
+            f"Too many displays are waiting for a code to be entered {where}: enter or close their codes, or wait "
+            f"{int(wait // 60)} minutes for them to expire.", headers={"Retry-After": str(int(wait))}) from None
     demo_clinic = request.app.state.get("demo_pairing_clinic")
     if demo_clinic:
         # `floor demo` only: its wall pairs itself, so a newcomer sees the floor move at once.

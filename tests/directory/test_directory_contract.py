@@ -20,9 +20,11 @@ from floor.directory.base import (
     Directory,
     Display,
     Pairing,
+    PairingLimits,
     Session,
     StaffMember,
     Strikes,
+    TooManyPairings,
     account_key,
     token_hash,
 )
@@ -87,8 +89,10 @@ def display(display_id: str, paired_at: dt.datetime, **changes: object) -> Displ
     return Display(**fields)  # type: ignore[arg-type]
 
 
-def pairing(code: str = "482913", *, lasts: dt.timedelta = HOUR, claim: str | None = None) -> Pairing:
-    return Pairing(code=code, claim_hash=token_hash(claim or uuid.uuid4().hex), expires_at=now() + lasts)
+def pairing(code: str = "482913", *, lasts: dt.timedelta = HOUR, claim: str | None = None,
+            address: str | None = None, at: dt.datetime | None = None) -> Pairing:
+    return Pairing(code=code, claim_hash=token_hash(claim or uuid.uuid4().hex), expires_at=(at or now()) + lasts,
+                   address=address)
 
 
 # -- staff ----------------------------------------------------------------------------------------------
@@ -405,6 +409,50 @@ async def test_a_code_is_free_again_once_its_pairing_expired(directory: Director
     assert await directory.pairing("555555", now()) == again
     assert await directory.pairing_by_claim(again.claim_hash, now()) == again
     assert await directory.pairing_by_claim(brief.claim_hash, now()) is None
+
+
+async def test_pending_pairings_are_capped_per_address_and_in_all(directory: Directory) -> None:
+    limits = PairingLimits(per_address=2, in_all=5)
+    here, there = "10.0.0.7", "10.0.0.8"
+    assert await directory.add_pairing(pairing("100001", address=here), now(), limits) is True
+    assert await directory.add_pairing(pairing("100002", address=here), now(), limits) is True
+    with pytest.raises(TooManyPairings) as refused:
+        await directory.add_pairing(pairing("100003", address=here), now(), limits)
+    assert refused.value.from_address is True
+    assert await directory.pairing("100003", now()) is None
+    assert await directory.add_pairing(pairing("100004", address=there), now(), limits) is True
+    # Asked for inside the process (no address): only the cap in all applies.
+    assert await directory.add_pairing(pairing("100005"), now(), limits) is True
+    assert await directory.add_pairing(pairing("100006"), now(), limits) is True
+    with pytest.raises(TooManyPairings) as full:
+        await directory.add_pairing(pairing("100007", address="10.0.0.9"), now(), limits)
+    assert full.value.from_address is False
+
+    # A collected pairing no longer counts.
+    assert await directory.end_pairing(await directory.pairing("100001", now()))  # type: ignore[arg-type]
+    assert await directory.add_pairing(pairing("100008", address=here), now(), limits) is True
+
+
+async def test_expired_pairings_do_not_count_against_the_caps(directory: Directory) -> None:
+    limits = PairingLimits(per_address=2, in_all=3)
+    for code in ("200001", "200002"):
+        assert await directory.add_pairing(pairing(code, address="10.0.0.7"), now(), limits) is True
+    assert await directory.add_pairing(pairing("200003"), now(), limits) is True
+    later = now() + HOUR + TICK
+    for code in ("200004", "200005"):
+        assert await directory.add_pairing(pairing(code, address="10.0.0.7", at=later), later, limits) is True
+    assert await directory.pairing("200001", later) is None
+
+
+async def test_expired_pairings_leave_the_embedded_file(tmp_path: Path) -> None:
+    path = tmp_path / "directory.json"
+    directory = EmbeddedDirectory(path)
+    await directory.open()
+    for i in range(50):
+        await directory.add_pairing(pairing(f"3{i:05}"), now())
+    later = now() + HOUR + TICK
+    await directory.add_pairing(pairing("399999", at=later), later)
+    assert b"300001" not in path.read_bytes() and b"399999" in path.read_bytes()
 
 
 async def test_a_pairing_is_approved_only_once(directory: Directory) -> None:

@@ -15,6 +15,7 @@ from litestar.testing import TestClient
 from floor.bootstrap import Floors
 from floor.clock import ManualClock
 from floor.core.access import Role
+from floor.directory.base import PairingLimits
 from floor.web.app import MAX_BODY_BYTES, create_app
 from floor.web.auth import Guarding
 from floor.web.errors import CLOSE_FORBIDDEN, CLOSE_TOO_BIG
@@ -162,6 +163,23 @@ def test_public_routes_are_throttled_per_address_and_a_refused_sign_in_counts_no
         # Signed-in routes do not spend the address's allowance.
         for _ in range(5):
             assert client.get("/api/me", headers=bearer(signed.json()["token"])).status_code == 200
+
+
+def test_displays_waiting_for_a_code_are_capped_per_address_and_in_all(tmp_path) -> None:
+    with serving(tmp_path, Guarding()) as (client, floors):
+        floors.sessions.pairing_limits = PairingLimits(per_address=2, in_all=3)
+        floors.sessions.clock = clock = ManualClock(START)
+        here, there, elsewhere = ({"X-Test-Address": a} for a in ("10.0.0.7", "10.0.0.8", "10.0.0.9"))
+        assert [client.post("/api/displays/pairings", headers=here).status_code for _ in range(2)] == [201, 201]
+        assert "from this address" in client.post("/api/displays/pairings", headers=here).json()["message"]
+        assert_too_many(client.post("/api/displays/pairings", headers=here))
+        assert client.post("/api/displays/pairings", headers=there).status_code == 201
+        in_all = client.post("/api/displays/pairings", headers=elsewhere)
+        assert_too_many(in_all)
+        assert "on this server" in in_all.json()["message"]
+        # Once they expire, codes are given again.
+        clock.advance(seconds=floors.sessions.pairing_term.total_seconds() + 1)
+        assert client.post("/api/displays/pairings", headers=elsewhere).status_code == 201
 
 
 # -- sizes -----------------------------------------------------------------------------------------------
