@@ -576,8 +576,8 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--trusted-proxies", metavar="ADDRESSES", type=_trusted_proxies,
                    default=os.environ.get("FLOOR_TRUSTED_PROXIES") or os.environ.get("FORWARDED_ALLOW_IPS", ""),
                    help="the reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For "
-                        "gives the client's address; default $FLOOR_TRUSTED_PROXIES, else none: every client is "
-                        "known by the address it connects from")
+                        "gives the client's address; default $FLOOR_TRUSTED_PROXIES (else $FORWARDED_ALLOW_IPS), "
+                        "else none: every client is known by the address it connects from")
     s.add_argument("--retention-days", type=int, default=int(os.environ.get("FLOOR_RETENTION_DAYS", RETENTION_DAYS)),
                    help=f"clinic days kept in the log, today included; older ones are deleted (default "
                         f"{RETENTION_DAYS}, or $FLOOR_RETENTION_DAYS)")
