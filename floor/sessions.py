@@ -31,7 +31,6 @@ from floor.core.errors import Refusal, Why
 from floor.credentials import (
     ACCOUNT_LOCKOUT,
     ADDRESS_LOCKOUT,
-    MAX_FAILURES,
     OWASP,
     Lockout,
     ScryptCost,
@@ -191,7 +190,7 @@ class Sessions:
             [(account, self.account_lockout), (address_key(address), self.address_lockout)], now)
         if waits_until is not None:
             log.info("sign_in_waits", staff=staff_id, device=device, address=address, until=waits_until.isoformat())
-            raise _refused(waits_until - now)
+            raise _refused(waits_until - now, self.account_lockout.free)
         member = await self.directory.staff(staff_id)
         # An unknown id costs the same time as a wrong PIN, so timing does not tell which ids exist.
         stored = member.secret if member is not None else await self._decoy_hash()
@@ -202,7 +201,7 @@ class Sessions:
             waits = held.until - now if held is not None and held.until is not None and held.waits(now) else None
             log.info("sign_in_refused", staff=staff_id, device=device, address=address,
                      failures=held.count if held else None, waits_until=held.until.isoformat() if waits else None)
-            raise _refused(waits)
+            raise _refused(waits, self.account_lockout.free)
         await self.directory.clear_strikes(account)
         await self.directory.release_attempt(address_key(address), now)
         token, now = _token(), self.clock.now()
@@ -345,12 +344,12 @@ class Sessions:
         return display
 
 
-def _refused(waits: dt.timedelta | None) -> Refusal:
+def _refused(waits: dt.timedelta | None, free: int) -> Refusal:
     """The one answer to a sign-in that did not work, whether the id exists or not, the PIN was wrong or the
     account or address must wait (an unknown id waits just as an account does, so this tells nothing)."""
     if waits is None:
         return Refusal(Why.unauthenticated, "Wrong staff id or PIN. Check both and try again; after "
-                       f"{MAX_FAILURES} wrong tries in a row sign-in waits a minute (longer each time), or a "
+                       f"{free} wrong tries in a row sign-in waits a minute (longer each time), or a "
                        "manager can unlock your account.")
     minutes = max(1, -(-int(waits.total_seconds()) // 60))
     return Refusal(Why.unauthenticated, "Wrong staff id or PIN, or too many wrong tries: check both and try again "

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import threading
 
 import pytest
 
-import floor.sessions
 from floor.clock import ManualClock
 from floor.core.access import Role
 from floor.core.errors import Refusal
 from floor.credentials import MAX_FAILURES
 from floor.sessions import Sessions, SignedIn
 from tests.support.directories import Opener
-from tests.support.staff import CHEAP, PIN
+from tests.support.staff import CHEAP, PIN, HeldChecks
 
 pytestmark = pytest.mark.anyio
 
@@ -28,26 +26,6 @@ DESK = "desk-ana"
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-class HeldChecks:
-    """Stands in for the PIN check: records each one and holds it until `release`, so every guess of a burst
-    is in flight before any is answered."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.checked: list[str] = []
-        self._gate = threading.Event()
-        real = floor.sessions.verify_secret
-
-        def check(secret: str, stored: str) -> bool:
-            self.checked.append(secret)
-            self._gate.wait(30)
-            return real(secret, stored)
-
-        monkeypatch.setattr(floor.sessions, "verify_secret", check)
-
-    def release(self) -> None:
-        self._gate.set()
 
 
 async def until(condition, what: str) -> None:

@@ -8,7 +8,9 @@ import datetime as dt
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import structlog
@@ -24,7 +26,7 @@ from floor.sessions import CODE_ALPHABET, CODE_LENGTH
 from floor.web.app import create_app
 from floor.web.auth import Guarding
 from tests.support.clinics import quiet_clinic
-from tests.support.staff import PEOPLE, PIN, add_person, sign_in, test_floors
+from tests.support.staff import PEOPLE, PIN, HeldChecks, add_person, sign_in, test_floors
 
 START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago
 CLINIC = "riverside"
@@ -218,6 +220,31 @@ def test_anonymous_wrong_pins_keep_an_account_out_only_for_the_timed_wait(served
     assert attempt(client, desk, "1111").headers["Retry-After"] == "120"
     clock.advance(seconds=120)
     assert attempt(client, desk, PIN).status_code == 201
+
+
+def test_forty_wrong_pins_and_the_right_one_sent_at_once_over_http_get_no_token(served, monkeypatch) -> None:
+    """The burst of issue 18 through the route, from threads: the right PIN goes in while the 40 wrong ones
+    are all in flight (their PIN checks held), and only the free tries are ever checked."""
+    client, floors = served
+    desk = add_person(client, floors, Role.front_desk)
+    checks = HeldChecks(monkeypatch)
+
+    def counted() -> int:
+        held = client.blocking_portal.call(floors.sessions.strikes, desk)
+        return held.count if held is not None else 0
+
+    with ThreadPoolExecutor(max_workers=41) as pool:
+        wrong = [pool.submit(attempt, client, desk, f"{1000 + i}", f"tablet-{i}") for i in range(40)]
+        for _ in range(2000):
+            if counted() >= MAX_FAILURES:
+                break
+            time.sleep(0.005)
+        right = pool.submit(attempt, client, desk, PIN, "tablet-right").result(timeout=30)
+        checks.release()
+        answers = [w.result(timeout=30) for w in wrong]
+    assert right.status_code == 401 and right.json()["message"] == WAIT_A_MINUTE
+    assert [a.status_code for a in answers] == [401] * 40
+    assert len(checks.checked) == MAX_FAILURES and PIN not in checks.checked
 
 
 def test_an_unknown_id_gets_the_same_answers_as_a_known_one(served) -> None:
