@@ -5,8 +5,10 @@ its hash. PIN checks are slow on purpose (scrypt) and run in threads, at most tw
 sign-ins neither blocks the taps of everyone else nor takes 128 MiB per attempt without bound.
 
 Every sign-in attempt is counted against the id typed and the client's address before its PIN is checked
-(atomically, in the directory), and given back only when it was right: however many guesses arrive at once,
-no more than the lockout's free tries are ever checked (floor.credentials.Lockout). An id that does not exist
+(atomically, in the directory: in flight, then wrong or right): an attempt that would take more than the
+free tries left, counting those still being checked, is refused unchecked, so however many guesses arrive at
+once no more than the lockout's free tries are ever checked (floor.credentials.Lockout), and a right PIN
+among a burst of right ones is told to try again in a second rather than to wait. An id that does not exist
 is counted, checked and refused exactly as an existing one with a wrong PIN, so no answer and no timing tells
 which ids exist.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 import re
 import secrets
 import time
@@ -38,6 +41,7 @@ from floor.credentials import (
     verify_secret,
 )
 from floor.directory.base import (
+    BUSY,
     Directory,
     Display,
     Pairing,
@@ -186,17 +190,19 @@ class Sessions:
     async def sign_in(self, staff_id: str, secret: str, device: str, address: str = "unknown") -> SignedIn:
         now = self.clock.now()
         account = account_key(staff_id)
-        waits_until = await self.directory.reserve_attempt(
-            [(account, self.account_lockout), (address_key(address), self.address_lockout)], now)
-        if waits_until is not None:
-            log.info("sign_in_waits", staff=staff_id, device=device, address=address, until=waits_until.isoformat())
-            raise _refused(waits_until - now, self.account_lockout.free)
+        keys = [(account, self.account_lockout), (address_key(address), self.address_lockout)]
+        retry_at = await self.directory.reserve_attempt(keys, now)
+        if retry_at is not None:
+            log.info("sign_in_waits", staff=staff_id, device=device, address=address, until=retry_at.isoformat())
+            raise _refused(retry_at - now, self.account_lockout.free)
         member = await self.directory.staff(staff_id)
         # An unknown id costs the same time as a wrong PIN, so timing does not tell which ids exist.
         stored = member.secret if member is not None else await self._decoy_hash()
         async with self._checks:
             right = await asyncio.to_thread(verify_secret, secret[:MAX_SECRET], stored)
         if member is None or not right:
+            now = self.clock.now()
+            await self.directory.fail_attempt(keys, now)
             held = await self.directory.strikes(account, now)
             waits = held.until - now if held is not None and held.until is not None and held.waits(now) else None
             log.info("sign_in_refused", staff=staff_id, device=device, address=address,
@@ -351,10 +357,15 @@ def _refused(waits: dt.timedelta | None, free: int) -> Refusal:
         return Refusal(Why.unauthenticated, "Wrong staff id or PIN. Check both and try again; after "
                        f"{free} wrong tries in a row sign-in waits a minute (longer each time), or a "
                        "manager can unlock your account.")
-    minutes = max(1, -(-int(waits.total_seconds()) // 60))
+    seconds = max(1, math.ceil(waits.total_seconds()))
+    minutes = math.ceil(seconds / 60)
+    if waits <= BUSY:
+        return Refusal(Why.unauthenticated, "Another sign-in with this staff id or from this device's network is "
+                       "being checked: try again in a second.", retry_after=seconds)
+    when = (f"{seconds} second{'s' if seconds > 1 else ''}" if seconds < 60 else
+            f"{minutes} minute{'s' if minutes > 1 else ''}")
     return Refusal(Why.unauthenticated, "Wrong staff id or PIN, or too many wrong tries: check both and try again "
-                   f"in {minutes} minute{'s' if minutes > 1 else ''}, or ask a manager to unlock your account.",
-                   retry_after=max(1, int(waits.total_seconds() + 0.999)))
+                   f"in {when}, or ask a manager to unlock your account.", retry_after=seconds)
 
 
 def check_secret(secret: str) -> None:

@@ -385,8 +385,8 @@ async def floor_run(args: argparse.Namespace, servers: list[FloorServer], clinic
     clients = [httpx.AsyncClient(base_url=s.base, timeout=30, limits=httpx.Limits(max_connections=tablets))
                for s in servers]
     try:
-        # One after another: every attempt in flight counts against the account until it is answered, so more
-        # than the lockout's free tries at once would be refused (floor/credentials.py `Lockout`).
+        # One after another: attempts in flight count against the account until answered, so more than the
+        # lockout's free tries at once would be told to try again (floor/credentials.py `Lockout`).
         signed_in = [await sign_in(clients[n % len(clients)], STAFF, PIN, f"bench-tablet-{n}")
                      for n in range(tablets)]
         await asyncio.sleep(2)

@@ -11,6 +11,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from typing import Literal
 
+import msgspec
 from msgspec import Struct
 
 from floor.core.access import Role
@@ -81,15 +82,27 @@ class TooManyPairings(Exception):
 
 
 class Strikes(Struct, frozen=True):
-    """Sign-in attempts held against a key (`account_key`, `address_key`): how many in a row, the wait the
-    last one started (if any), and when the key is forgotten if nothing more happens."""
+    """Sign-in attempts held against a key (`account_key`, `address_key`): wrong ones in a row (`count`), the
+    wait the last of them started (if any), attempts still being checked (`pending`, presumed lost after
+    `pending_until`: their server stopped mid-check), and when the key is forgotten if nothing more happens."""
 
     count: int
     forget_at: dt.datetime
     until: dt.datetime | None = None
+    pending: int = 0
+    pending_until: dt.datetime | None = None
 
     def waits(self, now: dt.datetime) -> bool:
         return self.until is not None and self.until > now
+
+    def in_flight(self, now: dt.datetime) -> int:
+        return self.pending if self.pending_until is not None and self.pending_until > now else 0
+
+
+#: How long an attempt may be in its PIN check before it is presumed lost.
+PENDING = dt.timedelta(seconds=60)
+#: When a key is busy (as many attempts in flight as it may still have), how soon to try again.
+BUSY = dt.timedelta(seconds=1)
 
 
 def account_key(staff_id: str) -> str:
@@ -101,13 +114,53 @@ def address_key(address: str) -> str:
     return f"address:{address[:64]}"
 
 
-def strike(current: Strikes | None, rule: Lockout, now: dt.datetime) -> Strikes:
-    """`current` with one more attempt counted under `rule` (the embedded directory's rule; the Redis one
-    does the same in Lua, and the directory contract holds both to it)."""
-    count = (current.count if current is not None and current.forget_at > now else 0) + 1
+# The rules of `Lockout` over stored `Strikes`: the embedded directory runs these; the Redis one does the same in
+# Lua, and the directory contract holds both to them.
+
+
+def _live(current: Strikes | None, now: dt.datetime) -> Strikes | None:
+    return current if current is not None and current.forget_at > now else None
+
+
+def refused_until(current: Strikes | None, rule: Lockout, now: dt.datetime) -> dt.datetime | None:
+    """When an attempt against the key may be tried, if not now: while it waits, or while as many attempts
+    are being checked as it may still have (after its free tries, one at a time)."""
+    current = _live(current, now)
+    if current is None:
+        return None
+    if current.waits(now):
+        return current.until
+    pending = current.in_flight(now)
+    return now + BUSY if pending and current.count + pending >= rule.free else None
+
+
+def reserved(current: Strikes | None, now: dt.datetime) -> Strikes:
+    """One more attempt in flight."""
+    current = _live(current, now) or Strikes(0, now)
+    return msgspec.structs.replace(current, pending=current.in_flight(now) + 1, pending_until=now + PENDING,
+                                   forget_at=max(current.forget_at, now + PENDING))
+
+
+def failed(current: Strikes | None, rule: Lockout, now: dt.datetime) -> Strikes:
+    """An attempt in flight turned out wrong: one more failure in a row, and the wait it starts, if any."""
+    current = _live(current, now) or Strikes(0, now)
+    count = current.count + 1
     wait = rule.wait_after(count)
     until = now + wait if wait is not None else None
-    return Strikes(count, max(now + rule.forget_after, until or now), until)
+    pending = max(0, current.in_flight(now) - 1)
+    return Strikes(count, max(now + rule.forget_after, until or now, current.forget_at), until, pending,
+                   current.pending_until if pending else None)
+
+
+def released(current: Strikes | None, now: dt.datetime) -> Strikes | None:
+    """An attempt in flight turned out right: no longer in flight (None: nothing left to keep)."""
+    current = _live(current, now)
+    if current is None:
+        return None
+    pending = max(0, current.in_flight(now) - 1)
+    if pending == 0 and current.count == 0:
+        return None
+    return msgspec.structs.replace(current, pending=pending, pending_until=current.pending_until if pending else None)
 
 
 def token_hash(token: str) -> str:
@@ -145,12 +198,16 @@ class Directory(ABC):
 
     @abstractmethod
     async def reserve_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> dt.datetime | None:
-        """Count a sign-in attempt against every key at once, atomically, before its PIN is checked: None when
-        counted, else (nothing counted) when the longest wait among the keys ends."""
+        """Count a sign-in attempt in flight against every key at once, atomically, before its PIN is checked
+        (`refused_until`, `reserved`): None when counted, else (nothing counted) when to try again."""
+
+    @abstractmethod
+    async def fail_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> None:
+        """The attempt in flight was wrong: count the failure against every key (`failed`)."""
 
     @abstractmethod
     async def release_attempt(self, key: str, now: dt.datetime) -> None:
-        """The attempt was right after all: take it back from the key's count and end the wait it started."""
+        """The attempt in flight was right: it is no longer in flight (`released`)."""
 
     @abstractmethod
     async def strikes(self, key: str, now: dt.datetime) -> Strikes | None:

@@ -37,7 +37,10 @@ from floor.directory.base import (
     Strikes,
     TooManyPairings,
     account_key,
-    strike,
+    failed,
+    refused_until,
+    released,
+    reserved,
 )
 from floor.log.base import LogCorrupt, LogUnavailable
 from floor.log.embedded import Finding, quarantine_path
@@ -192,29 +195,32 @@ class EmbeddedDirectory(Directory):
     @_changes
     async def reserve_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> dt.datetime | None:
         strikes = self._state.strikes
-        held = {key: strikes.get(key) for key, _ in keys}
-        waits = [s.until for s in held.values() if s is not None and s.waits(now) and s.until is not None]
-        if waits:
-            return max(waits)
+        refusals = [when for key, rule in keys if (when := refused_until(strikes.get(key), rule, now)) is not None]
+        if refusals:
+            return max(refusals)
         # Keys nothing happened to for their rule's time go, so the file does not grow with every id tried.
         self._state.strikes = {k: s for k, s in strikes.items() if s.forget_at > now}
         if len(self._state.strikes) >= MAX_STRIKES:
             kept = sorted(self._state.strikes.items(), key=lambda item: item[1].forget_at)[-(MAX_STRIKES // 2):]
             self._state.strikes = dict(kept)
-        for key, rule in keys:
-            self._state.strikes[key] = strike(held[key], rule, now)
+        for key, _ in keys:
+            self._state.strikes[key] = reserved(self._state.strikes.get(key), now)
         self._save()
         return None
 
     @_changes
+    async def fail_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> None:
+        for key, rule in keys:
+            self._state.strikes[key] = failed(self._state.strikes.get(key), rule, now)
+        self._save()
+
+    @_changes
     async def release_attempt(self, key: str, now: dt.datetime) -> None:
-        held = self._state.strikes.get(key)
+        held = self._state.strikes.pop(key, None)
         if held is None:
             return
-        if held.count <= 1:
-            del self._state.strikes[key]
-        else:
-            self._state.strikes[key] = msgspec.structs.replace(held, count=held.count - 1, until=None)
+        if (kept := released(held, now)) is not None:
+            self._state.strikes[key] = kept
         self._save()
 
     async def strikes(self, key: str, now: dt.datetime) -> Strikes | None:

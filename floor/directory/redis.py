@@ -15,6 +15,8 @@ from redis.asyncio.cluster import RedisCluster
 
 from floor.credentials import Lockout
 from floor.directory.base import (
+    BUSY,
+    PENDING,
     Directory,
     Display,
     Pairing,
@@ -81,43 +83,82 @@ return ended
 """
 
 
-#: `Lockout` and `strike` (floor/directory/base.py) in one step over every key, by the caller's clock (ARGV[1], ms);
-#: then four numbers per key: free tries, first and longest wait, forget after (ms). The time the longest
-#: wait ends if any key waits (nothing counted), else 0.
-_RESERVE = """
-local now = tonumber(ARGV[1])
-local longest, counts = 0, {}
+#: The rules of floor/directory/base.py (`refused_until`, `reserved`, `failed`, `released`) in Lua, one step over
+#: every key, by the caller's clock. A key is a hash: count, until, forget, pending, pending_until (ms; 0 none).
+_STRIKES = """
+local function held(key, now)
+  local h = redis.call('HMGET', key, 'count', 'until', 'forget', 'pending', 'pending_until')
+  local s = {count = tonumber(h[1]) or 0, wait_until = tonumber(h[2]) or 0, forget = tonumber(h[3]) or 0,
+             pending = tonumber(h[4]) or 0, pending_until = tonumber(h[5]) or 0}
+  if s.forget <= now then s = {count = 0, wait_until = 0, forget = now, pending = 0, pending_until = 0} end
+  if s.pending_until <= now then s.pending, s.pending_until = 0, 0 end
+  return s
+end
+local function keep(key, s, now)
+  if s.count == 0 and s.pending == 0 then return redis.call('DEL', key) end
+  redis.call('HSET', key, 'count', s.count, 'until', math.floor(s.wait_until), 'forget', math.floor(s.forget),
+             'pending', s.pending, 'pending_until', math.floor(s.pending_until))
+  redis.call('PEXPIRE', key, math.floor(s.forget - now) + 1)
+end
+"""
+
+#: ARGV: now, pending ms, busy ms, then the free tries of each key. When to try again, or 0 (counted).
+_RESERVE = _STRIKES + """
+local now, pending_ms, busy = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local longest, all = 0, {}
 for i, key in ipairs(KEYS) do
-  local held = redis.call('HMGET', key, 'count', 'until', 'forget')
-  local count, wait_until, forget = tonumber(held[1]) or 0, tonumber(held[2]) or 0, tonumber(held[3]) or 0
-  if forget <= now then count, wait_until = 0, 0 end
-  if wait_until > now and wait_until > longest then longest = wait_until end
-  counts[i] = count
+  local s = held(key, now)
+  local retry = 0
+  if s.wait_until > now then retry = s.wait_until
+  elseif s.pending > 0 and s.count + s.pending >= tonumber(ARGV[3 + i]) then retry = now + busy end
+  if retry > longest then longest = retry end
+  all[i] = s
 end
 if longest > 0 then return longest end
 for i, key in ipairs(KEYS) do
-  local at = 1 + (i - 1) * 4
-  local free, first, most, forget = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3]),
-                                    tonumber(ARGV[at + 4])
-  local count, wait_until = counts[i] + 1, 0
-  if count >= free then wait_until = now + math.min(most, first * 2 ^ math.min(count - free, 16)) end
-  local forget_at = math.max(now + forget, wait_until)
-  redis.call('HSET', key, 'count', count, 'until', math.floor(wait_until), 'forget', math.floor(forget_at))
-  redis.call('PEXPIRE', key, math.floor(forget_at - now) + 1)
+  local s = all[i]
+  s.pending, s.pending_until = s.pending + 1, now + pending_ms
+  s.forget = math.max(s.forget, now + pending_ms)
+  keep(key, s, now)
 end
 return 0
 """
 
-_RELEASE = """
-local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0') or 0
-if count <= 1 then return redis.call('DEL', KEYS[1]) end
-redis.call('HSET', KEYS[1], 'count', count - 1, 'until', 0)
+#: ARGV: now, then four numbers per key: free tries, first and longest wait, forget after (ms).
+_FAIL = _STRIKES + """
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local at = 1 + (i - 1) * 4
+  local free, first, most, forget = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3]),
+                                    tonumber(ARGV[at + 4])
+  local s = held(key, now)
+  s.count = s.count + 1
+  s.wait_until = 0
+  if s.count >= free then s.wait_until = now + math.min(most, first * 2 ^ math.min(s.count - free, 16)) end
+  s.forget = math.max(now + forget, s.wait_until, s.forget)
+  s.pending = math.max(0, s.pending - 1)
+  if s.pending == 0 then s.pending_until = 0 end
+  keep(key, s, now)
+end
+return 1
+"""
+
+_RELEASE = _STRIKES + """
+local now = tonumber(ARGV[1])
+local s = held(KEYS[1], now)
+s.pending = math.max(0, s.pending - 1)
+if s.pending == 0 then s.pending_until = 0 end
+keep(KEYS[1], s, now)
 return 1
 """
 
 
 def _ms(at: dt.datetime) -> int:
     return int(at.timestamp() * 1000)
+
+
+def _span(span: dt.timedelta) -> int:
+    return int(span.total_seconds() * 1000)
 
 
 def _at(ms: int) -> dt.datetime:
@@ -143,7 +184,7 @@ class RedisDirectory(Directory):
         self._scripts = {name: self.redis.register_script(text) for name, text in
                          [("replace", _REPLACE), ("approve", _APPROVE), ("end", _END_SESSION),
                           ("end_of", _END_SESSIONS_OF), ("add_pairing", _ADD_PAIRING),
-                          ("reserve", _RESERVE), ("release", _RELEASE)]}
+                          ("reserve", _RESERVE), ("fail", _FAIL), ("release", _RELEASE)]}
 
     async def close(self) -> None:
         if self.redis is not None:
@@ -186,22 +227,28 @@ class RedisDirectory(Directory):
         return bool(removed)
 
     async def reserve_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> dt.datetime | None:
+        args = [_ms(now), _span(PENDING), _span(BUSY), *(rule.free for _, rule in keys)]
+        retry = int(await self._do(self._scripts["reserve"](
+            keys=[self._key("strikes", key) for key, _ in keys], args=args)))
+        return _at(retry) if retry else None
+
+    async def fail_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> None:
         args: list[int] = [_ms(now)]
         for _, rule in keys:
-            args += [rule.free, *(int(t.total_seconds() * 1000) for t in (rule.first_wait, rule.longest_wait,
-                                                                          rule.forget_after))]
-        longest = int(await self._do(self._scripts["reserve"](
-            keys=[self._key("strikes", key) for key, _ in keys], args=args)))
-        return _at(longest) if longest else None
+            args += [rule.free, _span(rule.first_wait), _span(rule.longest_wait), _span(rule.forget_after)]
+        await self._do(self._scripts["fail"](keys=[self._key("strikes", key) for key, _ in keys], args=args))
 
     async def release_attempt(self, key: str, now: dt.datetime) -> None:
-        await self._do(self._scripts["release"](keys=[self._key("strikes", key)]))
+        await self._do(self._scripts["release"](keys=[self._key("strikes", key)], args=[_ms(now)]))
 
     async def strikes(self, key: str, now: dt.datetime) -> Strikes | None:
-        count, until, forget = await self._do(self._r.hmget(self._key("strikes", key), "count", "until", "forget"))
-        if count is None or int(forget) <= _ms(now):
+        raw = await self._do(self._r.hmget(self._key("strikes", key), "count", "until", "forget", "pending",
+                                           "pending_until"))
+        if raw[0] is None or int(raw[2]) <= _ms(now):
             return None
-        return Strikes(int(count), _at(int(forget)), _at(int(until)) if int(until) else None)
+        count, until, forget, pending, pending_until = (int(r or 0) for r in raw)
+        return Strikes(count, _at(forget), _at(until) if until else None, pending,
+                       _at(pending_until) if pending_until else None)
 
     async def clear_strikes(self, key: str) -> None:
         await self._do(self._r.delete(self._key("strikes", key)))

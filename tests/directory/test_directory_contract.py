@@ -17,6 +17,8 @@ import pytest
 from floor.core.access import Role
 from floor.credentials import Lockout
 from floor.directory.base import (
+    BUSY,
+    PENDING,
     Directory,
     Display,
     Pairing,
@@ -74,8 +76,21 @@ COUNTING = Lockout(free=1_000_000)
 
 async def fail(directory: Directory, staff_id: str) -> int:
     """A wrong sign-in attempt for the id, as `Sessions.sign_in` counts it; the count after it."""
-    assert await directory.reserve_attempt([(account_key(staff_id), COUNTING)], now()) is None
+    assert await attempt(directory, [(account_key(staff_id), COUNTING)], now(), right=False) is None
     return await failures(directory, staff_id)
+
+
+async def attempt(directory: Directory, keys: list[tuple[str, Lockout]], at: dt.datetime,
+                  right: bool = False) -> dt.datetime | None:
+    """An attempt from start to end: refused (when to try again), else counted in flight, then wrong or right."""
+    if (retry := await directory.reserve_attempt(keys, at)) is not None:
+        return retry
+    if right:
+        for key, _ in keys:
+            await directory.release_attempt(key, at)
+    else:
+        await directory.fail_attempt(keys, at)
+    return None
 
 
 async def failures(directory: Directory, staff_id: str) -> int:
@@ -166,10 +181,12 @@ async def test_concurrent_failures_are_all_counted(open_directory: Opener) -> No
     # Two servers on Redis; one process owns the embedded file, so its callers share one object.
     b = a if isinstance(a, EmbeddedDirectory) else await open_directory()
     key = [(account_key("ana"), COUNTING)]
-    refused = await asyncio.gather(*((a if i % 2 else b).reserve_attempt(key, now()) for i in range(20)))
-    assert refused == [None] * 20
-    assert await failures(a, "ana") == 20
-    assert await failures(b, "ana") == 20
+    at = now()
+    assert await asyncio.gather(*((a if i % 2 else b).reserve_attempt(key, at) for i in range(20))) == [None] * 20
+    assert (await a.strikes(account_key("ana"), at)).pending == 20  # type: ignore[union-attr]
+    await asyncio.gather(*((a if i % 2 else b).fail_attempt(key, at) for i in range(20)))
+    held = await b.strikes(account_key("ana"), at)
+    assert held is not None and (held.count, held.pending) == (20, 0)
 
 
 #: Three free tries, then 1, 2, 4, 4, ... minutes; forgotten an hour after the last try.
@@ -185,16 +202,16 @@ def exact_now() -> dt.datetime:
 async def test_the_try_that_reaches_the_free_ones_starts_a_wait_that_doubles_up_to_the_longest(
         directory: Directory) -> None:
     t0, ana = exact_now(), [(account_key("ana"), RULE)]
-    assert [await directory.reserve_attempt(ana, t0) for _ in range(3)] == [None, None, None]
+    assert [await attempt(directory, ana, t0) for _ in range(3)] == [None, None, None]
     assert await directory.strikes(account_key("ana"), t0) == Strikes(3, t0 + HOUR, t0 + MINUTE)
     # While it waits, tries are refused with the end of the wait and not counted (a burst cannot lengthen it).
     for at in (t0, t0 + MINUTE - TICK * 1000):
-        assert await directory.reserve_attempt(ana, at) == t0 + MINUTE
+        assert await attempt(directory, ana, at) == t0 + MINUTE
     assert (await directory.strikes(account_key("ana"), t0)).count == 3  # type: ignore[union-attr]
     # Each try after a wait starts a longer one, never longer than the longest.
     at = t0 + MINUTE
     for wait in (2, 4, 4):
-        assert await directory.reserve_attempt(ana, at) is None
+        assert await attempt(directory, ana, at) is None
         held = await directory.strikes(account_key("ana"), at)
         assert held is not None and held.until == at + wait * MINUTE and held.waits(at)
         assert not held.waits(at + wait * MINUTE)
@@ -203,7 +220,7 @@ async def test_the_try_that_reaches_the_free_ones_starts_a_wait_that_doubles_up_
     # An hour after the last try the key is forgotten and starts again.
     later = at + HOUR
     assert await directory.strikes(account_key("ana"), later) is None
-    assert await directory.reserve_attempt(ana, later) is None
+    assert await attempt(directory, ana, later) is None
     assert await directory.strikes(account_key("ana"), later) == Strikes(1, later + HOUR, None)
 
 
@@ -211,7 +228,7 @@ async def test_an_attempt_counts_against_every_key_or_none_of_them(directory: Di
     t0 = exact_now()
     address = ("address:10.0.0.7", RULE)
     for staff_id in ("ana", "bo", "cy"):
-        assert await directory.reserve_attempt([(account_key(staff_id), RULE), address], t0) is None
+        assert await attempt(directory, [(account_key(staff_id), RULE), address], t0) is None
     # The address waits now: a try for a fresh id from it is refused, and counted against neither.
     assert await directory.reserve_attempt([(account_key("di"), RULE), address], t0) == t0 + MINUTE
     assert await directory.strikes(account_key("di"), t0) is None
@@ -225,24 +242,49 @@ async def test_concurrent_attempts_get_no_more_than_the_free_tries(open_director
     b = a if isinstance(a, EmbeddedDirectory) else await open_directory()
     t0, ana = exact_now(), [(account_key("ana"), RULE), ("address:10.0.0.7", COUNTING)]
     answers = await asyncio.gather(*((a if i % 2 else b).reserve_attempt(ana, t0) for i in range(40)))
+    # The free tries are in flight; the others are told to try again in a moment, and counted nowhere.
     assert answers.count(None) == RULE.free
-    assert set(answers) == {None, t0 + MINUTE}
-    assert (await a.strikes(account_key("ana"), t0)).count == RULE.free  # type: ignore[union-attr]
+    assert set(answers) == {None, t0 + BUSY}
+    held = await a.strikes(account_key("ana"), t0)
+    assert held is not None and (held.count, held.pending) == (0, RULE.free)
+    # All three wrong: the account waits.
+    for _ in range(RULE.free):
+        await b.fail_attempt(ana, t0)
+    assert await a.strikes(account_key("ana"), t0) == Strikes(RULE.free, t0 + HOUR, t0 + MINUTE)
     assert (await b.strikes("address:10.0.0.7", t0)).count == RULE.free  # type: ignore[union-attr]
 
 
-async def test_a_released_attempt_is_taken_back_and_ends_the_wait_it_started(directory: Directory) -> None:
+async def test_after_the_free_tries_one_attempt_is_checked_at_a_time(directory: Directory) -> None:
+    t0, ana = exact_now(), [(account_key("ana"), RULE)]
+    for _ in range(RULE.free):
+        await attempt(directory, ana, t0)
+    at = t0 + MINUTE
+    assert await directory.reserve_attempt(ana, at) is None
+    assert await directory.reserve_attempt(ana, at) == at + BUSY
+    await directory.fail_attempt(ana, at)
+    assert await directory.reserve_attempt(ana, at) == at + 2 * MINUTE
+
+
+async def test_an_attempt_still_in_flight_after_a_minute_is_presumed_lost(directory: Directory) -> None:
+    t0, ana = exact_now(), [(account_key("ana"), RULE)]
+    for _ in range(RULE.free):
+        assert await directory.reserve_attempt(ana, t0) is None  # their server stops before they end
+    assert await directory.reserve_attempt(ana, t0 + PENDING - TICK * 1000) == t0 + PENDING - TICK * 1000 + BUSY
+    assert await directory.reserve_attempt(ana, t0 + PENDING) is None
+
+
+async def test_a_right_attempt_leaves_the_failures_as_they_were(directory: Directory) -> None:
     t0, key = exact_now(), "address:10.0.0.7"
-    for _ in range(3):
-        assert await directory.reserve_attempt([(key, RULE)], t0) is None
-    await directory.release_attempt(key, t0)
+    for _ in range(2):
+        assert await attempt(directory, [(key, RULE)], t0) is None
+    assert await attempt(directory, [(key, RULE)], t0, right=True) is None
     held = await directory.strikes(key, t0)
-    assert held is not None and held.count == 2 and not held.waits(t0)
-    await directory.release_attempt(key, t0)
-    await directory.release_attempt(key, t0)
-    assert await directory.strikes(key, t0) is None
-    await directory.release_attempt(key, t0)  # nothing to give back is fine
-    assert await directory.strikes(key, t0) is None
+    assert held is not None and (held.count, held.pending) == (2, 0)
+    # One right attempt with nothing held leaves nothing.
+    assert await attempt(directory, [("address:10.0.0.8", RULE)], t0, right=True) is None
+    assert await directory.strikes("address:10.0.0.8", t0) is None
+    await directory.release_attempt("address:10.0.0.9", t0)  # nothing in flight is fine
+    assert await directory.strikes("address:10.0.0.9", t0) is None
 
 
 # -- sessions -------------------------------------------------------------------------------------------

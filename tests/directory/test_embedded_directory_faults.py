@@ -60,7 +60,7 @@ async def test_a_change_that_cannot_be_written_is_unavailable_and_changes_nothin
     del directory._write  # room again
     assert await directory.reserve_attempt([(account_key("ana"), ACCOUNT_LOCKOUT)], NOW) is None
     held = await EmbeddedDirectory(path).strikes(account_key("ana"), NOW)
-    assert held is not None and held.count == 1
+    assert held is not None and held.pending == 1
 
 
 @pytest.mark.parametrize("content", [b"", b'{"staff":{"ana":{"id":"an', b"\0" * 64],

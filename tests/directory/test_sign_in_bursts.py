@@ -49,17 +49,22 @@ async def test_forty_wrong_pins_and_the_right_one_sent_together_get_no_token(
 
     wrong = [asyncio.create_task(guess(i)) for i in range(40)]
 
-    async def counted() -> bool:
+    async def in_flight() -> bool:
         held = await first.strikes(DESK)
-        return held is not None and held.count >= MAX_FAILURES
+        return held is not None and held.pending >= MAX_FAILURES
 
-    # The right PIN goes in while the wrong ones are all still waiting for their answer.
-    await until(counted, "the free tries counted")
+    # The right PIN goes in while the wrong ones are all still waiting for their answer: the free tries are
+    # being checked, so it is told to try again in a second.
+    await until(in_flight, "the free tries in flight")
     with pytest.raises(Refusal) as right:
         await second.sign_in(DESK, PIN, "tablet-right", "10.0.0.7")
-    assert right.value.detail["retry_after"] == 60
+    assert right.value.detail["retry_after"] == 1
     checks.release()
     answers = await asyncio.gather(*wrong, return_exceptions=True)
+    # And when it does, the wrong ones have made the account wait.
+    with pytest.raises(Refusal) as again:
+        await second.sign_in(DESK, PIN, "tablet-right", "10.0.0.7")
+    assert again.value.detail["retry_after"] == 60
 
     assert all(isinstance(a, Refusal) for a in answers), "a guess got a token"
     assert PIN not in checks.checked
@@ -89,3 +94,18 @@ async def test_a_burst_from_one_address_over_many_ids_gets_the_addresss_free_tri
     # Another address is not held up by it.
     signed = await sessions.sign_in(DESK, PIN, "tablet", "10.0.0.8")
     assert signed.staff == DESK
+
+
+async def test_many_right_sign_ins_at_once_are_never_made_to_wait(open_directory: Opener) -> None:
+    """Several tablets of one person (or one clinic's network) signing in at the same moment: those beyond
+    the free tries in flight are told to try again in a second, never to wait, and then get in."""
+    sessions = Sessions(await open_directory(), ManualClock(START), cost=CHEAP)
+    await sessions.add_staff(DESK, "Ana Flores", Role.front_desk, PIN, "test")
+    answers = await asyncio.gather(*(sessions.sign_in(DESK, PIN, f"tablet-{i}", "10.0.0.7") for i in range(30)),
+                                   return_exceptions=True)
+    busy = [a for a in answers if isinstance(a, Refusal)]
+    assert all(a.detail["retry_after"] == 1 for a in busy)
+    assert len(busy) < 30
+    assert await sessions.strikes(DESK) is None
+    for _ in busy:
+        assert (await sessions.sign_in(DESK, PIN, "tablet-again", "10.0.0.7")).staff == DESK
