@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import ipaddress
 import logging
 import os
 import signal
@@ -75,9 +76,24 @@ def _redis_url(args: argparse.Namespace) -> str | None:
     return args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
 
 
+def _trusted_proxies(text: str) -> list[str]:
+    """--trusted-proxies: addresses or networks (10.0.0.5, 10.0.0.0/24, ::1), comma-separated, or `*`."""
+    proxies = [p.strip() for p in text.split(",") if p.strip()]
+    for proxy in proxies:
+        if proxy == "*":
+            continue
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"--trusted-proxies (or $FLOOR_TRUSTED_PROXIES) takes addresses or networks such as 10.0.0.5 or "
+                f"10.0.0.0/24, comma-separated, not {proxy!r}") from None
+    return proxies
+
+
 def _server(floors: Floors, host: str, port: int,
             background: list[Callable[[], Coroutine[None, None, None]]] | None = None,
-            demo_pairing_clinic: str | None = None) -> uvicorn.Server:
+            demo_pairing_clinic: str | None = None, trusted_proxies: list[str] | None = None) -> uvicorn.Server:
     from floor.web.app import create_app
     from floor.web.auth import Guarding
     from floor.web.frames import FloorSocketProtocol
@@ -103,6 +119,11 @@ def _server(floors: Floors, host: str, port: int,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         lifespan="on",
+        # The client's address (the per-address sign-in and pairing limits count it) is the peer's, unless the
+        # peer is a proxy named in --trusted-proxies: only then is its X-Forwarded-For (and -Proto) believed.
+        # Without this uvicorn would believe any client connecting from 127.0.0.1 (or $FORWARDED_ALLOW_IPS).
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=trusted_proxies or None,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
@@ -154,7 +175,9 @@ def serve(args: argparse.Namespace) -> None:
     else:
         _load_before_serving(floors, [c.id for c in clinics])
     _print(f"Floor: serving {', '.join(c.id for c in clinics)} on http://{args.host}:{args.port} ({where})")
-    _run(_server(floors, args.host, args.port))
+    if args.trusted_proxies:
+        _print(f"Floor: client addresses from X-Forwarded-For of {', '.join(args.trusted_proxies)} only")
+    _run(_server(floors, args.host, args.port, trusted_proxies=args.trusted_proxies))
 
 
 def _load_before_serving(floors: Floors, clinics: list[str]) -> None:
@@ -324,7 +347,9 @@ def staff(args: argparse.Namespace) -> None:
                 _print(f"{member.id} now works {_clinic_words(member.clinics)}; their sign-ins ended.")
             elif args.action == "list":
                 for m in await directory.all_staff():
-                    locked = " (locked)" if await sessions.locked(m.id) else ""
+                    held = await sessions.strikes(m.id)
+                    waits = held.until if held is not None and held.waits(sessions.clock.now()) else None
+                    locked = f" (locked until {waits:%H:%M} UTC)" if waits else ""
                     print(f"{m.id:20} {m.role.value:18} {','.join(clinics_of(m.clinics)):20} {m.name}{locked}")
             elif args.action == "unlock":
                 await sessions.unlock(args.id, "floor staff unlock")
@@ -563,6 +588,11 @@ def main(argv: list[str] | None = None) -> None:
                    help="a clinic TOML file or a directory of them; repeatable (default: $FLOOR_CLINICS, "
                         "else the demo clinic)")
     _add_replica_ack(s)
+    s.add_argument("--trusted-proxies", metavar="ADDRESSES", type=_trusted_proxies,
+                   default=os.environ.get("FLOOR_TRUSTED_PROXIES") or os.environ.get("FORWARDED_ALLOW_IPS", ""),
+                   help="the reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For "
+                        "gives the client's address; default $FLOOR_TRUSTED_PROXIES (else $FORWARDED_ALLOW_IPS), "
+                        "else none: every client is known by the address it connects from")
     s.add_argument("--retention-days", type=int, default=int(os.environ.get("FLOOR_RETENTION_DAYS", RETENTION_DAYS)),
                    help=f"clinic days kept in the log, today included; older ones are deleted (default "
                         f"{RETENTION_DAYS}, or $FLOOR_RETENTION_DAYS)")

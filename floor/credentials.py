@@ -1,12 +1,14 @@
-"""Staff credentials: PINs and passwords stored only as slow salted scrypt hashes, and sign-in throttling.
+"""Staff credentials: PINs and passwords stored only as slow salted scrypt hashes, and the sign-in lockout.
 
 scrypt at OWASP's current minimum (N=2^17, r=8, p=1: 128 MiB and a few hundred ms per check) makes a
-stolen hash expensive to guess even for a short PIN; the lockout below makes guessing online hopeless.
+stolen hash expensive to guess even for a short PIN; the timed lockout below makes guessing online hopeless
+(a few tries an hour per account and per address) without letting anyone keep staff out for long.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import os
@@ -55,11 +57,33 @@ def verify_secret(secret: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
-#: Failed sign-ins in a row that lock an account until a manager resets it.
+#: Wrong sign-ins in a row an account is allowed before it waits (a success sets the count back to 0).
 MAX_FAILURES = 5
+#: Wrong sign-ins from one client address (any ids, successes not counting) before the address waits.
+MAX_ADDRESS_FAILURES = 20
 
 
-def is_locked(failures: int) -> bool:
-    """Failures are counted per account (a success sets the count back to 0); this many lock it, and then
-    even the right PIN is refused until a manager unlocks the account."""
-    return failures >= MAX_FAILURES
+@dataclass(frozen=True)
+class Lockout:
+    """How failed sign-ins are held against a key (a staff id as typed, or a client address).
+
+    Every attempt is counted before its PIN is checked; `free` attempts go through, and the attempt that
+    reaches `free` starts a timed wait: `first_wait`, doubling with every further failure after it, never
+    longer than `longest_wait`. While a key waits its attempts are refused unchecked and not counted, so a
+    burst cannot lengthen the wait. A key with no failure for `forget_after` starts again from nothing."""
+
+    free: int
+    first_wait: dt.timedelta = dt.timedelta(minutes=1)
+    longest_wait: dt.timedelta = dt.timedelta(minutes=15)
+    forget_after: dt.timedelta = dt.timedelta(hours=24)
+
+    def wait_after(self, count: int) -> dt.timedelta | None:
+        """The wait that the `count`th attempt in a row starts (None while it is still free)."""
+        if count < self.free:
+            return None
+        doublings = min(count - self.free, 16)
+        return min(self.longest_wait, self.first_wait * 2**doublings)
+
+
+ACCOUNT_LOCKOUT = Lockout(MAX_FAILURES)
+ADDRESS_LOCKOUT = Lockout(MAX_ADDRESS_FAILURES, forget_after=dt.timedelta(hours=1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import structlog
@@ -15,14 +16,29 @@ _SHARED = [
 
 
 class _NoCredentials(logging.Filter):
-    """At debug level the socket library logs each handshake header, bearer tokens and cookies included:
-    those lines never reach the log."""
+    """Tokens, claims and PINs never reach the log, at any level, whatever library writes the line:
+
+    - at debug level the socket library logs each handshake header (bearer tokens and cookies included) and
+      every frame's content (a screen's `{"type": "auth", "token": ...}` included): those lines are dropped;
+    - uvicorn logs a socket's path with its query (`/live?token=...` when a client puts it there), and the
+      handshake's request line at debug: every query value is replaced by `<redacted>`;
+    - anything that still looks like `"token": "..."` (or claim, secret) has its value replaced."""
 
     SECRET = ("< authorization:", "< cookie:", "> set-cookie:")
+    #: A frame's content: `< TEXT '...' [12 bytes]`, `> BINARY ...`, continuation frames.
+    FRAME = re.compile(r"^[<>] (TEXT|BINARY|CONT)\b")
+    QUERY = re.compile(r"([?&][^=&\s\"'#]+=)[^&\s\"'#]+")
+    FIELD = re.compile(r"""((?<![\w-])["']?(?:token|claim|secret|pin|password)["']?\s*[:=]\s*["']?)[^"'\s,}&]+""",
+                       re.IGNORECASE)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return not message[:20].lower().startswith(self.SECRET)
+        if message[:20].lower().startswith(self.SECRET) or self.FRAME.match(message):
+            return False
+        redacted = self.FIELD.sub(r"\1<redacted>", self.QUERY.sub(r"\1<redacted>", message))
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
 
 
 def configure(level: str = "info") -> None:
@@ -47,3 +63,5 @@ def configure(level: str = "info") -> None:
     for name in ("uvicorn", "uvicorn.error", "litestar"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # The websockets library's own debug lines are frames and headers (filtered above too): not worth logging.
+    logging.getLogger("websockets").setLevel(max(numeric, logging.INFO))

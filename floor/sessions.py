@@ -3,12 +3,21 @@
 A token is 32 random bytes, shown once to the tablet or display that gets it; the directory keeps only
 its hash. PIN checks are slow on purpose (scrypt) and run in threads, at most two at once, so a burst of
 sign-ins neither blocks the taps of everyone else nor takes 128 MiB per attempt without bound.
+
+Every sign-in attempt is counted against the id typed and the client's address before its PIN is checked
+(atomically, in the directory: in flight, then wrong or right): an attempt that would take more than the
+free tries left, counting those still being checked, is refused unchecked, so however many guesses arrive at
+once no more than the lockout's free tries are ever checked (floor.credentials.Lockout), and a right PIN
+among a burst of right ones is told to try again in a second rather than to wait. An id that does not exist
+is counted, checked and refused exactly as an existing one with a wrong PIN, so no answer and no timing tells
+which ids exist.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 import re
 import secrets
 import time
@@ -22,8 +31,28 @@ from msgspec import Struct
 from floor.clock import Clock
 from floor.core.access import ALL_CLINICS, Role, clinics_of
 from floor.core.errors import Refusal, Why
-from floor.credentials import MAX_FAILURES, OWASP, ScryptCost, hash_secret, is_locked, verify_secret
-from floor.directory.base import Directory, Display, Pairing, Session, StaffMember, token_hash
+from floor.credentials import (
+    ACCOUNT_LOCKOUT,
+    ADDRESS_LOCKOUT,
+    OWASP,
+    Lockout,
+    ScryptCost,
+    hash_secret,
+    verify_secret,
+)
+from floor.directory.base import (
+    BUSY,
+    Directory,
+    Display,
+    Pairing,
+    PairingLimits,
+    Session,
+    StaffMember,
+    Strikes,
+    account_key,
+    address_key,
+    token_hash,
+)
 
 log = structlog.get_logger("floor.sessions")
 
@@ -40,6 +69,11 @@ SESSION_CACHE_SIZE = 10_000
 #: taps of signed-in staff go on meanwhile; short enough that a server cut off from the directory alone (the
 #: only way a revocation can happen that it cannot hear of) stops honouring a revoked token within it.
 SESSION_TRUST_SECONDS = 15.0
+#: Wall displays that may wait for a manager to enter their code at once, from one client address and in all
+#: (anyone may ask for a code: without a cap, the directory would grow with every request).
+PAIRINGS_PER_ADDRESS = 10
+PAIRINGS_IN_ALL = 1000
+PAIRING_LIMITS = PairingLimits(PAIRINGS_PER_ADDRESS, PAIRINGS_IN_ALL)
 
 
 class Caller(Struct, frozen=True):
@@ -85,13 +119,18 @@ class DisplayToken(Struct, frozen=True):
 class Sessions:
     def __init__(self, directory: Directory, clock: Clock, *, cost: ScryptCost = OWASP,
                  staff_hours: float = 12, display_days: float = 365, pairing_minutes: float = 10,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, account_lockout: Lockout = ACCOUNT_LOCKOUT,
+                 address_lockout: Lockout = ADDRESS_LOCKOUT,
+                 pairing_limits: PairingLimits = PAIRING_LIMITS) -> None:
         self.directory = directory
         self.clock = clock
         self.cost = cost
         self.staff_term = dt.timedelta(hours=staff_hours)
         self.display_term = dt.timedelta(days=display_days)
         self.pairing_term = dt.timedelta(minutes=pairing_minutes)
+        self.account_lockout = account_lockout
+        self.address_lockout = address_lockout
+        self.pairing_limits = pairing_limits
         self._checks = asyncio.Semaphore(2)
         self._decoy: str | None = None
         #: Sign-ins checked here, by token hash (only for a shared directory; see `caller`).
@@ -135,12 +174,12 @@ class Sessions:
         member = await self._member(staff_id)
         stored = await asyncio.to_thread(hash_secret, secret, self.cost)
         await self.directory.replace_staff(msgspec.structs.replace(member, secret=stored))
-        await self.directory.clear_failures(staff_id)
+        await self.directory.clear_strikes(account_key(staff_id))
         log.info("staff_secret_changed", staff=staff_id, by=by)
 
     async def unlock(self, staff_id: str, by: str) -> None:
         await self._member(staff_id)
-        await self.directory.clear_failures(staff_id)
+        await self.directory.clear_strikes(account_key(staff_id))
         log.info("staff_unlocked", staff=staff_id, by=by)
 
     async def remove_staff(self, staff_id: str, by: str) -> None:
@@ -156,28 +195,35 @@ class Sessions:
             raise Refusal(Why.not_found, f"No staff member {staff_id!r}.")
         return member
 
-    async def locked(self, staff_id: str) -> bool:
-        return is_locked(await self.directory.failures(staff_id))
+    async def strikes(self, staff_id: str) -> Strikes | None:
+        """Wrong sign-ins held against the account now (its count, and the wait they started if any)."""
+        return await self.directory.strikes(account_key(staff_id), self.clock.now())
 
     # -- signing in and out ---------------------------------------------------------------------
 
-    async def sign_in(self, staff_id: str, secret: str, device: str) -> SignedIn:
+    async def sign_in(self, staff_id: str, secret: str, device: str, address: str = "unknown") -> SignedIn:
+        now = self.clock.now()
+        account = account_key(staff_id)
+        keys = [(account, self.account_lockout), (address_key(address), self.address_lockout)]
+        retry_at = await self.directory.reserve_attempt(keys, now)
+        if retry_at is not None:
+            log.info("sign_in_waits", staff=staff_id, device=device, address=address, until=retry_at.isoformat())
+            raise _refused(retry_at - now, self.account_lockout.free)
         member = await self.directory.staff(staff_id)
-        if member is not None and is_locked(await self.directory.failures(staff_id)):
-            raise Refusal(Why.locked, f"This account is locked after {MAX_FAILURES} wrong PINs in a row; "
-                          "a manager can unlock it.")
         # An unknown id costs the same time as a wrong PIN, so timing does not tell which ids exist.
         stored = member.secret if member is not None else await self._decoy_hash()
         async with self._checks:
             right = await asyncio.to_thread(verify_secret, secret[:MAX_SECRET], stored)
         if member is None or not right:
-            if member is not None and is_locked(await self.directory.count_failure(staff_id)):
-                log.warning("staff_locked", staff=staff_id, device=device)
-                raise Refusal(Why.locked, f"Wrong PIN. That was the {MAX_FAILURES}th in a row: the account is "
-                              "now locked; a manager can unlock it.")
-            log.info("sign_in_refused", staff=staff_id if member else None, device=device)
-            raise Refusal(Why.unauthenticated, "Wrong staff id or PIN.")
-        await self.directory.clear_failures(staff_id)
+            now = self.clock.now()
+            await self.directory.fail_attempt(keys, now)
+            held = await self.directory.strikes(account, now)
+            waits = held.until - now if held is not None and held.until is not None and held.waits(now) else None
+            log.info("sign_in_refused", staff=staff_id, device=device, address=address,
+                     failures=held.count if held else None, waits_until=held.until.isoformat() if waits else None)
+            raise _refused(waits, self.account_lockout.free)
+        await self.directory.clear_strikes(account)
+        await self.directory.release_attempt(address_key(address), now)
         token, now = _token(), self.clock.now()
         session = Session(token_hash(token), "staff", member.id, device, now, now + self.staff_term,
                           role=member.role)
@@ -262,13 +308,15 @@ class Sessions:
 
     # -- wall displays --------------------------------------------------------------------------
 
-    async def start_pairing(self) -> PairingStarted:
+    async def start_pairing(self, address: str | None = None) -> PairingStarted:
+        """A code for a display at `address` (None: asked for inside the process, not from a client, so only
+        the cap in all applies). Raises `TooManyPairings` past `pairing_limits`."""
         now = self.clock.now()
         for _ in range(20):
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
             claim = _token()
-            pairing = Pairing(code, token_hash(claim), now + self.pairing_term)
-            if await self.directory.add_pairing(pairing, now):
+            pairing = Pairing(code, token_hash(claim), now + self.pairing_term, address=address)
+            if await self.directory.add_pairing(pairing, now, self.pairing_limits):
                 return PairingStarted(code, claim, pairing.expires_at)
         raise RuntimeError("no free pairing code after 20 tries")
 
@@ -322,6 +370,24 @@ def check_clinics(clinics: tuple[str, ...]) -> None:
                       "every clinic).", field="clinics")
     if ALL_CLINICS in clinics and len(clinics) > 1:
         raise Refusal(Why.invalid, f"{ALL_CLINICS!r} already means every clinic: give it alone.", field="clinics")
+
+
+def _refused(waits: dt.timedelta | None, free: int) -> Refusal:
+    """The one answer to a sign-in that did not work, whether the id exists or not, the PIN was wrong or the
+    account or address must wait (an unknown id waits just as an account does, so this tells nothing)."""
+    if waits is None:
+        return Refusal(Why.unauthenticated, "Wrong staff id or PIN. Check both and try again; after "
+                       f"{free} wrong tries in a row sign-in waits a minute (longer each time), or a "
+                       "manager can unlock your account.")
+    seconds = max(1, math.ceil(waits.total_seconds()))
+    minutes = math.ceil(seconds / 60)
+    if waits <= BUSY:
+        return Refusal(Why.unauthenticated, "Another sign-in with this staff id or from this device's network is "
+                       "being checked: try again in a second.", retry_after=seconds)
+    when = (f"{seconds} second{'s' if seconds > 1 else ''}" if seconds < 60 else
+            f"{minutes} minute{'s' if minutes > 1 else ''}")
+    return Refusal(Why.unauthenticated, "Wrong staff id or PIN, or too many wrong tries: check both and try again "
+                   f"in {when}, or ask a manager to unlock your account.", retry_after=seconds)
 
 
 def check_secret(secret: str) -> None:

@@ -287,12 +287,15 @@ class StaffView(Struct):
     id: str
     name: str
     role: Role
+    #: Waiting after wrong PINs in a row (until `locked_until`, or a manager's unlock).
     locked: bool
+    #: Wrong PINs in a row held against the account.
     failures: int
     added_at: dt.datetime
     added_by: str
     #: The clinics they work in; ["*"]: every clinic.
     clinics: list[str] = []
+    locked_until: dt.datetime | None = None
 
 
 class Me(Struct, omit_defaults=True):

@@ -385,8 +385,10 @@ async def floor_run(args: argparse.Namespace, servers: list[FloorServer], clinic
     clients = [httpx.AsyncClient(base_url=s.base, timeout=30, limits=httpx.Limits(max_connections=tablets))
                for s in servers]
     try:
-        signed_in = await asyncio.gather(*(sign_in(clients[n % len(clients)], STAFF, PIN, f"bench-tablet-{n}")
-                                           for n in range(tablets)))
+        # One after another: attempts in flight count against the account until answered, so more than the
+        # lockout's free tries at once would be told to try again (floor/credentials.py `Lockout`).
+        signed_in = [await sign_in(clients[n % len(clients)], STAFF, PIN, f"bench-tablet-{n}")
+                     for n in range(tablets)]
         await asyncio.sleep(2)
         idle = sum(s.process.memory() for s in servers)
         screens = _screens(args, clinics, [s.port for s in servers], tokens)

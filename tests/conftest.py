@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.directories import open_directory  # noqa: F401 (a fixture offered to every test)
 from tests.support.logs import open_log  # noqa: F401 (a fixture offered to every test)
 from tests.support.redis_server import MACHINE_REDIS, RedisServer, answers
 

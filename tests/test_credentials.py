@@ -1,13 +1,17 @@
-"""Credentials are slow salted scrypt hashes; repeated failures lock an account until a manager resets it."""
+"""Credentials are slow salted scrypt hashes; repeated failures make an account (or address) wait, longer each time."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from floor.credentials import (
+    ACCOUNT_LOCKOUT,
+    ADDRESS_LOCKOUT,
+    MAX_ADDRESS_FAILURES,
     MAX_FAILURES,
     OWASP,
     ScryptCost,
     hash_secret,
-    is_locked,
     verify_secret,
 )
 
@@ -30,7 +34,12 @@ def test_the_salt_differs_each_time_and_damage_never_verifies() -> None:
         assert not verify_secret("4821", broken)
 
 
-def test_the_account_locks_at_the_fifth_failure_in_a_row() -> None:
+def test_the_fifth_failure_in_a_row_starts_a_wait_that_doubles_up_to_a_quarter_hour() -> None:
     assert MAX_FAILURES == 5
-    assert not any(is_locked(n) for n in range(MAX_FAILURES))
-    assert is_locked(MAX_FAILURES) and is_locked(MAX_FAILURES + 3)
+    assert [ACCOUNT_LOCKOUT.wait_after(n) for n in range(1, MAX_FAILURES)] == [None] * (MAX_FAILURES - 1)
+    minutes = [ACCOUNT_LOCKOUT.wait_after(n) / dt.timedelta(minutes=1) for n in range(5, 12)]  # type: ignore[operator]
+    assert minutes == [1, 2, 4, 8, 15, 15, 15]
+    assert ACCOUNT_LOCKOUT.wait_after(10_000) == dt.timedelta(minutes=15)
+    # An address (a clinic's tablets may share one) is allowed more before it waits.
+    assert ADDRESS_LOCKOUT.wait_after(MAX_ADDRESS_FAILURES - 1) is None
+    assert ADDRESS_LOCKOUT.wait_after(MAX_ADDRESS_FAILURES) == dt.timedelta(minutes=1)

@@ -14,7 +14,6 @@ class Why(StrEnum):
     nothing_to_undo = "nothing_to_undo"
     unauthenticated = "unauthenticated"  # no valid sign-in (missing, expired, signed out or revoked token)
     forbidden = "forbidden"  # signed in, but the role may not do this
-    locked = "locked"  # the account is locked after repeated wrong PINs
     taken = "taken"  # the id is already in use (a staff id)
 
 

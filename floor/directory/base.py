@@ -11,9 +11,11 @@ import hashlib
 from abc import ABC, abstractmethod
 from typing import Literal
 
+import msgspec
 from msgspec import Struct
 
 from floor.core.access import Role
+from floor.credentials import Lockout
 
 
 class StaffMember(Struct, frozen=True):
@@ -63,6 +65,105 @@ class Pairing(Struct, frozen=True):
     claim_hash: str
     expires_at: dt.datetime
     display: str | None = None
+    #: The client address that asked for it (pending pairings are capped per address).
+    address: str | None = None
+
+
+class PairingLimits(Struct, frozen=True):
+    """Pending (live, not yet collected) pairings allowed at once from one address and in all."""
+
+    per_address: int
+    in_all: int
+
+
+class TooManyPairings(Exception):
+    """A pairing refused by `PairingLimits`; `from_address` says whether the address's own limit was hit."""
+
+    def __init__(self, from_address: bool) -> None:
+        super().__init__("too many pending pairings " + ("from this address" if from_address else "in all"))
+        self.from_address = from_address
+
+
+class Strikes(Struct, frozen=True):
+    """Sign-in attempts held against a key (`account_key`, `address_key`): wrong ones in a row (`count`), the
+    wait the last of them started (if any), attempts still being checked (`pending`, presumed lost after
+    `pending_until`: their server stopped mid-check), and when the key is forgotten if nothing more happens."""
+
+    count: int
+    forget_at: dt.datetime
+    until: dt.datetime | None = None
+    pending: int = 0
+    pending_until: dt.datetime | None = None
+
+    def waits(self, now: dt.datetime) -> bool:
+        return self.until is not None and self.until > now
+
+    def in_flight(self, now: dt.datetime) -> int:
+        return self.pending if self.pending_until is not None and self.pending_until > now else 0
+
+
+#: How long an attempt may be in its PIN check before it is presumed lost.
+PENDING = dt.timedelta(seconds=60)
+#: When a key is busy (as many attempts in flight as it may still have), how soon to try again.
+BUSY = dt.timedelta(seconds=1)
+
+
+def account_key(staff_id: str) -> str:
+    """The key of a staff id as typed, whether or not such an account exists (so both answer alike)."""
+    return f"staff:{staff_id[:64]}"
+
+
+def address_key(address: str) -> str:
+    return f"address:{address[:64]}"
+
+
+# The rules of `Lockout` over stored `Strikes`: the embedded directory runs these; the Redis one does the same in
+# Lua, and the directory contract holds both to them.
+
+
+def _live(current: Strikes | None, now: dt.datetime) -> Strikes | None:
+    return current if current is not None and current.forget_at > now else None
+
+
+def refused_until(current: Strikes | None, rule: Lockout, now: dt.datetime) -> dt.datetime | None:
+    """When an attempt against the key may be tried, if not now: while it waits, or while as many attempts
+    are being checked as it may still have (after its free tries, one at a time)."""
+    current = _live(current, now)
+    if current is None:
+        return None
+    if current.waits(now):
+        return current.until
+    pending = current.in_flight(now)
+    return now + BUSY if pending and current.count + pending >= rule.free else None
+
+
+def reserved(current: Strikes | None, now: dt.datetime) -> Strikes:
+    """One more attempt in flight."""
+    current = _live(current, now) or Strikes(0, now)
+    return msgspec.structs.replace(current, pending=current.in_flight(now) + 1, pending_until=now + PENDING,
+                                   forget_at=max(current.forget_at, now + PENDING))
+
+
+def failed(current: Strikes | None, rule: Lockout, now: dt.datetime) -> Strikes:
+    """An attempt in flight turned out wrong: one more failure in a row, and the wait it starts, if any."""
+    current = _live(current, now) or Strikes(0, now)
+    count = current.count + 1
+    wait = rule.wait_after(count)
+    until = now + wait if wait is not None else None
+    pending = max(0, current.in_flight(now) - 1)
+    return Strikes(count, max(now + rule.forget_after, until or now, current.forget_at), until, pending,
+                   current.pending_until if pending else None)
+
+
+def released(current: Strikes | None, now: dt.datetime) -> Strikes | None:
+    """An attempt in flight turned out right: no longer in flight (None: nothing left to keep)."""
+    current = _live(current, now)
+    if current is None:
+        return None
+    pending = max(0, current.in_flight(now) - 1)
+    if pending == 0 and current.count == 0:
+        return None
+    return msgspec.structs.replace(current, pending=pending, pending_until=current.pending_until if pending else None)
 
 
 def token_hash(token: str) -> str:
@@ -99,14 +200,24 @@ class Directory(ABC):
     async def remove_staff(self, staff_id: str) -> bool: ...
 
     @abstractmethod
-    async def count_failure(self, staff_id: str) -> int:
-        """Count a wrong PIN for the account, atomically; the count after it."""
+    async def reserve_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> dt.datetime | None:
+        """Count a sign-in attempt in flight against every key at once, atomically, before its PIN is checked
+        (`refused_until`, `reserved`): None when counted, else (nothing counted) when to try again."""
 
     @abstractmethod
-    async def failures(self, staff_id: str) -> int: ...
+    async def fail_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> None:
+        """The attempt in flight was wrong: count the failure against every key (`failed`)."""
 
     @abstractmethod
-    async def clear_failures(self, staff_id: str) -> None: ...
+    async def release_attempt(self, key: str, now: dt.datetime) -> None:
+        """The attempt in flight was right: it is no longer in flight (`released`)."""
+
+    @abstractmethod
+    async def strikes(self, key: str, now: dt.datetime) -> Strikes | None:
+        """What is held against the key, unless it was forgotten."""
+
+    @abstractmethod
+    async def clear_strikes(self, key: str) -> None: ...
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -140,8 +251,10 @@ class Directory(ABC):
     async def all_displays(self) -> list[Display]: ...
 
     @abstractmethod
-    async def add_pairing(self, pairing: Pairing, now: dt.datetime) -> bool:
-        """False if a live pairing already has this code."""
+    async def add_pairing(self, pairing: Pairing, now: dt.datetime, limits: PairingLimits | None = None) -> bool:
+        """False if a live pairing already has this code. With `limits`, raises `TooManyPairings` (nothing
+        added) if as many pairings are pending from the pairing's address, or in all; expired ones do not
+        count and are dropped."""
 
     @abstractmethod
     async def pairing(self, code: str, now: dt.datetime) -> Pairing | None: ...

@@ -26,7 +26,22 @@ import msgspec
 import structlog
 from msgspec import Struct, field
 
-from floor.directory.base import Directory, Display, Pairing, Session, StaffMember
+from floor.credentials import Lockout
+from floor.directory.base import (
+    Directory,
+    Display,
+    Pairing,
+    PairingLimits,
+    Session,
+    StaffMember,
+    Strikes,
+    TooManyPairings,
+    account_key,
+    failed,
+    refused_until,
+    released,
+    reserved,
+)
 from floor.log.base import LogCorrupt, LogUnavailable
 from floor.log.embedded import Finding, quarantine_path
 from floor.log.files import OsFiles
@@ -34,7 +49,7 @@ from floor.log.files import OsFiles
 
 class _State(Struct):
     staff: dict[str, StaffMember] = field(default_factory=dict)
-    failures: dict[str, int] = field(default_factory=dict)
+    strikes: dict[str, Strikes] = field(default_factory=dict)
     sessions: dict[str, Session] = field(default_factory=dict)
     displays: dict[str, Display] = field(default_factory=dict)
     pairings: dict[str, Pairing] = field(default_factory=dict)
@@ -42,6 +57,10 @@ class _State(Struct):
 
 
 log = structlog.get_logger("floor.directory")
+
+#: Keys with sign-in attempts held against them the file keeps; past it the half forgotten soonest goes (only
+#: an attack from thousands of addresses gets here, and it gets no more tries by it: each address waits).
+MAX_STRIKES = 10_000
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -169,22 +188,48 @@ class EmbeddedDirectory(Directory):
     async def remove_staff(self, staff_id: str) -> bool:
         if self._state.staff.pop(staff_id, None) is None:
             return False
-        self._state.failures.pop(staff_id, None)
+        self._state.strikes.pop(account_key(staff_id), None)
         self._save()
         return True
 
     @_changes
-    async def count_failure(self, staff_id: str) -> int:
-        count = self._state.failures[staff_id] = self._state.failures.get(staff_id, 0) + 1
+    async def reserve_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> dt.datetime | None:
+        strikes = self._state.strikes
+        refusals = [when for key, rule in keys if (when := refused_until(strikes.get(key), rule, now)) is not None]
+        if refusals:
+            return max(refusals)
+        # Keys nothing happened to for their rule's time go, so the file does not grow with every id tried.
+        self._state.strikes = {k: s for k, s in strikes.items() if s.forget_at > now}
+        if len(self._state.strikes) >= MAX_STRIKES:
+            kept = sorted(self._state.strikes.items(), key=lambda item: item[1].forget_at)[-(MAX_STRIKES // 2):]
+            self._state.strikes = dict(kept)
+        for key, _ in keys:
+            self._state.strikes[key] = reserved(self._state.strikes.get(key), now)
         self._save()
-        return count
-
-    async def failures(self, staff_id: str) -> int:
-        return self._state.failures.get(staff_id, 0)
+        return None
 
     @_changes
-    async def clear_failures(self, staff_id: str) -> None:
-        if self._state.failures.pop(staff_id, None) is not None:
+    async def fail_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> None:
+        for key, rule in keys:
+            self._state.strikes[key] = failed(self._state.strikes.get(key), rule, now)
+        self._save()
+
+    @_changes
+    async def release_attempt(self, key: str, now: dt.datetime) -> None:
+        held = self._state.strikes.pop(key, None)
+        if held is None:
+            return
+        if (kept := released(held, now)) is not None:
+            self._state.strikes[key] = kept
+        self._save()
+
+    async def strikes(self, key: str, now: dt.datetime) -> Strikes | None:
+        held = self._state.strikes.get(key)
+        return held if held is not None and held.forget_at > now else None
+
+    @_changes
+    async def clear_strikes(self, key: str) -> None:
+        if self._state.strikes.pop(key, None) is not None:
             self._save()
 
     # -- sessions -------------------------------------------------------------------------------
@@ -241,8 +286,14 @@ class EmbeddedDirectory(Directory):
         return live
 
     @_changes
-    async def add_pairing(self, pairing: Pairing, now: dt.datetime) -> bool:
+    async def add_pairing(self, pairing: Pairing, now: dt.datetime, limits: PairingLimits | None = None) -> bool:
         live = self._live_pairings(now)
+        if limits is not None:
+            if len(live) >= limits.in_all:
+                raise TooManyPairings(from_address=False)
+            if pairing.address is not None and \
+                    sum(p.address == pairing.address for p in live.values()) >= limits.per_address:
+                raise TooManyPairings(from_address=True)
         if pairing.code in live:
             return False
         live[pairing.code] = pairing

@@ -13,7 +13,20 @@ import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from floor.directory.base import Directory, Display, Pairing, Session, StaffMember
+from floor.credentials import Lockout
+from floor.directory.base import (
+    BUSY,
+    PENDING,
+    Directory,
+    Display,
+    Pairing,
+    PairingLimits,
+    Session,
+    StaffMember,
+    Strikes,
+    TooManyPairings,
+    account_key,
+)
 from floor.log.base import LogUnavailable
 from floor.log.redis import call, connect
 
@@ -33,10 +46,21 @@ redis.call('SET', KEYS[1], cjson.encode(pairing), 'KEEPTTL')
 return 1
 """
 
-#: The claim is written only with its pairing: a refused code must not take the display's claim.
+#: The claim is written only with its pairing: a refused code must not take the display's claim. Pending codes
+#: are kept in a sorted set for all (KEYS[3]) and one per address (KEYS[4]), scored by when they expire by the
+#: caller's clock (ARGV[4] now, ARGV[5] expiry, ms), to cap them (ARGV[6] per address, ARGV[7] in all):
+#: -1 the address's cap, -2 the cap in all.
 _ADD_PAIRING = """
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[4])
+if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[7]) then return -2 end
+if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[6]) then return -1 end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3]) then return 0 end
 redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3])
+for _, key in ipairs({KEYS[3], KEYS[4]}) do
+  redis.call('ZADD', key, ARGV[5], ARGV[2])
+  if redis.call('PTTL', key) < tonumber(ARGV[3]) then redis.call('PEXPIRE', key, ARGV[3]) end
+end
 return 1
 """
 
@@ -59,6 +83,88 @@ return ended
 """
 
 
+#: The rules of floor/directory/base.py (`refused_until`, `reserved`, `failed`, `released`) in Lua, one step over
+#: every key, by the caller's clock. A key is a hash: count, until, forget, pending, pending_until (ms; 0 none).
+_STRIKES = """
+local function held(key, now)
+  local h = redis.call('HMGET', key, 'count', 'until', 'forget', 'pending', 'pending_until')
+  local s = {count = tonumber(h[1]) or 0, wait_until = tonumber(h[2]) or 0, forget = tonumber(h[3]) or 0,
+             pending = tonumber(h[4]) or 0, pending_until = tonumber(h[5]) or 0}
+  if s.forget <= now then s = {count = 0, wait_until = 0, forget = now, pending = 0, pending_until = 0} end
+  if s.pending_until <= now then s.pending, s.pending_until = 0, 0 end
+  return s
+end
+local function keep(key, s, now)
+  if s.count == 0 and s.pending == 0 then return redis.call('DEL', key) end
+  redis.call('HSET', key, 'count', s.count, 'until', math.floor(s.wait_until), 'forget', math.floor(s.forget),
+             'pending', s.pending, 'pending_until', math.floor(s.pending_until))
+  redis.call('PEXPIRE', key, math.floor(s.forget - now) + 1)
+end
+"""
+
+#: ARGV: now, pending ms, busy ms, then the free tries of each key. When to try again, or 0 (counted).
+_RESERVE = _STRIKES + """
+local now, pending_ms, busy = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local longest, all = 0, {}
+for i, key in ipairs(KEYS) do
+  local s = held(key, now)
+  local retry = 0
+  if s.wait_until > now then retry = s.wait_until
+  elseif s.pending > 0 and s.count + s.pending >= tonumber(ARGV[3 + i]) then retry = now + busy end
+  if retry > longest then longest = retry end
+  all[i] = s
+end
+if longest > 0 then return longest end
+for i, key in ipairs(KEYS) do
+  local s = all[i]
+  s.pending, s.pending_until = s.pending + 1, now + pending_ms
+  s.forget = math.max(s.forget, now + pending_ms)
+  keep(key, s, now)
+end
+return 0
+"""
+
+#: ARGV: now, then four numbers per key: free tries, first and longest wait, forget after (ms).
+_FAIL = _STRIKES + """
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local at = 1 + (i - 1) * 4
+  local free, first, most, forget = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3]),
+                                    tonumber(ARGV[at + 4])
+  local s = held(key, now)
+  s.count = s.count + 1
+  s.wait_until = 0
+  if s.count >= free then s.wait_until = now + math.min(most, first * 2 ^ math.min(s.count - free, 16)) end
+  s.forget = math.max(now + forget, s.wait_until, s.forget)
+  s.pending = math.max(0, s.pending - 1)
+  if s.pending == 0 then s.pending_until = 0 end
+  keep(key, s, now)
+end
+return 1
+"""
+
+_RELEASE = _STRIKES + """
+local now = tonumber(ARGV[1])
+local s = held(KEYS[1], now)
+s.pending = math.max(0, s.pending - 1)
+if s.pending == 0 then s.pending_until = 0 end
+keep(KEYS[1], s, now)
+return 1
+"""
+
+
+def _ms(at: dt.datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def _span(span: dt.timedelta) -> int:
+    return int(span.total_seconds() * 1000)
+
+
+def _at(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+
+
 def _term_ms(until: dt.datetime, since: dt.datetime) -> int:
     """Milliseconds from `since` to `until`, at least 1 (Redis refuses a PX of 0)."""
     return max(1, int((until - since).total_seconds() * 1000))
@@ -77,7 +183,8 @@ class RedisDirectory(Directory):
         self.redis = await connect(self.url)
         self._scripts = {name: self.redis.register_script(text) for name, text in
                          [("replace", _REPLACE), ("approve", _APPROVE), ("end", _END_SESSION),
-                          ("end_of", _END_SESSIONS_OF), ("add_pairing", _ADD_PAIRING)]}
+                          ("end_of", _END_SESSIONS_OF), ("add_pairing", _ADD_PAIRING),
+                          ("reserve", _RESERVE), ("fail", _FAIL), ("release", _RELEASE)]}
 
     async def close(self) -> None:
         if self.redis is not None:
@@ -116,17 +223,35 @@ class RedisDirectory(Directory):
 
     async def remove_staff(self, staff_id: str) -> bool:
         removed = await self._do(self._r.hdel(self._key("staff"), staff_id))
-        await self._do(self._r.hdel(self._key("failures"), staff_id))
+        await self.clear_strikes(account_key(staff_id))
         return bool(removed)
 
-    async def count_failure(self, staff_id: str) -> int:
-        return int(await self._do(self._r.hincrby(self._key("failures"), staff_id, 1)))
+    async def reserve_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> dt.datetime | None:
+        args = [_ms(now), _span(PENDING), _span(BUSY), *(rule.free for _, rule in keys)]
+        retry = int(await self._do(self._scripts["reserve"](
+            keys=[self._key("strikes", key) for key, _ in keys], args=args)))
+        return _at(retry) if retry else None
 
-    async def failures(self, staff_id: str) -> int:
-        return int(await self._do(self._r.hget(self._key("failures"), staff_id)) or 0)
+    async def fail_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> None:
+        args: list[int] = [_ms(now)]
+        for _, rule in keys:
+            args += [rule.free, _span(rule.first_wait), _span(rule.longest_wait), _span(rule.forget_after)]
+        await self._do(self._scripts["fail"](keys=[self._key("strikes", key) for key, _ in keys], args=args))
 
-    async def clear_failures(self, staff_id: str) -> None:
-        await self._do(self._r.hdel(self._key("failures"), staff_id))
+    async def release_attempt(self, key: str, now: dt.datetime) -> None:
+        await self._do(self._scripts["release"](keys=[self._key("strikes", key)], args=[_ms(now)]))
+
+    async def strikes(self, key: str, now: dt.datetime) -> Strikes | None:
+        raw = await self._do(self._r.hmget(self._key("strikes", key), "count", "until", "forget", "pending",
+                                           "pending_until"))
+        if raw[0] is None or int(raw[2]) <= _ms(now):
+            return None
+        count, until, forget, pending, pending_until = (int(r or 0) for r in raw)
+        return Strikes(count, _at(forget), _at(until) if until else None, pending,
+                       _at(pending_until) if pending_until else None)
+
+    async def clear_strikes(self, key: str) -> None:
+        await self._do(self._r.delete(self._key("strikes", key)))
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -169,10 +294,17 @@ class RedisDirectory(Directory):
         raw = await self._do(self._r.hvals(self._key("displays")))
         return sorted((msgspec.json.decode(r, type=Display) for r in raw), key=lambda d: d.paired_at)
 
-    async def add_pairing(self, pairing: Pairing, now: dt.datetime) -> bool:
-        return bool(await self._do(self._scripts["add_pairing"](
-            keys=[self._key("pairing", pairing.code), self._key("claim", pairing.claim_hash)],
-            args=[msgspec.json.encode(pairing), pairing.code, _term_ms(pairing.expires_at, now)])))
+    async def add_pairing(self, pairing: Pairing, now: dt.datetime, limits: PairingLimits | None = None) -> bool:
+        unlimited = 2**31
+        per_address = limits.per_address if limits is not None and pairing.address is not None else unlimited
+        added = int(await self._do(self._scripts["add_pairing"](
+            keys=[self._key("pairing", pairing.code), self._key("claim", pairing.claim_hash),
+                  self._key("pairings"), self._key("pairings-from", pairing.address or "")],
+            args=[msgspec.json.encode(pairing), pairing.code, _term_ms(pairing.expires_at, now), _ms(now),
+                  _ms(pairing.expires_at), per_address, limits.in_all if limits is not None else unlimited])))
+        if added < 0:
+            raise TooManyPairings(from_address=added == -1)
+        return added == 1
 
     async def pairing(self, code: str, now: dt.datetime) -> Pairing | None:
         raw = await self._do(self._r.get(self._key("pairing", code)))
@@ -196,4 +328,8 @@ class RedisDirectory(Directory):
     async def end_pairing(self, pairing: Pairing) -> bool:
         removed = await self._do(self._r.delete(self._key("pairing", pairing.code),
                                                 self._key("claim", pairing.claim_hash)))
+        pipe = self._r.pipeline(transaction=True)
+        pipe.zrem(self._key("pairings"), pairing.code)
+        pipe.zrem(self._key("pairings-from", pairing.address or ""), pairing.code)
+        await self._do(pipe.execute())
         return removed > 0  # DEL is atomic: of two servers collecting one token, only one removes it

@@ -99,11 +99,16 @@ async def managers_only(connection: ASGIConnection, handler: BaseRouteHandler) -
         raise PermissionDeniedException(f"Only managers can {what}.")
 
 
+def client_address(connection: ASGIConnection) -> str:
+    """The client's address: the peer's, or what a trusted proxy says it is (uvicorn's proxy headers, on only
+    for the proxies `--trusted-proxies` names: floor/cli.py); never a header from anyone else."""
+    return connection.client.host if connection.client else "unknown"
+
+
 async def throttled_by_address(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Routes anyone may call (sign-in, display pairing) are throttled per client address."""
     guarding = _guarding(connection)
-    address = connection.client.host if connection.client else "unknown"
-    _too_many(guarding, guarding.public, address, "requests from this address")
+    _too_many(guarding, guarding.public, client_address(connection), "requests from this address")
 
 
 def caller(request: Request) -> Caller:

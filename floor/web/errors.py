@@ -21,7 +21,6 @@ STATUS = {
     Why.nothing_to_undo: 409,
     Why.unauthenticated: 401,
     Why.forbidden: 403,
-    Why.locked: 423,
     Why.taken: 409,
 }
 
@@ -48,7 +47,8 @@ def refusal_response(request: Request, exc: Refusal) -> Response[ErrorBody]:
         visit = runtime.floor.visits.get(exc.visit) if runtime else None
     detail = {k: v for k, v in exc.detail.items() if k in ErrorBody.__struct_fields__}
     body = ErrorBody(exc.why.value, exc.message, field=exc.field, visit=visit, **detail)
-    return _json(body, STATUS[exc.why])
+    retry_after = exc.detail.get("retry_after")
+    return _json(body, STATUS[exc.why], {"Retry-After": str(retry_after)} if retry_after else None)
 
 
 _PATH = re.compile(r"at `\$\.([\w.\[\]]+)`|unknown field `(\w+)`|missing required field `(\w+)`")
@@ -99,9 +99,10 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI descriptions of the error answers a route can give."""
     text = {
         400: "Malformed body or parameter; `field` names it.",
-        401: "No valid sign-in: the `Authorization: Bearer` token is missing, expired, signed out or revoked.",
+        401: "No valid sign-in: the `Authorization: Bearer` token is missing, expired, signed out or revoked. "
+             "From sign-in: a wrong staff id or PIN, or (with Retry-After) too many wrong tries for the id or the "
+             "address; one answer whether the id exists or not.",
         403: "Signed in, but your role may not do this (the message says who may).",
-        423: "The account is locked after repeated wrong PINs; a manager can unlock it.",
         429: "Too many requests from this sign-in or address; retry after Retry-After seconds.",
         404: "Unknown clinic, visit, room or provider.",
         409: "Taken staff id, illegal step (names the current stage and the allowed steps), stale expected_version "

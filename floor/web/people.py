@@ -7,15 +7,16 @@ from typing import Annotated
 
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.di import NamedDependency, Provide
+from litestar.exceptions import TooManyRequestsException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from floor import audit
 from floor.bootstrap import Floors
 from floor.core.access import ALL_CLINICS, clinics_of, in_clinic, other_clinic_text, within
 from floor.core.errors import Refusal, Why
-from floor.directory.base import Display, StaffMember
+from floor.directory.base import Display, StaffMember, TooManyPairings
 from floor.sessions import Caller, DisplayToken, PairingStarted, SignedIn
-from floor.web.auth import caller, managers_only, signed_in, throttled_by_address
+from floor.web.auth import caller, client_address, managers_only, signed_in, throttled_by_address
 from floor.web.errors import errors
 from floor.wire import (
     AuditTrail,
@@ -42,16 +43,23 @@ def _manager(does: str) -> dict:
 
 
 @post("/sign-in", summary="Sign in on a tablet: a bearer token for this device, valid for a shift",
-      responses=errors(400, 401, 423, 429), security=[{}])
-async def sign_in(floors: FloorsDep, data: JSONBody[SignIn]) -> Response[SignedIn]:
-    signed = await floors.sessions.sign_in(data.staff, data.secret, data.device)
+      responses=errors(400, 401, 429), security=[{}])
+async def sign_in(request: Request, floors: FloorsDep, data: JSONBody[SignIn]) -> Response[SignedIn]:
+    signed = await floors.sessions.sign_in(data.staff, data.secret, data.device, client_address(request))
     return Response(signed, status_code=201, headers={"Cache-Control": "no-store"})
 
 
 @post("/displays/pairings", summary="A new wall display asks for a pairing code to show",
       responses=errors(429), security=[{}])
 async def start_pairing(request: Request, floors: FloorsDep) -> Response[PairingStarted]:
-    started = await floors.sessions.start_pairing()
+    try:
+        started = await floors.sessions.start_pairing(client_address(request))
+    except TooManyPairings as e:
+        wait = floors.sessions.pairing_term.total_seconds()
+        where = "from this address" if e.from_address else "on this server"
+        raise TooManyRequestsException(
+            f"Too many displays are waiting for a code to be entered {where}: enter or close their codes, or wait "
+            f"{int(wait // 60)} minutes for them to expire.", headers={"Retry-After": str(int(wait))}) from None
     demo_clinic = request.app.state.get("demo_pairing_clinic")
     if demo_clinic:
         # `floor demo` only: its wall pairs itself, so a newcomer sees the floor move at once.
@@ -85,9 +93,11 @@ async def sign_out(floors: FloorsDep, who: Who) -> None:
 
 
 async def _view(floors: Floors, member: StaffMember) -> StaffView:
-    failures = await floors.sessions.directory.failures(member.id)
-    return StaffView(member.id, member.name, member.role, await floors.sessions.locked(member.id), failures,
-                     member.added_at, member.added_by, list(clinics_of(member.clinics)))
+    held = await floors.sessions.strikes(member.id)
+    waits = held is not None and held.waits(floors.sessions.clock.now())
+    return StaffView(member.id, member.name, member.role, waits, held.count if held else 0,
+                     member.added_at, member.added_by, list(clinics_of(member.clinics)),
+                     held.until if held and waits else None)
 
 
 async def _yours(floors: Floors, who: Caller, staff: str) -> None:
@@ -137,7 +147,7 @@ async def add_staff(floors: FloorsDep, who: Who, data: JSONBody[NewStaff]) -> Re
     return Response(await _view(floors, member), status_code=201)
 
 
-@post("/staff/{staff:str}/unlock", summary="Unlock an account locked by wrong PINs (managers)", status_code=200,
+@post("/staff/{staff:str}/unlock", summary="Unlock an account waiting after wrong PINs (managers)", status_code=200,
       responses=errors(401, 403, 404, 429), **_manager("unlock accounts"))
 async def unlock_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> StaffView:
     await _yours(floors, who, staff)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import msgspec
@@ -18,16 +17,29 @@ import pytest
 
 from floor.clock import SystemClock
 from floor.core.access import ALL_CLINICS, Role, clinics_of
-from floor.directory.base import Directory, Display, Pairing, Session, StaffMember, token_hash
+from floor.credentials import Lockout
+from floor.directory.base import (
+    BUSY,
+    PENDING,
+    Directory,
+    Display,
+    Pairing,
+    PairingLimits,
+    Session,
+    StaffMember,
+    Strikes,
+    TooManyPairings,
+    account_key,
+    token_hash,
+)
 from floor.directory.embedded import EmbeddedDirectory
 from floor.directory.redis import RedisDirectory
 from floor.sessions import Sessions
-from tests.support.redis_server import forget_prefix
+from tests.support.directories import Opener
 from tests.support.staff import CHEAP, PIN
 
 pytestmark = pytest.mark.anyio
 
-Opener = Callable[[], Awaitable[Directory]]
 
 HOUR = dt.timedelta(hours=1)
 TICK = dt.timedelta(microseconds=1)
@@ -36,27 +48,6 @@ TICK = dt.timedelta(microseconds=1)
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(params=["embedded", "redis"])
-async def open_directory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Opener]:
-    """Opens a directory over the same storage each time it is called (a second server, or a restart)."""
-    opened: list[Directory] = []
-    prefix = f"test-{uuid.uuid4().hex}"
-    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
-
-    async def opener() -> Directory:
-        directory: Directory = (EmbeddedDirectory(tmp_path / "directory.json") if request.param == "embedded"
-                                else RedisDirectory(url, prefix=prefix))
-        await directory.open()
-        opened.append(directory)
-        return directory
-
-    yield opener
-    for directory in opened:
-        await directory.close()
-    if request.param == "redis":
-        await forget_prefix(url, prefix)
 
 
 @pytest.fixture
@@ -83,14 +74,44 @@ def session(person: str, *, token: str | None = None, at: dt.datetime | None = N
                    zone="north" if kind == "display" else None)
 
 
+#: A lockout that never waits, for tests that only count.
+COUNTING = Lockout(free=1_000_000)
+
+
+async def fail(directory: Directory, staff_id: str) -> int:
+    """A wrong sign-in attempt for the id, as `Sessions.sign_in` counts it; the count after it."""
+    assert await attempt(directory, [(account_key(staff_id), COUNTING)], now(), right=False) is None
+    return await failures(directory, staff_id)
+
+
+async def attempt(directory: Directory, keys: list[tuple[str, Lockout]], at: dt.datetime,
+                  right: bool = False) -> dt.datetime | None:
+    """An attempt from start to end: refused (when to try again), else counted in flight, then wrong or right."""
+    if (retry := await directory.reserve_attempt(keys, at)) is not None:
+        return retry
+    if right:
+        for key, _ in keys:
+            await directory.release_attempt(key, at)
+    else:
+        await directory.fail_attempt(keys, at)
+    return None
+
+
+async def failures(directory: Directory, staff_id: str) -> int:
+    held = await directory.strikes(account_key(staff_id), now())
+    return held.count if held is not None else 0
+
+
 def display(display_id: str, paired_at: dt.datetime, **changes: object) -> Display:
     fields: dict[str, object] = {"id": display_id, "clinic": "riverside", "label": f"Wall {display_id}",
                                  "paired_at": paired_at, "paired_by": "manager-1", **changes}
     return Display(**fields)  # type: ignore[arg-type]
 
 
-def pairing(code: str = "482913", *, lasts: dt.timedelta = HOUR, claim: str | None = None) -> Pairing:
-    return Pairing(code=code, claim_hash=token_hash(claim or uuid.uuid4().hex), expires_at=now() + lasts)
+def pairing(code: str = "482913", *, lasts: dt.timedelta = HOUR, claim: str | None = None,
+            address: str | None = None, at: dt.datetime | None = None) -> Pairing:
+    return Pairing(code=code, claim_hash=token_hash(claim or uuid.uuid4().hex), expires_at=(at or now()) + lasts,
+                   address=address)
 
 
 # -- staff ----------------------------------------------------------------------------------------------
@@ -177,10 +198,10 @@ async def test_remove_staff_removes_the_member_and_their_failures(directory: Dir
     ana, bo = member("ana"), member("bo")
     await directory.add_staff(ana)
     await directory.add_staff(bo)
-    await directory.count_failure("ana")
+    await fail(directory, "ana")
     assert await directory.remove_staff("ana") is True
     assert await directory.staff("ana") is None
-    assert await directory.failures("ana") == 0
+    assert await failures(directory, "ana") == 0
     assert await directory.all_staff() == [bo]
     assert await directory.remove_staff("ana") is False
     assert await directory.remove_staff("nobody") is False
@@ -189,28 +210,129 @@ async def test_remove_staff_removes_the_member_and_their_failures(directory: Dir
 
 
 async def test_failures_count_up_per_account_and_clear(directory: Directory) -> None:
-    assert await directory.failures("ana") == 0
-    assert [await directory.count_failure("ana") for _ in range(3)] == [1, 2, 3]
-    assert await directory.count_failure("bo") == 1
-    assert await directory.failures("ana") == 3
-    assert await directory.failures("bo") == 1
+    assert await failures(directory, "ana") == 0
+    assert [await fail(directory, "ana") for _ in range(3)] == [1, 2, 3]
+    assert await fail(directory, "bo") == 1
+    assert await failures(directory, "ana") == 3
+    assert await failures(directory, "bo") == 1
 
-    await directory.clear_failures("ana")
-    assert await directory.failures("ana") == 0
-    assert await directory.failures("bo") == 1
-    await directory.clear_failures("ana")  # clearing nothing is fine
-    await directory.clear_failures("nobody")
-    assert await directory.count_failure("ana") == 1
+    await directory.clear_strikes(account_key("ana"))
+    assert await failures(directory, "ana") == 0
+    assert await failures(directory, "bo") == 1
+    await directory.clear_strikes(account_key("ana"))  # clearing nothing is fine
+    await directory.clear_strikes(account_key("nobody"))
+    assert await fail(directory, "ana") == 1
 
 
 async def test_concurrent_failures_are_all_counted(open_directory: Opener) -> None:
     a = await open_directory()
     # Two servers on Redis; one process owns the embedded file, so its callers share one object.
     b = a if isinstance(a, EmbeddedDirectory) else await open_directory()
-    counts = await asyncio.gather(*((a if i % 2 else b).count_failure("ana") for i in range(20)))
-    assert sorted(counts) == list(range(1, 21))
-    assert await a.failures("ana") == 20
-    assert await b.failures("ana") == 20
+    key = [(account_key("ana"), COUNTING)]
+    at = now()
+    assert await asyncio.gather(*((a if i % 2 else b).reserve_attempt(key, at) for i in range(20))) == [None] * 20
+    assert (await a.strikes(account_key("ana"), at)).pending == 20  # type: ignore[union-attr]
+    await asyncio.gather(*((a if i % 2 else b).fail_attempt(key, at) for i in range(20)))
+    held = await b.strikes(account_key("ana"), at)
+    assert held is not None and (held.count, held.pending) == (20, 0)
+
+
+#: Three free tries, then 1, 2, 4, 4, ... minutes; forgotten an hour after the last try.
+RULE = Lockout(free=3, first_wait=dt.timedelta(minutes=1), longest_wait=dt.timedelta(minutes=4),
+               forget_after=HOUR)
+MINUTE = dt.timedelta(minutes=1)
+
+
+def exact_now() -> dt.datetime:
+    return now().replace(microsecond=0)  # Redis keeps milliseconds
+
+
+async def test_the_try_that_reaches_the_free_ones_starts_a_wait_that_doubles_up_to_the_longest(
+        directory: Directory) -> None:
+    t0, ana = exact_now(), [(account_key("ana"), RULE)]
+    assert [await attempt(directory, ana, t0) for _ in range(3)] == [None, None, None]
+    assert await directory.strikes(account_key("ana"), t0) == Strikes(3, t0 + HOUR, t0 + MINUTE)
+    # While it waits, tries are refused with the end of the wait and not counted (a burst cannot lengthen it).
+    for at in (t0, t0 + MINUTE - TICK * 1000):
+        assert await attempt(directory, ana, at) == t0 + MINUTE
+    assert (await directory.strikes(account_key("ana"), t0)).count == 3  # type: ignore[union-attr]
+    # Each try after a wait starts a longer one, never longer than the longest.
+    at = t0 + MINUTE
+    for wait in (2, 4, 4):
+        assert await attempt(directory, ana, at) is None
+        held = await directory.strikes(account_key("ana"), at)
+        assert held is not None and held.until == at + wait * MINUTE and held.waits(at)
+        assert not held.waits(at + wait * MINUTE)
+        at += wait * MINUTE
+    assert (await directory.strikes(account_key("ana"), at)).count == 6  # type: ignore[union-attr]
+    # An hour after the last try the key is forgotten and starts again.
+    later = at + HOUR
+    assert await directory.strikes(account_key("ana"), later) is None
+    assert await attempt(directory, ana, later) is None
+    assert await directory.strikes(account_key("ana"), later) == Strikes(1, later + HOUR, None)
+
+
+async def test_an_attempt_counts_against_every_key_or_none_of_them(directory: Directory) -> None:
+    t0 = exact_now()
+    address = ("address:10.0.0.7", RULE)
+    for staff_id in ("ana", "bo", "cy"):
+        assert await attempt(directory, [(account_key(staff_id), RULE), address], t0) is None
+    # The address waits now: a try for a fresh id from it is refused, and counted against neither.
+    assert await directory.reserve_attempt([(account_key("di"), RULE), address], t0) == t0 + MINUTE
+    assert await directory.strikes(account_key("di"), t0) is None
+    assert (await directory.strikes("address:10.0.0.7", t0)).count == 3  # type: ignore[union-attr]
+    # Another address is its own.
+    assert await directory.reserve_attempt([(account_key("di"), RULE), ("address:10.0.0.8", RULE)], t0) is None
+
+
+async def test_concurrent_attempts_get_no_more_than_the_free_tries(open_directory: Opener) -> None:
+    a = await open_directory()
+    b = a if isinstance(a, EmbeddedDirectory) else await open_directory()
+    t0, ana = exact_now(), [(account_key("ana"), RULE), ("address:10.0.0.7", COUNTING)]
+    answers = await asyncio.gather(*((a if i % 2 else b).reserve_attempt(ana, t0) for i in range(40)))
+    # The free tries are in flight; the others are told to try again in a moment, and counted nowhere.
+    assert answers.count(None) == RULE.free
+    assert set(answers) == {None, t0 + BUSY}
+    held = await a.strikes(account_key("ana"), t0)
+    assert held is not None and (held.count, held.pending) == (0, RULE.free)
+    # All three wrong: the account waits.
+    for _ in range(RULE.free):
+        await b.fail_attempt(ana, t0)
+    assert await a.strikes(account_key("ana"), t0) == Strikes(RULE.free, t0 + HOUR, t0 + MINUTE)
+    assert (await b.strikes("address:10.0.0.7", t0)).count == RULE.free  # type: ignore[union-attr]
+
+
+async def test_after_the_free_tries_one_attempt_is_checked_at_a_time(directory: Directory) -> None:
+    t0, ana = exact_now(), [(account_key("ana"), RULE)]
+    for _ in range(RULE.free):
+        await attempt(directory, ana, t0)
+    at = t0 + MINUTE
+    assert await directory.reserve_attempt(ana, at) is None
+    assert await directory.reserve_attempt(ana, at) == at + BUSY
+    await directory.fail_attempt(ana, at)
+    assert await directory.reserve_attempt(ana, at) == at + 2 * MINUTE
+
+
+async def test_an_attempt_still_in_flight_after_a_minute_is_presumed_lost(directory: Directory) -> None:
+    t0, ana = exact_now(), [(account_key("ana"), RULE)]
+    for _ in range(RULE.free):
+        assert await directory.reserve_attempt(ana, t0) is None  # their server stops before they end
+    assert await directory.reserve_attempt(ana, t0 + PENDING - TICK * 1000) == t0 + PENDING - TICK * 1000 + BUSY
+    assert await directory.reserve_attempt(ana, t0 + PENDING) is None
+
+
+async def test_a_right_attempt_leaves_the_failures_as_they_were(directory: Directory) -> None:
+    t0, key = exact_now(), "address:10.0.0.7"
+    for _ in range(2):
+        assert await attempt(directory, [(key, RULE)], t0) is None
+    assert await attempt(directory, [(key, RULE)], t0, right=True) is None
+    held = await directory.strikes(key, t0)
+    assert held is not None and (held.count, held.pending) == (2, 0)
+    # One right attempt with nothing held leaves nothing.
+    assert await attempt(directory, [("address:10.0.0.8", RULE)], t0, right=True) is None
+    assert await directory.strikes("address:10.0.0.8", t0) is None
+    await directory.release_attempt("address:10.0.0.9", t0)  # nothing in flight is fine
+    assert await directory.strikes("address:10.0.0.9", t0) is None
 
 
 # -- sessions -------------------------------------------------------------------------------------------
@@ -379,6 +501,50 @@ async def test_a_code_is_free_again_once_its_pairing_expired(directory: Director
     assert await directory.pairing_by_claim(brief.claim_hash, now()) is None
 
 
+async def test_pending_pairings_are_capped_per_address_and_in_all(directory: Directory) -> None:
+    limits = PairingLimits(per_address=2, in_all=5)
+    here, there = "10.0.0.7", "10.0.0.8"
+    assert await directory.add_pairing(pairing("100001", address=here), now(), limits) is True
+    assert await directory.add_pairing(pairing("100002", address=here), now(), limits) is True
+    with pytest.raises(TooManyPairings) as refused:
+        await directory.add_pairing(pairing("100003", address=here), now(), limits)
+    assert refused.value.from_address is True
+    assert await directory.pairing("100003", now()) is None
+    assert await directory.add_pairing(pairing("100004", address=there), now(), limits) is True
+    # Asked for inside the process (no address): only the cap in all applies.
+    assert await directory.add_pairing(pairing("100005"), now(), limits) is True
+    assert await directory.add_pairing(pairing("100006"), now(), limits) is True
+    with pytest.raises(TooManyPairings) as full:
+        await directory.add_pairing(pairing("100007", address="10.0.0.9"), now(), limits)
+    assert full.value.from_address is False
+
+    # A collected pairing no longer counts.
+    assert await directory.end_pairing(await directory.pairing("100001", now()))  # type: ignore[arg-type]
+    assert await directory.add_pairing(pairing("100008", address=here), now(), limits) is True
+
+
+async def test_expired_pairings_do_not_count_against_the_caps(directory: Directory) -> None:
+    limits = PairingLimits(per_address=2, in_all=3)
+    for code in ("200001", "200002"):
+        assert await directory.add_pairing(pairing(code, address="10.0.0.7"), now(), limits) is True
+    assert await directory.add_pairing(pairing("200003"), now(), limits) is True
+    later = now() + HOUR + TICK
+    for code in ("200004", "200005"):
+        assert await directory.add_pairing(pairing(code, address="10.0.0.7", at=later), later, limits) is True
+    assert await directory.pairing("200001", later) is None
+
+
+async def test_expired_pairings_leave_the_embedded_file(tmp_path: Path) -> None:
+    path = tmp_path / "directory.json"
+    directory = EmbeddedDirectory(path)
+    await directory.open()
+    for i in range(50):
+        await directory.add_pairing(pairing(f"3{i:05}"), now())
+    later = now() + HOUR + TICK
+    await directory.add_pairing(pairing("399999", at=later), later)
+    assert b"300001" not in path.read_bytes() and b"399999" in path.read_bytes()
+
+
 async def test_a_pairing_is_approved_only_once(directory: Directory) -> None:
     p = pairing("666666")
     await directory.add_pairing(p, now())
@@ -465,8 +631,8 @@ async def test_the_embedded_directory_survives_a_reopen(tmp_path: Path) -> None:
     await first.add_staff(ana)
     await first.add_staff(bo)
     await first.replace_staff(promoted := member("bo", role=Role.provider))
-    await first.count_failure("ana")
-    await first.count_failure("ana")
+    await fail(first, "ana")
+    await fail(first, "ana")
     kept, ended = session("ana"), session("bo")
     await first.add_session(kept)
     await first.add_session(ended)
@@ -484,7 +650,7 @@ async def test_the_embedded_directory_survives_a_reopen(tmp_path: Path) -> None:
     second = EmbeddedDirectory(path)
     await second.open()
     assert await second.all_staff() == [ana, promoted]
-    assert await second.failures("ana") == 2
+    assert await failures(second, "ana") == 2
     assert await second.session(kept.token_hash, now()) == kept
     assert await second.session(ended.token_hash, now()) is None
     assert await second.revision() == revision > 0
@@ -502,7 +668,7 @@ async def test_a_reopened_embedded_directory_sees_later_removals(tmp_path: Path)
     first = EmbeddedDirectory(path)
     await first.open()
     await first.add_staff(member("ana"))
-    await first.count_failure("ana")
+    await fail(first, "ana")
     s = session("ana")
     await first.add_session(s)
     await first.add_pairing(p := pairing("787878"), now())
@@ -510,7 +676,7 @@ async def test_a_reopened_embedded_directory_sees_later_removals(tmp_path: Path)
 
     second = EmbeddedDirectory(path)
     await second.open()
-    await second.clear_failures("ana")
+    await second.clear_strikes(account_key("ana"))
     assert await second.end_sessions_of("ana") == 1
     assert await second.end_pairing(p) is True
     assert await second.remove_staff("ana") is True
@@ -519,7 +685,7 @@ async def test_a_reopened_embedded_directory_sees_later_removals(tmp_path: Path)
     third = EmbeddedDirectory(path)
     await third.open()
     assert await third.all_staff() == []
-    assert await third.failures("ana") == 0
+    assert await failures(third, "ana") == 0
     assert await third.session(s.token_hash, now()) is None
     assert await third.pairing("787878", now()) is None
     assert await third.revision() == 1
@@ -542,12 +708,12 @@ async def test_an_embedded_directory_without_a_path_keeps_to_memory(
     assert memory.path is None
     await memory.open()
     await memory.add_staff(ana := member("ana"))
-    await memory.count_failure("ana")
+    await fail(memory, "ana")
     await memory.add_session(s := session("ana"))
     await memory.put_display(wall := display("wall-1", now()))
     await memory.add_pairing(p := pairing("909090"), now())
     assert await memory.staff("ana") == ana
-    assert await memory.failures("ana") == 1
+    assert await failures(memory, "ana") == 1
     assert await memory.session(s.token_hash, now()) == s
     assert await memory.all_displays() == [wall]
     assert await memory.pairing("909090", now()) == p
@@ -559,7 +725,7 @@ async def test_an_embedded_directory_without_a_path_keeps_to_memory(
     fresh = EmbeddedDirectory()
     await fresh.open()
     assert await fresh.all_staff() == []
-    assert await fresh.failures("ana") == 0
+    assert await failures(fresh, "ana") == 0
     assert await fresh.pairing("909090", now()) is None
     assert await fresh.revision() == 0
 
@@ -573,7 +739,7 @@ async def test_a_server_and_a_staff_command_on_one_file_keep_each_others_changes
     for i in range(20):
         # Interleaved, as a running server's sign-ins and a command's additions would be.
         assert await server.add_staff(member(f"server-{i}"))
-        await server.count_failure(f"server-{i}")
+        await fail(server, f"server-{i}")
         assert await command.add_staff(member(f"command-{i}"))
     expected = {f"server-{i}" for i in range(20)} | {f"command-{i}" for i in range(20)}
     assert {m.id for m in await server.all_staff()} == expected
@@ -581,4 +747,4 @@ async def test_a_server_and_a_staff_command_on_one_file_keep_each_others_changes
     reopened = EmbeddedDirectory(path)
     await reopened.open()
     assert {m.id for m in await reopened.all_staff()} == expected
-    assert await reopened.failures("server-7") == 1
+    assert await failures(reopened, "server-7") == 1

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from floor.core.access import Role
-from floor.directory.base import Session, StaffMember
+from floor.credentials import ACCOUNT_LOCKOUT
+from floor.directory.base import Session, StaffMember, account_key
 from floor.directory.embedded import DirectoryCorrupt, EmbeddedDirectory, check_directory
 from floor.log.base import LogUnavailable
 
@@ -49,16 +50,17 @@ async def test_a_change_that_cannot_be_written_is_unavailable_and_changes_nothin
     with pytest.raises(LogUnavailable, match=rf"{path} could not be written \(No space left on device\)"):
         await directory.add_session(Session("token", "ana", "front_desk", "tablet-1", NOW, NOW + dt.timedelta(hours=8)))
     with pytest.raises(LogUnavailable):
-        await directory.count_failure("ana")
+        await directory.reserve_attempt([(account_key("ana"), ACCOUNT_LOCKOUT)], NOW)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["directory.json", "directory.lock"], "a file lingers"
     # What the refused changes did in memory is forgotten: the directory is what the file says.
     assert await directory.session("token", NOW) is None
-    assert await directory.failures("ana") == 0
+    assert await directory.strikes(account_key("ana"), NOW) is None
 
     del directory._write  # room again
-    assert await directory.count_failure("ana") == 1
-    assert await EmbeddedDirectory(path).failures("ana") == 1
+    assert await directory.reserve_attempt([(account_key("ana"), ACCOUNT_LOCKOUT)], NOW) is None
+    held = await EmbeddedDirectory(path).strikes(account_key("ana"), NOW)
+    assert held is not None and held.pending == 1
 
 
 @pytest.mark.parametrize("content", [b"", b'{"staff":{"ana":{"id":"an', b"\0" * 64],

@@ -9,10 +9,13 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from pathlib import Path
 
+import pytest
 from litestar.testing import TestClient
 
+import floor.sessions
 from floor.bootstrap import Floors
 from floor.clock import Clock
 from floor.config import Clinic, demo_clinic
@@ -78,3 +81,23 @@ def everyone(client: TestClient, floors: Floors) -> dict[Role, dict[str, str]]:
 
 def hub_with(queue_limit: int) -> Hub:
     return Hub(queue_limit=queue_limit)
+
+
+class HeldChecks:
+    """Stands in for the PIN check: records each one and holds it until `release`, so every guess of a burst
+    is in flight before any is answered."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.checked: list[str] = []
+        self._gate = threading.Event()
+        real = floor.sessions.verify_secret
+
+        def check(secret: str, stored: str) -> bool:
+            self.checked.append(secret)
+            self._gate.wait(30)
+            return real(secret, stored)
+
+        monkeypatch.setattr(floor.sessions, "verify_secret", check)
+
+    def release(self) -> None:
+        self._gate.set()

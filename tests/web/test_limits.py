@@ -15,6 +15,7 @@ from litestar.testing import TestClient
 from floor.bootstrap import Floors
 from floor.clock import ManualClock
 from floor.core.access import Role
+from floor.directory.base import PairingLimits
 from floor.web.app import MAX_BODY_BYTES, create_app
 from floor.web.auth import Guarding
 from floor.web.errors import CLOSE_FORBIDDEN, CLOSE_TOO_BIG
@@ -27,6 +28,11 @@ CLINIC = "riverside"
 API = f"/api/clinics/{CLINIC}"
 SAME_ORIGIN = "http://testserver.local"  # the TestClient's Host is testserver.local
 WALK_IN = {"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True}
+
+
+def failures(client: TestClient, floors: Floors, person: str) -> int:
+    held = client.blocking_portal.call(floors.sessions.strikes, person)
+    return held.count if held is not None else 0
 
 
 class ClientAddress:
@@ -141,14 +147,14 @@ def test_public_routes_are_throttled_per_address_and_a_refused_sign_in_counts_no
         assert client.post("/api/displays/pairings").status_code == 201
         wrong = client.post("/api/sign-in", json={"staff": person, "secret": "0000", "device": "t1"})
         assert wrong.status_code == 401
-        failures = client.blocking_portal.call(floors.sessions.directory.failures, person)
-        assert failures == 1
+        counted = failures(client, floors, person)
+        assert counted == 1
 
         assert_too_many(client.post("/api/displays/pairings"))
         assert_too_many(client.post("/api/displays/pairings/claim", json={"claim": "c" * 43}))
         assert_too_many(client.post("/api/sign-in", json={"staff": person, "secret": "0000", "device": "t1"}))
         assert_too_many(client.post("/api/sign-in", json={"staff": person, "secret": PIN, "device": "t1"}))
-        assert client.blocking_portal.call(floors.sessions.directory.failures, person) == failures
+        assert failures(client, floors, person) == counted
 
         # Another address has its own allowance.
         elsewhere = {"X-Test-Address": "10.0.0.9"}
@@ -157,6 +163,23 @@ def test_public_routes_are_throttled_per_address_and_a_refused_sign_in_counts_no
         # Signed-in routes do not spend the address's allowance.
         for _ in range(5):
             assert client.get("/api/me", headers=bearer(signed.json()["token"])).status_code == 200
+
+
+def test_displays_waiting_for_a_code_are_capped_per_address_and_in_all(tmp_path) -> None:
+    with serving(tmp_path, Guarding()) as (client, floors):
+        floors.sessions.pairing_limits = PairingLimits(per_address=2, in_all=3)
+        floors.sessions.clock = clock = ManualClock(START)
+        here, there, elsewhere = ({"X-Test-Address": a} for a in ("10.0.0.7", "10.0.0.8", "10.0.0.9"))
+        assert [client.post("/api/displays/pairings", headers=here).status_code for _ in range(2)] == [201, 201]
+        assert "from this address" in client.post("/api/displays/pairings", headers=here).json()["message"]
+        assert_too_many(client.post("/api/displays/pairings", headers=here))
+        assert client.post("/api/displays/pairings", headers=there).status_code == 201
+        in_all = client.post("/api/displays/pairings", headers=elsewhere)
+        assert_too_many(in_all)
+        assert "on this server" in in_all.json()["message"]
+        # Once they expire, codes are given again.
+        clock.advance(seconds=floors.sessions.pairing_term.total_seconds() + 1)
+        assert client.post("/api/displays/pairings", headers=elsewhere).status_code == 201
 
 
 # -- sizes -----------------------------------------------------------------------------------------------
@@ -193,7 +216,7 @@ def test_a_body_over_64_kib_is_refused_413_and_nothing_is_written(tmp_path) -> N
         person = PEOPLE[Role.front_desk][0]
         sign_in = {"staff": person, "secret": "y" * MAX_BODY_BYTES, "device": "t1"}
         assert client.post("/api/sign-in", json=sign_in).status_code == 413
-        assert client.blocking_portal.call(floors.sessions.directory.failures, person) == 0
+        assert failures(client, floors, person) == 0
 
 
 def _socket(client: TestClient, headers: dict[str, str] | None = None):

@@ -8,7 +8,9 @@ import datetime as dt
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import structlog
@@ -24,13 +26,18 @@ from floor.sessions import CODE_ALPHABET, CODE_LENGTH
 from floor.web.app import create_app
 from floor.web.auth import Guarding
 from tests.support.clinics import quiet_clinic
-from tests.support.staff import PEOPLE, PIN, add_person, sign_in, test_floors
+from tests.support.staff import PEOPLE, PIN, HeldChecks, add_person, sign_in, test_floors
 
 START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago
 CLINIC = "riverside"
 API = f"/api/clinics/{CLINIC}"
 DESK, MANAGER = PEOPLE[Role.front_desk][0], PEOPLE[Role.manager][0]
-WRONG = "Wrong staff id or PIN."
+WRONG = ("Wrong staff id or PIN. Check both and try again; after 5 wrong tries in a row sign-in waits a minute "
+         "(longer each time), or a manager can unlock your account.")
+BUSY = ("Another sign-in with this staff id or from this device's network is being checked: try again in a "
+        "second.")
+WAIT_A_MINUTE = ("Wrong staff id or PIN, or too many wrong tries: check both and try again in 1 minute, or ask a "
+                 "manager to unlock your account.")
 
 
 @contextlib.contextmanager
@@ -169,7 +176,7 @@ def _failures(client: TestClient, manager: dict[str, str], staff: str) -> tuple[
     return view["locked"], view["failures"]
 
 
-def test_repeated_wrong_pins_lock_the_account_until_a_manager_unlocks_it(served) -> None:
+def test_repeated_wrong_pins_make_the_account_wait_a_minute_or_until_a_manager_unlocks_it(served) -> None:
     client, floors = served
     manager = sign_in(client, floors, Role.manager)
     desk = add_person(client, floors, Role.front_desk)
@@ -179,11 +186,13 @@ def test_repeated_wrong_pins_lock_the_account_until_a_manager_unlocks_it(served)
         assert answer.status_code == 401 and answer.json() == {"error": "unauthenticated", "message": WRONG}
         assert _failures(client, manager, desk) == (False, n)
     fifth = attempt(client, desk, "1111")
-    assert fifth.status_code == 423 and fifth.json()["error"] == "locked"
-    assert "locked" in fifth.json()["message"] and "manager" in fifth.json()["message"]
+    assert fifth.status_code == 401 and fifth.json() == {"error": "unauthenticated", "message": WAIT_A_MINUTE}
+    assert fifth.headers["Retry-After"] == "60"
     right = attempt(client, desk, PIN)
-    assert right.status_code == 423 and "locked" in right.json()["message"]
+    assert right.status_code == 401 and right.json()["message"] == WAIT_A_MINUTE
     assert _failures(client, manager, desk) == (True, MAX_FAILURES)
+    view = next(s for s in client.get("/api/staff", headers=manager).json() if s["id"] == desk)
+    assert view["locked_until"] == (START + dt.timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
 
     unlocked = client.post(f"/api/staff/{desk}/unlock", headers=manager)
     assert unlocked.status_code == 200, unlocked.text
@@ -192,14 +201,69 @@ def test_repeated_wrong_pins_lock_the_account_until_a_manager_unlocks_it(served)
     assert client.post("/api/staff/nobody/unlock", headers=manager).status_code == 404
 
 
-def test_an_unknown_id_gets_the_same_answer_as_a_wrong_pin(served) -> None:
+def test_anonymous_wrong_pins_keep_an_account_out_only_for_the_timed_wait(served) -> None:
+    """Whoever sends wrong PINs, however many at once, the account's owner signs in once the wait is over."""
+    client, floors = served
+    desk = add_person(client, floors, Role.front_desk)
+    clock = floors.sessions.clock
+    for _ in range(MAX_FAILURES + 20):
+        assert attempt(client, desk, "1111").status_code == 401
+    assert attempt(client, desk, PIN).headers["Retry-After"] == "60"
+    clock.advance(seconds=59)
+    assert attempt(client, desk, PIN).headers["Retry-After"] == "1"
+    clock.advance(seconds=1)
+    assert attempt(client, desk, PIN).status_code == 201
+
+    # The next round waits longer (2 minutes after one more wrong PIN), but still only that long.
+    for _ in range(MAX_FAILURES + 1):
+        attempt(client, desk, "1111")
+    assert attempt(client, desk, PIN).headers["Retry-After"] == "60"
+    clock.advance(seconds=60)
+    assert attempt(client, desk, "1111").headers["Retry-After"] == "120"
+    clock.advance(seconds=120)
+    assert attempt(client, desk, PIN).status_code == 201
+
+
+def test_forty_wrong_pins_and_the_right_one_sent_at_once_over_http_get_no_token(served, monkeypatch) -> None:
+    """The burst of issue 18 through the route, from threads: the right PIN goes in while the 40 wrong ones
+    are all in flight (their PIN checks held), and only the free tries are ever checked."""
+    client, floors = served
+    desk = add_person(client, floors, Role.front_desk)
+    checks = HeldChecks(monkeypatch)
+
+    def in_flight() -> int:
+        held = client.blocking_portal.call(floors.sessions.strikes, desk)
+        return held.pending if held is not None else 0
+
+    with ThreadPoolExecutor(max_workers=41) as pool:
+        wrong = [pool.submit(attempt, client, desk, f"{1000 + i}", f"tablet-{i}") for i in range(40)]
+        for _ in range(2000):
+            if in_flight() >= MAX_FAILURES:
+                break
+            time.sleep(0.005)
+        right = pool.submit(attempt, client, desk, PIN, "tablet-right").result(timeout=30)
+        checks.release()
+        answers = [w.result(timeout=30) for w in wrong]
+    assert right.status_code == 401 and right.headers["Retry-After"] == "1"
+    assert right.json()["message"] == BUSY
+    assert [a.status_code for a in answers] == [401] * 40
+    later = attempt(client, desk, PIN)
+    assert later.status_code == 401 and later.json()["message"] == WAIT_A_MINUTE
+    assert len(checks.checked) == MAX_FAILURES and PIN not in checks.checked
+
+
+def test_an_unknown_id_gets_the_same_answers_as_a_known_one(served) -> None:
+    """Step by step, through wrong PINs and the wait they start: nothing tells whether the id exists."""
     client, floors = served
     add_person(client, floors, Role.front_desk)
-    wrong_pin = attempt(client, DESK, "1111")
-    for _ in range(MAX_FAILURES + 1):  # and never locks anything
-        unknown = attempt(client, "nobody-here", "1111")
-        assert (unknown.status_code, unknown.json()) == (wrong_pin.status_code, wrong_pin.json())
-    assert wrong_pin.status_code == 401 and wrong_pin.json()["message"] == WRONG
+    known, unknown = [], []
+    for _ in range(MAX_FAILURES + 2):
+        for staff, answers in ((DESK, known), ("nobody-here", unknown)):
+            answer = attempt(client, staff, "1111")
+            answers.append((answer.status_code, answer.json(), answer.headers.get("Retry-After")))
+    assert known == unknown
+    assert known[0] == (401, {"error": "unauthenticated", "message": WRONG}, None)
+    assert known[-1] == (401, {"error": "unauthenticated", "message": WAIT_A_MINUTE}, "60")
 
 
 def test_a_right_pin_starts_the_count_of_wrong_ones_again(served) -> None:
@@ -222,7 +286,7 @@ def test_a_new_pin_from_a_manager_unlocks_the_account_and_the_old_one_stops_work
     desk = add_person(client, floors, Role.front_desk)
     for _ in range(MAX_FAILURES):
         attempt(client, desk, "1111")
-    assert attempt(client, desk, PIN).status_code == 423
+    assert attempt(client, desk, PIN).json()["message"] == WAIT_A_MINUTE
 
     changed = client.put(f"/api/staff/{desk}/secret", headers=manager, json={"secret": "8642"})
     assert changed.status_code == 204, changed.text
