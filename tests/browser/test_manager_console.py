@@ -27,8 +27,11 @@ DAY = "2026-11-23"  # the servers' clinic day (tests/server/conftest.py: CLINIC_
 API = f"/api/clinics/{CLINIC}"
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for the module (starting one and adding its manager takes seconds): each test uses its own
+    staff, room, visit and day, so they do not depend on one another or on their order."""
+    tmp_path = tmp_path_factory.mktemp("console")
     proc = ServerProcess(tmp_path / "data", tmp_path / "server.log")
     proc.start()
     try:
@@ -45,7 +48,7 @@ def _serious(page: Page) -> list[str]:
 
 def _console(server: ServerProcess, screens: Screens) -> tuple[Page, dict[str, str]]:
     """The manager page, signed in as the test manager, with the live floor shown; and the manager's headers."""
-    headers = server.signed_in(Role.manager)
+    headers = server.signed_in(Role.manager)  # added once per server
     page = screens.open(f"{server.url}/manager.html", width=1280, height=900)
     sign_in_page(page, MANAGER, PIN, device="manager-office")
     page.wait_for_selector("#conn[data-mode='live']", timeout=15_000)
@@ -86,13 +89,14 @@ def test_a_manager_adds_a_staff_member_who_can_then_sign_in(server: ServerProces
     add.get_by_label("Staff id").fill("lee")
     add.get_by_label("First PIN or password").fill("1357")
     page.click("#staff-add button[type=submit]")
-    assert _message(page, "staff-add").startswith("Staff id:") or "lee" in _message(page, "staff-add")
+    said = _message(page, "staff-add")
+    assert said.startswith("Staff id:") and "already" in said, said
+    assert page.get_attribute("#staff-add-id", "aria-invalid") == "true"
     assert _serious(page) == []
 
 
 def test_a_manager_unlocks_a_locked_account_and_removes_one(server: ServerProcess, screens: Screens) -> None:
-    server.add_staff("ben", Role.medical_assistant, "Ben Osei")
-    server.add_staff("amy", Role.front_desk, "Amy Cole")
+    server.add_many([("ben", Role.medical_assistant, "Ben Osei", PIN), ("amy", Role.front_desk, "Amy Cole", PIN)])
     for _ in range(5):
         httpx.post(f"{server.url}/api/sign-in", json={"staff": "ben", "secret": "0000", "device": "t"}, timeout=10)
     page, headers = _console(server, screens)
@@ -125,7 +129,7 @@ def test_a_manager_pairs_a_wall_for_a_zone_then_revokes_it(server: ServerProcess
     # A wrong code: refused in words.
     page.locator("#display-pair").get_by_label("Code on the display").fill("ZZZZZZ")
     page.click("#display-pair button[type=submit]")
-    assert _message(page, "display-pair")
+    assert _message(page, "display-pair").startswith("Code on the display: No display is waiting")
     zones = {r["zone"] for r in httpx.get(f"{server.url}{API}/board", headers=headers, timeout=10).json()["rooms"]}
     zone = sorted(zones)[0]
     page.locator("#display-pair").get_by_label("Code on the display").fill(code.lower())
@@ -181,20 +185,19 @@ def test_a_schedule_with_a_bad_line_is_refused_whole_then_a_good_one_is_imported
     assert refused == {e["where"] for e in expected} and "line 3" in refused  # every refused line, shown
     assert "line 3 · time" in problems.filter(has_text="line 3").first.inner_text()
     assert page.locator("[data-action='import']").count() == 0
-    assert httpx.get(f"{server.url}{API}/board", headers=headers, timeout=10).json()["visits"] == []
+    assert _imported(server, headers) == []
     assert _serious(page) == []
 
     page.set_input_files("#schedule-file", str(DATA / "schedule-riverside.csv"))
     assert page.locator("#schedule-problems").count() == 0  # a new file: the old problems are gone
     page.click("#schedule-check")
     assert "The file is good" in _message(page, "schedule-upload")
-    assert httpx.get(f"{server.url}{API}/board", headers=headers, timeout=10).json()["visits"] == []  # checked only
+    assert _imported(server, headers) == []  # checked only
     page.click("[data-action='import']")
     page.wait_for_function("() => document.querySelector('#schedule-upload [data-form-message]').textContent"
                            ".startsWith('Imported')", timeout=10_000)
     assert "5 added" in _message(page, "schedule-upload")
-    visits = httpx.get(f"{server.url}{API}/board", headers=headers, timeout=10).json()["visits"]
-    assert sorted(v["external_id"] for v in visits) == ["EHR-1001", "EHR-1002", "EHR-1003", "EHR-1004", "EHR-1006"]
+    assert _imported(server, headers) == ["EHR-1001", "EHR-1002", "EHR-1003", "EHR-1004", "EHR-1006"]
 
     # A day ahead is kept, listed, and can be withdrawn.
     page.set_input_files("#schedule-file", str(DATA / "schedule-riverside-changed.csv"))
@@ -208,6 +211,12 @@ def test_a_schedule_with_a_bad_line_is_refused_whole_then_a_good_one_is_imported
     page.wait_for_selector("#upcoming-table tr[data-day='2026-11-24']", state="detached", timeout=10_000)
     upcoming = httpx.get(f"{server.url}{API}/schedule/upcoming", headers=headers, timeout=10).json()
     assert upcoming == {"days": []}
+
+
+def _imported(server: ServerProcess, headers: dict[str, str]) -> list[str]:
+    """The external ids of today's visits (the visits a schedule booked)."""
+    visits = httpx.get(f"{server.url}{API}/board", headers=headers, timeout=10).json()["visits"]
+    return sorted(v["external_id"] for v in visits if v["external_id"])
 
 
 def test_a_manager_reads_a_visits_audit_trail(server: ServerProcess, screens: Screens) -> None:
@@ -247,8 +256,20 @@ def test_a_manager_downloads_the_exports(server: ServerProcess, screens: Screens
     with page.expect_download() as got:
         page.get_by_role("button", name="Measures (FHIR MeasureReport)").click()
     assert json.loads(Path(got.value.path()).read_text())["resourceType"] == "MeasureReport"
-    # A day before the log began: said in words, naming the field.
-    page.fill("#downloads-day", "2020-01-01")
+    # A day not begun yet: said in words, naming the field.
+    page.fill("#downloads-day", "2026-12-01")
     page.get_by_role("button", name="Measures (CSV)").click()
-    assert _message(page, "downloads")
+    assert _message(page, "downloads").startswith("Day: 2026-12-01 has not begun yet")
+    assert _serious(page) == []
+
+
+def test_a_manager_looks_at_a_past_day(server: ServerProcess, screens: Screens) -> None:
+    page, _ = _console(server, screens)
+    assert page.input_value("#past-day-date") == "2026-11-22"  # yesterday, by default
+    page.click("#past-day button[type=submit]")
+    page.wait_for_selector("#past-heading", timeout=10_000)
+    assert "on 2026-11-22" in page.locator("#past-heading").inner_text()
+    for table in ("past-visits", "past-measures", "past-lateness"):
+        assert page.locator(f"#{table}").count() == 1
+    assert "0 booked" in page.locator("#past-result").inner_text()
     assert _serious(page) == []
