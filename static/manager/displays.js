@@ -89,6 +89,8 @@ export function displaysSection(ctx) {
     });
   });
 
+  $("displays-refresh").addEventListener("click", (e) => busy(e.currentTarget, load));
+
   return {
     load,
     floorChanged,

@@ -130,6 +130,8 @@ export function staffSection(ctx) {
     });
   });
 
+  $("staff-refresh").addEventListener("click", (e) => busy(e.currentTarget, load));
+
   return {
     load,
     clear() {

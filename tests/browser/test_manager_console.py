@@ -97,9 +97,12 @@ def test_a_manager_adds_a_staff_member_who_can_then_sign_in(server: ServerProces
 
 def test_a_manager_unlocks_a_locked_account_and_removes_one(server: ServerProcess, screens: Screens) -> None:
     server.add_many([("ben", Role.medical_assistant, "Ben Osei", PIN), ("amy", Role.front_desk, "Amy Cole", PIN)])
+    page, headers = _console(server, screens)
+    page.wait_for_selector("#staff-table tr[data-staff='ben'][data-locked='false']")
     for _ in range(5):
         httpx.post(f"{server.url}/api/sign-in", json={"staff": "ben", "secret": "0000", "device": "t"}, timeout=10)
-    page, headers = _console(server, screens)
+    page.get_by_role("button", name="Refresh the staff list").click()  # locked while the page was open
+    page.wait_for_selector("#staff-table tr[data-staff='ben'][data-locked='true']", timeout=10_000)
     row = page.locator("#staff-table tr[data-staff='ben']")
     assert row.get_attribute("data-locked") == "true" and "Locked" in row.inner_text()
     page.get_by_role("button", name="Unlock Ben Osei").click()
