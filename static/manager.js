@@ -11,6 +11,7 @@ import { openFeed, CLOSE } from "./lib/feed.js";
 import { local, parseTime, session, show } from "./lib/page.js";
 import { DEVICE_KEY, signInForm } from "./lib/signin.js";
 import { svg, polyline, round } from "./lib/svg.js";
+import { managerConsole } from "./manager/console.js";
 
 // The tablet page's storage keys (static/index.js): keep them the same.
 const TOKEN_KEY = "floor.tablet.token"; // sessionStorage
@@ -94,7 +95,6 @@ const state = {
   heartbeatAhead: 0,
 };
 const alertUi = new Map(); // alert id -> {pending, error}
-let showCleared = true;
 let selectedVisit = null;
 
 function resetState(clinic) {
@@ -210,6 +210,20 @@ async function api(method, path, body) {
   }
 }
 
+// Staff, displays, rooms, the schedule, audit trails, past days and downloads (static/manager/).
+const managerTools = managerConsole({
+  api,
+  token: () => token,
+  unauthorized: (err) => { if (token) signedOut(`${err.message} Sign in again.`); },
+  clinic: () => state.clinic,
+  floor: () => state,
+  me: () => me,
+  onStaff: (staff) => {
+    staffNames = new Map(staff.map((s) => [s.id, s.name]));
+    scheduleRender("alerts");
+  },
+});
+
 const clinicPath = (rest) => `/api/clinics/${encodeURIComponent(state.clinic)}${rest}`;
 
 // -- signing in and out --------------------------------------------------------------------------------
@@ -255,8 +269,11 @@ function clearScreens() {
   $("learned-stages").tBodies[0].replaceChildren();
   $("learned-patients").tBodies[0].replaceChildren();
   $("alerts").replaceChildren();
+  $("alerts-cleared-list").replaceChildren();
+  $("alerts-cleared").hidden = true;
   $("visit-detail").replaceChildren();
   $("visit-detail").hidden = true;
+  managerTools.clear();
   for (const id of ["timeline-summary", "lateness-summary", "measures-at", "alerts-count", "clinic-name",
     "learned-summary"]) $(id).textContent = "";
 }
@@ -330,7 +347,6 @@ async function enter() {
   }));
   $("clinic").value = chosen;
   $("clinic-field").hidden = clinics.length < 2;
-  loadStaffNames();
   startClinic(chosen);
 }
 
@@ -338,16 +354,6 @@ $("clinic").addEventListener("change", () => {
   local.set(CLINIC_KEY, $("clinic").value);
   startClinic($("clinic").value);
 });
-
-async function loadStaffNames() {
-  try {
-    const staff = await api("GET", "/api/staff");
-    staffNames = new Map((Array.isArray(staff) ? staff : staff?.staff || []).map((s) => [s.id, s.name]));
-    scheduleRender("alerts");
-  } catch {
-    /* names are a nicety: ids are shown instead */
-  }
-}
 
 function stopClinic() {
   if (feed) feed.close();
@@ -380,6 +386,7 @@ function startClinic(clinic) {
   loadMeasures();
   loadLateness();
   loadLearned();
+  managerTools.start();
   latenessTimer = setInterval(() => loadLateness(), LATENESS_REFRESH_MS);
 }
 
@@ -582,7 +589,10 @@ function flush() {
   const parts = new Set(dirty);
   dirty.clear();
   try {
-    if (parts.has("timeline")) renderTimeline();
+    if (parts.has("timeline")) {
+      renderTimeline();
+      managerTools.floorChanged();
+    }
     if (parts.has("alerts")) renderAlerts();
     if (parts.has("measures")) renderMeasures();
     if (parts.has("lateness")) renderLateness();
@@ -1010,8 +1020,8 @@ function alertNode(a) {
     const ack = el("p", "ack", `Acknowledged by ${staffName(a.acknowledged_by)}${a.acknowledged_at ? ` at ${hm(parseTime(a.acknowledged_at))}` : ""}`);
     ack.tabIndex = -1;
     li.append(ack);
-  } else {
-    const button = el("button", cleared ? "secondary small" : "small", ui.pending ? "Acknowledging…" : "Acknowledge");
+  } else if (!cleared) {
+    const button = el("button", "small", ui.pending ? "Acknowledging…" : "Acknowledge");
     button.type = "button";
     button.dataset.action = "acknowledge";
     button.setAttribute("aria-describedby", headId);
@@ -1025,21 +1035,15 @@ function alertNode(a) {
 }
 
 function alertOrder(a) {
-  // Active and not acknowledged first, then active, then cleared; newest first within each.
+  // Active and not acknowledged first, then active; newest first within each. Cleared ones are folded away.
   const group = a.cleared_at ? 2 : a.acknowledged_by ? 1 : 0;
   return [group, -parseTime(a.updated_at || a.raised_at)];
 }
 
-function renderAlerts() {
-  const list = $("alerts");
-  const all = [...state.alerts.values()];
-  const shown = all.filter((a) => showCleared || !a.cleared_at).sort((a, b) => {
-    const [ga, ta] = alertOrder(a);
-    const [gb, tb] = alertOrder(b);
-    return ga - gb || ta - tb;
-  });
+/** Keep a list's items in the given order, rebuilding only the alerts that changed. */
+function syncAlertList(list, alerts) {
   const existing = new Map([...list.children].map((li) => [li.dataset.alert, li]));
-  shown.forEach((a, i) => {
+  alerts.forEach((a, i) => {
     let node = existing.get(a.id);
     if (!node || node.dataset.signature !== alertSignature(a)) {
       const fresh = alertNode(a);
@@ -1052,21 +1056,26 @@ function renderAlerts() {
     if (list.children[i] !== node) list.insertBefore(node, list.children[i] || null);
   });
   for (const stale of existing.values()) stale.remove();
-  const active = all.filter((a) => !a.cleared_at);
-  const unacknowledged = active.filter((a) => !a.acknowledged_by).length;
-  const clearedCount = all.length - active.length;
-  $("alerts-count").textContent = active.length ? `(${active.length} active${unacknowledged ? `, ${unacknowledged} to acknowledge` : ""})` : "";
-  $("alerts-empty").hidden = shown.length > 0;
-  $("alerts-empty").textContent = all.length ? "No active alerts." : "No alerts today.";
-  const toggle = $("toggle-cleared");
-  toggle.hidden = clearedCount === 0;
-  toggle.textContent = showCleared ? `Hide cleared (${clearedCount})` : `Show cleared (${clearedCount})`;
 }
 
-$("toggle-cleared").addEventListener("click", () => {
-  showCleared = !showCleared;
-  renderAlerts();
-});
+function renderAlerts() {
+  const all = [...state.alerts.values()].sort((a, b) => {
+    const [ga, ta] = alertOrder(a);
+    const [gb, tb] = alertOrder(b);
+    return ga - gb || ta - tb;
+  });
+  const active = all.filter((a) => !a.cleared_at);
+  const cleared = all.filter((a) => a.cleared_at);
+  // A node moving between the lists is rebuilt (a cleared alert has no Acknowledge button).
+  syncAlertList($("alerts"), active);
+  syncAlertList($("alerts-cleared-list"), cleared);
+  const unacknowledged = active.filter((a) => !a.acknowledged_by).length;
+  $("alerts-count").textContent = active.length ? `(${active.length} active${unacknowledged ? `, ${unacknowledged} to acknowledge` : ""})` : "";
+  $("alerts-empty").hidden = active.length > 0;
+  $("alerts-empty").textContent = all.length ? "No active alerts." : "No alerts today.";
+  $("alerts-cleared").hidden = cleared.length === 0;
+  $("alerts-cleared-title").textContent = `Cleared alerts (${cleared.length})`;
+}
 
 async function acknowledge(id) {
   const ui = { pending: true, error: "" };

@@ -124,6 +124,8 @@ class Summary(Struct):
     #: For a day ahead: when its visits are booked (the day's opening, midnight clinic time). The counts
     #: say what the file will do then.
     books_at: dt.datetime | None = None
+    #: Only checked (`check=true`): nothing was stored or kept; the counts say what importing it would do.
+    checked: bool = False
 
     def count(self, row: RowResult) -> None:
         self.rows.append(row)

@@ -100,9 +100,14 @@ MAX_ALERT_PROBLEMS = 10
 
 
 async def import_schedule(runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.date, actor: str,
-                          device: str, role: Role | None = None, upcoming: Upcoming | None = None) -> Summary:
+                          device: str, role: Role | None = None, upcoming: Upcoming | None = None,
+                          check: bool = False) -> Summary:
     """Bring today's floor in line with the file, or (given `upcoming`) keep a later day's file for that day.
-    Raises ScheduleRefused (nothing stored) or a Refusal (a past day, or too far ahead)."""
+    Raises ScheduleRefused (nothing stored) or a Refusal (a past day, or too far ahead). With `check`, the file
+    is read and planned exactly the same way but nothing is stored: the summary says what importing it would do
+    (`checked` is true)."""
+    if check:
+        return await _check(runtime, body, kind, day, actor, device, role, upcoming)
     with runtime.metrics.tap(IMPORT):
         summary = await _import(runtime, body, kind, day, actor, device, role, upcoming)
     runtime.metrics.answered(IMPORT)
@@ -142,6 +147,25 @@ async def _import(runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.dat
     await runtime.handle_all(decide, actor, device, role)
     summary = rounds[-1].summary
     summary.seq = runtime.floor.seq
+    return summary
+
+
+async def _check(runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.date, actor: str, device: str,
+                 role: Role | None, upcoming: Upcoming | None) -> Summary:
+    today = runtime.clinic.day_of(runtime.clock.now())
+    check_day(today, day, DAYS_AHEAD if upcoming is not None else 0)
+    appointments = await asyncio.to_thread(_paused(read), body, kind, runtime.clinic, day)
+    tap = Tap(actor, device, runtime.clock.now(), role)
+    # plan decides on a copy, never changing the floor it is given. Today's floor is copied on the loop (as an
+    # import plans it), so no tap changes it mid-copy; a day ahead is planned on that day's empty floor.
+    if day > today:
+        summary = (await asyncio.to_thread(_paused(plan), Floor(runtime.clinic, day, ids=runtime.ids), day,
+                                           appointments, tap)).summary
+        summary.books_at = runtime.clinic.local(day, dt.time(0))
+    else:
+        summary = _paused(plan)(runtime.floor, day, appointments, tap).summary
+    summary.seq = runtime.floor.seq
+    summary.checked = True
     return summary
 
 

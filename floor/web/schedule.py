@@ -33,6 +33,9 @@ MAX_SCHEDULE_BYTES = 4 * 1024 * 1024
 Date = Annotated[dt.date, QueryParameter(description="The clinic day the schedule is for, YYYY-MM-DD: today, or "
                                                      f"up to {DAYS_AHEAD} days ahead (a past day is read-only)")]
 
+Check = Annotated[bool, QueryParameter(description="true: only check the file and say what importing it would do; "
+                                                   "nothing is stored")]
+
 
 @post("/{clinic:str}/schedule", status_code=200, request_max_body_size=MAX_SCHEDULE_BYTES,
       summary="Import the day's schedule: CSV (text/csv) or a FHIR R4 Bundle of Appointments "
@@ -43,11 +46,13 @@ Date = Annotated[dt.date, QueryParameter(description="The clinic day the schedul
                   "problem is refused whole (422, `errors` naming each CSV line or Bundle entry and the field) "
                   "and nothing is stored; a stored import is stored whole. A later day's file is checked the same "
                   "way and kept (202, `books_at` says when): it is booked when that day opens, and importing "
-                  "that day again replaces it. See README, Schedule import.",
+                  "that day again replaces it. With `check=true` the file is checked and planned the same way "
+                  "but nothing is stored or kept: 422 lists every problem, 200 says what importing would do "
+                  "(`checked: true`). See README, Schedule import.",
       responses=errors(400, 401, 403, 404, 422, 429, 503), guards=[managers_only],
       opt={"does": "import the schedule"})
 async def import_day(request: Request, runtime: NamedDependency[ClinicRuntime], who: NamedDependency[Caller],
-                     floors: NamedDependency[Floors], date: Date) -> Response[Summary]:
+                     floors: NamedDependency[Floors], date: Date, check: Check = False) -> Response[Summary]:
     body = await request.body()
     kind = format_of(request.headers.get("content-type"), body=body)
     if kind is None:
@@ -55,11 +60,12 @@ async def import_day(request: Request, runtime: NamedDependency[ClinicRuntime], 
                       "of Appointment resources).", field="Content-Type")
     try:
         summary = await import_schedule(runtime, body, kind, date, who.person, who.device, who.role,
-                                        floors.upcoming)
+                                        floors.upcoming, check=check)
     except ScheduleRefused as refused:
         body_ = ErrorBody("invalid", str(refused), errors=refused.problems)
         return Response(body_, status_code=422, media_type="application/json")  # type: ignore[return-value]
-    return Response(summary, status_code=202 if summary.books_at else 200, media_type="application/json")
+    status = 202 if summary.books_at and not check else 200
+    return Response(summary, status_code=status, media_type="application/json")
 
 
 class UpcomingDays(Struct):

@@ -3,8 +3,8 @@
     .venv/bin/python -m tests.browser.screenshots [--out docs/screenshots]
 
 Starts the demo on a free port with the clinic clock at 08:00 running at 60x, lets the morning fill up,
-then photographs the tablet (a medical assistant's work list), the hallway wall, the waiting room and the
-manager's page in Chromium.
+then photographs the tablet (a medical assistant's work list), the hallway wall, the waiting room, the
+manager's page and its console in Chromium.
 """
 
 from __future__ import annotations
@@ -43,6 +43,14 @@ def main() -> None:
                 sign_in_page(page, staff, demo.pins[staff], device="tablet-east")
                 page.wait_for_timeout(2000)
                 shots[name] = page
+                if name == "manager.png":
+                    # The console below the charts: staff, displays, rooms, the schedule.
+                    console = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+                    console.goto(f"{demo.url}/{path}")
+                    sign_in_page(console, staff, demo.pins[staff], device="office")
+                    console.wait_for_selector("#staff-table tbody tr", timeout=10_000)
+                    console.evaluate("document.querySelector('nav.jump').scrollIntoView()")
+                    shots["manager-console.png"] = console
             for name, page in shots.items():
                 page.screenshot(path=str(out / name))
                 print(f"wrote {out / name}")

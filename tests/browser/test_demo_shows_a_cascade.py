@@ -72,3 +72,11 @@ def test_the_demos_first_minutes_show_a_cascade_on_the_wall_and_the_managers_pag
     # It clears once the provider has caught up, still within the demo's first ten minutes.
     for page, selector in ((wall, WALL_CASCADE), (manager, MANAGER_CASCADE)):
         page.wait_for_function(GONE, arg=[selector, provider.name], timeout=left_ms())
+    # On the manager's page the cleared alert is folded away under "Cleared alerts", with nothing to acknowledge;
+    # the active list stays first.
+    cleared = manager.locator("#alerts-cleared-list li.alert-cascade[data-state='cleared']").filter(
+        has_text=provider.name).first
+    cleared.wait_for(state="attached", timeout=10_000)
+    assert manager.locator("#alerts-cleared").evaluate("d => d.tagName === 'DETAILS' && !d.open")
+    assert cleared.locator("button").count() == 0
+    assert manager.locator("#alerts li[data-state='cleared']").count() == 0

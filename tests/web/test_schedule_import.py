@@ -238,3 +238,23 @@ def test_floor_import_refuses_a_bad_file_and_a_data_dir_a_server_is_using(tmp_pa
     finally:
         server.close()
     assert not list(data.glob("riverside/*.log"))
+
+
+def test_checking_a_file_says_what_importing_it_would_do_and_stores_nothing(app) -> None:
+    client, floors, manager = app
+    before = _seq(client, floors)
+    bad = _post(client, manager, "schedule-riverside-bad.csv", CSV, url=f"{URL}&check=true")
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["errors"] and all(e["where"].startswith("line ") for e in bad.json()["errors"])
+    good = _post(client, manager, "schedule-riverside.csv", CSV, url=f"{URL}&check=true")
+    assert good.status_code == 200, good.text
+    assert good.json()["checked"] is True
+    assert _counts(good.json())["added"] == 5
+    assert _seq(client, floors) == before and _visits(client, manager) == {}
+    ahead = _post(client, manager, "schedule-riverside.csv", CSV,
+                  url="/api/clinics/riverside/schedule?date=2026-11-24&check=true")
+    assert ahead.status_code == 200 and ahead.json()["checked"] is True and ahead.json()["books_at"]
+    assert client.get("/api/clinics/riverside/schedule/upcoming", headers=manager).json() == {"days": []}
+    stored = _post(client, manager, "schedule-riverside.csv", CSV)
+    assert stored.status_code == 200 and stored.json()["checked"] is False
+    assert len(_visits(client, manager)) == 5

@@ -1,0 +1,164 @@
+// Audit trails: who did each step of a visit, or everything a person tapped, on a day.
+
+import { $, el, row, formState, busy, timeOf } from "./ui.js";
+
+const STEP_LABEL = {
+  arrived: "Arrived", roomed: "Roomed", prep_done: "Prep done", provider_in: "Provider in",
+  teach_back_done: "Teach-back done", checked_out: "Checked out", no_show: "No show", cancelled: "Cancelled",
+  left_without_being_seen: "Left without being seen",
+};
+const TYPE_LABEL = {
+  ...STEP_LABEL, booked: "Booked", walk_in: "Walk-in added", visit_rescheduled: "Rescheduled", undo: "Undid",
+  room_ready: "Room marked ready", room_blocked: "Room blocked", room_unblocked: "Room unblocked",
+  presence_running_late: "Provider running late", presence_stepped_away: "Provider stepped away",
+  presence_back: "Provider back", presence_undo: "Undid a presence tap",
+  alert_raised: "Alert raised", alert_updated: "Alert updated", alert_cleared: "Alert cleared",
+  alert_acknowledged: "Alert acknowledged",
+};
+
+function what(e, zone) {
+  const parts = [TYPE_LABEL[e.type] || e.type.replaceAll("_", " ")];
+  if (e.undone) parts.push(`“${(STEP_LABEL[e.undone] || e.undone.replaceAll("_", " ")).toLowerCase()}”`);
+  if (e.room) parts.push(`room ${e.room}`);
+  if (e.reason) parts.push(`(${e.reason})`);
+  if (e.start) parts.push(`for ${timeOf(e.start, zone)}`);
+  if (e.provider) parts.push(`with ${e.provider}`);
+  if (e.visit_type) parts.push(`(${e.visit_type})`);
+  if (e.back_in_minutes) parts.push(`back in ${e.back_in_minutes} min`);
+  if (e.without_teach_back) parts.push("without teach-back");
+  if (e.entered_in_error) parts.push("entered in error");
+  if (e.notes_changed) parts.push("notes changed");
+  return parts.join(" ");
+}
+
+export function auditSection(ctx) {
+  const visitForm = formState($("audit-visit"), { day: "audit-visit-day" });
+  const personForm = formState($("audit-person"), { day: "audit-person-day" });
+  const result = $("audit-result");
+  let visitsDay = null;
+
+  let filled = "";
+
+  function fillVisits(visits) {
+    const select = $("audit-visit-visit");
+    const chosen = select.value;
+    const signature = JSON.stringify(visits.map((v) => [v.id, v.start, v.patient_name, v.provider, v.token]));
+    if (signature === filled) return;
+    filled = signature;
+    const sorted = [...visits].sort((a, b) => String(a.start).localeCompare(String(b.start)));
+    select.replaceChildren(...sorted.map((v) => {
+      const o = el("option", "", `${timeOf(v.start, ctx.floor().timezone)} ${v.patient_name}${v.token ? ` · ${v.token}` : ""} (${v.provider})`);
+      o.value = v.id;
+      return o;
+    }));
+    if (visits.some((v) => v.id === chosen)) select.value = chosen;
+  }
+
+  async function visitsOn(day) {
+    visitsDay = day;
+    if (day === ctx.floor().day) {
+      fillVisits([...ctx.floor().visits.values()]);
+      return;
+    }
+    try {
+      const board = await ctx.api("GET", `/api/clinics/${encodeURIComponent(ctx.clinic())}/board?day=${day}`);
+      if (visitsDay === day) fillVisits(board.visits || []);
+    } catch (err) {
+      fillVisits([]);
+      visitForm.fail(err);
+    }
+  }
+
+  function show(title, entries) {
+    const zone = ctx.floor().timezone;
+    const table = el("table", "grid-table left");
+    table.id = "audit-table";
+    table.append(el("caption", "", title));
+    const head = el("thead");
+    const hr = el("tr");
+    for (const h of ["Time", "Who", "Device", "What", "Visit"]) {
+      const th = el("th", "", h);
+      th.scope = "col";
+      hr.append(th);
+    }
+    head.append(hr);
+    const body = el("tbody");
+    body.append(...entries.map((e) => row([timeOf(e.at, zone), e.person, e.device, what(e, zone), e.visit || ""])));
+    table.append(head, body);
+    const wrap = el("div", "table-wrap");
+    wrap.tabIndex = 0;
+    wrap.setAttribute("role", "region");
+    wrap.setAttribute("aria-label", title);
+    wrap.append(table);
+    result.replaceChildren(entries.length ? wrap : el("p", "hint", `${title}: nothing recorded.`));
+  }
+
+  $("audit-visit-day").addEventListener("change", () => {
+    if ($("audit-visit-day").value) visitsOn($("audit-visit-day").value);
+  });
+
+  $("audit-visit").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (visitForm.missing()) return;
+    const day = $("audit-visit-day").value;
+    const select = $("audit-visit-visit");
+    const label = select.selectedOptions[0]?.textContent || select.value;
+    await busy($("audit-visit").querySelector("button"), async () => {
+      try {
+        const trail = await ctx.api("GET", `/api/clinics/${encodeURIComponent(ctx.clinic())}/visits/${encodeURIComponent(select.value)}/audit?day=${day}`);
+        show(`Audit trail of ${label}, ${day}`, trail.entries || []);
+      } catch (err) {
+        visitForm.fail(err, "Could not read the visit’s trail.");
+      }
+    });
+  });
+
+  $("audit-person").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (personForm.missing()) return;
+    const day = $("audit-person-day").value;
+    const select = $("audit-person-staff");
+    const label = select.selectedOptions[0]?.textContent || select.value;
+    await busy($("audit-person").querySelector("button"), async () => {
+      try {
+        const trail = await ctx.api("GET", `/api/staff/${encodeURIComponent(select.value)}/audit?day=${day}`);
+        show(`Everything ${label} did, ${day}`, trail.entries || []);
+      } catch (err) {
+        personForm.fail(err, "Could not read the person’s trail.");
+      }
+    });
+  });
+
+  return {
+    staffChanged(staff) {
+      const select = $("audit-person-staff");
+      const chosen = select.value;
+      select.replaceChildren(...[...staff].sort((a, b) => a.name.localeCompare(b.name)).map((s) => {
+        const o = el("option", "", `${s.name} (${s.id})`);
+        o.value = s.id;
+        return o;
+      }));
+      if (staff.some((s) => s.id === chosen)) select.value = chosen;
+    },
+    floorChanged() {
+      const day = ctx.floor().day;
+      if (!day) return;
+      for (const id of ["audit-visit-day", "audit-person-day"]) {
+        $(id).max = day;
+        if (!$(id).value) $(id).value = day;
+      }
+      if ($("audit-visit-day").value === day) {
+        visitsDay = day;
+        fillVisits([...ctx.floor().visits.values()]);
+      }
+    },
+    clear() {
+      visitsDay = null;
+      filled = "";
+      result.replaceChildren();
+      for (const id of ["audit-visit-day", "audit-person-day"]) $(id).value = "";
+      $("audit-visit-visit").replaceChildren();
+      $("audit-person-staff").replaceChildren();
+    },
+  };
+}

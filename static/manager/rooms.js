@@ -1,0 +1,87 @@
+// Rooms: each room now (from the live feed), block one with a reason, unblock it.
+
+import { $, el, button, row, formState, busy } from "./ui.js";
+
+const STATE_LABEL = { ready: "Ready", occupied: "Occupied", turnover: "Being cleaned", blocked: "Blocked" };
+
+export function roomsSection(ctx) {
+  const message = $("rooms-message");
+  const say = (text, kind = "success") => {
+    message.className = `message ${kind}`;
+    message.textContent = text;
+    message.hidden = !text;
+  };
+  const blockForm = formState($("room-block"), { reason: "room-block-reason", room: "room-block-room" });
+  let signature = "";
+
+  function floorChanged() {
+    const rooms = [...ctx.floor().rooms.values()];
+    const next = JSON.stringify(rooms.map((r) => [r.id, r.state, r.reason, r.label]));
+    if (next === signature) return;
+    signature = next;
+    const hadFocus = $("rooms-table").contains(document.activeElement) ? document.activeElement.dataset.room : null;
+    $("rooms-table").tBodies[0].replaceChildren(...rooms.map((r) => {
+      const actions = r.state === "blocked"
+        ? button("Unblock", { label: `Unblock ${r.label}`, data: { action: "unblock", room: r.id },
+          onClick: (e) => unblock(r, e.currentTarget) })
+        : "";
+      const tr = row([r.label, r.zone, STATE_LABEL[r.state] || r.state, r.state === "blocked" ? r.reason || "No reason given" : "", actions]);
+      tr.dataset.room = r.id;
+      tr.dataset.state = r.state;
+      return tr;
+    }));
+    if (hadFocus) $("rooms-table").querySelector(`button[data-room="${CSS.escape(hadFocus)}"]`)?.focus();
+    const select = $("room-block-room");
+    const chosen = select.value;
+    const blockable = rooms.filter((r) => r.state === "ready" || r.state === "turnover");
+    select.replaceChildren(...blockable.map((r) => {
+      const o = el("option", "", `${r.label} (${(STATE_LABEL[r.state] || r.state).toLowerCase()})`);
+      o.value = r.id;
+      return o;
+    }));
+    if (blockable.some((r) => r.id === chosen)) select.value = chosen;
+    const blocked = rooms.filter((r) => r.state === "blocked").length;
+    $("rooms-summary").textContent = `${rooms.length} rooms${blocked ? `, ${blocked} blocked` : ""}`;
+  }
+
+  const roomPath = (id) => `/api/clinics/${encodeURIComponent(ctx.clinic())}/rooms/${encodeURIComponent(id)}/events`;
+
+  async function unblock(r, node) {
+    await busy(node, async () => {
+      try {
+        await ctx.api("POST", roomPath(r.id), { type: "unblocked" });
+        say(`${r.label} is unblocked and ready.`);
+      } catch (err) {
+        say(`Could not unblock ${r.label}: ${err.message}`, "error");
+      }
+    });
+  }
+
+  $("room-block").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (blockForm.missing()) return;
+    const id = $("room-block-room").value;
+    const label = ctx.floor().rooms.get(id)?.label || id;
+    const reason = $("room-block-reason").value.trim();
+    await busy($("room-block").querySelector("button[type=submit]"), async () => {
+      try {
+        await ctx.api("POST", roomPath(id), { type: "blocked", reason });
+        $("room-block-reason").value = "";
+        blockForm.ok(`${label} is blocked${reason ? `: ${reason}` : ""}.`);
+      } catch (err) {
+        blockForm.fail(err, "Could not block the room.");
+      }
+    });
+  });
+
+  return {
+    floorChanged,
+    clear() {
+      signature = "";
+      $("rooms-table").tBodies[0].replaceChildren();
+      $("room-block-room").replaceChildren();
+      $("rooms-summary").textContent = "";
+      message.hidden = true;
+    },
+  };
+}

@@ -1,0 +1,175 @@
+// The day's schedule: a file is checked first (`check=true`: nothing stored) and every refused line shown;
+// a file that passes can then be imported. Schedules kept for days ahead: the list, withdraw one.
+
+import { $, el, button, row, formState, busy, when } from "./ui.js";
+import { ApiError } from "../lib/api.js";
+
+const OUTCOMES = [["added", "added"], ["updated", "updated"], ["cancelled", "cancelled"], ["no_show", "marked no-show"],
+  ["unchanged", "unchanged"], ["not_applied", "not applied"]];
+
+function typeOf(file) {
+  const name = (file.name || "").toLowerCase();
+  if (name.endsWith(".csv") || file.type === "text/csv") return "text/csv";
+  if (name.endsWith(".json") || /json/.test(file.type)) return "application/fhir+json";
+  return file.type || "text/csv";
+}
+
+function counts(summary) {
+  const parts = OUTCOMES.filter(([k]) => summary[k]).map(([k, label]) => `${summary[k]} ${label}`);
+  return parts.length ? parts.join(", ") : "nothing to change";
+}
+
+export function scheduleSection(ctx) {
+  const form = formState($("schedule-upload"), { date: "schedule-date", "Content-Type": "schedule-file" });
+  const result = $("schedule-result");
+  let checked = null; // {file, type, date, body}: the file that passed its check, ready to import
+
+  const path = (date, check) => `/api/clinics/${encodeURIComponent(ctx.clinic())}/schedule?date=${date}${check ? "&check=true" : ""}`;
+
+  function showRefused(err) {
+    const problems = err.body.errors || [];
+    result.replaceChildren();
+    form.fail(new ApiError(err.status, { message: `Refused: nothing was stored. ${problems.length ? `${problems.length} problem${problems.length === 1 ? "" : "s"} to fix, listed below; then check the file again.` : err.message}` }));
+    if (!problems.length) return;
+    const list = el("ul", "problems");
+    list.id = "schedule-problems";
+    list.setAttribute("aria-label", "Refused lines");
+    for (const p of problems) {
+      const li = el("li");
+      li.dataset.where = p.where;
+      li.append(el("strong", "", p.where), p.field ? ` · ${p.field}: ` : ": ", p.message);
+      list.append(li);
+    }
+    result.append(list);
+  }
+
+  function showSummary(summary, stored) {
+    result.replaceChildren();
+    const ahead = Boolean(summary.books_at);
+    if (!stored) {
+      form.ok(`The file is good: ${ahead ? `on ${summary.day} it will` : "importing it will"} leave ${counts(summary)}. Nothing is stored yet.`);
+      const go = button(ahead ? `Keep it for ${summary.day}` : "Import it", { className: "", data: { action: "import" },
+        onClick: (e) => importChecked(e.currentTarget) });
+      result.append(go);
+    } else if (ahead) {
+      form.ok(`Kept for ${summary.day}: booked when that day opens (${when(summary.books_at)}); it will leave ${counts(summary)}.`);
+    } else {
+      form.ok(`Imported for ${summary.day}: ${counts(summary)}.`);
+    }
+    const notApplied = (summary.rows || []).filter((r) => r.outcome === "not_applied");
+    if (notApplied.length) {
+      const list = el("ul", "problems");
+      list.setAttribute("aria-label", "Lines not applied");
+      for (const r of notApplied) list.append(el("li", "", `${r.where} (${r.external_id}): ${r.reason || "not applied"}`));
+      result.append(el("p", "hint", "Not applied (the visit has moved on):"), list);
+    }
+  }
+
+  async function send(file, type, date, check) {
+    const res = await ctx.raw(path(date, check), { method: "POST", body: file, type });
+    return res.json();
+  }
+
+  $("schedule-upload").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    checked = null;
+    if (form.missing()) return;
+    const file = $("schedule-file").files[0];
+    const date = $("schedule-date").value;
+    const type = typeOf(file);
+    await busy($("schedule-check"), async () => {
+      form.info(`Checking ${file.name}…`);
+      try {
+        const body = await file.arrayBuffer();
+        const summary = await send(body, type, date, true);
+        checked = { body, type, date, name: file.name };
+        showSummary(summary, false);
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 422 && err.body.errors) showRefused(err);
+        else {
+          result.replaceChildren();
+          form.fail(err, "Could not check the file.");
+        }
+      }
+    });
+  });
+
+  async function importChecked(node) {
+    if (!checked) return;
+    const { body, type, date } = checked;
+    await busy(node, async () => {
+      try {
+        const summary = await send(body, type, date, false);
+        checked = null;
+        $("schedule-upload").reset();
+        $("schedule-date").value = ctx.floor().day || "";
+        showSummary(summary, true);
+        loadUpcoming();
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 422 && err.body.errors) showRefused(err);
+        else form.fail(err, "Could not import the file.");
+      }
+    });
+    $("schedule-upload").querySelector("[data-form-message]").focus?.();
+  }
+
+  $("schedule-file").addEventListener("change", () => {
+    checked = null;
+    result.replaceChildren();
+    form.clear();
+  });
+
+  const upcomingMessage = $("upcoming-message");
+  const sayUpcoming = (text, kind = "success") => {
+    upcomingMessage.className = `message ${kind}`;
+    upcomingMessage.textContent = text;
+    upcomingMessage.hidden = !text;
+  };
+
+  async function loadUpcoming() {
+    try {
+      const answer = await ctx.api("GET", `/api/clinics/${encodeURIComponent(ctx.clinic())}/schedule/upcoming`);
+      const days = answer?.days || [];
+      $("upcoming-empty").hidden = days.length > 0;
+      $("upcoming-table").tBodies[0].replaceChildren(...days.map((d) => {
+        const tr = row([d.day, String(d.appointments), d.format === "fhir" ? "FHIR Bundle" : "CSV",
+          `${when(d.staged_at)} by ${d.staged_by}`,
+          button("Withdraw", { className: "small danger", label: `Withdraw the schedule for ${d.day}`,
+            data: { action: "withdraw", day: d.day }, onClick: (e) => withdraw(d.day, e.currentTarget) })]);
+        tr.dataset.day = d.day;
+        return tr;
+      }));
+    } catch (err) {
+      sayUpcoming(`Could not list the schedules kept ahead: ${err.message}`, "error");
+    }
+  }
+
+  async function withdraw(day, node) {
+    if (!window.confirm(`Withdraw the schedule kept for ${day}? Nothing will be booked that day from it.`)) return;
+    await busy(node, async () => {
+      try {
+        await ctx.api("DELETE", `/api/clinics/${encodeURIComponent(ctx.clinic())}/schedule?date=${day}`);
+        sayUpcoming(`The schedule for ${day} is withdrawn.`);
+        await loadUpcoming();
+      } catch (err) {
+        sayUpcoming(`Could not withdraw the schedule for ${day}: ${err.message}`, "error");
+      }
+    });
+  }
+
+  return {
+    load: loadUpcoming,
+    floorChanged() {
+      const day = ctx.floor().day;
+      if (day && !$("schedule-date").value) $("schedule-date").value = day;
+      if (day) $("schedule-date").min = day;
+    },
+    clear() {
+      checked = null;
+      result.replaceChildren();
+      form.clear();
+      $("schedule-date").value = "";
+      $("upcoming-table").tBodies[0].replaceChildren();
+    },
+  };
+}

@@ -1,0 +1,145 @@
+// Staff accounts: the list, add with a role and a first PIN, set a new PIN, unlock, remove (after asking).
+
+import { $, el, button, row, formState, busy, when, ROLE_LABEL } from "./ui.js";
+
+export function staffSection(ctx) {
+  let staff = [];
+  const message = $("staff-message");
+  const say = (text, kind = "success") => {
+    message.className = `message ${kind}`;
+    message.textContent = text;
+    message.hidden = !text;
+  };
+  const addForm = formState($("staff-add"), { id: "staff-add-id", name: "staff-add-name", role: "staff-add-role",
+    secret: "staff-add-secret" });
+  const secretForm = formState($("staff-secret"), { secret: "staff-secret-secret", staff: "staff-secret-who" });
+
+  async function load() {
+    try {
+      const list = await ctx.api("GET", "/api/staff");
+      staff = Array.isArray(list) ? list : [];
+      render();
+      ctx.onStaff(staff);
+    } catch (err) {
+      say(`Could not list the staff: ${err.message}`, "error");
+    }
+  }
+
+  function account(s) {
+    if (s.locked) return el("strong", "bad", "Locked (too many wrong PINs)");
+    return s.failures ? `Active (${s.failures} wrong PIN${s.failures === 1 ? "" : "s"} lately)` : "Active";
+  }
+
+  function render() {
+    const me = ctx.me();
+    const sorted = [...staff].sort((a, b) => a.name.localeCompare(b.name));
+    $("staff-table").tBodies[0].replaceChildren(...sorted.map((s) => {
+      const actions = el("div", "actions");
+      if (s.locked) {
+        actions.append(button("Unlock", { label: `Unlock ${s.name}`, data: { action: "unlock", staff: s.id },
+          onClick: (e) => unlock(s, e.currentTarget) }));
+      }
+      actions.append(button("New PIN", { label: `Set a new PIN for ${s.name}`, data: { action: "pin", staff: s.id },
+        onClick: () => {
+          $("staff-secret-who").value = s.id;
+          $("staff-secret-secret").focus();
+        } }));
+      if (!me || s.id !== me.id) {
+        actions.append(button("Remove", { className: "small danger", label: `Remove ${s.name}`,
+          data: { action: "remove", staff: s.id }, onClick: (e) => remove(s, e.currentTarget) }));
+      }
+      const tr = row([s.name, s.id, ROLE_LABEL[s.role] || s.role, account(s),
+        `${when(s.added_at)}${s.added_by ? ` by ${s.added_by}` : ""}`, actions]);
+      tr.dataset.staff = s.id;
+      tr.dataset.locked = String(Boolean(s.locked));
+      return tr;
+    }));
+    const locked = staff.filter((s) => s.locked).length;
+    $("staff-summary").textContent = `${staff.length} account${staff.length === 1 ? "" : "s"}${locked ? `, ${locked} locked` : ""}`;
+    const who = $("staff-secret-who");
+    const chosen = who.value;
+    who.replaceChildren(...sorted.map((s) => {
+      const o = el("option", "", `${s.name} (${s.id})`);
+      o.value = s.id;
+      return o;
+    }));
+    if (staff.some((s) => s.id === chosen)) who.value = chosen;
+  }
+
+  async function unlock(s, node) {
+    await busy(node, async () => {
+      try {
+        await ctx.api("POST", `/api/staff/${encodeURIComponent(s.id)}/unlock`);
+        say(`${s.name}’s account is unlocked: they can sign in again.`);
+        await load();
+        $("staff-message").focus?.();
+      } catch (err) {
+        say(`Could not unlock ${s.name}: ${err.message}`, "error");
+      }
+    });
+  }
+
+  async function remove(s, node) {
+    if (!window.confirm(`Remove ${s.name} (${s.id})? Their sign-ins end at once and they can no longer sign in.`)) return;
+    await busy(node, async () => {
+      try {
+        await ctx.api("DELETE", `/api/staff/${encodeURIComponent(s.id)}`);
+        say(`${s.name} is removed.`);
+        await load();
+      } catch (err) {
+        say(`Could not remove ${s.name}: ${err.message}`, "error");
+      }
+    });
+  }
+
+  $("staff-add").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (addForm.missing()) return;
+    const body = {
+      id: $("staff-add-id").value.trim(),
+      name: $("staff-add-name").value.trim(),
+      role: $("staff-add-role").value,
+      secret: $("staff-add-secret").value,
+    };
+    await busy(e.submitter || $("staff-add").querySelector("button"), async () => {
+      try {
+        const added = await ctx.api("POST", "/api/staff", body);
+        $("staff-add").reset();
+        addForm.ok(`${added.name} (${added.id}) is added as ${(ROLE_LABEL[added.role] || added.role).toLowerCase()}: they sign in with the staff id and that PIN.`);
+        await load();
+      } catch (err) {
+        addForm.fail(err, "Could not add the staff member.");
+      }
+    });
+  });
+
+  $("staff-secret").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (secretForm.missing()) return;
+    const id = $("staff-secret-who").value;
+    const name = staff.find((s) => s.id === id)?.name || id;
+    await busy(e.submitter || $("staff-secret").querySelector("button"), async () => {
+      try {
+        await ctx.api("PUT", `/api/staff/${encodeURIComponent(id)}/secret`, { secret: $("staff-secret-secret").value });
+        $("staff-secret-secret").value = "";
+        secretForm.ok(`${name} has a new PIN (and is unlocked).`);
+        await load();
+      } catch (err) {
+        secretForm.fail(err, "Could not set the PIN.");
+      }
+    });
+  });
+
+  $("staff-refresh").addEventListener("click", (e) => busy(e.currentTarget, load));
+
+  return {
+    load,
+    clear() {
+      staff = [];
+      $("staff-table").tBodies[0].replaceChildren();
+      $("staff-secret-who").replaceChildren();
+      $("staff-summary").textContent = "";
+      message.hidden = true;
+    },
+  };
+}

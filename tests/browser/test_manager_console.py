@@ -1,0 +1,278 @@
+"""The manager's console in a real browser, against a real server: a manager adds a staff member, unlocks an
+account, pairs and revokes a wall display, blocks a room with a reason, imports the day's schedule (a file
+with a bad line is refused, every bad line shown and nothing stored; then a good one), reads a visit's audit
+trail and downloads the exports. Every state of the page passes axe with no serious or critical violation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
+
+from floor.core.access import Role
+from tests.browser.conftest import CLINIC, Screens, sign_in_page
+from tests.server.conftest import ServerProcess
+from tests.support.staff import PEOPLE, PIN
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+MANAGER = PEOPLE[Role.manager][0]
+DAY = "2026-11-23"  # the servers' clinic day (tests/server/conftest.py: CLINIC_MORNING)
+API = f"/api/clinics/{CLINIC}"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for the module (starting one and adding its manager takes seconds): each test uses its own
+    staff, room, visit and day, so they do not depend on one another or on their order."""
+    tmp_path = tmp_path_factory.mktemp("console")
+    proc = ServerProcess(tmp_path / "data", tmp_path / "server.log")
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def _serious(page: Page) -> list[str]:
+    results = Axe().run(page)
+    return [f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def _console(server: ServerProcess, screens: Screens) -> tuple[Page, dict[str, str]]:
+    """The manager page, signed in as the test manager, with the live floor shown; and the manager's headers."""
+    headers = server.signed_in(Role.manager)  # added once per server
+    page = screens.open(f"{server.url}/manager.html", width=1280, height=900)
+    sign_in_page(page, MANAGER, PIN, device="manager-office")
+    page.wait_for_selector("#conn[data-mode='live']", timeout=15_000)
+    page.wait_for_selector(f"#staff-table tr[data-staff='{MANAGER}']", timeout=10_000)
+    page.wait_for_selector("#rooms-table tr[data-room='e1']", timeout=10_000)
+    return page, headers
+
+
+def _message(page: Page, form: str) -> str:
+    """What the form says once it has an answer (not while it says it is working on it)."""
+    page.wait_for_function("(id) => { const box = document.querySelector(`#${id} [data-form-message]`);"
+                           " return !box.hidden && box.textContent && !box.textContent.endsWith('…'); }",
+                           arg=form, timeout=10_000)
+    return page.locator(f"#{form} [data-form-message]").inner_text()
+
+
+def test_a_manager_adds_a_staff_member_who_can_then_sign_in(server: ServerProcess, screens: Screens) -> None:
+    page, _ = _console(server, screens)
+    assert _serious(page) == []
+    # Submitted empty, the form says which field is missing, in words, and marks it.
+    page.click("#staff-add button[type=submit]")
+    assert _message(page, "staff-add").startswith("Name:")
+    assert page.get_attribute("#staff-add-name", "aria-invalid") == "true"
+    # Every control is labelled, so it can be found by its label; Enter submits.
+    add = page.locator("#staff-add")
+    add.get_by_label("Name", exact=True).fill("Lee Park")
+    add.get_by_label("Staff id").fill("lee")
+    add.get_by_label("Role").select_option("medical_assistant")
+    add.get_by_label("First PIN or password").fill("1357")
+    add.get_by_label("First PIN or password").press("Enter")
+    assert "Lee Park (lee) is added as medical assistant" in _message(page, "staff-add")
+    page.wait_for_selector("#staff-table tr[data-staff='lee']")
+    assert "Medical assistant" in page.locator("#staff-table tr[data-staff='lee']").inner_text()
+    signed = httpx.post(f"{server.url}/api/sign-in", json={"staff": "lee", "secret": "1357", "device": "t"}, timeout=10)
+    assert signed.status_code == 201 and signed.json()["role"] == "medical_assistant"
+    # The same id again: refused, naming the field.
+    add.get_by_label("Name", exact=True).fill("Lee Again")
+    add.get_by_label("Staff id").fill("lee")
+    add.get_by_label("First PIN or password").fill("1357")
+    page.click("#staff-add button[type=submit]")
+    said = _message(page, "staff-add")
+    assert said.startswith("Staff id:") and "already" in said, said
+    assert page.get_attribute("#staff-add-id", "aria-invalid") == "true"
+    assert _serious(page) == []
+
+
+def test_a_manager_unlocks_a_locked_account_and_removes_one(server: ServerProcess, screens: Screens) -> None:
+    server.add_many([("ben", Role.medical_assistant, "Ben Osei", PIN), ("amy", Role.front_desk, "Amy Cole", PIN)])
+    page, headers = _console(server, screens)
+    page.wait_for_selector("#staff-table tr[data-staff='ben'][data-locked='false']")
+    for _ in range(5):
+        httpx.post(f"{server.url}/api/sign-in", json={"staff": "ben", "secret": "0000", "device": "t"}, timeout=10)
+    page.get_by_role("button", name="Refresh the staff list").click()  # locked while the page was open
+    page.wait_for_selector("#staff-table tr[data-staff='ben'][data-locked='true']", timeout=10_000)
+    row = page.locator("#staff-table tr[data-staff='ben']")
+    assert row.get_attribute("data-locked") == "true" and "Locked" in row.inner_text()
+    page.get_by_role("button", name="Unlock Ben Osei").click()
+    page.wait_for_selector("#staff-table tr[data-staff='ben'][data-locked='false']", timeout=10_000)
+    assert "unlocked" in page.locator("#staff-message").inner_text()
+    signed = httpx.post(f"{server.url}/api/sign-in", json={"staff": "ben", "secret": PIN, "device": "t"}, timeout=10)
+    assert signed.status_code == 201, signed.text
+    # Removing asks first: dismissed, nothing happens; accepted, the account is gone.
+    page.once("dialog", lambda d: d.dismiss())
+    page.get_by_role("button", name="Remove Amy Cole").click()
+    assert page.locator("#staff-table tr[data-staff='amy']").count() == 1
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Remove Amy Cole").click()
+    page.wait_for_selector("#staff-table tr[data-staff='amy']", state="detached", timeout=10_000)
+    ids = {s["id"] for s in httpx.get(f"{server.url}/api/staff", headers=headers, timeout=10).json()}
+    assert "amy" not in ids and "ben" in ids
+    assert page.locator(f"#staff-table tr[data-staff='{MANAGER}'] [data-action='remove']").count() == 0
+    assert _serious(page) == []
+
+
+def test_a_manager_pairs_a_wall_for_a_zone_then_revokes_it(server: ServerProcess, screens: Screens) -> None:
+    page, headers = _console(server, screens)
+    wall = screens.open(f"{server.url}/board.html", width=1920, height=1080)
+    wall.wait_for_function("() => /[A-Z0-9]{3}/.test(document.querySelector('#pairing-code').textContent)",
+                           timeout=10_000)
+    code = "".join(wall.locator("#pairing-code").inner_text().split())
+    # A wrong code: refused in words.
+    page.locator("#display-pair").get_by_label("Code on the display").fill("ZZZZZZ")
+    page.click("#display-pair button[type=submit]")
+    assert _message(page, "display-pair").startswith("Code on the display: No display is waiting")
+    zones = {r["zone"] for r in httpx.get(f"{server.url}{API}/board", headers=headers, timeout=10).json()["rooms"]}
+    zone = sorted(zones)[0]
+    page.locator("#display-pair").get_by_label("Code on the display").fill(code.lower())
+    page.locator("#display-pair").get_by_label("Display name").fill("East hallway")
+    page.locator("#display-pair").get_by_label("Zone").select_option(zone)
+    page.click("#display-pair button[type=submit]")
+    assert "Paired East hallway" in _message(page, "display-pair")
+    wall.wait_for_selector("#conn[data-mode='live']", timeout=15_000)
+    row = page.locator("#displays-table tr[data-state='paired']")
+    assert row.count() == 1 and zone in row.inner_text() and "East hallway" in row.inner_text()
+    displays = httpx.get(f"{server.url}/api/displays", headers=headers, timeout=10).json()
+    assert [(d["label"], d["zone"], d["revoked_at"]) for d in displays] == [("East hallway", zone, None)]
+    assert _serious(page) == []
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Revoke East hallway").click()
+    page.wait_for_selector("#displays-table tr[data-state='revoked']", timeout=10_000)
+    assert httpx.get(f"{server.url}/api/displays", headers=headers, timeout=10).json()[0]["revoked_at"]
+    wall.wait_for_function("() => document.querySelector('#conn').dataset.mode !== 'live'", timeout=15_000)
+
+
+def test_a_manager_blocks_a_room_with_a_reason_and_unblocks_it(server: ServerProcess, screens: Screens) -> None:
+    page, headers = _console(server, screens)
+    page.locator("#room-block").get_by_label("Room", exact=True).select_option("e1")
+    page.locator("#room-block").get_by_label("Reason").fill("Sink leaking")
+    page.click("#room-block button[type=submit]")
+    assert "is blocked: Sink leaking" in _message(page, "room-block")
+    page.wait_for_selector("#rooms-table tr[data-room='e1'][data-state='blocked']", timeout=10_000)
+    assert "Sink leaking" in page.locator("#rooms-table tr[data-room='e1']").inner_text()
+    rooms = {r["id"]: r for r in httpx.get(f"{server.url}{API}/board", headers=headers, timeout=10).json()["rooms"]}
+    assert (rooms["e1"]["state"], rooms["e1"]["reason"]) == ("blocked", "Sink leaking")
+    # A blocked room cannot be blocked again: it is not offered.
+    assert page.locator("#room-block-room option[value='e1']").count() == 0
+    assert _serious(page) == []
+    page.locator("#rooms-table tr[data-room='e1'] [data-action='unblock']").click()
+    page.wait_for_selector("#rooms-table tr[data-room='e1'][data-state='ready']", timeout=10_000)
+    rooms = {r["id"]: r for r in httpx.get(f"{server.url}{API}/board", headers=headers, timeout=10).json()["rooms"]}
+    assert rooms["e1"]["state"] == "ready" and not rooms["e1"].get("reason")
+
+
+def test_a_schedule_with_a_bad_line_is_refused_whole_then_a_good_one_is_imported(server: ServerProcess,
+                                                                                  screens: Screens) -> None:
+    page, headers = _console(server, screens)
+    assert page.input_value("#schedule-date") == DAY
+    page.set_input_files("#schedule-file", str(DATA / "schedule-riverside-bad.csv"))
+    page.click("#schedule-check")
+    assert _message(page, "schedule-upload").startswith("Refused: nothing was stored.")
+    problems = page.locator("#schedule-problems li")
+    problems.first.wait_for(timeout=10_000)
+    refused = {li.get_attribute("data-where") for li in problems.all()}
+    expected = httpx.post(f"{server.url}{API}/schedule?date={DAY}&check=true", timeout=10,
+                          content=(DATA / "schedule-riverside-bad.csv").read_bytes(),
+                          headers={**headers, "Content-Type": "text/csv"}).json()["errors"]
+    assert refused == {e["where"] for e in expected} and "line 3" in refused  # every refused line, shown
+    assert "line 3 · time" in problems.filter(has_text="line 3").first.inner_text()
+    assert page.locator("[data-action='import']").count() == 0
+    assert _imported(server, headers) == []
+    assert _serious(page) == []
+
+    page.set_input_files("#schedule-file", str(DATA / "schedule-riverside.csv"))
+    assert page.locator("#schedule-problems").count() == 0  # a new file: the old problems are gone
+    page.click("#schedule-check")
+    assert "The file is good" in _message(page, "schedule-upload")
+    assert _imported(server, headers) == []  # checked only
+    page.click("[data-action='import']")
+    page.wait_for_function("() => document.querySelector('#schedule-upload [data-form-message]').textContent"
+                           ".startsWith('Imported')", timeout=10_000)
+    assert "5 added" in _message(page, "schedule-upload")
+    assert _imported(server, headers) == ["EHR-1001", "EHR-1002", "EHR-1003", "EHR-1004", "EHR-1006"]
+
+    # A day ahead is kept, listed, and can be withdrawn.
+    page.set_input_files("#schedule-file", str(DATA / "schedule-riverside-changed.csv"))
+    page.fill("#schedule-date", "2026-11-24")
+    page.click("#schedule-check")
+    assert "on 2026-11-24 it will" in _message(page, "schedule-upload")
+    page.click("[data-action='import']")
+    page.wait_for_selector("#upcoming-table tr[data-day='2026-11-24']", timeout=10_000)
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Withdraw the schedule for 2026-11-24").click()
+    page.wait_for_selector("#upcoming-table tr[data-day='2026-11-24']", state="detached", timeout=10_000)
+    upcoming = httpx.get(f"{server.url}{API}/schedule/upcoming", headers=headers, timeout=10).json()
+    assert upcoming == {"days": []}
+
+
+def _imported(server: ServerProcess, headers: dict[str, str]) -> list[str]:
+    """The external ids of today's visits (the visits a schedule booked)."""
+    visits = httpx.get(f"{server.url}{API}/board", headers=headers, timeout=10).json()["visits"]
+    return sorted(v["external_id"] for v in visits if v["external_id"])
+
+
+def test_a_manager_reads_a_visits_audit_trail(server: ServerProcess, screens: Screens) -> None:
+    desk = server.signed_in(Role.front_desk, device="front-desk-1")
+    booked = httpx.post(f"{server.url}{API}/visits", headers=desk, timeout=10,
+                        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True})
+    assert booked.status_code == 201, booked.text
+    visit = booked.json()["visit"]
+    page, _ = _console(server, screens)
+    page.wait_for_selector(f"#audit-visit-visit option[value='{visit['id']}']", state="attached", timeout=10_000)
+    page.locator("#audit-visit").get_by_label("Visit", exact=True).select_option(visit["id"])
+    page.click("#audit-visit button[type=submit]")
+    table = page.locator("#audit-table")
+    table.wait_for(timeout=10_000)
+    text = table.inner_text()
+    assert "Walk-in added" in text and "front-desk-1" in text and PEOPLE[Role.front_desk][0] in text
+    assert "Ann Lee" in page.locator("#audit-table caption").inner_text()
+    # A person's trail: everything the front desk did that day.
+    page.locator("#audit-person").get_by_label("Staff member", exact=True).select_option(PEOPLE[Role.front_desk][0])
+    page.click("#audit-person button[type=submit]")
+    page.wait_for_function("() => document.querySelector('#audit-table caption').textContent.startsWith('Everything')")
+    assert visit["id"] in page.locator("#audit-table").inner_text()
+    assert _serious(page) == []
+
+
+def test_a_manager_downloads_the_exports(server: ServerProcess, screens: Screens) -> None:
+    page, _ = _console(server, screens)
+    assert page.input_value("#downloads-day") == DAY
+    with page.expect_download() as got:
+        page.get_by_role("button", name="Measures (CSV)").click()
+    csv = Path(got.value.path()).read_text()
+    assert got.value.suggested_filename == f"{CLINIC}-{DAY}-measures.csv" and csv.splitlines()[0]
+    with page.expect_download() as got:
+        page.get_by_role("button", name="Visits (FHIR Encounters)").click()
+    bundle = json.loads(Path(got.value.path()).read_text())
+    assert bundle["resourceType"] == "Bundle"
+    with page.expect_download() as got:
+        page.get_by_role("button", name="Measures (FHIR MeasureReport)").click()
+    assert json.loads(Path(got.value.path()).read_text())["resourceType"] == "MeasureReport"
+    # A day not begun yet: said in words, naming the field.
+    page.fill("#downloads-day", "2026-12-01")
+    page.get_by_role("button", name="Measures (CSV)").click()
+    assert _message(page, "downloads").startswith("Day: 2026-12-01 has not begun yet")
+    assert _serious(page) == []
+
+
+def test_a_manager_looks_at_a_past_day(server: ServerProcess, screens: Screens) -> None:
+    page, _ = _console(server, screens)
+    assert page.input_value("#past-day-date") == "2026-11-22"  # yesterday, by default
+    page.click("#past-day button[type=submit]")
+    page.wait_for_selector("#past-heading", timeout=10_000)
+    assert "on 2026-11-22" in page.locator("#past-heading").inner_text()
+    for table in ("past-visits", "past-measures", "past-lateness"):
+        assert page.locator(f"#{table}").count() == 1
+    assert "0 booked" in page.locator("#past-result").inner_text()
+    assert _serious(page) == []
