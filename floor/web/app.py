@@ -20,6 +20,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from floor.bootstrap import Floors
 from floor.web.auth import Guarding
+from floor.web.body import FloorRequest
 from floor.web.errors import HANDLERS
 from floor.web.export import export_router
 from floor.web.health import health_router
@@ -137,6 +138,7 @@ def create_app(floors: Floors, background: list[Callable[[], Coroutine[None, Non
         middleware=[request_context],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,
+        request_class=FloorRequest,
         state=State({"floors": floors, "guarding": guarding or Guarding(),
                      "demo_pairing_clinic": demo_pairing_clinic}),
         openapi_config=OpenAPIConfig(
