@@ -22,6 +22,7 @@ from msgspec import Struct
 from floor.clock import Clock
 from floor.core.access import Role
 from floor.core.errors import Refusal, Why
+from floor.core.text import unreadable
 from floor.credentials import MAX_FAILURES, OWASP, ScryptCost, hash_secret, is_locked, verify_secret
 from floor.directory.base import Directory, Display, Pairing, Session, StaffMember, token_hash
 
@@ -108,6 +109,8 @@ class Sessions:
                           "underscores, starting with a letter or digit.", field="id")
         if not name.strip() or len(name) > 80:
             raise Refusal(Why.invalid, "A staff member needs a name of at most 80 characters.", field="name")
+        if why := unreadable("name", name):
+            raise Refusal(Why.invalid, f"Not added: {why}.", field="name")
         check_secret(secret)
         stored = await asyncio.to_thread(hash_secret, secret, self.cost)
         member = StaffMember(staff_id, name.strip(), role, stored, self.clock.now(), by)
