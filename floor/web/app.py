@@ -26,6 +26,7 @@ from floor.web.export import export_router
 from floor.web.health import health_router
 from floor.web.http import clinics_router
 from floor.web.live import live
+from floor.web.openapi import serve_true_document
 from floor.web.people import people_routers
 from floor.web.schedule import schedule_router
 
@@ -131,7 +132,7 @@ def create_app(floors: Floors, background: list[Callable[[], Coroutine[None, Non
         "floors": Provide(lambda: floors, use_cache=True, sync_to_thread=False)}, include_in_schema=False)
     pages = create_static_files_router(path="/", directories=[static_dir()], html_mode=True,
                                        include_in_schema=False, name="pages")
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, export_router(floors), schedule_router(floors), *people_routers(floors), sockets,
                         health_router(), pages],
         lifespan=[lifespan],
@@ -156,4 +157,6 @@ def create_app(floors: Floors, background: list[Callable[[], Coroutine[None, Non
         logging_config=None,  # floor.logs owns logging: JSON lines for every library
         debug=False,
     )
+    serve_true_document(app)
+    return app
 

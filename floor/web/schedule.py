@@ -9,6 +9,7 @@ from typing import Annotated
 import structlog
 from litestar import Request, Response, Router, delete, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 from msgspec import Struct
 
@@ -34,6 +35,10 @@ Date = Annotated[dt.date, QueryParameter(description="The clinic day the schedul
                                                      f"up to {DAYS_AHEAD} days ahead (a past day is read-only)")]
 
 
+KEPT = ResponseSpec(Summary, description="A later day's schedule, checked and kept: `books_at` says when it is "
+                    "booked; the counts say what it will do then.", generate_examples=False)
+
+
 @post("/{clinic:str}/schedule", status_code=200, request_max_body_size=MAX_SCHEDULE_BYTES,
       summary="Import the day's schedule: CSV (text/csv) or a FHIR R4 Bundle of Appointments "
               "(application/fhir+json) (managers)",
@@ -44,7 +49,7 @@ Date = Annotated[dt.date, QueryParameter(description="The clinic day the schedul
                   "and nothing is stored; a stored import is stored whole. A later day's file is checked the same "
                   "way and kept (202, `books_at` says when): it is booked when that day opens, and importing "
                   "that day again replaces it. See README, Schedule import.",
-      responses=errors(400, 401, 403, 404, 422, 429, 503), guards=[managers_only],
+      responses={**errors(400, 401, 403, 404, 422, 429, 503), 202: KEPT}, guards=[managers_only],
       opt={"does": "import the schedule"})
 async def import_day(request: Request, runtime: NamedDependency[ClinicRuntime], who: NamedDependency[Caller],
                      floors: NamedDependency[Floors], date: Date) -> Response[Summary]:
