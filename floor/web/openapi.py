@@ -65,7 +65,12 @@ def true_document(spec: dict[str, Any]) -> dict[str, Any]:
             cls = structs.get(name)
             if cls is not None and cls.__struct_config__.forbid_unknown_fields:
                 schemas[name]["additionalProperties"] = False  # the server refuses them (400)
-            for answer in operation.get("responses", {}).values():
+            for status, answer in operation.get("responses", {}).items():
+                if status >= "400" and status != "default":
+                    # Every error goes through floor.web.errors: where a route did not declare one, Litestar
+                    # would document its own body, which the server never sends.
+                    answer["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+                    answer.setdefault("description", "See the message.")
                 fhir = answer.get("content", {}).get(FHIR_JSON)
                 if fhir is not None:
                     fhir["schema"] = dict(FHIR_RESOURCE)

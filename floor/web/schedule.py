@@ -81,7 +81,7 @@ async def upcoming_days(runtime: NamedDependency[ClinicRuntime], floors: NamedDe
 
 @delete("/{clinic:str}/schedule", status_code=204, summary="Withdraw the schedule kept for a day ahead "
         "(managers)", description="Visits already booked are not touched: only a day that has not opened "
-        "yet has a schedule waiting.", responses=errors(401, 403, 404, 503), guards=[managers_only],
+        "yet has a schedule waiting.", responses=errors(400, 401, 403, 404, 503), guards=[managers_only],
         opt={"does": "withdraw a schedule"})
 async def withdraw_day(runtime: NamedDependency[ClinicRuntime], floors: NamedDependency[Floors],
                        who: NamedDependency[Caller], date: Date) -> None:
