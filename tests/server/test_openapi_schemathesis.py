@@ -108,3 +108,21 @@ def test_every_operation_answers_as_documented_for_every_role(server: ServerProc
                 fuzz(operation, who, headers, mode)
     report = "\n\n".join(failures[:60])
     assert not failures, f"{len(failures)} of {cases} cases failed:\n\n{report}\n\n{server.log()[-3000:]}"
+
+
+def test_what_gave_500s_over_the_network_is_answered_and_logged(server: ServerProcess) -> None:
+    """Issue 18's server errors, against the real server: JSON nested a thousand deep (sign-in included), and
+    the export of a day before 1900 (Chicago's local mean time has seconds in its offset)."""
+    manager = server.signed_in(Role.manager)
+    deep = b'{"staff": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    for path in ("/api/sign-in", "/api/clinics/riverside/visits"):
+        answer = httpx.post(f"{server.url}{path}", content=deep, timeout=10,
+                            headers={**manager, "Content-Type": "application/json"})
+        assert answer.status_code == 400, answer.text
+        assert "nests deeper" in answer.json()["message"]
+    for export in ("encounters", "measures"):
+        answer = httpx.get(f"{server.url}/api/clinics/riverside/export/{export}?day=1800-01-01", headers=manager,
+                           timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["resourceType"] in ("Bundle", "MeasureReport")
+    assert "server_error" not in server.log()
