@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 from structlog.testing import capture_logs
 
@@ -21,6 +22,7 @@ from floor.core.text import unreadable
 from floor.schedule import Format, read
 from floor.web.app import create_app
 from floor.web.body import MAX_DEPTH, too_deep
+from floor.web.errors import CLOSE_UNAUTHENTICATED
 from tests.support.staff import sign_in, test_floors
 
 START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago
@@ -156,3 +158,15 @@ def test_a_server_error_is_logged_with_its_traceback_and_answered_as_an_error_bo
     assert answer.json()["error"] == "internal" and "broken" not in answer.text
     [error] = [e for e in logs if e["event"] == "server_error"]
     assert isinstance(error["exc_info"], RuntimeError) and error["path"] == f"{API}/learned"
+
+
+def test_a_socket_whose_first_message_nests_a_thousand_deep_is_closed_4401_not_an_error(app) -> None:
+    client, _ = app
+    deep = '{"type": "auth", "token": ' + "[" * 1000 + "]" * 1000 + "}"
+    with capture_logs() as logs, client.websocket_connect(f"{API}/live") as ws:
+        ws.send_text(deep)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_text(timeout=5)
+    assert closed.value.code == CLOSE_UNAUTHENTICATED
+    assert "nested deeper" in str(closed.value.detail)
+    assert not [e for e in logs if e["log_level"] in ("error", "critical")]
