@@ -61,6 +61,11 @@ UCUM = "http://unitsofmeasure.org"
 
 
 def _when(at: dt.datetime) -> str:
+    """A FHIR dateTime: its offset to the minute. A zone's old local mean time has seconds in its offset
+    (Chicago's was -05:50:36 until 1883), which FHIR cannot write: such a time is given in UTC."""
+    offset = at.utcoffset()
+    if offset is not None and offset.seconds % 60:
+        at = at.astimezone(dt.UTC)
     return at.isoformat()
 
 

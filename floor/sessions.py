@@ -31,6 +31,7 @@ from msgspec import Struct
 from floor.clock import Clock
 from floor.core.access import ALL_CLINICS, Role, clinics_of
 from floor.core.errors import Refusal, Why
+from floor.core.text import unreadable
 from floor.credentials import (
     ACCOUNT_LOCKOUT,
     ADDRESS_LOCKOUT,
@@ -150,6 +151,8 @@ class Sessions:
                           "underscores, starting with a letter or digit.", field="id")
         if not name.strip() or len(name) > 80:
             raise Refusal(Why.invalid, "A staff member needs a name of at most 80 characters.", field="name")
+        if why := unreadable("name", name):
+            raise Refusal(Why.invalid, f"Not added: {why}.", field="name")
         check_clinics(clinics)
         check_secret(secret)
         stored = await asyncio.to_thread(hash_secret, secret, self.cost)

@@ -48,6 +48,7 @@ from floor.core.journey import Stage, allowed_steps, enters_room, is_allowed, le
 from floor.core.learned import EMPTY, Learned
 from floor.core.presence import MAX_AWAY_MINUTES, Presence, PresenceMark, ProviderPresenceView
 from floor.core.rooms import ROOM_ACTIONS, RoomState, allowed_room_actions
+from floor.core.text import unreadable
 
 
 class StepRecord(Struct):
@@ -258,6 +259,9 @@ class Floor:
         return AlertAcknowledged(alert.id)
 
     def _book(self, c: BookVisit, at: dt.datetime) -> VisitBooked:
+        for name, value, multiline in (("patient_name", c.patient_name, False), ("notes", c.notes, True)):
+            if why := unreadable(name, value, multiline):
+                raise Refusal(Why.invalid, f"Not booked: {why}.", field=name)
         self._check_provider_and_type(c.provider, c.visit_type)
         if c.walk_in:
             start = at

@@ -21,6 +21,7 @@ from floor.core.errors import Refusal, Why
 from floor.core.events import Event
 from floor.core.floor import Floor, Visit
 from floor.core.journey import Stage
+from floor.core.text import unreadable
 
 
 class Intent(StrEnum):
@@ -139,6 +140,10 @@ def books_nothing(status: str) -> bool:
     return STATUSES.get(status) in (Intent.skip, Intent.cancel, Intent.no_show)
 
 
+#: An appointment's id in the EHR: FHIR ids are at most 64 characters; identifier values a little longer.
+MAX_EXTERNAL_ID = 128
+
+
 def check(clinic: Clinic, day: dt.date, appointments: list[Appointment]) -> list[Appointment]:
     """Check every appointment against the clinic and the day; raise ScheduleRefused naming every problem.
     Unknown providers and visit types are reported, never added."""
@@ -150,6 +155,11 @@ def check(clinic: Clinic, day: dt.date, appointments: list[Appointment]) -> list
             problems.append(a.problem(f"unknown status {a.status!r} (one of: {', '.join(STATUSES)})", "status"))
         if not a.external_id:
             problems.append(a.problem("every appointment needs its id in the schedule", "external_id"))
+        elif len(a.external_id) > MAX_EXTERNAL_ID:
+            problems.append(a.problem(f"the appointment's id is longer than {MAX_EXTERNAL_ID} characters",
+                                      "external_id"))
+        elif why := unreadable("external_id", a.external_id):
+            problems.append(a.problem(why, "external_id"))
         elif (twin := seen.get(a.external_id)) is not None:
             problems.append(a.problem(f"appointment {a.external_id!r} appears twice (also {twin.where})",
                                       "external_id"))
@@ -168,8 +178,12 @@ def check(clinic: Clinic, day: dt.date, appointments: list[Appointment]) -> list
             problems.append(a.problem("the patient's display name is missing", "patient_name"))
         elif len(a.patient_name) > 80:
             problems.append(a.problem("the patient's display name is longer than 80 characters", "patient_name"))
+        elif why := unreadable("patient_name", a.patient_name):
+            problems.append(a.problem(why, "patient_name"))
         if len(a.notes) > 500:
             problems.append(a.problem("notes are longer than 500 characters", "notes"))
+        elif why := unreadable("notes", a.notes, multiline=True):
+            problems.append(a.problem(why, "notes"))
         if a.start is None:
             problems.append(a.problem("the appointment has no start time", "start"))
         elif clinic.day_of(at := _aware(clinic, a.start)) != day:

@@ -22,14 +22,13 @@ from collections import Counter
 
 from floor.config import Clinic
 from floor.core.schedule import STATUSES, Appointment, Problem
+from floor.core.text import unreadable
 
 REQUIRED = ("external_id", "time", "provider", "visit_type", "patient_name")
 OPTIONAL = ("notes", "status")
 #: A status by its letters alone, so a spreadsheet's `No Show`, `checked_in` or `Canceled` finds its FHIR code.
 STATUS_SPELLINGS = {re.sub("[^a-z]", "", s): s for s in STATUSES} | {"": "booked", "canceled": "cancelled"}
 _BREAKS = re.compile(rb"\r\n|\r|\n")  # the line ends csv counts lines by
-_LINE_BREAK = re.compile("[\r\n\u2028\u2029]")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's control characters (category Cc)
 
 
 def _column(name: str) -> str:
@@ -66,7 +65,8 @@ def read_csv(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appointmen
             problems.append(Problem(where, f"{len(cells)} fields where the header has {len(columns)}", line=line))
             continue
         row = {name: cell.strip() for name, cell in zip(columns, cells, strict=False)}
-        bad = [Problem(where, why, name, line=line) for name, value in row.items() if (why := _unreadable(name, value))]
+        bad = [Problem(where, why, name, line=line) for name, value in row.items()
+               if (why := unreadable(name, value, multiline=name == "notes"))]
         bad += [Problem(where, f"{cell.strip()!r} is in column {i + 1}, which has no name in the header", line=line)
                 for i, cell in enumerate(cells[len(columns):], len(columns)) if cell.strip()]
         start = None
@@ -137,15 +137,6 @@ def _open_quote(lines: list[str], start: int) -> int | None:
             else:
                 state = "unquoted"
     return opened if state == "quoted" else None
-
-
-def _unreadable(name: str, value: str) -> str | None:
-    """Why a value cannot be taken as the team would read it: a line break but in notes (a name or an id is one
-    line), or a control character (a NUL from a damaged export; a tab is fine in notes)."""
-    if name != "notes" and _LINE_BREAK.search(value):
-        return f"{name} has a line break: it must be on one line"
-    control = next((ch for ch in _CONTROL.findall(value) if name != "notes" or ch not in "\t\r\n"), None)
-    return f"{name} has a control character (U+{ord(control):04X})" if control else None
 
 
 def _spellings(ids: list[str]) -> dict[str, str]:

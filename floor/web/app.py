@@ -20,11 +20,13 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from floor.bootstrap import Floors
 from floor.web.auth import Guarding
+from floor.web.body import FloorRequest
 from floor.web.errors import HANDLERS
 from floor.web.export import export_router
 from floor.web.health import health_router
 from floor.web.http import clinics_router
 from floor.web.live import live
+from floor.web.openapi import serve_true_document
 from floor.web.people import people_routers
 from floor.web.schedule import schedule_router
 
@@ -132,13 +134,14 @@ def create_app(floors: Floors, background: list[Callable[[], Coroutine[None, Non
         "floors": Provide(lambda: floors, use_cache=True, sync_to_thread=False)}, include_in_schema=False)
     pages = create_static_files_router(path="/", directories=[static_dir()], html_mode=True,
                                        include_in_schema=False, name="pages")
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, export_router(floors), schedule_router(floors), *people_routers(floors), sockets,
                         health_router(), pages],
         lifespan=[lifespan],
         middleware=[request_context],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,
+        request_class=FloorRequest,
         state=State({"floors": floors, "guarding": guarding or Guarding(),
                      "demo_pairing_clinic": demo_pairing_clinic}),
         openapi_config=OpenAPIConfig(
@@ -156,4 +159,6 @@ def create_app(floors: Floors, background: list[Callable[[], Coroutine[None, Non
         logging_config=None,  # floor.logs owns logging: JSON lines for every library
         debug=False,
     )
+    serve_true_document(app)
+    return app
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -11,6 +12,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from floor.core.errors import Refusal, Why
 from floor.log.base import LogUnavailable
 from floor.wire import ErrorBody
+
+log = structlog.get_logger("floor.http")
 
 STATUS = {
     Why.not_found: 404,
@@ -72,6 +75,8 @@ def validation_response(request: Request, exc: ValidationException) -> Response[
 
 
 def http_response(request: Request, exc: HTTPException) -> Response[ErrorBody]:
+    if exc.status_code == 500:
+        return server_error_response(request, exc)
     error = {400: "invalid_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
              405: "method_not_allowed", 413: "too_large", 429: "too_many_requests"}.get(exc.status_code, "error")
     return _json(ErrorBody(error, exc.detail), exc.status_code, exc.headers)
@@ -87,7 +92,17 @@ def unavailable_response(request: Request, exc: LogUnavailable) -> Response[Erro
                  {"Retry-After": "2"})
 
 
+def server_error_response(request: Request, exc: Exception) -> Response[ErrorBody]:
+    """Anything else is Floor's fault: logged with its traceback (and the request id every line carries), and
+    answered with the same body shape as every other error, without the details."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    log.error("server_error", method=request.method, path=request.url.path, status=status, exc_info=exc)
+    return _json(ErrorBody("internal", "Internal server error: the server's log says why (look for this "
+                           "request's X-Request-ID)."), status)
+
+
 HANDLERS = {
+    Exception: server_error_response,
     Refusal: refusal_response,
     ValidationException: validation_response,
     LogUnavailable: unavailable_response,

@@ -125,7 +125,7 @@ async def visit_event(request: Request, runtime: Runtime, visit: FromPath[str], 
 
 
 @post("/{clinic:str}/rooms/{room:str}/events", summary="Mark a room ready (cleaned), blocked or unblocked",
-      responses=errors(400, 401, 403, 404, 409, 429, 503))
+      responses=errors(400, 401, 403, 404, 409, 422, 429, 503))
 async def room_event(request: Request, runtime: Runtime, room: FromPath[str], data: JSONBody[RoomTap], who: Who,
                      idempotency_key: IdempotencyKey = None) -> Response[RoomAnswer]:
     return await _tap(request, runtime, MarkRoom(room, data.type, data.reason), who, idempotency_key)
@@ -148,7 +148,7 @@ async def presence_event(request: Request, runtime: Runtime, provider: FromPath[
 
 
 @post("/{clinic:str}/alerts/{alert:str}/acknowledge", summary="Acknowledge an alert (a manager saw it)",
-      responses=errors(400, 401, 403, 404, 409, 429, 503))
+      responses=errors(400, 401, 403, 404, 409, 422, 429, 503))
 async def acknowledge_alert(request: Request, runtime: Runtime, alert: FromPath[str], who: Who,
                             idempotency_key: IdempotencyKey = None) -> Response[AlertAnswer]:
     return await _tap(request, runtime, AcknowledgeAlert(alert), who, idempotency_key)

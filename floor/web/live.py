@@ -26,6 +26,7 @@ from floor.fanout import RESYNC, Subscriber
 from floor.runtime import ClinicRuntime
 from floor.sessions import Caller
 from floor.web.auth import Guarding, bearer
+from floor.web.body import too_deep
 from floor.web.errors import (
     CLOSE_BAD_PARAMETER,
     CLOSE_FORBIDDEN,
@@ -80,6 +81,10 @@ async def _token(socket: WebSocket) -> str:
     raw = message.get("text") or message.get("bytes") or ""
     if _size(message) > MAX_MESSAGE:
         raise Refused(CLOSE_TOO_BIG, f"messages to the server are at most {MAX_MESSAGE} bytes")
+    if too_deep(raw.encode() if isinstance(raw, str) else raw):
+        # msgspec recurses once per level: a first message nested a thousand deep would exhaust the stack.
+        raise Refused(CLOSE_UNAUTHENTICATED, "the first message must be {\"type\": \"auth\", \"token\": ...}, "
+                      "not JSON nested deeper than any message")
     try:
         return _auth.decode(raw).token
     except msgspec.ValidationError as e:

@@ -8,6 +8,7 @@ from typing import Annotated
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import TooManyRequestsException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from floor import audit
@@ -33,6 +34,10 @@ from floor.wire import (
 Who = NamedDependency[Caller]
 FloorsDep = NamedDependency[Floors]
 Day = Annotated[dt.date | None, QueryParameter(description="A clinic day, YYYY-MM-DD (default: today)")]
+
+
+WAITING = ResponseSpec(PairingWaiting, description="No manager has entered the code yet: ask again shortly.",
+                       generate_examples=False)
 
 
 def _manager(does: str) -> dict:
@@ -68,8 +73,8 @@ async def start_pairing(request: Request, floors: FloorsDep) -> Response[Pairing
 
 
 @post("/displays/pairings/claim", summary="The display collects its token once a manager entered its code",
-      responses=errors(400, 404, 429), status_code=200, security=[{}])
-async def claim_display(floors: FloorsDep, data: JSONBody[ClaimDisplay]) -> Response[DisplayToken | PairingWaiting]:
+      responses={**errors(400, 404, 429), 202: WAITING}, status_code=200, security=[{}])
+async def claim_display(floors: FloorsDep, data: JSONBody[ClaimDisplay]) -> Response[DisplayToken]:
     token = await floors.sessions.collect(data.claim)
     if token is None:
         return Response(PairingWaiting(), status_code=202)
@@ -86,7 +91,7 @@ async def me(who: Who) -> Me:
 
 
 @post("/sign-out", summary="Sign out: this token stops working at once, and its sockets close",
-      status_code=204, responses=errors(401))
+      status_code=204, responses=errors(401, 403))
 async def sign_out(floors: FloorsDep, who: Who) -> None:
     await floors.sessions.sign_out(who)
     floors.recheck_sessions()
@@ -165,7 +170,7 @@ async def set_secret(floors: FloorsDep, who: Who, staff: FromPath[str], data: JS
 
 
 @delete("/staff/{staff:str}", summary="Remove a staff member; their sign-ins end at once (managers)",
-        status_code=204, responses=errors(401, 403, 404, 429), **_manager("remove staff"))
+        status_code=204, responses=errors(401, 403, 404, 422, 429), **_manager("remove staff"))
 async def remove_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> None:
     if staff == who.person:
         raise Refusal(Why.invalid, "You cannot remove yourself; ask another manager.")

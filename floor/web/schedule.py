@@ -9,6 +9,7 @@ from typing import Annotated
 import structlog
 from litestar import Request, Response, Router, delete, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 from msgspec import Struct
 
@@ -37,6 +38,10 @@ Check = Annotated[bool, QueryParameter(description="true: only check the file an
                                                    "nothing is stored")]
 
 
+KEPT = ResponseSpec(Summary, description="A later day's schedule, checked and kept: `books_at` says when it is "
+                    "booked; the counts say what it will do then.", generate_examples=False)
+
+
 @post("/{clinic:str}/schedule", status_code=200, request_max_body_size=MAX_SCHEDULE_BYTES,
       summary="Import the day's schedule: CSV (text/csv) or a FHIR R4 Bundle of Appointments "
               "(application/fhir+json) (managers)",
@@ -49,7 +54,7 @@ Check = Annotated[bool, QueryParameter(description="true: only check the file an
                   "that day again replaces it. With `check=true` the file is checked and planned the same way "
                   "but nothing is stored or kept: 422 lists every problem, 200 says what importing would do "
                   "(`checked: true`). See README, Schedule import.",
-      responses=errors(400, 401, 403, 404, 422, 429, 503), guards=[managers_only],
+      responses={**errors(400, 401, 403, 404, 422, 429, 503), 202: KEPT}, guards=[managers_only],
       opt={"does": "import the schedule"})
 async def import_day(request: Request, runtime: NamedDependency[ClinicRuntime], who: NamedDependency[Caller],
                      floors: NamedDependency[Floors], date: Date, check: Check = False) -> Response[Summary]:
@@ -82,7 +87,7 @@ async def upcoming_days(runtime: NamedDependency[ClinicRuntime], floors: NamedDe
 
 @delete("/{clinic:str}/schedule", status_code=204, summary="Withdraw the schedule kept for a day ahead "
         "(managers)", description="Visits already booked are not touched: only a day that has not opened "
-        "yet has a schedule waiting.", responses=errors(401, 403, 404, 503), guards=[managers_only],
+        "yet has a schedule waiting.", responses=errors(400, 401, 403, 404, 503), guards=[managers_only],
         opt={"does": "withdraw a schedule"})
 async def withdraw_day(runtime: NamedDependency[ClinicRuntime], floors: NamedDependency[Floors],
                        who: NamedDependency[Caller], date: Date) -> None:

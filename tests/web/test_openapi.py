@@ -97,3 +97,44 @@ def test_every_route_but_sign_in_and_pairing_needs_a_bearer_token_and_says_so(sp
             assert "401" in op["responses"], f"{key} does not document 401"
             if key[0] == "post" and key[1].startswith("/api/clinics/"):
                 assert {"403", "429"} <= set(op["responses"]), f"{key} does not document 403 and 429"
+
+
+# -- the document says what the server does (issue 18) ---------------------------------------------------------
+
+
+def test_a_session_opens_and_closes_at_local_times_not_durations(spec: dict) -> None:
+    session = spec["components"]["schemas"]["Session"]["properties"]
+    for end in ("opens", "closes"):
+        assert session[end]["format"] != "duration"
+        assert session[end]["pattern"].startswith("^\\d{2}:\\d{2}")
+    assert '"format": "duration"' not in str(spec).replace("'", '"')
+
+
+@pytest.mark.parametrize("path", ["/api/clinics/{clinic}/export/encounters", "/api/clinics/{clinic}/export/measures"])
+def test_exports_are_documented_as_json_objects(spec: dict, path: str) -> None:
+    content = spec["paths"][path]["get"]["responses"]["200"]["content"]
+    assert content["application/fhir+json"]["schema"]["type"] == "object"
+
+
+def test_request_bodies_that_refuse_unknown_fields_say_so(spec: dict) -> None:
+    schemas = spec["components"]["schemas"]
+    for name in ("NewVisit", "VisitTap", "RoomTap", "PresenceTap", "SignIn", "NewStaff", "NewSecret", "PairDisplay",
+                 "ClaimDisplay"):
+        assert schemas[name]["additionalProperties"] is False, name
+
+
+def test_the_202_answers_are_documented(spec: dict) -> None:
+    claim = spec["paths"]["/api/displays/pairings/claim"]["post"]["responses"]
+    assert _ref(_json_schema(claim["202"])) == "PairingWaiting"
+    assert _ref(_json_schema(claim["200"])) == "DisplayToken"
+    schedule = spec["paths"]["/api/clinics/{clinic}/schedule"]["post"]
+    assert _ref(_json_schema(schedule["responses"]["202"])) == "Summary"
+    assert {"text/csv", "application/fhir+json"} <= set(schedule["requestBody"]["content"])
+
+
+def test_every_error_answer_of_every_operation_is_an_error_body(spec: dict) -> None:
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            for code, response in operation["responses"].items():
+                if code.startswith(("4", "5")):
+                    assert _ref(_json_schema(response)) == "ErrorBody", f"{method} {path} {code}"

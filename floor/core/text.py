@@ -1,0 +1,33 @@
+"""What text people type may hold: one rule for names, ids and notes, whichever way they come (a tap, a
+schedule file's CSV row or FHIR resource, a new staff account).
+
+Refused: control characters (a NUL from a damaged export, an ANSI escape; a tab or line break only in notes),
+a line break in anything but notes, invisible format characters (a zero-width space, a byte-order mark, a
+right-to-left override that makes a name read backwards on the screens), and text with nothing visible at all.
+The joiners (U+200C, U+200D) and the directional marks (U+200E, U+200F) stay: scripts and names need them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_LINE_BREAK = re.compile("[\r\n\u2028\u2029]")
+#: Format characters (category Cf) writing needs: the zero-width (non-)joiner and the left/right marks.
+_WRITING = frozenset("\u200c\u200d\u200e\u200f")
+
+
+def unreadable(field: str, value: str, multiline: bool = False) -> str | None:
+    """Why `value` cannot be taken as the team would read it (naming `field`), or None. `multiline`: notes,
+    where tabs and line breaks belong."""
+    if not multiline and _LINE_BREAK.search(value):
+        return f"{field} has a line break: it must be on one line"
+    for ch in value:
+        kind = unicodedata.category(ch)
+        if kind == "Cc" and not (multiline and ch in "\t\r\n"):
+            return f"{field} has a control character (U+{ord(ch):04X})"
+        if kind == "Cf" and ch not in _WRITING:
+            return f"{field} has an invisible character (U+{ord(ch):04X} {unicodedata.name(ch, 'format')})"
+    if value and not any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in value):
+        return f"{field} has nothing visible"
+    return None

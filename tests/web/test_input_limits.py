@@ -1,0 +1,172 @@
+"""Input limits on every way in (issue 18): a body nested too deep, a value of the wrong type, a name with
+control or invisible characters, an id too long. Each is a 4xx naming the problem, never a 500; the JSON API
+refuses what the schedule import refuses, by the same rule (floor.core.text)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+
+import pytest
+from litestar.exceptions import WebSocketDisconnect
+from litestar.testing import TestClient
+from structlog.testing import capture_logs
+
+from floor.bootstrap import Floors
+from floor.clock import ManualClock
+from floor.config import demo_clinic
+from floor.core.access import Role
+from floor.core.schedule import ScheduleRefused
+from floor.core.text import unreadable
+from floor.schedule import Format, read
+from floor.web.app import create_app
+from floor.web.body import MAX_DEPTH, too_deep
+from floor.web.errors import CLOSE_UNAUTHENTICATED
+from tests.support.staff import sign_in, test_floors
+
+START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago
+DAY = dt.date(2026, 11, 23)
+API = "/api/clinics/riverside"
+WALK_IN = {"provider": "kim", "visit_type": "follow", "walk_in": True}
+#: What the issue found the JSON API took: only a zero-width space, a NUL, an ANSI escape, a right-to-left override.
+BAD_NAMES = ["\u200b", "Ann\x00Lee", "Ann \x1b[31mLee", "Ann \u202eeeL"]
+
+
+@pytest.fixture
+def app(tmp_path) -> Iterator[tuple[TestClient, Floors]]:
+    floors = test_floors(tmp_path, clock=ManualClock(START), tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        yield client, floors
+
+
+def _nested(depth: int) -> bytes:
+    return b'{"staff": "x", "deep": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+@pytest.mark.parametrize("path", ["/api/sign-in", f"{API}/visits", "/api/displays/pairings/claim", "/api/staff"])
+def test_json_nested_a_thousand_deep_is_refused_with_400_on_every_json_route(app, path: str) -> None:
+    client, floors = app
+    manager = sign_in(client, floors, Role.manager)
+    answer = client.post(path, content=_nested(1000), headers={**manager, "Content-Type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "invalid_request"
+    assert f"deeper than {MAX_DEPTH}" in answer.json()["message"]
+
+
+def test_depth_counts_brackets_outside_strings_only() -> None:
+    assert not too_deep(b'{"a": "' + b"[" * 100 + b'"}')
+    assert not too_deep(b"[" * MAX_DEPTH + b"]" * MAX_DEPTH)
+    assert too_deep(b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1))
+    assert too_deep(b'{"a": "\\"", "b": ' + b"[" * 40 + b"]" * 40 + b"}")  # an escaped quote ends no string
+
+
+def test_a_number_sent_as_a_string_is_refused_naming_the_field(app) -> None:
+    client, floors = app
+    desk = sign_in(client, floors, Role.front_desk)
+    visit = client.post(f"{API}/visits", json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow",
+                                              "start": "2026-11-23T10:00:00"}, headers=desk).json()["visit"]
+    seq = floors.get("riverside").floor.seq
+    answer = client.post(f"{API}/visits/{visit['id']}/events", json={"type": "arrived", "expected_version": "1"},
+                         headers=desk)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["field"] == "expected_version"
+    assert floors.get("riverside").floor.seq == seq
+    assert client.post(f"{API}/visits/{visit['id']}/events", json={"type": "arrived", "expected_version": 1},
+                       headers=desk).status_code == 201
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_a_patient_name_with_control_or_invisible_characters_is_refused_naming_the_field(app, name: str) -> None:
+    client, floors = app
+    desk = sign_in(client, floors, Role.front_desk)
+    answer = client.post(f"{API}/visits", json={"patient_name": name, **WALK_IN}, headers=desk)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "patient_name"
+    assert floors.get("riverside").floor.seq == 0
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_a_staff_name_with_control_or_invisible_characters_is_refused(app, name: str) -> None:
+    client, floors = app
+    manager = sign_in(client, floors, Role.manager)
+    answer = client.post("/api/staff", json={"id": "new-person", "name": name, "role": "front_desk",
+                                             "secret": "135790"}, headers=manager)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "name"
+
+
+def test_names_in_any_script_with_their_joiners_and_marks_are_taken() -> None:
+    for name in ["José Núñez", "李小龙", "می\u200cخواهم", "שרה\u200f כהן", "O'Brien-Smith"]:
+        assert unreadable("patient_name", name) is None, name
+    assert unreadable("notes", "Interpreter:\tSpanish\nwheelchair", multiline=True) is None
+
+
+def _csv(name: str, external_id: str = "A1") -> bytes:
+    return (f"external_id,time,provider,visit_type,patient_name\n{external_id},08:00,kim,new,{name}\n").encode()
+
+
+def _fhir(name: str, external_id: str = "EHR-1") -> bytes:
+    appointment = {"resourceType": "Appointment", "id": "ap-1", "identifier": [{"value": external_id}],
+                   "status": "booked", "appointmentType": {"coding": [{"code": "new"}]},
+                   "start": "2026-11-23T08:00:00-06:00",
+                   "participant": [{"actor": {"reference": "Patient/pt-1", "display": name}, "status": "accepted"},
+                                   {"actor": {"reference": "Practitioner/kim"}, "status": "accepted"}]}
+    return json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": appointment}]}).encode()
+
+
+def _problems(body: bytes, kind: Format) -> dict[str | None, str]:
+    with pytest.raises(ScheduleRefused) as refused:
+        read(body, kind, demo_clinic(), DAY)
+    return {p.field: p.message for p in refused.value.problems}
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+@pytest.mark.parametrize(("kind", "file"), [(Format.csv, _csv), (Format.fhir, _fhir)])
+def test_the_schedule_import_refuses_the_same_names_by_the_same_rule(name: str, kind: Format, file) -> None:
+    problems = _problems(file(name), kind)
+    assert problems["patient_name"] == unreadable("patient_name", name)
+
+
+@pytest.mark.parametrize(("kind", "file"), [(Format.csv, _csv), (Format.fhir, _fhir)])
+def test_an_external_id_of_a_hundred_thousand_characters_is_refused(kind: Format, file) -> None:
+    problems = _problems(file("Ann Lee", "A" * 100_000), kind)
+    assert "longer than" in problems["external_id"]
+
+
+@pytest.mark.parametrize("path", ["export/encounters", "export/measures"])
+def test_an_export_of_a_day_before_1900_is_written_in_utc_not_a_500(app, path: str) -> None:
+    # Chicago kept local mean time (-05:50:36) until 1883: FHIR cannot write an offset with seconds.
+    client, floors = app
+    manager = sign_in(client, floors, Role.manager)
+    answer = client.get(f"{API}/{path}?day=1800-01-01", headers=manager)
+    assert answer.status_code == 200, answer.text
+    assert "1800-01-01" in answer.text and "05:50:36Z" in answer.text and "-05:50:36" not in answer.text
+
+
+def test_a_server_error_is_logged_with_its_traceback_and_answered_as_an_error_body(app, monkeypatch) -> None:
+    client, floors = app
+    manager = sign_in(client, floors, Role.manager)
+
+    def broken():
+        raise RuntimeError("the learned table is broken")
+
+    monkeypatch.setattr(floors.get("riverside"), "learned_answer", broken)
+    with capture_logs() as logs:
+        answer = client.get(f"{API}/learned", headers=manager)
+    assert answer.status_code == 500
+    assert answer.json()["error"] == "internal" and "broken" not in answer.text
+    [error] = [e for e in logs if e["event"] == "server_error"]
+    assert isinstance(error["exc_info"], RuntimeError) and error["path"] == f"{API}/learned"
+
+
+def test_a_socket_whose_first_message_nests_a_thousand_deep_is_closed_4401_not_an_error(app) -> None:
+    client, _ = app
+    deep = '{"type": "auth", "token": ' + "[" * 1000 + "]" * 1000 + "}"
+    with capture_logs() as logs, client.websocket_connect(f"{API}/live") as ws:
+        ws.send_text(deep)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_text(timeout=5)
+    assert closed.value.code == CLOSE_UNAUTHENTICATED
+    assert "nested deeper" in str(closed.value.detail)
+    assert not [e for e in logs if e["log_level"] in ("error", "critical")]
