@@ -908,7 +908,7 @@ function renderFloor() {
     el("td", { text: typeLabel(v.visit_type) }),
     el("td", { text: `${stageLabel(v.stage)}${v.entered_in_error ? " (booked in error)" : ""}` }),
     el("td", { text: v.room ? roomLabel(v.room) : "" }),
-    el("td", { "data-visit": v.id }, detailButton(v)))));
+    el("td", {}, detailButton(v)))));
   $("visits-empty").hidden = visits.length > 0;
 }
 $("floor-details").addEventListener("toggle", () => renderFloor());
@@ -986,7 +986,7 @@ document.addEventListener("click", (e) => {
       sendStep(card, button.dataset.step);
       return;
     case "detail":
-      detail.open(button.closest("[data-visit]").dataset.visit, button);
+      detail.open(button.dataset.detailVisit, button);
       return;
     case "room-undo":
       detail.undoRoom(button.dataset.room, board.rooms.get(button.dataset.room)?.version);
@@ -1025,7 +1025,7 @@ async function confirmStep(card, step) {
 }
 
 function detailButton(v) {
-  return el("button", { type: "button", class: "link-button details", "data-action": "detail",
+  return el("button", { type: "button", class: "link-button details", "data-action": "detail", "data-detail-visit": v.id,
     "aria-label": `Details and history: ${v.patient_name}`, text: "Details" });
 }
 

@@ -34,7 +34,7 @@ function who(id, ctx) {
 
 function alertItem(a, ctx) {
   const d = a.detail || {};
-  const li = el("li", { class: `tablet-alert alert-${a.kind}`, "data-alert": a.id, "data-visit": a.visit || null });
+  const li = el("li", { class: `tablet-alert alert-${a.kind}`, "data-alert": a.id, "data-alert-visit": a.visit || null });
   if (a.kind === "dwell") {
     const phrase = DWELL_PHRASE[a.stage] || "waiting";
     li.append(...who(a.visit, ctx), ` ${phrase} ${mins(d.minutes)}${d.limit ? ` (limit ${d.limit} min)` : ""}`);

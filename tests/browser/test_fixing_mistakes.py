@@ -61,7 +61,7 @@ def _detail_from_the_floor(tablet: Page, visit: str) -> Page:
     floor = tablet.locator("#floor-details")
     if floor.get_attribute("open") is None:
         tablet.locator("#floor-details > summary").click()
-    tablet.locator(f"#visits-body [data-visit='{visit}'] [data-action='detail']").click()
+    tablet.locator(f"#visits-body [data-detail-visit='{visit}']").click()
     tablet.locator("#visit-detail[open]").wait_for(timeout=5_000)
     tablet.locator("#visit-detail .history li").first.wait_for(timeout=5_000)
     return tablet
@@ -145,7 +145,7 @@ def test_the_walls_visit_code_is_on_the_tablet_card_and_alert_and_the_managers_a
     sign_in_page(tablet, MA, PIN)
     card = tablet.locator(f"[data-list='ma-waiting'] [data-visit='{visit['id']}']")
     assert _code(card) == token
-    alert = tablet.locator(f"#tablet-alerts [data-visit='{visit['id']}']")
+    alert = tablet.locator(f"#tablet-alerts [data-alert-visit='{visit['id']}']")
     alert.wait_for(timeout=10_000)
     assert _code(alert) == token and "Ann Lee" in alert.inner_text()
     assert _serious(tablet) == []
