@@ -979,7 +979,8 @@ document.addEventListener("click", (e) => {
       sendStep(card, button.dataset.step);
       return;
     case "step":
-      if (ENDING.has(button.dataset.step)) {
+      // Ending a visit asks first; so does a provider's check-out that skips the teach-back.
+      if (ENDING.has(button.dataset.step) || (button.dataset.step === "checked_out" && card.dataset.stage === "provider_in")) {
         confirmStep(card, button.dataset.step);
         return;
       }
@@ -1017,9 +1018,10 @@ async function confirmStep(card, step) {
   if (!v) return;
   const code = v.token ? ` (${v.token})` : "";
   const yes = { no_show: "Yes, mark no-show", cancelled: "Yes, cancel the visit",
-    left_without_being_seen: "Yes, left without being seen" }[step];
+    left_without_being_seen: "Yes, left without being seen", checked_out: "Yes, check out without teach-back" }[step];
+  const skip = step === "checked_out" ? " The teach-back is not recorded: the check-out records it as skipped." : "";
   const ok = await confirmEnd({ title: `${STEP_BUTTON[step]}: ${v.patient_name}${code}?`,
-    text: `This ends the visit. If it was a mistake, it can be undone later from the visit's details.`, yes });
+    text: `This ends the visit.${skip} If it was a mistake, it can be undone later from the visit's details.`, yes });
   const fresh = document.querySelector(`[data-visit="${CSS.escape(id)}"]`);
   if (ok && fresh) sendStep(fresh, step);
 }

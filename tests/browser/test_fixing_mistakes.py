@@ -157,3 +157,36 @@ def test_the_walls_visit_code_is_on_the_tablet_card_and_alert_and_the_managers_a
     console.click("#signin-form button[type='submit']")
     console.wait_for_function(f"() => [...document.querySelectorAll('#alerts [data-alert]')].some(li => "
                               f"li.textContent.includes('{token} · Ann Lee'))", timeout=10_000)
+
+
+def test_a_room_mark_is_undone_on_the_tablet_and_a_check_out_without_teach_back_asks_first(
+        server: ServerProcess, screens: Screens) -> None:
+    desk, ma = server.signed_in(Role.front_desk), server.signed_in(Role.medical_assistant)
+    server.add_staff("kim", Role.provider, "Jenna Kim")
+    blocked = httpx.post(f"{server.url}{API}/rooms/e3/events", headers=ma, timeout=10,
+                         json={"type": "blocked", "reason": "leak"})
+    assert blocked.status_code == 201, blocked.text
+    tablet = screens.open(f"{server.url}/")
+    sign_in_page(tablet, MA, PIN)
+    room = tablet.locator("[data-list='ma-rooms'] [data-room='e3']")
+    room.locator("[data-action='room-undo']").click()
+    room.wait_for(state="detached", timeout=5_000)  # ready again: no longer a room to tidy
+    board = httpx.get(f"{server.url}{API}/board", headers=desk, timeout=10).json()
+    assert next(r for r in board["rooms"] if r["id"] == "e3")["state"] == "ready"
+
+    visit = httpx.post(f"{server.url}{API}/visits", headers=desk, timeout=10, json={
+        "patient_name": "Pat Doe", "provider": "kim", "visit_type": "follow", "walk_in": True}).json()["visit"]
+    kim = server.sign_in("kim")
+    for headers, body in ((ma, {"type": "roomed", "room": "e1"}), (ma, {"type": "prep_done"}),
+                          (kim, {"type": "provider_in"})):
+        answer = httpx.post(f"{server.url}{API}/visits/{visit['id']}/events", headers=headers, json=body, timeout=10)
+        assert answer.status_code == 201, answer.text
+    provider = screens.open(f"{server.url}/")
+    sign_in_page(provider, "kim", PIN)
+    card = provider.locator(f"[data-list='pr-with'] [data-visit='{visit['id']}']")
+    card.locator("[data-action='step'][data-step='checked_out']").click()
+    confirm = provider.locator("dialog[data-confirm][open]")
+    assert "teach-back" in confirm.inner_text()
+    confirm.locator("[data-confirm-no]").click()
+    confirm.wait_for(state="detached", timeout=5_000)
+    assert card.get_attribute("data-stage") == "provider_in"
