@@ -88,8 +88,7 @@ class Visit(Struct):
     external_system: str | None = None
     #: Its three characters on the wall (the hallway shows no id and no name), distinct among the day's visits.
     token: str = ""
-    #: Who booked it (a walk-in booked by mistake is taken off by them, or a manager). "": an import, or a log
-    #: from before bookings were undone.
+    #: Who booked it (the booking event's actor): a walk-in booked by mistake is taken off by them, or a manager.
     booked_by: str = ""
     #: The seq of its booking.
     booked_seq: int = 0

@@ -18,9 +18,18 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from floor.clock import ManualClock
 from floor.config import demo_clinic
 from floor.core.access import Act, Role, may, may_undo
-from floor.core.commands import BookVisit, Command, MarkRoom, RescheduleVisit, TakeStep, Tap, UndoStep
+from floor.core.commands import (
+    BookVisit,
+    Command,
+    MarkRoom,
+    RescheduleVisit,
+    TakeStep,
+    Tap,
+    UndoRoomMark,
+    UndoStep,
+)
 from floor.core.errors import Refusal, Why
-from floor.core.events import Event, RoomMarked, StepTaken, StepUndone, VisitRescheduled, WalkInRemoved
+from floor.core.events import Event, RoomMarked, RoomMarkUndone, StepTaken, StepUndone, VisitRescheduled, WalkInRemoved
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import ENDS, IN_ROOM, PATH, STEPS, Stage, allowed_steps, enters_room
@@ -331,6 +340,24 @@ class FloorMachine(RuleBasedStateMachine):
             assert ev.version == self.floor.rooms[room].version
             assert self.floor.rooms[room].visit is None
 
+    @rule(room=st.sampled_from([*ROOM_IDS, "x9"]), role=st.sampled_from([None, *Role]),
+          actor=st.sampled_from(ACTORS))
+    def undo_room_mark(self, room: str, role: Role | None, actor: str) -> None:
+        """Undo a room's last mark: the room is as it was before it, only while nothing else changed the room, and
+        only for who marked it or a manager."""
+        current = self.floor.rooms.get(room)
+        mark = current.undoable_mark() if current is not None else None
+        prior = (mark.previous, mark.previous_since) if mark is not None else None
+        ev = self.tap(UndoRoomMark(room), actor, "tablet-east", role)
+        if mark is None:
+            assert ev is None and self.refused in (Why.not_found, Why.nothing_to_undo)
+        elif role is not None and not may_undo(role, actor, mark.by):
+            assert ev is None and self.refused is Why.forbidden
+        else:
+            assert ev is not None, self.refused
+            after = self.floor.rooms[room]
+            assert (after.state, after.since, after.visit, after.last_mark) == (*prior, None, None)
+
     @rule(pick=picks)
     def tidy_room(self, pick: int) -> None:
         """Clean a room in turnover, or unblock a blocked one."""
@@ -391,8 +418,8 @@ class FloorMachine(RuleBasedStateMachine):
         per_visit = Counter(e.visit for e in self.stored if e.visit is not None)
         for v in self.floor.visits.values():
             assert v.version == per_visit[v.id]
-        per_room = Counter(e.change.room for e in self.stored
-                           if isinstance(e.change, RoomMarked | StepTaken | StepUndone) and e.change.room)
+        room_changes = RoomMarked | RoomMarkUndone | StepTaken | StepUndone
+        per_room = Counter(e.change.room for e in self.stored if isinstance(e.change, room_changes) and e.change.room)
         for room in self.floor.rooms.values():
             assert room.version == per_room[room.id]
 
