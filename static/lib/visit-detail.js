@@ -142,7 +142,6 @@ export function createVisitDetail(ctx) {
       const answer = await ctx.request("GET", path(id));
       if (mine !== loadSeq || current !== id) return;
       history = answer;
-      if (answer?.visit) ctx.onAnswer({ visit: answer.visit });
     } catch (err) {
       if (mine !== loadSeq || current !== id) return;
       message = { text: `Could not load the history: ${err.message || err}`, error: true };
