@@ -990,7 +990,7 @@ document.addEventListener("click", (e) => {
       detail.open(button.dataset.detailVisit, button);
       return;
     case "room-undo":
-      detail.undoRoom(button.dataset.room, board.rooms.get(button.dataset.room)?.version);
+      detail.undoRoom(button.dataset.undoRoom, board.rooms.get(button.dataset.undoRoom)?.version);
       return;
     case "dismiss":
       pins.delete(card.dataset.visit);

@@ -78,7 +78,7 @@ export function mayUndoMark(room, me) {
 export function roomUndoButton(room, me) {
   if (!mayUndoMark(room, me)) return null;
   const action = room.last_mark.action;
-  return el("button", { type: "button", class: "secondary small", "data-action": "room-undo", "data-room": room.id,
+  return el("button", { type: "button", class: "secondary small", "data-action": "room-undo", "data-undo-room": room.id,
     "aria-label": `Undo ${room.label} marked ${action}`, text: `Undo ${action}` });
 }
 
