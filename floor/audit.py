@@ -12,10 +12,12 @@ from floor.core.events import (
     PresenceUndone,
     ProviderPresence,
     RoomMarked,
+    RoomMarkUndone,
     StepTaken,
     StepUndone,
     VisitBooked,
     VisitRescheduled,
+    WalkInRemoved,
 )
 from floor.wire import AuditEntry
 
@@ -41,6 +43,10 @@ def entry(clinic: str, event: Event, notes_before: str | None = None) -> AuditEn
             return replace(base, entered_in_error=True)
         case StepUndone():
             return replace(base, undone_seq=c.undone_seq)
+        case WalkInRemoved():
+            return replace(base, undone="walk_in", undone_seq=c.undone_seq)
+        case RoomMarkUndone():
+            return replace(base, undone=f"room_{c.action.value}", undone_seq=c.undone_seq)
         case RoomMarked(reason=reason) if reason:
             return replace(base, reason=reason)
         case ProviderPresence():

@@ -26,6 +26,7 @@ from floor.core.commands import (
     RescheduleVisit,
     TakeStep,
     UndoPresence,
+    UndoRoomMark,
     UndoStep,
 )
 from floor.core.errors import Refusal
@@ -53,6 +54,8 @@ def tap_type(command: Command) -> str:
             return "undo"
         case MarkRoom(action=action):
             return f"room_{action.value}"
+        case UndoRoomMark():
+            return "room_undo"
         case BookVisit(walk_in=True):
             return "walk_in"
         case BookVisit():

@@ -21,7 +21,7 @@ from floor.clock import Clock
 from floor.config import Clinic
 from floor.core.access import Role
 from floor.core.alerts import review
-from floor.core.commands import AcknowledgeAlert, Command, MarkPresence, MarkRoom, Tap, UndoPresence
+from floor.core.commands import AcknowledgeAlert, Command, MarkPresence, MarkRoom, Tap, UndoPresence, UndoRoomMark
 from floor.core.errors import Refusal, Why
 from floor.core.events import AlertChange, AlertRaised, Event
 from floor.core.floor import Floor, Touched
@@ -236,7 +236,7 @@ class ClinicRuntime:
         return Answer(first.status, bytes(first.body), replayed=True)
 
     def _answer(self, event: Event, touched: Touched, command: Command) -> bytes:
-        if isinstance(command, MarkRoom):
+        if isinstance(command, MarkRoom | UndoRoomMark):
             return encode(RoomAnswer(event.seq, event, touched.rooms[0]))
         if isinstance(command, AcknowledgeAlert):
             return encode(AlertAnswer(event.seq, event, touched.alert))

@@ -80,8 +80,12 @@ class VisitTap(Struct, forbid_unknown_fields=True):
 
 
 class RoomTap(Struct, forbid_unknown_fields=True):
-    type: RoomAction
+    """Mark a room ready (cleaned), blocked (with its reason) or unblocked; or `undo` its last mark
+    (`expected_version`: the room version the screen saw)."""
+
+    type: Literal[(*(a.value for a in RoomAction), "undo")]  # type: ignore[valid-type]
     reason: Annotated[str, Meta(max_length=200)] = ""
+    expected_version: Version | None = None
 
 
 class PresenceTap(Struct, forbid_unknown_fields=True):

@@ -13,6 +13,8 @@ import { CLOSE, openFeed } from "./lib/feed.js";
 import { outbox } from "./lib/outbox.js";
 import { local, parseTime, session, show } from "./lib/page.js";
 import { DEVICE_KEY, signInForm } from "./lib/signin.js";
+import { ENDING, confirmEnd, createVisitDetail, roomUndoButton, visitCode } from "./lib/visit-detail.js";
+import { renderAlerts } from "./lib/alert-lines.js";
 
 const TOKEN_KEY = "floor.tablet.token"; // sessionStorage
 const CLINIC_KEY = "floor.tablet.clinic"; // localStorage: the clinic last looked at
@@ -125,6 +127,7 @@ const board = {
   delays: new Map(),
   presence: new Map(), // provider id -> {status, since, back_at, by, version}
   plans: new Map(), // visit id -> {roomed, provider_in}: its plan by the clinic's convention, from the server
+  alerts: new Map(), // alert id -> alert (active and cleared)
 };
 
 /** Taps on their way: visit id -> {step, room, version, list, key, waiting, ctrl}. */
@@ -425,6 +428,7 @@ function apply(msg) {
         delays: new Map((b.delays || []).map((d) => [d.provider, d])),
         presence: new Map((b.presence || []).map((p) => [p.provider, p])),
         plans: new Map((b.plans || []).map((p) => [p.visit, p])),
+        alerts: new Map((b.alerts || []).map((a) => [a.id, a])),
       });
       setClock(b.now, { from: "snapshot" });
       fillWalkinChoices();
@@ -440,6 +444,8 @@ function apply(msg) {
       if (msg.visit) putVisit(msg.visit, msg.plan);
       for (const r of msg.rooms || []) putRoom(r);
       if (msg.presence) board.presence.set(msg.presence.provider, msg.presence);
+      if (msg.alert) board.alerts.set(msg.alert.id, msg.alert);
+      if (msg.visit) detail.changed(msg.visit.id);
       break;
     case "heartbeat":
       setClock(msg.now);
@@ -574,6 +580,7 @@ function renderNow() {
   renderDelay();
   renderPresence();
   renderFloor();
+  renderAlerts($("tablet-alerts"), board.alerts.values(), { visit: (id) => board.visits.get(id), provider: providerName, clock });
   updateBanner();
 }
 
@@ -720,7 +727,9 @@ function visitCard(v, role, list) {
 
   const head = el("div", { class: "vhead" },
     el("h4", { id: titleId, class: "patient", text: v.patient_name }),
-    v.walk_in ? el("span", { class: "badge", text: "Walk-in" }) : null);
+    visitCode(v.token),
+    v.walk_in ? el("span", { class: "badge", text: "Walk-in" }) : null,
+    detailButton(v));
   card.append(head);
 
   const start = parseTime(v.start);
@@ -863,6 +872,7 @@ function roomCard(r) {
     card.append(el("button", { type: "button", class: "secondary", "data-action": "room-unblock", disabled: Boolean(p),
       text: p ? "Sending…" : "Unblock" }));
   }
+  if (!p) card.append(roomUndoButton(r, me) || "");
   return card;
 }
 
@@ -900,6 +910,8 @@ function renderFloor() {
     const v = r.visit ? board.visits.get(r.visit) : null;
     if (v) li.append(el("span", { class: "room-who", text: v.patient_name }), el("span", { class: "room-stage", text: stageLabel(v.stage) }));
     else if (r.since) li.append(el("span", { class: "room-stage", text: `for ${duration(now - parseTime(r.since))}` }));
+    const undo = roomUndoButton(r, me);
+    if (undo) li.append(undo);
     return li;
   }));
   const visits = [...board.visits.values()];
@@ -907,10 +919,12 @@ function renderFloor() {
   $("visits-body").replaceChildren(...visits.map((v) => el("tr", { class: FINISHED.has(v.stage) ? "finished" : "" },
     el("td", { text: `${clock(v.start)}${v.walk_in ? " (walk-in)" : ""}` }),
     el("td", { class: "patient", text: v.patient_name }),
+    el("td", {}, visitCode(v.token)),
     el("td", { text: providerName(v.provider) }),
     el("td", { text: typeLabel(v.visit_type) }),
-    el("td", { text: stageLabel(v.stage) }),
-    el("td", { text: v.room ? roomLabel(v.room) : "" }))));
+    el("td", { text: `${stageLabel(v.stage)}${v.entered_in_error ? " (booked in error)" : ""}` }),
+    el("td", { text: v.room ? roomLabel(v.room) : "" }),
+    el("td", {}, detailButton(v)))));
   $("visits-empty").hidden = visits.length > 0;
 }
 $("floor-details").addEventListener("toggle", () => renderFloor());
@@ -996,7 +1010,18 @@ document.addEventListener("click", (e) => {
       sendStep(card, button.dataset.step);
       return;
     case "step":
+      // Ending a visit asks first; so does a provider's check-out that skips the teach-back.
+      if (ENDING.has(button.dataset.step) || (button.dataset.step === "checked_out" && card.dataset.stage === "provider_in")) {
+        confirmStep(card, button.dataset.step);
+        return;
+      }
       sendStep(card, button.dataset.step);
+      return;
+    case "detail":
+      detail.open(button.dataset.detailVisit, button);
+      return;
+    case "room-undo":
+      detail.undoRoom(button.dataset.undoRoom, board.rooms.get(button.dataset.undoRoom)?.version);
       return;
     case "dismiss":
       pins.delete(card.dataset.visit);
@@ -1013,6 +1038,47 @@ document.addEventListener("click", (e) => {
       return;
     default:
   }
+});
+
+// -- fixing mistakes: confirming the steps that end a visit, a visit's detail and history (lib/visit-detail.js) -
+
+/** Ask before ending a visit (no-show, cancel, left unseen); the card's tap goes only on "yes". */
+async function confirmStep(card, step) {
+  const id = card.dataset.visit;
+  const v = board.visits.get(id);
+  if (!v) return;
+  const code = v.token ? ` (${v.token})` : "";
+  const yes = { no_show: "Yes, mark no-show", cancelled: "Yes, cancel the visit",
+    left_without_being_seen: "Yes, left without being seen", checked_out: "Yes, check out without teach-back" }[step];
+  const skip = step === "checked_out" ? " The teach-back is not recorded: the check-out records it as skipped." : "";
+  const ok = await confirmEnd({ title: `${STEP_BUTTON[step]}: ${v.patient_name}${code}?`,
+    text: `This ends the visit.${skip} If it was a mistake, it can be undone later from the visit's details.`, yes });
+  const fresh = document.querySelector(`[data-visit="${CSS.escape(id)}"]`);
+  if (ok && fresh) sendStep(fresh, step);
+}
+
+function detailButton(v) {
+  return el("button", { type: "button", class: "link-button details", "data-action": "detail", "data-detail-visit": v.id,
+    "aria-label": `Details and history: ${v.patient_name}`, text: "Details" });
+}
+
+const detail = createVisitDetail({
+  clinic: () => board.clinic,
+  me: () => me,
+  visit: (id) => board.visits.get(id),
+  request: (method, path) => request(method, path),
+  send: (path, body) => tap(path, body, { token }),
+  labels: { stage: stageLabel, step: stepDone, provider: providerName, type: typeLabel, room: roomLabel, clock },
+  onAnswer: (answer) => {
+    putVisit(answer.visit, answer.plan);
+    if (answer.visit) pins.delete(answer.visit.id);
+    render();
+  },
+  onRoom: (answer) => {
+    putRoom(answer.room);
+    render();
+  },
+  say: (text, error) => showToast({ text, error }),
 });
 
 async function sendStep(card, step, room) {
@@ -1198,7 +1264,8 @@ async function sendRoom(roomId, action) {
       },
     });
     putRoom(answer.room);
-    showToast({ text: `${answer.room.label} is ${ROOM_STATE_LABEL[answer.room.state]?.toLowerCase() || answer.room.state} now.` });
+    showToast({ text: `${answer.room.label} is ${ROOM_STATE_LABEL[answer.room.state]?.toLowerCase() || answer.room.state} now.`,
+      undo: { room: roomId, version: answer.room.version }, patient: answer.room.label });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
     const room = board.rooms.get(roomId);
@@ -1367,6 +1434,10 @@ async function sendUndo() {
   clearTimeout(toastTimer);
   paintToast();
   if (t.undo.presence) return sendPresenceUndo(t);
+  if (t.undo.room) {
+    hideToast();
+    return detail.undoRoom(t.undo.room, version);
+  }
   try {
     const answer = await kept.send(keptTap({ key: newKey(), path: visitPath(id), body: { type: "undo", expected_version: version },
       visit: id, stage: board.visits.get(id)?.stage }), {

@@ -192,6 +192,11 @@ function clinicTime(day, time) {
 
 const providerName = (id) => state.providerById.get(id)?.name || id || "";
 const patientName = (id) => state.visits.get(id)?.patient_name || id || "";
+/** A patient as alerts name them: the visit code the wall shows, then the name ("XD2 · Pat Doe"). */
+const codedName = (id) => {
+  const token = state.visits.get(id)?.token;
+  return token ? `${token} · ${patientName(id)}` : patientName(id);
+};
 const staffName = (id) => {
   if (!id) return "";
   if (me && id === me.id) return `you (${me.name || me.id})`;
@@ -961,7 +966,7 @@ function alertHeadline(a) {
   if (a.kind === "schedule") return "The schedule sent ahead for today was not booked";
   if (a.kind === "dwell") {
     const phrase = DWELL_PHRASE[a.stage] || `in ${STAGE_LABEL[a.stage] || a.stage}`;
-    return `${patientName(a.visit)} ${phrase} ${minutesText(d.minutes)}${d.limit ? ` (limit ${d.limit} min)` : ""}`;
+    return `${codedName(a.visit)} ${phrase} ${minutesText(d.minutes)}${d.limit ? ` (limit ${d.limit} min)` : ""}`;
   }
   return `${a.kind} alert`;
 }
@@ -972,12 +977,12 @@ function alertBody(a) {
   if (a.kind === "cascade") {
     const affected = d.affected || [];
     if (affected.length) {
-      const names = affected.slice(0, 4).map(patientName);
+      const names = affected.slice(0, 4).map(codedName);
       parts.push(`${plural(affected.length, "visit")} projected late: ${names.join(", ")}${affected.length > 4 ? ` and ${affected.length - 4} more` : ""}.`);
     }
     parts.push(d.recovers_at ? `Back on time about ${hm(parseTime(d.recovers_at))}.` : "Not back on time this session.");
     if (d.cause_visit) {
-      parts.push(`Cause: ${patientName(d.cause_visit)}, ${(STAGE_LABEL[d.cause_stage] || d.cause_stage || "").toLowerCase()} ${minutesText(d.cause_minutes)} over.`);
+      parts.push(`Cause: ${codedName(d.cause_visit)}, ${(STAGE_LABEL[d.cause_stage] || d.cause_stage || "").toLowerCase()} ${minutesText(d.cause_minutes)} over.`);
     }
   } else if (a.kind === "schedule") {
     const problems = d.problems || [];
@@ -994,7 +999,7 @@ function alertBody(a) {
 function alertSignature(a) {
   const ui = alertUi.get(a.id) || {};
   return JSON.stringify([a.version, a.cleared_at, a.acknowledged_by, a.updated_at, ui.pending, ui.error,
-    a.kind === "cascade" ? (a.detail?.affected || []).map(patientName) : patientName(a.visit), staffNames.size]);
+    a.kind === "cascade" ? (a.detail?.affected || []).map(codedName) : codedName(a.visit), staffNames.size]);
 }
 
 function alertNode(a) {

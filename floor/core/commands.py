@@ -47,6 +47,9 @@ class TakeStep(Struct, frozen=True):
 
 
 class UndoStep(Struct, frozen=True):
+    """Undo the visit's last step; a walk-in with no step yet is its booking: the walk-in is taken off the floor
+    (booked by mistake)."""
+
     visit: str
     expected_version: int | None = None
 
@@ -55,6 +58,14 @@ class MarkRoom(Struct, frozen=True):
     room: str
     action: RoomAction
     reason: str = ""
+
+
+class UndoRoomMark(Struct, frozen=True):
+    """Undo the room's last mark (ready, blocked, unblocked), if nothing changed the room since
+    (`expected_version`: the room version the screen saw)."""
+
+    room: str
+    expected_version: int | None = None
 
 
 class AcknowledgeAlert(Struct, frozen=True):
@@ -78,7 +89,8 @@ class UndoPresence(Struct, frozen=True):
     expected_version: int | None = None
 
 
-Command = BookVisit | RescheduleVisit | TakeStep | UndoStep | MarkRoom | AcknowledgeAlert | MarkPresence | UndoPresence
+Command = (BookVisit | RescheduleVisit | TakeStep | UndoStep | MarkRoom | UndoRoomMark | AcknowledgeAlert | MarkPresence
+           | UndoPresence)
 
 
 class Tap(Struct, frozen=True):

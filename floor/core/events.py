@@ -8,7 +8,7 @@ from msgspec import Struct
 
 from floor.core.journey import Stage
 from floor.core.presence import Presence
-from floor.core.rooms import RoomAction
+from floor.core.rooms import RoomAction, RoomState
 
 
 class VisitBooked(Struct, tag="visit_booked", frozen=True):
@@ -68,12 +68,31 @@ class StepUndone(Struct, tag="step_undone", frozen=True):
     room: str | None = None
 
 
+class WalkInRemoved(Struct, tag="walk_in_removed", frozen=True):
+    """A walk-in booked by mistake was taken off the floor (the undo of its booking, before any step): it ends
+    as a cancellation entered in error, left out of the measures like any booking that should never have been
+    on the floor. The booking stays in the log."""
+
+    visit: str
+    undone_seq: int
+
+
 class RoomMarked(Struct, tag="room_marked", frozen=True):
     """Staff marked a room ready (cleaned), blocked, or unblocked."""
 
     room: str
     action: RoomAction
     reason: str = ""
+
+
+class RoomMarkUndone(Struct, tag="room_mark_undone", frozen=True):
+    """A mistaken room mark was reversed: the room is back in `state`, as it was before the mark. The undone
+    event stays in the log."""
+
+    room: str
+    undone_seq: int
+    action: RoomAction
+    state: RoomState
 
 
 class ProviderPresence(Struct, tag="provider_presence", frozen=True):
@@ -143,8 +162,8 @@ class AlertAcknowledged(Struct, tag="alert_acknowledged", frozen=True):
 
 AlertChange = AlertRaised | AlertUpdated | AlertCleared
 
-Change = (VisitBooked | VisitRescheduled | StepTaken | StepUndone | RoomMarked | AlertChange | AlertAcknowledged
-          | ProviderPresence | PresenceUndone)
+Change = (VisitBooked | VisitRescheduled | StepTaken | StepUndone | WalkInRemoved | RoomMarked | RoomMarkUndone
+          | AlertChange | AlertAcknowledged | ProviderPresence | PresenceUndone)
 
 
 class Event(Struct, frozen=True):
@@ -172,6 +191,8 @@ class Event(Struct, frozen=True):
             return "undo"
         if isinstance(c, RoomMarked):
             return f"room_{c.action.value}"
+        if isinstance(c, RoomMarkUndone):
+            return "room_undo"
         if isinstance(c, ProviderPresence):
             return f"presence_{c.status.value}"
         if isinstance(c, PresenceUndone):

@@ -24,6 +24,7 @@ from floor.core.commands import (
     TakeStep,
     Tap,
     UndoPresence,
+    UndoRoomMark,
     UndoStep,
 )
 from floor.core.errors import Refusal, Why
@@ -38,16 +39,18 @@ from floor.core.events import (
     PresenceUndone,
     ProviderPresence,
     RoomMarked,
+    RoomMarkUndone,
     StepTaken,
     StepUndone,
     VisitBooked,
     VisitRescheduled,
+    WalkInRemoved,
 )
 from floor.core.ids import Ids, NoIds, legacy_token
 from floor.core.journey import Stage, allowed_steps, enters_room, is_allowed, leaves_room
 from floor.core.learned import EMPTY, Learned
 from floor.core.presence import MAX_AWAY_MINUTES, Presence, PresenceMark, ProviderPresenceView
-from floor.core.rooms import ROOM_ACTIONS, RoomState, allowed_room_actions
+from floor.core.rooms import ROOM_ACTIONS, RoomAction, RoomState, allowed_room_actions
 from floor.core.text import unreadable
 
 
@@ -86,6 +89,26 @@ class Visit(Struct):
     external_system: str | None = None
     #: Its three characters on the wall (the hallway shows no id and no name), distinct among the day's visits.
     token: str = ""
+    #: Who booked it (the booking event's actor): a walk-in booked by mistake is taken off by them, or a manager.
+    booked_by: str = ""
+    #: The seq of its booking.
+    booked_seq: int = 0
+
+
+class RoomMarkRecord(Struct):
+    """A room's last mark, which undo can still reverse while nothing else has changed the room."""
+
+    seq: int
+    action: RoomAction
+    #: The room as it was before the mark.
+    previous: RoomState
+    previous_since: dt.datetime | None
+    #: Who tapped it: they (or a manager) may undo it.
+    by: str
+    #: The room's version after the mark: a later change to the room makes it too late to undo.
+    version: int
+    #: The reason the room was blocked with before the mark (an undone unblock blocks it again with it).
+    previous_reason: str | None = None
 
 
 class Room(Struct):
@@ -98,6 +121,12 @@ class Room(Struct):
     version: int = 0
     #: Blocked: the reason staff gave, if any (what the room's tile and the manager's console show).
     reason: str | None = None
+    #: The last mark, while it can be undone (None: no mark, or the room changed since).
+    last_mark: RoomMarkRecord | None = None
+
+    def undoable_mark(self) -> RoomMarkRecord | None:
+        mark = self.last_mark
+        return mark if mark is not None and mark.version == self.version else None
 
 
 class Alert(Struct):
@@ -129,6 +158,11 @@ class Touched(Struct):
     alert: Alert | None = None
     #: A provider's presence, as it is after a presence tap or its undo.
     presence: ProviderPresenceView | None = None
+
+
+def _removable(visit: Visit) -> bool:
+    """A walk-in with no step yet: undoing its booking takes it off the floor."""
+    return visit.walk_in and visit.stage is Stage.arrived and not visit.steps
 
 
 def _human(stage: Stage) -> str:
@@ -191,6 +225,8 @@ class Floor:
                 change, version = self._undo(command), self.visits[command.visit].version + 1
             case MarkRoom():
                 change, version = self._mark(command), self.rooms[command.room].version + 1
+            case UndoRoomMark():
+                change, version = self._undo_mark(command), self.rooms[command.room].version + 1
             case AcknowledgeAlert():
                 change, version = self._acknowledge(command), self.alerts[command.alert].version + 1
             case MarkPresence():
@@ -218,6 +254,8 @@ class Floor:
                 action = Act.undo
             case MarkRoom():
                 action = command.action
+            case UndoRoomMark():
+                action = Act.undo
             case AcknowledgeAlert():
                 action = Act.acknowledge_alert
             case MarkPresence():
@@ -245,6 +283,18 @@ class Floor:
             if last is not None and not may_undo(tap.role, tap.actor, last.by):
                 raise Refusal(Why.forbidden, f"Only {last.by or 'the person who tapped it'} or a manager can undo "
                               f"{_human(last.step)}.", visit=visit.id)
+            if visit is not None and last is None and _removable(visit) and not may_undo(
+                    tap.role, tap.actor, visit.booked_by):
+                raise Refusal(Why.forbidden, f"Only {visit.booked_by or 'the person who booked it'} or a manager can "
+                              "take off a walk-in booked by mistake.", visit=visit.id)
+        if isinstance(command, UndoRoomMark):
+            room = self.rooms.get(command.room)
+            if room is None or command.expected_version not in (None, room.version):
+                return  # `_undo_mark` refuses it (404, 409)
+            mark = room.undoable_mark()
+            if mark is not None and not may_undo(tap.role, tap.actor, mark.by):
+                raise Refusal(Why.forbidden, f"Only {mark.by} or a manager can undo {room.label} marked "
+                              f"{mark.action.value}.", room=room.id)
 
     def _stamp(self, tap: Tap) -> dt.datetime:
         """The event's time: the tap's, but never before the last event (a clock stepped back)."""
@@ -370,8 +420,10 @@ class Floor:
         skipped = c.step is Stage.checked_out and visit.stage is not Stage.teach_back_done
         return StepTaken(visit.id, c.step, visit.stage, room=room_left, without_teach_back=skipped)
 
-    def _undo(self, c: UndoStep) -> StepUndone:
+    def _undo(self, c: UndoStep) -> StepUndone | WalkInRemoved:
         visit = self._visit(c.visit, c.expected_version)
+        if not visit.steps and _removable(visit):
+            return WalkInRemoved(visit.id, visit.booked_seq)
         if not visit.steps:
             raise Refusal(Why.nothing_to_undo, f"The visit is {_human(visit.stage)} and has no step to undo.",
                           visit=visit.id, stage=visit.stage.value)
@@ -444,6 +496,23 @@ class Floor:
             raise Refusal(Why.nothing_to_undo, f"{c.provider} has no presence tap to undo today.")
         return PresenceUndone(c.provider, mark.seq, mark.status)
 
+    def _undo_mark(self, c: UndoRoomMark) -> RoomMarkUndone:
+        room = self.rooms.get(c.room)
+        if room is None:
+            raise Refusal(Why.not_found, f"No room {c.room!r} in this clinic.")
+        if c.expected_version is not None and c.expected_version != room.version:
+            raise Refusal(Why.stale_version, f"{room.label} changed first: it is now {room.state.value} (version "
+                          f"{room.version}, you had version {c.expected_version}).", room=room.id,
+                          room_state=room.state.value, version=room.version)
+        mark = room.undoable_mark()
+        if mark is None:
+            raise Refusal(Why.nothing_to_undo, f"{room.label} is {room.state.value} and has no mark to undo (a "
+                          "patient's step changed it since, or it was undone already).", room=room.id,
+                          room_state=room.state.value)
+        if mark.previous is RoomState.occupied:  # never: an occupied room takes no mark
+            raise Refusal(Why.room_unavailable, f"{room.label} cannot go back to occupied.", room=room.id)
+        return RoomMarkUndone(room.id, mark.seq, mark.action, mark.previous)
+
     def _mark(self, c: MarkRoom) -> RoomMarked:
         room = self.rooms.get(c.room)
         if room is None:
@@ -495,7 +564,8 @@ class Floor:
                 stage = Stage.arrived if c.walk_in else Stage.scheduled
                 visit = Visit(c.visit, c.patient_name, c.provider, c.visit_type, c.start, c.walk_in, c.notes,
                               stage, event.version, times={stage: event.at}, external_id=c.external_id,
-                              external_system=c.external_system, token=c.token or legacy_token(c.visit))
+                              external_system=c.external_system, token=c.token or legacy_token(c.visit),
+                              booked_by=event.actor, booked_seq=event.seq)
                 self.visits[visit.id] = visit
                 self._tokens.add(visit.token)
                 if c.external_id is not None:
@@ -544,11 +614,29 @@ class Floor:
                         visit.room = room.id
                     rooms.append(room)
                 return Touched(visit, rooms)
+            case WalkInRemoved() as c:
+                visit = self.visits[c.visit]
+                visit.stage = Stage.cancelled
+                visit.times[Stage.cancelled] = event.at
+                visit.entered_in_error = True
+                visit.version = event.version
+                return Touched(visit, [])
             case RoomMarked() as c:
                 room = self.rooms[c.room]
+                before, since, previous_reason = room.state, room.since, room.reason
                 self._set_room(room, ROOM_ACTIONS[room.state][c.action], None, event.at)
                 if room.state is RoomState.blocked:
                     room.reason = c.reason or None
+                room.last_mark = RoomMarkRecord(event.seq, c.action, before, since, event.actor, room.version,
+                                                previous_reason)
+                return Touched(None, [room])
+            case RoomMarkUndone() as c:
+                room = self.rooms[c.room]
+                mark = room.last_mark
+                # Back as it was, since included: a room in turnover again has waited since its patient left.
+                self._set_room(room, c.state, None, mark.previous_since if mark else event.at)
+                room.reason = mark.previous_reason if mark and c.state is RoomState.blocked else None
+                room.last_mark = None
                 return Touched(None, [room])
             case AlertRaised() as c:
                 alert = Alert(c.alert, c.kind, c.detail, event.at, event.version, c.provider, c.visit, c.stage,

@@ -21,12 +21,14 @@ from floor.core.commands import (
     MarkRoom,
     TakeStep,
     UndoPresence,
+    UndoRoomMark,
     UndoStep,
 )
 from floor.core.errors import Refusal, Why
 from floor.core.journey import Stage
 from floor.core.measures import ClinicMeasures
 from floor.core.presence import Presence
+from floor.core.rooms import RoomAction
 from floor.runtime import Answer, ClinicRuntime, Idempotency
 from floor.sessions import Caller
 from floor.web.auth import caller, managers_only, of_the_clinic, signed_in
@@ -112,7 +114,8 @@ async def add_visit(request: Request, runtime: Runtime, data: JSONBody[NewVisit]
 
 
 @post("/{clinic:str}/visits/{visit:str}/events",
-      summary="Tap a visit's next step, end it, or undo its last step",
+      summary="Tap a visit's next step, end it, or undo its last step (whoever made it, or a manager); undoing a "
+              "walk-in with no step yet takes it off the floor (booked by mistake)",
       responses=errors(400, 401, 403, 404, 409, 422, 429, 503))
 async def visit_event(request: Request, runtime: Runtime, visit: FromPath[str], data: JSONBody[VisitTap],
                       who: Who, idempotency_key: IdempotencyKey = None) -> Response[VisitAnswer]:
@@ -124,11 +127,20 @@ async def visit_event(request: Request, runtime: Runtime, visit: FromPath[str], 
     return await _tap(request, runtime, command, who, idempotency_key)
 
 
-@post("/{clinic:str}/rooms/{room:str}/events", summary="Mark a room ready (cleaned), blocked or unblocked",
+@post("/{clinic:str}/rooms/{room:str}/events",
+      summary="Mark a room ready (cleaned), blocked or unblocked, or undo its last mark (whoever made it, or a "
+              "manager)",
       responses=errors(400, 401, 403, 404, 409, 422, 429, 503))
 async def room_event(request: Request, runtime: Runtime, room: FromPath[str], data: JSONBody[RoomTap], who: Who,
                      idempotency_key: IdempotencyKey = None) -> Response[RoomAnswer]:
-    return await _tap(request, runtime, MarkRoom(room, data.type, data.reason), who, idempotency_key)
+    command: Command
+    if data.type == "undo":
+        if data.reason:
+            raise Refusal(Why.invalid, "An undo takes no reason.", field="reason")
+        command = UndoRoomMark(room, data.expected_version)
+    else:
+        command = MarkRoom(room, RoomAction(data.type), data.reason)
+    return await _tap(request, runtime, command, who, idempotency_key)
 
 
 @post("/{clinic:str}/providers/{provider:str}/presence",

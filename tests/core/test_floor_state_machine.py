@@ -18,9 +18,18 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from floor.clock import ManualClock
 from floor.config import demo_clinic
 from floor.core.access import Act, Role, may, may_undo
-from floor.core.commands import BookVisit, Command, MarkRoom, RescheduleVisit, TakeStep, Tap, UndoStep
+from floor.core.commands import (
+    BookVisit,
+    Command,
+    MarkRoom,
+    RescheduleVisit,
+    TakeStep,
+    Tap,
+    UndoRoomMark,
+    UndoStep,
+)
 from floor.core.errors import Refusal, Why
-from floor.core.events import Event, RoomMarked, StepTaken, StepUndone, VisitRescheduled
+from floor.core.events import Event, RoomMarked, RoomMarkUndone, StepTaken, StepUndone, VisitRescheduled, WalkInRemoved
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import ENDS, IN_ROOM, PATH, STEPS, Stage, allowed_steps, enters_room
@@ -280,6 +289,8 @@ class FloorMachine(RuleBasedStateMachine):
             current = self.floor.visits.get(visit)
             last = current.steps[-1] if current is not None and current.steps else None
             permitted = last is None or may_undo(role, actor, last.by)
+            if last is None and current is not None and current.walk_in and current.stage is Stage.arrived:
+                permitted = may_undo(role, actor, current.booked_by)  # the walk-in's booking: taken off the floor
             command = UndoStep(visit)
         else:
             ready = self.ready_rooms()
@@ -310,7 +321,11 @@ class FloorMachine(RuleBasedStateMachine):
         before = self.floor.visits.get(visit)
         last = before.steps[-1] if before and before.steps else None
         ev = self.tap(UndoStep(visit, version), "ana", "tablet-east")
-        if ev is not None:
+        if ev is not None and last is None:
+            # A walk-in with no step: its booking is undone, the walk-in taken off the floor.
+            assert isinstance(ev.change, WalkInRemoved) and before is not None and before.walk_in
+            assert self.floor.visits[visit].stage is Stage.cancelled and self.floor.visits[visit].entered_in_error
+        elif ev is not None:
             assert isinstance(ev.change, StepUndone)
             assert (ev.change.undone_seq, ev.change.step, ev.change.stage) == (last.seq, last.step, last.previous)
             assert self.floor.visits[visit].stage is last.previous
@@ -324,6 +339,24 @@ class FloorMachine(RuleBasedStateMachine):
         if ev is not None:
             assert ev.version == self.floor.rooms[room].version
             assert self.floor.rooms[room].visit is None
+
+    @rule(room=st.sampled_from([*ROOM_IDS, "x9"]), role=st.sampled_from([None, *Role]),
+          actor=st.sampled_from(ACTORS))
+    def undo_room_mark(self, room: str, role: Role | None, actor: str) -> None:
+        """Undo a room's last mark: the room is as it was before it, only while nothing else changed the room, and
+        only for who marked it or a manager."""
+        current = self.floor.rooms.get(room)
+        mark = current.undoable_mark() if current is not None else None
+        prior = (mark.previous, mark.previous_since) if mark is not None else None
+        ev = self.tap(UndoRoomMark(room), actor, "tablet-east", role)
+        if mark is None:
+            assert ev is None and self.refused in (Why.not_found, Why.nothing_to_undo)
+        elif role is not None and not may_undo(role, actor, mark.by):
+            assert ev is None and self.refused is Why.forbidden
+        else:
+            assert ev is not None, self.refused
+            after = self.floor.rooms[room]
+            assert (after.state, after.since, after.visit, after.last_mark) == (*prior, None, None)
 
     @rule(pick=picks)
     def tidy_room(self, pick: int) -> None:
@@ -358,6 +391,9 @@ class FloorMachine(RuleBasedStateMachine):
     def visits_are_where_their_steps_took_them(self) -> None:
         for v in self.floor.visits.values():
             booked_at = Stage.arrived if v.walk_in else Stage.scheduled
+            if v.walk_in and v.entered_in_error:  # taken off the floor, booked by mistake
+                assert (v.stage, v.steps, set(v.times)) == (Stage.cancelled, [], {Stage.arrived, Stage.cancelled})
+                continue
             assert v.stage is (v.steps[-1].step if v.steps else booked_at)
             if v.steps:
                 assert v.steps[0].previous is booked_at
@@ -382,8 +418,8 @@ class FloorMachine(RuleBasedStateMachine):
         per_visit = Counter(e.visit for e in self.stored if e.visit is not None)
         for v in self.floor.visits.values():
             assert v.version == per_visit[v.id]
-        per_room = Counter(e.change.room for e in self.stored
-                           if isinstance(e.change, RoomMarked | StepTaken | StepUndone) and e.change.room)
+        room_changes = RoomMarked | RoomMarkUndone | StepTaken | StepUndone
+        per_room = Counter(e.change.room for e in self.stored if isinstance(e.change, room_changes) and e.change.room)
         for room in self.floor.rooms.values():
             assert room.version == per_room[room.id]
 
@@ -481,7 +517,6 @@ def test_the_machine_rules_reach_rooms_refusals_and_the_other_ends() -> None:
     assert outcome(m.undo, 0, None) == "accepted undo, accepted undo back into a room"
     assert m.floor.rooms["e1"].visit == v4
     assert outcome(m.undo, 0, None) == "accepted undo"  # v4's rooming: e1 ready again
-    assert outcome(m.undo, 0, None) == "refused nothing_to_undo"  # v4 again: a walk-in's arrival
     assert outcome(m.mark_room, "e1", RoomAction.ready, "desk-1") == "refused illegal_step"
     assert outcome(m.mark_room, "x9", RoomAction.ready, "desk-1") == "refused not_found"
     assert outcome(m.mark_room, "e2", RoomAction.blocked, "desk-1") == "accepted room_blocked"
@@ -501,3 +536,7 @@ def test_the_machine_rules_reach_rooms_refusals_and_the_other_ends() -> None:
     assert outcome(m.book, "kim", "new", False, 1, 9, False, 1, "ana") == "refused invalid"
     assert outcome(m.book, "kim", "new", False, 0, 9, True, 1, "ana") == "accepted booked"
     assert m.floor.visits[m.stored[-1].change.visit].start == dt.datetime(2025, 3, 12, 9, 0, tzinfo=TZ)
+    # A walk-in booked by mistake: undoing its booking takes it off the floor, and that is the last undo.
+    assert outcome(m.book, "okafor", "new", True, 0, 9, False, 1, "ben") == "accepted walk_in"
+    assert outcome(m.undo, 0, None) == "accepted walk_in_removed"
+    assert outcome(m.undo, 0, None) == "refused nothing_to_undo"

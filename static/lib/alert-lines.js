@@ -1,0 +1,69 @@
+// The floor's active alerts on a tablet, each with the visit code the wall shows for it ("XD2 · Pat Doe waiting
+// to be roomed 25 min"), so that staff can tell who the wall means.
+//
+//   renderAlerts(section, alerts, ctx)   ctx: {visit(id), provider(id), clock(iso)}
+
+import { visitCode } from "./visit-detail.js";
+
+const DWELL_PHRASE = {
+  arrived: "waiting to be roomed",
+  roomed: "waiting for prep",
+  prep_done: "waiting for the provider",
+  teach_back_done: "waiting for checkout",
+};
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = String(v);
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children) if (c !== undefined && c !== null && c !== false) node.append(c);
+  return node;
+}
+
+const mins = (m) => `${Math.round(Number(m) || 0)} min`;
+
+/** A visit as the alert names it: its wall code, then its patient. */
+function who(id, ctx) {
+  const v = ctx.visit(id);
+  return [visitCode(v?.token), " ", v?.patient_name || "a patient"];
+}
+
+function alertItem(a, ctx) {
+  const d = a.detail || {};
+  const li = el("li", { class: `tablet-alert alert-${a.kind}`, "data-alert": a.id, "data-alert-visit": a.visit || null });
+  if (a.kind === "dwell") {
+    const phrase = DWELL_PHRASE[a.stage] || "waiting";
+    li.append(...who(a.visit, ctx), ` ${phrase} ${mins(d.minutes)}${d.limit ? ` (limit ${d.limit} min)` : ""}`);
+  } else if (a.kind === "cascade") {
+    li.append(`${ctx.provider(a.provider)} running ${mins(d.lateness)} late`);
+    const affected = d.affected || [];
+    if (affected.length) {
+      li.append(": projected late ");
+      affected.slice(0, 6).forEach((id, i) => li.append(i ? ", " : "", ...who(id, ctx)));
+      if (affected.length > 6) li.append(` and ${affected.length - 6} more`);
+    }
+    li.append(d.recovers_at ? `; back on time about ${ctx.clock(d.recovers_at)}.` : ".");
+  } else if (a.kind === "schedule") {
+    li.append("The schedule sent ahead for today was not booked: a manager can import it again.");
+  } else {
+    li.append(`${a.kind} alert`);
+  }
+  return li;
+}
+
+/** Fill the tablet's alert section with the active alerts, most recent first; hidden when there are none. */
+export function renderAlerts(section, alerts, ctx) {
+  const active = [...alerts].filter((a) => !a.cleared_at);
+  active.sort((a, b) => String(b.updated_at || b.raised_at).localeCompare(String(a.updated_at || a.raised_at)));
+  section.hidden = active.length === 0;
+  const list = section.querySelector("ul");
+  const sig = JSON.stringify(active.map((a) => [a.id, a.version, a.visit && ctx.visit(a.visit)?.patient_name,
+    (a.detail?.affected || []).length]));
+  if (list.dataset.sig === sig) return;
+  list.dataset.sig = sig;
+  list.replaceChildren(...active.map((a) => alertItem(a, ctx)));
+}

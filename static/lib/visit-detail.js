@@ -1,0 +1,283 @@
+// Fixing mistakes on the tablet, and the visit code the wall shows.
+//
+//   visitCode(token)          the wall's code for a visit, as a badge (cards, the detail, alerts)
+//   confirmEnd({...})         an accessible "are you sure" for the steps that end a visit (a modal <dialog>)
+//   createVisitDetail(ctx)    a visit's detail: its full history, and undo of its last step (or, for a walk-in
+//                             with no step yet, its removal as booked by mistake) by whoever made it or a manager
+//   roomUndoButton(room, me)  "Undo ready/blocked/unblocked" for a room whose last mark can still be undone
+//
+// The server decides who may undo what (floor/core/floor.py; 403 otherwise): the buttons here only offer what
+// it would take, and say who else could. Text from the server goes in through textContent only.
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = String(v);
+    else if (k.startsWith("data-") || k.startsWith("aria-") || ["role", "id", "type", "tabindex"].includes(k)) {
+      node.setAttribute(k, v === true ? "" : String(v));
+    } else node[k] = v;
+  }
+  for (const c of children) if (c !== undefined && c !== null && c !== false) node.append(c);
+  return node;
+}
+
+/** The steps that end a visit: each asks first. */
+export const ENDING = new Set(["no_show", "cancelled", "left_without_being_seen"]);
+
+/** The visit's code on the wall ("XD2"), the same everywhere staff see the visit. */
+export function visitCode(token) {
+  if (!token) return null;
+  return el("span", { class: "visit-code", "data-visit-code": token, title: "Visit code on the wall" },
+    el("span", { class: "sr-only", text: "Visit code " }), token);
+}
+
+// -- confirming a step that ends a visit -------------------------------------------------------------------
+
+let confirmSeq = 0;
+
+/**
+ * Ask before a step that ends a visit. Resolves true only on the confirm button; Escape, the other button
+ * or closing resolve false. Focus starts on the safe choice and goes back where it was.
+ */
+export function confirmEnd({ title, text, yes, no = "Go back" }) {
+  const n = ++confirmSeq;
+  const back = document.activeElement;
+  const dialog = el("dialog", { class: "confirm", role: "alertdialog", "aria-labelledby": `confirm-title-${n}`,
+    "aria-describedby": `confirm-text-${n}`, "data-confirm": "" },
+  el("h2", { id: `confirm-title-${n}`, text: title }),
+  el("p", { id: `confirm-text-${n}`, text }));
+  const ok = el("button", { type: "button", class: "danger", "data-confirm-yes": "", text: yes });
+  const cancel = el("button", { type: "button", class: "secondary", "data-confirm-no": "", text: no });
+  dialog.append(el("div", { class: "confirm-actions" }, cancel, ok));
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    let answer = false;
+    ok.addEventListener("click", () => { answer = true; dialog.close(); });
+    cancel.addEventListener("click", () => dialog.close());
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      if (back && back.isConnected) back.focus({ preventScroll: true });
+      resolve(answer);
+    });
+    dialog.showModal();
+    cancel.focus();
+  });
+}
+
+// -- a room's last mark --------------------------------------------------------------------------------------
+
+/** Whether this person may undo the room's last mark (the server has the last word). */
+export function mayUndoMark(room, me) {
+  const mark = room?.last_mark;
+  if (!mark || mark.version !== room.version || !me) return false;
+  return me.role === "manager" || mark.by === me.id;
+}
+
+export function roomUndoButton(room, me) {
+  if (!mayUndoMark(room, me)) return null;
+  const action = room.last_mark.action;
+  return el("button", { type: "button", class: "secondary small", "data-action": "room-undo", "data-undo-room": room.id,
+    "aria-label": `Undo ${room.label} marked ${action}`, text: `Undo ${action}` });
+}
+
+// -- a visit's detail ----------------------------------------------------------------------------------------
+
+/**
+ * ctx: {
+ *   clinic(): the clinic id;  me(): {id, role};  visit(id): the visit as the board has it;
+ *   request(method, path): a GET with the sign-in;  send(path, body): a tap (resent once until answered);
+ *   labels: {stage(s), step(step, room), provider(id), type(code), room(id), clock(iso)};
+ *   onAnswer(answer): the server's answer to an undo (or the visit a refusal carried): update the board;
+ *   onRoom(answer): the server's answer to a room undo;  say(text, error): a short message (the toast);
+ * }
+ */
+export function createVisitDetail(ctx) {
+  let dialog = null;
+  let current = null; // visit id
+  let opener = null;
+  let history = null; // {visit, events}
+  let busy = false;
+  let message = null; // {text, error}
+  let loadSeq = 0;
+
+  const path = (id, tail = "") => `/api/clinics/${encodeURIComponent(ctx.clinic())}/visits/${encodeURIComponent(id)}${tail}`;
+
+  function build() {
+    dialog = el("dialog", { id: "visit-detail", class: "visit-detail", "aria-labelledby": "visit-detail-title" });
+    dialog.addEventListener("close", () => {
+      current = null;
+      history = null;
+      message = null;
+      if (opener && opener.isConnected) opener.focus({ preventScroll: true });
+      opener = null;
+    });
+    dialog.addEventListener("click", (e) => {
+      const button = e.target.closest("button[data-detail]");
+      if (!button || button.disabled) return;
+      if (button.dataset.detail === "close") dialog.close();
+      if (button.dataset.detail === "undo") undo();
+    });
+    document.body.append(dialog);
+  }
+
+  async function open(id, from) {
+    if (!dialog) build();
+    current = id;
+    opener = from || document.activeElement;
+    history = null;
+    message = null;
+    paint();
+    if (!dialog.open) dialog.showModal();
+    dialog.querySelector("[data-detail='close']")?.focus();
+    await load();
+  }
+
+  async function load() {
+    if (!current) return;
+    const id = current;
+    const mine = ++loadSeq;
+    try {
+      const answer = await ctx.request("GET", path(id));
+      if (mine !== loadSeq || current !== id) return;
+      history = answer;
+    } catch (err) {
+      if (mine !== loadSeq || current !== id) return;
+      message = { text: `Could not load the history: ${err.message || err}`, error: true };
+    }
+    paint();
+  }
+
+  /** The feed brought a change to a visit: its open detail reads its history again. */
+  function changed(id) {
+    if (current && id === current && !busy) load();
+  }
+
+  function eventText(e, undone) {
+    const c = e.change || {};
+    const { labels } = ctx;
+    let text;
+    switch (c.type) {
+      case "visit_booked":
+        text = c.walk_in ? "Walk-in added" : `Booked for ${labels.clock(c.start)}`;
+        break;
+      case "visit_rescheduled":
+        text = `Moved to ${labels.clock(c.start)} with ${labels.provider(c.provider)}`;
+        break;
+      case "step_taken":
+        text = capital(labels.step(c.step, c.room)) + (c.without_teach_back ? " without a teach-back" : "") +
+          (c.entered_in_error ? " (booked in error)" : "");
+        break;
+      case "step_undone":
+        text = `Undone: ${labels.step(c.step, c.room)}`;
+        break;
+      case "walk_in_removed":
+        text = "Walk-in removed: booked by mistake";
+        break;
+      default:
+        text = String(c.type || "change").replace(/_/g, " ");
+    }
+    return `${text}${undone ? " (undone)" : ""}`;
+  }
+
+  /** What undo would do now, and whether this person may. */
+  function undoOffer(v) {
+    const me = ctx.me();
+    if (!v || !me) return null;
+    const last = v.steps?.at(-1);
+    if (last) {
+      const what = ctx.labels.step(last.step, last.room);
+      const may = me.role === "manager" || last.by === me.id;
+      return { may, label: `Undo: ${what}`, who: last.by, what, removes: false };
+    }
+    if (v.walk_in && v.stage === "arrived") {
+      const may = me.role === "manager" || v.booked_by === me.id;
+      return { may, label: "Remove walk-in (booked by mistake)", who: v.booked_by, what: "this walk-in", removes: true };
+    }
+    return null;
+  }
+
+  function paint() {
+    if (!dialog) return;
+    const v = history?.visit || ctx.visit(current);
+    const head = el("div", { class: "detail-head" },
+      el("h2", { id: "visit-detail-title", text: v ? v.patient_name : "Visit" }),
+      v ? visitCode(v.token) : null);
+    const parts = [head];
+    if (v) {
+      const meta = [ctx.labels.provider(v.provider), ctx.labels.type(v.visit_type),
+        v.walk_in ? "walk-in" : `booked ${ctx.labels.clock(v.start)}`, `now ${ctx.labels.stage(v.stage)}`];
+      if (v.room) meta.push(ctx.labels.room(v.room));
+      parts.push(el("p", { class: "meta", text: meta.join(" · ") }));
+    }
+    parts.push(el("h3", { id: "visit-detail-history", text: "History" }));
+    if (!history) {
+      parts.push(el("p", { class: "hint", text: "Loading…" }));
+    } else {
+      const undone = new Set(history.events.filter((e) => e.change?.undone_seq).map((e) => e.change.undone_seq));
+      parts.push(el("ol", { class: "history", "aria-labelledby": "visit-detail-history" },
+        ...history.events.map((e) => el("li", { class: undone.has(e.seq) ? "undone" : "", "data-seq": e.seq,
+          "data-type": e.change?.type },
+        el("span", { class: "when", text: ctx.labels.clock(e.at) }), " ",
+        el("span", { class: "what", text: eventText(e, undone.has(e.seq)) }), " ",
+        el("span", { class: "by", text: `by ${e.actor}${e.device ? ` on ${e.device}` : ""}` })))));
+    }
+    const offer = history ? undoOffer(v) : null;
+    if (offer?.may) {
+      parts.push(el("button", { type: "button", class: offer.removes ? "danger" : "secondary", "data-detail": "undo",
+        disabled: busy, text: busy ? "Undoing…" : offer.label }));
+    } else if (offer) {
+      parts.push(el("p", { class: "hint", text: `Only ${offer.who || "the person who did it"} or a manager can undo ${offer.what}.` }));
+    } else if (history && v) {
+      parts.push(el("p", { class: "hint", text: "Nothing to undo." }));
+    }
+    parts.push(el("p", { class: `message${message ? (message.error ? " error" : " success") : ""}`, role: "status",
+      "data-detail-message": "", hidden: !message, text: message?.text || "" }));
+    parts.push(el("button", { type: "button", class: "secondary", "data-detail": "close", text: "Close" }));
+    const focused = document.activeElement?.dataset?.detail;
+    dialog.replaceChildren(...parts);
+    if (focused && dialog.open) (dialog.querySelector(`[data-detail='${focused}']`) || dialog.querySelector("[data-detail='close']"))?.focus();
+  }
+
+  async function undo() {
+    const v = history?.visit;
+    const offer = undoOffer(v);
+    if (!v || !offer?.may || busy) return;
+    if (offer.removes && !(await confirmEnd({ title: `Remove ${v.patient_name}?`, text: "The walk-in was booked by " +
+      "mistake: it comes off the lists and the wall, and is left out of the day's measures. The audit trail keeps it.",
+    yes: "Remove walk-in" }))) return;
+    busy = true;
+    message = null;
+    paint();
+    try {
+      const answer = await ctx.send(path(v.id, "/events"), { type: "undo", expected_version: v.version });
+      ctx.onAnswer(answer);
+      const now = answer.visit;
+      message = { text: offer.removes ? `${now.patient_name} removed: booked by mistake.`
+        : `Undone: ${now.patient_name} is ${ctx.labels.stage(now.stage)} again.`, error: false };
+    } catch (err) {
+      if (err?.body?.visit) ctx.onAnswer({ visit: err.body.visit });
+      message = { text: `Could not undo: ${err.message || err}`, error: true };
+    } finally {
+      busy = false;
+    }
+    await load();
+    dialog?.querySelector("[data-detail-message]")?.focus?.();
+  }
+
+  async function undoRoom(roomId, version) {
+    const roomPath = `/api/clinics/${encodeURIComponent(ctx.clinic())}/rooms/${encodeURIComponent(roomId)}/events`;
+    try {
+      const answer = await ctx.send(roomPath, { type: "undo", expected_version: version });
+      ctx.onRoom(answer);
+      ctx.say(`Undone: ${answer.room.label} is ${answer.room.state} again.`);
+    } catch (err) {
+      ctx.say(`Could not undo: ${err.message || err}`, true);
+    }
+  }
+
+  return { open, changed, undoRoom, get openVisit() { return current; } };
+}
+
+const capital = (s) => String(s).charAt(0).toUpperCase() + String(s).slice(1);
