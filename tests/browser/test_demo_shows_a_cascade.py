@@ -53,8 +53,8 @@ def test_the_demos_first_minutes_show_a_cascade_on_the_wall_and_the_managers_pag
     def left_ms() -> float:
         return max(1.0, (WITHIN_S - (time.monotonic() - started)) * 1000)
 
-    # Before the provider's patients pile up, the wall says so: no cascade yet.
-    assert wall.locator(WALL_CASCADE).count() == 0
+    # (That it is raised before the provider's patients pile up is tests/core/test_demo_day.py's to check, on
+    # the clinic clock: here the demo's clock runs on while a loaded machine opens the pages.)
     item = wall.locator(WALL_CASCADE).first
     item.wait_for(timeout=left_ms())
     assert item.locator(".alert-kind").text_content() == "Running late"
