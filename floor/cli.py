@@ -305,12 +305,14 @@ def staff(args: argparse.Namespace) -> None:
         try:
             if args.action == "add":
                 member = await sessions.add_staff(args.id, args.name or args.id, Role(args.role), _read_secret(args),
-                                                  "floor staff add")
-                _print(f"Added {member.id} ({member.name}), {member.role.value.replace('_', ' ')}.")
+                                                  "floor staff add", args.provider)
+                linked = f", linked to provider {member.provider}" if member.provider else ""
+                _print(f"Added {member.id} ({member.name}), {member.role.value.replace('_', ' ')}{linked}.")
             elif args.action == "list":
                 for m in await directory.all_staff():
                     locked = " (locked)" if await sessions.locked(m.id) else ""
-                    print(f"{m.id:20} {m.role.value:18} {m.name}{locked}")
+                    linked = f" (provider {m.provider})" if m.provider else ""
+                    print(f"{m.id:20} {m.role.value:18} {m.name}{linked}{locked}")
             elif args.action == "unlock":
                 await sessions.unlock(args.id, "floor staff unlock")
                 _print(f"Unlocked {args.id}.")
@@ -575,6 +577,8 @@ def main(argv: list[str] | None = None) -> None:
     st.add_argument("--name", help="their name as colleagues know it (add)")
     st.add_argument("--role", choices=[r for r in ("front_desk", "medical_assistant", "provider", "manager")],
                     help="add: front_desk, medical_assistant, provider or manager")
+    st.add_argument("--provider", help="add, role provider: the clinic provider id they are (providers[].id in "
+                    "the clinic file), so their tablet shows their patients")
     st.add_argument("--secret-stdin", action="store_true", help="read the PIN or password from one line of stdin "
                     "instead of asking twice")
     st.add_argument("--data-dir", default=os.environ.get("FLOOR_DATA_DIR", "floor-data"))

@@ -250,6 +250,9 @@ class NewStaff(Struct, forbid_unknown_fields=True):
     name: Annotated[str, Meta(min_length=1, max_length=80)]
     role: Role
     secret: Secret
+    #: Role provider: the clinic provider id this account is (a `providers[].id` of a clinic on this server),
+    #: so the tablet knows whose patients are theirs.
+    provider: Annotated[str, Meta(min_length=1, max_length=32)] | None = None
 
 
 class NewSecret(Struct, forbid_unknown_fields=True):
@@ -266,6 +269,7 @@ class StaffView(Struct):
     failures: int
     added_at: dt.datetime
     added_by: str
+    provider: str | None = None
 
 
 class Me(Struct, omit_defaults=True):
@@ -279,6 +283,8 @@ class Me(Struct, omit_defaults=True):
     role: Role | None = None
     clinic: str | None = None
     zone: str | None = None
+    #: A provider's sign-in: the clinic provider id the account is linked to.
+    provider: str | None = None
 
 
 class PairDisplay(Struct, forbid_unknown_fields=True):

@@ -479,7 +479,8 @@ const byStart = (a, b) => parseTime(a.start) - parseTime(b.start);
 const bySince = (a, b) => (parseTime(a.times?.[a.stage]) - parseTime(b.times?.[b.stage])) || byStart(a, b);
 
 function myProvider() {
-  if (me && me.role === "provider" && board.providers.has(me.id)) return me.id;
+  // The server says which clinic provider a provider's sign-in is (their account's provider id).
+  if (me && me.role === "provider" && me.provider && board.providers.has(me.provider)) return me.provider;
   const chosen = $("provider-filter").value;
   return chosen && board.providers.has(chosen) ? chosen : null;
 }
@@ -507,9 +508,9 @@ function listsOf(role) {
   const mine = myProvider();
   const filter = (v) => !mine || v.provider === mine;
   return [
-    { key: "pr-waiting", title: mine && me.id === mine ? "Waiting for you" : "Waiting for the provider", stages: ["prep_done"],
+    { key: "pr-waiting", title: mine && me.provider === mine ? "Waiting for you" : "Waiting for the provider", stages: ["prep_done"],
       filter, sort: bySince, empty: "Nobody is prepped and waiting." },
-    { key: "pr-with", title: mine && me.id === mine ? "With you" : "With the provider", stages: ["provider_in"], filter,
+    { key: "pr-with", title: mine && me.provider === mine ? "With you" : "With the provider", stages: ["provider_in"], filter,
       sort: bySince, empty: "Nobody is with the provider." },
     { key: "pr-teach", title: "Teach-back done: check out", stages: ["teach_back_done"], filter, sort: bySince,
       empty: "Nobody is waiting to check out." },
@@ -859,7 +860,7 @@ function renderDelay() {
   const mine = myProvider();
   const delays = mine ? [board.delays.get(mine)].filter(Boolean) : [...board.delays.values()].filter((d) => d.lateness >= 1);
   const parts = delays.map((d) => {
-    const who = mine && me.id === mine ? "You are" : `${providerName(d.provider)} is`;
+    const who = mine && me.provider === mine ? "You are" : `${providerName(d.provider)} is`;
     if (d.lateness < 1) return `${who} on time.`;
     const back = d.recovers_at ? `, back on time about ${clock(d.recovers_at)}` : "";
     return `${who} running about ${Math.round(d.lateness)} min behind${back}.`;
@@ -1103,7 +1104,7 @@ let presencePending = false;
 /** Whose presence this tablet may say: a provider their own, an assistant or a manager any provider's. */
 function presenceProvider() {
   if (!me || board.seq === null) return null;
-  if (me.role === "provider") return board.providers.has(me.id) ? me.id : null;
+  if (me.role === "provider") return me.provider && board.providers.has(me.provider) ? me.provider : null;
   if (me.role !== "medical_assistant" && me.role !== "manager") return null;
   const chosen = $("presence-provider").value;
   return board.providers.has(chosen) ? chosen : null;
@@ -1118,7 +1119,7 @@ function fillPresenceProviders() {
 $("presence-provider").addEventListener("change", () => render());
 
 function presenceText(provider, p) {
-  const own = me && me.id === provider;
+  const own = me && me.provider === provider;
   const who = own ? "You are" : `${providerName(provider)} is`;
   if (!p || p.status === "back") return own ? "You are on the floor." : `${providerName(provider)} is on the floor.`;
   const back = p.back_at ? `, back about ${clock(p.back_at)}` : "";
@@ -1163,7 +1164,7 @@ async function sendPresence(status) {
     const answer = await tap(presencePath(provider), body, { token });
     const p = answer.presence;
     board.presence.set(p.provider, p);
-    const who = me.id === provider ? "You are" : `${providerName(provider)} is`;
+    const who = me.provider === provider ? "You are" : `${providerName(provider)} is`;
     showToast({ text: `${who} ${PRESENCE_LABEL[p.status]}.`, undo: { presence: provider, version: p.version },
       patient: providerName(provider) });
   } catch (err) {
@@ -1296,7 +1297,7 @@ function fillProviderFilter() {
   select.replaceChildren(el("option", { value: "", text: "All providers" }),
     ...[...board.providers.values()].map((p) => el("option", { value: p.id, text: p.name })));
   if (board.providers.has(keep)) select.value = keep;
-  const matched = me && me.role === "provider" && board.providers.has(me.id);
+  const matched = me && me.role === "provider" && Boolean(me.provider) && board.providers.has(me.provider);
   $("provider-filter-field").hidden = Boolean(matched);
   $("title-provider").textContent = matched ? "My patients" : "Providers’ patients";
 }

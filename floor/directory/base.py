@@ -24,6 +24,9 @@ class StaffMember(Struct, frozen=True):
     secret: str
     added_at: dt.datetime
     added_by: str = ""
+    #: Role provider: the clinic provider id this account is (the `providers[].id` of the clinic files), so
+    #: screens know whose patients are theirs. None for other roles, and for accounts added before it existed.
+    provider: str | None = None
 
 
 class Session(Struct, frozen=True):

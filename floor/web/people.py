@@ -72,7 +72,8 @@ async def claim_display(floors: FloorsDep, data: JSONBody[ClaimDisplay]) -> Resp
 
 @get("/me", summary="Who this token belongs to", opt={"displays": True}, responses=errors(401))
 async def me(who: Who) -> Me:
-    return Me(who.kind, who.person, who.device, who.expires_at, who.name, who.role, who.clinic, who.zone)
+    return Me(who.kind, who.person, who.device, who.expires_at, who.name, who.role, who.clinic, who.zone,
+              who.provider)
 
 
 @post("/sign-out", summary="Sign out: this token stops working at once, and its sockets close",
@@ -85,7 +86,7 @@ async def sign_out(floors: FloorsDep, who: Who) -> None:
 async def _view(floors: Floors, member: StaffMember) -> StaffView:
     failures = await floors.sessions.directory.failures(member.id)
     return StaffView(member.id, member.name, member.role, await floors.sessions.locked(member.id), failures,
-                     member.added_at, member.added_by)
+                     member.added_at, member.added_by, member.provider)
 
 
 @get("/staff", summary="Staff accounts (managers)", responses=errors(401, 403), **_manager("list staff"))
@@ -96,7 +97,9 @@ async def list_staff(floors: FloorsDep) -> list[StaffView]:
 @post("/staff", summary="Add a staff member with a role and a first PIN or password (managers)",
       responses=errors(400, 401, 403, 409, 422, 429), **_manager("add staff"))
 async def add_staff(floors: FloorsDep, who: Who, data: JSONBody[NewStaff]) -> Response[StaffView]:
-    member = await floors.sessions.add_staff(data.id, data.name, data.role, data.secret, who.person)
+    if data.provider is not None and not any(r.clinic.provider(data.provider) for r in floors.runtimes.values()):
+        raise Refusal(Why.invalid, f"No clinic on this server has a provider {data.provider!r}.", field="provider")
+    member = await floors.sessions.add_staff(data.id, data.name, data.role, data.secret, who.person, data.provider)
     return Response(await _view(floors, member), status_code=201)
 
 
