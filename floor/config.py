@@ -75,7 +75,8 @@ class VisitType(Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class Thresholds(Struct, forbid_unknown_fields=True, frozen=True):
-    """Minutes a patient may wait in a stage before a dwell alert, and the cascade alert's K and L."""
+    """Minutes a patient may wait in a stage before a dwell alert, the cascade alert's K and L, and the minutes
+    a room may stay in turnover before the wall shows it red."""
 
     waiting_to_be_roomed: PositiveMinutes = 15
     waiting_for_prep: PositiveMinutes = 10
@@ -83,6 +84,8 @@ class Thresholds(Struct, forbid_unknown_fields=True, frozen=True):
     waiting_for_checkout: PositiveMinutes = 10
     cascade_visits: Annotated[int, Meta(ge=1, le=50)] = 3
     cascade_minutes: PositiveMinutes = 10
+    #: Minutes a room may wait in turnover (emptied, not yet marked ready) before the wall shows it red.
+    turnover: PositiveMinutes = 10
 
 
 def _unique(kind: str, ids: list[str]) -> None:

@@ -3,7 +3,7 @@
 Hallways are public, so these structs have no field that could hold a patient's name, date of birth or
 record number: visits appear by room, stage, times, provider initials and a short token drawn at random
 when the visit was booked (not from the patient, nor from its id). Every text here comes from the clinic's
-configuration or an enum.
+configuration or an enum, but for a blocked room's reason, which staff write for the hallway ("sink leaking").
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ class HallwayRoom(Struct):
     state: RoomState
     since: dt.datetime | None = None
     visit: str | None = None  # the token of the visit in it
+    #: A blocked room: why, as the staff member who blocked it wrote it (the wall shows it; the tablet's
+    #: block form says so, for staff not to write a patient's name there). "" otherwise.
+    reason: str = ""
 
 
 class HallwayDelay(Struct):
@@ -124,7 +127,8 @@ class Hallway:
 
     @staticmethod
     def room(r: Room, floor: Floor) -> HallwayRoom:
-        return HallwayRoom(r.id, r.label, r.zone, r.state, r.since, floor.token(r.visit) if r.visit else None)
+        return HallwayRoom(r.id, r.label, r.zone, r.state, r.since, floor.token(r.visit) if r.visit else None,
+                           r.reason)
 
     def alert(self, a: Alert, floor: Floor) -> HallwayAlert:
         return HallwayAlert(a.id, a.kind, a.raised_at, a.active, a.acknowledged_by is not None,

@@ -95,6 +95,8 @@ class Room(Struct):
     visit: str | None = None
     since: dt.datetime | None = None
     version: int = 0
+    #: Why staff blocked it ("" if they did not say, and for a room not blocked).
+    reason: str = ""
 
 
 class Alert(Struct):
@@ -541,6 +543,7 @@ class Floor:
             case RoomMarked() as c:
                 room = self.rooms[c.room]
                 self._set_room(room, ROOM_ACTIONS[room.state][c.action], None, event.at)
+                room.reason = c.reason if room.state is RoomState.blocked else ""
                 return Touched(None, [room])
             case AlertRaised() as c:
                 alert = Alert(c.alert, c.kind, c.detail, event.at, event.version, c.provider, c.visit, c.stage,
@@ -574,6 +577,6 @@ class Floor:
 
     @staticmethod
     def _set_room(room: Room, state: RoomState, visit: str | None, at: dt.datetime) -> None:
-        room.state, room.visit, room.since = state, visit, at
+        room.state, room.visit, room.since, room.reason = state, visit, at, ""
         room.version += 1
 

@@ -302,6 +302,15 @@ def test_a_ready_or_turnover_room_can_be_blocked(desk: Desk, state: RoomState) -
     assert desk.room("e1").state is RoomState.blocked
 
 
+def test_a_blocked_room_keeps_its_reason_until_it_is_unblocked(desk: Desk) -> None:
+    desk.tap(MarkRoom("e1", RoomAction.blocked, reason="sink leaking"))
+    assert (desk.room("e1").state, desk.room("e1").reason) == (RoomState.blocked, "sink leaking")
+    desk.tap(MarkRoom("e1", RoomAction.unblocked))
+    assert (desk.room("e1").state, desk.room("e1").reason) == (RoomState.ready, "")
+    desk.tap(MarkRoom("e1", RoomAction.blocked))  # no reason given
+    assert desk.room("e1").reason == ""
+
+
 def test_an_occupied_room_cannot_be_blocked_or_marked(desk: Desk) -> None:
     desk.visit_at(Stage.roomed, room="e1")
     for action in RoomAction:
