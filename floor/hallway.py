@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 from msgspec import Struct
 
 from floor.config import Clinic, Thresholds
@@ -85,6 +86,9 @@ class HallwayBoard(Struct):
     delays: list[HallwayDelay]
     alerts: list[HallwayAlert]
     stale: bool = False
+    #: The clinic's screen languages, its default first; the waiting room shows each in turn.
+    languages: list[str] = msgspec.field(default_factory=lambda: ["en"])
+    alternate_seconds: int = 10
 
 
 class HallwaySnapshot(Struct, tag="snapshot", tag_field="kind"):
@@ -148,7 +152,8 @@ class Hallway:
         return HallwayBoard(c.id, c.name, c.timezone, floor.day, floor.seq, now, c.thresholds,
                             [self.room(r, floor) for r in floor.rooms.values()],
                             [self.visit(v) for v in floor.visits.values()], delays,
-                            [self.alert(a, floor) for a in floor.alerts.values()], stale)
+                            [self.alert(a, floor) for a in floor.alerts.values()], stale,
+                            list(c.display.languages), c.display.alternate_seconds)
 
     def update(self, seq: int, at: dt.datetime, touched: Touched, floor: Floor) -> HallwayUpdate:
         """`floor`: the floor the event was folded into (it knows the tokens of the visits in rooms and alerts)."""

@@ -460,7 +460,8 @@ class ClinicRuntime:
         return measure(self.floor, self.clock.now(), raised)
 
     def summary(self) -> ClinicSummary:
-        return ClinicSummary(self.id, self.clinic.name, self.clinic.timezone, self.floor.day, self.floor.seq)
+        return ClinicSummary(self.id, self.clinic.name, self.clinic.timezone, self.floor.day, self.floor.seq,
+                             list(self.clinic.display.languages))
 
     def snapshot(self, audience: Audience) -> Item:
         """The board as a snapshot message, encoded once per seq however many sockets ask for it."""

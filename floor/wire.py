@@ -111,6 +111,8 @@ class ClinicSummary(Struct):
     timezone: str
     day: dt.date
     seq: int
+    #: The clinic's screen languages, its default first (clinic file `[display] languages`).
+    languages: list[str] = msgspec.field(default_factory=lambda: ["en"])
 
 
 class ProviderDelay(Struct):

@@ -9,6 +9,7 @@ import { ApiError, Offline, call, newKey, tap } from "./lib/api.js";
 import { CLOSE, openFeed } from "./lib/feed.js";
 import { local, parseTime, session, show } from "./lib/page.js";
 import { DEVICE_KEY, signInForm } from "./lib/signin.js";
+import { labels, onLanguage, t, useFor } from "./lib/i18n.js";
 
 const TOKEN_KEY = "floor.tablet.token"; // sessionStorage
 const CLINIC_KEY = "floor.tablet.clinic"; // localStorage: the clinic last looked at
@@ -18,14 +19,15 @@ const UNDO_MS = 6000; // how long the Undo toast stays after a tap
 const PIN_MS = 60000; // how long a card that met a conflict stays where it was tapped
 
 const ROLES = ["front_desk", "medical_assistant", "provider"];
-const ROLE_LABEL = {
+// Labels in the language shown (lib/i18n.js, static/i18n/*.json): these read like plain objects.
+const ROLE_LABEL = labels("role", {
   front_desk: "Front desk",
   medical_assistant: "Medical assistant",
   provider: "Provider",
   manager: "Manager",
-};
+});
 
-const STAGE_LABEL = {
+const STAGE_LABEL = labels("tablet.stage", {
   scheduled: "Scheduled",
   arrived: "Arrived",
   roomed: "Roomed",
@@ -36,13 +38,13 @@ const STAGE_LABEL = {
   no_show: "No show",
   cancelled: "Cancelled",
   left_without_being_seen: "Left unseen",
-};
+});
 const ORDER = ["scheduled", "arrived", "roomed", "prep_done", "provider_in", "teach_back_done"];
 const FINISHED = new Set(["checked_out", "no_show", "cancelled", "left_without_being_seen"]);
-const ROOM_STATE_LABEL = { ready: "Ready", occupied: "Occupied", turnover: "Turnover", blocked: "Blocked" };
+const ROOM_STATE_LABEL = labels("room", { ready: "Ready", occupied: "Occupied", turnover: "Turnover", blocked: "Blocked" });
 
 /** The button text for sending each step. */
-const STEP_BUTTON = {
+const STEP_BUTTON = labels("step", {
   arrived: "Arrived",
   roomed: "Room patient",
   prep_done: "Prep done",
@@ -52,7 +54,7 @@ const STEP_BUTTON = {
   no_show: "No show",
   cancelled: "Cancel visit",
   left_without_being_seen: "Left without being seen",
-};
+});
 
 /** A step in a sentence: "roomed in East 2", "checked out". */
 function stepDone(step, room) {
@@ -303,6 +305,7 @@ async function enter() {
   $("clinic").replaceChildren(...options());
   $("clinic").value = chosen;
   $("clinic-field").hidden = clinics.length < 2;
+  useFor(clinics.find((c) => c.id === chosen)?.languages); // the device's language, else the clinic's
   if (me.role === "manager") {
     $("pair-clinic").replaceChildren(...options());
     $("pair-clinic").value = chosen;
@@ -489,32 +492,32 @@ function myProvider() {
 function listsOf(role) {
   if (role === "front_desk") {
     return [
-      { key: "desk-arrivals", title: "Arrivals", stages: ["scheduled"], sort: byStart, empty: "Nobody else is expected today." },
-      { key: "desk-checkout", title: "Check out", stages: ["provider_in", "teach_back_done"], sort: bySince,
+      { key: "desk-arrivals", title: t("list.desk-arrivals"), stages: ["scheduled"], sort: byStart, empty: "Nobody else is expected today." },
+      { key: "desk-checkout", title: t("list.desk-checkout"), stages: ["provider_in", "teach_back_done"], sort: bySince,
         empty: "Nobody is ready to check out." },
-      { key: "desk-waiting", title: "In the waiting room", stages: ["arrived"], sort: bySince, compact: true,
+      { key: "desk-waiting", title: t("list.desk-waiting"), stages: ["arrived"], sort: bySince, compact: true,
         empty: "Nobody is waiting." },
     ];
   }
   if (role === "medical_assistant") {
     return [
-      { key: "ma-waiting", title: "Waiting to be roomed", stages: ["arrived"], sort: bySince, empty: "Nobody is waiting to be roomed." },
-      { key: "ma-prep", title: "Roomed: needs prep", stages: ["roomed"], sort: bySince, empty: "No roomed patient needs prep." },
-      { key: "ma-rooms", title: "Rooms in turnover", rooms: true },
-      { key: "ma-checkout", title: "Ready to check out", stages: ["teach_back_done"], sort: bySince,
+      { key: "ma-waiting", title: t("list.ma-waiting"), stages: ["arrived"], sort: bySince, empty: "Nobody is waiting to be roomed." },
+      { key: "ma-prep", title: t("list.ma-prep"), stages: ["roomed"], sort: bySince, empty: "No roomed patient needs prep." },
+      { key: "ma-rooms", title: t("list.ma-rooms"), rooms: true },
+      { key: "ma-checkout", title: t("list.ma-checkout"), stages: ["teach_back_done"], sort: bySince,
         empty: "Nobody is ready to check out." },
     ];
   }
   const mine = myProvider();
   const filter = (v) => !mine || v.provider === mine;
   return [
-    { key: "pr-waiting", title: mine && me.provider === mine ? "Waiting for you" : "Waiting for the provider", stages: ["prep_done"],
+    { key: "pr-waiting", title: mine && me.provider === mine ? t("list.pr-waiting-you") : t("list.pr-waiting"), stages: ["prep_done"],
       filter, sort: bySince, empty: "Nobody is prepped and waiting." },
-    { key: "pr-with", title: mine && me.provider === mine ? "With you" : "With the provider", stages: ["provider_in"], filter,
+    { key: "pr-with", title: mine && me.provider === mine ? t("list.pr-with-you") : t("list.pr-with"), stages: ["provider_in"], filter,
       sort: bySince, empty: "Nobody is with the provider." },
-    { key: "pr-teach", title: "Teach-back done: check out", stages: ["teach_back_done"], filter, sort: bySince,
+    { key: "pr-teach", title: t("list.pr-teach"), stages: ["teach_back_done"], filter, sort: bySince,
       empty: "Nobody is waiting to check out." },
-    { key: "pr-coming", title: "Coming up", stages: ["arrived", "roomed"], filter, sort: bySince, compact: true,
+    { key: "pr-coming", title: t("list.pr-coming"), stages: ["arrived", "roomed"], filter, sort: bySince, compact: true,
       empty: "Nobody is waiting or being prepped." },
   ];
 }
@@ -1299,7 +1302,7 @@ function fillProviderFilter() {
   if (board.providers.has(keep)) select.value = keep;
   const matched = me && me.role === "provider" && Boolean(me.provider) && board.providers.has(me.provider);
   $("provider-filter-field").hidden = Boolean(matched);
-  $("title-provider").textContent = matched ? "My patients" : "Providers’ patients";
+  $("title-provider").textContent = matched ? t("tablet.my_patients") : t("tablet.providers_patients");
 }
 $("provider-filter").addEventListener("change", () => render());
 
@@ -1436,7 +1439,15 @@ $("pair-form").addEventListener("submit", async (e) => {
 
 // -- start ---------------------------------------------------------------------------------------------------
 
+onLanguage(() => {
+  if (!me) return;
+  for (const holder of document.querySelectorAll("[data-lists]")) holder.replaceChildren(); // cards rebuilt in it
+  showSignedIn();
+  render();
+});
+
 async function boot() {
+  await useFor([]); // the device's language (or English) until the clinic's default is known
   if (!token) {
     showSignIn("");
     return;

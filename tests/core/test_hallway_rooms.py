@@ -26,7 +26,8 @@ def _event(seq: int, change: dict) -> Event:
 def test_the_hallway_shows_why_a_room_is_blocked_and_an_old_log_without_reasons_loads() -> None:
     floor = Floor(CLINIC, DAY)
     hallway = Hallway(CLINIC)
-    touched = floor.apply(_event(1, {"type": "room_marked", "room": "e2", "action": "blocked", "reason": "sink leaking"}))
+    blocked = {"type": "room_marked", "room": "e2", "action": "blocked", "reason": "sink leaking"}
+    touched = floor.apply(_event(1, blocked))
     assert [(r.id, r.state, r.reason) for r in hallway.update(1, AT, touched, floor).rooms] == \
         [("e2", "blocked", "sink leaking")]
     touched = floor.apply(_event(2, {"type": "room_marked", "room": "e2", "action": "unblocked"}))

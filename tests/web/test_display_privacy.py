@@ -132,6 +132,7 @@ def test_the_hallway_types_have_no_place_for_free_text() -> None:
         ("HallwayDelay", "provider"), ("HallwayDelay", "name"),
         ("HallwayAlert", "id"), ("HallwayAlert", "kind"), ("HallwayAlert", "provider"), ("HallwayAlert", "visit"),
         ("HallwayBoard", "clinic"), ("HallwayBoard", "name"), ("HallwayBoard", "timezone"),
+        ("HallwayBoard", "languages"),
     }
     structs = [hallway.HallwayVisit, hallway.HallwayRoom, hallway.HallwayDelay, hallway.HallwayAlert,
                hallway.HallwayBoard, hallway.HallwaySnapshot, hallway.HallwayUpdate, hallway.HallwayDelays]
