@@ -263,7 +263,8 @@ signInForm({
   onSignedIn: async (signed, device) => {
     token = String(signed.token);
     session.set(TOKEN_KEY, token);
-    me = { id: signed.staff, name: signed.name, role: signed.role, device, expires_at: signed.expires_at };
+    me = { id: signed.staff, name: signed.name, role: signed.role, provider: signed.provider || null, device,
+      expires_at: signed.expires_at };
     await enter();
     return null;
   },
