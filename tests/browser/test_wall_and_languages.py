@@ -229,3 +229,22 @@ def test_the_tablet_on_a_device_asking_for_spanish(server: ServerProcess, screen
     assert tablet.locator("#title-front_desk").inner_text() == "Recepción"
     tablet.goto(f"{server.url}/")  # kept on the device
     tablet.locator("#title-front_desk", has_text="Recepción").wait_for(timeout=10_000)
+
+
+def test_a_provider_signed_in_under_another_id_gets_their_own_patients_and_presence(server: ServerProcess,
+                                                                                   screens: Screens) -> None:
+    """The account `jkim` is linked to the clinic's provider `kim` by the server: the tablet follows the link,
+    not the sign-in id."""
+    manager = server.signed_in(Role.manager)
+    added = httpx.post(f"{server.url}/api/staff", headers=manager, timeout=10,
+                       json={"id": "jkim", "name": "Jenna Kim", "role": "provider", "secret": PIN, "provider": "kim"})
+    assert added.status_code == 201, added.text
+    tablet = screens.open(f"{server.url}/")
+    sign_in_page(tablet, "jkim", PIN)
+    tablet.locator("#title-provider", has_text="My patients").wait_for(timeout=10_000)
+    assert tablet.locator("#provider-filter-field").is_hidden()
+    tablet.locator("#presence-title", has_text="Where are you?").wait_for(timeout=10_000)
+    tablet.get_by_role("button", name="Running late to clinic").click()
+    tablet.locator(".toast", has_text="You are running late to clinic.").wait_for(timeout=5_000)
+    board = httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=manager, timeout=10).json()
+    assert {p["provider"]: p["status"] for p in board["presence"]}["kim"] == "running_late"
