@@ -71,21 +71,25 @@ def test_an_account_added_before_the_link_is_the_provider_with_its_own_id(world)
     assert "provider" not in manager_me
 
 
-def test_floor_staff_add_links_a_provider_and_refuses_the_link_for_other_roles(tmp_path, monkeypatch, capsys) -> None:
+def test_floor_staff_add_links_a_provider_and_refuses_the_link_for_other_roles(tmp_path) -> None:
+    """The real CLI, in a process of its own (it sets up the logging of a whole program)."""
     import asyncio
-    import io
+    import subprocess
+    import sys
 
-    from floor.cli import main
     from floor.directory.embedded import EmbeddedDirectory
 
     data = tmp_path / "data"
-    monkeypatch.setattr("sys.stdin", io.StringIO("2468\n"))
-    main(["staff", "add", "--id", "jkim", "--name", "Jenna Kim", "--role", "provider", "--provider", "kim",
-          "--secret-stdin", "--data-dir", str(data)])
-    assert "Added jkim (Jenna Kim), provider, linked to provider kim." in capsys.readouterr().err
-    monkeypatch.setattr("sys.stdin", io.StringIO("2468\n"))
-    with pytest.raises(SystemExit, match="role provider"):
-        main(["staff", "add", "--id", "ana", "--role", "front_desk", "--provider", "kim", "--secret-stdin",
-              "--data-dir", str(data)])
+
+    def floor_staff_add(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "floor", "--log-level", "warning", "staff", "add", *args,
+                               "--secret-stdin", "--data-dir", str(data)],
+                              input="2468\n", capture_output=True, text=True, timeout=60)
+
+    added = floor_staff_add("--id", "jkim", "--name", "Jenna Kim", "--role", "provider", "--provider", "kim")
+    assert added.returncode == 0, added.stderr
+    assert "Added jkim (Jenna Kim), provider, linked to provider kim." in added.stdout + added.stderr
+    refused = floor_staff_add("--id", "ana", "--role", "front_desk", "--provider", "kim")
+    assert refused.returncode != 0 and "role provider" in refused.stderr
     directory = EmbeddedDirectory(next(data.rglob("*.json")))
     assert {m.id: m.provider for m in asyncio.run(directory.all_staff())} == {"jkim": "kim"}
