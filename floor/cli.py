@@ -337,8 +337,9 @@ def staff(args: argparse.Namespace) -> None:
         try:
             if args.action == "add":
                 member = await sessions.add_staff(args.id, args.name or args.id, Role(args.role), _read_secret(args),
-                                                  "floor staff add", clinics)
-                _print(f"Added {member.id} ({member.name}), {member.role.value.replace('_', ' ')}, "
+                                                  "floor staff add", clinics, provider=args.provider)
+                linked = f", linked to provider {member.provider}" if member.provider else ""
+                _print(f"Added {member.id} ({member.name}), {member.role.value.replace('_', ' ')}{linked}, "
                        f"{_clinic_words(member.clinics)}.")
             elif args.action == "clinics":
                 if not args.clinic:
@@ -350,7 +351,8 @@ def staff(args: argparse.Namespace) -> None:
                     held = await sessions.strikes(m.id)
                     waits = held.until if held is not None and held.waits(sessions.clock.now()) else None
                     locked = f" (locked until {waits:%H:%M} UTC)" if waits else ""
-                    print(f"{m.id:20} {m.role.value:18} {','.join(clinics_of(m.clinics)):20} {m.name}{locked}")
+                    linked = f" (provider {m.provider})" if m.provider else ""
+                    print(f"{m.id:20} {m.role.value:18} {','.join(clinics_of(m.clinics)):20} {m.name}{linked}{locked}")
             elif args.action == "unlock":
                 await sessions.unlock(args.id, "floor staff unlock")
                 _print(f"Unlocked {args.id}.")
@@ -623,6 +625,8 @@ def main(argv: list[str] | None = None) -> None:
     st.add_argument("--name", help="their name as colleagues know it (add)")
     st.add_argument("--role", choices=[r for r in ("front_desk", "medical_assistant", "provider", "manager")],
                     help="add: front_desk, medical_assistant, provider or manager")
+    st.add_argument("--provider", help="add, role provider: the clinic provider id they are (providers[].id in "
+                    "the clinic file), so their tablet shows their patients")
     st.add_argument("--secret-stdin", action="store_true", help="read the PIN or password from one line of stdin "
                     "instead of asking twice")
     st.add_argument("--data-dir", default=os.environ.get("FLOOR_DATA_DIR", "floor-data"))

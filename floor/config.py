@@ -75,7 +75,8 @@ class VisitType(Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class Thresholds(Struct, forbid_unknown_fields=True, frozen=True):
-    """Minutes a patient may wait in a stage before a dwell alert, and the cascade alert's K and L."""
+    """Minutes a patient may wait in a stage before a dwell alert, the cascade alert's K and L, and the minutes
+    a room may stay in turnover before the wall shows it red."""
 
     waiting_to_be_roomed: PositiveMinutes = 15
     waiting_for_prep: PositiveMinutes = 10
@@ -83,6 +84,21 @@ class Thresholds(Struct, forbid_unknown_fields=True, frozen=True):
     waiting_for_checkout: PositiveMinutes = 10
     cascade_visits: Annotated[int, Meta(ge=1, le=50)] = 3
     cascade_minutes: PositiveMinutes = 10
+    #: Minutes a room may wait in turnover (emptied, not yet marked ready) before the wall shows it red.
+    turnover: PositiveMinutes = 10
+
+
+#: A language of the screens: the name of its file in static/i18n/ ("en", "es", "pt-BR").
+Language = Annotated[str, Meta(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$", description="a language code, e.g. en or es")]
+
+
+class DisplaySettings(Struct, forbid_unknown_fields=True, frozen=True):
+    """The screens' languages. The first is the clinic's default on every screen (tablets, walls, waiting room);
+    the waiting room shows each in turn, `alternate_seconds` each. A device can ask for its own (`?lang=es`)."""
+
+    languages: Annotated[list[Language], Meta(min_length=1, max_length=6)] = msgspec.field(
+        default_factory=lambda: ["en"])
+    alternate_seconds: Annotated[int, Meta(ge=3, le=600)] = 10
 
 
 def _unique(kind: str, ids: list[str]) -> None:
@@ -102,6 +118,7 @@ class Clinic(Struct, forbid_unknown_fields=True, frozen=True):
     providers: Annotated[list[Provider], Meta(min_length=1)]
     visit_types: Annotated[list[VisitType], Meta(min_length=1)]
     thresholds: Thresholds = msgspec.field(default_factory=Thresholds)
+    display: DisplaySettings = msgspec.field(default_factory=DisplaySettings)
 
     def __post_init__(self) -> None:
         try:
@@ -111,6 +128,8 @@ class Clinic(Struct, forbid_unknown_fields=True, frozen=True):
         _unique("rooms", [r.id for r in self.rooms])
         _unique("providers", [p.id for p in self.providers])
         _unique("visit_types", [v.code for v in self.visit_types])
+        if len(set(self.display.languages)) != len(self.display.languages):
+            raise ValueError("display.languages: a language is listed twice")
 
     @property
     def tz(self) -> ZoneInfo:

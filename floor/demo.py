@@ -36,7 +36,8 @@ async def add_demo_staff(sessions: Sessions, clinic: Clinic) -> list[tuple[str, 
     added = []
     for staff_id, name, role in people:
         pin = f"{secrets.randbelow(10**6):06d}"
-        await sessions.add_staff(staff_id, name, role, pin, "floor demo")
+        await sessions.add_staff(staff_id, name, role, pin, "floor demo",
+                                 staff_id if role is Role.provider else None)
         added.append((staff_id, name, role, pin))
     return added
 
@@ -72,7 +73,8 @@ _ENDS = {Stage.checked_out, Stage.no_show, Stage.cancelled, Stage.left_without_b
 async def _tap(runtime: ClinicRuntime, command: BookVisit | TakeStep | MarkRoom, actor: str,
                role: Role) -> bytes | None:
     try:
-        return (await runtime.handle(command, actor, "demo-tablet", role=role)).body
+        return (await runtime.handle(command, actor, "demo-tablet", role=role,
+                                     provider=actor if role is Role.provider else None)).body
     except Refusal as refusal:
         # Staff race each other on a real floor too; the simulated ones just try again next round.
         log.debug("demo_tap_refused", clinic=runtime.id, why=refusal.why.value)

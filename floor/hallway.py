@@ -3,7 +3,7 @@
 Hallways are public, so these structs have no field that could hold a patient's name, date of birth or
 record number: visits appear by room, stage, times, provider initials and a short token drawn at random
 when the visit was booked (not from the patient, nor from its id). Every text here comes from the clinic's
-configuration or an enum.
+configuration or an enum, but for a blocked room's reason, which staff write for the hallway ("sink leaking").
 
 A display paired to one zone gets that zone's part of the floor, filtered here on the server (`zone=`): the
 zone's rooms; the visits in them and the visits in no room yet (the waiting room is every zone's); the alerts
@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+import msgspec
 from msgspec import Struct
 
 from floor.config import Clinic, Thresholds
@@ -45,6 +46,9 @@ class HallwayRoom(Struct):
     state: RoomState
     since: dt.datetime | None = None
     visit: str | None = None  # the token of the visit in it
+    #: A blocked room: why, as the staff member who blocked it wrote it (the wall shows it; the tablet's
+    #: block form says so, for staff not to write a patient's name there). "" otherwise.
+    reason: str = ""
 
 
 class HallwayDelay(Struct):
@@ -92,6 +96,9 @@ class HallwayBoard(Struct):
     delays: list[HallwayDelay]
     alerts: list[HallwayAlert]
     stale: bool = False
+    #: The clinic's screen languages, its default first; the waiting room shows each in turn.
+    languages: list[str] = msgspec.field(default_factory=lambda: ["en"])
+    alternate_seconds: int = 10
 
 
 class HallwaySnapshot(Struct, tag="snapshot", tag_field="kind"):
@@ -158,7 +165,8 @@ class Hallway:
 
     @staticmethod
     def room(r: Room, floor: Floor) -> HallwayRoom:
-        return HallwayRoom(r.id, r.label, r.zone, r.state, r.since, floor.token(r.visit) if r.visit else None)
+        return HallwayRoom(r.id, r.label, r.zone, r.state, r.since, floor.token(r.visit) if r.visit else None,
+                           r.reason or "")
 
     def alert(self, a: Alert, floor: Floor) -> HallwayAlert:
         return HallwayAlert(wall_alert_id(a.id), a.kind, a.raised_at, a.active, a.acknowledged_by is not None,
@@ -181,7 +189,7 @@ class Hallway:
                             [self.room(r, floor) for r in floor.rooms.values() if zone is None or r.zone == zone],
                             [self.visit(v) for v in floor.visits.values() if self._sees(zone, v)], delays,
                             [self.alert(a, floor) for a in floor.alerts.values() if self._sees_alert(zone, a, floor)],
-                            stale)
+                            stale, list(c.display.languages), c.display.alternate_seconds)
 
     def update(self, seq: int, at: dt.datetime, touched: Touched, floor: Floor,
                zone: str | None = None) -> HallwayUpdate:

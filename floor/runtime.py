@@ -142,11 +142,13 @@ class ClinicRuntime:
     # -- writes ---------------------------------------------------------------------------------
 
     async def handle(self, command: Command, actor: str, device: str,
-                     idempotency: Idempotency | None = None, role: Role | None = None) -> Answer:
-        """`role` is the signed-in tapper's (the floor checks it may take the step); None for Floor itself."""
+                     idempotency: Idempotency | None = None, role: Role | None = None,
+                     provider: str | None = None) -> Answer:
+        """`role` is the signed-in tapper's (the floor checks it may take the step); None for Floor itself.
+        `provider`: a provider's sign-in, the clinic provider id their account is."""
         # Shielded: a tap whose client hangs up mid-write must still be folded in once it is stored.
         with self.metrics.tap(command):
-            answer = await asyncio.shield(self._handle(command, Tap(actor, device, self.clock.now(), role),
+            answer = await asyncio.shield(self._handle(command, Tap(actor, device, self.clock.now(), role, provider),
                                                        idempotency))
         self.metrics.answered(command, answer.replayed)
         return answer
@@ -158,7 +160,7 @@ class ClinicRuntime:
             for _ in range(10):
                 now = self.clock.now()
                 self._roll_day(now)
-                event = self.floor.decide(command, Tap(who.actor, who.device, now, who.role))
+                event = self.floor.decide(command, Tap(who.actor, who.device, now, who.role, who.provider))
                 body = self._answer(event, self.floor.preview(event), command)
                 receipt = Receipt(idem.key, idem.fingerprint, CREATED, msgspec.Raw(body)) if idem else None
                 try:
@@ -467,7 +469,8 @@ class ClinicRuntime:
         return measure(self.floor, self.clock.now(), raised)
 
     def summary(self) -> ClinicSummary:
-        return ClinicSummary(self.id, self.clinic.name, self.clinic.timezone, self.floor.day, self.floor.seq)
+        return ClinicSummary(self.id, self.clinic.name, self.clinic.timezone, self.floor.day, self.floor.seq,
+                             list(self.clinic.display.languages))
 
     def snapshot(self, audience: str) -> Item:
         """The board as a snapshot message, encoded once per seq however many sockets ask for it."""

@@ -58,6 +58,8 @@ from floor.directory.base import (
 log = structlog.get_logger("floor.sessions")
 
 STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
+#: A clinic provider id, as floor/config.py allows it.
+PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 MIN_SECRET = 4
 MAX_SECRET = 128
 #: Pairing codes avoid letters and digits a person could misread across a room (0/O, 1/I, 5/S, 8/B, 2/Z).
@@ -77,6 +79,15 @@ PAIRINGS_IN_ALL = 1000
 PAIRING_LIMITS = PairingLimits(PAIRINGS_PER_ADDRESS, PAIRINGS_IN_ALL)
 
 
+def linked_provider(member: StaffMember) -> str | None:
+    """The clinic provider id a provider's account is: the one it was added with; an account added before
+    accounts were linked (no `provider` stored) is taken to be the provider with its own staff id, as Floor
+    assumed then. None for other roles."""
+    if member.role is not Role.provider:
+        return None
+    return member.provider or member.id
+
+
 class Caller(Struct, frozen=True):
     """Who sent a request or holds a socket, as their token says."""
 
@@ -92,6 +103,8 @@ class Caller(Struct, frozen=True):
     zone: str | None = None
     #: A staff member's clinics (floor.core.access): "*" for every clinic. A display's is its `clinic`.
     clinics: tuple[str, ...] = ()
+    #: A provider's sign-in: the clinic provider id the account is linked to.
+    provider: str | None = None
 
     @property
     def is_manager(self) -> bool:
@@ -104,6 +117,8 @@ class SignedIn(Struct, frozen=True):
     staff: str
     name: str
     role: Role
+    #: Role provider: the clinic provider id this sign-in is (None if the account has none).
+    provider: str | None = None
 
 
 class PairingStarted(Struct, frozen=True):
@@ -145,7 +160,9 @@ class Sessions:
     # -- staff ----------------------------------------------------------------------------------
 
     async def add_staff(self, staff_id: str, name: str, role: Role, secret: str, by: str,
-                        clinics: tuple[str, ...] = (ALL_CLINICS,)) -> StaffMember:
+                        clinics: tuple[str, ...] = (ALL_CLINICS,), provider: str | None = None) -> StaffMember:
+        """`provider`: for role provider, the clinic provider id the account is (checked against the clinics
+        by the caller that knows them; here only its form and that the role is provider)."""
         if not STAFF_ID.match(staff_id):
             raise Refusal(Why.invalid, "A staff id is 2 to 40 lower-case letters, digits, dots, dashes or "
                           "underscores, starting with a letter or digit.", field="id")
@@ -154,12 +171,19 @@ class Sessions:
         if why := unreadable("name", name):
             raise Refusal(Why.invalid, f"Not added: {why}.", field="name")
         check_clinics(clinics)
+        if provider is not None and role is not Role.provider:
+            raise Refusal(Why.invalid, "Only a staff member with role provider is linked to a provider id.",
+                          field="provider")
+        if provider is not None and not PROVIDER_ID.match(provider):
+            raise Refusal(Why.invalid, "A provider id is 1 to 32 lower-case letters, digits, - or _, as in the "
+                          "clinic file.", field="provider")
         check_secret(secret)
         stored = await asyncio.to_thread(hash_secret, secret, self.cost)
-        member = StaffMember(staff_id, name.strip(), role, stored, self.clock.now(), by, tuple(clinics))
+        member = StaffMember(staff_id, name.strip(), role, stored, self.clock.now(), by, tuple(clinics),
+                             provider=provider)
         if not await self.directory.add_staff(member):
             raise Refusal(Why.taken, f"There is already a staff member {staff_id!r}.", field="id")
-        log.info("staff_added", staff=staff_id, role=role.value, clinics=list(clinics), by=by)
+        log.info("staff_added", staff=staff_id, role=role.value, clinics=list(clinics), provider=provider, by=by)
         return member
 
     async def set_clinics(self, staff_id: str, clinics: tuple[str, ...], by: str) -> StaffMember:
@@ -232,7 +256,7 @@ class Sessions:
                           role=member.role)
         await self.directory.add_session(session)
         log.info("signed_in", staff=member.id, role=member.role.value, device=device)
-        return SignedIn(token, session.expires_at, member.id, member.name, member.role)
+        return SignedIn(token, session.expires_at, member.id, member.name, member.role, linked_provider(member))
 
     async def sign_out(self, caller: Caller) -> None:
         self._forget(lambda c: c.session == caller.session)
@@ -267,14 +291,14 @@ class Sessions:
         session = await self.directory.session(hashed, self.clock.now())
         if session is None:
             return None
-        name, clinics = "", ()
+        name, clinics, provider = "", (), None
         if session.kind == "staff":
             member = await self.directory.staff(session.person)
             if member is None:
                 return None
-            name, clinics = member.name, clinics_of(member.clinics)
+            name, clinics, provider = member.name, clinics_of(member.clinics), linked_provider(member)
         caller = Caller(session.kind, session.person, session.device, hashed, session.expires_at, name,
-                        session.role, session.clinic, session.zone, clinics)
+                        session.role, session.clinic, session.zone, clinics, provider)
         if self.directory.shared and generation == self._generation:
             if len(self._known) >= SESSION_CACHE_SIZE:
                 self._known.pop(next(iter(self._known)))

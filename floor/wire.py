@@ -133,6 +133,8 @@ class ClinicSummary(Struct):
     timezone: str
     day: dt.date
     seq: int
+    #: The clinic's screen languages, its default first (clinic file `[display] languages`).
+    languages: list[str] = msgspec.field(default_factory=lambda: ["en"])
 
 
 class ProviderDelay(Struct):
@@ -279,6 +281,9 @@ class NewStaff(Struct, forbid_unknown_fields=True):
     #: The clinics they work in ("*": every clinic). Default: the clinic, if the server runs one; else the
     #: adding manager's clinics (a manager of every clinic must say).
     clinics: Annotated[list[ClinicOrAll], Meta(min_length=1, max_length=50)] | None = None
+    #: Role provider: the clinic provider id this account is (a `providers[].id` of a clinic on this server),
+    #: so the tablet knows whose patients are theirs.
+    provider: Annotated[str, Meta(min_length=1, max_length=32)] | None = None
 
 
 class NewSecret(Struct, forbid_unknown_fields=True):
@@ -300,6 +305,7 @@ class StaffView(Struct):
     #: The clinics they work in; ["*"]: every clinic.
     clinics: list[str] = []
     locked_until: dt.datetime | None = None
+    provider: str | None = None
 
 
 class Me(Struct, omit_defaults=True):
@@ -315,6 +321,8 @@ class Me(Struct, omit_defaults=True):
     zone: str | None = None
     #: A staff member's clinics (["*"]: every clinic the server runs); a display has its `clinic` instead.
     clinics: list[str] = []
+    #: A provider's sign-in: the clinic provider id the account is linked to.
+    provider: str | None = None
 
 
 class PairDisplay(Struct, forbid_unknown_fields=True):

@@ -21,33 +21,19 @@ import {
   setText,
   titleCase,
 } from "./lib/hallway.js";
+import { onLanguage, t, translatePage, useFor } from "./lib/i18n.js";
 
-const STAGE_LABEL = {
-  scheduled: "Scheduled",
-  arrived: "Arrived",
-  roomed: "Roomed",
-  prep_done: "Prep done",
-  provider_in: "With provider",
-  teach_back_done: "Teach-back done",
-};
-
-/** What a visit in this stage is waiting for. */
-const STAGE_NOTE = {
-  arrived: "waiting to be roomed",
-  roomed: "waiting for prep",
-  prep_done: "waiting for provider",
-  provider_in: "in this stage",
-  teach_back_done: "waiting for checkout",
-};
-
-const ROOM_STATE_LABEL = { ready: "Ready", occupied: "Occupied", turnover: "Turnover", blocked: "Blocked" };
+/** A stage's name, what a visit in it is waiting for, a room state's name, in the language shown. */
+const stageLabel = (stage) => t(`stage.${stage}`);
+const stageNote = (stage) => t(stage && stage !== "provider_in" ? `note.${stage}` : "wall.in_this_stage");
+const roomStateLabel = (state) => t(`room.${state}`);
 
 const LATE_MINUTES = 5; // a provider this far behind shows amber; past the cascade threshold (or alert), red
-const MAX_ALERTS = 3; // alerts shown at once; the rest are counted ("+3 more")
+const MAX_ALERTS = 12; // alert list items; as many as fit whole on the screen show, the rest are counted
 
 const state = new HallwayState();
 let formats = clinicFormats(undefined);
-let conn = { mode: "connecting", text: "Starting" };
+let conn = { mode: "connecting", text: "" };
 let lastMessageAt = NaN; // server time of the last message, for the "out of date" banner
 
 // -- layout: room tiles and provider rows, built when the rooms or providers change ---------------
@@ -84,32 +70,39 @@ function buildTiles() {
     section.setAttribute("aria-labelledby", title.id);
     const grid = el("div", "tiles");
     for (const r of zoneRooms) {
-      const t = {
+      const tile = {
         root: el("article", "tile"),
         label: el("h3", "room-label"),
         who: el("p", "who"),
         token: el("span", "token"),
         provider: el("span", "provider"),
         stage: el("p", "stage"),
+        reason: el("p", "reason"),
         dwell: el("p", "dwell"),
         mins: el("span", "mins"),
         note: el("span", "note"),
       };
-      t.root.dataset.room = r.id;
-      t.token.dataset.token = "";
-      t.who.append(el("span", "visually-hidden", "Visit "), t.token, " ", el("span", "visually-hidden", "provider "), t.provider);
-      t.dwell.append(t.mins, " ", t.note);
-      t.root.append(t.label, t.who, t.stage, t.dwell);
-      grid.append(t.root);
-      tiles.set(r.id, t);
+      tile.root.dataset.room = r.id;
+      tile.token.dataset.token = "";
+      const visitWord = el("span", "visually-hidden");
+      visitWord.dataset.i18n = "wall.visit";
+      const providerWord = el("span", "visually-hidden");
+      providerWord.dataset.i18n = "wall.provider";
+      tile.who.append(visitWord, " ", tile.token, " ", providerWord, " ", tile.provider);
+      tile.dwell.append(tile.mins, " ", tile.note);
+      tile.reason.hidden = true;
+      tile.root.append(tile.label, tile.who, tile.stage, tile.reason, tile.dwell);
+      grid.append(tile.root);
+      tiles.set(r.id, tile);
     }
     section.append(title, grid);
     sections.push(section);
   }
   if (sections.length === 0) {
-    sections.push(el("p", "empty", display.zone === null ? "No rooms in this clinic." : `No rooms in zone ${display.zone}.`));
+    sections.push(el("p", "empty", display.zone === null ? t("wall.no_rooms") : t("wall.no_rooms_zone", { zone: display.zone })));
   }
   $("zones").replaceChildren(...sections);
+  translatePage($("zones"));
 }
 
 function buildProviders() {
@@ -161,7 +154,7 @@ function clearLayout() {
   $("providers-body").replaceChildren();
   for (const item of alertItems) item.root.hidden = true;
   setText($("clinic-name"), "Floor");
-  document.title = "Floor wall display";
+  document.title = t("wall.title");
   document.body.classList.add("no-board");
 }
 
@@ -175,45 +168,52 @@ function showBoard() {
 
 // -- rendering: cheap enough to run every second over the whole board ----------------------------
 
-function renderTile(t, room, now) {
-  setText(t.label, room.label);
-  setAttr(t.root, "data-state", room.state);
+function renderTile(tile, room, now) {
+  setText(tile.label, room.label);
+  setAttr(tile.root, "data-state", room.state);
   const visit = room.state === "occupied" && room.visit ? state.visits.get(room.visit) : undefined;
   const stage = visit ? visit.stage : "";
-  setAttr(t.root, "data-stage", stage);
+  setAttr(tile.root, "data-stage", stage);
   let cls = `tile room-${room.state}`;
+  const reason = room.state === "blocked" ? room.reason : "";
+  setText(tile.reason, reason);
+  tile.reason.hidden = !reason;
   if (room.state === "occupied") {
     cls += ` stage-${stage || "unknown"}`;
     const token = room.visit || "";
-    setText(t.token, token);
-    setAttr(t.token, "data-token", token);
-    setText(t.provider, visit ? visit.provider : "");
-    t.provider.hidden = !visit;
-    t.who.hidden = !token;
-    setText(t.stage, visit ? STAGE_LABEL[stage] || titleCase(stage) : "Occupied");
+    setText(tile.token, token);
+    setAttr(tile.token, "data-token", token);
+    setText(tile.provider, visit ? visit.provider : "");
+    tile.provider.hidden = !visit;
+    tile.who.hidden = !token;
+    setText(tile.stage, visit ? stageLabel(stage) : roomStateLabel("occupied"));
     if (visit && Number.isFinite(visit.since)) {
       const over = state.isOver(visit, now);
       const limit = state.limitFor(stage);
-      setText(t.mins, minutesText(now - visit.since));
-      setText(t.note, over && limit !== undefined ? `over ${limit} min limit` : STAGE_NOTE[stage] || "in this stage");
-      setClass(t.dwell, over ? "dwell over" : "dwell");
+      setText(tile.mins, minutesText(now - visit.since));
+      setText(tile.note, over && limit !== undefined ? t("wall.over_limit", { limit }) : stageNote(stage));
+      setClass(tile.dwell, over ? "dwell over" : "dwell");
       if (over) cls += " over";
     } else {
-      setText(t.mins, "");
-      setText(t.note, "");
-      setClass(t.dwell, "dwell");
+      setText(tile.mins, "");
+      setText(tile.note, "");
+      setClass(tile.dwell, "dwell");
     }
   } else {
-    setText(t.token, "");
-    setAttr(t.token, "data-token", "");
-    setText(t.provider, "");
-    t.who.hidden = true;
-    setText(t.stage, ROOM_STATE_LABEL[room.state] || titleCase(room.state));
-    setText(t.mins, Number.isFinite(room.since) ? minutesText(now - room.since) : "");
-    setText(t.note, Number.isFinite(room.since) ? "in this state" : "");
-    setClass(t.dwell, "dwell quiet");
+    setText(tile.token, "");
+    setAttr(tile.token, "data-token", "");
+    setText(tile.provider, "");
+    tile.who.hidden = true;
+    setText(tile.stage, roomStateLabel(room.state));
+    const timed = Number.isFinite(room.since);
+    // A room left in turnover past the clinic's limit turns red, and says so.
+    const over = state.isTurnoverOver(room, now);
+    setText(tile.mins, timed ? minutesText(now - room.since) : "");
+    setText(tile.note, over ? t("wall.over_limit", { limit: state.turnoverLimit }) : timed ? t("wall.in_this_state") : "");
+    setClass(tile.dwell, over ? "dwell over" : "dwell quiet");
+    if (over) cls += " over";
   }
-  setClass(t.root, cls);
+  setClass(tile.root, cls);
 }
 
 function renderProvider(r, initials) {
@@ -226,18 +226,18 @@ function renderProvider(r, initials) {
     setClass(r.counts[i], n ? "count" : "count zero");
   }
   const d = state.delays.get(initials);
-  const away = d && d.away ? (d.away === "running_late" ? " · running late" : " · away") : "";
+  const away = d && d.away ? ` · ${d.away === "running_late" ? t("wall.running_late") : t("wall.away")}` : "";
   setText(r.name, (state.names.get(initials) || "") + away);
   const minutes = d ? Math.max(0, Math.round(d.lateness)) : 0;
   setAttr(r.root, "data-lateness", String(minutes));
   if (minutes < 1) {
-    setText(r.amount, d ? "On time" : "–");
+    setText(r.amount, d ? t("wall.on_time") : "–");
     setText(r.until, "");
     setClass(r.late, "late on-time");
     return;
   }
-  setText(r.amount, `+${minutes} min`);
-  setText(r.until, Number.isFinite(d.recoversAt) ? `on time by ${formats.time.format(d.recoversAt)}` : "");
+  setText(r.amount, t("wall.late", { minutes }));
+  setText(r.until, Number.isFinite(d.recoversAt) ? t("wall.on_time_by", { time: formats.time.format(d.recoversAt) }) : "");
   const cascade = Number(state.thresholds.cascade_minutes) || Infinity;
   const severe = minutes >= cascade || state.lateProviders.has(initials);
   setClass(r.late, severe ? "late very-late" : minutes >= LATE_MINUTES ? "late running-late" : "late");
@@ -266,58 +266,81 @@ function renderCounts(now) {
     const over = state.isOver(oldest, now);
     const limit = state.limitFor("arrived");
     setText($("waiting-longest"), minutesText(now - oldest.since));
-    setText($("waiting-who"), `${oldest.token} · ${oldest.provider}${over && limit !== undefined ? ` · over ${limit} min limit` : ""}`);
+    const overText = over && limit !== undefined ? ` · ${t("wall.over_limit", { limit })}` : "";
+    setText($("waiting-who"), `${oldest.token} · ${oldest.provider}${overText}`);
     setClass(box, over ? "waiting panel over" : "waiting panel");
   } else {
     setText($("waiting-longest"), "–");
-    setText($("waiting-who"), waiting ? "" : "Nobody waiting");
+    setText($("waiting-who"), waiting ? "" : t("wall.nobody_waiting"));
     setClass(box, "waiting panel");
   }
 }
 
 const alertOrder = []; // reused every second
-const byUrgency = (a, b) => (a.kind === b.kind ? a.raisedAt - b.raisedAt : a.kind === "cascade" ? -1 : 1);
 
 function alertText(a, now) {
   if (a.kind === "cascade") {
     const d = a.provider ? state.delays.get(a.provider) : undefined;
     const late = d ? d.lateness : a.lateness;
-    const who = a.provider ? `${a.provider}${state.names.get(a.provider) ? ` (${state.names.get(a.provider)})` : ""}` : "A provider";
-    const by = typeof late === "number" && Math.round(late) >= 1 ? `+${Math.round(late)} min, ` : "";
-    return `${who}: ${by}later visits affected`;
+    const name = a.provider ? state.names.get(a.provider) : "";
+    const who = a.provider ? `${a.provider}${name ? ` (${name})` : ""}` : t("alert.a_provider");
+    const minutes = typeof late === "number" ? Math.round(late) : 0;
+    return minutes >= 1 ? t("alert.cascade_text_by", { who, minutes }) : t("alert.cascade_text", { who });
   }
   if (a.kind === "dwell") {
     const v = a.visit ? state.visits.get(a.visit) : undefined;
     const stage = v ? v.stage : a.stage;
-    const mins = v && v.stage === a.stage && Number.isFinite(v.since) ? minutesText(now - v.since) : a.minutes != null ? `${Math.round(a.minutes)} min` : "";
+    const mins = v && v.stage === a.stage && Number.isFinite(v.since) ? minutesText(now - v.since) : a.minutes != null ? t("time.min", { n: Math.round(a.minutes) }) : "";
     const room = v && v.room ? state.rooms.get(v.room) : undefined;
-    const where = room ? ` in ${room.label}` : "";
-    const note = STAGE_NOTE[stage] || "in this stage";
-    const limit = a.limit != null ? ` (limit ${a.limit} min)` : "";
-    return `${a.visit || "A visit"} · ${a.provider || "?"}${where}: ${note} ${mins}${limit}`;
+    const where = room ? t("alert.in_room", { room: room.label }) : "";
+    const limit = a.limit != null ? t("alert.limit", { limit: a.limit }) : "";
+    return t("alert.dwell_text", { visit: a.visit || t("alert.a_visit"), provider: a.provider || "?", where,
+      note: stageNote(stage), minutes: mins, limit });
   }
   return `${titleCase(a.kind)}${a.provider ? ` · ${a.provider}` : ""}${a.visit ? ` · ${a.visit}` : ""}`;
+}
+
+function alertKind(a) {
+  return a.kind === "cascade" ? t("alert.cascade") : a.kind === "dwell" ? t("alert.dwell") : titleCase(a.kind);
 }
 
 function renderAlerts(now) {
   alertOrder.length = 0;
   for (const a of state.alerts.values()) alertOrder.push(a);
-  alertOrder.sort(byUrgency);
+  alertOrder.sort((a, b) => state.compareUrgency(a, b, now)); // most urgent first: see HallwayState
   for (let i = 0; i < alertItems.length; i += 1) {
     const item = alertItems[i];
     const a = alertOrder[i];
     item.root.hidden = !a;
     if (!a) continue;
     setClass(item.root, `alert alert-${a.kind}${a.acknowledged ? " seen" : ""}`);
-    setText(item.kind, a.kind === "cascade" ? "Running late" : a.kind === "dwell" ? "Waiting too long" : titleCase(a.kind));
-    setText(item.text, alertText(a, now) + (a.acknowledged ? " · seen by staff" : ""));
+    setAttr(item.root, "data-alert", a.id);
+    setAttr(item.root, "data-visit", a.visit || "");
+    setAttr(item.root, "data-provider", a.provider || "");
+    setText(item.kind, alertKind(a));
+    setText(item.text, alertText(a, now) + (a.acknowledged ? t("alert.seen") : ""));
+  }
+  // Only whole alerts show: those that do not fit (the least urgent) are counted below instead of cut off.
+  const list = $("alerts-list");
+  const bottom = list.getBoundingClientRect().bottom;
+  let shown = 0;
+  let full = false;
+  for (const item of alertItems) {
+    if (item.root.hidden) continue;
+    if (!full && item.root.getBoundingClientRect().bottom <= bottom + 0.5) shown += 1;
+    else {
+      full = true;
+      item.root.hidden = true;
+    }
   }
   const n = alertOrder.length;
   $("alerts-none").hidden = n > 0;
   setText($("alerts-count"), n ? `(${n})` : "");
   const more = $("alerts-more");
-  more.hidden = n <= MAX_ALERTS;
-  setText(more, n > MAX_ALERTS ? `+${n - MAX_ALERTS} more` : "");
+  const hidden = n - shown;
+  setClass(more, hidden > 0 ? "alerts-more" : "alerts-more none");
+  setText(more, hidden > 0 ? t("wall.more", { n: hidden }) : "");
+  more.hidden = false;
   setClass($("alerts"), n ? "alerts panel active" : "alerts panel");
   alertOrder.length = 0; // hold no alerts between renders
 }
@@ -340,9 +363,9 @@ function render() {
   if (!state.loaded) return;
   if (state.roomsVersion !== roomsVersion) buildTiles();
   if (state.providersVersion !== providersVersion) buildProviders();
-  for (const [id, t] of tiles) {
+  for (const [id, tile] of tiles) {
     const room = state.rooms.get(id);
-    if (room) renderTile(t, room, now);
+    if (room) renderTile(tile, room, now);
   }
   renderCounts(now);
   renderAlerts(now);
@@ -357,11 +380,18 @@ function queueRender() {
 
 // -- connection status ---------------------------------------------------------------------------
 
+/** The connection in words: live and delayed in the language shown, else what the feed said. */
+function connText() {
+  if (conn.mode === "live") return t("conn.live");
+  if (conn.mode === "stale") return t("conn.stale");
+  return conn.text || t("conn.starting");
+}
+
 function renderConn() {
   const node = $("conn");
   setAttr(node, "data-mode", conn.mode);
   setClass(node, `conn conn-${conn.mode}`);
-  setText($("conn-text"), conn.text);
+  setText($("conn-text"), connText());
   setText($("conn-seq"), state.seq === null ? "" : `seq ${state.seq}`);
   const banner = $("banner");
   if (runner && runner.pairing) {
@@ -370,8 +400,8 @@ function renderConn() {
     banner.hidden = true;
   } else if (state.loaded) {
     const asOf = Number.isFinite(lastMessageAt) ? formats.time.format(lastMessageAt) : "";
-    const what = conn.mode === "stale" ? "the server cannot reach its log" : conn.text;
-    setText(banner, `Not live: this board may be out of date${asOf ? ` (last update ${asOf})` : ""}. ${what}.`);
+    const what = conn.mode === "stale" ? t("wall.cannot_reach_log") : connText();
+    setText(banner, t(asOf ? "wall.not_live_since" : "wall.not_live", { time: asOf, what }));
     banner.hidden = false;
   } else if (conn.mode === "offline") {
     setText(banner, `${conn.text}.`); // e.g. the server's reason for refusing: "no clinic 'x' on this server"
@@ -383,10 +413,8 @@ function renderConn() {
   document.body.classList.toggle("offline", conn.mode === "offline");
 }
 
-const MODE_TEXT = { live: "Live", stale: "Delayed" };
-
 function onStatus(mode, text) {
-  conn = { mode, text: MODE_TEXT[mode] && mode !== "offline" ? MODE_TEXT[mode] : text };
+  conn = { mode, text };
   renderConn();
 }
 
@@ -399,6 +427,8 @@ function onChange(kind) {
   }
   lastMessageAt = state.now();
   if (kind === "snapshot") {
+    // The device's language, else the clinic's default; a change re-renders through onLanguage.
+    useFor(state.languages);
     showBoard();
     render(); // a fresh board shows at once
   } else {
@@ -406,8 +436,15 @@ function onChange(kind) {
   }
 }
 
+onLanguage(() => {
+  formats = clinicFormats(state.timezone);
+  if (!state.loaded) document.title = t("wall.title");
+  render();
+});
+
 buildAlertPool();
 let runner = null;
+await useFor([]); // the device's language (or English) until the clinic's board says its default
 runner = runDisplay({ state, onStatus, onChange, onPairing: (active) => active && clearLayout() });
 
 setInterval(() => {

@@ -15,6 +15,7 @@ import { local, parseTime, session, show } from "./lib/page.js";
 import { DEVICE_KEY, signInForm } from "./lib/signin.js";
 import { ENDING, confirmEnd, createVisitDetail, roomUndoButton, visitCode } from "./lib/visit-detail.js";
 import { renderAlerts } from "./lib/alert-lines.js";
+import { labels, onLanguage, t, useFor } from "./lib/i18n.js";
 
 const TOKEN_KEY = "floor.tablet.token"; // sessionStorage
 const CLINIC_KEY = "floor.tablet.clinic"; // localStorage: the clinic last looked at
@@ -25,14 +26,15 @@ const UNDO_MS = 6000; // how long the Undo toast stays after a tap
 const PIN_MS = 60000; // how long a card that met a conflict stays where it was tapped
 
 const ROLES = ["front_desk", "medical_assistant", "provider"];
-const ROLE_LABEL = {
+// Labels in the language shown (lib/i18n.js, static/i18n/*.json): these read like plain objects.
+const ROLE_LABEL = labels("role", {
   front_desk: "Front desk",
   medical_assistant: "Medical assistant",
   provider: "Provider",
   manager: "Manager",
-};
+});
 
-const STAGE_LABEL = {
+const STAGE_LABEL = labels("tablet.stage", {
   scheduled: "Scheduled",
   arrived: "Arrived",
   roomed: "Roomed",
@@ -43,13 +45,13 @@ const STAGE_LABEL = {
   no_show: "No show",
   cancelled: "Cancelled",
   left_without_being_seen: "Left unseen",
-};
+});
 const ORDER = ["scheduled", "arrived", "roomed", "prep_done", "provider_in", "teach_back_done"];
 const FINISHED = new Set(["checked_out", "no_show", "cancelled", "left_without_being_seen"]);
-const ROOM_STATE_LABEL = { ready: "Ready", occupied: "Occupied", turnover: "Turnover", blocked: "Blocked" };
+const ROOM_STATE_LABEL = labels("room", { ready: "Ready", occupied: "Occupied", turnover: "Turnover", blocked: "Blocked" });
 
 /** The button text for sending each step. */
-const STEP_BUTTON = {
+const STEP_BUTTON = labels("step", {
   arrived: "Arrived",
   roomed: "Room patient",
   prep_done: "Prep done",
@@ -59,7 +61,7 @@ const STEP_BUTTON = {
   no_show: "No show",
   cancelled: "Cancel visit",
   left_without_being_seen: "Left without being seen",
-};
+});
 
 /** A step in a sentence: "roomed in East 2", "checked out". */
 function stepDone(step, room) {
@@ -277,7 +279,8 @@ signInForm({
   onSignedIn: async (signed, device) => {
     token = String(signed.token);
     session.set(TOKEN_KEY, token);
-    me = { id: signed.staff, name: signed.name, role: signed.role, device, expires_at: signed.expires_at };
+    me = { id: signed.staff, name: signed.name, role: signed.role, provider: signed.provider || null, device,
+      expires_at: signed.expires_at };
     await enter();
     return null;
   },
@@ -319,6 +322,7 @@ async function enter() {
   $("clinic").replaceChildren(...options());
   $("clinic").value = chosen;
   $("clinic-field").hidden = clinics.length < 2;
+  useFor(clinics.find((c) => c.id === chosen)?.languages); // the device's language, else the clinic's
   if (me.role === "manager") {
     $("pair-clinic").replaceChildren(...options());
     $("pair-clinic").value = chosen;
@@ -497,7 +501,8 @@ const byStart = (a, b) => parseTime(a.start) - parseTime(b.start);
 const bySince = (a, b) => (parseTime(a.times?.[a.stage]) - parseTime(b.times?.[b.stage])) || byStart(a, b);
 
 function myProvider() {
-  if (me && me.role === "provider" && board.providers.has(me.id)) return me.id;
+  // The server says which clinic provider a provider's sign-in is (their account's provider id).
+  if (me && me.role === "provider" && me.provider && board.providers.has(me.provider)) return me.provider;
   const chosen = $("provider-filter").value;
   return chosen && board.providers.has(chosen) ? chosen : null;
 }
@@ -518,23 +523,23 @@ function listsOf(role) {
   if (role === "front_desk") return desk.lists({ ...deskClock(), byStart, bySince, mine: myProvider() });
   if (role === "medical_assistant") {
     return [
-      { key: "ma-waiting", title: "Waiting to be roomed", stages: ["arrived"], sort: bySince, empty: "Nobody is waiting to be roomed." },
-      { key: "ma-prep", title: "Roomed: needs prep", stages: ["roomed"], sort: bySince, empty: "No roomed patient needs prep." },
-      { key: "ma-rooms", title: "Rooms in turnover", rooms: true },
-      { key: "ma-checkout", title: "Ready to check out", stages: ["teach_back_done"], sort: bySince,
+      { key: "ma-waiting", title: t("list.ma-waiting"), stages: ["arrived"], sort: bySince, empty: "Nobody is waiting to be roomed." },
+      { key: "ma-prep", title: t("list.ma-prep"), stages: ["roomed"], sort: bySince, empty: "No roomed patient needs prep." },
+      { key: "ma-rooms", title: t("list.ma-rooms"), rooms: true },
+      { key: "ma-checkout", title: t("list.ma-checkout"), stages: ["teach_back_done"], sort: bySince,
         empty: "Nobody is ready to check out." },
     ];
   }
   const mine = myProvider();
   const filter = (v) => !mine || v.provider === mine;
   return [
-    { key: "pr-waiting", title: mine && me.id === mine ? "Waiting for you" : "Waiting for the provider", stages: ["prep_done"],
+    { key: "pr-waiting", title: mine && me.provider === mine ? t("list.pr-waiting-you") : t("list.pr-waiting"), stages: ["prep_done"],
       filter, sort: bySince, empty: "Nobody is prepped and waiting." },
-    { key: "pr-with", title: mine && me.id === mine ? "With you" : "With the provider", stages: ["provider_in"], filter,
+    { key: "pr-with", title: mine && me.provider === mine ? t("list.pr-with-you") : t("list.pr-with"), stages: ["provider_in"], filter,
       sort: bySince, empty: "Nobody is with the provider." },
-    { key: "pr-teach", title: "Teach-back done: check out", stages: ["teach_back_done"], filter, sort: bySince,
+    { key: "pr-teach", title: t("list.pr-teach"), stages: ["teach_back_done"], filter, sort: bySince,
       empty: "Nobody is waiting to check out." },
-    { key: "pr-coming", title: "Coming up", stages: ["arrived", "roomed"], filter, sort: bySince, compact: true,
+    { key: "pr-coming", title: t("list.pr-coming"), stages: ["arrived", "roomed"], filter, sort: bySince, compact: true,
       empty: "Nobody is waiting or being prepped." },
   ];
 }
@@ -885,7 +890,7 @@ function renderDelay() {
   const mine = myProvider();
   const delays = mine ? [board.delays.get(mine)].filter(Boolean) : [...board.delays.values()].filter((d) => d.lateness >= 1);
   const parts = delays.map((d) => {
-    const who = mine && me.id === mine ? "You are" : `${providerName(d.provider)} is`;
+    const who = mine && me.provider === mine ? "You are" : `${providerName(d.provider)} is`;
     if (d.lateness < 1) return `${who} on time.`;
     const back = d.recovers_at ? `, back on time about ${clock(d.recovers_at)}` : "";
     return `${who} running about ${Math.round(d.lateness)} min behind${back}.`;
@@ -1286,7 +1291,7 @@ let presencePending = false;
 /** Whose presence this tablet may say: a provider their own, an assistant or a manager any provider's. */
 function presenceProvider() {
   if (!me || board.seq === null) return null;
-  if (me.role === "provider") return board.providers.has(me.id) ? me.id : null;
+  if (me.role === "provider") return me.provider && board.providers.has(me.provider) ? me.provider : null;
   if (me.role !== "medical_assistant" && me.role !== "manager") return null;
   const chosen = $("presence-provider").value;
   return board.providers.has(chosen) ? chosen : null;
@@ -1301,7 +1306,7 @@ function fillPresenceProviders() {
 $("presence-provider").addEventListener("change", () => render());
 
 function presenceText(provider, p) {
-  const own = me && me.id === provider;
+  const own = me && me.provider === provider;
   const who = own ? "You are" : `${providerName(provider)} is`;
   if (!p || p.status === "back") return own ? "You are on the floor." : `${providerName(provider)} is on the floor.`;
   const back = p.back_at ? `, back about ${clock(p.back_at)}` : "";
@@ -1346,7 +1351,7 @@ async function sendPresence(status) {
     const answer = await kept.send(keptTap({ key: newKey(), path: presencePath(provider), body, provider }), { token });
     const p = answer.presence;
     board.presence.set(p.provider, p);
-    const who = me.id === provider ? "You are" : `${providerName(provider)} is`;
+    const who = me.provider === provider ? "You are" : `${providerName(provider)} is`;
     showToast({ text: `${who} ${PRESENCE_LABEL[p.status]}.`, undo: { presence: provider, version: p.version },
       patient: providerName(provider) });
   } catch (err) {
@@ -1485,9 +1490,9 @@ function fillProviderFilter() {
   select.replaceChildren(el("option", { value: "", text: "All providers" }),
     ...[...board.providers.values()].map((p) => el("option", { value: p.id, text: p.name })));
   if (board.providers.has(keep)) select.value = keep;
-  const matched = me && me.role === "provider" && board.providers.has(me.id);
+  const matched = me && me.role === "provider" && Boolean(me.provider) && board.providers.has(me.provider);
   $("provider-filter-field").hidden = Boolean(matched);
-  $("title-provider").textContent = matched ? "My patients" : "Providers’ patients";
+  $("title-provider").textContent = matched ? t("tablet.my_patients") : t("tablet.providers_patients");
 }
 $("provider-filter").addEventListener("change", () => {
   // A provider whose sign-in is not the clinic's provider id picks themselves once: "my patients" first after.
@@ -1628,7 +1633,15 @@ $("pair-form").addEventListener("submit", async (e) => {
 
 // -- start ---------------------------------------------------------------------------------------------------
 
+onLanguage(() => {
+  if (!me) return;
+  for (const holder of document.querySelectorAll("[data-lists]")) holder.replaceChildren(); // cards rebuilt in it
+  showSignedIn();
+  render();
+});
+
 async function boot() {
+  await useFor([]); // the device's language (or English) until the clinic's default is known
   if (!token) {
     showSignIn("");
     return;

@@ -3,8 +3,12 @@
 // Thank you for your patience."), rounded to 5 minutes so it does not twitch. The figure is the provider's
 // delay from the server (the core's `provider_delay`): a patient who came late does not make it. Nothing
 // about patients: no tokens, no rooms, no counts. It pairs like the wall (and shares the wall's stored display token).
+//
+// Languages (lib/i18n.js): a device that asked for one (`?lang=es`) shows only it; otherwise the screen shows
+// each of the clinic's languages in turn (`[display] languages`, `alternate_seconds` each).
 
 import { $, HallwayState, clinicFormats, el, runDisplay, setAttr, setClass, setText } from "./lib/hallway.js";
+import { deviceLanguage, language, onLanguage, t, tn, use } from "./lib/i18n.js";
 
 const ROUND_TO = 5; // minutes; under this the provider is "on time"
 const HOLD = 1; // minutes past the rounding midpoint before the shown figure changes (no flip-flopping)
@@ -19,14 +23,47 @@ const lines = new Map(); // initials -> {root, name, message, thanks, shown}
 let providersVersion = -1;
 const busy = new Set(); // reused every second
 
-/** Minutes as a patient would say them: "15 minutes", "1 hour", "1 hour 10 minutes". */
+/** Minutes as a patient would say them: "15 minutes", "1 hour", "1 hour 10 minutes" (in the language shown). */
 function spoken(minutes) {
   const h = Math.floor(minutes / 60);
   const m = minutes % 60;
-  const mins = `${m} minute${m === 1 ? "" : "s"}`;
+  const mins = tn("minutes", m);
   if (h === 0) return mins;
-  const hours = `${h} hour${h === 1 ? "" : "s"}`;
-  return m ? `${hours} ${mins}` : hours;
+  const hours = tn("hours", h);
+  return m ? t("hours_minutes", { hours, minutes: mins }) : hours;
+}
+
+// -- languages: the device's, or the clinic's in turn --------------------------------------------------
+
+const device = deviceLanguage();
+let turnedAt = 0; // Date.now() when the language last changed
+
+/** The languages this screen shows: the device's own, else the clinic's (its default first). */
+const languages = () => (device ? [device] : state.languages.length ? state.languages : ["en"]);
+
+let startedWith = ""; // the languages the turns started with
+
+/** A snapshot: when it brings other languages (or the first), start over at the first, the clinic's default. */
+function startLanguages() {
+  const key = languages().join(" ");
+  if (key === startedWith) return;
+  startedWith = key;
+  turnedAt = Date.now();
+  use(languages()[0]);
+}
+
+/** Once a second: the next of the clinic's languages once the current one has shown `alternate_seconds`. */
+function turnLanguage() {
+  const list = languages();
+  const at = list.indexOf(language());
+  if (at < 0) {
+    turnedAt = Date.now();
+    use(list[0]);
+    return;
+  }
+  if (list.length < 2 || Date.now() - turnedAt < state.alternateSeconds * 1000) return;
+  turnedAt = Date.now();
+  use(list[(at + 1) % list.length]);
 }
 
 /** The lateness to show, rounded to 5 minutes; a shown figure holds until the lateness is clearly past it. */
@@ -64,7 +101,7 @@ function render() {
   setText($("clock-time"), state.loaded ? formats.time.format(now) : "");
   const conn = $("conn");
   setAttr(conn, "data-mode", mode);
-  setText($("conn-text"), mode === "live" ? "Up to date" : mode === "stale" ? "Updating" : mode === "offline" ? "Offline" : "Connecting");
+  setText($("conn-text"), t(`waiting.conn.${["live", "stale", "offline"].includes(mode) ? mode : "connecting"}`));
   if (!state.loaded) return;
   if (state.providersVersion !== providersVersion) build();
 
@@ -81,26 +118,21 @@ function render() {
     shownCount += 1;
     line.shown = rounded(d.lateness, line.shown);
     setAttr(line.root, "data-lateness", String(line.shown));
-    setText(line.name, state.names.get(initials) || `Provider ${initials}`);
+    setText(line.name, state.names.get(initials) || t("waiting.provider", { initials }));
     if (line.shown === 0) {
-      setText(line.message, "is seeing patients on time.");
+      setText(line.message, t("waiting.on_time"));
       setText(line.thanks, "");
       line.root.className = "line on-time";
     } else {
-      setText(line.message, `is running about ${spoken(line.shown)} behind.`);
-      setText(line.thanks, "Thank you for your patience.");
+      setText(line.message, t("waiting.behind", { wait: spoken(line.shown) }));
+      setText(line.thanks, t("waiting.patience"));
       line.root.className = "line behind";
     }
   }
   setClass($("lines"), shownCount <= 3 ? "lines few" : shownCount > 6 ? "lines many" : "lines");
   const general = $("general");
   general.hidden = shownCount > 0;
-  setText(
-    general,
-    quiet
-      ? "Wait times are being updated. Please ask at the front desk if you have any questions."
-      : "Thank you for waiting. We will call you shortly.",
-  );
+  setText(general, quiet ? t("waiting.updating") : t("waiting.shortly"));
 }
 
 let renderQueued = false;
@@ -122,20 +154,35 @@ function onChange(kind) {
     lines.clear();
     providersVersion = -1;
     $("lines").replaceChildren();
-    setText($("clinic-name"), "Welcome");
+    renderTitle();
     document.body.classList.add("no-board");
   } else if (kind === "snapshot") {
     formats = clinicFormats(state.timezone);
-    setText($("clinic-name"), `Welcome to ${state.name}`);
-    document.title = `Welcome · ${state.name}`;
+    renderTitle();
     document.body.classList.remove("no-board");
     for (const line of lines.values()) line.shown = undefined;
+    startLanguages();
   }
   queueRender();
 }
 
+function renderTitle() {
+  const title = state.loaded ? t("waiting.welcome_to", { clinic: state.name }) : t("waiting.welcome");
+  setText($("clinic-name"), title);
+  document.title = state.loaded ? `${t("waiting.welcome")} · ${state.name}` : t("waiting.welcome");
+}
+
+onLanguage(() => {
+  formats = clinicFormats(state.timezone);
+  renderTitle();
+  render();
+});
+
+await use(device || "en");
+turnedAt = Date.now();
 const runner = runDisplay({ state, onStatus, onChange });
 setInterval(() => {
+  if (state.loaded) turnLanguage();
   render();
   runner.tickPairing();
 }, 1000);

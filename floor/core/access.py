@@ -79,10 +79,11 @@ def may_undo(role: Role, person: str, step_taken_by: str) -> bool:
     return role is Role.manager or (may(role, Act.undo) and person == step_taken_by)
 
 
-def may_mark_presence(role: Role, person: str, provider: str) -> bool:
-    """A provider says where they themself are; an assistant or a manager may say it of any provider (the
-    one who sees them leave, or hears they are running late)."""
-    return may(role, Act.mark_presence) and (role is not Role.provider or person == provider)
+def may_mark_presence(role: Role, own_provider: str | None, provider: str) -> bool:
+    """A provider says where they themself are (`own_provider`: the provider id their account is linked to);
+    an assistant or a manager may say it of any provider (the one who sees them leave, or hears they are
+    running late)."""
+    return may(role, Act.mark_presence) and (role is not Role.provider or own_provider == provider)
 
 
 #: What each action is called in a sentence ("Front desk cannot room a patient").

@@ -96,9 +96,11 @@ Command = (BookVisit | RescheduleVisit | TakeStep | UndoStep | MarkRoom | UndoRo
 class Tap(Struct, frozen=True):
     """Who asked, in which role, from which device, and when the server received it.
 
-    `role` None is Floor itself (alert reviews, replays, the demo's simulated staff): no role check."""
+    `role` None is Floor itself (alert reviews, replays, the demo's simulated staff): no role check.
+    `provider`: a provider's sign-in, the clinic provider id their account is linked to (None: not linked)."""
 
     actor: str
     device: str
     now: dt.datetime
     role: Role | None = None
+    provider: str | None = None

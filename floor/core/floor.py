@@ -265,7 +265,7 @@ class Floor:
         assert tap.role is not None
         if not may(tap.role, action):
             raise Refusal(Why.forbidden, refusal_text(tap.role, action))
-        if isinstance(command, MarkPresence) and not may_mark_presence(tap.role, tap.actor, command.provider):
+        if isinstance(command, MarkPresence) and not may_mark_presence(tap.role, tap.provider, command.provider):
             raise Refusal(Why.forbidden, f"A provider says where they themself are, not {command.provider}: medical "
                           "assistants and managers can say it for any provider.", field="provider")
         if isinstance(command, UndoPresence):

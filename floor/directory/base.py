@@ -29,6 +29,9 @@ class StaffMember(Struct, frozen=True):
     #: The clinics the account works in (ids, or "*" for every clinic the server runs). None: added before
     #: clinics were recorded; such an account keeps every clinic (floor.core.access.clinics_of).
     clinics: tuple[str, ...] | None = None
+    #: Role provider: the clinic provider id this account is (the `providers[].id` of the clinic files), so
+    #: screens know whose patients are theirs. None for other roles, and for accounts added before it existed.
+    provider: str | None = None
 
 
 class Session(Struct, frozen=True):

@@ -71,7 +71,7 @@ async def _tap(request: Request, runtime: ClinicRuntime, command: Command, who: 
         head = f"{request.method} {request.url.path} {who.person}\n"
         fingerprint = hashlib.sha256(head.encode() + body).hexdigest()
         idem = Idempotency(key, fingerprint)
-    answer: Answer = await runtime.handle(command, who.person, who.device, idem, who.role)
+    answer: Answer = await runtime.handle(command, who.person, who.device, idem, who.role, who.provider)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return Response(answer.body, status_code=answer.status, media_type="application/json", headers=headers)
 

@@ -87,7 +87,7 @@ async def claim_display(floors: FloorsDep, data: JSONBody[ClaimDisplay]) -> Resp
 @get("/me", summary="Who this token belongs to", opt={"displays": True}, responses=errors(401))
 async def me(who: Who) -> Me:
     return Me(who.kind, who.person, who.device, who.expires_at, who.name, who.role, who.clinic, who.zone,
-              list(who.clinics))
+              list(who.clinics), who.provider)
 
 
 @post("/sign-out", summary="Sign out: this token stops working at once, and its sockets close",
@@ -102,7 +102,7 @@ async def _view(floors: Floors, member: StaffMember) -> StaffView:
     waits = held is not None and held.waits(floors.sessions.clock.now())
     return StaffView(member.id, member.name, member.role, waits, held.count if held else 0,
                      member.added_at, member.added_by, list(clinics_of(member.clinics)),
-                     held.until if held and waits else None)
+                     held.until if held and waits else None, member.provider)
 
 
 async def _yours(floors: Floors, who: Caller, staff: str) -> None:
@@ -147,8 +147,11 @@ async def list_staff(floors: FloorsDep, who: Who) -> list[StaffView]:
 @post("/staff", summary="Add a staff member with a role, a first PIN or password and their clinics (managers)",
       responses=errors(400, 401, 403, 409, 422, 429), **_manager("add staff"))
 async def add_staff(floors: FloorsDep, who: Who, data: JSONBody[NewStaff]) -> Response[StaffView]:
+    if data.provider is not None and not any(r.clinic.provider(data.provider) for r in floors.runtimes.values()):
+        raise Refusal(Why.invalid, f"No clinic on this server has a provider {data.provider!r}.", field="provider")
     clinics = _new_clinics(floors, who, data.clinics)
-    member = await floors.sessions.add_staff(data.id, data.name, data.role, data.secret, who.person, clinics)
+    member = await floors.sessions.add_staff(data.id, data.name, data.role, data.secret, who.person, clinics,
+                                             provider=data.provider)
     return Response(await _view(floors, member), status_code=201)
 
 

@@ -8,6 +8,8 @@
 //   desk.lists({ visits, now, timezone, dueOf, byStart, bySince, mine })   // the panel's list definitions
 //   desk.paint({ visits, now, timezone, dueOf })                            // the toolbar: hours, what is shown
 
+import { t } from "./i18n.js";
+
 export const SOON_MIN = 60; // "now": late, or due within this many minutes
 const EVERY_STAGE = ["scheduled", "arrived", "roomed", "prep_done", "provider_in", "teach_back_done", "checked_out",
   "no_show", "cancelled", "left_without_being_seen"];
@@ -115,15 +117,16 @@ export function frontDesk({ onChange }) {
           sort, empty: "No visit today matches. Search by the patient’s name or the visit code the wall shows." }];
       }
       const shown = arrivalFilter({ now, timezone, dueOf });
-      const title = view === "all" ? "Arrivals: all of today" : view === "now" ? "Arrivals: late and next hour"
-        : `Arrivals: ${hourLabel(Number(view.slice(1)), timezone, now).toLowerCase()}`;
+      const arrivals = t("list.desk-arrivals");
+      const title = view === "all" ? `${arrivals}: all of today` : view === "now" ? `${arrivals}: late and next hour`
+        : `${arrivals}: ${hourLabel(Number(view.slice(1)), timezone, now).toLowerCase()}`;
       const empty = view === "now" ? "Nobody is late or due within the hour." : "Nobody else is expected then.";
       return [
         { key: "desk-arrivals", title, stages: ["scheduled"], filter: shown,
           sort: (a, b) => (dueOf(a) - dueOf(b)) || byStart(a, b), empty },
-        { key: "desk-checkout", title: "Check out", stages: ["provider_in", "teach_back_done"], sort: bySince,
+        { key: "desk-checkout", title: t("list.desk-checkout"), stages: ["provider_in", "teach_back_done"], sort: bySince,
           empty: "Nobody is ready to check out." },
-        { key: "desk-waiting", title: "In the waiting room", stages: ["arrived"], sort: bySince, compact: true,
+        { key: "desk-waiting", title: t("list.desk-waiting"), stages: ["arrived"], sort: bySince, compact: true,
           empty: "Nobody is waiting." },
       ];
     },

@@ -10,6 +10,7 @@
 // left unseen), alerts as soon as they clear, and every snapshot replaces all of it.
 
 import { CLOSE, openFeed } from "./feed.js";
+import { language, t } from "./i18n.js";
 
 /** A provider marked away by a presence tap: "running_late" (to clinic) or "stepped_away". */
 const AWAY = new Set(["running_late", "stepped_away"]);
@@ -57,19 +58,20 @@ export function parseTime(iso) {
 
 export function minutesText(ms) {
   const total = Math.max(0, Math.floor(ms / 60000));
-  if (total < 60) return `${total} min`;
-  return `${Math.floor(total / 60)} h ${String(total % 60).padStart(2, "0")} min`;
+  if (total < 60) return t("time.min", { n: total });
+  return t("time.h_min", { h: Math.floor(total / 60), m: String(total % 60).padStart(2, "0") });
 }
 
 export const titleCase = (s) => String(s).replace(/[_-]+/g, " ").replace(/\b\w/g, (c) => c.toUpperCase());
 
-/** Clock formatters in the clinic's time zone (the browser's if the zone is unknown to it). */
+/** Clock formatters in the clinic's time zone (the browser's if the zone is unknown to it), in the
+ * language shown (lib/i18n.js). */
 export function clinicFormats(timezone) {
   const make = (options) => {
     try {
-      return new Intl.DateTimeFormat(undefined, { ...options, timeZone: timezone });
+      return new Intl.DateTimeFormat(language(), { ...options, timeZone: timezone });
     } catch {
-      return new Intl.DateTimeFormat(undefined, options);
+      return new Intl.DateTimeFormat(language(), options);
     }
   };
   return {
@@ -186,6 +188,7 @@ function slimRoom(r) {
     label: String(r.label),
     zone: String(r.zone),
     state: String(r.state),
+    reason: typeof r.reason === "string" ? r.reason : "",
     visit: r.visit == null ? null : String(r.visit),
     since: r.since == null ? NaN : parseTime(r.since),
   };
@@ -228,6 +231,8 @@ export class HallwayState {
     this.timezone = undefined;
     this.day = null;
     this.thresholds = {};
+    this.languages = [];
+    this.alternateSeconds = 10;
     this.stale = false;
     this.rooms.clear();
     this.visits.clear();
@@ -283,6 +288,8 @@ export class HallwayState {
     this.timezone = board.timezone;
     this.day = board.day;
     this.thresholds = board.thresholds || {};
+    this.languages = Array.isArray(board.languages) ? board.languages.map(String) : [];
+    this.alternateSeconds = Number(board.alternate_seconds) || 10;
     this.stale = Boolean(board.stale);
     this.rooms.clear();
     for (const r of board.rooms || []) this.rooms.set(String(r.id), slimRoom(r));
@@ -371,6 +378,56 @@ export class HallwayState {
     const name = DWELL_THRESHOLD[stage];
     const limit = name ? this.thresholds[name] : undefined;
     return typeof limit === "number" ? limit : undefined;
+  }
+
+  /** Minutes a room may stay in turnover before the wall shows it red (clinic `thresholds.turnover`). */
+  get turnoverLimit() {
+    const limit = this.thresholds.turnover;
+    return typeof limit === "number" ? limit : undefined;
+  }
+
+  /** Whether a room has been in turnover past the clinic's limit. */
+  isTurnoverOver(room, now) {
+    const limit = this.turnoverLimit;
+    return room.state === "turnover" && limit !== undefined && Number.isFinite(room.since) &&
+      now - room.since >= limit * 60000;
+  }
+
+  /**
+   * How urgent an active alert is: the minutes a patient has waited, or will wait, beyond what is normal.
+   *   - dwell: the minutes the visit has been in its stage past that stage's limit, now;
+   *   - cascade: how late the provider runs now (each of their later patients waits about that long);
+   *   - any other kind: 0.
+   * Whole minutes, so the order does not flicker as seconds pass.
+   */
+  urgency(alert, now) {
+    if (alert.kind === "cascade") {
+      const d = alert.provider ? this.delays.get(alert.provider) : undefined;
+      const late = d ? d.lateness : alert.lateness;
+      return Math.max(0, Math.floor(Number(late) || 0));
+    }
+    if (alert.kind === "dwell") {
+      const v = alert.visit ? this.visits.get(alert.visit) : undefined;
+      const limit = alert.limit ?? this.limitFor(alert.stage) ?? 0;
+      const waited = v && v.stage === alert.stage && Number.isFinite(v.since) ? (now - v.since) / 60000 : alert.minutes;
+      return Math.max(0, Math.floor((Number(waited) || 0) - limit));
+    }
+    return 0;
+  }
+
+  /**
+   * The wall's order of alerts, most urgent first (a sort comparator; `now` the clock's time). In order:
+   *   1. not yet acknowledged before "seen by staff" (someone is already on those);
+   *   2. more minutes of `urgency` first: a patient 25 minutes past a 15-minute wait comes before a provider
+   *      running 12 minutes late, and a provider running 30 minutes late before a patient 5 minutes over;
+   *   3. on equal minutes, a cascade (several patients) before one patient's wait, then the older alert.
+   */
+  compareUrgency(a, b, now) {
+    if (a.acknowledged !== b.acknowledged) return a.acknowledged ? 1 : -1;
+    const more = this.urgency(b, now) - this.urgency(a, now);
+    if (more !== 0) return more;
+    if ((a.kind === "cascade") !== (b.kind === "cascade")) return a.kind === "cascade" ? -1 : 1;
+    return a.raisedAt - b.raisedAt;
   }
 
   /** Whether a visit has been in its stage past the clinic's limit (or the server raised a dwell alert). */
@@ -472,11 +529,8 @@ export function runDisplay({ state, onStatus, onChange, onPairing = () => {} }) 
   function onEnded(code) {
     feed = null;
     forgetDisplay();
-    const why =
-      code === CLOSE.FORBIDDEN
-        ? "This display is paired with another clinic."
-        : "This display was signed out or unpaired.";
-    startPairing(`${why} A manager can pair it again with the code below.`);
+    const why = code === CLOSE.FORBIDDEN ? t("pairing.other_clinic") : t("pairing.signed_out");
+    startPairing(t("pairing.again", { why }));
   }
 
   function startLive() {
@@ -493,7 +547,7 @@ export function runDisplay({ state, onStatus, onChange, onPairing = () => {} }) 
     }
     const code = $("pairing-code");
     setText(code, pairing.code ? formatCode(pairing.code) : "\u00a0");
-    if (pairing.code) code.setAttribute("aria-label", `Pairing code ${pairing.code.split("").join(" ")}`);
+    if (pairing.code) code.setAttribute("aria-label", t("pairing.code_label", { code: pairing.code.split("").join(" ") }));
     else code.removeAttribute("aria-label");
   }
 
@@ -508,9 +562,9 @@ export function runDisplay({ state, onStatus, onChange, onPairing = () => {} }) 
     onChange("reset");
     Object.assign(pairing, { active: true, run: pairing.run + 1, code: null, claim: null, expiresAt: NaN });
     onPairing(true);
-    onStatus("connecting", "Not paired yet");
+    onStatus("connecting", t("conn.not_paired"));
     renderPairing(notice);
-    status("Getting a code…");
+    status(t("pairing.getting"));
     pairLoop(pairing.run);
   }
 
@@ -537,10 +591,10 @@ export function runDisplay({ state, onStatus, onChange, onPairing = () => {} }) 
           const wait = answer && answer.retryAfter ? answer.retryAfter * 1000 : backoff;
           backoff = Math.min(PAIR_BACKOFF_MAX_MS, backoff * 2);
           const why = !answer
-            ? "Cannot reach the server"
-            : (answer.data && answer.data.message) || `The server answered ${answer.status}`;
-          status(`${why}. Trying again in ${Math.ceil(wait / 1000)} s…`);
-          onStatus("offline", "Cannot get a pairing code");
+            ? t("pairing.cannot_reach")
+            : (answer.data && answer.data.message) || t("pairing.server_answered", { status: answer.status });
+          status(t("pairing.retry", { why, seconds: Math.ceil(wait / 1000) }));
+          onStatus("offline", t("conn.no_code"));
           await sleep(wait);
           continue;
         }
@@ -548,7 +602,7 @@ export function runDisplay({ state, onStatus, onChange, onPairing = () => {} }) 
         pairing.code = String(answer.data.code);
         pairing.claim = String(answer.data.claim);
         pairing.expiresAt = parseTime(answer.data.expires_at); // the server's clock decides
-        onStatus("connecting", "Waiting for pairing");
+        onStatus("connecting", t("conn.waiting_pairing"));
         renderPairing();
         tickPairing();
       }
@@ -563,8 +617,8 @@ export function runDisplay({ state, onStatus, onChange, onPairing = () => {} }) 
       }
       if (!current()) return;
       if (!answer) {
-        status("Cannot reach the server; still trying…");
-        onStatus("offline", "Offline");
+        status(t("pairing.still_trying"));
+        onStatus("offline", t("conn.offline"));
         continue;
       }
       if (answer.status === 200 && answer.data && answer.data.token && answer.data.display) {
@@ -574,13 +628,13 @@ export function runDisplay({ state, onStatus, onChange, onPairing = () => {} }) 
         return;
       }
       if (answer.status === 202) {
-        onStatus("connecting", "Waiting for pairing");
+        onStatus("connecting", t("conn.waiting_pairing"));
         continue;
       }
       if (answer.status === 404) {
         pairing.claim = pairing.code = null; // expired or already used: a new code
         renderPairing();
-        status("That code expired. Getting a new one…");
+        status(t("pairing.expired"));
         continue;
       }
       if (answer.status === 429) {
@@ -589,7 +643,8 @@ export function runDisplay({ state, onStatus, onChange, onPairing = () => {} }) 
       }
       // Anything else (400 for a malformed claim, 5xx): start over with a new code, slowly.
       pairing.claim = pairing.code = null;
-      status(`${(answer.data && answer.data.message) || `The server answered ${answer.status}`}. Getting a new code…`);
+      const why = (answer.data && answer.data.message) || t("pairing.server_answered", { status: answer.status });
+      status(t("pairing.new_code", { why }));
       await sleep(backoff);
       backoff = Math.min(PAIR_BACKOFF_MAX_MS, backoff * 2);
     }
@@ -599,7 +654,7 @@ export function runDisplay({ state, onStatus, onChange, onPairing = () => {} }) 
   function tickPairing() {
     if (!pairing.active || !pairing.code || !Number.isFinite(pairing.expiresAt)) return;
     const left = Math.max(0, Math.ceil((pairing.expiresAt - Date.now()) / 1000));
-    status(`Waiting for a manager · this code works for ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} more`);
+    status(t("pairing.waiting", { left: `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` }));
   }
 
   if (display.token && display.clinic) startLive();

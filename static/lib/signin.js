@@ -29,6 +29,7 @@ export function signInForm({ form, message, onSignedIn }) {
       return;
     }
     const button = $("signin-submit");
+    const label = button.textContent; // in the page's language
     button.disabled = true;
     button.textContent = "Signing in…";
     show($(message), "");
@@ -47,7 +48,7 @@ export function signInForm({ form, message, onSignedIn }) {
       $("signin-secret").focus();
     } finally {
       button.disabled = false;
-      button.textContent = "Sign in";
+      button.textContent = label;
     }
   });
 }

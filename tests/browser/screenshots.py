@@ -3,8 +3,8 @@
     .venv/bin/python -m tests.browser.screenshots [--out docs/screenshots]
 
 Starts the demo on a free port with the clinic clock at 08:00 running at 60x, lets the morning fill up,
-then photographs the tablet (a medical assistant's work list), the hallway wall, the waiting room, the
-manager's page and its console in Chromium.
+then photographs the tablet (a medical assistant's work list), the hallway wall, the waiting room (in English,
+and in Spanish as a device asking for it shows it), the manager's page and its console in Chromium.
 """
 
 from __future__ import annotations
@@ -33,10 +33,13 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             wall = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
             wall.goto(f"{demo.url}/board.html")
+            # The demo clinic's waiting room alternates English and Spanish: one device asks for each.
             waiting = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
-            waiting.goto(f"{demo.url}/waiting.html")
+            waiting.goto(f"{demo.url}/waiting.html?lang=en")
+            spanish = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+            spanish.goto(f"{demo.url}/waiting.html?lang=es")
             time.sleep(args.minutes * 60 / speed)
-            shots = {"wall.png": wall, "waiting-room.png": waiting}
+            shots = {"wall.png": wall, "waiting-room.png": waiting, "waiting-room-es.png": spanish}
             for name, staff, path in (("tablet.png", "ben", ""), ("manager.png", "dana", "manager.html")):
                 page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
                 page.goto(f"{demo.url}/{path}")

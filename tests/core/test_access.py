@@ -66,6 +66,7 @@ def test_a_provider_says_where_they_themself_are_an_assistant_or_manager_for_any
     assert may_mark_presence(MA, "ma-ben", "okafor")
     assert may_mark_presence(MANAGER, "mgr-dana", "okafor")
     assert not may_mark_presence(DESK, "kim", "kim")
+    assert not may_mark_presence(PROVIDER, None, "kim")  # a provider's account not linked to a provider id
     assert refusal_text(DESK, Act.mark_presence) == (
         "Front desk cannot say where a provider is: that is for managers and medical assistants and providers.")
 

@@ -192,3 +192,19 @@ def test_load_clinics_names_the_bad_file_among_good_ones(tmp_path: Path) -> None
         load_clinics([tmp_path])
     assert str(bad) in str(e.value)
     assert "Nowhere/Land" in str(e.value)
+
+
+def test_turnover_and_languages_come_from_the_file_and_a_file_without_them_has_the_defaults() -> None:
+    clinic = demo_clinic()
+    assert clinic.thresholds.turnover == 10
+    assert (clinic.display.languages, clinic.display.alternate_seconds) == (["en", "es"], 10)
+    older = _edited("turnover = 10\n", "").split("[display]")[0] + "[[rooms]]" + DEMO.split("[[rooms]]", 1)[1]
+    plain = parse_clinic(older)
+    assert plain.thresholds.turnover == 10 and plain.display.languages == ["en"]
+    assert parse_clinic(_edited("turnover = 10", "turnover = 25")).thresholds.turnover == 25
+
+
+def test_a_bad_language_or_one_listed_twice_is_refused_and_named() -> None:
+    assert "$.display.languages[1]" in _refused(_edited('languages = ["en", "es"]', 'languages = ["en", "Spanish"]'))
+    assert "display.languages" in _refused(_edited('languages = ["en", "es"]', 'languages = ["es", "es"]'))
+    assert "$.thresholds.turnover" in _refused(_edited("turnover = 10", "turnover = 0"))

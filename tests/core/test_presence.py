@@ -47,7 +47,7 @@ class Day:
         self.events = []
 
     def tap(self, when: str, command: Command, who: str = "staff", role: Role | None = None):
-        event = self.floor.decide(command, Tap(who, "t1", at(when), role))
+        event = self.floor.decide(command, Tap(who, "t1", at(when), role, _linked(who, role)))
         self.floor.apply(event)
         self.events.append(event)
         return event
@@ -226,9 +226,23 @@ def test_a_provider_seen_starting_a_patient_is_back_though_nobody_tapped_back() 
 # -- the taps ----------------------------------------------------------------------------------------------
 
 
+def _linked(who: str, role: Role | None) -> str | None:
+    """The provider id a provider's sign-in is linked to: these tests' provider accounts are named after it."""
+    return who if role is Role.provider else None
+
+
+def test_a_provider_marks_the_provider_their_account_is_linked_to_whatever_their_sign_in_id() -> None:
+    day = Day()
+    linked = day.floor.decide(MarkPresence("kim", Presence.running_late), Tap("dr-jk", "t1", at("08:00"),
+                                                                              PROVIDER, "kim"))
+    assert linked.change.provider == "kim" and linked.actor == "dr-jk"
+    with pytest.raises(Refusal):  # the sign-in id alone says nothing: an account not linked marks nobody
+        day.floor.decide(MarkPresence("kim", Presence.running_late), Tap("kim", "t1", at("08:00"), PROVIDER))
+
+
 def _refused(day: Day, command: Command, who: str, role: Role | None) -> Refusal:
     with pytest.raises(Refusal) as refused:
-        day.floor.decide(command, Tap(who, "t1", at("08:00"), role))
+        day.floor.decide(command, Tap(who, "t1", at("08:00"), role, _linked(who, role)))
     return refused.value
 
 

@@ -186,6 +186,29 @@ async def test_replace_staff_changes_a_known_member_and_refuses_an_unknown_one(d
     assert await directory.all_staff() == [promoted]
 
 
+async def test_a_providers_account_keeps_the_provider_id_it_is(open_directory: Opener) -> None:
+    directory = await open_directory()
+    lee = msgspec.structs.replace(member("dr-lee", role=Role.provider), provider="kim")
+    assert await directory.add_staff(lee) is True
+    again = await open_directory()  # another server, or a restart
+    assert (await again.staff("dr-lee")).provider == "kim"
+    assert [m.provider for m in await again.all_staff()] == ["kim"]
+
+
+async def test_a_staff_record_stored_before_provider_ids_still_loads(directory: Directory) -> None:
+    old = {"id": "kim", "name": "Jenna Kim", "role": "provider", "secret": "scrypt$16384$8$1$salt$kim",
+           "added_at": "2026-11-02T14:00:00Z", "added_by": "floor staff add"}
+    if isinstance(directory, EmbeddedDirectory):
+        assert directory.path is not None
+        directory.path.write_bytes(msgspec.json.encode({"staff": {"kim": old}, "revision": 0}))
+    else:
+        assert isinstance(directory, RedisDirectory)
+        await directory._r.hset(directory._key("staff"), "kim", msgspec.json.encode(old))
+    kim = await directory.staff("kim")
+    assert kim is not None and (kim.role, kim.provider) == (Role.provider, None)
+    assert [m.id for m in await directory.all_staff()] == ["kim"]
+
+
 async def test_all_staff_is_sorted_by_id(directory: Directory) -> None:
     assert await directory.all_staff() == []
     members = [member(i) for i in ("mo", "ana", "zed", "bo")]

@@ -123,14 +123,17 @@ def _string_fields(struct: type) -> dict[str, object]:
 
 def test_the_hallway_types_have_no_place_for_free_text() -> None:
     """Every field of the display feed is a number, time, enum, flag, nested hallway struct, or one of the
-    strings listed here, each of which comes from the clinic's configuration or is derived from an id."""
+    strings listed here, each of which comes from the clinic's configuration or is derived from an id, but for
+    a blocked room's reason: staff write it for the hallway to read (issue 17), as a sign on the door would."""
     allowed_text = {
         ("HallwayVisit", "token"), ("HallwayVisit", "provider"), ("HallwayVisit", "room"),
         ("HallwayRoom", "id"), ("HallwayRoom", "label"), ("HallwayRoom", "zone"), ("HallwayRoom", "visit"),
+        ("HallwayRoom", "reason"),
         ("HallwayDelay", "provider"), ("HallwayDelay", "name"),
         ("HallwayAlert", "id"), ("HallwayAlert", "kind"), ("HallwayAlert", "provider"), ("HallwayAlert", "visit"),
         ("HallwayBoard", "clinic"), ("HallwayBoard", "name"), ("HallwayBoard", "timezone"),
         ("HallwayUpdate", "gone"),  # a visit token
+        ("HallwayBoard", "languages"),
     }
     structs = [hallway.HallwayVisit, hallway.HallwayRoom, hallway.HallwayDelay, hallway.HallwayAlert,
                hallway.HallwayBoard, hallway.HallwaySnapshot, hallway.HallwayUpdate, hallway.HallwayDelays]

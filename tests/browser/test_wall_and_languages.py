@@ -1,0 +1,250 @@
+"""The wall read from across the hall, and the screens in the clinic's or the device's language.
+
+The wall and waiting-room tests give the page a hallway feed of their own (Playwright answers the page's live
+socket with a snapshot built from the server's real structs), so every minute on the board is known: the
+pages come from a real server, and the snapshot is what a server sends. The tablet tests run against a real
+server end to end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+from playwright.sync_api import Page, WebSocketRoute
+
+from floor.config import Thresholds, demo_clinic, demo_clinic_path
+from floor.core.access import Role
+from floor.core.journey import Stage
+from floor.core.rooms import RoomState
+from floor.hallway import HallwayAlert, HallwayBoard, HallwayDelay, HallwayRoom, HallwaySnapshot, HallwayVisit
+from tests.browser.conftest import CLINIC, Screens, sign_in_page
+from tests.server.conftest import ServerProcess
+from tests.support.staff import PEOPLE, PIN
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
+BLOCKED_BECAUSE = "Sink leaking: plumber booked for 2 pm"
+
+
+def ago(minutes: float) -> dt.datetime:
+    return NOW - dt.timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    proc = ServerProcess(tmp_path / "data", tmp_path / "server.log")
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def _board(languages: list[str], alternate_seconds: int = 10) -> HallwayBoard:
+    """Mid-morning: a patient 40 minutes in the waiting room (limit 15), one 18; a patient 30 minutes waiting
+    for their provider in East 1; providers 12, 8 and 30 minutes late (the last one's alert acknowledged);
+    East 2 blocked with a reason, East 3 in turnover 25 minutes (limit 10), East 4 for 3."""
+    clinic = demo_clinic()
+    rooms = {r.id: HallwayRoom(r.id, r.label, r.zone, RoomState.ready, ago(60)) for r in clinic.rooms}
+    rooms["e1"] = HallwayRoom("e1", "East 1", "east", RoomState.occupied, ago(45), "K4P")
+    rooms["e2"] = HallwayRoom("e2", "East 2", "east", RoomState.blocked, ago(50), reason=BLOCKED_BECAUSE)
+    rooms["e3"] = HallwayRoom("e3", "East 3", "east", RoomState.turnover, ago(25))
+    rooms["e4"] = HallwayRoom("e4", "East 4", "east", RoomState.turnover, ago(3))
+    visits = [
+        HallwayVisit("W40", "JK", Stage.arrived, ago(40), ago(45), False),
+        HallwayVisit("W18", "MS", Stage.arrived, ago(18), ago(20), False),
+        HallwayVisit("K4P", "DO", Stage.prep_done, ago(30), ago(60), False, "e1"),
+        HallwayVisit("AH1", "AH", Stage.scheduled, ago(-20), ago(-20), False),
+    ]
+    delays = [HallwayDelay("JK", 12, name="Dr. Jenna Kim"), HallwayDelay("DO", 8, name="Dr. Daniel Okafor"),
+              HallwayDelay("MS", 0, name="Maria Silva, NP"), HallwayDelay("AH", 30, name="Dr. Aaron Hart")]
+    alerts = [
+        HallwayAlert("a1", "cascade", ago(30), True, False, "JK", lateness=12),
+        HallwayAlert("a2", "dwell", ago(25), True, False, "JK", "W40", Stage.arrived, minutes=15, limit=15),
+        HallwayAlert("a3", "dwell", ago(3), True, False, "MS", "W18", Stage.arrived, minutes=15, limit=15),
+        HallwayAlert("a4", "dwell", ago(15), True, False, "DO", "K4P", Stage.prep_done, minutes=15, limit=15),
+        HallwayAlert("a5", "cascade", ago(40), True, True, "AH", lateness=30),
+        HallwayAlert("a6", "cascade", ago(5), True, False, "DO", lateness=8),
+    ]
+    return HallwayBoard(CLINIC, clinic.name, clinic.timezone, NOW.date(), 40, NOW, Thresholds(turnover=10),
+                        list(rooms.values()), visits, delays, alerts, False, languages, alternate_seconds)
+
+
+def _open_on_feed(screens: Screens, url: str, board: HallwayBoard) -> Page:
+    """A paired display (its token kept on the device) whose live socket gets `board` as its snapshot."""
+    context = screens.browser.new_context(viewport={"width": 1920, "height": 1080})
+    screens.contexts.append(context)
+    context.add_init_script(f"""
+        localStorage.setItem("floor.display.token", "test-display-token");
+        localStorage.setItem("floor.display.clinic", "{CLINIC}");
+    """)
+    snapshot = msgspec.json.encode(HallwaySnapshot(board.seq, board)).decode()
+
+    def feed(ws: WebSocketRoute) -> None:
+        ws.on_message(lambda _auth: ws.send(snapshot))
+
+    page = context.new_page()
+    page.on("pageerror", lambda e: screens.errors.append(f"{url}: {e}"))
+    page.route_web_socket(re.compile(r".*/live.*"), feed)
+    page.goto(url)
+    return page
+
+
+def test_at_1920x1080_the_wall_lists_alerts_most_urgent_first_whole_and_readable_from_3_m(
+        server: ServerProcess, screens: Screens) -> None:
+    wall = _open_on_feed(screens, f"{server.url}/board.html", _board(["en", "es"]))
+    wall.locator("#alerts-list li.alert:not([hidden])").first.wait_for(timeout=10_000)
+    shown = wall.evaluate("""() => {
+        const list = document.querySelector('#alerts-list').getBoundingClientRect();
+        return [...document.querySelectorAll('#alerts-list li.alert:not([hidden])')].map((li) => {
+            const text = li.querySelector('.alert-text');
+            const box = li.getBoundingClientRect();
+            const style = getComputedStyle(text);
+            return {id: li.dataset.alert, visit: li.dataset.visit, text: text.textContent,
+                    size: parseFloat(style.fontSize), whiteSpace: style.whiteSpace,
+                    inside: box.top >= list.top - 0.5 && box.bottom <= list.bottom + 0.5,
+                    clipped: text.scrollWidth > text.clientWidth + 1 || text.scrollHeight > text.clientHeight + 1};
+        });
+    }""")
+    # Most urgent first: the patient 25 minutes past a 15-minute wait, then 15 past, then the providers by how
+    # late they run, the patient 3 minutes over, and last the alert staff have acknowledged.
+    assert [a["id"] for a in shown] == ["a2", "a4", "a1", "a6", "a3", "a5"]
+    assert shown[0]["visit"] == "W40" and "40 min" in shown[0]["text"]
+    for alert in shown:
+        assert alert["size"] >= 30, alert  # about 30 px is what can be read from 3 m on a 55-inch 1080p screen
+        assert alert["whiteSpace"] != "nowrap" and alert["inside"] and not alert["clipped"], alert
+    assert wall.locator("#alerts-more").inner_text() == ""  # nothing hidden under "+N more"
+    assert "seen by staff" in shown[-1]["text"]
+
+    # A room left in turnover past the clinic's 10 minutes is red and says so; one 3 minutes in is not.
+    late = wall.locator("[data-room='e3']")
+    assert "over" in late.get_attribute("class").split()
+    assert late.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(224, 38, 27)"
+    assert "over 10 min limit" in late.inner_text()
+    assert "over" not in wall.locator("[data-room='e4']").get_attribute("class").split()
+    # A blocked room shows why.
+    blocked = wall.locator("[data-room='e2']")
+    assert blocked.locator(".stage").inner_text() == "Blocked"
+    assert blocked.locator(".reason").inner_text() == BLOCKED_BECAUSE
+
+
+def test_only_whole_alerts_show_and_the_rest_are_counted(server: ServerProcess, screens: Screens) -> None:
+    board = _board(["en"])
+    many = [HallwayAlert(f"x{i}", "cascade", ago(1), True, False, "MS", lateness=1) for i in range(10)]
+    board = msgspec.structs.replace(board, alerts=board.alerts + many)
+    wall = _open_on_feed(screens, f"{server.url}/board.html", board)
+    wall.locator("#alerts-more", has_text="more").wait_for(timeout=10_000)
+    shown = wall.locator("#alerts-list li.alert:not([hidden])")
+    hidden = int(re.match(r"\+(\d+) more", wall.locator("#alerts-more").inner_text()).group(1))
+    assert shown.count() + hidden == 16
+    assert shown.first.get_attribute("data-alert") == "a2"
+    last = shown.nth(shown.count() - 1).bounding_box()
+    listed = wall.locator("#alerts-list").bounding_box()
+    assert last["y"] + last["height"] <= listed["y"] + listed["height"] + 0.5
+
+
+def test_the_waiting_room_speaks_the_clinics_language_first(server: ServerProcess, screens: Screens) -> None:
+    page = _open_on_feed(screens, f"{server.url}/waiting.html", _board(["es", "en"], alternate_seconds=600))
+    page.locator("#today-title", has_text="Tiempos de espera de hoy").wait_for(timeout=10_000)
+    assert page.evaluate("document.documentElement.lang") == "es"
+    assert page.locator("#clinic-name").inner_text() == "Bienvenidos a Riverside Family Medicine"
+    kim = page.locator("li[data-provider='JK']")
+    assert kim.inner_text().replace("\n", " ") == \
+        "Dr. Jenna Kim lleva unos 10 minutos de retraso. Gracias por su paciencia."
+
+
+def test_the_waiting_room_on_a_device_asking_for_spanish_shows_only_spanish(server: ServerProcess,
+                                                                             screens: Screens) -> None:
+    page = _open_on_feed(screens, f"{server.url}/waiting.html?lang=es", _board(["en"], alternate_seconds=3))
+    page.locator("#today-title", has_text="Tiempos de espera de hoy").wait_for(timeout=10_000)
+    page.wait_for_timeout(3500)  # past the clinic's turn length: a device's own language does not turn
+    assert page.locator("#today-title").inner_text() == "Tiempos de espera de hoy"
+    assert "lleva unos 30 minutos de retraso" in page.locator("li[data-provider='AH']").inner_text()
+
+
+def test_the_waiting_room_alternates_the_clinics_languages(server: ServerProcess, screens: Screens) -> None:
+    page = _open_on_feed(screens, f"{server.url}/waiting.html", _board(["en", "es"], alternate_seconds=3))
+    page.locator("#today-title", has_text="Wait times today").wait_for(timeout=10_000)
+    page.locator("#today-title", has_text="Tiempos de espera de hoy").wait_for(timeout=10_000)
+    page.locator("#today-title", has_text="Wait times today").wait_for(timeout=10_000)
+
+
+def test_the_wall_on_a_device_asking_for_spanish(server: ServerProcess, screens: Screens) -> None:
+    wall = _open_on_feed(screens, f"{server.url}/board.html?lang=es", _board(["en"]))
+    wall.locator("#alerts-list li.alert:not([hidden])").first.wait_for(timeout=10_000)
+    assert wall.locator("#waiting-title").inner_text().lower() == "sala de espera"
+    assert wall.locator("#alerts-list li.alert:not([hidden]) .alert-kind").first.inner_text().lower() == \
+        "espera demasiado larga"
+    assert wall.locator("[data-room='e2'] .stage").inner_text() == "Bloqueada"
+
+
+def _book(server: ServerProcess, headers: dict[str, str]) -> dict:
+    answer = httpx.post(f"{server.url}/api/clinics/{CLINIC}/visits", headers=headers, timeout=10,
+                        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow",
+                              "start": (NOW + dt.timedelta(minutes=30)).isoformat()})
+    assert answer.status_code == 201, answer.text
+    return answer.json()["visit"]
+
+
+def test_the_tablet_speaks_the_clinics_language(tmp_path: Path, screens: Screens) -> None:
+    clinic_file = tmp_path / "riverside.toml"
+    text = demo_clinic_path().read_text()
+    clinic_file.write_text(text.replace('languages = ["en", "es"]', 'languages = ["es", "en"]', 1))
+    server = ServerProcess(tmp_path / "data", tmp_path / "server.log", "--clinic", str(clinic_file))
+    server.start()
+    try:
+        desk_id = PEOPLE[Role.front_desk][0]
+        visit = _book(server, server.signed_in(Role.front_desk))
+        tablet = screens.open(f"{server.url}/")
+        assert tablet.locator("#signin-submit").inner_text() == "Sign in"  # no clinic known yet: English
+        sign_in_page(tablet, desk_id, PIN)
+        tablet.locator("#title-front_desk", has_text="Recepción").wait_for(timeout=10_000)
+        assert tablet.evaluate("document.documentElement.lang") == "es"
+        card = tablet.locator(f"[data-visit='{visit['id']}']")
+        assert card.locator("[data-action='next'][data-step='arrived']").inner_text() == "Llegó"
+        assert tablet.locator("#walkin-title").inner_text() == "Agregar un paciente sin cita"
+        assert tablet.locator("[data-lists='front_desk'] .list-title").first.inner_text() == "Llegadas"
+    finally:
+        server.stop()
+
+
+def test_the_tablet_on_a_device_asking_for_spanish(server: ServerProcess, screens: Screens) -> None:
+    desk_id = PEOPLE[Role.front_desk][0]
+    visit = _book(server, server.signed_in(Role.front_desk))
+    tablet = screens.open(f"{server.url}/?lang=es")
+    tablet.locator("#signin-submit", has_text="Iniciar sesión").wait_for(timeout=10_000)
+    assert tablet.locator("label[for='signin-secret']").inner_text() == "PIN o contraseña"
+    sign_in_page(tablet, desk_id, PIN)
+    # The demo clinic's default is English; this tablet asked for Spanish and keeps it.
+    card = tablet.locator(f"[data-visit='{visit['id']}']")
+    card.wait_for(timeout=10_000)
+    assert card.locator("[data-action='next'][data-step='arrived']").inner_text() == "Llegó"
+    assert tablet.locator("#title-front_desk").inner_text() == "Recepción"
+    tablet.goto(f"{server.url}/")  # kept on the device
+    tablet.locator("#title-front_desk", has_text="Recepción").wait_for(timeout=10_000)
+
+
+def test_a_provider_signed_in_under_another_id_gets_their_own_patients_and_presence(server: ServerProcess,
+                                                                                   screens: Screens) -> None:
+    """The account `jkim` is linked to the clinic's provider `kim` by the server: the tablet follows the link,
+    not the sign-in id."""
+    manager = server.signed_in(Role.manager)
+    added = httpx.post(f"{server.url}/api/staff", headers=manager, timeout=10,
+                       json={"id": "jkim", "name": "Jenna Kim", "role": "provider", "secret": PIN, "provider": "kim"})
+    assert added.status_code == 201, added.text
+    tablet = screens.open(f"{server.url}/")
+    sign_in_page(tablet, "jkim", PIN)
+    tablet.locator("#title-provider", has_text="My patients").wait_for(timeout=10_000)
+    assert tablet.locator("#provider-filter-field").is_hidden()
+    tablet.locator("#presence-title", has_text="Where are you?").wait_for(timeout=10_000)
+    tablet.get_by_role("button", name="Running late to clinic").click()
+    tablet.locator(".toast", has_text="You are running late to clinic.").wait_for(timeout=5_000)
+    board = httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=manager, timeout=10).json()
+    assert {p["provider"]: p["status"] for p in board["presence"]}["kim"] == "running_late"
