@@ -88,7 +88,7 @@ def test_floor_staff_add_links_a_provider_and_refuses_the_link_for_other_roles(t
 
     added = floor_staff_add("--id", "jkim", "--name", "Jenna Kim", "--role", "provider", "--provider", "kim")
     assert added.returncode == 0, added.stderr
-    assert "Added jkim (Jenna Kim), provider, linked to provider kim." in added.stdout + added.stderr
+    assert "Added jkim (Jenna Kim), provider, linked to provider kim, in every clinic." in added.stdout + added.stderr
     refused = floor_staff_add("--id", "ana", "--role", "front_desk", "--provider", "kim")
     assert refused.returncode != 0 and "role provider" in refused.stderr
     directory = EmbeddedDirectory(next(data.rglob("*.json")))
