@@ -6,6 +6,9 @@ it has a backlog) gets a bounded queue, drained by its own sender. When the queu
 the socket is marked for resync: it gets a fresh snapshot instead of the backlog. If it still cannot take
 anything while as many updates again pass by, it is closed (CLOSE_TOO_SLOW) and reconnects with `since=`.
 A slow or dead screen never holds up the others.
+
+Updates are published after the tap that made them is answered (floor.runtime), so a socket may join between
+an update's fold and its publishing: its catch-up already holds it, and `upto` makes it skip that update.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def text_frame(text: str) -> bytes:
 
 class Subscriber:
     __slots__ = ("_wake", "audience", "busy", "clinic", "closed", "dropped", "ending", "limit", "queue",
-                 "resyncs", "sent", "session", "wire")
+                 "resyncs", "sent", "session", "upto", "wire")
 
     def __init__(self, clinic: str, audience: Audience, limit: int, session: str | None = None,
                  wire: Wire | None = None) -> None:
@@ -66,6 +69,8 @@ class Subscriber:
         self.queue: deque[Item] = deque()
         #: The seq the screen has been sent up to (a snapshot's, or the last update's).
         self.sent = 0
+        #: The seq what has been written or queued for the screen brings it to: updates up to it are skipped.
+        self.upto = 0
         #: True while the sender holds an item it is sending: a direct write now would overtake it.
         self.busy = False
         self.resyncs = 0
@@ -85,13 +90,22 @@ class Subscriber:
         self.ending = (code, reason)
         self.close()
 
+    def join(self, catch_up: list[Item], seq: int) -> None:
+        """Queue what the socket gets first on joining (a snapshot or the missed updates), which brings its
+        screen to `seq`."""
+        self.queue.extend(catch_up)
+        self.upto = max(self.upto, seq)
+        self._wake.set()
+
     def offer(self, item: Item, frame: Callable[[], bytes]) -> None:
         """Write the shared frame straight away if this socket can take it now, else queue the item."""
+        if 0 < item[0] <= self.upto:
+            return  # part of this screen's catch-up or snapshot already
         if self.wire is not None and not self.queue and not self.busy and not self.closed:
             written = self.wire.write(frame())
             if written is Written.sent:
                 if item[0] > 0:
-                    self.sent = item[0]
+                    self.sent = self.upto = item[0]
                 return
             if written is Written.gone:
                 self.close()
@@ -99,7 +113,7 @@ class Subscriber:
         self.push(item)
 
     def push(self, item: Item) -> None:
-        if self.closed:
+        if self.closed or 0 < item[0] <= self.upto:
             return
         if self.queue and self.queue[0] is RESYNC and item is not RESYNC:
             # A snapshot is coming anyway; it will include this. A screen that cannot take even that while
@@ -115,6 +129,7 @@ class Subscriber:
             self.dropped = 0
         else:
             self.queue.append(item)
+            self.upto = max(self.upto, item[0])
         self._wake.set()
 
     def _too_slow(self) -> None:

@@ -84,8 +84,9 @@ class Metrics:
             "floor_log_append_seconds", "Seconds one append to the event log took (durable when it returns)",
             buckets=APPEND_BUCKETS, registry=r)
         self.fanout_seconds = Histogram(
-            "floor_fanout_seconds", "Seconds from an event stored (or read from the shared log) to its update "
-            "written to, or queued for, every socket of its clinic on this server", buckets=FANOUT_BUCKETS,
+            "floor_fanout_seconds", "Seconds from an event folded in (stored, or read from the shared log) to "
+            "its update written to, or queued for, every socket of its clinic on this server (a tap's after its "
+            "answer)", buckets=FANOUT_BUCKETS,
             registry=r)
         self.alerts_raised = Counter(
             "floor_alerts_raised", "Alerts this server raised and stored, by kind (cascade, dwell); with several "

@@ -143,7 +143,7 @@ async def live(socket: WebSocket, floors: NamedDependency[Floors], clinic: FromP
     try:
         try:
             # No await between subscribing and catching up: no event can fall between the two.
-            sub.queue.extend(runtime.catch_up(since, audience))
+            runtime.join(sub, since)
             reader = asyncio.create_task(_drain(socket, sub))
             await _send(socket, sub, runtime, audience)
         except Exception:
@@ -166,6 +166,7 @@ async def _send(socket: WebSocket, sub: Subscriber, runtime: ClinicRuntime, audi
     while (item := await sub.next()) is not None:
         if item is RESYNC:
             item = runtime.snapshot(audience)
+            sub.upto = max(sub.upto, item[0])  # the updates it holds that are still to be published are skipped
         elif 0 < item[0] <= sub.sent:
             continue  # already part of a snapshot this screen has
         sub.busy = True
