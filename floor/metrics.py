@@ -154,9 +154,9 @@ class _Live(Collector):
                 sockets[sub.audience] += 1
                 resyncs += sub.resyncs
                 too_slow += sub.ending is not None and sub.ending[0] == CLOSE_TOO_SLOW
-                if sub.queue:
+                if backlog := sub.backlog:
                     behind += 1
-                    longest = max(longest, len(sub.queue))
+                    longest = max(longest, backlog)
         by_audience = GaugeMetricFamily("floor_sockets", "Live-feed sockets open now, by audience",
                                         labels=["audience"])
         for audience, count in sockets.items():

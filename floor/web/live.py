@@ -19,6 +19,8 @@ from litestar import WebSocket, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
+from litestar.types import Empty
+from litestar.utils.scope.state import ScopeState
 
 from floor.bootstrap import Floors
 from floor.fanout import RESYNC, Subscriber
@@ -136,6 +138,8 @@ async def live(socket: WebSocket, floors: NamedDependency[Floors], clinic: FromP
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await socket.close(CLOSE_INTERNAL, INTERNAL)
         return
+    # Litestar keeps the headers it parsed for the socket's life: read, they are let go (1.6 KiB a wall).
+    ScopeState.from_scope(socket.scope).headers = Empty
     # Under uvicorn with floor.web.frames, updates are written to this socket directly, framed once.
     wire = socket.scope.get("extensions", {}).get(EXTENSION)
     sub = floors.hub.subscribe(clinic, audience, who.session, wire)
