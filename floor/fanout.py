@@ -117,6 +117,11 @@ class Subscriber:
         self.upto = max(self.upto, seq)
         self._wake()
 
+    def snapshot_at(self, seq: int) -> None:
+        """The screen is being sent a fresh snapshot at `seq`: the updates up to it still to be published are
+        skipped, and those after it are sent even if the seq went back (the log was reloaded: `resync_all`)."""
+        self.upto = seq
+
     def offer(self, item: Item, frame: Callable[[], bytes]) -> None:
         """Write the shared frame straight away if this socket can take it now, else queue the item."""
         if 0 < item[0] <= self.upto:

@@ -170,7 +170,7 @@ async def _send(socket: WebSocket, sub: Subscriber, runtime: ClinicRuntime, audi
     while (item := await sub.next()) is not None:
         if item is RESYNC:
             item = runtime.snapshot(audience)
-            sub.upto = max(sub.upto, item[0])  # the updates it holds that are still to be published are skipped
+            sub.snapshot_at(item[0])
         elif 0 < item[0] <= sub.sent:
             continue  # already part of a snapshot this screen has
         sub.busy = True

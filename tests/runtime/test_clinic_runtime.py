@@ -488,3 +488,17 @@ async def test_a_follower_that_meets_an_event_it_cannot_read_says_so_and_goes_st
         follower.cancel()
         with pytest.raises(asyncio.CancelledError):
             await follower
+
+
+async def test_after_a_snapshot_at_a_lower_seq_the_screen_gets_the_updates_after_it(tmp_path: Path) -> None:
+    # The log lost events this server had folded (a Redis without persistence restarted): the floor is reloaded
+    # at a lower seq and every screen resynced. Updates after the new snapshot must reach them.
+    hub = Hub()
+    wall = hub.subscribe(CLINIC, STAFF, wire=TakingWire())
+    hub.publish(CLINIC, 10, lambda _: '{"seq": 10}')
+    assert wall.wire.seqs == [10] and wall.upto == 10
+    hub.resync_all(CLINIC)
+    assert await wall.next() is RESYNC
+    wall.snapshot_at(3)  # as the live socket does when it sends the snapshot it fetched
+    hub.publish(CLINIC, 4, lambda _: '{"seq": 4}')
+    assert wall.wire.seqs == [10, 4]
