@@ -6,6 +6,9 @@ it has a backlog) gets a bounded queue, drained by its own sender. When the queu
 the socket is marked for resync: it gets a fresh snapshot instead of the backlog. If it still cannot take
 anything while as many updates again pass by, it is closed (CLOSE_TOO_SLOW) and reconnects with `since=`.
 A slow or dead screen never holds up the others.
+
+Updates are published after the tap that made them is answered (floor.runtime), so a socket may join between
+an update's fold and its publishing: its catch-up already holds it, and `upto` makes it skip that update.
 """
 
 from __future__ import annotations
@@ -49,8 +52,9 @@ def text_frame(text: str) -> bytes:
 
 
 class Subscriber:
-    __slots__ = ("_wake", "audience", "busy", "clinic", "closed", "dropped", "ending", "limit", "queue",
-                 "resyncs", "sent", "session", "wire")
+    # Slots, and the queue and the sender's wake-up made only when needed: thousands of idle walls hold one each.
+    __slots__ = ("_queue", "_waiter", "audience", "busy", "clinic", "closed", "dropped", "ending", "limit",
+                 "resyncs", "sent", "session", "upto", "wire")
 
     def __init__(self, clinic: str, audience: str, limit: int, session: str | None = None,
                  wire: Wire | None = None) -> None:
@@ -61,9 +65,12 @@ class Subscriber:
         self.session = session
         #: Where shared frames are written directly, when the socket can take them (None: queue everything).
         self.wire = wire if wire is not None and wire.shares_frames else None
-        self.queue: deque[Item] = deque()
+        #: What waits to be sent (None while nothing does: most sockets, most of the time).
+        self._queue: deque[Item] | None = None
         #: The seq the screen has been sent up to (a snapshot's, or the last update's).
         self.sent = 0
+        #: The seq what has been written or queued for the screen brings it to: updates up to it are skipped.
+        self.upto = 0
         #: True while the sender holds an item it is sending: a direct write now would overtake it.
         self.busy = False
         self.resyncs = 0
@@ -72,24 +79,56 @@ class Subscriber:
         self.closed = False
         #: The close code and reason the server ends the socket with, if it does.
         self.ending: tuple[int, str] | None = None
-        self._wake = asyncio.Event()
+        #: The sender waiting in `next`, if it is.
+        self._waiter: asyncio.Future[None] | None = None
+
+    @property
+    def queue(self) -> deque[Item]:
+        """What waits to be sent, in order."""
+        if self._queue is None:
+            self._queue = deque()
+        return self._queue
+
+    @property
+    def backlog(self) -> int:
+        """How many messages wait to be sent."""
+        return len(self._queue) if self._queue else 0
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def close(self) -> None:
         self.closed = True
-        self._wake.set()
+        self._wake()
 
     def end(self, code: int, reason: str) -> None:
         """Stop sending and close the socket with this code (its sign-in ended, or it fell too far behind)."""
         self.ending = (code, reason)
         self.close()
 
+    def join(self, catch_up: list[Item], seq: int) -> None:
+        """Queue what the socket gets first on joining (a snapshot or the missed updates), which brings its
+        screen to `seq`."""
+        self.queue.extend(catch_up)
+        self.upto = max(self.upto, seq)
+        self._wake()
+
+    def snapshot_at(self, seq: int) -> None:
+        """The screen is being sent a fresh snapshot at `seq`: the updates up to it still to be published are
+        skipped, and those after it are sent even if the seq went back (the log was reloaded: `resync_all`)."""
+        self.upto = seq
+
     def offer(self, item: Item, frame: Callable[[], bytes]) -> None:
         """Write the shared frame straight away if this socket can take it now, else queue the item."""
-        if self.wire is not None and not self.queue and not self.busy and not self.closed:
+        if 0 < item[0] <= self.upto:
+            return  # part of this screen's catch-up or snapshot already
+        if self.wire is not None and not self._queue and not self.busy and not self.closed:
             written = self.wire.write(frame())
             if written is Written.sent:
                 if item[0] > 0:
-                    self.sent = item[0]
+                    self.sent = self.upto = item[0]
                 return
             if written is Written.gone:
                 self.close()
@@ -97,26 +136,28 @@ class Subscriber:
         self.push(item)
 
     def push(self, item: Item) -> None:
-        if self.closed:
+        if self.closed or 0 < item[0] <= self.upto:
             return
-        if self.queue and self.queue[0] is RESYNC and item is not RESYNC:
+        queue = self.queue
+        if queue and queue[0] is RESYNC and item is not RESYNC:
             # A snapshot is coming anyway; it will include this. A screen that cannot take even that while
             # as many updates again go by is not reading: close it, and it comes back with since=.
             self.dropped += 1
             if self.dropped > self.limit:
                 self._too_slow()
             return
-        if len(self.queue) >= self.limit:
-            self.queue.clear()
-            self.queue.append(RESYNC)
+        if len(queue) >= self.limit:
+            queue.clear()
+            queue.append(RESYNC)
             self.resyncs += 1
             self.dropped = 0
         else:
-            self.queue.append(item)
-        self._wake.set()
+            queue.append(item)
+            self.upto = max(self.upto, item[0])
+        self._wake()
 
     def _too_slow(self) -> None:
-        self.queue.clear()
+        self._queue = None
         if self.wire is not None:
             # Its sender is stuck waiting for the socket to drain: close from here.
             self.wire.cut(CLOSE_TOO_SLOW, TOO_SLOW)
@@ -124,10 +165,18 @@ class Subscriber:
 
     async def next(self) -> Item | None:
         """The next message to send, or None once the socket is gone."""
-        while not self.queue and not self.closed:
-            self._wake.clear()
-            await self._wake.wait()
-        return None if self.closed else self.queue.popleft()
+        while not self._queue and not self.closed:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        if self.closed or self._queue is None:
+            return None
+        item = self._queue.popleft()
+        if not self._queue:
+            self._queue = None
+        return item
 
 
 class _Framed:

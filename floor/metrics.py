@@ -87,8 +87,9 @@ class Metrics:
             "floor_log_append_seconds", "Seconds one append to the event log took (durable when it returns)",
             buckets=APPEND_BUCKETS, registry=r)
         self.fanout_seconds = Histogram(
-            "floor_fanout_seconds", "Seconds from an event stored (or read from the shared log) to its update "
-            "written to, or queued for, every socket of its clinic on this server", buckets=FANOUT_BUCKETS,
+            "floor_fanout_seconds", "Seconds from an event folded in (stored, or read from the shared log) to "
+            "its update written to, or queued for, every socket of its clinic on this server (a tap's after its "
+            "answer)", buckets=FANOUT_BUCKETS,
             registry=r)
         self.alerts_raised = Counter(
             "floor_alerts_raised", "Alerts this server raised and stored, by kind (cascade, dwell); with several "
@@ -156,9 +157,9 @@ class _Live(Collector):
                 sockets[Audience.display if is_display(sub.audience) else sub.audience] += 1
                 resyncs += sub.resyncs
                 too_slow += sub.ending is not None and sub.ending[0] == CLOSE_TOO_SLOW
-                if sub.queue:
+                if backlog := sub.backlog:
                     behind += 1
-                    longest = max(longest, len(sub.queue))
+                    longest = max(longest, backlog)
         by_audience = GaugeMetricFamily("floor_sockets", "Live-feed sockets open now, by audience",
                                         labels=["audience"])
         for audience, count in sockets.items():

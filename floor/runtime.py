@@ -1,8 +1,14 @@
-"""The pump around one clinic's pure floor: decide, store durably, fold in, fan out.
+"""The pump around one clinic's pure floor: decide, store durably, fold in, answer, fan out.
 
 Taps for a clinic are handled one at a time (a lock), so two racing taps on one visit are decided in
 order and the loser is refused. With a shared log (Redis) another server may append first: the append
 is refused with SeqTaken, the runtime catches up from the log and decides again.
+
+A tap is answered before its update is written to the clinic's screens: the fold queues the update (in seq
+order, per clinic) and the fan-out runs once the tapper's answer is on its way (`handle`). Anything else that
+sends to the screens (the next tap's fan-out, a heartbeat, the delays on a tick, a day opening) sends what is
+queued first, so screens still get every update in order. A screen that joins in between is caught up to the
+folded floor (`join`) and skips the queued updates its catch-up already holds.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from typing import NamedTuple
@@ -31,7 +38,7 @@ from floor.core.learning import LEARN_DAYS, LEARNED, PRIOR_VISITS, Tally
 from floor.core.measures import ClinicMeasures, measure
 from floor.core.projection import by_provider, lateness_over_day, project, rooming, visit_plan
 from floor.days import closed_at, day_measures, fold_day
-from floor.fanout import RESYNC, Hub, Item
+from floor.fanout import RESYNC, Hub, Item, Subscriber
 from floor.hallway import Hallway, HallwayDelays, HallwaySnapshot
 from floor.ids import secure
 from floor.log.base import EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken
@@ -103,6 +110,8 @@ class ClinicRuntime:
         #: Recent updates as sent on the live feed, per audience, for sockets resuming with `since`.
         #: Per audience: staff, manager, display (the whole clinic's wall) and `display:<zone>` for each zone.
         self._sent: deque[tuple[int, dict[str, str]]] = deque(maxlen=retain)
+        #: Updates folded in but not yet sent to the screens, in seq order, with when they were folded.
+        self._unsent: deque[tuple[int, dict[str, str], float]] = deque()
         self._snapshots: dict[str, tuple[int, str]] = {}
         #: True while a shared log cannot be reached: what screens see may be behind.
         self.stale = False
@@ -122,6 +131,7 @@ class ClinicRuntime:
         return self.clinic.id
 
     async def start(self) -> None:
+        self.fan_out()
         day = self.clinic.day_of(self.clock.now())
         base, events = await self.log.read_day(self.id, day)
         self.floor = Floor(self.clinic, day, base, self.ids)
@@ -147,9 +157,18 @@ class ClinicRuntime:
         """`role` is the signed-in tapper's (the floor checks it may take the step); None for Floor itself.
         `provider`: a provider's sign-in, the clinic provider id their account is."""
         # Shielded: a tap whose client hangs up mid-write must still be folded in once it is stored.
-        with self.metrics.tap(command):
-            answer = await asyncio.shield(self._handle(command, Tap(actor, device, self.clock.now(), role, provider),
-                                                       idempotency))
+        inner = asyncio.ensure_future(self._handle(command, Tap(actor, device, self.clock.now(), role, provider),
+                                                   idempotency))
+        try:
+            with self.metrics.tap(command):
+                answer = await asyncio.shield(inner)
+        finally:
+            # The update goes to the screens once the tapper's answer is on its way: the caller writes it in
+            # the step that resumes here, before the loop runs this. A caller gone away does not wait for it.
+            if inner.done():
+                asyncio.get_running_loop().call_soon(self.fan_out)
+            else:
+                inner.add_done_callback(lambda _: self.fan_out())
         self.metrics.answered(command, answer.replayed)
         return answer
 
@@ -174,7 +193,7 @@ class ClinicRuntime:
                     continue
                 except KeyTaken as taken:
                     return self._replay(taken.receipt, idem)  # type: ignore[arg-type]
-                self._fold(event)
+                self._fold(event, answer_first=True)
                 log.info("tap_stored", clinic=self.id, seq=event.seq, type=event.type, visit=event.visit,
                          actor=who.actor, device=who.device)
                 self.schedule_review()
@@ -354,12 +373,28 @@ class ClinicRuntime:
             self._snapshots.clear()
             self._heartbeat()
 
-    def _fold(self, event: Event) -> None:
-        with self.metrics.timing(self.metrics.fanout_seconds):
-            texts = self._render(event, self.floor.apply(event))
-            self.events.append(event)
-            self._sent.append((event.seq, texts))
-            self.hub.publish(self.id, event.seq, texts.__getitem__)
+    def _fold(self, event: Event, answer_first: bool = False) -> None:
+        """Fold a stored event in and send its update; a tap's (`answer_first`) is only queued, and sent once
+        its answer is (`handle`), or before anything else is sent to the clinic's screens."""
+        folded = time.perf_counter()
+        texts = self._render(event, self.floor.apply(event))
+        self.events.append(event)
+        self._sent.append((event.seq, texts))
+        self._unsent.append((event.seq, texts, folded))
+        if not answer_first:
+            self.fan_out()
+
+    def fan_out(self) -> None:
+        """Send the clinic's screens the updates folded in but not sent yet, in seq order."""
+        while self._unsent:
+            seq, texts, folded = self._unsent.popleft()
+            self.hub.publish(self.id, seq, texts.__getitem__)
+            self.metrics.fanout_seconds.observe(time.perf_counter() - folded)
+
+    def _publish(self, render: Callable[[str], str]) -> None:
+        """Send a message that is not an update (a heartbeat, the delays), after any update still unsent."""
+        self.fan_out()
+        self.hub.publish(self.id, 0, render)
 
     def _render(self, event: Event, touched: Touched) -> dict[str, str]:
         """The event as each audience's screens receive it: staff and managers share one text, displays get
@@ -382,6 +417,7 @@ class ClinicRuntime:
             self.hub.resync_all(self.id)
 
     def _new_day(self, day) -> None:
+        self.fan_out()  # the last day's updates go out before its screens are resynced
         log.info("clinic_day_opened", clinic=self.id, day=str(day), seq=self.floor.seq)
         self.floor = Floor(self.clinic, day, self.floor.seq, self.ids)
         self.floor.learned = self.learned
@@ -430,12 +466,11 @@ class ClinicRuntime:
                 # Every wall, zoned or not, gets every provider's delays.
                 Audience.display: lambda: encode(HallwayDelays(seq, self._hallway_delays(delays))),
             }
-            self.hub.publish(self.id, 0, lambda audience: texts[Audience.display if is_display(audience)
-                                                                else audience]().decode())
+            self._publish(lambda audience: texts[Audience.display if is_display(audience) else audience]().decode())
 
     def _heartbeat(self) -> None:
         text = self._heartbeat_text()
-        self.hub.publish(self.id, 0, lambda _audience: text)
+        self._publish(lambda _audience: text)
 
     def _heartbeat_text(self) -> str:
         return encode(HeartbeatMessage(self.floor.seq, self.clock.now(), self.stale)).decode()
@@ -484,6 +519,11 @@ class ClinicRuntime:
                 text = encode(SnapshotMessage(self.floor.seq, self.board())).decode()
             cached = self._snapshots[audience] = (self.floor.seq, text)
         return cached
+
+    def join(self, sub: Subscriber, since: int | None) -> None:
+        """Queue what a socket that has just subscribed needs first (`catch_up`). It brings the screen to the
+        folded floor's seq, so the socket skips the updates up to there that are still to be sent."""
+        sub.join(self.catch_up(since, sub.audience), self.floor.seq)
 
     def catch_up(self, since: int | None, audience: str) -> list[Item]:
         """What a screen that has seen up to `since` needs: the missed updates, or a snapshot.

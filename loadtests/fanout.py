@@ -3,10 +3,12 @@
 Starts Floor (the embedded default, or `--redis` with one or more instances sharing a private Redis), pairs
 one display per clinic, opens `--sockets` display sockets spread over `--clinics` clinics (and over the
 instances), taps walk-ins (then marks them left unseen) over HTTP at `--rate` taps a second into random
-clinics, and prints: sockets, clinics, taps/s, deliveries/s, tap-to-screen p50/p99/max (from the probe
-sockets, which parse every message), tap acknowledgement p50/p99, server CPU and RSS, memory per idle socket,
-and lost, reordered or resynced deliveries (checked on every socket: each must see every seq of its clinic, in
-order).
+clinics, at random moments (exponential gaps, seeded by `--seed`; `--fixed-period` for the old even pacing),
+and prints: sockets, clinics, taps/s, deliveries/s, tap-to-screen p50/p99/max (from the probe sockets,
+spread evenly through the sockets, which parse every message), where the probes' copies came in their
+clinic's fan-out order (from sampled updates timed on every socket), tap acknowledgement p50/p99, server CPU
+and RSS, memory per idle socket, and lost, reordered or resynced deliveries (checked on every socket: each
+must see every seq of its clinic, in order).
 
 Most sockets only drain bytes (a frame parser that reads `seq` from each message's first bytes), so what is
 measured is the server. With `--storm`, the servers are then restarted: every socket drops with 1012 and comes
@@ -32,7 +34,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +45,7 @@ from websockets.exceptions import ConnectionClosed
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rig import (
     ROOT,
+    Arrivals,
     FloorServer,
     Pace,
     PrivateRedis,
@@ -60,6 +63,8 @@ STAFF, PIN = "bench-desk", "bench-desk-pin"
 #: Taps a second per tablet: each sign-in may write 5 a second, so tablets are added to reach the rate.
 TABLET_RATE = 4.0
 CLOSE_RESTART = 1012
+#: Every socket notes when it got each update whose seq is a multiple of this: the fan-out order, sampled.
+MARK_EVERY = 10
 
 
 # -- screens -------------------------------------------------------------------------------------------------
@@ -89,6 +94,8 @@ class Screen:
     update_bytes: int = 0
     #: The relay sends nothing on connect: its sockets are open once the handshake is done.
     open_on_upgrade: bool = False
+    #: seq -> arrival time, for the sampled updates (seq a multiple of MARK_EVERY).
+    marks: dict[int, float] = field(default_factory=dict)
 
     def message(self, kind: bytes, seq: int, now: float, size: int) -> None:
         if kind == b"update":
@@ -100,6 +107,8 @@ class Screen:
             self.seq = max(seq, self.seq or 0)
             self.updates += 1
             self.update_bytes += size
+            if seq % MARK_EVERY == 0:
+                self.marks[seq] = now
         elif kind == b"snapshot":
             self.snapshots += 1
             self.seq = seq
@@ -292,12 +301,16 @@ class Taps:
     refused: list[int] = field(default_factory=list)
 
 
-async def tablet(client: httpx.AsyncClient, headers: dict[str, str], clinics: list[str], rate: float, until: float,
-                 taps: Taps, n: int) -> None:
-    pace = Pace(rate)
+def pacing(args: argparse.Namespace, rate: float, rng: random.Random) -> Pace | Arrivals:
+    """Sends at random moments (exponential gaps), or with --fixed-period evenly spaced."""
+    return Pace(rate) if args.fixed_period else Arrivals(rate, rng)
+
+
+async def tablet(client: httpx.AsyncClient, headers: dict[str, str], clinics: list[str], pace: Pace | Arrivals,
+                 rng: random.Random, until: float, taps: Taps, n: int) -> None:
     i = 0
     while time.monotonic() < until:
-        clinic = random.choice(clinics)
+        clinic = rng.choice(clinics)
         await pace.wait()
         t0 = time.monotonic()
         r = await client.post(f"/api/clinics/{clinic}/visits", headers=headers, json={
@@ -343,6 +356,8 @@ class Figures:
     update_size: float = 0.0
     #: CPU of this load generator over the run: near a whole core, its own queueing is in the latencies.
     generator: float = float("nan")
+    #: Where the probes' copies of the sampled updates came in their clinic's fan-out (0 first, 1 last).
+    places: list[float] = field(default_factory=list)
 
     def print(self) -> None:
         print(f"[{self.label}] sockets {self.sockets}  clinics {self.clinics}  seconds {self.seconds:.1f}  "
@@ -357,14 +372,40 @@ class Figures:
               f"RSS {self.rss / 2**20:.0f} MiB  "
               f"per idle socket {self.per_socket / 1024:.1f} KiB  update {self.update_size:.0f} B")
         print(f"[{self.label}] lost {self.lost}  reordered {self.reordered}  resynced {self.resynced}")
+        if self.places:
+            print(f"[{self.label}] probes' place in the fan-out order (0 first, 1 last): "
+                  f"p10 {pct(self.places, 10):.2f}  p50 {pct(self.places, 50):.2f}  p90 {pct(self.places, 90):.2f}  "
+                  f"({len(self.places)} sampled deliveries)")
+
+
+def probe_places(sockets: int, probes: int) -> set[int]:
+    """Probes spread evenly through the sockets as they connect (the middle one of each run of sockets/probes),
+    so that they land all through the server's fan-out order rather than at one end of it."""
+    return {(2 * i + 1) * sockets // (2 * probes) for i in range(probes)}
+
+
+def fanout_places(screens: list[Screen]) -> list[float]:
+    """For each sampled update, the order in which its clinic's sockets got it, and where the probes came."""
+    by_update: dict[tuple[str, int], list[tuple[float, bool]]] = defaultdict(list)
+    for s in screens:
+        for seq, at in s.marks.items():
+            by_update[(s.clinic, seq)].append((at, s.probe))
+    places = []
+    for arrivals in by_update.values():
+        if len(arrivals) > 1:
+            arrivals.sort()
+            last = len(arrivals) - 1
+            places += [i / last for i, (_, probe) in enumerate(arrivals) if probe]
+    return places
 
 
 def _screens(args: argparse.Namespace, clinics: list[str], ports: list[int], tokens: dict[str, str]) -> list[Screen]:
-    screens = []
+    screens, probes = [], probe_places(args.sockets, args.probes)
     for k in range(args.sockets):
         clinic = clinics[k % len(clinics)]
         screens.append(Screen(clinic, ports[k % len(ports)], f"/api/clinics/{clinic}/live",
-                              {"Authorization": f"Bearer {tokens[clinic]}"}, probe=k < args.probes))
+                              {"Authorization": f"Bearer {tokens[clinic]}"},
+                              probe=k in probes))
     return screens
 
 
@@ -402,8 +443,10 @@ async def floor_run(args: argparse.Namespace, servers: list[FloorServer], clinic
         cpu0, own0 = sum(s.process.cpu() for s in servers), time.process_time()
         started = time.monotonic()
         until = started + args.seconds
-        await asyncio.gather(*(tablet(clients[n % len(clients)], signed_in[n], clinics, args.rate / tablets, until,
-                                      taps, n) for n in range(tablets)))
+        rngs = [random.Random(args.seed * 1000 + n) for n in range(tablets)]
+        await asyncio.gather(*(tablet(clients[n % len(clients)], signed_in[n], clinics,
+                                      pacing(args, args.rate / tablets, rngs[n]), rngs[n], until, taps, n)
+                               for n in range(tablets)))
         figures.seconds = time.monotonic() - started
         figures.cpu = (sum(s.process.cpu() for s in servers) - cpu0) / figures.seconds
         figures.generator = (time.process_time() - own0) / figures.seconds
@@ -417,6 +460,7 @@ async def floor_run(args: argparse.Namespace, servers: list[FloorServer], clinic
         _check(screens, final, figures)
         figures.taps, figures.acks, figures.refused = len(taps.acks), taps.acks, taps.refused
         figures.to_screen = [at - taps.sent[key] for s in screens for key, at in s.arrivals if key in taps.sent]
+        figures.places = fanout_places(screens)
         updates = sum(s.updates for s in screens)
         figures.update_size = sum(s.update_bytes for s in screens) / updates if updates else 0
         if args.storm:
@@ -470,7 +514,8 @@ async def relay_run(args: argparse.Namespace, clinics: int, update_size: float) 
                     break
             except OSError:
                 await asyncio.sleep(0.05)
-        screens = [Screen("relay", port, "/", {}, probe=k < args.probes, open_on_upgrade=True)
+        probes = probe_places(args.sockets, args.probes)
+        screens = [Screen("relay", port, "/", {}, probe=k in probes, open_on_upgrade=True)
                    for k in range(args.sockets)]
         holder = Screens(deflate=False, reconnect=False)
         await holder.open(screens)
@@ -486,9 +531,9 @@ async def relay_run(args: argparse.Namespace, clinics: int, update_size: float) 
         started = time.monotonic()
         until = started + args.seconds
 
-        async def publisher() -> None:
+        async def publisher(n: int) -> None:
             nonlocal sent
-            pace = Pace(rate / publishers)
+            pace = pacing(args, rate / publishers, random.Random(args.seed * 1000 + 500 + n))
             async with connect(f"ws://127.0.0.1:{port}/", max_size=None) as ws:
                 drain = asyncio.create_task(_discard(ws))
                 while time.monotonic() < until:
@@ -499,7 +544,7 @@ async def relay_run(args: argparse.Namespace, clinics: int, update_size: float) 
                     sent += 1
                 drain.cancel()
 
-        await asyncio.gather(*(publisher() for _ in range(publishers)))
+        await asyncio.gather(*(publisher(n) for n in range(publishers)))
         figures.seconds = time.monotonic() - started
         figures.cpu = (server.cpu() - cpu0) / figures.seconds
         figures.generator = (time.process_time() - own0) / figures.seconds
@@ -511,6 +556,7 @@ async def relay_run(args: argparse.Namespace, clinics: int, update_size: float) 
             figures.lost += max(0, sent - s.updates)
             figures.deliveries += s.updates
         figures.to_screen = [at - key for s in screens for key, at in s.arrivals]
+        figures.places = fanout_places(screens)
         await holder.close()
     finally:
         proc.terminate()
@@ -575,6 +621,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="how long the taps go on (20, at most 120)")
     parser.add_argument("--probes", type=int, default=None,
                         help="sockets that parse every message and time it (default: 1 in 25, at least 10)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the taps' random moments and clinics (1)")
+    parser.add_argument("--fixed-period", action="store_true",
+                        help="taps evenly spaced instead of at random moments (how this benchmark used to pace)")
     parser.add_argument("--redis", action="store_true", help="use the Redis log (a private redis-server)")
     parser.add_argument("--instances", type=int, default=1, help="servers sharing Redis (needs --redis)")
     parser.add_argument("--storm", action="store_true", help="then restart the servers: a reconnect storm")

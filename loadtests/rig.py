@@ -209,6 +209,24 @@ class Pace:
         self.next = max(self.next, now) + self.every
 
 
+class Arrivals:
+    """Sends at random moments, `rate` a second on average: exponential gaps (a Poisson process), drawn from a
+    seeded generator so that a run can be repeated. Taps that arrive on a fixed period fall at the same point of
+    the server's loop every time (after its ticks, between its fan-outs), and a benchmark then measures where
+    they fall. A send that is late (the previous answer took longer than the gap) goes at once: the schedule
+    does not wait for the server."""
+
+    def __init__(self, rate: float, rng: random.Random) -> None:
+        self.rate, self.rng = rate, rng
+        self.next = time.monotonic() + rng.expovariate(rate)
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        if self.next > now:
+            await asyncio.sleep(self.next - now)
+        self.next += self.rng.expovariate(self.rate)
+
+
 async def sign_in(client: httpx.AsyncClient, staff: str, pin: str, device: str) -> dict[str, str]:
     while True:
         r = await client.post("/api/sign-in", json={"staff": staff, "secret": pin, "device": device})

@@ -77,6 +77,15 @@ def static_dir() -> Path:
     raise FileNotFoundError("Floor's static pages are missing (expected static/ beside the floor package)")
 
 
+def _request_context(scope: Scope) -> tuple[str, str, str | None]:
+    """The request id (the caller's X-Request-ID, or a new one), the path and the clinic of a request."""
+    request_id = next((value for name, value in scope.get("headers") or () if name == b"x-request-id"), b"")
+    path: str = scope["path"]
+    parts = path.split("/")
+    clinic = parts[3] if len(parts) > 3 and parts[1:3] == ["api", "clinics"] else None
+    return request_id.decode("latin-1")[:64] or uuid.uuid4().hex[:16], path, clinic
+
+
 def request_context(app: ASGIApp) -> ASGIApp:
     """Bind a request id (the caller's X-Request-ID, or a new one) and the clinic to every log line."""
 
@@ -84,11 +93,8 @@ def request_context(app: ASGIApp) -> ASGIApp:
         if scope["type"] not in ("http", "websocket"):
             await app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex[:16]
-        path: str = scope["path"]
-        parts = path.split("/")
-        clinic = parts[3] if len(parts) > 3 and parts[1:3] == ["api", "clinics"] else None
+        # In a helper: a socket's middleware frame lives as long as the socket and keeps no copy of its headers.
+        request_id, path, clinic = _request_context(scope)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id, clinic=clinic)
         started = time.perf_counter()

@@ -11,8 +11,11 @@ extension is absent and the feed sends through ASGI as usual.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
+from collections import deque
+from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
@@ -70,8 +73,87 @@ class FrameWriter:
 SEND_BUFFER = 32 * 1024
 
 
+class Inbox:
+    """What uvicorn's protocol queues for the app's `receive`, as an `asyncio.Queue` would (`put_nowait`, `get`,
+    `empty`) without its three deques and an event made for every socket (about 3 KiB each): an idle wall's
+    inbox is empty, and holds nothing until something arrives or a receive waits."""
+
+    __slots__ = ("_items", "_waiters")
+
+    def __init__(self) -> None:
+        self._items: deque[Any] | None = None
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        if self._items is None:
+            self._items = deque()
+        self._items.append(item)
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items) if self._items else 0
+
+    async def get(self) -> Any:
+        while not self._items:
+            waiter = asyncio.get_running_loop().create_future()
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(waiter)
+            await waiter
+        item = self._items.popleft()
+        if not self._items:
+            self._items = None
+        return item
+
+
+class Flag:
+    """uvicorn's `writable` (`set`, `clear`, `is_set`, `wait`), as an `asyncio.Event` without its deque per
+    socket: a waiter list is made only while the socket's buffer is full and a send waits."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> bool:
+        while not self._set:
+            waiter = asyncio.get_running_loop().create_future()
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(waiter)
+            await waiter
+        return True
+
+
 class FloorSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's `websockets-sansio` protocol that hands the app a `FrameWriter`."""
+    """uvicorn's `websockets-sansio` protocol that hands the app a `FrameWriter`, and holds less per socket:
+    a lighter receive queue and writable flag, and no handshake request or response once the socket is open."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = Inbox()  # type: ignore[assignment]
+        self.writable = Flag()  # type: ignore[assignment]
+        self.writable.set()
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
@@ -93,6 +175,15 @@ class FloorSocketProtocol(WebSocketsSansIOProtocol):
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
+        # Its headers are copied into the scope, and uvicorn reads the request only here; but the `websockets`
+        # parser keeps the request for the socket's life (a local of its generator): let its headers go.
+        event.headers.clear()
+        self.request = None
         scope = getattr(self, "scope", None)
         if scope is not None:  # a refused handshake has none
             scope["extensions"][EXTENSION] = FrameWriter(self)
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if self.handshake_complete:
+            self.response = None  # sent: uvicorn reads it only before the handshake completes

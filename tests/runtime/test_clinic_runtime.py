@@ -15,7 +15,7 @@ from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, UndoStep
 from floor.core.errors import Refusal, Why
 from floor.core.journey import Stage
 from floor.core.rooms import RoomAction, RoomState
-from floor.fanout import RESYNC, Hub, Subscriber
+from floor.fanout import RESYNC, Hub, Subscriber, Written
 from floor.log.base import Record
 from floor.log.embedded import EmbeddedLog
 from floor.runtime import Answer, ClinicRuntime, Idempotency
@@ -55,6 +55,7 @@ def step(visit: str, stage: Stage, room: str | None = None) -> TakeStep:
 async def tap(runtime: ClinicRuntime, command: Command, idem: Idempotency | None = None) -> dict:
     answer = await runtime.handle(command, "ma-rosa", "tablet-1", idem)
     assert answer.status == 201
+    await asyncio.sleep(0)  # the update goes to the screens once the answer is on its way
     return json.loads(answer.body)
 
 
@@ -90,6 +91,8 @@ async def test_a_tap_is_stored_answered_and_sent_to_every_screen(tmp_path: Path)
 
     answer = await runtime.handle(walk_in(), "front-desk", "kiosk-2")
     assert answer.status == 201 and not answer.replayed
+    assert not sub.queue  # answered first: the screens get it once the answer is on its way
+    await asyncio.sleep(0)
     booked = json.loads(answer.body)
     assert booked["seq"] == 1
     assert booked["event"]["change"]["type"] == "visit_booked"
@@ -388,6 +391,49 @@ async def test_a_slow_screen_is_resynced_and_never_holds_up_the_others(tmp_path:
     assert not fast.queue and fast.resyncs == 0
 
 
+class TakingWire:
+    """A socket that takes every frame straight away (the direct, framed-once path)."""
+
+    shares_frames = True
+
+    def __init__(self) -> None:
+        self.seqs: list[int] = []
+
+    def write(self, frame: bytes) -> Written:
+        self.seqs.append(json.loads(frame[4:] if frame[1] & 0x7F == 126 else frame[2:])["seq"])
+        return Written.sent
+
+    def cut(self, code: int, reason: str) -> None:
+        raise AssertionError("not too slow")
+
+
+async def test_a_screen_joining_between_a_taps_answer_and_its_fan_out_gets_that_update_once(tmp_path: Path) -> None:
+    runtime = await started(tmp_path)
+    await tap(runtime, walk_in("Ann Lee"))
+    answer = await runtime.handle(walk_in("Bo Chen"), "ma", "t1")
+    assert json.loads(answer.body)["seq"] == 2 and runtime.floor.seq == 2  # folded and answered, not sent yet
+
+    fresh, resuming, in_step = (runtime.hub.subscribe(CLINIC, STAFF) for _ in range(3))
+    direct = runtime.hub.subscribe(CLINIC, STAFF, wire=TakingWire())
+    runtime.join(fresh, None)
+    runtime.join(resuming, 1)
+    runtime.join(in_step, 2)
+    runtime.join(direct, 1)
+    assert [seq for seq, _ in queued(direct)] == [2]  # its sender wrote the catch-up: the queue is empty again
+    await asyncio.sleep(0)  # the fan-out of seq 2
+
+    (snapshot,) = queued(fresh)
+    assert snapshot[0] == 2 and snapshot[1]["kind"] == "snapshot" and len(snapshot[1]["board"]["visits"]) == 2
+    assert [seq for seq, _ in queued(resuming)] == [2]
+    assert [m["kind"] for _, m in queued(in_step)] == ["heartbeat"]
+    assert direct.wire.seqs == []
+
+    await tap(runtime, walk_in("Cy Diaz"))
+    for sub in (fresh, resuming, in_step):
+        assert [seq for seq, _ in queued(sub)] == [3]
+    assert direct.wire.seqs == [3]
+
+
 # -- cancellation -----------------------------------------------------------------------------------------
 
 
@@ -442,3 +488,17 @@ async def test_a_follower_that_meets_an_event_it_cannot_read_says_so_and_goes_st
         follower.cancel()
         with pytest.raises(asyncio.CancelledError):
             await follower
+
+
+async def test_after_a_snapshot_at_a_lower_seq_the_screen_gets_the_updates_after_it(tmp_path: Path) -> None:
+    # The log lost events this server had folded (a Redis without persistence restarted): the floor is reloaded
+    # at a lower seq and every screen resynced. Updates after the new snapshot must reach them.
+    hub = Hub()
+    wall = hub.subscribe(CLINIC, STAFF, wire=TakingWire())
+    hub.publish(CLINIC, 10, lambda _: '{"seq": 10}')
+    assert wall.wire.seqs == [10] and wall.upto == 10
+    hub.resync_all(CLINIC)
+    assert await wall.next() is RESYNC
+    wall.snapshot_at(3)  # as the live socket does when it sends the snapshot it fetched
+    hub.publish(CLINIC, 4, lambda _: '{"seq": 4}')
+    assert wall.wire.seqs == [10, 4]
