@@ -523,6 +523,9 @@ class Floor:
             raise Refusal(Why.illegal_step,
                           f"{room.label} is {room.state.value}; it can be marked {options}, not {c.action.value}.",
                           room=room.id, room_state=room.state.value, allowed=[a.value for a in allowed])
+        # The reason is shown on the public hallway wall: the same rule as any text the team types.
+        if why := unreadable("reason", c.reason):
+            raise Refusal(Why.invalid, f"Not marked: {why}.", field="reason")
         return RoomMarked(room.id, c.action, c.reason)
 
     # -- folding --------------------------------------------------------------------------------

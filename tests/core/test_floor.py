@@ -311,6 +311,13 @@ def test_a_blocked_room_keeps_its_reason_until_it_is_unblocked(desk: Desk) -> No
     assert desk.room("e1").reason is None
 
 
+
+@pytest.mark.parametrize("reason", ["leak\u202egnik", "\x1b[31mleak", "\u200b", "sink\nleaking"])
+def test_a_block_reason_the_wall_would_show_garbled_is_refused_naming_the_field(desk: Desk, reason: str) -> None:
+    refusal = desk.refused(MarkRoom("e1", RoomAction.blocked, reason=reason), Why.invalid)
+    assert refusal.field == "reason"
+    assert desk.room("e1").state is RoomState.ready
+
 def test_an_occupied_room_cannot_be_blocked_or_marked(desk: Desk) -> None:
     desk.visit_at(Stage.roomed, room="e1")
     for action in RoomAction:
