@@ -9,6 +9,14 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+from floor.close_codes import (  # noqa: F401 (the socket's close codes, from their one table)
+    CLOSE_BAD_PARAMETER,
+    CLOSE_FORBIDDEN,
+    CLOSE_INTERNAL,
+    CLOSE_TOO_BIG,
+    CLOSE_UNAUTHENTICATED,
+    CLOSE_UNKNOWN_CLINIC,
+)
 from floor.core.errors import Refusal, Why
 from floor.log.base import LogUnavailable
 from floor.wire import ErrorBody
@@ -27,14 +35,6 @@ STATUS = {
     Why.taken: 409,
 }
 
-#: WebSocket close codes (4000-4999 are the application's own).
-CLOSE_UNKNOWN_CLINIC = 4404
-CLOSE_BAD_PARAMETER = 4400
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
-#: 1009 is the protocol's own "message too big".
-CLOSE_TOO_BIG = 1009
-CLOSE_INTERNAL = 1011
 INTERNAL = "internal error: the server's log says why; reconnect with since="
 
 
