@@ -21,11 +21,11 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
 from floor.bootstrap import Floors
-from floor.core.access import in_clinic
+from floor.core.access import Act, in_clinic
 from floor.fanout import RESYNC, Subscriber
 from floor.runtime import ClinicRuntime
 from floor.sessions import Caller
-from floor.web.auth import Guarding, bearer
+from floor.web.auth import Does, Guarding, bearer, refusal
 from floor.web.body import too_deep
 from floor.web.errors import (
     CLOSE_BAD_PARAMETER,
@@ -104,7 +104,7 @@ def _size(message: Mapping[str, Any]) -> int:
     return len(text) if len(text) > MAX_MESSAGE else len(text.encode())
 
 
-def _audience(who: Caller, runtime: ClinicRuntime) -> str:
+def _audience(who: Caller, runtime: ClinicRuntime, does: Does) -> str:
     clinic = runtime.id
     if who.kind == "display":
         if who.clinic != clinic:
@@ -114,10 +114,13 @@ def _audience(who: Caller, runtime: ClinicRuntime) -> str:
         return display_audience(who.zone)
     if not in_clinic(who.clinics, clinic):
         raise Refused(CLOSE_FORBIDDEN, "you are not on the staff of this clinic")
+    why = refusal(who, does)  # what the socket declares it does, as floor.core.access says
+    if why is not None:
+        raise Refused(CLOSE_FORBIDDEN, why[:120])
     return Audience.manager if who.is_manager else Audience.staff
 
 
-@websocket("/{clinic:str}/live")
+@websocket("/{clinic:str}/live", opt={"act": Act.read_floor, "displays": True})
 async def live(socket: WebSocket, floors: NamedDependency[Floors], clinic: FromPath[str]) -> None:
     guarding: Guarding = socket.app.state.guarding
     if not guarding.origin_allowed(socket.headers.get("origin"), socket.headers.get("host")):
@@ -138,7 +141,7 @@ async def live(socket: WebSocket, floors: NamedDependency[Floors], clinic: FromP
         who = await floors.sessions.caller(await _token(socket))
         if who is None:
             raise Refused(CLOSE_UNAUTHENTICATED, "sign-in ended (expired, signed out or revoked): sign in again")
-        audience = _audience(who, runtime)
+        audience = _audience(who, runtime, socket.route_handler.opt["act"])
     except Refused as refused:
         await socket.close(refused.code, refused.reason)
         return
