@@ -1,4 +1,4 @@
-"""One place where refusals and bad requests become HTTP answers and close codes."""
+"""One place where refusals and bad requests become HTTP answers (close codes: floor/close_codes.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,6 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
-from floor.close_codes import (  # noqa: F401 (the socket's close codes, from their one table)
-    CLOSE_BAD_PARAMETER,
-    CLOSE_FORBIDDEN,
-    CLOSE_INTERNAL,
-    CLOSE_TOO_BIG,
-    CLOSE_UNAUTHENTICATED,
-    CLOSE_UNKNOWN_CLINIC,
-)
 from floor.core.errors import Refusal, Why
 from floor.log.base import LogUnavailable
 from floor.wire import ErrorBody

@@ -21,21 +21,21 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
 from floor.bootstrap import Floors
-from floor.core.access import Act, in_clinic
-from floor.fanout import RESYNC, Subscriber
-from floor.runtime import ClinicRuntime
-from floor.sessions import Caller
-from floor.web.auth import Does, Guarding, bearer, refusal
-from floor.web.body import too_deep
-from floor.web.errors import (
+from floor.close_codes import (
     CLOSE_BAD_PARAMETER,
     CLOSE_FORBIDDEN,
     CLOSE_INTERNAL,
     CLOSE_TOO_BIG,
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNKNOWN_CLINIC,
-    INTERNAL,
 )
+from floor.core.access import Act, in_clinic
+from floor.fanout import RESYNC, Subscriber
+from floor.runtime import ClinicRuntime
+from floor.sessions import Caller
+from floor.web.auth import Does, Guarding, bearer, refusal
+from floor.web.body import too_deep
+from floor.web.errors import INTERNAL
 from floor.web.frames import EXTENSION
 from floor.wire import Audience, display_audience
 

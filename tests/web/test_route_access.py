@@ -25,6 +25,7 @@ from litestar.testing import TestClient
 
 from floor.bootstrap import Floors
 from floor.clock import ManualClock
+from floor.close_codes import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, CLOSE_UNKNOWN_CLINIC
 from floor.core.access import Act, Action, Role, may, may_mark_presence, refusal_text
 from floor.core.commands import BookVisit, MarkRoom, TakeStep
 from floor.core.errors import Refusal
@@ -35,7 +36,6 @@ from floor.schedule.upcoming import UpcomingSchedule
 from floor.web import live
 from floor.web.app import create_app
 from floor.web.auth import Guarding, Rule
-from floor.web.errors import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, CLOSE_UNKNOWN_CLINIC
 from tests.support.clinics import quiet_clinic
 from tests.support.staff import PEOPLE, PIN, add_person, test_floors
 

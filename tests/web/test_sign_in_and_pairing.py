@@ -18,8 +18,9 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 
 from floor import logs
-from floor.bootstrap import CLOSE_SIGNED_OUT, Floors
+from floor.bootstrap import Floors
 from floor.clock import ManualClock
+from floor.close_codes import CLOSE_SIGNED_OUT
 from floor.core.access import Role
 from floor.credentials import MAX_FAILURES
 from floor.sessions import CODE_ALPHABET, CODE_LENGTH
