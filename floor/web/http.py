@@ -104,7 +104,7 @@ async def visit_history(runtime: Runtime, visit: FromPath[str]) -> VisitHistory:
 
 
 @post("/{clinic:str}/visits", summary="Schedule a visit for today, or add a walk-in",
-      responses=errors(400, 401, 403, 404, 422, 429, 503), opt={"act": Act.book})
+      responses=errors(400, 401, 403, 404, 422, 429, 503), opt={"act": Rule.taps})
 async def add_visit(request: Request, runtime: Runtime, data: JSONBody[NewVisit], who: Who,
                     idempotency_key: IdempotencyKey = None) -> Response[VisitAnswer]:
     command = BookVisit(data.patient_name.strip(), data.provider, data.visit_type, data.start, data.walk_in,
@@ -159,7 +159,7 @@ async def presence_event(request: Request, runtime: Runtime, provider: FromPath[
 
 
 @post("/{clinic:str}/alerts/{alert:str}/acknowledge", summary="Acknowledge an alert (a manager saw it)",
-      responses=errors(400, 401, 403, 404, 409, 422, 429, 503), opt={"act": Act.acknowledge_alert})
+      responses=errors(400, 401, 403, 404, 409, 422, 429, 503), opt={"act": Rule.taps})
 async def acknowledge_alert(request: Request, runtime: Runtime, alert: FromPath[str], who: Who,
                             idempotency_key: IdempotencyKey = None) -> Response[AlertAnswer]:
     return await _tap(request, runtime, AcknowledgeAlert(alert), who, idempotency_key)
