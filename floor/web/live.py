@@ -33,7 +33,7 @@ from floor.core.access import Act, in_clinic
 from floor.fanout import RESYNC, Subscriber
 from floor.runtime import ClinicRuntime
 from floor.sessions import Caller
-from floor.web.auth import Does, Guarding, bearer, refusal
+from floor.web.auth import Guarding, bearer, refusal
 from floor.web.body import too_deep
 from floor.web.errors import INTERNAL
 from floor.web.frames import EXTENSION
@@ -104,9 +104,12 @@ def _size(message: Mapping[str, Any]) -> int:
     return len(text) if len(text) > MAX_MESSAGE else len(text.encode())
 
 
-def _audience(who: Caller, runtime: ClinicRuntime, does: Does) -> str:
+def _audience(who: Caller, runtime: ClinicRuntime, opt: Mapping[str, Any]) -> str:
+    """Who this screen is, if it may watch: `opt` is what the socket declares (its act, and `displays`)."""
     clinic = runtime.id
     if who.kind == "display":
+        if not opt.get("displays"):
+            raise Refused(CLOSE_FORBIDDEN, "a wall display may not watch this feed")
         if who.clinic != clinic:
             raise Refused(CLOSE_FORBIDDEN, "this display is paired with another clinic")
         if who.zone is not None and who.zone not in runtime.hallway.zones:
@@ -114,7 +117,7 @@ def _audience(who: Caller, runtime: ClinicRuntime, does: Does) -> str:
         return display_audience(who.zone)
     if not in_clinic(who.clinics, clinic):
         raise Refused(CLOSE_FORBIDDEN, "you are not on the staff of this clinic")
-    why = refusal(who, does)  # what the socket declares it does, as floor.core.access says
+    why = refusal(who, opt["act"])  # what the socket declares it does, as floor.core.access says
     if why is not None:
         raise Refused(CLOSE_FORBIDDEN, why[:120])
     return Audience.manager if who.is_manager else Audience.staff
@@ -141,7 +144,7 @@ async def live(socket: WebSocket, floors: NamedDependency[Floors], clinic: FromP
         who = await floors.sessions.caller(await _token(socket))
         if who is None:
             raise Refused(CLOSE_UNAUTHENTICATED, "sign-in ended (expired, signed out or revoked): sign in again")
-        audience = _audience(who, runtime, socket.route_handler.opt["act"])
+        audience = _audience(who, runtime, socket.route_handler.opt)
     except Refused as refused:
         await socket.close(refused.code, refused.reason)
         return

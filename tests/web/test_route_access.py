@@ -583,8 +583,10 @@ def test_the_live_socket_lets_in_each_role_and_a_display_as_the_access_table_say
                         ws.receive_text(timeout=5)
                     assert closed.value.code == CLOSE_FORBIDDEN
                     assert refusal_text(role, act) in closed.value.detail
-        first = _first_message_after_auth(world.client, world.display)
-        assert json.loads(first)["kind"] == "snapshot" and handler.opt["displays"]
+        assert json.loads(_first_message_after_auth(world.client, world.display))["kind"] == "snapshot"
+    monkeypatch.setitem(handler.opt, "displays", False)  # and were it for staff only
+    with _socket(world.client, headers=world.display) as ws:
+        assert _closed(ws) == CLOSE_FORBIDDEN
 
 
 def test_a_member_of_another_clinic_cannot_open_its_live_feed(world: World) -> None:
