@@ -26,7 +26,7 @@ from litestar.testing import TestClient
 from floor.bootstrap import Floors
 from floor.clock import ManualClock
 from floor.close_codes import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, CLOSE_UNKNOWN_CLINIC
-from floor.core.access import Act, Action, Role, may, may_mark_presence, refusal_text
+from floor.core.access import ALLOWED, Act, Action, Role, may, may_mark_presence, refusal_text
 from floor.core.commands import BookVisit, MarkRoom, TakeStep
 from floor.core.errors import Refusal
 from floor.core.floor import Room
@@ -390,6 +390,15 @@ def test_every_act_of_the_table_is_declared_by_a_route_or_checked_by_the_core(wo
     # day's board asks for read_history.
     elsewhere = {route.tap for _, route in CALLS} | {route.act for _, route in CALLS} | {Act.undo}
     assert set(Act) <= declared_acts | elsewhere
+
+
+def test_the_documents_say_managers_only_of_exactly_the_routes_the_table_keeps_to_managers(world: World) -> None:
+    for key, handler in handlers(world.client.app).items():
+        does = handler.opt["act"]
+        if isinstance(does, Act):
+            managers_only = not ALLOWED[does]
+            summary = getattr(handler, "summary", None) or ""  # the socket has none: all staff watch it
+            assert ("(managers)" in summary) == managers_only, (key, summary)
 
 
 def test_a_route_that_declares_nothing_is_refused_to_everyone(tmp_path) -> None:
