@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from floor.clock import Clock, SystemClock
+from floor.close_codes import CLOSE_SIGNED_OUT
 from floor.collector import FREEZE_SECONDS, Collector
 from floor.config import Clinic
 from floor.core.errors import Refusal, Why
@@ -44,8 +45,6 @@ STOP_TASKS_SECONDS = 3.0
 SETTLE_SECONDS = 2.0
 #: Seconds between retention checks (a directory listing, or one Redis hash, per clinic).
 PRUNE_SECONDS = 3600.0
-#: Close code of a socket whose sign-in ended: 1008 is "policy violation".
-CLOSE_SIGNED_OUT = 1008
 
 
 class Floors:

@@ -36,8 +36,8 @@ async def add_demo_staff(sessions: Sessions, clinic: Clinic) -> list[tuple[str, 
     added = []
     for staff_id, name, role in people:
         pin = f"{secrets.randbelow(10**6):06d}"
-        await sessions.add_staff(staff_id, name, role, pin, "floor demo",
-                                 staff_id if role is Role.provider else None)
+        await sessions.add_staff(staff_id, name, role, pin, "floor demo", (clinic.id,),
+                                 provider=staff_id if role is Role.provider else None)
         added.append((staff_id, name, role, pin))
     return added
 

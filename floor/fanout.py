@@ -21,11 +21,11 @@ from typing import Protocol
 
 from websockets.frames import Frame, Opcode
 
+from floor.close_codes import CLOSE_TOO_SLOW  # a socket that fell too far behind: the page resumes
+
 #: A queued message: (seq it brings the screen to, JSON text), or RESYNC.
 Item = tuple[int, str]
 RESYNC: Item = (-1, "")
-#: Close code of a socket that fell too far behind: the page reconnects and resumes.
-CLOSE_TOO_SLOW = 4408
 TOO_SLOW = "this screen fell too far behind: reconnect for a fresh snapshot"
 
 

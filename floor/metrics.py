@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from floor.close_codes import CLOSE_TOO_SLOW
 from floor.core.commands import (
     AcknowledgeAlert,
     BookVisit,
@@ -31,7 +32,6 @@ from floor.core.commands import (
 )
 from floor.core.errors import Refusal
 from floor.core.schedule import ScheduleRefused
-from floor.fanout import CLOSE_TOO_SLOW
 from floor.log.base import LogUnavailable
 from floor.wire import Audience, is_display
 

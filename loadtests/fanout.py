@@ -58,11 +58,12 @@ from rig import (
     sign_in,
 )
 
+from floor.close_codes import CLOSE_RESTARTING
+
 RELAY = ROOT.parent / "shared" / "bench" / "relay_limit.py"
 STAFF, PIN = "bench-desk", "bench-desk-pin"
 #: Taps a second per tablet: each sign-in may write 5 a second, so tablets are added to reach the rate.
 TABLET_RATE = 4.0
-CLOSE_RESTART = 1012
 #: Every socket notes when it got each update whose seq is a multiple of this: the fan-out order, sampled.
 MARK_EVERY = 10
 
@@ -252,7 +253,7 @@ class Screens:
             await lost
             if not self.reconnect:
                 return
-            if screen.closes and screen.closes[-1] == CLOSE_RESTART:
+            if screen.closes and screen.closes[-1] == CLOSE_RESTARTING:
                 await asyncio.sleep(0.2 + random.random() * 0.8)  # as static/lib/feed.js: soon, not all at once
             while True:
                 try:

@@ -1,8 +1,10 @@
 """Who may do what: each staff role taps only its own steps; managers may do everything; everyone only in
 the clinics they work in (see "clinics" below).
 
-Pure rules for the edges' guards (sign-in and tokens land with them): the edge asks `may(role, action)`
-and answers 403 with `refusal_text` when not.
+Pure rules for the edges' guards: every route and the live socket declares the `Act` it performs (or that its
+tap's own action is checked here, by the core), and one guard asks `may(role, act)` and answers 403 with
+`refusal_text` when not (floor/web/auth.py). tests/web/test_route_access.py checks every route against this
+table.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ class Role(StrEnum):
 class Act(StrEnum):
     """Actions that are not a visit's step or a room mark."""
 
+    #: The floor now, with names: the board, a visit and its history, the live feed, the list of clinics.
+    read_floor = "read_floor"
     book = "book"  # schedule a visit or add a walk-in
     undo = "undo"
     acknowledge_alert = "acknowledge_alert"
@@ -30,6 +34,12 @@ class Act(StrEnum):
     read_audit = "read_audit"
     #: A past day's board: its patients' names, for reports, not for the floor.
     read_history = "read_history"
+    #: What Floor learned from past days (expected minutes per provider and visit type).
+    read_learned = "read_learned"
+    #: A day's visits and measures as FHIR resources or CSV, to take elsewhere.
+    export_records = "export_records"
+    #: Import a day's schedule; see and withdraw the schedules kept for days ahead.
+    manage_schedule = "manage_schedule"
     manage_staff = "manage_staff"
     manage_displays = "manage_displays"
     #: Say a provider is running late, stepped away or back: a provider for themself only (see may_mark).
@@ -42,6 +52,7 @@ _DESK, _MA, _PROVIDER = Role.front_desk, Role.medical_assistant, Role.provider
 
 #: Who besides a manager may take each action.
 ALLOWED: dict[Action, frozenset[Role]] = {
+    Act.read_floor: frozenset({_DESK, _MA, _PROVIDER}),
     Act.book: frozenset({_DESK}),
     Stage.arrived: frozenset({_DESK}),
     Stage.no_show: frozenset({_DESK}),
@@ -61,6 +72,9 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Act.read_measures: frozenset(),
     Act.read_audit: frozenset(),
     Act.read_history: frozenset(),
+    Act.read_learned: frozenset(),
+    Act.export_records: frozenset(),
+    Act.manage_schedule: frozenset(),
     Act.manage_staff: frozenset(),
     Act.manage_displays: frozenset(),
     Act.mark_presence: frozenset({_MA, _PROVIDER}),  # a provider for themself only: see may_mark_presence
@@ -88,6 +102,7 @@ def may_mark_presence(role: Role, own_provider: str | None, provider: str) -> bo
 
 #: What each action is called in a sentence ("Front desk cannot room a patient").
 _DOING: dict[Action, str] = {
+    Act.read_floor: "read the floor",
     Act.book: "add visits", Stage.arrived: "check a patient in", Stage.no_show: "mark a no-show",
     Stage.cancelled: "cancel a visit", Stage.roomed: "room a patient", Stage.prep_done: "mark prep done",
     Stage.provider_in: "mark the provider in", Stage.teach_back_done: "mark the teach-back done",
@@ -95,6 +110,8 @@ _DOING: dict[Action, str] = {
     RoomAction.ready: "mark a room ready", RoomAction.blocked: "block a room", RoomAction.unblocked: "unblock a room",
     Act.undo: "undo a step", Act.acknowledge_alert: "acknowledge alerts", Act.read_measures: "read the measures",
     Act.read_audit: "read the audit trail", Act.read_history: "read a past day's board",
+    Act.read_learned: "read what Floor has learned", Act.export_records: "export the clinic's records",
+    Act.manage_schedule: "import or withdraw schedules",
     Act.manage_staff: "manage staff", Act.manage_displays: "manage displays",
     Act.mark_presence: "say where a provider is",
 }

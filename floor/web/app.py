@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from floor.bootstrap import Floors
+from floor.close_codes import openapi_text
 from floor.web.auth import Guarding
 from floor.web.body import FloorRequest
 from floor.web.errors import HANDLERS
@@ -60,11 +61,6 @@ A wall display gets the hallway projection, which has no patient names: `snapsho
 gets only its zone's rooms, the visits in them or in no room, and their alerts (an update per event still;
 `"gone": token` when a visit went to another zone's room). Alert ids on walls are the wall's own.
 
-Close codes: 4401 not signed in (or the token is not valid), 4403 not allowed (origin, a display of another
-clinic, or staff who do not work in this clinic), 4404 unknown clinic, 4400 bad parameter (the reason says
-which), 1008 the sign-in ended (signed out, revoked display, removed staff), 1009 message too big, 1011 server
-error, 1012 the server is restarting, 4408 the screen fell too far behind; each with a reason that says which.
-After 1011, 1012 and 4408 come back with `since=`.
 """
 
 
@@ -153,7 +149,7 @@ def create_app(floors: Floors, background: list[Callable[[], Coroutine[None, Non
         openapi_config=OpenAPIConfig(
             title="Floor",
             version="0.1.0",
-            description=LIVE_FEED_DOC,
+            description=LIVE_FEED_DOC + openapi_text(),
             path="/schema",
             components=Components(security_schemes={
                 "staff_or_display_token": SecurityScheme(

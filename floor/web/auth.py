@@ -1,25 +1,50 @@
 """Guards: who is calling (the bearer token), whether they may call this route, and how often.
 
-Which step a role may tap is the floor's rule (floor.core.access, checked in Floor.decide); these guards
-only let signed-in staff in, keep each to the clinics they work in, keep wall displays to their feed, keep
-manager routes to managers, and throttle writes per sign-in.
+Who may do what is the core's table (floor.core.access), and this is its one guard: every route declares what
+it does, `opt={"act": ...}`, an `Act` of that table or a `Rule` below, and `allowed` lets in signed-in staff of
+the route's clinic whose role `may` do it (403 with the table's `refusal_text` otherwise), keeps wall displays
+to the routes that say `displays`, and throttles writes per sign-in. A route that declares nothing is refused
+(500: a route left unguarded by mistake must not answer), and tests/web/test_route_access.py checks every
+route against the table. Which step, room mark or presence a tap takes is in its body: the core checks it
+(Floor.decide), and such routes declare `Rule.taps`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, TooManyRequestsException
+from litestar.exceptions import (
+    ImproperlyConfiguredException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+)
 from litestar.handlers.base import BaseRouteHandler
 
-from floor.core.access import in_clinic, other_clinic_text
+from floor.core.access import Act, in_clinic, may, other_clinic_text, refusal_text
 from floor.sessions import Caller
 from floor.throttle import Throttle
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class Rule(StrEnum):
+    """What a route asks of its caller when it is not one `Act` of floor.core.access."""
+
+    #: No sign-in: signing in, pairing a display (throttled per address), health checks.
+    anyone = "anyone"
+    #: Any sign-in: who am I, sign out.
+    signed_in = "signed_in"
+    #: Staff of the clinic; the action the tap takes (in its body) is checked by the core, from the same table.
+    taps = "taps"
+
+
+#: What a route declares it does (`opt={"act": ...}`).
+Does = Act | Rule
 
 
 @dataclass
@@ -65,8 +90,25 @@ def _too_many(guarding: Guarding, throttle: Throttle, key: str, what: str) -> No
                                        headers={"Retry-After": throttle.retry_after(wait)})
 
 
-async def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """Any signed-in staff member; writes are throttled per sign-in."""
+def refusal(who: Caller, does: Does) -> str | None:
+    """Why this caller may not do what a route does, or None: floor.core.access's answer, for the guard of
+    every route and for the live socket."""
+    if isinstance(does, Act) and who.kind == "staff":
+        assert who.role is not None
+        if not may(who.role, does):
+            return refusal_text(who.role, does)
+    return None
+
+
+def require(who: Caller, act: Act) -> None:
+    """For a route whose request says which act it is (a past day's board): refused 403 as the guard would."""
+    why = refusal(who, act)
+    if why is not None:
+        raise PermissionDeniedException(why)
+
+
+async def _signed_in(connection: ASGIConnection, handler: BaseRouteHandler) -> Caller:
+    """Any signed-in staff member (a display where the route says `displays`); writes are throttled per sign-in."""
     token = bearer(connection)
     if token is None:
         raise NotAuthorizedException("Sign in first: this needs an `Authorization: Bearer <token>` header "
@@ -75,28 +117,29 @@ async def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if caller is None:
         raise NotAuthorizedException("Your sign-in has ended (it expired, you signed out, or it was revoked); "
                                      "sign in again.", headers={"WWW-Authenticate": "Bearer"})
-    if caller.kind != "staff" and not connection.route_handler.opt.get("displays"):
+    if caller.kind != "staff" and not handler.opt.get("displays"):
         raise PermissionDeniedException("A wall display only receives its live feed; this needs a staff "
                                         "sign-in.")
     connection.state.caller = caller
     if connection.scope.get("method") in WRITES:
         guarding = _guarding(connection)
         _too_many(guarding, guarding.writes, caller.session, "taps from this sign-in")
+    return caller
 
 
-async def of_the_clinic(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """Routes under /api/clinics/{clinic}: only staff of that clinic (floor.core.access.in_clinic)."""
-    caller: Caller = connection.state.caller
+async def allowed(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """The guard of every route that needs a sign-in: what the route declares it does, as floor.core.access says.
+    Routes under /api/clinics/{clinic} are for staff of that clinic only (floor.core.access.in_clinic)."""
+    does = handler.opt.get("act")
+    if not isinstance(does, Act | Rule) or does is Rule.anyone:
+        raise ImproperlyConfiguredException(f"{handler} declares no act (opt={{'act': ...}}) for its guard")
+    caller = await _signed_in(connection, handler)
     clinic = connection.path_params.get("clinic")
     if clinic is not None and caller.kind == "staff" and not in_clinic(caller.clinics, clinic):
         raise PermissionDeniedException(other_clinic_text(clinic[:40]))
-
-
-async def managers_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    caller: Caller = connection.state.caller
-    if not caller.is_manager:
-        what = handler.opt.get("does", "do this")
-        raise PermissionDeniedException(f"Only managers can {what}.")
+    why = refusal(caller, does)
+    if why is not None:
+        raise PermissionDeniedException(why)
 
 
 def client_address(connection: ASGIConnection) -> str:
@@ -112,5 +155,5 @@ async def throttled_by_address(connection: ASGIConnection, _: BaseRouteHandler) 
 
 
 def caller(request: Request) -> Caller:
-    """The dependency handlers take: who called, as the `signed_in` guard found."""
+    """The dependency handlers take: who called, as the `allowed` guard found."""
     return request.state.caller

@@ -1,4 +1,4 @@
-"""One place where refusals and bad requests become HTTP answers and close codes."""
+"""One place where refusals and bad requests become HTTP answers (close codes: floor/close_codes.py)."""
 
 from __future__ import annotations
 
@@ -27,14 +27,6 @@ STATUS = {
     Why.taken: 409,
 }
 
-#: WebSocket close codes (4000-4999 are the application's own).
-CLOSE_UNKNOWN_CLINIC = 4404
-CLOSE_BAD_PARAMETER = 4400
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
-#: 1009 is the protocol's own "message too big".
-CLOSE_TOO_BIG = 1009
-CLOSE_INTERNAL = 1011
 INTERNAL = "internal error: the server's log says why; reconnect with since="
 
 

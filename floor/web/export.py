@@ -10,19 +10,18 @@ from litestar import Response, Router, get
 from litestar.params import QueryParameter
 
 from floor.bootstrap import Floors
-from floor.web.auth import managers_only
+from floor.core.access import Act
 from floor.web.errors import errors
 from floor.web.http import Day, Runtime, clinic_routes
 
 #: The FHIR media type for JSON (what FHIR servers and clients send and expect).
 FHIR_JSON = "application/fhir+json"
-DOES = "export the clinic's records"
 
 
 @get("/{clinic:str}/export/encounters", media_type=FHIR_JSON,
      summary="A day's visits as a FHIR R4 Bundle (collection) of Encounters: status, status history, rooms "
              "and the provider follow each journey (managers)",
-     responses=errors(400, 401, 403, 404, 422), guards=[managers_only], opt={"does": DOES})
+     responses=errors(400, 401, 403, 404, 422), opt={"act": Act.export_records})
 async def export_encounters(runtime: Runtime, day: Day = None) -> Response[bytes]:
     from floor import export  # FHIR models take half a second to import: only when someone exports
 
@@ -36,7 +35,7 @@ async def export_encounters(runtime: Runtime, day: Day = None) -> Response[bytes
 @get("/{clinic:str}/export/measures", media_type=FHIR_JSON,
      summary="A day's measures as a FHIR R4 MeasureReport (or `format=csv`): today's so far, a past day's as "
              "it closed (managers)",
-     responses=errors(400, 401, 403, 404, 422), guards=[managers_only], opt={"does": DOES})
+     responses=errors(400, 401, 403, 404, 422), opt={"act": Act.export_records})
 async def export_measures(runtime: Runtime, day: Day = None,
                           format: Annotated[Literal["fhir", "csv"], QueryParameter(
                               description="fhir (a MeasureReport, the default) or csv")] = "fhir",

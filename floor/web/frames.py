@@ -21,11 +21,11 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.http11 import Request
 from websockets.protocol import State
 
+from floor.close_codes import CLOSE_RESTARTING
 from floor.fanout import Written
 
 EXTENSION = "floor.frames"
-#: Close code and reason a stopping server (SIGTERM, a deploy) sends every screen: 1012 is "service restart".
-CLOSE_RESTARTING = 1012
+#: The reason a stopping server (SIGTERM, a deploy) gives every screen with CLOSE_RESTARTING ("service restart").
 RESTARTING = "the server is restarting: reconnect and resume with since="
 #: Seconds a socket we close may take to read what is buffered for it and its close frame; then it is cut.
 CLOSE_GRACE = 10.0
@@ -163,7 +163,7 @@ class FloorSocketProtocol(WebSocketsSansIOProtocol):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
 
     def shutdown(self) -> None:
-        """The server is stopping: close with 1012 and a reason that says why (uvicorn sends 1012 without one)."""
+        """The server is stopping: close with CLOSE_RESTARTING and a reason that says why (uvicorn gives none)."""
         if self.handshake_complete and not self.close_sent and self.conn.state is State.OPEN:
             self.stop_keepalive()
             self.queue.put_nowait({"type": "websocket.disconnect", "code": CLOSE_RESTARTING})

@@ -12,7 +12,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from floor import audit
 from floor.bootstrap import Floors
-from floor.core.access import Act, in_clinic, may, refusal_text
+from floor.core.access import Act, in_clinic
 from floor.core.commands import (
     AcknowledgeAlert,
     BookVisit,
@@ -31,7 +31,7 @@ from floor.core.presence import Presence
 from floor.core.rooms import RoomAction
 from floor.runtime import Answer, ClinicRuntime, Idempotency
 from floor.sessions import Caller
-from floor.web.auth import caller, managers_only, of_the_clinic, signed_in
+from floor.web.auth import Rule, allowed, caller, require
 from floor.web.errors import errors
 from floor.wire import (
     AlertAnswer,
@@ -81,31 +81,30 @@ Day = Annotated[dt.date | None, QueryParameter(description="A clinic day, YYYY-M
 Who = NamedDependency[Caller]
 
 
-@get("/", summary="The clinics this server runs that the caller works in", responses=errors(401, 403))
+@get("/", summary="The clinics this server runs that the caller works in", responses=errors(401, 403),
+     opt={"act": Act.read_floor})
 async def list_clinics(floors: NamedDependency[Floors], who: Who) -> list[ClinicSummary]:
     return [r.summary() for r in floors.runtimes.values() if in_clinic(who.clinics, r.id)]
 
 
 @get("/{clinic:str}/board",
      summary="The clinic's floor now: rooms, today's visits, providers; or a past day's as it closed (`day`)",
-     responses=errors(400, 401, 403, 404, 422))
+     responses=errors(400, 401, 403, 404, 422), opt={"act": Act.read_floor})
 async def board(runtime: Runtime, who: Who, day: Day = None) -> Board:
     if day is None or day == runtime.floor.day:
         return runtime.board()
-    assert who.role is not None  # staff only: displays are refused before any clinic route
-    if not may(who.role, Act.read_history):
-        raise Refusal(Why.forbidden, refusal_text(who.role, Act.read_history))
+    require(who, Act.read_history)  # a past day's board is a report, not the floor
     return await runtime.board_on(day)
 
 
 @get("/{clinic:str}/visits/{visit:str}", summary="A visit with its full event history (undos included)",
-     responses=errors(400, 401, 403, 404))
+     responses=errors(400, 401, 403, 404), opt={"act": Act.read_floor})
 async def visit_history(runtime: Runtime, visit: FromPath[str]) -> VisitHistory:
     return runtime.history(visit)
 
 
 @post("/{clinic:str}/visits", summary="Schedule a visit for today, or add a walk-in",
-      responses=errors(400, 401, 403, 404, 422, 429, 503))
+      responses=errors(400, 401, 403, 404, 422, 429, 503), opt={"act": Rule.taps})
 async def add_visit(request: Request, runtime: Runtime, data: JSONBody[NewVisit], who: Who,
                     idempotency_key: IdempotencyKey = None) -> Response[VisitAnswer]:
     command = BookVisit(data.patient_name.strip(), data.provider, data.visit_type, data.start, data.walk_in,
@@ -116,7 +115,7 @@ async def add_visit(request: Request, runtime: Runtime, data: JSONBody[NewVisit]
 @post("/{clinic:str}/visits/{visit:str}/events",
       summary="Tap a visit's next step, end it, or undo its last step (whoever made it, or a manager); undoing a "
               "walk-in with no step yet takes it off the floor (booked by mistake)",
-      responses=errors(400, 401, 403, 404, 409, 422, 429, 503))
+      responses=errors(400, 401, 403, 404, 409, 422, 429, 503), opt={"act": Rule.taps})
 async def visit_event(request: Request, runtime: Runtime, visit: FromPath[str], data: JSONBody[VisitTap],
                       who: Who, idempotency_key: IdempotencyKey = None) -> Response[VisitAnswer]:
     command: Command
@@ -130,7 +129,7 @@ async def visit_event(request: Request, runtime: Runtime, visit: FromPath[str], 
 @post("/{clinic:str}/rooms/{room:str}/events",
       summary="Mark a room ready (cleaned), blocked or unblocked, or undo its last mark (whoever made it, or a "
               "manager)",
-      responses=errors(400, 401, 403, 404, 409, 422, 429, 503))
+      responses=errors(400, 401, 403, 404, 409, 422, 429, 503), opt={"act": Rule.taps})
 async def room_event(request: Request, runtime: Runtime, room: FromPath[str], data: JSONBody[RoomTap], who: Who,
                      idempotency_key: IdempotencyKey = None) -> Response[RoomAnswer]:
     command: Command
@@ -146,7 +145,7 @@ async def room_event(request: Request, runtime: Runtime, room: FromPath[str], da
 @post("/{clinic:str}/providers/{provider:str}/presence",
       summary="Say a provider is running late to clinic, stepped away (back in `back_in_minutes`, if known) or back; "
               "or undo the last such tap. A provider for themself; a medical assistant or manager for any provider",
-      responses=errors(400, 401, 403, 404, 409, 422, 429, 503))
+      responses=errors(400, 401, 403, 404, 409, 422, 429, 503), opt={"act": Rule.taps})
 async def presence_event(request: Request, runtime: Runtime, provider: FromPath[str], data: JSONBody[PresenceTap],
                          who: Who, idempotency_key: IdempotencyKey = None) -> Response[PresenceAnswer]:
     command: Command
@@ -160,7 +159,7 @@ async def presence_event(request: Request, runtime: Runtime, provider: FromPath[
 
 
 @post("/{clinic:str}/alerts/{alert:str}/acknowledge", summary="Acknowledge an alert (a manager saw it)",
-      responses=errors(400, 401, 403, 404, 409, 422, 429, 503))
+      responses=errors(400, 401, 403, 404, 409, 422, 429, 503), opt={"act": Rule.taps})
 async def acknowledge_alert(request: Request, runtime: Runtime, alert: FromPath[str], who: Who,
                             idempotency_key: IdempotencyKey = None) -> Response[AlertAnswer]:
     return await _tap(request, runtime, AcknowledgeAlert(alert), who, idempotency_key)
@@ -168,7 +167,7 @@ async def acknowledge_alert(request: Request, runtime: Runtime, alert: FromPath[
 
 @get("/{clinic:str}/visits/{visit:str}/audit",
      summary="Who did each step of a visit, on which device, when; undos included (managers)",
-     responses=errors(400, 401, 403, 404, 422), guards=[managers_only], opt={"does": "read the audit trail"})
+     responses=errors(400, 401, 403, 404, 422), opt={"act": Act.read_audit})
 async def visit_audit(runtime: Runtime, visit: FromPath[str], day: Day = None) -> AuditTrail:
     _, events = await runtime.day_events(day)
     entries = audit.of_visit(runtime.id, visit, events)
@@ -178,7 +177,7 @@ async def visit_audit(runtime: Runtime, visit: FromPath[str], day: Day = None) -
 
 
 @get("/{clinic:str}/lateness", summary="Each provider's projected lateness through a day (managers)",
-     responses=errors(400, 401, 403, 404, 422), guards=[managers_only], opt={"does": "read the measures"})
+     responses=errors(400, 401, 403, 404, 422), opt={"act": Act.read_measures})
 async def lateness(runtime: Runtime, day: Day = None,
                    every: Annotated[int, QueryParameter(ge=1, le=60, description="minutes between points")] = 10,
                    ) -> LatenessOverDay:
@@ -188,7 +187,7 @@ async def lateness(runtime: Runtime, day: Day = None,
 @get("/{clinic:str}/measures",
      summary="A day's measures (default today; a past day's as it closed), for the clinic and each provider "
              "(managers)",
-     responses=errors(400, 401, 403, 404, 422), guards=[managers_only], opt={"does": "read the measures"})
+     responses=errors(400, 401, 403, 404, 422), opt={"act": Act.read_measures})
 async def measures(runtime: Runtime, day: Day = None) -> ClinicMeasures:
     return await runtime.measures_on(day)
 
@@ -196,7 +195,7 @@ async def measures(runtime: Runtime, day: Day = None) -> ClinicMeasures:
 @get("/{clinic:str}/learned",
      summary="What Floor learned from the clinic's past days: per provider and visit type the configured and "
              "expected minutes of each stage and from how many visits, no-shows and arrival lateness (managers)",
-     responses=errors(400, 401, 403, 404), guards=[managers_only], opt={"does": "read what Floor has learned"})
+     responses=errors(400, 401, 403, 404), opt={"act": Act.read_learned})
 async def learned(runtime: Runtime) -> LearnedAnswer:
     return runtime.learned_answer()
 
@@ -208,8 +207,8 @@ def clinics_router(floors: Floors) -> Router:
 
 
 def clinic_routes(floors: Floors, handlers: list, tag: str) -> Router:
-    """Routes under /api/clinics for signed-in staff of the clinic, given the floors, the clinic's runtime and
-    the caller."""
+    """Routes under /api/clinics for signed-in staff of the clinic, each as the act it declares allows (the
+    `allowed` guard), given the floors, the clinic's runtime and the caller."""
     return Router(
         "/api/clinics",
         route_handlers=handlers,
@@ -218,6 +217,6 @@ def clinic_routes(floors: Floors, handlers: list, tag: str) -> Router:
             "runtime": Provide(clinic_runtime, sync_to_thread=False),
             "who": Provide(caller, sync_to_thread=False),
         },
-        guards=[signed_in, of_the_clinic],
+        guards=[allowed],
         tags=[tag],
     )

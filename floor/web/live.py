@@ -23,21 +23,21 @@ from litestar.types import Empty
 from litestar.utils.scope.state import ScopeState
 
 from floor.bootstrap import Floors
-from floor.core.access import in_clinic
-from floor.fanout import RESYNC, Subscriber
-from floor.runtime import ClinicRuntime
-from floor.sessions import Caller
-from floor.web.auth import Guarding, bearer
-from floor.web.body import too_deep
-from floor.web.errors import (
+from floor.close_codes import (
     CLOSE_BAD_PARAMETER,
     CLOSE_FORBIDDEN,
     CLOSE_INTERNAL,
     CLOSE_TOO_BIG,
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNKNOWN_CLINIC,
-    INTERNAL,
 )
+from floor.core.access import Act, in_clinic
+from floor.fanout import RESYNC, Subscriber
+from floor.runtime import ClinicRuntime
+from floor.sessions import Caller
+from floor.web.auth import Guarding, bearer, refusal
+from floor.web.body import too_deep
+from floor.web.errors import INTERNAL
 from floor.web.frames import EXTENSION
 from floor.wire import Audience, display_audience
 
@@ -106,9 +106,12 @@ def _size(message: Mapping[str, Any]) -> int:
     return len(text) if len(text) > MAX_MESSAGE else len(text.encode())
 
 
-def _audience(who: Caller, runtime: ClinicRuntime) -> str:
+def _audience(who: Caller, runtime: ClinicRuntime, opt: Mapping[str, Any]) -> str:
+    """Who this screen is, if it may watch: `opt` is what the socket declares (its act, and `displays`)."""
     clinic = runtime.id
     if who.kind == "display":
+        if not opt.get("displays"):
+            raise Refused(CLOSE_FORBIDDEN, "a wall display may not watch this feed")
         if who.clinic != clinic:
             raise Refused(CLOSE_FORBIDDEN, "this display is paired with another clinic")
         if who.zone is not None and who.zone not in runtime.hallway.zones:
@@ -116,10 +119,13 @@ def _audience(who: Caller, runtime: ClinicRuntime) -> str:
         return display_audience(who.zone)
     if not in_clinic(who.clinics, clinic):
         raise Refused(CLOSE_FORBIDDEN, "you are not on the staff of this clinic")
+    why = refusal(who, opt["act"])  # what the socket declares it does, as floor.core.access says
+    if why is not None:
+        raise Refused(CLOSE_FORBIDDEN, why[:120])
     return Audience.manager if who.is_manager else Audience.staff
 
 
-@websocket("/{clinic:str}/live")
+@websocket("/{clinic:str}/live", opt={"act": Act.read_floor, "displays": True})
 async def live(socket: WebSocket, floors: NamedDependency[Floors], clinic: FromPath[str]) -> None:
     guarding: Guarding = socket.app.state.guarding
     if not guarding.origin_allowed(socket.headers.get("origin"), socket.headers.get("host")):
@@ -140,7 +146,7 @@ async def live(socket: WebSocket, floors: NamedDependency[Floors], clinic: FromP
         who = await floors.sessions.caller(await _token(socket))
         if who is None:
             raise Refused(CLOSE_UNAUTHENTICATED, "sign-in ended (expired, signed out or revoked): sign in again")
-        audience = _audience(who, runtime)
+        audience = _audience(who, runtime, socket.route_handler.opt)
     except Refused as refused:
         await socket.close(refused.code, refused.reason)
         return

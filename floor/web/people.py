@@ -13,11 +13,11 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from floor import audit
 from floor.bootstrap import Floors
-from floor.core.access import ALL_CLINICS, clinics_of, in_clinic, other_clinic_text, within
+from floor.core.access import ALL_CLINICS, Act, clinics_of, in_clinic, other_clinic_text, within
 from floor.core.errors import Refusal, Why
 from floor.directory.base import Display, StaffMember, TooManyPairings
 from floor.sessions import Caller, DisplayToken, PairingStarted, SignedIn
-from floor.web.auth import caller, client_address, managers_only, signed_in, throttled_by_address
+from floor.web.auth import Rule, allowed, caller, client_address, throttled_by_address
 from floor.web.errors import errors
 from floor.wire import (
     AuditTrail,
@@ -38,10 +38,6 @@ Day = Annotated[dt.date | None, QueryParameter(description="A clinic day, YYYY-M
 
 WAITING = ResponseSpec(PairingWaiting, description="No manager has entered the code yet: ask again shortly.",
                        generate_examples=False)
-
-
-def _manager(does: str) -> dict:
-    return {"guards": [managers_only], "opt": {"does": does}}
 
 
 # -- anyone: sign-in and display pairing --------------------------------------------------------
@@ -84,14 +80,15 @@ async def claim_display(floors: FloorsDep, data: JSONBody[ClaimDisplay]) -> Resp
 # -- signed in ----------------------------------------------------------------------------------
 
 
-@get("/me", summary="Who this token belongs to", opt={"displays": True}, responses=errors(401))
+@get("/me", summary="Who this token belongs to", opt={"act": Rule.signed_in, "displays": True},
+     responses=errors(401))
 async def me(who: Who) -> Me:
     return Me(who.kind, who.person, who.device, who.expires_at, who.name, who.role, who.clinic, who.zone,
               list(who.clinics), who.provider)
 
 
 @post("/sign-out", summary="Sign out: this token stops working at once, and its sockets close",
-      status_code=204, responses=errors(401, 403))
+      status_code=204, responses=errors(401, 403), opt={"act": Rule.signed_in})
 async def sign_out(floors: FloorsDep, who: Who) -> None:
     await floors.sessions.sign_out(who)
     floors.recheck_sessions()
@@ -138,14 +135,14 @@ def _new_clinics(floors: Floors, who: Caller, asked: list[str] | None) -> tuple[
 
 
 @get("/staff", summary="Staff accounts of the caller's clinics (managers)", responses=errors(401, 403),
-     **_manager("list staff"))
+     opt={"act": Act.manage_staff})
 async def list_staff(floors: FloorsDep, who: Who) -> list[StaffView]:
     return [await _view(floors, m) for m in await floors.sessions.directory.all_staff()
             if within(clinics_of(m.clinics), who.clinics)]
 
 
 @post("/staff", summary="Add a staff member with a role, a first PIN or password and their clinics (managers)",
-      responses=errors(400, 401, 403, 409, 422, 429), **_manager("add staff"))
+      responses=errors(400, 401, 403, 409, 422, 429), opt={"act": Act.manage_staff})
 async def add_staff(floors: FloorsDep, who: Who, data: JSONBody[NewStaff]) -> Response[StaffView]:
     if data.provider is not None and not any(r.clinic.provider(data.provider) for r in floors.runtimes.values()):
         raise Refusal(Why.invalid, f"No clinic on this server has a provider {data.provider!r}.", field="provider")
@@ -156,7 +153,7 @@ async def add_staff(floors: FloorsDep, who: Who, data: JSONBody[NewStaff]) -> Re
 
 
 @post("/staff/{staff:str}/unlock", summary="Unlock an account waiting after wrong PINs (managers)", status_code=200,
-      responses=errors(401, 403, 404, 429), **_manager("unlock accounts"))
+      responses=errors(401, 403, 404, 429), opt={"act": Act.manage_staff})
 async def unlock_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> StaffView:
     await _yours(floors, who, staff)
     await floors.sessions.unlock(staff, who.person)
@@ -166,14 +163,14 @@ async def unlock_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> Sta
 
 
 @put("/staff/{staff:str}/secret", summary="Set a new PIN or password; unlocks the account (managers)",
-     status_code=204, responses=errors(400, 401, 403, 404, 422, 429), **_manager("set PINs"))
+     status_code=204, responses=errors(400, 401, 403, 404, 422, 429), opt={"act": Act.manage_staff})
 async def set_secret(floors: FloorsDep, who: Who, staff: FromPath[str], data: JSONBody[NewSecret]) -> None:
     await _yours(floors, who, staff)
     await floors.sessions.set_secret(staff, data.secret, who.person)
 
 
 @delete("/staff/{staff:str}", summary="Remove a staff member; their sign-ins end at once (managers)",
-        status_code=204, responses=errors(401, 403, 404, 422, 429), **_manager("remove staff"))
+        status_code=204, responses=errors(401, 403, 404, 422, 429), opt={"act": Act.manage_staff})
 async def remove_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> None:
     if staff == who.person:
         raise Refusal(Why.invalid, "You cannot remove yourself; ask another manager.")
@@ -183,7 +180,7 @@ async def remove_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> Non
 
 
 @get("/staff/{staff:str}/audit", summary="Everything a person tapped on a day, in each clinic of the caller's "
-     "(managers)", responses=errors(400, 401, 403, 422), **_manager("read the audit trail"))
+     "(managers)", responses=errors(400, 401, 403, 422), opt={"act": Act.read_audit})
 async def staff_audit(floors: FloorsDep, who: Who, staff: FromPath[str], day: Day = None) -> AuditTrail:
     entries = []
     for runtime in floors.runtimes.values():
@@ -195,13 +192,13 @@ async def staff_audit(floors: FloorsDep, who: Who, staff: FromPath[str], day: Da
 
 
 @get("/displays", summary="The caller's clinics' paired wall displays, revoked ones included (managers)",
-     responses=errors(401, 403), **_manager("manage displays"))
+     responses=errors(401, 403), opt={"act": Act.manage_displays})
 async def list_displays(floors: FloorsDep, who: Who) -> list[Display]:
     return [d for d in await floors.sessions.directory.all_displays() if in_clinic(who.clinics, d.clinic)]
 
 
 @post("/displays", summary="Pair the wall display showing this code, for a clinic and optionally a zone "
-      "(managers)", responses=errors(400, 401, 403, 404, 422, 429), **_manager("pair displays"))
+      "(managers)", responses=errors(400, 401, 403, 404, 422, 429), opt={"act": Act.manage_displays})
 async def pair_display(floors: FloorsDep, who: Who, data: JSONBody[PairDisplay]) -> Response[Display]:
     runtime = floors.get(data.clinic)
     _your_clinic(who, runtime.id)
@@ -215,7 +212,7 @@ async def pair_display(floors: FloorsDep, who: Who, data: JSONBody[PairDisplay])
 
 @delete("/displays/{display:str}", summary="Revoke a display: its token stops working and its screen is "
         "disconnected at once (managers)", status_code=200, responses=errors(401, 403, 404, 429),
-        **_manager("manage displays"))
+        opt={"act": Act.manage_displays})
 async def revoke_display(floors: FloorsDep, who: Who, display: FromPath[str]) -> Display:
     paired = await floors.sessions.directory.display(display)
     if paired is not None:
@@ -228,9 +225,9 @@ async def revoke_display(floors: FloorsDep, who: Who, display: FromPath[str]) ->
 def people_routers(floors: Floors) -> list[Router]:
     dependencies = {"floors": Provide(lambda: floors, use_cache=True, sync_to_thread=False)}
     public = Router("/api", route_handlers=[sign_in, start_pairing, claim_display], guards=[throttled_by_address],
-                    dependencies=dependencies, tags=["sign-in and pairing"])
+                    opt={"act": Rule.anyone}, dependencies=dependencies, tags=["sign-in and pairing"])
     private = Router("/api", route_handlers=[me, sign_out, list_staff, add_staff, unlock_staff, set_secret,
                                              remove_staff, staff_audit, list_displays, pair_display, revoke_display],
-                     guards=[signed_in], dependencies={**dependencies, "who": Provide(caller, sync_to_thread=False)},
+                     guards=[allowed], dependencies={**dependencies, "who": Provide(caller, sync_to_thread=False)},
                      tags=["staff and displays"])
     return [public, private]

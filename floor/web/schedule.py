@@ -14,13 +14,13 @@ from litestar.params import QueryParameter
 from msgspec import Struct
 
 from floor.bootstrap import Floors
+from floor.core.access import Act
 from floor.core.errors import Refusal, Why
 from floor.core.schedule import ScheduleRefused, Summary
 from floor.runtime import ClinicRuntime
 from floor.schedule import DAYS_AHEAD, format_of, import_schedule
 from floor.schedule.upcoming import UpcomingDay
 from floor.sessions import Caller
-from floor.web.auth import managers_only
 from floor.web.errors import errors
 from floor.web.http import clinic_routes
 from floor.wire import ErrorBody
@@ -54,8 +54,7 @@ KEPT = ResponseSpec(Summary, description="A later day's schedule, checked and ke
                   "that day again replaces it. With `check=true` the file is checked and planned the same way "
                   "but nothing is stored or kept: 422 lists every problem, 200 says what importing would do "
                   "(`checked: true`). See README, Schedule import.",
-      responses={**errors(400, 401, 403, 404, 422, 429, 503), 202: KEPT}, guards=[managers_only],
-      opt={"does": "import the schedule"})
+      responses={**errors(400, 401, 403, 404, 422, 429, 503), 202: KEPT}, opt={"act": Act.manage_schedule})
 async def import_day(request: Request, runtime: NamedDependency[ClinicRuntime], who: NamedDependency[Caller],
                      floors: NamedDependency[Floors], date: Date, check: Check = False) -> Response[Summary]:
     body = await request.body()
@@ -78,8 +77,7 @@ class UpcomingDays(Struct):
 
 
 @get("/{clinic:str}/schedule/upcoming", summary="Schedules imported for days ahead, waiting for their day "
-     "(managers)", responses=errors(401, 403, 404, 503), guards=[managers_only],
-     opt={"does": "see the schedules kept for days ahead"})
+     "(managers)", responses=errors(401, 403, 404, 503), opt={"act": Act.manage_schedule})
 async def upcoming_days(runtime: NamedDependency[ClinicRuntime], floors: NamedDependency[Floors]) -> UpcomingDays:
     kept = [await floors.upcoming.get(runtime.id, day) for day in await floors.upcoming.days(runtime.id)]
     return UpcomingDays([UpcomingDay.of(s) for s in kept if s is not None])
@@ -87,8 +85,7 @@ async def upcoming_days(runtime: NamedDependency[ClinicRuntime], floors: NamedDe
 
 @delete("/{clinic:str}/schedule", status_code=204, summary="Withdraw the schedule kept for a day ahead "
         "(managers)", description="Visits already booked are not touched: only a day that has not opened "
-        "yet has a schedule waiting.", responses=errors(400, 401, 403, 404, 503), guards=[managers_only],
-        opt={"does": "withdraw a schedule"})
+        "yet has a schedule waiting.", responses=errors(400, 401, 403, 404, 503), opt={"act": Act.manage_schedule})
 async def withdraw_day(runtime: NamedDependency[ClinicRuntime], floors: NamedDependency[Floors],
                        who: NamedDependency[Caller], date: Date) -> None:
     if not await floors.upcoming.remove(runtime.id, date):

@@ -9,16 +9,10 @@
 // shared log). onEnded(code, reason): the sign-in is no longer good (4401, 1008) or the screen may not
 // watch this clinic (4403); the feed stops and the page decides (sign in again, pair again).
 
-export const CLOSE = Object.freeze({
-  SIGNED_OUT: 1008, // the sign-in ended: signed out, expired, revoked
-  TOO_BIG: 1009,
-  RESTART: 1012, // the server is restarting: come back at once
-  TOO_SLOW: 4408, // this screen fell too far behind: reconnect for a fresh snapshot
-  UNAUTHENTICATED: 4401,
-  FORBIDDEN: 4403,
-  UNKNOWN_CLINIC: 4404,
-  BAD_PARAMETER: 4400,
-});
+// The close codes come from the server's one table (floor/close_codes.py), generated into close-codes.js.
+import { CLOSE } from "./close-codes.js";
+
+export { CLOSE };
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 15000;

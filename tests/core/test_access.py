@@ -12,6 +12,7 @@ DESK, MA, PROVIDER, MANAGER = Role.front_desk, Role.medical_assistant, Role.prov
 
 # The table, written out: who (besides managers) may do each thing.
 EXPECTED = {
+    Act.read_floor: {DESK, MA, PROVIDER},
     Act.book: {DESK},
     Stage.arrived: {DESK},
     Stage.no_show: {DESK},
@@ -29,6 +30,9 @@ EXPECTED = {
     Act.read_measures: set(),
     Act.read_audit: set(),
     Act.read_history: set(),
+    Act.read_learned: set(),
+    Act.export_records: set(),
+    Act.manage_schedule: set(),
     Act.manage_staff: set(),
     Act.manage_displays: set(),
     Act.mark_presence: {MA, PROVIDER},  # a provider for themself only: see may_mark_presence

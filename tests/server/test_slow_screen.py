@@ -25,9 +25,10 @@ from websockets.sync.client import ClientConnection, connect
 
 from floor.bootstrap import Floors
 from floor.cli import _server
+from floor.close_codes import CLOSE_TOO_SLOW
 from floor.core.access import Role
 from floor.directory.base import token_hash
-from floor.fanout import CLOSE_TOO_SLOW, RESYNC, Hub, Subscriber
+from floor.fanout import RESYNC, Hub, Subscriber
 from tests.support.staff import PEOPLE, PIN, test_floors
 
 pytestmark = pytest.mark.server

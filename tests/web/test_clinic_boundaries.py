@@ -18,13 +18,13 @@ from litestar.testing import TestClient
 from structlog.testing import capture_logs
 
 from floor.bootstrap import SESSION_CHECK_SECONDS, Floors
+from floor.close_codes import CLOSE_FORBIDDEN
 from floor.core.access import Role
 from floor.directory.base import Directory
 from floor.directory.embedded import EmbeddedDirectory
 from floor.directory.redis import RedisDirectory
 from floor.log.embedded import EmbeddedLog
 from floor.web.app import create_app
-from floor.web.errors import CLOSE_FORBIDDEN
 from tests.support.clinics import quiet_clinic
 from tests.support.redis_server import forget_prefix
 from tests.support.staff import PIN, cheapen, sign_in

@@ -15,6 +15,7 @@ from structlog.testing import capture_logs
 
 from floor.bootstrap import Floors
 from floor.clock import ManualClock
+from floor.close_codes import CLOSE_UNAUTHENTICATED
 from floor.config import demo_clinic
 from floor.core.access import Role
 from floor.core.schedule import ScheduleRefused
@@ -22,7 +23,6 @@ from floor.core.text import unreadable
 from floor.schedule import Format, read
 from floor.web.app import create_app
 from floor.web.body import MAX_DEPTH, too_deep
-from floor.web.errors import CLOSE_UNAUTHENTICATED
 from tests.support.staff import sign_in, test_floors
 
 START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago

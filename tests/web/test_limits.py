@@ -14,11 +14,11 @@ from litestar.testing import TestClient
 
 from floor.bootstrap import Floors
 from floor.clock import ManualClock
+from floor.close_codes import CLOSE_FORBIDDEN, CLOSE_TOO_BIG
 from floor.core.access import Role
 from floor.directory.base import PairingLimits
 from floor.web.app import MAX_BODY_BYTES, create_app
 from floor.web.auth import Guarding
-from floor.web.errors import CLOSE_FORBIDDEN, CLOSE_TOO_BIG
 from floor.web.live import MAX_MESSAGE
 from tests.support.clinics import quiet_clinic
 from tests.support.staff import PEOPLE, PIN, add_person, test_floors

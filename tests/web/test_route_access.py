@@ -1,8 +1,9 @@
-"""Who may call what: every route and the live socket, with no token, a dead token, a display's token, the
-wrong role and the right role.
+"""Who may call what: every route and the live socket, with no token, a dead token, a display's token, each
+role, and staff of another clinic, allowed or refused exactly as the access table (floor.core.access) says.
 
-The table below is checked against the routes the app really exposes, so a route added later without a
-row here fails `test_the_table_covers_every_route_the_app_exposes` instead of going unguarded unnoticed.
+Each route declares the act it performs (`opt={"act": ...}`); who may call it is asked of the table, not
+written here. A route added without declaring its act fails `test_every_route_and_the_socket_declares_what_it_does`
+(and its guard refuses it to everyone), and one added without a request here to call it by fails it too.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from typing import Any
 import msgspec
 import pytest
 from litestar.exceptions import WebSocketDisconnect
+from litestar.handlers.base import BaseRouteHandler
 from litestar.routes import WebSocketRoute
 from litestar.testing import TestClient
 
 from floor.bootstrap import Floors
 from floor.clock import ManualClock
-from floor.core.access import Role
+from floor.close_codes import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, CLOSE_UNKNOWN_CLINIC
+from floor.core.access import ALLOWED, Act, Action, Role, may, may_mark_presence, refusal_text
 from floor.core.commands import BookVisit, MarkRoom, TakeStep
 from floor.core.errors import Refusal
 from floor.core.floor import Room
@@ -32,8 +35,7 @@ from floor.core.rooms import RoomAction, RoomState
 from floor.schedule.upcoming import UpcomingSchedule
 from floor.web import live
 from floor.web.app import create_app
-from floor.web.auth import Guarding
-from floor.web.errors import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, CLOSE_UNKNOWN_CLINIC
+from floor.web.auth import Guarding, Rule
 from tests.support.clinics import quiet_clinic
 from tests.support.staff import PEOPLE, PIN, add_person, test_floors
 
@@ -44,7 +46,6 @@ API = f"/api/clinics/{CLINIC}"
 ALERTS = "lakeside"
 PROVIDERS = ("kim", "okafor", "silva", "hart")
 DESK, MA, PROVIDER, MANAGER = Role.front_desk, Role.medical_assistant, Role.provider, Role.manager
-STAFF_ROLES = frozenset(Role)
 
 #: Anyone may call these (they are throttled per address instead); tested in test_sign_in_and_pairing.
 PUBLIC = frozenset({("POST", "/api/sign-in"), ("POST", "/api/displays/pairings"),
@@ -231,7 +232,10 @@ def world(shared: World) -> World:
     return shared
 
 
-# -- the table: every route, who may call it, and a request to call it with ---------------------------
+# -- every route: what it declares it does, and a request to call it with -----------------------------------
+#
+# Who may call each route is not written here: each route declares the act it performs (`opt={"act": ...}`),
+# and the test asks floor.core.access who may do it. What is written here is only how to call each route.
 
 
 Make = Callable[[World], tuple[str, Any]]
@@ -241,11 +245,13 @@ Make = Callable[[World], tuple[str, Any]]
 class Route:
     #: (path, JSON body) of a request that succeeds for a right role; called afresh for every attempt.
     make: Make
-    #: The staff roles that may call it.
-    roles: frozenset[Role]
     ok: int
-    #: Whether a wall display's token may call it.
-    displays: bool = False
+    #: The action the request's body taps, on a route whose tap the core checks (`Rule.taps`).
+    tap: Action | None = None
+    #: The act the request performs when it is not the route's own (a past day's board).
+    act: Act | None = None
+    #: Who may send this request when the table's rule takes the person too (floor.core.access.may_mark_presence).
+    who: Callable[[Role], bool] | None = None
 
 
 def _new_visit(w: World) -> tuple[str, Any]:
@@ -270,83 +276,153 @@ def _kept_schedule(w: World) -> tuple[str, Any]:
     return f"{API}/schedule?date={tomorrow}", None
 
 
+BOARD = ("GET", "/api/clinics/{clinic:str}/board")
+
 ROUTES: dict[tuple[str, str], Route] = {
-    ("GET", "/api/clinics"): Route(lambda w: ("/api/clinics", None), STAFF_ROLES, 200),
-    ("GET", "/api/clinics/{clinic:str}/board"): Route(lambda w: (f"{API}/board", None), STAFF_ROLES, 200),
+    ("GET", "/api/clinics"): Route(lambda w: ("/api/clinics", None), 200),
+    BOARD: Route(lambda w: (f"{API}/board", None), 200),
     ("GET", "/api/clinics/{clinic:str}/visits/{visit:str}"):
-        Route(lambda w: (f"{API}/visits/{w.visit_at(Stage.arrived)}", None), STAFF_ROLES, 200),
+        Route(lambda w: (f"{API}/visits/{w.visit_at(Stage.arrived)}", None), 200),
     ("GET", "/api/clinics/{clinic:str}/visits/{visit:str}/audit"):
-        Route(lambda w: (f"{API}/visits/{w.visit_at(Stage.arrived)}/audit", None), frozenset({MANAGER}), 200),
-    ("GET", "/api/clinics/{clinic:str}/measures"):
-        Route(lambda w: (f"{API}/measures", None), frozenset({MANAGER}), 200),
-    ("GET", "/api/clinics/{clinic:str}/lateness"):
-        Route(lambda w: (f"{API}/lateness", None), frozenset({MANAGER}), 200),
-    ("GET", "/api/clinics/{clinic:str}/learned"):
-        Route(lambda w: (f"{API}/learned", None), frozenset({MANAGER}), 200),
-    ("GET", "/api/clinics/{clinic:str}/export/encounters"):
-        Route(_export_encounters, frozenset({MANAGER}), 200),
-    ("GET", "/api/clinics/{clinic:str}/export/measures"):
-        Route(lambda w: (f"{API}/export/measures", None), frozenset({MANAGER}), 200),
-    ("POST", "/api/clinics/{clinic:str}/visits"): Route(_new_visit, frozenset({DESK, MANAGER}), 201),
+        Route(lambda w: (f"{API}/visits/{w.visit_at(Stage.arrived)}/audit", None), 200),
+    ("GET", "/api/clinics/{clinic:str}/measures"): Route(lambda w: (f"{API}/measures", None), 200),
+    ("GET", "/api/clinics/{clinic:str}/lateness"): Route(lambda w: (f"{API}/lateness", None), 200),
+    ("GET", "/api/clinics/{clinic:str}/learned"): Route(lambda w: (f"{API}/learned", None), 200),
+    ("GET", "/api/clinics/{clinic:str}/export/encounters"): Route(_export_encounters, 200),
+    ("GET", "/api/clinics/{clinic:str}/export/measures"): Route(lambda w: (f"{API}/export/measures", None), 200),
+    ("POST", "/api/clinics/{clinic:str}/visits"): Route(_new_visit, 201, tap=Act.book),
     ("POST", "/api/clinics/{clinic:str}/schedule"):
         Route(lambda w: (f"{API}/schedule?date={START.date()}", {"resourceType": "Bundle", "type": "collection"}),
-              frozenset({MANAGER}), 200),
-    ("GET", "/api/clinics/{clinic:str}/schedule/upcoming"):
-        Route(lambda w: (f"{API}/schedule/upcoming", None), frozenset({MANAGER}), 200),
-    ("DELETE", "/api/clinics/{clinic:str}/schedule"): Route(_kept_schedule, frozenset({MANAGER}), 204),
+              200),
+    ("GET", "/api/clinics/{clinic:str}/schedule/upcoming"): Route(lambda w: (f"{API}/schedule/upcoming", None), 200),
+    ("DELETE", "/api/clinics/{clinic:str}/schedule"): Route(_kept_schedule, 204),
     ("POST", "/api/clinics/{clinic:str}/visits/{visit:str}/events"):
-        Route(lambda w: (f"{API}/visits/{w.visit_at(Stage.scheduled)}/events", {"type": "arrived"}),
-              frozenset({DESK, MANAGER}), 201),
+        Route(lambda w: (f"{API}/visits/{w.visit_at(Stage.scheduled)}/events", {"type": "arrived"}), 201,
+              tap=Stage.arrived),
     ("POST", "/api/clinics/{clinic:str}/rooms/{room:str}/events"):
         Route(lambda w: (f"{API}/rooms/{w.room_in(RoomState.ready)}/events", {"type": "blocked", "reason": "leak"}),
-              frozenset({MA, MANAGER}), 201),
+              201, tap=RoomAction.blocked),
     # The staff provider (dr-kim) is not the clinic's provider kim: a provider marks only themself.
     ("POST", "/api/clinics/{clinic:str}/providers/{provider:str}/presence"):
-        Route(lambda w: (f"{API}/providers/kim/presence", {"type": "stepped_away"}), frozenset({MA, MANAGER}), 201),
+        Route(lambda w: (f"{API}/providers/kim/presence", {"type": "stepped_away"}), 201, tap=Act.mark_presence,
+              who=lambda role: may_mark_presence(role, PEOPLE[role][0], "kim")),
     ("POST", "/api/clinics/{clinic:str}/alerts/{alert:str}/acknowledge"):
-        Route(lambda w: (f"/api/clinics/{ALERTS}/alerts/{w.alert()}/acknowledge", None), frozenset({MANAGER}), 201),
-    ("GET", "/api/me"): Route(lambda w: ("/api/me", None), STAFF_ROLES, 200, displays=True),
-    ("POST", "/api/sign-out"): Route(lambda w: ("/api/sign-out", None), STAFF_ROLES, 204),
-    ("GET", "/api/staff"): Route(lambda w: ("/api/staff", None), frozenset({MANAGER}), 200),
-    ("POST", "/api/staff"): Route(_new_staff, frozenset({MANAGER}), 201),
-    ("POST", "/api/staff/{staff:str}/unlock"):
-        Route(lambda w: (f"/api/staff/{w.staff_member()}/unlock", None), frozenset({MANAGER}), 200),
+        Route(lambda w: (f"/api/clinics/{ALERTS}/alerts/{w.alert()}/acknowledge", None), 201,
+              tap=Act.acknowledge_alert),
+    ("GET", "/api/me"): Route(lambda w: ("/api/me", None), 200),
+    ("POST", "/api/sign-out"): Route(lambda w: ("/api/sign-out", None), 204),
+    ("GET", "/api/staff"): Route(lambda w: ("/api/staff", None), 200),
+    ("POST", "/api/staff"): Route(_new_staff, 201),
+    ("POST", "/api/staff/{staff:str}/unlock"): Route(lambda w: (f"/api/staff/{w.staff_member()}/unlock", None), 200),
     ("PUT", "/api/staff/{staff:str}/secret"):
-        Route(lambda w: (f"/api/staff/{w.staff_member()}/secret", {"secret": "1357"}), frozenset({MANAGER}), 204),
-    ("DELETE", "/api/staff/{staff:str}"):
-        Route(lambda w: (f"/api/staff/{w.staff_member()}", None), frozenset({MANAGER}), 204),
-    ("GET", "/api/staff/{staff:str}/audit"):
-        Route(lambda w: (f"/api/staff/{PEOPLE[DESK][0]}/audit", None), frozenset({MANAGER}), 200),
-    ("GET", "/api/displays"): Route(lambda w: ("/api/displays", None), frozenset({MANAGER}), 200),
+        Route(lambda w: (f"/api/staff/{w.staff_member()}/secret", {"secret": "1357"}), 204),
+    ("DELETE", "/api/staff/{staff:str}"): Route(lambda w: (f"/api/staff/{w.staff_member()}", None), 204),
+    ("GET", "/api/staff/{staff:str}/audit"): Route(lambda w: (f"/api/staff/{PEOPLE[DESK][0]}/audit", None), 200),
+    ("GET", "/api/displays"): Route(lambda w: ("/api/displays", None), 200),
     ("POST", "/api/displays"):
-        Route(lambda w: ("/api/displays", {"code": w.pairing_code(), "clinic": CLINIC, "zone": "east"}),
-              frozenset({MANAGER}), 201),
-    ("DELETE", "/api/displays/{display:str}"):
-        Route(lambda w: (f"/api/displays/{w.new_display()[0]}", None), frozenset({MANAGER}), 200),
+        Route(lambda w: ("/api/displays", {"code": w.pairing_code(), "clinic": CLINIC, "zone": "east"}), 201),
+    ("DELETE", "/api/displays/{display:str}"): Route(lambda w: (f"/api/displays/{w.new_display()[0]}", None), 200),
 }
 
+#: Requests that perform another act than their route's: a past day's board is a report (Act.read_history).
+MORE: list[tuple[tuple[str, str], Route]] = [
+    (BOARD, Route(lambda w: (f"{API}/board?day={START.date() - dt.timedelta(days=1)}", None), 200,
+                  act=Act.read_history)),
+]
+CALLS = [*ROUTES.items(), *MORE]
 
-def exposed_routes(app) -> set[tuple[str, str]]:
-    """(method, path) of everything the app serves but its pages and /schema; the socket as method WS."""
-    exposed = set()
+
+def handlers(app) -> dict[tuple[str, str], BaseRouteHandler]:
+    """(method, path) of everything the app serves but its pages and /schema, with its handler; the socket as
+    method WS."""
+    found: dict[tuple[str, str], BaseRouteHandler] = {}
     for route in app.routes:
         if route.path == "/" or route.path.startswith(NOT_ROUTES):
             continue
         if isinstance(route, WebSocketRoute):
-            exposed.add(("WS", route.path))
+            found[("WS", route.path)] = route.route_handler
         else:
-            exposed |= {(method, route.path) for method in route.methods - {"OPTIONS", "HEAD"}}
-    return exposed
+            found |= {(method, route.path): handler for method, (handler, _) in route.route_handler_map.items()
+                      if method not in ("OPTIONS", "HEAD")}
+    return found
 
 
-def test_the_table_covers_every_route_the_app_exposes(world: World) -> None:
-    exposed = exposed_routes(world.client.app)
-    assert exposed == set(ROUTES) | PUBLIC | OPERATIONS | {SOCKET}
+def exposed_routes(app) -> set[tuple[str, str]]:
+    return set(handlers(app))
+
+
+def declared(world: World, key: tuple[str, str]) -> Act | Rule:
+    return handlers(world.client.app)[key].opt["act"]
+
+
+def may_call(world: World, key: tuple[str, str], route: Route) -> frozenset[Role]:
+    """The staff roles floor.core.access lets make this request."""
+    does = route.act or declared(world, key)
+    if does is Rule.taps:
+        assert route.tap is not None, f"{key} is a tap route: say which action its request taps"
+        does = route.tap
+    if route.who is not None:
+        return frozenset(r for r in Role if route.who(r))
+    if does is Rule.signed_in:
+        return frozenset(Role)
+    assert isinstance(does, Act | Stage | RoomAction), f"{key} declares {does!r}"
+    return frozenset(r for r in Role if may(r, does))
+
+
+def test_every_route_and_the_socket_declares_what_it_does(world: World) -> None:
+    """A route added without `opt={"act": ...}` fails here (and its guard refuses every call: see below)."""
+    found = handlers(world.client.app)
+    undeclared = sorted(key for key, handler in found.items() if not isinstance(handler.opt.get("act"), Act | Rule))
+    assert not undeclared, f"routes that do not declare the act they perform: {undeclared}"
+    # Only these need no sign-in; the rest are in the table with a request to call them by.
+    assert {key for key, h in found.items() if h.opt["act"] is Rule.anyone} == PUBLIC | OPERATIONS
+    assert set(found) == set(ROUTES) | PUBLIC | OPERATIONS | {SOCKET}
     # The OpenAPI document lists the same HTTP routes.
     spec = world.client.get("/schema/openapi.json").json()
     documented = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops
                   if path.startswith("/api")}
     assert documented == {(m, p.replace(":str", "")) for m, p in set(ROUTES) | PUBLIC}
+
+
+def test_every_act_of_the_table_is_declared_by_a_route_or_checked_by_the_core(world: World) -> None:
+    declared_acts = {h.opt["act"] for h in handlers(world.client.app).values()}
+    # The core checks a tap's own action (Floor.decide), an undo's included (see the undo tests below); a past
+    # day's board asks for read_history.
+    elsewhere = {route.tap for _, route in CALLS} | {route.act for _, route in CALLS} | {Act.undo}
+    assert set(Act) <= declared_acts | elsewhere
+
+
+def test_the_documents_say_managers_only_of_exactly_the_routes_the_table_keeps_to_managers(world: World) -> None:
+    for key, handler in handlers(world.client.app).items():
+        does = handler.opt["act"]
+        if isinstance(does, Act):
+            managers_only = not ALLOWED[does]
+            summary = getattr(handler, "summary", None) or ""  # the socket has none: all staff watch it
+            assert ("(managers)" in summary) == managers_only, (key, summary)
+
+
+def test_a_route_that_declares_nothing_is_refused_to_everyone(tmp_path) -> None:
+    from litestar import get
+
+    from floor.web.http import clinic_routes
+
+    @get("/{clinic:str}/forgotten", sync_to_thread=False)
+    def forgotten() -> str:
+        return "patients"
+
+    @get("/{clinic:str}/declared", sync_to_thread=False, opt={"act": Act.read_floor})
+    def declared_() -> str:
+        return "patients"
+
+    floors = test_floors(tmp_path, [quiet_clinic()], clock=ManualClock(START))
+    app = create_app(floors)
+    app.register(clinic_routes(floors, [forgotten, declared_], tag="clinics"))
+    with TestClient(app) as client:
+        headers = bearer(client.blocking_portal.call(floors.sessions.sign_in, add_person(client, floors, MANAGER),
+                                                     PIN, "tablet-1").token)
+        answer = client.get(f"{API}/forgotten", headers=headers)
+        assert answer.status_code == 500 and "patients" not in answer.text
+        assert client.get(f"{API}/declared", headers=headers).text == "patients"  # the same, declared
 
 
 def _call(w: World, method: str, route: Route, headers: dict[str, str] | None):
@@ -372,10 +448,24 @@ def _assert_unauthenticated(answer) -> None:
     assert body["error"] == "unauthenticated" and body["message"]
 
 
-@pytest.mark.parametrize(("method", "path"), list(ROUTES), ids=[f"{m} {p}" for m, p in ROUTES])
-def test_each_route_answers_no_token_401_dead_token_401_wrong_role_403_right_role_2xx(
-        world: World, method: str, path: str) -> None:
-    route = ROUTES[(method, path)]
+def _says_who_may(world: World, key: tuple[str, str], route: Route, role: Role, message: str) -> None:
+    """A refusal says who may, in the table's words."""
+    does = route.act or declared(world, key)
+    if does is Rule.taps:
+        does = route.tap  # the core refuses it, in the same words
+    if isinstance(does, Act | Stage | RoomAction) and route.who is None:
+        assert message == refusal_text(role, does)
+    else:
+        assert "managers" in message.lower(), message
+
+
+@pytest.mark.parametrize(("key", "route"), CALLS, ids=[f"{m} {p}" + (" " + r.act if r.act else "")
+                                                       for (m, p), r in CALLS])
+def test_each_route_answers_no_token_401_dead_token_401_and_each_role_as_the_access_table_says(
+        world: World, key: tuple[str, str], route: Route) -> None:
+    method = key[0]
+    roles = may_call(world, key, route)
+    assert MANAGER in roles  # managers may do everything: a request no one may send tests nothing
 
     answer = _call(world, method, route, None)
     _assert_unauthenticated(answer)
@@ -386,21 +476,21 @@ def test_each_route_answers_no_token_401_dead_token_401_wrong_role_403_right_rol
         _assert_unauthenticated(_call(world, method, route, headers))
 
     answer = _call(world, method, route, world.display)
-    if route.displays:
+    if handlers(world.client.app)[key].opt.get("displays"):
         assert answer.status_code == route.ok, answer.text
     else:
         assert answer.status_code == 403, answer.text
         assert answer.json() == {"error": "forbidden", "message": answer.json()["message"]}
         assert "display" in answer.json()["message"]
 
-    for role in sorted(STAFF_ROLES - route.roles):
+    for role in sorted(frozenset(Role) - roles):
         answer = _call(world, method, route, world.people[role])
         assert answer.status_code == 403, f"{role}: {answer.text}"
         assert answer.json()["error"] == "forbidden"
-        assert "managers" in answer.json()["message"].lower(), answer.text  # says who may
+        _says_who_may(world, key, route, role, answer.json()["message"])
 
     expiring = world.token(MANAGER, "tablet-late")
-    for role in sorted(route.roles):
+    for role in sorted(roles):
         answer = _call(world, method, route, world.people[role])
         assert answer.status_code == route.ok, f"{role}: {answer.text}"
 
@@ -410,13 +500,15 @@ def test_each_route_answers_no_token_401_dead_token_401_wrong_role_403_right_rol
 
 # -- clinic boundaries ---------------------------------------------------------------------------------------
 
-#: Every route of a clinic (the table covers every route the app exposes; the socket is checked below).
-CLINIC_ROUTES = [key for key in ROUTES if key[1].startswith("/api/clinics/{clinic")]
+#: Every request to a clinic's routes (the table covers every route the app exposes; the socket is checked below).
+CLINIC_CALLS = [(key, route) for key, route in CALLS if key[1].startswith("/api/clinics/{clinic")]
 
 
-@pytest.mark.parametrize(("method", "path"), CLINIC_ROUTES, ids=[f"{m} {p}" for m, p in CLINIC_ROUTES])
-def test_staff_of_another_clinic_are_refused_403_on_every_clinic_route(world: World, method: str, path: str) -> None:
-    route = ROUTES[(method, path)]
+@pytest.mark.parametrize(("key", "route"), CLINIC_CALLS, ids=[f"{m} {p}" + (" " + r.act if r.act else "")
+                                                              for (m, p), r in CLINIC_CALLS])
+def test_staff_of_another_clinic_are_refused_403_on_every_clinic_route(world: World, key: tuple[str, str],
+                                                                      route: Route) -> None:
+    method = key[0]
     target, _ = route.make(world)
     clinic = target.split("/")[3]
     other = ALERTS if clinic == CLINIC else CLINIC
@@ -425,8 +517,8 @@ def test_staff_of_another_clinic_are_refused_403_on_every_clinic_route(world: Wo
         assert answer.status_code == 403, f"{role}: {answer.text}"
         assert answer.json()["error"] == "forbidden"
         assert f"not on the staff of clinic {clinic!r}" in answer.json()["message"], answer.text
-    # The same people in the route's own clinic get on as their role allows.
-    for role in sorted(route.roles):
+    # The same people in the route's own clinic get on as the table allows their role.
+    for role in sorted(may_call(world, key, route)):
         answer = _call(world, method, route, world.member_of(role, clinic))
         assert answer.status_code == route.ok, f"{role}: {answer.text}"
 
@@ -486,6 +578,26 @@ def test_a_manager_of_one_clinic_manages_only_its_staff_and_displays(world: Worl
     assert world.client.delete(f"/api/displays/{lakeside_wall}", headers=manager).status_code == 200
 
 
+def test_the_live_socket_lets_in_each_role_and_a_display_as_the_access_table_says(world: World,
+                                                                                 monkeypatch) -> None:
+    handler = handlers(world.client.app)[SOCKET]
+    for act in (handler.opt["act"], Act.read_measures):  # what it declares; and were it for managers only
+        monkeypatch.setitem(handler.opt, "act", act)
+        for role in Role:
+            if may(role, act):
+                assert json.loads(_first_message_after_auth(world.client, world.people[role]))["kind"] == "snapshot"
+            else:
+                with _socket(world.client, headers=world.people[role]) as ws:
+                    with pytest.raises(WebSocketDisconnect) as closed:
+                        ws.receive_text(timeout=5)
+                    assert closed.value.code == CLOSE_FORBIDDEN
+                    assert refusal_text(role, act) in closed.value.detail
+        assert json.loads(_first_message_after_auth(world.client, world.display))["kind"] == "snapshot"
+    monkeypatch.setitem(handler.opt, "displays", False)  # and were it for staff only
+    with _socket(world.client, headers=world.display) as ws:
+        assert _closed(ws) == CLOSE_FORBIDDEN
+
+
 def test_a_member_of_another_clinic_cannot_open_its_live_feed(world: World) -> None:
     for role in Role:
         other = world.member_of(role, ALERTS)
@@ -500,17 +612,17 @@ def test_a_member_of_another_clinic_cannot_open_its_live_feed(world: World) -> N
 
 # -- which step each role may tap -----------------------------------------------------------------------
 
-#: The step, the stage a visit must be at to take it, and who besides managers may tap it.
-STEPS: dict[Stage, tuple[Stage, frozenset[Role]]] = {
-    Stage.arrived: (Stage.scheduled, frozenset({DESK})),
-    Stage.no_show: (Stage.scheduled, frozenset({DESK})),
-    Stage.cancelled: (Stage.scheduled, frozenset({DESK})),
-    Stage.roomed: (Stage.arrived, frozenset({MA})),
-    Stage.left_without_being_seen: (Stage.arrived, frozenset({DESK, MA})),
-    Stage.prep_done: (Stage.roomed, frozenset({MA})),
-    Stage.provider_in: (Stage.prep_done, frozenset({PROVIDER})),
-    Stage.teach_back_done: (Stage.provider_in, frozenset({PROVIDER})),
-    Stage.checked_out: (Stage.teach_back_done, frozenset({DESK, MA, PROVIDER})),
+#: The step, and the stage a visit must be at to take it (who may tap it is floor.core.access's).
+STEPS: dict[Stage, Stage] = {
+    Stage.arrived: Stage.scheduled,
+    Stage.no_show: Stage.scheduled,
+    Stage.cancelled: Stage.scheduled,
+    Stage.roomed: Stage.arrived,
+    Stage.left_without_being_seen: Stage.arrived,
+    Stage.prep_done: Stage.roomed,
+    Stage.provider_in: Stage.prep_done,
+    Stage.teach_back_done: Stage.provider_in,
+    Stage.checked_out: Stage.teach_back_done,
 }
 
 
@@ -520,7 +632,7 @@ def test_the_step_table_names_every_step() -> None:
 
 @pytest.mark.parametrize("step", list(STEPS), ids=str)
 def test_each_visit_step_by_each_role(world: World, step: Stage) -> None:
-    before, allowed = STEPS[step]
+    before = STEPS[step]
     for role in Role:
         visit = world.visit_at(before)
         tap = {"type": step.value}
@@ -529,13 +641,13 @@ def test_each_visit_step_by_each_role(world: World, step: Stage) -> None:
         seq = world.seq
         answer = world.client.post(f"{API}/visits/{visit}/events", json=tap, headers=world.people[role])
         stage = world.floors.get(CLINIC).floor.visits[visit].stage
-        if role is MANAGER or role in allowed:
+        if may(role, step):
             assert answer.status_code == 201, f"{role} {step}: {answer.text}"
             assert stage is step and answer.json()["event"]["actor"] == PEOPLE[role][0]
         else:
             assert answer.status_code == 403, f"{role} {step}: {answer.text}"
             assert answer.json()["error"] == "forbidden"
-            assert "managers" in answer.json()["message"]
+            assert answer.json()["message"] == refusal_text(role, step)
             assert stage is before and world.seq == seq
 
 
@@ -545,7 +657,7 @@ def test_the_refusal_says_who_may_take_the_step(world: World) -> None:
                                      "providers."),
              (PROVIDER, Stage.arrived, "Providers cannot check a patient in: that is for front desk and managers.")]
     for role, step, message in cases:
-        visit = world.visit_at(STEPS[step][0])
+        visit = world.visit_at(STEPS[step])
         tap = {"type": step.value, "room": world.room_in(RoomState.ready)} if step is Stage.roomed else {
             "type": step.value}
         answer = world.client.post(f"{API}/visits/{visit}/events", json=tap, headers=world.people[role])
@@ -556,19 +668,19 @@ def test_the_refusal_says_who_may_take_the_step(world: World) -> None:
 @pytest.mark.parametrize(("action", "state"), [(RoomAction.ready, RoomState.turnover),
                                                (RoomAction.blocked, RoomState.ready),
                                                (RoomAction.unblocked, RoomState.blocked)], ids=str)
-def test_room_marks_are_for_medical_assistants_and_managers(world: World, action: RoomAction,
-                                                            state: RoomState) -> None:
+def test_room_marks_by_each_role_as_the_access_table_says(world: World, action: RoomAction,
+                                                          state: RoomState) -> None:
     for role in Role:
         room = world.room_in(state)
         seq = world.seq
         answer = world.client.post(f"{API}/rooms/{room}/events", json={"type": action.value},
                                    headers=world.people[role])
-        if role in (MA, MANAGER):
+        if may(role, action):
             assert answer.status_code == 201, f"{role}: {answer.text}"
             assert answer.json()["room"]["state"] != state.value
         else:
             assert answer.status_code == 403, f"{role}: {answer.text}"
-            assert "medical assistants" in answer.json()["message"]
+            assert answer.json()["message"] == refusal_text(role, action)
             assert world.floors.get(CLINIC).floor.rooms[room].state is state and world.seq == seq
 
 

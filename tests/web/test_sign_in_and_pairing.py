@@ -18,8 +18,9 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 
 from floor import logs
-from floor.bootstrap import CLOSE_SIGNED_OUT, Floors
+from floor.bootstrap import Floors
 from floor.clock import ManualClock
+from floor.close_codes import CLOSE_SIGNED_OUT
 from floor.core.access import Role
 from floor.credentials import MAX_FAILURES
 from floor.sessions import CODE_ALPHABET, CODE_LENGTH
@@ -153,7 +154,8 @@ def test_pairing_refusals_say_what_to_do(served) -> None:
     assert label.status_code == 400 and label.json()["field"] == "label"
 
     forbidden = client.post("/api/displays", headers=desk, json={"code": started["code"], "clinic": CLINIC})
-    assert forbidden.status_code == 403 and forbidden.json()["message"] == "Only managers can pair displays."
+    assert forbidden.status_code == 403 and forbidden.json()["message"] == (
+        "Front desk cannot manage displays: that is for managers.")
     assert client.get("/api/displays", headers=manager).json() == []
     # None of that used the code up: the display is still waiting and a manager can still pair it.
     assert client.post("/api/displays/pairings/claim", json={"claim": started["claim"]}).status_code == 202
