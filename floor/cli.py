@@ -23,7 +23,7 @@ from floor.clock import Clock, ScaledClock, SystemClock
 from floor.config import Clinic, ConfigError, demo_clinic_path, load_clinics
 from floor.days import RETENTION_DAYS
 from floor.log.redis import MAX_REPLICA_TIMEOUT_MS, ReplicaAck, safe_url
-from floor.logs import configure
+from floor.logging_setup import configure
 
 T = TypeVar("T")
 

@@ -156,7 +156,7 @@ def create_app(floors: Floors, background: list[Callable[[], Coroutine[None, Non
             }),
             security=[{"staff_or_display_token": []}],
         ),
-        logging_config=None,  # floor.logs owns logging: JSON lines for every library
+        logging_config=None,  # floor.logging_setup owns logging: JSON lines for every library
         debug=False,
     )
     serve_true_document(app)
