@@ -22,8 +22,9 @@ from floor.bootstrap import Floors, build_floors, embedded_floors
 from floor.clock import Clock, ScaledClock, SystemClock
 from floor.config import Clinic, ConfigError, demo_clinic_path, load_clinics
 from floor.days import RETENTION_DAYS
-from floor.log.redis import MAX_REPLICA_TIMEOUT_MS, ReplicaAck, safe_url
+from floor.log.redis import MAX_REPLICA_TIMEOUT_MS, ReplicaAck
 from floor.logging_setup import configure
+from floor.redis_client import safe_url
 
 T = TypeVar("T")
 
@@ -72,7 +73,7 @@ def _replica_ack(args: argparse.Namespace) -> ReplicaAck:
 
 def _redis_url(args: argparse.Namespace) -> str | None:
     """--redis, else $FLOOR_REDIS_URL, else $REDIS_URL: one URL, or several comma-separated (any node that
-    answers at start will do; floor/log/redis.py `connect`)."""
+    answers at start will do; floor/redis_client.py `connect`)."""
     return args.redis or os.environ.get("FLOOR_REDIS_URL") or os.environ.get("REDIS_URL")
 
 
@@ -199,7 +200,7 @@ def _reach_before_serving(redis_url: str) -> None:
     """Connect to Redis once before serving, so a Redis that no listed node of answers stops the start with one
     line saying so and what to do, not a traceback of the server's start."""
     from floor.log.base import LogUnavailable
-    from floor.log.redis import connect
+    from floor.redis_client import connect
 
     async def reach() -> None:
         client = await connect(redis_url, pool_size=2)
