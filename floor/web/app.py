@@ -18,7 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from floor.bootstrap import Floors
+from floor.floors import Floors
 from floor.web.auth import Guarding
 from floor.web.body import FloorRequest
 from floor.web.errors import HANDLERS

@@ -20,9 +20,9 @@ from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
-from floor.bootstrap import Floors
 from floor.core.access import in_clinic
 from floor.fanout import RESYNC, Subscriber
+from floor.floors import Floors
 from floor.runtime import ClinicRuntime
 from floor.sessions import Caller
 from floor.web.auth import Guarding, bearer

@@ -18,10 +18,10 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 
 from floor import logging_setup
-from floor.bootstrap import CLOSE_SIGNED_OUT, Floors
 from floor.clock import ManualClock
 from floor.core.access import Role
 from floor.credentials import MAX_FAILURES
+from floor.floors import CLOSE_SIGNED_OUT, Floors
 from floor.sessions import CODE_ALPHABET, CODE_LENGTH
 from floor.web.app import create_app
 from floor.web.auth import Guarding
