@@ -1,40 +1,101 @@
-"""The composition root: which backend keeps the log, the directory and the upcoming schedules, and the
-`Floors` (floor/floors.py) that wires clinics, log, clock and fan-out together, chosen in this one place."""
+"""The composition root: which backend keeps the log, the directory and the upcoming schedules, chosen in this
+one place from the settings (floor/settings.py), and the `Floors` (floor/floors.py) that wires clinics, log,
+clock and fan-out together. The commands (floor/cli/) build what they run on here; the web layer is given a
+`Floors` and never imports this module."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from floor.clock import Clock
+from floor.clock import Clock, ScaledClock
 from floor.config import Clinic
+from floor.core.events import Event
+from floor.directory.base import Directory
 from floor.directory.embedded import EmbeddedDirectory
 from floor.floors import Floors
+from floor.log.base import EventLog
 from floor.log.embedded import EmbeddedLog
-from floor.schedule.upcoming import FileUpcoming
+from floor.schedule.upcoming import FileUpcoming, Upcoming
+from floor.settings import Settings
 
-if TYPE_CHECKING:
-    from floor.log.redis import ReplicaAck
+
+def build_floors(clinics: list[Clinic], settings: Settings, clock: Clock | None = None) -> Floors:
+    """A server's Floors: on Redis when a URL is set (several servers share one floor), else embedded."""
+    floors = Floors(clinics, event_log(settings, clinics=len(clinics)), clock, directory=directory(settings),
+                    upcoming=upcoming(settings))
+    floors.retention_days = settings.retention_days
+    return floors
+
+
+def event_log(settings: Settings, clinics: int) -> EventLog:
+    """The Redis log when a URL is set, else the embedded one. `clinics`: how many clinics will follow it (the
+    Redis log keeps a connection for each one's blocking read). With Redis, `settings.replica_ack` says how many
+    replicas must have a tap before it is answered."""
+    if settings.redis_url:
+        from floor.log.redis import RedisLog
+
+        return RedisLog(settings.redis_url, clinics=clinics, replica_ack=settings.replica_ack)
+    return EmbeddedLog(settings.data_dir)
+
+
+def directory(settings: Settings) -> Directory:
+    """Staff, sign-ins and displays: in Redis when a URL is set, else in the data directory."""
+    if settings.redis_url:
+        from floor.directory.redis import RedisDirectory
+
+        return RedisDirectory(settings.redis_url)
+    return embedded_directory(settings.data_dir)
+
+
+def upcoming(settings: Settings) -> Upcoming:
+    """Schedules imported ahead of their day: in Redis when a URL is set, else in the data directory."""
+    if settings.redis_url:
+        from floor.schedule.upcoming import RedisUpcoming
+
+        return RedisUpcoming(settings.redis_url)
+    return FileUpcoming(settings.data_dir)
+
+
+def clock(settings: Settings) -> Clock | None:
+    """A rehearsal's fast clock when one is set (`floor serve --clock-start`), else None: the system clock."""
+    if settings.clock_start is None:
+        return None
+    return ScaledClock(settings.clock_start, settings.clock_speed, settings.clock_origin)
+
+
+async def day_events(settings: Settings, clinic: str, day: dt.date) -> list[Event] | None:
+    """A clinic day's events, read without changing anything: safe beside a running server (the embedded file
+    is read as it is, and a record being written is left alone, not cut off as a starting server would).
+    None: the embedded log has no file for that day."""
+    if settings.redis_url:
+        from floor.log.redis import RedisLog
+
+        redis_log = RedisLog(settings.redis_url)
+        await redis_log.open()
+        try:
+            return (await redis_log.read_day(clinic, day))[1]
+        finally:
+            await redis_log.close()
+    from floor.log.embedded import scan
+
+    path = day_file(settings, clinic, day)
+    if not path.exists():
+        return None
+    records, _ = scan(path.read_bytes(), str(path))
+    return [r.event for r in records]
+
+
+def day_file(settings: Settings, clinic: str, day: dt.date) -> Path:
+    """Where the embedded log keeps a clinic day."""
+    return Path(settings.data_dir) / clinic / f"{day.isoformat()}.log"
 
 
 def embedded_floors(clinics: list[Clinic], data_dir: str | Path, clock: Clock | None = None) -> Floors:
+    """Floors on the embedded log in `data_dir` (the demo, tests and tools)."""
     return Floors(clinics, EmbeddedLog(data_dir), clock, directory=embedded_directory(data_dir),
                   upcoming=FileUpcoming(data_dir))
 
 
 def embedded_directory(data_dir: str | Path) -> EmbeddedDirectory:
     return EmbeddedDirectory(Path(data_dir) / "directory.json")
-
-
-def build_floors(clinics: list[Clinic], *, data_dir: str | Path, redis_url: str | None = None,
-                 clock: Clock | None = None, replica_ack: ReplicaAck | None = None) -> Floors:
-    """The Redis log when a URL is given (several servers share one floor), else the embedded one.
-    `replica_ack`: with Redis, how many replicas must have a tap before it is answered (none by default)."""
-    if redis_url:
-        from floor.directory.redis import RedisDirectory
-        from floor.log.redis import NO_REPLICA_ACK, RedisLog
-        from floor.schedule.upcoming import RedisUpcoming
-
-        return Floors(clinics, RedisLog(redis_url, clinics=len(clinics), replica_ack=replica_ack or NO_REPLICA_ACK),
-                      clock, directory=RedisDirectory(redis_url), upcoming=RedisUpcoming(redis_url))
-    return embedded_floors(clinics, data_dir, clock)
