@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -37,12 +37,24 @@ from floor.wire import Audience, is_display
 
 if TYPE_CHECKING:
     from floor.fanout import Hub
-    from floor.runtime import ClinicRuntime
 
 #: An append is an fsync (embedded) or a round trip and an AOF fsync (Redis): a millisecond to a second.
 APPEND_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 #: Fanning one event out is rendering it once per audience and writing a shared frame to each socket.
 FANOUT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
+
+
+class ClinicState(Protocol):
+    """What a scrape reads of a clinic's runtime (floor/runtime.py `ClinicRuntime`, which counts its taps here:
+    this module does not import it back)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def stale(self) -> bool:
+        """Whether the clinic's shared log cannot be reached now."""
+        ...
 
 
 def tap_type(command: Command) -> str:
@@ -98,9 +110,9 @@ class Metrics:
             "floor_log_reconnects", "Times a clinic's follower found the shared log (Redis) reachable again after "
             "it was not: one per clinic per outage", registry=r)
         self._hub: Hub | None = None
-        self._runtimes: Callable[[], Iterable[ClinicRuntime]] = tuple
+        self._runtimes: Callable[[], Iterable[ClinicState]] = tuple
 
-    def watch(self, hub: Hub, runtimes: Callable[[], Iterable[ClinicRuntime]]) -> None:
+    def watch(self, hub: Hub, runtimes: Callable[[], Iterable[ClinicState]]) -> None:
         """Report the hub's sockets and the runtimes' state at each scrape."""
         if self._hub is None:
             self.registry.register(_Live(hub, runtimes))
@@ -144,7 +156,7 @@ class Metrics:
 class _Live(Collector):
     """Gauges and counters read from the hub and the runtimes when Prometheus scrapes."""
 
-    def __init__(self, hub: Hub, runtimes: Callable[[], Iterable[ClinicRuntime]]) -> None:
+    def __init__(self, hub: Hub, runtimes: Callable[[], Iterable[ClinicState]]) -> None:
         self.hub = hub
         self.runtimes = runtimes
 

@@ -68,7 +68,7 @@ CODE_LENGTH = 6
 #: Sign-ins a server remembers (`Sessions.caller`); past it the oldest is forgotten (and looked up again).
 SESSION_CACHE_SIZE = 10_000
 #: Seconds a remembered sign-in stays trusted after the directory last answered this server's revision poll
-#: (every half second, floor/bootstrap.py). Longer than a directory node's failover or a short stall, so
+#: (every half second, floor/floors.py). Longer than a directory node's failover or a short stall, so
 #: taps of signed-in staff go on meanwhile; short enough that a server cut off from the directory alone (the
 #: only way a revocation can happen that it cannot hear of) stops honouring a revoked token within it.
 SESSION_TRUST_SECONDS = 15.0

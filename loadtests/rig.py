@@ -169,7 +169,7 @@ async def display_tokens(clinics: list[str], data_dir: str, redis_url: str | Non
     sys.path.insert(0, str(ROOT))
     from floor.bootstrap import embedded_directory
     from floor.clock import SystemClock
-    from floor.logs import configure
+    from floor.logging_setup import configure
     from floor.sessions import Sessions
 
     configure("warning")

@@ -31,7 +31,7 @@ from floor.log.base import EventLog, Record
 from floor.log.embedded import EmbeddedLog
 from floor.log.files import OsFiles
 from floor.log.redis import RedisLog
-from floor.logs import configure
+from floor.logging_setup import configure
 from floor.runtime import ClinicRuntime
 
 START = dt.datetime(2026, 11, 23, 14, 0, tzinfo=dt.UTC)

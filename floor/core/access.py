@@ -134,7 +134,7 @@ ALL_CLINICS = "*"
 def clinics_of(stored: tuple[str, ...] | None) -> tuple[str, ...]:
     """An account's clinics as stored. An account added before clinics were recorded (None) keeps every
     clinic, as it had: upgrading must not lock a running floor out mid-shift. The server logs each such
-    account when it starts (floor.bootstrap), and a manager narrows them with `floor staff clinics`."""
+    account when it starts (floor.floors), and a manager narrows them with `floor staff clinics`."""
     return (ALL_CLINICS,) if stored is None else stored
 
 

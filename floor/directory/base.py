@@ -1,4 +1,6 @@
-"""The directory: who may sign in (staff), who is signed in (sessions), and the paired wall displays.
+"""The directory: who may sign in (`StaffStore`), who is signed in and the sign-in attempts held against an
+account or an address (`SignInStore`), and the paired wall displays (`DisplayStore`); a backend keeps the
+three together as one `Directory`.
 
 Two backends keep it, as for the log: a file beside the embedded log, or Redis for several servers.
 Tokens are never stored, only their SHA-256 (`token_hash`): a copy of the directory signs nobody in.
@@ -173,102 +175,141 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class Directory(ABC):
-    #: True when several servers share it (they must notice each other's sign-outs and revocations).
-    shared = False
+class StaffStore(ABC):
+    """Who may sign in: staff accounts by id, each with its role, clinics and secret's hash (`StaffMember`).
 
-    async def open(self) -> None:  # noqa: B027
-        pass
-
-    async def close(self) -> None:  # noqa: B027
-        pass
-
-    # -- staff ----------------------------------------------------------------------------------
+    Every method of the three stores below raises `LogUnavailable` when the backend cannot answer now (Redis
+    unreachable, a directory file that cannot be written): the caller answers 503 with Retry-After and nothing
+    was changed, or (Redis) whether the change was made is not known, as for the log."""
 
     @abstractmethod
     async def add_staff(self, member: StaffMember) -> bool:
-        """False (and nothing changed) if the id is taken."""
+        """Store a new account. False (and nothing changed) if an account has the id already."""
 
     @abstractmethod
     async def replace_staff(self, member: StaffMember) -> bool:
-        """False if there is no such staff member."""
+        """Store a changed account (new secret, role or clinics) over the one with its id, whole. False (and
+        nothing stored) if there is no such account: a removed account is never brought back by a change."""
 
     @abstractmethod
-    async def staff(self, staff_id: str) -> StaffMember | None: ...
+    async def staff(self, staff_id: str) -> StaffMember | None:
+        """The account with this id, exactly as typed, or None."""
 
     @abstractmethod
-    async def all_staff(self) -> list[StaffMember]: ...
+    async def all_staff(self) -> list[StaffMember]:
+        """Every account, by id."""
 
     @abstractmethod
-    async def remove_staff(self, staff_id: str) -> bool: ...
+    async def remove_staff(self, staff_id: str) -> bool:
+        """Delete the account and the sign-in attempts held against it (`account_key`), so an id added again
+        starts clean. False if there was no such account. Its sessions are not ended here (`end_sessions_of`)."""
+
+
+class SignInStore(ABC):
+    """Who is signed in (a `Session` per token, kept by its hash) and the sign-in attempts held against an
+    account or an address (`Strikes`, under the rules of `Lockout`: `reserved`, `failed`, `released` above)."""
 
     @abstractmethod
     async def reserve_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> dt.datetime | None:
         """Count a sign-in attempt in flight against every key at once, atomically, before its PIN is checked
-        (`refused_until`, `reserved`): None when counted, else (nothing counted) when to try again."""
+        (`refused_until`, `reserved`): None when counted, else (nothing counted) when to try again. Keys
+        forgotten by `now` count as none; so several servers checking one account's PIN at once cannot give it
+        more tries than its rule allows."""
 
     @abstractmethod
     async def fail_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> None:
-        """The attempt in flight was wrong: count the failure against every key (`failed`)."""
+        """The attempt in flight was wrong: count the failure against every key, and start the wait it earns,
+        if any (`failed`), atomically."""
 
     @abstractmethod
     async def release_attempt(self, key: str, now: dt.datetime) -> None:
-        """The attempt in flight was right: it is no longer in flight (`released`)."""
+        """The attempt in flight was right: it is no longer in flight against the key (`released`); the failures
+        before it are kept (the caller clears the account's with `clear_strikes`)."""
 
     @abstractmethod
     async def strikes(self, key: str, now: dt.datetime) -> Strikes | None:
-        """What is held against the key, unless it was forgotten."""
+        """What is held against the key, unless it was forgotten by `now` (None)."""
 
     @abstractmethod
-    async def clear_strikes(self, key: str) -> None: ...
-
-    # -- sessions -------------------------------------------------------------------------------
+    async def clear_strikes(self, key: str) -> None:
+        """Forget everything held against the key (a right PIN, an unlock, a new secret)."""
 
     @abstractmethod
-    async def add_session(self, session: Session) -> None: ...
+    async def add_session(self, session: Session) -> None:
+        """Store a sign-in (a tablet's or a display's) under its token's hash until `expires_at`; sessions
+        expired by its `issued_at` may be dropped meanwhile."""
 
     @abstractmethod
     async def session(self, token_hash: str, now: dt.datetime) -> Session | None:
-        """The session, unless it ended or expired."""
+        """The session, unless it ended or expired by `now`."""
 
     @abstractmethod
-    async def end_session(self, token_hash: str) -> bool: ...
+    async def end_session(self, token_hash: str) -> bool:
+        """End one session (a sign-out) and move the `revision`. False (and the revision unmoved) if there was
+        no such session: of two servers ending one, only one hears True."""
 
     @abstractmethod
     async def end_sessions_of(self, person: str) -> int:
-        """End every session of a staff member or display; how many there were."""
+        """End every session of a staff member or display (removed, revoked, their clinics changed); how many
+        there were. The `revision` moves when there was at least one."""
 
     @abstractmethod
     async def revision(self) -> int:
-        """Grows whenever a session ends, so servers know when to check their open sockets again."""
+        """Grows whenever a session ends, so servers know when to check their open sockets again (0 before
+        any ended); never goes back."""
 
-    # -- displays and pairing -------------------------------------------------------------------
 
-    @abstractmethod
-    async def put_display(self, display: Display) -> None: ...
-
-    @abstractmethod
-    async def display(self, display_id: str) -> Display | None: ...
+class DisplayStore(ABC):
+    """The paired wall displays, and the pairings under way: a display shows a code, a manager enters it
+    (`approve_pairing`), and the display collects its token with the claim it holds (`end_pairing`)."""
 
     @abstractmethod
-    async def all_displays(self) -> list[Display]: ...
+    async def put_display(self, display: Display) -> None:
+        """Store a display (paired, renamed, moved to a zone or revoked) over the one with its id, whole."""
+
+    @abstractmethod
+    async def display(self, display_id: str) -> Display | None:
+        """The display with this id, revoked ones included, or None."""
+
+    @abstractmethod
+    async def all_displays(self) -> list[Display]:
+        """Every display, revoked ones included, in the order they were paired."""
 
     @abstractmethod
     async def add_pairing(self, pairing: Pairing, now: dt.datetime, limits: PairingLimits | None = None) -> bool:
-        """False if a live pairing already has this code. With `limits`, raises `TooManyPairings` (nothing
-        added) if as many pairings are pending from the pairing's address, or in all; expired ones do not
-        count and are dropped."""
+        """Store a pairing until its `expires_at`. False if a live pairing already has this code (nothing
+        stored, the caller draws another). With `limits`, raises `TooManyPairings` (nothing added) if as many
+        pairings are pending from the pairing's address, or in all; expired ones do not count and are dropped."""
 
     @abstractmethod
-    async def pairing(self, code: str, now: dt.datetime) -> Pairing | None: ...
+    async def pairing(self, code: str, now: dt.datetime) -> Pairing | None:
+        """The pairing with this code, unless it expired by `now` or was ended."""
 
     @abstractmethod
-    async def pairing_by_claim(self, claim_hash: str, now: dt.datetime) -> Pairing | None: ...
+    async def pairing_by_claim(self, claim_hash: str, now: dt.datetime) -> Pairing | None:
+        """The live pairing whose display holds this claim (by its hash), or None."""
 
     @abstractmethod
     async def approve_pairing(self, code: str, display_id: str, now: dt.datetime) -> bool:
-        """Mark a live, not yet approved pairing approved; False if it is gone or was approved already."""
+        """Mark a live, not yet approved pairing approved for `display_id`; False if it is gone or was approved
+        already (of two managers entering one code, one wins)."""
 
     @abstractmethod
     async def end_pairing(self, pairing: Pairing) -> bool:
-        """Remove it; False if another server removed it first (its token was collected already)."""
+        """Remove it; False if another server removed it first (its token was collected already): only the
+        caller that hears True hands out the display's token."""
+
+
+class Directory(StaffStore, SignInStore, DisplayStore):
+    """The three stores one backend keeps together (one file, or one Redis hash tag): staff, sign-ins and
+    displays. `floor.sessions.Sessions` decides with it (the routes only read staff and displays through it);
+    the contract test (tests/directory) holds both backends to the docstrings above."""
+
+    #: True when several servers share it (they must notice each other's sign-outs and revocations).
+    shared = False
+
+    async def open(self) -> None:
+        """Make it ready (read the file, connect); a file that cannot be read raises (`DirectoryCorrupt`)."""
+
+    async def close(self) -> None:
+        """Release the connection; nothing to do for a file (every change is on the disk when it returns)."""

@@ -28,7 +28,7 @@ from floor.directory.base import (
     account_key,
 )
 from floor.log.base import LogUnavailable
-from floor.log.redis import call, connect
+from floor.redis_client import call, connect, hash_tagged
 
 _REPLACE = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -175,7 +175,7 @@ class RedisDirectory(Directory):
 
     def __init__(self, url: str, prefix: str = "floor") -> None:
         self.url = url
-        self.tag = f"{prefix}:{{directory}}"
+        self.tag = hash_tagged(prefix, "directory")
         self.redis: Redis | RedisCluster | None = None
         self._scripts: dict[str, Any] = {}
 
@@ -198,7 +198,7 @@ class RedisDirectory(Directory):
         return self.redis
 
     async def _do(self, command: Any) -> Any:
-        """Every command through the log's `call`: one deadline, one idea of "Redis unavailable" (503)."""
+        """Every command through floor/redis_client.py `call`: one deadline, one idea of "Redis unavailable" (503)."""
         return await call(self.redis, lambda: command, "the Redis directory")
 
     def _key(self, *parts: str) -> str:

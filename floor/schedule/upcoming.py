@@ -149,10 +149,12 @@ class RedisUpcoming(Upcoming):
         self.redis = None
 
     def _key(self, clinic: str) -> str:
-        return f"{self.prefix}:{{{clinic}}}:upcoming"
+        from floor.redis_client import hash_tagged
+
+        return f"{hash_tagged(self.prefix, clinic)}:upcoming"
 
     async def open(self) -> None:
-        from floor.log.redis import connect
+        from floor.redis_client import connect
 
         self.redis = await connect(self.url, pool_size=8)
 
@@ -162,7 +164,7 @@ class RedisUpcoming(Upcoming):
             self.redis = None
 
     async def _call(self, what):
-        from floor.log.redis import call
+        from floor.redis_client import call
 
         return await call(self.redis, what, "the upcoming schedules")
 

@@ -18,8 +18,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from floor.bootstrap import Floors
 from floor.close_codes import openapi_text
+from floor.floors import Floors
 from floor.web.auth import Guarding
 from floor.web.body import FloorRequest
 from floor.web.errors import HANDLERS
@@ -158,7 +158,7 @@ def create_app(floors: Floors, background: list[Callable[[], Coroutine[None, Non
             }),
             security=[{"staff_or_display_token": []}],
         ),
-        logging_config=None,  # floor.logs owns logging: JSON lines for every library
+        logging_config=None,  # floor.logging_setup owns logging: JSON lines for every library
         debug=False,
     )
     serve_true_document(app)

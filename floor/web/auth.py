@@ -144,7 +144,7 @@ async def allowed(connection: ASGIConnection, handler: BaseRouteHandler) -> None
 
 def client_address(connection: ASGIConnection) -> str:
     """The client's address: the peer's, or what a trusted proxy says it is (uvicorn's proxy headers, on only
-    for the proxies `--trusted-proxies` names: floor/cli.py); never a header from anyone else."""
+    for the proxies `--trusted-proxies` names: floor/cli/serve.py); never a header from anyone else."""
     return connection.client.host if connection.client else "unknown"
 
 

@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 from litestar import Response, Router, get
 from litestar.params import QueryParameter
 
-from floor.bootstrap import Floors
 from floor.core.access import Act
+from floor.floors import Floors
 from floor.web.errors import errors
 from floor.web.http import Day, Runtime, clinic_routes
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from litestar import Request, Response, Router, get
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from floor.bootstrap import Floors
+from floor.floors import Floors
 from floor.web.auth import Rule
 
 

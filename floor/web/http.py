@@ -11,7 +11,6 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from floor import audit
-from floor.bootstrap import Floors
 from floor.core.access import Act, in_clinic
 from floor.core.commands import (
     AcknowledgeAlert,
@@ -29,6 +28,7 @@ from floor.core.journey import Stage
 from floor.core.measures import ClinicMeasures
 from floor.core.presence import Presence
 from floor.core.rooms import RoomAction
+from floor.floors import Floors
 from floor.runtime import Answer, ClinicRuntime, Idempotency
 from floor.sessions import Caller
 from floor.web.auth import Rule, allowed, caller, require

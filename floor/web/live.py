@@ -22,7 +22,6 @@ from litestar.params import FromPath
 from litestar.types import Empty
 from litestar.utils.scope.state import ScopeState
 
-from floor.bootstrap import Floors
 from floor.close_codes import (
     CLOSE_BAD_PARAMETER,
     CLOSE_FORBIDDEN,
@@ -33,6 +32,7 @@ from floor.close_codes import (
 )
 from floor.core.access import Act, in_clinic
 from floor.fanout import RESYNC, Subscriber
+from floor.floors import Floors
 from floor.runtime import ClinicRuntime
 from floor.sessions import Caller
 from floor.web.auth import Guarding, bearer, refusal

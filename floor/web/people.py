@@ -12,10 +12,10 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from floor import audit
-from floor.bootstrap import Floors
 from floor.core.access import ALL_CLINICS, Act, clinics_of, in_clinic, other_clinic_text, within
 from floor.core.errors import Refusal, Why
 from floor.directory.base import Display, StaffMember, TooManyPairings
+from floor.floors import Floors
 from floor.sessions import Caller, DisplayToken, PairingStarted, SignedIn
 from floor.web.auth import Rule, allowed, caller, client_address, throttled_by_address
 from floor.web.errors import errors

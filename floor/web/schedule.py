@@ -13,10 +13,10 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 from msgspec import Struct
 
-from floor.bootstrap import Floors
 from floor.core.access import Act
 from floor.core.errors import Refusal, Why
 from floor.core.schedule import ScheduleRefused, Summary
+from floor.floors import Floors
 from floor.runtime import ClinicRuntime
 from floor.schedule import DAYS_AHEAD, format_of, import_schedule
 from floor.schedule.upcoming import UpcomingDay

@@ -1,5 +1,5 @@
 """Every redis-py error that means "Redis cannot take this now" is LogUnavailable (503, try again), decided in
-one place (`floor.log.redis.call`), and a command that does not answer in time is one too.
+one place (`floor.redis_client.call`), and a command that does not answer in time is one too.
 
 The errors are raised by a fake command inside `call`, as redis-py's clients raise them (standalone and
 cluster, redis.asyncio.cluster); the real outages are in tests/server/test_redis_outage.py and
@@ -14,7 +14,7 @@ import pytest
 from redis import exceptions as e
 
 from floor.log.base import LogUnavailable
-from floor.log.redis import call, safe_url, urls
+from floor.redis_client import call, safe_url, urls
 
 pytestmark = pytest.mark.anyio
 

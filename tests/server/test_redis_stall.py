@@ -24,7 +24,7 @@ import redis
 from floor.core.access import Role
 from floor.core.events import VisitBooked
 from floor.log.base import Record
-from floor.log.redis import CALL_DEADLINE
+from floor.redis_client import CALL_DEADLINE
 from tests.server.conftest import ServerProcess
 from tests.support.redis_server import RedisServer, free_port
 

@@ -1,6 +1,7 @@
 """A screen that stops reading never holds up the others: it is resynced when its queue overflows, and closed
 with CLOSE_TOO_SLOW (4408) if it still cannot take anything. Over real sockets, on the server's own uvicorn
-configuration (floor.cli._server), in this process so that the test can see the server's side of each socket.
+configuration (floor.cli.serve.uvicorn_server), in this process so that the test can see the server's side of
+each socket.
 
 The slow screen shrinks its receive buffer and stops reading; the tablets tap until the server has filled
 the kernel's buffers, the transport's and the screen's bounded queue. The fast screens must receive every tap
@@ -24,11 +25,12 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from floor.bootstrap import Floors
-from floor.cli import _server
+from floor.cli.serve import uvicorn_server
 from floor.close_codes import CLOSE_TOO_SLOW
 from floor.core.access import Role
 from floor.directory.base import token_hash
 from floor.fanout import RESYNC, Hub, Subscriber
+from floor.settings import Settings
 from tests.support.staff import PEOPLE, PIN, test_floors
 
 pytestmark = pytest.mark.server
@@ -47,7 +49,7 @@ class InProcessServer:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        self.server = _server(floors, "127.0.0.1", self.port)
+        self.server = uvicorn_server(floors, Settings(host="127.0.0.1", port=self.port))
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.server.serve(),),
                                        daemon=True)

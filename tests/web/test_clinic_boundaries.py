@@ -17,12 +17,12 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 from structlog.testing import capture_logs
 
-from floor.bootstrap import SESSION_CHECK_SECONDS, Floors
 from floor.close_codes import CLOSE_FORBIDDEN
 from floor.core.access import Role
 from floor.directory.base import Directory
 from floor.directory.embedded import EmbeddedDirectory
 from floor.directory.redis import RedisDirectory
+from floor.floors import SESSION_CHECK_SECONDS, Floors
 from floor.log.embedded import EmbeddedLog
 from floor.web.app import create_app
 from tests.support.clinics import quiet_clinic

@@ -14,10 +14,10 @@ import pytest
 from litestar.testing import TestClient
 from redis import exceptions as e
 
-from floor.bootstrap import SESSION_CHECK_SECONDS, Floors
 from floor.config import demo_clinic
 from floor.core.access import Role
 from floor.directory.redis import RedisDirectory
+from floor.floors import SESSION_CHECK_SECONDS, Floors
 from floor.log.embedded import EmbeddedLog
 from floor.web.app import create_app
 from tests.support.redis_server import forget_prefix

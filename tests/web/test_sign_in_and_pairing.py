@@ -17,12 +17,12 @@ import structlog
 from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 
-from floor import logs
-from floor.bootstrap import Floors
+from floor import logging_setup
 from floor.clock import ManualClock
 from floor.close_codes import CLOSE_SIGNED_OUT
 from floor.core.access import Role
 from floor.credentials import MAX_FAILURES
+from floor.floors import Floors
 from floor.sessions import CODE_ALPHABET, CODE_LENGTH
 from floor.web.app import create_app
 from floor.web.auth import Guarding
@@ -392,10 +392,10 @@ def test_a_sign_in_lasts_a_shift(served) -> None:
 
 @contextlib.contextmanager
 def production_logs() -> Iterator[io.StringIO]:
-    """Floor's own log lines rendered as in production (floor.logs: context merged, JSON), into a buffer."""
+    """Floor's own log lines rendered as in production (floor.logging_setup: context merged, JSON), into a buffer."""
     saved = structlog.get_config()
     lines = io.StringIO()
-    structlog.configure(processors=[*logs._SHARED, structlog.processors.format_exc_info,
+    structlog.configure(processors=[*logging_setup._SHARED, structlog.processors.format_exc_info,
                                     structlog.processors.JSONRenderer()],
                         logger_factory=structlog.PrintLoggerFactory(lines), cache_logger_on_first_use=False)
     try:

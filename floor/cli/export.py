@@ -1,0 +1,51 @@
+"""`floor export`: a clinic day as FHIR (Encounters or a MeasureReport) or CSV, on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+from pathlib import Path
+
+from floor import bootstrap
+from floor.cli.common import clinic_named, say
+from floor.clock import Clock
+from floor.settings import Settings, data_dir_flag, redis_flag
+
+
+def add(commands: argparse._SubParsersAction) -> None:
+    e = commands.add_parser("export", help="a clinic day as FHIR (Encounters or a MeasureReport) or CSV, on stdout",
+                            description="Reads the log without changing it: safe beside a running server.")
+    e.add_argument("--clinic", required=True, metavar="FILE_OR_ID",
+                   help="the clinic's TOML file, or its id among $FLOOR_CLINICS (or the demo clinic)")
+    e.add_argument("--day", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD (default: today, clinic time)")
+    e.add_argument("--what", choices=["encounters", "measures", "measures-csv"], default="encounters",
+                   help="encounters: a FHIR Bundle of Encounters (default); measures: a FHIR MeasureReport; "
+                        "measures-csv: the measures as CSV")
+    data_dir_flag(e)
+    redis_flag(e)
+    e.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
+    from floor import export
+    from floor.days import day_measures
+
+    clinic = clinic_named(args.clinic, settings)
+    day = args.day or clock.now().astimezone(clinic.tz).date()
+    events = asyncio.run(bootstrap.day_events(settings, clinic.id, day))
+    if events is None:
+        say(f"floor: no events for {clinic.id} on {day} in {Path(settings.data_dir) / clinic.id}")
+        events = []
+    if args.what == "encounters":
+        closed = day < clock.now().astimezone(clinic.tz).date()
+        sys.stdout.buffer.write(export.to_json(export.encounters(clinic, day, events, closed)) + b"\n")
+        return
+    # Today's measures as they stand now; a past day's as it closed.
+    now = clock.now() if day == clock.now().astimezone(clinic.tz).date() else None
+    measures = day_measures(clinic, day, events, now)
+    if args.what == "measures-csv":
+        sys.stdout.write(export.measures_csv(clinic, day, measures))
+    else:
+        sys.stdout.buffer.write(export.to_json(export.measure_report(clinic, day, measures)) + b"\n")

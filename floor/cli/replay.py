@@ -1,0 +1,63 @@
+"""`floor replay`: what alerts Floor would have raised on a recorded day."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+import msgspec
+
+from floor.clock import Clock
+from floor.config import demo_clinic_path, load_clinics
+from floor.settings import Settings
+
+
+def add(commands: argparse._SubParsersAction) -> None:
+    r = commands.add_parser("replay", help="what alerts Floor would have raised on a recorded day")
+    r.add_argument("file", help="an embedded log day file (DATA/<clinic>/<day>.log) or a JSON array of events")
+    r.add_argument("--clinic", action="append", metavar="PATH", help="the clinic's TOML file (default: demo)")
+    r.add_argument("--no-history", action="store_true",
+                   help="do not learn from the day files before it in the same folder (as the server does)")
+    r.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
+    from floor.core.learned import EMPTY
+    from floor.core.learning import LEARN_DAYS, Tally
+    from floor.days import fold_day
+    from floor.replay import read_events, replay
+
+    clinic = load_clinics(args.clinic or [demo_clinic_path()])[0]
+    learned = EMPTY
+    path = Path(args.file)
+    if not args.no_history:
+        # A day file of an embedded log: learn from the days before it in the same folder, as the server
+        # learned when that day opened.
+        day = _day_of(path)
+        if day is not None:
+            past = sorted(p for p in path.parent.glob("*.log") if _day_of(p) is not None and _day_of(p) < day)
+            tally = Tally(clinic)
+            for p in past[-LEARN_DAYS:]:
+                events = read_events(p)
+                if events:
+                    tally.add(fold_day(clinic, _day_of(p), events))
+            learned = tally.learned()
+            print(f"learned from {len(learned.days)} past days", file=sys.stderr)
+    lines, _ = replay(clinic, read_events(args.file), learned=learned)
+    for line in lines:
+        c = line.change
+        what = getattr(c, "kind", "") or ""
+        who = " ".join(f"{k}={v}" for k in ("provider", "visit", "stage") if (v := getattr(c, k, None)))
+        detail = getattr(c, "detail", None)
+        facts = "" if detail is None else " " + msgspec.json.encode(detail).decode()
+        print(f"{line.at.astimezone(clinic.tz):%H:%M} {type(c).__struct_config__.tag:14} {c.alert} {what} {who}{facts}")
+    print(f"{len(lines)} alert changes", file=sys.stderr)
+
+
+def _day_of(path: Path) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(path.stem)
+    except ValueError:
+        return None

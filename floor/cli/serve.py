@@ -1,0 +1,185 @@
+"""`floor serve`: run the server on the settings' clinics, log and directory."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+
+import uvicorn
+
+from floor import bootstrap
+from floor.cli.common import say
+from floor.clock import Clock
+from floor.config import load_clinics
+from floor.floors import Floors
+from floor.redis_client import safe_url
+from floor.settings import (
+    Settings,
+    data_dir_flag,
+    host_flag,
+    port_flag,
+    redis_flag,
+    replica_ack_flags,
+    retention_days_flag,
+    trusted_proxies_flag,
+)
+
+
+def add(commands: argparse._SubParsersAction) -> None:
+    s = commands.add_parser("serve", help="run the server")
+    host_flag(s, from_environment=True)
+    port_flag(s)
+    data_dir_flag(s, help="where the embedded log keeps its files (default ./floor-data, or $FLOOR_DATA_DIR)")
+    redis_flag(s, help="share the floor through Redis (redis://host:6379/0; a Redis Cluster is detected); "
+                       "several nodes comma-separated (redis://a:7000,redis://b:7001), any one answering at "
+                       "start will do; default $FLOOR_REDIS_URL, else $REDIS_URL, else the embedded log")
+    s.add_argument("--clinic", action="append", metavar="PATH", dest="clinic_files",
+                   help="a clinic TOML file or a directory of them; repeatable (default: $FLOOR_CLINICS, "
+                        "else the demo clinic)")
+    replica_ack_flags(s)
+    trusted_proxies_flag(s)
+    retention_days_flag(s)
+    # For rehearsals and tests that play a clinic day in minutes; several servers given the same three
+    # values agree on the time. Not for a real clinic.
+    s.add_argument("--clock-start", type=dt.datetime.fromisoformat, default=None, help=argparse.SUPPRESS)
+    s.add_argument("--clock-speed", type=float, default=1.0, help=argparse.SUPPRESS)
+    s.add_argument("--clock-origin", type=float, default=None, help=argparse.SUPPRESS)
+    s.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
+    clinics = load_clinics(list(settings.clinic_files))
+    redis_url = settings.redis_url
+    floors = bootstrap.build_floors(clinics, settings, bootstrap.clock(settings))
+    # A fast clock needs reviews and heartbeats as often in clinic time as a real one.
+    floors.tick_seconds = max(0.5, floors.tick_seconds / settings.clock_speed)
+    where = f"Redis at {safe_url(redis_url)}" if redis_url else f"data in {Path(settings.data_dir).resolve()}"
+    # The embedded log has one writer: while this server runs, `floor import` goes through it (floor/log/owner.py).
+    owner = None if redis_url else _own_data_dir(settings.data_dir)  # noqa: F841  # held for the life of the process
+    if redis_url:
+        _reach_before_serving(redis_url)
+    else:
+        _load_before_serving(floors, [c.id for c in clinics])
+    say(f"Floor: serving {', '.join(c.id for c in clinics)} on http://{settings.host}:{settings.port} ({where})")
+    if settings.trusted_proxies:
+        say(f"Floor: client addresses from X-Forwarded-For of {', '.join(settings.trusted_proxies)} only")
+    serve_until_stopped(uvicorn_server(floors, settings), settings)
+
+
+def uvicorn_server(floors: Floors, settings: Settings,
+           background: list[Callable[[], Coroutine[None, None, None]]] | None = None,
+           demo_pairing_clinic: str | None = None) -> uvicorn.Server:
+    """The uvicorn server for `floors` on the settings' host and port, socket stack and trusted proxies."""
+    from floor.web.app import create_app
+    from floor.web.auth import Guarding
+    from floor.web.frames import FloorSocketProtocol
+
+    trusted_proxies = list(settings.trusted_proxies)
+    config = uvicorn.Config(
+        create_app(floors, background=background or [], guarding=Guarding(allowed_origins=settings.allowed_origins),
+                   demo_pairing_clinic=demo_pairing_clinic),
+        host=settings.host,
+        port=settings.port,
+        # uvicorn's websockets-sansio protocol, letting the live feed write each update's frame once for all
+        # the screens of an audience (floor/web/frames.py).
+        ws=FloorSocketProtocol if settings.ws == "frames" else settings.ws,
+        # Off: a per-socket zlib pass and ~40 KB of compressor state per screen, for messages of a few
+        # hundred bytes; and compressed frames could not be shared between screens (loadtests/README.md).
+        # FLOOR_WS_DEFLATE=1 turns it on where bandwidth costs more than the server's CPU and memory.
+        ws_per_message_deflate=settings.ws_deflate,
+        ws_max_size=64 * 1024,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        lifespan="on",
+        # The client's address (the per-address sign-in and pairing limits count it) is the peer's, unless the
+        # peer is a proxy named in --trusted-proxies: only then is its X-Forwarded-For (and -Proto) believed.
+        # Without this uvicorn would believe any client connecting from 127.0.0.1 (or $FORWARDED_ALLOW_IPS).
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=trusted_proxies or None,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    return uvicorn.Server(config)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    # By the time uvicorn hands the signal back, the shutdown is done: sockets closed with 1012, taps in flight
+    # stored, the log closed. Freeing the interpreter's objects one by one (thousands of sockets' worth) only
+    # delays the restart by a second or two, so the process ends here, its output flushed.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def serve_until_stopped(server: uvicorn.Server, settings: Settings) -> None:
+    # On SIGTERM uvicorn shuts down gracefully (sockets get 1012), then raises the signal again for the handler
+    # that was there before it started. A SIGTERM is how a platform restarts a service, not a crash: this
+    # handler ends the process with 0, where the default one would die of the signal (-15).
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    # uvloop unless FLOOR_LOOP=asyncio (for comparing: loadtests/README.md).
+    if settings.loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            uvloop.run(server.serve())
+            return
+    asyncio.run(server.serve())
+
+
+def _load_before_serving(floors: Floors, clinics: list[str]) -> None:
+    """Read the embedded log's newest days and the staff directory before serving, so a damaged file stops the
+    start with one line naming it and what to do (a damaged last record is moved aside here, and logged)."""
+    from floor.log.base import LogCorrupt, LogUnavailable
+
+    try:
+        floors.log.preload(clinics)  # type: ignore[attr-defined]  # the embedded log's
+        floors.sessions.directory.load()  # type: ignore[attr-defined]
+    except (LogCorrupt, LogUnavailable) as e:
+        raise SystemExit(f"floor: cannot start: {e}") from None
+    except OSError as e:
+        raise SystemExit(f"floor: cannot start: {e.filename or 'the data directory'}: {e.strerror or e}. "
+                         "Check the disk and the file's permissions, then start again.") from None
+
+
+def _reach_before_serving(redis_url: str) -> None:
+    """Connect to Redis once before serving, so a Redis that no listed node of answers stops the start with one
+    line saying so and what to do, not a traceback of the server's start."""
+    from floor.log.base import LogUnavailable
+    from floor.redis_client import connect
+
+    async def reach() -> None:
+        client = await connect(redis_url, pool_size=2)
+        await client.aclose()
+
+    try:
+        asyncio.run(reach())
+    except LogUnavailable as e:
+        raise SystemExit(f"floor: cannot start: {e}. Start Redis, or give --redis (or FLOOR_REDIS_URL) a node "
+                         "that answers; several may be listed, comma-separated.") from None
+
+
+def _own_data_dir(data_dir: str):
+    from floor.log.owner import LOCK_NAME, hold
+
+    try:
+        owner = hold(data_dir)
+    except OSError:
+        return None  # the log reports an unusable data directory better
+    if owner is None:
+        # Two writers on one embedded log would store the same seq twice: refuse rather than corrupt the day.
+        raise SystemExit(f"floor: another process is writing to {Path(data_dir).resolve()} (it holds "
+                         f"{LOCK_NAME}): another `floor serve` on this data directory, or a `floor import` "
+                         "finishing. Stop it, or give this server its own --data-dir (several servers share "
+                         "one floor through --redis).")
+    return owner

@@ -1,0 +1,105 @@
+"""`floor staff`: add staff (the first manager), list them, unlock or reset a PIN, set their clinics."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from floor import bootstrap
+from floor.cli.common import say
+from floor.clock import Clock
+from floor.settings import Settings, data_dir_flag, redis_flag
+
+
+def add(commands: argparse._SubParsersAction) -> None:
+    st = commands.add_parser("staff", help="add staff (the first manager), list them, unlock or reset a PIN",
+                             description="Staff accounts live beside the floor: in the data directory, or in "
+                                         "Redis with --redis. There is no default account or password.")
+    st.add_argument("action", choices=["add", "list", "unlock", "secret", "clinics"])
+    st.add_argument("--id", help="the staff id they sign in with (add, unlock, secret, clinics)")
+    st.add_argument("--clinic", action="append", metavar="CLINIC",
+                    help="add, clinics: a clinic they work in (repeat for several); '*' for every clinic the server "
+                         "runs (the default for add)")
+    st.add_argument("--name", help="their name as colleagues know it (add)")
+    st.add_argument("--role", choices=[r for r in ("front_desk", "medical_assistant", "provider", "manager")],
+                    help="add: front_desk, medical_assistant, provider or manager")
+    st.add_argument("--provider", help="add, role provider: the clinic provider id they are (providers[].id in "
+                    "the clinic file), so their tablet shows their patients")
+    st.add_argument("--secret-stdin", action="store_true", help="read the PIN or password from one line of stdin "
+                    "instead of asking twice")
+    data_dir_flag(st)
+    redis_flag(st)
+    st.set_defaults(run=run, problem=problem)
+
+
+def problem(args: argparse.Namespace) -> str | None:
+    """What the command line lacks, for the parser to say."""
+    if args.action != "list" and not args.id:
+        return f"staff {args.action} needs --id"
+    if args.action == "add" and not args.role:
+        return "staff add needs --role"
+    return None
+
+
+def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
+    from floor.clock import SystemClock
+    from floor.core.access import ALL_CLINICS, Role, clinics_of
+    from floor.core.errors import Refusal
+    from floor.sessions import Sessions
+
+    clinics = tuple(dict.fromkeys(args.clinic or [ALL_CLINICS]))
+
+    async def run() -> None:
+        directory = bootstrap.directory(settings)
+        await directory.open()
+        sessions = Sessions(directory, SystemClock())
+        try:
+            if args.action == "add":
+                member = await sessions.add_staff(args.id, args.name or args.id, Role(args.role), _read_secret(args),
+                                                  "floor staff add", clinics, provider=args.provider)
+                linked = f", linked to provider {member.provider}" if member.provider else ""
+                say(f"Added {member.id} ({member.name}), {member.role.value.replace('_', ' ')}{linked}, "
+                    f"{_clinic_words(member.clinics)}.")
+            elif args.action == "clinics":
+                if not args.clinic:
+                    raise SystemExit("floor: staff clinics needs --clinic (one or more, or '*' for every clinic)")
+                member = await sessions.set_clinics(args.id, clinics, "floor staff clinics")
+                say(f"{member.id} now works {_clinic_words(member.clinics)}; their sign-ins ended.")
+            elif args.action == "list":
+                for m in await directory.all_staff():
+                    held = await sessions.strikes(m.id)
+                    waits = held.until if held is not None and held.waits(sessions.clock.now()) else None
+                    locked = f" (locked until {waits:%H:%M} UTC)" if waits else ""
+                    linked = f" (provider {m.provider})" if m.provider else ""
+                    print(f"{m.id:20} {m.role.value:18} {','.join(clinics_of(m.clinics)):20} {m.name}{linked}{locked}")
+            elif args.action == "unlock":
+                await sessions.unlock(args.id, "floor staff unlock")
+                say(f"Unlocked {args.id}.")
+            elif args.action == "secret":
+                await sessions.set_secret(args.id, _read_secret(args), "floor staff secret")
+                say(f"New PIN or password set for {args.id}; the account is unlocked.")
+        except Refusal as refusal:
+            raise SystemExit(f"floor: {refusal.message}") from None
+        finally:
+            await directory.close()
+
+    asyncio.run(run())
+
+
+def _read_secret(args: argparse.Namespace) -> str:
+    if args.secret_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("PIN or password: ")
+    if getpass.getpass("Again: ") != first:
+        raise SystemExit("floor: the two entries differ; nothing was changed")
+    return first
+
+
+def _clinic_words(clinics: tuple[str, ...] | None) -> str:
+    from floor.core.access import ALL_CLINICS, clinics_of
+
+    clinics = clinics_of(clinics)
+    return "in every clinic" if ALL_CLINICS in clinics else f"in {', '.join(clinics)}"

@@ -1,0 +1,255 @@
+"""`Floors`: every clinic one server runs and the machinery they share (ticks, session checks, learning,
+pruning, upcoming schedules). The web layer is given one; floor/bootstrap.py (the composition root) builds it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import gc
+
+import structlog
+
+from floor.clock import Clock, SystemClock
+from floor.close_codes import CLOSE_SIGNED_OUT
+from floor.collector import FREEZE_SECONDS, Collector
+from floor.config import Clinic
+from floor.core.errors import Refusal, Why
+from floor.days import RETENTION_DAYS, oldest_kept
+from floor.directory.base import Directory
+from floor.directory.embedded import EmbeddedDirectory
+from floor.fanout import Hub
+from floor.log.base import EventLog, LogUnavailable
+from floor.metrics import Metrics
+from floor.runtime import ClinicRuntime
+from floor.schedule import book_upcoming
+from floor.schedule.upcoming import FileUpcoming, Upcoming
+from floor.sessions import Sessions
+
+log = structlog.get_logger("floor")
+
+#: Seconds between clock ticks: day rollover and heartbeats that keep idle sockets alive through proxies.
+TICK_SECONDS = 15.0
+#: Seconds between checks that every open socket's sign-in still holds (another server may have revoked it).
+SESSION_CHECK_SECONDS = 0.5
+#: Every so often every socket is checked even if no session ended (tokens also expire).
+FULL_SESSION_CHECK_SECONDS = 60.0
+#: Seconds a stopping server gives its background tasks (ticks, session checks, followers) to end.
+STOP_TASKS_SECONDS = 3.0
+#: Seconds a stopping server waits for the taps in flight to be stored.
+SETTLE_SECONDS = 2.0
+#: Seconds between retention checks (a directory listing, or one Redis hash, per clinic).
+PRUNE_SECONDS = 3600.0
+
+
+class Floors:
+    """Every clinic this server runs, and the machinery they share."""
+
+    def __init__(self, clinics: list[Clinic], event_log: EventLog, clock: Clock | None = None,
+                 hub: Hub | None = None, tick_seconds: float = TICK_SECONDS,
+                 directory: Directory | None = None, sessions: Sessions | None = None,
+                 upcoming: Upcoming | None = None) -> None:
+        self.log = event_log
+        #: Schedules imported ahead of their day, booked when it opens (in memory unless given).
+        self.upcoming = upcoming or FileUpcoming(None)
+        self.clock = clock or SystemClock()
+        self.hub = hub or Hub()
+        self.tick_seconds = tick_seconds
+        #: Staff, sign-ins and displays (in memory only unless a directory is given: tests and tools).
+        # Sign-ins expire in real time, whatever clock the clinic day runs on (a demo or rehearsal runs fast).
+        self.sessions = sessions or Sessions(directory or EmbeddedDirectory(None), SystemClock())
+        #: This server's own registry: several Floors in one process (the tests) count apart.
+        self.metrics = Metrics()
+        self.runtimes = {c.id: ClinicRuntime(c, event_log, self.clock, self.hub, metrics=self.metrics)
+                         for c in clinics}
+        self.metrics.watch(self.hub, self.runtimes.values)
+        #: True from the end of `start` to the beginning of `stop`: /readyz sends no traffic here otherwise.
+        self.started = False
+        #: Clinic days kept in the log; older ones are pruned (checked at start, then every PRUNE_SECONDS).
+        self.retention_days = RETENTION_DAYS
+        #: Seconds between moving long-lived objects out of the collector's walk (floor/collector.py).
+        self.freeze_seconds = FREEZE_SECONDS
+        self._tasks: list[asyncio.Task[None]] = []
+        self._recheck = asyncio.Event()
+        #: The clinic day each clinic's upcoming schedule was last looked at for, and the booking under way.
+        self._booked_for: dict[str, dt.date] = {}
+        self._booking: dict[str, asyncio.Task[None]] = {}
+
+    def get(self, clinic_id: str) -> ClinicRuntime:
+        runtime = self.runtimes.get(clinic_id)
+        if runtime is None:
+            raise Refusal(Why.not_found, f"No clinic {clinic_id!r} on this server "
+                          f"(it runs: {', '.join(self.runtimes)}).")
+        return runtime
+
+    async def start(self) -> None:
+        await self.log.open()
+        await self.sessions.directory.open()
+        await self._warn_of_staff_without_clinics()
+        await self.upcoming.open()
+        for runtime in self.runtimes.values():
+            await runtime.start()
+            self._book_upcoming(runtime)
+        self._tasks = [asyncio.create_task(self._tick_forever(), name="floor-ticker"),
+                       asyncio.create_task(self._learn_forever(), name="floor-learn"),
+                       asyncio.create_task(self._prune_forever(), name="floor-prune"),
+                       asyncio.create_task(self._collect_forever(), name="floor-collector"),
+                       asyncio.create_task(self._check_sessions_forever(), name="floor-sessions")]
+        if self.log.shared:
+            # Other servers append to the same log: follow each clinic's part of it.
+            self._tasks += [asyncio.create_task(r.follow(), name=f"floor-follow-{r.id}")
+                            for r in self.runtimes.values()]
+        self.started = True
+
+    async def _warn_of_staff_without_clinics(self) -> None:
+        """Accounts added before clinics were recorded keep every clinic (floor.core.access.clinics_of): say
+        which, once, so an operator running several clinics narrows them (`floor staff clinics`)."""
+        with contextlib.suppress(Exception):  # a directory that cannot be read now is reported where it is used
+            unset = [m.id for m in await self.sessions.directory.all_staff() if m.clinics is None]
+            if unset:
+                log.warning("staff_without_clinics", staff=unset[:50], count=len(unset), clinics=list(self.runtimes),
+                            meaning="added before clinics were recorded: they work in every clinic until "
+                                    "`floor staff clinics --id ID --clinic CLINIC` narrows them")
+
+    async def stop(self) -> None:
+        self.started = False
+        await _cancel([*self._tasks, *self._booking.values()])
+        self._tasks = []
+        self._booking.clear()
+        gc.unfreeze()  # a process that goes on (tests, tools) collects what this server froze
+        # A tap whose client hung up is still being stored (the runtime shields it): it is stored and folded
+        # before the log closes. Bounded, so a log that hangs cannot hold up a restart.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(r.settle() for r in self.runtimes.values())), SETTLE_SECONDS)
+        await self.sessions.directory.close()
+        await self.upcoming.close()
+        await self.log.close()
+
+    def _book_upcoming(self, runtime: ClinicRuntime) -> None:
+        """Once a clinic day has opened (or at start), book the schedule kept for it, if any."""
+        day = runtime.floor.day
+        busy = self._booking.get(runtime.id)
+        if self._booked_for.get(runtime.id) == day or (busy is not None and not busy.done()):
+            return
+
+        async def book() -> None:
+            try:
+                await book_upcoming(runtime, self.upcoming)
+            except LogUnavailable as e:
+                log.warning("upcoming_schedule_postponed", clinic=runtime.id, day=str(day), error=str(e))
+                return  # the next tick tries again
+            except Exception:
+                log.exception("upcoming_schedule_failed", clinic=runtime.id, day=str(day))
+            self._booked_for[runtime.id] = day
+
+        self._booking[runtime.id] = asyncio.create_task(book(), name=f"floor-upcoming-{runtime.id}")
+
+    def recheck_sessions(self) -> None:
+        """A sign-in ended here (sign-out, revoked display): close its sockets now, not at the next check."""
+        self._recheck.set()
+
+    async def _check_sessions_forever(self) -> None:
+        seen, last_full = -1, 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._recheck.wait(), SESSION_CHECK_SECONDS)
+            forced = self._recheck.is_set()
+            self._recheck.clear()
+            try:
+                revision = await self.sessions.directory.revision()
+                self.sessions.revision_seen(revision)
+                full = loop.time() - last_full > FULL_SESSION_CHECK_SECONDS
+                if forced or full or revision != seen:
+                    seen, last_full = revision, loop.time() if full else last_full
+                    await self._close_ended_sessions()
+            except LogUnavailable as e:
+                log.warning("session_check_postponed", error=str(e))
+            except Exception:
+                log.exception("session_check_failed")
+
+    async def _close_ended_sessions(self) -> None:
+        ended = {s for s in self.hub.sessions() if not await self.sessions.still_signed_in(s)}
+        if ended:
+            closed = self.hub.end_sessions(ended, CLOSE_SIGNED_OUT, "signed out, expired or revoked")
+            log.info("sockets_closed_after_sign_out", sockets=closed)
+
+    async def _collect_forever(self) -> None:
+        """Keep full garbage collections (a walk over every socket's objects) for quiet hours: floor/collector.py."""
+        loop = asyncio.get_running_loop()
+        collector = Collector(loop.time())
+        gc.freeze()  # what loading the clinics made
+        while True:
+            await asyncio.sleep(self.freeze_seconds)
+            if collector.step(loop.time(), (r.clinic for r in self.runtimes.values()), self.clock.now()):
+                log.info("full_collection", sockets=self.hub.count())
+
+    async def _prune_forever(self) -> None:
+        """Delete the clinic days past retention: hourly, so a server running for weeks prunes too (several
+        servers on one Redis may all do it; pruning twice deletes nothing more)."""
+        while True:
+            for runtime in self.runtimes.values():
+                try:
+                    await self.log.prune(runtime.id, oldest_kept(runtime.floor.day, self.retention_days))
+                except LogUnavailable as e:
+                    log.warning("prune_postponed", clinic=runtime.id, error=str(e))
+                except Exception:
+                    log.exception("prune_failed", clinic=runtime.id)
+            await asyncio.sleep(PRUNE_SECONDS)
+
+    async def _learn_forever(self) -> None:
+        """Each clinic learns from its past days once its day opens (at start, then after each midnight): one
+        clinic at a time, beside serving, so hundreds of clinics with months of logs start at once and never
+        hold more than one past day in memory each moment."""
+        while True:
+            for runtime in self.runtimes.values():
+                day = runtime.floor.day
+                if runtime.learned_for == day:
+                    continue
+                try:
+                    await runtime.learn()
+                except LogUnavailable as e:
+                    log.warning("learning_postponed", clinic=runtime.id, day=str(day), error=str(e))
+                except Exception:
+                    # A past day this server cannot read: say so, and go on with the last learning until tomorrow.
+                    log.exception("learning_failed", clinic=runtime.id, day=str(day))
+                    runtime.learned_for = day
+            await asyncio.sleep(self.tick_seconds)
+
+    async def _tick_forever(self) -> None:
+        """Each clinic ticks once a period, at its own point of it: ticking a few hundred clinics in one go
+        (delays projected, heartbeats sent) would hold every tap in the meantime for all of them."""
+        loop = asyncio.get_running_loop()
+        runtimes = list(self.runtimes.values())
+        start = loop.time()
+        while True:
+            for n, runtime in enumerate(runtimes):
+                await asyncio.sleep(max(0.0, start + self.tick_seconds * (1 + n / len(runtimes)) - loop.time()))
+                try:
+                    runtime.tick()
+                    self._book_upcoming(runtime)
+                except Exception:
+                    log.exception("tick_failed", clinic=runtime.id)
+            start = max(start + self.tick_seconds, loop.time() - self.tick_seconds)
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the background tasks and wait until they end, cancelling again as long as one runs on.
+
+    Once is not enough on Python 3.11: redis-py sends every command under `asyncio.wait_for`, which loses a
+    cancellation that lands just as the send completes (CPython issue 86296, fixed in 3.12), and the loop
+    around it carries on. Awaiting such a task kept a SIGTERM'd server with a few thousand sockets from ever
+    exiting. Bounded: a task that will not end is reported, not waited for."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STOP_TASKS_SECONDS
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.1)
+        if pending and loop.time() > deadline:
+            log.error("tasks_did_not_stop", tasks=sorted(t.get_name() for t in pending))
+            break
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.error("task_failed", task=task.get_name(), error=repr(task.exception()))

@@ -1,0 +1,185 @@
+"""The Redis client every Redis-backed store uses (the log, the directory, the upcoming schedules): how to
+connect (one URL, several nodes, or a Cluster), the connection options and the one retry, the hash tags that
+keep a store's keys in one Cluster slot, and the one place that decides a Redis error means "not now"
+(`call`: a 503 with Retry-After, never a 500).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import structlog
+from redis import exceptions as redis_errors
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+
+from floor.log.base import LogUnavailable
+
+log = structlog.get_logger("floor.redis")
+
+T = TypeVar("T")
+
+#: Errors that mean Redis cannot take the command now, whatever the command: the caller answers 503 with
+#: Retry-After (LogUnavailable), never 500. Here the refusals Redis answers with (CLUSTERDOWN, MOVED, ...);
+#: below, a lost connection or a timeout.
+_REFUSED = (
+    redis_errors.BusyLoadingError,  # LOADING: a restarted node replaying its AOF
+    redis_errors.MaxConnectionsError,  # every pooled connection busy past POOL_WAIT
+    redis_errors.ClusterDownError,  # CLUSTERDOWN (a master down past the node timeout), MASTERDOWN
+    redis_errors.TryAgainError,  # TRYAGAIN: a slot migrating or failing over
+    redis_errors.AskError,  # ASK and MOVED the client could not follow while the slots move
+    redis_errors.ClusterError,  # redirections exhausted ("TTL exhausted") while a failover settles
+    redis_errors.SlotNotCoveredError,  # the client's slot map has no node for the key (failover under way)
+    redis_errors.ReadOnlyError,  # READONLY: a write reached a master demoted by a failover
+    redis_errors.OutOfMemoryError,  # OOM: Redis refuses writes until memory is freed
+)
+_UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+#: Refusals redis-py raises as a plain ResponseError, known by the first word of the answer.
+_REFUSED_WORDS = ("MISCONF", "NOREPLICAS")
+#: What the cluster client says when no node answers at all (RedisClusterException, while it rediscovers).
+_CLUSTER_GONE = ("cannot be connected", "not covered")
+
+#: Seconds one command may wait for its answer before the caller hears "unavailable". A tap normally takes a
+#: millisecond; a node that stops answering (paused, a failing disk under appendfsync always, a partition)
+#: must not hold a tap for 15 s while the tablet's user waits: a quick 503 and the tablet's retry with the
+#: same Idempotency-Key do better.
+COMMAND_TIMEOUT = 2.0
+#: Seconds a whole call may take, reconnection, cluster redirections and slot-map refreshes included: the
+#: longest a tap (or a sign-in check) waits on Redis before its 503.
+CALL_DEADLINE = 3.0
+
+# Fail fast while Redis is down (writes answer 503 and screens are told the feed is stale); one quick retry
+# covers a pooled connection that died with a Redis restart. A timeout is not retried: a node that did not
+# answer in COMMAND_TIMEOUT will not answer the retry sooner, and the tap's deadline is CALL_DEADLINE.
+_OPTIONS: dict[str, Any] = {
+    "socket_connect_timeout": COMMAND_TIMEOUT,
+    "socket_timeout": COMMAND_TIMEOUT,
+    "retry": Retry(ExponentialBackoff(cap=0.2, base=0.05), 1, supported_errors=(redis_errors.ConnectionError,)),
+}
+
+#: Connections a server may hold to Redis at once. Each clinic followed holds one in a blocking read, and a
+#: reconnect storm asks for a sign-in check per screen at once: past the limit a request waits its turn
+#: (up to POOL_WAIT seconds) rather than failing.
+POOL_SIZE = 256
+POOL_WAIT = 5.0
+
+
+def urls(url: str) -> list[str]:
+    """The nodes of a start-up URL list (`redis://a:7000,redis://b:7001`): any one of them that answers will do."""
+    return [u.strip() for u in url.split(",") if u.strip()]
+
+
+async def connect(url: str, pool_size: int = POOL_SIZE, socket_timeout: float = COMMAND_TIMEOUT,
+                  ) -> Redis | RedisCluster:
+    """A client for the URL, or for comma-separated URLs of several nodes. A cluster client when a node says
+    it is part of a Redis Cluster (given every listed node to discover the cluster from); else the first
+    listed node that is a master, or failing that the first that answers (reads work, writes answer 503).
+    Redis is unavailable only when no listed node answers: one node down or failed over at start does not
+    stop a server."""
+    options = {**_OPTIONS, "socket_timeout": socket_timeout}
+    failures: list[str] = []
+    answering: list[Redis] = []
+    try:
+        for one in urls(url):
+            client = Redis.from_pool(BlockingConnectionPool.from_url(one, max_connections=pool_size,
+                                                                     timeout=POOL_WAIT, **options))
+            try:
+                info = await asyncio.wait_for(client.info(), CALL_DEADLINE)
+            except (*_UNREACHABLE, *_REFUSED, TimeoutError) as e:
+                await client.aclose()
+                failures.append(f"{safe_url(one)}: {str(e) or type(e).__name__}")
+                log.warning("redis_node_unreachable", url=safe_url(one), error=str(e) or type(e).__name__)
+                continue
+            if info.get("cluster_enabled") == 1:
+                await client.aclose()
+                nodes = [ClusterNode(*_host_port(u)) for u in urls(url)]
+                cluster = RedisCluster.from_url(one, startup_nodes=nodes, max_connections=pool_size, **options)
+                try:
+                    await asyncio.wait_for(cluster.initialize(), CALL_DEADLINE * 2)
+                except (*_UNREACHABLE, *_REFUSED, TimeoutError, redis_errors.RedisClusterException) as e:
+                    await cluster.aclose()
+                    raise LogUnavailable(f"cannot reach the Redis Cluster at {safe_url(url)}: {e}") from e
+                return cluster
+            if info.get("role") == "master":
+                answering.insert(0, client)
+                break
+            answering.append(client)
+        if not answering:
+            raise LogUnavailable(f"cannot reach Redis at {safe_url(url)}: {'; '.join(failures)}")
+        for other in answering[1:]:
+            await other.aclose()
+        return answering[0]
+    except BaseException:
+        for client in answering:
+            await client.aclose()
+        raise
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parsed = urlsplit(url)
+    return parsed.hostname or "127.0.0.1", parsed.port or 6379
+
+
+def hash_tagged(prefix: str, tag: str) -> str:
+    """`prefix:{tag}`, the start of every key of one clinic (or of the directory): Redis Cluster places keys by
+    the part in braces, so they all live in one slot and a script may touch several of them."""
+    return f"{prefix}:{{{tag}}}"
+
+
+async def call(client: Redis | RedisCluster | None, what: Callable[[], Awaitable[T]], name: str,
+               deadline: float = CALL_DEADLINE) -> T:
+    """A Redis command, answered within `deadline` seconds, with every error that means "Redis cannot take it
+    now" as LogUnavailable (503 with Retry-After; the tablet tries again). The one place that decides it, for
+    the log, the directory and the upcoming schedules."""
+    if client is None:
+        raise LogUnavailable(f"{name} is not open")
+    try:
+        async with asyncio.timeout(deadline):
+            return await what()
+    except Exception as e:
+        why = unavailable(e)
+        if why is None:
+            raise
+        if isinstance(e, TimeoutError) and not isinstance(e, redis_errors.RedisError):
+            why = f"Redis did not answer within {deadline:g} s"
+        # Whether the command ran is not known, even for a refusal: the clients retry on their own (a lost
+        # connection, a cluster's timeout or CLUSTERDOWN), so a refusal may follow an attempt whose answer was
+        # lost. The tablet's retry with the same Idempotency-Key finds out.
+        raise LogUnavailable(why, maybe_stored=True) from e
+
+
+def unavailable(e: BaseException) -> str | None:
+    """Why the error means Redis cannot take a command now (a sentence), or None for any other error (a bug or
+    a bad command, which stays a 500)."""
+    if isinstance(e, redis_errors.BusyLoadingError):
+        return "Redis is loading its data"
+    if isinstance(e, redis_errors.MaxConnectionsError):
+        return "every connection to Redis is busy"
+    if isinstance(e, _REFUSED) or _refused(e):
+        return f"Redis refused the command for now ({type(e).__name__}: {str(e)[:120]})"
+    if isinstance(e, _UNREACHABLE):
+        return f"Redis is unreachable ({type(e).__name__})"
+    if isinstance(e, redis_errors.RedisClusterException) and any(w in str(e) for w in _CLUSTER_GONE):
+        return f"the Redis Cluster cannot be reached ({str(e)[:120]})"
+    return None
+
+
+def _refused(e: BaseException) -> bool:
+    return isinstance(e, redis_errors.ResponseError) and str(e).startswith(_REFUSED_WORDS)
+
+
+def safe_url(url: str) -> str:
+    """The URL (or each of a comma-separated list) without its password, for logs."""
+    return ",".join(_safe_one(u) for u in urls(url)) if "," in url else _safe_one(url)
+
+
+def _safe_one(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"

@@ -1,0 +1,181 @@
+"""Every setting the commands read, from their flags and the environment, read once into `Settings`.
+
+The flags that fall back on an environment variable are declared here (the `*_flag(s)` functions the
+commands' modules in floor/cli/ call), and `read` resolves the settings that only the environment gives
+(allowed origins, the socket stack, the event loop) and the fallbacks (the Redis URL, the clinic files): no
+other module reads the environment. The README's "Running it" table lists them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+
+import msgspec
+
+from floor.config import demo_clinic_path
+from floor.days import RETENTION_DAYS
+from floor.log.redis import MAX_REPLICA_TIMEOUT_MS, NO_REPLICA_ACK, ReplicaAck
+
+#: Where the embedded log keeps its files when neither --data-dir nor $FLOOR_DATA_DIR says.
+DATA_DIR = "floor-data"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """What a command runs with. A command that has no flag for a setting gets its environment value or its
+    default (`floor check` has no --redis: it never uses one)."""
+
+    log_level: str = "info"
+    #: The embedded log's directory (also the staff directory's and the upcoming schedules', beside it).
+    data_dir: str = DATA_DIR
+    #: The shared log in Redis (one URL, or several nodes comma-separated); None: the embedded log.
+    redis_url: str | None = None
+    #: With Redis: how many replicas must have a tap before it is answered.
+    replica_ack: ReplicaAck = NO_REPLICA_ACK
+    #: The clinic files (or directories of them) the server runs, and among which `--clinic ID` is looked up.
+    clinic_files: tuple[str, ...] = ()
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Reverse proxies whose X-Forwarded-For names the client (addresses, networks, or "*").
+    trusted_proxies: tuple[str, ...] = ()
+    retention_days: int = RETENTION_DAYS
+    #: Pages served from another origin (a proxy's public name) that may open the live feed.
+    allowed_origins: frozenset[str] = frozenset()
+    #: The socket stack, for comparing (loadtests/README.md): "frames" (ours), or one of uvicorn's own
+    #: ("websockets-sansio", "websockets"), under which every update goes through ASGI.
+    ws: str = "frames"
+    #: Per-message compression on the live feed (off: see floor/cli/serve.py).
+    ws_deflate: bool = False
+    #: "uvloop" (the default) or "asyncio", for comparing (loadtests/README.md).
+    loop: str = "uvloop"
+    #: A rehearsal's clock (hidden flags of `floor serve`): the clinic time it starts at, its speed and the
+    #: wall-clock instant it started (several servers given the same three agree on the time).
+    clock_start: dt.datetime | None = None
+    clock_speed: float = 1.0
+    clock_origin: float | None = None
+
+
+def read(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> Settings:
+    """The settings of a parsed command line, with what its flags leave open taken from the environment."""
+    default = Settings()
+    flag = vars(args)
+    clinic_files = (flag.get("clinic_files") or _env_list(environ, "FLOOR_CLINICS")
+                    or [str(demo_clinic_path())])
+    replicas = flag.get("redis_replicas")
+    return Settings(
+        log_level=flag.get("log_level") or default.log_level,
+        data_dir=flag.get("data_dir") or environ.get("FLOOR_DATA_DIR", DATA_DIR),
+        # --redis, else $FLOOR_REDIS_URL, else $REDIS_URL: one URL, or several comma-separated (any node that
+        # answers at start will do; floor/redis_client.py `connect`).
+        redis_url=flag.get("redis") or environ.get("FLOOR_REDIS_URL") or environ.get("REDIS_URL") or None,
+        replica_ack=(ReplicaAck(replicas, flag["redis_replica_timeout"]) if replicas is not None
+                     else default.replica_ack),
+        clinic_files=tuple(map(str, clinic_files)),
+        host=flag.get("host") or default.host,
+        port=flag["port"] if flag.get("port") is not None else default.port,
+        trusted_proxies=tuple(flag.get("trusted_proxies") or ()),
+        retention_days=flag["retention_days"] if flag.get("retention_days") is not None else default.retention_days,
+        allowed_origins=frozenset(o.strip() for o in environ.get("FLOOR_ALLOWED_ORIGINS", "").split(",")
+                                  if o.strip()),
+        ws=environ.get("FLOOR_WS", default.ws),
+        # Off: a per-socket zlib pass and ~40 KB of compressor state per screen, for messages of a few hundred
+        # bytes; FLOOR_WS_DEFLATE=1 turns it on where bandwidth costs more than the server's CPU and memory.
+        ws_deflate=environ.get("FLOOR_WS_DEFLATE") == "1",
+        loop=environ.get("FLOOR_LOOP", default.loop),
+        clock_start=flag.get("clock_start"),
+        clock_speed=flag["clock_speed"] if flag.get("clock_speed") is not None else default.clock_speed,
+        clock_origin=flag.get("clock_origin"),
+    )
+
+
+def _env_list(environ: Mapping[str, str], name: str) -> list[str]:
+    value = environ.get(name, "")
+    return [p for p in value.split(os.pathsep) if p]
+
+
+# -- flags that fall back on the environment ----------------------------------------------------------------
+
+
+def log_level_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-level", default=os.environ.get("FLOOR_LOG_LEVEL", "info"),
+                        choices=["debug", "info", "warning", "error"])
+
+
+def data_dir_flag(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    parser.add_argument("--data-dir", default=None, help=help)
+
+
+def redis_flag(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    parser.add_argument("--redis", metavar="URL", default=None, help=help)
+
+
+def port_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+
+def host_flag(parser: argparse.ArgumentParser, from_environment: bool) -> None:
+    """--host; `floor serve`'s falls back on $FLOOR_HOST, the demo's does not."""
+    parser.add_argument("--host", default=os.environ.get("FLOOR_HOST", "127.0.0.1") if from_environment
+                        else "127.0.0.1")
+
+
+def retention_days_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--retention-days", type=int,
+                        default=int(os.environ.get("FLOOR_RETENTION_DAYS", RETENTION_DAYS)),
+                        help=f"clinic days kept in the log, today included; older ones are deleted (default "
+                             f"{RETENTION_DAYS}, or $FLOOR_RETENTION_DAYS)")
+
+
+def replica_ack_flags(parser: argparse.ArgumentParser) -> None:
+    """--redis-replicas and --redis-replica-timeout (the commands that store taps in Redis take both)."""
+    default = ReplicaAck()
+    parser.add_argument("--redis-replicas", metavar="N", type=_whole("--redis-replicas", "FLOOR_REDIS_REPLICAS"),
+                        default=os.environ.get("FLOOR_REDIS_REPLICAS", str(default.replicas)),
+                        help="with Redis: answer a tap only once N replicas of its node have it (Redis WAIT), "
+                             "else 503; default $FLOOR_REDIS_REPLICAS, else 0 (answer once the primary has it)")
+    parser.add_argument("--redis-replica-timeout", metavar="MS",
+                        type=_whole("--redis-replica-timeout", "FLOOR_REDIS_REPLICA_TIMEOUT", least=1,
+                                     most=MAX_REPLICA_TIMEOUT_MS),
+                        default=os.environ.get("FLOOR_REDIS_REPLICA_TIMEOUT", str(default.timeout_ms)),
+                        help="milliseconds a tap waits for those replicas before its 503 (at most "
+                             f"{MAX_REPLICA_TIMEOUT_MS}: the WAIT must end before Redis's command timeout); default "
+                             f"$FLOOR_REDIS_REPLICA_TIMEOUT, else {default.timeout_ms}")
+
+
+def trusted_proxies_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trusted-proxies", metavar="ADDRESSES", type=_trusted_proxies,
+                        default=os.environ.get("FLOOR_TRUSTED_PROXIES") or os.environ.get("FORWARDED_ALLOW_IPS", ""),
+                        help="the reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For "
+                             "gives the client's address; default $FLOOR_TRUSTED_PROXIES (else $FORWARDED_ALLOW_IPS), "
+                             "else none: every client is known by the address it connects from")
+
+
+def _whole(flag: str, env: str, least: int = 0, most: int | None = None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least or (most is not None and value > most):
+            within = f"between {least} and {most}" if most is not None else f"of at least {least}"
+            raise argparse.ArgumentTypeError(f"{flag} (or ${env}) must be a whole number {within}, not {text!r}")
+        return value
+    return parse
+
+
+def _trusted_proxies(text: str) -> list[str]:
+    """--trusted-proxies: addresses or networks (10.0.0.5, 10.0.0.0/24, ::1), comma-separated, or `*`."""
+    proxies = [p.strip() for p in text.split(",") if p.strip()]
+    for proxy in proxies:
+        if proxy == "*":
+            continue
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"--trusted-proxies (or $FLOOR_TRUSTED_PROXIES) takes addresses or networks such as 10.0.0.5 or "
+                f"10.0.0.0/24, comma-separated, not {proxy!r}") from None
+    return proxies
