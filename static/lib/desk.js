@@ -113,13 +113,12 @@ export function frontDesk({ onChange }) {
       const q = query.trim();
       if (q) {
         const sort = (a, b) => (mine ? (b.provider === mine) - (a.provider === mine) : 0) || byStart(a, b);
-        return [{ key: "desk-found", title: `Found for “${q}”`, stages: EVERY_STAGE, filter: (v) => matches(v, q),
+        return [{ key: "desk-found", title: t("list.desk-found", { query: q }), stages: EVERY_STAGE, filter: (v) => matches(v, q),
           sort, empty: "No visit today matches. Search by the patient’s name or the visit code the wall shows." }];
       }
       const shown = arrivalFilter({ now, timezone, dueOf });
-      const arrivals = t("list.desk-arrivals");
-      const title = view === "all" ? `${arrivals}: all of today` : view === "now" ? `${arrivals}: late and next hour`
-        : `${arrivals}: ${hourLabel(Number(view.slice(1)), timezone, now).toLowerCase()}`;
+      const title = view === "all" ? t("list.desk-arrivals-all") : view === "now" ? t("list.desk-arrivals-now")
+        : t("list.desk-arrivals-from", { when: hourLabel(Number(view.slice(1)), timezone, now).toLowerCase() });
       const empty = view === "now" ? "Nobody is late or due within the hour." : "Nobody else is expected then.";
       return [
         { key: "desk-arrivals", title, stages: ["scheduled"], filter: shown,
