@@ -3,7 +3,8 @@
 fanout.py holds every socket in one process, whose single core tops out near 5,000 busy sockets on this
 machine. This script starts the same servers (the embedded default, or `--redis` with `--instances` servers
 on a private Redis; with `--replicas 1` a primary with one replica, AOF fsynced on every write, and the servers
-answering a tap only once the replica has it), then spreads `--sockets` wall sockets over `--clinics` clinics
+answering a tap only once the replica has it; `--replica --replicas 0`: the same primary and replica, answering
+once the primary has it, the fair comparison), then spreads `--sockets` wall sockets over `--clinics` clinics
 and over `--procs` worker processes (each its own event loop, with fanout.py's frame-draining sockets:
 every socket checks it sees every seq of its clinic in order, and one in `--probe-every`, spread through the
 list, times each update). The main process taps walk-ins (then marks them left unseen) into random clinics
@@ -18,7 +19,9 @@ lost/reordered/resynced, each worker's CPU (a worker near 100% is in the latenci
     .venv/bin/python loadtests/fleet.py --sockets 20000 --clinics 500 --rate 200 --procs 4 --seconds 60 --storm
     .venv/bin/python loadtests/fleet.py --sockets 5000 --clinics 200 --rate 100 --procs 2 --redis --instances 2
     .venv/bin/python loadtests/fleet.py --sockets 5000 --clinics 200 --rate 100 --procs 2 --redis --instances 2 \\
-        --replicas 1
+        --replica --replicas 0
+    .venv/bin/python loadtests/fleet.py --sockets 5000 --clinics 200 --rate 100 --procs 2 --redis --instances 2 \\
+        --replica --replicas 1
 """
 
 from __future__ import annotations
@@ -241,7 +244,7 @@ async def run(args: argparse.Namespace, workers: Workers) -> None:
         servers: list[FloorServer] = []
         env = {}
         try:
-            if args.replicas:
+            if args.replica:
                 from replica_ack import Node, linked
 
                 redis = Node()
@@ -261,7 +264,7 @@ async def run(args: argparse.Namespace, workers: Workers) -> None:
             for s in servers:
                 took = s.start()
                 print(f"floor serve on port {s.port} ({len(clinics)} clinics, "
-                      f"{'Redis' + (f' with {args.replicas} replica' if args.replicas else '') if url else 'embedded'}"
+                      f"{'Redis' + (' and a replica' if args.replica else '') if url else 'embedded'}"
                       f") up in {took:.1f} s")
             await drive(args, workers, servers, clinics, tokens)
         finally:
@@ -275,7 +278,7 @@ async def run(args: argparse.Namespace, workers: Workers) -> None:
 async def drive(args: argparse.Namespace, workers: Workers, servers: list[FloorServer], clinics: list[str],
                 tokens: dict[str, str]) -> None:
     label = f"fleet {'redis x' + str(len(servers)) if args.redis else 'embedded'}" + \
-        (f" replicas {args.replicas}" if args.replicas else "")
+        (f" --redis-replicas {args.replicas}" if args.replica else "")
     # At random arrivals a tablet is asked for about 3 taps a second on average, 4 at most.
     tablets = max(2, math.ceil(args.rate / 3))
     client = httpx.AsyncClient(base_url=servers[0].base, timeout=30, limits=httpx.Limits(max_connections=tablets))
@@ -378,8 +381,11 @@ def main() -> None:
     parser.add_argument("--probe-every", type=int, default=25, help="1 socket in N times every update (25)")
     parser.add_argument("--redis", action="store_true", help="the Redis log (a private redis-server)")
     parser.add_argument("--instances", type=int, default=1, help="servers sharing Redis (needs --redis)")
+    parser.add_argument("--replica", action="store_true",
+                        help="with --redis: a primary and one replica, both with AOF fsynced on every write")
     parser.add_argument("--replicas", type=int, default=0, choices=(0, 1),
-                        help="with --redis: a primary and one replica, taps answered once the replica has them")
+                        help="--redis-replicas for the servers: 1 answers a tap once the replica has it (implies "
+                        "--replica)")
     parser.add_argument("--storm", action="store_true", help="then restart the servers: a reconnect storm")
     args = parser.parse_args()
     args.sockets = max(1, min(args.sockets, 30000))
@@ -387,8 +393,9 @@ def main() -> None:
     args.procs = max(1, min(args.procs, os.cpu_count() * 4 or 8))
     if args.instances > 1 and not args.redis:
         parser.error("several instances share a Redis: add --redis")
-    if args.replicas and not args.redis:
-        parser.error("--replicas needs --redis")
+    args.replica = args.replica or args.replicas > 0
+    if args.replica and not args.redis:
+        parser.error("--replica and --replicas need --redis")
     workers = Workers(args.procs, reconnect=args.storm)
     try:
         try:
