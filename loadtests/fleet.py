@@ -156,6 +156,12 @@ class Workers:
                 proc.kill()
 
 
+def probe(k: int, clinics: int, every: int) -> bool:
+    """Whether socket k (sockets dealt to clinics in turn) is a probe: 1 in `every` of each clinic's sockets,
+    at a different place in each clinic's order, so that probes sit all through the fan-out, in every clinic."""
+    return (k // clinics) % every == (k % clinics) % every
+
+
 # -- tablets: random arrivals --------------------------------------------------------------------------------
 
 
@@ -296,8 +302,9 @@ async def drive(args: argparse.Namespace, workers: Workers, servers: list[FloorS
         for k in range(args.sockets):
             clinic = clinics[k % len(clinics)]
             server = servers[k % len(servers)]
-            shares[k % len(shares)].append((clinic, server.port, f"/api/clinics/{clinic}/live",
-                                            {"Authorization": f"Bearer {tokens[clinic]}"}, k % every == 0))
+            auth = {"Authorization": f"Bearer {tokens[clinic]}"}
+            shares[k % len(shares)].append((clinic, server.port, f"/api/clinics/{clinic}/live", auth,
+                                            probe(k, len(clinics), every)))
         started = time.monotonic()
         opened = await workers.ask([{"op": "open", "screens": share} for share in shares])
         if any("error" in o for o in opened):

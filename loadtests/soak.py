@@ -37,6 +37,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fanout import Screen, Screens
+from fleet import probe
 from rig import (
     ROOT,
     FloorServer,
@@ -402,7 +403,7 @@ async def soak(args: argparse.Namespace) -> int:
               f"{span:.1f} clinic hours = {span * 3600 / args.speed:.0f} s; peak {peak:.1f} taps/s, {tablets} tablets")
         screens = [Screen(ids[k % len(ids)], server.port, f"/api/clinics/{ids[k % len(ids)]}/live",
                           {"Authorization": f"Bearer {tokens[ids[k % len(ids)]]}"},
-                          probe=k % args.probe_every == 0) for k in range(args.walls)]
+                          probe=probe(k, len(ids), args.probe_every)) for k in range(args.walls)]
         holder = Screens(deflate=False, reconnect=True)
         client = httpx.AsyncClient(base_url=server.base, timeout=30,
                                    limits=httpx.Limits(max_connections=tablets + 2))
