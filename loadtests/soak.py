@@ -90,6 +90,27 @@ def day_taps(clinic, day: dt.date, seed: int, start: dt.datetime) -> list[Tap]:
     return taps
 
 
+def tap_request(clinic: str, tap: Tap, ids: dict[str, str]) -> tuple[str, dict] | None:
+    """The HTTP request a tablet sends for the tap: (path, body). `ids` maps the simulation's visit ids to the
+    server's (from the bookings' answers); None for a step of a visit whose booking was refused."""
+    change = tap.event.change
+    if isinstance(change, VisitBooked):
+        body = {"patient_name": change.patient_name, "provider": change.provider, "visit_type": change.visit_type,
+                "walk_in": change.walk_in}
+        if not change.walk_in:
+            body["start"] = change.start.isoformat()
+        return f"/api/clinics/{clinic}/visits", body
+    if isinstance(change, StepTaken):
+        if change.visit not in ids:
+            return None
+        body = {"type": change.step.value}
+        if change.step is Stage.roomed:  # (a check-out's event names the room it frees; its tap does not)
+            body["room"] = change.room
+        return f"/api/clinics/{clinic}/visits/{ids[change.visit]}/events", body
+    assert isinstance(change, RoomMarked)
+    return f"/api/clinics/{clinic}/rooms/{change.room}/events", {"type": change.action.value}
+
+
 # -- figures per clinic hour ---------------------------------------------------------------------------------
 
 
@@ -191,23 +212,11 @@ class Soak:
             if due > now:
                 await asyncio.sleep(due - now)
             change = tap.event.change
-            if isinstance(change, VisitBooked):
-                path = f"/api/clinics/{clinic}/visits"
-                body = {"patient_name": change.patient_name, "provider": change.provider,
-                        "visit_type": change.visit_type, "walk_in": change.walk_in}
-                if not change.walk_in:
-                    body["start"] = change.start.isoformat()
-            elif isinstance(change, StepTaken):
-                if change.visit not in ids:
-                    self.skipped += 1
-                    continue
-                path = f"/api/clinics/{clinic}/visits/{ids[change.visit]}/events"
-                body = {"type": change.step.value}
-                if change.step is Stage.roomed:  # (a check-out's event names the room it frees; its tap does not)
-                    body["room"] = change.room
-            else:
-                path = f"/api/clinics/{clinic}/rooms/{change.room}/events"
-                body = {"type": change.action.value}
+            request = tap_request(clinic, tap, ids)
+            if request is None:
+                self.skipped += 1
+                continue
+            path, body = request
             headers, pace = await tablets.get()
             try:
                 await pace.wait()
