@@ -14,8 +14,8 @@ acknowledgement p50/p99 and tap-to-screen p99 of that hour's taps, how far the p
 clinic clock, closes, and lost/reordered updates. It ends with a verdict: does anything grow without bound
 (first against last hours; memory's slope after the last tap, while the walls stay connected).
 
-    .venv/bin/python loadtests/soak.py --clinics 3 --walls 50 --speed 900           # smoke, under a minute
-    .venv/bin/python loadtests/soak.py --clinics 200 --walls 5000 --speed 30        # the real run, ~25 min
+    .venv/bin/python loadtests/soak.py --clinics 3 --walls 50 --speed 900           # smoke: 1.5 minutes
+    .venv/bin/python loadtests/soak.py --clinics 200 --walls 5000 --speed 30        # the real run: ~30 minutes
 """
 
 from __future__ import annotations
@@ -465,7 +465,7 @@ def main() -> None:
     parser.add_argument("--clinics", type=int, default=20, help="clinics, each playing its own day (20; at most 1000)")
     parser.add_argument("--walls", type=int, default=500, help="wall-display sockets over them (500; at most 30000)")
     parser.add_argument("--speed", type=float, default=60.0,
-                        help="clinic seconds per real second (60: an 11-hour day in 11 minutes; at least 10)")
+                        help="clinic seconds per real second (60: the 13.6 clinic hours of a default run in 14 minutes; at least 10)")
     parser.add_argument("--lead", type=float, default=120.0,
                         help="clinic minutes before the doors open the clock starts (120), rounded down to the hour; "
                         "the day's schedule is booked from then until 45 minutes before opening")
