@@ -465,7 +465,8 @@ def main() -> None:
     parser.add_argument("--clinics", type=int, default=20, help="clinics, each playing its own day (20; at most 1000)")
     parser.add_argument("--walls", type=int, default=500, help="wall-display sockets over them (500; at most 30000)")
     parser.add_argument("--speed", type=float, default=60.0,
-                        help="clinic seconds per real second (60: the 13.6 clinic hours of a default run in 14 minutes; at least 10)")
+                        help="clinic seconds per real second (60: the 13.6 clinic hours of a default run in 14 "
+                        "minutes; at least 10)")
     parser.add_argument("--lead", type=float, default=120.0,
                         help="clinic minutes before the doors open the clock starts (120), rounded down to the hour; "
                         "the day's schedule is booked from then until 45 minutes before opening")
