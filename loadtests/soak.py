@@ -361,6 +361,10 @@ def report(soak: Soak, last_tap_hour: int, final_lost: int, final_reordered: int
     if final_lost or final_reordered:
         problems.append("lost or reordered updates")
     print(f"  lost {final_lost}, reordered {final_reordered}")
+    behind = max((r["behind99"] for r in rows if not math.isnan(r["behind99"])), default=0.0)
+    if behind > 300:
+        print(f"  (the tablets fell up to {behind / 60:.0f} clinic minutes behind the clock in some hour (p99): there "
+              "the load generator set the pace, not the server; a slower --speed plays the day as booked)")
     print("VERDICT: " + ("nothing grew without bound" if not problems else "look at: " + ", ".join(problems)))
     return not problems
 
