@@ -8,13 +8,15 @@ fan-out's hot path (Hub.publish, Subscriber.offer) does no metric work per socke
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from floor.close_codes import CLOSE_TOO_SLOW
@@ -42,6 +44,76 @@ if TYPE_CHECKING:
 APPEND_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 #: Fanning one event out is rendering it once per audience and writing a shared frame to each socket.
 FANOUT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
+#: A young collection takes microseconds; a full one over a million objects took half a second (collector.py).
+GC_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+class GcPauses:
+    """The garbage collector's pauses in this process, by generation, timed with `gc.callbacks`.
+
+    One per process (`GC_PAUSES`): the collector is the process's, and a callback per server (tests make many)
+    would pile up. Each server's registry reads it at scrape time; the callback itself only adds numbers."""
+
+    def __init__(self) -> None:
+        self.counts = [0, 0, 0]
+        self.seconds = [0.0, 0.0, 0.0]
+        self.buckets = [[0] * len(GC_BUCKETS) for _ in range(3)]
+        self.longest = 0.0
+        self._started: dict[int, float] = {}  # thread id -> perf_counter at "start"
+        self._lock = threading.Lock()
+        self.installed = False
+
+    def install(self) -> None:
+        with self._lock:
+            if not self.installed:
+                gc.callbacks.append(self._callback)
+                self.installed = True
+
+    def _callback(self, phase: str, info: dict) -> None:
+        now = time.perf_counter()
+        thread = threading.get_ident()
+        if phase == "start":
+            self._started[thread] = now
+            return
+        started = self._started.pop(thread, None)
+        if started is None:
+            return
+        self.observe(min(int(info.get("generation", 2)), 2), now - started)
+
+    def observe(self, generation: int, seconds: float) -> None:
+        self.counts[generation] += 1
+        self.seconds[generation] += seconds
+        self.longest = max(self.longest, seconds)
+        row = self.buckets[generation]
+        for i, bound in enumerate(GC_BUCKETS):
+            if seconds <= bound:
+                row[i] += 1
+                break
+
+    def collect(self) -> Iterator[Metric]:
+        pauses = HistogramMetricFamily(
+            "floor_gc_pause_seconds", "Seconds each garbage collection held the process (every thread, the "
+            "event loop too), by generation (2: a full collection)", labels=["generation"])
+        for generation in range(3):
+            cumulative, total = [], 0
+            for bound, count in zip(GC_BUCKETS, self.buckets[generation], strict=True):
+                total += count
+                cumulative.append((repr(bound), total))
+            cumulative.append(("+Inf", self.counts[generation]))
+            pauses.add_metric([str(generation)], cumulative, self.seconds[generation])
+        yield pauses
+        yield GaugeMetricFamily("floor_gc_pause_max_seconds", "The longest garbage-collection pause since the "
+                                "process started", value=self.longest)
+        yield GaugeMetricFamily("floor_gc_frozen_objects", "Objects moved out of the collector's walk "
+                                "(floor/collector.py: gc.freeze)", value=gc.get_freeze_count())
+
+
+GC_PAUSES = GcPauses()
+
+
+class _GcCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        return GC_PAUSES.collect()
 
 
 class ClinicState(Protocol):
@@ -109,6 +181,11 @@ class Metrics:
         self.log_reconnects = Counter(
             "floor_log_reconnects", "Times a clinic's follower found the shared log (Redis) reachable again after "
             "it was not: one per clinic per outage", registry=r)
+        # The process's memory, open files and CPU (process_resident_memory_bytes, process_open_fds, ...) and
+        # the collector's pauses: what a soak watches for growth (loadtests/soak.py).
+        ProcessCollector(registry=r)
+        GC_PAUSES.install()
+        r.register(_GcCollector())
         self._hub: Hub | None = None
         self._runtimes: Callable[[], Iterable[ClinicState]] = tuple
 

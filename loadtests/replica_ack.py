@@ -8,6 +8,10 @@ and checks that every tap was answered 201. Bounded: at most `--taps` taps per r
 runs alternate (`--rounds`) so that a slow moment of the machine does not fall on one setting only.
 
     .venv/bin/python loadtests/replica_ack.py --taps 400 --tablets 4 --rounds 2
+    .venv/bin/python loadtests/replica_ack.py --taps 400 --tablets 4 --rounds 2 --instances 2
+
+With `--instances 2`, two servers share the primary (as two instances behind a balancer): tablets alternate
+between them, and every tap is read back by the other server's follower too.
 """
 
 from __future__ import annotations
@@ -69,10 +73,13 @@ def linked(primary: Node) -> None:
         raise SystemExit("the replica did not link")
 
 
-async def taps(base: str, tablets: int, count: int, rate: float) -> tuple[list[float], dict[int, int]]:
-    """`count` walk-ins from `tablets` signed-in tablets; each tap's acknowledgement time, and the statuses."""
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        headers = await asyncio.gather(*(sign_in(client, STAFF, PIN, f"tablet-{n}") for n in range(tablets)))
+async def taps(bases: list[str], tablets: int, count: int, rate: float) -> tuple[list[float], dict[int, int]]:
+    """`count` walk-ins from `tablets` signed-in tablets, tablet n on server n mod the servers; each tap's
+    acknowledgement time, and the statuses."""
+    clients = [httpx.AsyncClient(base_url=base, timeout=30) for base in bases]
+    try:
+        headers = await asyncio.gather(*(sign_in(clients[n % len(clients)], STAFF, PIN, f"tablet-{n}")
+                                         for n in range(tablets)))
         acks: list[float] = []
         statuses: dict[int, int] = {}
         left = [count]
@@ -83,7 +90,7 @@ async def taps(base: str, tablets: int, count: int, rate: float) -> tuple[list[f
                 left[0] -= 1
                 await pace.wait()
                 t0 = time.monotonic()
-                r = await client.post(f"/api/clinics/{CLINIC}/visits", headers=headers[n], json={
+                r = await clients[n % len(clients)].post(f"/api/clinics/{CLINIC}/visits", headers=headers[n], json={
                     "patient_name": f"Load {n}-{left[0]}", "provider": "kim", "visit_type": "follow",
                     "walk_in": True})
                 acks.append(time.monotonic() - t0)
@@ -91,6 +98,9 @@ async def taps(base: str, tablets: int, count: int, rate: float) -> tuple[list[f
 
         await asyncio.gather(*(tablet(n) for n in range(tablets)))
         return acks, statuses
+    finally:
+        for client in clients:
+            await client.aclose()
 
 
 def waits(primary: Node) -> int:
@@ -103,13 +113,17 @@ def run(primary: Node, replicas: int, args: argparse.Namespace) -> list[float]:
     os.environ["FLOOR_REDIS_REPLICAS"] = str(replicas)  # `floor serve` reads it (as --redis-replicas)
     os.environ["FLOOR_REDIS_REPLICA_TIMEOUT"] = "1000"
     with tempfile.TemporaryDirectory() as data:
-        server = FloorServer(data, [], primary.url)
-        server.start()
+        servers = [FloorServer(str(Path(data) / str(n)), [], primary.url) for n in range(args.instances)]
         try:
-            acks, statuses = asyncio.run(taps(server.base, args.tablets, args.taps, args.rate))
+            for server in servers:
+                os.makedirs(server.data_dir)
+                server.start()
+            acks, statuses = asyncio.run(taps([s.base for s in servers], args.tablets, args.taps, args.rate))
         finally:
-            server.stop()
-    print(f"--redis-replicas {replicas}: taps {len(acks)}  ack p50 {pct(acks, 50) * 1000:.2f} ms  "
+            for server in servers:
+                server.stop()
+    servers_text = f"{args.instances} server{'s' if args.instances > 1 else ''}"
+    print(f"--redis-replicas {replicas}, {servers_text}: taps {len(acks)}  ack p50 {pct(acks, 50) * 1000:.2f} ms  "
           f"p99 {pct(acks, 99) * 1000:.2f} ms  statuses {statuses}  WAITs {waits(primary) - before}", flush=True)
     if statuses != {201: len(acks)}:
         raise SystemExit("some taps were not answered 201")
@@ -122,7 +136,10 @@ def main() -> None:
     parser.add_argument("--tablets", type=int, default=4)
     parser.add_argument("--rate", type=float, default=5.0, help="taps a second per tablet (the server allows 5)")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each setting, alternating (at most 5)")
+    parser.add_argument("--instances", type=int, default=1,
+                        help="Floor servers on the one primary, the tablets split between them (1; at most 4)")
     args = parser.parse_args()
+    args.instances = max(1, min(args.instances, 4))
     args.taps = min(args.taps, 2000)
     args.rounds = min(args.rounds, 5)
     if shutil.which("redis-server") is None:
@@ -138,7 +155,8 @@ def main() -> None:
             for replicas in (0, 1):
                 # A new clinic floor each run would need a new prefix; the same clinic simply carries on.
                 results[replicas] += run(primary, replicas, args)
-        print(f"all runs ({args.rounds} x {args.taps} taps each, {args.tablets} tablets at {args.rate:g} taps/s):")
+        print(f"all runs ({args.rounds} x {args.taps} taps each, {args.tablets} tablets at {args.rate:g} taps/s, "
+              f"{args.instances} server{'s' if args.instances > 1 else ''} on one Redis):")
         for replicas, acks in results.items():
             print(f"  --redis-replicas {replicas}: ack p50 {pct(acks, 50) * 1000:.2f} ms  "
                   f"p99 {pct(acks, 99) * 1000:.2f} ms")

@@ -62,6 +62,13 @@ class Process:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / TICKS
 
+    def files(self) -> int:
+        """Open file descriptors (each socket is one)."""
+        try:
+            return len(os.listdir(f"/proc/{self.pid}/fd"))
+        except OSError:
+            return -1
+
     def memory(self, field: str = "VmRSS") -> int:
         """Bytes of VmRSS (now) or VmHWM (the peak)."""
         with open(f"/proc/{self.pid}/status") as f:
@@ -69,6 +76,23 @@ class Process:
                 if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
         return 0
+
+
+def raise_file_limit(want: int) -> int:
+    """Raise this process's open-file limit toward `want` (servers started from here inherit it): the soft
+    limit up to the hard one, and the hard one too where allowed (root). The limit now."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= want:
+        return soft
+    for limit in ((want, max(hard, want)), (min(want, hard), hard)):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, limit)
+            return limit[0]
+        except (ValueError, OSError):
+            continue
+    return soft
 
 
 class PrivateRedis:
@@ -103,8 +127,10 @@ class FloorServer:
     goes to `log` when given (and its end is shown if it fails), else to this terminal."""
 
     def __init__(self, data_dir: str, clinics: list[str], redis_url: str | None = None,
-                 log: Path | None = None) -> None:
+                 log: Path | None = None, extra: list[str] | None = None, env: dict[str, str] | None = None) -> None:
         self.data_dir, self.clinics, self.redis_url, self.log = data_dir, clinics, redis_url, log
+        #: More `floor serve` arguments (a fast clock: --clock-start, --clock-speed, --clock-origin) and environment.
+        self.extra, self.env = extra or [], env or {}
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -117,7 +143,8 @@ class FloorServer:
                    "--data-dir", self.data_dir]
         if self.redis_url:
             command += ["--redis", self.redis_url]
-        env = {**os.environ, "FLOOR_CLINICS": os.pathsep.join(self.clinics)}
+        command += self.extra
+        env = {**os.environ, "FLOOR_CLINICS": os.pathsep.join(self.clinics), **self.env}
         started = time.monotonic()
         if self.log is None:
             self.proc = subprocess.Popen(command, env=env)

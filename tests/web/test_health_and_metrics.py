@@ -156,3 +156,24 @@ def test_two_apps_in_one_process_count_apart(tmp_path) -> None:
         assert a.post(f"{API}/visits", json=walk_in, headers=desk).status_code == 201
         assert taps(scrape(a), "walk_in", "stored") == 1
         assert taps(scrape(b), "walk_in", "stored") == 0
+
+
+def test_garbage_collections_memory_and_open_files_are_reported_for_a_soak_to_watch(tmp_path) -> None:
+    import gc
+
+    floors = test_floors(tmp_path, [quiet_clinic()], tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        before = scrape(client)
+        gc.collect()
+        gc.collect(0)
+        after = scrape(client)
+    full = ("floor_gc_pause_seconds_count", (("generation", "2"),))
+    young = ("floor_gc_pause_seconds_count", (("generation", "0"),))
+    assert after[full] >= before.get(full, 0) + 1
+    assert after[young] >= before.get(young, 0) + 1
+    assert after[("floor_gc_pause_seconds_sum", (("generation", "2"),))] > 0
+    # Every pause falls in a bucket: the +Inf bucket is the count.
+    assert after[("floor_gc_pause_seconds_bucket", (("generation", "2"), ("le", "+Inf")))] == after[full]
+    assert after[("floor_gc_pause_max_seconds", ())] > 0
+    assert after[("process_resident_memory_bytes", ())] > 0
+    assert after[("process_open_fds", ())] > 0
