@@ -210,7 +210,8 @@ def test_the_tablet_speaks_the_clinics_language(tmp_path: Path, screens: Screens
         card = tablet.locator(f"[data-visit='{visit['id']}']")
         assert card.locator("[data-action='next'][data-step='arrived']").inner_text() == "Llegó"
         assert tablet.locator("#walkin-title").inner_text() == "Agregar un paciente sin cita"
-        assert tablet.locator("[data-lists='front_desk'] .list-title").first.inner_text() == "Llegadas: atrasados y próxima hora"
+        title = tablet.locator("[data-lists='front_desk'] .list-title").first.inner_text()
+        assert title == "Llegadas: atrasados y próxima hora"
     finally:
         server.stop()
 
