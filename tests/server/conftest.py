@@ -6,8 +6,8 @@ the real CLI (`floor staff add`, into the server's data directory or its Redis) 
     desk = server.signed_in(Role.front_desk)          # {"Authorization": "Bearer ..."}
     httpx.post(f"{server.url}/api/clinics/riverside/visits", json=..., headers=desk)
 
-PINs are hashed at full cost (about half a second per `staff add` and per sign-in), so a test adds only the
-people it needs and signs each in once.
+PINs are hashed at the tests' low cost (FLOOR_TEST_CHEAP_HASHING=1, set in tests/conftest.py and inherited by
+every process started here), so adding and signing in people is quick.
 """
 
 from __future__ import annotations
