@@ -198,6 +198,20 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
         proc.stop()
 
 
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for a test module's tests that neither restart it nor read its log: each test adds visits
+    of its own and asserts only relative to the seq it sees (tests in a module run one after another, on one
+    xdist worker: `--dist loadfile`)."""
+    base = tmp_path_factory.mktemp("module-server")
+    proc = ServerProcess(base / "data", base / "server.log")
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
 #: Clinics spread over a Redis Cluster's nodes (their hash tags land on different masters).
 CLINICS = ["north", "south", "harbor", "valley", "summit", "meadow"]
 
