@@ -35,9 +35,11 @@ from floor.core.text import unreadable
 from floor.credentials import (
     ACCOUNT_LOCKOUT,
     ADDRESS_LOCKOUT,
-    OWASP,
+    TEST_COST,
+    TEST_HASHING_VARIABLE,
     Lockout,
     ScryptCost,
+    configured_cost,
     hash_secret,
     verify_secret,
 )
@@ -133,14 +135,18 @@ class DisplayToken(Struct, frozen=True):
 
 
 class Sessions:
-    def __init__(self, directory: Directory, clock: Clock, *, cost: ScryptCost = OWASP,
+    def __init__(self, directory: Directory, clock: Clock, *, cost: ScryptCost | None = None,
                  staff_hours: float = 12, display_days: float = 365, pairing_minutes: float = 10,
                  monotonic: Callable[[], float] = time.monotonic, account_lockout: Lockout = ACCOUNT_LOCKOUT,
                  address_lockout: Lockout = ADDRESS_LOCKOUT,
                  pairing_limits: PairingLimits = PAIRING_LIMITS) -> None:
         self.directory = directory
         self.clock = clock
-        self.cost = cost
+        #: What new PINs are hashed at: OWASP's cost unless given, or unless the test suite lowered it.
+        self.cost = cost or configured_cost()
+        if cost is None and self.cost == TEST_COST:
+            log.warning("pins_hashed_at_test_cost", because=f"{TEST_HASHING_VARIABLE}=1",
+                        note="for the test suite only: never set it on a real server")
         self.staff_term = dt.timedelta(hours=staff_hours)
         self.display_term = dt.timedelta(days=display_days)
         self.pairing_term = dt.timedelta(minutes=pairing_minutes)

@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
+from floor.credentials import TEST_HASHING_VARIABLE
 from tests.support.directories import open_directory  # noqa: F401 (a fixture offered to every test)
 from tests.support.logs import open_log  # noqa: F401 (a fixture offered to every test)
 from tests.support.redis_server import MACHINE_REDIS, RedisServer, answers
+
+# PINs hashed at the tests' low cost (floor.credentials.TEST_COST) instead of half a second each: in every
+# `floor serve`, `floor staff add` and `floor demo` the tests start (they inherit this environment) and every
+# Sessions made here without a cost of its own. Hashing itself is tested at its real cost in
+# tests/test_credentials.py, which names its costs; a hash carries its cost, so checks follow it.
+os.environ[TEST_HASHING_VARIABLE] = "1"
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from floor.credentials import (
     ACCOUNT_LOCKOUT,
     ADDRESS_LOCKOUT,
     MAX_ADDRESS_FAILURES,
     MAX_FAILURES,
     OWASP,
+    TEST_COST,
+    TEST_HASHING_VARIABLE,
     ScryptCost,
+    configured_cost,
     hash_secret,
     verify_secret,
 )
@@ -43,3 +48,23 @@ def test_the_fifth_failure_in_a_row_starts_a_wait_that_doubles_up_to_a_quarter_h
     # An address (a clinic's tablets may share one) is allowed more before it waits.
     assert ADDRESS_LOCKOUT.wait_after(MAX_ADDRESS_FAILURES - 1) is None
     assert ADDRESS_LOCKOUT.wait_after(MAX_ADDRESS_FAILURES) == dt.timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("value", [None, "", "0", "true", "yes", "1 ", "on"])
+def test_only_an_explicit_test_flag_lowers_the_cost_of_new_hashes(value: str | None) -> None:
+    environ = {} if value is None else {TEST_HASHING_VARIABLE: value}
+    assert configured_cost(environ) == OWASP
+    assert configured_cost({TEST_HASHING_VARIABLE: "1"}) == TEST_COST
+    assert TEST_COST.n < OWASP.n
+
+
+def test_sign_ins_hash_at_owasps_cost_unless_the_test_flag_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from floor.clock import SystemClock
+    from floor.directory.embedded import EmbeddedDirectory
+    from floor.sessions import Sessions
+
+    monkeypatch.delenv(TEST_HASHING_VARIABLE)  # the suite sets it (tests/conftest.py)
+    assert Sessions(EmbeddedDirectory(None), SystemClock()).cost == OWASP
+    monkeypatch.setenv(TEST_HASHING_VARIABLE, "1")
+    assert Sessions(EmbeddedDirectory(None), SystemClock()).cost == TEST_COST
+    assert Sessions(EmbeddedDirectory(None), SystemClock(), cost=OWASP).cost == OWASP

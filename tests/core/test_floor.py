@@ -168,7 +168,7 @@ def test_left_without_being_seen_is_allowed_before_the_provider_comes_in(desk: D
     assert desk.visit(visit).room is None
 
 
-@pytest.mark.parametrize("stage", [Stage.scheduled, Stage.provider_in, Stage.teach_back_done, *ENDS])
+@pytest.mark.parametrize("stage", [Stage.scheduled, Stage.provider_in, Stage.teach_back_done, *sorted(ENDS)])
 def test_left_without_being_seen_is_refused_before_arrival_and_once_seen(desk: Desk, stage: Stage) -> None:
     visit = desk.visit_at(stage)
     desk.refused(TakeStep(visit, Stage.left_without_being_seen), Why.illegal_step)

@@ -6,8 +6,8 @@ the real CLI (`floor staff add`, into the server's data directory or its Redis) 
     desk = server.signed_in(Role.front_desk)          # {"Authorization": "Bearer ..."}
     httpx.post(f"{server.url}/api/clinics/riverside/visits", json=..., headers=desk)
 
-PINs are hashed at full cost (about half a second per `staff add` and per sign-in), so a test adds only the
-people it needs and signs each in once.
+PINs are hashed at the tests' low cost (FLOOR_TEST_CHEAP_HASHING=1, set in tests/conftest.py and inherited by
+every process started here), so adding and signing in people is quick.
 """
 
 from __future__ import annotations
@@ -191,6 +191,20 @@ def _finish(staff_id: str, proc: subprocess.Popen[str]) -> None:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     proc = ServerProcess(tmp_path / "data", tmp_path / "server.log")
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for a test module's tests that neither restart it nor read its log: each test adds visits
+    of its own and asserts only relative to the seq it sees (tests in a module run one after another, on one
+    xdist worker: `--dist loadfile`)."""
+    base = tmp_path_factory.mktemp("module-server")
+    proc = ServerProcess(base / "data", base / "server.log")
     proc.start()
     try:
         yield proc

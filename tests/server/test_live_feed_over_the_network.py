@@ -25,8 +25,14 @@ TICKS = frozenset({"heartbeat", "delays", "measures"})
 
 
 @pytest.fixture
-def desk(server: ServerProcess) -> dict[str, str]:
-    return server.signed_in(Role.front_desk)
+def shared(module_server: ServerProcess) -> ServerProcess:
+    """The module's server, for the tests that do not restart it or read its log (their own `server` else)."""
+    return module_server
+
+
+@pytest.fixture
+def desk(shared: ServerProcess) -> dict[str, str]:
+    return shared.signed_in(Role.front_desk)
 
 
 async def _recv(ws, timeout: float = 5.0) -> dict:
@@ -55,12 +61,12 @@ def _walk_in(client: httpx.Client, name: str = "Ann Lee") -> dict:
 
 
 async def test_a_tap_over_http_reaches_a_connected_socket_with_the_next_seq(
-        server: ServerProcess, desk: dict[str, str]) -> None:
-    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
+        shared: ServerProcess, desk: dict[str, str]) -> None:
+    async with connect(f"{shared.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
         snapshot = await _recv(ws)
         assert snapshot["kind"] == "snapshot"
         assert snapshot["board"]["clinic"] == CLINIC
-        with httpx.Client(base_url=server.url, headers=desk) as client:
+        with httpx.Client(base_url=shared.url, headers=desk) as client:
             answer = await asyncio.to_thread(_walk_in, client)
         event = await _recv(ws)
         assert event["kind"] == "event"
@@ -71,11 +77,11 @@ async def test_a_tap_over_http_reaches_a_connected_socket_with_the_next_seq(
 
 
 async def test_a_socket_resuming_with_since_gets_exactly_the_missed_events(
-        server: ServerProcess, desk: dict[str, str]) -> None:
-    ma, provider = server.signed_in(Role.medical_assistant), server.signed_in(Role.provider)
-    with httpx.Client(base_url=server.url, headers=desk) as client:
+        shared: ServerProcess, desk: dict[str, str]) -> None:
+    ma, provider = shared.signed_in(Role.medical_assistant), shared.signed_in(Role.provider)
+    with httpx.Client(base_url=shared.url, headers=desk) as client:
         visit = (await asyncio.to_thread(_walk_in, client))["visit"]["id"]
-        async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
+        async with connect(f"{shared.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
             seen = (await _recv(ws))["seq"]
         missed = []
         for body, who in (({"type": "roomed", "room": "e1"}, ma), ({"type": "prep_done"}, ma),
@@ -84,7 +90,7 @@ async def test_a_socket_resuming_with_since_gets_exactly_the_missed_events(
                                         headers=who)
             assert r.status_code == 201, r.text
             missed.append(r.json()["seq"])
-        async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live?since={seen}", additional_headers=desk) as ws:
+        async with connect(f"{shared.ws_url}/api/clinics/{CLINIC}/live?since={seen}", additional_headers=desk) as ws:
             got = [await _recv(ws) for _ in missed]
             assert [m["kind"] for m in got] == ["event"] * 3
             assert [m["seq"] for m in got] == missed == [seen + 1, seen + 2, seen + 3]
@@ -97,12 +103,12 @@ async def test_a_socket_resuming_with_since_gets_exactly_the_missed_events(
 
 
 async def test_resuming_when_up_to_date_brings_a_heartbeat_at_once_and_no_event(
-        server: ServerProcess, desk: dict[str, str]) -> None:
-    with httpx.Client(base_url=server.url, headers=desk) as client:
+        shared: ServerProcess, desk: dict[str, str]) -> None:
+    with httpx.Client(base_url=shared.url, headers=desk) as client:
         await asyncio.to_thread(_walk_in, client)
-    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
+    async with connect(f"{shared.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
         seq = (await _recv(ws))["seq"]
-    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live?since={seq}", additional_headers=desk) as ws:
+    async with connect(f"{shared.ws_url}/api/clinics/{CLINIC}/live?since={seq}", additional_headers=desk) as ws:
         # Sooner than any tick: the screen knows at once that it is in step.
         heartbeat = json.loads(await asyncio.wait_for(ws.recv(), 2))
         assert heartbeat["kind"] == "heartbeat" and heartbeat["seq"] == seq and heartbeat["stale"] is False
@@ -110,27 +116,27 @@ async def test_resuming_when_up_to_date_brings_a_heartbeat_at_once_and_no_event(
 
 
 async def test_a_screen_from_before_the_days_first_event_gets_a_snapshot(
-        server: ServerProcess, desk: dict[str, str]) -> None:
+        shared: ServerProcess, desk: dict[str, str]) -> None:
     # seq 0 here is the start of the day: the screen may hold another day's board, so it is not resumed.
-    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live?since=0", additional_headers=desk) as ws:
+    async with connect(f"{shared.ws_url}/api/clinics/{CLINIC}/live?since=0", additional_headers=desk) as ws:
         assert (await _recv(ws))["kind"] == "snapshot"
 
 
 async def test_a_page_signs_in_with_its_first_message_and_a_screen_without_a_token_is_closed(
-        server: ServerProcess, desk: dict[str, str]) -> None:
+        shared: ServerProcess, desk: dict[str, str]) -> None:
     # A browser cannot set headers on a socket: it sends the token as its first message.
-    async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live") as ws:
+    async with connect(f"{shared.ws_url}/api/clinics/{CLINIC}/live") as ws:
         await ws.send(json.dumps({"type": "auth", "token": token_of(desk)}))
         snapshot = await _recv(ws)
         assert snapshot["kind"] == "snapshot" and snapshot["board"]["clinic"] == CLINIC
     for first in ({"type": "auth", "token": "not-a-token"}, {"type": "hello"}):
-        async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live") as ws:
+        async with connect(f"{shared.ws_url}/api/clinics/{CLINIC}/live") as ws:
             await ws.send(json.dumps(first))
             with pytest.raises(ConnectionClosed) as closed:
                 await asyncio.wait_for(ws.recv(), 5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401, first
     # Nor does a tap get in without one.
-    r = httpx.post(f"{server.url}/api/clinics/{CLINIC}/visits",
+    r = httpx.post(f"{shared.url}/api/clinics/{CLINIC}/visits",
                    json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True})
     assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
 
@@ -141,8 +147,8 @@ async def test_a_page_signs_in_with_its_first_message_and_a_screen_without_a_tok
     (f"/api/clinics/{CLINIC}/live?since=-3", 4400, "since"),
 ])
 async def test_a_bad_clinic_or_parameter_closes_with_a_clear_code_and_reason(
-        server: ServerProcess, desk: dict[str, str], path: str, code: int, words: str) -> None:
-    async with connect(f"{server.ws_url}{path}", additional_headers=desk) as ws:
+        shared: ServerProcess, desk: dict[str, str], path: str, code: int, words: str) -> None:
+    async with connect(f"{shared.ws_url}{path}", additional_headers=desk) as ws:
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 5)
     assert closed.value.rcvd is not None
@@ -151,15 +157,15 @@ async def test_a_bad_clinic_or_parameter_closes_with_a_clear_code_and_reason(
 
 
 async def test_every_screen_of_the_clinic_gets_every_event_in_order(
-        server: ServerProcess, desk: dict[str, str]) -> None:
+        shared: ServerProcess, desk: dict[str, str]) -> None:
     # Staff screens and a manager's, which also gets the measures on every tick.
-    manager = server.signed_in(Role.manager)
-    sockets = [await connect(f"{server.ws_url}/api/clinics/{CLINIC}/live", additional_headers=headers)
+    manager = shared.signed_in(Role.manager)
+    sockets = [await connect(f"{shared.ws_url}/api/clinics/{CLINIC}/live", additional_headers=headers)
                for headers in (desk, desk, desk, desk, manager)]
     try:
         starts = {(await _recv(ws))["seq"] for ws in sockets}
         assert len(starts) == 1
-        with httpx.Client(base_url=server.url, headers=desk) as client:
+        with httpx.Client(base_url=shared.url, headers=desk) as client:
             seqs = [(await asyncio.to_thread(_walk_in, client, f"Patient {i}"))["seq"] for i in range(10)]
         for ws in sockets:
             assert [(await _recv(ws))["seq"] for _ in seqs] == seqs
@@ -187,8 +193,8 @@ async def test_logs_carry_context_but_never_a_patient_name_nor_a_token(server: S
 
 
 async def test_after_a_server_restart_a_screen_resuming_with_since_gets_the_missed_events(
-        server: ServerProcess, desk: dict[str, str]) -> None:
-    ma = server.signed_in(Role.medical_assistant)
+        server: ServerProcess) -> None:
+    desk, ma = server.signed_in(Role.front_desk), server.signed_in(Role.medical_assistant)
     with httpx.Client(base_url=server.url, headers=desk) as client:
         visit = (await asyncio.to_thread(_walk_in, client))["visit"]["id"]
         async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:

@@ -21,13 +21,13 @@ from floor.clock import Clock
 from floor.config import Clinic, demo_clinic
 from floor.core.access import Role
 from floor.core.errors import Refusal
-from floor.credentials import ScryptCost
+from floor.credentials import TEST_COST
 from floor.fanout import Hub
 from floor.log.embedded import EmbeddedLog
 from floor.schedule.upcoming import FileUpcoming
 
 #: The real code at a tiny cost, so tests do not spend half a second per sign-in.
-CHEAP = ScryptCost(n=2**10)
+CHEAP = TEST_COST
 PIN = "2468"
 #: One person per role: (staff id, name).
 PEOPLE = {
