@@ -45,7 +45,7 @@ FANOUT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.
 
 
 class ClinicState(Protocol):
-    """What a scrape reads of a clinic's runtime (floor/runtime.py `ClinicRuntime`, which counts its taps here:
+    """What a scrape reads of a clinic's runtime (floor/runtime `ClinicRuntime`, which counts its taps here:
     this module does not import it back)."""
 
     @property

@@ -20,6 +20,7 @@ from floor.log.base import Record
 from floor.log.embedded import EmbeddedLog
 from floor.runtime import Answer, ClinicRuntime, Idempotency
 from floor.wire import Audience
+from tests.support.answers import answered
 from tests.support.clinics import quiet_clinic
 
 pytestmark = pytest.mark.anyio
@@ -54,9 +55,8 @@ def step(visit: str, stage: Stage, room: str | None = None) -> TakeStep:
 
 async def tap(runtime: ClinicRuntime, command: Command, idem: Idempotency | None = None) -> dict:
     answer = await runtime.handle(command, "ma-rosa", "tablet-1", idem)
-    assert answer.status == 201
     await asyncio.sleep(0)  # the update goes to the screens once the answer is on its way
-    return json.loads(answer.body)
+    return answered(runtime, command, answer)
 
 
 def queued(sub: Subscriber) -> list[tuple[int, dict | None]]:
@@ -90,10 +90,10 @@ async def test_a_tap_is_stored_answered_and_sent_to_every_screen(tmp_path: Path)
     sub = runtime.hub.subscribe(CLINIC, STAFF)
 
     answer = await runtime.handle(walk_in(), "front-desk", "kiosk-2")
-    assert answer.status == 201 and not answer.replayed
+    assert not answer.replayed
     assert not sub.queue  # answered first: the screens get it once the answer is on its way
     await asyncio.sleep(0)
-    booked = json.loads(answer.body)
+    booked = answered(runtime, walk_in(), answer)
     assert booked["seq"] == 1
     assert booked["event"]["change"]["type"] == "visit_booked"
     assert booked["event"]["actor"] == "front-desk" and booked["event"]["device"] == "kiosk-2"
@@ -137,31 +137,32 @@ async def test_a_refused_tap_writes_nothing_and_sends_nothing(tmp_path: Path) ->
 # -- retries ----------------------------------------------------------------------------------------------
 
 
-async def test_a_retry_with_the_same_key_gets_the_same_bytes_and_appends_once(tmp_path: Path) -> None:
+async def test_a_retry_with_the_same_key_gets_the_same_answer_and_appends_once(tmp_path: Path) -> None:
     runtime = await started(tmp_path)
     sub = runtime.hub.subscribe(CLINIC, STAFF)
     idem = Idempotency("tablet-1:0001", "sha256:book-ann")
     first = await runtime.handle(walk_in(), "ma", "t1", idem)
     runtime.clock.advance(seconds=30)
     again = await runtime.handle(walk_in(), "ma", "t1", idem)
-    assert again == Answer(201, first.body, replayed=True)
+    assert again == first._replace(replayed=True)
     assert not first.replayed
     assert await runtime.log.last_seq(CLINIC) == 1
     assert [seq for seq, _ in queued(sub)] == [1]
 
     # A retried step gets its answer too, though taking the step again would now be refused.
-    visit = json.loads(first.body)["visit"]["id"]
+    visit = first.touched.visit.id
     room_idem = Idempotency("tablet-1:0002", "sha256:room-ann")
     roomed = await runtime.handle(step(visit, Stage.roomed, "e1"), "ma", "t1", room_idem)
-    assert await runtime.handle(step(visit, Stage.roomed, "e1"), "ma", "t1", room_idem) == (201, roomed.body, True)
+    replayed = roomed._replace(replayed=True)
+    assert await runtime.handle(step(visit, Stage.roomed, "e1"), "ma", "t1", room_idem) == replayed
     assert await runtime.log.last_seq(CLINIC) == 2
 
     # Later taps do not disturb them, nor does a restart.
     await tap(runtime, walk_in("Bo Chen"))
     await runtime.log.close()
     restarted = await started(tmp_path)
-    assert await restarted.handle(walk_in(), "ma", "t1", idem) == Answer(201, first.body, replayed=True)
-    assert await restarted.handle(step(visit, Stage.roomed, "e1"), "ma", "t1", room_idem) == (201, roomed.body, True)
+    assert await restarted.handle(walk_in(), "ma", "t1", idem) == first._replace(replayed=True)
+    assert await restarted.handle(step(visit, Stage.roomed, "e1"), "ma", "t1", room_idem) == replayed
     assert await restarted.log.last_seq(CLINIC) == 3
     assert [v.patient_name for v in restarted.floor.visits.values()] == ["Ann Lee", "Bo Chen"]
 
@@ -192,7 +193,7 @@ async def test_two_racing_arrivals_on_one_visit_store_exactly_one(tmp_path: Path
     refusals = [r for r in results if isinstance(r, Refusal)]
     assert len(answers) == 1 and len(refusals) == 1, results
     assert refusals[0].why is Why.illegal_step
-    assert json.loads(answers[0].body)["seq"] == 2
+    assert answers[0].event.seq == 2
     assert await runtime.log.last_seq(CLINIC) == 2
     assert [e.type for e in runtime.history(visit).events] == ["booked", "arrived"]
 
@@ -353,7 +354,7 @@ async def test_midnight_during_a_tap_in_flight_keeps_that_tap_in_its_own_day(tmp
     runtime.clock.set(MIDNIGHT + dt.timedelta(seconds=1))
     runtime.tick()
     gated.gate.set()
-    answer = json.loads((await pending).body)
+    answer = answered(runtime, command, await pending)
     assert answer["seq"] == 2 and answer["event"]["day"] == "2026-11-23"
 
     runtime.tick()
@@ -411,7 +412,7 @@ async def test_a_screen_joining_between_a_taps_answer_and_its_fan_out_gets_that_
     runtime = await started(tmp_path)
     await tap(runtime, walk_in("Ann Lee"))
     answer = await runtime.handle(walk_in("Bo Chen"), "ma", "t1")
-    assert json.loads(answer.body)["seq"] == 2 and runtime.floor.seq == 2  # folded and answered, not sent yet
+    assert answer.event.seq == 2 and runtime.floor.seq == 2  # folded and answered, not sent yet
 
     fresh, resuming, in_step = (runtime.hub.subscribe(CLINIC, STAFF) for _ in range(3))
     direct = runtime.hub.subscribe(CLINIC, STAFF, wire=TakingWire())
