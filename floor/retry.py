@@ -4,7 +4,7 @@ between failures (`Backoff`). Every loop that retries uses these, so how hard Fl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 #: Tries of a write that loses a race to another server's append (each lost race folds that append in first):
 #: more than a handful in a row means the log is moving faster than this server can follow.
@@ -26,14 +26,16 @@ class Backoff:
     """How long to wait after a failure before trying again: `first` seconds, doubling after each failure in a
     row up to `most`, and `first` again once a try succeeds (`reset`)."""
 
-    def __init__(self, first: float = 0.2, most: float = 5.0) -> None:
+    def __init__(self, first: float = 0.2, most: float = 5.0,
+                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
         self.first, self.most = first, most
         self.seconds = first
+        self._sleep = sleep
 
     def reset(self) -> None:
         self.seconds = self.first
 
     async def wait(self) -> None:
         """Wait the current delay, and double the next one."""
-        await asyncio.sleep(self.seconds)
+        await self._sleep(self.seconds)
         self.seconds = min(self.seconds * 2, self.most)

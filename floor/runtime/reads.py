@@ -74,12 +74,12 @@ class ReadModels:
 
     async def lateness_over_day(self, day: dt.date | None, every_minutes: int) -> LatenessOverDay:
         on, events = await self.day_events(day)
-        floor = self.today.floor
+        floor, clinic = self.today.floor, self.today.clinic
         base = events[0].seq - 1 if events else floor.seq
-        until = self.today.clock.now() if on == floor.day else self.today.clinic.local(on, self.today.clinic.session.closes)
+        until = self.today.clock.now() if on == floor.day else clinic.local(on, clinic.session.closes)
         # Today's is projected as today's floor is, with what was learned; a past day's with the configured minutes.
         learned = floor.learned if on == floor.day else EMPTY
-        points = lateness_over_day(self.today.clinic, on, base, events, until, dt.timedelta(minutes=every_minutes),
+        points = lateness_over_day(clinic, on, base, events, until, dt.timedelta(minutes=every_minutes),
                                    learned)
         return LatenessOverDay(on, every_minutes, [LatenessPoint(at, late) for at, late in points])
 

@@ -11,15 +11,17 @@ import msgspec
 import pytest
 
 from floor.clock import ManualClock
-from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, UndoStep
+from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, Tap, UndoStep
 from floor.core.errors import Refusal, Why
 from floor.core.journey import Stage
+from floor.core.projection import visit_plan
 from floor.core.rooms import RoomAction, RoomState
 from floor.fanout import RESYNC, Hub, Subscriber, Written
-from floor.log.base import Record
+from floor.log.base import Receipt, Record
 from floor.log.embedded import EmbeddedLog
 from floor.runtime import Answer, ClinicRuntime, Idempotency
-from floor.wire import Audience
+from floor.web.http import tap_answer
+from floor.wire import Audience, RoomAnswer, VisitAnswer, encode
 from tests.support.answers import answered
 from tests.support.clinics import quiet_clinic
 
@@ -165,6 +167,35 @@ async def test_a_retry_with_the_same_key_gets_the_same_answer_and_appends_once(t
     assert await restarted.handle(step(visit, Stage.roomed, "e1"), "ma", "t1", room_idem) == replayed
     assert await restarted.log.last_seq(CLINIC) == 3
     assert [v.patient_name for v in restarted.floor.visits.values()] == ["Ann Lee", "Bo Chen"]
+
+
+async def test_a_receipt_stored_as_the_answers_bytes_by_an_older_server_still_answers_its_retry(
+        tmp_path: Path) -> None:
+    """Receipts used to keep the HTTP answer itself; they now keep the event and what it touched. A retry of a
+    tap stored before still gets that first answer, byte for byte."""
+    runtime = await started(tmp_path)
+    book, block = walk_in(), MarkRoom("w2", RoomAction.blocked, "leak")
+    stored = []
+    for n, command in enumerate([book, block], 1):
+        event = runtime.floor.decide(command, Tap("ma", "t1", START))
+        touched = runtime.floor.preview(event)
+        if isinstance(command, BookVisit):
+            first = VisitAnswer(event.seq, event, touched.visit, visit_plan(touched.visit, runtime.clinic))
+        else:
+            first = RoomAnswer(event.seq, event, touched.rooms[0])
+        body = encode(first)
+        receipt = Receipt(f"key-{n}", "sha256:first", 201, msgspec.Raw(body))
+        await runtime.log.append(CLINIC, Record(event, receipt))
+        runtime.writer.fold(event)
+        stored.append((command, receipt.key, body))
+    await runtime.log.close()
+
+    restarted = await started(tmp_path)
+    for command, key, body in stored:
+        again = await restarted.handle(command, "ma", "t1", Idempotency(key, "sha256:first"))
+        assert again.replayed
+        assert encode(tap_answer(command, again, restarted.clinic)) == body
+    assert await restarted.log.last_seq(CLINIC) == 2
 
 
 async def test_a_key_reused_for_another_request_is_refused(tmp_path: Path) -> None:
