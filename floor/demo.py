@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 
 import structlog
@@ -13,7 +12,7 @@ from floor.core.access import Role
 from floor.core.commands import BookVisit, MarkRoom, TakeStep
 from floor.core.errors import Refusal
 from floor.core.journey import Stage
-from floor.runtime import ClinicRuntime
+from floor.runtime import Answer, ClinicRuntime
 from floor.sessions import Sessions
 from floor.simulator import demo_staff
 
@@ -51,8 +50,8 @@ async def play_day(runtime: ClinicRuntime, seed: int = 1, every: float = 0.25) -
         now = runtime.clock.now()
         for index, booking in staff.bookings_due(now):
             answer = await _tap(runtime, booking, FRONT_DESK, Role.front_desk)
-            if answer is not None:
-                staff.booked(index, json.loads(answer)["visit"]["id"])
+            if answer is not None and answer.touched.visit is not None:
+                staff.booked(index, answer.touched.visit.id)
         for command in staff.due(runtime.floor, now):
             if isinstance(command, TakeStep):
                 visit = runtime.floor.visits[command.visit]
@@ -71,10 +70,10 @@ _ENDS = {Stage.checked_out, Stage.no_show, Stage.cancelled, Stage.left_without_b
 
 
 async def _tap(runtime: ClinicRuntime, command: BookVisit | TakeStep | MarkRoom, actor: str,
-               role: Role) -> bytes | None:
+               role: Role) -> Answer | None:
     try:
-        return (await runtime.handle(command, actor, "demo-tablet", role=role,
-                                     provider=actor if role is Role.provider else None)).body
+        return await runtime.handle(command, actor, "demo-tablet", role=role,
+                                    provider=actor if role is Role.provider else None)
     except Refusal as refusal:
         # Staff race each other on a real floor too; the simulated ones just try again next round.
         log.debug("demo_tap_refused", clinic=runtime.id, why=refusal.why.value)

@@ -7,7 +7,7 @@ the socket is marked for resync: it gets a fresh snapshot instead of the backlog
 anything while as many updates again pass by, it is closed (CLOSE_TOO_SLOW) and reconnects with `since=`.
 A slow or dead screen never holds up the others.
 
-Updates are published after the tap that made them is answered (floor.runtime), so a socket may join between
+Updates are published after the tap that made them is answered (floor.runtime.feed), so a socket may join between
 an update's fold and its publishing: its catch-up already holds it, and `upto` makes it skip that update.
 """
 

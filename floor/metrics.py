@@ -117,7 +117,7 @@ class _GcCollector(Collector):
 
 
 class ClinicState(Protocol):
-    """What a scrape reads of a clinic's runtime (floor/runtime.py `ClinicRuntime`, which counts its taps here:
+    """What a scrape reads of a clinic's runtime (floor/runtime `ClinicRuntime`, which counts its taps here:
     this module does not import it back)."""
 
     @property

@@ -56,6 +56,7 @@ from floor.directory.base import (
     address_key,
     token_hash,
 )
+from floor.retry import attempts
 
 log = structlog.get_logger("floor.sessions")
 
@@ -67,6 +68,8 @@ MAX_SECRET = 128
 #: Pairing codes avoid letters and digits a person could misread across a room (0/O, 1/I, 5/S, 8/B, 2/Z).
 CODE_ALPHABET = "ACDEFHJKLMNPQRTUVWXY34679"
 CODE_LENGTH = 6
+#: Codes drawn before giving up when every one drawn is in use already (a bug, with this many codes).
+PAIRING_CODE_TRIES = 20
 #: Sign-ins a server remembers (`Sessions.caller`); past it the oldest is forgotten (and looked up again).
 SESSION_CACHE_SIZE = 10_000
 #: Seconds a remembered sign-in stays trusted after the directory last answered this server's revision poll
@@ -345,13 +348,13 @@ class Sessions:
         """A code for a display at `address` (None: asked for inside the process, not from a client, so only
         the cap in all applies). Raises `TooManyPairings` past `pairing_limits`."""
         now = self.clock.now()
-        for _ in range(20):
+        for _ in attempts("no free pairing code", PAIRING_CODE_TRIES):
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
             claim = _token()
             pairing = Pairing(code, token_hash(claim), now + self.pairing_term, address=address)
             if await self.directory.add_pairing(pairing, now, self.pairing_limits):
                 return PairingStarted(code, claim, pairing.expires_at)
-        raise RuntimeError("no free pairing code after 20 tries")
+        raise AssertionError("unreachable: attempts() gives up")
 
     async def approve_pairing(self, code: str, clinic: str, zone: str | None, label: str, by: str) -> Display:
         code = code.strip().upper().replace(" ", "").replace("-", "")

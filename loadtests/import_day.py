@@ -277,7 +277,7 @@ async def timed_import(base: str, headers: dict[str, str], tap_headers: dict[str
         seconds = time.perf_counter() - t0
         stop.set()
         await asyncio.gather(*tasks)
-        # The alert review the import scheduled runs just after the answer (runtime.REVIEW_DELAY, 0.2 s).
+        # The alert review the import scheduled runs just after the answer (writer.py REVIEW_DELAY, 0.2 s).
         stop2 = asyncio.Event()
         tasks = [asyncio.create_task(probe_health(prober, stop2, after, args.probe_every))]
         await asyncio.sleep(args.after)

@@ -13,7 +13,9 @@ from floor.core.events import Event
 
 
 class Receipt(Struct, frozen=True):
-    """The first answer to a request sent with an Idempotency-Key; its retries get this answer again."""
+    """The first answer to a request sent with an Idempotency-Key; its retries get this answer again. The log
+    keeps `body` as it is given (JSON): the runtime's `Tapped`, the event and what it changed (floor.runtime.writer;
+    receipts stored before that hold the HTTP answer's bytes, which the runtime still reads)."""
 
     key: str
     fingerprint: str

@@ -27,6 +27,7 @@ from redis.asyncio.cluster import RedisCluster
 from floor.core.events import Event
 from floor.log.base import EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken, check_batch
 from floor.redis_client import CALL_DEADLINE, COMMAND_TIMEOUT, POOL_SIZE, call, connect, hash_tagged, safe_url
+from floor.retry import attempts
 
 log = structlog.get_logger("floor.log.redis")
 
@@ -228,7 +229,7 @@ class RedisLog(EventLog):
         client = self.redis
         if client is None:
             raise LogUnavailable("the Redis log is not open")
-        for attempt in range(2):
+        for attempt in attempts("the Redis slot kept moving", 2):
             if isinstance(client, RedisCluster):
                 await client.initialize()  # refreshes the layout after a failure; nothing when it is known
                 node = client.get_node_from_key(key)
@@ -247,7 +248,7 @@ class RedisLog(EventLog):
             if moved is None or attempt:
                 return replies
             await client.aclose()  # a failover moved the slot: learn the new layout
-        raise AssertionError("unreachable")
+        raise AssertionError("unreachable: attempts() gives up")
 
     async def last_seq(self, clinic: str) -> int:
         value = await self._call(lambda: self.redis.get(self._keys(clinic)[1]))

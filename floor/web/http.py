@@ -1,4 +1,4 @@
-"""HTTP routes: decode the request, hand the command to the clinic's runtime, send its answer."""
+"""HTTP routes: decode the request, hand the command to the clinic's runtime, build its answer (`tap_answer`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from typing import Annotated
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED
 
 from floor import audit
+from floor.config import Clinic
 from floor.core.access import Act, in_clinic
 from floor.core.commands import (
     AcknowledgeAlert,
@@ -27,6 +29,7 @@ from floor.core.errors import Refusal, Why
 from floor.core.journey import Stage
 from floor.core.measures import ClinicMeasures
 from floor.core.presence import Presence
+from floor.core.projection import visit_plan
 from floor.core.rooms import RoomAction
 from floor.floors import Floors
 from floor.runtime import Answer, ClinicRuntime, Idempotency
@@ -48,6 +51,7 @@ from floor.wire import (
     VisitAnswer,
     VisitHistory,
     VisitTap,
+    encode,
 )
 
 IdempotencyKey = Annotated[
@@ -71,9 +75,25 @@ async def _tap(request: Request, runtime: ClinicRuntime, command: Command, who: 
         head = f"{request.method} {request.url.path} {who.person}\n"
         fingerprint = hashlib.sha256(head.encode() + body).hexdigest()
         idem = Idempotency(key, fingerprint)
-    answer: Answer = await runtime.handle(command, who.person, who.device, idem, who.role, who.provider)
+    answer = await runtime.handle(command, who.person, who.device, idem, who.role, who.provider)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
-    return Response(answer.body, status_code=answer.status, media_type="application/json", headers=headers)
+    return Response(encode(tap_answer(command, answer, runtime.clinic)), status_code=HTTP_201_CREATED,
+                    media_type="application/json", headers=headers)
+
+
+def tap_answer(command: Command, answer: Answer,
+               clinic: Clinic) -> VisitAnswer | RoomAnswer | AlertAnswer | PresenceAnswer:
+    """The tapper's answer: the event stored and what it changed of what was tapped (a retry's, as first)."""
+    event, touched = answer.event, answer.touched
+    if isinstance(command, MarkRoom | UndoRoomMark):
+        return RoomAnswer(event.seq, event, touched.rooms[0])
+    if isinstance(command, AcknowledgeAlert):
+        return AlertAnswer(event.seq, event, touched.alert)
+    if isinstance(command, MarkPresence | UndoPresence):
+        assert touched.presence is not None
+        return PresenceAnswer(event.seq, event, touched.presence)
+    assert touched.visit is not None
+    return VisitAnswer(event.seq, event, touched.visit, visit_plan(touched.visit, clinic))
 
 
 Runtime = NamedDependency[ClinicRuntime]

@@ -11,15 +11,18 @@ import msgspec
 import pytest
 
 from floor.clock import ManualClock
-from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, UndoStep
+from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, Tap, UndoStep
 from floor.core.errors import Refusal, Why
 from floor.core.journey import Stage
+from floor.core.projection import visit_plan
 from floor.core.rooms import RoomAction, RoomState
 from floor.fanout import RESYNC, Hub, Subscriber, Written
-from floor.log.base import Record
+from floor.log.base import Receipt, Record
 from floor.log.embedded import EmbeddedLog
 from floor.runtime import Answer, ClinicRuntime, Idempotency
-from floor.wire import Audience
+from floor.web.http import tap_answer
+from floor.wire import Audience, RoomAnswer, VisitAnswer, encode
+from tests.support.answers import answered
 from tests.support.clinics import quiet_clinic
 
 pytestmark = pytest.mark.anyio
@@ -54,9 +57,8 @@ def step(visit: str, stage: Stage, room: str | None = None) -> TakeStep:
 
 async def tap(runtime: ClinicRuntime, command: Command, idem: Idempotency | None = None) -> dict:
     answer = await runtime.handle(command, "ma-rosa", "tablet-1", idem)
-    assert answer.status == 201
     await asyncio.sleep(0)  # the update goes to the screens once the answer is on its way
-    return json.loads(answer.body)
+    return answered(runtime, command, answer)
 
 
 def queued(sub: Subscriber) -> list[tuple[int, dict | None]]:
@@ -90,10 +92,10 @@ async def test_a_tap_is_stored_answered_and_sent_to_every_screen(tmp_path: Path)
     sub = runtime.hub.subscribe(CLINIC, STAFF)
 
     answer = await runtime.handle(walk_in(), "front-desk", "kiosk-2")
-    assert answer.status == 201 and not answer.replayed
+    assert not answer.replayed
     assert not sub.queue  # answered first: the screens get it once the answer is on its way
     await asyncio.sleep(0)
-    booked = json.loads(answer.body)
+    booked = answered(runtime, walk_in(), answer)
     assert booked["seq"] == 1
     assert booked["event"]["change"]["type"] == "visit_booked"
     assert booked["event"]["actor"] == "front-desk" and booked["event"]["device"] == "kiosk-2"
@@ -137,33 +139,63 @@ async def test_a_refused_tap_writes_nothing_and_sends_nothing(tmp_path: Path) ->
 # -- retries ----------------------------------------------------------------------------------------------
 
 
-async def test_a_retry_with_the_same_key_gets_the_same_bytes_and_appends_once(tmp_path: Path) -> None:
+async def test_a_retry_with_the_same_key_gets_the_same_answer_and_appends_once(tmp_path: Path) -> None:
     runtime = await started(tmp_path)
     sub = runtime.hub.subscribe(CLINIC, STAFF)
     idem = Idempotency("tablet-1:0001", "sha256:book-ann")
     first = await runtime.handle(walk_in(), "ma", "t1", idem)
     runtime.clock.advance(seconds=30)
     again = await runtime.handle(walk_in(), "ma", "t1", idem)
-    assert again == Answer(201, first.body, replayed=True)
+    assert again == first._replace(replayed=True)
     assert not first.replayed
     assert await runtime.log.last_seq(CLINIC) == 1
     assert [seq for seq, _ in queued(sub)] == [1]
 
     # A retried step gets its answer too, though taking the step again would now be refused.
-    visit = json.loads(first.body)["visit"]["id"]
+    visit = first.touched.visit.id
     room_idem = Idempotency("tablet-1:0002", "sha256:room-ann")
     roomed = await runtime.handle(step(visit, Stage.roomed, "e1"), "ma", "t1", room_idem)
-    assert await runtime.handle(step(visit, Stage.roomed, "e1"), "ma", "t1", room_idem) == (201, roomed.body, True)
+    replayed = roomed._replace(replayed=True)
+    assert await runtime.handle(step(visit, Stage.roomed, "e1"), "ma", "t1", room_idem) == replayed
     assert await runtime.log.last_seq(CLINIC) == 2
 
     # Later taps do not disturb them, nor does a restart.
     await tap(runtime, walk_in("Bo Chen"))
     await runtime.log.close()
     restarted = await started(tmp_path)
-    assert await restarted.handle(walk_in(), "ma", "t1", idem) == Answer(201, first.body, replayed=True)
-    assert await restarted.handle(step(visit, Stage.roomed, "e1"), "ma", "t1", room_idem) == (201, roomed.body, True)
+    assert await restarted.handle(walk_in(), "ma", "t1", idem) == first._replace(replayed=True)
+    assert await restarted.handle(step(visit, Stage.roomed, "e1"), "ma", "t1", room_idem) == replayed
     assert await restarted.log.last_seq(CLINIC) == 3
     assert [v.patient_name for v in restarted.floor.visits.values()] == ["Ann Lee", "Bo Chen"]
+
+
+async def test_a_receipt_stored_as_the_answers_bytes_by_an_older_server_still_answers_its_retry(
+        tmp_path: Path) -> None:
+    """Receipts used to keep the HTTP answer itself; they now keep the event and what it touched. A retry of a
+    tap stored before still gets that first answer, byte for byte."""
+    runtime = await started(tmp_path)
+    book, block = walk_in(), MarkRoom("w2", RoomAction.blocked, "leak")
+    stored = []
+    for n, command in enumerate([book, block], 1):
+        event = runtime.floor.decide(command, Tap("ma", "t1", START))
+        touched = runtime.floor.preview(event)
+        if isinstance(command, BookVisit):
+            first = VisitAnswer(event.seq, event, touched.visit, visit_plan(touched.visit, runtime.clinic))
+        else:
+            first = RoomAnswer(event.seq, event, touched.rooms[0])
+        body = encode(first)
+        receipt = Receipt(f"key-{n}", "sha256:first", 201, msgspec.Raw(body))
+        await runtime.log.append(CLINIC, Record(event, receipt))
+        runtime.writer.fold(event)
+        stored.append((command, receipt.key, body))
+    await runtime.log.close()
+
+    restarted = await started(tmp_path)
+    for command, key, body in stored:
+        again = await restarted.handle(command, "ma", "t1", Idempotency(key, "sha256:first"))
+        assert again.replayed
+        assert encode(tap_answer(command, again, restarted.clinic)) == body
+    assert await restarted.log.last_seq(CLINIC) == 2
 
 
 async def test_a_key_reused_for_another_request_is_refused(tmp_path: Path) -> None:
@@ -192,7 +224,7 @@ async def test_two_racing_arrivals_on_one_visit_store_exactly_one(tmp_path: Path
     refusals = [r for r in results if isinstance(r, Refusal)]
     assert len(answers) == 1 and len(refusals) == 1, results
     assert refusals[0].why is Why.illegal_step
-    assert json.loads(answers[0].body)["seq"] == 2
+    assert answers[0].event.seq == 2
     assert await runtime.log.last_seq(CLINIC) == 2
     assert [e.type for e in runtime.history(visit).events] == ["booked", "arrived"]
 
@@ -353,7 +385,7 @@ async def test_midnight_during_a_tap_in_flight_keeps_that_tap_in_its_own_day(tmp
     runtime.clock.set(MIDNIGHT + dt.timedelta(seconds=1))
     runtime.tick()
     gated.gate.set()
-    answer = json.loads((await pending).body)
+    answer = answered(runtime, command, await pending)
     assert answer["seq"] == 2 and answer["event"]["day"] == "2026-11-23"
 
     runtime.tick()
@@ -411,7 +443,7 @@ async def test_a_screen_joining_between_a_taps_answer_and_its_fan_out_gets_that_
     runtime = await started(tmp_path)
     await tap(runtime, walk_in("Ann Lee"))
     answer = await runtime.handle(walk_in("Bo Chen"), "ma", "t1")
-    assert json.loads(answer.body)["seq"] == 2 and runtime.floor.seq == 2  # folded and answered, not sent yet
+    assert answer.event.seq == 2 and runtime.floor.seq == 2  # folded and answered, not sent yet
 
     fresh, resuming, in_step = (runtime.hub.subscribe(CLINIC, STAFF) for _ in range(3))
     direct = runtime.hub.subscribe(CLINIC, STAFF, wire=TakingWire())

@@ -1,5 +1,5 @@
 """On the server's own uvicorn configuration, a tap's HTTP answer is written to its connection before its update
-is written to the walls' sockets (floor/runtime.py: store, fold, answer, fan out)."""
+is written to the walls' sockets (floor/runtime: store, fold, answer, fan out)."""
 
 from __future__ import annotations
 

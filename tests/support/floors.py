@@ -25,4 +25,4 @@ def walk_ins_in_one_go(runtime, count: int = 5) -> None:
 
     for i in range(count):
         command = BookVisit(f"P{i}", "kim", "follow", walk_in=True)
-        runtime._fold(runtime.floor.decide(command, Tap("test", "test", runtime.clock.now())))
+        runtime.writer.fold(runtime.floor.decide(command, Tap("test", "test", runtime.clock.now())))

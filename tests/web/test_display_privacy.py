@@ -68,7 +68,7 @@ def test_a_whole_clinic_day_sends_the_wall_no_name_birth_date_or_record_number(t
                 dob, mrn = secrets[index]
                 noted = msgspec.structs.replace(booking, notes=f"DOB {dob}, {mrn}, allergic to penicillin")
                 answer = await runtime.handle(noted, "desk-ana", "desk-1", role=Role.front_desk)
-                staff.booked(index, json.loads(answer.body)["visit"]["id"])
+                staff.booked(index, answer.touched.visit.id)
                 taps += 1
             for command in staff.due(runtime.floor, now):
                 try:

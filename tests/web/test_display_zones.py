@@ -15,6 +15,7 @@ from floor.core.commands import BookVisit, TakeStep
 from floor.core.journey import Stage
 from floor.hallway import wall_alert_id
 from floor.web.app import create_app
+from tests.support.answers import answered
 from tests.support.staff import sign_in, test_floors
 
 CLINIC = demo_clinic()
@@ -52,8 +53,7 @@ def test_a_zones_display_gets_only_its_rooms_their_visits_and_the_waiting_room(t
 
     def tap(command) -> dict:
         answer = client.blocking_portal.call(runtime.handle, command, "mgr-dana", "tablet-1", None, Role.manager)
-        assert answer.status in (200, 201), answer.body
-        return json.loads(answer.body)
+        return answered(runtime, command, answer)
 
     def visit_in(room: str | None) -> str:
         visit = tap(BookVisit("Pat Example", provider, kind, None, True))["visit"]["id"]
@@ -113,8 +113,7 @@ def test_a_zones_display_gets_only_its_alerts_under_wall_ids_and_staff_still_ack
     with TestClient(create_app(floors)) as client:
         def tap(command) -> dict:
             answer = client.blocking_portal.call(runtime.handle, command, "mgr-dana", "tablet-1", None, Role.manager)
-            assert answer.status in (200, 201), answer.body
-            return json.loads(answer.body)
+            return answered(runtime, command, answer)
 
         manager = sign_in(client, floors, Role.manager)
         east_wall, whole_wall = _pair(client, manager, "east"), _pair(client, manager, None)

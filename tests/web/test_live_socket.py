@@ -52,7 +52,7 @@ def test_a_socket_the_server_fails_is_closed_1011_with_a_reason_not_left_to_the_
     def broken(since, audience):
         raise RuntimeError("a bug while catching up")
 
-    runtime.catch_up = broken  # type: ignore[method-assign]
+    runtime.feed.catch_up = broken  # type: ignore[method-assign]
     with TestClient(create_app(floors)) as client:
         desk = sign_in(client, floors, Role.front_desk)
         with client.websocket_connect("/api/clinics/riverside/live", headers=desk) as ws:

@@ -117,7 +117,7 @@ def test_the_board_the_live_feeds_and_the_audit_trail_carry_presence(world) -> N
     assert presence["kim"]["status"] == "running_late" and presence["okafor"]["status"] == "back"
     assert {d["provider"]: d.get("away") for d in board["delays"]}["kim"] == "running_late"
     runtime = floors.get(CLINIC)
-    hallway = runtime.hallway.board(runtime.floor, START, runtime._hallway_delays(runtime.delays()), False)
+    hallway = runtime.hallway.board(runtime.floor, START, runtime.feed.hallway_delays(runtime.delays()), False)
     assert {d.provider: d.away for d in hallway.delays} == {"JK": "running_late", "DO": None, "MS": None, "AH": None}
 
     _tap(client, "kim", {"type": "undo"}, people["kim"])

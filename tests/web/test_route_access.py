@@ -36,6 +36,7 @@ from floor.schedule.upcoming import UpcomingSchedule
 from floor.web import live
 from floor.web.app import create_app
 from floor.web.auth import Guarding, Rule
+from tests.support.answers import answered
 from tests.support.clinics import quiet_clinic
 from tests.support.staff import PEOPLE, PIN, add_person, test_floors
 
@@ -89,9 +90,8 @@ class World:
 
     # Floor itself taps (no role): the setup of each check, never the thing checked.
     def _handle(self, command, clinic: str = CLINIC) -> dict:
-        answer = self.call(self.floors.get(clinic).handle, command, "setup", "setup")
-        assert answer.status == 201, answer.body
-        return json.loads(answer.body)
+        runtime = self.floors.get(clinic)
+        return answered(runtime, command, self.call(runtime.handle, command, "setup", "setup"))
 
     def book(self, walk_in: bool = True, clinic: str = CLINIC) -> str:
         start = None if walk_in else START + dt.timedelta(minutes=30)

@@ -186,7 +186,7 @@ async def test_two_servers_opening_the_day_book_the_kept_schedule_once(tmp_path:
         await there.start()
         here.tick()
         await asyncio.gather(book_upcoming(here, floors.upcoming), book_upcoming(there, floors.upcoming))
-        await here._catch_up()
+        await here.writer.catch_up()
         external = sorted(v.external_id for v in here.floor.visits.values())
         assert external == ["EHR-1001", "EHR-1002", "EHR-1003", "EHR-1004", "EHR-1006"]
     finally:

@@ -1,0 +1,176 @@
+"""The clinic's live feed, as this server keeps it: every update rendered once per audience, the recent ones
+kept for screens resuming with `since`, snapshots encoded once per seq, and the queue of updates folded in
+but not sent yet.
+
+A tap is answered before its update is written to the clinic's screens: the fold queues the update (in seq
+order) and `fan_out` runs once the tapper's answer is on its way (floor.runtime.writer). Anything else that
+sends to the screens (the next tap's fan-out, a heartbeat, the delays on a tick, a day opening) sends what is
+queued first, so screens still get every update in order. A screen that joins in between is caught up to the
+folded floor (`join`) and skips the queued updates its catch-up already holds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import deque
+from collections.abc import Callable
+
+from floor.core.events import Event
+from floor.core.floor import Touched
+from floor.core.measures import ClinicMeasures
+from floor.core.projection import visit_plan
+from floor.fanout import Hub, Item, Subscriber
+from floor.hallway import Hallway, HallwayDelays, HallwaySnapshot
+from floor.metrics import Metrics
+from floor.runtime.reads import ReadModels
+from floor.runtime.today import Today
+from floor.wire import (
+    Audience,
+    DelaysMessage,
+    EventMessage,
+    HeartbeatMessage,
+    MeasuresMessage,
+    ProviderDelay,
+    SnapshotMessage,
+    display_audience,
+    display_zone,
+    encode,
+    is_display,
+)
+
+
+class FeedCache:
+    def __init__(self, today: Today, reads: ReadModels, hub: Hub, metrics: Metrics, retain: int) -> None:
+        self.today = today
+        self.reads = reads
+        self.hub = hub
+        self.metrics = metrics
+        self.id = today.clinic.id
+        self.hallway = Hallway(today.clinic)
+        #: Recent updates as sent on the live feed, per audience, for sockets resuming with `since`.
+        #: Per audience: staff, manager, display (the whole clinic's wall) and `display:<zone>` for each zone.
+        self._sent: deque[tuple[int, dict[str, str]]] = deque(maxlen=retain)
+        #: Updates folded in but not yet sent to the screens, in seq order, with when they were folded.
+        self._unsent: deque[tuple[int, dict[str, str], float]] = deque()
+        self._snapshots: dict[str, tuple[int, str]] = {}
+
+    # -- what is kept -----------------------------------------------------------------------------
+
+    def restart(self) -> None:
+        """Forget what was kept: a new day, or the floor loaded again."""
+        self._sent.clear()
+        self._snapshots.clear()
+
+    def keep(self, event: Event, touched: Touched) -> None:
+        """Keep the update of an event folded in as the floor is loaded (sent before), for resuming screens;
+        rendered now, as the floor is just after it."""
+        self._sent.append((event.seq, self.render(event, touched)))
+
+    def invalidate(self) -> None:
+        """The snapshots no longer hold (time moved, the feed went stale or back, the learning changed)."""
+        self._snapshots.clear()
+
+    def folded(self, event: Event, touched: Touched, answer_first: bool = False) -> None:
+        """Keep a folded event's update and send it; a tap's (`answer_first`) is only queued, and sent once its
+        answer is, or before anything else is sent to the clinic's screens."""
+        folded = time.perf_counter()
+        texts = self.render(event, touched)
+        self._sent.append((event.seq, texts))
+        self._unsent.append((event.seq, texts, folded))
+        if not answer_first:
+            self.fan_out()
+
+    def render(self, event: Event, touched: Touched) -> dict[str, str]:
+        """The event as each audience's screens receive it: staff and managers share one text, displays get
+        the hallway projection's, the whole clinic's or each zone's (floor.hallway)."""
+        clinic, floor = self.today.clinic, self.today.floor
+        plan = visit_plan(touched.visit, clinic) if touched.visit else None
+        text = encode(EventMessage(event.seq, event, touched.visit, touched.rooms, touched.alert,
+                                   touched.presence, plan)).decode()
+        texts = {Audience.staff: text, Audience.manager: text}
+        for zone in (None, *self.hallway.zones):
+            update = self.hallway.update(event.seq, event.at, touched, floor, zone)
+            texts[display_audience(zone)] = encode(update).decode()
+        return texts
+
+    # -- sending ----------------------------------------------------------------------------------
+
+    def fan_out(self) -> None:
+        """Send the clinic's screens the updates folded in but not sent yet, in seq order."""
+        while self._unsent:
+            seq, texts, folded = self._unsent.popleft()
+            self.hub.publish(self.id, seq, texts.__getitem__)
+            self.metrics.fanout_seconds.observe(time.perf_counter() - folded)
+
+    def resync_all(self) -> None:
+        """Every screen starts over from a snapshot (another day opened, the floor was loaded again)."""
+        self.hub.resync_all(self.id)
+
+    def publish(self, render: Callable[[str], str]) -> None:
+        """Send a message that is not an update (a heartbeat, the delays), after any update still unsent."""
+        self.fan_out()
+        self.hub.publish(self.id, 0, render)
+
+    def heartbeat(self) -> None:
+        text = self.heartbeat_text()
+        self.publish(lambda _audience: text)
+
+    def heartbeat_text(self) -> str:
+        return encode(HeartbeatMessage(self.today.floor.seq, self.today.clock.now(), self.today.stale)).decode()
+
+    def delays(self, delays: Callable[[], list[ProviderDelay]], measures: Callable[[], ClinicMeasures]) -> None:
+        """Send each audience the delays (managers: with the measures), if any screen is there to get them."""
+        if self.hub.count(self.id):
+            seq, now_delays = self.today.floor.seq, delays()
+            texts = {
+                Audience.manager: lambda: encode(MeasuresMessage(seq, measures(), now_delays)),
+                Audience.staff: lambda: encode(DelaysMessage(seq, now_delays)),
+                # Every wall, zoned or not, gets every provider's delays.
+                Audience.display: lambda: encode(HallwayDelays(seq, self.hallway_delays(now_delays))),
+            }
+            self.publish(lambda audience: texts[Audience.display if is_display(audience) else audience]().decode())
+
+    def hallway_delays(self, delays: list[ProviderDelay]):
+        return self.hallway.delays([(d.provider, d.lateness, d.recovers_at, d.away) for d in delays])
+
+    # -- screens joining --------------------------------------------------------------------------
+
+    def snapshot(self, audience: str) -> Item:
+        """The board as a snapshot message, encoded once per seq however many sockets ask for it."""
+        floor = self.today.floor
+        cached = self._snapshots.get(audience)
+        if cached is None or cached[0] != floor.seq:
+            if is_display(audience):
+                board = self.hallway.board(floor, self.today.clock.now(), self.hallway_delays(self.reads.delays()),
+                                           self.today.stale, display_zone(audience))
+                text = encode(HallwaySnapshot(floor.seq, board)).decode()
+            else:
+                text = encode(SnapshotMessage(floor.seq, self.reads.board())).decode()
+            cached = self._snapshots[audience] = (floor.seq, text)
+        return cached
+
+    def join(self, sub: Subscriber, since: int | None) -> None:
+        """Queue what a socket that has just subscribed needs first (`catch_up`). It brings the screen to the
+        folded floor's seq, so the socket skips the updates up to there that are still to be sent."""
+        sub.join(self.catch_up(since, sub.audience), self.today.floor.seq)
+
+    def catch_up(self, since: int | None, audience: str) -> list[Item]:
+        """What a screen that has seen up to `since` needs: the missed updates, or a snapshot.
+
+        Only a seq from today's events can be resumed; one at or before the day's start may belong to
+        another day's board, so it gets a snapshot. A screen already in step gets a heartbeat at once: it
+        learns it is current now, not at the next tick (after a restart, thousands of screens wait on it)."""
+        items = self._resume(since, audience)
+        return [*items, (0, self.heartbeat_text())] if self.today.stale or not items else items
+
+    def _resume(self, since: int | None, audience: str) -> list[Item]:
+        seq = self.today.floor.seq
+        if since is None or not self.today.base < since <= seq:
+            return [self.snapshot(audience)]
+        if since == seq:
+            return []
+        if self._sent and self._sent[0][0] <= since + 1:
+            missed = itertools.islice(self._sent, since + 1 - self._sent[0][0], None)
+            return [(s, texts[audience]) for s, texts in missed]
+        return [self.snapshot(audience)]

@@ -1,0 +1,61 @@
+"""Following a shared log (Redis): fold in what other servers append. While the log cannot be reached, the
+clinic is stale and screens are told so; reconnecting brings them back in step with no action of theirs."""
+
+from __future__ import annotations
+
+import structlog
+
+from floor.log.base import EventLog, LogUnavailable
+from floor.metrics import Metrics
+from floor.retry import Backoff
+from floor.runtime.feed import FeedCache
+from floor.runtime.today import Today
+from floor.runtime.writer import Writer
+
+log = structlog.get_logger("floor.runtime")
+
+
+class Follower:
+    def __init__(self, today: Today, writer: Writer, feed: FeedCache, event_log: EventLog, metrics: Metrics) -> None:
+        self.today = today
+        self.writer = writer
+        self.feed = feed
+        self.log = event_log
+        self.metrics = metrics
+        self.id = today.clinic.id
+
+    async def follow(self, wait: float = 5.0) -> None:
+        """Fold in what other servers append, until cancelled."""
+        backoff = Backoff()
+        while True:
+            try:
+                events = await self.log.tail(self.id, self.today.floor.seq, wait)
+                async with self.writer.lock:
+                    if self.today.stale or any(e.seq > self.today.floor.seq + 1 for e in events[:1]):
+                        await self.writer.catch_up()
+                    for event in events:
+                        if event.seq == self.today.floor.seq + 1:
+                            self.writer.fold_stored(event)
+                    self.set_stale(False)
+                backoff.reset()
+            except LogUnavailable as e:
+                if not self.today.stale:
+                    log.warning("log_unreachable", clinic=self.id, error=str(e))
+                self.set_stale(True)
+                await backoff.wait()
+            except Exception:
+                # Something this server cannot fold (an event from a newer Floor during a rolling upgrade):
+                # say so, and stay stale, so that screens and /readyz show it rather than a frozen floor.
+                log.exception("follow_failed", clinic=self.id, seq=self.today.floor.seq)
+                self.set_stale(True)
+                await backoff.wait()
+
+    def set_stale(self, stale: bool) -> None:
+        """Whether what the screens see may be behind the shared log; a change is sent at once (a heartbeat)."""
+        if stale != self.today.stale:
+            self.today.stale = stale
+            if not stale:
+                log.info("log_reachable_again", clinic=self.id, seq=self.today.floor.seq)
+                self.metrics.log_reconnects.inc()
+            self.feed.invalidate()
+            self.feed.heartbeat()

@@ -1,0 +1,134 @@
+"""The read models of one clinic: today's board, delays and measures from the folded floor, a past day's
+from the log (read, never changed), what was learned, a visit's history. Nothing here changes the floor."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from floor.core.errors import Refusal, Why
+from floor.core.events import Event
+from floor.core.learned import EMPTY
+from floor.core.learning import LEARN_DAYS, LEARNED, PRIOR_VISITS
+from floor.core.measures import ClinicMeasures, measure
+from floor.core.projection import by_provider, lateness_over_day, project, rooming, visit_plan
+from floor.days import closed_at, day_measures, fold_day
+from floor.log.base import EventLog
+from floor.runtime.today import Today
+from floor.wire import (
+    Board,
+    ClinicSummary,
+    LatenessOverDay,
+    LatenessPoint,
+    LearnedAnswer,
+    LearnedProvider,
+    LearnedStage,
+    LearnedVisitType,
+    ProviderDelay,
+    VisitHistory,
+)
+
+
+class ReadModels:
+    def __init__(self, today: Today, event_log: EventLog) -> None:
+        self.today = today
+        self.log = event_log
+
+    def board(self) -> Board:
+        f, c = self.today.floor, self.today.clinic
+        return Board(c.id, c.name, c.timezone, f.day, f.seq, self.today.clock.now(), c.session,
+                     list(f.rooms.values()), list(f.visits.values()), c.providers, c.visit_types, c.thresholds,
+                     alerts=list(f.alerts.values()), delays=self.delays(), stale=self.today.stale,
+                     presence=[f.presence_view(p.id) for p in c.providers],
+                     plans=[visit_plan(v, c) for v in f.visits.values()])
+
+    def delays(self) -> list[ProviderDelay]:
+        now, floor = self.today.clock.now(), self.today.floor
+        visits, rooms_at = by_provider(floor), rooming(floor, now)
+        return [ProviderDelay(p.id, proj.lateness, proj.recovers_at, proj.pace, proj.visits, self._away(p.id))
+                for p in self.today.clinic.providers
+                for proj in [project(floor, p.id, now, visits=visits[p.id], rooms_at=rooms_at)]]
+
+    def _away(self, provider: str):
+        mark = self.today.floor.away(provider)
+        return mark.status if mark is not None else None
+
+    def measures(self) -> ClinicMeasures:
+        raised = Counter(a.provider or "" for a in self.today.floor.alerts.values())
+        return measure(self.today.floor, self.today.clock.now(), raised)
+
+    def summary(self) -> ClinicSummary:
+        f = self.today.floor
+        return ClinicSummary(self.today.clinic.id, self.today.clinic.name, self.today.clinic.timezone, f.day, f.seq,
+                             list(self.today.clinic.display.languages))
+
+    async def day_events(self, day: dt.date | None) -> tuple[dt.date, list[Event]]:
+        """A clinic day's events: today's from memory, a past day's from the log."""
+        today = self.today.floor.day
+        if day is None or day == today:
+            return today, list(self.today.events)
+        if day > today:
+            raise Refusal(Why.invalid, f"{day} has not begun yet in {self.today.clinic.name} (today is {today}).",
+                          field="day")
+        return day, (await self.log.read_day(self.today.clinic.id, day))[1]
+
+    async def lateness_over_day(self, day: dt.date | None, every_minutes: int) -> LatenessOverDay:
+        on, events = await self.day_events(day)
+        floor, clinic = self.today.floor, self.today.clinic
+        base = events[0].seq - 1 if events else floor.seq
+        until = self.today.clock.now() if on == floor.day else clinic.local(on, clinic.session.closes)
+        # Today's is projected as today's floor is, with what was learned; a past day's with the configured minutes.
+        learned = floor.learned if on == floor.day else EMPTY
+        points = lateness_over_day(clinic, on, base, events, until, dt.timedelta(minutes=every_minutes),
+                                   learned)
+        return LatenessOverDay(on, every_minutes, [LatenessPoint(at, late) for at, late in points])
+
+    async def board_on(self, day: dt.date | None) -> Board:
+        """Today's board, or a past day's as its events left it (its journeys, rooms and alerts; no delays:
+        nothing is projected for a day that is over)."""
+        on, events = await self.day_events(day)
+        if on == self.today.floor.day:
+            return self.board()
+        c = self.today.clinic
+        f = fold_day(c, on, events)
+        return Board(c.id, c.name, c.timezone, on, f.seq, closed_at(c, on, f), c.session, list(f.rooms.values()),
+                     list(f.visits.values()), c.providers, c.visit_types, c.thresholds, alerts=list(f.alerts.values()),
+                     plans=[visit_plan(v, c) for v in f.visits.values()])
+
+    async def measures_on(self, day: dt.date | None) -> ClinicMeasures:
+        """Today's measures now, or a past day's as it closed (from the log: past days are read, never changed)."""
+        on, events = await self.day_events(day)
+        if on == self.today.floor.day:
+            return self.measures()
+        return day_measures(self.today.clinic, on, events)
+
+    def learned_answer(self) -> LearnedAnswer:
+        """What today's floor expects of each provider's visits, from what and how many past visits."""
+        floor, c = self.today.floor, self.today.clinic
+        learned = floor.learned
+        providers = []
+        for p in c.providers:
+            types = []
+            for vtype in c.visit_types:
+                stages = []
+                for stage in LEARNED:
+                    times = learned.times(p.id, vtype.code, stage)
+                    stages.append(LearnedStage(stage.value, getattr(vtype.stage_minutes, stage.value),
+                                               learned.expected(p.id, vtype, stage),
+                                               times.median if times else None, times.visits if times else 0))
+                types.append(LearnedVisitType(vtype.code, vtype.label, stages))
+            h = learned.habits.get(p.id)
+            providers.append(LearnedProvider(
+                p.id, p.name, h.booked if h else 0, h.no_shows if h else 0, h.no_show_share if h else None,
+                h.arrivals if h else 0, h.late_median if h else None, h.to_provider if h else None,
+                h.to_provider_visits if h else 0, types))
+        days = learned.days
+        return LearnedAnswer(floor.day, self.today.learned_for == floor.day, len(days),
+                             days[0] if days else None, days[-1] if days else None, LEARN_DAYS, PRIOR_VISITS,
+                             providers)
+
+    def history(self, visit_id: str) -> VisitHistory:
+        visit = self.today.floor.visits.get(visit_id)
+        if visit is None:
+            raise Refusal(Why.not_found, f"No visit {visit_id!r} today.")
+        return VisitHistory(visit, [e for e in self.today.events if e.visit == visit_id])

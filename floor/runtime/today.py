@@ -1,0 +1,54 @@
+"""The clinic's folded day, which the runtime's parts share: the floor, the events it folded, where the day's
+seqs begin, what it expects of visits (learned) and whether a shared log is out of reach. Only the writer
+(floor.runtime.writer) and the follower change it; the feed and the read models read it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from floor.clock import Clock
+from floor.config import Clinic
+from floor.core.events import Event
+from floor.core.floor import Floor, Touched
+from floor.core.ids import Ids
+from floor.core.learned import EMPTY, Learned
+
+
+class Today:
+    def __init__(self, clinic: Clinic, clock: Clock, ids: Ids) -> None:
+        self.clinic = clinic
+        self.clock = clock
+        #: Where new visits' and alerts' ids come from: random, so an id a lost event had is not given again.
+        self.ids = ids
+        self.floor = Floor(clinic, clinic.day_of(clock.now()), ids=ids)
+        #: Today's events, in order (the visit histories and the fold's input).
+        self.events: list[Event] = []
+        #: The seq just before today's first event: a screen at or below it saw another day's board.
+        self.base = 0
+        #: True while a shared log cannot be reached: what screens see may be behind.
+        self.stale = False
+        #: What the clinic's past days say its visits take (`Writer.learn`), and the clinic day it was learned for.
+        #: A new day's floor starts with the last one learned until its own is.
+        self.learned: Learned = EMPTY
+        self.learned_for: dt.date | None = None
+
+    @property
+    def id(self) -> str:
+        return self.clinic.id
+
+    def open(self, day: dt.date, base: int) -> None:
+        """An empty floor for `day`, its first event's seq following `base`."""
+        self.floor = Floor(self.clinic, day, base, self.ids)
+        self.floor.learned = self.learned
+        self.base = base
+        self.events = []
+
+    def fold(self, event: Event) -> Touched:
+        touched = self.floor.apply(event)
+        self.events.append(event)
+        return touched
+
+    def stored_already(self, event: Event) -> bool:
+        """Whether `event` is the one folded at its seq (an append of ours that was stored, answered late)."""
+        index = event.seq - self.base - 1
+        return 0 <= index < len(self.events) and self.events[index] == event

@@ -1,0 +1,343 @@
+"""The write path of one clinic: decide, store durably, fold in; and the floor's day (loading it, opening the
+next at midnight, learning from past days).
+
+Taps for a clinic are handled one at a time (`lock`), so two racing taps on one visit are decided in order and
+the loser is refused. With a shared log (Redis) another server may append first: the append is refused with
+SeqTaken, the writer catches up from the log and decides again (floor.retry.attempts).
+
+A tap's answer is what it stored and changed (`Answer`); the edge builds the HTTP answer from it. With an
+Idempotency-Key the log keeps that, structured (`Tapped`), in the event's record, for the retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from typing import NamedTuple
+
+import msgspec
+import structlog
+from msgspec import Struct
+
+from floor.core.access import Role
+from floor.core.alerts import review
+from floor.core.commands import Command, Tap
+from floor.core.errors import Refusal, Why
+from floor.core.events import AlertChange, AlertRaised, Event
+from floor.core.floor import Alert, Floor, Room, Touched, Visit
+from floor.core.learned import Learned
+from floor.core.learning import LEARN_DAYS, Tally
+from floor.core.presence import ProviderPresenceView
+from floor.days import fold_day
+from floor.log.base import EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken
+from floor.metrics import Metrics
+from floor.retry import attempts
+from floor.runtime.feed import FeedCache
+from floor.runtime.today import Today
+from floor.wire import encode
+
+log = structlog.get_logger("floor.runtime")
+
+#: The status a receipt records: a stored tap's answer is always 201 Created (the log's record keeps it).
+CREATED = 201
+#: The actor and device of the events Floor records itself (alerts).
+SYSTEM = "floor"
+#: Seconds between a tap and the alert review it triggers: taps arriving meanwhile share one review.
+REVIEW_DELAY = 0.2
+#: Events of the day loaded at start whose updates are kept, so screens resuming after a restart get the
+#: events they missed rather than a snapshot (a screen further behind than that gets a snapshot).
+RESUMABLE_AFTER_START = 2_000
+#: Events of an import folded and fanned out between two turns of the event loop.
+FOLD_BATCH = 100
+
+
+class Answer(NamedTuple):
+    """What a stored tap did, for the tapper's answer (built at the edge, floor/web/http.py): its event and what
+    it changed. `replayed`: a retry with the same Idempotency-Key, answered with the first tap's."""
+
+    event: Event
+    touched: Touched
+    replayed: bool = False
+
+
+class Idempotency(NamedTuple):
+    key: str
+    fingerprint: str
+
+
+class Tapped(Struct, frozen=True):
+    """What a receipt keeps of a stored tap (its `body`), to answer the tap's retries as it was first answered."""
+
+    event: Event
+    touched: Touched
+
+
+class _AnswerKept(Struct):
+    """What receipts kept before the answer was built at the edge: the HTTP answer itself (floor.wire's
+    VisitAnswer, RoomAnswer, AlertAnswer or PresenceAnswer). Read so that a retry of a tap stored then is
+    answered too."""
+
+    event: Event
+    visit: Visit | None = None
+    room: Room | None = None
+    alert: Alert | None = None
+    presence: ProviderPresenceView | None = None
+
+
+def kept(receipt: Receipt) -> Tapped:
+    """The tap a receipt answers for, as stored now or as stored before (the answer's bytes)."""
+    try:
+        return msgspec.json.decode(receipt.body, type=Tapped)
+    except msgspec.ValidationError:
+        old = msgspec.json.decode(receipt.body, type=_AnswerKept)
+        return Tapped(old.event, Touched(old.visit, [old.room] if old.room else [], old.alert, old.presence))
+
+
+class Writer:
+    def __init__(self, today: Today, feed: FeedCache, event_log: EventLog, metrics: Metrics) -> None:
+        self.today = today
+        self.feed = feed
+        self.log = event_log
+        self.metrics = metrics
+        self.id = today.clinic.id
+        #: Held while the floor changes: a tap, an import, an alert review, catching up with the log.
+        self.lock = asyncio.Lock()
+        self._review: asyncio.Task[None] | None = None
+        #: Set when the server stops: no new alert review is started (it would append after the log closed).
+        self._settling = False
+
+    async def load(self) -> None:
+        """Fold in today's events from the log, keeping the last ones' updates for screens resuming."""
+        self.feed.fan_out()
+        day = self.today.clinic.day_of(self.today.clock.now())
+        base, events = await self.log.read_day(self.id, day)
+        self.today.open(day, base)
+        self.feed.restart()
+        tail = len(events) - RESUMABLE_AFTER_START
+        for i, event in enumerate(events):
+            touched = self.today.fold(event)
+            if i >= tail:
+                self.feed.keep(event, touched)
+        log.info("clinic_loaded", clinic=self.id, day=str(day), seq=self.today.floor.seq, events=len(events))
+
+    # -- taps -----------------------------------------------------------------------------------
+
+    async def handle(self, command: Command, actor: str, device: str,
+                     idempotency: Idempotency | None = None, role: Role | None = None,
+                     provider: str | None = None) -> Answer:
+        """`role` is the signed-in tapper's (the floor checks it may take the step); None for Floor itself.
+        `provider`: a provider's sign-in, the clinic provider id their account is."""
+        # Shielded: a tap whose client hangs up mid-write must still be folded in once it is stored.
+        inner = asyncio.ensure_future(self._handle(command, Tap(actor, device, self.today.clock.now(), role, provider),
+                                                   idempotency))
+        try:
+            with self.metrics.tap(command):
+                answer = await asyncio.shield(inner)
+        finally:
+            # The update goes to the screens once the tapper's answer is on its way: the caller writes it in
+            # the step that resumes here, before the loop runs this. A caller gone away does not wait for it.
+            if inner.done():
+                asyncio.get_running_loop().call_soon(self.feed.fan_out)
+            else:
+                inner.add_done_callback(lambda _: self.feed.fan_out())
+        self.metrics.answered(command, answer.replayed)
+        return answer
+
+    async def _handle(self, command: Command, who: Tap, idem: Idempotency | None) -> Answer:
+        async with self.lock:
+            if idem is not None and (first := await self.log.receipt(self.id, idem.key)) is not None:
+                return _replay(first, idem)
+            for _ in attempts("the log kept moving under this tap"):
+                now = self.today.clock.now()
+                self.roll_day(now)
+                floor = self.today.floor
+                event = floor.decide(command, Tap(who.actor, who.device, now, who.role, who.provider))
+                touched = floor.preview(event)
+                receipt = None
+                if idem is not None:
+                    body = msgspec.Raw(encode(Tapped(event, touched)))
+                    receipt = Receipt(idem.key, idem.fingerprint, CREATED, body)
+                try:
+                    with self.metrics.timing(self.metrics.append_seconds):
+                        await self.log.append(self.id, Record(event, receipt))
+                except SeqTaken:
+                    await self.catch_up()
+                    if self.today.stored_already(event):
+                        # Our own append, stored but answered late (a client retry after a lost reply).
+                        return Answer(event, touched)
+                    continue
+                except KeyTaken as taken:
+                    return _replay(taken.receipt, idem)  # type: ignore[arg-type]
+                self.fold(event, answer_first=True)
+                log.info("tap_stored", clinic=self.id, seq=event.seq, type=event.type, visit=event.visit,
+                         actor=who.actor, device=who.device)
+                self.schedule_review()
+                return Answer(event, touched)
+        raise AssertionError("unreachable: attempts() gives up")
+
+    async def handle_all(self, decide: Callable[[Floor, Tap], list[Event]], actor: str, device: str,
+                         role: Role | None = None) -> list[Event]:
+        """Several events taken together (a schedule import), stored whole or not at all. `decide` plans them
+        against the floor as it is, on a copy (raising for anything it cannot take); they are stored in one
+        append under the clinic's lock, so no tap is decided in between and a failing log or a crash stores
+        none of them. If another server appends first, they are planned again against the floor as it then is.
+        Returns the events stored."""
+        # Shielded, as a tap: a request that goes away once the append has begun still has it folded in.
+        return await asyncio.shield(self._handle_all(decide, actor, device, role))
+
+    async def _handle_all(self, decide: Callable[[Floor, Tap], list[Event]], actor: str, device: str,
+                          role: Role | None) -> list[Event]:
+        async with self.lock:
+            for _ in attempts("the log kept moving under these taps"):
+                now = self.today.clock.now()
+                self.roll_day(now)
+                # Planning thousands of rows takes a tenth of a second or more: in a thread, so the loop goes on
+                # serving every clinic. The floor only changes under this clinic's lock, which is held.
+                events = await asyncio.to_thread(decide, self.today.floor, Tap(actor, device, now, role))
+                if not events:
+                    return []
+                try:
+                    with self.metrics.timing(self.metrics.append_seconds):
+                        await self.log.append_all(self.id, [Record(e) for e in events])
+                except SeqTaken:
+                    await self.catch_up()
+                    continue
+                for n, event in enumerate(events, 1):
+                    self.fold(event)
+                    if n % FOLD_BATCH == 0:
+                        await asyncio.sleep(0)  # let other clinics' taps and screens in between
+                log.info("taps_stored", clinic=self.id, first=events[0].seq, last=events[-1].seq,
+                         events=len(events), actor=actor, device=device)
+                self.schedule_review()
+                return events
+        raise AssertionError("unreachable: attempts() gives up")
+
+    async def settle(self) -> None:
+        """The server is stopping: let the taps and the alert review in flight finish storing and folding, and
+        start no other review (a tap folded meanwhile would schedule one for after the log closed)."""
+        self._settling = True
+        if self._review is not None and not self._review.done():
+            await asyncio.wait([self._review])
+        async with self.lock:
+            pass
+
+    # -- folding --------------------------------------------------------------------------------
+
+    def fold(self, event: Event, answer_first: bool = False) -> None:
+        """Fold a stored event in and send its update (a tap's, `answer_first`, once its answer is: FeedCache)."""
+        self.feed.folded(event, self.today.fold(event), answer_first)
+
+    def fold_stored(self, event: Event) -> None:
+        """Fold in an event another server stored (opening its day first, if it is a later one)."""
+        if event.day > self.today.floor.day:
+            self._new_day(event.day)
+            self.feed.resync_all()
+        self.fold(event)
+
+    async def catch_up(self) -> None:
+        """Fold in what other servers appended since our last event (the clinic's lock held)."""
+        seq = self.today.floor.seq
+        events = await self.log.read(self.id, seq)
+        if events is None or (not events and await self.log.last_seq(self.id) < seq):
+            # The log no longer holds what we missed, or it lost events we folded (a Redis without
+            # persistence restarted): start over from the log, and every screen gets a snapshot.
+            log.warning("clinic_reloaded", clinic=self.id, seq=seq)
+            await self.load()
+            self.feed.resync_all()
+            return
+        for event in events:
+            self.fold_stored(event)
+
+    # -- alerts ---------------------------------------------------------------------------------
+
+    def schedule_review(self) -> None:
+        """Review the alerts soon, once for a burst of taps (a tap's answer never waits for it)."""
+        if not self._settling and (self._review is None or self._review.done()):
+            self._review = asyncio.create_task(self.review_alerts(REVIEW_DELAY), name=f"floor-review-{self.id}")
+
+    async def review_alerts(self, delay: float = 0.0) -> None:
+        """Store the alert changes the floor calls for now, as events from Floor itself."""
+        await asyncio.sleep(delay)
+        try:
+            async with self.lock:
+                now = self.today.clock.now()
+                self.roll_day(now)
+                for change in review(self.today.floor, now):
+                    if not await self._store_alert(change, now):
+                        return  # another server stored first; the next review sees it
+        except LogUnavailable as e:
+            log.warning("alert_review_postponed", clinic=self.id, error=str(e))
+
+    async def raise_alert(self, raised: AlertRaised) -> None:
+        """Store an alert Floor raises outside the review (a schedule it could not book), once: a second
+        server raising the same episode finds it already there (`raised.episode`; its id if it has none)."""
+        async with self.lock:
+            for _ in attempts("the log kept moving under this alert"):
+                floor = self.today.floor
+                if (raised.episode or raised.alert) in floor.episodes() or raised.alert in floor.alerts:
+                    return
+                if await self._store_alert(raised, self.today.clock.now()):
+                    return
+
+    async def _store_alert(self, change: AlertChange, now: dt.datetime) -> bool:
+        """Store and fold one alert change Floor decided (the clinic's lock held); False when another server
+        appended first (the floor has then caught up)."""
+        event = self.today.floor.record(change, Tap(SYSTEM, SYSTEM, now))
+        try:
+            with self.metrics.timing(self.metrics.append_seconds):
+                await self.log.append(self.id, Record(event))
+        except SeqTaken:
+            await self.catch_up()
+            return False
+        self.fold(event)
+        if isinstance(change, AlertRaised):
+            self.metrics.alerts_raised.labels(change.kind).inc()
+        log.info("alert_stored", clinic=self.id, seq=event.seq, type=event.type, alert=change.alert)
+        return True
+
+    # -- days -----------------------------------------------------------------------------------
+
+    def roll_day(self, now: dt.datetime) -> None:
+        """Open the next clinic day if `now` is in it; every screen then starts over from a snapshot."""
+        day = self.today.clinic.day_of(now)
+        if day > self.today.floor.day:
+            self._new_day(day)
+            self.feed.resync_all()
+
+    def _new_day(self, day: dt.date) -> None:
+        self.feed.fan_out()  # the last day's updates go out before its screens are resynced
+        log.info("clinic_day_opened", clinic=self.id, day=str(day), seq=self.today.floor.seq)
+        self.today.open(day, self.today.floor.seq)
+        self.feed.restart()
+
+    async def learn(self) -> Learned:
+        """Learn what the clinic's visits take from its past days (floor/core/learning.py): the last LEARN_DAYS
+        the log holds before today, each read, folded and let go in turn (a month of a large clinic is never
+        in memory at once). Past days are only read. Called once a day opens (`Floors` does, beside the
+        start, not in it: a clinic with months of logs starts as fast as one without); until it is done the
+        floor expects the last day's learning, or the configured minutes."""
+        day = self.today.floor.day
+        past = [d for d in await self.log.days(self.id) if d < day][-LEARN_DAYS:]
+        tally = Tally(self.today.clinic)
+        for d in past:
+            _, events = await self.log.read_day(self.id, d)
+            if events:
+                # Folding a busy day takes a while: in a thread, so the loop goes on serving every clinic.
+                await asyncio.to_thread(lambda d=d, events=events: tally.add(fold_day(self.today.clinic, d, events)))
+        learned = tally.learned()
+        self.today.learned, self.today.learned_for = learned, day
+        if self.today.floor.day == day:
+            self.today.floor.learned = learned
+            self.feed.invalidate()  # the delays in a snapshot change with it
+        log.info("clinic_learned", clinic=self.id, day=str(day), days=len(learned.days),
+                 stages=len(learned.stages), visits=sum(t.visits for t in learned.stages.values()))
+        return learned
+
+
+def _replay(first: Receipt, idem: Idempotency) -> Answer:
+    if first.fingerprint != idem.fingerprint:
+        raise Refusal(Why.invalid, "This Idempotency-Key was already used for a different request; "
+                      "send a new key for a new tap.", field="Idempotency-Key")
+    tapped = kept(first)
+    return Answer(tapped.event, tapped.touched, replayed=True)
