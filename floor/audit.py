@@ -28,9 +28,20 @@ def entry(clinic: str, event: Event, notes_before: str | None = None) -> AuditEn
     c = event.change
     step = c.step.value if isinstance(c, StepTaken) else None
     undone = c.step.value if isinstance(c, StepUndone) else None
-    base = AuditEntry(clinic, event.day, event.seq, event.at, event.actor, event.device, event.type,
-                      visit=event.visit, step=step, undone=undone, room=getattr(c, "room", None),
-                      alert=getattr(c, "alert", None))
+    base = AuditEntry(
+        clinic,
+        event.day,
+        event.seq,
+        event.at,
+        event.actor,
+        event.device,
+        event.type,
+        visit=event.visit,
+        step=step,
+        undone=undone,
+        room=getattr(c, "room", None),
+        alert=getattr(c, "alert", None),
+    )
     # Patient names stay out: the trail says what was done to a visit, the visit id says which.
     match c:
         case VisitBooked():

@@ -22,8 +22,13 @@ from floor.settings import Settings
 
 def build_floors(clinics: list[Clinic], settings: Settings, clock: Clock | None = None) -> Floors:
     """A server's Floors: on Redis when a URL is set (several servers share one floor), else embedded."""
-    floors = Floors(clinics, event_log(settings, clinics=len(clinics)), clock, directory=directory(settings),
-                    upcoming=upcoming(settings))
+    floors = Floors(
+        clinics,
+        event_log(settings, clinics=len(clinics)),
+        clock,
+        directory=directory(settings),
+        upcoming=upcoming(settings),
+    )
     floors.retention_days = settings.retention_days
     return floors
 
@@ -93,8 +98,9 @@ def day_file(settings: Settings, clinic: str, day: dt.date) -> Path:
 
 def embedded_floors(clinics: list[Clinic], data_dir: str | Path, clock: Clock | None = None) -> Floors:
     """Floors on the embedded log in `data_dir` (the demo, tests and tools)."""
-    return Floors(clinics, EmbeddedLog(data_dir), clock, directory=embedded_directory(data_dir),
-                  upcoming=FileUpcoming(data_dir))
+    return Floors(
+        clinics, EmbeddedLog(data_dir), clock, directory=embedded_directory(data_dir), upcoming=FileUpcoming(data_dir)
+    )
 
 
 def embedded_directory(data_dir: str | Path) -> EmbeddedDirectory:

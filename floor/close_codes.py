@@ -34,8 +34,11 @@ CLOSE_TOO_SLOW = 4408
 
 CLOSES: tuple[Close, ...] = (
     Close(CLOSE_UNAUTHENTICATED, "UNAUTHENTICATED", "not signed in (or the token is not valid)"),
-    Close(CLOSE_FORBIDDEN, "FORBIDDEN", "not allowed (origin, a display of another clinic, or staff who do not "
-          "work in this clinic)"),
+    Close(
+        CLOSE_FORBIDDEN,
+        "FORBIDDEN",
+        "not allowed (origin, a display of another clinic, or staff who do not work in this clinic)",
+    ),
     Close(CLOSE_UNKNOWN_CLINIC, "UNKNOWN_CLINIC", "unknown clinic"),
     Close(CLOSE_BAD_PARAMETER, "BAD_PARAMETER", "bad parameter (the reason says which)"),
     Close(CLOSE_SIGNED_OUT, "SIGNED_OUT", "the sign-in ended (signed out, expired, revoked display, removed staff)"),
@@ -50,8 +53,10 @@ def openapi_text() -> str:
     """The close codes as the OpenAPI description says them."""
     parts = [f"{c.code} {c.means}" for c in CLOSES]
     again = [str(c.code) for c in CLOSES if c.resume]
-    return (f"Close codes: {', '.join(parts)}; each with a reason that says which. After "
-            f"{', '.join(again[:-1])} and {again[-1]} come back with `since=`.")
+    return (
+        f"Close codes: {', '.join(parts)}; each with a reason that says which. After "
+        f"{', '.join(again[:-1])} and {again[-1]} come back with `since=`."
+    )
 
 
 def javascript() -> str:

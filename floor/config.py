@@ -97,7 +97,8 @@ class DisplaySettings(Struct, forbid_unknown_fields=True, frozen=True):
     the waiting room shows each in turn, `alternate_seconds` each. A device can ask for its own (`?lang=es`)."""
 
     languages: Annotated[list[Language], Meta(min_length=1, max_length=6)] = msgspec.field(
-        default_factory=lambda: ["en"])
+        default_factory=lambda: ["en"]
+    )
     alternate_seconds: Annotated[int, Meta(ge=3, le=600)] = 10
 
 
@@ -150,8 +151,6 @@ class Clinic(Struct, forbid_unknown_fields=True, frozen=True):
 
     def local(self, day: dt.date, at: dt.time) -> dt.datetime:
         return dt.datetime.combine(day, at, tzinfo=self.tz)
-
-
 
 
 def parse_clinic(text: str | bytes, source: str = "<clinic>") -> Clinic:

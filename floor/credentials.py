@@ -53,8 +53,7 @@ def _b64(data: bytes) -> str:
 def hash_secret(secret: str, cost: ScryptCost = OWASP) -> str:
     """`scrypt$N$r$p$salt$key`, everything needed to check the secret again and nothing to recover it."""
     salt = os.urandom(_SALT_BYTES)
-    key = hashlib.scrypt(secret.encode(), salt=salt, n=cost.n, r=cost.r, p=cost.p, maxmem=cost.maxmem,
-                         dklen=_KEY_BYTES)
+    key = hashlib.scrypt(secret.encode(), salt=salt, n=cost.n, r=cost.r, p=cost.p, maxmem=cost.maxmem, dklen=_KEY_BYTES)
     return f"scrypt${cost.n}${cost.r}${cost.p}${_b64(salt)}${_b64(key)}"
 
 
@@ -65,8 +64,15 @@ def verify_secret(secret: str, stored: str) -> bool:
         expected = base64.b64decode(key)
         if scheme != "scrypt":
             return False
-        actual = hashlib.scrypt(secret.encode(), salt=base64.b64decode(salt), n=cost.n, r=cost.r, p=cost.p,
-                                maxmem=cost.maxmem, dklen=len(expected))
+        actual = hashlib.scrypt(
+            secret.encode(),
+            salt=base64.b64decode(salt),
+            n=cost.n,
+            r=cost.r,
+            p=cost.p,
+            maxmem=cost.maxmem,
+            dklen=len(expected),
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)

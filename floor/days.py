@@ -36,8 +36,7 @@ def closed_at(clinic: Clinic, day: dt.date, floor: Floor) -> dt.datetime:
     return closes if floor.last_at is None else max(closes, floor.last_at)
 
 
-def day_measures(clinic: Clinic, day: dt.date, events: list[Event], now: dt.datetime | None = None
-                 ) -> ClinicMeasures:
+def day_measures(clinic: Clinic, day: dt.date, events: list[Event], now: dt.datetime | None = None) -> ClinicMeasures:
     """A day's measures from its events, at `now` (default: as the day closed, see `closed_at`)."""
     floor = fold_day(clinic, day, events)
     raised = Counter(a.provider or "" for a in floor.alerts.values())

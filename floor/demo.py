@@ -20,12 +20,23 @@ log = structlog.get_logger("floor.demo")
 
 #: The demo's staff accounts (providers sign in with their provider id). PINs are made up at each start.
 FRONT_DESK, ASSISTANT, MANAGER = "ana", "ben", "dana"
-PEOPLE = {FRONT_DESK: ("Ana Flores", Role.front_desk), ASSISTANT: ("Ben Osei", Role.medical_assistant),
-          MANAGER: ("Dana Reyes", Role.manager)}
+PEOPLE = {
+    FRONT_DESK: ("Ana Flores", Role.front_desk),
+    ASSISTANT: ("Ben Osei", Role.medical_assistant),
+    MANAGER: ("Dana Reyes", Role.manager),
+}
 #: Who taps each step; None: the visit's own provider.
-TAPPED_BY = {Stage.arrived: FRONT_DESK, Stage.no_show: FRONT_DESK, Stage.cancelled: FRONT_DESK,
-             Stage.roomed: ASSISTANT, Stage.prep_done: ASSISTANT, Stage.left_without_being_seen: FRONT_DESK,
-             Stage.provider_in: None, Stage.teach_back_done: None, Stage.checked_out: FRONT_DESK}
+TAPPED_BY = {
+    Stage.arrived: FRONT_DESK,
+    Stage.no_show: FRONT_DESK,
+    Stage.cancelled: FRONT_DESK,
+    Stage.roomed: ASSISTANT,
+    Stage.prep_done: ASSISTANT,
+    Stage.left_without_being_seen: FRONT_DESK,
+    Stage.provider_in: None,
+    Stage.teach_back_done: None,
+    Stage.checked_out: FRONT_DESK,
+}
 
 
 async def add_demo_staff(sessions: Sessions, clinic: Clinic) -> list[tuple[str, str, Role, str]]:
@@ -35,8 +46,9 @@ async def add_demo_staff(sessions: Sessions, clinic: Clinic) -> list[tuple[str, 
     added = []
     for staff_id, name, role in people:
         pin = f"{secrets.randbelow(10**6):06d}"
-        await sessions.add_staff(staff_id, name, role, pin, "floor demo", (clinic.id,),
-                                 provider=staff_id if role is Role.provider else None)
+        await sessions.add_staff(
+            staff_id, name, role, pin, "floor demo", (clinic.id,), provider=staff_id if role is Role.provider else None
+        )
         added.append((staff_id, name, role, pin))
     return added
 
@@ -69,11 +81,13 @@ async def play_day(runtime: ClinicRuntime, seed: int = 1, every: float = 0.25) -
 _ENDS = {Stage.checked_out, Stage.no_show, Stage.cancelled, Stage.left_without_being_seen}
 
 
-async def _tap(runtime: ClinicRuntime, command: BookVisit | TakeStep | MarkRoom, actor: str,
-               role: Role) -> Answer | None:
+async def _tap(
+    runtime: ClinicRuntime, command: BookVisit | TakeStep | MarkRoom, actor: str, role: Role
+) -> Answer | None:
     try:
-        return await runtime.handle(command, actor, "demo-tablet", role=role,
-                                    provider=actor if role is Role.provider else None)
+        return await runtime.handle(
+            command, actor, "demo-tablet", role=role, provider=actor if role is Role.provider else None
+        )
     except Refusal as refusal:
         # Staff race each other on a real floor too; the simulated ones just try again next round.
         log.debug("demo_tap_refused", clinic=runtime.id, why=refusal.why.value)

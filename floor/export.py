@@ -55,8 +55,15 @@ STATUS: dict[Stage, str] = {
 #: The ends whose status alone would not say what happened.
 END_REASONS = {Stage.no_show: "No-show", Stage.left_without_being_seen: "Left without being seen"}
 AMBULATORY = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB", "display": "ambulatory"}
-PRIMARY_PERFORMER = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
-                                 "code": "PPRF", "display": "primary performer"}]}
+PRIMARY_PERFORMER = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+            "code": "PPRF",
+            "display": "primary performer",
+        }
+    ]
+}
 UCUM = "http://unitsofmeasure.org"
 
 
@@ -131,16 +138,23 @@ def encounter(clinic: Clinic, day: dt.date, visit: Visit, closed: bool = False) 
         # In the EHR's own namespace when the schedule gave it, so the EHR matches it without a mapping.
         system = getattr(visit, "external_system", None) or f"{FLOOR}:{clinic.id}:external-id"
         identifiers.append({"system": system, "value": str(external)})
+
     def status(stage: Stage) -> str:
         return "entered-in-error" if visit.entered_in_error and stage is Stage.cancelled else STATUS[stage]
 
     current = "unknown" if closed and visit.stage not in ENDS else status(visit.stage)
 
-    history = [{"status": status(stage), "period": _period(start, end), "extension": _stage_extension(stage)}
-               for stage, start, end in stage_periods(visit)]
-    participant = {"type": [PRIMARY_PERFORMER],
-                   "individual": {"identifier": {"system": f"{FLOOR}:{clinic.id}:provider", "value": visit.provider},
-                                  "display": provider.name if provider else visit.provider}}
+    history = [
+        {"status": status(stage), "period": _period(start, end), "extension": _stage_extension(stage)}
+        for stage, start, end in stage_periods(visit)
+    ]
+    participant = {
+        "type": [PRIMARY_PERFORMER],
+        "individual": {
+            "identifier": {"system": f"{FLOOR}:{clinic.id}:provider", "value": visit.provider},
+            "display": provider.name if provider else visit.provider,
+        },
+    }
     seen = visit.times.get(Stage.provider_in)
     if seen is not None:
         # With the provider: from provider-in to the teach-back (or the checkout without one), as measured.
@@ -149,11 +163,16 @@ def encounter(clinic: Clinic, day: dt.date, visit: Visit, closed: bool = False) 
     locations = []
     for room_id, came, went in room_periods(visit):
         room = clinic.room(room_id)
-        locations.append({
-            "location": {"identifier": {"system": f"{FLOOR}:{clinic.id}:room", "value": room_id},
-                         "display": room.label if room else room_id},
-            "status": "active" if went is None else "completed",
-            "period": _period(came, went)})
+        locations.append(
+            {
+                "location": {
+                    "identifier": {"system": f"{FLOOR}:{clinic.id}:room", "value": room_id},
+                    "display": room.label if room else room_id,
+                },
+                "status": "active" if went is None else "completed",
+                "period": _period(came, went),
+            }
+        )
     # A visit's notes are for the team on the floor, not the record: they are not exported.
     resource: dict = {
         "resourceType": "Encounter",
@@ -162,8 +181,17 @@ def encounter(clinic: Clinic, day: dt.date, visit: Visit, closed: bool = False) 
         "status": current,
         "statusHistory": history,
         "class": AMBULATORY,
-        "type": [{"coding": [{"system": f"{FLOOR}:{clinic.id}:visit-type", "code": visit.visit_type,
-                              **({"display": vtype.label} if vtype else {})}]}],
+        "type": [
+            {
+                "coding": [
+                    {
+                        "system": f"{FLOOR}:{clinic.id}:visit-type",
+                        "code": visit.visit_type,
+                        **({"display": vtype.label} if vtype else {}),
+                    }
+                ]
+            }
+        ],
         "subject": {"display": visit.patient_name},
         "participant": [participant],
         "serviceProvider": {"display": clinic.name},
@@ -177,9 +205,15 @@ def encounter(clinic: Clinic, day: dt.date, visit: Visit, closed: bool = False) 
         ended = visit.times.get(visit.stage) if visit.stage in ENDS else None
         resource["period"] = _period(arrived, ended)
     if visit.stage in END_REASONS:
-        resource["extension"].append({"url": END_EXTENSION, "valueCodeableConcept": {
-            "coding": [{"system": f"{FLOOR}:journey-end", "code": visit.stage.value}],
-            "text": END_REASONS[visit.stage]}})
+        resource["extension"].append(
+            {
+                "url": END_EXTENSION,
+                "valueCodeableConcept": {
+                    "coding": [{"system": f"{FLOOR}:journey-end", "code": visit.stage.value}],
+                    "text": END_REASONS[visit.stage],
+                },
+            }
+        )
     if locations:
         resource["location"] = locations
     return Encounter.model_validate(resource)
@@ -189,15 +223,19 @@ def encounters(clinic: Clinic, day: dt.date, events: list[Event], closed: bool =
     """Every visit of the day, as a collection Bundle of Encounters (in booking order); `closed` for a day
     that is over."""
     floor = fold_day(clinic, day, events)
-    entries = [{"fullUrl": _full_url(clinic.id, day.isoformat(), "visit", v.id),
-                "resource": encounter(clinic, day, v, closed)} for v in floor.visits.values()]
-    return Bundle.model_validate({
-        "resourceType": "Bundle",
-        "id": _fhir_id(clinic.id, day.isoformat(), "encounters"),
-        "type": "collection",
-        "timestamp": _when(floor.last_at or clinic.local(day, dt.time())),
-        "entry": entries,
-    })
+    entries = [
+        {"fullUrl": _full_url(clinic.id, day.isoformat(), "visit", v.id), "resource": encounter(clinic, day, v, closed)}
+        for v in floor.visits.values()
+    ]
+    return Bundle.model_validate(
+        {
+            "resourceType": "Bundle",
+            "id": _fhir_id(clinic.id, day.isoformat(), "encounters"),
+            "type": "collection",
+            "timestamp": _when(floor.last_at or clinic.local(day, dt.time())),
+            "entry": entries,
+        }
+    )
 
 
 # -- measures ---------------------------------------------------------------------------------------
@@ -205,12 +243,24 @@ def encounters(clinic: Clinic, day: dt.date, events: list[Event], closed: bool =
 
 #: The measures in the report, in order: (name, kind). Kinds: count, durations, share, minutes.
 MEASURES: tuple[tuple[str, str], ...] = (
-    ("booked", "count"), ("seen", "count"), ("checked_out", "count"), ("no_show", "count"),
-    ("cancelled", "count"), ("left_without_being_seen", "count"), ("waiting", "count"),
-    ("arrival_to_roomed", "durations"), ("roomed_to_provider", "durations"), ("arrival_to_provider", "durations"),
-    ("time_with_provider", "durations"), ("cycle_time", "durations"),
-    ("on_time_starts", "share"), ("teach_back_rate", "share"), ("no_show_rate", "share"),
-    ("current_lateness", "minutes"), ("worst_lateness", "minutes"), ("alerts_raised", "count"),
+    ("booked", "count"),
+    ("seen", "count"),
+    ("checked_out", "count"),
+    ("no_show", "count"),
+    ("cancelled", "count"),
+    ("left_without_being_seen", "count"),
+    ("waiting", "count"),
+    ("arrival_to_roomed", "durations"),
+    ("roomed_to_provider", "durations"),
+    ("arrival_to_provider", "durations"),
+    ("time_with_provider", "durations"),
+    ("cycle_time", "durations"),
+    ("on_time_starts", "share"),
+    ("teach_back_rate", "share"),
+    ("no_show_rate", "share"),
+    ("current_lateness", "minutes"),
+    ("worst_lateness", "minutes"),
+    ("alerts_raised", "count"),
 )
 
 
@@ -223,8 +273,10 @@ def _quantity(value: float, unit: str) -> dict:
 
 
 def _population(code: str, count: int) -> dict:
-    return {"code": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/measure-population",
-                                 "code": code}]}, "count": count}
+    return {
+        "code": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/measure-population", "code": code}]},
+        "count": count,
+    }
 
 
 def _scored(m: Measures, name: str, kind: str) -> list[tuple[str, dict]]:
@@ -233,9 +285,13 @@ def _scored(m: Measures, name: str, kind: str) -> list[tuple[str, dict]]:
     if kind == "durations":
         d: Durations = value
         pop = [_population("measure-population", d.count)]
-        return [(f"{name}.{stat}", {"population": pop, **(
-            {"measureScore": _quantity(score, "min")} if score is not None else {})})
-                for stat, score in (("median", d.median), ("p90", d.p90))]
+        return [
+            (
+                f"{name}.{stat}",
+                {"population": pop, **({"measureScore": _quantity(score, "min")} if score is not None else {})},
+            )
+            for stat, score in (("median", d.median), ("p90", d.p90))
+        ]
     if kind == "share":
         s: Share = value
         part = {"population": [_population("denominator", s.count), _population("numerator", s.hits)]}
@@ -259,27 +315,36 @@ def measure_report(clinic: Clinic, day: dt.date, measures: ClinicMeasures) -> Me
             strata = []
             for pid, parts in by_provider.items():
                 provider = clinic.provider(pid)
-                stratum = {"value": {"coding": [{"system": f"{FLOOR}:{clinic.id}:provider", "code": pid}],
-                                     "text": provider.name if provider else pid}, **parts[code]}
+                stratum = {
+                    "value": {
+                        "coding": [{"system": f"{FLOOR}:{clinic.id}:provider", "code": pid}],
+                        "text": provider.name if provider else pid,
+                    },
+                    **parts[code],
+                }
                 strata.append(stratum)
             group = {"code": _code(code), **part}
             if strata:
                 group["stratifier"] = [{"code": [_code("provider")], "stratum": strata}]
             groups.append(group)
     opens = clinic.local(day, dt.time())
-    return MeasureReport.model_validate({
-        "resourceType": "MeasureReport",
-        "id": _fhir_id(clinic.id, day.isoformat(), "measures"),
-        "status": "complete" if measures.at >= clinic.local(day, clinic.session.closes) else "pending",
-        "type": "summary",
-        "measure": MEASURE,
-        "extension": [{"url": APPOINTMENT_TIME_EXTENSION, "valueCode": clinic.session.appointment_time.value}],
-        "date": _when(measures.at),
-        "reporter": {"display": clinic.name},
-        "period": {"start": _when(opens),
-                   "end": _when(clinic.local(day + dt.timedelta(days=1), dt.time()) - dt.timedelta(seconds=1))},
-        "group": groups,
-    })
+    return MeasureReport.model_validate(
+        {
+            "resourceType": "MeasureReport",
+            "id": _fhir_id(clinic.id, day.isoformat(), "measures"),
+            "status": "complete" if measures.at >= clinic.local(day, clinic.session.closes) else "pending",
+            "type": "summary",
+            "measure": MEASURE,
+            "extension": [{"url": APPOINTMENT_TIME_EXTENSION, "valueCode": clinic.session.appointment_time.value}],
+            "date": _when(measures.at),
+            "reporter": {"display": clinic.name},
+            "period": {
+                "start": _when(opens),
+                "end": _when(clinic.local(day + dt.timedelta(days=1), dt.time()) - dt.timedelta(seconds=1)),
+            },
+            "group": groups,
+        }
+    )
 
 
 def measures_csv(clinic: Clinic, day: dt.date, measures: ClinicMeasures) -> str:
@@ -316,4 +381,3 @@ def measures_csv(clinic: Clinic, day: dt.date, measures: ClinicMeasures) -> str:
 
 def to_json(resource: Bundle | Encounter | MeasureReport) -> bytes:
     return resource.model_dump_json(exclude_none=True).encode()
-

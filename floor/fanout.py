@@ -53,11 +53,26 @@ def text_frame(text: str) -> bytes:
 
 class Subscriber:
     # Slots, and the queue and the sender's wake-up made only when needed: thousands of idle walls hold one each.
-    __slots__ = ("_queue", "_waiter", "audience", "busy", "clinic", "closed", "dropped", "ending", "limit",
-                 "resyncs", "sent", "session", "upto", "wire")
+    __slots__ = (
+        "_queue",
+        "_waiter",
+        "audience",
+        "busy",
+        "clinic",
+        "closed",
+        "dropped",
+        "ending",
+        "limit",
+        "resyncs",
+        "sent",
+        "session",
+        "upto",
+        "wire",
+    )
 
-    def __init__(self, clinic: str, audience: str, limit: int, session: str | None = None,
-                 wire: Wire | None = None) -> None:
+    def __init__(
+        self, clinic: str, audience: str, limit: int, session: str | None = None, wire: Wire | None = None
+    ) -> None:
         self.clinic = clinic
         self.audience = audience
         self.limit = limit
@@ -202,8 +217,7 @@ class Hub:
         self.retired_resyncs = 0
         self.retired_too_slow = 0
 
-    def subscribe(self, clinic: str, audience: str, session: str | None = None,
-                  wire: Wire | None = None) -> Subscriber:
+    def subscribe(self, clinic: str, audience: str, session: str | None = None, wire: Wire | None = None) -> Subscriber:
         sub = Subscriber(clinic, audience, self.queue_limit, session, wire)
         self._subs.setdefault(clinic, {}).setdefault(audience, set()).add(sub)
         return sub
@@ -234,13 +248,23 @@ class Hub:
                 sub.offer(item, frame)
 
     def sessions(self) -> set[str]:
-        return {sub.session for audiences in self._subs.values() for subs in audiences.values()
-                for sub in subs if sub.session is not None}
+        return {
+            sub.session
+            for audiences in self._subs.values()
+            for subs in audiences.values()
+            for sub in subs
+            if sub.session is not None
+        }
 
     def end_sessions(self, ended: set[str], code: int, reason: str) -> int:
         """Close every socket opened with one of these sessions; how many."""
-        closing = [sub for audiences in self._subs.values() for subs in audiences.values() for sub in subs
-                   if sub.session in ended]
+        closing = [
+            sub
+            for audiences in self._subs.values()
+            for subs in audiences.values()
+            for sub in subs
+            if sub.session in ended
+        ]
         for sub in closing:
             sub.end(code, reason)
         return len(closing)

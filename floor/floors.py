@@ -45,10 +45,17 @@ PRUNE_SECONDS = 3600.0
 class Floors:
     """Every clinic this server runs, and the machinery they share."""
 
-    def __init__(self, clinics: list[Clinic], event_log: EventLog, clock: Clock | None = None,
-                 hub: Hub | None = None, tick_seconds: float = TICK_SECONDS,
-                 directory: Directory | None = None, sessions: Sessions | None = None,
-                 upcoming: Upcoming | None = None) -> None:
+    def __init__(
+        self,
+        clinics: list[Clinic],
+        event_log: EventLog,
+        clock: Clock | None = None,
+        hub: Hub | None = None,
+        tick_seconds: float = TICK_SECONDS,
+        directory: Directory | None = None,
+        sessions: Sessions | None = None,
+        upcoming: Upcoming | None = None,
+    ) -> None:
         self.log = event_log
         #: Schedules imported ahead of their day, booked when it opens (in memory unless given).
         self.upcoming = upcoming or FileUpcoming(None)
@@ -60,8 +67,7 @@ class Floors:
         self.sessions = sessions or Sessions(directory or EmbeddedDirectory(None), SystemClock())
         #: This server's own registry: several Floors in one process (the tests) count apart.
         self.metrics = Metrics()
-        self.runtimes = {c.id: ClinicRuntime(c, event_log, self.clock, self.hub, metrics=self.metrics)
-                         for c in clinics}
+        self.runtimes = {c.id: ClinicRuntime(c, event_log, self.clock, self.hub, metrics=self.metrics) for c in clinics}
         self.metrics.watch(self.hub, self.runtimes.values)
         #: True from the end of `start` to the beginning of `stop`: /readyz sends no traffic here otherwise.
         self.started = False
@@ -78,8 +84,9 @@ class Floors:
     def get(self, clinic_id: str) -> ClinicRuntime:
         runtime = self.runtimes.get(clinic_id)
         if runtime is None:
-            raise Refusal(Why.not_found, f"No clinic {clinic_id!r} on this server "
-                          f"(it runs: {', '.join(self.runtimes)}).")
+            raise Refusal(
+                Why.not_found, f"No clinic {clinic_id!r} on this server (it runs: {', '.join(self.runtimes)})."
+            )
         return runtime
 
     async def start(self) -> None:
@@ -90,15 +97,18 @@ class Floors:
         for runtime in self.runtimes.values():
             await runtime.start()
             self._book_upcoming(runtime)
-        self._tasks = [asyncio.create_task(self._tick_forever(), name="floor-ticker"),
-                       asyncio.create_task(self._learn_forever(), name="floor-learn"),
-                       asyncio.create_task(self._prune_forever(), name="floor-prune"),
-                       asyncio.create_task(self._collect_forever(), name="floor-collector"),
-                       asyncio.create_task(self._check_sessions_forever(), name="floor-sessions")]
+        self._tasks = [
+            asyncio.create_task(self._tick_forever(), name="floor-ticker"),
+            asyncio.create_task(self._learn_forever(), name="floor-learn"),
+            asyncio.create_task(self._prune_forever(), name="floor-prune"),
+            asyncio.create_task(self._collect_forever(), name="floor-collector"),
+            asyncio.create_task(self._check_sessions_forever(), name="floor-sessions"),
+        ]
         if self.log.shared:
             # Other servers append to the same log: follow each clinic's part of it.
-            self._tasks += [asyncio.create_task(r.follow(), name=f"floor-follow-{r.id}")
-                            for r in self.runtimes.values()]
+            self._tasks += [
+                asyncio.create_task(r.follow(), name=f"floor-follow-{r.id}") for r in self.runtimes.values()
+            ]
         self.started = True
 
     async def _warn_of_staff_without_clinics(self) -> None:
@@ -107,9 +117,14 @@ class Floors:
         with contextlib.suppress(Exception):  # a directory that cannot be read now is reported where it is used
             unset = [m.id for m in await self.sessions.directory.all_staff() if m.clinics is None]
             if unset:
-                log.warning("staff_without_clinics", staff=unset[:50], count=len(unset), clinics=list(self.runtimes),
-                            meaning="added before clinics were recorded: they work in every clinic until "
-                                    "`floor staff clinics --id ID --clinic CLINIC` narrows them")
+                log.warning(
+                    "staff_without_clinics",
+                    staff=unset[:50],
+                    count=len(unset),
+                    clinics=list(self.runtimes),
+                    meaning="added before clinics were recorded: they work in every clinic until "
+                    "`floor staff clinics --id ID --clinic CLINIC` narrows them",
+                )
 
     async def stop(self) -> None:
         self.started = False

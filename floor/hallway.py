@@ -165,34 +165,60 @@ class Hallway:
 
     @staticmethod
     def room(r: Room, floor: Floor) -> HallwayRoom:
-        return HallwayRoom(r.id, r.label, r.zone, r.state, r.since, floor.token(r.visit) if r.visit else None,
-                           r.reason or "")
+        return HallwayRoom(
+            r.id, r.label, r.zone, r.state, r.since, floor.token(r.visit) if r.visit else None, r.reason or ""
+        )
 
     def alert(self, a: Alert, floor: Floor) -> HallwayAlert:
-        return HallwayAlert(wall_alert_id(a.id), a.kind, a.raised_at, a.active, a.acknowledged_by is not None,
-                            self.initials(a.provider), floor.token(a.visit) if a.visit else None, a.stage,
-                            a.detail.lateness, a.detail.minutes, a.detail.limit)
+        return HallwayAlert(
+            wall_alert_id(a.id),
+            a.kind,
+            a.raised_at,
+            a.active,
+            a.acknowledged_by is not None,
+            self.initials(a.provider),
+            floor.token(a.visit) if a.visit else None,
+            a.stage,
+            a.detail.lateness,
+            a.detail.minutes,
+            a.detail.limit,
+        )
 
     def delays(self, delays: list[tuple[str, float, dt.datetime | None, Presence | None]]) -> list[HallwayDelay]:
-        return [HallwayDelay(self._initials.get(p, "?"), lateness, recovers, self._names.get(p, ""), away)
-                for p, lateness, recovers, away in delays]
+        return [
+            HallwayDelay(self._initials.get(p, "?"), lateness, recovers, self._names.get(p, ""), away)
+            for p, lateness, recovers, away in delays
+        ]
 
     def presence(self, p: ProviderPresenceView) -> HallwayPresence:
         """Only whether the provider is away and how: not who said it, nor when."""
         return HallwayPresence(self._initials.get(p.provider, "?"), p.status if p.status is not Presence.back else None)
 
-    def board(self, floor: Floor, now: dt.datetime, delays: list[HallwayDelay], stale: bool,
-              zone: str | None = None) -> HallwayBoard:
+    def board(
+        self, floor: Floor, now: dt.datetime, delays: list[HallwayDelay], stale: bool, zone: str | None = None
+    ) -> HallwayBoard:
         """The board a display sees: the whole clinic's, or one zone's (see the top of this module)."""
         c = self.clinic
-        return HallwayBoard(c.id, c.name, c.timezone, floor.day, floor.seq, now, c.thresholds,
-                            [self.room(r, floor) for r in floor.rooms.values() if zone is None or r.zone == zone],
-                            [self.visit(v) for v in floor.visits.values() if self._sees(zone, v)], delays,
-                            [self.alert(a, floor) for a in floor.alerts.values() if self._sees_alert(zone, a, floor)],
-                            stale, list(c.display.languages), c.display.alternate_seconds)
+        return HallwayBoard(
+            c.id,
+            c.name,
+            c.timezone,
+            floor.day,
+            floor.seq,
+            now,
+            c.thresholds,
+            [self.room(r, floor) for r in floor.rooms.values() if zone is None or r.zone == zone],
+            [self.visit(v) for v in floor.visits.values() if self._sees(zone, v)],
+            delays,
+            [self.alert(a, floor) for a in floor.alerts.values() if self._sees_alert(zone, a, floor)],
+            stale,
+            list(c.display.languages),
+            c.display.alternate_seconds,
+        )
 
-    def update(self, seq: int, at: dt.datetime, touched: Touched, floor: Floor,
-               zone: str | None = None) -> HallwayUpdate:
+    def update(
+        self, seq: int, at: dt.datetime, touched: Touched, floor: Floor, zone: str | None = None
+    ) -> HallwayUpdate:
         """`floor`: the floor the event was folded into (it knows the tokens of the visits in rooms and alerts).
         A zone's display gets an update for every event (its seq must not skip), with only what it sees."""
         visit = gone = None

@@ -28,8 +28,9 @@ class _NoCredentials(logging.Filter):
     #: A frame's content: `< TEXT '...' [12 bytes]`, `> BINARY ...`, continuation frames.
     FRAME = re.compile(r"^[<>] (TEXT|BINARY|CONT)\b")
     QUERY = re.compile(r"([?&][^=&\s\"'#]+=)[^&\s\"'#]+")
-    FIELD = re.compile(r"""((?<![\w-])["']?(?:token|claim|secret|pin|password)["']?\s*[:=]\s*["']?)[^"'\s,}&]+""",
-                       re.IGNORECASE)
+    FIELD = re.compile(
+        r"""((?<![\w-])["']?(?:token|claim|secret|pin|password)["']?\s*[:=]\s*["']?)[^"'\s,}&]+""", re.IGNORECASE
+    )
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -51,11 +52,16 @@ def configure(level: str = "info") -> None:
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[structlog.stdlib.add_logger_name, *_SHARED],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info, structlog.processors.JSONRenderer()],
-    ))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *_SHARED],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(),
+            ],
+        )
+    )
     handler.addFilter(_NoCredentials())
     root = logging.getLogger()
     root.handlers[:] = [handler]

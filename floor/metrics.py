@@ -92,8 +92,11 @@ class GcPauses:
 
     def collect(self) -> Iterator[Metric]:
         pauses = HistogramMetricFamily(
-            "floor_gc_pause_seconds", "Seconds each garbage collection held the process (every thread, the "
-            "event loop too), by generation (2: a full collection)", labels=["generation"])
+            "floor_gc_pause_seconds",
+            "Seconds each garbage collection held the process (every thread, the "
+            "event loop too), by generation (2: a full collection)",
+            labels=["generation"],
+        )
         for generation in range(3):
             cumulative, total = [], 0
             for bound, count in zip(GC_BUCKETS, self.buckets[generation], strict=True):
@@ -102,10 +105,16 @@ class GcPauses:
             cumulative.append(("+Inf", self.counts[generation]))
             pauses.add_metric([str(generation)], cumulative, self.seconds[generation])
         yield pauses
-        yield GaugeMetricFamily("floor_gc_pause_max_seconds", "The longest garbage-collection pause since the "
-                                "process started", value=self.longest)
-        yield GaugeMetricFamily("floor_gc_frozen_objects", "Objects moved out of the collector's walk "
-                                "(floor/collector.py: gc.freeze)", value=gc.get_freeze_count())
+        yield GaugeMetricFamily(
+            "floor_gc_pause_max_seconds",
+            "The longest garbage-collection pause since the process started",
+            value=self.longest,
+        )
+        yield GaugeMetricFamily(
+            "floor_gc_frozen_objects",
+            "Objects moved out of the collector's walk (floor/collector.py: gc.freeze)",
+            value=gc.get_freeze_count(),
+        )
 
 
 GC_PAUSES = GcPauses()
@@ -162,25 +171,41 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.taps = Counter(
-            "floor_taps", "Taps that reached a clinic (signed in, within limits, well formed), and schedule imports "
+            "floor_taps",
+            "Taps that reached a clinic (signed in, within limits, well formed), and schedule imports "
             "(type schedule_import, one per file), by type and result: "
             "stored, replayed (an Idempotency-Key retry), unavailable (the log could not be written: 503), error, "
             "or the refusal (illegal_step, stale_version, room_unavailable, forbidden, not_found, invalid, ...)",
-            ["type", "result"], registry=r)
+            ["type", "result"],
+            registry=r,
+        )
         self.append_seconds = Histogram(
-            "floor_log_append_seconds", "Seconds one append to the event log took (durable when it returns)",
-            buckets=APPEND_BUCKETS, registry=r)
+            "floor_log_append_seconds",
+            "Seconds one append to the event log took (durable when it returns)",
+            buckets=APPEND_BUCKETS,
+            registry=r,
+        )
         self.fanout_seconds = Histogram(
-            "floor_fanout_seconds", "Seconds from an event folded in (stored, or read from the shared log) to "
+            "floor_fanout_seconds",
+            "Seconds from an event folded in (stored, or read from the shared log) to "
             "its update written to, or queued for, every socket of its clinic on this server (a tap's after its "
-            "answer)", buckets=FANOUT_BUCKETS,
-            registry=r)
+            "answer)",
+            buckets=FANOUT_BUCKETS,
+            registry=r,
+        )
         self.alerts_raised = Counter(
-            "floor_alerts_raised", "Alerts this server raised and stored, by kind (cascade, dwell); with several "
-            "servers each alert is raised by one of them", ["kind"], registry=r)
+            "floor_alerts_raised",
+            "Alerts this server raised and stored, by kind (cascade, dwell); with several "
+            "servers each alert is raised by one of them",
+            ["kind"],
+            registry=r,
+        )
         self.log_reconnects = Counter(
-            "floor_log_reconnects", "Times a clinic's follower found the shared log (Redis) reachable again after "
-            "it was not: one per clinic per outage", registry=r)
+            "floor_log_reconnects",
+            "Times a clinic's follower found the shared log (Redis) reachable again after "
+            "it was not: one per clinic per outage",
+            registry=r,
+        )
         # The process's memory, open files and CPU (process_resident_memory_bytes, process_open_fds, ...) and
         # the collector's pauses: what a soak watches for growth (loadtests/soak.py).
         ProcessCollector(registry=r)
@@ -249,22 +274,38 @@ class _Live(Collector):
                 if backlog := sub.backlog:
                     behind += 1
                     longest = max(longest, backlog)
-        by_audience = GaugeMetricFamily("floor_sockets", "Live-feed sockets open now, by audience",
-                                        labels=["audience"])
+        by_audience = GaugeMetricFamily("floor_sockets", "Live-feed sockets open now, by audience", labels=["audience"])
         for audience, count in sockets.items():
             by_audience.add_metric([audience.value], count)
         yield by_audience
-        yield GaugeMetricFamily("floor_fanout_sockets_behind", "Sockets with a backlog now: they could not take "
-                                "updates as fast as they came and are sent them from a queue", value=behind)
-        yield GaugeMetricFamily("floor_fanout_backlog_max", "The longest backlog of any socket now, in updates "
-                                "(at the hub's queue limit the socket is dropped to a fresh snapshot)", value=longest)
+        yield GaugeMetricFamily(
+            "floor_fanout_sockets_behind",
+            "Sockets with a backlog now: they could not take "
+            "updates as fast as they came and are sent them from a queue",
+            value=behind,
+        )
+        yield GaugeMetricFamily(
+            "floor_fanout_backlog_max",
+            "The longest backlog of any socket now, in updates "
+            "(at the hub's queue limit the socket is dropped to a fresh snapshot)",
+            value=longest,
+        )
         # Sockets already gone left their counts with the hub (Hub.unsubscribe): the totals never go down.
         retired_resyncs, retired_too_slow = self.hub.retired_resyncs, self.hub.retired_too_slow
-        yield CounterMetricFamily("floor_fanout_resyncs", "Sockets whose queue overflowed and were sent a fresh "
-                                  "snapshot in place of their backlog", value=retired_resyncs + resyncs)
-        yield CounterMetricFamily("floor_fanout_too_slow_closes", f"Sockets closed with {CLOSE_TOO_SLOW} because "
-                                  "they did not read even a snapshot while their queue filled again",
-                                  value=retired_too_slow + too_slow)
-        yield GaugeMetricFamily("floor_clinics_stale", "Clinics whose shared log cannot be reached now (their "
-                                "screens are told the feed is stale)", value=sum(r.stale for r in runtimes))
+        yield CounterMetricFamily(
+            "floor_fanout_resyncs",
+            "Sockets whose queue overflowed and were sent a fresh snapshot in place of their backlog",
+            value=retired_resyncs + resyncs,
+        )
+        yield CounterMetricFamily(
+            "floor_fanout_too_slow_closes",
+            f"Sockets closed with {CLOSE_TOO_SLOW} because "
+            "they did not read even a snapshot while their queue filled again",
+            value=retired_too_slow + too_slow,
+        )
+        yield GaugeMetricFamily(
+            "floor_clinics_stale",
+            "Clinics whose shared log cannot be reached now (their screens are told the feed is stale)",
+            value=sum(r.stale for r in runtimes),
+        )
         yield GaugeMetricFamily("floor_clinics", "Clinics this server runs", value=len(runtimes))

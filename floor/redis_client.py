@@ -74,8 +74,11 @@ def urls(url: str) -> list[str]:
     return [u.strip() for u in url.split(",") if u.strip()]
 
 
-async def connect(url: str, pool_size: int = POOL_SIZE, socket_timeout: float = COMMAND_TIMEOUT,
-                  ) -> Redis | RedisCluster:
+async def connect(
+    url: str,
+    pool_size: int = POOL_SIZE,
+    socket_timeout: float = COMMAND_TIMEOUT,
+) -> Redis | RedisCluster:
     """A client for the URL, or for comma-separated URLs of several nodes. A cluster client when a node says
     it is part of a Redis Cluster (given every listed node to discover the cluster from); else the first
     listed node that is a master, or failing that the first that answers (reads work, writes answer 503).
@@ -86,8 +89,9 @@ async def connect(url: str, pool_size: int = POOL_SIZE, socket_timeout: float = 
     answering: list[Redis] = []
     try:
         for one in urls(url):
-            client = Redis.from_pool(BlockingConnectionPool.from_url(one, max_connections=pool_size,
-                                                                     timeout=POOL_WAIT, **options))
+            client = Redis.from_pool(
+                BlockingConnectionPool.from_url(one, max_connections=pool_size, timeout=POOL_WAIT, **options)
+            )
             try:
                 info = await asyncio.wait_for(client.info(), CALL_DEADLINE)
             except (*_UNREACHABLE, *_REFUSED, TimeoutError) as e:
@@ -131,8 +135,9 @@ def hash_tagged(prefix: str, tag: str) -> str:
     return f"{prefix}:{{{tag}}}"
 
 
-async def call(client: Redis | RedisCluster | None, what: Callable[[], Awaitable[T]], name: str,
-               deadline: float = CALL_DEADLINE) -> T:
+async def call(
+    client: Redis | RedisCluster | None, what: Callable[[], Awaitable[T]], name: str, deadline: float = CALL_DEADLINE
+) -> T:
     """A Redis command, answered within `deadline` seconds, with every error that means "Redis cannot take it
     now" as LogUnavailable (503 with Retry-After; the tablet tries again). The one place that decides it, for
     the log, the directory and the upcoming schedules."""

@@ -32,8 +32,14 @@ class AlertLine(Struct, frozen=True):
     change: AlertChange
 
 
-def replay(clinic: Clinic, events: Iterable[Event], *, tick: dt.timedelta = TICK,
-           until: dt.datetime | None = None, learned: Learned = EMPTY) -> tuple[list[AlertLine], Floor]:
+def replay(
+    clinic: Clinic,
+    events: Iterable[Event],
+    *,
+    tick: dt.timedelta = TICK,
+    until: dt.datetime | None = None,
+    learned: Learned = EMPTY,
+) -> tuple[list[AlertLine], Floor]:
     """`learned`: what the clinic's past days say (floor/core/learning.py), as the server would have learned
     it when the day opened; none by default (the configured minutes)."""
     taps = [e for e in events if not isinstance(e.change, _ALERT_EVENTS)]

@@ -26,8 +26,9 @@ class Backoff:
     """How long to wait after a failure before trying again: `first` seconds, doubling after each failure in a
     row up to `most`, and `first` again once a try succeeds (`reset`)."""
 
-    def __init__(self, first: float = 0.2, most: float = 5.0,
-                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
+    def __init__(
+        self, first: float = 0.2, most: float = 5.0, sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
+    ) -> None:
         self.first, self.most = first, most
         self.seconds = first
         self._sleep = sleep

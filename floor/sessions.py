@@ -138,18 +138,30 @@ class DisplayToken(Struct, frozen=True):
 
 
 class Sessions:
-    def __init__(self, directory: Directory, clock: Clock, *, cost: ScryptCost | None = None,
-                 staff_hours: float = 12, display_days: float = 365, pairing_minutes: float = 10,
-                 monotonic: Callable[[], float] = time.monotonic, account_lockout: Lockout = ACCOUNT_LOCKOUT,
-                 address_lockout: Lockout = ADDRESS_LOCKOUT,
-                 pairing_limits: PairingLimits = PAIRING_LIMITS) -> None:
+    def __init__(
+        self,
+        directory: Directory,
+        clock: Clock,
+        *,
+        cost: ScryptCost | None = None,
+        staff_hours: float = 12,
+        display_days: float = 365,
+        pairing_minutes: float = 10,
+        monotonic: Callable[[], float] = time.monotonic,
+        account_lockout: Lockout = ACCOUNT_LOCKOUT,
+        address_lockout: Lockout = ADDRESS_LOCKOUT,
+        pairing_limits: PairingLimits = PAIRING_LIMITS,
+    ) -> None:
         self.directory = directory
         self.clock = clock
         #: What new PINs are hashed at: OWASP's cost unless given, or unless the test suite lowered it.
         self.cost = cost or configured_cost()
         if cost is None and self.cost == TEST_COST:
-            log.warning("pins_hashed_at_test_cost", because=f"{TEST_HASHING_VARIABLE}=1",
-                        note="for the test suite only: never set it on a real server")
+            log.warning(
+                "pins_hashed_at_test_cost",
+                because=f"{TEST_HASHING_VARIABLE}=1",
+                note="for the test suite only: never set it on a real server",
+            )
         self.staff_term = dt.timedelta(hours=staff_hours)
         self.display_term = dt.timedelta(days=display_days)
         self.pairing_term = dt.timedelta(minutes=pairing_minutes)
@@ -168,28 +180,45 @@ class Sessions:
 
     # -- staff ----------------------------------------------------------------------------------
 
-    async def add_staff(self, staff_id: str, name: str, role: Role, secret: str, by: str,
-                        clinics: tuple[str, ...] = (ALL_CLINICS,), provider: str | None = None) -> StaffMember:
+    async def add_staff(
+        self,
+        staff_id: str,
+        name: str,
+        role: Role,
+        secret: str,
+        by: str,
+        clinics: tuple[str, ...] = (ALL_CLINICS,),
+        provider: str | None = None,
+    ) -> StaffMember:
         """`provider`: for role provider, the clinic provider id the account is (checked against the clinics
         by the caller that knows them; here only its form and that the role is provider)."""
         if not STAFF_ID.match(staff_id):
-            raise Refusal(Why.invalid, "A staff id is 2 to 40 lower-case letters, digits, dots, dashes or "
-                          "underscores, starting with a letter or digit.", field="id")
+            raise Refusal(
+                Why.invalid,
+                "A staff id is 2 to 40 lower-case letters, digits, dots, dashes or "
+                "underscores, starting with a letter or digit.",
+                field="id",
+            )
         if not name.strip() or len(name) > 80:
             raise Refusal(Why.invalid, "A staff member needs a name of at most 80 characters.", field="name")
         if why := unreadable("name", name):
             raise Refusal(Why.invalid, f"Not added: {why}.", field="name")
         check_clinics(clinics)
         if provider is not None and role is not Role.provider:
-            raise Refusal(Why.invalid, "Only a staff member with role provider is linked to a provider id.",
-                          field="provider")
+            raise Refusal(
+                Why.invalid, "Only a staff member with role provider is linked to a provider id.", field="provider"
+            )
         if provider is not None and not PROVIDER_ID.match(provider):
-            raise Refusal(Why.invalid, "A provider id is 1 to 32 lower-case letters, digits, - or _, as in the "
-                          "clinic file.", field="provider")
+            raise Refusal(
+                Why.invalid,
+                "A provider id is 1 to 32 lower-case letters, digits, - or _, as in the clinic file.",
+                field="provider",
+            )
         check_secret(secret)
         stored = await asyncio.to_thread(hash_secret, secret, self.cost)
-        member = StaffMember(staff_id, name.strip(), role, stored, self.clock.now(), by, tuple(clinics),
-                             provider=provider)
+        member = StaffMember(
+            staff_id, name.strip(), role, stored, self.clock.now(), by, tuple(clinics), provider=provider
+        )
         if not await self.directory.add_staff(member):
             raise Refusal(Why.taken, f"There is already a staff member {staff_id!r}.", field="id")
         log.info("staff_added", staff=staff_id, role=role.value, clinics=list(clinics), provider=provider, by=by)
@@ -255,14 +284,19 @@ class Sessions:
             await self.directory.fail_attempt(keys, now)
             held = await self.directory.strikes(account, now)
             waits = held.until - now if held is not None and held.until is not None and held.waits(now) else None
-            log.info("sign_in_refused", staff=staff_id, device=device, address=address,
-                     failures=held.count if held else None, waits_until=held.until.isoformat() if waits else None)
+            log.info(
+                "sign_in_refused",
+                staff=staff_id,
+                device=device,
+                address=address,
+                failures=held.count if held else None,
+                waits_until=held.until.isoformat() if waits else None,
+            )
             raise _refused(waits, self.account_lockout.free)
         await self.directory.clear_strikes(account)
         await self.directory.release_attempt(address_key(address), now)
         token, now = _token(), self.clock.now()
-        session = Session(token_hash(token), "staff", member.id, device, now, now + self.staff_term,
-                          role=member.role)
+        session = Session(token_hash(token), "staff", member.id, device, now, now + self.staff_term, role=member.role)
         await self.directory.add_session(session)
         log.info("signed_in", staff=member.id, role=member.role.value, device=device)
         return SignedIn(token, session.expires_at, member.id, member.name, member.role, linked_provider(member))
@@ -306,8 +340,19 @@ class Sessions:
             if member is None:
                 return None
             name, clinics, provider = member.name, clinics_of(member.clinics), linked_provider(member)
-        caller = Caller(session.kind, session.person, session.device, hashed, session.expires_at, name,
-                        session.role, session.clinic, session.zone, clinics, provider)
+        caller = Caller(
+            session.kind,
+            session.person,
+            session.device,
+            hashed,
+            session.expires_at,
+            name,
+            session.role,
+            session.clinic,
+            session.zone,
+            clinics,
+            provider,
+        )
         if self.directory.shared and generation == self._generation:
             if len(self._known) >= SESSION_CACHE_SIZE:
                 self._known.pop(next(iter(self._known)))
@@ -362,9 +407,13 @@ class Sessions:
         display = Display(f"d-{secrets.token_hex(4)}", clinic, label.strip() or f"Display {code}", now, by, zone)
         pairing = await self.directory.pairing(code, now)
         if pairing is None or not await self.directory.approve_pairing(code, display.id, now):
-            raise Refusal(Why.not_found, f"No display is waiting with code {code!r}: check the code on the "
-                          "screen, or reload the display page for a new one (codes last "
-                          f"{int(self.pairing_term.total_seconds() // 60)} minutes).", field="code")
+            raise Refusal(
+                Why.not_found,
+                f"No display is waiting with code {code!r}: check the code on the "
+                "screen, or reload the display page for a new one (codes last "
+                f"{int(self.pairing_term.total_seconds() // 60)} minutes).",
+                field="code",
+            )
         await self.directory.put_display(display)
         log.info("display_paired", display=display.id, clinic=clinic, zone=zone, by=by)
         return display
@@ -381,9 +430,18 @@ class Sessions:
         if display is None or not await self.directory.end_pairing(pairing):
             raise Refusal(Why.not_found, "This pairing was already used: show a new code.")
         token = _token()
-        await self.directory.add_session(Session(token_hash(token), "display", display.id, display.label, now,
-                                                 now + self.display_term, clinic=display.clinic,
-                                                 zone=display.zone))
+        await self.directory.add_session(
+            Session(
+                token_hash(token),
+                "display",
+                display.id,
+                display.label,
+                now,
+                now + self.display_term,
+                clinic=display.clinic,
+                zone=display.zone,
+            )
+        )
         log.info("display_token_issued", display=display.id, clinic=display.clinic)
         return DisplayToken(token, display)
 
@@ -402,8 +460,11 @@ class Sessions:
 
 def check_clinics(clinics: tuple[str, ...]) -> None:
     if not clinics or not all(isinstance(c, str) and c for c in clinics):
-        raise Refusal(Why.invalid, f"A staff member works in at least one clinic (a clinic id, or {ALL_CLINICS!r} for "
-                      "every clinic).", field="clinics")
+        raise Refusal(
+            Why.invalid,
+            f"A staff member works in at least one clinic (a clinic id, or {ALL_CLINICS!r} for every clinic).",
+            field="clinics",
+        )
     if ALL_CLINICS in clinics and len(clinics) > 1:
         raise Refusal(Why.invalid, f"{ALL_CLINICS!r} already means every clinic: give it alone.", field="clinics")
 
@@ -412,24 +473,36 @@ def _refused(waits: dt.timedelta | None, free: int) -> Refusal:
     """The one answer to a sign-in that did not work, whether the id exists or not, the PIN was wrong or the
     account or address must wait (an unknown id waits just as an account does, so this tells nothing)."""
     if waits is None:
-        return Refusal(Why.unauthenticated, "Wrong staff id or PIN. Check both and try again; after "
-                       f"{free} wrong tries in a row sign-in waits a minute (longer each time), or a "
-                       "manager can unlock your account.")
+        return Refusal(
+            Why.unauthenticated,
+            "Wrong staff id or PIN. Check both and try again; after "
+            f"{free} wrong tries in a row sign-in waits a minute (longer each time), or a "
+            "manager can unlock your account.",
+        )
     seconds = max(1, math.ceil(waits.total_seconds()))
     minutes = math.ceil(seconds / 60)
     if waits <= BUSY:
-        return Refusal(Why.unauthenticated, "Another sign-in with this staff id or from this device's network is "
-                       "being checked: try again in a second.", retry_after=seconds)
-    when = (f"{seconds} second{'s' if seconds > 1 else ''}" if seconds < 60 else
-            f"{minutes} minute{'s' if minutes > 1 else ''}")
-    return Refusal(Why.unauthenticated, "Wrong staff id or PIN, or too many wrong tries: check both and try again "
-                   f"in {when}, or ask a manager to unlock your account.", retry_after=seconds)
+        return Refusal(
+            Why.unauthenticated,
+            "Another sign-in with this staff id or from this device's network is being checked: try again in a second.",
+            retry_after=seconds,
+        )
+    when = (
+        f"{seconds} second{'s' if seconds > 1 else ''}"
+        if seconds < 60
+        else f"{minutes} minute{'s' if minutes > 1 else ''}"
+    )
+    return Refusal(
+        Why.unauthenticated,
+        "Wrong staff id or PIN, or too many wrong tries: check both and try again "
+        f"in {when}, or ask a manager to unlock your account.",
+        retry_after=seconds,
+    )
 
 
 def check_secret(secret: str) -> None:
     if not MIN_SECRET <= len(secret) <= MAX_SECRET:
-        raise Refusal(Why.invalid, f"A PIN or password is {MIN_SECRET} to {MAX_SECRET} characters.",
-                      field="secret")
+        raise Refusal(Why.invalid, f"A PIN or password is {MIN_SECRET} to {MAX_SECRET} characters.", field="secret")
 
 
 def _token() -> str:

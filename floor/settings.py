@@ -62,8 +62,7 @@ def read(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> S
     """The settings of a parsed command line, with what its flags leave open taken from the environment."""
     default = Settings()
     flag = vars(args)
-    clinic_files = (flag.get("clinic_files") or _env_list(environ, "FLOOR_CLINICS")
-                    or [str(demo_clinic_path())])
+    clinic_files = flag.get("clinic_files") or _env_list(environ, "FLOOR_CLINICS") or [str(demo_clinic_path())]
     replicas = flag.get("redis_replicas")
     return Settings(
         log_level=flag.get("log_level") or default.log_level,
@@ -71,15 +70,15 @@ def read(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> S
         # --redis, else $FLOOR_REDIS_URL, else $REDIS_URL: one URL, or several comma-separated (any node that
         # answers at start will do; floor/redis_client.py `connect`).
         redis_url=flag.get("redis") or environ.get("FLOOR_REDIS_URL") or environ.get("REDIS_URL") or None,
-        replica_ack=(ReplicaAck(replicas, flag["redis_replica_timeout"]) if replicas is not None
-                     else default.replica_ack),
+        replica_ack=(
+            ReplicaAck(replicas, flag["redis_replica_timeout"]) if replicas is not None else default.replica_ack
+        ),
         clinic_files=tuple(map(str, clinic_files)),
         host=flag.get("host") or default.host,
         port=flag["port"] if flag.get("port") is not None else default.port,
         trusted_proxies=tuple(flag.get("trusted_proxies") or ()),
         retention_days=flag["retention_days"] if flag.get("retention_days") is not None else default.retention_days,
-        allowed_origins=frozenset(o.strip() for o in environ.get("FLOOR_ALLOWED_ORIGINS", "").split(",")
-                                  if o.strip()),
+        allowed_origins=frozenset(o.strip() for o in environ.get("FLOOR_ALLOWED_ORIGINS", "").split(",") if o.strip()),
         ws=environ.get("FLOOR_WS", default.ws),
         # Off: a per-socket zlib pass and ~40 KB of compressor state per screen, for messages of a few hundred
         # bytes; FLOOR_WS_DEFLATE=1 turns it on where bandwidth costs more than the server's CPU and memory.
@@ -100,8 +99,9 @@ def _env_list(environ: Mapping[str, str], name: str) -> list[str]:
 
 
 def log_level_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--log-level", default=os.environ.get("FLOOR_LOG_LEVEL", "info"),
-                        choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--log-level", default=os.environ.get("FLOOR_LOG_LEVEL", "info"), choices=["debug", "info", "warning", "error"]
+    )
 
 
 def data_dir_flag(parser: argparse.ArgumentParser, help: str | None = None) -> None:
@@ -118,39 +118,53 @@ def port_flag(parser: argparse.ArgumentParser) -> None:
 
 def host_flag(parser: argparse.ArgumentParser, from_environment: bool) -> None:
     """--host; `floor serve`'s falls back on $FLOOR_HOST, the demo's does not."""
-    parser.add_argument("--host", default=os.environ.get("FLOOR_HOST", "127.0.0.1") if from_environment
-                        else "127.0.0.1")
+    parser.add_argument(
+        "--host", default=os.environ.get("FLOOR_HOST", "127.0.0.1") if from_environment else "127.0.0.1"
+    )
 
 
 def retention_days_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--retention-days", type=int,
-                        default=int(os.environ.get("FLOOR_RETENTION_DAYS", RETENTION_DAYS)),
-                        help=f"clinic days kept in the log, today included; older ones are deleted (default "
-                             f"{RETENTION_DAYS}, or $FLOOR_RETENTION_DAYS)")
+    parser.add_argument(
+        "--retention-days",
+        type=int,
+        default=int(os.environ.get("FLOOR_RETENTION_DAYS", RETENTION_DAYS)),
+        help=f"clinic days kept in the log, today included; older ones are deleted (default "
+        f"{RETENTION_DAYS}, or $FLOOR_RETENTION_DAYS)",
+    )
 
 
 def replica_ack_flags(parser: argparse.ArgumentParser) -> None:
     """--redis-replicas and --redis-replica-timeout (the commands that store taps in Redis take both)."""
     default = ReplicaAck()
-    parser.add_argument("--redis-replicas", metavar="N", type=_whole("--redis-replicas", "FLOOR_REDIS_REPLICAS"),
-                        default=os.environ.get("FLOOR_REDIS_REPLICAS", str(default.replicas)),
-                        help="with Redis: answer a tap only once N replicas of its node have it (Redis WAIT), "
-                             "else 503; default $FLOOR_REDIS_REPLICAS, else 0 (answer once the primary has it)")
-    parser.add_argument("--redis-replica-timeout", metavar="MS",
-                        type=_whole("--redis-replica-timeout", "FLOOR_REDIS_REPLICA_TIMEOUT", least=1,
-                                     most=MAX_REPLICA_TIMEOUT_MS),
-                        default=os.environ.get("FLOOR_REDIS_REPLICA_TIMEOUT", str(default.timeout_ms)),
-                        help="milliseconds a tap waits for those replicas before its 503 (at most "
-                             f"{MAX_REPLICA_TIMEOUT_MS}: the WAIT must end before Redis's command timeout); default "
-                             f"$FLOOR_REDIS_REPLICA_TIMEOUT, else {default.timeout_ms}")
+    parser.add_argument(
+        "--redis-replicas",
+        metavar="N",
+        type=_whole("--redis-replicas", "FLOOR_REDIS_REPLICAS"),
+        default=os.environ.get("FLOOR_REDIS_REPLICAS", str(default.replicas)),
+        help="with Redis: answer a tap only once N replicas of its node have it (Redis WAIT), "
+        "else 503; default $FLOOR_REDIS_REPLICAS, else 0 (answer once the primary has it)",
+    )
+    parser.add_argument(
+        "--redis-replica-timeout",
+        metavar="MS",
+        type=_whole("--redis-replica-timeout", "FLOOR_REDIS_REPLICA_TIMEOUT", least=1, most=MAX_REPLICA_TIMEOUT_MS),
+        default=os.environ.get("FLOOR_REDIS_REPLICA_TIMEOUT", str(default.timeout_ms)),
+        help="milliseconds a tap waits for those replicas before its 503 (at most "
+        f"{MAX_REPLICA_TIMEOUT_MS}: the WAIT must end before Redis's command timeout); default "
+        f"$FLOOR_REDIS_REPLICA_TIMEOUT, else {default.timeout_ms}",
+    )
 
 
 def trusted_proxies_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--trusted-proxies", metavar="ADDRESSES", type=_trusted_proxies,
-                        default=os.environ.get("FLOOR_TRUSTED_PROXIES") or os.environ.get("FORWARDED_ALLOW_IPS", ""),
-                        help="the reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For "
-                             "gives the client's address; default $FLOOR_TRUSTED_PROXIES (else $FORWARDED_ALLOW_IPS), "
-                             "else none: every client is known by the address it connects from")
+    parser.add_argument(
+        "--trusted-proxies",
+        metavar="ADDRESSES",
+        type=_trusted_proxies,
+        default=os.environ.get("FLOOR_TRUSTED_PROXIES") or os.environ.get("FORWARDED_ALLOW_IPS", ""),
+        help="the reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For "
+        "gives the client's address; default $FLOOR_TRUSTED_PROXIES (else $FORWARDED_ALLOW_IPS), "
+        "else none: every client is known by the address it connects from",
+    )
 
 
 def _whole(flag: str, env: str, least: int = 0, most: int | None = None) -> Callable[[str], int]:
@@ -163,6 +177,7 @@ def _whole(flag: str, env: str, least: int = 0, most: int | None = None) -> Call
             within = f"between {least} and {most}" if most is not None else f"of at least {least}"
             raise argparse.ArgumentTypeError(f"{flag} (or ${env}) must be a whole number {within}, not {text!r}")
         return value
+
     return parse
 
 
@@ -177,5 +192,6 @@ def _trusted_proxies(text: str) -> list[str]:
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"--trusted-proxies (or $FLOOR_TRUSTED_PROXIES) takes addresses or networks such as 10.0.0.5 or "
-                f"10.0.0.0/24, comma-separated, not {proxy!r}") from None
+                f"10.0.0.0/24, comma-separated, not {proxy!r}"
+            ) from None
     return proxies

@@ -28,10 +28,54 @@ from floor.core.ids import Ids
 from floor.core.journey import ENDS, Stage
 from floor.core.rooms import RoomAction, RoomState
 
-FIRST = ("Ava", "Liam", "Noah", "Emma", "Mia", "Lucas", "Sofia", "Mateo", "Amara", "Wei", "Priya", "Omar",
-         "Hana", "Diego", "Grace", "Kofi", "Elena", "Yusuf", "Nora", "Ivan", "Leila", "Sam", "Ruth", "Tomas")
-LAST = ("Nguyen", "Garcia", "Smith", "Okoye", "Chen", "Patel", "Kowalski", "Haddad", "Johnson", "Silva",
-        "Murphy", "Tanaka", "Ali", "Rossi", "Novak", "Brown", "Mensah", "Khan", "Lopez", "Berg")
+FIRST = (
+    "Ava",
+    "Liam",
+    "Noah",
+    "Emma",
+    "Mia",
+    "Lucas",
+    "Sofia",
+    "Mateo",
+    "Amara",
+    "Wei",
+    "Priya",
+    "Omar",
+    "Hana",
+    "Diego",
+    "Grace",
+    "Kofi",
+    "Elena",
+    "Yusuf",
+    "Nora",
+    "Ivan",
+    "Leila",
+    "Sam",
+    "Ruth",
+    "Tomas",
+)
+LAST = (
+    "Nguyen",
+    "Garcia",
+    "Smith",
+    "Okoye",
+    "Chen",
+    "Patel",
+    "Kowalski",
+    "Haddad",
+    "Johnson",
+    "Silva",
+    "Murphy",
+    "Tanaka",
+    "Ali",
+    "Rossi",
+    "Novak",
+    "Brown",
+    "Mensah",
+    "Khan",
+    "Lopez",
+    "Berg",
+)
 
 #: How much slower (>1) or faster (<1) than the visit type's expectation each demo provider works.
 PACE = {"kim": 1.0, "okafor": 1.2, "silva": 0.9, "hart": 1.05}
@@ -100,20 +144,33 @@ DEFAULT_WORLD = World()
 _PROVIDER = AppointmentTime.provider
 #: The benchmark's worlds (loadtests/alert_quality.py), by name: each changes one thing from the default
 #: world, except "provider_time" (the other convention) and "hard" (most things at once).
-WORLDS: dict[str, World] = {w.name: w for w in (
-    DEFAULT_WORLD,
-    World("provider_time", appointment_time=_PROVIDER, arrival=Arrival(-4, 5, 0.06, (5, 25))),
-    World("late_start", late_start_share=0.4),
-    World("pulled_away", away_share=0.5),
-    World("punctuality", arrival=Arrival(-15, 8, 0.2, (5, 35))),
-    World("heavy_tail", visit_sigma=0.5, tail_share=0.1),
-    World("tap_lag", tap_lag_share=0.4),
-    World("one_assistant", assistants=1, providers=3),
-    World("few_rooms", rooms=6),
-    World("no_shows", no_show=0.15),
-    World("hard", appointment_time=_PROVIDER, arrival=Arrival(-3, 6, 0.12, (5, 30)), late_start_share=0.25,
-          away_share=0.25, visit_sigma=0.45, tail_share=0.05, tap_lag_share=0.3, rooms=7, no_show=0.12),
-)}
+WORLDS: dict[str, World] = {
+    w.name: w
+    for w in (
+        DEFAULT_WORLD,
+        World("provider_time", appointment_time=_PROVIDER, arrival=Arrival(-4, 5, 0.06, (5, 25))),
+        World("late_start", late_start_share=0.4),
+        World("pulled_away", away_share=0.5),
+        World("punctuality", arrival=Arrival(-15, 8, 0.2, (5, 35))),
+        World("heavy_tail", visit_sigma=0.5, tail_share=0.1),
+        World("tap_lag", tap_lag_share=0.4),
+        World("one_assistant", assistants=1, providers=3),
+        World("few_rooms", rooms=6),
+        World("no_shows", no_show=0.15),
+        World(
+            "hard",
+            appointment_time=_PROVIDER,
+            arrival=Arrival(-3, 6, 0.12, (5, 30)),
+            late_start_share=0.25,
+            away_share=0.25,
+            visit_sigma=0.45,
+            tail_share=0.05,
+            tap_lag_share=0.3,
+            rooms=7,
+            no_show=0.12,
+        ),
+    )
+}
 
 
 def ask_early(clinic: Clinic, visit_type: str) -> float:
@@ -176,11 +233,19 @@ def plan_day(clinic: Clinic, day: dt.date, seed: int = 1, world: World = DEFAULT
             Stage.teach_back_done: _lognormal(rng, max(sm.teach_back_done, 1)),
         }
         roll = rng.random()
-        outcome = (Stage.no_show if roll < 0.07 and not walk_in else Stage.cancelled if roll < 0.10 and not walk_in
-                   else Stage.left_without_being_seen if roll < 0.12 else Stage.checked_out)
+        outcome = (
+            Stage.no_show
+            if roll < 0.07 and not walk_in
+            else Stage.cancelled
+            if roll < 0.10 and not walk_in
+            else Stage.left_without_being_seen
+            if roll < 0.12
+            else Stage.checked_out
+        )
         arrive = 0.0 if walk_in else rng.uniform(12, 30) if rng.random() < 0.05 else rng.gauss(-10, 5)
-        planned = PlannedVisit(name(), provider, vtype.code, start, walk_in, arrive,
-                               minutes, outcome, rng.random() < 0.88)
+        planned = PlannedVisit(
+            name(), provider, vtype.code, start, walk_in, arrive, minutes, outcome, rng.random() < 0.88
+        )
         return planned if world == DEFAULT_WORLD else _in_world(planned, roll)
 
     def _in_world(planned: PlannedVisit, roll: float) -> PlannedVisit:
@@ -193,12 +258,24 @@ def plan_day(clinic: Clinic, day: dt.date, seed: int = 1, world: World = DEFAULT
             planned.minutes[Stage.provider_in] = with_provider
         if world.no_show is not None and not planned.walk_in:
             ns = world.no_show
-            planned.outcome = (Stage.no_show if roll < ns else Stage.cancelled if roll < ns + 0.03
-                               else Stage.left_without_being_seen if roll < ns + 0.05 else Stage.checked_out)
+            planned.outcome = (
+                Stage.no_show
+                if roll < ns
+                else Stage.cancelled
+                if roll < ns + 0.03
+                else Stage.left_without_being_seen
+                if roll < ns + 0.05
+                else Stage.checked_out
+            )
         if not planned.walk_in:
             a = world.arrival
-            offset = planned.arrive_minutes if a is None else \
-                extra.uniform(*a.late) if extra.random() < a.late_share else extra.gauss(a.mean, a.sd)
+            offset = (
+                planned.arrive_minutes
+                if a is None
+                else extra.uniform(*a.late)
+                if extra.random() < a.late_share
+                else extra.gauss(a.mean, a.sd)
+            )
             planned.arrive_minutes = offset - ask_early(clinic, planned.visit_type)
         return planned
 
@@ -280,8 +357,14 @@ class Staff:
     `world` and `away` (from `plan_absences`): how many assistants work, and when providers are off the
     floor (they start no visit then)."""
 
-    def __init__(self, clinic: Clinic, plan: list[PlannedVisit], seed: int = 1, world: World = DEFAULT_WORLD,
-                 away: Away | None = None) -> None:
+    def __init__(
+        self,
+        clinic: Clinic,
+        plan: list[PlannedVisit],
+        seed: int = 1,
+        world: World = DEFAULT_WORLD,
+        away: Away | None = None,
+    ) -> None:
         self.clinic = clinic
         self.plan = plan
         self.world = world
@@ -297,9 +380,11 @@ class Staff:
 
     def bookings_due(self, now: dt.datetime) -> list[tuple[int, BookVisit]]:
         """Scheduled visits are on the books from the start; walk-ins when they walk in."""
-        return [(i, BookVisit(p.patient_name, p.provider, p.visit_type, p.start, p.walk_in))
-                for i, p in enumerate(self.plan)
-                if i not in self.visit_ids and (not p.walk_in or now >= p.start)]
+        return [
+            (i, BookVisit(p.patient_name, p.provider, p.visit_type, p.start, p.walk_in))
+            for i, p in enumerate(self.plan)
+            if i not in self.visit_ids and (not p.walk_in or now >= p.start)
+        ]
 
     def due(self, floor: Floor, now: dt.datetime) -> list[Command]:
         taps: list[Command] = []
@@ -320,13 +405,17 @@ class Staff:
                 if tap.step is Stage.provider_in:
                     busy.add(visit.provider)
         for room in floor.rooms.values():
-            if room.state is RoomState.turnover and room.since is not None and \
-                    now - room.since >= dt.timedelta(minutes=self._turnover[room.id]):
+            if (
+                room.state is RoomState.turnover
+                and room.since is not None
+                and now - room.since >= dt.timedelta(minutes=self._turnover[room.id])
+            ):
                 taps.append(MarkRoom(room.id, RoomAction.ready))
         return taps
 
-    def _next(self, plan: PlannedVisit, visit: Visit, now: dt.datetime, busy: set[str],
-              free_rooms: list) -> TakeStep | None:
+    def _next(
+        self, plan: PlannedVisit, visit: Visit, now: dt.datetime, busy: set[str], free_rooms: list
+    ) -> TakeStep | None:
         stage = visit.stage
         since = visit.times.get(stage, now)
         waited = (now - since).total_seconds() / 60
@@ -342,8 +431,11 @@ class Staff:
                 return TakeStep(visit.id, Stage.left_without_being_seen)
             # Roomed at about the appointment time (under the provider convention, early enough for rooming
             # and prep to be done by it), or after a short wait if late or walked in.
-            ahead = 3 if self.clinic.session.appointment_time is not AppointmentTime.provider else \
-                3 + sum(self._minutes(plan.visit_type))
+            ahead = (
+                3
+                if self.clinic.session.appointment_time is not AppointmentTime.provider
+                else 3 + sum(self._minutes(plan.visit_type))
+            )
             due = plan.start - dt.timedelta(minutes=ahead) if not plan.walk_in else since
             if waited >= plan.minutes[stage] and now >= due and free_rooms:
                 zone = self._zone[visit.provider]
@@ -368,8 +460,13 @@ class Staff:
         return sm.roomed, sm.prep_done
 
 
-def simulate_day(clinic: Clinic, day: dt.date, seed: int = 1, step: dt.timedelta = dt.timedelta(minutes=1),
-                 world: World = DEFAULT_WORLD) -> tuple[list[Event], Floor]:
+def simulate_day(
+    clinic: Clinic,
+    day: dt.date,
+    seed: int = 1,
+    step: dt.timedelta = dt.timedelta(minutes=1),
+    world: World = DEFAULT_WORLD,
+) -> tuple[list[Event], Floor]:
     """Play a generated day through the pure core with no alerts: the events staff would tap, and the floor
     at the end (the ground truth of when every visit really started). Its ids are drawn from the seed, so the
     same seed plays the same day.
@@ -401,8 +498,13 @@ def simulate_day(clinic: Clinic, day: dt.date, seed: int = 1, step: dt.timedelta
             due = now + dt.timedelta(minutes=lag_rng.uniform(*world.tap_lag) if late else 0)
             # A visit's steps are entered in the order they happened (a checkout entered before a lagging
             # teach-back would skip it).
-            key = command.visit if isinstance(command, TakeStep) else \
-                f"room {command.room}" if isinstance(command, MarkRoom) else event.change.visit
+            key = (
+                command.visit
+                if isinstance(command, TakeStep)
+                else f"room {command.room}"
+                if isinstance(command, MarkRoom)
+                else event.change.visit
+            )
             due = last_due[key] = max(due, last_due.get(key, due))
             pending.append((due, command))
         return event
@@ -436,8 +538,11 @@ def simulate_day(clinic: Clinic, day: dt.date, seed: int = 1, step: dt.timedelta
             tap(command, now)
         if entered is not None:
             enter(now)
-        if len(staff.visit_ids) == len(staff.plan) and all(
-                floor.visits[v].stage in ENDS for v in staff.visit_ids.values()) and not pending:
+        if (
+            len(staff.visit_ids) == len(staff.plan)
+            and all(floor.visits[v].stage in ENDS for v in staff.visit_ids.values())
+            and not pending
+        ):
             break
         now += step
     if entered is not None:

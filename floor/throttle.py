@@ -12,8 +12,9 @@ from collections.abc import Callable
 
 
 class Throttle:
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = 50_000) -> None:
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic, max_keys: int = 50_000
+    ) -> None:
         self.rate = rate
         self.burst = burst
         self.clock = clock
@@ -38,5 +39,6 @@ class Throttle:
 
     def _forget_full(self, now: float) -> None:
         """Keys whose bucket has refilled are the same as unknown ones: drop them."""
-        self._buckets = {k: (t, last) for k, (t, last) in self._buckets.items()
-                         if t + (now - last) * self.rate < self.burst}
+        self._buckets = {
+            k: (t, last) for k, (t, last) in self._buckets.items() if t + (now - last) * self.rate < self.burst
+        }

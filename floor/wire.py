@@ -50,7 +50,7 @@ def display_audience(zone: str | None) -> str:
 
 def display_zone(audience: str) -> str | None:
     """For a display's audience, its zone (None: the whole clinic)."""
-    return audience[len(ZONED_DISPLAY):] if audience.startswith(ZONED_DISPLAY) else None
+    return audience[len(ZONED_DISPLAY) :] if audience.startswith(ZONED_DISPLAY) else None
 
 
 def is_display(audience: str) -> bool:

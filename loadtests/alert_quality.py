@@ -83,9 +83,14 @@ def true_cascades(clinic: Clinic, floor: Floor) -> list[Episode]:
     k, late = clinic.thresholds.cascade_visits, dt.timedelta(minutes=clinic.thresholds.cascade_minutes)
     episodes = []
     for provider in clinic.providers:
-        seen = sorted((v for v in floor.visits.values()
-                       if v.provider == provider.id and not v.walk_in and Stage.provider_in in v.times),
-                      key=lambda v: v.start)
+        seen = sorted(
+            (
+                v
+                for v in floor.visits.values()
+                if v.provider == provider.id and not v.walk_in and Stage.provider_in in v.times
+            ),
+            key=lambda v: v.start,
+        )
         run: list[tuple[Visit, dt.datetime]] = []
         for v in [*seen, None]:
             planned = planned_provider_in(clinic, v) if v else None
@@ -93,8 +98,9 @@ def true_cascades(clinic: Clinic, floor: Floor) -> list[Episode]:
                 run.append((v, planned))
                 continue
             if len(run) >= k:
-                episodes.append(Episode(provider.id, run[0][1] - EARLY, run[-1][0].times[Stage.provider_in],
-                                        run[k - 1][1] + late))
+                episodes.append(
+                    Episode(provider.id, run[0][1] - EARLY, run[-1][0].times[Stage.provider_in], run[k - 1][1] + late)
+                )
             run = []
     return episodes
 
@@ -180,14 +186,18 @@ class Score:
         self.alerts += len(spans)
         for ep in truth:
             # Only an alert raised before the K-th visit became late detects the episode (lead > 0).
-            hits = [raised for provider, raised, cleared in spans
-                    if provider == ep.provider and raised < ep.kth_late and cleared > ep.start]
+            hits = [
+                raised
+                for provider, raised, cleared in spans
+                if provider == ep.provider and raised < ep.kth_late and cleared > ep.start
+            ]
             if hits:
                 self.detected += 1
                 self.leads.append((ep.kth_late - max(min(hits), ep.start)).total_seconds() / 60)
         for provider, raised, cleared in spans:
-            self.true_alerts += any(ep.provider == provider and raised <= ep.end and cleared >= ep.start
-                                    for ep in truth)
+            self.true_alerts += any(
+                ep.provider == provider and raised <= ep.end and cleared >= ep.start for ep in truth
+            )
 
     def __iadd__(self, other: Score) -> Score:
         self.provider_days += other.provider_days
@@ -240,8 +250,10 @@ def run_world(base: Clinic, name: str, days: int, seed: int, past_days: int = 0)
         end = events[-1].at
         truth = true_cascades(clinic, truth_floor)
         lines, _ = replay(clinic, events, until=end, learned=learned)
-        for score, spans in ((floor_score, cascade_alerts(lines, end)),
-                             (plain_score, baseline_alerts(clinic, events, end))):
+        for score, spans in (
+            (floor_score, cascade_alerts(lines, end)),
+            (plain_score, baseline_alerts(clinic, events, end)),
+        ):
             score.provider_days += len(clinic.providers)
             score.add(truth, spans)
     return floor_score, plain_score
@@ -266,9 +278,14 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=40, help="simulated days per world (default 40)")
     parser.add_argument("--worlds", default=",".join(WORLDS), help=f"comma-separated, of: {', '.join(WORLDS)}")
     parser.add_argument("--seed", type=int, default=1000, help="the first day's seed (default 1000)")
-    parser.add_argument("--history", type=int, default=14, metavar="DAYS",
-                        help="past days of each world Floor learns from first, as a server learns from its "
-                             "log (default 14; 0: nothing learned, the configured minutes)")
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=14,
+        metavar="DAYS",
+        help="past days of each world Floor learns from first, as a server learns from its "
+        "log (default 14; 0: nothing learned, the configured minutes)",
+    )
     args = parser.parse_args()
     names = [w.strip() for w in args.worlds.split(",") if w.strip()]
     unknown = [w for w in names if w not in WORLDS]
@@ -276,11 +293,15 @@ def main() -> None:
         parser.error(f"unknown world(s) {', '.join(unknown)}; known: {', '.join(WORLDS)}")
     base = demo_clinic()
     k, late = base.thresholds.cascade_visits, base.thresholds.cascade_minutes
-    print(f"{args.days} days per world from seed {args.seed}, Floor learned from {args.history} past days, "
-          f"K={k}, L={late}; "
-          f"recall, precision, median lead (min), false alerts per provider-day")
-    header = (f"{'world':14} {'prov-days':>9} {'episodes':>8} | {'Floor: rec':>10} {'prec':>6} {'lead':>5} "
-              f"{'FA/pd':>6} | {'plain: rec':>10} {'prec':>6} {'lead':>5} {'FA/pd':>6} | misses")
+    print(
+        f"{args.days} days per world from seed {args.seed}, Floor learned from {args.history} past days, "
+        f"K={k}, L={late}; "
+        f"recall, precision, median lead (min), false alerts per provider-day"
+    )
+    header = (
+        f"{'world':14} {'prov-days':>9} {'episodes':>8} | {'Floor: rec':>10} {'prec':>6} {'lead':>5} "
+        f"{'FA/pd':>6} | {'plain: rec':>10} {'prec':>6} {'lead':>5} {'FA/pd':>6} | misses"
+    )
     print(header)
     print("-" * len(header))
     total_floor, total_plain = Score(), Score()
@@ -289,14 +310,21 @@ def main() -> None:
         floor_score, plain_score = run_world(base, name, args.days, args.seed, args.history)
         total_floor += floor_score
         total_plain += plain_score
-        print(f"{name:14} {floor_score.provider_days:9d} {floor_score.episodes:8d} | {floor_score.cells():>29} | "
-              f"{plain_score.cells():>29} | {' '.join(misses(floor_score, plain_score)) or '-'}", flush=True)
+        print(
+            f"{name:14} {floor_score.provider_days:9d} {floor_score.episodes:8d} | {floor_score.cells():>29} | "
+            f"{plain_score.cells():>29} | {' '.join(misses(floor_score, plain_score)) or '-'}",
+            flush=True,
+        )
     print("-" * len(header))
-    print(f"{'overall':14} {total_floor.provider_days:9d} {total_floor.episodes:8d} | {total_floor.cells():>29} | "
-          f"{total_plain.cells():>29} | {' '.join(misses(total_floor, total_plain)) or '-'}")
-    print(f"targets in every world: recall >= {TARGETS['recall']}, precision >= {TARGETS['precision']}, "
-          f"median lead >= {TARGETS['lead']:.0f} min, recall above the plain projection's  "
-          f"({time.perf_counter() - started:.0f} s)")
+    print(
+        f"{'overall':14} {total_floor.provider_days:9d} {total_floor.episodes:8d} | {total_floor.cells():>29} | "
+        f"{total_plain.cells():>29} | {' '.join(misses(total_floor, total_plain)) or '-'}"
+    )
+    print(
+        f"targets in every world: recall >= {TARGETS['recall']}, precision >= {TARGETS['precision']}, "
+        f"median lead >= {TARGETS['lead']:.0f} min, recall above the plain projection's  "
+        f"({time.perf_counter() - started:.0f} s)"
+    )
 
 
 if __name__ == "__main__":

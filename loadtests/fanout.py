@@ -154,9 +154,15 @@ class Drain(asyncio.Protocol):
         self.transport = transport
         s = self.screen
         since = f"?since={s.seq}" if s.seq is not None else ""
-        lines = [f"GET {s.path}{since} HTTP/1.1", f"Host: 127.0.0.1:{s.port}", "Upgrade: websocket",
-                 "Connection: Upgrade", f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}",
-                 "Sec-WebSocket-Version: 13", *(f"{k}: {v}" for k, v in s.headers.items())]
+        lines = [
+            f"GET {s.path}{since} HTTP/1.1",
+            f"Host: 127.0.0.1:{s.port}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}",
+            "Sec-WebSocket-Version: 13",
+            *(f"{k}: {v}" for k, v in s.headers.items()),
+        ]
         if self.offer_deflate:
             lines.append("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits")
         transport.write(("\r\n".join(lines) + "\r\n\r\n").encode())
@@ -175,7 +181,7 @@ class Drain(asyncio.Protocol):
                 return
             if b"permessage-deflate" in head:
                 self.inflate = zlib.decompressobj(-15)
-            del buf[:end + 4]
+            del buf[: end + 4]
             self.upgraded = True
             opened = self.screen.opened
             if self.screen.open_on_upgrade and opened is not None and not opened.done():
@@ -188,16 +194,16 @@ class Drain(asyncio.Protocol):
             if length == 126:
                 if size - pos < 4:
                     break
-                length, start = int.from_bytes(buf[pos + 2:pos + 4], "big"), pos + 4
+                length, start = int.from_bytes(buf[pos + 2 : pos + 4], "big"), pos + 4
             elif length == 127:
                 if size - pos < 10:
                     break
-                length, start = int.from_bytes(buf[pos + 2:pos + 10], "big"), pos + 10
+                length, start = int.from_bytes(buf[pos + 2 : pos + 10], "big"), pos + 10
             if size - start < length:
                 break
             opcode = b0 & 0x0F
             if opcode == 1:
-                payload = buf[start:start + length]
+                payload = buf[start : start + length]
                 if b0 & 0x40 and self.inflate is not None:
                     payload = self.inflate.decompress(bytes(payload) + b"\x00\x00\xff\xff")
                 if self.screen.probe:
@@ -206,11 +212,11 @@ class Drain(asyncio.Protocol):
                     kind, seq = _seq(bytes(payload[:48]))
                     self.screen.message(kind, seq, now, length)
             elif opcode == 9:  # ping: answer as browsers do, or the server's keepalive closes us
-                self.transport.write(_masked(0xA, bytes(buf[start:start + length])))
+                self.transport.write(_masked(0xA, bytes(buf[start : start + length])))
             elif opcode == 8:
-                code = int.from_bytes(buf[start:start + 2], "big") if length >= 2 else 1005
+                code = int.from_bytes(buf[start : start + 2], "big") if length >= 2 else 1005
                 self.screen.closes.append(code)
-                self.transport.write(_masked(0x8, bytes(buf[start:start + 2])))
+                self.transport.write(_masked(0x8, bytes(buf[start : start + 2])))
                 self.transport.close()
             pos = start + length
         del buf[:pos]
@@ -282,8 +288,10 @@ class Screens:
         waits = [asyncio.shield(s.opened) for s in screens]
         _, pending = await asyncio.wait(waits, timeout=120)
         if pending:
-            raise SystemExit(f"{len(pending)} of {len(screens)} sockets did not open within 2 minutes "
-                             f"(close codes seen: {sorted({c for s in screens for c in s.closes})})")
+            raise SystemExit(
+                f"{len(pending)} of {len(screens)} sockets did not open within 2 minutes "
+                f"(close codes seen: {sorted({c for s in screens for c in s.closes})})"
+            )
         return time.monotonic() - started
 
     async def close(self) -> None:
@@ -307,15 +315,26 @@ def pacing(args: argparse.Namespace, rate: float, rng: random.Random) -> Pace | 
     return Pace(rate) if args.fixed_period else Arrivals(rate, rng)
 
 
-async def tablet(client: httpx.AsyncClient, headers: dict[str, str], clinics: list[str], pace: Pace | Arrivals,
-                 rng: random.Random, until: float, taps: Taps, n: int) -> None:
+async def tablet(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    clinics: list[str],
+    pace: Pace | Arrivals,
+    rng: random.Random,
+    until: float,
+    taps: Taps,
+    n: int,
+) -> None:
     i = 0
     while time.monotonic() < until:
         clinic = rng.choice(clinics)
         await pace.wait()
         t0 = time.monotonic()
-        r = await client.post(f"/api/clinics/{clinic}/visits", headers=headers, json={
-            "patient_name": f"Bench {n}-{i}", "provider": "kim", "visit_type": "follow", "walk_in": True})
+        r = await client.post(
+            f"/api/clinics/{clinic}/visits",
+            headers=headers,
+            json={"patient_name": f"Bench {n}-{i}", "provider": "kim", "visit_type": "follow", "walk_in": True},
+        )
         if r.status_code != 201:
             taps.refused.append(r.status_code)
             continue
@@ -324,8 +343,9 @@ async def tablet(client: httpx.AsyncClient, headers: dict[str, str], clinics: li
         visit = r.json()["visit"]["id"]
         await pace.wait()
         t0 = time.monotonic()
-        r = await client.post(f"/api/clinics/{clinic}/visits/{visit}/events", headers=headers,
-                              json={"type": "left_without_being_seen"})
+        r = await client.post(
+            f"/api/clinics/{clinic}/visits/{visit}/events", headers=headers, json={"type": "left_without_being_seen"}
+        )
         if r.status_code != 201:
             taps.refused.append(r.status_code)
             continue
@@ -361,22 +381,32 @@ class Figures:
     places: list[float] = field(default_factory=list)
 
     def print(self) -> None:
-        print(f"[{self.label}] sockets {self.sockets}  clinics {self.clinics}  seconds {self.seconds:.1f}  "
-              f"taps/s {self.taps / self.seconds:.1f}  deliveries/s {self.deliveries / self.seconds:.0f}")
-        print(f"[{self.label}] tap-to-screen p50 {ms(pct(self.to_screen, 50))} ms  "
-              f"p99 {ms(pct(self.to_screen, 99))} ms  max {ms(max(self.to_screen, default=float('nan')))} ms  "
-              f"({len(self.to_screen)} probe deliveries)")
+        print(
+            f"[{self.label}] sockets {self.sockets}  clinics {self.clinics}  seconds {self.seconds:.1f}  "
+            f"taps/s {self.taps / self.seconds:.1f}  deliveries/s {self.deliveries / self.seconds:.0f}"
+        )
+        print(
+            f"[{self.label}] tap-to-screen p50 {ms(pct(self.to_screen, 50))} ms  "
+            f"p99 {ms(pct(self.to_screen, 99))} ms  max {ms(max(self.to_screen, default=float('nan')))} ms  "
+            f"({len(self.to_screen)} probe deliveries)"
+        )
         if self.acks:
-            print(f"[{self.label}] tap ack p50 {ms(pct(self.acks, 50))} ms  p99 {ms(pct(self.acks, 99))} ms  "
-                  f"refused {dict(Counter(self.refused)) or 0}")
-        print(f"[{self.label}] server CPU {self.cpu:.0%} of a core (load generator {self.generator:.0%})  "
-              f"RSS {self.rss / 2**20:.0f} MiB  "
-              f"per idle socket {self.per_socket / 1024:.1f} KiB  update {self.update_size:.0f} B")
+            print(
+                f"[{self.label}] tap ack p50 {ms(pct(self.acks, 50))} ms  p99 {ms(pct(self.acks, 99))} ms  "
+                f"refused {dict(Counter(self.refused)) or 0}"
+            )
+        print(
+            f"[{self.label}] server CPU {self.cpu:.0%} of a core (load generator {self.generator:.0%})  "
+            f"RSS {self.rss / 2**20:.0f} MiB  "
+            f"per idle socket {self.per_socket / 1024:.1f} KiB  update {self.update_size:.0f} B"
+        )
         print(f"[{self.label}] lost {self.lost}  reordered {self.reordered}  resynced {self.resynced}")
         if self.places:
-            print(f"[{self.label}] probes' place in the fan-out order (0 first, 1 last): "
-                  f"p10 {pct(self.places, 10):.2f}  p50 {pct(self.places, 50):.2f}  p90 {pct(self.places, 90):.2f}  "
-                  f"({len(self.places)} sampled deliveries)")
+            print(
+                f"[{self.label}] probes' place in the fan-out order (0 first, 1 last): "
+                f"p10 {pct(self.places, 10):.2f}  p50 {pct(self.places, 50):.2f}  p90 {pct(self.places, 90):.2f}  "
+                f"({len(self.places)} sampled deliveries)"
+            )
 
 
 def probe_places(sockets: int, probes: int) -> set[int]:
@@ -404,9 +434,15 @@ def _screens(args: argparse.Namespace, clinics: list[str], ports: list[int], tok
     screens, probes = [], probe_places(args.sockets, args.probes)
     for k in range(args.sockets):
         clinic = clinics[k % len(clinics)]
-        screens.append(Screen(clinic, ports[k % len(ports)], f"/api/clinics/{clinic}/live",
-                              {"Authorization": f"Bearer {tokens[clinic]}"},
-                              probe=k in probes))
+        screens.append(
+            Screen(
+                clinic,
+                ports[k % len(ports)],
+                f"/api/clinics/{clinic}/live",
+                {"Authorization": f"Bearer {tokens[clinic]}"},
+                probe=k in probes,
+            )
+        )
     return screens
 
 
@@ -419,25 +455,28 @@ def _check(screens: list[Screen], final: dict[str, int], figures: Figures) -> No
         figures.deliveries += s.updates
 
 
-async def floor_run(args: argparse.Namespace, servers: list[FloorServer], clinics: list[str],
-                    tokens: dict[str, str]) -> Figures:
+async def floor_run(
+    args: argparse.Namespace, servers: list[FloorServer], clinics: list[str], tokens: dict[str, str]
+) -> Figures:
     label = f"floor {'redis x' + str(len(servers)) if args.redis else 'embedded'}"
     figures = Figures(label, args.sockets, len(clinics), args.seconds)
     tablets = max(1, round(args.rate / TABLET_RATE + 0.49))
-    clients = [httpx.AsyncClient(base_url=s.base, timeout=30, limits=httpx.Limits(max_connections=tablets))
-               for s in servers]
+    clients = [
+        httpx.AsyncClient(base_url=s.base, timeout=30, limits=httpx.Limits(max_connections=tablets)) for s in servers
+    ]
     try:
         # One after another: attempts in flight count against the account until answered, so more than the
         # lockout's free tries at once would be told to try again (floor/credentials.py `Lockout`).
-        signed_in = [await sign_in(clients[n % len(clients)], STAFF, PIN, f"bench-tablet-{n}")
-                     for n in range(tablets)]
+        signed_in = [await sign_in(clients[n % len(clients)], STAFF, PIN, f"bench-tablet-{n}") for n in range(tablets)]
         await asyncio.sleep(2)
         idle = sum(s.process.memory() for s in servers)
         screens = _screens(args, clinics, [s.port for s in servers], tokens)
         holder = Screens(args.deflate, reconnect=args.storm)
         opened = await holder.open(screens)
-        print(f"[{label}] {len(screens)} sockets open in {opened:.1f} s; {tablets} tablets at "
-              f"{args.rate / tablets:.2f} taps/s each")
+        print(
+            f"[{label}] {len(screens)} sockets open in {opened:.1f} s; {tablets} tablets at "
+            f"{args.rate / tablets:.2f} taps/s each"
+        )
         await asyncio.sleep(2)
         figures.per_socket = (sum(s.process.memory() for s in servers) - idle) / len(screens)
         taps = Taps()
@@ -445,16 +484,28 @@ async def floor_run(args: argparse.Namespace, servers: list[FloorServer], clinic
         started = time.monotonic()
         until = started + args.seconds
         rngs = [random.Random(args.seed * 1000 + n) for n in range(tablets)]
-        await asyncio.gather(*(tablet(clients[n % len(clients)], signed_in[n], clinics,
-                                      pacing(args, args.rate / tablets, rngs[n]), rngs[n], until, taps, n)
-                               for n in range(tablets)))
+        await asyncio.gather(
+            *(
+                tablet(
+                    clients[n % len(clients)],
+                    signed_in[n],
+                    clinics,
+                    pacing(args, args.rate / tablets, rngs[n]),
+                    rngs[n],
+                    until,
+                    taps,
+                    n,
+                )
+                for n in range(tablets)
+            )
+        )
         figures.seconds = time.monotonic() - started
         figures.cpu = (sum(s.process.cpu() for s in servers) - cpu0) / figures.seconds
         figures.generator = (time.process_time() - own0) / figures.seconds
         figures.rss = sum(s.process.memory() for s in servers)
         await asyncio.sleep(2)  # the last deliveries
         final: dict[str, int] = {}
-        for (clinic, seq) in taps.sent:
+        for clinic, seq in taps.sent:
             final[clinic] = max(final.get(clinic, 0), seq)
         for s in screens:  # Floor itself may have stored an alert after the last tap
             final[s.clinic] = max(final.get(s.clinic, 0), s.seq or 0)
@@ -488,12 +539,16 @@ async def storm(args: argparse.Namespace, servers: list[FloorServer], screens: l
     behind = [s for s in screens if s.back_at is None]
     back = [s.back_at - up for s in screens if s.back_at is not None]
     peak = sum(s.process.memory("VmHWM") for s in servers)
-    print(f"[{label} storm] servers exited {codes} in {stopped - down:.1f} s; up again in "
-          f"{max(restarted):.1f} s; restart close codes {sorted({s.closes[-1] for s in screens if s.closes})}")
-    print(f"[{label} storm] {len(screens) - len(behind)} of {len(screens)} sockets back in step: p50 "
-          f"{pct(back, 50):.2f} s  p99 {pct(back, 99):.2f} s  all {max(back, default=float('nan')):.2f} s after "
-          f"the servers were up  ({time.monotonic() - down if not behind else float('nan'):.1f} s after the drop); "
-          f"peak server RSS {peak / 2**20:.0f} MiB")
+    print(
+        f"[{label} storm] servers exited {codes} in {stopped - down:.1f} s; up again in "
+        f"{max(restarted):.1f} s; restart close codes {sorted({s.closes[-1] for s in screens if s.closes})}"
+    )
+    print(
+        f"[{label} storm] {len(screens) - len(behind)} of {len(screens)} sockets back in step: p50 "
+        f"{pct(back, 50):.2f} s  p99 {pct(back, 99):.2f} s  all {max(back, default=float('nan')):.2f} s after "
+        f"the servers were up  ({time.monotonic() - down if not behind else float('nan'):.1f} s after the drop); "
+        f"peak server RSS {peak / 2**20:.0f} MiB"
+    )
 
 
 # -- the relay -----------------------------------------------------------------------------------------------
@@ -516,8 +571,7 @@ async def relay_run(args: argparse.Namespace, clinics: int, update_size: float) 
             except OSError:
                 await asyncio.sleep(0.05)
         probes = probe_places(args.sockets, args.probes)
-        screens = [Screen("relay", port, "/", {}, probe=k in probes, open_on_upgrade=True)
-                   for k in range(args.sockets)]
+        screens = [Screen("relay", port, "/", {}, probe=k in probes, open_on_upgrade=True) for k in range(args.sockets)]
         holder = Screens(deflate=False, reconnect=False)
         await holder.open(screens)
         await asyncio.sleep(2)
@@ -540,8 +594,12 @@ async def relay_run(args: argparse.Namespace, clinics: int, update_size: float) 
                 while time.monotonic() < until:
                     await pace.wait()
                     seq = next(counter)
-                    await ws.send(json.dumps({"kind": "update", "seq": seq, "sent": time.monotonic(),
-                                              "pad": "x" * pad}, separators=(",", ":")))
+                    await ws.send(
+                        json.dumps(
+                            {"kind": "update", "seq": seq, "sent": time.monotonic(), "pad": "x" * pad},
+                            separators=(",", ":"),
+                        )
+                    )
                     sent += 1
                 drain.cancel()
 
@@ -594,8 +652,10 @@ async def bench(args: argparse.Namespace) -> None:
             servers = [FloorServer(d, files, url) for d in data_dirs]
             for s in servers:
                 took = s.start()
-                print(f"floor serve on port {s.port} ({len(clinics)} clinics, "
-                      f"{'Redis' if url else 'embedded'}) up in {took:.1f} s")
+                print(
+                    f"floor serve on port {s.port} ({len(clinics)} clinics, "
+                    f"{'Redis' if url else 'embedded'}) up in {took:.1f} s"
+                )
             floor = await floor_run(args, servers, clinics, tokens)
         finally:
             for s in servers:
@@ -610,8 +670,10 @@ async def bench(args: argparse.Namespace) -> None:
         return
     relay = await relay_run(args, args.clinics, floor.update_size)
     relay.print()
-    print(f"p99 ratio floor/relay: {pct(floor.to_screen, 99) / pct(relay.to_screen, 99):.2f}  "
-          f"(p50 ratio {pct(floor.to_screen, 50) / pct(relay.to_screen, 50):.2f})")
+    print(
+        f"p99 ratio floor/relay: {pct(floor.to_screen, 99) / pct(relay.to_screen, 99):.2f}  "
+        f"(p50 ratio {pct(floor.to_screen, 50) / pct(relay.to_screen, 50):.2f})"
+    )
 
 
 def main() -> None:
@@ -620,16 +682,24 @@ def main() -> None:
     parser.add_argument("--clinics", type=int, default=1, help="clinics the sockets are spread over (1)")
     parser.add_argument("--rate", type=float, default=20.0, help="taps a second, over all clinics (20)")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long the taps go on (20, at most 120)")
-    parser.add_argument("--probes", type=int, default=None,
-                        help="sockets that parse every message and time it (default: 1 in 25, at least 10)")
+    parser.add_argument(
+        "--probes",
+        type=int,
+        default=None,
+        help="sockets that parse every message and time it (default: 1 in 25, at least 10)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the taps' random moments and clinics (1)")
-    parser.add_argument("--fixed-period", action="store_true",
-                        help="taps evenly spaced instead of at random moments (how this benchmark used to pace)")
+    parser.add_argument(
+        "--fixed-period",
+        action="store_true",
+        help="taps evenly spaced instead of at random moments (how this benchmark used to pace)",
+    )
     parser.add_argument("--redis", action="store_true", help="use the Redis log (a private redis-server)")
     parser.add_argument("--instances", type=int, default=1, help="servers sharing Redis (needs --redis)")
     parser.add_argument("--storm", action="store_true", help="then restart the servers: a reconnect storm")
-    parser.add_argument("--deflate", action="store_true",
-                        help="sockets offer permessage-deflate, as browsers do (the server decides)")
+    parser.add_argument(
+        "--deflate", action="store_true", help="sockets offer permessage-deflate, as browsers do (the server decides)"
+    )
     parser.add_argument("--relay", type=Path, default=RELAY, help=f"the bare relay script ({RELAY})")
     parser.add_argument("--no-relay", action="store_true", help="skip the relay run")
     args = parser.parse_args()

@@ -81,8 +81,10 @@ async def _worker(conn, reconnect: bool) -> None:
         message = await loop.run_in_executor(None, conn.recv)
         op = message["op"]
         if op == "open":
-            screens = [Screen(clinic, port, path, headers, probe=probe)
-                       for clinic, port, path, headers, probe in message["screens"]]
+            screens = [
+                Screen(clinic, port, path, headers, probe=probe)
+                for clinic, port, path, headers, probe in message["screens"]
+            ]
             try:
                 opened = await holder.open(screens)
             except SystemExit as e:
@@ -92,16 +94,18 @@ async def _worker(conn, reconnect: bool) -> None:
         elif op == "report":
             final = message["final"]
             final.update({s.clinic: max(final.get(s.clinic, 0), s.seq or 0) for s in screens})
-            conn.send({
-                "cpu": time.process_time(),
-                "lost": sum(s.gaps + max(0, final[s.clinic] - (s.seq or 0)) for s in screens),
-                "reordered": sum(s.reordered for s in screens),
-                "resynced": sum(max(0, s.snapshots - 1) for s in screens),
-                "deliveries": sum(s.updates for s in screens),
-                "bytes": sum(s.update_bytes for s in screens),
-                "arrivals": [(key[0], key[1], at) for s in screens for key, at in s.arrivals],
-                "seqs": {s.clinic: s.seq or 0 for s in screens},
-            })
+            conn.send(
+                {
+                    "cpu": time.process_time(),
+                    "lost": sum(s.gaps + max(0, final[s.clinic] - (s.seq or 0)) for s in screens),
+                    "reordered": sum(s.reordered for s in screens),
+                    "resynced": sum(max(0, s.snapshots - 1) for s in screens),
+                    "deliveries": sum(s.updates for s in screens),
+                    "bytes": sum(s.update_bytes for s in screens),
+                    "arrivals": [(key[0], key[1], at) for s in screens for key, at in s.arrivals],
+                    "seqs": {s.clinic: s.seq or 0 for s in screens},
+                }
+            )
             for s in screens:
                 s.arrivals.clear()
         elif op == "seqs":
@@ -118,10 +122,14 @@ async def _worker(conn, reconnect: bool) -> None:
             up, deadline = message["up"], message["up"] + message["within"]
             while time.monotonic() < deadline and any(s.back_at is None for s in screens):
                 await asyncio.sleep(0.05)
-            conn.send({"back": [s.back_at - up for s in screens if s.back_at is not None],
-                       "behind": sum(s.back_at is None for s in screens),
-                       "codes": sorted({s.closes[-1] for s in screens if s.closes}),
-                       "failed_connects": holder.failed_connects})
+            conn.send(
+                {
+                    "back": [s.back_at - up for s in screens if s.back_at is not None],
+                    "behind": sum(s.back_at is None for s in screens),
+                    "codes": sorted({s.closes[-1] for s in screens if s.closes}),
+                    "failed_connects": holder.failed_connects,
+                }
+            )
         elif op == "stop":
             await holder.close()
             conn.send("stopped")
@@ -209,8 +217,12 @@ class Tablets:
             else:
                 clinic = random.choice(self.clinics)
                 path = f"/api/clinics/{clinic}/visits"
-                body = {"patient_name": f"Fleet {len(self.acks)}", "provider": "kim", "visit_type": "follow",
-                        "walk_in": True}
+                body = {
+                    "patient_name": f"Fleet {len(self.acks)}",
+                    "provider": "kim",
+                    "visit_type": "follow",
+                    "walk_in": True,
+                }
             t0 = time.monotonic()
             try:
                 r = await self.client.post(path, headers=headers, json=body)
@@ -238,9 +250,11 @@ async def run(args: argparse.Namespace, workers: Workers) -> None:
     print(f"open-file limit {limit} (the servers inherit it); ephemeral ports {ports[0]}-{ports[1]}")
     per_server = math.ceil(args.sockets / args.instances) + 500
     if limit < per_server:
-        raise SystemExit(f"each server needs about {per_server} open files and the limit is {limit}: raise the hard "
-                         f"limit (as root: `ulimit -Hn {per_server + 1000}`, or the container's --ulimit nofile) "
-                         "and run again")
+        raise SystemExit(
+            f"each server needs about {per_server} open files and the limit is {limit}: raise the hard "
+            f"limit (as root: `ulimit -Hn {per_server + 1000}`, or the container's --ulimit nofile) "
+            "and run again"
+        )
     with tempfile.TemporaryDirectory(prefix="floor-fleet-") as tmp:
         folder = Path(tmp) / "clinics"
         folder.mkdir()
@@ -265,13 +279,14 @@ async def run(args: argparse.Namespace, workers: Workers) -> None:
                 os.makedirs(d)
             add_staff(dirs[0], STAFF, PIN, "front_desk", url)
             tokens = await display_tokens(clinics, dirs[0], url)
-            servers = [FloorServer(d, files, url, log=Path(tmp) / f"serve{n}.log", env=env)
-                       for n, d in enumerate(dirs)]
+            servers = [FloorServer(d, files, url, log=Path(tmp) / f"serve{n}.log", env=env) for n, d in enumerate(dirs)]
             for s in servers:
                 took = s.start()
-                print(f"floor serve on port {s.port} ({len(clinics)} clinics, "
-                      f"{'Redis' + (' and a replica' if args.replica else '') if url else 'embedded'}"
-                      f") up in {took:.1f} s")
+                print(
+                    f"floor serve on port {s.port} ({len(clinics)} clinics, "
+                    f"{'Redis' + (' and a replica' if args.replica else '') if url else 'embedded'}"
+                    f") up in {took:.1f} s"
+                )
             await drive(args, workers, servers, clinics, tokens)
         finally:
             for s in servers:
@@ -281,20 +296,28 @@ async def run(args: argparse.Namespace, workers: Workers) -> None:
                     node.stop()
 
 
-async def drive(args: argparse.Namespace, workers: Workers, servers: list[FloorServer], clinics: list[str],
-                tokens: dict[str, str]) -> None:
-    label = f"fleet {'redis x' + str(len(servers)) if args.redis else 'embedded'}" + \
-        (f" --redis-replicas {args.replicas}" if args.replica else "")
+async def drive(
+    args: argparse.Namespace, workers: Workers, servers: list[FloorServer], clinics: list[str], tokens: dict[str, str]
+) -> None:
+    label = f"fleet {'redis x' + str(len(servers)) if args.redis else 'embedded'}" + (
+        f" --redis-replicas {args.replicas}" if args.replica else ""
+    )
     # At random arrivals a tablet is asked for about 3 taps a second on average, 4 at most.
     tablets = max(2, math.ceil(args.rate / 3))
     client = httpx.AsyncClient(base_url=servers[0].base, timeout=30, limits=httpx.Limits(max_connections=tablets))
-    clients = [client] + [httpx.AsyncClient(base_url=s.base, timeout=30,
-                                            limits=httpx.Limits(max_connections=tablets)) for s in servers[1:]]
+    clients = [client] + [
+        httpx.AsyncClient(base_url=s.base, timeout=30, limits=httpx.Limits(max_connections=tablets))
+        for s in servers[1:]
+    ]
     try:
         headers = []
         for first in range(0, tablets, 3):  # a few at a time: attempts in flight count against the account
-            headers += await asyncio.gather(*(sign_in(clients[n % len(clients)], STAFF, PIN, f"fleet-tablet-{n}")
-                                              for n in range(first, min(tablets, first + 3))))
+            headers += await asyncio.gather(
+                *(
+                    sign_in(clients[n % len(clients)], STAFF, PIN, f"fleet-tablet-{n}")
+                    for n in range(first, min(tablets, first + 3))
+                )
+            )
         await asyncio.sleep(1)
         idle = sum(s.process.memory() for s in servers)
         every = max(1, args.probe_every)
@@ -303,18 +326,21 @@ async def drive(args: argparse.Namespace, workers: Workers, servers: list[FloorS
             clinic = clinics[k % len(clinics)]
             server = servers[k % len(servers)]
             auth = {"Authorization": f"Bearer {tokens[clinic]}"}
-            shares[k % len(shares)].append((clinic, server.port, f"/api/clinics/{clinic}/live", auth,
-                                            probe(k, len(clinics), every)))
+            shares[k % len(shares)].append(
+                (clinic, server.port, f"/api/clinics/{clinic}/live", auth, probe(k, len(clinics), every))
+            )
         started = time.monotonic()
         opened = await workers.ask([{"op": "open", "screens": share} for share in shares])
         if any("error" in o for o in opened):
             raise SystemExit("; ".join(o["error"] for o in opened if "error" in o))
-        print(f"[{label}] {args.sockets} sockets open in {time.monotonic() - started:.1f} s over {len(shares)} "
-              f"processes; {tablets} tablets, taps arriving at random at {args.rate:g}/s")
+        print(
+            f"[{label}] {args.sockets} sockets open in {time.monotonic() - started:.1f} s over {len(shares)} "
+            f"processes; {tablets} tablets, taps arriving at random at {args.rate:g}/s"
+        )
         await asyncio.sleep(2)
         per_socket = (sum(s.process.memory() for s in servers) - idle) / args.sockets
         # Each tablet taps through the server it signed in on (with Redis, any server takes any clinic).
-        by_server = [Tablets(clients[n], headers[n::len(clients)], clinics) for n in range(len(clients))]
+        by_server = [Tablets(clients[n], headers[n :: len(clients)], clinics) for n in range(len(clients))]
         cpu0 = sum(s.process.cpu() for s in servers)
         t0 = time.monotonic()
         until = t0 + args.seconds
@@ -333,18 +359,28 @@ async def drive(args: argparse.Namespace, workers: Workers, servers: list[FloorS
         to_screen = [at - sent[(c, q)] for r in reports for c, q, at in r["arrivals"] if (c, q) in sent]
         deliveries = sum(r["deliveries"] for r in reports)
         gen_cpu = [(r["cpu"] - o["cpu"]) / (time.monotonic() - started) for r, o in zip(reports, opened, strict=True)]
-        print(f"[{label}] sockets {args.sockets}  clinics {len(clinics)}  seconds {seconds:.1f}  "
-              f"taps/s {len(acks) / seconds:.1f}  deliveries/s {deliveries / seconds:.0f}")
-        print(f"[{label}] tap-to-screen p50 {ms(pct(to_screen, 50))} ms  p99 {ms(pct(to_screen, 99))} ms  "
-              f"max {ms(max(to_screen, default=float('nan')))} ms  ({len(to_screen)} probe deliveries)")
+        print(
+            f"[{label}] sockets {args.sockets}  clinics {len(clinics)}  seconds {seconds:.1f}  "
+            f"taps/s {len(acks) / seconds:.1f}  deliveries/s {deliveries / seconds:.0f}"
+        )
+        print(
+            f"[{label}] tap-to-screen p50 {ms(pct(to_screen, 50))} ms  p99 {ms(pct(to_screen, 99))} ms  "
+            f"max {ms(max(to_screen, default=float('nan')))} ms  ({len(to_screen)} probe deliveries)"
+        )
         waits = sum(t.busy_waits for t in by_server)
-        print(f"[{label}] tap ack p50 {ms(pct(acks, 50))} ms  p99 {ms(pct(acks, 99))} ms  "
-              f"refused {dict(refused) or 0}  (taps that waited for a free tablet: {waits})")
-        print(f"[{label}] server CPU {cpu:.0%} of a core  RSS {rss / 2**20:.0f} MiB  per idle socket "
-              f"{per_socket / 1024:.1f} KiB  load generators {', '.join(f'{c:.0%}' for c in gen_cpu)} "
-              f"(+ taps {time.process_time() / (time.monotonic() - started):.0%})")
-        print(f"[{label}] lost {sum(r['lost'] for r in reports)}  reordered {sum(r['reordered'] for r in reports)}  "
-              f"resynced {sum(r['resynced'] for r in reports)}")
+        print(
+            f"[{label}] tap ack p50 {ms(pct(acks, 50))} ms  p99 {ms(pct(acks, 99))} ms  "
+            f"refused {dict(refused) or 0}  (taps that waited for a free tablet: {waits})"
+        )
+        print(
+            f"[{label}] server CPU {cpu:.0%} of a core  RSS {rss / 2**20:.0f} MiB  per idle socket "
+            f"{per_socket / 1024:.1f} KiB  load generators {', '.join(f'{c:.0%}' for c in gen_cpu)} "
+            f"(+ taps {time.process_time() / (time.monotonic() - started):.0%})"
+        )
+        print(
+            f"[{label}] lost {sum(r['lost'] for r in reports)}  reordered {sum(r['reordered'] for r in reports)}  "
+            f"resynced {sum(r['resynced'] for r in reports)}"
+        )
         if args.storm:
             await storm(label, workers, servers, reports)
         await workers.ask({"op": "stop"})
@@ -369,13 +405,17 @@ async def storm(label: str, workers: Workers, servers: list[FloorServer], report
     back = [b for a in answers for b in a["back"]]
     behind = sum(a["behind"] for a in answers)
     peak = sum(s.process.memory("VmHWM") for s in servers)
-    print(f"[{label} storm] servers exited {codes} in {stopped - down:.1f} s; up again in {max(restarted):.1f} s; "
-          f"close codes {sorted({c for a in answers for c in a['codes']})}; "
-          f"{sum(a['failed_connects'] for a in answers)} refused connects while down")
-    print(f"[{label} storm] {len(back)} of {len(back) + behind} sockets back in step: p50 {pct(back, 50):.2f} s  "
-          f"p99 {pct(back, 99):.2f} s  all {max(back, default=float('nan')) if not behind else float('nan'):.2f} s "
-          f"after the servers were up ({max(back, default=0) + up - down:.1f} s after the drop); peak server RSS "
-          f"{peak / 2**20:.0f} MiB")
+    print(
+        f"[{label} storm] servers exited {codes} in {stopped - down:.1f} s; up again in {max(restarted):.1f} s; "
+        f"close codes {sorted({c for a in answers for c in a['codes']})}; "
+        f"{sum(a['failed_connects'] for a in answers)} refused connects while down"
+    )
+    print(
+        f"[{label} storm] {len(back)} of {len(back) + behind} sockets back in step: p50 {pct(back, 50):.2f} s  "
+        f"p99 {pct(back, 99):.2f} s  all {max(back, default=float('nan')) if not behind else float('nan'):.2f} s "
+        f"after the servers were up ({max(back, default=0) + up - down:.1f} s after the drop); peak server RSS "
+        f"{peak / 2**20:.0f} MiB"
+    )
 
 
 def main() -> None:
@@ -388,11 +428,18 @@ def main() -> None:
     parser.add_argument("--probe-every", type=int, default=25, help="1 socket in N times every update (25)")
     parser.add_argument("--redis", action="store_true", help="the Redis log (a private redis-server)")
     parser.add_argument("--instances", type=int, default=1, help="servers sharing Redis (needs --redis)")
-    parser.add_argument("--replica", action="store_true",
-                        help="with --redis: a primary and one replica, both with AOF fsynced on every write")
-    parser.add_argument("--replicas", type=int, default=0, choices=(0, 1),
-                        help="--redis-replicas for the servers: 1 answers a tap once the replica has it (implies "
-                        "--replica)")
+    parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="with --redis: a primary and one replica, both with AOF fsynced on every write",
+    )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        choices=(0, 1),
+        help="--redis-replicas for the servers: 1 answers a tap once the replica has it (implies --replica)",
+    )
     parser.add_argument("--storm", action="store_true", help="then restart the servers: a reconnect storm")
     args = parser.parse_args()
     args.sockets = max(1, min(args.sockets, 30000))

@@ -56,12 +56,56 @@ from floor.schedule import MAX_APPOINTMENTS
 
 STAFF, PIN = "bench-manager", "bench-manager-pin"
 MAX_BODY = 4 * 1024 * 1024  # floor/web/schedule.py MAX_SCHEDULE_BYTES
-VISIT_TYPES = [("new", "New patient", 40), ("follow", "Follow-up", 20), ("annual", "Annual physical", 30),
-               ("procedure", "Procedure", 45)]
-GIVEN = ["Maria", "Sam", "Liam", "Priya", "Grace", "Tom", "Ana", "Kofi", "Mei", "Olga", "Jamal", "Sofia", "Noah",
-         "Aisha", "Lucas", "Hana", "Omar", "Elena", "Ravi", "Zoe"]
-FAMILY = ["Lopez", "Chen", "O'Brien", "Natarajan", "Park", "Weber", "Flores", "Mensah", "Wong", "Ivanova",
-          "Brown", "Rossi", "Kim", "Haddad", "Silva", "Sato", "Nasser", "Popescu", "Iyer", "Muller"]
+VISIT_TYPES = [
+    ("new", "New patient", 40),
+    ("follow", "Follow-up", 20),
+    ("annual", "Annual physical", 30),
+    ("procedure", "Procedure", 45),
+]
+GIVEN = [
+    "Maria",
+    "Sam",
+    "Liam",
+    "Priya",
+    "Grace",
+    "Tom",
+    "Ana",
+    "Kofi",
+    "Mei",
+    "Olga",
+    "Jamal",
+    "Sofia",
+    "Noah",
+    "Aisha",
+    "Lucas",
+    "Hana",
+    "Omar",
+    "Elena",
+    "Ravi",
+    "Zoe",
+]
+FAMILY = [
+    "Lopez",
+    "Chen",
+    "O'Brien",
+    "Natarajan",
+    "Park",
+    "Weber",
+    "Flores",
+    "Mensah",
+    "Wong",
+    "Ivanova",
+    "Brown",
+    "Rossi",
+    "Kim",
+    "Haddad",
+    "Silva",
+    "Sato",
+    "Nasser",
+    "Popescu",
+    "Iyer",
+    "Muller",
+]
 
 
 # -- the clinic and its files ------------------------------------------------------------------------
@@ -79,16 +123,29 @@ def morning_zone(hour: int = 6) -> str:
 
 
 def clinic_toml(clinic: str, providers: int, rooms: int, timezone: str) -> str:
-    lines = [f'id = "{clinic}"', f'name = "Bench {clinic}"', f'timezone = "{timezone}"', "",
-             "[session]", "opens = 07:00:00", "closes = 19:00:00", ""]
+    lines = [
+        f'id = "{clinic}"',
+        f'name = "Bench {clinic}"',
+        f'timezone = "{timezone}"',
+        "",
+        "[session]",
+        "opens = 07:00:00",
+        "closes = 19:00:00",
+        "",
+    ]
     for n in range(rooms):
         lines += ["[[rooms]]", f'id = "r{n:02d}"', f'label = "Room {n + 1}"', f'zone = "z{n % 4}"']
     for n in range(providers):
         initials = chr(65 + n % 26) + chr(65 + (n // 26) % 26)
         lines += ["[[providers]]", f'id = "p{n:02d}"', f'name = "Dr. Bench {n:02d}"', f'initials = "{initials}"']
     for code, label, slot in VISIT_TYPES:
-        lines += ["[[visit_types]]", f'code = "{code}"', f'label = "{label}"', f"slot_minutes = {slot}",
-                  "stage_minutes = { arrived = 8, roomed = 8, prep_done = 3, provider_in = 15, teach_back_done = 3 }"]
+        lines += [
+            "[[visit_types]]",
+            f'code = "{code}"',
+            f'label = "{label}"',
+            f"slot_minutes = {slot}",
+            "stage_minutes = { arrived = 8, roomed = 8, prep_done = 3, provider_in = 15, teach_back_done = 3 }",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -118,9 +175,19 @@ def day_appointments(day: dt.date, tz: ZoneInfo, providers: int, per_provider: i
             code, _, minutes = VISIT_TYPES[rng.randrange(len(VISIT_TYPES))]
             start = dt.datetime.combine(day, dt.time(7), tzinfo=tz) + dt.timedelta(minutes=n * slot)
             i = len(appts)
-            appts.append(Appt(f"EHR-{100000 + i}", start, min(minutes, slot), f"p{p:02d}", code,
-                              rng.choice(GIVEN), rng.choice(FAMILY), f"MRN{700000 + i}",
-                              rng.choice(["", "", "", "Interpreter: Spanish", "Bring the consent form"])))
+            appts.append(
+                Appt(
+                    f"EHR-{100000 + i}",
+                    start,
+                    min(minutes, slot),
+                    f"p{p:02d}",
+                    code,
+                    rng.choice(GIVEN),
+                    rng.choice(FAMILY),
+                    f"MRN{700000 + i}",
+                    rng.choice(["", "", "", "Interpreter: Spanish", "Bring the consent form"]),
+                )
+            )
     return appts
 
 
@@ -138,39 +205,66 @@ def fhir_bundle(appts: list[Appt], providers: int, clinic: str) -> bytes:
     """A `collection` Bundle as an EHR exports a day: Practitioners and a Location once, then for each appointment
     its Patient (a `urn:uuid` entry) and the Appointment referring to both (and the Location)."""
     base = "https://ehr.example.org/fhir"
-    entries: list[dict] = [{"fullUrl": f"{base}/Location/{clinic}", "resource": {
-        "resourceType": "Location", "id": clinic, "status": "active", "name": f"Bench {clinic}"}}]
+    entries: list[dict] = [
+        {
+            "fullUrl": f"{base}/Location/{clinic}",
+            "resource": {"resourceType": "Location", "id": clinic, "status": "active", "name": f"Bench {clinic}"},
+        }
+    ]
     for p in range(providers):
-        entries.append({"fullUrl": f"{base}/Practitioner/pr-{p:04d}", "resource": {
-            "resourceType": "Practitioner", "id": f"pr-{p:04d}",
-            "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": f"{1000000000 + p}"},
-                           {"system": "https://clinic.example.org/floor-provider", "value": f"p{p:02d}"}],
-            "name": [{"use": "official", "family": f"Bench{p:02d}", "given": ["Dr"], "prefix": ["Dr."]}]}})
+        entries.append(
+            {
+                "fullUrl": f"{base}/Practitioner/pr-{p:04d}",
+                "resource": {
+                    "resourceType": "Practitioner",
+                    "id": f"pr-{p:04d}",
+                    "identifier": [
+                        {"system": "http://hl7.org/fhir/sid/us-npi", "value": f"{1000000000 + p}"},
+                        {"system": "https://clinic.example.org/floor-provider", "value": f"p{p:02d}"},
+                    ],
+                    "name": [{"use": "official", "family": f"Bench{p:02d}", "given": ["Dr"], "prefix": ["Dr."]}],
+                },
+            }
+        )
     for a in appts:
         patient_url = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, a.mrn)}"
-        entries.append({"fullUrl": patient_url, "resource": {
-            "resourceType": "Patient", "id": a.mrn.lower(),
-            "identifier": [{"system": "https://ehr.example.org/mrn", "value": a.mrn}],
-            "name": [{"use": "official", "family": a.family, "given": [a.given]}],
-            "gender": "unknown", "birthDate": "1980-01-01"}})
+        entries.append(
+            {
+                "fullUrl": patient_url,
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": a.mrn.lower(),
+                    "identifier": [{"system": "https://ehr.example.org/mrn", "value": a.mrn}],
+                    "name": [{"use": "official", "family": a.family, "given": [a.given]}],
+                    "gender": "unknown",
+                    "birthDate": "1980-01-01",
+                },
+            }
+        )
         appointment = {
-            "resourceType": "Appointment", "id": a.external_id.lower(),
+            "resourceType": "Appointment",
+            "id": a.external_id.lower(),
             "identifier": [{"system": "https://ehr.example.org/appointments", "value": a.external_id}],
             "status": "booked",
-            "serviceType": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/service-type",
-                                         "code": "124"}]}],
+            "serviceType": [
+                {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/service-type", "code": "124"}]}
+            ],
             "appointmentType": {"coding": [{"system": "https://clinic.example.org/visit-type", "code": a.visit_type}]},
-            "start": a.start.isoformat(), "end": (a.start + dt.timedelta(minutes=a.minutes)).isoformat(),
+            "start": a.start.isoformat(),
+            "end": (a.start + dt.timedelta(minutes=a.minutes)).isoformat(),
             "minutesDuration": a.minutes,
             "participant": [
                 {"actor": {"reference": patient_url, "display": f"{a.given} {a.family}"}, "status": "accepted"},
                 {"actor": {"reference": f"Practitioner/pr-{int(a.provider[1:]):04d}"}, "status": "accepted"},
-                {"actor": {"reference": f"Location/{clinic}"}, "status": "accepted"}]}
+                {"actor": {"reference": f"Location/{clinic}"}, "status": "accepted"},
+            ],
+        }
         if a.notes:
             appointment["comment"] = a.notes
         entries.append({"fullUrl": f"{base}/Appointment/{a.external_id.lower()}", "resource": appointment})
-    return json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries},
-                      separators=(",", ":")).encode()
+    return json.dumps(
+        {"resourceType": "Bundle", "type": "collection", "entry": entries}, separators=(",", ":")
+    ).encode()
 
 
 def csv_file(appts: list[Appt]) -> bytes:
@@ -181,8 +275,17 @@ def csv_file(appts: list[Appt]) -> bytes:
     w = csv.writer(out, lineterminator="\r\n")  # as a spreadsheet writes it
     w.writerow(["external_id", "time", "provider", "visit_type", "patient_name", "notes", "status"])
     for a in appts:
-        w.writerow([a.external_id, a.start.strftime("%H:%M"), a.provider, a.visit_type, f"{a.given} {a.family}",
-                    a.notes, "booked"])
+        w.writerow(
+            [
+                a.external_id,
+                a.start.strftime("%H:%M"),
+                a.provider,
+                a.visit_type,
+                f"{a.given} {a.family}",
+                a.notes,
+                "booked",
+            ]
+        )
     return out.getvalue().encode()
 
 
@@ -212,6 +315,7 @@ class Probes:
         """The longest time without a /healthz answer while probing (a probe is out every few ms)."""
         marks = [self.began, *self.answered, self.ended]
         return max((b - a for a, b in itertools.pairwise(marks)), default=0.0)
+
     taps: list[float] = field(default_factory=list)  # room taps on the importing clinic, s
     tap_errors: list[str] = field(default_factory=list)
 
@@ -231,15 +335,17 @@ async def probe_health(client: httpx.AsyncClient, stop: asyncio.Event, out: Prob
     out.ended = time.perf_counter()
 
 
-async def probe_taps(client: httpx.AsyncClient, headers: dict[str, str], clinic: str, stop: asyncio.Event,
-                     out: Probes, every: float) -> None:
+async def probe_taps(
+    client: httpx.AsyncClient, headers: dict[str, str], clinic: str, stop: asyncio.Event, out: Probes, every: float
+) -> None:
     blocked = False
     while not stop.is_set():
         action = "unblocked" if blocked else "blocked"
         t0 = time.perf_counter()
         try:
-            r = await client.post(f"/api/clinics/{clinic}/rooms/r00/events", json={"type": action},
-                                  headers=headers, timeout=120)
+            r = await client.post(
+                f"/api/clinics/{clinic}/rooms/r00/events", json={"type": action}, headers=headers, timeout=120
+            )
             if r.status_code in (201, 409):
                 # A 409 (the room was left the other way by the run before) is decided under the lock all the same.
                 out.taps.append(time.perf_counter() - t0)
@@ -261,10 +367,22 @@ class Result:
     after: Probes
 
 
-async def timed_import(base: str, headers: dict[str, str], tap_headers: dict[str, str], clinic: str, day: dt.date,
-                       body: bytes, media: str, label: str, args: argparse.Namespace) -> Result:
-    async with httpx.AsyncClient(base_url=base) as importer, httpx.AsyncClient(base_url=base) as prober, \
-            httpx.AsyncClient(base_url=base) as tapper:
+async def timed_import(
+    base: str,
+    headers: dict[str, str],
+    tap_headers: dict[str, str],
+    clinic: str,
+    day: dt.date,
+    body: bytes,
+    media: str,
+    label: str,
+    args: argparse.Namespace,
+) -> Result:
+    async with (
+        httpx.AsyncClient(base_url=base) as importer,
+        httpx.AsyncClient(base_url=base) as prober,
+        httpx.AsyncClient(base_url=base) as tapper,
+    ):
         during, after = Probes(), Probes()
         stop = asyncio.Event()
         tasks = [asyncio.create_task(probe_health(prober, stop, during, args.probe_every))]
@@ -272,8 +390,13 @@ async def timed_import(base: str, headers: dict[str, str], tap_headers: dict[str
             tasks.append(asyncio.create_task(probe_taps(tapper, tap_headers, clinic, stop, during, args.tap_every)))
         await asyncio.sleep(0.05)
         t0 = time.perf_counter()
-        r = await importer.post(f"/api/clinics/{clinic}/schedule", params={"date": day.isoformat()}, content=body,
-                                headers={**headers, "Content-Type": media}, timeout=args.timeout)
+        r = await importer.post(
+            f"/api/clinics/{clinic}/schedule",
+            params={"date": day.isoformat()},
+            content=body,
+            headers={**headers, "Content-Type": media},
+            timeout=args.timeout,
+        )
         seconds = time.perf_counter() - t0
         stop.set()
         await asyncio.gather(*tasks)
@@ -317,19 +440,28 @@ def fmt_ms(values: list[float], p: float | None = None) -> str:
 def report(r: Result, args_after: float) -> str:
     counts = " ".join(f"{k}={v}" for k, v in r.counts.items() if v)
     h, t = r.probes.health, r.probes.taps
-    stall = (f"healthz n={len(h)} p50 {fmt_ms(h, 50)} p99 {fmt_ms(h, 99)} max {fmt_ms(h)} ms"
-             + (f" (+{r.probes.health_errors} timed out)" if r.probes.health_errors else "")
-             + f"; longest gap without an answer {r.probes.longest_gap() * 1000:.0f} ms")
-    taps = (f"same-clinic room taps n={len(t)} max {fmt_ms(t)} ms" if t else
-            "same-clinic room taps: none answered during the import")
+    stall = (
+        f"healthz n={len(h)} p50 {fmt_ms(h, 50)} p99 {fmt_ms(h, 99)} max {fmt_ms(h)} ms"
+        + (f" (+{r.probes.health_errors} timed out)" if r.probes.health_errors else "")
+        + f"; longest gap without an answer {r.probes.longest_gap() * 1000:.0f} ms"
+    )
+    taps = (
+        f"same-clinic room taps n={len(t)} max {fmt_ms(t)} ms"
+        if t
+        else "same-clinic room taps: none answered during the import"
+    )
     if r.probes.tap_errors:
         taps += f" (not 201/409: {', '.join(sorted(set(r.probes.tap_errors)))})"
     a = r.after.health
-    after = (f"after the answer ({len(a)} healthz in {args_after:.1f} s): max {fmt_ms(a)} ms, longest gap "
-             f"{r.after.longest_gap() * 1000:.0f} ms")
-    return (f"  {r.label:<10} {r.seconds * 1000:9.0f} ms  HTTP {r.status}  {counts}\n"
-            f"  {'':<10} stall during: {stall}; {taps}\n"
-            f"  {'':<10} {after}")
+    after = (
+        f"after the answer ({len(a)} healthz in {args_after:.1f} s): max {fmt_ms(a)} ms, longest gap "
+        f"{r.after.longest_gap() * 1000:.0f} ms"
+    )
+    return (
+        f"  {r.label:<10} {r.seconds * 1000:9.0f} ms  HTTP {r.status}  {counts}\n"
+        f"  {'':<10} stall during: {stall}; {taps}\n"
+        f"  {'':<10} {after}"
+    )
 
 
 # -- the run -----------------------------------------------------------------------------------------
@@ -345,27 +477,45 @@ class Case:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="Prints figures; asserts nothing about time. Loopback only.")
-    parser.add_argument("--sizes", default="busy,large",
-                        help="busy, large and/or max (default: busy,large). max is a CSV of as many appointments "
-                             "as one file may hold (5,000 over --max-providers), CSV only")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Prints figures; asserts nothing about time. Loopback only.",
+    )
+    parser.add_argument(
+        "--sizes",
+        default="busy,large",
+        help="busy, large and/or max (default: busy,large). max is a CSV of as many appointments "
+        "as one file may hold (5,000 over --max-providers), CSV only",
+    )
     parser.add_argument("--max-providers", type=int, default=100, help="providers of the max clinic (default 100)")
     parser.add_argument("--formats", default="fhir,csv", help="fhir and/or csv (default: both)")
     parser.add_argument("--providers", type=int, default=6, help="providers of the busy clinic (default 6)")
     parser.add_argument("--per-provider", type=int, default=28, help="appointments per provider, busy (default 28)")
-    parser.add_argument("--large-providers", type=int, default=40,
-                        help="providers of the large clinic; appointments per provider are chosen so that its FHIR "
-                             "Bundle stays just under the 4 MiB body limit (default 40)")
-    parser.add_argument("--large-bytes", type=int, default=MAX_BODY - 64 * 1024,
-                        help="target size of the large FHIR Bundle (default 4 MiB less 64 KiB); the large CSV holds "
-                             "the same appointments")
-    parser.add_argument("--timezone", default=None, help="the clinics' IANA time zone (default: one where it is "
-                                                         "6 in the morning now)")
+    parser.add_argument(
+        "--large-providers",
+        type=int,
+        default=40,
+        help="providers of the large clinic; appointments per provider are chosen so that its FHIR "
+        "Bundle stays just under the 4 MiB body limit (default 40)",
+    )
+    parser.add_argument(
+        "--large-bytes",
+        type=int,
+        default=MAX_BODY - 64 * 1024,
+        help="target size of the large FHIR Bundle (default 4 MiB less 64 KiB); the large CSV holds "
+        "the same appointments",
+    )
+    parser.add_argument(
+        "--timezone", default=None, help="the clinics' IANA time zone (default: one where it is 6 in the morning now)"
+    )
     parser.add_argument("--probe-every", type=float, default=0.005, help="seconds between /healthz probes")
-    parser.add_argument("--tap-every", type=float, default=0.25,
-                        help="seconds between room taps on the importing clinic (0: none; a sign-in may tap 5/s)")
+    parser.add_argument(
+        "--tap-every",
+        type=float,
+        default=0.25,
+        help="seconds between room taps on the importing clinic (0: none; a sign-in may tap 5/s)",
+    )
     parser.add_argument("--after", type=float, default=1.5, help="seconds of probing after each answer")
     parser.add_argument("--timeout", type=float, default=300, help="seconds an import may take before giving up")
     args = parser.parse_args()
@@ -407,15 +557,20 @@ def main() -> None:
         started = server.start()
         print(f"floor serve up in {started:.1f} s on {server.base} (embedded log in {data_dir})")
         try:
+
             async def signed() -> tuple[dict[str, str], dict[str, str]]:
                 async with httpx.AsyncClient(base_url=server.base, timeout=30) as c:
-                    return (await sign_in(c, STAFF, PIN, "bench-importer"),
-                            await sign_in(c, STAFF, PIN, "bench-tapper"))
+                    return (
+                        await sign_in(c, STAFF, PIN, "bench-importer"),
+                        await sign_in(c, STAFF, PIN, "bench-tapper"),
+                    )
 
             headers, tap_headers = asyncio.run(signed())
             idle = baseline(server.base, args)
-            print(f"idle /healthz: n={len(idle.health)} p50 {fmt_ms(idle.health, 50)} p99 {fmt_ms(idle.health, 99)} "
-                  f"max {fmt_ms(idle.health)} ms; longest gap without an answer {idle.longest_gap() * 1000:.0f} ms")
+            print(
+                f"idle /healthz: n={len(idle.health)} p50 {fmt_ms(idle.health, 50)} p99 {fmt_ms(idle.health, 99)} "
+                f"max {fmt_ms(idle.health)} ms; longest gap without an answer {idle.longest_gap() * 1000:.0f} ms"
+            )
             cpu0 = server.process.cpu()
             for case in cases:
                 appts = day_appointments(day, tz, case.providers, case.per_provider)
@@ -428,22 +583,33 @@ def main() -> None:
                     third, media = csv_file(changed), "text/csv"
                 second = first
                 n_changed = sum(1 for a, b in zip(appts, changed, strict=True) if a.start != b.start)
-                print(f"\n{case.clinic}: {case.fmt.upper()} {len(first):,} bytes ({len(first) / 1024:.0f} KiB), "
-                      f"{len(appts)} appointments ({case.providers} providers x {case.per_provider})"
-                      + (f", {len(appts) + case.providers + 1} Bundle entries incl. Practitioners/Location and "
-                         f"{len(appts)} Patients" if case.fmt == "fhir" else ""))
+                print(
+                    f"\n{case.clinic}: {case.fmt.upper()} {len(first):,} bytes ({len(first) / 1024:.0f} KiB), "
+                    f"{len(appts)} appointments ({case.providers} providers x {case.per_provider})"
+                    + (
+                        f", {len(appts) + case.providers + 1} Bundle entries incl. Practitioners/Location and "
+                        f"{len(appts)} Patients"
+                        if case.fmt == "fhir"
+                        else ""
+                    )
+                )
                 if len(first) > MAX_BODY:
                     print(f"  over the {MAX_BODY:,}-byte limit: skipped")
                     continue
                 runs = (("first", first), ("again", second), (f"{n_changed} moved", third))
                 for label, body in runs:
                     cpu = server.process.cpu()
-                    result = asyncio.run(timed_import(server.base, headers, tap_headers, case.clinic, day, body,
-                                                      media, label, args))
-                    print(report(result, args.after) + f"\n  {'':<10} server CPU {server.process.cpu() - cpu:.2f} s "
-                                           f"(including the {args.after:.1f} s after)")
-            print(f"\nserver CPU over all imports {server.process.cpu() - cpu0:.1f} s; peak RSS "
-                  f"{server.process.memory('VmHWM') / 2**20:.0f} MiB")
+                    result = asyncio.run(
+                        timed_import(server.base, headers, tap_headers, case.clinic, day, body, media, label, args)
+                    )
+                    print(
+                        report(result, args.after) + f"\n  {'':<10} server CPU {server.process.cpu() - cpu:.2f} s "
+                        f"(including the {args.after:.1f} s after)"
+                    )
+            print(
+                f"\nserver CPU over all imports {server.process.cpu() - cpu0:.1f} s; peak RSS "
+                f"{server.process.memory('VmHWM') / 2**20:.0f} MiB"
+            )
         finally:
             code = server.stop()
             print(f"server stopped (exit {code})")

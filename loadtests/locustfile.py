@@ -115,8 +115,26 @@ UNDO_RATE = 0.05
 SILENCE = 45.0
 
 _numbers = itertools.count(1)
-_PATIENTS = ("Avery", "Blake", "Casey", "Devon", "Emery", "Finley", "Harper", "Jordan", "Kai", "Logan",
-             "Morgan", "Parker", "Quinn", "Riley", "Rowan", "Sage", "Skyler", "Taylor")
+_PATIENTS = (
+    "Avery",
+    "Blake",
+    "Casey",
+    "Devon",
+    "Emery",
+    "Finley",
+    "Harper",
+    "Jordan",
+    "Kai",
+    "Logan",
+    "Morgan",
+    "Parker",
+    "Quinn",
+    "Riley",
+    "Rowan",
+    "Sage",
+    "Skyler",
+    "Taylor",
+)
 #: Numbers, and visit and alert ids (drawn at random: see floor/core/ids.py).
 _DIGITS = re.compile(r"\b[va][0-9a-hjkmnp-tv-z]{12}\b|\d+")
 
@@ -193,12 +211,14 @@ class Tablet(HttpUser):
     def board(self) -> dict[str, Any] | None:
         if self.headers is None:
             return None
-        with self.client.get(f"/api/clinics/{CLINIC}/board", headers=self.headers, name=BOARD,
-                             catch_response=True) as r:
+        with self.client.get(
+            f"/api/clinics/{CLINIC}/board", headers=self.headers, name=BOARD, catch_response=True
+        ) as r:
             return r.json() if judge(r) else None
 
-    def post(self, path: str, name: str, body: dict[str, Any],
-             beaten: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any] | None:
+    def post(
+        self, path: str, name: str, body: dict[str, Any], beaten: Callable[[dict[str, Any]], bool] | None = None
+    ) -> dict[str, Any] | None:
         """A tap, with its own Idempotency-Key (a tablet reuses it only when retrying the same tap)."""
         assert self.headers is not None
         headers = {**self.headers, "Idempotency-Key": uuid.uuid4().hex}
@@ -212,13 +232,21 @@ class Tablet(HttpUser):
         answer = self.post(f"/api/clinics/{CLINIC}/visits/{visit['id']}/events", VISIT_EVENTS, body, visit_beaten)
         if answer is not None and to in UNDOABLE and random.random() < UNDO_RATE:
             gevent.sleep(random.uniform(0.5, 1.5))  # "that was the wrong card"
-            self.post(f"/api/clinics/{CLINIC}/visits/{visit['id']}/events", VISIT_EVENTS,
-                      {"type": "undo", "expected_version": answer["visit"]["version"]}, visit_beaten)
+            self.post(
+                f"/api/clinics/{CLINIC}/visits/{visit['id']}/events",
+                VISIT_EVENTS,
+                {"type": "undo", "expected_version": answer["visit"]["version"]},
+                visit_beaten,
+            )
         return answer
 
     def mark(self, room: dict[str, Any], action: str) -> None:
-        self.post(f"/api/clinics/{CLINIC}/rooms/{room['id']}/events", ROOM_EVENTS, {"type": action},
-                  room_beaten(room["state"]))
+        self.post(
+            f"/api/clinics/{CLINIC}/rooms/{room['id']}/events",
+            ROOM_EVENTS,
+            {"type": action},
+            room_beaten(room["state"]),
+        )
 
 
 def _stage(board: dict[str, Any], *stages: str) -> list[dict[str, Any]]:
@@ -337,13 +365,20 @@ class Manager(Tablet):
         board = self.board()
         if board is None:
             return
-        with self.client.get(f"/api/clinics/{CLINIC}/measures", headers=self.headers,
-                             name="/api/clinics/[c]/measures", catch_response=True) as r:
+        with self.client.get(
+            f"/api/clinics/{CLINIC}/measures",
+            headers=self.headers,
+            name="/api/clinics/[c]/measures",
+            catch_response=True,
+        ) as r:
             judge(r)
         for alert in board.get("alerts", []):
             if alert.get("cleared_at") is None and alert.get("acknowledged_by") is None:
-                self.post(f"/api/clinics/{CLINIC}/alerts/{alert['id']}/acknowledge",
-                          "/api/clinics/[c]/alerts/[a]/acknowledge", {})
+                self.post(
+                    f"/api/clinics/{CLINIC}/alerts/{alert['id']}/acknowledge",
+                    "/api/clinics/[c]/alerts/[a]/acknowledge",
+                    {},
+                )
                 break
 
 
@@ -369,8 +404,9 @@ class Approver:
             gevent.sleep(max(0.0, self.last + self.EVERY - time.monotonic()))
             self.last = time.monotonic()
             body = {"code": code, "clinic": CLINIC, "label": label}
-            with client.post("/api/displays", json=body, headers=self.headers, name="/api/displays",
-                             catch_response=True) as r:
+            with client.post(
+                "/api/displays", json=body, headers=self.headers, name="/api/displays", catch_response=True
+            ) as r:
                 return judge(r)
 
 
@@ -403,18 +439,33 @@ class WallDisplay(HttpUser):
             started = r.json()
         if not APPROVER.approve(self.client, started["code"], f"Locust wall {self.number}"):
             return None
-        with self.client.post("/api/displays/pairings/claim", json={"claim": started["claim"]},
-                              name="/api/displays/pairings/claim", catch_response=True) as r:
+        with self.client.post(
+            "/api/displays/pairings/claim",
+            json={"claim": started["claim"]},
+            name="/api/displays/pairings/claim",
+            catch_response=True,
+        ) as r:
             if r.status_code == 202:
                 r.failure("202: still waiting, though a manager approved the code")
                 return None
             return r.json()["token"] if judge(r) else None
 
-    def report(self, name: str, started: float, length: int = 0, exception: Exception | None = None,
-               elapsed_ms: float | None = None) -> None:
+    def report(
+        self,
+        name: str,
+        started: float,
+        length: int = 0,
+        exception: Exception | None = None,
+        elapsed_ms: float | None = None,
+    ) -> None:
         self.environment.events.request.fire(
-            request_type="WS", name=name, context={}, exception=exception, response_length=length,
-            response_time=(time.perf_counter() - started) * 1000 if elapsed_ms is None else elapsed_ms)
+            request_type="WS",
+            name=name,
+            context={},
+            exception=exception,
+            response_length=length,
+            response_time=(time.perf_counter() - started) * 1000 if elapsed_ms is None else elapsed_ms,
+        )
 
     def follow(self) -> None:
         """Dial, say who we are, then take every message until the socket ends (a failure) or the run does."""
@@ -427,8 +478,7 @@ class WallDisplay(HttpUser):
         # When the run ends, locust kills this greenlet (GreenletExit, not an Exception): the socket closes
         # quietly on the way out, and that is no failure.
         try:
-            with connect(url, origin=self.host.rstrip("/"), open_timeout=10, close_timeout=2,
-                         max_size=2**23) as socket:
+            with connect(url, origin=self.host.rstrip("/"), open_timeout=10, close_timeout=2, max_size=2**23) as socket:
                 opened = True
                 socket.send(json.dumps({"type": "auth", "token": self.token}))
                 while True:

@@ -43,9 +43,27 @@ class Node:
         self.port = free_port()
         self.folder = tempfile.mkdtemp(prefix="floor-bench-replica-")
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.folder, "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--repl-diskless-sync-delay", "0", *args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                self.folder,
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--repl-diskless-sync-delay",
+                "0",
+                *args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.client = redis.Redis(port=self.port)
         for _ in range(200):
             try:
@@ -78,8 +96,9 @@ async def taps(bases: list[str], tablets: int, count: int, rate: float) -> tuple
     acknowledgement time, and the statuses."""
     clients = [httpx.AsyncClient(base_url=base, timeout=30) for base in bases]
     try:
-        headers = await asyncio.gather(*(sign_in(clients[n % len(clients)], STAFF, PIN, f"tablet-{n}")
-                                         for n in range(tablets)))
+        headers = await asyncio.gather(
+            *(sign_in(clients[n % len(clients)], STAFF, PIN, f"tablet-{n}") for n in range(tablets))
+        )
         acks: list[float] = []
         statuses: dict[int, int] = {}
         left = [count]
@@ -90,9 +109,16 @@ async def taps(bases: list[str], tablets: int, count: int, rate: float) -> tuple
                 left[0] -= 1
                 await pace.wait()
                 t0 = time.monotonic()
-                r = await clients[n % len(clients)].post(f"/api/clinics/{CLINIC}/visits", headers=headers[n], json={
-                    "patient_name": f"Load {n}-{left[0]}", "provider": "kim", "visit_type": "follow",
-                    "walk_in": True})
+                r = await clients[n % len(clients)].post(
+                    f"/api/clinics/{CLINIC}/visits",
+                    headers=headers[n],
+                    json={
+                        "patient_name": f"Load {n}-{left[0]}",
+                        "provider": "kim",
+                        "visit_type": "follow",
+                        "walk_in": True,
+                    },
+                )
                 acks.append(time.monotonic() - t0)
                 statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
 
@@ -123,8 +149,11 @@ def run(primary: Node, replicas: int, args: argparse.Namespace) -> list[float]:
             for server in servers:
                 server.stop()
     servers_text = f"{args.instances} server{'s' if args.instances > 1 else ''}"
-    print(f"--redis-replicas {replicas}, {servers_text}: taps {len(acks)}  ack p50 {pct(acks, 50) * 1000:.2f} ms  "
-          f"p99 {pct(acks, 99) * 1000:.2f} ms  statuses {statuses}  WAITs {waits(primary) - before}", flush=True)
+    print(
+        f"--redis-replicas {replicas}, {servers_text}: taps {len(acks)}  ack p50 {pct(acks, 50) * 1000:.2f} ms  "
+        f"p99 {pct(acks, 99) * 1000:.2f} ms  statuses {statuses}  WAITs {waits(primary) - before}",
+        flush=True,
+    )
     if statuses != {201: len(acks)}:
         raise SystemExit("some taps were not answered 201")
     return acks
@@ -136,8 +165,12 @@ def main() -> None:
     parser.add_argument("--tablets", type=int, default=4)
     parser.add_argument("--rate", type=float, default=5.0, help="taps a second per tablet (the server allows 5)")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each setting, alternating (at most 5)")
-    parser.add_argument("--instances", type=int, default=1,
-                        help="Floor servers on the one primary, the tablets split between them (1; at most 4)")
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="Floor servers on the one primary, the tablets split between them (1; at most 4)",
+    )
     args = parser.parse_args()
     args.instances = max(1, min(args.instances, 4))
     args.taps = min(args.taps, 2000)
@@ -155,11 +188,15 @@ def main() -> None:
             for replicas in (0, 1):
                 # A new clinic floor each run would need a new prefix; the same clinic simply carries on.
                 results[replicas] += run(primary, replicas, args)
-        print(f"all runs ({args.rounds} x {args.taps} taps each, {args.tablets} tablets at {args.rate:g} taps/s, "
-              f"{args.instances} server{'s' if args.instances > 1 else ''} on one Redis):")
+        print(
+            f"all runs ({args.rounds} x {args.taps} taps each, {args.tablets} tablets at {args.rate:g} taps/s, "
+            f"{args.instances} server{'s' if args.instances > 1 else ''} on one Redis):"
+        )
         for replicas, acks in results.items():
-            print(f"  --redis-replicas {replicas}: ack p50 {pct(acks, 50) * 1000:.2f} ms  "
-                  f"p99 {pct(acks, 99) * 1000:.2f} ms")
+            print(
+                f"  --redis-replicas {replicas}: ack p50 {pct(acks, 50) * 1000:.2f} ms  "
+                f"p99 {pct(acks, 99) * 1000:.2f} ms"
+            )
     finally:
         replica.stop()
         primary.stop()

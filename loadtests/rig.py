@@ -104,9 +104,24 @@ class PrivateRedis:
         self.port = free_port()
         self.folder = tempfile.mkdtemp(prefix="floor-bench-redis-")
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.folder, "--maxclients", "20000"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.folder,
+                "--maxclients",
+                "20000",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.url = f"redis://127.0.0.1:{self.port}/0"
         for _ in range(100):
             try:
@@ -126,8 +141,15 @@ class FloorServer:
     """`floor serve` on a free loopback port, for the given clinic files (none: the demo clinic). Its output
     goes to `log` when given (and its end is shown if it fails), else to this terminal."""
 
-    def __init__(self, data_dir: str, clinics: list[str], redis_url: str | None = None,
-                 log: Path | None = None, extra: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: str,
+        clinics: list[str],
+        redis_url: str | None = None,
+        log: Path | None = None,
+        extra: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir, self.clinics, self.redis_url, self.log = data_dir, clinics, redis_url, log
         #: More `floor serve` arguments (a fast clock: --clock-start, --clock-speed, --clock-origin) and environment.
         self.extra, self.env = extra or [], env or {}
@@ -139,8 +161,18 @@ class FloorServer:
         """Start it and wait until it answers; the seconds that took."""
         # BENCH_LOG=info shows the server's own log lines (warnings only by default).
         level = os.environ.get("BENCH_LOG", "warning")
-        command = [sys.executable, "-m", "floor", "--log-level", level, "serve", "--port", str(self.port),
-                   "--data-dir", self.data_dir]
+        command = [
+            sys.executable,
+            "-m",
+            "floor",
+            "--log-level",
+            level,
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            self.data_dir,
+        ]
         if self.redis_url:
             command += ["--redis", self.redis_url]
         command += self.extra
@@ -183,8 +215,24 @@ class FloorServer:
 
 
 def add_staff(data_dir: str, staff: str, pin: str, role: str, redis_url: str | None = None) -> None:
-    command = [sys.executable, "-m", "floor", "--log-level", "warning", "staff", "add", "--id", staff,
-               "--name", f"Load {staff}", "--role", role, "--secret-stdin", "--data-dir", data_dir]
+    command = [
+        sys.executable,
+        "-m",
+        "floor",
+        "--log-level",
+        "warning",
+        "staff",
+        "add",
+        "--id",
+        staff,
+        "--name",
+        f"Load {staff}",
+        "--role",
+        role,
+        "--secret-stdin",
+        "--data-dir",
+        data_dir,
+    ]
     if redis_url:
         command += ["--redis", redis_url]
     subprocess.run(command, input=pin + "\n", text=True, check=True)

@@ -55,23 +55,30 @@ def spawn_rate(tablets: int, displays: int, asked: float | None) -> float:
     calls = tablets + 2 * displays + 2
     most = 10.0 if calls <= PUBLIC_BURST else 0.8 * PUBLIC_RATE * users / (calls - PUBLIC_BURST)
     if asked is not None and asked > most:
-        raise SystemExit(f"--spawn-rate {asked:g} could meet the server's limit on sign-ins and pairings "
-                         f"({PUBLIC_RATE:g} a second, bursts of {PUBLIC_BURST}); at most {most:.2f} for this run.")
+        raise SystemExit(
+            f"--spawn-rate {asked:g} could meet the server's limit on sign-ins and pairings "
+            f"({PUBLIC_RATE:g} a second, bursts of {PUBLIC_BURST}); at most {most:.2f} for this run."
+        )
     return asked or min(10.0, round(most, 2))
 
 
 def add_accounts(base: str, manager: str, pin: str, accounts: dict[str, str]) -> None:
     """The other accounts, added by the manager on a tablet as the README says (and at once: the server
     hashes each PIN in a thread)."""
-    answer = httpx.post(f"{base}/api/sign-in", json={"staff": manager, "secret": pin, "device": "load setup"},
-                        timeout=30)
+    answer = httpx.post(
+        f"{base}/api/sign-in", json={"staff": manager, "secret": pin, "device": "load setup"}, timeout=30
+    )
     answer.raise_for_status()
     headers = {"Authorization": f"Bearer {answer.json()['token']}"}
     roles = {"desk": "front_desk", "ma": "medical_assistant", "provider": "provider"}
 
     def add(kind: str) -> None:
-        body = {"id": accounts[kind], "name": f"Load {roles[kind].replace('_', ' ')}", "role": roles[kind],
-                "secret": pin}
+        body = {
+            "id": accounts[kind],
+            "name": f"Load {roles[kind].replace('_', ' ')}",
+            "role": roles[kind],
+            "secret": pin,
+        }
         r = httpx.post(f"{base}/api/staff", json=body, headers=headers, timeout=30)
         if r.status_code != 201:
             raise SystemExit(f"adding {accounts[kind]} answered {r.status_code}: {r.text}")
@@ -83,16 +90,28 @@ def add_accounts(base: str, manager: str, pin: str, accounts: dict[str, str]) ->
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tablets", type=int, default=20, help=f"tablet users, 3 to {MAX_TABLETS} (default 20)")
-    parser.add_argument("--displays", type=int, default=30,
-                        help=f"wall displays on live sockets, 0 to {MAX_DISPLAYS} (default 30)")
+    parser.add_argument(
+        "--displays", type=int, default=30, help=f"wall displays on live sockets, 0 to {MAX_DISPLAYS} (default 30)"
+    )
     parser.add_argument("--seconds", type=int, default=60, help=f"run time, 5 to {MAX_SECONDS} (default 60)")
-    parser.add_argument("--spawn-rate", type=float, default=None,
-                        help="users started a second (default: as fast as the sign-in limit allows, at most 10)")
-    parser.add_argument("--clinic", default="riverside",
-                        help="the clinic the users work in (default riverside, the demo clinic the server runs)")
-    parser.add_argument("--redis", metavar="URL", default=None,
-                        help="serve from this Redis (its log and accounts stay there: give it a database of "
-                             "its own, e.g. redis://127.0.0.1:6379/15)")
+    parser.add_argument(
+        "--spawn-rate",
+        type=float,
+        default=None,
+        help="users started a second (default: as fast as the sign-in limit allows, at most 10)",
+    )
+    parser.add_argument(
+        "--clinic",
+        default="riverside",
+        help="the clinic the users work in (default riverside, the demo clinic the server runs)",
+    )
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        default=None,
+        help="serve from this Redis (its log and accounts stay there: give it a database of "
+        "its own, e.g. redis://127.0.0.1:6379/15)",
+    )
     args = parser.parse_args()
     if not 3 <= args.tablets <= MAX_TABLETS:
         parser.error(f"--tablets is 3 to {MAX_TABLETS} (one of each role at least)")
@@ -115,19 +134,45 @@ def main() -> int:
         server.start()
         try:
             add_accounts(base, accounts["manager"], pin, accounts)
-            env = {**os.environ, "FLOOR_LOCUST_PIN": pin, "FLOOR_LOCUST_CLINIC": args.clinic,
-                   "FLOOR_LOCUST_USERS": ",".join(f"{k}={n}" for k, n in users.items()),
-                   **{f"FLOOR_LOCUST_{kind.upper()}": staff for kind, staff in accounts.items()}}
-            print(f"locust: {args.tablets} tablets ({', '.join(f'{n} {k}' for k, n in users.items() if k != 'display')}"
-                  f"), {args.displays} displays, {args.seconds} s, spawning {rate:g}/s, against {base}"
-                  f"{' on ' + args.redis if args.redis else ''}", flush=True)
+            env = {
+                **os.environ,
+                "FLOOR_LOCUST_PIN": pin,
+                "FLOOR_LOCUST_CLINIC": args.clinic,
+                "FLOOR_LOCUST_USERS": ",".join(f"{k}={n}" for k, n in users.items()),
+                **{f"FLOOR_LOCUST_{kind.upper()}": staff for kind, staff in accounts.items()},
+            }
+            print(
+                f"locust: {args.tablets} tablets ({', '.join(f'{n} {k}' for k, n in users.items() if k != 'display')}"
+                f"), {args.displays} displays, {args.seconds} s, spawning {rate:g}/s, against {base}"
+                f"{' on ' + args.redis if args.redis else ''}",
+                flush=True,
+            )
             # locust prints its summary on stderr: here it goes to stdout, with the rest.
-            command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", base,
-                       "-u", str(args.tablets + args.displays), "-r", f"{rate:g}", "-t", f"{args.seconds}s",
-                       "--only-summary", "--exit-code-on-error", "1", "--loglevel", "WARNING"]
+            command = [
+                sys.executable,
+                "-m",
+                "locust",
+                "-f",
+                str(LOCUSTFILE),
+                "--headless",
+                "--host",
+                base,
+                "-u",
+                str(args.tablets + args.displays),
+                "-r",
+                f"{rate:g}",
+                "-t",
+                f"{args.seconds}s",
+                "--only-summary",
+                "--exit-code-on-error",
+                "1",
+                "--loglevel",
+                "WARNING",
+            ]
             try:
-                code = subprocess.run(command, env=env, stderr=subprocess.STDOUT, check=False,
-                                      timeout=args.seconds + 120).returncode
+                code = subprocess.run(
+                    command, env=env, stderr=subprocess.STDOUT, check=False, timeout=args.seconds + 120
+                ).returncode
             except subprocess.TimeoutExpired:
                 print("locust did not end within two minutes of its run time: stopped", file=sys.stderr)
                 code = 1

@@ -95,8 +95,12 @@ def tap_request(clinic: str, tap: Tap, ids: dict[str, str]) -> tuple[str, dict] 
     server's (from the bookings' answers); None for a step of a visit whose booking was refused."""
     change = tap.event.change
     if isinstance(change, VisitBooked):
-        body = {"patient_name": change.patient_name, "provider": change.provider, "visit_type": change.visit_type,
-                "walk_in": change.walk_in}
+        body = {
+            "patient_name": change.patient_name,
+            "provider": change.provider,
+            "visit_type": change.visit_type,
+            "walk_in": change.walk_in,
+        }
         if not change.walk_in:
             body["start"] = change.start.isoformat()
         return f"/api/clinics/{clinic}/visits", body
@@ -143,8 +147,9 @@ class Sample:
 
 
 class Soak:
-    def __init__(self, args: argparse.Namespace, server: FloorServer, origin: float, start: dt.datetime,
-                 screens: list[Screen]) -> None:
+    def __init__(
+        self, args: argparse.Namespace, server: FloorServer, origin: float, start: dt.datetime, screens: list[Screen]
+    ) -> None:
         self.args, self.server, self.origin, self.start, self.screens = args, server, origin, start, screens
         self.hours: dict[int, Hour] = defaultdict(Hour)
         #: (clinic, seq) -> (send time, clinic hour) of each stored tap.
@@ -181,10 +186,22 @@ class Soak:
                         displays = s.value
         except httpx.HTTPError:
             displays = float("nan")
-        return Sample(time.monotonic(), proc.memory(), proc.files(), proc.cpu(), time.process_time(),
-                      gc_count, gc_full, gc_seconds, dict(buckets), displays,
-                      sum(len(s.closes) for s in self.screens), sum(s.gaps for s in self.screens),
-                      sum(s.reordered for s in self.screens), sum(max(0, s.snapshots - 1) for s in self.screens))
+        return Sample(
+            time.monotonic(),
+            proc.memory(),
+            proc.files(),
+            proc.cpu(),
+            time.process_time(),
+            gc_count,
+            gc_full,
+            gc_seconds,
+            dict(buckets),
+            displays,
+            sum(len(s.closes) for s in self.screens),
+            sum(s.gaps for s in self.screens),
+            sum(s.reordered for s in self.screens),
+            sum(max(0, s.snapshots - 1) for s in self.screens),
+        )
 
     async def watch(self, client: httpx.AsyncClient, until: asyncio.Event) -> None:
         """A sample at the clock's start and at every clinic hour after it, until told to stop."""
@@ -278,9 +295,11 @@ def report(soak: Soak, last_tap_hour: int, final_lost: int, final_reordered: int
                 t0, hour = soak.sent[key]
                 to_screen[hour].append(arrived - t0)
     print()
-    print(f"{'clinic hour':>11} {'taps':>5} {'ack p50':>7} {'p99':>6} {'screen p99':>10} {'behind p99':>10} "
-          f"{'RSS MiB':>7} {'fds':>5} {'CPU':>4} {'gen CPU':>7} {'gc n':>5} {'full':>4} {'gc ms':>6} "
-          f"{'longest':>7} {'walls':>5} {'closes':>6} {'lost':>4} {'reord':>5} {'resync':>6} {'refused':>7}")
+    print(
+        f"{'clinic hour':>11} {'taps':>5} {'ack p50':>7} {'p99':>6} {'screen p99':>10} {'behind p99':>10} "
+        f"{'RSS MiB':>7} {'fds':>5} {'CPU':>4} {'gen CPU':>7} {'gc n':>5} {'full':>4} {'gc ms':>6} "
+        f"{'longest':>7} {'walls':>5} {'closes':>6} {'lost':>4} {'reord':>5} {'resync':>6} {'refused':>7}"
+    )
     rows = []
     for h in range(len(samples) - 1):
         a, b = samples[h], samples[h + 1]
@@ -288,26 +307,45 @@ def report(soak: Soak, last_tap_hour: int, final_lost: int, final_reordered: int
         span = b.at - a.at
         label = (start_local + h * HOUR).strftime("%H:%M")
         refused = sum(hour.refused.values())
-        row = dict(hour=h, label=label, taps=hour.sent, stored=len(hour.acks), ack50=pct(hour.acks, 50),
-                   ack99=pct(hour.acks, 99), screen99=pct(to_screen.get(h, []), 99), behind99=pct(hour.behind, 99),
-                   rss=b.rss, fds=b.fds,
-                   cpu=(b.cpu - a.cpu) / span, gen=(b.generator - a.generator) / span, gc=b.gc_count - a.gc_count,
-                   full=b.gc_full - a.gc_full, gc_ms=(b.gc_seconds - a.gc_seconds) * 1000,
-                   longest=_longest(a.gc_buckets, b.gc_buckets) * 1000, walls=b.displays,
-                   closes=b.closes - a.closes, lost=b.gaps - a.gaps, reordered=b.reordered - a.reordered,
-                   resynced=b.resynced - a.resynced)
+        row = dict(
+            hour=h,
+            label=label,
+            taps=hour.sent,
+            stored=len(hour.acks),
+            ack50=pct(hour.acks, 50),
+            ack99=pct(hour.acks, 99),
+            screen99=pct(to_screen.get(h, []), 99),
+            behind99=pct(hour.behind, 99),
+            rss=b.rss,
+            fds=b.fds,
+            cpu=(b.cpu - a.cpu) / span,
+            gen=(b.generator - a.generator) / span,
+            gc=b.gc_count - a.gc_count,
+            full=b.gc_full - a.gc_full,
+            gc_ms=(b.gc_seconds - a.gc_seconds) * 1000,
+            longest=_longest(a.gc_buckets, b.gc_buckets) * 1000,
+            walls=b.displays,
+            closes=b.closes - a.closes,
+            lost=b.gaps - a.gaps,
+            reordered=b.reordered - a.reordered,
+            resynced=b.resynced - a.resynced,
+        )
         rows.append(row)
         behind = f"{row['behind99']:.0f} s" if not math.isnan(row["behind99"]) else "-"
-        print(f"{label:>11} {row['taps']:>5} {ms(row['ack50']):>7} {ms(row['ack99']):>6} {ms(row['screen99']):>10} "
-              f"{behind:>10} {row['rss'] / 2**20:>7.0f} {row['fds']:>5} {row['cpu']:>4.0%} {row['gen']:>7.0%} "
-              f"{row['gc']:>5.0f} {row['full']:>4.0f} {row['gc_ms']:>6.1f} {'<=' + format(row['longest'], 'g'):>7} "
-              f"{row['walls']:>5.0f} {row['closes']:>6} {row['lost']:>4} {row['reordered']:>5} {row['resynced']:>6} "
-              f"{refused or '-':>7}")
+        print(
+            f"{label:>11} {row['taps']:>5} {ms(row['ack50']):>7} {ms(row['ack99']):>6} {ms(row['screen99']):>10} "
+            f"{behind:>10} {row['rss'] / 2**20:>7.0f} {row['fds']:>5} {row['cpu']:>4.0%} {row['gen']:>7.0%} "
+            f"{row['gc']:>5.0f} {row['full']:>4.0f} {row['gc_ms']:>6.1f} {'<=' + format(row['longest'], 'g'):>7} "
+            f"{row['walls']:>5.0f} {row['closes']:>6} {row['lost']:>4} {row['reordered']:>5} {row['resynced']:>6} "
+            f"{refused or '-':>7}"
+        )
     all_acks = [a for h in soak.hours.values() for a in h.acks]
     all_screen = [x for v in to_screen.values() for x in v]
-    print(f"whole run: {len(all_acks)} taps stored  ack p50 {ms(pct(all_acks, 50))} ms  p99 {ms(pct(all_acks, 99))} ms"
-          f"  tap-to-screen p99 {ms(pct(all_screen, 99))} ms ({len(all_screen)} probe deliveries)  "
-          f"lost {final_lost}  reordered {final_reordered}  taps skipped {soak.skipped}")
+    print(
+        f"whole run: {len(all_acks)} taps stored  ack p50 {ms(pct(all_acks, 50))} ms  p99 {ms(pct(all_acks, 99))} ms"
+        f"  tap-to-screen p99 {ms(pct(all_screen, 99))} ms ({len(all_screen)} probe deliveries)  "
+        f"lost {final_lost}  reordered {final_reordered}  taps skipped {soak.skipped}"
+    )
     refused: dict[int, int] = defaultdict(int)
     for h in soak.hours.values():
         for code, n in h.refused.items():
@@ -320,7 +358,7 @@ def report(soak: Soak, last_tap_hour: int, final_lost: int, final_reordered: int
         return False
     # The first hour holds the sockets' arrival and the bookings: compare from the second.
     first, last = rows[1], rows[-1]
-    busy = [r for r in rows[1:last_tap_hour + 1] if r["stored"] >= 10]
+    busy = [r for r in rows[1 : last_tap_hour + 1] if r["stored"] >= 10]
     tail = [r for r in rows if r["hour"] > last_tap_hour]
     problems = []
     print("verdict:")
@@ -332,10 +370,12 @@ def report(soak: Soak, last_tap_hour: int, final_lost: int, final_reordered: int
         # From the end of the hour of the last tap to the end of the run.
         slope = _slope([(r["hour"], r["rss"] / mib) for r in rows if r["hour"] >= last_tap_hour])
         flat = abs(slope) <= max(2.0, 0.01 * last["rss"] / mib)
-        print(f"  memory: RSS {first['rss'] / mib:.0f} MiB after hour 1, peak {max(r['rss'] for r in rows) / mib:.0f}, "
-              f"{last['rss'] / mib:.0f} at the end ({rss_day:+.0f} MiB, {per_tap:.2f} KiB per tap: the day's log and "
-              f"floor are kept in memory); after the last tap, walls still connected: {slope:+.1f} MiB per clinic "
-              f"hour over {len(tail)} h: {'flat' if flat else 'GROWS'}")
+        print(
+            f"  memory: RSS {first['rss'] / mib:.0f} MiB after hour 1, peak {max(r['rss'] for r in rows) / mib:.0f}, "
+            f"{last['rss'] / mib:.0f} at the end ({rss_day:+.0f} MiB, {per_tap:.2f} KiB per tap: the day's log and "
+            f"floor are kept in memory); after the last tap, walls still connected: {slope:+.1f} MiB per clinic "
+            f"hour over {len(tail)} h: {'flat' if flat else 'GROWS'}"
+        )
         if not flat:
             problems.append("memory")
     else:
@@ -348,12 +388,16 @@ def report(soak: Soak, last_tap_hour: int, final_lost: int, final_reordered: int
     if busy:
         b0, b1 = busy[0], busy[-1]
         gc_ok = b1["gc_ms"] <= 3 * b0["gc_ms"] + 50 and b1["longest"] <= max(4 * b0["longest"], 50)
-        print(f"  collector: {b0['gc_ms']:.0f} ms of pauses in the first busy hour ({b0['label']}, longest "
-              f"<= {b0['longest']:g} ms), {b1['gc_ms']:.0f} ms in the last ({b1['label']}, <= {b1['longest']:g} ms): "
-              f"{'flat' if gc_ok else 'GROWS'}")
+        print(
+            f"  collector: {b0['gc_ms']:.0f} ms of pauses in the first busy hour ({b0['label']}, longest "
+            f"<= {b0['longest']:g} ms), {b1['gc_ms']:.0f} ms in the last ({b1['label']}, <= {b1['longest']:g} ms): "
+            f"{'flat' if gc_ok else 'GROWS'}"
+        )
         ack_ok = b1["ack99"] <= 2 * b0["ack99"] + 0.010
-        print(f"  tap ack p99: {ms(b0['ack99'])} ms in the first busy hour, {ms(b1['ack99'])} ms in the last: "
-              f"{'flat' if ack_ok else 'GROWS'}")
+        print(
+            f"  tap ack p99: {ms(b0['ack99'])} ms in the first busy hour, {ms(b1['ack99'])} ms in the last: "
+            f"{'flat' if ack_ok else 'GROWS'}"
+        )
         problems += [] if gc_ok else ["collector pauses"]
         problems += [] if ack_ok else ["tap ack p99"]
     problems += [] if fds_ok else ["file descriptors"]
@@ -363,8 +407,10 @@ def report(soak: Soak, last_tap_hour: int, final_lost: int, final_reordered: int
     print(f"  lost {final_lost}, reordered {final_reordered}")
     behind = max((r["behind99"] for r in rows if not math.isnan(r["behind99"])), default=0.0)
     if behind > 300:
-        print(f"  (the tablets fell up to {behind / 60:.0f} clinic minutes behind the clock in some hour (p99): there "
-              "the load generator set the pace, not the server; a slower --speed plays the day as booked)")
+        print(
+            f"  (the tablets fell up to {behind / 60:.0f} clinic minutes behind the clock in some hour (p99): there "
+            "the load generator set the pace, not the server; a slower --speed plays the day as booked)"
+        )
     print("VERDICT: " + ("nothing grew without bound" if not problems else "look at: " + ", ".join(problems)))
     return not problems
 
@@ -389,8 +435,10 @@ async def soak(args: argparse.Namespace) -> int:
         built = time.monotonic()
         days = {c.id: day_taps(c, day, args.seed + n, start) for n, c in enumerate(clinics)}
         total = sum(len(t) for t in days.values())
-        print(f"{args.clinics} clinic days simulated in {time.monotonic() - built:.1f} s: {total} taps, "
-              f"{total / args.clinics:.0f} a clinic")
+        print(
+            f"{args.clinics} clinic days simulated in {time.monotonic() - built:.1f} s: {total} taps, "
+            f"{total / args.clinics:.0f} a clinic"
+        )
         # Tablets for the busiest quarter clinic hour, at most 4 taps a second each.
         window = 900 / args.speed
         per_window: dict[int, int] = defaultdict(int)
@@ -407,35 +455,56 @@ async def soak(args: argparse.Namespace) -> int:
         setup = args.setup if args.setup is not None else 15 + tablets * 1.5 + args.walls / 100
         origin_wall = time.time() + setup
         origin = time.monotonic() + setup
-        server = FloorServer(data, files, extra=[
-            "--clock-start", start.astimezone(dt.UTC).isoformat(), "--clock-speed", str(args.speed),
-            "--clock-origin", str(origin_wall)])
+        server = FloorServer(
+            data,
+            files,
+            extra=[
+                "--clock-start",
+                start.astimezone(dt.UTC).isoformat(),
+                "--clock-speed",
+                str(args.speed),
+                "--clock-origin",
+                str(origin_wall),
+            ],
+        )
         took = server.start()
         span = (max(t.at for taps in days.values() for t in taps) - start).total_seconds() / 3600 + args.tail
-        print(f"floor serve up in {took:.1f} s; clinic clock {start.astimezone(args.tz):%H:%M} at {args.speed:g}x, "
-              f"{span:.1f} clinic hours = {span * 3600 / args.speed:.0f} s; peak {peak:.1f} taps/s, {tablets} tablets")
-        screens = [Screen(ids[k % len(ids)], server.port, f"/api/clinics/{ids[k % len(ids)]}/live",
-                          {"Authorization": f"Bearer {tokens[ids[k % len(ids)]]}"},
-                          probe=probe(k, len(ids), args.probe_every)) for k in range(args.walls)]
+        print(
+            f"floor serve up in {took:.1f} s; clinic clock {start.astimezone(args.tz):%H:%M} at {args.speed:g}x, "
+            f"{span:.1f} clinic hours = {span * 3600 / args.speed:.0f} s; peak {peak:.1f} taps/s, {tablets} tablets"
+        )
+        screens = [
+            Screen(
+                ids[k % len(ids)],
+                server.port,
+                f"/api/clinics/{ids[k % len(ids)]}/live",
+                {"Authorization": f"Bearer {tokens[ids[k % len(ids)]]}"},
+                probe=probe(k, len(ids), args.probe_every),
+            )
+            for k in range(args.walls)
+        ]
         holder = Screens(deflate=False, reconnect=True)
-        client = httpx.AsyncClient(base_url=server.base, timeout=30,
-                                   limits=httpx.Limits(max_connections=tablets + 2))
+        client = httpx.AsyncClient(base_url=server.base, timeout=30, limits=httpx.Limits(max_connections=tablets + 2))
         ok = False
         try:
             pool: asyncio.Queue = asyncio.Queue()
             signing = time.monotonic()
             # A few at a time: attempts in flight count against the account's free tries until answered.
             for first in range(0, tablets, 3):
-                for headers in await asyncio.gather(*(sign_in(client, STAFF, PIN, f"soak-tablet-{n}")
-                                                      for n in range(first, min(tablets, first + 3)))):
+                for headers in await asyncio.gather(
+                    *(sign_in(client, STAFF, PIN, f"soak-tablet-{n}") for n in range(first, min(tablets, first + 3)))
+                ):
                     pool.put_nowait((headers, Pace(TABLET_RATE)))
             signed = time.monotonic() - signing
             opened = await holder.open(screens)
             late = time.monotonic() - origin
             print(f"{tablets} tablets signed in in {signed:.1f} s; {args.walls} walls open in {opened:.1f} s")
             if late > 0:
-                print(f"setting up took {late:.0f} s longer than the {setup:.0f} s allowed, so the day began before "
-                      f"the tablets and walls were ready: give --setup {setup + late + 10:.0f}", flush=True)
+                print(
+                    f"setting up took {late:.0f} s longer than the {setup:.0f} s allowed, so the day began before "
+                    f"the tablets and walls were ready: give --setup {setup + late + 10:.0f}",
+                    flush=True,
+                )
                 return 2
             print(f"the clinic clock starts in {-late:.1f} s", flush=True)
             run = Soak(args, server, origin, start, screens)
@@ -468,18 +537,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clinics", type=int, default=20, help="clinics, each playing its own day (20; at most 1000)")
     parser.add_argument("--walls", type=int, default=500, help="wall-display sockets over them (500; at most 30000)")
-    parser.add_argument("--speed", type=float, default=60.0,
-                        help="clinic seconds per real second (60: the 13.6 clinic hours of a default run in 14 "
-                        "minutes; at least 10)")
-    parser.add_argument("--lead", type=float, default=120.0,
-                        help="clinic minutes before the doors open the clock starts (120), rounded down to the hour; "
-                        "the day's schedule is booked from then until 45 minutes before opening")
-    parser.add_argument("--tail", type=int, default=2,
-                        help="clinic hours after the day's last tap with the walls still connected (2)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=60.0,
+        help="clinic seconds per real second (60: the 13.6 clinic hours of a default run in 14 minutes; at least 10)",
+    )
+    parser.add_argument(
+        "--lead",
+        type=float,
+        default=120.0,
+        help="clinic minutes before the doors open the clock starts (120), rounded down to the hour; "
+        "the day's schedule is booked from then until 45 minutes before opening",
+    )
+    parser.add_argument(
+        "--tail", type=int, default=2, help="clinic hours after the day's last tap with the walls still connected (2)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="the first clinic's simulated day (then +1 each)")
     parser.add_argument("--probe-every", type=int, default=25, help="1 wall in N times every update (25)")
-    parser.add_argument("--setup", type=float, default=None,
-                        help="real seconds from start to the clock's start (default: from tablets and walls)")
+    parser.add_argument(
+        "--setup",
+        type=float,
+        default=None,
+        help="real seconds from start to the clock's start (default: from tablets and walls)",
+    )
     args = parser.parse_args()
     args.clinics = max(1, min(args.clinics, 1000))
     args.walls = max(1, min(args.walls, 30000))

@@ -35,8 +35,9 @@ async def clients(port: int, token: str, count: int) -> None:
     """The child: open `count` display sockets, say so on stdout, hold them until stdin closes."""
     from fanout import Screen, Screens
 
-    screens = [Screen(CLINIC, port, f"/api/clinics/{CLINIC}/live", {"Authorization": f"Bearer {token}"})
-               for _ in range(count)]
+    screens = [
+        Screen(CLINIC, port, f"/api/clinics/{CLINIC}/live", {"Authorization": f"Bearer {token}"}) for _ in range(count)
+    ]
     holder = Screens(deflate=False, reconnect=False)
     opened = await holder.open(screens)
     print(f"open {opened:.2f}", flush=True)
@@ -44,8 +45,7 @@ async def clients(port: int, token: str, count: int) -> None:
     await holder.close()
 
 
-def _grown(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, key: str, top: int,
-           sockets: int) -> list[str]:
+def _grown(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, key: str, top: int, sockets: int) -> list[str]:
     lines = []
     stats = [s for s in after.compare_to(before, key) if s.size_diff > 0]
     for stat in stats[:top]:
@@ -59,16 +59,18 @@ def _grown(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, key: str, 
 
 async def measure(args: argparse.Namespace) -> None:
     from floor.bootstrap import build_floors
-    from floor.cli import _server
+    from floor.cli.serve import uvicorn_server
     from floor.config import demo_clinic
-    from floor.logs import configure
+    from floor.logging_setup import configure
+    from floor.settings import Settings
 
     data_dir = tempfile.mkdtemp(prefix="floor-socket-memory-")
     token = (await display_tokens([CLINIC], data_dir))[CLINIC]
     configure("warning")
-    floors = build_floors([demo_clinic()], data_dir=data_dir)
     port = free_port()
-    server = _server(floors, "127.0.0.1", port)
+    settings = Settings(data_dir=data_dir, host="127.0.0.1", port=port)
+    floors = build_floors([demo_clinic()], settings)
+    server = uvicorn_server(floors, settings)
     serving = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.05)
@@ -81,8 +83,12 @@ async def measure(args: argparse.Namespace) -> None:
     settle()
     rss0 = me.memory()
     before = tracemalloc.take_snapshot() if args.trace else None
-    child = subprocess.Popen([sys.executable, __file__, "--client", str(port), token, str(args.sockets)],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--client", str(port), token, str(args.sockets)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     loop = asyncio.get_running_loop()
     line = await loop.run_in_executor(None, child.stdout.readline)
     if not line.startswith("open"):
@@ -91,8 +97,10 @@ async def measure(args: argparse.Namespace) -> None:
     settle()
     rss1 = me.memory()
     print(f"{args.sockets} idle display sockets on one clinic, opened in {line.split()[1]} s")
-    print(f"RSS per socket: {(rss1 - rss0) / args.sockets / 1024:.1f} KiB "
-          f"({'with' if args.trace else 'without'} tracemalloc)")
+    print(
+        f"RSS per socket: {(rss1 - rss0) / args.sockets / 1024:.1f} KiB "
+        f"({'with' if args.trace else 'without'} tracemalloc)"
+    )
     if before is not None:
         after = tracemalloc.take_snapshot()
         filters = [tracemalloc.Filter(False, tracemalloc.__file__)]

@@ -53,9 +53,14 @@ def day_of_events(n: int) -> list[Event]:
             floor.apply(event)
             events.append(event)
         visit = events[-1].change.visit
-        for command in (TakeStep(visit, Stage.roomed, room), TakeStep(visit, Stage.prep_done),
-                        TakeStep(visit, Stage.provider_in), TakeStep(visit, Stage.teach_back_done),
-                        TakeStep(visit, Stage.checked_out), MarkRoom(room, RoomAction.ready)):
+        for command in (
+            TakeStep(visit, Stage.roomed, room),
+            TakeStep(visit, Stage.prep_done),
+            TakeStep(visit, Stage.provider_in),
+            TakeStep(visit, Stage.teach_back_done),
+            TakeStep(visit, Stage.checked_out),
+            MarkRoom(room, RoomAction.ready),
+        ):
             event = floor.decide(command, Tap("bench", "bench", clock.advance(seconds=1)))
             floor.apply(event)
             events.append(event)
@@ -90,8 +95,10 @@ async def measure(name: str, make, events: list[Event], runs: int) -> None:
         times.append(time.perf_counter() - t0)
         assert runtime.floor.seq == len(events), runtime.floor.seq
         await log.close()
-    print(f"{name:9} {len(events)} events: load p50 {statistics.median(times) * 1000:.0f} ms, "
-          f"max {max(times) * 1000:.0f} ms over {runs} starts  (setup write {write_s:.1f} s)")
+    print(
+        f"{name:9} {len(events)} events: load p50 {statistics.median(times) * 1000:.0f} ms, "
+        f"max {max(times) * 1000:.0f} ms over {runs} starts  (setup write {write_s:.1f} s)"
+    )
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -35,8 +35,16 @@ CLINIC = "riverside"
 STAFF, PIN = "load-desk", "load-test-pin"
 
 
-async def tablet(client: httpx.AsyncClient, headers: dict[str, str], n: int, until: float, rate: float,
-                 acks: list[float], sent: dict[int, float], throttled: list[int]) -> None:
+async def tablet(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    n: int,
+    until: float,
+    rate: float,
+    acks: list[float],
+    sent: dict[int, float],
+    throttled: list[int],
+) -> None:
     pace = Pace(rate)
 
     async def post(path: str, body: dict) -> tuple[httpx.Response, float]:
@@ -52,8 +60,10 @@ async def tablet(client: httpx.AsyncClient, headers: dict[str, str], n: int, unt
 
     i = 0
     while time.monotonic() < until:
-        r, t0 = await post(f"/api/clinics/{CLINIC}/visits", {
-            "patient_name": f"Load {n}-{i}", "provider": "kim", "visit_type": "follow", "walk_in": True})
+        r, t0 = await post(
+            f"/api/clinics/{CLINIC}/visits",
+            {"patient_name": f"Load {n}-{i}", "provider": "kim", "visit_type": "follow", "walk_in": True},
+        )
         r.raise_for_status()
         acks.append(time.monotonic() - t0)
         sent[r.json()["seq"]] = t0
@@ -67,8 +77,9 @@ async def tablet(client: httpx.AsyncClient, headers: dict[str, str], n: int, unt
         i += 1
 
 
-async def screen(url: str, headers: dict[str, str], ready: asyncio.Event, until: float, seen: dict[int, float],
-                 probe: bool) -> int:
+async def screen(
+    url: str, headers: dict[str, str], ready: asyncio.Event, until: float, seen: dict[int, float], probe: bool
+) -> int:
     count = 0
     async with connect(url, max_size=None, additional_headers=headers) as ws:
         await ws.recv()  # snapshot
@@ -100,26 +111,35 @@ async def run(args: argparse.Namespace, base: str) -> None:
     until = time.monotonic() + args.seconds
     ready = [asyncio.Event() for _ in range(args.screens)]
     ws_url = base.replace("http", "ws") + f"/api/clinics/{CLINIC}/live"
-    screens = [asyncio.create_task(screen(ws_url, screen_headers, ready[i], until + 1, seen, i == 0))
-               for i in range(args.screens)]
+    screens = [
+        asyncio.create_task(screen(ws_url, screen_headers, ready[i], until + 1, seen, i == 0))
+        for i in range(args.screens)
+    ]
     await asyncio.gather(*(e.wait() for e in ready))
     until = time.monotonic() + args.seconds
     started = time.monotonic()
-    async with httpx.AsyncClient(base_url=base, timeout=10,
-                                 limits=httpx.Limits(max_connections=args.tablets)) as client:
-        await asyncio.gather(*(tablet(client, tablets[n], n, until, args.rate, acks, sent, throttled)
-                               for n in range(args.tablets)))
+    async with httpx.AsyncClient(
+        base_url=base, timeout=10, limits=httpx.Limits(max_connections=args.tablets)
+    ) as client:
+        await asyncio.gather(
+            *(tablet(client, tablets[n], n, until, args.rate, acks, sent, throttled) for n in range(args.tablets))
+        )
     elapsed = time.monotonic() - started
     delivered = await asyncio.gather(*screens)
     to_screen = [seen[s] - sent[s] for s in sent if s in seen]
     lost = [s for s in sent if s not in seen]
     print(f"tablets {args.tablets} at {args.rate:g} taps/s  screens {args.screens}  seconds {elapsed:.1f}")
-    print(f"taps {len(acks)}  taps/s {len(acks) / elapsed:.0f}  deliveries {sum(delivered)}  "
-          f"throttled {len(throttled)}")
-    print(f"ack p50 {pct(acks, 50) * 1000:.1f} ms  p99 {pct(acks, 99) * 1000:.1f} ms  "
-          f"mean {statistics.fmean(acks) * 1000:.1f} ms")
-    print(f"tap-to-screen p50 {pct(to_screen, 50) * 1000:.1f} ms  p99 {pct(to_screen, 99) * 1000:.1f} ms  "
-          f"lost {len(lost)}")
+    print(
+        f"taps {len(acks)}  taps/s {len(acks) / elapsed:.0f}  deliveries {sum(delivered)}  throttled {len(throttled)}"
+    )
+    print(
+        f"ack p50 {pct(acks, 50) * 1000:.1f} ms  p99 {pct(acks, 99) * 1000:.1f} ms  "
+        f"mean {statistics.fmean(acks) * 1000:.1f} ms"
+    )
+    print(
+        f"tap-to-screen p50 {pct(to_screen, 50) * 1000:.1f} ms  p99 {pct(to_screen, 99) * 1000:.1f} ms  "
+        f"lost {len(lost)}"
+    )
 
 
 def main() -> None:
@@ -127,8 +147,9 @@ def main() -> None:
     parser.add_argument("--tablets", type=int, default=8)
     parser.add_argument("--screens", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rate", type=float, default=5.0,
-                        help="taps a second per tablet (the server allows 5 per sign-in)")
+    parser.add_argument(
+        "--rate", type=float, default=5.0, help="taps a second per tablet (the server allows 5 per sign-in)"
+    )
     args = parser.parse_args()
     args.seconds = min(args.seconds, 120.0)
     with tempfile.TemporaryDirectory() as data:
@@ -139,6 +160,7 @@ def main() -> None:
             asyncio.run(run(args, server.base))
         finally:
             server.stop()
+
 
 if __name__ == "__main__":
     main()

@@ -17,10 +17,24 @@ from floor.log.redis import RedisLog, ReplicaAck
 from floor.schedule.upcoming import FileUpcoming, RedisUpcoming
 from floor.settings import Settings, read
 
-ENVIRONMENT = ("FLOOR_DATA_DIR", "FLOOR_REDIS_URL", "REDIS_URL", "FLOOR_CLINICS", "FLOOR_ALLOWED_ORIGINS",
-               "FLOOR_WS", "FLOOR_WS_DEFLATE", "FLOOR_LOOP", "FLOOR_REDIS_REPLICAS", "FLOOR_REDIS_REPLICA_TIMEOUT",
-               "FLOOR_TRUSTED_PROXIES", "FORWARDED_ALLOW_IPS", "FLOOR_RETENTION_DAYS", "FLOOR_HOST", "PORT",
-               "FLOOR_LOG_LEVEL")
+ENVIRONMENT = (
+    "FLOOR_DATA_DIR",
+    "FLOOR_REDIS_URL",
+    "REDIS_URL",
+    "FLOOR_CLINICS",
+    "FLOOR_ALLOWED_ORIGINS",
+    "FLOOR_WS",
+    "FLOOR_WS_DEFLATE",
+    "FLOOR_LOOP",
+    "FLOOR_REDIS_REPLICAS",
+    "FLOOR_REDIS_REPLICA_TIMEOUT",
+    "FLOOR_TRUSTED_PROXIES",
+    "FORWARDED_ALLOW_IPS",
+    "FLOOR_RETENTION_DAYS",
+    "FLOOR_HOST",
+    "PORT",
+    "FLOOR_LOG_LEVEL",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -43,10 +57,29 @@ def test_flags_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("FLOOR_DATA_DIR", "/env/data")
     monkeypatch.setenv("FLOOR_REDIS_URL", "redis://env:6379/0")
     monkeypatch.setenv("FLOOR_CLINICS", "/env/clinics")
-    settings = settings_of("serve", "--data-dir", "/flag/data", "--redis", "redis://flag:6379/0",
-                           "--clinic", "a.toml", "--clinic", "b.toml", "--redis-replicas", "1",
-                           "--redis-replica-timeout", "500", "--trusted-proxies", "10.0.0.0/24",
-                           "--retention-days", "30", "--host", "0.0.0.0", "--port", "9000")
+    settings = settings_of(
+        "serve",
+        "--data-dir",
+        "/flag/data",
+        "--redis",
+        "redis://flag:6379/0",
+        "--clinic",
+        "a.toml",
+        "--clinic",
+        "b.toml",
+        "--redis-replicas",
+        "1",
+        "--redis-replica-timeout",
+        "500",
+        "--trusted-proxies",
+        "10.0.0.0/24",
+        "--retention-days",
+        "30",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "9000",
+    )
     assert settings.data_dir == "/flag/data"
     assert settings.redis_url == "redis://flag:6379/0"
     assert settings.clinic_files == ("a.toml", "b.toml")
@@ -79,8 +112,9 @@ def test_the_environment_fills_in_what_the_flags_leave_open(monkeypatch: pytest.
 def test_a_rehearsal_clock_is_chosen_only_when_its_start_is_given() -> None:
     assert bootstrap.clock(settings_of("serve")) is None
     start = dt.datetime(2026, 11, 23, 14, 0, tzinfo=dt.UTC)
-    clock = bootstrap.clock(settings_of("serve", "--clock-start", start.isoformat(), "--clock-speed", "60",
-                                        "--clock-origin", "1000"))
+    clock = bootstrap.clock(
+        settings_of("serve", "--clock-start", start.isoformat(), "--clock-speed", "60", "--clock-origin", "1000")
+    )
     assert clock is not None and clock.now() >= start
 
 

@@ -12,15 +12,21 @@ from floor.settings import Settings, data_dir_flag
 
 
 def add(commands: argparse._SubParsersAction) -> None:
-    ch = commands.add_parser("check", help="check the embedded log's files and the staff directory offline",
-                             description="Reads every clinic's day files (each record's checksum, seqs in order "
-                                         "and gap-free, damaged tails, damage in the middle) and the staff "
-                                         "directory, and says what it found and what --repair would do. Exits "
-                                         "1 while a problem is left unrepaired.")
+    ch = commands.add_parser(
+        "check",
+        help="check the embedded log's files and the staff directory offline",
+        description="Reads every clinic's day files (each record's checksum, seqs in order "
+        "and gap-free, damaged tails, damage in the middle) and the staff "
+        "directory, and says what it found and what --repair would do. Exits "
+        "1 while a problem is left unrepaired.",
+    )
     data_dir_flag(ch)
-    ch.add_argument("--repair", action="store_true",
-                    help="move damaged tails (and damaged bytes that hold no record) beside their file, and an "
-                         "unreadable staff directory aside; needs no server running on the data directory")
+    ch.add_argument(
+        "--repair",
+        action="store_true",
+        help="move damaged tails (and damaged bytes that hold no record) beside their file, and an "
+        "unreadable staff directory aside; needs no server running on the data directory",
+    )
     ch.set_defaults(run=run)
 
 
@@ -36,8 +42,10 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     owner = hold(data_dir)
     if owner is None:
         if args.repair:
-            raise SystemExit(f"floor: a Floor server (or import) is writing to {data_dir.resolve()} (it holds "
-                             f"{LOCK_NAME}); stop it before `floor check --repair`. Nothing was changed.")
+            raise SystemExit(
+                f"floor: a Floor server (or import) is writing to {data_dir.resolve()} (it holds "
+                f"{LOCK_NAME}); stop it before `floor check --repair`. Nothing was changed."
+            )
         say("floor: a server is writing to this data directory: a record being written may show as damaged")
     try:
         findings, files, records = check_logs(data_dir, repair=args.repair)
@@ -53,7 +61,9 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
         else:
             print(f"{f.file}: {f.problem}\n    not repairable here: restore the file from a backup")
     left = [f for f in findings if not f.repaired]
-    print(f"{files} log files, {records} records, the staff directory: "
-          f"{len(findings)} problem(s){f', {len(findings) - len(left)} repaired' if args.repair else ''}")
+    print(
+        f"{files} log files, {records} records, the staff directory: "
+        f"{len(findings)} problem(s){f', {len(findings) - len(left)} repaired' if args.repair else ''}"
+    )
     if left:
         raise SystemExit(1)

@@ -25,8 +25,12 @@ def add(commands: argparse._SubParsersAction) -> None:
     host_flag(d, from_environment=False)
     port_flag(d)
     d.add_argument("--speed", type=float, default=30.0, help="how many times faster than real time (30)")
-    d.add_argument("--start", type=dt.time.fromisoformat, default=None,
-                   help="clinic time to start the day at, HH:MM (default: 15 minutes before opening)")
+    d.add_argument(
+        "--start",
+        type=dt.time.fromisoformat,
+        default=None,
+        help="clinic time to start the day at, HH:MM (default: 15 minutes before opening)",
+    )
     d.add_argument("--seed", type=int, default=1, help="seed of the generated day")
     d.set_defaults(run=run)
 
@@ -48,8 +52,10 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
 
     host, port = settings.host, settings.port
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    accounts = "\n".join(f"    {role.value.replace('_', ' '):18} {staff_id:8} PIN {pin}   ({name})"
-                         for staff_id, name, role, pin in people)
+    accounts = "\n".join(
+        f"    {role.value.replace('_', ' '):18} {staff_id:8} PIN {pin}   ({name})"
+        for staff_id, name, role, pin in people
+    )
     say(f"""
 Floor demo: {clinic.name}, a generated clinic day at {args.speed:g}x speed
 (clinic clock starts {demo_clock.now().astimezone(clinic.tz):%H:%M} {clinic.timezone}; data in {data_dir}).

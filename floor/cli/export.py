@@ -15,14 +15,25 @@ from floor.settings import Settings, data_dir_flag, redis_flag
 
 
 def add(commands: argparse._SubParsersAction) -> None:
-    e = commands.add_parser("export", help="a clinic day as FHIR (Encounters or a MeasureReport) or CSV, on stdout",
-                            description="Reads the log without changing it: safe beside a running server.")
-    e.add_argument("--clinic", required=True, metavar="FILE_OR_ID",
-                   help="the clinic's TOML file, or its id among $FLOOR_CLINICS (or the demo clinic)")
+    e = commands.add_parser(
+        "export",
+        help="a clinic day as FHIR (Encounters or a MeasureReport) or CSV, on stdout",
+        description="Reads the log without changing it: safe beside a running server.",
+    )
+    e.add_argument(
+        "--clinic",
+        required=True,
+        metavar="FILE_OR_ID",
+        help="the clinic's TOML file, or its id among $FLOOR_CLINICS (or the demo clinic)",
+    )
     e.add_argument("--day", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD (default: today, clinic time)")
-    e.add_argument("--what", choices=["encounters", "measures", "measures-csv"], default="encounters",
-                   help="encounters: a FHIR Bundle of Encounters (default); measures: a FHIR MeasureReport; "
-                        "measures-csv: the measures as CSV")
+    e.add_argument(
+        "--what",
+        choices=["encounters", "measures", "measures-csv"],
+        default="encounters",
+        help="encounters: a FHIR Bundle of Encounters (default); measures: a FHIR MeasureReport; "
+        "measures-csv: the measures as CSV",
+    )
     data_dir_flag(e)
     redis_flag(e)
     e.set_defaults(run=run)

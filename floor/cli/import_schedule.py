@@ -17,16 +17,27 @@ from floor.settings import Settings, data_dir_flag, redis_flag, replica_ack_flag
 
 
 def add(commands: argparse._SubParsersAction) -> None:
-    im = commands.add_parser("import", help="import a day's schedule from a CSV file or a FHIR R4 Bundle",
-                             description="Books, moves and cancels today's visits to match the file, or keeps a "
-                                         "later day's file to book when that day opens (README, Schedule import). "
-                                         "With the embedded log it refuses while a server runs on the data "
-                                         "directory: import through the server's endpoint then.")
+    im = commands.add_parser(
+        "import",
+        help="import a day's schedule from a CSV file or a FHIR R4 Bundle",
+        description="Books, moves and cancels today's visits to match the file, or keeps a "
+        "later day's file to book when that day opens (README, Schedule import). "
+        "With the embedded log it refuses while a server runs on the data "
+        "directory: import through the server's endpoint then.",
+    )
     im.add_argument("file", help="the schedule: a .csv file, or a .json FHIR Bundle of Appointments")
-    im.add_argument("--clinic", required=True, metavar="FILE_OR_ID",
-                    help="the clinic's TOML file, or its id among $FLOOR_CLINICS (or the demo clinic)")
-    im.add_argument("--date", type=dt.date.fromisoformat, default=None,
-                    help="the clinic day, YYYY-MM-DD: today (the default, clinic time) or a day ahead")
+    im.add_argument(
+        "--clinic",
+        required=True,
+        metavar="FILE_OR_ID",
+        help="the clinic's TOML file, or its id among $FLOOR_CLINICS (or the demo clinic)",
+    )
+    im.add_argument(
+        "--date",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="the clinic day, YYYY-MM-DD: today (the default, clinic time) or a day ahead",
+    )
     im.add_argument("--format", choices=["csv", "fhir"], default=None, help="default: by the file's name or content")
     data_dir_flag(im)
     redis_flag(im)
@@ -57,7 +68,8 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
                 f"floor: a Floor server is running on {Path(settings.data_dir).resolve()}; two processes must not "
                 "append to one embedded log, so nothing was imported. Import through the server (as a manager):\n"
                 f"  curl -X POST -H 'Authorization: Bearer TOKEN' -H 'Content-Type: {media}' --data-binary "
-                f"@{args.file} 'http://HOST:PORT/api/clinics/{clinic.id}/schedule?date={day}'")
+                f"@{args.file} 'http://HOST:PORT/api/clinics/{clinic.id}/schedule?date={day}'"
+            )
     try:
         summary = asyncio.run(_import(clinic, settings, clock, body, kind, day, import_schedule))
     except ScheduleRefused as refused:
@@ -74,17 +86,20 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
             reason = f" ({row.reason})" if row.reason else ""
             print(f"{row.where}: {row.external_id} {row.outcome.value.replace('_', ' ')} {row.visit or ''}{reason}")
     if summary.books_at is not None:
-        print(f"{clinic.id} {day}: kept; it is booked when the day opens ({summary.books_at:%Y-%m-%d %H:%M %Z}): "
-              f"{summary.added} to add, {summary.cancelled} cancelled, {summary.no_show} no-show, "
-              f"{summary.not_applied} not applied")
+        print(
+            f"{clinic.id} {day}: kept; it is booked when the day opens ({summary.books_at:%Y-%m-%d %H:%M %Z}): "
+            f"{summary.added} to add, {summary.cancelled} cancelled, {summary.no_show} no-show, "
+            f"{summary.not_applied} not applied"
+        )
         return
-    print(f"{clinic.id} {day}: {summary.added} added, {summary.updated} updated, {summary.cancelled} cancelled, "
-          f"{summary.no_show} no-show, {summary.unchanged} unchanged, {summary.not_applied} not applied "
-          f"(log at seq {summary.seq})")
+    print(
+        f"{clinic.id} {day}: {summary.added} added, {summary.updated} updated, {summary.cancelled} cancelled, "
+        f"{summary.no_show} no-show, {summary.unchanged} unchanged, {summary.not_applied} not applied "
+        f"(log at seq {summary.seq})"
+    )
 
 
-async def _import(clinic: Clinic, settings: Settings, clock: Clock, body: bytes, kind, day: dt.date,
-                  import_schedule):
+async def _import(clinic: Clinic, settings: Settings, clock: Clock, body: bytes, kind, day: dt.date, import_schedule):
     """The import through a clinic runtime of its own on the same log a server uses, so it is decided and
     stored exactly as the HTTP endpoint does (Floor itself is the actor: no role check)."""
     from floor.fanout import Hub

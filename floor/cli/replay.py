@@ -18,8 +18,11 @@ def add(commands: argparse._SubParsersAction) -> None:
     r = commands.add_parser("replay", help="what alerts Floor would have raised on a recorded day")
     r.add_argument("file", help="an embedded log day file (DATA/<clinic>/<day>.log) or a JSON array of events")
     r.add_argument("--clinic", action="append", metavar="PATH", help="the clinic's TOML file (default: demo)")
-    r.add_argument("--no-history", action="store_true",
-                   help="do not learn from the day files before it in the same folder (as the server does)")
+    r.add_argument(
+        "--no-history",
+        action="store_true",
+        help="do not learn from the day files before it in the same folder (as the server does)",
+    )
     r.set_defaults(run=run)
 
 

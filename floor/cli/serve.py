@@ -37,12 +37,19 @@ def add(commands: argparse._SubParsersAction) -> None:
     host_flag(s, from_environment=True)
     port_flag(s)
     data_dir_flag(s, help="where the embedded log keeps its files (default ./floor-data, or $FLOOR_DATA_DIR)")
-    redis_flag(s, help="share the floor through Redis (redis://host:6379/0; a Redis Cluster is detected); "
-                       "several nodes comma-separated (redis://a:7000,redis://b:7001), any one answering at "
-                       "start will do; default $FLOOR_REDIS_URL, else $REDIS_URL, else the embedded log")
-    s.add_argument("--clinic", action="append", metavar="PATH", dest="clinic_files",
-                   help="a clinic TOML file or a directory of them; repeatable (default: $FLOOR_CLINICS, "
-                        "else the demo clinic)")
+    redis_flag(
+        s,
+        help="share the floor through Redis (redis://host:6379/0; a Redis Cluster is detected); "
+        "several nodes comma-separated (redis://a:7000,redis://b:7001), any one answering at "
+        "start will do; default $FLOOR_REDIS_URL, else $REDIS_URL, else the embedded log",
+    )
+    s.add_argument(
+        "--clinic",
+        action="append",
+        metavar="PATH",
+        dest="clinic_files",
+        help="a clinic TOML file or a directory of them; repeatable (default: $FLOOR_CLINICS, else the demo clinic)",
+    )
     replica_ack_flags(s)
     trusted_proxies_flag(s)
     retention_days_flag(s)
@@ -73,9 +80,12 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     serve_until_stopped(uvicorn_server(floors, settings), settings)
 
 
-def uvicorn_server(floors: Floors, settings: Settings,
-           background: list[Callable[[], Coroutine[None, None, None]]] | None = None,
-           demo_pairing_clinic: str | None = None) -> uvicorn.Server:
+def uvicorn_server(
+    floors: Floors,
+    settings: Settings,
+    background: list[Callable[[], Coroutine[None, None, None]]] | None = None,
+    demo_pairing_clinic: str | None = None,
+) -> uvicorn.Server:
     """The uvicorn server for `floors` on the settings' host and port, socket stack and trusted proxies."""
     from floor.web.app import create_app
     from floor.web.auth import Guarding
@@ -83,8 +93,12 @@ def uvicorn_server(floors: Floors, settings: Settings,
 
     trusted_proxies = list(settings.trusted_proxies)
     config = uvicorn.Config(
-        create_app(floors, background=background or [], guarding=Guarding(allowed_origins=settings.allowed_origins),
-                   demo_pairing_clinic=demo_pairing_clinic),
+        create_app(
+            floors,
+            background=background or [],
+            guarding=Guarding(allowed_origins=settings.allowed_origins),
+            demo_pairing_clinic=demo_pairing_clinic,
+        ),
         host=settings.host,
         port=settings.port,
         # uvicorn's websockets-sansio protocol, letting the live feed write each update's frame once for all
@@ -148,8 +162,10 @@ def _load_before_serving(floors: Floors, clinics: list[str]) -> None:
     except (LogCorrupt, LogUnavailable) as e:
         raise SystemExit(f"floor: cannot start: {e}") from None
     except OSError as e:
-        raise SystemExit(f"floor: cannot start: {e.filename or 'the data directory'}: {e.strerror or e}. "
-                         "Check the disk and the file's permissions, then start again.") from None
+        raise SystemExit(
+            f"floor: cannot start: {e.filename or 'the data directory'}: {e.strerror or e}. "
+            "Check the disk and the file's permissions, then start again."
+        ) from None
 
 
 def _reach_before_serving(redis_url: str) -> None:
@@ -165,8 +181,10 @@ def _reach_before_serving(redis_url: str) -> None:
     try:
         asyncio.run(reach())
     except LogUnavailable as e:
-        raise SystemExit(f"floor: cannot start: {e}. Start Redis, or give --redis (or FLOOR_REDIS_URL) a node "
-                         "that answers; several may be listed, comma-separated.") from None
+        raise SystemExit(
+            f"floor: cannot start: {e}. Start Redis, or give --redis (or FLOOR_REDIS_URL) a node "
+            "that answers; several may be listed, comma-separated."
+        ) from None
 
 
 def _own_data_dir(data_dir: str):
@@ -178,8 +196,10 @@ def _own_data_dir(data_dir: str):
         return None  # the log reports an unusable data directory better
     if owner is None:
         # Two writers on one embedded log would store the same seq twice: refuse rather than corrupt the day.
-        raise SystemExit(f"floor: another process is writing to {Path(data_dir).resolve()} (it holds "
-                         f"{LOCK_NAME}): another `floor serve` on this data directory, or a `floor import` "
-                         "finishing. Stop it, or give this server its own --data-dir (several servers share "
-                         "one floor through --redis).")
+        raise SystemExit(
+            f"floor: another process is writing to {Path(data_dir).resolve()} (it holds "
+            f"{LOCK_NAME}): another `floor serve` on this data directory, or a `floor import` "
+            "finishing. Stop it, or give this server its own --data-dir (several servers share "
+            "one floor through --redis)."
+        )
     return owner

@@ -13,21 +13,37 @@ from floor.settings import Settings, data_dir_flag, redis_flag
 
 
 def add(commands: argparse._SubParsersAction) -> None:
-    st = commands.add_parser("staff", help="add staff (the first manager), list them, unlock or reset a PIN",
-                             description="Staff accounts live beside the floor: in the data directory, or in "
-                                         "Redis with --redis. There is no default account or password.")
+    st = commands.add_parser(
+        "staff",
+        help="add staff (the first manager), list them, unlock or reset a PIN",
+        description="Staff accounts live beside the floor: in the data directory, or in "
+        "Redis with --redis. There is no default account or password.",
+    )
     st.add_argument("action", choices=["add", "list", "unlock", "secret", "clinics"])
     st.add_argument("--id", help="the staff id they sign in with (add, unlock, secret, clinics)")
-    st.add_argument("--clinic", action="append", metavar="CLINIC",
-                    help="add, clinics: a clinic they work in (repeat for several); '*' for every clinic the server "
-                         "runs (the default for add)")
+    st.add_argument(
+        "--clinic",
+        action="append",
+        metavar="CLINIC",
+        help="add, clinics: a clinic they work in (repeat for several); '*' for every clinic the server "
+        "runs (the default for add)",
+    )
     st.add_argument("--name", help="their name as colleagues know it (add)")
-    st.add_argument("--role", choices=[r for r in ("front_desk", "medical_assistant", "provider", "manager")],
-                    help="add: front_desk, medical_assistant, provider or manager")
-    st.add_argument("--provider", help="add, role provider: the clinic provider id they are (providers[].id in "
-                    "the clinic file), so their tablet shows their patients")
-    st.add_argument("--secret-stdin", action="store_true", help="read the PIN or password from one line of stdin "
-                    "instead of asking twice")
+    st.add_argument(
+        "--role",
+        choices=[r for r in ("front_desk", "medical_assistant", "provider", "manager")],
+        help="add: front_desk, medical_assistant, provider or manager",
+    )
+    st.add_argument(
+        "--provider",
+        help="add, role provider: the clinic provider id they are (providers[].id in "
+        "the clinic file), so their tablet shows their patients",
+    )
+    st.add_argument(
+        "--secret-stdin",
+        action="store_true",
+        help="read the PIN or password from one line of stdin instead of asking twice",
+    )
     data_dir_flag(st)
     redis_flag(st)
     st.set_defaults(run=run, problem=problem)
@@ -56,11 +72,20 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
         sessions = Sessions(directory, SystemClock())
         try:
             if args.action == "add":
-                member = await sessions.add_staff(args.id, args.name or args.id, Role(args.role), _read_secret(args),
-                                                  "floor staff add", clinics, provider=args.provider)
+                member = await sessions.add_staff(
+                    args.id,
+                    args.name or args.id,
+                    Role(args.role),
+                    _read_secret(args),
+                    "floor staff add",
+                    clinics,
+                    provider=args.provider,
+                )
                 linked = f", linked to provider {member.provider}" if member.provider else ""
-                say(f"Added {member.id} ({member.name}), {member.role.value.replace('_', ' ')}{linked}, "
-                    f"{_clinic_words(member.clinics)}.")
+                say(
+                    f"Added {member.id} ({member.name}), {member.role.value.replace('_', ' ')}{linked}, "
+                    f"{_clinic_words(member.clinics)}."
+                )
             elif args.action == "clinics":
                 if not args.clinic:
                     raise SystemExit("floor: staff clinics needs --clinic (one or more, or '*' for every clinic)")

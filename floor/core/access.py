@@ -80,8 +80,12 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Act.mark_presence: frozenset({_MA, _PROVIDER}),  # a provider for themself only: see may_mark_presence
 }
 
-_WORDS = {Role.front_desk: "front desk", Role.medical_assistant: "medical assistants", Role.provider: "providers",
-          Role.manager: "managers"}
+_WORDS = {
+    Role.front_desk: "front desk",
+    Role.medical_assistant: "medical assistants",
+    Role.provider: "providers",
+    Role.manager: "managers",
+}
 
 
 def may(role: Role, action: Action) -> bool:
@@ -103,16 +107,29 @@ def may_mark_presence(role: Role, own_provider: str | None, provider: str) -> bo
 #: What each action is called in a sentence ("Front desk cannot room a patient").
 _DOING: dict[Action, str] = {
     Act.read_floor: "read the floor",
-    Act.book: "add visits", Stage.arrived: "check a patient in", Stage.no_show: "mark a no-show",
-    Stage.cancelled: "cancel a visit", Stage.roomed: "room a patient", Stage.prep_done: "mark prep done",
-    Stage.provider_in: "mark the provider in", Stage.teach_back_done: "mark the teach-back done",
-    Stage.checked_out: "check a patient out", Stage.left_without_being_seen: "mark a patient left unseen",
-    RoomAction.ready: "mark a room ready", RoomAction.blocked: "block a room", RoomAction.unblocked: "unblock a room",
-    Act.undo: "undo a step", Act.acknowledge_alert: "acknowledge alerts", Act.read_measures: "read the measures",
-    Act.read_audit: "read the audit trail", Act.read_history: "read a past day's board",
-    Act.read_learned: "read what Floor has learned", Act.export_records: "export the clinic's records",
+    Act.book: "add visits",
+    Stage.arrived: "check a patient in",
+    Stage.no_show: "mark a no-show",
+    Stage.cancelled: "cancel a visit",
+    Stage.roomed: "room a patient",
+    Stage.prep_done: "mark prep done",
+    Stage.provider_in: "mark the provider in",
+    Stage.teach_back_done: "mark the teach-back done",
+    Stage.checked_out: "check a patient out",
+    Stage.left_without_being_seen: "mark a patient left unseen",
+    RoomAction.ready: "mark a room ready",
+    RoomAction.blocked: "block a room",
+    RoomAction.unblocked: "unblock a room",
+    Act.undo: "undo a step",
+    Act.acknowledge_alert: "acknowledge alerts",
+    Act.read_measures: "read the measures",
+    Act.read_audit: "read the audit trail",
+    Act.read_history: "read a past day's board",
+    Act.read_learned: "read what Floor has learned",
+    Act.export_records: "export the clinic's records",
     Act.manage_schedule: "import or withdraw schedules",
-    Act.manage_staff: "manage staff", Act.manage_displays: "manage displays",
+    Act.manage_staff: "manage staff",
+    Act.manage_displays: "manage displays",
     Act.mark_presence: "say where a provider is",
 }
 

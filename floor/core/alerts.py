@@ -77,8 +77,16 @@ def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertCha
             episode = f"dwell-{v.id}-{v.stage.value}-{int(entered.timestamp())}"
             due.add(episode)
             if episode not in raised:
-                changes.append(floor.new_alert("dwell", AlertDetail(minutes=round(waited, 1), limit=limit),
-                                               episode=episode, provider=v.provider, visit=v.id, stage=v.stage))
+                changes.append(
+                    floor.new_alert(
+                        "dwell",
+                        AlertDetail(minutes=round(waited, 1), limit=limit),
+                        episode=episode,
+                        provider=v.provider,
+                        visit=v.id,
+                        stage=v.stage,
+                    )
+                )
     return [*changes, *(AlertCleared(current[episode]) for episode in sorted(current.keys() - due))]
 
 
@@ -91,21 +99,27 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
         projection = project(floor, provider.id, now, visits=visits[provider.id], rooms_at=rooms_at)
         # A cascade is the provider's delay passing down the schedule: a visit late only because its own
         # patient is late is not part of it.
-        soon = [p for p in projection.visits if p.planned_provider_in <= now + HORIZON
-                and (p.waits_for_provider or p.waits_for_room or p.planned_provider_in + late_by <= now)]
+        soon = [
+            p
+            for p in projection.visits
+            if p.planned_provider_in <= now + HORIZON
+            and (p.waits_for_provider or p.waits_for_room or p.planned_provider_in + late_by <= now)
+        ]
         # Visits that started late are links of a cascade only while someone is still waiting downstream:
         # once the provider has nobody left to see, the cascade is over (it lingered until midnight).
         # An active cascade keeps the links behind a patient taken out of turn (its run is not over); a new one
         # is raised only on a run unbroken by anyone seen on time.
         current = next((a for a in active if a.kind == "cascade" and a.provider == provider.id), None)
-        started = _started_late(floor, provider.id, late_by, visits[provider.id],
-                                through_out_of_turn=current is not None) if projection.visits else []
+        started = (
+            _started_late(floor, provider.id, late_by, visits[provider.id], through_out_of_turn=current is not None)
+            if projection.visits
+            else []
+        )
         coming = [p for p in soon if p.lateness >= t.cascade_minutes + RAISE_MARGIN]
         late = started + [p.visit for p in coming]
         lingering = started + [p.visit for p in soon if p.lateness >= t.cascade_minutes * CLEAR_SHARE]
         # A patient past their time and not come counts by how likely they still are to: some will not.
-        links = len(started) + sum(p.show if p.stage is Stage.scheduled and p.own_lateness > 0 else 1.0
-                                   for p in coming)
+        links = len(started) + sum(p.show if p.stage is Stage.scheduled and p.own_lateness > 0 else 1.0 for p in coming)
         if current is None:
             if links >= t.cascade_visits - 1e-9 and not _just_cleared(floor, provider.id, now):
                 # One active cascade per provider: that, not the id, is what servers sharing a log agree on.
@@ -115,8 +129,11 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
         else:
             detail = _detail(projection, late or lingering)
             old = current.detail
-            if detail.affected != old.affected or abs((detail.lateness or 0) - (old.lateness or 0)) >= UPDATE_MINUTES \
-                    or _moved(detail.recovers_at, old.recovers_at):
+            if (
+                detail.affected != old.affected
+                or abs((detail.lateness or 0) - (old.lateness or 0)) >= UPDATE_MINUTES
+                or _moved(detail.recovers_at, old.recovers_at)
+            ):
                 changes.append(AlertUpdated(current.id, detail))
     return changes
 
@@ -130,12 +147,15 @@ def _moved(recovers: dt.datetime | None, was: dt.datetime | None) -> bool:
 
 def _just_cleared(floor: Floor, provider: str, now: dt.datetime) -> bool:
     """A provider's cascade cleared moments ago is not raised again at once: that would be a flap."""
-    return any(a.kind == "cascade" and a.provider == provider and a.cleared_at is not None
-               and now - a.cleared_at < REARM for a in floor.alerts.values())
+    return any(
+        a.kind == "cascade" and a.provider == provider and a.cleared_at is not None and now - a.cleared_at < REARM
+        for a in floor.alerts.values()
+    )
 
 
-def _started_late(floor: Floor, provider: str, late_by: dt.timedelta, visits: list[Visit], *,
-                  through_out_of_turn: bool = False) -> list[str]:
+def _started_late(
+    floor: Floor, provider: str, late_by: dt.timedelta, visits: list[Visit], *, through_out_of_turn: bool = False
+) -> list[str]:
     """The provider's latest seen visits that started L or more late (by the clinic's planned provider-in),
     back to the last one on time: the links of a cascade already in progress.
 

@@ -89,8 +89,17 @@ class UndoPresence(Struct, frozen=True):
     expected_version: int | None = None
 
 
-Command = (BookVisit | RescheduleVisit | TakeStep | UndoStep | MarkRoom | UndoRoomMark | AcknowledgeAlert | MarkPresence
-           | UndoPresence)
+Command = (
+    BookVisit
+    | RescheduleVisit
+    | TakeStep
+    | UndoStep
+    | MarkRoom
+    | UndoRoomMark
+    | AcknowledgeAlert
+    | MarkPresence
+    | UndoPresence
+)
 
 
 class Tap(Struct, frozen=True):

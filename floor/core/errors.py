@@ -20,8 +20,9 @@ class Why(StrEnum):
 class Refusal(Exception):
     """The command was refused; nothing was written. `detail` carries facts a screen can show."""
 
-    def __init__(self, why: Why, message: str, *, field: str | None = None, visit: str | None = None,
-                 **detail: object) -> None:
+    def __init__(
+        self, why: Why, message: str, *, field: str | None = None, visit: str | None = None, **detail: object
+    ) -> None:
         super().__init__(message)
         self.why = why
         self.message = message

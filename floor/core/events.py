@@ -162,8 +162,19 @@ class AlertAcknowledged(Struct, tag="alert_acknowledged", frozen=True):
 
 AlertChange = AlertRaised | AlertUpdated | AlertCleared
 
-Change = (VisitBooked | VisitRescheduled | StepTaken | StepUndone | WalkInRemoved | RoomMarked | RoomMarkUndone
-          | AlertChange | AlertAcknowledged | ProviderPresence | PresenceUndone)
+Change = (
+    VisitBooked
+    | VisitRescheduled
+    | StepTaken
+    | StepUndone
+    | WalkInRemoved
+    | RoomMarked
+    | RoomMarkUndone
+    | AlertChange
+    | AlertAcknowledged
+    | ProviderPresence
+    | PresenceUndone
+)
 
 
 class Event(Struct, frozen=True):

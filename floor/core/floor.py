@@ -170,8 +170,11 @@ def _human(stage: Stage) -> str:
 
 
 def _human_presence(status: Presence) -> str:
-    return {Presence.running_late: "running late to clinic", Presence.stepped_away: "stepped away",
-            Presence.back: "back"}[status]
+    return {
+        Presence.running_late: "running late to clinic",
+        Presence.stepped_away: "stepped away",
+        Presence.back: "back",
+    }[status]
 
 
 class Floor:
@@ -201,8 +204,9 @@ class Floor:
         self.presence_versions: dict[str, int] = {}
 
     @classmethod
-    def fold(cls, clinic: Clinic, day: dt.date, base_seq: int, events: Iterable[Event],
-             ids: Ids | None = None) -> Floor:
+    def fold(
+        cls, clinic: Clinic, day: dt.date, base_seq: int, events: Iterable[Event], ids: Ids | None = None
+    ) -> Floor:
         floor = cls(clinic, day, base_seq, ids)
         for event in events:
             floor.apply(event)
@@ -239,8 +243,7 @@ class Floor:
         """The event for an alert change Floor itself decided (see floor.core.alerts.review)."""
         at = self._stamp(tap)
         current = self.alerts.get(change.alert)
-        return Event(self.seq + 1, at, self.day, tap.actor, tap.device, current.version + 1 if current else 1,
-                     change)
+        return Event(self.seq + 1, at, self.day, tap.actor, tap.device, current.version + 1 if current else 1, change)
 
     def _permit(self, command: Command, tap: Tap) -> None:
         """Each role taps only its own steps; an undo is for whoever made the step, or a manager."""
@@ -266,35 +269,56 @@ class Floor:
         if not may(tap.role, action):
             raise Refusal(Why.forbidden, refusal_text(tap.role, action))
         if isinstance(command, MarkPresence) and not may_mark_presence(tap.role, tap.provider, command.provider):
-            raise Refusal(Why.forbidden, f"A provider says where they themself are, not {command.provider}: medical "
-                          "assistants and managers can say it for any provider.", field="provider")
+            raise Refusal(
+                Why.forbidden,
+                f"A provider says where they themself are, not {command.provider}: medical "
+                "assistants and managers can say it for any provider.",
+                field="provider",
+            )
         if isinstance(command, UndoPresence):
             marks = self.presence.get(command.provider)
             if command.expected_version not in (None, self.presence_versions.get(command.provider, 0)):
                 return  # `_undo_presence` refuses it as stale (409)
             if marks and not may_undo(tap.role, tap.actor, marks[-1].by):
-                raise Refusal(Why.forbidden, f"Only {marks[-1].by or 'the person who tapped it'} or a manager can "
-                              f"undo {_human_presence(marks[-1].status)}.")
+                raise Refusal(
+                    Why.forbidden,
+                    f"Only {marks[-1].by or 'the person who tapped it'} or a manager can "
+                    f"undo {_human_presence(marks[-1].status)}.",
+                )
         if isinstance(command, UndoStep):
             visit = self.visits.get(command.visit)
             if visit is not None and command.expected_version not in (None, visit.version):
                 return  # the tablet undoes a step it saw, not the one taken since: `_undo` says so (409)
             last = visit.steps[-1] if visit is not None and visit.steps else None
             if last is not None and not may_undo(tap.role, tap.actor, last.by):
-                raise Refusal(Why.forbidden, f"Only {last.by or 'the person who tapped it'} or a manager can undo "
-                              f"{_human(last.step)}.", visit=visit.id)
-            if visit is not None and last is None and _removable(visit) and not may_undo(
-                    tap.role, tap.actor, visit.booked_by):
-                raise Refusal(Why.forbidden, f"Only {visit.booked_by or 'the person who booked it'} or a manager can "
-                              "take off a walk-in booked by mistake.", visit=visit.id)
+                raise Refusal(
+                    Why.forbidden,
+                    f"Only {last.by or 'the person who tapped it'} or a manager can undo {_human(last.step)}.",
+                    visit=visit.id,
+                )
+            if (
+                visit is not None
+                and last is None
+                and _removable(visit)
+                and not may_undo(tap.role, tap.actor, visit.booked_by)
+            ):
+                raise Refusal(
+                    Why.forbidden,
+                    f"Only {visit.booked_by or 'the person who booked it'} or a manager can "
+                    "take off a walk-in booked by mistake.",
+                    visit=visit.id,
+                )
         if isinstance(command, UndoRoomMark):
             room = self.rooms.get(command.room)
             if room is None or command.expected_version not in (None, room.version):
                 return  # `_undo_mark` refuses it (404, 409)
             mark = room.undoable_mark()
             if mark is not None and not may_undo(tap.role, tap.actor, mark.by):
-                raise Refusal(Why.forbidden, f"Only {mark.by} or a manager can undo {room.label} marked "
-                              f"{mark.action.value}.", room=room.id)
+                raise Refusal(
+                    Why.forbidden,
+                    f"Only {mark.by} or a manager can undo {room.label} marked {mark.action.value}.",
+                    room=room.id,
+                )
 
     def _stamp(self, tap: Tap) -> dt.datetime:
         """The event's time: the tap's, but never before the last event (a clock stepped back)."""
@@ -321,13 +345,35 @@ class Floor:
             start = self._today(c.start)
         if c.external_id is not None and (twin := self.by_external_id(c.external_id)) is not None:
             # One appointment, one visit: a second import of it updates the first visit instead.
-            raise Refusal(Why.taken, f"Appointment {c.external_id!r} is already on today's floor as {twin.id}.",
-                          field="external_id", visit=twin.id)
-        return VisitBooked(self.ids.visit(self.visits), c.patient_name, c.provider, c.visit_type, start, c.walk_in,
-                           c.notes, c.external_id, c.external_system, token=self.ids.token(self._tokens))
+            raise Refusal(
+                Why.taken,
+                f"Appointment {c.external_id!r} is already on today's floor as {twin.id}.",
+                field="external_id",
+                visit=twin.id,
+            )
+        return VisitBooked(
+            self.ids.visit(self.visits),
+            c.patient_name,
+            c.provider,
+            c.visit_type,
+            start,
+            c.walk_in,
+            c.notes,
+            c.external_id,
+            c.external_system,
+            token=self.ids.token(self._tokens),
+        )
 
-    def new_alert(self, kind: str, detail: AlertDetail, *, episode: str | None = None, provider: str | None = None,
-                  visit: str | None = None, stage: Stage | None = None) -> AlertRaised:
+    def new_alert(
+        self,
+        kind: str,
+        detail: AlertDetail,
+        *,
+        episode: str | None = None,
+        provider: str | None = None,
+        visit: str | None = None,
+        stage: Stage | None = None,
+    ) -> AlertRaised:
         """A raise of a new alert, with a fresh id (an alert's id says nothing of its visit: the wall shows it)."""
         return AlertRaised(self.ids.alert(self.alerts), kind, detail, provider, visit, stage, episode)
 
@@ -344,32 +390,43 @@ class Floor:
         visit = self._visit(c.visit, c.expected_version)
         if visit.stage is not Stage.scheduled:
             # Once the patient is here the floor's own taps lead: their provider and room are already in play.
-            raise Refusal(Why.illegal_step, f"The visit is {_human(visit.stage)}; only a visit still scheduled can "
-                          "be moved to another time or provider.", visit=visit.id, stage=visit.stage.value)
+            raise Refusal(
+                Why.illegal_step,
+                f"The visit is {_human(visit.stage)}; only a visit still scheduled can "
+                "be moved to another time or provider.",
+                visit=visit.id,
+                stage=visit.stage.value,
+            )
         self._check_provider_and_type(c.provider, c.visit_type)
         start = self._today(c.start)
         if (start, c.provider, c.visit_type, c.notes) == (visit.start, visit.provider, visit.visit_type, visit.notes):
-            raise Refusal(Why.invalid, "The visit already has that start, provider, visit type and notes.",
-                          visit=visit.id)
-        return VisitRescheduled(visit.id, start, c.provider, c.visit_type, c.notes, visit.start, visit.provider,
-                                visit.visit_type)
+            raise Refusal(
+                Why.invalid, "The visit already has that start, provider, visit type and notes.", visit=visit.id
+            )
+        return VisitRescheduled(
+            visit.id, start, c.provider, c.visit_type, c.notes, visit.start, visit.provider, visit.visit_type
+        )
 
     def _check_provider_and_type(self, provider: str, visit_type: str) -> None:
         if self.clinic.provider(provider) is None:
             known = ", ".join(p.id for p in self.clinic.providers)
-            raise Refusal(Why.invalid, f"No provider {provider!r} in this clinic (known: {known}).",
-                          field="provider")
+            raise Refusal(Why.invalid, f"No provider {provider!r} in this clinic (known: {known}).", field="provider")
         if self.clinic.visit_type(visit_type) is None:
             known = ", ".join(v.code for v in self.clinic.visit_types)
-            raise Refusal(Why.invalid, f"No visit type {visit_type!r} in this clinic (known: {known}).",
-                          field="visit_type")
+            raise Refusal(
+                Why.invalid, f"No visit type {visit_type!r} in this clinic (known: {known}).", field="visit_type"
+            )
 
     def _today(self, start: dt.datetime) -> dt.datetime:
         """A start on today's clinic day (a start without a zone is clinic time)."""
         start = start if start.tzinfo else start.replace(tzinfo=self.clinic.tz)
         if self.clinic.day_of(start) != self.day:
-            raise Refusal(Why.invalid, f"Start {start.astimezone(self.clinic.tz):%Y-%m-%d %H:%M} is not on "
-                          f"today's clinic day ({self.day}); visits are added for today.", field="start")
+            raise Refusal(
+                Why.invalid,
+                f"Start {start.astimezone(self.clinic.tz):%Y-%m-%d %H:%M} is not on "
+                f"today's clinic day ({self.day}); visits are added for today.",
+                field="start",
+            )
         return start
 
     def by_external_id(self, external_id: str) -> Visit | None:
@@ -382,10 +439,14 @@ class Floor:
         if visit is None:
             raise Refusal(Why.not_found, f"No visit {visit_id!r} today.", visit=visit_id)
         if expected_version is not None and expected_version != visit.version:
-            raise Refusal(Why.stale_version,
-                          f"The visit changed first: it is now {_human(visit.stage)} (version {visit.version}, "
-                          f"you had version {expected_version}).",
-                          visit=visit_id, stage=visit.stage.value, version=visit.version)
+            raise Refusal(
+                Why.stale_version,
+                f"The visit changed first: it is now {_human(visit.stage)} (version {visit.version}, "
+                f"you had version {expected_version}).",
+                visit=visit_id,
+                stage=visit.stage.value,
+                version=visit.version,
+            )
         return visit
 
     def _step(self, c: TakeStep) -> StepTaken:
@@ -393,10 +454,13 @@ class Floor:
         if not is_allowed(visit.stage, c.step):
             allowed = allowed_steps(visit.stage)
             options = " or ".join(_human(s) for s in allowed) if allowed else "nothing (the visit is over)"
-            raise Refusal(Why.illegal_step,
-                          f"The visit is {_human(visit.stage)}; from there it can go to {options}, "
-                          f"not {_human(c.step)}.",
-                          visit=visit.id, stage=visit.stage.value, allowed=[s.value for s in allowed])
+            raise Refusal(
+                Why.illegal_step,
+                f"The visit is {_human(visit.stage)}; from there it can go to {options}, not {_human(c.step)}.",
+                visit=visit.id,
+                stage=visit.stage.value,
+                allowed=[s.value for s in allowed],
+            )
         if enters_room(c.step):
             if c.room is None:
                 raise Refusal(Why.invalid, "Rooming a patient needs the room.", field="room", visit=visit.id)
@@ -405,15 +469,29 @@ class Floor:
                 raise Refusal(Why.invalid, f"No room {c.room!r} in this clinic.", field="room", visit=visit.id)
             if room.state is not RoomState.ready:
                 ready = [r.id for r in self.rooms.values() if r.state is RoomState.ready]
-                raise Refusal(Why.room_unavailable, f"{room.label} is {room.state.value}, not ready.",
-                              visit=visit.id, room=room.id, room_state=room.state.value, ready_rooms=ready)
+                raise Refusal(
+                    Why.room_unavailable,
+                    f"{room.label} is {room.state.value}, not ready.",
+                    visit=visit.id,
+                    room=room.id,
+                    room_state=room.state.value,
+                    ready_rooms=ready,
+                )
             return StepTaken(visit.id, c.step, visit.stage, room=room.id)
         if c.room is not None:
-            raise Refusal(Why.invalid, f"A room is only given when rooming a patient, not for {_human(c.step)}.",
-                          field="room", visit=visit.id)
+            raise Refusal(
+                Why.invalid,
+                f"A room is only given when rooming a patient, not for {_human(c.step)}.",
+                field="room",
+                visit=visit.id,
+            )
         if c.entered_in_error and c.step is not Stage.cancelled:
-            raise Refusal(Why.invalid, "Only a cancellation can say the booking was entered in error.",
-                          field="entered_in_error", visit=visit.id)
+            raise Refusal(
+                Why.invalid,
+                "Only a cancellation can say the booking was entered in error.",
+                field="entered_in_error",
+                visit=visit.id,
+            )
         if c.entered_in_error:
             return StepTaken(visit.id, c.step, visit.stage, entered_in_error=True)
         room_left = visit.room if leaves_room(visit.stage, c.step) else None
@@ -425,16 +503,24 @@ class Floor:
         if not visit.steps and _removable(visit):
             return WalkInRemoved(visit.id, visit.booked_seq)
         if not visit.steps:
-            raise Refusal(Why.nothing_to_undo, f"The visit is {_human(visit.stage)} and has no step to undo.",
-                          visit=visit.id, stage=visit.stage.value)
+            raise Refusal(
+                Why.nothing_to_undo,
+                f"The visit is {_human(visit.stage)} and has no step to undo.",
+                visit=visit.id,
+                stage=visit.stage.value,
+            )
         last = visit.steps[-1]
         if last.room is not None and not enters_room(last.step):
             # Undoing a step that released a room puts the patient back in it, if nobody else is there.
             room = self.rooms[last.room]
             if room.state not in (RoomState.turnover, RoomState.ready):
-                raise Refusal(Why.room_unavailable,
-                              f"Cannot undo {_human(last.step)}: {room.label} is now {room.state.value}.",
-                              visit=visit.id, room=room.id, room_state=room.state.value)
+                raise Refusal(
+                    Why.room_unavailable,
+                    f"Cannot undo {_human(last.step)}: {room.label} is now {room.state.value}.",
+                    visit=visit.id,
+                    room=room.id,
+                    room_state=room.state.value,
+                )
         return StepUndone(visit.id, last.seq, last.step, last.previous, last.room)
 
     def presence_of(self, provider: str) -> PresenceMark | None:
@@ -462,29 +548,41 @@ class Floor:
     def _known_provider(self, provider: str, expected_version: int | None) -> None:
         if self.clinic.provider(provider) is None:
             known = ", ".join(p.id for p in self.clinic.providers)
-            raise Refusal(Why.not_found, f"No provider {provider!r} in this clinic (known: {known}).",
-                          field="provider")
+            raise Refusal(Why.not_found, f"No provider {provider!r} in this clinic (known: {known}).", field="provider")
         version = self.presence_versions.get(provider, 0)
         if expected_version is not None and expected_version != version:
             mark = self.presence_of(provider)
             now = _human_presence(mark.status) if mark is not None else "not marked"
-            raise Refusal(Why.stale_version, f"{provider}'s presence changed first: it is now {now} (version "
-                          f"{version}, you had version {expected_version}).", field="expected_version",
-                          version=version)
+            raise Refusal(
+                Why.stale_version,
+                f"{provider}'s presence changed first: it is now {now} (version "
+                f"{version}, you had version {expected_version}).",
+                field="expected_version",
+                version=version,
+            )
 
     def _presence(self, c: MarkPresence, at: dt.datetime) -> ProviderPresence:
         self._known_provider(c.provider, c.expected_version)
         if c.status is Presence.back:
             if c.back_in_minutes is not None:
-                raise Refusal(Why.invalid, "Back needs no minutes: back_in_minutes is only for running late or "
-                              "stepped away.", field="back_in_minutes")
+                raise Refusal(
+                    Why.invalid,
+                    "Back needs no minutes: back_in_minutes is only for running late or stepped away.",
+                    field="back_in_minutes",
+                )
         elif c.back_in_minutes is not None and not 1 <= c.back_in_minutes <= MAX_AWAY_MINUTES:
-            raise Refusal(Why.invalid, f"back_in_minutes must be from 1 to {MAX_AWAY_MINUTES}.",
-                          field="back_in_minutes")
+            raise Refusal(
+                Why.invalid, f"back_in_minutes must be from 1 to {MAX_AWAY_MINUTES}.", field="back_in_minutes"
+            )
         if c.status is Presence.running_late and any(
-                v.provider == c.provider and Stage.provider_in in v.times for v in self.visits.values()):
-            raise Refusal(Why.illegal_step, f"{c.provider} has already seen patients today: running late to clinic "
-                          "is for a provider not there yet (say stepped away).", field="status")
+            v.provider == c.provider and Stage.provider_in in v.times for v in self.visits.values()
+        ):
+            raise Refusal(
+                Why.illegal_step,
+                f"{c.provider} has already seen patients today: running late to clinic "
+                "is for a provider not there yet (say stepped away).",
+                field="status",
+            )
         # "back" is taken even with no mark standing: it also tells Floor the provider is on the floor, so the
         # projection stops presuming them away (floor.core.projection.absent_until).
         return ProviderPresence(c.provider, c.status, c.back_in_minutes)
@@ -501,14 +599,23 @@ class Floor:
         if room is None:
             raise Refusal(Why.not_found, f"No room {c.room!r} in this clinic.")
         if c.expected_version is not None and c.expected_version != room.version:
-            raise Refusal(Why.stale_version, f"{room.label} changed first: it is now {room.state.value} (version "
-                          f"{room.version}, you had version {c.expected_version}).", room=room.id,
-                          room_state=room.state.value, version=room.version)
+            raise Refusal(
+                Why.stale_version,
+                f"{room.label} changed first: it is now {room.state.value} (version "
+                f"{room.version}, you had version {c.expected_version}).",
+                room=room.id,
+                room_state=room.state.value,
+                version=room.version,
+            )
         mark = room.undoable_mark()
         if mark is None:
-            raise Refusal(Why.nothing_to_undo, f"{room.label} is {room.state.value} and has no mark to undo (a "
-                          "patient's step changed it since, or it was undone already).", room=room.id,
-                          room_state=room.state.value)
+            raise Refusal(
+                Why.nothing_to_undo,
+                f"{room.label} is {room.state.value} and has no mark to undo (a "
+                "patient's step changed it since, or it was undone already).",
+                room=room.id,
+                room_state=room.state.value,
+            )
         if mark.previous is RoomState.occupied:  # never: an occupied room takes no mark
             raise Refusal(Why.room_unavailable, f"{room.label} cannot go back to occupied.", room=room.id)
         return RoomMarkUndone(room.id, mark.seq, mark.action, mark.previous)
@@ -520,9 +627,13 @@ class Floor:
         if c.action not in ROOM_ACTIONS[room.state]:
             allowed = allowed_room_actions(room.state)
             options = " or ".join(a.value for a in allowed) if allowed else "nothing until its patient leaves"
-            raise Refusal(Why.illegal_step,
-                          f"{room.label} is {room.state.value}; it can be marked {options}, not {c.action.value}.",
-                          room=room.id, room_state=room.state.value, allowed=[a.value for a in allowed])
+            raise Refusal(
+                Why.illegal_step,
+                f"{room.label} is {room.state.value}; it can be marked {options}, not {c.action.value}.",
+                room=room.id,
+                room_state=room.state.value,
+                allowed=[a.value for a in allowed],
+            )
         # The reason is shown on the public hallway wall: the same rule as any text the team types.
         if why := unreadable("reason", c.reason):
             raise Refusal(Why.invalid, f"Not marked: {why}.", field="reason")
@@ -549,8 +660,10 @@ class Floor:
             scratch.rooms[room] = copy.copy(scratch.rooms[room])
         scratch.alerts = dict(self.alerts)
         if isinstance(event.change, ProviderPresence | PresenceUndone):
-            scratch.presence = {**self.presence, event.change.provider: list(self.presence.get(event.change.provider,
-                                                                                             []))}
+            scratch.presence = {
+                **self.presence,
+                event.change.provider: list(self.presence.get(event.change.provider, [])),
+            }
             scratch.presence_versions = dict(self.presence_versions)
         alert = getattr(event.change, "alert", None)
         if alert in scratch.alerts:
@@ -565,10 +678,23 @@ class Floor:
         match event.change:
             case VisitBooked() as c:
                 stage = Stage.arrived if c.walk_in else Stage.scheduled
-                visit = Visit(c.visit, c.patient_name, c.provider, c.visit_type, c.start, c.walk_in, c.notes,
-                              stage, event.version, times={stage: event.at}, external_id=c.external_id,
-                              external_system=c.external_system, token=c.token or legacy_token(c.visit),
-                              booked_by=event.actor, booked_seq=event.seq)
+                visit = Visit(
+                    c.visit,
+                    c.patient_name,
+                    c.provider,
+                    c.visit_type,
+                    c.start,
+                    c.walk_in,
+                    c.notes,
+                    stage,
+                    event.version,
+                    times={stage: event.at},
+                    external_id=c.external_id,
+                    external_system=c.external_system,
+                    token=c.token or legacy_token(c.visit),
+                    booked_by=event.actor,
+                    booked_seq=event.seq,
+                )
                 self.visits[visit.id] = visit
                 self._tokens.add(visit.token)
                 if c.external_id is not None:
@@ -630,8 +756,9 @@ class Floor:
                 self._set_room(room, ROOM_ACTIONS[room.state][c.action], None, event.at)
                 if room.state is RoomState.blocked:
                     room.reason = c.reason or None
-                room.last_mark = RoomMarkRecord(event.seq, c.action, before, since, event.actor, room.version,
-                                                previous_reason)
+                room.last_mark = RoomMarkRecord(
+                    event.seq, c.action, before, since, event.actor, room.version, previous_reason
+                )
                 return Touched(None, [room])
             case RoomMarkUndone() as c:
                 room = self.rooms[c.room]
@@ -642,8 +769,17 @@ class Floor:
                 room.last_mark = None
                 return Touched(None, [room])
             case AlertRaised() as c:
-                alert = Alert(c.alert, c.kind, c.detail, event.at, event.version, c.provider, c.visit, c.stage,
-                              episode=c.episode or c.alert)
+                alert = Alert(
+                    c.alert,
+                    c.kind,
+                    c.detail,
+                    event.at,
+                    event.version,
+                    c.provider,
+                    c.visit,
+                    c.stage,
+                    episode=c.episode or c.alert,
+                )
                 self.alerts[alert.id] = alert
                 return Touched(None, [], alert)
             case AlertUpdated() as c:
@@ -662,7 +798,8 @@ class Floor:
             case ProviderPresence() as c:
                 back_at = event.at + dt.timedelta(minutes=c.back_in_minutes) if c.back_in_minutes else None
                 self.presence.setdefault(c.provider, []).append(
-                    PresenceMark(event.seq, c.status, event.at, back_at, event.actor))
+                    PresenceMark(event.seq, c.status, event.at, back_at, event.actor)
+                )
                 self.presence_versions[c.provider] = event.version
                 return Touched(None, [], presence=self.presence_view(c.provider))
             case PresenceUndone() as c:
@@ -675,4 +812,3 @@ class Floor:
     def _set_room(room: Room, state: RoomState, visit: str | None, at: dt.datetime) -> None:
         room.state, room.visit, room.since, room.reason = state, visit, at, None
         room.version += 1
-

@@ -74,8 +74,9 @@ class NoIds(Ids):
 
     @staticmethod
     def _refuse(n: int) -> str:
-        raise RuntimeError("this floor was built to fold stored events and has no id source: build it with "
-                           "ids= to decide new events")
+        raise RuntimeError(
+            "this floor was built to fold stored events and has no id source: build it with ids= to decide new events"
+        )
 
 
 _TOKEN_ALPHABET = ALPHABET.upper()

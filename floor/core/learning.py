@@ -109,8 +109,10 @@ class Tally:
         for key, values in self.took.items():
             _, code, stage = key.split("/")
             stages[key] = _shrunk(getattr(self.clinic.visit_type(code).stage_minutes, stage), values)
-        habits = {p: _habits(self.no_shows[p], self.late[p], self.to_provider[p])
-                  for p in sorted({*self.no_shows, *self.late})}
+        habits = {
+            p: _habits(self.no_shows[p], self.late[p], self.to_provider[p])
+            for p in sorted({*self.no_shows, *self.late})
+        }
         return Learned(sorted(self.days), stages, habits)
 
 
@@ -129,8 +131,9 @@ def _habits(no_shows: int, late: list[float], to_provider: list[float]) -> Habit
     if len(late) > LATE_POINTS:
         late = [late[round(i * (len(late) - 1) / (LATE_POINTS - 1))] for i in range(LATE_POINTS)]
     to = round(median(to_provider), 1) if to_provider else None
-    return Habits(booked, no_shows, round(share, 4), arrivals, middle, [round(x, 1) for x in late], to,
-                  len(to_provider))
+    return Habits(
+        booked, no_shows, round(share, 4), arrivals, middle, [round(x, 1) for x in late], to, len(to_provider)
+    )
 
 
 def _stages(v: Visit, vtype: VisitType, busy: list[tuple[str, float, float]]) -> list[tuple[Stage, float]]:

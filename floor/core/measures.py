@@ -145,8 +145,7 @@ def _share(count: int, hits: int) -> Share:
 
 
 def _spans(visits: list[Visit], first: Stage, then: Stage) -> Durations:
-    return durations(_minutes(v.times[then] - v.times[first]) for v in visits
-                     if first in v.times and then in v.times)
+    return durations(_minutes(v.times[then] - v.times[first]) for v in visits if first in v.times and then in v.times)
 
 
 def _with_provider(visit: Visit) -> float | None:
@@ -160,20 +159,25 @@ def _planned(floor: Floor) -> dict[str, dt.datetime]:
     """Each visit's planned provider-in by the clinic's convention, by visit id (its start when its visit type
     is unknown)."""
     convention = convention_of(floor.clinic)
-    return {visit.id: planned_provider_in(visit, floor.clinic.visit_type(visit.visit_type), convention)
-            for visit in floor.visits.values()}
+    return {
+        visit.id: planned_provider_in(visit, floor.clinic.visit_type(visit.visit_type), convention)
+        for visit in floor.visits.values()
+    }
 
 
-def _provider_lateness(visits: list[Visit], planned: Mapping[str, dt.datetime],
-                       now: dt.datetime) -> tuple[float, float]:
+def _provider_lateness(
+    visits: list[Visit], planned: Mapping[str, dt.datetime], now: dt.datetime
+) -> tuple[float, float]:
     """(current, worst) lateness of one provider's visits, in minutes."""
+
     def lateness(visit: Visit) -> float:
         return max(0.0, _minutes(visit.times[Stage.provider_in] - planned[visit.id]))
 
     scheduled = [v for v in visits if not v.walk_in]
     started = [v for v in scheduled if Stage.provider_in in v.times]
-    waiting = [v for v in scheduled
-               if planned[v.id] <= now and Stage.provider_in not in v.times and v.stage not in ENDS]
+    waiting = [
+        v for v in scheduled if planned[v.id] <= now and Stage.provider_in not in v.times and v.stage not in ENDS
+    ]
     if waiting:
         current = _minutes(now - min(planned[v.id] for v in waiting))
     else:
@@ -184,8 +188,13 @@ def _provider_lateness(visits: list[Visit], planned: Mapping[str, dt.datetime],
     return round(current, 1), round(worst, 1)
 
 
-def _measures(visits: list[Visit], planned: Mapping[str, dt.datetime], now: dt.datetime,
-              lateness: tuple[float, float], alerts: int) -> Measures:
+def _measures(
+    visits: list[Visit],
+    planned: Mapping[str, dt.datetime],
+    now: dt.datetime,
+    lateness: tuple[float, float],
+    alerts: int,
+) -> Measures:
     def count(stage: Stage) -> int:
         return sum(v.stage is stage for v in visits)
 
@@ -206,8 +215,9 @@ def _measures(visits: list[Visit], planned: Mapping[str, dt.datetime], now: dt.d
         arrival_to_provider=_spans(visits, Stage.arrived, Stage.provider_in),
         time_with_provider=durations(m for m in map(_with_provider, visits) if m is not None),
         cycle_time=_spans(visits, Stage.arrived, Stage.checked_out),
-        on_time_starts=_share(len(started),
-                              sum(v.times[Stage.provider_in] - planned[v.id] <= ON_TIME_GRACE for v in started)),
+        on_time_starts=_share(
+            len(started), sum(v.times[Stage.provider_in] - planned[v.id] <= ON_TIME_GRACE for v in started)
+        ),
         teach_back_rate=_share(len(checked_out), sum(not v.without_teach_back for v in checked_out)),
         no_show_rate=_share(len(due), sum(v.stage is Stage.no_show for v in due)),
         current_lateness=lateness[0],
@@ -229,7 +239,9 @@ def measure(floor: Floor, now: dt.datetime, alerts_raised: Mapping[str, int] | N
         pid: _measures(visits, planned, now, _provider_lateness(visits, planned, now), alerts.get(pid, 0))
         for pid, visits in by_provider.items()
     }
-    lateness = (max((m.current_lateness for m in providers.values()), default=0.0),
-                max((m.worst_lateness for m in providers.values()), default=0.0))
+    lateness = (
+        max((m.current_lateness for m in providers.values()), default=0.0),
+        max((m.worst_lateness for m in providers.values()), default=0.0),
+    )
     clinic = _measures(real, planned, now, lateness, sum(alerts.values()))
     return ClinicMeasures(clinic, providers, now)

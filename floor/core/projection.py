@@ -126,8 +126,9 @@ def visit_plan(visit: Visit, clinic: Clinic) -> VisitPlan:
     """`visit`'s plan in `clinic` (a visit of a type the clinic no longer has: both at its booked time)."""
     vtype = clinic.visit_type(visit.visit_type)
     provider_in = planned_provider_in(visit, vtype, convention_of(clinic))
-    return VisitPlan(visit.id, planned_roomed(visit, vtype, convention_of(clinic)) if vtype else visit.start,
-                     provider_in)
+    return VisitPlan(
+        visit.id, planned_roomed(visit, vtype, convention_of(clinic)) if vtype else visit.start, provider_in
+    )
 
 
 def convention_of(clinic: Clinic) -> AppointmentTime:
@@ -176,8 +177,9 @@ def pace(floor: Floor, provider: str, visits: Iterable[Visit] | None = None) -> 
         end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
         vtype = floor.clinic.visit_type(v.visit_type)
         if end is not None and vtype is not None:
-            ratios.append(minutes(end - v.times[Stage.provider_in])
-                          / learned.expected(provider, vtype, Stage.provider_in))
+            ratios.append(
+                minutes(end - v.times[Stage.provider_in]) / learned.expected(provider, vtype, Stage.provider_in)
+            )
     if not ratios:
         return 1.0
     learned = (PACE_PRIOR * 1.0 + len(ratios) * median(ratios)) / (PACE_PRIOR + len(ratios))
@@ -221,9 +223,14 @@ def provider_delay(visits: Iterable[ProjectedVisit]) -> float:
     earlier patients hold): that visit's lateness less the patient's own; walk-ins and late patients aside; 0
     if no such patient will wait. A patient late because they came late does not make the provider late. The
     wall, the waiting room and the manager quote this figure, and a cascade alert carries it."""
-    return next((max(0.0, p.lateness - p.own_lateness) for p in sorted(visits, key=lambda p: p.planned_provider_in)
-                 if (p.waits_for_provider or p.waits_for_room) and not p.walk_in and p.own_lateness < PATIENT_LATE),
-                0.0)
+    return next(
+        (
+            max(0.0, p.lateness - p.own_lateness)
+            for p in sorted(visits, key=lambda p: p.planned_provider_in)
+            if (p.waits_for_provider or p.waits_for_room) and not p.walk_in and p.own_lateness < PATIENT_LATE
+        ),
+        0.0,
+    )
 
 
 class Cause(Struct, frozen=True):
@@ -245,9 +252,14 @@ class ProviderProjection(Struct, frozen=True):
     cause: Cause | None
 
 
-def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
-            visits: list[Visit] | None = None,
-            rooms_at: dict[str, dt.datetime] | None = None) -> ProviderProjection:
+def project(
+    floor: Floor,
+    provider: str,
+    now: dt.datetime,
+    on_time: float = 5.0,
+    visits: list[Visit] | None = None,
+    rooms_at: dict[str, dt.datetime] | None = None,
+) -> ProviderProjection:
     """`visits`: the provider's visits (from `by_provider`), and `rooms_at`: when each waiting patient gets a
     room (from `rooming`), when projecting every provider at once."""
     clinic = floor.clinic
@@ -257,8 +269,7 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
     learned = floor.learned
     everyone = floor.visits.values() if visits is None else visits
     p = pace(floor, provider, everyone)
-    coming = _Coming(clinic, convention, (v for v in everyone if v.provider == provider),
-                     learned.habits.get(provider))
+    coming = _Coming(clinic, convention, (v for v in everyone if v.provider == provider), learned.habits.get(provider))
     mine = [v for v in everyone if v.provider == provider and v.stage not in ENDS]
     free_at = now
     causes = [c for v in mine if (c := _overrun(v, clinic.visit_type(v.visit_type), now, p, learned)) is not None]
@@ -300,21 +311,51 @@ def project(floor: Floor, provider: str, now: dt.datetime, on_time: float = 5.0,
             # Not here, likely not coming, and the provider would be waiting for them: the provider sees who
             # is here, and fits them in if they do come. Late only by being late, not by the provider.
             lateness = 0.0 if v.walk_in else show * max(0.0, minutes(ready - planned))
-            projected.append(ProjectedVisit(v.id, v.stage, planned, ready, round(lateness, 1), False,
-                                            ready + minutes_in, round(show, 2), v.walk_in,
-                                            _own_lateness(v, vtype, now, convention)))
+            projected.append(
+                ProjectedVisit(
+                    v.id,
+                    v.stage,
+                    planned,
+                    ready,
+                    round(lateness, 1),
+                    False,
+                    ready + minutes_in,
+                    round(show, 2),
+                    v.walk_in,
+                    _own_lateness(v, vtype, now, convention),
+                )
+            )
             continue
         start = max(ready, free_at)
         lateness = 0.0 if v.walk_in else max(0.0, minutes(start - planned))
         done = start + minutes_in
-        projected.append(ProjectedVisit(v.id, v.stage, planned, start, round(lateness, 1), free_at > ready, done,
-                                        round(show, 2), v.walk_in, _own_lateness(v, vtype, now, convention),
-                                        no_room and free_at <= ready))
+        projected.append(
+            ProjectedVisit(
+                v.id,
+                v.stage,
+                planned,
+                start,
+                round(lateness, 1),
+                free_at > ready,
+                done,
+                round(show, 2),
+                v.walk_in,
+                _own_lateness(v, vtype, now, convention),
+                no_room and free_at <= ready,
+            )
+        )
         free_at = done
     projected.sort(key=lambda x: x.planned_provider_in)
     lateness = provider_delay(projected)
-    return ProviderProjection(provider, round(p, 2), lateness, free_at, projected, _recovery(projected, on_time),
-                              max(causes, key=lambda c: c.over_minutes, default=None))
+    return ProviderProjection(
+        provider,
+        round(p, 2),
+        lateness,
+        free_at,
+        projected,
+        _recovery(projected, on_time),
+        max(causes, key=lambda c: c.over_minutes, default=None),
+    )
 
 
 def _overrun(v: Visit, vtype: VisitType, now: dt.datetime, pace: float, learned: Learned = EMPTY) -> Cause | None:
@@ -326,8 +367,14 @@ def _overrun(v: Visit, vtype: VisitType, now: dt.datetime, pace: float, learned:
     return Cause(v.id, v.stage, round(elapsed - expected, 1)) if elapsed > expected else None
 
 
-def _ready(v: Visit, vtype: VisitType, now: dt.datetime, convention: AppointmentTime,
-           learned: Learned = EMPTY, roomed_at: dt.datetime | None = None) -> dt.datetime:
+def _ready(
+    v: Visit,
+    vtype: VisitType,
+    now: dt.datetime,
+    convention: AppointmentTime,
+    learned: Learned = EMPTY,
+    roomed_at: dt.datetime | None = None,
+) -> dt.datetime:
     """When the patient will be prepped and waiting for the provider. A patient is not roomed before the
     clinic's planned rooming (`planned_roomed`): under "provider" that is before the booked time, so a
     patient who came early as asked is ready by it. The rooming and prep minutes are the expected ones (learned,
@@ -378,8 +425,9 @@ class _Coming:
     share (already shrunk toward NO_SHOW_PRIOR) for NO_SHOW_PRIOR, and past arrivals blended into the late
     prior (each worth one arrival beside LATE_PRIOR_WEIGHT)."""
 
-    def __init__(self, clinic: Clinic, convention: AppointmentTime, visits: Iterable[Visit],
-                 habits: Habits | None = None) -> None:
+    def __init__(
+        self, clinic: Clinic, convention: AppointmentTime, visits: Iterable[Visit], habits: Habits | None = None
+    ) -> None:
         self.convention = convention
         self.habits = habits
         late: list[float] = []
@@ -399,8 +447,13 @@ class _Coming:
 
     def still(self, x: float) -> float:
         """S(x): the share of patients who come that come more than `x` minutes after their planned rooming."""
-        prior = 1.0 if x <= 0 else ((1 - LATE_SHARE_PRIOR) * math.exp(-x / ON_TIME_SPREAD)
-                                    + LATE_SHARE_PRIOR * math.exp(-x / LATE_SPREAD))
+        prior = (
+            1.0
+            if x <= 0
+            else (
+                (1 - LATE_SHARE_PRIOR) * math.exp(-x / ON_TIME_SPREAD) + LATE_SHARE_PRIOR * math.exp(-x / LATE_SPREAD)
+            )
+        )
         if x > 0 and self.habits is not None and self.habits.arrivals:
             n = self.habits.arrivals
             prior = (LATE_PRIOR_WEIGHT * prior + n * self.habits.still(x)) / (LATE_PRIOR_WEIGHT + n)
@@ -421,11 +474,17 @@ def show_chance(floor: Floor, visit: Visit, now: dt.datetime) -> float:
     clinic = floor.clinic
     mine = (v for v in floor.visits.values() if v.provider == visit.provider)
     return _Coming(clinic, convention_of(clinic), mine, floor.learned.habits.get(visit.provider)).chance(
-        visit, clinic.visit_type(visit.visit_type), now)
+        visit, clinic.visit_type(visit.visit_type), now
+    )
 
 
-def absent_until(floor: Floor, provider: str, now: dt.datetime, visits: Iterable[Visit] | None = None,
-                 convention: AppointmentTime | None = None) -> dt.datetime:
+def absent_until(
+    floor: Floor,
+    provider: str,
+    now: dt.datetime,
+    visits: Iterable[Visit] | None = None,
+    convention: AppointmentTime | None = None,
+) -> dt.datetime:
     """When the provider is expected back on the floor (`now` if they are taken to be there).
 
     Marked away (running late to clinic, stepped away): until they said they would be back, or MARKED_MINUTES
@@ -438,8 +497,11 @@ def absent_until(floor: Floor, provider: str, now: dt.datetime, visits: Iterable
     mine = [v for v in (floor.visits.values() if visits is None else visits) if v.provider == provider]
     # The provider's last sign on the floor: starting or ending a visit.
     started = [v.times[Stage.provider_in] for v in mine if Stage.provider_in in v.times]
-    ended = [v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out) for v in mine
-             if Stage.provider_in in v.times and v.stage is not Stage.provider_in]
+    ended = [
+        v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
+        for v in mine
+        if Stage.provider_in in v.times and v.stage is not Stage.provider_in
+    ]
     seen = max([*started, *(t for t in ended if t is not None)], default=None)
     mark = floor.presence_of(provider)
     until = now
@@ -448,8 +510,9 @@ def absent_until(floor: Floor, provider: str, now: dt.datetime, visits: Iterable
         until = max(back, now + dt.timedelta(minutes=MARKED_AT_LEAST))
     if any(v.stage is Stage.provider_in for v in mine):
         return until  # with a patient: on the floor (the projection counts that visit's time)
-    since = max(x for x in (clinic.local(floor.day, clinic.session.opens), seen, mark.since if mark else None)
-                if x is not None)
+    since = max(
+        x for x in (clinic.local(floor.day, clinic.session.opens), seen, mark.since if mark else None) if x is not None
+    )
     waited = 0.0
     for v in mine:
         if v.stage is Stage.prep_done:
@@ -492,7 +555,7 @@ def rooming(floor: Floor, now: dt.datetime) -> dict[str, dt.datetime]:
             if v is None or vtype is None or v.stage not in _IN_ROOM:
                 free.append(now + turnover)
                 continue
-            rest = _IN_ROOM[_IN_ROOM.index(v.stage):]
+            rest = _IN_ROOM[_IN_ROOM.index(v.stage) :]
             left = sum(learned.expected(v.provider, vtype, stage) for stage in rest)
             entered = v.times.get(v.stage, now)
             free.append(max(now, entered + dt.timedelta(minutes=left)) + turnover)
@@ -509,9 +572,12 @@ def rooming(floor: Floor, now: dt.datetime) -> dict[str, dt.datetime]:
             continue
         if v.stage is Stage.scheduled:
             if v.provider not in comings:
-                comings[v.provider] = _Coming(clinic, convention,
-                                              (w for w in floor.visits.values() if w.provider == v.provider),
-                                              learned.habits.get(v.provider))
+                comings[v.provider] = _Coming(
+                    clinic,
+                    convention,
+                    (w for w in floor.visits.values() if w.provider == v.provider),
+                    learned.habits.get(v.provider),
+                )
             if comings[v.provider].chance(v, vtype, now) < LIKELY_NO_SHOW:
                 continue
         in_room = [learned.expected(v.provider, vtype, stage) for stage in _IN_ROOM]
@@ -579,9 +645,15 @@ def _recovery(projected: list[ProjectedVisit], on_time: float) -> dt.datetime | 
     return recovered
 
 
-def lateness_over_day(clinic: Clinic, day: dt.date, base_seq: int, events: Iterable[Event], until: dt.datetime,
-                      every: dt.timedelta = dt.timedelta(minutes=10), learned: Learned = EMPTY,
-                      ) -> list[tuple[dt.datetime, dict[str, float]]]:
+def lateness_over_day(
+    clinic: Clinic,
+    day: dt.date,
+    base_seq: int,
+    events: Iterable[Event],
+    until: dt.datetime,
+    every: dt.timedelta = dt.timedelta(minutes=10),
+    learned: Learned = EMPTY,
+) -> list[tuple[dt.datetime, dict[str, float]]]:
     """Each provider's projected lateness at every `every` from the session's opening until `until`, as
     it would have been projected then (from the events stored by that moment, expecting what `learned` says)."""
     floor = Floor(clinic, day, base_seq)
@@ -595,7 +667,14 @@ def lateness_over_day(clinic: Clinic, day: dt.date, base_seq: int, events: Itera
             floor.apply(upcoming)
             upcoming = next(pending, None)
         visits, rooms_at = by_provider(floor), rooming(floor, at)
-        points.append((at, {p.id: project(floor, p.id, at, visits=visits[p.id], rooms_at=rooms_at).lateness
-                            for p in clinic.providers}))
+        points.append(
+            (
+                at,
+                {
+                    p.id: project(floor, p.id, at, visits=visits[p.id], rooms_at=rooms_at).lateness
+                    for p in clinic.providers
+                },
+            )
+        )
         at += every
     return points

@@ -156,13 +156,15 @@ def check(clinic: Clinic, day: dt.date, appointments: list[Appointment]) -> list
         if not a.external_id:
             problems.append(a.problem("every appointment needs its id in the schedule", "external_id"))
         elif len(a.external_id) > MAX_EXTERNAL_ID:
-            problems.append(a.problem(f"the appointment's id is longer than {MAX_EXTERNAL_ID} characters",
-                                      "external_id"))
+            problems.append(
+                a.problem(f"the appointment's id is longer than {MAX_EXTERNAL_ID} characters", "external_id")
+            )
         elif why := unreadable("external_id", a.external_id):
             problems.append(a.problem(why, "external_id"))
         elif (twin := seen.get(a.external_id)) is not None:
-            problems.append(a.problem(f"appointment {a.external_id!r} appears twice (also {twin.where})",
-                                      "external_id"))
+            problems.append(
+                a.problem(f"appointment {a.external_id!r} appears twice (also {twin.where})", "external_id")
+            )
         else:
             seen[a.external_id] = a
         if books_nothing(a.status):
@@ -172,8 +174,7 @@ def check(clinic: Clinic, day: dt.date, appointments: list[Appointment]) -> list
             problems.append(a.problem(f"unknown provider {a.provider!r} (this clinic has: {known})", "provider"))
         if clinic.visit_type(a.visit_type) is None:
             known = ", ".join(v.code for v in clinic.visit_types)
-            problems.append(a.problem(f"unknown visit type {a.visit_type!r} (this clinic has: {known})",
-                                      "visit_type"))
+            problems.append(a.problem(f"unknown visit type {a.visit_type!r} (this clinic has: {known})", "visit_type"))
         if not a.patient_name.strip():
             problems.append(a.problem("the patient's display name is missing", "patient_name"))
         elif len(a.patient_name) > 80:
@@ -202,11 +203,13 @@ def check_day(today: dt.date, day: dt.date, ahead: int = 0) -> None:
     """Today's schedule is imported onto the floor, and one up to `ahead` days ahead is kept for its day; a
     past day is read-only."""
     if day < today:
-        raise Refusal(Why.invalid, f"{day} is a past clinic day (today is {today}); past days are read-only.",
-                      field="date")
+        raise Refusal(
+            Why.invalid, f"{day} is a past clinic day (today is {today}); past days are read-only.", field="date"
+        )
     if day > today + dt.timedelta(days=ahead):
-        limit = (f"schedules are taken up to {ahead} days ahead" if ahead else
-                 "only today's schedule can be imported here")
+        limit = (
+            f"schedules are taken up to {ahead} days ahead" if ahead else "only today's schedule can be imported here"
+        )
         raise Refusal(Why.invalid, f"{day} is too far ahead (today is {today}); {limit}.", field="date")
 
 
@@ -262,8 +265,10 @@ def _row(floor: Floor, a: Appointment, visit: Visit | None) -> tuple[Command | N
         if visit.stage is not Stage.scheduled:
             return not_applied(f"the visit is {stage} on the floor; only a scheduled visit can be cancelled")
         mistake = a.status == "entered-in-error"
-        return (TakeStep(visit.id, Stage.cancelled, expected_version=visit.version, entered_in_error=mistake),
-                result(Outcome.cancelled))
+        return (
+            TakeStep(visit.id, Stage.cancelled, expected_version=visit.version, entered_in_error=mistake),
+            result(Outcome.cancelled),
+        )
     if intent is Intent.no_show:
         if visit is None or visit.stage is Stage.no_show:
             return None, result(Outcome.unchanged)
@@ -273,20 +278,31 @@ def _row(floor: Floor, a: Appointment, visit: Visit | None) -> tuple[Command | N
     assert a.start is not None  # checked
     start = _aware(floor.clinic, a.start)
     if visit is None:
-        return (BookVisit(a.patient_name.strip(), a.provider, a.visit_type, start, notes=a.notes,
-                          external_id=a.external_id, external_system=a.external_system), result(Outcome.added))
+        return (
+            BookVisit(
+                a.patient_name.strip(),
+                a.provider,
+                a.visit_type,
+                start,
+                notes=a.notes,
+                external_id=a.external_id,
+                external_system=a.external_system,
+            ),
+            result(Outcome.added),
+        )
     if visit.stage in (Stage.cancelled, Stage.no_show):
         # An ended visit is not brought back: the schedule and the floor disagree, and a person must look.
         return not_applied(f"the visit is {stage} on the floor; it is not booked again")
     if visit.patient_name != a.patient_name.strip():
         # The same appointment id for another name is more likely an error in the export than a renaming.
-        return not_applied("the patient's name differs from the visit booked for this appointment; "
-                           "correct it on the floor or in the schedule")
+        return not_applied(
+            "the patient's name differs from the visit booked for this appointment; "
+            "correct it on the floor or in the schedule"
+        )
     same = (visit.start, visit.provider, visit.visit_type, visit.notes) == (start, a.provider, a.visit_type, a.notes)
     if same:
         return None, result(Outcome.unchanged)
     if visit.stage is not Stage.scheduled:
         # Once the patient is here the floor leads: their provider and room are already in play.
         return not_applied(f"the visit is already {stage}; it keeps its time and provider")
-    return (RescheduleVisit(visit.id, start, a.provider, a.visit_type, a.notes, visit.version),
-            result(Outcome.updated))
+    return (RescheduleVisit(visit.id, start, a.provider, a.visit_type, a.notes, visit.version), result(Outcome.updated))

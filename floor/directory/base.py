@@ -145,8 +145,12 @@ def refused_until(current: Strikes | None, rule: Lockout, now: dt.datetime) -> d
 def reserved(current: Strikes | None, now: dt.datetime) -> Strikes:
     """One more attempt in flight."""
     current = _live(current, now) or Strikes(0, now)
-    return msgspec.structs.replace(current, pending=current.in_flight(now) + 1, pending_until=now + PENDING,
-                                   forget_at=max(current.forget_at, now + PENDING))
+    return msgspec.structs.replace(
+        current,
+        pending=current.in_flight(now) + 1,
+        pending_until=now + PENDING,
+        forget_at=max(current.forget_at, now + PENDING),
+    )
 
 
 def failed(current: Strikes | None, rule: Lockout, now: dt.datetime) -> Strikes:
@@ -156,8 +160,13 @@ def failed(current: Strikes | None, rule: Lockout, now: dt.datetime) -> Strikes:
     wait = rule.wait_after(count)
     until = now + wait if wait is not None else None
     pending = max(0, current.in_flight(now) - 1)
-    return Strikes(count, max(now + rule.forget_after, until or now, current.forget_at), until, pending,
-                   current.pending_until if pending else None)
+    return Strikes(
+        count,
+        max(now + rule.forget_after, until or now, current.forget_at),
+        until,
+        pending,
+        current.pending_until if pending else None,
+    )
 
 
 def released(current: Strikes | None, now: dt.datetime) -> Strikes | None:

@@ -82,8 +82,9 @@ def _changes(method: F) -> F:
         except OSError as e:
             self._loaded = None  # what the method changed in memory is not on the disk: read the file again
             log.error("directory_write_failed", file=str(self.path), error=e.strerror or str(e), errno=e.errno)
-            raise LogUnavailable(f"the staff directory {self.path} could not be written "
-                                 f"({e.strerror or e}); nothing was changed.") from e
+            raise LogUnavailable(
+                f"the staff directory {self.path} could not be written ({e.strerror or e}); nothing was changed."
+            ) from e
 
     return locked  # type: ignore[return-value]
 
@@ -201,7 +202,7 @@ class EmbeddedDirectory(Directory):
         # Keys nothing happened to for their rule's time go, so the file does not grow with every id tried.
         self._state.strikes = {k: s for k, s in strikes.items() if s.forget_at > now}
         if len(self._state.strikes) >= MAX_STRIKES:
-            kept = sorted(self._state.strikes.items(), key=lambda item: item[1].forget_at)[-(MAX_STRIKES // 2):]
+            kept = sorted(self._state.strikes.items(), key=lambda item: item[1].forget_at)[-(MAX_STRIKES // 2) :]
             self._state.strikes = dict(kept)
         for key, _ in keys:
             self._state.strikes[key] = reserved(self._state.strikes.get(key), now)
@@ -291,8 +292,10 @@ class EmbeddedDirectory(Directory):
         if limits is not None:
             if len(live) >= limits.in_all:
                 raise TooManyPairings(from_address=False)
-            if pairing.address is not None and \
-                    sum(p.address == pairing.address for p in live.values()) >= limits.per_address:
+            if (
+                pairing.address is not None
+                and sum(p.address == pairing.address for p in live.values()) >= limits.per_address
+            ):
                 raise TooManyPairings(from_address=True)
         if pairing.code in live:
             return False
@@ -330,9 +333,11 @@ def _identity(path: Path) -> tuple[int, int, int]:
 
 
 def _what_to_do(path: Path) -> str:
-    return (f"Restore {path.name} from a backup, or run `floor check --data-dir {path.parent} --repair` to move it "
-            f"aside ({path.name}.damaged-0) and start with no staff: then add the first manager with "
-            "`floor staff add` and the others again.")
+    return (
+        f"Restore {path.name} from a backup, or run `floor check --data-dir {path.parent} --repair` to move it "
+        f"aside ({path.name}.damaged-0) and start with no staff: then add the first manager with "
+        "`floor staff add` and the others again."
+    )
 
 
 def _decode(path: Path, data: bytes) -> _State:
@@ -354,14 +359,23 @@ def check_directory(path: str | Path, *, repair: bool = False) -> list[Finding]:
         _decode(path, data)
     except DirectoryCorrupt as e:
         target = quarantine_path(path, 0, Path.exists)
-        finding = Finding(str(path), str(e).split(". ", 1)[0].removeprefix(f"{path}: "),
-                          f"move it to {target.name}; the server then starts with no staff (add them again with "
-                          "`floor staff add`, or restore the moved file once mended)")
+        finding = Finding(
+            str(path),
+            str(e).split(". ", 1)[0].removeprefix(f"{path}: "),
+            f"move it to {target.name}; the server then starts with no staff (add them again with "
+            "`floor staff add`, or restore the moved file once mended)",
+        )
         if repair:
             os.replace(path, target)
             OsFiles().sync_dir(path.parent)
             finding.repaired = True
-            log.error("directory_quarantined", file=str(path), moved_to=str(target), bytes=len(data),
-                      then="no staff until they are added again", by="floor check")
+            log.error(
+                "directory_quarantined",
+                file=str(path),
+                moved_to=str(target),
+                bytes=len(data),
+                then="no staff until they are added again",
+                by="floor check",
+            )
         return [finding]
     return []

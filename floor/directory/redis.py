@@ -103,7 +103,9 @@ end
 """
 
 #: ARGV: now, pending ms, busy ms, then the free tries of each key. When to try again, or 0 (counted).
-_RESERVE = _STRIKES + """
+_RESERVE = (
+    _STRIKES
+    + """
 local now, pending_ms, busy = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local longest, all = 0, {}
 for i, key in ipairs(KEYS) do
@@ -123,9 +125,12 @@ for i, key in ipairs(KEYS) do
 end
 return 0
 """
+)
 
 #: ARGV: now, then four numbers per key: free tries, first and longest wait, forget after (ms).
-_FAIL = _STRIKES + """
+_FAIL = (
+    _STRIKES
+    + """
 local now = tonumber(ARGV[1])
 for i, key in ipairs(KEYS) do
   local at = 1 + (i - 1) * 4
@@ -142,8 +147,11 @@ for i, key in ipairs(KEYS) do
 end
 return 1
 """
+)
 
-_RELEASE = _STRIKES + """
+_RELEASE = (
+    _STRIKES
+    + """
 local now = tonumber(ARGV[1])
 local s = held(KEYS[1], now)
 s.pending = math.max(0, s.pending - 1)
@@ -151,6 +159,7 @@ if s.pending == 0 then s.pending_until = 0 end
 keep(KEYS[1], s, now)
 return 1
 """
+)
 
 
 def _ms(at: dt.datetime) -> int:
@@ -181,10 +190,19 @@ class RedisDirectory(Directory):
 
     async def open(self) -> None:
         self.redis = await connect(self.url)
-        self._scripts = {name: self.redis.register_script(text) for name, text in
-                         [("replace", _REPLACE), ("approve", _APPROVE), ("end", _END_SESSION),
-                          ("end_of", _END_SESSIONS_OF), ("add_pairing", _ADD_PAIRING),
-                          ("reserve", _RESERVE), ("fail", _FAIL), ("release", _RELEASE)]}
+        self._scripts = {
+            name: self.redis.register_script(text)
+            for name, text in [
+                ("replace", _REPLACE),
+                ("approve", _APPROVE),
+                ("end", _END_SESSION),
+                ("end_of", _END_SESSIONS_OF),
+                ("add_pairing", _ADD_PAIRING),
+                ("reserve", _RESERVE),
+                ("fail", _FAIL),
+                ("release", _RELEASE),
+            ]
+        }
 
     async def close(self) -> None:
         if self.redis is not None:
@@ -210,8 +228,11 @@ class RedisDirectory(Directory):
         return bool(await self._do(self._r.hsetnx(self._key("staff"), member.id, msgspec.json.encode(member))))
 
     async def replace_staff(self, member: StaffMember) -> bool:
-        return bool(await self._do(self._scripts["replace"](
-            keys=[self._key("staff")], args=[member.id, msgspec.json.encode(member)])))
+        return bool(
+            await self._do(
+                self._scripts["replace"](keys=[self._key("staff")], args=[member.id, msgspec.json.encode(member)])
+            )
+        )
 
     async def staff(self, staff_id: str) -> StaffMember | None:
         raw = await self._do(self._r.hget(self._key("staff"), staff_id))
@@ -228,8 +249,9 @@ class RedisDirectory(Directory):
 
     async def reserve_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> dt.datetime | None:
         args = [_ms(now), _span(PENDING), _span(BUSY), *(rule.free for _, rule in keys)]
-        retry = int(await self._do(self._scripts["reserve"](
-            keys=[self._key("strikes", key) for key, _ in keys], args=args)))
+        retry = int(
+            await self._do(self._scripts["reserve"](keys=[self._key("strikes", key) for key, _ in keys], args=args))
+        )
         return _at(retry) if retry else None
 
     async def fail_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> None:
@@ -242,13 +264,15 @@ class RedisDirectory(Directory):
         await self._do(self._scripts["release"](keys=[self._key("strikes", key)], args=[_ms(now)]))
 
     async def strikes(self, key: str, now: dt.datetime) -> Strikes | None:
-        raw = await self._do(self._r.hmget(self._key("strikes", key), "count", "until", "forget", "pending",
-                                           "pending_until"))
+        raw = await self._do(
+            self._r.hmget(self._key("strikes", key), "count", "until", "forget", "pending", "pending_until")
+        )
         if raw[0] is None or int(raw[2]) <= _ms(now):
             return None
         count, until, forget, pending, pending_until = (int(r or 0) for r in raw)
-        return Strikes(count, _at(forget), _at(until) if until else None, pending,
-                       _at(pending_until) if pending_until else None)
+        return Strikes(
+            count, _at(forget), _at(until) if until else None, pending, _at(pending_until) if pending_until else None
+        )
 
     async def clear_strikes(self, key: str) -> None:
         await self._do(self._r.delete(self._key("strikes", key)))
@@ -270,13 +294,23 @@ class RedisDirectory(Directory):
         return session if session is not None and session.expires_at > now else None
 
     async def end_session(self, token_hash: str) -> bool:
-        return bool(await self._do(self._scripts["end"](
-            keys=[self._key("session", token_hash), self._key("sessions-of", ""), self._key("revision")],
-            args=[token_hash])))
+        return bool(
+            await self._do(
+                self._scripts["end"](
+                    keys=[self._key("session", token_hash), self._key("sessions-of", ""), self._key("revision")],
+                    args=[token_hash],
+                )
+            )
+        )
 
     async def end_sessions_of(self, person: str) -> int:
-        return int(await self._do(self._scripts["end_of"](
-            keys=[self._key("sessions-of", person), self._key("session", ""), self._key("revision")])))
+        return int(
+            await self._do(
+                self._scripts["end_of"](
+                    keys=[self._key("sessions-of", person), self._key("session", ""), self._key("revision")]
+                )
+            )
+        )
 
     async def revision(self) -> int:
         return int(await self._do(self._r.get(self._key("revision"))) or 0)
@@ -297,11 +331,27 @@ class RedisDirectory(Directory):
     async def add_pairing(self, pairing: Pairing, now: dt.datetime, limits: PairingLimits | None = None) -> bool:
         unlimited = 2**31
         per_address = limits.per_address if limits is not None and pairing.address is not None else unlimited
-        added = int(await self._do(self._scripts["add_pairing"](
-            keys=[self._key("pairing", pairing.code), self._key("claim", pairing.claim_hash),
-                  self._key("pairings"), self._key("pairings-from", pairing.address or "")],
-            args=[msgspec.json.encode(pairing), pairing.code, _term_ms(pairing.expires_at, now), _ms(now),
-                  _ms(pairing.expires_at), per_address, limits.in_all if limits is not None else unlimited])))
+        added = int(
+            await self._do(
+                self._scripts["add_pairing"](
+                    keys=[
+                        self._key("pairing", pairing.code),
+                        self._key("claim", pairing.claim_hash),
+                        self._key("pairings"),
+                        self._key("pairings-from", pairing.address or ""),
+                    ],
+                    args=[
+                        msgspec.json.encode(pairing),
+                        pairing.code,
+                        _term_ms(pairing.expires_at, now),
+                        _ms(now),
+                        _ms(pairing.expires_at),
+                        per_address,
+                        limits.in_all if limits is not None else unlimited,
+                    ],
+                )
+            )
+        )
         if added < 0:
             raise TooManyPairings(from_address=added == -1)
         return added == 1
@@ -326,8 +376,9 @@ class RedisDirectory(Directory):
         return bool(await self._do(self._scripts["approve"](keys=[key], args=[display_id, raw])))
 
     async def end_pairing(self, pairing: Pairing) -> bool:
-        removed = await self._do(self._r.delete(self._key("pairing", pairing.code),
-                                                self._key("claim", pairing.claim_hash)))
+        removed = await self._do(
+            self._r.delete(self._key("pairing", pairing.code), self._key("claim", pairing.claim_hash))
+        )
         pipe = self._r.pipeline(transaction=True)
         pipe.zrem(self._key("pairings"), pairing.code)
         pipe.zrem(self._key("pairings-from", pairing.address or ""), pairing.code)

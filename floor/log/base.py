@@ -53,8 +53,10 @@ def check_batch(records: Sequence[Record]) -> None:
     first = records[0].event
     for i, r in enumerate(records):
         if r.event.seq != first.seq + i or r.event.day != first.day:
-            raise ValueError(f"a batch must hold consecutive seqs of one clinic day; record {i} is seq "
-                             f"{r.event.seq} of {r.event.day} after seq {first.seq} of {first.day}")
+            raise ValueError(
+                f"a batch must hold consecutive seqs of one clinic day; record {i} is seq "
+                f"{r.event.seq} of {r.event.day} after seq {first.seq} of {first.day}"
+            )
     keys = [r.receipt.key for r in records if r.receipt is not None]
     if len(keys) != len(set(keys)):
         raise ValueError("a batch carries one idempotency key twice")

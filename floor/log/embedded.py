@@ -56,7 +56,8 @@ class DamagedLog(LogCorrupt):
             f"(the last good record before it: {seq}). Floor does not cut off records that may have been "
             f"acknowledged. Stop every server on this data directory and run `floor check --data-dir {data_dir}`: "
             "it says what is damaged and whether `floor check --repair` can mend it; otherwise restore the file "
-            "from a backup.")
+            "from a backup."
+        )
         self.path, self.offset, self.after, self.last_seq = path, offset, after, last_seq
 
 
@@ -70,16 +71,24 @@ def quarantine_path(path: Path, offset: int, exists) -> Path:
     return target
 
 
-def move_tail_aside(files: Files, path: Path, data: bytes, intact: int, records: Sequence[Record],
-                    **context: str) -> Path:
+def move_tail_aside(
+    files: Files, path: Path, data: bytes, intact: int, records: Sequence[Record], **context: str
+) -> Path:
     """Move a day file's damaged tail (its bytes from `intact` on) beside it, cut the file back to its intact
     part, and log the error naming the file, the byte and the last good seq: what a starting server and
     `floor check --repair` both do. Where the bytes went; an OSError leaves the file as it was."""
     target = quarantine_path(path, intact, files.exists)
     files.write_new(target, data[intact:])
     files.truncate(path, intact)
-    log.error("damaged_tail_quarantined", file=str(path), offset=intact, bytes=len(data) - intact,
-              last_seq=records[-1].event.seq if records else None, moved_to=str(target), **context)
+    log.error(
+        "damaged_tail_quarantined",
+        file=str(path),
+        offset=intact,
+        bytes=len(data) - intact,
+        last_seq=records[-1].event.seq if records else None,
+        moved_to=str(target),
+        **context,
+    )
     return target
 
 
@@ -100,21 +109,24 @@ def scan(data: bytes, source: str) -> tuple[list[Record], int]:
         end = offset + _HEADER.size
         if end <= len(data):
             length, crc = _HEADER.unpack_from(data, offset)
-            body = data[end:end + length]
+            body = data[end : end + length]
             if len(body) == length and length > 0 and zlib.crc32(body) == crc:
                 try:
                     found = _decoder.decode(body)
                 except msgspec.DecodeError as e:
-                    raise LogCorrupt(f"{source}: the record at byte {offset} has a good checksum but is unreadable "
-                                     f"({e}): written by another version of Floor? Run `floor check --data-dir "
-                                     f"{Path(source).parent.parent}` and restore the file from a backup.") from None
+                    raise LogCorrupt(
+                        f"{source}: the record at byte {offset} has a good checksum but is unreadable "
+                        f"({e}): written by another version of Floor? Run `floor check --data-dir "
+                        f"{Path(source).parent.parent}` and restore the file from a backup."
+                    ) from None
                 records.extend(found if isinstance(found, list) else [found])
                 offset = end + length
                 continue
             # Torn: the record runs to the end of the file with nothing whole after it (a length damaged in
             # the middle of the file can point past the end too), or only zeros the file system added follow.
-            torn = ((end + length >= len(data) and not _whole_record_after(data, offset + 1))
-                    or not data[offset:].strip(b"\0"))
+            torn = (end + length >= len(data) and not _whole_record_after(data, offset + 1)) or not data[offset:].strip(
+                b"\0"
+            )
         else:
             torn = True
         if not torn:
@@ -132,7 +144,7 @@ def _next_whole_record(data: bytes, start: int) -> int | None:
     """Where the first intact record from `start` on begins."""
     for at in range(start, len(data) - _HEADER.size):
         length, crc = _HEADER.unpack_from(data, at)
-        body = data[at + _HEADER.size:at + _HEADER.size + length]
+        body = data[at + _HEADER.size : at + _HEADER.size + length]
         if len(body) == length > 0 and zlib.crc32(body) == crc:
             return at
     return None
@@ -207,16 +219,27 @@ class EmbeddedLog(EventLog):
         crash is the usual cause, and no tap it held was acknowledged; but a flipped byte on the disk may
         have hit one that was, so its bytes are kept for a person to look at."""
         try:
-            move_tail_aside(self.files, path, data, intact, records,
-                            hint="a torn last write of a crash was never acknowledged; a damaged one that was is "
-                                 "in the moved file")
+            move_tail_aside(
+                self.files,
+                path,
+                data,
+                intact,
+                records,
+                hint="a torn last write of a crash was never acknowledged; a damaged one that was is in the moved file",
+            )
         except OSError as e:
-            log.error("damaged_tail_not_moved", file=str(path), offset=intact,
-                      last_seq=records[-1].event.seq if records else None, error=e.strerror or str(e))
+            log.error(
+                "damaged_tail_not_moved",
+                file=str(path),
+                offset=intact,
+                last_seq=records[-1].event.seq if records else None,
+                error=e.strerror or str(e),
+            )
             raise LogUnavailable(
                 f"{path}: the damaged tail from byte {intact} on could not be moved beside it "
                 f"({e.strerror or e}); nothing is appended after damage. Free space on the disk and start again "
-                "(or run `floor check --repair`).") from e
+                "(or run `floor check --repair`)."
+            ) from e
 
     def _load(self, clinic: str) -> _Clinic:
         """Index a clinic: its last seq, and the receipts of its two newest days (within the TTL)."""
@@ -306,8 +329,14 @@ class EmbeddedLog(EventLog):
                 self.files.truncate(path, c.size)
             except OSError as cut:
                 c.broken = True
-                log.error("log_cut_back_failed", clinic=c.directory.name, file=str(path), size=c.size,
-                          error=cut.strerror or str(cut), then="no append until the file is cut back")
+                log.error(
+                    "log_cut_back_failed",
+                    clinic=c.directory.name,
+                    file=str(path),
+                    size=c.size,
+                    error=cut.strerror or str(cut),
+                    then="no append until the file is cut back",
+                )
             raise self._failed(c, "could not write the log", e, len(data)) from e
         self._failure = None
         c.size += len(data)
@@ -322,8 +351,11 @@ class EmbeddedLog(EventLog):
         """Remember the failure for /readyz, and the answer for the tap (503 with Retry-After)."""
         why = e.strerror or str(e)
         full = e.errno in (errno.ENOSPC, errno.EDQUOT)
-        sentence = (f"the embedded log's disk is full ({why}): taps are refused until there is room"
-                    if full else f"the embedded log could not write ({why}): taps are refused until a write succeeds")
+        sentence = (
+            f"the embedded log's disk is full ({why}): taps are refused until there is room"
+            if full
+            else f"the embedded log could not write ({why}): taps are refused until a write succeeds"
+        )
         self._failure = _Failure(sentence, wanted)
         log.error("log_write_failed", clinic=c.directory.name, error=why, errno=e.errno, bytes=wanted)
         return LogUnavailable(f"{what}: {why}.")
@@ -337,12 +369,15 @@ class EmbeddedLog(EventLog):
             if size > c.size:
                 self.files.truncate(path, c.size)
         except OSError as e:
-            raise self._failed(c, f"{path} could not be cut back to its last whole record after a failed write",
-                               e, 0) from e
+            raise self._failed(
+                c, f"{path} could not be cut back to its last whole record after a failed write", e, 0
+            ) from e
         if size < c.size:
             log.error("log_shorter_than_stored", file=str(path), size=size, stored=c.size)
-            raise LogUnavailable(f"{path} holds {size} bytes, fewer than the {c.size} stored: something else "
-                                 "changed it. Stop the server and run `floor check`.")
+            raise LogUnavailable(
+                f"{path} holds {size} bytes, fewer than the {c.size} stored: something else "
+                "changed it. Stop the server and run `floor check`."
+            )
         c.broken = False
         log.info("log_cut_back", clinic=c.directory.name, file=str(path), size=c.size)
 
@@ -364,8 +399,11 @@ class EmbeddedLog(EventLog):
                     await asyncio.shield(self._mending)
                 failure = self._failure
                 # Cleared only if no newer failure came meanwhile.
-                if (failure is not None and await asyncio.to_thread(self._room_for, failure)
-                        and self._failure is failure):
+                if (
+                    failure is not None
+                    and await asyncio.to_thread(self._room_for, failure)
+                    and self._failure is failure
+                ):
                     self._failure = None
                     log.info("log_disk_has_room_again")
         except TimeoutError:
@@ -460,8 +498,9 @@ class EmbeddedLog(EventLog):
             self.files.remove(self._path(c, day))
         if doomed:
             self.files.sync_dir(c.directory)
-            log.info("days_pruned", clinic=c.directory.name, first=str(doomed[0]), last=str(doomed[-1]),
-                     days=len(doomed))
+            log.info(
+                "days_pruned", clinic=c.directory.name, first=str(doomed[0]), last=str(doomed[-1]), days=len(doomed)
+            )
         return doomed
 
     async def tail(self, clinic: str, after: int, wait: float) -> list[Event]:
@@ -536,9 +575,12 @@ def _check_day(path: Path, previous: int | None, repair: bool) -> tuple[list[Fin
     if intact < len(data):
         target = quarantine_path(path, intact, Path.exists)
         last = f"seq {records[-1].event.seq}" if records else "none in this file"
-        finding = Finding(str(path), f"damaged last record at byte {intact} ({len(data) - intact} bytes; the last "
-                          f"good record before it: {last})",
-                          f"move bytes {intact}-{len(data)} to {target.name} and cut the file back to {intact} bytes")
+        finding = Finding(
+            str(path),
+            f"damaged last record at byte {intact} ({len(data) - intact} bytes; the last "
+            f"good record before it: {last})",
+            f"move bytes {intact}-{len(data)} to {target.name} and cut the file back to {intact} bytes",
+        )
         if repair:
             move_tail_aside(_DISK, path, data, intact, records, by="floor check")
             finding.repaired = True
@@ -546,27 +588,35 @@ def _check_day(path: Path, previous: int | None, repair: bool) -> tuple[list[Fin
     day = dt.date.fromisoformat(path.stem)
     for i, r in enumerate(records):
         if r.event.day != day:
-            findings.append(Finding(str(path), f"record {i} (seq {r.event.seq}) belongs to {r.event.day}, not {day}",
-                                    None))
+            findings.append(
+                Finding(str(path), f"record {i} (seq {r.event.seq}) belongs to {r.event.day}, not {day}", None)
+            )
             break
         expected = previous + 1 if previous is not None else r.event.seq
         if r.event.seq != expected:
             what = "missing" if r.event.seq > expected else "out of order"
-            findings.append(Finding(str(path), f"seq {r.event.seq} follows seq {expected - 1} (record {i}, "
-                                    f"seq {what}): restore the file from a backup", None))
+            findings.append(
+                Finding(
+                    str(path),
+                    f"seq {r.event.seq} follows seq {expected - 1} (record {i}, "
+                    f"seq {what}): restore the file from a backup",
+                    None,
+                )
+            )
             break
         previous = r.event.seq
     return findings, len(records), previous
 
 
-def _damage_in_the_middle(path: Path, data: bytes, damage: DamagedLog, previous: int | None,
-                          repair: bool) -> Finding:
+def _damage_in_the_middle(path: Path, data: bytes, damage: DamagedLog, previous: int | None, repair: bool) -> Finding:
     """Damage followed by whole records: mendable only when the damaged bytes hold no record, i.e. the seqs
     after them carry on from those before (zeros a failed write left, say); else a tap would be lost."""
-    problem = (f"damaged record at byte {damage.offset} with {damage.after} bytes after it, some of them whole "
-               f"records (the last good record before it: "
-               f"{f'seq {damage.last_seq}' if damage.last_seq is not None else 'none in this file'})")
-    before, _ = scan(data[:damage.offset], str(path))
+    problem = (
+        f"damaged record at byte {damage.offset} with {damage.after} bytes after it, some of them whole "
+        f"records (the last good record before it: "
+        f"{f'seq {damage.last_seq}' if damage.last_seq is not None else 'none in this file'})"
+    )
+    before, _ = scan(data[: damage.offset], str(path))
     resume = _next_whole_record(data, damage.offset + 1)
     try:
         after, intact = scan(data[resume:], str(path)) if resume is not None else ([], 0)
@@ -577,18 +627,27 @@ def _damage_in_the_middle(path: Path, data: bytes, damage: DamagedLog, previous:
         lost = f"seq {last + 1}" if last is not None else "records"
         return Finding(str(path), f"{problem}; {lost} is in the damaged part", None)
     target = quarantine_path(path, damage.offset, Path.exists)
-    finding = Finding(str(path), f"{problem}; the damaged bytes {damage.offset}-{resume} hold no record (seq "
-                      f"{after[0].event.seq} after them follows seq {last})",
-                      f"move bytes {damage.offset}-{resume} to {target.name} and join the records on either side")
+    finding = Finding(
+        str(path),
+        f"{problem}; the damaged bytes {damage.offset}-{resume} hold no record (seq "
+        f"{after[0].event.seq} after them follows seq {last})",
+        f"move bytes {damage.offset}-{resume} to {target.name} and join the records on either side",
+    )
     if repair:
-        _DISK.write_new(target, data[damage.offset:resume])
+        _DISK.write_new(target, data[damage.offset : resume])
         joined = path.with_name(path.name + ".joined")
         joined.unlink(missing_ok=True)
-        _DISK.write_new(joined, data[:damage.offset] + data[resume:])
+        _DISK.write_new(joined, data[: damage.offset] + data[resume:])
         os.replace(joined, path)
         _DISK.sync_dir(path.parent)
         finding.repaired = True
-        log.error("damaged_bytes_quarantined", file=str(path), offset=damage.offset, bytes=resume - damage.offset,
-                  last_seq=last, moved_to=str(target), by="floor check")
+        log.error(
+            "damaged_bytes_quarantined",
+            file=str(path),
+            offset=damage.offset,
+            bytes=resume - damage.offset,
+            last_seq=last,
+            moved_to=str(target),
+            by="floor check",
+        )
     return finding
-

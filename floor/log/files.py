@@ -11,6 +11,7 @@ from typing import BinaryIO, Protocol
 class AppendFile(Protocol):
     def write(self, data: bytes) -> None:
         """All of `data`, or an OSError (part of it may have reached the file: the caller cuts it off)."""
+
     def sync(self) -> None: ...
     def close(self) -> None: ...
 
@@ -26,6 +27,7 @@ class Files(Protocol):
     def remove(self, path: Path) -> None: ...
     def write_new(self, path: Path, data: bytes) -> None:
         """A new file holding `data`, synced, its name synced too; an existing file is never overwritten."""
+
     def free_space(self, directory: Path) -> int | None:
         """Bytes a writer may still add under `directory` (None when unknown)."""
 

@@ -75,8 +75,7 @@ class ReplicaAck(msgspec.Struct, frozen=True):
 NO_REPLICA_ACK = ReplicaAck()
 
 #: Why a write the replicas did not confirm in time is answered 503 (the tablet retries with the same key).
-NOT_REPLICATED = ("stored on the primary but not yet confirmed by a replica; retry with the same "
-                  "Idempotency-Key")
+NOT_REPLICATED = "stored on the primary but not yet confirmed by a replica; retry with the same Idempotency-Key"
 
 
 #: The longest a replica acknowledgement may wait (ms): WAIT is one command, so it must end, answered, well
@@ -91,13 +90,15 @@ _PAGE = 5000
 class RedisLog(EventLog):
     shared = True
 
-    def __init__(self, url: str, prefix: str = "floor", clinics: int = 0,
-                 replica_ack: ReplicaAck = NO_REPLICA_ACK) -> None:
+    def __init__(
+        self, url: str, prefix: str = "floor", clinics: int = 0, replica_ack: ReplicaAck = NO_REPLICA_ACK
+    ) -> None:
         self.url = url
         self.prefix = prefix
         if replica_ack.timeout_ms > MAX_REPLICA_TIMEOUT_MS:
-            raise ValueError(f"a replica acknowledgement waits at most {MAX_REPLICA_TIMEOUT_MS} ms, not "
-                             f"{replica_ack.timeout_ms}")
+            raise ValueError(
+                f"a replica acknowledgement waits at most {MAX_REPLICA_TIMEOUT_MS} ms, not {replica_ack.timeout_ms}"
+            )
         self.replica_ack = replica_ack
         #: Connections for commands; the followers' blocking reads have a pool of their own (`followers`).
         self.pool_size = POOL_SIZE
@@ -165,8 +166,12 @@ class RedisLog(EventLog):
         check_batch(records)
         stream, seq_key, days = self._keys(clinic)
         # A record without a receipt still gets a key in the clinic's slot (never read), so KEYS pair with records.
-        keys = [stream, seq_key, days, *(self._receipt_key(clinic, r.receipt.key if r.receipt else "")
-                                         for r in records)]
+        keys = [
+            stream,
+            seq_key,
+            days,
+            *(self._receipt_key(clinic, r.receipt.key if r.receipt else "") for r in records),
+        ]
         args: list[str | int | bytes] = [int(self.receipt_ttl.total_seconds()), records[0].event.day.isoformat()]
         for r in records:
             args += [r.event.seq, _encoder.encode(r), _encoder.encode(r.receipt) if r.receipt else ""]
@@ -198,8 +203,9 @@ class RedisLog(EventLog):
         answer, replicated = await self._on_node_of(stream, evalsha, self._wait_command())
         if isinstance(answer, redis_errors.NoScriptError):
             # A node that never ran the script (a promoted replica, a restart): load it there, once.
-            _, answer, replicated = await self._on_node_of(stream, ("SCRIPT", "LOAD", _APPEND), evalsha,
-                                                          self._wait_command())
+            _, answer, replicated = await self._on_node_of(
+                stream, ("SCRIPT", "LOAD", _APPEND), evalsha, self._wait_command()
+            )
         if isinstance(answer, Exception):
             raise answer
         return answer, replicated
@@ -219,8 +225,13 @@ class RedisLog(EventLog):
 
     def _check_replicated(self, clinic: str, replicated: int) -> None:
         if replicated < self.replica_ack.replicas:
-            log.warning("tap_not_replicated", clinic=clinic, replicas=replicated, wanted=self.replica_ack.replicas,
-                        timeout_ms=self.replica_ack.timeout_ms)
+            log.warning(
+                "tap_not_replicated",
+                clinic=clinic,
+                replicas=replicated,
+                wanted=self.replica_ack.replicas,
+                timeout_ms=self.replica_ack.timeout_ms,
+            )
             raise LogUnavailable(NOT_REPLICATED, maybe_stored=True)
 
     async def _on_node_of(self, key: str, *commands: tuple[Any, ...]) -> list[Any]:
@@ -318,9 +329,12 @@ class RedisLog(EventLog):
         stream = self._keys(clinic)[0]
         wait = min(wait, FOLLOW_WAIT_MAX)
         # Blocking on the clinic's own stream (one key, one slot): idle servers sleep in Redis, not in a loop.
-        reply = await call(self.followers, lambda: self.followers.xread({stream: f"{after}-0"}, count=_PAGE,
-                                                                         block=max(1, int(wait * 1000))),
-                           "the Redis log", wait + CALL_DEADLINE)
+        reply = await call(
+            self.followers,
+            lambda: self.followers.xread({stream: f"{after}-0"}, count=_PAGE, block=max(1, int(wait * 1000))),
+            "the Redis log",
+            wait + CALL_DEADLINE,
+        )
         return [_records.decode(fields[b"r"]).event for _, entries in reply or [] for _, fields in entries]
 
 

@@ -38,8 +38,16 @@ from floor.wire import Board, ClinicSummary, LatenessOverDay, LearnedAnswer, Pro
 
 
 class ClinicRuntime:
-    def __init__(self, clinic: Clinic, event_log: EventLog, clock: Clock, hub: Hub,
-                 retain: int = 50_000, metrics: Metrics | None = None, ids: Ids | None = None) -> None:
+    def __init__(
+        self,
+        clinic: Clinic,
+        event_log: EventLog,
+        clock: Clock,
+        hub: Hub,
+        retain: int = 50_000,
+        metrics: Metrics | None = None,
+        ids: Ids | None = None,
+    ) -> None:
         self.metrics = metrics or Metrics()
         self.log = event_log
         self.hub = hub
@@ -112,12 +120,20 @@ class ClinicRuntime:
     async def start(self) -> None:
         await self.writer.load()
 
-    async def handle(self, command: Command, actor: str, device: str, idempotency: Idempotency | None = None,
-                     role: Role | None = None, provider: str | None = None) -> Answer:
+    async def handle(
+        self,
+        command: Command,
+        actor: str,
+        device: str,
+        idempotency: Idempotency | None = None,
+        role: Role | None = None,
+        provider: str | None = None,
+    ) -> Answer:
         return await self.writer.handle(command, actor, device, idempotency, role, provider)
 
-    async def handle_all(self, decide: Callable[[Floor, Tap], list[Event]], actor: str, device: str,
-                         role: Role | None = None) -> list[Event]:
+    async def handle_all(
+        self, decide: Callable[[Floor, Tap], list[Event]], actor: str, device: str, role: Role | None = None
+    ) -> list[Event]:
         return await self.writer.handle_all(decide, actor, device, role)
 
     async def settle(self) -> None:

@@ -86,8 +86,9 @@ class FeedCache:
         the hallway projection's, the whole clinic's or each zone's (floor.hallway)."""
         clinic, floor = self.today.clinic, self.today.floor
         plan = visit_plan(touched.visit, clinic) if touched.visit else None
-        text = encode(EventMessage(event.seq, event, touched.visit, touched.rooms, touched.alert,
-                                   touched.presence, plan)).decode()
+        text = encode(
+            EventMessage(event.seq, event, touched.visit, touched.rooms, touched.alert, touched.presence, plan)
+        ).decode()
         texts = {Audience.staff: text, Audience.manager: text}
         for zone in (None, *self.hallway.zones):
             update = self.hallway.update(event.seq, event.at, touched, floor, zone)
@@ -142,8 +143,13 @@ class FeedCache:
         cached = self._snapshots.get(audience)
         if cached is None or cached[0] != floor.seq:
             if is_display(audience):
-                board = self.hallway.board(floor, self.today.clock.now(), self.hallway_delays(self.reads.delays()),
-                                           self.today.stale, display_zone(audience))
+                board = self.hallway.board(
+                    floor,
+                    self.today.clock.now(),
+                    self.hallway_delays(self.reads.delays()),
+                    self.today.stale,
+                    display_zone(audience),
+                )
                 text = encode(HallwaySnapshot(floor.seq, board)).decode()
             else:
                 text = encode(SnapshotMessage(floor.seq, self.reads.board())).decode()

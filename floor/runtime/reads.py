@@ -36,18 +36,34 @@ class ReadModels:
 
     def board(self) -> Board:
         f, c = self.today.floor, self.today.clinic
-        return Board(c.id, c.name, c.timezone, f.day, f.seq, self.today.clock.now(), c.session,
-                     list(f.rooms.values()), list(f.visits.values()), c.providers, c.visit_types, c.thresholds,
-                     alerts=list(f.alerts.values()), delays=self.delays(), stale=self.today.stale,
-                     presence=[f.presence_view(p.id) for p in c.providers],
-                     plans=[visit_plan(v, c) for v in f.visits.values()])
+        return Board(
+            c.id,
+            c.name,
+            c.timezone,
+            f.day,
+            f.seq,
+            self.today.clock.now(),
+            c.session,
+            list(f.rooms.values()),
+            list(f.visits.values()),
+            c.providers,
+            c.visit_types,
+            c.thresholds,
+            alerts=list(f.alerts.values()),
+            delays=self.delays(),
+            stale=self.today.stale,
+            presence=[f.presence_view(p.id) for p in c.providers],
+            plans=[visit_plan(v, c) for v in f.visits.values()],
+        )
 
     def delays(self) -> list[ProviderDelay]:
         now, floor = self.today.clock.now(), self.today.floor
         visits, rooms_at = by_provider(floor), rooming(floor, now)
-        return [ProviderDelay(p.id, proj.lateness, proj.recovers_at, proj.pace, proj.visits, self._away(p.id))
-                for p in self.today.clinic.providers
-                for proj in [project(floor, p.id, now, visits=visits[p.id], rooms_at=rooms_at)]]
+        return [
+            ProviderDelay(p.id, proj.lateness, proj.recovers_at, proj.pace, proj.visits, self._away(p.id))
+            for p in self.today.clinic.providers
+            for proj in [project(floor, p.id, now, visits=visits[p.id], rooms_at=rooms_at)]
+        ]
 
     def _away(self, provider: str):
         mark = self.today.floor.away(provider)
@@ -59,8 +75,14 @@ class ReadModels:
 
     def summary(self) -> ClinicSummary:
         f = self.today.floor
-        return ClinicSummary(self.today.clinic.id, self.today.clinic.name, self.today.clinic.timezone, f.day, f.seq,
-                             list(self.today.clinic.display.languages))
+        return ClinicSummary(
+            self.today.clinic.id,
+            self.today.clinic.name,
+            self.today.clinic.timezone,
+            f.day,
+            f.seq,
+            list(self.today.clinic.display.languages),
+        )
 
     async def day_events(self, day: dt.date | None) -> tuple[dt.date, list[Event]]:
         """A clinic day's events: today's from memory, a past day's from the log."""
@@ -68,8 +90,9 @@ class ReadModels:
         if day is None or day == today:
             return today, list(self.today.events)
         if day > today:
-            raise Refusal(Why.invalid, f"{day} has not begun yet in {self.today.clinic.name} (today is {today}).",
-                          field="day")
+            raise Refusal(
+                Why.invalid, f"{day} has not begun yet in {self.today.clinic.name} (today is {today}).", field="day"
+            )
         return day, (await self.log.read_day(self.today.clinic.id, day))[1]
 
     async def lateness_over_day(self, day: dt.date | None, every_minutes: int) -> LatenessOverDay:
@@ -79,8 +102,7 @@ class ReadModels:
         until = self.today.clock.now() if on == floor.day else clinic.local(on, clinic.session.closes)
         # Today's is projected as today's floor is, with what was learned; a past day's with the configured minutes.
         learned = floor.learned if on == floor.day else EMPTY
-        points = lateness_over_day(clinic, on, base, events, until, dt.timedelta(minutes=every_minutes),
-                                   learned)
+        points = lateness_over_day(clinic, on, base, events, until, dt.timedelta(minutes=every_minutes), learned)
         return LatenessOverDay(on, every_minutes, [LatenessPoint(at, late) for at, late in points])
 
     async def board_on(self, day: dt.date | None) -> Board:
@@ -91,9 +113,22 @@ class ReadModels:
             return self.board()
         c = self.today.clinic
         f = fold_day(c, on, events)
-        return Board(c.id, c.name, c.timezone, on, f.seq, closed_at(c, on, f), c.session, list(f.rooms.values()),
-                     list(f.visits.values()), c.providers, c.visit_types, c.thresholds, alerts=list(f.alerts.values()),
-                     plans=[visit_plan(v, c) for v in f.visits.values()])
+        return Board(
+            c.id,
+            c.name,
+            c.timezone,
+            on,
+            f.seq,
+            closed_at(c, on, f),
+            c.session,
+            list(f.rooms.values()),
+            list(f.visits.values()),
+            c.providers,
+            c.visit_types,
+            c.thresholds,
+            alerts=list(f.alerts.values()),
+            plans=[visit_plan(v, c) for v in f.visits.values()],
+        )
 
     async def measures_on(self, day: dt.date | None) -> ClinicMeasures:
         """Today's measures now, or a past day's as it closed (from the log: past days are read, never changed)."""
@@ -113,19 +148,42 @@ class ReadModels:
                 stages = []
                 for stage in LEARNED:
                     times = learned.times(p.id, vtype.code, stage)
-                    stages.append(LearnedStage(stage.value, getattr(vtype.stage_minutes, stage.value),
-                                               learned.expected(p.id, vtype, stage),
-                                               times.median if times else None, times.visits if times else 0))
+                    stages.append(
+                        LearnedStage(
+                            stage.value,
+                            getattr(vtype.stage_minutes, stage.value),
+                            learned.expected(p.id, vtype, stage),
+                            times.median if times else None,
+                            times.visits if times else 0,
+                        )
+                    )
                 types.append(LearnedVisitType(vtype.code, vtype.label, stages))
             h = learned.habits.get(p.id)
-            providers.append(LearnedProvider(
-                p.id, p.name, h.booked if h else 0, h.no_shows if h else 0, h.no_show_share if h else None,
-                h.arrivals if h else 0, h.late_median if h else None, h.to_provider if h else None,
-                h.to_provider_visits if h else 0, types))
+            providers.append(
+                LearnedProvider(
+                    p.id,
+                    p.name,
+                    h.booked if h else 0,
+                    h.no_shows if h else 0,
+                    h.no_show_share if h else None,
+                    h.arrivals if h else 0,
+                    h.late_median if h else None,
+                    h.to_provider if h else None,
+                    h.to_provider_visits if h else 0,
+                    types,
+                )
+            )
         days = learned.days
-        return LearnedAnswer(floor.day, self.today.learned_for == floor.day, len(days),
-                             days[0] if days else None, days[-1] if days else None, LEARN_DAYS, PRIOR_VISITS,
-                             providers)
+        return LearnedAnswer(
+            floor.day,
+            self.today.learned_for == floor.day,
+            len(days),
+            days[0] if days else None,
+            days[-1] if days else None,
+            LEARN_DAYS,
+            PRIOR_VISITS,
+            providers,
+        )
 
     def history(self, visit_id: str) -> VisitHistory:
         visit = self.today.floor.visits.get(visit_id)

@@ -123,14 +123,21 @@ class Writer:
 
     # -- taps -----------------------------------------------------------------------------------
 
-    async def handle(self, command: Command, actor: str, device: str,
-                     idempotency: Idempotency | None = None, role: Role | None = None,
-                     provider: str | None = None) -> Answer:
+    async def handle(
+        self,
+        command: Command,
+        actor: str,
+        device: str,
+        idempotency: Idempotency | None = None,
+        role: Role | None = None,
+        provider: str | None = None,
+    ) -> Answer:
         """`role` is the signed-in tapper's (the floor checks it may take the step); None for Floor itself.
         `provider`: a provider's sign-in, the clinic provider id their account is."""
         # Shielded: a tap whose client hangs up mid-write must still be folded in once it is stored.
-        inner = asyncio.ensure_future(self._handle(command, Tap(actor, device, self.today.clock.now(), role, provider),
-                                                   idempotency))
+        inner = asyncio.ensure_future(
+            self._handle(command, Tap(actor, device, self.today.clock.now(), role, provider), idempotency)
+        )
         try:
             with self.metrics.tap(command):
                 answer = await asyncio.shield(inner)
@@ -170,14 +177,22 @@ class Writer:
                 except KeyTaken as taken:
                     return _replay(taken.receipt, idem)  # type: ignore[arg-type]
                 self.fold(event, answer_first=True)
-                log.info("tap_stored", clinic=self.id, seq=event.seq, type=event.type, visit=event.visit,
-                         actor=who.actor, device=who.device)
+                log.info(
+                    "tap_stored",
+                    clinic=self.id,
+                    seq=event.seq,
+                    type=event.type,
+                    visit=event.visit,
+                    actor=who.actor,
+                    device=who.device,
+                )
                 self.schedule_review()
                 return Answer(event, touched)
         raise AssertionError("unreachable: attempts() gives up")
 
-    async def handle_all(self, decide: Callable[[Floor, Tap], list[Event]], actor: str, device: str,
-                         role: Role | None = None) -> list[Event]:
+    async def handle_all(
+        self, decide: Callable[[Floor, Tap], list[Event]], actor: str, device: str, role: Role | None = None
+    ) -> list[Event]:
         """Several events taken together (a schedule import), stored whole or not at all. `decide` plans them
         against the floor as it is, on a copy (raising for anything it cannot take); they are stored in one
         append under the clinic's lock, so no tap is decided in between and a failing log or a crash stores
@@ -186,8 +201,9 @@ class Writer:
         # Shielded, as a tap: a request that goes away once the append has begun still has it folded in.
         return await asyncio.shield(self._handle_all(decide, actor, device, role))
 
-    async def _handle_all(self, decide: Callable[[Floor, Tap], list[Event]], actor: str, device: str,
-                          role: Role | None) -> list[Event]:
+    async def _handle_all(
+        self, decide: Callable[[Floor, Tap], list[Event]], actor: str, device: str, role: Role | None
+    ) -> list[Event]:
         async with self.lock:
             for _ in attempts("the log kept moving under these taps"):
                 now = self.today.clock.now()
@@ -207,8 +223,15 @@ class Writer:
                     self.fold(event)
                     if n % FOLD_BATCH == 0:
                         await asyncio.sleep(0)  # let other clinics' taps and screens in between
-                log.info("taps_stored", clinic=self.id, first=events[0].seq, last=events[-1].seq,
-                         events=len(events), actor=actor, device=device)
+                log.info(
+                    "taps_stored",
+                    clinic=self.id,
+                    first=events[0].seq,
+                    last=events[-1].seq,
+                    events=len(events),
+                    actor=actor,
+                    device=device,
+                )
                 self.schedule_review()
                 return events
         raise AssertionError("unreachable: attempts() gives up")
@@ -330,14 +353,23 @@ class Writer:
         if self.today.floor.day == day:
             self.today.floor.learned = learned
             self.feed.invalidate()  # the delays in a snapshot change with it
-        log.info("clinic_learned", clinic=self.id, day=str(day), days=len(learned.days),
-                 stages=len(learned.stages), visits=sum(t.visits for t in learned.stages.values()))
+        log.info(
+            "clinic_learned",
+            clinic=self.id,
+            day=str(day),
+            days=len(learned.days),
+            stages=len(learned.stages),
+            visits=sum(t.visits for t in learned.stages.values()),
+        )
         return learned
 
 
 def _replay(first: Receipt, idem: Idempotency) -> Answer:
     if first.fingerprint != idem.fingerprint:
-        raise Refusal(Why.invalid, "This Idempotency-Key was already used for a different request; "
-                      "send a new key for a new tap.", field="Idempotency-Key")
+        raise Refusal(
+            Why.invalid,
+            "This Idempotency-Key was already used for a different request; send a new key for a new tap.",
+            field="Idempotency-Key",
+        )
     tapped = kept(first)
     return Answer(tapped.event, tapped.touched, replayed=True)

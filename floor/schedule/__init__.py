@@ -79,8 +79,15 @@ def read(body: bytes, kind: Format, clinic: Clinic, day: dt.date) -> list[Appoin
         appointments, problems = read_bundle(body, clinic, day)
     if len(appointments) > MAX_APPOINTMENTS:
         # A day of a large clinic is a few hundred; tens of thousands is the wrong file (a month, every clinic).
-        raise ScheduleRefused([Problem("the file", f"{len(appointments)} appointments is more than one clinic's day "
-                                       f"(at most {MAX_APPOINTMENTS}): send one clinic's schedule for {day}")])
+        raise ScheduleRefused(
+            [
+                Problem(
+                    "the file",
+                    f"{len(appointments)} appointments is more than one clinic's day "
+                    f"(at most {MAX_APPOINTMENTS}): send one clinic's schedule for {day}",
+                )
+            ]
+        )
     try:
         check(clinic, day, appointments)
     except ScheduleRefused as refused:
@@ -99,9 +106,17 @@ IMPORT = "schedule_import"
 MAX_ALERT_PROBLEMS = 10
 
 
-async def import_schedule(runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.date, actor: str,
-                          device: str, role: Role | None = None, upcoming: Upcoming | None = None,
-                          check: bool = False) -> Summary:
+async def import_schedule(
+    runtime: ClinicRuntime,
+    body: bytes,
+    kind: Format,
+    day: dt.date,
+    actor: str,
+    device: str,
+    role: Role | None = None,
+    upcoming: Upcoming | None = None,
+    check: bool = False,
+) -> Summary:
     """Bring today's floor in line with the file, or (given `upcoming`) keep a later day's file for that day.
     Raises ScheduleRefused (nothing stored) or a Refusal (a past day, or too far ahead). With `check`, the file
     is read and planned exactly the same way but nothing is stored: the summary says what importing it would do
@@ -114,8 +129,16 @@ async def import_schedule(runtime: ClinicRuntime, body: bytes, kind: Format, day
     return summary
 
 
-async def _import(runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.date, actor: str, device: str,
-                  role: Role | None, upcoming: Upcoming | None) -> Summary:
+async def _import(
+    runtime: ClinicRuntime,
+    body: bytes,
+    kind: Format,
+    day: dt.date,
+    actor: str,
+    device: str,
+    role: Role | None,
+    upcoming: Upcoming | None,
+) -> Summary:
     today = runtime.clinic.day_of(runtime.clock.now())
     # Before reading: a file for another day gets the answer about the day, not a problem on every row.
     check_day(today, day, DAYS_AHEAD if upcoming is not None else 0)
@@ -125,13 +148,21 @@ async def _import(runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.dat
         assert upcoming is not None
         # What it will do on the day, planned on that day's empty floor (nobody can book ahead otherwise).
         tap = Tap(actor, device, runtime.clock.now(), role)
-        planned = await asyncio.to_thread(_paused(plan), Floor(runtime.clinic, day, ids=runtime.ids), day,
-                                          appointments, tap)
+        planned = await asyncio.to_thread(
+            _paused(plan), Floor(runtime.clinic, day, ids=runtime.ids), day, appointments, tap
+        )
         summary = planned.summary
-        await upcoming.put(UpcomingSchedule(runtime.id, day, kind.value, body, len(appointments),
-                                            runtime.clock.now(), actor, device))
-        log.info("schedule_kept_for_its_day", clinic=runtime.id, day=str(day), appointments=len(appointments),
-                 actor=actor, device=device)
+        await upcoming.put(
+            UpcomingSchedule(runtime.id, day, kind.value, body, len(appointments), runtime.clock.now(), actor, device)
+        )
+        log.info(
+            "schedule_kept_for_its_day",
+            clinic=runtime.id,
+            day=str(day),
+            appointments=len(appointments),
+            actor=actor,
+            device=device,
+        )
         summary.books_at = runtime.clinic.local(day, dt.time(0))
         summary.seq = runtime.floor.seq
         return summary
@@ -150,8 +181,16 @@ async def _import(runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.dat
     return summary
 
 
-async def _check(runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.date, actor: str, device: str,
-                 role: Role | None, upcoming: Upcoming | None) -> Summary:
+async def _check(
+    runtime: ClinicRuntime,
+    body: bytes,
+    kind: Format,
+    day: dt.date,
+    actor: str,
+    device: str,
+    role: Role | None,
+    upcoming: Upcoming | None,
+) -> Summary:
     today = runtime.clinic.day_of(runtime.clock.now())
     check_day(today, day, DAYS_AHEAD if upcoming is not None else 0)
     appointments = await asyncio.to_thread(_paused(read), body, kind, runtime.clinic, day)
@@ -159,8 +198,9 @@ async def _check(runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.date
     # plan decides on a copy, never changing the floor it is given. Today's floor is copied on the loop (as an
     # import plans it), so no tap changes it mid-copy; a day ahead is planned on that day's empty floor.
     if day > today:
-        summary = (await asyncio.to_thread(_paused(plan), Floor(runtime.clinic, day, ids=runtime.ids), day,
-                                           appointments, tap)).summary
+        summary = (
+            await asyncio.to_thread(_paused(plan), Floor(runtime.clinic, day, ids=runtime.ids), day, appointments, tap)
+        ).summary
         summary.books_at = runtime.clinic.local(day, dt.time(0))
     else:
         summary = _paused(plan)(runtime.floor, day, appointments, tap).summary
@@ -173,6 +213,7 @@ def _paused(work: Callable[..., T]) -> Callable[..., T]:
     def run(*args: Any) -> T:
         with collections_paused():
             return work(*args)
+
     return run
 
 
@@ -185,23 +226,40 @@ async def book_upcoming(runtime: ClinicRuntime, upcoming: Upcoming) -> None:
     for day in await upcoming.days(runtime.id):
         if day < today:
             await upcoming.remove(runtime.id, day)
-            log.error("upcoming_schedule_expired", clinic=runtime.id, day=str(day),
-                      reason="its day passed before this server could book it")
+            log.error(
+                "upcoming_schedule_expired",
+                clinic=runtime.id,
+                day=str(day),
+                reason="its day passed before this server could book it",
+            )
         elif day == today and (kept := await upcoming.get(runtime.id, day)) is not None:
             problems: list[str] = []
             try:
-                summary = await import_schedule(runtime, kept.body, Format(kept.format), day, kept.staged_by,
-                                                kept.device, Role.manager)
+                summary = await import_schedule(
+                    runtime, kept.body, Format(kept.format), day, kept.staged_by, kept.device, Role.manager
+                )
             except ScheduleRefused as refused:
                 problems = [f"{p.where}: {p.field + ': ' if p.field else ''}{p.message}" for p in refused.problems]
             except Refusal as refusal:
                 problems = [refusal.message]
             else:
-                log.info("upcoming_schedule_booked", clinic=runtime.id, day=str(day), added=summary.added,
-                         updated=summary.updated, cancelled=summary.cancelled, seq=summary.seq)
+                log.info(
+                    "upcoming_schedule_booked",
+                    clinic=runtime.id,
+                    day=str(day),
+                    added=summary.added,
+                    updated=summary.updated,
+                    cancelled=summary.cancelled,
+                    seq=summary.seq,
+                )
             if problems:
-                log.error("upcoming_schedule_refused", clinic=runtime.id, day=str(day), problems=problems,
-                          staged_by=kept.staged_by)
+                log.error(
+                    "upcoming_schedule_refused",
+                    clinic=runtime.id,
+                    day=str(day),
+                    problems=problems,
+                    staged_by=kept.staged_by,
+                )
                 # The managers see it on their screen the morning it matters, not only in a server log.
                 detail = AlertDetail(problems=problems[:MAX_ALERT_PROBLEMS])
                 # One alert for the day's schedule however many servers try: the day is the episode.

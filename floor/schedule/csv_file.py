@@ -41,12 +41,16 @@ def read_csv(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appointmen
         text = body.decode("utf-8")
     except UnicodeDecodeError as e:
         line = len(_BREAKS.findall(body, 0, e.start)) + 1
-        return [], [Problem(f"line {line}", f"not UTF-8 text (byte 0x{body[e.start]:02X}): save the file as "
-                            "'CSV UTF-8'", line=line)]
+        return [], [
+            Problem(
+                f"line {line}", f"not UTF-8 text (byte 0x{body[e.start]:02X}): save the file as 'CSV UTF-8'", line=line
+            )
+        ]
     records, problems = _records(io.StringIO(text, newline="").readlines())
     if not records:
-        return [], problems or [Problem("file", "the file is empty: it needs a header row (" + ",".join(REQUIRED)
-                                        + ")")]
+        return [], problems or [
+            Problem("file", "the file is empty: it needs a header row (" + ",".join(REQUIRED) + ")")
+        ]
     (header_line, header), rows = records[0], records[1:]
     columns = [_column(c) for c in header]
     while columns and not columns[-1]:
@@ -65,10 +69,16 @@ def read_csv(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appointmen
             problems.append(Problem(where, f"{len(cells)} fields where the header has {len(columns)}", line=line))
             continue
         row = {name: cell.strip() for name, cell in zip(columns, cells, strict=False)}
-        bad = [Problem(where, why, name, line=line) for name, value in row.items()
-               if (why := unreadable(name, value, multiline=name == "notes"))]
-        bad += [Problem(where, f"{cell.strip()!r} is in column {i + 1}, which has no name in the header", line=line)
-                for i, cell in enumerate(cells[len(columns):], len(columns)) if cell.strip()]
+        bad = [
+            Problem(where, why, name, line=line)
+            for name, value in row.items()
+            if (why := unreadable(name, value, multiline=name == "notes"))
+        ]
+        bad += [
+            Problem(where, f"{cell.strip()!r} is in column {i + 1}, which has no name in the header", line=line)
+            for i, cell in enumerate(cells[len(columns) :], len(columns))
+            if cell.strip()
+        ]
         start = None
         if not any(p.field == "time" for p in bad):
             try:
@@ -83,15 +93,29 @@ def read_csv(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appointmen
         status = STATUS_SPELLINGS.get(re.sub(r"[\s_-]", "", status.lower()), status)
         provider = providers.get(provider.casefold(), provider)
         visit_type = visit_types.get(visit_type.casefold(), visit_type)
-        appointments.append(Appointment(where, row["external_id"], status, start, provider, visit_type,
-                                        row["patient_name"], row.get("notes", ""), line=line))
+        appointments.append(
+            Appointment(
+                where,
+                row["external_id"],
+                status,
+                start,
+                provider,
+                visit_type,
+                row["patient_name"],
+                row.get("notes", ""),
+                line=line,
+            )
+        )
     return appointments, problems
 
 
 def _header_problems(columns: list[str], line: int) -> list[Problem]:
     known = REQUIRED + OPTIONAL
-    unknown = [(f"column {i + 1} has no name" if not name else f"unknown column {name!r} (known: {', '.join(known)})",
-                name) for i, name in enumerate(columns) if name not in known]
+    unknown = [
+        (f"column {i + 1} has no name" if not name else f"unknown column {name!r} (known: {', '.join(known)})", name)
+        for i, name in enumerate(columns)
+        if name not in known
+    ]
     missing = [(f"the header has no {name!r} column", name) for name in REQUIRED if name not in columns]
     twice = [(f"column {name!r} appears twice", name) for i, name in enumerate(columns) if name in columns[:i]]
     return [Problem(f"line {line}", message, name or None, line=line) for message, name in unknown + missing + twice]
@@ -113,10 +137,12 @@ def _records(lines: list[str]) -> tuple[list[tuple[int, list[str]]], list[Proble
         # for a quote never closed, "',' expected after '"'" for text after a closing one.
         opened = _open_quote(lines, start)
         if opened is not None and opened <= reader.line_num:
-            return records, [Problem(f"line {opened}", f"a quote opened on line {opened} is never closed",
-                                     line=opened)]
-        why = ('text after a closing quote (a quote inside a quoted value is written "")'
-               if "expected after" in str(e) else f"not readable as CSV: {e}")
+            return records, [Problem(f"line {opened}", f"a quote opened on line {opened} is never closed", line=opened)]
+        why = (
+            'text after a closing quote (a quote inside a quoted value is written "")'
+            if "expected after" in str(e)
+            else f"not readable as CSV: {e}"
+        )
         return records, [Problem(f"line {reader.line_num}", why, line=reader.line_num)]
     return records, []
 
@@ -126,7 +152,7 @@ def _open_quote(lines: list[str], start: int) -> int | None:
     beginning of a record): a quote opens a quoted value only at the start of a value, and "" inside one is
     a quote."""
     state, opened = "start", None  # start of a value, unquoted, quoted, just after a closing quote
-    for n, text in enumerate(lines[start - 1:], start):
+    for n, text in enumerate(lines[start - 1 :], start):
         for ch in text:
             if state == "quoted":
                 state = "closed" if ch == '"' else state
@@ -170,6 +196,8 @@ def _time(text: str, clinic: Clinic, day: dt.date) -> dt.datetime | None:
     if at.tzinfo is not None:
         # An offset on a bare time does not say which day's offset it is (daylight saving): refused, not guessed.
         example = clinic.local(day, dt.time(8)).isoformat()
-        raise ValueError(f"time {text!r} has an offset but no date; a time without a date is clinic time: write "
-                         f"08:00, or a full date and time with its offset like {example}")
+        raise ValueError(
+            f"time {text!r} has an offset but no date; a time without a date is clinic time: write "
+            f"08:00, or a full date and time with its offset like {example}"
+        )
     return clinic.local(day, at)

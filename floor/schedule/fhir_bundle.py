@@ -52,8 +52,10 @@ from floor.core.schedule import STATUSES, Appointment, Intent, Problem, books_no
 
 _BOM = b"\xef\xbb\xbf"  # Windows tools write it; it is not JSON
 #: A literal reference (FHIR R4 3.1.3.1): an optional base URL, the type and id, an optional version.
-_LITERAL = re.compile(r"(?P<base>https?://\S+?/)?(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})"
-                      r"(?:/_history/[A-Za-z0-9\-.]{1,64})?")
+_LITERAL = re.compile(
+    r"(?P<base>https?://\S+?/)?(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})"
+    r"(?:/_history/[A-Za-z0-9\-.]{1,64})?"
+)
 #: Participant types (v3 ParticipationType) of whoever sees the patient, most likely first.
 _PERFORMERS = ("ATND", "PPRF", "SPRF")
 #: HumanName.use, best first; `old` names are never shown.
@@ -86,15 +88,18 @@ def read_bundle(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appoint
     except RecursionError:
         return [], [Problem("file", f"not read: the JSON is {_NESTED}")]
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
-        return [], [Problem("file", "expected a FHIR Bundle (resourceType \"Bundle\") of Appointment resources",
-                            "resourceType")]
+        return [], [
+            Problem("file", 'expected a FHIR Bundle (resourceType "Bundle") of Appointment resources', "resourceType")
+        ]
     entries = data.get("entry", [])
     if not isinstance(entries, list):
         return [], [Problem("Bundle", "entry must be a list", "entry")]
     problems: list[Problem] = []
     # The Bundle's own fields first, then each resource on its own so that a problem names its entry.
-    shell = {**data, "entry": [{k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
-                               for e in entries]}
+    shell = {
+        **data,
+        "entry": [{k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e for e in entries],
+    }
     _, errors = _validate(Bundle, shell, clinic, day)
     problems += [_problem_at(loc, message, entries) for loc, message in errors]
     resources: list[FHIRResourceModel | None] = []
@@ -107,8 +112,11 @@ def read_bundle(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appoint
         where, name = _where(i, raw)
         model = _is_resource(raw.get("resourceType"))
         if model is None:
-            problems.append(Problem(where, f"unknown resourceType {raw.get('resourceType')!r}", "resourceType",
-                                    entry=i, resource=name))
+            problems.append(
+                Problem(
+                    where, f"unknown resourceType {raw.get('resourceType')!r}", "resourceType", entry=i, resource=name
+                )
+            )
             resources.append(None)
             continue
         resource, errors = _validate(model, raw, clinic, day)
@@ -133,8 +141,9 @@ def read_bundle(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appoint
     return appointments, problems
 
 
-def _validate(model: type[M], raw: dict[str, Any], clinic: Clinic,
-              day: dt.date) -> tuple[M | None, list[tuple[tuple[Any, ...], str]]]:
+def _validate(
+    model: type[M], raw: dict[str, Any], clinic: Clinic, day: dt.date
+) -> tuple[M | None, list[tuple[tuple[Any, ...], str]]]:
     """The model, or where and why it is not one."""
     try:
         return model.model_validate(raw), []
@@ -239,8 +248,9 @@ class _Practitioner(NamedTuple):
     rank: int
 
 
-def _appointment(a: FhirAppointment, i: int, where: str, name: str | None,
-                 index: dict[str, FHIRResourceModel | None], clinic: Clinic) -> tuple[list[Appointment], list[Problem]]:
+def _appointment(
+    a: FhirAppointment, i: int, where: str, name: str | None, index: dict[str, FHIRResourceModel | None], clinic: Clinic
+) -> tuple[list[Appointment], list[Problem]]:
     resolve = _resolver(a, index)
 
     def problem(message: str, field: str) -> Problem:
@@ -278,26 +288,59 @@ def _appointment(a: FhirAppointment, i: int, where: str, name: str | None,
         known = ", ".join(p.id for p in clinic.providers)
         seen = "; ".join(f"{p.label} ({', '.join(p.ids) or 'no id'})" for p in present)
         if practitioners and not present:
-            problems.append(problem(f"every Practitioner declined ({', '.join(p.label for p in practitioners)}): "
-                                    "no one is there to see the patient", "participant"))
+            problems.append(
+                problem(
+                    f"every Practitioner declined ({', '.join(p.label for p in practitioners)}): "
+                    "no one is there to see the patient",
+                    "participant",
+                )
+            )
         elif not present:
             problems.append(problem("no participant is a Practitioner", "participant"))
         elif len(present) == 1:
-            problems.append(problem(f"the Practitioner {seen} is none of this clinic's providers ({known}): match "
-                                    "an identifier value or its id", f"participant[{present[0].n}].actor"))
+            problems.append(
+                problem(
+                    f"the Practitioner {seen} is none of this clinic's providers ({known}): match "
+                    "an identifier value or its id",
+                    f"participant[{present[0].n}].actor",
+                )
+            )
         else:
-            problems.append(problem(f"none of the Practitioners {seen} is one of this clinic's providers ({known}): "
-                                    "match an identifier value or its id", "participant"))
+            problems.append(
+                problem(
+                    f"none of the Practitioners {seen} is one of this clinic's providers ({known}): "
+                    "match an identifier value or its id",
+                    "participant",
+                )
+            )
     provider = chosen.provider if chosen else next((i for p in present for i in p.ids), "")
-    codes = [c.code for concept in [a.appointmentType, *(a.serviceType or [])] if concept is not None
-             for c in concept.coding or [] if c.code]
+    codes = [
+        c.code
+        for concept in [a.appointmentType, *(a.serviceType or [])]
+        if concept is not None
+        for c in concept.coding or []
+        if c.code
+    ]
     visit_type = next((c for c in codes if clinic.visit_type(c) is not None), codes[0] if codes else "")
     if not codes:
         problems.append(problem("no appointmentType or serviceType code to match a visit type", "appointmentType"))
     if problems and not books_nothing(a.status or ""):
         return [], problems
-    return [Appointment(where, external_id, a.status or "", start, provider or "", visit_type, patient_name,
-                        a.comment or "", entry=i, resource=name, external_system=external_system)], []
+    return [
+        Appointment(
+            where,
+            external_id,
+            a.status or "",
+            start,
+            provider or "",
+            visit_type,
+            patient_name,
+            a.comment or "",
+            entry=i,
+            resource=name,
+            external_system=external_system,
+        )
+    ], []
 
 
 def _literal_type(reference: str | None) -> str | None:
@@ -305,9 +348,16 @@ def _literal_type(reference: str | None) -> str | None:
     return literal["type"] if literal else None
 
 
-def _practitioner(n: int, participant: AppointmentParticipant, actor: Reference, kind: str,
-                  target: FHIRResourceModel | None, resolve: Resolve, index: dict[str, FHIRResourceModel | None],
-                  clinic: Clinic) -> _Practitioner:
+def _practitioner(
+    n: int,
+    participant: AppointmentParticipant,
+    actor: Reference,
+    kind: str,
+    target: FHIRResourceModel | None,
+    resolve: Resolve,
+    index: dict[str, FHIRResourceModel | None],
+    clinic: Clinic,
+) -> _Practitioner:
     label = actor.reference or (f"identifier {actor.identifier.value}" if actor.identifier else actor.display) or "?"
     who: Reference | None = actor
     if kind == "PractitionerRole":
@@ -320,8 +370,9 @@ def _practitioner(n: int, participant: AppointmentParticipant, actor: Reference,
     ids = _practitioner_ids(target, who) if who is not None else []
     codes = [c.code for concept in participant.type or [] for c in concept.coding or [] if c.code]
     rank = min((_PERFORMERS.index(c) for c in codes if c in _PERFORMERS), default=len(_PERFORMERS))
-    return _Practitioner(n, label, ids, next((i for i in ids if clinic.provider(i)), None),
-                         participant.status == "declined", rank)
+    return _Practitioner(
+        n, label, ids, next((i for i in ids if clinic.provider(i)), None), participant.status == "declined", rank
+    )
 
 
 def _practitioner_ids(practitioner: FHIRResourceModel | None, reference: Reference) -> list[str]:

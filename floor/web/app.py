@@ -107,15 +107,24 @@ def request_context(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send_with_id)
         finally:
             if scope["type"] == "http" and path.startswith("/api/"):
-                log.info("request", method=scope["method"], path=path, status=status,
-                         ms=round((time.perf_counter() - started) * 1000, 2))
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    path=path,
+                    status=status,
+                    ms=round((time.perf_counter() - started) * 1000, 2),
+                )
             structlog.contextvars.clear_contextvars()
 
     return middleware
 
 
-def create_app(floors: Floors, background: list[Callable[[], Coroutine[None, None, None]]] = (),
-               guarding: Guarding | None = None, demo_pairing_clinic: str | None = None) -> Litestar:
+def create_app(
+    floors: Floors,
+    background: list[Callable[[], Coroutine[None, None, None]]] = (),
+    guarding: Guarding | None = None,
+    demo_pairing_clinic: str | None = None,
+) -> Litestar:
     """`background` jobs (the demo's simulated staff) run while the app serves. `demo_pairing_clinic`
     (`floor demo` only) pairs every new wall display with that clinic without a manager."""
 
@@ -132,30 +141,45 @@ def create_app(floors: Floors, background: list[Callable[[], Coroutine[None, Non
             await floors.stop()
 
     api = clinics_router(floors)
-    sockets = Router("/api/clinics", route_handlers=[live], dependencies={
-        "floors": Provide(lambda: floors, use_cache=True, sync_to_thread=False)}, include_in_schema=False)
-    pages = create_static_files_router(path="/", directories=[static_dir()], html_mode=True,
-                                       include_in_schema=False, name="pages")
+    sockets = Router(
+        "/api/clinics",
+        route_handlers=[live],
+        dependencies={"floors": Provide(lambda: floors, use_cache=True, sync_to_thread=False)},
+        include_in_schema=False,
+    )
+    pages = create_static_files_router(
+        path="/", directories=[static_dir()], html_mode=True, include_in_schema=False, name="pages"
+    )
     app = Litestar(
-        route_handlers=[api, export_router(floors), schedule_router(floors), *people_routers(floors), sockets,
-                        health_router(), pages],
+        route_handlers=[
+            api,
+            export_router(floors),
+            schedule_router(floors),
+            *people_routers(floors),
+            sockets,
+            health_router(),
+            pages,
+        ],
         lifespan=[lifespan],
         middleware=[request_context],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,
         request_class=FloorRequest,
-        state=State({"floors": floors, "guarding": guarding or Guarding(),
-                     "demo_pairing_clinic": demo_pairing_clinic}),
+        state=State({"floors": floors, "guarding": guarding or Guarding(), "demo_pairing_clinic": demo_pairing_clinic}),
         openapi_config=OpenAPIConfig(
             title="Floor",
             version="0.1.0",
             description=LIVE_FEED_DOC + openapi_text(),
             path="/schema",
-            components=Components(security_schemes={
-                "staff_or_display_token": SecurityScheme(
-                    type="http", scheme="bearer",
-                    description="The token from POST /api/sign-in (staff) or the display pairing claim."),
-            }),
+            components=Components(
+                security_schemes={
+                    "staff_or_display_token": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="The token from POST /api/sign-in (staff) or the display pairing claim.",
+                    ),
+                }
+            ),
             security=[{"staff_or_display_token": []}],
         ),
         logging_config=None,  # floor.logging_setup owns logging: JSON lines for every library
@@ -163,4 +187,3 @@ def create_app(floors: Floors, background: list[Callable[[], Coroutine[None, Non
     )
     serve_true_document(app)
     return app
-

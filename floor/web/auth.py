@@ -86,8 +86,10 @@ def _guarding(connection: ASGIConnection) -> Guarding:
 def _too_many(guarding: Guarding, throttle: Throttle, key: str, what: str) -> None:
     wait = throttle.take(key)
     if wait:
-        raise TooManyRequestsException(f"Too many {what}; wait {throttle.retry_after(wait)} s and try again.",
-                                       headers={"Retry-After": throttle.retry_after(wait)})
+        raise TooManyRequestsException(
+            f"Too many {what}; wait {throttle.retry_after(wait)} s and try again.",
+            headers={"Retry-After": throttle.retry_after(wait)},
+        )
 
 
 def refusal(who: Caller, does: Does) -> str | None:
@@ -111,15 +113,18 @@ async def _signed_in(connection: ASGIConnection, handler: BaseRouteHandler) -> C
     """Any signed-in staff member (a display where the route says `displays`); writes are throttled per sign-in."""
     token = bearer(connection)
     if token is None:
-        raise NotAuthorizedException("Sign in first: this needs an `Authorization: Bearer <token>` header "
-                                     "(POST /api/sign-in gives one).", headers={"WWW-Authenticate": "Bearer"})
+        raise NotAuthorizedException(
+            "Sign in first: this needs an `Authorization: Bearer <token>` header (POST /api/sign-in gives one).",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     caller = await connection.app.state.floors.sessions.caller(token)
     if caller is None:
-        raise NotAuthorizedException("Your sign-in has ended (it expired, you signed out, or it was revoked); "
-                                     "sign in again.", headers={"WWW-Authenticate": "Bearer"})
+        raise NotAuthorizedException(
+            "Your sign-in has ended (it expired, you signed out, or it was revoked); sign in again.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if caller.kind != "staff" and not handler.opt.get("displays"):
-        raise PermissionDeniedException("A wall display only receives its live feed; this needs a staff "
-                                        "sign-in.")
+        raise PermissionDeniedException("A wall display only receives its live feed; this needs a staff sign-in.")
     connection.state.caller = caller
     if connection.scope.get("method") in WRITES:
         guarding = _guarding(connection)

@@ -59,5 +59,6 @@ class FloorRequest(Request):
                 except msgspec.DecodeError as e:
                     raise refuse(f"the body is not JSON: {e}") from e
             self._json = self._connection_state.json = decode_json(
-                body, type_decoders=self.route_handler.resolve_type_decoders())
+                body, type_decoders=self.route_handler.resolve_type_decoders()
+            )
         return await super().json()

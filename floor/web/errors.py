@@ -69,19 +69,32 @@ def validation_response(request: Request, exc: ValidationException) -> Response[
 def http_response(request: Request, exc: HTTPException) -> Response[ErrorBody]:
     if exc.status_code == 500:
         return server_error_response(request, exc)
-    error = {400: "invalid_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-             405: "method_not_allowed", 413: "too_large", 429: "too_many_requests"}.get(exc.status_code, "error")
+    error = {
+        400: "invalid_request",
+        401: "unauthenticated",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "too_large",
+        429: "too_many_requests",
+    }.get(exc.status_code, "error")
     return _json(ErrorBody(error, exc.detail), exc.status_code, exc.headers)
 
 
 def unavailable_response(request: Request, exc: LogUnavailable) -> Response[ErrorBody]:
     # Honest about what is known: a request whose answer was lost may have been stored, and only a retry with
     # the same Idempotency-Key tells (it then gets the first answer, and nothing is stored twice).
-    outcome = ("A tap may have been stored before its answer was lost: send it again with the same "
-               "Idempotency-Key (it is then answered as stored, never stored twice)."
-               if exc.maybe_stored else "Nothing was stored.")
-    return _json(ErrorBody("unavailable", f"Not available right now: {exc}. {outcome} Try again shortly."), 503,
-                 {"Retry-After": "2"})
+    outcome = (
+        "A tap may have been stored before its answer was lost: send it again with the same "
+        "Idempotency-Key (it is then answered as stored, never stored twice)."
+        if exc.maybe_stored
+        else "Nothing was stored."
+    )
+    return _json(
+        ErrorBody("unavailable", f"Not available right now: {exc}. {outcome} Try again shortly."),
+        503,
+        {"Retry-After": "2"},
+    )
 
 
 def server_error_response(request: Request, exc: Exception) -> Response[ErrorBody]:
@@ -89,8 +102,12 @@ def server_error_response(request: Request, exc: Exception) -> Response[ErrorBod
     answered with the same body shape as every other error, without the details."""
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     log.error("server_error", method=request.method, path=request.url.path, status=status, exc_info=exc)
-    return _json(ErrorBody("internal", "Internal server error: the server's log says why (look for this "
-                           "request's X-Request-ID)."), status)
+    return _json(
+        ErrorBody(
+            "internal", "Internal server error: the server's log says why (look for this request's X-Request-ID)."
+        ),
+        status,
+    )
 
 
 HANDLERS = {
@@ -107,18 +124,17 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
     text = {
         400: "Malformed body or parameter; `field` names it.",
         401: "No valid sign-in: the `Authorization: Bearer` token is missing, expired, signed out or revoked. "
-             "From sign-in: a wrong staff id or PIN, or (with Retry-After) too many wrong tries for the id or the "
-             "address; one answer whether the id exists or not.",
+        "From sign-in: a wrong staff id or PIN, or (with Retry-After) too many wrong tries for the id or the "
+        "address; one answer whether the id exists or not.",
         403: "Signed in, but your role may not do this (the message says who may).",
         429: "Too many requests from this sign-in or address; retry after Retry-After seconds.",
         404: "Unknown clinic, visit, room or provider.",
         409: "Taken staff id, illegal step (names the current stage and the allowed steps), stale expected_version "
-             "(carries the visit as it is now), or the room is not free.",
+        "(carries the visit as it is now), or the room is not free.",
         422: "The request names something that does not fit: unknown provider or visit type, a start "
-             "time on another day, a room given where none belongs, an Idempotency-Key reused for "
-             "another request.",
+        "time on another day, a room given where none belongs, an Idempotency-Key reused for "
+        "another request.",
         503: "The log or the directory cannot be reached now. The message says whether the request may have been "
-             "stored (the answer was lost): retry after Retry-After seconds, with the same Idempotency-Key.",
+        "stored (the answer was lost): retry after Retry-After seconds, with the same Idempotency-Key.",
     }
-    return {s: ResponseSpec(data_container=ErrorBody, description=text[s], generate_examples=False)
-            for s in statuses}
+    return {s: ResponseSpec(data_container=ErrorBody, description=text[s], generate_examples=False) for s in statuses}

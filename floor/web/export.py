@@ -18,10 +18,14 @@ from floor.web.http import Day, Runtime, clinic_routes
 FHIR_JSON = "application/fhir+json"
 
 
-@get("/{clinic:str}/export/encounters", media_type=FHIR_JSON,
-     summary="A day's visits as a FHIR R4 Bundle (collection) of Encounters: status, status history, rooms "
-             "and the provider follow each journey (managers)",
-     responses=errors(400, 401, 403, 404, 422), opt={"act": Act.export_records})
+@get(
+    "/{clinic:str}/export/encounters",
+    media_type=FHIR_JSON,
+    summary="A day's visits as a FHIR R4 Bundle (collection) of Encounters: status, status history, rooms "
+    "and the provider follow each journey (managers)",
+    responses=errors(400, 401, 403, 404, 422),
+    opt={"act": Act.export_records},
+)
 async def export_encounters(runtime: Runtime, day: Day = None) -> Response[bytes]:
     from floor import export  # FHIR models take half a second to import: only when someone exports
 
@@ -32,21 +36,31 @@ async def export_encounters(runtime: Runtime, day: Day = None) -> Response[bytes
     return Response(body, media_type=FHIR_JSON)
 
 
-@get("/{clinic:str}/export/measures", media_type=FHIR_JSON,
-     summary="A day's measures as a FHIR R4 MeasureReport (or `format=csv`): today's so far, a past day's as "
-             "it closed (managers)",
-     responses=errors(400, 401, 403, 404, 422), opt={"act": Act.export_records})
-async def export_measures(runtime: Runtime, day: Day = None,
-                          format: Annotated[Literal["fhir", "csv"], QueryParameter(
-                              description="fhir (a MeasureReport, the default) or csv")] = "fhir",
-                          ) -> Response[bytes]:
+@get(
+    "/{clinic:str}/export/measures",
+    media_type=FHIR_JSON,
+    summary="A day's measures as a FHIR R4 MeasureReport (or `format=csv`): today's so far, a past day's as "
+    "it closed (managers)",
+    responses=errors(400, 401, 403, 404, 422),
+    opt={"act": Act.export_records},
+)
+async def export_measures(
+    runtime: Runtime,
+    day: Day = None,
+    format: Annotated[
+        Literal["fhir", "csv"], QueryParameter(description="fhir (a MeasureReport, the default) or csv")
+    ] = "fhir",
+) -> Response[bytes]:
     from floor import export
 
     clinic, on = runtime.clinic, day or runtime.floor.day
     measures = await runtime.measures_on(day)
     if format == "csv":
-        return Response(export.measures_csv(clinic, on, measures).encode(), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{clinic.id}-{on}-measures.csv"'})
+        return Response(
+            export.measures_csv(clinic, on, measures).encode(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{clinic.id}-{on}-measures.csv"'},
+        )
     body = await asyncio.to_thread(lambda: export.to_json(export.measure_report(clinic, on, measures)))
     return Response(body, media_type=FHIR_JSON)
 

@@ -43,18 +43,29 @@ async def readyz(request: Request) -> Response[dict]:
     stale = sorted(r.id for r in floors.runtimes.values() if r.stale)
     if stale:
         problems.append(f"the {backend} log cannot be reached for {len(stale)} of {len(floors.runtimes)} clinics")
-    body = {"status": "not ready" if problems else "ready", "log": backend, "clinics": len(floors.runtimes),
-            "problems": problems, "stale_clinics": stale[:20]}
+    body = {
+        "status": "not ready" if problems else "ready",
+        "log": backend,
+        "clinics": len(floors.runtimes),
+        "problems": problems,
+        "stale_clinics": stale[:20],
+    }
     return Response(body, status_code=503 if problems else 200, headers={"Cache-Control": "no-store"})
 
 
 @get("/metrics", summary="Prometheus metrics (text format)", sync_to_thread=False)
 def metrics(request: Request) -> Response[bytes]:
-    return Response(_floors(request).metrics.text(), media_type=CONTENT_TYPE_LATEST,
-                    headers={"Cache-Control": "no-store"})
+    return Response(
+        _floors(request).metrics.text(), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"}
+    )
 
 
 def health_router() -> Router:
     # Not in /schema: they are for the platform, not for the clinic's screens.
-    return Router("/", route_handlers=[healthz, readyz, metrics], include_in_schema=False, tags=["operations"],
-                  opt={"act": Rule.anyone})
+    return Router(
+        "/",
+        route_handlers=[healthz, readyz, metrics],
+        include_in_schema=False,
+        tags=["operations"],
+        opt={"act": Rule.anyone},
+    )

@@ -56,9 +56,14 @@ from floor.wire import (
 
 IdempotencyKey = Annotated[
     str | None,
-    HeaderParameter(name="Idempotency-Key", min_length=1, max_length=128, required=False,
-              description="Send the same key when retrying a tap: it is applied once and the first answer "
-                          "is returned again (with `Idempotent-Replayed: true`)."),
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        required=False,
+        description="Send the same key when retrying a tap: it is applied once and the first answer "
+        "is returned again (with `Idempotent-Replayed: true`).",
+    ),
 ]
 
 
@@ -66,8 +71,7 @@ def clinic_runtime(floors: NamedDependency[Floors], clinic: FromPath[str]) -> Cl
     return floors.get(clinic)
 
 
-async def _tap(request: Request, runtime: ClinicRuntime, command: Command, who: Caller,
-               key: str | None) -> Response:
+async def _tap(request: Request, runtime: ClinicRuntime, command: Command, who: Caller, key: str | None) -> Response:
     idem = None
     if key is not None:
         body = await request.body()
@@ -77,12 +81,17 @@ async def _tap(request: Request, runtime: ClinicRuntime, command: Command, who: 
         idem = Idempotency(key, fingerprint)
     answer = await runtime.handle(command, who.person, who.device, idem, who.role, who.provider)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
-    return Response(encode(tap_answer(command, answer, runtime.clinic)), status_code=HTTP_201_CREATED,
-                    media_type="application/json", headers=headers)
+    return Response(
+        encode(tap_answer(command, answer, runtime.clinic)),
+        status_code=HTTP_201_CREATED,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
-def tap_answer(command: Command, answer: Answer,
-               clinic: Clinic) -> VisitAnswer | RoomAnswer | AlertAnswer | PresenceAnswer:
+def tap_answer(
+    command: Command, answer: Answer, clinic: Clinic
+) -> VisitAnswer | RoomAnswer | AlertAnswer | PresenceAnswer:
     """The tapper's answer: the event stored and what it changed of what was tapped (a retry's, as first)."""
     event, touched = answer.event, answer.touched
     if isinstance(command, MarkRoom | UndoRoomMark):
@@ -101,15 +110,22 @@ Day = Annotated[dt.date | None, QueryParameter(description="A clinic day, YYYY-M
 Who = NamedDependency[Caller]
 
 
-@get("/", summary="The clinics this server runs that the caller works in", responses=errors(401, 403),
-     opt={"act": Act.read_floor})
+@get(
+    "/",
+    summary="The clinics this server runs that the caller works in",
+    responses=errors(401, 403),
+    opt={"act": Act.read_floor},
+)
 async def list_clinics(floors: NamedDependency[Floors], who: Who) -> list[ClinicSummary]:
     return [r.summary() for r in floors.runtimes.values() if in_clinic(who.clinics, r.id)]
 
 
-@get("/{clinic:str}/board",
-     summary="The clinic's floor now: rooms, today's visits, providers; or a past day's as it closed (`day`)",
-     responses=errors(400, 401, 403, 404, 422), opt={"act": Act.read_floor})
+@get(
+    "/{clinic:str}/board",
+    summary="The clinic's floor now: rooms, today's visits, providers; or a past day's as it closed (`day`)",
+    responses=errors(400, 401, 403, 404, 422),
+    opt={"act": Act.read_floor},
+)
 async def board(runtime: Runtime, who: Who, day: Day = None) -> Board:
     if day is None or day == runtime.floor.day:
         return runtime.board()
@@ -117,27 +133,44 @@ async def board(runtime: Runtime, who: Who, day: Day = None) -> Board:
     return await runtime.board_on(day)
 
 
-@get("/{clinic:str}/visits/{visit:str}", summary="A visit with its full event history (undos included)",
-     responses=errors(400, 401, 403, 404), opt={"act": Act.read_floor})
+@get(
+    "/{clinic:str}/visits/{visit:str}",
+    summary="A visit with its full event history (undos included)",
+    responses=errors(400, 401, 403, 404),
+    opt={"act": Act.read_floor},
+)
 async def visit_history(runtime: Runtime, visit: FromPath[str]) -> VisitHistory:
     return runtime.history(visit)
 
 
-@post("/{clinic:str}/visits", summary="Schedule a visit for today, or add a walk-in",
-      responses=errors(400, 401, 403, 404, 422, 429, 503), opt={"act": Rule.taps})
-async def add_visit(request: Request, runtime: Runtime, data: JSONBody[NewVisit], who: Who,
-                    idempotency_key: IdempotencyKey = None) -> Response[VisitAnswer]:
-    command = BookVisit(data.patient_name.strip(), data.provider, data.visit_type, data.start, data.walk_in,
-                        data.notes)
+@post(
+    "/{clinic:str}/visits",
+    summary="Schedule a visit for today, or add a walk-in",
+    responses=errors(400, 401, 403, 404, 422, 429, 503),
+    opt={"act": Rule.taps},
+)
+async def add_visit(
+    request: Request, runtime: Runtime, data: JSONBody[NewVisit], who: Who, idempotency_key: IdempotencyKey = None
+) -> Response[VisitAnswer]:
+    command = BookVisit(data.patient_name.strip(), data.provider, data.visit_type, data.start, data.walk_in, data.notes)
     return await _tap(request, runtime, command, who, idempotency_key)
 
 
-@post("/{clinic:str}/visits/{visit:str}/events",
-      summary="Tap a visit's next step, end it, or undo its last step (whoever made it, or a manager); undoing a "
-              "walk-in with no step yet takes it off the floor (booked by mistake)",
-      responses=errors(400, 401, 403, 404, 409, 422, 429, 503), opt={"act": Rule.taps})
-async def visit_event(request: Request, runtime: Runtime, visit: FromPath[str], data: JSONBody[VisitTap],
-                      who: Who, idempotency_key: IdempotencyKey = None) -> Response[VisitAnswer]:
+@post(
+    "/{clinic:str}/visits/{visit:str}/events",
+    summary="Tap a visit's next step, end it, or undo its last step (whoever made it, or a manager); undoing a "
+    "walk-in with no step yet takes it off the floor (booked by mistake)",
+    responses=errors(400, 401, 403, 404, 409, 422, 429, 503),
+    opt={"act": Rule.taps},
+)
+async def visit_event(
+    request: Request,
+    runtime: Runtime,
+    visit: FromPath[str],
+    data: JSONBody[VisitTap],
+    who: Who,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[VisitAnswer]:
     command: Command
     if data.type == "undo":
         command = UndoStep(visit, data.expected_version)
@@ -146,12 +179,20 @@ async def visit_event(request: Request, runtime: Runtime, visit: FromPath[str], 
     return await _tap(request, runtime, command, who, idempotency_key)
 
 
-@post("/{clinic:str}/rooms/{room:str}/events",
-      summary="Mark a room ready (cleaned), blocked or unblocked, or undo its last mark (whoever made it, or a "
-              "manager)",
-      responses=errors(400, 401, 403, 404, 409, 422, 429, 503), opt={"act": Rule.taps})
-async def room_event(request: Request, runtime: Runtime, room: FromPath[str], data: JSONBody[RoomTap], who: Who,
-                     idempotency_key: IdempotencyKey = None) -> Response[RoomAnswer]:
+@post(
+    "/{clinic:str}/rooms/{room:str}/events",
+    summary="Mark a room ready (cleaned), blocked or unblocked, or undo its last mark (whoever made it, or a manager)",
+    responses=errors(400, 401, 403, 404, 409, 422, 429, 503),
+    opt={"act": Rule.taps},
+)
+async def room_event(
+    request: Request,
+    runtime: Runtime,
+    room: FromPath[str],
+    data: JSONBody[RoomTap],
+    who: Who,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[RoomAnswer]:
     command: Command
     if data.type == "undo":
         if data.reason:
@@ -162,12 +203,21 @@ async def room_event(request: Request, runtime: Runtime, room: FromPath[str], da
     return await _tap(request, runtime, command, who, idempotency_key)
 
 
-@post("/{clinic:str}/providers/{provider:str}/presence",
-      summary="Say a provider is running late to clinic, stepped away (back in `back_in_minutes`, if known) or back; "
-              "or undo the last such tap. A provider for themself; a medical assistant or manager for any provider",
-      responses=errors(400, 401, 403, 404, 409, 422, 429, 503), opt={"act": Rule.taps})
-async def presence_event(request: Request, runtime: Runtime, provider: FromPath[str], data: JSONBody[PresenceTap],
-                         who: Who, idempotency_key: IdempotencyKey = None) -> Response[PresenceAnswer]:
+@post(
+    "/{clinic:str}/providers/{provider:str}/presence",
+    summary="Say a provider is running late to clinic, stepped away (back in `back_in_minutes`, if known) or back; "
+    "or undo the last such tap. A provider for themself; a medical assistant or manager for any provider",
+    responses=errors(400, 401, 403, 404, 409, 422, 429, 503),
+    opt={"act": Rule.taps},
+)
+async def presence_event(
+    request: Request,
+    runtime: Runtime,
+    provider: FromPath[str],
+    data: JSONBody[PresenceTap],
+    who: Who,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[PresenceAnswer]:
     command: Command
     if data.type == "undo":
         if data.back_in_minutes is not None:
@@ -178,16 +228,24 @@ async def presence_event(request: Request, runtime: Runtime, provider: FromPath[
     return await _tap(request, runtime, command, who, idempotency_key)
 
 
-@post("/{clinic:str}/alerts/{alert:str}/acknowledge", summary="Acknowledge an alert (a manager saw it)",
-      responses=errors(400, 401, 403, 404, 409, 422, 429, 503), opt={"act": Rule.taps})
-async def acknowledge_alert(request: Request, runtime: Runtime, alert: FromPath[str], who: Who,
-                            idempotency_key: IdempotencyKey = None) -> Response[AlertAnswer]:
+@post(
+    "/{clinic:str}/alerts/{alert:str}/acknowledge",
+    summary="Acknowledge an alert (a manager saw it)",
+    responses=errors(400, 401, 403, 404, 409, 422, 429, 503),
+    opt={"act": Rule.taps},
+)
+async def acknowledge_alert(
+    request: Request, runtime: Runtime, alert: FromPath[str], who: Who, idempotency_key: IdempotencyKey = None
+) -> Response[AlertAnswer]:
     return await _tap(request, runtime, AcknowledgeAlert(alert), who, idempotency_key)
 
 
-@get("/{clinic:str}/visits/{visit:str}/audit",
-     summary="Who did each step of a visit, on which device, when; undos included (managers)",
-     responses=errors(400, 401, 403, 404, 422), opt={"act": Act.read_audit})
+@get(
+    "/{clinic:str}/visits/{visit:str}/audit",
+    summary="Who did each step of a visit, on which device, when; undos included (managers)",
+    responses=errors(400, 401, 403, 404, 422),
+    opt={"act": Act.read_audit},
+)
 async def visit_audit(runtime: Runtime, visit: FromPath[str], day: Day = None) -> AuditTrail:
     _, events = await runtime.day_events(day)
     entries = audit.of_visit(runtime.id, visit, events)
@@ -196,34 +254,60 @@ async def visit_audit(runtime: Runtime, visit: FromPath[str], day: Day = None) -
     return AuditTrail(entries)
 
 
-@get("/{clinic:str}/lateness", summary="Each provider's projected lateness through a day (managers)",
-     responses=errors(400, 401, 403, 404, 422), opt={"act": Act.read_measures})
-async def lateness(runtime: Runtime, day: Day = None,
-                   every: Annotated[int, QueryParameter(ge=1, le=60, description="minutes between points")] = 10,
-                   ) -> LatenessOverDay:
+@get(
+    "/{clinic:str}/lateness",
+    summary="Each provider's projected lateness through a day (managers)",
+    responses=errors(400, 401, 403, 404, 422),
+    opt={"act": Act.read_measures},
+)
+async def lateness(
+    runtime: Runtime,
+    day: Day = None,
+    every: Annotated[int, QueryParameter(ge=1, le=60, description="minutes between points")] = 10,
+) -> LatenessOverDay:
     return await runtime.lateness_over_day(day, every)
 
 
-@get("/{clinic:str}/measures",
-     summary="A day's measures (default today; a past day's as it closed), for the clinic and each provider "
-             "(managers)",
-     responses=errors(400, 401, 403, 404, 422), opt={"act": Act.read_measures})
+@get(
+    "/{clinic:str}/measures",
+    summary="A day's measures (default today; a past day's as it closed), for the clinic and each provider (managers)",
+    responses=errors(400, 401, 403, 404, 422),
+    opt={"act": Act.read_measures},
+)
 async def measures(runtime: Runtime, day: Day = None) -> ClinicMeasures:
     return await runtime.measures_on(day)
 
 
-@get("/{clinic:str}/learned",
-     summary="What Floor learned from the clinic's past days: per provider and visit type the configured and "
-             "expected minutes of each stage and from how many visits, no-shows and arrival lateness (managers)",
-     responses=errors(400, 401, 403, 404), opt={"act": Act.read_learned})
+@get(
+    "/{clinic:str}/learned",
+    summary="What Floor learned from the clinic's past days: per provider and visit type the configured and "
+    "expected minutes of each stage and from how many visits, no-shows and arrival lateness (managers)",
+    responses=errors(400, 401, 403, 404),
+    opt={"act": Act.read_learned},
+)
 async def learned(runtime: Runtime) -> LearnedAnswer:
     return runtime.learned_answer()
 
 
 def clinics_router(floors: Floors) -> Router:
-    return clinic_routes(floors, [list_clinics, board, visit_history, visit_audit, lateness, measures, learned,
-                                  add_visit, visit_event, room_event, presence_event, acknowledge_alert],
-                         tag="clinics")
+    return clinic_routes(
+        floors,
+        [
+            list_clinics,
+            board,
+            visit_history,
+            visit_audit,
+            lateness,
+            measures,
+            learned,
+            add_visit,
+            visit_event,
+            room_event,
+            presence_event,
+            acknowledge_alert,
+        ],
+        tag="clinics",
+    )
 
 
 def clinic_routes(floors: Floors, handlers: list, tag: str) -> Router:

@@ -77,7 +77,7 @@ async def _token(socket: WebSocket) -> str:
     try:
         message = await asyncio.wait_for(socket.receive(), AUTH_WAIT)
     except TimeoutError:
-        raise Refused(CLOSE_UNAUTHENTICATED, "sign in first: send {\"type\": \"auth\", \"token\": ...}") from None
+        raise Refused(CLOSE_UNAUTHENTICATED, 'sign in first: send {"type": "auth", "token": ...}') from None
     if message["type"] == "websocket.disconnect":
         raise Refused(CLOSE_UNAUTHENTICATED, "gone before signing in")
     raw = message.get("text") or message.get("bytes") or ""
@@ -85,16 +85,18 @@ async def _token(socket: WebSocket) -> str:
         raise Refused(CLOSE_TOO_BIG, f"messages to the server are at most {MAX_MESSAGE} bytes")
     if too_deep(raw.encode() if isinstance(raw, str) else raw):
         # msgspec recurses once per level: a first message nested a thousand deep would exhaust the stack.
-        raise Refused(CLOSE_UNAUTHENTICATED, "the first message must be {\"type\": \"auth\", \"token\": ...}, "
-                      "not JSON nested deeper than any message")
+        raise Refused(
+            CLOSE_UNAUTHENTICATED,
+            'the first message must be {"type": "auth", "token": ...}, not JSON nested deeper than any message',
+        )
     try:
         return _auth.decode(raw).token
     except msgspec.ValidationError as e:
-        raise Refused(CLOSE_UNAUTHENTICATED, f"the first message must be {{\"type\": \"auth\", \"token\": ...}} ({e})"
-                      [:120]) from None
+        raise Refused(
+            CLOSE_UNAUTHENTICATED, f'the first message must be {{"type": "auth", "token": ...}} ({e})'[:120]
+        ) from None
     except msgspec.DecodeError:
-        raise Refused(CLOSE_UNAUTHENTICATED, "the first message must be JSON: {\"type\": \"auth\", \"token\": ...}")\
-            from None
+        raise Refused(CLOSE_UNAUTHENTICATED, 'the first message must be JSON: {"type": "auth", "token": ...}') from None
 
 
 def _size(message: Mapping[str, Any]) -> int:

@@ -19,24 +19,36 @@ import floor.config
 import floor.wire
 
 #: A clinic's local time of day (`[session] opens`): no date, no offset.
-LOCAL_TIME = {"type": "string", "format": "partial-time", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$",
-              "description": "A local time of day in the clinic, HH:MM:SS (no date, no offset)."}
+LOCAL_TIME = {
+    "type": "string",
+    "format": "partial-time",
+    "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$",
+    "description": "A local time of day in the clinic, HH:MM:SS (no date, no offset).",
+}
 FHIR_JSON = "application/fhir+json"
 #: What a route answering a FHIR resource sends: a JSON object (the resource), not a string.
-FHIR_RESOURCE = {"type": "object", "description": "A FHIR R4 resource (R4B models), as JSON.",
-                 "required": ["resourceType"], "properties": {"resourceType": {"type": "string"}}}
+FHIR_RESOURCE = {
+    "type": "object",
+    "description": "A FHIR R4 resource (R4B models), as JSON.",
+    "required": ["resourceType"],
+    "properties": {"resourceType": {"type": "string"}},
+}
 SCHEDULE_BODY = {
     "required": True,
     "description": "The schedule file: CSV with a header row (text/csv), or a FHIR R4 Bundle of Appointment "
-                   "resources (application/fhir+json).",
+    "resources (application/fhir+json).",
     "content": {"text/csv": {"schema": {"type": "string"}}, FHIR_JSON: {"schema": {"type": "object"}}},
 }
 MEASURES_CSV = {"text/csv; charset=utf-8": {"schema": {"type": "string", "description": "with `format=csv`"}}}
 
 
 def _structs() -> dict[str, type[msgspec.Struct]]:
-    return {name: cls for module in (floor.wire, floor.config) for name, cls in vars(module).items()
-            if isinstance(cls, type) and issubclass(cls, msgspec.Struct)}
+    return {
+        name: cls
+        for module in (floor.wire, floor.config)
+        for name, cls in vars(module).items()
+        if isinstance(cls, type) and issubclass(cls, msgspec.Struct)
+    }
 
 
 def _walk(node: Any) -> Any:

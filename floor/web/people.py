@@ -36,22 +36,31 @@ FloorsDep = NamedDependency[Floors]
 Day = Annotated[dt.date | None, QueryParameter(description="A clinic day, YYYY-MM-DD (default: today)")]
 
 
-WAITING = ResponseSpec(PairingWaiting, description="No manager has entered the code yet: ask again shortly.",
-                       generate_examples=False)
+WAITING = ResponseSpec(
+    PairingWaiting, description="No manager has entered the code yet: ask again shortly.", generate_examples=False
+)
 
 
 # -- anyone: sign-in and display pairing --------------------------------------------------------
 
 
-@post("/sign-in", summary="Sign in on a tablet: a bearer token for this device, valid for a shift",
-      responses=errors(400, 401, 429), security=[{}])
+@post(
+    "/sign-in",
+    summary="Sign in on a tablet: a bearer token for this device, valid for a shift",
+    responses=errors(400, 401, 429),
+    security=[{}],
+)
 async def sign_in(request: Request, floors: FloorsDep, data: JSONBody[SignIn]) -> Response[SignedIn]:
     signed = await floors.sessions.sign_in(data.staff, data.secret, data.device, client_address(request))
     return Response(signed, status_code=201, headers={"Cache-Control": "no-store"})
 
 
-@post("/displays/pairings", summary="A new wall display asks for a pairing code to show",
-      responses=errors(429), security=[{}])
+@post(
+    "/displays/pairings",
+    summary="A new wall display asks for a pairing code to show",
+    responses=errors(429),
+    security=[{}],
+)
 async def start_pairing(request: Request, floors: FloorsDep) -> Response[PairingStarted]:
     try:
         started = await floors.sessions.start_pairing(client_address(request))
@@ -60,7 +69,9 @@ async def start_pairing(request: Request, floors: FloorsDep) -> Response[Pairing
         where = "from this address" if e.from_address else "on this server"
         raise TooManyRequestsException(
             f"Too many displays are waiting for a code to be entered {where}: enter or close their codes, or wait "
-            f"{int(wait // 60)} minutes for them to expire.", headers={"Retry-After": str(int(wait))}) from None
+            f"{int(wait // 60)} minutes for them to expire.",
+            headers={"Retry-After": str(int(wait))},
+        ) from None
     demo_clinic = request.app.state.get("demo_pairing_clinic")
     if demo_clinic:
         # `floor demo` only: its wall pairs itself, so a newcomer sees the floor move at once.
@@ -68,8 +79,13 @@ async def start_pairing(request: Request, floors: FloorsDep) -> Response[Pairing
     return Response(started, status_code=201, headers={"Cache-Control": "no-store"})
 
 
-@post("/displays/pairings/claim", summary="The display collects its token once a manager entered its code",
-      responses={**errors(400, 404, 429), 202: WAITING}, status_code=200, security=[{}])
+@post(
+    "/displays/pairings/claim",
+    summary="The display collects its token once a manager entered its code",
+    responses={**errors(400, 404, 429), 202: WAITING},
+    status_code=200,
+    security=[{}],
+)
 async def claim_display(floors: FloorsDep, data: JSONBody[ClaimDisplay]) -> Response[DisplayToken]:
     token = await floors.sessions.collect(data.claim)
     if token is None:
@@ -80,15 +96,29 @@ async def claim_display(floors: FloorsDep, data: JSONBody[ClaimDisplay]) -> Resp
 # -- signed in ----------------------------------------------------------------------------------
 
 
-@get("/me", summary="Who this token belongs to", opt={"act": Rule.signed_in, "displays": True},
-     responses=errors(401))
+@get("/me", summary="Who this token belongs to", opt={"act": Rule.signed_in, "displays": True}, responses=errors(401))
 async def me(who: Who) -> Me:
-    return Me(who.kind, who.person, who.device, who.expires_at, who.name, who.role, who.clinic, who.zone,
-              list(who.clinics), who.provider)
+    return Me(
+        who.kind,
+        who.person,
+        who.device,
+        who.expires_at,
+        who.name,
+        who.role,
+        who.clinic,
+        who.zone,
+        list(who.clinics),
+        who.provider,
+    )
 
 
-@post("/sign-out", summary="Sign out: this token stops working at once, and its sockets close",
-      status_code=204, responses=errors(401, 403), opt={"act": Rule.signed_in})
+@post(
+    "/sign-out",
+    summary="Sign out: this token stops working at once, and its sockets close",
+    status_code=204,
+    responses=errors(401, 403),
+    opt={"act": Rule.signed_in},
+)
 async def sign_out(floors: FloorsDep, who: Who) -> None:
     await floors.sessions.sign_out(who)
     floors.recheck_sessions()
@@ -97,17 +127,28 @@ async def sign_out(floors: FloorsDep, who: Who) -> None:
 async def _view(floors: Floors, member: StaffMember) -> StaffView:
     held = await floors.sessions.strikes(member.id)
     waits = held is not None and held.waits(floors.sessions.clock.now())
-    return StaffView(member.id, member.name, member.role, waits, held.count if held else 0,
-                     member.added_at, member.added_by, list(clinics_of(member.clinics)),
-                     held.until if held and waits else None, member.provider)
+    return StaffView(
+        member.id,
+        member.name,
+        member.role,
+        waits,
+        held.count if held else 0,
+        member.added_at,
+        member.added_by,
+        list(clinics_of(member.clinics)),
+        held.until if held and waits else None,
+        member.provider,
+    )
 
 
 async def _yours(floors: Floors, who: Caller, staff: str) -> None:
     """A manager manages only the staff of their own clinics (floor.core.access.within)."""
     member = await floors.sessions.directory.staff(staff)
     if member is not None and not within(clinics_of(member.clinics), who.clinics):
-        raise Refusal(Why.forbidden, f"{staff} works in clinics you do not manage; a manager of "
-                      f"{', '.join(clinics_of(member.clinics))} can.")
+        raise Refusal(
+            Why.forbidden,
+            f"{staff} works in clinics you do not manage; a manager of {', '.join(clinics_of(member.clinics))} can.",
+        )
 
 
 def _your_clinic(who: Caller, clinic: str) -> None:
@@ -121,39 +162,63 @@ def _new_clinics(floors: Floors, who: Caller, asked: list[str] | None) -> tuple[
         if len(floors.runtimes) == 1:
             return tuple(floors.runtimes)
         if ALL_CLINICS in who.clinics:
-            raise Refusal(Why.invalid, "Say which clinics they work in (clinic ids, or \"*\" for every clinic): "
-                          f"this server runs {', '.join(sorted(floors.runtimes))}.", field="clinics")
+            raise Refusal(
+                Why.invalid,
+                'Say which clinics they work in (clinic ids, or "*" for every clinic): '
+                f"this server runs {', '.join(sorted(floors.runtimes))}.",
+                field="clinics",
+            )
         return who.clinics
     clinics = tuple(dict.fromkeys(asked))
     unknown = [c for c in clinics if c != ALL_CLINICS and c not in floors.runtimes]
     if unknown:
-        raise Refusal(Why.invalid, f"No clinic {unknown[0]!r} on this server (clinics: "
-                      f"{', '.join(sorted(floors.runtimes))}).", field="clinics")
+        raise Refusal(
+            Why.invalid,
+            f"No clinic {unknown[0]!r} on this server (clinics: {', '.join(sorted(floors.runtimes))}).",
+            field="clinics",
+        )
     if not within(clinics, who.clinics):
         raise Refusal(Why.forbidden, "You can give a new account only clinics you manage yourself.")
     return clinics
 
 
-@get("/staff", summary="Staff accounts of the caller's clinics (managers)", responses=errors(401, 403),
-     opt={"act": Act.manage_staff})
+@get(
+    "/staff",
+    summary="Staff accounts of the caller's clinics (managers)",
+    responses=errors(401, 403),
+    opt={"act": Act.manage_staff},
+)
 async def list_staff(floors: FloorsDep, who: Who) -> list[StaffView]:
-    return [await _view(floors, m) for m in await floors.sessions.directory.all_staff()
-            if within(clinics_of(m.clinics), who.clinics)]
+    return [
+        await _view(floors, m)
+        for m in await floors.sessions.directory.all_staff()
+        if within(clinics_of(m.clinics), who.clinics)
+    ]
 
 
-@post("/staff", summary="Add a staff member with a role, a first PIN or password and their clinics (managers)",
-      responses=errors(400, 401, 403, 409, 422, 429), opt={"act": Act.manage_staff})
+@post(
+    "/staff",
+    summary="Add a staff member with a role, a first PIN or password and their clinics (managers)",
+    responses=errors(400, 401, 403, 409, 422, 429),
+    opt={"act": Act.manage_staff},
+)
 async def add_staff(floors: FloorsDep, who: Who, data: JSONBody[NewStaff]) -> Response[StaffView]:
     if data.provider is not None and not any(r.clinic.provider(data.provider) for r in floors.runtimes.values()):
         raise Refusal(Why.invalid, f"No clinic on this server has a provider {data.provider!r}.", field="provider")
     clinics = _new_clinics(floors, who, data.clinics)
-    member = await floors.sessions.add_staff(data.id, data.name, data.role, data.secret, who.person, clinics,
-                                             provider=data.provider)
+    member = await floors.sessions.add_staff(
+        data.id, data.name, data.role, data.secret, who.person, clinics, provider=data.provider
+    )
     return Response(await _view(floors, member), status_code=201)
 
 
-@post("/staff/{staff:str}/unlock", summary="Unlock an account waiting after wrong PINs (managers)", status_code=200,
-      responses=errors(401, 403, 404, 429), opt={"act": Act.manage_staff})
+@post(
+    "/staff/{staff:str}/unlock",
+    summary="Unlock an account waiting after wrong PINs (managers)",
+    status_code=200,
+    responses=errors(401, 403, 404, 429),
+    opt={"act": Act.manage_staff},
+)
 async def unlock_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> StaffView:
     await _yours(floors, who, staff)
     await floors.sessions.unlock(staff, who.person)
@@ -162,15 +227,25 @@ async def unlock_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> Sta
     return await _view(floors, member)
 
 
-@put("/staff/{staff:str}/secret", summary="Set a new PIN or password; unlocks the account (managers)",
-     status_code=204, responses=errors(400, 401, 403, 404, 422, 429), opt={"act": Act.manage_staff})
+@put(
+    "/staff/{staff:str}/secret",
+    summary="Set a new PIN or password; unlocks the account (managers)",
+    status_code=204,
+    responses=errors(400, 401, 403, 404, 422, 429),
+    opt={"act": Act.manage_staff},
+)
 async def set_secret(floors: FloorsDep, who: Who, staff: FromPath[str], data: JSONBody[NewSecret]) -> None:
     await _yours(floors, who, staff)
     await floors.sessions.set_secret(staff, data.secret, who.person)
 
 
-@delete("/staff/{staff:str}", summary="Remove a staff member; their sign-ins end at once (managers)",
-        status_code=204, responses=errors(401, 403, 404, 422, 429), opt={"act": Act.manage_staff})
+@delete(
+    "/staff/{staff:str}",
+    summary="Remove a staff member; their sign-ins end at once (managers)",
+    status_code=204,
+    responses=errors(401, 403, 404, 422, 429),
+    opt={"act": Act.manage_staff},
+)
 async def remove_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> None:
     if staff == who.person:
         raise Refusal(Why.invalid, "You cannot remove yourself; ask another manager.")
@@ -179,8 +254,12 @@ async def remove_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> Non
     floors.recheck_sessions()
 
 
-@get("/staff/{staff:str}/audit", summary="Everything a person tapped on a day, in each clinic of the caller's "
-     "(managers)", responses=errors(400, 401, 403, 422), opt={"act": Act.read_audit})
+@get(
+    "/staff/{staff:str}/audit",
+    summary="Everything a person tapped on a day, in each clinic of the caller's (managers)",
+    responses=errors(400, 401, 403, 422),
+    opt={"act": Act.read_audit},
+)
 async def staff_audit(floors: FloorsDep, who: Who, staff: FromPath[str], day: Day = None) -> AuditTrail:
     entries = []
     for runtime in floors.runtimes.values():
@@ -191,28 +270,41 @@ async def staff_audit(floors: FloorsDep, who: Who, staff: FromPath[str], day: Da
     return AuditTrail(entries)
 
 
-@get("/displays", summary="The caller's clinics' paired wall displays, revoked ones included (managers)",
-     responses=errors(401, 403), opt={"act": Act.manage_displays})
+@get(
+    "/displays",
+    summary="The caller's clinics' paired wall displays, revoked ones included (managers)",
+    responses=errors(401, 403),
+    opt={"act": Act.manage_displays},
+)
 async def list_displays(floors: FloorsDep, who: Who) -> list[Display]:
     return [d for d in await floors.sessions.directory.all_displays() if in_clinic(who.clinics, d.clinic)]
 
 
-@post("/displays", summary="Pair the wall display showing this code, for a clinic and optionally a zone "
-      "(managers)", responses=errors(400, 401, 403, 404, 422, 429), opt={"act": Act.manage_displays})
+@post(
+    "/displays",
+    summary="Pair the wall display showing this code, for a clinic and optionally a zone (managers)",
+    responses=errors(400, 401, 403, 404, 422, 429),
+    opt={"act": Act.manage_displays},
+)
 async def pair_display(floors: FloorsDep, who: Who, data: JSONBody[PairDisplay]) -> Response[Display]:
     runtime = floors.get(data.clinic)
     _your_clinic(who, runtime.id)
     zones = sorted({r.zone for r in runtime.clinic.rooms})
     if data.zone is not None and data.zone not in zones:
-        raise Refusal(Why.invalid, f"No zone {data.zone!r} in {runtime.clinic.name} (zones: {', '.join(zones)}).",
-                      field="zone")
+        raise Refusal(
+            Why.invalid, f"No zone {data.zone!r} in {runtime.clinic.name} (zones: {', '.join(zones)}).", field="zone"
+        )
     display = await floors.sessions.approve_pairing(data.code, data.clinic, data.zone, data.label, who.person)
     return Response(display, status_code=201)
 
 
-@delete("/displays/{display:str}", summary="Revoke a display: its token stops working and its screen is "
-        "disconnected at once (managers)", status_code=200, responses=errors(401, 403, 404, 429),
-        opt={"act": Act.manage_displays})
+@delete(
+    "/displays/{display:str}",
+    summary="Revoke a display: its token stops working and its screen is disconnected at once (managers)",
+    status_code=200,
+    responses=errors(401, 403, 404, 429),
+    opt={"act": Act.manage_displays},
+)
 async def revoke_display(floors: FloorsDep, who: Who, display: FromPath[str]) -> Display:
     paired = await floors.sessions.directory.display(display)
     if paired is not None:
@@ -224,10 +316,31 @@ async def revoke_display(floors: FloorsDep, who: Who, display: FromPath[str]) ->
 
 def people_routers(floors: Floors) -> list[Router]:
     dependencies = {"floors": Provide(lambda: floors, use_cache=True, sync_to_thread=False)}
-    public = Router("/api", route_handlers=[sign_in, start_pairing, claim_display], guards=[throttled_by_address],
-                    opt={"act": Rule.anyone}, dependencies=dependencies, tags=["sign-in and pairing"])
-    private = Router("/api", route_handlers=[me, sign_out, list_staff, add_staff, unlock_staff, set_secret,
-                                             remove_staff, staff_audit, list_displays, pair_display, revoke_display],
-                     guards=[allowed], dependencies={**dependencies, "who": Provide(caller, sync_to_thread=False)},
-                     tags=["staff and displays"])
+    public = Router(
+        "/api",
+        route_handlers=[sign_in, start_pairing, claim_display],
+        guards=[throttled_by_address],
+        opt={"act": Rule.anyone},
+        dependencies=dependencies,
+        tags=["sign-in and pairing"],
+    )
+    private = Router(
+        "/api",
+        route_handlers=[
+            me,
+            sign_out,
+            list_staff,
+            add_staff,
+            unlock_staff,
+            set_secret,
+            remove_staff,
+            staff_audit,
+            list_displays,
+            pair_display,
+            revoke_display,
+        ],
+        guards=[allowed],
+        dependencies={**dependencies, "who": Provide(caller, sync_to_thread=False)},
+        tags=["staff and displays"],
+    )
     return [public, private]

@@ -31,40 +31,65 @@ log = structlog.get_logger("floor.web")
 #: more than the 64 KiB every other request may carry.
 MAX_SCHEDULE_BYTES = 4 * 1024 * 1024
 
-Date = Annotated[dt.date, QueryParameter(description="The clinic day the schedule is for, YYYY-MM-DD: today, or "
-                                                     f"up to {DAYS_AHEAD} days ahead (a past day is read-only)")]
+Date = Annotated[
+    dt.date,
+    QueryParameter(
+        description="The clinic day the schedule is for, YYYY-MM-DD: today, or "
+        f"up to {DAYS_AHEAD} days ahead (a past day is read-only)"
+    ),
+]
 
-Check = Annotated[bool, QueryParameter(description="true: only check the file and say what importing it would do; "
-                                                   "nothing is stored")]
+Check = Annotated[
+    bool, QueryParameter(description="true: only check the file and say what importing it would do; nothing is stored")
+]
 
 
-KEPT = ResponseSpec(Summary, description="A later day's schedule, checked and kept: `books_at` says when it is "
-                    "booked; the counts say what it will do then.", generate_examples=False)
+KEPT = ResponseSpec(
+    Summary,
+    description="A later day's schedule, checked and kept: `books_at` says when it is "
+    "booked; the counts say what it will do then.",
+    generate_examples=False,
+)
 
 
-@post("/{clinic:str}/schedule", status_code=200, request_max_body_size=MAX_SCHEDULE_BYTES,
-      summary="Import the day's schedule: CSV (text/csv) or a FHIR R4 Bundle of Appointments "
-              "(application/fhir+json) (managers)",
-      description="The body is the file. Appointments are matched to today's visits by their external id: new "
-                  "ones are booked, changed times or providers update the visit (while it is still scheduled), "
-                  "cancelled ones cancel it; importing the same file again changes nothing. A file with any "
-                  "problem is refused whole (422, `errors` naming each CSV line or Bundle entry and the field) "
-                  "and nothing is stored; a stored import is stored whole. A later day's file is checked the same "
-                  "way and kept (202, `books_at` says when): it is booked when that day opens, and importing "
-                  "that day again replaces it. With `check=true` the file is checked and planned the same way "
-                  "but nothing is stored or kept: 422 lists every problem, 200 says what importing would do "
-                  "(`checked: true`). See README, Schedule import.",
-      responses={**errors(400, 401, 403, 404, 422, 429, 503), 202: KEPT}, opt={"act": Act.manage_schedule})
-async def import_day(request: Request, runtime: NamedDependency[ClinicRuntime], who: NamedDependency[Caller],
-                     floors: NamedDependency[Floors], date: Date, check: Check = False) -> Response[Summary]:
+@post(
+    "/{clinic:str}/schedule",
+    status_code=200,
+    request_max_body_size=MAX_SCHEDULE_BYTES,
+    summary="Import the day's schedule: CSV (text/csv) or a FHIR R4 Bundle of Appointments "
+    "(application/fhir+json) (managers)",
+    description="The body is the file. Appointments are matched to today's visits by their external id: new "
+    "ones are booked, changed times or providers update the visit (while it is still scheduled), "
+    "cancelled ones cancel it; importing the same file again changes nothing. A file with any "
+    "problem is refused whole (422, `errors` naming each CSV line or Bundle entry and the field) "
+    "and nothing is stored; a stored import is stored whole. A later day's file is checked the same "
+    "way and kept (202, `books_at` says when): it is booked when that day opens, and importing "
+    "that day again replaces it. With `check=true` the file is checked and planned the same way "
+    "but nothing is stored or kept: 422 lists every problem, 200 says what importing would do "
+    "(`checked: true`). See README, Schedule import.",
+    responses={**errors(400, 401, 403, 404, 422, 429, 503), 202: KEPT},
+    opt={"act": Act.manage_schedule},
+)
+async def import_day(
+    request: Request,
+    runtime: NamedDependency[ClinicRuntime],
+    who: NamedDependency[Caller],
+    floors: NamedDependency[Floors],
+    date: Date,
+    check: Check = False,
+) -> Response[Summary]:
     body = await request.body()
     kind = format_of(request.headers.get("content-type"), body=body)
     if kind is None:
-        raise Refusal(Why.invalid, "Send the schedule as text/csv, or as application/fhir+json (a FHIR R4 Bundle "
-                      "of Appointment resources).", field="Content-Type")
+        raise Refusal(
+            Why.invalid,
+            "Send the schedule as text/csv, or as application/fhir+json (a FHIR R4 Bundle of Appointment resources).",
+            field="Content-Type",
+        )
     try:
-        summary = await import_schedule(runtime, body, kind, date, who.person, who.device, who.role,
-                                        floors.upcoming, check=check)
+        summary = await import_schedule(
+            runtime, body, kind, date, who.person, who.device, who.role, floors.upcoming, check=check
+        )
     except ScheduleRefused as refused:
         body_ = ErrorBody("invalid", str(refused), errors=refused.problems)
         return Response(body_, status_code=422, media_type="application/json")  # type: ignore[return-value]
@@ -76,18 +101,28 @@ class UpcomingDays(Struct):
     days: list[UpcomingDay]
 
 
-@get("/{clinic:str}/schedule/upcoming", summary="Schedules imported for days ahead, waiting for their day "
-     "(managers)", responses=errors(401, 403, 404, 503), opt={"act": Act.manage_schedule})
+@get(
+    "/{clinic:str}/schedule/upcoming",
+    summary="Schedules imported for days ahead, waiting for their day (managers)",
+    responses=errors(401, 403, 404, 503),
+    opt={"act": Act.manage_schedule},
+)
 async def upcoming_days(runtime: NamedDependency[ClinicRuntime], floors: NamedDependency[Floors]) -> UpcomingDays:
     kept = [await floors.upcoming.get(runtime.id, day) for day in await floors.upcoming.days(runtime.id)]
     return UpcomingDays([UpcomingDay.of(s) for s in kept if s is not None])
 
 
-@delete("/{clinic:str}/schedule", status_code=204, summary="Withdraw the schedule kept for a day ahead "
-        "(managers)", description="Visits already booked are not touched: only a day that has not opened "
-        "yet has a schedule waiting.", responses=errors(400, 401, 403, 404, 503), opt={"act": Act.manage_schedule})
-async def withdraw_day(runtime: NamedDependency[ClinicRuntime], floors: NamedDependency[Floors],
-                       who: NamedDependency[Caller], date: Date) -> None:
+@delete(
+    "/{clinic:str}/schedule",
+    status_code=204,
+    summary="Withdraw the schedule kept for a day ahead (managers)",
+    description="Visits already booked are not touched: only a day that has not opened yet has a schedule waiting.",
+    responses=errors(400, 401, 403, 404, 503),
+    opt={"act": Act.manage_schedule},
+)
+async def withdraw_day(
+    runtime: NamedDependency[ClinicRuntime], floors: NamedDependency[Floors], who: NamedDependency[Caller], date: Date
+) -> None:
     if not await floors.upcoming.remove(runtime.id, date):
         raise Refusal(Why.not_found, f"No schedule is waiting for {date} in {runtime.clinic.name}.", field="date")
     log.info("upcoming_schedule_withdrawn", clinic=runtime.id, day=str(date), actor=who.person, device=who.device)

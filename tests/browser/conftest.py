@@ -24,9 +24,18 @@ from tests.server.conftest import ServerProcess, free_port
 from tests.support.processes import stop
 
 CHROMIUM = os.environ.get("FLOOR_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--enable-precise-memory-info", "--js-flags=--expose-gc"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-precise-memory-info",
+    "--js-flags=--expose-gc",
+]
 CLINIC = "riverside"
 
 
@@ -79,8 +88,9 @@ def pair_wall(page: Page, server: ServerProcess, manager: dict[str, str], zone: 
     code.wait_for(state="visible", timeout=10_000)
     page.wait_for_function("() => /[A-Z0-9]{3}/.test(document.querySelector('#pairing-code').textContent)")
     text = re.sub(r"\s", "", code.inner_text())
-    answer = httpx.post(f"{server.url}/api/displays", json={"code": text, "clinic": CLINIC, "zone": zone},
-                        headers=manager)
+    answer = httpx.post(
+        f"{server.url}/api/displays", json={"code": text, "clinic": CLINIC, "zone": zone}, headers=manager
+    )
     assert answer.status_code == 201, answer.text
     page.wait_for_selector("#conn[data-mode='live']", timeout=15_000)
 
@@ -123,8 +133,11 @@ class Demo:
         return f"http://127.0.0.1:{self.port}"
 
     def sign_in(self, staff_id: str) -> dict[str, str]:
-        answer = httpx.post(f"{self.url}/api/sign-in", json={"staff": staff_id, "secret": self.pins[staff_id],
-                                                            "device": "test"}, timeout=10)
+        answer = httpx.post(
+            f"{self.url}/api/sign-in",
+            json={"staff": staff_id, "secret": self.pins[staff_id], "device": "test"},
+            timeout=10,
+        )
         assert answer.status_code == 201, answer.text
         return {"Authorization": f"Bearer {answer.json()['token']}"}
 

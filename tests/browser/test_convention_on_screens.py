@@ -32,8 +32,16 @@ def server(request, tmp_path: Path) -> Iterator[tuple[str, ServerProcess]]:
     clinic = tmp_path / "clinic.toml"
     text = demo_clinic_path().read_text()
     clinic.write_text(text.replace('appointment_time = "arrival"', f'appointment_time = "{request.param}"', 1))
-    proc = ServerProcess(tmp_path / "data", tmp_path / "server.log", "--clinic", str(clinic),
-                         "--clock-start", CLINIC_MORNING.isoformat(), "--clock-origin", repr(time.time()))
+    proc = ServerProcess(
+        tmp_path / "data",
+        tmp_path / "server.log",
+        "--clinic",
+        str(clinic),
+        "--clock-start",
+        CLINIC_MORNING.isoformat(),
+        "--clock-origin",
+        repr(time.time()),
+    )
     proc.start()
     try:
         yield request.param, proc
@@ -42,12 +50,17 @@ def server(request, tmp_path: Path) -> Iterator[tuple[str, ServerProcess]]:
 
 
 def test_due_and_late_on_the_tablet_and_the_timeline_follow_the_clinics_convention(
-        server: tuple[str, ServerProcess], screens: Screens) -> None:
+    server: tuple[str, ServerProcess], screens: Screens
+) -> None:
     convention, proc = server
     due_text, slot_class = SHOWN[convention]
     desk, _ = proc.signed_in(Role.front_desk), proc.signed_in(Role.manager)
-    answer = httpx.post(f"{proc.url}/api/clinics/{CLINIC}/visits", headers=desk, timeout=10, json={
-        "patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "start": BOOKED})
+    answer = httpx.post(
+        f"{proc.url}/api/clinics/{CLINIC}/visits",
+        headers=desk,
+        timeout=10,
+        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "start": BOOKED},
+    )
     assert answer.status_code == 201, answer.text
     visit = answer.json()["visit"]["id"]
 

@@ -41,8 +41,7 @@ def demo(tmp_path) -> Iterator[Demo]:
         d.stop()
 
 
-def test_the_demos_first_minutes_show_a_cascade_on_the_wall_and_the_managers_page(demo: Demo,
-                                                                                  screens: Screens) -> None:
+def test_the_demos_first_minutes_show_a_cascade_on_the_wall_and_the_managers_page(demo: Demo, screens: Screens) -> None:
     started = time.monotonic()
     provider = next(p for p in demo_clinic().providers if p.id == DEMO_LATE_START[0])
     wall = screens.open(f"{demo.url}/board.html", width=1920, height=1080)
@@ -74,8 +73,11 @@ def test_the_demos_first_minutes_show_a_cascade_on_the_wall_and_the_managers_pag
         page.wait_for_function(GONE, arg=[selector, provider.name], timeout=left_ms())
     # On the manager's page the cleared alert is folded away under "Cleared alerts", with nothing to acknowledge;
     # the active list stays first.
-    cleared = manager.locator("#alerts-cleared-list li.alert-cascade[data-state='cleared']").filter(
-        has_text=provider.name).first
+    cleared = (
+        manager.locator("#alerts-cleared-list li.alert-cascade[data-state='cleared']")
+        .filter(has_text=provider.name)
+        .first
+    )
     cleared.wait_for(state="attached", timeout=10_000)
     assert manager.locator("#alerts-cleared").evaluate("d => d.tagName === 'DETAILS' && !d.open")
     assert cleared.locator("button").count() == 0

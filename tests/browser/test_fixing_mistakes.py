@@ -29,8 +29,9 @@ SPEED = 240  # clinic minutes per real quarter second: twenty minutes in five se
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path / "data", tmp_path / "server.log", "--clock-start", MORNING,
-                         "--clock-speed", str(SPEED))
+    proc = ServerProcess(
+        tmp_path / "data", tmp_path / "server.log", "--clock-start", MORNING, "--clock-speed", str(SPEED)
+    )
     proc.start()
     try:
         yield proc
@@ -40,8 +41,11 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 def _serious(page: Page) -> list[str]:
     results = Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def _code(holder) -> str:
@@ -68,11 +72,21 @@ def _detail_from_the_floor(tablet: Page, visit: str) -> Page:
 
 
 def test_a_no_show_tapped_by_mistake_is_undone_from_the_detail_later_and_a_walk_in_removed(
-        server: ServerProcess, screens: Screens) -> None:
+    server: ServerProcess, screens: Screens
+) -> None:
     desk, manager = server.signed_in(Role.front_desk), server.signed_in(Role.manager)
-    booked = httpx.post(f"{server.url}{API}/visits", headers=desk, timeout=10, json={
-        # 09:00 clinic time: due now, so on the front desk's default view.
-        "patient_name": "Nora Quinn", "provider": "kim", "visit_type": "follow", "start": "2026-11-23T09:00:00"})
+    booked = httpx.post(
+        f"{server.url}{API}/visits",
+        headers=desk,
+        timeout=10,
+        json={
+            # 09:00 clinic time: due now, so on the front desk's default view.
+            "patient_name": "Nora Quinn",
+            "provider": "kim",
+            "visit_type": "follow",
+            "start": "2026-11-23T09:00:00",
+        },
+    )
     assert booked.status_code == 201, booked.text
     visit = booked.json()["visit"]
     tablet = screens.open(f"{server.url}/")
@@ -102,8 +116,9 @@ def test_a_no_show_tapped_by_mistake_is_undone_from_the_detail_later_and_a_walk_
     assert _code(dialog) == visit["token"]
     assert _serious(tablet) == []
     dialog.locator("[data-detail='undo']").click()
-    tablet.wait_for_function("() => /Undone/.test(document.querySelector('[data-detail-message]')?.textContent)",
-                             timeout=5_000)
+    tablet.wait_for_function(
+        "() => /Undone/.test(document.querySelector('[data-detail-message]')?.textContent)", timeout=5_000
+    )
     dialog.locator("[data-detail='close']").click()
     tablet.locator(f"[data-list='desk-arrivals'] [data-visit='{visit['id']}']").wait_for(timeout=5_000)
     trail = httpx.get(f"{server.url}{API}/visits/{visit['id']}/audit", headers=manager, timeout=10).json()["entries"]
@@ -112,33 +127,44 @@ def test_a_no_show_tapped_by_mistake_is_undone_from_the_detail_later_and_a_walk_
     assert gap >= dt.timedelta(minutes=20)
 
     # A walk-in booked by mistake: removed from its detail, after a confirmation.
-    walk_in = httpx.post(f"{server.url}{API}/visits", headers=desk, timeout=10, json={
-        "patient_name": "Wrong Person", "provider": "kim", "visit_type": "follow", "walk_in": True}).json()["visit"]
+    walk_in = httpx.post(
+        f"{server.url}{API}/visits",
+        headers=desk,
+        timeout=10,
+        json={"patient_name": "Wrong Person", "provider": "kim", "visit_type": "follow", "walk_in": True},
+    ).json()["visit"]
     tablet.locator(f"[data-list='desk-waiting'] [data-visit='{walk_in['id']}']").wait_for(timeout=5_000)
     _detail_from_the_floor(tablet, walk_in["id"])
     dialog.locator("[data-detail='undo']").click()
     tablet.locator("dialog[data-confirm][open] [data-confirm-yes]").click()
-    tablet.wait_for_function("() => /removed/.test(document.querySelector('[data-detail-message]')?.textContent)",
-                             timeout=5_000)
-    tablet.locator(f"[data-list='desk-waiting'] [data-visit='{walk_in['id']}']").wait_for(state="detached",
-                                                                                          timeout=5_000)
-    trail = httpx.get(f"{server.url}{API}/visits/{walk_in['id']}/audit", headers=manager,
-                      timeout=10).json()["entries"]
+    tablet.wait_for_function(
+        "() => /removed/.test(document.querySelector('[data-detail-message]')?.textContent)", timeout=5_000
+    )
+    tablet.locator(f"[data-list='desk-waiting'] [data-visit='{walk_in['id']}']").wait_for(
+        state="detached", timeout=5_000
+    )
+    trail = httpx.get(f"{server.url}{API}/visits/{walk_in['id']}/audit", headers=manager, timeout=10).json()["entries"]
     assert [(e["type"], e["person"]) for e in trail] == [("walk_in", DESK), ("walk_in_removed", DESK)]
 
 
 def test_the_walls_visit_code_is_on_the_tablet_card_and_alert_and_the_managers_alert(
-        server: ServerProcess, screens: Screens) -> None:
+    server: ServerProcess, screens: Screens
+) -> None:
     manager, desk = server.signed_in(Role.manager), server.signed_in(Role.front_desk)
     server.add_staff(MA, Role.medical_assistant)
     wall = screens.open(f"{server.url}/board.html", width=1920, height=1080)
     pair_wall(wall, server, manager)
-    visit = httpx.post(f"{server.url}{API}/visits", headers=desk, timeout=10, json={
-        "patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True}).json()["visit"]
+    visit = httpx.post(
+        f"{server.url}{API}/visits",
+        headers=desk,
+        timeout=10,
+        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+    ).json()["visit"]
     token = visit["token"]
     # Waiting past the clinic's limit: the wall's alert names the visit by its code only.
-    wall.wait_for_function(f"() => document.querySelector('#alerts-list').textContent.includes('{token}')",
-                           timeout=20_000)
+    wall.wait_for_function(
+        f"() => document.querySelector('#alerts-list').textContent.includes('{token}')", timeout=20_000
+    )
     wall_alert = wall.locator("#alerts-list li", has_text=token).first.inner_text()
     assert "Ann" not in wall_alert
 
@@ -156,16 +182,21 @@ def test_the_walls_visit_code_is_on_the_tablet_card_and_alert_and_the_managers_a
     console.fill("#signin-secret", PIN)
     console.fill("#signin-device", "office")
     console.click("#signin-form button[type='submit']")
-    console.wait_for_function(f"() => [...document.querySelectorAll('#alerts [data-alert]')].some(li => "
-                              f"li.textContent.includes('{token} · Ann Lee'))", timeout=10_000)
+    console.wait_for_function(
+        f"() => [...document.querySelectorAll('#alerts [data-alert]')].some(li => "
+        f"li.textContent.includes('{token} · Ann Lee'))",
+        timeout=10_000,
+    )
 
 
 def test_a_room_mark_is_undone_on_the_tablet_and_a_check_out_without_teach_back_asks_first(
-        server: ServerProcess, screens: Screens) -> None:
+    server: ServerProcess, screens: Screens
+) -> None:
     desk, ma = server.signed_in(Role.front_desk), server.signed_in(Role.medical_assistant)
     server.add_staff("kim", Role.provider, "Jenna Kim")
-    blocked = httpx.post(f"{server.url}{API}/rooms/e3/events", headers=ma, timeout=10,
-                         json={"type": "blocked", "reason": "leak"})
+    blocked = httpx.post(
+        f"{server.url}{API}/rooms/e3/events", headers=ma, timeout=10, json={"type": "blocked", "reason": "leak"}
+    )
     assert blocked.status_code == 201, blocked.text
     tablet = screens.open(f"{server.url}/")
     sign_in_page(tablet, MA, PIN)
@@ -175,11 +206,18 @@ def test_a_room_mark_is_undone_on_the_tablet_and_a_check_out_without_teach_back_
     board = httpx.get(f"{server.url}{API}/board", headers=desk, timeout=10).json()
     assert next(r for r in board["rooms"] if r["id"] == "e3")["state"] == "ready"
 
-    visit = httpx.post(f"{server.url}{API}/visits", headers=desk, timeout=10, json={
-        "patient_name": "Pat Doe", "provider": "kim", "visit_type": "follow", "walk_in": True}).json()["visit"]
+    visit = httpx.post(
+        f"{server.url}{API}/visits",
+        headers=desk,
+        timeout=10,
+        json={"patient_name": "Pat Doe", "provider": "kim", "visit_type": "follow", "walk_in": True},
+    ).json()["visit"]
     kim = server.sign_in("kim")
-    for headers, body in ((ma, {"type": "roomed", "room": "e1"}), (ma, {"type": "prep_done"}),
-                          (kim, {"type": "provider_in"})):
+    for headers, body in (
+        (ma, {"type": "roomed", "room": "e1"}),
+        (ma, {"type": "prep_done"}),
+        (kim, {"type": "provider_in"}),
+    ):
         answer = httpx.post(f"{server.url}{API}/visits/{visit['id']}/events", headers=headers, json=body, timeout=10)
         assert answer.status_code == 201, answer.text
     provider = screens.open(f"{server.url}/")

@@ -45,8 +45,12 @@ def _sixty_visit_day(server: ServerProcess) -> dict:
         lines.append(f"EHR-{i},{minutes // 60:02d}:{minutes % 60:02d},{PROVIDERS[i % 4]},follow,{name}")
     lines.append(f"EHR-WANTED,15:30,kim,follow,{WANTED}")
     manager = server.signed_in(Role.manager)
-    answer = httpx.post(f"{server.url}/api/clinics/{CLINIC}/schedule?date={DAY}", content="\n".join(lines) + "\n",
-                        headers={**manager, "Content-Type": "text/csv"}, timeout=30)
+    answer = httpx.post(
+        f"{server.url}/api/clinics/{CLINIC}/schedule?date={DAY}",
+        content="\n".join(lines) + "\n",
+        headers={**manager, "Content-Type": "text/csv"},
+        timeout=30,
+    )
     assert answer.status_code == 200, answer.text
     board = httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=manager, timeout=10).json()
     assert len(board["visits"]) == 60
@@ -55,8 +59,11 @@ def _sixty_visit_day(server: ServerProcess) -> dict:
 
 def _serious(page: Page) -> list[str]:
     results = Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def _cards(page: Page, selector: str) -> int:
@@ -64,7 +71,8 @@ def _cards(page: Page, selector: str) -> int:
 
 
 def test_the_front_desk_finds_a_patient_of_a_sixty_visit_day_by_name_and_by_visit_code(
-        server: ServerProcess, screens: Screens) -> None:
+    server: ServerProcess, screens: Screens
+) -> None:
     wanted = _sixty_visit_day(server)
     assert wanted["token"], "the staff board carries the wall's visit code"
     server.signed_in(Role.front_desk)
@@ -96,7 +104,10 @@ def test_the_front_desk_finds_a_patient_of_a_sixty_visit_day_by_name_and_by_visi
     search.fill(wanted["token"].lower())
     desk.wait_for_function(
         "id => [...document.querySelectorAll(\"[data-list='desk-found'] li[data-visit]\")].map(n => n.dataset.visit)"
-        ".join() === id", arg=wanted["id"], timeout=5_000)
+        ".join() === id",
+        arg=wanted["id"],
+        timeout=5_000,
+    )
     search.fill("zzz")
     found.locator(".empty:not([hidden])").wait_for(timeout=5_000)
     assert _serious(desk) == []
@@ -109,13 +120,18 @@ def test_the_front_desk_finds_a_patient_of_a_sixty_visit_day_by_name_and_by_visi
     assert _cards(desk, "[data-list='desk-arrivals']") < 10
 
 
-def test_a_provider_who_picked_their_patients_sees_them_first_after_a_reload(server: ServerProcess,
-                                                                              screens: Screens) -> None:
+def test_a_provider_who_picked_their_patients_sees_them_first_after_a_reload(
+    server: ServerProcess, screens: Screens
+) -> None:
     desk = server.signed_in(Role.front_desk)
     walk_ins = {}
     for name, provider in (("Ann Lee", "kim"), ("Bo Chen", "okafor")):
-        answer = httpx.post(f"{server.url}/api/clinics/{CLINIC}/visits", headers=desk, timeout=10,
-                            json={"patient_name": name, "provider": provider, "visit_type": "follow", "walk_in": True})
+        answer = httpx.post(
+            f"{server.url}/api/clinics/{CLINIC}/visits",
+            headers=desk,
+            timeout=10,
+            json={"patient_name": name, "provider": provider, "visit_type": "follow", "walk_in": True},
+        )
         assert answer.status_code == 201, answer.text
         walk_ins[provider] = answer.json()["visit"]["id"]
     # The test provider's sign-in (dr-kim) is not the clinic's provider id (kim): they say who they are once.

@@ -38,8 +38,12 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 
 def _walk_in(server: ServerProcess, desk: dict[str, str], name: str = "Ann Lee") -> dict:
-    answer = httpx.post(f"{server.url}/api/clinics/{CLINIC}/visits", headers=desk, timeout=10,
-                        json={"patient_name": name, "provider": "kim", "visit_type": "follow", "walk_in": True})
+    answer = httpx.post(
+        f"{server.url}/api/clinics/{CLINIC}/visits",
+        headers=desk,
+        timeout=10,
+        json={"patient_name": name, "provider": "kim", "visit_type": "follow", "walk_in": True},
+    )
     assert answer.status_code == 201, answer.text
     return answer.json()["visit"]
 
@@ -121,8 +125,12 @@ def test_a_stale_tap_shows_the_conflict_and_who_got_there_first(server: ServerPr
     passing["on"] = False
     # Another assistant rooms the patient first, from their own tablet.
     other = server.sign_in("ma-cruz", device="tablet-west")
-    first = httpx.post(f"{server.url}/api/clinics/{CLINIC}/visits/{visit['id']}/events", headers=other,
-                       json={"type": "roomed", "room": "e3", "expected_version": visit["version"]}, timeout=10)
+    first = httpx.post(
+        f"{server.url}/api/clinics/{CLINIC}/visits/{visit['id']}/events",
+        headers=other,
+        json={"type": "roomed", "room": "e3", "expected_version": visit["version"]},
+        timeout=10,
+    )
     assert first.status_code == 201, first.text
 
     _room_on_tablet(tablet, visit["id"], "e1")
@@ -135,7 +143,8 @@ def test_a_stale_tap_shows_the_conflict_and_who_got_there_first(server: ServerPr
 
 
 def test_a_provider_says_they_stepped_away_the_wall_shows_it_and_undo_takes_it_back(
-        server: ServerProcess, screens: Screens) -> None:
+    server: ServerProcess, screens: Screens
+) -> None:
     manager = server.signed_in(Role.manager)
     server.add_staff("kim", Role.provider, "Jenna Kim")  # signed in as the clinic's provider kim
     wall = screens.open(f"{server.url}/board.html", width=1920, height=1080)
@@ -156,29 +165,39 @@ def test_a_provider_says_they_stepped_away_the_wall_shows_it_and_undo_takes_it_b
     tablet.get_by_role("button", name="Stepped away").click()
     tablet.locator(".toast", has_text="You are stepped away.").wait_for(timeout=5_000)
     tablet.locator("#presence-now", has_text="stepped away, back about").wait_for(timeout=5_000)
-    wall.wait_for_function("() => document.querySelector(\"tr[data-provider='JK'] .full-name\").textContent"
-                           ".endsWith(' · away')", timeout=5_000)
+    wall.wait_for_function(
+        "() => document.querySelector(\"tr[data-provider='JK'] .full-name\").textContent.endsWith(' · away')",
+        timeout=5_000,
+    )
     assert tablet.get_by_role("button", name="Stepped away").get_attribute("aria-pressed") == "true"
 
     tablet.locator(".toast [data-action='undo']").click()
     tablet.locator(".toast", has_text="Undone: You are on the floor.").wait_for(timeout=5_000)
-    wall.wait_for_function("() => !document.querySelector(\"tr[data-provider='JK'] .full-name\").textContent"
-                           ".includes('away')", timeout=5_000)
+    wall.wait_for_function(
+        "() => !document.querySelector(\"tr[data-provider='JK'] .full-name\").textContent.includes('away')",
+        timeout=5_000,
+    )
     trail = httpx.get(f"{server.url}/api/staff/kim/audit", headers=manager, timeout=10).json()["entries"]
     assert [(e["type"], e["person"], e["device"]) for e in trail] == [
-        ("presence_stepped_away", "kim", "tablet-1"), ("presence_undo", "kim", "tablet-1")]
+        ("presence_stepped_away", "kim", "tablet-1"),
+        ("presence_undo", "kim", "tablet-1"),
+    ]
 
 
 def _serious(page: Page) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
-def test_after_a_server_restart_the_wall_reconnects_and_shows_the_current_state(server: ServerProcess,
-                                                                                  screens: Screens) -> None:
+def test_after_a_server_restart_the_wall_reconnects_and_shows_the_current_state(
+    server: ServerProcess, screens: Screens
+) -> None:
     manager, desk = server.signed_in(Role.manager), server.signed_in(Role.front_desk)
     ma = server.signed_in(Role.medical_assistant)
     wall = screens.open(f"{server.url}/board.html", width=1920, height=1080)
@@ -189,8 +208,12 @@ def test_after_a_server_restart_the_wall_reconnects_and_shows_the_current_state(
     server.stop()
     wall.wait_for_selector("#conn:not([data-mode='live'])", timeout=10_000)
     server.start()  # same port, same data directory
-    moved = httpx.post(f"{server.url}/api/clinics/{CLINIC}/visits/{visit['id']}/events", headers=ma, timeout=10,
-                       json={"type": "roomed", "room": "w4"})
+    moved = httpx.post(
+        f"{server.url}/api/clinics/{CLINIC}/visits/{visit['id']}/events",
+        headers=ma,
+        timeout=10,
+        json={"type": "roomed", "room": "w4"},
+    )
     assert moved.status_code == 201, moved.text  # sign-ins survive the restart
     _tile_shows(wall, "w4", "roomed", within_ms=20_000)
     wall.wait_for_selector("#conn[data-mode='live']", timeout=5_000)
@@ -198,7 +221,8 @@ def test_after_a_server_restart_the_wall_reconnects_and_shows_the_current_state(
 
 
 def test_a_schedule_sent_ahead_that_cannot_be_booked_is_an_alert_on_the_managers_screen(
-        tmp_path: Path, screens: Screens) -> None:
+    tmp_path: Path, screens: Screens
+) -> None:
     # The evening before, tomorrow's file was taken; overnight the clinic lost a provider it names. The server
     # that opens the day books none of it, and says so where the managers look.
     clinic = demo_clinic()
@@ -206,8 +230,10 @@ def test_a_schedule_sent_ahead_that_cannot_be_booked_is_an_alert_on_the_managers
     # date or time it runs at, nor cross midnight between keeping the file and the server opening the day.
     today = dt.date(2026, 11, 23)
     opens = clinic.local(today, dt.time(7, 0))
-    body = (b"external_id,time,provider,visit_type,patient_name\n"
-            b"EHR-1,09:00,kim,follow,Ann Lee\nEHR-2,09:20,dr-gone,follow,Bo Chen\n")
+    body = (
+        b"external_id,time,provider,visit_type,patient_name\n"
+        b"EHR-1,09:00,kim,follow,Ann Lee\nEHR-2,09:20,dr-gone,follow,Bo Chen\n"
+    )
     kept = UpcomingSchedule(CLINIC, today, "csv", body, 2, opens - dt.timedelta(hours=12), "mgr-dana", "tablet-1")
     data = tmp_path / "data"
     # In a thread of its own: sync Playwright keeps an event loop running on this one.
@@ -224,15 +250,18 @@ def test_a_schedule_sent_ahead_that_cannot_be_booked_is_an_alert_on_the_managers
         alert.wait_for(timeout=10_000)
         text = alert.inner_text()
         assert "not booked" in text and "unknown provider 'dr-gone'" in text and "line 3" in text
-        board = httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=server.sign_in(manager_id),
-                          timeout=10).json()
+        board = httpx.get(
+            f"{server.url}/api/clinics/{CLINIC}/board", headers=server.sign_in(manager_id), timeout=10
+        ).json()
         assert board["visits"] == []
         # The one alert for today's schedule (its id is random; the day is its episode).
-        assert [(a["id"], a["episode"]) for a in board["alerts"]] == [(alert.get_attribute("data-alert"),
-                                                                      f"schedule-{today}")]
+        assert [(a["id"], a["episode"]) for a in board["alerts"]] == [
+            (alert.get_attribute("data-alert"), f"schedule-{today}")
+        ]
         # What Floor has learned: a new clinic has no past days, and expects the clinic file's minutes.
-        page.wait_for_function("() => /No past days yet/.test(document.querySelector('#learned-summary').textContent)",
-                               timeout=10_000)
+        page.wait_for_function(
+            "() => /No past days yet/.test(document.querySelector('#learned-summary').textContent)", timeout=10_000
+        )
         rows = page.locator("#learned-stages tbody tr")
         assert rows.count() == len(clinic.providers) * len(clinic.visit_types)
         kim_follow = page.locator("#learned-stages tr[data-provider='kim'][data-visit-type='follow']")
@@ -242,8 +271,9 @@ def test_a_schedule_sent_ahead_that_cannot_be_booked_is_an_alert_on_the_managers
         server.stop()
 
 
-def test_a_zones_wall_shows_its_zone_and_forgets_a_patient_roomed_in_another(server: ServerProcess,
-                                                                             screens: Screens) -> None:
+def test_a_zones_wall_shows_its_zone_and_forgets_a_patient_roomed_in_another(
+    server: ServerProcess, screens: Screens
+) -> None:
     manager, ma = server.signed_in(Role.manager), server.signed_in(Role.medical_assistant)
     desk = server.signed_in(Role.front_desk)
     wall = screens.open(f"{server.url}/board.html", width=1920, height=1080)
@@ -254,8 +284,12 @@ def test_a_zones_wall_shows_its_zone_and_forgets_a_patient_roomed_in_another(ser
     wall.wait_for_function("() => document.querySelector('#waiting-count').textContent === '2'", timeout=5_000)
 
     def room(visit: dict, where: str) -> None:
-        answer = httpx.post(f"{server.url}/api/clinics/{CLINIC}/visits/{visit['id']}/events", headers=ma,
-                            json={"type": "roomed", "room": where}, timeout=10)
+        answer = httpx.post(
+            f"{server.url}/api/clinics/{CLINIC}/visits/{visit['id']}/events",
+            headers=ma,
+            json={"type": "roomed", "room": where},
+            timeout=10,
+        )
         assert answer.status_code == 201, answer.text
 
     room(visits[0], "w1")  # another zone: the east wall stops counting it as waiting, and never shows it

@@ -42,8 +42,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 def _serious(page: Page) -> list[str]:
     results = Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def _console(server: ServerProcess, screens: Screens) -> tuple[Page, dict[str, str]]:
@@ -59,9 +62,12 @@ def _console(server: ServerProcess, screens: Screens) -> tuple[Page, dict[str, s
 
 def _message(page: Page, form: str) -> str:
     """What the form says once it has an answer (not while it says it is working on it)."""
-    page.wait_for_function("(id) => { const box = document.querySelector(`#${id} [data-form-message]`);"
-                           " return !box.hidden && box.textContent && !box.textContent.endsWith('…'); }",
-                           arg=form, timeout=10_000)
+    page.wait_for_function(
+        "(id) => { const box = document.querySelector(`#${id} [data-form-message]`);"
+        " return !box.hidden && box.textContent && !box.textContent.endsWith('…'); }",
+        arg=form,
+        timeout=10_000,
+    )
     return page.locator(f"#{form} [data-form-message]").inner_text()
 
 
@@ -126,8 +132,9 @@ def test_a_manager_unlocks_a_locked_account_and_removes_one(server: ServerProces
 def test_a_manager_pairs_a_wall_for_a_zone_then_revokes_it(server: ServerProcess, screens: Screens) -> None:
     page, headers = _console(server, screens)
     wall = screens.open(f"{server.url}/board.html", width=1920, height=1080)
-    wall.wait_for_function("() => /[A-Z0-9]{3}/.test(document.querySelector('#pairing-code').textContent)",
-                           timeout=10_000)
+    wall.wait_for_function(
+        "() => /[A-Z0-9]{3}/.test(document.querySelector('#pairing-code').textContent)", timeout=10_000
+    )
     code = "".join(wall.locator("#pairing-code").inner_text().split())
     # A wrong code: refused in words.
     page.locator("#display-pair").get_by_label("Code on the display").fill("ZZZZZZ")
@@ -172,8 +179,9 @@ def test_a_manager_blocks_a_room_with_a_reason_and_unblocks_it(server: ServerPro
     assert rooms["e1"]["state"] == "ready" and not rooms["e1"].get("reason")
 
 
-def test_a_schedule_with_a_bad_line_is_refused_whole_then_a_good_one_is_imported(server: ServerProcess,
-                                                                                  screens: Screens) -> None:
+def test_a_schedule_with_a_bad_line_is_refused_whole_then_a_good_one_is_imported(
+    server: ServerProcess, screens: Screens
+) -> None:
     page, headers = _console(server, screens)
     assert page.input_value("#schedule-date") == DAY
     page.set_input_files("#schedule-file", str(DATA / "schedule-riverside-bad.csv"))
@@ -182,9 +190,12 @@ def test_a_schedule_with_a_bad_line_is_refused_whole_then_a_good_one_is_imported
     problems = page.locator("#schedule-problems li")
     problems.first.wait_for(timeout=10_000)
     refused = {li.get_attribute("data-where") for li in problems.all()}
-    expected = httpx.post(f"{server.url}{API}/schedule?date={DAY}&check=true", timeout=10,
-                          content=(DATA / "schedule-riverside-bad.csv").read_bytes(),
-                          headers={**headers, "Content-Type": "text/csv"}).json()["errors"]
+    expected = httpx.post(
+        f"{server.url}{API}/schedule?date={DAY}&check=true",
+        timeout=10,
+        content=(DATA / "schedule-riverside-bad.csv").read_bytes(),
+        headers={**headers, "Content-Type": "text/csv"},
+    ).json()["errors"]
     assert refused == {e["where"] for e in expected} and "line 3" in refused  # every refused line, shown
     assert "line 3 · time" in problems.filter(has_text="line 3").first.inner_text()
     assert page.locator("[data-action='import']").count() == 0
@@ -197,8 +208,10 @@ def test_a_schedule_with_a_bad_line_is_refused_whole_then_a_good_one_is_imported
     assert "The file is good" in _message(page, "schedule-upload")
     assert _imported(server, headers) == []  # checked only
     page.click("[data-action='import']")
-    page.wait_for_function("() => document.querySelector('#schedule-upload [data-form-message]').textContent"
-                           ".startsWith('Imported')", timeout=10_000)
+    page.wait_for_function(
+        "() => document.querySelector('#schedule-upload [data-form-message]').textContent.startsWith('Imported')",
+        timeout=10_000,
+    )
     assert "5 added" in _message(page, "schedule-upload")
     assert _imported(server, headers) == ["EHR-1001", "EHR-1002", "EHR-1003", "EHR-1004", "EHR-1006"]
 
@@ -224,8 +237,12 @@ def _imported(server: ServerProcess, headers: dict[str, str]) -> list[str]:
 
 def test_a_manager_reads_a_visits_audit_trail(server: ServerProcess, screens: Screens) -> None:
     desk = server.signed_in(Role.front_desk, device="front-desk-1")
-    booked = httpx.post(f"{server.url}{API}/visits", headers=desk, timeout=10,
-                        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True})
+    booked = httpx.post(
+        f"{server.url}{API}/visits",
+        headers=desk,
+        timeout=10,
+        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+    )
     assert booked.status_code == 201, booked.text
     visit = booked.json()["visit"]
     page, _ = _console(server, screens)

@@ -37,11 +37,17 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 
 def _book(server: ServerProcess, manager: dict[str, str]) -> dict[str, dict]:
-    csv = ("external_id,time,provider,visit_type,patient_name\n"
-           "EHR-1,09:20,kim,follow,Ann Lee\nEHR-2,09:30,okafor,follow,Bo Chen\nEHR-3,09:40,silva,follow,Cruz Diaz\n"
-           "EHR-4,09:50,hart,follow,Dee Obi\n")
-    answer = httpx.post(f"{server.url}/api/clinics/{CLINIC}/schedule?date={DAY}", content=csv,
-                        headers={**manager, "Content-Type": "text/csv"}, timeout=30)
+    csv = (
+        "external_id,time,provider,visit_type,patient_name\n"
+        "EHR-1,09:20,kim,follow,Ann Lee\nEHR-2,09:30,okafor,follow,Bo Chen\nEHR-3,09:40,silva,follow,Cruz Diaz\n"
+        "EHR-4,09:50,hart,follow,Dee Obi\n"
+    )
+    answer = httpx.post(
+        f"{server.url}/api/clinics/{CLINIC}/schedule?date={DAY}",
+        content=csv,
+        headers={**manager, "Content-Type": "text/csv"},
+        timeout=30,
+    )
     assert answer.status_code == 200, answer.text
     return {v["patient_name"]: v for v in _board(server, manager)["visits"]}
 
@@ -107,16 +113,22 @@ def test_taps_made_offline_survive_a_reload_and_are_stored_once(server: ServerPr
     assert desk.get_attribute("#live", "data-mode") != "live"  # the socket is up, but taps cannot get through
     assert len(_kept(desk)) == 5
     # Meanwhile Cruz is marked a no-show at another desk: the kept arrival will be refused.
-    other = httpx.post(f"{server.url}/api/clinics/{CLINIC}/visits/{cruz['id']}/events", headers=manager, timeout=10,
-                       json={"type": "no_show", "expected_version": cruz["version"]})
+    other = httpx.post(
+        f"{server.url}/api/clinics/{CLINIC}/visits/{cruz['id']}/events",
+        headers=manager,
+        timeout=10,
+        json={"type": "no_show", "expected_version": cruz["version"]},
+    )
     assert other.status_code == 201, other.text
 
     # A walk-in kept on this tablet the day before (the clinic's clock is on the 23rd) is not booked today.
-    desk.evaluate("""([k, path]) => localStorage.setItem(k, JSON.stringify([...JSON.parse(localStorage.getItem(k)),
+    desk.evaluate(
+        """([k, path]) => localStorage.setItem(k, JSON.stringify([...JSON.parse(localStorage.getItem(k)),
         {key: 'kept-yesterday', path, clinic: 'riverside', staff: 'desk-ana',
          kept_at: Date.parse('2026-11-22T18:00:00Z'),
          body: {patient_name: 'Old Kept', provider: 'kim', visit_type: 'follow', walk_in: true}}]))""",
-                  [KEPT, f"/api/clinics/{CLINIC}/visits"])
+        [KEPT, f"/api/clinics/{CLINIC}/visits"],
+    )
     desk.reload()
     sign_in_still = desk.locator("#whoami")
     sign_in_still.wait_for(state="visible", timeout=10_000)
@@ -154,8 +166,9 @@ def test_taps_made_offline_survive_a_reload_and_are_stored_once(server: ServerPr
     assert refused.is_hidden()
 
 
-def test_the_live_pill_is_not_green_while_the_socket_is_down_or_reconnecting(server: ServerProcess,
-                                                                             screens: Screens) -> None:
+def test_the_live_pill_is_not_green_while_the_socket_is_down_or_reconnecting(
+    server: ServerProcess, screens: Screens
+) -> None:
     server.signed_in(Role.front_desk)
     desk = screens.open(f"{server.url}/")
     sockets: list[WebSocketRoute] = []

@@ -79,8 +79,12 @@ def test_through_a_whole_day_the_wall_shows_no_name_and_stays_bounded(demo: Demo
             assert not leaked, f"{page.url} shows {leaked[:5]}"
             scans += 1
         samples.append(wall.evaluate(HEAP_AND_NODES))
-        tokens_shown = max(tokens_shown, wall.evaluate(
-            "() => [...document.querySelectorAll('[data-token]')].filter(e => e.textContent.trim()).length"))
+        tokens_shown = max(
+            tokens_shown,
+            wall.evaluate(
+                "() => [...document.querySelectorAll('[data-token]')].filter(e => e.textContent.trim()).length"
+            ),
+        )
         done = "demo_day_finished" in demo.log()
         if done and ended_at is None:
             ended_at = time.monotonic()
@@ -93,20 +97,25 @@ def test_through_a_whole_day_the_wall_shows_no_name_and_stays_bounded(demo: Demo
     assert tokens_shown >= 3
     assert waiting.locator("[data-provider]").count() == len(board["providers"])
 
-    warm, rest = samples[: len(samples) // 4], samples[len(samples) // 4:]
+    warm, rest = samples[: len(samples) // 4], samples[len(samples) // 4 :]
     first_heap, last_heap = max(s["heap"] for s in warm), samples[-1]["heap"]
     most_nodes = max(s["nodes"] for s in rest)
-    print(f"\nwall through the day: {len(samples)} samples, nodes {min(s['nodes'] for s in samples)}.."
-          f"{max(s['nodes'] for s in samples)}, heap after GC {first_heap / 1e6:.1f} MB warm -> "
-          f"{max(s['heap'] for s in rest) / 1e6:.1f} MB max -> {last_heap / 1e6:.1f} MB at the end")
+    print(
+        f"\nwall through the day: {len(samples)} samples, nodes {min(s['nodes'] for s in samples)}.."
+        f"{max(s['nodes'] for s in samples)}, heap after GC {first_heap / 1e6:.1f} MB warm -> "
+        f"{max(s['heap'] for s in rest) / 1e6:.1f} MB max -> {last_heap / 1e6:.1f} MB at the end"
+    )
     assert most_nodes <= 1.25 * max(s["nodes"] for s in warm) + 50, samples
     assert last_heap <= 1.5 * first_heap + 2_000_000, samples
 
 
 def _serious(page: Page) -> list[str]:
     results = Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 @pytest.mark.parametrize("path", ["board.html", "waiting.html"])
@@ -130,8 +139,9 @@ def test_a_display_waiting_for_its_code_passes_axe(screens: Screens, tmp_path: P
         server.stop()
 
 
-@pytest.mark.parametrize(("staff", "path"), [("ana", ""), ("ben", ""), ("kim", ""), ("dana", ""),
-                                              ("dana", "manager.html")])
+@pytest.mark.parametrize(
+    ("staff", "path"), [("ana", ""), ("ben", ""), ("kim", ""), ("dana", ""), ("dana", "manager.html")]
+)
 def test_tablet_and_manager_pages_pass_axe(demo: Demo, screens: Screens, staff: str, path: str) -> None:
     page = screens.open(f"{demo.url}/{path}", width=1280, height=800)
     assert _serious(page) == []  # the sign-in form

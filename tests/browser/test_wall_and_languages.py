@@ -63,8 +63,12 @@ def _board(languages: list[str], alternate_seconds: int = 10) -> HallwayBoard:
         HallwayVisit("K4P", "DO", Stage.prep_done, ago(30), ago(60), False, "e1"),
         HallwayVisit("AH1", "AH", Stage.scheduled, ago(-20), ago(-20), False),
     ]
-    delays = [HallwayDelay("JK", 12, name="Dr. Jenna Kim"), HallwayDelay("DO", 8, name="Dr. Daniel Okafor"),
-              HallwayDelay("MS", 0, name="Maria Silva, NP"), HallwayDelay("AH", 30, name="Dr. Aaron Hart")]
+    delays = [
+        HallwayDelay("JK", 12, name="Dr. Jenna Kim"),
+        HallwayDelay("DO", 8, name="Dr. Daniel Okafor"),
+        HallwayDelay("MS", 0, name="Maria Silva, NP"),
+        HallwayDelay("AH", 30, name="Dr. Aaron Hart"),
+    ]
     alerts = [
         HallwayAlert("a1", "cascade", ago(30), True, False, "JK", lateness=12),
         HallwayAlert("a2", "dwell", ago(25), True, False, "JK", "W40", Stage.arrived, minutes=15, limit=15),
@@ -73,8 +77,22 @@ def _board(languages: list[str], alternate_seconds: int = 10) -> HallwayBoard:
         HallwayAlert("a5", "cascade", ago(40), True, True, "AH", lateness=30),
         HallwayAlert("a6", "cascade", ago(5), True, False, "DO", lateness=8),
     ]
-    return HallwayBoard(CLINIC, clinic.name, clinic.timezone, NOW.date(), 40, NOW, Thresholds(turnover=10),
-                        list(rooms.values()), visits, delays, alerts, False, languages, alternate_seconds)
+    return HallwayBoard(
+        CLINIC,
+        clinic.name,
+        clinic.timezone,
+        NOW.date(),
+        40,
+        NOW,
+        Thresholds(turnover=10),
+        list(rooms.values()),
+        visits,
+        delays,
+        alerts,
+        False,
+        languages,
+        alternate_seconds,
+    )
 
 
 def _open_on_feed(screens: Screens, url: str, board: HallwayBoard) -> Page:
@@ -98,7 +116,8 @@ def _open_on_feed(screens: Screens, url: str, board: HallwayBoard) -> Page:
 
 
 def test_at_1920x1080_the_wall_lists_alerts_most_urgent_first_whole_and_readable_from_3_m(
-        server: ServerProcess, screens: Screens) -> None:
+    server: ServerProcess, screens: Screens
+) -> None:
     wall = _open_on_feed(screens, f"{server.url}/board.html", _board(["en", "es"]))
     wall.locator("#alerts-list li.alert:not([hidden])").first.wait_for(timeout=10_000)
     shown = wall.evaluate("""() => {
@@ -156,12 +175,15 @@ def test_the_waiting_room_speaks_the_clinics_language_first(server: ServerProces
     assert page.evaluate("document.documentElement.lang") == "es"
     assert page.locator("#clinic-name").inner_text() == "Bienvenidos a Riverside Family Medicine"
     kim = page.locator("li[data-provider='JK']")
-    assert kim.inner_text().replace("\n", " ") == \
-        "Dr. Jenna Kim lleva unos 10 minutos de retraso. Gracias por su paciencia."
+    assert (
+        kim.inner_text().replace("\n", " ")
+        == "Dr. Jenna Kim lleva unos 10 minutos de retraso. Gracias por su paciencia."
+    )
 
 
-def test_the_waiting_room_on_a_device_asking_for_spanish_shows_only_spanish(server: ServerProcess,
-                                                                             screens: Screens) -> None:
+def test_the_waiting_room_on_a_device_asking_for_spanish_shows_only_spanish(
+    server: ServerProcess, screens: Screens
+) -> None:
     page = _open_on_feed(screens, f"{server.url}/waiting.html?lang=es", _board(["en"], alternate_seconds=3))
     page.locator("#today-title", has_text="Tiempos de espera de hoy").wait_for(timeout=10_000)
     page.wait_for_timeout(3500)  # past the clinic's turn length: a device's own language does not turn
@@ -180,15 +202,25 @@ def test_the_wall_on_a_device_asking_for_spanish(server: ServerProcess, screens:
     wall = _open_on_feed(screens, f"{server.url}/board.html?lang=es", _board(["en"]))
     wall.locator("#alerts-list li.alert:not([hidden])").first.wait_for(timeout=10_000)
     assert wall.locator("#waiting-title").inner_text().lower() == "sala de espera"
-    assert wall.locator("#alerts-list li.alert:not([hidden]) .alert-kind").first.inner_text().lower() == \
-        "espera demasiado larga"
+    assert (
+        wall.locator("#alerts-list li.alert:not([hidden]) .alert-kind").first.inner_text().lower()
+        == "espera demasiado larga"
+    )
     assert wall.locator("[data-room='e2'] .stage").inner_text() == "Bloqueada"
 
 
 def _book(server: ServerProcess, headers: dict[str, str]) -> dict:
-    answer = httpx.post(f"{server.url}/api/clinics/{CLINIC}/visits", headers=headers, timeout=10,
-                        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow",
-                              "start": (NOW + dt.timedelta(minutes=30)).isoformat()})
+    answer = httpx.post(
+        f"{server.url}/api/clinics/{CLINIC}/visits",
+        headers=headers,
+        timeout=10,
+        json={
+            "patient_name": "Ann Lee",
+            "provider": "kim",
+            "visit_type": "follow",
+            "start": (NOW + dt.timedelta(minutes=30)).isoformat(),
+        },
+    )
     assert answer.status_code == 201, answer.text
     return answer.json()["visit"]
 
@@ -232,13 +264,18 @@ def test_the_tablet_on_a_device_asking_for_spanish(server: ServerProcess, screen
     tablet.locator("#title-front_desk", has_text="Recepción").wait_for(timeout=10_000)
 
 
-def test_a_provider_signed_in_under_another_id_gets_their_own_patients_and_presence(server: ServerProcess,
-                                                                                   screens: Screens) -> None:
+def test_a_provider_signed_in_under_another_id_gets_their_own_patients_and_presence(
+    server: ServerProcess, screens: Screens
+) -> None:
     """The account `jkim` is linked to the clinic's provider `kim` by the server: the tablet follows the link,
     not the sign-in id."""
     manager = server.signed_in(Role.manager)
-    added = httpx.post(f"{server.url}/api/staff", headers=manager, timeout=10,
-                       json={"id": "jkim", "name": "Jenna Kim", "role": "provider", "secret": PIN, "provider": "kim"})
+    added = httpx.post(
+        f"{server.url}/api/staff",
+        headers=manager,
+        timeout=10,
+        json={"id": "jkim", "name": "Jenna Kim", "role": "provider", "secret": PIN, "provider": "kim"},
+    )
     assert added.status_code == 201, added.text
     tablet = screens.open(f"{server.url}/")
     sign_in_page(tablet, "jkim", PIN)

@@ -72,7 +72,8 @@ def test_a_provider_says_where_they_themself_are_an_assistant_or_manager_for_any
     assert not may_mark_presence(DESK, "kim", "kim")
     assert not may_mark_presence(PROVIDER, None, "kim")  # a provider's account not linked to a provider id
     assert refusal_text(DESK, Act.mark_presence) == (
-        "Front desk cannot say where a provider is: that is for managers and medical assistants and providers.")
+        "Front desk cannot say where a provider is: that is for managers and medical assistants and providers."
+    )
 
 
 def test_clinics_an_account_works_in() -> None:

@@ -71,8 +71,9 @@ class Day:
         return next((a for a in self.floor.alerts.values() if a.kind == "cascade" and a.active), None)
 
 
-def late_morning(booked_as: AppointmentTime, configured: AppointmentTime,
-                 until: str = "11:30") -> tuple[Day, str | None]:
+def late_morning(
+    booked_as: AppointmentTime, configured: AppointmentTime, until: str = "11:30"
+) -> tuple[Day, str | None]:
     """The morning above, booked as a clinic of convention `booked_as` books, on a Floor told `configured`; the
     minute the cascade was first raised (None: never by `until`)."""
     day = Day(configured)
@@ -85,8 +86,12 @@ def late_morning(booked_as: AppointmentTime, configured: AppointmentTime,
     for i, p in enumerate(planned):
         m = dt.timedelta(minutes=1)
         seen = p + LATE[i] * m
-        taps += [(p - offset - early, i, Stage.arrived, None), (p - 9 * m, i, Stage.roomed, rooms[i]),
-                 (p - 3 * m, i, Stage.prep_done, None), (seen, i, Stage.provider_in, None)]
+        taps += [
+            (p - offset - early, i, Stage.arrived, None),
+            (p - 9 * m, i, Stage.roomed, rooms[i]),
+            (p - 3 * m, i, Stage.prep_done, None),
+            (seen, i, Stage.provider_in, None),
+        ]
         if i + 1 < len(LATE):  # with the provider until just before going in to the next
             done = planned[i + 1] + (LATE[i + 1] - 1) * m
             taps += [(done, i, Stage.teach_back_done, None), (done, i, Stage.checked_out, None)]
@@ -134,7 +139,10 @@ def test_a_patient_who_came_early_in_a_provider_clinic_is_projected_in_at_the_bo
         day.apply(at("09:40"), TakeStep(v, Stage.arrived))  # 20 minutes early, the provider free
         (projected,) = project(day.floor, "kim", at("09:41")).visits
         assert (hm(projected.planned_provider_in), hm(projected.provider_in), projected.lateness) == (
-            seen_at, seen_at, late), convention
+            seen_at,
+            seen_at,
+            late,
+        ), convention
     # Not here yet five minutes before a provider-clinic's booked time: rooming and prep still to do, so late.
     day = Day(PROVIDER)
     v = day.apply(at("07:30"), BookVisit("P", "kim", "follow", at("10:00")))
@@ -150,10 +158,18 @@ def test_on_time_starts_and_lateness_are_measured_from_the_clinics_own_plan() ->
         taps = []
         for start, room in (("09:00", "e1"), ("09:20", "e2")):
             v = day.apply(at("07:30"), BookVisit(f"P {start}", "kim", "follow", at(start)))
-            for minutes, step in ((-20, Stage.arrived), (-9, Stage.roomed), (-3, Stage.prep_done),
-                                  (8, Stage.provider_in)):
-                taps.append((at(start) + dt.timedelta(minutes=minutes),
-                             TakeStep(v, step, room if step is Stage.roomed else None)))
+            for minutes, step in (
+                (-20, Stage.arrived),
+                (-9, Stage.roomed),
+                (-3, Stage.prep_done),
+                (8, Stage.provider_in),
+            ):
+                taps.append(
+                    (
+                        at(start) + dt.timedelta(minutes=minutes),
+                        TakeStep(v, step, room if step is Stage.roomed else None),
+                    )
+                )
         for when, tap in sorted(taps, key=lambda t: t[0]):
             day.apply(when, tap)
         result = measure(day.floor, at("09:30"))

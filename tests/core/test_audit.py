@@ -48,8 +48,14 @@ class Day:
     def book(self) -> str:
         return self.tap(BookVisit(NAME, "kim", "follow", start=NINE, notes=NOTES)).change.visit
 
-    def move(self, visit: str, start: dt.datetime = NINE, provider: str = "kim", visit_type: str = "follow",
-             notes: str = NOTES) -> None:
+    def move(
+        self,
+        visit: str,
+        start: dt.datetime = NINE,
+        provider: str = "kim",
+        visit_type: str = "follow",
+        notes: str = NOTES,
+    ) -> None:
         self.tap(RescheduleVisit(visit, start, provider, visit_type, notes), actor="schedule", device="import")
 
     def trail(self, visit: str) -> list[dict]:
@@ -77,7 +83,9 @@ def test_a_reschedule_names_the_old_and_new_value_of_each_field_it_changed_and_o
 
     day.move(visit, start=at(9, 30), provider="okafor", visit_type="new")
     assert {k: v for k, v in day.trail(visit)[-1].items() if k not in COMMON} == {
-        "visit_type": "new", "previous_visit_type": "follow"}
+        "visit_type": "new",
+        "previous_visit_type": "follow",
+    }
 
 
 def test_a_reschedule_of_the_notes_says_the_notes_changed_without_showing_them() -> None:
@@ -129,8 +137,7 @@ def test_a_booking_says_for_whom_and_what_but_never_the_patient_name() -> None:
 def test_checkout_without_teach_back_undo_and_room_block_keep_what_they_record() -> None:
     day = Day()
     visit = day.book()
-    for step, room in [(Stage.arrived, None), (Stage.roomed, "e1"), (Stage.prep_done, None),
-                       (Stage.provider_in, None)]:
+    for step, room in [(Stage.arrived, None), (Stage.roomed, "e1"), (Stage.prep_done, None), (Stage.provider_in, None)]:
         day.tap(TakeStep(visit, step, room))
     out = day.tap(TakeStep(visit, Stage.checked_out))
     day.tap(UndoStep(visit), actor="dana", device="office")

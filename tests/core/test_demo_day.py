@@ -61,8 +61,9 @@ def play_demo(day: dt.date, step: dt.timedelta, seed: int = 1) -> list[tuple[dt.
 # 7.5 s: the pump's quarter-second round at 30x; 75 s: at 300x. Two days: winter and summer time.
 @pytest.mark.parametrize("step", [dt.timedelta(seconds=7.5), dt.timedelta(seconds=75)])
 @pytest.mark.parametrize("day", [dt.date(2026, 1, 14), dt.date(2026, 7, 1)])
-def test_the_demo_day_raises_updates_and_clears_a_cascade_in_its_first_ten_minutes(day: dt.date,
-                                                                                    step: dt.timedelta) -> None:
+def test_the_demo_day_raises_updates_and_clears_a_cascade_in_its_first_ten_minutes(
+    day: dt.date, step: dt.timedelta
+) -> None:
     changes = play_demo(day, step)
     raised = [(at, c) for at, c in changes if isinstance(c, AlertRaised) and c.kind == "cascade"]
     assert raised, "no cascade alert in the demo's first 300 clinic minutes"

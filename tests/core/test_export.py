@@ -35,8 +35,17 @@ from tests.support.clinics import quiet_clinic
 CLINIC = quiet_clinic()
 DAY = dt.date(2026, 11, 23)
 NINE = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago
-R4_STATUSES = {"planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled",
-               "entered-in-error", "unknown"}
+R4_STATUSES = {
+    "planned",
+    "arrived",
+    "triaged",
+    "in-progress",
+    "onleave",
+    "finished",
+    "cancelled",
+    "entered-in-error",
+    "unknown",
+}
 
 
 class Day:
@@ -70,8 +79,14 @@ def a_day_with_undos() -> tuple[Day, dict[str, str]]:
     v = {}
     # Straight through, teach-back and all.
     v["done"] = day.book()
-    for stage, room in [(Stage.arrived, None), (Stage.roomed, "e1"), (Stage.prep_done, None),
-                        (Stage.provider_in, None), (Stage.teach_back_done, None), (Stage.checked_out, None)]:
+    for stage, room in [
+        (Stage.arrived, None),
+        (Stage.roomed, "e1"),
+        (Stage.prep_done, None),
+        (Stage.provider_in, None),
+        (Stage.teach_back_done, None),
+        (Stage.checked_out, None),
+    ]:
         day.step(v["done"], stage, room)
     # Roomed in the wrong room, undone, roomed again; a checkout undone and then done again.
     v["undone"] = day.book(walk_in=True)
@@ -170,8 +185,14 @@ def test_undone_steps_leave_no_period_and_rooms_follow_the_journey() -> None:
     journey = dict(expected_journey(day.events, v["undone"]))
     assert undone.location[0].period.start == journey[Stage.roomed]
     assert undone.location[0].period.end == journey[Stage.checked_out]
-    assert [h.status for h in undone.statusHistory] == ["arrived", "triaged", "triaged", "in-progress",
-                                                         "in-progress", "finished"]
+    assert [h.status for h in undone.statusHistory] == [
+        "arrived",
+        "triaged",
+        "triaged",
+        "in-progress",
+        "in-progress",
+        "finished",
+    ]
     # With the provider from provider-in to the teach-back.
     (participant,) = undone.participant
     assert participant.individual.identifier.value == "kim"
@@ -181,7 +202,8 @@ def test_undone_steps_leave_no_period_and_rooms_follow_the_journey() -> None:
     in_room = exported[v["in_room"]]
     assert in_room.status == "triaged"
     assert [(loc.location.identifier.value, loc.status, loc.period.end) for loc in in_room.location] == [
-        ("w1", "active", None)]
+        ("w1", "active", None)
+    ]
     assert in_room.participant[0].period is None  # the provider-in was undone
 
 
@@ -190,8 +212,9 @@ def test_no_show_and_left_unseen_carry_their_reason_and_waiting_visits_have_no_r
     exported = _by_visit(encounters(CLINIC, DAY, day.events))
 
     def reason(enc: Encounter) -> str | None:
-        found = [x.valueCodeableConcept.coding[0].code for x in enc.extension or []
-                 if x.valueCodeableConcept is not None]
+        found = [
+            x.valueCodeableConcept.coding[0].code for x in enc.extension or [] if x.valueCodeableConcept is not None
+        ]
         return found[0] if found else None
 
     assert (exported[v["no_show"]].status, reason(exported[v["no_show"]])) == ("cancelled", "no_show")
@@ -228,14 +251,17 @@ def test_the_days_measures_as_a_measure_report_and_csv() -> None:
     assert rows[0]["cycle_time_median"] == str(measures.clinic.cycle_time.median)
 
 
-@pytest.mark.parametrize(("convention", "lateness", "on_time"), [(AppointmentTime.arrival, 0.0, 1),
-                                                                 (AppointmentTime.provider, 8.0, 0)])
+@pytest.mark.parametrize(
+    ("convention", "lateness", "on_time"), [(AppointmentTime.arrival, 0.0, 1), (AppointmentTime.provider, 8.0, 0)]
+)
 def test_the_measure_report_says_what_a_booked_time_means_and_measures_lateness_by_it(
-        convention: AppointmentTime, lateness: float, on_time: int) -> None:
+    convention: AppointmentTime, lateness: float, on_time: int
+) -> None:
     """A follow-up booked 09:30 (roomed 6 + prep 3) and seen at 09:38: on time where 09:30 was the patient's
     arrival (the provider due 09:39), 8 minutes late where it was the provider's."""
-    clinic = msgspec.structs.replace(CLINIC, session=msgspec.structs.replace(CLINIC.session,
-                                                                             appointment_time=convention))
+    clinic = msgspec.structs.replace(
+        CLINIC, session=msgspec.structs.replace(CLINIC.session, appointment_time=convention)
+    )
     day = Day()
     day.floor = Floor(clinic, DAY, ids=Ids.seeded())
     v = day.book()
@@ -254,21 +280,26 @@ def test_the_measure_report_says_what_a_booked_time_means_and_measures_lateness_
 
 def test_an_imported_visit_carries_the_schedules_id() -> None:
     day = Day()
-    visit = day.tap(BookVisit("Ann Lee", "kim", "follow", NINE + dt.timedelta(minutes=30),
-                              external_id="appt-4711")).change.visit
+    visit = day.tap(
+        BookVisit("Ann Lee", "kim", "follow", NINE + dt.timedelta(minutes=30), external_id="appt-4711")
+    ).change.visit
     (enc,) = _by_visit(encounters(CLINIC, DAY, day.events)).values()
     assert [(i.system, i.value) for i in enc.identifier] == [
-        ("urn:floor:riverside:visit", f"{DAY}/{visit}"), ("urn:floor:riverside:external-id", "appt-4711")]
+        ("urn:floor:riverside:visit", f"{DAY}/{visit}"),
+        ("urn:floor:riverside:external-id", "appt-4711"),
+    ]
     (appointment,) = enc.appointment
     assert (appointment.type, appointment.identifier.value) == ("Appointment", "appt-4711")
 
 
 def test_a_booking_entered_in_error_is_exported_as_such_and_counts_in_no_measure() -> None:
     day = Day()
-    mistake = day.tap(BookVisit("Ann Lee", "kim", "follow", NINE + dt.timedelta(minutes=30),
-                                external_id="appt-1")).change.visit
-    kept = day.tap(BookVisit("Bo Li", "kim", "follow", NINE + dt.timedelta(minutes=50),
-                             external_id="appt-2")).change.visit
+    mistake = day.tap(
+        BookVisit("Ann Lee", "kim", "follow", NINE + dt.timedelta(minutes=30), external_id="appt-1")
+    ).change.visit
+    kept = day.tap(
+        BookVisit("Bo Li", "kim", "follow", NINE + dt.timedelta(minutes=50), external_id="appt-2")
+    ).change.visit
     day.tap(TakeStep(mistake, Stage.cancelled, entered_in_error=True))
     day.tap(TakeStep(kept, Stage.cancelled))
     found = _by_visit(encounters(CLINIC, DAY, day.events))
@@ -306,9 +337,19 @@ def test_a_visit_still_open_when_its_day_closed_is_exported_as_unknown() -> None
 
 def test_an_appointment_id_in_the_ehrs_namespace_is_exported_in_it() -> None:
     day = Day()
-    visit = day.tap(BookVisit("Ann Lee", "kim", "follow", NINE + dt.timedelta(minutes=30), external_id="EHR-1001",
-                              external_system="https://ehr.example.org/appointments")).change.visit
+    visit = day.tap(
+        BookVisit(
+            "Ann Lee",
+            "kim",
+            "follow",
+            NINE + dt.timedelta(minutes=30),
+            external_id="EHR-1001",
+            external_system="https://ehr.example.org/appointments",
+        )
+    ).change.visit
     (enc,) = _by_visit(encounters(CLINIC, DAY, day.events)).values()
     assert [(i.system, i.value) for i in enc.identifier] == [
-        ("urn:floor:riverside:visit", f"{DAY}/{visit}"), ("https://ehr.example.org/appointments", "EHR-1001")]
+        ("urn:floor:riverside:visit", f"{DAY}/{visit}"),
+        ("https://ehr.example.org/appointments", "EHR-1001"),
+    ]
     assert enc.appointment[0].identifier.system == "https://ehr.example.org/appointments"

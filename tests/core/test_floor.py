@@ -263,8 +263,7 @@ def test_checking_out_puts_the_room_into_turnover(desk: Desk) -> None:
     visit = desk.visit_at(Stage.teach_back_done, room="e3")
     event = desk.step(visit, Stage.checked_out)
     assert event.change.room == "e3"
-    assert (desk.room("e3").state, desk.room("e3").visit, desk.room("e3").since) == (
-        RoomState.turnover, None, event.at)
+    assert (desk.room("e3").state, desk.room("e3").visit, desk.room("e3").since) == (RoomState.turnover, None, event.at)
     assert desk.visit(visit).room is None
 
 
@@ -311,12 +310,12 @@ def test_a_blocked_room_keeps_its_reason_until_it_is_unblocked(desk: Desk) -> No
     assert desk.room("e1").reason is None
 
 
-
 @pytest.mark.parametrize("reason", ["leak\u202egnik", "\x1b[31mleak", "\u200b", "sink\nleaking"])
 def test_a_block_reason_the_wall_would_show_garbled_is_refused_naming_the_field(desk: Desk, reason: str) -> None:
     refusal = desk.refused(MarkRoom("e1", RoomAction.blocked, reason=reason), Why.invalid)
     assert refusal.field == "reason"
     assert desk.room("e1").state is RoomState.ready
+
 
 def test_an_occupied_room_cannot_be_blocked_or_marked(desk: Desk) -> None:
     desk.visit_at(Stage.roomed, room="e1")
@@ -403,13 +402,17 @@ def test_a_stale_undo_is_told_the_visit_moved_on_not_that_it_is_forbidden(desk: 
     roomed = desk.tap(TakeStep(visit, Stage.roomed, room="e1"), actor="ana")
     desk.tap(TakeStep(visit, Stage.prep_done), actor="ben")
     with pytest.raises(Refusal) as e:
-        desk.floor.decide(UndoStep(visit, expected_version=roomed.version),
-                          Tap("ana", "tablet-2", desk.now, role=Role.medical_assistant))
+        desk.floor.decide(
+            UndoStep(visit, expected_version=roomed.version),
+            Tap("ana", "tablet-2", desk.now, role=Role.medical_assistant),
+        )
     assert e.value.why is Why.stale_version
     # Sent with the current version, the same undo is hers to make only if the step is hers.
     with pytest.raises(Refusal) as e:
-        desk.floor.decide(UndoStep(visit, expected_version=desk.visit(visit).version),
-                          Tap("ana", "tablet-2", desk.now, role=Role.medical_assistant))
+        desk.floor.decide(
+            UndoStep(visit, expected_version=desk.visit(visit).version),
+            Tap("ana", "tablet-2", desk.now, role=Role.medical_assistant),
+        )
     assert e.value.why is Why.forbidden
 
 
@@ -503,17 +506,25 @@ def test_undoing_a_walk_ins_arrival_takes_it_off_the_floor_and_nothing_is_left_t
 def test_events_carry_server_time_actor_device_day_and_gap_free_seq(desk: Desk) -> None:
     floor = desk.floor
     now = OPENS + dt.timedelta(minutes=5)
-    commands: list[Callable[[], Command]] = [lambda: BookVisit("A", "kim", "new", walk_in=True),
-                                             lambda: TakeStep(booked, Stage.roomed, "e1"), lambda: UndoStep(booked),
-                                             lambda: MarkRoom("w1", RoomAction.blocked)]
+    commands: list[Callable[[], Command]] = [
+        lambda: BookVisit("A", "kim", "new", walk_in=True),
+        lambda: TakeStep(booked, Stage.roomed, "e1"),
+        lambda: UndoStep(booked),
+        lambda: MarkRoom("w1", RoomAction.blocked),
+    ]
     booked = ""
     for i, command in enumerate(commands):
         tap = Tap(f"actor{i}", f"device{i}", now + dt.timedelta(minutes=i))
         assert floor.decide(command(), tap).seq == floor.seq + 1
         event = floor.decide(command(), tap)
         booked = booked or event.change.visit
-        assert (event.seq, event.at, event.day, event.actor, event.device) == (i + 1, tap.now, DAY, tap.actor,
-                                                                             tap.device)
+        assert (event.seq, event.at, event.day, event.actor, event.device) == (
+            i + 1,
+            tap.now,
+            DAY,
+            tap.actor,
+            tap.device,
+        )
         floor.apply(event)
         assert floor.seq == i + 1
         assert floor.last_at == tap.now
@@ -531,8 +542,13 @@ def test_visit_version_is_one_at_booking_and_grows_by_one_per_step_and_undo(desk
     visit = desk.book()
     assert desk.events[-1].version == 1
     assert desk.visit(visit).version == 1
-    events = [desk.step(visit, Stage.arrived), desk.step(visit, Stage.roomed, "e1"), desk.undo(visit),
-              desk.step(visit, Stage.roomed, "e2"), desk.step(visit, Stage.prep_done)]
+    events = [
+        desk.step(visit, Stage.arrived),
+        desk.step(visit, Stage.roomed, "e1"),
+        desk.undo(visit),
+        desk.step(visit, Stage.roomed, "e2"),
+        desk.step(visit, Stage.prep_done),
+    ]
     assert [e.version for e in events] == [2, 3, 4, 5, 6]
     assert desk.visit(visit).version == 6
     assert desk.walk_in() != visit
@@ -592,13 +608,20 @@ def test_booking_a_scheduled_visit(desk: Desk) -> None:
     event = desk.tap(BookVisit("Ann Lee", "silva", "annual", start=start, notes="interpreter"))
     booked = event.change
     assert isinstance(booked, VisitBooked) and booked.token is not None
-    assert booked == VisitBooked(booked.visit, "Ann Lee", "silva", "annual", start, False, "interpreter",
-                                 token=booked.token)
+    assert booked == VisitBooked(
+        booked.visit, "Ann Lee", "silva", "annual", start, False, "interpreter", token=booked.token
+    )
     assert event.version == 1
     v = desk.visit(booked.visit)
     assert v.token == booked.token
-    assert (v.stage, v.start, v.walk_in, v.room, v.version, v.notes) == (Stage.scheduled, start, False, None, 1,
-                                                                          "interpreter")
+    assert (v.stage, v.start, v.walk_in, v.room, v.version, v.notes) == (
+        Stage.scheduled,
+        start,
+        False,
+        None,
+        1,
+        "interpreter",
+    )
     assert v.times == {Stage.scheduled: event.at}
 
 
@@ -619,12 +642,16 @@ def test_a_scheduled_booking_needs_a_start(desk: Desk) -> None:
     assert refusal.field == "start"
 
 
-@pytest.mark.parametrize("start", [
-    dt.datetime(2025, 3, 13, 9, 0, tzinfo=TZ),
-    dt.datetime(2025, 3, 11, 16, 0, tzinfo=TZ),
-    dt.datetime(2025, 3, 12, 4, 0, tzinfo=dt.UTC),  # still the 11th in Chicago
-    dt.datetime(2025, 3, 13, 9, 0),
-], ids=["tomorrow", "yesterday", "utc-before-local-midnight", "naive-tomorrow"])
+@pytest.mark.parametrize(
+    "start",
+    [
+        dt.datetime(2025, 3, 13, 9, 0, tzinfo=TZ),
+        dt.datetime(2025, 3, 11, 16, 0, tzinfo=TZ),
+        dt.datetime(2025, 3, 12, 4, 0, tzinfo=dt.UTC),  # still the 11th in Chicago
+        dt.datetime(2025, 3, 13, 9, 0),
+    ],
+    ids=["tomorrow", "yesterday", "utc-before-local-midnight", "naive-tomorrow"],
+)
 def test_a_start_on_another_clinic_day_is_refused(desk: Desk, start: dt.datetime) -> None:
     refusal = desk.refused(BookVisit("A", "kim", "new", start=start), Why.invalid)
     assert refusal.field == "start"
@@ -646,8 +673,9 @@ def test_a_naive_start_is_read_in_the_clinic_time_zone(desk: Desk) -> None:
 
 
 def test_a_walk_in_starts_now_and_has_already_arrived(desk: Desk) -> None:
-    event = desk.tap(BookVisit("W", "hart", "procedure", start=dt.datetime(2025, 3, 12, 15, 0, tzinfo=TZ),
-                               walk_in=True))
+    event = desk.tap(
+        BookVisit("W", "hart", "procedure", start=dt.datetime(2025, 3, 12, 15, 0, tzinfo=TZ), walk_in=True)
+    )
     visit = desk.visit(event.change.visit)
     assert event.change.walk_in is True
     assert event.change.start == event.at == desk.now
@@ -666,8 +694,13 @@ def test_visit_ids_are_drawn_from_the_id_source_not_made_from_the_seq(desk: Desk
     assert {booked, walk_in}.isdisjoint({"v2", "v3"})
     # The same source gives the same ids (tests repeat), whatever the seq it starts from.
     again = Floor(CLINIC, DAY, seq=500, ids=Ids.seeded())
-    assert again.decide(BookVisit("Pat Doe", "kim", "follow", start=dt.datetime(2025, 3, 12, 9, 0, tzinfo=TZ)),
-                        Tap("ana", "desk-1", OPENS)).change.visit == booked
+    assert (
+        again.decide(
+            BookVisit("Pat Doe", "kim", "follow", start=dt.datetime(2025, 3, 12, 9, 0, tzinfo=TZ)),
+            Tap("ana", "desk-1", OPENS),
+        ).change.visit
+        == booked
+    )
 
 
 # -- time ---------------------------------------------------------------------------------------------------
@@ -675,7 +708,10 @@ def test_visit_ids_are_drawn_from_the_id_source_not_made_from_the_seq(desk: Desk
 
 def test_event_time_never_goes_back_when_the_clock_steps_back(desk: Desk) -> None:
     visit = desk.book()
-    arrived = desk.step(visit, Stage.arrived, )
+    arrived = desk.step(
+        visit,
+        Stage.arrived,
+    )
     roomed = desk.tap(TakeStep(visit, Stage.roomed, "e1"), minutes=-30)
     assert roomed.at == arrived.at
     prep = desk.tap(TakeStep(visit, Stage.prep_done), minutes=-1)

@@ -66,8 +66,9 @@ class FloorMachine(RuleBasedStateMachine):
 
     # -- helpers ----------------------------------------------------------------------------------------------
 
-    def tap(self, command: Command, actor: str = "ana", device: str = "desk-1",
-            role: Role | None = None) -> Event | None:
+    def tap(
+        self, command: Command, actor: str = "ana", device: str = "desk-1", role: Role | None = None
+    ) -> Event | None:
         """Decide the command; store and apply the event, or check the refusal changed nothing."""
         before = snapshot(self.floor)
         tap = Tap(actor, device, self.clock.now(), role)
@@ -128,8 +129,11 @@ class FloorMachine(RuleBasedStateMachine):
 
     # -- the clock --------------------------------------------------------------------------------------------
 
-    @rule(minutes=st.integers(min_value=0, max_value=20), seconds=st.integers(min_value=0, max_value=59),
-          back=st.integers(min_value=0, max_value=5))
+    @rule(
+        minutes=st.integers(min_value=0, max_value=20),
+        seconds=st.integers(min_value=0, max_value=59),
+        back=st.integers(min_value=0, max_value=5),
+    )
     def time_passes(self, minutes: int, seconds: int, back: int) -> None:
         """The clock moves on; one time in six it steps back instead (an NTP correction, a restarted host)."""
         self.clock.advance(minutes=-minutes if back == 0 else minutes, seconds=seconds)
@@ -160,11 +164,21 @@ class FloorMachine(RuleBasedStateMachine):
         no_start=st.integers(min_value=0, max_value=9),
         actor=st.sampled_from(ACTORS),
     )
-    def book(self, provider: str, visit_type: str, walk_in: bool, day_offset: int, hour: int, naive: bool,
-             no_start: int, actor: str) -> None:
+    def book(
+        self,
+        provider: str,
+        visit_type: str,
+        walk_in: bool,
+        day_offset: int,
+        hour: int,
+        naive: bool,
+        no_start: int,
+        actor: str,
+    ) -> None:
         """A scheduled visit (with a start on the clinic day or not, aware or naive, or none) or a walk-in."""
-        start: dt.datetime | None = dt.datetime.combine(DAY + dt.timedelta(days=day_offset), dt.time(hour),
-                                                        tzinfo=None if naive else TZ)
+        start: dt.datetime | None = dt.datetime.combine(
+            DAY + dt.timedelta(days=day_offset), dt.time(hour), tzinfo=None if naive else TZ
+        )
         if no_start == 0:
             start = None
         ev = self.tap(BookVisit("Pat", provider, visit_type, start=start, walk_in=walk_in), actor)
@@ -179,8 +193,11 @@ class FloorMachine(RuleBasedStateMachine):
                 if naive:
                     assert visit.start.replace(tzinfo=None) == start
 
-    @rule(appointment=st.integers(min_value=0, max_value=4), provider=st.sampled_from(PROVIDERS),
-          hour=st.integers(min_value=7, max_value=17))
+    @rule(
+        appointment=st.integers(min_value=0, max_value=4),
+        provider=st.sampled_from(PROVIDERS),
+        hour=st.integers(min_value=7, max_value=17),
+    )
     def book_from_schedule(self, appointment: int, provider: str, hour: int) -> None:
         """A schedule import books an appointment: once only, whatever its provider or time."""
         external_id = f"appt-{appointment}"
@@ -193,10 +210,17 @@ class FloorMachine(RuleBasedStateMachine):
         else:
             assert self.floor.visits[ev.change.visit].external_id == external_id
 
-    @rule(pick=picks, provider=st.sampled_from([*PROVIDERS, "nobody"]), hour=st.integers(min_value=0, max_value=23),
-          day_offset=st.sampled_from([0, 0, 0, 1]), version=versions, role=st.sampled_from([None, *Role]))
-    def reschedule(self, pick: int, provider: str, hour: int, day_offset: int, version: int | str | None,
-                   role: Role | None) -> None:
+    @rule(
+        pick=picks,
+        provider=st.sampled_from([*PROVIDERS, "nobody"]),
+        hour=st.integers(min_value=0, max_value=23),
+        day_offset=st.sampled_from([0, 0, 0, 1]),
+        version=versions,
+        role=st.sampled_from([None, *Role]),
+    )
+    def reschedule(
+        self, pick: int, provider: str, hour: int, day_offset: int, version: int | str | None, role: Role | None
+    ) -> None:
         """Move a visit to another time or provider: only while it is scheduled, only on today, only by staff
         who may book."""
         visit_id = self.visit_id(pick)
@@ -204,8 +228,9 @@ class FloorMachine(RuleBasedStateMachine):
         before = msgspec.structs.replace(before) if before else None
         start = dt.datetime.combine(DAY + dt.timedelta(days=day_offset), dt.time(hour), tzinfo=TZ)
         expected = self.version(visit_id, version)
-        ev = self.tap(RescheduleVisit(visit_id, start, provider, VISIT_TYPES[1], expected_version=expected),
-                      "ana", "desk-1", role)
+        ev = self.tap(
+            RescheduleVisit(visit_id, start, provider, VISIT_TYPES[1], expected_version=expected), "ana", "desk-1", role
+        )
         if ev is None:
             return
         assert role is None or may(role, Act.book)
@@ -213,26 +238,39 @@ class FloorMachine(RuleBasedStateMachine):
         assert isinstance(ev.change, VisitRescheduled)
         assert (ev.change.previous_start, ev.change.previous_provider) == (before.start, before.provider)
         after = self.floor.visits[visit_id]
-        assert (after.start, after.provider, after.stage, after.version) == (start, provider, Stage.scheduled,
-                                                                             before.version + 1)
+        assert (after.start, after.provider, after.stage, after.version) == (
+            start,
+            provider,
+            Stage.scheduled,
+            before.version + 1,
+        )
 
-    @rule(pick=picks, step=st.sampled_from(STEPS), room=rooms_or_none, version=versions,
-          device=st.sampled_from(DEVICES))
+    @rule(
+        pick=picks, step=st.sampled_from(STEPS), room=rooms_or_none, version=versions, device=st.sampled_from(DEVICES)
+    )
     def any_step(self, pick: int, step: Stage, room: str | None, version: int | str | None, device: str) -> None:
         visit = self.visit_id(pick)
         self.take(visit, step, room, self.version(visit, version), device)
 
-    @rule(pick=st.integers(min_value=0, max_value=3), branch=st.integers(min_value=0, max_value=9),
-          room_pick=st.integers(min_value=0, max_value=4),
-          busy_room=st.integers(min_value=0, max_value=5), current_version=st.booleans(),
-          device=st.sampled_from(DEVICES))
-    def journey_step(self, pick: int, branch: int, room_pick: int, busy_room: int, current_version: bool,
-                     device: str) -> None:
+    @rule(
+        pick=st.integers(min_value=0, max_value=3),
+        branch=st.integers(min_value=0, max_value=9),
+        room_pick=st.integers(min_value=0, max_value=4),
+        busy_room=st.integers(min_value=0, max_value=5),
+        current_version=st.booleans(),
+        device=st.sampled_from(DEVICES),
+    )
+    def journey_step(
+        self, pick: int, branch: int, room_pick: int, busy_room: int, current_version: bool, device: str
+    ) -> None:
         """A step the journey allows, mostly along the happy path (a small branch takes another option);
         rooming into a ready room, except when busy_room is 0: then into a room that is not ready."""
         # Most advanced first, so that small picks (which Hypothesis favours) carry visits to the end.
-        open_visits = sorted((v for v in self.floor.visits.values() if allowed_steps(v.stage)),
-                             key=lambda v: STAGE_ORDER[v.stage], reverse=True)
+        open_visits = sorted(
+            (v for v in self.floor.visits.values() if allowed_steps(v.stage)),
+            key=lambda v: STAGE_ORDER[v.stage],
+            reverse=True,
+        )
         if not open_visits:
             return
         visit = open_visits[pick % len(open_visits)]
@@ -267,8 +305,7 @@ class FloorMachine(RuleBasedStateMachine):
             assert isinstance(ev.change, StepTaken)
             assert ev.change.previous is before.stage
             assert ev.version == before.version + 1
-            assert ev.change.without_teach_back == (step is Stage.checked_out
-                                                    and before.stage is Stage.provider_in)
+            assert ev.change.without_teach_back == (step is Stage.checked_out and before.stage is Stage.provider_in)
             if before.stage in IN_ROOM and step not in IN_ROOM:
                 assert ev.change.room == before.room
                 assert self.floor.rooms[before.room].state is RoomState.turnover
@@ -279,8 +316,12 @@ class FloorMachine(RuleBasedStateMachine):
         visit = self.visit_id(pick, latest_first=True)
         self.take_back(visit, self.version(visit, version))
 
-    @rule(pick=picks, step=st.sampled_from([*STEPS, "undo"]), role=st.sampled_from(list(Role)),
-          actor=st.sampled_from(ACTORS))
+    @rule(
+        pick=picks,
+        step=st.sampled_from([*STEPS, "undo"]),
+        role=st.sampled_from(list(Role)),
+        actor=st.sampled_from(ACTORS),
+    )
     def tap_in_a_role(self, pick: int, step: Stage | str, role: Role, actor: str) -> None:
         """Signed-in staff tap: each role only its own steps, an undo only its own tap (managers anything)."""
         visit = self.visit_id(pick, latest_first=True)
@@ -306,8 +347,11 @@ class FloorMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(min_value=0, max_value=3))
     def undo_a_departure(self, pick: int) -> None:
         """Undo the step that took a visit out of its room, whether or not the room has been taken since."""
-        gone = [v for v in self.floor.visits.values()
-                if v.steps and v.steps[-1].room is not None and not enters_room(v.steps[-1].step)]
+        gone = [
+            v
+            for v in self.floor.visits.values()
+            if v.steps and v.steps[-1].room is not None and not enters_room(v.steps[-1].step)
+        ]
         if gone:
             visit = gone[pick % len(gone)]
             room = self.floor.rooms[visit.steps[-1].room]
@@ -332,16 +376,18 @@ class FloorMachine(RuleBasedStateMachine):
             assert any(e.seq == last.seq for e in self.stored), "the undone event must stay in the log"
         return ev
 
-    @rule(room=st.sampled_from([*ROOM_IDS, "x9"]), action=st.sampled_from(list(RoomAction)),
-          device=st.sampled_from(DEVICES))
+    @rule(
+        room=st.sampled_from([*ROOM_IDS, "x9"]),
+        action=st.sampled_from(list(RoomAction)),
+        device=st.sampled_from(DEVICES),
+    )
     def mark_room(self, room: str, action: RoomAction, device: str) -> None:
         ev = self.tap(MarkRoom(room, action, reason="random"), "ben", device)
         if ev is not None:
             assert ev.version == self.floor.rooms[room].version
             assert self.floor.rooms[room].visit is None
 
-    @rule(room=st.sampled_from([*ROOM_IDS, "x9"]), role=st.sampled_from([None, *Role]),
-          actor=st.sampled_from(ACTORS))
+    @rule(room=st.sampled_from([*ROOM_IDS, "x9"]), role=st.sampled_from([None, *Role]), actor=st.sampled_from(ACTORS))
     def undo_room_mark(self, room: str, role: Role | None, actor: str) -> None:
         """Undo a room's last mark: the room is as it was before it, only while nothing else changed the room, and
         only for who marked it or a manager."""
@@ -428,8 +474,9 @@ class FloorMachine(RuleBasedStateMachine):
         assert snapshot(Floor.fold(CLINIC, DAY, 0, self.stored)) == snapshot(self.floor)
 
 
-MACHINE_SETTINGS = settings(max_examples=200, stateful_step_count=60, deadline=None,
-                            suppress_health_check=[HealthCheck.too_slow])
+MACHINE_SETTINGS = settings(
+    max_examples=200, stateful_step_count=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def test_random_taps_keep_the_floor_consistent() -> None:
@@ -438,9 +485,22 @@ def test_random_taps_keep_the_floor_consistent() -> None:
     totals = FloorMachine.totals
     # The run must have exercised the floor, not just been refused. Only outcomes that every run produces many
     # times are required here (the rare ones are driven by hand in the tests below), so this does not flake.
-    accepted = ["booked", "walk_in", "visit_rescheduled",
-                "arrived", "roomed", "prep_done", "provider_in", "teach_back_done", "checked_out",
-                "left_without_being_seen", "undo", "room_ready", "room_blocked", "room_unblocked"]
+    accepted = [
+        "booked",
+        "walk_in",
+        "visit_rescheduled",
+        "arrived",
+        "roomed",
+        "prep_done",
+        "provider_in",
+        "teach_back_done",
+        "checked_out",
+        "left_without_being_seen",
+        "undo",
+        "room_ready",
+        "room_blocked",
+        "room_unblocked",
+    ]
     missing = [f"accepted {k}" for k in accepted if not totals[f"accepted {k}"]]
     rare = {Why.room_unavailable}
     edge_only = {Why.unauthenticated, Why.taken}  # sign-in and staff management
@@ -479,8 +539,16 @@ def test_the_machine_walks_a_visit_through_the_whole_journey_and_back_into_its_r
     assert machine.floor.rooms["e1"].visit == visit.id
     machine.mark_room("e1", RoomAction.blocked, "desk-1")  # refused: occupied
     _check(machine)
-    assert _types(machine) == ["booked", "arrived", "roomed", "prep_done", "provider_in", "teach_back_done",
-                               "checked_out", "undo"]
+    assert _types(machine) == [
+        "booked",
+        "arrived",
+        "roomed",
+        "prep_done",
+        "provider_in",
+        "teach_back_done",
+        "checked_out",
+        "undo",
+    ]
     assert machine.stored[-1].at == machine.stored[-2].at, "the clock stepped back; the undo keeps the last time"
     machine.teardown()
 

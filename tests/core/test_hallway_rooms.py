@@ -18,8 +18,15 @@ AT = CLINIC.local(DAY, dt.time(8, 5))
 
 
 def _event(seq: int, change: dict) -> Event:
-    raw = {"seq": seq, "at": (AT + dt.timedelta(minutes=seq)).isoformat(), "day": DAY.isoformat(), "actor": "ben",
-           "device": "tablet-1", "version": seq, "change": change}
+    raw = {
+        "seq": seq,
+        "at": (AT + dt.timedelta(minutes=seq)).isoformat(),
+        "day": DAY.isoformat(),
+        "actor": "ben",
+        "device": "tablet-1",
+        "version": seq,
+        "change": change,
+    }
     return msgspec.json.decode(msgspec.json.encode(raw), type=Event)
 
 
@@ -28,8 +35,9 @@ def test_the_hallway_shows_why_a_room_is_blocked_and_an_old_log_without_reasons_
     hallway = Hallway(CLINIC)
     blocked = {"type": "room_marked", "room": "e2", "action": "blocked", "reason": "sink leaking"}
     touched = floor.apply(_event(1, blocked))
-    assert [(r.id, r.state, r.reason) for r in hallway.update(1, AT, touched, floor).rooms] == \
-        [("e2", "blocked", "sink leaking")]
+    assert [(r.id, r.state, r.reason) for r in hallway.update(1, AT, touched, floor).rooms] == [
+        ("e2", "blocked", "sink leaking")
+    ]
     touched = floor.apply(_event(2, {"type": "room_marked", "room": "e2", "action": "unblocked"}))
     assert hallway.update(2, AT, touched, floor).rooms[0].reason == ""
     # An event from before reasons were kept: no "reason" key at all.

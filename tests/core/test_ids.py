@@ -82,8 +82,18 @@ def test_a_copy_of_the_floor_draws_from_the_same_source() -> None:
     """An import is planned on a deep copy: were its source copied too, the floor would draw the same ids again."""
     floor = Floor(CLINIC, DAY, ids=Ids.seeded())
     assert copy.deepcopy(floor).ids is floor.ids
-    rows = [Appointment(f"line {n}", f"A-{n}", "booked", OPENS + dt.timedelta(hours=1, minutes=20 * n), "kim",
-                        "follow", f"Patient {n}") for n in range(3)]
+    rows = [
+        Appointment(
+            f"line {n}",
+            f"A-{n}",
+            "booked",
+            OPENS + dt.timedelta(hours=1, minutes=20 * n),
+            "kim",
+            "follow",
+            f"Patient {n}",
+        )
+        for n in range(3)
+    ]
     planned = plan(floor, DAY, rows, Tap("mgr", "desk", OPENS))
     planned_ids = {e.visit for e in planned.events}
     planned_tokens = {e.change.token for e in planned.events}  # type: ignore[union-attr]
@@ -114,8 +124,7 @@ def test_an_alert_id_says_nothing_of_its_visit_and_the_wall_shows_the_visits_tok
     assert sorted(v.token for v in board.visits) == sorted(tokens.values())
     assert {r.id: r.visit for r in board.rooms if r.visit} == {"e1": tokens[roomed]}
     # The wall knows each alert by its own id (a digest of the internal one), never the internal id.
-    assert {a.id: a.visit for a in board.alerts} == {wall_alert_id(raised[v].alert): tokens[v]
-                                                     for v in (visit, roomed)}
+    assert {a.id: a.visit for a in board.alerts} == {wall_alert_id(raised[v].alert): tokens[v] for v in (visit, roomed)}
     assert not [a for a in floor.alerts if a in msgspec.json.encode(board).decode()], "an alert id on the wall"
     assert not [v for v in tokens if v in msgspec.json.encode(board).decode()], "a visit id on the wall"
 
@@ -154,12 +163,19 @@ def test_an_old_log_folds_exactly_as_before() -> None:
     board = Hallway(CLINIC).board(floor, OPENS + dt.timedelta(minutes=25), [], False)
     assert {r.id: r.visit for r in board.rooms if r.visit} == {"e1": "1JY"}
     # An old alert's id held its visit's internal id (v8): the wall gets a digest of it instead.
-    assert {a.id: a.visit for a in board.alerts} == {wall_alert_id("dwell-v8-arrived-1795442460"): "RHF",
-                                                     wall_alert_id("schedule-2026-11-23"): None}
+    assert {a.id: a.visit for a in board.alerts} == {
+        wall_alert_id("dwell-v8-arrived-1795442460"): "RHF",
+        wall_alert_id("schedule-2026-11-23"): None,
+    }
     assert "v8" not in msgspec.json.encode(board.alerts).decode()
     dwell = floor.alerts["dwell-v8-arrived-1795442460"]
-    assert (dwell.kind, dwell.visit, dwell.stage, dwell.acknowledged_by, dwell.active) == ("dwell", "v8",
-                                                                                           Stage.arrived, "dana", True)
+    assert (dwell.kind, dwell.visit, dwell.stage, dwell.acknowledged_by, dwell.active) == (
+        "dwell",
+        "v8",
+        Stage.arrived,
+        "dana",
+        True,
+    )
     # An old alert is its own episode: the same wait is not raised again under a new id, nor the schedule's day
     # (v7 waiting for prep since it was roomed is a wait of its own).
     assert {"dwell-v8-arrived-1795442460", "schedule-2026-11-23"} <= floor.episodes()

@@ -53,7 +53,8 @@ def test_thin_data_is_shrunk_toward_the_configured_minutes() -> None:
     assert times is not None and (times.median, times.visits, times.configured) == (24, 2, 12)
     # Two visits against PRIOR_VISITS visits' worth of the clinic file: barely moved.
     assert learned.expected("kim", FOLLOW, Stage.provider_in) == pytest.approx(
-        (PRIOR_VISITS * 12 + 2 * 24) / (PRIOR_VISITS + 2))
+        (PRIOR_VISITS * 12 + 2 * 24) / (PRIOR_VISITS + 2)
+    )
     assert 12 < learned.expected("kim", FOLLOW, Stage.provider_in) < 15
     # Nothing learned of Dr. Okafor, nor of Dr. Kim's new patients: the clinic file.
     assert learned.expected("okafor", FOLLOW, Stage.provider_in) == 12
@@ -158,8 +159,9 @@ def test_the_projection_expects_what_was_learned_and_keeps_the_clinics_plan() ->
     for b, a in zip(before.visits, after.visits, strict=True):
         assert b.planned_provider_in == a.planned_provider_in  # late against the clinic's plan, as before
         assert b.provider_out - b.provider_in == dt.timedelta(minutes=12)
-        assert a.provider_out - a.provider_in == pytest.approx(dt.timedelta(minutes=expected), abs=dt.timedelta(
-            seconds=1))
+        assert a.provider_out - a.provider_in == pytest.approx(
+            dt.timedelta(minutes=expected), abs=dt.timedelta(seconds=1)
+        )
     # 24-minute visits booked every 20 minutes: the morning runs later and later; at 12 it stays on time.
     assert [v.lateness for v in before.visits] == [0.0] * 4
     assert after.visits[-1].lateness > after.visits[1].lateness > 0
@@ -173,8 +175,7 @@ def test_the_days_own_pace_is_measured_against_the_learned_minutes() -> None:
     floor = today_with_kims_morning()
     visit = next(iter(floor.visits))
     for step, at in ((Stage.prep_done, 9), (Stage.provider_in, 10), (Stage.checked_out, 34)):
-        event = floor.decide(TakeStep(visit, step), Tap("ma-rosa", "tablet-1",
-                                                        CLINIC.local(TODAY, dt.time(9, at))))
+        event = floor.decide(TakeStep(visit, step), Tap("ma-rosa", "tablet-1", CLINIC.local(TODAY, dt.time(9, at))))
         floor.apply(event)
     # 24 minutes today: slow against the clinic file, on pace against what Dr. Kim's visits take.
     assert project(floor, "kim", now).pace > 1.2

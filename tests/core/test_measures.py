@@ -75,11 +75,17 @@ class Day:
 
 def the_day() -> Day:
     d = Day()
-    for key, provider, visit_type, start in [("A", "kim", "follow", "09:00"), ("B", "kim", "follow", "09:20"),
-                                             ("C", "kim", "new", "10:00"), ("D", "kim", "annual", "10:30"),
-                                             ("E", "okafor", "new", "09:00"), ("G", "okafor", "follow", "10:00"),
-                                             ("H", "okafor", "follow", "10:20"), ("I", "silva", "annual", "09:30"),
-                                             ("K", "hart", "follow", "11:30")]:
+    for key, provider, visit_type, start in [
+        ("A", "kim", "follow", "09:00"),
+        ("B", "kim", "follow", "09:20"),
+        ("C", "kim", "new", "10:00"),
+        ("D", "kim", "annual", "10:30"),
+        ("E", "okafor", "new", "09:00"),
+        ("G", "okafor", "follow", "10:00"),
+        ("H", "okafor", "follow", "10:20"),
+        ("I", "silva", "annual", "09:30"),
+        ("K", "hart", "follow", "11:30"),
+    ]:
         d.book("07:30", key, provider, visit_type, start)
     s = Stage
     d.step("08:00", "G", s.cancelled)
@@ -128,7 +134,13 @@ NONE = Durations(0, None, None)
 NO_SHARE = Share(0, 0, None)
 
 KIM = Measures(
-    booked=4, seen=2, checked_out=2, no_show=1, cancelled=0, left_without_being_seen=0, waiting=1,  # A B C D
+    booked=4,
+    seen=2,
+    checked_out=2,
+    no_show=1,
+    cancelled=0,
+    left_without_being_seen=0,
+    waiting=1,  # A B C D
     arrival_to_roomed=Durations(2, 10.0, 12.0),  # A 08:52→09:00 = 8, B 09:15→09:27 = 12; median (8+12)/2
     roomed_to_provider=Durations(2, 5.0, 6.0),  # A 09:00→09:04 = 4, B 09:27→09:33 = 6
     arrival_to_provider=Durations(2, 15.0, 18.0),  # A 08:52→09:04 = 12, B 09:15→09:33 = 18
@@ -142,7 +154,13 @@ KIM = Measures(
     alerts_raised=2,
 )
 OKAFOR = Measures(
-    booked=4, seen=2, checked_out=1, no_show=0, cancelled=1, left_without_being_seen=1, waiting=0,  # E F G H
+    booked=4,
+    seen=2,
+    checked_out=1,
+    no_show=0,
+    cancelled=1,
+    left_without_being_seen=1,
+    waiting=0,  # E F G H
     arrival_to_roomed=Durations(3, 8.0, 10.0),  # E 08:50→08:58 = 8, F 09:40→09:50 = 10, H 10:10→10:15 = 5
     roomed_to_provider=Durations(2, 17.0, 27.0),  # E 08:58→09:25 = 27, H 10:15→10:22 = 7; (27+7)/2
     arrival_to_provider=Durations(2, 23.5, 35.0),  # E 08:50→09:25 = 35, H 10:10→10:22 = 12; (35+12)/2
@@ -158,7 +176,13 @@ OKAFOR = Measures(
     alerts_raised=3,
 )
 SILVA = Measures(
-    booked=2, seen=2, checked_out=2, no_show=0, cancelled=0, left_without_being_seen=0, waiting=0,  # I J
+    booked=2,
+    seen=2,
+    checked_out=2,
+    no_show=0,
+    cancelled=0,
+    left_without_being_seen=0,
+    waiting=0,  # I J
     arrival_to_roomed=Durations(2, 4.5, 5.0),  # I 09:20→09:24 = 4, J 10:00→10:05 = 5
     roomed_to_provider=Durations(2, 6.5, 7.0),  # I 09:24→09:30 = 6, J 10:05→10:12 = 7
     arrival_to_provider=Durations(2, 11.0, 12.0),  # I 09:20→09:30 = 10, J 10:00→10:12 = 12
@@ -172,15 +196,33 @@ SILVA = Measures(
     alerts_raised=0,
 )
 HART = Measures(
-    booked=1, seen=0, checked_out=0, no_show=0, cancelled=0, left_without_being_seen=0, waiting=0,  # K
-    arrival_to_roomed=NONE, roomed_to_provider=NONE, arrival_to_provider=NONE, time_with_provider=NONE,
+    booked=1,
+    seen=0,
+    checked_out=0,
+    no_show=0,
+    cancelled=0,
+    left_without_being_seen=0,
+    waiting=0,  # K
+    arrival_to_roomed=NONE,
+    roomed_to_provider=NONE,
+    arrival_to_provider=NONE,
+    time_with_provider=NONE,
     cycle_time=NONE,
-    on_time_starts=NO_SHARE, teach_back_rate=NO_SHARE,
+    on_time_starts=NO_SHARE,
+    teach_back_rate=NO_SHARE,
     no_show_rate=NO_SHARE,  # K starts 11:30, after now
-    current_lateness=0.0, worst_lateness=0.0, alerts_raised=0,
+    current_lateness=0.0,
+    worst_lateness=0.0,
+    alerts_raised=0,
 )
 CLINIC_WIDE = Measures(
-    booked=11, seen=6, checked_out=5, no_show=1, cancelled=1, left_without_being_seen=1, waiting=1,
+    booked=11,
+    seen=6,
+    checked_out=5,
+    no_show=1,
+    cancelled=1,
+    left_without_being_seen=1,
+    waiting=1,
     # A8 B12 E8 F10 H5 I4 J5 → 4 5 5 [8] 8 10 12; p90 rank ceil(6.3) = 7 → 12
     arrival_to_roomed=Durations(7, 8.0, 12.0),
     # A4 B6 E27 H7 I6 J7 → 4 6 [6 7] 7 27; median (6+7)/2; p90 rank ceil(5.4) = 6 → 27
@@ -222,10 +264,24 @@ def test_measures_travel_as_json() -> None:
 def test_an_empty_day() -> None:
     result = measure(Floor(CLINIC, DAY, ids=Ids.seeded()), NOW)
     empty = Measures(
-        booked=0, seen=0, checked_out=0, no_show=0, cancelled=0, left_without_being_seen=0, waiting=0,
-        arrival_to_roomed=NONE, roomed_to_provider=NONE, arrival_to_provider=NONE, time_with_provider=NONE,
-        cycle_time=NONE, on_time_starts=NO_SHARE, teach_back_rate=NO_SHARE, no_show_rate=NO_SHARE,
-        current_lateness=0.0, worst_lateness=0.0, alerts_raised=0,
+        booked=0,
+        seen=0,
+        checked_out=0,
+        no_show=0,
+        cancelled=0,
+        left_without_being_seen=0,
+        waiting=0,
+        arrival_to_roomed=NONE,
+        roomed_to_provider=NONE,
+        arrival_to_provider=NONE,
+        time_with_provider=NONE,
+        cycle_time=NONE,
+        on_time_starts=NO_SHARE,
+        teach_back_rate=NO_SHARE,
+        no_show_rate=NO_SHARE,
+        current_lateness=0.0,
+        worst_lateness=0.0,
+        alerts_raised=0,
     )
     assert result.clinic == empty
     assert result.providers == {p.id: empty for p in CLINIC.providers}
@@ -269,10 +325,16 @@ def test_current_lateness_grows_while_a_due_patient_is_not_seen() -> None:
     floor = the_day().floor
     # kim: D, planned 10:41, arrived and waiting: 10:45 - 10:41, 11:00 - 10:41, 11:17 - 10:41.
     assert [measure(floor, at(t)).providers["kim"].current_lateness for t in ("10:45", "11:00", "11:17")] == [
-        4.0, 19.0, 36.0]
+        4.0,
+        19.0,
+        36.0,
+    ]
     # hart: K, starting 11:30, planned 11:39, has not even arrived; not due at its start, nor at 11:39 itself.
     assert [measure(floor, at(t)).providers["hart"].current_lateness for t in ("11:30", "11:39", "11:49")] == [
-        0.0, 0.0, 10.0]
+        0.0,
+        0.0,
+        10.0,
+    ]
     later = measure(floor, at("11:49"))
     assert later.providers["hart"].worst_lateness == 10.0  # 11:49 - 11:39
     assert later.clinic.current_lateness == 68.0  # kim: 11:49 - 10:41

@@ -233,8 +233,9 @@ def _linked(who: str, role: Role | None) -> str | None:
 
 def test_a_provider_marks_the_provider_their_account_is_linked_to_whatever_their_sign_in_id() -> None:
     day = Day()
-    linked = day.floor.decide(MarkPresence("kim", Presence.running_late), Tap("dr-jk", "t1", at("08:00"),
-                                                                              PROVIDER, "kim"))
+    linked = day.floor.decide(
+        MarkPresence("kim", Presence.running_late), Tap("dr-jk", "t1", at("08:00"), PROVIDER, "kim")
+    )
     assert linked.change.provider == "kim" and linked.actor == "dr-jk"
     with pytest.raises(Refusal):  # the sign-in id alone says nothing: an account not linked marks nobody
         day.floor.decide(MarkPresence("kim", Presence.running_late), Tap("kim", "t1", at("08:00"), PROVIDER))
@@ -252,8 +253,9 @@ def test_front_desk_is_refused_a_provider_may_mark_only_themself_an_assistant_an
     assert desk.why is Why.forbidden and "Front desk cannot say where a provider is" in desk.message
     other = _refused(day, MarkPresence("okafor", Presence.running_late), "kim", PROVIDER)
     assert other.why is Why.forbidden and other.field == "provider"
-    assert day.tap("07:50", MarkPresence("kim", Presence.running_late, 20), "kim", PROVIDER).change == \
-        ProviderPresence("kim", Presence.running_late, 20)
+    assert day.tap("07:50", MarkPresence("kim", Presence.running_late, 20), "kim", PROVIDER).change == ProviderPresence(
+        "kim", Presence.running_late, 20
+    )
     assert day.tap("07:51", MarkPresence("okafor", Presence.running_late), "ma-ben", MA).change.provider == "okafor"
     assert day.tap("07:52", MarkPresence("silva", Presence.stepped_away, 10), "mgr-dana", MANAGER).version == 1
 
@@ -286,7 +288,12 @@ def test_undo_restores_the_presence_before_and_is_for_whoever_tapped_or_a_manage
     assert undo.change == PresenceUndone("kim", back.seq, Presence.back)
     view = day.floor.presence_view("kim")
     assert (view.status, view.since, view.back_at, view.by, view.version) == (
-        Presence.stepped_away, at("08:30"), at("09:00"), "ma-ben", 3)
+        Presence.stepped_away,
+        at("08:30"),
+        at("09:00"),
+        "ma-ben",
+        3,
+    )
     day.tap("08:42", UndoPresence("kim"), "mgr-dana", MANAGER)  # a manager undoes anyone's
     assert day.floor.presence_of("kim") is None
     nothing = _refused(day, UndoPresence("kim"), "mgr-dana", MANAGER)
@@ -305,8 +312,9 @@ def test_presence_folds_previews_and_replays_like_any_tap() -> None:
     # Replayed offline, the running-late tap raises the cascade earlier than the same day without it.
     day.run("09:10")
     with_tap, _ = replay(CLINIC, day.events, until=at("09:10"))
-    without, _ = replay(CLINIC, [e for e in day.events if not isinstance(e.change, ProviderPresence)],
-                        until=at("09:10"))
+    without, _ = replay(
+        CLINIC, [e for e in day.events if not isinstance(e.change, ProviderPresence)], until=at("09:10")
+    )
 
     def first(lines):
         return min(line.at for line in lines if isinstance(line.change, AlertRaised) and line.change.kind == "cascade")

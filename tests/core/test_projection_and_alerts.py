@@ -63,9 +63,15 @@ def seen_on_time(day: Day, visit: str, start: str, minutes_with_provider: int = 
     def hm(delta: int) -> str:
         return (s + dt.timedelta(minutes=delta)).strftime("%H:%M")
 
-    day.walk(visit, (hm(-5), Stage.arrived), (hm(0), Stage.roomed), (hm(6), Stage.prep_done),
-             (hm(9), Stage.provider_in), (hm(9 + minutes_with_provider), Stage.teach_back_done),
-             (hm(11 + minutes_with_provider), Stage.checked_out))
+    day.walk(
+        visit,
+        (hm(-5), Stage.arrived),
+        (hm(0), Stage.roomed),
+        (hm(6), Stage.prep_done),
+        (hm(9), Stage.provider_in),
+        (hm(9 + minutes_with_provider), Stage.teach_back_done),
+        (hm(11 + minutes_with_provider), Stage.checked_out),
+    )
 
 
 def test_the_median_residual_of_a_long_visit_stays_realistic_rather_than_ending_any_second() -> None:
@@ -79,8 +85,13 @@ def test_the_median_residual_of_a_long_visit_stays_realistic_rather_than_ending_
 def test_a_buffer_absorbs_a_small_overrun_and_no_alert_is_raised() -> None:
     day = Day()
     v = [day.book(s) for s in ("09:00", "09:20", "10:00", "10:20", "10:40")]  # 9:40 left free: a buffer
-    day.walk(v[0], ("08:55", Stage.arrived), ("09:00", Stage.roomed), ("09:06", Stage.prep_done),
-             ("09:09", Stage.provider_in))
+    day.walk(
+        v[0],
+        ("08:55", Stage.arrived),
+        ("09:00", Stage.roomed),
+        ("09:06", Stage.prep_done),
+        ("09:09", Stage.provider_in),
+    )
     day.walk(v[1], ("09:15", Stage.arrived), ("09:20", Stage.roomed), ("09:26", Stage.prep_done))
     day.review("09:29")  # v0 has run 20 minutes of an expected 12
     projection = project(day.floor, "kim", at("09:29"))
@@ -94,8 +105,13 @@ def test_a_buffer_absorbs_a_small_overrun_and_no_alert_is_raised() -> None:
 def _overrun_morning(day: Day) -> list[str]:
     """Follow-ups every 20 minutes with no buffer; the first runs long and nobody taps it out."""
     v = [day.book(s) for s in ("09:00", "09:20", "09:40", "10:00", "10:20", "10:40")]
-    day.walk(v[0], ("08:55", Stage.arrived), ("09:00", Stage.roomed), ("09:06", Stage.prep_done),
-             ("09:09", Stage.provider_in))
+    day.walk(
+        v[0],
+        ("08:55", Stage.arrived),
+        ("09:00", Stage.roomed),
+        ("09:06", Stage.prep_done),
+        ("09:09", Stage.provider_in),
+    )
     day.walk(v[1], ("09:15", Stage.arrived), ("09:20", Stage.roomed), ("09:26", Stage.prep_done))
     day.walk(v[2], ("09:35", Stage.arrived), ("09:40", Stage.roomed), ("09:46", Stage.prep_done))
     day.walk(v[3], ("09:55", Stage.arrived))
@@ -133,8 +149,13 @@ def test_a_long_overrun_with_no_buffers_raises_a_cascade_naming_the_visits_it_wi
 def test_time_passing_with_no_taps_raises_the_cascade() -> None:
     day = Day()
     v = [day.book(s) for s in ("09:00", "09:20", "09:40", "10:00", "10:20")]
-    day.walk(v[0], ("08:55", Stage.arrived), ("09:00", Stage.roomed), ("09:06", Stage.prep_done),
-             ("09:09", Stage.provider_in))
+    day.walk(
+        v[0],
+        ("08:55", Stage.arrived),
+        ("09:00", Stage.roomed),
+        ("09:06", Stage.prep_done),
+        ("09:09", Stage.provider_in),
+    )
     for v_ in v[1:3]:
         day.walk(v_, ("09:15", Stage.arrived))
     assert day.active("cascade") == []
@@ -164,8 +185,9 @@ def test_early_finishes_clear_the_cascade_and_waiting_a_few_minutes_does_not_fla
     day.walk(v[3], (hm(5), Stage.roomed), (hm(8), Stage.prep_done))
     day.walk(v[2], (hm(8), Stage.provider_in), (hm(12), Stage.teach_back_done), (hm(12), Stage.checked_out))
     day.walk(v[3], (hm(12), Stage.provider_in), (hm(16), Stage.teach_back_done), (hm(16), Stage.checked_out))
-    day.walk(v[4], (hm(12), Stage.arrived), (hm(13), Stage.roomed), (hm(16), Stage.prep_done),
-             (hm(16), Stage.provider_in))
+    day.walk(
+        v[4], (hm(12), Stage.arrived), (hm(13), Stage.roomed), (hm(16), Stage.prep_done), (hm(16), Stage.provider_in)
+    )
     assert day.active("cascade") == [], project(day.floor, "kim", at(hm(16)))
     kinds = [kind for _, kind, alert_kind in day.log if alert_kind == "cascade"]
     assert kinds.count(AlertRaised) == 1 and kinds.count(AlertCleared) == 1
@@ -210,8 +232,12 @@ def test_lateness_over_the_day_is_what_was_projected_at_each_moment_from_what_wa
         return event.change.visit
 
     first, *rest = [tap("07:30", BookVisit(f"P {s}", "kim", "follow", at(s))) for s in ("09:00", "09:20", "09:40")]
-    for when, step in (("08:55", Stage.arrived), ("09:00", Stage.roomed), ("09:06", Stage.prep_done),
-                       ("09:09", Stage.provider_in)):
+    for when, step in (
+        ("08:55", Stage.arrived),
+        ("09:00", Stage.roomed),
+        ("09:06", Stage.prep_done),
+        ("09:09", Stage.provider_in),
+    ):
         tap(when, TakeStep(first, step, "e1" if step is Stage.roomed else None))
     # The next patient is ready and waits for the provider (the one after never comes: late by their own doing).
     for when, step in (("09:15", Stage.arrived), ("09:20", Stage.roomed), ("09:26", Stage.prep_done)):
@@ -235,8 +261,13 @@ def test_a_cascade_ends_when_the_provider_has_nobody_left_to_see() -> None:
     # to, so the alert clears rather than staying on the managers' screen until midnight.
     day = Day()
     v = [day.book(s) for s in ("14:00", "14:20", "14:40", "15:00")]
-    day.walk(v[0], ("13:55", Stage.arrived), ("14:00", Stage.roomed), ("14:06", Stage.prep_done),
-             ("14:09", Stage.provider_in))
+    day.walk(
+        v[0],
+        ("13:55", Stage.arrived),
+        ("14:00", Stage.roomed),
+        ("14:06", Stage.prep_done),
+        ("14:09", Stage.provider_in),
+    )
     for later in v[1:]:
         day.walk(later, ("14:15", Stage.arrived))
     assert _first_raise(day, "14:10", "15:00") is not None
@@ -273,22 +304,51 @@ def _out_of_order_morning(day: Day) -> list[str]:
     """Kim's first visit overruns and the next two start late; then, while the 10:00 patient waits prepped,
     Kim sees the 10:20 patient first (early, so on time by the book) and the 10:00 one only after."""
     v = [day.book(s) for s in ("09:00", "09:20", "09:40", "10:00", "10:20", "10:40", "11:00")]
-    a, r, p, i, t, o = (Stage.arrived, Stage.roomed, Stage.prep_done, Stage.provider_in, Stage.teach_back_done,
-                        Stage.checked_out)
-    _run(day, v, [
-        ("08:55", 0, a), ("09:00", 0, r), ("09:06", 0, p), ("09:09", 0, i),
-        ("09:15", 1, a), ("09:20", 1, r), ("09:26", 1, p),
-        ("09:35", 2, a), ("09:40", 2, r), ("09:46", 2, p),
-        ("09:55", 0, t), ("09:55", 0, o), ("09:55", 1, i),  # v1 planned 09:29: 26 late
-        ("09:55", 3, a), ("10:08", 1, t), ("10:08", 1, o),
-        ("10:08", 2, i),  # v2 planned 09:49: 19 late
-        ("10:00", 3, r), ("10:06", 3, p), ("10:05", 4, a), ("10:08", 4, r), ("10:12", 4, p),
-        ("10:22", 2, t), ("10:22", 2, o),
-        # Out of order: the 10:20 patient (planned 10:29) is seen at 10:22 while the 10:00 one (planned 10:09,
-        # prepped since 10:06) waits.
-        ("10:22", 4, i), ("10:28", 4, t), ("10:28", 4, o),
-        ("10:28", 3, i),  # v3 planned 10:09: 19 late
-    ], until="10:28")
+    a, r, p, i, t, o = (
+        Stage.arrived,
+        Stage.roomed,
+        Stage.prep_done,
+        Stage.provider_in,
+        Stage.teach_back_done,
+        Stage.checked_out,
+    )
+    _run(
+        day,
+        v,
+        [
+            ("08:55", 0, a),
+            ("09:00", 0, r),
+            ("09:06", 0, p),
+            ("09:09", 0, i),
+            ("09:15", 1, a),
+            ("09:20", 1, r),
+            ("09:26", 1, p),
+            ("09:35", 2, a),
+            ("09:40", 2, r),
+            ("09:46", 2, p),
+            ("09:55", 0, t),
+            ("09:55", 0, o),
+            ("09:55", 1, i),  # v1 planned 09:29: 26 late
+            ("09:55", 3, a),
+            ("10:08", 1, t),
+            ("10:08", 1, o),
+            ("10:08", 2, i),  # v2 planned 09:49: 19 late
+            ("10:00", 3, r),
+            ("10:06", 3, p),
+            ("10:05", 4, a),
+            ("10:08", 4, r),
+            ("10:12", 4, p),
+            ("10:22", 2, t),
+            ("10:22", 2, o),
+            # Out of order: the 10:20 patient (planned 10:29) is seen at 10:22 while the 10:00 one (planned 10:09,
+            # prepped since 10:06) waits.
+            ("10:22", 4, i),
+            ("10:28", 4, t),
+            ("10:28", 4, o),
+            ("10:28", 3, i),  # v3 planned 10:09: 19 late
+        ],
+        until="10:28",
+    )
     return v
 
 
@@ -310,13 +370,25 @@ def test_a_provider_back_on_time_in_turn_still_clears_the_cascade_once() -> None
     v = _out_of_order_morning(day)
     assert len(day.active("cascade")) == 1
     # Kim catches up: the next patients are seen in turn, on time.
-    _run(day, v, [
-        ("10:40", 3, Stage.teach_back_done), ("10:40", 3, Stage.checked_out),
-        ("10:35", 5, Stage.arrived), ("10:40", 5, Stage.roomed), ("10:46", 5, Stage.prep_done),
-        ("10:49", 5, Stage.provider_in), ("10:58", 5, Stage.teach_back_done), ("10:59", 5, Stage.checked_out),
-        ("10:55", 6, Stage.arrived), ("11:00", 6, Stage.roomed), ("11:06", 6, Stage.prep_done),
-        ("11:09", 6, Stage.provider_in),
-    ], until="11:10")
+    _run(
+        day,
+        v,
+        [
+            ("10:40", 3, Stage.teach_back_done),
+            ("10:40", 3, Stage.checked_out),
+            ("10:35", 5, Stage.arrived),
+            ("10:40", 5, Stage.roomed),
+            ("10:46", 5, Stage.prep_done),
+            ("10:49", 5, Stage.provider_in),
+            ("10:58", 5, Stage.teach_back_done),
+            ("10:59", 5, Stage.checked_out),
+            ("10:55", 6, Stage.arrived),
+            ("11:00", 6, Stage.roomed),
+            ("11:06", 6, Stage.prep_done),
+            ("11:09", 6, Stage.provider_in),
+        ],
+        until="11:10",
+    )
     assert day.active("cascade") == []
     kinds = _cascade_kinds(day)
     assert kinds.count(AlertRaised) == 1 and kinds.count(AlertCleared) == 1
@@ -328,8 +400,13 @@ def _behind_morning(day: Day) -> list[str]:
     """Kim runs 16 minutes behind on the first two follow-ups; the third patient (booked 09:40) has not come;
     the next ones are after a buffer."""
     v = [day.book(s) for s in ("09:00", "09:20", "09:40", "10:20", "10:40")]
-    day.walk(v[0], ("08:55", Stage.arrived), ("09:00", Stage.roomed), ("09:06", Stage.prep_done),
-             ("09:25", Stage.provider_in))
+    day.walk(
+        v[0],
+        ("08:55", Stage.arrived),
+        ("09:00", Stage.roomed),
+        ("09:06", Stage.prep_done),
+        ("09:25", Stage.provider_in),
+    )
     day.walk(v[1], ("09:15", Stage.arrived), ("09:20", Stage.roomed), ("09:26", Stage.prep_done))
     day.walk(v[0], ("09:40", Stage.teach_back_done), ("09:41", Stage.checked_out))
     day.walk(v[1], ("09:45", Stage.provider_in))
@@ -366,8 +443,11 @@ def test_a_patient_past_their_time_is_less_likely_to_come_and_the_day_teaches_ho
     first = day.book("09:00")
     late = day.floor.visits[day.book("11:00")]
     assert show_chance(day.floor, late, at("10:50")) > 0.9  # not yet due
-    assert show_chance(day.floor, late, at("11:05")) > show_chance(day.floor, late, at("11:15")) \
+    assert (
+        show_chance(day.floor, late, at("11:05"))
+        > show_chance(day.floor, late, at("11:15"))
         > show_chance(day.floor, late, at("11:30"))
+    )
     assert show_chance(day.floor, late, at("11:25")) < 0.5
     prior = show_chance(day.floor, late, at("11:12"))
     # A day whose patients came late teaches that a late patient is still likely to come.

@@ -46,8 +46,7 @@ def plain_queue(floor: Floor, provider: str, now: dt.datetime, free_at: dt.datet
         if v.provider == provider and v.stage not in ENDS and v.stage in _WAITING:
             vtype = CLINIC.visit_type(v.visit_type)
             ready = _ready(v, vtype, now, convention, roomed_at=rooms_at.get(v.id))
-            queue.append((v, vtype, planned_provider_in(v, vtype, convention), ready,
-                          show_chance(floor, v, now)))
+            queue.append((v, vtype, planned_provider_in(v, vtype, convention), ready, show_chance(floor, v, now)))
     projected = []
     while queue:
         ready_now = [q for q in queue if q[3] <= free_at]
@@ -55,18 +54,39 @@ def plain_queue(floor: Floor, provider: str, now: dt.datetime, free_at: dt.datet
         queue.remove(pick)
         v, vtype, planned, ready, show = pick
         if show < LIKELY_NO_SHOW and free_at < ready:
-            projected.append(ProjectedVisit(v.id, v.stage, planned, ready,
-                                            round(show * max(0.0, minutes(ready - planned)), 1), False,
-                                            ready + dt.timedelta(minutes=vtype.stage_minutes.provider_in * p),
-                                            round(show, 2), v.walk_in,
-                                            _own_lateness(v, vtype, now, convention)))
+            projected.append(
+                ProjectedVisit(
+                    v.id,
+                    v.stage,
+                    planned,
+                    ready,
+                    round(show * max(0.0, minutes(ready - planned)), 1),
+                    False,
+                    ready + dt.timedelta(minutes=vtype.stage_minutes.provider_in * p),
+                    round(show, 2),
+                    v.walk_in,
+                    _own_lateness(v, vtype, now, convention),
+                )
+            )
             continue
         start = max(ready, free_at)
         lateness = 0.0 if v.walk_in else max(0.0, minutes(start - planned))
         done = start + dt.timedelta(minutes=vtype.stage_minutes.provider_in * p)
-        projected.append(ProjectedVisit(v.id, v.stage, planned, start, round(lateness, 1), free_at > ready, done,
-                                        round(show, 2), v.walk_in, _own_lateness(v, vtype, now, convention),
-                                        v.id in rooms_at and free_at <= ready))
+        projected.append(
+            ProjectedVisit(
+                v.id,
+                v.stage,
+                planned,
+                start,
+                round(lateness, 1),
+                free_at > ready,
+                done,
+                round(show, 2),
+                v.walk_in,
+                _own_lateness(v, vtype, now, convention),
+                v.id in rooms_at and free_at <= ready,
+            )
+        )
         free_at = done
     projected.sort(key=lambda x: x.planned_provider_in)
     return projected
@@ -76,8 +96,9 @@ def plain_queue(floor: Floor, provider: str, now: dt.datetime, free_at: dt.datet
 @pytest.mark.parametrize("seed", [3, 11, 1003])
 def test_the_queue_projects_as_the_plain_walk_did(seed: int, convention: AppointmentTime) -> None:
     events, _ = simulate_day(CLINIC, DAY, seed=seed)
-    clinic = msgspec.structs.replace(CLINIC, session=msgspec.structs.replace(CLINIC.session,
-                                                                             appointment_time=convention))
+    clinic = msgspec.structs.replace(
+        CLINIC, session=msgspec.structs.replace(CLINIC.session, appointment_time=convention)
+    )
     floor = Floor(clinic, DAY, ids=Ids.seeded())
     at = CLINIC.local(DAY, CLINIC.session.opens) - dt.timedelta(minutes=30)
     pending = iter(events)

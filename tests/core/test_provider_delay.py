@@ -69,10 +69,12 @@ def test_walk_ins_and_patients_who_came_late_are_no_measure_of_the_delay() -> No
     t = at("10:00")
     walk_in = ProjectedVisit("w", Stage.prep_done, t, t, 0.0, True, t, walk_in=True)
     came_late = ProjectedVisit("c", Stage.prep_done, t - dt.timedelta(minutes=20), t, 20.0, True, t, own_lateness=12.0)
-    a_little_late = ProjectedVisit("a", Stage.prep_done, t + dt.timedelta(minutes=5), t + dt.timedelta(minutes=20),
-                                   15.0, True, t, own_lateness=3.0)
-    on_time = ProjectedVisit("b", Stage.prep_done, t + dt.timedelta(minutes=25), t + dt.timedelta(minutes=40), 15.0,
-                             True, t)
+    a_little_late = ProjectedVisit(
+        "a", Stage.prep_done, t + dt.timedelta(minutes=5), t + dt.timedelta(minutes=20), 15.0, True, t, own_lateness=3.0
+    )
+    on_time = ProjectedVisit(
+        "b", Stage.prep_done, t + dt.timedelta(minutes=25), t + dt.timedelta(minutes=40), 15.0, True, t
+    )
     assert provider_delay([on_time, a_little_late, walk_in, came_late]) == 12.0  # 15 late, 3 of them their own
     assert provider_delay([on_time, walk_in, came_late]) == 15.0
     assert provider_delay([came_late, walk_in]) == provider_delay([]) == 0.0

@@ -167,8 +167,9 @@ def _one_assistant_morning() -> tuple[Day, list[str]]:
     each) into six of the ten rooms, and wait for Dr. Okafor; then four of Dr. Kim's patients, booked 9:00 to
     9:15, are all here at 9:00, a room free for each."""
     day = Day()
-    early = day.book("okafor", *(f"0{h}:{m:02d}" for h in (7, 8) for m in (40, 50) if (h, m) != (7, 40)),
-                     "08:10", "08:20", "08:30")
+    early = day.book(
+        "okafor", *(f"0{h}:{m:02d}" for h in (7, 8) for m in (40, 50) if (h, m) != (7, 40)), "08:10", "08:20", "08:30"
+    )
     for i, visit in enumerate(early):
         t = at("08:00") + dt.timedelta(minutes=7 * i)
         hm = f"{t.hour:02d}:{t.minute:02d}"

@@ -33,10 +33,17 @@ def _at(hh_mm: str) -> dt.datetime:
     return dt.datetime.combine(DAY, dt.time.fromisoformat(hh_mm), tzinfo=TZ)
 
 
-def _appointment(external_id: str, start: str | None, provider: str = "kim", status: str = "booked",
-                 name: str = "Maria Lopez", visit_type: str = "new") -> Appointment:
-    return Appointment(f"line {external_id}", external_id, status, _at(start) if start else None, provider,
-                       visit_type, name)
+def _appointment(
+    external_id: str,
+    start: str | None,
+    provider: str = "kim",
+    status: str = "booked",
+    name: str = "Maria Lopez",
+    visit_type: str = "new",
+) -> Appointment:
+    return Appointment(
+        f"line {external_id}", external_id, status, _at(start) if start else None, provider, visit_type, name
+    )
 
 
 def _store(floor: Floor, events: list[Event]) -> None:
@@ -47,8 +54,13 @@ def _store(floor: Floor, events: list[Event]) -> None:
 def test_the_sample_csv_reads_as_clinic_time_on_the_day() -> None:
     rows = read((DATA / "schedule-riverside.csv").read_bytes(), Format.csv, CLINIC, DAY)
     assert [(r.line, r.external_id, r.status) for r in rows] == [
-        (2, "EHR-1001", "booked"), (3, "EHR-1002", "booked"), (4, "EHR-1003", "booked"),
-        (5, "EHR-1004", "booked"), (6, "EHR-1005", "cancelled"), (7, "EHR-1006", "pending")]
+        (2, "EHR-1001", "booked"),
+        (3, "EHR-1002", "booked"),
+        (4, "EHR-1003", "booked"),
+        (5, "EHR-1004", "booked"),
+        (6, "EHR-1005", "cancelled"),
+        (7, "EHR-1006", "pending"),
+    ]
     assert rows[0].start == _at("08:00") and rows[0].notes == "Interpreter: Spanish"
     assert rows[5].start == _at("10:00")  # a full ISO time with its offset
     assert rows[2].patient_name == "O'Brien, Liam"
@@ -86,8 +98,9 @@ def test_a_waitlisted_appointment_without_practitioner_or_type_does_not_refuse_t
     waitlisted["fullUrl"] = "urn:uuid:waitlisted"
     appointment = waitlisted["resource"]
     appointment.update(id="ap-9", status="waitlist", identifier=[{"value": "EHR-1009"}])
-    appointment["participant"] = [p for p in appointment["participant"]
-                                  if "Practitioner" not in p["actor"].get("reference", "")]
+    appointment["participant"] = [
+        p for p in appointment["participant"] if "Practitioner" not in p["actor"].get("reference", "")
+    ]
     appointment.pop("appointmentType", None)
     appointment.pop("serviceType", None)
     bundle["entry"].append(waitlisted)
@@ -110,12 +123,17 @@ def test_problems_name_every_line_and_field_and_unknown_things_are_not_invented(
     assert str(refused.value).startswith("The schedule was not imported: line 3: ")
 
 
-@pytest.mark.parametrize(("text", "field"), [
-    (b"external_id,time,provider,visit_type\n", "patient_name"),  # a required column missing
-    (b"external_id,time,provider,visit_type,patient_name,room\n", "room"),  # an unknown column
-    (b"external_id,time,provider,visit_type,patient_name\nA,07:00,kim,new,Ann\nB,2026-11-24T09:00,kim,new,Bo\n",
-     "start"),  # a time on another day
-])
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        (b"external_id,time,provider,visit_type\n", "patient_name"),  # a required column missing
+        (b"external_id,time,provider,visit_type,patient_name,room\n", "room"),  # an unknown column
+        (
+            b"external_id,time,provider,visit_type,patient_name\nA,07:00,kim,new,Ann\nB,2026-11-24T09:00,kim,new,Bo\n",
+            "start",
+        ),  # a time on another day
+    ],
+)
 def test_a_bad_header_or_a_row_on_another_day_is_refused(text: bytes, field: str) -> None:
     with pytest.raises(ScheduleRefused) as refused:
         read(text, Format.csv, CLINIC, DAY)
@@ -123,8 +141,11 @@ def test_a_bad_header_or_a_row_on_another_day_is_refused(text: bytes, field: str
 
 
 def test_not_a_bundle_or_not_json_is_refused() -> None:
-    for body in (b"{", b'{"resourceType": "Appointment"}', b'{"resourceType": "Bundle", "type": "collection", '
-                 b'"entry": [{"resource": {"resourceType": "Nonsense"}}]}'):
+    for body in (
+        b"{",
+        b'{"resourceType": "Appointment"}',
+        b'{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "Nonsense"}}]}',
+    ):
         with pytest.raises(ScheduleRefused):
             read(body, Format.fhir, CLINIC, DAY)
 
@@ -154,7 +175,11 @@ def test_a_plan_books_once_moves_while_scheduled_and_cancels() -> None:
     change = moved.events[0].change
     assert isinstance(change, VisitRescheduled)
     assert (change.start, change.provider, change.previous_start, change.previous_provider) == (
-        _at("09:40"), "silva", _at("09:00"), "kim")
+        _at("09:40"),
+        "silva",
+        _at("09:00"),
+        "kim",
+    )
     _store(floor, moved.events)
     a, b = floor.by_external_id("A"), floor.by_external_id("B")
     assert (a.start, a.provider, a.stage, a.version) == (_at("09:40"), "silva", Stage.scheduled, 2)
@@ -202,9 +227,11 @@ def test_only_today_can_be_planned() -> None:
 
 def test_an_old_log_without_external_ids_still_folds() -> None:
     """Events stored before schedule import existed have no external_id: they decode with None."""
-    old = (b'{"seq":1,"at":"2026-11-23T13:00:00Z","day":"2026-11-23","actor":"a","device":"d","version":1,'
-           b'"change":{"type":"visit_booked","visit":"v1","patient_name":"Ann","provider":"kim",'
-           b'"visit_type":"new","start":"2026-11-23T15:00:00Z"}}')
+    old = (
+        b'{"seq":1,"at":"2026-11-23T13:00:00Z","day":"2026-11-23","actor":"a","device":"d","version":1,'
+        b'"change":{"type":"visit_booked","visit":"v1","patient_name":"Ann","provider":"kim",'
+        b'"visit_type":"new","start":"2026-11-23T15:00:00Z"}}'
+    )
     event = msgspec.json.decode(old, type=Event)
     floor = Floor(CLINIC, DAY, ids=Ids.seeded())
     floor.apply(event)
@@ -214,10 +241,12 @@ def test_an_old_log_without_external_ids_still_folds() -> None:
 
 def test_a_cancelled_or_no_show_appointment_is_not_checked_and_ends_only_a_visit_on_the_floor() -> None:
     # EHR exports keep a cancelled appointment's start and practitioner, who may have left the clinic since.
-    body = (b"external_id,time,provider,visit_type,patient_name,status\n"
-            b"A,08:00,kim,new,Ann Lee,booked\n"
-            b"B,2026-11-20T08:00:00-06:00,dr-gone,retired-type,,cancelled\n"
-            b"C,09:00,dr-gone,new,Cy,noshow\n")
+    body = (
+        b"external_id,time,provider,visit_type,patient_name,status\n"
+        b"A,08:00,kim,new,Ann Lee,booked\n"
+        b"B,2026-11-20T08:00:00-06:00,dr-gone,retired-type,,cancelled\n"
+        b"C,09:00,dr-gone,new,Cy,noshow\n"
+    )
     rows = read(body, Format.csv, CLINIC, DAY)
     planned = plan(Floor(CLINIC, DAY, ids=Ids.seeded()), DAY, rows, TAP)
     assert (planned.summary.added, planned.summary.unchanged) == (1, 2)
@@ -252,23 +281,26 @@ def test_a_previewed_booking_is_not_found_by_its_appointment_id_until_it_is_appl
 
 def test_an_appointment_entered_in_error_cancels_its_visit_as_a_mistake() -> None:
     floor = Floor(CLINIC, DAY, ids=Ids.seeded())
-    _store(floor, plan(floor, DAY, [_appointment("A", "08:00"), _appointment("B", "08:20", name="Bo Li")],
-                       TAP).events)
-    later = [_appointment("A", "08:00", status="entered-in-error"), _appointment("B", "08:20", status="cancelled",
-                                                                                 name="Bo Li")]
+    _store(floor, plan(floor, DAY, [_appointment("A", "08:00"), _appointment("B", "08:20", name="Bo Li")], TAP).events)
+    later = [
+        _appointment("A", "08:00", status="entered-in-error"),
+        _appointment("B", "08:20", status="cancelled", name="Bo Li"),
+    ]
     planned = plan(floor, DAY, later, TAP)
     assert [(e.change.step, e.change.entered_in_error) for e in planned.events] == [
-        (Stage.cancelled, True), (Stage.cancelled, False)]
+        (Stage.cancelled, True),
+        (Stage.cancelled, False),
+    ]
     _store(floor, planned.events)
     assert [floor.by_external_id(x).entered_in_error for x in "AB"] == [True, False]
 
 
 def test_a_bundles_appointment_identifier_keeps_its_system() -> None:
-    rows = {r.external_id: r for r in read((DATA / "schedule-riverside.fhir.json").read_bytes(), Format.fhir,
-                                           CLINIC, DAY)}
+    rows = {
+        r.external_id: r for r in read((DATA / "schedule-riverside.fhir.json").read_bytes(), Format.fhir, CLINIC, DAY)
+    }
     assert rows["EHR-1001"].external_system == "https://ehr.example.org/appointments"
     assert rows["EHR-1002"].external_system is None  # an identifier without a system
     floor = Floor(CLINIC, DAY, ids=Ids.seeded())
     _store(floor, plan(floor, DAY, list(rows.values()), TAP).events)
     assert floor.by_external_id("EHR-1001").external_system == "https://ehr.example.org/appointments"
-

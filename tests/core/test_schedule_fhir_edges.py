@@ -19,31 +19,43 @@ from floor.schedule.fhir_bundle import read_bundle
 CLINIC = demo_clinic()  # providers kim, okafor, silva, hart
 DAY = dt.date(2026, 11, 23)
 KIM = {  # the EHR's Practitioner for Dr. Kim: the clinic's id is among its identifiers, not its id
-    "resourceType": "Practitioner", "id": "pr-4471",
-    "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"},
-                   {"system": "https://riverside.example.org/floor-provider", "value": "kim"}],
+    "resourceType": "Practitioner",
+    "id": "pr-4471",
+    "identifier": [
+        {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"},
+        {"system": "https://riverside.example.org/floor-provider", "value": "kim"},
+    ],
 }
 
 
 def _actor(reference: str, status: str = "accepted", kind: str | None = None, **actor: Any) -> dict[str, Any]:
     participant: dict[str, Any] = {"actor": {"reference": reference, **actor}, "status": status}
     if kind:
-        participant["type"] = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
-                                            "code": kind}]}]
+        participant["type"] = [
+            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": kind}]}
+        ]
     return participant
 
 
 def _appointment(*participants: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    return {"resourceType": "Appointment", "id": "ap-1", "identifier": [{"value": "EHR-1"}], "status": "booked",
-            "appointmentType": {"coding": [{"code": "new"}]}, "start": "2026-11-23T08:00:00-06:00",
-            "participant": [_actor("Patient/pt-1", display="Ann Lee"), *participants], **fields}
+    return {
+        "resourceType": "Appointment",
+        "id": "ap-1",
+        "identifier": [{"value": "EHR-1"}],
+        "status": "booked",
+        "appointmentType": {"coding": [{"code": "new"}]},
+        "start": "2026-11-23T08:00:00-06:00",
+        "participant": [_actor("Patient/pt-1", display="Ann Lee"), *participants],
+        **fields,
+    }
 
 
 def _bundle(appointment: dict[str, Any], *entries: dict[str, Any]) -> bytes:
     """The appointment last, after the entries (each a resource, or an entry with its fullUrl)."""
     listed = [e if "resource" in e else {"resource": e} for e in entries]
-    return json.dumps({"resourceType": "Bundle", "type": "collection",
-                       "entry": [*listed, {"resource": appointment}]}).encode()
+    return json.dumps(
+        {"resourceType": "Bundle", "type": "collection", "entry": [*listed, {"resource": appointment}]}
+    ).encode()
 
 
 def _read(body: bytes) -> Appointment:
@@ -60,23 +72,33 @@ def _refused(body: bytes) -> dict[str | None, str]:
 # -- references ----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reference", [
-    "https://ehr.example.org/fhir/Practitioner/kim",  # absolute, not in the Bundle: matched by its id
-    "Practitioner/kim/_history/3",  # versioned
-    "https://ehr.example.org/fhir/Practitioner/kim/_history/3",
-])
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "https://ehr.example.org/fhir/Practitioner/kim",  # absolute, not in the Bundle: matched by its id
+        "Practitioner/kim/_history/3",  # versioned
+        "https://ehr.example.org/fhir/Practitioner/kim/_history/3",
+    ],
+)
 def test_a_practitioner_not_in_the_bundle_is_matched_by_the_id_in_any_form_of_its_reference(reference: str) -> None:
     assert _read(_bundle(_appointment(_actor(reference)))).provider == "kim"
 
 
-@pytest.mark.parametrize(("reference", "full_url"), [
-    ("Practitioner/pr-4471/_history/3", None),  # the version is not part of the id
-    ("https://ehr.example.org/fhir/Practitioner/pr-4471/_history/3", "https://ehr.example.org/fhir/Practitioner/pr-4471"),
-    ("https://elsewhere.example.org/r4/Practitioner/pr-4471", "urn:uuid:0d4e2f3a-1b2c-4d5e-8f90-a1b2c3d4e5f6"),
-    ("urn:oid:2.16.840.1.113883.19.5", "urn:oid:2.16.840.1.113883.19.5"),
-])
-def test_a_reference_resolves_to_its_bundle_entry_by_full_url_or_type_and_id(reference: str,
-                                                                              full_url: str | None) -> None:
+@pytest.mark.parametrize(
+    ("reference", "full_url"),
+    [
+        ("Practitioner/pr-4471/_history/3", None),  # the version is not part of the id
+        (
+            "https://ehr.example.org/fhir/Practitioner/pr-4471/_history/3",
+            "https://ehr.example.org/fhir/Practitioner/pr-4471",
+        ),
+        ("https://elsewhere.example.org/r4/Practitioner/pr-4471", "urn:uuid:0d4e2f3a-1b2c-4d5e-8f90-a1b2c3d4e5f6"),
+        ("urn:oid:2.16.840.1.113883.19.5", "urn:oid:2.16.840.1.113883.19.5"),
+    ],
+)
+def test_a_reference_resolves_to_its_bundle_entry_by_full_url_or_type_and_id(
+    reference: str, full_url: str | None
+) -> None:
     entry = {"fullUrl": full_url, "resource": KIM} if full_url else KIM
     assert _read(_bundle(_appointment(_actor(reference)), entry)).provider == "kim"
 
@@ -112,38 +134,59 @@ def test_the_attending_or_performing_practitioner_is_preferred(first: str | None
 
 
 def test_when_no_practitioner_is_the_clinics_the_problem_names_each_of_them() -> None:
-    appointment = _appointment(_actor("Practitioner/res-77"), _actor("https://ehr.example.org/fhir/Practitioner/res-78"))
+    appointment = _appointment(
+        _actor("Practitioner/res-77"), _actor("https://ehr.example.org/fhir/Practitioner/res-78")
+    )
     problems = _refused(_bundle(appointment))
     assert "res-77" in problems["participant"] and "res-78" in problems["participant"]
     assert "kim, okafor, silva, hart" in problems["participant"]
 
 
 def test_a_practitioner_role_is_followed_to_its_practitioner() -> None:
-    contained = _appointment(_actor("#role"), contained=[
-        {"resourceType": "PractitionerRole", "id": "role", "practitioner": {"reference": "#pr"}},
-        {**KIM, "id": "pr"}])
+    contained = _appointment(
+        _actor("#role"),
+        contained=[
+            {"resourceType": "PractitionerRole", "id": "role", "practitioner": {"reference": "#pr"}},
+            {**KIM, "id": "pr"},
+        ],
+    )
     assert _read(_bundle(contained)).provider == "kim"
     role = {"resourceType": "PractitionerRole", "id": "role-9", "practitioner": {"reference": "Practitioner/pr-4471"}}
     assert _read(_bundle(_appointment(_actor("PractitionerRole/role-9")), KIM, role)).provider == "kim"
 
 
 def test_a_logical_reference_is_matched_by_its_identifier_value() -> None:
-    appointment = _appointment({"actor": {"type": "Practitioner", "identifier": {"value": "kim"}},
-                                "status": "accepted"})
+    appointment = _appointment(
+        {"actor": {"type": "Practitioner", "identifier": {"value": "kim"}}, "status": "accepted"}
+    )
     assert _read(_bundle(appointment)).provider == "kim"
 
 
 # -- the patient's name --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("names", "shown"), [
-    ([{"use": "old", "text": "Maiden Name"}, {"use": "nickname", "text": "Annie"},
-      {"given": ["Ann"], "family": "Lee"}], "Ann Lee"),
-    ([{"use": "official", "text": "Ann Old", "period": {"end": "2025-06-01"}}, {"use": "usual", "text": "Ann Lee"}],
-     "Ann Lee"),  # an official name that ended before the appointment
-    ([{"use": "maiden", "text": "Ann Park"}, {"use": "temp", "text": "Baby Lee"}], "Baby Lee"),
-    ([{"use": "anonymous", "text": "Patient 7"}, {"use": "nickname", "text": "Annie"}], "Annie"),
-])
+@pytest.mark.parametrize(
+    ("names", "shown"),
+    [
+        (
+            [
+                {"use": "old", "text": "Maiden Name"},
+                {"use": "nickname", "text": "Annie"},
+                {"given": ["Ann"], "family": "Lee"},
+            ],
+            "Ann Lee",
+        ),
+        (
+            [
+                {"use": "official", "text": "Ann Old", "period": {"end": "2025-06-01"}},
+                {"use": "usual", "text": "Ann Lee"},
+            ],
+            "Ann Lee",
+        ),  # an official name that ended before the appointment
+        ([{"use": "maiden", "text": "Ann Park"}, {"use": "temp", "text": "Baby Lee"}], "Baby Lee"),
+        ([{"use": "anonymous", "text": "Patient 7"}, {"use": "nickname", "text": "Annie"}], "Annie"),
+    ],
+)
 def test_the_patients_current_name_is_shown(names: list[dict[str, Any]], shown: str) -> None:
     appointment = _appointment(_actor("Practitioner/kim"))
     appointment["participant"][0] = _actor("Patient/pt-1")
@@ -172,8 +215,9 @@ def test_a_resource_nested_deeper_than_the_models_can_follow_is_a_problem_of_its
 
 
 def test_a_start_without_its_offset_is_named_with_an_example() -> None:
-    _, problems = read_bundle(_bundle(_appointment(_actor("Practitioner/kim"), start="2026-11-23T08:00:00")),
-                              CLINIC, DAY)
+    _, problems = read_bundle(
+        _bundle(_appointment(_actor("Practitioner/kim"), start="2026-11-23T08:00:00")), CLINIC, DAY
+    )
     assert [(p.where, p.field) for p in problems] == [("entry 0 (Appointment/ap-1)", "start")]
     assert "UTC offset" in problems[0].message and "2026-11-23T08:00:00-06:00" in problems[0].message
 
@@ -193,4 +237,5 @@ def test_a_contained_resource_of_no_known_type_is_a_problem_not_a_crash(kind: An
     appointment = _appointment(_actor("Practitioner/kim"), contained=[{"resourceType": kind, "id": "x"}])
     _, problems = read_bundle(_bundle(appointment), CLINIC, DAY)
     assert [(p.entry, p.field, p.message) for p in problems] == [
-        (0, "contained[0].resourceType", f"unknown resourceType {kind!r}")]
+        (0, "contained[0].resourceType", f"unknown resourceType {kind!r}")
+    ]

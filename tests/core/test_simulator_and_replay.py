@@ -59,8 +59,13 @@ def test_floor_replay_reads_a_recorded_log_file_and_prints_the_alerts(tmp_path) 
     json_file.write_bytes(msgspec.json.encode(events))
     assert read_events(json_file) == events
 
-    out = subprocess.run([sys.executable, "-m", "floor", "--log-level", "warning", "replay", str(day_file)],
-                         capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "floor", "--log-level", "warning", "replay", str(day_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     lines, _ = replay(CLINIC, events)
     printed = out.stdout.splitlines()
     assert len(printed) == len(lines)
@@ -78,8 +83,13 @@ def test_floor_replay_learns_from_the_days_before_it_in_the_folder_as_the_server
     (tmp_path / f"{DAY + dt.timedelta(days=1)}.log").write_bytes(b"".join(frame(Record(e)) for e in later))
 
     def printed(*flags: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "floor", "--log-level", "warning", "replay", *flags,
-                               str(tmp_path / f"{DAY}.log")], capture_output=True, text=True, timeout=120, check=True)
+        return subprocess.run(
+            [sys.executable, "-m", "floor", "--log-level", "warning", "replay", *flags, str(tmp_path / f"{DAY}.log")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
 
     learned = learn(CLINIC, [fold_day(CLINIC, past_day, past)])
     assert learned.stages  # the past day taught something

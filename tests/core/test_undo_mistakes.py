@@ -161,9 +161,11 @@ def test_the_undos_fold_the_same_from_the_log(day: Day) -> None:
 
 
 def test_a_log_from_before_bookings_were_undone_still_loads() -> None:
-    old = (b'{"seq":1,"at":"2025-03-12T08:01:00-05:00","day":"2025-03-12","actor":"ana","device":"d","version":1,'
-           b'"change":{"type":"visit_booked","visit":"v1","patient_name":"A","provider":"kim","visit_type":"new",'
-           b'"start":"2025-03-12T08:01:00-05:00","walk_in":true}}')
+    old = (
+        b'{"seq":1,"at":"2025-03-12T08:01:00-05:00","day":"2025-03-12","actor":"ana","device":"d","version":1,'
+        b'"change":{"type":"visit_booked","visit":"v1","patient_name":"A","provider":"kim","visit_type":"new",'
+        b'"start":"2025-03-12T08:01:00-05:00","walk_in":true}}'
+    )
     event = msgspec.json.decode(old, type=Event)
     floor = Floor.fold(CLINIC, DAY, 0, [event])
     assert floor.visits["v1"].booked_by == "ana" and floor.rooms["e1"].last_mark is None

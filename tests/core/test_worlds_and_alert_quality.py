@@ -29,7 +29,8 @@ from loadtests.alert_quality import (
 
 CLINIC = demo_clinic()  # follow-up: slot 20, roomed 6, prep_done 3, provider 12
 PROVIDER_CLINIC = msgspec.structs.replace(
-    CLINIC, session=msgspec.structs.replace(CLINIC.session, appointment_time=AppointmentTime.provider))
+    CLINIC, session=msgspec.structs.replace(CLINIC.session, appointment_time=AppointmentTime.provider)
+)
 DAY = dt.date(2026, 11, 23)
 SEEDS = range(1000, 1006)
 
@@ -50,8 +51,11 @@ def world_day(name: str, seed: int):
 
 
 def first_in(floor: Floor, provider: str) -> dt.datetime:
-    return min(v.times[Stage.provider_in] for v in floor.visits.values()
-               if v.provider == provider and Stage.provider_in in v.times)
+    return min(
+        v.times[Stage.provider_in]
+        for v in floor.visits.values()
+        if v.provider == provider and Stage.provider_in in v.times
+    )
 
 
 # -- worlds ------------------------------------------------------------------------------------------
@@ -76,7 +80,7 @@ def test_late_start_world_providers_walk_in_after_the_opening_on_some_days() -> 
         clinic, _, floor = world_day("late_start", seed)
         _, _, usual = world_day("default", seed)
         for provider, gaps in plan_absences(clinic, DAY, seed, WORLDS["late_start"]).items():
-            (begin, end), = gaps
+            ((begin, end),) = gaps
             assert begin == opens and 15 <= mins(end - opens) <= 40
             assert first_in(floor, provider) >= end and first_in(floor, provider) >= first_in(usual, provider)
             later += first_in(floor, provider) > first_in(usual, provider)
@@ -89,10 +93,13 @@ def test_pulled_away_world_provider_starts_nobody_while_away() -> None:
     for seed in SEEDS:
         clinic, _, floor = world_day("pulled_away", seed)
         for provider, gaps in plan_absences(clinic, DAY, seed, WORLDS["pulled_away"]).items():
-            (begin, end), = gaps
+            ((begin, end),) = gaps
             assert 20 <= mins(end - begin) <= 45 and begin > CLINIC.local(DAY, CLINIC.session.opens)
-            starts = [v.times[Stage.provider_in] for v in floor.visits.values()
-                      if v.provider == provider and Stage.provider_in in v.times]
+            starts = [
+                v.times[Stage.provider_in]
+                for v in floor.visits.values()
+                if v.provider == provider and Stage.provider_in in v.times
+            ]
             assert not any(begin <= s < end for s in starts)
             gaps_seen += 1
     assert gaps_seen >= 3
@@ -113,8 +120,10 @@ def test_provider_convention_world_patients_come_and_are_roomed_before_the_booke
                     arrived[name].append(mins(v.times[Stage.arrived] - v.start))
                     roomed[name].append(mins(v.times[Stage.roomed] - v.start))
                     walked_in[name].append(mins(v.times[Stage.provider_in] - v.start))
-    median = {k: {name: statistics.median(x) for name, x in d.items()}
-              for k, d in (("arrived", arrived), ("roomed", roomed), ("in", walked_in))}
+    median = {
+        k: {name: statistics.median(x) for name, x in d.items()}
+        for k, d in (("arrived", arrived), ("roomed", roomed), ("in", walked_in))
+    }
     # Patients come earlier and are roomed some 10 minutes before the booked time, so that the provider
     # walks in at about it; under the default (arrival) convention they are roomed at their time and the
     # provider comes after rooming and prep (9 minutes for a follow-up).
@@ -141,12 +150,14 @@ def test_tap_lag_world_taps_are_entered_after_the_step_really_happened() -> None
 def test_one_assistant_rooms_one_patient_at_a_time_and_few_rooms_uses_few() -> None:
     clinic, events, floor = world_day("one_assistant", 1001)
     assert len(clinic.providers) == 3
-    spans = sorted((v.times[Stage.roomed], v.times[Stage.prep_done]) for v in floor.visits.values()
-                   if Stage.prep_done in v.times)
+    spans = sorted(
+        (v.times[Stage.roomed], v.times[Stage.prep_done]) for v in floor.visits.values() if Stage.prep_done in v.times
+    )
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
     _, _, usual = world_day("default", 1001)
-    busy = sorted((v.times[Stage.roomed], v.times[Stage.prep_done]) for v in usual.visits.values()
-                  if Stage.prep_done in v.times)
+    busy = sorted(
+        (v.times[Stage.roomed], v.times[Stage.prep_done]) for v in usual.visits.values() if Stage.prep_done in v.times
+    )
     assert any(a[1] > b[0] for a, b in itertools.pairwise(busy))  # the default world overlaps
 
     clinic, events, _ = world_day("few_rooms", 1001)
@@ -158,14 +169,16 @@ def test_one_assistant_rooms_one_patient_at_a_time_and_few_rooms_uses_few() -> N
 def test_worlds_change_durations_punctuality_and_no_shows() -> None:
     def planned(name: str) -> list:
         world = WORLDS[name]
-        return [p for seed in range(1000, 1020) for p in plan_day(world.clinic(CLINIC), DAY, seed, world)
-                if not p.walk_in]
+        return [
+            p for seed in range(1000, 1020) for p in plan_day(world.clinic(CLINIC), DAY, seed, world) if not p.walk_in
+        ]
 
     default, heavy, punctual, no_shows = (planned(n) for n in ("default", "heavy_tail", "punctuality", "no_shows"))
 
     def spread(plan: list) -> float:
-        ratios = sorted(p.minutes[Stage.provider_in] / CLINIC.visit_type(p.visit_type).stage_minutes.provider_in
-                        for p in plan)
+        ratios = sorted(
+            p.minutes[Stage.provider_in] / CLINIC.visit_type(p.visit_type).stage_minutes.provider_in for p in plan
+        )
         return ratios[int(len(ratios) * 0.97)] / statistics.median(ratios)
 
     assert spread(heavy) > 1.3 * spread(default)
@@ -189,16 +202,20 @@ def hand_built(clinic, late_minutes: float) -> Floor:
         floor.apply(event)
         return event.change.visit
 
-    visits = [tap(at("07:30"), BookVisit(f"P{n}", "kim", "follow", at(start)))
-              for n, start in enumerate(("09:00", "09:20", "09:40", "10:00"))]
+    visits = [
+        tap(at("07:30"), BookVisit(f"P{n}", "kim", "follow", at(start)))
+        for n, start in enumerate(("09:00", "09:20", "09:40", "10:00"))
+    ]
     taps = []
     for n, visit in enumerate(visits):
         booked = floor.visits[visit].start
-        taps += [(booked - dt.timedelta(minutes=12), TakeStep(visit, Stage.arrived)),
-                 (booked - dt.timedelta(minutes=10), TakeStep(visit, Stage.roomed, f"e{n + 1}")),
-                 (booked - dt.timedelta(minutes=4), TakeStep(visit, Stage.prep_done)),
-                 (booked + dt.timedelta(minutes=late_minutes), TakeStep(visit, Stage.provider_in)),
-                 (booked + dt.timedelta(minutes=late_minutes + 12), TakeStep(visit, Stage.checked_out))]
+        taps += [
+            (booked - dt.timedelta(minutes=12), TakeStep(visit, Stage.arrived)),
+            (booked - dt.timedelta(minutes=10), TakeStep(visit, Stage.roomed, f"e{n + 1}")),
+            (booked - dt.timedelta(minutes=4), TakeStep(visit, Stage.prep_done)),
+            (booked + dt.timedelta(minutes=late_minutes), TakeStep(visit, Stage.provider_in)),
+            (booked + dt.timedelta(minutes=late_minutes + 12), TakeStep(visit, Stage.checked_out)),
+        ]
     for when, command in sorted(taps, key=lambda t: t[0]):
         tap(when, command)
     return floor
@@ -249,8 +266,7 @@ def _morning(clinic, first_visit_minutes: float) -> list[Event]:
         events.append(event)
         return event.change.visit
 
-    visits = [tap("07:30", BookVisit(f"P{n}", "kim", "follow", at(f"{9 + n // 3}:{n % 3 * 20:02d}")))
-              for n in range(6)]
+    visits = [tap("07:30", BookVisit(f"P{n}", "kim", "follow", at(f"{9 + n // 3}:{n % 3 * 20:02d}"))) for n in range(6)]
     tap("08:50", TakeStep(visits[0], Stage.arrived))
     tap("08:52", TakeStep(visits[0], Stage.roomed, "e1"))
     tap("08:58", TakeStep(visits[0], Stage.prep_done))
@@ -271,8 +287,9 @@ def _morning(clinic, first_visit_minutes: float) -> list[Event]:
 def test_the_baseline_raises_on_a_late_morning_and_not_on_an_on_time_one() -> None:
     events = _morning(PROVIDER_CLINIC, 45)  # still with the first patient at 9:50
     # At 9:50 the provider is past the configured 12 minutes: free now, and each next visit later by 12.
-    late = plain_lateness(PROVIDER_CLINIC, list(Floor.fold(PROVIDER_CLINIC, DAY, 0, events).visits.values()),
-                          at("09:50"))
+    late = plain_lateness(
+        PROVIDER_CLINIC, list(Floor.fold(PROVIDER_CLINIC, DAY, 0, events).visits.values()), at("09:50")
+    )
     assert late == [30.0, 22.0, 14.0, 6.0, 0.0]
     # The third visit (10:00) is projected 10 late from 9:46 on; it is really late only from 10:10.
     spans = baseline_alerts(PROVIDER_CLINIC, events, at("09:50"))

@@ -61,17 +61,36 @@ def now() -> dt.datetime:
 
 
 def member(staff_id: str, name: str = "", role: Role = Role.front_desk) -> StaffMember:
-    return StaffMember(id=staff_id, name=name or staff_id.title(), role=role,
-                       secret=f"scrypt$16384$8$1$salt${staff_id}", added_at=now(), added_by="manager-1")
+    return StaffMember(
+        id=staff_id,
+        name=name or staff_id.title(),
+        role=role,
+        secret=f"scrypt$16384$8$1$salt${staff_id}",
+        added_at=now(),
+        added_by="manager-1",
+    )
 
 
-def session(person: str, *, token: str | None = None, at: dt.datetime | None = None,
-            lasts: dt.timedelta = HOUR, kind: str = "staff") -> Session:
+def session(
+    person: str,
+    *,
+    token: str | None = None,
+    at: dt.datetime | None = None,
+    lasts: dt.timedelta = HOUR,
+    kind: str = "staff",
+) -> Session:
     at = at or now()
-    return Session(token_hash=token_hash(token or uuid.uuid4().hex), kind=kind,  # type: ignore[arg-type]
-                   person=person, device="tablet-1", issued_at=at, expires_at=at + lasts,
-                   role=Role.provider if kind == "staff" else None, clinic="riverside",
-                   zone="north" if kind == "display" else None)
+    return Session(
+        token_hash=token_hash(token or uuid.uuid4().hex),
+        kind=kind,  # type: ignore[arg-type]
+        person=person,
+        device="tablet-1",
+        issued_at=at,
+        expires_at=at + lasts,
+        role=Role.provider if kind == "staff" else None,
+        clinic="riverside",
+        zone="north" if kind == "display" else None,
+    )
 
 
 #: A lockout that never waits, for tests that only count.
@@ -84,8 +103,9 @@ async def fail(directory: Directory, staff_id: str) -> int:
     return await failures(directory, staff_id)
 
 
-async def attempt(directory: Directory, keys: list[tuple[str, Lockout]], at: dt.datetime,
-                  right: bool = False) -> dt.datetime | None:
+async def attempt(
+    directory: Directory, keys: list[tuple[str, Lockout]], at: dt.datetime, right: bool = False
+) -> dt.datetime | None:
     """An attempt from start to end: refused (when to try again), else counted in flight, then wrong or right."""
     if (retry := await directory.reserve_attempt(keys, at)) is not None:
         return retry
@@ -103,15 +123,28 @@ async def failures(directory: Directory, staff_id: str) -> int:
 
 
 def display(display_id: str, paired_at: dt.datetime, **changes: object) -> Display:
-    fields: dict[str, object] = {"id": display_id, "clinic": "riverside", "label": f"Wall {display_id}",
-                                 "paired_at": paired_at, "paired_by": "manager-1", **changes}
+    fields: dict[str, object] = {
+        "id": display_id,
+        "clinic": "riverside",
+        "label": f"Wall {display_id}",
+        "paired_at": paired_at,
+        "paired_by": "manager-1",
+        **changes,
+    }
     return Display(**fields)  # type: ignore[arg-type]
 
 
-def pairing(code: str = "482913", *, lasts: dt.timedelta = HOUR, claim: str | None = None,
-            address: str | None = None, at: dt.datetime | None = None) -> Pairing:
-    return Pairing(code=code, claim_hash=token_hash(claim or uuid.uuid4().hex), expires_at=(at or now()) + lasts,
-                   address=address)
+def pairing(
+    code: str = "482913",
+    *,
+    lasts: dt.timedelta = HOUR,
+    claim: str | None = None,
+    address: str | None = None,
+    at: dt.datetime | None = None,
+) -> Pairing:
+    return Pairing(
+        code=code, claim_hash=token_hash(claim or uuid.uuid4().hex), expires_at=(at or now()) + lasts, address=address
+    )
 
 
 # -- staff ----------------------------------------------------------------------------------------------
@@ -196,8 +229,14 @@ async def test_a_providers_account_keeps_the_provider_id_it_is(open_directory: O
 
 
 async def test_a_staff_record_stored_before_provider_ids_still_loads(directory: Directory) -> None:
-    old = {"id": "kim", "name": "Jenna Kim", "role": "provider", "secret": "scrypt$16384$8$1$salt$kim",
-           "added_at": "2026-11-02T14:00:00Z", "added_by": "floor staff add"}
+    old = {
+        "id": "kim",
+        "name": "Jenna Kim",
+        "role": "provider",
+        "secret": "scrypt$16384$8$1$salt$kim",
+        "added_at": "2026-11-02T14:00:00Z",
+        "added_by": "floor staff add",
+    }
     if isinstance(directory, EmbeddedDirectory):
         assert directory.path is not None
         directory.path.write_bytes(msgspec.json.encode({"staff": {"kim": old}, "revision": 0}))
@@ -261,8 +300,7 @@ async def test_concurrent_failures_are_all_counted(open_directory: Opener) -> No
 
 
 #: Three free tries, then 1, 2, 4, 4, ... minutes; forgotten an hour after the last try.
-RULE = Lockout(free=3, first_wait=dt.timedelta(minutes=1), longest_wait=dt.timedelta(minutes=4),
-               forget_after=HOUR)
+RULE = Lockout(free=3, first_wait=dt.timedelta(minutes=1), longest_wait=dt.timedelta(minutes=4), forget_after=HOUR)
 MINUTE = dt.timedelta(minutes=1)
 
 
@@ -271,7 +309,8 @@ def exact_now() -> dt.datetime:
 
 
 async def test_the_try_that_reaches_the_free_ones_starts_a_wait_that_doubles_up_to_the_longest(
-        directory: Directory) -> None:
+    directory: Directory,
+) -> None:
     t0, ana = exact_now(), [(account_key("ana"), RULE)]
     assert [await attempt(directory, ana, t0) for _ in range(3)] == [None, None, None]
     assert await directory.strikes(account_key("ana"), t0) == Strikes(3, t0 + HOUR, t0 + MINUTE)
@@ -587,8 +626,9 @@ async def test_concurrent_approvals_approve_once(open_directory: Opener) -> None
     a = await open_directory()
     b = a if isinstance(a, EmbeddedDirectory) else await open_directory()
     await a.add_pairing(pairing("676767"), now())
-    results = await asyncio.gather(*((a if i % 2 else b).approve_pairing("676767", f"wall-{i}", now())
-                                     for i in range(10)))
+    results = await asyncio.gather(
+        *((a if i % 2 else b).approve_pairing("676767", f"wall-{i}", now()) for i in range(10))
+    )
     assert results.count(True) == 1
     winner = results.index(True)
     approved = await b.pairing("676767", now())
@@ -725,7 +765,8 @@ async def test_a_new_embedded_directory_opens_empty(tmp_path: Path) -> None:
 
 
 async def test_an_embedded_directory_without_a_path_keeps_to_memory(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     memory = EmbeddedDirectory(None)
     assert memory.path is None

@@ -63,14 +63,19 @@ async def test_a_change_that_cannot_be_written_is_unavailable_and_changes_nothin
     assert held is not None and held.pending == 1
 
 
-@pytest.mark.parametrize("content", [b"", b'{"staff":{"ana":{"id":"an', b"\0" * 64],
-                         ids=["empty", "truncated", "zeros"])
-async def test_an_unreadable_directory_file_refuses_naming_the_file_and_what_to_do(tmp_path: Path,
-                                                                                  content: bytes) -> None:
+@pytest.mark.parametrize(
+    "content", [b"", b'{"staff":{"ana":{"id":"an', b"\0" * 64], ids=["empty", "truncated", "zeros"]
+)
+async def test_an_unreadable_directory_file_refuses_naming_the_file_and_what_to_do(
+    tmp_path: Path, content: bytes
+) -> None:
     path = tmp_path / "directory.json"
     path.write_bytes(content)
-    with pytest.raises(DirectoryCorrupt, match=rf"^{path}: the staff directory is .*Restore directory\.json from "
-                                               r"a backup, or run `floor check --data-dir .* --repair`"):
+    with pytest.raises(
+        DirectoryCorrupt,
+        match=rf"^{path}: the staff directory is .*Restore directory\.json from "
+        r"a backup, or run `floor check --data-dir .* --repair`",
+    ):
         await EmbeddedDirectory(path).open()
     assert path.read_bytes() == content
 

@@ -37,7 +37,8 @@ async def until(condition, what: str) -> None:
 
 
 async def test_forty_wrong_pins_and_the_right_one_sent_together_get_no_token(
-        open_directory: Opener, monkeypatch: pytest.MonkeyPatch) -> None:
+    open_directory: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Two servers on one Redis directory share the burst; the embedded file has one server.
     first = Sessions(await open_directory(), ManualClock(START), cost=CHEAP)
     second = first if not first.directory.shared else Sessions(await open_directory(), first.clock, cost=CHEAP)
@@ -81,14 +82,16 @@ async def test_forty_wrong_pins_and_the_right_one_sent_together_get_no_token(
 
 
 async def test_a_burst_from_one_address_over_many_ids_gets_the_addresss_free_tries(
-        open_directory: Opener, monkeypatch: pytest.MonkeyPatch) -> None:
+    open_directory: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sessions = Sessions(await open_directory(), ManualClock(START), cost=CHEAP)
     await sessions.add_staff(DESK, "Ana Flores", Role.front_desk, PIN, "test")
     checks = HeldChecks(monkeypatch)
     checks.release()
     ids = [f"someone-{i}" for i in range(60)] + [DESK]
-    answers = await asyncio.gather(*(sessions.sign_in(i, "1111", "tablet", "10.0.0.7") for i in ids),
-                                   return_exceptions=True)
+    answers = await asyncio.gather(
+        *(sessions.sign_in(i, "1111", "tablet", "10.0.0.7") for i in ids), return_exceptions=True
+    )
     assert all(isinstance(a, Refusal) for a in answers)
     assert len(checks.checked) == sessions.address_lockout.free
     # Another address is not held up by it.
@@ -101,8 +104,9 @@ async def test_many_right_sign_ins_at_once_are_never_made_to_wait(open_directory
     the free tries in flight are told to try again in a second, never to wait, and then get in."""
     sessions = Sessions(await open_directory(), ManualClock(START), cost=CHEAP)
     await sessions.add_staff(DESK, "Ana Flores", Role.front_desk, PIN, "test")
-    answers = await asyncio.gather(*(sessions.sign_in(DESK, PIN, f"tablet-{i}", "10.0.0.7") for i in range(30)),
-                                   return_exceptions=True)
+    answers = await asyncio.gather(
+        *(sessions.sign_in(DESK, PIN, f"tablet-{i}", "10.0.0.7") for i in range(30)), return_exceptions=True
+    )
     busy = [a for a in answers if isinstance(a, Refusal)]
     assert all(a.detail["retry_after"] == 1 for a in busy)
     assert len(busy) < 30

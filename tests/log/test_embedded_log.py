@@ -31,8 +31,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-
-
 async def opened(data_dir: Path, files: Files | None = None) -> EmbeddedLog:
     log = EmbeddedLog(data_dir, files)
     await log.open()
@@ -110,8 +108,7 @@ def _tears() -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("tear", _tears().values(), ids=_tears().keys())
-async def test_a_torn_final_record_is_logged_and_cut_off_and_the_next_append_works(tmp_path: Path,
-                                                                                   tear: bytes) -> None:
+async def test_a_torn_final_record_is_logged_and_cut_off_and_the_next_append_works(tmp_path: Path, tear: bytes) -> None:
     log = await opened(tmp_path)
     acked = [record(1, key="k1"), record(2), record(3, key="k3")]
     for r in acked:
@@ -155,8 +152,9 @@ def _damages() -> dict[str, tuple[int, bytes]]:
 
 
 @pytest.mark.parametrize("damage", _damages().values(), ids=_damages().keys())
-async def test_damage_followed_by_a_valid_record_is_corruption_and_nothing_is_cut(tmp_path: Path,
-                                                                                  damage: tuple[int, bytes]) -> None:
+async def test_damage_followed_by_a_valid_record_is_corruption_and_nothing_is_cut(
+    tmp_path: Path, damage: tuple[int, bytes]
+) -> None:
     log = await opened(tmp_path)
     for s in (1, 2, 3):
         await log.append(CLINIC, record(s))
@@ -165,7 +163,7 @@ async def test_damage_followed_by_a_valid_record_is_corruption_and_nothing_is_cu
     data = bytearray(path.read_bytes())
     at, patch = damage
     at += len(frame(record(1)))
-    data[at:at + len(patch)] = patch
+    data[at : at + len(patch)] = patch
     path.write_bytes(bytes(data))
 
     log = await opened(tmp_path)
@@ -191,8 +189,10 @@ async def test_damage_in_an_older_day_is_reported_when_that_day_is_read(tmp_path
     path.write_bytes(bytes(data))
     log = await opened(tmp_path)
     assert await log.last_seq(CLINIC) == 4  # opening reads only the two newest days
-    assert await log.read(CLINIC, 2) == [event(3, day=DAY + dt.timedelta(days=1)),
-                                         event(4, day=DAY + dt.timedelta(days=2))]
+    assert await log.read(CLINIC, 2) == [
+        event(3, day=DAY + dt.timedelta(days=1)),
+        event(4, day=DAY + dt.timedelta(days=2)),
+    ]
     with pytest.raises(LogCorrupt):
         await log.read_day(CLINIC, DAY)
     with pytest.raises(LogCorrupt):
@@ -270,10 +270,14 @@ class _FaultyAppend:
         self.inner.close()
 
 
-@pytest.mark.parametrize(("op", "partial"), [("write", 0), ("write", 11), ("sync", 0)],
-                         ids=["write fails", "short write then failure", "fsync fails"])
+@pytest.mark.parametrize(
+    ("op", "partial"),
+    [("write", 0), ("write", 11), ("sync", 0)],
+    ids=["write fails", "short write then failure", "fsync fails"],
+)
 async def test_a_failed_write_is_unavailable_and_cut_back_and_the_next_append_works(
-        tmp_path: Path, op: str, partial: int) -> None:
+    tmp_path: Path, op: str, partial: int
+) -> None:
     files = Faulty(OsFiles())
     log = await opened(tmp_path, files)
     await log.append(CLINIC, record(1))
@@ -401,8 +405,7 @@ async def test_a_disk_full_mid_record_acknowledges_only_whole_records_and_leaves
     await restarted.append(CLINIC, record(len(acked) + 1))
 
 
-async def test_after_a_failed_write_readyz_is_in_trouble_until_the_disk_takes_a_write_again(
-        tmp_path: Path) -> None:
+async def test_after_a_failed_write_readyz_is_in_trouble_until_the_disk_takes_a_write_again(tmp_path: Path) -> None:
     files = Faulty(OsFiles())
     log = await opened(tmp_path, files)
     await log.append(CLINIC, record(1))
@@ -424,8 +427,7 @@ async def test_after_a_failed_write_readyz_is_in_trouble_until_the_disk_takes_a_
 
 
 @pytest.mark.parametrize("mended_by", ["the next append", "/readyz"])
-async def test_a_short_write_whose_cut_back_fails_is_cut_back_before_anything_else_is_appended(
-        mended_by: str) -> None:
+async def test_a_short_write_whose_cut_back_fails_is_cut_back_before_anything_else_is_appended(mended_by: str) -> None:
     disk = VolatileFiles()
     files = Faulty(disk)
     log = await opened(ROOT, files)
@@ -505,7 +507,8 @@ async def _until(condition, what: str) -> None:
 
 
 async def test_an_append_whose_caller_is_cancelled_still_finishes_before_the_next_one_is_checked(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     files = GatedSync(OsFiles())
     log = await opened(tmp_path, files)
     first = asyncio.create_task(log.append(CLINIC, record(1, actor="first")))
@@ -559,15 +562,16 @@ def _batch(rng: random.Random, first: int) -> list[Record]:
     return batch
 
 
-async def _check_after_restart(log: EmbeddedLog, acked: list[Record], in_flight: list[Record],
-                               synced: bool) -> list[Event]:
+async def _check_after_restart(
+    log: EmbeddedLog, acked: list[Record], in_flight: list[Record], synced: bool
+) -> list[Event]:
     """Every acknowledged record is there, in order, gap-free; at most the records in flight follow, all of
     them whole or none of them."""
     stored = await log.read(CLINIC, 0)
     assert stored is not None
     assert [e.seq for e in stored] == list(range(1, len(stored) + 1))
     assert stored[: len(acked)] == [r.event for r in acked], "an acknowledged record was lost or changed"
-    extra = stored[len(acked):]
+    extra = stored[len(acked) :]
     assert extra in ([], [r.event for r in in_flight]), f"not the batch in flight, whole: {extra}"
     if synced:
         assert extra, "the record in flight was fsynced before the cut, yet it is gone"
@@ -653,8 +657,9 @@ class SyncDoesNothing(Faulty):
             self.inner.sync_dir(directory)
 
 
-@pytest.mark.parametrize(("files", "directories"), [(True, False), (False, True)],
-                         ids=["without fsync", "without directory fsync"])
+@pytest.mark.parametrize(
+    ("files", "directories"), [(True, False), (False, True)], ids=["without fsync", "without directory fsync"]
+)
 async def test_the_power_cut_simulation_has_teeth(files: bool, directories: bool) -> None:
     disk = VolatileFiles()
     log = await opened(ROOT, SyncDoesNothing(disk, files=files, directories=directories))
@@ -668,7 +673,8 @@ async def test_the_power_cut_simulation_has_teeth(files: bool, directories: bool
 
 
 async def test_an_append_after_close_is_refused_and_writes_nothing_until_the_log_is_opened_again(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     # A stopping server closes its log and releases the directory to the next server: a late append (an alert
     # review waking after the stop) must not reopen a day file behind the new owner's back.
     log = await opened(tmp_path)

@@ -62,8 +62,9 @@ def test_a_sound_data_directory_has_no_problem(tmp_path: Path, capsys: pytest.Ca
     assert capsys.readouterr().out.splitlines()[-1] == "2 log files, 3 records, the staff directory: 0 problem(s)"
 
 
-def test_a_damaged_last_record_is_reported_and_moved_aside_with_repair(tmp_path: Path,
-                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_damaged_last_record_is_reported_and_moved_aside_with_repair(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write_log(tmp_path, [record(1), record(2)])
     intact = path.read_bytes()
     last = frame(record(3))
@@ -72,8 +73,10 @@ def test_a_damaged_last_record_is_reported_and_moved_aside_with_repair(tmp_path:
 
     assert floor_check(tmp_path) == 1
     out = capsys.readouterr().out
-    assert f"{path}: damaged last record at byte {len(intact)} ({len(last)} bytes; the last good record " \
-           "before it: seq 2)" in out
+    assert (
+        f"{path}: damaged last record at byte {len(intact)} ({len(last)} bytes; the last good record "
+        "before it: seq 2)" in out
+    )
     assert f"--repair would move bytes {len(intact)}-{len(damaged)} to {path.name}.damaged-{len(intact)}" in out
     assert path.read_bytes() == damaged  # a check alone changes nothing
 
@@ -82,13 +85,14 @@ def test_a_damaged_last_record_is_reported_and_moved_aside_with_repair(tmp_path:
     assert "repaired: move bytes" in capsys.readouterr().out
     assert [(line["event"], line["log_level"]) for line in logs] == [("damaged_tail_quarantined", "error")]
     assert path.read_bytes() == intact
-    assert path.with_name(f"{path.name}.damaged-{len(intact)}").read_bytes() == damaged[len(intact):]
+    assert path.with_name(f"{path.name}.damaged-{len(intact)}").read_bytes() == damaged[len(intact) :]
     assert floor_check(tmp_path) == 0
     assert reopened_seqs(tmp_path) == [1, 2]
 
 
 def test_damaged_bytes_that_hold_no_record_are_moved_out_from_between_whole_records(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # What the padding of an old failed write left: zeros, then records whose seqs carry on.
     path = write_log(tmp_path, [record(1), record(2)])
     intact = path.read_bytes()
@@ -103,8 +107,9 @@ def test_damaged_bytes_that_hold_no_record_are_moved_out_from_between_whole_reco
     assert reopened_seqs(tmp_path) == [1, 2, 3, 4]
 
 
-def test_damage_that_held_a_record_is_not_repaired_and_check_fails(tmp_path: Path,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_damage_that_held_a_record_is_not_repaired_and_check_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write_log(tmp_path, [record(1), record(2), record(3)])
     data = bytearray(path.read_bytes())
     data[len(frame(record(1))) + 20] ^= 0xFF  # inside seq 2, with seq 3 after it
@@ -121,8 +126,9 @@ def test_a_gap_in_the_seqs_across_days_is_reported(tmp_path: Path, capsys: pytes
     (tmp_path / CLINIC / f"{DAY.isoformat()}.log").write_bytes(frame(record(1)))  # seq 2 lost
     findings, files, records = check_logs(tmp_path)
     assert (files, records) == (2, 2)
-    assert [f.problem for f in findings] == ["seq 3 follows seq 1 (record 0, seq missing): restore the file from a "
-                                             "backup"]
+    assert [f.problem for f in findings] == [
+        "seq 3 follows seq 1 (record 0, seq missing): restore the file from a backup"
+    ]
     assert floor_check(tmp_path, "--repair") == 1
 
 

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.anyio
 
 CLINIC = "riverside"
 
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
@@ -112,12 +113,16 @@ async def test_a_refused_batch_stores_none_of_its_records(open_log: Opener) -> N
     assert [e.seq for e in await log.read(CLINIC, 0)] == [1, 2, 3]
 
 
-@pytest.mark.parametrize("batch", [
-    [],
-    [record(1), record(3)],
-    [record(1), record(2, day=DAY + dt.timedelta(days=1))],
-    [record(1, key="same"), record(2, key="same")],
-], ids=["empty", "a gap", "two days", "one key twice"])
+@pytest.mark.parametrize(
+    "batch",
+    [
+        [],
+        [record(1), record(3)],
+        [record(1), record(2, day=DAY + dt.timedelta(days=1))],
+        [record(1, key="same"), record(2, key="same")],
+    ],
+    ids=["empty", "a gap", "two days", "one key twice"],
+)
 async def test_a_malformed_batch_is_a_programming_error(open_log: Opener, batch: list[Record]) -> None:
     log = await open_log()
     with pytest.raises(ValueError):

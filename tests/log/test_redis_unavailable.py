@@ -62,13 +62,17 @@ async def test_an_error_meaning_redis_cannot_take_it_now_is_unavailable(error: E
     assert raised.value.maybe_stored
 
 
-@pytest.mark.parametrize("error", [
-    e.ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value"),
-    e.ClusterCrossSlotError("Keys in request don't hash to the same slot"),
-    e.DataError("Invalid input of type: 'NoneType'"),
-    e.RedisClusterException("No way to dispatch this command to Redis Cluster. Missing key."),
-    ValueError("a bug"),
-], ids=lambda x: type(x).__name__)
+@pytest.mark.parametrize(
+    "error",
+    [
+        e.ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value"),
+        e.ClusterCrossSlotError("Keys in request don't hash to the same slot"),
+        e.DataError("Invalid input of type: 'NoneType'"),
+        e.RedisClusterException("No way to dispatch this command to Redis Cluster. Missing key."),
+        ValueError("a bug"),
+    ],
+    ids=lambda x: type(x).__name__,
+)
 async def test_a_bug_or_a_bad_command_is_not_called_an_outage(error: Exception) -> None:
     async def command() -> None:
         raise error
@@ -98,8 +102,7 @@ async def test_a_client_that_is_not_open_is_unavailable() -> None:
 
 def test_a_url_list_names_every_node_and_hides_every_password() -> None:
     listed = "redis://:s3cret@10.0.0.1:7000, redis://user:p4ss@10.0.0.2:7001,redis://10.0.0.3:7002"
-    assert urls(listed) == ["redis://:s3cret@10.0.0.1:7000", "redis://user:p4ss@10.0.0.2:7001",
-                            "redis://10.0.0.3:7002"]
+    assert urls(listed) == ["redis://:s3cret@10.0.0.1:7000", "redis://user:p4ss@10.0.0.2:7001", "redis://10.0.0.3:7002"]
     shown = safe_url(listed)
     assert "s3cret" not in shown and "p4ss" not in shown and "user" not in shown
     assert shown == "redis://***@10.0.0.1:7000,redis://***@10.0.0.2:7001,redis://10.0.0.3:7002"

@@ -38,8 +38,14 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def started(data_dir: Path, *, clock: ManualClock | None = None, hub: Hub | None = None,
-                  event_log: EmbeddedLog | None = None, retain: int = 50_000) -> ClinicRuntime:
+async def started(
+    data_dir: Path,
+    *,
+    clock: ManualClock | None = None,
+    hub: Hub | None = None,
+    event_log: EmbeddedLog | None = None,
+    retain: int = 50_000,
+) -> ClinicRuntime:
     event_log = event_log or EmbeddedLog(data_dir)
     await event_log.open()
     runtime = ClinicRuntime(quiet_clinic(), event_log, clock or ManualClock(START), hub or Hub(), retain=retain)
@@ -124,10 +130,12 @@ async def test_a_refused_tap_writes_nothing_and_sends_nothing(tmp_path: Path) ->
     runtime = await started(tmp_path)
     visit = (await tap(runtime, walk_in()))["visit"]["id"]
     sub = runtime.hub.subscribe(CLINIC, STAFF)
-    for command, why in [(step(visit, Stage.checked_out), Why.illegal_step),
-                         (step(visit, Stage.roomed, "nowhere"), Why.invalid),
-                         (step("v99", Stage.arrived), Why.not_found),
-                         (BookVisit("Bo", "nobody", "follow", walk_in=True), Why.invalid)]:
+    for command, why in [
+        (step(visit, Stage.checked_out), Why.illegal_step),
+        (step(visit, Stage.roomed, "nowhere"), Why.invalid),
+        (step("v99", Stage.arrived), Why.not_found),
+        (BookVisit("Bo", "nobody", "follow", walk_in=True), Why.invalid),
+    ]:
         with pytest.raises(Refusal) as refused:
             await runtime.handle(command, "ma", "t1")
         assert refused.value.why is why
@@ -169,8 +177,7 @@ async def test_a_retry_with_the_same_key_gets_the_same_answer_and_appends_once(t
     assert [v.patient_name for v in restarted.floor.visits.values()] == ["Ann Lee", "Bo Chen"]
 
 
-async def test_a_receipt_stored_as_the_answers_bytes_by_an_older_server_still_answers_its_retry(
-        tmp_path: Path) -> None:
+async def test_a_receipt_stored_as_the_answers_bytes_by_an_older_server_still_answers_its_retry(tmp_path: Path) -> None:
     """Receipts used to keep the HTTP answer itself; they now keep the event and what it touched. A retry of a
     tap stored before still gets that first answer, byte for byte."""
     runtime = await started(tmp_path)
@@ -218,8 +225,9 @@ async def test_two_racing_arrivals_on_one_visit_store_exactly_one(tmp_path: Path
     visit = booked["visit"]["id"]
     assert booked["visit"]["stage"] == "scheduled"
 
-    results = await asyncio.gather(*(runtime.handle(step(visit, Stage.arrived), "ma", f"t{i}") for i in (1, 2)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(runtime.handle(step(visit, Stage.arrived), "ma", f"t{i}") for i in (1, 2)), return_exceptions=True
+    )
     answers = [r for r in results if isinstance(r, Answer)]
     refusals = [r for r in results if isinstance(r, Refusal)]
     assert len(answers) == 1 and len(refusals) == 1, results
@@ -232,8 +240,9 @@ async def test_two_racing_arrivals_on_one_visit_store_exactly_one(tmp_path: Path
 async def test_two_visits_roomed_into_one_room_only_one_gets_it(tmp_path: Path) -> None:
     runtime = await started(tmp_path)
     visits = [(await tap(runtime, walk_in(name)))["visit"]["id"] for name in ("Ann Lee", "Bo Chen")]
-    results = await asyncio.gather(*(runtime.handle(step(v, Stage.roomed, "w1"), "ma", "t1") for v in visits),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(runtime.handle(step(v, Stage.roomed, "w1"), "ma", "t1") for v in visits), return_exceptions=True
+    )
     won = [v for v, r in zip(visits, results, strict=True) if isinstance(r, Answer)]
     refusals = [r for r in results if isinstance(r, Refusal)]
     assert len(won) == 1 and len(refusals) == 1, results
@@ -252,8 +261,12 @@ async def _a_busy_morning(runtime: ClinicRuntime) -> list[str]:
     visits = [(await tap(runtime, walk_in(name)))["visit"]["id"] for name in ("Ann Lee", "Bo Chen", "Cy Diaz")]
     later = BookVisit("Di Ek", "okafor", "new", start=START + dt.timedelta(hours=2))
     visits.append((await tap(runtime, later))["visit"]["id"])
-    for stage, room in [(Stage.roomed, "e1"), (Stage.prep_done, None), (Stage.provider_in, None),
-                        (Stage.checked_out, None)]:
+    for stage, room in [
+        (Stage.roomed, "e1"),
+        (Stage.prep_done, None),
+        (Stage.provider_in, None),
+        (Stage.checked_out, None),
+    ]:
         runtime.clock.advance(minutes=7)
         await tap(runtime, step(visits[0], stage, room))
     await tap(runtime, MarkRoom("e1", RoomAction.ready))

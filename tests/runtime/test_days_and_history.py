@@ -48,15 +48,28 @@ def test_two_clinic_days_across_midnight_in_auckland(tmp_path: Path) -> None:
             return answer.json()
 
         def walk_in(name: str) -> str:
-            return post("/visits", {"patient_name": name, "provider": "kim", "visit_type": "follow",
-                                    "walk_in": True}, minutes=0)["visit"]["id"]
+            return post(
+                "/visits", {"patient_name": name, "provider": "kim", "visit_type": "follow", "walk_in": True}, minutes=0
+            )["visit"]["id"]
 
         seen = walk_in("Ann Lee")
-        for step in ({"type": "roomed", "room": "e1"}, {"type": "prep_done"}, {"type": "provider_in"},
-                     {"type": "teach_back_done"}, {"type": "checked_out"}):
+        for step in (
+            {"type": "roomed", "room": "e1"},
+            {"type": "prep_done"},
+            {"type": "provider_in"},
+            {"type": "teach_back_done"},
+            {"type": "checked_out"},
+        ):
             post(f"/visits/{seen}/events", step)
-        missed = post("/visits", {"patient_name": "Bo Chen", "provider": "okafor", "visit_type": "follow",
-                                  "start": local(FIRST, 10).isoformat()})["visit"]["id"]
+        missed = post(
+            "/visits",
+            {
+                "patient_name": "Bo Chen",
+                "provider": "okafor",
+                "visit_type": "follow",
+                "start": local(FIRST, 10).isoformat(),
+            },
+        )["visit"]["id"]
         clock.set(local(FIRST, 10, 20))
         post(f"/visits/{missed}/events", {"type": "no_show"}, minutes=0)
         clock.set(local(FIRST, 23, 40))
@@ -67,8 +80,11 @@ def test_two_clinic_days_across_midnight_in_auckland(tmp_path: Path) -> None:
         # 00:10 on the 24th in Auckland; in UTC it is still the 23rd. The next tap opens the new day.
         clock.set(local(SECOND, 0, 10))
         assert clock.now().date() == FIRST
-        today = post("/visits", {"patient_name": "Di Evans", "provider": "kim", "visit_type": "follow",
-                                 "walk_in": True}, minutes=0)
+        today = post(
+            "/visits",
+            {"patient_name": "Di Evans", "provider": "kim", "visit_type": "follow", "walk_in": True},
+            minutes=0,
+        )
         assert today["event"]["day"] == str(SECOND)
         board = client.get(f"{API}/board", headers=manager).json()
         assert board["day"] == str(SECOND) and [v["patient_name"] for v in board["visits"]] == ["Di Evans"]
@@ -96,7 +112,10 @@ def test_two_clinic_days_across_midnight_in_auckland(tmp_path: Path) -> None:
         old_board = client.get(f"{API}/board", params={"day": str(FIRST)}, headers=manager).json()
         assert old_board["day"] == str(FIRST)
         assert {v["patient_name"]: v["stage"] for v in old_board["visits"]} == {
-            "Ann Lee": "checked_out", "Bo Chen": "no_show", "Cy Diaz": "roomed"}
+            "Ann Lee": "checked_out",
+            "Bo Chen": "no_show",
+            "Cy Diaz": "roomed",
+        }
         assert {r["id"]: r["state"] for r in old_board["rooms"]}["e2"] == "occupied"
         # A past day's patients are for reports: the floor's staff see today's board only.
         desk = sign_in(client, floors, Role.front_desk)
@@ -110,14 +129,14 @@ def test_two_clinic_days_across_midnight_in_auckland(tmp_path: Path) -> None:
         # Cy Diaz was still in a room when the day closed: how that visit ended, Floor was never told.
         assert sorted(e.resource.status for e in bundle.entry) == ["cancelled", "finished", "unknown"]
         report = MeasureReport.model_validate_json(
-            client.get(f"{API}/export/measures", params={"day": str(FIRST)}, headers=manager).content)
+            client.get(f"{API}/export/measures", params={"day": str(FIRST)}, headers=manager).content
+        )
         assert report.status == "complete"
         assert {g.code.coding[0].code: g for g in report.group}["booked"].measureScore.value == 3
         csv = client.get(f"{API}/export/measures", params={"day": str(FIRST), "format": "csv"}, headers=manager)
         assert csv.status_code == 200 and csv.text.splitlines()[1].startswith(f"riverside,{FIRST},,3,")
 
-        tomorrow = client.get(f"{API}/measures", params={"day": str(SECOND + dt.timedelta(days=1))},
-                              headers=manager)
+        tomorrow = client.get(f"{API}/measures", params={"day": str(SECOND + dt.timedelta(days=1))}, headers=manager)
         assert tomorrow.status_code == 422 and tomorrow.json()["field"] == "day"
 
     # After a restart on the second day, only that day is loaded; the first is still read from the log.
@@ -170,8 +189,9 @@ async def test_a_starting_server_prunes_the_days_past_retention(tmp_path: Path) 
         await writer.append("riverside", Record(event(seq, day=last - dt.timedelta(days=9 - n))))
     await writer.close()
     clinic = quiet_clinic()
-    floors = test_floors(tmp_path, [clinic], clock=ManualClock(dt.datetime.combine(last, dt.time(15),
-                                                                                   tzinfo=clinic.tz)))
+    floors = test_floors(
+        tmp_path, [clinic], clock=ManualClock(dt.datetime.combine(last, dt.time(15), tzinfo=clinic.tz))
+    )
     floors.retention_days = 3
     await floors.start()
     try:
@@ -213,12 +233,22 @@ def test_floor_export_reads_a_day_from_the_data_directory(tmp_path: Path, capsys
     main(["export", "--clinic", "riverside", "--data-dir", str(tmp_path)])  # today, by that clock
     bundle = Bundle.model_validate_json(capsys.readouterr().out)
     assert [e.resource.status for e in bundle.entry] == ["arrived"] * 3
-    main(["export", "--clinic", "riverside", "--day", "2026-11-23", "--data-dir", str(tmp_path),
-          "--what", "measures"])
+    main(["export", "--clinic", "riverside", "--day", "2026-11-23", "--data-dir", str(tmp_path), "--what", "measures"])
     report = MeasureReport.model_validate_json(capsys.readouterr().out)
     assert {g.code.coding[0].code: g for g in report.group}["waiting"].measureScore.value == 3
-    main(["export", "--clinic", "riverside", "--day", "2026-11-23", "--data-dir", str(tmp_path),
-          "--what", "measures-csv"])
+    main(
+        [
+            "export",
+            "--clinic",
+            "riverside",
+            "--day",
+            "2026-11-23",
+            "--data-dir",
+            str(tmp_path),
+            "--what",
+            "measures-csv",
+        ]
+    )
     assert capsys.readouterr().out.splitlines()[1].startswith("riverside,2026-11-23,,3,")
     # A week later the day has closed: visits it left open are unknown, not still arrived (an EHR keeps those open).
     clock.advance(days=7)

@@ -26,8 +26,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def test_the_demo_knows_each_visit_it_booked_by_the_id_the_runtime_gave_it(tmp_path: Path,
-                                                                                monkeypatch) -> None:
+async def test_the_demo_knows_each_visit_it_booked_by_the_id_the_runtime_gave_it(tmp_path: Path, monkeypatch) -> None:
     clinic = demo_clinic()
     log = EmbeddedLog(tmp_path)
     await log.open()

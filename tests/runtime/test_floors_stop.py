@@ -96,8 +96,7 @@ class WatchedLog(EmbeddedLog):
         await super().close()
 
 
-async def test_stop_waits_for_the_taps_in_flight_to_be_stored_and_folded_before_closing_the_log(
-        tmp_path: Path) -> None:
+async def test_stop_waits_for_the_taps_in_flight_to_be_stored_and_folded_before_closing_the_log(tmp_path: Path) -> None:
     """One tap is stopped mid-append (its fsync held); a second waits behind it for the clinic's lock. The log
     must not be closed until both are stored and folded into the floor: the embedded log's own close would
     wait for the first append, but not for the second, which would then be written after the close and

@@ -31,6 +31,7 @@ CLINIC = quiet_clinic()
 TODAY = dt.date(2026, 11, 23)
 MORNING = CLINIC.local(TODAY, dt.time(8))
 
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
@@ -92,10 +93,14 @@ async def test_past_days_in_the_log_change_todays_projection(open_log: Opener) -
     # What the manager reads.
     answer = runtime.learned_answer()
     assert answer.learned and answer.days == 3 and answer.max_days == LEARN_DAYS
-    kim_follow = next(t for p in answer.providers if p.provider == "kim" for t in p.visit_types
-                      if t.visit_type == "follow")
+    kim_follow = next(
+        t for p in answer.providers if p.provider == "kim" for t in p.visit_types if t.visit_type == "follow"
+    )
     assert {s.stage: (s.configured, s.expected, s.visits) for s in kim_follow.stages}["provider_in"] == (
-        12, expected, 18)
+        12,
+        expected,
+        18,
+    )
 
     # A restart learns the same from the same log.
     again = ClinicRuntime(CLINIC, await open_log(), ManualClock(MORNING), Hub())

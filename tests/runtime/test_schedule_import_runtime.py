@@ -76,8 +76,9 @@ async def test_an_import_raced_by_another_server_books_each_appointment_once(tmp
     assert (again.added, again.unchanged, again.seq) == (0, 3, 4)
 
 
-@pytest.mark.parametrize("keep", [0, 1, 8, 9, 300, 600, -1, None], ids=lambda k: {-1: "all but a byte",
-                                                                                 None: "all"}.get(k, f"{k} B"))
+@pytest.mark.parametrize(
+    "keep", [0, 1, 8, 9, 300, 600, -1, None], ids=lambda k: {-1: "all but a byte", None: "all"}.get(k, f"{k} B")
+)
 async def test_a_power_cut_while_an_import_is_stored_keeps_all_of_it_or_none(keep: int | None) -> None:
     # The import's events are written as one frame: a cut that tears it after any number of bytes leaves
     # none of its visits (only a whole frame, all of them), never a half-booked day.

@@ -94,9 +94,21 @@ class ServerProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "floor", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
-                 *clinic_clock_args(self.args)],
-                stdout=log, stderr=subprocess.STDOUT, env=env)
+                [
+                    sys.executable,
+                    "-m",
+                    "floor",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--data-dir",
+                    str(self.data_dir),
+                    *clinic_clock_args(self.args),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -137,8 +149,9 @@ class ServerProcess:
 
     def sign_in(self, staff_id: str, device: str = "test-tablet", pin: str = PIN) -> dict[str, str]:
         """Sign in over HTTP as a tablet does; the headers to send with every request."""
-        answer = httpx.post(f"{self.url}/api/sign-in", json={"staff": staff_id, "secret": pin, "device": device},
-                            timeout=10)
+        answer = httpx.post(
+            f"{self.url}/api/sign-in", json={"staff": staff_id, "secret": pin, "device": device}, timeout=10
+        )
         assert answer.status_code == 201, answer.text
         return bearer(answer.json()["token"])
 
@@ -164,9 +177,28 @@ def staff_add(where: list[str], people: Iterable[Person]) -> None:
     running: list[tuple[str, subprocess.Popen[str]]] = []
     for staff_id, role, name, pin in (p if len(p) == 4 else (*p, None, PIN) for p in people):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "floor", "--log-level", "warning", "staff", "add", "--id", staff_id,
-             "--name", name or _name(staff_id), "--role", role.value, "--secret-stdin", *where],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [
+                sys.executable,
+                "-m",
+                "floor",
+                "--log-level",
+                "warning",
+                "staff",
+                "add",
+                "--id",
+                staff_id,
+                "--name",
+                name or _name(staff_id),
+                "--role",
+                role.value,
+                "--secret-stdin",
+                *where,
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         assert proc.stdin is not None
         proc.stdin.write(pin + "\n")
         proc.stdin.close()

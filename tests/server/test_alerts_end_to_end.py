@@ -68,8 +68,9 @@ async def _collect(ws, messages: list[dict]) -> None:
         messages.append(json.loads(raw))
 
 
-async def _acknowledge_the_first_alert(a: ServerProcess, b: ServerProcess, messages: list[dict],
-                                       managers: dict[str, Headers]) -> str:
+async def _acknowledge_the_first_alert(
+    a: ServerProcess, b: ServerProcess, messages: list[dict], managers: dict[str, Headers]
+) -> str:
     """While the day plays: a manager acknowledges the first alert on A; B's screens learn who did; B
     refuses a second acknowledgement by another manager."""
     raised = await _wait_for(messages, lambda m: _is(m, "alert_raised"), "alert_raised", timeout=150)
@@ -79,8 +80,12 @@ async def _acknowledge_the_first_alert(a: ServerProcess, b: ServerProcess, messa
         answer = await client.post(f"{a.url}{path}", headers=managers[MANAGER])
         assert answer.status_code == 201, answer.text
         assert answer.json()["alert"]["acknowledged_by"] == MANAGER
-        seen = await _wait_for(messages, lambda m: _is(m, "alert_acknowledged") and _change(m)["alert"] == alert,
-                               f"alert_acknowledged for {alert}", timeout=10)
+        seen = await _wait_for(
+            messages,
+            lambda m: _is(m, "alert_acknowledged") and _change(m)["alert"] == alert,
+            f"alert_acknowledged for {alert}",
+            timeout=10,
+        )
         assert seen["event"]["actor"] == MANAGER
         assert seen["alert"]["id"] == alert
         assert seen["alert"]["acknowledged_by"] == MANAGER
@@ -95,8 +100,9 @@ async def _same_boards(a: ServerProcess, b: ServerProcess, headers: Headers) -> 
     """Both servers' boards at one seq (the servers keep reviewing as the clinic clock runs on)."""
     async with httpx.AsyncClient(timeout=10, headers=headers) as client:
         for _ in range(100):
-            board_a, board_b = await asyncio.gather(client.get(f"{a.url}/api/clinics/{CLINIC}/board"),
-                                                    client.get(f"{b.url}/api/clinics/{CLINIC}/board"))
+            board_a, board_b = await asyncio.gather(
+                client.get(f"{a.url}/api/clinics/{CLINIC}/board"), client.get(f"{b.url}/api/clinics/{CLINIC}/board")
+            )
             if board_a.json()["seq"] == board_b.json()["seq"]:
                 return board_a.json(), board_b.json()
             await asyncio.sleep(0.05)
@@ -131,8 +137,9 @@ def _check_the_feed(messages: list[dict]) -> tuple[list[dict], Counter]:
                 known[alert] = m["alert"]
                 if change["kind"] == "cascade":
                     provider = change["provider"]
-                    assert provider not in cascades, \
+                    assert provider not in cascades, (
                         f"seq {m['seq']}: cascade {alert} raised for {provider} while {cascades[provider]} is active"
+                    )
                     cascades[provider] = alert
             case "alert_cleared":
                 alert = change["alert"]
@@ -186,24 +193,37 @@ async def test_a_simulated_morning_on_two_servers_raises_each_alert_once_everywh
         staff_add(["--redis", store.url], accounts)
         origin = time.time() + 2
         clock = ScaledClock(start, SPEED, origin)
-        args = ("--redis", store.url, "--clock-start", start.isoformat(), "--clock-speed", repr(SPEED),
-                "--clock-origin", repr(origin))
+        args = (
+            "--redis",
+            store.url,
+            "--clock-start",
+            start.isoformat(),
+            "--clock-speed",
+            repr(SPEED),
+            "--clock-origin",
+            repr(origin),
+        )
         a = ServerProcess(tmp_path / "a", tmp_path / "a.log", *args)
         b = ServerProcess(tmp_path / "b", tmp_path / "b.log", *args)
         stack.callback(a.stop)
         stack.callback(b.stop)
         await asyncio.gather(asyncio.to_thread(a.start), asyncio.to_thread(b.start))
         # Signed in on either server, good on both; half on each.
-        signed = await asyncio.gather(*(asyncio.to_thread((a, b)[i % 2].sign_in, staff_id, f"tablet-{staff_id}")
-                                        for i, (staff_id, _) in enumerate(accounts)))
+        signed = await asyncio.gather(
+            *(
+                asyncio.to_thread((a, b)[i % 2].sign_in, staff_id, f"tablet-{staff_id}")
+                for i, (staff_id, _) in enumerate(accounts)
+            )
+        )
         headers = {staff_id: h for (staff_id, _), h in zip(accounts, signed, strict=True)}
         signed_in = {role: headers[staff_id] for role, staff_id in PEOPLE.items()}
         managers = {m: headers[m] for m in (MANAGER, OTHER_MANAGER)}
 
         messages: list[dict] = []
         # The manager's screen on B: the same events as every staff screen, and the measures on each tick.
-        async with connect(f"{b.ws_url}/api/clinics/{CLINIC}/live", max_size=2**22,
-                           additional_headers=managers[MANAGER]) as ws:
+        async with connect(
+            f"{b.ws_url}/api/clinics/{CLINIC}/live", max_size=2**22, additional_headers=managers[MANAGER]
+        ) as ws:
             collector = asyncio.create_task(_collect(ws, messages))
             acknowledged = asyncio.create_task(_acknowledge_the_first_alert(a, b, messages, managers))
             try:
@@ -221,11 +241,13 @@ async def test_a_simulated_morning_on_two_servers_raises_each_alert_once_everywh
         events, kinds = _check_the_feed(messages)
         raised = [m for m in events if _is(m, "alert_raised")]
         cleared = [m for m in events if _is(m, "alert_cleared")]
-        print(f"\nseed {SEED}: {played.rounds} rounds, {played.booked} booked, {played.taps} taps "
-              f"({played.refused} refused with 409, {played.throttled} put off by 429), "
-              f"per server {list(played.per_server.values())}; "
-              f"socket: {len(events)} events, raised {dict(kinds)}, {len(cleared)} cleared; acknowledged {alert}; "
-              f"stored by A {dict(_alert_lines(a))}, by B {dict(_alert_lines(b))}")
+        print(
+            f"\nseed {SEED}: {played.rounds} rounds, {played.booked} booked, {played.taps} taps "
+            f"({played.refused} refused with 409, {played.throttled} put off by 429), "
+            f"per server {list(played.per_server.values())}; "
+            f"socket: {len(events)} events, raised {dict(kinds)}, {len(cleared)} cleared; acknowledged {alert}; "
+            f"stored by A {dict(_alert_lines(a))}, by B {dict(_alert_lines(b))}"
+        )
         assert raised, "the simulated morning raised no alert"
         assert cleared, "the simulated morning cleared no alert"
         assert all(played.per_server.values()), played.per_server
@@ -235,8 +257,9 @@ async def test_a_simulated_morning_on_two_servers_raises_each_alert_once_everywh
         alerts_a = {x["id"]: x for x in board_a["alerts"]}
         alerts_b = {x["id"]: x for x in board_b["alerts"]}
         assert alerts_a.keys() == alerts_b.keys()
-        assert {k: (x["raised_at"], x["cleared_at"]) for k, x in alerts_a.items()} == \
-            {k: (x["raised_at"], x["cleared_at"]) for k, x in alerts_b.items()}
+        assert {k: (x["raised_at"], x["cleared_at"]) for k, x in alerts_a.items()} == {
+            k: (x["raised_at"], x["cleared_at"]) for k, x in alerts_b.items()
+        }
         assert alerts_a == alerts_b
         assert alerts_a[alert]["acknowledged_by"] == MANAGER
 
@@ -245,12 +268,16 @@ async def test_a_simulated_morning_on_two_servers_raises_each_alert_once_everywh
         assert [e["seq"] for e in stored] == list(range(1, len(stored) + 1))
         # Alert ids are random, so a second raise of one episode would carry an id of its own: count episodes (a
         # dwell's visit, stage and entry) and, for cascades, raises for a provider whose cascade is still active.
-        raised_in_log = Counter(e["change"].get("episode") or e["change"]["alert"] for e in stored
-                                if e["change"]["type"] == "alert_raised")
+        raised_in_log = Counter(
+            e["change"].get("episode") or e["change"]["alert"] for e in stored if e["change"]["type"] == "alert_raised"
+        )
         duplicates = {alert: n for alert, n in raised_in_log.items() if n > 1}
         assert not duplicates, f"alerts raised more than once in the log: {duplicates}"
-        assert all(e["change"].get("episode") for e in stored
-                   if e["change"]["type"] == "alert_raised" and e["change"]["kind"] == "dwell")
+        assert all(
+            e["change"].get("episode")
+            for e in stored
+            if e["change"]["type"] == "alert_raised" and e["change"]["kind"] == "dwell"
+        )
         cascading: dict[str, str] = {}  # provider -> its active cascade
         by_id = {e["change"]["alert"]: e["change"] for e in stored if e["change"]["type"] == "alert_raised"}
         for e in stored:
@@ -260,16 +287,21 @@ async def test_a_simulated_morning_on_two_servers_raises_each_alert_once_everywh
                 cascading[change["provider"]] = change["alert"]
             elif change["type"] == "alert_cleared" and by_id[change["alert"]]["kind"] == "cascade":
                 del cascading[by_id[change["alert"]]["provider"]]
-        assert {e["change"]["alert"] for e in stored[:board_a["seq"]] if e["change"]["type"] == "alert_raised"} \
-            == alerts_a.keys()
-        assert all(e["actor"] == "floor" for e in stored
-                   if e["change"]["type"] in ("alert_raised", "alert_updated", "alert_cleared"))
+        assert {
+            e["change"]["alert"] for e in stored[: board_a["seq"]] if e["change"]["type"] == "alert_raised"
+        } == alerts_a.keys()
+        assert all(
+            e["actor"] == "floor"
+            for e in stored
+            if e["change"]["type"] in ("alert_raised", "alert_updated", "alert_cleared")
+        )
         # Every staff tap was stored as the signed-in person whose role it is, from the device they signed in on.
         tapped_by: defaultdict[str, set[tuple[str, str]]] = defaultdict(set)
         for e in stored:
             tapped_by[e["change"].get("step") or e["change"]["type"]].add((e["actor"], e["device"]))
-        desk, ma, provider = ((PEOPLE[r], f"tablet-{PEOPLE[r]}") for r in
-                              (Role.front_desk, Role.medical_assistant, Role.provider))
+        desk, ma, provider = (
+            (PEOPLE[r], f"tablet-{PEOPLE[r]}") for r in (Role.front_desk, Role.medical_assistant, Role.provider)
+        )
         assert tapped_by["visit_booked"] == tapped_by["arrived"] == tapped_by["checked_out"] == {desk}
         assert tapped_by["roomed"] == tapped_by["prep_done"] == tapped_by["room_marked"] == {ma}
         assert tapped_by["provider_in"] == {provider}

@@ -14,8 +14,7 @@ from tests.server.conftest import ServerProcess
 
 def _pairings(server: ServerProcess, forwarded_for: list[str]) -> list[httpx.Response]:
     with httpx.Client(base_url=server.url, timeout=10) as http:
-        return [http.post("/api/displays/pairings", headers={"X-Forwarded-For": address})
-                for address in forwarded_for]
+        return [http.post("/api/displays/pairings", headers={"X-Forwarded-For": address}) for address in forwarded_for]
 
 
 def test_a_forged_x_forwarded_for_from_an_untrusted_peer_is_one_address(tmp_path: Path) -> None:

@@ -22,8 +22,11 @@ PATH = ("roomed", "prep_done", "provider_in", "teach_back_done", "checked_out")
 
 def _walk_in(client: httpx.Client, name: str, headers: dict[str, str] | None = None) -> httpx.Response:
     """Add a walk-in (the front desk's step): with the client's own headers, or the desk's `headers`."""
-    return client.post(f"/api/clinics/{CLINIC}/visits", headers=headers,
-                       json={"patient_name": name, "provider": "silva", "visit_type": "follow", "walk_in": True})
+    return client.post(
+        f"/api/clinics/{CLINIC}/visits",
+        headers=headers,
+        json={"patient_name": name, "provider": "silva", "visit_type": "follow", "walk_in": True},
+    )
 
 
 def _tap(client: httpx.Client, visit: str, step: str, **extra) -> httpx.Response:
@@ -56,8 +59,9 @@ def test_every_acknowledged_tap_survives_kill_9_under_load(server: ServerProcess
                     if r.status_code == 201:
                         acked[r.json()["seq"]] = r.json()["visit"]["id"]
                         visit = r.json()["visit"]["id"]
-                        r = client.post(f"/api/clinics/{CLINIC}/visits/{visit}/events",
-                                        json={"type": "left_without_being_seen"})
+                        r = client.post(
+                            f"/api/clinics/{CLINIC}/visits/{visit}/events", json={"type": "left_without_being_seen"}
+                        )
                         if r.status_code == 201:
                             acked[r.json()["seq"]] = visit
                 except httpx.TransportError:
@@ -102,7 +106,7 @@ def test_a_torn_last_record_is_moved_aside_logged_and_the_server_starts(server: 
     server.kill9()
     log_file = _day_file(server.data_dir)
     intact = log_file.stat().st_size
-    torn = b"\x00\x00\x01\xf4\x12\x34\x56\x78{\"event\":{\"seq\":"  # a record cut off mid-write
+    torn = b'\x00\x00\x01\xf4\x12\x34\x56\x78{"event":{"seq":'  # a record cut off mid-write
     with open(log_file, "ab") as f:
         f.write(torn)
 
@@ -165,8 +169,10 @@ def test_two_concurrent_conflicting_taps_on_one_visit_one_wins_one_gets_409(serv
             winner_room = history["visit"]["room"]
             r = _tap(client, visit, "left_without_being_seen")
             assert r.status_code == 201
-            assert client.post(f"/api/clinics/{CLINIC}/rooms/{winner_room}/events",
-                               json={"type": "ready"}).status_code == 201
+            assert (
+                client.post(f"/api/clinics/{CLINIC}/rooms/{winner_room}/events", json={"type": "ready"}).status_code
+                == 201
+            )
 
 
 def test_a_stale_expected_version_gets_409_with_the_visit_as_it_is(server: ServerProcess) -> None:
@@ -174,8 +180,10 @@ def test_a_stale_expected_version_gets_409_with_the_visit_as_it_is(server: Serve
     with httpx.Client(base_url=server.url, headers=ma) as client:
         visit = _walk_in(client, "Ann Lee", desk).json()["visit"]
         assert _tap(client, visit["id"], "roomed", room="e3").status_code == 201
-        r = client.post(f"/api/clinics/{CLINIC}/visits/{visit['id']}/events",
-                        json={"type": "left_without_being_seen", "expected_version": visit["version"]})
+        r = client.post(
+            f"/api/clinics/{CLINIC}/visits/{visit['id']}/events",
+            json={"type": "left_without_being_seen", "expected_version": visit["version"]},
+        )
         assert r.status_code == 409
         body = r.json()
         assert body["error"] == "stale_version"

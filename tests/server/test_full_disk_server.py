@@ -32,8 +32,9 @@ CLINIC = "riverside"
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     where = tmp_path / "small"
     where.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k,mode=0700", "tmpfs", str(where)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=96k,mode=0700", "tmpfs", str(where)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         # CI runs as root on a machine that mounts it: there, not mounting is a failure, never a skip.
         why = f"a small file system cannot be mounted here: {mounted.stderr.strip()}"
@@ -63,8 +64,10 @@ def fill(disk: Path, leave: int) -> Path:
 
 def walk_in(client: httpx.Client, name: str) -> httpx.Response:
     for _ in range(50):
-        answer = client.post(f"/api/clinics/{CLINIC}/visits", json={"patient_name": name, "provider": "silva",
-                                                                   "visit_type": "follow", "walk_in": True})
+        answer = client.post(
+            f"/api/clinics/{CLINIC}/visits",
+            json={"patient_name": name, "provider": "silva", "visit_type": "follow", "walk_in": True},
+        )
         if answer.status_code != 429:  # this tablet's burst is spent: wait as told
             return answer
         time.sleep(float(answer.headers["Retry-After"]))
@@ -77,7 +80,8 @@ def day_file(data_dir: Path) -> Path:
 
 
 def test_a_real_full_disk_acknowledges_only_whole_taps_and_the_server_comes_back_with_all(
-        small_disk: Path, tmp_path: Path) -> None:
+    small_disk: Path, tmp_path: Path
+) -> None:
     server = ServerProcess(small_disk, tmp_path / "server.log")
     server.add_staff("desk-ana", Role.front_desk)
     server.start()
@@ -108,8 +112,9 @@ def test_a_real_full_disk_acknowledges_only_whole_taps_and_the_server_comes_back
             ready = client.get("/readyz")
             assert ready.status_code == 503 and "disk is full" in " ".join(ready.json()["problems"]), ready.text
 
-            signing_in = httpx.post(f"{server.url}/api/sign-in", timeout=10,
-                                    json={"staff": "desk-ana", "secret": "2468", "device": "t2"})
+            signing_in = httpx.post(
+                f"{server.url}/api/sign-in", timeout=10, json={"staff": "desk-ana", "secret": "2468", "device": "t2"}
+            )
             assert signing_in.status_code == 503 and signing_in.headers["Retry-After"], signing_in.text
             assert not (small_disk / "directory.tmp").exists()
 
@@ -133,20 +138,26 @@ def test_a_real_full_disk_acknowledges_only_whole_taps_and_the_server_comes_back
 
 
 def serve_once(data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "floor", "serve", "--port", str(free_port()), "--data-dir",
-                           str(data_dir)], capture_output=True, text=True, timeout=30,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return subprocess.run(
+        [sys.executable, "-m", "floor", "serve", "--port", str(free_port()), "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 @pytest.mark.parametrize("content", [b"", b'{"staff":{"desk-ana":{"id":"desk'], ids=["empty", "truncated"])
-def test_a_damaged_staff_directory_stops_the_start_in_one_line_naming_the_file(tmp_path: Path,
-                                                                               content: bytes) -> None:
+def test_a_damaged_staff_directory_stops_the_start_in_one_line_naming_the_file(tmp_path: Path, content: bytes) -> None:
     (tmp_path / "directory.json").write_bytes(content)
     started = serve_once(tmp_path)
     assert started.returncode == 1
     assert "Traceback" not in started.stderr
-    assert started.stderr.strip().splitlines()[-1].startswith(
-        f"floor: cannot start: {tmp_path / 'directory.json'}: the staff directory is ")
+    assert (
+        started.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"floor: cannot start: {tmp_path / 'directory.json'}: the staff directory is ")
+    )
     assert "floor check" in started.stderr and (tmp_path / "directory.json").read_bytes() == content
 
 
@@ -179,8 +190,12 @@ def test_a_damaged_last_record_is_moved_aside_with_an_error_and_the_server_start
     data = bytearray(path.read_bytes())
     data[-5] ^= 0x01  # one byte of the last record flipped, CRC and all: an acknowledged tap damaged on the disk
     path.write_bytes(bytes(data))
-    checked = subprocess.run([sys.executable, "-m", "floor", "check", "--data-dir", str(server.data_dir)],
-                             capture_output=True, text=True, timeout=30)
+    checked = subprocess.run(
+        [sys.executable, "-m", "floor", "check", "--data-dir", str(server.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert checked.returncode == 1 and f"{path}: damaged last record at byte" in checked.stdout
     assert f"the last good record before it: seq {seqs[-2]}" in checked.stdout
     try:
@@ -188,7 +203,7 @@ def test_a_damaged_last_record_is_moved_aside_with_an_error_and_the_server_start
         [error] = [json.loads(line) for line in server.log().splitlines() if "damaged_tail_quarantined" in line]
         assert error["level"] == "error" and error["file"] == str(path) and error["last_seq"] == seqs[-2]
         moved = Path(error["moved_to"])
-        assert moved.parent == path.parent and moved.read_bytes() == bytes(data[error["offset"]:])
+        assert moved.parent == path.parent and moved.read_bytes() == bytes(data[error["offset"] :])
         with httpx.Client(base_url=server.url, headers=desk, timeout=10) as client:
             assert client.get(f"/api/clinics/{CLINIC}/board").json()["seq"] == seqs[-2]
             assert walk_in(client, "After the damage").status_code == 201
@@ -198,9 +213,24 @@ def test_a_damaged_last_record_is_moved_aside_with_an_error_and_the_server_start
 
 def test_a_redis_that_does_not_answer_stops_the_start_in_one_line_saying_what_to_do(tmp_path: Path) -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"  # nobody listens there
-    started = subprocess.run([sys.executable, "-m", "floor", "serve", "--port", str(free_port()), "--data-dir",
-                              str(tmp_path), "--redis", url], capture_output=True, text=True, timeout=30,
-                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    started = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "floor",
+            "serve",
+            "--port",
+            str(free_port()),
+            "--data-dir",
+            str(tmp_path),
+            "--redis",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     assert started.returncode == 1 and "Traceback" not in started.stderr, started.stderr[-2000:]
     line = started.stderr.strip().splitlines()[-1]
     assert line.startswith(f"floor: cannot start: cannot reach Redis at {url}") and "FLOOR_REDIS_URL" in line, line

@@ -31,8 +31,11 @@ EXIT_WITHIN = 5.0
 def _metrics(url: str) -> dict[tuple[str, tuple], float]:
     answer = httpx.get(f"{url}/metrics", timeout=5)
     assert answer.status_code == 200
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(answer.text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(answer.text)
+        for s in family.samples
+    }
 
 
 def _wait(condition, what: str, timeout: float = 30) -> None:
@@ -85,8 +88,9 @@ def test_metrics_count_taps_by_type_and_result_over_http(server: ServerProcess) 
     walk_in = {"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True}
     before = _metrics(server.url)
     visit = httpx.post(f"{server.url}/api/clinics/{CLINIC}/visits", json=walk_in, headers=desk).json()["visit"]["id"]
-    refused = httpx.post(f"{server.url}/api/clinics/{CLINIC}/visits/{visit}/events", json={"type": "checked_out"},
-                         headers=desk)
+    refused = httpx.post(
+        f"{server.url}/api/clinics/{CLINIC}/visits/{visit}/events", json={"type": "checked_out"}, headers=desk
+    )
     assert refused.status_code == 409
     after = _metrics(server.url)
 
@@ -114,8 +118,12 @@ class Tablet(threading.Thread):
             n = 0
             while not self.stop.is_set():
                 key = uuid.uuid4().hex
-                body = {"patient_name": f"{self.tablet}-{n}", "provider": "hart", "visit_type": "follow",
-                        "walk_in": True}
+                body = {
+                    "patient_name": f"{self.tablet}-{n}",
+                    "provider": "hart",
+                    "visit_type": "follow",
+                    "walk_in": True,
+                }
                 try:
                     r = client.post(f"/api/clinics/{CLINIC}/visits", headers={"Idempotency-Key": key}, json=body)
                     self.answers.append((key, body, r.status_code, r.json()["seq"] if r.status_code == 201 else None))
@@ -127,8 +135,7 @@ class Tablet(threading.Thread):
                 time.sleep(0.2)  # the limit is 5 taps a second per sign-in: no 429s muddle the picture
 
 
-async def test_sigterm_exits_0_stores_or_refuses_taps_in_flight_and_closes_sockets_with_1012(
-        tmp_path: Path) -> None:
+async def test_sigterm_exits_0_stores_or_refuses_taps_in_flight_and_closes_sockets_with_1012(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "data", tmp_path / "server.log")
     server.start()
     tablets: list[Tablet] = []
@@ -176,8 +183,9 @@ async def test_sigterm_exits_0_stores_or_refuses_taps_in_flight_and_closes_socke
         desk = server.signed_in(Role.front_desk, "tablet-retry")
         for key, body, status, _ in answers:
             if status != 201:
-                retry = httpx.post(f"{server.url}/api/clinics/{CLINIC}/visits", json=body,
-                                   headers={**desk, "Idempotency-Key": key})
+                retry = httpx.post(
+                    f"{server.url}/api/clinics/{CLINIC}/visits", json=body, headers={**desk, "Idempotency-Key": key}
+                )
                 assert retry.status_code == 201, retry.text
         board = httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=manager).json()
         booked = [v["patient_name"] for v in board["visits"]]

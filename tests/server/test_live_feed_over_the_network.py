@@ -54,14 +54,17 @@ async def _no_event_within(ws, seconds: float) -> None:
 
 def _walk_in(client: httpx.Client, name: str = "Ann Lee") -> dict:
     """A front desk client adds a walk-in."""
-    r = client.post(f"/api/clinics/{CLINIC}/visits", json={"patient_name": name, "provider": "kim",
-                                                           "visit_type": "follow", "walk_in": True})
+    r = client.post(
+        f"/api/clinics/{CLINIC}/visits",
+        json={"patient_name": name, "provider": "kim", "visit_type": "follow", "walk_in": True},
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
 
 async def test_a_tap_over_http_reaches_a_connected_socket_with_the_next_seq(
-        shared: ServerProcess, desk: dict[str, str]) -> None:
+    shared: ServerProcess, desk: dict[str, str]
+) -> None:
     async with connect(f"{shared.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
         snapshot = await _recv(ws)
         assert snapshot["kind"] == "snapshot"
@@ -77,17 +80,22 @@ async def test_a_tap_over_http_reaches_a_connected_socket_with_the_next_seq(
 
 
 async def test_a_socket_resuming_with_since_gets_exactly_the_missed_events(
-        shared: ServerProcess, desk: dict[str, str]) -> None:
+    shared: ServerProcess, desk: dict[str, str]
+) -> None:
     ma, provider = shared.signed_in(Role.medical_assistant), shared.signed_in(Role.provider)
     with httpx.Client(base_url=shared.url, headers=desk) as client:
         visit = (await asyncio.to_thread(_walk_in, client))["visit"]["id"]
         async with connect(f"{shared.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
             seen = (await _recv(ws))["seq"]
         missed = []
-        for body, who in (({"type": "roomed", "room": "e1"}, ma), ({"type": "prep_done"}, ma),
-                          ({"type": "provider_in"}, provider)):
-            r = await asyncio.to_thread(client.post, f"/api/clinics/{CLINIC}/visits/{visit}/events", json=body,
-                                        headers=who)
+        for body, who in (
+            ({"type": "roomed", "room": "e1"}, ma),
+            ({"type": "prep_done"}, ma),
+            ({"type": "provider_in"}, provider),
+        ):
+            r = await asyncio.to_thread(
+                client.post, f"/api/clinics/{CLINIC}/visits/{visit}/events", json=body, headers=who
+            )
             assert r.status_code == 201, r.text
             missed.append(r.json()["seq"])
         async with connect(f"{shared.ws_url}/api/clinics/{CLINIC}/live?since={seen}", additional_headers=desk) as ws:
@@ -97,13 +105,18 @@ async def test_a_socket_resuming_with_since_gets_exactly_the_missed_events(
             assert [m["visit"]["stage"] for m in got] == ["roomed", "prep_done", "provider_in"]
             await _no_event_within(ws, 0.5)
             # And it stays live after catching up.
-            r = await asyncio.to_thread(client.post, f"/api/clinics/{CLINIC}/visits/{visit}/events",
-                                        json={"type": "teach_back_done"}, headers=provider)
+            r = await asyncio.to_thread(
+                client.post,
+                f"/api/clinics/{CLINIC}/visits/{visit}/events",
+                json={"type": "teach_back_done"},
+                headers=provider,
+            )
             assert (await _recv(ws))["seq"] == r.json()["seq"] == seen + 4
 
 
 async def test_resuming_when_up_to_date_brings_a_heartbeat_at_once_and_no_event(
-        shared: ServerProcess, desk: dict[str, str]) -> None:
+    shared: ServerProcess, desk: dict[str, str]
+) -> None:
     with httpx.Client(base_url=shared.url, headers=desk) as client:
         await asyncio.to_thread(_walk_in, client)
     async with connect(f"{shared.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
@@ -116,14 +129,16 @@ async def test_resuming_when_up_to_date_brings_a_heartbeat_at_once_and_no_event(
 
 
 async def test_a_screen_from_before_the_days_first_event_gets_a_snapshot(
-        shared: ServerProcess, desk: dict[str, str]) -> None:
+    shared: ServerProcess, desk: dict[str, str]
+) -> None:
     # seq 0 here is the start of the day: the screen may hold another day's board, so it is not resumed.
     async with connect(f"{shared.ws_url}/api/clinics/{CLINIC}/live?since=0", additional_headers=desk) as ws:
         assert (await _recv(ws))["kind"] == "snapshot"
 
 
 async def test_a_page_signs_in_with_its_first_message_and_a_screen_without_a_token_is_closed(
-        shared: ServerProcess, desk: dict[str, str]) -> None:
+    shared: ServerProcess, desk: dict[str, str]
+) -> None:
     # A browser cannot set headers on a socket: it sends the token as its first message.
     async with connect(f"{shared.ws_url}/api/clinics/{CLINIC}/live") as ws:
         await ws.send(json.dumps({"type": "auth", "token": token_of(desk)}))
@@ -136,18 +151,24 @@ async def test_a_page_signs_in_with_its_first_message_and_a_screen_without_a_tok
                 await asyncio.wait_for(ws.recv(), 5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401, first
     # Nor does a tap get in without one.
-    r = httpx.post(f"{shared.url}/api/clinics/{CLINIC}/visits",
-                   json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True})
+    r = httpx.post(
+        f"{shared.url}/api/clinics/{CLINIC}/visits",
+        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+    )
     assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
 
 
-@pytest.mark.parametrize(("path", "code", "words"), [
-    ("/api/clinics/nowhere/live", 4404, "no clinic"),
-    (f"/api/clinics/{CLINIC}/live?since=abc", 4400, "since"),
-    (f"/api/clinics/{CLINIC}/live?since=-3", 4400, "since"),
-])
+@pytest.mark.parametrize(
+    ("path", "code", "words"),
+    [
+        ("/api/clinics/nowhere/live", 4404, "no clinic"),
+        (f"/api/clinics/{CLINIC}/live?since=abc", 4400, "since"),
+        (f"/api/clinics/{CLINIC}/live?since=-3", 4400, "since"),
+    ],
+)
 async def test_a_bad_clinic_or_parameter_closes_with_a_clear_code_and_reason(
-        shared: ServerProcess, desk: dict[str, str], path: str, code: int, words: str) -> None:
+    shared: ServerProcess, desk: dict[str, str], path: str, code: int, words: str
+) -> None:
     async with connect(f"{shared.ws_url}{path}", additional_headers=desk) as ws:
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 5)
@@ -157,11 +178,14 @@ async def test_a_bad_clinic_or_parameter_closes_with_a_clear_code_and_reason(
 
 
 async def test_every_screen_of_the_clinic_gets_every_event_in_order(
-        shared: ServerProcess, desk: dict[str, str]) -> None:
+    shared: ServerProcess, desk: dict[str, str]
+) -> None:
     # Staff screens and a manager's, which also gets the measures on every tick.
     manager = shared.signed_in(Role.manager)
-    sockets = [await connect(f"{shared.ws_url}/api/clinics/{CLINIC}/live", additional_headers=headers)
-               for headers in (desk, desk, desk, desk, manager)]
+    sockets = [
+        await connect(f"{shared.ws_url}/api/clinics/{CLINIC}/live", additional_headers=headers)
+        for headers in (desk, desk, desk, desk, manager)
+    ]
     try:
         starts = {(await _recv(ws))["seq"] for ws in sockets}
         assert len(starts) == 1
@@ -178,8 +202,9 @@ async def test_logs_carry_context_but_never_a_patient_name_nor_a_token(server: S
     desk = server.sign_in(server.add_staff("desk-rosa", Role.front_desk), device="desk-tablet-2")
     with httpx.Client(base_url=server.url, headers={**desk, "X-Request-ID": "req-123"}) as client:
         visit = (await asyncio.to_thread(_walk_in, client, "Zebedee Quinterro"))["visit"]["id"]
-        r = await asyncio.to_thread(client.post, f"/api/clinics/{CLINIC}/visits/{visit}/events",
-                                    json={"type": "checked_out"})
+        r = await asyncio.to_thread(
+            client.post, f"/api/clinics/{CLINIC}/visits/{visit}/events", json={"type": "checked_out"}
+        )
         assert r.status_code == 409
     await asyncio.sleep(0.2)
     lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
@@ -193,14 +218,19 @@ async def test_logs_carry_context_but_never_a_patient_name_nor_a_token(server: S
 
 
 async def test_after_a_server_restart_a_screen_resuming_with_since_gets_the_missed_events(
-        server: ServerProcess) -> None:
+    server: ServerProcess,
+) -> None:
     desk, ma = server.signed_in(Role.front_desk), server.signed_in(Role.medical_assistant)
     with httpx.Client(base_url=server.url, headers=desk) as client:
         visit = (await asyncio.to_thread(_walk_in, client))["visit"]["id"]
         async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
             seen = (await _recv(ws))["seq"]
-        r = await asyncio.to_thread(client.post, f"/api/clinics/{CLINIC}/visits/{visit}/events",
-                                    json={"type": "roomed", "room": "w3"}, headers=ma)
+        r = await asyncio.to_thread(
+            client.post,
+            f"/api/clinics/{CLINIC}/visits/{visit}/events",
+            json={"type": "roomed", "room": "w3"},
+            headers=ma,
+        )
         assert r.status_code == 201
     server.kill9()
     server.start()

@@ -22,8 +22,15 @@ ROW = re.compile(r"^(?P<type>GET|POST|WS|)\s+(?P<name>\S.*?)\s+(?P<reqs>\d+)\s+(
 
 def run_locust(*args: str) -> tuple[int, str]:
     """The documented command; its exit code and everything it printed."""
-    done = subprocess.run([sys.executable, "loadtests/run_locust.py", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=180, check=False)
+    done = subprocess.run(
+        [sys.executable, "loadtests/run_locust.py", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     return done.returncode, done.stdout
 
 
@@ -49,7 +56,8 @@ def test_the_scenario_runs_headless_and_passes_with_taps_and_live_messages() -> 
     assert requests.get(("POST", "/api/sign-in"), 0) > 0, output
     assert requests.get(("GET", "/api/clinics/[c]/board"), 0) > 0, output
     taps = requests.get(("POST", "/api/clinics/[c]/visits"), 0) + requests.get(
-        ("POST", "/api/clinics/[c]/visits/[v]/events"), 0)
+        ("POST", "/api/clinics/[c]/visits/[v]/events"), 0
+    )
     assert taps > 0, output
     assert requests.get(("WS", "live snapshot"), 0) > 0, output
     assert requests.get(("WS", "live update"), 0) > 0, output

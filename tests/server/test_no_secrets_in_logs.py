@@ -26,8 +26,9 @@ WALK_IN = {"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow",
 
 
 @pytest.mark.parametrize("stack", ["frames", "websockets"])
-async def test_debug_logs_hold_no_token_claim_or_pin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     stack: str) -> None:
+async def test_debug_logs_hold_no_token_claim_or_pin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stack: str
+) -> None:
     monkeypatch.setenv("FLOOR_LOG_LEVEL", "debug")
     monkeypatch.setenv("FLOOR_WS", stack)
     server = ServerProcess(tmp_path / "data", tmp_path / "server.log")
@@ -42,16 +43,20 @@ async def test_debug_logs_hold_no_token_claim_or_pin(tmp_path: Path, monkeypatch
             signed = await http.post("/api/sign-in", json={"staff": "desk-ana", "secret": PIN, "device": "t1"})
             assert signed.status_code == 201, signed.text
             token = signed.json()["token"]
-            manager = await http.post("/api/sign-in", json={"staff": "mgr-dana", "secret": MANAGER_PIN,
-                                                            "device": "office"})
+            manager = await http.post(
+                "/api/sign-in", json={"staff": "mgr-dana", "secret": MANAGER_PIN, "device": "office"}
+            )
             manager_token = manager.json()["token"]
             secrets += [token, manager_token]
             live = f"{server.ws_url}/api/clinics/{CLINIC}/live"
 
             # By message; with the token also in the URL (Floor ignores it there, but uvicorn logs the URL);
             # and by header.
-            async with connect(live) as by_message, connect(f"{live}?token={token}") as by_query, \
-                    connect(live, additional_headers=bearer(token)) as by_header:
+            async with (
+                connect(live) as by_message,
+                connect(f"{live}?token={token}") as by_query,
+                connect(live, additional_headers=bearer(token)) as by_header,
+            ):
                 for ws in (by_message, by_query):
                     await ws.send(json.dumps({"type": "auth", "token": token}))
                 for ws in (by_message, by_query, by_header):
@@ -64,8 +69,9 @@ async def test_debug_logs_hold_no_token_claim_or_pin(tmp_path: Path, monkeypatch
             # A wall display: its claim, then its token, on its own socket.
             started = (await http.post("/api/displays/pairings")).json()
             secrets.append(started["claim"])
-            paired = await http.post("/api/displays", json={"code": started["code"], "clinic": CLINIC},
-                                     headers=bearer(manager_token))
+            paired = await http.post(
+                "/api/displays", json={"code": started["code"], "clinic": CLINIC}, headers=bearer(manager_token)
+            )
             assert paired.status_code == 201, paired.text
             collected = await http.post("/api/displays/pairings/claim", json={"claim": started["claim"]})
             display_token = collected.json()["token"]

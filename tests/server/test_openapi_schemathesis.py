@@ -47,8 +47,12 @@ def _text(failure: BaseException) -> str:
 
 def display_token(server: ServerProcess, manager: dict[str, str]) -> dict[str, str]:
     started = httpx.post(f"{server.url}/api/displays/pairings", timeout=10).json()
-    paired = httpx.post(f"{server.url}/api/displays", json={"code": started["code"], "clinic": "riverside",
-                                                             "label": "Hall 1"}, headers=manager, timeout=10)
+    paired = httpx.post(
+        f"{server.url}/api/displays",
+        json={"code": started["code"], "clinic": "riverside", "label": "Hall 1"},
+        headers=manager,
+        timeout=10,
+    )
     assert paired.status_code == 201, paired.text
     claimed = httpx.post(f"{server.url}/api/displays/pairings/claim", json={"claim": started["claim"]}, timeout=10)
     assert claimed.status_code == 200, claimed.text
@@ -60,15 +64,20 @@ def test_every_operation_answers_as_documented_for_every_role(server: ServerProc
     callers = {Role.manager.value: manager}
     for role, (staff_id, name) in PEOPLE.items():
         if role is not Role.manager:
-            added = httpx.post(f"{server.url}/api/staff", json={"id": staff_id, "name": name, "role": role.value,
-                                                                "secret": PIN}, headers=manager, timeout=30)
+            added = httpx.post(
+                f"{server.url}/api/staff",
+                json={"id": staff_id, "name": name, "role": role.value, "secret": PIN},
+                headers=manager,
+                timeout=30,
+            )
             assert added.status_code == 201, added.text
             callers[role.value] = server.sign_in(staff_id)
     callers["display"] = display_token(server, callers[Role.manager.value])
     callers["anonymous"] = {}
     walk_in = {"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True}
-    booked = httpx.post(f"{server.url}/api/clinics/riverside/visits", json=walk_in,
-                        headers=callers[Role.front_desk.value], timeout=10)
+    booked = httpx.post(
+        f"{server.url}/api/clinics/riverside/visits", json=walk_in, headers=callers[Role.front_desk.value], timeout=10
+    )
     assert booked.status_code == 201, booked.text
     visit = booked.json()["visit"]["id"]
     schema = schemathesis.openapi.from_url(f"{server.url}/schema/openapi.json")
@@ -84,8 +93,14 @@ def test_every_operation_answers_as_documented_for_every_role(server: ServerProc
             known["visit"] = visit
 
         @given(case=operation.as_strategy(path_parameters=known, generation_mode=mode))
-        @settings(max_examples=EXAMPLES if headers else 1, deadline=None, database=None, derandomize=True,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES if headers else 1,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case: schemathesis.Case) -> None:
             nonlocal cases
             cases += 1
@@ -116,13 +131,15 @@ def test_what_gave_500s_over_the_network_is_answered_and_logged(server: ServerPr
     manager = server.signed_in(Role.manager)
     deep = b'{"staff": ' + b"[" * 1000 + b"]" * 1000 + b"}"
     for path in ("/api/sign-in", "/api/clinics/riverside/visits"):
-        answer = httpx.post(f"{server.url}{path}", content=deep, timeout=10,
-                            headers={**manager, "Content-Type": "application/json"})
+        answer = httpx.post(
+            f"{server.url}{path}", content=deep, timeout=10, headers={**manager, "Content-Type": "application/json"}
+        )
         assert answer.status_code == 400, answer.text
         assert "nests deeper" in answer.json()["message"]
     for export in ("encounters", "measures"):
-        answer = httpx.get(f"{server.url}/api/clinics/riverside/export/{export}?day=1800-01-01", headers=manager,
-                           timeout=30)
+        answer = httpx.get(
+            f"{server.url}/api/clinics/riverside/export/{export}?day=1800-01-01", headers=manager, timeout=30
+        )
         assert answer.status_code == 200, answer.text
         assert answer.json()["resourceType"] in ("Bundle", "MeasureReport")
     assert "server_error" not in server.log()

@@ -29,7 +29,6 @@ from tests.support.redis_cluster import ReadmeCluster, readme_node_args
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 
 
-
 #: Flags the tests add to the README's node command: a short node timeout, so a node's failure is noticed in
 #: two seconds rather than fifteen (nothing about where or how the data is kept).
 TEST_NODE_FLAGS = ("--cluster-node-timeout", "2000")
@@ -42,10 +41,9 @@ def cluster(tmp_path: Path) -> Iterator[str]:
         yield nodes.url
 
 
-
-
 async def test_two_instances_on_a_redis_cluster_make_one_floor_per_clinic(
-        tmp_path: Path, cluster: str, clinic_dir: Path) -> None:
+    tmp_path: Path, cluster: str, clinic_dir: Path
+) -> None:
     client = RedisCluster.from_url(cluster)
     nodes = {client.get_node_from_key(f"floor:{{{c}}}:log").name for c in CLINICS}
     assert len(nodes) >= 2, "the clinics should spread over several nodes"
@@ -78,9 +76,12 @@ async def test_two_instances_on_a_redis_cluster_make_one_floor_per_clinic(
 
 def walk_in(server: ServerProcess, clinic: str, headers: dict[str, str], name: str) -> httpx.Response:
     """One walk-in tap, with its own Idempotency-Key, as a tablet sends it."""
-    return httpx.post(f"{server.url}/api/clinics/{clinic}/visits", headers={**headers, "Idempotency-Key":
-                      uuid.uuid4().hex}, json={"patient_name": name, "provider": "hart", "visit_type": "follow",
-                                               "walk_in": True}, timeout=10)
+    return httpx.post(
+        f"{server.url}/api/clinics/{clinic}/visits",
+        headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+        json={"patient_name": name, "provider": "hart", "visit_type": "follow", "walk_in": True},
+        timeout=10,
+    )
 
 
 async def stored_events(url: str, clinics: list[str]) -> dict[tuple[str, int], dict]:
@@ -110,7 +111,8 @@ def test_the_readme_keeps_each_node_in_a_directory_of_its_own_with_every_write_f
 
 
 async def test_a_node_killed_after_an_aof_rewrite_comes_back_with_every_acknowledged_tap(
-        tmp_path: Path, clinic_dir: Path) -> None:
+    tmp_path: Path, clinic_dir: Path
+) -> None:
     cluster = ReadmeCluster(tmp_path / "redis", count=3, extra=TEST_NODE_FLAGS).start()
     server = ServerProcess(tmp_path / "a", tmp_path / "a.log", "--redis", cluster.url, "--clinic", str(clinic_dir))
     try:

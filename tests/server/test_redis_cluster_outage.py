@@ -44,8 +44,9 @@ def _served(cluster: ReadmeCluster, key: str) -> bool:
 
 
 def _serve(tmp_path: Path, cluster: ReadmeCluster, clinic_dir: Path) -> ServerProcess:
-    floor = ServerProcess(tmp_path / "data", tmp_path / "floor.log", "--redis", cluster.urls(),
-                          "--clinic", str(clinic_dir))
+    floor = ServerProcess(
+        tmp_path / "data", tmp_path / "floor.log", "--redis", cluster.urls(), "--clinic", str(clinic_dir)
+    )
     floor.start()
     _wait(lambda: _ready(floor.url)[0] == 200, "ready")
     return floor
@@ -84,10 +85,12 @@ def _stop(tablets: list[Tablet], floor: ServerProcess) -> None:
 
 
 @pytest.mark.parametrize("full_coverage", ["yes", "no"])
-def test_a_master_killed_past_the_node_timeout_gets_503_never_500(tmp_path: Path, clinic_dir: Path,
-                                                                  full_coverage: str) -> None:
-    with ReadmeCluster(tmp_path / "redis", count=3, extra=(
-            *NODE_TIMEOUT, "--cluster-require-full-coverage", full_coverage)).start() as cluster:
+def test_a_master_killed_past_the_node_timeout_gets_503_never_500(
+    tmp_path: Path, clinic_dir: Path, full_coverage: str
+) -> None:
+    with ReadmeCluster(
+        tmp_path / "redis", count=3, extra=(*NODE_TIMEOUT, "--cluster-require-full-coverage", full_coverage)
+    ).start() as cluster:
         directory = cluster.master_of_key(DIRECTORY_KEY)
         victim = next(n for n in cluster.nodes if n is not directory and _on(cluster, n))
         lost, kept = _on(cluster, victim)[0], next(c for c in CLINICS if c not in _on(cluster, victim))
@@ -128,8 +131,9 @@ def test_a_master_killed_past_the_node_timeout_gets_503_never_500(tmp_path: Path
 
 
 def test_a_paused_directory_node_stalls_only_its_own_clinics(tmp_path: Path, clinic_dir: Path) -> None:
-    with ReadmeCluster(tmp_path / "redis", count=3, extra=(
-            *NODE_TIMEOUT, "--cluster-require-full-coverage", "no")).start() as cluster:
+    with ReadmeCluster(
+        tmp_path / "redis", count=3, extra=(*NODE_TIMEOUT, "--cluster-require-full-coverage", "no")
+    ).start() as cluster:
         directory = cluster.master_of_key(DIRECTORY_KEY)
         assert _on(cluster, directory), "a clinic on the directory's node, for this test to pause"
         stalled, going = _on(cluster, directory)[0], next(c for c in CLINICS if c not in _on(cluster, directory))
@@ -166,22 +170,28 @@ def test_a_paused_directory_node_stalls_only_its_own_clinics(tmp_path: Path, cli
 
 
 def test_a_server_starts_on_a_url_list_whose_first_node_failed_over(tmp_path: Path, clinic_dir: Path) -> None:
-    with ReadmeCluster(tmp_path / "redis", count=6, replicas=1,
-                       extra=(*NODE_TIMEOUT, *SYNC_AT_ONCE)).start() as cluster:
+    with ReadmeCluster(
+        tmp_path / "redis", count=6, replicas=1, extra=(*NODE_TIMEOUT, *SYNC_AT_ONCE)
+    ).start() as cluster:
         gone = next(n for n in cluster.nodes if _on(cluster, n))
         clinic = _on(cluster, gone)[0]
         gone.kill9()
         _wait(lambda: _served(cluster, f"floor:{{{clinic}}}:log"), "its replica to take over")
         cluster.wait_ok()
         # The failed master listed first, as the URL an instance was configured with.
-        floor = ServerProcess(tmp_path / "data", tmp_path / "floor.log", "--redis", cluster.urls(first=gone),
-                              "--clinic", str(clinic_dir))
+        floor = ServerProcess(
+            tmp_path / "data", tmp_path / "floor.log", "--redis", cluster.urls(first=gone), "--clinic", str(clinic_dir)
+        )
         floor.start()
         try:
             desk = floor.signed_in(Role.front_desk)
             for c in CLINICS:
-                tapped = httpx.post(f"{floor.url}/api/clinics/{c}/visits", headers=desk, timeout=10, json={
-                    "patient_name": "Ann Lee", "provider": "hart", "visit_type": "follow", "walk_in": True})
+                tapped = httpx.post(
+                    f"{floor.url}/api/clinics/{c}/visits",
+                    headers=desk,
+                    timeout=10,
+                    json={"patient_name": "Ann Lee", "provider": "hart", "visit_type": "follow", "walk_in": True},
+                )
                 assert tapped.status_code == 201, (c, tapped.text)
                 time.sleep(0.25)  # the server's 5 writes a second per sign-in
         finally:

@@ -30,8 +30,18 @@ async def test_a_master_killed_while_its_replica_is_cut_off(tmp_path: Path, clin
     replica = cluster.replica_of(master)
     # Floor starts from a node that stays up.
     url = f"redis://127.0.0.1:{next(n.port for n in cluster.nodes if n not in (master, replica))}"
-    server = ServerProcess(tmp_path / "a", tmp_path / "a.log", "--redis", url, "--clinic", str(clinic_dir),
-                           "--redis-replicas", str(replicas), "--redis-replica-timeout", "500")
+    server = ServerProcess(
+        tmp_path / "a",
+        tmp_path / "a.log",
+        "--redis",
+        url,
+        "--clinic",
+        str(clinic_dir),
+        "--redis-replicas",
+        str(replicas),
+        "--redis-replica-timeout",
+        "500",
+    )
     try:
         server.start()
         add_people(server)

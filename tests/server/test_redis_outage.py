@@ -42,10 +42,11 @@ class Tablet(threading.Thread):
             i = 0
             while not self.stop.is_set():
                 try:
-                    r = client.post(f"/api/clinics/{CLINIC}/visits",
-                                    json={"patient_name": f"P{i}", "provider": "hart", "visit_type": "follow",
-                                          "walk_in": True},
-                                    headers={"Idempotency-Key": uuid.uuid4().hex})
+                    r = client.post(
+                        f"/api/clinics/{CLINIC}/visits",
+                        json={"patient_name": f"P{i}", "provider": "hart", "visit_type": "follow", "walk_in": True},
+                        headers={"Idempotency-Key": uuid.uuid4().hex},
+                    )
                     seq = r.json()["seq"] if r.status_code == 201 else None
                     self.answers.append((r.status_code, seq, r.headers.get("Retry-After")))
                 except httpx.TransportError:
@@ -68,6 +69,7 @@ async def test_taps_and_screens_ride_out_a_redis_restart(tmp_path: Path) -> None
     messages: list[dict] = []
     try:
         async with connect(f"{floor.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
+
             async def read() -> None:
                 async for raw in ws:
                     messages.append(json.loads(raw))
@@ -79,8 +81,10 @@ async def test_taps_and_screens_ride_out_a_redis_restart(tmp_path: Path) -> None
             store.kill9()
             before = len(tablet.answers)
             await _until(lambda: sum(s == 503 for s, _, _ in tablet.answers[before:]) >= 5, "503s in the outage")
-            await _until(lambda: any(m["kind"] == "heartbeat" and m.get("stale") for m in messages),
-                         "the screen to hear the feed is stale")
+            await _until(
+                lambda: any(m["kind"] == "heartbeat" and m.get("stale") for m in messages),
+                "the screen to hear the feed is stale",
+            )
 
             store.start()  # same port, same directory: the AOF is replayed
             during = len(tablet.answers)
@@ -101,8 +105,10 @@ async def test_taps_and_screens_ride_out_a_redis_restart(tmp_path: Path) -> None
     assert outage and all(s == 503 and ra for s, ra in outage), outage[:5]
 
     # Every acknowledged tap is in the log Redis kept on disk.
-    stored = {int(entry_id.split(b"-")[0]) for entry_id, _ in
-              redis.Redis.from_url(store.url).xrange(f"floor:{{{CLINIC}}}:log")}
+    stored = {
+        int(entry_id.split(b"-")[0])
+        for entry_id, _ in redis.Redis.from_url(store.url).xrange(f"floor:{{{CLINIC}}}:log")
+    }
     store.stop()
     assert set(acknowledged) <= stored
 

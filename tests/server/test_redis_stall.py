@@ -55,9 +55,11 @@ class Tablet(threading.Thread):
                 patient, key = f"{self.clinic.title()} P{i}", uuid.uuid4().hex
                 while not self.stop.is_set():
                     try:
-                        r = client.post(f"/api/clinics/{self.clinic}/visits", headers={"Idempotency-Key": key},
-                                        json={"patient_name": patient, "provider": "hart", "visit_type": "follow",
-                                              "walk_in": True})
+                        r = client.post(
+                            f"/api/clinics/{self.clinic}/visits",
+                            headers={"Idempotency-Key": key},
+                            json={"patient_name": patient, "provider": "hart", "visit_type": "follow", "walk_in": True},
+                        )
                     except httpx.TransportError:
                         self.answers.append((time.monotonic(), 0, None, ""))
                         continue
@@ -94,13 +96,13 @@ def _wait(condition, what: str, timeout: float = 30) -> None:
 def _walk_ins(url: str, clinic: str) -> list[tuple[int, str]]:
     """Every visit booked in the clinic's stream: (seq, patient)."""
     client = redis.Redis.from_url(url)
-    events = [msgspec.json.decode(fields[b"r"], type=Record).event
-              for _, fields in client.xrange(f"floor:{{{clinic}}}:log")]
+    events = [
+        msgspec.json.decode(fields[b"r"], type=Record).event for _, fields in client.xrange(f"floor:{{{clinic}}}:log")
+    ]
     return [(e.seq, e.change.patient_name) for e in events if isinstance(e.change, VisitBooked)]
 
 
-def test_a_paused_redis_answers_taps_503_within_the_deadline_and_readyz_503_until_it_goes_on(
-        tmp_path: Path) -> None:
+def test_a_paused_redis_answers_taps_503_within_the_deadline_and_readyz_503_until_it_goes_on(tmp_path: Path) -> None:
     store = RedisServer(tmp_path / "redis", "--appendonly", "yes", "--appendfsync", "always").start()
     floor = ServerProcess(tmp_path / "data", tmp_path / "floor.log", "--redis", store.url)
     floor.start()
@@ -162,8 +164,11 @@ def test_a_server_starts_when_the_first_listed_redis_node_is_down(tmp_path: Path
     try:
         floor.start()
         desk = floor.signed_in(Role.front_desk)
-        tapped = httpx.post(f"{floor.url}/api/clinics/{CLINIC}/visits", headers=desk, json={
-            "patient_name": "Ann Lee", "provider": "hart", "visit_type": "follow", "walk_in": True})
+        tapped = httpx.post(
+            f"{floor.url}/api/clinics/{CLINIC}/visits",
+            headers=desk,
+            json={"patient_name": "Ann Lee", "provider": "hart", "visit_type": "follow", "walk_in": True},
+        )
         assert tapped.status_code == 201, tapped.text
         assert redis.Redis.from_url(store.url).xlen(f"floor:{{{CLINIC}}}:log") >= 1
         assert "secret-pw" not in floor.log()

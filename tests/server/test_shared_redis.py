@@ -79,12 +79,16 @@ async def _recv(ws, timeout: float = 10.0) -> dict:
 
 
 def walk_in(url: str, name: str, desk: Headers, clinic: str = CLINIC) -> httpx.Response:
-    return httpx.post(f"{url}/api/clinics/{clinic}/visits", headers=desk,
-                      json={"patient_name": name, "provider": "kim", "visit_type": "follow", "walk_in": True})
+    return httpx.post(
+        f"{url}/api/clinics/{clinic}/visits",
+        headers=desk,
+        json={"patient_name": name, "provider": "kim", "visit_type": "follow", "walk_in": True},
+    )
 
 
-async def check_taps_on_a_reach_sockets_on_b_in_order(a: ServerProcess, b: ServerProcess, clinic: str,
-                                                      desk: Headers) -> None:
+async def check_taps_on_a_reach_sockets_on_b_in_order(
+    a: ServerProcess, b: ServerProcess, clinic: str, desk: Headers
+) -> None:
     async with connect(f"{b.ws_url}/api/clinics/{clinic}/live", additional_headers=desk) as ws:
         start = (await _recv(ws))["seq"]
         seqs = []
@@ -100,18 +104,23 @@ async def check_taps_on_a_reach_sockets_on_b_in_order(a: ServerProcess, b: Serve
     assert board["seq"] == seqs[-1] and not board["stale"]
 
 
-def check_conflicting_taps_on_a_and_b_one_wins(a: ServerProcess, b: ServerProcess, clinic: str, desk: Headers,
-                                               ma: Headers) -> None:
+def check_conflicting_taps_on_a_and_b_one_wins(
+    a: ServerProcess, b: ServerProcess, clinic: str, desk: Headers, ma: Headers
+) -> None:
     for round_ in range(5):
         r = walk_in(a.url, f"Race {round_}", desk, clinic)
         visit = r.json()["visit"]["id"]
         barrier = threading.Barrier(2)
 
-        def room(server: ServerProcess, room_id: str, visit: str = visit,
-                 barrier: threading.Barrier = barrier) -> httpx.Response:
+        def room(
+            server: ServerProcess, room_id: str, visit: str = visit, barrier: threading.Barrier = barrier
+        ) -> httpx.Response:
             barrier.wait()
-            return httpx.post(f"{server.url}/api/clinics/{clinic}/visits/{visit}/events",
-                              json={"type": "roomed", "room": room_id}, headers=ma)
+            return httpx.post(
+                f"{server.url}/api/clinics/{clinic}/visits/{visit}/events",
+                json={"type": "roomed", "room": room_id},
+                headers=ma,
+            )
 
         with ThreadPoolExecutor(2) as pool:
             answers = list(pool.map(room, [a, b], ["e1", "e2"]))
@@ -119,10 +128,20 @@ def check_conflicting_taps_on_a_and_b_one_wins(a: ServerProcess, b: ServerProces
         history = httpx.get(f"{b.url}/api/clinics/{clinic}/visits/{visit}", headers=ma).json()
         assert [e["change"].get("step") for e in history["events"]].count("roomed") == 1
         room_id = history["visit"]["room"]
-        assert httpx.post(f"{a.url}/api/clinics/{clinic}/visits/{visit}/events", headers=ma,
-                          json={"type": "left_without_being_seen"}).status_code == 201
-        assert httpx.post(f"{b.url}/api/clinics/{clinic}/rooms/{room_id}/events", headers=ma,
-                          json={"type": "ready"}).status_code == 201
+        assert (
+            httpx.post(
+                f"{a.url}/api/clinics/{clinic}/visits/{visit}/events",
+                headers=ma,
+                json={"type": "left_without_being_seen"},
+            ).status_code
+            == 201
+        )
+        assert (
+            httpx.post(
+                f"{b.url}/api/clinics/{clinic}/rooms/{room_id}/events", headers=ma, json={"type": "ready"}
+            ).status_code
+            == 201
+        )
 
 
 async def test_a_tap_on_one_server_reaches_a_socket_on_the_other_in_order(servers, people) -> None:
@@ -139,9 +158,11 @@ def test_an_idempotency_key_holds_across_servers(servers, people) -> None:
     desk, _ = people
     visit = walk_in(a.url, "Ann Lee", desk).json()["visit"]["id"]
     headers = {"Idempotency-Key": "tablet-3-tap-9", **desk}
-    first = httpx.post(f"{a.url}/api/clinics/{CLINIC}/visits/{visit}/events", json={"type": "left_without_being_seen"},
-                       headers=headers)
-    again = httpx.post(f"{b.url}/api/clinics/{CLINIC}/visits/{visit}/events", json={"type": "left_without_being_seen"},
-                       headers=headers)
+    first = httpx.post(
+        f"{a.url}/api/clinics/{CLINIC}/visits/{visit}/events", json={"type": "left_without_being_seen"}, headers=headers
+    )
+    again = httpx.post(
+        f"{b.url}/api/clinics/{CLINIC}/visits/{visit}/events", json={"type": "left_without_being_seen"}, headers=headers
+    )
     assert first.status_code == again.status_code == 201
     assert again.content == first.content and again.headers["Idempotent-Replayed"] == "true"

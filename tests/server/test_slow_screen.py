@@ -51,8 +51,7 @@ class InProcessServer:
             self.port = s.getsockname()[1]
         self.server = uvicorn_server(floors, Settings(host="127.0.0.1", port=self.port))
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.server.serve(),),
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.server.serve(),), daemon=True)
 
     def __enter__(self) -> InProcessServer:
         self.thread.start()
@@ -84,9 +83,13 @@ class StalledScreen:
         self.sock.settimeout(10)
         self.sock.connect(("127.0.0.1", port))
         key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall((f"GET /api/clinics/{CLINIC}/live HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                           "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                           f"Sec-WebSocket-Key: {key}\r\nAuthorization: Bearer {token}\r\n\r\n").encode())
+        self.sock.sendall(
+            (
+                f"GET /api/clinics/{CLINIC}/live HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nAuthorization: Bearer {token}\r\n\r\n"
+            ).encode()
+        )
         self.buf = b""
         while b"\r\n\r\n" not in self.buf:
             self.buf += self.sock.recv(4096)
@@ -152,9 +155,11 @@ class Tablets:
     def tap(self) -> int:
         headers = self.headers[self.taps % len(self.headers)]
         self.taps += 1
-        r = self.client.post(f"/api/clinics/{CLINIC}/visits", headers=headers,
-                             json={"patient_name": f"Pat {self.taps}", "provider": "kim", "visit_type": "follow",
-                                   "walk_in": True})
+        r = self.client.post(
+            f"/api/clinics/{CLINIC}/visits",
+            headers=headers,
+            json={"patient_name": f"Pat {self.taps}", "provider": "kim", "visit_type": "follow", "walk_in": True},
+        )
         assert r.status_code == 201, r.text
         return r.json()["seq"]
 
@@ -170,9 +175,15 @@ def _until_update(ws: ClientConnection, seq: int) -> None:
 
 
 def _open_fast(server: InProcessServer, token: str, stack: contextlib.ExitStack) -> list[ClientConnection]:
-    screens = [stack.enter_context(connect(f"ws://127.0.0.1:{server.port}/api/clinics/{CLINIC}/live",
-                                           additional_headers={"Authorization": f"Bearer {token}"}))
-               for _ in range(3)]
+    screens = [
+        stack.enter_context(
+            connect(
+                f"ws://127.0.0.1:{server.port}/api/clinics/{CLINIC}/live",
+                additional_headers={"Authorization": f"Bearer {token}"},
+            )
+        )
+        for _ in range(3)
+    ]
     for ws in screens:
         assert json.loads(ws.recv(timeout=10))["kind"] == "snapshot"
     return screens
@@ -206,8 +217,10 @@ class Scene:
 
 @contextlib.contextmanager
 def scene(server: InProcessServer) -> Iterator[Scene]:
-    with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client, \
-            contextlib.ExitStack() as stack:
+    with (
+        httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client,
+        contextlib.ExitStack() as stack,
+    ):
         made = Scene(server, client, stack)
         try:
             yield made

@@ -21,8 +21,10 @@ pytestmark = pytest.mark.server
 def test_an_open_socket_holds_no_handshake_headers_and_no_queue(server: InProcessServer) -> None:  # noqa: F811
     with httpx.Client(base_url=f"http://127.0.0.1:{server.port}") as client:
         token = _sign_in(client, "wall")
-    with connect(f"ws://127.0.0.1:{server.port}/api/clinics/{CLINIC}/live",
-                 additional_headers={"Authorization": f"Bearer {token}", "X-Padding": "x" * 2000}) as ws:
+    with connect(
+        f"ws://127.0.0.1:{server.port}/api/clinics/{CLINIC}/live",
+        additional_headers={"Authorization": f"Bearer {token}", "X-Padding": "x" * 2000},
+    ) as ws:
         assert json.loads(ws.recv(timeout=10))["kind"] == "snapshot"
         sub = server.sub_of(token)
 

@@ -32,16 +32,21 @@ class Wall:
         raise AssertionError("not too slow")
 
 
-def test_the_answer_is_written_before_any_walls_frame(server: InProcessServer,  # noqa: F811
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_answer_is_written_before_any_walls_frame(
+    server: InProcessServer,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     timeline: list[str] = []
     for impl in (httptools_impl, h11_impl):
         send = impl.RequestResponseCycle.send
 
         async def recording(self, message, send=send):
             await send(self, message)
-            if message["type"] == "http.response.body" and not message.get("more_body") and \
-                    self.scope["path"].endswith("/visits"):
+            if (
+                message["type"] == "http.response.body"
+                and not message.get("more_body")
+                and self.scope["path"].endswith("/visits")
+            ):
                 timeline.append("answer")
 
         monkeypatch.setattr(impl.RequestResponseCycle, "send", recording)

@@ -27,8 +27,11 @@ async def open_directory(request: pytest.FixtureRequest, tmp_path: Path) -> Asyn
     url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
 
     async def opener() -> Directory:
-        directory: Directory = (EmbeddedDirectory(tmp_path / "directory.json") if request.param == "embedded"
-                                else RedisDirectory(url, prefix=prefix))
+        directory: Directory = (
+            EmbeddedDirectory(tmp_path / "directory.json")
+            if request.param == "embedded"
+            else RedisDirectory(url, prefix=prefix)
+        )
         await directory.open()
         opened.append(directory)
         return directory

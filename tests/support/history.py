@@ -35,16 +35,27 @@ class PastDay:
         self.events.append(event)
         return event
 
-    def seen(self, provider: str, visit_type: str, *, with_provider: float | None = None, roomed: float | None = None,
-             prep: float = 1.0, late: float = 0.0, walk_in: bool = False, undo_provider_in: bool = False) -> str:
+    def seen(
+        self,
+        provider: str,
+        visit_type: str,
+        *,
+        with_provider: float | None = None,
+        roomed: float | None = None,
+        prep: float = 1.0,
+        late: float = 0.0,
+        walk_in: bool = False,
+        undo_provider_in: bool = False,
+    ) -> str:
         """A visit from arrival to checkout: the patient comes `late` minutes after the booked time (the planned
         rooming of an "arrival" clinic) and is roomed at once; prep takes `roomed` minutes, the provider walks in
         `prep` minutes after and stays `with_provider` (configured minutes by default). `undo_provider_in`: the
         provider-in is first tapped too early (10 minutes before), undone, then tapped right."""
         sm = self.clinic.visit_type(visit_type).stage_minutes
         start = self.now + dt.timedelta(minutes=1 - late)
-        visit = self.tap(BookVisit(f"P{len(self.floor.visits)}", provider, visit_type, None if walk_in else start,
-                                   walk_in))
+        visit = self.tap(
+            BookVisit(f"P{len(self.floor.visits)}", provider, visit_type, None if walk_in else start, walk_in)
+        )
         visit_id = visit.change.visit
         if not walk_in:
             self.tap(TakeStep(visit_id, Stage.arrived), after=1)
@@ -55,8 +66,9 @@ class PastDay:
             self.tap(TakeStep(visit_id, Stage.provider_in))
             self.tap(UndoStep(visit_id), after=0.5)
         self.tap(TakeStep(visit_id, Stage.provider_in), after=prep)
-        self.tap(TakeStep(visit_id, Stage.checked_out),
-                 after=sm.provider_in if with_provider is None else with_provider)
+        self.tap(
+            TakeStep(visit_id, Stage.checked_out), after=sm.provider_in if with_provider is None else with_provider
+        )
         self.tap(MarkRoom(room, RoomAction.ready), after=1)
         return visit_id
 

@@ -65,7 +65,7 @@ class ClusterNode:
         args = list(server)
         if "--daemonize" in args:  # the flag and its value: the test holds the process instead
             i = args.index("--daemonize")
-            del args[i:i + 2]
+            del args[i : i + 2]
         # What the node prints before it opens its logfile (or all of it, with no logfile) goes beside it.
         with open(self.base / f"node-{self.port}.out", "ab") as out:
             self.proc = subprocess.Popen([*args, *self.extra], cwd=self.base, stdout=out, stderr=subprocess.STDOUT)
@@ -80,8 +80,7 @@ class ClusterNode:
                 break
             time.sleep(0.02)
         out = (self.base / f"node-{self.port}.out").read_text(errors="replace")
-        raise RuntimeError(f"cluster node on port {self.port} did not start (exit {self.proc.poll()}):\n"
-                           f"{out[-1500:]}")
+        raise RuntimeError(f"cluster node on port {self.port} did not start (exit {self.proc.poll()}):\n{out[-1500:]}")
 
     def kill9(self) -> None:
         if self.proc is not None:
@@ -118,8 +117,9 @@ class ClusterNode:
 class ReadmeCluster:
     """`count` nodes started as README.md says, joined with `redis-cli --cluster create` (`replicas` per master)."""
 
-    def __init__(self, base: Path, count: int = 3, replicas: int = 0, extra: tuple[str, ...] = (),
-                 readme: Path = README) -> None:
+    def __init__(
+        self, base: Path, count: int = 3, replicas: int = 0, extra: tuple[str, ...] = (), readme: Path = README
+    ) -> None:
         self.base = base
         self.replicas = replicas
         base.mkdir(parents=True, exist_ok=True)
@@ -149,9 +149,20 @@ class ReadmeCluster:
         try:
             for node in self.nodes:
                 node.start()
-            subprocess.run(["redis-cli", "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),
-                            "--cluster-replicas", str(self.replicas), "--cluster-yes"],
-                           check=True, capture_output=True, timeout=60)
+            subprocess.run(
+                [
+                    "redis-cli",
+                    "--cluster",
+                    "create",
+                    *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                    "--cluster-replicas",
+                    str(self.replicas),
+                    "--cluster-yes",
+                ],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
             self.wait_ok()
             if self.replicas:
                 self.wait_replicas_linked()
@@ -187,10 +198,11 @@ class ReadmeCluster:
                 masters = [i for i in infos if i["role"] == "master"]
                 replicas = [i for i in infos if i["role"] == "slave"]
                 # Online: the primary counts the replica in WAIT (it has acknowledged the initial sync).
-                online = [sum(i.get(f"slave{k}", {}).get("state") == "online" for k in range(i["connected_slaves"]))
-                          for i in masters]
-                if (all(n >= self.replicas for n in online)
-                        and all(i["master_link_status"] == "up" for i in replicas)):
+                online = [
+                    sum(i.get(f"slave{k}", {}).get("state") == "online" for k in range(i["connected_slaves"]))
+                    for i in masters
+                ]
+                if all(n >= self.replicas for n in online) and all(i["master_link_status"] == "up" for i in replicas):
                     # A replica just synced gets writes only after its first acknowledgement (up to a second
                     # later): linked once a write to each master is acknowledged by its replicas.
                     for node in self.running():
@@ -225,8 +237,11 @@ class ReadmeCluster:
 
     def key_on(self, master: ClusterNode) -> str:
         """A key in one of the slots the master serves."""
-        ranges = [(lo, hi) for lo, hi, owner, *_ in master.client.execute_command("CLUSTER", "SLOTS")
-                  if int(owner[1]) == master.port]
+        ranges = [
+            (lo, hi)
+            for lo, hi, owner, *_ in master.client.execute_command("CLUSTER", "SLOTS")
+            if int(owner[1]) == master.port
+        ]
         for i in range(100000):
             key = f"probe-{i}"
             slot = master.client.cluster("keyslot", key)

@@ -34,9 +34,17 @@ from floor.wire import Board
 _DESK, _MA, _PROVIDER = Role.front_desk, Role.medical_assistant, Role.provider
 #: Who taps which step on a real floor (the same split as floor/demo.py); bookings are the desk's and room
 #: marks the assistant's.
-ROLE = {Stage.arrived: _DESK, Stage.no_show: _DESK, Stage.cancelled: _DESK,
-        Stage.roomed: _MA, Stage.prep_done: _MA, Stage.left_without_being_seen: _DESK,
-        Stage.provider_in: _PROVIDER, Stage.teach_back_done: _PROVIDER, Stage.checked_out: _DESK}
+ROLE = {
+    Stage.arrived: _DESK,
+    Stage.no_show: _DESK,
+    Stage.cancelled: _DESK,
+    Stage.roomed: _MA,
+    Stage.prep_done: _MA,
+    Stage.left_without_being_seen: _DESK,
+    Stage.provider_in: _PROVIDER,
+    Stage.teach_back_done: _PROVIDER,
+    Stage.checked_out: _DESK,
+}
 #: The roles the driver taps as: sign in one person for each.
 ROLES = frozenset({_DESK, _MA, _PROVIDER})
 
@@ -67,8 +75,12 @@ def floor_view(board: Board) -> SimpleNamespace:
 
 def book_body(booking: BookVisit) -> dict:
     """The POST /visits body for a booking (`start` as ISO 8601 with its offset)."""
-    body = {"patient_name": booking.patient_name, "provider": booking.provider, "visit_type": booking.visit_type,
-            "walk_in": booking.walk_in}
+    body = {
+        "patient_name": booking.patient_name,
+        "provider": booking.provider,
+        "visit_type": booking.visit_type,
+        "walk_in": booking.walk_in,
+    }
     if booking.start is not None:
         body["start"] = booking.start.isoformat()
     if booking.notes:
@@ -107,9 +119,16 @@ async def _post(client: httpx.AsyncClient, url: str, body: dict, signed_in: Mapp
     return response
 
 
-async def play_over_http(base_urls: list[str], clinic: str, staff: Staff, clock_now: Callable[[], dt.datetime],
-                         until: dt.datetime, signed_in: Mapping[Role, Mapping[str, str]], every: float = 0.1,
-                         timeout: float = 10.0) -> Played:
+async def play_over_http(
+    base_urls: list[str],
+    clinic: str,
+    staff: Staff,
+    clock_now: Callable[[], dt.datetime],
+    until: dt.datetime,
+    signed_in: Mapping[Role, Mapping[str, str]],
+    every: float = 0.1,
+    timeout: float = 10.0,
+) -> Played:
     """Play `staff`'s day on the servers at `base_urls` until the clinic clock (`clock_now`, the same
     accelerated time the servers keep) reaches `until`, looking at the floor every `every` real seconds.
     `signed_in` has the headers of a signed-in person for each of `ROLES`, good on every server."""
@@ -138,8 +157,9 @@ async def play_over_http(base_urls: list[str], clinic: str, staff: Staff, clock_
                 if not may_tap(base, _DESK):
                     break  # the rest are booked in a later round
                 try:
-                    answer = await _post(client, f"{base}/api/clinics/{clinic}/visits", book_body(booking),
-                                         signed_in[_DESK])
+                    answer = await _post(
+                        client, f"{base}/api/clinics/{clinic}/visits", book_body(booking), signed_in[_DESK]
+                    )
                 except _Throttled as told:
                     throttled(base, _DESK, told)
                     continue

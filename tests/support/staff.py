@@ -1,9 +1,9 @@
 """Signed-in staff for in-process tests: one account per role, cheap hashes, bearer headers.
 
-    floors = test_floors(tmp_path)
-    with TestClient(create_app(floors)) as client:
-        desk = sign_in(client, floors, Role.front_desk)   # {"Authorization": "Bearer ..."}
-        client.post(".../visits", json=..., headers=desk)
+floors = test_floors(tmp_path)
+with TestClient(create_app(floors)) as client:
+    desk = sign_in(client, floors, Role.front_desk)   # {"Authorization": "Bearer ..."}
+    client.post(".../visits", json=..., headers=desk)
 """
 
 from __future__ import annotations
@@ -38,8 +38,7 @@ PEOPLE = {
 }
 
 
-def test_floors(tmp_path: Path, clinics: list[Clinic] | None = None, clock: Clock | None = None,
-                **kwargs) -> Floors:
+def test_floors(tmp_path: Path, clinics: list[Clinic] | None = None, clock: Clock | None = None, **kwargs) -> Floors:
     """Floors on an embedded log in tmp_path, with an in-memory directory hashing cheaply."""
     kwargs.setdefault("upcoming", FileUpcoming(tmp_path))
     floors = Floors(clinics or [demo_clinic()], EmbeddedLog(tmp_path), clock, **kwargs)
@@ -55,8 +54,7 @@ def cheapen(floors: Floors) -> Floors:
     return floors
 
 
-def add_person(client: TestClient, floors: Floors, role: Role, staff_id: str | None = None,
-               pin: str = PIN) -> str:
+def add_person(client: TestClient, floors: Floors, role: Role, staff_id: str | None = None, pin: str = PIN) -> str:
     """Add the role's test person (or `staff_id`) to the directory, if not there yet; their id."""
     person, name = PEOPLE[role]
     person = staff_id or person
@@ -65,8 +63,9 @@ def add_person(client: TestClient, floors: Floors, role: Role, staff_id: str | N
     return person
 
 
-def sign_in(client: TestClient, floors: Floors, role: Role, staff_id: str | None = None,
-            device: str = "tablet-1") -> dict[str, str]:
+def sign_in(
+    client: TestClient, floors: Floors, role: Role, staff_id: str | None = None, device: str = "tablet-1"
+) -> dict[str, str]:
     """Headers of a fresh sign-in as the role's test person (added first if needed)."""
     person = add_person(client, floors, role, staff_id)
     answer = client.post("/api/sign-in", json={"staff": person, "secret": PIN, "device": device})

@@ -60,7 +60,7 @@ class _AppendFile:
             f = self._file()
             owner = self._owner
             if owner.room is not None and len(data) > owner.room:
-                f.data += data[:owner.room]  # what fits reaches the file: a short write
+                f.data += data[: owner.room]  # what fits reaches the file: a short write
                 owner.room = 0
                 raise OSError(errno.ENOSPC, "No space left on device", str(self._path))
             f.data += data
@@ -229,8 +229,8 @@ class VolatileFiles:
             assert f.data.startswith(f.durable), f"{path}: the log only appends, so synced bytes stay a prefix"
             data = f.durable
             if keep_torn is not None:
-                unsynced = bytes(f.data[len(f.durable):])
-                data += unsynced[:keep_torn.randint(0, len(unsynced))]
+                unsynced = bytes(f.data[len(f.durable) :])
+                data += unsynced[: keep_torn.randint(0, len(unsynced))]
             after._files[path] = _File(bytearray(data), data, named=True)
         return after
 

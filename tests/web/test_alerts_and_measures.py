@@ -34,9 +34,11 @@ def test_a_dwell_alert_is_raised_acknowledged_and_cleared_live(tmp_path) -> None
         # A manager's screen: only managers get the measures on the feed.
         with client.websocket_connect("/api/clinics/riverside/live", headers=manager) as ws:
             _next(ws, "snapshot")
-            visit = client.post("/api/clinics/riverside/visits", json={
-                "patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
-                headers=desk).json()["visit"]
+            visit = client.post(
+                "/api/clinics/riverside/visits",
+                json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+                headers=desk,
+            ).json()["visit"]
             clock.advance(minutes=16)  # waiting to be roomed longer than the clinic's 15 minutes; nobody taps
             raised = _next(ws, "event", "alert_raised")
             alert = raised["alert"]
@@ -53,8 +55,9 @@ def test_a_dwell_alert_is_raised_acknowledged_and_cleared_live(tmp_path) -> None
             assert again.status_code == 409 and "mgr-dana" in again.json()["message"]
             assert client.post("/api/clinics/riverside/alerts/nope/acknowledge", headers=manager).status_code == 404
 
-            r = client.post(f"/api/clinics/riverside/visits/{visit['id']}/events",
-                            json={"type": "roomed", "room": "e1"}, headers=ma)
+            r = client.post(
+                f"/api/clinics/riverside/visits/{visit['id']}/events", json={"type": "roomed", "room": "e1"}, headers=ma
+            )
             assert r.status_code == 201, r.text
             cleared = _next(ws, "event", "alert_cleared")["alert"]
             assert cleared["id"] == alert["id"] and cleared["cleared_at"]
@@ -66,8 +69,9 @@ def test_a_dwell_alert_is_raised_acknowledged_and_cleared_live(tmp_path) -> None
             assert measures["clinic"]["booked"] == 1 and measures["clinic"]["alerts_raised"] == 1
             assert measures["clinic"]["arrival_to_roomed"]["median"] == 16.0
             assert set(measures["providers"]) == {p.id for p in demo_clinic().providers}
-            assert {d["provider"] for d in client.get("/api/clinics/riverside/board", headers=desk).json()["delays"]} \
-                == set(measures["providers"])
+            assert {
+                d["provider"] for d in client.get("/api/clinics/riverside/board", headers=desk).json()["delays"]
+            } == set(measures["providers"])
             # The live feed carries them too, on every tick.
             live = _next(ws, "measures")
             assert live["measures"]["clinic"]["booked"] == 1 and len(live["delays"]) == len(measures["providers"])

@@ -44,5 +44,4 @@ def test_the_audit_trail_of_a_moved_visit_says_what_the_move_changed(tmp_path) -
 
         # EHR-1002 moved from kim to okafor at the same time.
         moved = client.get(f"{BASE}/visits/{ids['EHR-1002']}/audit", headers=manager).json()["entries"][-1]
-        assert {k: v for k, v in moved.items() if k not in COMMON} == {"provider": "okafor",
-                                                                      "previous_provider": "kim"}
+        assert {k: v for k, v in moved.items() if k not in COMMON} == {"provider": "okafor", "previous_provider": "kim"}

@@ -40,8 +40,11 @@ def directories(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[call
     url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
 
     def make() -> Directory:
-        return (EmbeddedDirectory(tmp_path / "directory.json") if request.param == "embedded"
-                else RedisDirectory(url, prefix=prefix))
+        return (
+            EmbeddedDirectory(tmp_path / "directory.json")
+            if request.param == "embedded"
+            else RedisDirectory(url, prefix=prefix)
+        )
 
     yield make
     if request.param == "redis":
@@ -91,13 +94,18 @@ def test_staff_of_one_clinic_cannot_read_tap_or_watch_another(tmp_path: Path, di
             assert board.status_code == 403 and "Ann Lee" not in board.text
             assert client.get(f"/api/clinics/{RIVERSIDE}/visits/{visit_id}", headers=who).status_code == 403
             assert client.post(f"/api/clinics/{RIVERSIDE}/visits", json=walk_in, headers=who).status_code == 403
-            assert client.post(f"/api/clinics/{RIVERSIDE}/rooms/e1/events", json={"type": "blocked"},
-                               headers=who).status_code == 403
+            assert (
+                client.post(
+                    f"/api/clinics/{RIVERSIDE}/rooms/e1/events", json={"type": "blocked"}, headers=who
+                ).status_code
+                == 403
+            )
             assert _socket_closes(client, RIVERSIDE, who) == CLOSE_FORBIDDEN
             assert client.get(f"/api/clinics/{LAKESIDE}/board", headers=who).status_code == 200
             assert _socket_closes(client, LAKESIDE, who) is None
-        tap = client.post(f"/api/clinics/{RIVERSIDE}/visits/{visit_id}/events", json={"type": "checked_out"},
-                          headers=desk)
+        tap = client.post(
+            f"/api/clinics/{RIVERSIDE}/visits/{visit_id}/events", json={"type": "checked_out"}, headers=desk
+        )
         assert tap.status_code == 403
         assert floors.get(RIVERSIDE).floor.seq == seq
         assert _socket_closes(client, RIVERSIDE, both) is None
@@ -121,14 +129,14 @@ def test_a_change_of_clinics_is_honoured_by_every_server(tmp_path: Path, directo
         assert a.get(f"/api/clinics/{LAKESIDE}/board", headers=headers).status_code == 200
 
 
-def test_accounts_stored_before_clinics_keep_every_clinic_and_are_named_at_start(tmp_path: Path,
-                                                                               directories) -> None:
+def test_accounts_stored_before_clinics_keep_every_clinic_and_are_named_at_start(tmp_path: Path, directories) -> None:
     setup = _floors(tmp_path, directories(), "setup")
     with TestClient(create_app(setup)) as client:
         sign_in(client, setup, Role.front_desk)  # every clinic: then made an old record, without clinics
         member = client.blocking_portal.call(setup.sessions.directory.staff, "desk-ana")
-        client.blocking_portal.call(setup.sessions.directory.replace_staff,
-                                    msgspec.structs.replace(member, clinics=None))
+        client.blocking_portal.call(
+            setup.sessions.directory.replace_staff, msgspec.structs.replace(member, clinics=None)
+        )
     floors = _floors(tmp_path, directories(), "server")
     with capture_logs() as logs, TestClient(create_app(floors)) as client:
         warned = [e for e in logs if e["event"] == "staff_without_clinics"]
@@ -149,8 +157,21 @@ def test_floor_staff_add_and_clinics_set_an_accounts_clinics(tmp_path: Path, mon
     # `main` points the logs at this test's captured stderr, which later tests would find closed.
     monkeypatch.setattr("floor.cli.configure", lambda level: None)
     monkeypatch.setattr("sys.stdin", io.StringIO(PIN + "\n"))
-    main(["staff", "add", "--id", "ana", "--role", "front_desk", "--clinic", LAKESIDE, "--secret-stdin",
-          "--data-dir", data])
+    main(
+        [
+            "staff",
+            "add",
+            "--id",
+            "ana",
+            "--role",
+            "front_desk",
+            "--clinic",
+            LAKESIDE,
+            "--secret-stdin",
+            "--data-dir",
+            data,
+        ]
+    )
     assert f"front desk, in {LAKESIDE}." in capsys.readouterr().err
 
     def clinics() -> tuple[str, ...] | None:

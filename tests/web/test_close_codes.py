@@ -26,7 +26,8 @@ def test_the_codes_and_names_are_unique() -> None:
 
 def test_the_pages_module_is_generated_from_the_table() -> None:
     assert (ROOT / "static/lib/close-codes.js").read_text() == close_codes.javascript(), (
-        "static/lib/close-codes.js is out of date: python -m floor.close_codes > static/lib/close-codes.js")
+        "static/lib/close-codes.js is out of date: python -m floor.close_codes > static/lib/close-codes.js"
+    )
 
 
 def test_the_pages_take_every_close_code_from_the_generated_module() -> None:
@@ -66,6 +67,6 @@ def test_the_openapi_text_documents_every_code(tmp_path: Path) -> None:
 
 def test_the_readme_names_every_code() -> None:
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("Close codes:"):]
-    section = section[:section.index("\n\n")]
+    section = readme[readme.index("Close codes:") :]
+    section = section[: section.index("\n\n")]
     assert {int(c) for c in re.findall(r"`(\d{4})`", section)} == {c.code for c in CLOSES}

@@ -56,8 +56,9 @@ def test_a_whole_clinic_day_sends_the_wall_no_name_birth_date_or_record_number(t
     runtime = floors.get(CLINIC.id)
     staff = Staff(CLINIC, plan_day(CLINIC, DAY, seed=7), seed=7)
     # Each patient also gets a date of birth and a record number in the team's notes.
-    secrets = {i: (f"19{40 + i % 60:02d}-0{1 + i % 9}-1{i % 10}", f"MRN{4_100_000 + i * 37}")
-               for i in range(len(staff.plan))}
+    secrets = {
+        i: (f"19{40 + i % 60:02d}-0{1 + i % 9}-1{i % 10}", f"MRN{4_100_000 + i * 37}") for i in range(len(staff.plan))
+    }
     names = {p.patient_name for p in staff.plan}
 
     async def play_the_day() -> int:
@@ -84,8 +85,10 @@ def test_a_whole_clinic_day_sends_the_wall_no_name_birth_date_or_record_number(t
     with TestClient(create_app(floors)) as client:
         manager = sign_in(client, floors, Role.manager)
         display_token = _pair_display(client, manager)
-        with client.websocket_connect(f"/api/clinics/{CLINIC.id}/live") as wall, \
-                client.websocket_connect(f"/api/clinics/{CLINIC.id}/live", headers=manager) as tablet:
+        with (
+            client.websocket_connect(f"/api/clinics/{CLINIC.id}/live") as wall,
+            client.websocket_connect(f"/api/clinics/{CLINIC.id}/live", headers=manager) as tablet,
+        ):
             wall.send_text(json.dumps({"type": "auth", "token": display_token}))
             assert json.loads(wall.receive_text(timeout=5))["kind"] == "snapshot"
             taps = client.blocking_portal.call(play_the_day)
@@ -126,17 +129,36 @@ def test_the_hallway_types_have_no_place_for_free_text() -> None:
     strings listed here, each of which comes from the clinic's configuration or is derived from an id, but for
     a blocked room's reason: staff write it for the hallway to read (issue 17), as a sign on the door would."""
     allowed_text = {
-        ("HallwayVisit", "token"), ("HallwayVisit", "provider"), ("HallwayVisit", "room"),
-        ("HallwayRoom", "id"), ("HallwayRoom", "label"), ("HallwayRoom", "zone"), ("HallwayRoom", "visit"),
+        ("HallwayVisit", "token"),
+        ("HallwayVisit", "provider"),
+        ("HallwayVisit", "room"),
+        ("HallwayRoom", "id"),
+        ("HallwayRoom", "label"),
+        ("HallwayRoom", "zone"),
+        ("HallwayRoom", "visit"),
         ("HallwayRoom", "reason"),
-        ("HallwayDelay", "provider"), ("HallwayDelay", "name"),
-        ("HallwayAlert", "id"), ("HallwayAlert", "kind"), ("HallwayAlert", "provider"), ("HallwayAlert", "visit"),
-        ("HallwayBoard", "clinic"), ("HallwayBoard", "name"), ("HallwayBoard", "timezone"),
+        ("HallwayDelay", "provider"),
+        ("HallwayDelay", "name"),
+        ("HallwayAlert", "id"),
+        ("HallwayAlert", "kind"),
+        ("HallwayAlert", "provider"),
+        ("HallwayAlert", "visit"),
+        ("HallwayBoard", "clinic"),
+        ("HallwayBoard", "name"),
+        ("HallwayBoard", "timezone"),
         ("HallwayUpdate", "gone"),  # a visit token
         ("HallwayBoard", "languages"),
     }
-    structs = [hallway.HallwayVisit, hallway.HallwayRoom, hallway.HallwayDelay, hallway.HallwayAlert,
-               hallway.HallwayBoard, hallway.HallwaySnapshot, hallway.HallwayUpdate, hallway.HallwayDelays]
+    structs = [
+        hallway.HallwayVisit,
+        hallway.HallwayRoom,
+        hallway.HallwayDelay,
+        hallway.HallwayAlert,
+        hallway.HallwayBoard,
+        hallway.HallwaySnapshot,
+        hallway.HallwayUpdate,
+        hallway.HallwayDelays,
+    ]
     found = set()
     for struct in structs:
         for name, hint in _string_fields(struct).items():

@@ -111,6 +111,7 @@ def test_a_zones_display_gets_only_its_alerts_under_wall_ids_and_staff_still_ack
     provider, kind = CLINIC.providers[0].id, CLINIC.visit_types[0].code
 
     with TestClient(create_app(floors)) as client:
+
         def tap(command) -> dict:
             answer = client.blocking_portal.call(runtime.handle, command, "mgr-dana", "tablet-1", None, Role.manager)
             return answered(runtime, command, answer)

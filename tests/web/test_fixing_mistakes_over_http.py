@@ -78,8 +78,9 @@ def test_a_walk_in_booked_by_mistake_is_removed_and_the_audit_trail_says_so(worl
     walk_in = _book(client, people["desk"], walk_in=True)
     clock.advance(minutes=5)
     undo = {"type": "undo", "expected_version": walk_in["version"]}
-    assert client.post(f"{API}/visits/{walk_in['id']}/events", json=undo,
-                       headers=people["other_desk"]).status_code == 403
+    assert (
+        client.post(f"{API}/visits/{walk_in['id']}/events", json=undo, headers=people["other_desk"]).status_code == 403
+    )
     removed = client.post(f"{API}/visits/{walk_in['id']}/events", json=undo, headers=people["manager"])
     assert removed.status_code == 201, removed.text
     assert removed.json()["event"]["change"]["type"] == "walk_in_removed"

@@ -32,8 +32,14 @@ START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in the clinic: 
 
 
 def floors_on(disk: VolatileFiles, tmp_path: Path) -> Floors:
-    floors = Floors([quiet_clinic()], EmbeddedLog(ROOT, disk), ManualClock(START), tick_seconds=3600,
-                    directory=EmbeddedDirectory(tmp_path / "directory.json"), upcoming=FileUpcoming(tmp_path))
+    floors = Floors(
+        [quiet_clinic()],
+        EmbeddedLog(ROOT, disk),
+        ManualClock(START),
+        tick_seconds=3600,
+        directory=EmbeddedDirectory(tmp_path / "directory.json"),
+        upcoming=FileUpcoming(tmp_path),
+    )
     return cheapen(floors)
 
 
@@ -46,8 +52,11 @@ def sign_in(client: TestClient) -> object:
 
 
 def walk_in(client: TestClient, desk: dict[str, str], name: str) -> object:
-    return client.post(f"{API}/visits", headers=desk,
-                       json={"patient_name": name, "provider": "kim", "visit_type": "follow", "walk_in": True})
+    return client.post(
+        f"{API}/visits",
+        headers=desk,
+        json={"patient_name": name, "provider": "kim", "visit_type": "follow", "walk_in": True},
+    )
 
 
 def day_file(floors: Floors) -> Path:
@@ -56,7 +65,7 @@ def day_file(floors: Floors) -> Path:
 
 def full_disk(path: Path, data: bytes) -> None:
     """The directory's `_write` on a full disk: part of the file is written, then ENOSPC."""
-    path.write_bytes(data[:len(data) // 2])
+    path.write_bytes(data[: len(data) // 2])
     raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
 

@@ -31,8 +31,11 @@ def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], 
     answer = client.get("/metrics")
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("text/plain")
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(answer.text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(answer.text)
+        for s in family.samples
+    }
 
 
 def taps(samples: dict, kind: str, result: str) -> float:
@@ -111,8 +114,7 @@ def test_schedule_imports_are_counted_one_per_file_and_stored_in_one_append(tmp_
         schedule = (DATA / "schedule-riverside.csv").read_bytes()
         before = scrape(client)
         assert client.post(url, content=schedule, headers={**manager, **CSV}).status_code == 200
-        bad = client.post(url, content=(DATA / "schedule-riverside-bad.csv").read_bytes(),
-                          headers={**manager, **CSV})
+        bad = client.post(url, content=(DATA / "schedule-riverside-bad.csv").read_bytes(), headers={**manager, **CSV})
         assert bad.status_code == 422
         after = scrape(client)
         assert taps(after, "schedule_import", "stored") - taps(before, "schedule_import", "stored") == 1

@@ -64,16 +64,24 @@ def test_depth_counts_brackets_outside_strings_only() -> None:
 def test_a_number_sent_as_a_string_is_refused_naming_the_field(app) -> None:
     client, floors = app
     desk = sign_in(client, floors, Role.front_desk)
-    visit = client.post(f"{API}/visits", json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow",
-                                              "start": "2026-11-23T10:00:00"}, headers=desk).json()["visit"]
+    visit = client.post(
+        f"{API}/visits",
+        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "start": "2026-11-23T10:00:00"},
+        headers=desk,
+    ).json()["visit"]
     seq = floors.get("riverside").floor.seq
-    answer = client.post(f"{API}/visits/{visit['id']}/events", json={"type": "arrived", "expected_version": "1"},
-                         headers=desk)
+    answer = client.post(
+        f"{API}/visits/{visit['id']}/events", json={"type": "arrived", "expected_version": "1"}, headers=desk
+    )
     assert answer.status_code == 400, answer.text
     assert answer.json()["field"] == "expected_version"
     assert floors.get("riverside").floor.seq == seq
-    assert client.post(f"{API}/visits/{visit['id']}/events", json={"type": "arrived", "expected_version": 1},
-                       headers=desk).status_code == 201
+    assert (
+        client.post(
+            f"{API}/visits/{visit['id']}/events", json={"type": "arrived", "expected_version": 1}, headers=desk
+        ).status_code
+        == 201
+    )
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
@@ -90,8 +98,9 @@ def test_a_patient_name_with_control_or_invisible_characters_is_refused_naming_t
 def test_a_staff_name_with_control_or_invisible_characters_is_refused(app, name: str) -> None:
     client, floors = app
     manager = sign_in(client, floors, Role.manager)
-    answer = client.post("/api/staff", json={"id": "new-person", "name": name, "role": "front_desk",
-                                             "secret": "135790"}, headers=manager)
+    answer = client.post(
+        "/api/staff", json={"id": "new-person", "name": name, "role": "front_desk", "secret": "135790"}, headers=manager
+    )
     assert answer.status_code == 422, answer.text
     assert answer.json()["field"] == "name"
 
@@ -107,11 +116,18 @@ def _csv(name: str, external_id: str = "A1") -> bytes:
 
 
 def _fhir(name: str, external_id: str = "EHR-1") -> bytes:
-    appointment = {"resourceType": "Appointment", "id": "ap-1", "identifier": [{"value": external_id}],
-                   "status": "booked", "appointmentType": {"coding": [{"code": "new"}]},
-                   "start": "2026-11-23T08:00:00-06:00",
-                   "participant": [{"actor": {"reference": "Patient/pt-1", "display": name}, "status": "accepted"},
-                                   {"actor": {"reference": "Practitioner/kim"}, "status": "accepted"}]}
+    appointment = {
+        "resourceType": "Appointment",
+        "id": "ap-1",
+        "identifier": [{"value": external_id}],
+        "status": "booked",
+        "appointmentType": {"coding": [{"code": "new"}]},
+        "start": "2026-11-23T08:00:00-06:00",
+        "participant": [
+            {"actor": {"reference": "Patient/pt-1", "display": name}, "status": "accepted"},
+            {"actor": {"reference": "Practitioner/kim"}, "status": "accepted"},
+        ],
+    }
     return json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": appointment}]}).encode()
 
 

@@ -50,7 +50,11 @@ def test_managers_read_what_was_learned_and_nobody_else(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "never learned"
             time.sleep(0.02)
         assert (answer["day"], answer["days"], answer["first_day"], answer["last_day"]) == (
-            str(TODAY), 2, str(TODAY - dt.timedelta(days=2)), str(TODAY - dt.timedelta(days=1)))
+            str(TODAY),
+            2,
+            str(TODAY - dt.timedelta(days=2)),
+            str(TODAY - dt.timedelta(days=1)),
+        )
         providers = {p["provider"]: p for p in answer["providers"]}
         assert list(providers) == [p.id for p in CLINIC.providers]
         kim = providers["kim"]
@@ -58,10 +62,18 @@ def test_managers_read_what_was_learned_and_nobody_else(tmp_path: Path) -> None:
         follow = {t["visit_type"]: t for t in kim["visit_types"]}["follow"]
         stages = {s["stage"]: s for s in follow["stages"]}
         assert list(stages) == ["roomed", "prep_done", "provider_in"]
-        assert stages["provider_in"] == {"stage": "provider_in", "configured": 12, "median": 24.0, "visits": 4,
-                                         "expected": round((10 * 12 + 4 * 24) / 14, 2)}
+        assert stages["provider_in"] == {
+            "stage": "provider_in",
+            "configured": 12,
+            "median": 24.0,
+            "visits": 4,
+            "expected": round((10 * 12 + 4 * 24) / 14, 2),
+        }
         # Nothing learned: the configured minutes, from no visit.
         okafor_new = {t["visit_type"]: t for t in providers["okafor"]["visit_types"]}["new"]
         assert [(s["configured"], s["expected"], s["median"], s["visits"]) for s in okafor_new["stages"]] == [
-            (10, 10.0, None, 0), (4, 4.0, None, 0), (25, 25.0, None, 0)]
+            (10, 10.0, None, 0),
+            (4, 4.0, None, 0),
+            (25, 25.0, None, 0),
+        ]
         assert providers["okafor"]["no_show_share"] is None

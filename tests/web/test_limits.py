@@ -196,7 +196,7 @@ def test_a_body_over_64_kib_is_refused_413_and_nothing_is_written(tmp_path) -> N
         assert seq(floors) == 0 and floors.get(CLINIC).floor.visits == {}
         # Sent in chunks with no Content-Length, the body is counted as it arrives.
         raw = json.dumps(big).encode()
-        chunks = (raw[i:i + 4096] for i in range(0, len(raw), 4096))
+        chunks = (raw[i : i + 4096] for i in range(0, len(raw), 4096))
         chunked = client.post(f"{API}/visits", content=chunks, headers={**desk, "Content-Type": "application/json"})
         assert "content-length" not in chunked.request.headers
         assert chunked.status_code == 413, chunked.text
@@ -278,8 +278,13 @@ def test_the_socket_limit_counts_bytes_not_characters(tmp_path) -> None:
 def test_a_socket_from_another_origin_is_refused_before_the_handshake(tmp_path) -> None:
     with serving(tmp_path, Guarding()) as (client, floors):
         desk = token(client, floors, Role.front_desk)
-        for origin in ("https://evil.example", "http://testserver.local.evil.example", "null",
-                       "http://testserver.local:8080", "http://evil.example/http://testserver.local"):
+        for origin in (
+            "https://evil.example",
+            "http://testserver.local.evil.example",
+            "null",
+            "http://testserver.local:8080",
+            "http://evil.example/http://testserver.local",
+        ):
             # The server closes before accepting: the TestClient raises on entering (a browser sees a 403),
             # however good the token.
             with pytest.raises(WebSocketDisconnect) as refused, _socket(client, {"origin": origin, **bearer(desk)}):
@@ -292,8 +297,12 @@ def test_a_socket_from_our_own_origin_a_listed_one_or_no_browser_is_accepted(tmp
     with serving(tmp_path, guarding) as (client, floors):
         desk = token(client, floors, Role.front_desk)
         # Our own host under either scheme: behind a TLS proxy the page is https and the server sees plain http.
-        for headers in ({"origin": SAME_ORIGIN}, {"origin": "https://testserver.local"},
-                        {"origin": "https://floor.clinic.example"}, {}):
+        for headers in (
+            {"origin": SAME_ORIGIN},
+            {"origin": "https://testserver.local"},
+            {"origin": "https://floor.clinic.example"},
+            {},
+        ):
             with _socket(client, headers) as ws:
                 ws.send_text(_auth(desk))
                 assert json.loads(ws.receive_text(timeout=5))["kind"] == "snapshot", headers
@@ -306,8 +315,14 @@ def test_no_cors_headers_are_ever_sent(tmp_path) -> None:
         answers = [
             client.get(f"{API}/board", headers={**origin, **desk}),
             client.post(f"{API}/visits", json=WALK_IN, headers={**origin, **desk}),
-            client.options(f"{API}/board", headers={**origin, "Access-Control-Request-Method": "GET",
-                                                    "Access-Control-Request-Headers": "authorization"}),
+            client.options(
+                f"{API}/board",
+                headers={
+                    **origin,
+                    "Access-Control-Request-Method": "GET",
+                    "Access-Control-Request-Headers": "authorization",
+                },
+            ),
             client.options("/api/sign-in", headers={**origin, "Access-Control-Request-Method": "POST"}),
             client.post("/api/displays/pairings", headers=origin),
         ]

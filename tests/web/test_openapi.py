@@ -73,11 +73,27 @@ def test_writes_document_their_refusals_and_the_idempotency_key(spec: dict) -> N
 
 def test_the_schema_documents_the_live_feed_and_its_messages(spec: dict) -> None:
     text = spec["info"]["description"]
-    for words in ("/api/clinics/{clinic}/live", "since", '"kind": "snapshot"', '"kind": "event"', "heartbeat",
-                  "4404", "4400"):
+    for words in (
+        "/api/clinics/{clinic}/live",
+        "since",
+        '"kind": "snapshot"',
+        '"kind": "event"',
+        "heartbeat",
+        "4404",
+        "4400",
+    ):
         assert words in text
-    assert {"Board", "Event", "Visit", "Room", "ErrorBody", "VisitBooked", "StepTaken", "StepUndone",
-            "RoomMarked"} <= set(spec["components"]["schemas"])
+    assert {
+        "Board",
+        "Event",
+        "Visit",
+        "Room",
+        "ErrorBody",
+        "VisitBooked",
+        "StepTaken",
+        "StepUndone",
+        "RoomMarked",
+    } <= set(spec["components"]["schemas"])
 
 
 PUBLIC = {("post", "/api/sign-in"), ("post", "/api/displays/pairings"), ("post", "/api/displays/pairings/claim")}
@@ -118,8 +134,17 @@ def test_exports_are_documented_as_json_objects(spec: dict, path: str) -> None:
 
 def test_request_bodies_that_refuse_unknown_fields_say_so(spec: dict) -> None:
     schemas = spec["components"]["schemas"]
-    for name in ("NewVisit", "VisitTap", "RoomTap", "PresenceTap", "SignIn", "NewStaff", "NewSecret", "PairDisplay",
-                 "ClaimDisplay"):
+    for name in (
+        "NewVisit",
+        "VisitTap",
+        "RoomTap",
+        "PresenceTap",
+        "SignIn",
+        "NewStaff",
+        "NewSecret",
+        "PairDisplay",
+        "ClaimDisplay",
+    ):
         assert schemas[name]["additionalProperties"] is False, name
 
 

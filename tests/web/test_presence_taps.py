@@ -48,21 +48,34 @@ def test_roles_a_provider_for_themself_an_assistant_for_anyone_front_desk_never(
     own = _tap(client, "kim", {"type": "running_late", "back_in_minutes": 20}, people["kim"])
     assert own.status_code == 201, own.text
     body = own.json()
-    assert body["presence"] == {"provider": "kim", "status": "running_late", "since": body["event"]["at"],
-                                "back_at": "2026-11-23T08:10:00-06:00", "by": "kim", "version": 1}
-    assert body["event"]["change"] == {"type": "provider_presence", "provider": "kim", "status": "running_late",
-                                       "back_in_minutes": 20}
+    assert body["presence"] == {
+        "provider": "kim",
+        "status": "running_late",
+        "since": body["event"]["at"],
+        "back_at": "2026-11-23T08:10:00-06:00",
+        "by": "kim",
+        "version": 1,
+    }
+    assert body["event"]["change"] == {
+        "type": "provider_presence",
+        "provider": "kim",
+        "status": "running_late",
+        "back_in_minutes": 20,
+    }
     assert _tap(client, "okafor", {"type": "stepped_away"}, people["ma"]).status_code == 201
 
 
-@pytest.mark.parametrize(("body", "status", "field"), [
-    ({"type": "lunch"}, 400, "type"),
-    ({"type": "stepped_away", "back_in_minutes": 0}, 400, "back_in_minutes"),
-    ({"type": "stepped_away", "back_in_minutes": 241}, 400, "back_in_minutes"),
-    ({"type": "stepped_away", "minutes": 10}, 400, "minutes"),
-    ({"type": "back", "back_in_minutes": 10}, 422, "back_in_minutes"),
-    ({"type": "undo", "back_in_minutes": 10}, 422, "back_in_minutes"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"type": "lunch"}, 400, "type"),
+        ({"type": "stepped_away", "back_in_minutes": 0}, 400, "back_in_minutes"),
+        ({"type": "stepped_away", "back_in_minutes": 241}, 400, "back_in_minutes"),
+        ({"type": "stepped_away", "minutes": 10}, 400, "minutes"),
+        ({"type": "back", "back_in_minutes": 10}, 422, "back_in_minutes"),
+        ({"type": "undo", "back_in_minutes": 10}, 422, "back_in_minutes"),
+    ],
+)
 def test_bad_input_gets_a_4xx_naming_the_field(world, body: dict, status: int, field: str) -> None:
     client, _, _, people = world
     answer = _tap(client, "kim", body, people["ma"])

@@ -27,8 +27,9 @@ def world(tmp_path):
 
 
 def _add(client: TestClient, manager: dict[str, str], **body):
-    return client.post("/api/staff", json={"name": "Jenna Kim", "role": "provider", "secret": PIN, **body},
-                       headers=manager)
+    return client.post(
+        "/api/staff", json={"name": "Jenna Kim", "role": "provider", "secret": PIN, **body}, headers=manager
+    )
 
 
 def test_a_provider_added_with_their_provider_id_is_that_provider_whatever_they_sign_in_as(world) -> None:
@@ -82,9 +83,25 @@ def test_floor_staff_add_links_a_provider_and_refuses_the_link_for_other_roles(t
     data = tmp_path / "data"
 
     def floor_staff_add(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "floor", "--log-level", "warning", "staff", "add", *args,
-                               "--secret-stdin", "--data-dir", str(data)],
-                              input="2468\n", capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "floor",
+                "--log-level",
+                "warning",
+                "staff",
+                "add",
+                *args,
+                "--secret-stdin",
+                "--data-dir",
+                str(data),
+            ],
+            input="2468\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     added = floor_staff_add("--id", "jkim", "--name", "Jenna Kim", "--role", "provider", "--provider", "kim")
     assert added.returncode == 0, added.stderr

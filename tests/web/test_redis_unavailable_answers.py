@@ -57,8 +57,15 @@ class Raising:
 @pytest.fixture
 def served(tmp_path: Path, redis_url: str) -> Iterator[tuple[TestClient, Floors]]:
     prefix = f"test-{uuid.uuid4().hex[:12]}"
-    floors = cheapen(Floors([demo_clinic()], RedisLog(redis_url, prefix=prefix), tick_seconds=3600,
-                            directory=RedisDirectory(redis_url, prefix=prefix), upcoming=FileUpcoming(tmp_path)))
+    floors = cheapen(
+        Floors(
+            [demo_clinic()],
+            RedisLog(redis_url, prefix=prefix),
+            tick_seconds=3600,
+            directory=RedisDirectory(redis_url, prefix=prefix),
+            upcoming=FileUpcoming(tmp_path),
+        )
+    )
     try:
         with TestClient(create_app(floors)) as client:
             yield client, floors
@@ -67,9 +74,11 @@ def served(tmp_path: Path, redis_url: str) -> Iterator[tuple[TestClient, Floors]
 
 
 def _walk_in(client: TestClient, headers: dict[str, str]):
-    return client.post(f"/api/clinics/{CLINIC}/visits", json={
-        "patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
-        headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
+    return client.post(
+        f"/api/clinics/{CLINIC}/visits",
+        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+        headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+    )
 
 
 def _assert_503(answer, *, maybe_stored: bool) -> None:
@@ -107,8 +116,9 @@ def test_a_sign_in_and_the_staff_list_get_503_when_the_directory_cannot_answer(s
     real = directory.redis
     directory.redis = Raising(error)
     try:
-        _assert_503(client.post("/api/sign-in", json={"staff": person, "secret": PIN, "device": "t"}),
-                    maybe_stored=True)
+        _assert_503(
+            client.post("/api/sign-in", json={"staff": person, "secret": PIN, "device": "t"}), maybe_stored=True
+        )
         _assert_503(client.get("/api/staff", headers=manager), maybe_stored=True)
     finally:
         directory.redis = real

@@ -35,8 +35,17 @@ def prefix(redis_url: str) -> Iterator[str]:
 
 
 def _two_servers(tmp_path: Path, redis_url: str, prefix: str) -> list[Floors]:
-    return [cheapen(Floors([demo_clinic()], EmbeddedLog(tmp_path / name), tick_seconds=3600,
-                           directory=RedisDirectory(redis_url, prefix=prefix))) for name in ("a", "b")]
+    return [
+        cheapen(
+            Floors(
+                [demo_clinic()],
+                EmbeddedLog(tmp_path / name),
+                tick_seconds=3600,
+                directory=RedisDirectory(redis_url, prefix=prefix),
+            )
+        )
+        for name in ("a", "b")
+    ]
 
 
 def _refused_within(client: TestClient, headers: dict[str, str], limit: float) -> float:
@@ -49,7 +58,8 @@ def _refused_within(client: TestClient, headers: dict[str, str], limit: float) -
 
 
 def test_a_token_signed_out_through_one_server_is_refused_by_the_other_within_half_a_second(
-        tmp_path: Path, redis_url: str, prefix: str) -> None:
+    tmp_path: Path, redis_url: str, prefix: str
+) -> None:
     servers = _two_servers(tmp_path, redis_url, prefix)
     with TestClient(create_app(servers[0])) as a, TestClient(create_app(servers[1])) as b:
         desk = sign_in(b, servers[1], Role.front_desk)
@@ -63,8 +73,9 @@ def test_a_token_signed_out_through_one_server_is_refused_by_the_other_within_ha
         assert took < SESSION_CHECK_SECONDS + 0.5, took
 
 
-def test_a_remembered_token_works_while_the_directory_cannot_be_reached(tmp_path: Path, redis_url: str,
-                                                                      prefix: str) -> None:
+def test_a_remembered_token_works_while_the_directory_cannot_be_reached(
+    tmp_path: Path, redis_url: str, prefix: str
+) -> None:
     servers = _two_servers(tmp_path, redis_url, prefix)
     with TestClient(create_app(servers[0])) as a:
         desk = sign_in(a, servers[0], Role.front_desk)
@@ -74,9 +85,11 @@ def test_a_remembered_token_works_while_the_directory_cannot_be_reached(tmp_path
         real, directory.redis = directory.redis, Raising(e.TimeoutError("Timeout reading from socket"))
         try:
             # The directory's node does not answer: the tablet that signed in before goes on tapping...
-            tapped = a.post(f"/api/clinics/{CLINIC}/visits", json={
-                "patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
-                headers={**desk, "Idempotency-Key": uuid.uuid4().hex})
+            tapped = a.post(
+                f"/api/clinics/{CLINIC}/visits",
+                json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+                headers={**desk, "Idempotency-Key": uuid.uuid4().hex},
+            )
             assert tapped.status_code == 201, tapped.text
             # ...while a sign-in, which needs the directory, is told to try again.
             fresh = a.post("/api/sign-in", json={"staff": "desk-ana", "secret": "2468", "device": "t2"})

@@ -24,8 +24,11 @@ CLINIC = "riverside"
 
 def _pair(client: TestClient, manager: dict[str, str]) -> tuple[str, str]:
     pairing = client.post("/api/displays/pairings").json()
-    display = client.post("/api/displays", json={"code": pairing["code"], "clinic": CLINIC, "zone": "east",
-                                                 "label": "East hall"}, headers=manager).json()
+    display = client.post(
+        "/api/displays",
+        json={"code": pairing["code"], "clinic": CLINIC, "zone": "east", "label": "East hall"},
+        headers=manager,
+    ).json()
     token = client.post("/api/displays/pairings/claim", json={"claim": pairing["claim"]}).json()["token"]
     return display["id"], token
 
@@ -64,8 +67,11 @@ def test_a_revoked_display_is_disconnected_within_a_second_and_cannot_come_back(
 
         # The other display is untouched and still receives the floor.
         desk = sign_in(client, floors, Role.front_desk)
-        client.post(f"/api/clinics/{CLINIC}/visits", json={"patient_name": "Ann Lee", "provider": "kim",
-                                                          "visit_type": "follow", "walk_in": True}, headers=desk)
+        client.post(
+            f"/api/clinics/{CLINIC}/visits",
+            json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+            headers=desk,
+        )
         assert json.loads(other_wall.receive_text(timeout=5))["kind"] == "update"
 
         # The revoked token opens nothing any more, and the list says who revoked it.
@@ -92,8 +98,11 @@ def test_a_signed_out_tablet_token_stops_working_at_once(tmp_path) -> None:
         assert client.post("/api/sign-out", headers=desk).status_code == 204
         # The very next request is refused; nothing it asked for is written.
         seq = floors.get(CLINIC).floor.seq
-        refused = client.post(f"/api/clinics/{CLINIC}/visits", json={
-            "patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True}, headers=desk)
+        refused = client.post(
+            f"/api/clinics/{CLINIC}/visits",
+            json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+            headers=desk,
+        )
         assert refused.status_code == 401 and refused.json()["error"] == "unauthenticated"
         assert floors.get(CLINIC).floor.seq == seq
         assert client.get(f"/api/clinics/{CLINIC}/board", headers=desk).status_code == 401
@@ -106,9 +115,17 @@ def test_a_signed_out_tablet_token_stops_working_at_once(tmp_path) -> None:
 def test_a_display_revoked_through_one_server_is_dropped_by_another_sharing_redis(tmp_path, redis_url) -> None:
     """Two servers on one Redis directory: the socket lives on B, the manager revokes through A."""
     prefix = f"test-{uuid.uuid4().hex}"
-    servers = [cheapen(Floors([demo_clinic()], EmbeddedLog(tmp_path / name), tick_seconds=3600,
-                              directory=RedisDirectory(redis_url, prefix=prefix)))
-               for name in ("a", "b")]
+    servers = [
+        cheapen(
+            Floors(
+                [demo_clinic()],
+                EmbeddedLog(tmp_path / name),
+                tick_seconds=3600,
+                directory=RedisDirectory(redis_url, prefix=prefix),
+            )
+        )
+        for name in ("a", "b")
+    ]
     with TestClient(create_app(servers[0])) as a, TestClient(create_app(servers[1])) as b:
         manager = sign_in(a, servers[0], Role.manager)
         assert b.get("/api/me", headers=manager).json()["id"] == "mgr-dana"  # one directory
@@ -130,17 +147,29 @@ def test_the_audit_trail_of_a_visit_lists_every_step_with_person_device_and_time
         provider = sign_in(client, floors, Role.provider, device="tablet-dr")
         manager = sign_in(client, floors, Role.manager, device="office")
         base = f"/api/clinics/{CLINIC}"
-        visit = client.post(f"{base}/visits", json={"patient_name": "Ann Lee", "provider": "kim",
-                                                    "visit_type": "follow", "walk_in": True},
-                            headers=desk).json()["visit"]["id"]
-        other = client.post(f"{base}/visits", json={"patient_name": "Bo Chan", "provider": "kim",
-                                                    "visit_type": "follow", "walk_in": True}, headers=desk)
+        visit = client.post(
+            f"{base}/visits",
+            json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+            headers=desk,
+        ).json()["visit"]["id"]
+        other = client.post(
+            f"{base}/visits",
+            json={"patient_name": "Bo Chan", "provider": "kim", "visit_type": "follow", "walk_in": True},
+            headers=desk,
+        )
         assert other.status_code == 201
         other_visit = other.json()["visit"]["id"]
-        taps = [(ma, {"type": "roomed", "room": "e1"}), (ma, {"type": "undo"}), (ma, {"type": "roomed", "room": "e2"}),
-                (ma, {"type": "prep_done"}), (provider, {"type": "provider_in"}),
-                (provider, {"type": "teach_back_done"}), (manager, {"type": "undo"}),
-                (provider, {"type": "teach_back_done"}), (desk, {"type": "checked_out"})]
+        taps = [
+            (ma, {"type": "roomed", "room": "e1"}),
+            (ma, {"type": "undo"}),
+            (ma, {"type": "roomed", "room": "e2"}),
+            (ma, {"type": "prep_done"}),
+            (provider, {"type": "provider_in"}),
+            (provider, {"type": "teach_back_done"}),
+            (manager, {"type": "undo"}),
+            (provider, {"type": "teach_back_done"}),
+            (desk, {"type": "checked_out"}),
+        ]
         for headers, body in taps:
             answer = client.post(f"{base}/visits/{visit}/events", json=body, headers=headers)
             assert answer.status_code == 201, answer.text
@@ -167,8 +196,11 @@ def test_the_audit_trail_of_a_visit_lists_every_step_with_person_device_and_time
 
         # A person's trail: everything they tapped today, in any visit.
         mine = client.get("/api/staff/desk-ana/audit", headers=manager).json()["entries"]
-        assert [(e["type"], e.get("visit")) for e in mine] == [("walk_in", visit), ("walk_in", other_visit),
-                                                               ("checked_out", visit)]
+        assert [(e["type"], e.get("visit")) for e in mine] == [
+            ("walk_in", visit),
+            ("walk_in", other_visit),
+            ("checked_out", visit),
+        ]
         # Only managers read it, and an unknown visit is a 404 that says so.
         assert client.get(f"{base}/visits/{visit}/audit", headers=desk).status_code == 403
         assert client.get("/api/staff/desk-ana/audit", headers=provider).status_code == 403

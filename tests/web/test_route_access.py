@@ -49,8 +49,9 @@ PROVIDERS = ("kim", "okafor", "silva", "hart")
 DESK, MA, PROVIDER, MANAGER = Role.front_desk, Role.medical_assistant, Role.provider, Role.manager
 
 #: Anyone may call these (they are throttled per address instead); tested in test_sign_in_and_pairing.
-PUBLIC = frozenset({("POST", "/api/sign-in"), ("POST", "/api/displays/pairings"),
-                    ("POST", "/api/displays/pairings/claim")})
+PUBLIC = frozenset(
+    {("POST", "/api/sign-in"), ("POST", "/api/displays/pairings"), ("POST", "/api/displays/pairings/claim")}
+)
 SOCKET = ("WS", "/api/clinics/{clinic:str}/live")
 #: For load balancers and Prometheus, which have no token: no sign-in, nothing about patients or staff, not in
 #: the OpenAPI document; tested in test_health_and_metrics.
@@ -132,8 +133,11 @@ class World:
         if room.state is RoomState.occupied:
             assert room.visit is not None
             stage = self.floors.get(CLINIC).floor.visits[room.visit].stage
-            out = Stage.checked_out if stage in (Stage.provider_in, Stage.teach_back_done) else (
-                Stage.left_without_being_seen)
+            out = (
+                Stage.checked_out
+                if stage in (Stage.provider_in, Stage.teach_back_done)
+                else (Stage.left_without_being_seen)
+            )
             self.step(room.visit, out)
         self.mark(room.id, RoomAction.ready)
         return room.id
@@ -141,7 +145,7 @@ class World:
     def visit_at(self, stage: Stage) -> str:
         """A new visit taken along the happy path to `stage`."""
         visit = self.book(walk_in=stage is not Stage.scheduled)
-        for next_stage in PATH[2:PATH.index(stage) + 1] if stage is not Stage.scheduled else ():
+        for next_stage in PATH[2 : PATH.index(stage) + 1] if stage is not Stage.scheduled else ():
             room = self.room_in(RoomState.ready) if next_stage is Stage.roomed else None
             self.step(visit, next_stage, room)
         return visit
@@ -213,8 +217,9 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """One app for the whole module (building one takes a fifth of a second): every check sets up what it
     needs afresh, so they do not depend on each other."""
     lakeside = msgspec.structs.replace(quiet_clinic(), id=ALERTS, name="Lakeside Clinic")
-    floors = test_floors(tmp_path_factory.mktemp("floor"), [quiet_clinic(), lakeside], clock=ManualClock(START),
-                         tick_seconds=3600)
+    floors = test_floors(
+        tmp_path_factory.mktemp("floor"), [quiet_clinic(), lakeside], clock=ManualClock(START), tick_seconds=3600
+    )
     world = World(None, floors, ManualClock(START), ManualClock(START))  # type: ignore[arg-type]
     floors.sessions.clock = world.session_clock
     floors.get(ALERTS).clock = world.alert_clock
@@ -259,8 +264,13 @@ def _new_visit(w: World) -> tuple[str, Any]:
 
 
 def _new_staff(w: World) -> tuple[str, Any]:
-    return "/api/staff", {"id": w.unique("new"), "name": "New Person", "role": "front_desk", "secret": "9753",
-                          "clinics": [CLINIC]}
+    return "/api/staff", {
+        "id": w.unique("new"),
+        "name": "New Person",
+        "role": "front_desk",
+        "secret": "9753",
+        "clinics": [CLINIC],
+    }
 
 
 def _export_encounters(w: World) -> tuple[str, Any]:
@@ -270,8 +280,16 @@ def _export_encounters(w: World) -> tuple[str, Any]:
 
 def _kept_schedule(w: World) -> tuple[str, Any]:
     tomorrow = START.date() + dt.timedelta(days=1)
-    kept = UpcomingSchedule(CLINIC, tomorrow, "csv", b"external_id,time,provider,visit_type,patient_name\n", 0,
-                            START, "mgr-dana", "tablet-1")
+    kept = UpcomingSchedule(
+        CLINIC,
+        tomorrow,
+        "csv",
+        b"external_id,time,provider,visit_type,patient_name\n",
+        0,
+        START,
+        "mgr-dana",
+        "tablet-1",
+    )
     w.client.blocking_portal.call(w.floors.upcoming.put, kept)
     return f"{API}/schedule?date={tomorrow}", None
 
@@ -281,53 +299,64 @@ BOARD = ("GET", "/api/clinics/{clinic:str}/board")
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/clinics"): Route(lambda w: ("/api/clinics", None), 200),
     BOARD: Route(lambda w: (f"{API}/board", None), 200),
-    ("GET", "/api/clinics/{clinic:str}/visits/{visit:str}"):
-        Route(lambda w: (f"{API}/visits/{w.visit_at(Stage.arrived)}", None), 200),
-    ("GET", "/api/clinics/{clinic:str}/visits/{visit:str}/audit"):
-        Route(lambda w: (f"{API}/visits/{w.visit_at(Stage.arrived)}/audit", None), 200),
+    ("GET", "/api/clinics/{clinic:str}/visits/{visit:str}"): Route(
+        lambda w: (f"{API}/visits/{w.visit_at(Stage.arrived)}", None), 200
+    ),
+    ("GET", "/api/clinics/{clinic:str}/visits/{visit:str}/audit"): Route(
+        lambda w: (f"{API}/visits/{w.visit_at(Stage.arrived)}/audit", None), 200
+    ),
     ("GET", "/api/clinics/{clinic:str}/measures"): Route(lambda w: (f"{API}/measures", None), 200),
     ("GET", "/api/clinics/{clinic:str}/lateness"): Route(lambda w: (f"{API}/lateness", None), 200),
     ("GET", "/api/clinics/{clinic:str}/learned"): Route(lambda w: (f"{API}/learned", None), 200),
     ("GET", "/api/clinics/{clinic:str}/export/encounters"): Route(_export_encounters, 200),
     ("GET", "/api/clinics/{clinic:str}/export/measures"): Route(lambda w: (f"{API}/export/measures", None), 200),
     ("POST", "/api/clinics/{clinic:str}/visits"): Route(_new_visit, 201, tap=Act.book),
-    ("POST", "/api/clinics/{clinic:str}/schedule"):
-        Route(lambda w: (f"{API}/schedule?date={START.date()}", {"resourceType": "Bundle", "type": "collection"}),
-              200),
+    ("POST", "/api/clinics/{clinic:str}/schedule"): Route(
+        lambda w: (f"{API}/schedule?date={START.date()}", {"resourceType": "Bundle", "type": "collection"}), 200
+    ),
     ("GET", "/api/clinics/{clinic:str}/schedule/upcoming"): Route(lambda w: (f"{API}/schedule/upcoming", None), 200),
     ("DELETE", "/api/clinics/{clinic:str}/schedule"): Route(_kept_schedule, 204),
-    ("POST", "/api/clinics/{clinic:str}/visits/{visit:str}/events"):
-        Route(lambda w: (f"{API}/visits/{w.visit_at(Stage.scheduled)}/events", {"type": "arrived"}), 201,
-              tap=Stage.arrived),
-    ("POST", "/api/clinics/{clinic:str}/rooms/{room:str}/events"):
-        Route(lambda w: (f"{API}/rooms/{w.room_in(RoomState.ready)}/events", {"type": "blocked", "reason": "leak"}),
-              201, tap=RoomAction.blocked),
+    ("POST", "/api/clinics/{clinic:str}/visits/{visit:str}/events"): Route(
+        lambda w: (f"{API}/visits/{w.visit_at(Stage.scheduled)}/events", {"type": "arrived"}), 201, tap=Stage.arrived
+    ),
+    ("POST", "/api/clinics/{clinic:str}/rooms/{room:str}/events"): Route(
+        lambda w: (f"{API}/rooms/{w.room_in(RoomState.ready)}/events", {"type": "blocked", "reason": "leak"}),
+        201,
+        tap=RoomAction.blocked,
+    ),
     # The staff provider (dr-kim) is not the clinic's provider kim: a provider marks only themself.
-    ("POST", "/api/clinics/{clinic:str}/providers/{provider:str}/presence"):
-        Route(lambda w: (f"{API}/providers/kim/presence", {"type": "stepped_away"}), 201, tap=Act.mark_presence,
-              who=lambda role: may_mark_presence(role, PEOPLE[role][0], "kim")),
-    ("POST", "/api/clinics/{clinic:str}/alerts/{alert:str}/acknowledge"):
-        Route(lambda w: (f"/api/clinics/{ALERTS}/alerts/{w.alert()}/acknowledge", None), 201,
-              tap=Act.acknowledge_alert),
+    ("POST", "/api/clinics/{clinic:str}/providers/{provider:str}/presence"): Route(
+        lambda w: (f"{API}/providers/kim/presence", {"type": "stepped_away"}),
+        201,
+        tap=Act.mark_presence,
+        who=lambda role: may_mark_presence(role, PEOPLE[role][0], "kim"),
+    ),
+    ("POST", "/api/clinics/{clinic:str}/alerts/{alert:str}/acknowledge"): Route(
+        lambda w: (f"/api/clinics/{ALERTS}/alerts/{w.alert()}/acknowledge", None), 201, tap=Act.acknowledge_alert
+    ),
     ("GET", "/api/me"): Route(lambda w: ("/api/me", None), 200),
     ("POST", "/api/sign-out"): Route(lambda w: ("/api/sign-out", None), 204),
     ("GET", "/api/staff"): Route(lambda w: ("/api/staff", None), 200),
     ("POST", "/api/staff"): Route(_new_staff, 201),
     ("POST", "/api/staff/{staff:str}/unlock"): Route(lambda w: (f"/api/staff/{w.staff_member()}/unlock", None), 200),
-    ("PUT", "/api/staff/{staff:str}/secret"):
-        Route(lambda w: (f"/api/staff/{w.staff_member()}/secret", {"secret": "1357"}), 204),
+    ("PUT", "/api/staff/{staff:str}/secret"): Route(
+        lambda w: (f"/api/staff/{w.staff_member()}/secret", {"secret": "1357"}), 204
+    ),
     ("DELETE", "/api/staff/{staff:str}"): Route(lambda w: (f"/api/staff/{w.staff_member()}", None), 204),
     ("GET", "/api/staff/{staff:str}/audit"): Route(lambda w: (f"/api/staff/{PEOPLE[DESK][0]}/audit", None), 200),
     ("GET", "/api/displays"): Route(lambda w: ("/api/displays", None), 200),
-    ("POST", "/api/displays"):
-        Route(lambda w: ("/api/displays", {"code": w.pairing_code(), "clinic": CLINIC, "zone": "east"}), 201),
+    ("POST", "/api/displays"): Route(
+        lambda w: ("/api/displays", {"code": w.pairing_code(), "clinic": CLINIC, "zone": "east"}), 201
+    ),
     ("DELETE", "/api/displays/{display:str}"): Route(lambda w: (f"/api/displays/{w.new_display()[0]}", None), 200),
 }
 
 #: Requests that perform another act than their route's: a past day's board is a report (Act.read_history).
 MORE: list[tuple[tuple[str, str], Route]] = [
-    (BOARD, Route(lambda w: (f"{API}/board?day={START.date() - dt.timedelta(days=1)}", None), 200,
-                  act=Act.read_history)),
+    (
+        BOARD,
+        Route(lambda w: (f"{API}/board?day={START.date() - dt.timedelta(days=1)}", None), 200, act=Act.read_history),
+    ),
 ]
 CALLS = [*ROUTES.items(), *MORE]
 
@@ -342,8 +371,11 @@ def handlers(app) -> dict[tuple[str, str], BaseRouteHandler]:
         if isinstance(route, WebSocketRoute):
             found[("WS", route.path)] = route.route_handler
         else:
-            found |= {(method, route.path): handler for method, (handler, _) in route.route_handler_map.items()
-                      if method not in ("OPTIONS", "HEAD")}
+            found |= {
+                (method, route.path): handler
+                for method, (handler, _) in route.route_handler_map.items()
+                if method not in ("OPTIONS", "HEAD")
+            }
     return found
 
 
@@ -379,8 +411,9 @@ def test_every_route_and_the_socket_declares_what_it_does(world: World) -> None:
     assert set(found) == set(ROUTES) | PUBLIC | OPERATIONS | {SOCKET}
     # The OpenAPI document lists the same HTTP routes.
     spec = world.client.get("/schema/openapi.json").json()
-    documented = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops
-                  if path.startswith("/api")}
+    documented = {
+        (method.upper(), path) for path, ops in spec["paths"].items() for method in ops if path.startswith("/api")
+    }
     assert documented == {(m, p.replace(":str", "")) for m, p in set(ROUTES) | PUBLIC}
 
 
@@ -418,8 +451,11 @@ def test_a_route_that_declares_nothing_is_refused_to_everyone(tmp_path) -> None:
     app = create_app(floors)
     app.register(clinic_routes(floors, [forgotten, declared_], tag="clinics"))
     with TestClient(app) as client:
-        headers = bearer(client.blocking_portal.call(floors.sessions.sign_in, add_person(client, floors, MANAGER),
-                                                     PIN, "tablet-1").token)
+        headers = bearer(
+            client.blocking_portal.call(
+                floors.sessions.sign_in, add_person(client, floors, MANAGER), PIN, "tablet-1"
+            ).token
+        )
         answer = client.get(f"{API}/forgotten", headers=headers)
         assert answer.status_code == 500 and "patients" not in answer.text
         assert client.get(f"{API}/declared", headers=headers).text == "patients"  # the same, declared
@@ -437,8 +473,11 @@ def _call(w: World, method: str, route: Route, headers: dict[str, str] | None):
 
 def _written(w: World) -> tuple:
     directory = w.floors.sessions.directory
-    return ({c: r.floor.seq for c, r in w.floors.runtimes.items()}, w.call(directory.all_staff),
-            w.call(directory.all_displays))
+    return (
+        {c: r.floor.seq for c, r in w.floors.runtimes.items()},
+        w.call(directory.all_staff),
+        w.call(directory.all_displays),
+    )
 
 
 def _assert_unauthenticated(answer) -> None:
@@ -459,10 +498,12 @@ def _says_who_may(world: World, key: tuple[str, str], route: Route, role: Role, 
         assert "managers" in message.lower(), message
 
 
-@pytest.mark.parametrize(("key", "route"), CALLS, ids=[f"{m} {p}" + (" " + r.act if r.act else "")
-                                                       for (m, p), r in CALLS])
+@pytest.mark.parametrize(
+    ("key", "route"), CALLS, ids=[f"{m} {p}" + (" " + r.act if r.act else "") for (m, p), r in CALLS]
+)
 def test_each_route_answers_no_token_401_dead_token_401_and_each_role_as_the_access_table_says(
-        world: World, key: tuple[str, str], route: Route) -> None:
+    world: World, key: tuple[str, str], route: Route
+) -> None:
     method = key[0]
     roles = may_call(world, key, route)
     assert MANAGER in roles  # managers may do everything: a request no one may send tests nothing
@@ -470,8 +511,13 @@ def test_each_route_answers_no_token_401_dead_token_401_and_each_role_as_the_acc
     answer = _call(world, method, route, None)
     _assert_unauthenticated(answer)
     assert "Authorization: Bearer" in answer.json()["message"]
-    dead = [bearer("not-a-token"), {"Authorization": "Basic bWdyOjI0Njg="}, world.signed_out(), world.removed(),
-            world.revoked_display()]
+    dead = [
+        bearer("not-a-token"),
+        {"Authorization": "Basic bWdyOjI0Njg="},
+        world.signed_out(),
+        world.removed(),
+        world.revoked_display(),
+    ]
     for headers in dead:
         _assert_unauthenticated(_call(world, method, route, headers))
 
@@ -504,10 +550,12 @@ def test_each_route_answers_no_token_401_dead_token_401_and_each_role_as_the_acc
 CLINIC_CALLS = [(key, route) for key, route in CALLS if key[1].startswith("/api/clinics/{clinic")]
 
 
-@pytest.mark.parametrize(("key", "route"), CLINIC_CALLS, ids=[f"{m} {p}" + (" " + r.act if r.act else "")
-                                                              for (m, p), r in CLINIC_CALLS])
-def test_staff_of_another_clinic_are_refused_403_on_every_clinic_route(world: World, key: tuple[str, str],
-                                                                      route: Route) -> None:
+@pytest.mark.parametrize(
+    ("key", "route"), CLINIC_CALLS, ids=[f"{m} {p}" + (" " + r.act if r.act else "") for (m, p), r in CLINIC_CALLS]
+)
+def test_staff_of_another_clinic_are_refused_403_on_every_clinic_route(
+    world: World, key: tuple[str, str], route: Route
+) -> None:
     method = key[0]
     target, _ = route.make(world)
     clinic = target.split("/")[3]
@@ -546,29 +594,31 @@ def test_a_manager_of_one_clinic_manages_only_its_staff_and_displays(world: Worl
     everywhere = world.staff_member()  # every clinic: not only theirs
     listed = {m["id"] for m in world.client.get("/api/staff", headers=manager).json()}
     assert theirs in listed and everywhere not in listed and PEOPLE[MANAGER][0] not in listed
-    for method, path, body in [("POST", f"/api/staff/{everywhere}/unlock", None),
-                               ("PUT", f"/api/staff/{everywhere}/secret", {"secret": "1357"}),
-                               ("DELETE", f"/api/staff/{everywhere}", None)]:
+    for method, path, body in [
+        ("POST", f"/api/staff/{everywhere}/unlock", None),
+        ("PUT", f"/api/staff/{everywhere}/secret", {"secret": "1357"}),
+        ("DELETE", f"/api/staff/{everywhere}", None),
+    ]:
         answer = world.client.request(method, path, json=body, headers=manager)
         assert answer.status_code == 403, answer.text
     assert world.call(world.floors.sessions.directory.staff, everywhere) is not None
     assert world.client.post(f"/api/staff/{theirs}/unlock", headers=manager).status_code == 200
 
     new = {"name": "New Person", "role": "front_desk", "secret": "9753"}
-    answer = world.client.post("/api/staff", json={**new, "id": world.unique("n"), "clinics": [CLINIC]},
-                               headers=manager)
+    answer = world.client.post(
+        "/api/staff", json={**new, "id": world.unique("n"), "clinics": [CLINIC]}, headers=manager
+    )
     assert answer.status_code == 403, answer.text
-    answer = world.client.post("/api/staff", json={**new, "id": world.unique("n"), "clinics": ["*"]},
-                               headers=manager)
+    answer = world.client.post("/api/staff", json={**new, "id": world.unique("n"), "clinics": ["*"]}, headers=manager)
     assert answer.status_code == 403, answer.text
     answer = world.client.post("/api/staff", json={**new, "id": world.unique("n")}, headers=manager)
     assert answer.status_code == 201 and answer.json()["clinics"] == [ALERTS]  # their clinic by default
-    answer = world.client.post("/api/staff", json={**new, "id": world.unique("n"), "clinics": ["nowhere"]},
-                               headers=world.people[MANAGER])
+    answer = world.client.post(
+        "/api/staff", json={**new, "id": world.unique("n"), "clinics": ["nowhere"]}, headers=world.people[MANAGER]
+    )
     assert answer.status_code in (400, 422) and "nowhere" in answer.text
 
-    answer = world.client.post("/api/displays", json={"code": world.pairing_code(), "clinic": CLINIC},
-                               headers=manager)
+    answer = world.client.post("/api/displays", json={"code": world.pairing_code(), "clinic": CLINIC}, headers=manager)
     assert answer.status_code == 403, answer.text
     riverside_wall, _ = world.new_display(CLINIC)
     lakeside_wall, _ = world.new_display(ALERTS)
@@ -578,8 +628,7 @@ def test_a_manager_of_one_clinic_manages_only_its_staff_and_displays(world: Worl
     assert world.client.delete(f"/api/displays/{lakeside_wall}", headers=manager).status_code == 200
 
 
-def test_the_live_socket_lets_in_each_role_and_a_display_as_the_access_table_says(world: World,
-                                                                                 monkeypatch) -> None:
+def test_the_live_socket_lets_in_each_role_and_a_display_as_the_access_table_says(world: World, monkeypatch) -> None:
     handler = handlers(world.client.app)[SOCKET]
     for act in (handler.opt["act"], Act.read_measures):  # what it declares; and were it for managers only
         monkeypatch.setitem(handler.opt, "act", act)
@@ -652,29 +701,39 @@ def test_each_visit_step_by_each_role(world: World, step: Stage) -> None:
 
 
 def test_the_refusal_says_who_may_take_the_step(world: World) -> None:
-    cases = [(DESK, Stage.roomed, "Front desk cannot room a patient: that is for managers and medical assistants."),
-             (MA, Stage.provider_in, "Medical assistants cannot mark the provider in: that is for managers and "
-                                     "providers."),
-             (PROVIDER, Stage.arrived, "Providers cannot check a patient in: that is for front desk and managers.")]
+    cases = [
+        (DESK, Stage.roomed, "Front desk cannot room a patient: that is for managers and medical assistants."),
+        (MA, Stage.provider_in, "Medical assistants cannot mark the provider in: that is for managers and providers."),
+        (PROVIDER, Stage.arrived, "Providers cannot check a patient in: that is for front desk and managers."),
+    ]
     for role, step, message in cases:
         visit = world.visit_at(STEPS[step])
-        tap = {"type": step.value, "room": world.room_in(RoomState.ready)} if step is Stage.roomed else {
-            "type": step.value}
+        tap = (
+            {"type": step.value, "room": world.room_in(RoomState.ready)}
+            if step is Stage.roomed
+            else {"type": step.value}
+        )
         answer = world.client.post(f"{API}/visits/{visit}/events", json=tap, headers=world.people[role])
         assert answer.status_code == 403
         assert answer.json()["message"] == message
 
 
-@pytest.mark.parametrize(("action", "state"), [(RoomAction.ready, RoomState.turnover),
-                                               (RoomAction.blocked, RoomState.ready),
-                                               (RoomAction.unblocked, RoomState.blocked)], ids=str)
-def test_room_marks_by_each_role_as_the_access_table_says(world: World, action: RoomAction,
-                                                          state: RoomState) -> None:
+@pytest.mark.parametrize(
+    ("action", "state"),
+    [
+        (RoomAction.ready, RoomState.turnover),
+        (RoomAction.blocked, RoomState.ready),
+        (RoomAction.unblocked, RoomState.blocked),
+    ],
+    ids=str,
+)
+def test_room_marks_by_each_role_as_the_access_table_says(world: World, action: RoomAction, state: RoomState) -> None:
     for role in Role:
         room = world.room_in(state)
         seq = world.seq
-        answer = world.client.post(f"{API}/rooms/{room}/events", json={"type": action.value},
-                                   headers=world.people[role])
+        answer = world.client.post(
+            f"{API}/rooms/{room}/events", json={"type": action.value}, headers=world.people[role]
+        )
         if may(role, action):
             assert answer.status_code == 201, f"{role}: {answer.text}"
             assert answer.json()["room"]["state"] != state.value
@@ -691,8 +750,9 @@ def test_a_step_is_undone_by_whoever_tapped_it_or_a_manager(world: World) -> Non
 
     def arrive() -> str:
         visit = world.visit_at(Stage.scheduled)
-        assert world.client.post(f"{API}/visits/{visit}/events", json={"type": "arrived"},
-                                 headers=desk).status_code == 201
+        assert (
+            world.client.post(f"{API}/visits/{visit}/events", json={"type": "arrived"}, headers=desk).status_code == 201
+        )
         return visit
 
     def undo(visit: str, headers: dict[str, str]):
@@ -758,8 +818,10 @@ def test_a_socket_that_never_says_who_it_is_is_closed_4401(world: World, monkeyp
         assert _closed(ws) == CLOSE_UNAUTHENTICATED
 
 
-@pytest.mark.parametrize("first", ['{"type": "auth", "token": "not-a-token"}', "not json",
-                                   '{"type": "hello"}', '{"type": "auth", "token": 7}'])
+@pytest.mark.parametrize(
+    "first",
+    ['{"type": "auth", "token": "not-a-token"}', "not json", '{"type": "hello"}', '{"type": "auth", "token": 7}'],
+)
 def test_a_socket_with_a_bad_auth_message_is_closed_4401(world: World, first: str) -> None:
     with _socket(world.client) as ws:
         ws.send_text(first)

@@ -53,14 +53,25 @@ def test_a_csv_schedule_is_booked_and_importing_it_again_changes_nothing(app) ->
     assert r.status_code == 200, r.text
     summary = r.json()
     # EHR-1005 is cancelled in the file and was never on the floor: nothing to do.
-    assert _counts(summary) == {"added": 5, "updated": 0, "cancelled": 0, "no_show": 0, "unchanged": 1,
-                                "not_applied": 0}
+    assert _counts(summary) == {
+        "added": 5,
+        "updated": 0,
+        "cancelled": 0,
+        "no_show": 0,
+        "unchanged": 1,
+        "not_applied": 0,
+    }
     assert [row["where"] for row in summary["rows"]] == [f"line {n}" for n in range(2, 8)]
     visits = _visits(client, manager)
     assert sorted(visits) == ["EHR-1001", "EHR-1002", "EHR-1003", "EHR-1004", "EHR-1006"]
     lopez = visits["EHR-1001"]
     assert (lopez["patient_name"], lopez["provider"], lopez["visit_type"], lopez["stage"], lopez["notes"]) == (
-        "Maria Lopez", "kim", "new", "scheduled", "Interpreter: Spanish")
+        "Maria Lopez",
+        "kim",
+        "new",
+        "scheduled",
+        "Interpreter: Spanish",
+    )
     assert dt.datetime.fromisoformat(lopez["start"]) == dt.datetime(2026, 11, 23, 14, 0, tzinfo=dt.UTC)
     assert visits["EHR-1003"]["patient_name"] == "O'Brien, Liam"
     seq = _seq(client, floors)
@@ -68,8 +79,14 @@ def test_a_csv_schedule_is_booked_and_importing_it_again_changes_nothing(app) ->
 
     again = _post(client, manager, "schedule-riverside.csv", CSV)
     assert again.status_code == 200, again.text
-    assert _counts(again.json()) == {"added": 0, "updated": 0, "cancelled": 0, "no_show": 0, "unchanged": 6,
-                                     "not_applied": 0}
+    assert _counts(again.json()) == {
+        "added": 0,
+        "updated": 0,
+        "cancelled": 0,
+        "no_show": 0,
+        "unchanged": 6,
+        "not_applied": 0,
+    }
     assert _seq(client, floors) == seq, "importing the same file again stored events"
 
 
@@ -79,16 +96,23 @@ def test_a_changed_schedule_updates_and_cancels_visits_without_duplicating_them(
     before = _visits(client, manager)
     # Liam O'Brien (EHR-1003) arrives before the new file comes: the file now cancels him, which the floor
     # cannot do any more. Tom Weber (EHR-1006) is moved in the file and stays where he is.
-    r = client.post(f"/api/clinics/riverside/visits/{before['EHR-1003']['id']}/events", json={"type": "arrived"},
-                    headers=manager)
+    r = client.post(
+        f"/api/clinics/riverside/visits/{before['EHR-1003']['id']}/events", json={"type": "arrived"}, headers=manager
+    )
     assert r.status_code == 201, r.text
     seq = _seq(client, floors)
 
     r = _post(client, manager, "schedule-riverside-changed.csv", CSV)
     assert r.status_code == 200, r.text
     summary = r.json()
-    assert _counts(summary) == {"added": 1, "updated": 2, "cancelled": 0, "no_show": 0, "unchanged": 3,
-                                "not_applied": 1}
+    assert _counts(summary) == {
+        "added": 1,
+        "updated": 2,
+        "cancelled": 0,
+        "no_show": 0,
+        "unchanged": 3,
+        "not_applied": 1,
+    }
     rows = {row["external_id"]: row for row in summary["rows"]}
     assert rows["EHR-1001"]["outcome"] == rows["EHR-1002"]["outcome"] == "updated"
     assert rows["EHR-1003"]["outcome"] == "not_applied" and "arrived" in rows["EHR-1003"]["reason"]
@@ -106,8 +130,11 @@ def test_a_changed_schedule_updates_and_cancels_visits_without_duplicating_them(
     assert history["events"][1]["change"]["previous_start"] == before["EHR-1001"]["start"]
 
     # The EHR then cancels Sam Chen (EHR-1002): his scheduled visit becomes cancelled.
-    text = (DATA / "schedule-riverside-changed.csv").read_text().replace(
-        "EHR-1002,08:20,okafor,follow,Sam Chen,,booked", "EHR-1002,08:20,okafor,follow,Sam Chen,,cancelled")
+    text = (
+        (DATA / "schedule-riverside-changed.csv")
+        .read_text()
+        .replace("EHR-1002,08:20,okafor,follow,Sam Chen,,booked", "EHR-1002,08:20,okafor,follow,Sam Chen,,cancelled")
+    )
     r = client.post(URL, content=text.encode(), headers={**manager, **CSV})
     assert r.status_code == 200, r.text
     assert r.json()["cancelled"] == 1
@@ -124,8 +151,15 @@ def test_a_bad_csv_is_refused_whole_naming_each_line_and_field(app) -> None:
     body = r.json()
     assert body["error"] == "invalid"
     found = {(e["line"], e.get("field")) for e in body["errors"]}
-    assert found == {(3, "time"), (4, "provider"), (5, "visit_type"), (6, "patient_name"), (7, "external_id"),
-                     (8, "status"), (9, None)}
+    assert found == {
+        (3, "time"),
+        (4, "provider"),
+        (5, "visit_type"),
+        (6, "patient_name"),
+        (7, "external_id"),
+        (8, "status"),
+        (9, None),
+    }
     unknown = next(e for e in body["errors"] if e.get("field") == "provider")
     assert "dr-who" in unknown["message"] and unknown["where"] == "line 4"
     assert _seq(client, floors) == seq, "a refused file wrote something"
@@ -137,8 +171,14 @@ def test_a_fhir_bundle_is_booked_by_identifier_and_id_and_importing_it_again_cha
     r = _post(client, manager, "schedule-riverside.fhir.json", FHIR)
     assert r.status_code == 200, r.text
     summary = r.json()
-    assert _counts(summary) == {"added": 3, "updated": 0, "cancelled": 0, "no_show": 0, "unchanged": 1,
-                                "not_applied": 0}
+    assert _counts(summary) == {
+        "added": 3,
+        "updated": 0,
+        "cancelled": 0,
+        "no_show": 0,
+        "unchanged": 1,
+        "not_applied": 0,
+    }
     assert summary["rows"][0]["where"] == "entry 4 (Appointment/ap-1)"
     visits = _visits(client, manager)
     # Dr. Kim by her identifier (the Practitioner's id is the EHR's own), Dr. Okafor by the Practitioner id.
@@ -183,8 +223,12 @@ def test_only_managers_import_only_today_or_soon_and_only_a_schedule_file(app) -
     assert far.status_code == 422 and "too far ahead" in far.json()["message"] and far.json()["field"] == "date"
     wrong = client.post(URL, content=body, headers={**manager, "Content-Type": "application/xml"})
     assert wrong.status_code == 422 and wrong.json()["field"] == "Content-Type"
-    assert client.post("/api/clinics/nowhere/schedule?date=2026-11-23", content=body,
-                       headers={**manager, **CSV}).status_code == 404
+    assert (
+        client.post(
+            "/api/clinics/nowhere/schedule?date=2026-11-23", content=body, headers={**manager, **CSV}
+        ).status_code
+        == 404
+    )
     assert _seq(client, floors) == 0
 
 
@@ -210,14 +254,16 @@ def test_floor_import_books_on_the_data_dir_that_a_server_then_serves(tmp_path, 
     assert "5 added, 0 updated, 0 cancelled, 0 no-show, 1 unchanged, 0 not applied (log at seq 5)" in out
     main(["import", str(schedule), "--clinic", "riverside", "--data-dir", str(data)])
     assert "0 added, 0 updated, 0 cancelled, 0 no-show, 6 unchanged, 0 not applied (log at seq 5)" in (
-        capsys.readouterr().out)
+        capsys.readouterr().out
+    )
 
     floors = test_floors(data, clock=ManualClock(START))
     with TestClient(create_app(floors)) as client:
         manager = sign_in(client, floors, Role.manager)
         assert sorted(_visits(client, manager)) == ["EHR-1001", "EHR-1002", "EHR-1003", "EHR-1004", "EHR-1006"]
-        history = client.get(f"/api/clinics/riverside/visits/{_visits(client, manager)['EHR-1001']['id']}",
-                             headers=manager).json()
+        history = client.get(
+            f"/api/clinics/riverside/visits/{_visits(client, manager)['EHR-1001']['id']}", headers=manager
+        ).json()
         assert (history["events"][0]["actor"], history["events"][0]["device"]) == ("floor import", "cli")
 
 
@@ -252,8 +298,9 @@ def test_checking_a_file_says_what_importing_it_would_do_and_stores_nothing(app)
     assert good.json()["checked"] is True
     assert _counts(good.json())["added"] == 5
     assert _seq(client, floors) == before and _visits(client, manager) == {}
-    ahead = _post(client, manager, "schedule-riverside.csv", CSV,
-                  url="/api/clinics/riverside/schedule?date=2026-11-24&check=true")
+    ahead = _post(
+        client, manager, "schedule-riverside.csv", CSV, url="/api/clinics/riverside/schedule?date=2026-11-24&check=true"
+    )
     assert ahead.status_code == 200 and ahead.json()["checked"] is True and ahead.json()["books_at"]
     assert client.get("/api/clinics/riverside/schedule/upcoming", headers=manager).json() == {"days": []}
     stored = _post(client, manager, "schedule-riverside.csv", CSV)

@@ -33,12 +33,15 @@ START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago
 CLINIC = "riverside"
 API = f"/api/clinics/{CLINIC}"
 DESK, MANAGER = PEOPLE[Role.front_desk][0], PEOPLE[Role.manager][0]
-WRONG = ("Wrong staff id or PIN. Check both and try again; after 5 wrong tries in a row sign-in waits a minute "
-         "(longer each time), or a manager can unlock your account.")
-BUSY = ("Another sign-in with this staff id or from this device's network is being checked: try again in a "
-        "second.")
-WAIT_A_MINUTE = ("Wrong staff id or PIN, or too many wrong tries: check both and try again in 1 minute, or ask a "
-                 "manager to unlock your account.")
+WRONG = (
+    "Wrong staff id or PIN. Check both and try again; after 5 wrong tries in a row sign-in waits a minute "
+    "(longer each time), or a manager can unlock your account."
+)
+BUSY = "Another sign-in with this staff id or from this device's network is being checked: try again in a second."
+WAIT_A_MINUTE = (
+    "Wrong staff id or PIN, or too many wrong tries: check both and try again in 1 minute, or ask a "
+    "manager to unlock your account."
+)
 
 
 @contextlib.contextmanager
@@ -78,8 +81,11 @@ def _closed(ws, timeout: float = 5) -> int:
 def test_a_display_is_paired_end_to_end_and_receives_the_hallway_feed(served) -> None:
     client, floors = served
     manager, desk = sign_in(client, floors, Role.manager), sign_in(client, floors, Role.front_desk)
-    booked = client.post(f"{API}/visits", headers=desk, json={
-        "patient_name": "Zelda Quixote", "provider": "kim", "visit_type": "follow", "walk_in": True}).json()
+    booked = client.post(
+        f"{API}/visits",
+        headers=desk,
+        json={"patient_name": "Zelda Quixote", "provider": "kim", "visit_type": "follow", "walk_in": True},
+    ).json()
 
     started = client.post("/api/displays/pairings")
     assert started.status_code == 201 and started.headers["Cache-Control"] == "no-store"
@@ -91,8 +97,9 @@ def test_a_display_is_paired_end_to_end_and_receives_the_hallway_feed(served) ->
 
     # The manager types the code off the screen, in whatever case, with a dash.
     typed = f"{code[:3].lower()}-{code[3:].lower()}"
-    paired = client.post("/api/displays", headers=manager,
-                         json={"code": typed, "clinic": CLINIC, "zone": "east", "label": "East hall"})
+    paired = client.post(
+        "/api/displays", headers=manager, json={"code": typed, "clinic": CLINIC, "zone": "east", "label": "East hall"}
+    )
     assert paired.status_code == 201, paired.text
     display = paired.json()
     assert display["clinic"] == CLINIC and display["zone"] == "east" and display["label"] == "East hall"
@@ -108,8 +115,14 @@ def test_a_display_is_paired_end_to_end_and_receives_the_hallway_feed(served) ->
     assert client.post("/api/displays", headers=manager, json={"code": code, "clinic": CLINIC}).status_code == 404
 
     me = client.get("/api/me", headers=bearer(token)).json()
-    assert me == {"kind": "display", "id": display["id"], "device": "East hall", "expires_at": me["expires_at"],
-                  "clinic": CLINIC, "zone": "east"}
+    assert me == {
+        "kind": "display",
+        "id": display["id"],
+        "device": "East hall",
+        "expires_at": me["expires_at"],
+        "clinic": CLINIC,
+        "zone": "east",
+    }
 
     with client.websocket_connect(f"{API}/live") as wall:
         wall.send_text(json.dumps({"type": "auth", "token": token}))
@@ -121,8 +134,11 @@ def test_a_display_is_paired_end_to_end_and_receives_the_hallway_feed(served) ->
         assert booked["visit"]["id"] not in text
         assert "Zelda" not in text and "patient_name" not in text
 
-        client.post(f"{API}/visits", headers=desk, json={
-            "patient_name": "Yusuf Ravenscroft", "provider": "kim", "visit_type": "follow", "walk_in": True})
+        client.post(
+            f"{API}/visits",
+            headers=desk,
+            json={"patient_name": "Yusuf Ravenscroft", "provider": "kim", "visit_type": "follow", "walk_in": True},
+        )
         text = wall.receive_text(timeout=5)
         update = json.loads(text)
         assert update["kind"] == "update" and update["seq"] == 2
@@ -143,19 +159,22 @@ def test_pairing_refusals_say_what_to_do(served) -> None:
     assert "No display is waiting with code 'ZZZZZZ'" in wrong.json()["message"]
     assert "reload the display page" in wrong.json()["message"]
 
-    zone = client.post("/api/displays", headers=manager, json={"code": started["code"], "clinic": CLINIC,
-                                                               "zone": "north"})
+    zone = client.post(
+        "/api/displays", headers=manager, json={"code": started["code"], "clinic": CLINIC, "zone": "north"}
+    )
     assert zone.status_code == 422 and zone.json()["field"] == "zone"
     assert "east, west" in zone.json()["message"]
     clinic = client.post("/api/displays", headers=manager, json={"code": started["code"], "clinic": "nowhere"})
     assert clinic.status_code == 404 and "riverside" in clinic.json()["message"]
-    label = client.post("/api/displays", headers=manager, json={"code": started["code"], "clinic": CLINIC,
-                                                                "label": "<script>"})
+    label = client.post(
+        "/api/displays", headers=manager, json={"code": started["code"], "clinic": CLINIC, "label": "<script>"}
+    )
     assert label.status_code == 400 and label.json()["field"] == "label"
 
     forbidden = client.post("/api/displays", headers=desk, json={"code": started["code"], "clinic": CLINIC})
     assert forbidden.status_code == 403 and forbidden.json()["message"] == (
-        "Front desk cannot manage displays: that is for managers.")
+        "Front desk cannot manage displays: that is for managers."
+    )
     assert client.get("/api/displays", headers=manager).json() == []
     # None of that used the code up: the display is still waiting and a manager can still pair it.
     assert client.post("/api/displays/pairings/claim", json={"claim": started["claim"]}).status_code == 202
@@ -310,15 +329,23 @@ def test_a_manager_adds_a_member_who_can_then_sign_in(served) -> None:
     assert added.status_code == 201, added.text
     view = added.json()
     assert {k: view[k] for k in ("id", "name", "role", "locked", "failures", "added_by")} == {
-        "id": "dr-new", "name": "Noor Adeyemi", "role": "provider", "locked": False, "failures": 0,
-        "added_by": MANAGER}
+        "id": "dr-new",
+        "name": "Noor Adeyemi",
+        "role": "provider",
+        "locked": False,
+        "failures": 0,
+        "added_by": MANAGER,
+    }
     assert "secret" not in view and "5151" not in added.text
     assert "dr-new" in [s["id"] for s in client.get("/api/staff", headers=manager).json()]
 
     signed = attempt(client, "dr-new", "5151", "tablet-7")
     assert signed.status_code == 201 and signed.headers["Cache-Control"] == "no-store"
     assert {k: signed.json()[k] for k in ("staff", "name", "role")} == {
-        "staff": "dr-new", "name": "Noor Adeyemi", "role": "provider"}
+        "staff": "dr-new",
+        "name": "Noor Adeyemi",
+        "role": "provider",
+    }
     me = client.get("/api/me", headers=bearer(signed.json()["token"])).json()
     assert (me["id"], me["role"], me["device"]) == ("dr-new", "provider", "tablet-7")
 
@@ -326,8 +353,11 @@ def test_a_manager_adds_a_member_who_can_then_sign_in(served) -> None:
     assert taken.status_code == 409 and taken.json()["error"] == "taken" and taken.json()["field"] == "id"
     assert attempt(client, "dr-new", "5151").status_code == 201  # the first one is untouched
 
-    for bad, field in (({**new, "id": "Bad Id"}, "id"), ({**new, "id": "dr-other", "secret": "12"}, "secret"),
-                       ({**new, "id": "dr-other", "role": "janitor"}, "role")):
+    for bad, field in (
+        ({**new, "id": "Bad Id"}, "id"),
+        ({**new, "id": "dr-other", "secret": "12"}, "secret"),
+        ({**new, "id": "dr-other", "role": "janitor"}, "role"),
+    ):
         refused = client.post("/api/staff", headers=manager, json=bad)
         assert refused.status_code in (400, 422) and refused.json()["field"] == field, refused.text
     assert len(client.get("/api/staff", headers=manager).json()) == 2
@@ -368,8 +398,14 @@ def test_a_signed_out_token_stops_working_at_once_and_its_socket_closes(served) 
         assert _closed(ws) == CLOSE_SIGNED_OUT
     assert client.get("/api/me", headers=desk).status_code == 401
     assert client.get(f"{API}/board", headers=desk).status_code == 401
-    assert client.post(f"{API}/visits", headers=desk, json={
-        "patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True}).status_code == 401
+    assert (
+        client.post(
+            f"{API}/visits",
+            headers=desk,
+            json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+        ).status_code
+        == 401
+    )
     assert client.post("/api/sign-out", headers=desk).status_code == 401
     assert floors.get(CLINIC).floor.seq == 0
     # Only that tablet was signed out.
@@ -395,9 +431,11 @@ def production_logs() -> Iterator[io.StringIO]:
     """Floor's own log lines rendered as in production (floor.logging_setup: context merged, JSON), into a buffer."""
     saved = structlog.get_config()
     lines = io.StringIO()
-    structlog.configure(processors=[*logging_setup._SHARED, structlog.processors.format_exc_info,
-                                    structlog.processors.JSONRenderer()],
-                        logger_factory=structlog.PrintLoggerFactory(lines), cache_logger_on_first_use=False)
+    structlog.configure(
+        processors=[*logging_setup._SHARED, structlog.processors.format_exc_info, structlog.processors.JSONRenderer()],
+        logger_factory=structlog.PrintLoggerFactory(lines),
+        cache_logger_on_first_use=False,
+    )
     try:
         yield lines
     finally:
@@ -410,25 +448,38 @@ def test_no_token_claim_or_pin_reaches_the_logs(tmp_path, caplog, capsys) -> Non
     with production_logs() as lines, serving(tmp_path) as (client, floors):
         manager = attempt(client, add_person(client, floors, Role.manager), PIN).json()["token"]
         secrets.append(manager)
-        added = client.post("/api/staff", headers=bearer(manager),
-                            json={"id": "desk-lee", "name": "Lee Park", "role": "front_desk", "secret": secrets[0]})
+        added = client.post(
+            "/api/staff",
+            headers=bearer(manager),
+            json={"id": "desk-lee", "name": "Lee Park", "role": "front_desk", "secret": secrets[0]},
+        )
         assert added.status_code == 201
         assert attempt(client, "desk-lee", secrets[1]).status_code == 401
         assert attempt(client, "nobody-here", secrets[1]).status_code == 401
         desk = attempt(client, "desk-lee", secrets[0]).json()["token"]
         secrets.append(desk)
-        visit = client.post(f"{API}/visits", headers=bearer(desk), json={
-            "patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True}).json()
-        assert client.post(f"{API}/visits/{visit['visit']['id']}/events", headers=bearer(desk),
-                           json={"type": "undo"}).status_code in (201, 409)
-        assert client.put("/api/staff/desk-lee/secret", headers=bearer(manager),
-                          json={"secret": secrets[2]}).status_code == 204
+        visit = client.post(
+            f"{API}/visits",
+            headers=bearer(desk),
+            json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+        ).json()
+        assert client.post(
+            f"{API}/visits/{visit['visit']['id']}/events", headers=bearer(desk), json={"type": "undo"}
+        ).status_code in (201, 409)
+        assert (
+            client.put("/api/staff/desk-lee/secret", headers=bearer(manager), json={"secret": secrets[2]}).status_code
+            == 204
+        )
 
         started = client.post("/api/displays/pairings").json()
         secrets.append(started["claim"])
         assert client.post("/api/displays/pairings/claim", json={"claim": started["claim"]}).status_code == 202
-        assert client.post("/api/displays", headers=bearer(manager),
-                           json={"code": started["code"], "clinic": CLINIC}).status_code == 201
+        assert (
+            client.post(
+                "/api/displays", headers=bearer(manager), json={"code": started["code"], "clinic": CLINIC}
+            ).status_code
+            == 201
+        )
         display = client.post("/api/displays/pairings/claim", json={"claim": started["claim"]}).json()["token"]
         secrets.append(display)
         for token in (desk, display, "not-a-real-token-but-secret-looking-1234567890"):
@@ -443,10 +494,23 @@ def test_no_token_claim_or_pin_reaches_the_logs(tmp_path, caplog, capsys) -> Non
     written = lines.getvalue()
     events = {json.loads(line)["event"] for line in written.splitlines()}
     # The capture saw the whole story, so finding no secret in it means something.
-    assert {"signed_in", "sign_in_refused", "staff_added", "staff_secret_changed", "tap_stored", "display_paired",
-            "display_token_issued", "signed_out", "request"} <= events
+    assert {
+        "signed_in",
+        "sign_in_refused",
+        "staff_added",
+        "staff_secret_changed",
+        "tap_stored",
+        "display_paired",
+        "display_token_issued",
+        "signed_out",
+        "request",
+    } <= events
     captured = capsys.readouterr()
     for secret in secrets:
-        for where, text in (("structlog", written), ("logging", caplog.text), ("stdout", captured.out),
-                            ("stderr", captured.err)):
+        for where, text in (
+            ("structlog", written),
+            ("logging", caplog.text),
+            ("stdout", captured.out),
+            ("stderr", captured.err),
+        ):
             assert secret not in text, f"{secret!r} in {where}"

@@ -69,6 +69,7 @@ async def test_the_tap_is_answered_before_any_socket_is_written_and_order_holds(
             if message["type"] == "http.response.body" and scope["path"].endswith("/visits"):
                 timeline.append(("answer", json.loads(message["body"])["seq"]))
             await send(message)
+
         await app(scope, receive, sending)
 
     await floors.start()
@@ -83,8 +84,11 @@ async def test_the_tap_is_answered_before_any_socket_is_written_and_order_holds(
                 floors.hub.subscribe(CLINIC, Audience.staff, wire=wire)
 
             async def walk_in(n: int) -> int:
-                r = await client.post(f"/api/clinics/{CLINIC}/visits", headers=headers, json={
-                    "patient_name": f"Pat {n}", "provider": "kim", "visit_type": "follow", "walk_in": True})
+                r = await client.post(
+                    f"/api/clinics/{CLINIC}/visits",
+                    headers=headers,
+                    json={"patient_name": f"Pat {n}", "provider": "kim", "visit_type": "follow", "walk_in": True},
+                )
                 assert r.status_code == 201, r.text
                 return r.json()["seq"]
 

@@ -60,8 +60,9 @@ def test_tomorrows_schedule_is_kept_then_booked_when_the_day_opens(tmp_path: Pat
     floors, client = _serve(tmp_path, clock)
     with client:
         manager = sign_in(client, floors, Role.manager)
-        first = client.post(URL, content=_tomorrows_csv().replace(b"Maria Lopez", b"Maria Lopes"),
-                            headers={**manager, **CSV})
+        first = client.post(
+            URL, content=_tomorrows_csv().replace(b"Maria Lopez", b"Maria Lopes"), headers={**manager, **CSV}
+        )
         assert first.status_code == 202, first.text
         r = client.post(URL, content=_tomorrows_csv(), headers={**manager, **CSV})  # a corrected file replaces it
         assert r.status_code == 202, r.text
@@ -72,17 +73,16 @@ def test_tomorrows_schedule_is_kept_then_booked_when_the_day_opens(tmp_path: Pat
         assert _visits(client, manager) == {}
         listed = client.get("/api/clinics/riverside/schedule/upcoming", headers=manager).json()["days"]
         assert [(d["day"], d["format"], d["appointments"], d["staged_by"]) for d in listed] == [
-            (str(TOMORROW), "csv", 6, "mgr-dana")]
+            (str(TOMORROW), "csv", 6, "mgr-dana")
+        ]
 
         clock.set(dt.datetime(2026, 11, 24, 6, 0, 5, tzinfo=dt.UTC))  # just past midnight in Chicago
         visits = _wait_for(lambda: _visits(client, manager))
         assert sorted(visits) == ["EHR-1001", "EHR-1002", "EHR-1003", "EHR-1004", "EHR-1006"]
         assert visits["EHR-1001"]["patient_name"] == "Maria Lopez"
-        history = client.get(f"/api/clinics/riverside/visits/{visits['EHR-1001']['id']}/audit",
-                             headers=manager).json()
+        history = client.get(f"/api/clinics/riverside/visits/{visits['EHR-1001']['id']}/audit", headers=manager).json()
         assert history["entries"][0]["person"] == "mgr-dana"
-        _wait_for(lambda: client.get("/api/clinics/riverside/schedule/upcoming",
-                                     headers=manager).json()["days"] == [])
+        _wait_for(lambda: client.get("/api/clinics/riverside/schedule/upcoming", headers=manager).json()["days"] == [])
         # On the day, the same file changes nothing.
         again = client.post(URL, content=_tomorrows_csv(), headers={**manager, **CSV})
         assert again.status_code == 200 and again.json()["unchanged"] == 6
@@ -143,11 +143,13 @@ async def test_a_kept_schedule_the_clinic_can_no_longer_take_is_reported_and_dro
     await floors.start()
     runtime = floors.get("riverside")
     try:
-        await import_schedule(runtime, _tomorrows_csv(), Format.csv, TOMORROW, "mgr-dana", "t1", Role.manager,
-                              floors.upcoming)
+        await import_schedule(
+            runtime, _tomorrows_csv(), Format.csv, TOMORROW, "mgr-dana", "t1", Role.manager, floors.upcoming
+        )
         # Dr Silva left the clinic overnight: her appointment can no longer be booked.
         runtime.clinic = msgspec.structs.replace(
-            runtime.clinic, providers=[p for p in runtime.clinic.providers if p.id != "silva"])
+            runtime.clinic, providers=[p for p in runtime.clinic.providers if p.id != "silva"]
+        )
         clock.set(dt.datetime(2026, 11, 24, 6, 0, 5, tzinfo=dt.UTC))
         runtime.tick()
         with capture_logs() as logs:
@@ -178,8 +180,9 @@ async def test_two_servers_opening_the_day_book_the_kept_schedule_once(tmp_path:
     await floors.start()
     try:
         here = floors.get("riverside")
-        await import_schedule(here, _tomorrows_csv(), Format.csv, TOMORROW, "mgr-dana", "t1", Role.manager,
-                              floors.upcoming)
+        await import_schedule(
+            here, _tomorrows_csv(), Format.csv, TOMORROW, "mgr-dana", "t1", Role.manager, floors.upcoming
+        )
         clock.set(dt.datetime(2026, 11, 24, 6, 0, 5, tzinfo=dt.UTC))
         # A second server on the same log (as with Redis) opens the same day at the same moment.
         there = ClinicRuntime(here.clinic, floors.log, clock, Hub())
@@ -211,5 +214,10 @@ def test_floor_import_keeps_a_later_days_file_for_the_server_to_book(tmp_path: P
     floors, client = _serve(data, on_the_day)
     with client:
         manager = sign_in(client, floors, Role.manager)
-        assert sorted(_wait_for(lambda: _visits(client, manager))) == ["EHR-1001", "EHR-1002", "EHR-1003",
-                                                                         "EHR-1004", "EHR-1006"]
+        assert sorted(_wait_for(lambda: _visits(client, manager))) == [
+            "EHR-1001",
+            "EHR-1002",
+            "EHR-1003",
+            "EHR-1004",
+            "EHR-1006",
+        ]

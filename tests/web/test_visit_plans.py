@@ -45,8 +45,16 @@ def test_each_visit_comes_with_its_plan_by_the_clinics_convention(tmp_path, conv
         desk, manager = staff[Role.front_desk], staff[Role.manager]
         with client.websocket_connect("/api/clinics/riverside/live", headers=manager) as ws:
             json.loads(ws.receive_text(timeout=5))  # the snapshot
-            answer = client.post("/api/clinics/riverside/visits", headers=desk, json={
-                "patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "start": "2026-11-23T09:30:00"})
+            answer = client.post(
+                "/api/clinics/riverside/visits",
+                headers=desk,
+                json={
+                    "patient_name": "Ann Lee",
+                    "provider": "kim",
+                    "visit_type": "follow",
+                    "start": "2026-11-23T09:30:00",
+                },
+            )
             assert answer.status_code == 201, answer.text
             visit, plan = answer.json()["visit"], answer.json()["plan"]
             event = _event(ws)
