@@ -12,10 +12,12 @@ import { frontDesk } from "./lib/desk.js";
 import { CLOSE, openFeed } from "./lib/feed.js";
 import { outbox } from "./lib/outbox.js";
 import { local, parseTime, session, show } from "./lib/page.js";
-import { DEVICE_KEY, signInForm } from "./lib/signin.js";
+import { DEVICE_KEY, signInForm, signOutButton } from "./lib/signin.js";
 import { ENDING, confirmEnd, createVisitDetail, roomUndoButton, visitCode } from "./lib/visit-detail.js";
 import { renderAlerts } from "./lib/alert-lines.js";
-import { labels, onLanguage, t, useFor } from "./lib/i18n.js";
+import { onLanguage, t, useFor } from "./lib/i18n.js";
+import { ROLES, ROLE_LABEL, ROOM_STATE_LABEL, STAGE_LABEL, STEP_BUTTON } from "./lib/labels.js";
+import { $, el, plural, titleCase } from "./lib/dom.js";
 
 const TOKEN_KEY = "floor.tablet.token"; // sessionStorage
 const CLINIC_KEY = "floor.tablet.clinic"; // localStorage: the clinic last looked at
@@ -25,43 +27,8 @@ const PROVIDER_KEY = "floor.tablet.provider"; // localStorage, per person: whose
 const UNDO_MS = 6000; // how long the Undo toast stays after a tap
 const PIN_MS = 60000; // how long a card that met a conflict stays where it was tapped
 
-const ROLES = ["front_desk", "medical_assistant", "provider"];
-// Labels in the language shown (lib/i18n.js, static/i18n/*.json): these read like plain objects.
-const ROLE_LABEL = labels("role", {
-  front_desk: "Front desk",
-  medical_assistant: "Medical assistant",
-  provider: "Provider",
-  manager: "Manager",
-});
-
-const STAGE_LABEL = labels("tablet.stage", {
-  scheduled: "Scheduled",
-  arrived: "Arrived",
-  roomed: "Roomed",
-  prep_done: "Prep done",
-  provider_in: "With provider",
-  teach_back_done: "Teach-back done",
-  checked_out: "Checked out",
-  no_show: "No show",
-  cancelled: "Cancelled",
-  left_without_being_seen: "Left unseen",
-});
 const ORDER = ["scheduled", "arrived", "roomed", "prep_done", "provider_in", "teach_back_done"];
 const FINISHED = new Set(["checked_out", "no_show", "cancelled", "left_without_being_seen"]);
-const ROOM_STATE_LABEL = labels("room", { ready: "Ready", occupied: "Occupied", turnover: "Turnover", blocked: "Blocked" });
-
-/** The button text for sending each step. */
-const STEP_BUTTON = labels("step", {
-  arrived: "Arrived",
-  roomed: "Room patient",
-  prep_done: "Prep done",
-  provider_in: "Provider in",
-  teach_back_done: "Teach-back done",
-  checked_out: "Check out",
-  no_show: "No show",
-  cancelled: "Cancel visit",
-  left_without_being_seen: "Left without being seen",
-});
 
 /** A step in a sentence: "roomed in East 2", "checked out". */
 function stepDone(step, room) {
@@ -82,24 +49,6 @@ function stepDone(step, room) {
 
 // -- small helpers -------------------------------------------------------------------------------------------
 
-const $ = (id) => document.getElementById(id);
-
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = String(v);
-    else if (k.startsWith("data-") || k.startsWith("aria-") || k === "role" || k === "id" || k === "type" || k === "tabindex") {
-      node.setAttribute(k, v === true ? "" : String(v));
-    } else node[k] = v;
-  }
-  for (const c of children) if (c !== undefined && c !== null && c !== false) node.append(c);
-  return node;
-}
-
-const titleCase = (s) => String(s).replace(/[_-]+/g, " ").replace(/\b\w/g, (c) => c.toUpperCase());
-const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 
 // -- state ---------------------------------------------------------------------------------------------------
@@ -286,20 +235,7 @@ signInForm({
   },
 });
 
-$("sign-out").addEventListener("click", async () => {
-  const button = $("sign-out");
-  button.disabled = true;
-  try {
-    await request("POST", "/api/sign-out");
-    $("signin-staff").value = ""; // the next person on this tablet types their own
-    signedOut("You are signed out.", "info");
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return; // already signed out by request()
-    show($("notice"), `Could not sign out: ${errorText(err)}`, "error");
-  } finally {
-    button.disabled = false;
-  }
-});
+signOutButton({ request, onSignedOut: (message) => signedOut(message, "info") });
 
 // -- after signing in ----------------------------------------------------------------------------------------
 

@@ -3,26 +3,11 @@
 //
 //   renderAlerts(section, alerts, ctx)   ctx: {visit(id), provider(id), clock(iso)}
 
+import { el } from "./dom.js";
+import { DWELL_PHRASE } from "./labels.js";
 import { visitCode } from "./visit-detail.js";
 
-const DWELL_PHRASE = {
-  arrived: "waiting to be roomed",
-  roomed: "waiting for prep",
-  prep_done: "waiting for the provider",
-  teach_back_done: "waiting for checkout",
-};
 
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = String(v);
-    else node.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children) if (c !== undefined && c !== null && c !== false) node.append(c);
-  return node;
-}
 
 const mins = (m) => `${Math.round(Number(m) || 0)} min`;
 

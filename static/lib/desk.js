@@ -8,6 +8,7 @@
 //   desk.lists({ visits, now, timezone, dueOf, byStart, bySince, mine })   // the panel's list definitions
 //   desk.paint({ visits, now, timezone, dueOf })                            // the toolbar: hours, what is shown
 
+import { $ } from "./dom.js";
 import { t } from "./i18n.js";
 
 export const SOON_MIN = 60; // "now": late, or due within this many minutes
@@ -53,7 +54,6 @@ function hourLabel(hour, timezone, now) {
   }
 }
 
-const $ = (id) => document.getElementById(id);
 
 export function frontDesk({ onChange }) {
   let query = "";

@@ -9,19 +9,8 @@
 // The server decides who may undo what (floor/core/floor.py; 403 otherwise): the buttons here only offer what
 // it would take, and say who else could. Text from the server goes in through textContent only.
 
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = String(v);
-    else if (k.startsWith("data-") || k.startsWith("aria-") || ["role", "id", "type", "tabindex"].includes(k)) {
-      node.setAttribute(k, v === true ? "" : String(v));
-    } else node[k] = v;
-  }
-  for (const c of children) if (c !== undefined && c !== null && c !== false) node.append(c);
-  return node;
-}
+import { el } from "./dom.js";
+
 
 /** The steps that end a visit: each asks first. */
 export const ENDING = new Set(["no_show", "cancelled", "left_without_being_seen"]);
