@@ -51,6 +51,9 @@ export const DWELL_PHRASE = labels("dwell", {
 
 export const ROOM_STATE_LABEL = labels("room", { ready: "Ready", occupied: "Occupied", turnover: "Turnover", blocked: "Blocked" });
 
+/** A room's mark, as undo names it ("Undo blocked"). */
+export const ROOM_MARK = labels("room_mark", { ready: "ready", blocked: "blocked", unblocked: "unblocked" });
+
 /** The button text for sending each step. */
 export const STEP_BUTTON = labels("step", {
   arrived: "Arrived",

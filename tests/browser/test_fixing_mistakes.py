@@ -70,8 +70,9 @@ def _detail_from_the_floor(tablet: Page, visit: str) -> Page:
 def test_a_no_show_tapped_by_mistake_is_undone_from_the_detail_later_and_a_walk_in_removed(
         server: ServerProcess, screens: Screens) -> None:
     desk, manager = server.signed_in(Role.front_desk), server.signed_in(Role.manager)
+    # Booked for 09:00 clinic time, due now: the front desk's default view (late and next hour) lists it.
     booked = httpx.post(f"{server.url}{API}/visits", headers=desk, timeout=10, json={
-        "patient_name": "Nora Quinn", "provider": "kim", "visit_type": "follow", "start": "2026-11-23T15:00:00"})
+        "patient_name": "Nora Quinn", "provider": "kim", "visit_type": "follow", "start": "2026-11-23T09:00:00"})
     assert booked.status_code == 201, booked.text
     visit = booked.json()["visit"]
     tablet = screens.open(f"{server.url}/")
