@@ -9,6 +9,7 @@
 
 import { ApiError, Offline, call, newKey, tap } from "./lib/api.js";
 import { frontDesk } from "./lib/desk.js";
+import { pairingForm } from "./tablet/pairing.js";
 import { CLOSE, openFeed } from "./lib/feed.js";
 import { outbox } from "./lib/outbox.js";
 import { local, parseTime, session, show } from "./lib/page.js";
@@ -133,6 +134,8 @@ async function request(method, path, body) {
 
 const errorText = (err) => (err instanceof Offline ? t("error.offline") : err.message);
 
+const pairing = pairingForm({ request, clinics: () => clinics, errorText });
+
 // -- signing in and out --------------------------------------------------------------------------------------
 
 function showSignIn(message, kind = "error") {
@@ -165,7 +168,7 @@ function signedOut(message, kind = "error") {
   walkinPending = null;
   hideToast();
   clinics = [];
-  zonesOf.clear();
+  pairing.reset();
   // Nothing the sign-in showed stays on the page: the lists had patient names.
   Object.assign(board, { clinic: null, name: "", seq: null, rooms: new Map(), visits: new Map(), providers: new Map(),
     visitTypes: new Map(), delays: new Map() });
@@ -173,9 +176,7 @@ function signedOut(message, kind = "error") {
   $("rooms").replaceChildren();
   $("visits-body").replaceChildren();
   $("board-message").hidden = true;
-  $("pair-message").hidden = true;
   $("walkin-message").hidden = true;
-  $("pair-form").reset();
   $("walkin").reset();
   $("provider-filter").value = "";
   desk.reset();
@@ -260,9 +261,7 @@ async function enter() {
   $("clinic-field").hidden = clinics.length < 2;
   useFor(clinics.find((c) => c.id === chosen)?.languages); // the device's language, else the clinic's
   if (me.role === "manager") {
-    $("pair-clinic").replaceChildren(...options());
-    $("pair-clinic").value = chosen;
-    loadZones(chosen);
+    pairing.show(chosen);
   }
   startFeed(chosen);
 }
@@ -1508,56 +1507,7 @@ function expirePins() {
   for (const [id, pin] of pins) if (pin.until < now) pins.delete(id);
 }
 
-// -- pairing a wall display (managers) -----------------------------------------------------------------------
-
-const zonesOf = new Map(); // clinic id -> [zone]
-
-async function loadZones(clinic) {
-  const select = $("pair-zone");
-  const whole = el("option", { value: "", text: t("pair.whole_clinic") });
-  select.replaceChildren(whole);
-  let zones = zonesOf.get(clinic);
-  if (!zones) {
-    try {
-      const b = await request("GET", `/api/clinics/${encodeURIComponent(clinic)}/board`);
-      zones = [...new Set((b.rooms || []).map((r) => String(r.zone)))].sort();
-      zonesOf.set(clinic, zones);
-    } catch (err) {
-      if (!(err instanceof ApiError && err.status === 401)) show($("pair-message"), t("pair.could_not_list_zones", { why: errorText(err) }), "error");
-      return;
-    }
-  }
-  if ($("pair-clinic").value !== clinic) return; // changed meanwhile
-  select.replaceChildren(whole, ...zones.map((z) => el("option", { value: z, text: titleCase(z) })));
-}
-
-$("pair-clinic").addEventListener("change", () => loadZones($("pair-clinic").value));
-
-$("pair-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const code = $("pair-code").value.replace(/[\s-]+/g, "").toUpperCase();
-  const clinic = $("pair-clinic").value;
-  const zone = $("pair-zone").value || null;
-  const label = $("pair-label").value.trim();
-  const button = $("pair-button");
-  button.disabled = true;
-  show($("pair-message"), "");
-  try {
-    const paired = await request("POST", "/api/displays", { code, clinic, zone, label });
-    const clinicName = clinics.find((c) => c.id === paired.clinic)?.name || paired.clinic;
-    show($("pair-message"),
-      t(paired.zone ? "pair.paired_zone" : "pair.paired", { label: paired.label, clinic: clinicName, zone: titleCase(paired.zone || "") }),
-      "success");
-    $("pair-code").value = "";
-    $("pair-label").value = "";
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return;
-    show($("pair-message"), errorText(err), "error");
-    $(err instanceof ApiError && err.body?.field === "zone" ? "pair-zone" : "pair-code").focus();
-  } finally {
-    button.disabled = false;
-  }
-});
+// -- pairing a wall display (managers): static/tablet/pairing.js -------------------------------------------
 
 // -- start ---------------------------------------------------------------------------------------------------
 

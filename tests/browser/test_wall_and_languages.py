@@ -286,3 +286,21 @@ def test_a_provider_signed_in_under_another_id_gets_their_own_patients_and_prese
     tablet.locator(".toast", has_text="You are running late to clinic.").wait_for(timeout=5_000)
     board = httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=manager, timeout=10).json()
     assert {p["provider"]: p["status"] for p in board["presence"]}["kim"] == "running_late"
+
+
+def test_a_manager_pairs_a_wall_from_the_tablet_for_one_zone(server: ServerProcess, screens: Screens) -> None:
+    server.signed_in(Role.manager)  # the manager's account
+    wall = screens.open(f"{server.url}/board.html")
+    wall.wait_for_function("() => /[A-Z0-9]{3}/.test(document.querySelector('#pairing-code').textContent)")
+    code = re.sub(r"\s", "", wall.locator("#pairing-code").inner_text())
+    tablet = screens.open(f"{server.url}/")
+    sign_in_page(tablet, PEOPLE[Role.manager][0], PIN)
+    tablet.locator("#pair-zone option[value='east']").wait_for(state="attached", timeout=10_000)
+    tablet.fill("#pair-code", code)
+    tablet.select_option("#pair-zone", "east")
+    tablet.fill("#pair-label", "East hallway")
+    tablet.click("#pair-button")
+    message = tablet.locator("#pair-message.success")
+    message.wait_for(timeout=10_000)
+    assert "“East hallway”" in message.inner_text() and "East zone" in message.inner_text()
+    wall.wait_for_selector("#conn[data-mode='live']", timeout=15_000)
