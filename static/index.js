@@ -10,6 +10,7 @@
 import { ApiError, Offline, call, newKey, tap } from "./lib/api.js";
 import { frontDesk } from "./lib/desk.js";
 import { pairingForm } from "./tablet/pairing.js";
+import { MORE, NEXT, WAIT, byStart, bySince, workLists } from "./tablet/work.js";
 import { CLOSE, openFeed } from "./lib/feed.js";
 import { outbox } from "./lib/outbox.js";
 import { local, parseTime, session, show } from "./lib/page.js";
@@ -411,29 +412,7 @@ addEventListener("online", () => {
 
 // -- which visits each role works on ------------------------------------------------------------------------
 
-/** What a role taps next from a stage (the one big button), and what else it may tap there. */
-const NEXT = {
-  front_desk: { scheduled: "arrived", provider_in: "checked_out", teach_back_done: "checked_out" },
-  medical_assistant: { arrived: "roomed", roomed: "prep_done", teach_back_done: "checked_out" },
-  provider: { prep_done: "provider_in", provider_in: "teach_back_done", teach_back_done: "checked_out" },
-};
-const MORE = {
-  front_desk: { scheduled: ["no_show", "cancelled"], arrived: ["left_without_being_seen"] },
-  medical_assistant: { arrived: ["left_without_being_seen"], roomed: ["left_without_being_seen"] },
-  provider: { provider_in: ["checked_out"] },
-};
-
-/** When the wait shown on a card started, and how it is worded. */
-const WAIT = {
-  arrived: { label: "wait.waiting", limit: "waiting_to_be_roomed" },
-  roomed: { label: "wait.in_room", limit: "waiting_for_prep" },
-  prep_done: { label: "wait.waiting_in_room", limit: "waiting_for_provider" },
-  provider_in: { label: "wait.for" },
-  teach_back_done: { label: "wait.waiting", limit: "waiting_for_checkout" },
-};
-
-const byStart = (a, b) => parseTime(a.start) - parseTime(b.start);
-const bySince = (a, b) => (parseTime(a.times?.[a.stage]) - parseTime(b.times?.[b.stage])) || byStart(a, b);
+// What each role taps and the lists it works from: static/tablet/work.js.
 
 function myProvider() {
   // The server says which clinic provider a provider's sign-in is (their account's provider id).
@@ -453,30 +432,14 @@ function deskClock() {
   return { now: serverNow(), timezone: board.timezone, dueOf };
 }
 
-/** The lists of a role's panel: key, title, which visits, how sorted, what to say when empty. */
+/** The lists of a role's panel (tablet/work.js), the front desk's from lib/desk.js. */
 function listsOf(role) {
-  if (role === "front_desk") return desk.lists({ ...deskClock(), byStart, bySince, mine: myProvider() });
-  if (role === "medical_assistant") {
-    return [
-      { key: "ma-waiting", title: t("list.ma-waiting"), stages: ["arrived"], sort: bySince, empty: t("empty.ma-waiting") },
-      { key: "ma-prep", title: t("list.ma-prep"), stages: ["roomed"], sort: bySince, empty: t("empty.ma-prep") },
-      { key: "ma-rooms", title: t("list.ma-rooms"), rooms: true },
-      { key: "ma-checkout", title: t("list.ma-checkout"), stages: ["teach_back_done"], sort: bySince,
-        empty: t("desk.empty.checkout") },
-    ];
-  }
   const mine = myProvider();
-  const filter = (v) => !mine || v.provider === mine;
-  return [
-    { key: "pr-waiting", title: mine && me.provider === mine ? t("list.pr-waiting-you") : t("list.pr-waiting"), stages: ["prep_done"],
-      filter, sort: bySince, empty: t("empty.pr-waiting") },
-    { key: "pr-with", title: mine && me.provider === mine ? t("list.pr-with-you") : t("list.pr-with"), stages: ["provider_in"], filter,
-      sort: bySince, empty: t("empty.pr-with") },
-    { key: "pr-teach", title: t("list.pr-teach"), stages: ["teach_back_done"], filter, sort: bySince,
-      empty: t("empty.pr-teach") },
-    { key: "pr-coming", title: t("list.pr-coming"), stages: ["arrived", "roomed"], filter, sort: bySince, compact: true,
-      empty: t("empty.pr-coming") },
-  ];
+  return workLists(role, {
+    deskLists: () => desk.lists({ ...deskClock(), byStart, bySince, mine }),
+    mine,
+    you: Boolean(mine) && me.provider === mine,
+  });
 }
 
 function currentView() {
