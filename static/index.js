@@ -11,6 +11,7 @@ import { ApiError, Offline, call, newKey, tap } from "./lib/api.js";
 import { frontDesk } from "./lib/desk.js";
 import { pairingForm } from "./tablet/pairing.js";
 import { MORE, NEXT, WAIT, byStart, bySince, workLists } from "./tablet/work.js";
+import { toastRegion } from "./tablet/toast.js";
 import { CLOSE, openFeed } from "./lib/feed.js";
 import { outbox } from "./lib/outbox.js";
 import { local, parseTime, session, show } from "./lib/page.js";
@@ -26,7 +27,6 @@ const CLINIC_KEY = "floor.tablet.clinic"; // localStorage: the clinic last looke
 const TAB_KEY = "floor.tablet.tab"; // localStorage: the manager's last tab
 const PROVIDER_KEY = "floor.tablet.provider"; // localStorage, per person: whose patients they chose to see
 
-const UNDO_MS = 6000; // how long the Undo toast stays after a tap
 const PIN_MS = 60000; // how long a card that met a conflict stays where it was tapped
 
 const ORDER = ["scheduled", "arrived", "roomed", "prep_done", "provider_in", "teach_back_done"];
@@ -89,9 +89,9 @@ const pending = new Map();
 const pendingRooms = new Map();
 /** Cards that met a refusal stay where they were tapped: visit id -> {list, note, kind, until}. */
 const pins = new Map();
-/** Which step each live Undo toast is about. */
-let toast = null;
 let walkinPending = null;
+/** The toast at the foot of the screen: what a tap did, with Undo for a while (tablet/toast.js). */
+const toasts = toastRegion();
 /** The one card whose room picker is open (tapping "Room patient" opens it; one at a time). */
 let pickerFor = null;
 
@@ -167,7 +167,7 @@ function signedOut(message, kind = "error") {
   pendingRooms.clear();
   pins.clear();
   walkinPending = null;
-  hideToast();
+  toasts.hide();
   clinics = [];
   pairing.reset();
   // Nothing the sign-in showed stays on the page: the lists had patient names.
@@ -834,7 +834,7 @@ function updateBanner() {
   const browserOffline = navigator.onLine === false;
   const feedDown = wentDown && feedMode !== "live" && feedMode !== "stale";
   const off = Boolean(me) && (browserOffline || feedDown || waiting.length > 0 || roomsWaiting.length > 0 ||
-    walkinPending?.waiting === "offline" || toast?.waiting === "offline" ||
+    walkinPending?.waiting === "offline" || toasts.current?.waiting === "offline" ||
     [...sendingAgain.values()].some((r) => r.waiting === "offline"));
   if (off) {
     downSince ??= serverNow();
@@ -853,7 +853,7 @@ function updateBanner() {
     ...waiting.map(([id, p]) => t("offline.step_waiting", { name: board.visits.get(id)?.patient_name || id, step: stepDone(p.step, p.room) })),
     ...roomsWaiting.map(([id]) => t("offline.room_waiting", { room: roomLabel(id) })),
     ...(walkinPending?.waiting === "offline" ? [t("offline.walk_in_waiting", { name: walkinPending.name })] : []),
-    ...(toast?.waiting === "offline" ? [t("offline.undo_waiting", { name: toast.patient })] : []),
+    ...(toasts.current?.waiting === "offline" ? [t("offline.undo_waiting", { name: toasts.current.patient })] : []),
     ...[...sendingAgain.values()].filter((r) => r.waiting === "offline" && !r.visit).map((r) => t("offline.kept_waiting", { what: r.label })),
   ];
   if (lines.join("\n") !== [...$("offline-taps").children].map((li) => li.textContent).join("\n")) {
@@ -973,7 +973,7 @@ const detail = createVisitDetail({
     putRoom(answer.room);
     render();
   },
-  say: (text, error) => showToast({ text, error }),
+  say: (text, error) => toasts.show({ text, error }),
 });
 
 async function sendStep(card, step, room) {
@@ -1067,7 +1067,7 @@ async function sendAgain(entry) {
     if (answer?.visit) putVisit(answer.visit, answer.plan);
     if (answer?.room) putRoom(answer.room);
     if (answer?.presence) board.presence.set(answer.presence.provider, answer.presence);
-    showToast({ text: t("kept.sent", { what: r.label }) });
+    toasts.show({ text: t("kept.sent", { what: r.label }) });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
       signedOut(err.message);
@@ -1125,7 +1125,7 @@ function refused(id, err, { list, shownStage, step }) {
     note = errorText(err);
   }
   if (list) pins.set(id, { list, note, kind, until: Date.now() + PIN_MS, step });
-  else showToast({ text: note });
+  else toasts.show({ text: note });
 }
 
 /** What happened to a visit meanwhile, from its last step: "Already roomed in East 2 by ben at 10:42." */
@@ -1159,13 +1159,13 @@ async function sendRoom(roomId, action) {
       },
     });
     putRoom(answer.room);
-    showToast({ text: t("rooms.now", { room: answer.room.label, state: ROOM_STATE_LABEL[answer.room.state]?.toLowerCase() || answer.room.state }),
+    toasts.show({ text: t("rooms.now", { room: answer.room.label, state: ROOM_STATE_LABEL[answer.room.state]?.toLowerCase() || answer.room.state }),
       undo: { room: roomId, version: answer.room.version }, patient: answer.room.label });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
     const room = board.rooms.get(roomId);
     const already = err instanceof ApiError && err.status === 409 && room && room.state === "ready" && action === "ready";
-    showToast({ text: already ? t("rooms.already_ready", { room: room.label }) : `${roomLabel(roomId)}: ${errorText(err)}`, error: true });
+    toasts.show({ text: already ? t("rooms.already_ready", { room: room.label }) : `${roomLabel(roomId)}: ${errorText(err)}`, error: true });
   } finally {
     pendingRooms.delete(roomId);
     render();
@@ -1243,11 +1243,11 @@ async function sendPresence(status) {
     const p = answer.presence;
     board.presence.set(p.provider, p);
     const said = { name: providerName(provider), what: PRESENCE_LABEL[p.status] };
-    showToast({ text: t(me.provider === provider ? "presence.you_now" : "presence.now", said), undo: { presence: provider, version: p.version },
+    toasts.show({ text: t(me.provider === provider ? "presence.you_now" : "presence.now", said), undo: { presence: provider, version: p.version },
       patient: providerName(provider) });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
-    showToast({ text: t("presence.could_not", { what: PRESENCE_LABEL[status], why: errorText(err) }), error: true, ms: 8000 });
+    toasts.show({ text: t("presence.could_not", { what: PRESENCE_LABEL[status], why: errorText(err) }), error: true, ms: 8000 });
   } finally {
     presencePending = false;
     render();
@@ -1262,76 +1262,31 @@ async function sendPresenceUndo(sent) {
       body: { type: "undo", expected_version: version }, provider }), { token });
     const p = answer.presence;
     board.presence.set(p.provider, p);
-    showToast({ text: t("toast.undone", { what: presenceText(provider, p) }) });
+    toasts.show({ text: t("toast.undone", { what: presenceText(provider, p) }) });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
-    showToast({ text: t("detail.could_not_undo", { why: errorText(err) }), error: true, ms: 8000 });
+    toasts.show({ text: t("detail.could_not_undo", { why: errorText(err) }), error: true, ms: 8000 });
   } finally {
     render();
   }
   return undefined;
 }
 
-// -- the Undo toast ------------------------------------------------------------------------------------------
-
-let toastTimer = null;
+// -- the Undo toast (tablet/toast.js shows it) ---------------------------------------------------------------
 
 function showUndo(visit, step, room) {
   const text = t("toast.step", { name: visit.patient_name, step: stepDone(step, room) });
-  showToast({ text, undo: { visit: visit.id, version: visit.version, step }, patient: visit.patient_name });
-}
-
-function showToast({ text, undo, patient, error, ms }) {
-  clearTimeout(toastTimer);
-  toast = { text, undo, patient, waiting: null, error, until: Date.now() + (ms || (undo ? UNDO_MS : 4000)) };
-  paintToast();
-  armToast();
-}
-
-function armToast() {
-  clearTimeout(toastTimer);
-  if (!toast) return;
-  toastTimer = setTimeout(() => {
-    if (!toast || toast.sending) return;
-    const node = $("toast-region").firstElementChild;
-    if (node && node.contains(document.activeElement)) {
-      toast.until = Date.now() + 2000; // a keyboard user is on it: keep it while they are
-      armToast();
-      return;
-    }
-    hideToast();
-  }, Math.max(0, toast.until - Date.now()));
-}
-
-function hideToast() {
-  clearTimeout(toastTimer);
-  toast = null;
-  $("toast-region").replaceChildren();
-}
-
-function paintToast() {
-  if (!toast) return;
-  const box = el("div", { class: `toast${toast.error ? " error" : ""}` },
-    el("p", { class: "toast-text", text: toast.sending ? (toast.waiting === "offline"
-      ? t("toast.undo_waiting") : t("detail.undoing")) : toast.text }));
-  if (toast.undo && !toast.sending) {
-    box.append(el("button", { type: "button", class: "undo", "data-action": "undo", text: t("toast.undo") }));
-  }
-  box.append(el("button", { type: "button", class: "link-button close", "aria-label": t("toast.close"), text: "×",
-    onclick: () => hideToast() }));
-  $("toast-region").replaceChildren(box);
+  toasts.show({ text, undo: { visit: visit.id, version: visit.version, step }, patient: visit.patient_name });
 }
 
 async function sendUndo() {
-  if (!toast || !toast.undo || toast.sending) return;
-  const sent = toast;
+  const sent = toasts.current;
+  if (!sent || !sent.undo || sent.sending) return;
   const { visit: id, version } = sent.undo;
-  sent.sending = true;
-  clearTimeout(toastTimer);
-  paintToast();
+  toasts.sending();
   if (sent.undo.presence) return sendPresenceUndo(sent);
   if (sent.undo.room) {
-    hideToast();
+    toasts.hide();
     return detail.undoRoom(sent.undo.room, version);
   }
   try {
@@ -1340,13 +1295,13 @@ async function sendUndo() {
       token,
       onWaiting: (attempt, err) => {
         sent.waiting = err instanceof Offline ? "offline" : "busy";
-        if (toast === sent) paintToast();
+        if (toasts.current === sent) toasts.paint();
         updateBanner();
       },
     });
     putVisit(answer.visit, answer.plan);
     pins.delete(id);
-    showToast({ text: t("detail.undone", { name: answer.visit.patient_name, stage: stageLabel(answer.visit.stage) }) });
+    toasts.show({ text: t("detail.undone", { name: answer.visit.patient_name, stage: stageLabel(answer.visit.stage) }) });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
     let text = t("detail.could_not_undo", { why: errorText(err) });
@@ -1354,7 +1309,7 @@ async function sendUndo() {
       putVisit(err.body.visit);
       if (err.body.error === "stale_version") text = t("detail.could_not_undo", { why: conflictText(err.body.visit, sent.undo.step) });
     }
-    showToast({ text, error: true, ms: 8000 });
+    toasts.show({ text, error: true, ms: 8000 });
   } finally {
     render();
   }
