@@ -9,97 +9,48 @@
 
 import { ApiError, Offline, call, newKey, tap } from "./lib/api.js";
 import { frontDesk } from "./lib/desk.js";
+import { pairingForm } from "./tablet/pairing.js";
+import { MORE, NEXT, WAIT, byStart, bySince, workLists } from "./tablet/work.js";
+import { toastRegion } from "./tablet/toast.js";
 import { CLOSE, openFeed } from "./lib/feed.js";
 import { outbox } from "./lib/outbox.js";
 import { local, parseTime, session, show } from "./lib/page.js";
-import { DEVICE_KEY, signInForm } from "./lib/signin.js";
+import { DEVICE_KEY, signInForm, signOutButton } from "./lib/signin.js";
 import { ENDING, confirmEnd, createVisitDetail, roomUndoButton, visitCode } from "./lib/visit-detail.js";
 import { renderAlerts } from "./lib/alert-lines.js";
-import { labels, onLanguage, t, useFor } from "./lib/i18n.js";
+import { labels, language, onLanguage, t, tn, useFor } from "./lib/i18n.js";
+import { ROLES, ROLE_LABEL, ROOM_MARK, ROOM_STATE_LABEL, STAGE_LABEL, STEP_BUTTON } from "./lib/labels.js";
+import { $, el, plural, titleCase } from "./lib/dom.js";
 
 const TOKEN_KEY = "floor.tablet.token"; // sessionStorage
 const CLINIC_KEY = "floor.tablet.clinic"; // localStorage: the clinic last looked at
 const TAB_KEY = "floor.tablet.tab"; // localStorage: the manager's last tab
 const PROVIDER_KEY = "floor.tablet.provider"; // localStorage, per person: whose patients they chose to see
 
-const UNDO_MS = 6000; // how long the Undo toast stays after a tap
 const PIN_MS = 60000; // how long a card that met a conflict stays where it was tapped
 
-const ROLES = ["front_desk", "medical_assistant", "provider"];
-// Labels in the language shown (lib/i18n.js, static/i18n/*.json): these read like plain objects.
-const ROLE_LABEL = labels("role", {
-  front_desk: "Front desk",
-  medical_assistant: "Medical assistant",
-  provider: "Provider",
-  manager: "Manager",
-});
-
-const STAGE_LABEL = labels("tablet.stage", {
-  scheduled: "Scheduled",
-  arrived: "Arrived",
-  roomed: "Roomed",
-  prep_done: "Prep done",
-  provider_in: "With provider",
-  teach_back_done: "Teach-back done",
-  checked_out: "Checked out",
-  no_show: "No show",
-  cancelled: "Cancelled",
-  left_without_being_seen: "Left unseen",
-});
 const ORDER = ["scheduled", "arrived", "roomed", "prep_done", "provider_in", "teach_back_done"];
 const FINISHED = new Set(["checked_out", "no_show", "cancelled", "left_without_being_seen"]);
-const ROOM_STATE_LABEL = labels("room", { ready: "Ready", occupied: "Occupied", turnover: "Turnover", blocked: "Blocked" });
-
-/** The button text for sending each step. */
-const STEP_BUTTON = labels("step", {
-  arrived: "Arrived",
-  roomed: "Room patient",
-  prep_done: "Prep done",
-  provider_in: "Provider in",
-  teach_back_done: "Teach-back done",
-  checked_out: "Check out",
-  no_show: "No show",
-  cancelled: "Cancel visit",
-  left_without_being_seen: "Left without being seen",
-});
 
 /** A step in a sentence: "roomed in East 2", "checked out". */
 function stepDone(step, room) {
   switch (step) {
-    case "arrived": return "checked in (arrived)";
-    case "roomed": return room ? `roomed in ${roomLabel(room)}` : "roomed";
-    case "prep_done": return "marked prep done";
-    case "provider_in": return "marked provider in";
-    case "teach_back_done": return "marked teach-back done";
-    case "checked_out": return "checked out";
-    case "no_show": return "marked no-show";
-    case "cancelled": return "cancelled";
-    case "left_without_being_seen": return "marked left without being seen";
-    case "undo": return "undo of the last step";
+    case "arrived": return t("done.arrived");
+    case "roomed": return room ? t("done.roomed_in", { room: roomLabel(room) }) : t("done.roomed");
+    case "prep_done": return t("done.prep_done");
+    case "provider_in": return t("done.provider_in");
+    case "teach_back_done": return t("done.teach_back_done");
+    case "checked_out": return t("done.checked_out");
+    case "no_show": return t("done.no_show");
+    case "cancelled": return t("done.cancelled");
+    case "left_without_being_seen": return t("done.left_without_being_seen");
+    case "undo": return t("done.undo");
     default: return titleCase(step);
   }
 }
 
 // -- small helpers -------------------------------------------------------------------------------------------
 
-const $ = (id) => document.getElementById(id);
-
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = String(v);
-    else if (k.startsWith("data-") || k.startsWith("aria-") || k === "role" || k === "id" || k === "type" || k === "tabindex") {
-      node.setAttribute(k, v === true ? "" : String(v));
-    } else node[k] = v;
-  }
-  for (const c of children) if (c !== undefined && c !== null && c !== false) node.append(c);
-  return node;
-}
-
-const titleCase = (s) => String(s).replace(/[_-]+/g, " ").replace(/\b\w/g, (c) => c.toUpperCase());
-const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 
 // -- state ---------------------------------------------------------------------------------------------------
@@ -109,7 +60,7 @@ let me = null; // {id, name, role, device, expires_at}
 let clinics = [];
 let feed = null;
 let feedMode = "connecting";
-let feedText = "Connecting";
+let feedText = t("feed.connecting");
 let wentDown = false; // the feed was live and dropped; cleared when it is live again
 let downSince = null; // when this screen last lost its connection (server clock, ms)
 let lastHeard = null; // when the feed last brought anything (server clock, ms)
@@ -138,9 +89,9 @@ const pending = new Map();
 const pendingRooms = new Map();
 /** Cards that met a refusal stay where they were tapped: visit id -> {list, note, kind, until}. */
 const pins = new Map();
-/** Which step each live Undo toast is about. */
-let toast = null;
 let walkinPending = null;
+/** The toast at the foot of the screen: what a tap did, with Undo for a while (tablet/toast.js). */
+const toasts = toastRegion();
 /** The one card whose room picker is open (tapping "Room patient" opens it; one at a time). */
 let pickerFor = null;
 
@@ -148,20 +99,20 @@ const serverNow = () => Date.now() + board.offsetMs;
 
 function clinicFormat(options) {
   try {
-    return new Intl.DateTimeFormat(undefined, { ...options, timeZone: board.timezone });
+    return new Intl.DateTimeFormat(language(), { ...options, timeZone: board.timezone });
   } catch {
-    return new Intl.DateTimeFormat(undefined, options);
+    return new Intl.DateTimeFormat(language(), options);
   }
 }
 const clock = (iso) => {
-  const t = typeof iso === "number" ? iso : parseTime(iso);
-  return Number.isFinite(t) ? clinicFormat({ hour: "numeric", minute: "2-digit" }).format(new Date(t)) : "";
+  const ms = typeof iso === "number" ? iso : parseTime(iso);
+  return Number.isFinite(ms) ? clinicFormat({ hour: "numeric", minute: "2-digit" }).format(new Date(ms)) : "";
 };
-const localClock = (ms) => new Date(ms).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+const localClock = (ms) => new Date(ms).toLocaleTimeString(language(), { hour: "numeric", minute: "2-digit" });
 
 function duration(ms) {
   const mins = Math.max(0, Math.floor(ms / 60000));
-  return mins < 60 ? `${mins} min` : `${Math.floor(mins / 60)} h ${String(mins % 60).padStart(2, "0")} min`;
+  return mins < 60 ? t("time.min", { n: mins }) : t("time.h_min", { h: Math.floor(mins / 60), m: String(mins % 60).padStart(2, "0") });
 }
 
 const roomLabel = (id) => board.rooms.get(id)?.label || id;
@@ -182,7 +133,9 @@ async function request(method, path, body) {
   }
 }
 
-const errorText = (err) => (err instanceof Offline ? "Cannot reach the server. Check the network and try again." : err.message);
+const errorText = (err) => (err instanceof Offline ? t("error.offline") : err.message);
+
+const pairing = pairingForm({ request, clinics: () => clinics, errorText });
 
 // -- signing in and out --------------------------------------------------------------------------------------
 
@@ -198,7 +151,7 @@ function showSignIn(message, kind = "error") {
   show($("sign-in-message"), message, kind);
   $("signin-secret").value = "";
   $("signin-device").value = $("signin-device").value || local.get(DEVICE_KEY) || "";
-  document.title = "Sign in · Floor";
+  document.title = t("tablet.title_sign_in");
   ($("signin-staff").value ? $("signin-secret") : $("signin-staff")).focus();
   updateBanner();
 }
@@ -214,9 +167,9 @@ function signedOut(message, kind = "error") {
   pendingRooms.clear();
   pins.clear();
   walkinPending = null;
-  hideToast();
+  toasts.hide();
   clinics = [];
-  zonesOf.clear();
+  pairing.reset();
   // Nothing the sign-in showed stays on the page: the lists had patient names.
   Object.assign(board, { clinic: null, name: "", seq: null, rooms: new Map(), visits: new Map(), providers: new Map(),
     visitTypes: new Map(), delays: new Map() });
@@ -224,9 +177,7 @@ function signedOut(message, kind = "error") {
   $("rooms").replaceChildren();
   $("visits-body").replaceChildren();
   $("board-message").hidden = true;
-  $("pair-message").hidden = true;
   $("walkin-message").hidden = true;
-  $("pair-form").reset();
   $("walkin").reset();
   $("provider-filter").value = "";
   desk.reset();
@@ -249,11 +200,11 @@ function showSignedIn() {
   who.dataset.role = me.role;
   who.dataset.staff = me.id;
   who.replaceChildren(
-    "Signed in as ",
+    t("tablet.signed_in_as"), " ",
     el("strong", { text: me.name || me.id }),
     ` (${me.id}) · `,
     el("span", { class: "role", text: role }),
-    ` · on ${me.device}${until ? ` · until ${until}` : ""}`,
+    " · ", t(until ? "tablet.on_device_until" : "tablet.on_device", { device: me.device, until }),
   );
   const manager = me.role === "manager";
   $("pair").hidden = !manager;
@@ -270,7 +221,7 @@ function showSignedIn() {
       panel.setAttribute("aria-labelledby", `title-${r}`);
     }
   }
-  document.title = `${role} · Floor`;
+  document.title = t("tablet.title", { role });
 }
 
 signInForm({
@@ -286,20 +237,7 @@ signInForm({
   },
 });
 
-$("sign-out").addEventListener("click", async () => {
-  const button = $("sign-out");
-  button.disabled = true;
-  try {
-    await request("POST", "/api/sign-out");
-    $("signin-staff").value = ""; // the next person on this tablet types their own
-    signedOut("You are signed out.", "info");
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return; // already signed out by request()
-    show($("notice"), `Could not sign out: ${errorText(err)}`, "error");
-  } finally {
-    button.disabled = false;
-  }
-});
+signOutButton({ request, onSignedOut: (message) => signedOut(message, "info") });
 
 // -- after signing in ----------------------------------------------------------------------------------------
 
@@ -309,11 +247,11 @@ async function enter() {
   try {
     clinics = await request("GET", "/api/clinics");
   } catch (err) {
-    if (!(err instanceof ApiError && err.status === 401)) show($("board-message"), `Could not list clinics: ${errorText(err)}`, "error");
+    if (!(err instanceof ApiError && err.status === 401)) show($("board-message"), t("tablet.could_not_list_clinics", { why: errorText(err) }), "error");
     return;
   }
   if (!Array.isArray(clinics) || clinics.length === 0) {
-    show($("board-message"), "None of your clinics runs on this server: ask a manager which clinics you work in.", "error");
+    show($("board-message"), t("tablet.no_clinics"), "error");
     return;
   }
   const options = () => clinics.map((c) => el("option", { value: c.id, text: c.name }));
@@ -324,9 +262,7 @@ async function enter() {
   $("clinic-field").hidden = clinics.length < 2;
   useFor(clinics.find((c) => c.id === chosen)?.languages); // the device's language, else the clinic's
   if (me.role === "manager") {
-    $("pair-clinic").replaceChildren(...options());
-    $("pair-clinic").value = chosen;
-    loadZones(chosen);
+    pairing.show(chosen);
   }
   startFeed(chosen);
 }
@@ -363,30 +299,30 @@ function feedStatus(mode, text) {
     wentDown = true;
     downSince ??= serverNow();
   }
-  feedText = mode === "live" ? "Live" : mode === "stale" ? "Delayed" : text || titleCase(mode);
+  feedText = mode === "live" ? t("conn.live") : mode === "stale" ? t("conn.stale") : text || titleCase(mode);
   $("stale").hidden = mode !== "stale";
   updateBanner();
 }
 
 function feedEnded(code, reason) {
   if (code === CLOSE.UNAUTHENTICATED || code === CLOSE.SIGNED_OUT) {
-    signedOut(`Your sign-in has ended${reason ? ` (${reason})` : ""}. Sign in again.`);
+    signedOut(t(reason ? "tablet.sign_in_ended_why" : "tablet.sign_in_ended", { why: reason }));
     return;
   }
-  show($("board-message"), reason || "This sign-in may not watch this clinic.", "error");
+  show($("board-message"), reason || t("tablet.may_not_watch"), "error");
 }
 
 /** The server's clock, from heartbeats. A snapshot's `now` can be older (the server encodes a snapshot once
  *  per seq), so it only sets the clock until the first heartbeat; an event is never in the future. */
 let clockFromHeartbeat = false;
 function setClock(iso, { from = "heartbeat" } = {}) {
-  const t = parseTime(iso);
-  if (!Number.isFinite(t)) return;
+  const ms = parseTime(iso);
+  if (!Number.isFinite(ms)) return;
   if (from === "heartbeat") {
     clockFromHeartbeat = true;
-    board.offsetMs = t - Date.now();
-  } else if (from === "snapshot" ? !clockFromHeartbeat : t > serverNow()) {
-    board.offsetMs = t - Date.now();
+    board.offsetMs = ms - Date.now();
+  } else if (from === "snapshot" ? !clockFromHeartbeat : ms > serverNow()) {
+    board.offsetMs = ms - Date.now();
   }
 }
 
@@ -427,7 +363,7 @@ function apply(msg) {
         rooms: new Map((b.rooms || []).map((r) => [r.id, r])),
         visits: new Map((b.visits || []).map((v) => [v.id, v])),
         providers: new Map((b.providers || []).map((p) => [p.id, p])),
-        visitTypes: new Map((b.visit_types || []).map((t) => [t.code, t])),
+        visitTypes: new Map((b.visit_types || []).map((vt) => [vt.code, vt])),
         thresholds: b.thresholds || {},
         delays: new Map((b.delays || []).map((d) => [d.provider, d])),
         presence: new Map((b.presence || []).map((p) => [p.provider, p])),
@@ -476,29 +412,7 @@ addEventListener("online", () => {
 
 // -- which visits each role works on ------------------------------------------------------------------------
 
-/** What a role taps next from a stage (the one big button), and what else it may tap there. */
-const NEXT = {
-  front_desk: { scheduled: "arrived", provider_in: "checked_out", teach_back_done: "checked_out" },
-  medical_assistant: { arrived: "roomed", roomed: "prep_done", teach_back_done: "checked_out" },
-  provider: { prep_done: "provider_in", provider_in: "teach_back_done", teach_back_done: "checked_out" },
-};
-const MORE = {
-  front_desk: { scheduled: ["no_show", "cancelled"], arrived: ["left_without_being_seen"] },
-  medical_assistant: { arrived: ["left_without_being_seen"], roomed: ["left_without_being_seen"] },
-  provider: { provider_in: ["checked_out"] },
-};
-
-/** When the wait shown on a card started, and how it is worded. */
-const WAIT = {
-  arrived: { label: "waiting", limit: "waiting_to_be_roomed" },
-  roomed: { label: "in room", limit: "waiting_for_prep" },
-  prep_done: { label: "waiting in room", limit: "waiting_for_provider" },
-  provider_in: { label: "for" },
-  teach_back_done: { label: "waiting", limit: "waiting_for_checkout" },
-};
-
-const byStart = (a, b) => parseTime(a.start) - parseTime(b.start);
-const bySince = (a, b) => (parseTime(a.times?.[a.stage]) - parseTime(b.times?.[b.stage])) || byStart(a, b);
+// What each role taps and the lists it works from: static/tablet/work.js.
 
 function myProvider() {
   // The server says which clinic provider a provider's sign-in is (their account's provider id).
@@ -518,30 +432,14 @@ function deskClock() {
   return { now: serverNow(), timezone: board.timezone, dueOf };
 }
 
-/** The lists of a role's panel: key, title, which visits, how sorted, what to say when empty. */
+/** The lists of a role's panel (tablet/work.js), the front desk's from lib/desk.js. */
 function listsOf(role) {
-  if (role === "front_desk") return desk.lists({ ...deskClock(), byStart, bySince, mine: myProvider() });
-  if (role === "medical_assistant") {
-    return [
-      { key: "ma-waiting", title: t("list.ma-waiting"), stages: ["arrived"], sort: bySince, empty: "Nobody is waiting to be roomed." },
-      { key: "ma-prep", title: t("list.ma-prep"), stages: ["roomed"], sort: bySince, empty: "No roomed patient needs prep." },
-      { key: "ma-rooms", title: t("list.ma-rooms"), rooms: true },
-      { key: "ma-checkout", title: t("list.ma-checkout"), stages: ["teach_back_done"], sort: bySince,
-        empty: "Nobody is ready to check out." },
-    ];
-  }
   const mine = myProvider();
-  const filter = (v) => !mine || v.provider === mine;
-  return [
-    { key: "pr-waiting", title: mine && me.provider === mine ? t("list.pr-waiting-you") : t("list.pr-waiting"), stages: ["prep_done"],
-      filter, sort: bySince, empty: "Nobody is prepped and waiting." },
-    { key: "pr-with", title: mine && me.provider === mine ? t("list.pr-with-you") : t("list.pr-with"), stages: ["provider_in"], filter,
-      sort: bySince, empty: "Nobody is with the provider." },
-    { key: "pr-teach", title: t("list.pr-teach"), stages: ["teach_back_done"], filter, sort: bySince,
-      empty: "Nobody is waiting to check out." },
-    { key: "pr-coming", title: t("list.pr-coming"), stages: ["arrived", "roomed"], filter, sort: bySince, compact: true,
-      empty: "Nobody is waiting or being prepped." },
-  ];
+  return workLists(role, {
+    deskLists: () => desk.lists({ ...deskClock(), byStart, bySince, mine }),
+    mine,
+    you: Boolean(mine) && me.provider === mine,
+  });
 }
 
 function currentView() {
@@ -566,7 +464,7 @@ function render() {
 function renderNow() {
   if (!me) return;
   expirePins();
-  $("clinic-title").textContent = board.name || "Clinic";
+  $("clinic-title").textContent = board.name || t("tablet.clinic");
   renderSummary();
   const view = currentView();
   for (const r of ROLES) {
@@ -591,20 +489,20 @@ function renderNow() {
 
 function renderSummary() {
   if (board.seq === null) {
-    $("summary").textContent = "Loading the board…";
+    $("summary").textContent = t("tablet.loading");
     return;
   }
   const visits = [...board.visits.values()];
   const count = (stage) => visits.filter((v) => v.stage === stage).length;
   const ready = [...board.rooms.values()].filter((r) => r.state === "ready").length;
   const date = clinicFormat({ weekday: "long", month: "long", day: "numeric" }).format(new Date(serverNow()));
-  $("summary").textContent = `${date} · ${count("scheduled")} expected · ${count("arrived")} waiting · ` +
-    `${plural(ready, "room")} ready of ${board.rooms.size}`;
+  $("summary").textContent = t("tablet.summary", { date, expected: count("scheduled"), waiting: count("arrived"),
+    ready: tn("tablet.rooms_ready", ready, { of: board.rooms.size }) });
 }
 
 function renderPanel(holder, role) {
   if (board.seq === null) {
-    holder.replaceChildren(el("p", { class: "hint", text: "Loading the board…" }));
+    holder.replaceChildren(el("p", { class: "hint", text: t("tablet.loading") }));
     return;
   }
   const lists = listsOf(role);
@@ -733,13 +631,13 @@ function visitCard(v, role, list) {
   const head = el("div", { class: "vhead" },
     el("h4", { id: titleId, class: "patient", text: v.patient_name }),
     visitCode(v.token),
-    v.walk_in ? el("span", { class: "badge", text: "Walk-in" }) : null,
+    v.walk_in ? el("span", { class: "badge", text: t("tablet.walk_in_badge") }) : null,
     detailButton(v));
   card.append(head);
 
   const start = parseTime(v.start);
   const meta = [providerName(v.provider), typeLabel(v.visit_type)];
-  if (Number.isFinite(start) && !v.walk_in) meta.push(`booked ${clock(start)}`);
+  if (Number.isFinite(start) && !v.walk_in) meta.push(t("detail.booked_at", { time: clock(start) }));
   if (v.room) meta.push(roomLabel(v.room));
   card.append(el("p", { class: "meta", text: meta.join(" · ") }));
 
@@ -750,7 +648,7 @@ function visitCard(v, role, list) {
   if (due && Number.isFinite(parseTime(due))) {
     status.append(" · ", waitSpan("due", due));
   } else if (WAIT[v.stage] && v.times?.[v.stage]) {
-    status.append(" · ", waitSpan("wait", v.times[v.stage], WAIT[v.stage].label, board.thresholds?.[WAIT[v.stage].limit]));
+    status.append(" · ", waitSpan("wait", v.times[v.stage], t(WAIT[v.stage].label), board.thresholds?.[WAIT[v.stage].limit]));
   }
   const last = v.steps?.at(-1);
   if (last && last.step === v.stage && last.by) status.append(el("span", { class: "by", text: ` · by ${last.by} at ${clock(last.at)}` }));
@@ -760,52 +658,44 @@ function visitCard(v, role, list) {
   if (pin) {
     const note = el("div", { class: `note ${pin.kind}`, "data-conflict": pin.kind === "conflict" ? "" : null,
       "data-error": pin.kind === "error" ? "" : null, role: "status" },
-    el("p", {}, el("span", { class: "icon", "aria-hidden": "true", text: "⚠ " }), el("strong", { text: pin.kind === "conflict" ? "Not sent: " : "Refused: " }), pin.note),
-    el("button", { type: "button", class: "link-button", "data-action": "dismiss", text: "OK, got it" }));
+    el("p", {}, el("span", { class: "icon", "aria-hidden": "true", text: "⚠ " }), el("strong", { text: `${t(pin.kind === "conflict" ? "card.not_sent" : "card.refused")} ` }), pin.note),
+    el("button", { type: "button", class: "link-button", "data-action": "dismiss", text: t("card.got_it") }));
     card.append(note);
   }
   if (sending) {
     card.append(el("p", { class: `note sending${p.waiting ? " waiting" : ""}`, role: "status", text: p.waiting === "offline"
-      ? "No connection: this tap is kept and will be sent once, as soon as the network is back."
-      : p.waiting === "busy" ? "The server is busy: trying again…" : "Sending…" }));
+      ? t("card.kept_offline") : p.waiting === "busy" ? t("card.busy") : t("card.sending") }));
   }
 
   if (next) {
     if (next === "checked_out" && v.stage === "provider_in") {
-      card.append(el("p", { class: "hint", text: "Teach-back not recorded yet: checking out now records it as skipped." }));
+      card.append(el("p", { class: "hint", text: t("card.teach_back_missing") }));
     }
-    const label = sending && p.step === next ? "Sending…" : STEP_BUTTON[next];
+    const label = sending && p.step === next ? t("card.sending") : STEP_BUTTON[next];
     const picking = next === "roomed" && pickerFor === v.id && !busy;
     card.append(el("button", { type: "button", class: "primary next", "data-action": "next", "data-step": next,
       disabled: busy, text: label, "aria-expanded": next === "roomed" ? String(picking) : null,
       "aria-controls": next === "roomed" ? `picker-${v.id}` : null }));
     if (picking) card.append(roomPicker(v));
   } else if (!FINISHED.has(v.stage) && !list.compact) {
-    card.append(el("p", { class: "hint", text: `Next: ${whoIsNext(v.stage)}.` }));
+    card.append(el("p", { class: "hint", text: t("card.next", { what: whoIsNext(v.stage) }) }));
   }
   if (more.length) {
     card.append(el("div", { class: "more" }, ...more.map((s) => el("button", { type: "button", class: "secondary",
-      "data-action": "step", "data-step": s, disabled: busy, text: sending && p.step === s ? "Sending…" : STEP_BUTTON[s] }))));
+      "data-action": "step", "data-step": s, disabled: busy, text: sending && p.step === s ? t("card.sending") : STEP_BUTTON[s] }))));
   }
   return card;
 }
 
 function whoIsNext(stage) {
-  return {
-    scheduled: "the front desk checks the patient in",
-    arrived: "a medical assistant rooms the patient",
-    roomed: "a medical assistant does the prep",
-    prep_done: "the provider goes in",
-    provider_in: "the provider does the teach-back",
-    teach_back_done: "check out",
-  }[stage] || "nothing";
+  return ORDER.includes(stage) ? t(`next.${stage}`) : t("next.nothing");
 }
 
 /** The ready rooms, as buttons: picking one rooms the patient there. */
 function roomPicker(v) {
   const rooms = readyRooms();
-  const group = el("div", { class: "picker", id: `picker-${v.id}`, role: "group", "aria-label": `Ready rooms for ${v.patient_name}` },
-    el("p", { class: "picker-label", text: rooms.length ? "Pick a ready room:" : "No room is ready yet. Mark a room ready when it is cleaned." }));
+  const group = el("div", { class: "picker", id: `picker-${v.id}`, role: "group", "aria-label": t("picker.label", { name: v.patient_name }) },
+    el("p", { class: "picker-label", text: rooms.length ? t("picker.pick") : t("picker.none") }));
   const buttons = el("div", { class: "picker-rooms" }, ...rooms.map((r) => el("button", { type: "button", class: "room-choice",
     "data-pick-room": r.id, text: r.label })));
   if (rooms.length) group.append(buttons);
@@ -820,19 +710,19 @@ function waitSpan(kind, iso, label, limit) {
 }
 
 function paintWait(span) {
-  const t = parseTime(span.dataset.since);
-  if (!Number.isFinite(t)) return;
+  const since = parseTime(span.dataset.since);
+  if (!Number.isFinite(since)) return;
   const now = serverNow();
   if (span.dataset.kind === "due") {
-    const late = now - t;
-    span.textContent = late >= 60000 ? `late ${duration(late)}` : late > -60000 ? "due now" : `due in ${duration(-late)}`;
+    const late = now - since;
+    span.textContent = late >= 60000 ? t("due.late", { time: duration(late) }) : late > -60000 ? t("due.now") : t("due.in", { time: duration(-late) });
     span.classList.toggle("over", late >= 10 * 60000);
     return;
   }
-  const ms = now - t;
+  const ms = now - since;
   const limit = Number(span.dataset.limit);
   const over = limit > 0 && ms >= limit * 60000;
-  const text = `${span.dataset.label} ${duration(ms)}${over ? " (long wait)" : ""}`;
+  const text = `${span.dataset.label} ${duration(ms)}${over ? t("wait.long") : ""}`;
   if (span.textContent !== text) span.textContent = text;
   span.classList.toggle("over", over);
 }
@@ -852,7 +742,7 @@ function renderRoomList(section) {
   const ready = readyRooms();
   section.querySelector(".count").textContent = `(${rooms.filter((r) => r.state === "turnover").length})`;
   const empty = section.querySelector(".empty");
-  empty.textContent = `No room is waiting to be cleaned. Ready: ${ready.length ? ready.map((r) => r.label).join(", ") : "none"}.`;
+  empty.textContent = t("rooms.none_to_clean", { ready: ready.length ? ready.map((r) => r.label).join(", ") : t("rooms.none") });
   empty.hidden = rooms.length > 0;
   syncChildren(section.querySelector("ul"), rooms.map((r) => ({
     key: r.id,
@@ -867,15 +757,15 @@ function roomCard(r) {
   const card = el("li", { class: `rcard room-${r.state}`, "data-room": r.id, "data-state": r.state, "aria-labelledby": titleId },
     el("h4", { id: titleId, class: "room-name", text: r.label }),
     el("p", { class: "status" }, el("span", { class: "stage-label", text: ROOM_STATE_LABEL[r.state] || titleCase(r.state) }),
-      r.since ? " · " : "", r.since ? waitSpan("wait", r.since, "for") : ""));
+      r.since ? " · " : "", r.since ? waitSpan("wait", r.since, t("wait.for")) : ""));
   if (p) card.append(el("p", { class: "note sending", role: "status",
-    text: p.waiting === "offline" ? "No connection: will be sent once the network is back." : "Sending…" }));
+    text: p.waiting === "offline" ? t("rooms.kept_offline") : t("card.sending") }));
   if (r.state === "turnover") {
     card.append(el("button", { type: "button", class: "primary", "data-action": "room-ready", disabled: Boolean(p),
-      text: p ? "Sending…" : "Room ready" }));
+      text: p ? t("card.sending") : t("rooms.ready_button") }));
   } else if (r.state === "blocked") {
     card.append(el("button", { type: "button", class: "secondary", "data-action": "room-unblock", disabled: Boolean(p),
-      text: p ? "Sending…" : "Unblock" }));
+      text: p ? t("card.sending") : t("rooms.unblock") }));
   }
   if (!p) card.append(roomUndoButton(r, me) || "");
   return card;
@@ -890,12 +780,13 @@ function renderDelay() {
   const mine = myProvider();
   const delays = mine ? [board.delays.get(mine)].filter(Boolean) : [...board.delays.values()].filter((d) => d.lateness >= 1);
   const parts = delays.map((d) => {
-    const who = mine && me.provider === mine ? "You are" : `${providerName(d.provider)} is`;
-    if (d.lateness < 1) return `${who} on time.`;
-    const back = d.recovers_at ? `, back on time about ${clock(d.recovers_at)}` : "";
-    return `${who} running about ${Math.round(d.lateness)} min behind${back}.`;
+    const you = mine && me.provider === mine;
+    const name = providerName(d.provider);
+    if (d.lateness < 1) return t(you ? "delay.you_on_time" : "delay.on_time", { name });
+    const vars = { name, minutes: Math.round(d.lateness), time: clock(d.recovers_at) };
+    return t(`delay.${you ? "you_" : ""}behind${d.recovers_at ? "_back" : ""}`, vars);
   });
-  node.textContent = parts.join(" ") || "Every provider is on time.";
+  node.textContent = parts.join(" ") || t("delay.everyone_on_time");
   node.hidden = false;
 }
 
@@ -927,7 +818,7 @@ function renderFloor() {
     el("td", {}, visitCode(v.token)),
     el("td", { text: providerName(v.provider) }),
     el("td", { text: typeLabel(v.visit_type) }),
-    el("td", { text: `${stageLabel(v.stage)}${v.entered_in_error ? " (booked in error)" : ""}` }),
+    el("td", { text: `${stageLabel(v.stage)}${v.entered_in_error ? t("detail.event.in_error") : ""}` }),
     el("td", { text: v.room ? roomLabel(v.room) : "" }),
     el("td", {}, detailButton(v)))));
   $("visits-empty").hidden = visits.length > 0;
@@ -943,7 +834,7 @@ function updateBanner() {
   const browserOffline = navigator.onLine === false;
   const feedDown = wentDown && feedMode !== "live" && feedMode !== "stale";
   const off = Boolean(me) && (browserOffline || feedDown || waiting.length > 0 || roomsWaiting.length > 0 ||
-    walkinPending?.waiting === "offline" || toast?.waiting === "offline" ||
+    walkinPending?.waiting === "offline" || toasts.current?.waiting === "offline" ||
     [...sendingAgain.values()].some((r) => r.waiting === "offline"));
   if (off) {
     downSince ??= serverNow();
@@ -954,19 +845,19 @@ function updateBanner() {
   paintLive(off, browserOffline);
   if (!off) return;
   // A live region: write only what changed, so a screen reader is not told the same thing again.
-  setText($("offline-since"), `since ${clock(downSince)}`);
-  const heard = lastHeard ? ` Last update from the server at ${clock(lastHeard)}.` : "";
-  setText($("offline-detail"), (browserOffline ? "This tablet has no network." : "The connection to the server dropped; reconnecting.") +
-    ` The lists below may be out of date.${heard} Taps you make are kept and sent once, automatically, when the connection is back.`);
+  setText($("offline-since"), t("offline.since", { time: clock(downSince) }));
+  const heard = lastHeard ? ` ${t("offline.last_update", { time: clock(lastHeard) })}` : "";
+  setText($("offline-detail"), `${t(browserOffline ? "offline.no_network" : "offline.dropped")} ${t("offline.out_of_date")}${heard} ` +
+    t("offline.taps_kept"));
   const lines = [
-    ...waiting.map(([id, p]) => `${board.visits.get(id)?.patient_name || id}: ${stepDone(p.step, p.room)} (waiting to send)`),
-    ...roomsWaiting.map(([id]) => `${roomLabel(id)} ready: waiting to send`),
-    ...(walkinPending?.waiting === "offline" ? [`Walk-in ${walkinPending.name}: waiting to send`] : []),
-    ...(toast?.waiting === "offline" ? [`Undo for ${toast.patient}: waiting to send`] : []),
-    ...[...sendingAgain.values()].filter((r) => r.waiting === "offline" && !r.visit).map((r) => `${r.label}: waiting to send`),
+    ...waiting.map(([id, p]) => t("offline.step_waiting", { name: board.visits.get(id)?.patient_name || id, step: stepDone(p.step, p.room) })),
+    ...roomsWaiting.map(([id]) => t("offline.room_waiting", { room: roomLabel(id) })),
+    ...(walkinPending?.waiting === "offline" ? [t("offline.walk_in_waiting", { name: walkinPending.name })] : []),
+    ...(toasts.current?.waiting === "offline" ? [t("offline.undo_waiting", { name: toasts.current.patient })] : []),
+    ...[...sendingAgain.values()].filter((r) => r.waiting === "offline" && !r.visit).map((r) => t("offline.kept_waiting", { what: r.label })),
   ];
   if (lines.join("\n") !== [...$("offline-taps").children].map((li) => li.textContent).join("\n")) {
-    $("offline-taps").replaceChildren(...lines.map((t) => el("li", { text: t })));
+    $("offline-taps").replaceChildren(...lines.map((line) => el("li", { text: line })));
   }
 }
 
@@ -974,8 +865,8 @@ function updateBanner() {
  *  tablet has no network, or taps wait for it, it says so (the banner says more). */
 function paintLive(off, browserOffline) {
   const mode = !off ? feedMode : feedMode === "connecting" ? "connecting" : "offline";
-  const text = !off ? feedText : browserOffline ? "Offline" : feedMode === "connecting" ? feedText
-    : feedMode === "live" || feedMode === "stale" ? "Not reaching the server" : feedText;
+  const text = !off ? feedText : browserOffline ? t("conn.offline") : feedMode === "connecting" ? feedText
+    : feedMode === "live" || feedMode === "stale" ? t("offline.not_reaching") : feedText;
   const live = $("live");
   if (live.className !== `live live-${mode}`) live.className = `live live-${mode}`;
   live.dataset.mode = mode;
@@ -1053,18 +944,17 @@ async function confirmStep(card, step) {
   const v = board.visits.get(id);
   if (!v) return;
   const code = v.token ? ` (${v.token})` : "";
-  const yes = { no_show: "Yes, mark no-show", cancelled: "Yes, cancel the visit",
-    left_without_being_seen: "Yes, left without being seen", checked_out: "Yes, check out without teach-back" }[step];
-  const skip = step === "checked_out" ? " The teach-back is not recorded: the check-out records it as skipped." : "";
-  const ok = await confirmEnd({ title: `${STEP_BUTTON[step]}: ${v.patient_name}${code}?`,
-    text: `This ends the visit.${skip} If it was a mistake, it can be undone later from the visit's details.`, yes });
+  const yes = t(`confirm.yes.${step}`);
+  const skip = step === "checked_out" ? ` ${t("confirm.skip_teach_back")}` : "";
+  const ok = await confirmEnd({ title: t("confirm.title", { step: STEP_BUTTON[step], name: v.patient_name, code }),
+    text: `${t("confirm.ends")}${skip} ${t("confirm.undo_later")}`, yes });
   const fresh = document.querySelector(`[data-visit="${CSS.escape(id)}"]`);
   if (ok && fresh) sendStep(fresh, step);
 }
 
 function detailButton(v) {
   return el("button", { type: "button", class: "link-button details", "data-action": "detail", "data-detail-visit": v.id,
-    "aria-label": `Details and history: ${v.patient_name}`, text: "Details" });
+    "aria-label": t("card.details_label", { name: v.patient_name }), text: t("card.details") });
 }
 
 const detail = createVisitDetail({
@@ -1083,7 +973,7 @@ const detail = createVisitDetail({
     putRoom(answer.room);
     render();
   },
-  say: (text, error) => showToast({ text, error }),
+  say: (text, error) => toasts.show({ text, error }),
 });
 
 async function sendStep(card, step, room) {
@@ -1134,13 +1024,13 @@ const keptTap = (entry) => ({ ...entry, clinic: board.clinic, staff: me.id, kept
 function keptLabel(entry) {
   const body = entry.body || {};
   if (entry.visit) {
-    const name = board.visits.get(entry.visit)?.patient_name || "A patient";
+    const name = board.visits.get(entry.visit)?.patient_name || t("kept.a_patient");
     return `${name}: ${stepDone(body.type, body.room)}`;
   }
-  if (entry.provider) return `${providerName(entry.provider)}: ${body.type === "undo" ? "undo" : PRESENCE_LABEL[body.type]}`;
-  if (entry.room) return `${roomLabel(entry.room)} ${body.type === "ready" ? "ready" : body.type}`;
-  if (body.walk_in) return `Walk-in ${body.patient_name}`;
-  return "A tap";
+  if (entry.provider) return `${providerName(entry.provider)}: ${body.type === "undo" ? t("kept.undo") : PRESENCE_LABEL[body.type]}`;
+  if (entry.room) return `${roomLabel(entry.room)} ${ROOM_MARK[body.type] || body.type}`;
+  if (body.walk_in) return t("kept.walk_in", { name: body.patient_name });
+  return t("kept.a_tap");
 }
 
 /** Once the board is in: send again every tap this tablet kept for this clinic and person (a reload, a crash),
@@ -1151,7 +1041,7 @@ function sendKeptAgain() {
   const dayOf = (ms) => clinicFormat({ year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(ms));
   const today = dayOf(serverNow());
   const { again, old } = kept.left(board.clinic, me.id, (e) => !Number.isFinite(e.kept_at) || dayOf(e.kept_at) !== today);
-  for (const entry of old) noteRefused(`${keptLabel(entry)}: not sent, it was made on an earlier day.`);
+  for (const entry of old) noteRefused(t("kept.too_old", { what: keptLabel(entry) }));
   for (const entry of again) if (!sendingAgain.has(entry.key)) sendAgain(entry);
 }
 
@@ -1177,7 +1067,7 @@ async function sendAgain(entry) {
     if (answer?.visit) putVisit(answer.visit, answer.plan);
     if (answer?.room) putRoom(answer.room);
     if (answer?.presence) board.presence.set(answer.presence.provider, answer.presence);
-    showToast({ text: `Sent, kept from before: ${r.label}.` });
+    toasts.show({ text: t("kept.sent", { what: r.label }) });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
       signedOut(err.message);
@@ -1225,7 +1115,7 @@ function refused(id, err, { list, shownStage, step }) {
       kind = "conflict";
       note = err.message;
       if (body.error === "room_unavailable" && step === "roomed") {
-        note += " Pick another ready room.";
+        note += ` ${t("picker.another")}`;
         pickerFor = id;
       }
     } else {
@@ -1235,7 +1125,7 @@ function refused(id, err, { list, shownStage, step }) {
     note = errorText(err);
   }
   if (list) pins.set(id, { list, note, kind, until: Date.now() + PIN_MS, step });
-  else showToast({ text: note });
+  else toasts.show({ text: note });
 }
 
 /** What happened to a visit meanwhile, from its last step: "Already roomed in East 2 by ben at 10:42." */
@@ -1243,15 +1133,15 @@ function conflictText(visit, shownStage) {
   const last = visit.steps?.at(-1);
   const now = stageLabel(visit.stage);
   if (stageIndex(visit.stage) > stageIndex(shownStage) && last && last.step === visit.stage) {
-    return `Already ${stepDone(last.step, last.room)} by ${last.by || "someone else"} at ${clock(last.at)}.`;
+    return t("conflict.already", { step: stepDone(last.step, last.room), who: last.by || t("conflict.someone"), time: clock(last.at) });
   }
   if (last) {
-    return `Changed meanwhile: a step was undone; it is ${now} now (last step ${stepDone(last.step, last.room)} by ` +
-      `${last.by || "someone else"} at ${clock(last.at)}).`;
+    return t("conflict.undone_last", { now, step: stepDone(last.step, last.room), who: last.by || t("conflict.someone"),
+      time: clock(last.at) });
   }
   // A visit still scheduled also changes when a schedule import moves its time or provider.
-  if (visit.stage === "scheduled") return `Changed meanwhile (rescheduled, or a step was undone); it is ${now} now.`;
-  return `Changed meanwhile: a step was undone; it is ${now} now.`;
+  if (visit.stage === "scheduled") return t("conflict.rescheduled", { now });
+  return t("conflict.undone", { now });
 }
 
 async function sendRoom(roomId, action) {
@@ -1269,13 +1159,13 @@ async function sendRoom(roomId, action) {
       },
     });
     putRoom(answer.room);
-    showToast({ text: `${answer.room.label} is ${ROOM_STATE_LABEL[answer.room.state]?.toLowerCase() || answer.room.state} now.`,
+    toasts.show({ text: t("rooms.now", { room: answer.room.label, state: ROOM_STATE_LABEL[answer.room.state]?.toLowerCase() || answer.room.state }),
       undo: { room: roomId, version: answer.room.version }, patient: answer.room.label });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
     const room = board.rooms.get(roomId);
     const already = err instanceof ApiError && err.status === 409 && room && room.state === "ready" && action === "ready";
-    showToast({ text: already ? `${room.label} was already marked ready by someone else.` : `${roomLabel(roomId)}: ${errorText(err)}`, error: true });
+    toasts.show({ text: already ? t("rooms.already_ready", { room: room.label }) : `${roomLabel(roomId)}: ${errorText(err)}`, error: true });
   } finally {
     pendingRooms.delete(roomId);
     render();
@@ -1285,7 +1175,7 @@ async function sendRoom(roomId, action) {
 
 // -- provider presence: running late to clinic, stepped away, back ------------------------------------------
 
-const PRESENCE_LABEL = { running_late: "running late to clinic", stepped_away: "stepped away", back: "back" };
+const PRESENCE_LABEL = labels("presence", { running_late: "running late to clinic", stepped_away: "stepped away", back: "back" });
 let presencePending = false;
 
 /** Whose presence this tablet may say: a provider their own, an assistant or a manager any provider's. */
@@ -1307,10 +1197,11 @@ $("presence-provider").addEventListener("change", () => render());
 
 function presenceText(provider, p) {
   const own = me && me.provider === provider;
-  const who = own ? "You are" : `${providerName(provider)} is`;
-  if (!p || p.status === "back") return own ? "You are on the floor." : `${providerName(provider)} is on the floor.`;
-  const back = p.back_at ? `, back about ${clock(p.back_at)}` : "";
-  return `${who} ${PRESENCE_LABEL[p.status]}${back} (said by ${p.by === me?.id ? "you" : p.by}).`;
+  const name = providerName(provider);
+  if (!p || p.status === "back") return t(own ? "presence.you_on_floor" : "presence.on_floor", { name });
+  const back = p.back_at ? t("presence.back_about", { time: clock(p.back_at) }) : "";
+  return t(own ? "presence.you_said" : "presence.said", { name, what: PRESENCE_LABEL[p.status], back,
+    by: p.by === me?.id ? t("presence.by_you") : p.by });
 }
 
 function renderPresence() {
@@ -1322,7 +1213,7 @@ function renderPresence() {
   if (section.hidden) return;
   const own = me.role === "provider";
   $("presence-provider-field").hidden = own;
-  setText($("presence-title"), own ? "Where are you?" : "Where is the provider?");
+  setText($("presence-title"), t(own ? "presence.where_you" : "presence.where"));
   const p = provider ? board.presence.get(provider) : null;
   setText($("presence-now"), provider ? presenceText(provider, p) : "");
   for (const button of section.querySelectorAll("button[data-presence]")) {
@@ -1351,12 +1242,12 @@ async function sendPresence(status) {
     const answer = await kept.send(keptTap({ key: newKey(), path: presencePath(provider), body, provider }), { token });
     const p = answer.presence;
     board.presence.set(p.provider, p);
-    const who = me.provider === provider ? "You are" : `${providerName(provider)} is`;
-    showToast({ text: `${who} ${PRESENCE_LABEL[p.status]}.`, undo: { presence: provider, version: p.version },
+    const said = { name: providerName(provider), what: PRESENCE_LABEL[p.status] };
+    toasts.show({ text: t(me.provider === provider ? "presence.you_now" : "presence.now", said), undo: { presence: provider, version: p.version },
       patient: providerName(provider) });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
-    showToast({ text: `Could not say ${PRESENCE_LABEL[status]}: ${errorText(err)}`, error: true, ms: 8000 });
+    toasts.show({ text: t("presence.could_not", { what: PRESENCE_LABEL[status], why: errorText(err) }), error: true, ms: 8000 });
   } finally {
     presencePending = false;
     render();
@@ -1364,106 +1255,61 @@ async function sendPresence(status) {
   return undefined;
 }
 
-async function sendPresenceUndo(t) {
-  const { presence: provider, version } = t.undo;
+async function sendPresenceUndo(sent) {
+  const { presence: provider, version } = sent.undo;
   try {
     const answer = await kept.send(keptTap({ key: newKey(), path: presencePath(provider),
       body: { type: "undo", expected_version: version }, provider }), { token });
     const p = answer.presence;
     board.presence.set(p.provider, p);
-    showToast({ text: `Undone: ${presenceText(provider, p)}` });
+    toasts.show({ text: t("toast.undone", { what: presenceText(provider, p) }) });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
-    showToast({ text: `Could not undo: ${errorText(err)}`, error: true, ms: 8000 });
+    toasts.show({ text: t("detail.could_not_undo", { why: errorText(err) }), error: true, ms: 8000 });
   } finally {
     render();
   }
   return undefined;
 }
 
-// -- the Undo toast ------------------------------------------------------------------------------------------
-
-let toastTimer = null;
+// -- the Undo toast (tablet/toast.js shows it) ---------------------------------------------------------------
 
 function showUndo(visit, step, room) {
-  const text = `${visit.patient_name}: ${stepDone(step, room)}.`;
-  showToast({ text, undo: { visit: visit.id, version: visit.version, step }, patient: visit.patient_name });
-}
-
-function showToast({ text, undo, patient, error, ms }) {
-  clearTimeout(toastTimer);
-  toast = { text, undo, patient, waiting: null, error, until: Date.now() + (ms || (undo ? UNDO_MS : 4000)) };
-  paintToast();
-  armToast();
-}
-
-function armToast() {
-  clearTimeout(toastTimer);
-  if (!toast) return;
-  toastTimer = setTimeout(() => {
-    if (!toast || toast.sending) return;
-    const node = $("toast-region").firstElementChild;
-    if (node && node.contains(document.activeElement)) {
-      toast.until = Date.now() + 2000; // a keyboard user is on it: keep it while they are
-      armToast();
-      return;
-    }
-    hideToast();
-  }, Math.max(0, toast.until - Date.now()));
-}
-
-function hideToast() {
-  clearTimeout(toastTimer);
-  toast = null;
-  $("toast-region").replaceChildren();
-}
-
-function paintToast() {
-  if (!toast) return;
-  const box = el("div", { class: `toast${toast.error ? " error" : ""}` },
-    el("p", { class: "toast-text", text: toast.sending ? (toast.waiting === "offline"
-      ? "Undo waiting for the network; it will be sent once." : "Undoing…") : toast.text }));
-  if (toast.undo && !toast.sending) {
-    box.append(el("button", { type: "button", class: "undo", "data-action": "undo", text: "Undo" }));
-  }
-  box.append(el("button", { type: "button", class: "link-button close", "aria-label": "Close message", text: "×",
-    onclick: () => hideToast() }));
-  $("toast-region").replaceChildren(box);
+  const text = t("toast.step", { name: visit.patient_name, step: stepDone(step, room) });
+  toasts.show({ text, undo: { visit: visit.id, version: visit.version, step }, patient: visit.patient_name });
 }
 
 async function sendUndo() {
-  if (!toast || !toast.undo || toast.sending) return;
-  const t = toast;
-  const { visit: id, version } = t.undo;
-  t.sending = true;
-  clearTimeout(toastTimer);
-  paintToast();
-  if (t.undo.presence) return sendPresenceUndo(t);
-  if (t.undo.room) {
-    hideToast();
-    return detail.undoRoom(t.undo.room, version);
+  const sent = toasts.current;
+  if (!sent || !sent.undo || sent.sending) return;
+  const { visit: id, version } = sent.undo;
+  toasts.sending();
+  if (sent.undo.presence) return sendPresenceUndo(sent);
+  if (sent.undo.room) {
+    toasts.hide();
+    return detail.undoRoom(sent.undo.room, version);
   }
   try {
     const answer = await kept.send(keptTap({ key: newKey(), path: visitPath(id), body: { type: "undo", expected_version: version },
       visit: id, stage: board.visits.get(id)?.stage }), {
       token,
       onWaiting: (attempt, err) => {
-        t.waiting = err instanceof Offline ? "offline" : "busy";
-        if (toast === t) paintToast();
+        sent.waiting = err instanceof Offline ? "offline" : "busy";
+        if (toasts.current === sent) toasts.paint();
         updateBanner();
       },
     });
     putVisit(answer.visit, answer.plan);
     pins.delete(id);
-    showToast({ text: `Undone: ${answer.visit.patient_name} is ${stageLabel(answer.visit.stage)} again.` });
+    toasts.show({ text: t("detail.undone", { name: answer.visit.patient_name, stage: stageLabel(answer.visit.stage) }) });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
-    let text = `Could not undo: ${errorText(err)}`;
+    let text = t("detail.could_not_undo", { why: errorText(err) });
     if (err instanceof ApiError && err.body?.visit) {
       putVisit(err.body.visit);
-      if (err.body.error === "stale_version") text = `Could not undo: ${conflictText(err.body.visit, t.undo.step)}`;
+      if (err.body.error === "stale_version") text = t("detail.could_not_undo", { why: conflictText(err.body.visit, sent.undo.step) });
     }
-    showToast({ text, error: true, ms: 8000 });
+    toasts.show({ text, error: true, ms: 8000 });
   } finally {
     render();
   }
@@ -1477,9 +1323,9 @@ function fillWalkinChoices() {
   const type = $("walkin-type");
   const keepP = provider.value;
   const keepT = type.value;
-  provider.replaceChildren(el("option", { value: "", text: "Choose a provider" }),
+  provider.replaceChildren(el("option", { value: "", text: t("walkin.choose_provider") }),
     ...[...board.providers.values()].map((p) => el("option", { value: p.id, text: p.name })));
-  type.replaceChildren(...[...board.visitTypes.values()].map((t) => el("option", { value: t.code, text: t.label })));
+  type.replaceChildren(...[...board.visitTypes.values()].map((vt) => el("option", { value: vt.code, text: vt.label })));
   if (board.providers.has(keepP)) provider.value = keepP;
   if (board.visitTypes.has(keepT)) type.value = keepT;
 }
@@ -1487,7 +1333,7 @@ function fillWalkinChoices() {
 function fillProviderFilter() {
   const select = $("provider-filter");
   const keep = select.value || (me ? local.get(`${PROVIDER_KEY}.${me.id}`) : "");
-  select.replaceChildren(el("option", { value: "", text: "All providers" }),
+  select.replaceChildren(el("option", { value: "", text: t("tablet.all_providers") }),
     ...[...board.providers.values()].map((p) => el("option", { value: p.id, text: p.name })));
   if (board.providers.has(keep)) select.value = keep;
   const matched = me && me.role === "provider" && Boolean(me.provider) && board.providers.has(me.provider);
@@ -1507,7 +1353,7 @@ $("walkin").addEventListener("submit", async (e) => {
   const provider = $("walkin-provider").value;
   const visitType = $("walkin-type").value;
   if (!name) {
-    $("walkin-name").setCustomValidity("Type the patient’s name.");
+    $("walkin-name").setCustomValidity(t("walkin.type_name"));
     $("walkin-name").reportValidity();
     return;
   }
@@ -1515,8 +1361,8 @@ $("walkin").addEventListener("submit", async (e) => {
   const w = { name, waiting: null };
   walkinPending = w;
   button.disabled = true;
-  button.textContent = "Sending…";
-  show($("walkin-message"), "Sending…", "info");
+  button.textContent = t("card.sending");
+  show($("walkin-message"), t("card.sending"), "info");
   try {
     const answer = await kept.send(keptTap({ key: newKey(), path: `/api/clinics/${encodeURIComponent(board.clinic)}/visits`,
       body: { patient_name: name, provider, visit_type: visitType, walk_in: true } }), {
@@ -1524,15 +1370,14 @@ $("walkin").addEventListener("submit", async (e) => {
         onWaiting: (attempt, err) => {
           w.waiting = err instanceof Offline ? "offline" : "busy";
           show($("walkin-message"), w.waiting === "offline"
-            ? "No connection: the walk-in is kept and will be added once, as soon as the network is back."
-            : "The server is busy: trying again…", "info");
+            ? t("walkin.kept_offline") : t("card.busy"), "info");
           updateBanner();
         },
       });
     if (walkinPending !== w) return;
     putVisit(answer.visit, answer.plan);
-    show($("walkin-message"), `Added ${answer.visit.patient_name}, a walk-in for ${providerName(answer.visit.provider)}: ` +
-      "waiting to be roomed.", "success");
+    show($("walkin-message"), t("walkin.added", { name: answer.visit.patient_name, provider: providerName(answer.visit.provider) }),
+      "success");
     $("walkin-name").value = "";
     render();
   } catch (err) {
@@ -1548,7 +1393,7 @@ $("walkin").addEventListener("submit", async (e) => {
     if (walkinPending === w) {
       walkinPending = null;
       button.disabled = false;
-      button.textContent = "Add walk-in";
+      button.textContent = t("tablet.add_walkin");
       updateBanner();
     }
   }
@@ -1580,56 +1425,7 @@ function expirePins() {
   for (const [id, pin] of pins) if (pin.until < now) pins.delete(id);
 }
 
-// -- pairing a wall display (managers) -----------------------------------------------------------------------
-
-const zonesOf = new Map(); // clinic id -> [zone]
-
-async function loadZones(clinic) {
-  const select = $("pair-zone");
-  const whole = el("option", { value: "", text: "Whole clinic" });
-  select.replaceChildren(whole);
-  let zones = zonesOf.get(clinic);
-  if (!zones) {
-    try {
-      const b = await request("GET", `/api/clinics/${encodeURIComponent(clinic)}/board`);
-      zones = [...new Set((b.rooms || []).map((r) => String(r.zone)))].sort();
-      zonesOf.set(clinic, zones);
-    } catch (err) {
-      if (!(err instanceof ApiError && err.status === 401)) show($("pair-message"), `Could not list the zones: ${errorText(err)}`, "error");
-      return;
-    }
-  }
-  if ($("pair-clinic").value !== clinic) return; // changed meanwhile
-  select.replaceChildren(whole, ...zones.map((z) => el("option", { value: z, text: titleCase(z) })));
-}
-
-$("pair-clinic").addEventListener("change", () => loadZones($("pair-clinic").value));
-
-$("pair-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const code = $("pair-code").value.replace(/[\s-]+/g, "").toUpperCase();
-  const clinic = $("pair-clinic").value;
-  const zone = $("pair-zone").value || null;
-  const label = $("pair-label").value.trim();
-  const button = $("pair-button");
-  button.disabled = true;
-  show($("pair-message"), "");
-  try {
-    const paired = await request("POST", "/api/displays", { code, clinic, zone, label });
-    const clinicName = clinics.find((c) => c.id === paired.clinic)?.name || paired.clinic;
-    show($("pair-message"),
-      `Paired “${paired.label}” with ${clinicName}${paired.zone ? `, ${titleCase(paired.zone)} zone` : ""}. ` +
-      "The screen starts showing the floor within a few seconds.", "success");
-    $("pair-code").value = "";
-    $("pair-label").value = "";
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return;
-    show($("pair-message"), errorText(err), "error");
-    $(err instanceof ApiError && err.body?.field === "zone" ? "pair-zone" : "pair-code").focus();
-  } finally {
-    button.disabled = false;
-  }
-});
+// -- pairing a wall display (managers): static/tablet/pairing.js -------------------------------------------
 
 // -- start ---------------------------------------------------------------------------------------------------
 
@@ -1649,14 +1445,14 @@ async function boot() {
   try {
     const who = await request("GET", "/api/me");
     if (who.kind !== "staff") {
-      signedOut("This sign-in belongs to a wall display; sign in as a person.");
+      signedOut(t("tablet.display_sign_in"));
       return;
     }
     me = who;
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return; // request() already showed the sign-in form
     $("app").hidden = true;
-    show($("notice"), `${errorText(err)} Reload the page to try again.`, "error");
+    show($("notice"), `${errorText(err)} ${t("tablet.reload")}`, "error");
     return;
   }
   await enter();

@@ -9,9 +9,12 @@
 import { call, tap, ApiError } from "./lib/api.js";
 import { openFeed, CLOSE } from "./lib/feed.js";
 import { local, parseTime, session, show } from "./lib/page.js";
-import { DEVICE_KEY, signInForm } from "./lib/signin.js";
+import { DEVICE_KEY, signInForm, signOutButton } from "./lib/signin.js";
 import { svg, polyline, round } from "./lib/svg.js";
 import { managerConsole } from "./manager/console.js";
+import { $, el, plural } from "./lib/dom.js";
+import { DWELL_PHRASE, ROLE_LABEL, STAGE_STATE } from "./lib/labels.js";
+import { FALLBACK, use } from "./lib/i18n.js";
 
 // The tablet page's storage keys (static/index.js): keep them the same.
 const TOKEN_KEY = "floor.tablet.token"; // sessionStorage
@@ -21,18 +24,6 @@ const LATENESS_EVERY = 10; // minutes between the lateness chart's points
 const LATENESS_REFRESH_MS = 60000; // fetch the chart's history at least this often
 const LATENESS_MIN_GAP_MS = 15000; // and at most this often (measures messages come every tick)
 
-const STAGE_LABEL = {
-  scheduled: "Scheduled",
-  arrived: "Arrived, waiting",
-  roomed: "Roomed, in prep",
-  prep_done: "Ready, waiting for provider",
-  provider_in: "With provider",
-  teach_back_done: "Teach-back done",
-  checked_out: "Checked out",
-  no_show: "No show",
-  cancelled: "Cancelled",
-  left_without_being_seen: "Left without being seen",
-};
 const SEGMENT_LABEL = {
   arrived: "Waiting (arrived)",
   roomed: "Roomed, in prep",
@@ -43,26 +34,12 @@ const SEGMENT_LABEL = {
 const PATH = ["arrived", "roomed", "prep_done", "provider_in", "teach_back_done"];
 const ENDS = new Set(["checked_out", "no_show", "cancelled", "left_without_being_seen"]);
 const WAITING = new Set(["scheduled", "arrived", "roomed", "prep_done"]);
-const DWELL_PHRASE = {
-  arrived: "waiting to be roomed",
-  roomed: "waiting for prep",
-  prep_done: "waiting for the provider",
-  teach_back_done: "waiting for checkout",
-};
-const ROLE_LABEL = { front_desk: "front desk", medical_assistant: "medical assistant", provider: "provider", manager: "manager" };
+// Stage, role and alert words: lib/labels.js.
 
 // Line colours for the lateness chart (each at least 3:1 against the card in light and dark mode).
 const PROVIDER_COLOURS = ["#1f5fbf", "#b3261e", "#1b7a3a", "#7a3fb0", "#a85400", "#00707a", "#9c2f6e", "#4d5a12"];
 const PROVIDER_COLOURS_DARK = ["#7fb0ff", "#ff8f86", "#6fd693", "#c9a1ff", "#ffb066", "#5fd4df", "#ff8cc6", "#c7d46a"];
 
-const $ = (id) => document.getElementById(id);
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
 
 
 const darkMode = () => window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
@@ -166,7 +143,6 @@ function minutesText(m, { decimals = false } = {}) {
   return `${decimals && n < 10 ? Math.round(n * 10) / 10 : Math.round(n)} min`;
 }
 const percent = (rate) => (rate === null || rate === undefined ? "—" : `${Math.round(rate * 100)}%`);
-const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** Offset (ms, local minus UTC) of a time zone at an instant. */
 function zoneOffset(zone, ms) {
@@ -298,7 +274,7 @@ signInForm({
     if (signed.role !== "manager") {
       // Not for this screen: end the sign-in just made rather than leave it (and a token) behind.
       await call("POST", "/api/sign-out", { token: String(signed.token) }).catch(() => {});
-      return `${signed.name || signed.staff} is signed in as ${ROLE_LABEL[signed.role] || signed.role}: this screen is for managers.`;
+      return `${signed.name || signed.staff} is signed in as ${(ROLE_LABEL[signed.role] || signed.role).toLowerCase()}: this screen is for managers.`;
     }
     token = String(signed.token);
     session.set(TOKEN_KEY, token);
@@ -308,19 +284,7 @@ signInForm({
   },
 });
 
-$("sign-out").addEventListener("click", async () => {
-  const button = $("sign-out");
-  button.disabled = true;
-  try {
-    await api("POST", "/api/sign-out");
-    $("signin-staff").value = "";
-    signedOut("You are signed out.", "info");
-  } catch (err) {
-    if (!(err instanceof ApiError && err.status === 401)) show($("notice"), `Could not sign out: ${err.message}`, "error");
-  } finally {
-    button.disabled = false;
-  }
-});
+signOutButton({ request: api, onSignedOut: (message) => signedOut(message, "info") });
 
 // -- the clinic: live feed, measures, lateness ------------------------------------------------------------
 
@@ -725,7 +689,7 @@ function laneItems(provider, now) {
 function visitTitle(v) {
   const type = state.visitTypes.get(v.visit_type)?.label || v.visit_type;
   const start = v.walk_in ? `walk-in ${hm(parseTime(v.times?.arrived || v.start))}` : hm(parseTime(v.start));
-  return `${v.patient_name} · ${type} · ${start} · ${STAGE_LABEL[v.stage] || v.stage}`;
+  return `${v.patient_name} · ${type} · ${start} · ${STAGE_STATE[v.stage] || v.stage}`;
 }
 
 /** Text cut to about `width` pixels at `perChar` pixels a character. */
@@ -829,7 +793,7 @@ function renderTimeline() {
       if (Number.isFinite(item.endMark) && v.stage !== "checked_out") {
         const ex = clampX(item.endMark);
         bar.append(svg("path", { class: "end-mark", d: `M${ex - 4} ${rowY - 1}L${ex + 4} ${rowY + BAR + 1}M${ex + 4} ${rowY - 1}L${ex - 4} ${rowY + BAR + 1}` },
-          svg("title", {}, `${v.patient_name} — ${STAGE_LABEL[v.stage]} ${hm(item.endMark)}`)));
+          svg("title", {}, `${v.patient_name} — ${STAGE_STATE[v.stage]} ${hm(item.endMark)}`)));
       }
       const p = item.projected;
       if (p) {
@@ -940,11 +904,11 @@ function renderVisitDetail() {
     const [s, e] = slotOf(v);
     fact("Scheduled", `${hm(s)}–${hm(e)}`);
   }
-  fact("Now", `${STAGE_LABEL[v.stage] || v.stage}${v.room ? ` · ${state.rooms.get(v.room)?.label || v.room}` : ""}`);
+  fact("Now", `${STAGE_STATE[v.stage] || v.stage}${v.room ? ` · ${state.rooms.get(v.room)?.label || v.room}` : ""}`);
   const steps = Object.entries(v.times || {})
     .filter(([stage]) => stage !== "scheduled")
     .sort((a, b) => parseTime(a[1]) - parseTime(b[1]))
-    .map(([stage, iso]) => `${STAGE_LABEL[stage] || stage} ${hm(parseTime(iso))}`);
+    .map(([stage, iso]) => `${STAGE_STATE[stage] || stage} ${hm(parseTime(iso))}`);
   fact("Steps", steps.join(" → "));
   const p = (state.delays.get(v.provider)?.visits || []).find((q) => q.visit === v.id);
   if (p && WAITING.has(v.stage)) {
@@ -965,7 +929,7 @@ function alertHeadline(a) {
   }
   if (a.kind === "schedule") return "The schedule sent ahead for today was not booked";
   if (a.kind === "dwell") {
-    const phrase = DWELL_PHRASE[a.stage] || `in ${STAGE_LABEL[a.stage] || a.stage}`;
+    const phrase = DWELL_PHRASE[a.stage] || `in ${STAGE_STATE[a.stage] || a.stage}`;
     return `${codedName(a.visit)} ${phrase} ${minutesText(d.minutes)}${d.limit ? ` (limit ${d.limit} min)` : ""}`;
   }
   return `${a.kind} alert`;
@@ -982,7 +946,7 @@ function alertBody(a) {
     }
     parts.push(d.recovers_at ? `Back on time about ${hm(parseTime(d.recovers_at))}.` : "Not back on time this session.");
     if (d.cause_visit) {
-      parts.push(`Cause: ${codedName(d.cause_visit)}, ${(STAGE_LABEL[d.cause_stage] || d.cause_stage || "").toLowerCase()} ${minutesText(d.cause_minutes)} over.`);
+      parts.push(`Cause: ${codedName(d.cause_visit)}, ${(STAGE_STATE[d.cause_stage] || d.cause_stage || "").toLowerCase()} ${minutesText(d.cause_minutes)} over.`);
     }
   } else if (a.kind === "schedule") {
     const problems = d.problems || [];
@@ -991,7 +955,7 @@ function alertBody(a) {
   } else {
     const v = state.visits.get(a.visit);
     const room = v?.room ? state.rooms.get(v.room)?.label || v.room : "";
-    parts.push(`${providerName(a.provider || v?.provider)}${room ? ` · ${room}` : ""}${v && a.stage !== v.stage ? ` · now ${(STAGE_LABEL[v.stage] || v.stage).toLowerCase()}` : ""}`);
+    parts.push(`${providerName(a.provider || v?.provider)}${room ? ` · ${room}` : ""}${v && a.stage !== v.stage ? ` · now ${(STAGE_STATE[v.stage] || v.stage).toLowerCase()}` : ""}`);
   }
   return parts.join(" ");
 }
@@ -1332,6 +1296,7 @@ if (window.matchMedia) {
 // -- start ------------------------------------------------------------------------------------------------
 
 async function boot() {
+  await use(FALLBACK); // this screen is in English; the shared parts (sign-in, labels) read en.json
   if (!token) {
     setConn("offline", "Not signed in");
     showSignIn("");
@@ -1352,7 +1317,7 @@ async function boot() {
     // Someone else's sign-in on this tab (the tablet's): leave it be, and offer a manager's sign-in.
     token = null;
     setConn("offline", "Not signed in");
-    showSignIn(`${who.name || who.id} is signed in on this tab as ${ROLE_LABEL[who.role] || who.kind}. ` +
+    showSignIn(`${who.name || who.id} is signed in on this tab as ${(ROLE_LABEL[who.role] || who.kind).toLowerCase()}. ` +
       "This screen is for managers: sign in as a manager to use it.", "info");
     return;
   }

@@ -3,54 +3,41 @@
 //
 //   renderAlerts(section, alerts, ctx)   ctx: {visit(id), provider(id), clock(iso)}
 
+import { el } from "./dom.js";
+import { t } from "./i18n.js";
+import { DWELL_PHRASE } from "./labels.js";
 import { visitCode } from "./visit-detail.js";
 
-const DWELL_PHRASE = {
-  arrived: "waiting to be roomed",
-  roomed: "waiting for prep",
-  prep_done: "waiting for the provider",
-  teach_back_done: "waiting for checkout",
-};
 
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = String(v);
-    else node.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children) if (c !== undefined && c !== null && c !== false) node.append(c);
-  return node;
-}
 
-const mins = (m) => `${Math.round(Number(m) || 0)} min`;
+const mins = (m) => t("time.min", { n: Math.round(Number(m) || 0) });
 
 /** A visit as the alert names it: its wall code, then its patient. */
 function who(id, ctx) {
   const v = ctx.visit(id);
-  return [visitCode(v?.token), " ", v?.patient_name || "a patient"];
+  return [visitCode(v?.token), " ", v?.patient_name || t("alert.a_patient")];
 }
 
 function alertItem(a, ctx) {
   const d = a.detail || {};
   const li = el("li", { class: `tablet-alert alert-${a.kind}`, "data-alert": a.id, "data-alert-visit": a.visit || null });
   if (a.kind === "dwell") {
-    const phrase = DWELL_PHRASE[a.stage] || "waiting";
-    li.append(...who(a.visit, ctx), ` ${phrase} ${mins(d.minutes)}${d.limit ? ` (limit ${d.limit} min)` : ""}`);
+    const phrase = DWELL_PHRASE[a.stage] || t("alert.waiting");
+    li.append(...who(a.visit, ctx), " ", t(d.limit ? "alert.dwell_limit" : "alert.dwell_for",
+      { phrase, minutes: mins(d.minutes), limit: d.limit }));
   } else if (a.kind === "cascade") {
-    li.append(`${ctx.provider(a.provider)} running ${mins(d.lateness)} late`);
+    li.append(t("alert.running_late", { provider: ctx.provider(a.provider), minutes: mins(d.lateness) }));
     const affected = d.affected || [];
     if (affected.length) {
-      li.append(": projected late ");
+      li.append(t("alert.projected_late"), " ");
       affected.slice(0, 6).forEach((id, i) => li.append(i ? ", " : "", ...who(id, ctx)));
-      if (affected.length > 6) li.append(` and ${affected.length - 6} more`);
+      if (affected.length > 6) li.append(" ", t("alert.and_more", { n: affected.length - 6 }));
     }
-    li.append(d.recovers_at ? `; back on time about ${ctx.clock(d.recovers_at)}.` : ".");
+    li.append(d.recovers_at ? t("alert.back_on_time", { time: ctx.clock(d.recovers_at) }) : ".");
   } else if (a.kind === "schedule") {
-    li.append("The schedule sent ahead for today was not booked: a manager can import it again.");
+    li.append(t("alert.schedule_not_booked"));
   } else {
-    li.append(`${a.kind} alert`);
+    li.append(t("alert.other", { kind: a.kind }));
   }
   return li;
 }

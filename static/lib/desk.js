@@ -8,7 +8,8 @@
 //   desk.lists({ visits, now, timezone, dueOf, byStart, bySince, mine })   // the panel's list definitions
 //   desk.paint({ visits, now, timezone, dueOf })                            // the toolbar: hours, what is shown
 
-import { t } from "./i18n.js";
+import { $ } from "./dom.js";
+import { language, t, tn } from "./i18n.js";
 
 export const SOON_MIN = 60; // "now": late, or due within this many minutes
 const EVERY_STAGE = ["scheduled", "arrived", "roomed", "prep_done", "provider_in", "teach_back_done", "checked_out",
@@ -53,7 +54,6 @@ function hourLabel(hour, timezone, now) {
   }
 }
 
-const $ = (id) => document.getElementById(id);
 
 export function frontDesk({ onChange }) {
   let query = "";
@@ -114,19 +114,19 @@ export function frontDesk({ onChange }) {
       if (q) {
         const sort = (a, b) => (mine ? (b.provider === mine) - (a.provider === mine) : 0) || byStart(a, b);
         return [{ key: "desk-found", title: t("list.desk-found", { query: q }), stages: EVERY_STAGE, filter: (v) => matches(v, q),
-          sort, empty: "No visit today matches. Search by the patient’s name or the visit code the wall shows." }];
+          sort, empty: t("desk.empty.found") }];
       }
       const shown = arrivalFilter({ now, timezone, dueOf });
       const title = view === "all" ? t("list.desk-arrivals-all") : view === "now" ? t("list.desk-arrivals-now")
         : t("list.desk-arrivals-from", { when: hourLabel(Number(view.slice(1)), timezone, now).toLowerCase() });
-      const empty = view === "now" ? "Nobody is late or due within the hour." : "Nobody else is expected then.";
+      const empty = t(view === "now" ? "desk.empty.now" : "desk.empty.then");
       return [
         { key: "desk-arrivals", title, stages: ["scheduled"], filter: shown,
           sort: (a, b) => (dueOf(a) - dueOf(b)) || byStart(a, b), empty },
         { key: "desk-checkout", title: t("list.desk-checkout"), stages: ["provider_in", "teach_back_done"], sort: bySince,
-          empty: "Nobody is ready to check out." },
+          empty: t("desk.empty.checkout") },
         { key: "desk-waiting", title: t("list.desk-waiting"), stages: ["arrived"], sort: bySince, compact: true,
-          empty: "Nobody is waiting." },
+          empty: t("desk.empty.waiting") },
       ];
     },
 
@@ -134,10 +134,10 @@ export function frontDesk({ onChange }) {
     paint({ visits, now, timezone, dueOf }) {
       const expected = visits.filter((v) => v.stage === "scheduled");
       const hours = [...new Set(visits.map((v) => clinicHour(dueOf(v), timezone)).filter(Number.isFinite))].sort((a, b) => a - b);
-      const key = `${timezone}|${hours.join(",")}`;
+      const key = `${language()}|${timezone}|${hours.join(",")}`;
       if (key !== hoursShown) {
         hoursShown = key;
-        const options = [new Option("Late and next hour", "now"), new Option("All of today", "all"),
+        const options = [new Option(t("desk.view.now"), "now"), new Option(t("desk.view.all"), "all"),
           ...hours.map((h) => new Option(hourLabel(h, timezone, now), `h${h}`))];
         when.replaceChildren(...options);
         if (![...when.options].some((o) => o.value === view)) view = "now";
@@ -147,7 +147,7 @@ export function frontDesk({ onChange }) {
       const shown = expected.filter(arrivalFilter({ now, timezone, dueOf })).length;
       const left = expected.length - shown;
       const note = $("desk-showing");
-      const text = q ? "" : left > 0 ? `${left} more expected ${view === "now" ? "later today" : "at other times today"}.` : "";
+      const text = q || left <= 0 ? "" : tn(view === "now" ? "desk.more_later" : "desk.more_other_times", left);
       if (note.textContent !== text) note.textContent = text;
       $("desk-show-all").hidden = q !== "" || left === 0;
     },

@@ -11,6 +11,7 @@
 
 // The close codes come from the server's one table (floor/close_codes.py), generated into close-codes.js.
 import { CLOSE } from "./close-codes.js";
+import { t } from "./i18n.js";
 
 export { CLOSE };
 
@@ -46,7 +47,7 @@ export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnde
   function watchSilence() {
     clearTimeout(silenceTimer);
     silenceTimer = setTimeout(() => {
-      status("offline", "No word from the server");
+      status("offline", t("feed.silent"));
       // A dead link may take minutes to report its close: drop it and dial again now.
       const dead = socket;
       socket = null;
@@ -61,7 +62,7 @@ export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnde
     if (live) return;
     live = true;
     backoff = BACKOFF_MIN_MS;
-    status("live", "Live");
+    status("live", t("conn.live"));
   }
 
   function connect() {
@@ -72,7 +73,7 @@ export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnde
       return;
     }
     live = false;
-    status("connecting", seq === null ? "Connecting" : "Reconnecting");
+    status("connecting", t(seq === null ? "feed.connecting" : "feed.reconnecting"));
     const ws = new WebSocket(feedUrl(clinic, seq));
     socket = ws;
     ws.onopen = () => {
@@ -97,7 +98,7 @@ export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnde
         const stale = message.kind === "heartbeat" ? message.stale : message.board && message.board.stale;
         if (stale) {
           live = false;
-          status("stale", "The server cannot reach its log; this may be behind");
+          status("stale", t("feed.stale"));
         } else {
           live = false;
           goLive();
@@ -117,23 +118,23 @@ export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnde
       const code = event.code;
       if (code === CLOSE.SIGNED_OUT || code === CLOSE.UNAUTHENTICATED || code === CLOSE.FORBIDDEN) {
         closed = true;
-        status("offline", event.reason || "Signed out");
+        status("offline", event.reason || t("feed.signed_out"));
         onEnded(code, event.reason || "");
         return;
       }
       let wait;
       if (code === CLOSE.UNKNOWN_CLINIC || code === CLOSE.BAD_PARAMETER) {
         wait = SLOW_RETRY_MS;
-        status("offline", event.reason || "The server does not know this clinic");
+        status("offline", event.reason || t("feed.unknown_clinic"));
       } else if (code === CLOSE.RESTART || code === CLOSE.TOO_SLOW) {
         if (code === CLOSE.RESTART) restartedAt = Date.now();
         wait = 200 + Math.random() * 800; // come back soon, not all at once
-        status("offline", code === CLOSE.RESTART ? "The server is restarting" : "Catching up");
+        status("offline", t(code === CLOSE.RESTART ? "feed.restarting" : "feed.catching_up"));
       } else {
         wait = backoff * (0.5 + Math.random());
         const cap = Date.now() - restartedAt < RESTART_WINDOW_MS ? RESTART_BACKOFF_MAX_MS : BACKOFF_MAX_MS;
         backoff = Math.min(cap, backoff * 2);
-        status("offline", "Connection lost");
+        status("offline", t("feed.lost"));
       }
       retryTimer = setTimeout(connect, wait);
     };

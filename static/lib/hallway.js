@@ -9,6 +9,7 @@
 // from the clinic's configuration, visits leave it as soon as they end (checked out, no show, cancelled,
 // left unseen), alerts as soon as they clear, and every snapshot replaces all of it.
 
+import { $, el, titleCase } from "./dom.js";
 import { CLOSE, openFeed } from "./feed.js";
 import { language, t } from "./i18n.js";
 
@@ -29,14 +30,7 @@ export const DWELL_THRESHOLD = {
 
 // -- small DOM helpers: write only what changed, so a render every second costs almost nothing -----
 
-export const $ = (id) => document.getElementById(id);
-
-export function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+export { $, el };
 
 export function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
@@ -62,7 +56,7 @@ export function minutesText(ms) {
   return t("time.h_min", { h: Math.floor(total / 60), m: String(total % 60).padStart(2, "0") });
 }
 
-export const titleCase = (s) => String(s).replace(/[_-]+/g, " ").replace(/\b\w/g, (c) => c.toUpperCase());
+export { titleCase };
 
 /** Clock formatters in the clinic's time zone (the browser's if the zone is unknown to it), in the
  * language shown (lib/i18n.js). */

@@ -4,15 +4,19 @@
 //   signInForm({ form: "sign-in-form", message: "sign-in-message", onSignedIn: async (signed, device) => ... });
 //
 // onSignedIn may return a message to show instead (the sign-in was not for this screen).
+//
+//   signOutButton({ request, onSignedOut: (message) => ... });   the "Sign out" button (#sign-out)
+//
+// request is the page's own (a 401 there signs the page out already); a failure is shown in #notice.
 
 import { ApiError, call } from "./api.js";
+import { $ } from "./dom.js";
+import { t } from "./i18n.js";
 import { local, show } from "./page.js";
 
 export const DEVICE_KEY = "floor.tablet.device"; // localStorage: the tablet's name, kept across sign-ins
 const DEVICE_PATTERN = /^[\w .:-]+$/;
-const OFFLINE = "Cannot reach the server. Check the network and try again.";
 
-const $ = (id) => document.getElementById(id);
 
 export function signInForm({ form, message, onSignedIn }) {
   const device = $("signin-device");
@@ -24,14 +28,14 @@ export function signInForm({ form, message, onSignedIn }) {
     const secret = $("signin-secret").value;
     const name = device.value.trim();
     if (name && !DEVICE_PATTERN.test(name)) {
-      device.setCustomValidity("Use letters, digits, spaces, dots, colons, dashes or underscores.");
+      device.setCustomValidity(t("signin.device_pattern"));
       device.reportValidity();
       return;
     }
     const button = $("signin-submit");
     const label = button.textContent; // in the page's language
     button.disabled = true;
-    button.textContent = "Signing in…";
+    button.textContent = t("signin.signing_in");
     show($(message), "");
     try {
       const signed = await call("POST", "/api/sign-in", { body: { staff, secret, device: name } });
@@ -43,12 +47,31 @@ export function signInForm({ form, message, onSignedIn }) {
         $("signin-staff").focus();
       }
     } catch (err) {
-      show($(message), err instanceof ApiError ? err.message : OFFLINE, "error");
+      show($(message), err instanceof ApiError ? err.message : t("error.offline"), "error");
       $("signin-secret").value = "";
       $("signin-secret").focus();
     } finally {
       button.disabled = false;
       button.textContent = label;
+    }
+  });
+}
+
+/** The "Sign out" button: end the sign-in on the server, clear the staff id for the next person, then
+ * onSignedOut(message) forgets what the page showed. */
+export function signOutButton({ request, onSignedOut }) {
+  const button = $("sign-out");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await request("POST", "/api/sign-out");
+      $("signin-staff").value = ""; // the next person on this tablet types their own
+      onSignedOut(t("signin.signed_out"));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return; // already signed out by request()
+      show($("notice"), t("signin.could_not_sign_out", { why: err instanceof ApiError ? err.message : t("error.offline") }), "error");
+    } finally {
+      button.disabled = false;
     }
   });
 }

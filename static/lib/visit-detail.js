@@ -9,19 +9,10 @@
 // The server decides who may undo what (floor/core/floor.py; 403 otherwise): the buttons here only offer what
 // it would take, and say who else could. Text from the server goes in through textContent only.
 
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = String(v);
-    else if (k.startsWith("data-") || k.startsWith("aria-") || ["role", "id", "type", "tabindex"].includes(k)) {
-      node.setAttribute(k, v === true ? "" : String(v));
-    } else node[k] = v;
-  }
-  for (const c of children) if (c !== undefined && c !== null && c !== false) node.append(c);
-  return node;
-}
+import { el } from "./dom.js";
+import { t } from "./i18n.js";
+import { ROOM_MARK, ROOM_STATE_LABEL } from "./labels.js";
+
 
 /** The steps that end a visit: each asks first. */
 export const ENDING = new Set(["no_show", "cancelled", "left_without_being_seen"]);
@@ -29,8 +20,8 @@ export const ENDING = new Set(["no_show", "cancelled", "left_without_being_seen"
 /** The visit's code on the wall ("XD2"), the same everywhere staff see the visit. */
 export function visitCode(token) {
   if (!token) return null;
-  return el("span", { class: "visit-code", "data-visit-code": token, title: "Visit code on the wall" },
-    el("span", { class: "sr-only", text: "Visit code " }), token);
+  return el("span", { class: "visit-code", "data-visit-code": token, title: t("detail.code_title") },
+    el("span", { class: "sr-only", text: `${t("detail.code_label")} ` }), token);
 }
 
 // -- confirming a step that ends a visit -------------------------------------------------------------------
@@ -41,7 +32,7 @@ let confirmSeq = 0;
  * Ask before a step that ends a visit. Resolves true only on the confirm button; Escape, the other button
  * or closing resolve false. Focus starts on the safe choice and goes back where it was.
  */
-export function confirmEnd({ title, text, yes, no = "Go back" }) {
+export function confirmEnd({ title, text, yes, no = t("confirm.go_back") }) {
   const n = ++confirmSeq;
   const back = document.activeElement;
   const dialog = el("dialog", { class: "confirm", role: "alertdialog", "aria-labelledby": `confirm-title-${n}`,
@@ -79,7 +70,8 @@ export function roomUndoButton(room, me) {
   if (!mayUndoMark(room, me)) return null;
   const action = room.last_mark.action;
   return el("button", { type: "button", class: "secondary small", "data-action": "room-undo", "data-undo-room": room.id,
-    "aria-label": `Undo ${room.label} marked ${action}`, text: `Undo ${action}` });
+    "aria-label": t("room_undo.label", { room: room.label, mark: ROOM_MARK[action] || action }),
+    text: t("room_undo.button", { mark: ROOM_MARK[action] || action }) });
 }
 
 // -- a visit's detail ----------------------------------------------------------------------------------------
@@ -144,7 +136,7 @@ export function createVisitDetail(ctx) {
       history = answer;
     } catch (err) {
       if (mine !== loadSeq || current !== id) return;
-      message = { text: `Could not load the history: ${err.message || err}`, error: true };
+      message = { text: t("detail.could_not_load", { why: err.message || err }), error: true };
     }
     paint();
   }
@@ -160,25 +152,25 @@ export function createVisitDetail(ctx) {
     let text;
     switch (c.type) {
       case "visit_booked":
-        text = c.walk_in ? "Walk-in added" : `Booked for ${labels.clock(c.start)}`;
+        text = c.walk_in ? t("detail.event.walk_in_added") : t("detail.event.booked", { time: labels.clock(c.start) });
         break;
       case "visit_rescheduled":
-        text = `Moved to ${labels.clock(c.start)} with ${labels.provider(c.provider)}`;
+        text = t("detail.event.moved", { time: labels.clock(c.start), provider: labels.provider(c.provider) });
         break;
       case "step_taken":
-        text = capital(labels.step(c.step, c.room)) + (c.without_teach_back ? " without a teach-back" : "") +
-          (c.entered_in_error ? " (booked in error)" : "");
+        text = capital(labels.step(c.step, c.room)) + (c.without_teach_back ? t("detail.event.without_teach_back") : "") +
+          (c.entered_in_error ? t("detail.event.in_error") : "");
         break;
       case "step_undone":
-        text = `Undone: ${labels.step(c.step, c.room)}`;
+        text = t("detail.event.undone_step", { step: labels.step(c.step, c.room) });
         break;
       case "walk_in_removed":
-        text = "Walk-in removed: booked by mistake";
+        text = t("detail.event.walk_in_removed");
         break;
       default:
         text = String(c.type || "change").replace(/_/g, " ");
     }
-    return `${text}${undone ? " (undone)" : ""}`;
+    return `${text}${undone ? t("detail.event.was_undone") : ""}`;
   }
 
   /** What undo would do now, and whether this person may. */
@@ -189,11 +181,11 @@ export function createVisitDetail(ctx) {
     if (last) {
       const what = ctx.labels.step(last.step, last.room);
       const may = me.role === "manager" || last.by === me.id;
-      return { may, label: `Undo: ${what}`, who: last.by, what, removes: false };
+      return { may, label: t("detail.undo_step", { step: what }), who: last.by, what, removes: false };
     }
     if (v.walk_in && v.stage === "arrived") {
       const may = me.role === "manager" || v.booked_by === me.id;
-      return { may, label: "Remove walk-in (booked by mistake)", who: v.booked_by, what: "this walk-in", removes: true };
+      return { may, label: t("detail.remove_walk_in"), who: v.booked_by, what: t("detail.this_walk_in"), removes: true };
     }
     return null;
   }
@@ -202,18 +194,19 @@ export function createVisitDetail(ctx) {
     if (!dialog) return;
     const v = history?.visit || ctx.visit(current);
     const head = el("div", { class: "detail-head" },
-      el("h2", { id: "visit-detail-title", text: v ? v.patient_name : "Visit" }),
+      el("h2", { id: "visit-detail-title", text: v ? v.patient_name : t("detail.visit") }),
       v ? visitCode(v.token) : null);
     const parts = [head];
     if (v) {
       const meta = [ctx.labels.provider(v.provider), ctx.labels.type(v.visit_type),
-        v.walk_in ? "walk-in" : `booked ${ctx.labels.clock(v.start)}`, `now ${ctx.labels.stage(v.stage)}`];
+        v.walk_in ? t("detail.walk_in") : t("detail.booked_at", { time: ctx.labels.clock(v.start) }),
+        t("detail.now", { stage: ctx.labels.stage(v.stage) })];
       if (v.room) meta.push(ctx.labels.room(v.room));
       parts.push(el("p", { class: "meta", text: meta.join(" · ") }));
     }
-    parts.push(el("h3", { id: "visit-detail-history", text: "History" }));
+    parts.push(el("h3", { id: "visit-detail-history", text: t("detail.history") }));
     if (!history) {
-      parts.push(el("p", { class: "hint", text: "Loading…" }));
+      parts.push(el("p", { class: "hint", text: t("detail.loading") }));
     } else {
       const undone = new Set(history.events.filter((e) => e.change?.undone_seq).map((e) => e.change.undone_seq));
       parts.push(el("ol", { class: "history", "aria-labelledby": "visit-detail-history" },
@@ -221,20 +214,20 @@ export function createVisitDetail(ctx) {
           "data-type": e.change?.type },
         el("span", { class: "when", text: ctx.labels.clock(e.at) }), " ",
         el("span", { class: "what", text: eventText(e, undone.has(e.seq)) }), " ",
-        el("span", { class: "by", text: `by ${e.actor}${e.device ? ` on ${e.device}` : ""}` })))));
+        el("span", { class: "by", text: t(e.device ? "detail.by_on" : "detail.by", { who: e.actor, device: e.device }) })))));
     }
     const offer = history ? undoOffer(v) : null;
     if (offer?.may) {
       parts.push(el("button", { type: "button", class: offer.removes ? "danger" : "secondary", "data-detail": "undo",
-        disabled: busy, text: busy ? "Undoing…" : offer.label }));
+        disabled: busy, text: busy ? t("detail.undoing") : offer.label }));
     } else if (offer) {
-      parts.push(el("p", { class: "hint", text: `Only ${offer.who || "the person who did it"} or a manager can undo ${offer.what}.` }));
+      parts.push(el("p", { class: "hint", text: t("detail.only_who", { who: offer.who || t("detail.the_person"), what: offer.what }) }));
     } else if (history && v) {
-      parts.push(el("p", { class: "hint", text: "Nothing to undo." }));
+      parts.push(el("p", { class: "hint", text: t("detail.nothing_to_undo") }));
     }
     parts.push(el("p", { class: `message${message ? (message.error ? " error" : " success") : ""}`, role: "status",
       "data-detail-message": "", hidden: !message, text: message?.text || "" }));
-    parts.push(el("button", { type: "button", class: "secondary", "data-detail": "close", text: "Close" }));
+    parts.push(el("button", { type: "button", class: "secondary", "data-detail": "close", text: t("detail.close") }));
     const focused = document.activeElement?.dataset?.detail;
     dialog.replaceChildren(...parts);
     if (focused && dialog.open) (dialog.querySelector(`[data-detail='${focused}']`) || dialog.querySelector("[data-detail='close']"))?.focus();
@@ -244,9 +237,8 @@ export function createVisitDetail(ctx) {
     const v = history?.visit;
     const offer = undoOffer(v);
     if (!v || !offer?.may || busy) return;
-    if (offer.removes && !(await confirmEnd({ title: `Remove ${v.patient_name}?`, text: "The walk-in was booked by " +
-      "mistake: it comes off the lists and the wall, and is left out of the day's measures. The audit trail keeps it.",
-    yes: "Remove walk-in" }))) return;
+    if (offer.removes && !(await confirmEnd({ title: t("confirm.remove.title", { name: v.patient_name }),
+      text: t("confirm.remove.text"), yes: t("confirm.remove.yes") }))) return;
     busy = true;
     message = null;
     paint();
@@ -254,11 +246,11 @@ export function createVisitDetail(ctx) {
       const answer = await ctx.send(path(v.id, "/events"), { type: "undo", expected_version: v.version });
       ctx.onAnswer(answer);
       const now = answer.visit;
-      message = { text: offer.removes ? `${now.patient_name} removed: booked by mistake.`
-        : `Undone: ${now.patient_name} is ${ctx.labels.stage(now.stage)} again.`, error: false };
+      message = { text: offer.removes ? t("detail.removed", { name: now.patient_name })
+        : t("detail.undone", { name: now.patient_name, stage: ctx.labels.stage(now.stage) }), error: false };
     } catch (err) {
       if (err?.body?.visit) ctx.onAnswer({ visit: err.body.visit });
-      message = { text: `Could not undo: ${err.message || err}`, error: true };
+      message = { text: t("detail.could_not_undo", { why: err.message || err }), error: true };
     } finally {
       busy = false;
     }
@@ -271,9 +263,9 @@ export function createVisitDetail(ctx) {
     try {
       const answer = await ctx.send(roomPath, { type: "undo", expected_version: version });
       ctx.onRoom(answer);
-      ctx.say(`Undone: ${answer.room.label} is ${answer.room.state} again.`);
+      ctx.say(t("room_undo.done", { room: answer.room.label, state: (ROOM_STATE_LABEL[answer.room.state] || answer.room.state).toLowerCase() }));
     } catch (err) {
-      ctx.say(`Could not undo: ${err.message || err}`, true);
+      ctx.say(t("detail.could_not_undo", { why: err.message || err }), true);
     }
   }
 

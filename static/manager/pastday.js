@@ -1,12 +1,8 @@
 // A past day as it closed: its visits (the board), its measures, each provider's lateness through it.
 
 import { $, el, row, formState, busy, timeOf, addDays } from "./ui.js";
+import { STAGE_LABEL as STAGE } from "../lib/labels.js";
 
-const STAGE = {
-  scheduled: "Scheduled", arrived: "Arrived", roomed: "Roomed", prep_done: "Ready for provider",
-  provider_in: "With provider", teach_back_done: "Teach-back done", checked_out: "Checked out", no_show: "No show",
-  cancelled: "Cancelled", left_without_being_seen: "Left without being seen",
-};
 
 const minutes = (m) => (m === null || m === undefined ? "—" : `${Math.round(m)} min`);
 const share = (s) => (s && s.rate !== null && s.rate !== undefined ? `${Math.round(s.rate * 100)}% of ${s.count}` : "—");

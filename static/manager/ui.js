@@ -3,15 +3,9 @@
 
 import { ApiError, Offline } from "../lib/api.js";
 import { parseTime } from "../lib/page.js";
+import { $, el } from "../lib/dom.js";
 
-export const $ = (id) => document.getElementById(id);
-
-export function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
+export { $, el };
 
 export function button(text, { className = "small secondary", label, onClick, data = {} } = {}) {
   const b = el("button", className, text);
@@ -35,9 +29,7 @@ export function row(cells) {
   return tr;
 }
 
-export const ROLE_LABEL = {
-  front_desk: "Front desk", medical_assistant: "Medical assistant", provider: "Provider", manager: "Manager",
-};
+export { ROLE_LABEL } from "../lib/labels.js";
 
 /** "14 Nov, 9:05" in the browser's own terms; the clinic's zone when given. */
 export function when(iso, timeZone) {

@@ -75,17 +75,12 @@ def test_a_no_show_tapped_by_mistake_is_undone_from_the_detail_later_and_a_walk_
     server: ServerProcess, screens: Screens
 ) -> None:
     desk, manager = server.signed_in(Role.front_desk), server.signed_in(Role.manager)
+    # Booked for 09:00 clinic time, due now: the front desk's default view (late and next hour) lists it.
     booked = httpx.post(
         f"{server.url}{API}/visits",
         headers=desk,
         timeout=10,
-        json={
-            # 09:00 clinic time: due now, so on the front desk's default view.
-            "patient_name": "Nora Quinn",
-            "provider": "kim",
-            "visit_type": "follow",
-            "start": "2026-11-23T09:00:00",
-        },
+        json={"patient_name": "Nora Quinn", "provider": "kim", "visit_type": "follow", "start": "2026-11-23T09:00:00"},
     )
     assert booked.status_code == 201, booked.text
     visit = booked.json()["visit"]

@@ -242,8 +242,8 @@ def test_the_tablet_speaks_the_clinics_language(tmp_path: Path, screens: Screens
         card = tablet.locator(f"[data-visit='{visit['id']}']")
         assert card.locator("[data-action='next'][data-step='arrived']").inner_text() == "Llegó"
         assert tablet.locator("#walkin-title").inner_text() == "Agregar un paciente sin cita"
-        title = tablet.locator("[data-lists='front_desk'] .list-title").first.inner_text()
-        assert title == "Llegadas: atrasados y próxima hora"
+        first_title = tablet.locator("[data-lists='front_desk'] .list-title").first
+        assert first_title.inner_text() == "Llegadas: atrasados y próxima hora"
     finally:
         server.stop()
 
@@ -262,6 +262,43 @@ def test_the_tablet_on_a_device_asking_for_spanish(server: ServerProcess, screen
     assert tablet.locator("#title-front_desk").inner_text() == "Recepción"
     tablet.goto(f"{server.url}/")  # kept on the device
     tablet.locator("#title-front_desk", has_text="Recepción").wait_for(timeout=10_000)
+
+
+def test_a_spanish_tablet_says_what_happens_in_spanish_too(server: ServerProcess, screens: Screens) -> None:
+    """Not only the fixed labels: who is signed in, the desk's toolbar, empty lists, a tap's toast and its Undo,
+    the confirmation before ending a visit and the visit's detail come from the language file."""
+    desk_id = PEOPLE[Role.front_desk][0]
+    visit = _book(server, server.signed_in(Role.front_desk))
+    tablet = screens.open(f"{server.url}/?lang=es")
+    tablet.locator("#signin-submit", has_text="Iniciar sesión").wait_for(timeout=10_000)
+    sign_in_page(tablet, desk_id, PIN)
+    card = tablet.locator(f"[data-visit='{visit['id']}']")
+    card.wait_for(timeout=10_000)
+    assert tablet.locator("#whoami").inner_text().startswith("Sesión de ")
+    assert tablet.locator("#desk-when option[value='now']").inner_text() == "Atrasados y próxima hora"
+    assert tablet.locator("label[for='desk-search']").inner_text() == "Buscar un paciente: nombre o código de visita"
+    assert tablet.locator("[data-list='desk-checkout'] .empty").inner_text() == "Nadie está listo para la salida."
+    assert tablet.locator("#live-text").inner_text() == "En vivo"
+
+    card.locator("[data-step='no_show']").click()  # asks first, in Spanish; going back sends nothing
+    confirm = tablet.locator("dialog[data-confirm][open]")
+    confirm.wait_for(timeout=5_000)
+    assert "Esto termina la visita." in confirm.inner_text()
+    assert confirm.locator("[data-confirm-yes]").inner_text() == "Sí, no se presentó"
+    confirm.locator("[data-confirm-no]").click()
+    confirm.wait_for(state="detached", timeout=5_000)
+
+    card.locator("[data-action='next'][data-step='arrived']").click()
+    toast = tablet.locator("#toast-region .toast")
+    toast.locator(".toast-text", has_text="Ann Lee: registró la llegada.").wait_for(timeout=10_000)
+    assert toast.locator("[data-action='undo']").inner_text() == "Deshacer"
+
+    tablet.locator(f"[data-detail-visit='{visit['id']}']").first.click()
+    detail = tablet.locator("#visit-detail[open]")
+    detail.locator(".history li").first.wait_for(timeout=5_000)
+    assert detail.locator("#visit-detail-history").inner_text() == "Historial"
+    assert detail.locator("[data-detail='undo']").inner_text() == "Deshacer: registró la llegada"
+    assert detail.locator("[data-detail='close']").inner_text() == "Cerrar"
 
 
 def test_a_provider_signed_in_under_another_id_gets_their_own_patients_and_presence(
@@ -286,3 +323,21 @@ def test_a_provider_signed_in_under_another_id_gets_their_own_patients_and_prese
     tablet.locator(".toast", has_text="You are running late to clinic.").wait_for(timeout=5_000)
     board = httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=manager, timeout=10).json()
     assert {p["provider"]: p["status"] for p in board["presence"]}["kim"] == "running_late"
+
+
+def test_a_manager_pairs_a_wall_from_the_tablet_for_one_zone(server: ServerProcess, screens: Screens) -> None:
+    server.signed_in(Role.manager)  # the manager's account
+    wall = screens.open(f"{server.url}/board.html")
+    wall.wait_for_function("() => /[A-Z0-9]{3}/.test(document.querySelector('#pairing-code').textContent)")
+    code = re.sub(r"\s", "", wall.locator("#pairing-code").inner_text())
+    tablet = screens.open(f"{server.url}/")
+    sign_in_page(tablet, PEOPLE[Role.manager][0], PIN)
+    tablet.locator("#pair-zone option[value='east']").wait_for(state="attached", timeout=10_000)
+    tablet.fill("#pair-code", code)
+    tablet.select_option("#pair-zone", "east")
+    tablet.fill("#pair-label", "East hallway")
+    tablet.click("#pair-button")
+    message = tablet.locator("#pair-message.success")
+    message.wait_for(timeout=10_000)
+    assert "“East hallway”" in message.inner_text() and "East zone" in message.inner_text()
+    wall.wait_for_selector("#conn[data-mode='live']", timeout=15_000)
