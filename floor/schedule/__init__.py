@@ -139,19 +139,10 @@ async def _import(
     role: Role | None,
     upcoming: Upcoming | None,
 ) -> Summary:
-    today = runtime.clinic.day_of(runtime.clock.now())
-    # Before reading: a file for another day gets the answer about the day, not a problem on every row.
-    check_day(today, day, DAYS_AHEAD if upcoming is not None else 0)
-    # Parsing and validating a large Bundle takes a second or more: not on the loop every clinic shares.
-    appointments = await asyncio.to_thread(_paused(read), body, kind, runtime.clinic, day)
+    today, appointments = await _read(runtime, body, kind, day, upcoming)
     if day > today:
         assert upcoming is not None
-        # What it will do on the day, planned on that day's empty floor (nobody can book ahead otherwise).
-        tap = Tap(actor, device, runtime.clock.now(), role)
-        planned = await asyncio.to_thread(
-            _paused(plan), Floor(runtime.clinic, day, ids=runtime.ids), day, appointments, tap
-        )
-        summary = planned.summary
+        summary = await _plan_ahead(runtime, day, appointments, Tap(actor, device, runtime.clock.now(), role))
         await upcoming.put(
             UpcomingSchedule(runtime.id, day, kind.value, body, len(appointments), runtime.clock.now(), actor, device)
         )
@@ -163,7 +154,6 @@ async def _import(
             actor=actor,
             device=device,
         )
-        summary.books_at = runtime.clinic.local(day, dt.time(0))
         summary.seq = runtime.floor.seq
         return summary
     rounds: list[Planned] = []
@@ -191,22 +181,38 @@ async def _check(
     role: Role | None,
     upcoming: Upcoming | None,
 ) -> Summary:
-    today = runtime.clinic.day_of(runtime.clock.now())
-    check_day(today, day, DAYS_AHEAD if upcoming is not None else 0)
-    appointments = await asyncio.to_thread(_paused(read), body, kind, runtime.clinic, day)
+    today, appointments = await _read(runtime, body, kind, day, upcoming)
     tap = Tap(actor, device, runtime.clock.now(), role)
     # plan decides on a copy, never changing the floor it is given. Today's floor is copied on the loop (as an
     # import plans it), so no tap changes it mid-copy; a day ahead is planned on that day's empty floor.
     if day > today:
-        summary = (
-            await asyncio.to_thread(_paused(plan), Floor(runtime.clinic, day, ids=runtime.ids), day, appointments, tap)
-        ).summary
-        summary.books_at = runtime.clinic.local(day, dt.time(0))
+        summary = await _plan_ahead(runtime, day, appointments, tap)
     else:
         summary = _paused(plan)(runtime.floor, day, appointments, tap).summary
     summary.seq = runtime.floor.seq
     summary.checked = True
     return summary
+
+
+async def _read(
+    runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.date, upcoming: Upcoming | None
+) -> tuple[dt.date, list[Appointment]]:
+    """Today, and the file's appointments for `day` (refused first if `day` is not one the file may be for)."""
+    today = runtime.clinic.day_of(runtime.clock.now())
+    # Before reading: a file for another day gets the answer about the day, not a problem on every row.
+    check_day(today, day, DAYS_AHEAD if upcoming is not None else 0)
+    # Parsing and validating a large Bundle takes a second or more: not on the loop every clinic shares.
+    return today, await asyncio.to_thread(_paused(read), body, kind, runtime.clinic, day)
+
+
+async def _plan_ahead(runtime: ClinicRuntime, day: dt.date, appointments: list[Appointment], tap: Tap) -> Summary:
+    """What a later day's file will do on its day, planned on that day's empty floor (nobody can book ahead
+    otherwise), and when it will be booked."""
+    planned = await asyncio.to_thread(
+        _paused(plan), Floor(runtime.clinic, day, ids=runtime.ids), day, appointments, tap
+    )
+    planned.summary.books_at = runtime.clinic.local(day, dt.time(0))
+    return planned.summary
 
 
 def _paused(work: Callable[..., T]) -> Callable[..., T]:
