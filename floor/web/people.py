@@ -116,7 +116,7 @@ async def me(who: Who) -> Me:
     "/sign-out",
     summary="Sign out: this token stops working at once, and its sockets close",
     status_code=204,
-    responses=errors(401, 403),
+    responses=errors(401, 403, 429),
     opt={"act": Rule.signed_in},
 )
 async def sign_out(floors: FloorsDep, who: Who) -> None:

@@ -117,7 +117,7 @@ async def upcoming_days(runtime: NamedDependency[ClinicRuntime], floors: NamedDe
     status_code=204,
     summary="Withdraw the schedule kept for a day ahead (managers)",
     description="Visits already booked are not touched: only a day that has not opened yet has a schedule waiting.",
-    responses=errors(400, 401, 403, 404, 503),
+    responses=errors(400, 401, 403, 404, 429, 503),
     opt={"act": Act.manage_schedule},
 )
 async def withdraw_day(

@@ -71,6 +71,19 @@ def test_writes_document_their_refusals_and_the_idempotency_key(spec: dict) -> N
     assert "illegal step" in tap["409"]["description"].lower()
 
 
+def test_every_write_a_sign_in_makes_documents_the_throttle(spec: dict) -> None:
+    # floor/web/auth.py throttles every write per sign-in (WRITES), so each such operation may answer 429.
+    from floor.web.auth import WRITES
+
+    checked = 0
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method.upper() in WRITES and operation.get("security") != [{}]:  # [{}]: no sign-in needed
+                assert "429" in operation["responses"], f"{method.upper()} {path}"
+                checked += 1
+    assert checked >= 10  # every tap, staff, display and schedule write
+
+
 def test_the_schema_documents_the_live_feed_and_its_messages(spec: dict) -> None:
     text = spec["info"]["description"]
     for words in (
