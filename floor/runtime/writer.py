@@ -159,7 +159,16 @@ class Writer:
                 now = self.today.clock.now()
                 self.roll_day(now)
                 floor = self.today.floor
-                event = floor.decide(command, Tap(who.actor, who.device, now, who.role, who.provider))
+                try:
+                    event = floor.decide(command, Tap(who.actor, who.device, now, who.role, who.provider))
+                except Refusal:
+                    # With a shared log this floor may be behind another server's taps (the follower is a moment
+                    # late): the step may be right on the log's floor (a room another server freed, a visit it
+                    # booked). Refuse only what the floor refuses once it holds everything stored.
+                    if not self.log.shared or await self.log.last_seq(self.id) <= floor.seq:
+                        raise
+                    await self.catch_up()
+                    continue
                 touched = floor.preview(event)
                 receipt = None
                 if idem is not None:

@@ -254,6 +254,34 @@ async def test_two_visits_roomed_into_one_room_only_one_gets_it(tmp_path: Path) 
     assert runtime.floor.visits[loser].stage is Stage.arrived and runtime.floor.visits[loser].room is None
 
 
+class SharedLog(EmbeddedLog):
+    """One log two servers write to (as Redis is): each server's floor follows it a moment late."""
+
+    shared = True
+
+
+async def test_a_step_another_server_made_possible_is_taken_not_refused_by_a_floor_behind_the_log(
+    tmp_path: Path,
+) -> None:
+    shared = SharedLog(tmp_path)
+    a = await started(tmp_path, event_log=shared)
+    b = await started(tmp_path, event_log=shared)  # not following: behind whatever `a` stores
+    visit = (await tap(a, walk_in()))["visit"]["id"]
+    await tap(a, step(visit, Stage.roomed, "e1"))
+    await tap(a, TakeStep(visit, Stage.left_without_being_seen))
+    assert b.floor.seq == 0
+    # The room is in turnover on the log; `b` still holds an empty floor. Before, `b` answered 404 (and, once it
+    # knew the visit but not that it left, 409 for marking the room ready).
+    marked = await tap(b, MarkRoom("e1", RoomAction.ready))
+    assert marked["seq"] == 4 and marked["room"]["state"] == "ready"
+    assert b.floor.rooms["e1"].state is RoomState.ready
+    # A step the whole log refuses is still refused, and nothing is stored.
+    with pytest.raises(Refusal) as refused:
+        await b.handle(step(visit, Stage.arrived), "ma", "t1")
+    assert refused.value.why is Why.illegal_step
+    assert await shared.last_seq(CLINIC) == 4
+
+
 # -- restarts and catch-up --------------------------------------------------------------------------------
 
 
