@@ -8,12 +8,17 @@
 //   signOutButton({ request, onSignedOut: (message) => ... });   the "Sign out" button (#sign-out)
 //
 // request is the page's own (a 401 there signs the page out already); a failure is shown in #notice.
+//
+//   showSignInForm({ message, text, kind, title });   the form shown again (signed out), `text` in its message
 
 import { ApiError, call } from "./api.js";
 import { $ } from "./dom.js";
 import { t } from "./i18n.js";
 import { local, show } from "./page.js";
 
+// Where the tablet and the manager page keep a sign-in: the one tab's staff token is either page's.
+export const TOKEN_KEY = "floor.tablet.token"; // sessionStorage
+export const CLINIC_KEY = "floor.tablet.clinic"; // localStorage: the clinic last looked at
 export const DEVICE_KEY = "floor.tablet.device"; // localStorage: the tablet's name, kept across sign-ins
 const DEVICE_PATTERN = /^[\w .:-]+$/;
 
@@ -55,6 +60,16 @@ export function signInForm({ form, message, onSignedIn }) {
       button.textContent = label;
     }
   });
+}
+
+/** The form shown again (signed out, or not yet signed in): `text` in its message, the secret cleared, the
+ *  device name remembered, the page's `title`, and the first field left to fill focused. */
+export function showSignInForm({ message, text, kind, title }) {
+  show($(message), text, kind);
+  $("signin-secret").value = "";
+  $("signin-device").value = $("signin-device").value || local.get(DEVICE_KEY) || "";
+  document.title = title;
+  ($("signin-staff").value ? $("signin-secret") : $("signin-staff")).focus();
 }
 
 /** The "Sign out" button: end the sign-in on the server, clear the staff id for the next person, then

@@ -1,6 +1,6 @@
 // The manager's console: everything the API lets a manager do, section by section (staff, wall displays,
-// rooms, the schedule, audit trails, a past day, downloads). manager.js starts it once signed in, tells it
-// when the live floor changed, and clears it on sign-out.
+// rooms, the schedule, audit trails, a past day, downloads). The page (manager/session.js, manager/live.js)
+// starts it once signed in, tells it when the live floor changed, and clears it on sign-out.
 
 import { request } from "./ui.js";
 import { staffSection } from "./staff.js";

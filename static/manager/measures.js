@@ -1,0 +1,133 @@
+// Today's measures (a tile each, and a row per provider) and what Floor has learned from past days.
+
+import { parseTime } from "../lib/page.js";
+import { $, el, plural } from "../lib/dom.js";
+import { hm, minutesText, percent, state } from "./floor.js";
+import { laneLate } from "./timeline.js";
+
+// -- measures -----------------------------------------------------------------------------------------------
+
+const TILES = [
+  { name: "visits", label: "Visits", kind: "counts" },
+  { name: "arrival_to_provider", label: "Arrival to provider", kind: "durations", note: "from arriving to seeing the provider" },
+  { name: "roomed_to_provider", label: "Wait in room", kind: "durations", note: "from roomed to the provider coming in" },
+  { name: "cycle_time", label: "Cycle time", kind: "durations", note: "from arriving to checking out" },
+  { name: "time_with_provider", label: "With provider", kind: "durations", note: "from provider in to teach-back (or checkout)" },
+  { name: "on_time_starts", label: "On-time starts", kind: "share", note: "provider in within 5 min of plan" },
+  { name: "teach_back_rate", label: "Teach-back rate", kind: "share", note: "checked out after teach-back" },
+  { name: "no_show_rate", label: "No-show rate", kind: "share", note: "of scheduled visits due so far" },
+  { name: "lateness", label: "Lateness by provider", kind: "lateness" },
+];
+
+function tile(spec, m) {
+  const node = el("div", `tile tile-${spec.kind}`);
+  node.dataset.measure = spec.name;
+  node.append(el("h3", "tile-label", spec.label));
+  if (spec.kind === "durations") {
+    const d = m.clinic[spec.name] || {};
+    const big = el("p", "tile-value");
+    big.append(d.count ? minutesText(d.median) : "—", el("span", "unit", " median"));
+    node.append(big, el("p", "tile-note", d.count ? `p90 ${minutesText(d.p90)} · ${plural(d.count, "visit")}` : "No visits measured yet"));
+  } else if (spec.kind === "share") {
+    const s = m.clinic[spec.name] || {};
+    node.append(el("p", "tile-value", percent(s.rate)),
+      el("p", "tile-note", s.count ? `${s.hits} of ${plural(s.count, "visit")}` : "No visits yet"));
+  } else if (spec.kind === "lateness") {
+    const list = el("ul", "late-list");
+    for (const p of state.providers.length ? state.providers : Object.keys(m.providers).map((id) => ({ id, name: id }))) {
+      const pm = m.providers[p.id];
+      if (!pm) continue;
+      const li = el("li", "");
+      li.dataset.provider = p.id;
+      // Now: the provider's delay from the server, the figure and words of the timeline's label (laneLate).
+      const late = laneLate(state.delays.get(p.id));
+      li.append(el("span", "late-name", p.name), el("span", `late-now ${late.level}`, late.text),
+        el("span", "late-worst", `worst start ${minutesText(pm.worst_lateness)}`));
+      list.append(li);
+    }
+    node.append(list, el("p", "tile-note", "Now: the provider's projected delay, as on the timeline (a patient who " +
+      "came late does not count). Worst start: the latest start of a visit due so far today, measured."));
+  } else if (spec.kind === "counts") {
+    const c = m.clinic;
+    node.append(el("p", "tile-value", `${c.seen} / ${c.booked}`), el("p", "tile-note",
+      `seen of booked · ${c.checked_out} checked out · ${c.waiting} waiting · ${c.no_show} no-show${c.left_without_being_seen ? ` · ${c.left_without_being_seen} left unseen` : ""}`));
+  }
+  if (spec.note && spec.kind !== "lateness") node.title = spec.note;
+  return node;
+}
+
+export function renderMeasures() {
+  const m = state.measures;
+  if (!m || !m.clinic) return;
+  $("measures").replaceChildren(...TILES.map((spec) => tile(spec, m)));
+  $("measures-at").textContent = `As of ${hm(parseTime(m.at))} · alerts raised today: ${m.clinic.alerts_raised}`;
+  const rows = [];
+  for (const p of state.providers.length ? state.providers : Object.keys(m.providers).map((id) => ({ id, name: id }))) {
+    const pm = m.providers[p.id];
+    if (!pm) continue;
+    const tr = el("tr");
+    tr.dataset.provider = p.id;
+    const th = el("th", "", p.name);
+    th.scope = "row";
+    tr.append(th,
+      el("td", "", `${pm.seen} / ${pm.booked}`),
+      el("td", "", pm.arrival_to_provider.count ? minutesText(pm.arrival_to_provider.median) : "—"),
+      el("td", "", pm.roomed_to_provider.count ? minutesText(pm.roomed_to_provider.median) : "—"),
+      el("td", "", pm.cycle_time.count ? minutesText(pm.cycle_time.median) : "—"),
+      el("td", "", percent(pm.on_time_starts.rate)),
+      el("td", "", percent(pm.teach_back_rate.rate)),
+      el("td", "", percent(pm.no_show_rate.rate)),
+      el("td", "", `${minutesText(pm.current_lateness)} / ${minutesText(pm.worst_lateness)}`),
+      el("td", "", String(pm.alerts_raised)));
+    rows.push(tr);
+  }
+  $("provider-measures").tBodies[0].replaceChildren(...rows);
+}
+
+// -- what Floor has learned from past days --------------------------------------------------------------------
+
+function stageCell(s) {
+  const td = el("td", "");
+  td.dataset.stage = s.stage;
+  if (!s.visits) {
+    td.append(`${minutesText(s.expected, { decimals: true })}`, el("span", "learned-note", " clinic file"));
+    return td;
+  }
+  td.append(`${minutesText(s.expected, { decimals: true })}`,
+    el("span", "learned-note", ` file ${minutesText(s.configured)} · median ${minutesText(s.median, { decimals: true })} · ${plural(s.visits, "visit")}`));
+  return td;
+}
+
+export function renderLearned(answer) {
+  const summary = !answer.learned ? "Learning from past days…"
+    : answer.days ? `From ${plural(answer.days, "past day")} (${answer.first_day} to ${answer.last_day}; at most ${answer.max_days}), each stage drawn toward the clinic file with ${answer.prior_visits} visits' weight`
+    : "No past days yet: Floor expects the clinic file's minutes.";
+  $("learned-summary").textContent = summary;
+  const stageRows = [];
+  const patientRows = [];
+  for (const p of answer.providers) {
+    for (const t of p.visit_types) {
+      const tr = el("tr");
+      tr.dataset.provider = p.provider;
+      tr.dataset.visitType = t.visit_type;
+      const th = el("th", "", p.name);
+      th.scope = "row";
+      tr.append(th, el("td", "", t.label), ...t.stages.map(stageCell));
+      stageRows.push(tr);
+    }
+    const tr = el("tr");
+    tr.dataset.provider = p.provider;
+    const th = el("th", "", p.name);
+    th.scope = "row";
+    const early = p.arrival_late_median;
+    tr.append(th,
+      el("td", "", String(p.booked)),
+      el("td", "", p.booked ? `${p.no_shows} of ${p.booked} · expects ${percent(p.no_show_share)}` : "—"),
+      el("td", "", early === null ? "—" : early > 0 ? `${minutesText(early)} late` : early < 0 ? `${minutesText(-early)} early` : "on time"),
+      el("td", "", p.arrival_to_provider === null ? "—"
+        : `${minutesText(p.arrival_to_provider)} (${plural(p.arrival_to_provider_visits, "visit")})`));
+    patientRows.push(tr);
+  }
+  $("learned-stages").tBodies[0].replaceChildren(...stageRows);
+  $("learned-patients").tBodies[0].replaceChildren(...patientRows);
+}

@@ -1,0 +1,100 @@
+// Taps kept in the browser (lib/outbox.js): every tap is kept until answered, and once the board is in, the
+// taps kept from before this page started (a reload, a crash) are sent again; the server's refusals of them
+// stay listed until someone has read them.
+
+import { ApiError, Offline, tap } from "../lib/api.js";
+import { outbox } from "../lib/outbox.js";
+import { t } from "../lib/i18n.js";
+import { ROOM_MARK } from "../lib/labels.js";
+import { $, el } from "../lib/dom.js";
+import { render } from "./lists.js";
+import { PRESENCE_LABEL } from "./presence.js";
+import { signedOut } from "./session.js";
+import {
+  app, board, clinicFormat, pending, providerName, putRoom, putVisit, roomLabel, serverNow, stepDone, toasts,
+} from "./state.js";
+import { conflictText } from "./taps.js";
+
+export const kept = outbox({ send: tap });
+/** Taps kept from before this page started, being sent again: key -> {label, visit, waiting}. */
+export const sendingAgain = new Map();
+
+/** A tap as kept: for this clinic and the person signed in, with when (server clock) it was made. */
+export const keptTap = (entry) => ({ ...entry, clinic: board.clinic, staff: app.me.id, kept_at: serverNow() });
+
+/** What a kept tap was, in words, from what the board shows now. */
+function keptLabel(entry) {
+  const body = entry.body || {};
+  if (entry.visit) {
+    const name = board.visits.get(entry.visit)?.patient_name || t("kept.a_patient");
+    return `${name}: ${stepDone(body.type, body.room)}`;
+  }
+  if (entry.provider) return `${providerName(entry.provider)}: ${body.type === "undo" ? t("kept.undo") : PRESENCE_LABEL[body.type]}`;
+  if (entry.room) return `${roomLabel(entry.room)} ${ROOM_MARK[body.type] || body.type}`;
+  if (body.walk_in) return t("kept.walk_in", { name: body.patient_name });
+  return t("kept.a_tap");
+}
+
+/** Once the board is in: send again every tap this tablet kept for this clinic and person (a reload, a crash),
+ *  with its own Idempotency-Key, so what the server already stored is answered, not stored twice. */
+export function sendKeptAgain() {
+  if (!app.me || !board.clinic) return;
+  // A tap made on an earlier clinic day is not sent (a walk-in would be booked today).
+  const dayOf = (ms) => clinicFormat({ year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(ms));
+  const today = dayOf(serverNow());
+  const { again, old } = kept.left(board.clinic, app.me.id, (e) => !Number.isFinite(e.kept_at) || dayOf(e.kept_at) !== today);
+  for (const entry of old) noteRefused(t("kept.too_old", { what: keptLabel(entry) }));
+  for (const entry of again) if (!sendingAgain.has(entry.key)) sendAgain(entry);
+}
+
+async function sendAgain(entry) {
+  const r = { label: keptLabel(entry), visit: entry.visit, waiting: null, ctrl: new AbortController() };
+  sendingAgain.set(entry.key, r);
+  const body = entry.body || {};
+  // The card shows the tap on its way, as if just tapped.
+  const p = entry.visit && !pending.has(entry.visit) ? { step: body.type, room: body.room, version: body.expected_version,
+    key: entry.key, waiting: null, ctrl: r.ctrl } : null;
+  if (p) pending.set(entry.visit, p);
+  render();
+  try {
+    const answer = await kept.send(entry, {
+      token: app.token,
+      signal: r.ctrl.signal,
+      onWaiting: (attempt, err) => {
+        r.waiting = err instanceof Offline ? "offline" : "busy";
+        if (p) p.waiting = r.waiting;
+        render();
+      },
+    });
+    if (answer?.visit) putVisit(answer.visit, answer.plan);
+    if (answer?.room) putRoom(answer.room);
+    if (answer?.presence) board.presence.set(answer.presence.provider, answer.presence);
+    toasts.show({ text: t("kept.sent", { what: r.label }) });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      signedOut(err.message);
+      return;
+    }
+    if (err instanceof ApiError) {
+      if (err.body?.visit) putVisit(err.body.visit);
+      const why = err.status === 409 && err.body?.visit && (err.body.error === "stale_version" || err.body.error === "illegal_step")
+        ? conflictText(err.body.visit, entry.stage) : err.message;
+      noteRefused(`${r.label}: ${why}`);
+    }
+  } finally {
+    sendingAgain.delete(entry.key);
+    if (p && pending.get(entry.visit) === p) pending.delete(entry.visit);
+    render();
+  }
+}
+
+/** Kept taps the server refused stay listed until someone has read them. */
+function noteRefused(text) {
+  const list = $("kept-refused-list");
+  list.append(el("li", { text }));
+  $("kept-refused").hidden = false;
+}
+$("kept-refused-ok").addEventListener("click", () => {
+  $("kept-refused").hidden = true;
+  $("kept-refused-list").replaceChildren();
+});

@@ -1,0 +1,236 @@
+// Taps on a card: the next step, the other steps (ending a visit asks first), a room from the picker, the
+// visit's detail and history (lib/visit-detail.js), Undo from the toast; a refusal pins the card where it was
+// tapped and says what happened meanwhile.
+
+import { ApiError, Offline, newKey, tap } from "../lib/api.js";
+import { ENDING, confirmEnd, createVisitDetail } from "../lib/visit-detail.js";
+import { t } from "../lib/i18n.js";
+import { STEP_BUTTON } from "../lib/labels.js";
+import { updateBanner } from "./connection.js";
+import { kept, keptTap } from "./kept.js";
+import { render, renderNow } from "./lists.js";
+import { sendPresenceUndo } from "./presence.js";
+import { sendRoom } from "./rooms.js";
+import { request, signedOut } from "./session.js";
+import {
+  PIN_MS, app, board, clock, errorText, pending, pins, providerName, putRoom, putVisit, roomLabel, stageIndex,
+  stageLabel, stepDone, toasts, typeLabel, visitPath,
+} from "./state.js";
+
+// -- taps ----------------------------------------------------------------------------------------------------
+
+document.addEventListener("click", (e) => {
+  const button = e.target.closest("button[data-action], button[data-pick-room]");
+  if (!button || button.disabled) return;
+  const card = button.closest("[data-visit]");
+  if (button.hasAttribute("data-pick-room")) {
+    if (card) sendStep(card, "roomed", button.dataset.pickRoom);
+    return;
+  }
+  switch (button.dataset.action) {
+    case "next":
+      if (button.dataset.step === "roomed") {
+        // Rooming needs a room: the card opens its picker of ready rooms (and closes it on a second tap).
+        const id = card.dataset.visit;
+        app.pickerFor = app.pickerFor === id ? null : id;
+        renderNow();
+        if (app.pickerFor === id) {
+          const fresh = document.querySelector(`[data-visit="${CSS.escape(id)}"]`);
+          (fresh?.querySelector("[data-pick-room]") || fresh?.querySelector("[data-action='next']"))?.focus({ preventScroll: true });
+          fresh?.querySelector(".picker")?.scrollIntoView({ block: "nearest" });
+        }
+        return;
+      }
+      sendStep(card, button.dataset.step);
+      return;
+    case "step":
+      // Ending a visit asks first; so does a provider's check-out that skips the teach-back.
+      if (ENDING.has(button.dataset.step) || (button.dataset.step === "checked_out" && card.dataset.stage === "provider_in")) {
+        confirmStep(card, button.dataset.step);
+        return;
+      }
+      sendStep(card, button.dataset.step);
+      return;
+    case "detail":
+      detail.open(button.dataset.detailVisit, button);
+      return;
+    case "room-undo":
+      detail.undoRoom(button.dataset.undoRoom, board.rooms.get(button.dataset.undoRoom)?.version);
+      return;
+    case "dismiss":
+      pins.delete(card.dataset.visit);
+      render();
+      return;
+    case "undo":
+      sendUndo();
+      return;
+    case "room-ready":
+      sendRoom(button.closest("[data-room]").dataset.room, "ready");
+      return;
+    case "room-unblock":
+      sendRoom(button.closest("[data-room]").dataset.room, "unblocked");
+      return;
+    default:
+  }
+});
+
+// -- fixing mistakes: confirming the steps that end a visit, a visit's detail and history (lib/visit-detail.js) -
+
+/** Ask before ending a visit (no-show, cancel, left unseen); the card's tap goes only on "yes". */
+async function confirmStep(card, step) {
+  const id = card.dataset.visit;
+  const v = board.visits.get(id);
+  if (!v) return;
+  const code = v.token ? ` (${v.token})` : "";
+  const yes = t(`confirm.yes.${step}`);
+  const skip = step === "checked_out" ? ` ${t("confirm.skip_teach_back")}` : "";
+  const ok = await confirmEnd({ title: t("confirm.title", { step: STEP_BUTTON[step], name: v.patient_name, code }),
+    text: `${t("confirm.ends")}${skip} ${t("confirm.undo_later")}`, yes });
+  const fresh = document.querySelector(`[data-visit="${CSS.escape(id)}"]`);
+  if (ok && fresh) sendStep(fresh, step);
+}
+
+export const detail = createVisitDetail({
+  clinic: () => board.clinic,
+  me: () => app.me,
+  visit: (id) => board.visits.get(id),
+  request: (method, path) => request(method, path),
+  send: (path, body) => tap(path, body, { token: app.token }),
+  labels: { stage: stageLabel, step: stepDone, provider: providerName, type: typeLabel, room: roomLabel, clock },
+  onAnswer: (answer) => {
+    putVisit(answer.visit, answer.plan);
+    if (answer.visit) pins.delete(answer.visit.id);
+    render();
+  },
+  onRoom: (answer) => {
+    putRoom(answer.room);
+    render();
+  },
+  say: (text, error) => toasts.show({ text, error }),
+});
+
+async function sendStep(card, step, room) {
+  const id = card.dataset.visit;
+  if (!id || pending.has(id)) return;
+  // The version the card shows: if the visit moved on since, the server refuses and says how.
+  const version = Number(card.dataset.version);
+  const list = card.closest("[data-list]")?.dataset.list;
+  const shownStage = card.dataset.stage;
+  const p = { step, room, version, list, key: newKey(), waiting: null, ctrl: new AbortController() };
+  pending.set(id, p);
+  if (app.pickerFor === id) app.pickerFor = null;
+  pins.delete(id);
+  render();
+  const body = { type: step, expected_version: version };
+  if (room) body.room = room;
+  try {
+    const answer = await kept.send(keptTap({ key: p.key, path: visitPath(id), body, visit: id, stage: shownStage }), {
+      token: app.token,
+      signal: p.ctrl.signal,
+      onWaiting: (attempt, err) => {
+        p.waiting = err instanceof Offline ? "offline" : "busy";
+        render();
+      },
+    });
+    if (pending.get(id) !== p) return;
+    putVisit(answer.visit, answer.plan);
+    showUndo(answer.visit, step, room);
+  } catch (err) {
+    if (pending.get(id) !== p) return;
+    refused(id, err, { list, shownStage, step });
+  } finally {
+    if (pending.get(id) === p) pending.delete(id);
+    render();
+  }
+}
+
+/** A tap was refused: the card shows why, as the visit is now, where it was tapped. */
+function refused(id, err, { list, shownStage, step }) {
+  if (err instanceof ApiError && err.status === 401) {
+    signedOut(err.message);
+    return;
+  }
+  let note;
+  let kind = "error";
+  if (err instanceof ApiError) {
+    const body = err.body || {};
+    if (body.visit) putVisit(body.visit);
+    if (err.status === 409 && (body.error === "stale_version" || body.error === "illegal_step") && body.visit) {
+      kind = "conflict";
+      note = conflictText(body.visit, shownStage);
+    } else if (err.status === 409) {
+      kind = "conflict";
+      note = err.message;
+      if (body.error === "room_unavailable" && step === "roomed") {
+        note += ` ${t("picker.another")}`;
+        app.pickerFor = id;
+      }
+    } else {
+      note = err.message;
+    }
+  } else {
+    note = errorText(err);
+  }
+  if (list) pins.set(id, { list, note, kind, until: Date.now() + PIN_MS, step });
+  else toasts.show({ text: note });
+}
+
+/** What happened to a visit meanwhile, from its last step: "Already roomed in East 2 by ben at 10:42." */
+export function conflictText(visit, shownStage) {
+  const last = visit.steps?.at(-1);
+  const now = stageLabel(visit.stage);
+  if (stageIndex(visit.stage) > stageIndex(shownStage) && last && last.step === visit.stage) {
+    return t("conflict.already", { step: stepDone(last.step, last.room), who: last.by || t("conflict.someone"), time: clock(last.at) });
+  }
+  if (last) {
+    return t("conflict.undone_last", { now, step: stepDone(last.step, last.room), who: last.by || t("conflict.someone"),
+      time: clock(last.at) });
+  }
+  // A visit still scheduled also changes when a schedule import moves its time or provider.
+  if (visit.stage === "scheduled") return t("conflict.rescheduled", { now });
+  return t("conflict.undone", { now });
+}
+
+// -- the Undo toast (tablet/toast.js shows it) ---------------------------------------------------------------
+
+function showUndo(visit, step, room) {
+  const text = t("toast.step", { name: visit.patient_name, step: stepDone(step, room) });
+  toasts.show({ text, undo: { visit: visit.id, version: visit.version, step }, patient: visit.patient_name });
+}
+
+async function sendUndo() {
+  const sent = toasts.current;
+  if (!sent || !sent.undo || sent.sending) return;
+  const { visit: id, version } = sent.undo;
+  toasts.sending();
+  if (sent.undo.presence) return sendPresenceUndo(sent);
+  if (sent.undo.room) {
+    toasts.hide();
+    return detail.undoRoom(sent.undo.room, version);
+  }
+  try {
+    const answer = await kept.send(keptTap({ key: newKey(), path: visitPath(id), body: { type: "undo", expected_version: version },
+      visit: id, stage: board.visits.get(id)?.stage }), {
+      token: app.token,
+      onWaiting: (attempt, err) => {
+        sent.waiting = err instanceof Offline ? "offline" : "busy";
+        if (toasts.current === sent) toasts.paint();
+        updateBanner();
+      },
+    });
+    putVisit(answer.visit, answer.plan);
+    pins.delete(id);
+    toasts.show({ text: t("detail.undone", { name: answer.visit.patient_name, stage: stageLabel(answer.visit.stage) }) });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
+    let text = t("detail.could_not_undo", { why: errorText(err) });
+    if (err instanceof ApiError && err.body?.visit) {
+      putVisit(err.body.visit);
+      if (err.body.error === "stale_version") text = t("detail.could_not_undo", { why: conflictText(err.body.visit, sent.undo.step) });
+    }
+    toasts.show({ text, error: true, ms: 8000 });
+  } finally {
+    render();
+  }
+  return undefined;
+}

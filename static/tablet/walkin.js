@@ -1,0 +1,77 @@
+// The walk-in form: a patient who came without a booking, for a provider and visit type of the clinic's.
+
+import { ApiError, Offline, newKey } from "../lib/api.js";
+import { show } from "../lib/page.js";
+import { t } from "../lib/i18n.js";
+import { $, el } from "../lib/dom.js";
+import { updateBanner } from "./connection.js";
+import { kept, keptTap } from "./kept.js";
+import { render } from "./lists.js";
+import { signedOut } from "./session.js";
+import { app, board, errorText, providerName, putVisit } from "./state.js";
+
+export function fillWalkinChoices() {
+  const provider = $("walkin-provider");
+  const type = $("walkin-type");
+  const keepP = provider.value;
+  const keepT = type.value;
+  provider.replaceChildren(el("option", { value: "", text: t("walkin.choose_provider") }),
+    ...[...board.providers.values()].map((p) => el("option", { value: p.id, text: p.name })));
+  type.replaceChildren(...[...board.visitTypes.values()].map((vt) => el("option", { value: vt.code, text: vt.label })));
+  if (board.providers.has(keepP)) provider.value = keepP;
+  if (board.visitTypes.has(keepT)) type.value = keepT;
+}
+
+$("walkin").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  if (app.walkinPending) return;
+  const name = $("walkin-name").value.trim();
+  const provider = $("walkin-provider").value;
+  const visitType = $("walkin-type").value;
+  if (!name) {
+    $("walkin-name").setCustomValidity(t("walkin.type_name"));
+    $("walkin-name").reportValidity();
+    return;
+  }
+  const button = $("walkin-submit");
+  const w = { name, waiting: null };
+  app.walkinPending = w;
+  button.disabled = true;
+  button.textContent = t("card.sending");
+  show($("walkin-message"), t("card.sending"), "info");
+  try {
+    const answer = await kept.send(keptTap({ key: newKey(), path: `/api/clinics/${encodeURIComponent(board.clinic)}/visits`,
+      body: { patient_name: name, provider, visit_type: visitType, walk_in: true } }), {
+        token: app.token,
+        onWaiting: (attempt, err) => {
+          w.waiting = err instanceof Offline ? "offline" : "busy";
+          show($("walkin-message"), w.waiting === "offline"
+            ? t("walkin.kept_offline") : t("card.busy"), "info");
+          updateBanner();
+        },
+      });
+    if (app.walkinPending !== w) return;
+    putVisit(answer.visit, answer.plan);
+    show($("walkin-message"), t("walkin.added", { name: answer.visit.patient_name, provider: providerName(answer.visit.provider) }),
+      "success");
+    $("walkin-name").value = "";
+    render();
+  } catch (err) {
+    if (app.walkinPending !== w) return;
+    if (err instanceof ApiError && err.status === 401) {
+      signedOut(err.message);
+      return;
+    }
+    show($("walkin-message"), errorText(err), "error");
+    const field = err instanceof ApiError ? err.body?.field : null;
+    ({ provider: $("walkin-provider"), visit_type: $("walkin-type"), patient_name: $("walkin-name") }[field] || $("walkin-name")).focus();
+  } finally {
+    if (app.walkinPending === w) {
+      app.walkinPending = null;
+      button.disabled = false;
+      button.textContent = t("tablet.add_walkin");
+      updateBanner();
+    }
+  }
+});
+$("walkin-name").addEventListener("input", () => $("walkin-name").setCustomValidity(""));
