@@ -15,7 +15,7 @@ from floor.config import demo_clinic
 from floor.simulator import DEMO_LATE_START
 from tests.browser.conftest import Demo, Screens, sign_in_page
 
-pytestmark = [pytest.mark.browser, pytest.mark.server]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.long]
 
 SPEED = 150
 #: The demo's first ten minutes of real time at its default 30x, in clinic minutes; in seconds at SPEED.

@@ -15,7 +15,7 @@ from playwright.sync_api import Page
 
 from tests.browser.conftest import CLINIC, Demo, Screens, sign_in_page
 
-pytestmark = [pytest.mark.browser, pytest.mark.server]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.long]
 
 #: 600x: the clinic day (07:45 to about 17:30) passes in about a minute.
 SPEED = 600

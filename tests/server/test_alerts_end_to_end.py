@@ -30,7 +30,7 @@ from tests.server.conftest import ServerProcess, staff_add
 from tests.support.redis_server import RedisServer
 from tests.support.sim_driver import ROLES, play_over_http
 
-pytestmark = [pytest.mark.anyio, pytest.mark.server]
+pytestmark = [pytest.mark.anyio, pytest.mark.server, pytest.mark.long]
 
 CLINIC = "riverside"
 #: A generated day whose morning has plenty of alerts. Played in-process (07:55-12:00, a look every 12 clinic

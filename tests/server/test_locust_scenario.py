@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.server]
+pytestmark = [pytest.mark.server, pytest.mark.long]
 
 ROOT = Path(__file__).resolve().parents[2]
 #: A row of locust's request table: type, name, # reqs, # fails (the percentile table has no "(x%)").

@@ -21,7 +21,7 @@ from tests.server.test_redis_failover import SYNC_AT_ONCE
 from tests.server.test_redis_stall import PAUSE, Tablet, _ready, _wait, _walk_ins
 from tests.support.redis_cluster import ClusterNode, ReadmeCluster
 
-pytestmark = [pytest.mark.server]
+pytestmark = [pytest.mark.server, pytest.mark.long]
 
 #: The cluster's node timeout (ms): short, so the test sees the cluster decide a master has failed.
 NODE_TIMEOUT_MS = 1000
