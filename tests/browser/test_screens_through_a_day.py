@@ -146,7 +146,9 @@ def test_tablet_and_manager_pages_pass_axe(demo: Demo, screens: Screens, staff: 
     page = screens.open(f"{demo.url}/{path}", width=1280, height=800)
     assert _serious(page) == []  # the sign-in form
     sign_in_page(page, staff, demo.pins[staff])
-    page.wait_for_timeout(1500)  # the first snapshot rendered
+    # The first snapshot rendered: the feed turns the page's connection pill live as it hands the page its
+    # snapshot, in the same task (static/lib/feed.js).
+    page.wait_for_selector("#conn[data-mode='live']" if path else "#live[data-mode='live']", timeout=10_000)
     if path == "manager.html":
         page.wait_for_selector("#learned-stages tbody tr", timeout=10_000)  # what Floor has learned, too
     assert _serious(page) == []
