@@ -17,7 +17,7 @@ from tests.browser.conftest import CLINIC, Screens, sign_in_page
 from tests.server.conftest import CLINIC_MORNING, ServerProcess
 from tests.support.staff import PEOPLE, PIN
 
-pytestmark = [pytest.mark.browser, pytest.mark.server]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.long]
 
 #: The server's clinic clock starts at 09:00 when the test starts, at real pace (its own origin: the run's
 #: shared one may be minutes old by now). A 09:05

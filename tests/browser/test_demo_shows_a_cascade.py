@@ -1,7 +1,7 @@
 """`floor demo` as a newcomer runs it shows the cascade alert in its first minutes: its day (one provider held
 up at the start, floor/simulator.py `demo_staff`) raises a cascade that the hallway wall shows as "Running
 late" and the manager's page lists (its lateness tile saying what its timeline says), and that clears when
-the provider has caught up. The demo runs at 150x from its own default start; every wait is bounded by the
+the provider has caught up. The demo runs at 300x from its own default start; every wait is bounded by the
 demo's first ten minutes at its default 30x."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from floor.config import demo_clinic
 from floor.simulator import DEMO_LATE_START
 from tests.browser.conftest import Demo, Screens, sign_in_page
 
-pytestmark = [pytest.mark.browser, pytest.mark.server]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.long]
 
-SPEED = 150
+SPEED = 300
 #: The demo's first ten minutes of real time at its default 30x, in clinic minutes; in seconds at SPEED.
 FIRST_MINUTES = 10 * 30
 WITHIN_S = FIRST_MINUTES * 60 / SPEED

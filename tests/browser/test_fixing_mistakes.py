@@ -19,7 +19,7 @@ from tests.browser.conftest import CLINIC, Screens, pair_wall, sign_in_page
 from tests.server.conftest import ServerProcess
 from tests.support.staff import PEOPLE, PIN
 
-pytestmark = [pytest.mark.browser, pytest.mark.server]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.long]
 
 API = f"/api/clinics/{CLINIC}"
 DESK, MA, MANAGER = PEOPLE[Role.front_desk][0], PEOPLE[Role.medical_assistant][0], PEOPLE[Role.manager][0]

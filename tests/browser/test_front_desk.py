@@ -17,7 +17,7 @@ from tests.browser.conftest import CLINIC, Screens, sign_in_page
 from tests.server.conftest import ServerProcess
 from tests.support.staff import PEOPLE, PIN
 
-pytestmark = [pytest.mark.browser, pytest.mark.server]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.long]
 
 DAY = "2026-11-23"  # the test servers' clinic day (tests/server/conftest.py CLINIC_MORNING: 09:00 there)
 FIRST = ["Ann", "Bo", "Cruz", "Dee", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jo", "Kai", "Lin"]

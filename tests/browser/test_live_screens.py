@@ -22,7 +22,7 @@ from tests.server.conftest import ServerProcess
 from tests.support.redis_server import RedisServer
 from tests.support.staff import PEOPLE, PIN
 
-pytestmark = [pytest.mark.browser, pytest.mark.server]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.long]
 
 MA = PEOPLE[Role.medical_assistant][0]
 

@@ -20,6 +20,8 @@ from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.simulator import DEMO_LATE_START, demo_absences, demo_staff, demo_start
 
+pytestmark = pytest.mark.long
+
 CLINIC = demo_clinic()
 #: The demo's default speed (`floor demo --speed`) and ten minutes of real time at it.
 SPEED = 30

@@ -10,6 +10,7 @@ import datetime as dt
 from collections import Counter
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
@@ -35,6 +36,8 @@ from floor.core.ids import Ids
 from floor.core.journey import ENDS, IN_ROOM, PATH, STEPS, Stage, allowed_steps, enters_room
 from floor.core.rooms import RoomAction, RoomState
 from tests.support.floors import snapshot
+
+pytestmark = pytest.mark.long
 
 CLINIC = demo_clinic()
 TZ = CLINIC.tz

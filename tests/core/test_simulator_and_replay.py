@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import msgspec
+import pytest
 
 from floor.config import demo_clinic
 from floor.core.events import AlertCleared, AlertRaised, AlertUpdated
@@ -19,6 +20,8 @@ from floor.log.embedded import frame
 from floor.replay import read_events, replay
 from floor.simulator import plan_day, simulate_day
 from tests.support.floors import snapshot
+
+pytestmark = pytest.mark.long
 
 CLINIC = demo_clinic()
 DAY = dt.date(2026, 11, 23)

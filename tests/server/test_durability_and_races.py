@@ -14,7 +14,7 @@ import pytest
 from floor.core.access import Role
 from tests.server.conftest import ServerProcess
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.long]
 
 CLINIC = "riverside"
 PATH = ("roomed", "prep_done", "provider_in", "teach_back_done", "checked_out")

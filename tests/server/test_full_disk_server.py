@@ -23,7 +23,7 @@ import pytest
 from floor.core.access import Role
 from tests.server.conftest import ServerProcess, free_port
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.long]
 
 CLINIC = "riverside"
 

@@ -21,7 +21,7 @@ from floor.core.access import Role
 from tests.server.conftest import ServerProcess
 from tests.support.redis_server import RedisServer
 
-pytestmark = [pytest.mark.anyio, pytest.mark.server]
+pytestmark = [pytest.mark.anyio, pytest.mark.server, pytest.mark.long]
 
 CLINIC = "riverside"
 #: Generous: the server takes well under a second; the issue's bound is 5 s.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.server]
+pytestmark = [pytest.mark.server, pytest.mark.long]
 
 ROOT = Path(__file__).resolve().parents[2]
 #: A row of locust's request table: type, name, # reqs, # fails (the percentile table has no "(x%)").
@@ -65,7 +65,7 @@ def test_the_scenario_runs_headless_and_passes_with_taps_and_live_messages() -> 
 
 def test_failed_requests_make_the_run_exit_non_zero() -> None:
     # No such clinic: every tablet's work list and every display's pairing is refused (404).
-    code, output = run_locust("--tablets", "3", "--displays", "1", "--seconds", "8", "--clinic", "nowhere")
+    code, output = run_locust("--tablets", "3", "--displays", "1", "--seconds", "5", "--clinic", "nowhere")
 
     assert code == 1, output
     rows = summary(output)

@@ -26,7 +26,7 @@ from tests.server.test_shared_redis import (
 )
 from tests.support.redis_cluster import ReadmeCluster, readme_node_args
 
-pytestmark = [pytest.mark.anyio, pytest.mark.server]
+pytestmark = [pytest.mark.anyio, pytest.mark.server, pytest.mark.long]
 
 
 #: Flags the tests add to the README's node command: a short node timeout, so a node's failure is noticed in

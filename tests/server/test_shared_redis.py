@@ -17,7 +17,7 @@ from floor.core.access import Role
 from tests.server.conftest import ServerProcess
 from tests.support.redis_server import RedisServer
 
-pytestmark = [pytest.mark.anyio, pytest.mark.server]
+pytestmark = [pytest.mark.anyio, pytest.mark.server, pytest.mark.long]
 
 CLINIC = "riverside"
 #: Sent on every clock tick whatever happens on the floor: not updates.

@@ -216,6 +216,21 @@ class ReadmeCluster:
             time.sleep(0.1)
         raise RuntimeError("the replicas did not link to their masters")
 
+    def marked_failed(self, node: ClusterNode) -> bool:
+        """Whether every other running node flags `node` as failed (`fail` in CLUSTER NODES, not the `fail?` of a
+        node that only it suspects): the cluster's verdict, reached once the node timeout has passed."""
+        try:
+            for other in self.running():
+                if other is node:
+                    continue
+                lines = other.client.execute_command("CLUSTER", "NODES").decode().splitlines()
+                line = next(x for x in lines if x.split()[1].split("@")[0].endswith(f":{node.port}"))
+                if "fail" not in line.split()[2].split(","):
+                    return False
+        except (redis.RedisError, StopIteration):
+            return False
+        return True
+
     def master_of_key(self, key: str) -> ClusterNode:
         """The node serving the key's slot now (by what each running master says it serves itself)."""
         slot = self.running()[0].client.cluster("keyslot", key)
