@@ -32,6 +32,7 @@ import math
 import multiprocessing
 import os
 import random
+import socket
 import sys
 import tempfile
 import time
@@ -396,26 +397,64 @@ async def storm(label: str, workers: Workers, servers: list[FloorServer], report
         for clinic, seq in r["seqs"].items():
             target[clinic] = max(target.get(clinic, 0), seq)
     await workers.ask({"op": "arm", "target": target})
+    overflows0 = listen_overflows()
     down = time.monotonic()
     codes = await asyncio.gather(*(asyncio.to_thread(s.stop) for s in servers))
     stopped = time.monotonic()
+    # Up once every server listens again (it does only once its clinics are loaded): under the storm its first
+    # HTTP answer comes late, queued behind thousands of sockets, and says more about the storm than the start.
+    listened = [asyncio.ensure_future(asyncio.to_thread(listening, s)) for s in servers]
     restarted = await asyncio.gather(*(asyncio.to_thread(s.start) for s in servers))
-    up = time.monotonic()
+    answered = time.monotonic()
+    ups = await asyncio.gather(*listened)
+    up, cpu0 = max(t for t, _ in ups), sum(c for _, c in ups)
     answers = await workers.ask({"op": "back", "up": up, "within": 60})
+    cpu = sum(s.process.cpu() for s in servers) - cpu0
+    overflows = listen_overflows() - overflows0
     back = [b for a in answers for b in a["back"]]
     behind = sum(a["behind"] for a in answers)
     peak = sum(s.process.memory("VmHWM") for s in servers)
     print(
-        f"[{label} storm] servers exited {codes} in {stopped - down:.1f} s; up again in {max(restarted):.1f} s; "
+        f"[{label} storm] servers exited {codes} in {stopped - down:.1f} s; listening again after "
+        f"{up - stopped:.1f} s, answering HTTP after {max(restarted):.1f} s ({answered - up:.1f} s after listening); "
         f"close codes {sorted({c for a in answers for c in a['codes']})}; "
         f"{sum(a['failed_connects'] for a in answers)} refused connects while down"
     )
     print(
         f"[{label} storm] {len(back)} of {len(back) + behind} sockets back in step: p50 {pct(back, 50):.2f} s  "
         f"p99 {pct(back, 99):.2f} s  all {max(back, default=float('nan')) if not behind else float('nan'):.2f} s "
-        f"after the servers were up ({max(back, default=0) + up - down:.1f} s after the drop); peak server RSS "
+        f"after the servers listened ({max(back, default=0) + up - down:.1f} s after the drop); peak server RSS "
         f"{peak / 2**20:.0f} MiB"
     )
+    print(
+        f"[{label} storm] server CPU from listening to all back {cpu:.1f} s "
+        f"({cpu / max(1, len(back)) * 1000:.2f} ms per socket back); listen queue overflows on this machine "
+        f"since the drop {overflows} (each a connect its client's kernel retries 1, 3, 7... s later)"
+    )
+
+
+def listening(server: FloorServer, within: float = 120.0) -> tuple[float, float]:
+    """When a (re)starting server accepts a connection (the kernel completes it once the server listens),
+    polled every 10 ms: its time.monotonic(), and the server's CPU seconds then."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=0.5):
+                return time.monotonic(), server.process.cpu()
+        except OSError:
+            time.sleep(0.01)
+    raise SystemExit(f"nothing listened on port {server.port} within {within:g} s")
+
+
+def listen_overflows() -> int:
+    """The machine's count of connections dropped because a listening socket's accept queue was full
+    (TcpExt ListenOverflows, every process's: 0 on a machine where nothing else overflows)."""
+    try:
+        text = Path("/proc/net/netstat").read_text()
+        lines = [line.split() for line in text.splitlines() if line.startswith("TcpExt:")]
+        return int(dict(zip(lines[0], lines[1], strict=True))["ListenOverflows"])
+    except (OSError, KeyError, IndexError, ValueError):
+        return 0
 
 
 def main() -> None:

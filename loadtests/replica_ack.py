@@ -2,10 +2,11 @@
 
 Starts a private Redis primary with one replica (both on loopback, each in its own temporary directory, AOF with
 `appendfsync always` as the README recommends), then, for each setting in turn, a `floor serve` on that primary
-and a fixed number of walk-in taps from a few tablets, each tablet at most `--rate` taps a second (the server's
-limit per sign-in is 5). Prints the tap acknowledgement (HTTP round trip) p50/p99 with and without the setting,
-and checks that every tap was answered 201. Bounded: at most `--taps` taps per run (2,000 at most), and the
-runs alternate (`--rounds`) so that a slow moment of the machine does not fall on one setting only.
+and a fixed number of taps from a few tablets (a walk-in, then marking it left unseen, and so on; `--pile-up`:
+walk-ins only, none leaving), each tablet at most `--rate` taps a second (the server's limit per sign-in is 5).
+Prints the tap acknowledgement (HTTP round trip) p50/p99 with and without the setting, the Redis commands per
+tap, and checks that every tap was answered 201. Bounded: at most `--taps` taps per run (2,000 at most), and
+the runs alternate (`--rounds`) so that a slow moment of the machine does not fall on one setting only.
 
     .venv/bin/python loadtests/replica_ack.py --taps 400 --tablets 4 --rounds 2
     .venv/bin/python loadtests/replica_ack.py --taps 400 --tablets 4 --rounds 2 --instances 2
@@ -91,9 +92,14 @@ def linked(primary: Node) -> None:
         raise SystemExit("the replica did not link")
 
 
-async def taps(bases: list[str], tablets: int, count: int, rate: float) -> tuple[list[float], dict[int, int]]:
-    """`count` walk-ins from `tablets` signed-in tablets, tablet n on server n mod the servers; each tap's
-    acknowledgement time, and the statuses."""
+async def taps(
+    bases: list[str], tablets: int, count: int, rate: float, pile_up: bool = False
+) -> tuple[list[float], dict[int, int]]:
+    """`count` taps from `tablets` signed-in tablets, tablet n on server n mod the servers: a walk-in, then one
+    that marks a walk-in of its own left unseen, and so on (as fleet.py), so the waiting list stays as short as
+    a clinic's; with `pile_up` every tap is a walk-in and none leaves (how this benchmark ran before: the clinic
+    grows by every tap of every run, and each alert review walks all of them). Each tap's acknowledgement time,
+    and the statuses."""
     clients = [httpx.AsyncClient(base_url=base, timeout=30) for base in bases]
     try:
         headers = await asyncio.gather(
@@ -105,22 +111,29 @@ async def taps(bases: list[str], tablets: int, count: int, rate: float) -> tuple
 
         async def tablet(n: int) -> None:
             pace = Pace(rate)
+            waiting: list[str] = []
             while left[0] > 0:
                 left[0] -= 1
                 await pace.wait()
-                t0 = time.monotonic()
-                r = await clients[n % len(clients)].post(
-                    f"/api/clinics/{CLINIC}/visits",
-                    headers=headers[n],
-                    json={
+                if waiting and not pile_up:
+                    path, body = (
+                        f"/api/clinics/{CLINIC}/visits/{waiting.pop()}/events",
+                        {"type": "left_without_being_seen"},
+                    )
+                else:
+                    path = f"/api/clinics/{CLINIC}/visits"
+                    body = {
                         "patient_name": f"Load {n}-{left[0]}",
                         "provider": "kim",
                         "visit_type": "follow",
                         "walk_in": True,
-                    },
-                )
+                    }
+                t0 = time.monotonic()
+                r = await clients[n % len(clients)].post(path, headers=headers[n], json=body)
                 acks.append(time.monotonic() - t0)
                 statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+                if r.status_code == 201 and "walk_in" in body:
+                    waiting.append(r.json()["visit"]["id"])
 
         await asyncio.gather(*(tablet(n) for n in range(tablets)))
         return acks, statuses
@@ -131,11 +144,26 @@ async def taps(bases: list[str], tablets: int, count: int, rate: float) -> tuple
 
 def waits(primary: Node) -> int:
     """WAIT commands the primary has run: the setting's evidence (one per tap with it, none without)."""
-    return int(primary.client.info("commandstats").get("cmdstat_wait", {}).get("calls", 0))
+    return commands(primary).get("wait", 0)
+
+
+def commands(primary: Node) -> dict[str, int]:
+    """Calls of each command the primary has run (INFO commandstats)."""
+    stats = primary.client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(v.get("calls", 0)) for name, v in stats.items()}
+
+
+def per_tap(before: dict[str, int], after: dict[str, int], taps: int) -> str:
+    """The commands the primary ran per tap in a run, the most frequent first: the servers' own (an EVALSHA, and
+    the commands its script ran, which Redis counts as well), their followers' XREAD, sign-ins and start-ups;
+    this script's INFO left out. What a tap costs in round trips, counted by Redis."""
+    ran = {k: after[k] - before.get(k, 0) for k in after if k != "info"}
+    ran = {k: v for k, v in ran.items() if v}
+    return "  ".join(f"{k} {v / max(1, taps):.2f}" for k, v in sorted(ran.items(), key=lambda kv: -kv[1]))
 
 
 def run(primary: Node, replicas: int, args: argparse.Namespace) -> list[float]:
-    before = waits(primary)
+    before, ran_before = waits(primary), commands(primary)
     os.environ["FLOOR_REDIS_REPLICAS"] = str(replicas)  # `floor serve` reads it (as --redis-replicas)
     os.environ["FLOOR_REDIS_REPLICA_TIMEOUT"] = "1000"
     with tempfile.TemporaryDirectory() as data:
@@ -144,7 +172,9 @@ def run(primary: Node, replicas: int, args: argparse.Namespace) -> list[float]:
             for server in servers:
                 os.makedirs(server.data_dir)
                 server.start()
-            acks, statuses = asyncio.run(taps([s.base for s in servers], args.tablets, args.taps, args.rate))
+            acks, statuses = asyncio.run(
+                taps([s.base for s in servers], args.tablets, args.taps, args.rate, args.pile_up)
+            )
         finally:
             for server in servers:
                 server.stop()
@@ -154,6 +184,7 @@ def run(primary: Node, replicas: int, args: argparse.Namespace) -> list[float]:
         f"p99 {pct(acks, 99) * 1000:.2f} ms  statuses {statuses}  WAITs {waits(primary) - before}",
         flush=True,
     )
+    print(f"  Redis commands per tap: {per_tap(ran_before, commands(primary), len(acks))}", flush=True)
     if statuses != {201: len(acks)}:
         raise SystemExit("some taps were not answered 201")
     return acks
@@ -170,6 +201,12 @@ def main() -> None:
         type=int,
         default=1,
         help="Floor servers on the one primary, the tablets split between them (1; at most 4)",
+    )
+    parser.add_argument(
+        "--pile-up",
+        action="store_true",
+        help="every tap a walk-in and none leaves (before issue 20: by the last runs one provider has over a "
+        "thousand walk-ins waiting, and each alert review, which walks them all, holds the loop for tens of ms)",
     )
     args = parser.parse_args()
     args.instances = max(1, min(args.instances, 4))

@@ -80,6 +80,13 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     serve_until_stopped(uvicorn_server(floors, settings), settings)
 
 
+#: Connections the kernel may hold for the server before it accepts them (capped by `net.core.somaxconn`, 4096
+#: on current Linux). After a restart every wall reconnects within a second or so: a connection that finds the
+#: queue full is dropped and its client's kernel tries again 1, 3, 7, 15 s later, so a few thousand sockets
+#: were still away half a minute after the server was up (uvicorn's default is 2048; loadtests/README.md).
+BACKLOG = 65535
+
+
 def uvicorn_server(
     floors: Floors,
     settings: Settings,
@@ -120,6 +127,7 @@ def uvicorn_server(
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
+        backlog=BACKLOG,
     )
     return uvicorn.Server(config)
 

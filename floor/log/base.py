@@ -33,9 +33,13 @@ class Record(Struct, frozen=True):
 class SeqTaken(Exception):
     """Another writer appended first: the caller catches up, decides again and retries."""
 
-    def __init__(self, clinic: str, seq: int, last_seq: int) -> None:
+    def __init__(self, clinic: str, seq: int, last_seq: int, missed: list[Event] | None = None) -> None:
         super().__init__(f"clinic {clinic}: seq {seq} is not next (the log is at {last_seq})")
         self.last_seq = last_seq
+        #: The events stored from the refused seq to `last_seq`, in order, when the log said them in its refusal
+        #: (the Redis log does, for a writer a few events behind): the writer folds them in without reading the
+        #: log again. None: read them (`read`).
+        self.missed = missed
 
 
 class KeyTaken(Exception):

@@ -30,6 +30,10 @@ class Follower:
         while True:
             try:
                 events = await self.log.tail(self.id, self.today.floor.seq, wait)
+                if not self.today.stale and all(e.seq <= self.today.floor.seq for e in events):
+                    # Nothing new (this server's own taps, folded already): the writer's lock is left to taps.
+                    backoff.reset()
+                    continue
                 async with self.writer.lock:
                     if self.today.stale or any(e.seq > self.today.floor.seq + 1 for e in events[:1]):
                         await self.writer.catch_up()

@@ -177,8 +177,8 @@ class Writer:
                 try:
                     with self.metrics.timing(self.metrics.append_seconds):
                         await self.log.append(self.id, Record(event, receipt))
-                except SeqTaken:
-                    await self.catch_up()
+                except SeqTaken as taken:
+                    await self.catch_up(taken.missed)
                     if self.today.stored_already(event):
                         # Our own append, stored but answered late (a client retry after a lost reply).
                         return Answer(event, touched)
@@ -225,8 +225,8 @@ class Writer:
                 try:
                     with self.metrics.timing(self.metrics.append_seconds):
                         await self.log.append_all(self.id, [Record(e) for e in events])
-                except SeqTaken:
-                    await self.catch_up()
+                except SeqTaken as taken:
+                    await self.catch_up(taken.missed)
                     continue
                 for n, event in enumerate(events, 1):
                     self.fold(event)
@@ -267,9 +267,15 @@ class Writer:
             self.feed.resync_all()
         self.fold(event)
 
-    async def catch_up(self) -> None:
-        """Fold in what other servers appended since our last event (the clinic's lock held)."""
+    async def catch_up(self, missed: list[Event] | None = None) -> None:
+        """Fold in what other servers appended since our last event (the clinic's lock held): `missed`, the
+        events a refused append came back with (SeqTaken.missed), when they run on from our floor; else what
+        the log holds."""
         seq = self.today.floor.seq
+        if missed and missed[0].seq == seq + 1:
+            for event in missed:
+                self.fold_stored(event)
+            return
         events = await self.log.read(self.id, seq)
         if events is None or (not events and await self.log.last_seq(self.id) < seq):
             # The log no longer holds what we missed, or it lost events we folded (a Redis without
@@ -319,8 +325,8 @@ class Writer:
         try:
             with self.metrics.timing(self.metrics.append_seconds):
                 await self.log.append(self.id, Record(event))
-        except SeqTaken:
-            await self.catch_up()
+        except SeqTaken as taken:
+            await self.catch_up(taken.missed)
             return False
         self.fold(event)
         if isinstance(change, AlertRaised):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,7 +12,6 @@ from pathlib import Path
 import structlog
 from litestar import Litestar, Router
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
@@ -79,7 +78,7 @@ def _request_context(scope: Scope) -> tuple[str, str, str | None]:
     path: str = scope["path"]
     parts = path.split("/")
     clinic = parts[3] if len(parts) > 3 and parts[1:3] == ["api", "clinics"] else None
-    return request_id.decode("latin-1")[:64] or uuid.uuid4().hex[:16], path, clinic
+    return request_id.decode("latin-1")[:64] or secrets.token_hex(8), path, clinic
 
 
 def request_context(app: ASGIApp) -> ASGIApp:
@@ -141,12 +140,7 @@ def create_app(
             await floors.stop()
 
     api = clinics_router(floors)
-    sockets = Router(
-        "/api/clinics",
-        route_handlers=[live],
-        dependencies={"floors": Provide(lambda: floors, use_cache=True, sync_to_thread=False)},
-        include_in_schema=False,
-    )
+    sockets = Router("/api/clinics", route_handlers=[live], include_in_schema=False)
     pages = create_static_files_router(
         path="/", directories=[static_dir()], html_mode=True, include_in_schema=False, name="pages"
     )

@@ -16,9 +16,7 @@ from typing import Any
 import msgspec
 import structlog
 from litestar import WebSocket, websocket
-from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
-from litestar.params import FromPath
 from litestar.types import Empty
 from litestar.utils.scope.state import ScopeState
 
@@ -128,7 +126,11 @@ def _audience(who: Caller, runtime: ClinicRuntime, opt: Mapping[str, Any]) -> st
 
 
 @websocket("/{clinic:str}/live", opt={"act": Act.read_floor, "displays": True})
-async def live(socket: WebSocket, floors: NamedDependency[Floors], clinic: FromPath[str]) -> None:
+async def live(socket: WebSocket) -> None:
+    # The floors and the clinic are read here rather than injected: Litestar's injection was a tenth of a
+    # socket's cost to the server, and after a restart every wall connects at once (loadtests/README.md).
+    floors: Floors = socket.app.state.floors
+    clinic: str = socket.path_params["clinic"]
     guarding: Guarding = socket.app.state.guarding
     if not guarding.origin_allowed(socket.headers.get("origin"), socket.headers.get("host")):
         # Refused before the handshake completes: the browser sees a 403 and no page of another site can

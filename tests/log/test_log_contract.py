@@ -16,6 +16,7 @@ from floor.core.events import PresenceUndone, ProviderPresence
 from floor.core.presence import Presence
 from floor.log.base import KeyTaken, Record, SeqTaken
 from floor.log.embedded import EmbeddedLog
+from floor.log.redis import MISSED
 from tests.support.logs import Opener
 from tests.support.records import DAY, event, receipt, record
 
@@ -167,6 +168,38 @@ async def test_two_writers_on_one_log_never_both_take_a_seq(open_log: Opener) ->
     assert len(winners) == 1
     assert all(isinstance(x, SeqTaken) and x.last_seq == 2 for x in results if x is not None)
     assert await (await open_log()).read(CLINIC, 0) == [event(1), winners[0].event]
+
+
+async def test_a_writer_behind_is_refused_with_the_events_it_missed_when_the_log_can_say_them(open_log: Opener) -> None:
+    """A shared log (Redis) says, in its refusal, the events stored from the refused seq on (at most MISSED),
+    so the writer folds them in without reading the log; a log that does not say them gives None."""
+    log = await open_log()
+    for seq in (1, 2, 3):
+        await log.append(CLINIC, record(seq))
+    with pytest.raises(SeqTaken) as behind:
+        await log.append(CLINIC, record(2, actor="other-server"))
+    with pytest.raises(SeqTaken) as ahead:
+        await log.append(CLINIC, record(5, actor="other-server"))
+    with pytest.raises(SeqTaken) as invalid:
+        await log.append(CLINIC, record(0, actor="other-server"))
+    if log.shared:
+        assert behind.value.missed == [event(2), event(3)]
+    else:
+        assert behind.value.missed is None
+    assert behind.value.last_seq == ahead.value.last_seq == invalid.value.last_seq == 3
+    assert ahead.value.missed is None and invalid.value.missed is None
+    assert await log.read(CLINIC, 0) == [event(1), event(2), event(3)]
+
+
+async def test_a_writer_far_behind_is_refused_without_the_events(open_log: Opener) -> None:
+    log = await open_log()
+    await log.append_all(CLINIC, [record(seq) for seq in range(1, MISSED + 3)])
+    with pytest.raises(SeqTaken) as far:
+        await log.append(CLINIC, record(1, actor="other-server"))
+    assert far.value.missed is None and far.value.last_seq == MISSED + 2
+    with pytest.raises(SeqTaken) as near:
+        await log.append(CLINIC, record(3, actor="other-server"))
+    assert near.value.missed == ([event(seq) for seq in range(3, MISSED + 3)] if log.shared else None)
 
 
 async def test_read_day_replays_one_day_with_the_seq_before_it(open_log: Opener) -> None:

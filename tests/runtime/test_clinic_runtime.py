@@ -17,7 +17,7 @@ from floor.core.journey import Stage
 from floor.core.projection import visit_plan
 from floor.core.rooms import RoomAction, RoomState
 from floor.fanout import RESYNC, Hub, Subscriber, Written
-from floor.log.base import Receipt, Record
+from floor.log.base import Receipt, Record, SeqTaken
 from floor.log.embedded import EmbeddedLog
 from floor.runtime import Answer, ClinicRuntime, Idempotency
 from floor.web.http import tap_answer
@@ -280,6 +280,53 @@ async def test_a_step_another_server_made_possible_is_taken_not_refused_by_a_flo
         await b.handle(step(visit, Stage.arrived), "ma", "t1")
     assert refused.value.why is Why.illegal_step
     assert await shared.last_seq(CLINIC) == 4
+
+
+class RefusingWithWhatWasMissed(SharedLog):
+    """A shared log whose refusal of a seq says the events stored since, as the Redis log's does (or says
+    events that do not run on from the writer's floor, `off_by`); it counts the reads the writer makes."""
+
+    def __init__(self, path: Path, off_by: int = 0) -> None:
+        super().__init__(path)
+        self.off_by = off_by
+        self.reads = 0
+
+    async def append_all(self, clinic: str, records) -> None:
+        try:
+            await super().append_all(clinic, records)
+        except SeqTaken as taken:
+            stored = await super().read(clinic, records[0].event.seq - 1 + self.off_by) or []
+            raise SeqTaken(clinic, records[0].event.seq, taken.last_seq, stored) from None
+
+    async def read(self, clinic: str, since: int):
+        self.reads += 1
+        return await super().read(clinic, since)
+
+
+@pytest.mark.parametrize("off_by", [0, 1])
+async def test_a_tap_refused_because_another_server_appended_first_folds_in_what_the_refusal_said(
+    tmp_path: Path, off_by: int
+) -> None:
+    shared = RefusingWithWhatWasMissed(tmp_path, off_by)
+    a = await started(tmp_path, event_log=shared)
+    b = await started(tmp_path, event_log=shared)  # not following: behind whatever `a` stores
+    visit = (await tap(a, walk_in()))["visit"]["id"]
+    await tap(a, step(visit, Stage.roomed, "e1"))
+    shared.reads = 0
+    # `b` decides on an empty floor, is refused seq 1, folds in the two events and books at seq 3.
+    assert (await tap(b, walk_in("Bo Chen")))["seq"] == 3
+    # The events the refusal brought are folded without reading the log; events that do not run on from
+    # `b`'s floor are not trusted, and `b` reads the log as before.
+    assert shared.reads == off_by
+    assert b.events == await shared.read(CLINIC, 0)
+    assert b.floor.rooms["e1"].state is RoomState.occupied
+    # `a` is behind in turn: refused, it folds in `b`'s walk-in and books at seq 4, and so on.
+    assert (await tap(a, walk_in("Cy Diaz")))["seq"] == 4
+    assert (await tap(b, MarkRoom("w2", RoomAction.blocked, "leak")))["seq"] == 5
+    assert (await tap(a, MarkRoom("w2", RoomAction.unblocked)))["seq"] == 6  # a step only the log makes possible
+    assert a.events == await shared.read(CLINIC, 0)
+    assert [e.seq for e in a.events] == [1, 2, 3, 4, 5, 6]
+    assert a.floor.rooms["w2"].state is RoomState.ready
 
 
 # -- restarts and catch-up --------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ fails, naming the attribute and the Floor file that needs it, when an upgrade mo
 before widening a bound, read that file against the new version and change it, or this test, with it.
 
 - floor/web/frames.py subclasses uvicorn's `websockets-sansio` protocol, writes frames to its transport,
-  and swaps its receive queue and writable flag for lighter ones;
+  swaps its receive queue and writable flag for lighter ones, and does its accept (the response left queued
+  for the socket's first write);
 - floor/web/live.py drops the headers Litestar caches in a socket's `ScopeState`;
 - floor/web/openapi.py swaps the class of Litestar's OpenAPI plugin (in `litestar._openapi`).
 """
@@ -77,6 +78,9 @@ INSTANCE_ATTRIBUTES = (
     "close_timer",
     "loop",
     "handshake_complete",
+    "initial_response",
+    "default_headers",
+    "logger",
 )
 #: Methods FloorSocketProtocol calls or overrides, with the parameters it passes.
 METHODS = {
@@ -85,6 +89,7 @@ METHODS = {
     "handle_connect": ["self", "event"],
     "send": ["self", "message"],
     "stop_keepalive": ["self"],
+    "start_keepalive": ["self"],
 }
 
 
@@ -150,6 +155,21 @@ def test_uvicorn_keeps_the_handshake_only_where_frames_py_lets_it_go():
     assert re.search(r"self\.scope\b.*=", inspect.getsource(Base.handle_connect)), broken(
         FRAMES, "uvicorn", "`scope` (set in handle_connect)"
     )
+
+
+def test_uvicorn_accepts_a_socket_as_frames_py_does_it():
+    """FloorSocketProtocol._accept is uvicorn's accept (in `send`) but for the write of the response, which it
+    leaves queued in the websockets connection for the socket's first message: the steps must still be these."""
+    source = inspect.getsource(Base.send)
+    for step in (
+        'message["type"] == "websocket.accept"',
+        'self.default_headers + list(message.get("headers", []))',
+        'del self.response.headers["Date"]',
+        "self.handshake_complete = True",
+        "self.conn.send_response(self.response)",
+        "self.start_keepalive()",
+    ):
+        assert step in source, broken(FRAMES, "uvicorn", f"the accept in `send` ({step})")
 
 
 def test_uvicorn_cancels_the_close_timer_frames_py_starts():
