@@ -30,6 +30,7 @@ import base64
 import json
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -86,6 +87,8 @@ class Screen:
     reordered: int = 0
     snapshots: int = 0
     closes: list[int] = field(default_factory=list)
+    #: The wait a stopping server gave with its close (retry=MS), if it gave one.
+    retry_ms: int | None = None
     opened: asyncio.Future | None = None
     #: Storm: the seq it must reach again, and when it did.
     target: int | None = None
@@ -216,6 +219,8 @@ class Drain(asyncio.Protocol):
             elif opcode == 8:
                 code = int.from_bytes(buf[start : start + 2], "big") if length >= 2 else 1005
                 self.screen.closes.append(code)
+                told = re.search(rb"retry=(\d+)", bytes(buf[start + 2 : start + length]))
+                self.screen.retry_ms = int(told[1]) if told else None
                 self.transport.write(_masked(0x8, bytes(buf[start : start + 2])))
                 self.transport.close()
             pos = start + length
@@ -260,7 +265,10 @@ class Screens:
             if not self.reconnect:
                 return
             if screen.closes and screen.closes[-1] == CLOSE_RESTARTING:
-                await asyncio.sleep(0.2 + random.random() * 0.8)  # as static/lib/feed.js: soon, not all at once
+                # As static/lib/feed.js: when the stopping server said (retry=MS), or soon, not all at once.
+                told = screen.retry_ms
+                wait = 0.2 + random.random() * 0.8 if told is None else min(told, 60_000) / 1000 + random.random() * 0.2
+                await asyncio.sleep(wait)
             while True:
                 try:
                     lost = await self._connect(screen)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import socket
 from collections import deque
 from typing import Any
@@ -26,8 +27,17 @@ from floor.close_codes import CLOSE_RESTARTING
 from floor.fanout import Written
 
 EXTENSION = "floor.frames"
-#: The reason a stopping server (SIGTERM, a deploy) gives every screen with CLOSE_RESTARTING ("service restart").
-RESTARTING = "the server is restarting: reconnect and resume with since="
+#: Screens closed so far as the server stops (one server stops once).
+_CLOSED_ON_SHUTDOWN = itertools.count()
+#: The reason a stopping server (SIGTERM, a deploy) gives every screen with CLOSE_RESTARTING ("service restart"),
+#: with `retry=MS`: when this screen should reconnect (static/lib/feed.js reads it; see `reconnect_after`).
+RESTARTING = "the server is restarting: reconnect after retry={ms} ms and resume with since="
+#: After a restart, the screens come back this many a second (handshakes a server of ours takes without its
+#: listen queue overflowing: a dropped connect is retried by the client's kernel 1, 3, 7 s later, so a storm
+#: of 19,000 walls all at once took 30 s to be back, where paced it takes about 19,000 / this).
+RECONNECTS_PER_SECOND = 2500
+#: The first screen is told to wait this long: about the time a restarted server takes to listen again.
+RECONNECT_FIRST_MS = 1000
 #: Seconds a socket we close may take to read what is buffered for it and its close frame; then it is cut.
 CLOSE_GRACE = 10.0
 
@@ -148,6 +158,12 @@ class Flag:
         return True
 
 
+def reconnect_after(nth: int) -> int:
+    """Milliseconds the `nth` screen a stopping server closes (0, 1, 2, ...) should wait before it reconnects:
+    the screens spread over N / RECONNECTS_PER_SECOND seconds, instead of all at once."""
+    return RECONNECT_FIRST_MS + (1000 * nth) // RECONNECTS_PER_SECOND
+
+
 class FloorSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's `websockets-sansio` protocol that hands the app a `FrameWriter`, and holds less per socket:
     a lighter receive queue and writable flag, and no handshake request or response once the socket is open."""
@@ -170,7 +186,7 @@ class FloorSocketProtocol(WebSocketsSansIOProtocol):
         if self.handshake_complete and not self.close_sent and self.conn.state is State.OPEN:
             self.stop_keepalive()
             self.queue.put_nowait({"type": "websocket.disconnect", "code": CLOSE_RESTARTING})
-            self.conn.send_close(CLOSE_RESTARTING, RESTARTING)
+            self.conn.send_close(CLOSE_RESTARTING, RESTARTING.format(ms=reconnect_after(next(_CLOSED_ON_SHUTDOWN))))
             self.transport.write(b"".join(self.conn.data_to_send()))
             self.transport.close()
             return

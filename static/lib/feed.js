@@ -128,7 +128,10 @@ export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnde
         status("offline", event.reason || t("feed.unknown_clinic"));
       } else if (code === CLOSE.RESTART || code === CLOSE.TOO_SLOW) {
         if (code === CLOSE.RESTART) restartedAt = Date.now();
-        wait = 200 + Math.random() * 800; // come back soon, not all at once
+        // A stopping server says when to come back (retry=MS), spreading its screens over a few seconds so
+        // that they do not all dial at once; without it, soon but not all at once.
+        const told = code === CLOSE.RESTART && /retry=(\d+)/.exec(event.reason || "");
+        wait = told ? Math.min(Number(told[1]), 60000) + Math.random() * 200 : 200 + Math.random() * 800;
         status("offline", t(code === CLOSE.RESTART ? "feed.restarting" : "feed.catching_up"));
       } else {
         wait = backoff * (0.5 + Math.random());
