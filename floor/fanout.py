@@ -8,7 +8,9 @@ anything while as many updates again pass by, it is closed (CLOSE_TOO_SLOW) and 
 A slow or dead screen never holds up the others.
 
 Updates are published after the tap that made them is answered (floor.runtime.feed), so a socket may join between
-an update's fold and its publishing: its catch-up already holds it, and `upto` makes it skip that update.
+an update's fold and its publishing: its catch-up already holds it, and `upto` makes it skip that update. A
+tap's update is sent a few sockets per turn of the event loop (`Delivery`, driven by floor.runtime.feed), to
+the sockets subscribed when it starts: one that joins meanwhile was caught up past it.
 """
 
 from __future__ import annotations
@@ -209,6 +211,40 @@ class _Framed:
         return self._frame
 
 
+class Delivery:
+    """One message on its way to every socket of a clinic, that can be sent a few sockets at a time (`send`), so
+    that a long fan-out lets other work (a tap's request) in between. The sockets are those subscribed when it
+    was made: one that joins later was caught up to the folded floor, which holds this message already."""
+
+    __slots__ = ("_at", "_parts")
+
+    def __init__(self, parts: list[tuple[list[Subscriber], Item, _Framed]]) -> None:
+        self._parts = parts
+        #: The part (audience) being sent, and how many of its sockets have been offered the message.
+        self._at = (0, 0)
+
+    @property
+    def done(self) -> bool:
+        return self._at[0] >= len(self._parts)
+
+    def send(self, budget: int | None = None) -> int:
+        """Offer the message to at most `budget` more sockets (None: to all the rest); how many it was offered to."""
+        part, start = self._at
+        offered = 0
+        while part < len(self._parts):
+            subs, item, frame = self._parts[part]
+            stop = len(subs) if budget is None else min(len(subs), start + budget - offered)
+            for i in range(start, stop):
+                subs[i].offer(item, frame)
+            offered += stop - start
+            if stop < len(subs):
+                self._at = (part, stop)
+                return offered
+            part, start = part + 1, 0
+        self._at = (part, 0)
+        return offered
+
+
 class Hub:
     def __init__(self, queue_limit: int = 256) -> None:
         self.queue_limit = queue_limit
@@ -246,6 +282,16 @@ class Hub:
             # Nothing here unsubscribes synchronously (a socket found gone is dropped by its own endpoint).
             for sub in subs:
                 sub.offer(item, frame)
+
+    def delivery(self, clinic: str, seq: int, render: Callable[[str], str]) -> Delivery:
+        """One update for every socket of the clinic as it is subscribed now, rendered and framed once per audience,
+        to be sent in steps (`Delivery.send`)."""
+        parts = []
+        for audience, subs in self._subs.get(clinic, {}).items():
+            if subs:
+                text = render(audience)
+                parts.append((list(subs), (seq, text), _Framed(text)))
+        return Delivery(parts)
 
     def sessions(self) -> set[str]:
         return {
