@@ -7,7 +7,8 @@ update (a 270-character text, the size of a hallway update) is sent to every soc
 
 - `floor`: Floor's fan-out path: the frame made once for the audience, each socket offered it by its
   `Subscriber` and written by `floor.web.frames.FrameWriter` (flow control and closing state checked, then one
-  `transport.write`), a tap's way (`floor.fanout.Delivery`, in steps of `floor.runtime.feed.FANOUT_STEP`);
+  `transport.write`), a tap's way: `floor.fanout.Delivery`, `--step` sockets per turn of the event loop
+  (`floor.runtime.feed.FANOUT_STEP` by default), the turns' cost included;
 - `relay`: what the relay does per message, `websockets.broadcast` (a frame built per connection);
 - `bare`: one `transport.write` of a pre-built frame per socket, with no check at all: the floor under both.
 
@@ -72,6 +73,22 @@ class Shim:
         self.writable.set()
 
 
+async def walk(delivery, step: int) -> None:
+    """Send a delivery as floor.runtime.feed does after a tap: `step` sockets per turn of the event loop."""
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+
+    def send() -> None:
+        delivery.send(step)
+        if delivery.done:
+            done.set_result(None)
+        else:
+            loop.call_soon(send)
+
+    loop.call_soon(send)
+    await done
+
+
 async def main(args: argparse.Namespace) -> None:
     connections: set = set()
     opened = asyncio.Event()
@@ -102,9 +119,7 @@ async def main(args: argparse.Namespace) -> None:
                 text = TEXT % seq
                 started = time.process_time()
                 if mode == "floor":
-                    delivery = hub.delivery("c", seq, {"display": text}.__getitem__)
-                    while not delivery.done:
-                        delivery.send(FANOUT_STEP)
+                    await walk(hub.delivery("c", seq, {"display": text}.__getitem__), args.step)
                 elif mode == "relay":
                     broadcast(conns, text)
                 else:
@@ -130,5 +145,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sockets", type=int, default=1000, help="WebSocket connections (1000)")
     parser.add_argument("--rounds", type=int, default=60, help="updates sent in each mode (60)")
+    parser.add_argument(
+        "--step", type=int, default=FANOUT_STEP, help=f"Floor's sockets per loop turn ({FANOUT_STEP}, as the server)"
+    )
     parser.add_argument("--gap", type=float, default=0.03, help="seconds between two updates (0.03)")
     uvloop.run(main(parser.parse_args()))
