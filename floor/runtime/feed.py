@@ -46,9 +46,9 @@ from floor.wire import (
 )
 
 #: Sockets a tap's fan-out writes per turn of the event loop (about a quarter of a millisecond's work), before it
-#: lets other work in: a tap arriving mid fan-out waits a step for each of its own turns of the loop (about eight:
-#: the request read, the log's write in a thread, the answer), not for the whole clinic's screens. The turns
-#: themselves cost nothing measurable (loadtests/fanout_walk.py: the same CPU per socket at 32 as in one turn).
+#: lets other work in: a tap arriving mid fan-out waits a step for each of its own turns of the loop (a handful:
+#: the request read, the log's write in a thread and its return, the answer), not for the whole clinic's screens.
+#: The turns themselves cost nothing measurable (loadtests/fanout_walk.py: the same CPU per socket at 32 as in one).
 FANOUT_STEP = 32
 
 
