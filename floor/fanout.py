@@ -8,7 +8,9 @@ anything while as many updates again pass by, it is closed (CLOSE_TOO_SLOW) and 
 A slow or dead screen never holds up the others.
 
 Updates are published after the tap that made them is answered (floor.runtime.feed), so a socket may join between
-an update's fold and its publishing: its catch-up already holds it, and `upto` makes it skip that update.
+an update's fold and its publishing: its catch-up already holds it, and `upto` makes it skip that update. A
+tap's update is sent a few sockets per turn of the event loop (`Delivery`, driven by floor.runtime.feed), to
+the sockets subscribed when it starts: one that joins meanwhile was caught up past it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ class Written(enum.Enum):
     sent = "sent"  # in the socket's buffer, which is below its high-water mark
     behind = "behind"  # the peer reads slower than we write: not written, queue it
     gone = "gone"  # closing or closed: nothing more to send
+
+
+#: The members, looked up once: an enum member read through its class costs more than the rest of a socket's check.
+SENT, BEHIND, GONE = Written.sent, Written.behind, Written.gone
 
 
 class Wire(Protocol):
@@ -135,17 +141,19 @@ class Subscriber:
         skipped, and those after it are sent even if the seq went back (the log was reloaded: `resync_all`)."""
         self.upto = seq
 
-    def offer(self, item: Item, frame: Callable[[], bytes]) -> None:
+    def offer(self, item: Item, frame: bytes) -> None:
         """Write the shared frame straight away if this socket can take it now, else queue the item."""
-        if 0 < item[0] <= self.upto:
+        seq = item[0]
+        if 0 < seq <= self.upto:
             return  # part of this screen's catch-up or snapshot already
-        if self.wire is not None and not self._queue and not self.busy and not self.closed:
-            written = self.wire.write(frame())
-            if written is Written.sent:
-                if item[0] > 0:
-                    self.sent = self.upto = item[0]
+        wire = self.wire
+        if wire is not None and not self._queue and not self.busy and not self.closed:
+            written = wire.write(frame)
+            if written is SENT:
+                if seq > 0:
+                    self.sent = self.upto = seq
                 return
-            if written is Written.gone:
+            if written is GONE:
                 self.close()
                 return
         self.push(item)
@@ -194,19 +202,39 @@ class Subscriber:
         return item
 
 
-class _Framed:
-    """A text's frame, made at most once, and only if some socket takes frames directly."""
+class Delivery:
+    """One message on its way to every socket of a clinic, that can be sent a few sockets at a time (`send`), so
+    that a long fan-out lets other work (a tap's request) in between. The sockets are those subscribed when it
+    was made: one that joins later was caught up to the folded floor, which holds this message already."""
 
-    __slots__ = ("_frame", "_text")
+    __slots__ = ("_at", "_parts")
 
-    def __init__(self, text: str) -> None:
-        self._text = text
-        self._frame: bytes | None = None
+    def __init__(self, parts: list[tuple[list[Subscriber], Item, bytes]]) -> None:
+        self._parts = parts
+        #: The part (audience) being sent, and how many of its sockets have been offered the message.
+        self._at = (0, 0)
 
-    def __call__(self) -> bytes:
-        if self._frame is None:
-            self._frame = text_frame(self._text)
-        return self._frame
+    @property
+    def done(self) -> bool:
+        return self._at[0] >= len(self._parts)
+
+    def send(self, budget: int | None = None) -> int:
+        """Offer the message to at most `budget` more sockets (None: to all the rest); how many it was offered to."""
+        part, start = self._at
+        offered = 0
+        while part < len(self._parts):
+            subs, item, frame = self._parts[part]
+            stop = len(subs) if budget is None else min(len(subs), start + budget - offered)
+            offer = Subscriber.offer
+            for sub in subs[start:stop] if start or stop < len(subs) else subs:
+                offer(sub, item, frame)
+            offered += stop - start
+            if stop < len(subs):
+                self._at = (part, stop)
+                return offered
+            part, start = part + 1, 0
+        self._at = (part, 0)
+        return offered
 
 
 class Hub:
@@ -242,10 +270,20 @@ class Hub:
             if not subs:
                 continue
             item = (seq, render(audience))
-            frame = _Framed(item[1])
+            frame = text_frame(item[1])
             # Nothing here unsubscribes synchronously (a socket found gone is dropped by its own endpoint).
             for sub in subs:
                 sub.offer(item, frame)
+
+    def delivery(self, clinic: str, seq: int, render: Callable[[str], str]) -> Delivery:
+        """One update for every socket of the clinic as it is subscribed now, rendered and framed once per audience,
+        to be sent in steps (`Delivery.send`)."""
+        parts = []
+        for audience, subs in self._subs.get(clinic, {}).items():
+            if subs:
+                text = render(audience)
+                parts.append((list(subs), (seq, text), text_frame(text)))
+        return Delivery(parts)
 
     def sessions(self) -> set[str]:
         return {

@@ -143,11 +143,12 @@ class Writer:
                 answer = await asyncio.shield(inner)
         finally:
             # The update goes to the screens once the tapper's answer is on its way: the caller writes it in
-            # the step that resumes here, before the loop runs this. A caller gone away does not wait for it.
+            # the step that resumes here, before the loop runs the fan-out's first step (FeedCache.send_soon).
+            # A caller gone away does not wait for it.
             if inner.done():
-                asyncio.get_running_loop().call_soon(self.feed.fan_out)
+                self.feed.send_soon()
             else:
-                inner.add_done_callback(lambda _: self.feed.fan_out())
+                inner.add_done_callback(lambda _: self.feed.send_soon())
         self.metrics.answered(command, answer.replayed)
         return answer
 

@@ -24,7 +24,7 @@ from websockets.http11 import Request
 from websockets.protocol import State
 
 from floor.close_codes import CLOSE_RESTARTING
-from floor.fanout import Written
+from floor.fanout import BEHIND, GONE, SENT, Written
 
 EXTENSION = "floor.frames"
 #: Screens closed so far as the server stops (one server stops once).
@@ -38,6 +38,7 @@ RESTARTING = "the server is restarting: reconnect after retry={ms} ms and resume
 RECONNECTS_PER_SECOND = 2500
 #: The first screen is told to wait this long: about the time a restarted server takes to listen again.
 RECONNECT_FIRST_MS = 1000
+OPEN = State.OPEN
 #: Seconds a socket we close may take to read what is buffered for it and its close frame; then it is cut.
 CLOSE_GRACE = 10.0
 
@@ -56,15 +57,16 @@ class FrameWriter:
         return not self._protocol.conn.extensions
 
     def write(self, frame: bytes) -> Written:
+        # Once per socket per update: the enum members are module constants, and the flag is read as an attribute.
         p = self._protocol
-        if p.close_sent or p.disconnected or p.conn.state is not State.OPEN:
-            return Written.gone
-        if not p.writable.is_set():
-            return Written.behind
+        if p.close_sent or p.disconnected or p.conn.state is not OPEN:
+            return GONE
+        if not p.writable.up:
+            return BEHIND
         # Whatever the protocol has yet to write (the handshake's response, just after it) goes first.
         pending = p.conn.data_to_send()
         p.transport.write(b"".join((*pending, frame)) if pending else frame)
-        return Written.sent
+        return SENT
 
     def cut(self, code: int, reason: str) -> None:
         """Close a socket whose peer stopped reading: the close frame goes after what is already buffered
@@ -129,27 +131,28 @@ class Flag:
     """uvicorn's `writable` (`set`, `clear`, `is_set`, `wait`), as an `asyncio.Event` without its deque per
     socket: a waiter list is made only while the socket's buffer is full and a send waits."""
 
-    __slots__ = ("_set", "_waiters")
+    __slots__ = ("_waiters", "up")
 
     def __init__(self) -> None:
-        self._set = False
+        #: Set: the socket's buffer is below its high-water mark (read directly by FrameWriter.write).
+        self.up = False
         self._waiters: list[asyncio.Future[None]] | None = None
 
     def is_set(self) -> bool:
-        return self._set
+        return self.up
 
     def set(self) -> None:
-        self._set = True
+        self.up = True
         waiters, self._waiters = self._waiters, None
         for waiter in waiters or ():
             if not waiter.done():
                 waiter.set_result(None)
 
     def clear(self) -> None:
-        self._set = False
+        self.up = False
 
     async def wait(self) -> bool:
-        while not self._set:
+        while not self.up:
             waiter = asyncio.get_running_loop().create_future()
             if self._waiters is None:
                 self._waiters = []

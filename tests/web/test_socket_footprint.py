@@ -65,7 +65,7 @@ async def test_a_subscriber_in_step_holds_no_queue() -> None:
     assert sub.backlog == 1
     assert await sub.next() == (3, "snapshot")
     assert sub.backlog == 0 and sub._queue is None
-    sub.offer((4, "update"), lambda: b"")
+    sub.offer((4, "update"), b"")
     assert await sub.next() == (4, "update") and sub._queue is None
-    sub.offer((3, "already in its snapshot"), lambda: b"")
+    sub.offer((3, "already in its snapshot"), b"")
     assert sub.backlog == 0
