@@ -36,8 +36,12 @@ RESTARTING = "the server is restarting: reconnect after retry={ms} ms and resume
 #: listen queue overflowing: a dropped connect is retried by the client's kernel 1, 3, 7 s later, so a storm
 #: of 19,000 walls all at once took 30 s to be back, where paced it takes about 19,000 / this).
 RECONNECTS_PER_SECOND = 2500
-#: The first screen is told to wait this long: about the time a restarted server takes to listen again.
+#: The first screen is told to wait this long, plus RESTART_MS_PER_CONNECTION for each connection the server
+#: holds: about the time the server takes to stop and listen again (19,000 walls over 500 clinics: 2.2 s to
+#: close them and exit, 2.1 s to start; a screen that comes before is refused, and those retrying all meet
+#: the server the moment it listens).
 RECONNECT_FIRST_MS = 1000
+RESTART_MS_PER_CONNECTION = 0.2
 OPEN = State.OPEN
 #: Seconds a socket we close may take to read what is buffered for it and its close frame; then it is cut.
 CLOSE_GRACE = 10.0
@@ -161,10 +165,12 @@ class Flag:
         return True
 
 
-def reconnect_after(nth: int) -> int:
-    """Milliseconds the `nth` screen a stopping server closes (0, 1, 2, ...) should wait before it reconnects:
-    the screens spread over N / RECONNECTS_PER_SECOND seconds, instead of all at once."""
-    return RECONNECT_FIRST_MS + (1000 * nth) // RECONNECTS_PER_SECOND
+def reconnect_after(nth: int, connections: int = 1) -> int:
+    """Milliseconds the `nth` screen (0, 1, 2, ...) a stopping server of `connections` closes should wait
+    before it reconnects: once the server is likely back, spread over N / RECONNECTS_PER_SECOND seconds
+    instead of all at once."""
+    first = RECONNECT_FIRST_MS + int(RESTART_MS_PER_CONNECTION * connections)
+    return first + (1000 * nth) // RECONNECTS_PER_SECOND
 
 
 class FloorSocketProtocol(WebSocketsSansIOProtocol):
@@ -189,7 +195,8 @@ class FloorSocketProtocol(WebSocketsSansIOProtocol):
         if self.handshake_complete and not self.close_sent and self.conn.state is State.OPEN:
             self.stop_keepalive()
             self.queue.put_nowait({"type": "websocket.disconnect", "code": CLOSE_RESTARTING})
-            self.conn.send_close(CLOSE_RESTARTING, RESTARTING.format(ms=reconnect_after(next(_CLOSED_ON_SHUTDOWN))))
+            wait = reconnect_after(next(_CLOSED_ON_SHUTDOWN), len(self.connections))
+            self.conn.send_close(CLOSE_RESTARTING, RESTARTING.format(ms=wait))
             self.transport.write(b"".join(self.conn.data_to_send()))
             self.transport.close()
             return

@@ -160,9 +160,10 @@ async def test_sigterm_exits_0_stores_or_refuses_taps_in_flight_and_closes_socke
                     await asyncio.wait_for(ws.recv(), 10)
             assert ws.close_code == 1012, (ws.close_code, ws.close_reason)
             assert "restarting" in ws.close_reason and "since=" in ws.close_reason, ws.close_reason
-            # And when to come back (static/lib/feed.js waits that long): the first screen closed, at once after
-            # the server is expected back.
-            assert re.search(r"retry=(\d+) ms", ws.close_reason)[1] == str(RECONNECT_FIRST_MS), ws.close_reason
+            # And when to come back (static/lib/feed.js waits that long): the first screen closed, once a small
+            # server is expected back.
+            retry = int(re.search(r"retry=(\d+) ms", ws.close_reason)[1])
+            assert RECONNECT_FIRST_MS <= retry < RECONNECT_FIRST_MS + 100, ws.close_reason
         assert code == 0, f"exit {code}:\n{server.log()[-3000:]}"
         assert took < EXIT_WITHIN, f"took {took:.1f} s to exit"
         for tablet in tablets:

@@ -81,6 +81,7 @@ INSTANCE_ATTRIBUTES = (
     "initial_response",
     "default_headers",
     "logger",
+    "connections",
 )
 #: Methods FloorSocketProtocol calls or overrides, with the parameters it passes.
 METHODS = {
