@@ -35,13 +35,13 @@ RESTARTING = "the server is restarting: reconnect after retry={ms} ms and resume
 #: After a restart, the screens come back this many a second (handshakes a server of ours takes without its
 #: listen queue overflowing: a dropped connect is retried by the client's kernel 1, 3, 7 s later, so a storm
 #: of 19,000 walls all at once took 30 s to be back, where paced it takes about 19,000 / this).
-RECONNECTS_PER_SECOND = 2500
+RECONNECTS_PER_SECOND = 2000
 #: The first screen is told to wait this long, plus RESTART_MS_PER_CONNECTION for each connection the server
 #: holds: about the time the server takes to stop and listen again (19,000 walls over 500 clinics: 2.2 s to
 #: close them and exit, 2.1 s to start; a screen that comes before is refused, and those retrying all meet
 #: the server the moment it listens).
 RECONNECT_FIRST_MS = 1000
-RESTART_MS_PER_CONNECTION = 0.2
+RESTART_MS_PER_CONNECTION = 0.1
 OPEN = State.OPEN
 #: Seconds a socket we close may take to read what is buffered for it and its close frame; then it is cut.
 CLOSE_GRACE = 10.0
