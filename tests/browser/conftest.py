@@ -20,7 +20,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.server.conftest import ServerProcess, free_port
+# module_server: one server for a module's tests (the browser tests use it too).
+from tests.server.conftest import ServerProcess, free_port, module_server  # noqa: F401
 from tests.support.processes import stop
 
 CHROMIUM = os.environ.get("FLOOR_CHROMIUM", "/usr/bin/chromium")

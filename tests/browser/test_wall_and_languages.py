@@ -47,20 +47,6 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
         proc.stop()
 
 
-@pytest.fixture(scope="module")
-def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One server for the module's screens fed a board of the test's own (`_open_on_feed`): their socket is
-    routed to the test and their display token is the test's, so they read only the server's pages, scripts
-    and language files, never its floor, and can share it."""
-    base = tmp_path_factory.mktemp("pages")
-    proc = ServerProcess(base / "data", base / "server.log")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
 def _board(languages: list[str], alternate_seconds: int = 10) -> HallwayBoard:
     """Mid-morning: a patient 40 minutes in the waiting room (limit 15), one 18; a patient 30 minutes waiting
     for their provider in East 1; providers 12, 8 and 30 minutes late (the last one's alert acknowledged);
@@ -129,10 +115,15 @@ def _open_on_feed(screens: Screens, url: str, board: HallwayBoard) -> Page:
     return page
 
 
+# The screens fed a board of the test's own (`_open_on_feed`) share `module_server`: their socket is routed to
+# the test and their display token is the test's, so they read only the server's pages, scripts and language
+# files, never its floor.
+
+
 def test_at_1920x1080_the_wall_lists_alerts_most_urgent_first_whole_and_readable_from_3_m(
-    pages: ServerProcess, screens: Screens
+    module_server: ServerProcess, screens: Screens
 ) -> None:
-    wall = _open_on_feed(screens, f"{pages.url}/board.html", _board(["en", "es"]))
+    wall = _open_on_feed(screens, f"{module_server.url}/board.html", _board(["en", "es"]))
     wall.locator("#alerts-list li.alert:not([hidden])").first.wait_for(timeout=10_000)
     shown = wall.evaluate("""() => {
         const list = document.querySelector('#alerts-list').getBoundingClientRect();
@@ -168,11 +159,11 @@ def test_at_1920x1080_the_wall_lists_alerts_most_urgent_first_whole_and_readable
     assert blocked.locator(".reason").inner_text() == BLOCKED_BECAUSE
 
 
-def test_only_whole_alerts_show_and_the_rest_are_counted(pages: ServerProcess, screens: Screens) -> None:
+def test_only_whole_alerts_show_and_the_rest_are_counted(module_server: ServerProcess, screens: Screens) -> None:
     board = _board(["en"])
     many = [HallwayAlert(f"x{i}", "cascade", ago(1), True, False, "MS", lateness=1) for i in range(10)]
     board = msgspec.structs.replace(board, alerts=board.alerts + many)
-    wall = _open_on_feed(screens, f"{pages.url}/board.html", board)
+    wall = _open_on_feed(screens, f"{module_server.url}/board.html", board)
     wall.locator("#alerts-more", has_text="more").wait_for(timeout=10_000)
     shown = wall.locator("#alerts-list li.alert:not([hidden])")
     hidden = int(re.match(r"\+(\d+) more", wall.locator("#alerts-more").inner_text()).group(1))
@@ -183,8 +174,8 @@ def test_only_whole_alerts_show_and_the_rest_are_counted(pages: ServerProcess, s
     assert last["y"] + last["height"] <= listed["y"] + listed["height"] + 0.5
 
 
-def test_the_waiting_room_speaks_the_clinics_language_first(pages: ServerProcess, screens: Screens) -> None:
-    page = _open_on_feed(screens, f"{pages.url}/waiting.html", _board(["es", "en"], alternate_seconds=600))
+def test_the_waiting_room_speaks_the_clinics_language_first(module_server: ServerProcess, screens: Screens) -> None:
+    page = _open_on_feed(screens, f"{module_server.url}/waiting.html", _board(["es", "en"], alternate_seconds=600))
     page.locator("#today-title", has_text="Tiempos de espera de hoy").wait_for(timeout=10_000)
     assert page.evaluate("document.documentElement.lang") == "es"
     assert page.locator("#clinic-name").inner_text() == "Bienvenidos a Riverside Family Medicine"
@@ -196,24 +187,24 @@ def test_the_waiting_room_speaks_the_clinics_language_first(pages: ServerProcess
 
 
 def test_the_waiting_room_on_a_device_asking_for_spanish_shows_only_spanish(
-    pages: ServerProcess, screens: Screens
+    module_server: ServerProcess, screens: Screens
 ) -> None:
-    page = _open_on_feed(screens, f"{pages.url}/waiting.html?lang=es", _board(["en"], alternate_seconds=3))
+    page = _open_on_feed(screens, f"{module_server.url}/waiting.html?lang=es", _board(["en"], alternate_seconds=3))
     page.locator("#today-title", has_text="Tiempos de espera de hoy").wait_for(timeout=10_000)
     page.wait_for_timeout(3500)  # past the clinic's turn length: a device's own language does not turn
     assert page.locator("#today-title").inner_text() == "Tiempos de espera de hoy"
     assert "lleva unos 30 minutos de retraso" in page.locator("li[data-provider='AH']").inner_text()
 
 
-def test_the_waiting_room_alternates_the_clinics_languages(pages: ServerProcess, screens: Screens) -> None:
-    page = _open_on_feed(screens, f"{pages.url}/waiting.html", _board(["en", "es"], alternate_seconds=3))
+def test_the_waiting_room_alternates_the_clinics_languages(module_server: ServerProcess, screens: Screens) -> None:
+    page = _open_on_feed(screens, f"{module_server.url}/waiting.html", _board(["en", "es"], alternate_seconds=3))
     page.locator("#today-title", has_text="Wait times today").wait_for(timeout=10_000)
     page.locator("#today-title", has_text="Tiempos de espera de hoy").wait_for(timeout=10_000)
     page.locator("#today-title", has_text="Wait times today").wait_for(timeout=10_000)
 
 
-def test_the_wall_on_a_device_asking_for_spanish(pages: ServerProcess, screens: Screens) -> None:
-    wall = _open_on_feed(screens, f"{pages.url}/board.html?lang=es", _board(["en"]))
+def test_the_wall_on_a_device_asking_for_spanish(module_server: ServerProcess, screens: Screens) -> None:
+    wall = _open_on_feed(screens, f"{module_server.url}/board.html?lang=es", _board(["en"]))
     wall.locator("#alerts-list li.alert:not([hidden])").first.wait_for(timeout=10_000)
     assert wall.locator("#waiting-title").inner_text().lower() == "sala de espera"
     assert (
