@@ -32,8 +32,8 @@ from floor.settings import (
 )
 
 
-def add(commands: argparse._SubParsersAction) -> None:
-    s = commands.add_parser("serve", help="run the server")
+def add(s: argparse.ArgumentParser) -> None:
+    """Declares the subcommand's flags on its parser (its name and help: floor/cli/__init__.py)."""
     host_flag(s, from_environment=True)
     port_flag(s)
     data_dir_flag(s, help="where the embedded log keeps its files (default ./floor-data, or $FLOOR_DATA_DIR)")
