@@ -7,21 +7,27 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from floor.clock import Clock, ScaledClock
-from floor.config import Clinic
-from floor.core.events import Event
-from floor.directory.base import Directory
-from floor.directory.embedded import EmbeddedDirectory
-from floor.floors import Floors
-from floor.log.base import EventLog
-from floor.log.embedded import EmbeddedLog
-from floor.schedule.upcoming import FileUpcoming, Upcoming
 from floor.settings import Settings
+
+# Each backend is imported where it is chosen, so that a command loads only the ones it uses (`floor staff`
+# needs neither a clinic runtime nor the schedules, and no command without a Redis URL loads redis-py).
+if TYPE_CHECKING:
+    from floor.config import Clinic
+    from floor.core.events import Event
+    from floor.directory.base import Directory
+    from floor.directory.embedded import EmbeddedDirectory
+    from floor.floors import Floors
+    from floor.log.base import EventLog
+    from floor.schedule.upcoming import Upcoming
 
 
 def build_floors(clinics: list[Clinic], settings: Settings, clock: Clock | None = None) -> Floors:
     """A server's Floors: on Redis when a URL is set (several servers share one floor), else embedded."""
+    from floor.floors import Floors
+
     floors = Floors(
         clinics,
         event_log(settings, clinics=len(clinics)),
@@ -41,6 +47,8 @@ def event_log(settings: Settings, clinics: int) -> EventLog:
         from floor.log.redis import RedisLog
 
         return RedisLog(settings.redis_url, clinics=clinics, replica_ack=settings.replica_ack)
+    from floor.log.embedded import EmbeddedLog
+
     return EmbeddedLog(settings.data_dir)
 
 
@@ -59,6 +67,8 @@ def upcoming(settings: Settings) -> Upcoming:
         from floor.schedule.upcoming import RedisUpcoming
 
         return RedisUpcoming(settings.redis_url)
+    from floor.schedule.upcoming import FileUpcoming
+
     return FileUpcoming(settings.data_dir)
 
 
@@ -98,10 +108,16 @@ def day_file(settings: Settings, clinic: str, day: dt.date) -> Path:
 
 def embedded_floors(clinics: list[Clinic], data_dir: str | Path, clock: Clock | None = None) -> Floors:
     """Floors on the embedded log in `data_dir` (the demo, tests and tools)."""
+    from floor.floors import Floors
+    from floor.log.embedded import EmbeddedLog
+    from floor.schedule.upcoming import FileUpcoming
+
     return Floors(
         clinics, EmbeddedLog(data_dir), clock, directory=embedded_directory(data_dir), upcoming=FileUpcoming(data_dir)
     )
 
 
 def embedded_directory(data_dir: str | Path) -> EmbeddedDirectory:
+    from floor.directory.embedded import EmbeddedDirectory
+
     return EmbeddedDirectory(Path(data_dir) / "directory.json")

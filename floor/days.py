@@ -11,10 +11,6 @@ from floor.core.events import Event
 from floor.core.floor import Floor
 from floor.core.measures import ClinicMeasures, measure
 
-#: Clinic days kept in the log unless the server is told otherwise (`--retention-days`): past a year and
-#: a month, so last year's same month can still be compared.
-RETENTION_DAYS = 400
-
 
 def fold_day(clinic: Clinic, day: dt.date, events: list[Event]) -> Floor:
     """The day's floor as its events leave it. A change this fold does not know (stored by a newer Floor) is

@@ -15,7 +15,7 @@ from floor.close_codes import CLOSE_SIGNED_OUT
 from floor.collector import FREEZE_SECONDS, Collector
 from floor.config import Clinic
 from floor.core.errors import Refusal, Why
-from floor.days import RETENTION_DAYS, oldest_kept
+from floor.days import oldest_kept
 from floor.directory.base import Directory
 from floor.directory.embedded import EmbeddedDirectory
 from floor.fanout import Hub
@@ -25,6 +25,7 @@ from floor.runtime import ClinicRuntime
 from floor.schedule import book_upcoming
 from floor.schedule.upcoming import FileUpcoming, Upcoming
 from floor.sessions import Sessions
+from floor.settings import RETENTION_DAYS
 
 log = structlog.get_logger("floor")
 

@@ -17,11 +17,13 @@ from collections.abc import Callable, Mapping
 import msgspec
 
 from floor.config import demo_clinic_path
-from floor.days import RETENTION_DAYS
-from floor.log.redis import MAX_REPLICA_TIMEOUT_MS, NO_REPLICA_ACK, ReplicaAck
+from floor.log.replicas import MAX_REPLICA_TIMEOUT_MS, NO_REPLICA_ACK, ReplicaAck
 
 #: Where the embedded log keeps its files when neither --data-dir nor $FLOOR_DATA_DIR says.
 DATA_DIR = "floor-data"
+#: Clinic days kept in the log unless the server is told otherwise (`--retention-days`): past a year and
+#: a month, so last year's same month can still be compared (floor/days.py `oldest_kept`).
+RETENTION_DAYS = 400
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,13 +1,19 @@
 """The `floor` command: each subcommand in a module of its own (`serve`, `demo`, `staff`, `replay`, `export`,
 `import`, `check`), each given the settings read once from its flags and the environment (floor/settings.py)
-and building what it runs on through the composition root (floor/bootstrap.py)."""
+and building what it runs on through the composition root (floor/bootstrap.py).
+
+Only the chosen subcommand's module is imported (`floor staff add` does not load uvicorn, nor the Redis client
+unless it uses Redis): the table below names every subcommand with its one-line help, which is all
+`floor --help` needs, and `main` reads the command line twice, first to learn which subcommand it names, then
+with that subcommand's flags declared by its module."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+from collections.abc import Iterable
 
 from floor import settings as floor_settings
-from floor.cli import check, demo, export, import_schedule, replay, serve, staff
 from floor.clock import Clock, SystemClock
 from floor.config import ConfigError
 from floor.logging_setup import configure
@@ -16,22 +22,39 @@ from floor.logging_setup import configure
 #: today, the demo's opening): the wall clock, replaced by tests so that none depends on the date it runs on.
 CLOCK: Clock = SystemClock()
 
-#: The subcommands, in the order `floor --help` lists them.
-COMMANDS = (serve, demo, staff, replay, export, import_schedule, check)
+#: The subcommands, in the order `floor --help` lists them: name, module in floor/cli/ (its `add(parser)`
+#: declares the flags and the `run` the command runs), one-line help.
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("serve", "serve", "run the server"),
+    ("demo", "demo", "serve the demo clinic and play a generated day on a fast clock"),
+    ("staff", "staff", "add staff (the first manager), list them, unlock or reset a PIN"),
+    ("replay", "replay", "what alerts Floor would have raised on a recorded day"),
+    ("export", "export", "a clinic day as FHIR (Encounters or a MeasureReport) or CSV, on stdout"),
+    ("import", "import_schedule", "import a day's schedule from a CSV file or a FHIR R4 Bundle"),
+    ("check", "check", "check the embedded log's files and the staff directory offline"),
+)
 
 
-def command_line() -> argparse.ArgumentParser:
-    """`floor`'s command line: the log level, then one subcommand and its flags."""
+def command_line(declared: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """`floor`'s command line: the log level, then one subcommand and its flags. The flags of the subcommands in
+    `declared` (every one when None) are declared, their modules imported; the others are names only."""
+    declared = {name for name, _, _ in COMMANDS} if declared is None else set(declared)
     floor = argparse.ArgumentParser(prog="floor", description="Real-time clinic floor status server.")
     floor_settings.log_level_flag(floor)
     commands = floor.add_subparsers(dest="command", required=True)
-    for command in COMMANDS:
-        command.add(commands)
+    for name, module, help in COMMANDS:
+        if name in declared:
+            importlib.import_module(f"floor.cli.{module}").add(commands.add_parser(name, help=help))
+        else:
+            # Takes anything: the first reading only learns the subcommand's name (its -h is its module's).
+            commands.add_parser(name, help=help, add_help=False)
     return floor
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = command_line()
+    # The first reading: which subcommand (or the top-level help, or the error of a missing or unknown one).
+    chosen, _ = command_line(()).parse_known_args(argv)
+    parser = command_line((chosen.command,))
     args = parser.parse_args(argv)
     problem = getattr(args, "problem", None)
     if problem is not None and (why := problem(args)):

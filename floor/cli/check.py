@@ -11,14 +11,13 @@ from floor.clock import Clock
 from floor.settings import Settings, data_dir_flag
 
 
-def add(commands: argparse._SubParsersAction) -> None:
-    ch = commands.add_parser(
-        "check",
-        help="check the embedded log's files and the staff directory offline",
-        description="Reads every clinic's day files (each record's checksum, seqs in order "
+def add(ch: argparse.ArgumentParser) -> None:
+    """Declares the subcommand's flags on its parser (its name and help: floor/cli/__init__.py)."""
+    ch.description = (
+        "Reads every clinic's day files (each record's checksum, seqs in order "
         "and gap-free, damaged tails, damage in the middle) and the staff "
         "directory, and says what it found and what --repair would do. Exits "
-        "1 while a problem is left unrepaired.",
+        "1 while a problem is left unrepaired."
     )
     data_dir_flag(ch)
     ch.add_argument(

@@ -20,8 +20,8 @@ from floor.settings import Settings, host_flag, port_flag
 T = TypeVar("T")
 
 
-def add(commands: argparse._SubParsersAction) -> None:
-    d = commands.add_parser("demo", help="serve the demo clinic and play a generated day on a fast clock")
+def add(d: argparse.ArgumentParser) -> None:
+    """Declares the subcommand's flags on its parser (its name and help: floor/cli/__init__.py)."""
     host_flag(d, from_environment=False)
     port_flag(d)
     d.add_argument("--speed", type=float, default=30.0, help="how many times faster than real time (30)")

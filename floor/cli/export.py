@@ -14,12 +14,9 @@ from floor.clock import Clock
 from floor.settings import Settings, data_dir_flag, redis_flag
 
 
-def add(commands: argparse._SubParsersAction) -> None:
-    e = commands.add_parser(
-        "export",
-        help="a clinic day as FHIR (Encounters or a MeasureReport) or CSV, on stdout",
-        description="Reads the log without changing it: safe beside a running server.",
-    )
+def add(e: argparse.ArgumentParser) -> None:
+    """Declares the subcommand's flags on its parser (its name and help: floor/cli/__init__.py)."""
+    e.description = "Reads the log without changing it: safe beside a running server."
     e.add_argument(
         "--clinic",
         required=True,

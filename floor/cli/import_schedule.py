@@ -16,14 +16,13 @@ from floor.config import Clinic
 from floor.settings import Settings, data_dir_flag, redis_flag, replica_ack_flags
 
 
-def add(commands: argparse._SubParsersAction) -> None:
-    im = commands.add_parser(
-        "import",
-        help="import a day's schedule from a CSV file or a FHIR R4 Bundle",
-        description="Books, moves and cancels today's visits to match the file, or keeps a "
+def add(im: argparse.ArgumentParser) -> None:
+    """Declares the subcommand's flags on its parser (its name and help: floor/cli/__init__.py)."""
+    im.description = (
+        "Books, moves and cancels today's visits to match the file, or keeps a "
         "later day's file to book when that day opens (README, Schedule import). "
         "With the embedded log it refuses while a server runs on the data "
-        "directory: import through the server's endpoint then.",
+        "directory: import through the server's endpoint then."
     )
     im.add_argument("file", help="the schedule: a .csv file, or a .json FHIR Bundle of Appointments")
     im.add_argument(

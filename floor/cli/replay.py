@@ -14,8 +14,8 @@ from floor.config import demo_clinic_path, load_clinics
 from floor.settings import Settings
 
 
-def add(commands: argparse._SubParsersAction) -> None:
-    r = commands.add_parser("replay", help="what alerts Floor would have raised on a recorded day")
+def add(r: argparse.ArgumentParser) -> None:
+    """Declares the subcommand's flags on its parser (its name and help: floor/cli/__init__.py)."""
     r.add_argument("file", help="an embedded log day file (DATA/<clinic>/<day>.log) or a JSON array of events")
     r.add_argument("--clinic", action="append", metavar="PATH", help="the clinic's TOML file (default: demo)")
     r.add_argument(

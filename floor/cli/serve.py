@@ -19,7 +19,6 @@ from floor.cli.common import say
 from floor.clock import Clock
 from floor.config import load_clinics
 from floor.floors import Floors
-from floor.redis_client import safe_url
 from floor.settings import (
     Settings,
     data_dir_flag,
@@ -32,8 +31,8 @@ from floor.settings import (
 )
 
 
-def add(commands: argparse._SubParsersAction) -> None:
-    s = commands.add_parser("serve", help="run the server")
+def add(s: argparse.ArgumentParser) -> None:
+    """Declares the subcommand's flags on its parser (its name and help: floor/cli/__init__.py)."""
     host_flag(s, from_environment=True)
     port_flag(s)
     data_dir_flag(s, help="where the embedded log keeps its files (default ./floor-data, or $FLOOR_DATA_DIR)")
@@ -67,7 +66,12 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     floors = bootstrap.build_floors(clinics, settings, bootstrap.clock(settings))
     # A fast clock needs reviews and heartbeats as often in clinic time as a real one.
     floors.tick_seconds = max(0.5, floors.tick_seconds / settings.clock_speed)
-    where = f"Redis at {safe_url(redis_url)}" if redis_url else f"data in {Path(settings.data_dir).resolve()}"
+    if redis_url:
+        from floor.redis_client import safe_url  # redis-py is loaded only by a server that uses Redis
+
+        where = f"Redis at {safe_url(redis_url)}"
+    else:
+        where = f"data in {Path(settings.data_dir).resolve()}"
     # The embedded log has one writer: while this server runs, `floor import` goes through it (floor/log/owner.py).
     owner = None if redis_url else _own_data_dir(settings.data_dir)  # noqa: F841  # held for the life of the process
     if redis_url:

@@ -12,12 +12,11 @@ from floor.clock import Clock
 from floor.settings import Settings, data_dir_flag, redis_flag
 
 
-def add(commands: argparse._SubParsersAction) -> None:
-    st = commands.add_parser(
-        "staff",
-        help="add staff (the first manager), list them, unlock or reset a PIN",
-        description="Staff accounts live beside the floor: in the data directory, or in "
-        "Redis with --redis. There is no default account or password.",
+def add(st: argparse.ArgumentParser) -> None:
+    """Declares the subcommand's flags on its parser (its name and help: floor/cli/__init__.py)."""
+    st.description = (
+        "Staff accounts live beside the floor: in the data directory, or in "
+        "Redis with --redis. There is no default account or password."
     )
     st.add_argument("action", choices=["add", "list", "unlock", "secret", "clinics"])
     st.add_argument("--id", help="the staff id they sign in with (add, unlock, secret, clinics)")

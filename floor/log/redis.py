@@ -26,6 +26,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from floor.core.events import Event
 from floor.log.base import EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken, check_batch
+from floor.log.replicas import MAX_REPLICA_TIMEOUT_MS, NO_REPLICA_ACK, ReplicaAck
 from floor.redis_client import CALL_DEADLINE, COMMAND_TIMEOUT, POOL_SIZE, call, connect, hash_tagged, safe_url
 from floor.retry import attempts
 
@@ -72,26 +73,10 @@ return {'ok'}
 """.replace("MISSED", str(MISSED))
 
 
-class ReplicaAck(msgspec.Struct, frozen=True):
-    """Acknowledge a write only once `replicas` replicas of the clinic's Redis node have it (Redis `WAIT`),
-    waiting at most `timeout_ms`; fewer in time is a 503 (the write is on the primary, so a retry with the
-    same Idempotency-Key answers from it once the replicas catch up). 0 (the default): answer once the
-    primary has it, as Redis's asynchronous replication does."""
-
-    replicas: int = 0
-    timeout_ms: int = 1000
-
-
-#: The default: a write is answered once the primary has it.
-NO_REPLICA_ACK = ReplicaAck()
-
 #: Why a write the replicas did not confirm in time is answered 503 (the tablet retries with the same key).
 NOT_REPLICATED = "stored on the primary but not yet confirmed by a replica; retry with the same Idempotency-Key"
 
 
-#: The longest a replica acknowledgement may wait (ms): WAIT is one command, so it must end, answered, well
-#: before COMMAND_TIMEOUT cuts the connection (which would turn a slow replica into a lost connection).
-MAX_REPLICA_TIMEOUT_MS = int(COMMAND_TIMEOUT * 1000) - 500
 #: The longest a follower blocks in XREAD (seconds); its connections wait that long plus COMMAND_TIMEOUT.
 FOLLOW_WAIT_MAX = 5.0
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from floor.bootstrap import Floors
 from floor.core.commands import BookVisit
+from floor.floors import Floors
 from floor.log.embedded import EmbeddedLog
 from floor.log.files import AppendFile, OsFiles
 from tests.support.clinics import quiet_clinic

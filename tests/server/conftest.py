@@ -1,17 +1,19 @@
 """Fixtures that run Floor as a real server process (`python -m floor serve`) on a free loopback port.
 
-Every route under /api/clinics needs a signed-in staff member, so a test adds the accounts it needs with
-the real CLI (`floor staff add`, into the server's data directory or its Redis) and signs them in over HTTP:
+Every route under /api/clinics needs a signed-in staff member, so a test adds the accounts it needs as
+`floor staff add` does (into the server's data directory or its Redis; `staff_add`) and signs them in over HTTP:
 
     desk = server.signed_in(Role.front_desk)          # {"Authorization": "Bearer ..."}
     httpx.post(f"{server.url}/api/clinics/riverside/visits", json=..., headers=desk)
 
-PINs are hashed at the tests' low cost (FLOOR_TEST_CHEAP_HASHING=1, set in tests/conftest.py and inherited by
-every process started here), so adding and signing in people is quick.
+PINs are hashed at the tests' low cost (FLOOR_TEST_CHEAP_HASHING=1, set in tests/conftest.py for this process
+and inherited by every process started here), so adding and signing in people is quick.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime as dt
 import os
 import signal
@@ -136,8 +138,8 @@ class ServerProcess:
     # -- staff ----------------------------------------------------------------------------------
 
     def add_staff(self, staff_id: str, role: Role, name: str | None = None, pin: str = PIN) -> str:
-        """Add a staff member with `floor staff add`, as an administrator would before the server starts
-        (it may run already: it reads its directory again). Their id."""
+        """Add a staff member as `floor staff add` does (`staff_add`), as an administrator would before the
+        server starts (it may run already: it reads its directory again). Their id."""
         self.add_many([(staff_id, role, name, pin)])
         return staff_id
 
@@ -170,54 +172,49 @@ Person = tuple[str, Role] | tuple[str, Role, str | None, str]
 
 
 def staff_add(where: list[str], people: Iterable[Person]) -> None:
-    """`floor staff add` for each person, into `where` (`--data-dir DIR` or `--redis URL`, as the servers
-    are given). All at once into Redis, where each add is atomic; one after another into a data directory,
-    where each add rewrites the directory's file."""
-    at_once = "--redis" in where
-    running: list[tuple[str, subprocess.Popen[str]]] = []
-    for staff_id, role, name, pin in (p if len(p) == 4 else (*p, None, PIN) for p in people):
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "floor",
-                "--log-level",
-                "warning",
-                "staff",
-                "add",
-                "--id",
-                staff_id,
-                "--name",
-                name or _name(staff_id),
-                "--role",
-                role.value,
-                "--secret-stdin",
-                *where,
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert proc.stdin is not None
-        proc.stdin.write(pin + "\n")
-        proc.stdin.close()
-        running.append((staff_id, proc))
-        if not at_once:
-            _finish(*running.pop())
-    for staff_id, proc in running:
-        _finish(staff_id, proc)
+    """Add each person into `where` (`--data-dir DIR` or `--redis URL`, as the servers are given) through what
+    `floor staff add` runs (the composition root's directory, `Sessions.add_staff` by "floor staff add"), in
+    this process: a command started per person cost a Python start each. The command itself is tested in
+    tests/web/test_provider_sign_in.py and tests/web/test_clinic_boundaries.py. All at once into Redis, where
+    each add is atomic; one after another into a data directory, where each add rewrites the directory's file
+    (a running server reads it again)."""
+    from floor import bootstrap
+    from floor.clock import SystemClock
+    from floor.core.errors import Refusal
+    from floor.sessions import Sessions
+    from floor.settings import Settings
+
+    flag, value = where
+    settings = Settings(redis_url=value) if flag == "--redis" else Settings(data_dir=value)
+    people = [p if len(p) == 4 else (*p, None, PIN) for p in people]
+
+    async def add_all() -> None:
+        directory = bootstrap.directory(settings)
+        await directory.open()
+        sessions = Sessions(directory, SystemClock())
+
+        async def add(staff_id: str, role: Role, name: str | None, pin: str) -> None:
+            try:
+                await sessions.add_staff(staff_id, name or _name(staff_id), role, pin, "floor staff add")
+            except Refusal as refusal:
+                raise RuntimeError(f"adding {staff_id} failed: {refusal.message}") from None
+
+        try:
+            if settings.redis_url:
+                await asyncio.gather(*(add(*p) for p in people))
+            else:
+                for p in people:
+                    await add(*p)
+        finally:
+            await directory.close()
+
+    # A loop of its own, in a thread: the calling test may be running one (anyio).
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, add_all()).result()
 
 
 def _name(staff_id: str) -> str:
     return next((name for i, name in PEOPLE.values() if i == staff_id), staff_id)
-
-
-def _finish(staff_id: str, proc: subprocess.Popen[str]) -> None:
-    assert proc.stdout is not None
-    output = proc.stdout.read()
-    if proc.wait(30) != 0:
-        raise RuntimeError(f"floor staff add --id {staff_id} failed ({proc.returncode}):\n{output}")
 
 
 @pytest.fixture

@@ -24,12 +24,12 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from floor.bootstrap import Floors
 from floor.cli.serve import uvicorn_server
 from floor.close_codes import CLOSE_TOO_SLOW
 from floor.core.access import Role
 from floor.directory.base import token_hash
 from floor.fanout import RESYNC, Hub, Subscriber
+from floor.floors import Floors
 from floor.settings import Settings
 from tests.support.staff import PEOPLE, PIN, test_floors
 

@@ -16,13 +16,13 @@ import pytest
 from litestar.testing import TestClient
 
 import floor.sessions
-from floor.bootstrap import Floors
 from floor.clock import Clock
 from floor.config import Clinic, demo_clinic
 from floor.core.access import Role
 from floor.core.errors import Refusal
 from floor.credentials import TEST_COST
 from floor.fanout import Hub
+from floor.floors import Floors
 from floor.log.embedded import EmbeddedLog
 from floor.schedule.upcoming import FileUpcoming
 

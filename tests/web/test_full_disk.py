@@ -13,11 +13,11 @@ from pathlib import Path
 
 from litestar.testing import TestClient
 
-from floor.bootstrap import Floors
 from floor.clock import ManualClock
 from floor.core.access import Role
 from floor.core.events import VisitBooked
 from floor.directory.embedded import EmbeddedDirectory
+from floor.floors import Floors
 from floor.log.embedded import EmbeddedLog
 from floor.schedule.upcoming import FileUpcoming
 from floor.web.app import create_app

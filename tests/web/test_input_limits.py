@@ -13,13 +13,13 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 from structlog.testing import capture_logs
 
-from floor.bootstrap import Floors
 from floor.clock import ManualClock
 from floor.close_codes import CLOSE_UNAUTHENTICATED
 from floor.config import demo_clinic
 from floor.core.access import Role
 from floor.core.schedule import ScheduleRefused
 from floor.core.text import unreadable
+from floor.floors import Floors
 from floor.schedule import Format, read
 from floor.web.app import create_app
 from floor.web.body import MAX_DEPTH, too_deep

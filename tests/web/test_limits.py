@@ -12,11 +12,11 @@ import pytest
 from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 
-from floor.bootstrap import Floors
 from floor.clock import ManualClock
 from floor.close_codes import CLOSE_FORBIDDEN, CLOSE_TOO_BIG
 from floor.core.access import Role
 from floor.directory.base import PairingLimits
+from floor.floors import Floors
 from floor.web.app import MAX_BODY_BYTES, create_app
 from floor.web.auth import Guarding
 from floor.web.live import MAX_MESSAGE

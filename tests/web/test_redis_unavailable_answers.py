@@ -13,10 +13,10 @@ import pytest
 from litestar.testing import TestClient
 from redis import exceptions as e
 
-from floor.bootstrap import Floors
 from floor.config import demo_clinic
 from floor.core.access import Role
 from floor.directory.redis import RedisDirectory
+from floor.floors import Floors
 from floor.log.redis import RedisLog
 from floor.schedule.upcoming import FileUpcoming
 from floor.web.app import create_app

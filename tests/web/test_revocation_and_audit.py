@@ -11,10 +11,10 @@ import pytest
 from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 
-from floor.bootstrap import Floors
 from floor.config import demo_clinic
 from floor.core.access import Role
 from floor.directory.redis import RedisDirectory
+from floor.floors import Floors
 from floor.log.embedded import EmbeddedLog
 from floor.web.app import create_app
 from tests.support.staff import cheapen, sign_in, test_floors

@@ -23,7 +23,6 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.routes import WebSocketRoute
 from litestar.testing import TestClient
 
-from floor.bootstrap import Floors
 from floor.clock import ManualClock
 from floor.close_codes import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, CLOSE_UNKNOWN_CLINIC
 from floor.core.access import ALLOWED, Act, Action, Role, may, may_mark_presence, refusal_text
@@ -32,6 +31,7 @@ from floor.core.errors import Refusal
 from floor.core.floor import Room
 from floor.core.journey import PATH, Stage
 from floor.core.rooms import RoomAction, RoomState
+from floor.floors import Floors
 from floor.schedule.upcoming import UpcomingSchedule
 from floor.web import live
 from floor.web.app import create_app
