@@ -19,6 +19,7 @@ from floor.log.embedded import EmbeddedLog, frame
 from floor.log.files import AppendFile, Files, OsFiles
 from tests.support.records import DAY, T0, event, receipt, record
 from tests.support.volatile_files import PowerCut, VolatileFiles
+from tests.support.waiting import until as _until
 
 pytestmark = pytest.mark.anyio
 
@@ -496,14 +497,6 @@ class GatedSync(Faulty):
                 inner.sync()
 
         return Slow(self, inner)
-
-
-async def _until(condition, what: str) -> None:
-    for _ in range(1000):
-        if condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_an_append_whose_caller_is_cancelled_still_finishes_before_the_next_one_is_checked(

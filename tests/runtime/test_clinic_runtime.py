@@ -24,6 +24,7 @@ from floor.web.http import tap_answer
 from floor.wire import Audience, RoomAnswer, VisitAnswer, encode
 from tests.support.answers import answered
 from tests.support.clinics import quiet_clinic
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -80,14 +81,6 @@ def board(runtime: ClinicRuntime) -> dict:
     state = msgspec.to_builtins(runtime.board())
     del state["now"]
     return state
-
-
-async def until(condition, what: str) -> None:
-    for _ in range(1000):
-        if condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # -- taps --------------------------------------------------------------------------------------------------

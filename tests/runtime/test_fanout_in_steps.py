@@ -14,11 +14,17 @@ import floor.log.embedded
 from floor.fanout import RESYNC, Hub, Written
 from floor.wire import Audience
 from tests.runtime.test_clinic_runtime import CLINIC, TakingWire, queued, started, walk_in
+from tests.support.waiting import until as _until
 
 pytestmark = pytest.mark.anyio
 
 WALLS = 60
 STEP = 2
+
+
+def until(condition, what: str):
+    """A turn of the loop at a time: what is awaited here needs no I/O."""
+    return _until(condition, what, tries=10_000, pause=0)
 
 
 @pytest.fixture
@@ -57,14 +63,6 @@ class Wall(TakingWire):
 
 def in_fan_out_order(runtime) -> list[Wall]:
     return [sub.wire for sub in runtime.hub.subscribers(CLINIC) if isinstance(sub.wire, Wall)]
-
-
-async def until(condition, what: str) -> None:
-    for _ in range(10_000):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.usefixtures("instant_disk")

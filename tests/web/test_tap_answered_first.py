@@ -18,12 +18,18 @@ from floor.fanout import Written
 from floor.web.app import create_app
 from floor.wire import Audience
 from tests.support.staff import PEOPLE, PIN, test_floors
+from tests.support.waiting import until as _until
 
 pytestmark = pytest.mark.anyio
 
 CLINIC = "riverside"
 SOCKETS = 300
 MORNING = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago
+
+
+def until(condition, what: str):
+    """A turn of the loop at a time: what is awaited here needs no I/O."""
+    return _until(condition, what, tries=2000, pause=0)
 
 
 @pytest.fixture
@@ -49,14 +55,6 @@ class RecordingWire:
 
     def cut(self, code: int, reason: str) -> None:
         raise AssertionError("no socket here is too slow")
-
-
-async def until(condition, what: str) -> None:
-    for _ in range(2000):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_the_tap_is_answered_before_any_socket_is_written_and_order_holds(tmp_path: Path) -> None:
