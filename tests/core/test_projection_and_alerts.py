@@ -39,8 +39,8 @@ class Day:
         self.review(when)
         return event.change.visit
 
-    def book(self, start: str, provider: str = "kim") -> str:
-        return self.tap("07:30", BookVisit(f"P {start}", provider, "follow", at(start)))
+    def book(self, start: str, provider: str = "kim", visit_type: str = "follow") -> str:
+        return self.tap("07:30", BookVisit(f"P {start}", provider, visit_type, at(start)))
 
     def walk(self, visit: str, *steps: tuple[str, Stage]) -> None:
         for when, step in steps:
@@ -394,6 +394,54 @@ def test_a_provider_back_on_time_in_turn_still_clears_the_cascade_once() -> None
     assert kinds.count(AlertRaised) == 1 and kinds.count(AlertCleared) == 1
     (episode,) = [a for a in day.floor.alerts.values() if a.kind == "cascade"]
     assert episode.cleared_at <= at("10:49")
+
+
+def _broken_run_morning(day: Day, third: str) -> list[str]:
+    """Kim sees the first two follow-ups 16 and 21 minutes late. The third visit (booked 09:40) is of type
+    `third`; the 10:00 follow-up is booked with no buffer after it."""
+    v = [day.book(s) for s in ("09:00", "09:20")]
+    v += [day.book("09:40", visit_type=third), day.book("10:00"), day.book("10:20")]
+    _run(
+        day,
+        v,
+        [
+            ("08:55", 0, Stage.arrived),
+            ("09:00", 0, Stage.roomed),
+            ("09:06", 0, Stage.prep_done),
+            ("09:15", 1, Stage.arrived),
+            ("09:20", 1, Stage.roomed),
+            ("09:25", 0, Stage.provider_in),  # planned 09:09: 16 late
+            ("09:26", 1, Stage.prep_done),
+            ("09:35", 2, Stage.arrived),
+            ("09:38", 2, Stage.roomed),
+            ("09:40", 0, Stage.teach_back_done),
+            ("09:41", 0, Stage.checked_out),
+            ("09:46", 2, Stage.prep_done),
+            ("09:50", 1, Stage.provider_in),  # planned 09:29: 21 late
+        ],
+        until="09:55",
+    )
+    return v
+
+
+def test_an_on_time_patient_between_late_ones_ends_the_run_and_raises_no_cascade() -> None:
+    # The 09:40 patient comes for a procedure: planned provider-in 09:56 (12 + 4 minutes of rooming and
+    # prep), so seen when Kim comes free at about 10:03, they are on time, though the 10:00 follow-up behind
+    # their 28 minutes is projected over 20 late. Two late, one on time, one late: not three in a row.
+    day = Day()
+    v = _broken_run_morning(day, third="procedure")
+    projected = {p.visit: p for p in project(day.floor, "kim", at("09:55")).visits}
+    assert projected[v[2]].lateness < CLINIC.thresholds.cascade_minutes
+    assert projected[v[3]].lateness >= CLINIC.thresholds.cascade_minutes + 2
+    assert AlertRaised not in _cascade_kinds(day), day.log
+
+
+def test_the_same_run_unbroken_raises_the_cascade() -> None:
+    # The 09:40 patient is a follow-up like the others (planned 09:49): seen at about 10:03, the third late.
+    day = Day()
+    v = _broken_run_morning(day, third="follow")
+    (alert,) = day.active("cascade")
+    assert v[2] in alert.detail.affected
 
 
 def _behind_morning(day: Day) -> list[str]:
