@@ -36,8 +36,11 @@ _CLOSED_ON_SHUTDOWN = itertools.count()
 RESTARTING = "the server is restarting: reconnect after retry={ms} ms and resume with since="
 #: After a restart, the screens come back this many a second (handshakes a server of ours takes without its
 #: listen queue overflowing: a dropped connect is retried by the client's kernel 1, 3, 7 s later, so a storm
-#: of 19,000 walls all at once took 30 s to be back, where paced it takes about 19,000 / this).
-RECONNECTS_PER_SECOND = 2000
+#: of 19,000 walls all at once took 30 s to be back, where paced it takes about 19,000 / this). A socket back
+#: costs the server 0.31 ms of CPU in a storm of 6,000 (`loadtests/fleet.py --storm`, 2026-12-05; 0.42 ms
+#: before the live socket's front door and handshake fast path), about 0.34 ms at 19,000 (costs grew a tenth
+#: from 6,000 to 19,000 before): 2,500 a second is 85% of one core, leaving it room for taps and ticks.
+RECONNECTS_PER_SECOND = 2500
 #: The first screen is told to wait this long, plus RESTART_MS_PER_CONNECTION for each connection the server
 #: holds: about the time the server takes to stop and listen again (19,000 walls over 500 clinics: 2.2 s to
 #: close them and exit, 2.1 s to start; a screen that comes before is refused, and those retrying all meet
