@@ -4,7 +4,9 @@ Starts `floor serve` on `--clinics` clinics (one server per `--code` checkout gi
 measured in alternating rounds, so a busy machine's noise falls on both), pairs a display per clinic, then
 per round opens `--sockets` wall sockets at once (fanout.py's frame-draining sockets, with since= as a
 reconnecting wall sends), waits until every one has its first message, and reads the server's CPU time from
-/proc before and after. Prints ms of server CPU per socket per round and the median.
+/proc before and after, and the garbage collector's share from its /metrics. Prints ms of server CPU per
+socket per round and the median. Each server runs from an empty working directory, with its checkout on
+PYTHONPATH (`python -m floor` looks in its working directory first). SPY=path/to/py-spy records each server.
 
     .venv/bin/python loadtests/handshake_cost.py --sockets 3000 --clinics 100 --rounds 4
     .venv/bin/python loadtests/handshake_cost.py --code before=/tmp/floor-before --code after=. --rounds 4
@@ -19,6 +21,8 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+
+import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fanout import Drain, Screen
@@ -48,13 +52,22 @@ async def open_all(screens: list[Screen]) -> list[tuple[Drain, asyncio.Future]]:
     return held
 
 
-async def measure(server: FloorServer, screens: list[Screen]) -> float:
-    """Seconds of server CPU per socket, opening all of `screens` at once (then closing them)."""
+def gc_seconds(server: FloorServer) -> float:
+    """Seconds the server's garbage collector has held it so far (its /metrics, every generation)."""
+    text = httpx.get(f"{server.base}/metrics", timeout=10).text
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith("floor_gc_pause_seconds_sum"))
+
+
+async def measure(server: FloorServer, screens: list[Screen]) -> tuple[float, float]:
+    """Seconds of server CPU per socket, opening all of `screens` at once (then closing them), and of that the
+    garbage collector's."""
     process = server.process
+    gc_before = await asyncio.to_thread(gc_seconds, server)
     before = process.cpu()
     held = await open_all(screens)
     await asyncio.sleep(0.3)  # what the opening left queued
     cost = (process.cpu() - before) / len(screens)
+    gc_cost = (await asyncio.to_thread(gc_seconds, server) - gc_before) / len(screens)
     closed = [s for s in screens if s.closes]
     if closed:
         raise SystemExit(f"{len(closed)} sockets were closed: codes {sorted({c for s in closed for c in s.closes})}")
@@ -64,7 +77,7 @@ async def measure(server: FloorServer, screens: list[Screen]) -> float:
     await asyncio.sleep(1.0)  # the server lets them go
     for screen in screens:
         screen.opened = None
-    return cost
+    return cost, gc_cost
 
 
 async def bench(args: argparse.Namespace) -> None:
@@ -124,10 +137,14 @@ async def bench(args: argparse.Namespace) -> None:
             costs: dict[str, list[float]] = {label: [] for label, _ in codes}
             for n in range(args.rounds + 1):
                 for label, (server, screens) in servers.items() if n % 2 == 0 else reversed(servers.items()):
-                    cost = await measure(server, screens)
+                    cost, gc_cost = await measure(server, screens)
                     if n:  # the first round is a warm-up: first snapshots, imports, caches
                         costs[label].append(cost)
-                        print(f"round {n} {label}: {cost * 1000:.3f} ms of server CPU per socket", flush=True)
+                        print(
+                            f"round {n} {label}: {cost * 1000:.3f} ms of server CPU per socket"
+                            f" (the garbage collector's {gc_cost * 1000:.3f})",
+                            flush=True,
+                        )
             load = os.getloadavg()[0]
             for label, values in costs.items():
                 figures = ", ".join(f"{v * 1000:.3f}" for v in values)
