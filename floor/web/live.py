@@ -211,6 +211,10 @@ async def serve_live(
     socket = LiveSocket(scope, receive, send)
     try:
         await _live(socket, floors, guarding, clinic, opt)
+    except (WebSocketDisconnect, OSError):
+        # Gone before its handshake was answered or its refusal sent (uvicorn's ClientDisconnected is an OSError):
+        # nothing to tell it, nor the log (after a restart, screens that give up are many).
+        return
     except Exception:
         # Left to the server it would be an HTTP 500 or a close with no reason: the screen is told, the log says why.
         log.exception("socket_failed", clinic=clinic[:40])

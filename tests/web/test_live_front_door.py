@@ -4,6 +4,7 @@ the request id and clinic on its log lines, never the token."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -15,6 +16,7 @@ from floor.close_codes import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, CLOSE_UNKN
 from floor.core.access import Role
 from floor.web import live
 from floor.web.app import create_app
+from floor.web.auth import Guarding
 from floor.web.live import LiveSocket, live_clinic
 from tests.support.staff import sign_in, test_floors
 
@@ -135,3 +137,28 @@ def test_the_front_door_reads_header_names_in_any_case_as_uvicorn_passes_them() 
 )
 def test_only_a_live_sockets_path_takes_the_front_door(path: str, clinic: str | None) -> None:
     assert live_clinic(path) == clinic
+
+
+def test_a_screen_gone_before_its_handshake_is_answered_is_let_go_quietly(tmp_path, monkeypatch) -> None:
+    from uvicorn.protocols.utils import ClientDisconnected
+
+    spy = LogSpy()
+    monkeypatch.setattr(live, "log", spy)
+    floors = test_floors(tmp_path, tick_seconds=3600)
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "websocket.connect"}
+
+    async def gone(message: dict) -> None:  # as uvicorn's send once the peer has gone
+        sent.append(message)
+        raise ClientDisconnected()
+
+    scope = {"type": "websocket", "path": "/api/clinics/riverside/live", "headers": [], "query_string": b""}
+    opt = {"act": live.LIVE_OPT["act"], "displays": True}
+    for headers in ([], [(b"origin", b"https://evil.example"), (b"host", b"floor.example")]):
+        sent.clear()
+        run = live.serve_live({**scope, "headers": headers}, receive, gone, "riverside", floors, Guarding(), opt)
+        asyncio.run(run)
+        assert [m["type"] for m in sent] == ["websocket.accept" if not headers else "websocket.close"]
+    assert [line["event"] for line in spy.lines] == ["socket_origin_refused"]  # no "socket_failed"
