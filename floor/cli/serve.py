@@ -100,7 +100,7 @@ def uvicorn_server(
     """The uvicorn server for `floors` on the settings' host and port, socket stack and trusted proxies."""
     from floor.web.app import create_app
     from floor.web.auth import Guarding
-    from floor.web.frames import FloorSocketProtocol
+    from floor.web.frames import FloorHttpProtocol, FloorSocketProtocol
 
     trusted_proxies = list(settings.trusted_proxies)
     config = uvicorn.Config(
@@ -115,6 +115,8 @@ def uvicorn_server(
         # uvicorn's websockets-sansio protocol, letting the live feed write each update's frame once for all
         # the screens of an audience (floor/web/frames.py).
         ws=FloorSocketProtocol if settings.ws == "frames" else settings.ws,
+        # With it, a live socket's handshake goes to that protocol without being parsed twice (floor/web/frames.py).
+        http=FloorHttpProtocol if settings.ws == "frames" else "auto",
         # Off: a per-socket zlib pass and ~40 KB of compressor state per screen, for messages of a few
         # hundred bytes; and compressed frames could not be shared between screens (loadtests/README.md).
         # FLOOR_WS_DEFLATE=1 turns it on where bandwidth costs more than the server's CPU and memory.

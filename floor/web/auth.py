@@ -75,7 +75,12 @@ class Guarding:
 
 
 def bearer(connection: ASGIConnection) -> str | None:
-    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    return bearer_token(connection.headers.get("authorization", ""))
+
+
+def bearer_token(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header's value, or None."""
+    scheme, _, token = authorization.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import re
 import socket
 from collections import deque
 from typing import Any
 
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.utils import ClientDisconnected, get_client_addr, get_path_with_query_string
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
@@ -34,8 +36,11 @@ _CLOSED_ON_SHUTDOWN = itertools.count()
 RESTARTING = "the server is restarting: reconnect after retry={ms} ms and resume with since="
 #: After a restart, the screens come back this many a second (handshakes a server of ours takes without its
 #: listen queue overflowing: a dropped connect is retried by the client's kernel 1, 3, 7 s later, so a storm
-#: of 19,000 walls all at once took 30 s to be back, where paced it takes about 19,000 / this).
-RECONNECTS_PER_SECOND = 2000
+#: of 19,000 walls all at once took 30 s to be back, where paced it takes about 19,000 / this). A socket back
+#: costs the server 0.31 ms of CPU in a storm of 6,000 (`loadtests/fleet.py --storm`, 2026-12-05; 0.42 ms
+#: before the live socket's front door and handshake fast path), about 0.34 ms at 19,000 (costs grew a tenth
+#: from 6,000 to 19,000 before): 2,500 a second is 85% of one core, leaving it room for taps and ticks.
+RECONNECTS_PER_SECOND = 2500
 #: The first screen is told to wait this long, plus RESTART_MS_PER_CONNECTION for each connection the server
 #: holds: about the time the server takes to stop and listen again (19,000 walls over 500 clinics: 2.2 s to
 #: close them and exit, 2.1 s to start; a screen that comes before is refused, and those retrying all meet
@@ -211,6 +216,9 @@ class FloorSocketProtocol(WebSocketsSansIOProtocol):
         scope = getattr(self, "scope", None)
         if scope is not None:  # a refused handshake has none
             scope["extensions"][EXTENSION] = FrameWriter(self)
+            # Header names in lower case, as ASGI asks (and as they were when httptools had read the request
+            # first): a handshake FloorHttpProtocol hands over has them as the client sent them.
+            scope["headers"] = [(name.lower(), value) for name, value in scope["headers"]]
 
     async def send(self, message: Any) -> None:
         if message["type"] == "websocket.accept" and not self.handshake_complete and self.initial_response is None:
@@ -253,3 +261,42 @@ class FloorSocketProtocol(WebSocketsSansIOProtocol):
         pending = self.conn.data_to_send()
         if pending:
             self.transport.write(b"".join(pending))
+
+
+#: A live socket's handshake, whole in a connection's first bytes: `GET /api/clinics/...` with `Upgrade: websocket`
+#: and `Connection: ... upgrade ...` (as uvicorn's own test for an upgrade; header names in any case).
+_LIVE_GET = b"GET /api/clinics/"
+_UPGRADE = re.compile(rb"\r\nupgrade:[ \t]*websocket[ \t]*\r\n", re.IGNORECASE)
+_CONNECTION_UPGRADE = re.compile(rb"\r\nconnection:[^\r\n]*\bupgrade\b", re.IGNORECASE)
+
+
+def live_handshake(data: bytes) -> bool:
+    """Whether a connection's first bytes are a whole WebSocket handshake for an /api/clinics/ path."""
+    if not data.startswith(_LIVE_GET):
+        return False
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    head = data[: end + 2]
+    return _UPGRADE.search(head) is not None and _CONNECTION_UPGRADE.search(head) is not None
+
+
+class FloorHttpProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol, except that a connection whose first bytes are a whole handshake of a live socket
+    is handed to the WebSocket protocol at once. uvicorn would parse the request with httptools (a Python call
+    per header), build its HTTP scope, write the request out again and hand that over, to be parsed a second time
+    by the WebSocket protocol: a tenth of a socket's cost to the server, and after a restart every wall connects
+    at once (loadtests/README.md). The WebSocket protocol checks the handshake as it always does (a bad one is
+    answered 400, as uvicorn answers it); anything else, or a handshake in pieces, goes through httptools."""
+
+    def data_received(self, data: bytes) -> None:
+        if self.scope is None and self.ws_protocol_class is not None and live_handshake(data):
+            self.connections.discard(self)
+            protocol = self.ws_protocol_class(  # type: ignore[call-arg]
+                config=self.config, server_state=self.server_state, app_state=self.app_state
+            )
+            protocol.connection_made(self.transport)
+            self.transport.set_protocol(protocol)
+            protocol.data_received(data)
+            return
+        super().data_received(data)

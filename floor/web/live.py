@@ -12,13 +12,13 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 import msgspec
 import structlog
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
-from litestar.types import Empty
-from litestar.utils.scope.state import ScopeState
+from litestar.types import Message, Receive, Scope, Send
 
 from floor.close_codes import (
     CLOSE_BAD_PARAMETER,
@@ -33,7 +33,7 @@ from floor.fanout import RESYNC, Subscriber
 from floor.floors import Floors
 from floor.runtime import ClinicRuntime
 from floor.sessions import Caller
-from floor.web.auth import Guarding, bearer, refusal
+from floor.web.auth import Guarding, bearer_token, refusal
 from floor.web.body import too_deep
 from floor.web.errors import INTERNAL
 from floor.web.frames import EXTENSION
@@ -68,8 +68,8 @@ class Refused(Exception):
         self.code, self.reason = code, reason
 
 
-async def _token(socket: WebSocket) -> str:
-    token = bearer(socket)
+async def _token(socket: LiveSocket) -> str:
+    token = bearer_token(socket.authorization)
     if token is not None:
         return token
     try:
@@ -125,17 +125,119 @@ def _audience(who: Caller, runtime: ClinicRuntime, opt: Mapping[str, Any]) -> st
     return Audience.manager if who.is_manager else Audience.staff
 
 
-@websocket("/{clinic:str}/live", opt={"act": Act.read_floor, "displays": True})
+#: What the live socket declares it does, for its guard (floor.web.auth's `refusal`, floor.core.access's table):
+#: the route's `opt`, which the socket reads from the route (tests/web/test_route_access.py changes it there).
+LIVE_OPT = {"act": Act.read_floor, "displays": True}
+_PREFIX, _SUFFIX = "/api/clinics/", "/live"
+
+
+def live_clinic(path: str) -> str | None:
+    """The clinic of a live socket's path (/api/clinics/{clinic}/live), or None for any other path."""
+    if not path.startswith(_PREFIX) or not path.endswith(_SUFFIX):
+        return None
+    clinic = path[len(_PREFIX) : -len(_SUFFIX)]
+    return clinic if clinic and "/" not in clinic else None
+
+
+class LiveSocket:
+    """The live socket on plain ASGI, as Litestar's `WebSocket` would be for what the feed does with it (accept,
+    close, receive, send text; sending or receiving once the socket is gone raises WebSocketDisconnect), without
+    its routing, middleware, handler injection and signature model: after a restart every wall connects at once,
+    and those were a fifth of a socket's cost to the server (loadtests/README.md). The three headers the feed
+    reads are picked out of the scope's in one pass."""
+
+    __slots__ = ("_receive", "_send", "authorization", "host", "origin", "scope", "state")
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.scope, self._receive, self._send = scope, receive, send
+        self.state = "init"
+        origin = host = None
+        authorization = ""
+        for name, value in scope["headers"]:
+            # uvicorn's websocket protocols pass header names as they came; ASGI asks for lower case.
+            name = name.lower()
+            if name == b"origin" and origin is None:
+                origin = value.decode("latin-1")
+            elif name == b"host" and host is None:
+                host = value.decode("latin-1")
+            elif name == b"authorization" and not authorization:
+                authorization = value.decode("latin-1")
+        self.origin: str | None = origin
+        self.host: str | None = host
+        self.authorization: str = authorization
+
+    def query(self, name: str) -> str | None:
+        """The first value of a query parameter (`since`), or None."""
+        raw = self.scope.get("query_string") or b""
+        if not raw:
+            return None
+        for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+            if key == name:
+                return value
+        return None
+
+    async def receive(self) -> Message:
+        if self.state == "disconnect":
+            raise WebSocketDisconnect(detail="connection is disconnected")
+        message = await self._receive()
+        kind = message["type"]
+        self.state = (
+            "receive" if kind == "websocket.receive" else "connect" if kind == "websocket.connect" else "disconnect"
+        )
+        return message
+
+    async def send(self, message: Message) -> None:
+        if self.state == "disconnect":
+            raise WebSocketDisconnect(detail="connection is disconnected")
+        await self._send(message)
+
+    async def accept(self) -> None:
+        if self.state == "init":
+            await self.receive()
+            await self.send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.send({"type": "websocket.close", "code": code, "reason": reason or ""})
+
+    async def send_text(self, text: str) -> None:
+        await self.send({"type": "websocket.send", "bytes": None, "text": text})
+
+
+async def serve_live(
+    scope: Scope, receive: Receive, send: Send, clinic: str, floors: Floors, guarding: Guarding, opt: Mapping[str, Any]
+) -> None:
+    """A live socket of `clinic`, from its handshake to its end: floor.web.app serves /api/clinics/{clinic}/live
+    with this before Litestar's routing; the route below (Litestar's own) comes here too."""
+    socket = LiveSocket(scope, receive, send)
+    try:
+        await _live(socket, floors, guarding, clinic, opt)
+    except (WebSocketDisconnect, OSError):
+        # Gone before its handshake was answered or its refusal sent (uvicorn's ClientDisconnected is an OSError):
+        # nothing to tell it, nor the log (after a restart, screens that give up are many).
+        return
+    except Exception:
+        # Left to the server it would be an HTTP 500 or a close with no reason: the screen is told, the log says why.
+        log.exception("socket_failed", clinic=clinic[:40])
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await socket.close(CLOSE_INTERNAL, INTERNAL)
+
+
+@websocket("/{clinic:str}/live", opt=LIVE_OPT)
 async def live(socket: WebSocket) -> None:
-    # The floors and the clinic are read here rather than injected: Litestar's injection was a tenth of a
-    # socket's cost to the server, and after a restart every wall connects at once (loadtests/README.md).
-    floors: Floors = socket.app.state.floors
+    """Under floor.web.app's app a live socket never reaches Litestar's routing: this is the route for
+    documentation, the access table's checks, and an app without that front door."""
+    state = socket.app.state
     clinic: str = socket.path_params["clinic"]
-    guarding: Guarding = socket.app.state.guarding
-    if not guarding.origin_allowed(socket.headers.get("origin"), socket.headers.get("host")):
+    await serve_live(
+        socket.scope, socket.receive, socket.send, clinic, state.floors, state.guarding, socket.route_handler.opt
+    )
+
+
+async def _live(socket: LiveSocket, floors: Floors, guarding: Guarding, clinic: str, opt: Mapping[str, Any]) -> None:
+    if not guarding.origin_allowed(socket.origin, socket.host):
         # Refused before the handshake completes: the browser sees a 403 and no page of another site can
         # read the floor with a token it got hold of.
-        log.warning("socket_origin_refused", origin=socket.headers.get("origin", "")[:100])
+        log.warning("socket_origin_refused", origin=(socket.origin or "")[:100])
         await socket.close(CLOSE_FORBIDDEN, "origin not allowed")
         return
     await socket.accept()
@@ -144,13 +246,13 @@ async def live(socket: WebSocket) -> None:
         if runtime is None:
             raise Refused(CLOSE_UNKNOWN_CLINIC, f"no clinic {clinic[:40]!r} on this server")
         try:
-            since = _since(socket.query_params.get("since"))
+            since = _since(socket.query("since"))
         except ValueError as e:
             raise Refused(CLOSE_BAD_PARAMETER, str(e)) from None
         who = await floors.sessions.caller(await _token(socket))
         if who is None:
             raise Refused(CLOSE_UNAUTHENTICATED, "sign-in ended (expired, signed out or revoked): sign in again")
-        audience = _audience(who, runtime, socket.route_handler.opt)
+        audience = _audience(who, runtime, opt)
     except Refused as refused:
         await socket.close(refused.code, refused.reason)
         return
@@ -159,8 +261,6 @@ async def live(socket: WebSocket) -> None:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await socket.close(CLOSE_INTERNAL, INTERNAL)
         return
-    # Litestar keeps the headers it parsed for the socket's life: read, they are let go (1.6 KiB a wall).
-    ScopeState.from_scope(socket.scope).headers = Empty
     # Under uvicorn with floor.web.frames, updates are written to this socket directly, framed once.
     wire = socket.scope.get("extensions", {}).get(EXTENSION)
     sub = floors.hub.subscribe(clinic, audience, who.session, wire)
@@ -172,7 +272,6 @@ async def live(socket: WebSocket) -> None:
             reader = asyncio.create_task(_drain(socket, sub))
             await _send(socket, sub, runtime, audience)
         except Exception:
-            # Left to Litestar it would be close code 4500 with no reason: the screen is told, the log says why.
             log.exception("socket_failed", clinic=clinic[:40])
             sub.end(CLOSE_INTERNAL, INTERNAL)
         if sub.ending is not None:
@@ -186,7 +285,7 @@ async def live(socket: WebSocket) -> None:
                 await reader
 
 
-async def _send(socket: WebSocket, sub: Subscriber, runtime: ClinicRuntime, audience: str) -> None:
+async def _send(socket: LiveSocket, sub: Subscriber, runtime: ClinicRuntime, audience: str) -> None:
     """Sends what was queued for the socket: its catch-up, and any backlog while it could not keep up."""
     while (item := await sub.next()) is not None:
         if item is RESYNC:
@@ -205,7 +304,7 @@ async def _send(socket: WebSocket, sub: Subscriber, runtime: ClinicRuntime, audi
             sub.sent = item[0]
 
 
-async def _drain(socket: WebSocket, sub: Subscriber) -> None:
+async def _drain(socket: LiveSocket, sub: Subscriber) -> None:
     """Screens send nothing we act on once signed in; reading notices when they go away."""
     try:
         while True:
