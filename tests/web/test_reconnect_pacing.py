@@ -23,6 +23,15 @@ def test_screens_are_spread_over_the_seconds_the_server_takes_them_in() -> None:
     assert waits[-1] - waits[0] >= 1000 * (20_000 // RECONNECTS_PER_SECOND) - 1000
 
 
+def test_a_screen_closed_late_in_a_long_shutdown_keeps_its_turn() -> None:
+    # Closing 20,000 screens takes the server a while: a screen closed 900 ms after the first waits 900 ms less,
+    # so it comes back at its turn counted from when the closing began, not 900 ms after it.
+    assert reconnect_after(19_999, 20_000, closing_ms=900) == reconnect_after(19_999, 20_000) - 900
+    assert reconnect_after(5, 20_000, closing_ms=0) == reconnect_after(5, 20_000)
+    # Never a negative wait: a screen whose turn has passed comes back at once.
+    assert reconnect_after(0, 100, closing_ms=60_000) == 0
+
+
 def test_the_reason_carries_the_wait_and_fits_a_close_frame() -> None:
     reason = RESTARTING.format(ms=reconnect_after(19_999, 20_000))
     assert re.search(r"retry=(\d+) ms", reason)[1] == str(reconnect_after(19_999, 20_000))
