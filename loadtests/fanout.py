@@ -56,6 +56,7 @@ from rig import (
     free_port,
     ms,
     pct,
+    run_fast,
     sign_in,
 )
 
@@ -717,12 +718,7 @@ def main() -> None:
     if args.probes is None:
         args.probes = max(10, args.sockets // 25)
     args.probes = min(args.probes, args.sockets)
-    try:
-        import uvloop
-
-        uvloop.run(bench(args))
-    except ImportError:
-        asyncio.run(bench(args))
+    run_fast(bench(args))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fanout import Drain, Screen
-from rig import FloorServer, clinic_files, display_tokens, raise_file_limit
+from rig import FloorServer, clinic_files, display_tokens, raise_file_limit, run_fast
 
 
 async def open_all(screens: list[Screen]) -> list[tuple[Drain, asyncio.Future]]:
@@ -169,12 +169,7 @@ def main() -> None:
         "--code", action="append", default=[], help="LABEL=DIR: a checkout to serve from (repeat to compare)"
     )
     args = parser.parse_args()
-    try:
-        import uvloop
-
-        uvloop.run(bench(args))
-    except ImportError:
-        asyncio.run(bench(args))
+    run_fast(bench(args))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,16 @@ DEMO = ROOT / "floor" / "clinics" / "demo.toml"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def run_fast(main) -> None:
+    """Run the coroutine `main` on uvloop where it is installed (as the server runs), else on asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
