@@ -265,15 +265,8 @@ class Hub:
         return sum(len(s) for audiences in clinics for s in audiences.values())
 
     def publish(self, clinic: str, seq: int, render: Callable[[str], str]) -> None:
-        """Send one update to every socket of the clinic, rendered once and framed once per audience."""
-        for audience, subs in self._subs.get(clinic, {}).items():
-            if not subs:
-                continue
-            item = (seq, render(audience))
-            frame = text_frame(item[1])
-            # Nothing here unsubscribes synchronously (a socket found gone is dropped by its own endpoint).
-            for sub in subs:
-                sub.offer(item, frame)
+        """Send one update to every socket of the clinic now, rendered once and framed once per audience."""
+        self.delivery(clinic, seq, render).send()
 
     def delivery(self, clinic: str, seq: int, render: Callable[[str], str]) -> Delivery:
         """One update for every socket of the clinic as it is subscribed now, rendered and framed once per audience,
