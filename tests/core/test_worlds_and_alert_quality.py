@@ -300,9 +300,12 @@ def test_the_baseline_raises_on_a_late_morning_and_not_on_an_on_time_one() -> No
 
 
 def test_floor_and_the_baseline_are_scored_on_the_same_days_and_episodes() -> None:
-    floor_score, plain_score = run_world(CLINIC, "tap_lag", 1, 1000)
+    floor_score, plain_score, as_tapped = run_world(CLINIC, "tap_lag", 1, 1000)
     clinic, events, truth = world_day("tap_lag", 1000)
     assert floor_score.provider_days == plain_score.provider_days == len(clinic.providers)
     assert floor_score.episodes == plain_score.episodes == len(true_cascades(clinic, truth))
     # The truth is the day as it happened, not as it was tapped: lagging taps make some visits look later.
-    assert true_cascades(clinic, truth) != true_cascades(clinic, Floor.fold(clinic, DAY, 0, events))
+    tapped = true_cascades(clinic, Floor.fold(clinic, DAY, 0, events))
+    assert true_cascades(clinic, truth) != tapped
+    # The third score holds the same alerts against the day as tapped.
+    assert as_tapped.episodes == len(tapped) and as_tapped.alerts == floor_score.alerts
