@@ -12,7 +12,7 @@ from msgspec import Meta, Struct
 from floor.config import Provider, Session, Thresholds, VisitType
 from floor.core.access import Role
 from floor.core.events import Event
-from floor.core.floor import Alert, Room, Visit
+from floor.core.floor import MAX_MINUTES_AGO, Alert, Room, Visit
 from floor.core.journey import STEPS
 from floor.core.measures import ClinicMeasures
 from floor.core.presence import MAX_AWAY_MINUTES, Presence, ProviderPresenceView
@@ -77,6 +77,8 @@ class VisitTap(Struct, forbid_unknown_fields=True):
     type: VisitStep
     room: Ref | None = None
     expected_version: Version | None = None
+    #: A step tapped late: it happened this many minutes before the tap (0: as tapped). Not with `undo`.
+    minutes_ago: Annotated[int, Meta(ge=0, le=MAX_MINUTES_AGO)] = 0
 
 
 class RoomTap(Struct, forbid_unknown_fields=True):
@@ -371,6 +373,8 @@ class AuditEntry(Struct, omit_defaults=True):
     notes_changed: bool = False
     #: A check-out without a teach-back: the quality gap the event records.
     without_teach_back: bool = False
+    #: A step tapped late: when it happened (`at` is when it was tapped).
+    happened: dt.datetime | None = None
     #: A cancellation because the booking was a mistake (the schedule said entered-in-error).
     entered_in_error: bool = False
     #: An undo: the seq of the entry it reversed.

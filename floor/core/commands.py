@@ -44,6 +44,9 @@ class TakeStep(Struct, frozen=True):
     expected_version: int | None = None
     #: Only with `cancelled`: the booking was a mistake (see StepTaken).
     entered_in_error: bool = False
+    #: A step tapped late: it happened this many minutes before the tap (1 to MAX_MINUTES_AGO; 0: as tapped).
+    #: The visit's times, its measures and the projection then hold when it happened, not when it was tapped.
+    minutes_ago: int = 0
 
 
 class UndoStep(Struct, frozen=True):

@@ -56,6 +56,8 @@ class StepTaken(Struct, tag="step_taken", frozen=True):
     #: A cancellation because the booking was a mistake (the schedule's `entered-in-error`): the visit should
     #: never have been on the floor, so it is left out of the day's measures and exported as such.
     entered_in_error: bool = False
+    #: When the step happened, if it was tapped late (TakeStep.minutes_ago); None: at the event's time.
+    happened: dt.datetime | None = None
 
 
 class StepUndone(Struct, tag="step_undone", frozen=True):

@@ -165,6 +165,10 @@ def _removable(visit: Visit) -> bool:
     return visit.walk_in and visit.stage is Stage.arrived and not visit.steps
 
 
+#: The most minutes before its tap a step tapped late may say it happened (TakeStep.minutes_ago).
+MAX_MINUTES_AGO = 60
+
+
 def _human(stage: Stage) -> str:
     return stage.value.replace("_", " ")
 
@@ -224,7 +228,7 @@ class Floor:
             case RescheduleVisit():
                 change, version = self._reschedule(command), self.visits[command.visit].version + 1
             case TakeStep():
-                change, version = self._step(command), self.visits[command.visit].version + 1
+                change, version = self._step(command, at), self.visits[command.visit].version + 1
             case UndoStep():
                 change, version = self._undo(command), self.visits[command.visit].version + 1
             case MarkRoom():
@@ -449,8 +453,9 @@ class Floor:
             )
         return visit
 
-    def _step(self, c: TakeStep) -> StepTaken:
+    def _step(self, c: TakeStep, at: dt.datetime) -> StepTaken:
         visit = self._visit(c.visit, c.expected_version)
+        happened = self._happened(c, visit, at)
         if not is_allowed(visit.stage, c.step):
             allowed = allowed_steps(visit.stage)
             options = " or ".join(_human(s) for s in allowed) if allowed else "nothing (the visit is over)"
@@ -477,7 +482,16 @@ class Floor:
                     room_state=room.state.value,
                     ready_rooms=ready,
                 )
-            return StepTaken(visit.id, c.step, visit.stage, room=room.id)
+            if happened is not None and room.since is not None and happened < room.since:
+                raise Refusal(
+                    Why.invalid,
+                    f"{room.label} has been ready only since {room.since.astimezone(self.clinic.tz):%H:%M}: "
+                    f"a patient roomed {c.minutes_ago} minutes ago was not in it.",
+                    field="minutes_ago",
+                    visit=visit.id,
+                    room=room.id,
+                )
+            return StepTaken(visit.id, c.step, visit.stage, room=room.id, happened=happened)
         if c.room is not None:
             raise Refusal(
                 Why.invalid,
@@ -493,10 +507,38 @@ class Floor:
                 visit=visit.id,
             )
         if c.entered_in_error:
-            return StepTaken(visit.id, c.step, visit.stage, entered_in_error=True)
+            return StepTaken(visit.id, c.step, visit.stage, entered_in_error=True, happened=happened)
         room_left = visit.room if leaves_room(visit.stage, c.step) else None
         skipped = c.step is Stage.checked_out and visit.stage is not Stage.teach_back_done
-        return StepTaken(visit.id, c.step, visit.stage, room=room_left, without_teach_back=skipped)
+        return StepTaken(visit.id, c.step, visit.stage, room=room_left, without_teach_back=skipped, happened=happened)
+
+    def _happened(self, c: TakeStep, visit: Visit, at: dt.datetime) -> dt.datetime | None:
+        """When a step tapped late happened (None: tapped as it happened). Not before the visit's last step, nor
+        on another day."""
+        if c.minutes_ago == 0:
+            return None
+        if not 0 < c.minutes_ago <= MAX_MINUTES_AGO:
+            raise Refusal(
+                Why.invalid,
+                f"minutes_ago must be from 0 to {MAX_MINUTES_AGO}; a step tapped later than that is tapped as now.",
+                field="minutes_ago",
+                visit=visit.id,
+            )
+        happened = at - dt.timedelta(minutes=c.minutes_ago)
+        if self.clinic.day_of(happened) != self.day:
+            raise Refusal(
+                Why.invalid, "A step tapped late must have happened today.", field="minutes_ago", visit=visit.id
+            )
+        last = max(visit.times.values(), default=None)
+        if last is not None and happened < last:
+            raise Refusal(
+                Why.invalid,
+                f"The visit's last step was at {last.astimezone(self.clinic.tz):%H:%M}: this one cannot have happened "
+                f"{c.minutes_ago} minutes ago, before it.",
+                field="minutes_ago",
+                visit=visit.id,
+            )
+        return happened
 
     def _undo(self, c: UndoStep) -> StepUndone | WalkInRemoved:
         visit = self._visit(c.visit, c.expected_version)
@@ -707,19 +749,20 @@ class Floor:
                 return Touched(visit, [])
             case StepTaken() as c:
                 visit = self.visits[c.visit]
+                when = c.happened or event.at
                 rooms = []
                 if c.room is not None:
                     room = self.rooms[c.room]
                     if enters_room(c.step):
-                        self._set_room(room, RoomState.occupied, visit.id, event.at)
+                        self._set_room(room, RoomState.occupied, visit.id, when)
                         visit.room = room.id
                     else:
-                        self._set_room(room, RoomState.turnover, None, event.at)
+                        self._set_room(room, RoomState.turnover, None, when)
                         visit.room = None
                     rooms.append(room)
-                visit.steps.append(StepRecord(event.seq, c.step, c.previous, event.at, c.room, event.actor))
+                visit.steps.append(StepRecord(event.seq, c.step, c.previous, when, c.room, event.actor))
                 visit.stage = c.step
-                visit.times[c.step] = event.at
+                visit.times[c.step] = when
                 visit.without_teach_back = c.without_teach_back
                 visit.entered_in_error = c.entered_in_error
                 visit.version = event.version

@@ -173,9 +173,13 @@ async def visit_event(
 ) -> Response[VisitAnswer]:
     command: Command
     if data.type == "undo":
+        if data.minutes_ago:
+            raise Refusal(
+                Why.invalid, "An undo takes no minutes_ago: it reverses the last step now.", field="minutes_ago"
+            )
         command = UndoStep(visit, data.expected_version)
     else:
-        command = TakeStep(visit, Stage(data.type), data.room, data.expected_version)
+        command = TakeStep(visit, Stage(data.type), data.room, data.expected_version, minutes_ago=data.minutes_ago)
     return await _tap(request, runtime, command, who, idempotency_key)
 
 
