@@ -115,6 +115,9 @@ class World(Struct, frozen=True):
     #: Share of taps entered this many minutes after the step really happened.
     tap_lag_share: float = 0.0
     tap_lag: tuple[float, float] = (1.0, 6.0)
+    #: Share of the lagging steps whose tapper says when the step happened, as the tablet offers it (TOLD_MINUTES:
+    #: the most minutes ago not more than the lag; a lag under two minutes goes unsaid).
+    tap_lag_told: float = 0.0
     #: Medical assistants on the floor (each rooms and preps one patient at a time); None: enough of them.
     assistants: int | None = None
     #: How many of the clinic's rooms and providers are in use; None: all.
@@ -141,6 +144,8 @@ class World(Struct, frozen=True):
 
 
 DEFAULT_WORLD = World()
+#: The minutes ago a tablet offers for a step tapped late (static/tablet: "This tap happened").
+TOLD_MINUTES = (0, 2, 5, 10, 15, 30)
 _PROVIDER = AppointmentTime.provider
 #: The benchmark's worlds (loadtests/alert_quality.py), by name: each changes one thing from the default
 #: world, except "provider_time" (the other convention) and "hard" (most things at once).
@@ -154,6 +159,8 @@ WORLDS: dict[str, World] = {
         World("punctuality", arrival=Arrival(-15, 8, 0.2, (5, 35))),
         World("heavy_tail", visit_sigma=0.5, tail_share=0.1),
         World("tap_lag", tap_lag_share=0.4),
+        # The same late taps, most of whose tappers say on the tablet how long ago the step happened.
+        World("tap_lag_told", tap_lag_share=0.4, tap_lag_told=0.7),
         World("one_assistant", assistants=1, providers=3),
         World("few_rooms", rooms=6),
         World("no_shows", no_show=0.15),
@@ -482,9 +489,11 @@ def simulate_day(
     # With lagging taps: what the clinic's log gets, and the taps not yet entered (entry time, command).
     entered = Floor(clinic, day, ids=Ids.seeded(ids)) if lagging else None
     recorded: list[Event] = []
-    pending: list[tuple[dt.datetime, Command]] = []
+    # Each: when it is entered, the tap, when its step happened, and whether its tapper says so.
+    pending: list[tuple[dt.datetime, Command, dt.datetime, bool]] = []
     last_due: dict[str, dt.datetime] = {}
     lag_rng = random.Random(f"lag-{seed}")
+    told_rng = random.Random(f"told-{seed}")
 
     def tap(command: Command, now: dt.datetime) -> Event | None:
         try:
@@ -506,7 +515,8 @@ def simulate_day(
                 else event.change.visit
             )
             due = last_due[key] = max(due, last_due.get(key, due))
-            pending.append((due, command))
+            told = late and isinstance(command, TakeStep) and told_rng.random() < world.tap_lag_told
+            pending.append((due, command, now, told))
         return event
 
     def enter(now: dt.datetime) -> None:
@@ -514,14 +524,22 @@ def simulate_day(
         whose earlier step is still to be entered) waits for a later round."""
         assert entered is not None
         still = []
-        for due, command in pending:
+        for due, command, happened, told in pending:
             if due > now:
-                still.append((due, command))
+                still.append((due, command, happened, told))
                 continue
-            try:
-                event = entered.decide(command, Tap("staff", "sim", now))
-            except Refusal:
-                still.append((due, command))
+            lag = (now - happened).total_seconds() / 60 if told else 0.0
+            # The most minutes ago the tablet offers, not more than the lag, that the floor as entered takes (a
+            # step cannot be put before the visit's last step as entered, which may itself have been late).
+            for minutes in sorted((m for m in TOLD_MINUTES if m <= lag), reverse=True):
+                try:
+                    said = msgspec.structs.replace(command, minutes_ago=minutes) if minutes else command
+                    event = entered.decide(said, Tap("staff", "sim", now))
+                    break
+                except Refusal:
+                    continue
+            else:
+                still.append((due, command, happened, told))
                 continue
             entered.apply(event)
             recorded.append(event)

@@ -152,6 +152,29 @@ def test_tap_lag_world_taps_are_entered_after_the_step_really_happened() -> None
     assert usual == simulate_day(CLINIC, DAY, 1000)[0]  # no lag in the default world: the events are the truth
 
 
+def test_in_the_told_world_late_tappers_say_when_the_step_happened_never_before_it() -> None:
+    """The same late taps as tap_lag (the same seed draws the same lags), most of whose tappers say how many
+    minutes ago the step happened, as the tablet offers it: the log's times come closer to the truth, and never
+    put a step earlier than it happened."""
+    clinic, told, truth = world_day("tap_lag_told", 1000)
+    _, unsaid, same_truth = world_day("tap_lag", 1000)
+    assert {v.id: v.times for v in same_truth.visits.values()} == {v.id: v.times for v in truth.visits.values()}
+    said = [e.change.happened for e in told if isinstance(e.change, StepTaken) and e.change.happened]
+    assert len(said) > 20
+    error = {}
+    for name, events in (("told", told), ("unsaid", unsaid)):
+        logged = Floor.fold(clinic, DAY, 0, events)
+        gaps = [
+            mins(logged.visits[v.id].times[stage] - at)
+            for v in truth.visits.values()
+            for stage, at in v.times.items()
+            if stage is not Stage.scheduled
+        ]
+        assert min(gaps) >= 0
+        error[name] = statistics.mean(gaps)
+    assert error["told"] < 0.7 * error["unsaid"]
+
+
 def test_one_assistant_rooms_one_patient_at_a_time_and_few_rooms_uses_few() -> None:
     clinic, events, floor = world_day("one_assistant", 1001)
     assert len(clinic.providers) == 3
