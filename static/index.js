@@ -10,8 +10,8 @@
 // Its sections: tablet/session.js (signing in and out, the clinic), tablet/connection.js (the live feed, the
 // connection pill and offline banner), tablet/lists.js (the work lists and manager's tabs), tablet/cards.js (a
 // visit's card), tablet/rooms.js (rooms to clean, the floor at a glance), tablet/taps.js (taps, visit detail,
-// Undo), tablet/presence.js, tablet/walkin.js, tablet/kept.js (taps sent again after a reload); their shared
-// state: tablet/state.js.
+// Undo), tablet/late.js (a step tapped late: "This tap happened: 5 minutes ago"), tablet/presence.js,
+// tablet/walkin.js, tablet/kept.js (taps sent again after a reload); their shared state: tablet/state.js.
 
 import { ApiError } from "./lib/api.js";
 import { show } from "./lib/page.js";

@@ -11,6 +11,7 @@ import { ROLES, ROLE_LABEL } from "../lib/labels.js";
 import { $, el, titleCase } from "../lib/dom.js";
 import { closeFeed, resetConnection, startFeed, updateBanner } from "./connection.js";
 import { sendingAgain } from "./kept.js";
+import { resetLate } from "./late.js";
 import { desk } from "./lists.js";
 import { app, board, errorText, localClock, pending, pendingRooms, pins, toasts } from "./state.js";
 
@@ -55,6 +56,7 @@ export function signedOut(message, kind = "error") {
   pendingRooms.clear();
   pins.clear();
   app.walkinPending = null;
+  resetLate();
   toasts.hide();
   clinics = [];
   pairing.reset();

@@ -8,6 +8,7 @@ import { t } from "../lib/i18n.js";
 import { STEP_BUTTON } from "../lib/labels.js";
 import { updateBanner } from "./connection.js";
 import { kept, keptTap } from "./kept.js";
+import { takeMinutesAgo } from "./late.js";
 import { render, renderNow } from "./lists.js";
 import { sendPresenceUndo } from "./presence.js";
 import { sendRoom } from "./rooms.js";
@@ -116,6 +117,8 @@ async function sendStep(card, step, room) {
   const version = Number(card.dataset.version);
   const list = card.closest("[data-list]")?.dataset.list;
   const shownStage = card.dataset.stage;
+  // "This tap happened: 5 minutes ago" (tablet/late.js) goes with this step only.
+  const minutesAgo = takeMinutesAgo();
   const p = { step, room, version, list, key: newKey(), waiting: null, ctrl: new AbortController() };
   pending.set(id, p);
   if (app.pickerFor === id) app.pickerFor = null;
@@ -123,6 +126,7 @@ async function sendStep(card, step, room) {
   render();
   const body = { type: step, expected_version: version };
   if (room) body.room = room;
+  if (minutesAgo > 0) body.minutes_ago = minutesAgo;
   try {
     const answer = await kept.send(keptTap({ key: p.key, path: visitPath(id), body, visit: id, stage: shownStage }), {
       token: app.token,
@@ -134,7 +138,7 @@ async function sendStep(card, step, room) {
     });
     if (pending.get(id) !== p) return;
     putVisit(answer.visit, answer.plan);
-    showUndo(answer.visit, step, room);
+    showUndo(answer.visit, step, room, minutesAgo);
   } catch (err) {
     if (pending.get(id) !== p) return;
     refused(id, err, { list, shownStage, step });
@@ -193,8 +197,10 @@ export function conflictText(visit, shownStage) {
 
 // -- the Undo toast (tablet/toast.js shows it) ---------------------------------------------------------------
 
-function showUndo(visit, step, room) {
-  const text = t("toast.step", { name: visit.patient_name, step: stepDone(step, room) });
+function showUndo(visit, step, room, minutesAgo) {
+  const text = minutesAgo > 0
+    ? t("toast.step_late", { name: visit.patient_name, step: stepDone(step, room), n: minutesAgo })
+    : t("toast.step", { name: visit.patient_name, step: stepDone(step, room) });
   toasts.show({ text, undo: { visit: visit.id, version: visit.version, step }, patient: visit.patient_name });
 }
 
