@@ -8,6 +8,7 @@ display token or a tablet's sign-in never leaks from one test into another.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -147,3 +148,16 @@ class Demo:
 
     def stop(self) -> None:
         stop(self.proc)
+
+
+@contextlib.contextmanager
+def fast_clock_server(tmp_path: Path, start: str, speed: float) -> Iterator[ServerProcess]:
+    """A `floor serve` of its own whose clinic clock starts at `start` (ISO) and runs `speed` times real time."""
+    proc = ServerProcess(
+        tmp_path / "data", tmp_path / "server.log", "--clock-start", start, "--clock-speed", str(speed)
+    )
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()

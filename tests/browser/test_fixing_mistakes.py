@@ -15,7 +15,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
 from floor.core.access import Role
-from tests.browser.conftest import CLINIC, Screens, pair_wall, sign_in_page
+from tests.browser.conftest import CLINIC, Screens, fast_clock_server, pair_wall, sign_in_page
 from tests.server.conftest import ServerProcess
 from tests.support.staff import PEOPLE, PIN
 
@@ -29,14 +29,8 @@ SPEED = 240  # clinic minutes per real quarter second: twenty minutes in five se
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(
-        tmp_path / "data", tmp_path / "server.log", "--clock-start", MORNING, "--clock-speed", str(SPEED)
-    )
-    proc.start()
-    try:
+    with fast_clock_server(tmp_path, MORNING, SPEED) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 def _serious(page: Page) -> list[str]:

@@ -17,7 +17,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
 from floor.core.access import Role
-from tests.browser.conftest import CLINIC, Screens, sign_in_page
+from tests.browser.conftest import CLINIC, Screens, fast_clock_server, sign_in_page
 from tests.server.conftest import ServerProcess
 from tests.support.staff import PIN
 
@@ -30,14 +30,8 @@ SPEED = 120  # clinic minutes per real half second: the six minutes after prep i
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(
-        tmp_path / "data", tmp_path / "server.log", "--clock-start", MORNING, "--clock-speed", str(SPEED)
-    )
-    proc.start()
-    try:
+    with fast_clock_server(tmp_path, MORNING, SPEED) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 def _post(server: ServerProcess, path: str, headers: dict, body: dict) -> dict:
