@@ -159,7 +159,8 @@ export function createVisitDetail(ctx) {
         break;
       case "step_taken":
         text = capital(labels.step(c.step, c.room)) + (c.without_teach_back ? t("detail.event.without_teach_back") : "") +
-          (c.entered_in_error ? t("detail.event.in_error") : "");
+          (c.entered_in_error ? t("detail.event.in_error") : "") +
+          (c.happened ? t("detail.event.happened", { time: labels.clock(c.happened) }) : "");
         break;
       case "step_undone":
         text = t("detail.event.undone_step", { step: labels.step(c.step, c.room) });

@@ -27,6 +27,7 @@ function what(e, zone) {
   if (e.back_in_minutes) parts.push(`back in ${e.back_in_minutes} min`);
   if (e.without_teach_back) parts.push("without teach-back");
   if (e.entered_in_error) parts.push("entered in error");
+  if (e.happened) parts.push(`(happened at ${timeOf(e.happened, zone)}, tapped later)`);
   if (e.notes_changed) parts.push("notes changed");
   return parts.join(" ");
 }

@@ -19,7 +19,7 @@ from playwright.sync_api import Page
 from floor.core.access import Role
 from tests.browser.conftest import CLINIC, Screens, fast_clock_server, sign_in_page
 from tests.server.conftest import ServerProcess
-from tests.support.staff import PIN
+from tests.support.staff import PEOPLE, PIN
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.long]
 
@@ -103,6 +103,15 @@ def test_a_provider_says_they_went_in_five_minutes_ago_and_the_next_tap_is_now_a
     assert dt.datetime.fromisoformat(shown["times"]["provider_in"]) == happened
     assert dt.datetime.fromisoformat(next(s for s in shown["steps"] if s["step"] == "provider_in")["at"]) == happened
 
+    # The visit's detail says when the step happened and that it was tapped later.
+    card_with = tablet.locator(f"[data-list='pr-with'] [data-visit='{visit}']")
+    card_with.locator("[data-action='detail']").click()
+    tablet.locator("#visit-detail[open]").wait_for(timeout=5_000)
+    line = tablet.locator("#visit-detail .history li", has_text="tapped later")
+    line.wait_for(timeout=5_000)
+    assert "Provider in" in line.inner_text() or "provider in" in line.inner_text().lower()
+    tablet.locator("#visit-detail [data-detail='close']").click()
+
     # The next tap, made without choosing, is stored as tapped.
     tablet.locator(
         f"[data-list='pr-with'] [data-visit='{visit}'] [data-action='next'][data-step='teach_back_done']"
@@ -115,3 +124,14 @@ def test_a_provider_says_they_went_in_five_minutes_ago_and_the_next_tap_is_now_a
     toast.filter(has_text="Pat Doe: marked teach-back done.").wait_for(timeout=5_000)
     assert "min ago" not in toast.inner_text()
     assert control.input_value() == "0"
+
+    # The manager's audit trail of the visit says it too.
+    console = screens.open(f"{server.url}/manager.html", width=1280, height=900)
+    sign_in_page(console, PEOPLE[Role.manager][0], PIN, device="manager-office")
+    console.wait_for_selector(f"#audit-visit-visit option[value='{visit}']", state="attached", timeout=15_000)
+    console.locator("#audit-visit").get_by_label("Visit", exact=True).select_option(visit)
+    console.click("#audit-visit button[type=submit]")
+    row = console.locator("#audit-table tr", has_text="Provider in")
+    row.wait_for(timeout=10_000)
+    assert "tapped later" in row.inner_text()
+    assert "tapped later" not in console.locator("#audit-table tr", has_text="Teach-back done").inner_text()
