@@ -41,6 +41,11 @@ STOP_TASKS_SECONDS = 3.0
 SETTLE_SECONDS = 2.0
 #: Seconds between retention checks (a directory listing, or one Redis hash, per clinic).
 PRUNE_SECONDS = 3600.0
+#: Seconds between the event loop's own timings: a timer due every so often, and how late it runs
+#: (floor_loop_lag_seconds). While the loop is late, every tap and every screen of this server waits with it.
+LOOP_LAG_EVERY = 0.1
+#: A loop this late is logged (`loop_stalled`), as well as counted.
+LOOP_STALL_SECONDS = 0.25
 
 
 class Floors:
@@ -104,6 +109,7 @@ class Floors:
             asyncio.create_task(self._prune_forever(), name="floor-prune"),
             asyncio.create_task(self._collect_forever(), name="floor-collector"),
             asyncio.create_task(self._check_sessions_forever(), name="floor-sessions"),
+            asyncio.create_task(self._time_the_loop_forever(), name="floor-loop-lag"),
         ]
         if self.log.shared:
             # Other servers append to the same log: follow each clinic's part of it.
@@ -199,6 +205,18 @@ class Floors:
             await asyncio.sleep(self.freeze_seconds)
             if collector.step(loop.time(), (r.clinic for r in self.runtimes.values()), self.clock.now()):
                 log.info("full_collection", sockets=self.hub.count())
+
+    async def _time_the_loop_forever(self) -> None:
+        """How late the event loop runs what is due (floor_loop_lag_seconds): the stalls in a tap's answer and
+        a screen's update that no other figure names (a long callback, a collection, the machine's CPU taken)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + LOOP_LAG_EVERY
+            await asyncio.sleep(LOOP_LAG_EVERY)
+            lag = max(0.0, loop.time() - due)
+            self.metrics.loop_lag_seconds.observe(lag)
+            if lag >= LOOP_STALL_SECONDS:
+                log.warning("loop_stalled", seconds=round(lag, 3), sockets=self.hub.count())
 
     async def _prune_forever(self) -> None:
         """Delete the clinic days past retention: hourly, so a server running for weeks prunes too (several

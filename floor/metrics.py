@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 APPEND_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 #: Fanning one event out is rendering it once per audience and writing a shared frame to each socket.
 FANOUT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
+#: The event loop running late: a millisecond is busy, a quarter second is a stall every screen feels.
+LOOP_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 #: A young collection takes microseconds; a full one over a million objects took half a second (collector.py).
 GC_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
@@ -191,6 +193,13 @@ class Metrics:
             "its update written to, or queued for, every socket of its clinic on this server (a tap's after its "
             "answer)",
             buckets=FANOUT_BUCKETS,
+            registry=r,
+        )
+        self.loop_lag_seconds = Histogram(
+            "floor_loop_lag_seconds",
+            "Seconds late the event loop ran a timer due every 0.1 s: what every tap and screen of this "
+            "server waited for at that moment, beyond its own work",
+            buckets=LOOP_LAG_BUCKETS,
             registry=r,
         )
         self.alerts_raised = Counter(
