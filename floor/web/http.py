@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 from typing import Annotated
 
+import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
@@ -71,10 +72,18 @@ def clinic_runtime(floors: NamedDependency[Floors], clinic: FromPath[str]) -> Cl
     return floors.get(clinic)
 
 
-async def _tap(request: Request, runtime: ClinicRuntime, command: Command, who: Caller, key: str | None) -> Response:
+async def _tap(
+    request: Request,
+    runtime: ClinicRuntime,
+    command: Command,
+    who: Caller,
+    key: str | None,
+    same_as: bytes | None = None,
+) -> Response:
+    """`same_as`: what of the request the Idempotency-Key fingerprint covers, if not its raw body."""
     idem = None
     if key is not None:
-        body = await request.body()
+        body = same_as if same_as is not None else await request.body()
         # The person is part of the request: another person's retry with the same key is a new tap.
         head = f"{request.method} {request.url.path} {who.person}\n"
         fingerprint = hashlib.sha256(head.encode() + body).hexdigest()
@@ -180,7 +189,10 @@ async def visit_event(
         command = UndoStep(visit, data.expected_version)
     else:
         command = TakeStep(visit, Stage(data.type), data.room, data.expected_version, minutes_ago=data.minutes_ago)
-    return await _tap(request, runtime, command, who, idempotency_key)
+    # A tablet that was offline resends a step with its minutes_ago grown by the minutes it waited (the step is
+    # stored when tapped): the same tap for its Idempotency-Key, whatever its minutes_ago.
+    same_as = encode(msgspec.structs.replace(data, minutes_ago=0))
+    return await _tap(request, runtime, command, who, idempotency_key, same_as)
 
 
 @post(

@@ -60,13 +60,14 @@ const sleep = (ms) =>
 /**
  * Send a tap until the server answers it. While the network is down (or the server answers 503 or 429)
  * the same request with the same key is sent again after a growing wait; `onWaiting(attempt, error)` is
- * told each time. Any other answer (2xx, or a refusal) is final.
+ * told each time. Any other answer (2xx, or a refusal) is final. `body` may be a function: the body of each
+ * attempt (a step kept offline says how long ago it was tapped, tablet/kept.js).
  */
 export async function tap(path, body, { token, key = newKey(), onWaiting = () => {}, signal } = {}) {
   let wait = 500;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await call("POST", path, { token, body, key });
+      return await call("POST", path, { token, body: typeof body === "function" ? body() : body, key });
     } catch (e) {
       const retryable = e instanceof Offline || (e instanceof ApiError && (e.status === 503 || e.status === 429));
       if (!retryable || (signal && signal.aborted)) throw e;

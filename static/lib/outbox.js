@@ -4,7 +4,7 @@
 // while offline) is sent again with the same key, so the server applies it once whatever happened to the first
 // try. A sign-in that ended (401) keeps the tap for that person's next sign-in; nothing else keeps it.
 //
-//   const box = outbox({ send: tap });
+//   const box = outbox({ send: tap });                   // send(path, body, {...options, key, entry})
 //   await box.send(entry, { token, signal, onWaiting })   // entry: {clinic, staff, key, path, body, ...}
 //   for (const entry of box.left(clinic, staff)) ...      // kept from before, not being sent by this page
 //
@@ -57,7 +57,7 @@ export function outbox({ send }) {
       const kept = { ...entry };
       keep(kept);
       try {
-        const answer = await send(kept.path, kept.body, { ...options, key: kept.key });
+        const answer = await send(kept.path, kept.body, { ...options, key: kept.key, entry: kept });
         drop(kept);
         return answer;
       } catch (err) {

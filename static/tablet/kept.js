@@ -15,7 +15,33 @@ import {
 } from "./state.js";
 import { conflictText } from "./taps.js";
 
-export const kept = outbox({ send: tap });
+export const kept = outbox({ send: sendKept });
+
+/** The most minutes before its tap a step may say it happened (the server's MAX_MINUTES_AGO). */
+const MAX_MINUTES_AGO = 60;
+
+/** A visit's step (not an undo) goes with the whole minutes since it was tapped (server clock) added to the
+ *  minutes chosen, up to 60, so a step sent late (offline, a reload) is stored when it was tapped. The kept body
+ *  keeps the minutes chosen; each attempt's body is made from it, under the same Idempotency-Key (the server
+ *  leaves minutes_ago out of the key's fingerprint). */
+async function sendKept(path, body, options) {
+  const entry = options.entry;
+  if (!entry?.visit || body?.type === "undo" || !Number.isFinite(entry.kept_at)) return tap(path, body, options);
+  let waited = 0;
+  const late = () => {
+    waited = Math.max(0, Math.floor((serverNow() - entry.kept_at) / 60000));
+    return waited ? { ...body, minutes_ago: Math.min(MAX_MINUTES_AGO, (body.minutes_ago || 0) + waited) } : body;
+  };
+  try {
+    return await tap(path, late, options);
+  } catch (err) {
+    // Refused only for the minutes it waited (the room was not free yet then, ...): sent once more as tapped,
+    // so the tap is not lost.
+    if (!waited || !(err instanceof ApiError && err.status === 422 && err.body?.field === "minutes_ago")) throw err;
+    return tap(path, body, options);
+  }
+}
+
 /** Taps kept from before this page started, being sent again: key -> {label, visit, waiting}. */
 export const sendingAgain = new Map();
 
