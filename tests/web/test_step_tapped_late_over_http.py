@@ -33,8 +33,8 @@ def world(tmp_path):
         yield client, clock, people
 
 
-def _arrived(client: TestClient, people: dict) -> str:
-    body = {"patient_name": "Pat Doe", "provider": "kim", "visit_type": "follow", "start": "2026-11-23T09:00:00"}
+def _arrived(client: TestClient, people: dict, name: str = "Pat Doe") -> str:
+    body = {"patient_name": name, "provider": "kim", "visit_type": "follow", "start": "2026-11-23T09:00:00"}
     answer = client.post(f"{API}/visits", json=body, headers=people["desk"])
     assert answer.status_code == 201, answer.text
     visit = answer.json()["visit"]["id"]
@@ -83,3 +83,89 @@ def test_a_bad_minutes_ago_is_refused_naming_the_field_and_stores_nothing(world,
     assert answer.status_code == status, answer.text
     assert answer.json()["field"].endswith("minutes_ago"), answer.text
     assert _seq(client, people) == before
+
+
+# -- a step kept on a tablet while offline, sent again with more minutes_ago under the same key --------------
+# A step kept on a tablet that was offline is sent again with its minutes_ago grown by the minutes it waited
+# (static/tablet/kept.js), under the same Idempotency-Key: the key's fingerprint leaves minutes_ago out on the
+# visit step route, so a retry of a step already stored is answered as first and stores nothing new; a different
+# step, room or visit under the key is still refused. Other routes still fingerprint the raw body.
+
+
+def _step(client: TestClient, people: dict, visit: str, body: dict, key: str):
+    return client.post(f"{API}/visits/{visit}/events", json=body, headers={**people["ma"], "Idempotency-Key": key})
+
+
+@pytest.mark.parametrize(("first", "again"), [(None, 3), (2, 5), (4, None)])
+def test_a_retry_with_another_minutes_ago_is_answered_as_first(world, first: int | None, again: int | None) -> None:
+    client, clock, people = world
+    visit = _arrived(client, people)
+    clock.advance(minutes=10)
+    body = {"type": "roomed", "room": "e1", "expected_version": 2}
+    answer = _step(client, people, visit, body if first is None else {**body, "minutes_ago": first}, "tap-1")
+    assert answer.status_code == 201, answer.text
+    stored = _seq(client, people)
+    clock.advance(minutes=3)
+    retry = _step(client, people, visit, body if again is None else {**body, "minutes_ago": again}, "tap-1")
+    assert retry.status_code == 201, retry.text
+    assert retry.headers.get("Idempotent-Replayed") == "true"
+    assert retry.content == answer.content
+    assert _seq(client, people) == stored
+    events = client.get(f"{API}/visits/{visit}", headers=people["manager"]).json()["events"]
+    assert [e["change"].get("step") for e in events].count("roomed") == 1
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"type": "prep_done", "expected_version": 3},
+        {"type": "roomed", "room": "e2", "expected_version": 2},
+        {"type": "roomed", "room": "e1", "expected_version": 1, "minutes_ago": 3},
+    ],
+)
+def test_another_step_under_the_key_is_still_refused(world, other: dict) -> None:
+    client, clock, people = world
+    visit = _arrived(client, people)
+    clock.advance(minutes=10)
+    answer = _step(client, people, visit, {"type": "roomed", "room": "e1", "expected_version": 2}, "tap-2")
+    assert answer.status_code == 201, answer.text
+    stored = _seq(client, people)
+    refused = _step(client, people, visit, other, "tap-2")
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "Idempotency-Key"
+    assert _seq(client, people) == stored
+
+
+def test_the_same_step_on_another_visit_under_the_key_is_refused(world) -> None:
+    client, _, people = world
+    one, two = _arrived(client, people), _arrived(client, people, "Ann Lee")
+    body = {"type": "roomed", "room": "e1"}
+    assert _step(client, people, one, body, "tap-3").status_code == 201
+    refused = _step(client, people, two, {**body, "minutes_ago": 1}, "tap-3")
+    assert refused.status_code == 422 and refused.json()["field"] == "Idempotency-Key", refused.text
+
+
+def test_a_step_refused_for_its_minutes_ago_goes_through_without_it_under_the_same_key(world) -> None:
+    client, clock, people = world
+    visit = _arrived(client, people)
+    clock.advance(minutes=10)
+    body = {"type": "roomed", "room": "e1"}
+    refused = _step(client, people, visit, {**body, "minutes_ago": 20}, "tap-4")  # before the patient arrived
+    assert refused.status_code == 422 and refused.json()["field"] == "minutes_ago", refused.text
+    answer = _step(client, people, visit, body, "tap-4")
+    assert answer.status_code == 201, answer.text
+    assert answer.headers.get("Idempotent-Replayed") is None
+
+
+def test_other_routes_still_fingerprint_the_raw_body(world) -> None:
+    client, _, people = world
+    headers = {**people["desk"], "Idempotency-Key": "walk-in-1", "Content-Type": "application/json"}
+    raw = b'{"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": true}'
+    first = client.post(f"{API}/visits", content=raw, headers=headers)
+    assert first.status_code == 201, first.text
+    again = client.post(f"{API}/visits", content=raw, headers=headers)
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    # The same walk-in written another way is another request for the key, as before.
+    spaced = raw.replace(b", ", b",  ")
+    refused = client.post(f"{API}/visits", content=spaced, headers=headers)
+    assert refused.status_code == 422 and refused.json()["field"] == "Idempotency-Key", refused.text
