@@ -64,6 +64,9 @@ class Answer(NamedTuple):
 class Idempotency(NamedTuple):
     key: str
     fingerprint: str
+    #: Another fingerprint the same request had under an earlier release (a retry that crosses an upgrade is
+    #: still the same tap): the raw body's, where the fingerprint is now of the decoded tap.
+    formerly: str | None = None
 
 
 class Tapped(Struct, frozen=True):
@@ -381,7 +384,7 @@ class Writer:
 
 
 def _replay(first: Receipt, idem: Idempotency) -> Answer:
-    if first.fingerprint != idem.fingerprint:
+    if first.fingerprint not in (idem.fingerprint, idem.formerly):
         raise Refusal(
             Why.invalid,
             "This Idempotency-Key was already used for a different request; send a new key for a new tap.",

@@ -83,11 +83,15 @@ async def _tap(
     """`same_as`: what of the request the Idempotency-Key fingerprint covers, if not its raw body."""
     idem = None
     if key is not None:
-        body = same_as if same_as is not None else await request.body()
         # The person is part of the request: another person's retry with the same key is a new tap.
-        head = f"{request.method} {request.url.path} {who.person}\n"
-        fingerprint = hashlib.sha256(head.encode() + body).hexdigest()
-        idem = Idempotency(key, fingerprint)
+        head = f"{request.method} {request.url.path} {who.person}\n".encode()
+        raw = hashlib.sha256(head + await request.body()).hexdigest()
+        if same_as is None:
+            idem = Idempotency(key, raw)
+        else:
+            # Keys stored before the fingerprint was of the decoded tap hold the raw body's: a retry made across
+            # the upgrade is still the tap it was.
+            idem = Idempotency(key, hashlib.sha256(head + same_as).hexdigest(), formerly=raw)
     answer = await runtime.handle(command, who.person, who.device, idem, who.role, who.provider)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return Response(

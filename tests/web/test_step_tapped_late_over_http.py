@@ -5,6 +5,7 @@ last step a 422, each naming the field, and nothing is stored."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,8 +13,11 @@ from litestar.testing import TestClient
 
 from floor.clock import ManualClock
 from floor.core.access import Role
+from floor.core.commands import TakeStep
+from floor.core.journey import Stage
+from floor.runtime.writer import Idempotency
 from floor.web.app import create_app
-from tests.support.staff import sign_in, test_floors
+from tests.support.staff import PEOPLE, sign_in, test_floors
 
 API = "/api/clinics/riverside"
 ZONE = ZoneInfo("America/Chicago")
@@ -169,3 +173,31 @@ def test_other_routes_still_fingerprint_the_raw_body(world) -> None:
     spaced = raw.replace(b", ", b",  ")
     refused = client.post(f"{API}/visits", content=spaced, headers=headers)
     assert refused.status_code == 422 and refused.json()["field"] == "Idempotency-Key", refused.text
+
+
+def test_a_retry_across_the_upgrade_is_still_its_tap(tmp_path) -> None:
+    """A step stored by the release before, whose key's fingerprint is of the raw body, retried now with the same
+    body: answered as first, not refused as another request."""
+    clock = ManualClock(START)
+    floors = test_floors(tmp_path, clock=clock, tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        people = {role: sign_in(client, floors, Role(role)) for role in ("front_desk", "medical_assistant", "manager")}
+        people = {"desk": people["front_desk"], "ma": people["medical_assistant"], "manager": people["manager"]}
+        visit = _arrived(client, people)
+        path = f"{API}/visits/{visit}/events"
+        raw = b'{"type": "roomed", "room": "e1"}'
+        ma = PEOPLE[Role.medical_assistant][0]
+        formerly = hashlib.sha256(f"POST {path} {ma}\n".encode() + raw).hexdigest()
+        runtime = floors.get("riverside")
+        stored = client.blocking_portal.call(
+            runtime.handle, TakeStep(visit, Stage.roomed, "e1"), ma, "tablet-1", Idempotency("old-key", formerly)
+        )
+        seq = _seq(client, people)
+        headers = {**people["ma"], "Idempotency-Key": "old-key", "Content-Type": "application/json"}
+        retry = client.post(path, content=raw, headers=headers)
+        assert retry.status_code == 201, retry.text
+        assert retry.headers.get("Idempotent-Replayed") == "true"
+        assert retry.json()["seq"] == stored.event.seq and _seq(client, people) == seq
+        # Another request under that key is still refused.
+        other = client.post(path, content=b'{"type": "roomed", "room": "e2"}', headers=headers)
+        assert other.status_code == 422 and other.json()["field"] == "Idempotency-Key", other.text
