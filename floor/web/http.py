@@ -78,9 +78,10 @@ async def _tap(
     command: Command,
     who: Caller,
     key: str | None,
-    same_as: bytes | None = None,
+    same_as: msgspec.Struct | None = None,
 ) -> Response:
-    """`same_as`: what of the request the Idempotency-Key fingerprint covers, if not its raw body."""
+    """`same_as`: what of the request the Idempotency-Key fingerprint covers (encoded only when there is a key),
+    if not its raw body."""
     idem = None
     if key is not None:
         # The person is part of the request: another person's retry with the same key is a new tap.
@@ -91,7 +92,7 @@ async def _tap(
         else:
             # Keys stored before the fingerprint was of the decoded tap hold the raw body's: a retry made across
             # the upgrade is still the tap it was.
-            idem = Idempotency(key, hashlib.sha256(head + same_as).hexdigest(), formerly=raw)
+            idem = Idempotency(key, hashlib.sha256(head + encode(same_as)).hexdigest(), formerly=raw)
     answer = await runtime.handle(command, who.person, who.device, idem, who.role, who.provider)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return Response(
@@ -195,7 +196,7 @@ async def visit_event(
         command = TakeStep(visit, Stage(data.type), data.room, data.expected_version, minutes_ago=data.minutes_ago)
     # A tablet that was offline resends a step with its minutes_ago grown by the minutes it waited (the step is
     # stored when tapped): the same tap for its Idempotency-Key, whatever its minutes_ago.
-    same_as = encode(msgspec.structs.replace(data, minutes_ago=0))
+    same_as = msgspec.structs.replace(data, minutes_ago=0)
     return await _tap(request, runtime, command, who, idempotency_key, same_as)
 
 
