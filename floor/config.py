@@ -143,7 +143,12 @@ class Clinic(Struct, forbid_unknown_fields=True, frozen=True):
         return next((p for p in self.providers if p.id == provider_id), None)
 
     def visit_type(self, code: str) -> VisitType | None:
-        return next((v for v in self.visit_types if v.code == code), None)
+        # A plain loop: the projection asks this hundreds of times per review, and a clinic has a handful of
+        # types (a generator expression costs several times as much; loadtests/review_cost.py).
+        for v in self.visit_types:
+            if v.code == code:
+                return v
+        return None
 
     def day_of(self, at: dt.datetime) -> dt.date:
         """The clinic day (a date in the clinic's time zone) that an instant belongs to."""

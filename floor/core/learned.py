@@ -62,13 +62,19 @@ class Learned(Struct, frozen=True):
     habits: dict[str, Habits] = {}
 
     def times(self, provider: str, visit_type: str, stage: Stage) -> StageTimes | None:
-        return self.stages.get(f"{provider}/{visit_type}/{stage.value}")
+        return self.stages.get(stage_key(provider, visit_type, stage))
 
     def expected(self, provider: str, vtype: VisitType, stage: Stage) -> float:
         """Minutes a visit of this type with this provider is expected to spend in `stage`: learned, or the
         clinic's configured minutes where nothing was."""
-        learned = self.stages.get(f"{provider}/{vtype.code}/{stage.value}")
-        return learned.expected if learned is not None else float(getattr(vtype.stage_minutes, stage.value))
+        learned = self.stages.get(stage_key(provider, vtype.code, stage))
+        return learned.expected if learned is not None else float(getattr(vtype.stage_minutes, stage))
+
+
+def stage_key(provider: str, visit_type: str, stage: Stage) -> str:
+    """The key of `Learned.stages`. A stage is a `str` (its value), so it is joined as one: `stage.value` is an
+    enum property, and the projection asks this a few hundred times per review (loadtests/review_cost.py)."""
+    return provider + "/" + visit_type + "/" + stage
 
 
 #: Nothing learned: every expectation is the clinic's configured minutes.

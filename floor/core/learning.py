@@ -34,7 +34,7 @@ from statistics import median
 from floor.config import Clinic, VisitType
 from floor.core.floor import Floor, Visit
 from floor.core.journey import Stage
-from floor.core.learned import Habits, Learned, StageTimes
+from floor.core.learned import Habits, Learned, StageTimes, stage_key
 from floor.core.projection import NO_SHOW_PRIOR, NO_SHOW_PRIOR_WEIGHT, convention_of, minutes, planned_roomed
 
 #: Past clinic days learned from: the last this many the log holds (about six weeks of a clinic open five days
@@ -90,7 +90,7 @@ class Tally:
             if vtype is None or clinic.provider(v.provider) is None or v.entered_in_error:
                 continue
             for stage, took in _stages(v, vtype, busy.get(v.provider, [])):
-                self.took[f"{v.provider}/{vtype.code}/{stage.value}"].append(took)
+                self.took[stage_key(v.provider, vtype.code, stage)].append(took)
             if v.walk_in:
                 continue
             if v.stage is Stage.no_show:

@@ -114,9 +114,13 @@ def planned_provider_in(visit: Visit, vtype: VisitType | None, convention: Appoi
 
 def planned_roomed(visit: Visit, vtype: VisitType, convention: AppointmentTime) -> dt.datetime:
     """When the patient should be roomed by the clinic's plan: `roomed + prep_done` expected minutes before
-    the planned provider-in (the booked time under "arrival"; that long before it under "provider")."""
-    sm = vtype.stage_minutes
-    return planned_provider_in(visit, vtype, convention) - dt.timedelta(minutes=sm.roomed + sm.prep_done)
+    the planned provider-in (the booked time under "arrival", and for a walk-in; that long before it under
+    "provider"). Said directly rather than as `planned_provider_in` less those minutes (the same instant): the
+    projection asks it for every waiting patient several times a review (loadtests/review_cost.py)."""
+    if convention is AppointmentTime.provider and not visit.walk_in:
+        sm = vtype.stage_minutes
+        return visit.start - dt.timedelta(minutes=sm.roomed + sm.prep_done)
+    return visit.start
 
 
 class VisitPlan(Struct, frozen=True):
@@ -570,6 +574,7 @@ def rooming(floor: Floor, now: dt.datetime) -> dict[str, dt.datetime]:
         return {}
     heapq.heapify(free)
     comings: dict[str, _Coming] = {}
+    holds: dict[tuple[str, str], tuple[float, float]] = {}
     waiting = []
     for v in floor.visits.values():
         if v.stage not in (Stage.scheduled, Stage.arrived):
@@ -587,8 +592,11 @@ def rooming(floor: Floor, now: dt.datetime) -> dict[str, dt.datetime]:
                 )
             if comings[v.provider].chance(v, vtype, now) < LIKELY_NO_SHOW:
                 continue
-        in_room = [learned.expected(v.provider, vtype, stage) for stage in _IN_ROOM]
-        waiting.append((_roomable(v, vtype, now, convention), v.start, v.id, sum(in_room), in_room[0]))
+        held = holds.get((v.provider, vtype.code))
+        if held is None:  # the same for every visit of the type with the provider: asked once a review
+            in_room = [learned.expected(v.provider, vtype, stage) for stage in _IN_ROOM]
+            held = holds[(v.provider, vtype.code)] = (sum(in_room), in_room[0])
+        waiting.append((_roomable(v, vtype, now, convention), v.start, v.id, *held))
     waiting.sort(key=lambda w: w[:3])
     assistants = _assistants(floor, now)
     later: dict[str, dt.datetime] = {}
