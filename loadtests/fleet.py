@@ -249,7 +249,7 @@ async def run(args: argparse.Namespace, workers: Workers) -> None:
     limit = raise_file_limit(args.sockets + 2000)
     ports = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
     print(f"open-file limit {limit} (the servers inherit it); ephemeral ports {ports[0]}-{ports[1]}")
-    per_server = math.ceil(args.sockets / args.instances) + 500
+    per_server = math.ceil(args.sockets / max(args.instances, args.shards)) + 500
     if limit < per_server:
         raise SystemExit(
             f"each server needs about {per_server} open files and the limit is {limit}: raise the hard "
@@ -260,7 +260,6 @@ async def run(args: argparse.Namespace, workers: Workers) -> None:
         folder = Path(tmp) / "clinics"
         folder.mkdir()
         clinics = clinic_files(folder, args.clinics)
-        files = [str(folder / f"{c}.toml") for c in clinics]
         redis = replica = None
         servers: list[FloorServer] = []
         env = {}
@@ -275,20 +274,28 @@ async def run(args: argparse.Namespace, workers: Workers) -> None:
             elif args.redis:
                 redis = PrivateRedis()
             url = redis.url if redis else None
-            dirs = [str(Path(tmp) / f"data{n}") for n in range(args.instances)]
+            dirs = [str(Path(tmp) / f"data{n}") for n in range(max(args.instances, args.shards))]
             for d in dirs:
                 os.makedirs(d)
-            add_staff(dirs[0], STAFF, PIN, "front_desk", url)
-            tokens = await display_tokens(clinics, dirs[0], url)
-            servers = [FloorServer(d, files, url, log=Path(tmp) / f"serve{n}.log", env=env) for n, d in enumerate(dirs)]
-            for s in servers:
+            # Instances on one Redis share its directory and serve every clinic; shards (embedded) each have
+            # their own data directory, staff, walls and share of the clinics.
+            shares = [clinics[n :: len(dirs)] for n in range(len(dirs))] if args.shards > 1 else [clinics] * len(dirs)
+            tokens = {}
+            for d, share in zip(dirs if args.shards > 1 else dirs[:1], shares, strict=False):
+                add_staff(d, STAFF, PIN, "front_desk", url)
+                tokens |= await display_tokens(share, d, url)
+            servers = [
+                FloorServer(d, [str(folder / f"{c}.toml") for c in share], url, log=Path(tmp) / f"s{n}.log", env=env)
+                for n, (d, share) in enumerate(zip(dirs, shares, strict=True))
+            ]
+            for s, share in zip(servers, shares, strict=True):
                 took = s.start()
                 print(
-                    f"floor serve on port {s.port} ({len(clinics)} clinics, "
+                    f"floor serve on port {s.port} ({len(share)} clinics, "
                     f"{'Redis' + (' and a replica' if args.replica else '') if url else 'embedded'}"
                     f") up in {took:.1f} s"
                 )
-            await drive(args, workers, servers, clinics, tokens)
+            await drive(args, workers, servers, shares, tokens)
         finally:
             for s in servers:
                 s.stop()
@@ -298,10 +305,19 @@ async def run(args: argparse.Namespace, workers: Workers) -> None:
 
 
 async def drive(
-    args: argparse.Namespace, workers: Workers, servers: list[FloorServer], clinics: list[str], tokens: dict[str, str]
+    args: argparse.Namespace,
+    workers: Workers,
+    servers: list[FloorServer],
+    served: list[list[str]],
+    tokens: dict[str, str],
 ) -> None:
-    label = f"fleet {'redis x' + str(len(servers)) if args.redis else 'embedded'}" + (
-        f" --redis-replicas {args.replicas}" if args.replica else ""
+    """`served[n]`: the clinics server n serves (all of them for instances on one Redis; its own for shards)."""
+    shard_of = {c: n for n, share in enumerate(served) for c in share} if args.shards > 1 else {}
+    clinics = sorted({c for share in served for c in share})
+    label = (
+        f"fleet {'redis x' + str(len(servers)) if args.redis else 'embedded'}"
+        + (f" x{len(servers)} shards" if shard_of else "")
+        + (f" --redis-replicas {args.replicas}" if args.replica else "")
     )
     # At random arrivals a tablet is asked for about 3 taps a second on average, 4 at most.
     tablets = max(2, math.ceil(args.rate / 3))
@@ -325,7 +341,7 @@ async def drive(
         shares: list[list] = [[] for _ in workers.conns]
         for k in range(args.sockets):
             clinic = clinics[k % len(clinics)]
-            server = servers[k % len(servers)]
+            server = servers[shard_of[clinic]] if shard_of else servers[k % len(servers)]
             auth = {"Authorization": f"Bearer {tokens[clinic]}"}
             shares[k % len(shares)].append(
                 (clinic, server.port, f"/api/clinics/{clinic}/live", auth, probe(k, len(clinics), every))
@@ -340,12 +356,13 @@ async def drive(
         )
         await asyncio.sleep(2)
         per_socket = (sum(s.process.memory() for s in servers) - idle) / args.sockets
-        # Each tablet taps through the server it signed in on (with Redis, any server takes any clinic).
-        by_server = [Tablets(clients[n], headers[n :: len(clients)], clinics) for n in range(len(clients))]
+        # Each tablet taps through the server it signed in on (with Redis, any server takes any clinic; a shard
+        # only its own), the rate shared by clinics.
+        by_server = [Tablets(clients[n], headers[n :: len(clients)], served[n]) for n in range(len(clients))]
         cpu0 = sum(s.process.cpu() for s in servers)
         t0 = time.monotonic()
         until = t0 + args.seconds
-        await asyncio.gather(*(t.run(args.rate / len(by_server), until) for t in by_server))
+        await asyncio.gather(*(t.run(args.rate * len(t.clinics) / len(clinics), until) for t in by_server))
         seconds = time.monotonic() - t0
         cpu = (sum(s.process.cpu() for s in servers) - cpu0) / seconds
         rss = sum(s.process.memory() for s in servers)
@@ -468,6 +485,13 @@ def main() -> None:
     parser.add_argument("--redis", action="store_true", help="the Redis log (a private redis-server)")
     parser.add_argument("--instances", type=int, default=1, help="servers sharing Redis (needs --redis)")
     parser.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        help="embedded servers on this machine, each with its own data directory and a share of the clinics "
+        "(the walls and taps of a clinic go to its server): more sockets than one process's open-file limit",
+    )
+    parser.add_argument(
         "--replica",
         action="store_true",
         help="with --redis: a primary and one replica, both with AOF fsynced on every write",
@@ -486,6 +510,10 @@ def main() -> None:
     args.procs = max(1, min(args.procs, os.cpu_count() * 4 or 8))
     if args.instances > 1 and not args.redis:
         parser.error("several instances share a Redis: add --redis")
+    if args.shards > 1 and (args.redis or args.instances > 1):
+        parser.error("--shards are embedded servers, each with its own clinics: not with --redis or --instances")
+    if args.shards > args.clinics:
+        parser.error("--shards: at most one server per clinic")
     args.replica = args.replica or args.replicas > 0
     if args.replica and not args.redis:
         parser.error("--replica and --replicas need --redis")
