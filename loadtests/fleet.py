@@ -11,12 +11,19 @@ list, times each update). The main process taps walk-ins (then marks them left u
 over HTTP, arriving at random (Poisson, `--rate` a second over all clinics) from tablets that each keep
 under the server's 5 taps a second per sign-in.
 
+With `--booked` every clinic is mid-way through a clinic day: before the server starts, each clinic's log is
+given a simulated day's events up to `--booked-at` (10:30; about 60 booked visits, some waiting, roomed, with
+their provider), and the server runs on a clock starting there at real speed. The walk-ins are tapped on top.
+Without it the floors are nearly empty and the alert review and delay projection that follow every tap cost
+almost nothing: the figures flatter the server (loadtests/README.md).
+
 Prints tap-to-screen p50/p99/max, tap acknowledgement p50/p99, server CPU and RSS, memory per idle socket,
 lost/reordered/resynced, each worker's CPU (a worker near 100% is in the latencies: add --procs); with
 `--storm`, every server restarted at once and the time until all sockets are back in step.
 
     .venv/bin/python loadtests/fleet.py --sockets 2000 --clinics 50 --rate 50 --procs 2 --seconds 20 --storm
     .venv/bin/python loadtests/fleet.py --sockets 20000 --clinics 500 --rate 200 --procs 4 --seconds 60 --storm
+    .venv/bin/python loadtests/fleet.py --sockets 2000 --clinics 100 --rate 100 --procs 2 --seconds 20 --booked
     .venv/bin/python loadtests/fleet.py --sockets 5000 --clinics 200 --rate 100 --procs 2 --redis --instances 2
     .venv/bin/python loadtests/fleet.py --sockets 5000 --clinics 200 --rate 100 --procs 2 --redis --instances 2 \\
         --replica --replicas 0
@@ -28,6 +35,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
+import itertools
 import math
 import multiprocessing
 import os
@@ -38,11 +47,13 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rig import (
+    ROOT,
     FloorServer,
     PrivateRedis,
     add_staff,
@@ -53,6 +64,16 @@ from rig import (
     raise_file_limit,
     sign_in,
 )
+
+# The floor package of this checkout (not whichever one the virtualenv installed).
+sys.path.insert(0, str(ROOT))
+from floor.config import Clinic, load_clinics
+from floor.core.events import Event, VisitBooked
+from floor.core.journey import ENDS
+from floor.log.base import EventLog, Record
+from floor.log.embedded import EmbeddedLog
+from floor.log.files import AppendFile, OsFiles
+from floor.simulator import simulate_day
 
 STAFF, PIN = "fleet-desk", "fleet-desk-pin"
 #: Each sign-in may write 5 taps a second: tablets are spaced at least this far apart.
@@ -242,6 +263,137 @@ class Tablets:
             self.free.put_nowait((time.monotonic(), headers))
 
 
+# -- booked: every clinic mid-way through a clinic day ---------------------------------------------------------
+
+#: Where a booked run's clinic clock starts: mid-morning, every provider's schedule under way, some patients
+#: waiting, some roomed, some with their provider.
+BOOKED_AT = dt.time(10, 30)
+
+
+def booked_start(clinics: list[Clinic], at: dt.time, now: dt.datetime) -> dt.datetime:
+    """The instant a booked run's clock starts: `at` on the clinic day of `now`, in the clinics' time zone (one
+    zone for all: a server has one clock). The day of `now`, not a fixed date, so that the display tokens issued
+    on the real clock stay well inside their term on the server's."""
+    zones = {c.timezone for c in clinics}
+    if len(zones) != 1:
+        raise SystemExit(f"--booked needs the clinics in one time zone (one clock for the server), not {sorted(zones)}")
+    clinic = clinics[0]
+    day = clinic.day_of(now)
+    start = clinic.local(day, at)
+    assert clinic.day_of(start) == day and start.astimezone(clinic.tz).time() == at, (start, day)
+    return start
+
+
+def morning(clinic: Clinic, start: dt.datetime, seed: int) -> list[Event]:
+    """The clinic's log at `start` on a simulated day (`simulate_day`, for this clinic as its file describes it):
+    the day's events up to then, in seq order. Its seqs begin at 1: a fresh log's first day (base 0)."""
+    day = clinic.day_of(start)
+    events, _ = simulate_day(clinic, day, seed)
+    kept = list(itertools.takewhile(lambda e: e.at <= start, events))
+    assert [e.seq for e in kept] == list(range(1, len(kept) + 1)) and all(e.day == day for e in kept)
+    return kept
+
+
+class _UnsyncedFile:
+    def __init__(self, inner: AppendFile) -> None:
+        self.inner = inner
+
+    def write(self, data: bytes) -> None:
+        self.inner.write(data)
+
+    def sync(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class Unsynced(OsFiles):
+    """The disk without fsync: the bytes the server writes, without a flush to the disk per event (about 19,000
+    of them for 100 clinics, a minute or more on this machine's disk). For days written before a benchmark's
+    server starts, which a crash would only spoil that run of."""
+
+    def open_append(self, path: Path) -> AppendFile:
+        return _UnsyncedFile(super().open_append(path))
+
+    def sync_dir(self, directory: Path) -> None:
+        pass
+
+
+async def write_days(log: EventLog, days: dict[str, list[Event]], batch: bool = False) -> None:
+    """Store each clinic's events through the log's own appends, so that its files or keys are what a server
+    would have stored: one append per event (on the embedded log each is its own frame, as a tap's is; a batch
+    would be one frame). `batch`: one append of the clinic's whole day, for the Redis log, where a batch stores
+    exactly what one append per event does (a stream entry each, the last seq, the day's first seq) in one
+    round trip."""
+    await log.open()
+    try:
+        for clinic, events in days.items():
+            if not events:
+                continue
+            if batch:
+                await log.append_all(clinic, [Record(e) for e in events])
+            else:
+                for event in events:
+                    await log.append(clinic, Record(event))
+    finally:
+        await log.close()
+
+
+async def book(
+    args: argparse.Namespace, files: list[str], data_dir: str, redis_url: str | None, seed: int
+) -> tuple[list[str], dict[str, int]]:
+    """Write every clinic's simulated day up to `--booked-at` into the log (the server is not started yet), and
+    print what was written. The `floor serve` arguments of a clock starting there at real speed, and the events
+    written for each clinic. Each clinic gets its own seed, so no two clinics have the same day."""
+    clinics = load_clinics(files)
+    start = booked_start(clinics, args.booked_at, dt.datetime.now(dt.UTC))
+    began = time.monotonic()
+    days = {c.id: morning(c, start, seed + n) for n, c in enumerate(clinics)}
+    if redis_url:
+        from floor.log.redis import RedisLog
+
+        await write_days(RedisLog(redis_url), days, batch=True)
+    else:
+        await write_days(EmbeddedLog(data_dir, Unsynced()), days)
+    visits = [sum(isinstance(e.change, VisitBooked) for e in events) for events in days.values()]
+    events = [len(e) for e in days.values()]
+    print(
+        f"booked: {len(days)} clinics on a simulated day, clinic clock from {start:%Y-%m-%d %H:%M} {start.tzname()} "
+        f"({clinics[0].timezone}; {start.astimezone(dt.UTC):%H:%M} UTC) at real speed: "
+        f"{sum(visits) / len(visits):.0f} visits a clinic ({min(visits)}-{max(visits)}), "
+        f"{sum(events) / len(events):.0f} events a clinic ({min(events)}-{max(events)}), "
+        f"written in {time.monotonic() - began:.1f} s"
+    )
+    # The origin is now, and the same for a restart (--storm): the clock goes on, it does not start over.
+    clock = ["--clock-start", start.astimezone(dt.UTC).isoformat(), "--clock-speed", "1", "--clock-origin"]
+    return [*clock, str(time.time())], {clinic: len(events) for clinic, events in days.items()}
+
+
+async def show_board(client: httpx.AsyncClient, headers: dict[str, str], clinic: str, written: int) -> None:
+    """What the server holds of a booked clinic's day, from its board: the visits by stage, the rooms in use,
+    the alerts and delays its review keeps. It must hold every event written (`written`; its seq is higher
+    when its first review has stored alerts)."""
+    r = await client.get(f"/api/clinics/{clinic}/board", headers=headers)
+    r.raise_for_status()
+    board = r.json()
+    stages = Counter(v["stage"] for v in board["visits"])
+    open_ = sum(n for stage, n in stages.items() if stage not in ENDS)
+    rooms = sum(1 for room in board["rooms"] if room.get("visit"))
+    active = sum(1 for a in board["alerts"] if a.get("cleared_at") is None)
+    now = dt.datetime.fromisoformat(board["now"]).astimezone(ZoneInfo(board["timezone"]))
+    under_way = ("scheduled", "arrived", "roomed", "prep_done", "provider_in", "teach_back_done")
+    print(
+        f"booked: the server's board of {clinic} at {now:%H:%M:%S} clinic time (seq {board['seq']}, {written} "
+        f"written): {len(board['visits'])} visits, {open_} not over "
+        f"({', '.join(f'{stages[s]} {s}' for s in under_way)}), "
+        f"{rooms} of {len(board['rooms'])} rooms with a patient, {active} alerts active, "
+        f"{len(board['delays'])} provider delays"
+    )
+    if not board["visits"] or board["seq"] < written:
+        raise SystemExit(f"booked: the server does not hold {clinic}'s booked day (seq {board['seq']} of {written})")
+
+
 # -- the run -------------------------------------------------------------------------------------------------
 
 
@@ -280,12 +432,28 @@ async def run(args: argparse.Namespace, workers: Workers) -> None:
             # Instances on one Redis share its directory and serve every clinic; shards (embedded) each have
             # their own data directory, staff, walls and share of the clinics.
             shares = [clinics[n :: len(dirs)] for n in range(len(dirs))] if args.shards > 1 else [clinics] * len(dirs)
-            tokens = {}
-            for d, share in zip(dirs if args.shards > 1 else dirs[:1], shares, strict=False):
+            tokens: dict[str, str] = {}
+            extra: list[list[str]] = [[] for _ in dirs]
+            written: dict[str, int] = {}
+            for n, (d, share) in enumerate(zip(dirs, shares, strict=True)):
+                if n and args.shards == 1:
+                    extra[n] = extra[0]  # instances on one Redis: one directory, one log, one clock
+                    continue
                 add_staff(d, STAFF, PIN, "front_desk", url)
                 tokens |= await display_tokens(share, d, url)
+                if args.booked:
+                    files = [str(folder / f"{c}.toml") for c in share]
+                    extra[n], days = await book(args, files, d, url, seed=args.seed + n * len(clinics))
+                    written |= days
             servers = [
-                FloorServer(d, [str(folder / f"{c}.toml") for c in share], url, log=Path(tmp) / f"s{n}.log", env=env)
+                FloorServer(
+                    d,
+                    [str(folder / f"{c}.toml") for c in share],
+                    url,
+                    log=Path(tmp) / f"s{n}.log",
+                    extra=extra[n],
+                    env=env,
+                )
                 for n, (d, share) in enumerate(zip(dirs, shares, strict=True))
             ]
             for s, share in zip(servers, shares, strict=True):
@@ -295,7 +463,7 @@ async def run(args: argparse.Namespace, workers: Workers) -> None:
                     f"{'Redis' + (' and a replica' if args.replica else '') if url else 'embedded'}"
                     f") up in {took:.1f} s"
                 )
-            await drive(args, workers, servers, shares, tokens)
+            await drive(args, workers, servers, shares, tokens, written)
         finally:
             for s in servers:
                 s.stop()
@@ -310,6 +478,7 @@ async def drive(
     servers: list[FloorServer],
     served: list[list[str]],
     tokens: dict[str, str],
+    written: dict[str, int],
 ) -> None:
     """`served[n]`: the clinics server n serves (all of them for instances on one Redis; its own for shards)."""
     shard_of = {c: n for n, share in enumerate(served) for c in share} if args.shards > 1 else {}
@@ -318,6 +487,7 @@ async def drive(
         f"fleet {'redis x' + str(len(servers)) if args.redis else 'embedded'}"
         + (f" x{len(servers)} shards" if shard_of else "")
         + (f" --redis-replicas {args.replicas}" if args.replica else "")
+        + (" booked" if args.booked else "")
     )
     # At random arrivals a tablet is asked for about 3 taps a second on average, 4 at most.
     tablets = max(2, math.ceil(args.rate / 3))
@@ -335,6 +505,10 @@ async def drive(
                     for n in range(first, min(tablets, first + 3))
                 )
             )
+        if args.booked:
+            for n, c in enumerate(clients):  # each server holds the day (with Redis, every server every clinic)
+                clinic = served[n][n % len(served[n])]
+                await show_board(c, headers[n], clinic, written[clinic])
         await asyncio.sleep(1)
         idle = sum(s.process.memory() for s in servers)
         every = max(1, args.probe_every)
@@ -346,7 +520,8 @@ async def drive(
             shares[k % len(shares)].append(
                 (clinic, server.port, f"/api/clinics/{clinic}/live", auth, probe(k, len(clinics), every))
             )
-        started = time.monotonic()
+        # This process's CPU from here on: the taps (not the setup before, nor writing a booked day).
+        started, own_cpu = time.monotonic(), time.process_time()
         opened = await workers.ask([{"op": "open", "screens": share} for share in shares])
         if any("error" in o for o in opened):
             raise SystemExit("; ".join(o["error"] for o in opened if "error" in o))
@@ -393,7 +568,7 @@ async def drive(
         print(
             f"[{label}] server CPU {cpu:.0%} of a core  RSS {rss / 2**20:.0f} MiB  per idle socket "
             f"{per_socket / 1024:.1f} KiB  load generators {', '.join(f'{c:.0%}' for c in gen_cpu)} "
-            f"(+ taps {time.process_time() / (time.monotonic() - started):.0%})"
+            f"(+ taps {(time.process_time() - own_cpu) / (time.monotonic() - started):.0%})"
         )
         print(
             f"[{label}] lost {sum(r['lost'] for r in reports)}  reordered {sum(r['reordered'] for r in reports)}  "
@@ -504,6 +679,20 @@ def main() -> None:
         help="--redis-replicas for the servers: 1 answers a tap once the replica has it (implies --replica)",
     )
     parser.add_argument("--storm", action="store_true", help="then restart the servers: a reconnect storm")
+    parser.add_argument(
+        "--booked",
+        action="store_true",
+        help="every clinic mid-way through a simulated clinic day (about 60 booked visits), the clock at "
+        "--booked-at: the alert review and delay projection after each tap then cost what they do in a busy hour",
+    )
+    parser.add_argument(
+        "--booked-at",
+        type=dt.time.fromisoformat,
+        default=BOOKED_AT,
+        metavar="HH:MM",
+        help=f"with --booked: the clinic time the day has reached when the run starts ({BOOKED_AT:%H:%M})",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="with --booked: clinic n's day is drawn from seed+n (1)")
     args = parser.parse_args()
     args.sockets = max(1, min(args.sockets, 30000))
     args.seconds = min(args.seconds, 300.0)
