@@ -55,9 +55,11 @@ REARM = dt.timedelta(minutes=10)
 UPDATE_MINUTES = 5.0
 
 
-def review(floor: Floor, now: dt.datetime) -> list[AlertChange]:
+def review(floor: Floor, now: dt.datetime, *, cascades: bool = True) -> list[AlertChange]:
+    """The alert changes due now: dwell alerts, and cascades unless `cascades` is False (projecting every
+    provider is most of the cost; the runtime spaces those reviews: floor/runtime/writer.py)."""
     active = [a for a in floor.alerts.values() if a.active]
-    return [*_dwell(floor, now, active), *_cascades(floor, now, active)]
+    return [*_dwell(floor, now, active), *(_cascades(floor, now, active) if cascades else [])]
 
 
 def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertChange]:

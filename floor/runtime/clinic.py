@@ -159,7 +159,7 @@ class ClinicRuntime:
             self.writer.roll_day(self.clock.now())
         self.feed.invalidate()  # a snapshot's `now` and delays move with time, not only with events
         self.feed.heartbeat()
-        self.writer.schedule_review()  # delays grow while nobody taps
+        self.writer.schedule_review(cascades=True)  # delays grow while nobody taps
         self.feed.delays(self.reads.delays, self.reads.measures)
 
     # -- following a shared log (Follower) ------------------------------------------------------

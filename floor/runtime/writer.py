@@ -45,6 +45,13 @@ CREATED = 201
 SYSTEM = "floor"
 #: Seconds between a tap and the alert review it triggers: taps arriving meanwhile share one review.
 REVIEW_DELAY = 0.2
+#: Clinic time between two cascade reviews of a clinic started by taps. A cascade is a forecast over the next
+#: half hour, and projecting every provider is most of a review's cost (about 0.8 ms on a clinic day:
+#: loadtests/review_cost.py); a clinic tapped every few seconds had it projected after every tap, most of the
+#: server's CPU at a health system's busiest hour (py-spy on `fleet.py --booked`). The patients' own waits
+#: (dwell alerts, a few microseconds) are reviewed after every tap still, and the tick (every 15 s of clinic
+#: time) reviews everything.
+CASCADE_REVIEW_EVERY = dt.timedelta(seconds=10)
 #: Events of the day loaded at start whose updates are kept, so screens resuming after a restart get the
 #: events they missed rather than a snapshot (a screen further behind than that gets a snapshot).
 RESUMABLE_AFTER_START = 2_000
@@ -107,6 +114,9 @@ class Writer:
         #: Held while the floor changes: a tap, an import, an alert review, catching up with the log.
         self.lock = asyncio.Lock()
         self._review: asyncio.Task[None] | None = None
+        #: When the cascades were last reviewed (clinic time), and whether a tick asked for them since.
+        self._cascades_at: dt.datetime | None = None
+        self._cascades_wanted = False
         #: Set when the server stops: no new alert review is started (it would append after the log closed).
         self._settling = False
 
@@ -293,21 +303,31 @@ class Writer:
 
     # -- alerts ---------------------------------------------------------------------------------
 
-    def schedule_review(self) -> None:
-        """Review the alerts soon, once for a burst of taps (a tap's answer never waits for it)."""
+    def schedule_review(self, *, cascades: bool = False) -> None:
+        """Review the alerts soon, once for a burst of taps (a tap's answer never waits for it): the dwell alerts
+        always, the cascades if `cascades` (the tick) or CASCADE_REVIEW_EVERY has passed since they were last."""
+        self._cascades_wanted |= cascades
         if not self._settling and (self._review is None or self._review.done()):
-            self._review = asyncio.create_task(self.review_alerts(REVIEW_DELAY), name=f"floor-review-{self.id}")
+            self._review = asyncio.create_task(
+                self.review_alerts(REVIEW_DELAY, cascades=None), name=f"floor-review-{self.id}"
+            )
 
-    async def review_alerts(self, delay: float = 0.0) -> None:
-        """Store the alert changes the floor calls for now, as events from Floor itself."""
+    async def review_alerts(self, delay: float = 0.0, *, cascades: bool | None = True) -> None:
+        """Store the alert changes the floor calls for now, as events from Floor itself. `cascades`: whether
+        the cascades are reviewed too (None: if a tick asked, or CASCADE_REVIEW_EVERY has passed)."""
         await asyncio.sleep(delay)
         try:
             async with self.lock:
                 now = self.today.clock.now()
                 self.roll_day(now)
-                for change in review(self.today.floor, now):
+                if cascades is None:
+                    last = self._cascades_at
+                    cascades = self._cascades_wanted or last is None or not last <= now < last + CASCADE_REVIEW_EVERY
+                for change in review(self.today.floor, now, cascades=cascades):
                     if not await self._store_alert(change, now):
                         return  # another server stored first; the next review sees it
+                if cascades:
+                    self._cascades_at, self._cascades_wanted = now, False
         except LogUnavailable as e:
             log.warning("alert_review_postponed", clinic=self.id, error=str(e))
 

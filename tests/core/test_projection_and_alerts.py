@@ -527,3 +527,13 @@ def test_an_active_cascade_follows_its_projected_recovery() -> None:
     assert alert.detail.recovers_at is None and (alert.detail.affected, alert.detail.lateness) == before
     kinds = [kind for _, kind, alert_kind in day.log[logged:] if alert_kind == "cascade"]
     assert kinds and set(kinds) == {AlertUpdated}  # updated (once per cancellation that moved it), not cleared
+
+
+def test_a_review_without_the_cascades_still_raises_the_patients_waits() -> None:
+    day = Day()
+    _overrun_morning(day)  # the cascade is raised with the last tap, at 09:55
+    (cascade,) = day.active("cascade")
+    full = review(day.floor, at("10:05"))  # v1 has waited 19 minutes for the provider; the cascade has grown
+    assert [type(c) for c in full] == [AlertRaised, AlertUpdated] and full[1].alert == cascade.id
+    (waits,) = review(day.floor, at("10:05"), cascades=False)  # each review draws new alert ids
+    assert isinstance(waits, AlertRaised) and waits.kind == "dwell" and waits.episode == full[0].episode

@@ -1,0 +1,84 @@
+"""The review after a tap looks at the patients' waits every time, and at the cascades (every provider projected,
+most of a review's cost) only once CASCADE_REVIEW_EVERY of clinic time has passed since it last did; a tick
+reviews both, and so does a review asked for directly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+import floor.runtime.writer as writer
+from floor.clock import ManualClock
+from floor.core.commands import BookVisit
+from floor.fanout import Hub
+from floor.log.embedded import EmbeddedLog
+from floor.runtime import ClinicRuntime
+from floor.runtime.writer import CASCADE_REVIEW_EVERY
+from tests.support.clinics import quiet_clinic
+from tests.support.waiting import until
+
+pytestmark = pytest.mark.anyio
+
+START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def reviews(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each review the runtime made looked at the cascades (the real review runs all the same)."""
+    seen: list[bool] = []
+    real = writer.review
+
+    def recorded(floor, now, *, cascades: bool = True):
+        seen.append(cascades)
+        return real(floor, now, cascades=cascades)
+
+    monkeypatch.setattr(writer, "review", recorded)
+    return seen
+
+
+async def test_taps_review_the_cascades_at_most_once_every_few_seconds_and_a_tick_always(
+    tmp_path: Path, reviews: list[bool]
+) -> None:
+    clock = ManualClock(START)
+    event_log = EmbeddedLog(tmp_path)
+    await event_log.open()
+    runtime = ClinicRuntime(quiet_clinic(), event_log, clock, Hub())
+    await runtime.start()
+    reviews.clear()
+
+    async def tap_then_review() -> bool:
+        before = len(reviews)
+        await runtime.handle(BookVisit("Ann Lee", "kim", "follow", walk_in=True), "desk", "kiosk-1")
+        await until(lambda: len(reviews) > before, "the review a tap schedules")
+        return reviews[-1]
+
+    assert await tap_then_review() is True  # none reviewed yet
+    clock.advance(seconds=3)
+    assert await tap_then_review() is False  # the waits only: the cascades were reviewed 3 s ago
+    clock.advance(seconds=CASCADE_REVIEW_EVERY.total_seconds() - 4)
+    assert await tap_then_review() is False  # still a second short
+    clock.advance(seconds=1)
+    assert await tap_then_review() is True
+
+    clock.advance(seconds=1)
+    before = len(reviews)
+    runtime.tick()  # a tick reviews everything, however recent the last cascade review
+    await until(lambda: len(reviews) > before, "the tick's review")
+    assert reviews[-1] is True
+
+    clock.advance(seconds=1)
+    assert await tap_then_review() is False
+    await runtime.review_alerts()  # asked for directly: everything
+    assert reviews[-1] is True
+
+    # A clock set back (a new server's, a test's) does not leave the cascades unreviewed.
+    clock.set(START - dt.timedelta(minutes=1))
+    assert await tap_then_review() is True
+    await event_log.close()
