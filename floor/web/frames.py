@@ -74,9 +74,10 @@ class FrameWriter:
             return GONE
         if not p.writable.up:
             return BEHIND
-        # Whatever the protocol has yet to write (the handshake's response, just after it) goes first.
-        pending = p.conn.data_to_send()
-        p.transport.write(b"".join((*pending, frame)) if pending else frame)
+        # Whatever the protocol has yet to write (the handshake's response, just after it) goes first. Its list
+        # is looked at before it is taken: `data_to_send()` makes a new one every time, once per socket per update.
+        conn = p.conn
+        p.transport.write(b"".join((*conn.data_to_send(), frame)) if conn.writes else frame)
         return SENT
 
     def cut(self, code: int, reason: str) -> None:

@@ -118,9 +118,14 @@ def test_uvicorn_protocol_has_each_method_frames_py_calls_or_overrides(name):
 def test_uvicorn_protocol_speaks_through_a_websockets_sans_io_connection(uvicorn_protocol):
     conn = uvicorn_protocol.conn
     assert isinstance(conn, ServerProtocol), broken(FRAMES, "uvicorn", "`conn` (a websockets ServerProtocol)")
-    for name in ("send_close", "data_to_send", "extensions", "state"):
+    for name in ("send_close", "data_to_send", "extensions", "state", "writes"):
         assert hasattr(conn, name), broken(FRAMES, "websockets", f"ServerProtocol `{name}`")
     assert isinstance(conn.state, State)
+    # FrameWriter.write looks at `writes` before calling data_to_send(): it must be the list that empties.
+    conn.writes.append(b"pending")
+    assert conn.data_to_send() == [b"pending"] and conn.writes == [], broken(
+        FRAMES, "websockets", "ServerProtocol `writes` (the list data_to_send() hands over)"
+    )
 
 
 @pytest.mark.parametrize(("attribute", "replacement"), [("queue", frames.Inbox), ("writable", frames.Flag)])
