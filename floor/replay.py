@@ -1,8 +1,10 @@
 """What Floor would have said: replay a day's taps through the projection and alerts, offline.
 
 Given a clinic and the day's events (alert events in them are dropped and decided afresh), the floor is
-folded event by event and reviewed after each event and on a clock tick between events, exactly as a
-server reviews it; the result is every alert raised, updated and cleared, with its time.
+folded event by event and reviewed after each event and on a clock tick between events, as a server reviews
+it (after a tap the cascades only when due, `floor.core.alerts.cascades_due`, and otherwise
+CASCADE_REVIEW_EVERY after they were last reviewed); the result is every alert raised, updated and cleared,
+with its time.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import msgspec
 from msgspec import Struct
 
 from floor.config import Clinic
-from floor.core.alerts import review
+from floor.core.alerts import CASCADE_REVIEW_EVERY, cascades_due, review
 from floor.core.commands import Tap
 from floor.core.events import AlertAcknowledged, AlertChange, AlertCleared, AlertRaised, AlertUpdated, Event
 from floor.core.floor import Floor
@@ -50,23 +52,40 @@ def replay(
     floor.learned = learned
     lines: list[AlertLine] = []
 
-    def reviewed(now: dt.datetime) -> None:
-        for change in review(floor, now):
+    cascades_at: dt.datetime | None = None
+    #: A tap's review that left the cascades for later: the server reviews them within CASCADE_REVIEW_EVERY
+    #: (its next tap after that, or its tick), which this replay does then.
+    put_off: dt.datetime | None = None
+
+    def reviewed(now: dt.datetime, *, after_tap: bool = False) -> None:
+        nonlocal cascades_at, put_off
+        cascades = not after_tap or cascades_due(cascades_at, now)
+        for change in review(floor, now, cascades=cascades):
             floor.apply(floor.record(change, Tap("floor", "replay", now)))
             lines.append(AlertLine(now, change))
+        if cascades:
+            cascades_at, put_off = now, None
+        elif put_off is None:
+            put_off = cascades_at + CASCADE_REVIEW_EVERY
+
+    def reviewed_until(before: dt.datetime) -> None:
+        """The ticks, and any review put off, that come before `before`, in time order."""
+        nonlocal next_tick
+        while True:
+            due = min(x for x in (next_tick, put_off) if x is not None)
+            if due >= before:
+                return
+            reviewed(due)
+            if due == next_tick:
+                next_tick += tick
 
     next_tick = taps[0].at
     for event in taps:
-        while next_tick < event.at:
-            reviewed(next_tick)
-            next_tick += tick
+        reviewed_until(event.at)
         # Alerts take seqs of their own in the replay, so the taps are renumbered to follow them.
         floor.apply(msgspec.structs.replace(event, seq=floor.seq + 1))
-        reviewed(event.at)
-    end = until or taps[-1].at
-    while next_tick <= end:
-        reviewed(next_tick)
-        next_tick += tick
+        reviewed(event.at, after_tap=True)
+    reviewed_until((until or taps[-1].at) + dt.timedelta(microseconds=1))
     return lines, floor
 
 

@@ -53,6 +53,18 @@ REARM = dt.timedelta(minutes=10)
 #: An active cascade is updated when its lateness or its projected recovery moves this many minutes, its
 #: recovery comes or goes, or its affected visits change.
 UPDATE_MINUTES = 5.0
+#: Clinic time between two cascade reviews after taps (floor/runtime/writer.py, floor/replay.py). A cascade is a
+#: forecast over the next half hour, and projecting every provider is most of a review's cost (about 0.8 ms on a
+#: clinic day: loadtests/review_cost.py); a clinic tapped every few seconds had it projected after every tap,
+#: most of a busy server's CPU (py-spy on `loadtests/fleet.py --booked`). The patients' own waits (dwell alerts,
+#: a few microseconds) are reviewed after every tap still, and every tick (15 s of clinic time) reviews both.
+CASCADE_REVIEW_EVERY = dt.timedelta(seconds=10)
+
+
+def cascades_due(last: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether a review after a tap looks at the cascades, they having been reviewed last at `last` (None:
+    never): once CASCADE_REVIEW_EVERY has passed, or if the clock went back."""
+    return last is None or not last <= now < last + CASCADE_REVIEW_EVERY
 
 
 def review(floor: Floor, now: dt.datetime, *, cascades: bool = True) -> list[AlertChange]:

@@ -21,7 +21,7 @@ import structlog
 from msgspec import Struct
 
 from floor.core.access import Role
-from floor.core.alerts import review
+from floor.core.alerts import cascades_due, review
 from floor.core.commands import Command, Tap
 from floor.core.errors import Refusal, Why
 from floor.core.events import AlertChange, AlertRaised, Event
@@ -45,13 +45,6 @@ CREATED = 201
 SYSTEM = "floor"
 #: Seconds between a tap and the alert review it triggers: taps arriving meanwhile share one review.
 REVIEW_DELAY = 0.2
-#: Clinic time between two cascade reviews of a clinic started by taps. A cascade is a forecast over the next
-#: half hour, and projecting every provider is most of a review's cost (about 0.8 ms on a clinic day:
-#: loadtests/review_cost.py); a clinic tapped every few seconds had it projected after every tap, most of the
-#: server's CPU at a health system's busiest hour (py-spy on `fleet.py --booked`). The patients' own waits
-#: (dwell alerts, a few microseconds) are reviewed after every tap still, and the tick (every 15 s of clinic
-#: time) reviews everything.
-CASCADE_REVIEW_EVERY = dt.timedelta(seconds=10)
 #: Events of the day loaded at start whose updates are kept, so screens resuming after a restart get the
 #: events they missed rather than a snapshot (a screen further behind than that gets a snapshot).
 RESUMABLE_AFTER_START = 2_000
@@ -305,7 +298,7 @@ class Writer:
 
     def schedule_review(self, *, cascades: bool = False) -> None:
         """Review the alerts soon, once for a burst of taps (a tap's answer never waits for it): the dwell alerts
-        always, the cascades if `cascades` (the tick) or CASCADE_REVIEW_EVERY has passed since they were last."""
+        always, the cascades if `cascades` (the tick) or they are due (`cascades_due`, floor/core/alerts.py)."""
         self._cascades_wanted |= cascades
         if not self._settling and (self._review is None or self._review.done()):
             self._review = asyncio.create_task(
@@ -314,15 +307,14 @@ class Writer:
 
     async def review_alerts(self, delay: float = 0.0, *, cascades: bool | None = True) -> None:
         """Store the alert changes the floor calls for now, as events from Floor itself. `cascades`: whether
-        the cascades are reviewed too (None: if a tick asked, or CASCADE_REVIEW_EVERY has passed)."""
+        the cascades are reviewed too (None: if a tick asked, or they are due)."""
         await asyncio.sleep(delay)
         try:
             async with self.lock:
                 now = self.today.clock.now()
                 self.roll_day(now)
                 if cascades is None:
-                    last = self._cascades_at
-                    cascades = self._cascades_wanted or last is None or not last <= now < last + CASCADE_REVIEW_EVERY
+                    cascades = self._cascades_wanted or cascades_due(self._cascades_at, now)
                 for change in review(self.today.floor, now, cascades=cascades):
                     if not await self._store_alert(change, now):
                         return  # another server stored first; the next review sees it

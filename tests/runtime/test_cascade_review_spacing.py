@@ -11,11 +11,11 @@ import pytest
 
 import floor.runtime.writer as writer
 from floor.clock import ManualClock
+from floor.core.alerts import CASCADE_REVIEW_EVERY
 from floor.core.commands import BookVisit
 from floor.fanout import Hub
 from floor.log.embedded import EmbeddedLog
 from floor.runtime import ClinicRuntime
-from floor.runtime.writer import CASCADE_REVIEW_EVERY
 from tests.support.clinics import quiet_clinic
 from tests.support.waiting import until
 
