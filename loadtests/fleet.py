@@ -17,12 +17,17 @@ their provider), and the server runs on a clock starting there at real speed. Th
 Without it the floors are nearly empty and the alert review and delay projection that follow every tap cost
 almost nothing: the figures flatter the server (loadtests/README.md).
 
+With `--shards N` (embedded) there are N servers, each with its own data directory, staff, walls and every
+N-th clinic, and each clinic's walls and taps go to its own server: a health system's clinics split between
+server processes (one per core), and more sockets than one process's open-file limit allows.
+
 Prints tap-to-screen p50/p99/max, tap acknowledgement p50/p99, server CPU and RSS, memory per idle socket,
 lost/reordered/resynced, each worker's CPU (a worker near 100% is in the latencies: add --procs); with
 `--storm`, every server restarted at once and the time until all sockets are back in step.
 
     .venv/bin/python loadtests/fleet.py --sockets 2000 --clinics 50 --rate 50 --procs 2 --seconds 20 --storm
     .venv/bin/python loadtests/fleet.py --sockets 20000 --clinics 500 --rate 200 --procs 4 --seconds 60 --storm
+    .venv/bin/python loadtests/fleet.py --sockets 20000 --clinics 500 --rate 200 --procs 4 --shards 2 --storm
     .venv/bin/python loadtests/fleet.py --sockets 2000 --clinics 100 --rate 100 --procs 2 --seconds 20 --booked
     .venv/bin/python loadtests/fleet.py --sockets 5000 --clinics 200 --rate 100 --procs 2 --redis --instances 2
     .venv/bin/python loadtests/fleet.py --sockets 5000 --clinics 200 --rate 100 --procs 2 --redis --instances 2 \\
