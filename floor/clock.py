@@ -7,6 +7,9 @@ import time
 from typing import Protocol
 
 UTC = dt.UTC
+#: Seconds between a server's clock ticks (floor/floors.py): day rollover, heartbeats that keep idle sockets
+#: alive through proxies, the delays sent to screens, and an alert review of everything (floor/replay.py too).
+TICK_SECONDS = 15.0
 
 
 class Clock(Protocol):

@@ -10,7 +10,7 @@ import gc
 
 import structlog
 
-from floor.clock import Clock, SystemClock
+from floor.clock import TICK_SECONDS, Clock, SystemClock
 from floor.close_codes import CLOSE_SIGNED_OUT
 from floor.collector import FREEZE_SECONDS, Collector
 from floor.config import Clinic
@@ -29,8 +29,6 @@ from floor.settings import RETENTION_DAYS
 
 log = structlog.get_logger("floor")
 
-#: Seconds between clock ticks: day rollover and heartbeats that keep idle sockets alive through proxies.
-TICK_SECONDS = 15.0
 #: Seconds between checks that every open socket's sign-in still holds (another server may have revoked it).
 SESSION_CHECK_SECONDS = 0.5
 #: Every so often every socket is checked even if no session ended (tokens also expire).

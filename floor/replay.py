@@ -2,9 +2,8 @@
 
 Given a clinic and the day's events (alert events in them are dropped and decided afresh), the floor is
 folded event by event and reviewed after each event and on a clock tick between events, as a server reviews
-it (after a tap the cascades only when due, `floor.core.alerts.cascades_due`, and otherwise
-CASCADE_REVIEW_EVERY after they were last reviewed); the result is every alert raised, updated and cleared,
-with its time.
+it (after a tap the cascades only when due, `floor.core.alerts.cascades_due`, and otherwise at the server's
+next tick at the latest); the result is every alert raised, updated and cleared, with its time.
 """
 
 from __future__ import annotations
@@ -16,8 +15,9 @@ from pathlib import Path
 import msgspec
 from msgspec import Struct
 
+from floor.clock import TICK_SECONDS
 from floor.config import Clinic
-from floor.core.alerts import CASCADE_REVIEW_EVERY, cascades_due, review
+from floor.core.alerts import cascades_due, review
 from floor.core.commands import Tap
 from floor.core.events import AlertAcknowledged, AlertChange, AlertCleared, AlertRaised, AlertUpdated, Event
 from floor.core.floor import Floor
@@ -27,6 +27,8 @@ from floor.log.embedded import scan
 
 _ALERT_EVENTS = (AlertRaised, AlertUpdated, AlertCleared, AlertAcknowledged)
 TICK = dt.timedelta(minutes=1)
+#: How often a server ticks, each tick reviewing the cascades too.
+SERVER_TICK = dt.timedelta(seconds=TICK_SECONDS)
 
 
 class AlertLine(Struct, frozen=True):
@@ -53,8 +55,8 @@ def replay(
     lines: list[AlertLine] = []
 
     cascades_at: dt.datetime | None = None
-    #: A tap's review that left the cascades for later: the server reviews them within CASCADE_REVIEW_EVERY
-    #: (its next tap after that, or its tick), which this replay does then.
+    #: A tap's review that left the cascades for later: a server reviews them at its next tap once they are due,
+    #: or at its next tick, at most SERVER_TICK later, which this replay takes (the later of the two).
     put_off: dt.datetime | None = None
 
     def reviewed(now: dt.datetime, *, after_tap: bool = False) -> None:
@@ -66,7 +68,7 @@ def replay(
         if cascades:
             cascades_at, put_off = now, None
         elif put_off is None:
-            put_off = cascades_at + CASCADE_REVIEW_EVERY
+            put_off = now + SERVER_TICK
 
     def reviewed_until(before: dt.datetime) -> None:
         """The ticks, and any review put off, that come before `before`, in time order."""

@@ -495,7 +495,8 @@ async def drive(
         + (" booked" if args.booked else "")
     )
     # At random arrivals a tablet is asked for about 3 taps a second on average, 4 at most.
-    tablets = max(2, math.ceil(args.rate / 3))
+    # At least one a server: a server's tablets sign in on it (with shards, only it holds its clinics' staff).
+    tablets = max(2, len(servers), math.ceil(args.rate / 3))
     client = httpx.AsyncClient(base_url=servers[0].base, timeout=30, limits=httpx.Limits(max_connections=tablets))
     clients = [client] + [
         httpx.AsyncClient(base_url=s.base, timeout=30, limits=httpx.Limits(max_connections=tablets))
@@ -542,7 +543,10 @@ async def drive(
         cpu0 = sum(s.process.cpu() for s in servers)
         t0 = time.monotonic()
         until = t0 + args.seconds
-        await asyncio.gather(*(t.run(args.rate * len(t.clinics) / len(clinics), until) for t in by_server))
+        # The rate shared by clinics: each shard its own clinics' share; instances on one Redis, which all serve
+        # every clinic, an equal part each.
+        served_in_all = sum(len(t.clinics) for t in by_server)
+        await asyncio.gather(*(t.run(args.rate * len(t.clinics) / served_in_all, until) for t in by_server))
         seconds = time.monotonic() - t0
         cpu = (sum(s.process.cpu() for s in servers) - cpu0) / seconds
         rss = sum(s.process.memory() for s in servers)
@@ -697,7 +701,9 @@ def main() -> None:
         metavar="HH:MM",
         help=f"with --booked: the clinic time the day has reached when the run starts ({BOOKED_AT:%H:%M})",
     )
-    parser.add_argument("--seed", type=int, default=1, help="with --booked: clinic n's day is drawn from seed+n (1)")
+    parser.add_argument(
+        "--seed", type=int, default=1, help="with --booked: the n-th clinic's day is drawn from seed+n (1)"
+    )
     args = parser.parse_args()
     args.sockets = max(1, min(args.sockets, 30000))
     args.seconds = min(args.seconds, 300.0)

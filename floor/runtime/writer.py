@@ -320,6 +320,10 @@ class Writer:
                         return  # another server stored first; the next review sees it
                 if cascades:
                     self._cascades_at, self._cascades_wanted = now, False
+                elif self._cascades_wanted:
+                    # A tick asked for the cascades while this review of the waits was under way (it started no
+                    # review of its own, this one running): one more, once this one is done.
+                    asyncio.get_running_loop().call_soon(self.schedule_review)
         except LogUnavailable as e:
             log.warning("alert_review_postponed", clinic=self.id, error=str(e))
 

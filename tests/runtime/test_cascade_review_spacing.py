@@ -82,3 +82,29 @@ async def test_taps_review_the_cascades_at_most_once_every_few_seconds_and_a_tic
     clock.set(START - dt.timedelta(minutes=1))
     assert await tap_then_review() is True
     await event_log.close()
+
+
+async def test_a_tick_during_a_review_of_the_waits_still_gets_its_cascades_reviewed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = ManualClock(START)
+    event_log = EmbeddedLog(tmp_path)
+    await event_log.open()
+    runtime = ClinicRuntime(quiet_clinic(), event_log, clock, Hub())
+    await runtime.start()
+    seen: list[bool] = []
+    real = writer.review
+
+    def ticked_meanwhile(floor, now, *, cascades: bool = True):
+        seen.append(cascades)
+        if not cascades and seen.count(False) == 1:
+            runtime.tick()  # the tick comes while this review (of the waits only) is under way
+        return real(floor, now, cascades=cascades)
+
+    monkeypatch.setattr(writer, "review", ticked_meanwhile)
+    await runtime.review_alerts()  # the cascades reviewed just now
+    clock.advance(seconds=1)
+    await runtime.handle(BookVisit("Ann Lee", "kim", "follow", walk_in=True), "desk", "kiosk-1")
+    await until(lambda: False in seen, "the tap's review of the waits")
+    await until(lambda: seen[seen.index(False) + 1 :].count(True) >= 1, "the cascades the tick asked for")
+    await event_log.close()
