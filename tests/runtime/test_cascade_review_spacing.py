@@ -43,14 +43,19 @@ def reviews(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     return seen
 
 
+async def started(data_dir: Path, clock: ManualClock) -> ClinicRuntime:
+    event_log = EmbeddedLog(data_dir)
+    await event_log.open()
+    runtime = ClinicRuntime(quiet_clinic(), event_log, clock, Hub())
+    await runtime.start()
+    return runtime
+
+
 async def test_taps_review_the_cascades_at_most_once_every_few_seconds_and_a_tick_always(
     tmp_path: Path, reviews: list[bool]
 ) -> None:
     clock = ManualClock(START)
-    event_log = EmbeddedLog(tmp_path)
-    await event_log.open()
-    runtime = ClinicRuntime(quiet_clinic(), event_log, clock, Hub())
-    await runtime.start()
+    runtime = await started(tmp_path, clock)
     reviews.clear()
 
     async def tap_then_review() -> bool:
@@ -81,17 +86,14 @@ async def test_taps_review_the_cascades_at_most_once_every_few_seconds_and_a_tic
     # A clock set back (a new server's, a test's) does not leave the cascades unreviewed.
     clock.set(START - dt.timedelta(minutes=1))
     assert await tap_then_review() is True
-    await event_log.close()
+    await runtime.log.close()
 
 
 async def test_a_tick_during_a_review_of_the_waits_still_gets_its_cascades_reviewed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = ManualClock(START)
-    event_log = EmbeddedLog(tmp_path)
-    await event_log.open()
-    runtime = ClinicRuntime(quiet_clinic(), event_log, clock, Hub())
-    await runtime.start()
+    runtime = await started(tmp_path, clock)
     seen: list[bool] = []
     real = writer.review
 
@@ -107,4 +109,4 @@ async def test_a_tick_during_a_review_of_the_waits_still_gets_its_cascades_revie
     await runtime.handle(BookVisit("Ann Lee", "kim", "follow", walk_in=True), "desk", "kiosk-1")
     await until(lambda: False in seen, "the tap's review of the waits")
     await until(lambda: seen[seen.index(False) + 1 :].count(True) >= 1, "the cascades the tick asked for")
-    await event_log.close()
+    await runtime.log.close()
