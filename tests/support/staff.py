@@ -9,14 +9,16 @@ with TestClient(create_app(floors)) as client:
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 
 import floor.sessions
-from floor.clock import Clock
+from floor.clock import Clock, ManualClock
 from floor.config import Clinic, demo_clinic
 from floor.core.access import Role
 from floor.core.errors import Refusal
@@ -71,6 +73,22 @@ def sign_in(
     answer = client.post("/api/sign-in", json={"staff": person, "secret": PIN, "device": device})
     assert answer.status_code == 201, answer.text
     return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+@contextlib.contextmanager
+def signed_in_on_a_manual_clock(
+    tmp_path: Path, start: dt.datetime, people: dict[str, tuple[Role, str | None]]
+) -> Iterator[tuple[TestClient, Floors, ManualClock, dict[str, dict[str, str]]]]:
+    """The demo clinic's server on a clock that moves only when told (from `start`; no ticks meanwhile), with
+    `people` signed in (name: (role, staff id or None for the role's test person)): the client, the floors,
+    the clock and each person's headers."""
+    from floor.web.app import create_app
+
+    clock = ManualClock(start)
+    floors = test_floors(tmp_path, clock=clock, tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        headers = {name: sign_in(client, floors, role, staff_id) for name, (role, staff_id) in people.items()}
+        yield client, floors, clock, headers
 
 
 def everyone(client: TestClient, floors: Floors) -> dict[Role, dict[str, str]]:

@@ -10,10 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from litestar.testing import TestClient
 
-from floor.clock import ManualClock
 from floor.core.access import Role
-from floor.web.app import create_app
-from tests.support.staff import sign_in, test_floors
+from tests.support.staff import signed_in_on_a_manual_clock
 
 CLINIC = "riverside"
 API = f"/api/clinics/{CLINIC}"
@@ -22,17 +20,15 @@ START = dt.datetime(2026, 11, 23, 8, 30, tzinfo=ZoneInfo("America/Chicago"))
 
 @pytest.fixture
 def world(tmp_path):
-    clock = ManualClock(START)
-    floors = test_floors(tmp_path, clock=clock, tick_seconds=3600)
-    with TestClient(create_app(floors)) as client:
-        people = {
-            "desk": sign_in(client, floors, Role.front_desk),
-            "other_desk": sign_in(client, floors, Role.front_desk, staff_id="bo"),
-            "ma": sign_in(client, floors, Role.medical_assistant),
-            "other_ma": sign_in(client, floors, Role.medical_assistant, staff_id="lu"),
-            "manager": sign_in(client, floors, Role.manager),
-        }
-        yield client, clock, people
+    people = {
+        "desk": (Role.front_desk, None),
+        "other_desk": (Role.front_desk, "bo"),
+        "ma": (Role.medical_assistant, None),
+        "other_ma": (Role.medical_assistant, "lu"),
+        "manager": (Role.manager, None),
+    }
+    with signed_in_on_a_manual_clock(tmp_path, START, people) as (client, _, clock, headers):
+        yield client, clock, headers
 
 
 def _book(client: TestClient, headers: dict, **extra) -> dict:

@@ -10,10 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from litestar.testing import TestClient
 
-from floor.clock import ManualClock
 from floor.core.access import Role
-from floor.web.app import create_app
-from tests.support.staff import sign_in, test_floors
+from tests.support.staff import signed_in_on_a_manual_clock
 
 CLINIC = "riverside"
 API = f"/api/clinics/{CLINIC}"
@@ -22,17 +20,15 @@ START = dt.datetime(2026, 11, 23, 7, 50, tzinfo=ZoneInfo("America/Chicago"))
 
 @pytest.fixture
 def world(tmp_path):
-    clock = ManualClock(START)
-    floors = test_floors(tmp_path, clock=clock, tick_seconds=3600)
-    with TestClient(create_app(floors)) as client:
-        people = {
-            "desk": sign_in(client, floors, Role.front_desk),
-            "ma": sign_in(client, floors, Role.medical_assistant),
-            # A provider signed in with the clinic's provider id: the tablet's "you".
-            "kim": sign_in(client, floors, Role.provider, staff_id="kim"),
-            "manager": sign_in(client, floors, Role.manager),
-        }
-        yield client, floors, clock, people
+    people = {
+        "desk": (Role.front_desk, None),
+        "ma": (Role.medical_assistant, None),
+        # A provider signed in with the clinic's provider id: the tablet's "you".
+        "kim": (Role.provider, "kim"),
+        "manager": (Role.manager, None),
+    }
+    with signed_in_on_a_manual_clock(tmp_path, START, people) as world:
+        yield world
 
 
 def _tap(client: TestClient, provider: str, body: dict, headers: dict):

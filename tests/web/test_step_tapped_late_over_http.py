@@ -17,7 +17,7 @@ from floor.core.commands import TakeStep
 from floor.core.journey import Stage
 from floor.runtime.writer import Idempotency
 from floor.web.app import create_app
-from tests.support.staff import PEOPLE, sign_in, test_floors
+from tests.support.staff import PEOPLE, sign_in, signed_in_on_a_manual_clock, test_floors
 
 API = "/api/clinics/riverside"
 ZONE = ZoneInfo("America/Chicago")
@@ -26,15 +26,9 @@ START = dt.datetime(2026, 11, 23, 8, 30, tzinfo=ZONE)
 
 @pytest.fixture
 def world(tmp_path):
-    clock = ManualClock(START)
-    floors = test_floors(tmp_path, clock=clock, tick_seconds=3600)
-    with TestClient(create_app(floors)) as client:
-        people = {
-            "desk": sign_in(client, floors, Role.front_desk),
-            "ma": sign_in(client, floors, Role.medical_assistant),
-            "manager": sign_in(client, floors, Role.manager),
-        }
-        yield client, clock, people
+    people = {"desk": (Role.front_desk, None), "ma": (Role.medical_assistant, None), "manager": (Role.manager, None)}
+    with signed_in_on_a_manual_clock(tmp_path, START, people) as (client, _, clock, headers):
+        yield client, clock, headers
 
 
 def _arrived(client: TestClient, people: dict, name: str = "Pat Doe") -> str:
