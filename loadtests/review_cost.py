@@ -70,6 +70,8 @@ def worker(days: int, repeat: int) -> dict[str, float]:
                     if event.at <= now:
                         floor.apply(event)
 
+                # As floor.core.projection.project_all does (spelt out: an older checkout measured by --against
+                # may not have it).
                 def delays(floor=floor, now=now, clinic=clinic):
                     visits, rooms_at = by_provider(floor), rooming(floor, now)
                     return [project(floor, p.id, now, visits=visits[p.id], rooms_at=rooms_at) for p in clinic.providers]

@@ -369,6 +369,13 @@ def project(
     )
 
 
+def project_all(floor: Floor, now: dt.datetime) -> dict[str, ProviderProjection]:
+    """Every provider of the clinic projected at once: their visits found in one pass and the rooms shared out
+    once (`by_provider`, `rooming`), in the clinic's order of providers."""
+    visits, rooms_at = by_provider(floor), rooming(floor, now)
+    return {p.id: project(floor, p.id, now, visits=visits[p.id], rooms_at=rooms_at) for p in floor.clinic.providers}
+
+
 def _overrun(v: Visit, vtype: VisitType, now: dt.datetime, pace: float, learned: Learned = EMPTY) -> Cause | None:
     """How far past its expectation the visit's current stage has run (with the provider, or in prep)."""
     if v.stage not in (Stage.provider_in, Stage.roomed):
@@ -681,15 +688,6 @@ def lateness_over_day(
         while upcoming is not None and upcoming.at <= at:
             floor.apply(upcoming)
             upcoming = next(pending, None)
-        visits, rooms_at = by_provider(floor), rooming(floor, at)
-        points.append(
-            (
-                at,
-                {
-                    p.id: project(floor, p.id, at, visits=visits[p.id], rooms_at=rooms_at).lateness
-                    for p in clinic.providers
-                },
-            )
-        )
+        points.append((at, {provider: p.lateness for provider, p in project_all(floor, at).items()}))
         at += every
     return points

@@ -11,7 +11,7 @@ from floor.core.events import Event
 from floor.core.learned import EMPTY
 from floor.core.learning import LEARN_DAYS, LEARNED, PRIOR_VISITS
 from floor.core.measures import ClinicMeasures, measure
-from floor.core.projection import by_provider, lateness_over_day, project, rooming, visit_plan
+from floor.core.projection import lateness_over_day, project_all, visit_plan
 from floor.days import closed_at, day_measures, fold_day
 from floor.log.base import EventLog
 from floor.runtime.today import Today
@@ -57,12 +57,10 @@ class ReadModels:
         )
 
     def delays(self) -> list[ProviderDelay]:
-        now, floor = self.today.clock.now(), self.today.floor
-        visits, rooms_at = by_provider(floor), rooming(floor, now)
+        projections = project_all(self.today.floor, self.today.clock.now())
         return [
-            ProviderDelay(p.id, proj.lateness, proj.recovers_at, proj.pace, proj.visits, self._away(p.id))
-            for p in self.today.clinic.providers
-            for proj in [project(floor, p.id, now, visits=visits[p.id], rooms_at=rooms_at)]
+            ProviderDelay(provider, p.lateness, p.recovers_at, p.pace, p.visits, self._away(provider))
+            for provider, p in projections.items()
         ]
 
     def _away(self, provider: str):
