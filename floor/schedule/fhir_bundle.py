@@ -70,8 +70,14 @@ class _InvalidEntry(Exception):
     """A reference to an entry that did not validate: that entry's problem already says why."""
 
 
+#: A resource id longer than FHIR allows (64) is shown cut to this, so a refusal does not echo a huge one back.
+_SHOWN_ID = 64
+
+
 def _where(index: int, resource: dict[str, Any]) -> tuple[str, str | None]:
     kind, rid = resource.get("resourceType"), resource.get("id")
+    if isinstance(rid, str) and len(rid) > _SHOWN_ID:
+        rid = rid[:_SHOWN_ID] + "…"
     name = f"{kind}/{rid}" if kind and rid else kind if isinstance(kind, str) else None
     return (f"entry {index} ({name})" if name else f"entry {index}"), name
 

@@ -25,7 +25,7 @@ MANAGER_PIN = "Mk2-pin-40718"
 WALK_IN = {"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True}
 
 
-@pytest.mark.parametrize("stack", ["frames", "websockets"])
+@pytest.mark.parametrize("stack", ["frames", "websockets-sansio", "websockets"])
 async def test_debug_logs_hold_no_token_claim_or_pin(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stack: str
 ) -> None:

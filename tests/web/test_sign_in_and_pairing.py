@@ -9,9 +9,11 @@ import io
 import json
 import logging
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import anyio
 import pytest
 import structlog
 from litestar.exceptions import WebSocketDisconnect
@@ -22,11 +24,15 @@ from floor.clock import ManualClock
 from floor.close_codes import CLOSE_SIGNED_OUT
 from floor.core.access import Role
 from floor.credentials import MAX_FAILURES
+from floor.directory.base import Directory
+from floor.directory.embedded import EmbeddedDirectory
+from floor.directory.redis import RedisDirectory
 from floor.floors import Floors
 from floor.sessions import CODE_ALPHABET, CODE_LENGTH
 from floor.web.app import create_app
 from floor.web.auth import Guarding
 from tests.support.clinics import quiet_clinic
+from tests.support.redis_server import forget_prefix
 from tests.support.staff import PEOPLE, PIN, HeldChecks, add_person, sign_in, test_floors
 
 START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago
@@ -45,8 +51,8 @@ WAIT_A_MINUTE = (
 
 
 @contextlib.contextmanager
-def serving(tmp_path) -> Iterator[tuple[TestClient, Floors]]:
-    floors = test_floors(tmp_path, [quiet_clinic()], clock=ManualClock(START), tick_seconds=3600)
+def serving(tmp_path, directory: Directory | None = None) -> Iterator[tuple[TestClient, Floors]]:
+    floors = test_floors(tmp_path, [quiet_clinic()], clock=ManualClock(START), tick_seconds=3600, directory=directory)
     floors.sessions.clock = ManualClock(START)
     guarding = Guarding(write_rate=1000, write_burst=10_000, public_rate=1000, public_burst=10_000)
     with TestClient(create_app(floors, guarding=guarding)) as client:
@@ -57,6 +63,22 @@ def serving(tmp_path) -> Iterator[tuple[TestClient, Floors]]:
 def served(tmp_path) -> Iterator[tuple[TestClient, Floors]]:
     with serving(tmp_path) as pair:
         yield pair
+
+
+@pytest.fixture(params=["embedded", "redis"])
+def on_each_directory(request: pytest.FixtureRequest, tmp_path) -> Iterator[tuple[TestClient, Floors]]:
+    """The server on the embedded directory file, and on a Redis directory (as several servers share one)."""
+    if request.param == "embedded":
+        directory: Directory = EmbeddedDirectory(tmp_path / "directory.json")
+    else:
+        url, prefix = request.getfixturevalue("redis_url"), f"test-{uuid.uuid4().hex[:12]}"
+        directory = RedisDirectory(url, prefix=prefix)
+    try:
+        with serving(tmp_path, directory) as pair:
+            yield pair
+    finally:
+        if request.param == "redis":
+            anyio.run(forget_prefix, url, prefix)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -222,9 +244,9 @@ def test_repeated_wrong_pins_make_the_account_wait_a_minute_or_until_a_manager_u
     assert client.post("/api/staff/nobody/unlock", headers=manager).status_code == 404
 
 
-def test_anonymous_wrong_pins_keep_an_account_out_only_for_the_timed_wait(served) -> None:
+def test_anonymous_wrong_pins_keep_an_account_out_only_for_the_timed_wait(on_each_directory) -> None:
     """Whoever sends wrong PINs, however many at once, the account's owner signs in once the wait is over."""
-    client, floors = served
+    client, floors = on_each_directory
     desk = add_person(client, floors, Role.front_desk)
     clock = floors.sessions.clock
     for _ in range(MAX_FAILURES + 20):
@@ -245,10 +267,10 @@ def test_anonymous_wrong_pins_keep_an_account_out_only_for_the_timed_wait(served
     assert attempt(client, desk, PIN).status_code == 201
 
 
-def test_forty_wrong_pins_and_the_right_one_sent_at_once_over_http_get_no_token(served, monkeypatch) -> None:
+def test_forty_wrong_pins_and_the_right_one_sent_at_once_over_http_get_no_token(on_each_directory, monkeypatch) -> None:
     """The burst of issue 18 through the route, from threads: the right PIN goes in while the 40 wrong ones
     are all in flight (their PIN checks held), and only the free tries are ever checked."""
-    client, floors = served
+    client, floors = on_each_directory
     desk = add_person(client, floors, Role.front_desk)
     checks = HeldChecks(monkeypatch)
 
@@ -273,9 +295,9 @@ def test_forty_wrong_pins_and_the_right_one_sent_at_once_over_http_get_no_token(
     assert len(checks.checked) == MAX_FAILURES and PIN not in checks.checked
 
 
-def test_an_unknown_id_gets_the_same_answers_as_a_known_one(served) -> None:
+def test_an_unknown_id_gets_the_same_answers_as_a_known_one(on_each_directory) -> None:
     """Step by step, through wrong PINs and the wait they start: nothing tells whether the id exists."""
-    client, floors = served
+    client, floors = on_each_directory
     add_person(client, floors, Role.front_desk)
     known, unknown = [], []
     for _ in range(MAX_FAILURES + 2):
