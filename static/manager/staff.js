@@ -1,9 +1,11 @@
-// Staff accounts: the list, add with a role and a first PIN, set a new PIN, unlock, remove (after asking).
+// Staff accounts: the list, add with a role and a first PIN (a provider linked to one of the clinic's providers),
+// set a new PIN, unlock, remove (after asking).
 
 import { $, el, button, row, formState, busy, when, ROLE_LABEL } from "./ui.js";
 
 export function staffSection(ctx) {
   let staff = [];
+  let shownProviders = "";
   const message = $("staff-message");
   const say = (text, kind = "success") => {
     message.className = `message ${kind}`;
@@ -11,7 +13,7 @@ export function staffSection(ctx) {
     message.hidden = !text;
   };
   const addForm = formState($("staff-add"), { id: "staff-add-id", name: "staff-add-name", role: "staff-add-role",
-    secret: "staff-add-secret" });
+    secret: "staff-add-secret", provider: "staff-add-provider" });
   const secretForm = formState($("staff-secret"), { secret: "staff-secret-secret", staff: "staff-secret-who" });
 
   async function load() {
@@ -48,7 +50,9 @@ export function staffSection(ctx) {
         actions.append(button("Remove", { className: "small danger", label: `Remove ${s.name}`,
           data: { action: "remove", staff: s.id }, onClick: (e) => remove(s, e.currentTarget) }));
       }
-      const tr = row([s.name, s.id, ROLE_LABEL[s.role] || s.role, account(s),
+      const role = ROLE_LABEL[s.role] || s.role;
+      const linked = s.role === "provider" && s.provider && s.provider !== s.id ? `${role}: ${providerLabel(s.provider)}` : role;
+      const tr = row([s.name, s.id, linked, account(s),
         `${when(s.added_at)}${s.added_by ? ` by ${s.added_by}` : ""}`, actions]);
       tr.dataset.staff = s.id;
       tr.dataset.locked = String(Boolean(s.locked));
@@ -65,6 +69,33 @@ export function staffSection(ctx) {
     }));
     if (staff.some((s) => s.id === chosen)) who.value = chosen;
   }
+
+  function providerLabel(id) {
+    const p = (ctx.floor().providers || []).find((x) => x.id === id);
+    return p ? `${p.name} (${id})` : id;
+  }
+
+  /** The clinic's providers to link a provider's sign-in to; shown only when the role is provider. */
+  function fillProviders() {
+    const select = $("staff-add-provider");
+    const providers = ctx.floor().providers || [];
+    const have = [...select.options].map((o) => o.value).join();
+    const want = ["", ...providers.map((p) => p.id)].join();
+    if (have !== want) {
+      const chosen = select.value;
+      const same = el("option", "", "The provider whose id is the staff id");
+      same.value = "";
+      select.replaceChildren(same, ...providers.map((p) => {
+        const o = el("option", "", `${p.name} (${p.id})`);
+        o.value = p.id;
+        return o;
+      }));
+      if (providers.some((p) => p.id === chosen)) select.value = chosen;
+    }
+    $("staff-add-provider-field").hidden = $("staff-add-role").value !== "provider";
+  }
+  $("staff-add-role").addEventListener("change", fillProviders);
+  $("staff-add").addEventListener("reset", () => setTimeout(fillProviders));
 
   async function unlock(s, node) {
     await busy(node, async () => {
@@ -101,11 +132,14 @@ export function staffSection(ctx) {
       role: $("staff-add-role").value,
       secret: $("staff-add-secret").value,
     };
+    if (body.role === "provider" && $("staff-add-provider").value) body.provider = $("staff-add-provider").value;
     await busy(e.submitter || $("staff-add").querySelector("button"), async () => {
       try {
         const added = await ctx.api("POST", "/api/staff", body);
         $("staff-add").reset();
-        addForm.ok(`${added.name} (${added.id}) is added as ${(ROLE_LABEL[added.role] || added.role).toLowerCase()}: they sign in with the staff id and that PIN.`);
+        const as = (ROLE_LABEL[added.role] || added.role).toLowerCase();
+        const who = added.provider && added.provider !== added.id ? ` (${providerLabel(added.provider)} on the floor)` : "";
+        addForm.ok(`${added.name} (${added.id}) is added as ${as}${who}: they sign in with the staff id and that PIN.`);
         await load();
       } catch (err) {
         addForm.fail(err, "Could not add the staff member.");
@@ -134,8 +168,18 @@ export function staffSection(ctx) {
 
   return {
     load,
+    floorChanged() {
+      // The providers' names come with the floor: the table is drawn again only when they change.
+      const names = JSON.stringify((ctx.floor().providers || []).map((p) => [p.id, p.name]));
+      fillProviders();
+      if (names !== shownProviders) {
+        shownProviders = names;
+        if (staff.length) render();
+      }
+    },
     clear() {
       staff = [];
+      shownProviders = "";
       $("staff-table").tBodies[0].replaceChildren();
       $("staff-secret-who").replaceChildren();
       $("staff-summary").textContent = "";

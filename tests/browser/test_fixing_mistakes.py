@@ -218,3 +218,54 @@ def test_a_room_mark_is_undone_on_the_tablet_and_a_check_out_without_teach_back_
     confirm.locator("[data-confirm-no]").click()
     confirm.wait_for(state="detached", timeout=5_000)
     assert card.get_attribute("data-stage") == "provider_in"
+
+
+def test_the_managers_alerts_list_those_to_acknowledge_first_and_fold_the_cleared_away(
+    server: ServerProcess, screens: Screens
+) -> None:
+    server.signed_in(Role.manager)  # the manager's account, signed in on the page below
+    desk, ma = server.signed_in(Role.front_desk), server.signed_in(Role.medical_assistant)
+    visits = [
+        httpx.post(
+            f"{server.url}{API}/visits",
+            headers=desk,
+            timeout=10,
+            json={"patient_name": name, "provider": "kim", "visit_type": "follow", "walk_in": True},
+        ).json()["visit"]
+        for name in ("Ann Lee", "Bo Chen", "Cruz Diaz")
+    ]
+    page = screens.open(f"{server.url}/manager.html")
+    sign_in_page(page, MANAGER, PIN, device="office")
+    # All three wait past the clinic's limit (the fast clinic clock: seconds). A provider's lateness may be
+    # raised beside them: the patients' waits are the alerts looked at.
+    waits = "#alerts > li.alert-dwell"
+    page.wait_for_function("s => document.querySelectorAll(s).length === 3", arg=waits, timeout=30_000)
+    dwell = page.locator(waits)
+    assert [li.locator("[data-action='acknowledge']").count() for li in dwell.all()] == [1, 1, 1]
+    top = dwell.first.get_attribute("data-alert")
+    dwell.first.locator("[data-action='acknowledge']").click()
+    # Acknowledged, the top alert goes below those still to acknowledge.
+    page.wait_for_function(
+        "([s, id]) => { const all = [...document.querySelectorAll('#alerts > li[data-alert]')];"
+        " const at = all.findIndex((li) => li.dataset.alert === id);"
+        " return at >= 0 && all[at].querySelector('.ack') && all.slice(at).every((li) => li.querySelector('.ack')); }",
+        arg=[waits, top],
+        timeout=10_000,
+    )
+    assert [li.locator("[data-action='acknowledge']").count() for li in dwell.all()] == [1, 1, 0]
+    # A patient roomed: their alert is cleared and folded away, not among the active ones.
+    roomed = visits[2]
+    answer = httpx.post(
+        f"{server.url}{API}/visits/{roomed['id']}/events",
+        headers=ma,
+        timeout=10,
+        json={"type": "roomed", "room": "e1"},
+    )
+    assert answer.status_code == 201, answer.text
+    page.wait_for_function("s => document.querySelectorAll(s).length === 2", arg=waits, timeout=10_000)
+    assert all(roomed["token"] not in text for text in dwell.all_text_contents())
+    cleared = page.locator("#alerts-cleared-list li.alert-dwell[data-state='cleared']")
+    assert cleared.count() == 1 and cleared.locator("button").count() == 0
+    assert roomed["token"] in cleared.first.text_content()
+    assert page.locator("#alerts-cleared").evaluate("d => d.tagName === 'DETAILS' && !d.open")
+    assert _serious(page) == []

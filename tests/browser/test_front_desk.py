@@ -120,6 +120,29 @@ def test_the_front_desk_finds_a_patient_of_a_sixty_visit_day_by_name_and_by_visi
     assert _cards(desk, "[data-list='desk-arrivals']") < 10
 
 
+def test_on_a_phone_the_walk_in_form_is_one_tap_away_from_anywhere_in_the_list(
+    server: ServerProcess, screens: Screens
+) -> None:
+    _sixty_visit_day(server)
+    server.signed_in(Role.front_desk)
+    phone = screens.open(f"{server.url}/", width=390, height=844)
+    sign_in_page(phone, PEOPLE[Role.front_desk][0], PIN)
+    phone.select_option("#desk-when", "all")  # the whole day: the longest list there is
+    phone.wait_for_function(
+        "() => document.querySelectorAll(\"[data-list='desk-arrivals'] li[data-visit]\").length === 60",
+        timeout=10_000,
+    )
+    phone.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    phone.wait_for_function("() => window.scrollY > 2000")  # far down the list
+    button = phone.get_by_role("button", name="Add a walk-in")
+    box = button.bounding_box()
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 844, box  # the toolbar stays on screen
+    button.click()
+    phone.wait_for_function("() => document.activeElement?.id === 'walkin-name'", timeout=5_000)
+    name = phone.locator("#walkin-name").bounding_box()
+    assert name is not None and name["y"] >= 0 and name["y"] + name["height"] <= 844, name
+
+
 def test_a_provider_who_picked_their_patients_sees_them_first_after_a_reload(
     server: ServerProcess, screens: Screens
 ) -> None:

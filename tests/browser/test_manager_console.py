@@ -101,6 +101,34 @@ def test_a_manager_adds_a_staff_member_who_can_then_sign_in(server: ServerProces
     assert _serious(page) == []
 
 
+def test_a_manager_adds_a_provider_whose_sign_in_is_linked_to_their_provider_id(
+    server: ServerProcess, screens: Screens
+) -> None:
+    page, headers = _console(server, screens)
+    add = page.locator("#staff-add")
+    assert add.get_by_label("Provider on the floor").is_hidden()  # only a provider is linked
+    add.get_by_label("Role").select_option("provider")
+    linked = add.get_by_label("Provider on the floor")
+    assert linked.is_visible()
+    assert _serious(page) == []
+    add.get_by_label("Name", exact=True).fill("Jenna Kim")
+    add.get_by_label("Staff id").fill("jkim")
+    linked.select_option("kim")
+    add.get_by_label("First PIN or password").fill("2468")
+    page.click("#staff-add button[type=submit]")
+    said = _message(page, "staff-add")
+    assert "Jenna Kim (jkim) is added as provider" in said and "(kim) on the floor" in said, said
+    page.wait_for_selector("#staff-table tr[data-staff='jkim']")
+    assert "(kim)" in page.locator("#staff-table tr[data-staff='jkim']").inner_text()
+    assert add.get_by_label("Provider on the floor").is_hidden()  # the form is reset to its first role
+    signed = httpx.post(
+        f"{server.url}/api/sign-in", json={"staff": "jkim", "secret": "2468", "device": "t"}, timeout=10
+    )
+    assert signed.status_code == 201 and signed.json()["provider"] == "kim", signed.text
+    listed = {s["id"]: s for s in httpx.get(f"{server.url}/api/staff", headers=headers, timeout=10).json()}
+    assert listed["jkim"]["provider"] == "kim"
+
+
 def test_a_manager_unlocks_a_locked_account_and_removes_one(server: ServerProcess, screens: Screens) -> None:
     server.add_many([("ben", Role.medical_assistant, "Ben Osei", PIN), ("amy", Role.front_desk, "Amy Cole", PIN)])
     page, headers = _console(server, screens)
@@ -116,6 +144,17 @@ def test_a_manager_unlocks_a_locked_account_and_removes_one(server: ServerProces
     assert "unlocked" in page.locator("#staff-message").inner_text()
     signed = httpx.post(f"{server.url}/api/sign-in", json={"staff": "ben", "secret": PIN, "device": "t"}, timeout=10)
     assert signed.status_code == 201, signed.text
+    # A new PIN, from the row's button: the old one stops working.
+    page.get_by_role("button", name="Set a new PIN for Ben Osei").click()
+    assert page.input_value("#staff-secret-who") == "ben"
+    page.locator("#staff-secret").get_by_label("New PIN or password").fill("97531")
+    page.click("#staff-secret button[type=submit]")
+    assert "Ben Osei has a new PIN" in _message(page, "staff-secret")
+    for pin, status in ((PIN, 401), ("97531", 201)):
+        answer = httpx.post(
+            f"{server.url}/api/sign-in", json={"staff": "ben", "secret": pin, "device": "t"}, timeout=10
+        )
+        assert answer.status_code == status, (pin, answer.text)
     # Removing asks first: dismissed, nothing happens; accepted, the account is gone.
     page.once("dialog", lambda d: d.dismiss())
     page.get_by_role("button", name="Remove Amy Cole").click()
@@ -229,6 +268,27 @@ def test_a_schedule_with_a_bad_line_is_refused_whole_then_a_good_one_is_imported
     assert upcoming == {"days": []}
 
 
+def test_a_fhir_schedule_is_checked_in_the_console_as_a_csv_one_is(server: ServerProcess, screens: Screens) -> None:
+    page, headers = _console(server, screens)
+    page.set_input_files("#schedule-file", str(DATA / "schedule-riverside-bad.fhir.json"))
+    page.click("#schedule-check")
+    assert _message(page, "schedule-upload").startswith("Refused: nothing was stored.")
+    problems = page.locator("#schedule-problems li")
+    problems.first.wait_for(timeout=10_000)
+    expected = httpx.post(
+        f"{server.url}{API}/schedule?date={DAY}&check=true",
+        timeout=10,
+        content=(DATA / "schedule-riverside-bad.fhir.json").read_bytes(),
+        headers={**headers, "Content-Type": "application/fhir+json"},
+    ).json()["errors"]
+    assert expected and {li.get_attribute("data-where") for li in problems.all()} == {e["where"] for e in expected}
+    page.set_input_files("#schedule-file", str(DATA / "schedule-riverside.fhir.json"))
+    page.click("#schedule-check")
+    assert "The file is good" in _message(page, "schedule-upload")
+    assert page.locator("[data-action='import']").count() == 1  # checked only: nothing imported by this test
+    assert _serious(page) == []
+
+
 def _imported(server: ServerProcess, headers: dict[str, str]) -> list[str]:
     """The external ids of today's visits (the visits a schedule booked)."""
     visits = httpx.get(f"{server.url}{API}/board", headers=headers, timeout=10).json()["visits"]
@@ -293,3 +353,58 @@ def test_a_manager_looks_at_a_past_day(server: ServerProcess, screens: Screens) 
         assert page.locator(f"#{table}").count() == 1
     assert "0 booked" in page.locator("#past-result").inner_text()
     assert _serious(page) == []
+
+
+def test_a_past_day_shows_its_visits_measures_and_lateness_as_it_closed(tmp_path: Path, screens: Screens) -> None:
+    """A server runs the 22nd (a walk-in roomed and seen, a booked patient who did not come), then starts again
+    on the same data on the 23rd: the console shows the 22nd as it closed."""
+    proc = ServerProcess(tmp_path / "data", tmp_path / "server.log", "--clock-start", "2026-11-22T15:00:00+00:00")
+    proc.start()
+    try:
+        desk, ma = proc.signed_in(Role.front_desk), proc.signed_in(Role.medical_assistant)
+        proc.signed_in(Role.manager)
+        kim = proc.sign_in(proc.add_staff("kim", Role.provider, "Jenna Kim"))
+
+        def book(body: dict) -> dict:
+            answer = httpx.post(f"{proc.url}{API}/visits", headers=desk, timeout=10, json=body)
+            assert answer.status_code == 201, answer.text
+            return answer.json()["visit"]
+
+        seen = book({"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True})
+        gone = book(
+            {"patient_name": "Bo Chen", "provider": "kim", "visit_type": "follow", "start": "2026-11-22T09:30:00"}
+        )
+        for headers, visit, body in (
+            (ma, seen, {"type": "roomed", "room": "e1"}),
+            (ma, seen, {"type": "prep_done"}),
+            (kim, seen, {"type": "provider_in"}),
+            (desk, gone, {"type": "no_show"}),
+        ):
+            answer = httpx.post(f"{proc.url}{API}/visits/{visit['id']}/events", headers=headers, json=body, timeout=10)
+            assert answer.status_code == 201, answer.text
+        proc.stop()
+        proc.args = ()  # the next day: the test servers' clinic morning, the 23rd
+        proc.start()
+
+        page, _ = _console(proc, screens)
+        assert page.input_value("#past-day-date") == "2026-11-22"
+        page.click("#past-day button[type=submit]")
+        page.wait_for_selector("#past-heading", timeout=10_000)
+        facts = page.locator("#past-result .summary").inner_text()
+        assert "2 booked" in facts and "1 no-shows" in facts, facts
+        visits = {
+            r.locator("th, td").nth(1).inner_text(): r.inner_text() for r in page.locator("#past-visits tbody tr").all()
+        }
+        assert set(visits) == {"Ann Lee", "Bo Chen"}
+        assert seen["token"] in visits["Ann Lee"] and "Jenna Kim" in visits["Ann Lee"]
+        assert visits["Bo Chen"].split("\t")[-1] == "No show", visits["Bo Chen"]
+        rows = page.locator("#past-measures tbody tr").all_inner_texts()
+        measures = {r.split("\t")[0]: r.split("\t")[1:] for r in rows}
+        seen_booked, no_shows = measures["Dr. Jenna Kim"][0], measures["Dr. Jenna Kim"][4]
+        assert (seen_booked, no_shows) == ("1 / 2", "1"), measures
+        assert measures["Dr. Daniel Okafor"][0] == "0 / 0"
+        lateness = page.locator("#past-lateness tbody tr").all_inner_texts()
+        assert any("Jenna Kim" in r for r in lateness), lateness
+        assert _serious(page) == []
+    finally:
+        proc.stop()

@@ -319,10 +319,25 @@ def test_a_provider_signed_in_under_another_id_gets_their_own_patients_and_prese
         json={"id": "jkim", "name": "Jenna Kim", "role": "provider", "secret": PIN, "provider": "kim"},
     )
     assert added.status_code == 201, added.text
+    desk = server.signed_in(Role.front_desk)
+    walk_ins = {}
+    for name, provider in (("Ann Lee", "kim"), ("Bo Chen", "okafor")):
+        answer = httpx.post(
+            f"{server.url}/api/clinics/{CLINIC}/visits",
+            headers=desk,
+            timeout=10,
+            json={"patient_name": name, "provider": provider, "visit_type": "follow", "walk_in": True},
+        )
+        assert answer.status_code == 201, answer.text
+        walk_ins[provider] = answer.json()["visit"]["id"]
     tablet = screens.open(f"{server.url}/")
     sign_in_page(tablet, "jkim", PIN)
     tablet.locator("#title-provider", has_text="My patients").wait_for(timeout=10_000)
     assert tablet.locator("#provider-filter-field").is_hidden()
+    # Their own patient, not another provider's, with nothing to choose.
+    coming = tablet.locator("[data-list='pr-coming']")
+    coming.locator(f"[data-visit='{walk_ins['kim']}']").wait_for(timeout=10_000)
+    assert [c.get_attribute("data-visit") for c in coming.locator("li[data-visit]").all()] == [walk_ins["kim"]]
     tablet.locator("#presence-title", has_text="Where are you?").wait_for(timeout=10_000)
     tablet.get_by_role("button", name="Running late to clinic").click()
     tablet.locator(".toast", has_text="You are running late to clinic.").wait_for(timeout=5_000)
