@@ -78,6 +78,42 @@ def verify_secret(secret: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
+# -- device keys -------------------------------------------------------------------------------------------
+# OWASP's "device cookies": a tablet that signed in as someone gets a key proving it, and its later sign-ins as
+# that person are counted against the key rather than the account, so guesses sent by others (who hold no such
+# key) cannot keep the person out. The key is `<nonce>.<mac>`, the mac an HMAC-SHA256 over the staff id and the
+# nonce keyed by the account's stored hash: nothing new is stored, every server sharing the directory checks
+# it, and a new PIN (a new hash) or a removed account voids every key given before.
+
+_DEVICE_NONCE_BYTES = 16
+#: The longest device key looked at (a real one is 66 characters); the wire allows no longer.
+MAX_DEVICE_KEY = 128
+
+
+def _device_mac(staff_id: str, nonce: str, stored: str) -> str:
+    message = f"floor-device-key\n{staff_id}\n{nonce}".encode()
+    digest = hmac.new(stored.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def issue_device_key(staff_id: str, stored: str) -> str:
+    """A new device key for a device that just signed in as `staff_id`, whose stored hash is `stored`."""
+    nonce = base64.urlsafe_b64encode(os.urandom(_DEVICE_NONCE_BYTES)).rstrip(b"=").decode()
+    return f"{nonce}.{_device_mac(staff_id, nonce, stored)}"
+
+
+def device_nonce(staff_id: str, stored: str, key: str | None) -> str | None:
+    """The nonce of `key` if it is a device key given for `staff_id` while its hash was `stored`; else None
+    (missing, malformed, forged, another person's, or from before a new PIN)."""
+    if not key or len(key) > MAX_DEVICE_KEY:
+        return None
+    nonce, dot, mac = key.partition(".")
+    if not dot or not nonce or not mac:
+        return None
+    expected = _device_mac(staff_id, nonce, stored)
+    return nonce if hmac.compare_digest(mac.encode(), expected.encode()) else None
+
+
 #: Wrong sign-ins in a row an account is allowed before it waits (a success sets the count back to 0).
 MAX_FAILURES = 5
 #: Wrong sign-ins from one client address (any ids, successes not counting) before the address waits.

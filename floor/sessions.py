@@ -11,6 +11,12 @@ once no more than the lockout's free tries are ever checked (floor.credentials.L
 among a burst of right ones is told to try again in a second rather than to wait. An id that does not exist
 is counted, checked and refused exactly as an existing one with a wrong PIN, so no answer and no timing tells
 which ids exist.
+
+A device that signed in as a person before holds a device key for them (OWASP's device cookies,
+floor.credentials.issue_device_key): its attempts as that person are counted against the device alone, under
+the account's rule, instead of against the account and the address. So anonymous wrong PINs that make an
+account wait do not keep its owner's own tablets out, and wrong PINs sent with the key make only that device
+wait. A missing, malformed, forged, stale or other person's key is treated exactly as no key.
 """
 
 from __future__ import annotations
@@ -40,7 +46,9 @@ from floor.credentials import (
     Lockout,
     ScryptCost,
     configured_cost,
+    device_nonce,
     hash_secret,
+    issue_device_key,
     verify_secret,
 )
 from floor.directory.base import (
@@ -56,6 +64,7 @@ from floor.directory.base import (
     address_key,
     token_hash,
 )
+from floor.directory.base import device_key as device_strikes_key
 from floor.retry import attempts
 
 log = structlog.get_logger("floor.sessions")
@@ -124,6 +133,10 @@ class SignedIn(Struct, frozen=True):
     role: Role
     #: Role provider: the clinic provider id this sign-in is (None if the account has none).
     provider: str | None = None
+    #: Proof that this device signed in as this person (floor.credentials.issue_device_key): sent with its next
+    #: sign-ins as them, they are counted against the device instead of the account, so others' wrong PINs
+    #: do not keep it out. Void once the person's PIN changes.
+    device_key: str = ""
 
 
 class PairingStarted(Struct, frozen=True):
@@ -266,15 +279,37 @@ class Sessions:
 
     # -- signing in and out ---------------------------------------------------------------------
 
-    async def sign_in(self, staff_id: str, secret: str, device: str, address: str = "unknown") -> SignedIn:
+    async def sign_in(
+        self, staff_id: str, secret: str, device: str, address: str = "unknown", device_key: str | None = None
+    ) -> SignedIn:
+        """`device_key`: the key this device got when it last signed in as `staff_id` (`SignedIn.device_key`),
+        if it holds one; when it proves that, the attempt is counted against the device instead of the account
+        and the address. An invalid one changes nothing (the same answers as without it)."""
         now = self.clock.now()
         account = account_key(staff_id)
-        keys = [(account, self.account_lockout), (address_key(address), self.address_lockout)]
+        member = await self.directory.staff(staff_id)
+        # The key is checked alike for an unknown id (against no hash), and then ignored.
+        nonce = device_nonce(staff_id, member.secret if member is not None else "", device_key)
+        if member is None:
+            nonce = None
+        held_key = device_strikes_key(nonce) if nonce is not None else account
+        keys = (
+            [(held_key, self.account_lockout)]
+            if nonce is not None
+            else [(account, self.account_lockout), (address_key(address), self.address_lockout)]
+        )
+        known_device = nonce is not None
         retry_at = await self.directory.reserve_attempt(keys, now)
         if retry_at is not None:
-            log.info("sign_in_waits", staff=staff_id, device=device, address=address, until=retry_at.isoformat())
+            log.info(
+                "sign_in_waits",
+                staff=staff_id,
+                device=device,
+                address=address,
+                known_device=known_device,
+                until=retry_at.isoformat(),
+            )
             raise _refused(retry_at - now, self.account_lockout.free)
-        member = await self.directory.staff(staff_id)
         # An unknown id costs the same time as a wrong PIN, so timing does not tell which ids exist.
         stored = member.secret if member is not None else await self._decoy_hash()
         async with self._checks:
@@ -282,24 +317,38 @@ class Sessions:
         if member is None or not right:
             now = self.clock.now()
             await self.directory.fail_attempt(keys, now)
-            held = await self.directory.strikes(account, now)
+            held = await self.directory.strikes(held_key, now)
             waits = held.until - now if held is not None and held.until is not None and held.waits(now) else None
             log.info(
                 "sign_in_refused",
                 staff=staff_id,
                 device=device,
                 address=address,
+                known_device=known_device,
                 failures=held.count if held else None,
                 waits_until=held.until.isoformat() if waits else None,
             )
             raise _refused(waits, self.account_lockout.free)
-        await self.directory.clear_strikes(account)
-        await self.directory.release_attempt(address_key(address), now)
+        if nonce is not None:
+            # The account's own count is left as it is: wrong PINs sent without the key still make others wait.
+            await self.directory.clear_strikes(held_key)
+        else:
+            await self.directory.clear_strikes(account)
+            await self.directory.release_attempt(address_key(address), now)
         token, now = _token(), self.clock.now()
         session = Session(token_hash(token), "staff", member.id, device, now, now + self.staff_term, role=member.role)
         await self.directory.add_session(session)
-        log.info("signed_in", staff=member.id, role=member.role.value, device=device)
-        return SignedIn(token, session.expires_at, member.id, member.name, member.role, linked_provider(member))
+        log.info("signed_in", staff=member.id, role=member.role.value, device=device, known_device=known_device)
+        return SignedIn(
+            token,
+            session.expires_at,
+            member.id,
+            member.name,
+            member.role,
+            linked_provider(member),
+            # The same key again while it holds (its nonce is the device's count), else a new one.
+            device_key if nonce is not None and device_key else issue_device_key(member.id, member.secret),
+        )
 
     async def sign_out(self, caller: Caller) -> None:
         self._forget(lambda c: c.session == caller.session)

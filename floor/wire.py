@@ -19,6 +19,7 @@ from floor.core.presence import MAX_AWAY_MINUTES, Presence, ProviderPresenceView
 from floor.core.projection import ProjectedVisit, VisitPlan
 from floor.core.rooms import RoomAction
 from floor.core.schedule import Problem
+from floor.credentials import MAX_DEVICE_KEY
 
 PatientName = Annotated[str, Meta(min_length=1, max_length=80, pattern=r"\S")]
 Ref = Annotated[str, Meta(min_length=1, max_length=40)]
@@ -263,12 +264,29 @@ Secret = Annotated[str, Meta(min_length=1, max_length=128)]
 Device = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[\w .:-]+$")]
 
 
+DeviceKey = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=MAX_DEVICE_KEY,
+        description=(
+            "The `device_key` this device got when it last signed in as this staff member, if any. While it holds "
+            "(until their PIN changes), this attempt is counted against the device, not the account: the account's "
+            "wait after others' wrong PINs does not apply, and wrong PINs sent with it make only this device wait. "
+            "A key that does not hold changes nothing."
+        ),
+    ),
+]
+
+
 class SignIn(Struct, forbid_unknown_fields=True):
-    """Sign in on a tablet: your staff id, your PIN or password, and the tablet's name (recorded with taps)."""
+    """Sign in on a tablet: your staff id, your PIN or password, the tablet's name (recorded with taps), and the
+    device key an earlier sign-in as you gave this tablet, if it has one."""
 
     staff: StaffId
     secret: Secret
     device: Device
+    device_key: DeviceKey | None = None
 
 
 #: A clinic's id, or "*" for every clinic the server runs.

@@ -16,7 +16,9 @@ from floor.credentials import (
     TEST_HASHING_VARIABLE,
     ScryptCost,
     configured_cost,
+    device_nonce,
     hash_secret,
+    issue_device_key,
     verify_secret,
 )
 
@@ -68,3 +70,18 @@ def test_sign_ins_hash_at_owasps_cost_unless_the_test_flag_is_set(monkeypatch: p
     monkeypatch.setenv(TEST_HASHING_VARIABLE, "1")
     assert Sessions(EmbeddedDirectory(None), SystemClock()).cost == TEST_COST
     assert Sessions(EmbeddedDirectory(None), SystemClock(), cost=OWASP).cost == OWASP
+
+
+def test_a_device_key_holds_only_for_its_person_and_their_hash_of_the_time() -> None:
+    stored, other = hash_secret("4821", CHEAP), hash_secret("4821", CHEAP)
+    key = issue_device_key("desk-ana", stored)
+    nonce, _, mac = key.partition(".")
+    assert len(key) < 100 and nonce and mac
+    assert device_nonce("desk-ana", stored, key) == nonce
+    assert issue_device_key("desk-ana", stored) != key  # a new nonce each time
+    # Another person, the same PIN hashed again (a new PIN, or the id removed and added again), or any change.
+    assert device_nonce("ma-ben", stored, key) is None
+    assert device_nonce("desk-ana", other, key) is None
+    for bad in (None, "", key[:-1], key + "A", f"{nonce}.", f".{mac}", nonce, f"{nonce}x.{mac}", "é" * 40):
+        assert device_nonce("desk-ana", stored, bad) is None, bad
+    assert device_nonce("desk-ana", stored, key + "." + "A" * 200) is None

@@ -90,9 +90,10 @@ class TooManyPairings(Exception):
 
 
 class Strikes(Struct, frozen=True):
-    """Sign-in attempts held against a key (`account_key`, `address_key`): wrong ones in a row (`count`), the
-    wait the last of them started (if any), attempts still being checked (`pending`, presumed lost after
-    `pending_until`: their server stopped mid-check), and when the key is forgotten if nothing more happens."""
+    """Sign-in attempts held against a key (`account_key`, `address_key`, `device_key`): wrong ones in a row
+    (`count`), the wait the last of them started (if any), attempts still being checked (`pending`, presumed
+    lost after `pending_until`: their server stopped mid-check), and when the key is forgotten if nothing more
+    happens."""
 
     count: int
     forget_at: dt.datetime
@@ -120,6 +121,12 @@ def account_key(staff_id: str) -> str:
 
 def address_key(address: str) -> str:
     return f"address:{address[:64]}"
+
+
+def device_key(nonce: str) -> str:
+    """The key of a device that signed in before (the nonce of its checked device key,
+    floor.credentials.device_nonce): its sign-ins are counted here instead of the account's and address's."""
+    return f"device:{nonce[:64]}"
 
 
 # The rules of `Lockout` over stored `Strikes`: the embedded directory runs these; the Redis one does the same in

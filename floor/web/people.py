@@ -51,7 +51,9 @@ WAITING = ResponseSpec(
     security=[{}],
 )
 async def sign_in(request: Request, floors: FloorsDep, data: JSONBody[SignIn]) -> Response[SignedIn]:
-    signed = await floors.sessions.sign_in(data.staff, data.secret, data.device, client_address(request))
+    signed = await floors.sessions.sign_in(
+        data.staff, data.secret, data.device, client_address(request), device_key=data.device_key
+    )
     return Response(signed, status_code=201, headers={"Cache-Control": "no-store"})
 
 

@@ -1,5 +1,6 @@
 // The staff sign-in form the tablet and the manager page share: the tablet's remembered device name, its
-// check, the button's busy state and the error text. What a sign-in leads to is the page's (onSignedIn).
+// check, the device key kept per person (sent with their sign-ins), the button's busy state and the error
+// text. What a sign-in leads to is the page's (onSignedIn).
 //
 //   signInForm({ form: "sign-in-form", message: "sign-in-message", onSignedIn: async (signed, device) => ... });
 //
@@ -20,6 +21,9 @@ import { local, show } from "./page.js";
 export const TOKEN_KEY = "floor.tablet.token"; // sessionStorage
 export const CLINIC_KEY = "floor.tablet.clinic"; // localStorage: the clinic last looked at
 export const DEVICE_KEY = "floor.tablet.device"; // localStorage: the tablet's name, kept across sign-ins
+// localStorage, per staff id: the device key the server gave this browser when that person signed in here, sent
+// with their next sign-ins so that others' wrong PINs (which make the account wait) do not keep them out here.
+export const DEVICE_PROOF_PREFIX = "floor.signin.device_key.";
 const DEVICE_PATTERN = /^[\w .:-]+$/;
 
 
@@ -43,8 +47,12 @@ export function signInForm({ form, message, onSignedIn }) {
     button.textContent = t("signin.signing_in");
     show($(message), "");
     try {
-      const signed = await call("POST", "/api/sign-in", { body: { staff, secret, device: name } });
+      const body = { staff, secret, device: name };
+      const proof = local.get(DEVICE_PROOF_PREFIX + staff);
+      if (proof && proof.length <= 128) body.device_key = proof; // the server's limit: a mangled one is not sent
+      const signed = await call("POST", "/api/sign-in", { body });
       local.set(DEVICE_KEY, name);
+      if (signed.device_key) local.set(DEVICE_PROOF_PREFIX + signed.staff, String(signed.device_key));
       $("signin-secret").value = "";
       const refused = await onSignedIn(signed, name);
       if (refused) {

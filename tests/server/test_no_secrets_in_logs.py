@@ -1,6 +1,7 @@
-"""No token, display claim or PIN reaches the server's output at any level (issue 18): a real server at debug
-level, through sign-ins (a wrong PIN and the right one), sockets authenticated by message, by header and with a
-`?token=` a client put in the URL, a tap, and a wall display's pairing. Its whole output is searched."""
+"""No token, device key, display claim or PIN reaches the server's output at any level (issue 18): a real
+server at debug level, through sign-ins (a wrong PIN and the right one, without and with a device key), sockets
+authenticated by message, by header and with a `?token=` a client put in the URL, a tap, and a wall display's
+pairing. Its whole output is searched."""
 
 from __future__ import annotations
 
@@ -41,6 +42,13 @@ async def test_debug_logs_hold_no_token_claim_or_pin(
             wrong = await http.post("/api/sign-in", json={"staff": "desk-ana", "secret": WRONG_PIN, "device": "t1"})
             assert wrong.status_code == 401
             signed = await http.post("/api/sign-in", json={"staff": "desk-ana", "secret": PIN, "device": "t1"})
+            assert signed.status_code == 201, signed.text
+            key = signed.json()["device_key"]
+            secrets += [signed.json()["token"], key, key.partition(".")[2]]
+            # Again from the same tablet with its device key: a wrong PIN, then the right one.
+            with_key = {"staff": "desk-ana", "device": "t1", "device_key": key}
+            assert (await http.post("/api/sign-in", json={**with_key, "secret": WRONG_PIN})).status_code == 401
+            signed = await http.post("/api/sign-in", json={**with_key, "secret": PIN})
             assert signed.status_code == 201, signed.text
             token = signed.json()["token"]
             manager = await http.post(

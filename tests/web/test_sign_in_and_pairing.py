@@ -85,8 +85,15 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def attempt(client: TestClient, staff: str, secret: str, device: str = "tablet-1"):
-    return client.post("/api/sign-in", json={"staff": staff, "secret": secret, "device": device})
+def attempt(client: TestClient, staff: str, secret: str, device: str = "tablet-1", device_key: str | None = None):
+    body = {"staff": staff, "secret": secret, "device": device}
+    if device_key is not None:
+        body["device_key"] = device_key
+    return client.post("/api/sign-in", json=body)
+
+
+def answer_of(response) -> tuple[int, dict, str | None]:
+    return response.status_code, response.json(), response.headers.get("Retry-After")
 
 
 def _closed(ws, timeout: float = 5) -> int:
@@ -340,6 +347,55 @@ def test_a_new_pin_from_a_manager_unlocks_the_account_and_the_old_one_stops_work
     assert client.put("/api/staff/nobody/secret", headers=manager, json={"secret": "8642"}).status_code == 404
 
 
+def test_a_tablet_that_signed_in_before_is_not_kept_out_by_anonymous_wrong_pins(on_each_directory) -> None:
+    """OWASP's device cookies: the device key a sign-in gives, sent with the next one, counts that tablet's
+    attempts on their own, so the account's wait does not keep its owner out there; any key that does not
+    hold answers exactly as no key."""
+    client, floors = on_each_directory
+    manager = sign_in(client, floors, Role.manager)
+    desk = add_person(client, floors, Role.front_desk)
+    first = attempt(client, desk, PIN)
+    assert first.status_code == 201 and first.headers["Cache-Control"] == "no-store"
+    key = first.json()["device_key"]
+    theirs = attempt(client, MANAGER, PIN).json()["device_key"]
+    for _ in range(MAX_FAILURES):
+        assert attempt(client, desk, "1111").status_code == 401
+    without = answer_of(attempt(client, desk, PIN))
+    assert without == (401, {"error": "unauthenticated", "message": WAIT_A_MINUTE}, "60")
+    nonce = key.partition(".")[0]
+    for bad in (theirs, f"{nonce}.{'A' * 43}", key[:-2], "x"):
+        assert answer_of(attempt(client, desk, PIN, device_key=bad)) == without, bad
+    too_long = attempt(client, desk, PIN, device_key="A" * 129)
+    assert too_long.status_code == 400 and too_long.json()["field"] == "device_key"
+
+    again = attempt(client, desk, PIN, device_key=key)
+    assert again.status_code == 201, again.text
+    assert again.json()["device_key"] == key
+    assert client.get("/api/me", headers=bearer(again.json()["token"])).status_code == 200
+    assert _failures(client, manager, desk) == (True, MAX_FAILURES)
+
+    # Wrong PINs sent with the key make that tablet wait, and do not add to the account's count.
+    floors.sessions.clock.advance(seconds=60)
+    for _ in range(MAX_FAILURES - 1):
+        assert answer_of(attempt(client, desk, "1111", device_key=key)) == (
+            401,
+            {"error": "unauthenticated", "message": WRONG},
+            None,
+        )
+    assert answer_of(attempt(client, desk, "1111", device_key=key)) == without
+    assert answer_of(attempt(client, desk, PIN, device_key=key)) == without
+    assert _failures(client, manager, desk) == (False, MAX_FAILURES)
+    assert attempt(client, desk, PIN).status_code == 201  # the account's minute is over
+
+    # A new PIN voids the key: with it, the account's count and wait apply again.
+    floors.sessions.clock.advance(seconds=60)
+    assert client.put(f"/api/staff/{desk}/secret", headers=manager, json={"secret": "8642"}).status_code == 204
+    for _ in range(MAX_FAILURES):
+        assert attempt(client, desk, "1111").status_code == 401
+    assert answer_of(attempt(client, desk, "8642", device_key=key)) == answer_of(attempt(client, desk, "8642"))
+    assert answer_of(attempt(client, desk, "8642", device_key=key))[2] == "60"
+
+
 # -- staff accounts ------------------------------------------------------------------------------------------
 
 
@@ -478,7 +534,10 @@ def test_no_token_claim_or_pin_reaches_the_logs(tmp_path, caplog, capsys) -> Non
         assert added.status_code == 201
         assert attempt(client, "desk-lee", secrets[1]).status_code == 401
         assert attempt(client, "nobody-here", secrets[1]).status_code == 401
-        desk = attempt(client, "desk-lee", secrets[0]).json()["token"]
+        first = attempt(client, "desk-lee", secrets[0]).json()
+        secrets += [first["token"], first["device_key"], first["device_key"].partition(".")[2]]
+        assert attempt(client, "desk-lee", secrets[1], device_key=first["device_key"]).status_code == 401
+        desk = attempt(client, "desk-lee", secrets[0], device_key=first["device_key"]).json()["token"]
         secrets.append(desk)
         visit = client.post(
             f"{API}/visits",
