@@ -3,7 +3,10 @@
 Starts Floor (the embedded default, or `--redis` with one or more instances sharing a private Redis), pairs
 one display per clinic, opens `--sockets` display sockets spread over `--clinics` clinics (and over the
 instances), taps walk-ins (then marks them left unseen) over HTTP at `--rate` taps a second into random
-clinics, at random moments (exponential gaps, seeded by `--seed`; `--fixed-period` for the old even pacing),
+clinics (each tablet a keep-alive HTTP/1.1 connection that writes a tap in one write, its start taken right
+before, as the relay's publishers write their one frame; `--httpx` taps through httpx, which spends a few
+milliseconds of this busy loop before a tap leaves and after its answer arrives), at random moments
+(exponential gaps, seeded by `--seed`; `--fixed-period` for the old even pacing),
 and prints: sockets, clinics, taps/s, deliveries/s, tap-to-screen p50/p99/max (from the probe sockets,
 spread evenly through the sockets, which parse every message), where the probes' copies came in their
 clinic's fan-out order (from sampled updates timed on every socket), tap acknowledgement p50/p99, server CPU
@@ -324,6 +327,95 @@ def pacing(args: argparse.Namespace, rate: float, rng: random.Random) -> Pace | 
     return Pace(rate) if args.fixed_period else Arrivals(rate, rng)
 
 
+class LeanTablet(asyncio.Protocol):
+    """A tablet's keep-alive HTTP/1.1 connection that writes each tap in one `transport.write`, as the relay's
+    publisher writes its one frame, and takes the tap's start right before that write: the tap-to-screen
+    figure is then the server's, not the load generator's HTTP client's (httpx spends a millisecond or more
+    of this loaded loop's time on a request before its bytes leave)."""
+
+    def __init__(self, host: str, headers: dict[str, str]) -> None:
+        self.head = (
+            f"Host: {host}\r\nContent-Type: application/json\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        ).encode()
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future | None = None
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        lines = bytes(self.buffer[:end]).decode("latin-1").split("\r\n")
+        length = next((int(v) for k, _, v in (x.partition(":") for x in lines[1:]) if k.lower() == "content-length"), 0)
+        if len(self.buffer) < end + 4 + length:
+            return
+        body = bytes(self.buffer[end + 4 : end + 4 + length])
+        del self.buffer[: end + 4 + length]
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result((int(lines[0].split(" ", 2)[1]), body))
+
+    def connection_lost(self, exc) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("the server closed the tablet's connection"))
+
+    async def post(self, path: str, payload: dict) -> tuple[float, int, dict]:
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        self.waiter = asyncio.get_running_loop().create_future()
+        request = b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s" % (path.encode(), self.head, len(body), body)
+        t0 = time.monotonic()
+        self.transport.write(request)
+        status, answer = await self.waiter
+        return t0, status, json.loads(answer) if answer else {}
+
+
+async def lean_tablet(
+    base: str,
+    headers: dict[str, str],
+    clinics: list[str],
+    pace: Pace | Arrivals,
+    rng: random.Random,
+    until: float,
+    taps: Taps,
+    n: int,
+) -> None:
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    _, conn = await asyncio.get_running_loop().create_connection(
+        lambda: LeanTablet(f"{host}:{port}", headers), host, int(port)
+    )
+    try:
+        i = 0
+        while time.monotonic() < until:
+            clinic = rng.choice(clinics)
+            await pace.wait()
+            t0, status, answer = await conn.post(
+                f"/api/clinics/{clinic}/visits",
+                {"patient_name": f"Bench {n}-{i}", "provider": "kim", "visit_type": "follow", "walk_in": True},
+            )
+            if status != 201:
+                taps.refused.append(status)
+                continue
+            taps.acks.append(time.monotonic() - t0)
+            taps.sent[(clinic, answer["seq"])] = t0
+            visit = answer["visit"]["id"]
+            await pace.wait()
+            t0, status, answer = await conn.post(
+                f"/api/clinics/{clinic}/visits/{visit}/events", {"type": "left_without_being_seen"}
+            )
+            if status != 201:
+                taps.refused.append(status)
+                continue
+            taps.acks.append(time.monotonic() - t0)
+            taps.sent[(clinic, answer["seq"])] = t0
+            i += 1
+    finally:
+        conn.transport.close()
+
+
 async def tablet(
     client: httpx.AsyncClient,
     headers: dict[str, str],
@@ -495,8 +587,8 @@ async def floor_run(
         rngs = [random.Random(args.seed * 1000 + n) for n in range(tablets)]
         await asyncio.gather(
             *(
-                tablet(
-                    clients[n % len(clients)],
+                (tablet if args.httpx else lean_tablet)(
+                    clients[n % len(clients)] if args.httpx else servers[n % len(servers)].base,
                     signed_in[n],
                     clinics,
                     pacing(args, args.rate / tablets, rngs[n]),
@@ -711,6 +803,11 @@ def main() -> None:
     )
     parser.add_argument("--relay", type=Path, default=RELAY, help=f"the bare relay script ({RELAY})")
     parser.add_argument("--no-relay", action="store_true", help="skip the relay run")
+    parser.add_argument(
+        "--httpx",
+        action="store_true",
+        help="tablets tap through httpx (the figures before 2026-12-05), not one write on a keep-alive connection",
+    )
     args = parser.parse_args()
     args.seconds = min(args.seconds, 120.0)
     if args.instances > 1 and not args.redis:
