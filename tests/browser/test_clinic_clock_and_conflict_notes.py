@@ -158,3 +158,62 @@ def test_the_consoles_added_and_kept_columns_are_on_the_clinics_clock(server: Se
         shown = _text(page, selector)
         assert f"{in_clinic:%b} {in_clinic.day}, {_hm(in_clinic)}" in shown, shown
         assert _hm(on_device) not in shown, shown
+
+
+def _long_day(server: ServerProcess, manager: dict[str, str]) -> list[dict]:
+    """40 visits booked through the day, every 12 minutes from 08:00: the front desk's whole day is a long list."""
+    lines = ["external_id,time,provider,visit_type,patient_name"]
+    for i in range(40):
+        minutes = 8 * 60 + i * 12
+        lines.append(f"EHR-{i},{minutes // 60:02d}:{minutes % 60:02d},kim,follow,Patient {i:02d}")
+    answer = httpx.post(
+        f"{server.url}{API}/schedule?date={DAY}",
+        content="\n".join(lines) + "\n",
+        headers={**manager, "Content-Type": "text/csv"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    visits = httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()["visits"]
+    return sorted(visits, key=lambda v: v["start"])
+
+
+def test_a_conflict_on_a_card_far_down_the_list_brings_its_note_into_view(
+    server: ServerProcess, screens: Screens
+) -> None:
+    visits = _long_day(server, server.signed_in(Role.manager))
+    server.signed_in(Role.front_desk)
+    server.add_staff("desk-ben", Role.front_desk, "Ben Ortiz")
+    tablet = screens.open(f"{server.url}/", width=768, height=1024)
+    passing = _hold_feed(tablet)
+    sign_in_page(tablet, DESK, PIN)
+    tablet.select_option("#desk-when", "all")
+    arrivals = tablet.locator("[data-list='desk-arrivals']")
+    tablet.wait_for_function(
+        "() => document.querySelectorAll(\"[data-list='desk-arrivals'] li[data-visit]\").length === 40", timeout=10_000
+    )
+    far = visits[-3]  # near the end of the day's list
+    card = arrivals.locator(f"li[data-visit='{far['id']}']")
+    card.scroll_into_view_if_needed()
+    assert tablet.evaluate("() => window.scrollY") > 2000  # far down the list
+
+    passing["on"] = False
+    _arrived_elsewhere(server, far, "desk-ben", "front-tablet-2")
+    card.locator("[data-step='arrived']").click()
+    note = card.locator("[data-conflict]")
+    note.wait_for(timeout=5_000)
+    # The card met the conflict and moved to the top of its list; its note is on screen, not under the toolbar.
+    assert arrivals.locator("li[data-visit]").first.get_attribute("data-visit") == far["id"]
+    box = note.bounding_box()
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 1024, box
+    on_top = tablet.evaluate(
+        "(id) => { const n = document.querySelector(`[data-visit='${id}'] [data-conflict]`);"
+        " const r = n.getBoundingClientRect();"
+        " return n.contains(document.elementFromPoint(r.left + r.width / 2, r.top + 4)); }",
+        far["id"],
+    )
+    assert on_top, "the note is covered"
+    # Focus went with it: "OK, got it" dismisses the note, and the card goes back to its place.
+    assert tablet.evaluate("() => document.activeElement?.dataset.action") == "dismiss"
+    assert _serious(tablet) == []
+    tablet.keyboard.press("Enter")
+    note.wait_for(state="detached", timeout=5_000)
