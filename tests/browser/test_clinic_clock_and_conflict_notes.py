@@ -217,3 +217,36 @@ def test_a_conflict_on_a_card_far_down_the_list_brings_its_note_into_view(
     assert _serious(tablet) == []
     tablet.keyboard.press("Enter")
     note.wait_for(state="detached", timeout=5_000)
+
+
+@pytest.mark.parametrize(
+    ("lang", "by"), [("en", "by desk-ben on front-tablet-2"), ("es", "por desk-ben en front-tablet-2")]
+)
+def test_a_conflict_note_the_card_and_the_visits_history_say_on_which_device(
+    server: ServerProcess, screens: Screens, lang: str, by: str
+) -> None:
+    desk = server.signed_in(Role.front_desk)
+    server.add_staff("desk-ben", Role.front_desk, "Ben Ortiz")
+    visit = _book(server, desk, "Ann Lee", "09:00")
+    tablet = screens.open(f"{server.url}/?lang={lang}")
+    passing = _hold_feed(tablet)
+    sign_in_page(tablet, DESK, PIN)
+    card = tablet.locator(f"[data-list='desk-arrivals'] [data-visit='{visit['id']}']")
+    card.wait_for(timeout=10_000)
+    passing["on"] = False
+    _arrived_elsewhere(server, visit, "desk-ben", "front-tablet-2")
+    card.locator("[data-step='arrived']").click()
+    note = card.locator("[data-conflict]")
+    note.wait_for(timeout=5_000)
+    assert by in note.inner_text(), note.inner_text()
+
+    # The card, once the feed catches up, and the visit's history say it too.
+    passing["on"] = True
+    tablet.reload()
+    waiting = tablet.locator(f"[data-list='desk-waiting'] [data-visit='{visit['id']}']")
+    waiting.wait_for(timeout=10_000)
+    assert by in waiting.inner_text(), waiting.inner_text()
+    waiting.locator("[data-action='detail']").click()
+    tablet.locator("#visit-detail[open] .history li").first.wait_for(timeout=5_000)
+    arrived = tablet.locator("#visit-detail .history li[data-type='step_taken']")
+    assert by in arrived.inner_text(), arrived.inner_text()
