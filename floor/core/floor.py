@@ -64,6 +64,8 @@ class StepRecord(Struct):
     room: str | None = None
     #: Who tapped it: they (or a manager) may undo it.
     by: str = ""
+    #: On which device they tapped it (a person may have several tablets).
+    device: str = ""
 
 
 class Visit(Struct):
@@ -760,7 +762,7 @@ class Floor:
                         self._set_room(room, RoomState.turnover, None, when)
                         visit.room = None
                     rooms.append(room)
-                visit.steps.append(StepRecord(event.seq, c.step, c.previous, when, c.room, event.actor))
+                visit.steps.append(StepRecord(event.seq, c.step, c.previous, when, c.room, event.actor, event.device))
                 visit.stage = c.step
                 visit.times[c.step] = when
                 visit.without_teach_back = c.without_teach_back

@@ -22,15 +22,18 @@ export function displaysSection(ctx) {
     }
   }
 
+  let shownZone;
   function render() {
+    const zone = ctx.floor().timezone;
+    shownZone = zone;
     const live = displays.filter((d) => !d.revoked_at);
     const sorted = [...live, ...displays.filter((d) => d.revoked_at)];
     $("displays-table").tBodies[0].replaceChildren(...sorted.map((d) => {
       const name = d.label || d.id;
-      const status = d.revoked_at ? `Revoked ${when(d.revoked_at)}${d.revoked_by ? ` by ${d.revoked_by}` : ""}` : "Paired";
+      const status = d.revoked_at ? `Revoked ${when(d.revoked_at, zone)}${d.revoked_by ? ` by ${d.revoked_by}` : ""}` : "Paired";
       const actions = d.revoked_at ? "" : button("Revoke", { className: "small danger", label: `Revoke ${name}`,
         data: { action: "revoke", display: d.id }, onClick: (e) => revoke(d, e.currentTarget) });
-      const tr = row([name, d.clinic, d.zone || "Whole clinic", `${when(d.paired_at)} by ${d.paired_by}`, status, actions]);
+      const tr = row([name, d.clinic, d.zone || "Whole clinic", `${when(d.paired_at, zone)} by ${d.paired_by}`, status, actions]);
       tr.dataset.display = d.id;
       tr.dataset.state = d.revoked_at ? "revoked" : "paired";
       return tr;
@@ -39,6 +42,7 @@ export function displaysSection(ctx) {
   }
 
   function floorChanged() {
+    if (displays.length && ctx.floor().timezone !== shownZone) render(); // "Paired" on the clinic's clock
     const zones = [...new Set([...ctx.floor().rooms.values()].map((r) => r.zone).filter(Boolean))].sort();
     const select = $("display-zone");
     const have = [...select.options].map((o) => o.value).slice(1);

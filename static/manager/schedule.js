@@ -52,7 +52,7 @@ export function scheduleSection(ctx) {
         onClick: (e) => importChecked(e.currentTarget) });
       result.append(go);
     } else if (ahead) {
-      form.ok(`Kept for ${summary.day}: booked when that day opens (${when(summary.books_at)}); it will leave ${counts(summary)}.`);
+      form.ok(`Kept for ${summary.day}: booked when that day opens (${when(summary.books_at, ctx.floor().timezone)}); it will leave ${counts(summary)}.`);
     } else {
       form.ok(`Imported for ${summary.day}: ${counts(summary)}.`);
     }
@@ -126,22 +126,31 @@ export function scheduleSection(ctx) {
     upcomingMessage.hidden = !text;
   };
 
+  let upcoming = [];
+  let shownZone;
   async function loadUpcoming() {
     try {
       const answer = await ctx.api("GET", `/api/clinics/${encodeURIComponent(ctx.clinic())}/schedule/upcoming`);
-      const days = answer?.days || [];
-      $("upcoming-empty").hidden = days.length > 0;
-      $("upcoming-table").tBodies[0].replaceChildren(...days.map((d) => {
-        const tr = row([d.day, String(d.appointments), d.format === "fhir" ? "FHIR Bundle" : "CSV",
-          `${when(d.staged_at)} by ${d.staged_by}`,
-          button("Withdraw", { className: "small danger", label: `Withdraw the schedule for ${d.day}`,
-            data: { action: "withdraw", day: d.day }, onClick: (e) => withdraw(d.day, e.currentTarget) })]);
-        tr.dataset.day = d.day;
-        return tr;
-      }));
+      upcoming = answer?.days || [];
+      renderUpcoming();
     } catch (err) {
       sayUpcoming(`Could not list the schedules kept ahead: ${err.message}`, "error");
     }
+  }
+
+  /** The days kept ahead; "Kept" on the clinic's clock. */
+  function renderUpcoming() {
+    const zone = ctx.floor().timezone;
+    shownZone = zone;
+    $("upcoming-empty").hidden = upcoming.length > 0;
+    $("upcoming-table").tBodies[0].replaceChildren(...upcoming.map((d) => {
+      const tr = row([d.day, String(d.appointments), d.format === "fhir" ? "FHIR Bundle" : "CSV",
+        `${when(d.staged_at, zone)} by ${d.staged_by}`,
+        button("Withdraw", { className: "small danger", label: `Withdraw the schedule for ${d.day}`,
+          data: { action: "withdraw", day: d.day }, onClick: (e) => withdraw(d.day, e.currentTarget) })]);
+      tr.dataset.day = d.day;
+      return tr;
+    }));
   }
 
   async function withdraw(day, node) {
@@ -163,12 +172,14 @@ export function scheduleSection(ctx) {
       const day = ctx.floor().day;
       if (day && !$("schedule-date").value) $("schedule-date").value = day;
       if (day) $("schedule-date").min = day;
+      if (upcoming.length && ctx.floor().timezone !== shownZone) renderUpcoming();
     },
     clear() {
       checked = null;
       result.replaceChildren();
       form.clear();
       $("schedule-date").value = "";
+      upcoming = [];
       $("upcoming-table").tBodies[0].replaceChildren();
     },
   };

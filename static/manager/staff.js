@@ -53,7 +53,7 @@ export function staffSection(ctx) {
       const role = ROLE_LABEL[s.role] || s.role;
       const linked = s.role === "provider" && s.provider && s.provider !== s.id ? `${role}: ${providerLabel(s.provider)}` : role;
       const tr = row([s.name, s.id, linked, account(s),
-        `${when(s.added_at)}${s.added_by ? ` by ${s.added_by}` : ""}`, actions]);
+        `${when(s.added_at, ctx.floor().timezone)}${s.added_by ? ` by ${s.added_by}` : ""}`, actions]);
       tr.dataset.staff = s.id;
       tr.dataset.locked = String(Boolean(s.locked));
       return tr;
@@ -170,7 +170,8 @@ export function staffSection(ctx) {
     load,
     floorChanged() {
       // The providers' names come with the floor: the table is drawn again only when they change.
-      const names = JSON.stringify((ctx.floor().providers || []).map((p) => [p.id, p.name]));
+      // So does the clinic's time zone, in which "Added" is shown.
+      const names = JSON.stringify([ctx.floor().timezone, (ctx.floor().providers || []).map((p) => [p.id, p.name])]);
       fillProviders();
       if (names !== shownProviders) {
         shownProviders = names;

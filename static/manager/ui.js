@@ -31,7 +31,7 @@ export function row(cells) {
 
 export { ROLE_LABEL } from "../lib/labels.js";
 
-/** "14 Nov, 9:05" in the browser's own terms; the clinic's zone when given. */
+/** "14 Nov, 9:05" on the clinic's clock (`timeZone`, the live floor's; the browser's own only while it is not known). */
 export function when(iso, timeZone) {
   const t = parseTime(iso);
   if (!Number.isFinite(t)) return "";

@@ -67,7 +67,10 @@ export function visitCard(v, role, list) {
     status.append(" · ", waitSpan("wait", v.times[v.stage], t(WAIT[v.stage].label), board.thresholds?.[WAIT[v.stage].limit]));
   }
   const last = v.steps?.at(-1);
-  if (last && last.step === v.stage && last.by) status.append(el("span", { class: "by", text: ` · by ${last.by} at ${clock(last.at)}` }));
+  if (last && last.step === v.stage && last.by) {
+    status.append(el("span", { class: "by", text: ` · ${t(last.device ? "card.by_on_at" : "card.by_at",
+      { who: last.by, device: last.device, time: clock(last.at) })}` }));
+  }
   card.append(status);
   if (v.notes) card.append(el("p", { class: "notes", text: v.notes }));
 

@@ -10,7 +10,7 @@ import { tick } from "./cards.js";
 import { sendKeptAgain, sendingAgain } from "./kept.js";
 import { fillProviderFilter, render, renderDelay } from "./lists.js";
 import { fillPresenceProviders } from "./presence.js";
-import { signedOut } from "./session.js";
+import { paintWho, signedOut } from "./session.js";
 import {
   app, board, clock, pending, pendingRooms, pins, putRoom, putVisit, roomLabel, serverNow, setText, stepDone, toasts,
 } from "./state.js";
@@ -119,6 +119,7 @@ function apply(msg) {
         alerts: new Map((b.alerts || []).map((a) => [a.id, a])),
       });
       setClock(b.now, { from: "snapshot" });
+      paintWho(); // the sign-in's end on this clinic's clock
       fillWalkinChoices();
       fillProviderFilter();
       fillPresenceProviders();

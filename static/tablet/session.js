@@ -13,7 +13,7 @@ import { closeFeed, resetConnection, startFeed, updateBanner } from "./connectio
 import { sendingAgain } from "./kept.js";
 import { resetLate } from "./late.js";
 import { desk } from "./lists.js";
-import { app, board, errorText, localClock, pending, pendingRooms, pins, toasts } from "./state.js";
+import { app, board, clock, errorText, pending, pendingRooms, pins, toasts } from "./state.js";
 
 let clinics = [];
 
@@ -61,7 +61,7 @@ export function signedOut(message, kind = "error") {
   clinics = [];
   pairing.reset();
   // Nothing the sign-in showed stays on the page: the lists had patient names.
-  Object.assign(board, { clinic: null, name: "", seq: null, rooms: new Map(), visits: new Map(), providers: new Map(),
+  Object.assign(board, { clinic: null, name: "", timezone: undefined, seq: null, rooms: new Map(), visits: new Map(), providers: new Map(),
     visitTypes: new Map(), delays: new Map() });
   for (const node of document.querySelectorAll("[data-lists]")) node.replaceChildren();
   $("rooms").replaceChildren();
@@ -84,17 +84,7 @@ export function showSignedIn() {
   $("app").hidden = false;
   $("who").hidden = false;
   const role = ROLE_LABEL[app.me.role] || titleCase(app.me.role || "staff");
-  const until = Number.isFinite(parseTime(app.me.expires_at)) ? localClock(parseTime(app.me.expires_at)) : "";
-  const who = $("whoami");
-  who.dataset.role = app.me.role;
-  who.dataset.staff = app.me.id;
-  who.replaceChildren(
-    t("tablet.signed_in_as"), " ",
-    el("strong", { text: app.me.name || app.me.id }),
-    ` (${app.me.id}) · `,
-    el("span", { class: "role", text: role }),
-    " · ", t(until ? "tablet.on_device_until" : "tablet.on_device", { device: app.me.device, until }),
-  );
+  paintWho();
   const manager = app.me.role === "manager";
   $("pair").hidden = !manager;
   $("tabs").hidden = !manager;
@@ -111,6 +101,32 @@ export function showSignedIn() {
     }
   }
   document.title = t("tablet.title", { role });
+}
+
+/** "Signed in as Ana (desk-ana) · Front desk · on tablet-1 · until 9:00 PM": the sign-in's end on the clinic's
+ *  clock, as the cards show times (not this device's zone); left out until the clinic's zone is known. */
+export function paintWho() {
+  if (!app.me) return;
+  const role = ROLE_LABEL[app.me.role] || titleCase(app.me.role || "staff");
+  const ends = parseTime(app.me.expires_at);
+  const until = board.timezone && Number.isFinite(ends) ? clock(ends) : "";
+  const who = $("whoami");
+  who.dataset.role = app.me.role;
+  who.dataset.staff = app.me.id;
+  who.replaceChildren(
+    t("tablet.signed_in_as"), " ",
+    el("strong", { text: app.me.name || app.me.id }),
+    ` (${app.me.id}) · `,
+    el("span", { class: "role", text: role }),
+    " · ", t(until ? "tablet.on_device_until" : "tablet.on_device", { device: app.me.device, until }),
+  );
+}
+
+/** The clinic on screen's time zone, from the list of clinics, until its feed's snapshot says it. */
+function clinicZone(id) {
+  const zone = clinics.find((c) => c.id === id)?.timezone;
+  if (zone) board.timezone = zone;
+  paintWho();
 }
 
 signInForm({
@@ -153,10 +169,12 @@ export async function enter() {
   if (app.me.role === "manager") {
     pairing.show(chosen);
   }
+  clinicZone(chosen);
   startFeed(chosen);
 }
 
 $("clinic").addEventListener("change", () => {
   local.set(CLINIC_KEY, $("clinic").value);
+  clinicZone($("clinic").value);
   startFeed($("clinic").value);
 });

@@ -86,7 +86,6 @@ export const clock = (iso) => {
   const ms = typeof iso === "number" ? iso : parseTime(iso);
   return Number.isFinite(ms) ? clinicFormat({ hour: "numeric", minute: "2-digit" }).format(new Date(ms)) : "";
 };
-export const localClock = (ms) => new Date(ms).toLocaleTimeString(language(), { hour: "numeric", minute: "2-digit" });
 
 export function duration(ms) {
   const mins = Math.max(0, Math.floor(ms / 60000));

@@ -142,10 +142,33 @@ async function sendStep(card, step, room) {
   } catch (err) {
     if (pending.get(id) !== p) return;
     refused(id, err, { list, shownStage, step });
+    pending.delete(id);
+    if (pins.has(id)) {
+      renderNow();
+      revealNote(id);
+    }
   } finally {
     if (pending.get(id) === p) pending.delete(id);
     render();
   }
+}
+
+/** A refused card is pinned at the top of its list, which may be above the screen (a card tapped far down):
+ *  bring its note into view, below what stays at the top while the lists scroll, and put focus on its "OK, got
+ *  it", unless this person has meanwhile moved on to another control (then their place is left alone; the
+ *  note is a status, read out anyway). */
+function revealNote(id) {
+  const card = document.querySelector(`[data-visit="${CSS.escape(id)}"]`);
+  const note = card?.querySelector(".note");
+  if (!note) return;
+  const active = document.activeElement;
+  if (active && active !== document.body && !card.contains(active)) return;
+  const covered = Math.max(0, ...[...document.querySelectorAll(".tap-late, .desk-tools, .banner")]
+    .filter((n) => n.offsetParent !== null && getComputedStyle(n).position === "sticky")
+    .map((n) => (parseFloat(getComputedStyle(n).top) || 0) + n.offsetHeight));
+  note.style.scrollMarginTop = `${Math.ceil(covered) + 8}px`;
+  note.querySelector("[data-action='dismiss']")?.focus({ preventScroll: true });
+  note.scrollIntoView({ block: "nearest" });
 }
 
 /** A tap was refused: the card shows why, as the visit is now, where it was tapped. */
@@ -179,16 +202,17 @@ function refused(id, err, { list, shownStage, step }) {
   else toasts.show({ text: note });
 }
 
-/** What happened to a visit meanwhile, from its last step: "Already roomed in East 2 by ben at 10:42." */
+/** What happened to a visit meanwhile, from its last step: "Already roomed in East 2 by ben on tablet-west at 10:42." */
 export function conflictText(visit, shownStage) {
   const last = visit.steps?.at(-1);
   const now = stageLabel(visit.stage);
+  // "ben on tablet-west": which of a person's tablets made the step, where the server knows it.
+  const who = !last?.by ? t("conflict.someone") : last.device ? t("conflict.who_on", { who: last.by, device: last.device }) : last.by;
   if (stageIndex(visit.stage) > stageIndex(shownStage) && last && last.step === visit.stage) {
-    return t("conflict.already", { step: stepDone(last.step, last.room), who: last.by || t("conflict.someone"), time: clock(last.at) });
+    return t("conflict.already", { step: stepDone(last.step, last.room), who, time: clock(last.at) });
   }
   if (last) {
-    return t("conflict.undone_last", { now, step: stepDone(last.step, last.room), who: last.by || t("conflict.someone"),
-      time: clock(last.at) });
+    return t("conflict.undone_last", { now, step: stepDone(last.step, last.room), who, time: clock(last.at) });
   }
   // A visit still scheduled also changes when a schedule import moves its time or provider.
   if (visit.stage === "scheduled") return t("conflict.rescheduled", { now });

@@ -61,8 +61,9 @@ class Screens:
         self.contexts: list[BrowserContext] = []
         self.errors: list[str] = []
 
-    def open(self, url: str, *, width: int = 1280, height: int = 800) -> Page:
-        context = self.browser.new_context(viewport={"width": width, "height": height})
+    def open(self, url: str, *, width: int = 1280, height: int = 800, timezone_id: str | None = None) -> Page:
+        """A page in a context of its own; `timezone_id`: the device's own time zone (else the machine's)."""
+        context = self.browser.new_context(viewport={"width": width, "height": height}, timezone_id=timezone_id)
         self.contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda e: self.errors.append(f"{url}: {e}"))

@@ -170,3 +170,49 @@ def test_a_provider_who_picked_their_patients_sees_them_first_after_a_reload(
     coming.locator(f"[data-visit='{walk_ins['kim']}']").wait_for(timeout=10_000)
     assert tablet.locator("#provider-filter").input_value() == "kim"
     assert coming.locator("li[data-visit]").count() == 1
+
+
+@pytest.mark.parametrize("role", [Role.front_desk, Role.medical_assistant])
+def test_on_a_phone_the_first_card_starts_on_the_first_screen(
+    server: ServerProcess, screens: Screens, role: Role
+) -> None:
+    """At 390x844 the header, the clinic's line, "This tap happened" and the desk's tools leave the first card of
+    the role's first list on the first screen (not 600 px down); the walk-in form, after the lists on a phone,
+    is one tap away."""
+    desk = server.signed_in(Role.front_desk)
+    booked = []
+    for name, at in (("Ann Lee", "09:10"), ("Bo Chen", "09:20"), ("Cruz Diaz", "09:30")):
+        answer = httpx.post(
+            f"{server.url}/api/clinics/{CLINIC}/visits",
+            headers=desk,
+            timeout=10,
+            json={"patient_name": name, "provider": "kim", "visit_type": "follow", "start": f"{DAY}T{at}:00"},
+        )
+        assert answer.status_code == 201, answer.text
+        booked.append(answer.json()["visit"])
+    arrived = httpx.post(
+        f"{server.url}/api/clinics/{CLINIC}/visits/{booked[0]['id']}/events",
+        headers=desk,
+        timeout=10,
+        json={"type": "arrived", "expected_version": booked[0]["version"]},
+    )
+    assert arrived.status_code == 201, arrived.text
+    server.signed_in(role)
+    phone = screens.open(f"{server.url}/", width=390, height=844)
+    sign_in_page(phone, PEOPLE[role][0], PIN)
+    first_list = "desk-arrivals" if role is Role.front_desk else "ma-waiting"
+    card = phone.locator(f"#panel-{role.value} [data-list='{first_list}'] li[data-visit]").first
+    card.wait_for(timeout=10_000)
+    phone.wait_for_selector("#live.live-live", timeout=10_000)
+    assert phone.locator("#tablet-alerts").is_hidden()  # nothing late yet: an alert would rightly come first
+    box = card.bounding_box()
+    assert box is not None and box["y"] < 400, box
+    top = phone.evaluate("() => document.querySelector('[data-lists] li[data-visit]').getBoundingClientRect().top")
+    assert top == box["y"]  # it is the page's first card
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+    assert _serious(phone) == []
+    if role is Role.front_desk:
+        phone.get_by_role("button", name="Add a walk-in").click()
+        phone.wait_for_function("() => document.activeElement?.id === 'walkin-name'", timeout=5_000)
+        name = phone.locator("#walkin-name").bounding_box()
+        assert name is not None and name["y"] >= 0 and name["y"] + name["height"] <= 844, name
