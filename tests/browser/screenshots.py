@@ -2,9 +2,10 @@
 
     .venv/bin/python -m tests.browser.screenshots [--out docs/screenshots]
 
-Starts the demo on a free port with the clinic clock at 08:00 running at 60x, lets the morning fill up,
-then photographs the tablet (a medical assistant's work list), the hallway wall, the waiting room (in English,
-and in Spanish as a device asking for it shows it), the manager's page and its console in Chromium.
+Starts the demo on a free port with the clinic clock at 08:00 running at 60x, plays 55 clinic minutes (the
+demo's late provider then has a "Running late" cascade up, so the alerts show on every screen), then
+photographs the tablet (a medical assistant's work list), the hallway wall, the waiting room (in English, and
+in Spanish as a device asking for it shows it), the manager's page and its console in Chromium.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from tests.browser.conftest import CHROMIUM, FLAGS, Demo, sign_in_page
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="docs/screenshots", help="where the PNG files go")
-    parser.add_argument("--minutes", type=float, default=150, help="clinic minutes to play before the photos")
+    parser.add_argument("--minutes", type=float, default=55, help="clinic minutes to play before the photos (55)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
