@@ -1,7 +1,11 @@
 // The floor's active alerts on a tablet, each with the visit code the wall shows for it ("XD2 · Pat Doe waiting
 // to be roomed 25 min"), so that staff can tell who the wall means.
 //
-//   renderAlerts(section, alerts, ctx)   ctx: {visit(id), provider(id), clock(iso)}
+//   renderAlerts(section, alerts, ctx)   ctx: {visit(id), provider(id), clock(iso), delay(provider)}
+//
+// A cascade's minutes and "back on time" are the provider's live delay (the feed's `delays`, as the wall shows
+// them), not the figure stored on the alert: the server updates that only when it moves 5 minutes or more
+// (floor/core/alerts.py UPDATE_MINUTES), so it lags the wall, the manager's timeline and each other.
 
 import { el } from "./dom.js";
 import { t } from "./i18n.js";
@@ -11,6 +15,23 @@ import { visitCode } from "./visit-detail.js";
 
 
 const mins = (m) => t("time.min", { n: Math.round(Number(m) || 0) });
+
+/** A cascade alert's figures as every screen shows them: {lateness, recovers_at} from the provider's live
+ *  delay (a ProviderDelay of the feed's `delays`) when there is one, else those stored on the alert. */
+export function cascadeFigures(alert, delay) {
+  const live = delay && alert.provider && delay.provider === alert.provider ? delay : null;
+  const d = live || alert.detail || {};
+  return { lateness: d.lateness, recovers_at: d.recovers_at ?? null };
+}
+
+/** The part of a cascade's figures a screen shows, for a render signature: whole minutes late, and the
+ *  minute it is back on time (clocks show hours and minutes). */
+export function cascadeShown(figures) {
+  const back = Date.parse(String(figures.recovers_at || "").replace(/(\.\d{3})\d+/, "$1"));
+  return [Math.round(Number(figures.lateness) || 0), Number.isFinite(back) ? Math.floor(back / 60000) : null];
+}
+
+const delayOf = (a, ctx) => (a.kind === "cascade" && a.provider && ctx.delay ? ctx.delay(a.provider) : undefined);
 
 /** A visit as the alert names it: its wall code, then its patient. */
 function who(id, ctx) {
@@ -26,14 +47,15 @@ function alertItem(a, ctx) {
     li.append(...who(a.visit, ctx), " ", t(d.limit ? "alert.dwell_limit" : "alert.dwell_for",
       { phrase, minutes: mins(d.minutes), limit: d.limit }));
   } else if (a.kind === "cascade") {
-    li.append(t("alert.running_late", { provider: ctx.provider(a.provider), minutes: mins(d.lateness) }));
+    const live = cascadeFigures(a, delayOf(a, ctx));
+    li.append(t("alert.running_late", { provider: ctx.provider(a.provider), minutes: mins(live.lateness) }));
     const affected = d.affected || [];
     if (affected.length) {
       li.append(t("alert.projected_late"), " ");
       affected.slice(0, 6).forEach((id, i) => li.append(i ? ", " : "", ...who(id, ctx)));
       if (affected.length > 6) li.append(" ", t("alert.and_more", { n: affected.length - 6 }));
     }
-    li.append(d.recovers_at ? t("alert.back_on_time", { time: ctx.clock(d.recovers_at) }) : ".");
+    li.append(live.recovers_at ? t("alert.back_on_time", { time: ctx.clock(live.recovers_at) }) : ".");
   } else if (a.kind === "schedule") {
     li.append(t("alert.schedule_not_booked"));
   } else {
@@ -49,7 +71,7 @@ export function renderAlerts(section, alerts, ctx) {
   section.hidden = active.length === 0;
   const list = section.querySelector("ul");
   const sig = JSON.stringify(active.map((a) => [a.id, a.version, a.visit && ctx.visit(a.visit)?.patient_name,
-    (a.detail?.affected || []).length]));
+    (a.detail?.affected || []).length, a.kind === "cascade" ? cascadeShown(cascadeFigures(a, delayOf(a, ctx))) : null]));
   if (list.dataset.sig === sig) return;
   list.dataset.sig = sig;
   list.replaceChildren(...active.map((a) => alertItem(a, ctx)));

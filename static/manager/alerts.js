@@ -5,6 +5,7 @@ import { tap, ApiError } from "../lib/api.js";
 import { parseTime, show } from "../lib/page.js";
 import { $, el, plural } from "../lib/dom.js";
 import { DWELL_PHRASE, STAGE_STATE } from "../lib/labels.js";
+import { cascadeFigures, cascadeShown } from "../lib/alert-lines.js";
 import { clinicPath, codedName, hm, minutesText, page, providerName, staffName, state } from "./floor.js";
 import { scheduleRender } from "./live.js";
 import { api, signedOut } from "./session.js";
@@ -13,10 +14,14 @@ export const alertUi = new Map(); // alert id -> {pending, error}
 
 // -- alerts -------------------------------------------------------------------------------------------------
 
+/** A cascade's minutes late and "back on time": the provider's live delay (`state.delays`, what the timeline
+ *  and the wall show), else the figure stored on the alert (the server moves that only by 5 minutes or more). */
+const figuresOf = (a) => cascadeFigures(a, a.provider ? state.delays.get(a.provider) : undefined);
+
 function alertHeadline(a) {
   const d = a.detail || {};
   if (a.kind === "cascade") {
-    return `${providerName(a.provider)} running ${minutesText(d.lateness)} late`;
+    return `${providerName(a.provider)} running ${minutesText(figuresOf(a).lateness)} late`;
   }
   if (a.kind === "schedule") return "The schedule sent ahead for today was not booked";
   if (a.kind === "dwell") {
@@ -35,7 +40,8 @@ function alertBody(a) {
       const names = affected.slice(0, 4).map(codedName);
       parts.push(`${plural(affected.length, "visit")} projected late: ${names.join(", ")}${affected.length > 4 ? ` and ${affected.length - 4} more` : ""}.`);
     }
-    parts.push(d.recovers_at ? `Back on time about ${hm(parseTime(d.recovers_at))}.` : "Not back on time this session.");
+    const { recovers_at: back } = figuresOf(a);
+    parts.push(back ? `Back on time about ${hm(parseTime(back))}.` : "Not back on time this session.");
     if (d.cause_visit) {
       parts.push(`Cause: ${codedName(d.cause_visit)}, ${(STAGE_STATE[d.cause_stage] || d.cause_stage || "").toLowerCase()} ${minutesText(d.cause_minutes)} over.`);
     }
@@ -54,7 +60,8 @@ function alertBody(a) {
 function alertSignature(a) {
   const ui = alertUi.get(a.id) || {};
   return JSON.stringify([a.version, a.cleared_at, a.acknowledged_by, a.updated_at, ui.pending, ui.error,
-    a.kind === "cascade" ? (a.detail?.affected || []).map(codedName) : codedName(a.visit), page.staffNames.size]);
+    a.kind === "cascade" ? (a.detail?.affected || []).map(codedName) : codedName(a.visit), page.staffNames.size,
+    a.kind === "cascade" ? cascadeShown(figuresOf(a)) : null]);
 }
 
 function alertNode(a) {

@@ -195,7 +195,7 @@ function onMessage(m) {
       observeNow(m.measures.at);
       state.measures = m.measures;
       state.delays = new Map((m.delays || []).map((d) => [d.provider, d]));
-      scheduleRender("measures", "timeline", "lateness");
+      scheduleRender("measures", "timeline", "lateness", "alerts"); // a cascade's minutes are the provider's delay
       if (performance.now() - latenessFetchedAt >= LATENESS_MIN_GAP_MS) loadLateness();
       break;
     default:

@@ -8,7 +8,7 @@ import { t } from "../lib/i18n.js";
 import { $, el, titleCase } from "../lib/dom.js";
 import { tick } from "./cards.js";
 import { sendKeptAgain, sendingAgain } from "./kept.js";
-import { fillProviderFilter, render, renderDelay } from "./lists.js";
+import { fillProviderFilter, render, renderDelay, renderTabletAlerts } from "./lists.js";
 import { fillPresenceProviders } from "./presence.js";
 import { paintWho, signedOut } from "./session.js";
 import {
@@ -144,6 +144,7 @@ function apply(msg) {
     case "measures":
       board.delays = new Map((msg.delays || []).map((d) => [d.provider, d]));
       renderDelay();
+      if (app.me) renderTabletAlerts(); // a cascade's minutes are the provider's delay
       return;
     default:
       return;

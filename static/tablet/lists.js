@@ -87,8 +87,14 @@ export function renderNow() {
   renderDelay();
   renderPresence();
   renderFloor();
-  renderAlerts($("tablet-alerts"), board.alerts.values(), { visit: (id) => board.visits.get(id), provider: providerName, clock });
+  renderTabletAlerts();
   updateBanner();
+}
+
+/** The floor's active alerts; a cascade's minutes are its provider's live delay (`board.delays`), as on the wall. */
+export function renderTabletAlerts() {
+  renderAlerts($("tablet-alerts"), board.alerts.values(),
+    { visit: (id) => board.visits.get(id), provider: providerName, clock, delay: (id) => board.delays.get(id) });
 }
 
 function renderSummary() {

@@ -1,0 +1,204 @@
+"""A provider's cascade alert says the same minutes on every screen at the same moment: the hallway wall, the
+manager's alert and timeline lane, and the tablet's alert line all show the provider's live delay, not the
+figure stored on the alert (the server updates that only when it moves UPDATE_MINUTES or more, to keep the
+log small, so it lags the live delay by up to that much).
+
+The server runs in this process on a manual clinic clock: the test moves the clock and ticks the clinic
+itself, so every minute on the screens is known and nothing depends on how fast the machine is."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page
+
+from floor.cli.serve import uvicorn_server
+from floor.clock import ManualClock
+from floor.core.access import Role
+from floor.core.alerts import UPDATE_MINUTES
+from floor.floors import Floors
+from floor.settings import Settings
+from tests.browser.conftest import CLINIC, Screens, pair_wall, sign_in_page
+from tests.support.staff import PEOPLE, PIN, test_floors
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+API = f"/api/clinics/{CLINIC}"
+DAY = dt.date(2026, 11, 23)
+CHICAGO = dt.timedelta(hours=-6)  # the demo clinic's offset that day (no change of clocks near it)
+PROVIDER, INITIALS, NAME = "kim", "JK", "Dr. Jenna Kim"
+#: Dr. Kim's follow-ups, every 20 minutes from 08:00; nobody rooms anyone, so she runs later by the minute.
+BOOKED = ["08:00", "08:20", "08:40", "09:00", "09:20", "09:40"]
+
+
+def clinic_time(hhmm: str) -> dt.datetime:
+    return dt.datetime.combine(DAY, dt.time.fromisoformat(hhmm), tzinfo=dt.UTC) - CHICAGO
+
+
+class ManualClockServer:
+    """`floor serve`'s uvicorn server for `floors` on a free port, its loop in a thread. The clinic ticks only
+    when the test says (`tick`), at the time the test set on the clock."""
+
+    def __init__(self, floors: Floors) -> None:
+        self.floors = floors
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.server = uvicorn_server(floors, Settings(host="127.0.0.1", port=self.port))
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.server.serve(),), daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ManualClockServer:
+        self.thread.start()
+        for _ in range(200):
+            if self.server.started:
+                return self
+            threading.Event().wait(0.05)
+        raise RuntimeError("the server did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+    def run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)
+
+    def tick(self) -> None:
+        """A clock tick (delays and measures to the screens), then the alert review it asks for, done."""
+        runtime = self.floors.get(CLINIC)
+
+        async def tick_and_review() -> None:
+            runtime.tick()
+            await runtime.review_alerts()
+
+        self.run(tick_and_review())
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(clinic_time("07:45"))
+
+
+@pytest.fixture
+def server(tmp_path: Path, clock: ManualClock) -> Iterator[ManualClockServer]:
+    # No tick of its own: an hour between ticks is longer than the test.
+    floors = test_floors(tmp_path, clock=clock, tick_seconds=3600)
+    with ManualClockServer(floors) as server:
+        for role in (Role.front_desk, Role.medical_assistant, Role.manager):
+            person, name = PEOPLE[role]
+            server.run(floors.sessions.add_staff(person, name, role, PIN, "test"))
+        yield server
+
+
+def _headers(server: ManualClockServer, role: Role) -> dict[str, str]:
+    answer = httpx.post(
+        f"{server.url}/api/sign-in", json={"staff": PEOPLE[role][0], "secret": PIN, "device": "test"}, timeout=10
+    )
+    assert answer.status_code == 201, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def _stored_and_live(server: ManualClockServer, manager: dict[str, str]) -> tuple[dict, dict]:
+    """Dr. Kim's active cascade alert (its stored figures) and her live delay, as the board route has them."""
+    board = httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()
+    cascades = [a for a in board["alerts"] if a["kind"] == "cascade" and not a["cleared_at"]]
+    assert [a["provider"] for a in cascades] == [PROVIDER], cascades
+    return cascades[0], next(d for d in board["delays"] if d["provider"] == PROVIDER)
+
+
+def _text(page: Page, selector: str) -> str:
+    node = page.locator(selector).first
+    node.wait_for(timeout=10_000)
+    return node.text_content() or ""
+
+
+def _shown(pattern: str, page: Page, selector: str, minutes: int) -> None:
+    """Wait until the element shows `minutes` where the pattern's {n} is."""
+    page.wait_for_function(
+        "([s, re]) => { const e = document.querySelector(s); return !!e && new RegExp(re).test(e.textContent); }",
+        arg=[selector, pattern.replace("{n}", str(minutes))],
+        timeout=10_000,
+    )
+
+
+WALL = f"#alerts-list li.alert-cascade[data-provider='{INITIALS}']:not([hidden]) .alert-text"
+MANAGER_ALERT = "#alerts li.alert-cascade[data-state='active']"
+LANE = f"#timeline g.lane[data-provider='{PROVIDER}']"
+TABLET = "#tablet-alerts li.alert-cascade"
+
+
+def _every_screen_says(wall: Page, manager: Page, tablet: Page, minutes: int) -> None:
+    _shown(rf"^{INITIALS} \({NAME}\): \+{{n}} min,", wall, WALL, minutes)
+    _shown(rf"^{NAME} running {{n}} min late$", manager, f"{MANAGER_ALERT} .alert-head strong", minutes)
+    _shown(r"^Projected {n} min late$", manager, f"{LANE} .lane-late", minutes)
+    _shown(rf"^{NAME} running {{n}} min late", tablet, TABLET, minutes)
+
+
+def test_a_cascades_minutes_are_the_providers_live_delay_on_every_screen(
+    server: ManualClockServer, clock: ManualClock, screens: Screens
+) -> None:
+    desk, manager = _headers(server, Role.front_desk), _headers(server, Role.manager)
+    visits = []
+    for n, start in enumerate(BOOKED):
+        answer = httpx.post(
+            f"{server.url}{API}/visits",
+            headers=desk,
+            timeout=10,
+            json={
+                "patient_name": f"Pat Number{n}",
+                "provider": PROVIDER,
+                "visit_type": "follow",
+                "start": f"{DAY}T{start}:00",
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        visits.append(answer.json()["visit"])
+    # The first two come on time and wait; nobody is roomed.
+    for visit, start in zip(visits[:2], BOOKED[:2], strict=True):
+        clock.set(clinic_time(start))
+        answer = httpx.post(
+            f"{server.url}{API}/visits/{visit['id']}/events", headers=desk, timeout=10, json={"type": "arrived"}
+        )
+        assert answer.status_code == 201, answer.text
+    clock.set(clinic_time("08:31"))
+    server.tick()  # the cascade is raised
+    raised, _ = _stored_and_live(server, manager)
+
+    wall = screens.open(f"{server.url}/board.html", width=1920, height=1080)
+    pair_wall(wall, server, manager)
+    console = screens.open(f"{server.url}/manager.html")
+    sign_in_page(console, PEOPLE[Role.manager][0], PIN, device="office")
+    tablet = screens.open(f"{server.url}/")
+    sign_in_page(tablet, PEOPLE[Role.medical_assistant][0], PIN)
+    server.tick()  # the delays to the screens now open
+    _, live = _stored_and_live(server, manager)
+    _every_screen_says(wall, console, tablet, round(live["lateness"]))
+
+    # Three minutes on, her patients still waiting: her delay has grown, by less than the server's step for
+    # storing it on the alert, so the alert keeps the figure it was raised with.
+    clock.set(clinic_time("08:34"))
+    server.tick()
+    stored, live = _stored_and_live(server, manager)
+    assert stored["version"] == raised["version"] and stored["detail"] == raised["detail"]
+    late, kept = round(live["lateness"]), round(stored["detail"]["lateness"])
+    assert late != kept and abs(live["lateness"] - stored["detail"]["lateness"]) < UPDATE_MINUTES, (live, stored)
+    _every_screen_says(wall, console, tablet, late)
+
+    # "Back on time" is the live one too, the same on the manager's alert, her lane and the tablet's line.
+    lane = _text(console, f"{LANE} .lane-pace")
+    back = re.fullmatch(r"back on time (\d{1,2}:\d{2}\s[AP]M)", lane)
+    assert back, lane
+    assert f"Back on time about {back[1]}." in _text(console, f"{MANAGER_ALERT} .alert-body")
+    assert _text(tablet, TABLET).endswith(f"; back on time about {back[1]}.")
