@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import random
@@ -39,6 +40,8 @@ import tempfile
 import time
 import zlib
 from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -373,9 +376,12 @@ class LeanTablet(asyncio.Protocol):
         return t0, status, json.loads(answer) if answer else {}
 
 
-async def lean_tablet(
-    base: str,
-    headers: dict[str, str],
+#: A tap's request: a path and its JSON body in, (its start, its status, its answer) out.
+Post = Callable[[str, dict], Awaitable[tuple[float, int, dict]]]
+
+
+async def tablet(
+    connection: AbstractAsyncContextManager[Post],
     clinics: list[str],
     pace: Pace | Arrivals,
     rng: random.Random,
@@ -383,16 +389,14 @@ async def lean_tablet(
     taps: Taps,
     n: int,
 ) -> None:
-    host, port = base.removeprefix("http://").rsplit(":", 1)
-    _, conn = await asyncio.get_running_loop().create_connection(
-        lambda: LeanTablet(f"{host}:{port}", headers), host, int(port)
-    )
-    try:
+    """A tablet's taps over its connection until `until`: a walk-in booked, then marked left without being seen,
+    each at its pace."""
+    async with connection as post:
         i = 0
         while time.monotonic() < until:
             clinic = rng.choice(clinics)
             await pace.wait()
-            t0, status, answer = await conn.post(
+            t0, status, answer = await post(
                 f"/api/clinics/{clinic}/visits",
                 {"patient_name": f"Bench {n}-{i}", "provider": "kim", "visit_type": "follow", "walk_in": True},
             )
@@ -403,7 +407,7 @@ async def lean_tablet(
             taps.sent[(clinic, answer["seq"])] = t0
             visit = answer["visit"]["id"]
             await pace.wait()
-            t0, status, answer = await conn.post(
+            t0, status, answer = await post(
                 f"/api/clinics/{clinic}/visits/{visit}/events", {"type": "left_without_being_seen"}
             )
             if status != 201:
@@ -412,47 +416,31 @@ async def lean_tablet(
             taps.acks.append(time.monotonic() - t0)
             taps.sent[(clinic, answer["seq"])] = t0
             i += 1
+
+
+@contextlib.asynccontextmanager
+async def lean_connection(base: str, headers: dict[str, str]) -> AsyncIterator[Post]:
+    """A `LeanTablet` connection to the server at `base`, its `post`; closed at the end."""
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    _, conn = await asyncio.get_running_loop().create_connection(
+        lambda: LeanTablet(f"{host}:{port}", headers), host, int(port)
+    )
+    try:
+        yield conn.post
     finally:
         conn.transport.close()
 
 
-async def tablet(
-    client: httpx.AsyncClient,
-    headers: dict[str, str],
-    clinics: list[str],
-    pace: Pace | Arrivals,
-    rng: random.Random,
-    until: float,
-    taps: Taps,
-    n: int,
-) -> None:
-    i = 0
-    while time.monotonic() < until:
-        clinic = rng.choice(clinics)
-        await pace.wait()
+@contextlib.asynccontextmanager
+async def httpx_connection(client: httpx.AsyncClient, headers: dict[str, str]) -> AsyncIterator[Post]:
+    """Taps through httpx (`--httpx`): the tap's start is taken before httpx builds the request."""
+
+    async def post(path: str, payload: dict) -> tuple[float, int, dict]:
         t0 = time.monotonic()
-        r = await client.post(
-            f"/api/clinics/{clinic}/visits",
-            headers=headers,
-            json={"patient_name": f"Bench {n}-{i}", "provider": "kim", "visit_type": "follow", "walk_in": True},
-        )
-        if r.status_code != 201:
-            taps.refused.append(r.status_code)
-            continue
-        taps.acks.append(time.monotonic() - t0)
-        taps.sent[(clinic, r.json()["seq"])] = t0
-        visit = r.json()["visit"]["id"]
-        await pace.wait()
-        t0 = time.monotonic()
-        r = await client.post(
-            f"/api/clinics/{clinic}/visits/{visit}/events", headers=headers, json={"type": "left_without_being_seen"}
-        )
-        if r.status_code != 201:
-            taps.refused.append(r.status_code)
-            continue
-        taps.acks.append(time.monotonic() - t0)
-        taps.sent[(clinic, r.json()["seq"])] = t0
-        i += 1
+        r = await client.post(path, headers=headers, json=payload)
+        return t0, r.status_code, r.json() if r.status_code == 201 else {}
+
+    yield post
 
 
 # -- one run -------------------------------------------------------------------------------------------------
@@ -587,9 +575,10 @@ async def floor_run(
         rngs = [random.Random(args.seed * 1000 + n) for n in range(tablets)]
         await asyncio.gather(
             *(
-                (tablet if args.httpx else lean_tablet)(
-                    clients[n % len(clients)] if args.httpx else servers[n % len(servers)].base,
-                    signed_in[n],
+                tablet(
+                    httpx_connection(clients[n % len(clients)], signed_in[n])
+                    if args.httpx
+                    else lean_connection(servers[n % len(servers)].base, signed_in[n]),
                     clinics,
                     pacing(args, args.rate / tablets, rngs[n]),
                     rngs[n],

@@ -48,7 +48,11 @@ function alertItem(a, ctx) {
       { phrase, minutes: mins(d.minutes), limit: d.limit }));
   } else if (a.kind === "cascade") {
     const live = cascadeFigures(a, delayOf(a, ctx));
-    li.append(t("alert.running_late", { provider: ctx.provider(a.provider), minutes: mins(live.lateness) }));
+    const provider = ctx.provider(a.provider);
+    // Under a minute late (caught up, the alert not cleared yet): no "0 min", as on the wall.
+    li.append(cascadeShown(live)[0] >= 1
+      ? t("alert.running_late", { provider, minutes: mins(live.lateness) })
+      : t("alert.running_late_affected", { provider }));
     const affected = d.affected || [];
     if (affected.length) {
       li.append(t("alert.projected_late"), " ");

@@ -21,7 +21,11 @@ const figuresOf = (a) => cascadeFigures(a, a.provider ? state.delays.get(a.provi
 function alertHeadline(a) {
   const d = a.detail || {};
   if (a.kind === "cascade") {
-    return `${providerName(a.provider)} running ${minutesText(figuresOf(a).lateness)} late`;
+    // Under a minute late (caught up, the alert not cleared yet): no "0 min", as on the wall.
+    const figures = figuresOf(a);
+    return cascadeShown(figures)[0] >= 1
+      ? `${providerName(a.provider)} running ${minutesText(figures.lateness)} late`
+      : `${providerName(a.provider)} running late, later visits affected`;
   }
   if (a.kind === "schedule") return "The schedule sent ahead for today was not booked";
   if (a.kind === "dwell") {

@@ -19,11 +19,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 # module_server: one server for a module's tests (the browser tests use it too).
+from tests.server import conftest as server_fixtures
 from tests.server.conftest import ServerProcess, free_port, module_server  # noqa: F401
 from tests.support.processes import stop
+
+#: The `server` fixture: a `floor serve` of the test's own (the browser tests use it too).
+server = server_fixtures.server
 
 CHROMIUM = os.environ.get("FLOOR_CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
@@ -96,6 +101,45 @@ def pair_wall(page: Page, server: ServerProcess, manager: dict[str, str], zone: 
     )
     assert answer.status_code == 201, answer.text
     page.wait_for_selector("#conn[data-mode='live']", timeout=15_000)
+
+
+def serious_violations(page: Page) -> list[str]:
+    """What axe finds on the page as it is now that is serious or critical, one line each (none is the aim)."""
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def book_visit(
+    server: ServerProcess, desk: dict[str, str], name: str, provider: str = "kim", start: str | None = None
+) -> dict:
+    """A follow-up booked with the front desk's headers: at `start` (ISO, on the clinic's clock), else a walk-in;
+    the visit as the server answers it."""
+    when: dict[str, str | bool] = {"start": start} if start else {"walk_in": True}
+    answer = httpx.post(
+        f"{server.url}/api/clinics/{CLINIC}/visits",
+        headers=desk,
+        timeout=10,
+        json={"patient_name": name, "provider": provider, "visit_type": "follow", **when},
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()["visit"]
+
+
+def import_day(server: ServerProcess, manager: dict[str, str], day: str, rows: list[str]) -> list[dict]:
+    """The day's schedule imported with the manager's headers, `rows` of "external_id,time,provider,visit_type,
+    patient_name"; the board's visits after it."""
+    answer = httpx.post(
+        f"{server.url}/api/clinics/{CLINIC}/schedule?date={day}",
+        content="\n".join(["external_id,time,provider,visit_type,patient_name", *rows]) + "\n",
+        headers={**manager, "Content-Type": "text/csv"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    return httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=manager, timeout=10).json()["visits"]
 
 
 def sign_in_page(page: Page, staff_id: str, pin: str, device: str = "tablet-1") -> None:

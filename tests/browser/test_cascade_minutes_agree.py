@@ -8,11 +8,8 @@ itself, so every minute on the screens is known and nothing depends on how fast 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,13 +17,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
-from floor.cli.serve import uvicorn_server
 from floor.clock import ManualClock
 from floor.core.access import Role
 from floor.core.alerts import UPDATE_MINUTES
-from floor.floors import Floors
-from floor.settings import Settings
 from tests.browser.conftest import CLINIC, Screens, pair_wall, sign_in_page
+from tests.support.in_process_server import InProcessServer
 from tests.support.staff import PEOPLE, PIN, test_floors
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -43,37 +38,9 @@ def clinic_time(hhmm: str) -> dt.datetime:
     return dt.datetime.combine(DAY, dt.time.fromisoformat(hhmm), tzinfo=dt.UTC) - CHICAGO
 
 
-class ManualClockServer:
-    """`floor serve`'s uvicorn server for `floors` on a free port, its loop in a thread. The clinic ticks only
-    when the test says (`tick`), at the time the test set on the clock."""
-
-    def __init__(self, floors: Floors) -> None:
-        self.floors = floors
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.server = uvicorn_server(floors, Settings(host="127.0.0.1", port=self.port))
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.server.serve(),), daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ManualClockServer:
-        self.thread.start()
-        for _ in range(200):
-            if self.server.started:
-                return self
-            threading.Event().wait(0.05)
-        raise RuntimeError("the server did not start")
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
-
-    def run(self, coroutine):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)
+class ManualClockServer(InProcessServer):
+    """The server in this process; the clinic ticks only when the test says (`tick`), at the time the test set on
+    the clock."""
 
     def tick(self) -> None:
         """A clock tick (delays and measures to the screens), then the alert review it asks for, done."""

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, WebSocketRoute
 
 from floor.core.access import Role
-from tests.browser.conftest import CLINIC, Screens, sign_in_page
+from tests.browser.conftest import CLINIC, Screens, book_visit, import_day, serious_violations, sign_in_page
 from tests.server.conftest import ServerProcess
 from tests.support.staff import PEOPLE, PIN
 
@@ -28,25 +25,6 @@ API = f"/api/clinics/{CLINIC}"
 DAY = "2026-11-23"  # the test servers' clinic day (tests/server/conftest.py CLINIC_MORNING: 09:00 there)
 DESK, MANAGER = PEOPLE[Role.front_desk][0], PEOPLE[Role.manager][0]
 DEVICE_ZONE = "Asia/Tokyo"  # fifteen hours from the clinic's Chicago: another hour, another day
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path / "data", tmp_path / "server.log")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-def _serious(page: Page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def _zone(server: ServerProcess, headers: dict[str, str]) -> ZoneInfo:
@@ -62,17 +40,6 @@ def _hm(at: dt.datetime) -> str:
 def _text(page: Page, selector: str) -> str:
     """A node's text with the narrow and no-break spaces some locales put before AM/PM made plain."""
     return re.sub(r"[\u202f\u00a0]", " ", page.locator(selector).inner_text())
-
-
-def _book(server: ServerProcess, desk: dict[str, str], name: str, at: str) -> dict:
-    answer = httpx.post(
-        f"{server.url}{API}/visits",
-        headers=desk,
-        timeout=10,
-        json={"patient_name": name, "provider": "kim", "visit_type": "follow", "start": f"{DAY}T{at}:00"},
-    )
-    assert answer.status_code == 201, answer.text
-    return answer.json()["visit"]
 
 
 def _hold_feed(tablet: Page) -> dict[str, bool]:
@@ -104,7 +71,7 @@ def test_the_sign_in_expiry_is_on_the_clinics_clock_on_a_device_in_another_time_
 ) -> None:
     desk = server.signed_in(Role.front_desk)
     clinic_zone = _zone(server, desk)
-    visit = _book(server, desk, "Ann Lee", "09:30")
+    visit = book_visit(server, desk, "Ann Lee", start=f"{DAY}T09:30:00")
     tablet = screens.open(f"{server.url}/", timezone_id=DEVICE_ZONE)
     assert tablet.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == DEVICE_ZONE
     with tablet.expect_response(lambda r: r.url.endswith("/api/sign-in")) as signed:
@@ -162,18 +129,11 @@ def test_the_consoles_added_and_kept_columns_are_on_the_clinics_clock(server: Se
 
 def _long_day(server: ServerProcess, manager: dict[str, str]) -> list[dict]:
     """40 visits booked through the day, every 12 minutes from 08:00: the front desk's whole day is a long list."""
-    lines = ["external_id,time,provider,visit_type,patient_name"]
+    rows = []
     for i in range(40):
         minutes = 8 * 60 + i * 12
-        lines.append(f"EHR-{i},{minutes // 60:02d}:{minutes % 60:02d},kim,follow,Patient {i:02d}")
-    answer = httpx.post(
-        f"{server.url}{API}/schedule?date={DAY}",
-        content="\n".join(lines) + "\n",
-        headers={**manager, "Content-Type": "text/csv"},
-        timeout=30,
-    )
-    assert answer.status_code == 200, answer.text
-    visits = httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()["visits"]
+        rows.append(f"EHR-{i},{minutes // 60:02d}:{minutes % 60:02d},kim,follow,Patient {i:02d}")
+    visits = import_day(server, manager, DAY, rows)
     return sorted(visits, key=lambda v: v["start"])
 
 
@@ -214,7 +174,7 @@ def test_a_conflict_on_a_card_far_down_the_list_brings_its_note_into_view(
     assert on_top, "the note is covered"
     # Focus went with it: "OK, got it" dismisses the note, and the card goes back to its place.
     assert tablet.evaluate("() => document.activeElement?.dataset.action") == "dismiss"
-    assert _serious(tablet) == []
+    assert serious_violations(tablet) == []
     tablet.keyboard.press("Enter")
     note.wait_for(state="detached", timeout=5_000)
 
@@ -227,7 +187,7 @@ def test_a_conflict_note_the_card_and_the_visits_history_say_on_which_device(
 ) -> None:
     desk = server.signed_in(Role.front_desk)
     server.add_staff("desk-ben", Role.front_desk, "Ben Ortiz")
-    visit = _book(server, desk, "Ann Lee", "09:00")
+    visit = book_visit(server, desk, "Ann Lee", start=f"{DAY}T09:00:00")
     tablet = screens.open(f"{server.url}/?lang={lang}")
     passing = _hold_feed(tablet)
     sign_in_page(tablet, DESK, PIN)

@@ -8,10 +8,7 @@ told: the account's wait lasts however long the browser takes. On the embedded d
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import socket
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,16 +16,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from floor.cli.serve import uvicorn_server
 from floor.clock import ManualClock
 from floor.core.access import Role
 from floor.credentials import MAX_FAILURES
 from floor.directory.base import Directory
 from floor.directory.embedded import EmbeddedDirectory
 from floor.directory.redis import RedisDirectory
-from floor.floors import Floors
-from floor.settings import Settings
 from tests.browser.conftest import Screens, sign_in_page
+from tests.support.in_process_server import InProcessServer
 from tests.support.redis_server import forget_prefix
 from tests.support.staff import PEOPLE, PIN, test_floors
 
@@ -39,25 +34,8 @@ DESK, DESK_NAME = PEOPLE[Role.front_desk]
 STORED = f"floor.signin.device_key.{DESK}"
 
 
-class Served:
-    """The server on a free port, its loop in a thread; `run` a coroutine on that loop."""
-
-    def __init__(self, floors: Floors) -> None:
-        self.floors = floors
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn_server(floors, Settings(host="127.0.0.1", port=port))
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.server.serve(),), daemon=True)
-
-    def run(self, coroutine):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)
-
-
 @pytest.fixture(params=["embedded", "redis"])
-def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InProcessServer]:
     url, prefix = "", f"test-{uuid.uuid4().hex[:12]}"
     if request.param == "embedded":
         directory: Directory = EmbeddedDirectory(tmp_path / "directory.json")
@@ -66,32 +44,22 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
         directory = RedisDirectory(url, prefix=prefix)
     floors = test_floors(tmp_path, clock=ManualClock(START), tick_seconds=3600, directory=directory)
     floors.sessions.clock = ManualClock(START)
-    served = Served(floors)
-    served.thread.start()
-    try:
-        for _ in range(200):
-            if served.server.started:
-                break
-            threading.Event().wait(0.05)
-        else:
-            raise RuntimeError("the server did not start")
-        served.run(floors.sessions.add_staff(DESK, DESK_NAME, Role.front_desk, PIN, "test"))
-        yield served
-    finally:
-        if request.param == "redis" and served.thread.is_alive():
-            # On the server's loop: Playwright's runs in this thread.
-            served.run(forget_prefix(url, prefix))
-        served.server.should_exit = True
-        served.thread.join(15)
-        served.loop.close()
+    with InProcessServer(floors) as served:
+        try:
+            served.run(floors.sessions.add_staff(DESK, DESK_NAME, Role.front_desk, PIN, "test"))
+            yield served
+        finally:
+            if request.param == "redis" and served.thread.is_alive():
+                # On the server's loop: Playwright's runs in this thread.
+                served.run(forget_prefix(url, prefix))
 
 
-def without_key(served: Served, secret: str) -> httpx.Response:
+def without_key(served: InProcessServer, secret: str) -> httpx.Response:
     return httpx.post(f"{served.url}/api/sign-in", json={"staff": DESK, "secret": secret, "device": "elsewhere"})
 
 
 def test_a_tablet_that_signed_in_before_signs_in_while_anonymous_wrong_pins_make_the_account_wait(
-    served: Served, screens: Screens
+    served: InProcessServer, screens: Screens
 ) -> None:
     tablet = screens.open(f"{served.url}/")
     sign_in_page(tablet, DESK, PIN)

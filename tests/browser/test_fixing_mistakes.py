@@ -11,11 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
 from floor.core.access import Role
-from tests.browser.conftest import CLINIC, Screens, fast_clock_server, pair_wall, sign_in_page
+from tests.browser.conftest import CLINIC, Screens, fast_clock_server, pair_wall, serious_violations, sign_in_page
 from tests.server.conftest import ServerProcess
 from tests.support.staff import PEOPLE, PIN
 
@@ -31,15 +30,6 @@ SPEED = 240  # clinic minutes per real quarter second: twenty minutes in five se
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     with fast_clock_server(tmp_path, MORNING, SPEED) as proc:
         yield proc
-
-
-def _serious(page: Page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def _code(holder) -> str:
@@ -88,7 +78,7 @@ def test_a_no_show_tapped_by_mistake_is_undone_from_the_detail_later_and_a_walk_
     confirm = tablet.locator("dialog[data-confirm][open]")
     confirm.wait_for(timeout=5_000)
     assert visit["token"] in confirm.inner_text()
-    assert _serious(tablet) == []
+    assert serious_violations(tablet) == []
     confirm.locator("[data-confirm-no]").click()
     confirm.wait_for(state="detached", timeout=5_000)
     card.locator("[data-step='no_show']").click()
@@ -103,7 +93,7 @@ def test_a_no_show_tapped_by_mistake_is_undone_from_the_detail_later_and_a_walk_
     dialog = tablet.locator("#visit-detail")
     assert "No show" in dialog.inner_text() or "no-show" in dialog.inner_text()
     assert _code(dialog) == visit["token"]
-    assert _serious(tablet) == []
+    assert serious_violations(tablet) == []
     dialog.locator("[data-detail='undo']").click()
     tablet.wait_for_function(
         "() => /Undone/.test(document.querySelector('[data-detail-message]')?.textContent)", timeout=5_000
@@ -164,7 +154,7 @@ def test_the_walls_visit_code_is_on_the_tablet_card_and_alert_and_the_managers_a
     alert = tablet.locator(f"#tablet-alerts [data-alert-visit='{visit['id']}']")
     alert.wait_for(timeout=10_000)
     assert _code(alert) == token and "Ann Lee" in alert.inner_text()
-    assert _serious(tablet) == []
+    assert serious_violations(tablet) == []
 
     console = screens.open(f"{server.url}/manager.html")
     console.fill("#signin-staff", MANAGER)
@@ -268,4 +258,4 @@ def test_the_managers_alerts_list_those_to_acknowledge_first_and_fold_the_cleare
     assert cleared.count() == 1 and cleared.locator("button").count() == 0
     assert roomed["token"] in cleared.first.text_content()
     assert page.locator("#alerts-cleared").evaluate("d => d.tagName === 'DETAILS' && !d.open")
-    assert _serious(page) == []
+    assert serious_violations(page) == []

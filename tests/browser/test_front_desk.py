@@ -4,16 +4,12 @@ by the visit code the wall shows; a jump to an hour shows that hour; the walk-in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
 from floor.core.access import Role
-from tests.browser.conftest import CLINIC, Screens, sign_in_page
+from tests.browser.conftest import CLINIC, Screens, book_visit, import_day, serious_violations, sign_in_page
 from tests.server.conftest import ServerProcess
 from tests.support.staff import PEOPLE, PIN
 
@@ -26,44 +22,17 @@ PROVIDERS = ["kim", "okafor", "silva", "hart"]
 WANTED = "Marisol Quintero"  # booked at 15:30, far from the clinic's 09:00
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path / "data", tmp_path / "server.log")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
 def _sixty_visit_day(server: ServerProcess) -> dict:
     """A day of 60 booked visits from 08:00 to 16:51, every 9 minutes, WANTED among them; its visit."""
-    lines = ["external_id,time,provider,visit_type,patient_name"]
+    rows = []
     for i in range(59):
         minutes = 8 * 60 + i * 9
         name = f"{FIRST[i % len(FIRST)]} {LAST[i // len(FIRST)]}"
-        lines.append(f"EHR-{i},{minutes // 60:02d}:{minutes % 60:02d},{PROVIDERS[i % 4]},follow,{name}")
-    lines.append(f"EHR-WANTED,15:30,kim,follow,{WANTED}")
-    manager = server.signed_in(Role.manager)
-    answer = httpx.post(
-        f"{server.url}/api/clinics/{CLINIC}/schedule?date={DAY}",
-        content="\n".join(lines) + "\n",
-        headers={**manager, "Content-Type": "text/csv"},
-        timeout=30,
-    )
-    assert answer.status_code == 200, answer.text
-    board = httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=manager, timeout=10).json()
-    assert len(board["visits"]) == 60
-    return next(v for v in board["visits"] if v["patient_name"] == WANTED)
-
-
-def _serious(page: Page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+        rows.append(f"EHR-{i},{minutes // 60:02d}:{minutes % 60:02d},{PROVIDERS[i % 4]},follow,{name}")
+    rows.append(f"EHR-WANTED,15:30,kim,follow,{WANTED}")
+    visits = import_day(server, server.signed_in(Role.manager), DAY, rows)
+    assert len(visits) == 60
+    return next(v for v in visits if v["patient_name"] == WANTED)
 
 
 def _cards(page: Page, selector: str) -> int:
@@ -89,7 +58,7 @@ def test_the_front_desk_finds_a_patient_of_a_sixty_visit_day_by_name_and_by_visi
     # The walk-in form is on the first screen, upright.
     box = desk.locator("#walkin-name").bounding_box()
     assert box is not None and box["y"] + box["height"] <= 1024
-    assert _serious(desk) == []
+    assert serious_violations(desk) == []
 
     # By name, part of it, in any case: one card, with the desk's step.
     search = desk.get_by_label("Find a patient: name or visit code")
@@ -110,7 +79,7 @@ def test_the_front_desk_finds_a_patient_of_a_sixty_visit_day_by_name_and_by_visi
     )
     search.fill("zzz")
     found.locator(".empty:not([hidden])").wait_for(timeout=5_000)
-    assert _serious(desk) == []
+    assert serious_violations(desk) == []
 
     # Escape clears the search; a jump to 3 PM shows that hour's arrivals, the wanted patient among them.
     search.press("Escape")
@@ -147,16 +116,7 @@ def test_a_provider_who_picked_their_patients_sees_them_first_after_a_reload(
     server: ServerProcess, screens: Screens
 ) -> None:
     desk = server.signed_in(Role.front_desk)
-    walk_ins = {}
-    for name, provider in (("Ann Lee", "kim"), ("Bo Chen", "okafor")):
-        answer = httpx.post(
-            f"{server.url}/api/clinics/{CLINIC}/visits",
-            headers=desk,
-            timeout=10,
-            json={"patient_name": name, "provider": provider, "visit_type": "follow", "walk_in": True},
-        )
-        assert answer.status_code == 201, answer.text
-        walk_ins[provider] = answer.json()["visit"]["id"]
+    walk_ins = {p: book_visit(server, desk, name, p)["id"] for name, p in (("Ann Lee", "kim"), ("Bo Chen", "okafor"))}
     # The test provider's sign-in (dr-kim) is not the clinic's provider id (kim): they say who they are once.
     provider_id = server.add_staff(PEOPLE[Role.provider][0], Role.provider, PEOPLE[Role.provider][1])
     tablet = screens.open(f"{server.url}/")
@@ -180,16 +140,10 @@ def test_on_a_phone_the_first_card_starts_on_the_first_screen(
     the role's first list on the first screen (not 600 px down); the walk-in form, after the lists on a phone,
     is one tap away."""
     desk = server.signed_in(Role.front_desk)
-    booked = []
-    for name, at in (("Ann Lee", "09:10"), ("Bo Chen", "09:20"), ("Cruz Diaz", "09:30")):
-        answer = httpx.post(
-            f"{server.url}/api/clinics/{CLINIC}/visits",
-            headers=desk,
-            timeout=10,
-            json={"patient_name": name, "provider": "kim", "visit_type": "follow", "start": f"{DAY}T{at}:00"},
-        )
-        assert answer.status_code == 201, answer.text
-        booked.append(answer.json()["visit"])
+    booked = [
+        book_visit(server, desk, name, start=f"{DAY}T{at}:00")
+        for name, at in (("Ann Lee", "09:10"), ("Bo Chen", "09:20"), ("Cruz Diaz", "09:30"))
+    ]
     arrived = httpx.post(
         f"{server.url}/api/clinics/{CLINIC}/visits/{booked[0]['id']}/events",
         headers=desk,
@@ -210,7 +164,7 @@ def test_on_a_phone_the_first_card_starts_on_the_first_screen(
     top = phone.evaluate("() => document.querySelector('[data-lists] li[data-visit]').getBoundingClientRect().top")
     assert top == box["y"]  # it is the page's first card
     assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
-    assert _serious(phone) == []
+    assert serious_violations(phone) == []
     if role is Role.front_desk:
         phone.get_by_role("button", name="Add a walk-in").click()
         phone.wait_for_function("() => document.activeElement?.id === 'walkin-name'", timeout=5_000)

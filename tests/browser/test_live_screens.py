@@ -17,7 +17,7 @@ from playwright.sync_api import Page, WebSocketRoute
 from floor.config import demo_clinic
 from floor.core.access import Role
 from floor.schedule.upcoming import FileUpcoming, UpcomingSchedule
-from tests.browser.conftest import CLINIC, Screens, pair_wall, sign_in_page
+from tests.browser.conftest import CLINIC, Screens, pair_wall, serious_violations, sign_in_page
 from tests.server.conftest import ServerProcess
 from tests.support.redis_server import RedisServer
 from tests.support.staff import PEOPLE, PIN
@@ -158,7 +158,7 @@ def test_a_provider_says_they_stepped_away_the_wall_shows_it_and_undo_takes_it_b
     card.wait_for(timeout=10_000)
     assert tablet.locator("#presence-title").inner_text() == "Where are you?"
     assert "You are on the floor." in tablet.locator("#presence-now").inner_text()
-    assert _serious(tablet) == []
+    assert serious_violations(tablet) == []
     for button in card.locator(".presence-actions button, .presence-minutes label").all():
         assert button.bounding_box()["height"] >= 44
     tablet.get_by_label("20 min").check()
@@ -181,17 +181,6 @@ def test_a_provider_says_they_stepped_away_the_wall_shows_it_and_undo_takes_it_b
     assert [(e["type"], e["person"], e["device"]) for e in trail] == [
         ("presence_stepped_away", "kim", "tablet-1"),
         ("presence_undo", "kim", "tablet-1"),
-    ]
-
-
-def _serious(page: Page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
     ]
 
 

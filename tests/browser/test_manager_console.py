@@ -11,11 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
 from floor.core.access import Role
-from tests.browser.conftest import CLINIC, Screens, sign_in_page
+from tests.browser.conftest import CLINIC, Screens, serious_violations, sign_in_page
 from tests.server.conftest import ServerProcess
 from tests.support.staff import PEOPLE, PIN
 
@@ -40,15 +39,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         proc.stop()
 
 
-def _serious(page: Page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 def _console(server: ServerProcess, screens: Screens) -> tuple[Page, dict[str, str]]:
     """The manager page, signed in as the test manager, with the live floor shown; and the manager's headers."""
     headers = server.signed_in(Role.manager)  # added once per server
@@ -58,6 +48,17 @@ def _console(server: ServerProcess, screens: Screens) -> tuple[Page, dict[str, s
     page.wait_for_selector(f"#staff-table tr[data-staff='{MANAGER}']", timeout=10_000)
     page.wait_for_selector("#rooms-table tr[data-room='e1']", timeout=10_000)
     return page, headers
+
+
+def _refused_where(server: ServerProcess, headers: dict[str, str], name: str, content_type: str) -> set[str]:
+    """Where the server's check of tests/data/`name` as the day's schedule finds a problem ("line 3", ...)."""
+    answer = httpx.post(
+        f"{server.url}{API}/schedule?date={DAY}&check=true",
+        timeout=10,
+        content=(DATA / name).read_bytes(),
+        headers={**headers, "Content-Type": content_type},
+    )
+    return {e["where"] for e in answer.json()["errors"]}
 
 
 def _message(page: Page, form: str) -> str:
@@ -73,7 +74,7 @@ def _message(page: Page, form: str) -> str:
 
 def test_a_manager_adds_a_staff_member_who_can_then_sign_in(server: ServerProcess, screens: Screens) -> None:
     page, _ = _console(server, screens)
-    assert _serious(page) == []
+    assert serious_violations(page) == []
     # Submitted empty, the form says which field is missing, in words, and marks it.
     page.click("#staff-add button[type=submit]")
     assert _message(page, "staff-add").startswith("Name:")
@@ -98,7 +99,7 @@ def test_a_manager_adds_a_staff_member_who_can_then_sign_in(server: ServerProces
     said = _message(page, "staff-add")
     assert said.startswith("Staff id:") and "already" in said, said
     assert page.get_attribute("#staff-add-id", "aria-invalid") == "true"
-    assert _serious(page) == []
+    assert serious_violations(page) == []
 
 
 def test_a_manager_adds_a_provider_whose_sign_in_is_linked_to_their_provider_id(
@@ -110,7 +111,7 @@ def test_a_manager_adds_a_provider_whose_sign_in_is_linked_to_their_provider_id(
     add.get_by_label("Role").select_option("provider")
     linked = add.get_by_label("Provider on the floor")
     assert linked.is_visible()
-    assert _serious(page) == []
+    assert serious_violations(page) == []
     add.get_by_label("Name", exact=True).fill("Jenna Kim")
     add.get_by_label("Staff id").fill("jkim")
     linked.select_option("kim")
@@ -165,7 +166,7 @@ def test_a_manager_unlocks_a_locked_account_and_removes_one(server: ServerProces
     ids = {s["id"] for s in httpx.get(f"{server.url}/api/staff", headers=headers, timeout=10).json()}
     assert "amy" not in ids and "ben" in ids
     assert page.locator(f"#staff-table tr[data-staff='{MANAGER}'] [data-action='remove']").count() == 0
-    assert _serious(page) == []
+    assert serious_violations(page) == []
 
 
 def test_a_manager_pairs_a_wall_for_a_zone_then_revokes_it(server: ServerProcess, screens: Screens) -> None:
@@ -191,7 +192,7 @@ def test_a_manager_pairs_a_wall_for_a_zone_then_revokes_it(server: ServerProcess
     assert row.count() == 1 and zone in row.inner_text() and "East hallway" in row.inner_text()
     displays = httpx.get(f"{server.url}/api/displays", headers=headers, timeout=10).json()
     assert [(d["label"], d["zone"], d["revoked_at"]) for d in displays] == [("East hallway", zone, None)]
-    assert _serious(page) == []
+    assert serious_violations(page) == []
     page.once("dialog", lambda d: d.accept())
     page.get_by_role("button", name="Revoke East hallway").click()
     page.wait_for_selector("#displays-table tr[data-state='revoked']", timeout=10_000)
@@ -211,7 +212,7 @@ def test_a_manager_blocks_a_room_with_a_reason_and_unblocks_it(server: ServerPro
     assert (rooms["e1"]["state"], rooms["e1"]["reason"]) == ("blocked", "Sink leaking")
     # A blocked room cannot be blocked again: it is not offered.
     assert page.locator("#room-block-room option[value='e1']").count() == 0
-    assert _serious(page) == []
+    assert serious_violations(page) == []
     page.locator("#rooms-table tr[data-room='e1'] [data-action='unblock']").click()
     page.wait_for_selector("#rooms-table tr[data-room='e1'][data-state='ready']", timeout=10_000)
     rooms = {r["id"]: r for r in httpx.get(f"{server.url}{API}/board", headers=headers, timeout=10).json()["rooms"]}
@@ -229,17 +230,12 @@ def test_a_schedule_with_a_bad_line_is_refused_whole_then_a_good_one_is_imported
     problems = page.locator("#schedule-problems li")
     problems.first.wait_for(timeout=10_000)
     refused = {li.get_attribute("data-where") for li in problems.all()}
-    expected = httpx.post(
-        f"{server.url}{API}/schedule?date={DAY}&check=true",
-        timeout=10,
-        content=(DATA / "schedule-riverside-bad.csv").read_bytes(),
-        headers={**headers, "Content-Type": "text/csv"},
-    ).json()["errors"]
-    assert refused == {e["where"] for e in expected} and "line 3" in refused  # every refused line, shown
+    assert refused == _refused_where(server, headers, "schedule-riverside-bad.csv", "text/csv")  # every one shown
+    assert "line 3" in refused
     assert "line 3 · time" in problems.filter(has_text="line 3").first.inner_text()
     assert page.locator("[data-action='import']").count() == 0
     assert _imported(server, headers) == []
-    assert _serious(page) == []
+    assert serious_violations(page) == []
 
     page.set_input_files("#schedule-file", str(DATA / "schedule-riverside.csv"))
     assert page.locator("#schedule-problems").count() == 0  # a new file: the old problems are gone
@@ -275,18 +271,13 @@ def test_a_fhir_schedule_is_checked_in_the_console_as_a_csv_one_is(server: Serve
     assert _message(page, "schedule-upload").startswith("Refused: nothing was stored.")
     problems = page.locator("#schedule-problems li")
     problems.first.wait_for(timeout=10_000)
-    expected = httpx.post(
-        f"{server.url}{API}/schedule?date={DAY}&check=true",
-        timeout=10,
-        content=(DATA / "schedule-riverside-bad.fhir.json").read_bytes(),
-        headers={**headers, "Content-Type": "application/fhir+json"},
-    ).json()["errors"]
-    assert expected and {li.get_attribute("data-where") for li in problems.all()} == {e["where"] for e in expected}
+    expected = _refused_where(server, headers, "schedule-riverside-bad.fhir.json", "application/fhir+json")
+    assert expected and {li.get_attribute("data-where") for li in problems.all()} == expected
     page.set_input_files("#schedule-file", str(DATA / "schedule-riverside.fhir.json"))
     page.click("#schedule-check")
     assert "The file is good" in _message(page, "schedule-upload")
     assert page.locator("[data-action='import']").count() == 1  # checked only: nothing imported by this test
-    assert _serious(page) == []
+    assert serious_violations(page) == []
 
 
 def _imported(server: ServerProcess, headers: dict[str, str]) -> list[str]:
@@ -319,7 +310,7 @@ def test_a_manager_reads_a_visits_audit_trail(server: ServerProcess, screens: Sc
     page.click("#audit-person button[type=submit]")
     page.wait_for_function("() => document.querySelector('#audit-table caption').textContent.startsWith('Everything')")
     assert visit["id"] in page.locator("#audit-table").inner_text()
-    assert _serious(page) == []
+    assert serious_violations(page) == []
 
 
 def test_a_manager_downloads_the_exports(server: ServerProcess, screens: Screens) -> None:
@@ -340,7 +331,7 @@ def test_a_manager_downloads_the_exports(server: ServerProcess, screens: Screens
     page.fill("#downloads-day", "2026-12-01")
     page.get_by_role("button", name="Measures (CSV)").click()
     assert _message(page, "downloads").startswith("Day: 2026-12-01 has not begun yet")
-    assert _serious(page) == []
+    assert serious_violations(page) == []
 
 
 def test_a_manager_looks_at_a_past_day(server: ServerProcess, screens: Screens) -> None:
@@ -352,7 +343,7 @@ def test_a_manager_looks_at_a_past_day(server: ServerProcess, screens: Screens) 
     for table in ("past-visits", "past-measures", "past-lateness"):
         assert page.locator(f"#{table}").count() == 1
     assert "0 booked" in page.locator("#past-result").inner_text()
-    assert _serious(page) == []
+    assert serious_violations(page) == []
 
 
 def test_a_past_day_shows_its_visits_measures_and_lateness_as_it_closed(tmp_path: Path, screens: Screens) -> None:
@@ -405,6 +396,6 @@ def test_a_past_day_shows_its_visits_measures_and_lateness_as_it_closed(tmp_path
         assert measures["Dr. Daniel Okafor"][0] == "0 / 0"
         lateness = page.locator("#past-lateness tbody tr").all_inner_texts()
         assert any("Jenna Kim" in r for r in lateness), lateness
-        assert _serious(page) == []
+        assert serious_violations(page) == []
     finally:
         proc.stop()

@@ -10,10 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
 
-from tests.browser.conftest import CLINIC, Demo, Screens, sign_in_page
+from tests.browser.conftest import CLINIC, Demo, Screens, serious_violations, sign_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.long]
 
@@ -109,20 +107,11 @@ def test_through_a_whole_day_the_wall_shows_no_name_and_stays_bounded(demo: Demo
     assert last_heap <= 1.5 * first_heap + 2_000_000, samples
 
 
-def _serious(page: Page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 @pytest.mark.parametrize("path", ["board.html", "waiting.html"])
 def test_wall_and_waiting_room_pass_axe(demo: Demo, screens: Screens, path: str) -> None:
     page = screens.open(f"{demo.url}/{path}", width=1920, height=1080)
     page.wait_for_selector("#conn[data-mode='live']", timeout=20_000)
-    assert _serious(page) == []
+    assert serious_violations(page) == []
 
 
 def test_a_display_waiting_for_its_code_passes_axe(screens: Screens, tmp_path: Path) -> None:
@@ -134,7 +123,7 @@ def test_a_display_waiting_for_its_code_passes_axe(screens: Screens, tmp_path: P
     try:
         page = screens.open(f"{server.url}/board.html", width=1920, height=1080)
         page.wait_for_function("() => /[A-Z0-9]{3}/.test(document.querySelector('#pairing-code').textContent)")
-        assert _serious(page) == []
+        assert serious_violations(page) == []
     finally:
         server.stop()
 
@@ -144,11 +133,11 @@ def test_a_display_waiting_for_its_code_passes_axe(screens: Screens, tmp_path: P
 )
 def test_tablet_and_manager_pages_pass_axe(demo: Demo, screens: Screens, staff: str, path: str) -> None:
     page = screens.open(f"{demo.url}/{path}", width=1280, height=800)
-    assert _serious(page) == []  # the sign-in form
+    assert serious_violations(page) == []  # the sign-in form
     sign_in_page(page, staff, demo.pins[staff])
     # The first snapshot rendered: the feed turns the page's connection pill live as it hands the page its
     # snapshot, in the same task (static/lib/feed.js).
     page.wait_for_selector("#conn[data-mode='live']" if path else "#live[data-mode='live']", timeout=10_000)
     if path == "manager.html":
         page.wait_for_selector("#learned-stages tbody tr", timeout=10_000)  # what Floor has learned, too
-    assert _serious(page) == []
+    assert serious_violations(page) == []

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,7 +22,7 @@ from floor.core.access import Role
 from floor.core.journey import Stage
 from floor.core.rooms import RoomState
 from floor.hallway import HallwayAlert, HallwayBoard, HallwayDelay, HallwayRoom, HallwaySnapshot, HallwayVisit
-from tests.browser.conftest import CLINIC, Screens, sign_in_page
+from tests.browser.conftest import CLINIC, Screens, book_visit, sign_in_page
 from tests.server.conftest import ServerProcess
 from tests.support.staff import PEOPLE, PIN
 
@@ -35,16 +34,6 @@ BLOCKED_BECAUSE = "Sink leaking: plumber booked for 2 pm"
 
 def ago(minutes: float) -> dt.datetime:
     return NOW - dt.timedelta(minutes=minutes)
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path / "data", tmp_path / "server.log")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 def _board(languages: list[str], alternate_seconds: int = 10) -> HallwayBoard:
@@ -320,16 +309,7 @@ def test_a_provider_signed_in_under_another_id_gets_their_own_patients_and_prese
     )
     assert added.status_code == 201, added.text
     desk = server.signed_in(Role.front_desk)
-    walk_ins = {}
-    for name, provider in (("Ann Lee", "kim"), ("Bo Chen", "okafor")):
-        answer = httpx.post(
-            f"{server.url}/api/clinics/{CLINIC}/visits",
-            headers=desk,
-            timeout=10,
-            json={"patient_name": name, "provider": provider, "visit_type": "follow", "walk_in": True},
-        )
-        assert answer.status_code == 201, answer.text
-        walk_ins[provider] = answer.json()["visit"]["id"]
+    walk_ins = {p: book_visit(server, desk, name, p)["id"] for name, p in (("Ann Lee", "kim"), ("Bo Chen", "okafor"))}
     tablet = screens.open(f"{server.url}/")
     sign_in_page(tablet, "jkim", PIN)
     tablet.locator("#title-provider", has_text="My patients").wait_for(timeout=10_000)

@@ -10,13 +10,11 @@ before the next one is made, so a fan-out that waited on the slow screen would s
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import json
 import os
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,13 +22,11 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from floor.cli.serve import uvicorn_server
 from floor.close_codes import CLOSE_TOO_SLOW
 from floor.core.access import Role
 from floor.directory.base import token_hash
 from floor.fanout import RESYNC, Hub, Subscriber
-from floor.floors import Floors
-from floor.settings import Settings
+from tests.support.in_process_server import InProcessServer
 from tests.support.staff import PEOPLE, PIN, test_floors
 
 pytestmark = pytest.mark.server
@@ -41,37 +37,11 @@ QUEUE_LIMIT = 8
 MAX_TAPS = 3000
 
 
-class InProcessServer:
-    """`floor serve`'s uvicorn server on a free port, its loop in a thread, its Floors open to the test."""
-
-    def __init__(self, floors: Floors) -> None:
-        self.floors = floors
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.server = uvicorn_server(floors, Settings(host="127.0.0.1", port=self.port))
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.server.serve(),), daemon=True)
-
-    def __enter__(self) -> InProcessServer:
-        self.thread.start()
-        for _ in range(200):
-            if self.server.started:
-                return self
-            threading.Event().wait(0.05)
-        raise RuntimeError("the server did not start")
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
-
-    def run(self, coroutine):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)
-
-    def sub_of(self, token: str) -> Subscriber:
-        subs = [s for s in self.floors.hub.subscribers(CLINIC) if s.session == token_hash(token)]
-        assert len(subs) == 1, subs
-        return subs[0]
+def _sub_of(server: InProcessServer, token: str) -> Subscriber:
+    """The server's subscriber for the screen signed in with `token`."""
+    subs = [s for s in server.floors.hub.subscribers(CLINIC) if s.session == token_hash(token)]
+    assert len(subs) == 1, subs
+    return subs[0]
 
 
 class StalledScreen:
@@ -210,7 +180,7 @@ class Scene:
         self.slow = StalledScreen(server.port, stalled_token)
         self.first = self.slow.message()
         assert self.first["kind"] == "snapshot"
-        self.sub = server.sub_of(stalled_token)
+        self.sub = _sub_of(server, stalled_token)
         assert self.sub.wire is not None  # the direct, framed-once path is what is under test
         self.fast = _open_fast(server, watching, stack)
 
