@@ -24,8 +24,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from floor.close_codes import CLOSE_TOO_SLOW
 from floor.core.access import Role
-from floor.directory.base import token_hash
-from floor.fanout import RESYNC, Hub, Subscriber
+from floor.fanout import RESYNC, Hub
 from tests.support.in_process_server import InProcessServer
 from tests.support.staff import PEOPLE, PIN, test_floors
 
@@ -35,13 +34,6 @@ CLINIC = "riverside"
 QUEUE_LIMIT = 8
 #: More taps than any kernel and transport buffering on loopback with a 4 KiB receive buffer needs.
 MAX_TAPS = 3000
-
-
-def _sub_of(server: InProcessServer, token: str) -> Subscriber:
-    """The server's subscriber for the screen signed in with `token`."""
-    subs = [s for s in server.floors.hub.subscribers(CLINIC) if s.session == token_hash(token)]
-    assert len(subs) == 1, subs
-    return subs[0]
 
 
 class StalledScreen:
@@ -180,7 +172,7 @@ class Scene:
         self.slow = StalledScreen(server.port, stalled_token)
         self.first = self.slow.message()
         assert self.first["kind"] == "snapshot"
-        self.sub = _sub_of(server, stalled_token)
+        self.sub = server.sub_of(CLINIC, stalled_token)
         assert self.sub.wire is not None  # the direct, framed-once path is what is under test
         self.fast = _open_fast(server, watching, stack)
 

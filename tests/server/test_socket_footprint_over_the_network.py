@@ -26,7 +26,7 @@ def test_an_open_socket_holds_no_handshake_headers_and_no_queue(server: InProces
         additional_headers={"Authorization": f"Bearer {token}", "X-Padding": "x" * 2000},
     ) as ws:
         assert json.loads(ws.recv(timeout=10))["kind"] == "snapshot"
-        sub = server.sub_of(token)
+        sub = server.sub_of(CLINIC, token)
 
         async def inspect():
             (protocol,) = [p for p in server.server.server_state.connections if isinstance(p, FloorSocketProtocol)]

@@ -10,6 +10,8 @@ from collections.abc import Coroutine
 from typing import Any, Self
 
 from floor.cli.serve import uvicorn_server
+from floor.directory.base import token_hash
+from floor.fanout import Subscriber
 from floor.floors import Floors
 from floor.settings import Settings
 
@@ -47,3 +49,9 @@ class InProcessServer:
     def run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
         """The coroutine run on the server's loop, its result (10 seconds at most)."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)
+
+    def sub_of(self, clinic: str, token: str) -> Subscriber:
+        """The server's subscriber for the screen of `clinic` signed in with `token` (there must be one)."""
+        subs = [s for s in self.floors.hub.subscribers(clinic) if s.session == token_hash(token)]
+        assert len(subs) == 1, subs
+        return subs[0]
