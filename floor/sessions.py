@@ -290,15 +290,12 @@ class Sessions:
         member = await self.directory.staff(staff_id)
         # The key is checked alike for an unknown id (against no hash), and then ignored.
         nonce = device_nonce(staff_id, member.secret if member is not None else "", device_key)
-        if member is None:
-            nonce = None
-        held_key = device_strikes_key(nonce) if nonce is not None else account
-        keys = (
-            [(held_key, self.account_lockout)]
-            if nonce is not None
-            else [(account, self.account_lockout), (address_key(address), self.address_lockout)]
-        )
-        known_device = nonce is not None
+        if member is not None and nonce is not None:
+            known_device, held_key = True, device_strikes_key(nonce)
+            keys = [(held_key, self.account_lockout)]
+        else:
+            known_device, held_key = False, account
+            keys = [(account, self.account_lockout), (address_key(address), self.address_lockout)]
         retry_at = await self.directory.reserve_attempt(keys, now)
         if retry_at is not None:
             log.info(
@@ -329,7 +326,7 @@ class Sessions:
                 waits_until=held.until.isoformat() if waits else None,
             )
             raise _refused(waits, self.account_lockout.free)
-        if nonce is not None:
+        if known_device:
             # The account's own count is left as it is: wrong PINs sent without the key still make others wait.
             await self.directory.clear_strikes(held_key)
         else:
@@ -347,7 +344,7 @@ class Sessions:
             member.role,
             linked_provider(member),
             # The same key again while it holds (its nonce is the device's count), else a new one.
-            device_key if nonce is not None and device_key else issue_device_key(member.id, member.secret),
+            device_key if known_device and device_key else issue_device_key(member.id, member.secret),
         )
 
     async def sign_out(self, caller: Caller) -> None:

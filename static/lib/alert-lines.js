@@ -10,6 +10,7 @@
 import { el } from "./dom.js";
 import { t } from "./i18n.js";
 import { DWELL_PHRASE } from "./labels.js";
+import { parseTime } from "./page.js";
 import { visitCode } from "./visit-detail.js";
 
 
@@ -27,7 +28,7 @@ export function cascadeFigures(alert, delay) {
 /** The part of a cascade's figures a screen shows, for a render signature: whole minutes late, and the
  *  minute it is back on time (clocks show hours and minutes). */
 export function cascadeShown(figures) {
-  const back = Date.parse(String(figures.recovers_at || "").replace(/(\.\d{3})\d+/, "$1"));
+  const back = parseTime(figures.recovers_at);
   return [Math.round(Number(figures.lateness) || 0), Number.isFinite(back) ? Math.floor(back / 60000) : null];
 }
 
