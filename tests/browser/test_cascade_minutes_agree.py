@@ -169,3 +169,69 @@ def test_a_cascades_minutes_are_the_providers_live_delay_on_every_screen(
     assert back, lane
     assert f"Back on time about {back[1]}." in _text(console, f"{MANAGER_ALERT} .alert-body")
     assert _text(tablet, TABLET).endswith(f"; back on time about {back[1]}.")
+
+
+def _step(server: ManualClockServer, headers: dict[str, str], visit: str, step: str, room: str | None = None) -> None:
+    body = {"type": step, **({"room": room} if room else {})}
+    answer = httpx.post(f"{server.url}{API}/visits/{visit}/events", headers=headers, timeout=10, json=body)
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_cascade_still_up_after_the_provider_caught_up_says_later_visits_affected_not_0_min(
+    server: ManualClockServer, clock: ManualClock, screens: Screens
+) -> None:
+    """Dr. Kim saw four patients late, then caught up: the next patient is projected on time, yet the run she
+    left behind keeps the alert up while someone still waits. Every screen says she is running late with
+    later visits affected, never "+0 min" or "running 0 min late"."""
+    person, name = PEOPLE[Role.provider]
+    server.run(server.floors.sessions.add_staff(person, name, Role.provider, PIN, "test", provider=PROVIDER))
+    desk, ma, manager = (_headers(server, role) for role in (Role.front_desk, Role.medical_assistant, Role.manager))
+    kim = _headers(server, Role.provider)
+    visits = []
+    for n, start in enumerate(BOOKED):
+        answer = httpx.post(
+            f"{server.url}{API}/visits",
+            headers=desk,
+            timeout=10,
+            json={
+                "patient_name": f"Pat Number{n}",
+                "provider": PROVIDER,
+                "visit_type": "follow",
+                "start": f"{DAY}T{start}:00",
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        visits.append(answer.json()["visit"]["id"])
+    for visit, start in zip(visits[:4], BOOKED[:4], strict=True):
+        clock.set(clinic_time(start))
+        _step(server, desk, visit, "arrived")
+    clock.set(clinic_time("09:01"))
+    server.tick()  # three and more waiting late: the cascade is raised
+    _stored_and_live(server, manager)
+    # She sees the four waiting, one after the other, each 15 or more minutes late, then the fifth comes.
+    for n, (visit, room) in enumerate(zip(visits[:4], ("e1", "e2", "e3", "e4"), strict=True)):
+        clock.set(clinic_time(f"09:{10 + 3 * n:02d}"))
+        _step(server, ma, visit, "roomed", room)
+        _step(server, ma, visit, "prep_done")
+        _step(server, kim, visit, "provider_in")
+        clock.set(clinic_time(f"09:{12 + 3 * n:02d}"))
+        _step(server, kim, visit, "teach_back_done")
+        _step(server, desk, visit, "checked_out")
+    clock.set(clinic_time("09:24"))
+    _step(server, desk, visits[4], "arrived")
+    _step(server, ma, visits[4], "roomed", "e5")
+    _step(server, ma, visits[4], "prep_done")
+    server.tick()
+    alert, live = _stored_and_live(server, manager)  # still up, four visits started late behind her
+    assert round(live["lateness"]) == 0 and len(alert["detail"]["affected"]) >= 3, (alert, live)
+
+    wall = screens.open(f"{server.url}/board.html", width=1920, height=1080)
+    pair_wall(wall, server, manager)
+    console = screens.open(f"{server.url}/manager.html")
+    sign_in_page(console, PEOPLE[Role.manager][0], PIN, device="office")
+    tablet = screens.open(f"{server.url}/")
+    sign_in_page(tablet, PEOPLE[Role.medical_assistant][0], PIN)
+    server.tick()  # the delays to the screens now open
+    _shown(rf"^{INITIALS} \({NAME}\): later visits affected$", wall, WALL, 0)
+    _shown(rf"^{NAME} running late, later visits affected$", console, f"{MANAGER_ALERT} .alert-head strong", 0)
+    _shown(rf"^{NAME} running late, later visits affected", tablet, TABLET, 0)
