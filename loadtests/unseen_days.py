@@ -715,6 +715,37 @@ class Case:
     seed: int
     provider: str
     text: str
+    #: Why, roughly (see `_why_false`, `_why_missed`).
+    why: tuple[str, ...] = ()
+
+
+_GONE = (Stage.no_show, Stage.cancelled, Stage.left_without_being_seen)
+
+
+def _why_false(clinic: Clinic, floor: Floor, detail, raised: dt.datetime, cleared: dt.datetime) -> tuple[str, ...]:
+    """Rough kinds of a false alert, from the visits it named as affected and how the day went for them:
+    `not-seen` (one never saw the provider: a no-show, a cancellation, a patient who left), `near-miss` (K-1
+    of them really were L late, or K of them 0.6 L), `already-seen` (all had seen the provider before the
+    raise), `flicker` (up 3 minutes or less); `other`."""
+    if detail is None:
+        return ("other",)
+    k, late = clinic.thresholds.cascade_visits, clinic.thresholds.cascade_minutes
+    affected = [floor.visits[v] for v in detail.affected if v in floor.visits]
+    lates = [
+        (v.times[Stage.provider_in] - planned_provider_in(clinic, v)).total_seconds() / 60
+        for v in affected
+        if Stage.provider_in in v.times and not v.walk_in
+    ]
+    why = []
+    if any(v.stage in _GONE for v in affected):
+        why.append("not-seen")
+    if sum(x >= late for x in lates) >= k - 1 or sum(x >= 0.6 * late for x in lates) >= k:
+        why.append("near-miss")
+    if affected and all(v.times.get(Stage.provider_in, cleared) <= raised for v in affected):
+        why.append("already-seen")
+    if cleared - raised <= dt.timedelta(minutes=3):
+        why.append("flicker")
+    return tuple(why) or ("other",)
 
 
 def _fmt(clinic: Clinic, t: dt.datetime | None) -> str:
@@ -753,6 +784,7 @@ def explain(clinic: Clinic, seed: int, truth, spans, lines, floor: Floor) -> lis
                 seed,
                 provider,
                 f"raised {_fmt(clinic, at)} cleared {_fmt(clinic, cleared)} ({said}); run: {run}",
+                _why_false(clinic, floor, detail, at, cleared),
             )
         )
     for ep in truth:
@@ -767,12 +799,15 @@ def explain(clinic: Clinic, seed: int, truth, spans, lines, floor: Floor) -> lis
             for a, c in mine
         )
         run = _run_of(clinic, floor, ep.provider, ep.start, ep.end + dt.timedelta(minutes=30))
+        lag = (min(a for a, _ in mine) - ep.kth_late).total_seconds() / 60 if mine else None
+        why = "no alert" if lag is None else "raised <= 5 min late" if lag <= 5 else "raised > 5 min late"
         cases.append(
             Case(
                 "missed",
                 seed,
                 ep.provider,
                 f"K-th late at {_fmt(clinic, ep.kth_late)}; Floor alerts: {said or 'none'}; run: {run}",
+                (why,),
             )
         )
     return cases
@@ -852,9 +887,13 @@ def main() -> None:
     if args.explain:
         for name, cases in explained:
             for kind in ("false", "missed"):
+                kinds = Counter(w for c in cases if c.kind == kind for w in c.why)
+                print(f"[{name}] {kind}: {len([c for c in cases if c.kind == kind])}; {dict(sorted(kinds.items()))}")
+        for name, cases in explained:
+            for kind in ("false", "missed"):
                 picked = [c for c in cases if c.kind == kind][: args.explain]
                 for c in picked:
-                    print(f"[{name}] {kind} seed {c.seed} {c.provider}: {c.text}")
+                    print(f"[{name}] {kind} seed {c.seed} {c.provider} {'/'.join(c.why)}: {c.text}")
 
 
 if __name__ == "__main__":
