@@ -121,14 +121,16 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
             if p.planned_provider_in <= now + HORIZON
             and (p.waits_for_provider or p.waits_for_room or p.planned_provider_in + late_by <= now)
         ]
-        # Visits that started late are links of a cascade only while someone is still waiting downstream:
-        # once the provider has nobody left to see, the cascade is over (it lingered until midnight).
+        # Visits that started late are links of a cascade only while a booked patient is still waiting
+        # downstream: once the provider has nobody left to see, the cascade is over (it lingered until
+        # midnight), and a walk-in, who has no booked time to be late for, does not revive it (a walk-in at the
+        # day's end raised one "0 min late" naming visits seen hours before: loadtests/unseen_days.py).
         # An active cascade keeps the links behind a patient taken out of turn (its run is not over); a new one
         # is raised only on a run unbroken by anyone seen on time.
         current = next((a for a in active if a.kind == "cascade" and a.provider == provider.id), None)
         started = (
             _started_late(floor, provider.id, late_by, visits[provider.id], through_out_of_turn=current is not None)
-            if projection.visits
+            if any(not p.walk_in for p in projection.visits)
             else []
         )
         coming = [p for p in soon if p.lateness >= t.cascade_minutes + RAISE_MARGIN]
