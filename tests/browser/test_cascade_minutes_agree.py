@@ -113,10 +113,8 @@ def _every_screen_says(wall: Page, manager: Page, tablet: Page, minutes: int) ->
     _shown(rf"^{NAME} running {{n}} min late", tablet, TABLET, minutes)
 
 
-def test_a_cascades_minutes_are_the_providers_live_delay_on_every_screen(
-    server: ManualClockServer, clock: ManualClock, screens: Screens
-) -> None:
-    desk, manager = _headers(server, Role.front_desk), _headers(server, Role.manager)
+def _book_kims_day(server: ManualClockServer, desk: dict[str, str]) -> list[dict]:
+    """Dr. Kim's follow-ups at the BOOKED times, booked by the front desk: the visits as the API answered."""
     visits = []
     for n, start in enumerate(BOOKED):
         answer = httpx.post(
@@ -132,6 +130,14 @@ def test_a_cascades_minutes_are_the_providers_live_delay_on_every_screen(
         )
         assert answer.status_code == 201, answer.text
         visits.append(answer.json()["visit"])
+    return visits
+
+
+def test_a_cascades_minutes_are_the_providers_live_delay_on_every_screen(
+    server: ManualClockServer, clock: ManualClock, screens: Screens
+) -> None:
+    desk, manager = _headers(server, Role.front_desk), _headers(server, Role.manager)
+    visits = _book_kims_day(server, desk)
     # The first two come on time and wait; nobody is roomed.
     for visit, start in zip(visits[:2], BOOKED[:2], strict=True):
         clock.set(clinic_time(start))
@@ -187,21 +193,7 @@ def test_a_cascade_still_up_after_the_provider_caught_up_says_later_visits_affec
     server.run(server.floors.sessions.add_staff(person, name, Role.provider, PIN, "test", provider=PROVIDER))
     desk, ma, manager = (_headers(server, role) for role in (Role.front_desk, Role.medical_assistant, Role.manager))
     kim = _headers(server, Role.provider)
-    visits = []
-    for n, start in enumerate(BOOKED):
-        answer = httpx.post(
-            f"{server.url}{API}/visits",
-            headers=desk,
-            timeout=10,
-            json={
-                "patient_name": f"Pat Number{n}",
-                "provider": PROVIDER,
-                "visit_type": "follow",
-                "start": f"{DAY}T{start}:00",
-            },
-        )
-        assert answer.status_code == 201, answer.text
-        visits.append(answer.json()["visit"]["id"])
+    visits = [v["id"] for v in _book_kims_day(server, desk)]
     for visit, start in zip(visits[:4], BOOKED[:4], strict=True):
         clock.set(clinic_time(start))
         _step(server, desk, visit, "arrived")
