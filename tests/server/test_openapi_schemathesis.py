@@ -9,6 +9,7 @@ is repeatable, and does not shrink (the failures are listed, not minimised)."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -192,6 +193,11 @@ def test_every_operation_answers_as_documented_for_every_role(server: ServerProc
             cases += 1
             try:
                 answer = case.call_and_validate(base_url=server.url, headers=headers, checks=CHECKS, timeout=30)
+                if answer.status_code == 429 and (case.method.upper(), operation.path) == SIGN_OUT:
+                    # The requests before it spent this sign-in's share of taps (how many depends on how fast
+                    # they went): sign out as a client does, once the wait the answer names is over.
+                    time.sleep(float(answer.headers.get("Retry-After", "1")))
+                    answer = case.call_and_validate(base_url=server.url, headers=headers, checks=CHECKS, timeout=30)
                 if 200 <= answer.status_code < 300:
                     reached[who].add(f"{case.method} {operation.path}")
             except BaseException as failure:  # schemathesis's FailureGroup: listed, it does not stop the run
