@@ -131,6 +131,22 @@ def test_auto_detection_waits_for_a_ready_patient_past_due_and_grows_with_the_wa
     assert absent_until(day.floor, "okafor", day.now) == day.now
 
 
+def test_a_walk_in_left_waiting_over_a_gap_in_the_schedule_does_not_make_the_provider_presumed_away() -> None:
+    # Dr. Kim's morning ends at 12:00 and her afternoon starts at 13:00 (a lunch the clinic file does not know).
+    # A walk-in comes at 12:19 and is ready by 12:27; she sees them when she is back. A walk-in is fitted in
+    # around the booked day, so their wait says nothing of where she is: at 12:59 she is not presumed away,
+    # and her 13:00 patient is not projected late behind an absence (unseen_days.py: a cascade raised at 12:59
+    # and cleared at 13:00, when she walked in to the walk-in). A booked patient left waiting would say it.
+    day = Day()
+    (afternoon,) = day.book("13:00")
+    walk_in = day.tap("12:19", BookVisit("P Walk In", "kim", "follow", walk_in=True)).change.visit
+    day.tap("12:21", TakeStep(walk_in, Stage.roomed, "e1"))
+    day.tap("12:27", TakeStep(walk_in, Stage.prep_done))
+    assert absent_until(day.floor, "kim", at("12:59")) == at("12:59")
+    projected = {p.visit: p for p in project(day.floor, "kim", at("12:59")).visits}
+    assert projected[afternoon].lateness < CLINIC.thresholds.cascade_minutes
+
+
 def _normal_morning(day: Day) -> list[str]:
     """A provider seeing every patient about on time (12 minutes each), with one patient on hand at 9:00."""
     visits = day.book(*STARTS)
