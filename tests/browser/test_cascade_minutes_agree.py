@@ -133,6 +133,18 @@ def _book_kims_day(server: ManualClockServer, desk: dict[str, str]) -> list[dict
     return visits
 
 
+def _open_screens(server: ManualClockServer, screens: Screens, manager: dict[str, str]) -> tuple[Page, Page, Page]:
+    """The hallway wall (paired), the manager's console and an assistant's tablet, open and fed a tick."""
+    wall = screens.open(f"{server.url}/board.html", width=1920, height=1080)
+    pair_wall(wall, server, manager)
+    console = screens.open(f"{server.url}/manager.html")
+    sign_in_page(console, PEOPLE[Role.manager][0], PIN, device="office")
+    tablet = screens.open(f"{server.url}/")
+    sign_in_page(tablet, PEOPLE[Role.medical_assistant][0], PIN)
+    server.tick()  # the delays to the screens now open
+    return wall, console, tablet
+
+
 def test_a_cascades_minutes_are_the_providers_live_delay_on_every_screen(
     server: ManualClockServer, clock: ManualClock, screens: Screens
 ) -> None:
@@ -149,13 +161,7 @@ def test_a_cascades_minutes_are_the_providers_live_delay_on_every_screen(
     server.tick()  # the cascade is raised
     raised, _ = _stored_and_live(server, manager)
 
-    wall = screens.open(f"{server.url}/board.html", width=1920, height=1080)
-    pair_wall(wall, server, manager)
-    console = screens.open(f"{server.url}/manager.html")
-    sign_in_page(console, PEOPLE[Role.manager][0], PIN, device="office")
-    tablet = screens.open(f"{server.url}/")
-    sign_in_page(tablet, PEOPLE[Role.medical_assistant][0], PIN)
-    server.tick()  # the delays to the screens now open
+    wall, console, tablet = _open_screens(server, screens, manager)
     _, live = _stored_and_live(server, manager)
     _every_screen_says(wall, console, tablet, round(live["lateness"]))
 
@@ -217,13 +223,7 @@ def test_a_cascade_still_up_after_the_provider_caught_up_says_later_visits_affec
     alert, live = _stored_and_live(server, manager)  # still up, four visits started late behind her
     assert round(live["lateness"]) == 0 and len(alert["detail"]["affected"]) >= 3, (alert, live)
 
-    wall = screens.open(f"{server.url}/board.html", width=1920, height=1080)
-    pair_wall(wall, server, manager)
-    console = screens.open(f"{server.url}/manager.html")
-    sign_in_page(console, PEOPLE[Role.manager][0], PIN, device="office")
-    tablet = screens.open(f"{server.url}/")
-    sign_in_page(tablet, PEOPLE[Role.medical_assistant][0], PIN)
-    server.tick()  # the delays to the screens now open
+    wall, console, tablet = _open_screens(server, screens, manager)
     _shown(rf"^{INITIALS} \({NAME}\): later visits affected$", wall, WALL, 0)
     _shown(rf"^{NAME} running late, later visits affected$", console, f"{MANAGER_ALERT} .alert-head strong", 0)
     _shown(rf"^{NAME} running late, later visits affected", tablet, TABLET, 0)
