@@ -313,8 +313,7 @@ def project(
     while n < len(by_ready) or waiting:
         while n < len(by_ready) and queue[by_ready[n]][3] <= free_at:
             q = queue[by_ready[n]]
-            key = planned_roomed(q[0], q[1], convention) if q[1] is not None else q[0].start
-            heapq.heappush(waiting, (key, q[0].id, by_ready[n]))
+            heapq.heappush(waiting, (planned_roomed(q[0], q[1], convention), q[0].id, by_ready[n]))
             n += 1
         if waiting:
             pick = queue[heapq.heappop(waiting)[2]]
