@@ -44,7 +44,7 @@ from floor.core.journey import Stage
 from floor.core.learned import EMPTY, Learned
 from floor.core.learning import learn
 from floor.days import fold_day
-from floor.replay import replay
+from floor.replay import AlertLine, replay
 from floor.simulator import WORLDS, simulate_day
 
 EARLY = dt.timedelta(hours=1)
@@ -238,6 +238,21 @@ def history(clinic: Clinic, world, days: int, seed: int) -> Learned:
     return learn(clinic, past)
 
 
+def scored_day(
+    clinic: Clinic, events: list[Event], truth: list[Episode], learned: Learned, floor: Score, plain: Score
+) -> tuple[list[AlertLine], list[Span], Floor]:
+    """One day's taps replayed through Floor (having learned `learned`) and through the plain projection, each
+    scored against the day's true cascades into `floor` and `plain`. Returns Floor's alert lines, its cascade
+    alerts as spans, and the floor as tapped (the visits' times as staff entered them)."""
+    end = events[-1].at
+    lines, tapped = replay(clinic, events, until=end, learned=learned)
+    alerts = cascade_alerts(lines, end)
+    for score, spans in ((floor, alerts), (plain, baseline_alerts(clinic, events, end))):
+        score.provider_days += len(clinic.providers)
+        score.add(truth, spans)
+    return lines, alerts, tapped
+
+
 def run_world(base: Clinic, name: str, days: int, seed: int, past_days: int = 0) -> tuple[Score, Score, Score]:
     """Floor's score and the baseline's over `days` days of one world (seeds seed, seed+1, ...), Floor having
     learned from `past_days` earlier days of the world (0: nothing learned, the configured minutes); and Floor's
@@ -249,17 +264,10 @@ def run_world(base: Clinic, name: str, days: int, seed: int, past_days: int = 0)
     floor_score, plain_score, as_tapped = Score(), Score(), Score()
     for n in range(days):
         events, truth_floor = simulate_day(clinic, DAY, seed + n, world=world)
-        end = events[-1].at
         truth = true_cascades(clinic, truth_floor)
-        lines, tapped = replay(clinic, events, until=end, learned=learned)
-        alerts = cascade_alerts(lines, end)
-        for score, spans, episodes in (
-            (floor_score, alerts, truth),
-            (plain_score, baseline_alerts(clinic, events, end), truth),
-            (as_tapped, alerts, true_cascades(clinic, tapped)),
-        ):
-            score.provider_days += len(clinic.providers)
-            score.add(episodes, spans)
+        _, alerts, tapped = scored_day(clinic, events, truth, learned, floor_score, plain_score)
+        as_tapped.provider_days += len(clinic.providers)
+        as_tapped.add(true_cascades(clinic, tapped), alerts)
     return floor_score, plain_score, as_tapped
 
 

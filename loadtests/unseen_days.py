@@ -74,13 +74,12 @@ from floor.core.learning import learn
 from floor.core.presence import Presence
 from floor.core.rooms import RoomAction
 from floor.days import fold_day
-from floor.replay import replay
 from loadtests.alert_quality import (
+    TARGETS,
     Score,
-    baseline_alerts,
-    cascade_alerts,
     misses,
     planned_provider_in,
+    scored_day,
     true_cascades,
 )
 
@@ -822,15 +821,9 @@ def run_scenario(name: str, days: int, seed: int, past_days: int) -> tuple[Score
     for n in range(days):
         d = simulate(name, DAY, _seed(name, seed + n))
         refused += len(d.refused)
-        events, truth_floor = d.events, d.floor
-        end = events[-1].at
-        truth = true_cascades(clinic, truth_floor)
-        lines, _ = replay(clinic, events, until=end, learned=learned)
-        alerts = cascade_alerts(lines, end)
-        for score, spans in ((floor_score, alerts), (plain_score, baseline_alerts(clinic, events, end))):
-            score.provider_days += len(clinic.providers)
-            score.add(truth, spans)
-        cases += explain(clinic, seed + n, truth, alerts, lines, truth_floor)
+        truth = true_cascades(clinic, d.floor)
+        lines, alerts, _ = scored_day(clinic, d.events, truth, learned, floor_score, plain_score)
+        cases += explain(clinic, seed + n, truth, alerts, lines, d.floor)
     return floor_score, plain_score, cases, refused
 
 
@@ -881,7 +874,8 @@ def main() -> None:
         f"{total_floor.cells():>29} | {total_plain.cells():>29} | {' '.join(misses(total_floor, total_plain)) or '-'}"
     )
     print(
-        f"targets: recall >= 0.85, precision >= 0.8, median lead >= 10 min, recall above plain; "
+        f"targets: recall >= {TARGETS['recall']}, precision >= {TARGETS['precision']}, median lead >= "
+        f"{TARGETS['lead']:.0f} min, recall above plain; "
         f"taps refused by the core: {refusals}  ({time.perf_counter() - started:.0f} s)"
     )
     if args.explain:
