@@ -189,7 +189,7 @@ class ReadmeCluster:
             time.sleep(0.1)
         raise RuntimeError("the cluster did not come up (cluster_state is not ok)")
 
-    def wait_replicas_linked(self, timeout: float = 30) -> None:
+    def wait_replicas_linked(self, timeout: float = 60) -> None:
         """Until every master has its replicas connected and in sync (`master_link_status:up`)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -214,7 +214,22 @@ class ReadmeCluster:
             except redis.RedisError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("the replicas did not link to their masters")
+        raise RuntimeError(f"the replicas did not link to their masters in {timeout} s\n{self.describe()}")
+
+    def describe(self) -> str:
+        """Each node's replication role and links, and the end of its log: what a failed wait leaves to read."""
+        lines = []
+        for node in self.nodes:
+            try:
+                info = node.client.info("replication")
+                links = {k: v for k, v in info.items() if k.startswith(("slave", "master_"))}
+                lines.append(f"node {node.port}: {info['role']} {links}")
+            except redis.RedisError as e:
+                lines.append(f"node {node.port}: {type(e).__name__} {e}")
+            log = self.base / f"redis-{node.port}" / "redis.log"
+            if log.exists():
+                lines.extend("    " + x for x in log.read_text(errors="replace").splitlines()[-12:])
+        return "\n".join(lines)
 
     def marked_failed(self, node: ClusterNode) -> bool:
         """Whether every other running node flags `node` as failed (`fail` in CLUSTER NODES, not the `fail?` of a
