@@ -6,10 +6,11 @@ appointment convention, sessions that start late, a provider pulled away, patien
 amounts, heavy-tailed visits, taps entered minutes late, one medical assistant, few rooms, more no-shows,
 and most of these at once ("hard").
 
-A true cascade is K or more consecutive seen visits of one provider (booking order, walk-ins aside) that
-really started L or more minutes after their planned provider-in BY THE CLINIC'S OWN CONVENTION (K, L: the
-clinic's settings; see `planned_provider_in` below). With taps that lag, "really" is when the step happened,
-not when it was tapped: alerts only see the taps. Its K-th visit became late at its planned provider-in + L.
+A true cascade is K or more consecutive seen visits of one provider (booking order, two booked at one time in
+the order they were seen, walk-ins aside) that really started L or more minutes after their planned
+provider-in BY THE CLINIC'S OWN CONVENTION (K, L: the clinic's settings; see `planned_provider_in` below).
+With taps that lag, "really" is when the step happened, not when it was tapped: alerts only see the taps.
+Its K-th visit became late at its planned provider-in + L.
 
 - Recall: an episode is detected when a cascade alert of its provider was raised BEFORE its K-th visit
   became late (lead > 0) and was still up at some moment from an hour before its first late visit was due.
@@ -89,7 +90,7 @@ def true_cascades(clinic: Clinic, floor: Floor) -> list[Episode]:
                 for v in floor.visits.values()
                 if v.provider == provider.id and not v.walk_in and Stage.provider_in in v.times
             ),
-            key=lambda v: v.start,
+            key=lambda v: (v.start, v.times[Stage.provider_in]),
         )
         run: list[tuple[Visit, dt.datetime]] = []
         for v in [*seen, None]:

@@ -221,8 +221,9 @@ def test_worlds_change_durations_punctuality_and_no_shows() -> None:
 # -- the yardstick -------------------------------------------------------------------------------------
 
 
-def hand_built(clinic, late_minutes: float) -> Floor:
-    """Kim's four follow-ups at 9:00, 9:20, 9:40 and 10:00, each seen `late_minutes` after its booked time."""
+def _seen(clinic, booked: list[tuple[str, dt.datetime]], with_provider: float | None = None) -> Floor:
+    """Kim's follow-ups, booked in this order: (booked time, when seen), each there and ready in time; checked out
+    `with_provider` minutes after being seen, if given."""
     floor = Floor(clinic, DAY, ids=Ids.seeded("hand"))
 
     def tap(when: dt.datetime, command: Command) -> str:
@@ -230,23 +231,29 @@ def hand_built(clinic, late_minutes: float) -> Floor:
         floor.apply(event)
         return event.change.visit
 
-    visits = [
-        tap(at("07:30"), BookVisit(f"P{n}", "kim", "follow", at(start)))
-        for n, start in enumerate(("09:00", "09:20", "09:40", "10:00"))
-    ]
+    visits = [tap(at("07:30"), BookVisit(f"P{n}", "kim", "follow", at(start))) for n, (start, _) in enumerate(booked)]
     taps = []
-    for n, visit in enumerate(visits):
-        booked = floor.visits[visit].start
+    for n, (visit, (start, seen)) in enumerate(zip(visits, booked, strict=True)):
         taps += [
-            (booked - dt.timedelta(minutes=12), TakeStep(visit, Stage.arrived)),
-            (booked - dt.timedelta(minutes=10), TakeStep(visit, Stage.roomed, f"e{n + 1}")),
-            (booked - dt.timedelta(minutes=4), TakeStep(visit, Stage.prep_done)),
-            (booked + dt.timedelta(minutes=late_minutes), TakeStep(visit, Stage.provider_in)),
-            (booked + dt.timedelta(minutes=late_minutes + 12), TakeStep(visit, Stage.checked_out)),
+            (at(start) - dt.timedelta(minutes=12), TakeStep(visit, Stage.arrived)),
+            (at(start) - dt.timedelta(minutes=10), TakeStep(visit, Stage.roomed, f"e{n + 1}")),
+            (at(start) - dt.timedelta(minutes=4), TakeStep(visit, Stage.prep_done)),
+            (seen, TakeStep(visit, Stage.provider_in)),
         ]
+        if with_provider is not None:
+            taps.append((seen + dt.timedelta(minutes=with_provider), TakeStep(visit, Stage.checked_out)))
     for when, command in sorted(taps, key=lambda t: t[0]):
         tap(when, command)
     return floor
+
+
+def hand_built(clinic, late_minutes: float) -> Floor:
+    """Kim's four follow-ups at 9:00, 9:20, 9:40 and 10:00, each seen `late_minutes` after its booked time."""
+    return _seen(
+        clinic,
+        [(start, at(start) + dt.timedelta(minutes=late_minutes)) for start in ("09:00", "09:20", "09:40", "10:00")],
+        with_provider=12,
+    )
 
 
 def test_truth_counts_lateness_by_the_clinics_own_convention() -> None:
@@ -337,3 +344,13 @@ def test_floor_and_the_baseline_are_scored_on_the_same_days_and_episodes() -> No
     assert true_cascades(clinic, truth) != tapped
     # The third score holds the same alerts against the day as tapped.
     assert as_tapped.episodes == len(tapped) and as_tapped.alerts == floor_score.alerts
+
+
+def test_truth_takes_two_visits_booked_at_one_time_in_the_order_they_were_seen() -> None:
+    # 09:00 double-booked: one patient seen on time (planned 09:09), the other after, 31 late; then the 09:20
+    # and 09:40 follow-ups 25 and 20 late. Three late in a row by the order seen, whichever was booked first.
+    on_time, late = ("09:00", at("09:09")), ("09:00", at("09:40"))
+    rest = [("09:20", at("09:54")), ("09:40", at("10:09"))]
+    for pair in ([on_time, late], [late, on_time]):
+        (episode,) = true_cascades(CLINIC, _seen(CLINIC, pair + rest))
+        assert (episode.kth_late, episode.end) == (at("09:59"), at("10:09"))
