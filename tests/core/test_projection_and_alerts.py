@@ -12,7 +12,7 @@ from floor.core.commands import BookVisit, Command, MarkPresence, TakeStep, Tap
 from floor.core.events import AlertCleared, AlertRaised, AlertUpdated
 from floor.core.floor import Floor
 from floor.core.ids import Ids
-from floor.core.journey import Stage
+from floor.core.journey import PATH, Stage
 from floor.core.presence import Presence
 from floor.core.projection import median_residual, project
 
@@ -325,14 +325,7 @@ def _out_of_order_morning(day: Day) -> list[str]:
     """Kim's first visit overruns and the next two start late; then, while the 10:00 patient waits prepped,
     Kim sees the 10:20 patient first (early, so on time by the book) and the 10:00 one only after."""
     v = [day.book(s) for s in ("09:00", "09:20", "09:40", "10:00", "10:20", "10:40", "11:00")]
-    a, r, p, i, t, o = (
-        Stage.arrived,
-        Stage.roomed,
-        Stage.prep_done,
-        Stage.provider_in,
-        Stage.teach_back_done,
-        Stage.checked_out,
-    )
+    a, r, p, i, t, o = PATH[1:]  # arrived, roomed, prep done, provider in, teach-back done, checked out
     _run(
         day,
         v,
@@ -585,14 +578,7 @@ def _double_booked_morning(day: Day) -> tuple[list[str], str | None]:
     the other after it, 36 minutes late, and with Kim 30 minutes; the 09:40 and 10:00 follow-ups wait behind
     them. Returns the visits and when the cascade was raised (None: not by 10:20)."""
     v = [day.book(s) for s in ("09:00", "09:00", "09:40", "10:00", "10:40")]
-    a, r, p, i, t, o = (
-        Stage.arrived,
-        Stage.roomed,
-        Stage.prep_done,
-        Stage.provider_in,
-        Stage.teach_back_done,
-        Stage.checked_out,
-    )
+    a, r, p, i, t, o = PATH[1:]  # arrived, roomed, prep done, provider in, teach-back done, checked out
     _run(
         day,
         v,
