@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from floor.config import demo_clinic
-from floor.core.commands import BookVisit, Command, TakeStep, Tap
+from floor.core.commands import BookVisit, TakeStep
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
 from floor.core.learned import EMPTY
 from loadtests.projection_calibration import samples, show_table
+from tests.support.floors import Tapping
 
 CLINIC = demo_clinic()  # follow-up: roomed 6, prep 3, provider 12: planned provider-in at the booked time + 9
 DAY = dt.date(2026, 11, 23)
@@ -23,13 +24,8 @@ def at(hhmm: str) -> dt.datetime:
 
 def test_each_review_sets_the_projection_beside_the_real_lateness_and_who_was_never_seen() -> None:
     floor = Floor(CLINIC, DAY, ids=Ids.seeded("calibration"))
-    events = []
-
-    def tap(when: str, command: Command) -> str:
-        event = floor.decide(command, Tap("staff", "t", at(when)))
-        floor.apply(event)
-        events.append(event)
-        return event.change.visit
+    tapping = Tapping(floor, at)
+    tap, events = tapping.tap, tapping.events
 
     seen = tap("07:30", BookVisit("Ann Lee", "kim", "follow", at("09:00")))
     never = tap("07:31", BookVisit("Bo Chan", "kim", "follow", at("09:20")))

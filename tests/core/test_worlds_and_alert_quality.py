@@ -26,6 +26,7 @@ from loadtests.alert_quality import (
     run_world,
     true_cascades,
 )
+from tests.support.floors import Tapping
 
 CLINIC = demo_clinic()  # follow-up: slot 20, roomed 6, prep_done 3, provider 12
 PROVIDER_CLINIC = msgspec.structs.replace(
@@ -292,14 +293,8 @@ def _morning(clinic, first_visit_minutes: float) -> list[Event]:
     """Kim's follow-ups every 20 minutes from 9:00, patients on time; the first visit takes
     `first_visit_minutes` with the provider (still with them at 9:50 when 45; otherwise the next two are seen
     on time). Only the taps up to 9:40."""
-    floor = Floor(clinic, DAY, ids=Ids.seeded("morning"))
-    events = []
-
-    def tap(when: str, command: Command) -> str:
-        event = floor.decide(command, Tap("staff", "t", at(when)))
-        floor.apply(event)
-        events.append(event)
-        return event.change.visit
+    tapping = Tapping(Floor(clinic, DAY, ids=Ids.seeded("morning")), at)
+    tap, events = tapping.tap, tapping.events
 
     visits = [tap("07:30", BookVisit(f"P{n}", "kim", "follow", at(f"{9 + n // 3}:{n % 3 * 20:02d}"))) for n in range(6)]
     tap("08:50", TakeStep(visits[0], Stage.arrived))
