@@ -25,7 +25,8 @@ from floor.core.ids import Ids
 from floor.core.learned import EMPTY, Learned
 from floor.log.embedded import scan
 
-_ALERT_EVENTS = (AlertRaised, AlertUpdated, AlertCleared, AlertAcknowledged)
+#: What the floor records of its own alerts, not a tap: left out of a replay, which reviews the alerts anew.
+ALERT_EVENTS = (AlertRaised, AlertUpdated, AlertCleared, AlertAcknowledged)
 TICK = dt.timedelta(minutes=1)
 #: How often a server ticks, each tick reviewing the cascades too.
 SERVER_TICK = dt.timedelta(seconds=TICK_SECONDS)
@@ -46,7 +47,7 @@ def replay(
 ) -> tuple[list[AlertLine], Floor]:
     """`learned`: what the clinic's past days say (floor/core/learning.py), as the server would have learned
     it when the day opened; none by default (the configured minutes)."""
-    taps = [e for e in events if not isinstance(e.change, _ALERT_EVENTS)]
+    taps = [e for e in events if not isinstance(e.change, ALERT_EVENTS)]
     if not taps:
         return [], Floor(clinic, clinic.day_of(until) if until else dt.date.today())
     # The alerts' ids are drawn from a fixed seed: a replay of the same events says the same, ids and all.

@@ -33,11 +33,12 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from floor.config import Clinic, demo_clinic
-from floor.core.events import AlertAcknowledged, AlertCleared, AlertRaised, AlertUpdated, Event
+from floor.core.events import Event
 from floor.core.floor import Floor
 from floor.core.journey import Stage
 from floor.core.learned import Learned
 from floor.core.projection import by_provider, project, rooming
+from floor.replay import ALERT_EVENTS
 from loadtests import alert_quality, unseen_days
 
 EVERY = dt.timedelta(minutes=5)
@@ -59,7 +60,7 @@ class Sample:
 
 def samples(clinic: Clinic, events: list[Event], real: Floor, learned: Learned) -> list[Sample]:
     """The day's taps folded in order, the providers projected every EVERY from the first whole hour."""
-    taps = [e for e in events if not isinstance(e.change, (AlertRaised, AlertUpdated, AlertCleared, AlertAcknowledged))]
+    taps = [e for e in events if not isinstance(e.change, ALERT_EVENTS)]
     floor = Floor(clinic, taps[0].day, taps[0].seq - 1)
     floor.learned = learned
     now = taps[0].at.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
