@@ -82,6 +82,15 @@ class ClusterNode:
         out = (self.base / f"node-{self.port}.out").read_text(errors="replace")
         raise RuntimeError(f"cluster node on port {self.port} did not start (exit {self.proc.poll()}):\n{out[-1500:]}")
 
+    @property
+    def log(self) -> Path | None:
+        """The node's logfile, from its own command (`--dir` and `--logfile`); None if it logs to stdout."""
+        args = self.steps[-1]
+        if "--logfile" not in args:
+            return None
+        directory = args[args.index("--dir") + 1] if "--dir" in args else "."
+        return self.base / directory / args[args.index("--logfile") + 1]
+
     def kill9(self) -> None:
         if self.proc is not None:
             self.proc.kill()
@@ -226,9 +235,8 @@ class ReadmeCluster:
                 lines.append(f"node {node.port}: {info['role']} {links}")
             except redis.RedisError as e:
                 lines.append(f"node {node.port}: {type(e).__name__} {e}")
-            log = self.base / f"redis-{node.port}" / "redis.log"
-            if log.exists():
-                lines.extend("    " + x for x in log.read_text(errors="replace").splitlines()[-12:])
+            if node.log is not None and node.log.exists():
+                lines.extend("    " + x for x in node.log.read_text(errors="replace").splitlines()[-12:])
         return "\n".join(lines)
 
     def marked_failed(self, node: ClusterNode) -> bool:
