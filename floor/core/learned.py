@@ -54,12 +54,20 @@ class Habits(Struct, frozen=True):
 
 
 class Learned(Struct, frozen=True):
-    """Stage minutes per provider, visit type and stage (keys "provider/visit_type/stage"), and each
-    provider's habits, from the past clinic days in `days`."""
+    """Stage minutes per provider, visit type and stage (keys "provider/visit_type/stage"), each provider's
+    habits, and how late the clinic's taps come, from the past clinic days in `days`."""
 
     days: list[dt.date] = []
     stages: dict[str, StageTimes] = {}
     habits: dict[str, Habits] = {}
+    #: Provider changes counted (a provider's visit whose time with them ended at a teach-back tap, and the
+    #: provider's next visit), and of them those where the next patient's provider-in was tapped before that
+    #: teach-back: a provider sees one patient at a time, so one of the two taps came after its step.
+    provider_changes: int = 0
+    late_tap_changes: int = 0
+    #: Minutes a tap here may come after its step: the median overlap of those changes, once there are enough
+    #: of them (floor/core/learning.py, `LATE_TAP_EVIDENCE`); 0 where the taps show none.
+    tap_lag: float = 0.0
 
     def times(self, provider: str, visit_type: str, stage: Stage) -> StageTimes | None:
         return self.stages.get(stage_key(provider, visit_type, stage))

@@ -14,6 +14,14 @@ The wait from arrival to rooming is not learned: it is a queue for a room, not a
 And per provider: the share of booked patients who did not come, how long after their planned rooming those
 who came arrived, and the usual gap from a booked patient's arrival to the provider walking in.
 
+And for the clinic: whether its taps come after the steps they record (`tap_lag`). A provider sees one patient
+at a time, so where a provider's next patient's provider-in was tapped before the teach-back that ended their
+last visit, one of those taps came late. Such provider changes are counted among all those whose last visit
+ended at a teach-back tap (a visit with no teach-back ends, for Floor, at its checkout, which the front desk
+may well tap after the provider has gone on: not a late tap). Once there are LATE_TAP_EVIDENCE of them, their
+median overlap is the minutes a tap may lag (at most TAP_LAG_CAP); where there are none, 0. A visit already
+started counts as a cascade's link only if that much past L late by its tap (floor/core/alerts.py).
+
 Thin data is shrunk toward the clinic file: a stage's expectation is
 `(PRIOR_VISITS * configured + n * median) / (PRIOR_VISITS + n)` over its `n` past visits, so a handful of
 visits moves it a little and a month of visits moves it to what the clinic really takes. Left out: steps
@@ -55,6 +63,12 @@ LEARNED: dict[Stage, tuple[Stage, ...]] = {
 }
 #: How many order statistics of the arrival lateness are kept per provider.
 LATE_POINTS = 101
+#: How many provider changes with a late tap before the clinic's taps are taken to lag, and the most minutes
+#: taken. In loadtests/alert_quality.py (40 days a world, 14 learned): none in a world whose taps come on time
+#: nor on any of unseen_days.py's days; 71 of 672 where 40% of taps come 1 to 6 minutes late (`tap_lag`, median
+#: 2 minutes), 55 of 637 in `hard`.
+LATE_TAP_EVIDENCE = 5
+TAP_LAG_CAP = 10.0
 
 
 def learn(clinic: Clinic, days: Iterable[Floor]) -> Learned:
@@ -77,6 +91,8 @@ class Tally:
         self.to_provider: dict[str, list[float]] = defaultdict(list)
         self.no_shows: dict[str, int] = defaultdict(int)
         self.days: list[dt.date] = []
+        self.provider_changes = 0
+        self.overlaps: list[float] = []
 
     def add(self, floor: Floor) -> None:
         """One past day's floor, as its events left it."""
@@ -85,6 +101,7 @@ class Tally:
             return
         self.days.append(floor.day)
         busy = _busy(floor)
+        self._provider_changes(floor, busy)
         for v in floor.visits.values():
             vtype = clinic.visit_type(v.visit_type)
             if vtype is None or clinic.provider(v.provider) is None or v.entered_in_error:
@@ -113,7 +130,19 @@ class Tally:
             p: _habits(self.no_shows[p], self.late[p], self.to_provider[p])
             for p in sorted({*self.no_shows, *self.late})
         }
-        return Learned(sorted(self.days), stages, habits)
+        lag = min(median(self.overlaps), TAP_LAG_CAP) if len(self.overlaps) >= LATE_TAP_EVIDENCE else 0.0
+        return Learned(sorted(self.days), stages, habits, self.provider_changes, len(self.overlaps), round(lag, 1))
+
+    def _provider_changes(self, floor: Floor, busy: dict[str, list[tuple[str, float, float]]]) -> None:
+        """Each provider's changes from a visit ended at a teach-back tap to their next visit, and by how many
+        minutes the next provider-in was tapped before that teach-back (a tap that came late)."""
+        for spans in busy.values():
+            for (last, _, ended), (_, next_in, _) in pairwise(sorted(spans, key=lambda span: span[1])):
+                if Stage.teach_back_done not in floor.visits[last].times:
+                    continue
+                self.provider_changes += 1
+                if ended > next_in:
+                    self.overlaps.append((ended - next_in) / 60)
 
 
 def _shrunk(configured: int, values: list[float]) -> StageTimes:

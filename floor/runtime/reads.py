@@ -181,6 +181,9 @@ class ReadModels:
             LEARN_DAYS,
             PRIOR_VISITS,
             providers,
+            learned.provider_changes,
+            learned.late_tap_changes,
+            learned.tap_lag,
         )
 
     def history(self, visit_id: str) -> VisitHistory:

@@ -103,6 +103,9 @@ export function renderLearned(answer) {
     : answer.days ? `From ${plural(answer.days, "past day")} (${answer.first_day} to ${answer.last_day}; at most ${answer.max_days}), each stage drawn toward the clinic file with ${answer.prior_visits} visits' weight`
     : "No past days yet: Floor expects the clinic file's minutes.";
   $("learned-summary").textContent = summary;
+  $("learned-taps").textContent = !answer.learned || !answer.provider_changes ? ""
+    : !answer.late_tap_changes ? `Taps: on time (${plural(answer.provider_changes, "provider change")}, none with the next patient's provider-in tapped before the last one's teach-back).`
+    : `Taps: in ${answer.late_tap_changes} of ${plural(answer.provider_changes, "provider change")} the next patient's provider-in was tapped before the last one's teach-back, a tap entered after its step. ${answer.tap_lag ? `Floor takes taps to lag ${minutesText(answer.tap_lag, { decimals: true })}: a visit already started counts toward a cascade only that much past the cascade's minutes late.` : "Too few to take the taps as late."} Tapping each step as it happens, or saying how long ago, keeps the times true.`;
   const stageRows = [];
   const patientRows = [];
   for (const p of answer.providers) {

@@ -17,7 +17,7 @@ from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
 from floor.core.learned import EMPTY
-from floor.core.learning import LEARN_DAYS, PRIOR_VISITS, learn
+from floor.core.learning import LATE_TAP_EVIDENCE, LEARN_DAYS, PRIOR_VISITS, learn
 from floor.core.projection import NO_SHOW_PRIOR, NO_SHOW_PRIOR_WEIGHT, project, show_chance
 from tests.support.history import PastDay
 
@@ -197,3 +197,37 @@ def test_a_provider_whose_patients_come_late_is_not_taken_for_a_no_show_as_soon(
     floor.learned = learn(CLINIC, history)
     # Dr. Kim's patients come 15 to 35 minutes late and always come: 20 minutes late is not yet a no-show.
     assert by_priors < 0.5 < show_chance(floor, second, now)
+
+
+def changeovers(overlaps: list[float], *, teach_back: bool = True) -> Floor:
+    """One past day of Dr. Kim's, a changeover from one patient to the next for each overlap (the first's
+    teach-back tapped that many minutes after the second's provider-in; negative: before it)."""
+    day = PastDay(CLINIC, past(1))
+    for overlap in overlaps:
+        day.changeover("kim", "follow", overlap=overlap, teach_back=teach_back)
+    return day.floor
+
+
+def test_a_clinic_whose_taps_come_after_their_steps_learns_by_how_much() -> None:
+    # Five times the next patient's provider-in was tapped before the last one's teach-back: a provider sees one
+    # patient at a time, so a tap came late, by the median overlap.
+    learned = learn(CLINIC, [changeovers([1, 2, 3, 4, 6])])
+    # Each changeover is two changes counted (into its second patient, then on to the next changeover's first)
+    # but for the day's last.
+    assert (learned.provider_changes, learned.late_tap_changes, learned.tap_lag) == (9, 5, 3.0)
+
+
+def test_taps_on_time_or_too_few_late_ones_teach_no_lag() -> None:
+    on_time = learn(CLINIC, [changeovers([-1, -2, -1, -3, -1, -2])])
+    assert (on_time.provider_changes, on_time.late_tap_changes, on_time.tap_lag) == (11, 0, 0.0)
+    few = learn(CLINIC, [changeovers([5.0] * (LATE_TAP_EVIDENCE - 1) + [-1.0])])
+    assert (few.late_tap_changes, few.tap_lag) == (LATE_TAP_EVIDENCE - 1, 0.0)
+    # And what a new clinic knows: nothing.
+    assert (EMPTY.provider_changes, EMPTY.late_tap_changes, EMPTY.tap_lag) == (0, 0, 0.0)
+
+
+def test_a_checkout_tapped_after_the_provider_went_on_is_no_late_tap() -> None:
+    # With no teach-back, a visit's time with the provider ends at its checkout, which the front desk taps when
+    # the patient leaves, the provider perhaps already with the next: that is not a tap entered late.
+    learned = learn(CLINIC, [changeovers([2, 3, 4, 5, 6, 7], teach_back=False)])
+    assert (learned.late_tap_changes, learned.tap_lag) == (0, 0.0)

@@ -13,6 +13,7 @@ from floor.core.events import AlertCleared, AlertRaised, AlertUpdated
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import PATH, Stage
+from floor.core.learned import Learned
 from floor.core.presence import Presence
 from floor.core.projection import median_residual, project
 
@@ -617,3 +618,51 @@ def test_the_on_time_half_of_a_double_booked_slot_does_not_hide_the_late_half_fr
     assert AlertCleared not in _cascade_kinds(day), day.log
     (alert,) = day.active("cascade")
     assert v[1] in alert.detail.affected and v[0] not in alert.detail.affected
+
+
+def _started_late_morning(tap_lag: float) -> Day:
+    """Kim's 09:00, 09:20 and 09:40 follow-ups (planned provider-in 09:09, 09:29, 09:49) started 16, 14 and 11
+    minutes late by their taps; her next patient is booked at noon. `tap_lag`: what the clinic's past days
+    showed of its taps coming late (floor/core/learning.py)."""
+    day = Day()
+    day.floor.learned = Learned(tap_lag=tap_lag)
+    v = [day.book(s) for s in ("09:00", "09:20", "09:40", "12:00")]
+    a, r, p, i, t, o = PATH[1:]  # arrived, roomed, prep done, provider in, teach-back done, checked out
+    _run(
+        day,
+        v,
+        [
+            ("08:55", 0, a),
+            ("09:00", 0, r),
+            ("09:06", 0, p),
+            ("09:15", 1, a),
+            ("09:20", 1, r),
+            ("09:25", 0, i),  # 16 late
+            ("09:26", 1, p),
+            ("09:35", 2, a),
+            ("09:40", 2, r),
+            ("09:42", 0, t),
+            ("09:42", 0, o),
+            ("09:43", 1, i),  # 14 late
+            ("09:46", 2, p),
+            ("09:59", 1, t),
+            ("09:59", 1, o),
+            ("10:00", 2, i),  # 11 late by its tap
+        ],
+        until="10:05",
+    )
+    return day
+
+
+def test_where_taps_come_late_a_visit_just_over_the_minutes_by_its_tap_is_no_link_yet() -> None:
+    # Three visits in a row started L or more late by their taps: a cascade where taps come on time. Where the
+    # clinic's taps come 2 minutes after their steps, the third, 11 minutes late by its tap, may really have
+    # been 9: two links, no cascade.
+    on_time = _started_late_morning(tap_lag=0.0)
+    assert [(when, kind) for when, kind, alert_kind in on_time.log if alert_kind == "cascade"] == [
+        ("10:00", AlertRaised)
+    ]
+    lagging = _started_late_morning(tap_lag=2.0)
+    assert lagging.active("cascade") == [], lagging.log
+    # One more minute late by its tap, and it is a link again.
+    assert len(_started_late_morning(tap_lag=1.0).active("cascade")) == 1

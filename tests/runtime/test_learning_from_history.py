@@ -115,9 +115,30 @@ async def test_a_new_clinic_with_no_history_expects_the_configured_minutes(open_
     await runtime.start()
     await todays_morning(runtime)
     learned = await runtime.learn()
-    assert learned.days == [] and learned.stages == {} and learned.habits == {}
+    assert learned.days == [] and learned.stages == {} and learned.habits == {} and learned.tap_lag == 0.0
     assert with_provider(runtime, "kim") == [12.0] * 4
     assert runtime.learned_answer().days == 0
+
+
+async def test_a_clinic_whose_taps_came_late_in_past_days_takes_them_to_lag(open_log: Opener) -> None:
+    # Two past days with three changeovers each where the next patient's provider-in was tapped before the last
+    # one's teach-back (by 1 to 5 minutes): a tap entered after its step, six times, 3 minutes at the median.
+    log = await open_log()
+    seq = 0
+    for n, overlaps in ((2, (1, 2, 3)), (1, (3, 4, 5))):
+        day = PastDay(CLINIC, TODAY - dt.timedelta(days=n), base_seq=seq)
+        for overlap in overlaps:
+            day.changeover("kim", "follow", overlap=overlap)
+        await log.append_all(CLINIC.id, [Record(e) for e in day.events])
+        seq = day.events[-1].seq
+    runtime = ClinicRuntime(CLINIC, log, ManualClock(MORNING), Hub())
+    await runtime.start()
+    assert runtime.floor.learned.tap_lag == 0.0  # not learned yet
+    learned = await runtime.learn()
+    assert (learned.provider_changes, learned.late_tap_changes, learned.tap_lag) == (10, 6, 3.0)
+    assert runtime.floor.learned.tap_lag == 3.0  # what today's cascades go by
+    answer = runtime.learned_answer()
+    assert (answer.provider_changes, answer.late_tap_changes, answer.tap_lag) == (10, 6, 3.0)
 
 
 async def test_the_next_day_opens_with_the_days_before_it_learned(open_log: Opener) -> None:

@@ -72,6 +72,32 @@ class PastDay:
         self.tap(MarkRoom(room, RoomAction.ready), after=1)
         return visit_id
 
+    def changeover(self, provider: str, visit_type: str, *, overlap: float, teach_back: bool = True) -> tuple[str, str]:
+        """Two patients, both ready, seen one after the other: the provider walks in to the first, 10 minutes
+        later to the second, and the first's teach-back (or, `teach_back` False, its checkout, the teach-back
+        skipped) is tapped `overlap` minutes after the second's provider-in (a tap entered after its step when
+        positive). The second's teach-back and checkout follow 10 minutes on."""
+        ids = []
+        rooms = [r.id for r in self.floor.rooms.values() if r.state.value == "ready"][:2]
+        for room in rooms:
+            booked = self.tap(BookVisit(f"P{len(self.floor.visits)}", provider, visit_type, self.now))
+            visit = booked.change.visit
+            self.tap(TakeStep(visit, Stage.arrived), after=1)
+            self.tap(TakeStep(visit, Stage.roomed, room))
+            self.tap(TakeStep(visit, Stage.prep_done), after=2)
+            ids.append(visit)
+        first, second = ids
+        self.tap(TakeStep(first, Stage.provider_in), after=1)
+        self.tap(TakeStep(second, Stage.provider_in), after=10)
+        self.tap(TakeStep(first, Stage.teach_back_done if teach_back else Stage.checked_out), after=overlap)
+        if teach_back:
+            self.tap(TakeStep(first, Stage.checked_out))
+        self.tap(TakeStep(second, Stage.teach_back_done), after=10)
+        self.tap(TakeStep(second, Stage.checked_out))
+        for room in rooms:
+            self.tap(MarkRoom(room, RoomAction.ready), after=1)
+        return first, second
+
     def no_show(self, provider: str, visit_type: str) -> str:
         visit = self.tap(BookVisit(f"P{len(self.floor.visits)}", provider, visit_type, self.now)).change.visit
         self.tap(TakeStep(visit, Stage.no_show), after=30)

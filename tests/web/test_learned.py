@@ -77,3 +77,5 @@ def test_managers_read_what_was_learned_and_nobody_else(tmp_path: Path) -> None:
             (25, 25.0, None, 0),
         ]
         assert providers["okafor"]["no_show_share"] is None
+        # Visits with no teach-back: no provider change to tell whether taps come late.
+        assert (answer["provider_changes"], answer["late_tap_changes"], answer["tap_lag"]) == (0, 0, 0.0)

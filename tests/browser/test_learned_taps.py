@@ -1,0 +1,68 @@
+"""The manager's "What Floor has learned" says when the clinic's past days show taps entered after their steps,
+and what Floor makes of it (floor/core/learning.py, `tap_lag`): here six provider changes of two past days
+had the next patient's provider-in tapped before the last one's teach-back, 3 minutes at the median.
+
+The server runs in this process on a manual clinic clock, on a log holding the past days."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from floor.clock import ManualClock
+from floor.config import demo_clinic
+from floor.core.access import Role
+from floor.log.base import Record
+from floor.log.embedded import EmbeddedLog
+from tests.browser.conftest import Screens, sign_in_page
+from tests.support.history import PastDay
+from tests.support.in_process_server import InProcessServer
+from tests.support.staff import PEOPLE, PIN, test_floors
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+CLINIC = demo_clinic()
+TODAY = dt.date(2026, 11, 23)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[InProcessServer]:
+    async def past_days() -> None:
+        log = EmbeddedLog(tmp_path)
+        seq = 0
+        for n, overlaps in ((2, (1, 2, 3)), (1, (3, 4, 5))):
+            day = PastDay(CLINIC, TODAY - dt.timedelta(days=n), base_seq=seq)
+            for overlap in overlaps:
+                day.changeover("kim", "follow", overlap=overlap)
+            await log.append_all(CLINIC.id, [Record(e) for e in day.events])
+            seq = day.events[-1].seq
+        await log.close()
+
+    # Playwright's page API runs a loop in this thread: the log is written in one of its own.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, past_days()).result()
+    floors = test_floors(tmp_path, [CLINIC], clock=ManualClock(CLINIC.local(TODAY, dt.time(8))), tick_seconds=3600)
+    with InProcessServer(floors) as server:
+        person, name = PEOPLE[Role.manager]
+        server.run(floors.sessions.add_staff(person, name, Role.manager, PIN, "test"))
+        yield server
+
+
+def test_the_manager_sees_that_taps_came_late_and_what_floor_makes_of_it(
+    server: InProcessServer, screens: Screens
+) -> None:
+    console = screens.open(f"{server.url}/manager.html")
+    sign_in_page(console, PEOPLE[Role.manager][0], PIN, device="office")
+    console.wait_for_function(
+        "() => /^Taps: in 6 of 10 provider changes/.test(document.querySelector('#learned-taps').textContent)",
+        timeout=10_000,
+    )
+    text = console.locator("#learned-taps").inner_text()
+    assert "tapped before the last one's teach-back" in text, text
+    assert "Floor takes taps to lag 3 min" in text, text
+    assert "only that much past the cascade's minutes late" in text, text
