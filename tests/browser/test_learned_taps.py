@@ -17,10 +17,9 @@ import pytest
 from floor.clock import ManualClock
 from floor.config import demo_clinic
 from floor.core.access import Role
-from floor.log.base import Record
 from floor.log.embedded import EmbeddedLog
 from tests.browser.conftest import Screens, sign_in_page
-from tests.support.history import PastDay
+from tests.support.history import write_late_tap_days
 from tests.support.in_process_server import InProcessServer
 from tests.support.staff import PEOPLE, PIN, test_floors
 
@@ -34,13 +33,7 @@ TODAY = dt.date(2026, 11, 23)
 def server(tmp_path: Path) -> Iterator[InProcessServer]:
     async def past_days() -> None:
         log = EmbeddedLog(tmp_path)
-        seq = 0
-        for n, overlaps in ((2, (1, 2, 3)), (1, (3, 4, 5))):
-            day = PastDay(CLINIC, TODAY - dt.timedelta(days=n), base_seq=seq)
-            for overlap in overlaps:
-                day.changeover("kim", "follow", overlap=overlap)
-            await log.append_all(CLINIC.id, [Record(e) for e in day.events])
-            seq = day.events[-1].seq
+        await write_late_tap_days(log, CLINIC, TODAY, [(1, 2, 3), (3, 4, 5)])
         await log.close()
 
     # Playwright's page API runs a loop in this thread: the log is written in one of its own.

@@ -21,7 +21,7 @@ from floor.log.embedded import EmbeddedLog
 from floor.log.files import OsFiles
 from floor.runtime import ClinicRuntime
 from tests.support.clinics import quiet_clinic
-from tests.support.history import PastDay
+from tests.support.history import PastDay, write_late_tap_days
 from tests.support.logs import Opener
 from tests.support.staff import test_floors
 
@@ -124,13 +124,7 @@ async def test_a_clinic_whose_taps_came_late_in_past_days_takes_them_to_lag(open
     # Two past days with three changeovers each where the next patient's provider-in was tapped before the last
     # one's teach-back (by 1 to 5 minutes): a tap entered after its step, six times, 3 minutes at the median.
     log = await open_log()
-    seq = 0
-    for n, overlaps in ((2, (1, 2, 3)), (1, (3, 4, 5))):
-        day = PastDay(CLINIC, TODAY - dt.timedelta(days=n), base_seq=seq)
-        for overlap in overlaps:
-            day.changeover("kim", "follow", overlap=overlap)
-        await log.append_all(CLINIC.id, [Record(e) for e in day.events])
-        seq = day.events[-1].seq
+    await write_late_tap_days(log, CLINIC, TODAY, [(1, 2, 3), (3, 4, 5)])
     runtime = ClinicRuntime(CLINIC, log, ManualClock(MORNING), Hub())
     await runtime.start()
     assert runtime.floor.learned.tap_lag == 0.0  # not learned yet

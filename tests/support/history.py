@@ -9,6 +9,7 @@ pure floor, as the log would hold them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from floor.config import Clinic
 from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, Tap, UndoStep
@@ -17,6 +18,7 @@ from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
 from floor.core.rooms import RoomAction
+from floor.log.base import EventLog, Record
 
 
 class PastDay:
@@ -102,3 +104,17 @@ class PastDay:
         visit = self.tap(BookVisit(f"P{len(self.floor.visits)}", provider, visit_type, self.now)).change.visit
         self.tap(TakeStep(visit, Stage.no_show), after=30)
         return visit
+
+
+async def write_late_tap_days(log: EventLog, clinic: Clinic, today: dt.date, days: Iterable[Iterable[float]]) -> int:
+    """Past days before `today` in the log, one per item of `days` (the last item the day before today): Dr.
+    Kim's follow-ups seen in changeovers, one per overlap (`PastDay.changeover`). Returns the last seq."""
+    days = [list(overlaps) for overlaps in days]
+    seq = 0
+    for n, overlaps in zip(range(len(days), 0, -1), days, strict=True):
+        day = PastDay(clinic, today - dt.timedelta(days=n), base_seq=seq)
+        for overlap in overlaps:
+            day.changeover("kim", "follow", overlap=overlap)
+        await log.append_all(clinic.id, [Record(e) for e in day.events])
+        seq = day.events[-1].seq
+    return seq
