@@ -1,7 +1,8 @@
 """How well does Floor's projection foretell what then happens? Clinic days from both models (Floor's simulator,
 `alert_quality.py`'s worlds, and the second model, `unseen_days.py`'s scenarios) are folded tap by tap; every 5
 minutes of clinic time each provider is projected as a cascade review does (`project`), and each booked visit
-due within the next 30 minutes (the cascade's horizon) is set beside how the day really went for it.
+due within the cascade's horizon (`HORIZON` in floor/core/alerts.py, 30 minutes) is set beside how the day
+really went for it.
 
 Two tables per model:
 
@@ -33,6 +34,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from floor.config import Clinic, demo_clinic
+from floor.core.alerts import HORIZON
 from floor.core.events import Event
 from floor.core.floor import Floor
 from floor.core.journey import Stage
@@ -42,7 +44,6 @@ from floor.replay import ALERT_EVENTS
 from loadtests import alert_quality, unseen_days
 
 EVERY = dt.timedelta(minutes=5)
-HORIZON = dt.timedelta(minutes=30)
 MINUTE = dt.timedelta(minutes=1)
 
 

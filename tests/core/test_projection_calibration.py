@@ -19,7 +19,7 @@ DAY = dt.date(2026, 11, 23)
 
 def at(hhmm: str) -> dt.datetime:
     h, m = map(int, hhmm.split(":"))
-    return dt.datetime(2026, 11, 23, h, m, tzinfo=CLINIC.tz)
+    return dt.datetime.combine(DAY, dt.time(h, m), tzinfo=CLINIC.tz)
 
 
 def test_each_review_sets_the_projection_beside_the_real_lateness_and_who_was_never_seen() -> None:
