@@ -23,6 +23,12 @@ Its K-th visit became late at its planned provider-in + L.
     .venv/bin/python loadtests/alert_quality.py --days 40
     .venv/bin/python loadtests/alert_quality.py --days 40 --history 0
     .venv/bin/python loadtests/alert_quality.py --days 100 --worlds default,provider_time --seed 1000
+    .venv/bin/python loadtests/alert_quality.py --days 10 --worlds tap_lag --explain 3
+
+`--explain N` prints, per world, how many false alerts and missed episodes there were of each rough kind, then
+N of each with the provider's run of visits (minutes late; in a world whose taps lag, "+8/+12": really 8, 12
+by the tap). A false alert is `untapped` when a step of that provider's had happened and was not yet tapped
+at its raise.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import datetime as dt
 import statistics
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -229,6 +236,163 @@ class Score:
         return f"{self.recall:6.2f} {self.precision:6.2f} {self.lead:5.0f} {self.false_per_day:6.2f}"
 
 
+_GONE = (Stage.no_show, Stage.cancelled, Stage.left_without_being_seen)
+
+
+@dataclass
+class Case:
+    """A false alert or a missed episode, for --explain."""
+
+    kind: str
+    seed: int
+    provider: str
+    text: str
+    #: Why, roughly (see `_why_false`, `explain`).
+    why: tuple[str, ...] = ()
+
+
+def _why_false(
+    clinic: Clinic, floor: Floor, detail, raised: dt.datetime, cleared: dt.datetime, seen: Floor | None = None
+) -> tuple[str, ...]:
+    """Rough kinds of a false alert, from the visits it named as affected and how the day went for them:
+    `not-seen` (one never saw the provider: a no-show, a cancellation, a patient who left), `near-miss` (K-1
+    of them really were L late, or K of them 0.6 L), `already-seen` (all had seen the provider before the
+    raise), `flicker` (up 3 minutes or less), `untapped` (`seen`, the floor as its taps had it at the raise,
+    given: a step of one of the provider's visits had happened and was not yet tapped); `other`."""
+    if detail is None:
+        return ("other",)
+    k, late = clinic.thresholds.cascade_visits, clinic.thresholds.cascade_minutes
+    affected = [floor.visits[v] for v in detail.affected if v in floor.visits]
+    lates = [
+        (v.times[Stage.provider_in] - planned_provider_in(clinic, v)).total_seconds() / 60
+        for v in affected
+        if Stage.provider_in in v.times and not v.walk_in
+    ]
+    why = []
+    if any(v.stage in _GONE for v in affected):
+        why.append("not-seen")
+    if sum(x >= late for x in lates) >= k - 1 or sum(x >= 0.6 * late for x in lates) >= k:
+        why.append("near-miss")
+    if affected and all(v.times.get(Stage.provider_in, cleared) <= raised for v in affected):
+        why.append("already-seen")
+    if cleared - raised <= dt.timedelta(minutes=3):
+        why.append("flicker")
+    if seen is not None and _untapped(floor, seen, affected[0].provider if affected else None, raised):
+        why.append("untapped")
+    return tuple(why) or ("other",)
+
+
+def _untapped(floor: Floor, seen: Floor, provider: str | None, at: dt.datetime) -> bool:
+    """Whether a step of one of `provider`'s visits had really happened by `at` (`floor`: the day as it went)
+    and was not in the floor as tapped by then (`seen`)."""
+    for v in floor.visits.values():
+        if v.provider != provider:
+            continue
+        tapped = seen.visits.get(v.id)
+        if any(t <= at and (tapped is None or stage not in tapped.times) for stage, t in v.times.items()):
+            return True
+    return False
+
+
+def _fmt(clinic: Clinic, t: dt.datetime | None) -> str:
+    return t.astimezone(clinic.tz).strftime("%H:%M") if t else "--:--"
+
+
+def _run_of(
+    clinic: Clinic, floor: Floor, provider: str, lo: dt.datetime, hi: dt.datetime, tapped: Floor | None = None
+) -> str:
+    """The provider's booked visits planned between lo and hi: planned provider-in, minutes late (or the end);
+    with `tapped` (the day as tapped) and a provider-in tapped at another time, that lateness after a slash."""
+    out = []
+    for v in sorted((v for v in floor.visits.values() if v.provider == provider), key=lambda v: v.start):
+        planned = planned_provider_in(clinic, v)
+        if v.walk_in or not lo <= planned <= hi:
+            continue
+        seen = v.times.get(Stage.provider_in)
+        late = f"{(seen - planned).total_seconds() / 60:+.0f}" if seen else v.stage.value[:7]
+        entered = tapped.visits[v.id].times.get(Stage.provider_in) if tapped and v.id in tapped.visits else seen
+        if seen and entered and entered != seen:
+            late += f"/{(entered - planned).total_seconds() / 60:+.0f}"
+        out.append(f"{_fmt(clinic, planned)}{late}")
+    return " ".join(out)
+
+
+def explain(
+    clinic: Clinic,
+    seed: int,
+    truth: list[Episode],
+    spans: list[Span],
+    lines: list[AlertLine],
+    floor: Floor,
+    events: list[Event] | None = None,
+    tapped: Floor | None = None,
+) -> list[Case]:
+    """The day's false alerts and missed episodes, each with its provider's run of visits. `floor`: the day as
+    it really went; with `events` (the taps, as entered) and `tapped` (the day as tapped), in a world whose
+    taps lag, each false alert is also checked for steps not yet tapped at its raise, and the run shows each
+    provider-in's lateness by its tap where that differs."""
+    cases = []
+    raised = {
+        (c.provider, line.at): c.detail
+        for line in lines
+        if isinstance(c := line.change, AlertRaised) and c.kind == "cascade"
+    }
+    for provider, at, cleared in spans:
+        if any(ep.provider == provider and at <= ep.end and cleared >= ep.start for ep in truth):
+            continue
+        detail = raised.get((provider, at))
+        said = f"lateness {detail.lateness:.0f}, {len(detail.affected)} affected" if detail else ""
+        run = _run_of(
+            clinic, floor, provider, at - dt.timedelta(minutes=60), cleared + dt.timedelta(minutes=60), tapped
+        )
+        seen = fold_day(clinic, floor.day, [e for e in events if e.at <= at]) if events else None
+        cases.append(
+            Case(
+                "false",
+                seed,
+                provider,
+                f"raised {_fmt(clinic, at)} cleared {_fmt(clinic, cleared)} ({said}); run: {run}",
+                _why_false(clinic, floor, detail, at, cleared, seen),
+            )
+        )
+    for ep in truth:
+        hits = [(a, c) for p, a, c in spans if p == ep.provider and a < ep.kth_late and c > ep.start]
+        if hits:
+            continue
+        mine = [(a, c) for p, a, c in spans if p == ep.provider and c > ep.start and a <= ep.end]
+        said = ", ".join(
+            f"{_fmt(clinic, a)}-{_fmt(clinic, c)} (lateness {raised[(ep.provider, a)].lateness:.0f})"
+            if (ep.provider, a) in raised
+            else f"{_fmt(clinic, a)}-{_fmt(clinic, c)}"
+            for a, c in mine
+        )
+        run = _run_of(clinic, floor, ep.provider, ep.start, ep.end + dt.timedelta(minutes=30), tapped)
+        lag = (min(a for a, _ in mine) - ep.kth_late).total_seconds() / 60 if mine else None
+        why = "no alert" if lag is None else "raised <= 5 min late" if lag <= 5 else "raised > 5 min late"
+        cases.append(
+            Case(
+                "missed",
+                seed,
+                ep.provider,
+                f"K-th late at {_fmt(clinic, ep.kth_late)}; Floor alerts: {said or 'none'}; run: {run}",
+                (why,),
+            )
+        )
+    return cases
+
+
+def print_cases(explained: list[tuple[str, list[Case]]], n: int) -> None:
+    """Per world (or scenario): how many false alerts and missed episodes of each kind, then `n` of each."""
+    for name, cases in explained:
+        for kind in ("false", "missed"):
+            kinds = Counter(w for c in cases if c.kind == kind for w in c.why)
+            print(f"[{name}] {kind}: {len([c for c in cases if c.kind == kind])}; {dict(sorted(kinds.items()))}")
+    for name, cases in explained:
+        for kind in ("false", "missed"):
+            for c in [c for c in cases if c.kind == kind][:n]:
+                print(f"[{name}] {kind} seed {c.seed} {c.provider} {'/'.join(c.why)}: {c.text}")
+
+
 def history(clinic: Clinic, world, days: int, seed: int) -> Learned:
     """What Floor learns from `days` past days of the same world (seeds far from the scored days'), as a
     server learns from the clinic's log when the day opens: the days as tapped, not as they really went."""
@@ -254,11 +418,14 @@ def scored_day(
     return lines, alerts, tapped
 
 
-def run_world(base: Clinic, name: str, days: int, seed: int, past_days: int = 0) -> tuple[Score, Score, Score]:
+def run_world(
+    base: Clinic, name: str, days: int, seed: int, past_days: int = 0, cases: list[Case] | None = None
+) -> tuple[Score, Score, Score]:
     """Floor's score and the baseline's over `days` days of one world (seeds seed, seed+1, ...), Floor having
     learned from `past_days` earlier days of the world (0: nothing learned, the configured minutes); and Floor's
     score against the day as it was tapped (the visits' times as staff entered them), which differs from the
-    first only in a world whose taps lag."""
+    first only in a world whose taps lag. With `cases`, each day's false alerts and missed episodes are added
+    to it (`explain`)."""
     world = WORLDS[name]
     clinic = world.clinic(base)
     learned = history(clinic, world, past_days, seed) if past_days else EMPTY
@@ -266,7 +433,11 @@ def run_world(base: Clinic, name: str, days: int, seed: int, past_days: int = 0)
     for n in range(days):
         events, truth_floor = simulate_day(clinic, DAY, seed + n, world=world)
         truth = true_cascades(clinic, truth_floor)
-        _, alerts, tapped = scored_day(clinic, events, truth, learned, floor_score, plain_score)
+        lines, alerts, tapped = scored_day(clinic, events, truth, learned, floor_score, plain_score)
+        if cases is not None:
+            lagging = world.tap_lag_share > 0
+            as_entered = (events, tapped) if lagging else (None, None)
+            cases += explain(clinic, seed + n, truth, alerts, lines, truth_floor, *as_entered)
         as_tapped.provider_days += len(clinic.providers)
         as_tapped.add(true_cascades(clinic, tapped), alerts)
     return floor_score, plain_score, as_tapped
@@ -299,6 +470,9 @@ def main() -> None:
         help="past days of each world Floor learns from first, as a server learns from its "
         "log (default 14; 0: nothing learned, the configured minutes)",
     )
+    parser.add_argument(
+        "--explain", type=int, default=0, metavar="N", help="print N false alerts and missed episodes per world"
+    )
     args = parser.parse_args()
     names = [w.strip() for w in args.worlds.split(",") if w.strip()]
     unknown = [w for w in names if w not in WORLDS]
@@ -319,9 +493,14 @@ def main() -> None:
     print("-" * len(header))
     total_floor, total_plain = Score(), Score()
     lagging: list[tuple[str, Score]] = []
+    explained: list[tuple[str, list[Case]]] = []
     started = time.perf_counter()
     for name in names:
-        floor_score, plain_score, as_tapped = run_world(base, name, args.days, args.seed, args.history)
+        cases: list[Case] = []
+        floor_score, plain_score, as_tapped = run_world(
+            base, name, args.days, args.seed, args.history, cases if args.explain else None
+        )
+        explained.append((name, cases))
         if WORLDS[name].tap_lag_share > 0:
             lagging.append((name, as_tapped))
         total_floor += floor_score
@@ -347,6 +526,8 @@ def main() -> None:
         f"median lead >= {TARGETS['lead']:.0f} min, recall above the plain projection's  "
         f"({time.perf_counter() - started:.0f} s)"
     )
+    if args.explain:
+        print_cases(explained, args.explain)
 
 
 if __name__ == "__main__":

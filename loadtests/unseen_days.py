@@ -65,7 +65,7 @@ if __package__ in (None, ""):
 from floor.config import AppointmentTime, Clinic, demo_clinic_path, parse_clinic
 from floor.core.commands import BookVisit, MarkPresence, MarkRoom, TakeStep, Tap
 from floor.core.errors import Refusal
-from floor.core.events import AlertRaised, Event
+from floor.core.events import Event
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
@@ -76,9 +76,11 @@ from floor.core.rooms import RoomAction
 from floor.days import fold_day
 from loadtests.alert_quality import (
     TARGETS,
+    Case,
     Score,
+    explain,
     misses,
-    planned_provider_in,
+    print_cases,
     scored_day,
     true_cascades,
 )
@@ -706,112 +708,6 @@ def history(scenario: str, days: int, seed: int) -> Learned:
     return learn(clinic, past)
 
 
-@dataclass
-class Case:
-    """A false alert or a missed episode, for --explain."""
-
-    kind: str
-    seed: int
-    provider: str
-    text: str
-    #: Why, roughly (see `_why_false`, `_why_missed`).
-    why: tuple[str, ...] = ()
-
-
-_GONE = (Stage.no_show, Stage.cancelled, Stage.left_without_being_seen)
-
-
-def _why_false(clinic: Clinic, floor: Floor, detail, raised: dt.datetime, cleared: dt.datetime) -> tuple[str, ...]:
-    """Rough kinds of a false alert, from the visits it named as affected and how the day went for them:
-    `not-seen` (one never saw the provider: a no-show, a cancellation, a patient who left), `near-miss` (K-1
-    of them really were L late, or K of them 0.6 L), `already-seen` (all had seen the provider before the
-    raise), `flicker` (up 3 minutes or less); `other`."""
-    if detail is None:
-        return ("other",)
-    k, late = clinic.thresholds.cascade_visits, clinic.thresholds.cascade_minutes
-    affected = [floor.visits[v] for v in detail.affected if v in floor.visits]
-    lates = [
-        (v.times[Stage.provider_in] - planned_provider_in(clinic, v)).total_seconds() / 60
-        for v in affected
-        if Stage.provider_in in v.times and not v.walk_in
-    ]
-    why = []
-    if any(v.stage in _GONE for v in affected):
-        why.append("not-seen")
-    if sum(x >= late for x in lates) >= k - 1 or sum(x >= 0.6 * late for x in lates) >= k:
-        why.append("near-miss")
-    if affected and all(v.times.get(Stage.provider_in, cleared) <= raised for v in affected):
-        why.append("already-seen")
-    if cleared - raised <= dt.timedelta(minutes=3):
-        why.append("flicker")
-    return tuple(why) or ("other",)
-
-
-def _fmt(clinic: Clinic, t: dt.datetime | None) -> str:
-    return t.astimezone(clinic.tz).strftime("%H:%M") if t else "--:--"
-
-
-def _run_of(clinic: Clinic, floor: Floor, provider: str, lo: dt.datetime, hi: dt.datetime) -> str:
-    """The provider's booked visits planned between lo and hi: planned provider-in, minutes late (or the end)."""
-    out = []
-    for v in sorted((v for v in floor.visits.values() if v.provider == provider), key=lambda v: v.start):
-        planned = planned_provider_in(clinic, v)
-        if v.walk_in or not lo <= planned <= hi:
-            continue
-        seen = v.times.get(Stage.provider_in)
-        late = f"{(seen - planned).total_seconds() / 60:+.0f}" if seen else v.stage.value[:7]
-        out.append(f"{_fmt(clinic, planned)}{late}")
-    return " ".join(out)
-
-
-def explain(clinic: Clinic, seed: int, truth, spans, lines, floor: Floor) -> list[Case]:
-    cases = []
-    raised = {
-        (c.provider, line.at): c.detail
-        for line in lines
-        if isinstance(c := line.change, AlertRaised) and c.kind == "cascade"
-    }
-    for provider, at, cleared in spans:
-        if any(ep.provider == provider and at <= ep.end and cleared >= ep.start for ep in truth):
-            continue
-        detail = raised.get((provider, at))
-        said = f"lateness {detail.lateness:.0f}, {len(detail.affected)} affected" if detail else ""
-        run = _run_of(clinic, floor, provider, at - dt.timedelta(minutes=30), cleared + dt.timedelta(minutes=60))
-        cases.append(
-            Case(
-                "false",
-                seed,
-                provider,
-                f"raised {_fmt(clinic, at)} cleared {_fmt(clinic, cleared)} ({said}); run: {run}",
-                _why_false(clinic, floor, detail, at, cleared),
-            )
-        )
-    for ep in truth:
-        hits = [(a, c) for p, a, c in spans if p == ep.provider and a < ep.kth_late and c > ep.start]
-        if hits:
-            continue
-        mine = [(a, c) for p, a, c in spans if p == ep.provider and c > ep.start and a <= ep.end]
-        said = ", ".join(
-            f"{_fmt(clinic, a)}-{_fmt(clinic, c)} (lateness {raised[(ep.provider, a)].lateness:.0f})"
-            if (ep.provider, a) in raised
-            else f"{_fmt(clinic, a)}-{_fmt(clinic, c)}"
-            for a, c in mine
-        )
-        run = _run_of(clinic, floor, ep.provider, ep.start, ep.end + dt.timedelta(minutes=30))
-        lag = (min(a for a, _ in mine) - ep.kth_late).total_seconds() / 60 if mine else None
-        why = "no alert" if lag is None else "raised <= 5 min late" if lag <= 5 else "raised > 5 min late"
-        cases.append(
-            Case(
-                "missed",
-                seed,
-                ep.provider,
-                f"K-th late at {_fmt(clinic, ep.kth_late)}; Floor alerts: {said or 'none'}; run: {run}",
-                (why,),
-            )
-        )
-    return cases
-
-
 def run_scenario(name: str, days: int, seed: int, past_days: int) -> tuple[Score, Score, list[Case], int]:
     clinic = SITES[SCENARIOS[name].site].clinic
     learned = history(name, past_days, seed) if past_days else EMPTY
@@ -879,15 +775,7 @@ def main() -> None:
         f"taps refused by the core: {refusals}  ({time.perf_counter() - started:.0f} s)"
     )
     if args.explain:
-        for name, cases in explained:
-            for kind in ("false", "missed"):
-                kinds = Counter(w for c in cases if c.kind == kind for w in c.why)
-                print(f"[{name}] {kind}: {len([c for c in cases if c.kind == kind])}; {dict(sorted(kinds.items()))}")
-        for name, cases in explained:
-            for kind in ("false", "missed"):
-                picked = [c for c in cases if c.kind == kind][: args.explain]
-                for c in picked:
-                    print(f"[{name}] {kind} seed {c.seed} {c.provider} {'/'.join(c.why)}: {c.text}")
+        print_cases(explained, args.explain)
 
 
 if __name__ == "__main__":

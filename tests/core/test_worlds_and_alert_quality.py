@@ -18,6 +18,7 @@ from floor.core.ids import Ids
 from floor.core.journey import Stage
 from floor.simulator import DEFAULT_WORLD, WORLDS, plan_absences, plan_day, simulate_day
 from loadtests.alert_quality import (
+    Case,
     Episode,
     Score,
     baseline_alerts,
@@ -339,6 +340,25 @@ def test_floor_and_the_baseline_are_scored_on_the_same_days_and_episodes() -> No
     assert true_cascades(clinic, truth) != tapped
     # The third score holds the same alerts against the day as tapped.
     assert as_tapped.episodes == len(tapped) and as_tapped.alerts == floor_score.alerts
+
+
+def test_explain_names_each_false_alert_and_missed_episode_and_the_steps_not_yet_tapped() -> None:
+    # Three days of each world (history 0): the cases are exactly the scores' false alerts and misses.
+    found: dict[str, list[Case]] = {}
+    for world in ("default", "tap_lag"):
+        cases: list[Case] = []
+        floor_score, _, _ = run_world(CLINIC, world, 3, 1000, cases=cases)
+        assert len([c for c in cases if c.kind == "false"]) == floor_score.alerts - floor_score.true_alerts > 0
+        assert len([c for c in cases if c.kind == "missed"]) == floor_score.episodes - floor_score.detected
+        found[world] = cases
+    # Taps on time: nothing is untapped, and each visit has one lateness.
+    assert not any("untapped" in c.why or "/" in c.text for c in found["default"])
+    # Taps late (nothing learned): two false alerts raised while a step of kim's had happened and was not yet
+    # tapped (on the third day at 11:02, the patient booked for 11:10 had come at 11:00), and provider-ins late by
+    # their taps: the 10:39 patient really 25 minutes late, 30 by the tap.
+    untapped = [c for c in found["tap_lag"] if "untapped" in c.why]
+    assert [(c.seed, c.provider) for c in untapped] == [(1000, "kim"), (1002, "kim")]
+    assert "raised 11:02" in untapped[1].text and "10:39+25/+30" in untapped[1].text
 
 
 def test_truth_takes_two_visits_booked_at_one_time_in_the_order_they_were_seen() -> None:
