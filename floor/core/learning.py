@@ -22,6 +22,15 @@ may well tap after the provider has gone on: not a late tap). Once there are LAT
 median overlap is the minutes a tap may lag (at most TAP_LAG_CAP); where there are none, 0. A visit already
 started counts as a cascade's link only if that much past L late by its tap (floor/core/alerts.py).
 
+And for the clinic: how much a provider's day says about their pace (`pace_weight`). The projection takes the
+day's pace from its visits so far, shrunk toward the usual (the learned minutes) with some visits' worth of
+belief in the usual. Which weight is learned: on the past days, each visit's minutes with the provider are
+foretold from the visits before it that day under each of PACE_WEIGHTS, and the weight that foretold best is
+kept. Where a provider's days differ (a slow day stays slow), the day's visits soon tell and a light weight
+wins; where they do not, the first visits of a day are only the visits' own spread (and, where taps come late,
+the taps' lag), and a heavy one wins. In both of loadtests' models of clinic days the heaviest won, in every
+world and scenario: nothing in them makes one day of a provider's slower than another.
+
 Thin data is shrunk toward the clinic file: a stage's expectation is
 `(PRIOR_VISITS * configured + n * median) / (PRIOR_VISITS + n)` over its `n` past visits, so a handful of
 visits moves it a little and a month of visits moves it to what the clinic really takes. Left out: steps
@@ -34,6 +43,7 @@ for stage durations but not for no-shows or arrival lateness (they had no booked
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from itertools import pairwise
@@ -43,7 +53,15 @@ from floor.config import Clinic, VisitType
 from floor.core.floor import Floor, Visit
 from floor.core.journey import Stage
 from floor.core.learned import Habits, Learned, StageTimes, stage_key
-from floor.core.projection import NO_SHOW_PRIOR, NO_SHOW_PRIOR_WEIGHT, convention_of, minutes, planned_roomed
+from floor.core.projection import (
+    NO_SHOW_PRIOR,
+    NO_SHOW_PRIOR_WEIGHT,
+    PACE_PRIOR,
+    convention_of,
+    day_pace,
+    minutes,
+    planned_roomed,
+)
 
 #: Past clinic days learned from: the last this many the log holds (about six weeks of a clinic open five days
 #: a week); read once each time a day opens.
@@ -69,6 +87,13 @@ LATE_POINTS = 101
 #: 2 minutes), 55 of 637 in `hard`.
 LATE_TAP_EVIDENCE = 5
 TAP_LAG_CAP = 10.0
+#: The weights tried for a provider's usual pace against the day's own (`Learned.pace_weight`: visits' worth of
+#: belief in the learned minutes; the heaviest, about two days of a provider's visits, so that a day that really
+#: runs slow still moves the forecast by its afternoon), and how many past visits foretold before one is chosen.
+PACE_WEIGHTS = (PACE_PRIOR, 5.0, 8.0, 12.0, 20.0, 30.0)
+PACE_EVIDENCE = 100
+
+_WithProvider = tuple[str, int, dt.datetime, str, float]
 
 
 def learn(clinic: Clinic, days: Iterable[Floor]) -> Learned:
@@ -93,6 +118,8 @@ class Tally:
         self.days: list[dt.date] = []
         self.provider_changes = 0
         self.overlaps: list[float] = []
+        #: Each past visit's minutes with the provider: (provider, the day's index, provider-in, stage key, minutes).
+        self.with_provider: list[_WithProvider] = []
 
     def add(self, floor: Floor) -> None:
         """One past day's floor, as its events left it."""
@@ -107,7 +134,10 @@ class Tally:
             if vtype is None or clinic.provider(v.provider) is None or v.entered_in_error:
                 continue
             for stage, took in _stages(v, vtype, busy.get(v.provider, [])):
-                self.took[stage_key(v.provider, vtype.code, stage)].append(took)
+                key = stage_key(v.provider, vtype.code, stage)
+                self.took[key].append(took)
+                if stage is Stage.provider_in:
+                    self.with_provider.append((v.provider, len(self.days), v.times[Stage.provider_in], key, took))
             if v.walk_in:
                 continue
             if v.stage is Stage.no_show:
@@ -131,7 +161,15 @@ class Tally:
             for p in sorted({*self.no_shows, *self.late})
         }
         lag = min(median(self.overlaps), TAP_LAG_CAP) if len(self.overlaps) >= LATE_TAP_EVIDENCE else 0.0
-        return Learned(sorted(self.days), stages, habits, self.provider_changes, len(self.overlaps), round(lag, 1))
+        return Learned(
+            sorted(self.days),
+            stages,
+            habits,
+            self.provider_changes,
+            len(self.overlaps),
+            round(lag, 1),
+            *_pace_weight(self.with_provider, stages),
+        )
 
     def _provider_changes(self, floor: Floor, busy: dict[str, list[tuple[str, float, float]]]) -> None:
         """Each provider's changes from a visit ended at a teach-back tap to their next visit, and by how many
@@ -197,3 +235,26 @@ def _busy(floor: Floor) -> dict[str, list[tuple[str, float, float]]]:
 
 def _was_busy(spans: list[tuple[str, float, float]], visit: str, at: float) -> bool:
     return any(other != visit and start <= at < end for other, start, end in spans)
+
+
+def _pace_weight(with_provider: list[_WithProvider], stages: dict[str, StageTimes]) -> tuple[float, int]:
+    """The weight of a provider's usual pace against the day's own (PACE_WEIGHTS) that best foretold, on the
+    past days, each visit's minutes with the provider from that provider's visits before it that day (as
+    floor/core/projection.py `day_pace` reckons the day's pace; squared error of the log ratio), and how many
+    visits were foretold. Fewer than PACE_EVIDENCE: (0, n), the projection's PACE_PRIOR. Ties go to the lighter
+    weight."""
+    days: dict[tuple[str, int], list[tuple[dt.datetime, float]]] = defaultdict(list)
+    for provider, day, came_in, key, took in with_provider:
+        if took > 0:
+            days[(provider, day)].append((came_in, took / stages[key].expected))
+    errors = dict.fromkeys(PACE_WEIGHTS, 0.0)
+    foretold = 0
+    for visits in days.values():
+        ratios = [ratio for _, ratio in sorted(visits)]
+        for k in range(1, len(ratios)):
+            foretold += 1
+            for weight in PACE_WEIGHTS:
+                errors[weight] += (math.log(ratios[k]) - math.log(day_pace(ratios[:k], weight))) ** 2
+    if foretold < PACE_EVIDENCE:
+        return 0.0, foretold
+    return min(PACE_WEIGHTS, key=lambda w: (errors[w], w)), foretold

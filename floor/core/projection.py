@@ -52,7 +52,8 @@ from floor.core.rooms import RoomState
 #: where it came out wider (heavy_tail precision 0.84, tap_lag 0.67): the figure that decides an alert is not
 #: the spread that fits the visits best, and 0.3 held where the visits really spread 0.25 to 0.5.
 SIGMA = 0.3
-#: How many visits' worth of belief in the visit types' expectations before the day's pace takes over.
+#: How many visits' worth of belief in the visit types' expectations before the day's pace takes over, where the
+#: clinic's past days have not taught a weight of their own (`Learned.pace_weight`, floor/core/learning.py).
 PACE_PRIOR = 3.0
 PACE_RANGE = (0.7, 1.8)
 
@@ -191,10 +192,16 @@ def pace(floor: Floor, provider: str, visits: Iterable[Visit] | None = None) -> 
             ratios.append(
                 minutes(end - v.times[Stage.provider_in]) / learned.expected(provider, vtype, Stage.provider_in)
             )
+    return day_pace(ratios, learned.pace_weight or PACE_PRIOR)
+
+
+def day_pace(ratios: list[float], weight: float = PACE_PRIOR) -> float:
+    """The day's pace from its visits' ratios (minutes with the provider against the expected), shrunk toward
+    1 with `weight` visits' worth of belief in the expectation."""
     if not ratios:
         return 1.0
-    learned = (PACE_PRIOR * 1.0 + len(ratios) * median(ratios)) / (PACE_PRIOR + len(ratios))
-    return min(max(learned, PACE_RANGE[0]), PACE_RANGE[1])
+    shrunk = (weight * 1.0 + len(ratios) * median(ratios)) / (weight + len(ratios))
+    return min(max(shrunk, PACE_RANGE[0]), PACE_RANGE[1])
 
 
 class ProjectedVisit(Struct, frozen=True):
