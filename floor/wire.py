@@ -476,3 +476,9 @@ class LearnedAnswer(Struct):
     provider_changes: int = 0
     late_tap_changes: int = 0
     tap_lag: float = 0.0
+    #: How many visits' worth of belief the usual minutes have against a provider's day so far when the
+    #: projection reckons the day's pace: the weight that best foretold `pace_visits` past visits from the
+    #: ones before them that day (0: too few to judge; the projection's own `pace_prior`).
+    pace_weight: float = 0.0
+    pace_visits: int = 0
+    pace_prior: float = 0.0

@@ -11,7 +11,7 @@ from floor.core.events import Event
 from floor.core.learned import EMPTY
 from floor.core.learning import LEARN_DAYS, LEARNED, PRIOR_VISITS
 from floor.core.measures import ClinicMeasures, measure
-from floor.core.projection import lateness_over_day, project_all, visit_plan
+from floor.core.projection import PACE_PRIOR, lateness_over_day, project_all, visit_plan
 from floor.days import closed_at, day_measures, fold_day
 from floor.log.base import EventLog
 from floor.runtime.today import Today
@@ -184,6 +184,9 @@ class ReadModels:
             learned.provider_changes,
             learned.late_tap_changes,
             learned.tap_lag,
+            learned.pace_weight,
+            learned.pace_visits,
+            PACE_PRIOR,
         )
 
     def history(self, visit_id: str) -> VisitHistory:

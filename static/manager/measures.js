@@ -106,6 +106,9 @@ export function renderLearned(answer) {
   $("learned-taps").textContent = !answer.learned || !answer.provider_changes ? ""
     : !answer.late_tap_changes ? `Taps: on time (${plural(answer.provider_changes, "provider change")}, none with the next patient's provider-in tapped before the last one's teach-back).`
     : `Taps: in ${answer.late_tap_changes} of ${plural(answer.provider_changes, "provider change")} the next patient's provider-in was tapped before the last one's teach-back, a tap entered after its step. ${answer.tap_lag ? `Floor takes taps to lag ${minutesText(answer.tap_lag, { decimals: true })}: a visit already started counts toward a cascade only that much past the cascade's minutes late.` : "Too few to take the taps as late."} Tapping each step as it happens, or saying how long ago, keeps the times true.`;
+  $("learned-pace").textContent = !answer.learned || !answer.pace_visits ? ""
+    : !answer.pace_weight ? `Pace: ${plural(answer.pace_visits, "past visit")} to judge by, too few to learn from: a provider's day so far sets the pace against ${answer.pace_prior} visits' worth of the usual minutes.`
+    : `Pace: of the weights tried, the usual minutes counting as ${answer.pace_weight} visits against a provider's day so far best foretold ${plural(answer.pace_visits, "past visit")} from the ones before them that day. ${answer.pace_weight > answer.pace_prior ? "A slow visit or two says little here about how the rest of the day will go." : "A provider's days differ here: the day's own visits soon set the pace."}`;
   const stageRows = [];
   const patientRows = [];
   for (const p of answer.providers) {

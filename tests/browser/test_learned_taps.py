@@ -59,3 +59,7 @@ def test_the_manager_sees_that_taps_came_late_and_what_floor_makes_of_it(
     assert "tapped before the last one's teach-back" in text, text
     assert "Floor takes taps to lag 3 min" in text, text
     assert "only that much past the cascade's minutes late" in text, text
+    # Ten visits of those days foretold from the ones before them: too few to learn how much a day says.
+    pace = console.locator("#learned-pace").inner_text()
+    assert pace.startswith("Pace: 10 past visits to judge by, too few to learn from"), pace
+    assert "against 3 visits' worth of the usual minutes" in pace, pace

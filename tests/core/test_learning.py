@@ -8,7 +8,9 @@ take 24 with her; Dr. Okafor has no history.
 from __future__ import annotations
 
 import datetime as dt
+import random
 
+import msgspec
 import pytest
 
 from floor.config import demo_clinic
@@ -17,8 +19,8 @@ from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
 from floor.core.learned import EMPTY
-from floor.core.learning import LATE_TAP_EVIDENCE, LEARN_DAYS, PRIOR_VISITS, learn
-from floor.core.projection import NO_SHOW_PRIOR, NO_SHOW_PRIOR_WEIGHT, project, show_chance
+from floor.core.learning import LATE_TAP_EVIDENCE, LEARN_DAYS, PACE_EVIDENCE, PACE_WEIGHTS, PRIOR_VISITS, learn
+from floor.core.projection import NO_SHOW_PRIOR, NO_SHOW_PRIOR_WEIGHT, PACE_PRIOR, project, show_chance
 from tests.support.history import PastDay
 
 CLINIC = demo_clinic()
@@ -170,13 +172,18 @@ def test_the_projection_expects_what_was_learned_and_keeps_the_clinics_plan() ->
     assert after.lateness == after.visits[1].lateness
 
 
-def test_the_days_own_pace_is_measured_against_the_learned_minutes() -> None:
-    now = CLINIC.local(TODAY, dt.time(9, 40))
+def kims_first_visit_took_24() -> tuple[Floor, dt.datetime]:
+    """Today's morning (`today_with_kims_morning`) at 09:40, its first visit 24 minutes with Dr. Kim."""
     floor = today_with_kims_morning()
     visit = next(iter(floor.visits))
     for step, at in ((Stage.prep_done, 9), (Stage.provider_in, 10), (Stage.checked_out, 34)):
         event = floor.decide(TakeStep(visit, step), Tap("ma-rosa", "tablet-1", CLINIC.local(TODAY, dt.time(9, at))))
         floor.apply(event)
+    return floor, CLINIC.local(TODAY, dt.time(9, 40))
+
+
+def test_the_days_own_pace_is_measured_against_the_learned_minutes() -> None:
+    floor, now = kims_first_visit_took_24()
     # 24 minutes today: slow against the clinic file, on pace against what Dr. Kim's visits take.
     assert project(floor, "kim", now).pace > 1.2
     floor.learned = learn(CLINIC, kim_days(LEARN_DAYS, 6))
@@ -231,3 +238,42 @@ def test_a_checkout_tapped_after_the_provider_went_on_is_no_late_tap() -> None:
     # the patient leaves, the provider perhaps already with the next: that is not a tap entered late.
     learned = learn(CLINIC, [changeovers([2, 3, 4, 5, 6, 7], teach_back=False)])
     assert (learned.late_tap_changes, learned.tap_lag) == (0, 0.0)
+
+
+def paced_days(days: int, visits: int, day_factor, spread: float) -> list[Floor]:
+    """Dr. Kim's past days of `visits` follow-ups each: minutes with her the clinic file's 12 x the day's factor
+    (`day_factor(n)`) x a visit's own lognormal spread (`spread`, drawn from a fixed seed)."""
+    draw = random.Random(7)
+    floors = []
+    for n in range(days, 0, -1):
+        day = PastDay(CLINIC, past(n))
+        for _ in range(visits):
+            day.seen("kim", "follow", with_provider=12 * day_factor(n) * draw.lognormvariate(0, spread))
+        floors.append(day.floor)
+    return floors
+
+
+def test_where_a_providers_days_do_not_differ_the_first_visits_of_a_day_say_little_about_its_pace() -> None:
+    # Every day alike; each visit 12 minutes give or take its own spread: a slow first visit is only that.
+    learned = learn(CLINIC, paced_days(LEARN_DAYS, 8, lambda n: 1.0, 0.3))
+    assert learned.pace_visits == LEARN_DAYS * 7  # each day's visits but its first, foretold from those before
+    assert learned.pace_weight == max(PACE_WEIGHTS) > PACE_PRIOR
+
+
+def test_where_a_providers_days_differ_the_days_own_visits_soon_tell() -> None:
+    # Slow days and quick ones (18 minutes, then 8), each visit near its day's: the day's pace is real.
+    learned = learn(CLINIC, paced_days(20, 7, lambda n: 1.5 if n % 2 else 0.7, 0.05))
+    assert learned.pace_weight == PACE_PRIOR
+
+
+def test_too_few_past_visits_keep_the_projections_own_weight() -> None:
+    learned = learn(CLINIC, paced_days(2, 7, lambda n: 1.0, 0.3))
+    assert (learned.pace_weight, learned.pace_visits) == (0.0, 12) and learned.pace_visits < PACE_EVIDENCE
+
+
+def test_the_projection_weighs_the_days_pace_as_learned() -> None:
+    floor, now = kims_first_visit_took_24()
+    # One visit of 24 minutes against the clinic file's 12: twice the pace, shrunk toward 1.
+    assert project(floor, "kim", now).pace == pytest.approx((PACE_PRIOR + 2.0) / (PACE_PRIOR + 1), abs=0.01)
+    floor.learned = msgspec.structs.replace(EMPTY, pace_weight=30.0)
+    assert project(floor, "kim", now).pace == pytest.approx((30.0 + 2.0) / (30.0 + 1), abs=0.01)

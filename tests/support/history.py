@@ -9,7 +9,7 @@ pure floor, as the log would hold them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from floor.config import Clinic
 from floor.core.commands import BookVisit, Command, MarkRoom, TakeStep, Tap, UndoStep
@@ -106,15 +106,27 @@ class PastDay:
         return visit
 
 
+async def write_days(
+    log: EventLog, clinic: Clinic, today: dt.date, days: int, fill: Callable[[PastDay, int], object]
+) -> int:
+    """`days` past days before `today` in the log (the last the day before today), each filled by `fill(day, n)`
+    (n: how many days before today). Returns the last seq."""
+    seq = 0
+    for n in range(days, 0, -1):
+        day = PastDay(clinic, today - dt.timedelta(days=n), base_seq=seq)
+        fill(day, n)
+        await log.append_all(clinic.id, [Record(e) for e in day.events])
+        seq = day.events[-1].seq
+    return seq
+
+
 async def write_late_tap_days(log: EventLog, clinic: Clinic, today: dt.date, days: Iterable[Iterable[float]]) -> int:
     """Past days before `today` in the log, one per item of `days` (the last item the day before today): Dr.
     Kim's follow-ups seen in changeovers, one per overlap (`PastDay.changeover`). Returns the last seq."""
     days = [list(overlaps) for overlaps in days]
-    seq = 0
-    for n, overlaps in zip(range(len(days), 0, -1), days, strict=True):
-        day = PastDay(clinic, today - dt.timedelta(days=n), base_seq=seq)
-        for overlap in overlaps:
+
+    def changeovers(day: PastDay, n: int) -> None:
+        for overlap in days[len(days) - n]:
             day.changeover("kim", "follow", overlap=overlap)
-        await log.append_all(clinic.id, [Record(e) for e in day.events])
-        seq = day.events[-1].seq
-    return seq
+
+    return await write_days(log, clinic, today, len(days), changeovers)
