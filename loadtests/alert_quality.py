@@ -435,9 +435,7 @@ def run_world(
         truth = true_cascades(clinic, truth_floor)
         lines, alerts, tapped = scored_day(clinic, events, truth, learned, floor_score, plain_score)
         if cases is not None:
-            lagging = world.tap_lag_share > 0
-            as_entered = (events, tapped) if lagging else (None, None)
-            cases += explain(clinic, seed + n, truth, alerts, lines, truth_floor, *as_entered)
+            cases += explain(clinic, seed + n, truth, alerts, lines, truth_floor, events, tapped)
         as_tapped.provider_days += len(clinic.providers)
         as_tapped.add(true_cascades(clinic, tapped), alerts)
     return floor_score, plain_score, as_tapped

@@ -58,9 +58,9 @@ from floor.core.projection import (
     NO_SHOW_PRIOR_WEIGHT,
     PACE_PRIOR,
     convention_of,
-    day_pace,
     minutes,
     planned_roomed,
+    shrunk_pace,
 )
 
 #: Past clinic days learned from: the last this many the log holds (about six weeks of a clinic open five days
@@ -92,6 +92,9 @@ TAP_LAG_CAP = 10.0
 #: runs slow still moves the forecast by its afternoon), and how many past visits foretold before one is chosen.
 PACE_WEIGHTS = (PACE_PRIOR, 5.0, 8.0, 12.0, 20.0, 30.0)
 PACE_EVIDENCE = 100
+#: A visit with the provider under this share of its expected minutes is left out of judging the weight (two
+#: taps made together when catching up, not a visit).
+SHORTEST_RATIO = 0.25
 
 _WithProvider = tuple[str, int, dt.datetime, str, float]
 
@@ -245,16 +248,19 @@ def _pace_weight(with_provider: list[_WithProvider], stages: dict[str, StageTime
     weight."""
     days: dict[tuple[str, int], list[tuple[dt.datetime, float]]] = defaultdict(list)
     for provider, day, came_in, key, took in with_provider:
-        if took > 0:
-            days[(provider, day)].append((came_in, took / stages[key].expected))
+        ratio = took / stages[key].expected
+        # A visit of a few seconds is two taps made together, not a visit; its log would outweigh a hundred.
+        if ratio >= SHORTEST_RATIO:
+            days[(provider, day)].append((came_in, ratio))
     errors = dict.fromkeys(PACE_WEIGHTS, 0.0)
     foretold = 0
     for visits in days.values():
         ratios = [ratio for _, ratio in sorted(visits)]
         for k in range(1, len(ratios)):
             foretold += 1
+            middle, seen = median(ratios[:k]), math.log(ratios[k])
             for weight in PACE_WEIGHTS:
-                errors[weight] += (math.log(ratios[k]) - math.log(day_pace(ratios[:k], weight))) ** 2
+                errors[weight] += (seen - math.log(shrunk_pace(k, middle, weight))) ** 2
     if foretold < PACE_EVIDENCE:
         return 0.0, foretold
     return min(PACE_WEIGHTS, key=lambda w: (errors[w], w)), foretold

@@ -198,9 +198,12 @@ def pace(floor: Floor, provider: str, visits: Iterable[Visit] | None = None) -> 
 def day_pace(ratios: list[float], weight: float = PACE_PRIOR) -> float:
     """The day's pace from its visits' ratios (minutes with the provider against the expected), shrunk toward
     1 with `weight` visits' worth of belief in the expectation."""
-    if not ratios:
-        return 1.0
-    shrunk = (weight * 1.0 + len(ratios) * median(ratios)) / (weight + len(ratios))
+    return shrunk_pace(len(ratios), median(ratios), weight) if ratios else 1.0
+
+
+def shrunk_pace(visits: int, middle: float, weight: float) -> float:
+    """`day_pace` of `visits` ratios whose median is `middle`."""
+    shrunk = (weight * 1.0 + visits * middle) / (weight + visits)
     return min(max(shrunk, PACE_RANGE[0]), PACE_RANGE[1])
 
 

@@ -260,6 +260,20 @@ def test_where_a_providers_days_do_not_differ_the_first_visits_of_a_day_say_litt
     assert learned.pace_weight == max(PACE_WEIGHTS) > PACE_PRIOR
 
 
+def test_two_taps_made_together_are_no_visit_to_judge_the_pace_by() -> None:
+    # Steady days, but on every third day one visit's provider-in and checkout were tapped seconds apart.
+    draw = random.Random(7)
+    floors = []
+    for n in range(LEARN_DAYS, 0, -1):
+        day = PastDay(CLINIC, past(n))
+        for i in range(8):
+            tapped_together = i == 3 and n % 3 == 0
+            day.seen("kim", "follow", with_provider=0.05 if tapped_together else 12 * draw.lognormvariate(0, 0.3))
+        floors.append(day.floor)
+    # Their log ratios (about -5.5) would outweigh a hundred visits and pick the lightest weight.
+    assert learn(CLINIC, floors).pace_weight > PACE_PRIOR
+
+
 def test_where_a_providers_days_differ_the_days_own_visits_soon_tell() -> None:
     # Slow days and quick ones (18 minutes, then 8), each visit near its day's: the day's pace is real.
     learned = learn(CLINIC, paced_days(20, 7, lambda n: 1.5 if n % 2 else 0.7, 0.05))
