@@ -1,0 +1,98 @@
+"""The manager's "What Floor has learned" says when the clinic's past days show taps entered after their steps,
+and what Floor makes of it (floor/core/learning.py, `tap_lag`): here six provider changes of two past days
+had the next patient's provider-in tapped before the last one's teach-back, 3 minutes at the median. And how
+much a provider's day says about their pace (`pace_weight`).
+
+The server runs in this process on a manual clinic clock, on a log holding the past days."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from floor.clock import ManualClock
+from floor.config import demo_clinic
+from floor.core.access import Role
+from floor.core.learning import LEARN_DAYS, PACE_WEIGHTS
+from floor.log.embedded import EmbeddedLog
+from tests.browser.conftest import Screens, sign_in_page
+from tests.support.history import PastDay, write_days, write_late_tap_days
+from tests.support.in_process_server import InProcessServer
+from tests.support.staff import PEOPLE, PIN, test_floors
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+CLINIC = demo_clinic()
+TODAY = dt.date(2026, 11, 23)
+
+
+@contextmanager
+def serving(tmp_path: Path, write: Callable[[EmbeddedLog], Awaitable[object]]) -> Iterator[InProcessServer]:
+    """A server on a log whose past days `write` wrote, a manager signed up."""
+
+    async def past_days() -> None:
+        log = EmbeddedLog(tmp_path)
+        await write(log)
+        await log.close()
+
+    # Playwright's page API runs a loop in this thread: the log is written in one of its own.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, past_days()).result()
+    floors = test_floors(tmp_path, [CLINIC], clock=ManualClock(CLINIC.local(TODAY, dt.time(8))), tick_seconds=3600)
+    with InProcessServer(floors) as server:
+        person, name = PEOPLE[Role.manager]
+        server.run(floors.sessions.add_staff(person, name, Role.manager, PIN, "test"))
+        yield server
+
+
+def manager_page(server: InProcessServer, screens: Screens, line: str, starts: str) -> str:
+    """The manager page's "What Floor has learned" line `line` (an element id), once it starts with `starts`."""
+    console = screens.open(f"{server.url}/manager.html")
+    sign_in_page(console, PEOPLE[Role.manager][0], PIN, device="office")
+    console.wait_for_function(
+        f"() => document.querySelector('#{line}').textContent.startsWith({starts!r})", timeout=10_000
+    )
+    return console.locator(f"#{line}").inner_text()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[InProcessServer]:
+    with serving(tmp_path, lambda log: write_late_tap_days(log, CLINIC, TODAY, [(1, 2, 3), (3, 4, 5)])) as server:
+        yield server
+
+
+def test_the_manager_sees_that_taps_came_late_and_what_floor_makes_of_it(
+    server: InProcessServer, screens: Screens
+) -> None:
+    text = manager_page(server, screens, "learned-taps", "Taps: in 6 of 10 provider changes")
+    assert "tapped before the last one's teach-back" in text, text
+    assert "Floor takes taps to lag 3 min" in text, text
+    assert "only that much past the cascade's minutes late" in text, text
+    # Ten visits of those days foretold from the ones before them: too few to learn how much a day says.
+    pace = manager_page(server, screens, "learned-pace", "Pace: ")
+    assert pace.startswith("Pace: 10 past visits to judge by, too few to learn from"), pace
+    assert "against 3 visits' worth of the usual minutes" in pace, pace
+
+
+def test_the_manager_sees_how_much_a_providers_day_says_about_their_pace(tmp_path: Path, screens: Screens) -> None:
+    # Four weeks of Dr. Kim's follow-ups, eight a day, each 12 minutes give or take its own spread and no day
+    # slower than another: the heaviest weight foretold them best.
+    draw = random.Random(7)
+
+    def steady(day: PastDay, n: int) -> None:
+        for _ in range(8):
+            day.seen("kim", "follow", with_provider=12 * draw.lognormvariate(0, 0.3))
+
+    with serving(tmp_path, lambda log: write_days(log, CLINIC, TODAY, LEARN_DAYS, steady)) as server:
+        text = manager_page(server, screens, "learned-pace", "Pace: of the weights tried")
+    heaviest = f"{max(PACE_WEIGHTS):g}"
+    assert f"the usual minutes counting as {heaviest} visits against a provider's day so far" in text, text
+    assert f"best foretold {LEARN_DAYS * 7} past visits from the ones before them that day" in text, text
+    assert "A slow visit or two says little here about how the rest of the day will go." in text, text
