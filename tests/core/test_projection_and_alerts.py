@@ -622,7 +622,8 @@ def test_the_on_time_half_of_a_double_booked_slot_does_not_hide_the_late_half_fr
 
 def _started_late_morning(tap_lag: float) -> Day:
     """Kim's 09:00, 09:20 and 09:40 follow-ups (planned provider-in 09:09, 09:29, 09:49) started 16, 14 and 11
-    minutes late by their taps; her next patient is booked at noon. `tap_lag`: what the clinic's past days
+    minutes late by their taps (the third ready since 09:46, Kim free since 09:57: never projected a link before
+    its tap); her next patient is booked at noon. `tap_lag`: what the clinic's past days
     showed of its taps coming late (floor/core/learning.py)."""
     day = Day()
     day.floor.learned = Learned(tap_lag=tap_lag)
@@ -645,8 +646,8 @@ def _started_late_morning(tap_lag: float) -> Day:
             ("09:42", 0, o),
             ("09:43", 1, i),  # 14 late
             ("09:46", 2, p),
-            ("09:59", 1, t),
-            ("09:59", 1, o),
+            ("09:57", 1, t),
+            ("09:57", 1, o),
             ("10:00", 2, i),  # 11 late by its tap
         ],
         until="10:05",
