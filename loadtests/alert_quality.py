@@ -252,13 +252,13 @@ class Case:
 
 
 def _why_false(
-    clinic: Clinic, floor: Floor, detail, raised: dt.datetime, cleared: dt.datetime, seen: Floor | None = None
+    clinic: Clinic, floor: Floor, detail, raised: dt.datetime, cleared: dt.datetime, untapped: bool = False
 ) -> tuple[str, ...]:
     """Rough kinds of a false alert, from the visits it named as affected and how the day went for them:
     `not-seen` (one never saw the provider: a no-show, a cancellation, a patient who left), `near-miss` (K-1
     of them really were L late, or K of them 0.6 L), `already-seen` (all had seen the provider before the
-    raise), `flicker` (up 3 minutes or less), `untapped` (`seen`, the floor as its taps had it at the raise,
-    given: a step of one of the provider's visits had happened and was not yet tapped); `other`."""
+    raise), `flicker` (up 3 minutes or less), `untapped` (as the caller found, `_untapped`: a step of one of the
+    provider's visits had happened by the raise and was not yet tapped); `other`."""
     if detail is None:
         return ("other",)
     k, late = clinic.thresholds.cascade_visits, clinic.thresholds.cascade_minutes
@@ -277,7 +277,7 @@ def _why_false(
         why.append("already-seen")
     if cleared - raised <= dt.timedelta(minutes=3):
         why.append("flicker")
-    if seen is not None and _untapped(floor, seen, affected[0].provider if affected else None, raised):
+    if untapped:
         why.append("untapped")
     return tuple(why) or ("other",)
 
@@ -346,13 +346,14 @@ def explain(
             clinic, floor, provider, at - dt.timedelta(minutes=60), cleared + dt.timedelta(minutes=60), tapped
         )
         seen = fold_day(clinic, floor.day, [e for e in events if e.at <= at]) if events else None
+        untapped = seen is not None and _untapped(floor, seen, provider, at)
         cases.append(
             Case(
                 "false",
                 seed,
                 provider,
                 f"raised {_fmt(clinic, at)} cleared {_fmt(clinic, cleared)} ({said}); run: {run}",
-                _why_false(clinic, floor, detail, at, cleared, seen),
+                _why_false(clinic, floor, detail, at, cleared, untapped),
             )
         )
     for ep in truth:

@@ -243,7 +243,7 @@ def _was_busy(spans: list[tuple[str, float, float]], visit: str, at: float) -> b
 def _pace_weight(with_provider: list[_WithProvider], stages: dict[str, StageTimes]) -> tuple[float, int]:
     """The weight of a provider's usual pace against the day's own (PACE_WEIGHTS) that best foretold, on the
     past days, each visit's minutes with the provider from that provider's visits before it that day (as
-    floor/core/projection.py `day_pace` reckons the day's pace; squared error of the log ratio), and how many
+    floor/core/projection.py `pace` reckons it, `shrunk_pace`; squared error of the log ratio), and how many
     visits were foretold. Fewer than PACE_EVIDENCE: (0, n), the projection's PACE_PRIOR. Ties go to the lighter
     weight."""
     days: dict[tuple[str, int], list[tuple[dt.datetime, float]]] = defaultdict(list)

@@ -192,17 +192,12 @@ def pace(floor: Floor, provider: str, visits: Iterable[Visit] | None = None) -> 
             ratios.append(
                 minutes(end - v.times[Stage.provider_in]) / learned.expected(provider, vtype, Stage.provider_in)
             )
-    return day_pace(ratios, learned.pace_weight or PACE_PRIOR)
-
-
-def day_pace(ratios: list[float], weight: float = PACE_PRIOR) -> float:
-    """The day's pace from its visits' ratios (minutes with the provider against the expected), shrunk toward
-    1 with `weight` visits' worth of belief in the expectation."""
-    return shrunk_pace(len(ratios), median(ratios), weight) if ratios else 1.0
+    return shrunk_pace(len(ratios), median(ratios), learned.pace_weight or PACE_PRIOR) if ratios else 1.0
 
 
 def shrunk_pace(visits: int, middle: float, weight: float) -> float:
-    """`day_pace` of `visits` ratios whose median is `middle`."""
+    """The day's pace from `visits` ratios (minutes with the provider against the expected) whose median is
+    `middle`, shrunk toward 1 with `weight` visits' worth of belief in the expectation."""
     shrunk = (weight * 1.0 + visits * middle) / (weight + visits)
     return min(max(shrunk, PACE_RANGE[0]), PACE_RANGE[1])
 
