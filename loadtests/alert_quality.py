@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import random
 import statistics
 import sys
 import time
@@ -188,8 +189,12 @@ class Score:
     alerts: int = 0
     true_alerts: int = 0
     leads: list[float] = field(default_factory=list)
+    #: Each day's (episodes, detected, alerts, true alerts), for `interval`.
+    days: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def add(self, truth: list[Episode], spans: list[Span]) -> None:
+        """One day's episodes and alerts."""
+        before = (self.detected, self.true_alerts)
         self.episodes += len(truth)
         self.alerts += len(spans)
         for ep in truth:
@@ -206,6 +211,7 @@ class Score:
             self.true_alerts += any(
                 ep.provider == provider and raised <= ep.end and cleared >= ep.start for ep in truth
             )
+        self.days.append((len(truth), self.detected - before[0], len(spans), self.true_alerts - before[1]))
 
     def __iadd__(self, other: Score) -> Score:
         self.provider_days += other.provider_days
@@ -214,6 +220,7 @@ class Score:
         self.alerts += other.alerts
         self.true_alerts += other.true_alerts
         self.leads += other.leads
+        self.days += other.days
         return self
 
     @property
@@ -234,6 +241,23 @@ class Score:
 
     def cells(self) -> str:
         return f"{self.recall:6.2f} {self.precision:6.2f} {self.lead:5.0f} {self.false_per_day:6.2f}"
+
+    def interval(self, share: str, reps: int = 2000, seed: int = 0) -> tuple[float, float]:
+        """A 95% interval for `share` ("recall" or "precision") over days like these: the days drawn again
+        with replacement `reps` times (a day's alerts and episodes go together: one bad morning makes several),
+        the 2.5th and 97.5th percentiles of the share. Seeded, so the same days print the same interval."""
+        num, den = (1, 0) if share == "recall" else (3, 2)
+        rng = random.Random(seed)
+        shares = []
+        for _ in range(reps):
+            drawn = rng.choices(self.days, k=len(self.days))
+            total = sum(d[den] for d in drawn)
+            if total:
+                shares.append(sum(d[num] for d in drawn) / total)
+        if not shares:
+            return float("nan"), float("nan")
+        shares.sort()
+        return shares[int(0.025 * (len(shares) - 1))], shares[int(0.975 * (len(shares) - 1))]
 
 
 _GONE = (Stage.no_show, Stage.cancelled, Stage.left_without_being_seen)
@@ -442,6 +466,15 @@ def run_world(
     return floor_score, plain_score, as_tapped
 
 
+def print_intervals(scores: list[tuple[str, Score]]) -> None:
+    """Floor's recall and precision per world (or scenario), each with its 95% interval (`Score.interval`): how
+    far the same share could be on other days like these."""
+    print("Floor's 95% intervals over days like these (the days drawn again with replacement): recall; precision")
+    for name, score in scores:
+        (r_lo, r_hi), (p_lo, p_hi) = score.interval("recall"), score.interval("precision")
+        print(f"{name:15} {score.recall:.2f} ({r_lo:.2f}-{r_hi:.2f}); {score.precision:.2f} ({p_lo:.2f}-{p_hi:.2f})")
+
+
 def misses(floor: Score, plain: Score) -> list[str]:
     """Which of the issue's targets Floor misses."""
     out = []
@@ -491,6 +524,7 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     total_floor, total_plain = Score(), Score()
+    scores: list[tuple[str, Score]] = []
     lagging: list[tuple[str, Score]] = []
     explained: list[tuple[str, list[Case]]] = []
     started = time.perf_counter()
@@ -500,6 +534,7 @@ def main() -> None:
             base, name, args.days, args.seed, args.history, cases if args.explain else None
         )
         explained.append((name, cases))
+        scores.append((name, floor_score))
         if WORLDS[name].tap_lag_share > 0:
             lagging.append((name, as_tapped))
         total_floor += floor_score
@@ -520,6 +555,7 @@ def main() -> None:
             f"{name}, against the day as tapped (its log's times, not when the steps happened): "
             f"{as_tapped.episodes} episodes; Floor {as_tapped.cells()}"
         )
+    print_intervals([*scores, ("overall", total_floor)])
     print(
         f"targets in every world: recall >= {TARGETS['recall']}, precision >= {TARGETS['precision']}, "
         f"median lead >= {TARGETS['lead']:.0f} min, recall above the plain projection's  "

@@ -81,6 +81,7 @@ from loadtests.alert_quality import (
     explain,
     misses,
     print_cases,
+    print_intervals,
     scored_day,
     true_cascades,
 )
@@ -750,6 +751,7 @@ def main() -> None:
     started = time.perf_counter()
     explained: list[tuple[str, list[Case]]] = []
     refusals = 0
+    scores: list[tuple[str, Score]] = []
     for name in names:
         clinic = SITES[SCENARIOS[name].site].clinic
         kl = f"{clinic.thresholds.cascade_visits}/{clinic.thresholds.cascade_minutes}"
@@ -758,6 +760,7 @@ def main() -> None:
         total_floor += floor_score
         total_plain += plain_score
         explained.append((name, cases))
+        scores.append((name, floor_score))
         print(
             f"{name:15} {kl:>5} {floor_score.provider_days:9d} {floor_score.episodes:8d} | "
             f"{floor_score.cells():>29} | {plain_score.cells():>29} | "
@@ -769,6 +772,7 @@ def main() -> None:
         f"{'overall':15} {'':>5} {total_floor.provider_days:9d} {total_floor.episodes:8d} | "
         f"{total_floor.cells():>29} | {total_plain.cells():>29} | {' '.join(misses(total_floor, total_plain)) or '-'}"
     )
+    print_intervals([*scores, ("overall", total_floor)])
     print(
         f"targets: recall >= {TARGETS['recall']}, precision >= {TARGETS['precision']}, median lead >= "
         f"{TARGETS['lead']:.0f} min, recall above plain; "

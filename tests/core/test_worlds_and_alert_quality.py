@@ -290,6 +290,34 @@ def test_recall_counts_only_an_alert_raised_before_the_kth_visit_was_late() -> N
     assert up_since_dawn.leads == [110.0]
 
 
+def test_the_interval_draws_whole_days_again_and_is_the_same_each_run() -> None:
+    episode = Episode("kim", at("08:00"), at("10:12"), at("09:50"))
+    caught, quiet, false = (
+        ([episode], [("kim", at("09:30"), at("10:30"))]),
+        ([], []),
+        ([], [("okafor", at("11:00"), at("11:20")), ("kim", at("14:00"), at("14:05"))]),
+    )
+    score = Score()
+    for truth, spans in (caught, quiet, false, caught):
+        score.add(truth, spans)
+    # Each day's episodes, detected, alerts and true alerts, as added.
+    assert score.days == [(1, 1, 1, 1), (0, 0, 0, 0), (0, 0, 2, 0), (1, 1, 1, 1)]
+    assert (score.recall, score.precision) == (1.0, 0.5)
+    low, high = score.interval("precision")
+    # A day's two false alerts are drawn together: from none of them (1.0) to a draw of mostly that day.
+    assert low < 0.5 < high == 1.0 and low <= 0.2
+    assert score.interval("precision") == (low, high)  # seeded
+    assert score.interval("recall") == (1.0, 1.0)  # every day with an episode caught it
+    every_day_alike = Score()
+    for _ in range(5):
+        every_day_alike.add(*caught)
+    assert every_day_alike.interval("precision") == (1.0, 1.0)
+    total = Score()
+    total += score
+    total += every_day_alike
+    assert len(total.days) == 9 and total.interval("recall") == (1.0, 1.0)
+
+
 def _morning(clinic, first_visit_minutes: float) -> list[Event]:
     """Kim's follow-ups every 20 minutes from 9:00, patients on time; the first visit takes
     `first_visit_minutes` with the provider (still with them at 9:50 when 45; otherwise the next two are seen
