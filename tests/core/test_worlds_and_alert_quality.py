@@ -397,3 +397,33 @@ def test_truth_takes_two_visits_booked_at_one_time_in_the_order_they_were_seen()
     for pair in ([on_time, late], [late, on_time]):
         (episode,) = true_cascades(CLINIC, _seen(CLINIC, pair + rest))
         assert (episode.kth_late, episode.end) == (at("09:59"), at("10:09"))
+
+
+def test_the_separability_scripts_area_under_the_curve_and_regression() -> None:
+    from loadtests.alert_separability import FEATURES, Raise, auc, fit, score
+
+    assert auc([3.0, 4.0], [1.0, 2.0]) == 1.0  # every false alert above every true one
+    assert auc([1.0, 2.0], [3.0, 4.0]) == 0.0
+    assert auc([1.0, 1.0], [1.0, 1.0]) == 0.5  # ties count half
+    assert auc([2.0, 0.0], [1.0, 1.0]) == 0.5
+    # A feature that tells them apart, the others noise-free constants: the fit scores false alerts higher.
+    rows = [
+        Raise("w", n, "false" if n % 2 else "only", [float(n % 2) + 0.1 * (n % 5)] + [1.0] * (len(FEATURES) - 1))
+        for n in range(40)
+    ]
+    w, mean, spread = fit(rows, steps=300)
+    scores_false = [score(w, mean, spread, r) for r in rows if r.label == "false"]
+    scores_only = [score(w, mean, spread, r) for r in rows if r.label == "only"]
+    assert auc(scores_false, scores_only) == 1.0
+
+
+def test_the_separability_script_describes_each_raise_of_a_replayed_day() -> None:
+    from loadtests.alert_separability import FEATURES, raises
+
+    found = raises("default", 3, 1000, 0)
+    raised = run_world(CLINIC, "default", 3, 1000)[0].alerts
+    assert len(found) == raised > 0  # one description per cascade alert the replay raised
+    assert {r.label for r in found} <= {"false", "only", "other"} and all(len(r.x) == len(FEATURES) for r in found)
+    # A raise needs K links in a run, of the visits already started late and those coming late.
+    k = CLINIC.thresholds.cascade_visits
+    assert all(r.x[FEATURES.index("started")] + r.x[FEATURES.index("coming")] >= k for r in found)
