@@ -26,7 +26,7 @@ The model's assumptions:
 - Who is roomed next: an MA takes, of the checked-in patients it serves, the one whose provider is due first
   (the planned provider-in by the clinic's convention; a walk-in counts as due 20 minutes after check-in), when a
   room is clean, the patient is no more than 10 minutes ahead of the planned rooming, and the provider has
-  fewer than 2 (3 in clinics where providers step out) patients roomed and not yet seen.
+  fewer than 2 patients roomed and not yet seen (3 in the orthopedic, dermatology and women's clinics).
 - Who is seen next: a provider who is free first goes back to a patient whose imaging, labs, numbing or nurse
   procedure is done; otherwise takes the ready ("prep_done") patient of theirs who is due first, but no booked
   patient more than 10 minutes before their planned provider-in (the provider charts meanwhile), or 30 minutes
@@ -39,9 +39,10 @@ The model's assumptions:
   time and keeps its room, so a provider may have two or three patients at provider_in at once. Taps are still
   one per step.
 - Arrivals (2): patients are asked to come at the booked time (clinics on "arrival") or some minutes before it
-  (clinics on "provider"); most come within a few minutes of that, some very early (25 to 60 minutes) and some
-  late. A transport van brings 3 to 5 patients booked around the same time together, often late (up to 40
-  minutes); siblings come together to a pediatric clinic.
+  (clinics on "provider"); most come within a few minutes of that, some very early (15 to 60 minutes by clinic),
+  some late (5 to 25 minutes) and 2% very late (30 to 60 minutes; one checked in more than 15 minutes after
+  the planned provider-in is fitted in like a walk-in). A transport van brings 3 to 5 patients booked around
+  the same time together, often late (up to 40 minutes); siblings come together to a pediatric clinic.
 - A clinic-wide slowdown (3): on some days the EHR is down for 20 to 40 minutes, and every check-in, intake,
   provider minute, imaging wait and discharge in that window goes 1.6 to 2.4 times slower.
 - Schedules (4): slots of each visit type's configured length booked back to back per provider and session;
@@ -51,31 +52,35 @@ The model's assumptions:
   any ready patient until 15 minutes after the morning's end, and whose morning ran over still takes 15 to 25
   minutes of lunch; a morning patient ready later is seen after lunch); an afternoon-only and an evening clinic.
 - The clinic file is wrong (7): what visits really take (medians per visit type, times a pace per provider and
-  a pace per provider-day, times a log-normal spread per visit) differs from the clinic file's minutes, by as
-  much as 40%, in either direction. No-shows (7 to 15%) and same-day cancellations (4 to 10%) by clinic;
+  a pace per provider-day, times a log-normal spread per visit) differs from the clinic file's minutes, by up
+  to about half, in either direction (an x-ray follow-up's stage with the provider, away time and all, is much
+  longer than its file says; a cast's shorter). No-shows (7 to 15%) and same-day cancellations (4 to 10%) by clinic;
   walk-ins in three clinics, fitted in by the provider the desk gives them to.
-- Per-person tap habits (5), not per-tap noise: a provider who taps provider_in 3 to 9 minutes after walking
+- Per-person tap habits (5), not per-tap noise: a provider who taps provider_in 2 to 9 minutes after walking
   in; one who taps late and says so ("N minutes ago"); an MA who taps roomed and prep_done together at the end
   of the intake; an MA who forgets prep_done until the provider's tap pulls it in; a desk that taps checkouts in
   batches every 15 to 25 minutes; a desk that marks patients who have not come no-show 20 to 40 minutes after
   their time (and undoes it when one walks in after all); a provider who taps the teach-back minutes late.
   Everyone else taps as the step happens. A tap that needs an earlier step not yet tapped (a provider-in before
-  the MA's prep_done, a checkout before the teach-back) brings that step in first, at its own time (the tablet
-  shows the visit is not there yet, and the one who owes the tap is asked for it). An MA who finds no room
+  the MA's prep_done, a checkout before the teach-back) brings that step in first, at the same moment (the
+  tablet shows the visit is not there yet, and the one who owes the tap is asked for it). An MA who finds no room
   ready on the tablet marks ready a room in turnover, or has the desk check out a patient who has left, first.
 - Settings (6): K and L by clinic ((3, 10), (2, 15), (4, 5), (3, 15), (2, 10), (4, 8)), both conventions.
 - Presence: in the evening clinic a provider who comes from a day job is late on some days, and the MA marks
   them running late (with minutes, if the provider said) on most of those days.
 
-Shortcuts taken: one desk person checks in and the checkout is not a desk queue; providers never leave a patient
-without an order for something (no phone calls, no pulled-away providers, except late arrivals); nobody leaves
-without being seen; rooms are never blocked; nothing is rescheduled; a patient who is marked no-show and
-comes after all is undone and checked in, never turned away; staff roles are not checked (taps go in as
-Floor's own, role None) and every tap comes from one tablet per person.
+Shortcuts taken: only check-in queues at the desk (a checkout takes no desk time); an MA does a patient's whole
+intake at once, and nurses and imaging are never a queue (an away time is drawn per visit); providers step away
+only to another patient (no phone calls, no pulled-away providers; late to clinic in one clinic); nobody leaves
+without being seen; rooms are one pool (no procedure rooms) and never blocked; nothing is rescheduled; a patient
+marked no-show who comes after all is undone and checked in, never turned away; walk-ins go to the provider of
+the session with the fewest so far; the clinic's habits, paces and mixes are the same every day (only the draws
+differ); staff roles are not checked (taps go in as Floor's own, role None), one tablet per person.
 
 Every day is seeded and deterministic (`random.Random` with a string seed per part: the day, the schedule,
-each visit's minutes, the taps), on a fixed date (alert_quality's `DAY`) in each clinic's own time zone; no
-wall clock. A tap the floor refuses is a modelling bug: they are counted and printed, never hidden.
+each visit's minutes, the taps), on a fixed date (alert_quality's `DAY`; past days the days before it) in each
+clinic's own time zone (Chicago, New York, Denver, Phoenix, Los Angeles, Detroit, Indianapolis); no wall
+clock. A tap the floor refuses is a modelling bug: they are counted and printed, never hidden.
 """
 
 from __future__ import annotations
@@ -213,6 +218,8 @@ class Scenario:
     #: Patients who come early and late: (share, least minutes, most minutes).
     early: tuple[float, float, float] = (0.1, 20.0, 45.0)
     late: tuple[float, float, float] = (0.15, 5.0, 20.0)
+    #: Patients who come very late (30 to 60 minutes after their asked time): fitted in like walk-ins.
+    very_late: float = 0.02
     vans: tuple[Van, ...] = ()
     #: Walk-ins an hour, and their visit type.
     walk_ins: float = 0.0
@@ -695,8 +702,12 @@ class Patient:
 
     @property
     def key(self) -> float:
-        """Who is due first: the planned provider-in; a walk-in is fitted in 20 minutes after its check-in."""
-        return self.planned if not self.walk_in else (self.checked_in or self.door) + 20
+        """Who is due first: the planned provider-in; a walk-in, or a patient checked in more than 15 minutes after
+        it, is fitted in 20 minutes after its check-in."""
+        came = self.checked_in if self.checked_in is not None else self.door
+        if self.walk_in or came > self.planned + 15:
+            return came + 20
+        return self.planned
 
 
 @dataclass
@@ -814,6 +825,8 @@ class World:
                 p.door = asked - rng.uniform(early_lo, early_hi)
             elif r < early_share + late_share:
                 p.door = asked + rng.uniform(late_lo, late_hi)
+            elif r < early_share + late_share + sc.very_late:
+                p.door = asked + rng.uniform(30, 60)
             else:
                 p.door = asked + max(-15.0, min(5.0, rng.gauss(-5, 4)))
             first = min(_minutes(b.start) for b in sc.blocks)

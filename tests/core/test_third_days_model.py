@@ -13,7 +13,7 @@ import msgspec
 import pytest
 
 from floor.config import AppointmentTime
-from floor.core.events import StepTaken, VisitBooked
+from floor.core.events import StepTaken, StepUndone, VisitBooked
 from floor.core.floor import Floor
 from floor.core.journey import ENDS, Stage
 from loadtests.alert_quality import planned_provider_in
@@ -186,6 +186,15 @@ def test_no_shows_cancellations_walk_ins_and_vans_happen() -> None:
     assert sum(p.walk_in for p in patients) >= 20
     walk_ins = [v for sim in days for v in sim.tapped.visits.values() if v.walk_in]
     assert len(walk_ins) == sum(p.walk_in for p in patients)
+    # A patient marked no-show who comes after all is undone and seen.
+    undone = [(sim, e.change.visit) for sim in days for e in sim.events if isinstance(e.change, StepUndone)]
+    assert undone
+    for sim, visit in undone:
+        assert sim.tapped.visits[visit].stage is Stage.checked_out
+        assert any(
+            isinstance(e.change, StepTaken) and e.change.step is Stage.no_show and e.change.visit == visit
+            for e in sim.events
+        )
     # Siblings come together: patients through the door within a minute and a half of each other, each day.
     for sim in days:
         doors = sorted(p.door for p in sim.world.patients if p.van)
