@@ -482,3 +482,6 @@ class LearnedAnswer(Struct):
     pace_weight: float = 0.0
     pace_visits: int = 0
     pace_prior: float = 0.0
+    #: Provider changes where the provider walked in to the next patient longer before the last one's
+    #: teach-back than a late tap would be: two patients at once (stepping out mid-visit), not a late tap.
+    two_at_once_changes: int = 0

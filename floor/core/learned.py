@@ -68,6 +68,9 @@ class Learned(Struct, frozen=True):
     #: Minutes a tap here may come after its step: the median overlap of those changes, once there are enough
     #: of them (floor/core/learning.py, `LATE_TAP_EVIDENCE`); 0 where the taps show none.
     tap_lag: float = 0.0
+    #: Provider changes where the next patient's provider-in came more than a late tap's minutes before the
+    #: last visit's teach-back: the provider stepped out of a visit and saw another meanwhile, two at once.
+    two_at_once_changes: int = 0
     #: How many visits' worth of belief a provider's usual pace (the learned minutes) has against the day's own
     #: visits: the weight that best foretold each past visit's minutes with the provider from the visits before
     #: it that day (floor/core/learning.py `_pace_weight`), over `pace_visits` visits foretold; 0: too few to

@@ -14,13 +14,18 @@ The wait from arrival to rooming is not learned: it is a queue for a room, not a
 And per provider: the share of booked patients who did not come, how long after their planned rooming those
 who came arrived, and the usual gap from a booked patient's arrival to the provider walking in.
 
-And for the clinic: whether its taps come after the steps they record (`tap_lag`). A provider sees one patient
-at a time, so where a provider's next patient's provider-in was tapped before the teach-back that ended their
-last visit, one of those taps came late. Such provider changes are counted among all those whose last visit
-ended at a teach-back tap (a visit with no teach-back ends, for Floor, at its checkout, which the front desk
-may well tap after the provider has gone on: not a late tap). Once there are LATE_TAP_EVIDENCE of them, their
-median overlap is the minutes a tap may lag (at most TAP_LAG_CAP); where there are none, 0. A visit already
-started counts as a cascade's link only if that much past L late by its tap (floor/core/alerts.py).
+And for the clinic: whether its taps come after the steps they record (`tap_lag`). A provider who sees one
+patient at a time cannot walk in to the next before the last one's teach-back, so where the next patient's
+provider-in was tapped a few minutes before it (at most TAP_LAG_CAP), one of those taps came late. Such provider
+changes are counted among all those whose last visit ended at a teach-back tap (a visit with no teach-back
+ends, for Floor, at its checkout, which the front desk may well tap after the provider has gone on: not a late
+tap). A next provider-in longer than that before the teach-back is no tap entered late: the provider stepped
+out of a visit (a patient sent for an x-ray, waiting for an anaesthetic to work) and saw another meanwhile,
+two patients at once (`two_at_once_changes`). Once there are LATE_TAP_EVIDENCE late taps, and more of them than
+of such changes, their median overlap is the minutes a tap may lag; otherwise 0 (where a provider often sees
+two at once, a short overlap is as likely a short step out: loadtests/third_days.py's clinics that do learned
+a lag of 10 minutes from it, and a visit 9 to 15 minutes late no longer counted toward a cascade). A visit
+already started counts as a cascade's link only if that much past L late by its tap (floor/core/alerts.py).
 
 And for the clinic: how much a provider's day says about their pace (`pace_weight`). The projection takes the
 day's pace from its visits so far, shrunk toward the usual (the learned minutes) with some visits' worth of
@@ -81,10 +86,12 @@ LEARNED: dict[Stage, tuple[Stage, ...]] = {
 }
 #: How many order statistics of the arrival lateness are kept per provider.
 LATE_POINTS = 101
-#: How many provider changes with a late tap before the clinic's taps are taken to lag, and the most minutes
-#: taken. In loadtests/alert_quality.py (40 days a world, 14 learned): none in a world whose taps come on time
-#: nor on any of unseen_days.py's days; 71 of 672 where 40% of taps come 1 to 6 minutes late (`tap_lag`, median
-#: 2 minutes), 55 of 637 in `hard`.
+#: How many provider changes with a late tap before the clinic's taps are taken to lag, and the most minutes a
+#: next provider-in tapped before the last visit's teach-back counts as a late tap (more: two patients at once;
+#: loadtests/third_days.py: 24 to 43 minutes at the median where providers step out mid-visit; at most 6 where
+#: taps come late). In loadtests/alert_quality.py (40 days a world, 14 learned): none in a world whose taps come
+#: on time nor on any of unseen_days.py's days; 71 of 672 where 40% of taps come 1 to 6 minutes late (`tap_lag`,
+#: median 2 minutes), 55 of 637 in `hard`.
 LATE_TAP_EVIDENCE = 5
 TAP_LAG_CAP = 10.0
 #: The weights tried for a provider's usual pace against the day's own (`Learned.pace_weight`: visits' worth of
@@ -121,6 +128,7 @@ class Tally:
         self.days: list[dt.date] = []
         self.provider_changes = 0
         self.overlaps: list[float] = []
+        self.two_at_once = 0
         #: Each past visit's minutes with the provider: (provider, the day's index, provider-in, stage key, minutes).
         self.with_provider: list[_WithProvider] = []
 
@@ -163,7 +171,8 @@ class Tally:
             p: _habits(self.no_shows[p], self.late[p], self.to_provider[p])
             for p in sorted({*self.no_shows, *self.late})
         }
-        lag = min(median(self.overlaps), TAP_LAG_CAP) if len(self.overlaps) >= LATE_TAP_EVIDENCE else 0.0
+        late = len(self.overlaps)
+        lag = median(self.overlaps) if late >= LATE_TAP_EVIDENCE and late > self.two_at_once else 0.0
         return Learned(
             sorted(self.days),
             stages,
@@ -171,19 +180,24 @@ class Tally:
             self.provider_changes,
             len(self.overlaps),
             round(lag, 1),
+            self.two_at_once,
             *_pace_weight(self.with_provider, stages),
         )
 
     def _provider_changes(self, floor: Floor, busy: dict[str, list[tuple[str, float, float]]]) -> None:
         """Each provider's changes from a visit ended at a teach-back tap to their next visit, and by how many
-        minutes the next provider-in was tapped before that teach-back (a tap that came late)."""
+        minutes the next provider-in was tapped before that teach-back: a few (a tap that came late), or more
+        than TAP_LAG_CAP (two patients at once)."""
         for spans in busy.values():
             for (last, _, ended), (_, next_in, _) in pairwise(sorted(spans, key=lambda span: span[1])):
                 if Stage.teach_back_done not in floor.visits[last].times:
                     continue
                 self.provider_changes += 1
-                if ended > next_in:
-                    self.overlaps.append((ended - next_in) / 60)
+                overlap = (ended - next_in) / 60
+                if overlap > TAP_LAG_CAP:
+                    self.two_at_once += 1
+                elif overlap > 0:
+                    self.overlaps.append(overlap)
 
 
 def _shrunk(configured: int, values: list[float]) -> StageTimes:

@@ -187,6 +187,7 @@ class ReadModels:
             learned.pace_weight,
             learned.pace_visits,
             PACE_PRIOR,
+            two_at_once_changes=learned.two_at_once_changes,
         )
 
     def history(self, visit_id: str) -> VisitHistory:

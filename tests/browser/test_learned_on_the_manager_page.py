@@ -72,13 +72,26 @@ def test_the_manager_sees_that_taps_came_late_and_what_floor_makes_of_it(
     server: InProcessServer, screens: Screens
 ) -> None:
     text = manager_page(server, screens, "learned-taps", "Taps: in 6 of 10 provider changes")
-    assert "tapped before the last one's teach-back" in text, text
+    assert "tapped minutes before the last one's teach-back" in text, text
     assert "Floor takes taps to lag 3 min" in text, text
     assert "only that much past the cascade's minutes late" in text, text
     # Ten visits of those days foretold from the ones before them: too few to learn how much a day says.
     pace = manager_page(server, screens, "learned-pace", "Pace: ")
     assert pace.startswith("Pace: 10 past visits to judge by, too few to learn from"), pace
     assert "against 3 visits' worth of the usual minutes" in pace, pace
+
+
+def test_the_manager_sees_a_provider_who_sees_two_patients_at_once_and_no_late_taps(
+    tmp_path: Path, screens: Screens
+) -> None:
+    # Dr. Kim steps out of visits and sees the next patient meanwhile: each first teach-back 25 to 50 minutes
+    # after the next provider-in. That is no tap entered late.
+    two_days = [(25, 30, 35), (40, 45, 50)]
+    with serving(tmp_path, lambda log: write_late_tap_days(log, CLINIC, TODAY, two_days)) as server:
+        text = manager_page(server, screens, "learned-taps", "Taps: on time")
+    assert "In 6 provider changes the provider went in to the next patient well before" in text, text
+    assert "two patients at once (stepping out mid-visit), not a late tap" in text, text
+    assert "lag" not in text, text
 
 
 def test_the_manager_sees_how_much_a_providers_day_says_about_their_pace(tmp_path: Path, screens: Screens) -> None:
