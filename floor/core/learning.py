@@ -62,9 +62,12 @@ from floor.core.projection import (
     NO_SHOW_PRIOR,
     NO_SHOW_PRIOR_WEIGHT,
     PACE_PRIOR,
+    TWO_AT_ONCE,
     convention_of,
     minutes,
+    own_minutes,
     planned_roomed,
+    provider_spans,
     shrunk_pace,
 )
 
@@ -93,7 +96,7 @@ LATE_POINTS = 101
 #: on time nor on any of unseen_days.py's days; 71 of 672 where 40% of taps come 1 to 6 minutes late (`tap_lag`,
 #: median 2 minutes), 55 of 637 in `hard`.
 LATE_TAP_EVIDENCE = 5
-TAP_LAG_CAP = 10.0
+TAP_LAG_CAP = TWO_AT_ONCE
 #: The weights tried for a provider's usual pace against the day's own (`Learned.pace_weight`: visits' worth of
 #: belief in the learned minutes; the heaviest, about two days of a provider's visits, so that a day that really
 #: runs slow still moves the forecast by its afternoon), and how many past visits foretold before one is chosen.
@@ -140,11 +143,12 @@ class Tally:
         self.days.append(floor.day)
         busy = _busy(floor)
         self._provider_changes(floor, busy)
+        spans = {p: provider_spans(v for v in floor.visits.values() if v.provider == p) for p in busy}
         for v in floor.visits.values():
             vtype = clinic.visit_type(v.visit_type)
             if vtype is None or clinic.provider(v.provider) is None or v.entered_in_error:
                 continue
-            for stage, took in _stages(v, vtype, busy.get(v.provider, [])):
+            for stage, took in _stages(v, vtype, busy.get(v.provider, []), spans.get(v.provider, [])):
                 key = stage_key(v.provider, vtype.code, stage)
                 self.took[key].append(took)
                 if stage is Stage.provider_in:
@@ -220,14 +224,23 @@ def _habits(no_shows: int, late: list[float], to_provider: list[float]) -> Habit
     )
 
 
-def _stages(v: Visit, vtype: VisitType, busy: list[tuple[str, float, float]]) -> list[tuple[Stage, float]]:
-    """The learned stages this visit went through, with their minutes (absurd ones left out)."""
+def _stages(
+    v: Visit,
+    vtype: VisitType,
+    busy: list[tuple[str, float, float]],
+    spans: list[tuple[dt.datetime, dt.datetime | None]],
+) -> list[tuple[Stage, float]]:
+    """The learned stages this visit went through, with their minutes (absurd ones left out). With the provider:
+    the provider's own minutes (`own_minutes`: not the time they stepped out to see another patient)."""
     found = []
     for this, following in pairwise(v.steps):
         ends = LEARNED.get(this.step)
         if ends is None or following.step not in ends:
             continue
-        took = minutes(following.at - this.at)
+        if this.step is Stage.provider_in:
+            took = own_minutes(this.at, following.at, spans)
+        else:
+            took = minutes(following.at - this.at)
         configured = getattr(vtype.stage_minutes, this.step.value)
         if took < 0 or took > min(MAX_MINUTES, max(ABSURD_FACTOR * configured, ABSURD_FLOOR)):
             continue

@@ -99,6 +99,44 @@ def minutes(td: dt.timedelta) -> float:
     return td.total_seconds() / 60
 
 
+#: A provider who walked in to another patient of theirs more than this many minutes before a visit's
+#: teach-back (or, the visit still going, before now) had two patients at once: they stepped out of the visit
+#: (a patient sent for an x-ray, an anaesthetic left to work) and saw the other meanwhile. Fewer is as likely a
+#: tap entered late (loadtests/alert_quality.py's taps lag 1 to 6 minutes; floor/core/learning.py `tap_lag`).
+TWO_AT_ONCE = 10.0
+
+
+def own_minutes(
+    came_in: dt.datetime, end: dt.datetime, others: Iterable[tuple[dt.datetime, dt.datetime | None]]
+) -> float:
+    """The provider's own minutes on a visit from `came_in` to `end`: less the time they spent with other
+    patients of theirs walked in to meanwhile, more than TWO_AT_ONCE minutes before `end` (`others`: the
+    provider's visits' provider-in and end, None if still going; the visit itself is not cut). A provider with
+    one patient at a time: the whole span."""
+    cuts = sorted(
+        (other_in, min(other_end or end, end))
+        for other_in, other_end in others
+        if came_in < other_in < end and minutes(end - other_in) > TWO_AT_ONCE
+    )
+    cut = 0.0
+    reached = came_in
+    for start, stop in cuts:
+        start = max(start, reached)
+        if stop > start:
+            cut += minutes(stop - start)
+            reached = stop
+    return minutes(end - came_in) - cut
+
+
+def provider_spans(visits: Iterable[Visit]) -> list[tuple[dt.datetime, dt.datetime | None]]:
+    """Each visit's time with the provider: provider-in, and teach-back or checkout (None: still going)."""
+    return [
+        (v.times[Stage.provider_in], v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out))
+        for v in visits
+        if Stage.provider_in in v.times
+    ]
+
+
 def planned_provider_in(visit: Visit, vtype: VisitType | None, convention: AppointmentTime) -> dt.datetime:
     """When the provider should walk in to this visit by the clinic's own plan: the yardstick of "late".
 
@@ -182,16 +220,19 @@ def pace(floor: Floor, provider: str, visits: Iterable[Visit] | None = None) -> 
     """How long this provider's visits take today against what they are expected to take (the minutes learned
     from the clinic's past days, `floor.learned`, or the configured ones)."""
     learned = floor.learned
+    mine = [
+        v
+        for v in (floor.visits.values() if visits is None else visits)
+        if v.provider == provider and Stage.provider_in in v.times
+    ]
+    spans = provider_spans(mine)
     ratios = []
-    for v in floor.visits.values() if visits is None else visits:
-        if v.provider != provider or Stage.provider_in not in v.times:
-            continue
-        end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
+    for v, (came_in, end) in zip(mine, spans, strict=True):
         vtype = floor.clinic.visit_type(v.visit_type)
         if end is not None and vtype is not None:
-            ratios.append(
-                minutes(end - v.times[Stage.provider_in]) / learned.expected(provider, vtype, Stage.provider_in)
-            )
+            # The provider's own minutes: a visit they stepped out of is not slow for it.
+            took = own_minutes(came_in, end, spans)
+            ratios.append(took / learned.expected(provider, vtype, Stage.provider_in))
     return shrunk_pace(len(ratios), median(ratios), learned.pace_weight or PACE_PRIOR) if ratios else 1.0
 
 
@@ -289,11 +330,24 @@ def project(
     mine = [v for v in everyone if v.provider == provider and v.stage not in ENDS]
     free_at = now
     causes = [c for v in mine if (c := _overrun(v, clinic.visit_type(v.visit_type), now, p, learned)) is not None]
+    # The visits now with the provider: each done after its own minutes still to go. One the provider stepped
+    # out of (they walked in to another patient, still with them, more than TWO_AT_ONCE minutes ago) waits for
+    # them to come back: its minutes come after the others'. Its own minutes so far leave out their time away.
+    spans = provider_spans(v for v in everyone if v.provider == provider)
+    set_aside = 0.0
     for v in mine:
         if v.stage is Stage.provider_in:
+            came_in = v.times[Stage.provider_in]
             expected = learned.expected(provider, clinic.visit_type(v.visit_type), Stage.provider_in) * p
-            elapsed = minutes(now - v.times[Stage.provider_in])
-            free_at = max(free_at, now + dt.timedelta(minutes=median_residual(expected, elapsed)))
+            to_go = median_residual(expected, own_minutes(came_in, now, spans))
+            stepped_out = any(
+                came_in < other_in and end is None and minutes(now - other_in) > TWO_AT_ONCE for other_in, end in spans
+            )
+            if stepped_out:
+                set_aside += to_go
+            else:
+                free_at = max(free_at, now + dt.timedelta(minutes=to_go))
+    free_at += dt.timedelta(minutes=set_aside)
     free_at = max(free_at, absent_until(floor, provider, now, everyone, convention))
     # The provider takes whoever is ready when they come free, earliest appointment first, so a patient
     # running late is seen after the ones already waiting rather than holding them all up.

@@ -1,0 +1,98 @@
+"""A provider who steps out of a visit (an x-ray, an anaesthetic left to work) and sees another patient
+meanwhile: two patients at "provider in" at once. Learned and projected by the provider's own minutes, not the
+visit's whole span (floor/core/projection.py `own_minutes`, `TWO_AT_ONCE`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from floor.config import demo_clinic
+from floor.core.commands import BookVisit, TakeStep
+from floor.core.floor import Floor
+from floor.core.ids import Ids
+from floor.core.journey import Stage
+from floor.core.learning import learn
+from floor.core.projection import TWO_AT_ONCE, median_residual, own_minutes, pace, project
+from tests.support.floors import Tapping
+
+CLINIC = demo_clinic()  # procedure: provider 28; follow: provider 12
+DAY = dt.date(2026, 11, 23)
+
+
+def at(hhmm: str, day: dt.date = DAY) -> dt.datetime:
+    h, m = map(int, hhmm.split(":"))
+    return dt.datetime(day.year, day.month, day.day, h, m, tzinfo=CLINIC.tz)
+
+
+def test_own_minutes_leave_out_the_patients_seen_meanwhile_not_a_late_tap() -> None:
+    others = [
+        (at("09:00"), at("09:40")),  # the visit itself: not cut
+        (at("09:10"), at("09:25")),  # walked in to 30 minutes before its end: two at once, 15 minutes away
+        (at("09:20"), at("09:30")),  # meanwhile too, overlapping the first: 5 minutes more
+        (at("09:36"), None),  # 4 minutes before its end: as likely a teach-back tapped late
+    ]
+    assert own_minutes(at("09:00"), at("09:40"), others) == 40 - 20
+    assert own_minutes(at("09:00"), at("09:40"), others[:1]) == 40  # one patient at a time: the span
+    # Still going, at 09:30: the one walked in to at 09:20 is only 10 minutes ago, not yet taken as two at once.
+    assert own_minutes(at("09:00"), at("09:30"), others) == 30 - 15
+    assert TWO_AT_ONCE == 10
+
+
+def _stepping_out(floor: Floor, day: dt.date, *, second_in: str, end: bool = True) -> tuple[str, str]:
+    """Dr. Kim walks in to a procedure at 9:00, steps out while it waits and sees a follow-up from `second_in`
+    (12 minutes), and is back for the procedure's teach-back at 9:40 (with `end`)."""
+    tapping = Tapping(floor, lambda hhmm: at(hhmm, day))
+    tap = tapping.tap
+    first = tap("07:30", BookVisit("P1", "kim", "procedure", at("08:40", day)))
+    second = tap("07:30", BookVisit("P2", "kim", "follow", at("08:50", day)))
+    for visit, room in ((first, "e1"), (second, "e2")):
+        tap("08:40", TakeStep(visit, Stage.arrived))
+        tap("08:41", TakeStep(visit, Stage.roomed, room))
+        tap("08:50", TakeStep(visit, Stage.prep_done))
+    tap("09:00", TakeStep(first, Stage.provider_in))
+    tap(second_in, TakeStep(second, Stage.provider_in))
+    if end:
+        h, m = map(int, second_in.split(":"))
+        tap(f"{h}:{m + 12:02d}", TakeStep(second, Stage.teach_back_done))
+        tap("09:40", TakeStep(first, Stage.teach_back_done))
+    return first, second
+
+
+def test_a_visit_stepped_out_of_is_learned_by_the_providers_own_minutes() -> None:
+    days = []
+    for n in range(1, 4):
+        day = DAY - dt.timedelta(days=n)
+        floor = Floor(CLINIC, day, ids=Ids.seeded(f"past{n}"))
+        _stepping_out(floor, day, second_in="09:10")
+        days.append(floor)
+    learned = learn(CLINIC, days)
+    procedure = learned.times("kim", "procedure", Stage.provider_in)
+    # 40 minutes from provider-in to teach-back, 12 of them with the follow-up: 28 of the provider's own.
+    assert procedure.median == 28.0
+    assert learned.times("kim", "follow", Stage.provider_in).median == 12.0
+    assert (learned.two_at_once_changes, learned.late_tap_changes, learned.tap_lag) == (3, 0, 0.0)
+
+
+def test_the_projection_waits_for_the_provider_to_come_back_to_a_visit_stepped_out_of() -> None:
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded("today"))
+    _stepping_out(floor, DAY, second_in="09:10", end=False)
+    # 9:25: with the follow-up for 15 minutes (walked in to 15 minutes ago: two at once), the procedure set aside
+    # after 10 of its own minutes. The provider is free once both are done, one after the other.
+    now = at("09:25")
+    follow_to_go = median_residual(12.0, 15.0)
+    procedure_to_go = median_residual(28.0, 10.0)
+    free_at = project(floor, "kim", now).free_at
+    assert free_at == now + dt.timedelta(minutes=follow_to_go + procedure_to_go)
+    # Walked in to the follow-up only 5 minutes ago: as likely the procedure's teach-back not yet tapped. The
+    # provider is free when the later of the two is done, as before.
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded("today"))
+    _stepping_out(floor, DAY, second_in="09:20", end=False)
+    lagging = project(floor, "kim", now).free_at
+    assert lagging == now + dt.timedelta(minutes=max(median_residual(12.0, 5.0), median_residual(28.0, 25.0)))
+
+
+def test_a_visit_stepped_out_of_does_not_make_the_days_pace_slow() -> None:
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded("today"))
+    _stepping_out(floor, DAY, second_in="09:10")
+    # The procedure's 28 own minutes of 40 and the follow-up's 12: both as expected.
+    assert pace(floor, "kim") == 1.0
