@@ -29,6 +29,18 @@ class StageTimes(Struct, frozen=True):
     visits: int
 
 
+class StepsOut(Struct, frozen=True):
+    """How one provider's visits of one type went where they stepped out of them (walked in to another patient
+    meanwhile, long before the visit's teach-back: floor/core/projection.py `TWO_AT_ONCE`): of `visits` seen to
+    their end, `stepped` were; the median minutes from walking in to stepping out, and of the provider's own
+    minutes on the visit (the time with the other patients left out)."""
+
+    visits: int
+    stepped: int
+    before: float | None
+    own: float | None
+
+
 class Habits(Struct, frozen=True):
     """How one provider's booked patients came in past days (walk-ins and visits entered in error aside)."""
 
@@ -77,6 +89,9 @@ class Learned(Struct, frozen=True):
     #: say (floor/core/projection.py PACE_PRIOR).
     pace_weight: float = 0.0
     pace_visits: int = 0
+    #: Per provider and visit type (keys "provider/visit_type"), how often the provider stepped out of such a
+    #: visit to see another patient, and when (`StepsOut`).
+    steps_out: dict[str, StepsOut] = {}
 
     def times(self, provider: str, visit_type: str, stage: Stage) -> StageTimes | None:
         return self.stages.get(stage_key(provider, visit_type, stage))

@@ -57,7 +57,7 @@ from statistics import median
 from floor.config import Clinic, VisitType
 from floor.core.floor import Floor, Visit
 from floor.core.journey import Stage
-from floor.core.learned import Habits, Learned, StageTimes, stage_key
+from floor.core.learned import Habits, Learned, StageTimes, StepsOut, stage_key
 from floor.core.projection import (
     NO_SHOW_PRIOR,
     NO_SHOW_PRIOR_WEIGHT,
@@ -69,6 +69,7 @@ from floor.core.projection import (
     planned_roomed,
     provider_spans,
     shrunk_pace,
+    stepped_out_at,
 )
 
 #: Past clinic days learned from: the last this many the log holds (about six weeks of a clinic open five days
@@ -132,6 +133,10 @@ class Tally:
         self.provider_changes = 0
         self.overlaps: list[float] = []
         self.two_at_once = 0
+        #: Per "provider/visit_type": visits seen to their end, and for those stepped out of, the minutes before
+        #: stepping out and the provider's own minutes.
+        self.seen_through: dict[str, int] = defaultdict(int)
+        self.stepped: dict[str, list[tuple[float, float]]] = defaultdict(list)
         #: Each past visit's minutes with the provider: (provider, the day's index, provider-in, stage key, minutes).
         self.with_provider: list[_WithProvider] = []
 
@@ -148,6 +153,7 @@ class Tally:
             vtype = clinic.visit_type(v.visit_type)
             if vtype is None or clinic.provider(v.provider) is None or v.entered_in_error:
                 continue
+            self._steps_out(v, spans.get(v.provider, []))
             for stage, took in _stages(v, vtype, busy.get(v.provider, []), spans.get(v.provider, [])):
                 key = stage_key(v.provider, vtype.code, stage)
                 self.took[key].append(took)
@@ -186,7 +192,28 @@ class Tally:
             round(lag, 1),
             self.two_at_once,
             *_pace_weight(self.with_provider, stages),
+            {
+                key: StepsOut(
+                    self.seen_through[key],
+                    len(stepped),
+                    round(median(b for b, _ in stepped), 2),
+                    round(median(o for _, o in stepped), 2),
+                )
+                for key, stepped in sorted(self.stepped.items())
+            },
         )
+
+    def _steps_out(self, v: Visit, spans: list[tuple[dt.datetime, dt.datetime | None]]) -> None:
+        """Whether the provider stepped out of this visit, seen to its end, and when (`stepped_out_at`)."""
+        came_in = v.times.get(Stage.provider_in)
+        end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
+        if came_in is None or end is None or minutes(end - came_in) > MAX_MINUTES:
+            return
+        key = v.provider + "/" + v.visit_type
+        self.seen_through[key] += 1
+        out = stepped_out_at(came_in, end, spans)
+        if out is not None:
+            self.stepped[key].append((minutes(out - came_in), own_minutes(came_in, end, spans)))
 
     def _provider_changes(self, floor: Floor, busy: dict[str, list[tuple[str, float, float]]]) -> None:
         """Each provider's changes from a visit ended at a teach-back tap to their next visit, and by how many

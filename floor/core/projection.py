@@ -20,6 +20,12 @@ day's no-shows and how late its patients arrive, on top of the provider's past d
 not to come, whom the provider would otherwise wait for, does not hold the provider, and their visit's
 lateness is the expected one.
 
+A provider is not assumed to see one patient at a time. One who walks in to another patient long before a
+visit's teach-back (`TWO_AT_ONCE`) stepped out of it (a patient sent for an x-ray, an anaesthetic left to work):
+the visit is reckoned by the provider's own minutes (`own_minutes`), waits for them to finish the one they are
+with, and where they usually step out of visits of its type (`steps_out_of`, learned from past days) they are
+projected free for the next patient once its minutes before stepping out are up, and back for the rest after.
+
 A provider is not assumed to be on the floor (`absent_until`): one marked running late or stepped away (a
 presence tap) is not free until they said they would be back, and one who, with no tap, has left a ready
 patient waiting past their time for a while is presumed away, for longer the longer it has been.
@@ -126,6 +132,39 @@ def own_minutes(
             cut += minutes(stop - start)
             reached = stop
     return minutes(end - came_in) - cut
+
+
+def stepped_out_at(
+    came_in: dt.datetime, end: dt.datetime, others: Iterable[tuple[dt.datetime, dt.datetime | None]]
+) -> dt.datetime | None:
+    """When the provider first stepped out of a visit from `came_in` to `end`: walked in to another patient of
+    theirs (`others`, as for `own_minutes`) more than TWO_AT_ONCE minutes before `end`; None if they did not."""
+    return min(
+        (other_in for other_in, _ in others if came_in < other_in < end and minutes(end - other_in) > TWO_AT_ONCE),
+        default=None,
+    )
+
+
+#: A provider who stepped out of at least this share of their past visits of a type, and of at least
+#: STEPS_OUT_EVIDENCE of them, is expected to step out of the next: free for others `StepsOut.before` minutes
+#: after walking in, and back for the rest of their own minutes once done with the patient they saw meanwhile.
+STEPS_OUT_SHARE = 0.5
+STEPS_OUT_EVIDENCE = 5
+
+
+def steps_out_of(learned: Learned, provider: str, vtype: VisitType) -> tuple[float, float] | None:
+    """Where the provider usually steps out of visits of this type (`Learned.steps_out`): the minutes before
+    stepping out and their own minutes on the visit in all; None where they see it through."""
+    known = learned.steps_out.get(provider + "/" + vtype.code)
+    if (
+        known is None
+        or known.before is None
+        or known.own is None
+        or known.stepped < STEPS_OUT_EVIDENCE
+        or known.stepped < STEPS_OUT_SHARE * known.visits
+    ):
+        return None
+    return known.before, max(known.own, known.before)
 
 
 def provider_spans(visits: Iterable[Visit]) -> list[tuple[dt.datetime, dt.datetime | None]]:
@@ -333,20 +372,30 @@ def project(
     # The visits now with the provider: each done after its own minutes still to go. One the provider stepped
     # out of (they walked in to another patient, still with them, more than TWO_AT_ONCE minutes ago) waits for
     # them to come back: its minutes come after the others'. Its own minutes so far leave out their time away.
+    # A visit of a type the provider usually steps out of (`steps_out_of`), not yet stepped out of: they are free
+    # for others once its minutes before stepping out are up, and owe it the rest of their own minutes, which
+    # they give it once done with the next patient (or while nobody else is ready).
     spans = provider_spans(v for v in everyone if v.provider == provider)
-    set_aside = 0.0
+    set_aside = owed = 0.0
     for v in mine:
         if v.stage is Stage.provider_in:
             came_in = v.times[Stage.provider_in]
-            expected = learned.expected(provider, clinic.visit_type(v.visit_type), Stage.provider_in) * p
-            to_go = median_residual(expected, own_minutes(came_in, now, spans))
+            vtype = clinic.visit_type(v.visit_type)
+            expected = learned.expected(provider, vtype, Stage.provider_in) * p
+            own = own_minutes(came_in, now, spans)
             stepped_out = any(
                 came_in < other_in and end is None and minutes(now - other_in) > TWO_AT_ONCE for other_in, end in spans
             )
+            steps = steps_out_of(learned, provider, vtype) if vtype is not None else None
+            if steps is not None:
+                expected = steps[1] * p
             if stepped_out:
-                set_aside += to_go
+                set_aside += median_residual(expected, own)
+            elif steps is not None and own < steps[0] * p:
+                free_at = max(free_at, came_in + dt.timedelta(minutes=steps[0] * p))
+                owed += expected - steps[0] * p
             else:
-                free_at = max(free_at, now + dt.timedelta(minutes=to_go))
+                free_at = max(free_at, now + dt.timedelta(minutes=median_residual(expected, own)))
     free_at += dt.timedelta(minutes=set_aside)
     free_at = max(free_at, absent_until(floor, provider, now, everyone, convention))
     # The provider takes whoever is ready when they come free, earliest appointment first, so a patient
@@ -376,11 +425,18 @@ def project(
             n += 1
         if waiting:
             pick = queue[heapq.heappop(waiting)[2]]
+        elif owed:  # nobody ready yet: the provider goes back to the visit they stepped out of
+            free_at += dt.timedelta(minutes=owed)
+            owed = 0.0
+            continue
         else:
             pick = queue[by_ready[n]]  # nobody ready yet: the provider waits for the first who will be
             n += 1
         v, vtype, planned, ready, show, no_room = pick
-        minutes_in = dt.timedelta(minutes=learned.expected(provider, vtype, Stage.provider_in) * p)
+        steps = steps_out_of(learned, provider, vtype)
+        minutes_in = dt.timedelta(
+            minutes=(learned.expected(provider, vtype, Stage.provider_in) if steps is None else steps[1]) * p
+        )
         if show < LIKELY_NO_SHOW and free_at < ready:
             # Not here, likely not coming, and the provider would be waiting for them: the provider sees who
             # is here, and fits them in if they do come. Late only by being late, not by the provider.
@@ -418,7 +474,13 @@ def project(
                 no_room and free_at <= ready,
             )
         )
-        free_at = done
+        if steps is None:
+            free_at = done + dt.timedelta(minutes=owed)
+            owed = 0.0
+        else:
+            free_at = start + dt.timedelta(minutes=steps[0] * p)
+            owed += minutes(minutes_in) - steps[0] * p
+    free_at += dt.timedelta(minutes=owed)
     projected.sort(key=lambda x: x.planned_provider_in)
     lateness = provider_delay(projected)
     return ProviderProjection(

@@ -6,13 +6,24 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
+
 from floor.config import demo_clinic
 from floor.core.commands import BookVisit, TakeStep
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
+from floor.core.learned import StepsOut
 from floor.core.learning import learn
-from floor.core.projection import TWO_AT_ONCE, median_residual, own_minutes, pace, project
+from floor.core.projection import (
+    STEPS_OUT_EVIDENCE,
+    TWO_AT_ONCE,
+    median_residual,
+    own_minutes,
+    pace,
+    project,
+    steps_out_of,
+)
 from tests.support.floors import Tapping
 
 CLINIC = demo_clinic()  # procedure: provider 28; follow: provider 12
@@ -96,3 +107,51 @@ def test_a_visit_stepped_out_of_does_not_make_the_days_pace_slow() -> None:
     _stepping_out(floor, DAY, second_in="09:10")
     # The procedure's 28 own minutes of 40 and the follow-up's 12: both as expected.
     assert pace(floor, "kim") == 1.0
+
+
+def _past_days_stepping_out(days: int) -> list[Floor]:
+    floors = []
+    for n in range(1, days + 1):
+        day = DAY - dt.timedelta(days=n)
+        floor = Floor(CLINIC, day, ids=Ids.seeded(f"past{n}"))
+        _stepping_out(floor, day, second_in="09:10")
+        floors.append(floor)
+    return floors
+
+
+def test_how_often_and_when_a_provider_steps_out_of_a_visit_type_is_learned() -> None:
+    learned = learn(CLINIC, _past_days_stepping_out(STEPS_OUT_EVIDENCE))
+    # Every procedure stepped out of 10 minutes in, 28 of the provider's own minutes; no follow-up ever.
+    assert learned.steps_out == {"kim/procedure": StepsOut(STEPS_OUT_EVIDENCE, STEPS_OUT_EVIDENCE, 10.0, 28.0)}
+    procedure = CLINIC.visit_type("procedure")
+    assert steps_out_of(learned, "kim", procedure) == (10.0, 28.0)
+    assert steps_out_of(learned, "kim", CLINIC.visit_type("follow")) is None
+    # Too few to expect it, or not most of the time: the provider is taken to see the visit through.
+    assert steps_out_of(learn(CLINIC, _past_days_stepping_out(STEPS_OUT_EVIDENCE - 1)), "kim", procedure) is None
+    rarely = msgspec.structs.replace(learned, steps_out={"kim/procedure": StepsOut(20, 9, 10.0, 28.0)})
+    assert steps_out_of(rarely, "kim", procedure) is None
+
+
+def test_a_provider_who_usually_steps_out_is_projected_free_for_the_next_patient_meanwhile() -> None:
+    learned = learn(CLINIC, _past_days_stepping_out(STEPS_OUT_EVIDENCE))
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded("today"))
+    tapping = Tapping(floor, at)
+    procedure = tapping.tap("07:30", BookVisit("P1", "kim", "procedure", at("08:40")))
+    follow = tapping.tap("07:30", BookVisit("P2", "kim", "follow", at("08:50")))
+    later = tapping.tap("07:30", BookVisit("P3", "kim", "follow", at("09:20")))
+    for visit, room in ((procedure, "e1"), (follow, "e2"), (later, "e3")):
+        tapping.tap("08:40", TakeStep(visit, Stage.arrived))
+        tapping.tap("08:41", TakeStep(visit, Stage.roomed, room))
+        tapping.tap("08:50", TakeStep(visit, Stage.prep_done))
+    tapping.tap("09:00", TakeStep(procedure, Stage.provider_in))
+    now = at("09:05")
+
+    def seen(learned_now) -> dict[str, dt.datetime]:
+        floor.learned = learned_now
+        return {p.visit: p.provider_in for p in project(floor, "kim", now).visits}
+
+    # Learned: out of the procedure at 9:10, with the follow-up 12 minutes, back for its other 18, then the next.
+    assert seen(learned) == {follow: at("09:10"), later: at("09:40")}
+    # Seeing it through (nothing learned of it): the follow-up waits for the procedure's 28 minutes.
+    through = msgspec.structs.replace(learned, steps_out={})
+    assert abs(seen(through)[follow] - at("09:28")) < dt.timedelta(seconds=1)
