@@ -122,6 +122,7 @@ from loadtests.alert_quality import (
     explain,
     misses,
     print_cases,
+    print_intervals,
     scored_day,
     true_cascades,
 )
@@ -1386,6 +1387,7 @@ def main() -> None:
     print("-" * len(header))
     total_floor, total_plain = Score(), Score()
     lagging: list[tuple[str, Score]] = []
+    scores: list[tuple[str, Score]] = []
     explained: list[tuple[str, list[Case]]] = []
     refused = 0
     started = time.perf_counter()
@@ -1393,6 +1395,7 @@ def main() -> None:
         cases: list[Case] = []
         result = run_scenario(name, args.days, args.seed, args.history, cases if args.explain else None)
         explained.append((name, cases))
+        scores.append((name, result.floor))
         refused += result.refused
         if result.lagging:
             lagging.append((name, result.as_tapped))
@@ -1416,6 +1419,7 @@ def main() -> None:
             f"{name}, against the day as tapped (its log's times, not when the steps happened): "
             f"{as_tapped.episodes} episodes; Floor {as_tapped.cells()}"
         )
+    print_intervals([*scores, ("overall", total_floor)])
     print(f"taps refused (modelling bugs): {refused}")
     print(
         f"targets in every scenario: recall >= {TARGETS['recall']}, precision >= {TARGETS['precision']}, "
