@@ -367,36 +367,9 @@ def project(
     p = pace(floor, provider, everyone)
     coming = _Coming(clinic, convention, (v for v in everyone if v.provider == provider), learned.habits.get(provider))
     mine = [v for v in everyone if v.provider == provider and v.stage not in ENDS]
-    free_at = now
     causes = [c for v in mine if (c := _overrun(v, clinic.visit_type(v.visit_type), now, p, learned)) is not None]
-    # The visits now with the provider: each done after its own minutes still to go. One the provider stepped
-    # out of (they walked in to another patient, still with them, more than TWO_AT_ONCE minutes ago) waits for
-    # them to come back: its minutes come after the others'. Its own minutes so far leave out their time away.
-    # A visit of a type the provider usually steps out of (`steps_out_of`), not yet stepped out of: they are free
-    # for others once its minutes before stepping out are up, and owe it the rest of their own minutes, which
-    # they give it once done with the next patient (or while nobody else is ready).
     spans = provider_spans(v for v in everyone if v.provider == provider)
-    set_aside = owed = 0.0
-    for v in mine:
-        if v.stage is Stage.provider_in:
-            came_in = v.times[Stage.provider_in]
-            vtype = clinic.visit_type(v.visit_type)
-            expected = learned.expected(provider, vtype, Stage.provider_in) * p
-            own = own_minutes(came_in, now, spans)
-            stepped_out = any(
-                came_in < other_in and end is None and minutes(now - other_in) > TWO_AT_ONCE for other_in, end in spans
-            )
-            steps = steps_out_of(learned, provider, vtype) if vtype is not None else None
-            if steps is not None:
-                expected = steps[1] * p
-            if stepped_out:
-                set_aside += median_residual(expected, own)
-            elif steps is not None and own < steps[0] * p:
-                free_at = max(free_at, came_in + dt.timedelta(minutes=steps[0] * p))
-                owed += expected - steps[0] * p
-            else:
-                free_at = max(free_at, now + dt.timedelta(minutes=median_residual(expected, own)))
-    free_at += dt.timedelta(minutes=set_aside)
+    free_at, owed = _with_provider_now(clinic, learned, provider, mine, spans, now, p)
     free_at = max(free_at, absent_until(floor, provider, now, everyone, convention))
     # The provider takes whoever is ready when they come free, earliest appointment first, so a patient
     # running late is seen after the ones already waiting rather than holding them all up.
@@ -492,6 +465,45 @@ def project(
         _recovery(projected, on_time),
         max(causes, key=lambda c: c.over_minutes, default=None),
     )
+
+
+def _with_provider_now(
+    clinic: Clinic,
+    learned: Learned,
+    provider: str,
+    mine: list[Visit],
+    spans: list[tuple[dt.datetime, dt.datetime | None]],
+    now: dt.datetime,
+    pace: float,
+) -> tuple[dt.datetime, float]:
+    """When the provider is free of the visits now with them, and the minutes they still owe a visit they will
+    step out of (given once done with the next patient, or while nobody else is ready).
+
+    Each visit is done after its own minutes still to go (`own_minutes`, `median_residual`). One the provider
+    stepped out of (they walked in to another patient, still with them, more than TWO_AT_ONCE minutes ago) waits
+    for them to come back: its minutes come after the others'. One of a type the provider usually steps out of
+    (`steps_out_of`), not yet stepped out of: they are free for others once its minutes before stepping out are
+    up, and owe it the rest."""
+    free_at, set_aside, owed = now, 0.0, 0.0
+    for v in mine:
+        if v.stage is not Stage.provider_in:
+            continue
+        came_in = v.times[Stage.provider_in]
+        vtype = clinic.visit_type(v.visit_type)
+        steps = steps_out_of(learned, provider, vtype) if vtype is not None else None
+        expected = (learned.expected(provider, vtype, Stage.provider_in) if steps is None else steps[1]) * pace
+        own = own_minutes(came_in, now, spans)
+        stepped_out = any(
+            came_in < other_in and end is None and minutes(now - other_in) > TWO_AT_ONCE for other_in, end in spans
+        )
+        if stepped_out:
+            set_aside += median_residual(expected, own)
+        elif steps is not None and own < steps[0] * pace:
+            free_at = max(free_at, came_in + dt.timedelta(minutes=steps[0] * pace))
+            owed += expected - steps[0] * pace
+        else:
+            free_at = max(free_at, now + dt.timedelta(minutes=median_residual(expected, own)))
+    return free_at + dt.timedelta(minutes=set_aside), owed
 
 
 def project_all(floor: Floor, now: dt.datetime) -> dict[str, ProviderProjection]:
