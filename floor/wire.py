@@ -470,9 +470,10 @@ class LearnedAnswer(Struct):
     prior_visits: float
     providers: list[LearnedProvider]
     #: Whether the clinic's taps come after their steps: of `provider_changes` (a visit ended at a teach-back
-    #: tap, then the provider's next), `late_tap_changes` had the next provider-in tapped before that
-    #: teach-back; `tap_lag`, the minutes a tap is taken to lag (0: none), which a visit already started must
-    #: be late past the cascade's minutes to count as one of its late visits.
+    #: tap, then the provider's next), `late_tap_changes` had the next provider-in tapped a few minutes before
+    #: that teach-back (by a provider who does not see two patients at once as often: `two_at_once_changes`);
+    #: `tap_lag`, the minutes a tap is taken to lag (0: none), which a visit already started must be late past
+    #: the cascade's minutes to count as one of its late visits.
     provider_changes: int = 0
     late_tap_changes: int = 0
     tap_lag: float = 0.0

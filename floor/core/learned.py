@@ -73,8 +73,9 @@ class Learned(Struct, frozen=True):
     stages: dict[str, StageTimes] = {}
     habits: dict[str, Habits] = {}
     #: Provider changes counted (a provider's visit whose time with them ended at a teach-back tap, and the
-    #: provider's next visit), and of them those where the next patient's provider-in was tapped before that
-    #: teach-back: a provider sees one patient at a time, so one of the two taps came after its step.
+    #: provider's next visit), and of them those taken as a late tap: the next patient's provider-in tapped a
+    #: few minutes (at most floor/core/learning.py `TAP_LAG_CAP`) before that teach-back, by a provider who
+    #: does not see two patients at once as often (`two_at_once_changes`).
     provider_changes: int = 0
     late_tap_changes: int = 0
     #: Minutes a tap here may come after its step: the median overlap of those changes, once there are enough

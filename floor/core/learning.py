@@ -21,11 +21,12 @@ changes are counted among all those whose last visit ended at a teach-back tap (
 ends, for Floor, at its checkout, which the front desk may well tap after the provider has gone on: not a late
 tap). A next provider-in longer than that before the teach-back is no tap entered late: the provider stepped
 out of a visit (a patient sent for an x-ray, waiting for an anaesthetic to work) and saw another meanwhile,
-two patients at once (`two_at_once_changes`). Once there are LATE_TAP_EVIDENCE late taps, and more of them than
-of such changes, their median overlap is the minutes a tap may lag; otherwise 0 (where a provider often sees
-two at once, a short overlap is as likely a short step out: loadtests/third_days.py's clinics that do learned
-a lag of 10 minutes from it, and a visit 9 to 15 minutes late no longer counted toward a cascade). A visit
-already started counts as a cascade's link only if that much past L late by its tap (floor/core/alerts.py).
+two patients at once (`two_at_once_changes`). The late taps of a provider who sees two at once as often are
+left out (a short overlap of theirs is as likely a short step out: in loadtests/third_days.py's clinics that
+step out, Floor had learned a lag of 10 minutes, and a visit 9 to 15 minutes late no longer counted toward a
+cascade). Once there are LATE_TAP_EVIDENCE late taps, their median overlap is the minutes a tap may lag;
+otherwise 0. A visit already started counts as a cascade's link only if that much past L late by its tap
+(floor/core/alerts.py).
 
 And for the clinic: how much a provider's day says about their pace (`pace_weight`). The projection takes the
 day's pace from its visits so far, shrunk toward the usual (the learned minutes) with some visits' worth of
@@ -64,12 +65,12 @@ from floor.core.projection import (
     PACE_PRIOR,
     TWO_AT_ONCE,
     convention_of,
+    meanwhile,
     minutes,
     own_minutes,
     planned_roomed,
     provider_spans,
     shrunk_pace,
-    stepped_out_at,
 )
 
 #: Past clinic days learned from: the last this many the log holds (about six weeks of a clinic open five days
@@ -98,6 +99,9 @@ LATE_POINTS = 101
 #: median 2 minutes), 55 of 637 in `hard`.
 LATE_TAP_EVIDENCE = 5
 TAP_LAG_CAP = TWO_AT_ONCE
+#: A visit with more than this many patients walked in to meanwhile had its teach-back tap forgotten: it is no
+#: step out (loadtests/third_days.py's providers see one or two meanwhile).
+STEPPED_OUT_MOST = 3
 #: The weights tried for a provider's usual pace against the day's own (`Learned.pace_weight`: visits' worth of
 #: belief in the learned minutes; the heaviest, about two days of a provider's visits, so that a day that really
 #: runs slow still moves the forecast by its afternoon), and how many past visits foretold before one is chosen.
@@ -131,8 +135,10 @@ class Tally:
         self.no_shows: dict[str, int] = defaultdict(int)
         self.days: list[dt.date] = []
         self.provider_changes = 0
-        self.overlaps: list[float] = []
-        self.two_at_once = 0
+        #: Per provider: the minutes of each late tap (a next provider-in tapped up to TAP_LAG_CAP before the last
+        #: visit's teach-back), and how many changes were two patients at once (more than that).
+        self.overlaps: dict[str, list[float]] = defaultdict(list)
+        self.two_at_once: dict[str, int] = defaultdict(int)
         #: Per "provider/visit_type": visits seen to their end, and for those stepped out of, the minutes before
         #: stepping out and the provider's own minutes.
         self.seen_through: dict[str, int] = defaultdict(int)
@@ -148,12 +154,20 @@ class Tally:
         self.days.append(floor.day)
         busy = _busy(floor)
         self._provider_changes(floor, busy)
-        spans = {p: provider_spans(v for v in floor.visits.values() if v.provider == p) for p in busy}
+        # A visit never seen out (a tap forgotten) is taken as with the provider for MAX_MINUTES at most, as in `_busy`.
+        cap = dt.timedelta(minutes=MAX_MINUTES)
+        spans = {
+            p: [
+                (came_in, end or came_in + cap)
+                for came_in, end in provider_spans(v for v in floor.visits.values() if v.provider == p)
+            ]
+            for p in busy
+        }
         for v in floor.visits.values():
             vtype = clinic.visit_type(v.visit_type)
             if vtype is None or clinic.provider(v.provider) is None or v.entered_in_error:
                 continue
-            self._steps_out(v, spans.get(v.provider, []))
+            self._steps_out(v, vtype, spans.get(v.provider, []))
             for stage, took in _stages(v, vtype, busy.get(v.provider, []), spans.get(v.provider, [])):
                 key = stage_key(v.provider, vtype.code, stage)
                 self.took[key].append(took)
@@ -181,16 +195,18 @@ class Tally:
             p: _habits(self.no_shows[p], self.late[p], self.to_provider[p])
             for p in sorted({*self.no_shows, *self.late})
         }
-        late = len(self.overlaps)
-        lag = median(self.overlaps) if late >= LATE_TAP_EVIDENCE and late > self.two_at_once else 0.0
+        # A provider who sees two at once as often as their taps overlap: a short overlap of theirs is as likely a
+        # short step out, and says nothing of the clinic's taps.
+        late = [o for p, overlaps in self.overlaps.items() if len(overlaps) > self.two_at_once[p] for o in overlaps]
+        lag = median(late) if len(late) >= LATE_TAP_EVIDENCE else 0.0
         return Learned(
             sorted(self.days),
             stages,
             habits,
             self.provider_changes,
-            len(self.overlaps),
+            len(late),
             round(lag, 1),
-            self.two_at_once,
+            sum(self.two_at_once.values()),
             *_pace_weight(self.with_provider, stages),
             {
                 key: StepsOut(
@@ -203,32 +219,36 @@ class Tally:
             },
         )
 
-    def _steps_out(self, v: Visit, spans: list[tuple[dt.datetime, dt.datetime | None]]) -> None:
-        """Whether the provider stepped out of this visit, seen to its end, and when (`stepped_out_at`)."""
+    def _steps_out(self, v: Visit, vtype: VisitType, spans: list[tuple[dt.datetime, dt.datetime | None]]) -> None:
+        """Whether the provider stepped out of this visit, seen to its end, and when (`meanwhile`). Left out: a
+        span too long to be a visit (`_absurd`), and one with more than STEPPED_OUT_MOST patients walked in to
+        meanwhile (its teach-back tap forgotten, not a step out)."""
         came_in = v.times.get(Stage.provider_in)
         end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
-        if came_in is None or end is None or minutes(end - came_in) > MAX_MINUTES:
+        if came_in is None or end is None or _absurd(minutes(end - came_in), vtype.stage_minutes.provider_in):
+            return
+        others = meanwhile(came_in, end, spans)
+        if len(others) > STEPPED_OUT_MOST:
             return
         key = v.provider + "/" + v.visit_type
         self.seen_through[key] += 1
-        out = stepped_out_at(came_in, end, spans)
-        if out is not None:
-            self.stepped[key].append((minutes(out - came_in), own_minutes(came_in, end, spans)))
+        if others:
+            self.stepped[key].append((minutes(others[0][0] - came_in), own_minutes(came_in, end, spans)))
 
     def _provider_changes(self, floor: Floor, busy: dict[str, list[tuple[str, float, float]]]) -> None:
         """Each provider's changes from a visit ended at a teach-back tap to their next visit, and by how many
         minutes the next provider-in was tapped before that teach-back: a few (a tap that came late), or more
         than TAP_LAG_CAP (two patients at once)."""
-        for spans in busy.values():
+        for provider, spans in busy.items():
             for (last, _, ended), (_, next_in, _) in pairwise(sorted(spans, key=lambda span: span[1])):
                 if Stage.teach_back_done not in floor.visits[last].times:
                     continue
                 self.provider_changes += 1
                 overlap = (ended - next_in) / 60
                 if overlap > TAP_LAG_CAP:
-                    self.two_at_once += 1
+                    self.two_at_once[provider] += 1
                 elif overlap > 0:
-                    self.overlaps.append(overlap)
+                    self.overlaps[provider].append(overlap)
 
 
 def _shrunk(configured: int, values: list[float]) -> StageTimes:
@@ -264,17 +284,22 @@ def _stages(
         ends = LEARNED.get(this.step)
         if ends is None or following.step not in ends:
             continue
+        took = minutes(following.at - this.at)
+        configured = getattr(vtype.stage_minutes, this.step.value)
+        # The span itself, too: with others seen meanwhile a forgotten tap's own minutes can look like a visit's.
+        if took < 0 or _absurd(took, configured):
+            continue
         if this.step is Stage.provider_in:
             took = own_minutes(this.at, following.at, spans)
-        else:
-            took = minutes(following.at - this.at)
-        configured = getattr(vtype.stage_minutes, this.step.value)
-        if took < 0 or took > min(MAX_MINUTES, max(ABSURD_FACTOR * configured, ABSURD_FLOOR)):
-            continue
         if this.step is Stage.prep_done and _was_busy(busy, v.id, this.at.timestamp()):
             continue
         found.append((this.step, took))
     return found
+
+
+def _absurd(took: float, configured: float) -> bool:
+    """Minutes too long to be a stage's (a tap forgotten, then made hours later)."""
+    return took > min(MAX_MINUTES, max(ABSURD_FACTOR * configured, ABSURD_FLOOR))
 
 
 def _busy(floor: Floor) -> dict[str, list[tuple[str, float, float]]]:

@@ -112,21 +112,35 @@ def minutes(td: dt.timedelta) -> float:
 TWO_AT_ONCE = 10.0
 
 
-def own_minutes(
-    came_in: dt.datetime, end: dt.datetime, others: Iterable[tuple[dt.datetime, dt.datetime | None]]
-) -> float:
-    """The provider's own minutes on a visit from `came_in` to `end`: less the time they spent with other
-    patients of theirs walked in to meanwhile, more than TWO_AT_ONCE minutes before `end` (`others`: the
-    provider's visits' provider-in and end, None if still going; the visit itself is not cut). A provider with
-    one patient at a time: the whole span."""
-    cuts = sorted(
+def meanwhile(
+    came_in: dt.datetime,
+    end: dt.datetime,
+    others: Iterable[tuple[dt.datetime, dt.datetime | None]],
+    at_once: float = TWO_AT_ONCE,
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The provider's other patients walked in to during a visit from `came_in` to `end`, more than `at_once`
+    minutes before `end` (two at once, not a tap entered late), in order: each one's provider-in and end (or
+    `end`, whichever is first). `others`: the provider's visits' provider-in and end, None if still going (the
+    visit itself is not among those walked in to meanwhile). `at_once` 0: a visit of a type the provider is
+    known to step out of, where a later patient is a step out at once."""
+    return sorted(
         (other_in, min(other_end or end, end))
         for other_in, other_end in others
-        if came_in < other_in < end and minutes(end - other_in) > TWO_AT_ONCE
+        if came_in < other_in < end and minutes(end - other_in) > at_once
     )
+
+
+def own_minutes(
+    came_in: dt.datetime,
+    end: dt.datetime,
+    others: Iterable[tuple[dt.datetime, dt.datetime | None]],
+    at_once: float = TWO_AT_ONCE,
+) -> float:
+    """The provider's own minutes on a visit from `came_in` to `end`: less the time they spent with the patients
+    walked in to `meanwhile`. A provider with one patient at a time: the whole span."""
     cut = 0.0
     reached = came_in
-    for start, stop in cuts:
+    for start, stop in meanwhile(came_in, end, others, at_once):
         start = max(start, reached)
         if stop > start:
             cut += minutes(stop - start)
@@ -134,18 +148,7 @@ def own_minutes(
     return minutes(end - came_in) - cut
 
 
-def stepped_out_at(
-    came_in: dt.datetime, end: dt.datetime, others: Iterable[tuple[dt.datetime, dt.datetime | None]]
-) -> dt.datetime | None:
-    """When the provider first stepped out of a visit from `came_in` to `end`: walked in to another patient of
-    theirs (`others`, as for `own_minutes`) more than TWO_AT_ONCE minutes before `end`; None if they did not."""
-    return min(
-        (other_in for other_in, _ in others if came_in < other_in < end and minutes(end - other_in) > TWO_AT_ONCE),
-        default=None,
-    )
-
-
-#: A provider who stepped out of at least this share of their past visits of a type, and of at least
+#: A provider who stepped out of more than this share of their past visits of a type, and of at least
 #: STEPS_OUT_EVIDENCE of them, is expected to step out of the next: free for others `StepsOut.before` minutes
 #: after walking in, and back for the rest of their own minutes once done with the patient they saw meanwhile.
 STEPS_OUT_SHARE = 0.5
@@ -161,7 +164,7 @@ def steps_out_of(learned: Learned, provider: str, vtype: VisitType) -> tuple[flo
         or known.before is None
         or known.own is None
         or known.stepped < STEPS_OUT_EVIDENCE
-        or known.stepped < STEPS_OUT_SHARE * known.visits
+        or known.stepped <= STEPS_OUT_SHARE * known.visits
     ):
         return None
     return known.before, max(known.own, known.before)
@@ -255,22 +258,30 @@ def by_provider(floor: Floor) -> dict[str, list[Visit]]:
     return mine
 
 
-def pace(floor: Floor, provider: str, visits: Iterable[Visit] | None = None) -> float:
+def pace(
+    floor: Floor,
+    provider: str,
+    visits: Iterable[Visit] | None = None,
+    spans: list[tuple[dt.datetime, dt.datetime | None]] | None = None,
+) -> float:
     """How long this provider's visits take today against what they are expected to take (the minutes learned
-    from the clinic's past days, `floor.learned`, or the configured ones)."""
+    from the clinic's past days, `floor.learned`, or the configured ones). `spans`: the provider's
+    (`provider_spans`), where the caller has them."""
     learned = floor.learned
     mine = [
         v
         for v in (floor.visits.values() if visits is None else visits)
         if v.provider == provider and Stage.provider_in in v.times
     ]
-    spans = provider_spans(mine)
+    if spans is None:
+        spans = provider_spans(mine)
     ratios = []
-    for v, (came_in, end) in zip(mine, spans, strict=True):
+    for v in mine:
+        end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
         vtype = floor.clinic.visit_type(v.visit_type)
         if end is not None and vtype is not None:
             # The provider's own minutes: a visit they stepped out of is not slow for it.
-            took = own_minutes(came_in, end, spans)
+            took = own_minutes(v.times[Stage.provider_in], end, spans)
             ratios.append(took / learned.expected(provider, vtype, Stage.provider_in))
     return shrunk_pace(len(ratios), median(ratios), learned.pace_weight or PACE_PRIOR) if ratios else 1.0
 
@@ -364,11 +375,11 @@ def project(
     convention = convention_of(clinic)
     learned = floor.learned
     everyone = floor.visits.values() if visits is None else visits
-    p = pace(floor, provider, everyone)
+    spans = provider_spans(v for v in everyone if v.provider == provider)
+    p = pace(floor, provider, everyone, spans)
     coming = _Coming(clinic, convention, (v for v in everyone if v.provider == provider), learned.habits.get(provider))
     mine = [v for v in everyone if v.provider == provider and v.stage not in ENDS]
-    causes = [c for v in mine if (c := _overrun(v, clinic.visit_type(v.visit_type), now, p, learned)) is not None]
-    spans = provider_spans(v for v in everyone if v.provider == provider)
+    causes = [c for v in mine if (c := _overrun(v, clinic.visit_type(v.visit_type), now, p, learned, spans))]
     free_at, owed = _with_provider_now(clinic, learned, provider, mine, spans, now, p)
     free_at = max(free_at, absent_until(floor, provider, now, everyone, convention))
     # The provider takes whoever is ready when they come free, earliest appointment first, so a patient
@@ -451,8 +462,10 @@ def project(
             free_at = done + dt.timedelta(minutes=owed)
             owed = 0.0
         else:
-            free_at = start + dt.timedelta(minutes=steps[0] * p)
-            owed += minutes(minutes_in) - steps[0] * p
+            # Out of this one once its minutes before stepping out are up, back to the one stepped out of before
+            # (if any), then free for the next; this one's rest is owed.
+            free_at = start + dt.timedelta(minutes=steps[0] * p + owed)
+            owed = minutes(minutes_in) - steps[0] * p
     free_at += dt.timedelta(minutes=owed)
     projected.sort(key=lambda x: x.planned_provider_in)
     lateness = provider_delay(projected)
@@ -492,15 +505,22 @@ def _with_provider_now(
         vtype = clinic.visit_type(v.visit_type)
         steps = steps_out_of(learned, provider, vtype) if vtype is not None else None
         expected = (learned.expected(provider, vtype, Stage.provider_in) if steps is None else steps[1]) * pace
-        own = own_minutes(came_in, now, spans)
+        # Walked in to another patient since, still with them: stepped out of this one, once TWO_AT_ONCE minutes
+        # have passed (before that, as likely this one's teach-back not yet tapped); at once for a type the
+        # provider usually steps out of.
+        at_once = 0.0 if steps is not None else TWO_AT_ONCE
+        own = own_minutes(came_in, now, spans, at_once)
         stepped_out = any(
-            came_in < other_in and end is None and minutes(now - other_in) > TWO_AT_ONCE for other_in, end in spans
+            came_in < other_in and end is None and minutes(now - other_in) > at_once for other_in, end in spans
         )
         if stepped_out:
-            set_aside += median_residual(expected, own)
-        elif steps is not None and own < steps[0] * pace:
-            free_at = max(free_at, came_in + dt.timedelta(minutes=steps[0] * pace))
-            owed += expected - steps[0] * pace
+            # Nothing more where it has had its own minutes already (its teach-back, or checkout, still to come).
+            if own < expected:
+                set_aside += median_residual(expected, own)
+        elif steps is not None:
+            before = steps[0] * pace
+            free_at = max(free_at, now + dt.timedelta(minutes=max(0.0, before - own)))
+            owed += expected - before if own < before else median_residual(expected, own)
         else:
             free_at = max(free_at, now + dt.timedelta(minutes=median_residual(expected, own)))
     return free_at + dt.timedelta(minutes=set_aside), owed
@@ -513,12 +533,25 @@ def project_all(floor: Floor, now: dt.datetime) -> dict[str, ProviderProjection]
     return {p.id: project(floor, p.id, now, visits=visits[p.id], rooms_at=rooms_at) for p in floor.clinic.providers}
 
 
-def _overrun(v: Visit, vtype: VisitType, now: dt.datetime, pace: float, learned: Learned = EMPTY) -> Cause | None:
-    """How far past its expectation the visit's current stage has run (with the provider, or in prep)."""
+def _overrun(
+    v: Visit,
+    vtype: VisitType,
+    now: dt.datetime,
+    pace: float,
+    learned: Learned = EMPTY,
+    spans: list[tuple[dt.datetime, dt.datetime | None]] | None = None,
+) -> Cause | None:
+    """How far past its expectation the visit's current stage has run (with the provider, by their own minutes
+    on it, `own_minutes` over the provider's `spans`; or in prep)."""
     if v.stage not in (Stage.provider_in, Stage.roomed):
         return None
-    expected = learned.expected(v.provider, vtype, v.stage) * (pace if v.stage is Stage.provider_in else 1.0)
-    elapsed = minutes(now - v.times[v.stage])
+    if v.stage is Stage.provider_in:
+        steps = steps_out_of(learned, v.provider, vtype)
+        expected = (learned.expected(v.provider, vtype, v.stage) if steps is None else steps[1]) * pace
+        elapsed = own_minutes(v.times[v.stage], now, spans or [], TWO_AT_ONCE if steps is None else 0.0)
+    else:
+        expected = learned.expected(v.provider, vtype, v.stage)
+        elapsed = minutes(now - v.times[v.stage])
     return Cause(v.id, v.stage, round(elapsed - expected, 1)) if elapsed > expected else None
 
 

@@ -155,3 +155,32 @@ def test_a_provider_who_usually_steps_out_is_projected_free_for_the_next_patient
     # Seeing it through (nothing learned of it): the follow-up waits for the procedure's 28 minutes.
     through = msgspec.structs.replace(learned, steps_out={})
     assert abs(seen(through)[follow] - at("09:28")) < dt.timedelta(seconds=1)
+
+
+def test_back_to_back_visits_stepped_out_of_are_not_seen_faster_than_their_own_minutes() -> None:
+    # Four procedures, all ready at 9:00; Dr. Kim usually steps out of one 10 minutes in, and gives it 28 of her
+    # own minutes in all. Out of the first at 9:10 and into the second, back to the first for its other 18, then
+    # free for the third: one every 28 minutes after the second, never one every 10.
+    learned = learn(CLINIC, _past_days_stepping_out(STEPS_OUT_EVIDENCE))
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded("today"))
+    floor.learned = learned
+    tapping = Tapping(floor, at)
+    booked = [tapping.tap("07:30", BookVisit(f"P{n}", "kim", "procedure", at("08:40"))) for n in range(4)]
+    for visit, room in zip(booked, ("e1", "e2", "e3", "e4"), strict=True):
+        tapping.tap("08:40", TakeStep(visit, Stage.arrived))
+        tapping.tap("08:41", TakeStep(visit, Stage.roomed, room))
+        tapping.tap("08:50", TakeStep(visit, Stage.prep_done))
+    starts = sorted(p.provider_in for p in project(floor, "kim", at("09:00")).visits)
+    assert [round((s - at("09:00")).total_seconds() / 60) for s in starts] == [0, 10, 38, 66]
+
+
+def test_a_later_patient_is_a_step_out_at_once_for_a_visit_type_the_provider_steps_out_of() -> None:
+    # Into the procedure at 9:00, into the follow-up at 9:12; at 9:14 the procedure is set aside already (for a
+    # type the provider does not step out of, not before 9:22: it might be its teach-back not yet tapped).
+    learned = learn(CLINIC, _past_days_stepping_out(STEPS_OUT_EVIDENCE))
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded("today"))
+    _stepping_out(floor, DAY, second_in="09:12", end=False)
+    floor.learned = learned
+    now = at("09:14")
+    follow, procedure = median_residual(12.0, 2.0), median_residual(28.0, 12.0)
+    assert project(floor, "kim", now).free_at == now + dt.timedelta(minutes=follow + procedure)
