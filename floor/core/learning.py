@@ -290,6 +290,8 @@ def _stages(
         if took < 0 or _absurd(took, configured):
             continue
         if this.step is Stage.provider_in:
+            if len(meanwhile(this.at, following.at, spans)) > STEPPED_OUT_MOST:
+                continue  # its teach-back tap forgotten while the provider saw patient after patient
             took = own_minutes(this.at, following.at, spans)
         if this.step is Stage.prep_done and _was_busy(busy, v.id, this.at.timestamp()):
             continue

@@ -184,3 +184,57 @@ def test_a_later_patient_is_a_step_out_at_once_for_a_visit_type_the_provider_ste
     now = at("09:14")
     follow, procedure = median_residual(12.0, 2.0), median_residual(28.0, 12.0)
     assert project(floor, "kim", now).free_at == now + dt.timedelta(minutes=follow + procedure)
+
+
+def test_a_teach_back_forgotten_while_the_provider_saw_patient_after_patient_is_not_learned() -> None:
+    # A procedure walked in to at 9:00 whose teach-back was tapped at 10:30, four follow-ups seen meanwhile: not
+    # a visit stepped out of, a tap forgotten. Nothing of it is learned.
+    day = DAY - dt.timedelta(days=1)
+    floor = Floor(CLINIC, day, ids=Ids.seeded("forgotten"))
+    tapping = Tapping(floor, lambda hhmm: at(hhmm, day))
+    tap = tapping.tap
+    procedure = tap("07:30", BookVisit("P0", "kim", "procedure", at("08:40", day)))
+    follows = [tap("07:30", BookVisit(f"P{n}", "kim", "follow", at("08:50", day))) for n in range(1, 5)]
+    for visit, room in zip([procedure, *follows], ("e1", "e2", "e3", "e4", "e5"), strict=True):
+        tap("08:40", TakeStep(visit, Stage.arrived))
+        tap("08:41", TakeStep(visit, Stage.roomed, room))
+        tap("08:50", TakeStep(visit, Stage.prep_done))
+    tap("09:00", TakeStep(procedure, Stage.provider_in))
+    for visit, came_in, out in zip(
+        follows, ("09:10", "09:25", "09:40", "09:55"), ("09:22", "09:37", "09:52", "10:07"), strict=True
+    ):
+        tap(came_in, TakeStep(visit, Stage.provider_in))
+        tap(out, TakeStep(visit, Stage.teach_back_done))
+    tap("10:30", TakeStep(procedure, Stage.teach_back_done))
+    learned = learn(CLINIC, [floor])
+    assert learned.times("kim", "procedure", Stage.provider_in) is None
+    assert learned.steps_out == {}
+    assert learned.times("kim", "follow", Stage.provider_in).median == 12.0
+
+
+def test_a_visit_set_aside_that_has_had_its_own_minutes_holds_the_provider_no_longer() -> None:
+    # Into a follow-up at 9:00 (12 minutes expected), into the next at 9:20, still with it at 9:35: the first is
+    # set aside with 20 of its own minutes had, its teach-back tap still to come. Only the second holds her.
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded("today"))
+    tapping = Tapping(floor, at)
+    first = tapping.tap("07:30", BookVisit("P1", "kim", "follow", at("08:40")))
+    second = tapping.tap("07:30", BookVisit("P2", "kim", "follow", at("09:00")))
+    for visit, room in ((first, "e1"), (second, "e2")):
+        tapping.tap("08:40", TakeStep(visit, Stage.arrived))
+        tapping.tap("08:41", TakeStep(visit, Stage.roomed, room))
+        tapping.tap("08:50", TakeStep(visit, Stage.prep_done))
+    tapping.tap("09:00", TakeStep(first, Stage.provider_in))
+    tapping.tap("09:20", TakeStep(second, Stage.provider_in))
+    now = at("09:35")
+    assert project(floor, "kim", now).free_at == now + dt.timedelta(minutes=median_residual(12.0, 15.0))
+
+
+def test_a_visit_stepped_out_of_is_not_named_as_running_over_for_the_time_away() -> None:
+    # The procedure walked in to at 9:00, the follow-up seen from 9:10 to 9:22, now 9:35: 23 of the procedure's
+    # own 28 minutes, not 35. Nothing runs over.
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded("today"))
+    _stepping_out(floor, DAY, second_in="09:10", end=False)
+    follow = next(v.id for v in floor.visits.values() if v.visit_type == "follow")
+    Tapping(floor, at).tap("09:22", TakeStep(follow, Stage.teach_back_done))
+    assert project(floor, "kim", at("09:35")).cause is None
+    assert project(floor, "kim", at("09:45")).cause.over_minutes == 5.0  # 33 of its own minutes, 5 over
