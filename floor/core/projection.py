@@ -158,6 +158,8 @@ STEPS_OUT_EVIDENCE = 5
 def steps_out_of(learned: Learned, provider: str, vtype: VisitType) -> tuple[float, float] | None:
     """Where the provider usually steps out of visits of this type (`Learned.steps_out`): the minutes before
     stepping out and their own minutes on the visit in all; None where they see it through."""
+    if not learned.steps_out:
+        return None  # most clinics: asked for every visit of every review (loadtests/review_cost.py)
     known = learned.steps_out.get(provider + "/" + vtype.code)
     if (
         known is None
@@ -168,6 +170,25 @@ def steps_out_of(learned: Learned, provider: str, vtype: VisitType) -> tuple[flo
     ):
         return None
     return known.before, max(known.own, known.before)
+
+
+def _ever_two_at_once(spans: list[tuple[dt.datetime, dt.datetime | None]]) -> bool:
+    """Whether any of these visits was walked in to more than TWO_AT_ONCE minutes before an earlier one's end (or
+    while it is still going): if not, every visit's own minutes are its span (the common day, reckoned in one
+    sorted pass rather than a visit against every other: loadtests/review_cost.py)."""
+    reach: dt.datetime | None = None
+    for came_in, end in sorted(spans, key=lambda span: span[0]):
+        if reach is not None and (reach is _STILL_GOING or minutes(reach - came_in) > TWO_AT_ONCE):
+            return True
+        if end is None:
+            reach = _STILL_GOING
+        elif reach is not _STILL_GOING and (reach is None or end > reach):
+            reach = end
+    return False
+
+
+#: A span's end while the visit is still going, for `_ever_two_at_once`.
+_STILL_GOING = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 def provider_spans(visits: Iterable[Visit]) -> list[tuple[dt.datetime, dt.datetime | None]]:
@@ -275,13 +296,15 @@ def pace(
     ]
     if spans is None:
         spans = provider_spans(mine)
+    two_at_once = _ever_two_at_once(spans)
     ratios = []
     for v in mine:
         end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
         vtype = floor.clinic.visit_type(v.visit_type)
         if end is not None and vtype is not None:
             # The provider's own minutes: a visit they stepped out of is not slow for it.
-            took = own_minutes(v.times[Stage.provider_in], end, spans)
+            came_in = v.times[Stage.provider_in]
+            took = own_minutes(came_in, end, spans) if two_at_once else minutes(end - came_in)
             ratios.append(took / learned.expected(provider, vtype, Stage.provider_in))
     return shrunk_pace(len(ratios), median(ratios), learned.pace_weight or PACE_PRIOR) if ratios else 1.0
 
@@ -376,6 +399,8 @@ def project(
     learned = floor.learned
     everyone = floor.visits.values() if visits is None else visits
     spans = provider_spans(v for v in everyone if v.provider == provider)
+    if not _ever_two_at_once(spans):
+        spans = []  # every visit's own minutes are its span: nothing to leave out, nobody stepped out of
     p = pace(floor, provider, everyone, spans)
     coming = _Coming(clinic, convention, (v for v in everyone if v.provider == provider), learned.habits.get(provider))
     mine = [v for v in everyone if v.provider == provider and v.stage not in ENDS]

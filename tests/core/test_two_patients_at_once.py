@@ -238,3 +238,14 @@ def test_a_visit_stepped_out_of_is_not_named_as_running_over_for_the_time_away()
     Tapping(floor, at).tap("09:22", TakeStep(follow, Stage.teach_back_done))
     assert project(floor, "kim", at("09:35")).cause is None
     assert project(floor, "kim", at("09:45")).cause.over_minutes == 5.0  # 33 of its own minutes, 5 over
+
+
+def test_a_day_with_no_two_at_once_is_told_in_one_pass() -> None:
+    from floor.core.projection import _ever_two_at_once
+
+    one_at_a_time = [(at("09:00"), at("09:12")), (at("09:20"), at("09:31")), (at("09:27"), at("09:40"))]
+    assert not _ever_two_at_once(one_at_a_time)  # 4 minutes' overlap: as likely a tap entered late
+    stepped_out = [(at("09:20"), at("09:31")), (at("09:00"), at("09:45")), (at("10:00"), None)]
+    assert _ever_two_at_once(stepped_out)  # 9:20 is 25 minutes before the 9:00 visit's end
+    assert _ever_two_at_once([(at("09:00"), None), (at("09:30"), at("09:40"))])  # walked in while one goes on
+    assert not _ever_two_at_once([(at("09:00"), at("09:12")), (at("09:15"), None)])
