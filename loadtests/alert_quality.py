@@ -475,6 +475,26 @@ def print_intervals(scores: list[tuple[str, Score]]) -> None:
         print(f"{name:15} {score.recall:.2f} ({r_lo:.2f}-{r_hi:.2f}); {score.precision:.2f} ({p_lo:.2f}-{p_hi:.2f})")
 
 
+def table_row(name: str, floor: Score, plain: Score, width: int = 14, kl: str | None = None) -> str:
+    """One row of the benchmarks' tables: Floor's scores, the plain projection's, and the targets Floor misses
+    (`kl`: the clinic's K/L, where a benchmark's clinics differ)."""
+    head = f"{name:{width}}" + ("" if kl is None else f" {kl:>5}")
+    return (
+        f"{head} {floor.provider_days:9d} {floor.episodes:8d} | {floor.cells():>29} | {plain.cells():>29} | "
+        f"{' '.join(misses(floor, plain)) or '-'}"
+    )
+
+
+def print_as_tapped(lagging: list[tuple[str, Score]]) -> None:
+    """For each world (or scenario) whose taps lag, the same alerts scored against the visits' times as staff
+    tapped them: what Floor could know."""
+    for name, as_tapped in lagging:
+        print(
+            f"{name}, against the day as tapped (its log's times, not when the steps happened): "
+            f"{as_tapped.episodes} episodes; Floor {as_tapped.cells()}"
+        )
+
+
 def misses(floor: Score, plain: Score) -> list[str]:
     """Which of the issue's targets Floor misses."""
     out = []
@@ -539,22 +559,10 @@ def main() -> None:
             lagging.append((name, as_tapped))
         total_floor += floor_score
         total_plain += plain_score
-        print(
-            f"{name:14} {floor_score.provider_days:9d} {floor_score.episodes:8d} | {floor_score.cells():>29} | "
-            f"{plain_score.cells():>29} | {' '.join(misses(floor_score, plain_score)) or '-'}",
-            flush=True,
-        )
+        print(table_row(name, floor_score, plain_score), flush=True)
     print("-" * len(header))
-    print(
-        f"{'overall':14} {total_floor.provider_days:9d} {total_floor.episodes:8d} | {total_floor.cells():>29} | "
-        f"{total_plain.cells():>29} | {' '.join(misses(total_floor, total_plain)) or '-'}"
-    )
-    for name, as_tapped in lagging:
-        # The same alerts, scored against the visits' times as staff tapped them: what Floor could know.
-        print(
-            f"{name}, against the day as tapped (its log's times, not when the steps happened): "
-            f"{as_tapped.episodes} episodes; Floor {as_tapped.cells()}"
-        )
+    print(table_row("overall", total_floor, total_plain))
+    print_as_tapped(lagging)
     print_intervals([*scores, ("overall", total_floor)])
     print(
         f"targets in every world: recall >= {TARGETS['recall']}, precision >= {TARGETS['precision']}, "

@@ -122,10 +122,11 @@ from loadtests.alert_quality import (
     Case,
     Score,
     explain,
-    misses,
+    print_as_tapped,
     print_cases,
     print_intervals,
     scored_day,
+    table_row,
     true_cascades,
 )
 
@@ -1405,22 +1406,10 @@ def main() -> None:
         total_plain += result.plain
         th = SCENARIOS[name].clinic.thresholds
         kl = f"{th.cascade_visits}/{th.cascade_minutes}"
-        print(
-            f"{name:17} {kl:>5} {result.floor.provider_days:9d} {result.floor.episodes:8d} | "
-            f"{result.floor.cells():>29} | {result.plain.cells():>29} | "
-            f"{' '.join(misses(result.floor, result.plain)) or '-'}",
-            flush=True,
-        )
+        print(table_row(name, result.floor, result.plain, 17, kl), flush=True)
     print("-" * len(header))
-    print(
-        f"{'overall':17} {'':>5} {total_floor.provider_days:9d} {total_floor.episodes:8d} | "
-        f"{total_floor.cells():>29} | {total_plain.cells():>29} | {' '.join(misses(total_floor, total_plain)) or '-'}"
-    )
-    for name, as_tapped in lagging:
-        print(
-            f"{name}, against the day as tapped (its log's times, not when the steps happened): "
-            f"{as_tapped.episodes} episodes; Floor {as_tapped.cells()}"
-        )
+    print(table_row("overall", total_floor, total_plain, 17, ""))
+    print_as_tapped(lagging)
     print_intervals([*scores, ("overall", total_floor)])
     print(f"taps refused (modelling bugs): {refused}")
     print(

@@ -79,10 +79,10 @@ from loadtests.alert_quality import (
     Case,
     Score,
     explain,
-    misses,
     print_cases,
     print_intervals,
     scored_day,
+    table_row,
     true_cascades,
 )
 
@@ -761,17 +761,9 @@ def main() -> None:
         total_plain += plain_score
         explained.append((name, cases))
         scores.append((name, floor_score))
-        print(
-            f"{name:15} {kl:>5} {floor_score.provider_days:9d} {floor_score.episodes:8d} | "
-            f"{floor_score.cells():>29} | {plain_score.cells():>29} | "
-            f"{' '.join(misses(floor_score, plain_score)) or '-'}",
-            flush=True,
-        )
+        print(table_row(name, floor_score, plain_score, 15, kl), flush=True)
     print("-" * len(header))
-    print(
-        f"{'overall':15} {'':>5} {total_floor.provider_days:9d} {total_floor.episodes:8d} | "
-        f"{total_floor.cells():>29} | {total_plain.cells():>29} | {' '.join(misses(total_floor, total_plain)) or '-'}"
-    )
+    print(table_row("overall", total_floor, total_plain, 15, ""))
     print_intervals([*scores, ("overall", total_floor)])
     print(
         f"targets: recall >= {TARGETS['recall']}, precision >= {TARGETS['precision']}, median lead >= "
