@@ -433,10 +433,24 @@ class LearnedStage(Struct):
     visits: int
 
 
+class LearnedStepsOut(Struct):
+    """How often the provider stepped out of visits of this type on past days (walked in to another patient
+    meanwhile): of `visits` seen to their end, `stepped`; the median minutes before stepping out and of the
+    provider's own minutes on the visit; `expected`: whether the projection expects them to step out of the next
+    (more than half of at least a few), and so frees them for the next patient meanwhile."""
+
+    visits: int
+    stepped: int
+    before: float | None
+    own: float | None
+    expected: bool
+
+
 class LearnedVisitType(Struct):
     visit_type: str
     label: str
     stages: list[LearnedStage]
+    steps_out: LearnedStepsOut | None = None
 
 
 class LearnedProvider(Struct):

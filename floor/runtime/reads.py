@@ -11,7 +11,7 @@ from floor.core.events import Event
 from floor.core.learned import EMPTY
 from floor.core.learning import LEARN_DAYS, LEARNED, PRIOR_VISITS
 from floor.core.measures import ClinicMeasures, measure
-from floor.core.projection import PACE_PRIOR, lateness_over_day, project_all, visit_plan
+from floor.core.projection import PACE_PRIOR, lateness_over_day, project_all, steps_out_of, visit_plan
 from floor.days import closed_at, day_measures, fold_day
 from floor.log.base import EventLog
 from floor.runtime.today import Today
@@ -23,6 +23,7 @@ from floor.wire import (
     LearnedAnswer,
     LearnedProvider,
     LearnedStage,
+    LearnedStepsOut,
     LearnedVisitType,
     ProviderDelay,
     VisitHistory,
@@ -155,7 +156,19 @@ class ReadModels:
                             times.visits if times else 0,
                         )
                     )
-                types.append(LearnedVisitType(vtype.code, vtype.label, stages))
+                known = learned.steps_out.get(p.id + "/" + vtype.code)
+                steps_out = (
+                    LearnedStepsOut(
+                        known.visits,
+                        known.stepped,
+                        known.before,
+                        known.own,
+                        steps_out_of(learned, p.id, vtype) is not None,
+                    )
+                    if known
+                    else None
+                )
+                types.append(LearnedVisitType(vtype.code, vtype.label, stages, steps_out))
             h = learned.habits.get(p.id)
             providers.append(
                 LearnedProvider(

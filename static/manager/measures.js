@@ -110,6 +110,11 @@ export function renderLearned(answer) {
   $("learned-pace").textContent = !answer.learned || !answer.pace_visits ? ""
     : !answer.pace_weight ? `Pace: ${plural(answer.pace_visits, "past visit")} to judge by, too few to learn from: a provider's day so far sets the pace against ${answer.pace_prior} visits' worth of the usual minutes.`
     : `Pace: of the weights tried, the usual minutes counting as ${answer.pace_weight} visits against a provider's day so far best foretold ${plural(answer.pace_visits, "past visit")} from the ones before them that day. ${answer.pace_weight > answer.pace_prior ? "A slow visit or two says little here about how the rest of the day will go." : "A provider's days differ here: the day's own visits soon set the pace."}`;
+  const stepsOut = !answer.learned ? [] : answer.providers.flatMap((p) => p.visit_types
+    .filter((t) => t.steps_out && t.steps_out.stepped)
+    .map((t) => `${p.name}, ${t.label}: ${t.steps_out.stepped} of ${plural(t.steps_out.visits, "past visit")}, ${minutesText(t.steps_out.before)} in, ${minutesText(t.steps_out.own)} of their own in all${t.steps_out.expected ? " (Floor frees them for the next patient meanwhile)" : ""}`));
+  $("learned-steps-out").textContent = !stepsOut.length ? ""
+    : `Stepping out (walking in to another patient mid-visit, long before its teach-back): ${stepsOut.join("; ")}. Where a provider steps out of most visits of a type, Floor takes them to be free for the next patient once their usual minutes before stepping out are up, and back for the rest after.`;
   const stageRows = [];
   const patientRows = [];
   for (const p of answer.providers) {

@@ -94,6 +94,21 @@ def test_the_manager_sees_a_provider_who_sees_two_patients_at_once_and_no_late_t
     assert "lag" not in text, text
 
 
+def test_the_manager_sees_which_visits_a_provider_steps_out_of(tmp_path: Path, screens: Screens) -> None:
+    # Five past days: each a procedure Dr. Kim stepped out of 10 minutes in, to see a follow-up for 12, and came
+    # back to for 18 more: 28 of her own minutes. The projection now expects her to step out of the next.
+    def stepping_out(day: PastDay, n: int) -> None:
+        day.stepping_out("kim", "procedure", "follow", before=10, meanwhile=12, rest=18)
+
+    with serving(tmp_path, lambda log: write_days(log, CLINIC, TODAY, 5, stepping_out)) as server:
+        text = manager_page(server, screens, "learned-steps-out", "Stepping out")
+    kim = CLINIC.provider("kim").name
+    procedure = CLINIC.visit_type("procedure").label
+    assert f"{kim}, {procedure}: 5 of 5 past visits, 10 min in, 28 min of their own in all" in text, text
+    assert "(Floor frees them for the next patient meanwhile)" in text, text
+    assert CLINIC.visit_type("follow").label not in text, text  # never stepped out of a follow-up
+
+
 def test_the_manager_sees_how_much_a_providers_day_says_about_their_pace(tmp_path: Path, screens: Screens) -> None:
     # Four weeks of Dr. Kim's follow-ups, eight a day, each 12 minutes give or take its own spread and no day
     # slower than another: the heaviest weight foretold them best.

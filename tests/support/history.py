@@ -100,6 +100,31 @@ class PastDay:
             self.tap(MarkRoom(room, RoomAction.ready), after=1)
         return first, second
 
+    def stepping_out(
+        self, provider: str, visit_type: str, meanwhile_type: str, *, before: float, meanwhile: float, rest: float
+    ) -> tuple[str, str]:
+        """Two patients, both ready: the provider walks in to the first (`visit_type`), steps out after `before`
+        minutes to see the second (`meanwhile_type`) for `meanwhile` minutes, then comes back to the first for
+        `rest` minutes, to its teach-back."""
+        ids = []
+        rooms = [r.id for r in self.floor.rooms.values() if r.state.value == "ready"][:2]
+        for room, vtype in zip(rooms, (visit_type, meanwhile_type), strict=True):
+            visit = self.tap(BookVisit(f"P{len(self.floor.visits)}", provider, vtype, self.now)).change.visit
+            self.tap(TakeStep(visit, Stage.arrived), after=1)
+            self.tap(TakeStep(visit, Stage.roomed, room))
+            self.tap(TakeStep(visit, Stage.prep_done), after=2)
+            ids.append(visit)
+        first, second = ids
+        self.tap(TakeStep(first, Stage.provider_in), after=1)
+        self.tap(TakeStep(second, Stage.provider_in), after=before)
+        self.tap(TakeStep(second, Stage.teach_back_done), after=meanwhile)
+        self.tap(TakeStep(first, Stage.teach_back_done), after=rest)
+        for visit in (second, first):
+            self.tap(TakeStep(visit, Stage.checked_out))
+        for room in rooms:
+            self.tap(MarkRoom(room, RoomAction.ready), after=1)
+        return first, second
+
     def no_show(self, provider: str, visit_type: str) -> str:
         visit = self.tap(BookVisit(f"P{len(self.floor.visits)}", provider, visit_type, self.now)).change.visit
         self.tap(TakeStep(visit, Stage.no_show), after=30)

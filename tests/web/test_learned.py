@@ -80,5 +80,7 @@ def test_managers_read_what_was_learned_and_nobody_else(tmp_path: Path) -> None:
         # Visits with no teach-back: no provider change to tell whether taps come late.
         assert (answer["provider_changes"], answer["late_tap_changes"], answer["tap_lag"]) == (0, 0, 0.0)
         assert answer["two_at_once_changes"] == 0
+        # Nobody stepped out of a visit: no visit type says how often.
+        assert all(t["steps_out"] is None for p in providers.values() for t in p["visit_types"])
         # Each past day's second visit of Kim's foretold from its first: too few to learn how much a day says.
         assert (answer["pace_weight"], answer["pace_visits"], answer["pace_prior"]) == (0.0, 2, 3.0)
