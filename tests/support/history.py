@@ -74,21 +74,25 @@ class PastDay:
         self.tap(MarkRoom(room, RoomAction.ready), after=1)
         return visit_id
 
+    def _two_ready(self, provider: str, *visit_types: str) -> tuple[list[str], list[str]]:
+        """A patient of each visit type booked now, come, roomed and prepped, each in a ready room: their visits
+        and rooms."""
+        ids = []
+        rooms = [r.id for r in self.floor.rooms.values() if r.state.value == "ready"][: len(visit_types)]
+        for room, vtype in zip(rooms, visit_types, strict=True):
+            visit = self.tap(BookVisit(f"P{len(self.floor.visits)}", provider, vtype, self.now)).change.visit
+            self.tap(TakeStep(visit, Stage.arrived), after=1)
+            self.tap(TakeStep(visit, Stage.roomed, room))
+            self.tap(TakeStep(visit, Stage.prep_done), after=2)
+            ids.append(visit)
+        return ids, rooms
+
     def changeover(self, provider: str, visit_type: str, *, overlap: float, teach_back: bool = True) -> tuple[str, str]:
         """Two patients, both ready, seen one after the other: the provider walks in to the first, 10 minutes
         later to the second, and the first's teach-back (or, `teach_back` False, its checkout, the teach-back
         skipped) is tapped `overlap` minutes after the second's provider-in (a tap entered after its step when
         positive). The second's teach-back and checkout follow 10 minutes on."""
-        ids = []
-        rooms = [r.id for r in self.floor.rooms.values() if r.state.value == "ready"][:2]
-        for room in rooms:
-            booked = self.tap(BookVisit(f"P{len(self.floor.visits)}", provider, visit_type, self.now))
-            visit = booked.change.visit
-            self.tap(TakeStep(visit, Stage.arrived), after=1)
-            self.tap(TakeStep(visit, Stage.roomed, room))
-            self.tap(TakeStep(visit, Stage.prep_done), after=2)
-            ids.append(visit)
-        first, second = ids
+        (first, second), rooms = self._two_ready(provider, visit_type, visit_type)
         self.tap(TakeStep(first, Stage.provider_in), after=1)
         self.tap(TakeStep(second, Stage.provider_in), after=10)
         self.tap(TakeStep(first, Stage.teach_back_done if teach_back else Stage.checked_out), after=overlap)
@@ -106,15 +110,7 @@ class PastDay:
         """Two patients, both ready: the provider walks in to the first (`visit_type`), steps out after `before`
         minutes to see the second (`meanwhile_type`) for `meanwhile` minutes, then comes back to the first for
         `rest` minutes, to its teach-back."""
-        ids = []
-        rooms = [r.id for r in self.floor.rooms.values() if r.state.value == "ready"][:2]
-        for room, vtype in zip(rooms, (visit_type, meanwhile_type), strict=True):
-            visit = self.tap(BookVisit(f"P{len(self.floor.visits)}", provider, vtype, self.now)).change.visit
-            self.tap(TakeStep(visit, Stage.arrived), after=1)
-            self.tap(TakeStep(visit, Stage.roomed, room))
-            self.tap(TakeStep(visit, Stage.prep_done), after=2)
-            ids.append(visit)
-        first, second = ids
+        (first, second), rooms = self._two_ready(provider, visit_type, meanwhile_type)
         self.tap(TakeStep(first, Stage.provider_in), after=1)
         self.tap(TakeStep(second, Stage.provider_in), after=before)
         self.tap(TakeStep(second, Stage.teach_back_done), after=meanwhile)
