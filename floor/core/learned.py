@@ -90,12 +90,16 @@ class Learned(Struct, frozen=True):
     #: say (floor/core/projection.py PACE_PRIOR).
     pace_weight: float = 0.0
     pace_visits: int = 0
-    #: Per provider and visit type (keys "provider/visit_type"), how often the provider stepped out of such a
+    #: Per provider and visit type (keys `steps_key`), how often the provider stepped out of such a
     #: visit to see another patient, and when (`StepsOut`).
     steps_out: dict[str, StepsOut] = {}
 
     def times(self, provider: str, visit_type: str, stage: Stage) -> StageTimes | None:
         return self.stages.get(stage_key(provider, visit_type, stage))
+
+    def stepping_out(self, provider: str, visit_type: str) -> StepsOut | None:
+        """How often and when the provider stepped out of visits of this type on past days (None: never)."""
+        return self.steps_out.get(steps_key(provider, visit_type)) if self.steps_out else None
 
     def expected(self, provider: str, vtype: VisitType, stage: Stage) -> float:
         """Minutes a visit of this type with this provider is expected to spend in `stage`: learned, or the
@@ -108,6 +112,11 @@ def stage_key(provider: str, visit_type: str, stage: Stage) -> str:
     """The key of `Learned.stages`. A stage is a `str` (its value), so it is joined as one: `stage.value` is an
     enum property, and the projection asks this a few hundred times per review (loadtests/review_cost.py)."""
     return provider + "/" + visit_type + "/" + stage
+
+
+def steps_key(provider: str, visit_type: str) -> str:
+    """The key of `Learned.steps_out`."""
+    return provider + "/" + visit_type
 
 
 #: Nothing learned: every expectation is the clinic's configured minutes.

@@ -58,18 +58,17 @@ from statistics import median
 from floor.config import Clinic, VisitType
 from floor.core.floor import Floor, Visit
 from floor.core.journey import Stage
-from floor.core.learned import Habits, Learned, StageTimes, StepsOut, stage_key
+from floor.core.learned import Habits, Learned, StageTimes, StepsOut, stage_key, steps_key
 from floor.core.projection import (
     NO_SHOW_PRIOR,
     NO_SHOW_PRIOR_WEIGHT,
     PACE_PRIOR,
     TWO_AT_ONCE,
+    away_minutes,
     convention_of,
     meanwhile,
     minutes,
-    own_minutes,
     planned_roomed,
-    provider_spans,
     shrunk_pace,
 )
 
@@ -154,15 +153,7 @@ class Tally:
         self.days.append(floor.day)
         busy = _busy(floor)
         self._provider_changes(floor, busy)
-        # A visit never seen out (a tap forgotten) is taken as with the provider for MAX_MINUTES at most, as in `_busy`.
-        cap = dt.timedelta(minutes=MAX_MINUTES)
-        spans = {
-            p: [
-                (came_in, end or came_in + cap)
-                for came_in, end in provider_spans(v for v in floor.visits.values() if v.provider == p)
-            ]
-            for p in busy
-        }
+        spans = {p: [(came_in, until) for _, came_in, until in visits] for p, visits in busy.items()}
         for v in floor.visits.values():
             vtype = clinic.visit_type(v.visit_type)
             if vtype is None or clinic.provider(v.provider) is None or v.entered_in_error:
@@ -219,23 +210,23 @@ class Tally:
             },
         )
 
-    def _steps_out(self, v: Visit, vtype: VisitType, spans: list[tuple[dt.datetime, dt.datetime | None]]) -> None:
-        """Whether the provider stepped out of this visit, seen to its end, and when (`meanwhile`). Left out: a
-        span too long to be a visit (`_absurd`), and one with more than STEPPED_OUT_MOST patients walked in to
-        meanwhile (its teach-back tap forgotten, not a step out)."""
+    def _steps_out(self, v: Visit, vtype: VisitType, spans: list[tuple[dt.datetime, dt.datetime]]) -> None:
+        """Whether the provider stepped out of this visit, seen to its end, and when (`_own`). Left out: a span
+        too long to be a visit (`_absurd`), and a teach-back tap forgotten (`_own`: None)."""
         came_in = v.times.get(Stage.provider_in)
         end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
         if came_in is None or end is None or _absurd(minutes(end - came_in), vtype.stage_minutes.provider_in):
             return
-        others = meanwhile(came_in, end, spans)
-        if len(others) > STEPPED_OUT_MOST:
+        own = _own(came_in, end, spans)
+        if own is None:
             return
-        key = v.provider + "/" + v.visit_type
+        key = steps_key(v.provider, v.visit_type)
         self.seen_through[key] += 1
-        if others:
-            self.stepped[key].append((minutes(others[0][0] - came_in), own_minutes(came_in, end, spans)))
+        took, stepped_out = own
+        if stepped_out is not None:
+            self.stepped[key].append((minutes(stepped_out - came_in), took))
 
-    def _provider_changes(self, floor: Floor, busy: dict[str, list[tuple[str, float, float]]]) -> None:
+    def _provider_changes(self, floor: Floor, busy: dict[str, list[_Busy]]) -> None:
         """Each provider's changes from a visit ended at a teach-back tap to their next visit, and by how many
         minutes the next provider-in was tapped before that teach-back: a few (a tap that came late), or more
         than TAP_LAG_CAP (two patients at once)."""
@@ -244,7 +235,7 @@ class Tally:
                 if Stage.teach_back_done not in floor.visits[last].times:
                     continue
                 self.provider_changes += 1
-                overlap = (ended - next_in) / 60
+                overlap = minutes(ended - next_in)
                 if overlap > TAP_LAG_CAP:
                     self.two_at_once[provider] += 1
                 elif overlap > 0:
@@ -274,8 +265,8 @@ def _habits(no_shows: int, late: list[float], to_provider: list[float]) -> Habit
 def _stages(
     v: Visit,
     vtype: VisitType,
-    busy: list[tuple[str, float, float]],
-    spans: list[tuple[dt.datetime, dt.datetime | None]],
+    busy: list[_Busy],
+    spans: list[tuple[dt.datetime, dt.datetime]],
 ) -> list[tuple[Stage, float]]:
     """The learned stages this visit went through, with their minutes (absurd ones left out). With the provider:
     the provider's own minutes (`own_minutes`: not the time they stepped out to see another patient)."""
@@ -290,10 +281,11 @@ def _stages(
         if took < 0 or _absurd(took, configured):
             continue
         if this.step is Stage.provider_in:
-            if len(meanwhile(this.at, following.at, spans)) > STEPPED_OUT_MOST:
-                continue  # its teach-back tap forgotten while the provider saw patient after patient
-            took = own_minutes(this.at, following.at, spans)
-        if this.step is Stage.prep_done and _was_busy(busy, v.id, this.at.timestamp()):
+            own = _own(this.at, following.at, spans)
+            if own is None:
+                continue
+            took = own[0]
+        if this.step is Stage.prep_done and _was_busy(busy, v.id, this.at):
             continue
         found.append((this.step, took))
     return found
@@ -304,20 +296,36 @@ def _absurd(took: float, configured: float) -> bool:
     return took > min(MAX_MINUTES, max(ABSURD_FACTOR * configured, ABSURD_FLOOR))
 
 
-def _busy(floor: Floor) -> dict[str, list[tuple[str, float, float]]]:
-    """Each provider's time with patients that day: (visit, from, until) in epoch seconds."""
-    spans: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
+def _own(
+    came_in: dt.datetime, end: dt.datetime, spans: list[tuple[dt.datetime, dt.datetime]]
+) -> tuple[float, dt.datetime | None] | None:
+    """The provider's own minutes on a visit from `came_in` to `end` and when they first stepped out of it (None:
+    they saw it through), the patients walked in to `meanwhile` left out; None where more than STEPPED_OUT_MOST
+    were (its teach-back tap forgotten while the provider saw patient after patient, not a step out)."""
+    cuts = meanwhile(came_in, end, spans)
+    if len(cuts) > STEPPED_OUT_MOST:
+        return None
+    return minutes(end - came_in) - away_minutes(came_in, cuts), cuts[0][0] if cuts else None
+
+
+#: A visit's time with the provider on a past day: (visit, from, until).
+_Busy = tuple[str, dt.datetime, dt.datetime]
+
+
+def _busy(floor: Floor) -> dict[str, list[_Busy]]:
+    """Each provider's time with patients that day, in order of their visits."""
+    spans: dict[str, list[_Busy]] = defaultdict(list)
+    cap = dt.timedelta(minutes=MAX_MINUTES)
     for v in floor.visits.values():
         came_in = v.times.get(Stage.provider_in)
         left = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
         if came_in is not None:
             # One never seen out (a tap forgotten) is taken as busy for MAX_MINUTES at most.
-            until = left.timestamp() if left else came_in.timestamp() + MAX_MINUTES * 60
-            spans[v.provider].append((v.id, came_in.timestamp(), until))
+            spans[v.provider].append((v.id, came_in, left or came_in + cap))
     return spans
 
 
-def _was_busy(spans: list[tuple[str, float, float]], visit: str, at: float) -> bool:
+def _was_busy(spans: list[_Busy], visit: str, at: dt.datetime) -> bool:
     return any(other != visit and start <= at < end for other, start, end in spans)
 
 

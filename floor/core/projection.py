@@ -138,14 +138,20 @@ def own_minutes(
 ) -> float:
     """The provider's own minutes on a visit from `came_in` to `end`: less the time they spent with the patients
     walked in to `meanwhile`. A provider with one patient at a time: the whole span."""
-    cut = 0.0
+    return minutes(end - came_in) - away_minutes(came_in, meanwhile(came_in, end, others, at_once))
+
+
+def away_minutes(came_in: dt.datetime, cuts: list[tuple[dt.datetime, dt.datetime]]) -> float:
+    """The minutes a provider was with other patients during a visit walked in to at `came_in` (`cuts`: those
+    patients' spans within it, in order, from `meanwhile`), overlapping ones counted once."""
+    away = 0.0
     reached = came_in
-    for start, stop in meanwhile(came_in, end, others, at_once):
+    for start, stop in cuts:
         start = max(start, reached)
         if stop > start:
-            cut += minutes(stop - start)
+            away += minutes(stop - start)
             reached = stop
-    return minutes(end - came_in) - cut
+    return away
 
 
 #: A provider who stepped out of more than this share of their past visits of a type, and of at least
@@ -158,9 +164,7 @@ STEPS_OUT_EVIDENCE = 5
 def steps_out_of(learned: Learned, provider: str, vtype: VisitType) -> tuple[float, float] | None:
     """Where the provider usually steps out of visits of this type (`Learned.steps_out`): the minutes before
     stepping out and their own minutes on the visit in all; None where they see it through."""
-    if not learned.steps_out:
-        return None  # most clinics: asked for every visit of every review (loadtests/review_cost.py)
-    known = learned.steps_out.get(provider + "/" + vtype.code)
+    known = learned.stepping_out(provider, vtype.code)  # asked for every visit of every review: at once if empty
     if (
         known is None
         or known.before is None
@@ -170,6 +174,15 @@ def steps_out_of(learned: Learned, provider: str, vtype: VisitType) -> tuple[flo
     ):
         return None
     return known.before, max(known.own, known.before)
+
+
+def minutes_with_provider(learned: Learned, provider: str, vtype: VisitType) -> tuple[float, float | None]:
+    """The minutes a visit of this type is expected to hold the provider (their own minutes on it, where they
+    usually step out of it), and the minutes before they step out (None: they see it through)."""
+    steps = steps_out_of(learned, provider, vtype)
+    if steps is None:
+        return learned.expected(provider, vtype, Stage.provider_in), None
+    return steps[1], steps[0]
 
 
 def _ever_two_at_once(spans: list[tuple[dt.datetime, dt.datetime | None]]) -> bool:
@@ -192,12 +205,15 @@ _STILL_GOING = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 def provider_spans(visits: Iterable[Visit]) -> list[tuple[dt.datetime, dt.datetime | None]]:
-    """Each visit's time with the provider: provider-in, and teach-back or checkout (None: still going)."""
-    return [
+    """Each visit's time with the provider, for `own_minutes`: provider-in, and teach-back or checkout (None:
+    still going). None at all on a day when nobody was walked in to long before another's end (most days: every
+    visit's own minutes are its span, and `own_minutes` has nothing to look through)."""
+    spans = [
         (v.times[Stage.provider_in], v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out))
         for v in visits
         if Stage.provider_in in v.times
     ]
+    return spans if _ever_two_at_once(spans) else []
 
 
 def planned_provider_in(visit: Visit, vtype: VisitType | None, convention: AppointmentTime) -> dt.datetime:
@@ -296,15 +312,13 @@ def pace(
     ]
     if spans is None:
         spans = provider_spans(mine)
-    two_at_once = _ever_two_at_once(spans)
     ratios = []
     for v in mine:
         end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
         vtype = floor.clinic.visit_type(v.visit_type)
         if end is not None and vtype is not None:
             # The provider's own minutes: a visit they stepped out of is not slow for it.
-            came_in = v.times[Stage.provider_in]
-            took = own_minutes(came_in, end, spans) if two_at_once else minutes(end - came_in)
+            took = own_minutes(v.times[Stage.provider_in], end, spans)
             ratios.append(took / learned.expected(provider, vtype, Stage.provider_in))
     return shrunk_pace(len(ratios), median(ratios), learned.pace_weight or PACE_PRIOR) if ratios else 1.0
 
@@ -399,8 +413,6 @@ def project(
     learned = floor.learned
     everyone = floor.visits.values() if visits is None else visits
     spans = provider_spans(v for v in everyone if v.provider == provider)
-    if not _ever_two_at_once(spans):
-        spans = []  # every visit's own minutes are its span: nothing to leave out, nobody stepped out of
     p = pace(floor, provider, everyone, spans)
     coming = _Coming(clinic, convention, (v for v in everyone if v.provider == provider), learned.habits.get(provider))
     mine = [v for v in everyone if v.provider == provider and v.stage not in ENDS]
@@ -442,10 +454,8 @@ def project(
             pick = queue[by_ready[n]]  # nobody ready yet: the provider waits for the first who will be
             n += 1
         v, vtype, planned, ready, show, no_room = pick
-        steps = steps_out_of(learned, provider, vtype)
-        minutes_in = dt.timedelta(
-            minutes=(learned.expected(provider, vtype, Stage.provider_in) if steps is None else steps[1]) * p
-        )
+        own, before = minutes_with_provider(learned, provider, vtype)
+        minutes_in = dt.timedelta(minutes=own * p)
         if show < LIKELY_NO_SHOW and free_at < ready:
             # Not here, likely not coming, and the provider would be waiting for them: the provider sees who
             # is here, and fits them in if they do come. Late only by being late, not by the provider.
@@ -483,14 +493,14 @@ def project(
                 no_room and free_at <= ready,
             )
         )
-        if steps is None:
+        if before is None:
             free_at = done + dt.timedelta(minutes=owed)
             owed = 0.0
         else:
             # Out of this one once its minutes before stepping out are up, back to the one stepped out of before
             # (if any), then free for the next; this one's rest is owed.
-            free_at = start + dt.timedelta(minutes=steps[0] * p + owed)
-            owed = minutes(minutes_in) - steps[0] * p
+            free_at = start + dt.timedelta(minutes=before * p + owed)
+            owed = (own - before) * p
     free_at += dt.timedelta(minutes=owed)
     projected.sort(key=lambda x: x.planned_provider_in)
     lateness = provider_delay(projected)
@@ -527,13 +537,12 @@ def _with_provider_now(
         if v.stage is not Stage.provider_in:
             continue
         came_in = v.times[Stage.provider_in]
-        vtype = clinic.visit_type(v.visit_type)
-        steps = steps_out_of(learned, provider, vtype) if vtype is not None else None
-        expected = (learned.expected(provider, vtype, Stage.provider_in) if steps is None else steps[1]) * pace
+        own_expected, before = minutes_with_provider(learned, provider, clinic.visit_type(v.visit_type))
+        expected = own_expected * pace
         # Walked in to another patient since, still with them: stepped out of this one, once TWO_AT_ONCE minutes
         # have passed (before that, as likely this one's teach-back not yet tapped); at once for a type the
         # provider usually steps out of.
-        at_once = 0.0 if steps is not None else TWO_AT_ONCE
+        at_once = TWO_AT_ONCE if before is None else 0.0
         own = own_minutes(came_in, now, spans, at_once)
         stepped_out = any(
             came_in < other_in and end is None and minutes(now - other_in) > at_once for other_in, end in spans
@@ -542,8 +551,8 @@ def _with_provider_now(
             # Nothing more where it has had its own minutes already (its teach-back, or checkout, still to come).
             if own < expected:
                 set_aside += median_residual(expected, own)
-        elif steps is not None:
-            before = steps[0] * pace
+        elif before is not None:
+            before *= pace
             free_at = max(free_at, now + dt.timedelta(minutes=max(0.0, before - own)))
             owed += expected - before if own < before else median_residual(expected, own)
         else:
@@ -571,9 +580,9 @@ def _overrun(
     if v.stage not in (Stage.provider_in, Stage.roomed):
         return None
     if v.stage is Stage.provider_in:
-        steps = steps_out_of(learned, v.provider, vtype)
-        expected = (learned.expected(v.provider, vtype, v.stage) if steps is None else steps[1]) * pace
-        elapsed = own_minutes(v.times[v.stage], now, spans or [], TWO_AT_ONCE if steps is None else 0.0)
+        own, before = minutes_with_provider(learned, v.provider, vtype)
+        expected = own * pace
+        elapsed = own_minutes(v.times[v.stage], now, spans or [], TWO_AT_ONCE if before is None else 0.0)
     else:
         expected = learned.expected(v.provider, vtype, v.stage)
         elapsed = minutes(now - v.times[v.stage])

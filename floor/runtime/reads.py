@@ -156,7 +156,7 @@ class ReadModels:
                             times.visits if times else 0,
                         )
                     )
-                known = learned.steps_out.get(p.id + "/" + vtype.code)
+                known = learned.stepping_out(p.id, vtype.code)
                 steps_out = (
                     LearnedStepsOut(
                         known.visits,
