@@ -37,7 +37,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from floor.config import demo_clinic
-from floor.core.alerts import HORIZON, RAISE_MARGIN, _started_late
+from floor.core.alerts import RAISE_MARGIN, _started_late, cascade_soon
 from floor.core.events import AlertRaised
 from floor.core.floor import Floor
 from floor.core.journey import Stage
@@ -85,13 +85,7 @@ def describe(floor: Floor, provider: str, now: dt.datetime) -> list[float]:
         )
         for v in started
     ]
-    coming = [
-        p
-        for p in projection.visits
-        if p.planned_provider_in <= now + HORIZON
-        and (p.waits_for_provider or p.waits_for_room or p.planned_provider_in + dt.timedelta(minutes=late) <= now)
-        and p.lateness >= late + RAISE_MARGIN
-    ]
+    coming = [p for p in cascade_soon(projection, now, dt.timedelta(minutes=late)) if p.lateness >= late + RAISE_MARGIN]
     margins = [p.lateness - late for p in coming] or [0.0]
     running = [v for v in visits if v.stage is Stage.provider_in]
     overrun = 0.0

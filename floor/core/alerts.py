@@ -123,14 +123,7 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
     visits, rooms_at = by_provider(floor), rooming(floor, now)
     for provider in floor.clinic.providers:
         projection = project(floor, provider.id, now, visits=visits[provider.id], rooms_at=rooms_at)
-        # A cascade is the provider's delay passing down the schedule: a visit late only because its own
-        # patient is late is not part of it.
-        soon = [
-            p
-            for p in projection.visits
-            if p.planned_provider_in <= now + HORIZON
-            and (p.waits_for_provider or p.waits_for_room or p.planned_provider_in + late_by <= now)
-        ]
+        soon = cascade_soon(projection, now, late_by)
         # Visits that started late are links of a cascade only while a booked patient is still waiting
         # downstream: once the provider has nobody left to see, the cascade is over (it lingered until
         # midnight), and a walk-in, who has no booked time to be late for, does not revive it (a walk-in at the
@@ -163,6 +156,18 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
             ):
                 changes.append(AlertUpdated(current.id, detail))
     return changes
+
+
+def cascade_soon(projection: ProviderProjection, now: dt.datetime, late_by: dt.timedelta) -> list[ProjectedVisit]:
+    """The provider's visits a cascade looks at now: due within HORIZON, and late by the provider's delay (waiting
+    for the provider, or a room their earlier patients hold) or already past L. A cascade is the provider's delay
+    passing down the schedule: a visit late only because its own patient is late is not part of it."""
+    return [
+        p
+        for p in projection.visits
+        if p.planned_provider_in <= now + HORIZON
+        and (p.waits_for_provider or p.waits_for_room or p.planned_provider_in + late_by <= now)
+    ]
 
 
 def _links(
