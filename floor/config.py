@@ -150,6 +150,24 @@ class Clinic(Struct, forbid_unknown_fields=True, frozen=True):
                 return v
         return None
 
+    def visit_type_of(self, code: str) -> VisitType:
+        """The visit type a visit booked as `code` is planned and projected by: the clinic file's, or, for a code
+        the file no longer has (a type removed while the day's log holds visits of it), a stand-in under that
+        code with the median of each of the clinic's types' minutes. New bookings of it are refused
+        (`visit_type`); the visits already booked are still seen, planned and projected, not dropped."""
+        known = self.visit_type(code)
+        if known is not None:
+            return known
+
+        def median(values: list[int]) -> int:
+            return sorted(values)[(len(values) - 1) // 2]
+
+        stages = {
+            stage: median([getattr(v.stage_minutes, stage) for v in self.visit_types])
+            for stage in StageMinutes.__struct_fields__
+        }
+        return VisitType(code, code, median([v.slot_minutes for v in self.visit_types]), StageMinutes(**stages))
+
     def day_of(self, at: dt.datetime) -> dt.date:
         """The clinic day (a date in the clinic's time zone) that an instant belongs to."""
         return at.astimezone(self.tz).date()

@@ -81,7 +81,7 @@ def describe(floor: Floor, provider: str, now: dt.datetime) -> list[float]:
     started_late = [
         minutes(
             floor.visits[v].times[Stage.provider_in]
-            - planned_provider_in(floor.visits[v], clinic.visit_type(floor.visits[v].visit_type), convention)
+            - planned_provider_in(floor.visits[v], clinic.visit_type_of(floor.visits[v].visit_type), convention)
         )
         for v in started
     ]

@@ -156,11 +156,10 @@ def _with_provider(visit: Visit) -> float | None:
 
 
 def _planned(floor: Floor) -> dict[str, dt.datetime]:
-    """Each visit's planned provider-in by the clinic's convention, by visit id (its start when its visit type
-    is unknown)."""
+    """Each visit's planned provider-in by the clinic's convention, by visit id."""
     convention = convention_of(floor.clinic)
     return {
-        visit.id: planned_provider_in(visit, floor.clinic.visit_type(visit.visit_type), convention)
+        visit.id: planned_provider_in(visit, floor.clinic.visit_type_of(visit.visit_type), convention)
         for visit in floor.visits.values()
     }
 

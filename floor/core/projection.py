@@ -216,15 +216,15 @@ def provider_spans(visits: Iterable[Visit]) -> list[tuple[dt.datetime, dt.dateti
     return spans if _ever_two_at_once(spans) else []
 
 
-def planned_provider_in(visit: Visit, vtype: VisitType | None, convention: AppointmentTime) -> dt.datetime:
+def planned_provider_in(visit: Visit, vtype: VisitType, convention: AppointmentTime) -> dt.datetime:
     """When the provider should walk in to this visit by the clinic's own plan: the yardstick of "late".
 
     "arrival": the booked time plus the visit type's expected minutes roomed and prep_done (the patient is
     roomed at the booked time). "provider": the booked time itself. A walk-in's time is its arrival, so it
-    is planned as under "arrival" in either clinic; a visit of an unknown type is planned at its booked
-    time. Callers pass the clinic's convention (`convention_of(clinic)`).
+    is planned as under "arrival" in either clinic. Callers pass the visit's type (`Clinic.visit_type_of`: a
+    stand-in for a type the clinic file no longer has) and the clinic's convention (`convention_of(clinic)`).
     """
-    if vtype is None or (convention is AppointmentTime.provider and not visit.walk_in):
+    if convention is AppointmentTime.provider and not visit.walk_in:
         return visit.start
     sm = vtype.stage_minutes
     return visit.start + dt.timedelta(minutes=sm.roomed + sm.prep_done)
@@ -252,12 +252,9 @@ class VisitPlan(Struct, frozen=True):
 
 
 def visit_plan(visit: Visit, clinic: Clinic) -> VisitPlan:
-    """`visit`'s plan in `clinic` (a visit of a type the clinic no longer has: both at its booked time)."""
-    vtype = clinic.visit_type(visit.visit_type)
-    provider_in = planned_provider_in(visit, vtype, convention_of(clinic))
-    return VisitPlan(
-        visit.id, planned_roomed(visit, vtype, convention_of(clinic)) if vtype else visit.start, provider_in
-    )
+    """`visit`'s plan in `clinic` (a visit of a type the clinic no longer has: by `Clinic.visit_type_of`'s stand-in)."""
+    vtype, convention = clinic.visit_type_of(visit.visit_type), convention_of(clinic)
+    return VisitPlan(visit.id, planned_roomed(visit, vtype, convention), planned_provider_in(visit, vtype, convention))
 
 
 def convention_of(clinic: Clinic) -> AppointmentTime:
@@ -315,8 +312,8 @@ def pace(
     ratios = []
     for v in mine:
         end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
-        vtype = floor.clinic.visit_type(v.visit_type)
-        if end is not None and vtype is not None:
+        vtype = floor.clinic.visit_type_of(v.visit_type)
+        if end is not None:
             # The provider's own minutes: a visit they stepped out of is not slow for it.
             took = own_minutes(v.times[Stage.provider_in], end, spans)
             ratios.append(took / learned.expected(provider, vtype, Stage.provider_in))
@@ -416,7 +413,7 @@ def project(
     p = pace(floor, provider, everyone, spans)
     coming = _Coming(clinic, convention, (v for v in everyone if v.provider == provider), learned.habits.get(provider))
     mine = [v for v in everyone if v.provider == provider and v.stage not in ENDS]
-    causes = [c for v in mine if (c := _overrun(v, clinic.visit_type(v.visit_type), now, p, learned, spans))]
+    causes = [c for v in mine if (c := _overrun(v, clinic.visit_type_of(v.visit_type), now, p, learned, spans))]
     free_at, owed = _with_provider_now(clinic, learned, provider, mine, spans, now, p)
     free_at = max(free_at, absent_until(floor, provider, now, everyone, convention))
     # The provider takes whoever is ready when they come free, earliest appointment first, so a patient
@@ -424,7 +421,7 @@ def project(
     queue = []
     for v in mine:
         if v.stage in _WAITING:
-            vtype = clinic.visit_type(v.visit_type)
+            vtype = clinic.visit_type_of(v.visit_type)
             show = coming.chance(v, vtype, now) if v.stage is Stage.scheduled else 1.0
             # No room free when they are due: roomed once one is, then prepped.
             ready = _ready(v, vtype, now, convention, learned, rooms_at.get(v.id))
@@ -537,7 +534,7 @@ def _with_provider_now(
         if v.stage is not Stage.provider_in:
             continue
         came_in = v.times[Stage.provider_in]
-        own_expected, before = minutes_with_provider(learned, provider, clinic.visit_type(v.visit_type))
+        own_expected, before = minutes_with_provider(learned, provider, clinic.visit_type_of(v.visit_type))
         expected = own_expected * pace
         # Walked in to another patient since, still with them: stepped out of this one, once TWO_AT_ONCE minutes
         # have passed (before that, as likely this one's teach-back not yet tapped); at once for a type the
@@ -655,9 +652,9 @@ class _Coming:
         late: list[float] = []
         no_shows = 0
         for v in visits:
-            vtype = clinic.visit_type(v.visit_type)
-            if v.walk_in or vtype is None:
+            if v.walk_in:
                 continue
+            vtype = clinic.visit_type_of(v.visit_type)
             if v.stage is Stage.no_show:
                 no_shows += 1
             elif Stage.arrived in v.times:
@@ -682,8 +679,8 @@ class _Coming:
         later = len(self.late) - bisect.bisect_right(self.late, x)
         return (LATE_PRIOR_WEIGHT * prior + later) / (LATE_PRIOR_WEIGHT + len(self.late))
 
-    def chance(self, v: Visit, vtype: VisitType | None, now: dt.datetime) -> float:
-        if v.walk_in or vtype is None:
+    def chance(self, v: Visit, vtype: VisitType, now: dt.datetime) -> float:
+        if v.walk_in:
             return 1.0
         comes = (1 - self.no_show) * self.still(minutes(now - planned_roomed(v, vtype, self.convention)))
         return comes / (comes + self.no_show) if comes + self.no_show > 0 else 1.0
@@ -696,7 +693,7 @@ def show_chance(floor: Floor, visit: Visit, now: dt.datetime) -> float:
     clinic = floor.clinic
     mine = (v for v in floor.visits.values() if v.provider == visit.provider)
     return _Coming(clinic, convention_of(clinic), mine, floor.learned.habits.get(visit.provider)).chance(
-        visit, clinic.visit_type(visit.visit_type), now
+        visit, clinic.visit_type_of(visit.visit_type), now
     )
 
 
@@ -740,7 +737,7 @@ def absent_until(
     waited = 0.0
     for v in mine:
         if v.stage is Stage.prep_done and not v.walk_in:
-            due = planned_provider_in(v, clinic.visit_type(v.visit_type), convention)
+            due = planned_provider_in(v, clinic.visit_type_of(v.visit_type), convention)
             waited = max(waited, minutes(now - max(since, v.times[Stage.prep_done], due)))
     if waited >= ABSENT_NOTICE:
         until = max(until, now + dt.timedelta(minutes=min(ABSENT_SHARE * waited, ABSENT_CAP)))
@@ -775,10 +772,10 @@ def rooming(floor: Floor, now: dt.datetime) -> dict[str, dt.datetime]:
             free.append(max(now, (room.since or now) + turnover))
         elif room.state is RoomState.occupied:
             v = floor.visits.get(room.visit or "")
-            vtype = clinic.visit_type(v.visit_type) if v is not None else None
-            if v is None or vtype is None or v.stage not in _IN_ROOM:
+            if v is None or v.stage not in _IN_ROOM:
                 free.append(now + turnover)
                 continue
+            vtype = clinic.visit_type_of(v.visit_type)
             rest = _IN_ROOM[_IN_ROOM.index(v.stage) :]
             left = sum(learned.expected(v.provider, vtype, stage) for stage in rest)
             entered = v.times.get(v.stage, now)
@@ -792,9 +789,7 @@ def rooming(floor: Floor, now: dt.datetime) -> dict[str, dt.datetime]:
     for v in floor.visits.values():
         if v.stage not in (Stage.scheduled, Stage.arrived):
             continue
-        vtype = clinic.visit_type(v.visit_type)
-        if vtype is None:
-            continue
+        vtype = clinic.visit_type_of(v.visit_type)
         if v.stage is Stage.scheduled:
             if v.provider not in comings:
                 comings[v.provider] = _Coming(
@@ -850,8 +845,8 @@ def _assistants(floor: Floor, now: dt.datetime) -> list[dt.datetime] | None:
     busy = []
     for v in floor.visits.values():
         if v.stage is Stage.roomed:
-            vtype = floor.clinic.visit_type(v.visit_type)
-            expected = floor.learned.expected(v.provider, vtype, Stage.roomed) if vtype else 0.0
+            vtype = floor.clinic.visit_type_of(v.visit_type)
+            expected = floor.learned.expected(v.provider, vtype, Stage.roomed)
             busy.append(max(now, v.times[Stage.roomed] + dt.timedelta(minutes=expected)))
     free = sorted(busy)[:most] + [now] * max(0, most - len(busy))
     heapq.heapify(free)

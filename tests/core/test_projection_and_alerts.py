@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 
 from floor.config import demo_clinic
 from floor.core.alerts import review
 from floor.core.commands import BookVisit, Command, MarkPresence, TakeStep, Tap
-from floor.core.events import AlertCleared, AlertRaised, AlertUpdated
+from floor.core.errors import Refusal
+from floor.core.events import AlertCleared, AlertRaised, AlertUpdated, Event
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import PATH, Stage
 from floor.core.learned import Learned
+from floor.core.measures import measure
 from floor.core.presence import Presence
-from floor.core.projection import median_residual, project
+from floor.core.projection import median_residual, project, visit_plan
+from floor.export import encounters
 
 CLINIC = demo_clinic()  # follow-up: slot 20, roomed 6, prep_done 3, provider 12 -> planned provider-in start+9
 DAY = dt.date(2026, 11, 23)
@@ -34,10 +38,13 @@ class Day:
         self.floor = Floor(CLINIC, DAY, ids=Ids.seeded())
         #: (when, the change's type, the kind of alert it changed)
         self.log: list[tuple[str, type, str]] = []
+        #: The day's events (taps and alert changes), as the log holds them.
+        self.events: list[Event] = []
 
     def tap(self, when: str, command: Command) -> str:
         event = self.floor.decide(command, Tap("staff", "t1", at(when)))
         self.floor.apply(event)
+        self.events.append(event)
         self.review(when)
         return event.change.visit
 
@@ -51,7 +58,8 @@ class Day:
     def review(self, when: str) -> list:
         changes = review(self.floor, at(when))
         for change in changes:
-            self.floor.apply(self.floor.record(change, Tap("floor", "server", at(when))))
+            self.events.append(self.floor.record(change, Tap("floor", "server", at(when))))
+            self.floor.apply(self.events[-1])
             self.log.append((when, type(change), self.floor.alerts[change.alert].kind))
         return changes
 
@@ -667,3 +675,29 @@ def test_where_taps_come_late_a_visit_just_over_the_minutes_by_its_tap_is_no_lin
     assert lagging.active("cascade") == [], lagging.log
     # One more minute late by its tap, and it is a link again.
     assert len(_started_late_morning(tap_lag=1.0).active("cascade")) == 1
+
+
+def test_visits_of_a_type_taken_out_of_the_clinic_file_are_still_planned_projected_and_alerted() -> None:
+    """The clinic file changed with today's log holding visits of a type it no longer has (the server restarted
+    on it): the floor folds, reviews, measures, plans and exports them by a stand-in with the median of the other
+    types' minutes, rather than failing every review; new bookings of the type are refused."""
+    day = Day()
+    v = _overrun_morning(day)
+    # The taps alone (numbered anew), so the cascade is raised under the changed file, not folded from the log.
+    taps = [e for e in day.events if not isinstance(e.change, (AlertRaised, AlertUpdated, AlertCleared))]
+    events = [msgspec.structs.replace(e, seq=n) for n, e in enumerate(taps, start=1)]
+    without = msgspec.structs.replace(CLINIC, visit_types=[t for t in CLINIC.visit_types if t.code != "follow"])
+    stand_in = without.visit_type_of("follow")
+    # new 40/10/10/4/25, annual 30/8/8/3/20, procedure 45/10/12/4/28: the middle of each
+    assert (stand_in.slot_minutes, stand_in.stage_minutes.roomed, stand_in.stage_minutes.provider_in) == (40, 10, 25)
+    assert without.visit_type("follow") is None
+
+    floor = Floor.fold(without, DAY, 0, events, Ids.seeded("restarted"))
+    assert visit_plan(floor.visits[v[1]], without).provider_in == at("09:34")  # 09:20 + roomed 10 + prep 4
+    changes = [c for when in ("10:00", "10:10", "10:20") for c in review(floor, at(when))]
+    assert any(isinstance(c, AlertRaised) and c.kind == "cascade" for c in changes)
+    assert measure(floor, at("10:20")).clinic.seen >= 1
+    assert encounters(without, DAY, events).entry
+    with pytest.raises(Refusal, match="visit type") as refused:
+        floor.decide(BookVisit("P new", "kim", "follow", at("11:00")), Tap("staff", "t1", at("10:20")))
+    assert refused.value.field == "visit_type"
