@@ -19,6 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from floor.clock import ManualClock
 from floor.config import demo_clinic
 from floor.core.access import Act, Role, may, may_undo
+from floor.core.alerts import review
 from floor.core.commands import (
     BookVisit,
     Command,
@@ -34,7 +35,11 @@ from floor.core.events import Event, RoomMarked, RoomMarkUndone, StepTaken, Step
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import ENDS, IN_ROOM, PATH, STEPS, Stage, allowed_steps, enters_room
+from floor.core.learning import learn
+from floor.core.measures import measure
+from floor.core.projection import project
 from floor.core.rooms import RoomAction, RoomState
+from floor.replay import ALERT_EVENTS
 from tests.support.floors import snapshot
 
 pytestmark = pytest.mark.long
@@ -43,6 +48,8 @@ CLINIC = demo_clinic()
 TZ = CLINIC.tz
 DAY = dt.date(2025, 3, 12)
 OPENS = dt.datetime(2025, 3, 12, 8, 0, tzinfo=TZ)
+#: The clinic file changed since: its first visit type and last provider taken out.
+FEWER = msgspec.structs.replace(CLINIC, visit_types=CLINIC.visit_types[1:], providers=CLINIC.providers[:-1])
 ROOM_IDS = [r.id for r in CLINIC.rooms]
 PROVIDERS = [p.id for p in CLINIC.providers]
 VISIT_TYPES = [v.code for v in CLINIC.visit_types]
@@ -140,6 +147,19 @@ class FloorMachine(RuleBasedStateMachine):
     def time_passes(self, minutes: int, seconds: int, back: int) -> None:
         """The clock moves on; one time in six it steps back instead (an NTP correction, a restarted host)."""
         self.clock.advance(minutes=-minutes if back == 0 else minutes, seconds=seconds)
+
+    # -- the server's own look at the floor ----------------------------------------------------------------
+
+    @rule()
+    def the_server_reviews_the_alerts(self) -> None:
+        """The server's review now (its clock, which may be behind the last tap): the alert changes it decides,
+        stored and applied like taps. Whatever the taps made of the floor, it is projected and alerted on."""
+        now = self.clock.now()
+        for change in review(self.floor, now):
+            ev = self.floor.record(change, Tap("floor", "server", now))
+            self.floor.apply(ev)
+            self.stored.append(ev)
+            self.note(f"alert {type(change).__name__} {self.floor.alerts[change.alert].kind}")
 
     # -- taps -------------------------------------------------------------------------------------------------
 
@@ -464,13 +484,30 @@ class FloorMachine(RuleBasedStateMachine):
 
     @invariant()
     def versions_count_the_events(self) -> None:
-        per_visit = Counter(e.visit for e in self.stored if e.visit is not None)
+        taps = [e for e in self.stored if not isinstance(e.change, ALERT_EVENTS)]  # an alert names its visit
+        per_visit = Counter(e.visit for e in taps if e.visit is not None)
         for v in self.floor.visits.values():
             assert v.version == per_visit[v.id]
         room_changes = RoomMarked | RoomMarkUndone | StepTaken | StepUndone
-        per_room = Counter(e.change.room for e in self.stored if isinstance(e.change, room_changes) and e.change.room)
+        per_room = Counter(e.change.room for e in taps if isinstance(e.change, room_changes) and e.change.room)
         for room in self.floor.rooms.values():
             assert room.version == per_room[room.id]
+
+    @invariant()
+    def the_floor_is_projected_measured_and_learned_from(self) -> None:
+        """Every provider's projection, the alerts, the measures and what a later day learns from this one, on any
+        floor the taps made; and on the same log folded under a clinic file that has since lost a visit type
+        and a provider (the projection once failed on a visit whose type the file no longer had)."""
+        now = self.clock.now()
+        changed = Floor.fold(FEWER, DAY, 0, self.stored, Ids.seeded("restarted"))
+        for floor in (self.floor, changed):
+            for provider in floor.clinic.providers:
+                projection = project(floor, provider.id, now)
+                assert all(p.visit in floor.visits for p in projection.visits)
+            measured = measure(floor, now)
+            assert measured.clinic.booked == sum(not v.entered_in_error for v in floor.visits.values())
+            learn(floor.clinic, [floor])
+        review(changed, now)
 
     @invariant()
     def folding_the_stored_events_rebuilds_the_floor(self) -> None:
@@ -508,7 +545,16 @@ def test_random_taps_keep_the_floor_consistent() -> None:
     rare = {Why.room_unavailable}
     edge_only = {Why.unauthenticated, Why.taken}  # sign-in and staff management
     missing += [f"refused {w.value}" for w in Why if w not in rare | edge_only and not totals[f"refused {w.value}"]]
-    missing += [k for k in ("clock behind, time held", "accepted undo back into a room") if not totals[k]]
+    missing += [
+        k
+        for k in (
+            "clock behind, time held",
+            "accepted undo back into a room",
+            "alert AlertRaised dwell",
+            "alert AlertCleared dwell",
+        )
+        if not totals[k]
+    ]
     assert not missing, f"never happened: {missing} (totals {dict(totals)})"
 
 
