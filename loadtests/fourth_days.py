@@ -351,6 +351,8 @@ class Scenario:
     room_ahead: float = 30.0  # minutes before the booked time a patient may be roomed
     by_arrival: bool = False  # seen in order of arrival, not booking
     chart: tuple[float, float] = (1.0, 3.0)  # minutes between patients
+    clean: tuple[float, float] = (2.0, 5.0)  # minutes an MA takes to turn a room over
+    ma_out: float = 0.0  # chance an MA of the pool calls out sick (nobody covers)
     late_start: tuple[float, float, float] = (0.1, 10, 25)  # chance, minutes
     desk_checkout: float = 0.6
     weights: dict[str, tuple[float, ...]] = field(
@@ -466,7 +468,7 @@ def _hm(h: int, m: int = 0) -> float:
 # -- teaching ---------------------------------------------------------------------------------------------------
 
 TEACH_KINDS = [
-    Kind("follow", "Follow-up", 30, (10, 8, 4, 40, 5), intake=8, exam=22, teach=4, after=4),
+    Kind("follow", "Follow-up", 40, (10, 8, 4, 40, 5), intake=8, exam=22, teach=4, after=4),
     Kind("acute", "Same-day acute", 30, (10, 8, 4, 35, 4), intake=7, exam=18, teach=3, after=3),
     Kind("new", "New patient", 60, (10, 10, 5, 60, 5), intake=11, exam=38, teach=5, after=5),
 ]
@@ -476,8 +478,8 @@ def _teaching_book(sc: Scenario, rng: random.Random) -> list[Patient]:
     out: list[Patient] = []
     for p in sc.providers:
         for block in ((_hm(8), _hm(12)), (_hm(13), _hm(17))):
-            grid(sc, rng, p, [block], {"follow": 0.6, "acute": 0.25, "new": 0.15}, 0.93, out)
-            if rng.random() < 0.5:  # a same-day add-on, double-booked
+            grid(sc, rng, p, [block], {"follow": 0.6, "acute": 0.25, "new": 0.15}, 0.9, out)
+            if rng.random() < 0.3:  # a same-day add-on, double-booked
                 slot = rng.randrange(int(block[0]), int(block[1]) - 60, 30)
                 out.append(Patient(len(out), _name(rng), p, sc.kinds["acute"], slot))
     return out
@@ -545,7 +547,7 @@ def waves() -> Scenario:
     provs = [("lee", "Dr. Min Lee", "ML"), ("adeyemi", "Dr. Tolu Adeyemi", "TA"), ("ross", "Kate Ross, PA", "KR")]
     rooms = [(f"{z}{i}", f"{z.upper()}{i}", z) for z in ("a", "b", "c") for i in (1, 2, 3)]
     clinic = make_clinic(
-        "waves", "Hillcrest Internal Medicine", ("08:00", "16:30"), "arrival", (4, 20), rooms, provs, kinds
+        "waves", "Hillcrest Internal Medicine", ("08:00", "16:30"), "arrival", (3, 20), rooms, provs, kinds
     )
     ids = [p[0] for p in provs]
     return Scenario(
@@ -566,8 +568,8 @@ def waves() -> Scenario:
 
 SHOT_KINDS = [
     Kind("inr", "INR check", 15, (3, 2, 3, 8, 2), intake=3.5, exam=6.5, teach=2, after=1),
-    Kind("vaccine", "Vaccine", 15, (3, 1, 2, 5, 1), intake=2, exam=4, teach=1, after=1.5),
-    Kind("injection", "Injection", 15, (3, 1, 2, 5, 1), intake=2, exam=5, teach=1, after=1),
+    Kind("vaccine", "Vaccine", 10, (3, 1, 2, 5, 1), intake=2, exam=4, teach=1, after=1.5),
+    Kind("injection", "Injection", 10, (3, 1, 2, 5, 1), intake=2, exam=5, teach=1, after=1),
     Kind("anticoag_start", "Anticoagulation start", 30, (3, 3, 3, 25, 5), intake=4, exam=30, teach=8, after=2),
 ]
 
@@ -577,7 +579,7 @@ def _shots_book(sc: Scenario, rng: random.Random) -> list[Patient]:
     mix = {"inr": 0.55, "vaccine": 0.2, "injection": 0.2, "anticoag_start": 0.05}
     for p in sc.providers:
         lunch, minutes = sc.lunches[p]
-        grid(sc, rng, p, [(_hm(7, 30), lunch), (lunch + minutes, _hm(15, 15))], mix, 0.8, out, step=15)
+        grid(sc, rng, p, [(_hm(7, 30), lunch), (lunch + minutes, _hm(15, 15))], mix, 0.8, out, step=10)
     return out
 
 
@@ -590,12 +592,14 @@ def _shots_arrival(sc: Scenario, rng: random.Random, p: Patient) -> float | None
 
 
 def _shots_walk_ins(sc: Scenario, rng: random.Random) -> list[tuple[float, str]]:
+    """About 30 a day, twice as many an hour over lunch (11:30-13:00) as otherwise."""
     out, t = [], _hm(7, 45)
     while True:
-        t += rng.expovariate(20 / (_hm(15) - _hm(7, 45)))
+        t += rng.expovariate(1 / 18)
         if t >= _hm(15):
             return out
-        out.append((t, "vaccine"))
+        if _hm(11, 30) <= t < _hm(13) or rng.random() < 0.5:
+            out.append((t, "vaccine"))
 
 
 def shots_inr() -> Scenario:
@@ -615,6 +619,8 @@ def shots_inr() -> Scenario:
         ma_pool=2,
         room_ahead=20,
         chart=(0.5, 1.5),
+        clean=(0.5, 1.5),
+        ma_out=0.2,
         late_start=(0.05, 10, 20),
         desk_checkout=0.3,
         book=_shots_book,
@@ -637,7 +643,7 @@ CHC_KINDS = [
 def _chc_book(sc: Scenario, rng: random.Random) -> list[Patient]:
     out: list[Patient] = []
     for p in sc.providers:
-        grid(sc, rng, p, [(_hm(8), _hm(12)), (_hm(13), _hm(17))], {"follow": 0.6, "new": 0.15, "wcc": 0.25}, 0.92, out)
+        grid(sc, rng, p, [(_hm(8), _hm(12)), (_hm(13), _hm(17))], {"follow": 0.6, "new": 0.15, "wcc": 0.25}, 0.9, out)
     for patient in out:
         u = rng.random()
         language = "spanish" if u < 0.30 else "other" if u < 0.40 else None
@@ -651,7 +657,7 @@ def _chc_arrival(sc: Scenario, rng: random.Random, p: Patient) -> float | None:
     if rng.random() < 0.15:
         return None
     u = rng.random()
-    return rng.uniform(5, 25) if u < 0.25 else rng.uniform(-40, -10) if u < 0.45 else rng.gauss(-5, 5)
+    return rng.uniform(5, 20) if u < 0.2 else rng.uniform(-40, -10) if u < 0.4 else rng.gauss(-5, 5)
 
 
 def interpreter() -> Scenario:
@@ -681,8 +687,8 @@ def interpreter() -> Scenario:
 # -- holiday_monday ---------------------------------------------------------------------------------------------
 
 FM_KINDS = [
-    Kind("follow", "Follow-up", 15, (10, 6, 3, 15, 3), intake=6, exam=11, teach=2, after=3),
-    Kind("sick", "Sick visit", 15, (10, 6, 3, 12, 3), intake=6, exam=13, teach=3, after=3),
+    Kind("follow", "Follow-up", 15, (10, 6, 3, 15, 3), intake=6, exam=10.5, teach=2, after=3),
+    Kind("sick", "Sick visit", 15, (10, 6, 3, 12, 3), intake=6, exam=12, teach=3, after=3),
     Kind("new", "New patient", 30, (10, 8, 3, 20, 4), intake=12, exam=32, teach=5, after=5),
 ]
 
@@ -690,11 +696,11 @@ FM_KINDS = [
 def _fm_book(sc: Scenario, rng: random.Random) -> list[Patient]:
     out: list[Patient] = []
     for p in sc.providers:
-        grid(sc, rng, p, [(_hm(8), _hm(12)), (_hm(13), _hm(17))], {"follow": 0.6, "sick": 0.25, "new": 0.15}, 0.85, out)
+        grid(sc, rng, p, [(_hm(8), _hm(12)), (_hm(13), _hm(17))], {"follow": 0.6, "sick": 0.25, "new": 0.15}, 0.8, out)
         for slot in range(int(_hm(8)), int(_hm(16, 45)), 15):
             if _hm(12) <= slot < _hm(13):
                 continue
-            if rng.random() < 0.2:  # a sick add-on, double-booked
+            if rng.random() < 0.12:  # a sick add-on, double-booked
                 out.append(Patient(len(out), _name(rng), p, sc.kinds["sick"], slot))
     return out
 
@@ -728,7 +734,7 @@ def holiday_monday() -> Scenario:
         mas={p: f"ma-{p}" for p in ids},
         float_mas=1,
         room_ahead=45,
-        chart=(2, 6),
+        chart=(1.5, 5),
         late_start=(0.15, 10, 30),
         desk_checkout=0.7,
         book=_fm_book,
@@ -759,7 +765,7 @@ def _cardio_book(sc: Scenario, rng: random.Random) -> list[Patient]:
                 blocks += [(a, at), (at + minutes, b)]
             else:
                 blocks.append((a, b))
-        grid(sc, rng, p, blocks, {"follow": 0.45, "ecg_follow": 0.35, "new": 0.2}, 0.93, out)
+        grid(sc, rng, p, blocks, {"follow": 0.45, "ecg_follow": 0.35, "new": 0.2}, 0.9, out)
     return out
 
 
@@ -797,14 +803,14 @@ def consults() -> Scenario:
 # -- telehealth -------------------------------------------------------------------------------------------------
 
 BH_KINDS = [
-    Kind("med", "Medication management", 20, (10, 6, 4, 15, 2), intake=6, exam=15, teach=2, after=2),
+    Kind("med", "Medication management", 20, (10, 6, 4, 15, 2), intake=6, exam=13, teach=2, after=2),
     Kind(
         "med_video",
         "Medication management (video)",
         20,
         (5, 4, 2, 15, 2),
         intake=4,
-        exam=14,
+        exam=12.5,
         teach=2,
         after=0.5,
         video=True,
@@ -842,7 +848,7 @@ def telehealth() -> Scenario:
     rooms = [(f"b{i}", f"Office {i}", "clinic") for i in range(1, 6)]
     rooms += [(f"video-{p[0]}", f"Video {p[1].split()[-1]}", "video") for p in provs]
     clinic = make_clinic(
-        "bh", "Riverbend Behavioral Health", ("08:00", "17:00"), "provider", (2, 15), rooms, provs, kinds
+        "bh", "Riverbend Behavioral Health", ("08:00", "17:00"), "provider", (3, 15), rooms, provs, kinds
     )
     return Scenario(
         "telehealth",
@@ -852,7 +858,7 @@ def telehealth() -> Scenario:
         room_cap=2,
         ma_pool=2,
         room_ahead=15,
-        chart=(2, 5),
+        chart=(1, 4),
         late_start=(0.1, 5, 20),
         desk_checkout=0.5,
         book=_bh_book,
@@ -903,6 +909,8 @@ class World:
         self.rooms = Pool(self.sim, rooms)
         self.held = dict.fromkeys(sc.providers, 0)
         ma_ids = list(sc.mas.values()) if sc.mas else [f"ma{i}" for i in range(1, sc.ma_pool + 1)]
+        if sc.mas is None and self.rng.random() < sc.ma_out:
+            ma_ids.pop()
         ma_ids += [f"float{i}" for i in range(1, sc.float_mas + 1)]
         self.mas = Pool(self.sim, ma_ids)
         self.desk = Pool(self.sim, [f"desk{i}" for i in range(1, sc.desks + 1)])
@@ -1099,9 +1107,9 @@ class World:
             asked = sim.now
             a = yield self.attending.get((0, sim.now))
             p.precept_wait = sim.now - asked
-            yield hold(lognormal(rng, 6 * (1.3 if p.provider == "r1" else 1.0), 0.3))
-            if rng.random() < (0.8 if p.kind.code == "new" else 0.5):
-                yield hold(lognormal(rng, 6, 0.4))
+            yield hold(lognormal(rng, 5 * (1.3 if p.provider == "r1" else 1.0), 0.3))
+            if rng.random() < (0.8 if p.kind.code == "new" else 0.4):
+                yield hold(lognormal(rng, 5, 0.4))
             self.attending.put(a)
         p.teach_back = rng.random() >= 0.05
         if p.teach_back:
@@ -1129,7 +1137,7 @@ class World:
             self.rooms.put(room)
             return
         ma = yield self.mas.get((self.sim.now,), self._ma_fits(p))
-        yield hold(self.rng.uniform(2, 5))
+        yield hold(self.rng.uniform(*self.sc.clean))
         self.mas.put(ma)
         self.turnovers[room].append((p, left, self.sim.now, str(ma)))
         self.rooms.put(room)
