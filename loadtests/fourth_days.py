@@ -15,8 +15,8 @@ Minutes since midnight, clinic time. A small process simulator (generators and a
 people and rooms that serve their waiting list in order of a key, skipping requests the free item does not fit.
 
 * A booked patient arrives (the scenario's arrival habit, relative to the booked time), queues at the front desk
-  (2 clerks unless said, 1-4 minutes a check-in); "arrived" is when check-in is done. No-shows are marked by the
-  desk 15-45 minutes after the booked time; same-day cancellations in the early morning.
+  (2 clerks, 1-4 minutes a check-in); "arrived" is when check-in is done. No-shows are marked by the desk 15-45
+  minutes after the booked time; 3% of bookings (6% on the holiday Monday) are cancelled early in the morning.
 * Rooming needs a room the patient may use (the provider's pod, the shared pool, or a video room) and then a
   medical assistant (MA: the provider's own MA, a float, or the pool). Patients are not roomed more than
   `room_ahead` minutes before their booked time. "roomed" is the patient entering the room; the MA's intake
@@ -28,13 +28,13 @@ people and rooms that serve their waiting list in order of a key, skipping reque
   before a new patient. "provider_in" is the provider walking in; "teach_back_done" the provider's part ending
   (5% of visits skip the teach-back and are checked out without it). The patient then spends the visit type's
   `after` minutes in the room (shots, after-visit summary) and leaves: "checked_out".
-* The room is cleaned by an MA (2-5 minutes, FIFO with the MAs' other work) and is ready again; a video room is
-  ready as soon as the call ends.
+* The room is cleaned by an MA (2-5 minutes, a wipe of 0.5-1.5 in the shot clinic; first come first served with
+  the MAs' other work) and is ready again; a video room is ready as soon as the call ends.
 * Providers arrive 0-10 minutes before the session opens, or late on some days (the scenario says how often). An
   MA taps "running late" on about half of those mornings, before the provider comes.
 * Every duration is lognormal around the scenario's mean (coefficient of variation 0.35 for provider time, 0.3
   for intake) and every choice is drawn from one random.Random seeded by the scenario name and the day's seed: the
-  same seed gives the same day and the same events.
+  same seed gives the same day and the same events. (Teach-back: 0.4; minutes in the room after it: 0.5.)
 
 How a day is tapped (every scenario)
 ------------------------------------
@@ -52,55 +52,64 @@ the scenario and the person, so they keep them from day to day):
   checkout tapped first). That is the only way a tap is moved: pulled in earlier, never refused;
 * MAs who tap roomed only on leaving the room (with prep done), providers who tap provider_in only on leaving.
 Checkout is tapped by the desk when the patient stops there on the way out (1-3 minutes after leaving the room,
-plus the clerk's lag), or by the MA in the room, by the scenario's share. Bookings come from the schedule at
-06:30 (an import), walk-ins are booked at the desk as they come.
+plus the clerk's lag), or by the MA in the room, by the scenario's share; a video visit's by the MA who connected
+it. Bookings come from the schedule at 06:30 (an import), walk-ins are booked at the desk as they come (a walk-in
+booked late cannot say when they came: Floor's booking has no minutes_ago).
 
 The scenarios (K/L: the clinic's cascade_visits / cascade_minutes; the convention: [session] appointment_time)
 ------------------------------------------------------------------------------------------------------------
 teaching (3/15, provider): a resident continuity clinic. Four residents (PGY-1 slowest, PGY-3 fastest) are
     Floor's providers; one attending precepts them all (1:4) and is not in the clinic file (Floor has no role for
     a provider who sees nobody's patients as their own). The resident sees the patient (provider_in), leaves to
-    present to the attending (FIFO queue; presenting 4-9 minutes), the attending joins them in the room for half
-    of follow-ups and most new patients, then the resident closes with the teach-back. The resident is held the
-    whole time: this program tells residents not to start a new patient with one unprecepted. The attending is
-    paged away 1-2 times a session (5-15 minutes). 30-minute slots (new: 60), 08:00-12:00 and 13:00-17:00, a
-    same-day add-on double-booked some sessions; residents come late from the wards on 20% of mornings. Patients
-    are asked to come 15 minutes early. Rooms: two per resident; two MAs shared.
-waves (4/20, arrival): wave scheduling in adult primary care: three patients per provider booked at the top of
+    present to the attending (first come first served; presenting takes about 5 minutes, the PGY-1 6.5), the
+    attending joins them in the room (about 5 minutes) for 40% of follow-ups and 80% of new patients, then the
+    resident closes with the teach-back. The resident is held the whole time: this program tells residents not
+    to start a new patient with one unprecepted. The attending is paged away 1-2 times a session (5-15 minutes).
+    Slots: follow-up 40 minutes, same-day acute 30, new 60, 08:00-12:00 and 13:00-17:00, 90% filled, a same-day
+    add-on double-booked in 30% of sessions: 10-12 patients a resident-day, fewer than attendings see, as in
+    residency clinics. Residents come late from the wards on 20% of mornings. Patients are asked to come 15
+    minutes early; 12% no-shows. Rooms: two per resident; two MAs shared.
+waves (3/20, arrival): wave scheduling in adult primary care: three patients per provider booked at the top of
     each hour (08-11, 13-15), seen in the order they arrive. The wave's second and third patients are late by
     the clinic's own yardstick by design; a cascade is a wave spilling into the next. Three providers, three rooms
-    and one MA each; 20% of visits are annual physicals in the same 20-minute share of the hour.
+    and one MA each; 20% of visits are annual physicals in the same 20-minute share of the hour. 95% of places
+    booked, 10% no-shows, a tenth of patients 10-25 minutes late.
 shots_inr (5/10, arrival): a nurse-run injection and anticoagulation (INR) clinic, 07:30-15:30. Five nurses are the
     providers; 10 shared rooms (no nurse's patients in more than three); two MAs room and do the fingerstick.
-    5-10 minute visits on a 15-minute grid (an anticoagulation start takes 30 minutes and runs over), a 30-minute
-    lunch per nurse staggered 11:00-13:00 (held even when behind), and about 20 flu/COVID walk-ins a day sent by
-    the desk to the nurse with the fewest waiting; a walk-in not roomed in 30-60 minutes leaves unseen. Elderly
-    INR patients come early.
+    5-10 minute visits: INR checks in 15-minute slots, shots and injections in 10, an anticoagulation start in 30
+    that runs over; 80% of slots booked. A 30-minute lunch per nurse staggered 11:00-13:00 (held even when
+    behind), about 15 flu/COVID walk-ins a day (twice the rate over lunch, 11:30-13:00) sent by the desk to the
+    nurse with the fewest waiting; a walk-in not roomed in 30-60 minutes leaves unseen. On 20% of days one of the
+    two MAs is out sick and nobody covers. Elderly INR patients come early; 7% no-shows.
 interpreter (3/12, arrival): a community health center. Four providers (one speaks Spanish and needs no
     interpreter), 10 shared rooms, three MAs. 30% of patients need a Spanish interpreter (two in-person
     interpreters shared by the clinic: the visit waits for one after prep and holds them until the teach-back;
     after 15 minutes' wait the MA brings a video cart instead), 10% another language (video cart, two carts,
-    2-10 minutes to connect). Interpreted visits take 1.5 times the provider's minutes. Transport makes a quarter
-    of patients 5-25 minutes late; 15% no-shows.
+    2-10 minutes to connect). Interpreted visits take 1.5 times the provider's minutes (intake 1.3: the MA uses a
+    phone line). 20-minute follow-ups, 30-minute well-child visits, 40-minute new patients, 90% booked.
+    Transport makes a fifth of patients 5-20 minutes late and a fifth 10-40 minutes early; 15% no-shows.
 holiday_monday (2/20, provider): a family medicine practice on the Monday after a long weekend: overbooked
-    (15-minute grid 85% filled plus a sick add-on double-booked in a fifth of slots, 18% no-shows), 40% of patients
-    come 20-45 minutes early, sick walk-ins, providers late in Monday traffic on 15% of days and charting their
-    post-holiday inbox 2-6 minutes between patients. The clinic file's minutes are systematically wrong: new
-    patients take about 32 provider minutes against 20 in the file, follow-ups 11 against 15. Pods of two rooms
-    per provider plus two shared rooms, one MA each plus a float.
+    (15-minute grid 80% filled plus a sick add-on double-booked in 12% of slots, 18% no-shows), 40% of patients
+    come 20-45 minutes early, 1-3 sick walk-ins per provider, providers late in Monday traffic on 15% of days and
+    charting their post-holiday inbox 1.5-5 minutes between patients. The clinic file's minutes are
+    systematically wrong: new patients take about 37 provider minutes (with the teach-back) against 20 in the
+    file, follow-ups about 12 against 15. Pods of two rooms per provider plus two shared rooms, one MA each plus a
+    float. The worst day of the seven on purpose: more provider-days with a cascade than the others.
 consults (3/10, arrival): a cardiology clinic. Three cardiologists, 8 shared rooms, two MAs and an ECG technician
     (ECG at intake for ECG follow-ups). Each cardiologist has a 30-minute phone/admin block in the schedule at
     10:00 or 14:30, and goes to it at its time even when behind (one always taps stepped away with the minutes,
     one sometimes, one never). On 30% of days a cardiologist is called to the hospital for a consult (25-75
     minutes) after the patient in hand, without telling anyone; an MA taps "stepped away" (no minutes) a third of
     the time, 10-20 minutes after noticing. 15% of visits are stepped out of for a test (orthostatic vitals,
-    repeat ECG, 8-15 minutes by the technician) while the cardiologist sees the next patient, then resumed.
-telehealth (2/15, provider): behavioural health medication management with video visits. Three prescribers, five
+    repeat ECG, 8-15 minutes by the technician) while the cardiologist sees the next patient, then resumed (Floor
+    sees one provider_in, and two visits in it at once). 90% of slots booked, 8% no-shows.
+telehealth (3/15, provider): behavioural health medication management with video visits. Three prescribers, five
     shared exam rooms and one video room each (Floor requires every visit to be roomed: a video visit is "roomed"
     in its prescriber's video room when the MA connects the patient and does the intake; nobody cleans it, the MA
-    marks it ready after the call). 40% of visits are video. Video patients join 0-12 minutes late, 15% with
-    device trouble (5-20 minutes late), 14% never join; 5% of visits become a crisis (safety planning, 20-40
-    extra minutes). New evaluations take an hour, in person or by video.
+    marks it ready after the call). 42% of visits are video. A third of video patients join 0-12 minutes late,
+    15% with device trouble (5-20 minutes late), 14% never join; 5% of visits become a crisis (safety planning,
+    20-40 extra minutes). 20-minute medication visits (13 minutes' talk, notes 1-4 minutes after), new
+    evaluations an hour, in person or by video; 92% booked, 10% in-person no-shows.
 
 Shortcuts, said once: no lab draws, imaging or procedures beyond those named; no patient is moved to another
 provider after booking (Floor allows a reschedule only while a visit is still scheduled, not a pooled queue of
