@@ -120,20 +120,15 @@ convention as the yardstick (alert_quality.planned_provider_in).
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import heapq
 import math
 import random
-import statistics
 import sys
-import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
-
-import msgspec
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -146,26 +141,9 @@ from floor.core.events import Event, StepTaken, VisitBooked
 from floor.core.floor import MAX_MINUTES_AGO, Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
-from floor.core.learned import EMPTY, Learned
-from floor.core.learning import learn
 from floor.core.presence import Presence
 from floor.core.rooms import RoomAction
-from floor.days import fold_day
-from loadtests.alert_quality import (
-    DAY,
-    HISTORY_SEEDS,
-    TARGETS,
-    Case,
-    Score,
-    explain,
-    planned_provider_in,
-    print_as_tapped,
-    print_cases,
-    print_intervals,
-    scored_day,
-    table_row,
-    true_cascades,
-)
+from loadtests.model_days import Model, main, truth_floor
 
 INF = math.inf
 
@@ -1182,6 +1160,9 @@ class Refused:
     what: str
     why: str
 
+    def __str__(self) -> str:
+        return f"{self.what}: {self.why}"
+
 
 class Tablets:
     def __init__(self, world: World, day: dt.date, seed: int) -> None:
@@ -1407,173 +1388,15 @@ def simulate(sc: Scenario, day: dt.date, seed: int) -> SimDay:
     world.run()
     tablets = Tablets(world, day, seed)
     tablets.run()
-    truth = Floor(sc.clinic, day, 0)
-    for event in tablets.events:
-        real = tablets.real.get(event.seq)
-        if real is not None and isinstance(event.change, StepTaken):
-            event = msgspec.structs.replace(event, change=msgspec.structs.replace(event.change, happened=real))
-        elif real is not None and isinstance(event.change, VisitBooked) and event.change.walk_in:
-            event = msgspec.structs.replace(event, at=real)
-        truth.apply(event)
+    truth = truth_floor(sc.clinic, day, tablets.events, tablets.real)
     return SimDay(sc.clinic, day, tablets.events, tablets.floor, truth, tablets.refused, world)
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Scoring, with alert_quality's yardstick.
-
-
-def history(sc: Scenario, days: int, seed: int) -> tuple[Learned, int]:
-    """What Floor learns from `days` past days of the scenario (seeds far from the scored days'), as tapped; and
-    how many taps those days refused."""
-    past, refused = [], 0
-    for n in range(days):
-        day = DAY - dt.timedelta(days=n + 1)
-        sim = simulate(sc, day, HISTORY_SEEDS + seed + n)
-        refused += len(sim.refused)
-        past.append(fold_day(sc.clinic, day, sim.events))
-    return learn(sc.clinic, past), refused
-
-
-@dataclass
-class Sanity:
-    """What the days were like, to check the model against clinics: patients seen per provider-day, minutes late
-    at provider-in (booked visits, by the clinic's convention), and provider-days with a true cascade."""
-
-    provider_days: int = 0
-    seen: int = 0
-    late: list[float] = field(default_factory=list)
-    cascade_days: int = 0
-
-    def add(self, sim: SimDay) -> None:
-        clinic, truth = sim.clinic, sim.truth
-        self.provider_days += len(clinic.providers)
-        for v in truth.visits.values():
-            if Stage.provider_in in v.times:
-                self.seen += 1
-                if not v.walk_in:
-                    late = v.times[Stage.provider_in] - planned_provider_in(clinic, v)
-                    self.late.append(late.total_seconds() / 60)
-        self.cascade_days += len({ep.provider for ep in true_cascades(clinic, truth)})
-
-    def line(self, name: str) -> str:
-        per = self.seen / self.provider_days if self.provider_days else float("nan")
-        median = statistics.median(self.late) if self.late else float("nan")
-        share = self.cascade_days / self.provider_days if self.provider_days else float("nan")
-        return (
-            f"{name:17} {per:6.1f} patients/provider-day, median {median:5.1f} min late at provider-in, "
-            f"{share:4.0%} of provider-days with a true cascade"
-        )
-
-
-@dataclass
-class Result:
-    floor: Score
-    plain: Score
-    as_tapped: Score
-    refused: int
-    lagging: bool
-    sanity: Sanity
-    refusals: list[Refused]
-
-
-def run_scenario(name: str, days: int, seed: int, past_days: int, cases: list[Case] | None = None) -> Result:
-    """Floor's score and the plain projection's over `days` days of one scenario (seeds seed, seed+1, ...), Floor
-    having learned from `past_days` earlier days; and Floor's against the day as tapped."""
-    sc = SCENARIOS[name]
-    learned, refused = history(sc, past_days, seed) if past_days else (EMPTY, 0)
-    floor_score, plain_score, as_tapped = Score(), Score(), Score()
-    sanity = Sanity()
-    refusals: list[Refused] = []
-    lagging = False
-    for n in range(days):
-        sim = simulate(sc, DAY, seed + n)
-        refused += len(sim.refused)
-        refusals += sim.refused
-        sanity.add(sim)
-        truth = true_cascades(sc.clinic, sim.truth)
-        lines, alerts, tapped = scored_day(sc.clinic, sim.events, truth, learned, floor_score, plain_score)
-        if cases is not None:
-            cases += explain(sc.clinic, seed + n, truth, alerts, lines, sim.truth, sim.events, tapped)
-        as_tapped.provider_days += len(sc.clinic.providers)
-        as_tapped.add(true_cascades(sc.clinic, tapped), alerts)
-        lagging = lagging or any(
-            v.times.get(Stage.provider_in) != tapped.visits[v.id].times.get(Stage.provider_in)
-            for v in sim.truth.visits.values()
-        )
-    return Result(floor_score, plain_score, as_tapped, refused, lagging, sanity, refusals)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--days", type=int, default=20, help="simulated days per scenario (default 20)")
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated, of: {', '.join(SCENARIOS)}")
-    parser.add_argument("--seed", type=int, default=5000, help="the first day's seed (default 5000)")
-    parser.add_argument(
-        "--history",
-        type=int,
-        default=14,
-        metavar="DAYS",
-        help="past days of each scenario Floor learns from first (default 14; 0: the clinic file's minutes)",
-    )
-    parser.add_argument(
-        "--explain", type=int, default=0, metavar="N", help="print N false alerts and missed episodes per scenario"
-    )
-    args = parser.parse_args()
-    names = [s.strip() for s in args.scenarios.split(",") if s.strip()]
-    unknown = [s for s in names if s not in SCENARIOS]
-    if unknown:
-        parser.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
-    print(
-        f"{args.days} days per scenario from seed {args.seed}, Floor learned from {args.history} past days; "
-        f"recall, precision, median lead (min), false alerts per provider-day"
-    )
-    header = (
-        f"{'scenario':17} {'K/L':>5} {'prov-days':>9} {'episodes':>8} | {'Floor: rec':>10} {'prec':>6} {'lead':>5} "
-        f"{'FA/pd':>6} | {'plain: rec':>10} {'prec':>6} {'lead':>5} {'FA/pd':>6} | misses"
-    )
-    print(header)
-    print("-" * len(header))
-    total_floor, total_plain = Score(), Score()
-    lagging: list[tuple[str, Score]] = []
-    scores: list[tuple[str, Score]] = []
-    explained: list[tuple[str, list[Case]]] = []
-    sanity: list[tuple[str, Sanity]] = []
-    refusals: list[Refused] = []
-    refused = 0
-    started = time.perf_counter()
-    for name in names:
-        cases: list[Case] = []
-        result = run_scenario(name, args.days, args.seed, args.history, cases if args.explain else None)
-        explained.append((name, cases))
-        scores.append((name, result.floor))
-        sanity.append((name, result.sanity))
-        refused += result.refused
-        refusals += result.refusals
-        if result.lagging:
-            lagging.append((name, result.as_tapped))
-        total_floor += result.floor
-        total_plain += result.plain
-        th = SCENARIOS[name].clinic.thresholds
-        kl = f"{th.cascade_visits}/{th.cascade_minutes}"
-        print(table_row(name, result.floor, result.plain, 17, kl), flush=True)
-    print("-" * len(header))
-    print(table_row("overall", total_floor, total_plain, 17, ""))
-    print_as_tapped(lagging)
-    print_intervals([*scores, ("overall", total_floor)])
-    print("The days (as they really went, scored days only):")
-    for name, s in sanity:
-        print(s.line(name))
-    print(f"taps refused (modelling bugs): {refused}")
-    for r in refusals[:10]:
-        print(f"  refused: {r.what}: {r.why}")
-    print(
-        f"targets in every scenario: recall >= {TARGETS['recall']}, precision >= {TARGETS['precision']}, "
-        f"median lead >= {TARGETS['lead']:.0f} min, recall above the plain projection's  "
-        f"({time.perf_counter() - started:.0f} s)"
-    )
-    if args.explain:
-        print_cases(explained, args.explain)
+#: The scenarios for loadtests/model_days.py, which scores them with alert_quality's yardstick.
+MODEL = Model(
+    {name: sc.clinic for name, sc in SCENARIOS.items()}, lambda name, day, seed: simulate(SCENARIOS[name], day, seed)
+)
 
 
 if __name__ == "__main__":
-    main()
+    main(MODEL, __doc__, default_seed=5000)

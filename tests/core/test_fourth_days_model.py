@@ -15,7 +15,8 @@ from floor.config import AppointmentTime
 from floor.core.events import ProviderPresence, StepTaken
 from floor.core.journey import ENDS, Stage
 from loadtests.alert_quality import DAY
-from loadtests.fourth_days import SCENARIOS, Patient, SimDay, simulate
+from loadtests.fourth_days import MODEL, SCENARIOS, Patient, SimDay, simulate
+from loadtests.model_days import run_scenario
 
 
 def _day(name: str, seed: int = 1) -> SimDay:
@@ -168,3 +169,11 @@ def test_video_visits_are_roomed_only_in_video_rooms() -> None:
         assert (p.room in video_rooms) == p.kind.video
         if p.kind.video:
             assert p.room == SCENARIOS["telehealth"].video_rooms[p.provider]
+
+
+def test_the_driver_scores_a_day_with_alert_qualitys_yardstick() -> None:
+    result = run_scenario(MODEL, "consults", 1, 5000, 1)
+    assert result.refused == 0 and result.refusals == []
+    assert result.floor.provider_days == result.plain.provider_days == 3
+    assert result.floor.episodes == result.plain.episodes
+    assert result.sanity.provider_days == 3 and result.sanity.seen > 0

@@ -17,7 +17,8 @@ from floor.core.events import StepTaken, StepUndone, VisitBooked
 from floor.core.floor import Floor
 from floor.core.journey import ENDS, Stage
 from loadtests.alert_quality import planned_provider_in
-from loadtests.third_days import SCENARIOS, SimDay, run_scenario, simulate
+from loadtests.model_days import run_scenario
+from loadtests.third_days import MODEL, SCENARIOS, SimDay, simulate
 
 DAY = dt.date(2027, 2, 3)
 
@@ -203,7 +204,7 @@ def test_no_shows_cancellations_walk_ins_and_vans_happen() -> None:
 
 
 def test_the_driver_scores_a_day_with_alert_qualitys_yardstick() -> None:
-    result = run_scenario("womens_afternoon", 1, 3000, 1)
+    result = run_scenario(MODEL, "womens_afternoon", 1, 3000, 1)
     assert result.refused == 0
     assert result.floor.provider_days == result.plain.provider_days == 2
     assert result.floor.episodes == result.plain.episodes
