@@ -21,6 +21,7 @@ features, fitted on the even days and scored on the odd ones: its area under the
 the raises it scores most likely false, how many false alerts and how many `only` alerts go.
 
     .venv/bin/python loadtests/alert_separability.py --days 100 --worlds tap_lag,no_shows,hard,punctuality
+    .venv/bin/python loadtests/alert_separability.py --days 20 --seed 5000 --worlds fourth:waves,fourth:interpreter
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from importlib import import_module
+
 from floor.config import demo_clinic
 from floor.core.alerts import RAISE_MARGIN, _started_late, cascade_soon
 from floor.core.events import AlertRaised
@@ -44,6 +47,7 @@ from floor.core.journey import Stage
 from floor.core.projection import by_provider, convention_of, minutes, planned_provider_in, project
 from floor.days import fold_day
 from floor.simulator import WORLDS, simulate_day
+from loadtests import model_days
 from loadtests.alert_quality import DAY, Score, history, scored_day, true_cascades
 
 FEATURES = (
@@ -110,13 +114,26 @@ def describe(floor: Floor, provider: str, now: dt.datetime) -> list[float]:
     ]
 
 
-def raises(name: str, days: int, seed: int, past_days: int) -> list[Raise]:
+def _days(name: str, days: int, seed: int, past_days: int):
+    """The clinic, what Floor learned, and the scored days (seed, taps, truth floor) of a world of alert_quality's
+    simulator, or of a scenario of an independent model (`third:ortho_xray`, `fourth:waves`: model_days.py)."""
+    if ":" in name:
+        kind, scenario = name.split(":", 1)
+        model = import_module(f"loadtests.{kind}_days").MODEL
+        clinic = model.clinics[scenario]
+        learned, _ = model_days.history(model, scenario, past_days, seed)
+        sims = ((seed + n, model.simulate(scenario, DAY, seed + n)) for n in range(days))
+        return clinic, learned, ((s, sim.events, sim.truth) for s, sim in sims)
     world = WORLDS[name]
     clinic = world.clinic(demo_clinic())
     learned = history(clinic, world, past_days, seed)
+    return clinic, learned, ((seed + n, *simulate_day(clinic, DAY, seed + n, world=world)) for n in range(days))
+
+
+def raises(name: str, days: int, seed: int, past_days: int) -> list[Raise]:
+    clinic, learned, scored = _days(name, days, seed, past_days)
     out = []
-    for n in range(days):
-        events, truth_floor = simulate_day(clinic, DAY, seed + n, world=world)
+    for day_seed, events, truth_floor in scored:
         truth = true_cascades(clinic, truth_floor)
         lines, spans, _ = scored_day(clinic, events, truth, learned, Score(), Score())
         raised = {
@@ -136,7 +153,7 @@ def raises(name: str, days: int, seed: int, past_days: int) -> list[Raise]:
             floor = fold_day(clinic, DAY, [e for e in events if e.at <= at])
             floor.learned = learned
             label = "false" if not true else "only" if only else "other"
-            out.append(Raise(name, seed + n, label, describe(floor, provider, at)))
+            out.append(Raise(name, day_seed, label, describe(floor, provider, at)))
     return out
 
 
@@ -183,7 +200,11 @@ def score(w: list[float], mean: list[float], spread: list[float], r: Raise) -> f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=int, default=40)
-    parser.add_argument("--worlds", default="tap_lag,no_shows,hard,punctuality")
+    parser.add_argument(
+        "--worlds",
+        default="tap_lag,no_shows,hard,punctuality",
+        help="alert_quality's worlds, or an independent model's scenarios as third:NAME or fourth:NAME",
+    )
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument("--history", type=int, default=14)
     args = parser.parse_args()
