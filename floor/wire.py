@@ -70,6 +70,8 @@ class NewVisit(Struct, forbid_unknown_fields=True):
     start: dt.datetime | None = None
     walk_in: bool = False
     notes: Notes = ""
+    #: A walk-in booked after they came: they came this many minutes before the tap (0: as booked). Walk-ins only.
+    minutes_ago: Annotated[int, Meta(ge=0, le=MAX_MINUTES_AGO)] = 0
 
 
 class VisitTap(Struct, forbid_unknown_fields=True):

@@ -28,6 +28,8 @@ class VisitBooked(Struct, tag="visit_booked", frozen=True):
     #: The visit's three-character token on the wall, distinct among the day's visits (None: booked before
     #: tokens were stored, when the token was derived from the id; see floor.core.ids.legacy_token).
     token: str | None = None
+    #: A walk-in booked late: when they came (BookVisit.minutes_ago), their `start` too; None: at the event's time.
+    happened: dt.datetime | None = None
 
 
 class VisitRescheduled(Struct, tag="visit_rescheduled", frozen=True):

@@ -343,8 +343,18 @@ class Floor:
             if why := unreadable(name, value, multiline):
                 raise Refusal(Why.invalid, f"Not booked: {why}.", field=name)
         self._check_provider_and_type(c.provider, c.visit_type)
+        happened = None
+        if c.minutes_ago and not c.walk_in:
+            raise Refusal(
+                Why.invalid,
+                "minutes_ago is for a walk-in booked after they came; a scheduled visit has its start.",
+                field="minutes_ago",
+            )
         if c.walk_in:
-            start = at
+            # A walk-in booked after they came is here since then: their arrival, and their place among the
+            # patients waiting, are when they came.
+            happened = self._ago(c.minutes_ago, at)
+            start = happened or at
         elif c.start is None:
             raise Refusal(Why.invalid, "A scheduled visit needs a start time (or set walk_in).", field="start")
         else:
@@ -368,6 +378,7 @@ class Floor:
             c.external_id,
             c.external_system,
             token=self.ids.token(self._tokens),
+            happened=happened,
         )
 
     def new_alert(
@@ -514,23 +525,29 @@ class Floor:
         skipped = c.step is Stage.checked_out and visit.stage is not Stage.teach_back_done
         return StepTaken(visit.id, c.step, visit.stage, room=room_left, without_teach_back=skipped, happened=happened)
 
-    def _happened(self, c: TakeStep, visit: Visit, at: dt.datetime) -> dt.datetime | None:
-        """When a step tapped late happened (None: tapped as it happened). Not before the visit's last step, nor
-        on another day."""
-        if c.minutes_ago == 0:
+    def _ago(self, minutes_ago: int, at: dt.datetime, visit: str | None = None) -> dt.datetime | None:
+        """When a tap entered late says its step happened: `minutes_ago` (1 to MAX_MINUTES_AGO) before `at`, today;
+        None for 0 (as tapped)."""
+        if minutes_ago == 0:
             return None
-        if not 0 < c.minutes_ago <= MAX_MINUTES_AGO:
+        if not 0 < minutes_ago <= MAX_MINUTES_AGO:
             raise Refusal(
                 Why.invalid,
                 f"minutes_ago must be from 0 to {MAX_MINUTES_AGO}; a step tapped later than that is tapped as now.",
                 field="minutes_ago",
-                visit=visit.id,
+                visit=visit,
             )
-        happened = at - dt.timedelta(minutes=c.minutes_ago)
+        happened = at - dt.timedelta(minutes=minutes_ago)
         if self.clinic.day_of(happened) != self.day:
-            raise Refusal(
-                Why.invalid, "A step tapped late must have happened today.", field="minutes_ago", visit=visit.id
-            )
+            raise Refusal(Why.invalid, "A tap entered late must say a time today.", field="minutes_ago", visit=visit)
+        return happened
+
+    def _happened(self, c: TakeStep, visit: Visit, at: dt.datetime) -> dt.datetime | None:
+        """When a step tapped late happened (None: tapped as it happened). Not before the visit's last step, nor
+        on another day."""
+        happened = self._ago(c.minutes_ago, at, visit.id)
+        if happened is None:
+            return None
         last = max(visit.times.values(), default=None)
         if last is not None and happened < last:
             raise Refusal(
@@ -732,7 +749,7 @@ class Floor:
                     c.notes,
                     stage,
                     event.version,
-                    times={stage: event.at},
+                    times={stage: c.happened or event.at},
                     external_id=c.external_id,
                     external_system=c.external_system,
                     token=c.token or legacy_token(c.visit),

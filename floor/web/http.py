@@ -166,8 +166,19 @@ async def visit_history(runtime: Runtime, visit: FromPath[str]) -> VisitHistory:
 async def add_visit(
     request: Request, runtime: Runtime, data: JSONBody[NewVisit], who: Who, idempotency_key: IdempotencyKey = None
 ) -> Response[VisitAnswer]:
-    command = BookVisit(data.patient_name.strip(), data.provider, data.visit_type, data.start, data.walk_in, data.notes)
-    return await _tap(request, runtime, command, who, idempotency_key)
+    command = BookVisit(
+        data.patient_name.strip(),
+        data.provider,
+        data.visit_type,
+        data.start,
+        data.walk_in,
+        data.notes,
+        minutes_ago=data.minutes_ago,
+    )
+    # A tablet that was offline resends a walk-in with its minutes_ago grown by the minutes it waited (as a step):
+    # the same walk-in for its Idempotency-Key, whatever its minutes_ago.
+    same_as = msgspec.structs.replace(data, minutes_ago=0)
+    return await _tap(request, runtime, command, who, idempotency_key, same_as)
 
 
 @post(

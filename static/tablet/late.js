@@ -1,6 +1,6 @@
 // A step tapped late: one control for the whole tablet, "This tap happened: Just now / 2 … 30 minutes ago".
-// What it says goes with the next step tapped on a card only (tablet/taps.js sendStep takes it), then it is
-// back to "Just now"; undo, walk-ins, room marks and presence taps are always now. While it says anything but
+// What it says goes with the next step tapped on a card, or the next walk-in added (when they came: tablet/walkin.js),
+// only, then it is back to "Just now"; undo, room marks and presence taps are always now. While it says anything but
 // "Just now" it stands out, so nobody leaves it set by accident.
 
 import { $ } from "../lib/dom.js";

@@ -6,6 +6,7 @@ import { t } from "../lib/i18n.js";
 import { $, el } from "../lib/dom.js";
 import { updateBanner } from "./connection.js";
 import { kept, keptTap } from "./kept.js";
+import { takeMinutesAgo } from "./late.js";
 import { render } from "./lists.js";
 import { signedOut } from "./session.js";
 import { app, board, errorText, providerName, putVisit } from "./state.js";
@@ -33,6 +34,8 @@ $("walkin").addEventListener("submit", async (e) => {
     $("walkin-name").reportValidity();
     return;
   }
+  // "This tap happened: 10 minutes ago" (tablet/late.js): the walk-in came then, and waits from then.
+  const minutesAgo = takeMinutesAgo();
   const button = $("walkin-submit");
   const w = { name, waiting: null };
   app.walkinPending = w;
@@ -41,7 +44,8 @@ $("walkin").addEventListener("submit", async (e) => {
   show($("walkin-message"), t("card.sending"), "info");
   try {
     const answer = await kept.send(keptTap({ key: newKey(), path: `/api/clinics/${encodeURIComponent(board.clinic)}/visits`,
-      body: { patient_name: name, provider, visit_type: visitType, walk_in: true } }), {
+      body: { patient_name: name, provider, visit_type: visitType, walk_in: true,
+        ...(minutesAgo ? { minutes_ago: minutesAgo } : {}) } }), {
         token: app.token,
         onWaiting: (attempt, err) => {
           w.waiting = err instanceof Offline ? "offline" : "busy";

@@ -135,3 +135,27 @@ def test_a_provider_says_they_went_in_five_minutes_ago_and_the_next_tap_is_now_a
     row.wait_for(timeout=10_000)
     assert "tapped later" in row.inner_text()
     assert "tapped later" not in console.locator("#audit-table tr", has_text="Teach-back done").inner_text()
+
+
+def test_the_desk_adds_a_walk_in_who_came_ten_minutes_ago(server: ServerProcess, screens: Screens) -> None:
+    """The same control goes with the next walk-in added: the patient arrived, and waits, from when they came."""
+    manager = server.signed_in(Role.manager)
+    server.signed_in(Role.front_desk)  # the desk's staff member exists
+    desk = screens.open(f"{server.url}/")
+    sign_in_page(desk, PEOPLE[Role.front_desk][0], PIN)
+    desk.wait_for_selector("#live[data-mode='live']", timeout=10_000)
+    # The clinic's clock must be ten minutes past its opening first (a tap entered late says a time today).
+    control = desk.locator("#tap-late-minutes")
+    control.select_option("10")
+    desk.fill("#walkin-name", "Wren Ortiz")
+    desk.select_option("#walkin-provider", "hart")
+    desk.click("#walkin-submit")
+    desk.locator("#walkin-message", has_text="Wren Ortiz").wait_for(timeout=10_000)
+    assert control.input_value() == "0"  # back to "Just now"
+    shown = next(v for v in _board(server, manager)["visits"] if v["patient_name"] == "Wren Ortiz")
+    (booked,) = httpx.get(f"{server.url}{API}/visits/{shown['id']}/audit", headers=manager, timeout=10).json()[
+        "entries"
+    ]
+    came = dt.datetime.fromisoformat(booked["happened"])
+    assert dt.datetime.fromisoformat(booked["at"]) - came == dt.timedelta(minutes=10)
+    assert dt.datetime.fromisoformat(shown["times"]["arrived"]) == came == dt.datetime.fromisoformat(shown["start"])

@@ -144,3 +144,33 @@ def test_a_step_cannot_have_happened_yesterday() -> None:
     day = Day()
     visit = day.tap("00:05", BookVisit("Pat Doe", "kim", "follow", start=day.at("09:00")), DESK).change.visit
     assert "today" in day.refused("00:10", TakeStep(visit, Stage.no_show, minutes_ago=20), DESK).message
+
+
+def test_a_walk_in_booked_late_arrived_and_queues_when_they_came() -> None:
+    """The desk adds a walk-in 12 minutes after they came: their arrival, the wait the measures count and their
+    place among the patients waiting are from 9:18, not 9:30; the event keeps when it was tapped, and the log
+    folds to the same."""
+    day = Day()
+    booked = day.tap("09:30", BookVisit("Walk In", "kim", "follow", walk_in=True, minutes_ago=12), DESK)
+    assert booked.at == day.at("09:30") and booked.change.happened == day.at("09:18")
+    visit = day.floor.visits[booked.change.visit]
+    assert visit.start == visit.times[Stage.arrived] == day.at("09:18")
+    day.tap("09:32", TakeStep(visit.id, Stage.roomed, room="e1"))
+    assert measure(day.floor, day.at("09:40")).clinic.arrival_to_roomed.median == 14
+    stored = msgspec.json.decode(msgspec.json.encode(day.events), type=list[Event])
+    assert snapshot(Floor.fold(CLINIC, DAY, 0, stored)) == snapshot(day.floor)
+    # As tapped, a walk-in is here from the tap, as before.
+    now = day.tap("09:33", BookVisit("Walk Two", "kim", "follow", walk_in=True), DESK)
+    assert now.change.happened is None and day.floor.visits[now.change.visit].times[Stage.arrived] == day.at("09:33")
+
+
+@pytest.mark.parametrize("minutes", [-1, MAX_MINUTES_AGO + 1])
+def test_a_walk_in_booked_late_says_minutes_in_range_and_a_scheduled_visit_none(minutes: int) -> None:
+    day = Day()
+    walk_in = BookVisit("Walk In", "kim", "follow", walk_in=True, minutes_ago=minutes)
+    assert str(MAX_MINUTES_AGO) in day.refused("09:30", walk_in, DESK).message
+    scheduled = BookVisit("Pat Doe", "kim", "follow", start=day.at("10:00"), minutes_ago=5)
+    assert "walk-in" in day.refused("09:30", scheduled, DESK).message
+    assert (
+        "today" in day.refused("00:10", BookVisit("Early", "kim", "follow", walk_in=True, minutes_ago=20), DESK).message
+    )

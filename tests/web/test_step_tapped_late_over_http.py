@@ -157,16 +157,73 @@ def test_a_step_refused_for_its_minutes_ago_goes_through_without_it_under_the_sa
 
 def test_other_routes_still_fingerprint_the_raw_body(world) -> None:
     client, _, people = world
-    headers = {**people["desk"], "Idempotency-Key": "walk-in-1", "Content-Type": "application/json"}
-    raw = b'{"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": true}'
-    first = client.post(f"{API}/visits", content=raw, headers=headers)
+    headers = {**people["ma"], "Idempotency-Key": "block-1", "Content-Type": "application/json"}
+    raw = b'{"type": "blocked", "reason": "leak"}'
+    first = client.post(f"{API}/rooms/e2/events", content=raw, headers=headers)
     assert first.status_code == 201, first.text
-    again = client.post(f"{API}/visits", content=raw, headers=headers)
+    again = client.post(f"{API}/rooms/e2/events", content=raw, headers=headers)
     assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
-    # The same walk-in written another way is another request for the key, as before.
+    # The same mark written another way is another request for the key, as before.
     spaced = raw.replace(b", ", b",  ")
-    refused = client.post(f"{API}/visits", content=spaced, headers=headers)
+    refused = client.post(f"{API}/rooms/e2/events", content=spaced, headers=headers)
     assert refused.status_code == 422 and refused.json()["field"] == "Idempotency-Key", refused.text
+
+
+# -- a walk-in added after they came ----------------------------------------------------------------------------
+
+
+def _walk_in(client: TestClient, people: dict, key: str | None = None, **more):
+    body = {"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True, **more}
+    headers = {**people["desk"], **({"Idempotency-Key": key} if key else {})}
+    return client.post(f"{API}/visits", json=body, headers=headers)
+
+
+def test_a_walk_in_added_twelve_minutes_after_they_came_arrived_then(world) -> None:
+    client, clock, people = world
+    clock.advance(minutes=30)
+    answer = _walk_in(client, people, minutes_ago=12)
+    assert answer.status_code == 201, answer.text
+    visit = answer.json()["visit"]
+    came = START + dt.timedelta(minutes=18)
+    assert dt.datetime.fromisoformat(visit["times"]["arrived"]) == came
+    assert dt.datetime.fromisoformat(visit["start"]) == came
+    (entry,) = client.get(f"{API}/visits/{visit['id']}/audit", headers=people["manager"]).json()["entries"]
+    assert dt.datetime.fromisoformat(entry["happened"]) == came
+    assert dt.datetime.fromisoformat(entry["at"]) == START + dt.timedelta(minutes=30)
+
+
+@pytest.mark.parametrize(
+    ("more", "status"),
+    [
+        ({"minutes_ago": 61}, 400),
+        ({"minutes_ago": "4"}, 400),
+        # Well formed, but refused: a scheduled visit has its start; before today.
+        ({"walk_in": False, "start": "2026-11-23T10:00:00", "minutes_ago": 5}, 422),
+        ({"minutes_ago": 60}, 422),
+    ],
+)
+def test_a_walk_in_with_a_bad_minutes_ago_is_refused_naming_the_field(world, more: dict, status: int) -> None:
+    client, clock, people = world
+    clock.set(START.replace(hour=0, minute=30))
+    before = _seq(client, people)
+    answer = _walk_in(client, people, **more)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["field"].endswith("minutes_ago"), answer.text
+    assert _seq(client, people) == before
+
+
+def test_a_walk_in_kept_offline_and_sent_again_with_more_minutes_ago_is_booked_once(world) -> None:
+    client, clock, people = world
+    clock.advance(minutes=30)
+    first = _walk_in(client, people, "walk-in-2", minutes_ago=2)
+    assert first.status_code == 201, first.text
+    stored = _seq(client, people)
+    clock.advance(minutes=4)
+    again = _walk_in(client, people, "walk-in-2", minutes_ago=6)
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true", again.text
+    assert again.content == first.content and _seq(client, people) == stored
+    other = _walk_in(client, people, "walk-in-2", minutes_ago=6, visit_type="new")
+    assert other.status_code == 422 and other.json()["field"] == "Idempotency-Key", other.text
 
 
 def test_a_retry_across_the_upgrade_is_still_its_tap(tmp_path) -> None:
