@@ -40,7 +40,7 @@ import math
 from collections.abc import Iterable
 from statistics import NormalDist, median
 
-from msgspec import Struct
+from msgspec import Struct, structs
 
 from floor.config import AppointmentTime, Clinic, VisitType
 from floor.core.events import Event
@@ -335,7 +335,7 @@ class ProjectedVisit(Struct, frozen=True):
     lateness: float  # minutes, >= 0
     #: Late because the provider is still busy (a cascade), not because the patient is late or unready.
     waits_for_provider: bool = False
-    #: When the provider is expected to be done with this visit.
+    #: When the provider is expected to be done with this visit (for one they step out of, after coming back).
     provider_out: dt.datetime | None = None
     #: How likely the patient is to be seen at all: 1 once here; for a patient not yet come, `show_chance`.
     #: Below LIKELY_NO_SHOW, a patient the provider would otherwise wait for does not hold the provider (they
@@ -351,6 +351,10 @@ class ProjectedVisit(Struct, frozen=True):
     #: Late because no room (or no medical assistant to room them) will be free for the patient in time, the
     #: provider free: the clinic's delay passing down the schedule too, as a cascade counts it.
     waits_for_room: bool = False
+    #: A visit of a type the provider usually steps out of (`steps_out_of`): when they are expected to step out
+    #: and to come back for the rest (the patient waits in the room meanwhile); None otherwise.
+    steps_out: dt.datetime | None = None
+    back: dt.datetime | None = None
 
 
 #: A patient who came this many minutes late or more is late by their own doing: their visit is no measure of
@@ -436,6 +440,18 @@ def project(
     by_ready = sorted(range(len(queue)), key=lambda i: (queue[i][3], i))
     waiting: list[tuple[dt.datetime, str, int]] = []
     n = 0
+    #: The projected visit the provider owes the rest of (stepped out of), by its index in `projected`.
+    owed_by: int | None = None
+
+    def back_to_owed(at: dt.datetime) -> dt.datetime:
+        """The provider goes back at `at` to the visit stepped out of and is free once its rest is done."""
+        nonlocal owed, owed_by
+        free = at + dt.timedelta(minutes=owed)
+        if owed_by is not None:
+            projected[owed_by] = structs.replace(projected[owed_by], back=at, provider_out=free)
+        owed, owed_by = 0.0, None
+        return free
+
     while n < len(by_ready) or waiting:
         while n < len(by_ready) and queue[by_ready[n]][3] <= free_at:
             q = queue[by_ready[n]]
@@ -444,8 +460,7 @@ def project(
         if waiting:
             pick = queue[heapq.heappop(waiting)[2]]
         elif owed:  # nobody ready yet: the provider goes back to the visit they stepped out of
-            free_at += dt.timedelta(minutes=owed)
-            owed = 0.0
+            free_at = back_to_owed(free_at)
             continue
         else:
             pick = queue[by_ready[n]]  # nobody ready yet: the provider waits for the first who will be
@@ -491,14 +506,15 @@ def project(
             )
         )
         if before is None:
-            free_at = done + dt.timedelta(minutes=owed)
-            owed = 0.0
+            free_at = back_to_owed(done)
         else:
             # Out of this one once its minutes before stepping out are up, back to the one stepped out of before
             # (if any), then free for the next; this one's rest is owed.
-            free_at = start + dt.timedelta(minutes=before * p + owed)
-            owed = (own - before) * p
-    free_at += dt.timedelta(minutes=owed)
+            out = start + dt.timedelta(minutes=before * p)
+            projected[-1] = structs.replace(projected[-1], steps_out=out)
+            free_at = back_to_owed(out)
+            owed, owed_by = (own - before) * p, len(projected) - 1
+    free_at = back_to_owed(free_at)
     projected.sort(key=lambda x: x.planned_provider_in)
     lateness = provider_delay(projected)
     return ProviderProjection(

@@ -90,7 +90,9 @@ function laneItems(provider, now) {
   for (const v of visits) {
     const segments = segmentsOf(v, now);
     const p = projections.get(v.id);
-    const projected = p ? { start: parseTime(p.provider_in), end: parseTime(p.provider_out || p.provider_in), planned: parseTime(p.planned_provider_in), lateness: p.lateness, waitsForProvider: p.waits_for_provider } : null;
+    const projected = p ? { start: parseTime(p.provider_in), end: parseTime(p.provider_out || p.provider_in), planned: parseTime(p.planned_provider_in), lateness: p.lateness, waitsForProvider: p.waits_for_provider,
+      // A visit the provider usually steps out of: out, seeing someone else, and back for the rest.
+      out: parseTime(p.steps_out), back: parseTime(p.back) } : null;
     if (projected && !(projected.end > projected.start)) projected.end = projected.start + 60e3;
     const starts = [...segments.map((s) => s.start), projected?.start].filter(Number.isFinite);
     const ends = [...segments.map((s) => s.end), projected?.end].filter(Number.isFinite);
@@ -236,9 +238,21 @@ export function renderTimeline() {
           bar.append(svg("line", { class: "slip", x1: clampX(p.planned), x2: px, y1: rowY + BAR / 2, y2: rowY + BAR / 2 }),
             svg("line", { class: "slip-tick", x1: clampX(p.planned), x2: clampX(p.planned), y1: rowY, y2: rowY + BAR }));
         }
-        bar.append(svg("rect", { class: `proj${p.lateness >= threshold ? " late" : ""}`, x: px, y: rowY, width: pw, height: BAR },
-          svg("title", {}, `${v.patient_name} — projected with provider ${hm(p.start)}–${hm(p.end)}` +
-            (p.lateness > 0 ? `, ${Math.round(p.lateness)} min late (planned ${hm(p.planned)})${p.waitsForProvider ? ", waiting on the provider" : ""}` : ", on time"))));
+        const late = p.lateness > 0 ? `, ${Math.round(p.lateness)} min late (planned ${hm(p.planned)})${p.waitsForProvider ? ", waiting on the provider" : ""}` : ", on time";
+        const projClass = `proj${p.lateness >= threshold ? " late" : ""}`;
+        if (Number.isFinite(p.out) && Number.isFinite(p.back) && p.back > p.out) {
+          // The provider with the patient, away (the patient waits in the room), then back for the rest.
+          const ox = clampX(p.out), bx = clampX(p.back);
+          bar.append(svg("rect", { class: projClass, x: px, y: rowY, width: Math.max(3, ox - px), height: BAR },
+            svg("title", {}, `${v.patient_name} — projected with provider ${hm(p.start)}–${hm(p.out)}${late}`)),
+          svg("rect", { class: "proj-away", x: ox, y: rowY + BAR / 3, width: Math.max(1.5, bx - ox), height: BAR / 3 },
+            svg("title", {}, `${v.patient_name} — provider away ${hm(p.out)}–${hm(p.back)}, with another patient (usual for this visit)`)),
+          svg("rect", { class: projClass, x: bx, y: rowY, width: Math.max(3, clampX(p.end) - bx), height: BAR },
+            svg("title", {}, `${v.patient_name} — projected back with provider ${hm(p.back)}–${hm(p.end)}`)));
+        } else {
+          bar.append(svg("rect", { class: projClass, x: px, y: rowY, width: pw, height: BAR },
+            svg("title", {}, `${v.patient_name} — projected with provider ${hm(p.start)}–${hm(p.end)}${late}`)));
+        }
       }
       g.append(bar);
     }
@@ -344,7 +358,8 @@ function renderVisitDetail() {
   fact("Steps", steps.join(" → "));
   const p = (state.delays.get(v.provider)?.visits || []).find((q) => q.visit === v.id);
   if (p && WAITING.has(v.stage)) {
-    fact("Projected", `provider in ${hm(parseTime(p.provider_in))}${p.provider_out ? `, out ${hm(parseTime(p.provider_out))}` : ""}` +
+    const away = p.steps_out && p.back ? `, steps out ${hm(parseTime(p.steps_out))}, back ${hm(parseTime(p.back))}` : "";
+    fact("Projected", `provider in ${hm(parseTime(p.provider_in))}${away}${p.provider_out ? `, out ${hm(parseTime(p.provider_out))}` : ""}` +
       (p.lateness > 0 ? ` · ${Math.round(p.lateness)} min late (planned ${hm(parseTime(p.planned_provider_in))})` : " · on time"));
   }
   if (v.without_teach_back) fact("Note", "Checked out without teach-back");

@@ -21,6 +21,7 @@ from floor.clock import ManualClock
 from floor.config import demo_clinic
 from floor.core.access import Role
 from floor.core.learning import LEARN_DAYS, PACE_WEIGHTS
+from floor.log.base import Record
 from floor.log.embedded import EmbeddedLog
 from tests.browser.conftest import Screens, sign_in_page
 from tests.support.history import PastDay, write_days, write_late_tap_days
@@ -124,3 +125,33 @@ def test_the_manager_sees_how_much_a_providers_day_says_about_their_pace(tmp_pat
     assert f"the usual minutes counting as {heaviest} visits against a provider's day so far" in text, text
     assert f"best foretold {LEARN_DAYS * 7} past visits from the ones before them that day" in text, text
     assert "A slow visit or two says little here about how the rest of the day will go." in text, text
+
+
+def test_the_timeline_draws_the_provider_away_from_a_visit_they_usually_step_out_of(
+    tmp_path: Path, screens: Screens
+) -> None:
+    # The same five past days; today, at 7:00, two procedures for Dr. Kim ready by 7:03, and the clinic's clock at
+    # 8:00. The projection: into the first at 8:00, out at 8:10 to the second, back to the first at 8:20 for its
+    # other 18 minutes, back to the second at 8:38. Each bar shows the provider away meanwhile, not with them.
+    async def past_and_today(log: EmbeddedLog) -> None:
+        seq = await write_days(
+            log,
+            CLINIC,
+            TODAY,
+            5,
+            lambda day, n: day.stepping_out("kim", "procedure", "follow", before=10, meanwhile=12, rest=18),
+        )
+        today = PastDay(CLINIC, TODAY, base_seq=seq, opens=dt.time(7))
+        today.two_ready("kim", "procedure", "procedure")
+        await log.append_all(CLINIC.id, [Record(e) for e in today.events])
+
+    with serving(tmp_path, past_and_today) as server:
+        console = screens.open(f"{server.url}/manager.html", width=1280, height=900)
+        sign_in_page(console, PEOPLE[Role.manager][0], PIN, device="office")
+        away = console.locator("#timeline .proj-away")
+        away.first.wait_for(state="attached", timeout=10_000)
+        titles = sorted(away.nth(i).locator("title").text_content() for i in range(away.count()))
+    assert [t.split(", with")[0] for t in titles] == [
+        "P0 — provider away 8:10 AM–8:20 AM",
+        "P1 — provider away 8:20 AM–8:38 AM",
+    ], titles

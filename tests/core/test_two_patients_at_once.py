@@ -170,8 +170,20 @@ def test_back_to_back_visits_stepped_out_of_are_not_seen_faster_than_their_own_m
         tapping.tap("08:40", TakeStep(visit, Stage.arrived))
         tapping.tap("08:41", TakeStep(visit, Stage.roomed, room))
         tapping.tap("08:50", TakeStep(visit, Stage.prep_done))
-    starts = sorted(p.provider_in for p in project(floor, "kim", at("09:00")).visits)
-    assert [round((s - at("09:00")).total_seconds() / 60) for s in starts] == [0, 10, 38, 66]
+    projected = sorted(project(floor, "kim", at("09:00")).visits, key=lambda p: p.provider_in)
+    assert [round((p.provider_in - at("09:00")).total_seconds() / 60) for p in projected] == [0, 10, 38, 66]
+    # Each visit's own shape, for the manager's timeline: in, out 10 minutes on, back once the provider is done
+    # with the one they went to meanwhile (or, the last, with nobody left), done 18 minutes after coming back.
+    shape = [tuple(f"{t:%H:%M}" for t in (p.provider_in, p.steps_out, p.back, p.provider_out)) for p in projected]
+    assert shape == [
+        ("09:00", "09:10", "09:20", "09:38"),
+        ("09:10", "09:20", "09:48", "10:06"),
+        ("09:38", "09:48", "10:16", "10:34"),
+        ("10:06", "10:16", "10:34", "10:52"),
+    ]
+    # A visit seen through has neither.
+    floor.learned = msgspec.structs.replace(learned, steps_out={})
+    assert all(p.steps_out is None and p.back is None for p in project(floor, "kim", at("09:00")).visits)
 
 
 def test_a_later_patient_is_a_step_out_at_once_for_a_visit_type_the_provider_steps_out_of() -> None:

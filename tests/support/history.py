@@ -74,7 +74,7 @@ class PastDay:
         self.tap(MarkRoom(room, RoomAction.ready), after=1)
         return visit_id
 
-    def _two_ready(self, provider: str, *visit_types: str) -> tuple[list[str], list[str]]:
+    def two_ready(self, provider: str, *visit_types: str) -> tuple[list[str], list[str]]:
         """A patient of each visit type booked now, come, roomed and prepped, each in a ready room: their visits
         and rooms."""
         ids = []
@@ -92,7 +92,7 @@ class PastDay:
         later to the second, and the first's teach-back (or, `teach_back` False, its checkout, the teach-back
         skipped) is tapped `overlap` minutes after the second's provider-in (a tap entered after its step when
         positive). The second's teach-back and checkout follow 10 minutes on."""
-        (first, second), rooms = self._two_ready(provider, visit_type, visit_type)
+        (first, second), rooms = self.two_ready(provider, visit_type, visit_type)
         self.tap(TakeStep(first, Stage.provider_in), after=1)
         self.tap(TakeStep(second, Stage.provider_in), after=10)
         self.tap(TakeStep(first, Stage.teach_back_done if teach_back else Stage.checked_out), after=overlap)
@@ -110,7 +110,7 @@ class PastDay:
         """Two patients, both ready: the provider walks in to the first (`visit_type`), steps out after `before`
         minutes to see the second (`meanwhile_type`) for `meanwhile` minutes, then comes back to the first for
         `rest` minutes, to its teach-back."""
-        (first, second), rooms = self._two_ready(provider, visit_type, meanwhile_type)
+        (first, second), rooms = self.two_ready(provider, visit_type, meanwhile_type)
         self.tap(TakeStep(first, Stage.provider_in), after=1)
         self.tap(TakeStep(second, Stage.provider_in), after=before)
         self.tap(TakeStep(second, Stage.teach_back_done), after=meanwhile)
