@@ -485,6 +485,20 @@ def table_row(name: str, floor: Score, plain: Score, width: int = 14, kl: str | 
     )
 
 
+def print_table_header(title: str = "world", width: int = 14, kl: bool = False) -> str:
+    """Print the header of the benchmarks' tables, for `table_row`'s rows (`kl`: with the clinic's K/L column),
+    and its rule; returns the rule, to close the table with."""
+    head = f"{title:{width}}" + (f" {'K/L':>5}" if kl else "")
+    header = (
+        f"{head} {'prov-days':>9} {'episodes':>8} | {'Floor: rec':>10} {'prec':>6} {'lead':>5} "
+        f"{'FA/pd':>6} | {'plain: rec':>10} {'prec':>6} {'lead':>5} {'FA/pd':>6} | misses"
+    )
+    rule = "-" * len(header)
+    print(header)
+    print(rule)
+    return rule
+
+
 def print_as_tapped(lagging: list[tuple[str, Score]]) -> None:
     """For each world (or scenario) whose taps lag, the same alerts scored against the visits' times as staff
     tapped them: what Floor could know."""
@@ -537,12 +551,7 @@ def main() -> None:
         f"K={k}, L={late}; "
         f"recall, precision, median lead (min), false alerts per provider-day"
     )
-    header = (
-        f"{'world':14} {'prov-days':>9} {'episodes':>8} | {'Floor: rec':>10} {'prec':>6} {'lead':>5} "
-        f"{'FA/pd':>6} | {'plain: rec':>10} {'prec':>6} {'lead':>5} {'FA/pd':>6} | misses"
-    )
-    print(header)
-    print("-" * len(header))
+    rule = print_table_header()
     total_floor, total_plain = Score(), Score()
     scores: list[tuple[str, Score]] = []
     lagging: list[tuple[str, Score]] = []
@@ -560,7 +569,7 @@ def main() -> None:
         total_floor += floor_score
         total_plain += plain_score
         print(table_row(name, floor_score, plain_score), flush=True)
-    print("-" * len(header))
+    print(rule)
     print(table_row("overall", total_floor, total_plain))
     print_as_tapped(lagging)
     print_intervals([*scores, ("overall", total_floor)])

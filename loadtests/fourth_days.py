@@ -1393,9 +1393,7 @@ def simulate(sc: Scenario, day: dt.date, seed: int) -> SimDay:
 
 
 #: The scenarios for loadtests/model_days.py, which scores them with alert_quality's yardstick.
-MODEL = Model(
-    {name: sc.clinic for name, sc in SCENARIOS.items()}, lambda name, day, seed: simulate(SCENARIOS[name], day, seed)
-)
+MODEL = Model.of(SCENARIOS, simulate)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import statistics
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -37,6 +37,7 @@ from loadtests.alert_quality import (
     print_as_tapped,
     print_cases,
     print_intervals,
+    print_table_header,
     scored_day,
     table_row,
     true_cascades,
@@ -55,6 +56,13 @@ class Model:
     clinics: Mapping[str, Clinic]
     #: One day of a scenario: (name, day, seed) -> the day.
     simulate: Callable[[str, dt.date, int], Day]
+
+    @classmethod
+    def of(cls, scenarios: Mapping[str, Any], simulate: Callable[[Any, dt.date, int], Day]) -> Model:
+        """A model from its scenarios by name (each with its `clinic`) and `simulate(scenario, day, seed)`."""
+        return cls(
+            {name: sc.clinic for name, sc in scenarios.items()}, lambda n, day, seed: simulate(scenarios[n], day, seed)
+        )
 
 
 def truth_floor(clinic: Clinic, day: dt.date, events: list[Event], real: Mapping[int, dt.datetime]) -> Floor:
@@ -179,12 +187,7 @@ def main(model: Model, doc: str, default_seed: int) -> None:
         f"{args.days} days per scenario from seed {args.seed}, Floor learned from {args.history} past days; "
         f"recall, precision, median lead (min), false alerts per provider-day"
     )
-    header = (
-        f"{'scenario':17} {'K/L':>5} {'prov-days':>9} {'episodes':>8} | {'Floor: rec':>10} {'prec':>6} {'lead':>5} "
-        f"{'FA/pd':>6} | {'plain: rec':>10} {'prec':>6} {'lead':>5} {'FA/pd':>6} | misses"
-    )
-    print(header)
-    print("-" * len(header))
+    rule = print_table_header("scenario", 17, kl=True)
     total_floor, total_plain = Score(), Score()
     lagging: list[tuple[str, Score]] = []
     scores: list[tuple[str, Score]] = []
@@ -207,7 +210,7 @@ def main(model: Model, doc: str, default_seed: int) -> None:
         th = model.clinics[name].thresholds
         kl = f"{th.cascade_visits}/{th.cascade_minutes}"
         print(table_row(name, result.floor, result.plain, 17, kl), flush=True)
-    print("-" * len(header))
+    print(rule)
     print(table_row("overall", total_floor, total_plain, 17, ""))
     print_as_tapped(lagging)
     print_intervals([*scores, ("overall", total_floor)])

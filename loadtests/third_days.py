@@ -1284,9 +1284,7 @@ def simulate(sc: Scenario, day: dt.date, seed: int, slowdown: bool | None = None
 
 
 #: The scenarios for loadtests/model_days.py, which scores them with alert_quality's yardstick.
-MODEL = Model(
-    {name: sc.clinic for name, sc in SCENARIOS.items()}, lambda name, day, seed: simulate(SCENARIOS[name], day, seed)
-)
+MODEL = Model.of(SCENARIOS, simulate)
 
 
 if __name__ == "__main__":

@@ -81,6 +81,7 @@ from loadtests.alert_quality import (
     explain,
     print_cases,
     print_intervals,
+    print_table_header,
     scored_day,
     table_row,
     true_cascades,
@@ -741,12 +742,7 @@ def main() -> None:
         f"{args.days} days per scenario from seed {args.seed}, Floor learned from {args.history} past days; "
         "recall, precision, median lead (min), false alerts per provider-day"
     )
-    header = (
-        f"{'scenario':15} {'K/L':>5} {'prov-days':>9} {'episodes':>8} | {'Floor: rec':>10} {'prec':>6} {'lead':>5} "
-        f"{'FA/pd':>6} | {'plain: rec':>10} {'prec':>6} {'lead':>5} {'FA/pd':>6} | misses"
-    )
-    print(header)
-    print("-" * len(header))
+    rule = print_table_header("scenario", 15, kl=True)
     total_floor, total_plain = Score(), Score()
     started = time.perf_counter()
     explained: list[tuple[str, list[Case]]] = []
@@ -762,7 +758,7 @@ def main() -> None:
         explained.append((name, cases))
         scores.append((name, floor_score))
         print(table_row(name, floor_score, plain_score, 15, kl), flush=True)
-    print("-" * len(header))
+    print(rule)
     print(table_row("overall", total_floor, total_plain, 15, ""))
     print_intervals([*scores, ("overall", total_floor)])
     print(
