@@ -153,8 +153,9 @@ class Clinic(Struct, forbid_unknown_fields=True, frozen=True):
     def visit_type_of(self, code: str) -> VisitType:
         """The visit type a visit booked as `code` is planned and projected by: the clinic file's, or, for a code
         the file no longer has (a type removed while the day's log holds visits of it), a stand-in under that
-        code with the median of each of the clinic's types' minutes. New bookings of it are refused
-        (`visit_type`); the visits already booked are still seen, planned and projected, not dropped."""
+        code with the median of each of the clinic's types' minutes (the lower middle one of an even count).
+        New bookings of it are refused (`visit_type`); the visits already booked are still seen, planned and
+        projected, not dropped."""
         known = self.visit_type(code)
         if known is not None:
             return known

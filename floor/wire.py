@@ -393,7 +393,7 @@ class AuditEntry(Struct, omit_defaults=True):
     notes_changed: bool = False
     #: A check-out without a teach-back: the quality gap the event records.
     without_teach_back: bool = False
-    #: A step tapped late: when it happened (`at` is when it was tapped).
+    #: A step tapped late, or a walk-in added after they came: when it happened (`at` is when it was tapped).
     happened: dt.datetime | None = None
     #: A cancellation because the booking was a mistake (the schedule said entered-in-error).
     entered_in_error: bool = False

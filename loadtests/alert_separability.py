@@ -95,7 +95,7 @@ def describe(floor: Floor, provider: str, now: dt.datetime) -> list[float]:
     overrun = 0.0
     if running:
         v = running[0]
-        expected = floor.learned.expected(provider, clinic.visit_type(v.visit_type), Stage.provider_in)
+        expected = floor.learned.expected(provider, clinic.visit_type_of(v.visit_type), Stage.provider_in)
         overrun = minutes(now - v.times[Stage.provider_in]) / expected
     taps = [t for v in visits for t in v.times.values() if t <= now]
     return [
@@ -128,6 +128,14 @@ def _days(name: str, days: int, seed: int, past_days: int):
     clinic = world.clinic(demo_clinic())
     learned = history(clinic, world, past_days, seed)
     return clinic, learned, ((seed + n, *simulate_day(clinic, DAY, seed + n, world=world)) for n in range(days))
+
+
+def _known(name: str) -> bool:
+    """Whether `name` is a world of alert_quality's simulator or an independent model's scenario (`fourth:waves`)."""
+    if ":" not in name:
+        return name in WORLDS
+    kind, scenario = name.split(":", 1)
+    return kind in ("third", "fourth") and scenario in import_module(f"loadtests.{kind}_days").MODEL.clinics
 
 
 def raises(name: str, days: int, seed: int, past_days: int) -> list[Raise]:
@@ -208,8 +216,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument("--history", type=int, default=14)
     args = parser.parse_args()
+    names = [name.strip() for name in args.worlds.split(",") if name.strip()]
+    unknown = [name for name in names if not _known(name)]
+    if unknown:
+        parser.error(f"unknown world(s) {', '.join(unknown)}: {', '.join(WORLDS)}, or third:NAME / fourth:NAME")
     started = time.perf_counter()
-    rows = [r for name in args.worlds.split(",") for r in raises(name.strip(), args.days, args.seed, args.history)]
+    rows = [r for name in names for r in raises(name, args.days, args.seed, args.history)]
     false, only = [r for r in rows if r.label == "false"], [r for r in rows if r.label == "only"]
     print(
         f"{args.days} days a world of {args.worlds} from seed {args.seed}: {len(rows)} cascade alerts raised, "

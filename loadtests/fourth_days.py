@@ -53,8 +53,8 @@ the scenario and the person, so they keep them from day to day):
 * MAs who tap roomed only on leaving the room (with prep done), providers who tap provider_in only on leaving.
 Checkout is tapped by the desk when the patient stops there on the way out (1-3 minutes after leaving the room,
 plus the clerk's lag), or by the MA in the room, by the scenario's share; a video visit's by the MA who connected
-it. Bookings come from the schedule at 06:30 (an import), walk-ins are booked at the desk as they come (a walk-in
-booked late cannot say when they came: Floor's booking has no minutes_ago).
+it. Bookings come from the schedule at 06:30 (an import), walk-ins are booked at the desk as they come (written
+when a walk-in booked late could not say when they came; Floor's booking has minutes_ago since, unused here).
 
 The scenarios (K/L: the clinic's cascade_visits / cascade_minutes; the convention: [session] appointment_time)
 ------------------------------------------------------------------------------------------------------------

@@ -74,7 +74,8 @@ def truth_floor(clinic: Clinic, day: dt.date, events: list[Event], real: Mapping
         if when is not None and isinstance(event.change, StepTaken):
             event = msgspec.structs.replace(event, change=msgspec.structs.replace(event.change, happened=when))
         elif when is not None and isinstance(event.change, VisitBooked) and event.change.walk_in:
-            event = msgspec.structs.replace(event, at=when)
+            # Here from when they really came, whatever staff said when they booked them (minutes_ago).
+            event = msgspec.structs.replace(event, at=when, change=msgspec.structs.replace(event.change, happened=None))
         truth.apply(event)
     return truth
 

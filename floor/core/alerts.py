@@ -79,7 +79,13 @@ def cascades_due(last: dt.datetime | None, now: dt.datetime) -> bool:
 
 def review(floor: Floor, now: dt.datetime, *, cascades: bool = True) -> list[AlertChange]:
     """The alert changes due now: dwell alerts, and cascades unless `cascades` is False (projecting every
-    provider is most of the cost; the runtime spaces those reviews: floor/runtime/writer.py)."""
+    provider is most of the cost; the runtime spaces those reviews: floor/runtime/writer.py).
+
+    A clock behind the floor's last event (stepped back, or another server's running slow) reviews at that event's
+    time, as the floor stamps taps: an earlier `now` would clear a patient's dwell alert that no later review
+    raises again (its episode is taken)."""
+    if floor.last_at is not None and now < floor.last_at:
+        now = floor.last_at
     active = [a for a in floor.alerts.values() if a.active]
     return [*_dwell(floor, now, active), *(_cascades(floor, now, active) if cascades else [])]
 
@@ -98,9 +104,13 @@ def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertCha
         limit = getattr(thresholds, limit_name)
         waited = minutes(now - entered)
         if waited >= limit:
-            # One episode per stay in the stage: entering it again (after an undo) is a new episode. The
-            # episode, not the alert's id, is what servers sharing a log agree on (ids are drawn at random).
-            episode = f"dwell-{v.id}-{v.stage.value}-{int(entered.timestamp())}"
+            # One episode per stay in the stage: entering it again (after an undo) is a new episode. An undo
+            # puts the visit back in the stage with the time it first entered it, so the stay is told apart by
+            # the visit's events beyond its booking and its steps (undos; reschedules before it came), which
+            # no event changes during a stay. The episode, not the alert's id, is what servers sharing a log
+            # agree on (ids are drawn at random).
+            undone = v.version - 1 - len(v.steps)
+            episode = f"dwell-{v.id}-{v.stage.value}-{int(entered.timestamp())}" + (f"-{undone}" if undone else "")
             due.add(episode)
             if episode not in raised:
                 changes.append(

@@ -208,6 +208,9 @@ class Floor:
         self.presence: dict[str, list[PresenceMark]] = {}
         #: Each provider's presence version: how many presence events (taps and undos) they have had today.
         self.presence_versions: dict[str, int] = {}
+        #: Rooms today's log names that the clinic file no longer has (taken out, the server restarted): kept
+        #: so the log folds, out of `rooms` so nobody is roomed there, no wall shows them and no undo returns there.
+        self._gone_rooms: dict[str, Room] = {}
 
     @classmethod
     def fold(
@@ -381,6 +384,13 @@ class Floor:
             happened=happened,
         )
 
+    def _room(self, room_id: str) -> Room:
+        """The room an event names: the clinic's, or one the clinic file has since lost (`_gone_rooms`)."""
+        room = self.rooms.get(room_id)
+        if room is None:
+            room = self._gone_rooms.setdefault(room_id, Room(room_id, room_id, ""))
+        return room
+
     def new_alert(
         self,
         kind: str,
@@ -533,7 +543,7 @@ class Floor:
         if not 0 < minutes_ago <= MAX_MINUTES_AGO:
             raise Refusal(
                 Why.invalid,
-                f"minutes_ago must be from 0 to {MAX_MINUTES_AGO}; a step tapped later than that is tapped as now.",
+                f"minutes_ago must be from 0 to {MAX_MINUTES_AGO}; a tap entered later than that is entered as now.",
                 field="minutes_ago",
                 visit=visit,
             )
@@ -573,7 +583,14 @@ class Floor:
         last = visit.steps[-1]
         if last.room is not None and not enters_room(last.step):
             # Undoing a step that released a room puts the patient back in it, if nobody else is there.
-            room = self.rooms[last.room]
+            room = self.rooms.get(last.room)
+            if room is None:
+                raise Refusal(
+                    Why.room_unavailable,
+                    f"Cannot undo {_human(last.step)}: room {last.room} is no longer in the clinic.",
+                    visit=visit.id,
+                    room=last.room,
+                )
             if room.state not in (RoomState.turnover, RoomState.ready):
                 raise Refusal(
                     Why.room_unavailable,
@@ -771,7 +788,7 @@ class Floor:
                 when = c.happened or event.at
                 rooms = []
                 if c.room is not None:
-                    room = self.rooms[c.room]
+                    room = self._room(c.room)
                     if enters_room(c.step):
                         self._set_room(room, RoomState.occupied, visit.id, when)
                         visit.room = room.id
@@ -796,7 +813,7 @@ class Floor:
                 visit.version = event.version
                 rooms = []
                 if c.room is not None:
-                    room = self.rooms[c.room]
+                    room = self._room(c.room)
                     if enters_room(c.step):
                         self._set_room(room, RoomState.ready, None, event.at)
                         visit.room = None
@@ -813,7 +830,7 @@ class Floor:
                 visit.version = event.version
                 return Touched(visit, [])
             case RoomMarked() as c:
-                room = self.rooms[c.room]
+                room = self._room(c.room)
                 before, since, previous_reason = room.state, room.since, room.reason
                 self._set_room(room, ROOM_ACTIONS[room.state][c.action], None, event.at)
                 if room.state is RoomState.blocked:
@@ -823,7 +840,7 @@ class Floor:
                 )
                 return Touched(None, [room])
             case RoomMarkUndone() as c:
-                room = self.rooms[c.room]
+                room = self._room(c.room)
                 mark = room.last_mark
                 # Back as it was, since included: a room in turnover again has waited since its patient left.
                 self._set_room(room, c.state, None, mark.previous_since if mark else event.at)

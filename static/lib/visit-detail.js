@@ -152,7 +152,8 @@ export function createVisitDetail(ctx) {
     let text;
     switch (c.type) {
       case "visit_booked":
-        text = c.walk_in ? t("detail.event.walk_in_added") : t("detail.event.booked", { time: labels.clock(c.start) });
+        text = (c.walk_in ? t("detail.event.walk_in_added") : t("detail.event.booked", { time: labels.clock(c.start) })) +
+          (c.happened ? t("detail.event.happened", { time: labels.clock(c.happened) }) : "");
         break;
       case "visit_rescheduled":
         text = t("detail.event.moved", { time: labels.clock(c.start), provider: labels.provider(c.provider) });

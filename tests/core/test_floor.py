@@ -833,3 +833,30 @@ def test_folding_from_a_base_seq_continues_numbering(desk: Desk) -> None:
 
 def test_the_room_holding_stages_are_the_ones_between_rooming_and_leaving() -> None:
     assert {Stage.roomed, Stage.prep_done, Stage.provider_in, Stage.teach_back_done} == IN_ROOM
+
+
+def test_a_room_taken_out_of_the_clinic_file_still_folds_and_nobody_goes_back_to_it() -> None:
+    """Today's log names a room the clinic file no longer has (taken out, the server restarted): the log folds,
+    the patient who was in it is still in it, nobody can be roomed there, and undoing the checkout that emptied it
+    is refused naming the room, not a crash."""
+    desk = Desk()
+    first, second = (desk.tap(BookVisit(n, "kim", "follow", walk_in=True)).change.visit for n in ("A", "B"))
+    desk.tap(TakeStep(first, Stage.roomed, "e1"))
+    desk.tap(TakeStep(second, Stage.roomed, "e2"))
+    desk.tap(TakeStep(second, Stage.left_without_being_seen))
+    without = msgspec.structs.replace(CLINIC, rooms=[r for r in CLINIC.rooms if r.id not in ("e1", "e2")])
+    floor = Floor.fold(without, DAY, 0, desk.events, Ids.seeded("restarted"))
+    assert floor.visits[first].room == "e1" and floor.visits[first].stage is Stage.roomed
+    assert "e1" not in floor.rooms and "e2" not in floor.rooms
+    tap = Tap("ana", "desk-1", desk.now + dt.timedelta(minutes=1))
+    third = floor.decide(BookVisit("C", "kim", "follow", walk_in=True), tap)
+    floor.apply(third)
+    with pytest.raises(Refusal) as refused:
+        floor.decide(TakeStep(third.change.visit, Stage.roomed, "e2"), tap)
+    assert refused.value.why is Why.invalid and "No room 'e2'" in refused.value.message
+    with pytest.raises(Refusal) as undo:
+        floor.decide(UndoStep(second), tap)
+    assert undo.value.why is Why.room_unavailable and "no longer in the clinic" in undo.value.message
+    # The patient still in it goes on and leaves it.
+    floor.apply(floor.decide(TakeStep(first, Stage.left_without_being_seen), tap))
+    assert floor.visits[first].room is None

@@ -19,7 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from floor.clock import ManualClock
 from floor.config import AppointmentTime, Thresholds, demo_clinic
 from floor.core.access import Act, Role, may, may_undo
-from floor.core.alerts import review
+from floor.core.alerts import DWELL_LIMITS, review
 from floor.core.commands import (
     BookVisit,
     Command,
@@ -58,6 +58,8 @@ DEVICES = ["desk-1", "tablet-east", "tablet-west"]
 STAGE_ORDER = {s: i for i, s in enumerate(PATH[:-1])} | {s: len(PATH) for s in ENDS}
 
 picks = st.integers(min_value=0, max_value=40)
+#: Minutes ago a late tap says (mostly none; some out of range).
+minutes_agos = st.sampled_from([0, 0, 0, 3, 20, 61])
 versions = st.one_of(st.none(), st.just("current"), st.integers(min_value=0, max_value=12))
 rooms_or_none = st.one_of(st.none(), st.sampled_from([*ROOM_IDS, "x9"]))
 
@@ -159,6 +161,16 @@ class FloorMachine(RuleBasedStateMachine):
             self.floor.apply(ev)
             self.stored.append(ev)
             self.note(f"alert {type(change).__name__} {self.floor.alerts[change.alert].kind}")
+        # A patient has a dwell alert up exactly while their stay in the stage is past its limit, as of the
+        # floor's time (a clock behind it once cleared the alert for good).
+        at = max(now, self.floor.last_at) if self.floor.last_at else now
+        up = {a.visit for a in self.floor.alerts.values() if a.active and a.kind == "dwell"}
+        for v in self.floor.visits.values():
+            limit = DWELL_LIMITS.get(v.stage)
+            past = limit is not None and at - v.times[v.stage] >= dt.timedelta(
+                minutes=getattr(self.clinic.thresholds, limit)
+            )
+            assert (v.id in up) == past, f"{v.id} {v.stage} since {v.times[v.stage]}, at {at}: alert up {v.id in up}"
 
     # -- taps -------------------------------------------------------------------------------------------------
 
@@ -185,6 +197,7 @@ class FloorMachine(RuleBasedStateMachine):
         naive=st.booleans(),
         no_start=st.integers(min_value=0, max_value=9),
         actor=st.sampled_from(ACTORS),
+        minutes_ago=minutes_agos,
     )
     def book(
         self,
@@ -196,6 +209,7 @@ class FloorMachine(RuleBasedStateMachine):
         naive: bool,
         no_start: int,
         actor: str,
+        minutes_ago: int = 0,
     ) -> None:
         """A scheduled visit (with a start on the clinic day or not, aware or naive, or none) or a walk-in."""
         start: dt.datetime | None = dt.datetime.combine(
@@ -203,12 +217,23 @@ class FloorMachine(RuleBasedStateMachine):
         )
         if no_start == 0:
             start = None
-        ev = self.tap(BookVisit("Pat", provider, visit_type, start=start, walk_in=walk_in), actor)
+        ev = self.tap(
+            BookVisit("Pat", provider, visit_type, start=start, walk_in=walk_in, minutes_ago=minutes_ago), actor
+        )
         if ev is not None:
             visit = self.floor.visits[ev.change.visit]
             assert ev.version == visit.version == 1
             if walk_in:
-                assert (visit.stage, visit.start, visit.steps) == (Stage.arrived, ev.at, [])
+                came = ev.at - dt.timedelta(minutes=minutes_ago)  # added late: here since they came
+                assert (visit.stage, visit.start, visit.times[Stage.arrived], visit.steps) == (
+                    Stage.arrived,
+                    came,
+                    came,
+                    [],
+                )
+                assert ev.change.happened == (came if minutes_ago else None)
+                if minutes_ago:
+                    self.note("accepted a walk-in added late")
             else:
                 assert visit.stage is Stage.scheduled
                 assert self.clinic_day(visit.start) == DAY
@@ -268,11 +293,22 @@ class FloorMachine(RuleBasedStateMachine):
         )
 
     @rule(
-        pick=picks, step=st.sampled_from(STEPS), room=rooms_or_none, version=versions, device=st.sampled_from(DEVICES)
+        pick=picks,
+        step=st.sampled_from(STEPS),
+        room=rooms_or_none,
+        version=versions,
+        device=st.sampled_from(DEVICES),
+        minutes_ago=minutes_agos,
     )
-    def any_step(self, pick: int, step: Stage, room: str | None, version: int | str | None, device: str) -> None:
+    def any_step(
+        self, pick: int, step: Stage, room: str | None, version: int | str | None, device: str, minutes_ago: int = 0
+    ) -> None:
         visit = self.visit_id(pick)
-        self.take(visit, step, room, self.version(visit, version), device)
+        ev = self.take(visit, step, room, self.version(visit, version), device, minutes_ago)
+        if ev is not None and minutes_ago:
+            happened = ev.at - dt.timedelta(minutes=minutes_ago)
+            assert ev.change.happened == happened == self.floor.visits[visit].times[step]
+            self.note("accepted a step tapped late")
 
     @rule(
         pick=st.integers(min_value=0, max_value=3),
@@ -319,10 +355,12 @@ class FloorMachine(RuleBasedStateMachine):
             assert self.take(visit.id, Stage.roomed, room, visit.version, "tablet-east") is not None
             assert (visit.room, self.floor.rooms[room].visit) == (room, visit.id)
 
-    def take(self, visit: str, step: Stage, room: str | None, version: int | None, device: str) -> Event | None:
+    def take(
+        self, visit: str, step: Stage, room: str | None, version: int | None, device: str, minutes_ago: int = 0
+    ) -> Event | None:
         before = self.floor.visits.get(visit)
         before = msgspec.structs.replace(before) if before else None
-        ev = self.tap(TakeStep(visit, step, room, version), "cruz", device)
+        ev = self.tap(TakeStep(visit, step, room, version, minutes_ago=minutes_ago), "cruz", device)
         if ev is not None:
             assert isinstance(ev.change, StepTaken)
             assert ev.change.previous is before.stage
@@ -495,11 +533,15 @@ class FloorMachine(RuleBasedStateMachine):
     @invariant()
     def the_floor_is_projected_measured_and_learned_from(self) -> None:
         """Every provider's projection, the alerts, the measures and what a later day learns from this one, on any
-        floor the taps made; and on the same log folded under a clinic file that has since lost a visit type
-        and a provider (the projection once failed on a visit whose type the file no longer had)."""
+        floor the taps made; and on the same log folded under a clinic file that has since lost a visit type,
+        a provider and a room (the projection once failed on a visit whose type the file no longer had, the fold
+        on a room it no longer had)."""
         now = self.clock.now()
         fewer = msgspec.structs.replace(
-            self.clinic, visit_types=self.clinic.visit_types[1:], providers=self.clinic.providers[:-1]
+            self.clinic,
+            visit_types=self.clinic.visit_types[1:],
+            providers=self.clinic.providers[:-1],
+            rooms=self.clinic.rooms[1:],
         )
         changed = Floor.fold(fewer, DAY, 0, self.stored, Ids.seeded("restarted"))
         for floor in (self.floor, changed):
@@ -572,6 +614,7 @@ def test_random_taps_keep_the_floor_consistent() -> None:
             "accepted undo back into a room",
             "alert AlertRaised dwell",
             "alert AlertCleared dwell",
+            "accepted a walk-in added late",
         )
         if not totals[k]
     ]
@@ -593,7 +636,7 @@ def _types(machine: FloorMachine) -> list[str]:
 def test_the_machine_walks_a_visit_through_the_whole_journey_and_back_into_its_room() -> None:
     machine = FloorMachine()
     machine.a_morning_so_far([])
-    machine.book("kim", "new", False, 0, 9, False, 1, "ana")
+    machine.book("kim", "new", False, 0, 9, False, 1, "ana", 0)
     for _ in PATH[1:]:  # the first allowed step each time: the happy path, rooming in the first ready room, e1
         machine.time_passes(3, 0, 1)
         machine.journey_step(0, 0, 0, 1, True, "desk-1")
@@ -633,7 +676,7 @@ def test_the_machine_rules_reach_rooms_refusals_and_the_other_ends() -> None:
 
     m = machine
     m.a_morning_so_far([0, 0, 0])  # v1, v2, v3, scheduled
-    assert outcome(m.book, "okafor", "new", True, 0, 9, False, 1, "ben") == "accepted walk_in"  # v4, arrived
+    assert outcome(m.book, "okafor", "new", True, 0, 9, False, 1, "ben", 0) == "accepted walk_in"  # v4, arrived
     v1, _, _, v4 = m.floor.visits  # in booking order
     # journey_step picks among open visits, most advanced first: v4 then v1, v2, v3.
     assert outcome(m.journey_step, 0, 0, 0, 1, True, "desk-1") == "accepted roomed"  # v4 in e1
@@ -674,6 +717,6 @@ def test_the_machine_rules_reach_rooms_refusals_and_the_other_ends() -> None:
     assert outcome(m.book, "kim", "new", False, 0, 9, True, 1, "ana") == "accepted booked"
     assert m.floor.visits[m.stored[-1].change.visit].start == dt.datetime(2025, 3, 12, 9, 0, tzinfo=TZ)
     # A walk-in booked by mistake: undoing its booking takes it off the floor, and that is the last undo.
-    assert outcome(m.book, "okafor", "new", True, 0, 9, False, 1, "ben") == "accepted walk_in"
+    assert outcome(m.book, "okafor", "new", True, 0, 9, False, 1, "ben", 0) == "accepted walk_in"
     assert outcome(m.undo, 0, None) == "accepted walk_in_removed"
     assert outcome(m.undo, 0, None) == "refused nothing_to_undo"

@@ -9,7 +9,7 @@ import pytest
 
 from floor.config import demo_clinic
 from floor.core.alerts import review
-from floor.core.commands import BookVisit, Command, MarkPresence, TakeStep, Tap
+from floor.core.commands import BookVisit, Command, MarkPresence, TakeStep, Tap, UndoStep
 from floor.core.errors import Refusal
 from floor.core.events import AlertCleared, AlertRaised, AlertUpdated, Event
 from floor.core.floor import Floor
@@ -227,6 +227,35 @@ def test_dwell_alerts_are_raised_at_their_thresholds_and_cleared_when_the_patien
     assert forgotten.stage is Stage.prep_done
     day.walk(visit, ("09:26", Stage.provider_in))
     assert day.active("dwell") == []
+
+
+def test_a_step_undone_puts_the_patient_back_in_their_wait_and_its_alert_back_up() -> None:
+    # Forgotten for the provider from 9:10, alerted at 9:25; the provider-in at 9:26 was a mistake and is undone
+    # at 9:27: the patient is waiting since 9:10 again, and says so (the stay's first alert is cleared for good).
+    day = Day()
+    visit = day.book("09:00", provider="silva")
+    day.walk(visit, ("08:50", Stage.arrived), ("08:52", Stage.roomed), ("09:10", Stage.prep_done))
+    day.review("09:25")
+    (first,) = day.active("dwell")
+    day.walk(visit, ("09:26", Stage.provider_in))
+    assert day.active("dwell") == [] and first.cleared_at == at("09:26")
+    day.tap("09:27", UndoStep(visit))
+    (again,) = day.active("dwell")
+    assert (again.visit, again.stage, again.id != first.id) == (visit, Stage.prep_done, True)
+    assert again.detail.minutes == 17  # since 9:10
+    day.review("09:40")
+    assert day.active("dwell") == [again]  # one alert for the new stay, not raised twice
+
+
+def test_a_review_on_a_clock_behind_the_floor_does_not_clear_a_patients_wait() -> None:
+    # Raised at 9:25; another server's review at 9:20 (its clock five minutes slow) reviews at the floor's time:
+    # the alert stays up (cleared, its episode taken, no later review would have raised it again).
+    day = Day()
+    visit = day.book("09:00", provider="silva")
+    day.walk(visit, ("08:50", Stage.arrived), ("08:52", Stage.roomed), ("09:10", Stage.prep_done))
+    day.review("09:25")
+    (waiting,) = day.active("dwell")
+    assert day.review("09:20") == [] and day.active("dwell") == [waiting]
 
 
 def test_lateness_over_the_day_is_what_was_projected_at_each_moment_from_what_was_known_then() -> None:
