@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -102,6 +103,20 @@ class DisplaySettings(Struct, forbid_unknown_fields=True, frozen=True):
     alternate_seconds: Annotated[int, Meta(ge=3, le=600)] = 10
 
 
+@functools.lru_cache(maxsize=64)
+def _stand_in(types: tuple[VisitType, ...], code: str) -> VisitType:
+    """`Clinic.visit_type_of`'s stand-in for a removed type: the median of each of `types`' minutes (the lower
+    middle one of an even count), made once per clinic file and code."""
+
+    def median(values: list[int]) -> int:
+        return sorted(values)[(len(values) - 1) // 2]
+
+    stages = {
+        stage: median([getattr(v.stage_minutes, stage) for v in types]) for stage in StageMinutes.__struct_fields__
+    }
+    return VisitType(code, code, median([v.slot_minutes for v in types]), StageMinutes(**stages))
+
+
 def _unique(kind: str, ids: list[str]) -> None:
     seen: set[str] = set()
     for i, x in enumerate(ids):
@@ -157,17 +172,7 @@ class Clinic(Struct, forbid_unknown_fields=True, frozen=True):
         New bookings of it are refused (`visit_type`); the visits already booked are still seen, planned and
         projected, not dropped."""
         known = self.visit_type(code)
-        if known is not None:
-            return known
-
-        def median(values: list[int]) -> int:
-            return sorted(values)[(len(values) - 1) // 2]
-
-        stages = {
-            stage: median([getattr(v.stage_minutes, stage) for v in self.visit_types])
-            for stage in StageMinutes.__struct_fields__
-        }
-        return VisitType(code, code, median([v.slot_minutes for v in self.visit_types]), StageMinutes(**stages))
+        return known if known is not None else _stand_in(tuple(self.visit_types), code)
 
     def day_of(self, at: dt.datetime) -> dt.date:
         """The clinic day (a date in the clinic's time zone) that an instant belongs to."""
