@@ -229,14 +229,20 @@ def test_dwell_alerts_are_raised_at_their_thresholds_and_cleared_when_the_patien
     assert day.active("dwell") == []
 
 
-def test_a_step_undone_puts_the_patient_back_in_their_wait_and_its_alert_back_up() -> None:
-    # Forgotten for the provider from 9:10, alerted at 9:25; the provider-in at 9:26 was a mistake and is undone
-    # at 9:27: the patient is waiting since 9:10 again, and says so (the stay's first alert is cleared for good).
-    day = Day()
+def _forgotten_for_the_provider(day: Day):
+    """A patient prepped at 9:10 and waiting for the provider: alerted at 9:25. Their visit and the alert."""
     visit = day.book("09:00", provider="silva")
     day.walk(visit, ("08:50", Stage.arrived), ("08:52", Stage.roomed), ("09:10", Stage.prep_done))
     day.review("09:25")
-    (first,) = day.active("dwell")
+    (alert,) = day.active("dwell")
+    return visit, alert
+
+
+def test_a_step_undone_puts_the_patient_back_in_their_wait_and_its_alert_back_up() -> None:
+    # The provider-in at 9:26 was a mistake and is undone at 9:27: the patient is waiting since 9:10 again, and
+    # says so (the stay's first alert is cleared for good).
+    day = Day()
+    visit, first = _forgotten_for_the_provider(day)
     day.walk(visit, ("09:26", Stage.provider_in))
     assert day.active("dwell") == [] and first.cleared_at == at("09:26")
     day.tap("09:27", UndoStep(visit))
@@ -251,10 +257,7 @@ def test_a_review_on_a_clock_behind_the_floor_does_not_clear_a_patients_wait() -
     # Raised at 9:25; another server's review at 9:20 (its clock five minutes slow) reviews at the floor's time:
     # the alert stays up (cleared, its episode taken, no later review would have raised it again).
     day = Day()
-    visit = day.book("09:00", provider="silva")
-    day.walk(visit, ("08:50", Stage.arrived), ("08:52", Stage.roomed), ("09:10", Stage.prep_done))
-    day.review("09:25")
-    (waiting,) = day.active("dwell")
+    _, waiting = _forgotten_for_the_provider(day)
     assert day.review("09:20") == [] and day.active("dwell") == [waiting]
 
 
