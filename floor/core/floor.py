@@ -346,17 +346,16 @@ class Floor:
             if why := unreadable(name, value, multiline):
                 raise Refusal(Why.invalid, f"Not booked: {why}.", field=name)
         self._check_provider_and_type(c.provider, c.visit_type)
-        happened = None
         if c.minutes_ago and not c.walk_in:
             raise Refusal(
                 Why.invalid,
                 "minutes_ago is for a walk-in booked after they came; a scheduled visit has its start.",
                 field="minutes_ago",
             )
+        # A walk-in booked after they came is here since then: their arrival, and their place among the patients
+        # waiting, are when they came.
+        happened = self._ago(c.minutes_ago, at) if c.walk_in else None
         if c.walk_in:
-            # A walk-in booked after they came is here since then: their arrival, and their place among the
-            # patients waiting, are when they came.
-            happened = self._ago(c.minutes_ago, at)
             start = happened or at
         elif c.start is None:
             raise Refusal(Why.invalid, "A scheduled visit needs a start time (or set walk_in).", field="start")

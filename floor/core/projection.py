@@ -312,11 +312,11 @@ def pace(
     ratios = []
     for v in mine:
         end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
-        vtype = floor.clinic.visit_type_of(v.visit_type)
         if end is not None:
             # The provider's own minutes: a visit they stepped out of is not slow for it.
             took = own_minutes(v.times[Stage.provider_in], end, spans)
-            ratios.append(took / learned.expected(provider, vtype, Stage.provider_in))
+            expected = learned.expected(provider, floor.clinic.visit_type_of(v.visit_type), Stage.provider_in)
+            ratios.append(took / expected)
     return shrunk_pace(len(ratios), median(ratios), learned.pace_weight or PACE_PRIOR) if ratios else 1.0
 
 
