@@ -16,6 +16,7 @@ from floor.core.events import (
     StepTaken,
     StepUndone,
     VisitBooked,
+    VisitMoved,
     VisitRescheduled,
     WalkInRemoved,
 )
@@ -49,6 +50,8 @@ def entry(clinic: str, event: Event, notes_before: str | None = None) -> AuditEn
             return replace(base, start=c.start, provider=c.provider, visit_type=c.visit_type)
         case VisitRescheduled():
             return _rescheduled(base, c, notes_before)
+        case VisitMoved():
+            return replace(base, provider=c.provider, previous_provider=c.previous_provider)
         case StepTaken(without_teach_back=True):
             return replace(base, without_teach_back=True)
         case StepTaken(entered_in_error=True):

@@ -26,6 +26,7 @@ from floor.core.commands import (
     Command,
     MarkPresence,
     MarkRoom,
+    MoveVisit,
     RescheduleVisit,
     TakeStep,
     UndoPresence,
@@ -157,6 +158,8 @@ def tap_type(command: Command) -> str:
             return "book"
         case RescheduleVisit():
             return "reschedule"
+        case MoveVisit():
+            return "move"
         case AcknowledgeAlert():
             return "acknowledge_alert"
         case MarkPresence(status=status):

@@ -26,7 +26,7 @@ Ref = Annotated[str, Meta(min_length=1, max_length=40)]
 Notes = Annotated[str, Meta(max_length=500)]
 Version = Annotated[int, Meta(ge=1)]
 
-VisitStep = Literal[(*(s.value for s in STEPS), "undo")]  # type: ignore[valid-type]
+VisitStep = Literal[(*(s.value for s in STEPS), "undo", "move")]  # type: ignore[valid-type]
 
 
 class Audience(StrEnum):
@@ -75,10 +75,12 @@ class NewVisit(Struct, forbid_unknown_fields=True):
 
 
 class VisitTap(Struct, forbid_unknown_fields=True):
-    """Move a visit to its next stage, end it, or undo its last step. `room` only with `roomed`."""
+    """Move a visit to its next stage, end it, or undo its last step. `room` only with `roomed`. Or `move` a
+    patient who is here and waiting to another `provider` (only with `move`)."""
 
     type: VisitStep
     room: Ref | None = None
+    provider: Ref | None = None
     expected_version: Version | None = None
     #: A step tapped late: it happened this many minutes before the tap (0: as tapped). Not with `undo`.
     minutes_ago: Annotated[int, Meta(ge=0, le=MAX_MINUTES_AGO)] = 0

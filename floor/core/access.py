@@ -28,6 +28,8 @@ class Act(StrEnum):
     #: The floor now, with names: the board, a visit and its history, the live feed, the list of clinics.
     read_floor = "read_floor"
     book = "book"  # schedule a visit or add a walk-in
+    #: Send a patient who is here and waiting to another provider.
+    move_visit = "move_visit"
     undo = "undo"
     acknowledge_alert = "acknowledge_alert"
     read_measures = "read_measures"
@@ -54,6 +56,7 @@ _DESK, _MA, _PROVIDER = Role.front_desk, Role.medical_assistant, Role.provider
 ALLOWED: dict[Action, frozenset[Role]] = {
     Act.read_floor: frozenset({_DESK, _MA, _PROVIDER}),
     Act.book: frozenset({_DESK}),
+    Act.move_visit: frozenset({_DESK}),
     Stage.arrived: frozenset({_DESK}),
     Stage.no_show: frozenset({_DESK}),
     Stage.cancelled: frozenset({_DESK}),
@@ -108,6 +111,7 @@ def may_mark_presence(role: Role, own_provider: str | None, provider: str) -> bo
 _DOING: dict[Action, str] = {
     Act.read_floor: "read the floor",
     Act.book: "add visits",
+    Act.move_visit: "move a patient to another provider",
     Stage.arrived: "check a patient in",
     Stage.no_show: "mark a no-show",
     Stage.cancelled: "cancel a visit",

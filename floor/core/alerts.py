@@ -143,7 +143,7 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
         current = next((a for a in active if a.kind == "cascade" and a.provider == provider.id), None)
         started = (
             _started_late(floor, provider.id, late_by, visits[provider.id], through_out_of_turn=current is not None)
-            if any(not p.walk_in for p in projection.visits)
+            if any(not (p.walk_in or p.fitted_in) for p in projection.visits)
             else []
         )
         coming = [p for p in soon if p.lateness >= t.cascade_minutes + RAISE_MARGIN]
@@ -171,11 +171,13 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
 def cascade_soon(projection: ProviderProjection, now: dt.datetime, late_by: dt.timedelta) -> list[ProjectedVisit]:
     """The provider's visits a cascade looks at now: due within HORIZON, and late by the provider's delay (waiting
     for the provider, or a room their earlier patients hold) or already past L. A cascade is the provider's delay
-    passing down the schedule: a visit late only because its own patient is late is not part of it."""
+    passing down the schedule: a visit late only because its own patient is late is not part of it, nor one moved
+    here late from another provider (their delay, not this one's)."""
     return [
         p
         for p in projection.visits
         if p.planned_provider_in <= now + HORIZON
+        and not p.fitted_in
         and (p.waits_for_provider or p.waits_for_room or p.planned_provider_in + late_by <= now)
     ]
 
@@ -196,7 +198,7 @@ def _links(
     run = best = float(started)
     not_come = 0
     for p in projected:  # in planned order
-        if p.walk_in or p.planned_provider_in > now + HORIZON:
+        if p.walk_in or p.fitted_in or p.planned_provider_in > now + HORIZON:
             continue
         if p.stage is Stage.scheduled and p.show < LIKELY_NO_SHOW:
             continue
@@ -243,7 +245,7 @@ def _started_late(
     first (the one booked first, seen on time, ended the run and cleared a cascade the moment the other was
     seen 36 minutes late: tests/core/test_projection_and_alerts.py).
     """
-    booked = [v for v in visits if v.provider == provider and not v.walk_in]
+    booked = [v for v in visits if v.provider == provider and not v.walk_in and v.moved_from is None]
     seen = sorted(
         (v for v in booked if Stage.provider_in in v.times),
         key=lambda v: (v.start, v.times[Stage.provider_in]),

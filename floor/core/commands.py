@@ -40,6 +40,15 @@ class RescheduleVisit(Struct, frozen=True):
     expected_version: int | None = None
 
 
+class MoveVisit(Struct, frozen=True):
+    """Move a patient who is here and waiting (arrived, roomed or prep done) to another provider: the desk or a
+    manager sends them to the one who can see them sooner. Moving them back is another move."""
+
+    visit: str
+    provider: str
+    expected_version: int | None = None
+
+
 class TakeStep(Struct, frozen=True):
     visit: str
     step: Stage
@@ -98,6 +107,7 @@ class UndoPresence(Struct, frozen=True):
 Command = (
     BookVisit
     | RescheduleVisit
+    | MoveVisit
     | TakeStep
     | UndoStep
     | MarkRoom

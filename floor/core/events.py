@@ -46,6 +46,14 @@ class VisitRescheduled(Struct, tag="visit_rescheduled", frozen=True):
     previous_visit_type: str
 
 
+class VisitMoved(Struct, tag="visit_moved", frozen=True):
+    """A patient who is here and waiting was moved to another provider on the floor (MoveVisit)."""
+
+    visit: str
+    provider: str
+    previous_provider: str
+
+
 class StepTaken(Struct, tag="step_taken", frozen=True):
     """A visit moved on. `room` is the room entered (roomed) or left (checked out, left unseen)."""
 
@@ -169,6 +177,7 @@ AlertChange = AlertRaised | AlertUpdated | AlertCleared
 Change = (
     VisitBooked
     | VisitRescheduled
+    | VisitMoved
     | StepTaken
     | StepUndone
     | WalkInRemoved

@@ -20,6 +20,7 @@ from floor.core.commands import (
     Command,
     MarkPresence,
     MarkRoom,
+    MoveVisit,
     RescheduleVisit,
     TakeStep,
     Tap,
@@ -43,6 +44,7 @@ from floor.core.events import (
     StepTaken,
     StepUndone,
     VisitBooked,
+    VisitMoved,
     VisitRescheduled,
     WalkInRemoved,
 )
@@ -95,6 +97,10 @@ class Visit(Struct):
     booked_by: str = ""
     #: The seq of its booking.
     booked_seq: int = 0
+    #: The provider the visit was booked with, while it is with another (moved on the floor: MoveVisit); None
+    #: while with them. The new provider fits the patient into their day, as a walk-in: the patient's lateness
+    #: is not their delay, nor a link of their cascade.
+    moved_from: str | None = None
 
 
 class RoomMarkRecord(Struct):
@@ -160,6 +166,16 @@ class Touched(Struct):
     alert: Alert | None = None
     #: A provider's presence, as it is after a presence tap or its undo.
     presence: ProviderPresenceView | None = None
+
+
+#: The stages a patient can be moved to another provider in: here, and the provider not yet with them.
+MOVABLE = (Stage.arrived, Stage.roomed, Stage.prep_done)
+_NOT_HERE = "only a patient who is here and waiting can be moved to another provider"
+_NOT_MOVABLE = {
+    Stage.scheduled: "a visit not yet arrived is moved in the schedule; once here, it can be moved on the floor",
+    Stage.provider_in: "the provider is already with them",
+    Stage.teach_back_done: "the provider is already with them",
+}
 
 
 def _removable(visit: Visit) -> bool:
@@ -232,6 +248,8 @@ class Floor:
                 change, version = self._book(command, at), 1
             case RescheduleVisit():
                 change, version = self._reschedule(command), self.visits[command.visit].version + 1
+            case MoveVisit():
+                change, version = self._move(command), self.visits[command.visit].version + 1
             case TakeStep():
                 change, version = self._step(command, at), self.visits[command.visit].version + 1
             case UndoStep():
@@ -260,6 +278,8 @@ class Floor:
         match command:
             case BookVisit() | RescheduleVisit():
                 action = Act.book
+            case MoveVisit():
+                action = Act.move_visit
             case TakeStep():
                 action = command.step
             case UndoStep():
@@ -432,6 +452,22 @@ class Floor:
         return VisitRescheduled(
             visit.id, start, c.provider, c.visit_type, c.notes, visit.start, visit.provider, visit.visit_type
         )
+
+    def _move(self, c: MoveVisit) -> VisitMoved:
+        visit = self._visit(c.visit, c.expected_version)
+        if visit.stage not in MOVABLE:
+            raise Refusal(
+                Why.illegal_step,
+                f"The visit is {_human(visit.stage)}: {_NOT_MOVABLE.get(visit.stage, _NOT_HERE)}.",
+                visit=visit.id,
+                stage=visit.stage.value,
+            )
+        if self.clinic.provider(c.provider) is None:
+            known = ", ".join(p.id for p in self.clinic.providers)
+            raise Refusal(Why.invalid, f"No provider {c.provider!r} in this clinic (known: {known}).", field="provider")
+        if c.provider == visit.provider:
+            raise Refusal(Why.invalid, f"The visit is already with {c.provider}.", field="provider", visit=visit.id)
+        return VisitMoved(visit.id, c.provider, visit.provider)
 
     def _check_provider_and_type(self, provider: str, visit_type: str) -> None:
         if self.clinic.provider(provider) is None:
@@ -780,6 +816,13 @@ class Floor:
             case VisitRescheduled() as c:
                 visit = self.visits[c.visit]
                 visit.start, visit.provider, visit.visit_type, visit.notes = c.start, c.provider, c.visit_type, c.notes
+                visit.version = event.version
+                return Touched(visit, [])
+            case VisitMoved() as c:
+                visit = self.visits[c.visit]
+                booked_with = visit.moved_from or c.previous_provider
+                visit.provider = c.provider
+                visit.moved_from = None if c.provider == booked_with else booked_with
                 visit.version = event.version
                 return Touched(visit, [])
             case StepTaken() as c:

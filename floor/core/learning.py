@@ -171,8 +171,11 @@ class Tally:
             elif Stage.arrived in v.times:
                 came = minutes(v.times[Stage.arrived] - planned_roomed(v, vtype, self.convention))
                 if abs(came) <= MAX_MINUTES:
-                    self.late[v.provider].append(came)
-                if Stage.provider_in in v.times:
+                    # When a patient comes is a habit of the patients booked with a provider: one moved to
+                    # another provider on the floor counts for the one they were booked with.
+                    self.late[v.moved_from or v.provider].append(came)
+                # A patient moved to another provider waited for two: their wait is neither's usual gap.
+                if Stage.provider_in in v.times and v.moved_from is None:
                     gap = minutes(v.times[Stage.provider_in] - v.times[Stage.arrived])
                     if 0 <= gap <= MAX_MINUTES:
                         self.to_provider[v.provider].append(gap)

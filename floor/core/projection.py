@@ -355,6 +355,10 @@ class ProjectedVisit(Struct, frozen=True):
     #: and to come back for the rest (the patient waits in the room meanwhile); None otherwise.
     steps_out: dt.datetime | None = None
     back: dt.datetime | None = None
+    #: Moved here from the provider the visit was booked with (`Visit.moved_from`): fitted into this provider's
+    #: day, as a walk-in is. Their lateness (by their booked time) is still theirs, but it is not this
+    #: provider's delay, nor a link of this provider's cascade: the provider they came from caused it.
+    fitted_in: bool = False
 
 
 #: A patient who came this many minutes late or more is late by their own doing: their visit is no measure of
@@ -372,7 +376,9 @@ def provider_delay(visits: Iterable[ProjectedVisit]) -> float:
         (
             max(0.0, p.lateness - p.own_lateness)
             for p in sorted(visits, key=lambda p: p.planned_provider_in)
-            if (p.waits_for_provider or p.waits_for_room) and not p.walk_in and p.own_lateness < PATIENT_LATE
+            if (p.waits_for_provider or p.waits_for_room)
+            and not (p.walk_in or p.fitted_in)
+            and p.own_lateness < PATIENT_LATE
         ),
         0.0,
     )
@@ -484,6 +490,7 @@ def project(
                     round(show, 2),
                     v.walk_in,
                     _own_lateness(v, vtype, now, convention),
+                    fitted_in=v.moved_from is not None,
                 )
             )
             continue
@@ -503,6 +510,7 @@ def project(
                 v.walk_in,
                 _own_lateness(v, vtype, now, convention),
                 no_room and free_at <= ready,
+                fitted_in=v.moved_from is not None,
             )
         )
         if before is None:
@@ -874,11 +882,11 @@ _IN_ROOM = (Stage.roomed, Stage.prep_done, Stage.provider_in, Stage.teach_back_d
 
 
 def _recovery(projected: list[ProjectedVisit], on_time: float) -> dt.datetime | None:
-    """The planned provider-in of the first visit from which every later one is on time; None if the
-    session ends still late."""
+    """The planned provider-in of the first visit from which every later one is on time (a patient moved here
+    from another provider aside: their lateness is not this provider's); None if the session ends still late."""
     recovered = None
     for p in reversed(projected):
-        if p.lateness > on_time:
+        if p.lateness > on_time and not p.fitted_in:
             return recovered
         recovered = p.planned_provider_in
     return recovered

@@ -21,6 +21,7 @@ from floor.core.commands import (
     Command,
     MarkPresence,
     MarkRoom,
+    MoveVisit,
     TakeStep,
     UndoPresence,
     UndoRoomMark,
@@ -184,7 +185,8 @@ async def add_visit(
 @post(
     "/{clinic:str}/visits/{visit:str}/events",
     summary="Tap a visit's next step, end it, or undo its last step (whoever made it, or a manager); undoing a "
-    "walk-in with no step yet takes it off the floor (booked by mistake)",
+    "walk-in with no step yet takes it off the floor (booked by mistake); or move a patient who is here and "
+    "waiting to another provider (the front desk or a manager)",
     responses=errors(400, 401, 403, 404, 409, 422, 429, 503),
     opt={"act": Rule.taps},
 )
@@ -197,7 +199,16 @@ async def visit_event(
     idempotency_key: IdempotencyKey = None,
 ) -> Response[VisitAnswer]:
     command: Command
-    if data.type == "undo":
+    if data.provider is not None and data.type != "move":
+        raise Refusal(Why.invalid, "Only a move names a provider.", field="provider")
+    if data.type == "move":
+        if data.provider is None:
+            raise Refusal(Why.invalid, "A move names the provider the patient goes to.", field="provider")
+        for name, given in (("room", data.room), ("minutes_ago", data.minutes_ago)):
+            if given:
+                raise Refusal(Why.invalid, f"A move takes no {name}: the patient goes to the provider now.", field=name)
+        command = MoveVisit(visit, data.provider, data.expected_version)
+    elif data.type == "undo":
         if data.minutes_ago:
             raise Refusal(
                 Why.invalid, "An undo takes no minutes_ago: it reverses the last step now.", field="minutes_ago"

@@ -14,6 +14,7 @@ DESK, MA, PROVIDER, MANAGER = Role.front_desk, Role.medical_assistant, Role.prov
 EXPECTED = {
     Act.read_floor: {DESK, MA, PROVIDER},
     Act.book: {DESK},
+    Act.move_visit: {DESK},  # a patient here and waiting, to another provider
     Stage.arrived: {DESK},
     Stage.no_show: {DESK},
     Stage.cancelled: {DESK},

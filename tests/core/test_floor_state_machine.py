@@ -24,6 +24,7 @@ from floor.core.commands import (
     BookVisit,
     Command,
     MarkRoom,
+    MoveVisit,
     RescheduleVisit,
     TakeStep,
     Tap,
@@ -31,8 +32,17 @@ from floor.core.commands import (
     UndoStep,
 )
 from floor.core.errors import Refusal, Why
-from floor.core.events import Event, RoomMarked, RoomMarkUndone, StepTaken, StepUndone, VisitRescheduled, WalkInRemoved
-from floor.core.floor import Floor
+from floor.core.events import (
+    Event,
+    RoomMarked,
+    RoomMarkUndone,
+    StepTaken,
+    StepUndone,
+    VisitMoved,
+    VisitRescheduled,
+    WalkInRemoved,
+)
+from floor.core.floor import MOVABLE, Floor
 from floor.core.ids import Ids
 from floor.core.journey import ENDS, IN_ROOM, PATH, STEPS, Stage, allowed_steps, enters_room
 from floor.core.learning import learn
@@ -290,6 +300,32 @@ class FloorMachine(RuleBasedStateMachine):
             provider,
             Stage.scheduled,
             before.version + 1,
+        )
+
+    @rule(
+        pick=picks,
+        provider=st.sampled_from([*PROVIDERS, "nobody"]),
+        version=versions,
+        role=st.sampled_from([None, *Role]),
+    )
+    def move(self, pick: int, provider: str, version: int | str | None, role: Role | None) -> None:
+        """Send a patient to another provider: only one who is here and waiting, only to another of the clinic's
+        providers, only by the desk or a manager; the patient keeps their stage, room and booked time."""
+        visit_id = self.visit_id(pick, latest_first=True)
+        before = self.floor.visits.get(visit_id)
+        before = msgspec.structs.replace(before) if before else None
+        ev = self.tap(MoveVisit(visit_id, provider, self.version(visit_id, version)), "ana", "desk-1", role)
+        if ev is None:
+            return
+        assert role is None or may(role, Act.move_visit)
+        assert before is not None and before.stage in MOVABLE and provider in PROVIDERS
+        assert isinstance(ev.change, VisitMoved) and ev.change.previous_provider == before.provider != provider
+        after = self.floor.visits[visit_id]
+        assert (after.provider, after.version) == (provider, before.version + 1)
+        kept = (after.stage, after.room, after.start, after.times)
+        assert kept == (before.stage, before.room, before.start, before.times)
+        assert after.moved_from == (
+            None if provider == (before.moved_from or before.provider) else before.moved_from or before.provider
         )
 
     @rule(
@@ -591,6 +627,7 @@ def test_random_taps_keep_the_floor_consistent() -> None:
         "booked",
         "walk_in",
         "visit_rescheduled",
+        "visit_moved",
         "arrived",
         "roomed",
         "prep_done",
@@ -710,6 +747,12 @@ def test_the_machine_rules_reach_rooms_refusals_and_the_other_ends() -> None:
     assert all(r.state is RoomState.ready for r in m.floor.rooms.values())
     assert outcome(m.room_a_waiting_patient, 0, 0) == "accepted roomed"  # v4 into the most used room, e1
     assert m.floor.rooms["e1"].visit == v4
+    # move picks the last tapped visit first: v4, roomed with okafor, goes to kim in its room.
+    assert outcome(m.move, 0, "kim", "current", Role.front_desk) == "accepted visit_moved"
+    assert (m.floor.visits[v4].provider, m.floor.rooms["e1"].visit) == ("kim", v4)
+    assert outcome(m.move, 0, "kim", None, None) == "refused invalid"  # already with kim
+    assert outcome(m.move, 0, "okafor", None, Role.medical_assistant) == "refused forbidden"
+    assert outcome(m.move, 0, "okafor", 1, None) == "refused stale_version"
     assert outcome(m.undo_a_departure, 0) == "refused room_unavailable"  # v1's checkout: e1 is taken
     assert m.floor.visits[v1].stage is Stage.checked_out
     assert outcome(m.book, "nobody", "new", False, 0, 9, False, 1, "ana") == "refused invalid"

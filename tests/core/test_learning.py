@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from floor.config import demo_clinic
-from floor.core.commands import BookVisit, TakeStep, Tap
+from floor.core.commands import BookVisit, MoveVisit, TakeStep, Tap
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
@@ -315,3 +315,27 @@ def test_the_projection_weighs_the_days_pace_as_learned() -> None:
     assert project(floor, "kim", now).pace == pytest.approx((PACE_PRIOR + 2.0) / (PACE_PRIOR + 1), abs=0.01)
     floor.learned = msgspec.structs.replace(EMPTY, pace_weight=30.0)
     assert project(floor, "kim", now).pace == pytest.approx((30.0 + 2.0) / (30.0 + 1), abs=0.01)
+
+
+def test_a_patient_moved_to_another_provider_counts_when_they_came_for_the_one_they_were_booked_with() -> None:
+    """Booked with Dr. Kim at 9:00, came 20 minutes late, moved to Dr. Okafor and seen by him: when they came is
+    a habit of Dr. Kim's patients; their wait, for two providers, is neither's usual gap to the provider."""
+    floor = Floor(CLINIC, past(1), ids=Ids.seeded("moved"))
+    nine = CLINIC.local(past(1), dt.time(9))
+
+    def tap(command, minutes: float) -> str:
+        event = floor.decide(command, Tap("desk", "tablet-1", nine + dt.timedelta(minutes=minutes)))
+        floor.apply(event)
+        return event.change.visit
+
+    visit = tap(BookVisit("P", "kim", "follow", nine), -60)
+    tap(TakeStep(visit, Stage.arrived), 20)
+    tap(MoveVisit(visit, "okafor"), 25)
+    for step, room, at in ((Stage.roomed, "e1", 26), (Stage.prep_done, None, 30), (Stage.provider_in, None, 31)):
+        tap(TakeStep(visit, step, room), at)
+    tap(TakeStep(visit, Stage.checked_out), 45)
+    learned = learn(CLINIC, [floor])
+    assert learned.habits["kim"].late == [20] and learned.habits["kim"].to_provider_visits == 0
+    assert "okafor" not in learned.habits
+    # What the visit took with the provider is the provider's who saw them.
+    assert learned.times("okafor", "follow", Stage.provider_in).visits == 1

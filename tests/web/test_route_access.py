@@ -263,6 +263,13 @@ def _new_visit(w: World) -> tuple[str, Any]:
     return f"{API}/visits", {"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True}
 
 
+def _move(w: World) -> tuple[str, Any]:
+    """A patient who is here, sent to another provider."""
+    visit = w.visit_at(Stage.arrived)
+    now_with = w.floors.get(CLINIC).floor.visits[visit].provider
+    return f"{API}/visits/{visit}/events", {"type": "move", "provider": next(p for p in PROVIDERS if p != now_with)}
+
+
 def _new_staff(w: World) -> tuple[str, Any]:
     return "/api/staff", {
         "id": w.unique("new"),
@@ -351,12 +358,14 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("DELETE", "/api/displays/{display:str}"): Route(lambda w: (f"/api/displays/{w.new_display()[0]}", None), 200),
 }
 
-#: Requests that perform another act than their route's: a past day's board is a report (Act.read_history).
+#: Requests that perform another act than their route's: a past day's board is a report (Act.read_history); a
+#: visit's event that moves the patient to another provider (Act.move_visit).
 MORE: list[tuple[tuple[str, str], Route]] = [
     (
         BOARD,
         Route(lambda w: (f"{API}/board?day={START.date() - dt.timedelta(days=1)}", None), 200, act=Act.read_history),
     ),
+    (("POST", "/api/clinics/{clinic:str}/visits/{visit:str}/events"), Route(_move, 201, tap=Act.move_visit)),
 ]
 CALLS = [*ROUTES.items(), *MORE]
 

@@ -1,0 +1,105 @@
+"""Moving a patient who is here and waiting to another provider: who may, which visits, what the log and the
+audit trail keep, and what the projection and the cascade alert make of it."""
+
+from __future__ import annotations
+
+import pytest
+
+from floor.audit import of_visit
+from floor.core.access import Role
+from floor.core.commands import BookVisit, MoveVisit, TakeStep
+from floor.core.errors import Refusal, Why
+from floor.core.events import VisitMoved
+from floor.core.floor import Floor
+from floor.core.journey import Stage
+from floor.core.projection import project
+from tests.core.test_presence import CLINIC, DAY, ROOMS, STARTS, Day, at
+
+DESK, MA, PROVIDER, MANAGER = Role.front_desk, Role.medical_assistant, Role.provider, Role.manager
+
+
+def _refused(day: Day, command, role: Role | None = DESK, who: str = "ana") -> Refusal:
+    before = day.floor.seq
+    with pytest.raises(Refusal) as refused:
+        day.tap("08:30", command, who, role)
+    assert day.floor.seq == before
+    return refused.value
+
+
+def test_a_roomed_patient_goes_to_another_provider_in_their_room_and_the_log_and_trail_say_who_moved_them() -> None:
+    day = Day()
+    (visit,) = day.book("08:00")
+    day.tap("07:55", TakeStep(visit, Stage.arrived))
+    day.tap("08:00", TakeStep(visit, Stage.roomed, "e1"))
+    event = day.tap("08:10", MoveVisit(visit, "okafor", expected_version=3), "ana", DESK)
+    assert event.change == VisitMoved(visit, "okafor", "kim")
+    assert event.version == 4 and event.type == "visit_moved"
+    moved = day.floor.visits[visit]
+    assert (moved.provider, moved.stage, moved.room, moved.start) == ("okafor", Stage.roomed, "e1", at("08:00"))
+    assert moved.moved_from == "kim"
+    assert day.floor.rooms["e1"].visit == visit
+    # The new provider takes it from there; a manager may move them back (an undo of a move is another move).
+    day.tap("08:12", TakeStep(visit, Stage.prep_done), "ma", MA)
+    day.tap("08:20", MoveVisit(visit, "kim"), "boss", MANAGER)
+    day.tap("08:21", TakeStep(visit, Stage.provider_in), "kim", PROVIDER)
+    assert (day.floor.visits[visit].provider, day.floor.visits[visit].moved_from) == ("kim", None)
+    trail = [(e.type, e.person, e.provider, e.previous_provider) for e in of_visit("demo", visit, day.events)]
+    assert ("visit_moved", "ana", "okafor", "kim") in trail and ("visit_moved", "boss", "kim", "okafor") in trail
+    # The log folds to the same floor.
+    again = Floor.fold(CLINIC, DAY, 0, day.events)
+    assert (again.visits[visit].provider, again.visits[visit].version) == ("kim", day.floor.visits[visit].version)
+
+
+def test_only_a_patient_here_and_waiting_is_moved_by_the_desk_or_a_manager_to_another_of_the_clinics_providers() -> (
+    None
+):
+    day = Day()
+    scheduled, seen = day.book("08:00", "08:20")
+    walk_in = day.tap("08:05", BookVisit("P Walk", "kim", "follow", walk_in=True)).change.visit
+    for step, room in ((Stage.arrived, None), (Stage.roomed, "e2"), (Stage.prep_done, None), (Stage.provider_in, None)):
+        day.tap("08:06", TakeStep(seen, step, room))
+
+    assert "moved in the schedule" in _refused(day, MoveVisit(scheduled, "okafor")).message
+    assert "already with them" in _refused(day, MoveVisit(seen, "okafor")).message
+    for role in (MA, PROVIDER):
+        refusal = _refused(day, MoveVisit(walk_in, "okafor"), role, "kim")
+        assert refusal.why is Why.forbidden and "front desk and managers" in refusal.message
+    unknown = _refused(day, MoveVisit(walk_in, "nobody"))
+    assert (unknown.why, unknown.field) == (Why.invalid, "provider") and "okafor" in unknown.message
+    same = _refused(day, MoveVisit(walk_in, "kim"))
+    assert (same.why, same.field) == (Why.invalid, "provider")
+    assert _refused(day, MoveVisit(walk_in, "okafor", expected_version=9)).why is Why.stale_version
+    assert _refused(day, MoveVisit("v-none", "okafor")).why is Why.not_found
+    # A walk-in just booked is here and waiting.
+    day.tap("08:31", MoveVisit(walk_in, "silva", expected_version=1), "ana", DESK)
+    assert day.floor.visits[walk_in].provider == "silva"
+
+
+def test_moving_the_waiting_patients_of_a_provider_who_has_not_started_takes_them_out_of_her_cascade() -> None:
+    """Dr. Kim has started nobody; her cascade is up by 8:36. At 8:40 the desk sends her three waiting patients
+    to Dr. Okafor, who sees them: they leave her projection and her alert, and join his."""
+    day = Day()
+    visits = day.book(*STARTS)
+    for v, s, room in zip(visits, STARTS, ROOMS, strict=False):
+        day.prepped_on_time(v, s, room)
+    day.run("08:40")
+    (alert,) = [a for a in day.floor.alerts.values() if a.kind == "cascade" and a.active]
+    assert alert.provider == "kim" and set(visits[:2]) <= set(alert.detail.affected)
+    waiting = [v for v in visits if day.floor.visits[v].stage in (Stage.arrived, Stage.roomed, Stage.prep_done)]
+    assert waiting == visits[:3]
+    for v in waiting:
+        day.tap("08:40", MoveVisit(v, "okafor"), "ana", DESK)
+    day.seen(visits[0], "08:41")
+    day.seen(visits[1], "08:54")
+    day.run("08:42")
+    kim, okafor = project(day.floor, "kim", day.now), project(day.floor, "okafor", day.now)
+    assert {p.visit for p in kim.visits} == set(visits[3:])
+    assert day.floor.visits[visits[0]].stage is Stage.provider_in  # with Dr. Okafor: no longer projected
+    assert {p.visit for p in okafor.visits} == set(waiting[1:])
+    # The patient still waiting is late by their booked time, but that is Dr. Kim's delay, not Dr. Okafor's: his
+    # delay stays 0 and no cascade of his is raised for patients he took on.
+    assert all(p.fitted_in for p in okafor.visits)
+    assert max(p.lateness for p in okafor.visits) >= CLINIC.thresholds.cascade_minutes
+    assert okafor.lateness == 0
+    cascades = [a for a in day.floor.alerts.values() if a.kind == "cascade"]
+    assert [(a.provider, a.active) for a in cascades] == [("kim", False)]
