@@ -3,7 +3,8 @@
 //   visitCode(token)          the wall's code for a visit, as a badge (cards, the detail, alerts)
 //   confirmEnd({...})         an accessible "are you sure" for the steps that end a visit (a modal <dialog>)
 //   createVisitDetail(ctx)    a visit's detail: its full history, and undo of its last step (or, for a walk-in
-//                             with no step yet, its removal as booked by mistake) by whoever made it or a manager
+//                             with no step yet, its removal as booked by mistake) by whoever made it or a manager;
+//                             and, for a patient here and waiting, a move to another provider (desk or manager)
 //   roomUndoButton(room, me)  "Undo ready/blocked/unblocked" for a room whose last mark can still be undone
 //
 // The server decides who may undo what (floor/core/floor.py; 403 otherwise): the buttons here only offer what
@@ -13,6 +14,9 @@ import { el } from "./dom.js";
 import { t } from "./i18n.js";
 import { ROOM_MARK, ROOM_STATE_LABEL } from "./labels.js";
 
+
+/** The stages of a patient here and waiting for the provider: they can be moved to another provider. */
+const MOVABLE = new Set(["arrived", "roomed", "prep_done"]);
 
 /** The steps that end a visit: each asks first. */
 export const ENDING = new Set(["no_show", "cancelled", "left_without_being_seen"]);
@@ -79,6 +83,7 @@ export function roomUndoButton(room, me) {
 /**
  * ctx: {
  *   clinic(): the clinic id;  me(): {id, role};  visit(id): the visit as the board has it;
+ *   providers(): the clinic's providers [{id, name}];
  *   request(method, path): a GET with the sign-in;  send(path, body): a tap (resent once until answered);
  *   labels: {stage(s), step(step, room), provider(id), type(code), room(id), clock(iso)};
  *   onAnswer(answer): the server's answer to an undo (or the visit a refusal carried): update the board;
@@ -110,6 +115,11 @@ export function createVisitDetail(ctx) {
       if (!button || button.disabled) return;
       if (button.dataset.detail === "close") dialog.close();
       if (button.dataset.detail === "undo") undo();
+    });
+    dialog.addEventListener("submit", (e) => {
+      if (!e.target.matches("form[data-detail-move]")) return;
+      e.preventDefault();
+      move(e.target.elements.provider.value);
     });
     document.body.append(dialog);
   }
@@ -158,6 +168,9 @@ export function createVisitDetail(ctx) {
       case "visit_rescheduled":
         text = t("detail.event.moved", { time: labels.clock(c.start), provider: labels.provider(c.provider) });
         break;
+      case "visit_moved":
+        text = t("detail.event.moved_provider", { from: labels.provider(c.previous_provider), provider: labels.provider(c.provider) });
+        break;
       case "step_taken":
         text = capital(labels.step(c.step, c.room)) + (c.without_teach_back ? t("detail.event.without_teach_back") : "") +
           (c.entered_in_error ? t("detail.event.in_error") : "") +
@@ -204,6 +217,7 @@ export function createVisitDetail(ctx) {
         v.walk_in ? t("detail.walk_in") : t("detail.booked_at", { time: ctx.labels.clock(v.start) }),
         t("detail.now", { stage: ctx.labels.stage(v.stage) })];
       if (v.room) meta.push(ctx.labels.room(v.room));
+      if (v.moved_from) meta.push(t("detail.booked_with", { provider: ctx.labels.provider(v.moved_from) }));
       parts.push(el("p", { class: "meta", text: meta.join(" · ") }));
     }
     parts.push(el("h3", { id: "visit-detail-history", text: t("detail.history") }));
@@ -226,6 +240,17 @@ export function createVisitDetail(ctx) {
       parts.push(el("p", { class: "hint", text: t("detail.only_who", { who: offer.who || t("detail.the_person"), what: offer.what }) }));
     } else if (history && v) {
       parts.push(el("p", { class: "hint", text: t("detail.nothing_to_undo") }));
+    }
+    const others = history && v && mayMove(v) ? ctx.providers().filter((p) => p.id !== v.provider) : [];
+    if (others.length) {
+      const chosen = dialog.querySelector("select[name='provider']")?.value;
+      const select = el("select", { id: "detail-move-provider", name: "provider", "data-detail": "move-provider" },
+        ...others.map((p) => el("option", { value: p.id, text: p.name })));
+      if (others.some((p) => p.id === chosen)) select.value = chosen;
+      parts.push(el("form", { class: "detail-move", "data-detail-move": "" },
+        el("label", { htmlFor: "detail-move-provider", text: t("detail.move_label") }), select,
+        el("button", { type: "submit", class: "secondary", "data-detail": "move", disabled: busy,
+          text: busy ? t("detail.moving") : t("detail.move") })));
     }
     parts.push(el("p", { class: `message${message ? (message.error ? " error" : " success") : ""}`, role: "status",
       "data-detail-message": "", hidden: !message, text: message?.text || "" }));
@@ -253,6 +278,32 @@ export function createVisitDetail(ctx) {
     } catch (err) {
       if (err?.body?.visit) ctx.onAnswer({ visit: err.body.visit });
       message = { text: t("detail.could_not_undo", { why: err.message || err }), error: true };
+    } finally {
+      busy = false;
+    }
+    await load();
+    dialog?.querySelector("[data-detail-message]")?.focus?.();
+  }
+
+  /** A patient here and waiting, and a person who may send them to another provider (the server decides). */
+  function mayMove(v) {
+    const me = ctx.me();
+    return MOVABLE.has(v.stage) && (me?.role === "manager" || me?.role === "front_desk");
+  }
+
+  async function move(provider) {
+    const v = history?.visit;
+    if (!v || !provider || busy || !mayMove(v)) return;
+    busy = true;
+    message = null;
+    paint();
+    try {
+      const answer = await ctx.send(path(v.id, "/events"), { type: "move", provider, expected_version: v.version });
+      ctx.onAnswer(answer);
+      message = { text: t("detail.moved", { name: answer.visit.patient_name, provider: ctx.labels.provider(provider) }), error: false };
+    } catch (err) {
+      if (err?.body?.visit) ctx.onAnswer({ visit: err.body.visit });
+      message = { text: t("detail.could_not_move", { why: err.message || err }), error: true };
     } finally {
       busy = false;
     }

@@ -1,21 +1,26 @@
 // The timeline: each provider's day as a lane (scheduled slots, what happened, what is projected), the
 // now-line moving with the clinic's clock, and the detail of the visit tapped on it.
 
+import { tap, ApiError } from "../lib/api.js";
 import { parseTime } from "../lib/page.js";
 import { svg } from "../lib/svg.js";
 import { $, el, plural } from "../lib/dom.js";
 import { STAGE_STATE } from "../lib/labels.js";
 import {
-  ENDS, PATH, SEGMENT_LABEL, WAITING, clinicTime, hm, hourLabel, minutesText, providerName, serverNow, state,
-  zoneOffset,
+  ENDS, PATH, SEGMENT_LABEL, WAITING, clinicPath, clinicTime, hm, hourLabel, minutesText, page, providerName,
+  serverNow, state, zoneOffset,
 } from "./floor.js";
 import { renderClock, scheduleRender } from "./live.js";
+import { signedOut } from "./session.js";
 
 let selectedVisit = null;
+/** The move of the visit in detail to another provider: {visit, pending, text, error}. */
+let moving = null;
 
 /** Forget the visit shown in detail (another clinic, or signed out). */
 export function unselectVisit() {
   selectedVisit = null;
+  moving = null;
 }
 
 // The now-line (and visits in progress) move as the clock runs; redraw when the line has moved a pixel.
@@ -363,6 +368,80 @@ function renderVisitDetail() {
       (p.lateness > 0 ? ` · ${Math.round(p.lateness)} min late (planned ${hm(parseTime(p.planned_provider_in))})` : " · on time"));
   }
   if (v.without_teach_back) fact("Note", "Checked out without teach-back");
-  box.replaceChildren(head, facts);
+  if (v.moved_from) fact("Booked with", providerName(v.moved_from));
+  // The detail is drawn again as the clock runs: the provider chosen, and the focus, stay where they were.
+  const chosen = box.querySelector("#move-provider")?.value;
+  const focused = box.contains(document.activeElement) ? document.activeElement.id : null;
+  const parts = [head, facts];
+  if (moving && moving.visit !== v.id) moving = null;
+  if (MOVABLE.has(v.stage) && state.providers.length > 1) parts.push(moveForm(v, chosen));
+  if (moving?.text) {
+    const said = el("p", `message ${moving.error ? "error" : "success"}`, moving.text);
+    said.id = "move-message";
+    said.setAttribute("role", moving.error ? "alert" : "status");
+    said.tabIndex = -1;
+    parts.push(said);
+  }
+  box.replaceChildren(...parts);
   box.hidden = false;
+  if (focused) box.querySelector(`#${CSS.escape(focused)}`)?.focus({ preventScroll: true });
+}
+
+// -- moving a waiting patient to another provider ---------------------------------------------------------
+// A patient who is here and waiting (not yet with the provider) can go to another provider who can see them
+// sooner: the server moves them (the front desk or a manager), the feed brings the change to every screen.
+
+const MOVABLE = new Set(["arrived", "roomed", "prep_done"]);
+
+function moveForm(v, chosen) {
+  const form = el("form", "move-visit");
+  form.dataset.moveVisit = v.id;
+  const label = el("label", "", "Move to another provider");
+  label.htmlFor = "move-provider";
+  const select = el("select");
+  select.id = "move-provider";
+  for (const p of state.providers) {
+    if (p.id === v.provider) continue;
+    const option = el("option", "", p.name);
+    option.value = p.id;
+    select.append(option);
+  }
+  if (chosen && [...select.options].some((o) => o.value === chosen)) select.value = chosen;
+  const pending = moving?.pending && moving.visit === v.id;
+  const go = el("button", "small", pending ? "Moving…" : "Move");
+  go.type = "submit";
+  go.id = "move-go";
+  go.disabled = Boolean(pending);
+  form.append(label, " ", select, " ", go);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    move(v, select.value);
+  });
+  return form;
+}
+
+async function move(v, provider) {
+  if (!provider || moving?.pending) return;
+  const clinic = state.clinic;
+  moving = { visit: v.id, pending: true, text: "", error: false };
+  renderVisitDetail();
+  try {
+    const answer = await tap(clinicPath(`/visits/${encodeURIComponent(v.id)}/events`),
+      { type: "move", provider, expected_version: v.version }, { token: page.token });
+    if (state.clinic !== clinic) return;
+    const now = state.visits.get(v.id);
+    if (!now || (now.version || 0) <= answer.visit.version) state.visits.set(v.id, answer.visit);
+    moving = { visit: v.id, pending: false, text: `${v.patient_name} moved to ${providerName(provider)}.`, error: false };
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      signedOut(`${err.message} Sign in again.`);
+      return;
+    }
+    if (err?.body?.visit && state.clinic === clinic) state.visits.set(v.id, err.body.visit);
+    moving = { visit: v.id, pending: false, text: `Not moved: ${err.message || err}`, error: true };
+  }
+  if (state.clinic !== clinic) return;
+  renderVisitDetail();
+  scheduleRender("timeline", "alerts");
+  $("move-message")?.focus({ preventScroll: true });
 }

@@ -95,6 +95,7 @@ export const detail = createVisitDetail({
   clinic: () => board.clinic,
   me: () => app.me,
   visit: (id) => board.visits.get(id),
+  providers: () => [...board.providers.values()],
   request: (method, path) => request(method, path),
   send: (path, body) => tap(path, body, { token: app.token }),
   labels: { stage: stageLabel, step: stepDone, provider: providerName, type: typeLabel, room: roomLabel, clock },
