@@ -816,6 +816,9 @@ class Floor:
             case VisitRescheduled() as c:
                 visit = self.visits[c.visit]
                 visit.start, visit.provider, visit.visit_type, visit.notes = c.start, c.provider, c.visit_type, c.notes
+                # The schedule says who they are booked with now (a patient moved on the floor, their arrival then
+                # undone, is scheduled again and the schedule leads).
+                visit.moved_from = None
                 visit.version = event.version
                 return Touched(visit, [])
             case VisitMoved() as c:

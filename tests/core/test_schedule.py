@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from floor.config import demo_clinic
-from floor.core.commands import BookVisit, RescheduleVisit, TakeStep, Tap
+from floor.core.commands import BookVisit, MoveVisit, RescheduleVisit, TakeStep, Tap, UndoStep
 from floor.core.errors import Refusal, Why
 from floor.core.events import Event, VisitBooked, VisitRescheduled
 from floor.core.floor import Floor
@@ -206,6 +206,23 @@ def test_a_visit_already_arrived_keeps_its_time_and_provider() -> None:
     with pytest.raises(Refusal) as refused:
         floor.decide(RescheduleVisit(visit.id, _at("10:00"), "hart", "new"), TAP)
     assert refused.value.why is Why.illegal_step
+
+
+def test_a_patient_moved_on_the_floor_keeps_their_provider_against_the_schedule_until_their_arrival_is_undone() -> None:
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded())
+    _store(floor, plan(floor, DAY, [_appointment("A", "09:00")], TAP).events)
+    visit = floor.by_external_id("A")
+    for command in (TakeStep(visit.id, Stage.arrived), MoveVisit(visit.id, "hart")):
+        floor.apply(floor.decide(command, TAP))
+    # Here: the floor leads, the schedule's provider is not applied.
+    again = plan(floor, DAY, [_appointment("A", "09:00")], TAP)
+    assert again.events == [] and again.summary.rows[0].outcome is Outcome.not_applied
+    assert (visit.provider, visit.moved_from) == ("hart", "kim")
+    # The arrival undone (a mistake), the visit is scheduled again: the schedule leads, and they are booked with
+    # the provider it names, no longer moved.
+    floor.apply(floor.decide(UndoStep(visit.id), TAP))
+    _store(floor, plan(floor, DAY, [_appointment("A", "09:00")], TAP).events)
+    assert (visit.stage, visit.provider, visit.moved_from) == (Stage.scheduled, "kim", None)
 
 
 def test_an_appointment_is_booked_once_and_another_name_under_its_id_is_not_taken() -> None:
