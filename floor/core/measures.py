@@ -167,12 +167,13 @@ def _planned(floor: Floor) -> dict[str, dt.datetime]:
 def _provider_lateness(
     visits: list[Visit], planned: Mapping[str, dt.datetime], now: dt.datetime
 ) -> tuple[float, float]:
-    """(current, worst) lateness of one provider's visits, in minutes."""
+    """(current, worst) lateness of one provider's visits, in minutes: of the patients booked with them (a walk-in
+    has no booked time; a patient moved to them on the floor was late by the provider they were booked with)."""
 
     def lateness(visit: Visit) -> float:
         return max(0.0, _minutes(visit.times[Stage.provider_in] - planned[visit.id]))
 
-    scheduled = [v for v in visits if not v.walk_in]
+    scheduled = [v for v in visits if not v.walk_in and v.moved_from is None]
     started = [v for v in scheduled if Stage.provider_in in v.times]
     waiting = [
         v for v in scheduled if planned[v.id] <= now and Stage.provider_in not in v.times and v.stage not in ENDS
@@ -193,11 +194,17 @@ def _measures(
     now: dt.datetime,
     lateness: tuple[float, float],
     alerts: int,
+    *,
+    provider: bool = False,
 ) -> Measures:
+    """One provider's measures (`provider`) or the clinic's. A provider's on-time starts and no-show rate are
+    of the patients booked with them: a patient moved to them on the floor counts in the clinic's, as a walk-in
+    in theirs (their lateness was the provider they were booked with's doing)."""
+
     def count(stage: Stage) -> int:
         return sum(v.stage is stage for v in visits)
 
-    scheduled = [v for v in visits if not v.walk_in]
+    scheduled = [v for v in visits if not v.walk_in and not (provider and v.moved_from is not None)]
     started = [v for v in scheduled if Stage.provider_in in v.times]
     checked_out = [v for v in visits if v.stage is Stage.checked_out and Stage.provider_in in v.times]
     due = [v for v in scheduled if (v.start <= now or v.stage in ENDS) and v.stage is not Stage.cancelled]
@@ -235,7 +242,9 @@ def measure(floor: Floor, now: dt.datetime, alerts_raised: Mapping[str, int] | N
     for visit in real:
         by_provider.setdefault(visit.provider, []).append(visit)
     providers = {
-        pid: _measures(visits, planned, now, _provider_lateness(visits, planned, now), alerts.get(pid, 0))
+        pid: _measures(
+            visits, planned, now, _provider_lateness(visits, planned, now), alerts.get(pid, 0), provider=True
+        )
         for pid, visits in by_provider.items()
     }
     lateness = (

@@ -28,7 +28,7 @@ import datetime as dt
 import msgspec
 
 from floor.config import demo_clinic
-from floor.core.commands import BookVisit, Command, TakeStep, Tap, UndoStep
+from floor.core.commands import BookVisit, Command, MoveVisit, TakeStep, Tap, UndoStep
 from floor.core.events import Event
 from floor.core.floor import Floor
 from floor.core.ids import Ids
@@ -424,3 +424,21 @@ def test_durations_use_the_nearest_rank_p90() -> None:
     # 1..11: p90 rank ceil(9.9) = 10 → 10
     assert durations(range(1, 12)) == Durations(11, 6.0, 10.0)
     assert durations([1 / 3, 2 / 3]) == Durations(2, 0.5, 0.7)
+
+
+def test_a_patient_moved_to_another_provider_is_late_in_the_clinics_measures_not_the_new_providers() -> None:
+    day = the_day()
+    before = measure(day.floor, at("10:46"))
+    # D (kim's, planned 10:41) has waited since 10:20; at 10:46 the desk sends them to Dr. Hart, who sees them at
+    # 11:05: 24 minutes late.
+    day.tap("10:46", MoveVisit(day.ids["D"], "hart"))
+    day.step("10:48", "D", Stage.roomed, "w3")
+    day.step("10:50", "D", Stage.prep_done)
+    assert measure(day.floor, at("11:00")).providers["hart"].current_lateness == 0.0  # K is not due
+    day.step("11:05", "D", Stage.provider_in)
+    after = measure(day.floor, at("11:10"))
+    hart = after.providers["hart"]
+    assert (hart.booked, hart.seen, hart.on_time_starts.count, hart.worst_lateness) == (2, 1, 0, 0.0)
+    assert after.providers["kim"].booked == before.providers["kim"].booked - 1
+    started, on_time = before.clinic.on_time_starts.count, before.clinic.on_time_starts.hits
+    assert (after.clinic.on_time_starts.count, after.clinic.on_time_starts.hits) == (started + 1, on_time)
