@@ -106,10 +106,11 @@ def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertCha
         if waited >= limit:
             # One episode per stay in the stage: entering it again (after an undo) is a new episode. An undo
             # puts the visit back in the stage with the time it first entered it, so the stay is told apart by
-            # the visit's events beyond its booking and its steps (undos; reschedules before it came), which
-            # no event changes during a stay. The episode, not the alert's id, is what servers sharing a log
-            # agree on (ids are drawn at random).
-            undone = v.version - 1 - len(v.steps)
+            # the visit's events beyond its booking, its steps and its moves to another provider (undos;
+            # reschedules before it came), which no event changes during a stay (a move does: it is the same
+            # stay, and its alert stays acknowledged). The episode, not the alert's id, is what servers sharing
+            # a log agree on (ids are drawn at random).
+            undone = v.version - 1 - len(v.steps) - v.moves
             episode = f"dwell-{v.id}-{v.stage.value}-{int(entered.timestamp())}" + (f"-{undone}" if undone else "")
             due.add(episode)
             if episode not in raised:

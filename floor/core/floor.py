@@ -101,6 +101,10 @@ class Visit(Struct):
     #: while with them. The new provider fits the patient into their day, as a walk-in: the patient's lateness
     #: is not their delay, nor a link of their cascade.
     moved_from: str | None = None
+    #: When it was last moved to another provider (None: never): the new provider's wait for them starts then.
+    moved_at: dt.datetime | None = None
+    #: How many times it was moved: events that change the visit's version during a stay in a stage.
+    moves: int = 0
 
 
 class RoomMarkRecord(Struct):
@@ -825,7 +829,10 @@ class Floor:
                 visit = self.visits[c.visit]
                 booked_with = visit.moved_from or c.previous_provider
                 visit.provider = c.provider
-                visit.moved_from = None if c.provider == booked_with else booked_with
+                # A walk-in was booked with nobody: the one who sees them fits them in anyway.
+                visit.moved_from = None if visit.walk_in or c.provider == booked_with else booked_with
+                visit.moved_at = event.at
+                visit.moves += 1
                 visit.version = event.version
                 return Touched(visit, [])
             case StepTaken() as c:
@@ -853,6 +860,10 @@ class Floor:
                 visit.steps.pop()
                 visit.times.pop(c.step, None)
                 visit.stage = c.stage
+                if c.stage is Stage.scheduled and visit.moved_from is not None:
+                    # Their arrival was a mistake: not here, they are no longer moved; back with the provider
+                    # they are booked with (before arrival the schedule leads, and a move is for one who is here).
+                    visit.provider, visit.moved_from, visit.moved_at = visit.moved_from, None, None
                 visit.without_teach_back = False
                 visit.entered_in_error = False
                 visit.version = event.version

@@ -762,7 +762,8 @@ def absent_until(
     for v in mine:
         if v.stage is Stage.prep_done and not v.walk_in:
             due = planned_provider_in(v, clinic.visit_type_of(v.visit_type), convention)
-            waited = max(waited, minutes(now - max(since, v.times[Stage.prep_done], due)))
+            # A patient moved here has waited for this provider only since the move.
+            waited = max(waited, minutes(now - max(since, v.times[Stage.prep_done], due, v.moved_at or due)))
     if waited >= ABSENT_NOTICE:
         until = max(until, now + dt.timedelta(minutes=min(ABSENT_SHARE * waited, ABSENT_CAP)))
     return until

@@ -299,7 +299,9 @@ def _row(floor: Floor, a: Appointment, visit: Visit | None) -> tuple[Command | N
             "the patient's name differs from the visit booked for this appointment; "
             "correct it on the floor or in the schedule"
         )
-    same = (visit.start, visit.provider, visit.visit_type, visit.notes) == (start, a.provider, a.visit_type, a.notes)
+    # A patient moved to another provider on the floor is still booked with the one the schedule names.
+    booked_with = visit.moved_from or visit.provider
+    same = (visit.start, booked_with, visit.visit_type, visit.notes) == (start, a.provider, a.visit_type, a.notes)
     if same:
         return None, result(Outcome.unchanged)
     if visit.stage is not Stage.scheduled:

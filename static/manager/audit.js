@@ -17,6 +17,7 @@ const TYPE_LABEL = {
 };
 
 function what(e, zone) {
+  if (e.type === "visit_moved") return `Moved from ${e.previous_provider} to ${e.provider}`;
   const parts = [TYPE_LABEL[e.type] || e.type.replaceAll("_", " ")];
   if (e.undone) parts.push(`“${(STEP_LABEL[e.undone] || e.undone.replaceAll("_", " ")).toLowerCase()}”`);
   if (e.room) parts.push(`room ${e.room}`);

@@ -21,6 +21,7 @@ let moving = null;
 export function unselectVisit() {
   selectedVisit = null;
   moving = null;
+  shownDetail = null;
 }
 
 // The now-line (and visits in progress) move as the clock runs; redraw when the line has moved a pixel.
@@ -104,7 +105,8 @@ function laneItems(provider, now) {
     const endMark = ENDS.has(v.stage) ? parseTime(v.times?.[v.stage]) : NaN;
     items.push({
       visit: v,
-      slot: v.walk_in ? null : slotOf(v),
+      // A patient moved here from another provider had no slot of this provider's (the detail says with whom).
+      slot: v.walk_in || v.moved_from ? null : slotOf(v),
       segments,
       projected,
       endMark,
@@ -153,7 +155,12 @@ export function laneLate(delay) {
 export function renderTimeline() {
   const box = $("timeline");
   const now = serverNow();
-  const lanes = state.providers.map((p) => ({ provider: p, ...laneItems(p, now) }));
+  // A provider the clinic file no longer has (taken out, the server restarted) keeps a lane while today's visits
+  // name them, so their patients can be seen, and moved to a provider who is here.
+  const known = new Set(state.providers.map((p) => p.id));
+  const gone = [...new Set([...state.visits.values()].map((v) => v.provider).filter((id) => !known.has(id)))]
+    .sort().map((id) => ({ id, name: `${id} (not in file)` }));
+  const lanes = [...state.providers, ...gone].map((p) => ({ provider: p, ...laneItems(p, now) }));
   const extra = [];
   for (const lane of lanes) {
     for (const item of lane.items) {
@@ -324,30 +331,21 @@ $("timeline").addEventListener("click", (e) => {
   scheduleRender("timeline");
 });
 
+let shownDetail = null; // what the detail shows now: it is drawn again only when that changes
+
 function renderVisitDetail() {
   const box = $("visit-detail");
   const v = state.visits.get(selectedVisit);
   if (!v) {
     box.hidden = true;
     box.replaceChildren();
+    shownDetail = null;
     return;
   }
   const type = state.visitTypes.get(v.visit_type);
-  const head = el("div", "detail-head");
-  head.append(el("h3", "", v.patient_name));
-  const close = el("button", "secondary small", "Close");
-  close.type = "button";
-  close.addEventListener("click", () => {
-    selectedVisit = null;
-    renderVisitDetail();
-    scheduleRender("timeline");
-    $("timeline-title").focus();
-  });
-  head.append(close);
-  const facts = el("dl", "facts");
+  const facts = [];
   const fact = (k, val) => {
-    if (!val) return;
-    facts.append(el("dt", "", k), el("dd", "", val));
+    if (val) facts.push([k, val]);
   };
   fact("Provider", providerName(v.provider));
   fact("Visit", `${type?.label || v.visit_type}${v.walk_in ? " (walk-in)" : ""}`);
@@ -355,6 +353,7 @@ function renderVisitDetail() {
     const [s, e] = slotOf(v);
     fact("Scheduled", `${hm(s)}–${hm(e)}`);
   }
+  if (v.moved_from) fact("Booked with", providerName(v.moved_from));
   fact("Now", `${STAGE_STATE[v.stage] || v.stage}${v.room ? ` · ${state.rooms.get(v.room)?.label || v.room}` : ""}`);
   const steps = Object.entries(v.times || {})
     .filter(([stage]) => stage !== "scheduled")
@@ -368,13 +367,31 @@ function renderVisitDetail() {
       (p.lateness > 0 ? ` · ${Math.round(p.lateness)} min late (planned ${hm(parseTime(p.planned_provider_in))})` : " · on time"));
   }
   if (v.without_teach_back) fact("Note", "Checked out without teach-back");
-  if (v.moved_from) fact("Booked with", providerName(v.moved_from));
-  // The detail is drawn again as the clock runs: the provider chosen, and the focus, stay where they were.
+  if (moving && moving.visit !== v.id) moving = null;
+  const movable = MOVABLE.has(v.stage) && state.providers.some((q) => q.id !== v.provider);
+  // The timeline is drawn again as the clock runs; the detail only when what it says changes, so a provider
+  // being chosen from its list (open, or with the focus) is left alone.
+  const shown = JSON.stringify([v.id, v.patient_name, v.version, facts, movable && state.providers.map((q) => q.id), moving]);
+  if (shown === shownDetail && !box.hidden) return;
+  shownDetail = shown;
   const chosen = box.querySelector("#move-provider")?.value;
   const focused = box.contains(document.activeElement) ? document.activeElement.id : null;
-  const parts = [head, facts];
-  if (moving && moving.visit !== v.id) moving = null;
-  if (MOVABLE.has(v.stage) && state.providers.length > 1) parts.push(moveForm(v, chosen));
+  const head = el("div", "detail-head");
+  head.append(el("h3", "", v.patient_name));
+  const close = el("button", "secondary small", "Close");
+  close.type = "button";
+  close.id = "visit-detail-close";
+  close.addEventListener("click", () => {
+    selectedVisit = null;
+    renderVisitDetail();
+    scheduleRender("timeline");
+    $("timeline-title").focus();
+  });
+  head.append(close);
+  const list = el("dl", "facts");
+  for (const [k, val] of facts) list.append(el("dt", "", k), el("dd", "", val));
+  const parts = [head, list];
+  if (movable) parts.push(moveForm(v, chosen));
   if (moving?.text) {
     const said = el("p", `message ${moving.error ? "error" : "success"}`, moving.text);
     said.id = "move-message";
@@ -437,7 +454,10 @@ async function move(v, provider) {
       signedOut(`${err.message} Sign in again.`);
       return;
     }
-    if (err?.body?.visit && state.clinic === clinic) state.visits.set(v.id, err.body.visit);
+    const known = state.visits.get(v.id);
+    if (err?.body?.visit && state.clinic === clinic && (!known || (known.version || 0) <= err.body.visit.version)) {
+      state.visits.set(v.id, err.body.visit);
+    }
     moving = { visit: v.id, pending: false, text: `Not moved: ${err.message || err}`, error: true };
   }
   if (state.clinic !== clinic) return;

@@ -212,6 +212,10 @@ export function conflictText(visit, shownStage) {
   if (stageIndex(visit.stage) > stageIndex(shownStage) && last && last.step === visit.stage) {
     return t("conflict.already", { step: stepDone(last.step, last.room), who, time: clock(last.at) });
   }
+  // The same stage, and moved to another provider: a move, not an undo, is what changed.
+  if (visit.stage === shownStage && visit.moved_at && (!last || Date.parse(visit.moved_at) >= Date.parse(last.at))) {
+    return t("conflict.moved", { provider: providerName(visit.provider), now });
+  }
   if (last) {
     return t("conflict.undone_last", { now, step: stepDone(last.step, last.room), who, time: clock(last.at) });
   }

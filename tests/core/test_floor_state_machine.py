@@ -324,9 +324,9 @@ class FloorMachine(RuleBasedStateMachine):
         assert (after.provider, after.version) == (provider, before.version + 1)
         kept = (after.stage, after.room, after.start, after.times)
         assert kept == (before.stage, before.room, before.start, before.times)
-        assert after.moved_from == (
-            None if provider == (before.moved_from or before.provider) else before.moved_from or before.provider
-        )
+        booked_with = before.moved_from or before.provider
+        assert after.moved_from == (None if before.walk_in or provider == booked_with else booked_with)
+        assert (after.moved_at, after.moves) == (ev.at, before.moves + 1)
 
     @rule(
         pick=picks,
@@ -546,6 +546,12 @@ class FloorMachine(RuleBasedStateMachine):
             times = [v.times[s] for s in reached]
             assert times == sorted(times), f"{v.id} stage times go backwards: {v.times}"
             assert [s.at for s in v.steps] == sorted(s.at for s in v.steps)
+
+    @invariant()
+    def a_moved_patient_came_and_is_with_another_provider_than_booked(self) -> None:
+        for v in self.floor.visits.values():
+            if v.moved_from is not None:
+                assert v.stage is not Stage.scheduled and not v.walk_in and v.moved_from != v.provider
 
     @invariant()
     def the_log_is_gap_free_and_in_time_order(self) -> None:

@@ -3,17 +3,21 @@ audit trail keep, and what the projection and the cascade alert make of it."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+import floor.core.projection as projection
 from floor.audit import of_visit
 from floor.core.access import Role
-from floor.core.commands import BookVisit, MoveVisit, TakeStep
+from floor.core.alerts import review
+from floor.core.commands import AcknowledgeAlert, BookVisit, MoveVisit, TakeStep, Tap, UndoStep
 from floor.core.errors import Refusal, Why
 from floor.core.events import VisitMoved
 from floor.core.floor import Floor
 from floor.core.journey import Stage
-from floor.core.projection import project
-from tests.core.test_presence import CLINIC, DAY, ROOMS, STARTS, Day, at
+from floor.core.projection import absent_until, project
+from tests.core.test_presence import CLINIC, DAY, ROOMS, STARTS, Day, at, hm
 
 DESK, MA, PROVIDER, MANAGER = Role.front_desk, Role.medical_assistant, Role.provider, Role.manager
 
@@ -103,3 +107,58 @@ def test_moving_the_waiting_patients_of_a_provider_who_has_not_started_takes_the
     assert okafor.lateness == 0
     cascades = [a for a in day.floor.alerts.values() if a.kind == "cascade"]
     assert [(a.provider, a.active) for a in cascades] == [("kim", False)]
+
+
+def _review(day: Day, when: str) -> None:
+    for change in review(day.floor, at(when)):
+        day.floor.apply(day.floor.record(change, Tap("floor", "server", at(when))))
+
+
+def test_moving_a_patient_keeps_their_wait_one_episode_and_its_alert_acknowledged() -> None:
+    day = Day()
+    (visit,) = day.book("08:00")
+    day.tap("07:55", TakeStep(visit, Stage.arrived))
+    when = hm(at("07:55") + dt.timedelta(minutes=CLINIC.thresholds.waiting_to_be_roomed + 5))
+    _review(day, when)
+    (dwell,) = [a for a in day.floor.alerts.values() if a.kind == "dwell"]
+    day.tap(when, AcknowledgeAlert(dwell.id), "boss", MANAGER)
+    day.tap(when, MoveVisit(visit, "okafor"), "ana", DESK)
+    _review(day, when)
+    dwells = [(a.active, a.acknowledged_by) for a in day.floor.alerts.values() if a.kind == "dwell"]
+    assert dwells == [(True, "boss")]
+
+
+def test_a_prepped_patient_moved_to_an_idle_provider_is_seen_now_and_does_not_make_him_presumed_away() -> None:
+    """Dr. Kim is away and her prepped patient has waited since 8:06. At 8:40 the desk sends them to Dr. Okafor,
+    who is on the floor with nobody booked until 9:00: that wait was for Dr. Kim."""
+    day = Day()
+    (kims,) = day.book("08:00")
+    day.book("09:00", provider="okafor")
+    day.tap("07:55", TakeStep(kims, Stage.arrived))
+    day.tap("08:00", TakeStep(kims, Stage.roomed, "e1"))
+    day.tap("08:06", TakeStep(kims, Stage.prep_done))
+    day.tap("08:40", MoveVisit(kims, "okafor"), "ana", DESK)
+    fitted = next(p for p in project(day.floor, "okafor", at("08:41")).visits if p.visit == kims)
+    assert fitted.provider_in <= at("08:42")
+    # Left waiting for him too, past the notice, he is presumed away as for any patient of his.
+    later = at("08:40") + dt.timedelta(minutes=projection.ABSENT_NOTICE + 1)
+    assert absent_until(day.floor, "okafor", later) > later
+
+
+def test_undoing_the_arrival_of_a_moved_patient_puts_them_back_with_the_provider_they_are_booked_with() -> None:
+    day = Day()
+    (visit,) = day.book("08:00")
+    day.tap("07:55", TakeStep(visit, Stage.arrived), "ana", DESK)
+    day.tap("07:56", MoveVisit(visit, "okafor"), "ana", DESK)
+    day.tap("07:57", UndoStep(visit), "ana", DESK)  # the wrong patient was checked in
+    v = day.floor.visits[visit]
+    assert (v.stage, v.provider, v.moved_from) == (Stage.scheduled, "kim", None)
+    assert {p.visit for p in project(day.floor, "kim", at("07:58")).visits} == {visit}
+    assert Floor.fold(CLINIC, DAY, 0, day.events).visits[visit].provider == "kim"
+
+
+def test_a_walk_in_moved_to_another_provider_was_booked_with_nobody() -> None:
+    day = Day()
+    walk_in = day.tap("08:05", BookVisit("P Walk", "kim", "follow", walk_in=True)).change.visit
+    day.tap("08:06", MoveVisit(walk_in, "okafor"), "ana", DESK)
+    assert (day.floor.visits[walk_in].provider, day.floor.visits[walk_in].moved_from) == ("okafor", None)

@@ -208,21 +208,24 @@ def test_a_visit_already_arrived_keeps_its_time_and_provider() -> None:
     assert refused.value.why is Why.illegal_step
 
 
-def test_a_patient_moved_on_the_floor_keeps_their_provider_against_the_schedule_until_their_arrival_is_undone() -> None:
+def test_a_patient_moved_on_the_floor_is_still_booked_with_the_schedules_provider() -> None:
     floor = Floor(CLINIC, DAY, ids=Ids.seeded())
     _store(floor, plan(floor, DAY, [_appointment("A", "09:00")], TAP).events)
     visit = floor.by_external_id("A")
     for command in (TakeStep(visit.id, Stage.arrived), MoveVisit(visit.id, "hart")):
         floor.apply(floor.decide(command, TAP))
-    # Here: the floor leads, the schedule's provider is not applied.
+    # Here: the floor leads; the schedule still books them with Dr. Kim, as the floor does: nothing changed.
     again = plan(floor, DAY, [_appointment("A", "09:00")], TAP)
-    assert again.events == [] and again.summary.rows[0].outcome is Outcome.not_applied
+    assert again.events == [] and again.summary.rows[0].outcome is Outcome.unchanged
     assert (visit.provider, visit.moved_from) == ("hart", "kim")
-    # The arrival undone (a mistake), the visit is scheduled again: the schedule leads, and they are booked with
-    # the provider it names, no longer moved.
+    # A schedule that books them with another provider now is not applied while they are here.
+    other = plan(floor, DAY, [_appointment("A", "09:00", "silva")], TAP)
+    assert other.events == [] and other.summary.rows[0].outcome is Outcome.not_applied
+    # The arrival undone (a mistake), the visit is scheduled again, back with Dr. Kim: the schedule leads.
     floor.apply(floor.decide(UndoStep(visit.id), TAP))
-    _store(floor, plan(floor, DAY, [_appointment("A", "09:00")], TAP).events)
     assert (visit.stage, visit.provider, visit.moved_from) == (Stage.scheduled, "kim", None)
+    _store(floor, plan(floor, DAY, [_appointment("A", "09:00", "silva")], TAP).events)
+    assert (visit.provider, visit.moved_from) == ("silva", None)
 
 
 def test_an_appointment_is_booked_once_and_another_name_under_its_id_is_not_taken() -> None:

@@ -4,14 +4,24 @@ the screens pass axe's serious checks with the control on them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
+from floor.config import Provider, demo_clinic
 from floor.core.access import Role
+from floor.core.commands import BookVisit, TakeStep, Tap
+from floor.core.floor import Floor
+from floor.core.ids import Ids
+from floor.core.journey import Stage
+from floor.log.base import Record
+from floor.log.embedded import EmbeddedLog
 from tests.browser.conftest import CLINIC, Screens, fast_clock_server, serious_violations, sign_in_page
+from tests.browser.test_learned_on_the_manager_page import TODAY, serving
 from tests.server.conftest import ServerProcess
 from tests.support.staff import PEOPLE, PIN
 
@@ -74,6 +84,12 @@ def test_the_manager_moves_a_roomed_patient_to_another_provider_from_the_timelin
     assert console.locator(f"#timeline [data-provider='kim'] [data-visit='{visit}']").count() == 0
     assert "Dr. Jenna Kim" in console.locator("#visit-detail").inner_text()  # booked with
     assert _trail(server, visit)[-1] == ("visit_moved", PEOPLE[Role.manager][0], "okafor")
+    # The console's audit trail of the visit says from whom to whom.
+    console.wait_for_selector(f"#audit-visit-visit option[value='{visit}']", state="attached", timeout=10_000)
+    console.locator("#audit-visit").get_by_label("Visit", exact=True).select_option(visit)
+    console.click("#audit-visit button[type=submit]")
+    console.locator("#audit-table").wait_for(timeout=10_000)
+    assert "Moved from kim to okafor" in console.locator("#audit-table").inner_text()
 
 
 def test_the_front_desk_moves_a_waiting_patient_from_the_visits_detail(server: ServerProcess, screens: Screens) -> None:
@@ -100,3 +116,38 @@ def test_the_front_desk_moves_a_waiting_patient_from_the_visits_detail(server: S
     options = dialog.locator("select[name='provider'] option")
     assert "silva" not in [options.nth(i).get_attribute("value") for i in range(options.count())]
     assert _trail(server, visit)[-1] == ("visit_moved", PEOPLE[Role.front_desk][0], "silva")
+
+
+def test_a_patient_of_a_provider_the_clinic_file_no_longer_has_has_a_lane_and_is_moved_to_one_it_has(
+    tmp_path: Path, screens: Screens
+) -> None:
+    """Today's log books Lena Park with Dr. Lee, and she has arrived; then the clinic file lost Dr. Lee and the
+    server restarted. The timeline keeps a lane for Dr. Lee while a visit names him, and the manager moves Lena to
+    Dr. Kim from it."""
+    clinic = demo_clinic()
+    with_lee = msgspec.structs.replace(clinic, providers=[*clinic.providers, Provider("lee", "Dr. Sam Lee", "SL")])
+    floor = Floor(with_lee, TODAY, ids=Ids.seeded("lee"))
+    events = []
+
+    def tap(command, hour: int, minute: int) -> str:
+        events.append(floor.decide(command, Tap("desk", "t1", with_lee.local(TODAY, dt.time(hour, minute)))))
+        floor.apply(events[-1])
+        return events[-1].change.visit
+
+    visit = tap(BookVisit("Lena Park", "lee", "follow", with_lee.local(TODAY, dt.time(7, 45))), 7, 0)
+    tap(TakeStep(visit, Stage.arrived), 7, 40)
+
+    async def today(log: EmbeddedLog) -> None:
+        await log.append_all(clinic.id, [Record(e) for e in events])
+
+    with serving(tmp_path, today) as server:
+        console = screens.open(f"{server.url}/manager.html", width=1280, height=900)
+        sign_in_page(console, PEOPLE[Role.manager][0], PIN, device="office")
+        lee = console.locator("#timeline [data-provider='lee']")
+        lee.locator(f"g.visit[data-visit='{visit}']").wait_for(timeout=10_000)
+        assert "(not in file)" in lee.locator(".lane-name").text_content()
+        lee.locator(f"g.visit[data-visit='{visit}']").click()
+        console.get_by_label("Move to another provider").select_option("kim")
+        console.locator(f"#visit-detail form[data-move-visit='{visit}']").get_by_role("button", name="Move").click()
+        console.locator(f"#timeline [data-provider='kim'] g.visit[data-visit='{visit}']").wait_for(timeout=5_000)
+        assert console.locator("#timeline [data-provider='lee']").count() == 0  # nobody names him now
