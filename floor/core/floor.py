@@ -776,6 +776,10 @@ class Floor:
         if room in scratch.rooms:
             scratch.rooms[room] = copy.copy(scratch.rooms[room])
         scratch.alerts = dict(self.alerts)
+        if isinstance(event.change, VisitMoved):  # the patient's dwell alert follows them
+            for key, a in self.alerts.items():
+                if a.visit == visit and a.active:
+                    scratch.alerts[key] = copy.copy(a)
         if isinstance(event.change, ProviderPresence | PresenceUndone):
             scratch.presence = {
                 **self.presence,
@@ -834,7 +838,13 @@ class Floor:
                 visit.moved_at = event.at
                 visit.moves += 1
                 visit.version = event.version
-                return Touched(visit, [])
+                # Their wait, if too long, is now the new provider's patient's: the wall and the manager name them.
+                waiting = next(
+                    (a for a in self.alerts.values() if a.active and a.kind == "dwell" and a.visit == visit.id), None
+                )
+                if waiting is not None:
+                    waiting.provider, waiting.updated_at = c.provider, event.at
+                return Touched(visit, [], waiting)
             case StepTaken() as c:
                 visit = self.visits[c.visit]
                 when = c.happened or event.at

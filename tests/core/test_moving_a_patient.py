@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 
 import floor.core.projection as projection
@@ -122,10 +123,16 @@ def test_moving_a_patient_keeps_their_wait_one_episode_and_its_alert_acknowledge
     _review(day, when)
     (dwell,) = [a for a in day.floor.alerts.values() if a.kind == "dwell"]
     day.tap(when, AcknowledgeAlert(dwell.id), "boss", MANAGER)
-    day.tap(when, MoveVisit(visit, "okafor"), "ana", DESK)
+    move = day.floor.decide(MoveVisit(visit, "okafor"), Tap("ana", "t1", at(when), DESK))
+    previewed = day.floor.preview(move)
+    assert day.floor.alerts[dwell.id].provider == "kim"  # the preview changed nothing
+    touched = day.floor.apply(move)
+    # The alert follows the patient to their new provider, and the screens are told with the move.
+    assert touched.alert is day.floor.alerts[dwell.id] and touched.alert.provider == "okafor"
+    assert msgspec.to_builtins(previewed) == msgspec.to_builtins(touched)
     _review(day, when)
-    dwells = [(a.active, a.acknowledged_by) for a in day.floor.alerts.values() if a.kind == "dwell"]
-    assert dwells == [(True, "boss")]
+    dwells = [(a.provider, a.active, a.acknowledged_by) for a in day.floor.alerts.values() if a.kind == "dwell"]
+    assert dwells == [("okafor", True, "boss")]
 
 
 def test_a_prepped_patient_moved_to_an_idle_provider_is_seen_now_and_does_not_make_him_presumed_away() -> None:
