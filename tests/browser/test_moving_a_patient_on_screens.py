@@ -21,7 +21,9 @@ from floor.core.journey import Stage
 from floor.log.base import Record
 from floor.log.embedded import EmbeddedLog
 from tests.browser.conftest import CLINIC, Screens, fast_clock_server, serious_violations, sign_in_page
+from tests.browser.test_clinic_clock_and_conflict_notes import _hold_feed
 from tests.browser.test_learned_on_the_manager_page import TODAY, serving
+from tests.browser.test_live_screens import _room_on_tablet
 from tests.server.conftest import ServerProcess
 from tests.support.staff import PEOPLE, PIN
 
@@ -151,3 +153,27 @@ def test_a_patient_of_a_provider_the_clinic_file_no_longer_has_has_a_lane_and_is
         console.locator(f"#visit-detail form[data-move-visit='{visit}']").get_by_role("button", name="Move").click()
         console.locator(f"#timeline [data-provider='kim'] g.visit[data-visit='{visit}']").wait_for(timeout=5_000)
         assert console.locator("#timeline [data-provider='lee']").count() == 0  # nobody names him now
+
+
+def test_an_assistant_who_rooms_a_patient_moved_meanwhile_is_told_of_the_move_not_of_an_undo(
+    server: ServerProcess, screens: Screens
+) -> None:
+    visit = _here(server, "Ines Mora", roomed=False)
+    tablet = screens.open(f"{server.url}/")
+    passing = _hold_feed(tablet)
+    sign_in_page(tablet, PEOPLE[Role.medical_assistant][0], PIN)
+    tablet.locator(f"[data-visit='{visit}'][data-stage='arrived']").wait_for(timeout=10_000)
+    passing["on"] = False  # this tablet's feed is held back: it still shows the patient with Dr. Kim
+    desk = server.signed_in(Role.front_desk)
+    moved = httpx.post(
+        f"{server.url}{API}/visits/{visit}/events",
+        headers=desk,
+        timeout=10,
+        json={"type": "move", "provider": "okafor"},
+    )
+    assert moved.status_code == 201, moved.text
+    _room_on_tablet(tablet, visit, "e1")
+    note = tablet.locator(f"[data-visit='{visit}'] [data-conflict]")
+    note.wait_for(timeout=5_000)
+    assert "moved to Dr. Daniel Okafor" in note.inner_text(), note.inner_text()
+    assert "undone" not in note.inner_text()
