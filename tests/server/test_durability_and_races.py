@@ -175,6 +175,52 @@ def test_two_concurrent_conflicting_taps_on_one_visit_one_wins_one_gets_409(serv
             )
 
 
+def test_a_burst_of_moves_and_a_rooming_of_one_patient_on_the_version_seen_store_one(server: ServerProcess) -> None:
+    """Three desks send the patient to three providers and an assistant rooms them, all at once, on the version
+    each screen showed: one change is stored, the rest are told it changed (409) and store nothing."""
+    desk, ma = server.signed_in(Role.front_desk), server.signed_in(Role.medical_assistant)
+    with httpx.Client(base_url=server.url) as client:
+        for round_ in range(3):
+            visit = _walk_in(client, f"Burst {round_}", desk).json()["visit"]
+            barrier = threading.Barrier(4)
+            sends = [(desk, {"type": "move", "provider": p}) for p in ("kim", "okafor", "hart")] + [
+                (ma, {"type": "roomed", "room": "e2"})
+            ]
+
+            def send(sent, visit=visit, barrier=barrier) -> httpx.Response:
+                who, body = sent
+                barrier.wait()
+                return client.post(
+                    f"/api/clinics/{CLINIC}/visits/{visit['id']}/events",
+                    json={**body, "expected_version": visit["version"]},
+                    headers=who,
+                )
+
+            with ThreadPoolExecutor(4) as pool:
+                answers = list(pool.map(send, sends))
+            assert sorted(a.status_code for a in answers) == [201, 409, 409, 409], [a.text for a in answers]
+            history = client.get(f"/api/clinics/{CLINIC}/visits/{visit['id']}", headers=desk).json()
+            assert len(history["events"]) == 2  # the booking and the one change that won
+            winner = answers[[a.status_code for a in answers].index(201)].json()
+            assert history["visit"]["version"] == winner["visit"]["version"] == 2
+            if history["visit"]["room"]:
+                assert (
+                    client.post(
+                        f"/api/clinics/{CLINIC}/visits/{visit['id']}/events",
+                        json={"type": "left_without_being_seen"},
+                        headers=ma,
+                    ).status_code
+                    == 201
+                )
+                room = history["visit"]["room"]
+                assert (
+                    client.post(
+                        f"/api/clinics/{CLINIC}/rooms/{room}/events", json={"type": "ready"}, headers=ma
+                    ).status_code
+                    == 201
+                )
+
+
 def test_a_stale_expected_version_gets_409_with_the_visit_as_it_is(server: ServerProcess) -> None:
     desk, ma = server.signed_in(Role.front_desk), server.signed_in(Role.medical_assistant)
     with httpx.Client(base_url=server.url, headers=ma) as client:
