@@ -266,18 +266,23 @@ export function createVisitDetail(ctx) {
     if (!v || !offer?.may || busy) return;
     if (offer.removes && !(await confirmEnd({ title: t("confirm.remove.title", { name: v.patient_name }),
       text: t("confirm.remove.text"), yes: t("confirm.remove.yes") }))) return;
+    await send(v, { type: "undo" }, (now) => (offer.removes ? t("detail.removed", { name: now.patient_name })
+      : t("detail.undone", { name: now.patient_name, stage: ctx.labels.stage(now.stage) })), "detail.could_not_undo");
+  }
+
+  /** A tap on the visit in detail, on the version it shows. `said(visit)`: what to say once it is taken;
+   * `refused`: the words' key for a refusal. */
+  async function send(v, body, said, refused) {
     busy = true;
     message = null;
     paint();
     try {
-      const answer = await ctx.send(path(v.id, "/events"), { type: "undo", expected_version: v.version });
+      const answer = await ctx.send(path(v.id, "/events"), { ...body, expected_version: v.version });
       ctx.onAnswer(answer);
-      const now = answer.visit;
-      message = { text: offer.removes ? t("detail.removed", { name: now.patient_name })
-        : t("detail.undone", { name: now.patient_name, stage: ctx.labels.stage(now.stage) }), error: false };
+      message = { text: said(answer.visit), error: false };
     } catch (err) {
       if (err?.body?.visit) ctx.onAnswer({ visit: err.body.visit });
-      message = { text: t("detail.could_not_undo", { why: err.message || err }), error: true };
+      message = { text: t(refused, { why: err.message || err }), error: true };
     } finally {
       busy = false;
     }
@@ -294,21 +299,8 @@ export function createVisitDetail(ctx) {
   async function move(provider) {
     const v = history?.visit;
     if (!v || !provider || busy || !mayMove(v)) return;
-    busy = true;
-    message = null;
-    paint();
-    try {
-      const answer = await ctx.send(path(v.id, "/events"), { type: "move", provider, expected_version: v.version });
-      ctx.onAnswer(answer);
-      message = { text: t("detail.moved", { name: answer.visit.patient_name, provider: ctx.labels.provider(provider) }), error: false };
-    } catch (err) {
-      if (err?.body?.visit) ctx.onAnswer({ visit: err.body.visit });
-      message = { text: t("detail.could_not_move", { why: err.message || err }), error: true };
-    } finally {
-      busy = false;
-    }
-    await load();
-    dialog?.querySelector("[data-detail-message]")?.focus?.();
+    await send(v, { type: "move", provider },
+      (now) => t("detail.moved", { name: now.patient_name, provider: ctx.labels.provider(provider) }), "detail.could_not_move");
   }
 
   async function undoRoom(roomId, version) {
