@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import shutil
 import tempfile
 from collections.abc import Coroutine
 from typing import TypeVar
@@ -58,7 +59,8 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     )
     say(f"""
 Floor demo: {clinic.name}, a generated clinic day at {args.speed:g}x speed
-(clinic clock starts {demo_clock.now().astimezone(clinic.tz):%H:%M} {clinic.timezone}; data in {data_dir}).
+(clinic clock starts {demo_clock.now().astimezone(clinic.tz):%H:%M} {clinic.timezone}; data in {data_dir},
+removed when the demo stops).
 
   Wall display: {base}/board.html   (the demo pairs it by itself; a real wall waits for a manager)
   Waiting room: {base}/waiting.html
@@ -71,7 +73,9 @@ Floor demo: {clinic.name}, a generated clinic day at {args.speed:g}x speed
 
 Press Ctrl+C to stop.
 """)
-    serve_until_stopped(uvicorn_server(floors, settings, background=[play], demo_pairing_clinic=clinic.id), settings)
+    # The demo's log and staff directory (PIN hashes) go with it.
+    server = uvicorn_server(floors, settings, background=[play], demo_pairing_clinic=clinic.id)
+    serve_until_stopped(server, settings, then=lambda: shutil.rmtree(data_dir, ignore_errors=True))
 
 
 async def _with_directory(floors: Floors, job: Coroutine[None, None, T]) -> T:

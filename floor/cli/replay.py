@@ -35,6 +35,14 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     clinic = load_clinics(args.clinic or [demo_clinic_path()])[0]
     learned = EMPTY
     path = Path(args.file)
+    if _day_of(path) is not None and path.parent.name != clinic.id:
+        # An embedded log keeps a clinic's days in a folder named after it: another clinic's day replayed under
+        # this file folds (Floor keeps what the file lacks) but says what this clinic would have said.
+        print(
+            f"warning: {path} is in a folder named {path.parent.name!r}, and the clinic file is {clinic.id!r}'s; "
+            "give that day's clinic file with --clinic",
+            file=sys.stderr,
+        )
     if not args.no_history:
         # A day file of an embedded log: learn from the days before it in the same folder, as the server
         # learned when that day opened.

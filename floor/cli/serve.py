@@ -138,17 +138,37 @@ def uvicorn_server(
     return uvicorn.Server(config)
 
 
+#: What to do once the server has stopped, before the process ends (`serve_until_stopped`'s `then`).
+_then: list[Callable[[], None]] = []
+
+
 def _exit_cleanly(signum: int, frame: object) -> None:
     # By the time uvicorn hands the signal back, the shutdown is done: sockets closed with 1012, taps in flight
     # stored, the log closed. Freeing the interpreter's objects one by one (thousands of sockets' worth) only
     # delays the restart by a second or two, so the process ends here, its output flushed.
+    for job in _then:
+        job()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
 
 
-def serve_until_stopped(server: uvicorn.Server, settings: Settings) -> None:
+def serve_until_stopped(server: uvicorn.Server, settings: Settings, then: Callable[[], None] | None = None) -> None:
+    """Serve until Ctrl+C or SIGTERM; then `then`, if given (on SIGTERM too, which ends the process at once)."""
+    if then is not None:
+        _then.append(then)
+    try:
+        _serve(server, settings)
+    except KeyboardInterrupt:
+        pass  # Ctrl+C: uvicorn has shut down as gracefully as on SIGTERM (asyncio raises it again once done)
+    finally:
+        if then is not None:
+            _then.remove(then)
+            then()
+
+
+def _serve(server: uvicorn.Server, settings: Settings) -> None:
     # On SIGTERM uvicorn shuts down gracefully (sockets get 1012), then raises the signal again for the handler
     # that was there before it started. A SIGTERM is how a platform restarts a service, not a crash: this
     # handler ends the process with 0, where the default one would die of the signal (-15).

@@ -58,7 +58,7 @@ async def export_measures(
     if format == "csv":
         return Response(
             export.measures_csv(clinic, on, measures).encode(),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8" to a text type
             headers={"Content-Disposition": f'attachment; filename="{clinic.id}-{on}-measures.csv"'},
         )
     body = await asyncio.to_thread(lambda: export.to_json(export.measure_report(clinic, on, measures)))

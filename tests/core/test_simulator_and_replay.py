@@ -55,7 +55,8 @@ def test_replay_gives_each_alert_one_raise_and_at_most_one_clear_in_time_order()
 
 def test_floor_replay_reads_a_recorded_log_file_and_prints_the_alerts(tmp_path) -> None:
     events, _ = simulate_day(CLINIC, DAY, seed=1003)
-    day_file = tmp_path / "2026-11-23.log"
+    day_file = tmp_path / CLINIC.id / "2026-11-23.log"  # as the embedded log keeps it: DATA/<clinic>/<day>.log
+    day_file.parent.mkdir()
     day_file.write_bytes(b"".join(frame(Record(e)) for e in events))
     assert read_events(day_file) == events
     json_file = tmp_path / "day.json"
@@ -74,6 +75,19 @@ def test_floor_replay_reads_a_recorded_log_file_and_prints_the_alerts(tmp_path) 
     assert len(printed) == len(lines)
     assert any(" alert_raised " in p and " cascade " in p for p in printed)
     assert f"{len(lines)} alert changes" in out.stderr
+    assert "warning" not in out.stderr
+    # Another clinic's day, replayed under this clinic's file (the default), is told to give its own.
+    other = tmp_path / "northside" / day_file.name
+    other.parent.mkdir()
+    other.write_bytes(day_file.read_bytes())
+    out = subprocess.run(
+        [sys.executable, "-m", "floor", "--log-level", "warning", "replay", str(other)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "in a folder named 'northside', and the clinic file is 'riverside'" in out.stderr
 
 
 def test_floor_replay_learns_from_the_days_before_it_in_the_folder_as_the_server_did(tmp_path) -> None:

@@ -135,6 +135,7 @@ def test_two_clinic_days_across_midnight_in_auckland(tmp_path: Path) -> None:
         assert {g.code.coding[0].code: g for g in report.group}["booked"].measureScore.value == 3
         csv = client.get(f"{API}/export/measures", params={"day": str(FIRST), "format": "csv"}, headers=manager)
         assert csv.status_code == 200 and csv.text.splitlines()[1].startswith(f"riverside,{FIRST},,3,")
+        assert csv.headers["content-type"] == "text/csv; charset=utf-8"  # once (it was said twice)
 
         tomorrow = client.get(f"{API}/measures", params={"day": str(SECOND + dt.timedelta(days=1))}, headers=manager)
         assert tomorrow.status_code == 422 and tomorrow.json()["field"] == "day"
