@@ -16,7 +16,7 @@ import { ROOM_MARK, ROOM_STATE_LABEL } from "./labels.js";
 
 
 /** The stages of a patient here and waiting for the provider: they can be moved to another provider. */
-const MOVABLE = new Set(["arrived", "roomed", "prep_done"]);
+export const MOVABLE = new Set(["arrived", "roomed", "prep_done"]);
 
 /** The steps that end a visit: each asks first. */
 export const ENDING = new Set(["no_show", "cancelled", "left_without_being_seen"]);

@@ -7,8 +7,10 @@ import { $, el, plural } from "../lib/dom.js";
 import { DWELL_PHRASE, STAGE_STATE } from "../lib/labels.js";
 import { cascadeFigures, cascadeShown } from "../lib/alert-lines.js";
 import { clinicPath, codedName, hm, minutesText, page, providerName, staffName, state } from "./floor.js";
+import { MOVABLE } from "../lib/visit-detail.js";
 import { scheduleRender } from "./live.js";
 import { api, signedOut } from "./session.js";
+import { showVisit } from "./timeline.js";
 
 export const alertUi = new Map(); // alert id -> {pending, error}
 
@@ -61,9 +63,16 @@ function alertBody(a) {
   return parts.join(" ");
 }
 
+/** The alert's patients who are here and still waiting: a manager can send them to another provider. */
+function waitingOf(a) {
+  if (a.cleared_at) return [];
+  const ids = a.kind === "cascade" ? a.detail?.affected || [] : a.kind === "dwell" ? [a.visit] : [];
+  return ids.filter((id) => MOVABLE.has(state.visits.get(id)?.stage) && state.providers.length > 1);
+}
+
 function alertSignature(a) {
   const ui = alertUi.get(a.id) || {};
-  return JSON.stringify([a.version, a.cleared_at, a.acknowledged_by, a.updated_at, ui.pending, ui.error,
+  return JSON.stringify([a.version, a.cleared_at, a.acknowledged_by, a.updated_at, ui.pending, ui.error, waitingOf(a),
     a.kind === "cascade" ? (a.detail?.affected || []).map(codedName) : codedName(a.visit), page.staffNames.size,
     a.kind === "cascade" ? cascadeShown(figuresOf(a)) : null]);
 }
@@ -86,6 +95,20 @@ function alertNode(a) {
   if (a.updated_at && !cleared) meta.push(`updated ${hm(parseTime(a.updated_at))}`);
   if (cleared) meta.push(`cleared ${hm(parseTime(a.cleared_at))}`);
   li.append(el("p", "alert-meta", meta.join(" · ")));
+  const waiting = waitingOf(a);
+  if (waiting.length) {
+    const actions = el("p", "alert-actions");
+    for (const id of waiting.slice(0, 4)) {
+      const move = el("button", "small secondary", `Move ${codedName(id)}…`);
+      move.type = "button";
+      move.dataset.action = "move";
+      move.dataset.moveFrom = id;
+      move.title = "Open the visit to send the patient to another provider";
+      move.addEventListener("click", () => showVisit(id));
+      actions.append(move, " ");
+    }
+    li.append(actions);
+  }
   const ui = alertUi.get(a.id) || {};
   if (a.acknowledged_by) {
     const ack = el("p", "ack", `Acknowledged by ${staffName(a.acknowledged_by)}${a.acknowledged_at ? ` at ${hm(parseTime(a.acknowledged_at))}` : ""}`);
@@ -118,10 +141,13 @@ function syncAlertList(list, alerts) {
     let node = existing.get(a.id);
     if (!node || node.dataset.signature !== alertSignature(a)) {
       const fresh = alertNode(a);
-      const hadFocus = node && node.contains(document.activeElement);
+      const focused = node && node.contains(document.activeElement) ? document.activeElement : null;
       if (node) node.replaceWith(fresh);
       node = fresh;
-      if (hadFocus) (node.querySelector(".ack") || node.querySelector("button") || node).focus?.();
+      // The focus stays on the same control where it still is (a move of the same patient), else the
+      // acknowledgement.
+      const same = focused?.dataset.moveFrom && node.querySelector(`[data-move-from="${CSS.escape(focused.dataset.moveFrom)}"]`);
+      if (focused) (same || node.querySelector(".ack") || node.querySelector("[data-action='acknowledge']") || node).focus?.();
     }
     existing.delete(a.id);
     if (list.children[i] !== node) list.insertBefore(node, list.children[i] || null);
@@ -179,7 +205,7 @@ async function acknowledge(id) {
   if (state.clinic === clinic) {
     renderAlerts();
     const node = $("alerts").querySelector(`[data-alert="${CSS.escape(id)}"]`);
-    (node?.querySelector(".ack") || node?.querySelector("button"))?.focus();
+    (node?.querySelector(".ack") || node?.querySelector("[data-action='acknowledge']"))?.focus();
   }
 }
 

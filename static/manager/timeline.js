@@ -6,6 +6,7 @@ import { parseTime } from "../lib/page.js";
 import { svg } from "../lib/svg.js";
 import { $, el, plural } from "../lib/dom.js";
 import { STAGE_STATE } from "../lib/labels.js";
+import { MOVABLE } from "../lib/visit-detail.js";
 import {
   ENDS, PATH, SEGMENT_LABEL, WAITING, clinicPath, clinicTime, hm, hourLabel, minutesText, page, providerName,
   serverNow, state, zoneOffset,
@@ -404,11 +405,20 @@ function renderVisitDetail() {
   if (focused) box.querySelector(`#${CSS.escape(focused)}`)?.focus({ preventScroll: true });
 }
 
+/** Show a visit's detail (from an alert naming it): the detail in view, its move, if it has one, in focus. */
+export function showVisit(id) {
+  selectedVisit = id;
+  renderVisitDetail();
+  scheduleRender("timeline");
+  const box = $("visit-detail");
+  box.scrollIntoView({ block: "nearest" });
+  (box.querySelector("#move-provider") || box.querySelector("#visit-detail-close"))?.focus({ preventScroll: true });
+}
+
 // -- moving a waiting patient to another provider ---------------------------------------------------------
 // A patient who is here and waiting (not yet with the provider) can go to another provider who can see them
 // sooner: the server moves them (the front desk or a manager), the feed brings the change to every screen.
 
-const MOVABLE = new Set(["arrived", "roomed", "prep_done"]);
 
 function moveForm(v, chosen) {
   const form = el("form", "move-visit");

@@ -12,6 +12,7 @@ import httpx
 import msgspec
 import pytest
 
+from floor.clock import ManualClock
 from floor.config import Provider, demo_clinic
 from floor.core.access import Role
 from floor.core.commands import BookVisit, TakeStep, Tap
@@ -21,11 +22,12 @@ from floor.core.journey import Stage
 from floor.log.base import Record
 from floor.log.embedded import EmbeddedLog
 from tests.browser.conftest import CLINIC, Screens, fast_clock_server, serious_violations, sign_in_page
+from tests.browser.test_cascade_minutes_agree import BOOKED, ManualClockServer, _book_kims_day, _headers, clinic_time
 from tests.browser.test_clinic_clock_and_conflict_notes import _hold_feed
 from tests.browser.test_learned_on_the_manager_page import TODAY, serving
 from tests.browser.test_live_screens import _room_on_tablet
 from tests.server.conftest import ServerProcess
-from tests.support.staff import PEOPLE, PIN
+from tests.support.staff import PEOPLE, PIN, test_floors
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -177,3 +179,50 @@ def test_an_assistant_who_rooms_a_patient_moved_meanwhile_is_told_of_the_move_no
     note.wait_for(timeout=5_000)
     assert "moved to Dr. Daniel Okafor" in note.inner_text(), note.inner_text()
     assert "undone" not in note.inner_text()
+
+
+def test_the_manager_moves_a_waiting_patient_from_dr_kims_cascade_alert(tmp_path: Path, screens: Screens) -> None:
+    """Dr. Kim's first two patients wait, nobody rooms them: at 8:31 her cascade is up, naming them. From the
+    alert, the manager opens one and sends them to Dr. Okafor; the alert no longer names them."""
+    clock = ManualClock(clinic_time("07:45"))
+    floors = test_floors(tmp_path, clock=clock, tick_seconds=3600)
+    with ManualClockServer(floors) as server:
+        for role in (Role.front_desk, Role.manager):
+            person, name = PEOPLE[role]
+            server.run(floors.sessions.add_staff(person, name, role, PIN, "test"))
+        desk = _headers(server, Role.front_desk)
+        visits = _book_kims_day(server, desk)
+        for visit, start in zip(visits[:2], BOOKED[:2], strict=True):
+            clock.set(clinic_time(start))
+            tapped = httpx.post(
+                f"{server.url}{API}/visits/{visit['id']}/events", headers=desk, json={"type": "arrived"}
+            )
+            assert tapped.status_code == 201, tapped.text
+        clock.set(clinic_time("08:31"))
+        server.tick()
+        console = screens.open(f"{server.url}/manager.html", width=1280, height=900)
+        sign_in_page(console, PEOPLE[Role.manager][0], PIN, device="office")
+        alert = console.locator("#alerts li.alert-cascade[data-state='active']")
+        first = visits[0]["id"]
+        move = alert.locator(f"[data-move-from='{first}']")
+        move.wait_for(timeout=10_000)
+        assert "Pat Number0" in move.inner_text()
+        assert serious_violations(console) == []
+        move.click()
+        detail = console.locator(f"#visit-detail form[data-move-visit='{first}']")
+        detail.wait_for(timeout=5_000)
+        assert console.evaluate("() => document.activeElement?.id") == "move-provider"
+        console.get_by_label("Move to another provider").select_option("okafor")
+        detail.get_by_role("button", name="Move").click()
+        console.wait_for_function(
+            "() => /moved to Dr\\. Daniel Okafor/.test(document.querySelector('#move-message')?.textContent)",
+            timeout=5_000,
+        )
+        server.tick()  # the review after the move
+        console.wait_for_function(
+            "(id) => !document.querySelector(`#alerts li.alert-cascade[data-state='active'] [data-move-from='${id}']`)"
+            " && !/Pat Number0/.test(document.querySelector('#alerts li.alert-cascade[data-state=active]')"
+            "?.textContent || '')",
+            arg=first,
+            timeout=10_000,
+        )
