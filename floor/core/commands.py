@@ -42,7 +42,9 @@ class RescheduleVisit(Struct, frozen=True):
 
 class MoveVisit(Struct, frozen=True):
     """Move a patient who is here and waiting (arrived, roomed or prep done) to another provider: the desk or a
-    manager sends them to the one who can see them sooner. Moving them back is another move."""
+    manager sends them to the one who can see them sooner. Moving them back is another move. A visit booked on
+    the floor and not yet arrived is booked with the other provider instead (a schedule's visit is moved in
+    the schedule)."""
 
     visit: str
     provider: str

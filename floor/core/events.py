@@ -34,7 +34,8 @@ class VisitBooked(Struct, tag="visit_booked", frozen=True):
 
 class VisitRescheduled(Struct, tag="visit_rescheduled", frozen=True):
     """A scheduled visit (not yet arrived) moved to a new start, provider or visit type: the schedule
-    changed in the clinic's EHR and was imported again. The full new values, and the ones they replace."""
+    changed in the clinic's EHR and was imported again; or, for a visit booked on the floor, the desk or a
+    manager moved it to another provider (MoveVisit). The full new values, and the ones they replace."""
 
     visit: str
     start: dt.datetime

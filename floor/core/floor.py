@@ -172,11 +172,12 @@ class Touched(Struct):
     presence: ProviderPresenceView | None = None
 
 
-#: The stages a patient can be moved to another provider in: here, and the provider not yet with them.
+#: The stages a patient can be moved to another provider in: here, and the provider not yet with them. (A visit
+#: booked on the floor can also be moved before the patient comes: `Floor._move`.)
 MOVABLE = (Stage.arrived, Stage.roomed, Stage.prep_done)
 _NOT_HERE = "only a patient who is here and waiting can be moved to another provider"
 _NOT_MOVABLE = {
-    Stage.scheduled: "a visit not yet arrived is moved in the schedule; once here, it can be moved on the floor",
+    Stage.scheduled: "a visit booked from the clinic's schedule is moved there until the patient is here",
     Stage.provider_in: "the provider is already with them",
     Stage.teach_back_done: "the provider is already with them",
 }
@@ -457,9 +458,10 @@ class Floor:
             visit.id, start, c.provider, c.visit_type, c.notes, visit.start, visit.provider, visit.visit_type
         )
 
-    def _move(self, c: MoveVisit) -> VisitMoved:
+    def _move(self, c: MoveVisit) -> VisitMoved | VisitRescheduled:
         visit = self._visit(c.visit, c.expected_version)
-        if visit.stage not in MOVABLE:
+        booked_here = visit.stage is Stage.scheduled and visit.external_id is None
+        if visit.stage not in MOVABLE and not booked_here:
             raise Refusal(
                 Why.illegal_step,
                 f"The visit is {_human(visit.stage)}: {_NOT_MOVABLE.get(visit.stage, _NOT_HERE)}.",
@@ -471,6 +473,19 @@ class Floor:
             raise Refusal(Why.invalid, f"No provider {c.provider!r} in this clinic (known: {known}).", field="provider")
         if c.provider == visit.provider:
             raise Refusal(Why.invalid, f"The visit is already with {c.provider}.", field="provider", visit=visit.id)
+        if booked_here:
+            # Not here yet, and booked on the floor (no schedule leads it): booked with the other provider at the
+            # same time, theirs to plan for, as a schedule import would move it.
+            return VisitRescheduled(
+                visit.id,
+                visit.start,
+                c.provider,
+                visit.visit_type,
+                visit.notes,
+                visit.start,
+                visit.provider,
+                visit.visit_type,
+            )
         return VisitMoved(visit.id, c.provider, visit.provider)
 
     def _check_provider_and_type(self, provider: str, visit_type: str) -> None:

@@ -16,7 +16,13 @@ import { ROOM_MARK, ROOM_STATE_LABEL } from "./labels.js";
 
 
 /** The stages of a patient here and waiting for the provider: they can be moved to another provider. */
-export const MOVABLE = new Set(["arrived", "roomed", "prep_done"]);
+const MOVABLE = new Set(["arrived", "roomed", "prep_done"]);
+
+/** Whether a visit can go to another provider (the server decides): a patient here and waiting, or a visit booked
+ * on the floor not yet come (a schedule import's is moved in the schedule). */
+export function movable(v) {
+  return Boolean(v) && (MOVABLE.has(v.stage) || (v.stage === "scheduled" && !v.external_id));
+}
 
 /** The steps that end a visit: each asks first. */
 export const ENDING = new Set(["no_show", "cancelled", "left_without_being_seen"]);
@@ -290,10 +296,10 @@ export function createVisitDetail(ctx) {
     dialog?.querySelector("[data-detail-message]")?.focus?.();
   }
 
-  /** A patient here and waiting, and a person who may send them to another provider (the server decides). */
+  /** A visit that can go to another provider, and a person who may send it (the server decides). */
   function mayMove(v) {
     const me = ctx.me();
-    return MOVABLE.has(v.stage) && (me?.role === "manager" || me?.role === "front_desk");
+    return movable(v) && (me?.role === "manager" || me?.role === "front_desk");
   }
 
   async function move(provider) {

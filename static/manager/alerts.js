@@ -7,7 +7,7 @@ import { $, el, plural } from "../lib/dom.js";
 import { DWELL_PHRASE, STAGE_STATE } from "../lib/labels.js";
 import { cascadeFigures, cascadeShown } from "../lib/alert-lines.js";
 import { clinicPath, codedName, hm, minutesText, page, providerName, staffName, state } from "./floor.js";
-import { MOVABLE } from "../lib/visit-detail.js";
+import { movable } from "../lib/visit-detail.js";
 import { scheduleRender } from "./live.js";
 import { api, signedOut } from "./session.js";
 import { showVisit } from "./timeline.js";
@@ -63,11 +63,12 @@ function alertBody(a) {
   return parts.join(" ");
 }
 
-/** The alert's patients who are here and still waiting: a manager can send them to another provider. */
+/** The alert's patients who can still go to another provider (here and waiting, or booked on the floor and not
+ * yet come): a manager can send them to one who can see them sooner. */
 function waitingOf(a) {
   if (a.cleared_at) return [];
   const ids = a.kind === "cascade" ? a.detail?.affected || [] : a.kind === "dwell" ? [a.visit] : [];
-  return ids.filter((id) => MOVABLE.has(state.visits.get(id)?.stage) && state.providers.length > 1);
+  return ids.filter((id) => movable(state.visits.get(id)) && state.providers.length > 1);
 }
 
 function alertSignature(a) {

@@ -6,7 +6,7 @@ import { parseTime } from "../lib/page.js";
 import { svg } from "../lib/svg.js";
 import { $, el, plural } from "../lib/dom.js";
 import { STAGE_STATE } from "../lib/labels.js";
-import { MOVABLE } from "../lib/visit-detail.js";
+import { movable as canMove } from "../lib/visit-detail.js";
 import {
   ENDS, PATH, SEGMENT_LABEL, WAITING, clinicPath, clinicTime, hm, hourLabel, minutesText, page, providerName,
   serverNow, state, zoneOffset,
@@ -369,7 +369,7 @@ function renderVisitDetail() {
   }
   if (v.without_teach_back) fact("Note", "Checked out without teach-back");
   if (moving && moving.visit !== v.id) moving = null;
-  const movable = MOVABLE.has(v.stage) && state.providers.some((q) => q.id !== v.provider);
+  const movable = canMove(v) && state.providers.some((q) => q.id !== v.provider);
   // The timeline is drawn again as the clock runs; the detail only when what it says changes, so a provider
   // being chosen from its list (open, or with the focus) is left alone.
   const shown = JSON.stringify([v.id, v.patient_name, v.version, facts, movable && state.providers.map((q) => q.id), moving]);

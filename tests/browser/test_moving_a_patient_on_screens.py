@@ -218,7 +218,17 @@ def test_the_manager_moves_a_waiting_patient_from_dr_kims_cascade_alert(tmp_path
             "() => /moved to Dr\\. Daniel Okafor/.test(document.querySelector('#move-message')?.textContent)",
             timeout=5_000,
         )
-        server.tick()  # the review after the move
+        # A patient not yet come, booked on the floor: booked with Dr. Okafor instead, from the alert too.
+        later = visits[2]["id"]
+        alert.locator(f"[data-move-from='{later}']").click()
+        console.locator(f"#visit-detail form[data-move-visit='{later}']").wait_for(timeout=5_000)
+        console.get_by_label("Move to another provider").select_option("okafor")
+        console.locator(f"#visit-detail form[data-move-visit='{later}']").get_by_role("button", name="Move").click()
+        console.locator(f"#timeline [data-provider='okafor'] [data-visit='{later}']").first.wait_for(timeout=5_000)
+        manager = _headers(server, Role.manager)
+        history = httpx.get(f"{server.url}{API}/visits/{later}", headers=manager).json()
+        assert history["events"][-1]["change"]["type"] == "visit_rescheduled"
+        server.tick()  # the review after the moves
         console.wait_for_function(
             "(id) => !document.querySelector(`#alerts li.alert-cascade[data-state='active'] [data-move-from='${id}']`)"
             " && !/Pat Number0/.test(document.querySelector('#alerts li.alert-cascade[data-state=active]')"

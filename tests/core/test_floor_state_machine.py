@@ -309,8 +309,9 @@ class FloorMachine(RuleBasedStateMachine):
         role=st.sampled_from([None, *Role]),
     )
     def move(self, pick: int, provider: str, version: int | str | None, role: Role | None) -> None:
-        """Send a patient to another provider: only one who is here and waiting, only to another of the clinic's
-        providers, only by the desk or a manager; the patient keeps their stage, room and booked time."""
+        """Send a patient to another provider: only one who is here and waiting (or booked on the floor and not yet
+        come: booked with the other instead), only to another of the clinic's providers, only by the desk or a
+        manager; the patient keeps their stage, room and booked time."""
         visit_id = self.visit_id(pick, latest_first=True)
         before = self.floor.visits.get(visit_id)
         before = msgspec.structs.replace(before) if before else None
@@ -318,9 +319,19 @@ class FloorMachine(RuleBasedStateMachine):
         if ev is None:
             return
         assert role is None or may(role, Act.move_visit)
-        assert before is not None and before.stage in MOVABLE and provider in PROVIDERS
-        assert isinstance(ev.change, VisitMoved) and ev.change.previous_provider == before.provider != provider
+        assert before is not None and provider in PROVIDERS and provider != before.provider
         after = self.floor.visits[visit_id]
+        if before.stage is Stage.scheduled:
+            assert before.external_id is None and isinstance(ev.change, VisitRescheduled)
+            assert (after.provider, after.moved_from, after.start, after.stage) == (
+                provider,
+                None,
+                before.start,
+                before.stage,
+            )
+            return
+        assert before.stage in MOVABLE
+        assert isinstance(ev.change, VisitMoved) and ev.change.previous_provider == before.provider
         assert (after.provider, after.version) == (provider, before.version + 1)
         kept = (after.stage, after.room, after.start, after.times)
         assert kept == (before.stage, before.room, before.start, before.times)

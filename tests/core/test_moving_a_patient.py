@@ -14,7 +14,7 @@ from floor.core.access import Role
 from floor.core.alerts import review
 from floor.core.commands import AcknowledgeAlert, BookVisit, MoveVisit, TakeStep, Tap, UndoStep
 from floor.core.errors import Refusal, Why
-from floor.core.events import VisitMoved
+from floor.core.events import VisitMoved, VisitRescheduled
 from floor.core.floor import Floor
 from floor.core.journey import Stage
 from floor.core.projection import absent_until, project
@@ -59,12 +59,14 @@ def test_only_a_patient_here_and_waiting_is_moved_by_the_desk_or_a_manager_to_an
     None
 ):
     day = Day()
-    scheduled, seen = day.book("08:00", "08:20")
+    (seen,) = day.book("08:20")
+    imported = day.tap("07:30", BookVisit("P Sched", "kim", "follow", at("08:00"), external_id="A-1")).change.visit
     walk_in = day.tap("08:05", BookVisit("P Walk", "kim", "follow", walk_in=True)).change.visit
     for step, room in ((Stage.arrived, None), (Stage.roomed, "e2"), (Stage.prep_done, None), (Stage.provider_in, None)):
         day.tap("08:06", TakeStep(seen, step, room))
 
-    assert "moved in the schedule" in _refused(day, MoveVisit(scheduled, "okafor")).message
+    # A visit the clinic's schedule booked is moved there until the patient is here (the schedule leads).
+    assert "moved there until the patient is here" in _refused(day, MoveVisit(imported, "okafor")).message
     assert "already with them" in _refused(day, MoveVisit(seen, "okafor")).message
     for role in (MA, PROVIDER):
         refusal = _refused(day, MoveVisit(walk_in, "okafor"), role, "kim")
@@ -78,6 +80,20 @@ def test_only_a_patient_here_and_waiting_is_moved_by_the_desk_or_a_manager_to_an
     # A walk-in just booked is here and waiting.
     day.tap("08:31", MoveVisit(walk_in, "silva", expected_version=1), "ana", DESK)
     assert day.floor.visits[walk_in].provider == "silva"
+
+
+def test_a_visit_booked_on_the_floor_is_booked_with_another_provider_before_the_patient_comes() -> None:
+    """Nobody's schedule leads a visit booked on the floor: moved before the patient comes, it is theirs to plan
+    for at the same time (a `visit_rescheduled`, as an import would move it), not a patient fitted in."""
+    day = Day()
+    (visit,) = day.book("09:00")
+    event = day.tap("08:10", MoveVisit(visit, "okafor", expected_version=1), "ana", DESK)
+    assert event.change == VisitRescheduled(visit, at("09:00"), "okafor", "follow", "", at("09:00"), "kim", "follow")
+    moved = day.floor.visits[visit]
+    assert (moved.provider, moved.moved_from, moved.stage) == ("okafor", None, Stage.scheduled)
+    (projected,) = project(day.floor, "okafor", at("08:10")).visits
+    assert projected.visit == visit and not projected.fitted_in
+    assert not project(day.floor, "kim", at("08:10")).visits
 
 
 def test_moving_the_waiting_patients_of_a_provider_who_has_not_started_takes_them_out_of_her_cascade() -> None:

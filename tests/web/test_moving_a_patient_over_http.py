@@ -104,14 +104,32 @@ def test_a_bad_move_is_refused_naming_what_is_wrong_and_stores_nothing(
     assert client.get(f"{API}/visits/{visit}", headers=people["desk"]).json()["visit"]["provider"] == "kim"
 
 
-def test_a_visit_not_yet_arrived_is_moved_in_the_schedule_not_on_the_floor(world) -> None:
+def test_a_visit_booked_on_the_floor_is_moved_before_the_patient_comes_one_from_the_schedule_is_not(world) -> None:
     client, _, people = world
     visit = _booked(client, people)
     answer = client.post(
         f"{API}/visits/{visit}/events", json={"type": "move", "provider": "okafor"}, headers=people["desk"]
     )
-    assert answer.status_code == 409, answer.text
-    assert "moved in the schedule" in answer.json()["message"]
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["event"]["change"]["type"] == "visit_rescheduled"
+    assert (answer.json()["visit"]["provider"], answer.json()["visit"]["moved_from"]) == ("okafor", None)
+    # The schedule's visit: booked by an import, moved in the schedule until the patient is here.
+    csv = b"external_id,time,provider,visit_type,patient_name\nA-9,10:00,kim,follow,Rosa Diaz\n"
+    imported = client.post(
+        f"{API}/schedule?date=2026-11-23",
+        content=csv,
+        headers=people["manager"] | {"Content-Type": "text/csv"},
+    )
+    assert imported.status_code == 200, imported.text
+    board = client.get(f"{API}/board", headers=people["manager"]).json()
+    (rosa,) = [v["id"] for v in board["visits"] if v["patient_name"] == "Rosa Diaz"]
+    before = _seq(client, people)
+    refused = client.post(
+        f"{API}/visits/{rosa}/events", json={"type": "move", "provider": "okafor"}, headers=people["desk"]
+    )
+    assert refused.status_code == 409, refused.text
+    assert "moved there until the patient is here" in refused.json()["message"]
+    assert _seq(client, people) == before
 
 
 def test_a_move_retried_under_its_key_moves_once_and_a_burst_of_moves_stores_one(world) -> None:
