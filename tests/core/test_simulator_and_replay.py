@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -53,6 +54,17 @@ def test_replay_gives_each_alert_one_raise_and_at_most_one_clear_in_time_order()
     assert {a.id for a in floor.alerts.values()} == set(raised)
 
 
+def _floor_replay(day_file: Path, *flags: str) -> subprocess.CompletedProcess:
+    """`floor replay` of a day file, as a user runs it; what it printed."""
+    return subprocess.run(
+        [sys.executable, "-m", "floor", "--log-level", "warning", "replay", *flags, str(day_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
 def test_floor_replay_reads_a_recorded_log_file_and_prints_the_alerts(tmp_path) -> None:
     events, _ = simulate_day(CLINIC, DAY, seed=1003)
     day_file = tmp_path / CLINIC.id / "2026-11-23.log"  # as the embedded log keeps it: DATA/<clinic>/<day>.log
@@ -63,13 +75,7 @@ def test_floor_replay_reads_a_recorded_log_file_and_prints_the_alerts(tmp_path) 
     json_file.write_bytes(msgspec.json.encode(events))
     assert read_events(json_file) == events
 
-    out = subprocess.run(
-        [sys.executable, "-m", "floor", "--log-level", "warning", "replay", str(day_file)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    out = _floor_replay(day_file)
     lines, _ = replay(CLINIC, events)
     printed = out.stdout.splitlines()
     assert len(printed) == len(lines)
@@ -80,13 +86,7 @@ def test_floor_replay_reads_a_recorded_log_file_and_prints_the_alerts(tmp_path) 
     other = tmp_path / "northside" / day_file.name
     other.parent.mkdir()
     other.write_bytes(day_file.read_bytes())
-    out = subprocess.run(
-        [sys.executable, "-m", "floor", "--log-level", "warning", "replay", str(other)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    out = _floor_replay(other)
     assert "in a folder named 'northside', and the clinic file is 'riverside'" in out.stderr
 
 
@@ -100,13 +100,7 @@ def test_floor_replay_learns_from_the_days_before_it_in_the_folder_as_the_server
     (tmp_path / f"{DAY + dt.timedelta(days=1)}.log").write_bytes(b"".join(frame(Record(e)) for e in later))
 
     def printed(*flags: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "floor", "--log-level", "warning", "replay", *flags, str(tmp_path / f"{DAY}.log")],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
+        return _floor_replay(tmp_path / f"{DAY}.log", *flags)
 
     learned = learn(CLINIC, [fold_day(CLINIC, past_day, past)])
     assert learned.stages  # the past day taught something
