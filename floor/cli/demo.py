@@ -37,12 +37,24 @@ def add(d: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
-    from floor.demo import add_demo_staff, play_day
-
     clinics = load_clinics([demo_clinic_path()])
     clinic = clinics[0]
     demo_clock = _demo_clock(clinic, args.speed, args.start, clock)
     data_dir = tempfile.mkdtemp(prefix="floor-demo-")
+    # The demo's log and staff directory (PIN hashes) go with it, however it stops: Ctrl+C or an error (here),
+    # SIGTERM (serve_until_stopped's `then`, as the process ends at once).
+    try:
+        _play(args, settings, clinics, demo_clock, data_dir)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _play(
+    args: argparse.Namespace, settings: Settings, clinics: list[Clinic], demo_clock: Clock, data_dir: str
+) -> None:
+    from floor.demo import add_demo_staff, play_day
+
+    clinic = clinics[0]
     floors = embedded_floors(clinics, data_dir, demo_clock)
     # Heartbeats, delays and reviews as often in clinic time as on a real day.
     floors.tick_seconds = max(0.5, floors.tick_seconds / args.speed)
@@ -73,7 +85,6 @@ removed when the demo stops).
 
 Press Ctrl+C to stop.
 """)
-    # The demo's log and staff directory (PIN hashes) go with it.
     server = uvicorn_server(floors, settings, background=[play], demo_pairing_clinic=clinic.id)
     serve_until_stopped(server, settings, then=lambda: shutil.rmtree(data_dir, ignore_errors=True))
 

@@ -32,14 +32,17 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     from floor.days import fold_day
     from floor.replay import read_events, replay
 
-    clinic = load_clinics(args.clinic or [demo_clinic_path()])[0]
-    learned = EMPTY
     path = Path(args.file)
-    if _day_of(path) is not None and path.parent.name != clinic.id:
-        # An embedded log keeps a clinic's days in a folder named after it: another clinic's day replayed under
-        # this file folds (Floor keeps what the file lacks) but says what this clinic would have said.
+    # An embedded log keeps a clinic's days in a folder named after it (DATA/<clinic>/<day>.log).
+    folder = path.resolve().parent.name if path.suffix == ".log" and _day_of(path) is not None else None
+    clinics = load_clinics(args.clinic or [demo_clinic_path()])
+    clinic = next((c for c in clinics if c.id == folder), clinics[0])
+    learned = EMPTY
+    if folder is not None and folder != clinic.id:
+        # Another clinic's day replayed under this file folds (Floor keeps what the file lacks), but says what
+        # this clinic would have said.
         print(
-            f"warning: {path} is in a folder named {path.parent.name!r}, and the clinic file is {clinic.id!r}'s; "
+            f"warning: {path} is in a folder named {folder!r}, and the clinic file is for {clinic.id!r}; "
             "give that day's clinic file with --clinic",
             file=sys.stderr,
         )

@@ -175,7 +175,10 @@ class Touched(Struct):
 #: The stages a patient can be moved to another provider in: here, and the provider not yet with them. (A visit
 #: booked on the floor can also be moved before the patient comes: `Floor._move`.)
 MOVABLE = (Stage.arrived, Stage.roomed, Stage.prep_done)
-_NOT_HERE = "only a patient who is here and waiting can be moved to another provider"
+_NOT_HERE = (
+    "only a patient who is here and waiting, or a visit booked on the floor not yet come, can be moved to another "
+    "provider"
+)
 _NOT_MOVABLE = {
     Stage.scheduled: "a visit booked from the clinic's schedule is moved there until the patient is here",
     Stage.provider_in: "the provider is already with them",

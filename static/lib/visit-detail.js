@@ -4,7 +4,8 @@
 //   confirmEnd({...})         an accessible "are you sure" for the steps that end a visit (a modal <dialog>)
 //   createVisitDetail(ctx)    a visit's detail: its full history, and undo of its last step (or, for a walk-in
 //                             with no step yet, its removal as booked by mistake) by whoever made it or a manager;
-//                             and, for a patient here and waiting, a move to another provider (desk or manager)
+//                             and, for a patient here and waiting or a visit booked on the floor not yet come, a
+//                             move to another provider (desk or manager)
 //   roomUndoButton(room, me)  "Undo ready/blocked/unblocked" for a room whose last mark can still be undone
 //
 // The server decides who may undo what (floor/core/floor.py; 403 otherwise): the buttons here only offer what

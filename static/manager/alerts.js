@@ -105,7 +105,8 @@ function alertNode(a) {
       move.dataset.action = "move";
       move.dataset.moveFrom = id;
       move.title = "Open the visit to send the patient to another provider";
-      move.addEventListener("click", () => showVisit(id));
+      move.setAttribute("aria-describedby", headId);
+      move.addEventListener("click", () => showVisit(id, move));
       actions.append(move, " ");
     }
     li.append(actions);
@@ -145,10 +146,12 @@ function syncAlertList(list, alerts) {
       const focused = node && node.contains(document.activeElement) ? document.activeElement : null;
       if (node) node.replaceWith(fresh);
       node = fresh;
-      // The focus stays on the same control where it still is (a move of the same patient), else the
-      // acknowledgement.
+      // The focus stays on the same control where it still is (a move of the same patient), else another move,
+      // else the acknowledgement.
       const same = focused?.dataset.moveFrom && node.querySelector(`[data-move-from="${CSS.escape(focused.dataset.moveFrom)}"]`);
-      if (focused) (same || node.querySelector(".ack") || node.querySelector("[data-action='acknowledge']") || node).focus?.();
+      // Not the acknowledgement if a move had it: Enter there would acknowledge what the person meant to move.
+      const next = focused?.dataset.moveFrom ? node.querySelector("[data-move-from]") : null;
+      if (focused) (same || next || node.querySelector(".ack") || node.querySelector("[data-action='acknowledge']") || node).focus?.();
     }
     existing.delete(a.id);
     if (list.children[i] !== node) list.insertBefore(node, list.children[i] || null);

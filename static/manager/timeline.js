@@ -15,12 +15,14 @@ import { renderClock, scheduleRender } from "./live.js";
 import { signedOut } from "./session.js";
 
 let selectedVisit = null;
+let opener = null;
 /** The move of the visit in detail to another provider: {visit, pending, text, error}. */
 let moving = null;
 
 /** Forget the visit shown in detail (another clinic, or signed out). */
 export function unselectVisit() {
   selectedVisit = null;
+  opener = null;
   moving = null;
   shownDetail = null;
 }
@@ -327,7 +329,7 @@ export function renderTimeline() {
 $("timeline").addEventListener("click", (e) => {
   const target = e.target.closest?.("[data-visit]");
   if (!target) return;
-  selectedVisit = target.getAttribute("data-visit");
+  select(target.getAttribute("data-visit"), null);
   renderVisitDetail();
   scheduleRender("timeline");
 });
@@ -368,7 +370,6 @@ function renderVisitDetail() {
       (p.lateness > 0 ? ` · ${Math.round(p.lateness)} min late (planned ${hm(parseTime(p.planned_provider_in))})` : " · on time"));
   }
   if (v.without_teach_back) fact("Note", "Checked out without teach-back");
-  if (moving && moving.visit !== v.id) moving = null;
   const movable = canMove(v) && state.providers.some((q) => q.id !== v.provider);
   // The timeline is drawn again as the clock runs; the detail only when what it says changes, so a provider
   // being chosen from its list (open, or with the focus) is left alone.
@@ -383,10 +384,11 @@ function renderVisitDetail() {
   close.type = "button";
   close.id = "visit-detail-close";
   close.addEventListener("click", () => {
-    selectedVisit = null;
+    const back = opener;
+    select(null, null);
     renderVisitDetail();
     scheduleRender("timeline");
-    $("timeline-title").focus();
+    (back?.isConnected ? back : $("timeline-title")).focus();
   });
   head.append(close);
   const list = el("dl", "facts");
@@ -405,9 +407,18 @@ function renderVisitDetail() {
   if (focused) box.querySelector(`#${CSS.escape(focused)}`)?.focus({ preventScroll: true });
 }
 
-/** Show a visit's detail (from an alert naming it): the detail in view, its move, if it has one, in focus. */
-export function showVisit(id) {
+/** The visit whose detail is shown, and what opened it from elsewhere (Close goes back there). A move's outcome
+ * stays said (it names the patient) until another visit is chosen, and one on its way until it is answered. */
+function select(id, from) {
   selectedVisit = id;
+  opener = from;
+  if (!moving?.pending) moving = null;
+}
+
+/** Show a visit's detail (from an alert naming it, `from` its button): the detail in view, its move, if it has
+ * one, in focus. */
+export function showVisit(id, from = null) {
+  select(id, from);
   renderVisitDetail();
   scheduleRender("timeline");
   const box = $("visit-detail");
@@ -434,8 +445,8 @@ function moveForm(v, chosen) {
     select.append(option);
   }
   if (chosen && [...select.options].some((o) => o.value === chosen)) select.value = chosen;
-  const pending = moving?.pending && moving.visit === v.id;
-  const go = el("button", "small", pending ? "Moving…" : "Move");
+  const pending = Boolean(moving?.pending); // one move at a time
+  const go = el("button", "small", pending && moving.visit === v.id ? "Moving…" : "Move");
   go.type = "submit";
   go.id = "move-go";
   go.disabled = Boolean(pending);
@@ -468,7 +479,7 @@ async function move(v, provider) {
     if (err?.body?.visit && state.clinic === clinic && (!known || (known.version || 0) <= err.body.visit.version)) {
       state.visits.set(v.id, err.body.visit);
     }
-    moving = { visit: v.id, pending: false, text: `Not moved: ${err.message || err}`, error: true };
+    moving = { visit: v.id, pending: false, text: `${v.patient_name} not moved: ${err.message || err}`, error: true };
   }
   if (state.clinic !== clinic) return;
   renderVisitDetail();

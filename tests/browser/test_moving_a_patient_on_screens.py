@@ -212,6 +212,11 @@ def test_the_manager_moves_a_waiting_patient_from_dr_kims_cascade_alert(tmp_path
         detail = console.locator(f"#visit-detail form[data-move-visit='{first}']")
         detail.wait_for(timeout=5_000)
         assert console.evaluate("() => document.activeElement?.id") == "move-provider"
+        # Closed, the detail gives the focus back to the alert's button that opened it; opened again, on we go.
+        console.locator("#visit-detail-close").click()
+        assert console.evaluate("() => document.activeElement?.dataset.moveFrom") == first
+        move.click()
+        detail.wait_for(timeout=5_000)
         console.get_by_label("Move to another provider").select_option("okafor")
         detail.get_by_role("button", name="Move").click()
         console.wait_for_function(

@@ -10,7 +10,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from floor.config import demo_clinic
+from floor.config import demo_clinic, demo_clinic_path
 from floor.core.events import AlertCleared, AlertRaised, AlertUpdated
 from floor.core.floor import Floor
 from floor.core.journey import ENDS
@@ -54,14 +54,15 @@ def test_replay_gives_each_alert_one_raise_and_at_most_one_clear_in_time_order()
     assert {a.id for a in floor.alerts.values()} == set(raised)
 
 
-def _floor_replay(day_file: Path, *flags: str) -> subprocess.CompletedProcess:
-    """`floor replay` of a day file, as a user runs it; what it printed."""
+def _floor_replay(day_file: Path | str, *flags: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`floor replay` of a day file, as a user runs it (from `cwd`); what it printed."""
     return subprocess.run(
         [sys.executable, "-m", "floor", "--log-level", "warning", "replay", *flags, str(day_file)],
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
+        cwd=cwd,
     )
 
 
@@ -87,7 +88,17 @@ def test_floor_replay_reads_a_recorded_log_file_and_prints_the_alerts(tmp_path) 
     other.parent.mkdir()
     other.write_bytes(day_file.read_bytes())
     out = _floor_replay(other)
-    assert "in a folder named 'northside', and the clinic file is 'riverside'" in out.stderr
+    assert "in a folder named 'northside', and the clinic file is for 'riverside'" in out.stderr
+    # Given a folder of clinic files, the day is replayed under its own clinic's.
+    files = tmp_path / "clinics"
+    files.mkdir()
+    demo = demo_clinic_path().read_text()
+    (files / "riverside.toml").write_text(demo)
+    (files / "northside.toml").write_text(demo.replace('id = "riverside"', 'id = "northside"', 1))
+    assert "warning" not in _floor_replay(other, "--clinic", str(files)).stderr
+    # Run from inside the clinic's folder, a bare file name, or a JSON array of events: nothing to warn of.
+    here = _floor_replay(day_file.name, cwd=day_file.parent)
+    assert "warning" not in here.stderr and "warning" not in _floor_replay(json_file).stderr
 
 
 def test_floor_replay_learns_from_the_days_before_it_in_the_folder_as_the_server_did(tmp_path) -> None:
