@@ -182,10 +182,11 @@ function refused(id, err, { list, shownStage, step }) {
   let kind = "error";
   if (err instanceof ApiError) {
     const body = err.body || {};
+    const shownProvider = board.visits.get(id)?.provider; // as the card showed it, before the answer's visit
     if (body.visit) putVisit(body.visit);
     if (err.status === 409 && (body.error === "stale_version" || body.error === "illegal_step") && body.visit) {
       kind = "conflict";
-      note = conflictText(body.visit, shownStage);
+      note = conflictText(body.visit, shownStage, shownProvider);
     } else if (err.status === 409) {
       kind = "conflict";
       note = err.message;
@@ -204,7 +205,7 @@ function refused(id, err, { list, shownStage, step }) {
 }
 
 /** What happened to a visit meanwhile, from its last step: "Already roomed in East 2 by ben on tablet-west at 10:42." */
-export function conflictText(visit, shownStage) {
+export function conflictText(visit, shownStage, shownProvider) {
   const last = visit.steps?.at(-1);
   const now = stageLabel(visit.stage);
   // "ben on tablet-west": which of a person's tablets made the step, where the server knows it.
@@ -212,8 +213,11 @@ export function conflictText(visit, shownStage) {
   if (stageIndex(visit.stage) > stageIndex(shownStage) && last && last.step === visit.stage) {
     return t("conflict.already", { step: stepDone(last.step, last.room), who, time: clock(last.at) });
   }
-  // The same stage, and moved to another provider: a move, not an undo, is what changed.
-  if (visit.stage === shownStage && visit.moved_at && (!last || Date.parse(visit.moved_at) >= Date.parse(last.at))) {
+  // The same stage, and moved to another provider (here, or before they came): a move, not an undo, is what
+  // changed. Without the provider the card showed (a kept tap), a move after the last step says it.
+  const moved = shownProvider ? visit.provider !== shownProvider
+    : Boolean(visit.moved_at) && (!last || Date.parse(visit.moved_at) >= Date.parse(last.at));
+  if (visit.stage === shownStage && moved) {
     return t("conflict.moved", { provider: providerName(visit.provider), now });
   }
   if (last) {

@@ -241,3 +241,31 @@ def test_the_manager_moves_a_waiting_patient_from_dr_kims_cascade_alert(tmp_path
             arg=first,
             timeout=10_000,
         )
+
+
+def test_the_desk_checking_in_a_patient_booked_with_another_provider_meanwhile_is_told_with_whom(
+    server: ServerProcess, screens: Screens
+) -> None:
+    desk = server.signed_in(Role.front_desk)
+    booked = httpx.post(
+        f"{server.url}{API}/visits",
+        headers=desk,
+        timeout=10,
+        json={"patient_name": "Tomas Lind", "provider": "kim", "visit_type": "follow", "start": "2026-11-23T09:00:00"},
+    )
+    assert booked.status_code == 201, booked.text
+    visit = booked.json()["visit"]["id"]
+    tablet = screens.open(f"{server.url}/")
+    passing = _hold_feed(tablet)
+    sign_in_page(tablet, PEOPLE[Role.front_desk][0], PIN)
+    card = tablet.locator(f"[data-list='desk-arrivals'] [data-visit='{visit}']")
+    card.wait_for(timeout=10_000)
+    passing["on"] = False  # this tablet has not heard: the manager books the visit with Dr. Okafor instead
+    manager = server.signed_in(Role.manager)
+    body = {"type": "move", "provider": "okafor"}
+    moved = httpx.post(f"{server.url}{API}/visits/{visit}/events", headers=manager, timeout=10, json=body)
+    assert moved.status_code == 201 and moved.json()["event"]["change"]["type"] == "visit_rescheduled", moved.text
+    card.locator("[data-step='arrived']").click()
+    note = tablet.locator(f"[data-visit='{visit}'] [data-conflict]")
+    note.wait_for(timeout=5_000)
+    assert "moved to Dr. Daniel Okafor" in note.inner_text(), note.inner_text()
