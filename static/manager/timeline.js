@@ -231,18 +231,20 @@ export function renderTimeline() {
     for (const item of items) {
       if (item.row === undefined) continue;
       const v = item.visit;
+      // A patient moved here from another provider says so on every part of their bar.
+      const who = v.moved_from ? `${v.patient_name} (moved from ${providerName(v.moved_from)})` : v.patient_name;
       const rowY = LANE_PAD + PLAN_ROW + item.row * ROW + (ROW - BAR) / 2;
       const bar = svg("g", { class: `visit${selectedVisit === v.id ? " selected" : ""}`, "data-visit": v.id });
       for (const s of item.segments) {
         const sx = clampX(s.start);
         const w = Math.max(1.5, clampX(s.end) - sx);
         bar.append(svg("rect", { class: `seg st-${s.stage}${s.open ? " open" : ""}`, x: sx, y: rowY, width: w, height: BAR },
-          svg("title", {}, `${v.patient_name} — ${SEGMENT_LABEL[s.stage]} ${hm(s.start)}–${s.open ? "now" : hm(s.end)} (${minutesText((s.end - s.start) / 60e3)})`)));
+          svg("title", {}, `${who} — ${SEGMENT_LABEL[s.stage]} ${hm(s.start)}–${s.open ? "now" : hm(s.end)} (${minutesText((s.end - s.start) / 60e3)})`)));
       }
       if (Number.isFinite(item.endMark) && v.stage !== "checked_out") {
         const ex = clampX(item.endMark);
         bar.append(svg("path", { class: "end-mark", d: `M${ex - 4} ${rowY - 1}L${ex + 4} ${rowY + BAR + 1}M${ex + 4} ${rowY - 1}L${ex - 4} ${rowY + BAR + 1}` },
-          svg("title", {}, `${v.patient_name} — ${STAGE_STATE[v.stage]} ${hm(item.endMark)}`)));
+          svg("title", {}, `${who} — ${STAGE_STATE[v.stage]} ${hm(item.endMark)}`)));
       }
       const p = item.projected;
       if (p) {
@@ -259,14 +261,14 @@ export function renderTimeline() {
           // The provider with the patient, away (the patient waits in the room), then back for the rest.
           const ox = clampX(p.out), bx = clampX(p.back);
           bar.append(svg("rect", { class: projClass, x: px, y: rowY, width: Math.max(3, ox - px), height: BAR },
-            svg("title", {}, `${v.patient_name} — projected with provider ${hm(p.start)}–${hm(p.out)}${late}`)),
+            svg("title", {}, `${who} — projected with provider ${hm(p.start)}–${hm(p.out)}${late}`)),
           svg("rect", { class: "proj-away", x: ox, y: rowY + BAR / 3, width: Math.max(1.5, bx - ox), height: BAR / 3 },
-            svg("title", {}, `${v.patient_name} — provider away ${hm(p.out)}–${hm(p.back)}, with another patient (usual for this visit)`)),
+            svg("title", {}, `${who} — provider away ${hm(p.out)}–${hm(p.back)}, with another patient (usual for this visit)`)),
           svg("rect", { class: projClass, x: bx, y: rowY, width: Math.max(3, clampX(p.end) - bx), height: BAR },
-            svg("title", {}, `${v.patient_name} — projected back with provider ${hm(p.back)}–${hm(p.end)}`)));
+            svg("title", {}, `${who} — projected back with provider ${hm(p.back)}–${hm(p.end)}`)));
         } else {
           bar.append(svg("rect", { class: projClass, x: px, y: rowY, width: pw, height: BAR },
-            svg("title", {}, `${v.patient_name} — projected with provider ${hm(p.start)}–${hm(p.end)}${late}`)));
+            svg("title", {}, `${who} — projected with provider ${hm(p.start)}–${hm(p.end)}${late}`)));
         }
       }
       g.append(bar);

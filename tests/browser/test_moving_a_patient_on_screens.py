@@ -84,8 +84,10 @@ def test_the_manager_moves_a_roomed_patient_to_another_provider_from_the_timelin
         "() => /moved to Dr\\. Daniel Okafor/.test(document.querySelector('#move-message')?.textContent)",
         timeout=5_000,
     )
-    console.locator(f"#timeline [data-provider='okafor'] g.visit[data-visit='{visit}']").wait_for(timeout=5_000)
+    bar = console.locator(f"#timeline [data-provider='okafor'] g.visit[data-visit='{visit}']")
+    bar.wait_for(timeout=5_000)
     assert console.locator(f"#timeline [data-provider='kim'] [data-visit='{visit}']").count() == 0
+    assert "Nora Quinn (moved from Dr. Jenna Kim) —" in bar.locator("title").first.text_content()
     assert "Dr. Jenna Kim" in console.locator("#visit-detail").inner_text()  # booked with
     assert _trail(server, visit)[-1] == ("visit_moved", PEOPLE[Role.manager][0], "okafor")
     # The console's audit trail of the visit says from whom to whom.
