@@ -186,6 +186,11 @@ _NOT_MOVABLE = {
 }
 
 
+def _waiting_step(step: Stage) -> bool:
+    """A step of a patient still waiting for the provider (rooming, prep; an end before the provider)."""
+    return step in (Stage.roomed, Stage.prep_done, Stage.left_without_being_seen)
+
+
 def _removable(visit: Visit) -> bool:
     """A walk-in with no step yet: undoing its booking takes it off the floor."""
     return visit.walk_in and visit.stage is Stage.arrived and not visit.steps
@@ -621,6 +626,16 @@ class Floor:
                 Why.invalid,
                 f"The visit's last step was at {last.astimezone(self.clinic.tz):%H:%M}: this one cannot have happened "
                 f"{c.minutes_ago} minutes ago, before it.",
+                field="minutes_ago",
+                visit=visit.id,
+            )
+        if visit.moved_at is not None and happened < visit.moved_at and not _waiting_step(c.step):
+            # Rooming and prep are the assistants', whoever the provider; the provider they were moved to came in
+            # after the move.
+            raise Refusal(
+                Why.invalid,
+                f"The patient was moved to {visit.provider} at {visit.moved_at.astimezone(self.clinic.tz):%H:%M}: "
+                f"this step cannot have happened {c.minutes_ago} minutes ago, before it.",
                 field="minutes_ago",
                 visit=visit.id,
             )

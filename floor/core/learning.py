@@ -65,6 +65,7 @@ from floor.core.projection import (
     PACE_PRIOR,
     TWO_AT_ONCE,
     away_minutes,
+    booked_with,
     convention_of,
     meanwhile,
     minutes,
@@ -173,7 +174,7 @@ class Tally:
                 if abs(came) <= MAX_MINUTES:
                     # When a patient comes is a habit of the patients booked with a provider: one moved to
                     # another provider on the floor counts for the one they were booked with.
-                    self.late[v.moved_from or v.provider].append(came)
+                    self.late[booked_with(v)].append(came)
                 # A patient moved to another provider waited for two: their wait is neither's usual gap.
                 if Stage.provider_in in v.times and v.moved_from is None:
                     gap = minutes(v.times[Stage.provider_in] - v.times[Stage.arrived])
@@ -290,6 +291,8 @@ def _stages(
             took = own[0]
         if this.step is Stage.prep_done and _was_busy(busy, v.id, this.at):
             continue
+        if this.step is Stage.prep_done and v.moved_at is not None and v.moved_at > this.at:
+            continue  # ready for one provider, seen by another they were moved to: no measure of either's prep
         found.append((this.step, took))
     return found
 

@@ -165,15 +165,16 @@ def _planned(floor: Floor) -> dict[str, dt.datetime]:
 
 
 def _provider_lateness(
-    visits: list[Visit], planned: Mapping[str, dt.datetime], now: dt.datetime
+    visits: list[Visit], planned: Mapping[str, dt.datetime], now: dt.datetime, *, moved: bool = False
 ) -> tuple[float, float]:
     """(current, worst) lateness of one provider's visits, in minutes: of the patients booked with them (a walk-in
-    has no booked time; a patient moved to them on the floor was late by the provider they were booked with)."""
+    has no booked time; a patient moved to them on the floor was late by the provider they were booked with).
+    With `moved`, of every booked patient (the clinic's: a patient moved once here is late for the clinic)."""
 
     def lateness(visit: Visit) -> float:
         return max(0.0, _minutes(visit.times[Stage.provider_in] - planned[visit.id]))
 
-    scheduled = [v for v in visits if not v.walk_in and v.moved_from is None]
+    scheduled = [v for v in visits if not v.walk_in and (moved or v.moved_from is None)]
     started = [v for v in scheduled if Stage.provider_in in v.times]
     waiting = [
         v for v in scheduled if planned[v.id] <= now and Stage.provider_in not in v.times and v.stage not in ENDS
@@ -247,9 +248,12 @@ def measure(floor: Floor, now: dt.datetime, alerts_raised: Mapping[str, int] | N
         )
         for pid, visits in by_provider.items()
     }
+    # The clinic's: the worst provider's, or a patient moved to another provider once here (neither's). Over every
+    # booked patient it is never more than the worst provider's, but for such a patient.
+    everyone = _provider_lateness(real, planned, now, moved=True)
     lateness = (
-        max((m.current_lateness for m in providers.values()), default=0.0),
-        max((m.worst_lateness for m in providers.values()), default=0.0),
+        max([everyone[0], *(m.current_lateness for m in providers.values())]),
+        max([everyone[1], *(m.worst_lateness for m in providers.values())]),
     )
     clinic = _measures(real, planned, now, lateness, sum(alerts.values()))
     return ClinicMeasures(clinic, providers, now)

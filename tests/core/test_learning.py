@@ -339,3 +339,25 @@ def test_a_patient_moved_to_another_provider_counts_when_they_came_for_the_one_t
     assert "okafor" not in learned.habits
     # What the visit took with the provider is the provider's who saw them.
     assert learned.times("okafor", "follow", Stage.provider_in).visits == 1
+
+
+def test_the_wait_of_a_prepped_patient_for_the_provider_they_were_moved_from_is_nobodys_prep() -> None:
+    """Prepped at 9:04 for Dr. Kim, moved to Dr. Okafor at 9:12, who is in at 9:13: the eight minutes were a
+    wait for Dr. Kim, not what prep takes with Dr. Okafor (he was free: that is why the patient went to him)."""
+    floor = Floor(CLINIC, past(1), ids=Ids.seeded("moved-prepped"))
+    nine = CLINIC.local(past(1), dt.time(9))
+
+    def tap(command, minutes: float) -> str:
+        event = floor.decide(command, Tap("desk", "tablet-1", nine + dt.timedelta(minutes=minutes)))
+        floor.apply(event)
+        return event.change.visit
+
+    visit = tap(BookVisit("P", "kim", "follow", nine), -60)
+    for step, room, at in ((Stage.arrived, None, -5), (Stage.roomed, "e1", 0), (Stage.prep_done, None, 4)):
+        tap(TakeStep(visit, step, room), at)
+    tap(MoveVisit(visit, "okafor"), 12)
+    tap(TakeStep(visit, Stage.provider_in), 13)
+    tap(TakeStep(visit, Stage.checked_out), 30)
+    learned = learn(CLINIC, [floor])
+    assert learned.times("okafor", "follow", Stage.prep_done) is None  # nothing learned of it
+    assert learned.times("okafor", "follow", Stage.roomed).visits == 1  # rooming is the assistants', as it went

@@ -17,16 +17,17 @@ from floor.core.errors import Refusal, Why
 from floor.core.events import VisitMoved, VisitRescheduled
 from floor.core.floor import Floor
 from floor.core.journey import Stage
-from floor.core.projection import absent_until, project
+from floor.core.measures import measure
+from floor.core.projection import absent_until, project, show_chance
 from tests.core.test_presence import CLINIC, DAY, ROOMS, STARTS, Day, at, hm
 
 DESK, MA, PROVIDER, MANAGER = Role.front_desk, Role.medical_assistant, Role.provider, Role.manager
 
 
-def _refused(day: Day, command, role: Role | None = DESK, who: str = "ana") -> Refusal:
+def _refused(day: Day, command, role: Role | None = DESK, who: str = "ana", when: str = "08:30") -> Refusal:
     before = day.floor.seq
     with pytest.raises(Refusal) as refused:
-        day.tap("08:30", command, who, role)
+        day.tap(when, command, who, role)
     assert day.floor.seq == before
     return refused.value
 
@@ -185,3 +186,41 @@ def test_a_walk_in_moved_to_another_provider_was_booked_with_nobody() -> None:
     walk_in = day.tap("08:05", BookVisit("P Walk", "kim", "follow", walk_in=True)).change.visit
     day.tap("08:06", MoveVisit(walk_in, "okafor"), "ana", DESK)
     assert (day.floor.visits[walk_in].provider, day.floor.visits[walk_in].moved_from) == ("okafor", None)
+
+
+def test_a_moved_patients_lateness_is_the_clinics_though_neither_providers() -> None:
+    day = Day()
+    (v,) = day.book("08:00")  # planned provider-in 8:09
+    day.tap("07:55", TakeStep(v, Stage.arrived))
+    day.tap("08:50", MoveVisit(v, "okafor"), "ana", DESK)
+    waiting = measure(day.floor, at("08:55"))
+    assert waiting.clinic.current_lateness == 46.0 and waiting.providers["okafor"].current_lateness == 0.0
+    for step, room, when in ((Stage.roomed, "e1", "08:51"), (Stage.prep_done, None, "08:52")):
+        day.tap(when, TakeStep(v, step, room))
+    day.tap("08:53", TakeStep(v, Stage.provider_in))
+    assert measure(day.floor, at("08:55")).clinic.worst_lateness == 44.0  # seen at 8:53
+
+
+def test_when_a_moved_patient_came_counts_for_the_patients_of_the_provider_they_were_booked_with() -> None:
+    """Dr. Kim's 8:00 patient came 45 minutes late and went to Dr. Okafor: how likely his own 9:00 patient, not
+    yet come at 9:25, still is to come is what it was before the move."""
+    day = Day()
+    (kims,) = day.book("08:00")
+    (okafors,) = day.book("09:00", provider="okafor")
+    day.tap("08:45", TakeStep(kims, Stage.arrived))
+    before = show_chance(day.floor, day.floor.visits[okafors], at("09:25"))
+    day.tap("08:50", MoveVisit(kims, "okafor"), "ana", DESK)
+    assert show_chance(day.floor, day.floor.visits[okafors], at("09:25")) == before
+
+
+def test_the_provider_a_patient_was_moved_to_came_in_after_the_move() -> None:
+    day = Day()
+    (v,) = day.book("08:00")
+    day.tap("07:55", TakeStep(v, Stage.arrived))
+    day.tap("08:00", TakeStep(v, Stage.roomed, "e1"))
+    day.tap("08:06", TakeStep(v, Stage.prep_done))
+    day.tap("08:40", MoveVisit(v, "okafor"), "ana", DESK)
+    refused = _refused(day, TakeStep(v, Stage.provider_in, minutes_ago=10), None, "staff", "08:42")
+    assert (refused.why, refused.field) == (Why.invalid, "minutes_ago")
+    assert "moved to okafor at 08:40" in refused.message
+    day.tap("08:42", TakeStep(v, Stage.provider_in, minutes_ago=1))  # after the move: as any step tapped late
