@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from floor.config import demo_clinic
-from floor.core.commands import BookVisit, MoveVisit, TakeStep, Tap
+from floor.core.commands import BookVisit, Command, MoveVisit, TakeStep, Tap
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
@@ -317,23 +317,37 @@ def test_the_projection_weighs_the_days_pace_as_learned() -> None:
     assert project(floor, "kim", now).pace == pytest.approx((30.0 + 2.0) / (30.0 + 1), abs=0.01)
 
 
+def _kims_patient_moved_to_okafor(steps: list[tuple[Command, float]]) -> Floor:
+    """Yesterday: Dr. Kim's 9:00 follow-up, tapped at so many minutes past nine (a move among the taps)."""
+    floor = Floor(CLINIC, past(1), ids=Ids.seeded("moved"))
+    nine = CLINIC.local(past(1), dt.time(9))
+    visit = None
+    for command, minutes in [(BookVisit("P", "kim", "follow", nine), -60.0), *steps]:
+        if visit is not None:
+            command = msgspec.structs.replace(command, visit=visit)
+        event = floor.decide(command, Tap("desk", "tablet-1", nine + dt.timedelta(minutes=minutes)))
+        floor.apply(event)
+        visit = event.change.visit
+    return floor
+
+
+def _step(step: Stage, room: str | None = None) -> TakeStep:
+    return TakeStep("", step, room)  # the visit filled in by _kims_patient_moved_to_okafor
+
+
 def test_a_patient_moved_to_another_provider_counts_when_they_came_for_the_one_they_were_booked_with() -> None:
     """Booked with Dr. Kim at 9:00, came 20 minutes late, moved to Dr. Okafor and seen by him: when they came is
     a habit of Dr. Kim's patients; their wait, for two providers, is neither's usual gap to the provider."""
-    floor = Floor(CLINIC, past(1), ids=Ids.seeded("moved"))
-    nine = CLINIC.local(past(1), dt.time(9))
-
-    def tap(command, minutes: float) -> str:
-        event = floor.decide(command, Tap("desk", "tablet-1", nine + dt.timedelta(minutes=minutes)))
-        floor.apply(event)
-        return event.change.visit
-
-    visit = tap(BookVisit("P", "kim", "follow", nine), -60)
-    tap(TakeStep(visit, Stage.arrived), 20)
-    tap(MoveVisit(visit, "okafor"), 25)
-    for step, room, at in ((Stage.roomed, "e1", 26), (Stage.prep_done, None, 30), (Stage.provider_in, None, 31)):
-        tap(TakeStep(visit, step, room), at)
-    tap(TakeStep(visit, Stage.checked_out), 45)
+    floor = _kims_patient_moved_to_okafor(
+        [
+            (_step(Stage.arrived), 20),
+            (MoveVisit("", "okafor"), 25),
+            (_step(Stage.roomed, "e1"), 26),
+            (_step(Stage.prep_done), 30),
+            (_step(Stage.provider_in), 31),
+            (_step(Stage.checked_out), 45),
+        ]
+    )
     learned = learn(CLINIC, [floor])
     assert learned.habits["kim"].late == [20] and learned.habits["kim"].to_provider_visits == 0
     assert "okafor" not in learned.habits
@@ -344,20 +358,16 @@ def test_a_patient_moved_to_another_provider_counts_when_they_came_for_the_one_t
 def test_the_wait_of_a_prepped_patient_for_the_provider_they_were_moved_from_is_nobodys_prep() -> None:
     """Prepped at 9:04 for Dr. Kim, moved to Dr. Okafor at 9:12, who is in at 9:13: the eight minutes were a
     wait for Dr. Kim, not what prep takes with Dr. Okafor (he was free: that is why the patient went to him)."""
-    floor = Floor(CLINIC, past(1), ids=Ids.seeded("moved-prepped"))
-    nine = CLINIC.local(past(1), dt.time(9))
-
-    def tap(command, minutes: float) -> str:
-        event = floor.decide(command, Tap("desk", "tablet-1", nine + dt.timedelta(minutes=minutes)))
-        floor.apply(event)
-        return event.change.visit
-
-    visit = tap(BookVisit("P", "kim", "follow", nine), -60)
-    for step, room, at in ((Stage.arrived, None, -5), (Stage.roomed, "e1", 0), (Stage.prep_done, None, 4)):
-        tap(TakeStep(visit, step, room), at)
-    tap(MoveVisit(visit, "okafor"), 12)
-    tap(TakeStep(visit, Stage.provider_in), 13)
-    tap(TakeStep(visit, Stage.checked_out), 30)
+    floor = _kims_patient_moved_to_okafor(
+        [
+            (_step(Stage.arrived), -5),
+            (_step(Stage.roomed, "e1"), 0),
+            (_step(Stage.prep_done), 4),
+            (MoveVisit("", "okafor"), 12),
+            (_step(Stage.provider_in), 13),
+            (_step(Stage.checked_out), 30),
+        ]
+    )
     learned = learn(CLINIC, [floor])
     assert learned.times("okafor", "follow", Stage.prep_done) is None  # nothing learned of it
     assert learned.times("okafor", "follow", Stage.roomed).visits == 1  # rooming is the assistants', as it went
