@@ -106,6 +106,12 @@ class Visit(Struct):
     #: How many times it was moved: events that change the visit's version during a stay in a stage.
     moves: int = 0
 
+    @property
+    def booked_with(self) -> str:
+        """The provider the visit was booked with: when its patients come (late, or not at all) is a habit of
+        theirs, whoever a patient was moved to on the floor."""
+        return self.moved_from or self.provider
+
 
 class RoomMarkRecord(Struct):
     """A room's last mark, which undo can still reverse while nothing else has changed the room."""
@@ -184,11 +190,6 @@ _NOT_MOVABLE = {
     Stage.provider_in: "the provider is already with them",
     Stage.teach_back_done: "the provider is already with them",
 }
-
-
-def _waiting_step(step: Stage) -> bool:
-    """A step of a patient still waiting for the provider (rooming, prep; an end before the provider)."""
-    return step in (Stage.roomed, Stage.prep_done, Stage.left_without_being_seen)
 
 
 def _removable(visit: Visit) -> bool:
@@ -629,9 +630,9 @@ class Floor:
                 field="minutes_ago",
                 visit=visit.id,
             )
-        if visit.moved_at is not None and happened < visit.moved_at and not _waiting_step(c.step):
+        if visit.moved_at is not None and happened < visit.moved_at and c.step is Stage.provider_in:
             # Rooming and prep are the assistants', whoever the provider; the provider they were moved to came in
-            # after the move.
+            # after the move (and every later step follows the provider in).
             raise Refusal(
                 Why.invalid,
                 f"The patient was moved to {visit.provider} at {visit.moved_at.astimezone(self.clinic.tz):%H:%M}: "
@@ -864,7 +865,7 @@ class Floor:
                 return Touched(visit, [])
             case VisitMoved() as c:
                 visit = self.visits[c.visit]
-                booked_with = visit.moved_from or c.previous_provider
+                booked_with = visit.booked_with
                 visit.provider = c.provider
                 # A walk-in was booked with nobody: the one who sees them fits them in anyway.
                 visit.moved_from = None if visit.walk_in or c.provider == booked_with else booked_with

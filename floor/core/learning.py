@@ -65,7 +65,6 @@ from floor.core.projection import (
     PACE_PRIOR,
     TWO_AT_ONCE,
     away_minutes,
-    booked_with,
     convention_of,
     meanwhile,
     minutes,
@@ -174,7 +173,7 @@ class Tally:
                 if abs(came) <= MAX_MINUTES:
                     # When a patient comes is a habit of the patients booked with a provider: one moved to
                     # another provider on the floor counts for the one they were booked with.
-                    self.late[booked_with(v)].append(came)
+                    self.late[v.booked_with].append(came)
                 # A patient moved to another provider waited for two: their wait is neither's usual gap.
                 if Stage.provider_in in v.times and v.moved_from is None:
                     gap = minutes(v.times[Stage.provider_in] - v.times[Stage.arrived])

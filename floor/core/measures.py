@@ -165,16 +165,16 @@ def _planned(floor: Floor) -> dict[str, dt.datetime]:
 
 
 def _provider_lateness(
-    visits: list[Visit], planned: Mapping[str, dt.datetime], now: dt.datetime, *, moved: bool = False
+    visits: list[Visit], planned: Mapping[str, dt.datetime], now: dt.datetime, *, moved_in: bool = False
 ) -> tuple[float, float]:
     """(current, worst) lateness of one provider's visits, in minutes: of the patients booked with them (a walk-in
     has no booked time; a patient moved to them on the floor was late by the provider they were booked with).
-    With `moved`, of every booked patient (the clinic's: a patient moved once here is late for the clinic)."""
+    With `moved_in`, patients moved to another provider once here count too (the clinic's: they are late for it)."""
 
     def lateness(visit: Visit) -> float:
         return max(0.0, _minutes(visit.times[Stage.provider_in] - planned[visit.id]))
 
-    scheduled = [v for v in visits if not v.walk_in and (moved or v.moved_from is None)]
+    scheduled = [v for v in visits if not v.walk_in and (moved_in or v.moved_from is None)]
     started = [v for v in scheduled if Stage.provider_in in v.times]
     waiting = [
         v for v in scheduled if planned[v.id] <= now and Stage.provider_in not in v.times and v.stage not in ENDS
@@ -196,16 +196,17 @@ def _measures(
     lateness: tuple[float, float],
     alerts: int,
     *,
-    provider: bool = False,
+    moved_in: bool,
 ) -> Measures:
-    """One provider's measures (`provider`) or the clinic's. A provider's on-time starts and no-show rate are
-    of the patients booked with them: a patient moved to them on the floor counts in the clinic's, as a walk-in
-    in theirs (their lateness was the provider they were booked with's doing)."""
+    """A provider's measures, or the clinic's (`moved_in`: patients moved to another provider once here count as
+    booked). A provider's on-time starts and no-show rate are of the patients booked with them: a patient moved
+    to them on the floor counts in the clinic's, as a walk-in in theirs (their lateness was the provider they
+    were booked with's doing)."""
 
     def count(stage: Stage) -> int:
         return sum(v.stage is stage for v in visits)
 
-    scheduled = [v for v in visits if not v.walk_in and not (provider and v.moved_from is not None)]
+    scheduled = [v for v in visits if not v.walk_in and (moved_in or v.moved_from is None)]
     started = [v for v in scheduled if Stage.provider_in in v.times]
     checked_out = [v for v in visits if v.stage is Stage.checked_out and Stage.provider_in in v.times]
     due = [v for v in scheduled if (v.start <= now or v.stage in ENDS) and v.stage is not Stage.cancelled]
@@ -244,16 +245,16 @@ def measure(floor: Floor, now: dt.datetime, alerts_raised: Mapping[str, int] | N
         by_provider.setdefault(visit.provider, []).append(visit)
     providers = {
         pid: _measures(
-            visits, planned, now, _provider_lateness(visits, planned, now), alerts.get(pid, 0), provider=True
+            visits, planned, now, _provider_lateness(visits, planned, now), alerts.get(pid, 0), moved_in=False
         )
         for pid, visits in by_provider.items()
     }
     # The clinic's: the worst provider's, or a patient moved to another provider once here (neither's). Over every
     # booked patient it is never more than the worst provider's, but for such a patient.
-    everyone = _provider_lateness(real, planned, now, moved=True)
+    everyone = _provider_lateness(real, planned, now, moved_in=True)
     lateness = (
         max([everyone[0], *(m.current_lateness for m in providers.values())]),
         max([everyone[1], *(m.worst_lateness for m in providers.values())]),
     )
-    clinic = _measures(real, planned, now, lateness, sum(alerts.values()))
+    clinic = _measures(real, planned, now, lateness, sum(alerts.values()), moved_in=True)
     return ClinicMeasures(clinic, providers, now)

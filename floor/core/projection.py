@@ -421,7 +421,7 @@ def project(
     everyone = floor.visits.values() if visits is None else visits
     spans = provider_spans(v for v in everyone if v.provider == provider)
     p = pace(floor, provider, everyone, spans)
-    booked_here = (v for v in everyone if booked_with(v) == provider)
+    booked_here = (v for v in everyone if v.booked_with == provider)
     coming = _Coming(clinic, convention, booked_here, learned.habits.get(provider))
     mine = [v for v in everyone if v.provider == provider and v.stage not in ENDS]
     causes = [c for v in mine if (c := _overrun(v, clinic.visit_type_of(v.visit_type), now, p, learned, spans))]
@@ -711,18 +711,12 @@ class _Coming:
         return comes / (comes + self.no_show) if comes + self.no_show > 0 else 1.0
 
 
-def booked_with(v: Visit) -> str:
-    """The provider the visit was booked with: when its patients come (late, or not at all) is a habit of theirs,
-    whoever a patient was moved to on the floor."""
-    return v.moved_from or v.provider
-
-
 def show_chance(floor: Floor, visit: Visit, now: dt.datetime) -> float:
     """How likely this patient, not yet come, is still to come (1 once here), learned from the day so far."""
     if visit.stage is not Stage.scheduled:
         return 1.0
     clinic = floor.clinic
-    mine = (v for v in floor.visits.values() if booked_with(v) == visit.provider)
+    mine = (v for v in floor.visits.values() if v.booked_with == visit.provider)
     return _Coming(clinic, convention_of(clinic), mine, floor.learned.habits.get(visit.provider)).chance(
         visit, clinic.visit_type_of(visit.visit_type), now
     )
@@ -827,7 +821,7 @@ def rooming(floor: Floor, now: dt.datetime) -> dict[str, dt.datetime]:
                 comings[v.provider] = _Coming(
                     clinic,
                     convention,
-                    (w for w in floor.visits.values() if booked_with(w) == v.provider),
+                    (w for w in floor.visits.values() if w.booked_with == v.provider),
                     learned.habits.get(v.provider),
                 )
             if comings[v.provider].chance(v, vtype, now) < LIKELY_NO_SHOW:

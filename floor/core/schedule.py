@@ -300,8 +300,7 @@ def _row(floor: Floor, a: Appointment, visit: Visit | None) -> tuple[Command | N
             "correct it on the floor or in the schedule"
         )
     # A patient moved to another provider on the floor is still booked with the one the schedule names.
-    booked_with = visit.moved_from or visit.provider
-    same = (visit.start, booked_with, visit.visit_type, visit.notes) == (start, a.provider, a.visit_type, a.notes)
+    same = (visit.start, visit.booked_with, visit.visit_type, visit.notes) == (start, a.provider, a.visit_type, a.notes)
     if same:
         return None, result(Outcome.unchanged)
     if visit.stage is not Stage.scheduled:

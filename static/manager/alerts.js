@@ -65,7 +65,7 @@ function alertBody(a) {
 
 /** The alert's patients who can still go to another provider (here and waiting, or booked on the floor and not
  * yet come): a manager can send them to one who can see them sooner. */
-function waitingOf(a) {
+function movableOf(a) {
   if (a.cleared_at) return [];
   const ids = a.kind === "cascade" ? a.detail?.affected || [] : a.kind === "dwell" ? [a.visit] : [];
   return ids.filter((id) => movable(state.visits.get(id)) && state.providers.length > 1);
@@ -73,7 +73,7 @@ function waitingOf(a) {
 
 function alertSignature(a) {
   const ui = alertUi.get(a.id) || {};
-  return JSON.stringify([a.version, a.cleared_at, a.acknowledged_by, a.updated_at, ui.pending, ui.error, waitingOf(a),
+  return JSON.stringify([a.version, a.cleared_at, a.acknowledged_by, a.updated_at, ui.pending, ui.error, movableOf(a),
     a.kind === "cascade" ? (a.detail?.affected || []).map(codedName) : codedName(a.visit), page.staffNames.size,
     a.kind === "cascade" ? cascadeShown(figuresOf(a)) : null]);
 }
@@ -96,10 +96,10 @@ function alertNode(a) {
   if (a.updated_at && !cleared) meta.push(`updated ${hm(parseTime(a.updated_at))}`);
   if (cleared) meta.push(`cleared ${hm(parseTime(a.cleared_at))}`);
   li.append(el("p", "alert-meta", meta.join(" · ")));
-  const waiting = waitingOf(a);
-  if (waiting.length) {
+  const toMove = movableOf(a);
+  if (toMove.length) {
     const actions = el("p", "alert-actions");
-    for (const id of waiting.slice(0, 4)) {
+    for (const id of toMove.slice(0, 4)) {
       const move = el("button", "small secondary", `Move ${codedName(id)}…`);
       move.type = "button";
       move.dataset.action = "move";
