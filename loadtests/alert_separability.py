@@ -80,7 +80,7 @@ def describe(floor: Floor, provider: str, now: dt.datetime) -> list[float]:
     late = clinic.thresholds.cascade_minutes
     visits = by_provider(floor)[provider]
     projection = project(floor, provider, now, visits=visits)
-    started = _started_late(floor, provider, dt.timedelta(minutes=late), visits)
+    started = _started_late(floor, provider, dt.timedelta(minutes=late), visits, now)
     convention = convention_of(clinic)
     started_late = [
         minutes(

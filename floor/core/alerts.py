@@ -19,6 +19,7 @@ from floor.core.floor import Alert, Floor, Visit
 from floor.core.journey import Stage
 from floor.core.projection import (
     LIKELY_NO_SHOW,
+    UNTAPPED_IN_SECONDS,
     ProjectedVisit,
     ProviderProjection,
     by_provider,
@@ -27,6 +28,8 @@ from floor.core.projection import (
     planned_provider_in,
     project,
     rooming,
+    untapped_in,
+    walks_in_untapped,
 )
 
 #: Which clinic threshold limits the time a patient spends in each stage.
@@ -143,7 +146,9 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
         # is raised only on a run unbroken by anyone seen on time.
         current = next((a for a in active if a.kind == "cascade" and a.provider == provider.id), None)
         started = (
-            _started_late(floor, provider.id, late_by, visits[provider.id], through_out_of_turn=current is not None)
+            _started_late(
+                floor, provider.id, late_by, visits[provider.id], now, through_out_of_turn=current is not None
+            )
             if any(not (p.walk_in or p.fitted_in) for p in projection.visits)
             else []
         )
@@ -232,7 +237,13 @@ def _just_cleared(floor: Floor, provider: str, now: dt.datetime) -> bool:
 
 
 def _started_late(
-    floor: Floor, provider: str, late_by: dt.timedelta, visits: list[Visit], *, through_out_of_turn: bool = False
+    floor: Floor,
+    provider: str,
+    late_by: dt.timedelta,
+    visits: list[Visit],
+    now: dt.datetime,
+    *,
+    through_out_of_turn: bool = False,
 ) -> list[str]:
     """The provider's latest seen visits that started L or more late (by the clinic's planned provider-in),
     back to the last one on time: the links of a cascade already in progress.
@@ -259,13 +270,33 @@ def _started_late(
     # visit really 5 to 9 minutes late a link (loadtests/alert_quality.py, `tap_lag`: 8 of 15 false alerts more
     # than on the same days tapped on time).
     late_by += dt.timedelta(minutes=floor.learned.tap_lag)
+    untapped = walks_in_untapped(floor.learned, provider)
     links = []
     for v in seen:
-        if v.times[Stage.provider_in] - planned[v.id] >= late_by:
+        came_in = _walked_in(floor, v)
+        if untapped and v.stage is Stage.provider_in and (now - came_in).total_seconds() < UNTAPPED_IN_SECONDS:
+            # Just tapped, by a provider who often taps walking in only as the visit ends: its end may be on its way
+            # (two taps a few seconds apart), and then it says nothing of when they walked in. Neither a link nor
+            # the run's end until then.
+            continue
+        if came_in - planned[v.id] >= late_by:
             links.append(v.id)
         elif not (through_out_of_turn and _out_of_turn(v, booked, planned)):
             break
     return links[::-1]
+
+
+def _walked_in(floor: Floor, v: Visit) -> dt.datetime:
+    """When the provider walked in to a visit seen: its provider-in; for one tapped only as the visit ended
+    (`untapped_in`), the provider's usual minutes on such a visit before its end, and not before its prep."""
+    came_in = v.times[Stage.provider_in]
+    if not untapped_in(v):
+        return came_in
+    end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out) or came_in
+    usual = floor.learned.expected(v.provider, floor.clinic.visit_type_of(v.visit_type), Stage.provider_in)
+    began = end - dt.timedelta(minutes=usual)
+    ready = v.times.get(Stage.prep_done)
+    return min(came_in, max(began, ready) if ready is not None else began)
 
 
 #: The stages of a patient still waiting for the provider.

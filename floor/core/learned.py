@@ -41,6 +41,14 @@ class StepsOut(Struct, frozen=True):
     own: float | None
 
 
+class UntappedIn(Struct, frozen=True):
+    """How often a provider's walking in to a patient was tapped only as the visit ended (provider-in and the end
+    tapped together, floor/core/projection.py `untapped_in`): of `visits` seen to their end, `untapped`."""
+
+    visits: int
+    untapped: int
+
+
 class Habits(Struct, frozen=True):
     """How one provider's booked patients came in past days (walk-ins and visits entered in error aside)."""
 
@@ -93,6 +101,8 @@ class Learned(Struct, frozen=True):
     #: Per provider and visit type (keys `steps_key`), how often the provider stepped out of such a
     #: visit to see another patient, and when (`StepsOut`).
     steps_out: dict[str, StepsOut] = {}
+    #: Per provider, how often their walking in went untapped until the visit's end (`UntappedIn`).
+    untapped_in: dict[str, UntappedIn] = {}
 
     def times(self, provider: str, visit_type: str, stage: Stage) -> StageTimes | None:
         return self.stages.get(stage_key(provider, visit_type, stage))

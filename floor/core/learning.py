@@ -28,6 +28,10 @@ cascade). Once there are LATE_TAP_EVIDENCE late taps, their median overlap is th
 otherwise 0. A visit already started counts as a cascade's link only if that much past L late by its tap
 (floor/core/alerts.py).
 
+And per provider: how often their walking in went untapped until the visit ended (`untapped_in`: provider-in and
+the teach-back, or checkout, tapped together, floor/core/projection.py `untapped_in`). Such a visit says nothing of
+when they walked in: it is left out of the provider's minutes, of the wait after prep and of the gap from arrival.
+
 And for the clinic: how much a provider's day says about their pace (`pace_weight`). The projection takes the
 day's pace from its visits so far, shrunk toward the usual (the learned minutes) with some visits' worth of
 belief in the usual. Which weight is learned: on the past days, each visit's minutes with the provider are
@@ -58,7 +62,7 @@ from statistics import median
 from floor.config import Clinic, VisitType
 from floor.core.floor import Floor, Visit
 from floor.core.journey import Stage
-from floor.core.learned import Habits, Learned, StageTimes, StepsOut, stage_key, steps_key
+from floor.core.learned import Habits, Learned, StageTimes, StepsOut, UntappedIn, stage_key, steps_key
 from floor.core.projection import (
     NO_SHOW_PRIOR,
     NO_SHOW_PRIOR_WEIGHT,
@@ -70,6 +74,7 @@ from floor.core.projection import (
     minutes,
     planned_roomed,
     shrunk_pace,
+    untapped_in,
 )
 
 #: Past clinic days learned from: the last this many the log holds (about six weeks of a clinic open five days
@@ -144,6 +149,9 @@ class Tally:
         self.stepped: dict[str, list[tuple[float, float]]] = defaultdict(list)
         #: Each past visit's minutes with the provider: (provider, the day's index, provider-in, stage key, minutes).
         self.with_provider: list[_WithProvider] = []
+        #: Per provider: visits seen to their end, and of them those whose provider-in was tapped only as they ended.
+        self.seen_out: dict[str, int] = defaultdict(int)
+        self.untapped_in: dict[str, int] = defaultdict(int)
 
     def add(self, floor: Floor) -> None:
         """One past day's floor, as its events left it."""
@@ -159,7 +167,13 @@ class Tally:
             if vtype is None or clinic.provider(v.provider) is None or v.entered_in_error:
                 continue
             self._steps_out(v, vtype, spans.get(v.provider, []))
+            untapped = untapped_in(v)
+            if Stage.provider_in in v.times and v.stage is not Stage.provider_in:
+                self.seen_out[v.provider] += 1
+                self.untapped_in[v.provider] += untapped
             for stage, took in _stages(v, vtype, busy.get(v.provider, []), spans.get(v.provider, [])):
+                if untapped and stage in (Stage.prep_done, Stage.provider_in):
+                    continue  # when the provider walked in is not known: neither the wait for them nor their minutes
                 key = stage_key(v.provider, vtype.code, stage)
                 self.took[key].append(took)
                 if stage is Stage.provider_in:
@@ -175,7 +189,7 @@ class Tally:
                     # another provider on the floor counts for the one they were booked with.
                     self.late[v.booked_with].append(came)
                 # A patient moved to another provider waited for two: their wait is neither's usual gap.
-                if Stage.provider_in in v.times and v.moved_from is None:
+                if Stage.provider_in in v.times and v.moved_from is None and not untapped:
                     gap = minutes(v.times[Stage.provider_in] - v.times[Stage.arrived])
                     if 0 <= gap <= MAX_MINUTES:
                         self.to_provider[v.provider].append(gap)
@@ -211,6 +225,7 @@ class Tally:
                 )
                 for key, stepped in sorted(self.stepped.items())
             },
+            {p: UntappedIn(n, self.untapped_in[p]) for p, n in sorted(self.seen_out.items())},
         )
 
     def _steps_out(self, v: Visit, vtype: VisitType, spans: list[tuple[dt.datetime, dt.datetime]]) -> None:

@@ -28,7 +28,10 @@ projected free for the next patient once its minutes before stepping out are up,
 
 A provider is not assumed to be on the floor (`absent_until`): one marked running late or stepped away (a
 presence tap) is not free until they said they would be back, and one who, with no tap, has left a ready
-patient waiting past their time for a while is presumed away, for longer the longer it has been.
+patient waiting past their time for a while is presumed away, for longer the longer it has been. Unless the
+provider's walking in often goes untapped until the visit ends (`walks_in_untapped`, learned from past days): then
+the wait is most likely a patient being seen, and the provider is presumed in with them (`_presumed_in`) for as
+long as such a visit plausibly lasts.
 """
 
 from __future__ import annotations
@@ -152,6 +155,39 @@ def away_minutes(came_in: dt.datetime, cuts: list[tuple[dt.datetime, dt.datetime
             away += minutes(stop - start)
             reached = stop
     return away
+
+
+#: A provider-in tapped less than this many seconds before the visit's end (its teach-back, or its checkout) was
+#: not tapped when the provider walked in: both were tapped together as the visit ended, the walking in forgotten
+#: till then. Such a visit says nothing of how long the provider took, nor of when they walked in.
+UNTAPPED_IN_SECONDS = 60.0
+#: A provider whose walking in went untapped until the visit's end (`untapped_in`) in at least this share of at
+#: least UNTAPPED_IN_EVIDENCE past visits (`Learned.untapped_in`) is, when free with a patient prepped and
+#: waiting, presumed to have walked in to them untapped (`_presumed_in`) rather than to be away: on such a
+#: provider's days a patient left waiting with the provider free is most often a patient being seen. (Where
+#: providers tap as they walk in, a wait like that is an absence: `absent_until`.)
+UNTAPPED_IN_SHARE = 0.1
+UNTAPPED_IN_EVIDENCE = 20
+#: How long past the visit's expected minutes (times this) the provider is still presumed in with them: a visit
+#: runs over, but one walked in to untapped is tapped when it ends, and long after that the provider is away.
+UNTAPPED_IN_PLAUSIBLE = 2.0
+
+
+def untapped_in(v: Visit) -> bool:
+    """Whether the visit's provider-in was tapped only as it ended (within UNTAPPED_IN_SECONDS of its end)."""
+    came_in = v.times.get(Stage.provider_in)
+    end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
+    return came_in is not None and end is not None and (end - came_in).total_seconds() < UNTAPPED_IN_SECONDS
+
+
+def walks_in_untapped(learned: Learned, provider: str) -> bool:
+    """Whether the provider's walking in to a patient often goes untapped until the visit ends (past days)."""
+    known = learned.untapped_in.get(provider) if learned.untapped_in else None
+    return (
+        known is not None
+        and known.visits >= UNTAPPED_IN_EVIDENCE
+        and known.untapped >= UNTAPPED_IN_SHARE * known.visits
+    )
 
 
 #: A provider who stepped out of more than this share of their past visits of a type, and of at least
@@ -312,7 +348,7 @@ def pace(
     ratios = []
     for v in mine:
         end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
-        if end is not None:
+        if end is not None and not untapped_in(v):
             # The provider's own minutes: a visit they stepped out of is not slow for it.
             took = own_minutes(v.times[Stage.provider_in], end, spans)
             expected = learned.expected(provider, floor.clinic.visit_type_of(v.visit_type), Stage.provider_in)
@@ -426,18 +462,42 @@ def project(
     mine = [v for v in everyone if v.provider == provider and v.stage not in ENDS]
     causes = [c for v in mine if (c := _overrun(v, clinic.visit_type_of(v.visit_type), now, p, learned, spans))]
     free_at, owed = _with_provider_now(clinic, learned, provider, mine, spans, now, p)
-    free_at = max(free_at, absent_until(floor, provider, now, everyone, convention))
+    presumed = _presumed_in(floor, provider, mine, everyone, now, p, convention)
+    if presumed is None:
+        free_at = max(free_at, absent_until(floor, provider, now, everyone, convention))
+    else:
+        free_at = max(free_at, presumed[2], absent_until(floor, provider, now, everyone, convention, presumed_in=True))
     # The provider takes whoever is ready when they come free, earliest appointment first, so a patient
     # running late is seen after the ones already waiting rather than holding them all up.
     queue = []
+    projected: list[ProjectedVisit] = []
+    if presumed is not None:
+        v, start, done = presumed
+        vtype = clinic.visit_type_of(v.visit_type)
+        planned = planned_provider_in(v, vtype, convention)
+        lateness = 0.0 if v.walk_in else max(0.0, minutes(start - planned))
+        projected.append(
+            ProjectedVisit(
+                v.id,
+                v.stage,
+                planned,
+                start,
+                round(lateness, 1),
+                False,
+                done,
+                1.0,
+                v.walk_in,
+                _own_lateness(v, vtype, now, convention),
+                fitted_in=v.moved_from is not None,
+            )
+        )
     for v in mine:
-        if v.stage in _WAITING:
+        if v.stage in _WAITING and (presumed is None or v is not presumed[0]):
             vtype = clinic.visit_type_of(v.visit_type)
             show = coming.chance(v, vtype, now) if v.stage is Stage.scheduled else 1.0
             # No room free when they are due: roomed once one is, then prepped.
             ready = _ready(v, vtype, now, convention, learned, rooms_at.get(v.id))
             queue.append((v, vtype, planned_provider_in(v, vtype, convention), ready, show, v.id in rooms_at))
-    projected: list[ProjectedVisit] = []
     # By when each is ready (ties in booking order); those ready by the time the provider is free wait in a
     # heap by appointment: by when each was due to be roomed (`planned_roomed`), one clock for booked patients
     # and walk-ins under either convention. (By the booked time as written, a "provider" clinic's walk-in who
@@ -728,8 +788,11 @@ def absent_until(
     now: dt.datetime,
     visits: Iterable[Visit] | None = None,
     convention: AppointmentTime | None = None,
+    *,
+    presumed_in: bool = False,
 ) -> dt.datetime:
-    """When the provider is expected back on the floor (`now` if they are taken to be there).
+    """When the provider is expected back on the floor (`now` if they are taken to be there). `presumed_in`: the
+    provider is presumed to be with a patient, walked in to untapped (`_presumed_in`): only a presence mark counts.
 
     Marked away (running late to clinic, stepped away): until they said they would be back, or MARKED_MINUTES
     after the tap if they gave no minutes, and at least MARKED_AT_LEAST minutes from now while the mark stands;
@@ -741,24 +804,14 @@ def absent_until(
     clinic = floor.clinic
     convention = convention_of(clinic) if convention is None else convention
     mine = [v for v in (floor.visits.values() if visits is None else visits) if v.provider == provider]
-    # The provider's last sign on the floor: starting or ending a visit.
-    started = [v.times[Stage.provider_in] for v in mine if Stage.provider_in in v.times]
-    ended = [
-        v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
-        for v in mine
-        if Stage.provider_in in v.times and v.stage is not Stage.provider_in
-    ]
-    seen = max([*started, *(t for t in ended if t is not None)], default=None)
     mark = floor.presence_of(provider)
     until = now
-    if mark is not None and mark.away and not any(t > mark.since for t in started):
+    if mark is not None and _marked_away(floor, provider, mine):
         back = mark.back_at or mark.since + dt.timedelta(minutes=MARKED_MINUTES)
         until = max(back, now + dt.timedelta(minutes=MARKED_AT_LEAST))
-    if any(v.stage is Stage.provider_in for v in mine):
+    if presumed_in or any(v.stage is Stage.provider_in for v in mine):
         return until  # with a patient: on the floor (the projection counts that visit's time)
-    since = max(
-        x for x in (clinic.local(floor.day, clinic.session.opens), seen, mark.since if mark else None) if x is not None
-    )
+    since = _last_seen(floor, provider, mine)
     waited = 0.0
     for v in mine:
         if v.stage is Stage.prep_done and not v.walk_in:
@@ -768,6 +821,71 @@ def absent_until(
     if waited >= ABSENT_NOTICE:
         until = max(until, now + dt.timedelta(minutes=min(ABSENT_SHARE * waited, ABSENT_CAP)))
     return until
+
+
+def _marked_away(floor: Floor, provider: str, mine: list[Visit]) -> bool:
+    """Whether the provider's presence mark says away and still stands (no patient started since)."""
+    mark = floor.presence_of(provider)
+    return (
+        mark is not None
+        and mark.away
+        and not any(v.times[Stage.provider_in] > mark.since for v in mine if Stage.provider_in in v.times)
+    )
+
+
+def _last_seen(floor: Floor, provider: str, mine: list[Visit]) -> dt.datetime:
+    """The provider's last sign on the floor (`mine`: their visits today): the session's opening, starting or ending
+    a visit, a presence tap."""
+    clinic = floor.clinic
+    mark = floor.presence_of(provider)
+    signs = [clinic.local(floor.day, clinic.session.opens), *([mark.since] if mark else [])]
+    for v in mine:
+        came_in = v.times.get(Stage.provider_in)
+        if came_in is not None:
+            signs.append(came_in)
+            if v.stage is not Stage.provider_in:
+                end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
+                signs += [end] if end is not None else []
+    return max(signs)
+
+
+def _presumed_in(
+    floor: Floor,
+    provider: str,
+    mine: list[Visit],
+    everyone: Iterable[Visit],
+    now: dt.datetime,
+    pace: float,
+    convention: AppointmentTime,
+) -> tuple[Visit, dt.datetime, dt.datetime] | None:
+    """For a provider whose walking in often goes untapped (`walks_in_untapped`), with nobody now and a patient
+    prepped and waiting: the patient they are presumed to be with, when they walked in, and when they will be done
+    (their own minutes, `median_residual`). The one they would have taken: free since their last sign on the floor
+    (the session's opening, a visit's start or end, a presence tap), whoever was ready by then with the earliest
+    appointment, or else the first ready after. None where they are marked away, or where even a long visit
+    (UNTAPPED_IN_PLAUSIBLE times the usual) would be over by now: then they are not with that patient."""
+    learned = floor.learned
+    if not walks_in_untapped(learned, provider) or any(v.stage is Stage.provider_in for v in mine):
+        return None
+    prepped = [v for v in mine if v.stage is Stage.prep_done]
+    if not prepped:
+        return None
+    clinic = floor.clinic
+    ours = [v for v in everyone if v.provider == provider]
+    if _marked_away(floor, provider, ours):
+        return None
+    since = _last_seen(floor, provider, ours)
+
+    def taken(v: Visit) -> tuple[dt.datetime, dt.datetime]:
+        return max(since, v.times[Stage.prep_done]), planned_roomed(v, clinic.visit_type_of(v.visit_type), convention)
+
+    v = min(prepped, key=taken)
+    start = taken(v)[0]
+    expected = minutes_with_provider(learned, provider, clinic.visit_type_of(v.visit_type))[0] * pace
+    elapsed = minutes(now - start)
+    if elapsed < 0 or elapsed > UNTAPPED_IN_PLAUSIBLE * expected:
+        return None
+    return v, start, now + dt.timedelta(minutes=median_residual(expected, elapsed))
 
 
 #: Before the day shows its own: minutes a room takes to be made ready after a patient leaves it.

@@ -11,7 +11,14 @@ from floor.core.events import Event
 from floor.core.learned import EMPTY
 from floor.core.learning import LEARN_DAYS, LEARNED, PRIOR_VISITS
 from floor.core.measures import ClinicMeasures, measure
-from floor.core.projection import PACE_PRIOR, lateness_over_day, project_all, steps_out_of, visit_plan
+from floor.core.projection import (
+    PACE_PRIOR,
+    lateness_over_day,
+    project_all,
+    steps_out_of,
+    visit_plan,
+    walks_in_untapped,
+)
 from floor.days import closed_at, day_measures, fold_day
 from floor.log.base import EventLog
 from floor.runtime.today import Today
@@ -182,6 +189,9 @@ class ReadModels:
                     h.to_provider if h else None,
                     h.to_provider_visits if h else 0,
                     types,
+                    u.visits if (u := learned.untapped_in.get(p.id)) else 0,
+                    u.untapped if u else 0,
+                    walks_in_untapped(learned, p.id),
                 )
             )
         days = learned.days

@@ -110,6 +110,21 @@ def test_the_manager_sees_which_visits_a_provider_steps_out_of(tmp_path: Path, s
     assert CLINIC.visit_type("follow").label not in text, text  # never stepped out of a follow-up
 
 
+def test_the_manager_sees_a_provider_who_taps_walking_in_only_as_the_visit_ends(
+    tmp_path: Path, screens: Screens
+) -> None:
+    # Five past days of six follow-ups each: Dr. Kim tapped "provider in" only with the checkout in one of three.
+    def untapped(day: PastDay, n: int) -> None:
+        for k in range(6):
+            day.seen("kim", "follow", with_provider=20, untapped_in=k % 3 == 0)
+
+    with serving(tmp_path, lambda log: write_days(log, CLINIC, TODAY, 5, untapped)) as server:
+        text = manager_page(server, screens, "learned-untapped-in", "Walking in tapped only as the visit ended")
+    kim = CLINIC.provider("kim").name
+    assert f"{kim}: 10 of 30 past visits (Floor takes a patient left waiting while they seem free" in text, text
+    assert CLINIC.provider("okafor").name not in text, text
+
+
 def test_the_manager_sees_how_much_a_providers_day_says_about_their_pace(tmp_path: Path, screens: Screens) -> None:
     # Four weeks of Dr. Kim's follow-ups, eight a day, each 12 minutes give or take its own spread and no day
     # slower than another: the heaviest weight foretold them best.

@@ -48,11 +48,13 @@ class PastDay:
         late: float = 0.0,
         walk_in: bool = False,
         undo_provider_in: bool = False,
+        untapped_in: bool = False,
     ) -> str:
         """A visit from arrival to checkout: the patient comes `late` minutes after the booked time (the planned
         rooming of an "arrival" clinic) and is roomed at once; prep takes `roomed` minutes, the provider walks in
         `prep` minutes after and stays `with_provider` (configured minutes by default). `undo_provider_in`: the
-        provider-in is first tapped too early (10 minutes before), undone, then tapped right."""
+        provider-in is first tapped too early (10 minutes before), undone, then tapped right. `untapped_in`: the
+        provider-in is tapped only at the checkout, the two together."""
         sm = self.clinic.visit_type(visit_type).stage_minutes
         start = self.now + dt.timedelta(minutes=1 - late)
         visit = self.tap(
@@ -67,10 +69,9 @@ class PastDay:
         if undo_provider_in:
             self.tap(TakeStep(visit_id, Stage.provider_in))
             self.tap(UndoStep(visit_id), after=0.5)
-        self.tap(TakeStep(visit_id, Stage.provider_in), after=prep)
-        self.tap(
-            TakeStep(visit_id, Stage.checked_out), after=sm.provider_in if with_provider is None else with_provider
-        )
+        took = sm.provider_in if with_provider is None else with_provider
+        self.tap(TakeStep(visit_id, Stage.provider_in), after=prep + (took if untapped_in else 0))
+        self.tap(TakeStep(visit_id, Stage.checked_out), after=0 if untapped_in else took)
         self.tap(MarkRoom(room, RoomAction.ready), after=1)
         return visit_id
 

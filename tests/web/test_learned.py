@@ -82,5 +82,7 @@ def test_managers_read_what_was_learned_and_nobody_else(tmp_path: Path) -> None:
         assert answer["two_at_once_changes"] == 0
         # Nobody stepped out of a visit: no visit type says how often.
         assert all(t["steps_out"] is None for p in providers.values() for t in p["visit_types"])
+        # Every provider-in was tapped as the provider walked in: none only as the visit ended.
+        assert (kim["seen_out"], kim["untapped_in"], kim["walks_in_untapped"]) == (4, 0, False)
         # Each past day's second visit of Kim's foretold from its first: too few to learn how much a day says.
         assert (answer["pace_weight"], answer["pace_visits"], answer["pace_prior"]) == (0.0, 2, 3.0)
