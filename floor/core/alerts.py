@@ -27,6 +27,7 @@ from floor.core.projection import (
     minutes,
     planned_provider_in,
     project,
+    provider_spans,
     rooming,
     untapped_in,
     walks_in_untapped,
@@ -273,11 +274,17 @@ def _started_late(
     untapped = walks_in_untapped(floor.learned, provider)
     links = []
     for v in seen:
-        came_in = _walked_in(floor, v)
-        if untapped and v.stage is Stage.provider_in and (now - came_in).total_seconds() < UNTAPPED_IN_SECONDS:
-            # Just tapped, by a provider who often taps walking in only as the visit ends: its end may be on its way
-            # (two taps a few seconds apart), and then it says nothing of when they walked in. Neither a link nor
-            # the run's end until then.
+        came_in = _walked_in(floor, v, visits)
+        if (
+            untapped
+            and not through_out_of_turn
+            and v.stage is Stage.provider_in
+            and came_in - planned[v.id] >= late_by
+            and (now - came_in).total_seconds() < UNTAPPED_IN_SECONDS
+        ):
+            # Late by a tap just made, by a provider who often taps walking in only as the visit ends: its end may be
+            # on its way (two taps a few seconds apart), and then it says nothing of when they walked in. No link
+            # until then (nor the run's end: on time by its tap it is one at once, and an active cascade keeps it).
             continue
         if came_in - planned[v.id] >= late_by:
             links.append(v.id)
@@ -286,17 +293,25 @@ def _started_late(
     return links[::-1]
 
 
-def _walked_in(floor: Floor, v: Visit) -> dt.datetime:
+def _walked_in(floor: Floor, v: Visit, visits: list[Visit]) -> dt.datetime:
     """When the provider walked in to a visit seen: its provider-in; for one tapped only as the visit ended
-    (`untapped_in`), the provider's usual minutes on such a visit before its end, and not before its prep."""
+    (`untapped_in`), the provider's usual minutes on such a visit before its end, but not before its prep, nor
+    before the provider was done with the patient they saw before it (`visits`: the provider's)."""
     came_in = v.times[Stage.provider_in]
     if not untapped_in(v):
         return came_in
     end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out) or came_in
     usual = floor.learned.expected(v.provider, floor.clinic.visit_type_of(v.visit_type), Stage.provider_in)
-    began = end - dt.timedelta(minutes=usual)
-    ready = v.times.get(Stage.prep_done)
-    return min(came_in, max(began, ready) if ready is not None else began)
+    earliest = [end - dt.timedelta(minutes=usual), *([v.times[Stage.prep_done]] if Stage.prep_done in v.times else [])]
+    mine = [w for w in visits if w.provider == v.provider]
+    # A provider who sees two patients at once today (steps out of a visit to see another) may have walked in to
+    # this one before the other's end: the bound holds only for one who sees one at a time.
+    if not provider_spans(mine):  # none when nobody was walked in to long before another's end
+        for w in mine:
+            done = w.times.get(Stage.teach_back_done) or w.times.get(Stage.checked_out)
+            if w is not v and Stage.provider_in in w.times and done is not None and done < end:
+                earliest.append(done)
+    return min(came_in, max(earliest))
 
 
 #: The stages of a patient still waiting for the provider.

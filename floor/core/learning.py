@@ -166,8 +166,9 @@ class Tally:
             vtype = clinic.visit_type(v.visit_type)
             if vtype is None or clinic.provider(v.provider) is None or v.entered_in_error:
                 continue
-            self._steps_out(v, vtype, spans.get(v.provider, []))
             untapped = untapped_in(v)
+            if not untapped:
+                self._steps_out(v, vtype, spans.get(v.provider, []))
             if Stage.provider_in in v.times and v.stage is not Stage.provider_in:
                 self.seen_out[v.provider] += 1
                 self.untapped_in[v.provider] += untapped

@@ -395,6 +395,9 @@ class ProjectedVisit(Struct, frozen=True):
     #: day, as a walk-in is. Their lateness (by their booked time) is still theirs, but it is not this
     #: provider's delay, nor a link of this provider's cascade: the provider they came from caused it.
     fitted_in: bool = False
+    #: Presumed seen since `provider_in` though not yet tapped so: the provider, who often taps walking in only as
+    #: the visit ends (`walks_in_untapped`), came free with this patient prepped and waiting (`_presumed_in`).
+    presumed_in: bool = False
 
 
 #: A patient who came this many minutes late or more is late by their own doing: their visit is no measure of
@@ -489,6 +492,7 @@ def project(
                 v.walk_in,
                 _own_lateness(v, vtype, now, convention),
                 fitted_in=v.moved_from is not None,
+                presumed_in=True,
             )
         )
     for v in mine:
@@ -882,8 +886,8 @@ def _presumed_in(
     v = min(prepped, key=taken)
     start = taken(v)[0]
     expected = minutes_with_provider(learned, provider, clinic.visit_type_of(v.visit_type))[0] * pace
-    elapsed = minutes(now - start)
-    if elapsed < 0 or elapsed > UNTAPPED_IN_PLAUSIBLE * expected:
+    elapsed = max(0.0, minutes(now - start))  # a read on a clock behind the floor's last tap: as at that tap
+    if elapsed > UNTAPPED_IN_PLAUSIBLE * expected:
         return None
     return v, start, now + dt.timedelta(minutes=median_residual(expected, elapsed))
 

@@ -118,7 +118,7 @@ export function renderLearned(answer) {
   const untapped = !answer.learned ? [] : answer.providers.filter((p) => p.untapped_in)
     .map((p) => `${p.name}: ${p.untapped_in} of ${plural(p.seen_out, "past visit")}${p.walks_in_untapped ? " (Floor takes a patient left waiting while they seem free to be with them)" : ""}`);
   $("learned-untapped-in").textContent = !untapped.length ? ""
-    : `Walking in tapped only as the visit ended (provider in and teach-back tapped together): ${untapped.join("; ")}. Such a visit says nothing of the provider's minutes and is left out of them. Tapping "provider in" on walking in keeps the wall true.`;
+    : `Walking in tapped only as the visit ended (provider in and teach-back tapped together): ${untapped.join("; ")}. Such a visit says nothing of the provider's minutes and is left out of what Floor learns of them (the day's measures count it as tapped). Tapping "provider in" on walking in keeps the wall true.`;
   const stageRows = [];
   const patientRows = [];
   for (const p of answer.providers) {

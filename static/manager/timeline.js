@@ -368,7 +368,8 @@ function renderVisitDetail() {
   const p = (state.delays.get(v.provider)?.visits || []).find((q) => q.visit === v.id);
   if (p && WAITING.has(v.stage)) {
     const away = p.steps_out && p.back ? `, steps out ${hm(parseTime(p.steps_out))}, back ${hm(parseTime(p.back))}` : "";
-    fact("Projected", `provider in ${hm(parseTime(p.provider_in))}${away}${p.provider_out ? `, out ${hm(parseTime(p.provider_out))}` : ""}` +
+    const presumed = p.presumed_in ? " (presumed: the provider often taps walking in only as a visit ends)" : "";
+    fact("Projected", `provider in ${hm(parseTime(p.provider_in))}${presumed}${away}${p.provider_out ? `, out ${hm(parseTime(p.provider_out))}` : ""}` +
       (p.lateness > 0 ? ` · ${Math.round(p.lateness)} min late (planned ${hm(parseTime(p.planned_provider_in))})` : " · on time"));
   }
   if (v.without_teach_back) fact("Note", "Checked out without teach-back");

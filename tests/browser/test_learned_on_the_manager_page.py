@@ -170,3 +170,34 @@ def test_the_timeline_draws_the_provider_away_from_a_visit_they_usually_step_out
         "P0 — provider away 8:10 AM–8:20 AM",
         "P1 — provider away 8:20 AM–8:38 AM",
     ], titles
+
+
+def test_the_timeline_says_a_patient_is_presumed_seen_by_a_provider_who_taps_walking_in_only_as_a_visit_ends(
+    tmp_path: Path, screens: Screens
+) -> None:
+    # Five past days: Dr. Kim tapped "provider in" only with the checkout in one visit of three. Today a follow-up of
+    # hers has been prepped since 7:03 and the clinic's clock is 8:00, the session's opening: she is presumed in with
+    # the patient from 8:00, and the visit's detail says that it is a presumption.
+    async def past_and_today(log: EmbeddedLog) -> None:
+        def untapped(day: PastDay, n: int) -> None:
+            for k in range(6):
+                day.seen("kim", "follow", with_provider=20, untapped_in=k % 3 == 0)
+
+        seq = await write_days(log, CLINIC, TODAY, 5, untapped)
+        today = PastDay(CLINIC, TODAY, base_seq=seq, opens=dt.time(7))
+        (visit,), _ = today.two_ready("kim", "follow")
+        await log.append_all(CLINIC.id, [Record(e) for e in today.events])
+        ids.append(visit)
+
+    ids: list[str] = []
+    with serving(tmp_path, past_and_today) as server:
+        console = screens.open(f"{server.url}/manager.html", width=1280, height=900)
+        sign_in_page(console, PEOPLE[Role.manager][0], PIN, device="office")
+        bar = console.locator(f"#timeline [data-provider='kim'] g.visit[data-visit='{ids[0]}']")
+        bar.wait_for(timeout=10_000)
+        bar.click()
+        console.wait_for_function(
+            "() => /Projected/.test(document.querySelector('#visit-detail')?.textContent)", timeout=5_000
+        )
+        text = console.locator("#visit-detail").inner_text()
+    assert "provider in 8:00 AM (presumed: the provider often taps walking in only as a visit ends)" in text, text

@@ -20,9 +20,10 @@ from floor.core.projection import (
     absent_until,
     pace,
     project,
+    steps_out_of,
     walks_in_untapped,
 )
-from tests.core.test_projection_and_alerts import CLINIC, Day, _run, at
+from tests.core.test_projection_and_alerts import CLINIC, Day, _broken_run_morning, _run, at
 from tests.support.history import PastDay
 
 #: Dr. Kim's past days: 12 of her last 40 visits had their provider-in tapped only with the teach-back.
@@ -88,6 +89,7 @@ def test_a_prepped_patient_with_the_provider_free_is_presumed_seen_where_she_wal
     projected = {p.visit: p for p in project(day.floor, "kim", at("10:08")).visits}
     # Presumed in with her since she came free at 09:57: 8 minutes late, not a link; she is not presumed away.
     assert projected[v[2]].provider_in == at("09:57") and projected[v[2]].lateness == 8
+    assert projected[v[2]].presumed_in and not any(p.presumed_in for p in projected.values() if p.visit != v[2])
     assert projected[v[2]].provider_out > at("10:08")
     assert absent_until(day.floor, "kim", at("10:08")) > at("10:08")  # the rule without the habit: away
     assert day.active("cascade") == [], day.log
@@ -118,3 +120,83 @@ def test_a_visit_tapped_only_as_it_ended_does_not_make_the_days_pace_look_fast()
     # Two visits seen (16 and 15 minutes: her pace) and one whose minutes are unknown (0 by its taps).
     assert pace(day.floor, "kim") == pace(_morning(FORGETS, untapped_end=None, until="10:15")[0].floor, "kim")
     assert review(day.floor, at("10:15")) == []
+
+
+def _cascades(day: Day) -> list[tuple[str, str]]:
+    return [(when, kind.__name__) for when, kind, alert in day.log if alert == "cascade"]
+
+
+def test_her_provider_in_tapped_on_time_ends_a_run_at_once() -> None:
+    # Two visits seen late, then the 09:40 procedure (planned 09:56) walked in to at 10:03, on time by its tap: the
+    # run is over. Waiting a minute for its end to be tapped too raised a cascade on the late 10:00 patient behind
+    # it, and cleared it a minute later (a hostile review's find).
+    day = Day()
+    day.floor.learned = FORGETS
+    v = _broken_run_morning(day, third="procedure")
+    _run(day, v, [("09:57", 3, ARRIVED), ("10:02", 1, TEACH), ("10:02", 1, OUT), ("10:03", 2, IN)], until="10:06")
+    assert _cascades(day) == []
+
+
+def test_a_late_provider_in_tapped_during_her_cascade_keeps_it_up() -> None:
+    # The presumption lapses at 10:21 and the cascade is raised; at 10:27 she taps provider-in, then the teach-back.
+    # Waiting on the end tap took the visit out of the run and cleared the cascade, raised again 10 minutes later.
+    day, _ = _morning(FORGETS, untapped_end="10:27", until="10:45")
+    kinds = [kind for _, kind in _cascades(day)]
+    assert kinds[0] == "AlertRaised" and "AlertCleared" not in kinds, day.log
+
+
+def test_a_visit_tapped_only_as_it_ended_is_not_walked_in_to_before_her_last_patient_was_done() -> None:
+    # Kim is with the 09:20 patient until 10:05; the 09:40 one (planned 09:49) has provider-in and teach-back tapped
+    # together at 10:10. Her usual 12 minutes before that end would say 09:58, 9 late; she cannot have walked in
+    # before 10:05, 16 late: the third late visit of a run, and the cascade stays up.
+    for learned in (EMPTY, FORGETS):
+        day = Day()
+        day.floor.learned = learned
+        v = [day.book(s) for s in ("09:00", "09:20", "09:40", "10:00", "10:20")]
+        steps = [
+            ("08:55", 0, ARRIVED),
+            ("09:00", 0, ROOMED),
+            ("09:06", 0, PREP),
+            ("09:15", 1, ARRIVED),
+            ("09:20", 1, ROOMED),
+            ("09:25", 0, IN),
+            ("09:26", 1, PREP),
+            ("09:35", 2, ARRIVED),
+            ("09:40", 2, ROOMED),
+            ("09:42", 0, TEACH),
+            ("09:42", 0, OUT),
+            ("09:43", 1, IN),
+            ("09:46", 2, PREP),
+            ("09:55", 3, ARRIVED),
+            ("10:01", 3, ROOMED),
+            ("10:05", 3, PREP),
+            ("10:05", 1, TEACH),
+            ("10:05", 1, OUT),
+            ("10:10", 2, IN),
+            ("10:10", 2, TEACH),
+        ]
+        _run(day, v, steps, until="10:14")
+        kinds = [kind for _, kind in _cascades(day)]
+        assert kinds[0] == "AlertRaised" and "AlertCleared" not in kinds, day.log
+        (alert,) = day.active("cascade")
+        assert v[2] in alert.detail.affected
+
+
+def test_visits_tapped_only_as_they_ended_do_not_hide_that_she_steps_out_of_a_visit_type() -> None:
+    floors = []
+    for n in range(6, 0, -1):
+        day = PastDay(CLINIC, dt.date(2026, 11, 23) - dt.timedelta(days=n))
+        day.stepping_out("kim", "procedure", "follow", before=10, meanwhile=8, rest=18)
+        day.seen("kim", "procedure", with_provider=28, untapped_in=True)
+        floors.append(day.floor)
+    learned = learn(CLINIC, floors)
+    # Six procedures stepped out of, six whose provider-in says nothing: she steps out of every one that shows.
+    assert (learned.steps_out["kim/procedure"].visits, learned.steps_out["kim/procedure"].stepped) == (6, 6)
+    assert steps_out_of(learned, "kim", CLINIC.visit_type("procedure")) == (10.0, 28.0)
+
+
+def test_a_read_on_a_clock_behind_her_presumed_walk_in_still_presumes_it() -> None:
+    # A wall's read on a server whose clock is a little behind the floor's last tap: not presumed away for it.
+    day, v = _morning(FORGETS, untapped_end=None, until="10:08")
+    projected = {p.visit: p for p in project(day.floor, "kim", at("09:56")).visits}
+    assert projected[v[2]].provider_in == at("09:57")
