@@ -474,27 +474,30 @@ def project(
     # running late is seen after the ones already waiting rather than holding them all up.
     queue = []
     projected: list[ProjectedVisit] = []
+
+    def seen(
+        v: Visit, vtype: VisitType, planned: dt.datetime, start: dt.datetime, lateness: float, done: dt.datetime, **more
+    ) -> ProjectedVisit:
+        """Visit `v` projected seen from `start` to `done`, `lateness` minutes late (`more`: the other fields)."""
+        return ProjectedVisit(
+            v.id,
+            v.stage,
+            planned,
+            start,
+            round(lateness, 1),
+            provider_out=done,
+            walk_in=v.walk_in,
+            own_lateness=_own_lateness(v, vtype, now, convention),
+            fitted_in=v.moved_from is not None,
+            **more,
+        )
+
     if presumed is not None:
         v, start, done = presumed
         vtype = clinic.visit_type_of(v.visit_type)
         planned = planned_provider_in(v, vtype, convention)
         lateness = 0.0 if v.walk_in else max(0.0, minutes(start - planned))
-        projected.append(
-            ProjectedVisit(
-                v.id,
-                v.stage,
-                planned,
-                start,
-                round(lateness, 1),
-                False,
-                done,
-                1.0,
-                v.walk_in,
-                _own_lateness(v, vtype, now, convention),
-                fitted_in=v.moved_from is not None,
-                presumed_in=True,
-            )
-        )
+        projected.append(seen(v, vtype, planned, start, lateness, done, presumed_in=True))
     for v in mine:
         if v.stage in _WAITING and (presumed is None or v is not presumed[0]):
             vtype = clinic.visit_type_of(v.visit_type)
@@ -543,39 +546,22 @@ def project(
             # Not here, likely not coming, and the provider would be waiting for them: the provider sees who
             # is here, and fits them in if they do come. Late only by being late, not by the provider.
             lateness = 0.0 if v.walk_in else show * max(0.0, minutes(ready - planned))
-            projected.append(
-                ProjectedVisit(
-                    v.id,
-                    v.stage,
-                    planned,
-                    ready,
-                    round(lateness, 1),
-                    False,
-                    ready + minutes_in,
-                    round(show, 2),
-                    v.walk_in,
-                    _own_lateness(v, vtype, now, convention),
-                    fitted_in=v.moved_from is not None,
-                )
-            )
+            projected.append(seen(v, vtype, planned, ready, lateness, ready + minutes_in, show=round(show, 2)))
             continue
         start = max(ready, free_at)
         lateness = 0.0 if v.walk_in else max(0.0, minutes(start - planned))
         done = start + minutes_in
         projected.append(
-            ProjectedVisit(
-                v.id,
-                v.stage,
+            seen(
+                v,
+                vtype,
                 planned,
                 start,
-                round(lateness, 1),
-                free_at > ready,
+                lateness,
                 done,
-                round(show, 2),
-                v.walk_in,
-                _own_lateness(v, vtype, now, convention),
-                no_room and free_at <= ready,
-                fitted_in=v.moved_from is not None,
+                waits_for_provider=free_at > ready,
+                show=round(show, 2),
+                waits_for_room=no_room and free_at <= ready,
             )
         )
         if before is None:

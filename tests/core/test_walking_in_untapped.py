@@ -53,6 +53,25 @@ def test_a_provider_who_walks_in_untapped_is_learned_and_those_visits_say_nothin
     assert not walks_in_untapped(Learned(untapped_in={"kim": UntappedIn(UNTAPPED_IN_EVIDENCE - 1, 10)}), "kim")
 
 
+#: Kim's 09:00 and 09:20 follow-ups (planned provider-in 09:09, 09:29) started 16 and 14 minutes late; the 09:40 one
+#: (planned 09:49) prepped at 09:46.
+_TWO_LATE = [
+    ("08:55", 0, ARRIVED),
+    ("09:00", 0, ROOMED),
+    ("09:06", 0, PREP),
+    ("09:15", 1, ARRIVED),
+    ("09:20", 1, ROOMED),
+    ("09:25", 0, IN),  # 16 late
+    ("09:26", 1, PREP),
+    ("09:35", 2, ARRIVED),
+    ("09:40", 2, ROOMED),
+    ("09:42", 0, TEACH),
+    ("09:42", 0, OUT),
+    ("09:43", 1, IN),  # 14 late
+    ("09:46", 2, PREP),
+]
+
+
 def _morning(learned: Learned, *, untapped_end: str | None = "10:10", until: str = "10:15") -> tuple[Day, list[str]]:
     """Kim's 09:00 and 09:20 follow-ups (planned provider-in 09:09, 09:29) started 16 and 14 minutes late; the 09:40
     one (planned 09:49) is prepped at 09:46, and Kim, free at 09:57, walks in to it at 09:58, 9 minutes late: no
@@ -61,23 +80,7 @@ def _morning(learned: Learned, *, untapped_end: str | None = "10:10", until: str
     day = Day()
     day.floor.learned = learned
     v = [day.book(s) for s in ("09:00", "09:20", "09:40", "12:00")]
-    steps = [
-        ("08:55", 0, ARRIVED),
-        ("09:00", 0, ROOMED),
-        ("09:06", 0, PREP),
-        ("09:15", 1, ARRIVED),
-        ("09:20", 1, ROOMED),
-        ("09:25", 0, IN),  # 16 late
-        ("09:26", 1, PREP),
-        ("09:35", 2, ARRIVED),
-        ("09:40", 2, ROOMED),
-        ("09:42", 0, TEACH),
-        ("09:42", 0, OUT),
-        ("09:43", 1, IN),  # 14 late
-        ("09:46", 2, PREP),
-        ("09:57", 1, TEACH),
-        ("09:57", 1, OUT),
-    ]
+    steps = [*_TWO_LATE, ("09:57", 1, TEACH), ("09:57", 1, OUT)]
     if untapped_end is not None:
         steps += [(untapped_end, 2, IN), (untapped_end, 2, TEACH)]
     _run(day, v, steps, until=until)
@@ -154,19 +157,7 @@ def test_a_visit_tapped_only_as_it_ended_is_not_walked_in_to_before_her_last_pat
         day.floor.learned = learned
         v = [day.book(s) for s in ("09:00", "09:20", "09:40", "10:00", "10:20")]
         steps = [
-            ("08:55", 0, ARRIVED),
-            ("09:00", 0, ROOMED),
-            ("09:06", 0, PREP),
-            ("09:15", 1, ARRIVED),
-            ("09:20", 1, ROOMED),
-            ("09:25", 0, IN),
-            ("09:26", 1, PREP),
-            ("09:35", 2, ARRIVED),
-            ("09:40", 2, ROOMED),
-            ("09:42", 0, TEACH),
-            ("09:42", 0, OUT),
-            ("09:43", 1, IN),
-            ("09:46", 2, PREP),
+            *_TWO_LATE,
             ("09:55", 3, ARRIVED),
             ("10:01", 3, ROOMED),
             ("10:05", 3, PREP),
