@@ -283,9 +283,12 @@ def _started_late(
             and (now - came_in).total_seconds() < UNTAPPED_IN_SECONDS
         ):
             # Late by a tap just made, by a provider who often taps walking in only as the visit ends: its end may be
-            # on its way (two taps a few seconds apart), and then it says nothing of when they walked in. No link
-            # until then (nor the run's end: on time by its tap it is one at once, and an active cascade keeps it).
-            continue
+            # on its way (two taps a few seconds apart), and then it says nothing of when they walked in. Until then
+            # the run goes back no further: neither this visit nor the late ones before it raise a cascade (going on
+            # past it raised one on the visits before it that cleared when the end came, seconds later:
+            # loadtests/fourth_days.py `waves`). On time by its tap it ends the run at once; an active cascade keeps
+            # it as a link.
+            break
         if came_in - planned[v.id] >= late_by:
             links.append(v.id)
         elif not (through_out_of_turn and _out_of_turn(v, booked, planned)):

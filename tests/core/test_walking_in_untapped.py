@@ -191,3 +191,16 @@ def test_a_read_on_a_clock_behind_her_presumed_walk_in_still_presumes_it() -> No
     day, v = _morning(FORGETS, untapped_end=None, until="10:08")
     projected = {p.visit: p for p in project(day.floor, "kim", at("09:56")).visits}
     assert projected[v[2]].provider_in == at("09:57")
+
+
+def test_her_late_provider_in_tapped_a_moment_before_its_end_does_not_raise_on_the_visits_before_it() -> None:
+    # The morning, with a 10:00 patient prepped and waiting. At 10:10 she taps the 09:40 visit's provider-in, then its
+    # teach-back: between the two taps that visit looked 21 minutes late, its run reached back to the two late ones
+    # before it, and with the 10:00 patient now waiting behind it a cascade was raised, to clear at the next tap.
+    day = Day()
+    day.floor.learned = FORGETS
+    v = [day.book(s) for s in ("09:00", "09:20", "09:40", "10:00", "12:00")]
+    steps = [*_TWO_LATE, ("09:57", 1, TEACH), ("09:57", 1, OUT), ("09:58", 3, ARRIVED), ("10:00", 3, ROOMED)]
+    steps += [("10:06", 3, PREP), ("10:10", 2, IN), ("10:10", 2, TEACH)]
+    _run(day, v, steps, until="10:12")
+    assert _cascades(day) == []
