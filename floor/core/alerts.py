@@ -306,14 +306,17 @@ def _walked_in(floor: Floor, v: Visit, visits: list[Visit]) -> dt.datetime:
     end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out) or came_in
     usual = floor.learned.expected(v.provider, floor.clinic.visit_type_of(v.visit_type), Stage.provider_in)
     earliest = [end - dt.timedelta(minutes=usual), *([v.times[Stage.prep_done]] if Stage.prep_done in v.times else [])]
-    mine = [w for w in visits if w.provider == v.provider]
-    # A provider who sees two patients at once today (steps out of a visit to see another) may have walked in to
-    # this one before the other's end: the bound holds only for one who sees one at a time.
-    if not provider_spans(mine):  # none when nobody was walked in to long before another's end
-        for w in mine:
-            done = w.times.get(Stage.teach_back_done) or w.times.get(Stage.checked_out)
-            if w is not v and Stage.provider_in in w.times and done is not None and done < end:
-                earliest.append(done)
+    # The provider's visits over by this one's end. One who saw two patients at once among them (stepped out of a
+    # visit to see another) may have walked in to this one before the other's end: the bound holds only for one who
+    # saw one at a time. Judged on those visits alone, so that nothing tapped later moves it (a visit still going,
+    # or walked in to since, made it come and go with a teach-back a few seconds apart, and a cascade with it).
+    before = []
+    for w in visits:
+        done = w.times.get(Stage.teach_back_done) or w.times.get(Stage.checked_out)
+        if w.provider == v.provider and Stage.provider_in in w.times and done is not None and done <= end:
+            before.append((w, done))
+    if not provider_spans(w for w, _ in before):
+        earliest += [done for w, done in before if w is not v and done < end]
     return min(came_in, max(earliest))
 
 

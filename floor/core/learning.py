@@ -340,7 +340,8 @@ def _busy(floor: Floor) -> dict[str, list[_Busy]]:
     for v in floor.visits.values():
         came_in = v.times.get(Stage.provider_in)
         left = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
-        if came_in is not None:
+        # One tapped only as it ended says nothing of when the provider was with them.
+        if came_in is not None and not untapped_in(v):
             # One never seen out (a tap forgotten) is taken as busy for MAX_MINUTES at most.
             spans[v.provider].append((v.id, came_in, left or came_in + cap))
     return spans

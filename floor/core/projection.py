@@ -247,7 +247,7 @@ def provider_spans(visits: Iterable[Visit]) -> list[tuple[dt.datetime, dt.dateti
     spans = [
         (v.times[Stage.provider_in], v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out))
         for v in visits
-        if Stage.provider_in in v.times
+        if Stage.provider_in in v.times and not untapped_in(v)  # tapped only as it ended: no span to speak of
     ]
     return spans if _ever_two_at_once(spans) else []
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from floor.core.alerts import review
+from floor.core.commands import TakeStep
 from floor.core.journey import PATH, Stage
 from floor.core.learned import EMPTY, Learned, UntappedIn
 from floor.core.learning import learn
@@ -204,3 +205,40 @@ def test_her_late_provider_in_tapped_a_moment_before_its_end_does_not_raise_on_t
     steps += [("10:06", 3, PREP), ("10:10", 2, IN), ("10:10", 2, TEACH)]
     _run(day, v, steps, until="10:12")
     assert _cascades(day) == []
+
+
+def test_the_next_patients_provider_in_tapped_just_before_the_last_ones_end_does_not_break_her_run() -> None:
+    # The 09:40 visit, tapped only as it ended at 10:10, counts from 10:05 (when the patient before was done): 16 late,
+    # a link. At 10:40 the 10:20 patient's provider-in is tapped a few seconds before the 10:00 one's teach-back. For
+    # that moment two visits were going at once, which the bound took for a provider who sees two patients at once:
+    # the link went, the cascade cleared, and it was raised again 10 minutes later (a second review's find).
+    day = Day()
+    day.floor.learned = FORGETS
+    v = [day.book(s) for s in ("09:00", "09:20", "09:40", "10:00", "10:20", "12:00")]
+    steps = [*_TWO_LATE, ("09:55", 3, ARRIVED), ("10:01", 3, ROOMED), ("10:05", 3, PREP), ("10:05", 1, TEACH)]
+    steps += [("10:05", 1, OUT), ("10:10", 2, IN), ("10:10", 2, TEACH), ("10:11", 2, OUT), ("10:15", 4, ARRIVED)]
+    steps += [("10:20", 3, IN), ("10:21", 4, ROOMED), ("10:27", 4, PREP), ("10:40", 4, IN), ("10:40", 3, TEACH)]
+    _run(day, v, [*steps, ("10:41", 3, OUT)], until="10:55")
+    kinds = [kind for _, kind in _cascades(day)]
+    assert kinds[0] == "AlertRaised" and "AlertCleared" not in kinds, day.log
+
+
+def test_a_visit_tapped_only_as_it_ended_while_she_was_with_the_next_patient_is_no_step_out_of_that_one() -> None:
+    # She walks in to B at 9:x; a minute later A's provider-in and teach-back are tapped together (A seen earlier,
+    # tapped late); B ends 19 minutes on. A's zero-minute "span" inside B's is no patient seen meanwhile: B was seen
+    # through, not stepped out of.
+    floors = []
+    for n in range(6, 0, -1):
+        day = PastDay(CLINIC, dt.date(2026, 11, 23) - dt.timedelta(days=n))
+        (a, b), _ = day.two_ready("kim", "follow", "follow")
+        day.tap(TakeStep(b, Stage.provider_in), after=1)
+        day.tap(TakeStep(a, Stage.provider_in), after=1)
+        day.tap(TakeStep(a, Stage.teach_back_done))
+        day.tap(TakeStep(b, Stage.teach_back_done), after=19)
+        for visit in (a, b):
+            day.tap(TakeStep(visit, Stage.checked_out))
+        floors.append(day.floor)
+    learned = learn(CLINIC, floors)
+    assert "kim/follow" not in learned.steps_out  # no visit of hers was stepped out of
+    assert learned.two_at_once_changes == 0
+    assert learned.times("kim", "follow", Stage.provider_in).median == 20
