@@ -158,7 +158,7 @@ def encounter(clinic: Clinic, day: dt.date, visit: Visit, closed: bool = False) 
     seen = visit.times.get(Stage.provider_in)
     if seen is not None:
         # With the provider: from provider-in to the teach-back (or the checkout without one), as measured.
-        left = visit.times.get(Stage.teach_back_done) or visit.times.get(Stage.checked_out)
+        left = visit.provider_done
         participant["period"] = _period(seen, left)
     locations = []
     for room_id, came, went in room_periods(visit):

@@ -303,7 +303,7 @@ def _walked_in(floor: Floor, v: Visit, visits: list[Visit]) -> dt.datetime:
     came_in = v.times[Stage.provider_in]
     if not untapped_in(v):
         return came_in
-    end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out) or came_in
+    end = v.provider_done or came_in
     usual = floor.learned.expected(v.provider, floor.clinic.visit_type_of(v.visit_type), Stage.provider_in)
     earliest = [end - dt.timedelta(minutes=usual), *([v.times[Stage.prep_done]] if Stage.prep_done in v.times else [])]
     # The provider's visits over by this one's end. One who saw two patients at once among them (stepped out of a
@@ -312,7 +312,7 @@ def _walked_in(floor: Floor, v: Visit, visits: list[Visit]) -> dt.datetime:
     # or walked in to since, made it come and go with a teach-back a few seconds apart, and a cascade with it).
     before = []
     for w in visits:
-        done = w.times.get(Stage.teach_back_done) or w.times.get(Stage.checked_out)
+        done = w.provider_done
         if w.provider == v.provider and Stage.provider_in in w.times and done is not None and done <= end:
             before.append((w, done))
     if not provider_spans(w for w, _ in before):

@@ -112,6 +112,12 @@ class Visit(Struct):
         theirs, whoever a patient was moved to on the floor."""
         return self.moved_from or self.provider
 
+    @property
+    def provider_done(self) -> dt.datetime | None:
+        """When the provider was done with the patient: the teach-back, or the checkout where there was none (None:
+        not yet)."""
+        return self.times.get(Stage.teach_back_done) or self.times.get(Stage.checked_out)
+
 
 class RoomMarkRecord(Struct):
     """A room's last mark, which undo can still reverse while nothing else has changed the room."""

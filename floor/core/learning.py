@@ -233,7 +233,7 @@ class Tally:
         """Whether the provider stepped out of this visit, seen to its end, and when (`_own`). Left out: a span
         too long to be a visit (`_absurd`), and a teach-back tap forgotten (`_own`: None)."""
         came_in = v.times.get(Stage.provider_in)
-        end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
+        end = v.provider_done
         if came_in is None or end is None or _absurd(minutes(end - came_in), vtype.stage_minutes.provider_in):
             return
         own = _own(came_in, end, spans)
@@ -339,7 +339,7 @@ def _busy(floor: Floor) -> dict[str, list[_Busy]]:
     cap = dt.timedelta(minutes=MAX_MINUTES)
     for v in floor.visits.values():
         came_in = v.times.get(Stage.provider_in)
-        left = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
+        left = v.provider_done
         # One tapped only as it ended says nothing of when the provider was with them.
         if came_in is not None and not untapped_in(v):
             # One never seen out (a tap forgotten) is taken as busy for MAX_MINUTES at most.

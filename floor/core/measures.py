@@ -149,7 +149,7 @@ def _spans(visits: list[Visit], first: Stage, then: Stage) -> Durations:
 
 
 def _with_provider(visit: Visit) -> float | None:
-    end = visit.times.get(Stage.teach_back_done) or visit.times.get(Stage.checked_out)
+    end = visit.provider_done
     if end is None or Stage.provider_in not in visit.times:
         return None
     return _minutes(end - visit.times[Stage.provider_in])

@@ -176,7 +176,7 @@ UNTAPPED_IN_PLAUSIBLE = 2.0
 def untapped_in(v: Visit) -> bool:
     """Whether the visit's provider-in was tapped only as it ended (within UNTAPPED_IN_SECONDS of its end)."""
     came_in = v.times.get(Stage.provider_in)
-    end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
+    end = v.provider_done
     return came_in is not None and end is not None and (end - came_in).total_seconds() < UNTAPPED_IN_SECONDS
 
 
@@ -245,7 +245,7 @@ def provider_spans(visits: Iterable[Visit]) -> list[tuple[dt.datetime, dt.dateti
     still going). None at all on a day when nobody was walked in to long before another's end (most days: every
     visit's own minutes are its span, and `own_minutes` has nothing to look through)."""
     spans = [
-        (v.times[Stage.provider_in], v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out))
+        (v.times[Stage.provider_in], v.provider_done)
         for v in visits
         if Stage.provider_in in v.times and not untapped_in(v)  # tapped only as it ended: no span to speak of
     ]
@@ -347,7 +347,7 @@ def pace(
         spans = provider_spans(mine)
     ratios = []
     for v in mine:
-        end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
+        end = v.provider_done
         if end is not None and not untapped_in(v):
             # The provider's own minutes: a visit they stepped out of is not slow for it.
             took = own_minutes(v.times[Stage.provider_in], end, spans)
@@ -834,7 +834,7 @@ def _last_seen(floor: Floor, provider: str, mine: list[Visit]) -> dt.datetime:
         if came_in is not None:
             signs.append(came_in)
             if v.stage is not Stage.provider_in:
-                end = v.times.get(Stage.teach_back_done) or v.times.get(Stage.checked_out)
+                end = v.provider_done
                 signs += [end] if end is not None else []
     return max(signs)
 
