@@ -473,11 +473,14 @@ class LearnedProvider(Struct):
     arrival_to_provider_visits: int
     visit_types: list[LearnedVisitType]
     #: Of `seen_out` past visits seen to their end, `untapped_in` had their provider-in tapped only as they ended;
-    #: `walks_in_untapped`: often enough that a patient left waiting while the provider seems free is taken to be
-    #: with them (floor/core/projection.py `walks_in_untapped`).
+    #: today so far, `untapped_in_today` of `seen_out_today`. `walks_in_untapped`: past days and today together say
+    #: it happens often enough that a patient left waiting while the provider seems free is taken to be with them
+    #: (floor/core/projection.py `walks_in_untapped`).
     seen_out: int = 0
     untapped_in: int = 0
     walks_in_untapped: bool = False
+    seen_out_today: int = 0
+    untapped_in_today: int = 0
 
 
 class LearnedAnswer(Struct):

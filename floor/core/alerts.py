@@ -271,7 +271,7 @@ def _started_late(
     # visit really 5 to 9 minutes late a link (loadtests/alert_quality.py, `tap_lag`: 8 of 15 false alerts more
     # than on the same days tapped on time).
     late_by += dt.timedelta(minutes=floor.learned.tap_lag)
-    untapped = walks_in_untapped(floor.learned, provider)
+    untapped = walks_in_untapped(floor.learned, provider, visits)
     links = []
     for v in seen:
         came_in = _walked_in(floor, v, visits)

@@ -16,6 +16,7 @@ from floor.core.projection import (
     lateness_over_day,
     project_all,
     steps_out_of,
+    untapped_today,
     visit_plan,
     walks_in_untapped,
 )
@@ -191,7 +192,9 @@ class ReadModels:
                     types,
                     u.visits if (u := learned.untapped_in.get(p.id)) else 0,
                     u.untapped if u else 0,
-                    walks_in_untapped(learned, p.id),
+                    walks_in_untapped(learned, p.id, floor.visits.values()),
+                    (today := untapped_today(p.id, floor.visits.values())).visits,
+                    today.untapped,
                 )
             )
         days = learned.days

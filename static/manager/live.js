@@ -34,6 +34,7 @@ let feed = null;
 let latenessTimer = null;
 let learnedTimer = null;
 const LEARNED_RETRY_MS = 5000; // while the day's learning is still under way
+const LEARNED_REFRESH_MS = 60000; // then: what the day itself says (visits tapped only as they ended) moves with it
 let latenessFetchedAt = 0;
 let latenessInFlight = false;
 
@@ -80,10 +81,11 @@ async function loadLearned() {
     const answer = await api("GET", clinicPath("/learned"));
     if (state.clinic !== clinic || !answer) return;
     renderLearned(answer);
-    if (!answer.learned) learnedTimer = setTimeout(loadLearned, LEARNED_RETRY_MS);
+    learnedTimer = setTimeout(loadLearned, answer.learned ? LEARNED_REFRESH_MS : LEARNED_RETRY_MS);
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 401)) {
       $("learned-summary").textContent = `Could not load what Floor has learned: ${err.message}`;
+      if (state.clinic === clinic) learnedTimer = setTimeout(loadLearned, LEARNED_REFRESH_MS);
     }
   }
 }

@@ -115,8 +115,12 @@ export function renderLearned(answer) {
     .map((t) => `${p.name}, ${t.label}: ${t.steps_out.stepped} of ${plural(t.steps_out.visits, "past visit")}, ${minutesText(t.steps_out.before)} in, ${minutesText(t.steps_out.own)} of their own in all${t.steps_out.expected ? " (Floor frees them for the next patient meanwhile)" : ""}`));
   $("learned-steps-out").textContent = !stepsOut.length ? ""
     : `Stepping out (walking in to another patient mid-visit, long before its teach-back): ${stepsOut.join("; ")}. Where a provider steps out of most visits of a type, Floor takes them to be free for the next patient once their usual minutes before stepping out are up, and back for the rest after.`;
-  const untapped = !answer.learned ? [] : answer.providers.filter((p) => p.untapped_in)
-    .map((p) => `${p.name}: ${p.untapped_in} of ${plural(p.seen_out, "past visit")}${p.walks_in_untapped ? " (Floor takes a patient left waiting while they seem free to be with them)" : ""}`);
+  // Past days' figures and today's so far: both count toward whether Floor takes it as the provider's habit.
+  const untapped = answer.providers.filter((p) => (answer.learned && p.untapped_in) || p.untapped_in_today)
+    .map((p) => `${p.name}: ${[
+      ...(answer.learned && p.untapped_in ? [`${p.untapped_in} of ${plural(p.seen_out, "past visit")}`] : []),
+      ...(p.seen_out_today ? [`${p.untapped_in_today} of ${p.seen_out_today} today`] : []),
+    ].join(", ")}${p.walks_in_untapped ? " (Floor takes a patient left waiting while they seem free to be with them)" : ""}`);
   $("learned-untapped-in").textContent = !untapped.length ? ""
     : `Walking in tapped only as the visit ended (provider in and teach-back tapped together): ${untapped.join("; ")}. Such a visit says nothing of the provider's minutes and is left out of what Floor learns of them (the day's measures count it as tapped). Tapping "provider in" on walking in keeps the wall true.`;
   const stageRows = [];

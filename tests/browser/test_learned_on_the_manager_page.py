@@ -125,6 +125,23 @@ def test_the_manager_sees_a_provider_who_taps_walking_in_only_as_the_visit_ends(
     assert CLINIC.provider("okafor").name not in text, text
 
 
+def test_the_manager_sees_a_provider_walking_in_untapped_today_in_a_clinic_with_no_past_days(
+    tmp_path: Path, screens: Screens
+) -> None:
+    # No past days; this morning from 6:00 Dr. Kim tapped "provider in" only with the checkout on three of four visits.
+    async def today(log: EmbeddedLog) -> None:
+        day = PastDay(CLINIC, TODAY, opens=dt.time(6))
+        for untapped in (True, False, True, True):
+            day.seen("kim", "follow", with_provider=15, untapped_in=untapped)
+        await log.append_all(CLINIC.id, [Record(e) for e in day.events])
+
+    with serving(tmp_path, today) as server:
+        text = manager_page(server, screens, "learned-untapped-in", "Walking in tapped only as the visit ended")
+    kim = CLINIC.provider("kim").name
+    assert f"{kim}: 3 of 4 today (Floor takes a patient left waiting while they seem free to be with them)" in text
+    assert "past visit" not in text, text
+
+
 def test_the_manager_sees_how_much_a_providers_day_says_about_their_pace(tmp_path: Path, screens: Screens) -> None:
     # Four weeks of Dr. Kim's follow-ups, eight a day, each 12 minutes give or take its own spread and no day
     # slower than another: the heaviest weight foretold them best.

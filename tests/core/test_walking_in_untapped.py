@@ -18,6 +18,7 @@ from floor.core.learning import learn
 from floor.core.projection import (
     UNTAPPED_IN_EVIDENCE,
     UNTAPPED_IN_PLAUSIBLE,
+    UNTAPPED_IN_TODAY,
     absent_until,
     pace,
     project,
@@ -73,13 +74,24 @@ _TWO_LATE = [
 ]
 
 
-def _morning(learned: Learned, *, untapped_end: str | None = "10:10", until: str = "10:15") -> tuple[Day, list[str]]:
+def _morning(
+    learned: Learned, *, untapped_end: str | None = "10:10", until: str = "10:15", earlier: int = 0
+) -> tuple[Day, list[str]]:
     """Kim's 09:00 and 09:20 follow-ups (planned provider-in 09:09, 09:29) started 16 and 14 minutes late; the 09:40
     one (planned 09:49) is prepped at 09:46, and Kim, free at 09:57, walks in to it at 09:58, 9 minutes late: no
     cascade. Her walking in is not tapped: its provider-in comes with the teach-back at `untapped_end` (None: not by
-    `until`). Her next patient is booked at noon."""
+    `until`). Her next patient is booked at noon. Before it all, `earlier` follow-ups from 08:00 every 15 minutes,
+    on time, each with its provider-in tapped only with its teach-back."""
     day = Day()
     day.floor.learned = learned
+    for n in range(earlier):
+        start = at("08:00") + dt.timedelta(minutes=15 * n)
+        visit = day.book(start.strftime("%H:%M"))
+
+        def hm(delta: int, start: dt.datetime = start) -> str:
+            return (start + dt.timedelta(minutes=delta)).strftime("%H:%M")
+
+        day.walk(visit, (hm(-5), ARRIVED), (hm(0), ROOMED), (hm(6), PREP), (hm(14), IN), (hm(14), TEACH), (hm(14), OUT))
     v = [day.book(s) for s in ("09:00", "09:20", "09:40", "12:00")]
     steps = [*_TWO_LATE, ("09:57", 1, TEACH), ("09:57", 1, OUT)]
     if untapped_end is not None:
@@ -242,3 +254,44 @@ def test_a_visit_tapped_only_as_it_ended_while_she_was_with_the_next_patient_is_
     assert "kim/follow" not in learned.steps_out  # no visit of hers was stepped out of
     assert learned.two_at_once_changes == 0
     assert learned.times("kim", "follow", Stage.provider_in).median == 20
+
+
+def test_a_new_clinic_learns_the_habit_from_the_day_itself() -> None:
+    # No past days: three of Kim's visits this morning had their provider-in tapped only with the teach-back, so at
+    # 10:08 her prepped patient, waiting while she seems free, is presumed seen (as with the habit learned from past
+    # days), and the morning raises no cascade. Two such visits are not yet a habit: she is presumed away.
+    day, v = _morning(EMPTY, untapped_end=None, until="10:10", earlier=UNTAPPED_IN_TODAY)
+    assert walks_in_untapped(EMPTY, "kim", day.floor.visits.values())
+    projected = {p.visit: p for p in project(day.floor, "kim", at("10:08")).visits}
+    assert projected[v[2]].presumed_in and projected[v[2]].provider_in == at("09:57")
+    assert day.active("cascade") == [], day.log
+    fewer, _ = _morning(EMPTY, untapped_end=None, until="10:10", earlier=UNTAPPED_IN_TODAY - 1)
+    assert not walks_in_untapped(EMPTY, "kim", fewer.floor.visits.values())
+    assert len(fewer.active("cascade")) == 1, fewer.log
+
+
+def test_past_days_tapped_as_they_happened_outweigh_a_few_such_visits_today() -> None:
+    # Kim tapped walking in on every one of her last 60 visits: today's three are 3 of 63, under the share.
+    tapping = Learned(untapped_in={"kim": UntappedIn(60, 0)})
+    day, _ = _morning(tapping, untapped_end=None, until="10:10", earlier=UNTAPPED_IN_TODAY)
+    assert not walks_in_untapped(tapping, "kim", day.floor.visits.values())
+    assert len(day.active("cascade")) == 1, day.log
+    # Her last 20 visits had 2 such: with today's 3, 5 of 23.
+    day, _ = _morning(
+        Learned(untapped_in={"kim": UntappedIn(20, 1)}), untapped_end=None, until="10:10", earlier=UNTAPPED_IN_TODAY
+    )
+    assert day.active("cascade") == [], day.log
+
+
+def test_a_habit_once_shown_is_not_switched_off_by_the_visits_she_taps_as_they_happen() -> None:
+    # Her past days: 4 of 40 visits tapped only as they ended, her habit. Today's two visits tapped as they happened
+    # make it 4 of 42, under the share: judged afresh, the habit went off, she was presumed away while her 09:40
+    # patient waited, and a cascade was raised at 10:01 and cleared at 10:10 when the end came (a review's find).
+    day, _ = _morning(Learned(untapped_in={"kim": UntappedIn(40, 4)}))
+    assert _cascades(day) == [], day.log
+    # No past days: from her third such visit this morning she has the habit, and 30 visits tapped as they happened
+    # since (3 of 33) do not take it away.
+    today = PastDay(CLINIC, dt.date(2026, 11, 23), opens=dt.time(7))
+    for n in range(33):
+        today.seen("kim", "follow", with_provider=10, untapped_in=n < UNTAPPED_IN_TODAY)
+        assert walks_in_untapped(EMPTY, "kim", today.floor.visits.values()) == (n >= UNTAPPED_IN_TODAY - 1), n

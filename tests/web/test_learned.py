@@ -86,3 +86,30 @@ def test_managers_read_what_was_learned_and_nobody_else(tmp_path: Path) -> None:
         assert (kim["seen_out"], kim["untapped_in"], kim["walks_in_untapped"]) == (4, 0, False)
         # Each past day's second visit of Kim's foretold from its first: too few to learn how much a day says.
         assert (answer["pace_weight"], answer["pace_visits"], answer["pace_prior"]) == (0.0, 2, 3.0)
+
+
+def test_what_the_day_itself_says_of_a_provider_walking_in_untapped(tmp_path: Path) -> None:
+    # A clinic with no past days. This morning from 7:00 Dr. Kim saw four follow-ups; three had "provider in" tapped
+    # only with the checkout: enough, from the day alone, to take it as her habit.
+    async def write() -> None:
+        log = EmbeddedLog(tmp_path)
+        day = PastDay(CLINIC, TODAY, opens=dt.time(7))
+        for untapped in (True, False, True, True):
+            day.seen("kim", "follow", with_provider=15, untapped_in=untapped)
+        await log.append_all(CLINIC.id, [Record(e) for e in day.events])
+        await log.close()
+
+    asyncio.run(write())
+    floors = test_floors(tmp_path, [CLINIC], clock=ManualClock(CLINIC.local(TODAY, dt.time(9))), tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        headers = everyone(client, floors)
+        deadline = time.monotonic() + 5
+        while not (answer := client.get(API, headers=headers[Role.manager]).json())["learned"]:
+            assert time.monotonic() < deadline, "never learned"
+            time.sleep(0.02)
+        assert answer["days"] == 0
+        providers = {p["provider"]: p for p in answer["providers"]}
+        kim, okafor = providers["kim"], providers["okafor"]
+        assert (kim["seen_out"], kim["untapped_in"]) == (0, 0)
+        assert (kim["seen_out_today"], kim["untapped_in_today"], kim["walks_in_untapped"]) == (4, 3, True)
+        assert (okafor["seen_out_today"], okafor["untapped_in_today"], okafor["walks_in_untapped"]) == (0, 0, False)
