@@ -73,6 +73,7 @@ from floor.core.projection import (
     meanwhile,
     minutes,
     planned_roomed,
+    seen_to_the_end,
     shrunk_pace,
     untapped_in,
 )
@@ -169,7 +170,7 @@ class Tally:
             untapped = untapped_in(v)
             if not untapped:
                 self._steps_out(v, vtype, spans.get(v.provider, []))
-            if Stage.provider_in in v.times and v.stage is not Stage.provider_in:
+            if seen_to_the_end(v):
                 self.seen_out[v.provider] += 1
                 self.untapped_in[v.provider] += untapped
             for stage, took in _stages(v, vtype, busy.get(v.provider, []), spans.get(v.provider, [])):

@@ -188,6 +188,12 @@ def untapped_in(v: Visit) -> bool:
     return came_in is not None and end is not None and (end - came_in).total_seconds() < UNTAPPED_IN_SECONDS
 
 
+def seen_to_the_end(v: Visit) -> bool:
+    """Whether the provider saw the visit to its end: walked in, and the visit has gone on past provider-in (the
+    visits `Learned.untapped_in` and `untapped_today` count)."""
+    return Stage.provider_in in v.times and v.stage is not Stage.provider_in
+
+
 def untapped_today(provider: str, visits: Iterable[Visit]) -> UntappedIn:
     """Of the provider's visits among `visits` (the day's) seen to their end, how many had their provider-in tapped
     only as they ended: counted as floor/core/learning.py counts past days' (`Learned.untapped_in`)."""
@@ -200,7 +206,7 @@ def _seen_out(provider: str, visits: Iterable[Visit]) -> list[tuple[dt.datetime,
     in that order."""
     ended = []
     for v in visits:
-        if v.provider == provider and Stage.provider_in in v.times and v.stage is not Stage.provider_in:
+        if v.provider == provider and seen_to_the_end(v):
             ended.append((v.provider_done or v.times[Stage.provider_in], untapped_in(v)))
     return sorted(ended)
 

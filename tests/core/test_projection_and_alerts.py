@@ -660,6 +660,25 @@ def test_the_on_time_half_of_a_double_booked_slot_does_not_hide_the_late_half_fr
     assert v[1] in alert.detail.affected and v[0] not in alert.detail.affected
 
 
+#: Kim's 09:00 and 09:20 follow-ups (planned provider-in 09:09, 09:29) started 16 and 14 minutes late; the 09:40 one
+#: (planned 09:49) prepped at 09:46.
+TWO_LATE = [
+    ("08:55", 0, Stage.arrived),
+    ("09:00", 0, Stage.roomed),
+    ("09:06", 0, Stage.prep_done),
+    ("09:15", 1, Stage.arrived),
+    ("09:20", 1, Stage.roomed),
+    ("09:25", 0, Stage.provider_in),  # 16 late
+    ("09:26", 1, Stage.prep_done),
+    ("09:35", 2, Stage.arrived),
+    ("09:40", 2, Stage.roomed),
+    ("09:42", 0, Stage.teach_back_done),
+    ("09:42", 0, Stage.checked_out),
+    ("09:43", 1, Stage.provider_in),  # 14 late
+    ("09:46", 2, Stage.prep_done),
+]
+
+
 def _started_late_morning(tap_lag: float) -> Day:
     """Kim's 09:00, 09:20 and 09:40 follow-ups (planned provider-in 09:09, 09:29, 09:49) started 16, 14 and 11
     minutes late by their taps (the third ready since 09:46, Kim free since 09:57: never projected a link before
@@ -668,30 +687,13 @@ def _started_late_morning(tap_lag: float) -> Day:
     day = Day()
     day.floor.learned = Learned(tap_lag=tap_lag)
     v = [day.book(s) for s in ("09:00", "09:20", "09:40", "12:00")]
-    a, r, p, i, t, o = PATH[1:]  # arrived, roomed, prep done, provider in, teach-back done, checked out
-    _run(
-        day,
-        v,
-        [
-            ("08:55", 0, a),
-            ("09:00", 0, r),
-            ("09:06", 0, p),
-            ("09:15", 1, a),
-            ("09:20", 1, r),
-            ("09:25", 0, i),  # 16 late
-            ("09:26", 1, p),
-            ("09:35", 2, a),
-            ("09:40", 2, r),
-            ("09:42", 0, t),
-            ("09:42", 0, o),
-            ("09:43", 1, i),  # 14 late
-            ("09:46", 2, p),
-            ("09:57", 1, t),
-            ("09:57", 1, o),
-            ("10:00", 2, i),  # 11 late by its tap
-        ],
-        until="10:05",
-    )
+    steps = [
+        *TWO_LATE,
+        ("09:57", 1, Stage.teach_back_done),
+        ("09:57", 1, Stage.checked_out),
+        ("10:00", 2, Stage.provider_in),  # 11 late by its tap
+    ]
+    _run(day, v, steps, until="10:05")
     return day
 
 

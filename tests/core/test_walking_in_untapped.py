@@ -25,7 +25,7 @@ from floor.core.projection import (
     steps_out_of,
     walks_in_untapped,
 )
-from tests.core.test_projection_and_alerts import CLINIC, Day, _broken_run_morning, _run, at
+from tests.core.test_projection_and_alerts import CLINIC, DAY, TWO_LATE, Day, _broken_run_morning, _run, at
 from tests.support.history import PastDay
 
 #: Dr. Kim's past days: 12 of her last 40 visits had their provider-in tapped only with the teach-back.
@@ -36,7 +36,7 @@ ARRIVED, ROOMED, PREP, IN, TEACH, OUT = PATH[1:]
 def test_a_provider_who_walks_in_untapped_is_learned_and_those_visits_say_nothing_of_her_minutes() -> None:
     floors = []
     for n in range(5, 0, -1):
-        day = PastDay(CLINIC, dt.date(2026, 11, 23) - dt.timedelta(days=n))
+        day = PastDay(CLINIC, DAY - dt.timedelta(days=n))
         for k in range(6):
             day.seen("kim", "follow", with_provider=24, untapped_in=k % 3 == 0)
             day.seen("okafor", "follow", with_provider=24)
@@ -53,25 +53,6 @@ def test_a_provider_who_walks_in_untapped_is_learned_and_those_visits_say_nothin
     assert learned.habits["kim"].to_provider_visits == 20
     # Too few visits to say: not taken as her habit.
     assert not walks_in_untapped(Learned(untapped_in={"kim": UntappedIn(UNTAPPED_IN_EVIDENCE - 1, 10)}), "kim")
-
-
-#: Kim's 09:00 and 09:20 follow-ups (planned provider-in 09:09, 09:29) started 16 and 14 minutes late; the 09:40 one
-#: (planned 09:49) prepped at 09:46.
-_TWO_LATE = [
-    ("08:55", 0, ARRIVED),
-    ("09:00", 0, ROOMED),
-    ("09:06", 0, PREP),
-    ("09:15", 1, ARRIVED),
-    ("09:20", 1, ROOMED),
-    ("09:25", 0, IN),  # 16 late
-    ("09:26", 1, PREP),
-    ("09:35", 2, ARRIVED),
-    ("09:40", 2, ROOMED),
-    ("09:42", 0, TEACH),
-    ("09:42", 0, OUT),
-    ("09:43", 1, IN),  # 14 late
-    ("09:46", 2, PREP),
-]
 
 
 def _morning(
@@ -93,7 +74,7 @@ def _morning(
 
         day.walk(visit, (hm(-5), ARRIVED), (hm(0), ROOMED), (hm(6), PREP), (hm(14), IN), (hm(14), TEACH), (hm(14), OUT))
     v = [day.book(s) for s in ("09:00", "09:20", "09:40", "12:00")]
-    steps = [*_TWO_LATE, ("09:57", 1, TEACH), ("09:57", 1, OUT)]
+    steps = [*TWO_LATE, ("09:57", 1, TEACH), ("09:57", 1, OUT)]
     if untapped_end is not None:
         steps += [(untapped_end, 2, IN), (untapped_end, 2, TEACH)]
     _run(day, v, steps, until=until)
@@ -170,7 +151,7 @@ def test_a_visit_tapped_only_as_it_ended_is_not_walked_in_to_before_her_last_pat
         day.floor.learned = learned
         v = [day.book(s) for s in ("09:00", "09:20", "09:40", "10:00", "10:20")]
         steps = [
-            *_TWO_LATE,
+            *TWO_LATE,
             ("09:55", 3, ARRIVED),
             ("10:01", 3, ROOMED),
             ("10:05", 3, PREP),
@@ -189,7 +170,7 @@ def test_a_visit_tapped_only_as_it_ended_is_not_walked_in_to_before_her_last_pat
 def test_visits_tapped_only_as_they_ended_do_not_hide_that_she_steps_out_of_a_visit_type() -> None:
     floors = []
     for n in range(6, 0, -1):
-        day = PastDay(CLINIC, dt.date(2026, 11, 23) - dt.timedelta(days=n))
+        day = PastDay(CLINIC, DAY - dt.timedelta(days=n))
         day.stepping_out("kim", "procedure", "follow", before=10, meanwhile=8, rest=18)
         day.seen("kim", "procedure", with_provider=28, untapped_in=True)
         floors.append(day.floor)
@@ -213,7 +194,7 @@ def test_her_late_provider_in_tapped_a_moment_before_its_end_does_not_raise_on_t
     day = Day()
     day.floor.learned = FORGETS
     v = [day.book(s) for s in ("09:00", "09:20", "09:40", "10:00", "12:00")]
-    steps = [*_TWO_LATE, ("09:57", 1, TEACH), ("09:57", 1, OUT), ("09:58", 3, ARRIVED), ("10:00", 3, ROOMED)]
+    steps = [*TWO_LATE, ("09:57", 1, TEACH), ("09:57", 1, OUT), ("09:58", 3, ARRIVED), ("10:00", 3, ROOMED)]
     steps += [("10:06", 3, PREP), ("10:10", 2, IN), ("10:10", 2, TEACH)]
     _run(day, v, steps, until="10:12")
     assert _cascades(day) == []
@@ -227,7 +208,7 @@ def test_the_next_patients_provider_in_tapped_just_before_the_last_ones_end_does
     day = Day()
     day.floor.learned = FORGETS
     v = [day.book(s) for s in ("09:00", "09:20", "09:40", "10:00", "10:20", "12:00")]
-    steps = [*_TWO_LATE, ("09:55", 3, ARRIVED), ("10:01", 3, ROOMED), ("10:05", 3, PREP), ("10:05", 1, TEACH)]
+    steps = [*TWO_LATE, ("09:55", 3, ARRIVED), ("10:01", 3, ROOMED), ("10:05", 3, PREP), ("10:05", 1, TEACH)]
     steps += [("10:05", 1, OUT), ("10:10", 2, IN), ("10:10", 2, TEACH), ("10:11", 2, OUT), ("10:15", 4, ARRIVED)]
     steps += [("10:20", 3, IN), ("10:21", 4, ROOMED), ("10:27", 4, PREP), ("10:40", 4, IN), ("10:40", 3, TEACH)]
     _run(day, v, [*steps, ("10:41", 3, OUT)], until="10:55")
@@ -241,7 +222,7 @@ def test_a_visit_tapped_only_as_it_ended_while_she_was_with_the_next_patient_is_
     # through, not stepped out of.
     floors = []
     for n in range(6, 0, -1):
-        day = PastDay(CLINIC, dt.date(2026, 11, 23) - dt.timedelta(days=n))
+        day = PastDay(CLINIC, DAY - dt.timedelta(days=n))
         (a, b), _ = day.two_ready("kim", "follow", "follow")
         day.tap(TakeStep(b, Stage.provider_in), after=1)
         day.tap(TakeStep(a, Stage.provider_in), after=1)
@@ -291,7 +272,7 @@ def test_a_habit_once_shown_is_not_switched_off_by_the_visits_she_taps_as_they_h
     assert _cascades(day) == [], day.log
     # No past days: from her third such visit this morning she has the habit, and 30 visits tapped as they happened
     # since (3 of 33) do not take it away.
-    today = PastDay(CLINIC, dt.date(2026, 11, 23), opens=dt.time(7))
+    today = PastDay(CLINIC, DAY, opens=dt.time(7))
     for n in range(33):
         today.seen("kim", "follow", with_provider=10, untapped_in=n < UNTAPPED_IN_TODAY)
         assert walks_in_untapped(EMPTY, "kim", today.floor.visits.values()) == (n >= UNTAPPED_IN_TODAY - 1), n
