@@ -261,6 +261,7 @@ MEASURES: tuple[tuple[str, str], ...] = (
     ("current_lateness", "minutes"),
     ("worst_lateness", "minutes"),
     ("alerts_raised", "count"),
+    ("untapped_in", "count"),
 )
 
 

@@ -11,6 +11,12 @@ time and seen `roomed + prep_done` expected minutes (the visit type's stage_minu
 "provider" the provider is planned in at the booked time itself. Either way a clinic running exactly to its
 own plan is 0 late. A visit whose type is unknown is planned to be seen at its booked time.
 
+A visit whose provider-in was tapped only as it ended (provider in and teach-back tapped together,
+`floor.core.projection.untapped_in`) has no time the provider walked in: it is left out of every measure that
+starts or ends at provider-in (waits for the provider, time with them, on-time starts, lateness) and counted in
+`untapped_in`, as Floor's learning leaves it out of the provider's minutes. Counted in, its wait was the whole
+visit and its minutes with the provider none.
+
 What the convention does not change: the durations (arrival to roomed, to provider, cycle time...) are
 spans between taps, whatever the booking means (under "provider" patients come early, so arrival to
 provider is longer by design: it is a wait, not lateness); the no-show rate counts visits from their booked
@@ -28,7 +34,7 @@ from msgspec import Struct
 
 from floor.core.floor import Floor, Visit
 from floor.core.journey import ENDS, Stage
-from floor.core.projection import convention_of, planned_provider_in
+from floor.core.projection import convention_of, planned_provider_in, untapped_in
 
 #: A scheduled visit starts on time if its provider comes in at most this long after its planned provider-in.
 ON_TIME_GRACE = dt.timedelta(minutes=5)
@@ -97,6 +103,9 @@ class Measures(Struct, frozen=True):
       For the clinic, each is the largest over its providers.
 
     alerts_raised: alerts raised today for the provider; for the clinic, the total of all alerts given.
+    untapped_in: visits that reached provider_in with it tapped only as the visit ended (see the module's
+      docstring): seen, but in none of roomed_to_provider, arrival_to_provider, time_with_provider,
+      on_time_starts and the lateness.
     """
 
     booked: int
@@ -117,6 +126,7 @@ class Measures(Struct, frozen=True):
     current_lateness: float
     worst_lateness: float
     alerts_raised: int
+    untapped_in: int = 0
 
 
 class ClinicMeasures(Struct, frozen=True):
@@ -175,7 +185,7 @@ def _provider_lateness(
         return max(0.0, _minutes(visit.times[Stage.provider_in] - planned[visit.id]))
 
     scheduled = [v for v in visits if not v.walk_in and (moved_in or v.moved_from is None)]
-    started = [v for v in scheduled if Stage.provider_in in v.times]
+    started = [v for v in scheduled if Stage.provider_in in v.times and not untapped_in(v)]
     waiting = [
         v for v in scheduled if planned[v.id] <= now and Stage.provider_in not in v.times and v.stage not in ENDS
     ]
@@ -207,7 +217,9 @@ def _measures(
         return sum(v.stage is stage for v in visits)
 
     scheduled = [v for v in visits if not v.walk_in and (moved_in or v.moved_from is None)]
-    started = [v for v in scheduled if Stage.provider_in in v.times]
+    # When the provider walked in is known only where it was tapped as they did.
+    tapped_in = [v for v in visits if not untapped_in(v)]
+    started = [v for v in scheduled if Stage.provider_in in v.times and not untapped_in(v)]
     checked_out = [v for v in visits if v.stage is Stage.checked_out and Stage.provider_in in v.times]
     due = [v for v in scheduled if (v.start <= now or v.stage in ENDS) and v.stage is not Stage.cancelled]
     return Measures(
@@ -219,9 +231,9 @@ def _measures(
         left_without_being_seen=count(Stage.left_without_being_seen),
         waiting=count(Stage.arrived),
         arrival_to_roomed=_spans(visits, Stage.arrived, Stage.roomed),
-        roomed_to_provider=_spans(visits, Stage.roomed, Stage.provider_in),
-        arrival_to_provider=_spans(visits, Stage.arrived, Stage.provider_in),
-        time_with_provider=durations(m for m in map(_with_provider, visits) if m is not None),
+        roomed_to_provider=_spans(tapped_in, Stage.roomed, Stage.provider_in),
+        arrival_to_provider=_spans(tapped_in, Stage.arrived, Stage.provider_in),
+        time_with_provider=durations(m for m in map(_with_provider, tapped_in) if m is not None),
         cycle_time=_spans(visits, Stage.arrived, Stage.checked_out),
         on_time_starts=_share(
             len(started), sum(v.times[Stage.provider_in] - planned[v.id] <= ON_TIME_GRACE for v in started)
@@ -231,6 +243,7 @@ def _measures(
         current_lateness=lateness[0],
         worst_lateness=lateness[1],
         alerts_raised=alerts,
+        untapped_in=len(visits) - len(tapped_in),
     )
 
 

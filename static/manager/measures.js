@@ -60,7 +60,10 @@ export function renderMeasures() {
   const m = state.measures;
   if (!m || !m.clinic) return;
   $("measures").replaceChildren(...TILES.map((spec) => tile(spec, m)));
-  $("measures-at").textContent = `As of ${hm(parseTime(m.at))} · alerts raised today: ${m.clinic.alerts_raised}`;
+  // A visit whose provider-in was tapped with its end has no time the provider walked in: left out of the waits.
+  const untapped = m.clinic.untapped_in ? ` · ${plural(m.clinic.untapped_in, "visit")} with "provider in" tapped only ` +
+    "at the visit's end, left out of the waits for the provider, time with them, on-time starts and lateness" : "";
+  $("measures-at").textContent = `As of ${hm(parseTime(m.at))} · alerts raised today: ${m.clinic.alerts_raised}${untapped}`;
   const rows = [];
   for (const p of state.providers.length ? state.providers : Object.keys(m.providers).map((id) => ({ id, name: id }))) {
     const pm = m.providers[p.id];
@@ -122,7 +125,7 @@ export function renderLearned(answer) {
       ...(p.seen_out_today ? [`${p.untapped_in_today} of ${p.seen_out_today} today`] : []),
     ].join(", ")}${p.walks_in_untapped ? " (Floor takes a patient left waiting while they seem free to be with them)" : ""}`);
   $("learned-untapped-in").textContent = !untapped.length ? ""
-    : `Walking in tapped only as the visit ended (provider in and teach-back tapped together): ${untapped.join("; ")}. Such a visit says nothing of the provider's minutes and is left out of what Floor learns of them (the day's measures count it as tapped). Tapping "provider in" on walking in keeps the wall true.`;
+    : `Walking in tapped only as the visit ended (provider in and teach-back tapped together): ${untapped.join("; ")}. Such a visit says nothing of the provider's minutes and is left out of what Floor learns of them and of the day's waits for the provider, time with them and on-time starts. Tapping "provider in" on walking in keeps the wall true.`;
   const stageRows = [];
   const patientRows = [];
   for (const p of answer.providers) {

@@ -67,7 +67,8 @@ export function pastDaySection(ctx) {
     const facts = el("p", "summary",
       `${c.booked} booked, ${c.seen} seen, ${c.checked_out} checked out, ${c.no_show} no-shows, ${c.cancelled} cancelled · ` +
       `arrival to provider ${minutes(c.arrival_to_provider?.median)} (median) · on-time starts ${share(c.on_time_starts)} · ` +
-      `worst lateness ${minutes(c.worst_lateness)} · ${c.alerts_raised} alerts`);
+      `worst lateness ${minutes(c.worst_lateness)} · ${c.alerts_raised} alerts` +
+      (c.untapped_in ? ` · ${c.untapped_in} with "provider in" tapped only at the visit's end, left out of the waits and on-time starts` : ""));
     const providerRows = Object.entries(measures.providers || {}).map(([id, m]) => [names.get(id) || id,
       `${m.seen} / ${m.booked}`, minutes(m.arrival_to_provider?.median), minutes(m.cycle_time?.median),
       share(m.on_time_starts), String(m.no_show), minutes(m.worst_lateness)]);

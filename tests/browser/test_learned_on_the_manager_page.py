@@ -137,9 +137,12 @@ def test_the_manager_sees_a_provider_walking_in_untapped_today_in_a_clinic_with_
 
     with serving(tmp_path, today) as server:
         text = manager_page(server, screens, "learned-untapped-in", "Walking in tapped only as the visit ended")
+        measures = manager_page(server, screens, "measures-at", "As of")
     kim = CLINIC.provider("kim").name
     assert f"{kim}: 3 of 4 today (Floor takes a patient left waiting while they seem free to be with them)" in text
     assert "past visit" not in text, text
+    # The day's measures leave those three out of the waits for the provider, and say so.
+    assert '3 visits with "provider in" tapped only at the visit\'s end, left out of the waits' in measures, measures
 
 
 def test_the_manager_sees_how_much_a_providers_day_says_about_their_pace(tmp_path: Path, screens: Screens) -> None:

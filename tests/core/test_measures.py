@@ -442,3 +442,48 @@ def test_a_patient_moved_to_another_provider_is_late_in_the_clinics_measures_not
     assert after.providers["kim"].booked == before.providers["kim"].booked - 1
     started, on_time = before.clinic.on_time_starts.count, before.clinic.on_time_starts.hits
     assert (after.clinic.on_time_starts.count, after.clinic.on_time_starts.hits) == (started + 1, on_time)
+
+
+def untapped_morning(*, tapped_on_walking_in: bool) -> Day:
+    """Kim's A (follow, 09:00, planned provider-in 09:09) walked in to at 09:10 and done at 09:25, and B (follow,
+    09:20, planned 09:29) seen 09:45 to 10:00. A's provider-in is tapped on walking in, or only with the teach-back."""
+    day = Day()
+    day.book("07:30", "A", "kim", "follow", "09:00")
+    day.book("07:30", "B", "kim", "follow", "09:20")
+    s = Stage
+    day.step("08:52", "A", s.arrived)
+    day.step("09:00", "A", s.roomed, "e1")
+    day.step("09:02", "A", s.prep_done)
+    if tapped_on_walking_in:
+        day.step("09:10", "A", s.provider_in)
+    day.step("09:15", "B", s.arrived)
+    if not tapped_on_walking_in:
+        day.step("09:25", "A", s.provider_in)  # provider in and teach-back, tapped together on the way out
+    day.step("09:25", "A", s.teach_back_done)
+    day.step("09:27", "A", s.checked_out)
+    day.step("09:41", "B", s.roomed, "e2")
+    day.step("09:43", "B", s.prep_done)
+    day.step("09:45", "B", s.provider_in)
+    day.step("10:00", "B", s.teach_back_done)
+    day.step("10:02", "B", s.checked_out)
+    return day
+
+
+def test_a_visit_whose_provider_in_was_tapped_with_its_end_is_left_out_of_the_measures_from_provider_in() -> None:
+    tapped = measure(untapped_morning(tapped_on_walking_in=True).floor, at("10:30")).providers["kim"]
+    untapped = measure(untapped_morning(tapped_on_walking_in=False).floor, at("10:30")).providers["kim"]
+    assert (tapped.seen, tapped.untapped_in) == (2, 0)
+    assert tapped.arrival_to_provider == Durations(2, 24.0, 30.0)  # A 18, B 30
+    assert tapped.time_with_provider == Durations(2, 15.0, 15.0)
+    assert tapped.on_time_starts == Share(2, 1, 0.5)  # A 1 late, B 16
+    # Tapped only at its end, A would have waited 33 minutes for a provider it had for none, and started 16 late:
+    # its walking in is unknown, so only B is measured from provider-in. It was still seen.
+    assert (untapped.seen, untapped.untapped_in) == (2, 1)
+    assert untapped.arrival_to_provider == Durations(1, 30.0, 30.0)
+    assert untapped.roomed_to_provider == Durations(1, 4.0, 4.0)
+    assert untapped.time_with_provider == Durations(1, 15.0, 15.0)
+    assert untapped.on_time_starts == Share(1, 0, 0.0)
+    assert (untapped.current_lateness, untapped.worst_lateness) == (16.0, 16.0)
+    assert untapped.cycle_time == tapped.cycle_time  # arriving to checking out: both tapped as they happened
+    clinic = measure(untapped_morning(tapped_on_walking_in=False).floor, at("10:30")).clinic
+    assert (clinic.untapped_in, clinic.arrival_to_provider.count, clinic.worst_lateness) == (1, 1, 16.0)
