@@ -72,7 +72,8 @@ class Measures(Struct, frozen=True):
       checked_out, no_show, cancelled, left_without_being_seen: visits that ended that way.
       waiting: visits in stage arrived now (here, not yet roomed).
 
-    Durations (see `Durations`), each over the visits that have both times:
+    Durations (see `Durations`), each over the visits that have both times (those from or to provider_in, over
+    the visits whose provider_in was tapped as the provider walked in: not `untapped_in`):
       arrival_to_roomed: times[roomed] - times[arrived].
       roomed_to_provider: times[provider_in] - times[roomed].
       arrival_to_provider: times[provider_in] - times[arrived].
@@ -82,8 +83,8 @@ class Measures(Struct, frozen=True):
       (A walk-in arrives when it is added.)
 
     Shares (see `Share`):
-      on_time_starts: of scheduled (not walk-in) visits that reached provider_in, those whose provider_in was
-        at most ON_TIME_GRACE (5 minutes) after the planned provider-in (see below).
+      on_time_starts: of scheduled (not walk-in) visits that reached provider_in (not `untapped_in`), those
+        whose provider_in was at most ON_TIME_GRACE (5 minutes) after the planned provider-in (see below).
       teach_back_rate: of checked-out visits that saw the provider, those with the teach-back done before
         checkout (not checked out without teach-back).
       no_show_rate: of scheduled (not walk-in) visits whose start is at or before now or that have ended,
@@ -93,13 +94,15 @@ class Measures(Struct, frozen=True):
     arrivals (`appointment_time = "arrival"`), start + the visit type's expected minutes roomed + prep_done;
     in one whose booked times are the provider's ("provider"), start itself (and start itself when the type
     is unknown). A scheduled (not walk-in) visit that reached provider_in was
-    max(0, times[provider_in] - planned provider-in) late.
+    max(0, times[provider_in] - planned provider-in) late; one whose provider_in was tapped only as it ended
+    (`untapped_in`) has no lateness known, and is in neither figure below once that tap is made (while its
+    patient seems to wait, the wait is the current lateness).
       current_lateness, for a provider: if a scheduled visit whose planned provider-in is at or before now
         has not reached provider_in and has not ended (scheduled, arrived, roomed or prep_done),
         now - planned provider-in of the one with the earliest planned provider-in; otherwise the lateness
-        of the provider's most recent provider_in (of a scheduled visit) if that was at most 60 minutes
-        (LATENESS_MEMORY) ago; else 0.
-      worst_lateness, for a provider: the largest lateness of the day, the current one included.
+        of the provider's most recent provider_in (of a scheduled visit, not `untapped_in`) if that was at
+        most 60 minutes (LATENESS_MEMORY) ago; else 0.
+      worst_lateness, for a provider: the largest lateness known of the day, the current one included.
       For the clinic, each is the largest over its providers.
 
     alerts_raised: alerts raised today for the provider; for the clinic, the total of all alerts given.
@@ -126,7 +129,7 @@ class Measures(Struct, frozen=True):
     current_lateness: float
     worst_lateness: float
     alerts_raised: int
-    untapped_in: int = 0
+    untapped_in: int
 
 
 class ClinicMeasures(Struct, frozen=True):

@@ -56,6 +56,17 @@ function tile(spec, m) {
   return node;
 }
 
+// Seen of booked, and how many of those seen had "provider in" tapped only at the visit's end: no start known.
+export function seenCell(pm) {
+  const td = el("td", "", `${pm.seen} / ${pm.booked}`);
+  if (pm.untapped_in) {
+    td.append(el("span", "learned-note", ` (${pm.untapped_in} start unknown)`));
+    td.title = `${plural(pm.untapped_in, "visit")} with "provider in" tapped only at the visit's end: left out of ` +
+      "the waits for the provider, time with them, on-time starts and lateness";
+  }
+  return td;
+}
+
 export function renderMeasures() {
   const m = state.measures;
   if (!m || !m.clinic) return;
@@ -73,7 +84,7 @@ export function renderMeasures() {
     const th = el("th", "", p.name);
     th.scope = "row";
     tr.append(th,
-      el("td", "", `${pm.seen} / ${pm.booked}`),
+      seenCell(pm),
       el("td", "", pm.arrival_to_provider.count ? minutesText(pm.arrival_to_provider.median) : "—"),
       el("td", "", pm.roomed_to_provider.count ? minutesText(pm.roomed_to_provider.median) : "—"),
       el("td", "", pm.cycle_time.count ? minutesText(pm.cycle_time.median) : "—"),
@@ -125,7 +136,7 @@ export function renderLearned(answer) {
       ...(p.seen_out_today ? [`${p.untapped_in_today} of ${p.seen_out_today} today`] : []),
     ].join(", ")}${p.walks_in_untapped ? " (Floor takes a patient left waiting while they seem free to be with them)" : ""}`);
   $("learned-untapped-in").textContent = !untapped.length ? ""
-    : `Walking in tapped only as the visit ended (provider in and teach-back tapped together): ${untapped.join("; ")}. Such a visit says nothing of the provider's minutes and is left out of what Floor learns of them and of the day's waits for the provider, time with them and on-time starts. Tapping "provider in" on walking in keeps the wall true.`;
+    : `Walking in tapped only as the visit ended (provider in and teach-back tapped together): ${untapped.join("; ")}. Such a visit says nothing of the provider's minutes and is left out of what Floor learns of them and of the day's waits for the provider, time with them, on-time starts and lateness. Tapping "provider in" on walking in keeps the wall true.`;
   const stageRows = [];
   const patientRows = [];
   for (const p of answer.providers) {

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
 
 from floor.clock import ManualClock
 from floor.config import demo_clinic
@@ -55,12 +56,17 @@ def serving(tmp_path: Path, write: Callable[[EmbeddedLog], Awaitable[object]]) -
 
 def manager_page(server: InProcessServer, screens: Screens, line: str, starts: str) -> str:
     """The manager page's "What Floor has learned" line `line` (an element id), once it starts with `starts`."""
+    return manager_console(server, screens, line, starts).locator(f"#{line}").inner_text()
+
+
+def manager_console(server: InProcessServer, screens: Screens, line: str, starts: str) -> Page:
+    """The manager page, signed in, once its element `line` starts with `starts`."""
     console = screens.open(f"{server.url}/manager.html")
     sign_in_page(console, PEOPLE[Role.manager][0], PIN, device="office")
     console.wait_for_function(
         f"() => document.querySelector('#{line}').textContent.startsWith({starts!r})", timeout=10_000
     )
-    return console.locator(f"#{line}").inner_text()
+    return console
 
 
 @pytest.fixture
@@ -136,13 +142,16 @@ def test_the_manager_sees_a_provider_walking_in_untapped_today_in_a_clinic_with_
         await log.append_all(CLINIC.id, [Record(e) for e in day.events])
 
     with serving(tmp_path, today) as server:
-        text = manager_page(server, screens, "learned-untapped-in", "Walking in tapped only as the visit ended")
-        measures = manager_page(server, screens, "measures-at", "As of")
+        console = manager_console(server, screens, "learned-untapped-in", "Walking in tapped only as the visit ended")
+        text = console.locator("#learned-untapped-in").inner_text()
+        # The day's measures leave those three out of the waits for the provider, and say so.
+        measures = console.locator("#measures-at").inner_text()
+        row = console.locator('#provider-measures tbody tr[data-provider="kim"]').text_content()
     kim = CLINIC.provider("kim").name
     assert f"{kim}: 3 of 4 today (Floor takes a patient left waiting while they seem free to be with them)" in text
     assert "past visit" not in text, text
-    # The day's measures leave those three out of the waits for the provider, and say so.
     assert '3 visits with "provider in" tapped only at the visit\'s end, left out of the waits' in measures, measures
+    assert "4 / 4 (3 start unknown)" in row, row
 
 
 def test_the_manager_sees_how_much_a_providers_day_says_about_their_pace(tmp_path: Path, screens: Screens) -> None:

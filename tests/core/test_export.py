@@ -249,6 +249,9 @@ def test_the_days_measures_as_a_measure_report_and_csv() -> None:
     assert rows[0]["provider"] == "" and rows[0]["booked"] == "7"
     assert {r["provider"]: r["booked"] for r in rows[1:]}["okafor"] == "1"
     assert rows[0]["cycle_time_median"] == str(measures.clinic.cycle_time.median)
+    # How many visits had "provider in" tapped only at their end (none this day), in both.
+    assert groups["untapped_in"].measureScore.value == measures.clinic.untapped_in == 0
+    assert rows[0]["untapped_in"] == "0"
 
 
 @pytest.mark.parametrize(

@@ -152,6 +152,7 @@ KIM = Measures(
     current_lateness=4.0,  # D planned 10:30 + 11 = 10:41, still waiting: 10:45 - 10:41
     worst_lateness=4.0,  # max(A 0, B 4, D 4)
     alerts_raised=2,
+    untapped_in=0,
 )
 OKAFOR = Measures(
     booked=4,
@@ -174,6 +175,7 @@ OKAFOR = Measures(
     current_lateness=0.0,  # nobody due is waiting; H's provider-in 10:22 was 0 late, 23 minutes ago
     worst_lateness=11.0,  # E
     alerts_raised=3,
+    untapped_in=0,
 )
 SILVA = Measures(
     booked=2,
@@ -194,6 +196,7 @@ SILVA = Measures(
     current_lateness=0.0,  # I's provider-in 09:30 was 75 minutes ago (J is a walk-in)
     worst_lateness=0.0,
     alerts_raised=0,
+    untapped_in=0,
 )
 HART = Measures(
     booked=1,
@@ -214,6 +217,7 @@ HART = Measures(
     current_lateness=0.0,
     worst_lateness=0.0,
     alerts_raised=0,
+    untapped_in=0,
 )
 CLINIC_WIDE = Measures(
     booked=11,
@@ -239,6 +243,7 @@ CLINIC_WIDE = Measures(
     current_lateness=4.0,  # max(kim 4, okafor 0, silva 0, hart 0)
     worst_lateness=11.0,  # max(kim 4, okafor 11, silva 0, hart 0)
     alerts_raised=5,  # 2 + 3
+    untapped_in=0,
 )
 
 
@@ -282,6 +287,7 @@ def test_an_empty_day() -> None:
         current_lateness=0.0,
         worst_lateness=0.0,
         alerts_raised=0,
+        untapped_in=0,
     )
     assert result.clinic == empty
     assert result.providers == {p.id: empty for p in CLINIC.providers}
@@ -487,3 +493,21 @@ def test_a_visit_whose_provider_in_was_tapped_with_its_end_is_left_out_of_the_me
     assert untapped.cycle_time == tapped.cycle_time  # arriving to checking out: both tapped as they happened
     clinic = measure(untapped_morning(tapped_on_walking_in=False).floor, at("10:30")).clinic
     assert (clinic.untapped_in, clinic.arrival_to_provider.count, clinic.worst_lateness) == (1, 1, 16.0)
+
+
+def test_a_visit_whose_provider_in_was_tapped_with_its_end_has_no_lateness_known() -> None:
+    # A (follow, 09:00, planned provider-in 09:09), prepped at 09:02; provider in and teach-back tapped together at
+    # 09:55. Before that tap A seemed to wait: 46 minutes late now. By its taps A started at 09:55, 46 late; when Kim
+    # walked in is not known, so A is in no lateness once the tap is made, and counted as such.
+    day = Day()
+    day.book("07:30", "A", "kim", "follow", "09:00")
+    day.step("08:52", "A", Stage.arrived)
+    day.step("09:00", "A", Stage.roomed, "e1")
+    day.step("09:02", "A", Stage.prep_done)
+    waiting = measure(day.floor, at("09:55")).providers["kim"]
+    assert (waiting.current_lateness, waiting.worst_lateness) == (46.0, 46.0)
+    day.step("09:55", "A", Stage.provider_in)
+    day.step("09:55", "A", Stage.teach_back_done)
+    kim = measure(day.floor, at("09:56")).providers["kim"]
+    assert (kim.current_lateness, kim.worst_lateness, kim.untapped_in) == (0.0, 0.0, 1)
+    assert kim.on_time_starts == NO_SHARE
