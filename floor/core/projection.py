@@ -908,7 +908,10 @@ def _presumed_in(
     since = _last_seen(floor, provider, ours)
 
     def taken(v: Visit) -> tuple[dt.datetime, dt.datetime]:
-        return max(since, v.times[Stage.prep_done]), planned_roomed(v, clinic.visit_type_of(v.visit_type), convention)
+        # Not before the patient was theirs: a patient moved to them is walked in to after the move (Floor refuses
+        # a provider-in before it).
+        ready = max(v.times[Stage.prep_done], v.moved_at or v.times[Stage.prep_done])
+        return max(since, ready), planned_roomed(v, clinic.visit_type_of(v.visit_type), convention)
 
     v = min(prepped, key=taken)
     start = taken(v)[0]

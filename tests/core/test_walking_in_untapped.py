@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from floor.core.alerts import review
-from floor.core.commands import TakeStep
+from floor.core.commands import MoveVisit, TakeStep
 from floor.core.journey import PATH, Stage
 from floor.core.learned import EMPTY, Learned, UntappedIn
 from floor.core.learning import learn
@@ -276,3 +276,16 @@ def test_a_habit_once_shown_is_not_switched_off_by_the_visits_she_taps_as_they_h
     for n in range(33):
         today.seen("kim", "follow", with_provider=10, untapped_in=n < UNTAPPED_IN_TODAY)
         assert walks_in_untapped(EMPTY, "kim", today.floor.visits.values()) == (n >= UNTAPPED_IN_TODAY - 1), n
+
+
+def test_a_patient_moved_to_her_is_presumed_seen_from_the_move_not_from_before_it() -> None:
+    # Okafor's 09:20 patient, prepped at 09:26, is moved to Kim (free all morning) at 09:50: she can have walked in
+    # to them only after the move (Floor refuses a provider-in before it). Presumed in from 09:26, she would be 29
+    # minutes into a 12-minute visit, past twice its minutes: presumed away instead.
+    day = Day()
+    day.floor.learned = FORGETS
+    (visit,) = [day.book("09:20", "okafor")]
+    day.walk(visit, ("09:15", ARRIVED), ("09:20", ROOMED), ("09:26", PREP))
+    day.tap("09:50", MoveVisit(visit, "kim"))
+    (projected,) = project(day.floor, "kim", at("09:55")).visits
+    assert projected.presumed_in and projected.provider_in == at("09:50")
