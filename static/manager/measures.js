@@ -56,13 +56,18 @@ function tile(spec, m) {
   return node;
 }
 
-// Seen of booked, and how many of those seen had "provider in" tapped only at the visit's end: no start known.
-export function seenCell(pm) {
+// Visits whose "provider in" was tapped with their end have no time the provider walked in (the measures'
+// `untapped_in`): what the page says of them, today's and a past day's.
+export const untappedNote = (n) => `${plural(n, "visit")} with "provider in" tapped only at the visit's end, ` +
+  "left out of the waits for the provider, time with them, on-time starts and lateness";
+export const startUnknown = (n) => (n ? ` (${n} start unknown)` : "");
+
+// Seen of booked, and how many of those seen have no start known.
+function seenCell(pm) {
   const td = el("td", "", `${pm.seen} / ${pm.booked}`);
   if (pm.untapped_in) {
-    td.append(el("span", "learned-note", ` (${pm.untapped_in} start unknown)`));
-    td.title = `${plural(pm.untapped_in, "visit")} with "provider in" tapped only at the visit's end: left out of ` +
-      "the waits for the provider, time with them, on-time starts and lateness";
+    td.append(el("span", "learned-note", startUnknown(pm.untapped_in)));
+    td.title = untappedNote(pm.untapped_in);
   }
   return td;
 }
@@ -71,9 +76,7 @@ export function renderMeasures() {
   const m = state.measures;
   if (!m || !m.clinic) return;
   $("measures").replaceChildren(...TILES.map((spec) => tile(spec, m)));
-  // A visit whose provider-in was tapped with its end has no time the provider walked in: left out of the waits.
-  const untapped = m.clinic.untapped_in ? ` · ${plural(m.clinic.untapped_in, "visit")} with "provider in" tapped only ` +
-    "at the visit's end, left out of the waits for the provider, time with them, on-time starts and lateness" : "";
+  const untapped = m.clinic.untapped_in ? ` · ${untappedNote(m.clinic.untapped_in)}` : "";
   $("measures-at").textContent = `As of ${hm(parseTime(m.at))} · alerts raised today: ${m.clinic.alerts_raised}${untapped}`;
   const rows = [];
   for (const p of state.providers.length ? state.providers : Object.keys(m.providers).map((id) => ({ id, name: id }))) {

@@ -2,7 +2,7 @@
 
 import { $, el, row, formState, busy, timeOf, addDays } from "./ui.js";
 import { STAGE_LABEL as STAGE } from "../lib/labels.js";
-import { plural } from "../lib/dom.js";
+import { startUnknown, untappedNote } from "./measures.js";
 
 
 const minutes = (m) => (m === null || m === undefined ? "—" : `${Math.round(m)} min`);
@@ -69,10 +69,9 @@ export function pastDaySection(ctx) {
       `${c.booked} booked, ${c.seen} seen, ${c.checked_out} checked out, ${c.no_show} no-shows, ${c.cancelled} cancelled · ` +
       `arrival to provider ${minutes(c.arrival_to_provider?.median)} (median) · on-time starts ${share(c.on_time_starts)} · ` +
       `worst lateness ${minutes(c.worst_lateness)} · ${c.alerts_raised} alerts` +
-      (c.untapped_in ? ` · ${plural(c.untapped_in, "visit")} with "provider in" tapped only at the visit's end, left out of ` +
-        "the waits for the provider, time with them, on-time starts and lateness" : ""));
+      (c.untapped_in ? ` · ${untappedNote(c.untapped_in)}` : ""));
     const providerRows = Object.entries(measures.providers || {}).map(([id, m]) => [names.get(id) || id,
-      `${m.seen} / ${m.booked}${m.untapped_in ? ` (${m.untapped_in} start unknown)` : ""}`, minutes(m.arrival_to_provider?.median), minutes(m.cycle_time?.median),
+      `${m.seen} / ${m.booked}${startUnknown(m.untapped_in)}`, minutes(m.arrival_to_provider?.median), minutes(m.cycle_time?.median),
       share(m.on_time_starts), String(m.no_show), minutes(m.worst_lateness)]);
     const points = lateness.points || [];
     const providers = [...new Set(points.flatMap((p) => Object.keys(p.lateness || {})))];
