@@ -14,7 +14,10 @@ did (or the day's last tap, if none came).
   waiting (at most GRACE after the stay ended). Delay: from when the stay reached its limit to that alert.
 - Precision: a dwell alert is true when, at its raise, the patient had really been in that stage at least the
   limit less GRACE and was still there (or had left at most GRACE before). An alert for a patient who had
-  already moved on (the step done, its tap to come) or who had not waited that long is false.
+  already moved on (the step done, its tap to come) or who had not waited that long is false, and so is one
+  naming the wrong stage (a patient really waiting for the provider, shown waiting for prep as the prep was not
+  tapped); the long wait it stood for is missed. Each alert raised counts, as each is shown: one raised again
+  for the same stay (after an undo) counts twice.
 
     .venv/bin/python loadtests/dwell_quality.py --days 10
     .venv/bin/python loadtests/dwell_quality.py --days 10 --sets fourth --scenarios interpreter,waves
@@ -77,6 +80,12 @@ def limit(clinic: Clinic, stage: Stage) -> dt.timedelta:
     return dt.timedelta(minutes=getattr(clinic.thresholds, DWELL_LIMITS[stage]))
 
 
+def _during(stay: Stay, over: dt.timedelta, at: dt.datetime) -> bool:
+    """Whether an alert raised `at` for this stay's visit and stage was true of it: the patient had really waited
+    the limit (less GRACE) and was still waiting (or had left at most GRACE before)."""
+    return stay.entered + over - GRACE <= at <= stay.left + GRACE
+
+
 @dataclass
 class DwellScore:
     provider_days: int = 0
@@ -103,9 +112,7 @@ class DwellScore:
             self.alerts += 1
             assert alert.visit is not None and alert.stage is not None
             over = limit(clinic, alert.stage)
-            if any(
-                s.entered + over - GRACE <= at <= s.left + GRACE for s in by_key.get((alert.visit, alert.stage), [])
-            ):
+            if any(_during(s, over, at) for s in by_key.get((alert.visit, alert.stage), [])):
                 self.true_alerts += 1
             else:
                 name = alert.stage.value
@@ -117,9 +124,7 @@ class DwellScore:
                     continue
                 self.long_waits += 1
                 when = [
-                    at
-                    for at, alert in raised
-                    if (alert.visit, alert.stage) == (visit, stage) and s.entered <= at <= s.left + GRACE
+                    at for at, alert in raised if (alert.visit, alert.stage) == (visit, stage) and _during(s, over, at)
                 ]
                 if when:
                     self.caught += 1

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
+import pytest
+
 from floor.config import demo_clinic
 from floor.core.commands import BookVisit, TakeStep
 from floor.core.floor import Floor
@@ -74,3 +77,58 @@ def test_a_walk_in_waits_from_when_they_were_booked_in() -> None:
     score = DwellScore()
     score.add(CLINIC, tapping.floor, lines, end)
     assert (score.alerts, score.true_alerts, score.long_waits, score.caught) == (1, 1, 1, 1)
+
+
+def test_a_patient_waiting_for_the_provider_shown_waiting_for_prep_is_a_false_alert_and_a_missed_wait() -> None:
+    # Dee's prep is really done at 09:06 and not tapped; the provider walks in at 09:28 and the tap brings the
+    # prep in. In truth (the prep told as 22 minutes ago) she waited 22 minutes for the provider (limit 15).
+    def dee(prep: TakeStep) -> Tapping:
+        tapping = Tapping(Floor(CLINIC, DAY, ids=Ids.seeded("dee")), at)
+        visit = tapping.tap("07:30", BookVisit("Dee Ruiz", "kim", "follow", at("09:00")))
+        tapping.tap("08:55", TakeStep(visit, Stage.arrived))
+        tapping.tap("09:00", TakeStep(visit, Stage.roomed, "e1"))
+        tapping.tap("09:28", msgspec.structs.replace(prep, visit=visit))
+        tapping.tap("09:28", TakeStep(visit, Stage.provider_in))
+        return tapping
+
+    truth = dee(TakeStep("", Stage.prep_done, minutes_ago=22)).floor
+    tapped = dee(TakeStep("", Stage.prep_done))
+    end = tapped.events[-1].at
+    lines, _ = replay(CLINIC, tapped.events, until=end)
+    score = DwellScore()
+    score.add(CLINIC, truth, lines, end)
+    assert (score.alerts, score.true_alerts, score.false_by_stage) == (1, 0, {"roomed": 1})
+    assert (score.long_waits, score.caught) == (1, 0)
+
+
+@pytest.mark.parametrize(("prep", "long"), [("09:11", 0), ("09:13", 1)])
+def test_a_long_wait_is_two_minutes_over_the_limit(prep: str, long: int) -> None:
+    # Waiting for prep from 09:00 (limit 10): 11 minutes is over it but not a long wait; 13 is.
+    tapping = Tapping(Floor(CLINIC, DAY, ids=Ids.seeded("eve")), at)
+    visit = tapping.tap("07:30", BookVisit("Eve Park", "kim", "follow", at("09:00")))
+    tapping.tap("08:55", TakeStep(visit, Stage.arrived))
+    tapping.tap("09:00", TakeStep(visit, Stage.roomed, "e1"))
+    tapping.tap(prep, TakeStep(visit, Stage.prep_done))
+    end = tapping.events[-1].at
+    lines, _ = replay(CLINIC, tapping.events, until=end)
+    score = DwellScore()
+    score.add(CLINIC, tapping.floor, lines, end)
+    assert (score.alerts, score.true_alerts, score.long_waits, score.caught) == (1, 1, long, long)
+
+
+def test_an_alert_before_the_patient_really_waited_the_limit_is_false() -> None:
+    # Roomed tapped at 09:00, really roomed at 09:05: the 09:10 alert came 5 minutes into a wait of 11.
+    def fay(roomed: str) -> Tapping:
+        tapping = Tapping(Floor(CLINIC, DAY, ids=Ids.seeded("fay")), at)
+        visit = tapping.tap("07:30", BookVisit("Fay Wong", "kim", "follow", at("09:00")))
+        tapping.tap("08:55", TakeStep(visit, Stage.arrived))
+        tapping.tap(roomed, TakeStep(visit, Stage.roomed, "e1"))
+        tapping.tap("09:16", TakeStep(visit, Stage.prep_done))
+        return tapping
+
+    tapped = fay("09:00")
+    end = tapped.events[-1].at
+    lines, _ = replay(CLINIC, tapped.events, until=end)
+    score = DwellScore()
+    score.add(CLINIC, fay("09:05").floor, lines, end)
+    assert (score.alerts, score.true_alerts, score.long_waits) == (1, 0, 0)
