@@ -25,6 +25,15 @@ def at(hhmm: str) -> dt.datetime:
     return dt.datetime.combine(DAY, dt.time(h, m), tzinfo=CLINIC.tz)
 
 
+def scored(truth: Floor, tapped: Tapping) -> DwellScore:
+    """The dwell alerts of the day as `tapped`, replayed, scored against the day as it really went (`truth`)."""
+    end = tapped.events[-1].at
+    lines, _ = replay(CLINIC, tapped.events, until=end)
+    score = DwellScore()
+    score.add(CLINIC, truth, lines, end)
+    return score
+
+
 def day(prep_tapped: str) -> Tapping:
     """Two follow-ups. Ann's prep is really done at 09:06 and tapped at `prep_tapped`; Bo waits 15 minutes for
     prep, tapped as it happens."""
@@ -46,10 +55,7 @@ def day(prep_tapped: str) -> Tapping:
 def test_an_alert_for_a_patient_already_prepped_is_false_and_a_real_long_wait_alerted_is_caught() -> None:
     truth = day("09:06").floor
     tapped = day("09:16")
-    end = tapped.events[-1].at
-    lines, _ = replay(CLINIC, tapped.events, until=end)
-    score = DwellScore()
-    score.add(CLINIC, truth, lines, end)
+    score = scored(truth, tapped)
     # Ann's waiting-for-prep alert at 09:10 came after her prep was really done (09:06): false. Bo's at 09:30
     # came while he really waited, 15 minutes in all: the one long wait, caught at its limit.
     assert (score.alerts, score.true_alerts, score.false_by_stage) == (2, 1, {"roomed": 1})
@@ -59,10 +65,7 @@ def test_an_alert_for_a_patient_already_prepped_is_false_and_a_real_long_wait_al
 
 def test_with_every_tap_on_time_the_same_alerts_are_all_true() -> None:
     tapped = day("09:06")
-    end = tapped.events[-1].at
-    lines, _ = replay(CLINIC, tapped.events, until=end)
-    score = DwellScore()
-    score.add(CLINIC, tapped.floor, lines, end)
+    score = scored(tapped.floor, tapped)
     assert (score.alerts, score.true_alerts, score.long_waits, score.caught) == (1, 1, 1, 1)
 
 
@@ -72,10 +75,7 @@ def test_a_walk_in_waits_from_when_they_were_booked_in() -> None:
     tapping = Tapping(Floor(CLINIC, DAY, ids=Ids.seeded("walk-in")), at)
     walk_in = tapping.tap("10:00", BookVisit("Cy Diaz", "kim", "follow", walk_in=True))
     tapping.tap("10:20", TakeStep(walk_in, Stage.roomed, "e1"))
-    end = tapping.events[-1].at
-    lines, _ = replay(CLINIC, tapping.events, until=end)
-    score = DwellScore()
-    score.add(CLINIC, tapping.floor, lines, end)
+    score = scored(tapping.floor, tapping)
     assert (score.alerts, score.true_alerts, score.long_waits, score.caught) == (1, 1, 1, 1)
 
 
@@ -93,10 +93,7 @@ def test_a_patient_waiting_for_the_provider_shown_waiting_for_prep_is_a_false_al
 
     truth = dee(TakeStep("", Stage.prep_done, minutes_ago=22)).floor
     tapped = dee(TakeStep("", Stage.prep_done))
-    end = tapped.events[-1].at
-    lines, _ = replay(CLINIC, tapped.events, until=end)
-    score = DwellScore()
-    score.add(CLINIC, truth, lines, end)
+    score = scored(truth, tapped)
     assert (score.alerts, score.true_alerts, score.false_by_stage) == (1, 0, {"roomed": 1})
     assert (score.long_waits, score.caught) == (1, 0)
 
@@ -109,10 +106,7 @@ def test_a_long_wait_is_two_minutes_over_the_limit(prep: str, long: int) -> None
     tapping.tap("08:55", TakeStep(visit, Stage.arrived))
     tapping.tap("09:00", TakeStep(visit, Stage.roomed, "e1"))
     tapping.tap(prep, TakeStep(visit, Stage.prep_done))
-    end = tapping.events[-1].at
-    lines, _ = replay(CLINIC, tapping.events, until=end)
-    score = DwellScore()
-    score.add(CLINIC, tapping.floor, lines, end)
+    score = scored(tapping.floor, tapping)
     assert (score.alerts, score.true_alerts, score.long_waits, score.caught) == (1, 1, long, long)
 
 
@@ -127,8 +121,5 @@ def test_an_alert_before_the_patient_really_waited_the_limit_is_false() -> None:
         return tapping
 
     tapped = fay("09:00")
-    end = tapped.events[-1].at
-    lines, _ = replay(CLINIC, tapped.events, until=end)
-    score = DwellScore()
-    score.add(CLINIC, fay("09:05").floor, lines, end)
+    score = scored(fay("09:05").floor, tapped)
     assert (score.alerts, score.true_alerts, score.long_waits) == (1, 0, 0)
