@@ -130,6 +130,14 @@ class DwellScore:
                     self.caught += 1
                     self.delays.append((min(when) - (s.entered + over)) / MINUTE)
 
+    def merge(self, other: DwellScore) -> None:
+        """Add another world's or scenario's counts to these (a set's overall row)."""
+        for f in ("provider_days", "long_waits", "caught", "alerts", "true_alerts"):
+            setattr(self, f, getattr(self, f) + getattr(other, f))
+        self.delays += other.delays
+        for stage, n in other.false_by_stage.items():
+            self.false_by_stage[stage] = self.false_by_stage.get(stage, 0) + n
+
     def row(self, name: str) -> str:
         recall = self.caught / self.long_waits if self.long_waits else float("nan")
         precision = self.true_alerts / self.alerts if self.alerts else float("nan")
@@ -209,11 +217,7 @@ def main() -> None:
                 continue
             s = score(make(scenario), args.days, seed)
             print(s.row(scenario))
-            for f in ("provider_days", "long_waits", "caught", "alerts", "true_alerts"):
-                setattr(total, f, getattr(total, f) + getattr(s, f))
-            total.delays += s.delays
-            for k, v in s.false_by_stage.items():
-                total.false_by_stage[k] = total.false_by_stage.get(k, 0) + v
+            total.merge(s)
         print(f"{'-' * len(header)}\n{total.row('overall')}")
     print(f"\n({time.monotonic() - started:.0f} s)")
 
