@@ -3,7 +3,8 @@
 taps lag or a step goes untapped ("provider in" tapped only as the visit ends), it can say a patient is still
 waiting who is not. This scores Floor's dwell alerts against the day as it really went, on the days of three
 models: Floor's simulator (`alert_quality.py`'s worlds), and the third and fourth models (`third_days.py`,
-`fourth_days.py`, written apart from Floor). Nothing learned from past days changes a dwell alert, so none is.
+`fourth_days.py`, written apart from Floor). Floor learns from HISTORY past days of each world or scenario first,
+as the cascade benchmarks do: what its front desk's checkouts say (floor/core/checkouts.py) changes a dwell alert.
 
 A patient's stay in a stage runs, in truth, from when its step really happened to when the next one really
 did (or the day's last tap, if none came).
@@ -42,13 +43,16 @@ from floor.core.alerts import DWELL_LIMITS
 from floor.core.events import AlertRaised, Event
 from floor.core.floor import Floor
 from floor.core.journey import Stage
+from floor.core.learned import EMPTY, Learned
 from floor.replay import AlertLine, replay
 from floor.simulator import WORLDS, simulate_day
-from loadtests import fourth_days, third_days
-from loadtests.alert_quality import DAY
+from loadtests import fourth_days, model_days, third_days
+from loadtests.alert_quality import DAY, history
 from loadtests.model_days import Model
 
 MINUTE = dt.timedelta(minutes=1)
+#: Past days learned from before the scored ones, as the cascade benchmarks do.
+HISTORY = 14
 #: How far over its limit a stay must really run to count as a long wait.
 LONG_BY = dt.timedelta(minutes=2)
 #: An alert raised this soon after the stay really ended, or this short of the limit, still counts.
@@ -151,7 +155,13 @@ class DwellScore:
         )
 
 
-Days = Callable[[int], tuple[Clinic, list[Event], Floor]]
+@dataclass(frozen=True)
+class Days:
+    """A world's or scenario's days: one by its seed, and what Floor learns from `n` past days (seeds far from
+    the scored days', as tapped: `alert_quality.history`, `model_days.history`)."""
+
+    day: Callable[[int], tuple[Clinic, list[Event], Floor]]
+    history: Callable[[int, int], Learned]
 
 
 def floor_world(name: str) -> Days:
@@ -162,7 +172,7 @@ def floor_world(name: str) -> Days:
         events, truth = simulate_day(clinic, DAY, seed, world=world)
         return clinic, events, truth
 
-    return day
+    return Days(day, lambda n, seed: history(clinic, world, n, seed))
 
 
 def model_scenario(model: Model, name: str) -> Days:
@@ -170,7 +180,7 @@ def model_scenario(model: Model, name: str) -> Days:
         sim = model.simulate(name, DAY, seed)
         return model.clinics[name], sim.events, sim.truth
 
-    return day
+    return Days(day, lambda n, seed: model_days.history(model, name, n, seed)[0])
 
 
 #: Each set of days: its first seed (the one its own benchmark scores from), its days by world or scenario, and
@@ -182,12 +192,15 @@ SETS: dict[str, tuple[int, Callable[[str], Days], list[str]]] = {
 }
 
 
-def score(days: Days, n: int, seed: int) -> DwellScore:
+def score(days: Days, n: int, seed: int, past_days: int = HISTORY) -> DwellScore:
+    """Floor's dwell alerts over `n` days from `seed`, having learned from `past_days` earlier ones (0: nothing
+    learned)."""
     result = DwellScore()
+    learned = days.history(past_days, seed) if past_days else EMPTY
     for i in range(n):
-        clinic, events, truth = days(seed + i)
+        clinic, events, truth = days.day(seed + i)
         end = events[-1].at
-        lines, _ = replay(clinic, events, until=end)
+        lines, _ = replay(clinic, events, until=end, learned=learned)
         result.add(clinic, truth, lines, end)
     return result
 
@@ -197,11 +210,15 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=10, help="days per world or scenario (default 10)")
     parser.add_argument("--sets", default="floor,third,fourth", help="comma-separated, of: floor, third, fourth")
     parser.add_argument("--scenarios", default="", help="comma-separated worlds or scenarios (default: all)")
+    parser.add_argument(
+        "--history", type=int, default=HISTORY, help=f"past days Floor learns from (default {HISTORY}; 0: none)"
+    )
     args = parser.parse_args()
     wanted = {s for s in args.scenarios.split(",") if s}
     started = time.monotonic()
     print(
-        f"{args.days} days per world or scenario; long waits (a stay {LONG_BY / MINUTE:g}+ minutes over its limit): "
+        f"{args.days} days per world or scenario, Floor learned from {args.history} past days; "
+        f"long waits (a stay {LONG_BY / MINUTE:g}+ minutes over its limit): "
         "recall, median minutes from the limit to the alert; dwell alerts: how many, precision, false per provider-day"
     )
     header = (
@@ -215,7 +232,7 @@ def main() -> None:
         for scenario in names:
             if wanted and scenario not in wanted:
                 continue
-            s = score(make(scenario), args.days, seed)
+            s = score(make(scenario), args.days, seed, args.history)
             print(s.row(scenario))
             total.merge(s)
         print(f"{'-' * len(header)}\n{total.row('overall')}")

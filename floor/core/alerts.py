@@ -7,13 +7,16 @@ first to store a raise wins and the others see it: one alert per episode, the sa
 "Late" follows the clinic's convention (`[session] appointment_time`, see `planned_provider_in`): a cascade
 counts visits late against the clinic's own planned provider-in. Dwell alerts do not look at the booked
 time at all: they count from when the patient entered the stage, so a patient who came early (as a
-"provider" clinic asks) is never "late" for it, and waits to be roomed from the moment they arrived.
+"provider" clinic asks) is never "late" for it, and waits to be roomed from the moment they arrived. At a front
+desk that taps checkouts in batches, "waiting for checkout" waits for a batch to come without the patient
+(floor/core/checkouts.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from floor.core.checkouts import Desk
 from floor.core.events import AlertChange, AlertCleared, AlertDetail, AlertUpdated
 from floor.core.floor import Alert, Floor, Visit
 from floor.core.journey import Stage
@@ -100,6 +103,7 @@ def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertCha
     current = {a.episode or a.id: a.id for a in active if a.kind == "dwell"}
     due: set[str] = set()
     changes: list[AlertChange] = []
+    desk: Desk | None = None
     for v in floor.visits.values():
         limit_name = DWELL_LIMITS.get(v.stage)
         entered = v.times.get(v.stage)
@@ -107,6 +111,11 @@ def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertCha
             continue
         limit = getattr(thresholds, limit_name)
         waited = minutes(now - entered)
+        if waited >= limit and v.stage is Stage.teach_back_done:
+            # A desk that taps checkouts in batches: the patient has most likely left (floor/core/checkouts.py).
+            desk = desk or Desk(floor.learned.checkouts, floor.visits.values())
+            if desk.holds(entered, limit, now):
+                continue
         if waited >= limit:
             # One episode per stay in the stage: entering it again (after an undo) is a new episode. An undo
             # puts the visit back in the stage with the time it first entered it, so the stay is told apart by

@@ -49,6 +49,16 @@ class UntappedIn(Struct, frozen=True):
     untapped: int
 
 
+class CheckoutTaps(Struct, frozen=True):
+    """How a clinic's front desk tapped its checkouts (floor/core/checkouts.py): of `checkouts`, `batched` came
+    within seconds of another patient's (in one go); `waited`: for the batched ones that followed a teach-back
+    tap, its minutes before the checkout, sorted and thinned to at most 101 order statistics."""
+
+    checkouts: int = 0
+    batched: int = 0
+    waited: list[float] = []
+
+
 class Habits(Struct, frozen=True):
     """How one provider's booked patients came in past days (walk-ins and visits entered in error aside)."""
 
@@ -103,6 +113,8 @@ class Learned(Struct, frozen=True):
     steps_out: dict[str, StepsOut] = {}
     #: Per provider, how often their walking in went untapped until the visit's end (`UntappedIn`).
     untapped_in: dict[str, UntappedIn] = {}
+    #: How the front desk tapped its checkouts: one at a time or in batches (`CheckoutTaps`).
+    checkouts: CheckoutTaps = CheckoutTaps()
 
     def times(self, provider: str, visit_type: str, stage: Stage) -> StageTimes | None:
         return self.stages.get(stage_key(provider, visit_type, stage))

@@ -32,6 +32,10 @@ And per provider: how often their walking in went untapped until the visit ended
 the teach-back, or checkout, tapped together, floor/core/projection.py `untapped_in`). Such a visit says nothing of
 when they walked in: it is left out of the provider's minutes, of the wait after prep and of the gap from arrival.
 
+And for the clinic: how its front desk taps checkouts (`checkouts`: how many came within seconds of another
+patient's, and how long after their teach-back), which says whether it checks patients out in batches
+(floor/core/checkouts.py); "waiting for checkout" at such a desk waits for a batch to come without the patient.
+
 And for the clinic: how much a provider's day says about their pace (`pace_weight`). The projection takes the
 day's pace from its visits so far, shrunk toward the usual (the learned minutes) with some visits' worth of
 belief in the usual. Which weight is learned: on the past days, each visit's minutes with the provider are
@@ -60,9 +64,10 @@ from itertools import pairwise
 from statistics import median
 
 from floor.config import Clinic, VisitType
+from floor.core.checkouts import counted, thinned
 from floor.core.floor import Floor, Visit
 from floor.core.journey import Stage
-from floor.core.learned import Habits, Learned, StageTimes, StepsOut, UntappedIn, stage_key, steps_key
+from floor.core.learned import CheckoutTaps, Habits, Learned, StageTimes, StepsOut, UntappedIn, stage_key, steps_key
 from floor.core.projection import (
     NO_SHOW_PRIOR,
     NO_SHOW_PRIOR_WEIGHT,
@@ -153,6 +158,10 @@ class Tally:
         #: Per provider: visits seen to their end, and of them those whose provider-in was tapped only as they ended.
         self.seen_out: dict[str, int] = defaultdict(int)
         self.untapped_in: dict[str, int] = defaultdict(int)
+        #: The front desk's checkouts, those tapped in batches, and those's minutes after their teach-back.
+        self.checkouts = 0
+        self.batched = 0
+        self.waited: list[float] = []
 
     def add(self, floor: Floor) -> None:
         """One past day's floor, as its events left it."""
@@ -160,6 +169,9 @@ class Tally:
         if not floor.visits:
             return
         self.days.append(floor.day)
+        checkouts, batched, waited = counted(floor.visits.values())
+        self.checkouts, self.batched = self.checkouts + checkouts, self.batched + batched
+        self.waited += waited
         busy = _busy(floor)
         self._provider_changes(floor, busy)
         spans = {p: [(came_in, until) for _, came_in, until in visits] for p, visits in busy.items()}
@@ -228,6 +240,7 @@ class Tally:
                 for key, stepped in sorted(self.stepped.items())
             },
             {p: UntappedIn(n, self.untapped_in[p]) for p, n in sorted(self.seen_out.items())},
+            CheckoutTaps(self.checkouts, self.batched, thinned(self.waited)),
         )
 
     def _steps_out(self, v: Visit, vtype: VisitType, spans: list[tuple[dt.datetime, dt.datetime]]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+from floor.core.checkouts import BATCH_SECONDS, Desk
 from floor.core.errors import Refusal, Why
 from floor.core.events import Event
 from floor.core.learned import EMPTY
@@ -214,6 +215,13 @@ class ReadModels:
             learned.pace_visits,
             PACE_PRIOR,
             two_at_once_changes=learned.two_at_once_changes,
+            checkouts=learned.checkouts.checkouts,
+            checkouts_batched=learned.checkouts.batched,
+            checkouts_today=(desk := Desk(learned.checkouts, floor.visits.values())).own.checkouts,
+            checkouts_batched_today=desk.own.batched,
+            checkouts_in_batches=desk.batches,
+            checkout_waited=desk.most,
+            batch_seconds=BATCH_SECONDS,
         )
 
     def history(self, visit_id: str) -> VisitHistory:

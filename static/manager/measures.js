@@ -127,6 +127,11 @@ export function renderLearned(answer) {
   $("learned-pace").textContent = !answer.learned || !answer.pace_visits ? ""
     : !answer.pace_weight ? `Pace: ${plural(answer.pace_visits, "past visit")} to judge by, too few to learn from: a provider's day so far sets the pace against ${answer.pace_prior} visits' worth of the usual minutes.`
     : `Pace: of the weights tried, the usual minutes counting as ${answer.pace_weight} visits against a provider's day so far best foretold ${plural(answer.pace_visits, "past visit")} from the ones before them that day. ${answer.pace_weight > answer.pace_prior ? "A slow visit or two says little here about how the rest of the day will go." : "A provider's days differ here: the day's own visits soon set the pace."}`;
+  const checkouts = answer.checkouts + answer.checkouts_today;
+  const batchedNote = `${answer.checkouts_batched} of ${plural(answer.checkouts, "checkout")} on past days and ${answer.checkouts_batched_today} of ${answer.checkouts_today} today were tapped within ${answer.batch_seconds} seconds of another patient's`;
+  $("learned-checkouts").textContent = !answer.learned || !checkouts ? ""
+    : answer.checkouts_in_batches ? `Checkouts: ${batchedNote}: the desk checks patients out in batches. A patient taught back is most likely gone before their checkout is tapped, so "waiting for checkout" waits until a batch comes without them${answer.checkout_waited != null ? `, or ${minutesText(answer.checkout_waited, { decimals: true })} after their teach-back` : ""}.`
+    : `Checkouts: ${batchedNote}: tapped as patients leave. "Waiting for checkout" is raised at the clinic's limit.`;
   const stepsOut = !answer.learned ? [] : answer.providers.flatMap((p) => p.visit_types
     .filter((t) => t.steps_out && t.steps_out.stepped)
     .map((t) => `${p.name}, ${t.label}: ${t.steps_out.stepped} of ${plural(t.steps_out.visits, "past visit")}, ${minutesText(t.steps_out.before)} in, ${minutesText(t.steps_out.own)} of their own in all${t.steps_out.expected ? " (Floor frees them for the next patient meanwhile)" : ""}`));

@@ -230,3 +230,16 @@ def test_the_timeline_says_a_patient_is_presumed_seen_by_a_provider_who_taps_wal
         )
         text = console.locator("#visit-detail").inner_text()
     assert "provider in 8:00 AM (presumed: the provider often taps walking in only as a visit ends)" in text, text
+
+
+def test_the_manager_sees_that_the_front_desk_checks_out_in_batches(tmp_path: Path, screens: Screens) -> None:
+    # Seven past days, each three patients checked out together (5 seconds apart) 10 minutes after the last one's
+    # teach-back: "waiting for checkout" waits for a batch that comes without the patient.
+    def batches(day: PastDay, n: int) -> None:
+        day.checked_out_together("kim", "follow")
+
+    with serving(tmp_path, lambda log: write_days(log, CLINIC, TODAY, 7, batches)) as server:
+        text = manager_page(server, screens, "learned-checkouts", "Checkouts:")
+    assert "21 of 21 checkouts on past days and 0 of 0 today were tapped within 20 seconds of another" in text, text
+    assert "the desk checks patients out in batches" in text, text
+    assert '"waiting for checkout" waits until a batch comes without them, or ' in text, text

@@ -35,7 +35,8 @@ def walk_ins_in_one_go(runtime, count: int = 5) -> None:
 
 class Tapping:
     """Taps made on a floor at given clock times: `tap(when, command)` decides the command at `at(when)`, applies
-    and keeps the event (in `events`, as a day's log would have them), and returns the visit it changed."""
+    and keeps the event (in `events`, as a day's log would have them), and returns the visit it changed ("" for a
+    room's tap)."""
 
     def __init__(self, floor: Floor, at: Callable[[str], dt.datetime]) -> None:
         self.floor = floor
@@ -46,4 +47,4 @@ class Tapping:
         event = self.floor.decide(command, Tap("staff", "t", self.at(when)))
         self.floor.apply(event)
         self.events.append(event)
-        return event.change.visit
+        return getattr(event.change, "visit", "")

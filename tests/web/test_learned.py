@@ -11,11 +11,12 @@ from litestar.testing import TestClient
 
 from floor.clock import ManualClock
 from floor.core.access import Role
+from floor.core.checkouts import BATCH_SECONDS
 from floor.log.base import Record
 from floor.log.embedded import EmbeddedLog
 from floor.web.app import create_app
 from tests.support.clinics import quiet_clinic
-from tests.support.history import PastDay
+from tests.support.history import PastDay, write_days
 from tests.support.staff import everyone, test_floors
 
 CLINIC = quiet_clinic()
@@ -113,3 +114,24 @@ def test_what_the_day_itself_says_of_a_provider_walking_in_untapped(tmp_path: Pa
         assert (kim["seen_out"], kim["untapped_in"]) == (0, 0)
         assert (kim["seen_out_today"], kim["untapped_in_today"], kim["walks_in_untapped"]) == (4, 3, True)
         assert (okafor["seen_out_today"], okafor["untapped_in_today"], okafor["walks_in_untapped"]) == (0, 0, False)
+
+
+def test_managers_read_whether_the_front_desk_checks_out_in_batches(tmp_path: Path) -> None:
+    async def write() -> None:
+        log = EmbeddedLog(tmp_path)
+        await write_days(log, CLINIC, TODAY, 7, lambda day, n: day.checked_out_together("kim", "follow"))
+        await log.close()
+
+    asyncio.run(write())
+    floors = test_floors(tmp_path, [CLINIC], clock=ManualClock(CLINIC.local(TODAY, dt.time(8))), tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        headers = everyone(client, floors)
+        deadline = time.monotonic() + 5
+        while not (answer := client.get(API, headers=headers[Role.manager]).json())["learned"]:
+            assert time.monotonic() < deadline, "never learned"
+            time.sleep(0.02)
+    # 21 checkouts on 7 past days, each tapped 5 seconds from another: the desk checks out in batches.
+    assert (answer["checkouts"], answer["checkouts_batched"], answer["checkouts_in_batches"]) == (21, 21, True)
+    assert (answer["checkouts_today"], answer["checkouts_batched_today"]) == (0, 0)
+    # The first of each three was taught back longest before the batch: 10 minutes and two visits' worth.
+    assert answer["checkout_waited"] > 10 and answer["batch_seconds"] == BATCH_SECONDS
