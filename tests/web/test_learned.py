@@ -101,19 +101,26 @@ def test_what_the_day_itself_says_of_a_provider_walking_in_untapped(tmp_path: Pa
         await log.close()
 
     asyncio.run(write())
-    floors = test_floors(tmp_path, [CLINIC], clock=ManualClock(CLINIC.local(TODAY, dt.time(9))), tick_seconds=3600)
+    answer = _learned_at(tmp_path, dt.time(9))
+    assert answer["days"] == 0
+    providers = {p["provider"]: p for p in answer["providers"]}
+    kim, okafor = providers["kim"], providers["okafor"]
+    assert (kim["seen_out"], kim["untapped_in"]) == (0, 0)
+    assert (kim["seen_out_today"], kim["untapped_in_today"], kim["walks_in_untapped"]) == (4, 3, True)
+    assert (okafor["seen_out_today"], okafor["untapped_in_today"], okafor["walks_in_untapped"]) == (0, 0, False)
+
+
+def _learned_at(tmp_path: Path, clock: dt.time) -> dict:
+    """What a manager reads of what was learned, from a server on the log in `tmp_path` with its clinic clock at
+    `clock` today, once it has learned."""
+    floors = test_floors(tmp_path, [CLINIC], clock=ManualClock(CLINIC.local(TODAY, clock)), tick_seconds=3600)
     with TestClient(create_app(floors)) as client:
         headers = everyone(client, floors)
         deadline = time.monotonic() + 5
         while not (answer := client.get(API, headers=headers[Role.manager]).json())["learned"]:
             assert time.monotonic() < deadline, "never learned"
             time.sleep(0.02)
-        assert answer["days"] == 0
-        providers = {p["provider"]: p for p in answer["providers"]}
-        kim, okafor = providers["kim"], providers["okafor"]
-        assert (kim["seen_out"], kim["untapped_in"]) == (0, 0)
-        assert (kim["seen_out_today"], kim["untapped_in_today"], kim["walks_in_untapped"]) == (4, 3, True)
-        assert (okafor["seen_out_today"], okafor["untapped_in_today"], okafor["walks_in_untapped"]) == (0, 0, False)
+    return answer
 
 
 def test_managers_read_whether_the_front_desk_checks_out_in_batches(tmp_path: Path) -> None:
@@ -123,13 +130,7 @@ def test_managers_read_whether_the_front_desk_checks_out_in_batches(tmp_path: Pa
         await log.close()
 
     asyncio.run(write())
-    floors = test_floors(tmp_path, [CLINIC], clock=ManualClock(CLINIC.local(TODAY, dt.time(8))), tick_seconds=3600)
-    with TestClient(create_app(floors)) as client:
-        headers = everyone(client, floors)
-        deadline = time.monotonic() + 5
-        while not (answer := client.get(API, headers=headers[Role.manager]).json())["learned"]:
-            assert time.monotonic() < deadline, "never learned"
-            time.sleep(0.02)
+    answer = _learned_at(tmp_path, dt.time(8))
     # 21 checkouts on 7 past days, each tapped 5 seconds from another: the desk checks out in batches.
     assert (answer["checkouts"], answer["checkouts_batched"], answer["checkouts_in_batches"]) == (21, 21, True)
     assert (answer["checkouts_today"], answer["checkouts_batched_today"]) == (0, 0)
