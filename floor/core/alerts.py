@@ -29,6 +29,7 @@ from floor.core.projection import (
     convention_of,
     minutes,
     planned_provider_in,
+    presumed_with,
     project,
     provider_spans,
     rooming,
@@ -104,6 +105,9 @@ def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertCha
     due: set[str] = set()
     changes: list[AlertChange] = []
     desk: Desk | None = None
+    #: Each provider's visits, and the one they are presumed to be with, found only when a wait for them is due.
+    visits: dict[str, list[Visit]] | None = None
+    presumed: dict[str, str | None] = {}
     for v in floor.visits.values():
         limit_name = DWELL_LIMITS.get(v.stage)
         entered = v.times.get(v.stage)
@@ -125,6 +129,16 @@ def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertCha
             # a log agree on (ids are drawn at random).
             undone = v.version - 1 - len(v.steps) - v.moves
             episode = f"dwell-{v.id}-{v.stage.value}-{int(entered.timestamp())}" + (f"-{undone}" if undone else "")
+            if episode not in raised and v.stage is Stage.prep_done:
+                # A patient "waiting" for a provider who walks in untapped, presumed with them: being seen, not
+                # waiting, until the presumption lapses (UNTAPPED_IN_PLAUSIBLE times the visit's minutes); then
+                # the wait is raised. One already raised stays up.
+                if visits is None:
+                    visits = by_provider(floor)
+                if v.provider not in presumed:
+                    presumed[v.provider] = presumed_with(floor, v.provider, now, visits.get(v.provider, []))
+                if presumed[v.provider] == v.id:
+                    continue
             due.add(episode)
             if episode not in raised:
                 changes.append(

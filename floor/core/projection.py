@@ -884,6 +884,20 @@ def _last_seen(floor: Floor, provider: str, mine: list[Visit]) -> dt.datetime:
     return max(signs)
 
 
+def presumed_with(floor: Floor, provider: str, now: dt.datetime, visits: Iterable[Visit] | None = None) -> str | None:
+    """The visit a provider whose walking in often goes untapped is presumed to be with now (`_presumed_in`, as the
+    projection has it), if any: its patient, prepped and waiting by the taps, is most likely being seen. `visits`:
+    the provider's (from `by_provider`), where the caller has them."""
+    everyone = list(floor.visits.values() if visits is None else visits)
+    if not walks_in_untapped(floor.learned, provider, everyone):
+        return None
+    mine = [v for v in everyone if v.provider == provider and v.stage not in ENDS]
+    presumed = _presumed_in(
+        floor, provider, mine, everyone, now, pace(floor, provider, everyone), convention_of(floor.clinic)
+    )
+    return presumed[0].id if presumed is not None else None
+
+
 def _presumed_in(
     floor: Floor,
     provider: str,

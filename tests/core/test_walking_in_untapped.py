@@ -289,3 +289,40 @@ def test_a_patient_moved_to_her_is_presumed_seen_from_the_move_not_from_before_i
     day.tap("09:50", MoveVisit(visit, "kim"))
     (projected,) = project(day.floor, "kim", at("09:55")).visits
     assert projected.presumed_in and projected.provider_in == at("09:50")
+def _waits(day: Day, visit: str) -> list[str]:
+    """When the dwell alerts for `visit`'s waits were raised."""
+    return [a.raised_at.strftime("%H:%M") for a in day.floor.alerts.values() if a.kind == "dwell" and a.visit == visit]
+
+
+def test_a_patient_presumed_seen_raises_no_dwell_alert_until_the_presumption_lapses() -> None:
+    # The 09:40 patient, prepped at 09:46, has waited the clinic's 15 minutes for a provider by the taps at 10:01;
+    # Kim is presumed with them since 09:57, for about twice her usual 12 minutes. A wait was raised for each visit
+    # of such a provider's that ran past 15 minutes.
+    day, v = _morning(FORGETS, untapped_end=None, until="10:20")
+    assert _waits(day, v[2]) == [], day.log
+    day, v = _morning(FORGETS, untapped_end=None, until="10:25")
+    (raised,) = _waits(day, v[2])
+    # Raised the minute the projection stops presuming her in (twice her usual minutes at the day's pace).
+    lapse = at("09:57") + dt.timedelta(minutes=UNTAPPED_IN_PLAUSIBLE * 12)
+    assert raised >= lapse.strftime("%H:%M"), day.log
+    before = {p.visit: p for p in project(day.floor, "kim", at(raised) - dt.timedelta(minutes=1)).visits}
+    assert before[v[2]].presumed_in and not project(day.floor, "kim", at(raised)).visits[0].presumed_in
+    (wait,) = [a for a in day.active("dwell") if a.visit == v[2]]
+    assert wait.detail.minutes >= 35  # her whole wait by the taps
+    # Where providers tap as they walk in, the patient has waited 15 minutes at 10:01.
+    tapping, v = _morning(EMPTY, untapped_end=None, until="10:05")
+    assert _waits(tapping, v[2]) == ["10:01"], tapping.log
+
+
+def test_a_wait_raised_before_the_presumption_stays_up() -> None:
+    # Kim (who walks in untapped) is with the 09:20 patient until 10:05 by the taps: the 09:40 patient, prepped at
+    # 09:46, has waited 15 minutes at 10:01, a wait raised. Once Kim is done, she is presumed with that patient: the
+    # wait raised stays up (her walking in is not tapped) and none is raised again for it.
+    day = Day()
+    day.floor.learned = FORGETS
+    v = [day.book(s) for s in ("09:00", "09:20", "09:40", "12:00")]
+    steps = [*TWO_LATE, ("10:05", 1, TEACH), ("10:05", 1, OUT)]
+    _run(day, v, steps, until="10:15")
+    assert _waits(day, v[2]) == ["10:01"], day.log
+    assert [a.visit for a in day.active("dwell")] == [v[2]]
+    assert project(day.floor, "kim", at("10:15")).visits[0].presumed_in
