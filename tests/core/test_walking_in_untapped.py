@@ -289,6 +289,8 @@ def test_a_patient_moved_to_her_is_presumed_seen_from_the_move_not_from_before_i
     day.tap("09:50", MoveVisit(visit, "kim"))
     (projected,) = project(day.floor, "kim", at("09:55")).visits
     assert projected.presumed_in and projected.provider_in == at("09:50")
+
+
 def _waits(day: Day, visit: str) -> list[str]:
     """When the dwell alerts for `visit`'s waits were raised."""
     return [a.raised_at.strftime("%H:%M") for a in day.floor.alerts.values() if a.kind == "dwell" and a.visit == visit]
