@@ -83,7 +83,7 @@ def test_the_sign_in_expiry_is_on_the_clinics_clock_on_a_device_in_another_time_
     card = tablet.locator(f"[data-visit='{visit['id']}']")
     card.wait_for(timeout=10_000)
     assert "booked 9:30 AM" in re.sub(r"[\u202f\u00a0]", " ", card.inner_text())
-    tablet.locator("#whoami", has_text="until").wait_for(timeout=5_000)
+    tablet.locator("#whoami", has_text="until").wait_for(timeout=10_000)
     who = _text(tablet, "#whoami")
     assert re.search(rf"until {re.escape(in_clinic)}\b", who), who
     assert not re.search(rf"\b{re.escape(on_device)}", who), who
@@ -120,7 +120,7 @@ def test_the_consoles_added_and_kept_columns_are_on_the_clinics_clock(server: Se
         page.wait_for_function(
             "([s, t]) => document.querySelector(s).textContent.replace(/[\\u202f\\u00a0]/g, ' ').includes(t)",
             arg=[selector, _hm(in_clinic)],
-            timeout=5_000,
+            timeout=10_000,
         )
         shown = _text(page, selector)
         assert f"{in_clinic:%b} {in_clinic.day}, {_hm(in_clinic)}" in shown, shown
@@ -160,7 +160,7 @@ def test_a_conflict_on_a_card_far_down_the_list_brings_its_note_into_view(
     _arrived_elsewhere(server, far, "desk-ben", "front-tablet-2")
     card.locator("[data-step='arrived']").click()
     note = card.locator("[data-conflict]")
-    note.wait_for(timeout=5_000)
+    note.wait_for(timeout=10_000)
     # The card met the conflict and moved to the top of its list; its note is on screen, not under the toolbar.
     assert arrivals.locator("li[data-visit]").first.get_attribute("data-visit") == far["id"]
     box = note.bounding_box()
@@ -176,7 +176,7 @@ def test_a_conflict_on_a_card_far_down_the_list_brings_its_note_into_view(
     assert tablet.evaluate("() => document.activeElement?.dataset.action") == "dismiss"
     assert serious_violations(tablet) == []
     tablet.keyboard.press("Enter")
-    note.wait_for(state="detached", timeout=5_000)
+    note.wait_for(state="detached", timeout=10_000)
 
 
 @pytest.mark.parametrize(
@@ -197,7 +197,7 @@ def test_a_conflict_note_the_card_and_the_visits_history_say_on_which_device(
     _arrived_elsewhere(server, visit, "desk-ben", "front-tablet-2")
     card.locator("[data-step='arrived']").click()
     note = card.locator("[data-conflict]")
-    note.wait_for(timeout=5_000)
+    note.wait_for(timeout=10_000)
     assert by in note.inner_text(), note.inner_text()
 
     # The card, once the feed catches up, and the visit's history say it too.
@@ -207,6 +207,6 @@ def test_a_conflict_note_the_card_and_the_visits_history_say_on_which_device(
     waiting.wait_for(timeout=10_000)
     assert by in waiting.inner_text(), waiting.inner_text()
     waiting.locator("[data-action='detail']").click()
-    tablet.locator("#visit-detail[open] .history li").first.wait_for(timeout=5_000)
+    tablet.locator("#visit-detail[open] .history li").first.wait_for(timeout=10_000)
     arrived = tablet.locator("#visit-detail .history li[data-type='step_taken']")
     assert by in arrived.inner_text(), arrived.inner_text()

@@ -50,8 +50,8 @@ def _detail_from_the_floor(tablet: Page, visit: str) -> Page:
     if floor.get_attribute("open") is None:
         tablet.locator("#floor-details > summary").click()
     tablet.locator(f"#visits-body [data-detail-visit='{visit}']").click()
-    tablet.locator("#visit-detail[open]").wait_for(timeout=5_000)
-    tablet.locator("#visit-detail .history li").first.wait_for(timeout=5_000)
+    tablet.locator("#visit-detail[open]").wait_for(timeout=10_000)
+    tablet.locator("#visit-detail .history li").first.wait_for(timeout=10_000)
     return tablet
 
 
@@ -76,14 +76,14 @@ def test_a_no_show_tapped_by_mistake_is_undone_from_the_detail_later_and_a_walk_
     # The no-show asks first: going back sends nothing.
     card.locator("[data-step='no_show']").click()
     confirm = tablet.locator("dialog[data-confirm][open]")
-    confirm.wait_for(timeout=5_000)
+    confirm.wait_for(timeout=10_000)
     assert visit["token"] in confirm.inner_text()
     assert serious_violations(tablet) == []
     confirm.locator("[data-confirm-no]").click()
-    confirm.wait_for(state="detached", timeout=5_000)
+    confirm.wait_for(state="detached", timeout=10_000)
     card.locator("[data-step='no_show']").click()
     tablet.locator("dialog[data-confirm][open] [data-confirm-yes]").click()
-    card.wait_for(state="detached", timeout=5_000)
+    card.wait_for(state="detached", timeout=10_000)
 
     # Twenty clinic minutes later, from the visit's detail (the whole floor's list), by who tapped it.
     marked = _now(server, desk)
@@ -96,10 +96,10 @@ def test_a_no_show_tapped_by_mistake_is_undone_from_the_detail_later_and_a_walk_
     assert serious_violations(tablet) == []
     dialog.locator("[data-detail='undo']").click()
     tablet.wait_for_function(
-        "() => /Undone/.test(document.querySelector('[data-detail-message]')?.textContent)", timeout=5_000
+        "() => /Undone/.test(document.querySelector('[data-detail-message]')?.textContent)", timeout=10_000
     )
     dialog.locator("[data-detail='close']").click()
-    tablet.locator(f"[data-list='desk-arrivals'] [data-visit='{visit['id']}']").wait_for(timeout=5_000)
+    tablet.locator(f"[data-list='desk-arrivals'] [data-visit='{visit['id']}']").wait_for(timeout=10_000)
     trail = httpx.get(f"{server.url}{API}/visits/{visit['id']}/audit", headers=manager, timeout=10).json()["entries"]
     assert [(e["type"], e["person"]) for e in trail] == [("booked", DESK), ("no_show", DESK), ("undo", DESK)]
     gap = dt.datetime.fromisoformat(trail[2]["at"]) - dt.datetime.fromisoformat(trail[1]["at"])
@@ -112,15 +112,15 @@ def test_a_no_show_tapped_by_mistake_is_undone_from_the_detail_later_and_a_walk_
         timeout=10,
         json={"patient_name": "Wrong Person", "provider": "kim", "visit_type": "follow", "walk_in": True},
     ).json()["visit"]
-    tablet.locator(f"[data-list='desk-waiting'] [data-visit='{walk_in['id']}']").wait_for(timeout=5_000)
+    tablet.locator(f"[data-list='desk-waiting'] [data-visit='{walk_in['id']}']").wait_for(timeout=10_000)
     _detail_from_the_floor(tablet, walk_in["id"])
     dialog.locator("[data-detail='undo']").click()
     tablet.locator("dialog[data-confirm][open] [data-confirm-yes]").click()
     tablet.wait_for_function(
-        "() => /removed/.test(document.querySelector('[data-detail-message]')?.textContent)", timeout=5_000
+        "() => /removed/.test(document.querySelector('[data-detail-message]')?.textContent)", timeout=10_000
     )
     tablet.locator(f"[data-list='desk-waiting'] [data-visit='{walk_in['id']}']").wait_for(
-        state="detached", timeout=5_000
+        state="detached", timeout=10_000
     )
     trail = httpx.get(f"{server.url}{API}/visits/{walk_in['id']}/audit", headers=manager, timeout=10).json()["entries"]
     assert [(e["type"], e["person"]) for e in trail] == [("walk_in", DESK), ("walk_in_removed", DESK)]
@@ -181,7 +181,7 @@ def test_a_room_mark_is_undone_on_the_tablet_and_a_check_out_without_teach_back_
     sign_in_page(tablet, MA, PIN)
     room = tablet.locator("[data-list='ma-rooms'] [data-room='e3']")
     room.locator("[data-action='room-undo']").click()
-    room.wait_for(state="detached", timeout=5_000)  # ready again: no longer a room to tidy
+    room.wait_for(state="detached", timeout=10_000)  # ready again: no longer a room to tidy
     board = httpx.get(f"{server.url}{API}/board", headers=desk, timeout=10).json()
     assert next(r for r in board["rooms"] if r["id"] == "e3")["state"] == "ready"
 
@@ -206,7 +206,7 @@ def test_a_room_mark_is_undone_on_the_tablet_and_a_check_out_without_teach_back_
     confirm = provider.locator("dialog[data-confirm][open]")
     assert "teach-back" in confirm.inner_text()
     confirm.locator("[data-confirm-no]").click()
-    confirm.wait_for(state="detached", timeout=5_000)
+    confirm.wait_for(state="detached", timeout=10_000)
     assert card.get_attribute("data-stage") == "provider_in"
 
 

@@ -64,7 +64,7 @@ def test_the_front_desk_finds_a_patient_of_a_sixty_visit_day_by_name_and_by_visi
     search = desk.get_by_label("Find a patient: name or visit code")
     search.fill("quint")
     found = desk.locator("[data-list='desk-found']")
-    found.locator(f"li[data-visit='{wanted['id']}']").wait_for(timeout=5_000)
+    found.locator(f"li[data-visit='{wanted['id']}']").wait_for(timeout=10_000)
     assert _cards(desk, "[data-list='desk-found']") == 1
     assert _cards(desk, "[data-list='desk-arrivals']") == 0
     assert found.locator(f"li[data-visit='{wanted['id']}'] [data-step='arrived']").is_visible()
@@ -75,17 +75,17 @@ def test_the_front_desk_finds_a_patient_of_a_sixty_visit_day_by_name_and_by_visi
         "id => [...document.querySelectorAll(\"[data-list='desk-found'] li[data-visit]\")].map(n => n.dataset.visit)"
         ".join() === id",
         arg=wanted["id"],
-        timeout=5_000,
+        timeout=10_000,
     )
     search.fill("zzz")
-    found.locator(".empty:not([hidden])").wait_for(timeout=5_000)
+    found.locator(".empty:not([hidden])").wait_for(timeout=10_000)
     assert serious_violations(desk) == []
 
     # Escape clears the search; a jump to 3 PM shows that hour's arrivals, the wanted patient among them.
     search.press("Escape")
-    arrivals.wait_for(timeout=5_000)
+    arrivals.wait_for(timeout=10_000)
     desk.select_option("#desk-when", label="From 3 PM")
-    arrivals.locator(f"li[data-visit='{wanted['id']}']").wait_for(timeout=5_000)
+    arrivals.locator(f"li[data-visit='{wanted['id']}']").wait_for(timeout=10_000)
     assert _cards(desk, "[data-list='desk-arrivals']") < 10
 
 
@@ -107,7 +107,7 @@ def test_on_a_phone_the_walk_in_form_is_one_tap_away_from_anywhere_in_the_list(
     box = button.bounding_box()
     assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 844, box  # the toolbar stays on screen
     button.click()
-    phone.wait_for_function("() => document.activeElement?.id === 'walkin-name'", timeout=5_000)
+    phone.wait_for_function("() => document.activeElement?.id === 'walkin-name'", timeout=10_000)
     name = phone.locator("#walkin-name").bounding_box()
     assert name is not None and name["y"] >= 0 and name["y"] + name["height"] <= 844, name
 
@@ -124,7 +124,7 @@ def test_a_provider_who_picked_their_patients_sees_them_first_after_a_reload(
     coming = tablet.locator("[data-list='pr-coming']")
     coming.locator(f"[data-visit='{walk_ins['okafor']}']").wait_for(timeout=10_000)
     tablet.select_option("#provider-filter", "kim")
-    coming.locator(f"[data-visit='{walk_ins['okafor']}']").wait_for(state="detached", timeout=5_000)
+    coming.locator(f"[data-visit='{walk_ins['okafor']}']").wait_for(state="detached", timeout=10_000)
 
     tablet.reload()
     coming.locator(f"[data-visit='{walk_ins['kim']}']").wait_for(timeout=10_000)
@@ -167,6 +167,6 @@ def test_on_a_phone_the_first_card_starts_on_the_first_screen(
     assert serious_violations(phone) == []
     if role is Role.front_desk:
         phone.get_by_role("button", name="Add a walk-in").click()
-        phone.wait_for_function("() => document.activeElement?.id === 'walkin-name'", timeout=5_000)
+        phone.wait_for_function("() => document.activeElement?.id === 'walkin-name'", timeout=10_000)
         name = phone.locator("#walkin-name").bounding_box()
         assert name is not None and name["y"] >= 0 and name["y"] + name["height"] <= 844, name

@@ -226,7 +226,7 @@ def test_the_timeline_says_a_patient_is_presumed_seen_by_a_provider_who_taps_wal
         bar.wait_for(timeout=10_000)
         bar.click()
         console.wait_for_function(
-            "() => /Projected/.test(document.querySelector('#visit-detail')?.textContent)", timeout=5_000
+            "() => /Projected/.test(document.querySelector('#visit-detail')?.textContent)", timeout=10_000
         )
         text = console.locator("#visit-detail").inner_text()
     assert "provider in 8:00 AM (presumed: the provider often taps walking in only as a visit ends)" in text, text

@@ -76,7 +76,7 @@ def test_taps_made_offline_survive_a_reload_and_are_stored_once(server: ServerPr
 
     # The tablet loses its network: the pill says so at once.
     desk.context.set_offline(True)
-    desk.wait_for_selector("#live[data-mode='offline']", timeout=5_000)
+    desk.wait_for_selector("#live[data-mode='offline']", timeout=10_000)
     assert desk.locator("#live-text").inner_text() == "Offline"
     desk.context.set_offline(False)
     desk.wait_for_selector("#live[data-mode='live']", timeout=15_000)
@@ -99,7 +99,7 @@ def test_taps_made_offline_survive_a_reload_and_are_stored_once(server: ServerPr
     # Dee's arrival goes through; its Undo, tapped just as the network goes, does not.
     _tap_arrived(desk, dee)
     undo = desk.locator(".toast [data-action='undo']")
-    undo.wait_for(timeout=5_000)
+    undo.wait_for(timeout=10_000)
     desk.route(f"**/api/clinics/{CLINIC}/**", network)
     undo.click()
     _tap_arrived(desk, ann)
@@ -155,7 +155,7 @@ def test_taps_made_offline_survive_a_reload_and_are_stored_once(server: ServerPr
     assert trail.status_code == 200, trail.text
     assert [e["type"] for e in trail.json()["entries"] if e["type"] == "arrived"] == ["arrived"]
     refused = desk.locator("#kept-refused")
-    refused.wait_for(timeout=5_000)
+    refused.wait_for(timeout=10_000)
     assert "Cruz Diaz" in refused.inner_text() and "no-show" in refused.inner_text()
     assert "Walk-in Old Kept: not sent, it was made on an earlier day." in refused.inner_text()
     desk.wait_for_selector("#live[data-mode='live']", timeout=10_000)
@@ -189,8 +189,8 @@ def test_the_live_pill_is_not_green_while_the_socket_is_down_or_reconnecting(
     up["now"] = False
     sockets[-1].close(code=1011, reason="dropped")
     # Down, then dialling again: never green, the banner says the connection dropped.
-    desk.wait_for_selector("#live:not([data-mode='live'])", timeout=5_000)
-    desk.locator("#offline").wait_for(timeout=5_000)
+    desk.wait_for_selector("#live:not([data-mode='live'])", timeout=10_000)
+    desk.locator("#offline").wait_for(timeout=10_000)
     modes = desk.evaluate("""() => new Promise((resolve) => {
       const seen = new Set([document.querySelector('#live').dataset.mode]);
       const watch = new MutationObserver(() => seen.add(document.querySelector('#live').dataset.mode));

@@ -276,11 +276,11 @@ def test_a_spanish_tablet_says_what_happens_in_spanish_too(server: ServerProcess
 
     card.locator("[data-step='no_show']").click()  # asks first, in Spanish; going back sends nothing
     confirm = tablet.locator("dialog[data-confirm][open]")
-    confirm.wait_for(timeout=5_000)
+    confirm.wait_for(timeout=10_000)
     assert "Esto termina la visita." in confirm.inner_text()
     assert confirm.locator("[data-confirm-yes]").inner_text() == "Sí, no se presentó"
     confirm.locator("[data-confirm-no]").click()
-    confirm.wait_for(state="detached", timeout=5_000)
+    confirm.wait_for(state="detached", timeout=10_000)
 
     card.locator("[data-action='next'][data-step='arrived']").click()
     toast = tablet.locator("#toast-region .toast")
@@ -289,7 +289,7 @@ def test_a_spanish_tablet_says_what_happens_in_spanish_too(server: ServerProcess
 
     tablet.locator(f"[data-detail-visit='{visit['id']}']").first.click()
     detail = tablet.locator("#visit-detail[open]")
-    detail.locator(".history li").first.wait_for(timeout=5_000)
+    detail.locator(".history li").first.wait_for(timeout=10_000)
     assert detail.locator("#visit-detail-history").inner_text() == "Historial"
     assert detail.locator("[data-detail='undo']").inner_text() == "Deshacer: registró la llegada"
     assert detail.locator("[data-detail='close']").inner_text() == "Cerrar"
@@ -320,7 +320,7 @@ def test_a_provider_signed_in_under_another_id_gets_their_own_patients_and_prese
     assert [c.get_attribute("data-visit") for c in coming.locator("li[data-visit]").all()] == [walk_ins["kim"]]
     tablet.locator("#presence-title", has_text="Where are you?").wait_for(timeout=10_000)
     tablet.get_by_role("button", name="Running late to clinic").click()
-    tablet.locator(".toast", has_text="You are running late to clinic.").wait_for(timeout=5_000)
+    tablet.locator(".toast", has_text="You are running late to clinic.").wait_for(timeout=10_000)
     board = httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=manager, timeout=10).json()
     assert {p["provider"]: p["status"] for p in board["presence"]}["kim"] == "running_late"
 
