@@ -514,14 +514,15 @@ class LearnedAnswer(Struct):
     #: teach-back than a late tap would be: two patients at once (stepping out mid-visit), not a late tap.
     two_at_once_changes: int = 0
     #: How the front desk taps checkouts (floor/core/checkouts.py): of `checkouts` on past days, `checkouts_batched`
-    #: came within `batch_seconds` of another patient's, and of today's so far, `checkouts_batched_today` of
-    #: `checkouts_today`. `checkouts_in_batches`: both together say the desk checks out in batches, and "waiting
-    #: for checkout" waits for a batch to come without the patient, or `checkout_waited` minutes after their
-    #: teach-back (None: not known).
+    #: were tapped within `batch_seconds` of another patient's, and of today's so far, `checkouts_batched_today` of
+    #: `checkouts_today`; with fewer than `batch_evidence` in all, too few to judge. `checkouts_in_batches`: both
+    #: together say the desk checks out in batches, and "waiting for checkout" waits for a batch to come without
+    #: the patient, at most `checkout_hold` minutes after their teach-back (None: the desk does not batch).
     checkouts: int = 0
     checkouts_batched: int = 0
     checkouts_today: int = 0
     checkouts_batched_today: int = 0
     checkouts_in_batches: bool = False
-    checkout_waited: float | None = None
+    checkout_hold: float | None = None
     batch_seconds: float = 0.0
+    batch_evidence: int = 0

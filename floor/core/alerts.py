@@ -75,7 +75,9 @@ UPDATE_MINUTES = 5.0
 #: forecast over the next half hour, and projecting every provider is most of a review's cost (about 0.8 ms on a
 #: clinic day: loadtests/review_cost.py); a clinic tapped every few seconds had it projected after every tap,
 #: most of a busy server's CPU (py-spy on `loadtests/fleet.py --booked`). The patients' own waits (dwell alerts,
-#: a few microseconds) are reviewed after every tap still, and every tick (15 s of clinic time) reviews both.
+#: a few microseconds; up to about 0.2 ms on a 300-visit day while a desk that taps checkouts in batches has a
+#: patient held back, floor/core/checkouts.py) are reviewed after every tap still, and every tick (15 s of clinic
+#: time) reviews both.
 CASCADE_REVIEW_EVERY = dt.timedelta(seconds=10)
 
 
@@ -115,11 +117,6 @@ def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertCha
             continue
         limit = getattr(thresholds, limit_name)
         waited = minutes(now - entered)
-        if waited >= limit and v.stage is Stage.teach_back_done:
-            # A desk that taps checkouts in batches: the patient has most likely left (floor/core/checkouts.py).
-            desk = desk or Desk(floor.learned.checkouts, floor.visits.values())
-            if desk.holds(entered, limit, now):
-                continue
         if waited >= limit:
             # One episode per stay in the stage: entering it again (after an undo) is a new episode. An undo
             # puts the visit back in the stage with the time it first entered it, so the stay is told apart by
@@ -129,6 +126,12 @@ def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertCha
             # a log agree on (ids are drawn at random).
             undone = v.version - 1 - len(v.steps) - v.moves
             episode = f"dwell-{v.id}-{v.stage.value}-{int(entered.timestamp())}" + (f"-{undone}" if undone else "")
+            if episode not in raised and v.stage is Stage.teach_back_done:
+                # A desk that taps checkouts in batches: the patient has most likely left (floor/core/checkouts.py).
+                # One already raised stays up.
+                desk = desk or Desk(floor.learned.checkouts, floor.visits.values())
+                if desk.holds(entered, limit, now):
+                    continue
             if episode not in raised and v.stage is Stage.prep_done:
                 # A patient "waiting" for a provider who walks in untapped, presumed with them: being seen, not
                 # waiting, until the presumption lapses (UNTAPPED_IN_PLAUSIBLE times the visit's minutes); then

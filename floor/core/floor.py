@@ -68,6 +68,8 @@ class StepRecord(Struct):
     by: str = ""
     #: On which device they tapped it (a person may have several tablets).
     device: str = ""
+    #: When it was tapped, if tapped late saying how long ago it happened (`at`); None: tapped as it happened.
+    tapped: dt.datetime | None = None
 
 
 class Visit(Struct):
@@ -898,7 +900,10 @@ class Floor:
                         self._set_room(room, RoomState.turnover, None, when)
                         visit.room = None
                     rooms.append(room)
-                visit.steps.append(StepRecord(event.seq, c.step, c.previous, when, c.room, event.actor, event.device))
+                tapped = event.at if c.happened is not None else None
+                visit.steps.append(
+                    StepRecord(event.seq, c.step, c.previous, when, c.room, event.actor, event.device, tapped)
+                )
                 visit.stage = c.step
                 visit.times[c.step] = when
                 visit.without_teach_back = c.without_teach_back

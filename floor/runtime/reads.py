@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from floor.core.checkouts import BATCH_SECONDS, Desk
+from floor.core.checkouts import BATCH_EVIDENCE, BATCH_SECONDS, Desk
 from floor.core.errors import Refusal, Why
 from floor.core.events import Event
 from floor.core.learned import EMPTY
@@ -220,8 +220,9 @@ class ReadModels:
             checkouts_today=(desk := Desk(learned.checkouts, floor.visits.values())).own.checkouts,
             checkouts_batched_today=desk.own.batched,
             checkouts_in_batches=desk.batches,
-            checkout_waited=desk.most,
+            checkout_hold=desk.longest(c.thresholds.waiting_for_checkout) if desk.batches else None,
             batch_seconds=BATCH_SECONDS,
+            batch_evidence=BATCH_EVIDENCE,
         )
 
     def history(self, visit_id: str) -> VisitHistory:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from itertools import pairwise
 
 from floor.config import demo_clinic
 from floor.core.alerts import review
-from floor.core.checkouts import BATCH_EVIDENCE, BATCH_SECONDS, Desk, batches, checkout_taps, waited
-from floor.core.commands import BookVisit, MarkRoom, TakeStep, Tap
+from floor.core.checkouts import BATCH_EVIDENCE, BATCH_SECONDS, HOLD_MOST, Desk, batches, checkout_taps, waited
+from floor.core.commands import BookVisit, MarkRoom, TakeStep, Tap, UndoStep
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
-from floor.core.learned import EMPTY, Learned
+from floor.core.learned import EMPTY, CheckoutTaps, Learned
 from floor.core.learning import learn
 from floor.core.rooms import RoomAction
 from tests.support.floors import Tapping
@@ -47,11 +48,16 @@ def prompt(taught: dt.datetime) -> dt.datetime:
 
 
 def desk_day(
-    checkout: Callable[[dt.datetime], dt.datetime], day: dt.date = DAY, visits: int = 24, until: str = "23:00"
+    checkout: Callable[[dt.datetime], dt.datetime],
+    day: dt.date = DAY,
+    visits: int = 24,
+    until: str = "23:00",
+    *,
+    told: bool = False,
 ) -> Floor:
     """`visits` follow-ups, one every 10 minutes from 08:00, across four providers: each taught back 18 minutes
     after rooming, and checked out when `checkout` says (a batch's checkouts tapped 5 seconds apart), up to
-    `until`."""
+    `until`. `told`: each checkout says it happened when the patient left, 3 minutes after the teach-back."""
     tapping = Tapping(Floor(CLINIC, day, ids=Ids.seeded(f"desk-{day}")), lambda t: t)
     taps: list[tuple[dt.datetime, int, object]] = []
     outs: dict[dt.datetime, int] = {}
@@ -60,6 +66,8 @@ def desk_day(
         visit = tapping.tap(at("07:00", day), BookVisit(f"P{i}", PROVIDERS[i % 4], "follow", start))
         taught = start + dt.timedelta(minutes=18)
         out = checkout(taught)
+        left = taught + dt.timedelta(minutes=3)
+        ago = int((out - left).total_seconds() // 60) if told else 0
         in_batch = outs.get(out, 0)
         outs[out] = in_batch + 1
         room = ROOMS[i % len(ROOMS)]
@@ -71,7 +79,7 @@ def desk_day(
             (start + dt.timedelta(minutes=5), TakeStep(visit, Stage.prep_done)),
             (start + dt.timedelta(minutes=6), TakeStep(visit, Stage.provider_in)),
             (taught, TakeStep(visit, Stage.teach_back_done)),
-            (out + dt.timedelta(seconds=5 * in_batch), TakeStep(visit, Stage.checked_out)),
+            (out + dt.timedelta(seconds=5 * in_batch), TakeStep(visit, Stage.checked_out, minutes_ago=ago)),
         ):
             taps.append((when, len(taps), step))
     for when, _, command in sorted(taps, key=lambda t: (t[0], t[1])):
@@ -176,3 +184,49 @@ def test_a_new_clinic_knows_its_desk_batches_from_the_days_own_checkouts() -> No
     # Past the limit since their teach-back, with no batch since: held back.
     assert at("13:39") >= taught + dt.timedelta(minutes=10)
     assert dwell_at(floor, at("13:39")) == []
+
+
+def test_an_alert_raised_stays_up_whatever_the_desk_does_after() -> None:
+    floor, v = _today(past(batched))
+    tap = Tapping(floor, lambda t: t).tap
+    # A batch at 10:12 checks Yan and Xia out, not Zoe (taught back at 10:00): her alert once it is over.
+    tap(at("10:12"), TakeStep(v["Yan"], Stage.checked_out))
+    tap(at("10:12") + dt.timedelta(seconds=5), TakeStep(v["Xia"], Stage.checked_out))
+    assert dwell_at(floor, at("10:12") + dt.timedelta(seconds=5 + BATCH_SECONDS + 1)) == [v["Zoe"]]
+    # Wu checked out at 10:13: a checkout just tapped, maybe another batch begun with Zoe next in it, which
+    # would hold back an alert not yet raised. Hers, once up, stays up.
+    tap(at("10:13"), TakeStep(v["Wu"], Stage.checked_out))
+    assert dwell_at(floor, at("10:13")) == [v["Zoe"]]
+    # The batch that let it through undone (Xia's checkout a mistake): still up, until Zoe is checked out.
+    tap(at("10:14"), UndoStep(v["Xia"]))
+    assert dwell_at(floor, at("10:14")) == [v["Zoe"]]
+    tap(at("10:15"), TakeStep(v["Zoe"], Stage.checked_out))
+    assert dwell_at(floor, at("10:15")) == []
+
+
+def test_the_hold_ends_by_HOLD_MOST_after_the_teach_back_whatever_the_past_days_say() -> None:
+    # A desk whose batches checked out forgotten patients hours late holds nobody longer than HOLD_MOST.
+    late = CheckoutTaps(72, 72, [300.0] * 101)
+    floor, v = _today(Learned(checkouts=late))
+    assert Desk(late, floor.visits.values()).longest(10) == HOLD_MOST
+    assert dwell_at(floor, at("10:00") + dt.timedelta(minutes=HOLD_MOST) - dt.timedelta(seconds=30)) == []
+    assert dwell_at(floor, at("10:00") + dt.timedelta(minutes=HOLD_MOST)) == [v["Zoe"]]
+    # Where no batched checkout followed a teach-back, past days' or today's, nothing says how long: HOLD_MOST.
+    assert Desk(CheckoutTaps(72, 72, []), []).longest(10) == HOLD_MOST
+    # Past days that say nothing of it, today's batches do.
+    floor, _ = _today(Learned(checkouts=CheckoutTaps(72, 72, [])))
+    assert Desk(CheckoutTaps(72, 72, []), floor.visits.values()).longest(10) == waited(
+        checkout_taps(floor.visits.values())
+    )
+
+
+def test_a_desk_that_says_when_each_patient_left_is_judged_by_when_it_tapped_them() -> None:
+    # The batching desk, each checkout told as having happened when the patient left ("minutes ago"): the
+    # checkouts' times are spread over the day, their taps come in batches as before.
+    floor = desk_day(batched, told=True)
+    out = [v for v in floor.visits.values() if v.stage is Stage.checked_out]
+    assert len(out) == 24 and all(v.steps[-1].tapped is not None for v in out)
+    happened = sorted(v.times[Stage.checked_out] for v in out)
+    assert not any((b - a).total_seconds() <= BATCH_SECONDS for a, b in pairwise(happened))
+    assert batches(checkout_taps(floor.visits.values()))
+    assert batches(learn(CLINIC, [floor]).checkouts)
