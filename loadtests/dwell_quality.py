@@ -19,6 +19,8 @@ did (or the day's last tap, if none came).
   naming the wrong stage (a patient really waiting for the provider, shown waiting for prep as the prep was not
   tapped); the long wait it stood for is missed. Each alert raised counts, as each is shown: one raised again
   for the same stay (after an undo) counts twice.
+- Cut: true alerts cleared while the patient was really still waiting (more than GRACE before the stay ended),
+  which a score of raises alone would count as caught.
 
     .venv/bin/python loadtests/dwell_quality.py --days 10
     .venv/bin/python loadtests/dwell_quality.py --days 10 --sets fourth --scenarios interpreter,waves
@@ -40,7 +42,7 @@ if __package__ in (None, ""):
 
 from floor.config import Clinic, demo_clinic
 from floor.core.alerts import DWELL_LIMITS
-from floor.core.events import AlertRaised, Event
+from floor.core.events import AlertCleared, AlertRaised, Event
 from floor.core.floor import Floor
 from floor.core.journey import Stage
 from floor.core.learned import EMPTY, Learned
@@ -101,6 +103,9 @@ class DwellScore:
     delays: list[float] = field(default_factory=list)
     #: False alerts by the stage they named.
     false_by_stage: dict[str, int] = field(default_factory=dict)
+    #: True alerts cleared while the patient was really still waiting (more than GRACE before the stay ended): off
+    #: the screens too soon (a raise alone does not show it).
+    cut: int = 0
 
     def add(self, clinic: Clinic, truth: Floor, lines: list[AlertLine], end: dt.datetime) -> None:
         self.provider_days += len(clinic.providers)
@@ -112,12 +117,17 @@ class DwellScore:
             for line in lines
             if isinstance(line.change, AlertRaised) and line.change.kind == "dwell"
         ]
+        cleared = {line.change.alert: line.at for line in lines if isinstance(line.change, AlertCleared)}
         for at, alert in raised:
             self.alerts += 1
             assert alert.visit is not None and alert.stage is not None
             over = limit(clinic, alert.stage)
-            if any(_during(s, over, at) for s in by_key.get((alert.visit, alert.stage), [])):
+            during = [s for s in by_key.get((alert.visit, alert.stage), []) if _during(s, over, at)]
+            if during:
                 self.true_alerts += 1
+                gone = cleared.get(alert.alert)
+                if gone is not None and any(gone < s.left - GRACE for s in during):
+                    self.cut += 1
             else:
                 name = alert.stage.value
                 self.false_by_stage[name] = self.false_by_stage.get(name, 0) + 1
@@ -136,7 +146,7 @@ class DwellScore:
 
     def merge(self, other: DwellScore) -> None:
         """Add another world's or scenario's counts to these (a set's overall row)."""
-        for f in ("provider_days", "long_waits", "caught", "alerts", "true_alerts"):
+        for f in ("provider_days", "long_waits", "caught", "alerts", "true_alerts", "cut"):
             setattr(self, f, getattr(self, f) + getattr(other, f))
         self.delays += other.delays
         for stage, n in other.false_by_stage.items():
@@ -151,7 +161,7 @@ class DwellScore:
         worst = ", ".join(f"{k} {n}" for k, n in sorted(self.false_by_stage.items(), key=lambda kv: -kv[1])[:2])
         return (
             f"{name:17} {self.provider_days:6d} {self.long_waits:6d} | {recall:5.2f} {delay:6.1f} | "
-            f"{self.alerts:6d} {precision:5.2f} {per:6.2f} | {worst}"
+            f"{self.alerts:6d} {precision:5.2f} {per:6.2f} {self.cut:5d} | {worst}"
         )
 
 
@@ -219,11 +229,12 @@ def main() -> None:
     print(
         f"{args.days} days per world or scenario, Floor learned from {args.history} past days; "
         f"long waits (a stay {LONG_BY / MINUTE:g}+ minutes over its limit): "
-        "recall, median minutes from the limit to the alert; dwell alerts: how many, precision, false per provider-day"
+        "recall, median minutes from the limit to the alert; dwell alerts: how many, precision, false per "
+        "provider-day, true ones cleared while the patient still waited"
     )
     header = (
         f"{'scenario':17} {'p-days':>6} {'long':>6} | {'rec':>5} {'delay':>6} | {'alerts':>6} {'prec':>5} {'FA/pd':>6}"
-        " | most false"
+        f" {'cut':>5} | most false"
     )
     for name in args.sets.split(","):
         seed, make, names = SETS[name]

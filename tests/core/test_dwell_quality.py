@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from floor.config import demo_clinic
-from floor.core.commands import BookVisit, TakeStep
+from floor.core.commands import BookVisit, TakeStep, UndoStep
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
@@ -123,3 +123,23 @@ def test_an_alert_before_the_patient_really_waited_the_limit_is_false() -> None:
     tapped = fay("09:00")
     score = scored(fay("09:05").floor, tapped)
     assert (score.alerts, score.true_alerts, score.long_waits) == (1, 0, 0)
+
+
+def test_a_true_alert_cleared_while_the_patient_still_waits_is_cut() -> None:
+    # Gus waits for prep from 09:00 (limit 10) until 09:20. At 09:11 his prep is tapped by mistake, undone at
+    # 09:12: the 09:10 alert went off the screens at 09:11 with Gus still waiting (cut), and a new one came at 09:12.
+    def gus(mistake: bool) -> Tapping:
+        tapping = Tapping(Floor(CLINIC, DAY, ids=Ids.seeded("gus")), at)
+        visit = tapping.tap("07:30", BookVisit("Gus Obi", "kim", "follow", at("09:00")))
+        tapping.tap("08:55", TakeStep(visit, Stage.arrived))
+        tapping.tap("09:00", TakeStep(visit, Stage.roomed, "e1"))
+        if mistake:
+            tapping.tap("09:11", TakeStep(visit, Stage.prep_done))
+            tapping.tap("09:12", UndoStep(visit))
+        tapping.tap("09:20", TakeStep(visit, Stage.prep_done))
+        return tapping
+
+    score = scored(gus(False).floor, gus(True))
+    assert (score.alerts, score.true_alerts, score.cut, score.long_waits, score.caught) == (2, 2, 1, 1, 1)
+    score = scored(gus(False).floor, gus(False))
+    assert (score.alerts, score.true_alerts, score.cut) == (1, 1, 0)
