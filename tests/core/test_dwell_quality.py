@@ -34,6 +34,15 @@ def scored(truth: Floor, tapped: Tapping) -> DwellScore:
     return score
 
 
+def roomed_at_nine(name: str) -> tuple[Tapping, str]:
+    """`name`'s 09:00 follow-up with kim, come at 08:55 and roomed at 09:00 in e1: the day so far, and the visit."""
+    tapping = Tapping(Floor(CLINIC, DAY, ids=Ids.seeded(name)), at)
+    visit = tapping.tap("07:30", BookVisit(name, "kim", "follow", at("09:00")))
+    tapping.tap("08:55", TakeStep(visit, Stage.arrived))
+    tapping.tap("09:00", TakeStep(visit, Stage.roomed, "e1"))
+    return tapping, visit
+
+
 def day(prep_tapped: str) -> Tapping:
     """Two follow-ups. Ann's prep is really done at 09:06 and tapped at `prep_tapped`; Bo waits 15 minutes for
     prep, tapped as it happens."""
@@ -83,10 +92,7 @@ def test_a_patient_waiting_for_the_provider_shown_waiting_for_prep_is_a_false_al
     # Dee's prep is really done at 09:06 and not tapped; the provider walks in at 09:28 and the tap brings the
     # prep in. In truth (the prep told as 22 minutes ago) she waited 22 minutes for the provider (limit 15).
     def dee(prep: TakeStep) -> Tapping:
-        tapping = Tapping(Floor(CLINIC, DAY, ids=Ids.seeded("dee")), at)
-        visit = tapping.tap("07:30", BookVisit("Dee Ruiz", "kim", "follow", at("09:00")))
-        tapping.tap("08:55", TakeStep(visit, Stage.arrived))
-        tapping.tap("09:00", TakeStep(visit, Stage.roomed, "e1"))
+        tapping, visit = roomed_at_nine("Dee Ruiz")
         tapping.tap("09:28", msgspec.structs.replace(prep, visit=visit))
         tapping.tap("09:28", TakeStep(visit, Stage.provider_in))
         return tapping
@@ -101,10 +107,7 @@ def test_a_patient_waiting_for_the_provider_shown_waiting_for_prep_is_a_false_al
 @pytest.mark.parametrize(("prep", "long"), [("09:11", 0), ("09:13", 1)])
 def test_a_long_wait_is_two_minutes_over_the_limit(prep: str, long: int) -> None:
     # Waiting for prep from 09:00 (limit 10): 11 minutes is over it but not a long wait; 13 is.
-    tapping = Tapping(Floor(CLINIC, DAY, ids=Ids.seeded("eve")), at)
-    visit = tapping.tap("07:30", BookVisit("Eve Park", "kim", "follow", at("09:00")))
-    tapping.tap("08:55", TakeStep(visit, Stage.arrived))
-    tapping.tap("09:00", TakeStep(visit, Stage.roomed, "e1"))
+    tapping, visit = roomed_at_nine("Eve Park")
     tapping.tap(prep, TakeStep(visit, Stage.prep_done))
     score = scored(tapping.floor, tapping)
     assert (score.alerts, score.true_alerts, score.long_waits, score.caught) == (1, 1, long, long)
@@ -129,10 +132,7 @@ def test_a_true_alert_cleared_while_the_patient_still_waits_is_cut() -> None:
     # Gus waits for prep from 09:00 (limit 10) until 09:20. At 09:11 his prep is tapped by mistake, undone at
     # 09:12: the 09:10 alert went off the screens at 09:11 with Gus still waiting (cut), and a new one came at 09:12.
     def gus(mistake: bool) -> Tapping:
-        tapping = Tapping(Floor(CLINIC, DAY, ids=Ids.seeded("gus")), at)
-        visit = tapping.tap("07:30", BookVisit("Gus Obi", "kim", "follow", at("09:00")))
-        tapping.tap("08:55", TakeStep(visit, Stage.arrived))
-        tapping.tap("09:00", TakeStep(visit, Stage.roomed, "e1"))
+        tapping, visit = roomed_at_nine("Gus Obi")
         if mistake:
             tapping.tap("09:11", TakeStep(visit, Stage.prep_done))
             tapping.tap("09:12", UndoStep(visit))
