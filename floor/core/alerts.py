@@ -22,6 +22,7 @@ from floor.core.floor import Alert, Floor, Visit
 from floor.core.journey import Stage
 from floor.core.projection import (
     LIKELY_NO_SHOW,
+    UNTAPPED_IN_PLAUSIBLE,
     UNTAPPED_IN_SECONDS,
     ProjectedVisit,
     ProviderProjection,
@@ -125,23 +126,30 @@ def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertCha
             # stay, and its alert stays acknowledged). The episode, not the alert's id, is what servers sharing
             # a log agree on (ids are drawn at random).
             undone = v.version - 1 - len(v.steps) - v.moves
-            episode = f"dwell-{v.id}-{v.stage.value}-{int(entered.timestamp())}" + (f"-{undone}" if undone else "")
-            if episode not in raised and v.stage is Stage.teach_back_done:
-                # A desk that taps checkouts in batches: the patient has most likely left (floor/core/checkouts.py).
-                # One already raised stays up.
-                desk = desk or Desk(floor.learned.checkouts, floor.visits.values())
-                if desk.holds(entered, limit, now):
-                    continue
-            if episode not in raised and v.stage is Stage.prep_done:
-                # A patient "waiting" for a provider who walks in untapped, presumed with them: being seen, not
-                # waiting, until the presumption lapses (UNTAPPED_IN_PLAUSIBLE times the visit's minutes); then
-                # the wait is raised. One already raised stays up.
-                if visits is None:
-                    visits = by_provider(floor)
-                if v.provider not in presumed:
-                    presumed[v.provider] = presumed_with(floor, v.provider, now, visits.get(v.provider, []))
-                if presumed[v.provider] == v.id:
-                    continue
+            stay = f"dwell-{v.id}-{v.stage.value}-{int(entered.timestamp())}"
+            episode = stay + (f"-{undone}" if undone else "")
+            # The holds below keep back a wait not yet shown: one raised for this stay (before an undo too: a step
+            # tapped by mistake and undone does not end it) stays up.
+            if v.stage in _HELD and not _shown(stay, episode, raised):
+                if v.stage is Stage.teach_back_done:
+                    # A desk that taps checkouts in batches: the patient has most likely left
+                    # (floor/core/checkouts.py).
+                    desk = desk or Desk(floor.learned.checkouts, floor.visits.values())
+                    if desk.holds(entered, limit, now):
+                        continue
+                elif waited < limit + UNTAPPED_IN_PLAUSIBLE * floor.learned.expected(
+                    v.provider, floor.clinic.visit_type_of(v.visit_type), Stage.provider_in
+                ):
+                    # A patient "waiting" for a provider who walks in untapped, presumed with them: being seen,
+                    # not waiting, until the presumption lapses (UNTAPPED_IN_PLAUSIBLE times the visit's minutes);
+                    # then the wait is raised. At most that long after the limit, whatever the provider's other
+                    # visits since (each one's end would start the presumption again).
+                    if visits is None:
+                        visits = by_provider(floor)
+                    if v.provider not in presumed:
+                        presumed[v.provider] = presumed_with(floor, v.provider, now, visits.get(v.provider, []))
+                    if presumed[v.provider] == v.id:
+                        continue
             due.add(episode)
             if episode not in raised:
                 changes.append(
@@ -155,6 +163,16 @@ def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertCha
                     )
                 )
     return [*changes, *(AlertCleared(current[episode]) for episode in sorted(current.keys() - due))]
+
+
+#: The stages whose wait may be held back: waiting for checkout at a desk that batches, for a provider presumed in.
+_HELD = (Stage.teach_back_done, Stage.prep_done)
+
+
+def _shown(stay: str, episode: str, raised: set[str]) -> bool:
+    """Whether a dwell alert was raised for this stay (`stay`: its episode before any undo), this episode's or one
+    before an undo."""
+    return episode in raised or stay in raised or any(e.startswith(stay + "-") for e in raised)
 
 
 def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertChange]:

@@ -3,12 +3,13 @@
 Many desks do not tap a checkout as the patient leaves: they check out every patient who has gone in one go,
 every quarter of an hour or so. There a patient whose teach-back was tapped ten minutes ago has most likely left
 already, and the "waiting for checkout" alert at the clinic's limit is noise on every screen (loadtests/
-dwell_quality.py, the third model's desks that batch every 15 to 25 minutes: 13 to 17 false alerts per
-provider-day, precision 0.28 to 0.51). The taps show such a desk plainly: a large share of its checkouts are
-tapped within BATCH_SECONDS of another patient's, where a desk that taps as patients leave has one in ten or
-fewer so close (every world of Floor's simulator and of the fourth model: 0.05 to 0.13; the desks that batch:
-0.58 to 0.92). A checkout is judged by when it was tapped, not when the desk says it happened ("minutes ago"):
-a desk that says when each patient left still taps them in one go.
+dwell_quality.py, the third model's desks that batch every 15 to 25 minutes: 7 to 17 false alerts per
+provider-day in five clinics, precision 0.28 to 0.51). The taps show such a desk plainly: a large share of its
+checkouts are tapped within BATCH_SECONDS of another patient's, where a desk that taps as patients leave has one
+in seven or fewer so close (every world of Floor's simulator and every scenario of the fourth model: 0 to 0.14;
+the desks that batch: about 0.5 to 0.92, the one with the fewest patients lowest). A checkout is judged by when
+it was tapped, not when the desk says it happened ("minutes ago"): a desk that says when each patient left still
+taps them in one go.
 
 What a batch tells: everyone who had left by then was checked out in it. So at such a desk, a patient past the
 checkout limit, not yet alerted, is held back from the alert until a batch (two checkouts or more together, and
@@ -150,6 +151,12 @@ class Desk:
         """The most minutes after a teach-back a patient is held back from the alert: the limit at least, then
         as long as most of the desk's batched checkouts took (`most`), at most HOLD_MOST."""
         return max(limit_minutes, min(self.most if self.most is not None else HOLD_MOST, HOLD_MOST))
+
+    def held(self, limit_minutes: float) -> float | None:
+        """The most minutes after a teach-back a patient is held back (`longest`), where anyone is: the desk batches
+        and its batched checkouts take longer than the limit (None: nobody is held, the alert comes at the limit)."""
+        longest = self.longest(limit_minutes)
+        return longest if self.batches and longest > limit_minutes else None
 
     def holds(self, taught: dt.datetime, limit_minutes: float, now: dt.datetime) -> bool:
         """Whether a patient whose teach-back was at `taught`, past the limit now and not yet alerted, is held back

@@ -220,7 +220,7 @@ class ReadModels:
             checkouts_today=(desk := Desk(learned.checkouts, floor.visits.values())).own.checkouts,
             checkouts_batched_today=desk.own.batched,
             checkouts_in_batches=desk.batches,
-            checkout_hold=desk.longest(c.thresholds.waiting_for_checkout) if desk.batches else None,
+            checkout_hold=desk.held(c.thresholds.waiting_for_checkout),
             batch_seconds=BATCH_SECONDS,
             batch_evidence=BATCH_EVIDENCE,
         )

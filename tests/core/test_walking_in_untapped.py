@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from floor.core.alerts import review
-from floor.core.commands import MoveVisit, TakeStep
+from floor.core.commands import MoveVisit, TakeStep, Tap, UndoStep
 from floor.core.journey import PATH, Stage
 from floor.core.learned import EMPTY, Learned, UntappedIn
 from floor.core.learning import learn
@@ -328,3 +328,57 @@ def test_a_wait_raised_before_the_presumption_stays_up() -> None:
     assert _waits(day, v[2]) == ["10:01"], day.log
     assert [a.visit for a in day.active("dwell")] == [v[2]]
     assert project(day.floor, "kim", at("10:15")).visits[0].presumed_in
+
+
+def test_a_patient_forgotten_while_the_provider_sees_others_is_raised_when_the_longest_presumption_ends() -> None:
+    # The 09:00 patient, prepped at 09:06, is forgotten: Kim (who walks in untapped) sees the 09:05 to 10:20 ones
+    # instead, each one's provider-in and teach-back tapped in one go 12 minutes after their prep, and reviewed once
+    # (a tablet's taps sent together). Each of those visits' ends, before the presumption lapses, would start it
+    # again; the wait is raised by the clinic's 15 minutes and twice her 12 with a patient after the prep at the
+    # latest.
+    day = Day()
+    day.floor.learned = FORGETS
+    starts = ("09:05", "09:20", "09:35", "09:50", "10:05", "10:20")
+    forgotten, *others = [day.book(s) for s in ("09:00", *starts)]
+    rooms = iter(r for r in day.floor.rooms)
+    taps: dict[str, list[TakeStep]] = {
+        "08:55": [TakeStep(forgotten, ARRIVED)],
+        "09:00": [TakeStep(forgotten, ROOMED, next(rooms))],
+        "09:06": [TakeStep(forgotten, PREP)],
+    }
+    for visit, start in zip(others, (at(s) for s in starts), strict=True):
+        for after, steps in (
+            (-5, [TakeStep(visit, ARRIVED)]),
+            (0, [TakeStep(visit, ROOMED, next(rooms))]),
+            (5, [TakeStep(visit, PREP)]),
+            (17, [TakeStep(visit, IN), TakeStep(visit, TEACH)]),
+            (18, [TakeStep(visit, OUT)]),
+        ):
+            taps.setdefault((start + dt.timedelta(minutes=after)).strftime("%H:%M"), []).extend(steps)
+    when = at("08:55")
+    while when <= at("11:30"):
+        hhmm = when.strftime("%H:%M")
+        for command in taps.get(hhmm, []):
+            day.floor.apply(day.floor.decide(command, Tap("staff", "t1", when)))
+        day.review(hhmm)
+        when += dt.timedelta(minutes=1)
+    (raised,) = _waits(day, forgotten)
+    latest = at("09:06") + dt.timedelta(minutes=15 + UNTAPPED_IN_PLAUSIBLE * 12)
+    assert at("09:21") < at(raised) <= latest, day.log
+
+
+def test_a_wait_raised_stays_up_through_a_step_tapped_by_mistake_and_undone() -> None:
+    # As above, the 09:40 patient's wait raised at 10:01. At 10:06 Kim's walking in to them is tapped by mistake,
+    # undone at 10:07: the patient is waiting again, as they were, and their wait is shown again at once, not
+    # held back as if never raised (Kim is free, and presumed with them).
+    day = Day()
+    day.floor.learned = FORGETS
+    v = [day.book(s) for s in ("09:00", "09:20", "09:40", "12:00")]
+    steps = [*TWO_LATE, ("10:05", 1, TEACH), ("10:05", 1, OUT)]
+    _run(day, v, steps, until="10:05")
+    assert [a.visit for a in day.active("dwell")] == [v[2]]
+    day.tap("10:06", TakeStep(v[2], IN))
+    assert day.active("dwell") == []
+    day.tap("10:07", UndoStep(v[2]))
+    assert [a.visit for a in day.active("dwell")] == [v[2]]
+    assert project(day.floor, "kim", at("10:07")).visits[0].presumed_in
