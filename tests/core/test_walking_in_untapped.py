@@ -316,15 +316,22 @@ def test_a_patient_presumed_seen_raises_no_dwell_alert_until_the_presumption_lap
     assert _waits(tapping, v[2]) == ["10:01"], tapping.log
 
 
+def _kept_with_the_09_20_patient(until: str) -> tuple[Day, list[str]]:
+    """Kim (who walks in untapped) with the 09:20 patient until 10:05 by the taps (TWO_LATE, then its teach-back and
+    checkout), the 09:40 patient prepped at 09:46 and waiting, up to `until`; the 09:00, 09:20, 09:40 and 12:00
+    visits."""
+    day = Day()
+    day.floor.learned = FORGETS
+    v = [day.book(s) for s in ("09:00", "09:20", "09:40", "12:00")]
+    _run(day, v, [*TWO_LATE, ("10:05", 1, TEACH), ("10:05", 1, OUT)], until=until)
+    return day, v
+
+
 def test_a_wait_raised_before_the_presumption_stays_up() -> None:
     # Kim (who walks in untapped) is with the 09:20 patient until 10:05 by the taps: the 09:40 patient, prepped at
     # 09:46, has waited 15 minutes at 10:01, a wait raised. Once Kim is done, she is presumed with that patient: the
     # wait raised stays up (her walking in is not tapped) and none is raised again for it.
-    day = Day()
-    day.floor.learned = FORGETS
-    v = [day.book(s) for s in ("09:00", "09:20", "09:40", "12:00")]
-    steps = [*TWO_LATE, ("10:05", 1, TEACH), ("10:05", 1, OUT)]
-    _run(day, v, steps, until="10:15")
+    day, v = _kept_with_the_09_20_patient(until="10:15")
     assert _waits(day, v[2]) == ["10:01"], day.log
     assert [a.visit for a in day.active("dwell")] == [v[2]]
     assert project(day.floor, "kim", at("10:15")).visits[0].presumed_in
@@ -371,11 +378,7 @@ def test_a_wait_raised_stays_up_through_a_step_tapped_by_mistake_and_undone() ->
     # As above, the 09:40 patient's wait raised at 10:01. At 10:06 Kim's walking in to them is tapped by mistake,
     # undone at 10:07: the patient is waiting again, as they were, and their wait is shown again at once, not
     # held back as if never raised (Kim is free, and presumed with them).
-    day = Day()
-    day.floor.learned = FORGETS
-    v = [day.book(s) for s in ("09:00", "09:20", "09:40", "12:00")]
-    steps = [*TWO_LATE, ("10:05", 1, TEACH), ("10:05", 1, OUT)]
-    _run(day, v, steps, until="10:05")
+    day, v = _kept_with_the_09_20_patient(until="10:05")
     assert [a.visit for a in day.active("dwell")] == [v[2]]
     day.tap("10:06", TakeStep(v[2], IN))
     assert day.active("dwell") == []
