@@ -33,7 +33,7 @@ from itertools import pairwise
 
 from floor.core.floor import Visit
 from floor.core.journey import Stage
-from floor.core.learned import CheckoutTaps
+from floor.core.learned import CheckoutTaps, thinned
 
 #: Two checkouts tapped this close together were tapped in one go.
 BATCH_SECONDS = 20.0
@@ -50,8 +50,6 @@ WAITED_SHARE = 0.99
 #: say nothing (no batched checkout followed a teach-back tap). The third model's desks batch every 15 to 25
 #: minutes: their patients' checkouts come at most about 30 minutes after the teach-back.
 HOLD_MOST = 40.0
-#: How many order statistics of those minutes are kept.
-WAITED_POINTS = 101
 
 
 def checkout_taps(visits: Iterable[Visit]) -> CheckoutTaps:
@@ -92,14 +90,6 @@ def _in_batch(times: list[dt.datetime]) -> list[bool]:
     """For each of `times` (sorted), whether another is within BATCH_SECONDS of it."""
     close = [(b - a).total_seconds() <= BATCH_SECONDS for a, b in pairwise(times)]
     return [(i > 0 and close[i - 1]) or (i < len(close) and close[i]) for i in range(len(times))]
-
-
-def thinned(values: list[float]) -> list[float]:
-    """`values` sorted, thinned to at most WAITED_POINTS order statistics, each to a tenth of a minute."""
-    values = sorted(values)
-    if len(values) > WAITED_POINTS:
-        values = [values[round(i * (len(values) - 1) / (WAITED_POINTS - 1))] for i in range(WAITED_POINTS)]
-    return [round(x, 1) for x in values]
 
 
 def batches(c: CheckoutTaps) -> bool:

@@ -49,10 +49,22 @@ class UntappedIn(Struct, frozen=True):
     untapped: int
 
 
+#: How many order statistics a kept list of minutes holds (`Habits.late`, `CheckoutTaps.waited`).
+ORDER_STATISTICS = 101
+
+
+def thinned(values: list[float]) -> list[float]:
+    """`values` sorted, thinned to at most ORDER_STATISTICS order statistics, each to a tenth of a minute."""
+    values = sorted(values)
+    if len(values) > ORDER_STATISTICS:
+        values = [values[round(i * (len(values) - 1) / (ORDER_STATISTICS - 1))] for i in range(ORDER_STATISTICS)]
+    return [round(x, 1) for x in values]
+
+
 class CheckoutTaps(Struct, frozen=True):
     """How a clinic's front desk tapped its checkouts (floor/core/checkouts.py): of `checkouts`, `batched` came
     within seconds of another patient's (in one go); `waited`: for the batched ones that followed a teach-back
-    tap, its minutes before the checkout, sorted and thinned to at most 101 order statistics."""
+    tap, its minutes before the checkout, `thinned`."""
 
     checkouts: int = 0
     batched: int = 0
@@ -70,7 +82,7 @@ class Habits(Struct, frozen=True):
     #: Booked patients who came, and the median minutes they came after their planned rooming (<0: early).
     arrivals: int
     late_median: float | None
-    #: The minutes after planned rooming at which patients came, thinned to at most 101 order statistics.
+    #: The minutes after planned rooming at which patients came, `thinned`.
     late: list[float]
     #: The median minutes from a booked patient's arrival to the provider walking in, over how many visits.
     to_provider: float | None

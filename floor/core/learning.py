@@ -64,10 +64,20 @@ from itertools import pairwise
 from statistics import median
 
 from floor.config import Clinic, VisitType
-from floor.core.checkouts import counted, thinned
+from floor.core.checkouts import counted
 from floor.core.floor import Floor, Visit
 from floor.core.journey import Stage
-from floor.core.learned import CheckoutTaps, Habits, Learned, StageTimes, StepsOut, UntappedIn, stage_key, steps_key
+from floor.core.learned import (
+    CheckoutTaps,
+    Habits,
+    Learned,
+    StageTimes,
+    StepsOut,
+    UntappedIn,
+    stage_key,
+    steps_key,
+    thinned,
+)
 from floor.core.projection import (
     NO_SHOW_PRIOR,
     NO_SHOW_PRIOR_WEIGHT,
@@ -99,8 +109,6 @@ LEARNED: dict[Stage, tuple[Stage, ...]] = {
     Stage.prep_done: (Stage.provider_in,),
     Stage.provider_in: (Stage.teach_back_done, Stage.checked_out),
 }
-#: How many order statistics of the arrival lateness are kept per provider.
-LATE_POINTS = 101
 #: How many provider changes with a late tap before the clinic's taps are taken to lag, and the most minutes a
 #: next provider-in tapped before the last visit's teach-back counts as a late tap (more: two patients at once;
 #: loadtests/third_days.py: 24 to 43 minutes at the median where providers step out mid-visit; at most 6 where
@@ -285,14 +293,9 @@ def _shrunk(configured: int, values: list[float]) -> StageTimes:
 def _habits(no_shows: int, late: list[float], to_provider: list[float]) -> Habits:
     booked = no_shows + len(late)
     share = (NO_SHOW_PRIOR_WEIGHT * NO_SHOW_PRIOR + no_shows) / (NO_SHOW_PRIOR_WEIGHT + booked)
-    arrivals, late = len(late), sorted(late)
     middle = round(median(late), 1) if late else None
-    if len(late) > LATE_POINTS:
-        late = [late[round(i * (len(late) - 1) / (LATE_POINTS - 1))] for i in range(LATE_POINTS)]
     to = round(median(to_provider), 1) if to_provider else None
-    return Habits(
-        booked, no_shows, round(share, 4), arrivals, middle, [round(x, 1) for x in late], to, len(to_provider)
-    )
+    return Habits(booked, no_shows, round(share, 4), len(late), middle, thinned(late), to, len(to_provider))
 
 
 def _stages(
