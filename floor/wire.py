@@ -515,13 +515,14 @@ class LearnedAnswer(Struct):
     two_at_once_changes: int = 0
     #: How the front desk taps checkouts (floor/core/checkouts.py): of `checkouts` on past days, `checkouts_batched`
     #: were tapped within `batch_seconds` of another patient's, and of today's so far, `checkouts_batched_today` of
-    #: `checkouts_today`; with fewer than `batch_evidence` in all, too few to judge. `checkouts_in_batches`: both
-    #: together say the desk checks out in batches, and "waiting for checkout" waits for a batch to come without
-    #: the patient, at most `checkout_hold` minutes after their teach-back (None: the desk does not batch).
+    #: `checkouts_today`. `checkouts_judged`: at least `batch_evidence` in all, enough to judge the desk.
+    #: `checkouts_in_batches`: they say the desk checks out in batches, and "waiting for checkout" waits for a batch
+    #: to come without the patient, at most `checkout_hold` minutes after their teach-back (None: nobody is held).
     checkouts: int = 0
     checkouts_batched: int = 0
     checkouts_today: int = 0
     checkouts_batched_today: int = 0
+    checkouts_judged: bool = False
     checkouts_in_batches: bool = False
     checkout_hold: float | None = None
     batch_seconds: float = 0.0

@@ -92,9 +92,14 @@ def _in_batch(times: list[dt.datetime]) -> list[bool]:
     return [(i > 0 and close[i - 1]) or (i < len(close) and close[i]) for i in range(len(times))]
 
 
+def judged(c: CheckoutTaps) -> bool:
+    """Whether these checkouts are enough to say how the desk taps them."""
+    return c.checkouts >= BATCH_EVIDENCE
+
+
 def batches(c: CheckoutTaps) -> bool:
     """Whether the desk taps its checkouts in batches, as these checkouts say."""
-    return c.checkouts >= BATCH_EVIDENCE and c.batched >= BATCH_SHARE * c.checkouts
+    return judged(c) and c.batched >= BATCH_SHARE * c.checkouts
 
 
 def waited(c: CheckoutTaps) -> float | None:
@@ -117,9 +122,10 @@ class Desk:
         self._in_batch = _in_batch(self.times)
         self.batch_times = [at for at, batched in zip(self.times, self._in_batch, strict=True) if batched]
         self._learned = learned
-        self.batches = batches(
-            CheckoutTaps(learned.checkouts + len(self.times), learned.batched + len(self.batch_times))
-        )
+        together = CheckoutTaps(learned.checkouts + len(self.times), learned.batched + len(self.batch_times))
+        #: Whether past days' and today's checkouts are enough to judge the desk, and whether it batches.
+        self.judged = judged(together)
+        self.batches = batches(together)
 
     @cached_property
     def own(self) -> CheckoutTaps:

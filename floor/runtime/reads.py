@@ -219,6 +219,7 @@ class ReadModels:
             checkouts_batched=learned.checkouts.batched,
             checkouts_today=(desk := Desk(learned.checkouts, floor.visits.values())).own.checkouts,
             checkouts_batched_today=desk.own.batched,
+            checkouts_judged=desk.judged,
             checkouts_in_batches=desk.batches,
             checkout_hold=desk.held(c.thresholds.waiting_for_checkout),
             batch_seconds=BATCH_SECONDS,

@@ -130,7 +130,7 @@ export function renderLearned(answer) {
   const checkouts = answer.checkouts + answer.checkouts_today;
   const batchedNote = `${answer.checkouts_batched} of ${plural(answer.checkouts, "checkout")} on past days and ${answer.checkouts_batched_today} of ${answer.checkouts_today} today were tapped within ${answer.batch_seconds} seconds of another patient's`;
   $("learned-checkouts").textContent = !answer.learned || !checkouts ? ""
-    : checkouts < answer.batch_evidence ? `Checkouts: ${plural(checkouts, "checkout")} on past days and today, too few to say whether the desk taps them in batches. "Waiting for checkout" is raised at the clinic's limit.`
+    : !answer.checkouts_judged ? `Checkouts: ${plural(checkouts, "checkout")} on past days and today, too few to say whether the desk taps them in batches. "Waiting for checkout" is raised at the clinic's limit.`
     : answer.checkouts_in_batches && answer.checkout_hold != null ? `Checkouts: ${batchedNote}: the desk checks patients out in batches. A patient taught back is most likely gone before their checkout is tapped, so "waiting for checkout" waits until a batch comes without them, at most ${minutesText(answer.checkout_hold, { decimals: true })} after their teach-back.`
     : answer.checkouts_in_batches ? `Checkouts: ${batchedNote}: the desk checks patients out in batches, within the clinic's limit. "Waiting for checkout" is raised at the limit.`
     : `Checkouts: ${batchedNote}: tapped as patients leave. "Waiting for checkout" is raised at the clinic's limit.`;
