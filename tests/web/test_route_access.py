@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import itertools
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.handlers.base import BaseRouteHandler
 from litestar.routes import WebSocketRoute
 from litestar.testing import TestClient
+from structlog.testing import capture_logs
 
 from floor.clock import ManualClock
 from floor.close_codes import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, CLOSE_UNKNOWN_CLINIC
@@ -551,6 +553,21 @@ def test_each_route_answers_no_token_401_dead_token_401_and_each_role_as_the_acc
 
     world.expire_sign_ins()
     _assert_unauthenticated(_call(world, method, route, expiring))
+
+
+def test_options_on_every_route_answers_its_methods_to_anyone_and_logs_no_error(world: World) -> None:
+    """OPTIONS, which Litestar answers for every route itself, is no request a guard should refuse as undeclared:
+    that answered 500 and logged a server error for anyone who asked."""
+    paths = {path for method, path in handlers(world.client.app) if method != "WS"}
+    assert len(paths) > 20
+    with capture_logs() as logs:
+        for path in sorted(paths):
+            concrete = re.sub(r"\{(\w+)(:\w+)?\}", "x", path)
+            answer = world.client.options(concrete)
+            assert answer.status_code == 204, f"{path}: {answer.status_code} {answer.text}"
+            assert "OPTIONS" in answer.headers["Allow"], path
+            assert answer.content == b"", path
+    assert not [entry for entry in logs if entry["log_level"] == "error"], logs
 
 
 # -- clinic boundaries ---------------------------------------------------------------------------------------
