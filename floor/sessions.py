@@ -248,12 +248,16 @@ class Sessions:
         return member
 
     async def set_secret(self, staff_id: str, secret: str, by: str) -> None:
+        """A new PIN or password: the account is unlocked, and every sign-in it had ends (a new PIN is what a
+        manager sets after a PIN was seen or a tablet lost; the tablet signed in with the old one must stop)."""
         check_secret(secret)
         member = await self._member(staff_id)
         stored = await asyncio.to_thread(hash_secret, secret, self.cost)
         await self.directory.replace_staff(msgspec.structs.replace(member, secret=stored))
         await self.directory.clear_strikes(account_key(staff_id))
-        log.info("staff_secret_changed", staff=staff_id, by=by)
+        ended = await self.directory.end_sessions_of(staff_id)
+        self._forget(lambda c: c.person == staff_id)
+        log.info("staff_secret_changed", staff=staff_id, by=by, sessions_ended=ended)
 
     async def unlock(self, staff_id: str, by: str) -> None:
         await self._member(staff_id)

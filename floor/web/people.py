@@ -231,7 +231,7 @@ async def unlock_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> Sta
 
 @put(
     "/staff/{staff:str}/secret",
-    summary="Set a new PIN or password; unlocks the account (managers)",
+    summary="Set a new PIN or password; unlocks the account and ends its sign-ins (managers)",
     status_code=204,
     responses=errors(400, 401, 403, 404, 422, 429),
     opt={"act": Act.manage_staff},
@@ -239,6 +239,7 @@ async def unlock_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> Sta
 async def set_secret(floors: FloorsDep, who: Who, staff: FromPath[str], data: JSONBody[NewSecret]) -> None:
     await _yours(floors, who, staff)
     await floors.sessions.set_secret(staff, data.secret, who.person)
+    floors.recheck_sessions()
 
 
 @delete(

@@ -334,12 +334,16 @@ def test_a_new_pin_from_a_manager_unlocks_the_account_and_the_old_one_stops_work
     client, floors = served
     manager = sign_in(client, floors, Role.manager)
     desk = add_person(client, floors, Role.front_desk)
+    lost_tablet = bearer(attempt(client, desk, PIN).json()["token"])
+    assert client.get("/api/me", headers=lost_tablet).status_code == 200
     for _ in range(MAX_FAILURES):
         attempt(client, desk, "1111")
     assert attempt(client, desk, PIN).json()["message"] == WAIT_A_MINUTE
 
     changed = client.put(f"/api/staff/{desk}/secret", headers=manager, json={"secret": "8642"})
     assert changed.status_code == 204, changed.text
+    assert client.get("/api/me", headers=lost_tablet).status_code == 401  # signed in with the old PIN: ended
+    assert client.get("/api/me", headers=manager).status_code == 200
     assert attempt(client, desk, PIN).status_code == 401
     assert attempt(client, desk, "8642").status_code == 201
     short = client.put(f"/api/staff/{desk}/secret", headers=manager, json={"secret": "12"})
@@ -462,6 +466,20 @@ def test_removing_a_member_ends_their_sign_ins_at_once(served) -> None:
     assert yourself.status_code == 422 and "another manager" in yourself.json()["message"]
 
 
+def test_a_new_pin_ends_the_sign_ins_made_with_the_old_one_and_closes_their_sockets(served) -> None:
+    """A manager sets a new PIN after one was seen or a tablet was lost: that tablet must stop at once."""
+    client, floors = served
+    manager = sign_in(client, floors, Role.manager)
+    desk = sign_in(client, floors, Role.front_desk)
+    with client.websocket_connect(f"{API}/live", headers=desk) as ws:
+        assert json.loads(ws.receive_text(timeout=5))["kind"] == "snapshot"
+        assert client.put(f"/api/staff/{DESK}/secret", headers=manager, json={"secret": "8642"}).status_code == 204
+        assert _closed(ws) == CLOSE_SIGNED_OUT
+    assert client.get("/api/me", headers=desk).status_code == 401
+    assert client.get("/api/me", headers=manager).status_code == 200
+    assert attempt(client, DESK, "8642").status_code == 201
+
+
 # -- signing out ---------------------------------------------------------------------------------------------
 
 
@@ -551,6 +569,8 @@ def test_no_token_claim_or_pin_reaches_the_logs(tmp_path, caplog, capsys) -> Non
             client.put("/api/staff/desk-lee/secret", headers=bearer(manager), json={"secret": secrets[2]}).status_code
             == 204
         )
+        desk = attempt(client, "desk-lee", secrets[2]).json()["token"]  # the new PIN ended the sign-in before it
+        secrets.append(desk)
 
         started = client.post("/api/displays/pairings").json()
         secrets.append(started["claim"])
