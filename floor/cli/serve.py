@@ -100,7 +100,7 @@ def uvicorn_server(
     """The uvicorn server for `floors` on the settings' host and port, socket stack and trusted proxies."""
     from floor.web.app import create_app
     from floor.web.auth import Guarding
-    from floor.web.frames import FloorHttpProtocol, FloorSocketProtocol
+    from floor.web.frames import FloorHttpProtocol, FloorSocketProtocol, LimitedHttpProtocol
 
     trusted_proxies = list(settings.trusted_proxies)
     config = uvicorn.Config(
@@ -116,7 +116,8 @@ def uvicorn_server(
         # the screens of an audience (floor/web/frames.py).
         ws=FloorSocketProtocol if settings.ws == "frames" else settings.ws,
         # With it, a live socket's handshake goes to that protocol without being parsed twice (floor/web/frames.py).
-        http=FloorHttpProtocol if settings.ws == "frames" else "auto",
+        # Either way, a request's head is held to floor/web/frames.py HEAD_LIMIT (uvicorn's own has no limit).
+        http=FloorHttpProtocol if settings.ws == "frames" else LimitedHttpProtocol,
         # Off: a per-socket zlib pass and ~40 KB of compressor state per screen, for messages of a few
         # hundred bytes; and compressed frames could not be shared between screens (loadtests/README.md).
         # FLOOR_WS_DEFLATE=1 turns it on where bandwidth costs more than the server's CPU and memory.
