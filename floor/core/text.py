@@ -15,6 +15,12 @@ import unicodedata
 _LINE_BREAK = re.compile("[\r\n\u2028\u2029]")
 #: Format characters (category Cf) writing needs: the zero-width (non-)joiner and the left/right marks.
 _WRITING = frozenset("\u200c\u200d\u200e\u200f")
+#: Letters that draw nothing (Unicode's Default_Ignorable_Code_Point fillers, which are not format characters, and
+#: the blank braille pattern): a name of them alone, or of marks that combine with nothing, shows as nothing.
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+#: Categories that draw nothing on their own: marks that combine with the letter before them, and code points
+#: Unicode has not assigned.
+_NOTHING_ALONE = frozenset({"Mn", "Me", "Cn", "Cf"})
 
 
 def unreadable(field: str, value: str, multiline: bool = False) -> str | None:
@@ -28,6 +34,12 @@ def unreadable(field: str, value: str, multiline: bool = False) -> str | None:
             return f"{field} has a control character (U+{ord(ch):04X})"
         if kind == "Cf" and ch not in _WRITING:
             return f"{field} has an invisible character (U+{ord(ch):04X} {unicodedata.name(ch, 'format')})"
-    if value and not any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in value):
+    if value and not any(_visible(ch) for ch in value):
         return f"{field} has nothing visible"
     return None
+
+
+def _visible(ch: str) -> bool:
+    """Whether `ch` draws something by itself (a name of only combining marks, Hangul fillers or the blank braille
+    pattern has nothing for a screen to show)."""
+    return not ch.isspace() and ch not in _BLANK and unicodedata.category(ch) not in _NOTHING_ALONE

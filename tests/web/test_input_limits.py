@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 
 import pytest
@@ -32,6 +33,22 @@ API = "/api/clinics/riverside"
 WALK_IN = {"provider": "kim", "visit_type": "follow", "walk_in": True}
 #: What the issue found the JSON API took: only a zero-width space, a NUL, an ANSI escape, a right-to-left override.
 BAD_NAMES = ["\u200b", "Ann\x00Lee", "Ann \x1b[31mLee", "Ann \u202eeeL"]
+#: Names a screen shows as nothing: Hangul fillers, the blank braille pattern, marks combining with nothing,
+#: variation selectors, an unassigned code point (a hostile review got each of them booked).
+BLANK_NAMES = [
+    "\u3164",
+    "\u2800",
+    "\u115f\u1160",
+    "\uffa0",
+    "\u034f",
+    "\ufe0f",
+    "\u17b4",
+    "\U000e0100",
+    "\u0301",
+    "\u0301\u0301",
+    "\u0378",
+    " \u3164 \u2800 ",
+]
 
 
 @pytest.fixture
@@ -140,8 +157,20 @@ def test_a_staff_name_with_control_or_invisible_characters_is_refused(app, name:
     assert answer.json()["field"] == "name"
 
 
+@pytest.mark.parametrize("name", BLANK_NAMES)
+def test_a_name_a_screen_would_show_as_nothing_is_refused(app, name: str) -> None:
+    assert unreadable("patient_name", name) == "patient_name has nothing visible"
+    client, floors = app
+    desk = sign_in(client, floors, Role.front_desk)
+    answer = client.post(f"{API}/visits", json={"patient_name": name, **WALK_IN}, headers=desk)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "patient_name"
+    assert floors.get("riverside").floor.seq == 0
+
+
 def test_names_in_any_script_with_their_joiners_and_marks_are_taken() -> None:
-    for name in ["José Núñez", "李小龙", "می\u200cخواهم", "שרה\u200f כהן", "O'Brien-Smith"]:
+    decomposed = unicodedata.normalize("NFD", "José Núñez")
+    for name in ["José Núñez", decomposed, "李小龙", "می\u200cخواهم", "שרה\u200f כהן", "O'Brien-Smith", "한\u3164지"]:
         assert unreadable("patient_name", name) is None, name
     assert unreadable("notes", "Interpreter:\tSpanish\nwheelchair", multiline=True) is None
 
