@@ -38,6 +38,10 @@ def too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
+#: What a request with no body (or only white space) is told, where the route takes one.
+EMPTY_BODY = "the body is empty: send a JSON object"
+
+
 def refuse(message: str, field: str | None = None) -> ValidationException:
     return ValidationException(detail=message, extra=[{"message": message, "key": field}])
 
@@ -48,6 +52,8 @@ class FloorRequest(Request):
     async def json(self) -> Any:
         if self._json is Empty and self._connection_state.json is Empty:
             body = await self.body() or b"null"
+            if not body.strip():
+                raise refuse(EMPTY_BODY)
             if too_deep(body):
                 raise refuse(f"the JSON body nests deeper than {MAX_DEPTH} levels")
             data = self.route_handler.parsed_fn_signature.parameters.get("data")

@@ -11,6 +11,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from floor.core.errors import Refusal, Why
 from floor.log.base import LogUnavailable
+from floor.web.body import EMPTY_BODY
 from floor.wire import ErrorBody
 
 log = structlog.get_logger("floor.http")
@@ -60,6 +61,9 @@ def validation_response(request: Request, exc: ValidationException) -> Response[
     extra = exc.extra if isinstance(exc.extra, list) else []
     first = extra[0] if extra and isinstance(extra[0], dict) else {}
     message = first.get("message") or exc.detail
+    if first.get("key") == "data" and first.get("source") == "body" and message == "'data'":
+        # Litestar's word for a request with no body at all, where the route takes one.
+        message = EMPTY_BODY
     field = _field(first.get("key"), message)
     if field and field not in message:
         message = f"{field}: {message}"

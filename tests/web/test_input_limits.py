@@ -24,7 +24,7 @@ from floor.core.text import unreadable
 from floor.floors import Floors
 from floor.schedule import Format, read
 from floor.web.app import create_app
-from floor.web.body import MAX_DEPTH, too_deep
+from floor.web.body import EMPTY_BODY, MAX_DEPTH, too_deep
 from tests.support.staff import sign_in, test_floors
 
 START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago
@@ -111,6 +111,19 @@ def test_depth_counts_brackets_outside_strings_only() -> None:
     assert not too_deep(b"[" * MAX_DEPTH + b"]" * MAX_DEPTH)
     assert too_deep(b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1))
     assert too_deep(b'{"a": "\\"", "b": ' + b"[" * 40 + b"]" * 40 + b"}")  # an escaped quote ends no string
+
+
+@pytest.mark.parametrize("body", [b"", b"  \n"], ids=["nothing", "white-space"])
+@pytest.mark.parametrize("path", [f"{API}/visits", "/api/sign-in", "/api/staff", "/api/displays/pairings/claim"])
+def test_a_write_with_no_body_is_told_the_body_is_empty(app, path: str, body: bytes) -> None:
+    client, floors = app
+    manager = sign_in(client, floors, Role.manager)
+    staff = len(client.get("/api/staff", headers=manager).json())
+    answer = client.post(path, content=body, headers={**manager, "Content-Type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["message"] == f"The request is not valid: {EMPTY_BODY}"
+    assert floors.get("riverside").floor.seq == 0
+    assert len(client.get("/api/staff", headers=manager).json()) == staff
 
 
 def test_a_number_sent_as_a_string_is_refused_naming_the_field(app) -> None:
