@@ -388,7 +388,7 @@ class Staff:
     def bookings_due(self, now: dt.datetime) -> list[tuple[int, BookVisit]]:
         """Scheduled visits are on the books from the start; walk-ins when they walk in."""
         return [
-            (i, BookVisit(p.patient_name, p.provider, p.visit_type, p.start, p.walk_in))
+            (i, BookVisit(p.patient_name, p.provider, p.visit_type, None if p.walk_in else p.start, p.walk_in))
             for i, p in enumerate(self.plan)
             if i not in self.visit_ids and (not p.walk_in or now >= p.start)
         ]

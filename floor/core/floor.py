@@ -388,6 +388,13 @@ class Floor:
             if why := unreadable(name, value, multiline):
                 raise Refusal(Why.invalid, f"Not booked: {why}.", field=name)
         self._check_provider_and_type(c.provider, c.visit_type)
+        if c.walk_in and c.start is not None:
+            # Taken and dropped, the caller would think the time it sent was kept.
+            raise Refusal(
+                Why.invalid,
+                "A walk-in starts when booked; to say they came earlier, send minutes_ago instead of start.",
+                field="start",
+            )
         if c.minutes_ago and not c.walk_in:
             raise Refusal(
                 Why.invalid,

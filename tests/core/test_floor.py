@@ -673,9 +673,7 @@ def test_a_naive_start_is_read_in_the_clinic_time_zone(desk: Desk) -> None:
 
 
 def test_a_walk_in_starts_now_and_has_already_arrived(desk: Desk) -> None:
-    event = desk.tap(
-        BookVisit("W", "hart", "procedure", start=dt.datetime(2025, 3, 12, 15, 0, tzinfo=TZ), walk_in=True)
-    )
+    event = desk.tap(BookVisit("W", "hart", "procedure", walk_in=True))
     visit = desk.visit(event.change.visit)
     assert event.change.walk_in is True
     assert event.change.start == event.at == desk.now
@@ -683,6 +681,15 @@ def test_a_walk_in_starts_now_and_has_already_arrived(desk: Desk) -> None:
     assert visit.times == {Stage.arrived: desk.now}
     assert visit.steps == []
     desk.step(visit.id, Stage.roomed, "e5")
+
+
+def test_a_walk_in_sent_with_a_start_is_refused_naming_it_not_booked_at_another_time(desk: Desk) -> None:
+    """Taken and dropped, the start would leave the caller thinking its time was kept (a hostile review)."""
+    seq = desk.floor.seq
+    with pytest.raises(Refusal) as refused:
+        desk.tap(BookVisit("W", "hart", "procedure", start=dt.datetime(2025, 3, 12, 15, 0, tzinfo=TZ), walk_in=True))
+    assert refused.value.field == "start" and "minutes_ago" in refused.value.message
+    assert desk.floor.seq == seq
 
 
 def test_visit_ids_are_drawn_from_the_id_source_not_made_from_the_seq(desk: Desk) -> None:
