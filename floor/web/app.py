@@ -73,13 +73,18 @@ def static_dir() -> Path:
     raise FileNotFoundError("Floor's static pages are missing (expected static/ beside the floor package)")
 
 
+#: The most of a request's path its log lines keep.
+LOGGED_PATH = 200
+
+
 def _request_context(scope: Scope) -> tuple[str, str, str | None]:
     """The request id (the caller's X-Request-ID, or a new one), the path and the clinic of a request."""
     request_id = next((value for name, value in scope.get("headers") or () if name == b"x-request-id"), b"")
     path: str = scope["path"]
     parts = path.split("/")
-    clinic = parts[3] if len(parts) > 3 and parts[1:3] == ["api", "clinics"] else None
-    return request_id.decode("latin-1")[:64] or secrets.token_hex(8), path, clinic
+    clinic = parts[3][:40] if len(parts) > 3 and parts[1:3] == ["api", "clinics"] else None
+    # Both go on every log line of the request: held short, so a 60,000-character path is not 120 KB of log.
+    return request_id.decode("latin-1")[:64] or secrets.token_hex(8), path[:LOGGED_PATH], clinic
 
 
 def request_context(app: ASGIApp) -> ASGIApp:

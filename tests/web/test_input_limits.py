@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Iterator
 
 import pytest
+import structlog
 from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 from structlog.testing import capture_logs
@@ -23,7 +24,7 @@ from floor.core.schedule import ScheduleRefused
 from floor.core.text import unreadable
 from floor.floors import Floors
 from floor.schedule import Format, read
-from floor.web.app import create_app
+from floor.web.app import LOGGED_PATH, create_app
 from floor.web.body import EMPTY_BODY, MAX_DEPTH, too_deep
 from tests.support.staff import sign_in, test_floors
 
@@ -283,3 +284,16 @@ def test_a_socket_whose_first_message_nests_a_thousand_deep_is_closed_4401_not_a
     assert closed.value.code == CLOSE_UNAUTHENTICATED
     assert "nested deeper" in str(closed.value.detail)
     assert not [e for e in logs if e["log_level"] in ("error", "critical")]
+
+
+def test_a_long_path_is_logged_short(app) -> None:
+    """The path and the clinic go on every log line of a request: a 60,000-character path, signed in or not,
+    was 120 KB of log (a hostile review)."""
+    client, _ = app
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        answer = client.get(f"/api/clinics/{'a' * 60_000}/board")
+    assert answer.status_code == 401
+    request = next(entry for entry in logs if entry["event"] == "request")
+    assert request["path"] == f"/api/clinics/{'a' * 60_000}"[:LOGGED_PATH]
+    assert all(len(entry.get("clinic") or "") <= 40 for entry in logs)
+    assert len(json.dumps(logs, default=str)) < 10_000
