@@ -74,6 +74,8 @@ STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 MIN_SECRET = 4
 MAX_SECRET = 128
+#: How a sign-in with an id that is no account is logged (the id typed is often a PIN in the wrong field).
+NO_SUCH_ACCOUNT = "(no such account)"
 #: Pairing codes avoid letters and digits a person could misread across a room (0/O, 1/I, 5/S, 8/B, 2/Z).
 CODE_ALPHABET = "ACDEFHJKLMNPQRTUVWXY34679"
 CODE_LENGTH = 6
@@ -300,11 +302,13 @@ class Sessions:
         else:
             known_device, held_key = False, account
             keys = [(account, self.account_lockout), (address_key(address), self.address_lockout)]
+        # An id that is no account is not logged as typed: it is often a PIN typed into the wrong field.
+        shown = staff_id if member is not None else NO_SUCH_ACCOUNT
         retry_at = await self.directory.reserve_attempt(keys, now)
         if retry_at is not None:
             log.info(
                 "sign_in_waits",
-                staff=staff_id,
+                staff=shown,
                 device=device,
                 address=address,
                 known_device=known_device,
@@ -322,7 +326,7 @@ class Sessions:
             waits = held.until - now if held is not None and held.until is not None and held.waits(now) else None
             log.info(
                 "sign_in_refused",
-                staff=staff_id,
+                staff=shown,
                 device=device,
                 address=address,
                 known_device=known_device,

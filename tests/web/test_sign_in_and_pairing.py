@@ -552,6 +552,7 @@ def test_no_token_claim_or_pin_reaches_the_logs(tmp_path, caplog, capsys) -> Non
         assert added.status_code == 201
         assert attempt(client, "desk-lee", secrets[1]).status_code == 401
         assert attempt(client, "nobody-here", secrets[1]).status_code == 401
+        assert attempt(client, secrets[0], "x").status_code == 401  # a PIN typed into the id's field
         first = attempt(client, "desk-lee", secrets[0]).json()
         secrets += [first["token"], first["device_key"], first["device_key"].partition(".")[2]]
         assert attempt(client, "desk-lee", secrets[1], device_key=first["device_key"]).status_code == 401
