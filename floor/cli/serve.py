@@ -227,8 +227,12 @@ def _own_data_dir(data_dir: str):
 
     try:
         owner = hold(data_dir)
-    except OSError:
-        return None  # the log reports an unusable data directory better
+    except OSError as e:
+        # Serving without the lock would let a second writer in beside this one (the same seqs stored twice).
+        raise SystemExit(
+            f"floor: cannot lock {Path(data_dir).resolve() / LOCK_NAME}: {e.strerror or e}. Nothing was started: "
+            "make the data directory writable (or free space on its disk) and start again."
+        ) from None
     if owner is None:
         # Two writers on one embedded log would store the same seq twice: refuse rather than corrupt the day.
         raise SystemExit(

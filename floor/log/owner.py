@@ -28,7 +28,13 @@ def hold(data_dir: str | Path) -> IO[bytes] | None:
     except BlockingIOError:
         handle.close()
         return None
-    handle.truncate(0)
-    handle.write(f"{os.getpid()}\n".encode())
-    handle.flush()
+    try:
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n".encode())
+        handle.flush()
+    except OSError:
+        # The pid is for people reading the file; the lock is what keeps a second writer out, and it is held. On a
+        # full disk the write failed and took the lock with it: the server then ran unlocked, a second one started
+        # beside it, and both stored seqs 1, 2, 3 (a hostile review).
+        pass
     return handle
