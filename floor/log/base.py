@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
@@ -40,6 +41,29 @@ class SeqTaken(Exception):
         #: (the Redis log does, for a writer a few events behind): the writer folds them in without reading the
         #: log again. None: read them (`read`).
         self.missed = missed
+
+
+class Diverged(Exception):
+    """The log holds another event where the writer holds the one before its append (`after`): a failover lost
+    an event this server had folded, and another server has stored a different one at its seq since. The writer
+    must start over from the log; nothing was stored."""
+
+    def __init__(self, clinic: str, seq: int) -> None:
+        super().__init__(f"clinic {clinic}: the log holds another event at seq {seq} than this server folded")
+        self.seq = seq
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def mark(event: Event) -> str:
+    """A short identity of a stored event, the same on every server that folded it and in every version of
+    Floor: its seq, when it was decided (to the microsecond), by whom, on which device and of what type, hashed.
+    A shared log keeps it beside each event, so a server can tell that the event at a seq is the one it folded
+    (`Diverged`)."""
+    micros = (event.at - _EPOCH) // dt.timedelta(microseconds=1)
+    text = f"{event.seq}|{micros}|{event.actor}|{event.device}|{event.type}"
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 class KeyTaken(Exception):
@@ -96,16 +120,18 @@ class EventLog(ABC):
     async def close(self) -> None:
         """Release files or connections; appends in flight finish first."""
 
-    async def append(self, clinic: str, record: Record) -> None:
+    async def append(self, clinic: str, record: Record, held: str = "") -> None:
         """Store durably before returning. The event's seq must be the clinic's last seq + 1 (else SeqTaken);
         a receipt whose key is already stored raises KeyTaken and stores nothing."""
-        await self.append_all(clinic, [record])
+        await self.append_all(clinic, [record], held)
 
     @abstractmethod
-    async def append_all(self, clinic: str, records: Sequence[Record]) -> None:
+    async def append_all(self, clinic: str, records: Sequence[Record], held: str = "") -> None:
         """Store several records as one: all of them durably, or none (a crash, a lost connection or a refusal
         partway stores nothing). Their seqs run on from the clinic's last seq, one by one, all on one clinic day;
-        SeqTaken and KeyTaken (for any of their receipts) refuse the whole batch."""
+        SeqTaken and KeyTaken (for any of their receipts) refuse the whole batch. `held`: the `mark` of the
+        event the writer holds just before them ('' when it holds none today); a shared log whose event there
+        is another refuses the batch with Diverged (a log only this process writes has nothing to check)."""
 
     @abstractmethod
     async def last_seq(self, clinic: str) -> int:
@@ -121,8 +147,9 @@ class EventLog(ABC):
         directory listing, no event is read."""
 
     @abstractmethod
-    async def read(self, clinic: str, since: int) -> list[Event] | None:
-        """Events after `since`, in order; None when the log no longer holds all of them."""
+    async def read(self, clinic: str, since: int, held: str = "") -> list[Event] | None:
+        """Events after `since`, in order; None when the log no longer holds all of them. `held`: the `mark` of
+        the event the reader holds at `since` (''; none); a shared log holding another there raises Diverged."""
 
     @abstractmethod
     async def receipt(self, clinic: str, key: str) -> Receipt | None:
@@ -140,5 +167,6 @@ class EventLog(ABC):
         return None
 
     @abstractmethod
-    async def tail(self, clinic: str, after: int, wait: float) -> list[Event]:
-        """Events after `after`; when there are none yet, wait up to `wait` seconds for some (maybe [])."""
+    async def tail(self, clinic: str, after: int, wait: float, held: str = "") -> list[Event]:
+        """Events after `after`; when there are none yet, wait up to `wait` seconds for some (maybe []). `held`:
+        the `mark` of the event the reader holds at `after`, checked as `read` checks it."""

@@ -276,7 +276,7 @@ class EmbeddedLog(EventLog):
             c = self._clinics.setdefault(clinic, c)
         return c
 
-    async def append_all(self, clinic: str, records: Sequence[Record]) -> None:
+    async def append_all(self, clinic: str, records: Sequence[Record], held: str = "") -> None:
         check_batch(records)
         c = await self._clinic(clinic)
         async with c.lock:
@@ -465,7 +465,7 @@ class EmbeddedLog(EventLog):
         c = await self._clinic(clinic)
         return sorted(await asyncio.to_thread(self._days, c))
 
-    async def read(self, clinic: str, since: int) -> list[Event] | None:
+    async def read(self, clinic: str, since: int, held: str = "") -> list[Event] | None:
         c = await self._clinic(clinic)
         if since >= c.last_seq:
             return []
@@ -505,7 +505,7 @@ class EmbeddedLog(EventLog):
             )
         return doomed
 
-    async def tail(self, clinic: str, after: int, wait: float) -> list[Event]:
+    async def tail(self, clinic: str, after: int, wait: float, held: str = "") -> list[Event]:
         c = await self._clinic(clinic)
         async with c.appended:
             with contextlib.suppress(TimeoutError):

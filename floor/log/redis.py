@@ -25,7 +25,17 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from floor.core.events import Event
-from floor.log.base import EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken, check_batch
+from floor.log.base import (
+    Diverged,
+    EventLog,
+    KeyTaken,
+    LogUnavailable,
+    Receipt,
+    Record,
+    SeqTaken,
+    check_batch,
+    mark,
+)
 from floor.log.replicas import MAX_REPLICA_TIMEOUT_MS, NO_REPLICA_ACK, ReplicaAck
 from floor.redis_client import CALL_DEADLINE, COMMAND_TIMEOUT, POOL_SIZE, call, connect, hash_tagged, safe_url
 from floor.retry import attempts
@@ -43,32 +53,51 @@ MISSED = 100
 
 #: Checks the seq and every idempotency key, then appends the batch, in one step no other server can interleave
 #: with (and that Redis writes to its AOF and replicas as one transaction, so a batch is stored whole or not).
-#: KEYS: stream, seq, days index, then one receipt key per record. ARGV: receipt TTL, the batch's day, then per
-#: record its seq, its JSON and its receipt's JSON ('' for none).
+#: KEYS: stream, seq, days index, then one receipt key per record. ARGV: receipt TTL, the batch's day, the `mark`
+#: of the event the writer holds before the batch ('' for none), then per record its seq, its JSON, its receipt's
+#: JSON ('' for none) and its mark.
 #: A writer a few events behind (another server appended first) is refused with those events, at most MISSED of
 #: them: it folds them in and tries again without reading the log in between (two round trips fewer).
+#: Each entry keeps its event's mark (`m`) and the one before it (`a`, when the writer knew it): a writer whose
+#: event before the batch is not the one the log holds there (a failover lost it, and another server stored
+#: another) is refused `diverged`, and a server reading the log can tell the same (`_check_held`).
 _APPEND = """
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
 local n = #KEYS - 3
 for i = 1, n do
-  if ARGV[2 + 3 * i] ~= '' then
+  if ARGV[4 * i + 2] ~= '' then
     local first = redis.call('GET', KEYS[3 + i])
     if first then return {'key', first} end
   end
 end
-local seq = tonumber(ARGV[3])
+local seq = tonumber(ARGV[4])
 if seq ~= last + 1 then
   if seq >= 1 and seq <= last and last - seq < MISSED then
-    return {'seq', tostring(last), redis.call('XRANGE', KEYS[1], ARGV[3] .. '-0', '+')}
+    return {'seq', tostring(last), redis.call('XRANGE', KEYS[1], ARGV[4] .. '-0', '+')}
   end
   return {'seq', tostring(last)}
 end
-for i = 1, n do
-  redis.call('XADD', KEYS[1], ARGV[3 * i] .. '-0', 'r', ARGV[1 + 3 * i])
-  if ARGV[2 + 3 * i] ~= '' then redis.call('SET', KEYS[3 + i], ARGV[2 + 3 * i], 'EX', ARGV[1]) end
+if ARGV[3] ~= '' and last >= 1 then
+  local before = redis.call('XRANGE', KEYS[1], last .. '-0', last .. '-0')
+  if #before == 1 then
+    local fields = before[1][2]
+    for j = 1, #fields - 1, 2 do
+      if fields[j] == 'm' and fields[j + 1] ~= ARGV[3] then return {'diverged', tostring(last)} end
+    end
+  end
 end
-redis.call('SET', KEYS[2], ARGV[3 * n])
-redis.call('HSETNX', KEYS[3], ARGV[2], ARGV[3])
+local held = ARGV[3]
+for i = 1, n do
+  if held ~= '' then
+    redis.call('XADD', KEYS[1], ARGV[4 * i] .. '-0', 'r', ARGV[4 * i + 1], 'm', ARGV[4 * i + 3], 'a', held)
+  else
+    redis.call('XADD', KEYS[1], ARGV[4 * i] .. '-0', 'r', ARGV[4 * i + 1], 'm', ARGV[4 * i + 3])
+  end
+  if ARGV[4 * i + 2] ~= '' then redis.call('SET', KEYS[3 + i], ARGV[4 * i + 2], 'EX', ARGV[1]) end
+  held = ARGV[4 * i + 3]
+end
+redis.call('SET', KEYS[2], ARGV[4 * n])
+redis.call('HSETNX', KEYS[3], ARGV[2], ARGV[4])
 return {'ok'}
 """.replace("MISSED", str(MISSED))
 
@@ -158,7 +187,7 @@ class RedisLog(EventLog):
         troubles = await asyncio.gather(*(ping(p, n) for p, n in zip(pings, names, strict=True)))
         return next((t for t in troubles if t), None)
 
-    async def append_all(self, clinic: str, records: Sequence[Record]) -> None:
+    async def append_all(self, clinic: str, records: Sequence[Record], held: str = "") -> None:
         check_batch(records)
         stream, seq_key, days = self._keys(clinic)
         # A record without a receipt still gets a key in the clinic's slot (never read), so KEYS pair with records.
@@ -168,9 +197,9 @@ class RedisLog(EventLog):
             days,
             *(self._receipt_key(clinic, r.receipt.key if r.receipt else "") for r in records),
         ]
-        args: list[str | int | bytes] = [int(self.receipt_ttl.total_seconds()), records[0].event.day.isoformat()]
+        args: list[str | int | bytes] = [int(self.receipt_ttl.total_seconds()), records[0].event.day.isoformat(), held]
         for r in records:
-            args += [r.event.seq, _encoder.encode(r), _encoder.encode(r.receipt) if r.receipt else ""]
+            args += [r.event.seq, _encoder.encode(r), _encoder.encode(r.receipt) if r.receipt else "", mark(r.event)]
         if self.replica_ack.replicas:
             answer, replicated = await self._call(lambda: self._append_and_wait(stream, keys, args))
         else:
@@ -184,10 +213,14 @@ class RedisLog(EventLog):
                 await self._confirm(clinic)
                 raise KeyTaken(_receipts.decode(first))
             case ["seq", last, *missed]:
+                first = records[0].event.seq
+                if missed:
+                    _check_held(clinic, missed[0][:1], held)
                 # The runtime may find its own event stored (a retry whose first reply was lost) and answer it.
                 await self._confirm(clinic)
-                first = records[0].event.seq
                 raise SeqTaken(clinic, first, int(last), _missed(missed[0], first, int(last)) if missed else None)
+            case ["diverged", last]:
+                raise Diverged(clinic, int(last))
         raise RuntimeError(f"unexpected answer from the append script: {answer!r}")
 
     # -- replica acknowledgement (ReplicaAck) ---------------------------------------------------
@@ -262,13 +295,15 @@ class RedisLog(EventLog):
         value = await self._call(lambda: self.redis.get(self._keys(clinic)[1]))
         return int(value or 0)
 
-    async def _range(self, clinic: str, first: int, last: int | None) -> list[Event]:
+    async def _range(self, clinic: str, first: int, last: int | None, held: str = "") -> list[Event]:
         stream = self._keys(clinic)[0]
         events: list[Event] = []
         start = f"{first}-0"
         end = "+" if last is None else f"{last}-0"
         while True:
             page = await self._call(lambda s=start: self.redis.xrange(stream, s, end, count=_PAGE))
+            if not events:
+                _check_held(clinic, page[:1], held)
             events.extend(_records.decode(fields[b"r"]).event for _, fields in page)
             if len(page) < _PAGE:
                 return events
@@ -289,10 +324,10 @@ class RedisLog(EventLog):
         raw = await self._call(lambda: self.redis.hkeys(self._keys(clinic)[2]))
         return sorted(dt.date.fromisoformat(d.decode()) for d in raw)
 
-    async def read(self, clinic: str, since: int) -> list[Event] | None:
+    async def read(self, clinic: str, since: int, held: str = "") -> list[Event] | None:
         if since >= await self.last_seq(clinic):
             return []
-        events = await self._range(clinic, since + 1, None)
+        events = await self._range(clinic, since + 1, None, held)
         return events if events and events[0].seq == since + 1 else None
 
     async def prune(self, clinic: str, before: dt.date) -> list[dt.date]:
@@ -322,7 +357,7 @@ class RedisLog(EventLog):
         await self._confirm(clinic)
         return _receipts.decode(raw)
 
-    async def tail(self, clinic: str, after: int, wait: float) -> list[Event]:
+    async def tail(self, clinic: str, after: int, wait: float, held: str = "") -> list[Event]:
         stream = self._keys(clinic)[0]
         wait = min(wait, FOLLOW_WAIT_MAX)
         # Blocking on the clinic's own stream (one key, one slot): idle servers sleep in Redis, not in a loop.
@@ -332,7 +367,24 @@ class RedisLog(EventLog):
             "the Redis log",
             wait + CALL_DEADLINE,
         )
-        return [_records.decode(fields[b"r"]).event for _, entries in reply or [] for _, fields in entries]
+        entries = [entry for _, stream_entries in reply or [] for entry in stream_entries]
+        _check_held(clinic, entries[:1], held)
+        return [_records.decode(fields[b"r"]).event for _, fields in entries]
+
+
+def _check_held(clinic: str, entries: list[Any], held: str) -> None:
+    """Diverged, when the first of `entries` (stream entries: an id and its fields, as a dict or a flat list) was
+    appended after another event than the one the reader holds before it (`held`, a `mark`; '' checks nothing, nor
+    does an entry stored before marks were)."""
+    if not held or not entries:
+        return
+    entry_id, fields = entries[0]
+    if isinstance(fields, list):
+        fields = dict(zip(fields[::2], fields[1::2], strict=True))
+    before = fields.get(b"a", fields.get("a"))
+    if before is not None and (before.decode() if isinstance(before, bytes) else before) != held:
+        seq = int((entry_id.decode() if isinstance(entry_id, bytes) else entry_id).partition("-")[0])
+        raise Diverged(clinic, seq - 1)
 
 
 def _missed(entries: list[Any], first: int, last: int) -> list[Event] | None:

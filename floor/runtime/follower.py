@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import structlog
 
-from floor.log.base import EventLog, LogUnavailable
+from floor.log.base import Diverged, EventLog, LogUnavailable
 from floor.metrics import Metrics
 from floor.retry import Backoff
 from floor.runtime.feed import FeedCache
@@ -29,7 +29,16 @@ class Follower:
         backoff = Backoff()
         while True:
             try:
-                events = await self.log.tail(self.id, self.today.floor.seq, wait)
+                try:
+                    events = await self.log.tail(self.id, self.today.floor.seq, wait, self.today.held)
+                except Diverged:
+                    # The log holds another event where this server holds one (a failover lost it, and another
+                    # server stored its own there since): catching up finds that again and starts over.
+                    async with self.writer.lock:
+                        await self.writer.catch_up()
+                        self.set_stale(False)
+                    backoff.reset()
+                    continue
                 if not self.today.stale and all(e.seq <= self.today.floor.seq for e in events):
                     # Nothing new (this server's own taps, folded already): the writer's lock is left to taps.
                     backoff.reset()

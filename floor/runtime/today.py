@@ -12,6 +12,7 @@ from floor.core.events import Event
 from floor.core.floor import Floor, Touched
 from floor.core.ids import Ids
 from floor.core.learned import EMPTY, Learned
+from floor.log.base import mark
 
 
 class Today:
@@ -47,6 +48,12 @@ class Today:
         touched = self.floor.apply(event)
         self.events.append(event)
         return touched
+
+    @property
+    def held(self) -> str:
+        """The `mark` of the last event folded today ('' before the day's first): what a shared log checks holds
+        there before it takes this server's next append (floor.log.base.Diverged)."""
+        return mark(self.events[-1]) if self.events else ""
 
     def stored_already(self, event: Event) -> bool:
         """Whether `event` is the one folded at its seq (an append of ours that was stored, answered late)."""

@@ -30,7 +30,7 @@ from floor.core.learned import Learned
 from floor.core.learning import LEARN_DAYS, Tally
 from floor.core.presence import ProviderPresenceView
 from floor.days import fold_day
-from floor.log.base import EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken
+from floor.log.base import Diverged, EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken
 from floor.metrics import Metrics
 from floor.retry import attempts
 from floor.runtime.feed import FeedCache
@@ -183,7 +183,10 @@ class Writer:
                     receipt = Receipt(idem.key, idem.fingerprint, CREATED, body)
                 try:
                     with self.metrics.timing(self.metrics.append_seconds):
-                        await self.log.append(self.id, Record(event, receipt))
+                        await self.log.append(self.id, Record(event, receipt), self.today.held)
+                except Diverged as diverged:
+                    await self.reload(diverged)
+                    continue
                 except SeqTaken as taken:
                     await self.catch_up(taken.missed)
                     if self.today.stored_already(event):
@@ -231,7 +234,10 @@ class Writer:
                     return []
                 try:
                     with self.metrics.timing(self.metrics.append_seconds):
-                        await self.log.append_all(self.id, [Record(e) for e in events])
+                        await self.log.append_all(self.id, [Record(e) for e in events], self.today.held)
+                except Diverged as diverged:
+                    await self.reload(diverged)
+                    continue
                 except SeqTaken as taken:
                     await self.catch_up(taken.missed)
                     continue
@@ -283,16 +289,31 @@ class Writer:
             for event in missed:
                 self.fold_stored(event)
             return
-        events = await self.log.read(self.id, seq)
+        try:
+            events = await self.log.read(self.id, seq, self.today.held)
+        except Diverged as diverged:
+            await self.reload(diverged)
+            return
         if events is None or (not events and await self.log.last_seq(self.id) < seq):
             # The log no longer holds what we missed, or it lost events we folded (a Redis without
             # persistence restarted): start over from the log, and every screen gets a snapshot.
-            log.warning("clinic_reloaded", clinic=self.id, seq=seq)
-            await self.load()
-            self.feed.resync_all()
+            await self.reload()
             return
         for event in events:
             self.fold_stored(event)
+
+    async def reload(self, diverged: Diverged | None = None) -> None:
+        """Start over from the log (the clinic's lock held), and every screen gets a snapshot: the log lost
+        events this server folded, or (`diverged`) holds another event where this server holds one, a failover
+        having lost it and another server having stored its own at that seq since. Folding on would have shown
+        and tapped visits the log does not hold."""
+        seq = self.today.floor.seq
+        if diverged is None:
+            log.warning("clinic_reloaded", clinic=self.id, seq=seq)
+        else:
+            log.warning("clinic_diverged_reloaded", clinic=self.id, seq=seq, differs_at=diverged.seq)
+        await self.load()
+        self.feed.resync_all()
 
     # -- alerts ---------------------------------------------------------------------------------
 
@@ -344,7 +365,10 @@ class Writer:
         event = self.today.floor.record(change, Tap(SYSTEM, SYSTEM, now))
         try:
             with self.metrics.timing(self.metrics.append_seconds):
-                await self.log.append(self.id, Record(event))
+                await self.log.append(self.id, Record(event), self.today.held)
+        except Diverged as diverged:
+            await self.reload(diverged)
+            return False
         except SeqTaken as taken:
             await self.catch_up(taken.missed)
             return False

@@ -14,7 +14,7 @@ import pytest
 
 from floor.core.events import PresenceUndone, ProviderPresence
 from floor.core.presence import Presence
-from floor.log.base import KeyTaken, Record, SeqTaken
+from floor.log.base import Diverged, KeyTaken, Record, SeqTaken, mark
 from floor.log.embedded import EmbeddedLog
 from floor.log.redis import MISSED
 from tests.support.logs import Opener
@@ -316,3 +316,30 @@ async def test_presence_taps_and_their_undo_read_back_as_they_were_stored(open_l
     assert await log.read(CLINIC, 0) == [base, *presence]
     again = await open_log()
     assert await again.read_day(CLINIC, DAY) == (0, [base, *presence])
+
+
+async def test_a_shared_log_refuses_an_append_after_another_event_than_the_writer_holds(open_log: Opener) -> None:
+    """`held`: the mark of the event the writer holds before its append. A shared log (Redis) whose event there is
+    another (a failover lost the writer's, another server stored its own) refuses with Diverged and stores nothing;
+    reading or following from there says the same. A log only this process writes has nothing to check."""
+    log = await open_log()
+    await log.append(CLINIC, record(1))
+    await log.append(CLINIC, record(2), mark(record(1).event))
+    lost = record(2, actor="ma-lost").event  # what the writer folded at seq 2, that the log no longer holds
+    if log.shared:
+        with pytest.raises(Diverged) as diverged:
+            await log.append_all(CLINIC, [record(3), record(4)], mark(lost))
+        assert diverged.value.seq == 2
+        assert await log.last_seq(CLINIC) == 2
+        with pytest.raises(Diverged):
+            await log.read(CLINIC, 1, mark(record(1, actor="ma-lost").event))
+    await log.append_all(CLINIC, [record(3), record(4)], mark(record(2).event))
+    await log.append(CLINIC, record(5))  # a writer that holds nothing today checks nothing
+    assert [e.seq for e in await log.read(CLINIC, 0)] == [1, 2, 3, 4, 5]
+    assert [e.seq for e in await log.read(CLINIC, 3, mark(record(3).event))] == [4, 5]
+    assert [e.seq for e in await log.tail(CLINIC, 3, 0.1, mark(record(3).event))] == [4, 5]
+    if log.shared:
+        with pytest.raises(Diverged):  # within a batch, each record follows the one before it
+            await log.tail(CLINIC, 3, 0.1, mark(lost))
+        with pytest.raises(Diverged):  # a writer behind is refused so, not handed events to fold on its own
+            await log.append(CLINIC, record(3), mark(lost))

@@ -284,16 +284,16 @@ class RefusingWithWhatWasMissed(SharedLog):
         self.off_by = off_by
         self.reads = 0
 
-    async def append_all(self, clinic: str, records) -> None:
+    async def append_all(self, clinic: str, records, held: str = "") -> None:
         try:
-            await super().append_all(clinic, records)
+            await super().append_all(clinic, records, held)
         except SeqTaken as taken:
             stored = await super().read(clinic, records[0].event.seq - 1 + self.off_by) or []
             raise SeqTaken(clinic, records[0].event.seq, taken.last_seq, stored) from None
 
-    async def read(self, clinic: str, since: int):
+    async def read(self, clinic: str, since: int, held: str = ""):
         self.reads += 1
-        return await super().read(clinic, since)
+        return await super().read(clinic, since, held)
 
 
 @pytest.mark.parametrize("off_by", [0, 1])
@@ -445,10 +445,10 @@ class GatedLog(EmbeddedLog):
         self.entered = asyncio.Event()
         self.gate = asyncio.Event()
 
-    async def append(self, clinic: str, record: Record) -> None:
+    async def append(self, clinic: str, record: Record, held: str = "") -> None:
         self.entered.set()
         await self.gate.wait()
-        await super().append(clinic, record)
+        await super().append(clinic, record, held)
 
 
 @pytest.mark.parametrize("in_flight", ["booking", "step"])
@@ -578,7 +578,7 @@ class UnreadableLog(EmbeddedLog):
         super().__init__(data_dir)
         self.tails = 0
 
-    async def tail(self, clinic: str, after: int, wait: float):
+    async def tail(self, clinic: str, after: int, wait: float, held: str = ""):
         self.tails += 1
         if self.tails == 1:
             raise msgspec.ValidationError("Invalid value 'visit_teleported' - at `$.change.type`")

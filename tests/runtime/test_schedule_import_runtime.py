@@ -48,12 +48,12 @@ class RacingLog(EmbeddedLog):
         self.other: ClinicRuntime | None = None
         self.batches: list[list[int]] = []
 
-    async def append_all(self, clinic: str, records: Sequence[Record]) -> None:
+    async def append_all(self, clinic: str, records: Sequence[Record], held: str = "") -> None:
         other, self.other = self.other, None
         if other is not None:
             await other.handle(BookVisit("Walk In", "hart", "follow", walk_in=True), "desk", "t1")
         self.batches.append([r.event.seq for r in records])
-        await super().append_all(clinic, records)
+        await super().append_all(clinic, records, held)
 
 
 async def test_an_import_raced_by_another_server_books_each_appointment_once(tmp_path: Path) -> None:
@@ -110,10 +110,10 @@ async def test_a_power_cut_while_an_import_is_stored_keeps_all_of_it_or_none(kee
 class RefusingLog(EmbeddedLog):
     """A log that cannot be written right now (a full disk, Redis down)."""
 
-    async def append_all(self, clinic: str, records: Sequence[Record]) -> None:
+    async def append_all(self, clinic: str, records: Sequence[Record], held: str = "") -> None:
         if len(records) > 1:
             raise LogUnavailable("the disk is full")
-        await super().append_all(clinic, records)
+        await super().append_all(clinic, records, held)
 
 
 async def test_an_import_the_log_cannot_store_stores_nothing_and_can_be_sent_again(tmp_path: Path) -> None:

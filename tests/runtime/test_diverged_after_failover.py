@@ -1,0 +1,120 @@
+"""Two servers on one Redis log, and a failover that loses the tail one of them had folded.
+
+A replica promoted before it received seq n+1 (a walk-in server A stored and folded) takes another server's
+event at n+1. Comparing seqs alone, A never noticed: it went on showing a patient the log does not hold, stored a
+step on that patient at n+2 (201), and the other servers could no longer fold the log (a hostile review of the
+Redis backend). Each stream entry now keeps its event's mark and the one before it: A's next append is refused
+`diverged`, its follower and its catch-up find the same, and A starts over from the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+
+import pytest
+
+from floor.clock import ManualClock
+from floor.core.commands import BookVisit, TakeStep
+from floor.core.errors import Refusal, Why
+from floor.core.journey import Stage
+from floor.fanout import Hub
+from floor.runtime import ClinicRuntime
+from tests.runtime.test_ids_never_reused import LossyRedis, dwell_clinic
+
+pytestmark = pytest.mark.anyio
+
+START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def lossy(redis_url: str):
+    log = LossyRedis(redis_url)
+    try:
+        yield log
+    finally:
+        await log.close()
+
+
+async def _two_servers(lossy: LossyRedis, clock: ManualClock) -> tuple[ClinicRuntime, ClinicRuntime]:
+    servers = []
+    for _ in range(2):
+        server = ClinicRuntime(dwell_clinic(), await lossy.open(), clock, Hub())
+        await server.start()
+        servers.append(server)
+    return servers[0], servers[1]
+
+
+async def _walk_in(server: ClinicRuntime, name: str) -> str:
+    return (await server.handle(BookVisit(name, "kim", "follow", walk_in=True), "desk", "t1")).touched.visit.id
+
+
+async def _diverged(lossy: LossyRedis) -> tuple[ClinicRuntime, ClinicRuntime, str, str, int]:
+    """Server A folded a walk-in at n+1 that a failover lost; server B stored another at n+1 since. Returns A, B,
+    the lost visit, the one stored instead, and n + 1."""
+    clock = ManualClock(START)
+    a, b = await _two_servers(lossy, clock)
+    await _walk_in(a, "Kept")
+    await b.writer.catch_up()
+    await lossy.keep()  # the replica has this much
+    clock.advance(seconds=5)
+    phantom = await _walk_in(a, "Phantom")  # acknowledged by the master, never replicated
+    seq = a.floor.seq
+    await lossy.lose()  # the failover
+    clock.advance(seconds=5)
+    real = await _walk_in(b, "Real")
+    assert b.floor.seq == seq and a.floor.seq == seq  # the same seq, another event: seqs alone cannot tell
+    assert phantom in a.floor.visits and real not in a.floor.visits
+    return a, b, phantom, real, seq
+
+
+async def test_a_server_holding_an_event_a_failover_lost_is_refused_and_starts_over_from_the_log(
+    lossy: LossyRedis,
+) -> None:
+    a, b, phantom, real, seq = await _diverged(lossy)
+
+    # A's next tap on the lost patient: the log is not A's floor; A starts over and finds no such visit.
+    with pytest.raises(Refusal) as refused:
+        await a.handle(TakeStep(phantom, Stage.roomed, room="e1"), "ma", "t2")
+    assert refused.value.why is Why.not_found
+    assert phantom not in a.floor.visits and real in a.floor.visits
+    assert a.floor.seq == seq
+
+    # A's taps go on, on top of the log, and B folds them as it should.
+    await a.handle(TakeStep(real, Stage.roomed, room="e1"), "ma", "t2")
+    await b.writer.catch_up()
+    assert b.floor.visits[real].stage is Stage.roomed
+    assert b.floor.seq == a.floor.seq == seq + 1
+
+
+async def test_a_follower_that_meets_the_log_going_on_from_another_event_starts_over(lossy: LossyRedis) -> None:
+    a, b, phantom, real, seq = await _diverged(lossy)
+    await b.handle(TakeStep(real, Stage.roomed, room="e1"), "ma", "t2")  # seq n+2, on top of REAL
+
+    following = asyncio.create_task(a.follow(wait=0.2))
+    try:
+        for _ in range(100):
+            if real in a.floor.visits:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+    assert phantom not in a.floor.visits
+    assert a.floor.visits[real].stage is Stage.roomed
+    assert a.floor.seq == seq + 1 and not a.stale
+
+
+async def test_catching_up_finds_it_too(lossy: LossyRedis) -> None:
+    a, b, phantom, real, seq = await _diverged(lossy)
+    await b.handle(TakeStep(real, Stage.roomed, room="e1"), "ma", "t2")
+    await a.writer.catch_up()
+    assert phantom not in a.floor.visits and a.floor.visits[real].stage is Stage.roomed
+    assert a.floor.seq == seq + 1
