@@ -12,7 +12,8 @@ TRIES = 10
 
 
 class GaveUp(RuntimeError):
-    """Every try lost: a bug or a log moving under the writer faster than it can follow (a 500, loudly)."""
+    """Every try lost: a log moving under the writer faster than it can follow, or a bug. Each lost try stored
+    nothing: a request is answered 503 with Retry-After (floor/web/errors.py), and the log says so."""
 
 
 def attempts(what: str, tries: int = TRIES) -> Iterator[int]:

@@ -11,6 +11,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from floor.core.errors import Refusal, Why
 from floor.log.base import LogUnavailable
+from floor.retry import GaveUp
 from floor.web.body import EMPTY_BODY
 from floor.wire import ErrorBody
 
@@ -95,9 +96,23 @@ def unavailable_response(request: Request, exc: LogUnavailable) -> Response[Erro
         else "Nothing was stored."
     )
     return _json(
-        ErrorBody("unavailable", f"Not available right now: {exc}. {outcome} Try again shortly."),
+        ErrorBody("unavailable", f"Not available right now: {str(exc).rstrip('.')}. {outcome} Try again shortly."),
         503,
         {"Retry-After": "2"},
+    )
+
+
+def gave_up_response(request: Request, exc: GaveUp) -> Response[ErrorBody]:
+    """Every try of a write lost a race to other servers' appends (floor.retry.attempts): each lost try stored
+    nothing, so the tablet may send it again. It was a 500 that the tablet did not retry, and the tap was lost
+    (a hostile review: two servers with --redis-replicas under bursts)."""
+    log.warning("write_gave_up", method=request.method, path=request.url.path, error=str(exc))
+    return _json(
+        ErrorBody(
+            "unavailable", f"Not available right now: {str(exc).rstrip('.')}. Nothing was stored. Try again shortly."
+        ),
+        503,
+        {"Retry-After": "1"},
     )
 
 
@@ -119,6 +134,7 @@ HANDLERS = {
     Refusal: refusal_response,
     ValidationException: validation_response,
     LogUnavailable: unavailable_response,
+    GaveUp: gave_up_response,
     HTTPException: http_response,
 }
 
