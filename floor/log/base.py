@@ -104,6 +104,17 @@ class LogUnavailable(Exception):
         self.maybe_stored = maybe_stored
 
 
+class NotReplicated(LogUnavailable):
+    """Stored on the shared log's primary, not yet confirmed by its replicas in time (`--redis-replicas`): the
+    request is answered 503 and its retry with the same Idempotency-Key gets its answer once they have it.
+    `appended`: this append stored the records (the writer folds them, as the log holds them); False when the
+    answer came from what was stored before (a receipt)."""
+
+    def __init__(self, message: str, *, appended: bool) -> None:
+        super().__init__(message, maybe_stored=True)
+        self.appended = appended
+
+
 class EventLog(ABC):
     """A per-clinic, append-only log of events with gap-free sequence numbers."""
 
@@ -132,6 +143,12 @@ class EventLog(ABC):
         SeqTaken and KeyTaken (for any of their receipts) refuse the whole batch. `held`: the `mark` of the
         event the writer holds just before them ('' when it holds none today); a shared log whose event there
         is another refuses the batch with Diverged (a log only this process writes has nothing to check)."""
+
+    async def confirm(self, clinic: str) -> None:
+        """Before a writer answers from an event stored already (its own append, whose answer was lost): wait until
+        it is as safe as an acknowledged append (a shared log's replicas have it), else NotReplicated. A log whose
+        appends are safe once stored (fsynced on disk) has nothing to wait for."""
+        return
 
     @abstractmethod
     async def last_seq(self, clinic: str) -> int:

@@ -30,7 +30,16 @@ from floor.core.learned import Learned
 from floor.core.learning import LEARN_DAYS, Tally
 from floor.core.presence import ProviderPresenceView
 from floor.days import fold_day
-from floor.log.base import Diverged, EventLog, KeyTaken, LogUnavailable, Receipt, Record, SeqTaken
+from floor.log.base import (
+    Diverged,
+    EventLog,
+    KeyTaken,
+    LogUnavailable,
+    NotReplicated,
+    Receipt,
+    Record,
+    SeqTaken,
+)
 from floor.metrics import Metrics
 from floor.retry import attempts
 from floor.runtime.feed import FeedCache
@@ -190,9 +199,18 @@ class Writer:
                 except SeqTaken as taken:
                     await self.catch_up(taken.missed)
                     if self.today.stored_already(event):
-                        # Our own append, stored but answered late (a client retry after a lost reply).
+                        # Our own append, stored but answered late (a client retry after a lost reply): answered
+                        # once it is as safe as any acknowledged tap (a shared log's replicas have it).
+                        await self.log.confirm(self.id)
                         return Answer(event, touched)
                     continue
+                except NotReplicated as unconfirmed:
+                    if unconfirmed.appended:
+                        # Stored on the primary: the log holds it, so this floor does too (else the next tap loses
+                        # a race to it). The tablet's retry with the same key gets its answer once it is confirmed.
+                        self.fold(event, answer_first=True)
+                        self.schedule_review()
+                    raise
                 except KeyTaken as taken:
                     return _replay(taken.receipt, idem)  # type: ignore[arg-type]
                 self.fold(event, answer_first=True)
@@ -241,6 +259,12 @@ class Writer:
                 except SeqTaken as taken:
                     await self.catch_up(taken.missed)
                     continue
+                except NotReplicated as unconfirmed:
+                    if unconfirmed.appended:
+                        for event in events:  # stored on the primary: see _handle
+                            self.fold(event)
+                        self.schedule_review()
+                    raise
                 for n, event in enumerate(events, 1):
                     self.fold(event)
                     if n % FOLD_BATCH == 0:
@@ -372,6 +396,10 @@ class Writer:
         except SeqTaken as taken:
             await self.catch_up(taken.missed)
             return False
+        except NotReplicated as unconfirmed:
+            if unconfirmed.appended:
+                self.fold(event)  # stored on the primary: see _handle
+            raise
         self.fold(event)
         if isinstance(change, AlertRaised):
             self.metrics.alerts_raised.labels(change.kind).inc()

@@ -4,6 +4,8 @@ that too. A primary with one replica, the replica paused (SIGSTOP) to stand for 
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import signal
 import uuid
 from collections.abc import Iterator
@@ -12,8 +14,13 @@ from pathlib import Path
 import pytest
 import redis
 
-from floor.log.base import KeyTaken, LogUnavailable, SeqTaken
+from floor.clock import ManualClock
+from floor.core.commands import BookVisit
+from floor.fanout import Hub
+from floor.log.base import KeyTaken, LogUnavailable, NotReplicated, SeqTaken
 from floor.log.redis import NOT_REPLICATED, RedisLog, ReplicaAck
+from floor.runtime import ClinicRuntime, Idempotency
+from tests.support.clinics import quiet_clinic
 from tests.support.records import record
 from tests.support.redis_server import RedisServer
 
@@ -21,6 +28,7 @@ pytestmark = pytest.mark.anyio
 
 CLINIC = "riverside"
 ONE_REPLICA = ReplicaAck(replicas=1, timeout_ms=300)
+START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago
 
 
 @pytest.fixture
@@ -71,25 +79,43 @@ async def test_a_write_the_replica_has_is_acknowledged_and_one_it_lacks_is_unava
     try:
         await log.append(CLINIC, record(1, key="k1"))
         pair.pause_replica()
-        with pytest.raises(LogUnavailable, match="not yet confirmed by a replica"):
+        with pytest.raises(NotReplicated, match="not yet confirmed by a replica") as unconfirmed:
             await log.append(CLINIC, record(2, key="k2"))
         # Stored on the primary: the 503 says so, and a retry is answered from it, not stored twice.
+        assert unconfirmed.value.appended and unconfirmed.value.maybe_stored
         assert str(NOT_REPLICATED).startswith("stored on the primary")
         assert await log.last_seq(CLINIC) == 2
+        # Taps queued behind it are answered at once for the timeout's length, storing nothing, rather than each
+        # waiting the whole timeout in turn.
+        with pytest.raises(LogUnavailable, match="did not confirm this clinic's last tap") as at_once:
+            await log.append(CLINIC, record(3, key="k3"))
+        assert not at_once.value.maybe_stored and not isinstance(at_once.value, NotReplicated)
+        assert await log.last_seq(CLINIC) == 2
+        await asyncio.sleep(ONE_REPLICA.timeout_ms / 1000)
         # While the replica still lacks it, a retry of that tap is not acknowledged either: not from its
-        # receipt, not through the append script finding the key taken, not as its own seq found stored.
-        with pytest.raises(LogUnavailable, match="not yet confirmed by a replica"):
+        # receipt, not through the append script finding the key taken, not as its own event found stored.
+        with pytest.raises(NotReplicated, match="not yet confirmed by a replica") as unconfirmed:
             await log.receipt(CLINIC, "k2")
-        with pytest.raises(LogUnavailable, match="not yet confirmed by a replica"):
+        assert not unconfirmed.value.appended
+        await asyncio.sleep(ONE_REPLICA.timeout_ms / 1000)
+        with pytest.raises(NotReplicated, match="not yet confirmed by a replica") as unconfirmed:
             await log.append(CLINIC, record(3, key="k2"))
-        with pytest.raises(LogUnavailable, match="not yet confirmed by a replica"):
+        assert not unconfirmed.value.appended
+        await asyncio.sleep(ONE_REPLICA.timeout_ms / 1000)
+        with pytest.raises(NotReplicated):
+            await log.confirm(CLINIC)  # what the writer asks before answering its own event found stored
+        # A refused append stored nothing and has nothing to wait for: it is refused as it is.
+        await asyncio.sleep(ONE_REPLICA.timeout_ms / 1000)
+        with pytest.raises(SeqTaken):
             await log.append(CLINIC, record(2))
         # A batch (a schedule import) too.
-        with pytest.raises(LogUnavailable, match="not yet confirmed by a replica"):
+        await asyncio.sleep(ONE_REPLICA.timeout_ms / 1000)
+        with pytest.raises(NotReplicated, match="not yet confirmed by a replica"):
             await log.append_all(CLINIC, [record(3), record(4)])
         pair.resume_replica()
         receipt = await log.receipt(CLINIC, "k2")
         assert receipt is not None and receipt.key == "k2"
+        await log.confirm(CLINIC)
         with pytest.raises(KeyTaken):
             await log.append(CLINIC, record(5, key="k2"))
         with pytest.raises(SeqTaken):
@@ -113,4 +139,29 @@ async def test_without_the_setting_a_write_the_replica_lacks_is_acknowledged(pai
         await log.append(CLINIC, record(1, key="k1"))
         assert await log.receipt(CLINIC, "k1") is not None
     finally:
+        await log.close()
+
+
+async def test_a_tap_stored_on_the_primary_and_not_yet_confirmed_is_on_the_floor_and_its_retry_answered(
+    pair: Pair,
+) -> None:
+    """The log holds it, so the floor does: the next tap does not lose a race to it (each such race cost another
+    WAIT under the clinic's lock), and the tablet's retry with the same key is answered as the tap it was."""
+    log = await open_log(pair, ONE_REPLICA)
+    runtime = ClinicRuntime(quiet_clinic(), log, ManualClock(START), Hub())
+    try:
+        await runtime.start()
+        book = BookVisit("Ann Lee", "kim", "follow", walk_in=True)
+        key = Idempotency("tablet-1:0001", "sha256:book-ann")
+        pair.pause_replica()
+        with pytest.raises(NotReplicated):
+            await runtime.handle(book, "desk", "t1", key)
+        assert runtime.floor.seq == 1 and [v.patient_name for v in runtime.floor.visits.values()] == ["Ann Lee"]
+        pair.resume_replica()
+        again = await runtime.handle(book, "desk", "t1", key)
+        assert again.replayed and again.event.seq == 1
+        other = await runtime.handle(BookVisit("Bo Chen", "kim", "follow", walk_in=True), "desk", "t1")
+        assert other.event.seq == 2 and len(runtime.floor.visits) == 2
+    finally:
+        await runtime.settle()
         await log.close()
