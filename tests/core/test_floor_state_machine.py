@@ -730,7 +730,8 @@ def test_the_machine_rules_reach_rooms_refusals_and_the_other_ends() -> None:
 
     m = machine
     m.a_morning_so_far([0, 0, 0])  # v1, v2, v3, scheduled
-    assert outcome(m.book, "okafor", "new", True, 0, 9, False, 1, "ben", 0) == "accepted walk_in"  # v4, arrived
+    assert outcome(m.book, "okafor", "new", True, 0, 9, False, 1, "ben", 0) == "refused invalid"  # a walk-in's start
+    assert outcome(m.book, "okafor", "new", True, 0, 9, False, 0, "ben", 0) == "accepted walk_in"  # v4, arrived
     v1, _, _, v4 = m.floor.visits  # in booking order
     # journey_step picks among open visits, most advanced first: v4 then v1, v2, v3.
     assert outcome(m.journey_step, 0, 0, 0, 1, True, "desk-1") == "accepted roomed"  # v4 in e1
@@ -777,6 +778,6 @@ def test_the_machine_rules_reach_rooms_refusals_and_the_other_ends() -> None:
     assert outcome(m.book, "kim", "new", False, 0, 9, True, 1, "ana") == "accepted booked"
     assert m.floor.visits[m.stored[-1].change.visit].start == dt.datetime(2025, 3, 12, 9, 0, tzinfo=TZ)
     # A walk-in booked by mistake: undoing its booking takes it off the floor, and that is the last undo.
-    assert outcome(m.book, "okafor", "new", True, 0, 9, False, 1, "ben", 0) == "accepted walk_in"
+    assert outcome(m.book, "okafor", "new", True, 0, 9, False, 0, "ben", 0) == "accepted walk_in"
     assert outcome(m.undo, 0, None) == "accepted walk_in_removed"
     assert outcome(m.undo, 0, None) == "refused nothing_to_undo"
