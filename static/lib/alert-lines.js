@@ -1,7 +1,7 @@
 // The floor's active alerts on a tablet, each with the visit code the wall shows for it ("XD2 · Pat Doe waiting
 // to be roomed 25 min"), so that staff can tell who the wall means.
 //
-//   renderAlerts(section, alerts, ctx)   ctx: {visit(id), provider(id), clock(iso), delay(provider)}
+//   renderAlerts(section, alerts, ctx)   ctx: {visit(id), provider(id), clock(iso), delay(provider), now()}
 //
 // A cascade's minutes and "back on time" are the provider's live delay (the feed's `delays`, as the wall shows
 // them), not the figure stored on the alert: the server updates that only when it moves 5 minutes or more
@@ -16,6 +16,15 @@ import { visitCode } from "./visit-detail.js";
 
 
 const mins = (m) => t("time.min", { n: Math.round(Number(m) || 0) });
+
+/** How long a "waiting too long" alert's patient has waited: counted from when they entered the stage while they
+ *  are still in it (as the wall counts it), else the minutes stored when it was raised (the server does not move
+ *  those: a tablet said "16 min" while the wall said 45). `now`: the server's clock, in ms. */
+export function dwellMinutes(a, v, now) {
+  const since = v && v.stage === a.stage && v.times ? parseTime(v.times[a.stage]) : NaN;
+  if (Number.isFinite(since) && Number.isFinite(now) && !a.cleared_at) return Math.max(0, (now - since) / 60000);
+  return Number(a.detail?.minutes) || 0;
+}
 
 /** A cascade alert's figures as every screen shows them: {lateness, recovers_at} from the provider's live
  *  delay (a ProviderDelay of the feed's `delays`) when there is one, else those stored on the alert. */
@@ -46,7 +55,7 @@ function alertItem(a, ctx) {
   if (a.kind === "dwell") {
     const phrase = DWELL_PHRASE[a.stage] || t("alert.waiting");
     li.append(...who(a.visit, ctx), " ", t(d.limit ? "alert.dwell_limit" : "alert.dwell_for",
-      { phrase, minutes: mins(d.minutes), limit: d.limit }));
+      { phrase, minutes: mins(dwellMinutes(a, ctx.visit(a.visit), ctx.now?.())), limit: d.limit }));
   } else if (a.kind === "cascade") {
     const live = cascadeFigures(a, delayOf(a, ctx));
     const provider = ctx.provider(a.provider);
@@ -76,7 +85,8 @@ export function renderAlerts(section, alerts, ctx) {
   section.hidden = active.length === 0;
   const list = section.querySelector("ul");
   const sig = JSON.stringify(active.map((a) => [a.id, a.version, a.visit && ctx.visit(a.visit)?.patient_name,
-    (a.detail?.affected || []).length, a.kind === "cascade" ? cascadeShown(cascadeFigures(a, delayOf(a, ctx))) : null]));
+    (a.detail?.affected || []).length, a.kind === "cascade" ? cascadeShown(cascadeFigures(a, delayOf(a, ctx)))
+      : a.kind === "dwell" ? Math.round(dwellMinutes(a, ctx.visit(a.visit), ctx.now?.())) : null]));
   if (list.dataset.sig === sig) return;
   list.dataset.sig = sig;
   list.replaceChildren(...active.map((a) => alertItem(a, ctx)));

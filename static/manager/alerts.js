@@ -5,8 +5,8 @@ import { tap, ApiError } from "../lib/api.js";
 import { parseTime, show } from "../lib/page.js";
 import { $, el, plural } from "../lib/dom.js";
 import { DWELL_PHRASE, STAGE_STATE } from "../lib/labels.js";
-import { cascadeFigures, cascadeShown } from "../lib/alert-lines.js";
-import { clinicPath, codedName, hm, minutesText, page, providerName, staffName, state } from "./floor.js";
+import { cascadeFigures, cascadeShown, dwellMinutes } from "../lib/alert-lines.js";
+import { clinicPath, codedName, hm, minutesText, page, providerName, serverNow, staffName, state } from "./floor.js";
 import { movable } from "../lib/visit-detail.js";
 import { scheduleRender } from "./live.js";
 import { api, signedOut } from "./session.js";
@@ -32,7 +32,7 @@ function alertHeadline(a) {
   if (a.kind === "schedule") return "The schedule sent ahead for today was not booked";
   if (a.kind === "dwell") {
     const phrase = DWELL_PHRASE[a.stage] || `in ${STAGE_STATE[a.stage] || a.stage}`;
-    return `${codedName(a.visit)} ${phrase} ${minutesText(d.minutes)}${d.limit ? ` (limit ${d.limit} min)` : ""}`;
+    return `${codedName(a.visit)} ${phrase} ${minutesText(liveDwell(a))}${d.limit ? ` (limit ${d.limit} min)` : ""}`;
   }
   return `${a.kind} alert`;
 }
@@ -71,11 +71,14 @@ function movableOf(a) {
   return ids.filter((id) => movable(state.visits.get(id)) && state.providers.length > 1);
 }
 
+/** A dwell alert's wait, counting up while the patient is still in the stage (as on the wall). */
+const liveDwell = (a) => dwellMinutes(a, state.visits.get(a.visit), serverNow());
+
 function alertSignature(a) {
   const ui = alertUi.get(a.id) || {};
   return JSON.stringify([a.version, a.cleared_at, a.acknowledged_by, a.updated_at, ui.pending, ui.error, movableOf(a),
     a.kind === "cascade" ? (a.detail?.affected || []).map(codedName) : codedName(a.visit), page.staffNames.size,
-    a.kind === "cascade" ? cascadeShown(figuresOf(a)) : null]);
+    a.kind === "cascade" ? cascadeShown(figuresOf(a)) : a.kind === "dwell" ? Math.round(liveDwell(a)) : null]);
 }
 
 function alertNode(a) {
@@ -158,6 +161,12 @@ function syncAlertList(list, alerts) {
   });
   for (const stale of existing.values()) stale.remove();
 }
+
+// A patient's wait in a "waiting too long" alert counts up as the wall's does (a node is rebuilt only when its
+// minute changes).
+setInterval(() => {
+  if (!$("app").hidden && state.seq !== null) renderAlerts();
+}, 5000);
 
 export function renderAlerts() {
   const all = [...state.alerts.values()].sort((a, b) => {

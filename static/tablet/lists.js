@@ -94,8 +94,11 @@ export function renderNow() {
 /** The floor's active alerts; a cascade's minutes are its provider's live delay (`board.delays`), as on the wall. */
 export function renderTabletAlerts() {
   renderAlerts($("tablet-alerts"), board.alerts.values(),
-    { visit: (id) => board.visits.get(id), provider: providerName, clock, delay: (id) => board.delays.get(id) });
+    { visit: (id) => board.visits.get(id), provider: providerName, clock, delay: (id) => board.delays.get(id),
+      now: serverNow });
 }
+// A patient's wait in an alert counts up as the wall's does (redrawn only when a minute has passed).
+setInterval(() => { if ($("tablet-alerts")) renderTabletAlerts(); }, 5000);
 
 function renderSummary() {
   if (board.seq === null) {

@@ -259,3 +259,34 @@ def test_the_managers_alerts_list_those_to_acknowledge_first_and_fold_the_cleare
     assert roomed["token"] in cleared.first.text_content()
     assert page.locator("#alerts-cleared").evaluate("d => d.tagName === 'DETAILS' && !d.open")
     assert serious_violations(page) == []
+
+
+def test_a_patients_wait_in_an_alert_counts_up_on_the_tablet_and_the_manager_page_as_on_the_wall(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """The minutes stored when a "waiting too long" alert was raised are never moved by the server: the tablet and
+    the manager page said "16 min" while the wall said 45 (a hostile review). They count from when the patient
+    entered the stage, as the wall does."""
+    server.signed_in(Role.manager)
+    desk = server.signed_in(Role.front_desk)
+    visit = httpx.post(
+        f"{server.url}{API}/visits",
+        headers=desk,
+        timeout=10,
+        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+    ).json()["visit"]
+    manager = screens.open(f"{server.url}/manager.html")
+    sign_in_page(manager, MANAGER, PIN, device="office")
+    tablet = screens.open(f"{server.url}/")
+    sign_in_page(tablet, DESK, PIN)
+    minutes = (
+        r"s => { const m = /(\d+) min/.exec(document.querySelector(s)?.textContent || ''); return m ? +m[1] : 0; }"
+    )
+    for page, where in (
+        (manager, "#alerts > li.alert-dwell .alert-head strong"),
+        (tablet, f"#tablet-alerts li[data-alert-visit='{visit['id']}']"),
+    ):
+        page.wait_for_selector(where, timeout=30_000)
+        first = page.evaluate(f"({minutes})", where)
+        # The clinic clock runs fast: several minutes pass on it within seconds.
+        page.wait_for_function(f"s => ({minutes})(s) >= {first + 3}", arg=where, timeout=30_000)
