@@ -45,13 +45,15 @@ export function clinicHour(ms, timezone) {
 }
 
 function hourLabel(hour, timezone, now) {
-  // An instant in that clinic hour today, to word it the clinic's way ("From 9 AM").
+  // An instant in that clinic hour today, worded in the page's language ("From 9 AM", "Desde las 9").
   const at = new Date(now + (hour - clinicHour(now, timezone)) * 3600000);
+  let time;
   try {
-    return `From ${new Intl.DateTimeFormat(undefined, { hour: "numeric", timeZone: timezone }).format(at)}`;
+    time = new Intl.DateTimeFormat(language(), { hour: "numeric", timeZone: timezone }).format(at);
   } catch {
-    return `From ${hour}:00`;
+    time = `${hour}:00`;
   }
+  return t("desk.from_hour", { time });
 }
 
 
@@ -118,7 +120,7 @@ export function frontDesk({ onChange }) {
       }
       const shown = arrivalFilter({ now, timezone, dueOf });
       const title = view === "all" ? t("list.desk-arrivals-all") : view === "now" ? t("list.desk-arrivals-now")
-        : t("list.desk-arrivals-from", { when: hourLabel(Number(view.slice(1)), timezone, now).toLowerCase() });
+        : t("list.desk-arrivals-from", { when: hourLabel(Number(view.slice(1)), timezone, now) });
       const empty = t(view === "now" ? "desk.empty.now" : "desk.empty.then");
       return [
         { key: "desk-arrivals", title, stages: ["scheduled"], filter: shown,

@@ -67,7 +67,7 @@ export function renderFloor() {
       el("span", { class: "room-state", text: ROOM_STATE_LABEL[r.state] || titleCase(r.state) }));
     const v = r.visit ? board.visits.get(r.visit) : null;
     if (v) li.append(el("span", { class: "room-who", text: v.patient_name }), el("span", { class: "room-stage", text: stageLabel(v.stage) }));
-    else if (r.since) li.append(el("span", { class: "room-stage", text: `for ${duration(now - parseTime(r.since))}` }));
+    else if (r.since) li.append(el("span", { class: "room-stage", text: t("room.for", { time: duration(now - parseTime(r.since)) }) }));
     const undo = roomUndoButton(r, app.me);
     if (undo) li.append(undo);
     return li;
@@ -75,7 +75,7 @@ export function renderFloor() {
   const visits = [...board.visits.values()];
   visits.sort((a, b) => (FINISHED.has(a.stage) - FINISHED.has(b.stage)) || byStart(a, b));
   $("visits-body").replaceChildren(...visits.map((v) => el("tr", { class: FINISHED.has(v.stage) ? "finished" : "" },
-    el("td", { text: `${clock(v.start)}${v.walk_in ? " (walk-in)" : ""}` }),
+    el("td", { text: v.walk_in ? t("rooms.walk_in_at", { time: clock(v.start) }) : clock(v.start) }),
     el("td", { class: "patient", text: v.patient_name }),
     el("td", {}, visitCode(v.token)),
     el("td", { text: providerName(v.provider) }),

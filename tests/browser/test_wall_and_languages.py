@@ -270,6 +270,9 @@ def test_a_spanish_tablet_says_what_happens_in_spanish_too(server: ServerProcess
     card.wait_for(timeout=10_000)
     assert tablet.locator("#whoami").inner_text().startswith("Sesión de ")
     assert tablet.locator("#desk-when option[value='now']").inner_text() == "Atrasados y próxima hora"
+    # The hours too, in Spanish and the clinic's time ("From 9 a.m." stayed in English).
+    hours = tablet.locator("#desk-when option[value^='h']").all_inner_texts()
+    assert hours and all(h.startswith("Desde las ") and "From" not in h for h in hours), hours
     assert tablet.locator("label[for='desk-search']").inner_text() == "Buscar un paciente: nombre o código de visita"
     assert tablet.locator("[data-list='desk-checkout'] .empty").inner_text() == "Nadie está listo para la salida."
     assert tablet.locator("#live-text").inner_text() == "En vivo"
