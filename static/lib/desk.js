@@ -21,16 +21,22 @@ export function fold(text) {
 }
 
 const words = (text) => fold(text).split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+/** The name's words as typed without their punctuation ("O'Neil" as "oneil", "Lee-Park" as "leepark"). */
+const joined = (text) => fold(text).split(/\s+/u).map((w) => w.replace(/[^\p{L}\p{N}]/gu, "")).filter(Boolean);
+/** Visit codes use Crockford's alphabet, without I, L, O or U: those typed are the digits they look like. */
+const crockford = (text) => text.replace(/o/g, "0").replace(/[il]/g, "1");
 
-/** Does a visit match what the desk typed: its visit code (as the wall shows it), or every word typed is the
- *  start of a word of the patient's name ("ann le" finds "Ann Lee", "lee" finds "Lee, Ann"). */
+/** Does a visit match what the desk typed: its visit code (as the wall shows it, look-alike letters read as
+ *  the digits they look like), or every word typed is the start of a word of the patient's name, with or
+ *  without its punctuation ("ann le" finds "Ann Lee", "lee" finds "Lee, Ann", "oneil" finds "O'Neil"). */
 export function matches(visit, query) {
   const typed = words(query);
   if (typed.length === 0) return true;
   const code = fold(visit.token).replace(/[^\p{L}\p{N}]/gu, "");
-  if (code && typed.join("") === code) return true;
+  if (code && crockford(typed.join("")) === code) return true;
   const name = words(visit.patient_name);
-  return typed.every((t) => name.some((w) => w.startsWith(t)));
+  const whole = joined(visit.patient_name);
+  return typed.every((t) => name.some((w) => w.startsWith(t)) || whole.some((w) => w.startsWith(t)));
 }
 
 /** The hour (0-23) of an instant on the clinic's clock. */

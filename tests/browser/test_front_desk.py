@@ -170,3 +170,34 @@ def test_on_a_phone_the_first_card_starts_on_the_first_screen(
         phone.wait_for_function("() => document.activeElement?.id === 'walkin-name'", timeout=10_000)
         name = phone.locator("#walkin-name").bounding_box()
         assert name is not None and name["y"] >= 0 and name["y"] + name["height"] <= 844, name
+
+
+def test_the_desk_search_finds_names_typed_without_punctuation_and_codes_typed_with_look_alike_letters(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """ "oneil" did not find O'Neil, nor "leepark" Lee-Park, nor "GOO" the code G00 (codes have no I, L, O or U:
+    a hostile review). The desk's own search, run in the page."""
+    page = screens.open(f"{server.url}/")
+    cases = [
+        ("Maria O'Neil", "G00", "oneil", True),
+        ("Maria O'Neil", "G00", "o'neil", True),
+        ("Maria O'Neil", "G00", "o neil", True),
+        ("Maria O\u2019Neil", "G00", "oneil", True),
+        ("Ann Lee-Park", "6T1", "leepark", True),
+        ("Ann Lee-Park", "6T1", "ann leep", True),
+        ("Ann Lee-Park", "6T1", "park", True),
+        ("José Núñez", "6T1", "jose nunez", True),
+        ("Maria O'Neil", "G00", "GOO", True),
+        ("Maria O'Neil", "G00", "g0o", True),
+        ("Ann Lee-Park", "6T1", "6ti", True),
+        ("Ann Lee-Park", "6T1", "6tl", True),
+        ("Ann Lee-Park", "6T1", "6t7", False),
+        ("Ann Lee-Park", "6T1", "neil", False),
+        ("Maria O'Neil", "G00", "mariaoneil", False),  # across words is not one word
+    ]
+    found = page.evaluate(
+        "async (cases) => { const { matches } = await import('/lib/desk.js');"
+        " return cases.map(([name, token, query]) => matches({ patient_name: name, token }, query)); }",
+        [c[:3] for c in cases],
+    )
+    assert found == [c[3] for c in cases], [c[:3] for c, f in zip(cases, found, strict=True) if f != c[3]]
