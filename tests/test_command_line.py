@@ -66,3 +66,32 @@ def test_a_subcommand_and_its_flags_read_alike_declared_alone_or_with_every_othe
 def test_the_longest_replica_wait_ends_well_before_a_redis_command_times_out() -> None:
     """floor/log/replicas.py keeps the bound without importing the Redis client: the two must agree."""
     assert int(COMMAND_TIMEOUT * 1000) - 500 == MAX_REPLICA_TIMEOUT_MS
+
+
+def _staff(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "floor", "--log-level", "warning", "staff", *argv, "--data-dir", str(tmp_path)],
+        cwd=ROOT,
+        input="24682468\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_floor_staff_refuses_a_clinic_or_provider_id_no_clinic_file_has(tmp_path: Path) -> None:
+    """As the API refuses them: `--clinic nowhere` let the account into no clinic, `--provider nobody` linked it
+    to nobody's patients, and both were taken (a hostile review)."""
+    add = ["add", "--id", "dr-new", "--role", "provider", "--secret-stdin"]
+    wrong_clinic = _staff(tmp_path, *add, "--clinic", "nowhere", "--provider", "kim")
+    assert wrong_clinic.returncode == 1 and "no clinic 'nowhere'" in wrong_clinic.stderr, wrong_clinic.stderr
+    wrong_provider = _staff(tmp_path, *add, "--clinic", "riverside", "--provider", "nobody")
+    assert wrong_provider.returncode == 1 and "provider 'nobody'" in wrong_provider.stderr, wrong_provider.stderr
+    assert _staff(tmp_path, "list").stdout.strip() == ""  # nothing was added
+    added = _staff(tmp_path, *add, "--clinic", "riverside", "--provider", "kim")
+    assert added.returncode == 0, added.stderr
+    assert "linked to provider kim" in added.stderr
+    moved = _staff(tmp_path, "clinics", "--id", "dr-new", "--clinic", "nowhere")
+    assert moved.returncode == 1 and "no clinic 'nowhere'" in moved.stderr
+    assert "riverside" in _staff(tmp_path, "list").stdout

@@ -64,6 +64,8 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     from floor.sessions import Sessions
 
     clinics = tuple(dict.fromkeys(args.clinic or [ALL_CLINICS]))
+    if args.action in ("add", "clinics"):
+        _check_known(settings, clinics if args.clinic else (), args.provider if args.action == "add" else None)
 
     async def run() -> None:
         directory = bootstrap.directory(settings)
@@ -102,13 +104,29 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
                 say(f"Unlocked {args.id}.")
             elif args.action == "secret":
                 await sessions.set_secret(args.id, _read_secret(args), "floor staff secret")
-                say(f"New PIN or password set for {args.id}; the account is unlocked.")
+                say(f"New PIN or password set for {args.id}; the account is unlocked and its sign-ins ended.")
         except Refusal as refusal:
             raise SystemExit(f"floor: {refusal.message}") from None
         finally:
             await directory.close()
 
     asyncio.run(run())
+
+
+def _check_known(settings: Settings, clinics: tuple[str, ...], provider: str | None) -> None:
+    """A clinic or provider id mistyped is refused, as the API refuses it: the account would be let into no
+    clinic, or linked to nobody's patients (`--clinic nowhere` and `--provider nobody` were taken)."""
+    from floor.config import load_clinics
+    from floor.core.access import ALL_CLINICS
+
+    known = load_clinics(list(settings.clinic_files))
+    ids = [c.id for c in known]
+    where = "the clinic files (FLOOR_CLINICS, or the demo clinic)"
+    for clinic in clinics:
+        if clinic != ALL_CLINICS and clinic not in ids:
+            raise SystemExit(f"floor: no clinic {clinic!r} in {where}: {', '.join(ids)}; nothing was changed")
+    if provider is not None and not any(c.provider(provider) for c in known):
+        raise SystemExit(f"floor: no clinic in {where} has a provider {provider!r}; nothing was changed")
 
 
 def _read_secret(args: argparse.Namespace) -> str:
