@@ -373,10 +373,13 @@ def measures_csv(clinic: Clinic, day: dt.date, measures: ClinicMeasures) -> str:
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["clinic", "day", "provider", *columns])
-    writer.writerow([clinic.id, day.isoformat(), "", *row(measures.clinic)])
+    # The booked time's meaning, as the MeasureReport's extension says it: on-time starts and lateness are
+    # measured by it, so two clinics' rows side by side in a spreadsheet can be told apart.
+    convention = clinic.session.appointment_time.value
+    writer.writerow(["clinic", "day", "appointment_time", "provider", *columns])
+    writer.writerow([clinic.id, day.isoformat(), convention, "", *row(measures.clinic)])
     for pid, m in measures.providers.items():
-        writer.writerow([clinic.id, day.isoformat(), pid, *row(m)])
+        writer.writerow([clinic.id, day.isoformat(), convention, pid, *row(m)])
     return out.getvalue()
 
 

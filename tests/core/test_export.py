@@ -275,6 +275,8 @@ def test_the_measure_report_says_what_a_booked_time_means_and_measures_lateness_
     measures = day_measures(clinic, DAY, day.events, clinic.local(DAY, clinic.session.closes))
     report = MeasureReport.model_validate_json(to_json(measure_report(clinic, DAY, measures)))
     assert [(x.url, x.valueCode) for x in report.extension] == [(APPOINTMENT_TIME_EXTENSION, convention.value)]
+    rows = list(csv.DictReader(io.StringIO(measures_csv(clinic, DAY, measures))))
+    assert {r["appointment_time"] for r in rows} == {convention.value}
     groups = {g.code.coding[0].code: g for g in report.group}
     assert groups["worst_lateness"].measureScore.value == lateness
     starts = {p.code.coding[0].code: p.count for p in groups["on_time_starts"].population}
