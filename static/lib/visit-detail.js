@@ -274,7 +274,7 @@ export function createVisitDetail(ctx) {
     if (offer.removes && !(await confirmEnd({ title: t("confirm.remove.title", { name: v.patient_name }),
       text: t("confirm.remove.text"), yes: t("confirm.remove.yes") }))) return;
     await send(v, { type: "undo" }, (now) => (offer.removes ? t("detail.removed", { name: now.patient_name })
-      : t("detail.undone", { name: now.patient_name, stage: ctx.labels.stage(now.stage) })), "detail.could_not_undo");
+      : t("detail.undone", { name: now.patient_name, stage: ctx.labels.stage(now.stage).toLowerCase() })), "detail.could_not_undo");
   }
 
   /** A tap on the visit in detail, on the version it shows. `said(visit)`: what to say once it is taken;

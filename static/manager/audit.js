@@ -1,6 +1,10 @@
 // Audit trails: who did each step of a visit, or everything a person tapped, on a day.
 
 import { $, el, row, formState, busy, timeOf } from "./ui.js";
+import { providerName, state } from "./floor.js";
+
+/** A visit type's label from the clinic file, else its code (a type removed since). */
+const typeLabel = (code) => state.visitTypes.get(code)?.label || code;
 
 const STEP_LABEL = {
   arrived: "Arrived", roomed: "Roomed", prep_done: "Prep done", provider_in: "Provider in",
@@ -17,14 +21,14 @@ const TYPE_LABEL = {
 };
 
 function what(e, zone) {
-  if (e.type === "visit_moved") return `Moved from ${e.previous_provider} to ${e.provider}`;
+  if (e.type === "visit_moved") return `Moved from ${providerName(e.previous_provider)} to ${providerName(e.provider)}`;
   const parts = [TYPE_LABEL[e.type] || e.type.replaceAll("_", " ")];
   if (e.undone) parts.push(`“${(STEP_LABEL[e.undone] || e.undone.replaceAll("_", " ")).toLowerCase()}”`);
   if (e.room) parts.push(`room ${e.room}`);
   if (e.reason) parts.push(`(${e.reason})`);
   if (e.start) parts.push(`for ${timeOf(e.start, zone)}`);
-  if (e.provider) parts.push(`with ${e.provider}`);
-  if (e.visit_type) parts.push(`(${e.visit_type})`);
+  if (e.provider) parts.push(`with ${providerName(e.provider)}`);
+  if (e.visit_type) parts.push(`(${typeLabel(e.visit_type)})`);
   if (e.back_in_minutes) parts.push(`back in ${e.back_in_minutes} min`);
   if (e.without_teach_back) parts.push("without teach-back");
   if (e.entered_in_error) parts.push("entered in error");

@@ -3,6 +3,7 @@
 import { $, el, row, formState, busy, timeOf, addDays } from "./ui.js";
 import { STAGE_LABEL as STAGE } from "../lib/labels.js";
 import { startUnknown, untappedNote } from "./measures.js";
+import { state } from "./floor.js";
 
 
 const minutes = (m) => (m === null || m === undefined ? "—" : `${Math.round(m)} min`);
@@ -85,7 +86,7 @@ export function pastDaySection(ctx) {
     result.replaceChildren(heading, facts,
       table("past-visits", `Visits on ${day}`, ["Time", "Patient", "Code", "Provider", "Type", "How it ended"],
         visits.map((v) => [timeOf(v.start, zone), v.patient_name, v.token || "", names.get(v.provider) || v.provider,
-          v.visit_type, STAGE[v.stage] || v.stage])),
+          state.visitTypes.get(v.visit_type)?.label || v.visit_type, STAGE[v.stage] || v.stage])),
       table("past-measures", `Measures by provider, ${day}`, ["Provider", "Seen / booked", "Arrival to provider (median)",
         "Cycle time (median)", "On-time starts", "No-shows", "Worst lateness"], providerRows),
       table("past-lateness", `Lateness through ${day}`, ["Provider", "Most behind", "At", "At the close"], latenessRows));

@@ -259,7 +259,7 @@ async function sendUndo() {
     });
     putVisit(answer.visit, answer.plan);
     pins.delete(id);
-    toasts.show({ text: t("detail.undone", { name: answer.visit.patient_name, stage: stageLabel(answer.visit.stage) }) });
+    toasts.show({ text: t("detail.undone", { name: answer.visit.patient_name, stage: stageLabel(answer.visit.stage).toLowerCase() }) });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
     let text = t("detail.could_not_undo", { why: errorText(err) });

@@ -98,6 +98,8 @@ def test_a_no_show_tapped_by_mistake_is_undone_from_the_detail_later_and_a_walk_
     tablet.wait_for_function(
         "() => /Undone/.test(document.querySelector('[data-detail-message]')?.textContent)", timeout=10_000
     )
+    said = tablet.locator("[data-detail-message]").text_content()
+    assert said.endswith("is scheduled again."), said  # the stage in the sentence's case, not "is Scheduled"
     dialog.locator("[data-detail='close']").click()
     tablet.locator(f"[data-list='desk-arrivals'] [data-visit='{visit['id']}']").wait_for(timeout=10_000)
     trail = httpx.get(f"{server.url}{API}/visits/{visit['id']}/audit", headers=manager, timeout=10).json()["entries"]

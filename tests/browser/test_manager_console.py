@@ -304,6 +304,8 @@ def test_a_manager_reads_a_visits_audit_trail(server: ServerProcess, screens: Sc
     table.wait_for(timeout=10_000)
     text = table.inner_text()
     assert "Walk-in added" in text and "front-desk-1" in text and PEOPLE[Role.front_desk][0] in text
+    # The provider and the visit type by the names the clinic file gives them, not their ids.
+    assert "with Dr. Jenna Kim (Follow-up)" in text and "with kim" not in text, text
     assert "Ann Lee" in page.locator("#audit-table caption").inner_text()
     # A person's trail: everything the front desk did that day.
     page.locator("#audit-person").get_by_label("Staff member", exact=True).select_option(PEOPLE[Role.front_desk][0])
@@ -388,6 +390,7 @@ def test_a_past_day_shows_its_visits_measures_and_lateness_as_it_closed(tmp_path
         }
         assert set(visits) == {"Ann Lee", "Bo Chen"}
         assert seen["token"] in visits["Ann Lee"] and "Jenna Kim" in visits["Ann Lee"]
+        assert "Follow-up" in visits["Ann Lee"] and "follow\t" not in visits["Ann Lee"], visits["Ann Lee"]
         assert visits["Bo Chen"].split("\t")[-1] == "No show", visits["Bo Chen"]
         rows = page.locator("#past-measures tbody tr").all_inner_texts()
         measures = {r.split("\t")[0]: r.split("\t")[1:] for r in rows}
