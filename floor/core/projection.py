@@ -583,9 +583,11 @@ def project(
         v, vtype, planned, ready, show, no_room = pick
         own, before = minutes_with_provider(learned, provider, vtype)
         minutes_in = dt.timedelta(minutes=own * p)
-        if show < LIKELY_NO_SHOW and free_at < ready:
-            # Not here, likely not coming, and the provider would be waiting for them: the provider sees who
-            # is here, and fits them in if they do come. Late only by being late, not by the provider.
+        if show < LIKELY_NO_SHOW:
+            # Not here and likely not coming: the provider sees who is here, and fits them in if they do come.
+            # Late only by being late, not by the provider. (Only when the provider would otherwise be waiting
+            # for them, it was: a busy provider was projected to see two patients with chances of 0.01 and 0.05
+            # for 25 minutes each, ahead of patients waiting, and the wall said +68 min: a hostile review.)
             lateness = 0.0 if v.walk_in else show * max(0.0, minutes(ready - planned))
             projected.append(seen(v, vtype, planned, ready, lateness, ready + minutes_in, show=round(show, 2)))
             continue

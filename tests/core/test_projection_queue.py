@@ -36,7 +36,7 @@ DAY = dt.date(2026, 11, 23)
 
 def plain_queue(floor: Floor, provider: str, now: dt.datetime, free_at: dt.datetime) -> list[ProjectedVisit]:
     """The walk as first written: each time the provider comes free, scan everyone for who is ready. A patient
-    not come and likely not to, whom the provider would be waiting for, is fitted in when ready (expected lateness).
+    not come and likely not to never holds the provider: fitted in when ready (expected lateness).
     A patient who gets a room later than they would be roomed (`rooming`) is ready that much later."""
     p = pace(floor, provider)
     convention = floor.clinic.session.appointment_time
@@ -53,7 +53,7 @@ def plain_queue(floor: Floor, provider: str, now: dt.datetime, free_at: dt.datet
         pick = min(ready_now, key=lambda q: (q[0].start, q[0].id)) if ready_now else min(queue, key=lambda q: q[3])
         queue.remove(pick)
         v, vtype, planned, ready, show = pick
-        if show < LIKELY_NO_SHOW and free_at < ready:
+        if show < LIKELY_NO_SHOW:
             projected.append(
                 ProjectedVisit(
                     v.id,

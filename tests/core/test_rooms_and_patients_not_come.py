@@ -162,6 +162,41 @@ def test_a_patient_not_due_yet_counts_in_full() -> None:
     assert "kim" in day.first_raise and day.first_raise["kim"] < at("10:00")
 
 
+def test_a_patient_likely_not_coming_does_not_hold_a_busy_provider() -> None:
+    """Dr. Kim has been with a procedure since 8:52; her 8:10 new patient never came and was not marked a
+    no-show. Only when she would otherwise be waiting for that patient was the patient left out: busy, she was
+    projected to see them for 25 minutes ahead of the patients really waiting, and every screen showed that
+    delay (a hostile review: a wall at +68 min for two patients with chances of 0.01 and 0.05)."""
+    day = Day(reviewing=False)
+    absent, proc, waiting, later = (
+        day.tap("07:30", BookVisit(name, "kim", vtype, at(time)))
+        for name, vtype, time in (
+            ("P Absent", "new", "08:10"),
+            ("P Procedure", "procedure", "08:30"),
+            ("P Waiting", "follow", "08:50"),
+            ("P Later", "follow", "09:10"),
+        )
+    )
+    for when, command in (
+        ("08:28", TakeStep(proc, Stage.arrived)),
+        ("08:35", TakeStep(proc, Stage.roomed, "e1")),
+        ("08:45", TakeStep(proc, Stage.prep_done)),
+        ("08:50", TakeStep(waiting, Stage.arrived)),
+        ("08:52", TakeStep(waiting, Stage.roomed, "e2")),
+        ("08:52", TakeStep(proc, Stage.provider_in)),
+        ("09:00", TakeStep(waiting, Stage.prep_done)),
+    ):
+        day.tap(when, command)
+    day.run("09:05")
+    soon = {p.visit: p for p in project(day.floor, "kim", day.now).visits}
+    assert soon[absent].show < projection.LIKELY_NO_SHOW
+    # The patient waiting is seen after the procedure, and the 9:10 patient after them: nobody in between (the
+    # absent patient's 25 minutes made it 38).
+    assert soon[waiting].lateness > 15
+    assert soon[later].lateness < 20, soon[later]
+    assert soon[absent].lateness < 10  # late only by not being here, weighed by their chance
+
+
 def _one_assistant_morning() -> tuple[Day, list[str]]:
     """One medical assistant: by 9:00 six patients have been roomed and prepped one at a time (six minutes
     each) into six of the ten rooms, and wait for Dr. Okafor; then four of Dr. Kim's patients, booked 9:00 to

@@ -382,12 +382,13 @@ def test_explain_names_each_false_alert_and_missed_episode_and_the_steps_not_yet
         found[world] = cases
     # Taps on time: nothing is untapped, and each visit has one lateness.
     assert not any("untapped" in c.why or "/" in c.text for c in found["default"])
-    # Taps late (nothing learned): two false alerts raised while a step of kim's had happened and was not yet
-    # tapped (on the third day at 11:02, the patient booked for 11:10 had come at 11:00), and provider-ins late by
-    # their taps: the 10:39 patient really 25 minutes late, 30 by the tap.
+    # Taps late (nothing learned): a false alert raised while a step of kim's had happened and was not yet tapped
+    # (on the third day at 11:02, the patient booked for 11:10 had come at 11:00), and provider-ins late by their
+    # taps: the 10:39 patient really 25 minutes late, 30 by the tap. (A second, on the first day, went once a
+    # patient likely not coming no longer held a busy provider in the projection.)
     untapped = [c for c in found["tap_lag"] if "untapped" in c.why]
-    assert [(c.seed, c.provider) for c in untapped] == [(1000, "kim"), (1002, "kim")]
-    assert "raised 11:02" in untapped[1].text and "10:39+25/+30" in untapped[1].text
+    assert [(c.seed, c.provider) for c in untapped] == [(1002, "kim")]
+    assert "raised 11:02" in untapped[0].text and "10:39+25/+30" in untapped[0].text
 
 
 def test_truth_takes_two_visits_booked_at_one_time_in_the_order_they_were_seen() -> None:
