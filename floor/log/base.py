@@ -150,6 +150,11 @@ class EventLog(ABC):
         appends are safe once stored (fsynced on disk) has nothing to wait for."""
         return
 
+    async def holds(self, clinic: str, seq: int, held: str) -> bool:
+        """Whether the log's event at `seq` is the one whose `mark` is `held` (True when that cannot be told: no
+        mark given, or an entry stored before marks were). A log only this process writes holds what it folded."""
+        return True
+
     @abstractmethod
     async def last_seq(self, clinic: str) -> int:
         """The seq of the clinic's last stored event (0 when there is none)."""

@@ -320,6 +320,16 @@ class RedisLog(EventLog):
             await client.aclose()  # a failover moved the slot: learn the new layout
         raise AssertionError("unreachable: attempts() gives up")
 
+    async def holds(self, clinic: str, seq: int, held: str) -> bool:
+        if not held or seq < 1:
+            return True
+        stream = self._keys(clinic)[0]
+        entries = await self._call(lambda: self.redis.xrange(stream, f"{seq}-0", f"{seq}-0"))
+        if not entries:
+            return False
+        stored = entries[0][1].get(b"m")
+        return stored is None or stored.decode() == held
+
     async def last_seq(self, clinic: str) -> int:
         value = await self._call(lambda: self.redis.get(self._keys(clinic)[1]))
         return int(value or 0)

@@ -39,6 +39,14 @@ class Follower:
                         self.set_stale(False)
                     backoff.reset()
                     continue
+                if not events and await self.log.last_seq(self.id) < self.today.floor.seq:
+                    # Nothing new, and the log is behind this floor: it lost what this server folded (a tap stored
+                    # on the primary, answered 503 unconfirmed, then a failover). Catching up starts over from it.
+                    async with self.writer.lock:
+                        await self.writer.catch_up()
+                        self.set_stale(False)
+                    backoff.reset()
+                    continue
                 if not self.today.stale and all(e.seq <= self.today.floor.seq for e in events):
                     # Nothing new (this server's own taps, folded already): the writer's lock is left to taps.
                     backoff.reset()

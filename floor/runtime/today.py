@@ -26,6 +26,8 @@ class Today:
         self.events: list[Event] = []
         #: The seq just before today's first event: a screen at or below it saw another day's board.
         self.base = 0
+        #: The mark of the event at `base`, where this server folded it (the last day's last event), else ''.
+        self._held_before = ""
         #: True while a shared log cannot be reached: what screens see may be behind.
         self.stale = False
         #: What the clinic's past days say its visits take (`Writer.learn`), and the clinic day it was learned for.
@@ -37,12 +39,14 @@ class Today:
     def id(self) -> str:
         return self.clinic.id
 
-    def open(self, day: dt.date, base: int) -> None:
-        """An empty floor for `day`, its first event's seq following `base`."""
+    def open(self, day: dt.date, base: int, held: str = "") -> None:
+        """An empty floor for `day`, its first event's seq following `base`; `held`: the mark of the event at
+        `base` this server folded (the last day's last), '' when it does not know it (loaded from the log)."""
         self.floor = Floor(self.clinic, day, base, self.ids)
         self.floor.learned = self.learned
         self.base = base
         self.events = []
+        self._held_before = held
 
     def fold(self, event: Event) -> Touched:
         touched = self.floor.apply(event)
@@ -51,9 +55,10 @@ class Today:
 
     @property
     def held(self) -> str:
-        """The `mark` of the last event folded today ('' before the day's first): what a shared log checks holds
-        there before it takes this server's next append (floor.log.base.Diverged)."""
-        return mark(self.events[-1]) if self.events else ""
+        """The `mark` of the last event this server folded (before the day's first, the last day's last; '' when it
+        loaded the day from the log): what a shared log checks holds there before it takes this server's next
+        append (floor.log.base.Diverged)."""
+        return mark(self.events[-1]) if self.events else self._held_before
 
     def stored_already(self, event: Event) -> bool:
         """Whether `event` is the one folded at its seq (an append of ours that was stored, answered late)."""

@@ -180,11 +180,19 @@ class Writer:
                 except Refusal:
                     # With a shared log this floor may be behind another server's taps (the follower is a moment
                     # late): the step may be right on the log's floor (a room another server freed, a visit it
-                    # booked). Refuse only what the floor refuses once it holds everything stored.
-                    if not self.log.shared or await self.log.last_seq(self.id) <= floor.seq:
+                    # booked). Or ahead of the log: a tap it folded, answered 503 as not yet confirmed by a
+                    # replica, that a failover then lost; its retry was refused against this floor and the tap
+                    # was lost (a hostile review). Refuse only what the floor refuses once it is the log's.
+                    if not self.log.shared:
                         raise
-                    await self.catch_up()
-                    continue
+                    last = await self.log.last_seq(self.id)
+                    if last > floor.seq:
+                        await self.catch_up()
+                        continue
+                    if last < floor.seq or not await self.log.holds(self.id, floor.seq, self.today.held):
+                        await self.reload()
+                        continue
+                    raise
                 touched = floor.preview(event)
                 receipt = None
                 if idem is not None:
@@ -418,7 +426,9 @@ class Writer:
     def _new_day(self, day: dt.date) -> None:
         self.feed.fan_out()  # the last day's updates go out before its screens are resynced
         log.info("clinic_day_opened", clinic=self.id, day=str(day), seq=self.today.floor.seq)
-        self.today.open(day, self.today.floor.seq)
+        # The last day's last event, as this server folded it: the new day's first append is checked against it
+        # (a failover that lost it, with another server's first event of the day stored since, went unnoticed).
+        self.today.open(day, self.today.floor.seq, self.today.held)
         self.feed.restart()
 
     async def learn(self) -> Learned:

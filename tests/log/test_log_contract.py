@@ -343,3 +343,8 @@ async def test_a_shared_log_refuses_an_append_after_another_event_than_the_write
             await log.tail(CLINIC, 3, 0.1, mark(lost))
         with pytest.raises(Diverged):  # a writer behind is refused so, not handed events to fold on its own
             await log.append(CLINIC, record(3), mark(lost))
+    # Whether the event at a seq is the one a reader folded: what a refused tap asks before it is refused.
+    assert await log.holds(CLINIC, 2, mark(record(2).event))
+    assert await log.holds(CLINIC, 2, mark(lost)) is not log.shared
+    assert await log.holds(CLINIC, 9, mark(lost)) is not log.shared  # the log has no seq 9
+    assert await log.holds(CLINIC, 2, "")  # nothing to tell by

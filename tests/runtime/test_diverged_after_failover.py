@@ -20,7 +20,9 @@ from floor.core.commands import BookVisit, TakeStep
 from floor.core.errors import Refusal, Why
 from floor.core.journey import Stage
 from floor.fanout import Hub
-from floor.runtime import ClinicRuntime
+from floor.log.base import NotReplicated
+from floor.log.replicas import ReplicaAck
+from floor.runtime import ClinicRuntime, Idempotency
 from tests.runtime.test_ids_never_reused import LossyRedis, dwell_clinic
 
 pytestmark = pytest.mark.anyio
@@ -118,3 +120,70 @@ async def test_catching_up_finds_it_too(lossy: LossyRedis) -> None:
     await a.writer.catch_up()
     assert phantom not in a.floor.visits and a.floor.visits[real].stage is Stage.roomed
     assert a.floor.seq == seq + 1
+
+
+async def test_the_retry_of_a_tap_answered_unconfirmed_that_a_failover_then_lost_is_stored(lossy: LossyRedis) -> None:
+    """A tap stored on the primary and answered 503 (no replica confirmed it) is on this server's floor; the
+    failover loses it. Its retry with the same Idempotency-Key was refused against that floor (the visit 'is
+    roomed'), and the tap was lost. The floor starts over from the log first, and the retry is stored."""
+    clock = ManualClock(START)
+    a, b = await _two_servers(lossy, clock)
+    visit = await _walk_in(a, "Ann Lee")
+    await b.writer.catch_up()
+    await lossy.keep()
+    a.writer.log.replica_ack = ReplicaAck(replicas=1, timeout_ms=50)  # this Redis has no replica: never confirmed
+    room = TakeStep(visit, Stage.roomed, room="e1")
+    key = Idempotency("tablet-1:0001", "sha256:room-ann")
+    with pytest.raises(NotReplicated):
+        await a.handle(room, "ma", "t2", key)
+    assert a.floor.visits[visit].stage is Stage.roomed and a.floor.seq == 2
+    await lossy.lose()  # the failover: the log is at seq 1 again, the receipt gone
+    a.writer.log.replica_ack = ReplicaAck()
+    again = await a.handle(room, "ma", "t2", key)
+    assert not again.replayed and again.event.seq == 2
+    await b.writer.catch_up()
+    assert b.floor.visits[visit].stage is Stage.roomed and b.floor.seq == 2
+
+
+async def test_a_server_whose_folded_tap_the_log_lost_and_nobody_followed_starts_over_while_following(
+    lossy: LossyRedis,
+) -> None:
+    """Nobody stores after the failover: the follower sees the log behind this floor and starts over."""
+    clock = ManualClock(START)
+    a, _ = await _two_servers(lossy, clock)
+    await _walk_in(a, "Kept")
+    await lossy.keep()
+    phantom = await _walk_in(a, "Phantom")
+    await lossy.lose()
+    following = asyncio.create_task(a.follow(wait=0.1))
+    try:
+        for _ in range(100):
+            if phantom not in a.floor.visits:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+    assert phantom not in a.floor.visits and a.floor.seq == 1
+
+
+async def test_a_divergence_across_midnight_is_found_by_the_new_days_first_append(lossy: LossyRedis) -> None:
+    """The failover loses the last day's last event; another server's first event of the new day is stored at its
+    seq. The new day's floor carries the mark of the last day's last event, so this server's first append of the
+    day is refused and it starts over (before, it stored on top and never showed the other server's first)."""
+    clock = ManualClock(START + dt.timedelta(hours=8, minutes=30))  # 17:30 in Chicago
+    a, b = await _two_servers(lossy, clock)
+    await _walk_in(a, "Kept")
+    await b.writer.catch_up()
+    await lossy.keep()
+    await _walk_in(a, "Phantom")
+    await lossy.lose()
+    clock.advance(hours=15)  # 08:30 the next morning
+    a.tick()
+    b.tick()
+    morning = await _walk_in(b, "Morning")
+    other = await _walk_in(a, "Other")
+    assert set(a.floor.visits) == {morning, other} and a.floor.seq == 3
+    await b.writer.catch_up()
+    assert set(b.floor.visits) == {morning, other}
