@@ -249,16 +249,17 @@ class Sessions:
         log.info("staff_clinics_changed", staff=staff_id, clinics=list(clinics), by=by)
         return member
 
-    async def set_secret(self, staff_id: str, secret: str, by: str) -> None:
+    async def set_secret(self, staff_id: str, secret: str, by: str, keep: str = "") -> None:
         """A new PIN or password: the account is unlocked, and every sign-in it had ends (a new PIN is what a
-        manager sets after a PIN was seen or a tablet lost; the tablet signed in with the old one must stop)."""
+        manager sets after a PIN was seen or a tablet lost; the tablet signed in with the old one must stop), but
+        `keep` (a session's token hash): the one a manager set their own PIN from."""
         check_secret(secret)
         member = await self._member(staff_id)
         stored = await asyncio.to_thread(hash_secret, secret, self.cost)
         await self.directory.replace_staff(msgspec.structs.replace(member, secret=stored))
         await self.directory.clear_strikes(account_key(staff_id))
-        ended = await self.directory.end_sessions_of(staff_id)
-        self._forget(lambda c: c.person == staff_id)
+        ended = await self.directory.end_sessions_of(staff_id, keep)
+        self._forget(lambda c: c.person == staff_id and c.session != keep)
         log.info("staff_secret_changed", staff=staff_id, by=by, sessions_ended=ended)
 
     async def unlock(self, staff_id: str, by: str) -> None:

@@ -18,9 +18,10 @@ _WRITING = frozenset("\u200c\u200d\u200e\u200f")
 #: Letters that draw nothing (Unicode's Default_Ignorable_Code_Point fillers, which are not format characters, and
 #: the blank braille pattern): a name of them alone, or of marks that combine with nothing, shows as nothing.
 _BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
-#: Categories that draw nothing on their own: marks that combine with the letter before them, and code points
-#: Unicode has not assigned.
-_NOTHING_ALONE = frozenset({"Mn", "Me", "Cn", "Cf"})
+#: Categories that draw nothing on their own: marks that combine with the letter before them, and format
+#: characters. (Code points this Python's Unicode does not know are taken as visible: an emoji or a script newer
+#: than it is, such as U+1FAE8 on Python 3.11, is not blank.)
+_NOTHING_ALONE = frozenset({"Mn", "Me", "Cf"})
 
 
 def unreadable(field: str, value: str, multiline: bool = False) -> str | None:

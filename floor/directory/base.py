@@ -265,9 +265,10 @@ class SignInStore(ABC):
         no such session: of two servers ending one, only one hears True."""
 
     @abstractmethod
-    async def end_sessions_of(self, person: str) -> int:
-        """End every session of a staff member or display (removed, revoked, their clinics changed); how many
-        there were. The `revision` moves when there was at least one."""
+    async def end_sessions_of(self, person: str, keep: str = "") -> int:
+        """End every session of a staff member or display (removed, revoked, their clinics changed, a new PIN)
+        but the one whose token hash is `keep` (the manager setting their own PIN keeps the page they did it
+        from); how many ended. The `revision` moves when at least one did."""
 
     @abstractmethod
     async def revision(self) -> int:

@@ -256,8 +256,8 @@ class EmbeddedDirectory(Directory):
         return True
 
     @_changes
-    async def end_sessions_of(self, person: str) -> int:
-        ended = [h for h, s in self._state.sessions.items() if s.person == person]
+    async def end_sessions_of(self, person: str, keep: str = "") -> int:
+        ended = [h for h, s in self._state.sessions.items() if s.person == person and h != keep]
         for h in ended:
             del self._state.sessions[h]
         if ended:

@@ -74,10 +74,15 @@ return 1
 """
 
 _END_SESSIONS_OF = """
+local keep = ARGV[1] or ''
 local hashes = redis.call('SMEMBERS', KEYS[1])
 local ended = 0
-for _, h in ipairs(hashes) do ended = ended + redis.call('DEL', KEYS[2] .. h) end
-redis.call('DEL', KEYS[1])
+for _, h in ipairs(hashes) do
+  if h ~= keep then
+    ended = ended + redis.call('DEL', KEYS[2] .. h)
+    redis.call('SREM', KEYS[1], h)
+  end
+end
 if ended > 0 then redis.call('INCR', KEYS[3]) end
 return ended
 """
@@ -303,11 +308,12 @@ class RedisDirectory(Directory):
             )
         )
 
-    async def end_sessions_of(self, person: str) -> int:
+    async def end_sessions_of(self, person: str, keep: str = "") -> int:
         return int(
             await self._do(
                 self._scripts["end_of"](
-                    keys=[self._key("sessions-of", person), self._key("session", ""), self._key("revision")]
+                    keys=[self._key("sessions-of", person), self._key("session", ""), self._key("revision")],
+                    args=[keep],
                 )
             )
         )

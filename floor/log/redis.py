@@ -211,8 +211,8 @@ class RedisLog(EventLog):
                 # answered at once, rather than each waiting the whole timeout in turn (eight taps at once had
                 # their 503s 1 to 15 s late: a hostile review).
                 raise LogUnavailable(
-                    f"a replica did not confirm this clinic's last tap within {self.replica_ack.timeout_ms} ms; "
-                    f"nothing was stored (the next try in {waits:.1f} s)"
+                    f"a replica did not confirm this clinic's last tap within {self.replica_ack.timeout_ms} ms "
+                    f"(the next try in {waits:.1f} s)"
                 )
             answer, replicated = await self._call(lambda: self._append_and_wait(stream, keys, args))
         else:

@@ -316,6 +316,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         #: Bytes received of the request head now being read; None from its headers' end to the message's.
         self._head: int | None = 0
         self._headers = 0
+        #: Bytes of the request line and headers parsed so far, and whether they went past a limit.
+        self._parsed = 0
+        self._too_large = False
         #: Heads read whole on this connection: data that ended one is not counted against the next.
         self._heads = 0
 
@@ -328,7 +331,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         except _HeadTooLarge:  # pragma: no cover - httptools wraps it; kept in case a version does not
             self._refuse_head()
             return
-        if self._headers > HEADERS_LIMIT:
+        if self._too_large:
             self._refuse_head()
         elif reading and self._head is not None and self._heads == heads:
             self._head += len(data)
@@ -336,7 +339,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
                 self._refuse_head()
 
     def send_400_response(self, msg: str) -> None:
-        if self._headers > HEADERS_LIMIT:
+        if self._too_large:
             return  # the parser stopped on our own callback: data_received answers 431
         super().send_400_response(msg)
 
@@ -349,12 +352,24 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._headers = 0
+        self._parsed = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers += 1
-        if self._headers > HEADERS_LIMIT:
-            raise _HeadTooLarge
+        self._count(len(name) + len(value) + 4)
         super().on_header(name, value)
+
+    def _count(self, size: int) -> None:
+        """The head as parsed so far, held to the limits whatever the pieces the network brought it in (the bytes
+        received, counted in data_received, bound what is kept before a header is whole)."""
+        self._parsed += size
+        if self._headers > HEADERS_LIMIT or self._parsed > HEAD_LIMIT:
+            self._too_large = True
+            raise _HeadTooLarge
 
     def on_headers_complete(self) -> None:
         self._head = None

@@ -238,7 +238,8 @@ async def unlock_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> Sta
 )
 async def set_secret(floors: FloorsDep, who: Who, staff: FromPath[str], data: JSONBody[NewSecret]) -> None:
     await _yours(floors, who, staff)
-    await floors.sessions.set_secret(staff, data.secret, who.person)
+    # Your own new PIN keeps the sign-in you set it from; every other one of yours ends.
+    await floors.sessions.set_secret(staff, data.secret, who.person, who.session if staff == who.person else "")
     floors.recheck_sessions()
 
 

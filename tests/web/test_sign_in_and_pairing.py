@@ -480,6 +480,17 @@ def test_a_new_pin_ends_the_sign_ins_made_with_the_old_one_and_closes_their_sock
     assert attempt(client, DESK, "8642").status_code == 201
 
 
+def test_a_manager_setting_their_own_pin_keeps_the_sign_in_they_set_it_from(on_each_directory) -> None:
+    """Their other sign-ins end, as anyone's do; the page they set it from stays signed in."""
+    client, floors = on_each_directory
+    here = sign_in(client, floors, Role.manager)
+    elsewhere = sign_in(client, floors, Role.manager, device="tablet-2")
+    assert client.put(f"/api/staff/{MANAGER}/secret", headers=here, json={"secret": "8642"}).status_code == 204
+    assert client.get("/api/me", headers=here).status_code == 200
+    assert client.get("/api/me", headers=elsewhere).status_code == 401
+    assert attempt(client, MANAGER, "8642").status_code == 201
+
+
 # -- signing out ---------------------------------------------------------------------------------------------
 
 
