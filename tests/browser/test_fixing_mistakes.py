@@ -14,7 +14,15 @@ import pytest
 from playwright.sync_api import Page
 
 from floor.core.access import Role
-from tests.browser.conftest import CLINIC, Screens, fast_clock_server, pair_wall, serious_violations, sign_in_page
+from tests.browser.conftest import (
+    CLINIC,
+    Screens,
+    book_visit,
+    fast_clock_server,
+    pair_wall,
+    serious_violations,
+    sign_in_page,
+)
 from tests.server.conftest import ServerProcess
 from tests.support.staff import PEOPLE, PIN
 
@@ -271,12 +279,7 @@ def test_a_patients_wait_in_an_alert_counts_up_on_the_tablet_and_the_manager_pag
     entered the stage, as the wall does."""
     server.signed_in(Role.manager)
     desk = server.signed_in(Role.front_desk)
-    visit = httpx.post(
-        f"{server.url}{API}/visits",
-        headers=desk,
-        timeout=10,
-        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
-    ).json()["visit"]
+    visit = book_visit(server, desk, "Ann Lee")
     manager = screens.open(f"{server.url}/manager.html")
     sign_in_page(manager, MANAGER, PIN, device="office")
     tablet = screens.open(f"{server.url}/")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 
@@ -57,6 +58,20 @@ async def _walk_in(server: ClinicRuntime, name: str) -> str:
     return (await server.handle(BookVisit(name, "kim", "follow", walk_in=True), "desk", "t1")).touched.visit.id
 
 
+async def _follow_until(server: ClinicRuntime, done: Callable[[], bool]) -> None:
+    """The server follows the log until `done` (at most five seconds)."""
+    following = asyncio.create_task(server.follow(wait=0.1))
+    try:
+        for _ in range(100):
+            if done():
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+
+
 async def _diverged(lossy: LossyRedis) -> tuple[ClinicRuntime, ClinicRuntime, str, str, int]:
     """Server A folded a walk-in at n+1 that a failover lost; server B stored another at n+1 since. Returns A, B,
     the lost visit, the one stored instead, and n + 1."""
@@ -99,16 +114,7 @@ async def test_a_follower_that_meets_the_log_going_on_from_another_event_starts_
     a, b, phantom, real, seq = await _diverged(lossy)
     await b.handle(TakeStep(real, Stage.roomed, room="e1"), "ma", "t2")  # seq n+2, on top of REAL
 
-    following = asyncio.create_task(a.follow(wait=0.2))
-    try:
-        for _ in range(100):
-            if real in a.floor.visits:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        following.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await following
+    await _follow_until(a, lambda: real in a.floor.visits)
     assert phantom not in a.floor.visits
     assert a.floor.visits[real].stage is Stage.roomed
     assert a.floor.seq == seq + 1 and not a.stale
@@ -155,16 +161,7 @@ async def test_a_server_whose_folded_tap_the_log_lost_and_nobody_followed_starts
     await lossy.keep()
     phantom = await _walk_in(a, "Phantom")
     await lossy.lose()
-    following = asyncio.create_task(a.follow(wait=0.1))
-    try:
-        for _ in range(100):
-            if phantom not in a.floor.visits:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        following.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await following
+    await _follow_until(a, lambda: phantom not in a.floor.visits)
     assert phantom not in a.floor.visits and a.floor.seq == 1
 
 
