@@ -95,7 +95,7 @@ def test_the_manager_moves_a_roomed_patient_to_another_provider_from_the_timelin
     console.locator("#audit-visit").get_by_label("Visit", exact=True).select_option(visit)
     console.click("#audit-visit button[type=submit]")
     console.locator("#audit-table").wait_for(timeout=10_000)
-    assert "Moved from kim to okafor" in console.locator("#audit-table").inner_text()
+    assert "Moved from Dr. Jenna Kim to Dr. Daniel Okafor" in console.locator("#audit-table").inner_text()
 
 
 def test_the_front_desk_moves_a_waiting_patient_from_the_visits_detail(server: ServerProcess, screens: Screens) -> None:

@@ -18,6 +18,7 @@ from litestar.testing import TestClient
 from structlog.testing import capture_logs
 
 from floor.close_codes import CLOSE_FORBIDDEN
+from floor.config import demo_clinic_path
 from floor.core.access import Role
 from floor.directory.base import Directory
 from floor.directory.embedded import EmbeddedDirectory
@@ -154,6 +155,10 @@ def test_floor_staff_add_and_clinics_set_an_accounts_clinics(tmp_path: Path, mon
     from floor.cli import main
 
     data = str(tmp_path / "data")
+    # The clinic files name both clinics (`floor staff` refuses a clinic none of them has).
+    lakeside = tmp_path / "lakeside.toml"
+    lakeside.write_text(demo_clinic_path().read_text().replace('id = "riverside"', f'id = "{LAKESIDE}"', 1))
+    monkeypatch.setenv("FLOOR_CLINICS", f"{demo_clinic_path()}:{lakeside}")
     # `main` points the logs at this test's captured stderr, which later tests would find closed.
     monkeypatch.setattr("floor.cli.configure", lambda level: None)
     monkeypatch.setattr("sys.stdin", io.StringIO(PIN + "\n"))
