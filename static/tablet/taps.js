@@ -120,6 +120,8 @@ async function sendStep(card, step, room) {
   const shownStage = card.dataset.stage;
   // "This tap happened: 5 minutes ago" (tablet/late.js) goes with this step only.
   const minutesAgo = takeMinutesAgo();
+  // A step sent from the keyboard (or a switch): its card is drawn again elsewhere, and focus fell to the page.
+  const focused = card.contains(document.activeElement);
   const p = { step, room, version, list, key: newKey(), waiting: null, ctrl: new AbortController() };
   pending.set(id, p);
   if (app.pickerFor === id) app.pickerFor = null;
@@ -151,7 +153,18 @@ async function sendStep(card, step, room) {
   } finally {
     if (pending.get(id) === p) pending.delete(id);
     render();
+    if (focused) queueMicrotask(() => keepFocus(id));
   }
+}
+
+/** Where focus goes after a step sent from the keyboard, once the lists are drawn again: the toast's Undo (it
+ *  lasts six seconds), else the visit's card; never left on the page's body, where the next Tab starts over. */
+function keepFocus(id) {
+  const active = document.activeElement;
+  if (active && active !== document.body) return;
+  const undo = document.getElementById("toast-region")?.querySelector("[data-action='undo']");
+  const card = document.querySelector(`[data-visit="${CSS.escape(id)}"]`);
+  (undo || card?.querySelector("button:not([disabled])"))?.focus({ preventScroll: !undo });
 }
 
 /** A refused card is pinned at the top of its list, which may be above the screen (a card tapped far down):

@@ -201,3 +201,21 @@ def test_the_desk_search_finds_names_typed_without_punctuation_and_codes_typed_w
         [c[:3] for c in cases],
     )
     assert found == [c[3] for c in cases], [c[:3] for c, f in zip(cases, found, strict=True) if f != c[3]]
+
+
+def test_a_step_sent_from_the_keyboard_leaves_focus_on_its_undo_not_on_the_page(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """The card is drawn again elsewhere once its step is stored; focus fell to the page's body, and the toast's
+    Undo (six seconds) was hard to reach from the keyboard (a hostile review)."""
+    visit = book_visit(server, server.signed_in(Role.front_desk), "Ann Lee", start=f"{DAY}T09:20:00")
+    desk = screens.open(f"{server.url}/")
+    sign_in_page(desk, PEOPLE[Role.front_desk][0], PIN)
+    arrived = desk.locator(f"[data-visit='{visit['id']}'] [data-action='next'][data-step='arrived']").first
+    arrived.focus()
+    desk.keyboard.press("Enter")
+    undo = desk.locator("#toast-region [data-action='undo']")
+    undo.wait_for(timeout=10_000)
+    desk.wait_for_function("() => document.activeElement?.dataset?.action === 'undo'", timeout=10_000)
+    desk.keyboard.press("Enter")
+    desk.locator(f"[data-list='desk-arrivals'] [data-visit='{visit['id']}']").wait_for(timeout=10_000)
