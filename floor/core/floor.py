@@ -474,7 +474,12 @@ class Floor:
             )
         self._check_provider_and_type(c.provider, c.visit_type)
         start = self._today(c.start)
-        if (start, c.provider, c.visit_type, c.notes) == (visit.start, visit.provider, visit.visit_type, visit.notes):
+        if (start.astimezone(dt.UTC), c.provider, c.visit_type, c.notes) == (
+            visit.start.astimezone(dt.UTC),
+            visit.provider,
+            visit.visit_type,
+            visit.notes,
+        ):  # instants, as the schedule compares them (floor/core/schedule.py `_row`)
             raise Refusal(
                 Why.invalid, "The visit already has that start, provider, visit type and notes.", visit=visit.id
             )

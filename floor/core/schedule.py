@@ -300,7 +300,15 @@ def _row(floor: Floor, a: Appointment, visit: Visit | None) -> tuple[Command | N
             "correct it on the floor or in the schedule"
         )
     # A patient moved to another provider on the floor is still booked with the one the schedule names.
-    same = (visit.start, visit.booked_with, visit.visit_type, visit.notes) == (start, a.provider, a.visit_type, a.notes)
+    # Instants compared, not wall times: a start read back from the log carries a fixed offset, and Python's `==`
+    # between two zones is False inside the hour repeated when the clocks go back (PEP 495): the same file
+    # imported again after a restart "moved" its 01:30 visit to 01:30.
+    same = (visit.start.astimezone(dt.UTC), visit.booked_with, visit.visit_type, visit.notes) == (
+        start.astimezone(dt.UTC),
+        a.provider,
+        a.visit_type,
+        a.notes,
+    )
     if same:
         return None, result(Outcome.unchanged)
     if visit.stage is not Stage.scheduled:

@@ -200,4 +200,9 @@ def _time(text: str, clinic: Clinic, day: dt.date) -> dt.datetime | None:
             f"time {text!r} has an offset but no date; a time without a date is clinic time: write "
             f"08:00, or a full date and time with its offset like {example}"
         )
-    return clinic.local(day, at)
+    local = clinic.local(day, at)
+    back = local.astimezone(dt.UTC).astimezone(clinic.tz)
+    if back.replace(tzinfo=None) != local.replace(tzinfo=None):
+        # 02:30 on the morning the clocks go forward: no such moment; taken, it was booked at 03:30.
+        raise ValueError(f"time {text!r} does not exist on {day} in {clinic.timezone}: the clocks go forward over it")
+    return local

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 
 from floor.config import demo_clinic
-from floor.core.schedule import Problem, ScheduleRefused
+from floor.core.commands import Tap
+from floor.core.events import Event
+from floor.core.floor import Floor
+from floor.core.ids import Ids
+from floor.core.schedule import Problem, ScheduleRefused, plan
 from floor.schedule import Format, read
 
 CLINIC = demo_clinic()  # providers kim, okafor, silva, hart; visit types new, follow, annual, procedure
@@ -159,3 +164,33 @@ def test_a_date_without_a_time_is_refused_not_booked_at_midnight() -> None:
         read(body, Format.csv, CLINIC, DAY)
     assert [(p.line, p.field) for p in refused.value.problems] == [(2, "time")]
     assert "a date without a time" in refused.value.problems[0].message
+
+
+# The days the clocks change
+
+
+def test_a_time_the_clocks_skip_is_refused_not_booked_an_hour_later() -> None:
+    spring_forward = dt.date(2026, 3, 8)  # America/Chicago: 02:00 becomes 03:00
+    body = HEADER + b"A1,02:30,kim,new,Night Owl,,\nA2,09:00,kim,follow,Ann Lee,,\n"
+    with pytest.raises(ScheduleRefused) as refused:
+        read(body, Format.csv, CLINIC, spring_forward)
+    (problem,) = refused.value.problems
+    assert problem.line == 2 and "does not exist on 2026-03-08" in problem.message, problem
+
+
+def test_the_same_file_imported_again_after_a_restart_on_the_day_the_clocks_go_back_changes_nothing() -> None:
+    """01:30 comes twice on that day. A start read back from the log carries a fixed offset, and Python's `==`
+    across zones is False in that hour: the same file imported again 'moved' its 01:30 visit to 01:30."""
+    fall_back = dt.date(2026, 11, 1)
+    body = HEADER + b"A1,01:30,kim,new,Night Owl,,\nA2,09:00,kim,follow,Ann Lee,,\n"
+    appointments = read(body, Format.csv, CLINIC, fall_back)
+    tap = Tap("manager", "import", CLINIC.local(fall_back, dt.time(0, 10)))
+    floor = Floor(CLINIC, fall_back, ids=Ids.seeded("dst"))
+    first = plan(floor, fall_back, appointments, tap)
+    assert first.summary.added == 2
+    # Restarted: the day folded again from its events as the log gives them back (JSON: fixed offsets).
+    restarted = Floor(CLINIC, fall_back, ids=Ids.seeded("dst-again"))
+    for event in msgspec.json.decode(msgspec.json.encode(first.events), type=list[Event]):
+        restarted.apply(event)
+    again = plan(restarted, fall_back, read(body, Format.csv, CLINIC, fall_back), tap)
+    assert (again.summary.unchanged, again.events) == (2, [])
