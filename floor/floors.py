@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import gc
 
 import structlog
@@ -81,8 +80,7 @@ class Floors:
         self.freeze_seconds = FREEZE_SECONDS
         self._tasks: list[asyncio.Task[None]] = []
         self._recheck = asyncio.Event()
-        #: The clinic day each clinic's upcoming schedule was last looked at for, and the booking under way.
-        self._booked_for: dict[str, dt.date] = {}
+        #: Each clinic's booking of its upcoming schedule under way.
         self._booking: dict[str, asyncio.Task[None]] = {}
 
     def get(self, clinic_id: str) -> ClinicRuntime:
@@ -146,10 +144,12 @@ class Floors:
         await self.log.close()
 
     def _book_upcoming(self, runtime: ClinicRuntime) -> None:
-        """Once a clinic day has opened (or at start), book the schedule kept for it, if any."""
+        """At every tick (and at start), book the schedule kept for the clinic day now open, if any. Not once a
+        day: a file sent just before midnight, kept only once its day had opened, was answered "books at
+        midnight" and never booked (a hostile review); looking costs a directory listing or one Redis call."""
         day = runtime.floor.day
         busy = self._booking.get(runtime.id)
-        if self._booked_for.get(runtime.id) == day or (busy is not None and not busy.done()):
+        if busy is not None and not busy.done():
             return
 
         async def book() -> None:
@@ -157,10 +157,8 @@ class Floors:
                 await book_upcoming(runtime, self.upcoming)
             except LogUnavailable as e:
                 log.warning("upcoming_schedule_postponed", clinic=runtime.id, day=str(day), error=str(e))
-                return  # the next tick tries again
             except Exception:
                 log.exception("upcoming_schedule_failed", clinic=runtime.id, day=str(day))
-            self._booked_for[runtime.id] = day
 
         self._booking[runtime.id] = asyncio.create_task(book(), name=f"floor-upcoming-{runtime.id}")
 

@@ -14,12 +14,14 @@ import pytest
 from litestar.testing import TestClient
 from structlog.testing import capture_logs
 
+from floor import schedule
 from floor.clock import ManualClock
 from floor.core.access import Role
 from floor.core.events import AlertRaised
 from floor.fanout import Hub
 from floor.runtime import ClinicRuntime
 from floor.schedule import Format, book_upcoming, import_schedule
+from floor.schedule.upcoming import UpcomingSchedule
 from floor.web.app import create_app
 from tests.support.clinics import quiet_clinic
 from tests.support.staff import sign_in, test_floors
@@ -221,3 +223,49 @@ def test_floor_import_keeps_a_later_days_file_for_the_server_to_book(tmp_path: P
             "EHR-1004",
             "EHR-1006",
         ]
+
+
+def test_a_schedule_kept_only_after_its_day_opened_is_booked_by_the_next_tick(tmp_path: Path) -> None:
+    """A day-ahead file sent just before midnight and kept just after it (reading and planning a large file takes a
+    moment): the day's opening had looked and found nothing, and it was never booked, though answered "books at
+    midnight" (a hostile review). Every tick looks."""
+    clock = ManualClock(EVENING)
+    floors, client = _serve(tmp_path, clock)
+    with client:
+        manager = sign_in(client, floors, Role.manager)
+        clock.set(dt.datetime(2026, 11, 24, 6, 0, 5, tzinfo=dt.UTC))  # the day opens, nothing kept for it
+        _wait_for(lambda: floors.get("riverside").floor.day == TOMORROW)
+        time.sleep(0.2)  # several ticks look and find nothing
+        late = UpcomingSchedule("riverside", TOMORROW, "csv", _tomorrows_csv(), 6, clock.now(), "mgr-dana", "t1")
+        client.blocking_portal.call(floors.upcoming.put, late)
+        visits = _wait_for(lambda: _visits(client, manager))
+        assert sorted(visits) == ["EHR-1001", "EHR-1002", "EHR-1003", "EHR-1004", "EHR-1006"]
+
+
+@pytest.mark.anyio
+async def test_a_schedule_being_booked_is_no_longer_waiting_to_be_withdrawn(tmp_path: Path, monkeypatch) -> None:
+    """Withdrawn while its day's opening booked it, it was answered 204 and every visit booked all the same (a
+    hostile review): it is taken off the waiting list before it is booked, so the withdrawal finds nothing."""
+    clock = ManualClock(EVENING)
+    floors = test_floors(tmp_path, [quiet_clinic()], clock=clock, tick_seconds=3600)
+    await floors.start()
+    try:
+        runtime = floors.get("riverside")
+        await import_schedule(
+            runtime, _tomorrows_csv(), Format.csv, TOMORROW, "mgr-dana", "t1", Role.manager, floors.upcoming
+        )
+        clock.set(dt.datetime(2026, 11, 24, 6, 0, 5, tzinfo=dt.UTC))
+        runtime.tick()
+        withdrawn: list[bool] = []
+
+        async def booking(*args, **kwargs):
+            withdrawn.append(await floors.upcoming.remove("riverside", TOMORROW))  # a manager's DELETE, meanwhile
+            return await import_schedule(*args, **kwargs)
+
+        monkeypatch.setattr(schedule, "import_schedule", booking)
+        await book_upcoming(runtime, floors.upcoming)
+        assert withdrawn == [False]
+        assert len(runtime.floor.visits) == 5
+        assert await floors.upcoming.days("riverside") == []
+    finally:
+        await floors.stop()
