@@ -33,7 +33,6 @@ from floor.core.schedule import (
     check_day,
     plan,
 )
-from floor.log.base import LogUnavailable
 from floor.runtime import ClinicRuntime
 from floor.schedule.upcoming import Upcoming, UpcomingSchedule
 
@@ -240,19 +239,13 @@ async def book_upcoming(runtime: ClinicRuntime, upcoming: Upcoming) -> None:
                 reason="its day passed before this server could book it",
             )
         elif day == today and (kept := await upcoming.get(runtime.id, day)) is not None:
-            # Claimed before it is booked: a manager withdrawing it meanwhile was answered 204 while every visit
-            # was booked (a hostile review); now the withdrawal finds nothing waiting (404), and another server
-            # finds nothing to book.
-            if not await upcoming.remove(runtime.id, day):
-                continue
+            # Forgotten only once booked: a server stopping midway books it again at its start (the same file
+            # again changes nothing). A manager cannot withdraw it once its day has opened (floor/web/schedule.py).
             problems: list[str] = []
             try:
                 summary = await import_schedule(
                     runtime, kept.body, Format(kept.format), day, kept.staged_by, kept.device, Role.manager
                 )
-            except LogUnavailable:
-                await upcoming.put(kept)  # nothing was booked: it waits for the next try
-                raise
             except ScheduleRefused as refused:
                 problems = [f"{p.where}: {p.field + ': ' if p.field else ''}{p.message}" for p in refused.problems]
             except Refusal as refusal:
@@ -279,6 +272,7 @@ async def book_upcoming(runtime: ClinicRuntime, upcoming: Upcoming) -> None:
                 detail = AlertDetail(problems=problems[:MAX_ALERT_PROBLEMS])
                 # One alert for the day's schedule however many servers try: the day is the episode.
                 await runtime.raise_alert(runtime.floor.new_alert("schedule", detail, episode=f"schedule-{day}"))
+            await upcoming.remove(runtime.id, day)
 
 
 __all__ = ["DAYS_AHEAD", "Format", "ScheduleRefused", "book_upcoming", "format_of", "import_schedule", "read"]

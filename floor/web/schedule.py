@@ -117,12 +117,21 @@ async def upcoming_days(runtime: NamedDependency[ClinicRuntime], floors: NamedDe
     status_code=204,
     summary="Withdraw the schedule kept for a day ahead (managers)",
     description="Visits already booked are not touched: only a day that has not opened yet has a schedule waiting.",
-    responses=errors(400, 401, 403, 404, 429, 503),
+    responses=errors(400, 401, 403, 404, 409, 429, 503),
     opt={"act": Act.manage_schedule},
 )
 async def withdraw_day(
     runtime: NamedDependency[ClinicRuntime], floors: NamedDependency[Floors], who: NamedDependency[Caller], date: Date
 ) -> None:
+    if date <= runtime.clinic.day_of(runtime.clock.now()):
+        # Its day has opened: its schedule is being booked or was (answered 204 while every visit was booked: a
+        # hostile review). What is on the floor is changed there, or by importing a corrected file for today.
+        raise Refusal(
+            Why.illegal_step,
+            f"{date} has opened: its schedule is booked on the floor, not waiting; cancel visits there, or import "
+            "a corrected file for today.",
+            field="date",
+        )
     if not await floors.upcoming.remove(runtime.id, date):
         raise Refusal(Why.not_found, f"No schedule is waiting for {date} in {runtime.clinic.name}.", field="date")
     log.info("upcoming_schedule_withdrawn", clinic=runtime.id, day=str(date), actor=who.person, device=who.device)

@@ -14,7 +14,6 @@ import pytest
 from litestar.testing import TestClient
 from structlog.testing import capture_logs
 
-from floor import schedule
 from floor.clock import ManualClock
 from floor.core.access import Role
 from floor.core.events import AlertRaised
@@ -242,30 +241,17 @@ def test_a_schedule_kept_only_after_its_day_opened_is_booked_by_the_next_tick(tm
         assert sorted(visits) == ["EHR-1001", "EHR-1002", "EHR-1003", "EHR-1004", "EHR-1006"]
 
 
-@pytest.mark.anyio
-async def test_a_schedule_being_booked_is_no_longer_waiting_to_be_withdrawn(tmp_path: Path, monkeypatch) -> None:
+def test_a_schedule_cannot_be_withdrawn_once_its_day_has_opened(tmp_path: Path) -> None:
     """Withdrawn while its day's opening booked it, it was answered 204 and every visit booked all the same (a
-    hostile review): it is taken off the waiting list before it is booked, so the withdrawal finds nothing."""
+    hostile review). Once the day has opened its schedule is the floor's: 409, saying where to change it."""
     clock = ManualClock(EVENING)
-    floors = test_floors(tmp_path, [quiet_clinic()], clock=clock, tick_seconds=3600)
-    await floors.start()
-    try:
-        runtime = floors.get("riverside")
-        await import_schedule(
-            runtime, _tomorrows_csv(), Format.csv, TOMORROW, "mgr-dana", "t1", Role.manager, floors.upcoming
-        )
-        clock.set(dt.datetime(2026, 11, 24, 6, 0, 5, tzinfo=dt.UTC))
-        runtime.tick()
-        withdrawn: list[bool] = []
-
-        async def booking(*args, **kwargs):
-            withdrawn.append(await floors.upcoming.remove("riverside", TOMORROW))  # a manager's DELETE, meanwhile
-            return await import_schedule(*args, **kwargs)
-
-        monkeypatch.setattr(schedule, "import_schedule", booking)
-        await book_upcoming(runtime, floors.upcoming)
-        assert withdrawn == [False]
-        assert len(runtime.floor.visits) == 5
-        assert await floors.upcoming.days("riverside") == []
-    finally:
-        await floors.stop()
+    floors, client = _serve(tmp_path, clock)
+    with client:
+        manager = sign_in(client, floors, Role.manager)
+        assert client.post(URL, content=_tomorrows_csv(), headers={**manager, **CSV}).status_code == 202
+        clock.set(dt.datetime(2026, 11, 24, 6, 0, 0, 500, tzinfo=dt.UTC))  # midnight, before any tick sees it
+        refused = client.delete(URL, headers=manager)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["field"] == "date" and "has opened" in refused.json()["message"]
+        visits = _wait_for(lambda: _visits(client, manager))
+        assert sorted(visits) == ["EHR-1001", "EHR-1002", "EHR-1003", "EHR-1004", "EHR-1006"]
