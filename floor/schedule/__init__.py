@@ -94,8 +94,25 @@ def read(body: bytes, kind: Format, clinic: Clinic, day: dt.date) -> list[Appoin
         problems += refused.problems
     if problems:
         # In file order: CSV lines, or Bundle entries (problems of the file as a whole first).
-        raise ScheduleRefused(sorted(problems, key=lambda p: p.line or (p.entry + 1 if p.entry is not None else 0)))
+        raise ScheduleRefused(
+            _listed(sorted(problems, key=lambda p: p.line or (p.entry + 1 if p.entry is not None else 0)))
+        )
     return appointments
+
+
+#: The most problems of a refused file listed one by one; the rest are counted. A month's export with 12-hour times
+#: listed 69,726 alike, and 2 million bad lines made a 174 MB answer (a hostile review).
+MAX_PROBLEMS_LISTED = 200
+
+
+def _listed(problems: list[Problem]) -> list[Problem]:
+    if len(problems) <= MAX_PROBLEMS_LISTED:
+        return problems
+    rest = len(problems) - MAX_PROBLEMS_LISTED
+    return [
+        *problems[:MAX_PROBLEMS_LISTED],
+        Problem("the file", f"and {rest} more problems like these: fix the ones above and check the file again"),
+    ]
 
 
 #: How many days ahead a schedule is taken: it waits (floor.schedule.upcoming) until its day opens.

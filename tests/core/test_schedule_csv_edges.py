@@ -16,7 +16,7 @@ from floor.core.events import Event
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.schedule import Problem, ScheduleRefused, plan
-from floor.schedule import Format, read
+from floor.schedule import MAX_PROBLEMS_LISTED, Format, read
 
 CLINIC = demo_clinic()  # providers kim, okafor, silva, hart; visit types new, follow, annual, procedure
 TZ = CLINIC.tz
@@ -194,3 +194,13 @@ def test_the_same_file_imported_again_after_a_restart_on_the_day_the_clocks_go_b
         restarted.apply(event)
     again = plan(restarted, fall_back, read(body, Format.csv, CLINIC, fall_back), tap)
     assert (again.summary.unchanged, again.events) == (2, [])
+
+
+def test_a_file_with_thousands_of_bad_lines_lists_the_first_ones_and_counts_the_rest() -> None:
+    """A month's export with 12-hour times listed every line (69,726), and 2 million bad lines made a 174 MB
+    answer (a hostile review)."""
+    body = HEADER + b"".join(b"A%d,1:00 PM,kim,new,Ann Lee,,\n" % i for i in range(1000))
+    problems = _refused(body)
+    assert len(problems) == MAX_PROBLEMS_LISTED + 1
+    assert [p.line for p in problems[:3]] == [2, 3, 4]
+    assert problems[-1].message.startswith(f"and {1000 - MAX_PROBLEMS_LISTED} more problems like these")
