@@ -95,6 +95,10 @@ def stage_periods(visit: Visit) -> list[tuple[Stage, dt.datetime, dt.datetime | 
     first = Stage.arrived if visit.walk_in else Stage.scheduled
     booked = visit.times.get(first, visit.start)
     marks = [(first, booked), *((s.step, s.at) for s in visit.steps)]
+    if visit.stage in ENDS and marks[-1][0] is not visit.stage and visit.stage in visit.times:
+        # Ended by no step of its own: a walk-in booked by mistake and removed (`walk_in_removed`). Its end is in
+        # the history, and the stage before it closes there (it was left open: a hostile review).
+        marks.append((visit.stage, visit.times[visit.stage]))
     periods = []
     for i, (stage, start) in enumerate(marks):
         end = marks[i + 1][1] if i + 1 < len(marks) else (start if stage in ENDS else None)

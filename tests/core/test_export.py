@@ -315,6 +315,20 @@ def test_a_booking_entered_in_error_is_exported_as_such_and_counts_in_no_measure
     assert (measures.booked, measures.cancelled) == (1, 1)
 
 
+def test_a_walk_in_removed_as_booked_by_mistake_ends_its_history_where_it_was_removed() -> None:
+    """Its removal is no step: the history held only "arrived", left open, beside an "entered-in-error" status
+    (a hostile review)."""
+    day = Day()
+    walk_in = day.book(walk_in=True)
+    day.undo(walk_in)  # no step yet: the booking itself is taken back
+    removed_at = day.now
+    (enc,) = _by_visit(encounters(CLINIC, DAY, day.events)).values()
+    assert enc.status == "entered-in-error"
+    history = [(h.status, h.period.end) for h in enc.statusHistory]
+    assert [status for status, _ in history] == ["arrived", "entered-in-error"]
+    assert history[0][1] is not None and history[0][1] == removed_at
+
+
 def test_only_a_cancellation_can_be_entered_in_error_and_an_undo_clears_it() -> None:
     day = Day()
     visit = day.book()
