@@ -260,11 +260,19 @@ def _row(floor: Floor, a: Appointment, visit: Visit | None) -> tuple[Command | N
     if intent is Intent.skip:
         return not_applied(f"status {a.status} is not a booking")
     if intent is Intent.cancel:
+        mistake = a.status == "entered-in-error"
+        if visit is not None and visit.stage is Stage.cancelled and visit.entered_in_error != mistake:
+            # The EHR corrected a cancellation to a booking made in error, or back: the measures count the two
+            # apart, so it is said, not reported "unchanged" (a hostile review).
+            was = "entered in error" if visit.entered_in_error else "a cancellation"
+            return not_applied(
+                f"the visit is cancelled on the floor as {was}, and the file says {a.status}: undo the "
+                "cancellation on the floor and cancel it again as the file says"
+            )
         if visit is None or visit.stage is Stage.cancelled:
             return None, result(Outcome.unchanged)
         if visit.stage is not Stage.scheduled:
             return not_applied(f"the visit is {stage} on the floor; only a scheduled visit can be cancelled")
-        mistake = a.status == "entered-in-error"
         return (
             TakeStep(visit.id, Stage.cancelled, expected_version=visit.version, entered_in_error=mistake),
             result(Outcome.cancelled),

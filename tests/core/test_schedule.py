@@ -313,6 +313,17 @@ def test_an_appointment_entered_in_error_cancels_its_visit_as_a_mistake() -> Non
     ]
     _store(floor, planned.events)
     assert [floor.by_external_id(x).entered_in_error for x in "AB"] == [True, False]
+    # The same file again changes nothing; one that swaps the two meanings says so row by row (it said
+    # "unchanged", and the measures kept the old meaning: a hostile review).
+    assert plan(floor, DAY, later, TAP).summary.unchanged == 2
+    swapped = [
+        _appointment("A", "08:00", status="cancelled"),
+        _appointment("B", "08:20", status="entered-in-error", name="Bo Li"),
+    ]
+    rows = plan(floor, DAY, swapped, TAP).summary
+    assert (rows.not_applied, rows.unchanged) == (2, 0)
+    assert "cancelled on the floor as entered in error" in rows.rows[0].reason
+    assert "cancelled on the floor as a cancellation" in rows.rows[1].reason
 
 
 def test_a_bundles_appointment_identifier_keeps_its_system() -> None:
