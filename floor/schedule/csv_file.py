@@ -57,6 +57,17 @@ def read_csv(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appointmen
         columns.pop()  # Excel ends every line with commas once a cell right of the data was used
     header_problems = _header_problems(columns, header_line)
     if header_problems:
+        if len(columns) == 1 and (sep := next((s for s in (";", "\t") if s in header[0]), None)):
+            # Excel saves "CSV" with semicolons where the decimal mark is a comma; the six column messages did
+            # not say why (a hostile review).
+            said = "semicolons" if sep == ";" else "tabs"
+            return [], [
+                Problem(
+                    f"line {header_line}",
+                    f"the columns are separated by {said}, not commas: save the file as 'CSV UTF-8 (comma delimited)'",
+                    line=header_line,
+                )
+            ]
         return [], header_problems + problems
     providers = _spellings([p.id for p in clinic.providers])
     visit_types = _spellings([v.code for v in clinic.visit_types])
@@ -65,6 +76,8 @@ def read_csv(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appointmen
         if not any(c.strip() for c in cells):
             continue  # a blank line
         where = f"line {line}"
+        while len(cells) > len(columns) and not cells[-1].strip():
+            cells = cells[:-1]  # empty cells past the header's last column (a spreadsheet's stray commas)
         if not len(columns) <= len(cells) <= len(header):
             problems.append(Problem(where, f"{len(cells)} fields where the header has {len(columns)}", line=line))
             continue
@@ -192,7 +205,7 @@ def _time(text: str, clinic: Clinic, day: dt.date) -> dt.datetime | None:
     except ValueError:
         at = None
     if at is None:
-        raise ValueError(f"time {text!r} is neither HH:MM nor an ISO 8601 date and time")
+        raise ValueError(f"time {text!r} is neither HH:MM (24-hour: 13:00, not 1:00 PM) nor an ISO 8601 date and time")
     if at.tzinfo is not None:
         # An offset on a bare time does not say which day's offset it is (daylight saving): refused, not guessed.
         example = clinic.local(day, dt.time(8)).isoformat()

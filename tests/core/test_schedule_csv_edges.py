@@ -204,3 +204,17 @@ def test_a_file_with_thousands_of_bad_lines_lists_the_first_ones_and_counts_the_
     assert len(problems) == MAX_PROBLEMS_LISTED + 1
     assert [p.line for p in problems[:3]] == [2, 3, 4]
     assert problems[-1].message.startswith(f"and {1000 - MAX_PROBLEMS_LISTED} more problems like these")
+
+
+def test_what_spreadsheets_write_is_named_or_taken() -> None:
+    """Semicolons for commas (Excel where the decimal mark is a comma), 12-hour times, and stray empty cells past
+    the header: six header messages, a message that did not say 24-hour, and a whole row refused (a review)."""
+    semicolons = HEADER.replace(b",", b";") + b"A1;08:00;kim;new;Ann Lee;;\n"
+    (problem,) = _refused(semicolons)
+    assert "separated by semicolons, not commas" in problem.message
+    (problem,) = _refused(HEADER + b"A1,1:00 PM,kim,new,Ann Lee,,\n")
+    assert "24-hour: 13:00, not 1:00 PM" in problem.message
+    (appointment,) = read(HEADER + b"A1,13:00,kim,new,Ann Lee,,,,\n", Format.csv, CLINIC, DAY)
+    assert appointment.patient_name == "Ann Lee"
+    (problem,) = _refused(HEADER + b"A1,13:00,kim,new,Ann Lee,,,x\n")  # a cell with something in it still counts
+    assert "fields where the header has" in problem.message
