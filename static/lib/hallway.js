@@ -310,8 +310,18 @@ export class HallwayState {
         this.addProvider(v.provider);
       }
     }
-    // A zone's display: a visit that went to another zone's room is no longer shown here.
-    if (msg.gone != null) this.visits.delete(String(msg.gone));
+    // A zone's display: a visit that went to another zone's room is no longer shown here, nor its alerts (this
+    // zone is not told of them again: a "waiting to be roomed" alert raised here stayed all day once the patient
+    // was roomed in another zone and it cleared there).
+    if (msg.gone != null) {
+      const gone = String(msg.gone);
+      this.visits.delete(gone);
+      let dropped = false;
+      for (const [id, a] of this.alerts) {
+        if (a.visit === gone) dropped = this.alerts.delete(id) || dropped;
+      }
+      if (dropped) this.deriveAlerts();
+    }
     for (const r of msg.rooms || []) this.rooms.set(String(r.id), slimRoom(r));
     if (msg.alert) {
       if (msg.alert.active) this.alerts.set(String(msg.alert.id), slimAlert(msg.alert));
@@ -584,9 +594,10 @@ export function runDisplay({ state, onStatus, onChange, onPairing = () => {} }) 
         if (!answer || answer.status !== 201 || !answer.data || !answer.data.code) {
           const wait = answer && answer.retryAfter ? answer.retryAfter * 1000 : backoff;
           backoff = Math.min(PAIR_BACKOFF_MAX_MS, backoff * 2);
-          const why = !answer
+          const why = (!answer
             ? t("pairing.cannot_reach")
-            : (answer.data && answer.data.message) || t("pairing.server_answered", { status: answer.status });
+            : (answer.data && answer.data.message) || t("pairing.server_answered", { status: answer.status }))
+            .replace(/[.\s]+$/, ""); // the sentence goes on: "{why}. Trying again in …"
           status(t("pairing.retry", { why, seconds: Math.ceil(wait / 1000) }));
           onStatus("offline", t("conn.no_code"));
           await sleep(wait);
@@ -637,7 +648,8 @@ export function runDisplay({ state, onStatus, onChange, onPairing = () => {} }) 
       }
       // Anything else (400 for a malformed claim, 5xx): start over with a new code, slowly.
       pairing.claim = pairing.code = null;
-      const why = (answer.data && answer.data.message) || t("pairing.server_answered", { status: answer.status });
+      const why = ((answer.data && answer.data.message) || t("pairing.server_answered", { status: answer.status }))
+        .replace(/[.\s]+$/, "");
       status(t("pairing.new_code", { why }));
       await sleep(backoff);
       backoff = Math.min(PAIR_BACKOFF_MAX_MS, backoff * 2);

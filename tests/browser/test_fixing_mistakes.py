@@ -295,3 +295,30 @@ def test_a_patients_wait_in_an_alert_counts_up_on_the_tablet_and_the_manager_pag
         first = page.evaluate(f"({minutes})", where)
         # The clinic clock runs fast: several minutes pass on it within seconds.
         page.wait_for_function(f"s => ({minutes})(s) >= {first + 3}", arg=where, timeout=30_000)
+
+
+def test_a_zones_wall_lets_go_of_an_alert_whose_patient_was_roomed_in_another_zone(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """Before a room, every zone's wall shows a patient's long wait; roomed in the east, the west wall was told
+    the patient left its zone and never heard the alert clear: it stayed all day (a hostile review)."""
+    manager = server.signed_in(Role.manager)
+    desk, ma = server.signed_in(Role.front_desk), server.signed_in(Role.medical_assistant)
+    west = screens.open(f"{server.url}/board.html", width=1920, height=1080)
+    pair_wall(west, server, manager, zone="west")
+    walk_in = httpx.post(
+        f"{server.url}{API}/visits",
+        headers=desk,
+        timeout=10,
+        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True, "minutes_ago": 25},
+    ).json()["visit"]
+    shown = f"#alerts-list li.alert:not([hidden]):has-text('{walk_in['token']}')"
+    west.locator(shown).first.wait_for(timeout=10_000)
+    east_room = httpx.post(
+        f"{server.url}{API}/visits/{walk_in['id']}/events",
+        headers=ma,
+        timeout=10,
+        json={"type": "roomed", "room": "e1"},
+    )
+    assert east_room.status_code == 201, east_room.text
+    west.locator(shown).first.wait_for(state="detached", timeout=10_000)
