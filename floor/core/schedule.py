@@ -185,10 +185,12 @@ def check(clinic: Clinic, day: dt.date, appointments: list[Appointment]) -> list
             problems.append(a.problem("notes are longer than 500 characters", "notes"))
         elif why := unreadable("notes", a.notes, multiline=True):
             problems.append(a.problem(why, "notes"))
+        # The file's own name for it: a CSV's `time` column, a FHIR Appointment's `start`.
+        start_field = "time" if a.line is not None else "start"
         if a.start is None:
-            problems.append(a.problem("the appointment has no start time", "start"))
+            problems.append(a.problem("the appointment has no start time", start_field))
         elif clinic.day_of(at := _aware(clinic, a.start)) != day:
-            problems.append(a.problem(f"starts {at.astimezone(clinic.tz):%Y-%m-%d %H:%M}, not on {day}", "start"))
+            problems.append(a.problem(f"starts {at.astimezone(clinic.tz):%Y-%m-%d %H:%M}, not on {day}", start_field))
     if problems:
         raise ScheduleRefused(problems)
     return appointments
