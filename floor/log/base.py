@@ -44,7 +44,7 @@ class SeqTaken(Exception):
 
 
 class Diverged(Exception):
-    """The log holds another event where the writer holds the one before its append (`after`): a failover lost
+    """The log holds another event where the writer holds the one before its append (`held`): a failover lost
     an event this server had folded, and another server has stored a different one at its seq since. The writer
     must start over from the log; nothing was stored."""
 

@@ -33,17 +33,13 @@ class Follower:
                     events = await self.log.tail(self.id, self.today.floor.seq, wait, self.today.held)
                 except Diverged:
                     # The log holds another event where this server holds one (a failover lost it, and another
-                    # server stored its own there since): catching up finds that again and starts over.
+                    # server stored its own there since).
+                    events = None
+                # Nothing new, and the log is behind this floor: it lost what this server folded (a tap stored on
+                # the primary, answered 503 unconfirmed, then a failover).
+                if events is None or (not events and await self.log.last_seq(self.id) < self.today.floor.seq):
                     async with self.writer.lock:
-                        await self.writer.catch_up()
-                        self.set_stale(False)
-                    backoff.reset()
-                    continue
-                if not events and await self.log.last_seq(self.id) < self.today.floor.seq:
-                    # Nothing new, and the log is behind this floor: it lost what this server folded (a tap stored
-                    # on the primary, answered 503 unconfirmed, then a failover). Catching up starts over from it.
-                    async with self.writer.lock:
-                        await self.writer.catch_up()
+                        await self.writer.catch_up()  # finds it again, and starts over from the log
                         self.set_stale(False)
                     backoff.reset()
                     continue

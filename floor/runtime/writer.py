@@ -30,16 +30,7 @@ from floor.core.learned import Learned
 from floor.core.learning import LEARN_DAYS, Tally
 from floor.core.presence import ProviderPresenceView
 from floor.days import fold_day
-from floor.log.base import (
-    Diverged,
-    EventLog,
-    KeyTaken,
-    LogUnavailable,
-    NotReplicated,
-    Receipt,
-    Record,
-    SeqTaken,
-)
+from floor.log.base import Diverged, EventLog, KeyTaken, LogUnavailable, NotReplicated, Receipt, Record, SeqTaken
 from floor.metrics import Metrics
 from floor.retry import attempts
 from floor.runtime.feed import FeedCache
@@ -199,28 +190,16 @@ class Writer:
                     body = msgspec.Raw(encode(Tapped(event, touched)))
                     receipt = Receipt(idem.key, idem.fingerprint, CREATED, body)
                 try:
-                    with self.metrics.timing(self.metrics.append_seconds):
-                        await self.log.append(self.id, Record(event, receipt), self.today.held)
-                except Diverged as diverged:
-                    await self.reload(diverged)
-                    continue
-                except SeqTaken as taken:
-                    await self.catch_up(taken.missed)
+                    stored = await self._append([Record(event, receipt)], answer_first=True)
+                except KeyTaken as taken:
+                    return _replay(taken.receipt, idem)  # type: ignore[arg-type]
+                if not stored:
                     if self.today.stored_already(event):
                         # Our own append, stored but answered late (a client retry after a lost reply): answered
                         # once it is as safe as any acknowledged tap (a shared log's replicas have it).
                         await self.log.confirm(self.id)
                         return Answer(event, touched)
                     continue
-                except NotReplicated as unconfirmed:
-                    if unconfirmed.appended:
-                        # Stored on the primary: the log holds it, so this floor does too (else the next tap loses
-                        # a race to it). The tablet's retry with the same key gets its answer once it is confirmed.
-                        self.fold(event, answer_first=True)
-                        self.schedule_review()
-                    raise
-                except KeyTaken as taken:
-                    return _replay(taken.receipt, idem)  # type: ignore[arg-type]
                 self.fold(event, answer_first=True)
                 log.info(
                     "tap_stored",
@@ -258,21 +237,8 @@ class Writer:
                 events = await asyncio.to_thread(decide, self.today.floor, Tap(actor, device, now, role))
                 if not events:
                     return []
-                try:
-                    with self.metrics.timing(self.metrics.append_seconds):
-                        await self.log.append_all(self.id, [Record(e) for e in events], self.today.held)
-                except Diverged as diverged:
-                    await self.reload(diverged)
+                if not await self._append([Record(e) for e in events]):
                     continue
-                except SeqTaken as taken:
-                    await self.catch_up(taken.missed)
-                    continue
-                except NotReplicated as unconfirmed:
-                    if unconfirmed.appended:
-                        for event in events:  # stored on the primary: see _handle
-                            self.fold(event)
-                        self.schedule_review()
-                    raise
                 for n, event in enumerate(events, 1):
                     self.fold(event)
                     if n % FOLD_BATCH == 0:
@@ -289,6 +255,30 @@ class Writer:
                 self.schedule_review()
                 return events
         raise AssertionError("unreachable: attempts() gives up")
+
+    async def _append(self, records: list[Record], *, answer_first: bool = False) -> bool:
+        """Store `records` after the last event this floor holds (the clinic's lock held): True once stored, for
+        the caller to fold; False when the floor first had to be brought in line with the log (another server
+        appended, or a failover lost what this server held: `Diverged`), and the caller decides again. Stored on
+        the primary but not confirmed by a replica in time (NotReplicated, raised): the log holds them, so they
+        are folded (else the next tap loses a race to them), and a retry with the same key gets its answer once
+        they are confirmed. KeyTaken goes to the caller."""
+        try:
+            with self.metrics.timing(self.metrics.append_seconds):
+                await self.log.append_all(self.id, records, self.today.held)
+        except Diverged as diverged:
+            await self.reload(diverged)
+            return False
+        except SeqTaken as taken:
+            await self.catch_up(taken.missed)
+            return False
+        except NotReplicated as unconfirmed:
+            if unconfirmed.appended:
+                for record in records:
+                    self.fold(record.event, answer_first)
+                self.schedule_review()
+            raise
+        return True
 
     async def settle(self) -> None:
         """The server is stopping: let the taps and the alert review in flight finish storing and folding, and
@@ -395,19 +385,8 @@ class Writer:
         """Store and fold one alert change Floor decided (the clinic's lock held); False when another server
         appended first (the floor has then caught up)."""
         event = self.today.floor.record(change, Tap(SYSTEM, SYSTEM, now))
-        try:
-            with self.metrics.timing(self.metrics.append_seconds):
-                await self.log.append(self.id, Record(event), self.today.held)
-        except Diverged as diverged:
-            await self.reload(diverged)
+        if not await self._append([Record(event)]):
             return False
-        except SeqTaken as taken:
-            await self.catch_up(taken.missed)
-            return False
-        except NotReplicated as unconfirmed:
-            if unconfirmed.appended:
-                self.fold(event)  # stored on the primary: see _handle
-            raise
         self.fold(event)
         if isinstance(change, AlertRaised):
             self.metrics.alerts_raised.labels(change.kind).inc()

@@ -304,7 +304,7 @@ _HEAD_TOO_LARGE = (
 
 
 class _HeadTooLarge(Exception):
-    """Raised in httptools' header callback to stop parsing a request with too many headers."""
+    """Raised in httptools' URL or header callback to stop parsing a head past the limits."""
 
 
 class LimitedHttpProtocol(HttpToolsProtocol):
@@ -326,11 +326,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         if self.parser is None:
             return  # refused: the connection is closing
         reading, heads = self._head is not None, self._heads
-        try:
-            super().data_received(data)
-        except _HeadTooLarge:  # pragma: no cover - httptools wraps it; kept in case a version does not
-            self._refuse_head()
-            return
+        super().data_received(data)  # httptools turns _HeadTooLarge into a parser error, its 400 withheld below
         if self._too_large:
             self._refuse_head()
         elif reading and self._head is not None and self._heads == heads:
