@@ -249,10 +249,11 @@ class Sessions:
         log.info("staff_clinics_changed", staff=staff_id, clinics=list(clinics), by=by)
         return member
 
-    async def set_secret(self, staff_id: str, secret: str, by: str, keep: str = "") -> None:
+    async def set_secret(self, staff_id: str, secret: str, by: str, by_session: str = "") -> None:
         """A new PIN or password: the account is unlocked, and every sign-in it had ends (a new PIN is what a
         manager sets after a PIN was seen or a tablet lost; the tablet signed in with the old one must stop), but
-        `keep` (a session's token hash): the one a manager set their own PIN from."""
+        the one a manager set their own PIN from (`by_session`, the token hash of the sign-in `by` sent it with)."""
+        keep = by_session if by == staff_id else ""
         check_secret(secret)
         member = await self._member(staff_id)
         stored = await asyncio.to_thread(hash_secret, secret, self.cost)

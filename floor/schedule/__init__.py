@@ -20,7 +20,7 @@ from floor.collector import collections_paused
 from floor.config import Clinic
 from floor.core.access import Role
 from floor.core.commands import Tap
-from floor.core.errors import Refusal
+from floor.core.errors import Refusal, Why
 from floor.core.events import AlertDetail, Event
 from floor.core.floor import Floor
 from floor.core.schedule import (
@@ -292,4 +292,29 @@ async def book_upcoming(runtime: ClinicRuntime, upcoming: Upcoming) -> None:
             await upcoming.remove(runtime.id, day)
 
 
-__all__ = ["DAYS_AHEAD", "Format", "ScheduleRefused", "book_upcoming", "format_of", "import_schedule", "read"]
+async def withdraw_upcoming(runtime: ClinicRuntime, upcoming: Upcoming, day: dt.date, actor: str, device: str) -> None:
+    """Forget the schedule kept for `day`, only while its day has not opened: once it has, the schedule is being
+    booked or was (a withdrawal then was answered 204 while every visit was booked: a hostile review), and what
+    is on the floor is changed there, or by importing a corrected file for today."""
+    if day <= runtime.clinic.day_of(runtime.clock.now()):
+        raise Refusal(
+            Why.illegal_step,
+            f"{day} has opened: its schedule is booked on the floor, not waiting; cancel visits there, or import "
+            "a corrected file for today.",
+            field="date",
+        )
+    if not await upcoming.remove(runtime.id, day):
+        raise Refusal(Why.not_found, f"No schedule is waiting for {day} in {runtime.clinic.name}.", field="date")
+    log.info("upcoming_schedule_withdrawn", clinic=runtime.id, day=str(day), actor=actor, device=device)
+
+
+__all__ = [
+    "DAYS_AHEAD",
+    "Format",
+    "ScheduleRefused",
+    "book_upcoming",
+    "format_of",
+    "import_schedule",
+    "read",
+    "withdraw_upcoming",
+]

@@ -238,8 +238,7 @@ async def unlock_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> Sta
 )
 async def set_secret(floors: FloorsDep, who: Who, staff: FromPath[str], data: JSONBody[NewSecret]) -> None:
     await _yours(floors, who, staff)
-    # Your own new PIN keeps the sign-in you set it from; every other one of yours ends.
-    await floors.sessions.set_secret(staff, data.secret, who.person, who.session if staff == who.person else "")
+    await floors.sessions.set_secret(staff, data.secret, who.person, who.session)
     floors.recheck_sessions()
 
 

@@ -18,7 +18,7 @@ from floor.core.errors import Refusal, Why
 from floor.core.schedule import ScheduleRefused, Summary
 from floor.floors import Floors
 from floor.runtime import ClinicRuntime
-from floor.schedule import DAYS_AHEAD, format_of, import_schedule
+from floor.schedule import DAYS_AHEAD, format_of, import_schedule, withdraw_upcoming
 from floor.schedule.upcoming import UpcomingDay
 from floor.sessions import Caller
 from floor.web.errors import errors
@@ -123,18 +123,7 @@ async def upcoming_days(runtime: NamedDependency[ClinicRuntime], floors: NamedDe
 async def withdraw_day(
     runtime: NamedDependency[ClinicRuntime], floors: NamedDependency[Floors], who: NamedDependency[Caller], date: Date
 ) -> None:
-    if date <= runtime.clinic.day_of(runtime.clock.now()):
-        # Its day has opened: its schedule is being booked or was (answered 204 while every visit was booked: a
-        # hostile review). What is on the floor is changed there, or by importing a corrected file for today.
-        raise Refusal(
-            Why.illegal_step,
-            f"{date} has opened: its schedule is booked on the floor, not waiting; cancel visits there, or import "
-            "a corrected file for today.",
-            field="date",
-        )
-    if not await floors.upcoming.remove(runtime.id, date):
-        raise Refusal(Why.not_found, f"No schedule is waiting for {date} in {runtime.clinic.name}.", field="date")
-    log.info("upcoming_schedule_withdrawn", clinic=runtime.id, day=str(date), actor=who.person, device=who.device)
+    await withdraw_upcoming(runtime, floors.upcoming, date, who.person, who.device)
 
 
 def schedule_router(floors: Floors) -> Router:
