@@ -86,6 +86,12 @@ def http_response(request: Request, exc: HTTPException) -> Response[ErrorBody]:
     return _json(ErrorBody(error, exc.detail), exc.status_code, exc.headers)
 
 
+def _unavailable(reason: object, outcome: str, retry_after: str) -> Response[ErrorBody]:
+    """A 503 the tablet sends again: why, and what is known of what was stored."""
+    message = f"Not available right now: {str(reason).rstrip('.')}. {outcome} Try again shortly."
+    return _json(ErrorBody("unavailable", message), 503, {"Retry-After": retry_after})
+
+
 def unavailable_response(request: Request, exc: LogUnavailable) -> Response[ErrorBody]:
     # Honest about what is known: a request whose answer was lost may have been stored, and only a retry with
     # the same Idempotency-Key tells (it then gets the first answer, and nothing is stored twice).
@@ -95,11 +101,7 @@ def unavailable_response(request: Request, exc: LogUnavailable) -> Response[Erro
         if exc.maybe_stored
         else "Nothing was stored."
     )
-    return _json(
-        ErrorBody("unavailable", f"Not available right now: {str(exc).rstrip('.')}. {outcome} Try again shortly."),
-        503,
-        {"Retry-After": "2"},
-    )
+    return _unavailable(exc, outcome, "2")
 
 
 def gave_up_response(request: Request, exc: GaveUp) -> Response[ErrorBody]:
@@ -107,13 +109,7 @@ def gave_up_response(request: Request, exc: GaveUp) -> Response[ErrorBody]:
     nothing, so the tablet may send it again. It was a 500 that the tablet did not retry, and the tap was lost
     (a hostile review: two servers with --redis-replicas under bursts)."""
     log.warning("write_gave_up", method=request.method, path=request.url.path, error=str(exc))
-    return _json(
-        ErrorBody(
-            "unavailable", f"Not available right now: {str(exc).rstrip('.')}. Nothing was stored. Try again shortly."
-        ),
-        503,
-        {"Retry-After": "1"},
-    )
+    return _unavailable(exc, "Nothing was stored.", "1")
 
 
 def server_error_response(request: Request, exc: Exception) -> Response[ErrorBody]:
