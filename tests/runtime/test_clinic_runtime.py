@@ -445,10 +445,10 @@ class GatedLog(EmbeddedLog):
         self.entered = asyncio.Event()
         self.gate = asyncio.Event()
 
-    async def append(self, clinic: str, record: Record, held: str = "") -> None:
+    async def append_all(self, clinic: str, records, held: str = "") -> None:
         self.entered.set()
         await self.gate.wait()
-        await super().append(clinic, record, held)
+        await super().append_all(clinic, records, held)
 
 
 @pytest.mark.parametrize("in_flight", ["booking", "step"])
