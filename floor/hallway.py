@@ -104,6 +104,8 @@ class HallwayBoard(Struct):
 class HallwaySnapshot(Struct, tag="snapshot", tag_field="kind"):
     seq: int
     board: HallwayBoard
+    #: The mark of the event at `seq`, for resuming (floor.wire's SnapshotMessage).
+    mark: str = ""
 
 
 class HallwayUpdate(Struct, tag="update", tag_field="kind"):
@@ -117,6 +119,8 @@ class HallwayUpdate(Struct, tag="update", tag_field="kind"):
     presence: HallwayPresence | None = None
     #: A zone's display only: the token of a visit that left what the zone sees (roomed in another zone).
     gone: str | None = None
+    #: The event's mark, for resuming (floor.wire's SnapshotMessage).
+    mark: str = ""
 
 
 class HallwayDelays(Struct, tag="delays", tag_field="kind"):
@@ -217,7 +221,7 @@ class Hallway:
         )
 
     def update(
-        self, seq: int, at: dt.datetime, touched: Touched, floor: Floor, zone: str | None = None
+        self, seq: int, at: dt.datetime, touched: Touched, floor: Floor, zone: str | None = None, mark: str = ""
     ) -> HallwayUpdate:
         """`floor`: the floor the event was folded into (it knows the tokens of the visits in rooms and alerts).
         A zone's display gets an update for every event (its seq must not skip), with only what it sees."""
@@ -232,4 +236,4 @@ class Hallway:
             alert = self.alert(touched.alert, floor)
         presence = self.presence(touched.presence) if touched.presence else None
         rooms = [self.room(r, floor) for r in touched.rooms if zone is None or r.zone == zone]
-        return HallwayUpdate(seq, at, visit, rooms, alert, presence, gone)
+        return HallwayUpdate(seq, at, visit, rooms, alert, presence, gone, mark)

@@ -211,9 +211,16 @@ class ErrorBody(Struct, omit_defaults=True):
 # -- live feed -----------------------------------------------------------------------------------
 
 
+#: A screen keeps the `mark` of the last update it applied (floor.log.base.mark, the event at its seq) and resumes
+#: with `?since=SEQ&mark=MARK`: where the log no longer holds that event at that seq (a backup restored, a Redis
+#: failover that lost the tail), the screen gets a snapshot, not the updates after a seq of another history.
+
+
 class SnapshotMessage(Struct, tag="snapshot", tag_field="kind"):
     seq: int
     board: Board
+    #: The mark of the event at `seq` ('' before the day's first event, where a screen resumes from a snapshot).
+    mark: str = ""
 
 
 class EventMessage(Struct, tag="event", tag_field="kind"):
@@ -227,6 +234,8 @@ class EventMessage(Struct, tag="event", tag_field="kind"):
     presence: ProviderPresenceView | None = None
     #: The visit's plan by the clinic's convention, with the visit.
     plan: VisitPlan | None = None
+    #: The event's mark (floor.log.base.mark), for resuming.
+    mark: str = ""
 
 
 class HeartbeatMessage(Struct, tag="heartbeat", tag_field="kind"):

@@ -175,11 +175,11 @@ class ClinicRuntime:
     def snapshot(self, audience: str) -> Item:
         return self.feed.snapshot(audience)
 
-    def join(self, sub: Subscriber, since: int | None) -> None:
-        self.feed.join(sub, since)
+    def join(self, sub: Subscriber, since: int | None, held: str | None = None) -> None:
+        self.feed.join(sub, since, held)
 
-    def catch_up(self, since: int | None, audience: str) -> list[Item]:
-        return self.feed.catch_up(since, audience)
+    def catch_up(self, since: int | None, audience: str, held: str | None = None) -> list[Item]:
+        return self.feed.catch_up(since, audience, held)
 
     # -- reads (ReadModels) ---------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from floor.core.measures import ClinicMeasures
 from floor.core.projection import visit_plan
 from floor.fanout import Delivery, Hub, Item, Subscriber
 from floor.hallway import Hallway, HallwayDelays, HallwaySnapshot
+from floor.log.base import mark
 from floor.metrics import Metrics
 from floor.runtime.reads import ReadModels
 from floor.runtime.today import Today
@@ -105,12 +106,13 @@ class FeedCache:
         the hallway projection's, the whole clinic's or each zone's (floor.hallway)."""
         clinic, floor = self.today.clinic, self.today.floor
         plan = visit_plan(touched.visit, clinic) if touched.visit else None
+        held = mark(event)
         text = encode(
-            EventMessage(event.seq, event, touched.visit, touched.rooms, touched.alert, touched.presence, plan)
+            EventMessage(event.seq, event, touched.visit, touched.rooms, touched.alert, touched.presence, plan, held)
         ).decode()
         texts = {Audience.staff: text, Audience.manager: text}
         for zone in (None, *self.hallway.zones):
-            update = self.hallway.update(event.seq, event.at, touched, floor, zone)
+            update = self.hallway.update(event.seq, event.at, touched, floor, zone, held)
             texts[display_audience(zone)] = encode(update).decode()
         return texts
 
@@ -193,29 +195,35 @@ class FeedCache:
                     self.today.stale,
                     display_zone(audience),
                 )
-                text = encode(HallwaySnapshot(floor.seq, board)).decode()
+                text = encode(HallwaySnapshot(floor.seq, board, self.today.held)).decode()
             else:
-                text = encode(SnapshotMessage(floor.seq, self.reads.board())).decode()
+                text = encode(SnapshotMessage(floor.seq, self.reads.board(), self.today.held)).decode()
             cached = self._snapshots[audience] = (floor.seq, text)
         return cached
 
-    def join(self, sub: Subscriber, since: int | None) -> None:
+    def join(self, sub: Subscriber, since: int | None, held: str | None = None) -> None:
         """Queue what a socket that has just subscribed needs first (`catch_up`). It brings the screen to the
         folded floor's seq, so the socket skips the updates up to there that are still to be sent."""
-        sub.join(self.catch_up(since, sub.audience), self.today.floor.seq)
+        sub.join(self.catch_up(since, sub.audience, held), self.today.floor.seq)
 
-    def catch_up(self, since: int | None, audience: str) -> list[Item]:
+    def catch_up(self, since: int | None, audience: str, held: str | None = None) -> list[Item]:
         """What a screen that has seen up to `since` needs: the missed updates, or a snapshot.
 
         Only a seq from today's events can be resumed; one at or before the day's start may belong to
-        another day's board, so it gets a snapshot. A screen already in step gets a heartbeat at once: it
+        another day's board, so it gets a snapshot. `held`, the mark of the event the screen has at `since`
+        (the last update it applied), must be the mark of the event this server folded there: a log restored
+        from a backup, or a failover that lost its tail, holds another event at that seq (or none), and the
+        updates after it would land on a board of patients the log no longer has. A screen that sends no mark
+        (an older page, a script) resumes by seq alone. A screen already in step gets a heartbeat at once: it
         learns it is current now, not at the next tick (after a restart, thousands of screens wait on it)."""
-        items = self._resume(since, audience)
+        items = self._resume(since, audience, held)
         return [*items, (0, self.heartbeat_text())] if self.today.stale or not items else items
 
-    def _resume(self, since: int | None, audience: str) -> list[Item]:
+    def _resume(self, since: int | None, audience: str, held: str | None) -> list[Item]:
         seq = self.today.floor.seq
         if since is None or not self.today.base < since <= seq:
+            return [self.snapshot(audience)]
+        if held is not None and held != self.today.mark_at(since):
             return [self.snapshot(audience)]
         if since == seq:
             return []

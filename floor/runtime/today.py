@@ -60,6 +60,11 @@ class Today:
         append (floor.log.base.Diverged)."""
         return mark(self.events[-1]) if self.events else self._held_before
 
+    def mark_at(self, seq: int) -> str:
+        """The `mark` of today's event at `seq` as this server folded it; '' where it folded none there."""
+        index = seq - self.base - 1
+        return mark(self.events[index]) if 0 <= index < len(self.events) else ""
+
     def stored_already(self, event: Event) -> bool:
         """Whether `event` is the one folded at its seq (an append of ours that was stored, answered late)."""
         index = event.seq - self.base - 1

@@ -42,21 +42,25 @@ with a sequence number that is gap-free per clinic. Errors always have the `Erro
 request. A wall display shows the code from `POST /api/displays/pairings`; a manager enters it with
 `POST /api/displays`; the display then collects its own token with `POST /api/displays/pairings/claim`.
 
-**Live feed** (WebSocket, not expressible in OpenAPI): `GET /api/clinics/{clinic}/live[?since=SEQ]`.
+**Live feed** (WebSocket, not expressible in OpenAPI): `GET /api/clinics/{clinic}/live[?since=SEQ&mark=MARK]`.
 Send `{"type": "auth", "token": "..."}` as the first message (or `Authorization: Bearer` on the handshake
 from clients that can). Messages are JSON text frames, tagged by `kind`. Staff and managers get:
 
-* `{"kind": "snapshot", "seq", "board": Board}`: first, unless `since` is within the retained log; again
-  whenever the screen must resync (it fell behind, or a new clinic day opened). Replace everything.
-* `{"kind": "event", "seq", "event": Event, "visit": Visit | null, "rooms": [Room]}`: one per event, in
+* `{"kind": "snapshot", "seq", "board": Board, "mark"}`: first, unless `since` is within the retained log (and
+  `mark`, when sent, is still the log's at that seq); again whenever the screen must resync (it fell behind, or
+  a new clinic day opened). Replace everything.
+* `{"kind": "event", "seq", "event": Event, "visit": Visit | null, "rooms": [Room], "mark"}`: one per event, in
   order; `visit` and `rooms` are the changed entities as they are now.
+* Every snapshot, event and wall update carries the `mark` of the event at its seq; a screen resumes with the
+  seq and mark of the last one it applied, so that after a log lost events (a backup restored, a failover) it
+  gets a snapshot rather than updates on top of patients the log no longer holds.
 * `{"kind": "heartbeat", "seq", "now", "stale"}`: every 15 s, so idle sockets stay open through proxies;
   `stale` is true while the server cannot reach a shared log (what it shows may be behind).
 * `{"kind": "measures", "seq", "measures": ClinicMeasures, "delays": [ProviderDelay]}` every tick for
   managers; `{"kind": "delays", "seq", "delays": [ProviderDelay]}` for other staff.
 
 A wall display gets the hallway projection, which has no patient names: `snapshot` with a `HallwayBoard`,
-`{"kind": "update", "seq", "at", "visit": HallwayVisit | null, "rooms": [HallwayRoom], "alert"}` per event,
+`{"kind": "update", "seq", "at", "visit": HallwayVisit | null, "rooms": [HallwayRoom], "alert", "mark"}` per event,
 `heartbeat`, and `{"kind": "delays", "seq", "delays": [HallwayDelay]}` every tick. A display paired to a zone
 gets only its zone's rooms, the visits in them or in no room, and their alerts (an update per event still;
 `"gone": token` when a visit went to another zone's room). Alert ids on walls are the wall's own.

@@ -1,5 +1,8 @@
 """The live feed socket: a snapshot (or the missed events), then every event in order, plus heartbeats.
 
+A screen resumes with `?since=SEQ&mark=MARK`, the seq and mark of the last update it applied (floor.wire); a mark
+the log no longer holds at that seq gets a snapshot (floor.runtime.feed's `catch_up`).
+
 The socket is for signed-in screens only. A browser cannot set headers on a WebSocket, and tokens never go
 in URLs (they end up in proxy logs), so a page sends `{"type": "auth", "token": ...}` as its first message;
 other clients may send `Authorization: Bearer` on the handshake instead. What a screen receives depends on
@@ -60,6 +63,15 @@ def _since(raw: str | None) -> int | None:
     if not raw.isdigit() or len(raw) > 18:
         raise ValueError(f"since must be a whole number of 0 or more, not {raw[:20]!r}")
     return int(raw)
+
+
+def _mark(raw: str | None) -> str | None:
+    """The mark of the event a resuming screen has at `since` (floor.log.base.mark: 16 hex digits), or None."""
+    if raw is None:
+        return None
+    if len(raw) != 16 or any(c not in "0123456789abcdef" for c in raw):
+        raise ValueError(f"mark must be the 16 hex digits of the last update's mark, not {raw[:20]!r}")
+    return raw
 
 
 class Refused(Exception):
@@ -247,6 +259,7 @@ async def _live(socket: LiveSocket, floors: Floors, guarding: Guarding, clinic: 
             raise Refused(CLOSE_UNKNOWN_CLINIC, f"no clinic {clinic[:40]!r} on this server")
         try:
             since = _since(socket.query("since"))
+            held = _mark(socket.query("mark"))
         except ValueError as e:
             raise Refused(CLOSE_BAD_PARAMETER, str(e)) from None
         who = await floors.sessions.caller(await _token(socket))
@@ -268,7 +281,7 @@ async def _live(socket: LiveSocket, floors: Floors, guarding: Guarding, clinic: 
     try:
         try:
             # No await between subscribing and catching up: no event can fall between the two.
-            runtime.join(sub, since)
+            runtime.join(sub, since, held)
             reader = asyncio.create_task(_drain(socket, sub))
             await _send(socket, sub, runtime, audience)
         except Exception:

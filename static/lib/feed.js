@@ -1,6 +1,6 @@
 // The live feed, the same way for every screen: connect, say who we are (first message, never the URL),
-// take a snapshot or the missed updates, keep the last seq, and on any drop reconnect with ?since=SEQ
-// after a growing, jittered wait. What the messages mean is the page's business (onMessage).
+// take a snapshot or the missed updates, keep the last seq and its mark, and on any drop reconnect with
+// ?since=SEQ&mark=MARK after a growing, jittered wait (a log that lost that event answers with a snapshot). What the messages mean is the page's business (onMessage).
 //
 //   const feed = openFeed({ clinic, token: () => stored.token, onMessage, onStatus, onEnded });
 //   feed.close();
@@ -25,15 +25,17 @@ const SLOW_RETRY_MS = 60000; // an unknown clinic: only try again slowly
 const SILENCE_MS = 45000; // heartbeats come every ~15 s; this long without any message means a dead link
 const SETTLE_MS = 1500; // a socket still open this long after its auth message was accepted
 
-export function feedUrl(clinic, since) {
+export function feedUrl(clinic, since, mark) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const query = since === null || since === undefined ? "" : `?since=${since}`;
+  let query = since === null || since === undefined ? "" : `?since=${since}`;
+  if (query && typeof mark === "string" && /^[0-9a-f]{16}$/.test(mark)) query += `&mark=${mark}`;
   return `${scheme}//${location.host}/api/clinics/${encodeURIComponent(clinic)}/live${query}`;
 }
 
 export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnded = () => {} }) {
   let socket = null;
   let seq = null; // the last seq this screen has applied (a snapshot's, or an update's)
+  let mark = null; // the mark of the event at that seq, as the server sent it
   let backoff = BACKOFF_MIN_MS;
   let restartedAt = -Infinity;
   let retryTimer = null;
@@ -74,7 +76,7 @@ export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnde
     }
     live = false;
     status("connecting", t(seq === null ? "feed.connecting" : "feed.reconnecting"));
-    const ws = new WebSocket(feedUrl(clinic, seq));
+    const ws = new WebSocket(feedUrl(clinic, seq, mark));
     socket = ws;
     ws.onopen = () => {
       ws.send(JSON.stringify({ type: "auth", token: current }));
@@ -93,6 +95,7 @@ export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnde
       }
       if (message.kind === "snapshot" || message.kind === "event" || message.kind === "update") {
         seq = message.seq;
+        mark = message.mark || null;
       }
       if (message.kind === "heartbeat" || message.kind === "snapshot") {
         const stale = message.kind === "heartbeat" ? message.stale : message.board && message.board.stale;
@@ -151,6 +154,7 @@ export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnde
     /** Start over with a fresh snapshot (after a sign-in, or to drop what the page holds). */
     restart() {
       seq = null;
+      mark = null;
       if (socket) socket.close(4000, "restart");
     },
     close() {

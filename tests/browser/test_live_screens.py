@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import shutil
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -206,6 +207,50 @@ def test_after_a_server_restart_the_wall_reconnects_and_shows_the_current_state(
     assert moved.status_code == 201, moved.text  # sign-ins survive the restart
     _tile_shows(wall, "w4", "roomed", within_ms=20_000)
     wall.wait_for_selector("#conn[data-mode='live']", timeout=10_000)
+    assert wall.evaluate("window.sameDocument === true")  # no reload
+
+
+def test_a_wall_that_saw_a_step_a_restored_backup_lost_shows_the_logs_board(
+    server: ServerProcess, screens: Screens, tmp_path: Path
+) -> None:
+    """The data directory goes back to a backup taken before the wall's last update, and another tap is stored at
+    that seq (by another process on the restored directory, before the wall can reconnect). The wall resumes with
+    the seq and mark of the update it applied (static/lib/feed.js): by seq alone it was in step and kept showing
+    a patient roomed that the log never roomed."""
+    manager, desk = server.signed_in(Role.manager), server.signed_in(Role.front_desk)
+    ma = server.signed_in(Role.medical_assistant)
+    wall = screens.open(f"{server.url}/board.html", width=1920, height=1080)
+    pair_wall(wall, server, manager)
+    visit = _walk_in(server, desk)
+    backup = tmp_path / "backup"
+    server.stop()
+    shutil.copytree(server.data_dir, backup)
+    server.start()
+    moved = httpx.post(
+        f"{server.url}/api/clinics/{CLINIC}/visits/{visit['id']}/events",
+        headers=ma,
+        timeout=10,
+        json={"type": "roomed", "room": "w4"},
+    )
+    assert moved.status_code == 201, moved.text
+    _tile_shows(wall, "w4", "roomed", within_ms=20_000)
+    urls: list[str] = []
+    wall.on("websocket", lambda ws: urls.append(ws.url))
+    wall.evaluate("window.sameDocument = true")
+
+    server.stop()
+    shutil.rmtree(server.data_dir)
+    shutil.copytree(backup, server.data_dir)
+    other = ServerProcess(server.data_dir, tmp_path / "other.log")
+    other.start()
+    try:
+        _walk_in(other, desk, "Bo Diaz")  # stored at the seq the wall's last update had
+    finally:
+        other.stop()
+    server.start()
+    wall.wait_for_selector("#conn[data-mode='live']", timeout=20_000)
+    wall.wait_for_selector("[data-room='w4']:not([data-stage='roomed'])", timeout=10_000)
+    assert any(f"since={moved.json()['seq']}&mark=" in url for url in urls), urls
     assert wall.evaluate("window.sameDocument === true")  # no reload
 
 

@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Callable
 
+import msgspec
 import pytest
 
 from floor.clock import ManualClock
@@ -21,9 +22,10 @@ from floor.core.commands import BookVisit, TakeStep
 from floor.core.errors import Refusal, Why
 from floor.core.journey import Stage
 from floor.fanout import Hub
-from floor.log.base import NotReplicated
+from floor.log.base import NotReplicated, mark
 from floor.log.replicas import ReplicaAck
 from floor.runtime import ClinicRuntime, Idempotency
+from floor.wire import Audience
 from tests.runtime.test_ids_never_reused import LossyRedis, dwell_clinic
 
 pytestmark = pytest.mark.anyio
@@ -184,3 +186,34 @@ async def test_a_divergence_across_midnight_is_found_by_the_new_days_first_appen
     assert set(a.floor.visits) == {morning, other} and a.floor.seq == 3
     await b.writer.catch_up()
     assert set(b.floor.visits) == {morning, other}
+
+
+def _kinds(items: list[tuple[int, str]]) -> list[str]:
+    return [msgspec.json.decode(text)["kind"] for _, text in items]
+
+
+async def test_a_screen_that_saw_the_lost_event_resumes_from_a_snapshot_not_on_top_of_it(lossy: LossyRedis) -> None:
+    """A screen on A applied the walk-in the failover lost (seq n+1), lost its socket, and comes back to B with
+    since=n+1. By seq alone it was in step (a heartbeat, nothing more): the lost patient stayed on its board and
+    the one B stored at n+1 never came. With the mark of the event it has there, it gets B's board."""
+    a, b, phantom, real, seq = await _diverged(lossy)
+    seen = a.today.held  # the mark of the update the screen applied last: the lost walk-in's
+    assert seen != b.today.held
+
+    items = b.catch_up(seq, Audience.staff, seen)
+    assert _kinds(items) == ["snapshot"]
+    snapshot = msgspec.json.decode(items[0][1])
+    assert snapshot["mark"] == b.today.held and snapshot["seq"] == seq
+    assert {v["id"] for v in snapshot["board"]["visits"]} >= {real} and phantom not in {
+        v["id"] for v in snapshot["board"]["visits"]
+    }
+    assert _kinds(b.catch_up(seq, Audience.display, seen)) == ["snapshot"]  # walls the same
+
+    # A screen that has B's event there is in step; one a seq earlier (an event both held) gets B's update.
+    assert _kinds(b.catch_up(seq, Audience.staff, b.today.held)) == ["heartbeat"]
+    before = b.today.events[-2]
+    (update,) = b.catch_up(seq - 1, Audience.staff, mark(before))
+    assert msgspec.json.decode(update[1])["visit"]["id"] == real
+    assert msgspec.json.decode(update[1])["mark"] == b.today.held
+    # Without a mark (an older page, a script), by seq alone as before.
+    assert _kinds(b.catch_up(seq, Audience.staff)) == ["heartbeat"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from pathlib import Path
 
 import httpx
@@ -164,6 +165,8 @@ async def test_a_page_signs_in_with_its_first_message_and_a_screen_without_a_tok
         ("/api/clinics/nowhere/live", 4404, "no clinic"),
         (f"/api/clinics/{CLINIC}/live?since=abc", 4400, "since"),
         (f"/api/clinics/{CLINIC}/live?since=-3", 4400, "since"),
+        (f"/api/clinics/{CLINIC}/live?since=3&mark=zz", 4400, "mark"),
+        (f"/api/clinics/{CLINIC}/live?since=3&mark=ABCDEF0123456789", 4400, "mark"),
     ],
 )
 async def test_a_bad_clinic_or_parameter_closes_with_a_clear_code_and_reason(
@@ -239,6 +242,47 @@ async def test_after_a_server_restart_a_screen_resuming_with_since_gets_the_miss
         message = await _recv(ws)
         assert message["kind"] == "event" and message["seq"] == seen + 1
         assert message["visit"]["stage"] == "roomed" and message["rooms"][0]["id"] == "w3"
+        await _no_event_within(ws, 0.3)
+
+
+async def test_after_a_backup_is_restored_a_screen_that_saw_a_lost_event_gets_a_snapshot(
+    server: ServerProcess,
+) -> None:
+    """The data directory restored from a backup taken before the screen's last update: the log holds another
+    event at that seq now. By seq alone the screen was told it was in step and kept a roomed patient the log no
+    longer has; resuming with the update's mark, it is sent the log's board."""
+    desk, ma = server.signed_in(Role.front_desk), server.signed_in(Role.medical_assistant)
+    backup = server.data_dir.parent / "backup"
+    with httpx.Client(base_url=server.url, headers=desk) as client:
+        visit = (await asyncio.to_thread(_walk_in, client))["visit"]["id"]
+        server.stop()
+        shutil.copytree(server.data_dir, backup)
+        server.start()
+        async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
+            first = await _recv(ws)
+            r = await asyncio.to_thread(
+                client.post,
+                f"/api/clinics/{CLINIC}/visits/{visit}/events",
+                json={"type": "roomed", "room": "w3"},
+                headers=ma,
+            )
+            assert r.status_code == 201
+            seen = await _recv(ws)
+        assert seen["kind"] == "event" and seen["seq"] == first["seq"] + 1 and len(seen["mark"]) == 16
+        server.stop()
+        shutil.rmtree(server.data_dir)
+        shutil.copytree(backup, server.data_dir)
+        server.start()
+        other = (await asyncio.to_thread(_walk_in, client, "Bo Diaz"))["visit"]["id"]
+    resume = f"{server.ws_url}/api/clinics/{CLINIC}/live?since={seen['seq']}"
+    async with connect(f"{resume}&mark={seen['mark']}", additional_headers=desk) as ws:
+        snapshot = await _recv(ws)
+    assert snapshot["kind"] == "snapshot" and snapshot["seq"] == seen["seq"] and snapshot["mark"] != seen["mark"]
+    stages = {v["id"]: v["stage"] for v in snapshot["board"]["visits"]}
+    assert stages[visit] == "arrived" and other in stages
+    # The screen with the log's event at that seq is in step: a heartbeat, no snapshot.
+    async with connect(f"{resume}&mark={snapshot['mark']}", additional_headers=desk) as ws:
+        assert json.loads(await asyncio.wait_for(ws.recv(), 2))["kind"] == "heartbeat"
         await _no_event_within(ws, 0.3)
 
 

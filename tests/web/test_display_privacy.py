@@ -147,6 +147,8 @@ def test_the_hallway_types_have_no_place_for_free_text() -> None:
         ("HallwayBoard", "name"),
         ("HallwayBoard", "timezone"),
         ("HallwayUpdate", "gone"),  # a visit token
+        ("HallwaySnapshot", "mark"),  # a digest of the event at its seq (floor.log.base.mark), for resuming
+        ("HallwayUpdate", "mark"),
         ("HallwayBoard", "languages"),
     }
     structs = [
