@@ -11,7 +11,9 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import NoReturn
 
+import structlog
 import uvicorn
 
 from floor import bootstrap
@@ -109,6 +111,7 @@ def uvicorn_server(
             background=background or [],
             guarding=Guarding(allowed_origins=settings.allowed_origins),
             demo_pairing_clinic=demo_pairing_clinic,
+            cannot_start=_cannot_start,
         ),
         host=settings.host,
         port=settings.port,
@@ -137,6 +140,16 @@ def uvicorn_server(
         backlog=BACKLOG,
     )
     return uvicorn.Server(config)
+
+
+def _cannot_start(error: Exception) -> NoReturn:
+    """The log could not be loaded as the server started (an event no floor can fold, Redis gone): one line
+    saying why and what to do, and the process ends before serving anything (not a lifespan traceback)."""
+    structlog.get_logger("floor.serve").error("cannot_start", reason=str(error))
+    logging.shutdown()
+    print(f"floor: cannot start: {error}", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(1)
 
 
 #: What to do once the server has stopped, before the process ends (`serve_until_stopped`'s `then`).

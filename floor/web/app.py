@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import structlog
 from litestar import Litestar, Router
@@ -20,6 +21,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from floor.close_codes import openapi_text
 from floor.floors import Floors
+from floor.log.base import LogCorrupt, LogUnavailable
 from floor.web.auth import Guarding
 from floor.web.body import FloorRequest
 from floor.web.errors import HANDLERS
@@ -173,13 +175,20 @@ def create_app(
     background: list[Callable[[], Coroutine[None, None, None]]] = (),
     guarding: Guarding | None = None,
     demo_pairing_clinic: str | None = None,
+    cannot_start: Callable[[Exception], NoReturn] | None = None,
 ) -> Litestar:
     """`background` jobs (the demo's simulated staff) run while the app serves. `demo_pairing_clinic`
-    (`floor demo` only) pairs every new wall display with that clinic without a manager."""
+    (`floor demo` only) pairs every new wall display with that clinic without a manager. `cannot_start`: what
+    the command does when the log cannot be loaded (damaged, or out of reach), in place of a lifespan traceback."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await floors.start()
+        try:
+            await floors.start()
+        except (LogCorrupt, LogUnavailable) as e:
+            if cannot_start is None:
+                raise
+            cannot_start(e)
         tasks = [asyncio.create_task(job()) for job in background]
         try:
             yield

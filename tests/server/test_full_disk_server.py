@@ -21,7 +21,10 @@ import httpx
 import pytest
 
 from floor.core.access import Role
-from tests.server.conftest import ServerProcess, free_port
+from floor.core.events import Event, StepTaken
+from floor.core.journey import Stage
+from floor.log.base import Record
+from tests.server.conftest import CLINIC_MORNING, ServerProcess, free_port
 
 pytestmark = [pytest.mark.server, pytest.mark.long]
 
@@ -176,6 +179,45 @@ def test_damage_in_the_middle_of_a_log_stops_the_start_in_one_line_saying_what_t
     assert line.startswith(f"floor: cannot start: {day}: damaged record at byte 0 with {len(damaged)} bytes after it")
     assert f"run `floor check --data-dir {tmp_path}`" in line
     assert day.read_bytes() == damaged
+
+
+def test_an_event_no_floor_can_fold_stops_the_start_in_one_line_naming_the_clinic_and_seq(tmp_path: Path) -> None:
+    """A whole record, checksum and all, of a step on a visit the log never booked (written by hand, or by a
+    server whose floor had diverged before marks were checked): folded on past, every tap after it would be
+    decided on a floor the log does not hold. It was a lifespan traceback; now one line, and nothing served."""
+    from floor.log.embedded import frame
+    from tests.support.records import event, record
+
+    day = tmp_path / CLINIC / "2026-11-23.log"
+    day.parent.mkdir()
+    unbooked = Event(
+        2, event(2).at, event(2).day, "ma-rosa", "tablet-1", 2, StepTaken("v9", Stage.roomed, Stage.arrived)
+    )
+    day.write_bytes(frame(record(1)) + frame(Record(unbooked)))
+    started = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "floor",
+            "serve",
+            "--port",
+            str(free_port()),
+            "--data-dir",
+            str(tmp_path),
+            "--clock-start",
+            CLINIC_MORNING.isoformat(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert started.returncode == 1 and "Traceback" not in started.stderr, started.stderr[-2000:]
+    line = started.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"floor: cannot start: clinic {CLINIC}: its log's event at seq 2 (roomed on 2026-11-23"), (
+        line
+    )
+    assert "cannot be folded" in line and "--clinic" in line
 
 
 def test_a_damaged_last_record_is_moved_aside_with_an_error_and_the_server_starts(tmp_path: Path) -> None:
