@@ -145,6 +145,9 @@ class PairingStarted(Struct, frozen=True):
     code: str
     claim: str
     expires_at: dt.datetime
+    #: Seconds the code works from now, by the server's clock: a wall counts down from this, not from
+    #: `expires_at` read against its own clock (a TV's clock is often minutes off).
+    expires_in: int = 0
 
 
 class DisplayToken(Struct, frozen=True):
@@ -454,7 +457,9 @@ class Sessions:
             claim = _token()
             pairing = Pairing(code, token_hash(claim), now + self.pairing_term, address=address)
             if await self.directory.add_pairing(pairing, now, self.pairing_limits):
-                return PairingStarted(code, claim, pairing.expires_at)
+                return PairingStarted(
+                    code, claim, pairing.expires_at, round((pairing.expires_at - now).total_seconds())
+                )
         raise AssertionError("unreachable: attempts() gives up")
 
     async def approve_pairing(self, code: str, clinic: str, zone: str | None, label: str, by: str) -> Display:

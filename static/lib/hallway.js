@@ -606,7 +606,10 @@ export function runDisplay({ state, onStatus, onChange, onPairing = () => {} }) 
         backoff = PAIR_BACKOFF_MIN_MS;
         pairing.code = String(answer.data.code);
         pairing.claim = String(answer.data.claim);
-        pairing.expiresAt = parseTime(answer.data.expires_at); // the server's clock decides
+        // The server's clock decides how long the code works; the wall counts that down on its own clock, which
+        // may be minutes off the server's (a TV's often is): from expires_in, not from expires_at.
+        const left = Number(answer.data.expires_in);
+        pairing.expiresAt = Number.isFinite(left) && left > 0 ? Date.now() + left * 1000 : parseTime(answer.data.expires_at);
         onStatus("connecting", t("conn.waiting_pairing"));
         renderPairing();
         tickPairing();

@@ -66,9 +66,20 @@ class Screens:
         self.contexts: list[BrowserContext] = []
         self.errors: list[str] = []
 
-    def open(self, url: str, *, width: int = 1280, height: int = 800, timezone_id: str | None = None) -> Page:
-        """A page in a context of its own; `timezone_id`: the device's own time zone (else the machine's)."""
+    def open(
+        self,
+        url: str,
+        *,
+        width: int = 1280,
+        height: int = 800,
+        timezone_id: str | None = None,
+        init_script: str | None = None,
+    ) -> Page:
+        """A page in a context of its own; `timezone_id`: the device's own time zone (else the machine's);
+        `init_script`: run in the page before its own scripts (a device clock that is off, say)."""
         context = self.browser.new_context(viewport={"width": width, "height": height}, timezone_id=timezone_id)
+        if init_script is not None:
+            context.add_init_script(init_script)
         self.contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda e: self.errors.append(f"{url}: {e}"))

@@ -328,6 +328,19 @@ def test_a_provider_signed_in_under_another_id_gets_their_own_patients_and_prese
     assert {p["provider"]: p["status"] for p in board["presence"]}["kim"] == "running_late"
 
 
+def test_a_wall_whose_clock_is_off_counts_its_pairing_code_down_by_the_servers(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """A TV's clock 20 minutes fast: counted against the code's expires_at, the 10-minute code read "0:00" from the
+    start though it worked; the wall counts down the seconds the server gives (expires_in)."""
+    fast = "{ const realNow = Date.now.bind(Date); Date.now = () => realNow() + 20 * 60 * 1000; }"
+    wall = screens.open(f"{server.url}/board.html", init_script=fast)
+    wall.wait_for_function("() => /[A-Z0-9]{3}/.test(document.querySelector('#pairing-code').textContent)")
+    wall.wait_for_function(
+        "() => /\\b(9:[0-5]\\d|10:00)\\b/.test(document.querySelector('#pairing-status').textContent)"
+    )
+
+
 def test_a_manager_pairs_a_wall_from_the_tablet_for_one_zone(server: ServerProcess, screens: Screens) -> None:
     server.signed_in(Role.manager)  # the manager's account
     wall = screens.open(f"{server.url}/board.html")

@@ -120,6 +120,8 @@ def test_a_display_is_paired_end_to_end_and_receives_the_hallway_feed(served) ->
     assert started.status_code == 201 and started.headers["Cache-Control"] == "no-store"
     code, claim = started.json()["code"], started.json()["claim"]
     assert len(code) == CODE_LENGTH and set(code) <= set(CODE_ALPHABET)
+    # How long it works, by the server's clock, for a wall whose own clock is off to count down.
+    assert started.json()["expires_in"] == 10 * 60
 
     waiting = client.post("/api/displays/pairings/claim", json={"claim": claim})
     assert waiting.status_code == 202 and waiting.json() == {"status": "waiting"}
