@@ -101,7 +101,18 @@ class ReadModels:
             raise Refusal(
                 Why.invalid, f"{day} has not begun yet in {self.today.clinic.name} (today is {today}).", field="day"
             )
-        return day, (await self.log.read_day(self.today.clinic.id, day))[1]
+        clinic = self.today.clinic
+        held = await self.log.days(clinic.id)
+        first = held[0] if held else today
+        if day < first:
+            # No day of this clinic's log goes back that far: it was pruned, or Floor was not yet keeping this
+            # clinic. Answered as a day with nobody seen, it read as a complete day of zeros.
+            raise Refusal(
+                Why.not_found,
+                f"Floor holds no record of {day} for {clinic.name}: its log begins on {first}.",
+                field="day",
+            )
+        return day, (await self.log.read_day(clinic.id, day))[1]
 
     async def lateness_over_day(self, day: dt.date | None, every_minutes: int) -> LatenessOverDay:
         on, events = await self.day_events(day)

@@ -260,16 +260,26 @@ async def remove_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> Non
 @get(
     "/staff/{staff:str}/audit",
     summary="Everything a person tapped on a day, in each clinic of the caller's (managers)",
-    responses=errors(400, 401, 403, 422),
+    responses=errors(400, 401, 403, 404, 422),
     opt={"act": Act.read_audit},
 )
 async def staff_audit(floors: FloorsDep, who: Who, staff: FromPath[str], day: Day = None) -> AuditTrail:
     entries = []
+    searched, unheld = False, None
     for runtime in floors.runtimes.values():
         if not in_clinic(who.clinics, runtime.id):
             continue
-        _, events = await runtime.day_events(day)
+        try:
+            _, events = await runtime.day_events(day)
+        except Refusal as refused:
+            if refused.why is not Why.not_found:
+                raise
+            unheld = refused  # a clinic whose log does not go back to that day: the others' may
+            continue
+        searched = True
         entries += audit.of_person(runtime.id, staff, events)
+    if unheld is not None and not searched:
+        raise unheld
     return AuditTrail(entries)
 
 

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
+import msgspec
 import pytest
 import structlog
 from litestar.exceptions import WebSocketDisconnect
@@ -23,9 +24,11 @@ from floor.core.access import Role
 from floor.core.schedule import ScheduleRefused
 from floor.core.text import unreadable
 from floor.floors import Floors
+from floor.log.embedded import frame
 from floor.schedule import Format, read
 from floor.web.app import LOGGED_PATH, create_app
 from floor.web.body import EMPTY_BODY, MAX_DEPTH, too_deep
+from tests.support.records import record
 from tests.support.staff import sign_in, test_floors
 
 START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago
@@ -248,14 +251,30 @@ def test_a_hundred_thousand_character_id_through_the_schedule_route_is_a_422_nam
     assert floors.get("riverside").floor.seq == 0
 
 
-@pytest.mark.parametrize("path", ["export/encounters", "export/measures"])
-def test_an_export_of_a_day_before_1900_is_written_in_utc_not_a_500(app, path: str) -> None:
-    # Chicago kept local mean time (-05:50:36) until 1883: FHIR cannot write an offset with seconds.
+@pytest.mark.parametrize("path", ["export/encounters", "export/measures", "board", "measures"])
+def test_a_day_before_the_log_begins_is_404_naming_it_not_a_day_of_zeros(app, path: str) -> None:
+    """A day no day of the log goes back to (pruned, or before Floor kept this clinic): it was answered as a
+    complete day with nobody seen."""
     client, floors = app
     manager = sign_in(client, floors, Role.manager)
     answer = client.get(f"{API}/{path}?day=1800-01-01", headers=manager)
-    assert answer.status_code == 200, answer.text
-    assert "1800-01-01" in answer.text and "05:50:36Z" in answer.text and "-05:50:36" not in answer.text
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["field"] == "day" and "no record of 1800-01-01" in answer.json()["message"]
+    assert "its log begins on 2026-11-23" in answer.json()["message"]
+
+
+def test_an_export_of_a_day_before_1900_is_written_in_utc() -> None:
+    # Chicago kept local mean time (-05:50:36) until 1883: FHIR cannot write an offset with seconds.
+    from floor import export
+    from floor.days import day_measures
+
+    clinic, day = demo_clinic(), dt.date(1800, 1, 1)
+    for body in (
+        export.to_json(export.encounters(clinic, day, [], True)),
+        export.to_json(export.measure_report(clinic, day, day_measures(clinic, day, []))),
+    ):
+        text = body.decode()
+        assert "1800-01-01" in text and "05:50:36Z" in text and "-05:50:36" not in text
 
 
 def test_a_server_error_is_logged_with_its_traceback_and_answered_as_an_error_body(app, monkeypatch) -> None:
@@ -297,3 +316,20 @@ def test_a_long_path_is_logged_short(app) -> None:
     assert request["path"] == f"/api/clinics/{'a' * 60_000}"[:LOGGED_PATH]
     assert all(len(entry.get("clinic") or "") <= 40 for entry in logs)
     assert len(json.dumps(logs, default=str)) < 10_000
+
+
+def test_a_persons_audit_of_a_day_only_some_clinics_logs_hold_reads_those(tmp_path) -> None:
+    """A person's audit goes through each of the manager's clinics: one whose log does not go back to the day
+    does not make the whole answer a 404 while another's holds it."""
+    lakeside = msgspec.structs.replace(demo_clinic(), id="lakeside", name="Lakeside Clinic")
+    yesterday = START.date() - dt.timedelta(days=1)
+    (tmp_path / "riverside").mkdir()
+    (tmp_path / "riverside" / f"{yesterday}.log").write_bytes(frame(record(1, day=yesterday)))
+    floors = test_floors(tmp_path, [demo_clinic(), lakeside], clock=ManualClock(START), tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        manager = sign_in(client, floors, Role.manager)
+        held = client.get(f"/api/staff/ma-rosa/audit?day={yesterday}", headers=manager)
+        assert held.status_code == 200, held.text
+        assert [(e["clinic"], e["seq"]) for e in held.json()["entries"]] == [("riverside", 1)]
+        before = client.get("/api/staff/ma-rosa/audit?day=2026-01-01", headers=manager)
+        assert before.status_code == 404 and before.json()["field"] == "day"

@@ -34,12 +34,14 @@ from floor.core.floor import Room
 from floor.core.journey import PATH, Stage
 from floor.core.rooms import RoomAction, RoomState
 from floor.floors import Floors
+from floor.log.embedded import frame
 from floor.schedule.upcoming import UpcomingSchedule
 from floor.web import live
 from floor.web.app import create_app
 from floor.web.auth import Guarding, Rule
 from tests.support.answers import answered
 from tests.support.clinics import quiet_clinic
+from tests.support.records import record
 from tests.support.staff import PEOPLE, PIN, add_person, test_floors
 
 START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago
@@ -219,9 +221,12 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """One app for the whole module (building one takes a fifth of a second): every check sets up what it
     needs afresh, so they do not depend on each other."""
     lakeside = msgspec.structs.replace(quiet_clinic(), id=ALERTS, name="Lakeside Clinic")
-    floors = test_floors(
-        tmp_path_factory.mktemp("floor"), [quiet_clinic(), lakeside], clock=ManualClock(START), tick_seconds=3600
-    )
+    data = tmp_path_factory.mktemp("floor")
+    # Yesterday's day in the log, for the routes that read a past day (a day before the log begins is a 404).
+    (data / CLINIC).mkdir()
+    yesterday = START.date() - dt.timedelta(days=1)
+    (data / CLINIC / f"{yesterday}.log").write_bytes(frame(record(1, day=yesterday)))
+    floors = test_floors(data, [quiet_clinic(), lakeside], clock=ManualClock(START), tick_seconds=3600)
     world = World(None, floors, ManualClock(START), ManualClock(START))  # type: ignore[arg-type]
     floors.sessions.clock = world.session_clock
     floors.get(ALERTS).clock = world.alert_clock
