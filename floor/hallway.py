@@ -104,7 +104,8 @@ class HallwayBoard(Struct):
 class HallwaySnapshot(Struct, tag="snapshot", tag_field="kind"):
     seq: int
     board: HallwayBoard
-    #: The mark of the event at `seq`, for resuming (floor.wire's SnapshotMessage).
+    #: The wall's mark of the event at `seq` (floor.log.base.wall_mark: no actor nor device in it), for resuming;
+    #: '' before the day's first event.
     mark: str = ""
 
 
@@ -119,7 +120,7 @@ class HallwayUpdate(Struct, tag="update", tag_field="kind"):
     presence: HallwayPresence | None = None
     #: A zone's display only: the token of a visit that left what the zone sees (roomed in another zone).
     gone: str | None = None
-    #: The event's mark, for resuming (floor.wire's SnapshotMessage).
+    #: The event's wall mark (floor.log.base.wall_mark), for resuming.
     mark: str = ""
 
 

@@ -219,7 +219,8 @@ class ErrorBody(Struct, omit_defaults=True):
 class SnapshotMessage(Struct, tag="snapshot", tag_field="kind"):
     seq: int
     board: Board
-    #: The mark of the event at `seq` ('' before the day's first event, where a screen resumes from a snapshot).
+    #: The mark of the event at `seq`, as far as this server knows it: '' or the last day's last event's before the
+    #: day's first event (a screen at or before the day's start gets a snapshot whatever its mark).
     mark: str = ""
 
 

@@ -95,3 +95,27 @@ def test_floor_staff_refuses_a_clinic_or_provider_id_no_clinic_file_has(tmp_path
     moved = _staff(tmp_path, "clinics", "--id", "dr-new", "--clinic", "nowhere")
     assert moved.returncode == 1 and "no clinic 'nowhere'" in moved.stderr
     assert "riverside" in _staff(tmp_path, "list").stdout
+
+
+def test_a_start_that_cannot_load_its_log_does_what_the_command_does_on_stopping_then_says_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`floor demo` removes its data directory (its PIN hashes among it) once its server stops: a start that could
+    not load the log ended the process at once and left it behind (a hostile review)."""
+    from floor.cli import serve
+    from floor.log.base import LogCorrupt
+
+    done: list[str] = []
+    monkeypatch.setattr(serve, "_then", [lambda: done.append("removed the demo's data directory")])
+
+    def exit_(code: int) -> None:
+        raise SystemExit(code)
+
+    monkeypatch.setattr(serve.os, "_exit", exit_)
+    monkeypatch.setattr(serve.logging, "shutdown", lambda: None)
+    with pytest.raises(SystemExit) as ended:
+        serve._cannot_start(LogCorrupt("clinic riverside: its log's event at seq 2 cannot be folded"))
+    assert ended.value.code == 1 and done == ["removed the demo's data directory"]
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.startswith("floor: cannot start: clinic riverside: its log's event at seq 2 cannot be folded.")
+    assert "give --clinic only their files" in line

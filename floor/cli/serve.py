@@ -21,6 +21,7 @@ from floor.cli.common import say
 from floor.clock import Clock
 from floor.config import load_clinics
 from floor.floors import Floors
+from floor.log.base import LogCorrupt
 from floor.settings import (
     Settings,
     data_dir_flag,
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
         _reach_before_serving(redis_url)
     else:
         _load_before_serving(floors, [c.id for c in clinics])
-    say(f"Floor: serving {', '.join(c.id for c in clinics)} on http://{settings.host}:{settings.port} ({where})")
+    say(f"Floor: starting {', '.join(c.id for c in clinics)} on http://{settings.host}:{settings.port} ({where})")
     if settings.trusted_proxies:
         say(f"Floor: client addresses from X-Forwarded-For of {', '.join(settings.trusted_proxies)} only")
     serve_until_stopped(uvicorn_server(floors, settings), settings)
@@ -144,10 +145,18 @@ def uvicorn_server(
 
 def _cannot_start(error: Exception) -> NoReturn:
     """The log could not be loaded as the server started (an event no floor can fold, Redis gone): one line
-    saying why and what to do, and the process ends before serving anything (not a lifespan traceback)."""
+    saying why and what to do, and the process ends before serving anything (not a lifespan traceback). What
+    the command does once the server stops (`floor demo` removes its data directory) is done first."""
     structlog.get_logger("floor.serve").error("cannot_start", reason=str(error))
+    for job in _then:
+        job()
     logging.shutdown()
-    print(f"floor: cannot start: {error}", file=sys.stderr, flush=True)
+    advice = (
+        " Nothing was served: the other clinics can be served without this one (give --clinic only their files)."
+        if isinstance(error, LogCorrupt)
+        else ""
+    )
+    print(f"floor: cannot start: {str(error).rstrip('.')}.{advice}", file=sys.stderr, flush=True)
     sys.stdout.flush()
     os._exit(1)
 

@@ -846,8 +846,18 @@ class Floor:
         return scratch.apply(event)
 
     def apply(self, event: Event) -> Touched:
+        """Fold `event` in. One that cannot be folded (a step on a visit never booked: a log written by hand, or
+        by an older Floor's bug) raises, and leaves the floor's seq where it was: the next try meets it again."""
         if event.seq != self.seq + 1:
             raise ValueError(f"event {event.seq} does not follow {self.seq}")
+        seq, last_at = self.seq, self.last_at
+        try:
+            return self._apply(event)
+        except Exception:
+            self.seq, self.last_at = seq, last_at
+            raise
+
+    def _apply(self, event: Event) -> Touched:
         self.seq = event.seq
         self.last_at = event.at if self.last_at is None else max(self.last_at, event.at)
         match event.change:

@@ -28,7 +28,7 @@ from floor.core.measures import ClinicMeasures
 from floor.core.projection import visit_plan
 from floor.fanout import Delivery, Hub, Item, Subscriber
 from floor.hallway import Hallway, HallwayDelays, HallwaySnapshot
-from floor.log.base import mark
+from floor.log.base import mark, wall_mark
 from floor.metrics import Metrics
 from floor.runtime.reads import ReadModels
 from floor.runtime.today import Today
@@ -106,13 +106,15 @@ class FeedCache:
         the hallway projection's, the whole clinic's or each zone's (floor.hallway)."""
         clinic, floor = self.today.clinic, self.today.floor
         plan = visit_plan(touched.visit, clinic) if touched.visit else None
-        held = mark(event)
         text = encode(
-            EventMessage(event.seq, event, touched.visit, touched.rooms, touched.alert, touched.presence, plan, held)
+            EventMessage(
+                event.seq, event, touched.visit, touched.rooms, touched.alert, touched.presence, plan, mark(event)
+            )
         ).decode()
         texts = {Audience.staff: text, Audience.manager: text}
+        walls = wall_mark(event)
         for zone in (None, *self.hallway.zones):
-            update = self.hallway.update(event.seq, event.at, touched, floor, zone, held)
+            update = self.hallway.update(event.seq, event.at, touched, floor, zone, walls)
             texts[display_audience(zone)] = encode(update).decode()
         return texts
 
@@ -195,7 +197,8 @@ class FeedCache:
                     self.today.stale,
                     display_zone(audience),
                 )
-                text = encode(HallwaySnapshot(floor.seq, board, self.today.held)).decode()
+                last = self.today.events[-1] if self.today.events else None
+                text = encode(HallwaySnapshot(floor.seq, board, wall_mark(last) if last else "")).decode()
             else:
                 text = encode(SnapshotMessage(floor.seq, self.reads.board(), self.today.held)).decode()
             cached = self._snapshots[audience] = (floor.seq, text)
@@ -219,11 +222,18 @@ class FeedCache:
         items = self._resume(since, audience, held)
         return [*items, (0, self.heartbeat_text())] if self.today.stale or not items else items
 
+    def _mark_at(self, seq: int, audience: str) -> str:
+        """The mark of today's event at `seq` as `audience` was sent it (a wall's own, floor.log.base.wall_mark)."""
+        event = self.today.event_at(seq)
+        if event is None:
+            return ""
+        return wall_mark(event) if is_display(audience) else mark(event)
+
     def _resume(self, since: int | None, audience: str, held: str | None) -> list[Item]:
         seq = self.today.floor.seq
         if since is None or not self.today.base < since <= seq:
             return [self.snapshot(audience)]
-        if held is not None and held != self.today.mark_at(since):
+        if held is not None and held != self._mark_at(since, audience):
             return [self.snapshot(audience)]
         if since == seq:
             return []

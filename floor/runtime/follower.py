@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import structlog
 
-from floor.log.base import Diverged, EventLog, LogUnavailable
+from floor.log.base import Diverged, EventLog, LogCorrupt, LogUnavailable
 from floor.metrics import Metrics
 from floor.retry import Backoff
 from floor.runtime.feed import FeedCache
@@ -58,6 +58,13 @@ class Follower:
             except LogUnavailable as e:
                 if not self.today.stale:
                     log.warning("log_unreachable", clinic=self.id, error=str(e))
+                self.set_stale(True)
+                await backoff.wait()
+            except LogCorrupt as e:
+                # An event no floor can fold (floor.runtime.today's `unfoldable`); the floor stays where it was, and
+                # stale, so that screens and /readyz show it; a repaired log is folded on the next try.
+                if not self.today.stale:
+                    log.error("log_unfoldable", clinic=self.id, error=str(e))
                 self.set_stale(True)
                 await backoff.wait()
             except Exception:

@@ -12,7 +12,7 @@ from floor.core.events import Event
 from floor.core.floor import Floor, Touched
 from floor.core.ids import Ids
 from floor.core.learned import EMPTY, Learned
-from floor.log.base import mark
+from floor.log.base import LogCorrupt, mark
 
 
 class Today:
@@ -30,6 +30,8 @@ class Today:
         self._held_before = ""
         #: True while a shared log cannot be reached: what screens see may be behind.
         self.stale = False
+        #: Why the log's next event cannot be folded, while it cannot ('' otherwise): /readyz says so.
+        self.unfoldable = ""
         #: What the clinic's past days say its visits take (`Writer.learn`), and the clinic day it was learned for.
         #: A new day's floor starts with the last one learned until its own is.
         self.learned: Learned = EMPTY
@@ -47,9 +49,18 @@ class Today:
         self.base = base
         self.events = []
         self._held_before = held
+        self.unfoldable = ""
 
     def fold(self, event: Event) -> Touched:
-        touched = self.floor.apply(event)
+        """Fold in an event of the log's; one no floor can fold raises LogCorrupt, the floor left as it was."""
+        try:
+            touched = self.floor.apply(event)
+        except Exception as e:
+            corrupt = unfoldable(self.clinic.id, event, e)
+            self.unfoldable = str(corrupt)
+            raise corrupt from e
+        if self.unfoldable:
+            self.unfoldable = ""
         self.events.append(event)
         return touched
 
@@ -60,12 +71,24 @@ class Today:
         append (floor.log.base.Diverged)."""
         return mark(self.events[-1]) if self.events else self._held_before
 
-    def mark_at(self, seq: int) -> str:
-        """The `mark` of today's event at `seq` as this server folded it; '' where it folded none there."""
+    def event_at(self, seq: int) -> Event | None:
+        """Today's event at `seq` as this server folded it, if it folded one there."""
         index = seq - self.base - 1
-        return mark(self.events[index]) if 0 <= index < len(self.events) else ""
+        return self.events[index] if 0 <= index < len(self.events) else None
 
     def stored_already(self, event: Event) -> bool:
         """Whether `event` is the one folded at its seq (an append of ours that was stored, answered late)."""
         index = event.seq - self.base - 1
         return 0 <= index < len(self.events) and self.events[index] == event
+
+
+def unfoldable(clinic: str, event: Event, error: Exception) -> LogCorrupt:
+    """The log holds an event this Floor cannot fold (a step on a visit it never booked, say: written by hand, by
+    a newer Floor during a rolling upgrade, or by a server whose floor had diverged before Floor checked marks).
+    Folding on past it would show a floor the log does not hold, and every tap after it would be decided on that
+    floor: the clinic takes no taps, and a person must look."""
+    return LogCorrupt(
+        f"clinic {clinic}: its log's event at seq {event.seq} ({event.type} on {event.day}, by {event.actor} on "
+        f"{event.device}) cannot be folded ({type(error).__name__}: {str(error)[:120]}); a person must repair "
+        "this clinic's day in the log (restore it from a backup)"
+    )

@@ -34,7 +34,6 @@ from floor.log.base import (
     Diverged,
     EventLog,
     KeyTaken,
-    LogCorrupt,
     LogUnavailable,
     NotReplicated,
     Receipt,
@@ -107,18 +106,6 @@ def kept(receipt: Receipt) -> Tapped:
         return Tapped(old.event, Touched(old.visit, [old.room] if old.room else [], old.alert, old.presence))
 
 
-def unfoldable(clinic: str, event: Event, error: Exception) -> LogCorrupt:
-    """The log holds an event this Floor cannot fold (a step on a visit it never booked, say: written by hand, or
-    by a server whose floor had diverged before Floor checked marks). Folding on past it would show a floor the
-    log does not hold, and every tap after it would be decided on that floor: a person must look."""
-    return LogCorrupt(
-        f"clinic {clinic}: its log's event at seq {event.seq} ({event.type} on {event.day}, by {event.actor} on "
-        f"{event.device}) cannot be folded ({type(error).__name__}: {str(error)[:120]}). Nothing was served. "
-        "The other clinics can be served without it (name only theirs with --clinic); a person must repair "
-        "this clinic's day in the log (restore it from a backup)"
-    )
-
-
 class Writer:
     def __init__(self, today: Today, feed: FeedCache, event_log: EventLog, metrics: Metrics) -> None:
         self.today = today
@@ -144,10 +131,7 @@ class Writer:
         self.feed.restart()
         tail = len(events) - RESUMABLE_AFTER_START
         for i, event in enumerate(events):
-            try:
-                touched = self.today.fold(event)
-            except Exception as e:
-                raise unfoldable(self.id, event, e) from e
+            touched = self.today.fold(event)
             if i >= tail:
                 self.feed.keep(event, touched)
         log.info("clinic_loaded", clinic=self.id, day=str(day), seq=self.today.floor.seq, events=len(events))

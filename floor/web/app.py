@@ -53,7 +53,8 @@ from clients that can). Messages are JSON text frames, tagged by `kind`. Staff a
   a new clinic day opened). Replace everything.
 * `{"kind": "event", "seq", "event": Event, "visit": Visit | null, "rooms": [Room], "mark"}`: one per event, in
   order; `visit` and `rooms` are the changed entities as they are now.
-* Every snapshot, event and wall update carries the `mark` of the event at its seq; a screen resumes with the
+* Every event and wall update carries the `mark` of its event (a wall's its own, with no actor nor device in
+  it), and a snapshot the mark of the event at its seq (or '' before the day's first); a screen resumes with the
   seq and mark of the last one it applied, so that after a log lost events (a backup restored, a failover) it
   gets a snapshot rather than updates on top of patients the log no longer holds.
 * `{"kind": "heartbeat", "seq", "now", "stale"}`: every 15 s, so idle sockets stay open through proxies;

@@ -10,7 +10,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
 from floor.core.errors import Refusal, Why
-from floor.log.base import LogUnavailable
+from floor.log.base import LogCorrupt, LogUnavailable
 from floor.retry import GaveUp
 from floor.web.body import EMPTY_BODY
 from floor.wire import ErrorBody
@@ -112,6 +112,13 @@ def gave_up_response(request: Request, exc: GaveUp) -> Response[ErrorBody]:
     return _unavailable(exc, "Nothing was stored.", "1")
 
 
+def corrupt_response(request: Request, exc: LogCorrupt) -> Response[ErrorBody]:
+    """The clinic's log holds an event this server cannot fold (floor.runtime.today's `unfoldable`): no tap is
+    decided on a floor the log does not hold. Said in a line, not a traceback: the log's fault, not Floor's."""
+    log.error("log_unfoldable", method=request.method, path=request.url.path, error=str(exc))
+    return _unavailable(exc, "Nothing was stored, unless the event it names is this tap's own.", "30")
+
+
 def server_error_response(request: Request, exc: Exception) -> Response[ErrorBody]:
     """Anything else is Floor's fault: logged with its traceback (and the request id every line carries), and
     answered with the same body shape as every other error, without the details."""
@@ -130,6 +137,7 @@ HANDLERS = {
     Refusal: refusal_response,
     ValidationException: validation_response,
     LogUnavailable: unavailable_response,
+    LogCorrupt: corrupt_response,
     GaveUp: gave_up_response,
     HTTPException: http_response,
 }

@@ -41,8 +41,17 @@ async def readyz(request: Request) -> Response[dict]:
     if trouble:
         problems.append(trouble)
     stale = sorted(r.id for r in floors.runtimes.values() if r.stale)
-    if stale:
-        problems.append(f"the {backend} log cannot be reached for {len(stale)} of {len(floors.runtimes)} clinics")
+    unfoldable = [c for c in stale if floors.runtimes[c].today.unfoldable]
+    if len(unfoldable) < len(stale):
+        problems.append(
+            f"the {backend} log cannot be reached for {len(stale) - len(unfoldable)} of {len(floors.runtimes)} clinics"
+        )
+    if unfoldable:
+        # Not a network matter: a person must repair the day (the server's log line `log_unfoldable` says which).
+        problems.append(
+            f"the {backend} log of {len(unfoldable)} of {len(floors.runtimes)} clinics holds an event this server "
+            f"cannot fold: {floors.runtimes[unfoldable[0]].today.unfoldable}"[:400]
+        )
     body = {
         "status": "not ready" if problems else "ready",
         "log": backend,

@@ -74,6 +74,17 @@ def _mark(raw: str | None) -> str | None:
     return raw
 
 
+#: A close frame's reason is at most 123 bytes of UTF-8 (RFC 6455 5.5: 125 bytes of payload, 2 of them the code).
+MAX_CLOSE_REASON = 123
+
+
+def close_reason(reason: str | None) -> str:
+    """`reason` cut to what a close frame holds: a longer one (a bad parameter echoed in it, in 3-byte characters)
+    made the close itself fail: the screen got an internal-error close and the log a traceback, not the reason."""
+    raw = (reason or "").encode()
+    return reason or "" if len(raw) <= MAX_CLOSE_REASON else raw[:MAX_CLOSE_REASON].decode(errors="ignore")
+
+
 class Refused(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
@@ -209,7 +220,7 @@ class LiveSocket:
             await self.send({"type": "websocket.accept", "subprotocol": None, "headers": []})
 
     async def close(self, code: int, reason: str) -> None:
-        await self.send({"type": "websocket.close", "code": code, "reason": reason or ""})
+        await self.send({"type": "websocket.close", "code": code, "reason": close_reason(reason)})
 
     async def send_text(self, text: str) -> None:
         await self.send({"type": "websocket.send", "bytes": None, "text": text})

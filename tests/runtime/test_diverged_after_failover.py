@@ -22,7 +22,7 @@ from floor.core.commands import BookVisit, TakeStep
 from floor.core.errors import Refusal, Why
 from floor.core.journey import Stage
 from floor.fanout import Hub
-from floor.log.base import NotReplicated, mark
+from floor.log.base import NotReplicated, mark, wall_mark
 from floor.log.replicas import ReplicaAck
 from floor.runtime import ClinicRuntime, Idempotency
 from floor.wire import Audience
@@ -207,7 +207,8 @@ async def test_a_screen_that_saw_the_lost_event_resumes_from_a_snapshot_not_on_t
     assert {v["id"] for v in snapshot["board"]["visits"]} >= {real} and phantom not in {
         v["id"] for v in snapshot["board"]["visits"]
     }
-    assert _kinds(b.catch_up(seq, Audience.display, seen)) == ["snapshot"]  # walls the same
+    assert _kinds(b.catch_up(seq, Audience.display, wall_mark(a.today.events[-1]))) == ["snapshot"]  # walls too
+    assert _kinds(b.catch_up(seq, Audience.display, wall_mark(b.today.events[-1]))) == ["heartbeat"]
 
     # A screen that has B's event there is in step; one a seq earlier (an event both held) gets B's update.
     assert _kinds(b.catch_up(seq, Audience.staff, b.today.held)) == ["heartbeat"]

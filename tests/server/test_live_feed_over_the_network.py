@@ -167,6 +167,10 @@ async def test_a_page_signs_in_with_its_first_message_and_a_screen_without_a_tok
         (f"/api/clinics/{CLINIC}/live?since=-3", 4400, "since"),
         (f"/api/clinics/{CLINIC}/live?since=3&mark=zz", 4400, "mark"),
         (f"/api/clinics/{CLINIC}/live?since=3&mark=ABCDEF0123456789", 4400, "mark"),
+        # Echoed in the reason, these made it longer than a close frame holds: the close failed (1011).
+        (f"/api/clinics/{CLINIC}/live?since=3&mark=" + "%E2%82%AC" * 20, 4400, "mark"),
+        (f"/api/clinics/{CLINIC}/live?since=3&mark=" + "%01" * 20, 4400, "mark"),
+        (f"/api/clinics/{CLINIC}/live?since=" + "%01" * 20, 4400, "since"),
     ],
 )
 async def test_a_bad_clinic_or_parameter_closes_with_a_clear_code_and_reason(

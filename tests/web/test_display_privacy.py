@@ -22,6 +22,7 @@ from floor.core.access import Role
 from floor.core.errors import Refusal
 from floor.core.ids import legacy_token
 from floor.fanout import Hub
+from floor.log.base import mark, wall_mark
 from floor.simulator import Staff, plan_day
 from floor.web.app import create_app
 from tests.support.staff import sign_in, test_floors
@@ -117,6 +118,11 @@ def test_a_whole_clinic_day_sends_the_wall_no_name_birth_date_or_record_number(t
     leaked += [s for pair in secrets.values() for s in pair if s in wall_bytes]
     leaked += [word for word in ("MRN", "DOB", "penicillin", "patient_name", "notes") if word in wall_bytes]
     assert not leaked, f"the wall display received: {leaked[:10]}"
+    # Nor who tapped on which device: a wall resumes with a mark of its own, not the log's (which hashes them).
+    by_seq = {e.seq: e for e in runtime.events}
+    updates = [json.loads(f) for f in wall_frames if json.loads(f)["kind"] == "update"]
+    assert updates and all(u["mark"] == wall_mark(by_seq[u["seq"]]) for u in updates)
+    assert not [e.seq for e in runtime.events if mark(e) in wall_bytes]
 
 
 def _string_fields(struct: type) -> dict[str, object]:

@@ -24,6 +24,7 @@ from floor.core.access import Role
 from floor.core.schedule import ScheduleRefused
 from floor.core.text import unreadable
 from floor.floors import Floors
+from floor.log.base import LogCorrupt
 from floor.log.embedded import frame
 from floor.schedule import Format, read
 from floor.web.app import LOGGED_PATH, create_app
@@ -333,3 +334,33 @@ def test_a_persons_audit_of_a_day_only_some_clinics_logs_hold_reads_those(tmp_pa
         assert [(e["clinic"], e["seq"]) for e in held.json()["entries"]] == [("riverside", 1)]
         before = client.get("/api/staff/ma-rosa/audit?day=2026-01-01", headers=manager)
         assert before.status_code == 404 and before.json()["field"] == "day"
+
+
+def test_a_log_holding_an_event_no_floor_can_fold_is_a_503_naming_it_and_readyz_says_why(app, monkeypatch) -> None:
+    """tests/runtime/test_unfoldable_event.py meets such an event in a shared log; here, what the edges say: a
+    tap is a 503 naming the event (it was a 500 and a traceback), and /readyz names it, not the network."""
+    client, floors = app
+    runtime = floors.get("riverside")
+    why = "clinic riverside: its log's event at seq 7 (roomed on 2026-11-23, by ma on t9) cannot be folded (...)"
+
+    async def meets_it(*args, **kwargs):
+        runtime.today.unfoldable = why
+        runtime.stale = True
+        raise LogCorrupt(why)
+
+    monkeypatch.setattr(runtime, "handle", meets_it)
+    desk = sign_in(client, floors, Role.front_desk)
+    with capture_logs() as logs:
+        answer = client.post(
+            f"{API}/visits",
+            headers=desk,
+            json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+        )
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "30"
+    assert answer.json()["error"] == "unavailable" and "event at seq 7" in answer.json()["message"]
+    assert [e["event"] for e in logs if e["log_level"] == "error"] == ["log_unfoldable"]
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["problems"] == [
+        f"the embedded log of 1 of 1 clinics holds an event this server cannot fold: {why}"
+    ]
