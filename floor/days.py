@@ -7,7 +7,7 @@ import datetime as dt
 from collections import Counter
 
 from floor.config import Clinic
-from floor.core.events import Event
+from floor.core.events import AlertChange, AlertRaised, Event
 from floor.core.floor import Floor
 from floor.core.measures import ClinicMeasures, measure
 
@@ -26,17 +26,25 @@ def fold_day(clinic: Clinic, day: dt.date, events: list[Event]) -> Floor:
     return floor
 
 
-def closed_at(clinic: Clinic, day: dt.date, floor: Floor) -> dt.datetime:
-    """When a past day's measures are taken: its session's close, or its last event if that came later."""
+def closed_at(clinic: Clinic, day: dt.date, events: list[Event]) -> dt.datetime:
+    """When a past day's measures are taken: its session's close, or its last tap if that came later. Floor's
+    own alert events are no tap: with a provider's last steps never tapped, it kept a cascade up to date until
+    midnight, and the day was measured then (510 minutes late where the close said 91; a hostile review)."""
     closes = clinic.local(day, clinic.session.closes)
-    return closes if floor.last_at is None else max(closes, floor.last_at)
+    last = max((e.at for e in events if not isinstance(e.change, AlertChange)), default=None)
+    return closes if last is None else max(closes, last)
+
+
+def alerts_raised(events: list[Event]) -> Counter[str]:
+    """Alerts raised per provider: the provider each was raised for, though its patient was moved to another
+    since (the alert follows them on the screens; it was counted as the new provider's, a hostile review)."""
+    return Counter(e.change.provider or "" for e in events if isinstance(e.change, AlertRaised))
 
 
 def day_measures(clinic: Clinic, day: dt.date, events: list[Event], now: dt.datetime | None = None) -> ClinicMeasures:
     """A day's measures from its events, at `now` (default: as the day closed, see `closed_at`)."""
     floor = fold_day(clinic, day, events)
-    raised = Counter(a.provider or "" for a in floor.alerts.values())
-    return measure(floor, now or closed_at(clinic, day, floor), raised)
+    return measure(floor, now or closed_at(clinic, day, events), alerts_raised(events))
 
 
 def oldest_kept(today: dt.date, retention_days: int) -> dt.date:

@@ -157,8 +157,20 @@ def _share(count: int, hits: int) -> Share:
     return Share(count, hits, round(hits / count, 3) if count else None)
 
 
-def _spans(visits: list[Visit], first: Stage, then: Stage) -> Durations:
-    return durations(_minutes(v.times[then] - v.times[first]) for v in visits if first in v.times and then in v.times)
+def _spans(visits: list[Visit], first: Stage, then: Stage, *, from_move: bool = False) -> Durations:
+    """Minutes from `first` to `then`. `from_move`: a provider's waits; a patient moved to them on the floor is
+    counted from the move (the wait before it was the provider they left's), and not at all if moved after."""
+    spans = []
+    for v in visits:
+        if first not in v.times or then not in v.times:
+            continue
+        begun = v.times[first]
+        if from_move and v.moved_from is not None and v.moved_at is not None:
+            if v.moved_at > v.times[then]:
+                continue
+            begun = max(begun, v.moved_at)
+        spans.append(_minutes(v.times[then] - begun))
+    return durations(spans)
 
 
 def _with_provider(visit: Visit) -> float | None:
@@ -189,8 +201,15 @@ def _provider_lateness(
 
     scheduled = [v for v in visits if not v.walk_in and (moved_in or v.moved_from is None)]
     started = [v for v in scheduled if Stage.provider_in in v.times and not untapped_in(v)]
+    # Patients here and not yet seen: one who has not come (or never came, on a day gone by) leaves the provider
+    # idle, not late (the manager's table said "31 min late" beside a projection, and a tile, of on time).
     waiting = [
-        v for v in scheduled if planned[v.id] <= now and Stage.provider_in not in v.times and v.stage not in ENDS
+        v
+        for v in scheduled
+        if planned[v.id] <= now
+        and Stage.provider_in not in v.times
+        and v.stage is not Stage.scheduled
+        and v.stage not in ENDS
     ]
     if waiting:
         current = _minutes(now - min(planned[v.id] for v in waiting))
@@ -210,6 +229,7 @@ def _measures(
     alerts: int,
     *,
     moved_in: bool,
+    booked: list[Visit] | None = None,
 ) -> Measures:
     """A provider's measures, or the clinic's (`moved_in`: patients moved to another provider once here count as
     booked). A provider's on-time starts and no-show rate are of the patients booked with them: a patient moved
@@ -224,7 +244,10 @@ def _measures(
     tapped_in = [v for v in visits if not untapped_in(v)]
     started = [v for v in scheduled if Stage.provider_in in v.times and not untapped_in(v)]
     checked_out = [v for v in visits if v.stage is Stage.checked_out and Stage.provider_in in v.times]
-    due = [v for v in scheduled if (v.start <= now or v.stage in ENDS) and v.stage is not Stage.cancelled]
+    # Who was due to come: of a provider's, the patients `booked` with them, a patient who came and was moved to
+    # another provider among them (a hostile review: they were dropped, and one no-show of two read 100%).
+    booked_here = scheduled if booked is None else [v for v in booked if not v.walk_in]
+    due = [v for v in booked_here if (v.start <= now or v.stage in ENDS) and v.stage is not Stage.cancelled]
     return Measures(
         booked=len(visits),
         seen=sum(Stage.provider_in in v.times for v in visits),
@@ -233,9 +256,9 @@ def _measures(
         cancelled=count(Stage.cancelled),
         left_without_being_seen=count(Stage.left_without_being_seen),
         waiting=count(Stage.arrived),
-        arrival_to_roomed=_spans(visits, Stage.arrived, Stage.roomed),
-        roomed_to_provider=_spans(tapped_in, Stage.roomed, Stage.provider_in),
-        arrival_to_provider=_spans(tapped_in, Stage.arrived, Stage.provider_in),
+        arrival_to_roomed=_spans(visits, Stage.arrived, Stage.roomed, from_move=not moved_in),
+        roomed_to_provider=_spans(tapped_in, Stage.roomed, Stage.provider_in, from_move=not moved_in),
+        arrival_to_provider=_spans(tapped_in, Stage.arrived, Stage.provider_in, from_move=not moved_in),
         time_with_provider=durations(m for m in map(_with_provider, tapped_in) if m is not None),
         cycle_time=_spans(visits, Stage.arrived, Stage.checked_out),
         on_time_starts=_share(
@@ -259,9 +282,18 @@ def measure(floor: Floor, now: dt.datetime, alerts_raised: Mapping[str, int] | N
     by_provider: dict[str, list[Visit]] = {p.id: [] for p in floor.clinic.providers}
     for visit in real:
         by_provider.setdefault(visit.provider, []).append(visit)
+    booked_with: dict[str, list[Visit]] = {pid: [] for pid in by_provider}
+    for visit in real:
+        booked_with.setdefault(visit.booked_with, []).append(visit)
     providers = {
         pid: _measures(
-            visits, planned, now, _provider_lateness(visits, planned, now), alerts.get(pid, 0), moved_in=False
+            visits,
+            planned,
+            now,
+            _provider_lateness(visits, planned, now),
+            alerts.get(pid, 0),
+            moved_in=False,
+            booked=booked_with.get(pid, []),
         )
         for pid, visits in by_provider.items()
     }

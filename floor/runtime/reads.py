@@ -4,7 +4,6 @@ from the log (read, never changed), what was learned, a visit's history. Nothing
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 
 from floor.core.checkouts import BATCH_EVIDENCE, BATCH_SECONDS, Desk
 from floor.core.errors import Refusal, Why
@@ -21,7 +20,7 @@ from floor.core.projection import (
     visit_plan,
     walks_in_untapped,
 )
-from floor.days import closed_at, day_measures, fold_day
+from floor.days import alerts_raised, closed_at, day_measures, fold_day
 from floor.log.base import EventLog
 from floor.runtime.today import Today
 from floor.wire import (
@@ -78,8 +77,7 @@ class ReadModels:
         return mark.status if mark is not None else None
 
     def measures(self) -> ClinicMeasures:
-        raised = Counter(a.provider or "" for a in self.today.floor.alerts.values())
-        return measure(self.today.floor, self.today.clock.now(), raised)
+        return measure(self.today.floor, self.today.clock.now(), alerts_raised(self.today.events))
 
     def summary(self) -> ClinicSummary:
         f = self.today.floor
@@ -138,7 +136,7 @@ class ReadModels:
             c.timezone,
             on,
             f.seq,
-            closed_at(c, on, f),
+            closed_at(c, on, events),
             c.session,
             list(f.rooms.values()),
             list(f.visits.values()),

@@ -105,7 +105,13 @@ export function minutesText(m, { decimals = false } = {}) {
   }
   return `${decimals && n < 10 ? Math.round(n * 10) / 10 : Math.round(n)} min`;
 }
-export const percent = (rate) => (rate === null || rate === undefined ? "—" : `${Math.round(rate * 100)}%`);
+// A share ({count, hits, rate}) as a whole percent of its hits, rounded once (its rate is rounded already: 5 of
+// 13 is 0.385, which read 39%); or a plain fraction.
+export const percent = (share) => {
+  if (share === null || share === undefined) return "—";
+  if (typeof share === "object") return share.count ? `${Math.round((100 * share.hits) / share.count)}%` : "—";
+  return `${Math.round(share * 100)}%`;
+};
 
 /** Offset (ms, local minus UTC) of a time zone at an instant. */
 export function zoneOffset(zone, ms) {

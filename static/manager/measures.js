@@ -30,7 +30,7 @@ function tile(spec, m) {
     node.append(big, el("p", "tile-note", d.count ? `p90 ${minutesText(d.p90)} · ${plural(d.count, "visit")}` : "No visits measured yet"));
   } else if (spec.kind === "share") {
     const s = m.clinic[spec.name] || {};
-    node.append(el("p", "tile-value", percent(s.rate)),
+    node.append(el("p", "tile-value", percent(s.count ? s : null)),
       el("p", "tile-note", s.count ? `${s.hits} of ${plural(s.count, "visit")}` : "No visits yet"));
   } else if (spec.kind === "lateness") {
     const list = el("ul", "late-list");
@@ -91,9 +91,9 @@ export function renderMeasures() {
       el("td", "", pm.arrival_to_provider.count ? minutesText(pm.arrival_to_provider.median) : "—"),
       el("td", "", pm.roomed_to_provider.count ? minutesText(pm.roomed_to_provider.median) : "—"),
       el("td", "", pm.cycle_time.count ? minutesText(pm.cycle_time.median) : "—"),
-      el("td", "", percent(pm.on_time_starts.rate)),
-      el("td", "", percent(pm.teach_back_rate.rate)),
-      el("td", "", percent(pm.no_show_rate.rate)),
+      el("td", "", percent(pm.on_time_starts)),
+      el("td", "", percent(pm.teach_back_rate)),
+      el("td", "", percent(pm.no_show_rate)),
       el("td", "", `${minutesText(pm.current_lateness)} / ${minutesText(pm.worst_lateness)}`),
       el("td", "", String(pm.alerts_raised)));
     rows.push(tr);

@@ -7,7 +7,7 @@ import { state } from "./floor.js";
 
 
 const minutes = (m) => (m === null || m === undefined ? "—" : `${Math.round(m)} min`);
-const share = (s) => (s && s.rate !== null && s.rate !== undefined ? `${Math.round(s.rate * 100)}% of ${s.count}` : "—");
+const share = (s) => (s && s.count ? `${Math.round((100 * s.hits) / s.count)}% of ${s.count}` : "—");
 
 function table(id, caption, heads, rows) {
   const t = el("table", "grid-table left");

@@ -336,15 +336,15 @@ def test_a_manager_downloads_the_exports(server: ServerProcess, screens: Screens
     assert serious_violations(page) == []
 
 
-def test_a_manager_looks_at_a_past_day(server: ServerProcess, screens: Screens) -> None:
+def test_a_manager_looks_at_a_day_before_the_log_begins_and_is_told_so(server: ServerProcess, screens: Screens) -> None:
+    """This server's log begins today: yesterday is no day of zeros, the page says Floor holds no record of it."""
     page, _ = _console(server, screens)
     assert page.input_value("#past-day-date") == "2026-11-22"  # yesterday, by default
     page.click("#past-day button[type=submit]")
-    page.wait_for_selector("#past-heading", timeout=10_000)
-    assert "on 2026-11-22" in page.locator("#past-heading").inner_text()
-    for table in ("past-visits", "past-measures", "past-lateness"):
-        assert page.locator(f"#{table}").count() == 1
-    assert "0 booked" in page.locator("#past-result").inner_text()
+    message = page.locator("#past-day [data-form-message].error")
+    message.wait_for(timeout=10_000)
+    assert "no record of 2026-11-22" in message.inner_text() and "its log begins on 2026-11-23" in message.inner_text()
+    assert page.locator("#past-heading").count() == 0
     assert serious_violations(page) == []
 
 
@@ -402,3 +402,16 @@ def test_a_past_day_shows_its_visits_measures_and_lateness_as_it_closed(tmp_path
         assert serious_violations(page) == []
     finally:
         proc.stop()
+
+
+def test_a_share_reads_as_a_percent_of_its_hits_rounded_once(server: ServerProcess, screens: Screens) -> None:
+    """5 no-shows of 13 (38.46%) read 39% beside "5 of 13 visits": the core's rate (0.385) was rounded again."""
+    page = screens.open(f"{server.url}/manager.html")
+    shown = page.evaluate(
+        """async () => {
+            const { percent } = await import("/manager/floor.js");
+            return [percent({ count: 13, hits: 5, rate: 0.385 }), percent({ count: 0, hits: 0, rate: null }),
+                    percent(null), percent(0.25)];
+        }"""
+    )
+    assert shown == ["38%", "—", "—", "25%"]

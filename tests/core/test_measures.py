@@ -29,11 +29,12 @@ import msgspec
 
 from floor.config import demo_clinic
 from floor.core.commands import BookVisit, Command, MoveVisit, TakeStep, Tap, UndoStep
-from floor.core.events import Event
+from floor.core.events import AlertDetail, AlertRaised, Event
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
 from floor.core.measures import ClinicMeasures, Durations, Measures, Share, durations, measure
+from floor.days import alerts_raised, closed_at, day_measures
 
 CLINIC = demo_clinic()
 TZ = CLINIC.tz
@@ -54,10 +55,13 @@ class Day:
     def __init__(self) -> None:
         self.floor = Floor(CLINIC, DAY, ids=Ids.seeded())
         self.ids: dict[str, str] = {}
+        #: The day's events, as the log would hold them.
+        self.events: list[Event] = []
 
     def tap(self, hhmm: str, command: Command) -> Event:
         event = self.floor.decide(command, Tap("ana", "desk-1", at(hhmm)))
         self.floor.apply(event)
+        self.events.append(event)
         return event
 
     def book(self, hhmm: str, key: str, provider: str, visit_type: str, start: str) -> None:
@@ -328,20 +332,24 @@ def test_an_undone_rooming_leaves_arrival_to_roomed() -> None:
 
 
 def test_current_lateness_grows_while_a_due_patient_is_not_seen() -> None:
-    floor = the_day().floor
+    day = the_day()
+    floor = day.floor
     # kim: D, planned 10:41, arrived and waiting: 10:45 - 10:41, 11:00 - 10:41, 11:17 - 10:41.
     assert [measure(floor, at(t)).providers["kim"].current_lateness for t in ("10:45", "11:00", "11:17")] == [
         4.0,
         19.0,
         36.0,
     ]
-    # hart: K, starting 11:30, planned 11:39, has not even arrived; not due at its start, nor at 11:39 itself.
+    # hart: K, starting 11:30, planned 11:39; not due at its start, nor at 11:39 itself. Not yet come at 11:49,
+    # K leaves hart idle, not late (the manager's table said "10 min late" beside a projection of on time).
     assert [measure(floor, at(t)).providers["hart"].current_lateness for t in ("11:30", "11:39", "11:49")] == [
         0.0,
         0.0,
-        10.0,
+        0.0,
     ]
+    day.step("11:36", "K", Stage.arrived)  # here, and not seen by 11:49
     later = measure(floor, at("11:49"))
+    assert later.providers["hart"].current_lateness == 10.0
     assert later.providers["hart"].worst_lateness == 10.0  # 11:49 - 11:39
     assert later.clinic.current_lateness == 68.0  # kim: 11:49 - 10:41
     assert later.clinic.worst_lateness == 68.0
@@ -511,3 +519,91 @@ def test_a_visit_whose_provider_in_was_tapped_with_its_end_has_no_lateness_known
     kim = measure(day.floor, at("09:56")).providers["kim"]
     assert (kim.current_lateness, kim.worst_lateness, kim.untapped_in) == (0.0, 0.0, 1)
     assert kim.on_time_starts == NO_SHARE
+
+
+def test_a_patient_not_come_is_no_lateness_of_the_provider_now_nor_as_a_past_day_closed() -> None:
+    """The provider's table said "31 min / 31 min" late beside a projection (and a tile) of on time, for a patient
+    booked at 09:00 who had not come; on a day gone by, a patient who never came and was not marked a no-show was
+    hours of the provider's lateness at the close (a hostile review)."""
+    day = Day()
+    day.book("07:30", "A", "kim", "follow", "09:00")
+    day.book("07:30", "B", "kim", "follow", "09:20")
+    for hhmm, step, room in (("09:15", Stage.arrived, None), ("09:20", Stage.roomed, "e1")):
+        day.step(hhmm, "B", step, room)
+    day.step("09:24", "B", Stage.prep_done)
+    day.step("09:28", "B", Stage.provider_in)
+    kim = measure(day.floor, at("09:40")).providers["kim"]
+    assert (kim.current_lateness, kim.worst_lateness) == (0.0, 0.0)
+    closed = day_measures(CLINIC, DAY, day.events).providers["kim"]
+    assert closed.worst_lateness == 0.0 and closed.on_time_starts.rate == 1.0
+
+
+def test_a_past_day_is_measured_at_its_last_tap_not_at_floors_last_alert_update() -> None:
+    """With a provider's last steps never tapped, Floor kept a cascade up to date until midnight, and the day was
+    measured then: 510 minutes late where the close said 91 (a hostile review)."""
+    day = Day()
+    day.book("07:30", "A", "kim", "follow", "16:00")
+    day.step("15:55", "A", Stage.arrived)  # never seen: waiting at the 17:00 close
+    closes = CLINIC.local(DAY, CLINIC.session.closes)
+    planned = at("16:09")  # 16:00 + rooming and prep, 6 + 3
+    alert = day.floor.record(
+        AlertRaised("a1", "dwell", AlertDetail(minutes=360.0, limit=20), "kim", day.ids["A"], Stage.arrived),
+        Tap("floor", "floor", closes + dt.timedelta(hours=6)),
+    )
+    day.floor.apply(alert)
+    day.events.append(alert)
+    assert closed_at(CLINIC, DAY, day.events) == closes
+    kim = day_measures(CLINIC, DAY, day.events).providers["kim"]
+    assert kim.worst_lateness == (closes - planned).total_seconds() / 60
+
+
+def test_a_providers_no_show_rate_keeps_a_patient_booked_with_them_who_came_and_was_moved() -> None:
+    """Of two patients booked with kim, one never came and one came and was moved to hart: kim's no-show rate
+    read 100% (1 of 1), the clinic's 50% (a hostile review)."""
+    day = Day()
+    day.book("07:30", "A", "kim", "follow", "09:00")
+    day.book("07:30", "B", "kim", "follow", "09:20")
+    day.step("08:55", "B", Stage.arrived)
+    day.tap("09:00", MoveVisit(day.ids["B"], "hart"))
+    day.step("09:30", "A", Stage.no_show)
+    result = measure(day.floor, at("09:40"))
+    assert result.clinic.no_show_rate == Share(2, 1, 0.5)
+    assert result.providers["kim"].no_show_rate == Share(2, 1, 0.5)
+    assert result.providers["hart"].no_show_rate.count == 0
+
+
+def test_an_alert_raised_for_a_provider_stays_counted_as_theirs_after_the_patient_is_moved() -> None:
+    """A dwell alert raised while a patient waited for kim follows them to hart on the screens; in the measures it
+    was counted as hart's, and kim's read 0 (a hostile review)."""
+    day = Day()
+    day.book("07:30", "B", "kim", "follow", "09:00")
+    day.step("09:00", "B", Stage.arrived)
+    raised = day.floor.record(
+        AlertRaised("a1", "dwell", AlertDetail(minutes=20.0, limit=20), "kim", day.ids["B"], Stage.arrived),
+        Tap("floor", "floor", at("09:20")),
+    )
+    day.floor.apply(raised)
+    day.events.append(raised)
+    day.tap("09:25", MoveVisit(day.ids["B"], "hart"))
+    assert day.floor.alerts["a1"].provider == "hart"  # the screens name the provider the patient waits for now
+    past = day_measures(CLINIC, DAY, day.events)
+    assert past.providers["kim"].alerts_raised == 1 and past.providers["hart"].alerts_raised == 0
+    assert alerts_raised(day.events) == {"kim": 1}
+
+
+def test_the_wait_under_the_provider_a_patient_left_is_not_the_new_providers() -> None:
+    """B waited 20 minutes for kim in a room, was moved to hart, and hart was in 5 minutes later: hart's
+    "arrival to provider" read 25 and "wait in room" 20. The new provider's wait starts at the move (as the README
+    says); the clinic's is the patient's whole wait (a hostile review)."""
+    day = Day()
+    day.book("07:30", "B", "kim", "follow", "09:00")
+    day.step("09:00", "B", Stage.arrived)
+    day.step("09:05", "B", Stage.roomed, "e1")
+    day.step("09:08", "B", Stage.prep_done)
+    day.tap("09:20", MoveVisit(day.ids["B"], "hart"))
+    day.step("09:25", "B", Stage.provider_in)
+    result = measure(day.floor, at("09:30"))
+    hart = result.providers["hart"]
+    assert (hart.arrival_to_provider.median, hart.roomed_to_provider.median) == (5.0, 5.0)
+    assert hart.arrival_to_roomed.count == 0  # roomed before the move: the wait for a room was kim's
+    assert (result.clinic.arrival_to_provider.median, result.clinic.roomed_to_provider.median) == (25.0, 20.0)
