@@ -26,6 +26,22 @@ def fold_day(clinic: Clinic, day: dt.date, events: list[Event]) -> Floor:
     return floor
 
 
+def first_unfoldable(clinic: Clinic, day: dt.date, events: list[Event]) -> tuple[Event, Exception] | None:
+    """The first of a day's events no floor can fold, with why (a server stops at it: floor.runtime.today), or
+    None. A change this Floor does not know is passed over, as `fold_day` does."""
+    floor = Floor(clinic, day, events[0].seq - 1 if events else 0)
+    for event in events:
+        try:
+            floor.apply(event)
+        except TypeError as e:
+            if not str(e).startswith("unknown change"):
+                return event, e
+            floor.seq = event.seq
+        except Exception as e:
+            return event, e
+    return None
+
+
 def closed_at(clinic: Clinic, day: dt.date, events: list[Event]) -> dt.datetime:
     """When a past day's measures are taken: its session's close, or its last tap if that came later. Floor's
     own alert events are no tap: with a provider's last steps never tapped, it kept a cascade up to date until

@@ -4,6 +4,7 @@ does (or did). Exits 1 while a problem is left unrepaired."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from pathlib import Path
 
 from floor.cli.common import say
@@ -16,10 +17,20 @@ def add(ch: argparse.ArgumentParser) -> None:
     ch.description = (
         "Reads every clinic's day files (each record's checksum, seqs in order "
         "and gap-free, damaged tails, damage in the middle) and the staff "
-        "directory, and says what it found and what --repair would do. Exits "
-        "1 while a problem is left unrepaired."
+        "directory, and says what it found and what --repair would do; each day "
+        "of a clinic whose file it is given (--clinic, as `floor serve` takes "
+        "them) is folded as a server would, and an event no floor can fold is "
+        "a problem. Exits 1 while a problem is left unrepaired."
     )
     data_dir_flag(ch)
+    ch.add_argument(
+        "--clinic",
+        action="append",
+        metavar="PATH",
+        dest="clinic_files",
+        help="a clinic TOML file or a directory of them, whose days are folded too; repeatable "
+        "(default: $FLOOR_CLINICS, else the demo clinic)",
+    )
     ch.add_argument(
         "--repair",
         action="store_true",
@@ -31,6 +42,7 @@ def add(ch: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     from floor.bootstrap import embedded_directory
+    from floor.config import load_clinics
     from floor.directory.embedded import check_directory
     from floor.log.embedded import check_logs
     from floor.log.owner import LOCK_NAME, hold
@@ -49,6 +61,7 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     try:
         findings, files, records = check_logs(data_dir, repair=args.repair)
         findings += check_directory(embedded_directory(data_dir).path, repair=args.repair)
+        findings += _unfoldable(data_dir, load_clinics(list(settings.clinic_files)))
     finally:
         if owner is not None:
             owner.close()
@@ -66,3 +79,31 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     )
     if left:
         raise SystemExit(1)
+
+
+def _unfoldable(data_dir: Path, clinics: list) -> list:
+    """Each day of each given clinic folded as a server would: the first event of a day no floor can fold (a
+    server refuses to start on it, or stops taking that clinic's taps) is a problem `--repair` cannot mend."""
+    from floor.days import first_unfoldable
+    from floor.log.embedded import Finding, scan
+
+    findings = []
+    for clinic in clinics:
+        for path in sorted((data_dir / clinic.id).glob("????-??-??.log")):
+            try:
+                records, _ = scan(path.read_bytes(), str(path))
+            except Exception:
+                continue  # damage: check_logs has said so
+            events = [r.event for r in records]
+            found = first_unfoldable(clinic, dt.date.fromisoformat(path.stem), events)
+            if found is not None:
+                event, error = found
+                findings.append(
+                    Finding(
+                        str(path),
+                        f"the event at seq {event.seq} ({event.type}, by {event.actor} on {event.device}) cannot be "
+                        f"folded ({type(error).__name__}: {str(error)[:120]})",
+                        None,
+                    )
+                )
+    return findings

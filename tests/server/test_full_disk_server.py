@@ -218,6 +218,15 @@ def test_an_event_no_floor_can_fold_stops_the_start_in_one_line_naming_the_clini
         line
     )
     assert "cannot be folded" in line and "--clinic" in line
+    # `floor check`, which the advice to restore from a backup relies on, finds it too (it passed such a log).
+    checked = subprocess.run(
+        [sys.executable, "-m", "floor", "check", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert checked.returncode == 1, checked.stdout
+    assert f"{day}: the event at seq 2 (roomed, by ma-rosa on tablet-1) cannot be folded (KeyError" in checked.stdout
 
 
 def test_a_damaged_last_record_is_moved_aside_with_an_error_and_the_server_starts(tmp_path: Path) -> None:
