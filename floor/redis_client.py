@@ -18,6 +18,7 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
+from floor.config import ConfigError
 from floor.log.base import LogUnavailable
 
 log = structlog.get_logger("floor.redis")
@@ -89,12 +90,17 @@ async def connect(
     answering: list[Redis] = []
     try:
         for one in urls(url):
-            client = Redis.from_pool(
-                BlockingConnectionPool.from_url(one, max_connections=pool_size, timeout=POOL_WAIT, **options)
-            )
+            try:
+                pool = BlockingConnectionPool.from_url(one, max_connections=pool_size, timeout=POOL_WAIT, **options)
+            except ValueError as e:  # not a Redis URL (http://..., a typo): one line, not a traceback
+                raise ConfigError(
+                    f"--redis (or $FLOOR_REDIS_URL, $REDIS_URL): {safe_url(one)} is no Redis URL: {e}"
+                ) from e
+            client = Redis.from_pool(pool)
             try:
                 info = await asyncio.wait_for(client.info(), CALL_DEADLINE)
-            except (*_UNREACHABLE, *_REFUSED, TimeoutError) as e:
+            # A ResponseError here is the connection's own setup refused (a database index the server has not).
+            except (*_UNREACHABLE, *_REFUSED, redis_errors.ResponseError, TimeoutError) as e:
                 await client.aclose()
                 failures.append(f"{safe_url(one)}: {str(e) or type(e).__name__}")
                 log.warning("redis_node_unreachable", url=safe_url(one), error=str(e) or type(e).__name__)

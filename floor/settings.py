@@ -100,10 +100,23 @@ def _env_list(environ: Mapping[str, str], name: str) -> list[str]:
 # -- flags that fall back on the environment ----------------------------------------------------------------
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
 def log_level_flag(parser: argparse.ArgumentParser) -> None:
+    # A `type`, not `choices`: argparse checks choices on what is typed only, and $FLOOR_LOG_LEVEL=verbose was a
+    # KeyError's traceback; a string default goes through the type (an ops review).
     parser.add_argument(
-        "--log-level", default=os.environ.get("FLOOR_LOG_LEVEL", "info"), choices=["debug", "info", "warning", "error"]
+        "--log-level", type=_level, default=os.environ.get("FLOOR_LOG_LEVEL", "info"), help=", ".join(LOG_LEVELS)
     )
+
+
+def _level(text: str) -> str:
+    if text.lower() not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(
+            f"--log-level (or $FLOOR_LOG_LEVEL) is one of {', '.join(LOG_LEVELS)}, not {text!r}"
+        )
+    return text.lower()
 
 
 def data_dir_flag(parser: argparse.ArgumentParser, help: str | None = None) -> None:
@@ -115,7 +128,9 @@ def redis_flag(parser: argparse.ArgumentParser, help: str | None = None) -> None
 
 
 def port_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument(
+        "--port", type=_whole("--port", "PORT", least=1, most=65535), default=os.environ.get("PORT", "8000")
+    )
 
 
 def host_flag(parser: argparse.ArgumentParser, from_environment: bool) -> None:
@@ -128,10 +143,11 @@ def host_flag(parser: argparse.ArgumentParser, from_environment: bool) -> None:
 def retention_days_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--retention-days",
-        type=int,
-        default=int(os.environ.get("FLOOR_RETENTION_DAYS", RETENTION_DAYS)),
+        # At least 1: 0 reads as "keep forever" to many, and deleted every past day at start (an ops review).
+        type=_whole("--retention-days", "FLOOR_RETENTION_DAYS", least=1),
+        default=os.environ.get("FLOOR_RETENTION_DAYS", str(RETENTION_DAYS)),
         help=f"clinic days kept in the log, today included; older ones are deleted (default "
-        f"{RETENTION_DAYS}, or $FLOOR_RETENTION_DAYS)",
+        f"{RETENTION_DAYS}, or $FLOOR_RETENTION_DAYS; at least 1)",
     )
 
 

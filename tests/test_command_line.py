@@ -3,10 +3,12 @@ every subcommand, and each subcommand still reads its own flags."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from floor.cli import COMMANDS, command_line, main
@@ -119,3 +121,84 @@ def test_a_start_that_cannot_load_its_log_does_what_the_command_does_on_stopping
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert line.startswith("floor: cannot start: clinic riverside: its log's event at seq 2 cannot be folded.")
     assert "give --clinic only their files" in line
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"FLOOR_LOG_LEVEL": "verbose"}, "--log-level (or $FLOOR_LOG_LEVEL) is one of debug, info, warning, error"),
+        # 0 reads as "keep forever" to many: it deleted every past day at start.
+        (
+            {"FLOOR_RETENTION_DAYS": "0"},
+            "--retention-days (or $FLOOR_RETENTION_DAYS) must be a whole number of at least 1",
+        ),
+        ({"FLOOR_RETENTION_DAYS": "30d"}, "--retention-days (or $FLOOR_RETENTION_DAYS) must be a whole number"),
+        ({"PORT": "abc"}, "--port (or $PORT) must be a whole number between 1 and 65535"),
+        ({"PORT": "99999"}, "--port (or $PORT) must be a whole number between 1 and 65535"),
+    ],
+)
+def test_a_bad_setting_in_the_environment_is_one_line_naming_it_not_a_traceback(
+    tmp_path: Path, env: dict[str, str], says: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "floor", "serve", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert says in done.stderr.strip().splitlines()[-1]
+    assert not any(tmp_path.iterdir())  # nothing started, nothing pruned
+
+
+@pytest.mark.parametrize(
+    ("redis", "code", "says"),
+    [
+        ("http://127.0.0.1:6379", 2, "is no Redis URL"),
+        ("redis://127.0.0.1:6379/99", 1, "DB index is out of range"),
+    ],
+)
+def test_floor_staff_with_a_bad_redis_or_a_damaged_directory_says_so_in_one_line(
+    tmp_path: Path, redis: str, code: int, says: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "floor", "staff", "list", "--redis", redis],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == code and "Traceback" not in done.stderr, done.stderr
+    assert says in done.stderr.strip().splitlines()[-1]
+    (tmp_path / "directory.json").write_text('{"staff":')
+    done = subprocess.run(
+        [sys.executable, "-m", "floor", "staff", "list", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "the staff directory is unreadable" in done.stderr.strip().splitlines()[-1]
+
+
+def test_what_floor_writes_is_its_own_users_to_read(tmp_path: Path) -> None:
+    """The log holds patient names: it was readable by every local user (an ops review)."""
+    from floor.core.access import Role
+    from tests.server.conftest import ServerProcess
+
+    server = ServerProcess(tmp_path / "data", tmp_path / "server.log")
+    server.start()
+    try:
+        desk = server.signed_in(Role.front_desk)
+        answer = httpx.post(
+            f"{server.url}/api/clinics/riverside/visits",
+            headers=desk,
+            timeout=10,
+            json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+        )
+        assert answer.status_code == 201, answer.text
+    finally:
+        server.stop()
+    written = [server.data_dir, *server.data_dir.rglob("*")]
+    assert any(p.suffix == ".log" for p in written) and any(p.name == "directory.json" for p in written)
+    assert [p for p in written if p.stat().st_mode & 0o077] == []

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 from collections.abc import Iterable
 
 from floor import settings as floor_settings
 from floor.clock import Clock, SystemClock
 from floor.config import ConfigError
+from floor.log.base import LogCorrupt, LogUnavailable
 from floor.logging_setup import configure
 
 #: What the commands that ask "which day is it?" read (export's default day and whether it has closed, import's
@@ -61,10 +63,16 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(why)
     settings = floor_settings.read(args)
     configure(settings.log_level)
+    # What Floor writes holds patient names (the log, kept schedules) and PIN hashes: its own user's to read.
+    os.umask(0o077)
     try:
         args.run(args, settings, CLOCK)
     except ConfigError as e:
         parser.exit(2, f"floor: {e}\n")
+    except (LogCorrupt, LogUnavailable) as e:
+        # A damaged file (the staff directory's included) or a Redis out of reach: one line, as `floor serve`
+        # says at start, for every command (an ops review found `floor staff` and `floor export` tracebacks).
+        parser.exit(1, f"floor: {str(e).rstrip('.')}.\n")
 
 
 if __name__ == "__main__":
