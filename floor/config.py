@@ -175,8 +175,21 @@ class Clinic(Struct, forbid_unknown_fields=True, frozen=True):
         return known if known is not None else _stand_in(tuple(self.visit_types), code)
 
     def day_of(self, at: dt.datetime) -> dt.date:
-        """The clinic day (a date in the clinic's time zone) that an instant belongs to."""
-        return at.astimezone(self.tz).date()
+        """The clinic day (a date in the clinic's time zone) that an instant belongs to. At the ends of the calendar
+        (0001-01-01, an EHR's 9999-12-31 placeholder) the clinic's zone is out of range: the instant's own date,
+        far from any clinic day Floor books (it was an OverflowError and a 500)."""
+        try:
+            return at.astimezone(self.tz).date()
+        except OverflowError:
+            return at.date()
+
+    def local_text(self, at: dt.datetime) -> str:
+        """An instant as the clinic's clock reads it (2026-11-23 09:00), for messages; as given at the calendar's
+        ends."""
+        try:
+            return f"{at.astimezone(self.tz):%Y-%m-%d %H:%M}"
+        except OverflowError:
+            return at.isoformat(timespec="minutes")
 
     def local(self, day: dt.date, at: dt.time) -> dt.datetime:
         return dt.datetime.combine(day, at, tzinfo=self.tz)

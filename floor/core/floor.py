@@ -533,7 +533,7 @@ class Floor:
         if self.clinic.day_of(start) != self.day:
             raise Refusal(
                 Why.invalid,
-                f"Start {start.astimezone(self.clinic.tz):%Y-%m-%d %H:%M} is not on "
+                f"Start {self.clinic.local_text(start)} is not on "
                 f"today's clinic day ({self.day}); visits are added for today.",
                 field="start",
             )

@@ -190,7 +190,7 @@ def check(clinic: Clinic, day: dt.date, appointments: list[Appointment]) -> list
         if a.start is None:
             problems.append(a.problem("the appointment has no start time", start_field))
         elif clinic.day_of(at := _aware(clinic, a.start)) != day:
-            problems.append(a.problem(f"starts {at.astimezone(clinic.tz):%Y-%m-%d %H:%M}, not on {day}", start_field))
+            problems.append(a.problem(f"starts {clinic.local_text(at)}, not on {day}", start_field))
     if problems:
         raise ScheduleRefused(problems)
     return appointments

@@ -279,7 +279,10 @@ def _appointment(
             if kind in ("Practitioner", "PractitionerRole"):
                 practitioners.append(_practitioner(n, participant, actor, kind, target, resolve, index, clinic))
             elif kind == "Patient" and not patient_name:
-                at = start.astimezone(clinic.tz) if start else None
+                try:
+                    at = start.astimezone(clinic.tz) if start else None
+                except OverflowError:  # a placeholder year (9999): the start is refused below, not a 500
+                    at = None
                 patient_name = _patient_name(target, at) or actor.display or ""
                 if not patient_name:
                     problems.append(problem("the patient has no name to show", f"participant[{n}].actor"))

@@ -364,3 +364,26 @@ def test_a_log_holding_an_event_no_floor_can_fold_is_a_503_naming_it_and_readyz_
     assert ready.json()["problems"] == [
         f"the embedded log of 1 of 1 clinics holds an event this server cannot fold: {why}"
     ]
+
+
+@pytest.mark.parametrize("start", ["0001-01-01T00:00:00Z", "9999-12-31T23:00:00-12:00"])
+def test_a_start_at_the_ends_of_the_calendar_is_refused_naming_it_not_a_500(app, start: str) -> None:
+    """9999-12-31 is a common EHR placeholder; in the clinic's zone it is past the last date Python has (an ops
+    review: a 500 on a booking, a schedule check and `floor import`)."""
+    client, floors = app
+    desk, manager = sign_in(client, floors, Role.front_desk), sign_in(client, floors, Role.manager)
+    booked = client.post(
+        f"{API}/visits",
+        headers=desk,
+        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "start": start},
+    )
+    assert booked.status_code == 422 and booked.json()["field"] == "start", booked.text
+    csv = f"external_id,time,provider,visit_type,patient_name\nEHR-1,{start},kim,follow,Ann Lee\n"
+    for check in ("true", "false"):
+        answer = client.post(
+            f"{API}/schedule?date={START.date()}&check={check}",
+            headers={**manager, "Content-Type": "text/csv"},
+            content=csv.encode(),
+        )
+        assert answer.status_code == 422, answer.text
+        assert [(e["line"], e["field"]) for e in answer.json()["errors"]] == [(2, "time")]
