@@ -113,10 +113,15 @@ def gave_up_response(request: Request, exc: GaveUp) -> Response[ErrorBody]:
 
 
 def corrupt_response(request: Request, exc: LogCorrupt) -> Response[ErrorBody]:
-    """The clinic's log holds an event this server cannot fold (floor.runtime.today's `unfoldable`): no tap is
-    decided on a floor the log does not hold. Said in a line, not a traceback: the log's fault, not Floor's."""
-    log.error("log_unfoldable", method=request.method, path=request.url.path, error=str(exc))
-    return _unavailable(exc, "Nothing was stored, unless the event it names is this tap's own.", "30")
+    """The clinic's log is damaged where this request needs it: an event this server cannot fold (floor.runtime.
+    today's `unfoldable`: no tap is decided on a floor the log does not hold), or a damaged day file read for a
+    past day. Said in a line, not a traceback: the log's fault, not Floor's; a person must repair it."""
+    log.error("log_damaged", method=request.method, path=request.url.path, error=str(exc))
+    stored = (
+        "" if request.method in ("GET", "HEAD") else " Nothing was stored, unless the event it names is this tap's own."
+    )
+    message = f"Not available: {str(exc).rstrip('.')}. A person must repair the clinic's log (`floor check`).{stored}"
+    return _json(ErrorBody("unavailable", message), 503, {"Retry-After": "30"})
 
 
 def server_error_response(request: Request, exc: Exception) -> Response[ErrorBody]:

@@ -358,7 +358,7 @@ def test_a_log_holding_an_event_no_floor_can_fold_is_a_503_naming_it_and_readyz_
         )
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "30"
     assert answer.json()["error"] == "unavailable" and "event at seq 7" in answer.json()["message"]
-    assert [e["event"] for e in logs if e["log_level"] == "error"] == ["log_unfoldable"]
+    assert [e["event"] for e in logs if e["log_level"] == "error"] == ["log_damaged"]
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert ready.json()["problems"] == [
@@ -387,3 +387,32 @@ def test_a_start_at_the_ends_of_the_calendar_is_refused_naming_it_not_a_500(app,
         )
         assert answer.status_code == 422, answer.text
         assert [(e["line"], e["field"]) for e in answer.json()["errors"]] == [(2, "time")]
+
+
+def test_a_damaged_past_day_is_a_503_naming_its_file_and_learning_leaves_only_it_out(tmp_path) -> None:
+    """A day file damaged in the middle (`floor check` reports it): reading that day was a 500 and a traceback,
+    and learning stopped at it, leaving out the intact days too (an ops review)."""
+    damaged_day = START.date() - dt.timedelta(days=3)
+    intact = [START.date() - dt.timedelta(days=2), START.date() - dt.timedelta(days=1)]
+    intact_day = intact[-1]
+    (tmp_path / "riverside").mkdir()
+    whole = frame(record(1, day=damaged_day)) + frame(record(2, day=damaged_day))
+    (tmp_path / "riverside" / f"{damaged_day}.log").write_bytes(
+        whole[:20] + b"#" + whole[21:] + frame(record(3, day=damaged_day))
+    )
+    for seq, day in enumerate(intact, start=4):  # a server starts on the two newest days: these
+        (tmp_path / "riverside" / f"{day}.log").write_bytes(frame(record(seq, day=day)))
+    floors = test_floors(tmp_path, clock=ManualClock(START), tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        manager = sign_in(client, floors, Role.manager)
+        for path in ("board", "measures", "export/encounters"):
+            answer = client.get(f"{API}/{path}?day={damaged_day}", headers=manager)
+            assert answer.status_code == 503, answer.text
+            assert f"{damaged_day}.log: damaged record at byte 0" in answer.json()["message"]
+            assert "floor check" in answer.json()["message"] and "Nothing was stored" not in answer.json()["message"]
+        assert client.get(f"{API}/board?day={intact_day}", headers=manager).status_code == 200
+        with capture_logs() as logs:
+            learned = client.blocking_portal.call(floors.get("riverside").learn)
+        assert learned.days == intact
+        [skipped] = [e for e in logs if e["event"] == "learning_left_out_a_day"]
+        assert skipped["day"] == str(damaged_day)
