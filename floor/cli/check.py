@@ -45,23 +45,39 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     from floor.config import load_clinics
     from floor.directory.embedded import check_directory
     from floor.log.embedded import check_logs
-    from floor.log.owner import LOCK_NAME, hold
+    from floor.log.owner import LOCK_NAME, held_by_another, hold
 
     data_dir = Path(settings.data_dir)
     if not data_dir.is_dir():
         raise SystemExit(f"floor: no data directory at {data_dir.resolve()}")
-    owner = hold(data_dir)
-    if owner is None:
-        if args.repair:
+    if args.repair:
+        try:
+            owner = hold(data_dir)
+        except OSError as e:
+            raise SystemExit(
+                f"floor: cannot lock {data_dir.resolve() / LOCK_NAME} to repair: {e.strerror or e}. "
+                "Nothing was changed."
+            ) from None
+        if owner is None:
             raise SystemExit(
                 f"floor: a Floor server (or import) is writing to {data_dir.resolve()} (it holds "
                 f"{LOCK_NAME}); stop it before `floor check --repair`. Nothing was changed."
             )
-        say("floor: a server is writing to this data directory: a record being written may show as damaged")
+    else:
+        # Only reading: nothing is written to the directory (a read-only snapshot, a backup being checked).
+        owner = None
+        if held_by_another(data_dir):
+            say("floor: a server is writing to this data directory: a record being written may show as damaged")
     try:
         findings, files, records = check_logs(data_dir, repair=args.repair)
         findings += check_directory(embedded_directory(data_dir).path, repair=args.repair)
         findings += _unfoldable(data_dir, load_clinics(list(settings.clinic_files)))
+    except OSError as e:
+        # A repair that cannot write (a full disk): one line; what it did not finish is left as it was.
+        raise SystemExit(
+            f"floor: {getattr(e, 'filename', None) or data_dir}: {e.strerror or e}. Free space on the disk (or make "
+            "it writable) and run `floor check --repair` again."
+        ) from None
     finally:
         if owner is not None:
             owner.close()

@@ -22,7 +22,9 @@ def hold(data_dir: str | Path) -> IO[bytes] | None:
     when another process holds it."""
     path = Path(data_dir)
     path.mkdir(parents=True, exist_ok=True)
-    handle = open(path / LOCK_NAME, "ab")  # noqa: SIM115  # held open: the lock lives as long as the file
+    # Held open: the lock lives as long as the file. Unbuffered: a pid that could not be written (a full disk) is
+    # not left in a buffer for the close to fail on.
+    handle = open(path / LOCK_NAME, "ab", buffering=0)  # noqa: SIM115
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -31,10 +33,25 @@ def hold(data_dir: str | Path) -> IO[bytes] | None:
     try:
         handle.truncate(0)
         handle.write(f"{os.getpid()}\n".encode())
-        handle.flush()
     except OSError:
         # The pid is for people reading the file; the lock is what keeps a second writer out, and it is held. On a
         # full disk the write failed and took the lock with it: the server then ran unlocked, a second one started
         # beside it, and both stored seqs 1, 2, 3 (a hostile review).
         pass
     return handle
+
+
+def held_by_another(data_dir: str | Path) -> bool:
+    """Whether a process holds the data directory's lock, asked without writing anything: `floor check` on a
+    copy (a read-only snapshot, a backup) must not create the lock file in it, nor need to write there."""
+    try:
+        handle = open(Path(data_dir) / LOCK_NAME, "rb")  # noqa: SIM115
+    except FileNotFoundError:
+        return False  # never served from, or a copy without it: nobody holds it
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False

@@ -285,3 +285,57 @@ def test_a_redis_that_does_not_answer_stops_the_start_in_one_line_saying_what_to
     assert started.returncode == 1 and "Traceback" not in started.stderr, started.stderr[-2000:]
     line = started.stderr.strip().splitlines()[-1]
     assert line.startswith(f"floor: cannot start: cannot reach Redis at {url}") and "FLOOR_REDIS_URL" in line, line
+
+
+def _check(data_dir: Path, *more: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "floor", "check", "--data-dir", str(data_dir), *more],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_floor_check_reads_a_read_only_copy_and_writes_nothing_in_it(tmp_path: Path) -> None:
+    """A filesystem snapshot, as deploy.md suggests for a backup, is read-only: checking it was a traceback (the lock
+    file opened for writing), and a writable copy got a lock file it did not have (an ops review)."""
+    from floor.log.embedded import frame
+    from tests.support.records import record
+
+    copy, snapshot = tmp_path / "copy", tmp_path / "snapshot"
+    (copy / CLINIC).mkdir(parents=True)
+    (copy / CLINIC / "2026-11-23.log").write_bytes(frame(record(1)) + frame(record(2)))
+    snapshot.mkdir()
+    mounted = subprocess.run(["mount", "--bind", str(copy), str(snapshot)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        why = f"a read-only bind mount cannot be made here: {mounted.stderr.strip()}"
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(snapshot)], check=True, capture_output=True)
+        checked = _check(snapshot)
+        assert checked.returncode == 0 and "Traceback" not in checked.stderr, checked.stderr[-2000:]
+        assert checked.stdout.strip().splitlines()[-1].startswith("1 log files, 2 records")
+        repair = _check(snapshot, "--repair")
+        assert repair.returncode == 1 and "Traceback" not in repair.stderr, repair.stderr[-2000:]
+        assert repair.stderr.strip().splitlines()[-1].startswith("floor: cannot lock ")
+    finally:
+        subprocess.run(["umount", "--lazy", str(snapshot)], check=False)
+    assert sorted(p.name for p in copy.iterdir()) == [CLINIC]  # no floor.lock left in the copy
+
+
+def test_a_repair_on_a_full_disk_says_so_in_one_line(small_disk: Path) -> None:
+    """`floor serve` on a full disk with a torn tail tells to free space or run `floor check --repair`; the repair
+    then ran out of space itself and printed a traceback (an ops review)."""
+    from floor.log.embedded import frame
+    from tests.support.records import record
+
+    (small_disk / CLINIC).mkdir()
+    day = small_disk / CLINIC / "2026-11-23.log"
+    day.write_bytes(frame(record(1)) + frame(record(2)) + b"\x07torn")
+    fill(small_disk, leave=0)
+    repaired = _check(small_disk, "--repair")
+    assert repaired.returncode == 1 and "Traceback" not in repaired.stderr, repaired.stderr[-2000:]
+    line = repaired.stderr.strip().splitlines()[-1]
+    assert "No space left on device" in line and "run `floor check --repair` again" in line, line
