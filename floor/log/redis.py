@@ -173,23 +173,35 @@ class RedisLog(EventLog):
         if client is None:
             return "the Redis log is not open"
         if isinstance(client, RedisCluster):
-            nodes = client.get_primaries()
+            nodes: list[Any] = client.get_primaries()
             pings = [lambda n=n: client.execute_command("PING", target_nodes=n) for n in nodes]
             names = [n.name for n in nodes]
         else:
             kwargs = client.connection_pool.connection_kwargs
-            pings, names = [client.ping], [f"{kwargs.get('host')}:{kwargs.get('port')}"]
+            pings, names, nodes = [client.ping], [f"{kwargs.get('host')}:{kwargs.get('port')}"], [None]
         if not pings:
             return "the Redis Cluster client knows no master"
 
-        async def ping(what: Callable[[], Awaitable[Any]], name: str) -> str | None:
+        wanted = self.replica_ack.replicas
+
+        async def ping(what: Callable[[], Awaitable[Any]], name: str, node: Any) -> str | None:
             try:
                 await call(client, what, "the Redis log", timeout)
+                if wanted:
+                    # With --redis-replicas N a tap is answered only once N replicas have it: a master with fewer
+                    # connected answers every tap 503, and /readyz said ready (an ops review).
+                    info = await call(client, lambda: _replication(client, node), "the Redis log", timeout)
+                    have = int(info.get("connected_slaves", 0))
+                    if have < wanted:
+                        return (
+                            f"Redis node {name} has {have} replica(s) connected; --redis-replicas asks {wanted}, "
+                            "so every tap is answered 503"
+                        )
             except LogUnavailable as e:
                 return f"Redis node {name} did not answer a PING within {timeout:g} s ({e})"
             return None
 
-        troubles = await asyncio.gather(*(ping(p, n) for p, n in zip(pings, names, strict=True)))
+        troubles = await asyncio.gather(*(ping(p, n, o) for p, n, o in zip(pings, names, nodes, strict=True)))
         return next((t for t in troubles if t), None)
 
     async def append_all(self, clinic: str, records: Sequence[Record], held: str = "") -> None:
@@ -461,3 +473,10 @@ async def _send_all(
     except BaseException:
         await connection.disconnect()
         raise
+
+
+async def _replication(client: Redis | RedisCluster, node: Any) -> dict[str, Any]:
+    """INFO replication of one master (`node`: a cluster's; None: the one Redis)."""
+    if node is None:
+        return await client.info("replication")  # type: ignore[union-attr]
+    return await client.info("replication", target_nodes=node)  # type: ignore[call-arg]

@@ -165,3 +165,25 @@ async def test_a_tap_stored_on_the_primary_and_not_yet_confirmed_is_on_the_floor
     finally:
         await runtime.settle()
         await log.close()
+
+
+async def test_readiness_says_when_the_replicas_asked_for_are_not_connected(pair: Pair) -> None:
+    """With --redis-replicas 1 and the replica gone, every tap was a 503 and /readyz said ready (an ops review)."""
+    log = await open_log(pair, ONE_REPLICA)
+    try:
+        assert await log.trouble(2.0) is None
+        redis.Redis(port=pair.replica.port).execute_command("REPLICAOF", "NO", "ONE")  # the replica gone
+        for _ in range(50):  # the primary sees the link close at once; a moment for INFO to say so
+            trouble = await log.trouble(2.0)
+            if trouble:
+                break
+            await asyncio.sleep(0.1)
+        assert trouble is not None and "has 0 replica(s) connected; --redis-replicas asks 1" in trouble
+    finally:
+        await log.close()
+    # Without the setting, replicas are not asked about.
+    plain = await open_log(pair, ReplicaAck())
+    try:
+        assert await plain.trouble(2.0) is None
+    finally:
+        await plain.close()
