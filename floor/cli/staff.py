@@ -121,7 +121,13 @@ def _check_known(settings: Settings, clinics: tuple[str, ...], provider: str | N
 
     known = load_clinics(list(settings.clinic_files))
     ids = [c.id for c in known]
-    where = "the clinic files (FLOOR_CLINICS, or the demo clinic)"
+    # `floor staff` takes no clinic files of its own (its --clinic names the clinics an account works in): it
+    # reads $FLOOR_CLINICS, as the servers do when they are given no --clinic. Said, so that an operator whose
+    # servers run --clinic FILES knows what to set (an ops review: a provider of theirs was refused, unexplained).
+    where = (
+        f"the clinic files this command read ($FLOOR_CLINICS: {', '.join(settings.clinic_files)}; set it to the "
+        "files your servers run)"
+    )
     for clinic in clinics:
         if clinic != ALL_CLINICS and clinic not in ids:
             raise SystemExit(f"floor: no clinic {clinic!r} in {where}: {', '.join(ids)}; nothing was changed")
