@@ -15,31 +15,31 @@ from floor.core.measures import ClinicMeasures, measure
 def fold_day(clinic: Clinic, day: dt.date, events: list[Event]) -> Floor:
     """The day's floor as its events leave it. A change this fold does not know (stored by a newer Floor) is
     passed over: a past day stays readable, less what that change did."""
-    floor = Floor(clinic, day, events[0].seq - 1 if events else 0)
-    for event in events:
-        try:
-            floor.apply(event)
-        except TypeError as e:
-            if not str(e).startswith("unknown change"):
-                raise
-            floor.seq = event.seq
+    floor, unfoldable = _fold(clinic, day, events)
+    if unfoldable is not None:
+        raise unfoldable[1]
     return floor
 
 
 def first_unfoldable(clinic: Clinic, day: dt.date, events: list[Event]) -> tuple[Event, Exception] | None:
     """The first of a day's events no floor can fold, with why (a server stops at it: floor.runtime.today), or
     None. A change this Floor does not know is passed over, as `fold_day` does."""
+    return _fold(clinic, day, events)[1]
+
+
+def _fold(clinic: Clinic, day: dt.date, events: list[Event]) -> tuple[Floor, tuple[Event, Exception] | None]:
+    """The day folded up to the first event that cannot be, and that event with why (None: all of them)."""
     floor = Floor(clinic, day, events[0].seq - 1 if events else 0)
     for event in events:
         try:
             floor.apply(event)
         except TypeError as e:
             if not str(e).startswith("unknown change"):
-                return event, e
+                return floor, (event, e)
             floor.seq = event.seq
         except Exception as e:
-            return event, e
-    return None
+            return floor, (event, e)
+    return floor, None
 
 
 def closed_at(clinic: Clinic, day: dt.date, events: list[Event]) -> dt.datetime:

@@ -140,9 +140,9 @@ def test_a_real_full_disk_acknowledges_only_whole_taps_and_the_server_comes_back
         server.stop()
 
 
-def serve_once(data_dir: Path) -> subprocess.CompletedProcess[str]:
+def serve_once(data_dir: Path, *more: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "floor", "serve", "--port", str(free_port()), "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "floor", "serve", "--port", str(free_port()), "--data-dir", str(data_dir), *more],
         capture_output=True,
         text=True,
         timeout=30,
@@ -194,24 +194,7 @@ def test_an_event_no_floor_can_fold_stops_the_start_in_one_line_naming_the_clini
         2, event(2).at, event(2).day, "ma-rosa", "tablet-1", 2, StepTaken("v9", Stage.roomed, Stage.arrived)
     )
     day.write_bytes(frame(record(1)) + frame(Record(unbooked)))
-    started = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "floor",
-            "serve",
-            "--port",
-            str(free_port()),
-            "--data-dir",
-            str(tmp_path),
-            "--clock-start",
-            CLINIC_MORNING.isoformat(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    started = serve_once(tmp_path, "--clock-start", CLINIC_MORNING.isoformat())
     assert started.returncode == 1 and "Traceback" not in started.stderr, started.stderr[-2000:]
     line = started.stderr.strip().splitlines()[-1]
     assert line.startswith(f"floor: cannot start: clinic {CLINIC}: its log's event at seq 2 (roomed on 2026-11-23"), (
@@ -264,24 +247,7 @@ def test_a_damaged_last_record_is_moved_aside_with_an_error_and_the_server_start
 
 def test_a_redis_that_does_not_answer_stops_the_start_in_one_line_saying_what_to_do(tmp_path: Path) -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"  # nobody listens there
-    started = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "floor",
-            "serve",
-            "--port",
-            str(free_port()),
-            "--data-dir",
-            str(tmp_path),
-            "--redis",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    started = serve_once(tmp_path, "--redis", url)
     assert started.returncode == 1 and "Traceback" not in started.stderr, started.stderr[-2000:]
     line = started.stderr.strip().splitlines()[-1]
     assert line.startswith(f"floor: cannot start: cannot reach Redis at {url}") and "FLOOR_REDIS_URL" in line, line

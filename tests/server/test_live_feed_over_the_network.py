@@ -224,6 +224,13 @@ async def test_logs_carry_context_but_never_a_patient_name_nor_a_token(server: S
     assert token_of(desk) not in server.log()
 
 
+async def _room_in_w3(client: httpx.Client, visit: str, ma: dict[str, str]) -> None:
+    r = await asyncio.to_thread(
+        client.post, f"/api/clinics/{CLINIC}/visits/{visit}/events", json={"type": "roomed", "room": "w3"}, headers=ma
+    )
+    assert r.status_code == 201, r.text
+
+
 async def test_after_a_server_restart_a_screen_resuming_with_since_gets_the_missed_events(
     server: ServerProcess,
 ) -> None:
@@ -232,13 +239,7 @@ async def test_after_a_server_restart_a_screen_resuming_with_since_gets_the_miss
         visit = (await asyncio.to_thread(_walk_in, client))["visit"]["id"]
         async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
             seen = (await _recv(ws))["seq"]
-        r = await asyncio.to_thread(
-            client.post,
-            f"/api/clinics/{CLINIC}/visits/{visit}/events",
-            json={"type": "roomed", "room": "w3"},
-            headers=ma,
-        )
-        assert r.status_code == 201
+        await _room_in_w3(client, visit, ma)
     server.kill9()
     server.start()
     # The screen's sign-in outlives the restart: it resumes with the same token.
@@ -264,13 +265,7 @@ async def test_after_a_backup_is_restored_a_screen_that_saw_a_lost_event_gets_a_
         server.start()
         async with connect(f"{server.ws_url}/api/clinics/{CLINIC}/live", additional_headers=desk) as ws:
             first = await _recv(ws)
-            r = await asyncio.to_thread(
-                client.post,
-                f"/api/clinics/{CLINIC}/visits/{visit}/events",
-                json={"type": "roomed", "room": "w3"},
-                headers=ma,
-            )
-            assert r.status_code == 201
+            await _room_in_w3(client, visit, ma)
             seen = await _recv(ws)
         assert seen["kind"] == "event" and seen["seq"] == first["seq"] + 1 and len(seen["mark"]) == 16
         server.stop()
