@@ -10,14 +10,16 @@ from floor.config import Clinic
 from floor.core.events import AlertChange, AlertRaised, Event
 from floor.core.floor import Floor
 from floor.core.measures import ClinicMeasures, measure
+from floor.log.base import LogCorrupt
 
 
 def fold_day(clinic: Clinic, day: dt.date, events: list[Event]) -> Floor:
     """The day's floor as its events leave it. A change this fold does not know (stored by a newer Floor) is
     passed over: a past day stays readable, less what that change did."""
-    floor, unfoldable = _fold(clinic, day, events)
-    if unfoldable is not None:
-        raise unfoldable[1]
+    floor, failed = _fold(clinic, day, events)
+    if failed is not None:
+        # A 503 naming the event, as today's would be (it was a KeyError and a 500 on every read of the day).
+        raise unfoldable(clinic.id, *failed) from failed[1]
     return floor
 
 
@@ -51,18 +53,37 @@ def closed_at(clinic: Clinic, day: dt.date, events: list[Event]) -> dt.datetime:
     return closes if last is None else max(closes, last)
 
 
-def alerts_raised(events: list[Event]) -> Counter[str]:
-    """Alerts raised per provider: the provider each was raised for, though its patient was moved to another
-    since (the alert follows them on the screens; it was counted as the new provider's, a hostile review)."""
-    return Counter(e.change.provider or "" for e in events if isinstance(e.change, AlertRaised))
+def alerts_raised(events: list[Event], until: dt.datetime | None = None) -> Counter[str]:
+    """Alerts raised per provider (by `until`, when the day is measured): the provider each was raised for, though
+    its patient was moved to another since (the alert follows them on the screens; it was counted as the new
+    provider's, a hostile review)."""
+    return Counter(
+        e.change.provider or ""
+        for e in events
+        if isinstance(e.change, AlertRaised) and (until is None or e.at <= until)
+    )
 
 
 def day_measures(clinic: Clinic, day: dt.date, events: list[Event], now: dt.datetime | None = None) -> ClinicMeasures:
-    """A day's measures from its events, at `now` (default: as the day closed, see `closed_at`)."""
+    """A day's measures from its events, at `now` (default: as the day closed, see `closed_at`; an alert raised
+    after that, over a patient left untapped at the close, is not the day's)."""
     floor = fold_day(clinic, day, events)
-    return measure(floor, now or closed_at(clinic, day, events), alerts_raised(events))
+    at = now or closed_at(clinic, day, events)
+    return measure(floor, at, alerts_raised(events, at))
 
 
 def oldest_kept(today: dt.date, retention_days: int) -> dt.date:
     """The first clinic day still kept when `retention_days` days are kept (today among them)."""
     return today - dt.timedelta(days=max(1, retention_days) - 1)
+
+
+def unfoldable(clinic: str, event: Event, error: Exception) -> LogCorrupt:
+    """The log holds an event this Floor cannot fold (a step on a visit it never booked, say: written by hand, by
+    a newer Floor during a rolling upgrade, or by a server whose floor had diverged before Floor checked marks).
+    Folding on past it would show a floor the log does not hold, and every tap after it would be decided on that
+    floor: the clinic takes no taps, and a person must look."""
+    return LogCorrupt(
+        f"clinic {clinic}: its log's event at seq {event.seq} ({event.type} on {event.day}, by {event.actor} on "
+        f"{event.device}) cannot be folded ({type(error).__name__}: {str(error)[:120]}); a person must repair "
+        "this clinic's day in the log (restore it from a backup)"
+    )

@@ -103,11 +103,15 @@ def _env_list(environ: Mapping[str, str], name: str) -> list[str]:
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
+# An environment variable set but empty means "not set", as it does for $FLOOR_REDIS_URL and $FLOOR_CLINICS:
+# hence `or` below (an empty $FLOOR_LOG_LEVEL stopped every command once the level was checked; a review).
+
+
 def log_level_flag(parser: argparse.ArgumentParser) -> None:
     # A `type`, not `choices`: argparse checks choices on what is typed only, and $FLOOR_LOG_LEVEL=verbose was a
     # KeyError's traceback; a string default goes through the type (an ops review).
     parser.add_argument(
-        "--log-level", type=_level, default=os.environ.get("FLOOR_LOG_LEVEL", "info"), help=", ".join(LOG_LEVELS)
+        "--log-level", type=_level, default=os.environ.get("FLOOR_LOG_LEVEL") or "info", help=", ".join(LOG_LEVELS)
     )
 
 
@@ -129,7 +133,7 @@ def redis_flag(parser: argparse.ArgumentParser, help: str | None = None) -> None
 
 def port_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--port", type=_whole("--port", "PORT", least=1, most=65535), default=os.environ.get("PORT", "8000")
+        "--port", type=_whole("--port", "PORT", least=1, most=65535), default=os.environ.get("PORT") or "8000"
     )
 
 
@@ -145,7 +149,7 @@ def retention_days_flag(parser: argparse.ArgumentParser) -> None:
         "--retention-days",
         # At least 1: 0 reads as "keep forever" to many, and deleted every past day at start (an ops review).
         type=_whole("--retention-days", "FLOOR_RETENTION_DAYS", least=1),
-        default=os.environ.get("FLOOR_RETENTION_DAYS", str(RETENTION_DAYS)),
+        default=os.environ.get("FLOOR_RETENTION_DAYS") or str(RETENTION_DAYS),
         help=f"clinic days kept in the log, today included; older ones are deleted (default "
         f"{RETENTION_DAYS}, or $FLOOR_RETENTION_DAYS; at least 1)",
     )
@@ -158,7 +162,7 @@ def replica_ack_flags(parser: argparse.ArgumentParser) -> None:
         "--redis-replicas",
         metavar="N",
         type=_whole("--redis-replicas", "FLOOR_REDIS_REPLICAS"),
-        default=os.environ.get("FLOOR_REDIS_REPLICAS", str(default.replicas)),
+        default=os.environ.get("FLOOR_REDIS_REPLICAS") or str(default.replicas),
         help="with Redis: answer a tap only once N replicas of its node have it (Redis WAIT), "
         "else 503; default $FLOOR_REDIS_REPLICAS, else 0 (answer once the primary has it)",
     )
@@ -166,7 +170,7 @@ def replica_ack_flags(parser: argparse.ArgumentParser) -> None:
         "--redis-replica-timeout",
         metavar="MS",
         type=_whole("--redis-replica-timeout", "FLOOR_REDIS_REPLICA_TIMEOUT", least=1, most=MAX_REPLICA_TIMEOUT_MS),
-        default=os.environ.get("FLOOR_REDIS_REPLICA_TIMEOUT", str(default.timeout_ms)),
+        default=os.environ.get("FLOOR_REDIS_REPLICA_TIMEOUT") or str(default.timeout_ms),
         help="milliseconds a tap waits for those replicas before its 503 (at most "
         f"{MAX_REPLICA_TIMEOUT_MS}: the WAIT must end before Redis's command timeout); default "
         f"$FLOOR_REDIS_REPLICA_TIMEOUT, else {default.timeout_ms}",

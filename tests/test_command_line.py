@@ -156,6 +156,18 @@ def test_a_bad_setting_in_the_environment_is_one_line_naming_it_not_a_traceback(
     assert not any(tmp_path.iterdir())  # nothing started, nothing pruned
 
 
+def test_a_setting_set_empty_in_the_environment_is_as_if_not_set(tmp_path: Path) -> None:
+    empty = dict.fromkeys(("FLOOR_LOG_LEVEL", "PORT", "FLOOR_RETENTION_DAYS", "FLOOR_REDIS_REPLICAS"), "")
+    done = subprocess.run(
+        [sys.executable, "-m", "floor", "staff", "list", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **empty},
+    )
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.parametrize(
     ("redis", "code", "says"),
     [

@@ -73,11 +73,14 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
         findings += check_directory(embedded_directory(data_dir).path, repair=args.repair)
         findings += _unfoldable(data_dir, load_clinics(list(settings.clinic_files)))
     except OSError as e:
-        # A repair that cannot write (a full disk): one line; what it did not finish is left as it was.
-        raise SystemExit(
-            f"floor: {getattr(e, 'filename', None) or data_dir}: {e.strerror or e}. Free space on the disk (or make "
-            "it writable) and run `floor check --repair` again."
-        ) from None
+        # A file that cannot be read, or a repair that cannot write (a full disk): one line; what a repair did not
+        # finish is left as it was.
+        where = f"floor: {getattr(e, 'filename', None) or data_dir}: {e.strerror or e}."
+        if args.repair:
+            raise SystemExit(
+                f"{where} Free space on the disk (or make it writable) and run `floor check --repair` again."
+            ) from None
+        raise SystemExit(f"{where} It cannot be read: check the disk and the file's permissions.") from None
     finally:
         if owner is not None:
             owner.close()
@@ -104,6 +107,11 @@ def _unfoldable(data_dir: Path, clinics: list) -> list:
     from floor.log.embedded import Finding, scan
 
     findings = []
+    given = {c.id for c in clinics}
+    for unknown in sorted(d.name for d in data_dir.iterdir() if d.is_dir() and d.name not in given):
+        if any((data_dir / unknown).glob("????-??-??.log")):
+            # Not folded: said, so that a clean report is not taken to mean the server will start on it.
+            say(f"floor: {unknown}'s days were not folded: no clinic file for it was given (--clinic)")
     for clinic in clinics:
         for path in sorted((data_dir / clinic.id).glob("????-??-??.log")):
             try:

@@ -34,7 +34,7 @@ from msgspec import Struct
 
 from floor.core.floor import Floor, Visit
 from floor.core.journey import ENDS, Stage
-from floor.core.projection import convention_of, planned_provider_in, untapped_in
+from floor.core.projection import PATIENT_LATE, convention_of, planned_provider_in, planned_roomed, untapped_in
 
 #: A scheduled visit starts on time if its provider comes in at most this long after its planned provider-in.
 ON_TIME_GRACE = dt.timedelta(minutes=5)
@@ -189,17 +189,38 @@ def _planned(floor: Floor) -> dict[str, dt.datetime]:
     }
 
 
+def _came_late(floor: Floor, visits: list[Visit]) -> frozenset[str]:
+    """The visits whose patients came PATIENT_LATE minutes or more after their planned rooming."""
+    convention = convention_of(floor.clinic)
+    return frozenset(
+        v.id
+        for v in visits
+        if not v.walk_in
+        and Stage.arrived in v.times
+        and _minutes(v.times[Stage.arrived] - planned_roomed(v, floor.clinic.visit_type_of(v.visit_type), convention))
+        >= PATIENT_LATE
+    )
+
+
 def _provider_lateness(
-    visits: list[Visit], planned: Mapping[str, dt.datetime], now: dt.datetime, *, moved_in: bool = False
+    visits: list[Visit],
+    planned: Mapping[str, dt.datetime],
+    now: dt.datetime,
+    *,
+    moved_in: bool = False,
+    came_late: frozenset[str] = frozenset(),
 ) -> tuple[float, float]:
     """(current, worst) lateness of one provider's visits, in minutes: of the patients booked with them (a walk-in
     has no booked time; a patient moved to them on the floor was late by the provider they were booked with).
-    With `moved_in`, patients moved to another provider once here count too (the clinic's: they are late for it)."""
+    With `moved_in`, patients moved to another provider once here count too (the clinic's: they are late for it).
+    `came_late`: patients who came PATIENT_LATE or more late, left out of a provider's (a patient who came late
+    does not make the provider late, as in the projection's delay: the table said 42 minutes beside a tile of on
+    time; a hostile review); the clinic's counts them."""
 
     def lateness(visit: Visit) -> float:
         return max(0.0, _minutes(visit.times[Stage.provider_in] - planned[visit.id]))
 
-    scheduled = [v for v in visits if not v.walk_in and (moved_in or v.moved_from is None)]
+    scheduled = [v for v in visits if not v.walk_in and (moved_in or v.moved_from is None) and v.id not in came_late]
     started = [v for v in scheduled if Stage.provider_in in v.times and not untapped_in(v)]
     # Patients here and not yet seen: one who has not come (or never came, on a day gone by) leaves the provider
     # idle, not late (the manager's table said "31 min late" beside a projection, and a tile, of on time).
@@ -285,12 +306,13 @@ def measure(floor: Floor, now: dt.datetime, alerts_raised: Mapping[str, int] | N
     booked_with: dict[str, list[Visit]] = {pid: [] for pid in by_provider}
     for visit in real:
         booked_with.setdefault(visit.booked_with, []).append(visit)
+    came_late = _came_late(floor, real)
     providers = {
         pid: _measures(
             visits,
             planned,
             now,
-            _provider_lateness(visits, planned, now),
+            _provider_lateness(visits, planned, now, came_late=came_late),
             alerts.get(pid, 0),
             moved_in=False,
             booked=booked_with.get(pid, []),

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 from typing import IO
 
 LOCK_NAME = "floor.lock"
+#: Tries, and seconds between them, before the lock is taken to be another writer's.
+LOCK_TRIES = 5
+LOCK_RETRY_SECONDS = 0.05
 
 
 def hold(data_dir: str | Path) -> IO[bytes] | None:
@@ -25,11 +29,17 @@ def hold(data_dir: str | Path) -> IO[bytes] | None:
     # Held open: the lock lives as long as the file. Unbuffered: a pid that could not be written (a full disk) is
     # not left in a buffer for the close to fail on.
     handle = open(path / LOCK_NAME, "ab", buffering=0)  # noqa: SIM115
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        return None
+    # A few tries: `floor check` looks at the lock with a shared one for an instant (`held_by_another`), and a server
+    # starting in that instant took it for another writer and did not start (a review).
+    for tries_left in range(LOCK_TRIES - 1, -1, -1):
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if not tries_left:
+                handle.close()
+                return None
+            time.sleep(LOCK_RETRY_SECONDS)
     try:
         handle.truncate(0)
         handle.write(f"{os.getpid()}\n".encode())

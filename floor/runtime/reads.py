@@ -20,7 +20,7 @@ from floor.core.projection import (
     visit_plan,
     walks_in_untapped,
 )
-from floor.days import alerts_raised, closed_at, day_measures, fold_day
+from floor.days import alerts_raised, closed_at, day_measures, first_unfoldable, fold_day, unfoldable
 from floor.log.base import EventLog
 from floor.runtime.today import Today
 from floor.wire import (
@@ -119,7 +119,13 @@ class ReadModels:
         until = self.today.clock.now() if on == floor.day else clinic.local(on, clinic.session.closes)
         # Today's is projected as today's floor is, with what was learned; a past day's with the configured minutes.
         learned = floor.learned if on == floor.day else EMPTY
-        points = lateness_over_day(clinic, on, base, events, until, dt.timedelta(minutes=every_minutes), learned)
+        try:
+            points = lateness_over_day(clinic, on, base, events, until, dt.timedelta(minutes=every_minutes), learned)
+        except Exception as e:
+            found = first_unfoldable(clinic, on, events)
+            if found is None:
+                raise
+            raise unfoldable(clinic.id, *found) from e
         return LatenessOverDay(on, every_minutes, [LatenessPoint(at, late) for at, late in points])
 
     async def board_on(self, day: dt.date | None) -> Board:

@@ -12,7 +12,8 @@ from floor.core.events import Event
 from floor.core.floor import Floor, Touched
 from floor.core.ids import Ids
 from floor.core.learned import EMPTY, Learned
-from floor.log.base import LogCorrupt, mark
+from floor.days import unfoldable
+from floor.log.base import mark
 
 
 class Today:
@@ -80,15 +81,3 @@ class Today:
         """Whether `event` is the one folded at its seq (an append of ours that was stored, answered late)."""
         index = event.seq - self.base - 1
         return 0 <= index < len(self.events) and self.events[index] == event
-
-
-def unfoldable(clinic: str, event: Event, error: Exception) -> LogCorrupt:
-    """The log holds an event this Floor cannot fold (a step on a visit it never booked, say: written by hand, by
-    a newer Floor during a rolling upgrade, or by a server whose floor had diverged before Floor checked marks).
-    Folding on past it would show a floor the log does not hold, and every tap after it would be decided on that
-    floor: the clinic takes no taps, and a person must look."""
-    return LogCorrupt(
-        f"clinic {clinic}: its log's event at seq {event.seq} ({event.type} on {event.day}, by {event.actor} on "
-        f"{event.device}) cannot be folded ({type(error).__name__}: {str(error)[:120]}); a person must repair "
-        "this clinic's day in the log (restore it from a backup)"
-    )

@@ -121,7 +121,9 @@ def corrupt_response(request: Request, exc: LogCorrupt) -> Response[ErrorBody]:
         "" if request.method in ("GET", "HEAD") else " Nothing was stored, unless the event it names is this tap's own."
     )
     message = f"Not available: {str(exc).rstrip('.')}. A person must repair the clinic's log (`floor check`).{stored}"
-    return _json(ErrorBody("unavailable", message), 503, {"Retry-After": "30"})
+    # Its own error and no Retry-After: sending it again will not mend the log, and a tablet that retried every
+    # 503 kept the tap going for hours, to store it with the wrong time once repaired (a hostile review).
+    return _json(ErrorBody("log_damaged", message), 503)
 
 
 def server_error_response(request: Request, exc: Exception) -> Response[ErrorBody]:

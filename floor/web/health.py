@@ -46,12 +46,17 @@ async def readyz(request: Request) -> Response[dict]:
         problems.append(
             f"the {backend} log cannot be reached for {len(stale) - len(unfoldable)} of {len(floors.runtimes)} clinics"
         )
-    if unfoldable:
+    damaged = (
+        f"the {backend} log of {len(unfoldable)} of {len(floors.runtimes)} clinics holds an event this server cannot "
+        f"fold: {floors.runtimes[unfoldable[0]].today.unfoldable}"[:400]
+        if unfoldable
+        else None
+    )
+    if damaged and len(unfoldable) == len(floors.runtimes):
         # Not a network matter: a person must repair the day (the server's log line `log_unfoldable` says which).
-        problems.append(
-            f"the {backend} log of {len(unfoldable)} of {len(floors.runtimes)} clinics holds an event this server "
-            f"cannot fold: {floors.runtimes[unfoldable[0]].today.unfoldable}"[:400]
-        )
+        # Every server of a shared log meets the same event: taking them all out of rotation for one clinic's
+        # damage would take the others' down too, so only a server with no clinic it can serve is not ready.
+        problems.append(damaged)
     body = {
         "status": "not ready" if problems else "ready",
         "log": backend,
@@ -59,6 +64,9 @@ async def readyz(request: Request) -> Response[dict]:
         "problems": problems,
         "stale_clinics": stale[:20],
     }
+    if damaged:
+        body["damaged"] = damaged
+        body["damaged_clinics"] = unfoldable[:20]
     return Response(body, status_code=503 if problems else 200, headers={"Cache-Control": "no-store"})
 
 

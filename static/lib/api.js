@@ -58,7 +58,8 @@ const sleep = (ms) =>
   });
 
 /**
- * Send a tap until the server answers it. While the network is down (or the server answers 503 or 429)
+ * Send a tap until the server answers it. While the network is down (or the server answers 503, but for a damaged
+ * log, or 429)
  * the same request with the same key is sent again after a growing wait; `onWaiting(attempt, error)` is
  * told each time. Any other answer (2xx, or a refusal) is final. `body` may be a function: the body of each
  * attempt (a step kept offline says how long ago it was tapped, tablet/kept.js).
@@ -69,7 +70,10 @@ export async function tap(path, body, { token, key = newKey(), onWaiting = () =>
     try {
       return await call("POST", path, { token, body: typeof body === "function" ? body() : body, key });
     } catch (e) {
-      const retryable = e instanceof Offline || (e instanceof ApiError && (e.status === 503 || e.status === 429));
+      // A damaged log (`log_damaged`) is no passing trouble: a person must repair it, so the tap is not sent again.
+      const retryable =
+        e instanceof Offline ||
+        (e instanceof ApiError && (e.status === 503 || e.status === 429) && e.body.error !== "log_damaged");
       if (!retryable || (signal && signal.aborted)) throw e;
       onWaiting(attempt, e);
       const serverWait = e instanceof ApiError && e.retryAfter ? e.retryAfter * 1000 : 0;

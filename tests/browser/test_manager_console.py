@@ -415,3 +415,32 @@ def test_a_share_reads_as_a_percent_of_its_hits_rounded_once(server: ServerProce
         }"""
     )
     assert shown == ["38%", "—", "—", "25%"]
+
+
+def test_a_tap_the_server_refuses_for_a_damaged_log_is_not_sent_again(server: ServerProcess, screens: Screens) -> None:
+    """A tap met a log holding an event no floor can fold: 503 `log_damaged`. The tablet sent every 503 again, every
+    30 s for as long as it took a person to repair the log, then stored it at the wrong time (a hostile review).
+    Other 503s are sent again as before."""
+    page = screens.open(f"{server.url}/manager.html")
+    sent = page.evaluate(
+        """async () => {
+            const { tap } = await import("/lib/api.js");
+            const answers = { damaged: { error: "log_damaged", message: "Not available: the log is damaged." },
+                              busy: { error: "unavailable", message: "Not available right now." } };
+            const counts = {};
+            for (const kind of ["damaged", "busy"]) {
+                let calls = 0;
+                window.fetch = async () => {
+                    calls += 1;
+                    if (kind === "busy" && calls > 1) return new Response('{"seq": 1}', { status: 201 });
+                    return new Response(JSON.stringify(answers[kind]), { status: 503 });
+                };
+                let outcome;
+                try { await tap("/api/x", {}, { token: "t" }); outcome = "stored"; }
+                catch (e) { outcome = `${e.status} ${e.message}`; }
+                counts[kind] = [calls, outcome];
+            }
+            return counts;
+        }"""
+    )
+    assert sent == {"damaged": [1, "503 Not available: the log is damaged."], "busy": [2, "stored"]}

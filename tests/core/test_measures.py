@@ -34,6 +34,7 @@ from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
 from floor.core.measures import ClinicMeasures, Durations, Measures, Share, durations, measure
+from floor.core.projection import project
 from floor.days import alerts_raised, closed_at, day_measures
 
 CLINIC = demo_clinic()
@@ -347,7 +348,7 @@ def test_current_lateness_grows_while_a_due_patient_is_not_seen() -> None:
         0.0,
         0.0,
     ]
-    day.step("11:36", "K", Stage.arrived)  # here, and not seen by 11:49
+    day.step("11:28", "K", Stage.arrived)  # here in time, and not seen by 11:49
     later = measure(floor, at("11:49"))
     assert later.providers["hart"].current_lateness == 10.0
     assert later.providers["hart"].worst_lateness == 10.0  # 11:49 - 11:39
@@ -390,10 +391,10 @@ def test_lateness_is_measured_from_the_planned_provider_in() -> None:
     day = Day()
     day.book("07:30", "A", "kim", "follow", "09:00")
     day.book("07:30", "B", "okafor", "follow", "09:00")
-    for key, room in (("A", "e1"), ("B", "e2")):
-        day.step("08:55", key, Stage.arrived)
-        day.step("09:00", key, Stage.roomed, room)
-        day.step("09:06", key, Stage.prep_done)
+    # In time order (a tap is never before the floor's last: B's arrival after A's prep was at 09:06, late).
+    for hhmm, step in (("08:55", Stage.arrived), ("09:00", Stage.roomed), ("09:06", Stage.prep_done)):
+        for key, room in (("A", "e1"), ("B", "e2")):
+            day.step(hhmm, key, step, room if step is Stage.roomed else None)
     # Both planned 09:00 + 6 + 3 = 09:09.
     day.step("09:09", "A", Stage.provider_in)  # exactly to plan
     day.step("09:15", "B", Stage.provider_in)  # 6 minutes after the plan
@@ -607,3 +608,34 @@ def test_the_wait_under_the_provider_a_patient_left_is_not_the_new_providers() -
     assert (hart.arrival_to_provider.median, hart.roomed_to_provider.median) == (5.0, 5.0)
     assert hart.arrival_to_roomed.count == 0  # roomed before the move: the wait for a room was kim's
     assert (result.clinic.arrival_to_provider.median, result.clinic.roomed_to_provider.median) == (25.0, 20.0)
+
+
+def test_a_patient_who_came_late_is_not_the_providers_lateness_as_in_the_projection() -> None:
+    """Booked 09:00, come at 09:50: the projection (the manager's tile) said kim on time and the table 42 minutes
+    late (a hostile review). The clinic's figure counts the patient's wait all the same."""
+    day = Day()
+    day.book("07:30", "X", "kim", "follow", "09:00")
+    day.step("09:50", "X", Stage.arrived)
+    now = at("09:51")
+    assert project(day.floor, "kim", now).lateness == 0
+    result = measure(day.floor, now)
+    assert (result.providers["kim"].current_lateness, result.providers["kim"].worst_lateness) == (0.0, 0.0)
+    assert result.clinic.current_lateness == 42.0  # 09:51 - 09:09
+
+
+def test_a_past_day_measured_at_its_close_counts_no_alert_raised_after_it() -> None:
+    day = Day()
+    day.book("07:30", "X", "kim", "follow", "09:00")
+    for hhmm, step in (("08:55", Stage.arrived), ("09:00", Stage.roomed), ("09:03", Stage.prep_done)):
+        day.step(hhmm, "X", step, "e1" if step is Stage.roomed else None)
+    day.step("09:09", "X", Stage.provider_in)
+    day.step("09:20", "X", Stage.teach_back_done)  # never checked out: a dwell alert long after the close
+    late = day.floor.record(
+        AlertRaised("a1", "dwell", AlertDetail(minutes=180.0, limit=20), "kim", day.ids["X"], Stage.teach_back_done),
+        Tap("floor", "floor", at("20:00")),
+    )
+    day.floor.apply(late)
+    day.events.append(late)
+    past = day_measures(CLINIC, DAY, day.events)
+    assert past.at == CLINIC.local(DAY, CLINIC.session.closes)
+    assert past.providers["kim"].alerts_raised == 0 and past.clinic.alerts_raised == 0

@@ -155,3 +155,32 @@ def test_repair_is_refused_while_a_server_writes_the_data_directory(tmp_path: Pa
     finally:
         server.close()
     assert path.read_bytes().endswith(b"\0\0\0")
+
+
+def test_a_clinic_whose_file_was_not_given_is_said_not_folded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`floor check` folds the days of the clinics whose files it is given (the demo clinic's by default): another
+    clinic's passed without a word, and a clean report read as "the server will start on it" (a review)."""
+    lakeside = tmp_path / "lakeside"
+    lakeside.mkdir()
+    (lakeside / f"{DAY}.log").write_bytes(frame(record(1)))
+    assert floor_check(tmp_path) == 0
+    assert "lakeside's days were not folded: no clinic file for it was given (--clinic)" in capsys.readouterr().err
+
+
+def test_a_server_starting_as_floor_check_looks_at_the_lock_still_takes_it(tmp_path: Path) -> None:
+    """`floor check` takes a shared lock for an instant to see whether a server writes; a server starting in that
+    instant took it for another writer and refused to start (a review). It tries again for a moment."""
+    import fcntl
+    import threading
+
+    from floor.log.owner import LOCK_NAME
+
+    (tmp_path / LOCK_NAME).write_bytes(b"")
+    looking = open(tmp_path / LOCK_NAME, "rb")  # noqa: SIM115
+    fcntl.flock(looking.fileno(), fcntl.LOCK_SH)
+    threading.Timer(0.1, looking.close).start()  # floor check done looking
+    server = hold(tmp_path)
+    assert server is not None
+    server.close()

@@ -21,10 +21,12 @@ from floor.clock import ManualClock
 from floor.close_codes import CLOSE_UNAUTHENTICATED
 from floor.config import demo_clinic
 from floor.core.access import Role
+from floor.core.events import Event, StepTaken
+from floor.core.journey import Stage
 from floor.core.schedule import ScheduleRefused
 from floor.core.text import unreadable
 from floor.floors import Floors
-from floor.log.base import LogCorrupt
+from floor.log.base import LogCorrupt, Record
 from floor.log.embedded import frame
 from floor.schedule import Format, read
 from floor.web.app import LOGGED_PATH, create_app
@@ -356,8 +358,8 @@ def test_a_log_holding_an_event_no_floor_can_fold_is_a_503_naming_it_and_readyz_
             headers=desk,
             json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
         )
-    assert answer.status_code == 503 and answer.headers["Retry-After"] == "30"
-    assert answer.json()["error"] == "unavailable" and "event at seq 7" in answer.json()["message"]
+    assert answer.status_code == 503 and "Retry-After" not in answer.headers
+    assert answer.json()["error"] == "log_damaged" and "event at seq 7" in answer.json()["message"]
     assert [e["event"] for e in logs if e["log_level"] == "error"] == ["log_damaged"]
     ready = client.get("/readyz")
     assert ready.status_code == 503
@@ -416,3 +418,37 @@ def test_a_damaged_past_day_is_a_503_naming_its_file_and_learning_leaves_only_it
         assert learned.days == intact
         [skipped] = [e for e in logs if e["event"] == "learning_left_out_a_day"]
         assert skipped["day"] == str(damaged_day)
+
+
+def test_a_past_day_holding_an_event_no_floor_can_fold_is_a_503_naming_it_not_a_500(tmp_path) -> None:
+    """The same event that today's floor answers 503 for (LogCorrupt) was a KeyError and a 500 on every read of a
+    past day holding it (a hostile review)."""
+    bad_day, yesterday = START.date() - dt.timedelta(days=2), START.date() - dt.timedelta(days=1)
+    (tmp_path / "riverside").mkdir()
+    first = record(1, day=bad_day).event
+    unbooked = StepTaken("v-never-booked", Stage.roomed, Stage.arrived, room="e1")
+    bad = Event(2, first.at + dt.timedelta(seconds=5), bad_day, "ma", "t9", 1, unbooked)
+    (tmp_path / "riverside" / f"{bad_day}.log").write_bytes(frame(record(1, day=bad_day)) + frame(Record(bad)))
+    (tmp_path / "riverside" / f"{yesterday}.log").write_bytes(frame(record(3, day=yesterday)))
+    floors = test_floors(tmp_path, clock=ManualClock(START), tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        manager = sign_in(client, floors, Role.manager)
+        for path in ("board", "measures", "lateness", "export/encounters", "export/measures"):
+            answer = client.get(f"{API}/{path}?day={bad_day}", headers=manager)
+            assert answer.status_code == 503, (path, answer.text)
+            assert "event at seq 2 (roomed" in answer.json()["message"], path
+
+
+def test_one_clinics_damaged_log_leaves_the_server_ready_for_the_others_and_says_which(tmp_path) -> None:
+    """Every server of a shared log meets the same event: /readyz 503 for one clinic's damage took every server
+    out of rotation, and the other clinics down with it (a review). It names the clinic instead."""
+    lakeside = msgspec.structs.replace(demo_clinic(), id="lakeside", name="Lakeside Clinic")
+    floors = test_floors(tmp_path, [demo_clinic(), lakeside], clock=ManualClock(START), tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        runtime = floors.get("riverside")
+        runtime.today.unfoldable, runtime.stale = "clinic riverside: its log's event at seq 7 cannot be folded", True
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["damaged_clinics"] == ["riverside"] and "seq 7" in ready.json()["damaged"]
+        floors.get("lakeside").today.unfoldable, floors.get("lakeside").stale = "clinic lakeside: ...", True
+        assert client.get("/readyz").status_code == 503  # no clinic it can serve
