@@ -46,9 +46,11 @@ async def readyz(request: Request) -> Response[dict]:
         problems.append(
             f"the {backend} log cannot be reached for {len(stale) - len(unfoldable)} of {len(floors.runtimes)} clinics"
         )
+    # Which event, by whom, on which device, is for the server's own log (log_unfoldable, log_damaged), not for
+    # anyone who can reach /readyz.
     damaged = (
         f"the {backend} log of {len(unfoldable)} of {len(floors.runtimes)} clinics holds an event this server cannot "
-        f"fold: {floors.runtimes[unfoldable[0]].today.unfoldable}"[:400]
+        "fold: a person must repair it (the server's own log names the event)"
         if unfoldable
         else None
     )
