@@ -24,7 +24,7 @@ export const DEVICE_KEY = "floor.tablet.device"; // localStorage: the tablet's n
 // localStorage, per staff id: the device key the server gave this browser when that person signed in here, sent
 // with their next sign-ins so that others' wrong PINs (which make the account wait) do not keep them out here.
 export const DEVICE_PROOF_PREFIX = "floor.signin.device_key.";
-const DEVICE_PATTERN = /^[\w .:-]+$/;
+const DEVICE_PATTERN = /^[\p{L}\p{N}_ .:-]+$/u; // as the server's \w: any letter or digit, "Recepción" too
 
 
 export function signInForm({ form, message, onSignedIn }) {

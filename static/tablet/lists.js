@@ -166,7 +166,11 @@ function renderPanel(holder, role) {
  *  cards that did not change keep their DOM (and a finger on one of their buttons). */
 export function syncChildren(parent, items) {
   const existing = new Map();
-  for (const child of parent.children) existing.set(child.dataset.key, child);
+  const before = new Map(); // where each card was: one that changed place is marked (`movedAt`)
+  [...parent.children].forEach((child, i) => {
+    existing.set(child.dataset.key, child);
+    before.set(child, i);
+  });
   const wanted = [];
   for (const item of items) {
     let node = existing.get(item.key);
@@ -179,15 +183,29 @@ export function syncChildren(parent, items) {
         const focus = focusKey(node);
         node.replaceWith(fresh);
         if (focus) restoreFocus(fresh, focus);
+        before.set(fresh, before.get(node)); // redrawn in its place: not moved
+        fresh._movedAt = node._movedAt;
       }
       node = fresh;
     }
     wanted.push(node);
   }
   for (const gone of existing.values()) gone.remove();
+  const now = performance.now();
   wanted.forEach((node, i) => {
     if (parent.children[i] !== node) parent.insertBefore(node, parent.children[i] || null);
+    if (before.has(node) && before.get(node) !== i) node._movedAt = now;
   });
+}
+
+/** Milliseconds after a card changed place (another tablet's tap took the one above it away, say) during which a
+ * tap on it is not sent: the finger was aimed at the card that was there (a front desk checked in the patient
+ * below the one another desk had just checked in; a hostile review). */
+export const MOVED_MS = 700;
+
+export function justMoved(card) {
+  const moved = card?.closest("[data-key]")?._movedAt;
+  return moved !== undefined && performance.now() - moved < MOVED_MS;
 }
 
 function focusKey(node) {

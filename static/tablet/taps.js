@@ -9,7 +9,7 @@ import { STEP_BUTTON } from "../lib/labels.js";
 import { updateBanner } from "./connection.js";
 import { kept, keptTap } from "./kept.js";
 import { takeMinutesAgo } from "./late.js";
-import { render, renderNow } from "./lists.js";
+import { justMoved, render, renderNow } from "./lists.js";
 import { sendPresenceUndo } from "./presence.js";
 import { sendRoom } from "./rooms.js";
 import { request, signedOut } from "./session.js";
@@ -20,10 +20,18 @@ import {
 
 // -- taps ----------------------------------------------------------------------------------------------------
 
+// The buttons on a visit's card that send a step at once (a room pick too), held back while the card has just moved.
+const TAPS = new Set(["next", "step"]);
+
 document.addEventListener("click", (e) => {
   const button = e.target.closest("button[data-action], button[data-pick-room]");
   if (!button || button.disabled) return;
   const card = button.closest("[data-visit]");
+  if (card && justMoved(card) && (button.hasAttribute("data-pick-room") || TAPS.has(button.dataset.action))) {
+    // The list changed under the finger: this card was not the one aimed at. Nothing is sent.
+    toasts.show({ text: t("tap.list_moved", { name: board.visits.get(card.dataset.visit)?.patient_name || "" }) });
+    return;
+  }
   if (button.hasAttribute("data-pick-room")) {
     if (card) sendStep(card, "roomed", button.dataset.pickRoom);
     return;
