@@ -267,12 +267,28 @@ export function createVisitDetail(ctx) {
     if (focused && dialog.open) (dialog.querySelector(`[data-detail='${focused}']`) || dialog.querySelector("[data-detail='close']"))?.focus();
   }
 
+  /** The provider the patient was moved from after their last step, if they were: undo takes back the step, not
+   * the move, and a front desk pressing it after a move put a patient sitting in the waiting room back to "not
+   * come" (a hostile review). */
+  function movedSinceLastStep() {
+    const events = history?.events || [];
+    const undone = new Set(events.filter((e) => e.change?.undone_seq).map((e) => e.change.undone_seq));
+    const live = events.filter((e) => !undone.has(e.seq) && !e.change?.undone_seq);
+    const move = live.findLast((e) => e.change?.type === "visit_moved");
+    const step = live.findLast((e) => e.change?.type === "step_taken");
+    return move && (!step || move.seq > step.seq) ? move.change.previous_provider : null;
+  }
+
   async function undo() {
     const v = history?.visit;
     const offer = undoOffer(v);
     if (!v || !offer?.may || busy) return;
     if (offer.removes && !(await confirmEnd({ title: t("confirm.remove.title", { name: v.patient_name }),
       text: t("confirm.remove.text"), yes: t("confirm.remove.yes") }))) return;
+    const movedFrom = offer.removes ? null : movedSinceLastStep();
+    if (movedFrom && !(await confirmEnd({ title: t("confirm.undo_after_move.title", { step: offer.what }),
+      text: t("confirm.undo_after_move.text", { name: v.patient_name, step: offer.what, provider: ctx.labels.provider(movedFrom) }),
+      yes: t("confirm.undo_after_move.yes", { step: offer.what }) }))) return;
     await send(v, { type: "undo" }, (now) => (offer.removes ? t("detail.removed", { name: now.patient_name })
       : t("detail.undone", { name: now.patient_name, stage: ctx.labels.stage(now.stage).toLowerCase() })), "detail.could_not_undo");
   }

@@ -123,6 +123,17 @@ def test_the_front_desk_moves_a_waiting_patient_from_the_visits_detail(server: S
     assert "silva" not in [options.nth(i).get_attribute("value") for i in range(options.count())]
     assert _trail(server, visit)[-1] == ("visit_moved", PEOPLE[Role.front_desk][0], "silva")
 
+    # Undo after the move takes back the check-in, not the move: it says so first (pressed at once, it put a
+    # patient sitting in the waiting room back to "not come"; a hostile review), and going back sends nothing.
+    dialog.locator("[data-detail='undo']").click()
+    confirm = tablet.locator("dialog[data-confirm][open]")
+    confirm.wait_for(timeout=5_000)
+    assert "was moved to another provider after this step" in confirm.inner_text()
+    assert "choose Dr. Jenna Kim under “Move to another provider”" in confirm.inner_text()
+    confirm.locator("[data-confirm-no]").click()
+    confirm.wait_for(state="detached", timeout=5_000)
+    assert _trail(server, visit)[-1] == ("visit_moved", PEOPLE[Role.front_desk][0], "silva")
+
 
 def test_a_patient_of_a_provider_the_clinic_file_no_longer_has_has_a_lane_and_is_moved_to_one_it_has(
     tmp_path: Path, screens: Screens
