@@ -212,6 +212,10 @@ function refused(id, err, { list, shownStage, step }) {
       kind = "conflict";
       note = err.message;
       if (body.error === "room_unavailable" && step === "roomed") {
+        // In the tablet's language, from the answer's facts (the server's sentence is English: a review).
+        if (body.room && body.room_state) {
+          note = t("refused.room_not_ready", { room: roomLabel(body.room), state: t(`room.${body.room_state}`).toLowerCase() });
+        }
         note += ` ${t("picker.another")}`;
         app.pickerFor = id;
       }

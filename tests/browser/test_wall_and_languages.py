@@ -298,6 +298,37 @@ def test_a_spanish_tablet_says_what_happens_in_spanish_too(server: ServerProcess
     assert detail.locator("[data-detail='close']").inner_text() == "Cerrar"
 
 
+def test_a_spanish_tablet_says_in_spanish_that_the_room_it_picked_was_taken_meanwhile(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """Two assistants pick East 1 at once: the one refused read the server's English ("East 1 is occupied, not
+    ready.") on a Spanish tablet (a front desk review)."""
+    desk, ma = server.signed_in(Role.front_desk), server.signed_in(Role.medical_assistant)
+    mine, other = book_visit(server, desk, "Ana Ruiz"), book_visit(server, desk, "Bo Chen")
+    tablet = screens.open(f"{server.url}/?lang=es")
+    sign_in_page(tablet, PEOPLE[Role.medical_assistant][0], PIN)
+    card = tablet.locator(f"[data-visit='{mine['id']}']")
+    card.locator("[data-action='next'][data-step='roomed']").click()
+    pick = card.locator("[data-pick-room='e1']")
+    pick.wait_for(timeout=10_000)
+
+    def the_other_assistant_first(route) -> None:
+        taken = httpx.post(
+            f"{server.url}/api/clinics/{CLINIC}/visits/{other['id']}/events",
+            headers=ma,
+            timeout=10,
+            json={"type": "roomed", "room": "e1"},
+        )
+        assert taken.status_code == 201, taken.text
+        route.continue_()
+
+    tablet.route(f"**/visits/{mine['id']}/events", the_other_assistant_first)
+    pick.click()
+    note = card.locator(".pin-note, .note", has_text="no está disponible")
+    note.wait_for(timeout=10_000)
+    assert "East 1 no está disponible (ocupada). Elija otro consultorio listo." in note.inner_text(), note.inner_text()
+
+
 def test_a_provider_signed_in_under_another_id_gets_their_own_patients_and_presence(
     server: ServerProcess, screens: Screens
 ) -> None:
