@@ -31,19 +31,22 @@ pytestmark = [pytest.mark.server, pytest.mark.long]
 CLINIC = "riverside"
 
 
+def mount(args: list[str], what: str) -> None:
+    """`mount` with `args`. CI runs as root on a machine that mounts them: there, not mounting is a failure, never
+    a skip."""
+    mounted = subprocess.run(["mount", *args], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        why = f"{what} cannot be mounted here: {mounted.stderr.strip()}"
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     where = tmp_path / "small"
     where.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=96k,mode=0700", "tmpfs", str(where)], capture_output=True, text=True
-    )
-    if mounted.returncode != 0:
-        # CI runs as root on a machine that mounts it: there, not mounting is a failure, never a skip.
-        why = f"a small file system cannot be mounted here: {mounted.stderr.strip()}"
-        if os.environ.get("CI"):
-            pytest.fail(why)
-        pytest.skip(why)
+    mount(["-t", "tmpfs", "-o", "size=96k,mode=0700", "tmpfs", str(where)], "a small file system")
     try:
         yield where
     finally:
@@ -272,12 +275,7 @@ def test_floor_check_reads_a_read_only_copy_and_writes_nothing_in_it(tmp_path: P
     (copy / CLINIC).mkdir(parents=True)
     (copy / CLINIC / "2026-11-23.log").write_bytes(frame(record(1)) + frame(record(2)))
     snapshot.mkdir()
-    mounted = subprocess.run(["mount", "--bind", str(copy), str(snapshot)], capture_output=True, text=True)
-    if mounted.returncode != 0:
-        why = f"a read-only bind mount cannot be made here: {mounted.stderr.strip()}"
-        if os.environ.get("CI"):
-            pytest.fail(why)
-        pytest.skip(why)
+    mount(["--bind", str(copy), str(snapshot)], "a read-only bind mount")
     try:
         subprocess.run(["mount", "-o", "remount,bind,ro", str(snapshot)], check=True, capture_output=True)
         checked = _check(snapshot)
