@@ -274,9 +274,14 @@ export function createVisitDetail(ctx) {
     const events = history?.events || [];
     const undone = new Set(events.filter((e) => e.change?.undone_seq).map((e) => e.change.undone_seq));
     const live = events.filter((e) => !undone.has(e.seq) && !e.change?.undone_seq);
-    const move = live.findLast((e) => e.change?.type === "visit_moved");
     const step = live.findLast((e) => e.change?.type === "step_taken");
-    return move && (!step || move.seq > step.seq) ? move.change.previous_provider : null;
+    if (!step) return null;
+    // The provider at that step: the last booking, reschedule or move before it. Moved away and back since, the
+    // patient is with them again and the step's undo is what it was (a review).
+    const said = live.findLast((e) => e.seq < step.seq && e.change?.provider &&
+      ["visit_booked", "visit_rescheduled", "visit_moved"].includes(e.change.type));
+    const then = said?.change.provider;
+    return then && then !== history.visit?.provider ? then : null;
   }
 
   async function undo() {

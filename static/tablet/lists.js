@@ -67,6 +67,7 @@ export function render() {
 
 export function renderNow() {
   if (!app.me) return;
+  const before = placesOnScreen();
   expirePins();
   $("clinic-title").textContent = board.name || t("tablet.clinic");
   renderSummary();
@@ -89,7 +90,52 @@ export function renderNow() {
   renderFloor();
   renderTabletAlerts();
   updateBanner();
+  markMoved(before);
 }
+
+/** Where each visit's card, and each room of an open picker, is on the screen now. */
+function placesOnScreen() {
+  const places = new Map();
+  for (const card of document.querySelectorAll("li[data-visit]")) {
+    places.set(card.dataset.visit, card.getBoundingClientRect().top);
+    places.set(`list ${card.closest("[data-list]")?.dataset.list}`, true);
+    for (const pick of card.querySelectorAll("[data-pick-room]")) {
+      const box = pick.getBoundingClientRect();
+      places.set(`${card.dataset.visit} picker`, true);
+      places.set(`${card.dataset.visit} ${pick.dataset.pickRoom}`, `${box.top} ${box.left}`);
+    }
+  }
+  return places;
+}
+
+/** Cards the redraw put somewhere else on the screen than they were (or put where another was), and cards whose
+ * picker's rooms moved, take no tap for MOVED_MS: the finger was aimed at what was there (`justMoved`). By the
+ * screen, not by the list: a card taken away above, one inserted above, another list above growing, a room
+ * leaving the picker all move what is under the finger (two hostile reviews). */
+function markMoved(before) {
+  if (!before.size) return; // the first drawing: nothing was aimed at
+  const now = performance.now();
+  for (const card of document.querySelectorAll("li[data-visit]")) {
+    const id = card.dataset.visit;
+    const was = before.get(id);
+    // A card new to a list that was on the screen came in among cards aimed at; a list newly shown (another tab)
+    // was not there to aim at.
+    let moved = was === undefined
+      ? before.has(`list ${card.closest("[data-list]")?.dataset.list}`)
+      : Math.abs(card.getBoundingClientRect().top - was) > MOVED_PX;
+    // A picker the tapper just opened was not there to aim at: only the rooms of a picker already open count.
+    if (before.has(`${id} picker`)) {
+      for (const pick of card.querySelectorAll("[data-pick-room]")) {
+        const box = pick.getBoundingClientRect();
+        if (before.get(`${id} ${pick.dataset.pickRoom}`) !== `${box.top} ${box.left}`) moved = true;
+      }
+    }
+    if (moved) card._movedAt = now;
+  }
+}
+
+/** Pixels a card may shift in a redraw (a line's rounding) before it counts as moved. */
+const MOVED_PX = 4;
 
 /** The floor's active alerts; a cascade's minutes are its provider's live delay (`board.delays`), as on the wall. */
 export function renderTabletAlerts() {
@@ -166,11 +212,7 @@ function renderPanel(holder, role) {
  *  cards that did not change keep their DOM (and a finger on one of their buttons). */
 export function syncChildren(parent, items) {
   const existing = new Map();
-  const before = new Map(); // where each card was: one that changed place is marked (`movedAt`)
-  [...parent.children].forEach((child, i) => {
-    existing.set(child.dataset.key, child);
-    before.set(child, i);
-  });
+  for (const child of parent.children) existing.set(child.dataset.key, child);
   const wanted = [];
   for (const item of items) {
     let node = existing.get(item.key);
@@ -183,24 +225,21 @@ export function syncChildren(parent, items) {
         const focus = focusKey(node);
         node.replaceWith(fresh);
         if (focus) restoreFocus(fresh, focus);
-        before.set(fresh, before.get(node)); // redrawn in its place: not moved
-        fresh._movedAt = node._movedAt;
+        fresh._movedAt = node._movedAt; // redrawn in its place: as moved as it was
       }
       node = fresh;
     }
     wanted.push(node);
   }
   for (const gone of existing.values()) gone.remove();
-  const now = performance.now();
   wanted.forEach((node, i) => {
     if (parent.children[i] !== node) parent.insertBefore(node, parent.children[i] || null);
-    if (before.has(node) && before.get(node) !== i) node._movedAt = now;
   });
 }
 
-/** Milliseconds after a card changed place (another tablet's tap took the one above it away, say) during which a
- * tap on it is not sent: the finger was aimed at the card that was there (a front desk checked in the patient
- * below the one another desk had just checked in; a hostile review). */
+/** Milliseconds after a card changed place on the screen (another tablet's tap took the one above it away, say;
+ * `markMoved`) during which a tap on it is not sent: the finger was aimed at the card that was there (a front desk
+ * checked in the patient below the one another desk had just checked in; a hostile review). */
 export const MOVED_MS = 700;
 
 export function justMoved(card) {

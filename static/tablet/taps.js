@@ -27,7 +27,9 @@ document.addEventListener("click", (e) => {
   const button = e.target.closest("button[data-action], button[data-pick-room]");
   if (!button || button.disabled) return;
   const card = button.closest("[data-visit]");
-  if (card && justMoved(card) && (button.hasAttribute("data-pick-room") || TAPS.has(button.dataset.action))) {
+  // A click from the keyboard (Enter, Space: detail 0) goes to the focused button, not to a place on the screen.
+  const pointed = e.detail !== 0;
+  if (pointed && card && justMoved(card) && (button.hasAttribute("data-pick-room") || TAPS.has(button.dataset.action))) {
     // The list changed under the finger: this card was not the one aimed at. Nothing is sent.
     toasts.show({ text: t("tap.list_moved", { name: board.visits.get(card.dataset.visit)?.patient_name || "" }) });
     return;

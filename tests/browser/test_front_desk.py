@@ -264,3 +264,36 @@ def test_a_tap_on_a_card_that_the_list_just_moved_under_the_finger_sends_nothing
         f"{server.url}/api/clinics/{CLINIC}/visits/{second}/audit", headers=server.signed_in(Role.manager), timeout=10
     ).json()["entries"]
     assert (trail[-1]["type"], trail[-1]["device"]) == ("arrived", "Recepción 2")
+
+
+def test_a_card_put_where_the_finger_was_takes_no_tap_and_the_keyboard_is_not_held_back(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """Another desk books a patient due earlier: the new card comes in above, where the finger was aimed, and took
+    the tap (a review of the guard). A press of Enter goes to the focused button, not to a place on the screen: it
+    is not held back."""
+    desk_token = server.signed_in(Role.front_desk)
+    aimed = book_visit(server, desk_token, "Alice Aimed", start="2026-11-23T08:50:00")
+    book_visit(server, desk_token, "Bob Below", start="2026-11-23T08:55:00")
+    desk = screens.open(f"{server.url}/", width=768, height=1024)
+    sign_in_page(desk, PEOPLE[Role.front_desk][0], PIN)
+    button = desk.locator(f"[data-list='desk-arrivals'] li[data-visit='{aimed['id']}'] button[data-action=next]")
+    button.wait_for(timeout=10_000)
+    box = button.bounding_box()
+    assert box is not None
+    inserted = book_visit(server, desk_token, "Carl Inserted", start="2026-11-23T08:20:00")
+    desk.locator(f"[data-list='desk-arrivals'] li[data-visit='{inserted['id']}']").wait_for(timeout=10_000)
+    desk.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    desk.locator(".toast", has_text="The list just changed under your tap").wait_for(timeout=5_000)
+    stages = {
+        v["id"]: v["stage"]
+        for v in httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=desk_token, timeout=10).json()["visits"]
+    }
+    assert stages[inserted["id"]] == stages[aimed["id"]] == "scheduled"
+
+    # The keyboard: focus on Alice's button, a card inserted above moves it, Enter checks Alice in.
+    button.focus()
+    later = book_visit(server, desk_token, "Dee Earlier", start="2026-11-23T08:10:00")
+    desk.locator(f"[data-list='desk-arrivals'] li[data-visit='{later['id']}']").wait_for(timeout=10_000)
+    desk.keyboard.press("Enter")
+    desk.locator(".toast", has_text="Alice Aimed: checked in").wait_for(timeout=5_000)

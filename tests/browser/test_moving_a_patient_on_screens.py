@@ -134,6 +134,21 @@ def test_the_front_desk_moves_a_waiting_patient_from_the_visits_detail(server: S
     confirm.wait_for(state="detached", timeout=5_000)
     assert _trail(server, visit)[-1] == ("visit_moved", PEOPLE[Role.front_desk][0], "silva")
 
+    # Moved back to Dr. Kim, the provider at the check-in: undo is what it was, asked nothing (it warned and named
+    # the wrong provider to move them to; a review).
+    dialog.get_by_label("Move to another provider").select_option("kim")
+    dialog.locator("[data-detail='move']").click()
+    tablet.wait_for_function(
+        "() => /moved to Dr\\. Jenna Kim/.test(document.querySelector('[data-detail-message]')?.textContent)",
+        timeout=10_000,
+    )
+    dialog.locator("[data-detail='undo']").click()
+    tablet.wait_for_function(
+        "() => /Undone/.test(document.querySelector('[data-detail-message]')?.textContent)", timeout=10_000
+    )
+    assert tablet.locator("dialog[data-confirm]").count() == 0
+    assert _trail(server, visit)[-1][0] == "undo"
+
 
 def test_a_patient_of_a_provider_the_clinic_file_no_longer_has_has_a_lane_and_is_moved_to_one_it_has(
     tmp_path: Path, screens: Screens
