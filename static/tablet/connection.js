@@ -8,7 +8,7 @@ import { t } from "../lib/i18n.js";
 import { $, el, titleCase } from "../lib/dom.js";
 import { tick } from "./cards.js";
 import { sendKeptAgain, sendingAgain } from "./kept.js";
-import { fillProviderFilter, render, renderDelay, renderTabletAlerts } from "./lists.js";
+import { fillProviderFilter, movedElsewhere, render, renderDelay, renderTabletAlerts } from "./lists.js";
 import { fillPresenceProviders } from "./presence.js";
 import { paintWho, signedOut } from "./session.js";
 import {
@@ -128,6 +128,9 @@ function apply(msg) {
       break;
     }
     case "event":
+      // Another tablet's tap (or Floor's own): what it moves on this screen moves under a finger that did not
+      // expect it (lists.js markMoved). This tablet's own taps move cards the tapper is watching.
+      if (!(msg.event?.actor === app.me?.id && msg.event?.device === app.me?.device)) movedElsewhere();
       board.seq = msg.seq;
       setClock(msg.event?.at, { from: "event" });
       if (msg.visit) putVisit(msg.visit, msg.plan);
