@@ -457,9 +457,7 @@ class Sessions:
             claim = _token()
             pairing = Pairing(code, token_hash(claim), now + self.pairing_term, address=address)
             if await self.directory.add_pairing(pairing, now, self.pairing_limits):
-                return PairingStarted(
-                    code, claim, pairing.expires_at, round((pairing.expires_at - now).total_seconds())
-                )
+                return PairingStarted(code, claim, pairing.expires_at, int(self.pairing_term.total_seconds()))
         raise AssertionError("unreachable: attempts() gives up")
 
     async def approve_pairing(self, code: str, clinic: str, zone: str | None, label: str, by: str) -> Display:

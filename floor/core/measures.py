@@ -34,7 +34,7 @@ from msgspec import Struct
 
 from floor.core.floor import Floor, Visit
 from floor.core.journey import ENDS, Stage
-from floor.core.projection import PATIENT_LATE, convention_of, planned_provider_in, planned_roomed, untapped_in
+from floor.core.projection import PATIENT_LATE, convention_of, own_lateness, planned_provider_in, untapped_in
 
 #: A scheduled visit starts on time if its provider comes in at most this long after its planned provider-in.
 ON_TIME_GRACE = dt.timedelta(minutes=5)
@@ -190,14 +190,14 @@ def _planned(floor: Floor) -> dict[str, dt.datetime]:
 
 
 def _came_late(floor: Floor, visits: list[Visit]) -> frozenset[str]:
-    """The visits whose patients came PATIENT_LATE minutes or more after their planned rooming."""
+    """The visits whose patients came PATIENT_LATE minutes or more after their planned rooming (the projection's
+    `own_lateness`, as `provider_delay` leaves them out)."""
     convention = convention_of(floor.clinic)
     return frozenset(
         v.id
         for v in visits
-        if not v.walk_in
-        and Stage.arrived in v.times
-        and _minutes(v.times[Stage.arrived] - planned_roomed(v, floor.clinic.visit_type_of(v.visit_type), convention))
+        if Stage.arrived in v.times
+        and own_lateness(v, floor.clinic.visit_type_of(v.visit_type), v.times[Stage.arrived], convention)
         >= PATIENT_LATE
     )
 

@@ -528,7 +528,7 @@ def project(
             round(lateness, 1),
             provider_out=done,
             walk_in=v.walk_in,
-            own_lateness=_own_lateness(v, vtype, now, convention),
+            own_lateness=own_lateness(v, vtype, now, convention),
             fitted_in=v.moved_from is not None,
             **more,
         )
@@ -741,7 +741,7 @@ def _roomable(v: Visit, vtype: VisitType, now: dt.datetime, convention: Appointm
     return max(rooming, now + waits)
 
 
-def _own_lateness(v: Visit, vtype: VisitType, now: dt.datetime, convention: AppointmentTime) -> float:
+def own_lateness(v: Visit, vtype: VisitType, now: dt.datetime, convention: AppointmentTime) -> float:
     """How late the patient came (or, not come yet, is) against their planned rooming, in minutes, >= 0."""
     if v.walk_in:
         return 0.0

@@ -61,8 +61,7 @@ def mark(event: Event) -> str:
     Floor: its seq, when it was decided (to the microsecond), by whom, on which device and of what type, hashed.
     A shared log keeps it beside each event, so a server can tell that the event at a seq is the one it folded
     (`Diverged`)."""
-    micros = (event.at - _EPOCH) // dt.timedelta(microseconds=1)
-    text = f"{event.seq}|{micros}|{event.actor}|{event.device}|{event.type}"
+    text = f"{event.seq}|{_micros(event)}|{event.actor}|{event.device}|{event.type}"
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
@@ -70,8 +69,12 @@ def wall_mark(event: Event) -> str:
     """The mark a wall display resumes with: of the seq, the moment (to the microsecond) and the type alone, which
     the wall's update says anyway. `mark` hashes who tapped on which device too, and a clinic's few staff ids and
     device names can be tried against it one by one (a hostile review recovered "ma-lee on Tablet 3")."""
-    micros = (event.at - _EPOCH) // dt.timedelta(microseconds=1)
-    return hashlib.blake2b(f"wall|{event.seq}|{micros}|{event.type}".encode(), digest_size=8).hexdigest()
+    return hashlib.blake2b(f"wall|{event.seq}|{_micros(event)}|{event.type}".encode(), digest_size=8).hexdigest()
+
+
+def _micros(event: Event) -> int:
+    """When the event was decided, in microseconds since 1970: the same whatever zone it was read back in."""
+    return (event.at - _EPOCH) // dt.timedelta(microseconds=1)
 
 
 class KeyTaken(Exception):

@@ -100,6 +100,11 @@ class ClinicRuntime:
         self.today.stale = stale
 
     @property
+    def unfoldable(self) -> str:
+        """Why the log's next event cannot be folded, while it cannot ('': it can)."""
+        return self.today.unfoldable
+
+    @property
     def learned(self) -> Learned:
         return self.today.learned
 

@@ -41,7 +41,7 @@ async def readyz(request: Request) -> Response[dict]:
     if trouble:
         problems.append(trouble)
     stale = sorted(r.id for r in floors.runtimes.values() if r.stale)
-    unfoldable = [c for c in stale if floors.runtimes[c].today.unfoldable]
+    unfoldable = [c for c in stale if floors.runtimes[c].unfoldable]
     if len(unfoldable) < len(stale):
         problems.append(
             f"the {backend} log cannot be reached for {len(stale) - len(unfoldable)} of {len(floors.runtimes)} clinics"
@@ -55,7 +55,6 @@ async def readyz(request: Request) -> Response[dict]:
         else None
     )
     if damaged and len(unfoldable) == len(floors.runtimes):
-        # Not a network matter: a person must repair the day (the server's log line `log_unfoldable` says which).
         # Every server of a shared log meets the same event: taking them all out of rotation for one clinic's
         # damage would take the others' down too, so only a server with no clinic it can serve is not ready.
         problems.append(damaged)

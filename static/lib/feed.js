@@ -1,6 +1,7 @@
 // The live feed, the same way for every screen: connect, say who we are (first message, never the URL),
 // take a snapshot or the missed updates, keep the last seq and its mark, and on any drop reconnect with
-// ?since=SEQ&mark=MARK after a growing, jittered wait (a log that lost that event answers with a snapshot). What the messages mean is the page's business (onMessage).
+// ?since=SEQ&mark=MARK after a growing, jittered wait (a log that lost that event answers with a snapshot).
+// What the messages mean is the page's business (onMessage).
 //
 //   const feed = openFeed({ clinic, token: () => stored.token, onMessage, onStatus, onEnded });
 //   feed.close();

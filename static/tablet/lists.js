@@ -67,7 +67,8 @@ export function render() {
 
 export function renderNow() {
   if (!app.me) return;
-  const before = placesOnScreen();
+  // Where cards are, read only for a redraw of another tablet's change (the rest move what the tapper watches).
+  const before = changedElsewhere ? placesOnScreen() : null;
   expirePins();
   $("clinic-title").textContent = board.name || t("tablet.clinic");
   renderSummary();
@@ -113,12 +114,11 @@ function placesOnScreen() {
  * screen, not by the list: a card taken away above, one inserted above, another list above growing, a room
  * leaving the picker all move what is under the finger (two hostile reviews). */
 function markMoved(before) {
-  const elsewhere = changedElsewhere;
   changedElsewhere = false;
   // The first drawing: nothing was aimed at. A redraw of this tablet's own doing (its tap's answer, a filter, a
-  // search, a tab) moves what the tapper is watching: a desk checking in one patient after another, or choosing
-  // "All of today" and tapping, was held back by it (the test suite).
-  if (!before.size || !elsewhere) return;
+  // search, a tab: `before` null) moves what the tapper is watching: a desk checking in one patient after
+  // another, or choosing "All of today" and tapping, was held back by it (the test suite).
+  if (!before || !before.size) return;
   const now = performance.now();
   for (const card of document.querySelectorAll("li[data-visit]")) {
     const id = card.dataset.visit;

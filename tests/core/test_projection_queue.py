@@ -17,11 +17,11 @@ from floor.core.projection import (
     _WAITING,
     LIKELY_NO_SHOW,
     ProjectedVisit,
-    _own_lateness,
     _ready,
     by_provider,
     median_residual,
     minutes,
+    own_lateness,
     pace,
     planned_provider_in,
     project,
@@ -65,7 +65,7 @@ def plain_queue(floor: Floor, provider: str, now: dt.datetime, free_at: dt.datet
                     ready + dt.timedelta(minutes=vtype.stage_minutes.provider_in * p),
                     round(show, 2),
                     v.walk_in,
-                    _own_lateness(v, vtype, now, convention),
+                    own_lateness(v, vtype, now, convention),
                 )
             )
             continue
@@ -83,7 +83,7 @@ def plain_queue(floor: Floor, provider: str, now: dt.datetime, free_at: dt.datet
                 done,
                 round(show, 2),
                 v.walk_in,
-                _own_lateness(v, vtype, now, convention),
+                own_lateness(v, vtype, now, convention),
                 v.id in rooms_at and free_at <= ready,
             )
         )
