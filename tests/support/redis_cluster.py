@@ -21,7 +21,7 @@ from pathlib import Path
 import redis
 
 from tests.support.processes import stop
-from tests.support.redis_server import free_cluster_port
+from tests.support.redis_server import PortTaken, free_cluster_port, served_by
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -71,16 +71,15 @@ class ClusterNode:
             self.proc = subprocess.Popen([*args, *self.extra], cwd=self.base, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            try:
-                if self.client.ping():
-                    return self
-            except redis.RedisError:
-                pass
             if self.proc.poll() is not None:
                 break
+            if served_by(self.port, self.proc.pid):
+                return self
             time.sleep(0.02)
         out = (self.base / f"node-{self.port}.out").read_text(errors="replace")
-        raise RuntimeError(f"cluster node on port {self.port} did not start (exit {self.proc.poll()}):\n{out[-1500:]}")
+        log = self.log.read_text(errors="replace") if self.log is not None and self.log.exists() else ""
+        failure = PortTaken if "Address already in use" in out + log else RuntimeError
+        raise failure(f"cluster node on port {self.port} did not start (exit {self.proc.poll()}):\n{out[-1500:]}")
 
     @property
     def log(self) -> Path | None:
@@ -132,12 +131,14 @@ class ReadmeCluster:
         self.base = base
         self.replicas = replicas
         base.mkdir(parents=True, exist_ok=True)
-        body = readme_cluster_loop(readme)
-        self.nodes: list[ClusterNode] = []
-        for _ in range(count):
-            port = free_cluster_port()
-            steps = [shlex.split(step) for step in body.replace("$p", str(port)).split("&&")]
-            self.nodes.append(ClusterNode(base, port, steps, extra))
+        self.body = readme_cluster_loop(readme)
+        self.extra = extra
+        self.nodes: list[ClusterNode] = [self._node() for _ in range(count)]
+
+    def _node(self) -> ClusterNode:
+        port = free_cluster_port()
+        steps = [shlex.split(step) for step in self.body.replace("$p", str(port)).split("&&")]
+        return ClusterNode(self.base, port, steps, self.extra)
 
     @property
     def url(self) -> str:
@@ -156,8 +157,15 @@ class ReadmeCluster:
 
     def start(self) -> ReadmeCluster:
         try:
-            for node in self.nodes:
-                node.start()
+            for i in range(len(self.nodes)):
+                for _ in range(4):  # a port another process took between the pick and the bind: pick again
+                    try:
+                        self.nodes[i].start()
+                        break
+                    except PortTaken:
+                        self.nodes[i] = self._node()
+                else:
+                    self.nodes[i].start()
             subprocess.run(
                 [
                     "redis-cli",

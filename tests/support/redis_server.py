@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from tests.support.processes import stop
 
@@ -26,11 +28,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class PortTaken(RuntimeError):
+    """A server the tests started exited because another process had bound its port meanwhile."""
+
+
+def ephemeral_low() -> int:
+    """The lowest port the kernel hands out for bind(0) and outgoing connections (32768 if it cannot tell)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_cluster_port() -> int:
-    """A port for a cluster node: at most 55535, with its bus port (port + 10000) free too."""
+    """A port for a cluster node, with its bus port (port + 10000) free too, both below the kernel's ephemeral
+    range: `free_port` and every outgoing connection of another test take ports from that range, so none of them
+    can take a node's port between this pick and the node's bind, nor while a killed node is started again."""
     rng = random.Random()
+    top = max(10001, min(ephemeral_low(), 65536) - 10001)
     for _ in range(200):
-        port = rng.randint(20000, 55535)
+        port = rng.randint(10000, top)
         try:
             with socket.socket() as a, socket.socket() as b:
                 a.bind(("127.0.0.1", port))
@@ -48,6 +65,18 @@ def answers(url: str) -> bool:
         return False
 
 
+def served_by(port: int, pid: int) -> bool:
+    """Whether the Redis answering on `port` is process `pid` (not another test's server that took the port)."""
+    try:
+        client = redis.Redis(port=port, socket_connect_timeout=0.5, socket_timeout=0.5, retry=Retry(NoBackoff(), 0))
+        try:
+            return int(client.info("server")["process_id"]) == pid
+        finally:
+            client.close()
+    except redis.RedisError:
+        return False
+
+
 class RedisServer:
     def __init__(self, directory: Path, *args: str, port: int | None = None) -> None:
         if shutil.which("redis-server") is None:
@@ -55,6 +84,7 @@ class RedisServer:
         self.directory = directory
         self.args = args
         self.port = port or free_port()
+        self.picked = port is None  # a port of our own choosing may be chosen again if another process took it
         self.proc: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
 
@@ -63,6 +93,22 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
+        """Start and wait until it answers; on a port this object picked and another process took meanwhile
+        (`free_port` picks, then the server binds), pick another, a few times."""
+        for _ in range(4):
+            try:
+                self._start()
+                break
+            except PortTaken:
+                if not self.picked:
+                    raise
+                self.port = free_port()
+        else:
+            self._start()
+        self.picked = False  # started again after a kill, it keeps its port: clients hold its URL
+        return self
+
+    def _start(self) -> RedisServer:
         self.proc = subprocess.Popen(
             [
                 "redis-server",
@@ -83,12 +129,14 @@ class RedisServer:
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            if answers(self.url):
-                return self
             if self.proc.poll() is not None:
                 break
+            if served_by(self.port, self.proc.pid):
+                return self
             time.sleep(0.02)
-        raise RuntimeError(f"redis-server on port {self.port} did not start: {self.log()[-2000:]}")
+        log = self.log()
+        failure = PortTaken if "Address already in use" in log else RuntimeError
+        raise failure(f"redis-server on port {self.port} did not start: {log[-2000:]}")
 
     def kill9(self) -> None:
         if self.proc is not None:

@@ -1,0 +1,59 @@
+"""The tests' own Redis servers: a port taken between the pick and the bind is picked again, and a server never
+mistakes another process's Redis on its port for itself (a flake seen in CI: "Address already in use")."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from tests.support.redis_server import PortTaken, RedisServer, ephemeral_low, free_cluster_port
+
+
+def test_a_port_taken_after_the_pick_is_picked_again(tmp_path: Path) -> None:
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    try:
+        server = RedisServer(tmp_path / "redis")
+        server.port = squatter.getsockname()[1]  # as if another process bound it after free_port chose it
+        server.start()
+        try:
+            assert server.port != squatter.getsockname()[1]
+            assert "Address already in use" in (tmp_path / "redis" / "redis.log").read_text()
+        finally:
+            server.stop()
+    finally:
+        squatter.close()
+
+
+def test_a_port_the_test_gave_is_not_changed(tmp_path: Path) -> None:
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    try:
+        with pytest.raises(PortTaken):
+            RedisServer(tmp_path / "redis", port=squatter.getsockname()[1]).start()
+    finally:
+        squatter.close()
+
+
+def test_another_redis_on_the_port_is_not_taken_for_this_one(tmp_path: Path) -> None:
+    first = RedisServer(tmp_path / "first").start()
+    try:
+        second = RedisServer(tmp_path / "second")
+        second.port = first.port
+        second.start()
+        try:
+            assert second.port != first.port
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+
+
+def test_cluster_ports_and_their_bus_ports_lie_below_the_ephemeral_range() -> None:
+    for _ in range(50):
+        port = free_cluster_port()
+        assert port >= 10000 and port + 10000 < ephemeral_low()
