@@ -32,7 +32,7 @@ import structlog
 
 from floor.core.events import Event
 from floor.log.base import EventLog, KeyTaken, LogCorrupt, LogUnavailable, Receipt, Record, SeqTaken, check_batch
-from floor.log.files import AppendFile, Files, OsFiles
+from floor.log.files import AppendFile, FileReplaced, Files, OsFiles
 
 log = structlog.get_logger("floor.log")
 
@@ -166,6 +166,9 @@ class _Clinic:
     #: A failed append could not be cut back: the day file may be longer than `size`. Nothing is appended
     #: until it has been cut back to `size` (the end of the last whole record).
     broken: bool = False
+    #: The day file was replaced, changed or removed by something else while open (a backup restored over a
+    #: running server): this server's idea of the log is not the disk's, so nothing is appended until a restart.
+    replaced: str | None = None
 
 
 @dataclass
@@ -296,6 +299,8 @@ class EmbeddedLog(EventLog):
 
     def _write(self, c: _Clinic, records: Sequence[Record]) -> None:
         event = records[0].event
+        if c.replaced is not None:
+            raise LogUnavailable(c.replaced)
         if c.broken:
             self._cut_back(c)
         if c.day != event.day or c.handle is None:
@@ -316,11 +321,16 @@ class EmbeddedLog(EventLog):
                     raise
             except OSError as e:
                 raise self._failed(c, "could not open the log", e, 0) from e
+            if c.day == event.day and size != c.size:  # opened again (after a failed write): as this server left it?
+                handle.close()
+                raise self._replaced(c, path)
             c.handle, c.day, c.size = handle, event.day, size
         data = frame(*records)
         try:
             c.handle.write(data)
             c.handle.sync()
+        except FileReplaced as e:
+            raise self._replaced(c, e.path) from e
         except OSError as e:
             # Cut off whatever part reached the file, or the next append would follow a damaged record.
             with contextlib.suppress(OSError):
@@ -348,6 +358,20 @@ class EmbeddedLog(EventLog):
                 c.receipts[record.receipt.key] = record.receipt
                 c.receipt_times[record.receipt.key] = record.event.at
         self._expire_receipts(c, records[-1].event.at)
+
+    def _replaced(self, c: _Clinic, path: Path) -> LogUnavailable:
+        """The day file is not the one this server appended to: refuse this clinic's taps until a restart."""
+        if c.handle is not None:
+            with contextlib.suppress(OSError):
+                c.handle.close()
+            c.handle = None
+        c.replaced = (
+            f"{path} was replaced, changed or removed while the server ran (a backup restored over it?): taps "
+            "to this clinic are refused until the server is restarted, which reads the log as it is now. Stop "
+            "it, run `floor check`, start it."
+        )
+        log.error("log_file_replaced", clinic=c.directory.name, file=str(path), seq=c.last_seq)
+        return LogUnavailable(c.replaced)
 
     def _failed(self, c: _Clinic, what: str, e: OSError, wanted: int) -> LogUnavailable:
         """Remember the failure for /readyz, and the answer for the tap (503 with Retry-After)."""
@@ -390,7 +414,7 @@ class EmbeddedLog(EventLog):
         now, and the disk must take a small file and have room for the record that failed and more."""
         broken = [c for c in self._clinics.values() if c.broken]
         if self._failure is None and not broken:
-            return None
+            return next((c.replaced for c in self._clinics.values() if c.replaced is not None), None)
         try:
             async with asyncio.timeout(timeout):
                 if broken:
@@ -412,6 +436,8 @@ class EmbeddedLog(EventLog):
             return f"the embedded log's disk did not answer within {timeout:g} s after a failed write"
         if any(c.broken for c in self._clinics.values()):
             return "the embedded log could not cut a failed write back: taps are refused until it can"
+        if replaced := next((c.replaced for c in self._clinics.values() if c.replaced is not None), None):
+            return replaced
         return self._failure.sentence if self._failure is not None else None
 
     async def _mend(self, broken: list[_Clinic]) -> None:

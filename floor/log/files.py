@@ -8,9 +8,20 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 
+class FileReplaced(Exception):
+    """The path an append file was opened at names another file now, or none, or the file is not as long as
+    its own appends made it: a backup was restored over it (a new file, or the same one rewritten), or it was
+    removed or cut, while the server had it open. Nothing was written."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} was replaced, changed or removed by something else while the server had it open")
+        self.path = path
+
+
 class AppendFile(Protocol):
     def write(self, data: bytes) -> None:
-        """All of `data`, or an OSError (part of it may have reached the file: the caller cuts it off)."""
+        """All of `data`, or an OSError (part of it may have reached the file: the caller cuts it off), or
+        FileReplaced before anything is written where the layer can tell."""
 
     def sync(self) -> None: ...
     def close(self) -> None: ...
@@ -32,20 +43,40 @@ class Files(Protocol):
         """Bytes a writer may still add under `directory` (None when unknown)."""
 
 
+def write_all(f: BinaryIO, data: bytes) -> None:
+    """All of `data` to a raw file, or an OSError. A raw (unbuffered) write may store only part of the data and
+    say so in its count, with no error: on a file system that is nearly full, what fits is written and the next
+    write fails."""
+    view = memoryview(data)
+    while view:
+        written = f.write(view)
+        if not written:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
+
+
 class _OsAppendFile:
-    def __init__(self, f: BinaryIO) -> None:
+    def __init__(self, f: BinaryIO, path: Path) -> None:
         self._f = f
+        self._path = path
+        self._size = os.fstat(f.fileno()).st_size  # what this file's appends have made it since
+
+    def _still_at_its_path(self) -> None:
+        # A file restored over this one (mv, rsync, tar) or removed gets a new inode at the path, or none, and
+        # an append to the old one would be acknowledged and then lost with it; a file rewritten in place (cp
+        # onto it) has another length, and an append would follow records that are not the log's.
+        opened = os.fstat(self._f.fileno())
+        try:
+            named = os.stat(self._path)
+        except FileNotFoundError:
+            raise FileReplaced(self._path) from None
+        if (named.st_dev, named.st_ino) != (opened.st_dev, opened.st_ino) or opened.st_size != self._size:
+            raise FileReplaced(self._path)
 
     def write(self, data: bytes) -> None:
-        # A raw (unbuffered) write may store only part of the data and say so in its count, with no error:
-        # on a file system that is nearly full, what fits is written and the next write fails. Everything is
-        # written, or an OSError says it was not.
-        view = memoryview(data)
-        while view:
-            written = self._f.write(view)
-            if not written:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            view = view[written:]
+        self._still_at_its_path()
+        write_all(self._f, data)
+        self._size += len(data)
 
     def sync(self) -> None:
         self._f.flush()
@@ -73,7 +104,7 @@ class OsFiles:
             self.sync_dir(directory.parent)
 
     def open_append(self, path: Path) -> AppendFile:
-        return _OsAppendFile(open(path, "ab", buffering=0))
+        return _OsAppendFile(open(path, "ab", buffering=0), path)
 
     def truncate(self, path: Path, size: int) -> None:
         with open(path, "r+b") as f:

@@ -64,6 +64,42 @@ async def test_receipts_are_kept_for_24_hours_across_days_and_reopens(tmp_path: 
         await log.append(CLINIC, Record(event(4, day=records[2].event.day), receipt("evening", 4)))
 
 
+@pytest.mark.parametrize("how", ["moved over it", "copied onto it", "removed"])
+async def test_a_day_file_restored_over_a_running_log_takes_no_more_taps_for_that_clinic(
+    tmp_path: Path, how: str
+) -> None:
+    """A backup restored over a running server (not the documented way, which stops it first): every append
+    went to the replaced file, was acknowledged, and was lost at the restart. Now the clinic's taps are refused
+    (503) until a restart reads the log as it is, and the restored file is left exactly as restored."""
+    log = await opened(tmp_path)
+    for seq in (1, 2):
+        await log.append(CLINIC, Record(event(seq)))
+    backup = tmp_path / "backup.log"
+    backup.write_bytes(day_file(tmp_path).read_bytes())
+    await log.append(CLINIC, Record(event(3)))
+    await log.append("hillside", Record(event(1)))
+    if how == "moved over it":
+        backup.replace(day_file(tmp_path))  # rsync, tar and mv leave a new file at the path
+    elif how == "copied onto it":
+        day_file(tmp_path).write_bytes(backup.read_bytes())  # cp rewrites the same file, shorter
+    else:
+        day_file(tmp_path).unlink()
+    restored = day_file(tmp_path).read_bytes() if how != "removed" else None
+
+    for seq in (4, 4):  # and the tablet's retry
+        with pytest.raises(LogUnavailable, match="replaced, changed or removed"):
+            await log.append(CLINIC, Record(event(seq)))
+    assert (day_file(tmp_path).read_bytes() if day_file(tmp_path).exists() else None) == restored
+    assert "restarted" in (await log.trouble(1.0) or "")  # /readyz: not ready until the restart
+    await log.append("hillside", Record(event(2)))  # another clinic's day file is its own
+    await log.close()
+
+    again = await opened(tmp_path)  # the restart reads what is on the disk
+    assert await again.last_seq(CLINIC) == (2 if how != "removed" else 0)
+    await again.append(CLINIC, Record(event(await again.last_seq(CLINIC) + 1)))
+    assert await again.trouble(1.0) is None
+
+
 async def test_each_day_has_its_own_file_and_read_day_gives_the_seq_before_it(tmp_path: Path) -> None:
     d1, d3 = DAY, DAY + dt.timedelta(days=2)
     first = [event(s, day=d1) for s in (1, 2, 3)]
@@ -352,15 +388,15 @@ class _ShortWrites:
 
 @pytest.mark.parametrize("then_error", [True, False], ids=["then ENOSPC", "then a count of 0"])
 def test_a_short_write_of_the_real_disk_is_an_error_not_a_stored_record(then_error: bool) -> None:
-    from floor.log.files import _OsAppendFile
+    from floor.log.files import write_all
 
     data = frame(record(1))
     whole = _ShortWrites([10, len(data)], then_error)
-    _OsAppendFile(whole).write(data)  # a short count, then the rest: all of it stored
+    write_all(whole, data)  # a short count, then the rest: all of it stored
     assert whole.stored == data
     short = _ShortWrites([len(data) // 2], then_error)
     with pytest.raises(OSError) as failed:
-        _OsAppendFile(short).write(data)
+        write_all(short, data)
     assert failed.value.errno == errno.ENOSPC
     assert short.stored == data[: len(data) // 2]
 
