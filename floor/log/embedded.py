@@ -191,6 +191,15 @@ class EmbeddedLog(EventLog):
     async def open(self) -> None:
         await asyncio.to_thread(self.files.makedirs, self.data_dir)
         self._closed = False
+        # A start onto a full disk is told by /readyz at once, as after a failed write, not only once the
+        # first tap has been refused (a load balancer sends no tap to prove it); cleared as that one is.
+        if not await asyncio.to_thread(self._room_for, _Failure("", 0)):
+            self._failure = _Failure(
+                "the embedded log's disk has no room (a small file could not be written, or under "
+                f"{ROOM_AFTER_FULL // 1024} KiB free): taps will be refused until it has",
+                0,
+            )
+            log.error("log_disk_without_room_at_start", data_dir=str(self.data_dir))
 
     async def close(self) -> None:
         # Closed first: an append arriving now must not reopen a file the next owner of the directory writes.

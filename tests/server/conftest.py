@@ -29,6 +29,7 @@ import pytest
 
 from floor.core.access import Role
 from tests.support.processes import stop
+from tests.support.redis_server import PortTaken
 from tests.support.staff import PEOPLE, PIN
 
 
@@ -76,6 +77,7 @@ class ServerProcess:
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self._added: set[str] = set()
+        self._started = False
 
     @property
     def url(self) -> str:
@@ -93,6 +95,21 @@ class ServerProcess:
         return ["--data-dir", str(self.data_dir)]
 
     def start(self) -> None:
+        """Start and wait until the API answers. The first start on a port `free_port` picked and another
+        process took meanwhile picks another; a start again (after a kill) keeps the port its screens know."""
+        for _ in range(3):
+            try:
+                self._start()
+                break
+            except PortTaken:
+                if self._started:
+                    raise
+                self.port = free_port()
+        else:
+            self._start()
+        self._started = True
+
+    def _start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
@@ -114,7 +131,8 @@ class ServerProcess:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"floor serve exited with {self.proc.returncode}:\n{self.log()}")
+                failure = PortTaken if "address already in use" in self.log().lower() else RuntimeError
+                raise failure(f"floor serve exited with {self.proc.returncode}:\n{self.log()}")
             try:
                 # Up once the API answers; without a token it answers 401.
                 if httpx.get(f"{self.url}/api/clinics", timeout=1).status_code == 401:

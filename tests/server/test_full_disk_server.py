@@ -143,6 +143,27 @@ def test_a_real_full_disk_acknowledges_only_whole_taps_and_the_server_comes_back
         server.stop()
 
 
+def test_a_start_onto_a_full_disk_is_not_ready_before_any_tap_and_ready_once_it_has_room(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    """/readyz looked at the disk only after a write had failed: a server restarted onto a full disk said ready,
+    and a load balancer sent it the clinic's taps (a tap it sends none of would never prove it)."""
+    server = ServerProcess(small_disk, tmp_path / "server.log")
+    server.add_staff("desk-ana", Role.front_desk)
+    filler = fill(small_disk, leave=1024)
+    server.start()
+    try:
+        ready = httpx.get(f"{server.url}/readyz", timeout=10)
+        assert ready.status_code == 503 and "has no room" in " ".join(ready.json()["problems"]), ready.text
+        filler.unlink()
+        ready = httpx.get(f"{server.url}/readyz", timeout=10)
+        assert ready.status_code == 200, ready.text
+        with httpx.Client(base_url=server.url, headers=server.sign_in("desk-ana"), timeout=10) as client:
+            assert walk_in(client, "Patient 1").status_code == 201
+    finally:
+        server.stop()
+
+
 def serve_once(data_dir: Path, *more: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "floor", "serve", "--port", str(free_port()), "--data-dir", str(data_dir), *more],

@@ -1,5 +1,6 @@
-"""The tests' own Redis servers: a port taken between the pick and the bind is picked again, and a server never
-mistakes another process's Redis on its port for itself (a flake seen in CI: "Address already in use")."""
+"""The tests' own Redis and Floor servers: a port taken between the pick and the bind is picked again, and a Redis
+server never mistakes another process's Redis on its port for itself (a flake seen in CI: "Address already in
+use")."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.server.conftest import ServerProcess
 from tests.support.redis_server import PortTaken, RedisServer, ephemeral_low, free_cluster_port
 
 
@@ -57,3 +59,18 @@ def test_cluster_ports_and_their_bus_ports_lie_below_the_ephemeral_range() -> No
     for _ in range(50):
         port = free_cluster_port()
         assert port >= 10000 and port + 10000 < ephemeral_low()
+
+
+def test_a_floor_server_whose_port_was_taken_after_the_pick_starts_on_another(tmp_path: Path) -> None:
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    server = ServerProcess(tmp_path / "data", tmp_path / "server.log")
+    server.port = squatter.getsockname()[1]
+    try:
+        server.start()
+        assert server.port != squatter.getsockname()[1]
+        assert "address already in use" in server.log().lower()
+    finally:
+        server.stop()
+        squatter.close()
