@@ -16,6 +16,7 @@ import { ApiError, call } from "./api.js";
 import { $ } from "./dom.js";
 import { t } from "./i18n.js";
 import { local, show } from "./page.js";
+import { refusalText } from "./refusals.js";
 
 // Where the tablet and the manager page keep a sign-in: the one tab's staff token is either page's.
 export const TOKEN_KEY = "floor.tablet.token"; // sessionStorage
@@ -60,7 +61,7 @@ export function signInForm({ form, message, onSignedIn }) {
         $("signin-staff").focus();
       }
     } catch (err) {
-      show($(message), err instanceof ApiError ? err.message : t("error.offline"), "error");
+      show($(message), refusalText(err, { signingIn: true }), "error");
       $("signin-secret").value = "";
       $("signin-secret").focus();
     } finally {
@@ -92,7 +93,7 @@ export function signOutButton({ request, onSignedOut }) {
       onSignedOut(t("signin.signed_out"));
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return; // already signed out by request()
-      show($("notice"), t("signin.could_not_sign_out", { why: err instanceof ApiError ? err.message : t("error.offline") }), "error");
+      show($("notice"), t("signin.could_not_sign_out", { why: refusalText(err) }), "error");
     } finally {
       button.disabled = false;
     }

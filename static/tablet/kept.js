@@ -11,7 +11,7 @@ import { render } from "./lists.js";
 import { PRESENCE_LABEL } from "./presence.js";
 import { signedOut } from "./session.js";
 import {
-  app, board, clinicFormat, pending, providerName, putRoom, putVisit, roomLabel, serverNow, stepDone, toasts,
+  app, board, clinicFormat, errorText, pending, providerName, putRoom, putVisit, roomLabel, serverNow, stepDone, toasts,
 } from "./state.js";
 import { conflictText } from "./taps.js";
 
@@ -99,13 +99,13 @@ async function sendAgain(entry) {
     toasts.show({ text: t("kept.sent", { what: r.label }) });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
-      signedOut(err.message);
+      signedOut(errorText(err));
       return;
     }
     if (err instanceof ApiError) {
       if (err.body?.visit) putVisit(err.body.visit);
       const why = err.status === 409 && err.body?.visit && (err.body.error === "stale_version" || err.body.error === "illegal_step")
-        ? conflictText(err.body.visit, entry.stage) : err.message;
+        ? conflictText(err.body.visit, entry.stage) : errorText(err);
       noteRefused(`${r.label}: ${why}`);
     }
   } finally {

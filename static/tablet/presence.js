@@ -80,7 +80,7 @@ async function sendPresence(status) {
     toasts.show({ text: t(app.me.provider === provider ? "presence.you_now" : "presence.now", said), undo: { presence: provider, version: p.version },
       patient: providerName(provider) });
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
+    if (err instanceof ApiError && err.status === 401) return signedOut(errorText(err));
     toasts.show({ text: t("presence.could_not", { what: PRESENCE_LABEL[status], why: errorText(err) }), error: true, ms: 8000 });
   } finally {
     presencePending = false;
@@ -98,7 +98,7 @@ export async function sendPresenceUndo(sent) {
     board.presence.set(p.provider, p);
     toasts.show({ text: t("toast.undone", { what: presenceText(provider, p) }) });
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
+    if (err instanceof ApiError && err.status === 401) return signedOut(errorText(err));
     toasts.show({ text: t("detail.could_not_undo", { why: errorText(err) }), error: true, ms: 8000 });
   } finally {
     render();

@@ -105,7 +105,7 @@ export async function sendRoom(roomId, action) {
     toasts.show({ text: t("rooms.now", { room: answer.room.label, state: ROOM_STATE_LABEL[answer.room.state]?.toLowerCase() || answer.room.state }),
       undo: { room: roomId, version: answer.room.version }, patient: answer.room.label });
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
+    if (err instanceof ApiError && err.status === 401) return signedOut(errorText(err));
     const room = board.rooms.get(roomId);
     const already = err instanceof ApiError && err.status === 409 && room && room.state === "ready" && action === "ready";
     toasts.show({ text: already ? t("rooms.already_ready", { room: room.label }) : `${roomLabel(roomId)}: ${errorText(err)}`, error: true });

@@ -24,7 +24,7 @@ export async function request(method, path, body) {
   try {
     return await call(method, path, { token: app.token, body });
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401 && app.token) signedOut(err.message);
+    if (err instanceof ApiError && err.status === 401 && app.token) signedOut(errorText(err));
     throw err;
   }
 }

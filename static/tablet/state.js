@@ -2,13 +2,13 @@
 // said it, the taps on their way and the cards pinned where a tap met a refusal, the Undo toast; and the
 // clinic's clock and words for what the board holds (rooms, providers, visit types, stages, steps).
 
-import { Offline } from "../lib/api.js";
 import { toastRegion } from "./toast.js";
 import { parseTime, session } from "../lib/page.js";
 import { TOKEN_KEY } from "../lib/signin.js";
 import { language, t } from "../lib/i18n.js";
 import { STAGE_LABEL } from "../lib/labels.js";
 import { titleCase } from "../lib/dom.js";
+import { refusalText } from "../lib/refusals.js";
 
 export const TAB_KEY = "floor.tablet.tab"; // localStorage: the manager's last tab
 export const PROVIDER_KEY = "floor.tablet.provider"; // localStorage, per person: whose patients they chose to see
@@ -98,7 +98,8 @@ export const typeLabel = (code) => board.visitTypes.get(code)?.label || code;
 export const stageLabel = (stage) => STAGE_LABEL[stage] || titleCase(stage);
 export const stageIndex = (stage) => (FINISHED.has(stage) ? 99 : ORDER.indexOf(stage));
 
-export const errorText = (err) => (err instanceof Offline ? t("error.offline") : err.message);
+/** What a failed call says, in the tablet's language (lib/refusals.js). */
+export const errorText = (err) => refusalText(err);
 
 /** Keep the newest of two versions of a visit (a refusal or an answer can be ahead of the feed), and its plan
  * when the server sent one with it. */

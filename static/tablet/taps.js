@@ -198,7 +198,7 @@ function revealNote(id) {
 /** A tap was refused: the card shows why, as the visit is now, where it was tapped. */
 function refused(id, err, { list, shownStage, step }) {
   if (err instanceof ApiError && err.status === 401) {
-    signedOut(err.message);
+    signedOut(errorText(err));
     return;
   }
   let note;
@@ -212,7 +212,7 @@ function refused(id, err, { list, shownStage, step }) {
       note = conflictText(body.visit, shownStage, shownProvider);
     } else if (err.status === 409) {
       kind = "conflict";
-      note = err.message;
+      note = errorText(err);
       if (body.error === "room_unavailable" && step === "roomed") {
         // In the tablet's language, from the answer's facts (the server's sentence is English: a review).
         if (body.room && body.room_state) {
@@ -222,7 +222,7 @@ function refused(id, err, { list, shownStage, step }) {
         app.pickerFor = id;
       }
     } else {
-      note = err.message;
+      note = errorText(err);
     }
   } else {
     note = errorText(err);
@@ -288,7 +288,7 @@ async function sendUndo() {
     pins.delete(id);
     toasts.show({ text: t("detail.undone", { name: answer.visit.patient_name, stage: stageLabel(answer.visit.stage).toLowerCase() }) });
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return signedOut(err.message);
+    if (err instanceof ApiError && err.status === 401) return signedOut(errorText(err));
     let text = t("detail.could_not_undo", { why: errorText(err) });
     if (err instanceof ApiError && err.body?.visit) {
       putVisit(err.body.visit);

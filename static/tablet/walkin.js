@@ -63,7 +63,7 @@ $("walkin").addEventListener("submit", async (e) => {
   } catch (err) {
     if (app.walkinPending !== w) return;
     if (err instanceof ApiError && err.status === 401) {
-      signedOut(err.message);
+      signedOut(errorText(err));
       return;
     }
     show($("walkin-message"), errorText(err), "error");

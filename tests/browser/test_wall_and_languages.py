@@ -329,6 +329,40 @@ def test_a_spanish_tablet_says_in_spanish_that_the_room_it_picked_was_taken_mean
     assert "East 1 no está disponible (ocupada). Elija otro consultorio listo." in note.inner_text(), note.inner_text()
 
 
+def test_a_spanish_tablet_says_a_refusal_in_spanish_naming_the_field(server: ServerProcess, screens: Screens) -> None:
+    """A refusal the page had no words for showed the server's English sentence on a Spanish tablet (a front desk
+    review): a wrong PIN at sign-in, a walk-in the server refused. Now in Spanish, naming the field; nothing
+    stored."""
+    desk = server.signed_in(Role.front_desk)  # the desk's staff id exists
+    tablet = screens.open(f"{server.url}/?lang=es")
+    tablet.locator("#signin-submit", has_text="Iniciar sesión").wait_for(timeout=10_000)
+    tablet.fill("#signin-staff", "nadie-aqui")
+    tablet.fill("#signin-secret", "0000")
+    tablet.fill("#signin-device", "tablet-1")
+    tablet.click("#signin-submit")
+    wrong = tablet.locator("#sign-in-message", has_text="PIN incorrecto")
+    wrong.wait_for(timeout=10_000)
+    assert "Wrong" not in wrong.inner_text(), wrong.inner_text()
+
+    sign_in_page(tablet, PEOPLE[Role.front_desk][0], PIN)
+    tablet.locator("#title-front_desk", has_text="Recepción").wait_for(timeout=10_000)
+    before = httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=desk, timeout=10).json()["seq"]
+
+    def provider_gone_meanwhile(route) -> None:  # as if the clinic file lost the provider since the page loaded
+        body = msgspec.json.decode(route.request.post_data or "{}")
+        route.continue_(post_data=msgspec.json.encode({**body, "provider": "nobody"}))
+
+    tablet.route(f"**/api/clinics/{CLINIC}/visits", provider_gone_meanwhile)
+    tablet.wait_for_selector("#live[data-mode='live']", timeout=10_000)
+    tablet.fill("#walkin-name", "Rosa Díaz")
+    tablet.select_option("#walkin-provider", "hart")
+    tablet.click("#walkin-submit")
+    message = tablet.locator("#walkin-message", has_text="No aceptado")
+    message.wait_for(timeout=10_000)
+    assert message.inner_text() == "No aceptado: revise el médico. No se guardó nada.", message.inner_text()
+    assert httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=desk, timeout=10).json()["seq"] == before
+
+
 def test_a_provider_signed_in_under_another_id_gets_their_own_patients_and_presence(
     server: ServerProcess, screens: Screens
 ) -> None:
