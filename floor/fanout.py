@@ -60,6 +60,7 @@ def text_frame(text: str) -> bytes:
 class Subscriber:
     # Slots, and the queue and the sender's wake-up made only when needed: thousands of idle walls hold one each.
     __slots__ = (
+        "_cut",
         "_queue",
         "_waiter",
         "audience",
@@ -86,6 +87,9 @@ class Subscriber:
         self.session = session
         #: Where shared frames are written directly, when the socket can take them (None: queue everything).
         self.wire = wire if wire is not None and wire.shares_frames else None
+        #: How a socket that stopped reading is closed from here, frames shared or not (a socket with per-message
+        #: deflate takes no shared frame, and its sender waits in the server's send for it to drain, for ever).
+        self._cut = wire
         #: What waits to be sent (None while nothing does: most sockets, most of the time).
         self._queue: deque[Item] | None = None
         #: The seq the screen has been sent up to (a snapshot's, or the last update's).
@@ -181,9 +185,9 @@ class Subscriber:
 
     def _too_slow(self) -> None:
         self._queue = None
-        if self.wire is not None:
+        if self._cut is not None:
             # Its sender is stuck waiting for the socket to drain: close from here.
-            self.wire.cut(CLOSE_TOO_SLOW, TOO_SLOW)
+            self._cut.cut(CLOSE_TOO_SLOW, TOO_SLOW)
         self.end(CLOSE_TOO_SLOW, TOO_SLOW)
 
     async def next(self) -> Item | None:

@@ -15,6 +15,8 @@ import contextlib
 import json
 import os
 import socket
+import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from websockets.sync.client import ClientConnection, connect
 from floor.close_codes import CLOSE_TOO_SLOW
 from floor.core.access import Role
 from floor.fanout import RESYNC, Hub
+from floor.web import frames
 from tests.support.in_process_server import InProcessServer
 from tests.support.staff import PEOPLE, PIN, test_floors
 
@@ -37,9 +40,12 @@ MAX_TAPS = 3000
 
 
 class StalledScreen:
-    """A screen over a raw socket with a tiny receive buffer, that reads only when told to."""
+    """A screen over a raw socket with a tiny receive buffer, that reads only when told to; offering per-message
+    deflate when `deflate` (as browsers do)."""
 
-    def __init__(self, port: int, token: str) -> None:
+    def __init__(self, port: int, token: str, deflate: bool = False) -> None:
+        offer = "Sec-WebSocket-Extensions: permessage-deflate\r\n" if deflate else ""
+        self.inflate = zlib.decompressobj(-zlib.MAX_WBITS)
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         self.sock.settimeout(10)
@@ -49,7 +55,7 @@ class StalledScreen:
             (
                 f"GET /api/clinics/{CLINIC}/live HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
                 "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nAuthorization: Bearer {token}\r\n\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nAuthorization: Bearer {token}\r\n{offer}\r\n"
             ).encode()
         )
         self.buf = b""
@@ -57,6 +63,7 @@ class StalledScreen:
             self.buf += self.sock.recv(4096)
         head, self.buf = self.buf.split(b"\r\n\r\n", 1)
         assert head.startswith(b"HTTP/1.1 101"), head
+        assert (b"permessage-deflate" in head.lower()) == deflate, head
 
     def _read(self, n: int) -> bytes:
         while len(self.buf) < n:
@@ -68,14 +75,17 @@ class StalledScreen:
         return data
 
     def frame(self) -> tuple[int, bytes]:
-        """The next frame: (opcode, payload)."""
+        """The next frame: (opcode, payload), a compressed message's inflated (every message is one frame)."""
         b0, b1 = self._read(2)
         length = b1 & 0x7F
         if length == 126:
             length = int.from_bytes(self._read(2), "big")
         elif length == 127:
             length = int.from_bytes(self._read(8), "big")
-        return b0 & 0x0F, self._read(length)
+        payload = self._read(length)
+        if b0 & 0x40:  # RSV1: compressed
+            payload = self.inflate.decompress(payload + b"\x00\x00\xff\xff")
+        return b0 & 0x0F, payload
 
     def message(self) -> dict | int:
         """The next text message, or the close code if the server closed; pings are skipped."""
@@ -91,10 +101,13 @@ class StalledScreen:
         self.sock.close()
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
+@pytest.fixture(params=[False, True], ids=["shared frames", "per-message deflate"])
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[InProcessServer]:
+    """The server as it runs by default, and with FLOOR_WS_DEFLATE=1: a socket with deflate takes no shared
+    frame, and its sender waits in the server's send; the same screen that stopped reading was counted too slow
+    and never closed."""
     floors = test_floors(tmp_path, hub=Hub(queue_limit=QUEUE_LIMIT))
-    with InProcessServer(floors) as server:
+    with InProcessServer(floors, ws_deflate=request.param) as server:
         person, name = PEOPLE[Role.front_desk]
         server.run(floors.sessions.add_staff(person, name, Role.front_desk, PIN, "test"))
         yield server
@@ -169,11 +182,13 @@ class Scene:
         self.tablets = Tablets(client, 40)
         watching = _sign_in(client, "fast-screens")
         stalled_token = _sign_in(client, "stalled-screen")
-        self.slow = StalledScreen(server.port, stalled_token)
+        deflate = server.server.config.ws_per_message_deflate
+        self.slow = StalledScreen(server.port, stalled_token, deflate=deflate)
         self.first = self.slow.message()
         assert self.first["kind"] == "snapshot"
         self.sub = server.sub_of(CLINIC, stalled_token)
-        assert self.sub.wire is not None  # the direct, framed-once path is what is under test
+        # The direct, framed-once path, or (with deflate) the server's own send.
+        assert (self.sub.wire is None) == deflate
         self.fast = _open_fast(server, watching, stack)
 
 
@@ -241,3 +256,20 @@ def test_a_screen_that_never_reads_again_is_closed_with_a_clear_code(server: InP
         last = tablets.tap()
         for ws in fast:
             _until_update(ws, last)
+
+
+def test_a_screen_that_never_reads_again_is_cut_after_the_grace_without_reading_anything(
+    server: InProcessServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The close goes after what is buffered, and a screen that reads none of it is cut when the grace is over:
+    the server holds nothing for it after that. With per-message deflate the socket was never closed (its sender
+    waited in the server's send for a drain that never came) until the pings gave up on it."""
+    monkeypatch.setattr(frames, "CLOSE_GRACE", 0.5)
+    with scene(server) as sc:
+        _tap_while(sc.tablets, sc.fast, lambda: sc.sub.ending is None)
+        for _ in range(100):  # 10 s at most; the pings (every 20 s) are not what cuts it
+            if sc.sub not in server.floors.hub.subscribers(CLINIC):
+                break
+            threading.Event().wait(0.1)
+        else:
+            raise AssertionError("the screen that stopped reading is still subscribed after the grace")

@@ -19,12 +19,12 @@ from floor.settings import Settings
 class InProcessServer:
     """`floor serve`'s uvicorn server for `floors` on a free port, its loop in a thread; a context manager."""
 
-    def __init__(self, floors: Floors) -> None:
+    def __init__(self, floors: Floors, **settings: Any) -> None:
         self.floors = floors
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        self.server = uvicorn_server(floors, Settings(host="127.0.0.1", port=self.port))
+        self.server = uvicorn_server(floors, Settings(host="127.0.0.1", port=self.port, **settings))
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.server.serve(),), daemon=True)
 
