@@ -45,6 +45,11 @@ _decoder = msgspec.json.Decoder(Record | list[Record])
 ROOM_AFTER_FULL = 16 * 1024
 #: The small file a log that failed to write creates and removes to see whether the disk takes writes again.
 PROBE_NAME = ".floor-write-probe"
+#: What /readyz says while a clinic's day file was replaced under the running server (the log names the file).
+REPLACED = (
+    "a clinic's log file was replaced, changed or removed on the disk while the server ran: its taps are refused "
+    "until the server is restarted (run `floor check` first; the server's log names the file)"
+)
 
 
 class DamagedLog(LogCorrupt):
@@ -267,6 +272,10 @@ class EmbeddedLog(EventLog):
             elif records:
                 recent = records + recent
                 break
+        if days := self._days(c):
+            # The newest day file as this server found it: the first append opens it again and checks that it
+            # is still so (a backup restored between the start and the first tap would otherwise be appended to).
+            c.day, c.size = days[-1], len(self.files.read(self._path(c, days[-1])))
         horizon = recent[-1].event.at if recent else None
         for r in recent:
             if r.receipt is not None and horizon - r.event.at <= self.receipt_ttl:
@@ -316,6 +325,8 @@ class EmbeddedLog(EventLog):
             if c.handle is not None:
                 c.handle.close()
                 c.handle = None
+            if c.day is not None and c.day != event.day:
+                self._still_as_left(c)
             path = self._path(c, event.day)
             try:
                 self.files.makedirs(c.directory)
@@ -368,18 +379,39 @@ class EmbeddedLog(EventLog):
                 c.receipt_times[record.receipt.key] = record.event.at
         self._expire_receipts(c, records[-1].event.at)
 
+    def _still_as_left(self, c: _Clinic) -> None:
+        """Before the next day's file is begun: the last day's file is as long as this server left it (a backup
+        restored overnight, the server running, would otherwise go unnoticed, its last taps lost with it)."""
+        assert c.day is not None
+        path = self._path(c, c.day)
+        try:
+            size = len(self.files.read(path))
+        except FileNotFoundError:
+            size = None
+        except OSError as e:
+            raise self._failed(c, "could not read the log", e, 0) from e
+        if size != c.size:
+            raise self._replaced(c, path)
+
     def _replaced(self, c: _Clinic, path: Path) -> LogUnavailable:
-        """The day file is not the one this server appended to: refuse this clinic's taps until a restart."""
+        """The day file is not the one this server appended to: refuse this clinic's taps until a restart. The
+        tap is told in a line without the file (the tablet shows it; the path is in the server's log)."""
         if c.handle is not None:
             with contextlib.suppress(OSError):
                 c.handle.close()
             c.handle = None
         c.replaced = (
-            f"{path} was replaced, changed or removed while the server ran (a backup restored over it?): taps "
-            "to this clinic are refused until the server is restarted, which reads the log as it is now. Stop "
-            "it, run `floor check`, start it."
+            "the clinic's log was replaced, changed or removed on the disk while the server ran (a backup "
+            "restored?): taps are refused until the server is restarted"
         )
-        log.error("log_file_replaced", clinic=c.directory.name, file=str(path), seq=c.last_seq)
+        log.error(
+            "log_file_replaced",
+            clinic=c.directory.name,
+            file=str(path),
+            seq=c.last_seq,
+            then="taps to this clinic are refused until a restart reads the log as it is now: stop the server, "
+            "run `floor check`, start it",
+        )
         return LogUnavailable(c.replaced)
 
     def _failed(self, c: _Clinic, what: str, e: OSError, wanted: int) -> LogUnavailable:
@@ -423,7 +455,7 @@ class EmbeddedLog(EventLog):
         now, and the disk must take a small file and have room for the record that failed and more."""
         broken = [c for c in self._clinics.values() if c.broken]
         if self._failure is None and not broken:
-            return next((c.replaced for c in self._clinics.values() if c.replaced is not None), None)
+            return REPLACED if any(c.replaced is not None for c in self._clinics.values()) else None
         try:
             async with asyncio.timeout(timeout):
                 if broken:
@@ -445,8 +477,8 @@ class EmbeddedLog(EventLog):
             return f"the embedded log's disk did not answer within {timeout:g} s after a failed write"
         if any(c.broken for c in self._clinics.values()):
             return "the embedded log could not cut a failed write back: taps are refused until it can"
-        if replaced := next((c.replaced for c in self._clinics.values() if c.replaced is not None), None):
-            return replaced
+        if any(c.replaced is not None for c in self._clinics.values()):
+            return REPLACED
         return self._failure.sentence if self._failure is not None else None
 
     async def _mend(self, broken: list[_Clinic]) -> None:

@@ -100,6 +100,57 @@ async def test_a_day_file_restored_over_a_running_log_takes_no_more_taps_for_tha
     assert await again.trouble(1.0) is None
 
 
+@pytest.mark.parametrize("how", ["copied onto it", "moved over it", "the clinic's directory"])
+async def test_a_restore_overnight_is_noticed_at_the_next_days_first_tap(tmp_path: Path, how: str) -> None:
+    """The day rolls between the restore and the next tap: the last day's file was closed unchecked and the new
+    day's begun, seq 4 after a file ending at 2 (seq 3, acknowledged, lost). A review of the guard above."""
+    log = await opened(tmp_path)
+    for seq in (1, 2):
+        await log.append(CLINIC, Record(event(seq)))
+    backup = day_file(tmp_path).read_bytes()
+    await log.append(CLINIC, Record(event(3)))
+    if how == "copied onto it":
+        day_file(tmp_path).write_bytes(backup)
+    elif how == "moved over it":
+        (tmp_path / "backup.log").write_bytes(backup)
+        (tmp_path / "backup.log").replace(day_file(tmp_path))
+    else:
+        (tmp_path / CLINIC).rename(tmp_path / "set-aside")
+        (tmp_path / CLINIC).mkdir()
+        day_file(tmp_path).write_bytes(backup)
+    with pytest.raises(LogUnavailable, match="replaced, changed or removed"):
+        await log.append(CLINIC, Record(event(4, day=DAY + dt.timedelta(days=1))))
+    assert not day_file(tmp_path, DAY + dt.timedelta(days=1)).exists()
+    await log.append("hillside", Record(event(1, day=DAY + dt.timedelta(days=1))))  # another clinic goes on
+
+
+async def test_a_restore_between_a_start_and_the_first_tap_is_noticed(tmp_path: Path) -> None:
+    log = await opened(tmp_path)
+    for seq in (1, 2):
+        await log.append(CLINIC, Record(event(seq)))
+    backup = day_file(tmp_path).read_bytes()
+    await log.append(CLINIC, Record(event(3)))
+    await log.close()
+    again = await opened(tmp_path)
+    assert await again.last_seq(CLINIC) == 3  # indexed at the start (floor serve preloads every clinic)
+    day_file(tmp_path).write_bytes(backup)
+    with pytest.raises(LogUnavailable, match="replaced, changed or removed"):
+        await again.append(CLINIC, Record(event(4)))
+    assert day_file(tmp_path).read_bytes() == backup
+
+
+async def test_a_clinic_started_on_an_older_day_file_goes_on_to_todays(tmp_path: Path) -> None:
+    """The newest day file as found at the start is checked when the next day's is begun: unchanged, it goes on."""
+    log = await opened(tmp_path)
+    await log.append(CLINIC, Record(event(1)))
+    await log.close()
+    again = await opened(tmp_path)
+    for seq, days in ((2, 1), (3, 1), (4, 3)):
+        await again.append(CLINIC, Record(event(seq, day=DAY + dt.timedelta(days=days))))
+    assert await again.trouble(1.0) is None
+    assert [e.seq for e in (await again.read(CLINIC, 0)) or []] == [1, 2, 3, 4]
+
+
 async def test_each_day_has_its_own_file_and_read_day_gives_the_seq_before_it(tmp_path: Path) -> None:
     d1, d3 = DAY, DAY + dt.timedelta(days=2)
     first = [event(s, day=d1) for s in (1, 2, 3)]
