@@ -111,6 +111,9 @@ class ServerProcess:
 
     def _start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        logged = self.log_path.stat().st_size if self.log_path.exists() else 0
+        # What uvicorn says once it listens: a 401 counts only after it, or it may be another server's on the port.
+        listening = f"Uvicorn running on http://127.0.0.1:{self.port}"
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [
@@ -135,7 +138,9 @@ class ServerProcess:
                 raise failure(f"floor serve exited with {self.proc.returncode}:\n{self.log()}")
             try:
                 # Up once the API answers; without a token it answers 401.
-                if httpx.get(f"{self.url}/api/clinics", timeout=1).status_code == 401:
+                if httpx.get(f"{self.url}/api/clinics", timeout=1).status_code == 401 and listening in self._log_since(
+                    logged
+                ):
                     return
             except httpx.TransportError:
                 pass
@@ -152,6 +157,11 @@ class ServerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def _log_since(self, offset: int) -> str:
+        with open(self.log_path, "rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
 
     # -- staff ----------------------------------------------------------------------------------
 

@@ -42,12 +42,15 @@ def ephemeral_low() -> int:
 
 def free_cluster_port() -> int:
     """A port for a cluster node, with its bus port (port + 10000) free too, both below the kernel's ephemeral
-    range: `free_port` and every outgoing connection of another test take ports from that range, so none of them
-    can take a node's port between this pick and the node's bind, nor while a killed node is started again."""
+    range where there is room: `free_port` and every outgoing connection of another test take ports from that
+    range, so none of them can take a node's port between this pick and the node's bind, nor while a killed
+    node is started again."""
     rng = random.Random()
-    top = max(10001, min(ephemeral_low(), 65536) - 10001)
+    low, top = 10000, min(ephemeral_low(), 65536) - 10001
+    if top - low < 2000:  # a host whose ephemeral range starts low: no room below it, pick as before
+        low, top = 20000, 55535
     for _ in range(200):
-        port = rng.randint(10000, top)
+        port = rng.randint(low, top)
         try:
             with socket.socket() as a, socket.socket() as b:
                 a.bind(("127.0.0.1", port))
@@ -70,7 +73,8 @@ def served_by(port: int, pid: int) -> bool:
     try:
         client = redis.Redis(port=port, socket_connect_timeout=0.5, socket_timeout=0.5, retry=Retry(NoBackoff(), 0))
         try:
-            return int(client.info("server")["process_id"]) == pid
+            info = client.info()  # server and persistence: a restarted server answers while it loads its data
+            return int(info["process_id"]) == pid and not info.get("loading")
         finally:
             client.close()
     except redis.RedisError:
