@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 from msgspec import Meta, Struct
 
+from floor.core.text import unreadable
+
 Id = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", description="lowercase letters, digits, - and _")]
 Label = Annotated[str, Meta(min_length=1, max_length=60)]
 Minutes = Annotated[int, Meta(ge=0, le=600)]
@@ -125,6 +127,18 @@ def _unique(kind: str, ids: list[str]) -> None:
         seen.add(x)
 
 
+def _unique_shown(kind: str, field: str, values: list[str]) -> None:
+    """No two alike as a screen shows them (case and surrounding spaces aside)."""
+    seen: dict[str, int] = {}
+    for i, value in enumerate(values):
+        key = " ".join(value.split()).casefold()
+        if key in seen:
+            raise ValueError(
+                f"{kind}[{i}].{field}: {value!r} is also {kind}[{seen[key]}]'s: screens could not tell them apart"
+            )
+        seen[key] = i
+
+
 class Clinic(Struct, forbid_unknown_fields=True, frozen=True):
     id: Id
     name: Label
@@ -144,6 +158,21 @@ class Clinic(Struct, forbid_unknown_fields=True, frozen=True):
         _unique("rooms", [r.id for r in self.rooms])
         _unique("providers", [p.id for p in self.providers])
         _unique("visit_types", [v.code for v in self.visit_types])
+        # What screens show must read as the team would read it, and tell things apart: the wall keeps a
+        # provider's row by their initials (two "JK" were one row, one provider's alerts under the other), and
+        # the room picker and lists name rooms, providers and visit types by their labels (a review).
+        for field, value in (
+            ("name", self.name),
+            *((f"rooms[{i}].label", r.label) for i, r in enumerate(self.rooms)),
+            *((f"providers[{i}].name", p.name) for i, p in enumerate(self.providers)),
+            *((f"visit_types[{i}].label", v.label) for i, v in enumerate(self.visit_types)),
+        ):
+            if why := unreadable(field, value):
+                raise ValueError(why)
+        _unique_shown("rooms", "label", [r.label for r in self.rooms])
+        _unique_shown("providers", "name", [p.name for p in self.providers])
+        _unique_shown("providers", "initials", [p.initials for p in self.providers])
+        _unique_shown("visit_types", "label", [v.label for v in self.visit_types])
         if len(set(self.display.languages)) != len(self.display.languages):
             raise ValueError("display.languages: a language is listed twice")
 

@@ -82,6 +82,27 @@ def test_duplicate_provider_id_is_refused() -> None:
     assert "duplicate id 'kim'" in message
 
 
+def test_two_providers_with_the_same_initials_are_refused() -> None:
+    """The wall keeps a provider's row by their initials: two "JK" showed as one row (a review)."""
+    message = _refused(_edited('initials = "AH"', 'initials = "JK"'))
+    assert "providers[3].initials" in message and "providers[0]" in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ('label = "East 2"', 'label = "east 1 "', "rooms[1].label"),  # the picker could not tell them apart
+        ('name = "Dr. Aaron Hart"', 'name = "Dr. Jenna Kim"', "providers[3].name"),
+        ('name = "Dr. Aaron Hart"', 'name = "   "', "providers[3].name has nothing visible"),
+        ('name = "Dr. Aaron Hart"', 'name = "Dr. \\u202eTrah"', "providers[3].name has an invisible character"),
+        ('label = "East 2"', 'label = "East\\n2"', "rooms[1].label has a line break"),
+    ],
+)
+def test_names_the_screens_show_are_readable_and_told_apart(old: str, new: str, field: str) -> None:
+    """The staff API refused such names; the clinic file took them onto the public wall and the room picker."""
+    assert field in _refused(_edited(old, new))
+
+
 def test_unknown_time_zone_is_refused_and_named() -> None:
     message = _refused(_edited("America/Chicago", "Mars/Olympus_Mons"))
     assert "timezone" in message
