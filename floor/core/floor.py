@@ -710,9 +710,11 @@ class Floor:
         return None if any(at is not None and at > mark.since for at in started) else mark
 
     def presence_view(self, provider: str) -> ProviderPresenceView:
+        """As screens show it: the standing mark, or back (no mark, or an away mark the provider's starting a
+        patient since has ended, as `away` has it: the tablet said "stepped away" while she was seeing patients)."""
         mark = self.presence_of(provider)
         version = self.presence_versions.get(provider, 0)
-        if mark is None:
+        if mark is None or (mark.away and self.away(provider) is None):
             return ProviderPresenceView(provider, Presence.back, version=version)
         return ProviderPresenceView(provider, mark.status, mark.since, mark.back_at, mark.by, version)
 
@@ -852,10 +854,17 @@ class Floor:
             raise ValueError(f"event {event.seq} does not follow {self.seq}")
         seq, last_at = self.seq, self.last_at
         try:
-            return self._apply(event)
+            touched = self._apply(event)
         except Exception:
             self.seq, self.last_at = seq, last_at
             raise
+        if touched.visit is not None and touched.presence is None:
+            # A provider marked away who starts a patient is back (`away`), and away again if that start is
+            # undone: the screens are told with the step, or they went on showing the mark (a review).
+            mark = self.presence_of(touched.visit.provider)
+            if mark is not None and mark.away:
+                touched.presence = self.presence_view(touched.visit.provider)
+        return touched
 
     def _apply(self, event: Event) -> Touched:
         self.seq = event.seq

@@ -11,7 +11,7 @@ import floor.core.projection as projection
 from floor.config import demo_clinic
 from floor.core.access import Role
 from floor.core.alerts import review
-from floor.core.commands import BookVisit, Command, MarkPresence, TakeStep, Tap, UndoPresence
+from floor.core.commands import BookVisit, Command, MarkPresence, TakeStep, Tap, UndoPresence, UndoStep
 from floor.core.errors import Refusal, Why
 from floor.core.events import AlertRaised, PresenceUndone, ProviderPresence
 from floor.core.floor import Floor
@@ -237,6 +237,29 @@ def test_a_provider_seen_starting_a_patient_is_back_though_nobody_tapped_back() 
     day.run("09:16")
     assert day.floor.away("kim") is None
     assert absent_until(day.floor, "kim", at("09:16")) == at("09:16")
+
+
+def test_screens_are_told_the_provider_is_back_with_the_start_and_away_again_if_it_is_undone() -> None:
+    """`away` ended the mark at the start, but the board's presence kept saying "stepped away" (the tablet showed
+    it, its button pressed, while she was with a patient; a review)."""
+    day = Day()
+    visits = _tight_morning(day)
+    day.tap("09:09", MarkPresence("kim", Presence.stepped_away, 30), "ma-lee", Role.medical_assistant)
+    assert day.floor.presence_view("kim").status is Presence.stepped_away
+    day.run("09:14")
+    visit = day.floor.visits[visits[5]]
+    assert visit.stage is Stage.prep_done
+
+    def tapped(command: Command, when: str):
+        return day.floor.apply(day.floor.decide(command, Tap("kim", "t1", at(when), PROVIDER, "kim")))
+
+    told = tapped(TakeStep(visit.id, Stage.provider_in), "09:14")
+    assert told.presence is not None and told.presence.status is Presence.back
+    assert day.floor.presence_view("kim").status is Presence.back
+    assert day.floor.presence_view("kim").version == 1  # an undo of the mark still names the version it saw
+    told = tapped(UndoStep(visit.id), "09:15")
+    assert told.presence is not None and told.presence.status is Presence.stepped_away
+    assert day.floor.presence_view("kim").status is Presence.stepped_away
 
 
 # -- the taps ----------------------------------------------------------------------------------------------
