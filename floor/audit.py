@@ -42,7 +42,7 @@ def entry(clinic: str, event: Event, notes_before: str | None = None) -> AuditEn
         undone=undone,
         room=getattr(c, "room", None),
         alert=getattr(c, "alert", None),
-        happened=c.happened if isinstance(c, StepTaken | VisitBooked) else None,
+        happened=c.happened if isinstance(c, StepTaken | VisitBooked | ProviderPresence) else None,
     )
     # Patient names stay out: the trail says what was done to a visit, the visit id says which.
     match c:

@@ -104,6 +104,9 @@ class PresenceTap(Struct, forbid_unknown_fields=True):
     type: Literal["running_late", "stepped_away", "back", "undo"]
     back_in_minutes: Annotated[int, Meta(ge=1, le=MAX_AWAY_MINUTES)] | None = None
     expected_version: Annotated[int, Meta(ge=0)] | None = None
+    #: Said late: it was so this many minutes before the tap (a tablet that was offline sends the minutes it
+    #: waited, as for a step).
+    minutes_ago: Annotated[int, Meta(ge=0, le=MAX_MINUTES_AGO)] = 0
 
 
 # -- answers -------------------------------------------------------------------------------------

@@ -97,6 +97,8 @@ class MarkPresence(Struct, frozen=True):
     status: Presence
     back_in_minutes: int | None = None
     expected_version: int | None = None
+    #: Said late (a tablet that was offline): it was so this many minutes before the tap (1 to MAX_MINUTES_AGO).
+    minutes_ago: int = 0
 
 
 class UndoPresence(Struct, frozen=True):

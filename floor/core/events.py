@@ -115,6 +115,8 @@ class ProviderPresence(Struct, tag="provider_presence", frozen=True):
     provider: str
     status: Presence
     back_in_minutes: int | None = None
+    #: When it was said, if it reached the log late (MarkPresence.minutes_ago); None: at the event's time.
+    happened: dt.datetime | None = None
 
 
 class PresenceUndone(Struct, tag="presence_undone", frozen=True):

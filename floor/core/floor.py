@@ -756,9 +756,18 @@ class Floor:
                 "is for a provider not there yet (say stepped away).",
                 field="status",
             )
+        happened = self._ago(c.minutes_ago, at)
+        last = self.presence_of(c.provider)
+        if happened is not None and last is not None and happened < last.since:
+            raise Refusal(
+                Why.invalid,
+                f"{c.provider}'s presence was last said at {self.clinic.local_text(last.since)}: this tap cannot "
+                f"have been made {c.minutes_ago} minutes ago, before it.",
+                field="minutes_ago",
+            )
         # "back" is taken even with no mark standing: it also tells Floor the provider is on the floor, so the
         # projection stops presuming them away (floor.core.projection.absent_until).
-        return ProviderPresence(c.provider, c.status, c.back_in_minutes)
+        return ProviderPresence(c.provider, c.status, c.back_in_minutes, happened)
 
     def _undo_presence(self, c: UndoPresence) -> PresenceUndone:
         self._known_provider(c.provider, c.expected_version)
@@ -1017,9 +1026,10 @@ class Floor:
                 alert.version = event.version
                 return Touched(None, [], alert)
             case ProviderPresence() as c:
-                back_at = event.at + dt.timedelta(minutes=c.back_in_minutes) if c.back_in_minutes else None
+                since = c.happened or event.at
+                back_at = since + dt.timedelta(minutes=c.back_in_minutes) if c.back_in_minutes else None
                 self.presence.setdefault(c.provider, []).append(
-                    PresenceMark(event.seq, c.status, event.at, back_at, event.actor)
+                    PresenceMark(event.seq, c.status, since, back_at, event.actor)
                 )
                 self.presence_versions[c.provider] = event.version
                 return Touched(None, [], presence=self.presence_view(c.provider))

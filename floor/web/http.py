@@ -265,10 +265,18 @@ async def presence_event(
     if data.type == "undo":
         if data.back_in_minutes is not None:
             raise Refusal(Why.invalid, "An undo takes no minutes.", field="back_in_minutes")
+        if data.minutes_ago:
+            raise Refusal(
+                Why.invalid, "An undo takes no minutes_ago: it reverses the last tap now.", field="minutes_ago"
+            )
         command = UndoPresence(provider, data.expected_version)
     else:
-        command = MarkPresence(provider, Presence(data.type), data.back_in_minutes, data.expected_version)
-    return await _tap(request, runtime, command, who, idempotency_key)
+        command = MarkPresence(
+            provider, Presence(data.type), data.back_in_minutes, data.expected_version, minutes_ago=data.minutes_ago
+        )
+    # A tablet that was offline resends it with minutes_ago grown by the minutes it waited: the same tap for its
+    # Idempotency-Key, whatever its minutes_ago.
+    return await _tap(request, runtime, command, who, idempotency_key, msgspec.structs.replace(data, minutes_ago=0))
 
 
 @post(

@@ -20,13 +20,14 @@ export const kept = outbox({ send: sendKept });
 /** The most minutes before its tap a step may say it happened (the server's MAX_MINUTES_AGO). */
 const MAX_MINUTES_AGO = 60;
 
-/** A visit's step (not an undo), or a walk-in, goes with the whole minutes since it was tapped (server clock)
- *  added to the minutes chosen, up to 60, so a step or a walk-in sent late (offline, a reload) is stored when it
- *  was tapped. The kept body keeps the minutes chosen; each attempt's body is made from it, under the same
- *  Idempotency-Key (the server leaves minutes_ago out of the key's fingerprint). */
+/** A visit's step or a provider's presence (not an undo), or a walk-in, goes with the whole minutes since it was
+ *  tapped (server clock) added to the minutes chosen, up to 60, so a tap sent late (offline, a reload) is stored
+ *  when it was tapped (a presence tap was stored when it arrived: "stepped away" six minutes late, and her
+ *  start meanwhile did not end it). The kept body keeps the minutes chosen; each attempt's body is made from it,
+ *  under the same Idempotency-Key (the server leaves minutes_ago out of the key's fingerprint). */
 async function sendKept(path, body, options) {
   const entry = options.entry;
-  const grows = (entry?.visit && body?.type !== "undo") || body?.walk_in === true;
+  const grows = ((entry?.visit || entry?.provider) && body?.type !== "undo") || body?.walk_in === true;
   if (!grows || !Number.isFinite(entry?.kept_at)) return tap(path, body, options);
   let waited = 0;
   const late = () => {

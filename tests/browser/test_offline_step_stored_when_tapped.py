@@ -104,3 +104,57 @@ def test_a_step_tapped_offline_is_stored_when_it_was_tapped(
     at, happened = dt.datetime.fromisoformat(step["at"]), dt.datetime.fromisoformat(step["happened"])
     assert at - tapped >= LATE
     assert abs(happened - tapped) <= dt.timedelta(minutes=1), (tapped, happened, at)
+
+
+def _sync_arrived(server: ServerProcess, tablet: Page, headers: dict, name: str) -> None:
+    """A patient comes (another desk's taps): an assistant's tablet shows them, and hears the server's clock."""
+    visit = _book(server, headers, name)
+    came = httpx.post(
+        f"{server.url}{API}/visits/{visit['id']}/events", headers=headers, json={"type": "arrived"}, timeout=10
+    )
+    assert came.status_code == 201, came.text
+    tablet.locator(f"[data-visit='{visit['id']}']").first.wait_for(timeout=10_000)
+
+
+def test_a_presence_tap_made_offline_is_stored_when_it_was_made(server: ServerProcess, screens: Screens) -> None:
+    """An assistant says "stepped away" for Dr. Kim while the tablet is offline: it was stored as said when it got
+    through, six minutes on, so her start meanwhile did not end it and her patients read late till then (a
+    review). It goes with its minutes_ago grown, as a step does."""
+    headers, manager = server.signed_in(Role.front_desk), server.signed_in(Role.manager)
+    server.signed_in(Role.medical_assistant)
+    ma_id = PEOPLE[Role.medical_assistant][0]
+    ma = screens.open(f"{server.url}/")
+    sign_in_page(ma, ma_id, PIN)
+    ma.wait_for_selector("#live[data-mode='live']", timeout=10_000)
+    ma.select_option("#presence-provider", "kim")
+    _sync_arrived(server, ma, headers, "Bo Chen")
+    ma.context.set_offline(True)
+    before = _now(server, manager)
+    ma.locator("button[data-presence='stepped_away']").click()
+    after = _now(server, manager)
+    kept = f"floor.outbox.{CLINIC}.{ma_id}"
+    ma.wait_for_function("k => JSON.parse(localStorage.getItem(k) || '[]').length === 1", arg=kept)
+    tapped = before + (after - before) / 2
+    deadline = time.monotonic() + 60
+    while _now(server, manager) < tapped + LATE:
+        assert time.monotonic() < deadline, "the clinic clock did not move"
+        time.sleep(0.2)
+
+    def no_taps(route: Route) -> None:  # until the tablet has heard the server's clock again
+        if route.request.method == "POST":
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    ma.route(f"**{API}/providers/**", no_taps)
+    ma.context.set_offline(False)
+    _sync_arrived(server, ma, headers, "Cruz Diaz")
+    ma.unroute(f"**{API}/providers/**", no_taps)
+    ma.evaluate("() => window.dispatchEvent(new Event('online'))")
+    ma.wait_for_function("k => localStorage.getItem(k) === null", arg=kept, timeout=20_000)
+
+    board = httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()
+    [kim] = [p for p in board["presence"] if p["provider"] == "kim"]
+    assert kim["status"] == "stepped_away", kim
+    since = dt.datetime.fromisoformat(kim["since"])
+    assert abs(since - tapped) <= dt.timedelta(minutes=1), (tapped, since)

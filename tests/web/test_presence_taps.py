@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import TestClient
 
 from floor.core.access import Role
-from tests.support.staff import signed_in_on_a_manual_clock
+from tests.support.staff import PEOPLE, signed_in_on_a_manual_clock
 
 CLINIC = "riverside"
 API = f"/api/clinics/{CLINIC}"
@@ -57,6 +57,7 @@ def test_roles_a_provider_for_themself_an_assistant_for_anyone_front_desk_never(
         "provider": "kim",
         "status": "running_late",
         "back_in_minutes": 20,
+        "happened": None,
     }
     assert _tap(client, "okafor", {"type": "stepped_away"}, people["ma"]).status_code == 201
 
@@ -70,6 +71,9 @@ def test_roles_a_provider_for_themself_an_assistant_for_anyone_front_desk_never(
         ({"type": "stepped_away", "minutes": 10}, 400, "minutes"),
         ({"type": "back", "back_in_minutes": 10}, 422, "back_in_minutes"),
         ({"type": "undo", "back_in_minutes": 10}, 422, "back_in_minutes"),
+        ({"type": "undo", "minutes_ago": 5}, 422, "minutes_ago"),
+        ({"type": "stepped_away", "minutes_ago": 61}, 400, "minutes_ago"),
+        ({"type": "stepped_away", "minutes_ago": -1}, 400, "minutes_ago"),
     ],
 )
 def test_bad_input_gets_a_4xx_naming_the_field(world, body: dict, status: int, field: str) -> None:
@@ -137,3 +141,24 @@ def test_the_board_the_live_feeds_and_the_audit_trail_carry_presence(world) -> N
     ]
     assert trail[0]["back_in_minutes"] == 15 and trail[1]["undone_seq"] == trail[0]["seq"]
     assert client.get("/api/staff/kim/audit", headers=people["ma"]).status_code == 403
+
+
+def test_a_presence_tap_said_late_holds_from_when_it_was_said_and_its_retry_is_the_same_tap(world) -> None:
+    """A tablet offline for six minutes sent "stepped away, back in 10" as it came back: it was stored as said then,
+    and her start meanwhile did not end it (a review). It now says minutes_ago, grown on each retry as a step's."""
+    client, _, _, people = world
+    key = {"Idempotency-Key": "presence-offline-1"}
+    first = _tap(client, "kim", {"type": "stepped_away", "back_in_minutes": 10, "minutes_ago": 6}, people["ma"] | key)
+    assert first.status_code == 201, first.text
+    said = START - dt.timedelta(minutes=6)
+    presence = first.json()["presence"]
+    assert dt.datetime.fromisoformat(presence["since"]) == said
+    assert dt.datetime.fromisoformat(presence["back_at"]) == said + dt.timedelta(minutes=10)
+    again = _tap(client, "kim", {"type": "stepped_away", "back_in_minutes": 10, "minutes_ago": 7}, people["ma"] | key)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["seq"] == first.json()["seq"]
+    earlier = _tap(client, "kim", {"type": "back", "minutes_ago": 9}, people["kim"])
+    assert earlier.status_code == 422 and earlier.json()["field"] == "minutes_ago"  # before the last one said
+    ma = PEOPLE[Role.medical_assistant][0]
+    trail = client.get(f"/api/staff/{ma}/audit", headers=people["manager"]).json()["entries"]
+    assert [dt.datetime.fromisoformat(e["happened"]) for e in trail if e["type"] == "presence_stepped_away"] == [said]
