@@ -519,11 +519,11 @@ class EmbeddedLog(EventLog):
     def _read_day(self, c: _Clinic, day: dt.date) -> tuple[int, list[Event]]:
         days = self._days(c)
         if day in days:
-            events = [r.event for r in self._read(c, day)]
+            events = [r.event for r in self._read_kept(c, day) or []]
             if events:
                 return events[0].seq - 1, events
         for earlier in reversed([d for d in days if d < day]):
-            records = self._read(c, earlier)
+            records = self._read_kept(c, earlier)
             if records:
                 return records[-1].event.seq, []
         return 0, []
@@ -538,10 +538,20 @@ class EmbeddedLog(EventLog):
             return []
         return await asyncio.to_thread(self._read_since, c, since)
 
+    def _read_kept(self, c: _Clinic, day: dt.date) -> list[Record] | None:
+        """A past day's records, or None if the day was pruned since it was listed (a prune runs beside reads)."""
+        try:
+            return self._read(c, day)
+        except FileNotFoundError:
+            return None
+
     def _read_since(self, c: _Clinic, since: int) -> list[Event] | None:
         found: list[Event] = []
         for day in reversed(self._days(c)):
-            events = [r.event for r in self._read(c, day)]
+            records = self._read_kept(c, day)
+            if records is None:
+                return None  # pruned meanwhile: the log no longer holds everything since
+            events = [r.event for r in records]
             found = [e for e in events if e.seq > since] + found
             if events and events[0].seq <= since + 1:
                 return found

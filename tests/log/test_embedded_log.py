@@ -767,3 +767,27 @@ async def test_an_append_after_close_is_refused_and_writes_nothing_until_the_log
     await log.open()
     await log.append(CLINIC, record(2))
     assert [e.seq for e in await log.read(CLINIC, 0)] == [1, 2]
+
+
+class _PrunedAfterListing(OsFiles):
+    """A prune that runs beside a read: the directory listed a day whose file is gone when it is read."""
+
+    def __init__(self, gone: Path) -> None:
+        self.gone = gone
+
+    def list(self, directory: Path, pattern: str) -> list[Path]:
+        return sorted({*super().list(directory, pattern), self.gone})
+
+
+async def test_a_day_pruned_while_it_is_read_is_a_log_without_it_not_an_error(tmp_path: Path) -> None:
+    """FileNotFoundError from a read racing a prune (seen in a review)."""
+    log = await opened(tmp_path)
+    for seq, days in ((1, 0), (2, 2)):
+        await log.append(CLINIC, Record(event(seq, day=DAY + dt.timedelta(days=days))))
+    racing = await opened(tmp_path)
+    await racing.last_seq(CLINIC)  # indexed at the start, before the prune
+    racing.files = _PrunedAfterListing(day_file(tmp_path, DAY + dt.timedelta(days=1)))
+    assert await racing.read(CLINIC, 1) == [event(2, day=DAY + dt.timedelta(days=2))]
+    assert await racing.read(CLINIC, 0) is None  # a day gone meanwhile: the log may not hold everything since 0
+    assert await racing.read_day(CLINIC, DAY + dt.timedelta(days=1)) == (1, [])
+    assert await racing.read_day(CLINIC, DAY) == (0, [event(1)])
