@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 from msgspec import Meta, Struct
 
-from floor.core.text import unreadable
+from floor.core.text import shown_alike, unreadable
 
 Id = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", description="lowercase letters, digits, - and _")]
 Label = Annotated[str, Meta(min_length=1, max_length=60)]
@@ -128,10 +128,10 @@ def _unique(kind: str, ids: list[str]) -> None:
 
 
 def _unique_shown(kind: str, field: str, values: list[str]) -> None:
-    """No two alike as a screen shows them (case and surrounding spaces aside)."""
+    """No two alike as a screen shows them (`shown_alike`: case, spaces, composition and joiners aside)."""
     seen: dict[str, int] = {}
     for i, value in enumerate(values):
-        key = " ".join(value.split()).casefold()
+        key = shown_alike(value)
         if key in seen:
             raise ValueError(
                 f"{kind}[{i}].{field}: {value!r} is also {kind}[{seen[key]}]'s: screens could not tell them apart"

@@ -24,6 +24,13 @@ _BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 _NOTHING_ALONE = frozenset({"Mn", "Me", "Cf"})
 
 
+def shown_alike(value: str) -> str:
+    """`value` as a reader tells names apart: the same letters however composed (an accent typed or pasted as a
+    separate mark), without the joiners and direction marks that draw nothing, spaces collapsed, case aside."""
+    drawn = "".join(ch for ch in unicodedata.normalize("NFKC", value) if ch not in _WRITING)
+    return " ".join(drawn.split()).casefold()
+
+
 def unreadable(field: str, value: str, multiline: bool = False) -> str | None:
     """Why `value` cannot be taken as the team would read it (naming `field`), or None. `multiline`: notes,
     where tabs and line breaks belong."""

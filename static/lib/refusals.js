@@ -21,6 +21,10 @@ const FIELD = {
   device: () => t("field.device"),
   secret: () => t("field.secret"),
   staff: () => t("field.staff"),
+  code: () => t("field.code"),
+  zone: () => t("field.zone"),
+  notes: () => t("field.notes"),
+  clinics: () => t("field.clinics"),
 };
 
 /** "in 30 seconds", "in 2 minutes", in the language shown. */
@@ -46,9 +50,13 @@ export function refusalText(err, { signingIn = false } = {}) {
       if (!signingIn) return t("refused.signed_out");
       return err.retryAfter ? t("refused.sign_in_wait", { when: within(err.retryAfter) }) : t("refused.sign_in");
     case "forbidden": return t("refused.forbidden");
-    case "not_found": return t("refused.not_found");
-    case "illegal_step": return t("refused.illegal_step");
-    case "stale_version": return t("refused.stale_version");
+    // A wall's pairing code mistyped (or expired): the code is what to check, nothing was removed.
+    case "not_found": return body.field === "code" ? t("refused.pair_code") : t("refused.not_found");
+    // The visit's words only where a visit was refused: a provider's presence or a room say their own.
+    case "illegal_step":
+      if (body.visit) return t("refused.illegal_step");
+      return body.field === "status" ? t("refused.presence_seen") : t("refused.not_now");
+    case "stale_version": return body.visit ? t("refused.stale_version") : t("refused.changed_first");
     case "room_unavailable": return t("refused.room_unavailable");
     case "nothing_to_undo": return t("refused.nothing_to_undo");
     case "taken": return t("refused.taken");

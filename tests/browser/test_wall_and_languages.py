@@ -363,6 +363,38 @@ def test_a_spanish_tablet_says_a_refusal_in_spanish_naming_the_field(server: Ser
     assert httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=desk, timeout=10).json()["seq"] == before
 
 
+def test_a_spanish_tablet_says_what_to_do_for_a_presence_or_a_pairing_refused(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """Not the visit's words for what is not a visit (a review of the refusals): "running late" for a provider who
+    has seen patients says to tap "stepped away"; a mistyped pairing code says to check the code."""
+    manager = server.signed_in(Role.manager)
+    visit = book_visit(server, manager, "Ann Lee", "kim")
+    for body in ({"type": "roomed", "room": "e1"}, {"type": "prep_done"}, {"type": "provider_in"}):
+        taken = httpx.post(
+            f"{server.url}/api/clinics/{CLINIC}/visits/{visit['id']}/events", headers=manager, json=body, timeout=10
+        )
+        assert taken.status_code == 201, taken.text
+    server.signed_in(Role.medical_assistant)
+    tablet = screens.open(f"{server.url}/?lang=es")
+    sign_in_page(tablet, PEOPLE[Role.medical_assistant][0], PIN)
+    tablet.wait_for_selector("#live[data-mode='live']", timeout=10_000)
+    tablet.select_option("#presence-provider", "kim")
+    tablet.locator("button[data-presence='running_late']").click()
+    toast = tablet.locator("#toast-region .toast", has_text="ya vio pacientes")
+    toast.wait_for(timeout=10_000)
+    assert "visita" not in toast.inner_text() and "Salió un momento" in toast.inner_text(), toast.inner_text()
+
+    tablet = screens.open(f"{server.url}/?lang=es")  # a manager's tablet pairs walls
+    sign_in_page(tablet, PEOPLE[Role.manager][0], PIN, device="tablet-2")
+    tablet.locator("#pair-zone option[value='east']").wait_for(state="attached", timeout=10_000)
+    tablet.fill("#pair-code", "ZZZ999")
+    tablet.click("#pair-button")
+    message = tablet.locator("#pair-message", has_text="código")
+    message.wait_for(timeout=10_000)
+    assert "revise el código" in message.inner_text(), message.inner_text()
+
+
 def test_a_provider_signed_in_under_another_id_gets_their_own_patients_and_presence(
     server: ServerProcess, screens: Screens
 ) -> None:

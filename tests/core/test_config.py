@@ -92,6 +92,7 @@ def test_two_providers_with_the_same_initials_are_refused() -> None:
     ("old", "new", "field"),
     [
         ('label = "East 2"', 'label = "east 1 "', "rooms[1].label"),  # the picker could not tell them apart
+        ('label = "East 2"', 'label = "East 1\\u200d"', "rooms[1].label"),  # a joiner that draws nothing
         ('name = "Dr. Aaron Hart"', 'name = "Dr. Jenna Kim"', "providers[3].name"),
         ('name = "Dr. Aaron Hart"', 'name = "   "', "providers[3].name has nothing visible"),
         ('name = "Dr. Aaron Hart"', 'name = "Dr. \\u202eTrah"', "providers[3].name has an invisible character"),
@@ -101,6 +102,13 @@ def test_two_providers_with_the_same_initials_are_refused() -> None:
 def test_names_the_screens_show_are_readable_and_told_apart(old: str, new: str, field: str) -> None:
     """The staff API refused such names; the clinic file took them onto the public wall and the room picker."""
     assert field in _refused(_edited(old, new))
+
+
+def test_an_accent_typed_two_ways_is_the_same_name() -> None:
+    """ "José" pasted with the accent as a separate mark (as macOS and some exports write it) reads the same."""
+    text = _edited('name = "Dr. Aaron Hart"', 'name = "Dr. Jose\\u0301 Ruiz"')
+    text = text.replace('name = "Dr. Daniel Okafor"', 'name = "Dr. Jos\\u00e9 Ruiz"', 1)
+    assert "providers[3].name" in _refused(text)
 
 
 def test_unknown_time_zone_is_refused_and_named() -> None:
