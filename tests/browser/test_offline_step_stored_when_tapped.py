@@ -47,6 +47,21 @@ def _book(server: ServerProcess, headers: dict, name: str) -> dict:
     return answer.json()["visit"]
 
 
+def _no_taps(route: Route) -> None:
+    """Back online, taps still not getting through until the tablet has heard the server's clock again."""
+    if route.request.method == "POST":
+        route.abort("internetdisconnected")
+    else:
+        route.continue_()
+
+
+def _wait_clinic_time(server: ServerProcess, headers: dict, until: dt.datetime) -> None:
+    deadline = time.monotonic() + 60
+    while _now(server, headers) < until:
+        assert time.monotonic() < deadline, "the clinic clock did not move"
+        time.sleep(0.2)
+
+
 def _sync(server: ServerProcess, desk: Page, headers: dict, name: str) -> None:
     """Another desk books a visit: its event tells the tablet the server's clock."""
     visit = _book(server, headers, name)
@@ -74,27 +89,15 @@ def test_a_step_tapped_offline_is_stored_when_it_was_tapped(
     desk.wait_for_function("k => JSON.parse(localStorage.getItem(k) || '[]').length === 1", arg=KEPT)
     tapped = before + (after - before) / 2
 
-    # The tap waits, offline, for six clinic minutes.
-    deadline = time.monotonic() + 60
-    while _now(server, manager) < tapped + LATE:
-        assert time.monotonic() < deadline, "the clinic clock did not move"
-        time.sleep(0.2)
-
-    # Back online, taps still not getting through until the tablet has heard the server's clock again.
-    def no_taps(route: Route) -> None:
-        if route.request.method == "POST":
-            route.abort("internetdisconnected")
-        else:
-            route.continue_()
-
-    desk.route(f"**{API}/visits/**", no_taps)
+    _wait_clinic_time(server, manager, tapped + LATE)  # the tap waits, offline, for six clinic minutes
+    desk.route(f"**{API}/visits/**", _no_taps)
     desk.context.set_offline(False)
     if reload:
         desk.reload()
         desk.wait_for_selector("#whoami", state="visible", timeout=10_000)
         desk.wait_for_function("() => document.querySelectorAll('#offline-taps li').length === 1", timeout=10_000)
     _sync(server, desk, headers, "Cruz Diaz")
-    desk.unroute(f"**{API}/visits/**", no_taps)
+    desk.unroute(f"**{API}/visits/**", _no_taps)
     desk.evaluate("() => window.dispatchEvent(new Event('online'))")  # the waiting retry goes at once
     desk.wait_for_function("k => localStorage.getItem(k) === null", arg=KEPT, timeout=20_000)
 
@@ -135,21 +138,11 @@ def test_a_presence_tap_made_offline_is_stored_when_it_was_made(server: ServerPr
     kept = f"floor.outbox.{CLINIC}.{ma_id}"
     ma.wait_for_function("k => JSON.parse(localStorage.getItem(k) || '[]').length === 1", arg=kept)
     tapped = before + (after - before) / 2
-    deadline = time.monotonic() + 60
-    while _now(server, manager) < tapped + LATE:
-        assert time.monotonic() < deadline, "the clinic clock did not move"
-        time.sleep(0.2)
-
-    def no_taps(route: Route) -> None:  # until the tablet has heard the server's clock again
-        if route.request.method == "POST":
-            route.abort("internetdisconnected")
-        else:
-            route.continue_()
-
-    ma.route(f"**{API}/providers/**", no_taps)
+    _wait_clinic_time(server, manager, tapped + LATE)
+    ma.route(f"**{API}/providers/**", _no_taps)
     ma.context.set_offline(False)
     _sync_arrived(server, ma, headers, "Cruz Diaz")
-    ma.unroute(f"**{API}/providers/**", no_taps)
+    ma.unroute(f"**{API}/providers/**", _no_taps)
     ma.evaluate("() => window.dispatchEvent(new Event('online'))")
     ma.wait_for_function("k => localStorage.getItem(k) === null", arg=kept, timeout=20_000)
 
