@@ -101,6 +101,31 @@ async def day_events(settings: Settings, clinic: str, day: dt.date) -> list[Even
     return [r.event for r in records]
 
 
+async def log_days(settings: Settings, clinic: str) -> list[dt.date]:
+    """The days a clinic's log holds, oldest first, read without changing anything."""
+    if settings.redis_url:
+        from floor.log.redis import RedisLog
+
+        redis_log = RedisLog(settings.redis_url)
+        await redis_log.open()
+        try:
+            return await redis_log.days(clinic)
+        finally:
+            await redis_log.close()
+    directory = Path(settings.data_dir) / clinic
+    return sorted(dt.date.fromisoformat(p.stem) for p in directory.glob("????-??-??.log")) if directory.is_dir() else []
+
+
+async def clinic_on(settings: Settings, clinic: Clinic, day: dt.date) -> Clinic:
+    """The clinic file `day` ran on, where it was kept (floor.schedule.upcoming); else `clinic`."""
+    kept = upcoming(settings)
+    await kept.open()
+    try:
+        return await kept.clinic_on(clinic.id, day) or clinic
+    finally:
+        await kept.close()
+
+
 def day_file(settings: Settings, clinic: str, day: dt.date) -> Path:
     """Where the embedded log keeps a clinic day."""
     return Path(settings.data_dir) / clinic / f"{day.isoformat()}.log"

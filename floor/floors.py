@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import gc
 
 import structlog
@@ -71,6 +72,10 @@ class Floors:
         #: This server's own registry: several Floors in one process (the tests) count apart.
         self.metrics = Metrics()
         self.runtimes = {c.id: ClinicRuntime(c, event_log, self.clock, self.hub, metrics=self.metrics) for c in clinics}
+        for runtime in self.runtimes.values():
+            runtime.reads.kept = self.upcoming  # where each day's clinic file is kept, and read for past days
+        #: The day whose clinic file this server has kept, per clinic.
+        self._kept_clinic: dict[str, dt.date] = {}
         self.metrics.watch(self.hub, self.runtimes.values)
         #: True from the end of `start` to the beginning of `stop`: /readyz sends no traffic here otherwise.
         self.started = False
@@ -154,6 +159,10 @@ class Floors:
 
         async def book() -> None:
             try:
+                if self._kept_clinic.get(runtime.id) != day:
+                    # The clinic file today runs on, kept for when today is a past day (read by its own file).
+                    await self.upcoming.keep_clinic(runtime.clinic, day)
+                    self._kept_clinic[runtime.id] = day
                 await book_upcoming(runtime, self.upcoming)
             except LogUnavailable as e:
                 log.warning("upcoming_schedule_postponed", clinic=runtime.id, day=str(day), error=str(e))
@@ -221,6 +230,9 @@ class Floors:
             for runtime in self.runtimes.values():
                 try:
                     await self.log.prune(runtime.id, oldest_kept(runtime.floor.day, self.retention_days))
+                    await self.upcoming.forget_clinics_before(
+                        runtime.id, oldest_kept(runtime.floor.day, self.retention_days)
+                    )
                 except LogUnavailable as e:
                     log.warning("prune_postponed", clinic=runtime.id, error=str(e))
                 except Exception:

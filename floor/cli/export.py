@@ -41,17 +41,28 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     from floor.days import day_measures
 
     clinic = clinic_named(args.clinic, settings)
-    day = args.day or clock.now().astimezone(clinic.tz).date()
+    today = clock.now().astimezone(clinic.tz).date()
+    day = args.day or today
+    where = "Redis" if settings.redis_url else str(Path(settings.data_dir) / clinic.id)
+    # As the API answers (a review: a wrong --data-dir or --day exported a "complete" day of zeros, exit 0).
+    if day > today:
+        raise SystemExit(f"floor: {day} has not begun yet in {clinic.name} (today is {today}).")
+    held = asyncio.run(bootstrap.log_days(settings, clinic.id))
+    if day < today and (not held or day < held[0]):
+        begins = f"its log begins on {held[0]}" if held else "it holds no day of this clinic"
+        raise SystemExit(f"floor: no record of {day} for {clinic.id} in {where}: {begins}.")
     events = asyncio.run(bootstrap.day_events(settings, clinic.id, day))
     if events is None:
-        say(f"floor: no events for {clinic.id} on {day} in {Path(settings.data_dir) / clinic.id}")
+        say(f"floor: no events for {clinic.id} on {day} in {where}")
         events = []
+    if day < today:
+        clinic = asyncio.run(bootstrap.clinic_on(settings, clinic, day))  # as the day ran
     if args.what == "encounters":
-        closed = day < clock.now().astimezone(clinic.tz).date()
+        closed = day < today
         sys.stdout.buffer.write(export.to_json(export.encounters(clinic, day, events, closed)) + b"\n")
         return
     # Today's measures as they stand now; a past day's as it closed.
-    now = clock.now() if day == clock.now().astimezone(clinic.tz).date() else None
+    now = clock.now() if day == today else None
     measures = day_measures(clinic, day, events, now)
     if args.what == "measures-csv":
         sys.stdout.write(export.measures_csv(clinic, day, measures))

@@ -212,6 +212,9 @@ class ClinicRuntime:
     async def measures_on(self, day: dt.date | None) -> ClinicMeasures:
         return await self.reads.measures_on(day)
 
+    async def clinic_on(self, day: dt.date) -> Clinic:
+        return await self.reads.clinic_on(day)
+
     def learned_answer(self) -> LearnedAnswer:
         return self.reads.learned_answer()
 

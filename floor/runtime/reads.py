@@ -4,7 +4,9 @@ from the log (read, never changed), what was learned, a visit's history. Nothing
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
+from floor.config import Clinic
 from floor.core.checkouts import BATCH_EVIDENCE, BATCH_SECONDS, Desk
 from floor.core.errors import Refusal, Why
 from floor.core.events import Event
@@ -23,6 +25,9 @@ from floor.core.projection import (
 from floor.days import alerts_raised, closed_at, day_measures, first_unfoldable, fold_day, unfoldable
 from floor.log.base import EventLog
 from floor.runtime.today import Today
+
+if TYPE_CHECKING:
+    from floor.schedule.upcoming import Upcoming  # floor.schedule imports the runtime
 from floor.wire import (
     Board,
     ClinicSummary,
@@ -42,6 +47,15 @@ class ReadModels:
     def __init__(self, today: Today, event_log: EventLog) -> None:
         self.today = today
         self.log = event_log
+        #: Where the clinic file each day ran on is kept (floor.schedule.upcoming; set by Floors).
+        self.kept: Upcoming | None = None
+
+    async def clinic_on(self, day: dt.date) -> Clinic:
+        """The clinic file `day` ran on: today's for today, a past day's as kept when it ran (today's file for a
+        day run before Floor kept them, or where none is kept)."""
+        if day == self.today.floor.day or self.kept is None:
+            return self.today.clinic
+        return await self.kept.clinic_on(self.today.clinic.id, day) or self.today.clinic
 
     def board(self) -> Board:
         f, c = self.today.floor, self.today.clinic
@@ -114,7 +128,7 @@ class ReadModels:
 
     async def lateness_over_day(self, day: dt.date | None, every_minutes: int) -> LatenessOverDay:
         on, events = await self.day_events(day)
-        floor, clinic = self.today.floor, self.today.clinic
+        floor, clinic = self.today.floor, await self.clinic_on(on)
         base = events[0].seq - 1 if events else floor.seq
         until = self.today.clock.now() if on == floor.day else clinic.local(on, clinic.session.closes)
         # Today's is projected as today's floor is, with what was learned; a past day's with the configured minutes.
@@ -134,7 +148,7 @@ class ReadModels:
         on, events = await self.day_events(day)
         if on == self.today.floor.day:
             return self.board()
-        c = self.today.clinic
+        c = await self.clinic_on(on)
         f = fold_day(c, on, events)
         return Board(
             c.id,
@@ -158,7 +172,7 @@ class ReadModels:
         on, events = await self.day_events(day)
         if on == self.today.floor.day:
             return self.measures()
-        return day_measures(self.today.clinic, on, events)
+        return day_measures(await self.clinic_on(on), on, events)
 
     def learned_answer(self) -> LearnedAnswer:
         """What today's floor expects of each provider's visits, from what and how many past visits."""

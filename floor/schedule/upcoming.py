@@ -1,9 +1,15 @@
-"""Schedules imported ahead of their day (a clinic's IT sends tomorrow's the evening before): checked in full
-when they come, kept here, and booked onto the floor when the clinic day opens.
+"""What is kept per clinic day beside the log. Schedules imported ahead of their day (a clinic's IT sends
+tomorrow's the evening before): checked in full when they come, kept here, and booked onto the floor when the
+clinic day opens. And the clinic file each day ran on: a past day is measured, drawn and exported by the clinic
+it ran on (its `appointment_time`, its visit types' minutes, its thresholds and names), not by today's file (a
+review: a switch to `appointment_time = "provider"` rewrote last week's on-time starts and its export's
+convention). A day run before Floor kept it is read by today's file.
 
 Two backends, beside the log they go with: one file per clinic and day in the embedded data directory
-(`DATA_DIR/<clinic>/upcoming/<YYYY-MM-DD>.json`, replaced atomically), or one Redis hash per clinic
-(`floor:{<clinic>}:upcoming`, hash-tagged as the log's keys are). Importing a day again replaces its file.
+(`DATA_DIR/<clinic>/upcoming/<YYYY-MM-DD>.json` and `DATA_DIR/<clinic>/clinic/<YYYY-MM-DD>.json`, replaced
+atomically), or Redis hashes per clinic (`floor:{<clinic>}:upcoming` and `floor:{<clinic>}:clinic-days`,
+hash-tagged as the log's keys are). Importing a day again replaces its file; a server started again on a day
+keeps the clinic file it runs now for that day.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ from pathlib import Path
 from typing import Literal
 
 import msgspec
+import structlog
 from msgspec import Struct
 
+from floor.config import Clinic
 from floor.log.base import LogUnavailable
 
 
@@ -76,6 +84,31 @@ class Upcoming(ABC):
     async def days(self, clinic: str) -> list[dt.date]:
         """The days with a schedule waiting, oldest first."""
 
+    @abstractmethod
+    async def keep_clinic(self, clinic: Clinic, day: dt.date) -> None:
+        """Keep the clinic file `day` runs on, replacing one kept for it before."""
+
+    @abstractmethod
+    async def _clinic_data(self, clinic: str, day: dt.date) -> bytes | None: ...
+
+    async def clinic_on(self, clinic: str, day: dt.date) -> Clinic | None:
+        """The clinic file `day` ran on, if it was kept (and this Floor can still read it)."""
+        data = await self._clinic_data(clinic, day)
+        if data is None:
+            return None
+        try:
+            return msgspec.json.decode(data, type=Clinic)
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as e:
+            # Kept by another version of Floor, or damaged: the day is read by today's file, and the log says so.
+            structlog.get_logger("floor.upcoming").warning(
+                "kept_clinic_unreadable", clinic=clinic, day=str(day), error=str(e)[:200]
+            )
+            return None
+
+    @abstractmethod
+    async def forget_clinics_before(self, clinic: str, day: dt.date) -> None:
+        """Forget the clinic files of days before `day` (pruned from the log with them)."""
+
 
 class FileUpcoming(Upcoming):
     """On local disk beside the embedded log; in memory when `data_dir` is None (tests and tools)."""
@@ -83,10 +116,11 @@ class FileUpcoming(Upcoming):
     def __init__(self, data_dir: str | Path | None) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self._memory: dict[tuple[str, dt.date], UpcomingSchedule] = {}
+        self._clinics: dict[tuple[str, dt.date], bytes] = {}
 
-    def _dir(self, clinic: str) -> Path:
+    def _dir(self, clinic: str, folder: str = "upcoming") -> Path:
         assert self.data_dir is not None
-        return self.data_dir / clinic / "upcoming"
+        return self.data_dir / clinic / folder
 
     async def put(self, schedule: UpcomingSchedule) -> None:
         if self.data_dir is None:
@@ -95,13 +129,16 @@ class FileUpcoming(Upcoming):
         await asyncio.to_thread(self._write, schedule)
 
     def _write(self, schedule: UpcomingSchedule) -> None:
-        directory = self._dir(schedule.clinic)
-        path = directory / f"{schedule.day.isoformat()}.json"
+        self._replace(self._dir(schedule.clinic), schedule.day, _encoder.encode(schedule), "the schedule")
+
+    @staticmethod
+    def _replace(directory: Path, day: dt.date, data: bytes, what: str) -> None:
+        path = directory / f"{day.isoformat()}.json"
         partial = path.with_suffix(".partial")
         try:
             directory.mkdir(parents=True, exist_ok=True)
             with open(partial, "wb") as f:
-                f.write(_encoder.encode(schedule))
+                f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
             # Renamed into place, then the directory synced: a crash leaves the old file or the new one, whole.
@@ -112,7 +149,35 @@ class FileUpcoming(Upcoming):
             finally:
                 os.close(fd)
         except OSError as e:
-            raise LogUnavailable(f"could not keep the schedule: {e.strerror or e}") from e
+            raise LogUnavailable(f"could not keep {what}: {e.strerror or e}") from e
+
+    async def keep_clinic(self, clinic: Clinic, day: dt.date) -> None:
+        data = _encoder.encode(clinic)
+        if self.data_dir is None:
+            self._clinics[clinic.id, day] = data
+            return
+        await asyncio.to_thread(self._replace, self._dir(clinic.id, "clinic"), day, data, "the day's clinic file")
+
+    async def _clinic_data(self, clinic: str, day: dt.date) -> bytes | None:
+        if self.data_dir is None:
+            return self._clinics.get((clinic, day))
+        try:
+            return await asyncio.to_thread((self._dir(clinic, "clinic") / f"{day.isoformat()}.json").read_bytes)
+        except FileNotFoundError:
+            return None
+
+    async def forget_clinics_before(self, clinic: str, day: dt.date) -> None:
+        if self.data_dir is None:
+            for key in [k for k in self._clinics if k[0] == clinic and k[1] < day]:
+                del self._clinics[key]
+            return
+
+        def forget() -> None:
+            for path in self._dir(clinic, "clinic").glob("????-??-??.json"):
+                if dt.date.fromisoformat(path.stem) < day:
+                    path.unlink(missing_ok=True)
+
+        await asyncio.to_thread(forget)
 
     async def get(self, clinic: str, day: dt.date) -> UpcomingSchedule | None:
         if self.data_dir is None:
@@ -148,10 +213,10 @@ class RedisUpcoming(Upcoming):
         self.prefix = prefix
         self.redis = None
 
-    def _key(self, clinic: str) -> str:
+    def _key(self, clinic: str, what: str = "upcoming") -> str:
         from floor.redis_client import hash_tagged
 
-        return f"{hash_tagged(self.prefix, clinic)}:upcoming"
+        return f"{hash_tagged(self.prefix, clinic)}:{what}"
 
     async def open(self) -> None:
         from floor.redis_client import connect
@@ -182,3 +247,17 @@ class RedisUpcoming(Upcoming):
     async def days(self, clinic: str) -> list[dt.date]:
         keys = await self._call(lambda: self.redis.hkeys(self._key(clinic)))
         return sorted(dt.date.fromisoformat(k.decode()) for k in keys)
+
+    async def keep_clinic(self, clinic: Clinic, day: dt.date) -> None:
+        data = _encoder.encode(clinic)
+        await self._call(lambda: self.redis.hset(self._key(clinic.id, "clinic-days"), day.isoformat(), data))
+
+    async def _clinic_data(self, clinic: str, day: dt.date) -> bytes | None:
+        return await self._call(lambda: self.redis.hget(self._key(clinic, "clinic-days"), day.isoformat()))
+
+    async def forget_clinics_before(self, clinic: str, day: dt.date) -> None:
+        key = self._key(clinic, "clinic-days")
+        days = await self._call(lambda: self.redis.hkeys(key))
+        old = [d for d in days if dt.date.fromisoformat(d.decode()) < day]
+        if old:
+            await self._call(lambda: self.redis.hdel(key, *old))

@@ -30,9 +30,10 @@ async def export_encounters(runtime: Runtime, day: Day = None) -> Response[bytes
     from floor import export  # FHIR models take half a second to import: only when someone exports
 
     on, events = await runtime.day_events(day)
+    clinic = await runtime.clinic_on(on)  # a past day by the clinic file it ran on
     # Building and validating a few hundred resources is CPU work: off the loop that serves the taps.
     closed = on < runtime.floor.day
-    body = await asyncio.to_thread(lambda: export.to_json(export.encounters(runtime.clinic, on, events, closed)))
+    body = await asyncio.to_thread(lambda: export.to_json(export.encounters(clinic, on, events, closed)))
     return Response(body, media_type=FHIR_JSON)
 
 
@@ -53,8 +54,9 @@ async def export_measures(
 ) -> Response[bytes]:
     from floor import export
 
-    clinic, on = runtime.clinic, day or runtime.floor.day
     measures = await runtime.measures_on(day)
+    on = day or runtime.floor.day
+    clinic = await runtime.clinic_on(on)  # a past day by the clinic file it ran on
     if format == "csv":
         return Response(
             export.measures_csv(clinic, on, measures).encode(),

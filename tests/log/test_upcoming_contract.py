@@ -8,8 +8,10 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 
+from floor.config import AppointmentTime, demo_clinic
 from floor.schedule.upcoming import FileUpcoming, RedisUpcoming, Upcoming, UpcomingSchedule
 from tests.support.redis_server import forget_prefix
 
@@ -64,3 +66,27 @@ async def test_kept_replaced_listed_and_removed_per_clinic(open_upcoming: Opener
     assert not await again.remove("riverside", dt.date(2026, 11, 24))
     assert await again.days("riverside") == [dt.date(2026, 11, 25)]
     assert await again.days("hillside") == [dt.date(2026, 11, 24)]
+
+
+async def test_the_clinic_file_each_day_ran_on_is_kept_replaced_per_day_and_forgotten_with_old_days(
+    open_upcoming: Opener,
+) -> None:
+    """A past day is measured by the clinic file it ran on, not today's (a review: a switch of appointment_time
+    rewrote last week's on-time starts)."""
+    base = demo_clinic()
+    provider_time = msgspec.structs.replace(
+        base, session=msgspec.structs.replace(base.session, appointment_time=AppointmentTime.provider)
+    )
+    kept = await open_upcoming()
+    assert await kept.clinic_on("riverside", dt.date(2026, 11, 23)) is None  # a day run before any was kept
+    await kept.keep_clinic(base, dt.date(2026, 11, 23))
+    await kept.keep_clinic(base, dt.date(2026, 11, 24))
+    await kept.keep_clinic(provider_time, dt.date(2026, 11, 24))  # restarted that day on a new file: the last
+    again = await open_upcoming()
+    assert await again.clinic_on("riverside", dt.date(2026, 11, 23)) == base
+    assert await again.clinic_on("riverside", dt.date(2026, 11, 24)) == provider_time
+    assert await again.clinic_on("hillside", dt.date(2026, 11, 23)) is None
+    await again.forget_clinics_before("riverside", dt.date(2026, 11, 24))
+    assert await again.clinic_on("riverside", dt.date(2026, 11, 23)) is None
+    assert await again.clinic_on("riverside", dt.date(2026, 11, 24)) == provider_time
+    assert await again.days("riverside") == []  # the schedules kept ahead are another thing

@@ -14,6 +14,7 @@ from fhir.resources.R4B.measurereport import MeasureReport
 from litestar.testing import TestClient
 
 from floor.clock import ManualClock
+from floor.config import AppointmentTime
 from floor.core.access import Role
 from floor.fanout import Hub
 from floor.log.base import Record
@@ -257,3 +258,53 @@ def test_floor_export_reads_a_day_from_the_data_directory(tmp_path: Path, capsys
     bundle = Bundle.model_validate_json(capsys.readouterr().out)
     assert [e.resource.status for e in bundle.entry] == ["unknown"] * 3
     assert (tmp_path / "riverside" / "2026-11-23.log").read_bytes() == before  # read, never written
+    # A day the log does not hold, or not yet begun, is no day of zeros (a review: a cron job with a wrong day or
+    # --data-dir sent "complete" reports of zeros, exit 0): refused in a line, as the API refuses them.
+    for day, why in (("2026-11-01", "its log begins on 2026-11-23"), ("2027-01-04", "has not begun yet")):
+        with pytest.raises(SystemExit) as refused:
+            main(["export", "--clinic", "riverside", "--day", day, "--data-dir", str(tmp_path), "--what", "measures"])
+        assert why in str(refused.value.code), refused.value.code
+    with pytest.raises(SystemExit) as refused:
+        main(["export", "--clinic", "riverside", "--day", "2026-11-20", "--data-dir", str(tmp_path / "wrong")])
+    assert "holds no day of this clinic" in str(refused.value.code)
+    assert capsys.readouterr().out == ""
+
+
+def test_a_past_day_is_measured_and_exported_by_the_clinic_file_it_ran_on(tmp_path: Path) -> None:
+    """The clinic switched to appointment_time = "provider" overnight: yesterday's on-time start (provider in at
+    9:09 for a 9:00 booking, rooming and prep after the booked time) became 9 minutes late, and its export said
+    "provider" (a review). A past day is read by the clinic file it ran on, kept as it ran."""
+    chicago = quiet_clinic()
+    clock = ManualClock(dt.datetime.combine(FIRST, dt.time(8, 50), tzinfo=chicago.tz))
+    floors = test_floors(tmp_path, [chicago], clock=clock, tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        manager = sign_in(client, floors, Role.manager)
+        start = dt.datetime.combine(FIRST, dt.time(9, 0), tzinfo=chicago.tz)
+        body = {"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "start": start.isoformat()}
+        visit = client.post(f"{API}/visits", json=body, headers=manager).json()["visit"]["id"]
+        for minutes, step in ((5, {"type": "arrived"}), (10, {"type": "roomed", "room": "e1"})):
+            clock.set(start + dt.timedelta(minutes=minutes - 5))
+            assert client.post(f"{API}/visits/{visit}/events", json=step, headers=manager).status_code == 201
+        for minutes, step in ((6, "prep_done"), (9, "provider_in"), (25, "checked_out")):
+            clock.set(start + dt.timedelta(minutes=minutes))
+            answer = client.post(f"{API}/visits/{visit}/events", json={"type": step}, headers=manager)
+            assert answer.status_code == 201, answer.text
+        as_ran = client.get(f"{API}/measures", headers=manager).json()["clinic"]
+        assert as_ran["on_time_starts"]["hits"] == 1
+    assert (tmp_path / "riverside" / "clinic" / f"{FIRST}.json").exists()
+
+    clock.set(dt.datetime.combine(SECOND, dt.time(8, 0), tzinfo=chicago.tz))
+    switched = msgspec.structs.replace(
+        chicago, session=msgspec.structs.replace(chicago.session, appointment_time=AppointmentTime.provider)
+    )
+    floors = test_floors(tmp_path, [switched], clock=clock, tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        manager = sign_in(client, floors, Role.manager)
+        past = client.get(f"{API}/measures", params={"day": str(FIRST)}, headers=manager).json()["clinic"]
+        assert past["on_time_starts"] == as_ran["on_time_starts"]
+        assert past["worst_lateness"] == as_ran["worst_lateness"]
+        csv = client.get(f"{API}/export/measures", params={"day": str(FIRST), "format": "csv"}, headers=manager)
+        assert csv.text.splitlines()[1].startswith(f"riverside,{FIRST},arrival,")
+        report = client.get(f"{API}/export/measures", params={"day": str(FIRST)}, headers=manager).json()
+        assert "arrival" in str(report["extension"])
+        assert client.get(f"{API}/board", headers=manager).json()["session"]["appointment_time"] == "provider"
