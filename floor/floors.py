@@ -159,11 +159,11 @@ class Floors:
 
         async def book() -> None:
             try:
+                await book_upcoming(runtime, self.upcoming)
                 if self._kept_clinic.get(runtime.id) != day:
                     # The clinic file today runs on, kept for when today is a past day (read by its own file).
                     await self.upcoming.keep_clinic(runtime.clinic, day)
                     self._kept_clinic[runtime.id] = day
-                await book_upcoming(runtime, self.upcoming)
             except LogUnavailable as e:
                 log.warning("upcoming_schedule_postponed", clinic=runtime.id, day=str(day), error=str(e))
             except Exception:

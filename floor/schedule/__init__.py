@@ -185,6 +185,10 @@ async def _import(
     await runtime.handle_all(decide, actor, device, role)
     summary = rounds[-1].summary
     summary.seq = runtime.floor.seq
+    if upcoming is not None and await upcoming.remove(runtime.id, day):
+        # A file kept for today and not booked yet (the server was down at midnight, or its booking was put
+        # off) is older than this one: booked after it, it moved patients back (a review).
+        log.info("upcoming_schedule_superseded", clinic=runtime.id, day=str(day), actor=actor, device=device)
     return summary
 
 

@@ -100,7 +100,7 @@ def read_bundle(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appoint
     entries = data.get("entry", [])
     if not isinstance(entries, list):
         return [], [Problem("Bundle", "entry must be a list", "entry")]
-    problems: list[Problem] = []
+    problems: list[Problem] = _partial(data, entries)
     # The Bundle's own fields first, then each resource on its own so that a problem names its entry.
     shell = {
         **data,
@@ -145,6 +145,43 @@ def read_bundle(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appoint
             appointments += found
             problems += trouble
     return appointments, problems
+
+
+def _partial(data: dict[str, Any], entries: list[Any]) -> list[Problem]:
+    """Why the Bundle is not the whole day, if it is not: a page of a search whose next page was not followed, a
+    search that says it matched more than it holds, or one that failed (an OperationOutcome with an error). Each
+    had been taken as the day's whole schedule, and a day kept ahead replaced by a part of it (a review)."""
+    problems: list[Problem] = []
+    links = data.get("link") if isinstance(data.get("link"), list) else []
+    if any(isinstance(link, dict) and link.get("relation") == "next" for link in links):
+        problems.append(
+            Problem("Bundle", "a page of a search, its next page not followed: send every page in one Bundle", "link")
+        )
+    total = data.get("total")
+    matched = sum(
+        1
+        for e in entries
+        if isinstance(e, dict)
+        and isinstance(e.get("resource"), dict)
+        and e["resource"].get("resourceType") == "Appointment"
+        and (not isinstance(e.get("search"), dict) or e["search"].get("mode", "match") == "match")
+    )
+    if isinstance(total, int) and total > matched:
+        problems.append(
+            Problem("Bundle", f"the search matched {total} appointments, and this Bundle holds {matched}", "total")
+        )
+    for i, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or resource.get("resourceType") != "OperationOutcome":
+            continue
+        issues = resource.get("issue") if isinstance(resource.get("issue"), list) else []
+        failed = [x for x in issues if isinstance(x, dict) and x.get("severity") in ("error", "fatal")]
+        if failed:
+            said = "; ".join(str(x.get("diagnostics") or x.get("code") or "?") for x in failed)[:200]
+            problems.append(
+                Problem(f"entry {i}", f"the search failed (OperationOutcome: {said}): send it again", "issue", entry=i)
+            )
+    return problems
 
 
 def _validate(
@@ -276,6 +313,10 @@ def _appointment(
                 continue
             target = resolve(actor.reference)
             kind = target.get_resource_type() if target is not None else actor.type or _literal_type(actor.reference)
+            if kind is None and actor.reference is None and actor.identifier is not None and _performs(participant):
+                # A logical reference by identifier alone, its `type` left out (optional in R4, and often left
+                # out): the attender, by the participant's role, is a practitioner (a review).
+                kind = "Practitioner"
             if kind in ("Practitioner", "PractitionerRole"):
                 practitioners.append(_practitioner(n, participant, actor, kind, target, resolve, index, clinic))
             elif kind == "Patient" and not patient_name:
@@ -350,6 +391,11 @@ def _appointment(
             external_system=external_system,
         )
     ], []
+
+
+def _performs(participant: AppointmentParticipant) -> bool:
+    """Whether the participant's role is a performer's (attender, primary or secondary performer)."""
+    return any(c.code in _PERFORMERS for concept in participant.type or [] for c in concept.coding or [])
 
 
 def _literal_type(reference: str | None) -> str | None:

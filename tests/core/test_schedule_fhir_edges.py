@@ -162,6 +162,57 @@ def test_a_logical_reference_is_matched_by_its_identifier_value() -> None:
     assert _read(_bundle(appointment)).provider == "kim"
 
 
+def test_a_logical_reference_without_its_type_is_the_attender_by_the_participants_role() -> None:
+    """`type` is optional in R4 and often left out: the whole file was refused, "no participant is a Practitioner"
+    (a review)."""
+    attender = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "ATND"}]}
+    appointment = _appointment({"actor": {"identifier": {"value": "kim"}}, "status": "accepted", "type": [attender]})
+    assert _read(_bundle(appointment)).provider == "kim"
+    unknown_role = _appointment({"actor": {"identifier": {"value": "kim"}}, "status": "accepted"})
+    assert "participant" in _refused(_bundle(unknown_role))  # no role, no type: not taken for a practitioner
+
+
+def _searchset(appointment: dict[str, Any], **bundle: Any) -> dict[str, Any]:
+    entry = {"resource": appointment, "search": {"mode": "match"}}
+    return {"resourceType": "Bundle", "type": "searchset", "entry": [entry], **bundle}
+
+
+@pytest.mark.parametrize(
+    ("bundle", "field"),
+    [
+        (
+            {"total": 40, "link": [{"relation": "next", "url": "https://ehr.example.org/fhir/Appointment?page=2"}]},
+            "link",
+        ),
+        ({"total": 40}, "total"),
+    ],
+    ids=["a next page not followed", "fewer than it matched"],
+)
+def test_a_page_of_a_search_is_not_taken_for_the_whole_day(bundle: dict[str, Any], field: str) -> None:
+    """A nightly pull that did not follow the pages kept a part of the day as the whole of it (a review)."""
+    body = json.dumps(_searchset(_appointment(_actor("Practitioner/kim")), **bundle)).encode()
+    assert field in _refused(body)
+    whole = json.dumps(_searchset(_appointment(_actor("Practitioner/kim")), total=1)).encode()
+    assert _read(whole).provider == "kim"
+
+
+def test_a_failed_search_is_refused_not_taken_for_a_day_with_nobody() -> None:
+    failed = {
+        "resource": {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "timeout", "diagnostics": "the query timed out"}],
+        },
+        "search": {"mode": "outcome"},
+    }
+    body = json.dumps({"resourceType": "Bundle", "type": "searchset", "total": 0, "entry": [failed]}).encode()
+    problems = _refused(body)
+    assert "the query timed out" in problems["issue"]
+    note = {"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "info"}]}}
+    mixed = _searchset(_appointment(_actor("Practitioner/kim")))
+    mixed["entry"].append(note)  # an information note beside the day's appointments is no failure
+    assert _read(json.dumps(mixed).encode()).provider == "kim"
+
+
 # -- the patient's name --------------------------------------------------------------------------------------------
 
 

@@ -255,3 +255,28 @@ def test_a_schedule_cannot_be_withdrawn_once_its_day_has_opened(tmp_path: Path) 
         assert refused.json()["field"] == "date" and "has opened" in refused.json()["message"]
         visits = _wait_for(lambda: _visits(client, manager))
         assert sorted(visits) == ["EHR-1001", "EHR-1002", "EHR-1003", "EHR-1004", "EHR-1006"]
+
+
+@pytest.mark.anyio
+async def test_a_file_imported_for_today_supersedes_the_one_kept_for_today(tmp_path: Path) -> None:
+    """The evening's file was kept for tomorrow; in the morning, before it was booked (the server down at
+    midnight), a fresh extract moved Maria Lopez to 10:30 with Dr Okafor. Booked afterwards, the kept file moved
+    her back (a review)."""
+    clock = ManualClock(EVENING)
+    floors = test_floors(tmp_path, [quiet_clinic()], clock=clock, tick_seconds=3600)
+    await floors.start()
+    runtime = floors.get("riverside")
+    try:
+        await import_schedule(
+            runtime, _tomorrows_csv(), Format.csv, TOMORROW, "mgr-dana", "t1", Role.manager, floors.upcoming
+        )
+        clock.set(dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC))  # 6:00 on the 24th in Chicago
+        runtime.tick()
+        fresh = _tomorrows_csv().replace(b"EHR-1001,08:00,kim,new", b"EHR-1001,10:30,okafor,new")
+        await import_schedule(runtime, fresh, Format.csv, TOMORROW, "mgr-dana", "t1", Role.manager, floors.upcoming)
+        assert await floors.upcoming.days("riverside") == []
+        await book_upcoming(runtime, floors.upcoming)  # the day's booking, late: nothing older left to book
+        [maria] = [v for v in runtime.floor.visits.values() if v.external_id == "EHR-1001"]
+        assert (maria.provider, maria.start.astimezone(runtime.clinic.tz).time()) == ("okafor", dt.time(10, 30))
+    finally:
+        await floors.stop()
