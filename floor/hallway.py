@@ -152,8 +152,13 @@ class Hallway:
         self.zones = tuple(dict.fromkeys(r.zone for r in clinic.rooms))
 
     def _sees(self, zone: str | None, v: Visit) -> bool:
-        """Whether a display of `zone` (None: the whole clinic) is shown this visit."""
-        return zone is None or v.room is None or self._zone_of.get(v.room) == zone
+        """Whether a display of `zone` (None: the whole clinic) is shown this visit: one not roomed yet (the waiting
+        room is every zone's), or one in, or last in, a room of the zone. (Checked out of another zone's room, it
+        had no room, and every zone's wall was sent it again: a review.)"""
+        if zone is None:
+            return True
+        room = v.room or next((s.room for s in reversed(v.steps) if s.room is not None), None)
+        return room is None or self._zone_of.get(room) == zone
 
     def _sees_alert(self, zone: str | None, a: Alert, floor: Floor) -> bool:
         if zone is None or a.visit is None:
@@ -230,7 +235,9 @@ class Hallway:
         if touched.visit is not None:
             if self._sees(zone, touched.visit):
                 visit = self.visit(touched.visit)
-            else:
+            elif any(r.id == touched.visit.room for r in touched.rooms):
+                # Roomed in another zone just now: this wall forgets it, and hears no more of it (its token on
+                # every later step told the wall each step of a patient it is not to see: a review).
                 gone = touched.visit.token
         alert = None
         if touched.alert is not None and self._sees_alert(zone, touched.alert, floor):

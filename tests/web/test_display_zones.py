@@ -156,3 +156,43 @@ def test_a_wall_alert_id_does_not_carry_an_old_alerts_internal_visit_id() -> Non
     wall = wall_alert_id(old)
     assert wall == wall_alert_id(old) and wall != wall_alert_id("dwell-v54-roomed-1763910000")
     assert "v53" not in wall and "dwell" not in wall and len(wall) == 13
+
+
+def test_a_zones_display_hears_nothing_of_another_zones_patient_after_it_is_roomed_there(tmp_path) -> None:
+    """An east wall got a west patient's token on every later step, the whole visit again at checkout (no room,
+    so every zone's), and each step's type from its mark (a review). Now: gone once, then nothing of it."""
+    clock = ManualClock(MORNING)
+    floors = test_floors(tmp_path, clock=clock, tick_seconds=3600)
+    runtime = floors.get(CLINIC.id)
+    provider, kind = CLINIC.providers[0].id, CLINIC.visit_types[0].code
+    with TestClient(create_app(floors)) as client:
+
+        def tap(command):
+            answer = client.blocking_portal.call(runtime.handle, command, "mgr-dana", "tablet-1", None, Role.manager)
+            return answered(runtime, command, answer)
+
+        manager = sign_in(client, floors, Role.manager)
+        east = _watch(client, _pair(client, manager, "east"))
+        try:
+            _next(east, "snapshot")
+            visit = tap(BookVisit("Pat Example", provider, kind, None, True))["visit"]["id"]
+            token = runtime.floor.visits[visit].token
+            assert _next(east, "update")["visit"]["token"] == token  # in the waiting room: every zone's
+            seen = []
+            for step, room in (
+                (Stage.roomed, "w2"),
+                (Stage.prep_done, None),
+                (Stage.provider_in, None),
+                (Stage.teach_back_done, None),
+                (Stage.checked_out, None),
+            ):
+                clock.advance(minutes=7)
+                tap(TakeStep(visit, step, room))
+                seen.append(_next(east, "update"))
+        finally:
+            east.__exit__(None, None, None)
+        marks = {json.dumps(u["mark"]) for u in seen}
+    assert [u["gone"] for u in seen] == [token, None, None, None, None]
+    assert all(u["visit"] is None for u in seen)
+    assert token not in json.dumps(seen[1:])
+    assert len(marks) == 5  # each event's own mark, of its seq and moment alone
