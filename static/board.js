@@ -238,8 +238,9 @@ function renderProvider(r, initials) {
   }
   setText(r.amount, t("wall.late", { minutes }));
   setText(r.until, Number.isFinite(d.recoversAt) ? t("wall.on_time_by", { time: formats.time.format(d.recoversAt) }) : "");
-  const cascade = Number(state.thresholds.cascade_minutes) || Infinity;
-  const severe = minutes >= cascade || state.lateProviders.has(initials);
+  // Red with a cascade alert raised for them, amber otherwise: a red "+10 min" beside "No alerts" told the hall
+  // two things at once (a review).
+  const severe = state.lateProviders.has(initials);
   setClass(r.late, severe ? "late very-late" : minutes >= LATE_MINUTES ? "late running-late" : "late");
 }
 

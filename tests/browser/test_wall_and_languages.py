@@ -148,6 +148,30 @@ def test_at_1920x1080_the_wall_lists_alerts_most_urgent_first_whole_and_readable
     assert blocked.locator(".reason").inner_text() == BLOCKED_BECAUSE
 
 
+def test_a_provider_is_red_only_with_a_cascade_raised_and_room_names_show_whole(
+    module_server: ServerProcess, screens: Screens
+) -> None:
+    """A red "+12 min" beside "No alerts" (a review): red goes with a cascade alert for the provider, amber
+    otherwise. And a room's name is read whole from the hall, on two lines if it must ("Procedure R…" was all
+    ten rooms' name)."""
+    board = _board(["en"])
+    board = msgspec.structs.replace(
+        board,
+        alerts=[a for a in board.alerts if not (a.kind == "cascade" and a.provider == "JK")],
+        rooms=[msgspec.structs.replace(r, label=f"Procedure Room {r.id.upper()}") for r in board.rooms],
+    )
+    wall = _open_on_feed(screens, f"{module_server.url}/board.html", board)
+    wall.locator("tr[data-provider='JK'][data-lateness='12']").wait_for(timeout=10_000)
+    jk = wall.locator("tr[data-provider='JK'] td.late")
+    assert "running-late" in jk.get_attribute("class") and "very-late" not in jk.get_attribute("class")
+    assert "very-late" in wall.locator("tr[data-provider='DO'] td.late").get_attribute("class")  # a cascade raised
+    labels = wall.locator(".room-label")
+    assert labels.count() == 10
+    for i in range(10):
+        whole = labels.nth(i).evaluate("n => n.scrollHeight <= n.clientHeight + 1 && n.scrollWidth <= n.clientWidth")
+        assert whole, labels.nth(i).inner_text()
+
+
 def test_only_whole_alerts_show_and_the_rest_are_counted(module_server: ServerProcess, screens: Screens) -> None:
     board = _board(["en"])
     many = [HallwayAlert(f"x{i}", "cascade", ago(1), True, False, "MS", lateness=1) for i in range(10)]
