@@ -22,6 +22,8 @@ let notLiveSince = Date.now();
 const lines = new Map(); // initials -> {root, name, message, thanks, shown}
 let providersVersion = -1;
 const busy = new Set(); // reused every second
+let page = 0; // which of the pages of providers shows, when they do not all fit
+let pagedAt = 0; // Date.now() when the page last turned
 
 /** Minutes as a patient would say them: "15 minutes", "1 hour", "1 hour 10 minutes" (in the language shown). */
 function spoken(minutes) {
@@ -130,9 +132,31 @@ function render() {
     }
   }
   setClass($("lines"), shownCount <= 3 ? "lines few" : shownCount > 6 ? "lines many" : "lines");
+  pageProviders();
   const general = $("general");
   general.hidden = shownCount > 0;
   setText(general, quiet ? t("waiting.updating") : t("waiting.shortly"));
+}
+
+/** More providers than the screen holds: as many as fit show at once, page after page, `alternate_seconds` each
+ *  (the fifth and later were below the screen's edge, their patients told nothing: a review). */
+function pageProviders() {
+  const shown = [...lines.values()].filter((l) => !l.root.hidden).map((l) => l.root);
+  const bottom = $("main").getBoundingClientRect().bottom;
+  const fits = shown.filter((n) => n.getBoundingClientRect().bottom <= bottom + 1).length;
+  if (fits >= shown.length) {
+    page = pagedAt = 0;
+    return;
+  }
+  const size = Math.max(1, fits);
+  const pages = Math.ceil(shown.length / size);
+  if (!pagedAt) pagedAt = Date.now();
+  else if (Date.now() - pagedAt >= state.alternateSeconds * 1000) {
+    page = (page + 1) % pages;
+    pagedAt = Date.now();
+  }
+  page %= pages;
+  shown.forEach((n, i) => { n.hidden = Math.floor(i / size) !== page; });
 }
 
 let renderQueued = false;

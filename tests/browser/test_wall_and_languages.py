@@ -216,6 +216,48 @@ def test_the_waiting_room_alternates_the_clinics_languages(module_server: Server
     page.locator("#today-title", has_text="Wait times today").wait_for(timeout=10_000)
 
 
+def test_the_waiting_room_pages_through_providers_that_do_not_fit(
+    module_server: ServerProcess, screens: Screens
+) -> None:
+    """Eight providers seeing patients: the fifth and later were below the screen's edge, their patients told
+    nothing (a review). As many as fit show at once, page after page."""
+    names = [
+        "Jenna Kim",
+        "Daniel Okafor",
+        "Maria Silva",
+        "Aaron Hart",
+        "Lena Park",
+        "Omar Haddad",
+        "Ines Costa",
+        "Grace Baker",
+    ]
+    initials = ["JK", "DO", "MS", "AH", "LP", "OH", "IC", "GB"]
+    board = msgspec.structs.replace(
+        _board(["en"], alternate_seconds=3),
+        delays=[HallwayDelay(i, 20, name=f"Dr. {n}") for i, n in zip(initials, names, strict=True)],
+        visits=[
+            HallwayVisit(f"V{k}{i[0]}", i, Stage.scheduled, ago(-30), ago(-30), False) for k, i in enumerate(initials)
+        ],
+    )
+    page = _open_on_feed(screens, f"{module_server.url}/waiting.html", board)
+    page.locator("li.line:not([hidden])").first.wait_for(timeout=10_000)
+    seen: set[str] = set()
+    for _ in range(40):
+        visible = page.evaluate(
+            """() => {
+                const edge = document.getElementById('main').getBoundingClientRect().bottom + 1;
+                return [...document.querySelectorAll('li.line:not([hidden])')]
+                    .map(n => [n.dataset.provider, n.getBoundingClientRect().bottom <= edge]);
+            }"""
+        )
+        assert all(whole for _, whole in visible), visible  # none cut off at the screen's edge
+        seen |= {who for who, _ in visible}
+        if seen == set(initials):
+            break
+        page.wait_for_timeout(500)
+    assert seen == set(initials)
+
+
 def test_the_wall_on_a_device_asking_for_spanish(module_server: ServerProcess, screens: Screens) -> None:
     wall = _open_on_feed(screens, f"{module_server.url}/board.html?lang=es", _board(["en"]))
     wall.locator("#alerts-list li.alert:not([hidden])").first.wait_for(timeout=10_000)
