@@ -131,7 +131,8 @@ function buildProviders() {
     rows.set(initials, r);
   }
   body.replaceChildren(...trs);
-  setClass($("providers"), rows.size > 4 ? "compact" : "");
+  // Past four, a line each; past seven, tighter still (the eighth fell below the panel: a review).
+  setClass($("providers"), rows.size > 7 ? "compact tight" : rows.size > 4 ? "compact" : "");
 }
 
 function buildAlertPool() {

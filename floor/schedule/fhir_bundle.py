@@ -371,7 +371,8 @@ def _appointment(
         for c in concept.coding or []
         if c.code
     ]
-    visit_type = next((c for c in codes if clinic.visit_type(c) is not None), codes[0] if codes else "")
+    # The clinic's codes are lower case; an EHR's may not be ("NEW"), as CSV files' and practitioner ids may not.
+    visit_type = next((c.lower() for c in codes if clinic.visit_type(c.lower()) is not None), codes[0] if codes else "")
     if not codes:
         problems.append(problem("no appointmentType or serviceType code to match a visit type", "appointmentType"))
     if problems and not books_nothing(a.status or ""):

@@ -172,6 +172,24 @@ def test_a_provider_is_red_only_with_a_cascade_raised_and_room_names_show_whole(
         assert whole, labels.nth(i).inner_text()
 
 
+def test_eight_providers_all_show_on_the_wall(module_server: ServerProcess, screens: Screens) -> None:
+    """The eighth provider's row fell below the panel at 1920x1080 (a review)."""
+    initials = ["JK", "DO", "MS", "AH", "LP", "OH", "IC", "GB"]
+    board = msgspec.structs.replace(
+        _board(["en"]), delays=[HallwayDelay(i, 12, name=f"Dr. Provider {i}") for i in initials]
+    )
+    wall = _open_on_feed(screens, f"{module_server.url}/board.html", board)
+    wall.locator("tr[data-provider='GB']").wait_for(timeout=10_000)
+    inside = wall.evaluate(
+        """() => {
+            const edge = document.querySelector('.providers').getBoundingClientRect().bottom + 1;
+            return [...document.querySelectorAll('tr[data-provider]')]
+                .every(r => r.getBoundingClientRect().bottom <= edge);
+        }"""
+    )
+    assert inside
+
+
 def test_only_whole_alerts_show_and_the_rest_are_counted(module_server: ServerProcess, screens: Screens) -> None:
     board = _board(["en"])
     many = [HallwayAlert(f"x{i}", "cascade", ago(1), True, False, "MS", lateness=1) for i in range(10)]

@@ -172,6 +172,12 @@ def test_a_logical_reference_without_its_type_is_the_attender_by_the_participant
     assert "participant" in _refused(_bundle(unknown_role))  # no role, no type: not taken for a practitioner
 
 
+def test_a_visit_type_code_in_capitals_is_the_clinics() -> None:
+    """The clinic's codes are lower case; an EHR's "NEW" was refused (CSV files and practitioner ids match any case)."""
+    appointment = _appointment(_actor("Practitioner/kim"), appointmentType={"coding": [{"code": "NEW"}]})
+    assert _read(_bundle(appointment)).visit_type == "new"
+
+
 def _searchset(appointment: dict[str, Any], **bundle: Any) -> dict[str, Any]:
     entry = {"resource": appointment, "search": {"mode": "match"}}
     return {"resourceType": "Bundle", "type": "searchset", "entry": [entry], **bundle}
