@@ -197,6 +197,8 @@ def _time(text: str, clinic: Clinic, day: dt.date) -> dt.datetime | None:
         if "T" not in text.upper() and " " not in text.strip():
             # A date alone would book the visit at midnight.
             raise ValueError(f"time {text!r} is a date without a time: write 08:00, or a date and time")
+        if full.tzinfo is None:
+            _exists(text, full.replace(tzinfo=clinic.tz), clinic)  # clinic time, as a bare HH:MM is
         return full
     try:
         # Spreadsheets write 9:05 as often as 09:05 (and Python 3.11's fromisoformat takes only the latter).
@@ -213,9 +215,14 @@ def _time(text: str, clinic: Clinic, day: dt.date) -> dt.datetime | None:
             f"time {text!r} has an offset but no date; a time without a date is clinic time: write "
             f"08:00, or a full date and time with its offset like {example}"
         )
-    local = clinic.local(day, at)
+    return _exists(text, clinic.local(day, at), clinic)
+
+
+def _exists(text: str, local: dt.datetime, clinic: Clinic) -> dt.datetime:
+    """`local`, if the clinic's clocks show it that day: 02:30 on the morning they go forward is no moment (taken,
+    it was booked at 03:30; written with its date too, it still was: a review)."""
     back = local.astimezone(dt.UTC).astimezone(clinic.tz)
     if back.replace(tzinfo=None) != local.replace(tzinfo=None):
-        # 02:30 on the morning the clocks go forward: no such moment; taken, it was booked at 03:30.
+        day = local.date()
         raise ValueError(f"time {text!r} does not exist on {day} in {clinic.timezone}: the clocks go forward over it")
     return local

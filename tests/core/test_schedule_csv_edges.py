@@ -169,9 +169,11 @@ def test_a_date_without_a_time_is_refused_not_booked_at_midnight() -> None:
 # The days the clocks change
 
 
-def test_a_time_the_clocks_skip_is_refused_not_booked_an_hour_later() -> None:
+@pytest.mark.parametrize("written", ["02:30", "2026-03-08T02:30", "2026-03-08 02:30:00"])
+def test_a_time_the_clocks_skip_is_refused_not_booked_an_hour_later(written: str) -> None:
+    """Written with its date too (and no offset: clinic time), it was booked at 03:30 (a review)."""
     spring_forward = dt.date(2026, 3, 8)  # America/Chicago: 02:00 becomes 03:00
-    body = HEADER + b"A1,02:30,kim,new,Night Owl,,\nA2,09:00,kim,follow,Ann Lee,,\n"
+    body = HEADER + f"A1,{written},kim,new,Night Owl,,\nA2,09:00,kim,follow,Ann Lee,,\n".encode()
     with pytest.raises(ScheduleRefused) as refused:
         read(body, Format.csv, CLINIC, spring_forward)
     (problem,) = refused.value.problems
