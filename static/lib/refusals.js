@@ -48,7 +48,9 @@ export function refusalText(err, { signingIn = false } = {}) {
     }
     case "unauthenticated":
       if (!signingIn) return t("refused.signed_out");
-      return err.retryAfter ? t("refused.sign_in_wait", { when: within(err.retryAfter) }) : t("refused.sign_in");
+      if (!err.retryAfter) return t("refused.sign_in");
+      // A wait of a second at most: another sign-in with this id or from this network is being checked.
+      return err.retryAfter <= 1 ? t("refused.sign_in_busy") : t("refused.sign_in_wait", { when: within(err.retryAfter) });
     case "forbidden": return t("refused.forbidden");
     // A wall's pairing code mistyped (or expired): the code is what to check, nothing was removed.
     case "not_found": return body.field === "code" ? t("refused.pair_code") : t("refused.not_found");
