@@ -428,6 +428,16 @@ def test_a_spanish_tablet_says_a_refusal_in_spanish_naming_the_field(server: Ser
     wrong.wait_for(timeout=10_000)
     assert "Wrong" not in wrong.inner_text(), wrong.inner_text()
 
+    def busy(route) -> None:  # the answer to a sign-in while another with the id is checked (a second's wait)
+        body = {"error": "unauthenticated", "message": "Another sign-in with this staff id ... is being checked"}
+        route.fulfill(status=401, headers={"Retry-After": "1"}, json=body)
+
+    tablet.route("**/api/sign-in", busy)
+    tablet.fill("#signin-secret", "0000")  # the form clears it after a refusal
+    tablet.click("#signin-submit")
+    tablet.locator("#sign-in-message", has_text="comprobando").wait_for(timeout=10_000)
+    tablet.unroute("**/api/sign-in", busy)
+
     sign_in_page(tablet, PEOPLE[Role.front_desk][0], PIN)
     tablet.locator("#title-front_desk", has_text="Recepción").wait_for(timeout=10_000)
     before = httpx.get(f"{server.url}/api/clinics/{CLINIC}/board", headers=desk, timeout=10).json()["seq"]
