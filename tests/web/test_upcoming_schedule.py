@@ -5,8 +5,10 @@ when the clinic day opens; kept across a restart, and booked by a server that st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import msgspec
@@ -18,6 +20,7 @@ from floor.clock import ManualClock
 from floor.core.access import Role
 from floor.core.events import AlertRaised
 from floor.fanout import Hub
+from floor.floors import Floors
 from floor.runtime import ClinicRuntime
 from floor.schedule import Format, book_upcoming, import_schedule
 from floor.schedule.upcoming import UpcomingSchedule
@@ -137,8 +140,9 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.mark.anyio
-async def test_a_kept_schedule_the_clinic_can_no_longer_take_is_reported_and_dropped(tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def _kept_for_tomorrow(tmp_path: Path) -> AsyncIterator[tuple[ManualClock, Floors, ClinicRuntime]]:
+    """A server in the evening, with tomorrow's file kept by a manager."""
     clock = ManualClock(EVENING)
     floors = test_floors(tmp_path, [quiet_clinic()], clock=clock, tick_seconds=3600)
     await floors.start()
@@ -147,6 +151,14 @@ async def test_a_kept_schedule_the_clinic_can_no_longer_take_is_reported_and_dro
         await import_schedule(
             runtime, _tomorrows_csv(), Format.csv, TOMORROW, "mgr-dana", "t1", Role.manager, floors.upcoming
         )
+        yield clock, floors, runtime
+    finally:
+        await floors.stop()
+
+
+@pytest.mark.anyio
+async def test_a_kept_schedule_the_clinic_can_no_longer_take_is_reported_and_dropped(tmp_path: Path) -> None:
+    async with _kept_for_tomorrow(tmp_path) as (clock, floors, runtime):
         # Dr Silva left the clinic overnight: her appointment can no longer be booked.
         runtime.clinic = msgspec.structs.replace(
             runtime.clinic, providers=[p for p in runtime.clinic.providers if p.id != "silva"]
@@ -170,8 +182,6 @@ async def test_a_kept_schedule_the_clinic_can_no_longer_take_is_reported_and_dro
         await runtime.raise_alert(again)
         await runtime.raise_alert(AlertRaised(alert.id, "schedule", alert.detail))
         assert [e.type for e in runtime.events] == ["alert_raised"]
-    finally:
-        await floors.stop()
 
 
 @pytest.mark.anyio
@@ -262,14 +272,7 @@ async def test_a_file_imported_for_today_supersedes_the_one_kept_for_today(tmp_p
     """The evening's file was kept for tomorrow; in the morning, before it was booked (the server down at
     midnight), a fresh extract moved Maria Lopez to 10:30 with Dr Okafor. Booked afterwards, the kept file moved
     her back (a review)."""
-    clock = ManualClock(EVENING)
-    floors = test_floors(tmp_path, [quiet_clinic()], clock=clock, tick_seconds=3600)
-    await floors.start()
-    runtime = floors.get("riverside")
-    try:
-        await import_schedule(
-            runtime, _tomorrows_csv(), Format.csv, TOMORROW, "mgr-dana", "t1", Role.manager, floors.upcoming
-        )
+    async with _kept_for_tomorrow(tmp_path) as (clock, floors, runtime):
         clock.set(dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC))  # 6:00 on the 24th in Chicago
         runtime.tick()
         fresh = _tomorrows_csv().replace(b"EHR-1001,08:00,kim,new", b"EHR-1001,10:30,okafor,new")
@@ -278,5 +281,3 @@ async def test_a_file_imported_for_today_supersedes_the_one_kept_for_today(tmp_p
         await book_upcoming(runtime, floors.upcoming)  # the day's booking, late: nothing older left to book
         [maria] = [v for v in runtime.floor.visits.values() if v.external_id == "EHR-1001"]
         assert (maria.provider, maria.start.astimezone(runtime.clinic.tz).time()) == ("okafor", dt.time(10, 30))
-    finally:
-        await floors.stop()
