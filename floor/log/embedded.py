@@ -45,7 +45,12 @@ _decoder = msgspec.json.Decoder(Record | list[Record])
 ROOM_AFTER_FULL = 16 * 1024
 #: The small file a log that failed to write creates and removes to see whether the disk takes writes again.
 PROBE_NAME = ".floor-write-probe"
-#: What /readyz says while a clinic's day file was replaced under the running server (the log names the file).
+#: What a tap to a clinic whose day file was replaced under the running server is told (the log names the file).
+REPLACED_TAP = (
+    "the clinic's log was replaced, changed or removed on the disk while the server ran (a backup restored?): "
+    "taps are refused until the server is restarted"
+)
+#: What /readyz says meanwhile.
 REPLACED = (
     "a clinic's log file was replaced, changed or removed on the disk while the server ran: its taps are refused "
     "until the server is restarted (run `floor check` first; the server's log names the file)"
@@ -173,7 +178,7 @@ class _Clinic:
     broken: bool = False
     #: The day file was replaced, changed or removed by something else while open (a backup restored over a
     #: running server): this server's idea of the log is not the disk's, so nothing is appended until a restart.
-    replaced: str | None = None
+    replaced: bool = False
 
 
 @dataclass
@@ -222,16 +227,20 @@ class EmbeddedLog(EventLog):
         return [dt.date.fromisoformat(p.stem) for p in self.files.list(c.directory, "????-??-??.log")]
 
     def _read(self, c: _Clinic, day: dt.date, *, repair: bool = False) -> list[Record]:
+        return self._read_sized(c, day, repair=repair)[0]
+
+    def _read_sized(self, c: _Clinic, day: dt.date, *, repair: bool = False) -> tuple[list[Record], int]:
+        """A day's records, and the length of its file once read (cut back to its intact part if repaired)."""
         path = self._path(c, day)
         data = self.files.read(path)
         records, intact = scan(data, str(path))
         if intact < len(data):
             if repair:
                 self._quarantine(path, data, intact, records)
-            else:
-                # An older day (only the newest is appended to): left as it is; `floor check --repair` moves it.
-                log.warning("torn_record_ignored", file=str(path), offset=intact, bytes=len(data) - intact)
-        return records
+                return records, intact
+            # An older day (only the newest is appended to): left as it is; `floor check --repair` moves it.
+            log.warning("torn_record_ignored", file=str(path), offset=intact, bytes=len(data) - intact)
+        return records, len(data)
 
     def _quarantine(self, path: Path, data: bytes, intact: int, records: list[Record]) -> None:
         """Move a damaged tail beside the log, then cut the log back to its intact part. A torn write of a
@@ -265,17 +274,20 @@ class EmbeddedLog(EventLog):
         c = _Clinic(self.data_dir / clinic)
         recent: list[Record] = []
         for i, day in enumerate(reversed(self._days(c))):
-            records = self._read(c, day, repair=i == 0)
+            if i == 0:
+                # The newest day file, repaired, as this server found it: the first append opens it again and
+                # checks that it is still so (a backup restored between the start and the first tap would
+                # otherwise be appended to).
+                records, c.size = self._read_sized(c, day, repair=True)
+                c.day = day
+            else:
+                records = self._read(c, day)
             if records and not recent:
                 c.last_seq = records[-1].event.seq
                 recent = records
             elif records:
                 recent = records + recent
                 break
-        if days := self._days(c):
-            # The newest day file as this server found it: the first append opens it again and checks that it
-            # is still so (a backup restored between the start and the first tap would otherwise be appended to).
-            c.day, c.size = days[-1], len(self.files.read(self._path(c, days[-1])))
         horizon = recent[-1].event.at if recent else None
         for r in recent:
             if r.receipt is not None and horizon - r.event.at <= self.receipt_ttl:
@@ -317,8 +329,8 @@ class EmbeddedLog(EventLog):
 
     def _write(self, c: _Clinic, records: Sequence[Record]) -> None:
         event = records[0].event
-        if c.replaced is not None:
-            raise LogUnavailable(c.replaced)
+        if c.replaced:
+            raise LogUnavailable(REPLACED_TAP)
         if c.broken:
             self._cut_back(c)
         if c.day != event.day or c.handle is None:
@@ -400,10 +412,7 @@ class EmbeddedLog(EventLog):
             with contextlib.suppress(OSError):
                 c.handle.close()
             c.handle = None
-        c.replaced = (
-            "the clinic's log was replaced, changed or removed on the disk while the server ran (a backup "
-            "restored?): taps are refused until the server is restarted"
-        )
+        c.replaced = True
         log.error(
             "log_file_replaced",
             clinic=c.directory.name,
@@ -412,7 +421,7 @@ class EmbeddedLog(EventLog):
             then="taps to this clinic are refused until a restart reads the log as it is now: stop the server, "
             "run `floor check`, start it",
         )
-        return LogUnavailable(c.replaced)
+        return LogUnavailable(REPLACED_TAP)
 
     def _failed(self, c: _Clinic, what: str, e: OSError, wanted: int) -> LogUnavailable:
         """Remember the failure for /readyz, and the answer for the tap (503 with Retry-After)."""
@@ -455,7 +464,7 @@ class EmbeddedLog(EventLog):
         now, and the disk must take a small file and have room for the record that failed and more."""
         broken = [c for c in self._clinics.values() if c.broken]
         if self._failure is None and not broken:
-            return REPLACED if any(c.replaced is not None for c in self._clinics.values()) else None
+            return REPLACED if any(c.replaced for c in self._clinics.values()) else None
         try:
             async with asyncio.timeout(timeout):
                 if broken:
@@ -477,7 +486,7 @@ class EmbeddedLog(EventLog):
             return f"the embedded log's disk did not answer within {timeout:g} s after a failed write"
         if any(c.broken for c in self._clinics.values()):
             return "the embedded log could not cut a failed write back: taps are refused until it can"
-        if any(c.replaced is not None for c in self._clinics.values()):
+        if any(c.replaced for c in self._clinics.values()):
             return REPLACED
         return self._failure.sentence if self._failure is not None else None
 
