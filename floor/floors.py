@@ -71,9 +71,11 @@ class Floors:
         self.sessions = sessions or Sessions(directory or EmbeddedDirectory(None), SystemClock())
         #: This server's own registry: several Floors in one process (the tests) count apart.
         self.metrics = Metrics()
-        self.runtimes = {c.id: ClinicRuntime(c, event_log, self.clock, self.hub, metrics=self.metrics) for c in clinics}
-        for runtime in self.runtimes.values():
-            runtime.reads.kept = self.upcoming  # where each day's clinic file is kept, and read for past days
+        # Each reads a past day by the clinic file it ran on, kept beside the log in `upcoming`.
+        self.runtimes = {
+            c.id: ClinicRuntime(c, event_log, self.clock, self.hub, metrics=self.metrics, kept=self.upcoming)
+            for c in clinics
+        }
         #: The day whose clinic file this server has kept, per clinic.
         self._kept_clinic: dict[str, dt.date] = {}
         self.metrics.watch(self.hub, self.runtimes.values)
@@ -229,10 +231,9 @@ class Floors:
         while True:
             for runtime in self.runtimes.values():
                 try:
-                    await self.log.prune(runtime.id, oldest_kept(runtime.floor.day, self.retention_days))
-                    await self.upcoming.forget_clinics_before(
-                        runtime.id, oldest_kept(runtime.floor.day, self.retention_days)
-                    )
+                    oldest = oldest_kept(runtime.floor.day, self.retention_days)
+                    await self.log.prune(runtime.id, oldest)
+                    await self.upcoming.forget_clinics_before(runtime.id, oldest)
                 except LogUnavailable as e:
                     log.warning("prune_postponed", clinic=runtime.id, error=str(e))
                 except Exception:

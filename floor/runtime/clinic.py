@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from floor.clock import Clock
 from floor.config import Clinic
@@ -36,6 +37,9 @@ from floor.runtime.today import Today
 from floor.runtime.writer import Answer, Idempotency, Writer
 from floor.wire import Board, ClinicSummary, LatenessOverDay, LearnedAnswer, ProviderDelay, VisitHistory
 
+if TYPE_CHECKING:
+    from floor.schedule.upcoming import Upcoming  # floor.schedule imports the runtime
+
 
 class ClinicRuntime:
     def __init__(
@@ -47,12 +51,13 @@ class ClinicRuntime:
         retain: int = 50_000,
         metrics: Metrics | None = None,
         ids: Ids | None = None,
+        kept: Upcoming | None = None,
     ) -> None:
         self.metrics = metrics or Metrics()
         self.log = event_log
         self.hub = hub
         self.today = Today(clinic, clock, ids if ids is not None else secure())
-        self.reads = ReadModels(self.today, event_log)
+        self.reads = ReadModels(self.today, event_log, kept)
         self.feed = FeedCache(self.today, self.reads, hub, self.metrics, retain)
         self.writer = Writer(self.today, self.feed, event_log, self.metrics)
         self.follower = Follower(self.today, self.writer, self.feed, event_log, self.metrics)

@@ -25,9 +25,6 @@ from floor.core.projection import (
 from floor.days import alerts_raised, closed_at, day_measures, first_unfoldable, fold_day, unfoldable
 from floor.log.base import EventLog
 from floor.runtime.today import Today
-
-if TYPE_CHECKING:
-    from floor.schedule.upcoming import Upcoming  # floor.schedule imports the runtime
 from floor.wire import (
     Board,
     ClinicSummary,
@@ -42,13 +39,16 @@ from floor.wire import (
     VisitHistory,
 )
 
+if TYPE_CHECKING:
+    from floor.schedule.upcoming import Upcoming  # floor.schedule imports the runtime
+
 
 class ReadModels:
-    def __init__(self, today: Today, event_log: EventLog) -> None:
+    def __init__(self, today: Today, event_log: EventLog, kept: Upcoming | None = None) -> None:
         self.today = today
         self.log = event_log
-        #: Where the clinic file each day ran on is kept (floor.schedule.upcoming; set by Floors).
-        self.kept: Upcoming | None = None
+        #: Where the clinic file each day ran on is kept (floor.schedule.upcoming); None: today's file for all.
+        self.kept = kept
 
     async def clinic_on(self, day: dt.date) -> Clinic:
         """The clinic file `day` ran on: today's for today, a past day's as kept when it ran (today's file for a
