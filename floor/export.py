@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import io
 import uuid
+from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.encounter import Encounter
@@ -130,6 +131,18 @@ def _stage_extension(stage: Stage) -> list[dict]:
     return [{"url": STAGE_EXTENSION, "valueCode": stage.value}]
 
 
+def _patient(patient_id: str | None) -> dict[str, Any]:
+    """The patient as the schedule named them (floor.schedule.fhir_bundle._patient_id), for the EHR to match."""
+    if not patient_id:
+        return {}
+    if patient_id.startswith("Patient/"):
+        return {"reference": patient_id}
+    system, _, value = patient_id.rpartition("|")
+    if ":" in system and value:  # a FHIR identifier's system|value, as read from a Bundle
+        return {"identifier": {"system": system, "value": value}}
+    return {"identifier": {"value": patient_id}}  # a CSV's patient_id
+
+
 def encounter(clinic: Clinic, day: dt.date, visit: Visit, closed: bool = False) -> Encounter:
     """One visit as an R4 Encounter, validated. `closed`: the day is over, so a visit still open (never
     checked out, or never marked a no-show) ended in a way Floor was not told: its status is `unknown`."""
@@ -196,7 +209,7 @@ def encounter(clinic: Clinic, day: dt.date, visit: Visit, closed: bool = False) 
                 ]
             }
         ],
-        "subject": {"display": visit.patient_name},
+        "subject": {"display": visit.patient_name, **_patient(getattr(visit, "patient_id", None))},
         "participant": [participant],
         "serviceProvider": {"display": clinic.name},
         "extension": _stage_extension(visit.stage),

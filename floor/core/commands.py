@@ -23,6 +23,8 @@ class BookVisit(Struct, frozen=True):
     external_id: str | None = None
     #: The system (namespace URI) of that id in the EHR, when the schedule gave one (a FHIR identifier's).
     external_system: str | None = None
+    #: The patient's id in the EHR, when the schedule gave one (floor.core.schedule.Appointment.patient_id).
+    patient_id: str | None = None
     #: A walk-in booked after they came: they came this many minutes before the tap (1 to MAX_MINUTES_AGO; 0: as
     #: booked). Not for a scheduled visit.
     minutes_ago: int = 0

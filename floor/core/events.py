@@ -30,6 +30,8 @@ class VisitBooked(Struct, tag="visit_booked", frozen=True):
     token: str | None = None
     #: A walk-in booked late: when they came (BookVisit.minutes_ago), their `start` too; None: at the event's time.
     happened: dt.datetime | None = None
+    #: The patient's id in the EHR, when the schedule gave one.
+    patient_id: str | None = None
 
 
 class VisitRescheduled(Struct, tag="visit_rescheduled", frozen=True):

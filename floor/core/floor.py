@@ -93,6 +93,8 @@ class Visit(Struct):
     external_id: str | None = None
     #: That id's system in the EHR, if the schedule gave one: the export names the appointment by both.
     external_system: str | None = None
+    #: The patient's id in the EHR, when the schedule gave one: a rebooked appointment is not a second visit.
+    patient_id: str | None = None
     #: Its three characters on the wall (the hallway shows no id and no name), distinct among the day's visits.
     token: str = ""
     #: Who booked it (the booking event's actor): a walk-in booked by mistake is taken off by them, or a manager.
@@ -430,6 +432,7 @@ class Floor:
             c.external_system,
             token=self.ids.token(self._tokens),
             happened=happened,
+            patient_id=c.patient_id,
         )
 
     def _room(self, room_id: str) -> Room:
@@ -894,6 +897,7 @@ class Floor:
                     times={stage: c.happened or event.at},
                     external_id=c.external_id,
                     external_system=c.external_system,
+                    patient_id=c.patient_id,
                     token=c.token or legacy_token(c.visit),
                     booked_by=event.actor,
                     booked_seq=event.seq,

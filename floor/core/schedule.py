@@ -20,7 +20,7 @@ from floor.core.commands import BookVisit, Command, RescheduleVisit, TakeStep, T
 from floor.core.errors import Refusal, Why
 from floor.core.events import Event
 from floor.core.floor import Floor, Visit
-from floor.core.journey import Stage
+from floor.core.journey import ENDS, Stage
 from floor.core.text import unreadable
 
 
@@ -77,6 +77,9 @@ class Appointment(Struct, frozen=True):
     resource: str | None = None
     #: The system of the external id in the EHR (a FHIR Appointment identifier's), if given.
     external_system: str | None = None
+    #: The patient in the EHR (a CSV's `patient_id`, a FHIR Patient's identifier or reference), if given: an
+    #: appointment rebooked under a new id for a patient already on the floor is not booked twice.
+    patient_id: str | None = None
 
     def problem(self, message: str, field: str | None = None) -> Problem:
         return Problem(self.where, message, field, self.line, self.entry, self.resource)
@@ -167,6 +170,12 @@ def check(clinic: Clinic, day: dt.date, appointments: list[Appointment]) -> list
             )
         else:
             seen[a.external_id] = a
+        if a.patient_id is not None:
+            if len(a.patient_id) > MAX_EXTERNAL_ID:
+                too_long = f"the patient's id is longer than {MAX_EXTERNAL_ID} characters"
+                problems.append(a.problem(too_long, "patient_id"))
+            elif why := unreadable("patient_id", a.patient_id):
+                problems.append(a.problem(why, "patient_id"))
         if books_nothing(a.status):
             continue  # nothing to book: a cancelled appointment may have lost its time
         if clinic.provider(a.provider) is None:
@@ -231,8 +240,12 @@ def plan(floor: Floor, day: dt.date, appointments: list[Appointment], tap: Tap) 
     summary = Summary(day)
     events: list[Event] = []
     rows: dict[int, RowResult] = {}
+    here = _here_by_patient(scratch, appointments)
     for a in appointments:
         visit = scratch.by_external_id(a.external_id)
+        if visit is None and a.patient_id and (twin := here.get(a.patient_id)) is not None and _books(a):
+            summary.count(_rebooked(a, twin))
+            continue
         command, row = _row(scratch, a, visit)
         if command is not None:
             try:
@@ -246,6 +259,35 @@ def plan(floor: Floor, day: dt.date, appointments: list[Appointment], tap: Tap) 
         summary.count(row)
     summary.seq = scratch.seq
     return Planned(summary, events, rows)
+
+
+def _books(a: Appointment) -> bool:
+    return STATUSES[a.status] is Intent.book
+
+
+def _here_by_patient(floor: Floor, appointments: list[Appointment]) -> dict[str, Visit]:
+    """Patients here now (arrived, not yet checked out) by their id in the EHR, whose own appointment the file no
+    longer books (cancelled, or left out): an EHR that cancels and rebooks a patient at check-in (a new appointment
+    id) then sends a second appointment for someone already in a room. Booked, it was a phantom patient who never
+    comes, counted a no-show at the end of the day (a review)."""
+    booked = {a.external_id for a in appointments if _books(a)}
+    return {
+        v.patient_id: v
+        for v in floor.visits.values()
+        if v.patient_id and v.stage not in ENDS and v.stage is not Stage.scheduled and v.external_id not in booked
+    }
+
+
+def _rebooked(a: Appointment, twin: Visit) -> RowResult:
+    stage = twin.stage.value.replace("_", " ")
+    return RowResult(
+        a.where,
+        a.external_id,
+        Outcome.not_applied,
+        twin.id,
+        f"patient {a.patient_id!r} is already here ({stage}, the visit of appointment {twin.external_id!r}, which "
+        "this file no longer books): not booked a second time; the floor keeps the visit they came for",
+    )
 
 
 def _row(floor: Floor, a: Appointment, visit: Visit | None) -> tuple[Command | None, RowResult]:
@@ -297,6 +339,7 @@ def _row(floor: Floor, a: Appointment, visit: Visit | None) -> tuple[Command | N
                 notes=a.notes,
                 external_id=a.external_id,
                 external_system=a.external_system,
+                patient_id=a.patient_id,
             ),
             result(Outcome.added),
         )

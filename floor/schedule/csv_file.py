@@ -5,10 +5,11 @@
     A-1002,09:20,kim,follow_up,Sam Chen,,cancelled
 
 `time` is the clinic's local time on the imported day (HH:MM), or a full ISO 8601 date and time (with an
-offset, or without one for clinic time). `notes` (for the team) and `status` (default `booked`; the FHIR
-appointment statuses, see floor.core.schedule.STATUSES) may be left out. Providers and visit types match the
-clinic's whatever their case; statuses whatever their case, spaces, underscores or hyphens (`No Show`).
-Problems name the file's line (where the row starts) and the field.
+offset, or without one for clinic time). `notes` (for the team), `status` (default `booked`; the FHIR
+appointment statuses, see floor.core.schedule.STATUSES) and `patient_id` (the patient's id or MRN in the EHR:
+an appointment rebooked for a patient already here is then not booked twice) may be left out. Providers and
+visit types match the clinic's whatever their case; statuses whatever their case, spaces, underscores or
+hyphens (`No Show`). Problems name the file's line (where the row starts) and the field.
 """
 
 from __future__ import annotations
@@ -25,14 +26,19 @@ from floor.core.schedule import STATUSES, Appointment, Problem
 from floor.core.text import unreadable
 
 REQUIRED = ("external_id", "time", "provider", "visit_type", "patient_name")
-OPTIONAL = ("notes", "status")
+OPTIONAL = ("notes", "status", "patient_id")
 #: A status by its letters alone, so a spreadsheet's `No Show`, `checked_in` or `Canceled` finds its FHIR code.
 STATUS_SPELLINGS = {re.sub("[^a-z]", "", s): s for s in STATUSES} | {"": "booked", "canceled": "cancelled"}
 _BREAKS = re.compile(rb"\r\n|\r|\n")  # the line ends csv counts lines by
 
 
+#: Other names a column goes by in EHR exports.
+ALIASES = {"mrn": "patient_id"}
+
+
 def _column(name: str) -> str:
-    return name.strip().lower().replace(" ", "_").replace("-", "_")
+    column = name.strip().lower().replace(" ", "_").replace("-", "_")
+    return ALIASES.get(column, column)
 
 
 def read_csv(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appointment], list[Problem]]:
@@ -117,6 +123,7 @@ def read_csv(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appointmen
                 row["patient_name"],
                 row.get("notes", ""),
                 line=line,
+                patient_id=row.get("patient_id") or None,
             )
         )
     return appointments, problems

@@ -305,6 +305,7 @@ def _appointment(
     start = a.start if isinstance(a.start, dt.datetime) else None
     practitioners: list[_Practitioner] = []
     patient_name = ""
+    patient_id: str | None = None
     problems: list[Problem] = []
     try:
         for n, participant in enumerate(a.participant or []):
@@ -325,6 +326,7 @@ def _appointment(
                 except OverflowError:  # a placeholder year (9999): the start is refused below, not a 500
                     at = None
                 patient_name = _patient_name(target, at) or actor.display or ""
+                patient_id = _patient_id(target, actor)
                 if not patient_name:
                     problems.append(problem("the patient has no name to show", f"participant[{n}].actor"))
     except _InvalidEntry:
@@ -390,8 +392,27 @@ def _appointment(
             entry=i,
             resource=name,
             external_system=external_system,
+            patient_id=patient_id,
         )
     ], []
+
+
+def _patient_id(patient: FHIRResourceModel | None, actor: Reference) -> str | None:
+    """The patient as the EHR knows them across files: an identifier (an MRN first), else a reference to the
+    Patient resource by its id. Not a `urn:uuid:` reference, which names a resource within one Bundle only."""
+    identifiers = [*(getattr(patient, "identifier", None) or []), *([actor.identifier] if actor.identifier else [])]
+    usable = [i for i in identifiers if i.value]
+    medical = [i for i in usable if any(c.code == "MR" for c in (i.type.coding or [] if i.type else []))]
+    if chosen := (medical or usable)[:1]:
+        return f"{chosen[0].system}|{chosen[0].value}" if chosen[0].system else chosen[0].value
+    reference = actor.reference or ""
+    if reference.startswith("#"):
+        return None  # a contained resource's id is the Appointment's own
+    if patient is not None and getattr(patient, "id", None):
+        return f"Patient/{patient.id}"
+    if reference.startswith("urn:") or "Patient/" not in reference:
+        return None
+    return "Patient/" + reference.rsplit("Patient/", 1)[1].split("/_history", 1)[0]
 
 
 def _performs(participant: AppointmentParticipant) -> bool:

@@ -372,3 +372,19 @@ def test_an_appointment_id_in_the_ehrs_namespace_is_exported_in_it() -> None:
         ("https://ehr.example.org/appointments", "EHR-1001"),
     ]
     assert enc.appointment[0].identifier.system == "https://ehr.example.org/appointments"
+
+
+@pytest.mark.parametrize(
+    ("patient_id", "subject"),
+    [
+        ("Patient/pt-9", {"reference": "Patient/pt-9"}),
+        ("urn:oid:1.2.3|77", {"identifier": {"system": "urn:oid:1.2.3", "value": "77"}}),
+        ("00123", {"identifier": {"value": "00123"}}),
+        (None, {}),
+    ],
+)
+def test_the_patient_the_schedule_named_is_the_encounters_subject(patient_id: str | None, subject: dict) -> None:
+    day = Day()
+    day.tap(BookVisit("Ann Lee", "kim", "follow", NINE, external_id="A-1", patient_id=patient_id))
+    (enc,) = _by_visit(encounters(CLINIC, DAY, day.events)).values()
+    assert enc.subject.model_dump(exclude_none=True) == {"display": "Ann Lee", **subject}

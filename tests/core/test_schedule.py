@@ -335,3 +335,67 @@ def test_a_bundles_appointment_identifier_keeps_its_system() -> None:
     floor = Floor(CLINIC, DAY, ids=Ids.seeded())
     _store(floor, plan(floor, DAY, list(rows.values()), TAP).events)
     assert floor.by_external_id("EHR-1001").external_system == "https://ehr.example.org/appointments"
+
+
+def _for(patient: str, external_id: str, start: str, status: str = "booked", name: str = "Maria Lopez") -> Appointment:
+    return msgspec.structs.replace(_appointment(external_id, start, status=status, name=name), patient_id=patient)
+
+
+def _arrived(floor: Floor, external_id: str) -> None:
+    visit = floor.by_external_id(external_id)
+    assert visit is not None
+    floor.apply(floor.decide(TakeStep(visit.id, Stage.arrived), TAP))
+
+
+def test_a_patient_here_whose_appointment_the_ehr_cancelled_and_rebooked_is_not_booked_twice() -> None:
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded())
+    _store(floor, plan(floor, DAY, [_for("MRN-77", "A-1", "09:00")], TAP).events)
+    _arrived(floor, "A-1")
+    # At check-in the EHR cancelled A-1 and booked A-2 for the same patient (another id): the next file says so.
+    planned = plan(floor, DAY, [_for("MRN-77", "A-1", "09:00", "cancelled"), _for("MRN-77", "A-2", "09:00")], TAP)
+    assert planned.events == []
+    cancel, rebooked = planned.summary.rows
+    assert cancel.outcome is Outcome.not_applied  # she is here: her visit is not cancelled either
+    assert rebooked.outcome is Outcome.not_applied and rebooked.visit == floor.by_external_id("A-1").id
+    assert "MRN-77" in rebooked.reason and "already here" in rebooked.reason
+    # A file that leaves A-1 out altogether is read the same way, and again the same (nothing stored).
+    assert plan(floor, DAY, [_for("MRN-77", "A-2", "09:00")], TAP).events == []
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        _for("MRN-77", "A-2", "11:00"),  # a second appointment the same day, the first still booked in the file
+        _for("MRN-78", "A-2", "09:00"),  # another patient
+        _appointment("A-2", "09:00"),  # no patient id: nothing to match by
+    ],
+)
+def test_other_appointments_of_the_day_are_booked(second: Appointment) -> None:
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded())
+    _store(floor, plan(floor, DAY, [_for("MRN-77", "A-1", "09:00")], TAP).events)
+    _arrived(floor, "A-1")
+    first = _for("MRN-77", "A-1", "09:00")
+    rows = [first, second] if second.start == _at("11:00") else [second]
+    planned = plan(floor, DAY, rows, TAP)
+    assert [r.outcome for r in planned.summary.rows][-1] is Outcome.added
+
+
+def test_a_rebooking_before_the_patient_came_cancels_one_and_books_the_other() -> None:
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded())
+    _store(floor, plan(floor, DAY, [_for("MRN-77", "A-1", "09:00")], TAP).events)
+    planned = plan(floor, DAY, [_for("MRN-77", "A-1", "09:00", "cancelled"), _for("MRN-77", "A-2", "09:30")], TAP)
+    assert [r.outcome for r in planned.summary.rows] == [Outcome.cancelled, Outcome.added]
+    _store(floor, planned.events)
+    assert floor.by_external_id("A-2").patient_id == "MRN-77"
+
+
+def test_a_patient_id_is_read_from_a_csv_column_or_its_mrn() -> None:
+    for column in ("patient_id", "MRN"):
+        header = f"external_id,time,provider,visit_type,patient_name,{column}\n"
+        body = header + "A,09:05,kim,follow,Ann,00123\nB,09:10,kim,follow,Bo,\n"
+        first, second = read(body.encode(), Format.csv, CLINIC, DAY)
+        assert (first.patient_id, second.patient_id) == ("00123", None)
+    long = "external_id,time,provider,visit_type,patient_name,patient_id\nA,09:05,kim,follow,Ann," + "9" * 200 + "\n"
+    with pytest.raises(ScheduleRefused) as refused:
+        read(long.encode(), Format.csv, CLINIC, DAY)
+    assert [p.field for p in refused.value.problems] == ["patient_id"]

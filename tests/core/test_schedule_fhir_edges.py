@@ -296,3 +296,48 @@ def test_a_contained_resource_of_no_known_type_is_a_problem_not_a_crash(kind: An
     assert [(p.entry, p.field, p.message) for p in problems] == [
         (0, "contained[0].resourceType", f"unknown resourceType {kind!r}")
     ]
+
+
+@pytest.mark.parametrize(
+    ("patient", "entries", "expected"),
+    [
+        # an MRN among the Patient's identifiers is taken first
+        (
+            _actor("Patient/pt-1"),
+            [
+                {
+                    "resourceType": "Patient",
+                    "id": "pt-1",
+                    "name": [{"text": "Ann Lee"}],
+                    "identifier": [
+                        {"system": "urn:ssn", "value": "x"},
+                        {"system": "urn:mrn", "value": "77", "type": {"coding": [{"code": "MR"}]}},
+                    ],
+                }
+            ],
+            "urn:mrn|77",
+        ),
+        # the Patient's id when it has no identifier
+        (
+            _actor("Patient/pt-1"),
+            [{"resourceType": "Patient", "id": "pt-1", "name": [{"text": "Ann Lee"}]}],
+            "Patient/pt-1",
+        ),
+        # a reference to a Patient outside the Bundle, absolute and versioned
+        (_actor("https://ehr.example.org/fhir/Patient/pt-9/_history/3", display="Ann Lee"), [], "Patient/pt-9"),
+        # a logical reference by identifier
+        (
+            {"actor": {"type": "Patient", "display": "Ann Lee", "identifier": {"value": "M-5"}}, "status": "accepted"},
+            [],
+            "M-5",
+        ),
+        # a reference within this Bundle only names nobody across files
+        (_actor("urn:uuid:6f1c0b9e-0000-4000-8000-000000000001", display="Ann Lee", type="Patient"), [], None),
+    ],
+)
+def test_the_patient_is_known_by_an_identifier_or_their_resource_id(
+    patient: dict[str, Any], entries: list[dict[str, Any]], expected: str | None
+) -> None:
+    appointment = _appointment(_actor("Practitioner/kim"))
+    appointment["participant"][0] = patient
+    assert _read(_bundle(appointment, *entries)).patient_id == expected
