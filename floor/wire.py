@@ -192,6 +192,9 @@ class Board(Struct):
     plans: list[VisitPlan] = []
     #: True while the server cannot reach a shared log: this board may be behind.
     stale: bool = False
+    #: How many times faster than real time the clinic's clock runs: 1, but in a rehearsal (`floor demo`).
+    #: A sign-in's end is real time, so a tablet does not show it on a clinic clock that runs fast.
+    clock_speed: float = 1.0
 
 
 class ErrorBody(Struct, omit_defaults=True):

@@ -77,6 +77,7 @@ class ReadModels:
             stale=self.today.stale,
             presence=[f.presence_view(p.id) for p in c.providers],
             plans=[visit_plan(v, c) for v in f.visits.values()],
+            clock_speed=getattr(self.today.clock, "factor", 1.0),  # a ScaledClock's (floor/clock.py)
         )
 
     def delays(self) -> list[ProviderDelay]:

@@ -106,6 +106,7 @@ function apply(msg) {
       Object.assign(board, {
         name: String(b.name),
         timezone: b.timezone,
+        clockSpeed: Number(b.clock_speed) || 1,
         seq: msg.seq,
         generation: board.generation + 1,
         rooms: new Map((b.rooms || []).map((r) => [r.id, r])),

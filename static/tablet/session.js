@@ -104,12 +104,15 @@ export function showSignedIn() {
 }
 
 /** "Signed in as Ana (desk-ana) · Front desk · on tablet-1 · until 9:00 PM": the sign-in's end on the clinic's
- *  clock, as the cards show times (not this device's zone); left out until the clinic's zone is known. */
+ *  clock, as the cards show times (not this device's zone); left out until the clinic's zone is known, and
+ *  in a rehearsal whose clinic clock runs faster than the sign-in's real one (`floor demo`: "until 4:03 AM"
+ *  at a clinic 7:57 AM). */
 export function paintWho() {
   if (!app.me) return;
   const role = ROLE_LABEL[app.me.role] || titleCase(app.me.role || "staff");
   const ends = parseTime(app.me.expires_at);
-  const until = board.timezone && Number.isFinite(ends) ? clock(ends) : "";
+  const realTime = (board.clockSpeed ?? 1) === 1;
+  const until = board.timezone && realTime && Number.isFinite(ends) ? clock(ends) : "";
   const who = $("whoami");
   who.dataset.role = app.me.role;
   who.dataset.staff = app.me.id;

@@ -322,3 +322,19 @@ def test_a_zones_wall_lets_go_of_an_alert_whose_patient_was_roomed_in_another_zo
     )
     assert east_room.status_code == 201, east_room.text
     west.locator(shown).first.wait_for(state="detached", timeout=10_000)
+
+
+def test_a_rehearsals_fast_clinic_clock_does_not_show_the_real_sign_ins_end(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """The demo's clinic clock runs fast; a sign-in ends by the real one: "until 4:03 AM" beside the clinic's
+    7:57 AM said nothing true, so the tablet leaves the end out there."""
+    desk = server.signed_in(Role.front_desk)
+    assert httpx.get(f"{server.url}{API}/board", headers=desk, timeout=10).json()["clock_speed"] == SPEED
+    visit = book_visit(server, desk, "Ann Lee")  # a walk-in: on the desk's list whatever the hour
+    tablet = screens.open(f"{server.url}/")
+    sign_in_page(tablet, DESK, PIN, device="desk-tablet")
+    tablet.locator(f"[data-visit='{visit['id']}']").first.wait_for(timeout=10_000)  # the snapshot is in
+    who = tablet.locator("#whoami", has_text="desk-tablet")
+    who.wait_for(timeout=10_000)
+    assert "until" not in who.inner_text()
