@@ -22,6 +22,7 @@ wait. A missing, malformed, forged, stale or other person's key is treated exact
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import datetime as dt
 import math
 import re
@@ -102,6 +103,11 @@ def linked_provider(member: StaffMember) -> str | None:
     if member.role is not Role.provider:
         return None
     return member.provider or member.id
+
+
+def secret_mark(stored: str) -> str:
+    """A digest of an account's stored PIN hash, kept with each of its sign-ins (`Session.secret_mark`)."""
+    return hashlib.sha256(stored.encode()).hexdigest()[:16]
 
 
 class Caller(Struct, frozen=True):
@@ -260,9 +266,13 @@ class Sessions:
         check_secret(secret)
         member = await self._member(staff_id)
         stored = await asyncio.to_thread(hash_secret, secret, self.cost)
-        await self.directory.replace_staff(msgspec.structs.replace(member, secret=stored))
+        if not await self.directory.replace_staff(msgspec.structs.replace(member, secret=stored)):
+            raise Refusal(Why.not_found, f"No staff member {staff_id!r}: removed meanwhile.")
         await self.directory.clear_strikes(account_key(staff_id))
         ended = await self.directory.end_sessions_of(staff_id, keep)
+        if keep and (kept := await self.directory.session(keep, self.clock.now())) is not None:
+            # The manager's own sign-in holds under the new PIN.
+            await self.directory.add_session(msgspec.structs.replace(kept, secret_mark=secret_mark(stored)))
         self._forget(lambda c: c.person == staff_id and c.session != keep)
         log.info("staff_secret_changed", staff=staff_id, by=by, sessions_ended=ended)
 
@@ -346,7 +356,16 @@ class Sessions:
             await self.directory.clear_strikes(account)
             await self.directory.release_attempt(address_key(address), now)
         token, now = _token(), self.clock.now()
-        session = Session(token_hash(token), "staff", member.id, device, now, now + self.staff_term, role=member.role)
+        session = Session(
+            token_hash(token),
+            "staff",
+            member.id,
+            device,
+            now,
+            now + self.staff_term,
+            role=member.role,
+            secret_mark=secret_mark(member.secret),
+        )
         await self.directory.add_session(session)
         log.info("signed_in", staff=member.id, role=member.role.value, device=device, known_device=known_device)
         return SignedIn(
@@ -393,12 +412,20 @@ class Sessions:
         session = await self.directory.session(hashed, self.clock.now())
         if session is None:
             return None
-        name, clinics, provider = "", (), None
+        name, clinics, provider, role = "", (), None, session.role
         if session.kind == "staff":
             member = await self.directory.staff(session.person)
-            if member is None:
+            # A sign-in checked against a PIN that has changed since (the check was under way as a manager set a
+            # new one: the change ended every sign-in but this one, stored after), or made by an account since
+            # removed and its id given to someone else, does not hold: a review.
+            if member is None or (session.secret_mark and session.secret_mark != secret_mark(member.secret)):
                 return None
             name, clinics, provider = member.name, clinics_of(member.clinics), linked_provider(member)
+            role = member.role  # the account's, not the one it had at the sign-in
+        else:
+            display = await self.directory.display(session.person)
+            if display is None or display.revoked_at is not None:
+                return None  # revoked while its token was being collected: the revocation ended no session yet
         caller = Caller(
             session.kind,
             session.person,
@@ -406,7 +433,7 @@ class Sessions:
             hashed,
             session.expires_at,
             name,
-            session.role,
+            role,
             session.clinic,
             session.zone,
             clinics,
@@ -486,6 +513,10 @@ class Sessions:
         if pairing.display is None:
             return None
         display = await self.directory.display(pairing.display)
+        if display is not None and display.revoked_at is not None:
+            # Revoked before it came for its token (a code entered by mistake, a stranger's screen): none now.
+            await self.directory.end_pairing(pairing)
+            raise Refusal(Why.not_found, "This display was removed before it was paired: show a new code.")
         if display is None or not await self.directory.end_pairing(pairing):
             raise Refusal(Why.not_found, "This pairing was already used: show a new code.")
         token = _token()
