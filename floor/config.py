@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
+import hashlib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -222,6 +223,12 @@ class Clinic(Struct, forbid_unknown_fields=True, frozen=True):
 
     def local(self, day: dt.date, at: dt.time) -> dt.datetime:
         return dt.datetime.combine(day, at, tzinfo=self.tz)
+
+
+def setup_mark(clinic: Clinic) -> str:
+    """16 hex digits that change when anything in the clinic's set-up does (rooms, providers, visit types,
+    thresholds...): a screen drawn with another set-up is sent a new snapshot (floor.runtime.feed)."""
+    return hashlib.sha256(msgspec.json.encode(clinic)).hexdigest()[:16]
 
 
 def parse_clinic(text: str | bytes, source: str = "<clinic>") -> Clinic:

@@ -107,6 +107,8 @@ class HallwaySnapshot(Struct, tag="snapshot", tag_field="kind"):
     #: The wall's mark of the event at `seq` (floor.log.base.wall_mark: no actor nor device in it), for resuming;
     #: '' before the day's first event.
     mark: str = ""
+    #: The clinic's set-up it was drawn with (floor.config.setup_mark), sent back when resuming.
+    setup: str = ""
 
 
 class HallwayUpdate(Struct, tag="update", tag_field="kind"):

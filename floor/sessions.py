@@ -22,8 +22,8 @@ wait. A missing, malformed, forged, stale or other person's key is treated exact
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import datetime as dt
+import hashlib
 import math
 import re
 import secrets

@@ -228,6 +228,9 @@ class SnapshotMessage(Struct, tag="snapshot", tag_field="kind"):
     #: The mark of the event at `seq`, as far as this server knows it: '' or the last day's last event's before the
     #: day's first event (a screen at or before the day's start gets a snapshot whatever its mark).
     mark: str = ""
+    #: The clinic's set-up as this snapshot drew it (floor.config.setup_mark): a screen resuming with another
+    #: gets a snapshot, so rooms, providers and visit types changed in the clinic file reach it after a restart.
+    setup: str = ""
 
 
 class EventMessage(Struct, tag="event", tag_field="kind"):

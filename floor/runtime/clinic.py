@@ -185,11 +185,13 @@ class ClinicRuntime:
     def snapshot(self, audience: str) -> Item:
         return self.feed.snapshot(audience)
 
-    def join(self, sub: Subscriber, since: int | None, held: str | None = None) -> None:
-        self.feed.join(sub, since, held)
+    def join(self, sub: Subscriber, since: int | None, held: str | None = None, setup: str | None = None) -> None:
+        self.feed.join(sub, since, held, setup)
 
-    def catch_up(self, since: int | None, audience: str, held: str | None = None) -> list[Item]:
-        return self.feed.catch_up(since, audience, held)
+    def catch_up(
+        self, since: int | None, audience: str, held: str | None = None, setup: str | None = None
+    ) -> list[Item]:
+        return self.feed.catch_up(since, audience, held, setup)
 
     # -- reads (ReadModels) ---------------------------------------------------------------------
 

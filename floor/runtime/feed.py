@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from floor.config import setup_mark
 from floor.core.events import Event
 from floor.core.floor import Touched
 from floor.core.measures import ClinicMeasures
@@ -63,6 +64,7 @@ class FeedCache:
         self.metrics = metrics
         self.id = today.clinic.id
         self.hallway = Hallway(today.clinic)
+        self.setup = setup_mark(today.clinic)
         #: Recent updates as sent on the live feed, per audience, for sockets resuming with `since`.
         #: Per audience: staff, manager, display (the whole clinic's wall) and `display:<zone>` for each zone.
         self._sent: deque[tuple[int, dict[str, str]]] = deque(maxlen=retain)
@@ -198,18 +200,20 @@ class FeedCache:
                     display_zone(audience),
                 )
                 last = self.today.events[-1] if self.today.events else None
-                text = encode(HallwaySnapshot(floor.seq, board, wall_mark(last) if last else "")).decode()
+                text = encode(HallwaySnapshot(floor.seq, board, wall_mark(last) if last else "", self.setup)).decode()
             else:
-                text = encode(SnapshotMessage(floor.seq, self.reads.board(), self.today.held)).decode()
+                text = encode(SnapshotMessage(floor.seq, self.reads.board(), self.today.held, self.setup)).decode()
             cached = self._snapshots[audience] = (floor.seq, text)
         return cached
 
-    def join(self, sub: Subscriber, since: int | None, held: str | None = None) -> None:
+    def join(self, sub: Subscriber, since: int | None, held: str | None = None, setup: str | None = None) -> None:
         """Queue what a socket that has just subscribed needs first (`catch_up`). It brings the screen to the
         folded floor's seq, so the socket skips the updates up to there that are still to be sent."""
-        sub.join(self.catch_up(since, sub.audience, held), self.today.floor.seq)
+        sub.join(self.catch_up(since, sub.audience, held, setup), self.today.floor.seq)
 
-    def catch_up(self, since: int | None, audience: str, held: str | None = None) -> list[Item]:
+    def catch_up(
+        self, since: int | None, audience: str, held: str | None = None, setup: str | None = None
+    ) -> list[Item]:
         """What a screen that has seen up to `since` needs: the missed updates, or a snapshot.
 
         Only a seq from today's events can be resumed; one at or before the day's start may belong to
@@ -218,7 +222,11 @@ class FeedCache:
         from a backup, or a failover that lost its tail, holds another event at that seq (or none), and the
         updates after it would land on a board of patients the log no longer has. A screen that sends no mark
         (an older page, a script) resumes by seq alone. A screen already in step gets a heartbeat at once: it
-        learns it is current now, not at the next tick (after a restart, thousands of screens wait on it)."""
+        learns it is current now, not at the next tick (after a restart, thousands of screens wait on it).
+        `setup`, the clinic set-up the screen drew (its snapshot's), must be this server's: after a restart with a
+        changed clinic file, a screen in step drew rooms and providers the clinic no longer has (a review)."""
+        if setup is not None and setup != self.setup:
+            return [self.snapshot(audience)]
         items = self._resume(since, audience, held)
         return [*items, (0, self.heartbeat_text())] if self.today.stale or not items else items
 

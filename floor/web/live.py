@@ -65,12 +65,13 @@ def _since(raw: str | None) -> int | None:
     return int(raw)
 
 
-def _mark(raw: str | None) -> str | None:
-    """The mark of the event a resuming screen has at `since` (floor.log.base.mark: 16 hex digits), or None."""
+def _mark(raw: str | None, name: str = "mark") -> str | None:
+    """The mark of the event a resuming screen has at `since` (floor.log.base.mark: 16 hex digits), or of the
+    clinic set-up its snapshot drew (`setup`, floor.config.setup_mark), or None."""
     if raw is None:
         return None
     if len(raw) != 16 or any(c not in "0123456789abcdef" for c in raw):
-        raise ValueError(f"mark must be the 16 hex digits of the last update's mark, not {raw[:20]!r}")
+        raise ValueError(f"{name} must be the 16 hex digits the last message gave, not {raw[:20]!r}")
     return raw
 
 
@@ -271,6 +272,7 @@ async def _live(socket: LiveSocket, floors: Floors, guarding: Guarding, clinic: 
         try:
             since = _since(socket.query("since"))
             held = _mark(socket.query("mark"))
+            setup = _mark(socket.query("setup"), "setup")
         except ValueError as e:
             raise Refused(CLOSE_BAD_PARAMETER, str(e)) from None
         who = await floors.sessions.caller(await _token(socket))
@@ -292,7 +294,7 @@ async def _live(socket: LiveSocket, floors: Floors, guarding: Guarding, clinic: 
     try:
         try:
             # No await between subscribing and catching up: no event can fall between the two.
-            runtime.join(sub, since, held)
+            runtime.join(sub, since, held, setup)
             reader = asyncio.create_task(_drain(socket, sub))
             await _send(socket, sub, runtime, audience)
         except Exception:

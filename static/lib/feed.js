@@ -26,10 +26,12 @@ const SLOW_RETRY_MS = 60000; // an unknown clinic: only try again slowly
 const SILENCE_MS = 45000; // heartbeats come every ~15 s; this long without any message means a dead link
 const SETTLE_MS = 1500; // a socket still open this long after its auth message was accepted
 
-export function feedUrl(clinic, since, mark) {
+export function feedUrl(clinic, since, mark, setup) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   let query = since === null || since === undefined ? "" : `?since=${since}`;
   if (query && typeof mark === "string" && /^[0-9a-f]{16}$/.test(mark)) query += `&mark=${mark}`;
+  // The clinic set-up the screen drew: a server restarted with a changed clinic file sends a snapshot.
+  if (query && typeof setup === "string" && /^[0-9a-f]{16}$/.test(setup)) query += `&setup=${setup}`;
   return `${scheme}//${location.host}/api/clinics/${encodeURIComponent(clinic)}/live${query}`;
 }
 
@@ -37,6 +39,7 @@ export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnde
   let socket = null;
   let seq = null; // the last seq this screen has applied (a snapshot's, or an update's)
   let mark = null; // the mark of the event at that seq, as the server sent it
+  let setup = null; // the clinic set-up of the last snapshot (rooms, providers, visit types)
   let backoff = BACKOFF_MIN_MS;
   let restartedAt = -Infinity;
   let retryTimer = null;
@@ -77,7 +80,7 @@ export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnde
     }
     live = false;
     status("connecting", t(seq === null ? "feed.connecting" : "feed.reconnecting"));
-    const ws = new WebSocket(feedUrl(clinic, seq, mark));
+    const ws = new WebSocket(feedUrl(clinic, seq, mark, setup));
     socket = ws;
     ws.onopen = () => {
       ws.send(JSON.stringify({ type: "auth", token: current }));
@@ -97,6 +100,7 @@ export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnde
       if (message.kind === "snapshot" || message.kind === "event" || message.kind === "update") {
         seq = message.seq;
         mark = message.mark || null;
+        if (message.kind === "snapshot") setup = message.setup || null;
       }
       if (message.kind === "heartbeat" || message.kind === "snapshot") {
         const stale = message.kind === "heartbeat" ? message.stale : message.board && message.board.stale;
@@ -156,6 +160,7 @@ export function openFeed({ clinic, token, onMessage, onStatus = () => {}, onEnde
     restart() {
       seq = null;
       mark = null;
+      setup = null;
       if (socket) socket.close(4000, "restart");
     },
     close() {

@@ -119,15 +119,37 @@ export function auditSection(ctx) {
     });
   });
 
+  // "A person's trail" takes any staff id, suggesting the accounts this manager manages and whoever tapped on
+  // today's floor: the list held only the first, so a provider or float nurse who also works in another clinic
+  // (their trail here readable all the same) could not be chosen (a review).
+  let managed = [];
+  const people = new Map(); // id -> name, of the suggestions
+  let suggested = "";
+  function suggest() {
+    people.clear();
+    for (const s of managed) people.set(s.id, s.name);
+    for (const v of ctx.floor().visits?.values() || []) {
+      for (const id of [v.booked_by, ...(v.steps || []).map((s) => s.by)]) if (id && !people.has(id)) people.set(id, "");
+    }
+    for (const a of ctx.floor().alerts?.values() || []) {
+      if (a.acknowledged_by && !people.has(a.acknowledged_by)) people.set(a.acknowledged_by, "");
+    }
+    const key = JSON.stringify([...people]);
+    if (key === suggested) return;
+    suggested = key;
+    $("audit-person-staff-list").replaceChildren(...[...people].sort((a, b) => (a[1] || a[0]).localeCompare(b[1] || b[0]))
+      .map(([id, name]) => el("option", { value: id, text: name ? `${name} (${id})` : id })));
+  }
+
   $("audit-person").addEventListener("submit", async (e) => {
     e.preventDefault();
     if (personForm.missing()) return;
     const day = $("audit-person-day").value;
-    const select = $("audit-person-staff");
-    const label = select.selectedOptions[0]?.textContent || select.value;
+    const id = $("audit-person-staff").value.trim();
+    const label = people.has(id) ? `${people.get(id)} (${id})` : id;
     await busy($("audit-person").querySelector("button"), async () => {
       try {
-        const trail = await ctx.api("GET", `/api/staff/${encodeURIComponent(select.value)}/audit?day=${day}`);
+        const trail = await ctx.api("GET", `/api/staff/${encodeURIComponent(id)}/audit?day=${day}`);
         show(`Everything ${label} did, ${day}`, trail.entries || []);
       } catch (err) {
         personForm.fail(err, "Could not read the person’s trail.");
@@ -137,14 +159,8 @@ export function auditSection(ctx) {
 
   return {
     staffChanged(staff) {
-      const select = $("audit-person-staff");
-      const chosen = select.value;
-      select.replaceChildren(...[...staff].sort((a, b) => a.name.localeCompare(b.name)).map((s) => {
-        const o = el("option", "", `${s.name} (${s.id})`);
-        o.value = s.id;
-        return o;
-      }));
-      if (staff.some((s) => s.id === chosen)) select.value = chosen;
+      managed = staff;
+      suggest();
     },
     floorChanged() {
       const day = ctx.floor().day;
@@ -157,6 +173,7 @@ export function auditSection(ctx) {
         visitsDay = day;
         fillVisits([...ctx.floor().visits.values()]);
       }
+      suggest();
     },
     clear() {
       visitsDay = null;
@@ -164,7 +181,11 @@ export function auditSection(ctx) {
       result.replaceChildren();
       for (const id of ["audit-visit-day", "audit-person-day"]) $(id).value = "";
       $("audit-visit-visit").replaceChildren();
-      $("audit-person-staff").replaceChildren();
+      $("audit-person-staff").value = "";
+      $("audit-person-staff-list").replaceChildren();
+      managed = [];
+      people.clear();
+      suggested = "";
     },
   };
 }

@@ -177,7 +177,8 @@ function onMessage(m) {
       if (m.plan) state.plans.set(m.plan.visit, m.plan);
       for (const r of m.rooms || []) state.rooms.set(r.id, r);
       if (m.alert) state.alerts.set(m.alert.id, m.alert);
-      scheduleRender(m.alert ? "alerts" : "timeline");
+      // An alert raised or cleared turns a provider's lateness red or back (laneLate): the timeline and tile too.
+      scheduleRender(...(m.alert ? ["alerts", "timeline", "measures"] : ["timeline"]));
       if (m.visit) scheduleRender("timeline", "alerts"); // alerts name patients
       break;
     }

@@ -31,18 +31,24 @@ export function roomsSection(ctx) {
       return tr;
     }));
     if (hadFocus) $("rooms-table").querySelector(`button[data-room="${CSS.escape(hadFocus)}"]`)?.focus();
+    // Every room is listed, those that cannot be blocked now shown so and not choosable: a room chosen and then
+    // taken (a patient roomed in it meanwhile) stays the choice, so the button never blocks another room with its
+    // reason (the list used to fall back to its first room: a review).
     const select = $("room-block-room");
     const chosen = select.value;
-    const blockable = rooms.filter((r) => r.state === "ready" || r.state === "turnover");
-    select.replaceChildren(...blockable.map((r) => {
+    select.replaceChildren(...rooms.map((r) => {
       const o = el("option", "", `${r.label} (${(STATE_LABEL[r.state] || r.state).toLowerCase()})`);
       o.value = r.id;
+      o.disabled = !blockable(r);
       return o;
     }));
-    if (blockable.some((r) => r.id === chosen)) select.value = chosen;
+    if (rooms.some((r) => r.id === chosen)) select.value = chosen;
+    else select.value = rooms.find(blockable)?.id ?? "";
     const blocked = rooms.filter((r) => r.state === "blocked").length;
     $("rooms-summary").textContent = `${rooms.length} rooms${blocked ? `, ${blocked} blocked` : ""}`;
   }
+
+  const blockable = (r) => r.state === "ready" || r.state === "turnover";
 
   const roomPath = (id) => `/api/clinics/${encodeURIComponent(ctx.clinic())}/rooms/${encodeURIComponent(id)}/events`;
 
@@ -61,8 +67,14 @@ export function roomsSection(ctx) {
     e.preventDefault();
     if (blockForm.missing()) return;
     const id = $("room-block-room").value;
-    const label = ctx.floor().rooms.get(id)?.label || id;
+    const room = ctx.floor().rooms.get(id);
+    const label = room?.label || id;
     const reason = $("room-block-reason").value.trim();
+    if (room && !blockable(room)) {
+      blockForm.fail(new Error(`${label} is ${(STATE_LABEL[room.state] || room.state).toLowerCase()} now: choose another room, or wait until it is free.`),
+        "Could not block the room.");
+      return;
+    }
     await busy($("room-block").querySelector("button[type=submit]"), async () => {
       try {
         await ctx.api("POST", roomPath(id), { type: "blocked", reason });

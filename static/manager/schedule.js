@@ -113,11 +113,19 @@ export function scheduleSection(ctx) {
     $("schedule-upload").querySelector("[data-form-message]").focus?.();
   }
 
-  $("schedule-file").addEventListener("change", () => {
+  // A check is of one file for one day: another file, or another day, must be checked again (a file checked for
+  // today and imported after the day was changed to tomorrow booked tomorrow's patients today: a review).
+  const dropCheck = () => {
     checked = null;
     result.replaceChildren();
     form.clear();
-  });
+  };
+  $("schedule-file").addEventListener("change", dropCheck);
+  for (const kind of ["input", "change"]) {
+    $("schedule-date").addEventListener(kind, () => {
+      if (checked && checked.date !== $("schedule-date").value) dropCheck();
+    });
+  }
 
   const upcomingMessage = $("upcoming-message");
   const sayUpcoming = (text, kind = "success") => {
@@ -128,6 +136,7 @@ export function scheduleSection(ctx) {
 
   let upcoming = [];
   let shownZone;
+  let shownDay = null; // the clinic day the list was loaded on
   async function loadUpcoming() {
     try {
       const answer = await ctx.api("GET", `/api/clinics/${encodeURIComponent(ctx.clinic())}/schedule/upcoming`);
@@ -142,8 +151,12 @@ export function scheduleSection(ctx) {
   function renderUpcoming() {
     const zone = ctx.floor().timezone;
     shownZone = zone;
-    $("upcoming-empty").hidden = upcoming.length > 0;
-    $("upcoming-table").tBodies[0].replaceChildren(...upcoming.map((d) => {
+    // A day that has opened is booked (or being booked) on the floor, not waiting: not listed even before the
+    // server's list says so.
+    const today = ctx.floor().day;
+    const waiting = upcoming.filter((d) => !today || d.day > today);
+    $("upcoming-empty").hidden = waiting.length > 0;
+    $("upcoming-table").tBodies[0].replaceChildren(...waiting.map((d) => {
       const tr = row([d.day, String(d.appointments), d.format === "fhir" ? "FHIR Bundle" : "CSV",
         `${when(d.staged_at, zone)} by ${d.staged_by}`,
         button("Withdraw", { className: "small danger", label: `Withdraw the schedule for ${d.day}`,
@@ -170,8 +183,13 @@ export function scheduleSection(ctx) {
     load: loadUpcoming,
     floorChanged() {
       const day = ctx.floor().day;
-      if (day && !$("schedule-date").value) $("schedule-date").value = day;
+      if (day && (!$("schedule-date").value || $("schedule-date").value < day)) $("schedule-date").value = day;
       if (day) $("schedule-date").min = day;
+      // A new day opened (the office screen open overnight): the schedule kept for it was booked, and is no
+      // longer waiting; the list said it was, with a Withdraw the server refuses (a review).
+      if (day && shownDay && day !== shownDay) loadUpcoming();
+      else if (day !== shownDay && upcoming.length) renderUpcoming();
+      shownDay = day || shownDay;
       if (upcoming.length && ctx.floor().timezone !== shownZone) renderUpcoming();
     },
     clear() {
@@ -180,6 +198,7 @@ export function scheduleSection(ctx) {
       form.clear();
       $("schedule-date").value = "";
       upcoming = [];
+      shownDay = null;
       $("upcoming-table").tBodies[0].replaceChildren();
     },
   };

@@ -62,12 +62,37 @@ export function staffSection(ctx) {
     $("staff-summary").textContent = `${staff.length} account${staff.length === 1 ? "" : "s"}${locked ? `, ${locked} locked` : ""}`;
     const who = $("staff-secret-who");
     const chosen = who.value;
-    who.replaceChildren(...sorted.map((s) => {
+    const options = sorted.map((s) => {
       const o = el("option", "", `${s.name} (${s.id})`);
       o.value = s.id;
       return o;
+    });
+    if (chosen && !staff.some((s) => s.id === chosen)) {
+      // Removed meanwhile (another manager): still the choice, so a new PIN is never set for someone else.
+      const gone = el("option", "", `${chosen} (removed)`);
+      gone.value = chosen;
+      gone.disabled = true;
+      options.unshift(gone);
+    }
+    who.replaceChildren(...options);
+    if (chosen) who.value = chosen;
+  }
+
+  let shownClinics = "";
+  /** "Works in": the clinics of the page's clinic list (those this manager may pick), the one on screen ticked. */
+  function fillClinics() {
+    const clinics = [...$("clinic").options].map((o) => [o.value, o.textContent]);
+    const key = JSON.stringify([clinics, ctx.clinic()]);
+    if (key === shownClinics) return;
+    shownClinics = key;
+    $("staff-add-clinics-field").hidden = clinics.length < 2;
+    $("staff-add-clinics").replaceChildren(...clinics.map(([id, name]) => {
+      const box = el("input", { type: "checkbox", id: `staff-add-clinic-${id}`, value: id });
+      box.defaultChecked = box.checked = id === ctx.clinic(); // what the form's reset comes back to
+      const label = el("label", { text: name });
+      label.htmlFor = box.id;
+      return el("div", "check", box, label);
     }));
-    if (staff.some((s) => s.id === chosen)) who.value = chosen;
   }
 
   function providerLabel(id) {
@@ -133,6 +158,16 @@ export function staffSection(ctx) {
       secret: $("staff-add-secret").value,
     };
     if (body.role === "provider" && $("staff-add-provider").value) body.provider = $("staff-add-provider").value;
+    if (!$("staff-add-clinics-field").hidden) {
+      // On a server of several clinics the account says where it works (the server cannot tell which: a review
+      // found a first manager of every clinic unable to add anyone, the form naming a field it did not show).
+      body.clinics = [...$("staff-add-clinics").querySelectorAll("input:checked")].map((box) => box.value);
+      if (!body.clinics.length) {
+        addForm.fail(new Error("Works in: choose at least one clinic."), "Could not add the staff member.");
+        $("staff-add-clinics").querySelector("input")?.focus();
+        return;
+      }
+    }
     await busy(e.submitter || $("staff-add").querySelector("button"), async () => {
       try {
         const added = await ctx.api("POST", "/api/staff", body);
@@ -173,6 +208,7 @@ export function staffSection(ctx) {
       // So does the clinic's time zone, in which "Added" is shown.
       const names = JSON.stringify([ctx.floor().timezone, (ctx.floor().providers || []).map((p) => [p.id, p.name])]);
       fillProviders();
+      fillClinics();
       if (names !== shownProviders) {
         shownProviders = names;
         if (staff.length) render();
@@ -181,6 +217,7 @@ export function staffSection(ctx) {
     clear() {
       staff = [];
       shownProviders = "";
+      shownClinics = "";
       $("staff-table").tBodies[0].replaceChildren();
       $("staff-secret-who").replaceChildren();
       $("staff-summary").textContent = "";

@@ -148,10 +148,14 @@ function lateText(lateness) {
 }
 
 /** A provider's delay (the server's `lateness`, the core's provider_delay) as the timeline label and the
- * lateness tile both say it: {lateness, level, text}. */
+ * lateness tile both say it: {lateness, level, text}. Red ("bad") only while a cascade alert is raised for them,
+ * amber from 5 minutes otherwise, as on the wall (static/board.js): a red lane beside no alert told the manager
+ * two things at once, and another than the hallway's (a review). */
 export function laneLate(delay) {
   const lateness = delay ? Number(delay.lateness) || 0 : 0;
-  const level = lateness >= (state.thresholds.cascade_minutes || 10) ? "bad" : lateness >= 5 ? "warn" : "ok";
+  const cascade = delay && [...state.alerts.values()].some((a) => a.kind === "cascade" && !a.cleared_at &&
+    a.provider === delay.provider);
+  const level = cascade && lateness >= 1 ? "bad" : lateness >= 5 ? "warn" : "ok";
   return { lateness, level, text: Math.round(lateness) >= 1 ? `Projected ${lateText(lateness)}` : "On time" };
 }
 

@@ -21,7 +21,7 @@ from floor.clock import ManualClock
 from floor.core.access import Role
 from floor.core.alerts import UPDATE_MINUTES
 from tests.browser.conftest import CLINIC, Screens, pair_wall, sign_in_page
-from tests.support.in_process_server import InProcessServer
+from tests.support.in_process_server import ManualClockServer
 from tests.support.staff import PEOPLE, PIN, test_floors
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -36,21 +36,6 @@ BOOKED = ["08:00", "08:20", "08:40", "09:00", "09:20", "09:40"]
 
 def clinic_time(hhmm: str) -> dt.datetime:
     return dt.datetime.combine(DAY, dt.time.fromisoformat(hhmm), tzinfo=dt.UTC) - CHICAGO
-
-
-class ManualClockServer(InProcessServer):
-    """The server in this process; the clinic ticks only when the test says (`tick`), at the time the test set on
-    the clock."""
-
-    def tick(self) -> None:
-        """A clock tick (delays and measures to the screens), then the alert review it asks for, done."""
-        runtime = self.floors.get(CLINIC)
-
-        async def tick_and_review() -> None:
-            runtime.tick()
-            await runtime.review_alerts()
-
-        self.run(tick_and_review())
 
 
 @pytest.fixture

@@ -55,3 +55,18 @@ class InProcessServer:
         subs = [s for s in self.floors.hub.subscribers(clinic) if s.session == token_hash(token)]
         assert len(subs) == 1, subs
         return subs[0]
+
+
+class ManualClockServer(InProcessServer):
+    """An in-process server on a manual clock whose clinic ticks only when the test says (`tick`): build its
+    Floors with a long `tick_seconds` (floor.floors), so no tick of its own comes during the test."""
+
+    def tick(self, clinic: str = "riverside") -> None:
+        """A clock tick (delays and measures to the screens), then the alert review it asks for, done."""
+        runtime = self.floors.get(clinic)
+
+        async def tick_and_review() -> None:
+            runtime.tick()
+            await runtime.review_alerts()
+
+        self.run(tick_and_review())

@@ -155,6 +155,7 @@ def test_the_hallway_types_have_no_place_for_free_text() -> None:
         ("HallwayUpdate", "gone"),  # a visit token
         ("HallwaySnapshot", "mark"),  # a digest of the event at its seq (floor.log.base.mark), for resuming
         ("HallwayUpdate", "mark"),
+        ("HallwaySnapshot", "setup"),  # a digest of the clinic file (floor.config.setup_mark), for resuming
         ("HallwayBoard", "languages"),
     }
     structs = [

@@ -22,8 +22,8 @@ def _checking(checks: HeldChecks) -> None:
 
 
 def test_a_sign_in_with_the_old_pin_in_flight_during_a_new_pin_gets_no_lasting_token(
-    on_each_directory,
-    monkeypatch,  # noqa: F811
+    on_each_directory,  # noqa: F811
+    monkeypatch,
 ) -> None:
     client, floors = on_each_directory
     manager = sign_in(client, floors, Role.manager)
@@ -45,8 +45,8 @@ def test_a_sign_in_with_the_old_pin_in_flight_during_a_new_pin_gets_no_lasting_t
 
 
 def test_a_sign_in_in_flight_when_the_account_is_removed_and_its_id_given_again_is_not_the_new_account(
-    served,
-    monkeypatch,  # noqa: F811
+    served,  # noqa: F811
+    monkeypatch,
 ) -> None:
     client, floors = served
     manager = sign_in(client, floors, Role.manager)
