@@ -108,17 +108,24 @@ def request_context(app: ASGIApp) -> ASGIApp:
         started = time.perf_counter()
         status = 0
 
+        api = path.startswith("/api/")
+
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                if api and not any(name.lower() == b"cache-control" for name, _ in headers):
+                    # Answers name patients (the board, a visit, an export): a shared tablet's browser must not keep
+                    # them on disk after a sign-out (a review). The pages themselves may be cached.
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
             await send(message)
 
         try:
             await app(scope, receive, send_with_id)
         finally:
-            if scope["type"] == "http" and path.startswith("/api/"):
+            if scope["type"] == "http" and api:
                 log.info(
                     "request",
                     method=scope["method"],

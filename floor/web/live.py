@@ -266,18 +266,20 @@ async def _live(socket: LiveSocket, floors: Floors, guarding: Guarding, clinic: 
         return
     await socket.accept()
     try:
-        runtime = floors.runtimes.get(clinic)
-        if runtime is None:
-            raise Refused(CLOSE_UNKNOWN_CLINIC, f"no clinic {clinic[:40]!r} on this server")
         try:
             since = _since(socket.query("since"))
             held = _mark(socket.query("mark"))
             setup = _mark(socket.query("setup"), "setup")
         except ValueError as e:
             raise Refused(CLOSE_BAD_PARAMETER, str(e)) from None
+        # Who is there first: a stranger told an unknown clinic apart from a real one (4404 against 4401) could
+        # list which clinics a server runs (a review); over HTTP both answer 401 alike.
         who = await floors.sessions.caller(await _token(socket))
         if who is None:
             raise Refused(CLOSE_UNAUTHENTICATED, "sign-in ended (expired, signed out or revoked): sign in again")
+        runtime = floors.runtimes.get(clinic)
+        if runtime is None:
+            raise Refused(CLOSE_UNKNOWN_CLINIC, f"no clinic {clinic[:40]!r} on this server")
         audience = _audience(who, runtime, opt)
     except Refused as refused:
         await socket.close(refused.code, refused.reason)

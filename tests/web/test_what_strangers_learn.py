@@ -1,0 +1,53 @@
+"""What a stranger on the clinic's network learns, and what a shared tablet keeps (a hostile review): the live
+socket told an unknown clinic (4404) from a real one (4401) before asking who was there, so anyone could list a
+server's clinics; answers naming patients carried no Cache-Control, so a browser could keep them on disk after
+a sign-out."""
+
+from __future__ import annotations
+
+from litestar.exceptions import WebSocketDisconnect
+
+from floor.core.access import Role
+from tests.support.staff import sign_in
+from tests.web.test_sign_in_and_pairing import API, served  # noqa: F401 (fixture)
+
+
+def _close_code_without_signing_in(client, clinic: str) -> int | None:
+    try:
+        with client.websocket_connect(f"/api/clinics/{clinic}/live") as ws:
+            ws.send_text('{"type": "auth", "token": "not-a-token"}')
+            ws.receive_text(timeout=5)
+    except WebSocketDisconnect as closed:
+        return closed.code
+    return None
+
+
+def test_a_stranger_cannot_tell_which_clinic_ids_exist(served) -> None:  # noqa: F811
+    client, _ = served
+    http = {c: client.get(f"/api/clinics/{c}/board").status_code for c in ("riverside", "no-such-clinic")}
+    assert http == {"riverside": 401, "no-such-clinic": 401}
+    sockets = {c: _close_code_without_signing_in(client, c) for c in ("riverside", "no-such-clinic")}
+    assert sockets == {"riverside": 4401, "no-such-clinic": 4401}
+
+
+def test_answers_with_patient_names_are_not_stored_by_browsers(served) -> None:  # noqa: F811
+    client, floors = served
+    desk, manager = sign_in(client, floors, Role.front_desk), sign_in(client, floors, Role.manager)
+    booked = client.post(
+        f"{API}/visits",
+        headers=desk,
+        json={"patient_name": "Zelda Quixote", "provider": "kim", "visit_type": "follow", "walk_in": True},
+    ).json()
+    answers = {
+        "booked": client.post(
+            f"{API}/visits",
+            headers=desk,
+            json={"patient_name": "Zelda Two", "provider": "kim", "visit_type": "follow", "walk_in": True},
+        ),
+        "board": client.get(f"{API}/board", headers=desk),
+        "visit": client.get(f"{API}/visits/{booked['visit']['id']}", headers=desk),
+        "export": client.get(f"{API}/export/encounters", headers=manager),
+    }
+    assert all("Zelda" in a.text for a in answers.values())
+    assert {name: a.headers.get("cache-control") for name, a in answers.items()} == dict.fromkeys(answers, "no-store")
+    assert "no-store" not in client.get("/index.html").headers.get("cache-control", "")  # pages may be cached
