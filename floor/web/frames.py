@@ -20,6 +20,7 @@ import time
 from collections import deque
 from typing import Any
 
+import structlog
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.utils import ClientDisconnected, get_client_addr, get_path_with_query_string
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -28,6 +29,8 @@ from websockets.protocol import State
 
 from floor.close_codes import CLOSE_RESTARTING
 from floor.fanout import BEHIND, GONE, SENT, Written
+
+log = structlog.get_logger("floor.web")
 
 EXTENSION = "floor.frames"
 #: Screens closed so far as the server stops (one server stops once), and when it began closing them.
@@ -303,16 +306,36 @@ _HEAD_TOO_LARGE = (
 )
 
 
+#: Seconds a request's head may take to arrive whole from its first byte (or from the connection's opening), and
+#: its body from the head's end. uvicorn starts no timer until a response is sent: a connection that sent half a
+#: head, or nothing, was held for ever, and one host holding a few thousand took every file the server may open
+#: (a hostile review). A tablet sends its head in one packet; a schedule file of a few MB in seconds.
+HEAD_SECONDS = 10.0
+BODY_SECONDS = 60.0
+
+_TIMED_OUT = (
+    b"HTTP/1.1 408 Request Timeout\r\n"
+    b"content-type: text/plain; charset=utf-8\r\ncontent-length: 33\r\nconnection: close\r\n\r\n"
+    b"The request took too long to send."
+)
+
+
 class _HeadTooLarge(Exception):
     """Raised in httptools' URL or header callback to stop parsing a head past the limits."""
 
 
 class LimitedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a request head held to HEAD_LIMIT bytes and HEADERS_LIMIT headers: past
-    either, `431` and the connection closes, before the rest of the head is read or kept."""
+    either, `431` and the connection closes, before the rest of the head is read or kept. And in time: a head
+    not whole HEAD_SECONDS after its first byte (or after the connection opened), or a body not whole
+    BODY_SECONDS after its head, is answered `408` and the connection closed."""
+
+    #: The deadline now running, if any: of the head being read, or of the body after it.
+    _deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._until(HEAD_SECONDS)
         #: Bytes received of the request head now being read; None from its headers' end to the message's.
         self._head: int | None = 0
         self._headers = 0
@@ -322,9 +345,32 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         #: Heads read whole on this connection: data that ended one is not counted against the next.
         self._heads = 0
 
+    def _until(self, seconds: float | None) -> None:
+        """Start the deadline `seconds` from now (None: none), in place of the one running."""
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._deadline = None if seconds is None else self.loop.call_later(seconds, self._too_slow)
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        transport = self.transport
+        if transport.is_closing() or transport.get_protocol() is not self:
+            return  # closed, or handed to the WebSocket protocol
+        log.info("request_too_slow", reading="head" if self._head is not None else "body")
+        if self.cycle is None or self._head is not None or not self.cycle.response_started:
+            transport.write(_TIMED_OUT)  # not in the middle of an answer to the request whose body is late
+        transport.close()
+        self.parser = None  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._until(None)
+        super().connection_lost(exc)
+
     def data_received(self, data: bytes) -> None:
         if self.parser is None:
             return  # refused: the connection is closing
+        if self._deadline is None and self._head == 0:
+            self._until(HEAD_SECONDS)  # the first bytes of the next request's head on a kept-alive connection
         reading, heads = self._head is not None, self._heads
         super().data_received(data)  # httptools turns _HeadTooLarge into a parser error, its 400 withheld below
         if self._too_large:
@@ -370,11 +416,13 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._head = None
         self._heads += 1
+        self._until(BODY_SECONDS)
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._head = 0
+        self._until(None)  # the next head's deadline starts with its first byte
 
 
 class FloorHttpProtocol(LimitedHttpProtocol):
