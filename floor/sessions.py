@@ -62,6 +62,7 @@ from floor.directory.base import (
     StaffMember,
     Strikes,
     account_key,
+    address_group,
     address_key,
     token_hash,
 )
@@ -482,7 +483,8 @@ class Sessions:
         for _ in attempts("no free pairing code", PAIRING_CODE_TRIES):
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
             claim = _token()
-            pairing = Pairing(code, token_hash(claim), now + self.pairing_term, address=address)
+            grouped = address_group(address) if address is not None else None  # an IPv6 host's /64 as one
+            pairing = Pairing(code, token_hash(claim), now + self.pairing_term, address=grouped)
             if await self.directory.add_pairing(pairing, now, self.pairing_limits):
                 return PairingStarted(code, claim, pairing.expires_at, int(self.pairing_term.total_seconds()))
         raise AssertionError("unreachable: attempts() gives up")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 from abc import ABC, abstractmethod
 from typing import Literal
 
@@ -123,8 +124,23 @@ def account_key(staff_id: str) -> str:
     return f"staff:{staff_id[:64]}"
 
 
+def address_group(address: str) -> str:
+    """What counts as one client for the limits per address: an IPv6 address's /64 (one host on an IPv6 network
+    holds all of its 2^64 addresses: counted one by one, it made no sign-in wait and took every pairing code; a
+    hostile review), an IPv4 address (or one mapped into IPv6) as it is, anything else as written."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 def address_key(address: str) -> str:
-    return f"address:{address[:64]}"
+    return f"address:{address_group(address)[:64]}"
 
 
 def device_key(nonce: str) -> str:
