@@ -89,6 +89,16 @@ def _changes(method: F) -> F:
     return locked  # type: ignore[return-value]
 
 
+def _trimmed(strikes: dict[str, Strikes], accounts: set[str], now: dt.datetime) -> dict[str, Strikes]:
+    """Half of MAX_STRIKES keys, from a full record: every real account's (a handful of staff) and every key
+    that makes someone wait first, then those remembered longest. Dropping those forgotten soonest wiped a
+    locked manager's wrong PINs under a flood of wrong sign-ins with other ids, and the guesser had their free
+    tries again (a hostile review)."""
+    ranked = sorted(strikes.items(), key=lambda item: (item[0] in accounts, item[1].waits(now), item[1].forget_at))
+    room = max(MAX_STRIKES // 2, sum(key in accounts for key in strikes))
+    return dict(ranked[-room:])
+
+
 class EmbeddedDirectory(Directory):
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else None
@@ -202,8 +212,7 @@ class EmbeddedDirectory(Directory):
         # Keys nothing happened to for their rule's time go, so the file does not grow with every id tried.
         self._state.strikes = {k: s for k, s in strikes.items() if s.forget_at > now}
         if len(self._state.strikes) >= MAX_STRIKES:
-            kept = sorted(self._state.strikes.items(), key=lambda item: item[1].forget_at)[-(MAX_STRIKES // 2) :]
-            self._state.strikes = dict(kept)
+            self._state.strikes = _trimmed(self._state.strikes, {account_key(i) for i in self._state.staff}, now)
         for key, _ in keys:
             self._state.strikes[key] = reserved(self._state.strikes.get(key), now)
         self._save()
