@@ -36,7 +36,7 @@ import structlog
 from msgspec import Struct
 
 from floor.clock import Clock
-from floor.core.access import ALL_CLINICS, Role, clinics_of
+from floor.core.access import ALL_CLINICS, SYSTEM_ACTOR, Role, clinics_of
 from floor.core.errors import Refusal, Why
 from floor.core.text import unreadable
 from floor.credentials import (
@@ -72,6 +72,8 @@ from floor.retry import attempts
 log = structlog.get_logger("floor.sessions")
 
 STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
+#: A wall display's id (`approve_pairing`): no staff id may look like one, nor be Floor's own (SYSTEM_ACTOR).
+DISPLAY_ID = re.compile(r"^d-[0-9a-f]{8}$")
 #: A clinic provider id, as floor/config.py allows it.
 PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 MIN_SECRET = 4
@@ -223,6 +225,12 @@ class Sessions:
                 "A staff id is 2 to 40 lower-case letters, digits, dots, dashes or "
                 "underscores, starting with a letter or digit.",
                 field="id",
+            )
+        if staff_id == SYSTEM_ACTOR or DISPLAY_ID.match(staff_id):
+            # The audit trail names Floor's own acts "floor" and a wall by its display id: a person given either
+            # would be confused with them, and ending a display's sign-ins would end theirs (a review).
+            raise Refusal(
+                Why.invalid, f"{staff_id!r} names Floor itself or a wall display: choose another staff id.", field="id"
             )
         if not name.strip() or len(name) > 80:
             raise Refusal(Why.invalid, "A staff member needs a name of at most 80 characters.", field="name")

@@ -175,3 +175,7 @@ def within(clinics: tuple[str, ...], of: tuple[str, ...]) -> bool:
 
 def other_clinic_text(clinic: str) -> str:
     return f"You are not on the staff of clinic {clinic!r}; a manager of that clinic can add you."
+
+
+#: The actor of Floor's own events (alerts raised and cleared, schedules booked at midnight): no staff id.
+SYSTEM_ACTOR = "floor"

@@ -20,7 +20,7 @@ import msgspec
 import structlog
 from msgspec import Struct
 
-from floor.core.access import Role
+from floor.core.access import SYSTEM_ACTOR, Role
 from floor.core.alerts import cascades_due, review
 from floor.core.commands import Command, Tap
 from floor.core.errors import Refusal, Why
@@ -51,7 +51,7 @@ log = structlog.get_logger("floor.runtime")
 #: The status a receipt records: a stored tap's answer is always 201 Created (the log's record keeps it).
 CREATED = 201
 #: The actor and device of the events Floor records itself (alerts).
-SYSTEM = "floor"
+SYSTEM = SYSTEM_ACTOR
 #: Seconds between a tap and the alert review it triggers: taps arriving meanwhile share one review.
 REVIEW_DELAY = 0.2
 #: Events of the day loaded at start whose updates are kept, so screens resuming after a restart get the

@@ -51,3 +51,13 @@ def test_answers_with_patient_names_are_not_stored_by_browsers(served) -> None: 
     assert all("Zelda" in a.text for a in answers.values())
     assert {name: a.headers.get("cache-control") for name, a in answers.items()} == dict.fromkeys(answers, "no-store")
     assert "no-store" not in client.get("/index.html").headers.get("cache-control", "")  # pages may be cached
+
+
+def test_no_staff_id_is_floors_own_or_a_displays(served) -> None:  # noqa: F811
+    client, floors = served
+    manager = sign_in(client, floors, Role.manager)
+    for staff in ("floor", "d-0a1b2c3d"):
+        added = client.post(
+            "/api/staff", headers=manager, json={"id": staff, "name": "Pat Doe", "role": "front_desk", "secret": "4826"}
+        )
+        assert (added.status_code, added.json()["field"]) == (422, "id"), added.text
