@@ -23,17 +23,50 @@ import {
 // The buttons on a visit's card that send a step at once (a room pick too), held back while the card has just moved.
 const TAPS = new Set(["next", "step"]);
 
+/** Milliseconds after a tap during which a tap on another card, where the tapped card was, is the second tap of a
+ *  double tap: this tablet's own answer took the tapped card away and the next one slid under the finger (a
+ *  double tap on Ann Lee's "Check in" checked in Bo Chen too; a hostile review). */
+const AGAIN_MS = 600;
+/** Milliseconds after focus was put on the toast's Undo (a step sent from the keyboard) during which Enter or
+ *  Space on it is the same key pressed twice, not an undo. */
+const UNDO_FOCUS_MS = 500;
+let lastTap = null; // {key, rect, at}: the last card tapped by a pointer, where it was on the screen
+let undoFocusedAt = -Infinity;
+
+const cardKey = (card) => (card.dataset.visit ? `visit ${card.dataset.visit}` : `room ${card.dataset.room}`);
+
+/** Whether this tap lands, within AGAIN_MS of the last one, where the last card tapped was, on another card. */
+function slidUnder(card, e) {
+  if (!lastTap || performance.now() - lastTap.at > AGAIN_MS || cardKey(card) === lastTap.key) return false;
+  const { left, right, top, bottom } = lastTap.rect;
+  return e.clientX >= left && e.clientX <= right && e.clientY >= top && e.clientY <= bottom;
+}
+
 document.addEventListener("click", (e) => {
   const button = e.target.closest("button[data-action], button[data-pick-room]");
   if (!button || button.disabled) return;
   const card = button.closest("[data-visit]");
   // A click from the keyboard (Enter, Space: detail 0) goes to the focused button, not to a place on the screen.
   const pointed = e.detail !== 0;
-  if (pointed && card && justMoved(card) && (button.hasAttribute("data-pick-room") || TAPS.has(button.dataset.action))) {
-    // The list changed under the finger: this card was not the one aimed at. Nothing is sent.
-    toasts.show({ text: t("tap.list_moved", { name: board.visits.get(card.dataset.visit)?.patient_name || "" }) });
-    return;
+  const tapped = button.closest("li[data-visit]");
+  if (pointed && tapped && (button.hasAttribute("data-pick-room") || TAPS.has(button.dataset.action))) {
+    const name = tapped.dataset.visit ? board.visits.get(tapped.dataset.visit)?.patient_name || ""
+      : board.rooms.get(tapped.dataset.room)?.label || "";
+    if (slidUnder(tapped, e)) {
+      // The second tap of a double tap: the card aimed at left, this one took its place. Nothing is sent; the
+      // toast of the first tap (its Undo) stays, else the tapper is told.
+      lastTap.at = performance.now();
+      if (!toasts.current?.undo) toasts.show({ text: t("tap.list_moved", { name }) });
+      return;
+    }
+    if (justMoved(tapped)) {
+      // The list changed under the finger: this card was not the one aimed at. Nothing is sent.
+      toasts.show({ text: t("tap.list_moved", { name }) });
+      return;
+    }
+    lastTap = { key: cardKey(tapped), rect: tapped.getBoundingClientRect(), at: performance.now() };
   }
+  if (button.dataset.action === "undo" && !pointed && performance.now() - undoFocusedAt < UNDO_FOCUS_MS) return;
   if (button.hasAttribute("data-pick-room")) {
     if (card) sendStep(card, "roomed", button.dataset.pickRoom);
     return;
@@ -175,6 +208,8 @@ function keepFocus(id) {
   const undo = document.getElementById("toast-region")?.querySelector("[data-action='undo']");
   const card = document.querySelector(`[data-visit="${CSS.escape(id)}"]`);
   (undo || card?.querySelector("button:not([disabled])"))?.focus({ preventScroll: !undo });
+  // The key that sent the step, pressed twice, lands on Undo: held back a moment (UNDO_FOCUS_MS).
+  if (undo && document.activeElement === undo) undoFocusedAt = performance.now();
 }
 
 /** A refused card is pinned at the top of its list, which may be above the screen (a card tapped far down):
