@@ -94,11 +94,15 @@ export function renderNow() {
   markMoved(before);
 }
 
-/** Where each visit's card, and each room of an open picker, is on the screen now. */
+/** A visit's card, or a room's (the assistant's rooms to clean): its key among the places on the screen. */
+const placeKey = (card) => (card.dataset.visit ? card.dataset.visit : `room ${card.dataset.room}`);
+const CARDS = "li[data-visit], li[data-room]";
+
+/** Where each visit's and room's card, and each room of an open picker, is on the screen now. */
 function placesOnScreen() {
   const places = new Map();
-  for (const card of document.querySelectorAll("li[data-visit]")) {
-    places.set(card.dataset.visit, card.getBoundingClientRect().top);
+  for (const card of document.querySelectorAll(CARDS)) {
+    places.set(placeKey(card), card.getBoundingClientRect().top);
     places.set(`list ${card.closest("[data-list]")?.dataset.list}`, true);
     for (const pick of card.querySelectorAll("[data-pick-room]")) {
       const box = pick.getBoundingClientRect();
@@ -112,7 +116,8 @@ function placesOnScreen() {
 /** Cards the redraw put somewhere else on the screen than they were (or put where another was), and cards whose
  * picker's rooms moved, take no tap for MOVED_MS: the finger was aimed at what was there (`justMoved`). By the
  * screen, not by the list: a card taken away above, one inserted above, another list above growing, a room
- * leaving the picker all move what is under the finger (two hostile reviews). */
+ * leaving the picker all move what is under the finger (two hostile reviews). Room cards too: another assistant
+ * readied the room above, and "Ready" readied the next, not yet cleaned (a third). */
 function markMoved(before) {
   changedElsewhere = false;
   // The first drawing: nothing was aimed at. A redraw of this tablet's own doing (its tap's answer, a filter, a
@@ -120,8 +125,8 @@ function markMoved(before) {
   // another, or choosing "All of today" and tapping, was held back by it (the test suite).
   if (!before || !before.size) return;
   const now = performance.now();
-  for (const card of document.querySelectorAll("li[data-visit]")) {
-    const id = card.dataset.visit;
+  for (const card of document.querySelectorAll(CARDS)) {
+    const id = placeKey(card);
     const was = before.get(id);
     // A card new to a list that was on the screen came in among cards aimed at; a list newly shown (another tab)
     // was not there to aim at.

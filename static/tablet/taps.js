@@ -20,8 +20,9 @@ import {
 
 // -- taps ----------------------------------------------------------------------------------------------------
 
-// The buttons on a visit's card that send a step at once (a room pick too), held back while the card has just moved.
-const TAPS = new Set(["next", "step"]);
+// The buttons on a visit's card that send a step at once (a room pick too), and on a room card, held back while the
+// card has just moved.
+const TAPS = new Set(["next", "step", "room-ready", "room-unblock"]);
 
 /** Milliseconds after a tap during which a tap on another card, where the tapped card was, is the second tap of a
  *  double tap: this tablet's own answer took the tapped card away and the next one slid under the finger (a
@@ -48,7 +49,7 @@ document.addEventListener("click", (e) => {
   const card = button.closest("[data-visit]");
   // A click from the keyboard (Enter, Space: detail 0) goes to the focused button, not to a place on the screen.
   const pointed = e.detail !== 0;
-  const tapped = button.closest("li[data-visit]");
+  const tapped = button.closest("li[data-visit], li[data-room]");
   if (pointed && tapped && (button.hasAttribute("data-pick-room") || TAPS.has(button.dataset.action))) {
     const name = tapped.dataset.visit ? board.visits.get(tapped.dataset.visit)?.patient_name || ""
       : board.rooms.get(tapped.dataset.room)?.label || "";
