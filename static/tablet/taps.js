@@ -126,13 +126,16 @@ async function confirmStep(card, step) {
   const id = card.dataset.visit;
   const v = board.visits.get(id);
   if (!v) return;
+  // What was confirmed is the visit as the card showed it when tapped: "yes" goes with that version, so a visit
+  // another tablet moved on meanwhile is refused and the card says how (roomed meanwhile, it was stored "left
+  // without being seen" from her room; a hostile review).
+  const shown = { version: Number(card.dataset.version), stage: card.dataset.stage, list: card.closest("[data-list]")?.dataset.list };
   const code = v.token ? ` (${v.token})` : "";
   const yes = t(`confirm.yes.${step}`);
   const skip = step === "checked_out" ? ` ${t("confirm.skip_teach_back")}` : "";
   const ok = await confirmEnd({ title: t("confirm.title", { step: STEP_BUTTON[step], name: v.patient_name, code }),
     text: `${t("confirm.ends")}${skip} ${t("confirm.undo_later")}`, yes });
-  const fresh = document.querySelector(`[data-visit="${CSS.escape(id)}"]`);
-  if (ok && fresh) sendStep(fresh, step);
+  if (ok) sendStep(document.querySelector(`[data-visit="${CSS.escape(id)}"]`) || card, step, undefined, shown);
 }
 
 export const detail = createVisitDetail({
@@ -155,13 +158,15 @@ export const detail = createVisitDetail({
   say: (text, error) => toasts.show({ text, error }),
 });
 
-async function sendStep(card, step, room) {
+/** Send a step for the visit of `card`; `shown`: the card as it was when tapped ({version, stage, list}), when the
+ *  step went after a question (a confirm), else the card as it is. */
+async function sendStep(card, step, room, shown) {
   const id = card.dataset.visit;
   if (!id || pending.has(id)) return;
   // The version the card shows: if the visit moved on since, the server refuses and says how.
-  const version = Number(card.dataset.version);
-  const list = card.closest("[data-list]")?.dataset.list;
-  const shownStage = card.dataset.stage;
+  const version = shown ? shown.version : Number(card.dataset.version);
+  const list = shown ? shown.list : card.closest("[data-list]")?.dataset.list;
+  const shownStage = shown ? shown.stage : card.dataset.stage;
   // "This tap happened: 5 minutes ago" (tablet/late.js) goes with this step only.
   const minutesAgo = takeMinutesAgo();
   // A step sent from the keyboard (or a switch): its card is drawn again elsewhere, and focus fell to the page.
