@@ -7,6 +7,7 @@
 //                             and, for a patient here and waiting or a visit booked on the floor not yet come, a
 //                             move to another provider (desk or manager)
 //   roomUndoButton(room, me)  "Undo ready/blocked/unblocked" for a room whose last mark can still be undone
+//   closeDialogs()            close and remove every dialog these put on the page (a sign-in that ended)
 //
 // The server decides who may undo what (floor/core/floor.py; 403 otherwise): the buttons here only offer what
 // it would take, and say who else could. Text from the server goes in through textContent only.
@@ -35,6 +36,18 @@ export function visitCode(token) {
     el("span", { class: "sr-only", text: `${t("detail.code_label")} ` }), token);
 }
 
+// -- the dialogs on the page's body -------------------------------------------------------------------------
+
+/** One function per dialog open on the page (or built, the detail's) that closes and removes it. */
+const closers = new Set();
+
+/** Close and remove every dialog this module put on the page's body: a sign-in that ended leaves no patient on
+ *  screen (a detail with its history, a confirm naming the patient stayed over the sign-in form; a hostile
+ *  review). A confirm closed so answers "no". */
+export function closeDialogs() {
+  for (const close of [...closers]) close();
+}
+
 // -- confirming a step that ends a visit -------------------------------------------------------------------
 
 let confirmSeq = 0;
@@ -56,13 +69,24 @@ export function confirmEnd({ title, text, yes, no = t("confirm.go_back") }) {
   document.body.append(dialog);
   return new Promise((resolve) => {
     let answer = false;
-    ok.addEventListener("click", () => { answer = true; dialog.close(); });
-    cancel.addEventListener("click", () => dialog.close());
-    dialog.addEventListener("close", () => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      closers.delete(dismiss);
       dialog.remove();
       if (back && back.isConnected) back.focus({ preventScroll: true });
       resolve(answer);
-    });
+    };
+    const dismiss = () => {
+      answer = false;
+      if (dialog.open) dialog.close();
+      finish();
+    };
+    closers.add(dismiss);
+    ok.addEventListener("click", () => { answer = true; dialog.close(); });
+    cancel.addEventListener("click", () => dialog.close());
+    dialog.addEventListener("close", finish);
     dialog.showModal();
     cancel.focus();
   });
@@ -109,8 +133,20 @@ export function createVisitDetail(ctx) {
   const path = (id, tail = "") => `/api/clinics/${encodeURIComponent(ctx.clinic())}/visits/${encodeURIComponent(id)}${tail}`;
 
   function build() {
-    dialog = el("dialog", { id: "visit-detail", class: "visit-detail", "aria-labelledby": "visit-detail-title" });
+    const mine = el("dialog", { id: "visit-detail", class: "visit-detail", "aria-labelledby": "visit-detail-title" });
+    dialog = mine;
+    closers.add(function gone() {
+      closers.delete(gone);
+      if (mine.open) mine.close();
+      mine.remove();
+      if (dialog === mine) dialog = null;
+      current = null;
+      history = null;
+      message = null;
+      opener = null;
+    });
     dialog.addEventListener("close", () => {
+      if (dialog !== mine) return;
       current = null;
       history = null;
       message = null;

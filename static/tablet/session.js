@@ -8,6 +8,7 @@ import { local, parseTime, session, show } from "../lib/page.js";
 import { CLINIC_KEY, TOKEN_KEY, showSignInForm, signInForm, signOutButton } from "../lib/signin.js";
 import { t, useFor } from "../lib/i18n.js";
 import { ROLES, ROLE_LABEL } from "../lib/labels.js";
+import { closeDialogs } from "../lib/visit-detail.js";
 import { $, el, titleCase } from "../lib/dom.js";
 import { closeFeed, resetConnection, startFeed, updateBanner } from "./connection.js";
 import { sendingAgain } from "./kept.js";
@@ -60,7 +61,9 @@ export function signedOut(message, kind = "error") {
   toasts.hide();
   clinics = [];
   pairing.reset();
-  // Nothing the sign-in showed stays on the page: the lists had patient names.
+  // Nothing the sign-in showed stays on the page: the lists had patient names, and so does a visit's detail or a
+  // confirm open over them (dialogs on the page's body, outside #app).
+  closeDialogs();
   Object.assign(board, { clinic: null, name: "", timezone: undefined, seq: null, rooms: new Map(), visits: new Map(), providers: new Map(),
     visitTypes: new Map(), delays: new Map() });
   for (const node of document.querySelectorAll("[data-lists]")) node.replaceChildren();
