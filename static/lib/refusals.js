@@ -33,12 +33,15 @@ function within(seconds) {
   return seconds < 60 ? format.format(Math.ceil(seconds), "second") : format.format(Math.ceil(seconds / 60), "minute");
 }
 
+/** The server's sentence without what is for programs: "(version 3, you had version 2)" says nothing to staff. */
+const serverSentence = (err) => err.message.replace(/\s*\(version \d+, you had version \d+\)/, "");
+
 /** What a failed call says to the person: `signingIn` for the sign-in form (its 401 is a wrong PIN, not an
  *  ended sign-in). */
 export function refusalText(err, { signingIn = false } = {}) {
   if (err instanceof Offline) return t("error.offline");
   if (!(err instanceof ApiError)) return String((err && err.message) || err);
-  if (language() === FALLBACK) return err.message;
+  if (language() === FALLBACK) return serverSentence(err);
   const body = err.body || {};
   switch (body.error) {
     case "invalid":
@@ -67,6 +70,6 @@ export function refusalText(err, { signingIn = false } = {}) {
     case "unavailable": return t("refused.unavailable");
     case "log_damaged": return t("refused.log_damaged");
     case "internal": return t("refused.internal");
-    default: return err.message;
+    default: return serverSentence(err);
   }
 }

@@ -10,11 +10,13 @@
 //   closeDialogs()            close and remove every dialog these put on the page (a sign-in that ended)
 //
 // The server decides who may undo what (floor/core/floor.py; 403 otherwise): the buttons here only offer what
-// it would take, and say who else could. Text from the server goes in through textContent only.
+// it would take, and say who else could. Text from the server goes in through textContent only; a refusal is said
+// in the page's language (lib/refusals.js).
 
 import { el } from "./dom.js";
 import { t } from "./i18n.js";
 import { ROOM_MARK, ROOM_STATE_LABEL } from "./labels.js";
+import { refusalText } from "./refusals.js";
 
 
 /** The stages of a patient here and waiting for the provider: they can be moved to another provider. */
@@ -189,7 +191,7 @@ export function createVisitDetail(ctx) {
       history = answer;
     } catch (err) {
       if (mine !== loadSeq || current !== id) return;
-      message = { text: t("detail.could_not_load", { why: err.message || err }), error: true };
+      message = { text: t("detail.could_not_load", { why: refusalText(err) }), error: true };
     }
     paint();
   }
@@ -346,7 +348,7 @@ export function createVisitDetail(ctx) {
       message = { text: said(answer.visit), error: false };
     } catch (err) {
       if (err?.body?.visit) ctx.onAnswer({ visit: err.body.visit });
-      message = { text: t(refused, { why: err.message || err }), error: true };
+      message = { text: t(refused, { why: refusalText(err) }), error: true };
     } finally {
       busy = false;
     }
@@ -374,7 +376,7 @@ export function createVisitDetail(ctx) {
       ctx.onRoom(answer);
       ctx.say(t("room_undo.done", { room: answer.room.label, state: (ROOM_STATE_LABEL[answer.room.state] || answer.room.state).toLowerCase() }));
     } catch (err) {
-      ctx.say(t("detail.could_not_undo", { why: err.message || err }), true);
+      ctx.say(t("detail.could_not_undo", { why: refusalText(err) }), true);
     }
   }
 

@@ -4,7 +4,7 @@
 
 import { CLOSE, openFeed } from "../lib/feed.js";
 import { parseTime, show } from "../lib/page.js";
-import { t } from "../lib/i18n.js";
+import { FALLBACK, language, t } from "../lib/i18n.js";
 import { $, el, titleCase } from "../lib/dom.js";
 import { tick } from "./cards.js";
 import { sendKeptAgain, sendingAgain } from "./kept.js";
@@ -69,12 +69,15 @@ function feedStatus(mode, text) {
   updateBanner();
 }
 
+/** The feed's close reason is the server's English: said as it is on an English page, else in the page's own
+ *  words ("Su sesión terminó (signed out, expired or revoked)" on a Spanish tablet; a hostile review). */
 function feedEnded(code, reason) {
+  const english = language() === FALLBACK;
   if (code === CLOSE.UNAUTHENTICATED || code === CLOSE.SIGNED_OUT) {
-    signedOut(t(reason ? "tablet.sign_in_ended_why" : "tablet.sign_in_ended", { why: reason }));
+    signedOut(!english ? t("refused.signed_out") : t(reason ? "tablet.sign_in_ended_why" : "tablet.sign_in_ended", { why: reason }));
     return;
   }
-  show($("board-message"), reason || t("tablet.may_not_watch"), "error");
+  show($("board-message"), (english && reason) || t("tablet.may_not_watch"), "error");
 }
 
 /** The server's clock, from heartbeats. A snapshot's `now` can be older (the server encodes a snapshot once
