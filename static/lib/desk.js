@@ -152,6 +152,11 @@ export function frontDesk({ onChange }) {
         when.value = view;
       }
       const q = query.trim();
+      // What a search found, for a screen reader (a status line, written only when it changes): the list that
+      // replaced the arrivals says it to the eye only (a review; WCAG 4.1.3).
+      const found = q ? visits.filter((v) => matches(v, q)).length : 0;
+      const said = !q ? "" : found ? tn("desk.found", found) : t("desk.empty.found");
+      if ($("desk-found").textContent !== said) $("desk-found").textContent = said;
       const shown = expected.filter(arrivalFilter({ now, timezone, dueOf })).length;
       const left = expected.length - shown;
       const note = $("desk-showing");
@@ -165,6 +170,7 @@ export function frontDesk({ onChange }) {
       view = "now";
       hoursShown = "";
       search.value = "";
+      $("desk-found").textContent = "";
     },
   };
 }
