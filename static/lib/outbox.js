@@ -7,6 +7,8 @@
 //   const box = outbox({ send: tap });                   // send(path, body, {...options, key, entry})
 //   await box.send(entry, { token, signal, onWaiting })   // entry: {clinic, staff, key, path, body, ...}
 //   for (const entry of box.left(clinic, staff)) ...      // kept from before, not being sent by this page
+//   box.all()                                             // every tap kept in this browser, whoever made it
+//   outbox({ send, onChange })                            // onChange(): what is kept changed
 //
 // The list holds what a tap needs to be sent again: the path, the body (a walk-in's patient name is in it)
 // and a few words to show; the page says which are too old to send again (made on an earlier clinic day).
@@ -38,17 +40,19 @@ function write(clinic, staff, entries) {
 /** A refusal is final (the tap is dropped, the page shows why); a 401 or a tap given up by the page is not. */
 export const final = (err) => err instanceof ApiError && err.status !== 401;
 
-export function outbox({ send }) {
+export function outbox({ send, onChange = () => {} }) {
   const sending = new Set(); // keys this page is sending now
 
   function keep(entry) {
     sending.add(entry.key);
     const entries = read(entry.clinic, entry.staff).filter((e) => e.key !== entry.key);
     write(entry.clinic, entry.staff, [...entries, entry]);
+    onChange();
   }
 
   function drop(entry) {
     write(entry.clinic, entry.staff, read(entry.clinic, entry.staff).filter((e) => e.key !== entry.key));
+    onChange();
   }
 
   return {
@@ -73,11 +77,38 @@ export function outbox({ send }) {
     left(clinic, staff, tooOld) {
       const entries = read(clinic, staff);
       const old = entries.filter((e) => tooOld(e));
-      if (old.length) write(clinic, staff, entries.filter((e) => !old.includes(e)));
+      if (old.length) {
+        write(clinic, staff, entries.filter((e) => !old.includes(e)));
+        onChange();
+      }
       return {
         again: entries.filter((e) => !old.includes(e) && !sending.has(e.key)),
         old,
       };
+    },
+
+    /** Every tap kept in this browser, for any clinic and person: a sign-in that ended keeps its taps for that
+     *  person's next sign-in here, and the page says they wait (not sent as anyone else). */
+    all() {
+      const entries = [];
+      let keys = [];
+      try {
+        keys = Object.keys(localStorage).filter((k) => k.startsWith(`${PREFIX}.`));
+      } catch {
+        return entries;
+      }
+      for (const key of keys) {
+        try {
+          const list = JSON.parse(localStorage.getItem(key) || "[]");
+          if (Array.isArray(list)) {
+            entries.push(...list.filter((e) => e && typeof e.key === "string" && typeof e.staff === "string" &&
+              typeof e.clinic === "string"));
+          }
+        } catch {
+          /* one list unreadable: the others are still said */
+        }
+      }
+      return entries;
     },
 
     /** How many taps are kept for this clinic and person (sent or not). */

@@ -4,18 +4,19 @@
 
 import { ApiError, Offline, tap } from "../lib/api.js";
 import { outbox } from "../lib/outbox.js";
-import { t } from "../lib/i18n.js";
+import { t, tn } from "../lib/i18n.js";
 import { ROOM_MARK } from "../lib/labels.js";
 import { $, el } from "../lib/dom.js";
 import { render } from "./lists.js";
 import { PRESENCE_LABEL } from "./presence.js";
 import { signedOut } from "./session.js";
 import {
-  app, board, clinicFormat, errorText, pending, providerName, putRoom, putVisit, roomLabel, serverNow, stepDone, toasts,
+  app, board, clinicFormat, errorText, pending, providerName, putRoom, putVisit, roomLabel, serverNow, setText, stepDone,
+  toasts,
 } from "./state.js";
 import { conflictText } from "./taps.js";
 
-export const kept = outbox({ send: sendKept });
+export const kept = outbox({ send: sendKept, onChange: () => paintKeptElsewhere() });
 
 /** The most minutes before its tap a step may say it happened (the server's MAX_MINUTES_AGO). */
 const MAX_MINUTES_AGO = 60;
@@ -73,6 +74,28 @@ export function sendKeptAgain() {
   const { again, old } = kept.left(board.clinic, app.me.id, (e) => !Number.isFinite(e.kept_at) || dayOf(e.kept_at) !== today);
   for (const entry of old) noteRefused(t("kept.too_old", { what: keptLabel(entry) }));
   for (const entry of again) if (!sendingAgain.has(entry.key)) sendAgain(entry);
+  paintKeptElsewhere();
+}
+
+/** Taps kept on this tablet for someone not signed in here now (their sign-in ended before the taps could be
+ *  sent: a 401 keeps them for that person's next sign-in here). They were lost silently: the first person was told
+ *  only that the sign-in ended, and whoever signed in next nothing (a hostile review). On the sign-in form: how
+ *  many wait, for whom (no patient's name, nobody is signed in); signed in: another person's taps for this clinic,
+ *  in words. They are never sent as the person signed in now. */
+export function paintKeptElsewhere() {
+  const others = kept.all().filter((e) => !app.me || e.staff !== app.me.id);
+  const counts = new Map();
+  for (const e of others) counts.set(e.staff, (counts.get(e.staff) || 0) + 1);
+  const waiting = $("kept-waiting");
+  setText(waiting, [...counts].map(([who, n]) => tn("kept.wait_sign_in", n, { who })).join(" "));
+  waiting.hidden = app.me !== null || counts.size === 0;
+  const here = app.me && board.clinic && board.seq !== null ? others.filter((e) => e.clinic === board.clinic) : [];
+  const lines = here.map((e) => t("kept.other_tap", { what: keptLabel(e), who: e.staff }));
+  const list = $("kept-others-list");
+  if (lines.join("\n") !== [...list.children].map((li) => li.textContent).join("\n")) {
+    list.replaceChildren(...lines.map((line) => el("li", { text: line })));
+  }
+  $("kept-others").hidden = lines.length === 0;
 }
 
 async function sendAgain(entry) {

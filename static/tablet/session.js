@@ -11,7 +11,7 @@ import { ROLES, ROLE_LABEL } from "../lib/labels.js";
 import { closeDialogs } from "../lib/visit-detail.js";
 import { $, el, titleCase } from "../lib/dom.js";
 import { closeFeed, resetConnection, startFeed, updateBanner } from "./connection.js";
-import { sendingAgain } from "./kept.js";
+import { paintKeptElsewhere, sendingAgain } from "./kept.js";
 import { resetLate } from "./late.js";
 import { desk } from "./lists.js";
 import { app, board, clock, errorText, pending, pendingRooms, pins, toasts } from "./state.js";
@@ -44,6 +44,8 @@ export function showSignIn(message, kind = "error") {
   $("manager-link").hidden = true;
   $("manager-sep").hidden = true;
   showSignInForm({ message: "sign-in-message", text: message, kind, title: t("tablet.title_sign_in") });
+  // Taps kept for a sign-in that ended (this one's, or an earlier person's): how many wait, and for whom.
+  paintKeptElsewhere();
   updateBanner();
 }
 
