@@ -31,16 +31,22 @@ const AGAIN_MS = 600;
 /** Milliseconds after focus was put on the toast's Undo (a step sent from the keyboard) during which Enter or
  *  Space on it is the same key pressed twice, not an undo. */
 const UNDO_FOCUS_MS = 500;
-let lastTap = null; // {key, rect, at}: the last card tapped by a pointer, where it was on the screen
+let lastTap = null; // {key, rect, at, scrolled}: the last card tapped by a pointer, where it was on the screen
 let undoFocusedAt = -Infinity;
 
 const cardKey = (card) => (card.dataset.visit ? `visit ${card.dataset.visit}` : `room ${card.dataset.room}`);
+const page = () => document.scrollingElement || document.documentElement;
 
-/** Whether this tap lands, within AGAIN_MS of the last one, where the last card tapped was, on another card. */
+/** Whether this tap lands, within AGAIN_MS of the last one, where the last card tapped was, on another card, the
+ *  page not scrolled meanwhile: a scroll between the taps brought what is tapped there, and it is aimed at (a
+ *  page made shorter by the card gone, at the end of its scroll, moved under the finger by itself). */
 function slidUnder(card, e) {
   if (!lastTap || performance.now() - lastTap.at > AGAIN_MS || cardKey(card) === lastTap.key) return false;
   const { left, right, top, bottom } = lastTap.rect;
-  return e.clientX >= left && e.clientX <= right && e.clientY >= top && e.clientY <= bottom;
+  if (!(e.clientX >= left && e.clientX <= right && e.clientY >= top && e.clientY <= bottom)) return false;
+  const { scrollTop, scrollHeight, clientHeight } = page();
+  const scrolled = scrollTop - lastTap.scrolled;
+  return Math.abs(scrolled) < 2 || (scrolled < 0 && scrollTop >= scrollHeight - clientHeight - 1);
 }
 
 document.addEventListener("click", (e) => {
@@ -65,7 +71,7 @@ document.addEventListener("click", (e) => {
       toasts.show({ text: t("tap.list_moved", { name }) });
       return;
     }
-    lastTap = { key: cardKey(tapped), rect: tapped.getBoundingClientRect(), at: performance.now() };
+    lastTap = { key: cardKey(tapped), rect: tapped.getBoundingClientRect(), at: performance.now(), scrolled: page().scrollTop };
   }
   if (button.dataset.action === "undo" && !pointed && performance.now() - undoFocusedAt < UNDO_FOCUS_MS) return;
   if (button.hasAttribute("data-pick-room")) {

@@ -84,6 +84,22 @@ def test_quick_taps_meant_for_other_patients_are_sent(server: ServerProcess, scr
     ], stages
 
 
+def test_a_tap_after_a_scroll_is_aimed_at_what_the_scroll_brought(server: ServerProcess, screens: Screens) -> None:
+    """A page scrolled between two quick taps: the second is aimed at the card the scroll brought under the finger,
+    and is sent (as a test's tap on a card below the fold, which scrolls it into view first)."""
+    desk, desk_headers = _desk_with_four_expected(server, screens, (768, 1024))
+    x, y = _middle(desk, f"{ARRIVALS} >> nth=0 >> button[data-action=next]")
+    desk.mouse.click(x, y)  # Ann Lee
+    desk.locator(f"{ARRIVALS} >> nth=0 >> .patient").filter(has_text="Bo Chen").wait_for(timeout=10_000)
+    _, cruz_y = _middle(desk, f"{ARRIVALS} >> nth=1 >> button[data-action=next]")
+    desk.evaluate("dy => document.scrollingElement.scrollBy(0, dy)", cruz_y - y)
+    assert _middle(desk, f"{ARRIVALS} >> nth=1 >> button[data-action=next]")[1] == pytest.approx(y, abs=2)
+    desk.mouse.click(x, y)  # Cruz Diaz, scrolled to where Ann Lee was
+    desk.wait_for_timeout(1500)
+    stages = _stages(server, desk_headers)
+    assert [stages[n] for n in ("Ann Lee", "Bo Chen", "Cruz Diaz")] == ["arrived", "scheduled", "arrived"], stages
+
+
 def test_a_double_press_of_enter_on_check_in_leaves_the_patient_checked_in(
     server: ServerProcess, screens: Screens
 ) -> None:
