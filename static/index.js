@@ -11,7 +11,8 @@
 // connection pill and offline banner), tablet/lists.js (the work lists and manager's tabs), tablet/cards.js (a
 // visit's card), tablet/rooms.js (rooms to clean, the floor at a glance), tablet/taps.js (taps, visit detail,
 // Undo), tablet/late.js (a step tapped late: "This tap happened: 5 minutes ago"), tablet/presence.js,
-// tablet/walkin.js, tablet/kept.js (taps sent again after a reload); their shared state: tablet/state.js.
+// tablet/walkin.js, tablet/kept.js (taps sent again after a reload), tablet/stuck.js (the bars stuck at the top: their
+// heights, for the stylesheet); their shared state: tablet/state.js.
 
 import { ApiError } from "./lib/api.js";
 import { show } from "./lib/page.js";
@@ -20,6 +21,7 @@ import { $ } from "./lib/dom.js";
 import { render } from "./tablet/lists.js";
 import { enter, request, showSignIn, showSignedIn, signedOut } from "./tablet/session.js";
 import { app, errorText } from "./tablet/state.js";
+import "./tablet/stuck.js";
 
 // -- start ---------------------------------------------------------------------------------------------------
 
