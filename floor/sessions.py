@@ -499,6 +499,12 @@ class Sessions:
 
     async def approve_pairing(self, code: str, clinic: str, zone: str | None, label: str, by: str) -> Display:
         code = code.strip().upper().replace(" ", "").replace("-", "")
+        if why := unreadable("label", label) or (
+            "label has < or >: name the display in words" if set(label) & set("<>") else None
+        ):
+            # A name with an apostrophe ("Dr. Kim's hall") was refused with a regular expression for its reason (a
+            # review); a control or invisible character, or markup, is refused in words.
+            raise Refusal(Why.invalid, f"Not paired: {why}.", field="label")
         now = self.clock.now()
         display = Display(f"d-{secrets.token_hex(4)}", clinic, label.strip() or f"Display {code}", now, by, zone)
         pairing = await self.directory.pairing(code, now)

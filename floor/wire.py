@@ -374,7 +374,8 @@ class PairDisplay(Struct, forbid_unknown_fields=True):
     code: Annotated[str, Meta(min_length=4, max_length=12)]
     clinic: Ref
     zone: Ref | None = None
-    label: Annotated[str, Meta(max_length=60, pattern=r"^[\w .:()#-]*$")] = ""
+    #: What the managers' list calls it ("Dr. Kim's hall"): any readable text (floor.sessions.approve_pairing).
+    label: Annotated[str, Meta(max_length=60)] = ""
 
 
 class ClaimDisplay(Struct, forbid_unknown_fields=True):

@@ -129,11 +129,13 @@ def test_a_display_is_paired_end_to_end_and_receives_the_hallway_feed(served) ->
     # The manager types the code off the screen, in whatever case, with a dash.
     typed = f"{code[:3].lower()}-{code[3:].lower()}"
     paired = client.post(
-        "/api/displays", headers=manager, json={"code": typed, "clinic": CLINIC, "zone": "east", "label": "East hall"}
+        "/api/displays",
+        headers=manager,
+        json={"code": typed, "clinic": CLINIC, "zone": "east", "label": "Dr. Kim's hall, east"},
     )
     assert paired.status_code == 201, paired.text
     display = paired.json()
-    assert display["clinic"] == CLINIC and display["zone"] == "east" and display["label"] == "East hall"
+    assert display["clinic"] == CLINIC and display["zone"] == "east" and display["label"] == "Dr. Kim's hall, east"
     assert display["paired_by"] == MANAGER and display.get("revoked_at") is None
 
     collected = client.post("/api/displays/pairings/claim", json={"claim": claim})
@@ -149,7 +151,7 @@ def test_a_display_is_paired_end_to_end_and_receives_the_hallway_feed(served) ->
     assert me == {
         "kind": "display",
         "id": display["id"],
-        "device": "East hall",
+        "device": "Dr. Kim's hall, east",
         "expires_at": me["expires_at"],
         "clinic": CLINIC,
         "zone": "east",
@@ -200,7 +202,11 @@ def test_pairing_refusals_say_what_to_do(served) -> None:
     label = client.post(
         "/api/displays", headers=manager, json={"code": started["code"], "clinic": CLINIC, "label": "<script>"}
     )
-    assert label.status_code == 400 and label.json()["field"] == "label"
+    assert label.status_code == 422 and label.json()["field"] == "label" and "< or >" in label.json()["message"]
+    hidden = client.post(
+        "/api/displays", headers=manager, json={"code": started["code"], "clinic": CLINIC, "label": "Hall\u200b"}
+    )
+    assert hidden.status_code == 422 and "invisible character" in hidden.json()["message"]
 
     forbidden = client.post("/api/displays", headers=desk, json={"code": started["code"], "clinic": CLINIC})
     assert forbidden.status_code == 403 and forbidden.json()["message"] == (
