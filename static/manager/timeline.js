@@ -193,7 +193,7 @@ export function renderTimeline() {
     const g = svg("g", { class: `lane${index % 2 ? " odd" : ""}`, "data-provider": provider.id, transform: `translate(0 ${y})` });
     g.append(svg("rect", { class: "lane-bg", x: 0, y: 0, width, height }));
     const { lateness, level: lateLevel, text: lateLabel } = laneLate(delay);
-    if (lateness > 0) late += 1;
+    if (Math.round(lateness) >= 1) late += 1; // as the lane says it: "On time" under a minute
     const recovery = lateness <= 0 || !delay ? "" : delay.recovers_at ? `back on time ${hm(parseTime(delay.recovers_at))}` : "not back on time today";
     const pace = delay && Number.isFinite(delay.pace) && Math.abs(delay.pace - 1) >= 0.1 ? `pace ${Math.round(delay.pace * 100)}% of plan` : "";
     g.append(
