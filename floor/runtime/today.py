@@ -52,6 +52,14 @@ class Today:
         self._held_before = held
         self.unfoldable = ""
 
+    def pass_over(self, event: Event) -> None:
+        """Take in `event`, of a day before this floor's, stored while this day has no event of its own: the log's
+        order makes it the day before's (floor.runtime.writer's `fold_stored`), so this day's floor stays empty and
+        begins after it, as a server loading the day now has it."""
+        if event.seq != self.floor.seq + 1 or event.day >= self.floor.day or self.events:
+            raise ValueError(f"event {event.seq} of {event.day} is not one to pass over at {self.floor.seq}")
+        self.open(self.floor.day, event.seq, mark(event))
+
     def fold(self, event: Event) -> Touched:
         """Fold in an event of the log's; one no floor can fold raises LogCorrupt, the floor left as it was."""
         try:

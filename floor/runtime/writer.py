@@ -305,11 +305,47 @@ class Writer:
         self.feed.folded(event, self.today.fold(event), answer_first)
 
     def fold_stored(self, event: Event) -> None:
-        """Fold in an event another server stored (opening its day first, if it is a later one)."""
-        if event.day > self.today.floor.day:
+        """Fold in an event another server stored, where the log's order puts it: in the day whose stretch of the
+        log holds it, as a server loading that day reads it (`EventLog.read_day`: from the day's first event to
+        the next day's first).
+
+        - Of a later day: its day is opened first.
+        - Of an earlier day, while this floor's day has no event of its own: this server opened the day by its
+          clock (its tick ran first, or its clock is a little ahead) while another server, its clock a little
+          behind or its tap or alert review decided just before the hour struck, stored one more event of the day
+          before. The log holds no event of the new day yet, so that event is the day before's: this day's floor
+          stays empty and begins after it (`Today.pass_over`), as a server started now has it. Folded into the new
+          day it was a step on a visit that day never booked (LogCorrupt: the clinic dead on this server until a
+          restart) or a room mark of yesterday kept today on this server only (a hostile review).
+        - Of an earlier day, after the new day's first event: the log's order makes it the new day's (a server
+          loading the day reads it there), so it is folded into the new day here too, and every server agrees,
+          even if that cannot be folded (LogCorrupt everywhere: a person must look). Floor never stores one: a
+          server that folded an event of a day decides on that day or a later one.
+        """
+        day = self.today.floor.day
+        if event.day > day:
             self._new_day(event.day)
             self.feed.resync_all()
+        elif event.day < day and not self.today.events:
+            self._pass_over(event)
+            return
         self.fold(event)
+
+    def _pass_over(self, event: Event) -> None:
+        self.feed.fan_out()
+        self.today.pass_over(event)
+        log.info(
+            "event_of_the_day_before",
+            clinic=self.id,
+            day=str(self.today.floor.day),
+            seq=event.seq,
+            of=str(event.day),
+            type=event.type,
+        )
+        self.feed.restart()
+        self.feed.resync_all()  # the screens' board was of the day before it; the next update follows it
+        if self.today.learned_for == self.today.floor.day:
+            self.today.learned_for = None  # learnt from the day before without it: learnt again (floor.floors)
 
     async def catch_up(self, missed: list[Event] | None = None) -> None:
         """Fold in what other servers appended since our last event (the clinic's lock held): `missed`, the
