@@ -210,18 +210,24 @@ def _aware(clinic: Clinic, at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo else at.replace(tzinfo=clinic.tz)
 
 
+class DayRefused(Refusal):
+    """A file refused for the day it is for (a past day, or one too far ahead), not for anything it holds: the
+    same file may be taken another day (a schedule kept for its day is kept on: floor.schedule's
+    `book_upcoming`)."""
+
+
 def check_day(today: dt.date, day: dt.date, ahead: int = 0) -> None:
     """Today's schedule is imported onto the floor, and one up to `ahead` days ahead is kept for its day; a
     past day is read-only."""
     if day < today:
-        raise Refusal(
+        raise DayRefused(
             Why.invalid, f"{day} is a past clinic day (today is {today}); past days are read-only.", field="date"
         )
     if day > today + dt.timedelta(days=ahead):
         limit = (
             f"schedules are taken up to {ahead} days ahead" if ahead else "only today's schedule can be imported here"
         )
-        raise Refusal(Why.invalid, f"{day} is too far ahead (today is {today}); {limit}.", field="date")
+        raise DayRefused(Why.invalid, f"{day} is too far ahead (today is {today}); {limit}.", field="date")
 
 
 class Planned(Struct):

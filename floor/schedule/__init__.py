@@ -25,6 +25,7 @@ from floor.core.events import AlertDetail, Event
 from floor.core.floor import Floor
 from floor.core.schedule import (
     Appointment,
+    DayRefused,
     Planned,
     Problem,
     ScheduleRefused,
@@ -219,11 +220,19 @@ async def _read(
     runtime: ClinicRuntime, body: bytes, kind: Format, day: dt.date, upcoming: Upcoming | None
 ) -> tuple[dt.date, list[Appointment]]:
     """Today, and the file's appointments for `day` (refused first if `day` is not one the file may be for)."""
-    today = runtime.clinic.day_of(runtime.clock.now())
+    today = _today(runtime)
     # Before reading: a file for another day gets the answer about the day, not a problem on every row.
     check_day(today, day, DAYS_AHEAD if upcoming is not None else 0)
     # Parsing and validating a large Bundle takes a second or more: not on the loop every clinic shares.
     return today, await asyncio.to_thread(_paused(read), body, kind, runtime.clinic, day)
+
+
+def _today(runtime: ClinicRuntime) -> dt.date:
+    """The clinic day a file for today is booked on: the floor's, or the clock's once that is later (the floor
+    opens it before booking: `Writer.roll_day`). Not the clock's alone: a server whose clock is a moment behind
+    another's follows the new day onto its floor before its clock reaches it, and the day's kept schedule,
+    booked as today's (`book_upcoming`), was refused there as too far ahead and dropped (a hostile review)."""
+    return max(runtime.floor.day, runtime.clinic.day_of(runtime.clock.now()))
 
 
 async def _plan_ahead(runtime: ClinicRuntime, day: dt.date, appointments: list[Appointment], tap: Tap) -> Summary:
@@ -248,8 +257,9 @@ async def book_upcoming(runtime: ClinicRuntime, upcoming: Upcoming) -> None:
     """The clinic day has opened: book the schedule kept for it, as the manager who sent it, and forget it.
     Schedules kept for days gone by (the server was down all day) are dropped, and said so. A file the
     clinic can no longer take (a provider removed since) is dropped, and raised as a `schedule` alert on the
-    managers' screens; one the log cannot store now stays for the next try."""
-    today = runtime.floor.day
+    managers' screens; one the log cannot store now, or refused for its day rather than for what it holds (this
+    server's clock and floor not yet there), stays for the next try."""
+    today = _today(runtime)
     for day in await upcoming.days(runtime.id):
         if day < today:
             await upcoming.remove(runtime.id, day)
@@ -267,6 +277,10 @@ async def book_upcoming(runtime: ClinicRuntime, upcoming: Upcoming) -> None:
                 summary = await import_schedule(
                     runtime, kept.body, Format(kept.format), day, kept.staged_by, kept.device, Role.manager
                 )
+            except DayRefused as refusal:
+                # About the day, not the file (it was checked when it came): kept, for the next tick.
+                log.warning("upcoming_schedule_put_off", clinic=runtime.id, day=str(day), reason=refusal.message)
+                continue
             except ScheduleRefused as refused:
                 problems = [f"{p.where}: {p.field + ': ' if p.field else ''}{p.message}" for p in refused.problems]
             except Refusal as refusal:
@@ -300,7 +314,7 @@ async def withdraw_upcoming(runtime: ClinicRuntime, upcoming: Upcoming, day: dt.
     """Forget the schedule kept for `day`, only while its day has not opened: once it has, the schedule is being
     booked or was (a withdrawal then was answered 204 while every visit was booked: a hostile review), and what
     is on the floor is changed there, or by importing a corrected file for today."""
-    if day <= runtime.clinic.day_of(runtime.clock.now()):
+    if day <= _today(runtime):
         raise Refusal(
             Why.illegal_step,
             f"{day} has opened: its schedule is booked on the floor, not waiting; cancel visits there, or import "
