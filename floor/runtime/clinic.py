@@ -13,7 +13,7 @@ so the web layer, the CLI and the tests talk to one object per clinic.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from floor.clock import Clock
@@ -142,9 +142,14 @@ class ClinicRuntime:
         return await self.writer.handle(command, actor, device, idempotency, role, provider)
 
     async def handle_all(
-        self, decide: Callable[[Floor, Tap], list[Event]], actor: str, device: str, role: Role | None = None
+        self,
+        decide: Callable[[Floor, Tap], list[Event]],
+        actor: str,
+        device: str,
+        role: Role | None = None,
+        before_store: Callable[[], Awaitable[None]] | None = None,
     ) -> list[Event]:
-        return await self.writer.handle_all(decide, actor, device, role)
+        return await self.writer.handle_all(decide, actor, device, role, before_store)
 
     async def settle(self) -> None:
         await self.writer.settle()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
 import msgspec
@@ -224,18 +224,29 @@ class Writer:
         raise AssertionError("unreachable: attempts() gives up")
 
     async def handle_all(
-        self, decide: Callable[[Floor, Tap], list[Event]], actor: str, device: str, role: Role | None = None
+        self,
+        decide: Callable[[Floor, Tap], list[Event]],
+        actor: str,
+        device: str,
+        role: Role | None = None,
+        before_store: Callable[[], Awaitable[None]] | None = None,
     ) -> list[Event]:
         """Several events taken together (a schedule import), stored whole or not at all. `decide` plans them
         against the floor as it is, on a copy (raising for anything it cannot take); they are stored in one
         append under the clinic's lock, so no tap is decided in between and a failing log or a crash stores
         none of them. If another server appends first, they are planned again against the floor as it then is.
-        Returns the events stored."""
+        `before_store`, if given, is awaited once they are planned, before each try to store them (the lock
+        held, the floor as they were planned on): raising, it stores nothing. Returns the events stored."""
         # Shielded, as a tap: a request that goes away once the append has begun still has it folded in.
-        return await asyncio.shield(self._handle_all(decide, actor, device, role))
+        return await asyncio.shield(self._handle_all(decide, actor, device, role, before_store))
 
     async def _handle_all(
-        self, decide: Callable[[Floor, Tap], list[Event]], actor: str, device: str, role: Role | None
+        self,
+        decide: Callable[[Floor, Tap], list[Event]],
+        actor: str,
+        device: str,
+        role: Role | None,
+        before_store: Callable[[], Awaitable[None]] | None,
     ) -> list[Event]:
         async with self.lock:
             for _ in attempts("the log kept moving under these taps"):
@@ -246,6 +257,8 @@ class Writer:
                 events = await asyncio.to_thread(decide, self.today.floor, Tap(actor, device, now, role))
                 if not events:
                     return []
+                if before_store is not None:
+                    await before_store()
                 if not await self._append([Record(e) for e in events]):
                     continue
                 for n, event in enumerate(events, 1):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -134,15 +134,18 @@ async def import_schedule(
     role: Role | None = None,
     upcoming: Upcoming | None = None,
     check: bool = False,
+    before_store: Callable[[], Awaitable[None]] | None = None,
 ) -> Summary:
     """Bring today's floor in line with the file, or (given `upcoming`) keep a later day's file for that day.
     Raises ScheduleRefused (nothing stored) or a Refusal (a past day, or too far ahead). With `check`, the file
     is read and planned exactly the same way but nothing is stored: the summary says what importing it would do
-    (`checked` is true)."""
+    (`checked` is true). `before_store`: awaited, under the clinic's lock, once today's file is planned and
+    before it is stored (each try); raising, it stores nothing (`book_upcoming`: the file is still the one kept).
+    """
     if check:
         return await _check(runtime, body, kind, day, actor, device, role, upcoming)
     with runtime.metrics.tap(IMPORT):
-        summary = await _import(runtime, body, kind, day, actor, device, role, upcoming)
+        summary = await _import(runtime, body, kind, day, actor, device, role, upcoming, before_store)
     runtime.metrics.answered(IMPORT)
     return summary
 
@@ -156,6 +159,7 @@ async def _import(
     device: str,
     role: Role | None,
     upcoming: Upcoming | None,
+    before_store: Callable[[], Awaitable[None]] | None,
 ) -> Summary:
     today, appointments = await _read(runtime, body, kind, day, upcoming)
     if day > today:
@@ -181,15 +185,28 @@ async def _import(
             rounds.append(plan(floor, day, appointments, tap))
         return rounds[-1].events
 
+    superseded = False
+
+    async def supersede() -> None:
+        # A file kept for today and not booked yet (the server was down at midnight, or its booking was put off)
+        # is older than this one: booked after it, it moved patients back (a review). Forgotten once this one is
+        # planned and before it is stored, so a booking of it that read it already (this server's tick, or
+        # another server's) finds it gone when it comes to store, after planning on a floor that has this file's
+        # events or before storing them (a hostile review: forgotten after storing, it was booked over this
+        # one). This file failing to be stored then leaves neither: the manager, answered 503, sends it again.
+        nonlocal superseded
+        if upcoming is not None and not superseded:
+            superseded = True
+            if await upcoming.remove(runtime.id, day):
+                log.info("upcoming_schedule_superseded", clinic=runtime.id, day=str(day), actor=actor, device=device)
+        if before_store is not None:
+            await before_store()
+
     # Planned again (against the floor as it then is) if another server appended first: only the last plan
     # was stored, and a plan from the floor makes every row's outcome what the file did to it.
-    await runtime.handle_all(decide, actor, device, role)
+    await runtime.handle_all(decide, actor, device, role, supersede)
     summary = rounds[-1].summary
     summary.seq = runtime.floor.seq
-    if upcoming is not None and await upcoming.remove(runtime.id, day):
-        # A file kept for today and not booked yet (the server was down at midnight, or its booking was put
-        # off) is older than this one: booked after it, it moved patients back (a review).
-        log.info("upcoming_schedule_superseded", clinic=runtime.id, day=str(day), actor=actor, device=device)
     return summary
 
 
@@ -253,6 +270,10 @@ def _paused(work: Callable[..., T]) -> Callable[..., T]:
     return run
 
 
+class _Superseded(Exception):
+    """The kept file being booked is no longer the one kept: a file imported for its day since replaced it."""
+
+
 async def book_upcoming(runtime: ClinicRuntime, upcoming: Upcoming) -> None:
     """The clinic day has opened: book the schedule kept for it, as the manager who sent it, and forget it.
     Schedules kept for days gone by (the server was down all day) are dropped, and said so. A file the
@@ -273,10 +294,32 @@ async def book_upcoming(runtime: ClinicRuntime, upcoming: Upcoming) -> None:
             # Forgotten only once booked: a server stopping midway books it again at its start (the same file
             # again changes nothing). A manager cannot withdraw it once its day has opened (floor/web/schedule.py).
             problems: list[str] = []
+
+            async def still_kept(day: dt.date = day, kept: UpcomingSchedule = kept) -> None:
+                # Planning a day's file takes a while, and a file imported for today meanwhile (on any server)
+                # forgets this one before storing its own: checked again once planned, just before storing.
+                if await upcoming.get(runtime.id, day) != kept:
+                    raise _Superseded
+
             try:
                 summary = await import_schedule(
-                    runtime, kept.body, Format(kept.format), day, kept.staged_by, kept.device, Role.manager
+                    runtime,
+                    kept.body,
+                    Format(kept.format),
+                    day,
+                    kept.staged_by,
+                    kept.device,
+                    Role.manager,
+                    before_store=still_kept,
                 )
+            except _Superseded:
+                log.info(
+                    "upcoming_schedule_not_booked",
+                    clinic=runtime.id,
+                    day=str(day),
+                    reason="a file imported for the day since supersedes it",
+                )
+                continue
             except DayRefused as refusal:
                 # About the day, not the file (it was checked when it came): kept, for the next tick.
                 log.warning("upcoming_schedule_put_off", clinic=runtime.id, day=str(day), reason=refusal.message)
