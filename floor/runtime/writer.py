@@ -235,8 +235,8 @@ class Writer:
         against the floor as it is, on a copy (raising for anything it cannot take); they are stored in one
         append under the clinic's lock, so no tap is decided in between and a failing log or a crash stores
         none of them. If another server appends first, they are planned again against the floor as it then is.
-        `before_store`, if given, is awaited once they are planned, before each try to store them (the lock
-        held, the floor as they were planned on): raising, it stores nothing. Returns the events stored."""
+        `before_store`, if given, is awaited once they are planned, before each try to store them, and once if
+        there are none (the lock held, the floor as they were planned on): raising, it stores nothing. Returns the events stored."""
         # Shielded, as a tap: a request that goes away once the append has begun still has it folded in.
         return await asyncio.shield(self._handle_all(decide, actor, device, role, before_store))
 
@@ -255,10 +255,12 @@ class Writer:
                 # Planning thousands of rows takes a tenth of a second or more: in a thread, so the loop goes on
                 # serving every clinic. The floor only changes under this clinic's lock, which is held.
                 events = await asyncio.to_thread(decide, self.today.floor, Tap(actor, device, now, role))
+                if before_store is not None:
+                    # Even with nothing to store: a fresh file for today that changes nothing on the floor still
+                    # supersedes the one kept for today (a review: kept, it was booked over the fresh one).
+                    await before_store()
                 if not events:
                     return []
-                if before_store is not None:
-                    await before_store()
                 if not await self._append([Record(e) for e in events]):
                     continue
                 for n, event in enumerate(events, 1):

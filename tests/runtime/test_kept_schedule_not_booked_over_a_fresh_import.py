@@ -17,6 +17,7 @@ import pytest
 from floor.clock import ManualClock
 from floor.config import Clinic
 from floor.core.access import Role
+from floor.core.journey import Stage
 from floor.fanout import Hub
 from floor.log.base import Record
 from floor.log.embedded import EmbeddedLog
@@ -190,3 +191,26 @@ async def test_a_fresh_file_that_is_refused_leaves_the_kept_one_to_be_booked(tmp
     assert await kept.days(a.id) == [TOMORROW]
     await book_upcoming(a, kept)
     assert await _maria(a) == ("kim", dt.time(8, 0))
+
+
+async def test_a_fresh_file_that_stores_nothing_still_supersedes_the_kept_one(tmp_path: Path) -> None:
+    kept = FileUpcoming(None)
+    event_log = EmbeddedLog(tmp_path / "log")
+    await event_log.open()
+    clock = ManualClock(EVENING)
+    a = ClinicRuntime(quiet_clinic(), event_log, clock, Hub(), kept=kept)
+    await a.start()
+    await import_schedule(a, KEPT, Format.csv, TOMORROW, "mgr-dana", "t1", Role.manager, kept)
+    clock.set(MORNING)  # the server was down at midnight; the kept file is not booked yet
+    a.writer.roll_day(clock.now())
+    header = KEPT.splitlines()[0]
+    fresh = header + b"\nEHR-1001,08:00,kim,new,Maria Lopez,,cancelled\n"
+    summary = await import_schedule(a, fresh, Format.csv, TOMORROW, "mgr-dana", "t2", Role.manager, kept)
+    assert summary.unchanged == 1  # answered: nothing to change
+    await book_upcoming(a, kept)  # the next tick
+    maria = [v for v in a.floor.visits.values() if v.external_id == "EHR-1001"]
+    # A file that changes nothing on the floor still supersedes the kept one (it returned before doing so: a review).
+    assert not maria or maria[0].stage is Stage.cancelled, (
+        f"the older kept file was booked after the fresh one: Maria Lopez {maria[0].stage} at "
+        f"{maria[0].start.astimezone(a.clinic.tz):%H:%M} with {maria[0].provider}"
+    )
