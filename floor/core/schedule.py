@@ -20,7 +20,7 @@ from floor.core.commands import BookVisit, Command, RescheduleVisit, TakeStep, T
 from floor.core.errors import Refusal, Why
 from floor.core.events import Event
 from floor.core.floor import Floor, Visit
-from floor.core.journey import ENDS, Stage
+from floor.core.journey import Stage
 from floor.core.text import unreadable
 
 
@@ -246,10 +246,10 @@ def plan(floor: Floor, day: dt.date, appointments: list[Appointment], tap: Tap) 
     summary = Summary(day)
     events: list[Event] = []
     rows: dict[int, RowResult] = {}
-    here = _here_by_patient(scratch, appointments)
+    rebookings = _Rebookings(scratch, appointments)
     for a in appointments:
         visit = scratch.by_external_id(a.external_id)
-        if visit is None and a.patient_id and (twin := here.get(a.patient_id)) is not None and _books(a):
+        if visit is None and (twin := rebookings.claim(a)) is not None:
             summary.count(_rebooked(a, twin))
             continue
         command, row = _row(scratch, a, visit)
@@ -267,21 +267,38 @@ def plan(floor: Floor, day: dt.date, appointments: list[Appointment], tap: Tap) 
     return Planned(summary, events, rows)
 
 
-def _books(a: Appointment) -> bool:
-    return STATUSES[a.status] is Intent.book
+#: How far from the start of the visit a patient came for a rebooked appointment may start: an EHR rebooks at
+#: check-in for about the same time (another visit type, another provider); one hours away is another visit.
+REBOOKED_WITHIN = dt.timedelta(hours=2)
 
 
-def _here_by_patient(floor: Floor, appointments: list[Appointment]) -> dict[str, Visit]:
-    """Patients here now (arrived, not yet checked out) by their id in the EHR, whose own appointment the file no
-    longer books (cancelled, or left out): an EHR that cancels and rebooks a patient at check-in (a new appointment
-    id) then sends a second appointment for someone already in a room. Booked, it was a phantom patient who never
-    comes, counted a no-show at the end of the day (a review)."""
-    booked = {a.external_id for a in appointments if _books(a)}
-    return {
-        v.patient_id: v
-        for v in floor.visits.values()
-        if v.patient_id and v.stage not in ENDS and v.stage is not Stage.scheduled and v.external_id not in booked
-    }
+class _Rebookings:
+    """Visits of patients who came (arrived, whatever happened after) whose own appointment the file cancels, by
+    the patient's id in the EHR: an EHR that cancels and rebooks a patient at check-in (a new appointment id)
+    sends, with the cancellation, a second appointment for someone already seen to. Booked, it was a phantom
+    patient who never came, counted a no-show at the end of the day (a review). Only a cancellation in the file
+    counts: an appointment it leaves out may be in another file (another provider's, the afternoon's), and a
+    patient's second appointment of the day is booked."""
+
+    def __init__(self, floor: Floor, appointments: list[Appointment]) -> None:
+        cancelled = {a.external_id for a in appointments if STATUSES.get(a.status) is Intent.cancel}
+        came = set(Stage) - {Stage.scheduled, Stage.cancelled, Stage.no_show}
+        self._clinic = floor.clinic
+        self._visits = [
+            v for v in floor.visits.values() if v.patient_id and v.external_id in cancelled and v.stage in came
+        ]
+
+    def claim(self, a: Appointment) -> Visit | None:
+        """The visit `a` rebooks, if any (the nearest in time, each visit once); None: `a` is a booking of its own."""
+        if not a.patient_id or a.start is None or STATUSES.get(a.status) is not Intent.book:
+            return None
+        start = _aware(self._clinic, a.start)
+        near = [v for v in self._visits if v.patient_id == a.patient_id and abs(v.start - start) <= REBOOKED_WITHIN]
+        if not near:
+            return None
+        visit = min(near, key=lambda v: abs(v.start - start))
+        self._visits.remove(visit)
+        return visit
 
 
 def _rebooked(a: Appointment, twin: Visit) -> RowResult:
@@ -291,8 +308,8 @@ def _rebooked(a: Appointment, twin: Visit) -> RowResult:
         a.external_id,
         Outcome.not_applied,
         twin.id,
-        f"patient {a.patient_id!r} is already here ({stage}, the visit of appointment {twin.external_id!r}, which "
-        "this file no longer books): not booked a second time; the floor keeps the visit they came for",
+        f"patient {a.patient_id!r} came for appointment {twin.external_id!r}, which this file cancels ({stage} on "
+        "the floor): a rebooking of that visit, not booked a second time; the floor keeps the visit they came for",
     )
 
 

@@ -236,7 +236,8 @@ class Writer:
         append under the clinic's lock, so no tap is decided in between and a failing log or a crash stores
         none of them. If another server appends first, they are planned again against the floor as it then is.
         `before_store`, if given, is awaited once they are planned, before each try to store them, and once if
-        there are none (the lock held, the floor as they were planned on): raising, it stores nothing. Returns the events stored."""
+        there are none (the lock held, the floor as they were planned on): raising, it stores nothing. Returns
+        the events stored."""
         # Shielded, as a tap: a request that goes away once the append has begun still has it folded in.
         return await asyncio.shield(self._handle_all(decide, actor, device, role, before_store))
 

@@ -352,32 +352,46 @@ def test_a_patient_here_whose_appointment_the_ehr_cancelled_and_rebooked_is_not_
     _store(floor, plan(floor, DAY, [_for("MRN-77", "A-1", "09:00")], TAP).events)
     _arrived(floor, "A-1")
     # At check-in the EHR cancelled A-1 and booked A-2 for the same patient (another id): the next file says so.
-    planned = plan(floor, DAY, [_for("MRN-77", "A-1", "09:00", "cancelled"), _for("MRN-77", "A-2", "09:00")], TAP)
+    rebooked = [_for("MRN-77", "A-1", "09:00", "cancelled"), _for("MRN-77", "A-2", "09:10")]
+    planned = plan(floor, DAY, rebooked, TAP)
     assert planned.events == []
-    cancel, rebooked = planned.summary.rows
+    cancel, again = planned.summary.rows
     assert cancel.outcome is Outcome.not_applied  # she is here: her visit is not cancelled either
-    assert rebooked.outcome is Outcome.not_applied and rebooked.visit == floor.by_external_id("A-1").id
-    assert "MRN-77" in rebooked.reason and "already here" in rebooked.reason
-    # A file that leaves A-1 out altogether is read the same way, and again the same (nothing stored).
-    assert plan(floor, DAY, [_for("MRN-77", "A-2", "09:00")], TAP).events == []
+    assert again.outcome is Outcome.not_applied and again.visit == floor.by_external_id("A-1").id
+    assert "MRN-77" in again.reason and "rebooking" in again.reason
+    # Once she has gone (seen and checked out, or left unseen), the same file books no phantom either.
+    visit = floor.by_external_id("A-1")
+    floor.apply(floor.decide(TakeStep(visit.id, Stage.left_without_being_seen), TAP))
+    assert plan(floor, DAY, rebooked, TAP).events == []
 
 
 @pytest.mark.parametrize(
-    "second",
+    "rows",
     [
-        _for("MRN-77", "A-2", "11:00"),  # a second appointment the same day, the first still booked in the file
-        _for("MRN-78", "A-2", "09:00"),  # another patient
-        _appointment("A-2", "09:00"),  # no patient id: nothing to match by
+        # A second appointment the same day, hours later: the first cancelled or not, another visit.
+        [_for("MRN-77", "A-1", "09:00", "cancelled"), _for("MRN-77", "A-2", "14:00")],
+        # Another provider's file (the first appointment not in it at all): her afternoon with him.
+        [msgspec.structs.replace(_for("MRN-77", "B-9", "09:30"), provider="okafor")],
+        [_for("MRN-77", "A-1", "09:00"), _for("MRN-77", "A-2", "09:30")],  # two appointments, both booked
+        [_for("MRN-78", "A-1", "09:00", "cancelled"), _for("MRN-78", "A-2", "09:00")],  # another patient
+        [_appointment("A-1", "09:00", status="cancelled"), _appointment("A-2", "09:00")],  # no patient id
     ],
 )
-def test_other_appointments_of_the_day_are_booked(second: Appointment) -> None:
+def test_other_appointments_of_the_day_are_booked(rows: list[Appointment]) -> None:
     floor = Floor(CLINIC, DAY, ids=Ids.seeded())
     _store(floor, plan(floor, DAY, [_for("MRN-77", "A-1", "09:00")], TAP).events)
     _arrived(floor, "A-1")
-    first = _for("MRN-77", "A-1", "09:00")
-    rows = [first, second] if second.start == _at("11:00") else [second]
     planned = plan(floor, DAY, rows, TAP)
-    assert [r.outcome for r in planned.summary.rows][-1] is Outcome.added
+    assert planned.summary.rows[-1].outcome is Outcome.added
+
+
+def test_a_rebooking_of_a_patient_who_never_came_is_booked() -> None:
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded())
+    _store(floor, plan(floor, DAY, [_for("MRN-77", "A-1", "09:00")], TAP).events)
+    visit = floor.by_external_id("A-1")
+    floor.apply(floor.decide(TakeStep(visit.id, Stage.no_show), TAP))
+    rows = [_for("MRN-77", "A-1", "09:00", "cancelled"), _for("MRN-77", "A-2", "10:00")]
+    assert [r.outcome for r in plan(floor, DAY, rows, TAP).summary.rows][-1] is Outcome.added
 
 
 def test_a_rebooking_before_the_patient_came_cancels_one_and_books_the_other() -> None:
