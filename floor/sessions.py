@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import math
 import re
 import secrets
@@ -106,11 +105,6 @@ def linked_provider(member: StaffMember) -> str | None:
     if member.role is not Role.provider:
         return None
     return member.provider or member.id
-
-
-def secret_mark(stored: str) -> str:
-    """A digest of an account's stored PIN hash, kept with each of its sign-ins (`Session.secret_mark`)."""
-    return hashlib.sha256(stored.encode()).hexdigest()[:16]
 
 
 class Caller(Struct, frozen=True):
@@ -279,9 +273,6 @@ class Sessions:
             raise Refusal(Why.not_found, f"No staff member {staff_id!r}: removed meanwhile.")
         await self.directory.clear_strikes(account_key(staff_id))
         ended = await self.directory.end_sessions_of(staff_id, keep)
-        if keep and (kept := await self.directory.session(keep, self.clock.now())) is not None:
-            # The manager's own sign-in holds under the new PIN.
-            await self.directory.add_session(msgspec.structs.replace(kept, secret_mark=secret_mark(stored)))
         self._forget(lambda c: c.person == staff_id and c.session != keep)
         log.info("staff_secret_changed", staff=staff_id, by=by, sessions_ended=ended)
 
@@ -373,9 +364,18 @@ class Sessions:
             now,
             now + self.staff_term,
             role=member.role,
-            secret_mark=secret_mark(member.secret),
         )
         await self.directory.add_session(session)
+        # The PIN was checked against the account as it was read; if it changed since (a manager set a new PIN
+        # while the check ran, ending every sign-in before this one was stored), or the account was removed (and
+        # its id perhaps given to someone else), this sign-in does not hold: a hostile review got a token that
+        # outlived the new PIN by 12 hours, and one with a removed manager's rights. Read again once stored: a
+        # change after this read ends this session with the others.
+        now_member = await self.directory.staff(member.id)
+        if now_member is None or now_member.secret != member.secret:
+            await self.directory.end_session(session.token_hash)
+            log.info("sign_in_outlived", staff=member.id, device=device, reason="the account changed during the check")
+            raise _refused(None, self.account_lockout.free)
         log.info("signed_in", staff=member.id, role=member.role.value, device=device, known_device=known_device)
         return SignedIn(
             token,
@@ -424,10 +424,7 @@ class Sessions:
         name, clinics, provider, role = "", (), None, session.role
         if session.kind == "staff":
             member = await self.directory.staff(session.person)
-            # A sign-in checked against a PIN that has changed since (the check was under way as a manager set a
-            # new one: the change ended every sign-in but this one, stored after), or made by an account since
-            # removed and its id given to someone else, does not hold: a review.
-            if member is None or (session.secret_mark and session.secret_mark != secret_mark(member.secret)):
+            if member is None:
                 return None
             name, clinics, provider = member.name, clinics_of(member.clinics), linked_provider(member)
             role = member.role  # the account's, not the one it had at the sign-in

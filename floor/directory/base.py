@@ -50,10 +50,6 @@ class Session(Struct, frozen=True):
     role: Role | None = None
     clinic: str | None = None
     zone: str | None = None
-    #: A staff sign-in: a digest of the account's stored PIN hash when it was made (floor.sessions.secret_mark).
-    #: A sign-in checked against a PIN that changed meanwhile, or an account since removed and its id given to
-    #: someone else, does not hold ("": made before this was kept, not checked).
-    secret_mark: str = ""
 
 
 class Display(Struct, frozen=True):
