@@ -144,3 +144,5 @@ class Lockout:
 
 ACCOUNT_LOCKOUT = Lockout(MAX_FAILURES)
 ADDRESS_LOCKOUT = Lockout(MAX_ADDRESS_FAILURES, forget_after=dt.timedelta(hours=1))
+#: An IPv6 /64 (floor.directory.base.network_of): ten times an address's, as a clinic's devices share it.
+NETWORK_LOCKOUT = Lockout(10 * MAX_ADDRESS_FAILURES, forget_after=dt.timedelta(hours=1))

@@ -41,6 +41,7 @@ from floor.core.text import unreadable
 from floor.credentials import (
     ACCOUNT_LOCKOUT,
     ADDRESS_LOCKOUT,
+    NETWORK_LOCKOUT,
     TEST_COST,
     TEST_HASHING_VARIABLE,
     Lockout,
@@ -61,8 +62,9 @@ from floor.directory.base import (
     StaffMember,
     Strikes,
     account_key,
-    address_group,
     address_key,
+    network_key,
+    network_of,
     token_hash,
 )
 from floor.directory.base import device_key as device_strikes_key
@@ -317,6 +319,8 @@ class Sessions:
         else:
             known_device, held_key = False, account
             keys = [(account, self.account_lockout), (address_key(address), self.address_lockout)]
+            if (network := network_of(address)) is not None:
+                keys.append((network_key(network), NETWORK_LOCKOUT))  # an IPv6 host's other addresses
         # An id that is no account is not logged as typed: it is often a PIN typed into the wrong field.
         shown = staff_id if member is not None else NO_SUCH_ACCOUNT
         retry_at = await self.directory.reserve_attempt(keys, now)
@@ -355,6 +359,8 @@ class Sessions:
         else:
             await self.directory.clear_strikes(account)
             await self.directory.release_attempt(address_key(address), now)
+            if (network := network_of(address)) is not None:
+                await self.directory.release_attempt(network_key(network), now)
         token, now = _token(), self.clock.now()
         session = Session(
             token_hash(token),
@@ -488,8 +494,7 @@ class Sessions:
         for _ in attempts("no free pairing code", PAIRING_CODE_TRIES):
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
             claim = _token()
-            grouped = address_group(address) if address is not None else None  # an IPv6 host's /64 as one
-            pairing = Pairing(code, token_hash(claim), now + self.pairing_term, address=grouped)
+            pairing = Pairing(code, token_hash(claim), now + self.pairing_term, address=address)
             if await self.directory.add_pairing(pairing, now, self.pairing_limits):
                 return PairingStarted(code, claim, pairing.expires_at, int(self.pairing_term.total_seconds()))
         raise AssertionError("unreachable: attempts() gives up")

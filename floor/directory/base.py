@@ -120,23 +120,27 @@ def account_key(staff_id: str) -> str:
     return f"staff:{staff_id[:64]}"
 
 
-def address_group(address: str) -> str:
-    """What counts as one client for the limits per address: an IPv6 address's /64 (one host on an IPv6 network
-    holds all of its 2^64 addresses: counted one by one, it made no sign-in wait and took every pairing code; a
-    hostile review), an IPv4 address (or one mapped into IPv6) as it is, anything else as written."""
+def network_of(address: str) -> str | None:
+    """An IPv6 address's /64, or None (IPv4, an IPv4 address mapped into IPv6, or not an address). One host on an
+    IPv6 network can take any of its 2^64 addresses, so limits per address alone do not hold it (a hostile review);
+    yet every device of a clinic's network shares that /64 (a review of the first fix, which counted the /64 as
+    one address and made the whole clinic wait for a guest's wrong PINs). So the /64 has limits of its own, ten
+    times an address's."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
+        return None
+    if not isinstance(ip, ipaddress.IPv6Address) or ip.ipv4_mapped is not None:
+        return None
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
 
 
 def address_key(address: str) -> str:
-    return f"address:{address_group(address)[:64]}"
+    return f"address:{address[:64]}"
+
+
+def network_key(network: str) -> str:
+    return f"network:{network}"
 
 
 def device_key(nonce: str) -> str:

@@ -26,7 +26,6 @@ from litestar.exceptions import (
 from litestar.handlers.base import BaseRouteHandler
 
 from floor.core.access import Act, in_clinic, may, other_clinic_text, refusal_text
-from floor.directory.base import address_group
 from floor.sessions import Caller
 from floor.throttle import Throttle
 
@@ -167,7 +166,7 @@ def client_address(connection: ASGIConnection) -> str:
 async def throttled_by_address(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Routes anyone may call (sign-in, display pairing) are throttled per client address."""
     guarding = _guarding(connection)
-    _too_many(guarding, guarding.public, address_group(client_address(connection)), "requests from this address")
+    _too_many(guarding, guarding.public, client_address(connection), "requests from this address")
 
 
 def caller(request: Request) -> Caller:
