@@ -306,12 +306,15 @@ _HEAD_TOO_LARGE = (
 )
 
 
-#: Seconds a request's head may take to arrive whole from its first byte (or from the connection's opening), and
-#: its body from the head's end. uvicorn starts no timer until a response is sent: a connection that sent half a
-#: head, or nothing, was held for ever, and one host holding a few thousand took every file the server may open
-#: (a hostile review). A tablet sends its head in one packet; a schedule file of a few MB in seconds.
+#: Seconds a request's head may take to arrive whole from its first byte (or from the connection's opening); a
+#: body may go BODY_SECONDS without a byte, and take BODY_MOST_SECONDS in all. uvicorn starts no timer until a
+#: response is sent: a connection that sent half a head, or nothing, was held for ever, and one host holding a few
+#: hundred took every file the server may open (a hostile review). A tablet sends its head in one packet; a 4 MiB
+#: schedule on a slow uplink (512 kbit/s) takes about a minute, so a body is timed by its silences, not whole (a
+#: review of the first deadline, 60 s for the whole body).
 HEAD_SECONDS = 10.0
-BODY_SECONDS = 60.0
+BODY_SECONDS = 30.0
+BODY_MOST_SECONDS = 600.0
 
 _TIMED_OUT = (
     b"HTTP/1.1 408 Request Timeout\r\n"
@@ -327,11 +330,13 @@ class _HeadTooLarge(Exception):
 class LimitedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a request head held to HEAD_LIMIT bytes and HEADERS_LIMIT headers: past
     either, `431` and the connection closes, before the rest of the head is read or kept. And in time: a head
-    not whole HEAD_SECONDS after its first byte (or after the connection opened), or a body not whole
-    BODY_SECONDS after its head, is answered `408` and the connection closed."""
+    not whole HEAD_SECONDS after its first byte (or after the connection opened), or a body silent for
+    BODY_SECONDS or not whole BODY_MOST_SECONDS after its head, is answered `408` and the connection closed."""
 
     #: The deadline now running, if any: of the head being read, or of the body after it.
     _deadline: asyncio.TimerHandle | None = None
+    #: When the body being read must be whole by (the loop's clock).
+    _body_until = 0.0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -373,6 +378,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             self._until(HEAD_SECONDS)  # the first bytes of the next request's head on a kept-alive connection
         reading, heads = self._head is not None, self._heads
         super().data_received(data)  # httptools turns _HeadTooLarge into a parser error, its 400 withheld below
+        if not reading and self._head is None and self._deadline is not None:
+            # More of a body, not yet whole: its next silence may last BODY_SECONDS, within its time in all.
+            self._until(max(0.0, min(BODY_SECONDS, self._body_until - self.loop.time())))
         if self._too_large:
             self._refuse_head()
         elif reading and self._head is not None and self._heads == heads:
@@ -416,6 +424,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._head = None
         self._heads += 1
+        self._body_until = self.loop.time() + BODY_MOST_SECONDS
         self._until(BODY_SECONDS)
         super().on_headers_complete()
 

@@ -40,24 +40,34 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InProces
 
 
 async def _answer(port: int, pieces: list[bytes], pause: float = 0.0, wait: float = 5.0) -> bytes:
-    """What the server answers to `pieces`, sent `pause` seconds apart, until it closes (or `wait` passes)."""
+    """What the server answers to `pieces`, sent `pause` seconds apart while its answer is read, until it closes
+    (or goes quiet for `wait` seconds: then `<still open>` ends it)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+
+    async def send() -> None:
+        try:
+            for piece in pieces:
+                writer.write(piece)
+                await writer.drain()
+                await asyncio.sleep(pause)
+        except ConnectionError:
+            pass  # closed by the server mid-way: what it said is read below
+
+    sending = asyncio.create_task(send())
+    answer = b""
     try:
-        for piece in pieces:
-            writer.write(piece)
-            await writer.drain()
-            await asyncio.sleep(pause)
-        answer = b""
         while True:
-            chunk = await asyncio.wait_for(reader.read(65536), wait)
+            try:
+                chunk = await asyncio.wait_for(reader.read(65536), wait + pause * len(pieces))
+            except TimeoutError:
+                return answer + b"<still open>"
             if not chunk:
                 return answer
             answer += chunk
-    except TimeoutError:
-        return answer + b"<still open>"
     except ConnectionError:
         return answer
     finally:
+        sending.cancel()
         writer.close()
 
 
@@ -70,9 +80,26 @@ async def test_a_connection_that_sends_nothing_is_closed(server: InProcessServer
     assert (await _answer(server.port, [])).startswith(b"HTTP/1.1 408")
 
 
-async def test_a_body_sent_too_slowly_is_cut_off(server: InProcessServer) -> None:
+async def test_a_body_silent_too_long_is_cut_off(server: InProcessServer) -> None:
     head = b"POST /api/sign-in HTTP/1.1\r\nHost: floor\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
     assert (await _answer(server.port, [head, b'{"staff": '])).startswith(b"HTTP/1.1 408")
+
+
+async def test_a_body_arriving_steadily_is_read_however_long_it_takes_within_its_most(
+    server: InProcessServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = b'{"staff": "desk-ana", "secret": "wrong", "device": "t"}'
+    head = (
+        b"POST /api/sign-in HTTP/1.1\r\nHost: floor\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+    )
+    # Four times the silence allowed in all, a piece every half of it: answered, not cut off.
+    pieces = [head, *(body[i : i + 7] for i in range(0, len(body), 7))]
+    answer = await _answer(server.port, pieces, pause=SHORT / 2)
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:80]
+    # But not for ever.
+    monkeypatch.setattr(frames, "BODY_MOST_SECONDS", 2 * SHORT)
+    assert (await _answer(server.port, pieces, pause=SHORT / 2)).startswith(b"HTTP/1.1 408")
 
 
 async def test_the_next_head_on_a_kept_alive_connection_has_its_deadline_too(server: InProcessServer) -> None:
@@ -98,29 +125,44 @@ async def test_a_live_socket_is_held_open_past_the_deadlines(server: InProcessSe
         f"{server.url}/api/sign-in", json={"staff": PEOPLE[Role.front_desk][0], "secret": PIN, "device": "t"}
     )
     token = signed.json()["token"]
-    url = f"ws://127.0.0.1:{server.port}/api/clinics/riverside/live"
+    port = server.port
+    relay = None
     if in_pieces:
-        # A handshake sent in two writes goes through httptools, then is upgraded.
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        key = "dGhlIHNhbXBsZSBub25jZQ=="
-        head = (
-            f"GET /api/clinics/riverside/live HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-            f"Origin: http://127.0.0.1:{server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-        writer.write(head[:40])
-        await writer.drain()
-        await asyncio.sleep(0.05)
-        writer.write(head[40:])
-        await writer.drain()
-        switched = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-        assert switched.startswith(b"HTTP/1.1 101"), switched
-        await asyncio.sleep(3 * SHORT)
-        assert not reader.at_eof()
-        writer.close()
-        return
-    async with connect(url, origin=f"http://127.0.0.1:{server.port}") as ws:
-        await ws.send(json.dumps({"type": "auth", "token": token}))
-        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["kind"] == "snapshot"
-        await asyncio.sleep(3 * SHORT)
-        await ws.ping()  # still open
+        # Through a relay that sends the client's first bytes (the handshake) in two writes: httptools reads it,
+        # then it is upgraded.
+        relay = await asyncio.start_server(_split_first_write(server.port), "127.0.0.1", 0)
+        port = relay.sockets[0].getsockname()[1]
+    try:
+        url = f"ws://127.0.0.1:{port}/api/clinics/riverside/live"
+        async with connect(url, origin=f"http://127.0.0.1:{port}") as ws:
+            await ws.send(json.dumps({"type": "auth", "token": token}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["kind"] == "snapshot"
+            await asyncio.sleep(3 * SHORT)
+            await asyncio.wait_for(await ws.ping(), 5)  # answered: still open
+    finally:
+        if relay is not None:
+            relay.close()
+
+
+def _split_first_write(upstream_port: int):
+    async def handle(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        server_reader, server_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
+
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, split: bool) -> None:
+            try:
+                while data := await reader.read(65536):
+                    if split:
+                        writer.write(data[:40])
+                        await writer.drain()
+                        await asyncio.sleep(0.05)
+                        data, split = data[40:], False
+                    writer.write(data)
+                    await writer.drain()
+            except ConnectionError:
+                pass
+            finally:
+                writer.close()
+
+        await asyncio.gather(pipe(client_reader, server_writer, True), pipe(server_reader, client_writer, False))
+
+    return handle
