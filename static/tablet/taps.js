@@ -60,10 +60,11 @@ document.addEventListener("click", (e) => {
     const name = tapped.dataset.visit ? board.visits.get(tapped.dataset.visit)?.patient_name || ""
       : board.rooms.get(tapped.dataset.room)?.label || "";
     if (slidUnder(tapped, e)) {
-      // The second tap of a double tap: the card aimed at left, this one took its place. Nothing is sent; the
-      // toast of the first tap (its Undo) stays, else the tapper is told.
+      // The second tap of a double tap: the card aimed at left, this one took its place. Nothing is sent, and the
+      // tapper is told, the first tap's toast (its Undo) kept: a deliberate tap on the card that slid there went
+      // unsaid, and the desk believed Bo was checked in (a review).
       lastTap.at = performance.now();
-      if (!toasts.current?.undo) toasts.show({ text: t("tap.list_moved", { name }) });
+      toasts.say(t("tap.list_moved", { name }));
       return;
     }
     if (justMoved(tapped)) {

@@ -3,6 +3,7 @@
 // says so (and, without a network, that the undo waits to be sent once).
 //
 //   const toasts = toastRegion();
+//   toasts.say(note)   a note added to the toast shown (its Undo kept), or shown alone
 //   toasts.show({ text, undo, patient, error, ms })   undo: what the page needs to send it (its Undo button
 //                                                     has data-action="undo"); patient: named in the banner
 //   toasts.sending()   its Undo was tapped;   toasts.paint()   repaint (e.g. `waiting` changed);   toasts.hide()
@@ -18,9 +19,10 @@ export function toastRegion() {
   let current = null;
   let timer = null;
 
-  function show({ text, undo, patient, error, ms }) {
+  function show({ text, undo, patient, error, ms, base }) {
     clearTimeout(timer);
-    current = { text, undo, patient, waiting: null, error, until: Date.now() + (ms || (undo ? UNDO_MS : PLAIN_MS)) };
+    // base: the toast's own text, when a note was added to it (say)
+    current = { text, base, undo, patient, waiting: null, error, until: Date.now() + (ms || (undo ? UNDO_MS : PLAIN_MS)) };
     paint();
     arm();
   }
@@ -38,6 +40,16 @@ export function toastRegion() {
       }
       hide();
     }, Math.max(0, current.until - Date.now()));
+  }
+
+  /** Add a note to the toast shown, keeping its Undo (and time), or show the note alone. */
+  function say(note) {
+    if (current?.undo && !current.sending) {
+      const base = current.base || current.text;
+      show({ text: `${base} ${note}`, base, undo: current.undo, patient: current.patient });
+    } else {
+      show({ text: note });
+    }
   }
 
   function hide() {
@@ -66,5 +78,5 @@ export function toastRegion() {
     paint();
   }
 
-  return { show, hide, paint, sending, get current() { return current; } };
+  return { show, say, hide, paint, sending, get current() { return current; } };
 }
