@@ -445,6 +445,7 @@ class FloorHttpProtocol(LimitedHttpProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self.scope is None and self.ws_protocol_class is not None and live_handshake(data):
+            self._until(None)  # a whole head: no deadline (after a restart, thousands of walls arrive at once)
             self.connections.discard(self)
             protocol = self.ws_protocol_class(  # type: ignore[call-arg]
                 config=self.config, server_state=self.server_state, app_state=self.app_state
