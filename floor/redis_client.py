@@ -1,12 +1,16 @@
 """The Redis client every Redis-backed store uses (the log, the directory, the upcoming schedules): how to
-connect (one URL, several nodes, or a Cluster), the connection options and the one retry, the hash tags that
-keep a store's keys in one Cluster slot, and the one place that decides a Redis error means "not now"
-(`call`: a 503 with Retry-After, never a 500).
+connect (one URL, several nodes, or a Cluster), following the master among several listed nodes through a
+failover (`ListedNodes`), the connection options and the one retry, the hash tags that keep a store's keys in
+one Cluster slot, and the one place that decides a Redis error means "not now" (`call`: a 503 with
+Retry-After, never a 500).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -40,8 +44,9 @@ _REFUSED = (
     redis_errors.OutOfMemoryError,  # OOM: Redis refuses writes until memory is freed
 )
 _UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
-#: Refusals redis-py raises as a plain ResponseError, known by the first word of the answer.
-_REFUSED_WORDS = ("MISCONF", "NOREPLICAS")
+#: Refusals redis-py raises as a plain ResponseError, known by the first word of the answer. UNBLOCKED: a master
+#: demoted to a replica ends every blocking read on it (a follower's XREAD) with it.
+_REFUSED_WORDS = ("MISCONF", "NOREPLICAS", "UNBLOCKED")
 #: What the cluster client says when no node answers at all (RedisClusterException, while it rediscovers).
 _CLUSTER_GONE = ("cannot be connected", "not covered")
 
@@ -69,6 +74,11 @@ _OPTIONS: dict[str, Any] = {
 POOL_SIZE = 256
 POOL_WAIT = 5.0
 
+#: Seconds between two looks for the master among several listed nodes (no cluster) while the node in use
+#: fails: a failover is followed within about this (plus a probe of each node), and a node that stays down
+#: costs every listed node one INFO a second at most, not one per request.
+LOOK_AGAIN_SECONDS = 1.0
+
 
 def urls(url: str) -> list[str]:
     """The nodes of a start-up URL list (`redis://a:7000,redis://b:7001`): any one of them that answers will do."""
@@ -84,19 +94,18 @@ async def connect(
     it is part of a Redis Cluster (given every listed node to discover the cluster from); else the first
     listed node that is a master, or failing that the first that answers (reads work, writes answer 503).
     Redis is unavailable only when no listed node answers: one node down or failed over at start does not
-    stop a server."""
+    stop a server. With several nodes and no cluster the client is a `ListedNodes`: it moves to the node
+    that is the master when the one in use fails or is found to be no master (a failover, or a start while
+    the master was down)."""
     options = {**_OPTIONS, "socket_timeout": socket_timeout}
+    listed = urls(url)
     failures: list[str] = []
-    answering: list[Redis] = []
+    answering: list[tuple[str, Redis]] = []
+    master = False
     try:
-        for one in urls(url):
-            try:
-                pool = BlockingConnectionPool.from_url(one, max_connections=pool_size, timeout=POOL_WAIT, **options)
-            except ValueError as e:  # not a Redis URL (http://..., a typo): one line, not a traceback
-                raise ConfigError(
-                    f"--redis (or $FLOOR_REDIS_URL, $REDIS_URL): {safe_url(one)} is no Redis URL: {e}"
-                ) from e
-            client = Redis.from_pool(pool)
+        for one in listed:
+            pool = _pool(one, pool_size, options)
+            client = ListedNodes.from_pool(pool) if len(listed) > 1 else Redis.from_pool(pool)
             try:
                 info = await asyncio.wait_for(client.info(), CALL_DEADLINE)
             # A ResponseError here is the connection's own setup refused (a database index the server has not).
@@ -107,7 +116,7 @@ async def connect(
                 continue
             if info.get("cluster_enabled") == 1:
                 await client.aclose()
-                nodes = [ClusterNode(*_host_port(u)) for u in urls(url)]
+                nodes = [ClusterNode(*_host_port(u)) for u in listed]
                 cluster = RedisCluster.from_url(one, startup_nodes=nodes, max_connections=pool_size, **options)
                 try:
                     await asyncio.wait_for(cluster.initialize(), CALL_DEADLINE * 2)
@@ -116,18 +125,98 @@ async def connect(
                     raise LogUnavailable(f"cannot reach the Redis Cluster at {safe_url(url)}: {e}") from e
                 return cluster
             if info.get("role") == "master":
-                answering.insert(0, client)
+                answering.insert(0, (one, client))
+                master = True
                 break
-            answering.append(client)
+            answering.append((one, client))
         if not answering:
             raise LogUnavailable(f"cannot reach Redis at {safe_url(url)}: {'; '.join(failures)}")
-        for other in answering[1:]:
+        for _, other in answering[1:]:
             await other.aclose()
-        return answering[0]
+        node, chosen = answering[0]
+        if isinstance(chosen, ListedNodes):
+            chosen.listed(listed, node, lambda u: _pool(u, pool_size, options))
+            if not master:  # writes are refused (READONLY) until a listed node is the master again
+                log.warning("redis_no_master_found", url=safe_url(node), listed=safe_url(url))
+        return chosen
     except BaseException:
-        for client in answering:
+        for _, client in answering:
             await client.aclose()
         raise
+
+
+def _pool(url: str, pool_size: int, options: dict[str, Any]) -> BlockingConnectionPool:
+    try:
+        return BlockingConnectionPool.from_url(url, max_connections=pool_size, timeout=POOL_WAIT, **options)
+    except ValueError as e:  # not a Redis URL (http://..., a typo): one line, not a traceback
+        raise ConfigError(f"--redis (or $FLOOR_REDIS_URL, $REDIS_URL): {safe_url(url)} is no Redis URL: {e}") from e
+
+
+class ListedNodes(Redis):
+    """A client for the master among several listed nodes without a cluster (`connect` makes it). It follows a
+    failover (the master lost and a replica promoted, by Sentinel or by hand) and a start while the master was
+    down: when a command on the node in use fails as a demoted or lost master's do (READONLY, a lost connection,
+    no answer: `call` says so) or /readyz finds the node no master, `look_again` asks every listed node its
+    role, at most once a LOOK_AGAIN_SECONDS, and the client's commands go to the master found from then on.
+    It decides nothing itself: with no listed node a master, it stays where it is (taps are 503s meanwhile)."""
+
+    nodes: list[str]
+    #: The listed URL the client's connections go to.
+    node: str
+    _make_pool: Callable[[str], BlockingConnectionPool]
+    _looking: asyncio.Task[None] | None = None
+    _looked: float = -math.inf
+
+    def listed(self, nodes: list[str], node: str, make_pool: Callable[[str], BlockingConnectionPool]) -> None:
+        self.nodes, self.node, self._make_pool = nodes, node, make_pool
+
+    def look_again(self) -> None:
+        """Look for the master among the listed nodes, in the background: now, unless a look is under way or
+        the last began under LOOK_AGAIN_SECONDS ago."""
+        if (self._looking is not None and not self._looking.done()) or not hasattr(self, "nodes"):
+            return
+        now = time.monotonic()
+        if now - self._looked < LOOK_AGAIN_SECONDS:
+            return
+        self._looked = now
+        self._looking = asyncio.create_task(self._look(), name="floor-redis-look-for-master")
+
+    async def _look(self) -> None:
+        try:
+            roles = await asyncio.gather(*(_role(u, self._make_pool) for u in self.nodes))
+            masters = [u for u, role in zip(self.nodes, roles, strict=True) if role == "master"]
+            if len(masters) > 1:
+                # A master that came back after a failover without being made a replica (Sentinel makes it one).
+                log.warning("redis_several_masters", masters=safe_url(",".join(masters)))
+            if not masters or self.node in masters:
+                return
+            found, before = masters[0], self.connection_pool
+            # Commands from now on take their connections from the master's pool; those under way end with the
+            # old pool's connections (on a replica or a lost node they would only be refused).
+            self.connection_pool, self.node = self._make_pool(found), found
+            log.warning("redis_master_moved", url=safe_url(found), listed=safe_url(",".join(self.nodes)))
+            await before.aclose()
+        except Exception:  # a look that failed is tried again at the next failure
+            log.exception("redis_look_for_master_failed")
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        if self._looking is not None:
+            self._looking.cancel()
+            with contextlib.suppress(BaseException):
+                await self._looking
+        await super().aclose(close_connection_pool)
+
+
+async def _role(url: str, make_pool: Callable[[str], BlockingConnectionPool]) -> str | None:
+    """A listed node's role (`master`, `slave`), or None when it does not answer in COMMAND_TIMEOUT."""
+    client = Redis.from_pool(make_pool(url))
+    try:
+        info = await asyncio.wait_for(client.info("replication"), COMMAND_TIMEOUT)
+        return str(info.get("role"))
+    except (*_UNREACHABLE, *_REFUSED, redis_errors.ResponseError, TimeoutError):
+        return None
+    finally:
+        await client.aclose()
 
 
 def _host_port(url: str) -> tuple[str, int]:
@@ -158,6 +247,8 @@ async def call(
             raise
         if isinstance(e, TimeoutError) and not isinstance(e, redis_errors.RedisError):
             why = f"Redis did not answer within {deadline:g} s"
+        if isinstance(client, ListedNodes) and _lost_master(e):
+            client.look_again()
         # Whether the command ran is not known, even for a refusal: the clients retry on their own (a lost
         # connection, a cluster's timeout or CLUSTERDOWN), so a refusal may follow an attempt whose answer was
         # lost. The tablet's retry with the same Idempotency-Key finds out.
@@ -178,6 +269,13 @@ def unavailable(e: BaseException) -> str | None:
     if isinstance(e, redis_errors.RedisClusterException) and any(w in str(e) for w in _CLUSTER_GONE):
         return f"the Redis Cluster cannot be reached ({str(e)[:120]})"
     return None
+
+
+def _lost_master(e: BaseException) -> bool:
+    """Whether the error is one the node in use gives when it is no longer the master, or is gone."""
+    return isinstance(e, (redis_errors.ReadOnlyError, redis_errors.MasterDownError, *_UNREACHABLE)) or (
+        isinstance(e, redis_errors.ResponseError) and str(e).startswith("UNBLOCKED")
+    )
 
 
 def _refused(e: BaseException) -> bool:

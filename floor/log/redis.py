@@ -39,7 +39,16 @@ from floor.log.base import (
     mark,
 )
 from floor.log.replicas import MAX_REPLICA_TIMEOUT_MS, NO_REPLICA_ACK, ReplicaAck
-from floor.redis_client import CALL_DEADLINE, COMMAND_TIMEOUT, POOL_SIZE, call, connect, hash_tagged, safe_url
+from floor.redis_client import (
+    CALL_DEADLINE,
+    COMMAND_TIMEOUT,
+    POOL_SIZE,
+    ListedNodes,
+    call,
+    connect,
+    hash_tagged,
+    safe_url,
+)
 from floor.retry import attempts
 
 log = structlog.get_logger("floor.log.redis")
@@ -166,9 +175,11 @@ class RedisLog(EventLog):
         return await call(self.redis, what, "the Redis log")
 
     async def trouble(self, timeout: float) -> str | None:
-        """A PING to every master (one, without a cluster), all at once: the first that does not answer PONG
-        within `timeout` seconds is named. A cluster's master that is down or paused holds its clinics' taps,
-        so the server is not ready for them."""
+        """A PING to every master (one, without a cluster), all at once, then its role (INFO replication): the
+        first that does not answer within `timeout` seconds, or is no master, is named. A cluster's master that
+        is down or paused holds its clinics' taps, and a node that is a replica (one taken at start while the
+        master was down, or a master demoted by a failover) refuses every tap (READONLY): the server is not
+        ready for them. A client over several listed nodes is told to look for the master then."""
         client = self.redis
         if client is None:
             return "the Redis log is not open"
@@ -179,6 +190,9 @@ class RedisLog(EventLog):
         else:
             kwargs = client.connection_pool.connection_kwargs
             pings, names, nodes = [client.ping], [f"{kwargs.get('host')}:{kwargs.get('port')}"], [None]
+            followers = self.followers
+            if isinstance(client, ListedNodes) and isinstance(followers, ListedNodes) and followers.node != client.node:
+                followers.look_again()  # the followers' reads are still on the node before a failover
         if not pings:
             return "the Redis Cluster client knows no master"
 
@@ -187,18 +201,22 @@ class RedisLog(EventLog):
         async def ping(what: Callable[[], Awaitable[Any]], name: str, node: Any) -> str | None:
             try:
                 await call(client, what, "the Redis log", timeout)
-                if wanted:
-                    # With --redis-replicas N a tap is answered only once N replicas have it: a master with fewer
-                    # connected answers every tap 503, and /readyz said ready (an ops review).
-                    info = await call(client, lambda: _replication(client, node), "the Redis log", timeout)
-                    have = int(info.get("connected_slaves", 0))
-                    if have < wanted:
-                        return (
-                            f"Redis node {name} has {have} replica(s) connected; --redis-replicas asks {wanted}, "
-                            "so every tap is answered 503"
-                        )
+                info = await call(client, lambda: _replication(client, node), "the Redis log", timeout)
             except LogUnavailable as e:
                 return f"Redis node {name} did not answer a PING within {timeout:g} s ({e})"
+            if (role := info.get("role")) != "master":
+                if isinstance(client, ListedNodes):
+                    client.look_again()
+                return f"Redis node {name} is a {role}, not the master: it refuses every tap (503)"
+            if wanted:
+                # With --redis-replicas N a tap is answered only once N replicas have it: a master with fewer
+                # connected answers every tap 503, and /readyz said ready (an ops review).
+                have = int(info.get("connected_slaves", 0))
+                if have < wanted:
+                    return (
+                        f"Redis node {name} has {have} replica(s) connected; --redis-replicas asks {wanted}, "
+                        "so every tap is answered 503"
+                    )
             return None
 
         troubles = await asyncio.gather(*(ping(p, n, o) for p, n, o in zip(pings, names, nodes, strict=True)))
@@ -321,11 +339,13 @@ class RedisLog(EventLog):
                 finally:
                     node.release(connection)
             else:
-                connection = await client.connection_pool.get_connection()
+                # One pool for both: a client following a failover (ListedNodes) may move to another meanwhile.
+                pool = client.connection_pool
+                connection = await pool.get_connection()
                 try:
                     replies = await _send_all(connection, commands, then)
                 finally:
-                    await client.connection_pool.release(connection)
+                    await pool.release(connection)
             moved = next((r for r in replies if isinstance(r, redis_errors.MovedError)), None)
             if moved is None or attempt:
                 return replies

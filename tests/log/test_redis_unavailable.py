@@ -38,6 +38,8 @@ UNAVAILABLE = [
     e.OutOfMemoryError("command not allowed when used memory > 'maxmemory'."),
     e.ResponseError("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist"),
     e.ResponseError("NOREPLICAS Not enough good replicas to write."),
+    # A master demoted to a replica ends every blocking read on it (a follower's XREAD).
+    e.ResponseError("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"),
     e.RedisClusterException("Redis Cluster cannot be connected. Please provide at least one reachable node"),
     e.TimeoutError("Timeout reading from 127.0.0.1:7000"),
     e.ConnectionError("Error 111 connecting to 127.0.0.1:7000. Connection refused."),
