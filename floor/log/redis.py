@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -210,11 +211,14 @@ class RedisLog(EventLog):
                 return f"Redis node {name} is a {role}, not the master: it refuses every tap (503)"
             if wanted:
                 # With --redis-replicas N a tap is answered only once N replicas have it: a master with fewer
-                # connected answers every tap 503, and /readyz said ready (an ops review).
-                have = int(info.get("connected_slaves", 0))
+                # connected answers every tap 503, and /readyz said ready (an ops review). Counted only while
+                # they acknowledge: a paused replica stays connected until repl-timeout (60 s), every tap a 503
+                # meanwhile, and /readyz said ready (a hostile review).
+                have, bound = acknowledging(info, self.replica_ack), lag_bound(self.replica_ack)
                 if have < wanted:
                     return (
-                        f"Redis node {name} has {have} replica(s) connected; --redis-replicas asks {wanted}, "
+                        f"Redis node {name} has {have} replica(s) acknowledging within {bound} s "
+                        f"({info.get('connected_slaves', 0)} connected); --redis-replicas asks {wanted}, "
                         "so every tap is answered 503"
                     )
             return None
@@ -493,6 +497,26 @@ async def _send_all(
     except BaseException:
         await connection.disconnect()
         raise
+
+
+#: Seconds between a replica's acknowledgements of its master's stream, sent by itself (INFO replication's `lag`,
+#: whole seconds since the last, reads 0 or 1 while it is healthy).
+REPLICA_ACKS_EVERY = 1
+
+
+def lag_bound(ack: ReplicaAck) -> int:
+    """The oldest a replica's last acknowledgement may be (whole seconds) for it to count as confirming taps: its
+    own period, plus the time a tap waits for it (WAIT's timeout, rounded up). Older, it could not have confirmed
+    a tap within that wait."""
+    return REPLICA_ACKS_EVERY + math.ceil(ack.timeout_ms / 1000)
+
+
+def acknowledging(info: dict[str, Any], ack: ReplicaAck) -> int:
+    """The replicas of a master (its INFO replication: `slave0:ip=...,state=online,offset=...,lag=0`) that are
+    online and whose last acknowledgement is within `lag_bound`."""
+    bound = lag_bound(ack)
+    replicas = [v for k, v in info.items() if k.startswith("slave") and k[5:].isdigit() and isinstance(v, dict)]
+    return sum(1 for r in replicas if r.get("state") == "online" and int(r.get("lag", bound + 1)) <= bound)
 
 
 async def _replication(client: Redis | RedisCluster, node: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from floor.clock import ManualClock
 from floor.core.commands import BookVisit
 from floor.fanout import Hub
 from floor.log.base import KeyTaken, LogUnavailable, NotReplicated, SeqTaken
-from floor.log.redis import NOT_REPLICATED, RedisLog, ReplicaAck
+from floor.log.redis import NOT_REPLICATED, RedisLog, ReplicaAck, lag_bound
 from floor.runtime import ClinicRuntime, Idempotency
 from tests.support.clinics import quiet_clinic
 from tests.support.records import record
@@ -178,7 +179,8 @@ async def test_readiness_says_when_the_replicas_asked_for_are_not_connected(pair
             if trouble:
                 break
             await asyncio.sleep(0.1)
-        assert trouble is not None and "has 0 replica(s) connected; --redis-replicas asks 1" in trouble
+        assert trouble is not None and "has 0 replica(s) acknowledging within 2 s (0 connected)" in trouble
+        assert "--redis-replicas asks 1" in trouble
     finally:
         await log.close()
     # Without the setting, replicas are not asked about.
@@ -187,3 +189,36 @@ async def test_readiness_says_when_the_replicas_asked_for_are_not_connected(pair
         assert await plain.trouble(2.0) is None
     finally:
         await plain.close()
+
+
+async def test_readiness_says_when_a_paused_replica_stops_acknowledging(pair: Pair) -> None:
+    """A paused replica (a hung host, a cut link TCP has not noticed) stays connected for the primary until
+    repl-timeout (60 s): every tap was a 503 (WAIT in vain) while /readyz said ready (a hostile review). Counted
+    only while its last acknowledgement is within `lag_bound` (a second, plus the WAIT timeout): a healthy
+    replica always is, a paused one not after a few seconds."""
+    log = await open_log(pair, ONE_REPLICA)
+    bound = lag_bound(ONE_REPLICA)
+    assert bound == 2
+    try:
+        for _ in range(25):  # a healthy replica acknowledges every second: ready throughout (2.5 s)
+            assert await log.trouble(2.0) is None
+            await asyncio.sleep(0.1)
+        pair.pause_replica()
+        paused = time.monotonic()
+        trouble = None
+        while trouble is None and time.monotonic() - paused < bound + 3:
+            await asyncio.sleep(0.2)
+            trouble = await log.trouble(2.0)
+        assert trouble is not None, "ready while the paused replica confirms no tap"
+        assert "has 0 replica(s) acknowledging within 2 s (1 connected)" in trouble
+        with pytest.raises(NotReplicated):  # what a tap gets meanwhile
+            await log.append(CLINIC, record(1, key="k1"))
+        pair.resume_replica()
+        resumed = time.monotonic()
+        while trouble is not None and time.monotonic() - resumed < 5:
+            await asyncio.sleep(0.2)
+            trouble = await log.trouble(2.0)
+        assert trouble is None, f"not ready again once the replica acknowledges: {trouble}"
+    finally:
+        pair.resume_replica()
+        await log.close()
