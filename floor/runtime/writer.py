@@ -417,6 +417,11 @@ class Writer:
             async with self.lock:
                 now = self.today.clock.now()
                 self.roll_day(now)
+                if self.log.shared and self.today.learned_for != self.today.floor.day:
+                    # Not learned yet today (a server just restarted learns beside its start): it would clear the
+                    # alerts a learned server on the same log raises, and that one raise them again (a hostile
+                    # review). The learned servers review meanwhile; this one once its learning is done.
+                    return
                 if cascades is None:
                     cascades = self._cascades_wanted or cascades_due(self._cascades_at, now)
                 for change in review(self.today.floor, now, cascades=cascades):
