@@ -24,7 +24,7 @@ from floor.metrics import Metrics
 from floor.runtime import ClinicRuntime
 from floor.schedule import book_upcoming
 from floor.schedule.upcoming import FileUpcoming, Upcoming
-from floor.sessions import Sessions
+from floor.sessions import Sessions, reserved_staff_id
 from floor.settings import RETENTION_DAYS
 
 log = structlog.get_logger("floor")
@@ -125,7 +125,16 @@ class Floors:
         """Accounts added before clinics were recorded keep every clinic (floor.core.access.clinics_of): say
         which, once, so an operator running several clinics narrows them (`floor staff clinics`)."""
         with contextlib.suppress(Exception):  # a directory that cannot be read now is reported where it is used
-            unset = [m.id for m in await self.sessions.directory.all_staff() if m.clinics is None]
+            staff = await self.sessions.directory.all_staff()
+            unset = [m.id for m in staff if m.clinics is None]
+            if reserved := [m.id for m in staff if reserved_staff_id(m.id)]:
+                # Added before such ids were refused: the audit trail cannot tell them from Floor or a wall.
+                log.warning(
+                    "staff_id_reserved",
+                    staff=reserved[:50],
+                    meaning="this id names Floor's own acts or looks like a wall display's in the audit trail: add "
+                    "the person again under another id and remove this one",
+                )
             if unset:
                 log.warning(
                     "staff_without_clinics",

@@ -109,6 +109,11 @@ def linked_provider(member: StaffMember) -> str | None:
     return member.provider or member.id
 
 
+def reserved_staff_id(staff_id: str) -> bool:
+    """Whether a staff id is Floor's own actor's or looks like a wall display's (refused for new accounts)."""
+    return staff_id == SYSTEM_ACTOR or DISPLAY_ID.match(staff_id) is not None
+
+
 class Caller(Struct, frozen=True):
     """Who sent a request or holds a socket, as their token says."""
 
@@ -222,7 +227,7 @@ class Sessions:
                 "underscores, starting with a letter or digit.",
                 field="id",
             )
-        if staff_id == SYSTEM_ACTOR or DISPLAY_ID.match(staff_id):
+        if reserved_staff_id(staff_id):
             # The audit trail names Floor's own acts "floor" and a wall by its display id: a person given either
             # would be confused with them, and ending a display's sign-ins would end theirs (a review).
             raise Refusal(

@@ -115,10 +115,12 @@ def request_context(app: ASGIApp) -> ASGIApp:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
-                if api and not any(name.lower() == b"cache-control" for name, _ in headers):
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
                     # Answers name patients (the board, a visit, an export): a shared tablet's browser must not keep
-                    # them on disk after a sign-out (a review). The pages themselves may be cached.
-                    headers.append((b"cache-control", b"no-store"))
+                    # them on disk after a sign-out (a review). The pages may be kept, but are asked for again each
+                    # time: after an upgrade a tablet could run the old scripts against the new server until it
+                    # happened to drop them (an upgrade review). They are small (a few hundred KB).
+                    headers.append((b"cache-control", b"no-store" if api else b"no-cache"))
                 message["headers"] = headers
             await send(message)
 
