@@ -56,7 +56,10 @@ document.addEventListener("click", (e) => {
   // A click from the keyboard (Enter, Space: detail 0) goes to the focused button, not to a place on the screen.
   const pointed = e.detail !== 0;
   const tapped = button.closest("li[data-visit], li[data-room]");
-  if (pointed && tapped && (button.hasAttribute("data-pick-room") || TAPS.has(button.dataset.action))) {
+  const guarded = tapped && (button.hasAttribute("data-pick-room") || TAPS.has(button.dataset.action));
+  // A tap on anything else in between (the toast's Undo, a detail) ends a double tap: the next is aimed.
+  if (pointed && !guarded) lastTap = null;
+  if (pointed && guarded) {
     const name = tapped.dataset.visit ? board.visits.get(tapped.dataset.visit)?.patient_name || ""
       : board.rooms.get(tapped.dataset.room)?.label || "";
     if (slidUnder(tapped, e)) {
