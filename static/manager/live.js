@@ -177,6 +177,12 @@ function onMessage(m) {
       if (m.plan) state.plans.set(m.plan.visit, m.plan);
       for (const r of m.rooms || []) state.rooms.set(r.id, r);
       if (m.alert) state.alerts.set(m.alert.id, m.alert);
+      if (m.presence && state.delays.has(m.presence.provider)) {
+        // "Stepped away", "running late", "back": on the provider's lane at once, not at the next tick (a review).
+        const delay = state.delays.get(m.presence.provider);
+        state.delays.set(m.presence.provider, { ...delay, away: m.presence.status === "back" ? null : m.presence.status });
+        scheduleRender("timeline");
+      }
       // An alert raised or cleared turns a provider's lateness red or back (laneLate): the timeline and tile too.
       scheduleRender(...(m.alert ? ["alerts", "timeline", "measures"] : ["timeline"]));
       if (m.visit) scheduleRender("timeline", "alerts"); // alerts name patients

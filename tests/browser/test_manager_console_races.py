@@ -269,3 +269,25 @@ def test_an_open_console_shows_the_clinic_file_the_server_restarted_with(tmp_pat
         assert hart.endswith("(not in file)"), hart
     finally:
         server.stop()
+
+
+def test_a_presence_tap_reaches_the_providers_lane_at_once(server: ManualClockServer, screens: Screens) -> None:
+    """The lane said "· away" only at the next tick (up to 15 s): the event's presence was not read (a review)."""
+    kim = _headers(server, MA)  # an assistant says it for the provider
+    page = _manager_page(server, screens)
+    name = page.locator("#timeline g.lane[data-provider='kim'] .lane-name")
+    name.wait_for(timeout=10_000)
+    assert "away" not in name.text_content()
+    answer = httpx.post(f"{server.url}{API}/providers/kim/presence", headers=kim, json={"type": "stepped_away"})
+    assert answer.status_code == 201, answer.text
+    page.wait_for_function(
+        "() => / · away$/.test(document.querySelector(\"#timeline g.lane[data-provider='kim'] .lane-name\")"
+        ".textContent)",
+        timeout=5_000,
+    )
+    back = httpx.post(f"{server.url}{API}/providers/kim/presence", headers=kim, json={"type": "back"})
+    assert back.status_code == 201, back.text
+    page.wait_for_function(
+        "() => !/away/.test(document.querySelector(\"#timeline g.lane[data-provider='kim'] .lane-name\").textContent)",
+        timeout=5_000,
+    )
