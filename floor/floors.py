@@ -39,6 +39,8 @@ STOP_TASKS_SECONDS = 3.0
 SETTLE_SECONDS = 2.0
 #: Seconds between retention checks (a directory listing, or one Redis hash, per clinic).
 PRUNE_SECONDS = 3600.0
+#: Times in a row a clinic's learning may be put off (its log out of reach) before it goes on without it.
+LEARNING_TRIES = 4
 #: Seconds between the event loop's own timings: a timer due every so often, and how late it runs
 #: (floor_loop_lag_seconds). While the loop is late, every tap and every screen of this server waits with it.
 LOOP_LAG_EVERY = 0.1
@@ -89,6 +91,8 @@ class Floors:
         self._recheck = asyncio.Event()
         #: Each clinic's booking of its upcoming schedule under way.
         self._booking: dict[str, asyncio.Task[None]] = {}
+        #: Learning postponed in a row (the log out of reach), per clinic: given up at LEARNING_TRIES.
+        self._learning_postponed: dict[str, int] = {}
 
     def get(self, clinic_id: str) -> ClinicRuntime:
         runtime = self.runtimes.get(clinic_id)
@@ -261,11 +265,22 @@ class Floors:
                 try:
                     await runtime.learn()
                 except LogUnavailable as e:
-                    log.warning("learning_postponed", clinic=runtime.id, day=str(day), error=str(e))
+                    postponed = self._learning_postponed.get(runtime.id, 0) + 1
+                    self._learning_postponed[runtime.id] = postponed
+                    log.warning("learning_postponed", clinic=runtime.id, day=str(day), error=str(e), tries=postponed)
+                    if postponed >= LEARNING_TRIES:
+                        # On a shared log a server reviews no alerts until it has learned its day: one that cannot
+                        # read its past days goes on with its last learning (or the clinic file's minutes) rather
+                        # than review none all day (a review).
+                        log.error("learning_given_up", clinic=runtime.id, day=str(day), tries=postponed)
+                        runtime.learned_for = day
+                        self._learning_postponed.pop(runtime.id, None)
                 except Exception:
                     # A past day this server cannot read: say so, and go on with the last learning until tomorrow.
                     log.exception("learning_failed", clinic=runtime.id, day=str(day))
                     runtime.learned_for = day
+                else:
+                    self._learning_postponed.pop(runtime.id, None)
             await asyncio.sleep(self.tick_seconds)
 
     async def _tick_forever(self) -> None:
