@@ -109,6 +109,10 @@ def linked_provider(member: StaffMember) -> str | None:
     return member.provider or member.id
 
 
+def _markup(field: str, value: str) -> str | None:
+    return f"{field} has < or >: name the display in words" if set(value) & set("<>") else None
+
+
 def reserved_staff_id(staff_id: str) -> bool:
     """Whether a staff id is Floor's own actor's or looks like a wall display's (refused for new accounts)."""
     return staff_id == SYSTEM_ACTOR or DISPLAY_ID.match(staff_id) is not None
@@ -363,19 +367,10 @@ class Sessions:
             await self.directory.clear_strikes(held_key)
         else:
             await self.directory.clear_strikes(account)
-            await self.directory.release_attempt(address_key(address), now)
-            if (network := network_of(address)) is not None:
-                await self.directory.release_attempt(network_key(network), now)
+            for key, _ in keys[1:]:  # the address's, and its IPv6 network's: this attempt is over
+                await self.directory.release_attempt(key, now)
         token, now = _token(), self.clock.now()
-        session = Session(
-            token_hash(token),
-            "staff",
-            member.id,
-            device,
-            now,
-            now + self.staff_term,
-            role=member.role,
-        )
+        session = Session(token_hash(token), "staff", member.id, device, now, now + self.staff_term, role=member.role)
         await self.directory.add_session(session)
         # The PIN was checked against the account as it was read; if it changed since (a manager set a new PIN
         # while the check ran, ending every sign-in before this one was stored), or the account was removed (and
@@ -506,9 +501,7 @@ class Sessions:
 
     async def approve_pairing(self, code: str, clinic: str, zone: str | None, label: str, by: str) -> Display:
         code = code.strip().upper().replace(" ", "").replace("-", "")
-        if why := unreadable("label", label) or (
-            "label has < or >: name the display in words" if set(label) & set("<>") else None
-        ):
+        if why := unreadable("label", label) or _markup("label", label):
             # A name with an apostrophe ("Dr. Kim's hall") was refused with a regular expression for its reason (a
             # review); a control or invisible character, or markup, is refused in words.
             raise Refusal(Why.invalid, f"Not paired: {why}.", field="label")

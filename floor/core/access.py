@@ -177,5 +177,5 @@ def other_clinic_text(clinic: str) -> str:
     return f"You are not on the staff of clinic {clinic!r}; a manager of that clinic can add you."
 
 
-#: The actor of Floor's own events (alerts raised and cleared, schedules booked at midnight): no staff id.
+#: The actor and device of Floor's own events (alerts raised and cleared): no staff id.
 SYSTEM_ACTOR = "floor"

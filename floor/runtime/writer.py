@@ -50,8 +50,6 @@ log = structlog.get_logger("floor.runtime")
 
 #: The status a receipt records: a stored tap's answer is always 201 Created (the log's record keeps it).
 CREATED = 201
-#: The actor and device of the events Floor records itself (alerts).
-SYSTEM = SYSTEM_ACTOR
 #: Seconds between a tap and the alert review it triggers: taps arriving meanwhile share one review.
 REVIEW_DELAY = 0.2
 #: Events of the day loaded at start whose updates are kept, so screens resuming after a restart get the
@@ -450,7 +448,7 @@ class Writer:
     async def _store_alert(self, change: AlertChange, now: dt.datetime) -> bool:
         """Store and fold one alert change Floor decided (the clinic's lock held); False when another server
         appended first (the floor has then caught up)."""
-        event = self.today.floor.record(change, Tap(SYSTEM, SYSTEM, now))
+        event = self.today.floor.record(change, Tap(SYSTEM_ACTOR, SYSTEM_ACTOR, now))
         if not await self._append([Record(event)]):
             return False
         self.fold(event)
