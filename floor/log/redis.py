@@ -165,6 +165,16 @@ class RedisLog(EventLog):
             raise
         self._append = client.register_script(_APPEND)
         log.info("redis_log_opened", url=safe_url(self.url), cluster=isinstance(client, RedisCluster))
+        if isinstance(client, ListedNodes) and not self.replica_ack.replicas:
+            # A primary and replicas without a cluster: an old primary that restarts as a master on its own files
+            # is a second master this server may write to, its taps lost when it rejoins as a replica. Only
+            # --redis-replicas 1 makes such a master refuse every tap (README, "A primary and replicas").
+            log.warning(
+                "redis_listed_nodes_without_replica_ack",
+                listed=safe_url(self.url),
+                advice="run with --redis-replicas 1: without it a tap acknowledged by an old primary that came "
+                "back as a master can be lost",
+            )
 
     async def close(self) -> None:
         for client in (self.redis, self.followers):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from structlog.testing import capture_logs
 
 import floor.redis_client as redis_client
 from floor.clock import ManualClock
@@ -22,6 +23,7 @@ from floor.core.commands import BookVisit
 from floor.fanout import Hub
 from floor.log.base import LogUnavailable
 from floor.log.redis import RedisLog
+from floor.log.replicas import ReplicaAck
 from floor.redis_client import LOOK_AGAIN_SECONDS, ListedNodes, call
 from floor.runtime import ClinicRuntime
 from tests.support.clinics import quiet_clinic
@@ -176,3 +178,23 @@ async def test_failures_look_for_the_master_at_most_once_a_second(pair: Pair, mo
         assert log.redis.node == pair.primary.url  # no master found: it stays where it is
     finally:
         await log.close()
+
+
+async def test_listed_nodes_without_a_replica_acknowledgement_are_warned_of_at_start(pair: Pair) -> None:
+    """An old primary that restarts as a master on its own files is a second master; only `--redis-replicas 1`
+    makes it refuse taps (README). A server started on listed nodes without it says so in its log, once."""
+    for replicas, warned in ((0, True), (1, False)):
+        log = RedisLog(pair.urls, prefix=f"test-{uuid.uuid4().hex[:8]}", replica_ack=ReplicaAck(replicas, 1000))
+        with capture_logs() as logs:
+            await log.open()
+        await log.close()
+        events = [e for e in logs if e["event"] == "redis_listed_nodes_without_replica_ack"]
+        assert len(events) == (1 if warned else 0), (replicas, logs)
+        if warned:
+            assert events[0]["log_level"] == "warning" and "--redis-replicas 1" in events[0]["advice"]
+    # One node alone is not a primary and replicas: nothing to warn of.
+    log = RedisLog(pair.primary.url, prefix=f"test-{uuid.uuid4().hex[:8]}")
+    with capture_logs() as logs:
+        await log.open()
+    await log.close()
+    assert not [e for e in logs if e["event"] == "redis_listed_nodes_without_replica_ack"]
