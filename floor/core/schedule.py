@@ -277,28 +277,57 @@ class _Rebookings:
     the patient's id in the EHR: an EHR that cancels and rebooks a patient at check-in (a new appointment id)
     sends, with the cancellation, a second appointment for someone already seen to. Booked, it was a phantom
     patient who never came, counted a no-show at the end of the day (a review). Only a cancellation in the file
-    counts: an appointment it leaves out may be in another file (another provider's, the afternoon's), and a
-    patient's second appointment of the day is booked."""
+    counts (one naming another patient is not about the visit: it is not applied, `_row`): an appointment it leaves
+    out may be in another file (another provider's, the afternoon's), and a patient's second appointment of the
+    day is booked.
+
+    Each visit's rebooking is the patient's new appointment nearest it in time, each taken once, decided for the
+    whole file before any row is planned. Claimed row by row (the first row won), the order of the rows decided
+    which of two appointments was the rebooking, and a later file listing a follow-up before the rebooking booked
+    the rebooking as a second visit (a hostile review). Pairs are taken nearest first, ties by the appointment's
+    time and id, so the file's order does not matter, and the same file planned again takes the same pairs (what
+    it booked the first time was paired with no visit). Nothing records a pairing: a later file whose new
+    appointment is nearer the visit than its rebooking (an EHR rebooks for about the visit's time) takes that one
+    for it instead."""
 
     def __init__(self, floor: Floor, appointments: list[Appointment]) -> None:
-        cancelled = {a.external_id for a in appointments if STATUSES.get(a.status) is Intent.cancel}
+        cancelled = {a.external_id: a for a in appointments if STATUSES.get(a.status) is Intent.cancel}
         came = set(Stage) - {Stage.scheduled, Stage.cancelled, Stage.no_show}
-        self._clinic = floor.clinic
-        self._visits = [
-            v for v in floor.visits.values() if v.patient_id and v.external_id in cancelled and v.stage in came
-        ]
+        visits: dict[str, list[Visit]] = {}
+        for v in floor.visits.values():
+            ended = cancelled.get(v.external_id) if v.external_id else None
+            if v.patient_id and v.stage in came and ended is not None and not _names_another(ended, v):
+                visits.setdefault(v.patient_id, []).append(v)
+        pairs: list[tuple[dt.timedelta, dt.datetime, str, Visit]] = []
+        for a in appointments:
+            if not a.patient_id or a.start is None or STATUSES.get(a.status) is not Intent.book:
+                continue
+            if floor.by_external_id(a.external_id) is not None:
+                continue  # booked already: its own visit
+            start = _aware(floor.clinic, a.start)
+            pairs += [
+                (gap, start, a.external_id, v)
+                for v in visits.get(a.patient_id, [])
+                if (gap := abs(v.start - start)) <= REBOOKED_WITHIN
+            ]
+        #: The visit each appointment rebooks, by the appointment's external id.
+        self._rebooks: dict[str, Visit] = {}
+        taken: set[str] = set()
+        for _, _, external_id, v in sorted(pairs, key=lambda p: (p[0], p[1], p[2], p[3].id)):
+            if external_id not in self._rebooks and v.id not in taken:
+                self._rebooks[external_id] = v
+                taken.add(v.id)
 
     def claim(self, a: Appointment) -> Visit | None:
-        """The visit `a` rebooks, if any (the nearest in time, each visit once); None: `a` is a booking of its own."""
-        if not a.patient_id or a.start is None or STATUSES.get(a.status) is not Intent.book:
-            return None
-        start = _aware(self._clinic, a.start)
-        near = [v for v in self._visits if v.patient_id == a.patient_id and abs(v.start - start) <= REBOOKED_WITHIN]
-        if not near:
-            return None
-        visit = min(near, key=lambda v: abs(v.start - start))
-        self._visits.remove(visit)
-        return visit
+        """The visit `a` rebooks, if any; None: `a` is a booking of its own."""
+        return self._rebooks.get(a.external_id)
+
+
+def _names_another(a: Appointment, visit: Visit) -> bool:
+    """Whether the row names a patient other than the visit's. A row that names nobody (an export that blanks
+    cancelled rows) names no one else."""
+    name = a.patient_name.strip()
+    return bool(name) and name != visit.patient_name
 
 
 def _rebooked(a: Appointment, twin: Visit) -> RowResult:
@@ -326,6 +355,14 @@ def _row(floor: Floor, a: Appointment, visit: Visit | None) -> tuple[Command | N
     stage = visit.stage.value.replace("_", " ") if visit else ""
     if intent is Intent.skip:
         return not_applied(f"status {a.status} is not a booking")
+    if intent in (Intent.cancel, Intent.no_show) and visit is not None and _names_another(a, visit):
+        # As a booking under another name is (below): the same appointment id for another patient is more likely an
+        # error in the export, and ending the visit of the patient booked under it on a row about someone else is
+        # the worse mistake (a hostile review: it was cancelled, or marked a no-show).
+        return not_applied(
+            "the patient's name differs from the visit booked for this appointment (a row about someone else does "
+            "not end it); correct it on the floor or in the schedule"
+        )
     if intent is Intent.cancel:
         mistake = a.status == "entered-in-error"
         if visit is not None and visit.stage is Stage.cancelled and visit.entered_in_error != mistake:

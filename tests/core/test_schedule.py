@@ -170,7 +170,12 @@ def test_a_plan_books_once_moves_while_scheduled_and_cancels() -> None:
     same = plan(floor, DAY, [_appointment("A", "09:00"), _appointment("B", "09:20", "okafor", name="Bo Li")], TAP)
     assert same.events == [] and same.summary.unchanged == 2
 
-    moved = plan(floor, DAY, [_appointment("A", "09:40", "silva"), _appointment("B", None, status="cancelled")], TAP)
+    moved = plan(
+        floor,
+        DAY,
+        [_appointment("A", "09:40", "silva"), _appointment("B", None, status="cancelled", name="Bo Li")],
+        TAP,
+    )
     assert [r.outcome for r in moved.summary.rows] == [Outcome.updated, Outcome.cancelled]
     change = moved.events[0].change
     assert isinstance(change, VisitRescheduled)
