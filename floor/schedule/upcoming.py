@@ -15,8 +15,13 @@ keeps the clinic file it runs now for that day.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import itertools
 import os
+import secrets
+import threading
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Literal
@@ -57,6 +62,10 @@ class UpcomingDay(Struct, frozen=True):
     def of(cls, s: UpcomingSchedule) -> UpcomingDay:
         return cls(s.day, s.format, s.appointments, s.staged_at, s.staged_by, len(s.body))
 
+
+#: How a temp file being written ends (`<day>.<random>.partial`), and the age past which one is a crash's leftover.
+_PARTIAL = ".partial"
+STALE_PARTIAL_SECONDS = 3600
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(UpcomingSchedule)
@@ -111,12 +120,23 @@ class Upcoming(ABC):
 
 
 class FileUpcoming(Upcoming):
-    """On local disk beside the embedded log; in memory when `data_dir` is None (tests and tools)."""
+    """On local disk beside the embedded log; in memory when `data_dir` is None (tests and tools).
+
+    A file is written whole to a temp file of its own, then renamed into place. Two writes for one day at once
+    (two managers sending a day's file, or a page and a script) each run in a thread: with one temp file for
+    both, the second `open` truncated the first's, both wrote into it, and the day kept the shorter file followed
+    by the longer one's tail, which no tick could read (a hostile review). Each write, and each removal, takes a
+    number when it is asked for, and what is in place is the last one asked for, whichever thread finishes first:
+    a write that finds a later one in place is dropped, as if it had been replaced by it."""
 
     def __init__(self, data_dir: str | Path | None) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self._memory: dict[tuple[str, dt.date], UpcomingSchedule] = {}
         self._clinics: dict[tuple[str, dt.date], bytes] = {}
+        self._asked = itertools.count()
+        #: The number of the write or removal last done on each file (held while renaming or removing it).
+        self._done: dict[Path, int] = {}
+        self._placing = threading.Lock()
 
     def _dir(self, clinic: str, folder: str = "upcoming") -> Path:
         assert self.data_dir is not None
@@ -126,29 +146,36 @@ class FileUpcoming(Upcoming):
         if self.data_dir is None:
             self._memory[schedule.clinic, schedule.day] = schedule
             return
-        await asyncio.to_thread(self._write, schedule)
+        data = _encoder.encode(schedule)
+        asked = next(self._asked)  # on the loop: in the order the files were sent
+        await asyncio.to_thread(self._replace, self._dir(schedule.clinic), schedule.day, data, "the schedule", asked)
 
-    def _write(self, schedule: UpcomingSchedule) -> None:
-        self._replace(self._dir(schedule.clinic), schedule.day, _encoder.encode(schedule), "the schedule")
-
-    @staticmethod
-    def _replace(directory: Path, day: dt.date, data: bytes, what: str) -> None:
+    def _replace(self, directory: Path, day: dt.date, data: bytes, what: str, asked: int) -> None:
         path = directory / f"{day.isoformat()}.json"
-        partial = path.with_suffix(".partial")
+        # This write's own temp file, in the same directory (so the rename is atomic), never another writer's.
+        partial = directory / f"{day.isoformat()}.{secrets.token_hex(8)}{_PARTIAL}"
         try:
             directory.mkdir(parents=True, exist_ok=True)
             with open(partial, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            # Renamed into place, then the directory synced: a crash leaves the old file or the new one, whole.
-            os.replace(partial, path)
+            with self._placing:
+                if self._done.get(path, -1) > asked:
+                    # A file sent after this one (or a removal asked for after it) is done already: it stands.
+                    partial.unlink()
+                    return
+                # Renamed into place, then the directory synced: a crash leaves the old file or the new one, whole.
+                os.replace(partial, path)
+                self._done[path] = asked
             fd = os.open(directory, os.O_RDONLY)
             try:
                 os.fsync(fd)
             finally:
                 os.close(fd)
         except OSError as e:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
             raise LogUnavailable(f"could not keep {what}: {e.strerror or e}") from e
 
     async def keep_clinic(self, clinic: Clinic, day: dt.date) -> None:
@@ -156,7 +183,10 @@ class FileUpcoming(Upcoming):
         if self.data_dir is None:
             self._clinics[clinic.id, day] = data
             return
-        await asyncio.to_thread(self._replace, self._dir(clinic.id, "clinic"), day, data, "the day's clinic file")
+        asked = next(self._asked)
+        await asyncio.to_thread(
+            self._replace, self._dir(clinic.id, "clinic"), day, data, "the day's clinic file", asked
+        )
 
     async def _clinic_data(self, clinic: str, day: dt.date) -> bytes | None:
         if self.data_dir is None:
@@ -176,6 +206,16 @@ class FileUpcoming(Upcoming):
             for path in self._dir(clinic, "clinic").glob("????-??-??.json"):
                 if dt.date.fromisoformat(path.stem) < day:
                     path.unlink(missing_ok=True)
+                    with self._placing:
+                        self._done.pop(path, None)
+            # A temp file a crash left mid-write (each write has its own, so none is written over): gone once it
+            # is older than any write takes. It may hold patients' names.
+            stale = time.time() - STALE_PARTIAL_SECONDS
+            for folder in ("upcoming", "clinic"):
+                for path in self._dir(clinic, folder).glob(f"*{_PARTIAL}"):
+                    with contextlib.suppress(OSError):
+                        if path.stat().st_mtime < stale:
+                            path.unlink()
 
         await asyncio.to_thread(forget)
 
@@ -192,11 +232,19 @@ class FileUpcoming(Upcoming):
     async def remove(self, clinic: str, day: dt.date) -> bool:
         if self.data_dir is None:
             return self._memory.pop((clinic, day), None) is not None
-        try:
-            await asyncio.to_thread((self._dir(clinic) / f"{day.isoformat()}.json").unlink)
-        except FileNotFoundError:
-            return False
-        return True
+        path = self._dir(clinic) / f"{day.isoformat()}.json"
+        asked = next(self._asked)  # a file sent before the removal and still being written is not put back after it
+
+        def unlink() -> bool:
+            with self._placing:
+                self._done[path] = asked
+                try:
+                    path.unlink()
+                except FileNotFoundError:
+                    return False
+                return True
+
+        return await asyncio.to_thread(unlink)
 
     async def days(self, clinic: str) -> list[dt.date]:
         if self.data_dir is None:
