@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from floor.clock import Clock
 from floor.config import Clinic
@@ -39,6 +39,8 @@ from floor.wire import Board, ClinicSummary, LatenessOverDay, LearnedAnswer, Pro
 
 if TYPE_CHECKING:
     from floor.schedule.upcoming import Upcoming  # floor.schedule imports the runtime
+
+T = TypeVar("T")
 
 
 class ClinicRuntime:
@@ -150,6 +152,9 @@ class ClinicRuntime:
         before_store: Callable[[], Awaitable[None]] | None = None,
     ) -> list[Event]:
         return await self.writer.handle_all(decide, actor, device, role, before_store)
+
+    async def consider(self, decide: Callable[[Floor, Tap], T], actor: str, device: str, role: Role | None = None) -> T:
+        return await self.writer.consider(decide, actor, device, role)
 
     async def settle(self) -> None:
         await self.writer.settle()

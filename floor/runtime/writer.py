@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import msgspec
 import structlog
@@ -47,6 +47,7 @@ from floor.runtime.today import Today
 from floor.wire import encode
 
 log = structlog.get_logger("floor.runtime")
+T = TypeVar("T")
 
 #: The status a receipt records: a stored tap's answer is always 201 Created (the log's record keeps it).
 CREATED = 201
@@ -278,6 +279,20 @@ class Writer:
                 self.schedule_review()
                 return events
         raise AssertionError("unreachable: attempts() gives up")
+
+    async def consider(self, decide: Callable[[Floor, Tap], T], actor: str, device: str, role: Role | None = None) -> T:
+        """What `decide` makes of the floor as it is, storing nothing (a schedule checked before it is imported):
+        decided as handle_all plans, in a thread under the clinic's lock, so no tap and no other server's event
+        (folded under the same lock) changes the floor under the thread, and the loop goes on serving every clinic.
+        The clinic's taps wait for it, as they wait for an import's planning. `decide` must not change the floor."""
+        # Shielded: a request that goes away leaves the lock held until the thread is done with the floor.
+        return await asyncio.shield(self._consider(decide, actor, device, role))
+
+    async def _consider(self, decide: Callable[[Floor, Tap], T], actor: str, device: str, role: Role | None) -> T:
+        async with self.lock:
+            now = self.today.clock.now()
+            self.roll_day(now)  # as an import does: a file for a day the clock has reached is for the floor's day
+            return await asyncio.to_thread(decide, self.today.floor, Tap(actor, device, now, role))
 
     async def _append(self, records: list[Record], *, answer_first: bool = False) -> bool:
         """Store `records` after the last event this floor holds (the clinic's lock held): True once stored, for
