@@ -20,7 +20,8 @@ Mapping (README, "Schedule import"):
   family names), else the participant's `actor.display`;
 - visit type: the first code of `appointmentType.coding`, then of `serviceType[].coding`, that is one of
   the clinic's visit type codes;
-- notes: `Appointment.comment`. Locations are accepted and not used: rooms are chosen on the floor.
+- notes: `Appointment.comment`. Locations are accepted and not used: rooms are chosen on the floor;
+- a `modifierExtension` on the Appointment or a participant refuses it: Floor knows none.
 
 References are read as FHIR writes them: `#id` (a contained resource), a `urn:uuid:`/`urn:oid:` or other
 `fullUrl` of an entry, or `[base URL/]Type/id[/_history/version]`, which resolves to the entry with that
@@ -41,6 +42,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.appointment import Appointment as FhirAppointment
 from fhir.resources.R4B.appointment import AppointmentParticipant
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.extension import Extension
 from fhir.resources.R4B.fhirresourcemodel import FHIRResourceModel
 from fhir.resources.R4B.period import Period
 from fhir.resources.R4B.reference import Reference
@@ -299,6 +301,20 @@ def _appointment(
     def problem(message: str, field: str) -> Problem:
         return Problem(where, message, field, entry=i, resource=name)
 
+    # FHIR R4 (2.4.4): an extension that changes what the resource means (a hold, a tentative slot, "not a
+    # booking") SHALL be understood or the resource refused. Floor knows none: booked as plain, it was a visit
+    # the EHR never meant (a hostile review). Refused whatever the status: it may change a cancellation too.
+    unknown = [
+        problem(f"an extension Floor does not know changes what {what} means ({_urls(extensions)}): not taken", field)
+        for extensions, what, field in [
+            (a.modifierExtension, "the appointment", "modifierExtension"),
+            *(
+                (p.modifierExtension, "the participant", f"participant[{n}].modifierExtension")
+                for n, p in enumerate(a.participant or [])
+            ),
+        ]
+        if extensions
+    ]
     identifier = next((x for x in a.identifier or [] if x.value), None)
     external_id = identifier.value if identifier else a.id or ""
     external_system = identifier.system if identifier else None
@@ -330,7 +346,7 @@ def _appointment(
                 if not patient_name:
                     problems.append(problem("the patient has no name to show", f"participant[{n}].actor"))
     except _InvalidEntry:
-        return [], []
+        return [], unknown
     # A practitioner who declined does not see the patient. A cancelled appointment's often all have, and
     # its provider only has to be the clinic's: they still name it.
     ended = STATUSES.get(a.status or "") in (Intent.cancel, Intent.no_show)
@@ -377,8 +393,10 @@ def _appointment(
     visit_type = next((c.lower() for c in codes if clinic.visit_type(c.lower()) is not None), codes[0] if codes else "")
     if not codes:
         problems.append(problem("no appointmentType or serviceType code to match a visit type", "appointmentType"))
-    if problems and not books_nothing(a.status or ""):
-        return [], problems
+    if books_nothing(a.status or ""):
+        problems = []  # its provider, visit type and patient are not checked (floor.core.schedule.books_nothing)
+    if unknown or problems:
+        return [], unknown + problems
     return [
         Appointment(
             where,
@@ -395,6 +413,17 @@ def _appointment(
             patient_id=patient_id,
         )
     ], []
+
+
+def _urls(extensions: list[Extension]) -> str:
+    """The extensions' urls, a few and each cut short: a refusal does not echo a huge file back."""
+    urls = [x.url or "no url" for x in extensions[:3]]
+    shown = [url if len(url) <= _SHOWN_URL else url[:_SHOWN_URL] + "…" for url in urls]
+    return ", ".join(shown) + (f" and {len(extensions) - 3} more" if len(extensions) > 3 else "")
+
+
+#: An extension's url is shown cut to this.
+_SHOWN_URL = 120
 
 
 def _patient_id(patient: FHIRResourceModel | None, actor: Reference) -> str | None:
