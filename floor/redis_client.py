@@ -101,19 +101,33 @@ async def connect(
     listed = urls(url)
     failures: list[str] = []
     answering: list[tuple[str, Redis]] = []
-    master = False
+    #: The listed nodes that say they are a master, each with how many replicas it has connected.
+    masters: list[tuple[str, int]] = []
+
+    async def ask(one: str) -> tuple[Redis, dict[str, Any]] | None:
+        pool = _pool(one, pool_size, options)
+        client = ListedNodes.from_pool(pool) if len(listed) > 1 else Redis.from_pool(pool)
+        try:
+            return client, await asyncio.wait_for(client.info(), CALL_DEADLINE)
+        # A ResponseError here is the connection's own setup refused (a database index the server has not).
+        except (*_UNREACHABLE, *_REFUSED, redis_errors.ResponseError, TimeoutError) as e:
+            await client.aclose()
+            failures.append(f"{safe_url(one)}: {str(e) or type(e).__name__}")
+            log.warning("redis_node_unreachable", url=safe_url(one), error=str(e) or type(e).__name__)
+            return None
+
+    # Every node at once: one down costs its deadline once, not once more per node listed before the master.
+    results = await asyncio.gather(*(ask(one) for one in listed), return_exceptions=True)
+    asked = [r if not isinstance(r, BaseException) else None for r in results]
+    if error := next((r for r in results if isinstance(r, BaseException)), None):
+        for answer in filter(None, asked):
+            await answer[0].aclose()
+        raise error  # a URL that is no Redis URL (ConfigError)
     try:
-        for one in listed:
-            pool = _pool(one, pool_size, options)
-            client = ListedNodes.from_pool(pool) if len(listed) > 1 else Redis.from_pool(pool)
-            try:
-                info = await asyncio.wait_for(client.info(), CALL_DEADLINE)
-            # A ResponseError here is the connection's own setup refused (a database index the server has not).
-            except (*_UNREACHABLE, *_REFUSED, redis_errors.ResponseError, TimeoutError) as e:
-                await client.aclose()
-                failures.append(f"{safe_url(one)}: {str(e) or type(e).__name__}")
-                log.warning("redis_node_unreachable", url=safe_url(one), error=str(e) or type(e).__name__)
+        for one, answer in zip(listed, asked, strict=True):
+            if answer is None:
                 continue
+            client, info = answer
             if info.get("cluster_enabled") == 1:
                 await client.aclose()
                 nodes = [ClusterNode(*_host_port(u)) for u in listed]
@@ -123,25 +137,33 @@ async def connect(
                 except (*_UNREACHABLE, *_REFUSED, TimeoutError, redis_errors.RedisClusterException) as e:
                     await cluster.aclose()
                     raise LogUnavailable(f"cannot reach the Redis Cluster at {safe_url(url)}: {e}") from e
+                for other, _ in filter(None, asked):
+                    if other is not client:
+                        await other.aclose()
                 return cluster
-            if info.get("role") == "master":
-                answering.insert(0, (one, client))
-                master = True
-                break
             answering.append((one, client))
+            if info.get("role") == "master":
+                masters.append((one, int(info.get("connected_slaves", 0) or 0)))
         if not answering:
             raise LogUnavailable(f"cannot reach Redis at {safe_url(url)}: {'; '.join(failures)}")
-        for _, other in answering[1:]:
-            await other.aclose()
-        node, chosen = answering[0]
+        # Every listed node is asked, not only until a master answers: an old primary back on its own files is a
+        # master too, listed first as a rule, and a server started then stayed on it (a newcomer's run of the
+        # README's recipe: its taps written there, answered 503, not ready, until it was made a replica).
+        node = _chosen(masters, None) if masters else answering[0][0]
+        chosen = next(client for one, client in answering if one == node)
+        for one, other in answering:
+            if one != node:
+                await other.aclose()
         if isinstance(chosen, ListedNodes):
             chosen.listed(listed, node, lambda u: _pool(u, pool_size, options))
-            if not master:  # writes are refused (READONLY) until a listed node is the master again
+            if not masters:  # writes are refused (READONLY) until a listed node is the master again
                 log.warning("redis_no_master_found", url=safe_url(node), listed=safe_url(url))
+            elif len(masters) > 1:
+                _several_masters(masters, node)
         return chosen
     except BaseException:
-        for _, client in answering:
-            await client.aclose()
+        for answer in filter(None, asked):
+            await answer[0].aclose()
         raise
 
 
@@ -184,13 +206,16 @@ class ListedNodes(Redis):
     async def _look(self) -> None:
         try:
             roles = await asyncio.gather(*(_role(u, self._make_pool) for u in self.nodes))
-            masters = [u for u, role in zip(self.nodes, roles, strict=True) if role == "master"]
+            masters = [(u, role[1]) for u, role in zip(self.nodes, roles, strict=True) if role and role[0] == "master"]
+            if not masters:
+                return
+            found = _chosen(masters, self.node)
             if len(masters) > 1:
                 # A master that came back after a failover without being made a replica (Sentinel makes it one).
-                log.warning("redis_several_masters", masters=safe_url(",".join(masters)))
-            if not masters or self.node in masters:
+                _several_masters(masters, found)
+            if found == self.node:
                 return
-            found, before = masters[0], self.connection_pool
+            before = self.connection_pool
             # Commands from now on take their connections from the master's pool; those under way end with the
             # old pool's connections (on a replica or a lost node they would only be refused).
             self.connection_pool, self.node = self._make_pool(found), found
@@ -207,12 +232,33 @@ class ListedNodes(Redis):
         await super().aclose(close_connection_pool)
 
 
-async def _role(url: str, make_pool: Callable[[str], BlockingConnectionPool]) -> str | None:
-    """A listed node's role (`master`, `slave`), or None when it does not answer in COMMAND_TIMEOUT."""
+def _chosen(masters: list[tuple[str, int]], in_use: str | None) -> str:
+    """Among listed nodes that say they are a master (each with its connected replicas' count), the one to use:
+    the one with the most replicas, the one in use or else the first listed on a tie. After a failover the
+    promoted master has the other replicas (Sentinel points them at it); an old primary that restarts as a master
+    on its own files has none, and what is written there is lost when it is made a replica. With one replica in
+    all (two nodes), the two tie: Floor stays where it is, and only --redis-replicas 1 keeps taps safe."""
+    most = max(replicas for _, replicas in masters)
+    best = [url for url, replicas in masters if replicas == most]
+    return in_use if in_use in best else best[0]
+
+
+def _several_masters(masters: list[tuple[str, int]], chosen: str) -> None:
+    log.warning(
+        "redis_several_masters",
+        masters=safe_url(",".join(url for url, _ in masters)),
+        replicas=[replicas for _, replicas in masters],
+        chosen=safe_url(chosen),
+    )
+
+
+async def _role(url: str, make_pool: Callable[[str], BlockingConnectionPool]) -> tuple[str, int] | None:
+    """A listed node's role (`master`, `slave`) and how many replicas it has connected, or None when it does not
+    answer in COMMAND_TIMEOUT."""
     client = Redis.from_pool(make_pool(url))
     try:
         info = await asyncio.wait_for(client.info("replication"), COMMAND_TIMEOUT)
-        return str(info.get("role"))
+        return str(info.get("role")), int(info.get("connected_slaves", 0) or 0)
     except (*_UNREACHABLE, *_REFUSED, redis_errors.ResponseError, TimeoutError):
         return None
     finally:

@@ -226,6 +226,8 @@ class RedisLog(EventLog):
                 # meanwhile, and /readyz said ready (a hostile review).
                 have, bound = acknowledging(info, self.replica_ack), lag_bound(self.replica_ack)
                 if have < wanted:
+                    if isinstance(client, ListedNodes):
+                        client.look_again()  # an old primary back as a master has none: the promoted one may
                     return (
                         f"Redis node {name} has {have} replica(s) acknowledging within {bound} s "
                         f"({info.get('connected_slaves', 0)} connected); --redis-replicas asks {wanted}, "

@@ -198,3 +198,64 @@ async def test_listed_nodes_without_a_replica_acknowledgement_are_warned_of_at_s
         await log.open()
     await log.close()
     assert not [e for e in logs if e["event"] == "redis_listed_nodes_without_replica_ack"]
+
+
+async def test_a_server_started_while_an_old_primary_is_back_as_a_master_takes_the_master_with_replicas(
+    tmp_path: Path,
+) -> None:
+    """A primary and two replicas; the primary lost, one replica promoted and the other pointed at it (what
+    Sentinel does), then the old primary restarted on its own files, a master again before anyone makes it a
+    replica. A server started then took the first listed master, the old primary: its taps were written there,
+    answered 503 under --redis-replicas 1, and it was not ready until the old primary was made a replica (a
+    newcomer following the README). Now it takes the master with replicas, and says there are two."""
+    primary = RedisServer(tmp_path / "primary", "--appendonly", "yes", "--repl-diskless-sync-delay", "0").start()
+    servers = [primary]
+    try:
+        for name in ("r1", "r2"):
+            servers.append(RedisServer(tmp_path / name, "--replicaof", "127.0.0.1", str(primary.port)).start())
+        r1, r2 = servers[1], servers[2]
+        redis.Redis(port=primary.port).set("linked", 1)
+        assert redis.Redis(port=primary.port).execute_command("WAIT", 2, 20000) == 2, "the replicas did not link"
+        urls = f"{primary.url},{r1.url},{r2.url}"
+        prefix = f"test-{uuid.uuid4().hex[:8]}"
+        before = RedisLog(urls, prefix=prefix, replica_ack=ReplicaAck(1, 1000))
+        await before.open()
+        try:
+            runtime = ClinicRuntime(quiet_clinic(), before, ManualClock(START), Hub())
+            await runtime.start()
+            await runtime.handle(_book(0), "desk", "t1")
+        finally:
+            await before.close()
+
+        primary.kill9()
+        redis.Redis(port=r1.port).execute_command("REPLICAOF", "NO", "ONE")
+        redis.Redis(port=r2.port).execute_command("REPLICAOF", "127.0.0.1", str(r1.port))
+        deadline = time.monotonic() + 20
+        while redis.Redis(port=r1.port).execute_command("WAIT", 1, 500) != 1:
+            assert time.monotonic() < deadline, "r2 did not follow the promoted r1"
+        primary.start()  # on its own files: a master, with no replica
+        assert redis.Redis(port=primary.port).info("replication")["role"] == "master"
+        stream = f"{prefix}:{{{runtime.id}}}:log"
+        on_old = redis.Redis(port=primary.port).xlen(stream)
+
+        log = RedisLog(urls, prefix=prefix, replica_ack=ReplicaAck(1, 1000))
+        with capture_logs() as logs:
+            await log.open()
+        try:
+            assert isinstance(log.redis, ListedNodes) and log.redis.node == r1.url
+            several = [e for e in logs if e["event"] == "redis_several_masters"]
+            # Said by each of the log's clients (its commands' and its followers'), both on r1.
+            assert several and all(e["chosen"] == r1.url for e in several), logs
+            assert isinstance(log.followers, ListedNodes) and log.followers.node == r1.url
+            assert await log.trouble(1.0) is None
+            runtime = ClinicRuntime(quiet_clinic(), log, ManualClock(START), Hub())
+            await runtime.start()
+            assert runtime.floor.seq == 1  # what the promoted r1 holds
+            assert await _tap(runtime, 1) == "201"
+            assert redis.Redis(port=primary.port).xlen(stream) == on_old  # nothing written on the old primary
+            assert redis.Redis(port=r1.port).xlen(stream) == 2
+        finally:
+            await log.close()
+    finally:
+        for server in reversed(servers):
+            server.stop()
