@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import datetime as dt
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Coroutine
 from typing import TypeVar
 
@@ -55,15 +57,26 @@ def _play(
     from floor.demo import add_demo_staff, play_day
 
     clinic = clinics[0]
+    host, port = settings.host, settings.port
+    # Before the banner: with the port taken, it printed where to go and its PINs, then stopped (a newcomer opened
+    # the printed address and reached the other program).
+    _port_free(host, port)
     floors = embedded_floors(clinics, data_dir, demo_clock)
     # Heartbeats, delays and reviews as often in clinic time as on a real day.
     floors.tick_seconds = max(0.5, floors.tick_seconds / args.speed)
-    people = asyncio.run(_with_directory(floors, add_demo_staff(floors.sessions, clinic)))
+    # The clinic clock stands still while the demo's PINs are hashed (several seconds): `--start 12:00` began at
+    # 12:04, and the default quarter of an hour before opening was shorter by as much.
+    speed, demo_clock.factor = demo_clock.factor, 0.0
+    try:
+        people = asyncio.run(_with_directory(floors, add_demo_staff(floors.sessions, clinic)))
+    except KeyboardInterrupt:  # Ctrl+C while the accounts are made: stopped, without a traceback
+        say("floor demo: stopped before it started.")
+        return
+    demo_clock.origin, demo_clock.factor = time.time(), speed
 
     async def play() -> None:
         await play_day(floors.get(clinic.id), seed=args.seed)
 
-    host, port = settings.host, settings.port
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     accounts = "\n".join(
         f"    {role.value.replace('_', ' '):18} {staff_id:8} PIN {pin}   ({name})"
@@ -97,7 +110,22 @@ async def _with_directory(floors: Floors, job: Coroutine[None, None, T]) -> T:
         await floors.sessions.directory.close()
 
 
-def _demo_clock(clinic: Clinic, speed: float, start: dt.time | None, clock: Clock) -> Clock:
+def _port_free(host: str, port: int) -> None:
+    """Ends the command with one line when `host:port` cannot be served (taken by another program, or an address
+    this machine has not), as the server itself would only once the banner was out."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds it
+            probe.bind(infos[0][4])
+    except OSError as e:
+        raise SystemExit(
+            f"floor demo: cannot serve on {host}:{port}: {e.strerror or e} (another program may be using it: "
+            "try --port with another number)"
+        ) from None
+
+
+def _demo_clock(clinic: Clinic, speed: float, start: dt.time | None, clock: Clock) -> ScaledClock:
     from floor.simulator import demo_start
 
     today = clock.now().astimezone(clinic.tz).date()
