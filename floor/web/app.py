@@ -14,6 +14,7 @@ import structlog
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import WebSocketRoute
 from litestar.static_files import create_static_files_router
@@ -244,6 +245,15 @@ def create_app(
                 }
             ),
             security=[{"staff_or_display_token": []}],
+            # Redoc's script from Floor itself (static/vendor/redoc), without Google's fonts: a clinic network
+            # without the internet got a blank page from the CDN (a newcomer's run).
+            render_plugins=[
+                RedocRenderPlugin(
+                    js_url="/vendor/redoc/redoc.standalone.js",
+                    google_fonts=False,
+                    favicon='<link rel="icon" href="data:,">',
+                )
+            ],
         ),
         logging_config=None,  # floor.logging_setup owns logging: JSON lines for every library
         debug=False,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from litestar.testing import TestClient
 
@@ -176,3 +178,17 @@ def test_every_error_answer_of_every_operation_is_an_error_body(spec: dict) -> N
             for code, response in operation["responses"].items():
                 if code.startswith(("4", "5")):
                     assert _ref(_json_schema(response)) == "ErrorBody", f"{method} {path} {code}"
+
+
+def test_the_api_docs_page_needs_nothing_from_the_internet(tmp_path) -> None:
+    """A clinic network often has no internet: /schema loaded Redoc from a CDN and Google's fonts, a blank page
+    there (a newcomer's run). Its script comes from Floor now, and the page names no other host."""
+    app = create_app(embedded_floors([demo_clinic()], tmp_path / "data"))
+    with TestClient(app) as client:
+        page = client.get("/schema")
+        assert page.status_code == 200
+        assert re.findall(r"https?://", page.text) == [], page.text
+        scripts = re.findall(r'<script[^>]*src="([^"]+)"', page.text)
+        assert scripts == ["/vendor/redoc/redoc.standalone.js"], page.text
+        script = client.get(scripts[0])
+        assert script.status_code == 200 and "Redoc" in script.text[:2000]
