@@ -93,6 +93,11 @@ SESSION_CACHE_SIZE = 10_000
 #: taps of signed-in staff go on meanwhile; short enough that a server cut off from the directory alone (the
 #: only way a revocation can happen that it cannot hear of) stops honouring a revoked token within it.
 SESSION_TRUST_SECONDS = 15.0
+#: Seconds a remembered sign-in is used before it is looked up again. The revision moves when a sign-in ends,
+#: not when one begins: after the directory was restored from a backup (the revision as it was), a server kept
+#: honouring a sign-in made after the backup that no longer existed, for its 12 hours, while the others refused it
+#: (a newcomer following deploy.md). One look-up a minute per sign-in in use.
+SESSION_RECHECK_SECONDS = 60.0
 #: Wall displays that may wait for a manager to enter their code at once, from one client address and in all
 #: (anyone may ask for a code: without a cap, the directory would grow with every request).
 PAIRINGS_PER_ADDRESS = 10
@@ -203,7 +208,8 @@ class Sessions:
         self._checks = asyncio.Semaphore(2)
         self._decoy: str | None = None
         #: Sign-ins checked here, by token hash (only for a shared directory; see `caller`).
-        self._known: dict[str, Caller] = {}
+        #: Remembered sign-ins by token hash, each with when (monotonic) it was looked up.
+        self._known: dict[str, tuple[Caller, float]] = {}
         #: Grows whenever remembered sign-ins are forgotten, so a look-up begun before does not store its answer.
         self._generation = 0
         self._revision: int | None = None
@@ -418,9 +424,10 @@ class Sessions:
         if not token or len(token) > 200:
             return None
         hashed = token_hash(token)
-        known = self._known.get(hashed) if self.directory.shared else None
-        if known is not None and self._trusted():
-            if known.expires_at > self.clock.now():
+        remembered = self._known.get(hashed) if self.directory.shared else None
+        if remembered is not None and self._trusted():
+            known, looked_up = remembered
+            if known.expires_at > self.clock.now() and self._monotonic() - looked_up < SESSION_RECHECK_SECONDS:
                 return known
             self._known.pop(hashed, None)
         generation = self._generation
@@ -454,7 +461,7 @@ class Sessions:
         if self.directory.shared and generation == self._generation:
             if len(self._known) >= SESSION_CACHE_SIZE:
                 self._known.pop(next(iter(self._known)))
-            self._known[hashed] = caller
+            self._known[hashed] = caller, self._monotonic()
         return caller
 
     def revision_seen(self, revision: int) -> None:
@@ -474,7 +481,7 @@ class Sessions:
         if which is None:
             self._known.clear()
         else:
-            for hashed in [h for h, c in self._known.items() if which(c)]:
+            for hashed in [h for h, (c, _) in self._known.items() if which(c)]:
                 del self._known[hashed]
 
     async def still_signed_in(self, session: str) -> bool:
