@@ -133,14 +133,20 @@ def redis_flag(parser: argparse.ArgumentParser, help: str | None = None) -> None
 
 def port_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--port", type=_whole("--port", "PORT", least=1, most=65535), default=os.environ.get("PORT") or "8000"
+        "--port",
+        type=_whole("--port", "PORT", least=1, most=65535),
+        default=os.environ.get("PORT") or "8000",
+        help="the TCP port to serve on (default 8000, or $PORT)",
     )
 
 
 def host_flag(parser: argparse.ArgumentParser, from_environment: bool) -> None:
     """--host; `floor serve`'s falls back on $FLOOR_HOST, the demo's does not."""
     parser.add_argument(
-        "--host", default=os.environ.get("FLOOR_HOST", "127.0.0.1") if from_environment else "127.0.0.1"
+        "--host",
+        default=os.environ.get("FLOOR_HOST", "127.0.0.1") if from_environment else "127.0.0.1",
+        help="the address to serve on: 0.0.0.0 for every IPv4 address, :: for every address (default 127.0.0.1"
+        + (", or $FLOOR_HOST)" if from_environment else ")"),
     )
 
 

@@ -91,9 +91,9 @@ def test_floor_staff_refuses_a_clinic_or_provider_id_no_clinic_file_has(tmp_path
     wrong_provider = _staff(tmp_path, *add, "--clinic", "riverside", "--provider", "nobody")
     assert wrong_provider.returncode == 1 and "provider 'nobody'" in wrong_provider.stderr, wrong_provider.stderr
     # It says which clinic files it read, and how to give it the servers' (its own --clinic names clinics).
-    assert (
-        "$FLOOR_CLINICS: " in wrong_provider.stderr and "set it to the files your servers run" in wrong_provider.stderr
-    )
+    # (Not set here: it says so, rather than naming the demo's file as $FLOOR_CLINICS's, as it did.)
+    assert "as $FLOOR_CLINICS is not set: " in wrong_provider.stderr, wrong_provider.stderr
+    assert "set $FLOOR_CLINICS to the files your servers run" in wrong_provider.stderr
     assert _staff(tmp_path, "list").stdout.strip() == ""  # nothing was added
     added = _staff(tmp_path, *add, "--clinic", "riverside", "--provider", "kim")
     assert added.returncode == 0, added.stderr

@@ -17,7 +17,9 @@ from floor.settings import Settings
 def add(r: argparse.ArgumentParser) -> None:
     """Declares the subcommand's flags on its parser (its name and help: floor/cli/__init__.py)."""
     r.add_argument("file", help="an embedded log day file (DATA/<clinic>/<day>.log) or a JSON array of events")
-    r.add_argument("--clinic", action="append", metavar="PATH", help="the clinic's TOML file (default: demo)")
+    r.add_argument(
+        "--clinic", action="append", metavar="PATH", help="the clinic's TOML file, or a folder of them (default: demo)"
+    )
     r.add_argument(
         "--no-history",
         action="store_true",
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
         what = getattr(c, "kind", "") or ""
         who = " ".join(f"{k}={v}" for k in ("provider", "visit", "stage") if (v := getattr(c, k, None)))
         detail = getattr(c, "detail", None)
-        facts = "" if detail is None else " " + msgspec.json.encode(detail).decode()
+        facts = "" if detail is None else " " + msgspec.json.encode(_rounded(msgspec.to_builtins(detail))).decode()
         print(f"{line.at.astimezone(clinic.tz):%H:%M} {type(c).__struct_config__.tag:14} {c.alert} {what} {who}{facts}")
     print(f"{len(lines)} alert changes", file=sys.stderr)
 
@@ -75,3 +77,14 @@ def _day_of(path: Path) -> dt.date | None:
         return dt.date.fromisoformat(path.stem)
     except ValueError:
         return None
+
+
+def _rounded(value: object) -> object:
+    """Minutes to a tenth, as a person reads them (27.1, not 27.099999999999998)."""
+    if isinstance(value, float):
+        return round(value, 1)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value

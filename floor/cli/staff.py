@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 from floor import bootstrap
@@ -124,10 +125,12 @@ def _check_known(settings: Settings, clinics: tuple[str, ...], provider: str | N
     # `floor staff` takes no clinic files of its own (its --clinic names the clinics an account works in): it
     # reads $FLOOR_CLINICS, as the servers do when they are given no --clinic. Said, so that an operator whose
     # servers run --clinic FILES knows what to set (an ops review: a provider of theirs was refused, unexplained).
-    where = (
-        f"the clinic files this command read ($FLOOR_CLINICS: {', '.join(settings.clinic_files)}; set it to the "
-        "files your servers run)"
+    read = (
+        f"$FLOOR_CLINICS: {', '.join(settings.clinic_files)}"
+        if os.environ.get("FLOOR_CLINICS")
+        else f"the demo clinic's, as $FLOOR_CLINICS is not set: {', '.join(settings.clinic_files)}"
     )
+    where = f"the clinic files this command read ({read}; set $FLOOR_CLINICS to the files your servers run)"
     for clinic in clinics:
         if clinic != ALL_CLINICS and clinic not in ids:
             raise SystemExit(f"floor: no clinic {clinic!r} in {where}: {', '.join(ids)}; nothing was changed")
