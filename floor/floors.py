@@ -33,6 +33,9 @@ log = structlog.get_logger("floor")
 SESSION_CHECK_SECONDS = 0.5
 #: Every so often every socket is checked even if no session ended (tokens also expire).
 FULL_SESSION_CHECK_SECONDS = 60.0
+#: Open sockets' sign-ins the directory is asked about at once (one Redis MGET): a check of 5,000 walls is five
+#: round trips, not 5,000, and the sockets of each batch's ended sign-ins close as soon as it is answered.
+SESSION_CHECK_BATCH = 1000
 #: Seconds a stopping server gives its background tasks (ticks, session checks, followers) to end.
 STOP_TASKS_SECONDS = 3.0
 #: Seconds a stopping server waits for the taps in flight to be stored.
@@ -211,10 +214,19 @@ class Floors:
                 log.exception("session_check_failed")
 
     async def _close_ended_sessions(self) -> None:
-        ended = {s for s in self.hub.sessions() if not await self.sessions.still_signed_in(s)}
-        if ended:
-            closed = self.hub.end_sessions(ended, CLOSE_SIGNED_OUT, "signed out, expired or revoked")
-            log.info("sockets_closed_after_sign_out", sockets=closed)
+        """Close every socket whose sign-in ended (signed out, expired, revoked, on any server). The directory is
+        asked about SESSION_CHECK_BATCH sign-ins at a time and each batch's ended ones close at once: asked one
+        by one, a revoked wall beside 5,000 others stayed up 1.7-5.3 s (a hostile review). A directory that
+        does not answer raises: nothing it did not say ended is closed."""
+        open_now = list(self.hub.sessions())
+        closed = 0
+        try:
+            for start in range(0, len(open_now), SESSION_CHECK_BATCH):
+                if ended := await self.sessions.ended(open_now[start : start + SESSION_CHECK_BATCH]):
+                    closed += self.hub.end_sessions(ended, CLOSE_SIGNED_OUT, "signed out, expired or revoked")
+        finally:
+            if closed:
+                log.info("sockets_closed_after_sign_out", sockets=closed)
 
     async def _collect_forever(self) -> None:
         """Keep full garbage collections (a walk over every socket's objects) for quiet hours: floor/collector.py."""

@@ -484,8 +484,10 @@ class Sessions:
             for hashed in [h for h, (c, _) in self._known.items() if which(c)]:
                 del self._known[hashed]
 
-    async def still_signed_in(self, session: str) -> bool:
-        return await self.directory.session(session, self.clock.now()) is not None
+    async def ended(self, sessions: list[str]) -> set[str]:
+        """Which of these sign-ins (token hashes) ended, expired or were revoked, on any server: one question to
+        the directory for them all."""
+        return await self.directory.ended_sessions(sessions, self.clock.now())
 
     async def _decoy_hash(self) -> str:
         if self._decoy is None:

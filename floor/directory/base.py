@@ -280,6 +280,13 @@ class SignInStore(ABC):
         """The session, unless it ended or expired by `now`."""
 
     @abstractmethod
+    async def ended_sessions(self, token_hashes: list[str], now: dt.datetime) -> set[str]:
+        """Which of these sessions ended or expired by `now` (each as `session` would answer None), asked in one
+        round trip however many are given: a server checks every open socket's sign-in this way, and one look-up
+        per socket made a revoked wall wait for thousands of others. Raises, saying nothing ended, when the
+        store cannot answer."""
+
+    @abstractmethod
     async def end_session(self, token_hash: str) -> bool:
         """End one session (a sign-out) and move the `revision`. False (and the revision unmoved) if there was
         no such session: of two servers ending one, only one hears True."""

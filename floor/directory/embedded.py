@@ -256,6 +256,10 @@ class EmbeddedDirectory(Directory):
         session = self._state.sessions.get(token_hash)
         return session if session is not None and session.expires_at > now else None
 
+    async def ended_sessions(self, token_hashes: list[str], now: dt.datetime) -> set[str]:
+        sessions = self._state.sessions
+        return {h for h in token_hashes if (s := sessions.get(h)) is None or s.expires_at <= now}
+
     @_changes
     async def end_session(self, token_hash: str) -> bool:
         if self._state.sessions.pop(token_hash, None) is None:

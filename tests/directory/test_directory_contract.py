@@ -421,6 +421,25 @@ async def test_a_session_expires_in_real_time(directory: Directory) -> None:
     assert await directory.session(brief.token_hash, now()) is None
 
 
+async def test_ended_sessions_names_the_ended_and_the_expired_of_many_at_once(directory: Directory) -> None:
+    live, ended, brief = session("ana"), session("bo"), session("wall-1", kind="display", lasts=dt.timedelta(minutes=1))
+    for s in (live, ended, brief):
+        await directory.add_session(s)
+    await directory.end_session(ended.token_hash)
+    at = live.issued_at
+    asked = [live.token_hash, ended.token_hash, brief.token_hash, token_hash("never issued")]
+    assert await directory.ended_sessions(asked, at) == {ended.token_hash, token_hash("never issued")}
+    assert await directory.ended_sessions(asked, brief.expires_at) == set(asked) - {live.token_hash}
+    assert await directory.ended_sessions([live.token_hash], at) == set()
+    assert await directory.ended_sessions([], at) == set()
+    many = [session(f"wall-{n}", kind="display") for n in range(1500)]
+    for s in many:
+        await directory.add_session(s)
+    assert await directory.ended_sessions([s.token_hash for s in many] + [ended.token_hash], now()) == {
+        ended.token_hash
+    }
+
+
 async def test_end_session_ends_it_once_and_grows_the_revision(directory: Directory) -> None:
     first, other = session("ana"), session("ana")
     await directory.add_session(first)
