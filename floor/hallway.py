@@ -46,8 +46,9 @@ class HallwayRoom(Struct):
     state: RoomState
     since: dt.datetime | None = None
     visit: str | None = None  # the token of the visit in it
-    #: A blocked room: why, as the staff member who blocked it wrote it (the wall shows it; the tablet's
-    #: block form says so, for staff not to write a patient's name there). "" otherwise.
+    #: A blocked room: why, as the staff member who blocked it wrote it (the wall shows it; the manager's
+    #: block form says so, for staff not to write a patient's name there, and one naming a patient of the
+    #: day is refused: `Floor._mark`). "" otherwise.
     reason: str = ""
 
 

@@ -53,7 +53,7 @@ from floor.core.journey import Stage, allowed_steps, enters_room, is_allowed, le
 from floor.core.learned import EMPTY, Learned
 from floor.core.presence import MAX_AWAY_MINUTES, Presence, PresenceMark, ProviderPresenceView
 from floor.core.rooms import ROOM_ACTIONS, RoomAction, RoomState, allowed_room_actions
-from floor.core.text import unreadable
+from floor.core.text import names_any, unreadable
 
 
 class StepRecord(Struct):
@@ -819,10 +819,24 @@ class Floor:
                 room_state=room.state.value,
                 allowed=[a.value for a in allowed],
             )
-        # The reason is shown on the public hallway wall: the same rule as any text the team types.
+        # The reason is shown on the public hallway wall: the same rule as any text the team types, and never a
+        # patient's name ("Held for Ann Lee" reached every wall: a hostile review). Floor knows the day's names;
+        # the refusal does not repeat the one it found (it says why, the manager knows what they typed). Here,
+        # not in the fold: a reason stored before this rule still folds.
         if why := unreadable("reason", c.reason):
             raise Refusal(Why.invalid, f"Not marked: {why}.", field="reason")
+        if c.reason and self.names_a_patient(c.reason):
+            raise Refusal(
+                Why.invalid,
+                "Not marked: the reason names one of today's patients, and every hallway wall shows it. Say why "
+                'the room is blocked without a name (e.g. "isolation").',
+                field="reason",
+            )
         return RoomMarked(room.id, c.action, c.reason)
+
+    def names_a_patient(self, text: str) -> bool:
+        """Whether `text` holds the whole name of one of the day's patients (floor.core.text `names_any`)."""
+        return names_any(text, (v.patient_name for v in self.visits.values()))
 
     # -- folding --------------------------------------------------------------------------------
 

@@ -9,8 +9,10 @@ The joiners (U+200C, U+200D) and the directional marks (U+200E, U+200F) stay: sc
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections.abc import Iterable
 
 _LINE_BREAK = re.compile("[\r\n\u2028\u2029]")
 #: Format characters (category Cf) writing needs: the zero-width (non-)joiner and the left/right marks.
@@ -29,6 +31,47 @@ def shown_alike(value: str) -> str:
     separate mark), without the joiners and direction marks that draw nothing, spaces collapsed, case aside."""
     drawn = "".join(ch for ch in unicodedata.normalize("NFKC", value) if ch not in _WRITING)
     return " ".join(drawn.split()).casefold()
+
+
+def names_any(text: str, names: Iterable[str]) -> bool:
+    """Whether `text` holds one of `names` (people's whole names, as typed): all of a name's words in a row, in
+    the order written or family name first ("Ann Lee", "Lee, Ann", "lee ann"), case, accents ("José" as
+    "Jose"), composition and punctuation aside ("O'Neil" as "ONeil" or "O Neil"). A part of a name alone ("Lee")
+    is not the name: it would refuse ordinary words ("Rose", "Hall")."""
+    written = (_words(text), _joined(text))
+    return any(any(_holds(seq, form) for seq in written) for name in names for form in _orders(name))
+
+
+def _folded(value: str) -> str:
+    """`value` as `shown_alike` reads it, and without accents: the marks an accented letter decomposes to dropped."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn" and ch not in _WRITING).casefold()
+
+
+_WORD = re.compile(r"[^\W_]+")
+_NOT_IN_A_WORD = re.compile(r"[\W_]+")
+
+
+def _words(value: str) -> tuple[str, ...]:
+    """The runs of letters and digits ("Lee-Park" two words)."""
+    return tuple(_WORD.findall(_folded(value)))
+
+
+def _joined(value: str) -> tuple[str, ...]:
+    """The words between spaces without their punctuation ("Lee-Park" one word, "leepark")."""
+    return tuple(w for w in (_NOT_IN_A_WORD.sub("", w) for w in _folded(value).split()) if w)
+
+
+@functools.lru_cache(maxsize=4096)
+def _orders(name: str) -> frozenset[tuple[str, ...]]:
+    """A name's words in every order it is written in: as typed, and each turn of it that puts its last words
+    first ("Mary Ann Lee" also as "Lee, Mary Ann" and "Ann Lee, Mary"), split at punctuation and joined across it."""
+    return frozenset(words[i:] + words[:i] for words in (_words(name), _joined(name)) for i in range(len(words)))
+
+
+def _holds(words: tuple[str, ...], name: tuple[str, ...]) -> bool:
+    n = len(name)
+    return any(words[i : i + n] == name for i in range(len(words) - n + 1))
 
 
 def unreadable(field: str, value: str, multiline: bool = False) -> str | None:

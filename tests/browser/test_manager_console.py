@@ -219,6 +219,29 @@ def test_a_manager_blocks_a_room_with_a_reason_and_unblocks_it(server: ServerPro
     assert rooms["e1"]["state"] == "ready" and not rooms["e1"].get("reason")
 
 
+def test_a_room_reason_naming_a_patient_of_the_day_is_refused_on_the_reason_field(
+    server: ServerProcess, screens: Screens
+) -> None:
+    page, headers = _console(server, screens)
+    booked = httpx.post(
+        f"{server.url}{API}/visits",
+        json={"patient_name": "Inés Quarry", "provider": "kim", "visit_type": "follow", "walk_in": True},
+        headers=headers,
+        timeout=10,
+    )
+    assert booked.status_code == 201, booked.text
+    page.locator("#room-block").get_by_label("Room", exact=True).select_option("e5")
+    page.locator("#room-block").get_by_label("Reason").fill("Held for Quarry, Ines")
+    page.click("#room-block button[type=submit]")
+    said = _message(page, "room-block")
+    assert said.startswith("Reason: Not marked: the reason names one of today's patients"), said
+    assert page.get_attribute("#room-block-reason", "aria-invalid") == "true"
+    assert page.input_value("#room-block-reason") == "Held for Quarry, Ines", "kept for the manager to edit"
+    assert serious_violations(page) == []
+    rooms = {r["id"]: r for r in httpx.get(f"{server.url}{API}/board", headers=headers, timeout=10).json()["rooms"]}
+    assert rooms["e5"]["state"] == "ready"
+
+
 def test_a_schedule_with_a_bad_line_is_refused_whole_then_a_good_one_is_imported(
     server: ServerProcess, screens: Screens
 ) -> None:

@@ -317,6 +317,47 @@ def test_a_block_reason_the_wall_would_show_garbled_is_refused_naming_the_field(
     assert desk.room("e1").state is RoomState.ready
 
 
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "Held for Ann Lee (isolation)",
+        "held for ANN LEE",
+        "Lee, Ann: isolation",
+        "for ann  lee",
+        "Reserved: José Núñez-Ortiz",
+        "Jose Nunez Ortiz",
+        "Núñez-Ortiz, José",
+        "NunezOrtiz Jose",
+    ],
+)
+def test_a_block_reason_naming_a_patient_of_the_day_is_refused_naming_the_field(desk: Desk, reason: str) -> None:
+    """The wall shows the reason to everyone in the hallway: a whole name of the day's patients, however written."""
+    desk.tap(BookVisit("Ann Lee", "kim", "follow", walk_in=True))
+    desk.tap(BookVisit("José Núñez-Ortiz", "okafor", "new", walk_in=True))
+    refusal = desk.refused(MarkRoom("e1", RoomAction.blocked, reason=reason), Why.invalid)
+    assert refusal.field == "reason"
+    assert "Ann" not in refusal.message and "Ortiz" not in refusal.message, "said without the name"
+
+
+@pytest.mark.parametrize("reason", ["Lee", "Ann's desk moved", "Annlee", "Lee Park hall", "Sink leaking", "Ortiz"])
+def test_a_block_reason_with_only_a_part_of_a_name_is_taken(desk: Desk, reason: str) -> None:
+    """A first or family name alone is an ordinary word as often as a name: refusing it would refuse those."""
+    desk.tap(BookVisit("Ann Lee", "kim", "follow", walk_in=True))
+    desk.tap(BookVisit("José Núñez-Ortiz", "okafor", "new", walk_in=True))
+    desk.tap(MarkRoom("e1", RoomAction.blocked, reason=reason))
+    assert desk.room("e1").reason == reason
+
+
+def test_a_reason_naming_a_patient_stored_before_the_rule_still_folds(desk: Desk) -> None:
+    """The rule is the decision's: a log written before it loads as it was."""
+    desk.tap(BookVisit("Ann Lee", "kim", "follow", walk_in=True))
+    stored = Event(
+        desk.floor.seq + 1, desk.now, DAY, "ana", "desk-1", 1, RoomMarked("e1", RoomAction.blocked, "Ann Lee")
+    )
+    desk.floor.apply(stored)
+    assert (desk.room("e1").state, desk.room("e1").reason) == (RoomState.blocked, "Ann Lee")
+
+
 def test_an_occupied_room_cannot_be_blocked_or_marked(desk: Desk) -> None:
     desk.visit_at(Stage.roomed, room="e1")
     for action in RoomAction:

@@ -1,0 +1,62 @@
+"""A blocked room's reason is free text that a public wall shows beside the room. Floor knows the names of the
+day's patients; a reason that names one of them ("Held for Ann Lee, isolation") must not reach a wall display,
+which never shows a patient's name: refused when tapped (naming the field), or kept off the wall."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from litestar.testing import TestClient
+
+from floor.clock import ManualClock
+from floor.config import demo_clinic
+from floor.core.access import Role
+from floor.web.app import create_app
+from tests.support.staff import sign_in, test_floors
+
+CLINIC = demo_clinic()
+DAY = dt.date(2026, 11, 23)
+MORNING = CLINIC.local(DAY, CLINIC.session.opens).astimezone(dt.UTC)
+
+
+def _drain(ws) -> list[str]:
+    frames = []
+    while True:
+        try:
+            frames.append(ws.receive_text(timeout=0.5))
+        except Exception:
+            return frames
+
+
+def test_a_room_blocked_with_a_patients_name_in_its_reason_does_not_show_the_name_on_the_wall(tmp_path) -> None:
+    floors = test_floors(tmp_path, clock=ManualClock(MORNING), tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        manager = sign_in(client, floors, Role.manager)
+        booked = client.post(
+            f"/api/clinics/{CLINIC.id}/visits",
+            json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+            headers=manager,
+        )
+        assert booked.status_code == 201, booked.text
+        pairing = client.post("/api/displays/pairings").json()
+        paired = client.post("/api/displays", json={"code": pairing["code"], "clinic": CLINIC.id}, headers=manager)
+        assert paired.status_code == 201, paired.text
+        token = client.post("/api/displays/pairings/claim", json={"claim": pairing["claim"]}).json()["token"]
+        with client.websocket_connect(f"/api/clinics/{CLINIC.id}/live") as wall:
+            wall.send_text(json.dumps({"type": "auth", "token": token}))
+            frames = [wall.receive_text(timeout=5)]
+            blocked = client.post(
+                f"/api/clinics/{CLINIC.id}/rooms/e2/events",
+                json={"type": "blocked", "reason": "Held for Ann Lee (isolation)"},
+                headers=manager,
+            )
+            frames += _drain(wall)
+        with client.websocket_connect(f"/api/clinics/{CLINIC.id}/live") as late:  # a wall starting now
+            late.send_text(json.dumps({"type": "auth", "token": token}))
+            frames.append(late.receive_text(timeout=5))
+    received = "\n".join(frames)
+    if blocked.status_code == 201:
+        assert "Ann Lee" not in received, "the wall display was sent the patient's name in the room's reason"
+    else:
+        assert blocked.status_code == 422 and blocked.json().get("field") == "reason", blocked.text
