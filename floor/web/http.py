@@ -213,6 +213,12 @@ async def visit_event(
             raise Refusal(
                 Why.invalid, "An undo takes no minutes_ago: it reverses the last step now.", field="minutes_ago"
             )
+        if data.room is not None:
+            # Taken and dropped, "undo the rooming into East 1" would undo whatever the last step is (a walk-in's
+            # booking: the patient taken off the floor).
+            raise Refusal(
+                Why.invalid, "An undo takes no room: it reverses the visit's last step, in whatever room.", field="room"
+            )
         command = UndoStep(visit, data.expected_version)
     else:
         command = TakeStep(visit, Stage(data.type), data.room, data.expected_version, minutes_ago=data.minutes_ago)
