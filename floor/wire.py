@@ -87,12 +87,13 @@ class VisitTap(Struct, forbid_unknown_fields=True):
 
 
 class RoomTap(Struct, forbid_unknown_fields=True):
-    """Mark a room ready (cleaned), blocked (with its reason) or unblocked; or `undo` its last mark
-    (`expected_version`: the room version the screen saw)."""
+    """Mark a room ready (cleaned), blocked (with its reason: only a block takes one) or unblocked; or `undo` its
+    last mark. `expected_version`: the room version the screen saw (0: a room untouched today), to refuse a tap on
+    a room that changed meanwhile (409 `stale_version`); without it the tap is not checked."""
 
     type: Literal[(*(a.value for a in RoomAction), "undo")]  # type: ignore[valid-type]
     reason: Annotated[str, Meta(max_length=200)] = ""
-    expected_version: Version | None = None
+    expected_version: Annotated[int, Meta(ge=0)] | None = None
 
 
 class PresenceTap(Struct, forbid_unknown_fields=True):

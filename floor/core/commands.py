@@ -74,9 +74,15 @@ class UndoStep(Struct, frozen=True):
 
 
 class MarkRoom(Struct, frozen=True):
+    """Mark a room ready (cleaned), blocked (with its reason, if any) or unblocked. `expected_version`: the room
+    version the screen saw (0: a room untouched today), to refuse a mark on a room that changed meanwhile (a late
+    "ready" on a room dirtied again since would send the next patient into a room nobody cleaned); None: not
+    checked (a client that sends none)."""
+
     room: str
     action: RoomAction
     reason: str = ""
+    expected_version: int | None = None
 
 
 class UndoRoomMark(Struct, frozen=True):

@@ -779,19 +779,24 @@ class Floor:
             raise Refusal(Why.nothing_to_undo, f"{c.provider} has no presence tap to undo today.")
         return PresenceUndone(c.provider, mark.seq, mark.status)
 
-    def _undo_mark(self, c: UndoRoomMark) -> RoomMarkUndone:
-        room = self.rooms.get(c.room)
+    def _room_at(self, room_id: str, expected_version: int | None) -> Room:
+        """The room a mark or its undo is for, at the version the screen saw (None: not checked)."""
+        room = self.rooms.get(room_id)
         if room is None:
-            raise Refusal(Why.not_found, f"No room {c.room!r} in this clinic.")
-        if c.expected_version is not None and c.expected_version != room.version:
+            raise Refusal(Why.not_found, f"No room {room_id!r} in this clinic.")
+        if expected_version is not None and expected_version != room.version:
             raise Refusal(
                 Why.stale_version,
                 f"{room.label} changed first: it is now {room.state.value} (version "
-                f"{room.version}, you had version {c.expected_version}).",
+                f"{room.version}, you had version {expected_version}).",
                 room=room.id,
                 room_state=room.state.value,
                 version=room.version,
             )
+        return room
+
+    def _undo_mark(self, c: UndoRoomMark) -> RoomMarkUndone:
+        room = self._room_at(c.room, c.expected_version)
         mark = room.undoable_mark()
         if mark is None:
             raise Refusal(
@@ -806,9 +811,14 @@ class Floor:
         return RoomMarkUndone(room.id, mark.seq, mark.action, mark.previous)
 
     def _mark(self, c: MarkRoom) -> RoomMarked:
-        room = self.rooms.get(c.room)
-        if room is None:
-            raise Refusal(Why.not_found, f"No room {c.room!r} in this clinic.")
+        # The room as the screen showed it: a "ready" sent late (offline) on a room cleaned, used and left dirty
+        # again since is refused, never taken as this clean.
+        room = self._room_at(c.room, c.expected_version)
+        if c.reason and c.action is not RoomAction.blocked:
+            # Taken and dropped, the caller would think the wall shows it.
+            raise Refusal(
+                Why.invalid, f"Only a block takes a reason; {c.action.value} takes none.", field="reason", room=room.id
+            )
         if c.action not in ROOM_ACTIONS[room.state]:
             allowed = allowed_room_actions(room.state)
             options = " or ".join(a.value for a in allowed) if allowed else "nothing until its patient leaves"

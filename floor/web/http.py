@@ -248,7 +248,7 @@ async def room_event(
             raise Refusal(Why.invalid, "An undo takes no reason.", field="reason")
         command = UndoRoomMark(room, data.expected_version)
     else:
-        command = MarkRoom(room, RoomAction(data.type), data.reason)
+        command = MarkRoom(room, RoomAction(data.type), data.reason, data.expected_version)
     return await _tap(request, runtime, command, who, idempotency_key)
 
 

@@ -392,6 +392,27 @@ def test_marking_an_unknown_room_is_not_found(desk: Desk) -> None:
     desk.refused(MarkRoom("z9", RoomAction.blocked), Why.not_found)
 
 
+def test_a_room_mark_on_the_version_seen_is_taken_and_on_an_older_one_refused(desk: Desk) -> None:
+    assert desk.room("e1").version == 0  # untouched today: a screen saw version 0
+    desk.tap(MarkRoom("e1", RoomAction.blocked, expected_version=0))
+    seen = desk.room("e1").version
+    desk.tap(MarkRoom("e1", RoomAction.unblocked))  # another tablet, meanwhile
+    refusal = desk.refused(MarkRoom("e1", RoomAction.unblocked, expected_version=seen), Why.stale_version)
+    assert refusal.detail == {"room": "e1", "room_state": "ready", "version": desk.room("e1").version}
+    desk.tap(MarkRoom("e1", RoomAction.blocked, expected_version=desk.room("e1").version))
+    assert desk.room("e1").state is RoomState.blocked
+
+
+@pytest.mark.parametrize("action", [RoomAction.ready, RoomAction.unblocked])
+def test_a_reason_is_only_for_a_block(desk: Desk, action: RoomAction) -> None:
+    if action is RoomAction.ready:
+        desk.visit_at(Stage.checked_out, room="e1")
+    else:
+        desk.mark("e1", RoomAction.blocked)
+    refusal = desk.refused(MarkRoom("e1", action, reason="cleaned"), Why.invalid)
+    assert refusal.field == "reason"
+
+
 # -- teach-back ---------------------------------------------------------------------------------------------
 
 

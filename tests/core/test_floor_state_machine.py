@@ -487,12 +487,20 @@ class FloorMachine(RuleBasedStateMachine):
         room=st.sampled_from([*ROOM_IDS, "x9"]),
         action=st.sampled_from(list(RoomAction)),
         device=st.sampled_from(DEVICES),
+        behind=st.sampled_from([None, 0, 1]),
     )
-    def mark_room(self, room: str, action: RoomAction, device: str) -> None:
-        ev = self.tap(MarkRoom(room, action, reason="random"), "ben", device)
+    def mark_room(self, room: str, action: RoomAction, device: str, behind: int | None = None) -> None:
+        """Mark a room, unchecked (None) or on the version a screen saw `behind` versions ago."""
+        current = self.floor.rooms.get(room)
+        seen = current.version - behind if current is not None and behind is not None else None
+        reason = "random" if action is RoomAction.blocked else ""
+        ev = self.tap(MarkRoom(room, action, reason, seen), "ben", device)
         if ev is not None:
             assert ev.version == self.floor.rooms[room].version
             assert self.floor.rooms[room].visit is None
+            assert not behind, "a mark on a room changed since it was seen was taken"
+        elif current is not None and behind:
+            assert self.refused is Why.stale_version
 
     @rule(room=st.sampled_from([*ROOM_IDS, "x9"]), role=st.sampled_from([None, *Role]), actor=st.sampled_from(ACTORS))
     def undo_room_mark(self, room: str, role: Role | None, actor: str) -> None:
@@ -754,7 +762,8 @@ def test_the_machine_rules_reach_rooms_refusals_and_the_other_ends() -> None:
     assert outcome(m.undo, 0, None) == "accepted undo"  # v4's rooming: e1 ready again
     assert outcome(m.mark_room, "e1", RoomAction.ready, "desk-1") == "refused illegal_step"
     assert outcome(m.mark_room, "x9", RoomAction.ready, "desk-1") == "refused not_found"
-    assert outcome(m.mark_room, "e2", RoomAction.blocked, "desk-1") == "accepted room_blocked"
+    assert outcome(m.mark_room, "e2", RoomAction.blocked, "desk-1", 0) == "accepted room_blocked"
+    assert outcome(m.mark_room, "e2", RoomAction.unblocked, "desk-1", 1) == "refused stale_version"
     assert outcome(m.tidy_room, 0) == "accepted room_unblocked"
     assert outcome(m.journey_step, 0, 0, 0, 1, True, "desk-1") == "accepted roomed"  # v1 (first arrived) into e1
     assert m.floor.rooms["e1"].visit == v1

@@ -64,3 +64,36 @@ def test_a_late_ready_on_a_room_dirtied_again_since_is_refused_and_stores_nothin
         assert late.json()["error"] == "stale_version", late.text
         assert _room(client, people, "e1")["state"] == "turnover"  # still dirty: nobody has cleaned it since Bo
         assert client.get(f"{API}/board", headers=people["manager"]).json()["seq"] == seq
+
+
+def test_a_room_untouched_today_is_marked_on_version_0_and_a_client_sending_no_version_is_not_checked(
+    tmp_path,
+) -> None:
+    with signed_in_on_a_manual_clock(tmp_path, START, PEOPLE) as (client, _, clock, people):
+        assert _room(client, people, "e2")["version"] == 0
+        blocked = client.post(
+            f"{API}/rooms/e2/events",
+            json={"type": "blocked", "reason": "Sink leaking", "expected_version": 0},
+            headers=people["ma"],
+        )
+        assert blocked.status_code == 201, blocked.text
+        clock.advance(minutes=1)
+        unchecked = client.post(f"{API}/rooms/e2/events", json={"type": "unblocked"}, headers=people["ma"])
+        assert unchecked.status_code == 201, unchecked.text
+        assert _room(client, people, "e2")["state"] == "ready"
+
+
+def test_a_reason_with_ready_or_unblocked_is_refused_naming_it_and_stores_nothing(tmp_path) -> None:
+    with signed_in_on_a_manual_clock(tmp_path, START, PEOPLE) as (client, _, _clock, people):
+        _through_room(client, people, "Ann Lee", "e1")
+        blocked = client.post(f"{API}/rooms/e2/events", json={"type": "blocked"}, headers=people["ma"])
+        assert blocked.status_code == 201, blocked.text
+        seq = client.get(f"{API}/board", headers=people["manager"]).json()["seq"]
+        for room, action in (("e1", "ready"), ("e2", "unblocked")):
+            answer = client.post(
+                f"{API}/rooms/{room}/events", json={"type": action, "reason": "all clean"}, headers=people["ma"]
+            )
+            assert answer.status_code in (400, 422), answer.text
+            assert answer.json()["field"] == "reason", answer.text
+        assert client.get(f"{API}/board", headers=people["manager"]).json()["seq"] == seq
+        assert (_room(client, people, "e1")["state"], _room(client, people, "e2")["state"]) == ("turnover", "blocked")
