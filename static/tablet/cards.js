@@ -9,8 +9,8 @@ import { STEP_BUTTON } from "../lib/labels.js";
 import { el } from "../lib/dom.js";
 import { render } from "./lists.js";
 import {
-  FINISHED, ORDER, app, board, clock, duration, pending, pins, providerName, readyRooms, roomLabel, serverNow,
-  stageLabel, typeLabel,
+  FINISHED, ORDER, app, board, clock, duration, pending, pins, providerName, readyRooms, roomLabel, roomPins,
+  serverNow, stageLabel, typeLabel,
 } from "./state.js";
 
 export function cardSignature(v, role, list) {
@@ -74,13 +74,7 @@ export function visitCard(v, role, list) {
   card.append(status);
   if (v.notes) card.append(el("p", { class: "notes", text: v.notes }));
 
-  if (pin) {
-    const note = el("div", { class: `note ${pin.kind}`, "data-conflict": pin.kind === "conflict" ? "" : null,
-      "data-error": pin.kind === "error" ? "" : null, role: "status" },
-    el("p", {}, el("span", { class: "icon", "aria-hidden": "true", text: "⚠ " }), el("strong", { text: `${t(pin.kind === "conflict" ? "card.not_sent" : "card.refused")} ` }), pin.note),
-    el("button", { type: "button", class: "link-button", "data-action": "dismiss", text: t("card.got_it") }));
-    card.append(note);
-  }
+  if (pin) card.append(pinNote(pin));
   if (sending) {
     card.append(el("p", { class: `note sending${p.waiting ? " waiting" : ""}`, role: "status", text: p.waiting === "offline"
       ? t("card.kept_offline") : p.waiting === "busy" ? t("card.busy") : t("card.sending") }));
@@ -152,8 +146,16 @@ export function tick() {
 }
 setInterval(() => {
   tick();
-  if (pins.size && [...pins.values()].some((p) => p.until < Date.now())) render();
+  if ([...pins.values(), ...roomPins.values()].some((p) => p.until < Date.now())) render();
 }, 1000);
+
+/** A pinned card's note: "Not sent:" and what happened meanwhile (a conflict), or why it was refused; "OK, got it". */
+export function pinNote(pin) {
+  return el("div", { class: `note ${pin.kind}`, "data-conflict": pin.kind === "conflict" ? "" : null,
+    "data-error": pin.kind === "error" ? "" : null, role: "status" },
+  el("p", {}, el("span", { class: "icon", "aria-hidden": "true", text: "⚠ " }), el("strong", { text: `${t(pin.kind === "conflict" ? "card.not_sent" : "card.refused")} ` }), pin.note),
+  el("button", { type: "button", class: "link-button", "data-action": "dismiss", text: t("card.got_it") }));
+}
 
 export function detailButton(v) {
   return el("button", { type: "button", class: "link-button details", "data-action": "detail", "data-detail-visit": v.id,

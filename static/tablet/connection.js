@@ -12,7 +12,8 @@ import { fillProviderFilter, movedElsewhere, render, renderDelay, renderTabletAl
 import { fillPresenceProviders } from "./presence.js";
 import { paintWho, signedOut } from "./session.js";
 import {
-  app, board, clock, pending, pendingRooms, pins, putRoom, putVisit, roomLabel, serverNow, setText, stepDone, toasts,
+  app, board, clock, pending, pendingRooms, pins, putRoom, putVisit, roomLabel, roomPins, serverNow, setText, stepDone,
+  toasts,
 } from "./state.js";
 import { detail } from "./taps.js";
 import { fillWalkinChoices } from "./walkin.js";
@@ -44,6 +45,7 @@ export function startFeed(clinic) {
   if (board.clinic !== clinic) {
     Object.assign(board, { clinic, name: "", seq: null, rooms: new Map(), visits: new Map(), delays: new Map() });
     pins.clear();
+    roomPins.clear();
     render();
   }
   feed = openFeed({

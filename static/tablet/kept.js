@@ -14,6 +14,7 @@ import {
   app, board, clinicFormat, errorText, pending, providerName, putRoom, putVisit, roomLabel, serverNow, setText, stepDone,
   toasts,
 } from "./state.js";
+import { roomConflictText } from "./rooms.js";
 import { conflictText } from "./taps.js";
 
 export const kept = outbox({ send: sendKept, onChange: () => paintKeptElsewhere() });
@@ -128,8 +129,11 @@ async function sendAgain(entry) {
     }
     if (err instanceof ApiError) {
       if (err.body?.visit) putVisit(err.body.visit);
-      const why = err.status === 409 && err.body?.visit && (err.body.error === "stale_version" || err.body.error === "illegal_step")
+      let why = err.status === 409 && err.body?.visit && (err.body.error === "stale_version" || err.body.error === "illegal_step")
         ? conflictText(err.body.visit, entry.stage) : errorText(err);
+      // A room's mark kept from before the reload, on a room changed since (cleaned, used and dirty again): what the
+      // room is now, as its card would say it.
+      if (entry.room && err.status === 409) why = roomConflictText(entry.room, body.type, err.body) || why;
       noteRefused(`${r.label}: ${why}`);
     }
   } finally {

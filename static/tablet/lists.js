@@ -13,7 +13,7 @@ import { cardSignature, visitCard } from "./cards.js";
 import { updateBanner } from "./connection.js";
 import { renderPresence } from "./presence.js";
 import { renderFloor, renderRoomList } from "./rooms.js";
-import { PROVIDER_KEY, TAB_KEY, app, board, clinicFormat, clock, pins, providerName, serverNow } from "./state.js";
+import { PROVIDER_KEY, TAB_KEY, app, board, clinicFormat, clock, pins, providerName, roomPins, serverNow } from "./state.js";
 
 // -- which visits each role works on ------------------------------------------------------------------------
 
@@ -340,4 +340,5 @@ $("tabs").addEventListener("keydown", (e) => {
 function expirePins() {
   const now = Date.now();
   for (const [id, pin] of pins) if (pin.until < now) pins.delete(id);
+  for (const [id, pin] of roomPins) if (pin.until < now) roomPins.delete(id);
 }

@@ -8,37 +8,46 @@ import { roomUndoButton, visitCode } from "../lib/visit-detail.js";
 import { t } from "../lib/i18n.js";
 import { ROOM_STATE_LABEL } from "../lib/labels.js";
 import { $, el, titleCase } from "../lib/dom.js";
-import { detailButton, waitSpan } from "./cards.js";
+import { detailButton, pinNote, waitSpan } from "./cards.js";
 import { kept, keptTap } from "./kept.js";
-import { render, syncChildren } from "./lists.js";
+import { render, renderNow, syncChildren } from "./lists.js";
 import { signedOut } from "./session.js";
+import { revealNote } from "./taps.js";
 import {
-  FINISHED, app, board, clock, duration, errorText, pendingRooms, providerName, putRoom, readyRooms, roomLabel,
-  serverNow, stageLabel, toasts, typeLabel,
+  FINISHED, PIN_MS, app, board, clock, duration, errorText, pendingRooms, providerName, putRoom, readyRooms, roomLabel,
+  roomPins, serverNow, stageLabel, toasts, typeLabel,
 } from "./state.js";
 
 export function renderRoomList(section) {
-  const rooms = [...board.rooms.values()].filter((r) => r.state === "turnover" || r.state === "blocked");
+  // A room whose tap was refused stays first, whatever it is now, with its note (as a visit's card does).
+  const pinned = [...roomPins.keys()].map((id) => board.rooms.get(id)).filter(Boolean);
+  const rooms = [...board.rooms.values()].filter((r) => (r.state === "turnover" || r.state === "blocked") && !roomPins.has(r.id));
   rooms.sort((a, b) => (a.state === "blocked") - (b.state === "blocked") || parseTime(a.since) - parseTime(b.since));
+  const shown = [...pinned, ...rooms];
   const ready = readyRooms();
-  section.querySelector(".count").textContent = `(${rooms.filter((r) => r.state === "turnover").length})`;
+  section.querySelector(".count").textContent = `(${shown.filter((r) => r.state === "turnover").length})`;
   const empty = section.querySelector(".empty");
   empty.textContent = t("rooms.none_to_clean", { ready: ready.length ? ready.map((r) => r.label).join(", ") : t("rooms.none") });
-  empty.hidden = rooms.length > 0;
-  syncChildren(section.querySelector("ul"), rooms.map((r) => ({
+  empty.hidden = shown.length > 0;
+  syncChildren(section.querySelector("ul"), shown.map((r) => ({
     key: r.id,
-    sig: JSON.stringify([board.generation, r.version, r.state, pendingRooms.get(r.id)?.waiting ?? pendingRooms.has(r.id)]),
+    sig: JSON.stringify([board.generation, r.version, r.state, pendingRooms.get(r.id)?.waiting ?? pendingRooms.has(r.id),
+      roomPins.has(r.id) ? [roomPins.get(r.id).note, roomPins.get(r.id).kind] : null]),
     build: () => roomCard(r),
   })));
 }
 
 function roomCard(r) {
   const p = pendingRooms.get(r.id);
+  const pin = roomPins.get(r.id);
   const titleId = `room-${r.id}`;
-  const card = el("li", { class: `rcard room-${r.state}`, "data-room": r.id, "data-state": r.state, "aria-labelledby": titleId },
+  // The version the card shows goes with its tap: a room changed since is refused, and the card says how.
+  const card = el("li", { class: `rcard room-${r.state}${pin ? " pinned" : ""}`, "data-room": r.id, "data-state": r.state,
+    "data-version": r.version, "aria-labelledby": titleId },
     el("h4", { id: titleId, class: "room-name", text: r.label }),
     el("p", { class: "status" }, el("span", { class: "stage-label", text: ROOM_STATE_LABEL[r.state] || titleCase(r.state) }),
       r.since ? " · " : "", r.since ? waitSpan("wait", r.since, t("wait.for")) : ""));
+  if (pin) card.append(pinNote(pin));
   if (p) card.append(el("p", { class: "note sending", role: "status",
     text: p.waiting === "offline" ? t("rooms.kept_offline") : t("card.sending") }));
   if (r.state === "turnover") {
@@ -87,14 +96,19 @@ export function renderFloor() {
 }
 $("floor-details").addEventListener("toggle", () => renderFloor());
 
-export async function sendRoom(roomId, action) {
+/** Mark a room from its card: `version`, the room's version the card showed (a kept tap keeps it, so the one sent
+ *  again after a reload is refused too if the room changed since). */
+export async function sendRoom(roomId, action, version) {
   if (pendingRooms.has(roomId)) return;
   const p = { action, waiting: null };
   pendingRooms.set(roomId, p);
+  roomPins.delete(roomId);
   render();
   const path = `/api/clinics/${encodeURIComponent(board.clinic)}/rooms/${encodeURIComponent(roomId)}/events`;
+  const body = { type: action };
+  if (Number.isInteger(version)) body.expected_version = version;
   try {
-    const answer = await kept.send(keptTap({ key: newKey(), path, body: { type: action }, room: roomId }), {
+    const answer = await kept.send(keptTap({ key: newKey(), path, body, room: roomId }), {
       token: app.token,
       onWaiting: (attempt, err) => {
         p.waiting = err instanceof Offline ? "offline" : "busy";
@@ -106,12 +120,26 @@ export async function sendRoom(roomId, action) {
       undo: { room: roomId, version: answer.room.version }, patient: answer.room.label });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signedOut(errorText(err));
-    const room = board.rooms.get(roomId);
-    const already = err instanceof ApiError && err.status === 409 && room && room.state === "ready" && action === "ready";
-    toasts.show({ text: already ? t("rooms.already_ready", { room: room.label }) : `${roomLabel(roomId)}: ${errorText(err)}`, error: true });
+    // As a visit's card: pinned in the list where it was tapped, saying what happened to the room meanwhile (a
+    // "Room ready" sent late on a room cleaned, used and dirty again since).
+    const conflict = err instanceof ApiError && err.status === 409;
+    roomPins.set(roomId, { note: (conflict && roomConflictText(roomId, action, err.body)) || errorText(err),
+      kind: conflict ? "conflict" : "error", until: Date.now() + PIN_MS });
+    pendingRooms.delete(roomId);
+    renderNow();
+    revealNote(document.querySelector(`[data-list='ma-rooms'] li[data-room="${CSS.escape(roomId)}"]`));
   } finally {
     pendingRooms.delete(roomId);
     render();
   }
   return undefined;
+}
+
+/** What a room tap refused as a conflict (409) met, from the refusal's room state (the feed may not have it yet):
+ *  "Changed meanwhile: East 1 is turnover now."; null if the refusal does not say. */
+export function roomConflictText(roomId, action, body) {
+  const state = body?.room_state;
+  if (!state) return null;
+  if (action === "ready" && state === "ready") return t("rooms.already_ready", { room: roomLabel(roomId) });
+  return t("conflict.room", { room: roomLabel(roomId), state: (ROOM_STATE_LABEL[state] || state).toLowerCase() });
 }

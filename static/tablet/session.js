@@ -14,7 +14,7 @@ import { closeFeed, resetConnection, startFeed, updateBanner } from "./connectio
 import { paintKeptElsewhere, sendingAgain } from "./kept.js";
 import { resetLate } from "./late.js";
 import { desk } from "./lists.js";
-import { app, board, clock, errorText, pending, pendingRooms, pins, toasts } from "./state.js";
+import { app, board, clock, errorText, pending, pendingRooms, pins, roomPins, toasts } from "./state.js";
 
 let clinics = [];
 
@@ -58,6 +58,7 @@ export function signedOut(message, kind = "error") {
   pending.clear();
   pendingRooms.clear();
   pins.clear();
+  roomPins.clear();
   app.walkinPending = null;
   resetLate();
   toasts.hide();

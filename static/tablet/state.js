@@ -70,6 +70,8 @@ export const pending = new Map();
 export const pendingRooms = new Map();
 /** Cards that met a refusal stay where they were tapped: visit id -> {list, note, kind, until}. */
 export const pins = new Map();
+/** Room cards that met a refusal stay in the rooms list, whatever the room is now: room id -> {note, kind, until}. */
+export const roomPins = new Map();
 /** The toast at the foot of the screen: what a tap did, with Undo for a while (tablet/toast.js). */
 export const toasts = toastRegion();
 

@@ -14,8 +14,8 @@ import { sendPresenceUndo } from "./presence.js";
 import { sendRoom } from "./rooms.js";
 import { request, signedOut } from "./session.js";
 import {
-  PIN_MS, app, board, clock, errorText, pending, pins, providerName, putRoom, putVisit, roomLabel, stageIndex,
-  stageLabel, stepDone, toasts, typeLabel, visitPath,
+  PIN_MS, app, board, clock, errorText, pending, pins, providerName, putRoom, putVisit, roomLabel, roomPins,
+  stageIndex, stageLabel, stepDone, toasts, typeLabel, visitPath,
 } from "./state.js";
 
 // -- taps ----------------------------------------------------------------------------------------------------
@@ -113,18 +113,20 @@ document.addEventListener("click", (e) => {
       detail.undoRoom(button.dataset.undoRoom, board.rooms.get(button.dataset.undoRoom)?.version);
       return;
     case "dismiss":
-      pins.delete(card.dataset.visit);
+      if (card) pins.delete(card.dataset.visit);
+      else roomPins.delete(button.closest("[data-room]")?.dataset.room);
       render();
       return;
     case "undo":
       sendUndo();
       return;
     case "room-ready":
-      sendRoom(button.closest("[data-room]").dataset.room, "ready");
+    case "room-unblock": {
+      // The room as its card showed it: the version goes with the tap.
+      const room = button.closest("[data-room]");
+      sendRoom(room.dataset.room, button.dataset.action === "room-ready" ? "ready" : "unblocked", Number(room.dataset.version));
       return;
-    case "room-unblock":
-      sendRoom(button.closest("[data-room]").dataset.room, "unblocked");
-      return;
+    }
     default:
   }
 });
@@ -207,7 +209,7 @@ async function sendStep(card, step, room, shown) {
     pending.delete(id);
     if (pins.has(id)) {
       renderNow();
-      revealNote(id);
+      revealNote(document.querySelector(`[data-visit="${CSS.escape(id)}"]`));
     }
   } finally {
     if (pending.get(id) === p) pending.delete(id);
@@ -228,12 +230,11 @@ function keepFocus(id) {
   if (undo && document.activeElement === undo) undoFocusedAt = performance.now();
 }
 
-/** A refused card is pinned at the top of its list, which may be above the screen (a card tapped far down):
- *  bring its note into view, below what stays at the top while the lists scroll, and put focus on its "OK, got
- *  it", unless this person has meanwhile moved on to another control (then their place is left alone; the
- *  note is a status, read out anyway). */
-function revealNote(id) {
-  const card = document.querySelector(`[data-visit="${CSS.escape(id)}"]`);
+/** A refused card (a visit's, a room's) is pinned at the top of its list, which may be above the screen (a card
+ *  tapped far down): bring its note into view, below what stays at the top while the lists scroll, and put focus
+ *  on its "OK, got it", unless this person has meanwhile moved on to another control (then their place is left
+ *  alone; the note is a status, read out anyway). */
+export function revealNote(card) {
   const note = card?.querySelector(".note");
   if (!note) return;
   const active = document.activeElement;
