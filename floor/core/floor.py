@@ -644,7 +644,10 @@ class Floor:
         happened = self._ago(c.minutes_ago, at, visit.id)
         if happened is None:
             return None
-        last = max(visit.times.values(), default=None)
+        # The booking is no step: a patient may have come before their visit was booked (an add-on booked while they
+        # sat in the waiting room), and arrived when they came. A walk-in's booking is their arrival, a step (when
+        # they came, if they were booked late): nothing of theirs is before it.
+        last = max((when for stage, when in visit.times.items() if stage is not Stage.scheduled), default=None)
         if last is not None and happened < last:
             raise Refusal(
                 Why.invalid,

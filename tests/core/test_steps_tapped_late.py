@@ -126,6 +126,27 @@ def test_a_step_cannot_have_happened_before_the_visits_last_step() -> None:
     day.tap("09:10", TakeStep(visit, Stage.provider_in, minutes_ago=6), PROVIDER)
 
 
+def test_a_patient_who_came_before_their_visit_was_booked_arrived_when_they_came() -> None:
+    """An add-on booked at 9:05 for a patient in the waiting room since 8:55: the booking is not a step of the
+    visit, so the arrival can be placed before it (still today, still within the minutes a tap may say)."""
+    day = Day()
+    visit = day.tap("09:05", BookVisit("Pat Doe", "kim", "follow", start=day.at("09:15")), DESK).change.visit
+    day.tap("09:06", TakeStep(visit, Stage.arrived, minutes_ago=11), DESK)
+    assert day.floor.visits[visit].times[Stage.arrived] == day.at("08:55")
+    assert day.floor.visits[visit].times[Stage.scheduled] == day.at("09:05")  # booked when it was
+    # The arrival is a step: what follows it is not before it.
+    assert "08:55" in day.refused("09:07", TakeStep(visit, Stage.roomed, room="e1", minutes_ago=13)).message
+
+
+def test_nothing_of_a_walk_in_booked_late_is_before_they_came() -> None:
+    """A walk-in's booking is their arrival, when they came: a step like any other for what follows."""
+    day = Day()
+    visit = day.tap("09:30", BookVisit("Walk In", "kim", "follow", walk_in=True, minutes_ago=12), DESK).change.visit
+    assert "09:18" in day.refused("09:32", TakeStep(visit, Stage.roomed, room="e1", minutes_ago=15)).message
+    day.tap("09:32", TakeStep(visit, Stage.roomed, room="e1", minutes_ago=14))
+    assert day.floor.visits[visit].times[Stage.roomed] == day.at("09:18")
+
+
 def test_a_patient_cannot_have_been_roomed_before_the_room_was_free() -> None:
     day = Day()
     first = _roomed(day)
