@@ -70,6 +70,9 @@ class StepRecord(Struct):
     device: str = ""
     #: When it was tapped, if tapped late saying how long ago it happened (`at`); None: tapped as it happened.
     tapped: dt.datetime | None = None
+    #: The room's `since` before the step (for a rooming, ready since then; None: since the day began): its undo puts
+    #: the room back as it was, since included. Taken in the fold, never stored: a log of any age folds to it.
+    room_since: dt.datetime | None = None
 
 
 class Visit(Struct):
@@ -962,8 +965,10 @@ class Floor:
                 visit = self.visits[c.visit]
                 when = c.happened or event.at
                 rooms = []
+                room_since = None
                 if c.room is not None:
                     room = self._room(c.room)
+                    room_since = room.since
                     if enters_room(c.step):
                         self._set_room(room, RoomState.occupied, visit.id, when)
                         visit.room = room.id
@@ -973,7 +978,9 @@ class Floor:
                     rooms.append(room)
                 tapped = event.at if c.happened is not None else None
                 visit.steps.append(
-                    StepRecord(event.seq, c.step, c.previous, when, c.room, event.actor, event.device, tapped)
+                    StepRecord(
+                        event.seq, c.step, c.previous, when, c.room, event.actor, event.device, tapped, room_since
+                    )
                 )
                 visit.stage = c.step
                 visit.times[c.step] = when
@@ -983,7 +990,7 @@ class Floor:
                 return Touched(visit, rooms)
             case StepUndone() as c:
                 visit = self.visits[c.visit]
-                visit.steps.pop()
+                undone = visit.steps.pop()
                 visit.times.pop(c.step, None)
                 visit.stage = c.stage
                 if c.stage is Stage.scheduled and visit.moved_from is not None:
@@ -996,11 +1003,13 @@ class Floor:
                 rooms = []
                 if c.room is not None:
                     room = self._room(c.room)
+                    # Back as it was, since included (as an undone room mark): a room ready since 9:00 that the wrong
+                    # patient was roomed in at 9:10 was ready all along, and the right one may have gone in at 9:10.
                     if enters_room(c.step):
-                        self._set_room(room, RoomState.ready, None, event.at)
+                        self._set_room(room, RoomState.ready, None, undone.room_since)
                         visit.room = None
                     else:
-                        self._set_room(room, RoomState.occupied, visit.id, event.at)
+                        self._set_room(room, RoomState.occupied, visit.id, undone.room_since or event.at)
                         visit.room = room.id
                     rooms.append(room)
                 return Touched(visit, rooms)
@@ -1071,6 +1080,6 @@ class Floor:
         raise TypeError(f"unknown change {event.change!r}")
 
     @staticmethod
-    def _set_room(room: Room, state: RoomState, visit: str | None, at: dt.datetime) -> None:
+    def _set_room(room: Room, state: RoomState, visit: str | None, at: dt.datetime | None) -> None:
         room.state, room.visit, room.since, room.reason = state, visit, at, None
         room.version += 1

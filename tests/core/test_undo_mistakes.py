@@ -137,6 +137,30 @@ def test_a_room_ready_mark_is_undone_back_to_turnover_since_the_patient_left(day
     assert (room.state, room.since) == (RoomState.turnover, left.at)
 
 
+def test_an_undone_step_puts_its_room_back_as_it_was_since_included_and_an_old_log_folds_to_it(day: Day) -> None:
+    """Undoing a rooming leaves the room ready since when it was ready before (not since the undo), as an undone
+    room mark does; undoing a departure, occupied since the patient went in. Kept by the fold: the events are as
+    a log of any age holds them."""
+    first = day.tap(BookVisit("Wally Walker", "okafor", "new", walk_in=True), "ana", DESK).change.visit
+    day.tap(TakeStep(first, Stage.roomed, "e1"), "mo", MA)
+    left = day.tap(TakeStep(first, Stage.left_without_being_seen), "mo", MA)
+    cleaned = day.tap(MarkRoom("e1", RoomAction.ready), "mo", MA)
+    wrong = day.tap(BookVisit("Wrong Patient", "okafor", "new", walk_in=True), "ana", DESK).change.visit
+    day.tap(TakeStep(wrong, Stage.roomed, "e1"), "mo", MA, minutes=10)
+    day.tap(UndoStep(wrong), "mo", MA, minutes=2)
+    room = day.floor.rooms["e1"]
+    assert (room.state, room.since, room.visit) == (RoomState.ready, cleaned.at, None)
+    right = day.tap(BookVisit("Right Patient", "okafor", "new", walk_in=True, minutes_ago=20), "ana", DESK)
+    roomed = day.tap(TakeStep(right.change.visit, Stage.roomed, "e1"), "mo", MA)
+    day.tap(TakeStep(right.change.visit, Stage.left_without_being_seen), "mo", MA, minutes=5)
+    day.tap(UndoStep(right.change.visit), "mo", MA)
+    assert (room.state, room.since, room.visit) == (RoomState.occupied, roomed.at, right.change.visit)
+    assert left.at < cleaned.at
+    stored = msgspec.json.decode(msgspec.json.encode(day.events), type=list[Event])
+    assert all("room_since" not in msgspec.to_builtins(e.change) for e in stored)  # nothing new in the log
+    assert snapshot(Floor.fold(CLINIC, DAY, 0, stored)) == snapshot(day.floor)
+
+
 def test_a_room_mark_cannot_be_undone_once_a_patient_changed_the_room(day: Day) -> None:
     visit = day.tap(BookVisit("Wally Walker", "okafor", "new", walk_in=True), "ana", DESK).change.visit
     day.tap(MarkRoom("e1", RoomAction.blocked), "mo", MA)
