@@ -159,13 +159,15 @@ def _share(count: int, hits: int) -> Share:
 
 def _spans(visits: list[Visit], first: Stage, then: Stage, *, from_move: bool = False) -> Durations:
     """Minutes from `first` to `then`. `from_move`: a provider's waits; a patient moved to them on the floor is
-    counted from the move (the wait before it was the provider they left's), and not at all if moved after."""
+    counted from the move (the wait before it was the provider they left's), and not at all if moved after. A
+    walk-in moved is too, though the fold keeps no `moved_from` for them (booked with nobody: not late by anyone,
+    not a link of anyone's cascade): the provider who took them in was charged the wait for the one they left."""
     spans = []
     for v in visits:
         if first not in v.times or then not in v.times:
             continue
         begun = v.times[first]
-        if from_move and v.moved_from is not None and v.moved_at is not None:
+        if from_move and (v.moved_from is not None or v.walk_in) and v.moved_at is not None:
             if v.moved_at > v.times[then]:
                 continue
             begun = max(begun, v.moved_at)
