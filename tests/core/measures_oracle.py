@@ -132,9 +132,10 @@ class Model:
             booked = [v for v in real if v.booked_with == pid]
             out["providers"][pid] = self._measures(mine, booked, now, provider=True)
         out["clinic"] = self._measures(real, real, now, provider=False)
-        # The clinic's lateness: the largest over its providers; a patient moved once here counts (neither's).
+        # The clinic's lateness: the largest over its providers; a patient moved once here counts (neither's), but
+        # not one who came late (late by their own doing, the clinic's as little as the provider's).
         provs = out["providers"].values()
-        moved = [v for v in real if v.moved_in]
+        moved = [v for v in real if v.moved_in and not self.came_late(v)]
         if self.clinic_counts_came_late:
             sched = [v for v in real if not v.walk_in]
             mc, mw = self._lateness(sched, now)
