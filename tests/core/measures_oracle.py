@@ -168,7 +168,8 @@ class Model:
     def _measures(self, mine, booked, now, provider: bool) -> dict:
         tapped = [v for v in mine if not v.untapped()]
         sched = [v for v in mine if not v.walk_in and not (provider and v.moved_in)]
-        started = [v for v in sched if PIN in v.times and not v.untapped()]
+        # On-time starts leave out a patient who came late: their late start was their own (README).
+        started = [v for v in sched if PIN in v.times and not v.untapped() and not self.came_late(v)]
         out_seen = [v for v in mine if v.stage == OUT and PIN in v.times]
         due = [v for v in booked if not v.walk_in and (v.start <= now or v.stage in ENDS) and v.stage != CANCELLED]
         m = {
