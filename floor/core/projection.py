@@ -300,22 +300,30 @@ def planned_provider_in(visit: Visit, vtype: VisitType, convention: AppointmentT
     roomed at the booked time). "provider": the booked time itself. A walk-in's time is its arrival, so it
     is planned as under "arrival" in either clinic. Callers pass the visit's type (`Clinic.visit_type_of`: a
     stand-in for a type the clinic file no longer has) and the clinic's convention (`convention_of(clinic)`).
+
+    In UTC, the minutes of real time: a booked time in the clinic's zone (a schedule import's) plus minutes is
+    reckoned on the zone's wall clock, an hour off on the night the clocks go back (a follow-up booked 01:55 CDT
+    was planned in at 02:04 CST, not 01:04), and a booking read back from the log (a fixed offset) is not: the
+    same day was 0 minutes late live and 26 after a restart (a review).
     """
+    start = visit.start.astimezone(dt.UTC)
     if convention is AppointmentTime.provider and not visit.walk_in:
-        return visit.start
+        return start
     sm = vtype.stage_minutes
-    return visit.start + dt.timedelta(minutes=sm.roomed + sm.prep_done)
+    return start + dt.timedelta(minutes=sm.roomed + sm.prep_done)
 
 
 def planned_roomed(visit: Visit, vtype: VisitType, convention: AppointmentTime) -> dt.datetime:
     """When the patient should be roomed by the clinic's plan: `roomed + prep_done` expected minutes before
     the planned provider-in (the booked time under "arrival", and for a walk-in; that long before it under
     "provider"). Said directly rather than as `planned_provider_in` less those minutes (the same instant): the
-    projection asks it for every waiting patient several times a review (loadtests/review_cost.py)."""
+    projection asks it for every waiting patient several times a review (loadtests/review_cost.py). In UTC, as
+    `planned_provider_in` is."""
+    start = visit.start.astimezone(dt.UTC)
     if convention is AppointmentTime.provider and not visit.walk_in:
         sm = vtype.stage_minutes
-        return visit.start - dt.timedelta(minutes=sm.roomed + sm.prep_done)
-    return visit.start
+        return start - dt.timedelta(minutes=sm.roomed + sm.prep_done)
+    return start
 
 
 class VisitPlan(Struct, frozen=True):

@@ -46,7 +46,8 @@ def at(hhmm: str) -> dt.datetime:
 
 
 def hm(t: dt.datetime) -> str:
-    return t.strftime("%H:%M")
+    """On the clinic's clock (a plan is an instant, in UTC)."""
+    return t.astimezone(DEMO.tz).strftime("%H:%M")
 
 
 class Day:
