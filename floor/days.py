@@ -7,7 +7,7 @@ import datetime as dt
 from collections import Counter
 
 from floor.config import Clinic
-from floor.core.events import AlertChange, AlertRaised, Event
+from floor.core.events import AlertChange, AlertRaised, Event, StepTaken, StepUndone, WalkInRemoved
 from floor.core.floor import Floor
 from floor.core.measures import ClinicMeasures, measure
 from floor.log.base import LogCorrupt
@@ -56,12 +56,31 @@ def closed_at(clinic: Clinic, day: dt.date, events: list[Event]) -> dt.datetime:
 def alerts_raised(events: list[Event], until: dt.datetime | None = None) -> Counter[str]:
     """Alerts raised per provider (by `until`, when the day is measured): the provider each was raised for, though
     its patient was moved to another since (the alert follows them on the screens; it was counted as the new
-    provider's, a hostile review)."""
+    provider's, a hostile review). An alert over a visit entered in error (a walk-in taken off as booked by
+    mistake, a booking the schedule cancelled as one) is left out as its visit is: that patient was never on the
+    floor (a dwell alert over one stayed counted; a review)."""
+    in_error = _entered_in_error(events)
     return Counter(
         e.change.provider or ""
         for e in events
-        if isinstance(e.change, AlertRaised) and (until is None or e.at <= until)
+        if isinstance(e.change, AlertRaised)
+        and (until is None or e.at <= until)
+        and (e.change.visit is None or e.change.visit not in in_error)
     )
+
+
+def _entered_in_error(events: list[Event]) -> set[str]:
+    """The visits the day's events leave entered in error, as the fold does (`Visit.entered_in_error`)."""
+    found: set[str] = set()
+    for e in events:
+        match e.change:
+            case WalkInRemoved(visit=visit):
+                found.add(visit)
+            case StepTaken(visit=visit, entered_in_error=True):
+                found.add(visit)
+            case StepTaken(visit=visit) | StepUndone(visit=visit):
+                found.discard(visit)
+    return found
 
 
 def day_measures(clinic: Clinic, day: dt.date, events: list[Event], now: dt.datetime | None = None) -> ClinicMeasures:

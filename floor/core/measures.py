@@ -107,7 +107,8 @@ class Measures(Struct, frozen=True):
       worst_lateness, for a provider: the largest lateness known of the day, the current one included.
       For the clinic, each is the largest over its providers.
 
-    alerts_raised: alerts raised today for the provider; for the clinic, the total of all alerts given.
+    alerts_raised: alerts raised today for the provider; for the clinic, the total of all alerts given (the
+      caller's count: `floor.days.alerts_raised`, which leaves out an alert over a visit entered in error).
     untapped_in: visits that reached provider_in with it tapped only as the visit ended (see the module's
       docstring): seen, but in none of roomed_to_provider, arrival_to_provider, time_with_provider,
       on_time_starts and the lateness.
