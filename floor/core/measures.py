@@ -20,7 +20,8 @@ visit and its minutes with the provider none.
 What the convention does not change: the durations (arrival to roomed, to provider, cycle time...) are
 spans between taps, whatever the booking means (under "provider" patients come early, so arrival to
 provider is longer by design: it is a wait, not lateness); the no-show rate counts visits from their booked
-time under both, so a patient asked to come early is not due in the denominator before the booked time.
+time under both, so a patient asked to come early is not due in the denominator before the booked time (and
+one still only booked, neither come nor marked a no-show, is in neither count: not known yet, or never told).
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ class Measures(Struct, frozen=True):
       teach_back_rate: of checked-out visits that saw the provider, those with the teach-back done before
         checkout (not checked out without teach-back).
       no_show_rate: of scheduled (not walk-in) visits whose start is at or before now or that have ended,
-        cancelled visits excepted, those that were no-shows.
+        cancelled visits excepted and those still scheduled (not come and not marked a no-show: not known yet,
+        or on a day gone by never told) left out, those that were no-shows.
 
     Lateness, in minutes. A scheduled visit's planned provider-in is, in a clinic whose booked times are
     arrivals (`appointment_time = "arrival"`), start + the visit type's expected minutes roomed + prep_done;
@@ -277,7 +279,14 @@ def _measures(
     # Who was due to come: of a provider's, the patients `booked` with them, a patient who came and was moved to
     # another provider among them (a hostile review: they were dropped, and one no-show of two read 100%).
     booked_here = scheduled if booked is None else [v for v in booked if not v.walk_in]
-    due = [v for v in booked_here if (v.start <= now or v.stage in ENDS) and v.stage is not Stage.cancelled]
+    # Who came or did not, of them: a patient still only booked has not shown, and may yet (today) or was never
+    # told of (a day gone by, the export's `unknown`; learning leaves them out too). Counted as shown, a day whose
+    # desk never tapped its no-shows read 0% (a review).
+    due = [
+        v
+        for v in booked_here
+        if (v.start <= now or v.stage in ENDS) and v.stage not in (Stage.cancelled, Stage.scheduled)
+    ]
     return Measures(
         booked=len(visits),
         seen=sum(Stage.provider_in in v.times for v in visits),

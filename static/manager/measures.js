@@ -15,7 +15,7 @@ const TILES = [
   { name: "time_with_provider", label: "With provider", kind: "durations", note: "from provider in to teach-back (or checkout)" },
   { name: "on_time_starts", label: "On-time starts", kind: "share", note: "provider in within 5 min of plan" },
   { name: "teach_back_rate", label: "Teach-back rate", kind: "share", note: "checked out after teach-back" },
-  { name: "no_show_rate", label: "No-show rate", kind: "share", note: "of scheduled visits due so far" },
+  { name: "no_show_rate", label: "No-show rate", kind: "share", note: "of booked patients due so far who came or were marked a no-show" },
   { name: "lateness", label: "Lateness by provider", kind: "lateness" },
 ];
 

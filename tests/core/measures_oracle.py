@@ -171,7 +171,12 @@ class Model:
         # On-time starts leave out a patient who came late: their late start was their own (README).
         started = [v for v in sched if PIN in v.times and not v.untapped() and not self.came_late(v)]
         out_seen = [v for v in mine if v.stage == OUT and PIN in v.times]
-        due = [v for v in booked if not v.walk_in and (v.start <= now or v.stage in ENDS) and v.stage != CANCELLED]
+        # A patient still only booked (not come, not marked a no-show) is neither a show nor a no-show (README).
+        due = [
+            v
+            for v in booked
+            if not v.walk_in and (v.start <= now or v.stage in ENDS) and v.stage not in (CANCELLED, SCHEDULED)
+        ]
         m = {
             "booked": len(mine),
             "seen": sum(PIN in v.times for v in mine),

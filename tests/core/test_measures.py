@@ -424,10 +424,14 @@ def test_no_show_rate_counts_an_early_end_but_not_a_future_visit() -> None:
     day.book("07:30", "A", "kim", "follow", "11:00")
     day.book("07:30", "B", "kim", "follow", "11:20")
     day.book("07:30", "C", "kim", "follow", "11:40")
+    day.book("07:30", "D", "kim", "follow", "10:40")
     day.step("08:00", "A", Stage.no_show)  # marked a no-show before its start: it has ended
     day.step("08:10", "C", Stage.cancelled)
     assert measure(day.floor, at("09:00")).clinic.no_show_rate == Share(1, 1, 1.0)  # A; B not due, C cancelled
-    # B counts from its start 11:20, though its planned provider-in (11:29) is still to come.
+    day.step("11:10", "B", Stage.arrived)  # 10 minutes early
+    assert measure(day.floor, at("11:15")).clinic.no_show_rate == Share(1, 1, 1.0)  # B not due yet
+    # B counts from its start 11:20, though its planned provider-in (11:29) is still to come. D, past its time and
+    # neither come nor marked a no-show, is neither yet (it counted as shown: a review).
     assert measure(day.floor, at("11:20")).clinic.no_show_rate == Share(2, 1, 0.5)  # A B
 
 
