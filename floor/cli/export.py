@@ -67,4 +67,4 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     if args.what == "measures-csv":
         sys.stdout.write(export.measures_csv(clinic, day, measures))
     else:
-        sys.stdout.buffer.write(export.to_json(export.measure_report(clinic, day, measures)) + b"\n")
+        sys.stdout.buffer.write(export.to_json(export.measure_report(clinic, day, measures, day < today)) + b"\n")

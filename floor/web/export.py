@@ -63,7 +63,8 @@ async def export_measures(
             media_type="text/csv",  # Litestar adds "; charset=utf-8" to a text type
             headers={"Content-Disposition": f'attachment; filename="{clinic.id}-{on}-measures.csv"'},
         )
-    body = await asyncio.to_thread(lambda: export.to_json(export.measure_report(clinic, on, measures)))
+    closed = on < runtime.floor.day
+    body = await asyncio.to_thread(lambda: export.to_json(export.measure_report(clinic, on, measures, closed)))
     return Response(body, media_type=FHIR_JSON)
 
 

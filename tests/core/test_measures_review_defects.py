@@ -197,7 +197,10 @@ def test_todays_measure_report_is_not_complete_while_the_day_can_still_change_it
     still with the provider: the MeasureReport says `status: complete` (export.measure_report: complete whenever
     `measures.at` is past the session's close). Her teach-back and checkout at 17:20 then change the day's figures,
     and tomorrow the same report (same id) is exported again, complete too, with other numbers: a receiving system
-    that keeps the first complete report keeps wrong ones. Today's report is `pending` until the day is over."""
+    that keeps the first complete report keeps wrong ones. Today's report is `pending` until the day is over.
+
+    Whether the day is over is the caller's to say (`closed`, as for `encounters`): a past day is measured as it
+    closed, before midnight, so the measures alone cannot tell today's from it."""
     from floor.export import measure_report
 
     d = Day()
@@ -209,9 +212,9 @@ def test_todays_measure_report_is_not_complete_while_the_day_can_still_change_it
         ("16:40", S.prep_done, None),
         ("16:50", S.provider_in, None),
     )
-    at_1705 = measure_report(CLINIC, DAY, measure(d.floor, d.at("17:05"), alerts_raised(d.events)))
+    at_1705 = measure_report(CLINIC, DAY, measure(d.floor, d.at("17:05"), alerts_raised(d.events)), closed=False)
     d.through(v, ("17:20", S.teach_back_done, None), ("17:22", S.checked_out, None))
-    read_back = measure_report(CLINIC, DAY, day_measures(CLINIC, DAY, d.events))
+    read_back = measure_report(CLINIC, DAY, day_measures(CLINIC, DAY, d.events), closed=True)
     assert read_back.status == "complete"
     assert at_1705.id == read_back.id
     assert at_1705.group != read_back.group  # the day's figures changed after 17:05
