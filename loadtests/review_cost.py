@@ -63,7 +63,10 @@ def worker(days: int, repeat: int) -> dict[str, float]:
         for seed in range(1, days + 1):
             events, _ = simulate_day(clinic, day, seed, world=world)
             for hour in HOURS:
-                now = clinic.local(day, dt.time.fromisoformat(hour))
+                # In UTC, as a server's clock is (floor/clock.py): a clinic-zone `now` made every comparison with a
+                # plan (in UTC since plans are reckoned in real time) ask the zone for its offset, a cost no server
+                # pays.
+                now = clinic.local(day, dt.time.fromisoformat(hour)).astimezone(dt.UTC)
                 floor = Floor(clinic, day, events[0].seq - 1, ids=Ids.seeded(f"cost-{seed}"))
                 floor.learned = learned
                 for event in events:
