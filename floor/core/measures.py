@@ -9,7 +9,9 @@ the projection and the cascade alerts use (`floor.core.projection.planned_provid
 clinic's `[session] appointment_time`: under "arrival" (the default) the patient is roomed at the booked
 time and seen `roomed + prep_done` expected minutes (the visit type's stage_minutes) after it; under
 "provider" the provider is planned in at the booked time itself. Either way a clinic running exactly to its
-own plan is 0 late. A visit whose type is unknown is planned to be seen at its booked time.
+own plan is 0 late. A visit whose type the clinic file no longer has is planned by a stand-in with the median
+of the clinic's types' minutes (`Clinic.visit_type_of`), as the projection plans it. The minutes are of real
+time (in UTC), whatever the clocks do that night.
 
 A visit whose provider-in was tapped only as it ended (provider in and teach-back tapped together,
 `floor.core.projection.untapped_in`) has no time the provider walked in: it is left out of every measure that
@@ -95,19 +97,22 @@ class Measures(Struct, frozen=True):
         or on a day gone by never told) left out, those that were no-shows.
 
     Lateness, in minutes. A scheduled visit's planned provider-in is, in a clinic whose booked times are
-    arrivals (`appointment_time = "arrival"`), start + the visit type's expected minutes roomed + prep_done;
-    in one whose booked times are the provider's ("provider"), start itself (and start itself when the type
-    is unknown). A scheduled (not walk-in) visit that reached provider_in was
-    max(0, times[provider_in] - planned provider-in) late; one whose provider_in was tapped only as it ended
-    (`untapped_in`) has no lateness known, and is in neither figure below once that tap is made (while its
-    patient seems to wait, the wait is the current lateness).
+    arrivals (`appointment_time = "arrival"`), start + the visit type's expected minutes roomed + prep_done
+    (of a type the clinic file no longer has, its stand-in's: the median of the clinic's types' minutes); in
+    one whose booked times are the provider's ("provider"), start itself. A scheduled (not walk-in) visit that
+    reached provider_in was max(0, times[provider_in] - planned provider-in) late; one whose provider_in was
+    tapped only as it ended (`untapped_in`) has no lateness known, and is in neither figure below once that tap
+    is made (while its patient seems to wait, the wait is the current lateness). A provider's are of the
+    patients booked with them (not moved to them once here), and leave out a patient who came PATIENT_LATE (5)
+    minutes or more after their planned rooming (late by their own doing).
       current_lateness, for a provider: if a scheduled visit whose planned provider-in is at or before now
-        has not reached provider_in and has not ended (scheduled, arrived, roomed or prep_done),
-        now - planned provider-in of the one with the earliest planned provider-in; otherwise the lateness
-        of the provider's most recent provider_in (of a scheduled visit, not `untapped_in`) if that was at
-        most 60 minutes (LATENESS_MEMORY) ago; else 0.
+        is here and not yet seen (arrived, roomed or prep_done: one not come, scheduled, leaves the provider
+        idle, not late), now - planned provider-in of the one with the earliest planned provider-in; otherwise
+        the lateness of the provider's most recent provider_in (of a scheduled visit, not `untapped_in`) if
+        that was at most 60 minutes (LATENESS_MEMORY) ago; else 0.
       worst_lateness, for a provider: the largest lateness known of the day, the current one included.
-      For the clinic, each is the largest over its providers.
+      For the clinic, each is the largest over its providers and over the patients moved to another provider
+      once here (neither's; by the same rules, so not one who came late).
 
     alerts_raised: alerts raised today for the provider; for the clinic, the total of all alerts given (the
       caller's count: `floor.days.alerts_raised`, which leaves out an alert over a visit entered in error).
