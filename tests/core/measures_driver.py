@@ -13,20 +13,21 @@ from floor.core.errors import Refusal
 from floor.core.events import Event, StepTaken, StepUndone, VisitBooked, VisitMoved, VisitRescheduled, WalkInRemoved
 from floor.core.floor import Floor
 from floor.core.ids import Ids
-from floor.core.journey import NEXT, Stage
+from floor.core.journey import ENDS, NEXT, Stage
 from floor.core.rooms import RoomAction, RoomState
 from tests.core.measures_oracle import Model
 
 UTC = dt.UTC
 
 
-def clinic_with(convention: AppointmentTime, timezone: str = "America/Chicago") -> Clinic:
+def clinic_with(convention: AppointmentTime, timezone: str = "America/Chicago", *, night: bool = False) -> Clinic:
+    """The demo clinic with this convention; `night`: open from midnight to 23:00, through the hour the clocks
+    change."""
     base = demo_clinic()
-    return msgspec.structs.replace(
-        base,
-        timezone=timezone,
-        session=msgspec.structs.replace(base.session, appointment_time=convention),
-    )
+    session = msgspec.structs.replace(base.session, appointment_time=convention)
+    if night:
+        session = msgspec.structs.replace(session, opens=dt.time(0, 0), closes=dt.time(23, 0))
+    return msgspec.structs.replace(base, timezone=timezone, session=session)
 
 
 class Run:
@@ -72,8 +73,21 @@ class Run:
         self.now += dt.timedelta(minutes=minutes)
 
 
-def random_day(rng: random.Random, clinic: Clinic, day: dt.date, ops: int = 80, *, moves: bool = True) -> Run:
-    run = Run(clinic, day)
+def random_day(
+    rng: random.Random,
+    clinic: Clinic,
+    day: dt.date,
+    ops: int = 80,
+    *,
+    moves: bool = True,
+    begins: dt.time | None = None,
+) -> Run:
+    """`begins`: the first tap, on the clinic's clock (07:30, or the session's opening if later); bookings from half
+    an hour after it, in 5-minute steps on the clinic's clock (`clinic.local`, as a schedule import books)."""
+    if begins is None:
+        begins = max(dt.time(7, 30), clinic.session.opens)
+    run = Run(clinic, day, begins)
+    first = dt.datetime.combine(day, begins) + dt.timedelta(minutes=30)
     providers = [p.id for p in clinic.providers]
     types = [t.code for t in clinic.visit_types]
     visits: list[str] = []
@@ -84,7 +98,11 @@ def random_day(rng: random.Random, clinic: Clinic, day: dt.date, ops: int = 80, 
             weights=[3, 2, 4, 4, 4, 4, 2, 2 if moves else 0, 2, 0.3],
         )[0]
         if kind == "book":
-            start = clinic.local(day, dt.time(8, 0)) + dt.timedelta(minutes=5 * rng.randrange(0, 100))
+            if rng.random() < 0.5:
+                booked = first + dt.timedelta(minutes=5 * rng.randrange(0, 100))
+                start = clinic.local(booked.date(), booked.time())
+            else:  # about now: patients already due, some of whom come late and are seen (few did otherwise)
+                start = run.now.replace(second=0, microsecond=0) + dt.timedelta(minutes=5 * rng.randrange(-12, 12))
             e = run.tap(BookVisit("P", rng.choice(providers), rng.choice(types), start=start))
             if e:
                 visits.append(e.visit)
@@ -99,12 +117,17 @@ def random_day(rng: random.Random, clinic: Clinic, day: dt.date, ops: int = 80, 
         elif not visits:
             continue
         elif kind == "step":
-            vid = rng.choice(visits)
+            # Mostly a visit still going: picked among all, few reached the provider (4 in 100) and fewer of those
+            # had come late.
+            going = [x for x in visits if run.floor.visits[x].stage not in ENDS]
+            vid = rng.choice(going if going and rng.random() < 0.8 else visits)
             v = run.floor.visits[vid]
             nxt = [s for s in NEXT[v.stage] if s is not Stage.cancelled or rng.random() < 0.3]
             if not nxt:
                 continue
-            step = rng.choice(nxt)
+            # Mostly on along the journey (every stage before the provider may also end it): a patient at the desk
+            # reached the provider one time in eight.
+            step = nxt[0] if rng.random() < 0.6 else rng.choice(nxt)
             room = None
             if step is Stage.roomed:
                 ready = [r.id for r in run.floor.rooms.values() if r.state is RoomState.ready]
