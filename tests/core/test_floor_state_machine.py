@@ -620,8 +620,16 @@ class FloorMachine(RuleBasedStateMachine):
         assert snapshot(Floor.fold(self.clinic, DAY, 0, self.stored)) == snapshot(self.floor)
 
 
+#: The same runs every time (derandomized, no example database): a run that by chance never accepted a walk-in
+#: added late failed the coverage check below now and then (seen twice by helpers on a loaded machine), a CI
+#: failure unrelated to any change. New runs are explored by changing the seed here, not by chance in CI.
 MACHINE_SETTINGS = settings(
-    max_examples=200, stateful_step_count=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=200,
+    stateful_step_count=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+    database=None,
 )
 
 
