@@ -299,11 +299,17 @@ function alertText(a, now) {
     return t("alert.dwell_text", { visit: a.visit || t("alert.a_visit"), provider: a.provider || "?", where,
       note: stageNote(stage), minutes: mins, limit });
   }
+  // The schedule kept for today not booked: the tablet's sentence ("SCHEDULE / Schedule" told a Spanish wall
+  // nothing: a review).
+  if (a.kind === "schedule") return t("alert.schedule_not_booked");
   return `${titleCase(a.kind)}${a.provider ? ` · ${a.provider}` : ""}${a.visit ? ` · ${a.visit}` : ""}`;
 }
 
 function alertKind(a) {
-  return a.kind === "cascade" ? t("alert.cascade") : a.kind === "dwell" ? t("alert.dwell") : titleCase(a.kind);
+  if (a.kind === "cascade") return t("alert.cascade");
+  if (a.kind === "dwell") return t("alert.dwell");
+  if (a.kind === "schedule") return t("alert.schedule");
+  return titleCase(a.kind);
 }
 
 function renderAlerts(now) {
