@@ -25,7 +25,7 @@ const busy = new Set(); // reused every second
 let page = 0; // which of the pages of providers shows, when they do not all fit
 let pagedAt = 0; // Date.now() when the page last turned
 
-/** Minutes as a patient would say them: "15 minutes", "1 hour", "1 hour 10 minutes" (in the language shown). */
+/** Minutes as a patient would say them: "15 minutes", "an hour", "an hour and 10 minutes" (in the language shown). */
 function spoken(minutes) {
   const h = Math.floor(minutes / 60);
   const m = minutes % 60;
@@ -126,7 +126,10 @@ function render() {
       setText(line.thanks, "");
       line.root.className = "line on-time";
     } else {
-      setText(line.message, t("waiting.behind", { wait: spoken(line.shown) }));
+      // An hour or more has its own sentence: in Spanish "unos" agrees with "minutos" only ("lleva unos 1 hora de
+      // retraso": a review); "alrededor de una hora", "alrededor de 2 horas y 5 minutos".
+      const wait = spoken(line.shown);
+      setText(line.message, line.shown < 60 ? t("waiting.behind", { wait }) : t("waiting.behind_hours", { wait }));
       setText(line.thanks, t("waiting.patience"));
       line.root.className = "line behind";
     }
