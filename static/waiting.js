@@ -5,7 +5,8 @@
 // about patients: no tokens, no rooms, no counts. It pairs like the wall (and shares the wall's stored display token).
 //
 // Languages (lib/i18n.js): a device that asked for one (`?lang=es`) shows only it; otherwise the screen shows
-// each of the clinic's languages in turn (`[display] languages`, `alternate_seconds` each).
+// each of the clinic's languages in turn (`[display] languages`, `alternate_seconds` each). Providers who do not
+// all fit show page after page, a page turning once every language has been shown on it.
 
 import { $, HallwayState, clinicFormats, el, runDisplay, setAttr, setClass, setText } from "./lib/hallway.js";
 import { deviceLanguage, language, onLanguage, t, tn, use } from "./lib/i18n.js";
@@ -22,8 +23,7 @@ let notLiveSince = Date.now();
 const lines = new Map(); // initials -> {root, name, message, thanks, shown}
 let providersVersion = -1;
 const busy = new Set(); // reused every second
-let page = 0; // which of the pages of providers shows, when they do not all fit
-let pagedAt = 0; // Date.now() when the page last turned
+let turns = 0; // how many times every language has been shown: the page of providers shown is this, modulo the pages
 
 /** Minutes as a patient would say them: "15 minutes", "an hour", "an hour and 10 minutes" (in the language shown). */
 function spoken(minutes) {
@@ -51,10 +51,13 @@ function startLanguages() {
   if (key === startedWith) return;
   startedWith = key;
   turnedAt = Date.now();
+  turns = 0;
   use(languages()[0]);
 }
 
-/** Once a second: the next of the clinic's languages once the current one has shown `alternate_seconds`. */
+/** Once a second: the next of the clinic's languages once the current one has shown `alternate_seconds`; after
+ *  the last, the first again and the next page of providers. The two turned together before, so with two
+ *  languages and two pages each page was only ever read in one language (a review). */
 function turnLanguage() {
   const list = languages();
   const at = list.indexOf(language());
@@ -63,9 +66,11 @@ function turnLanguage() {
     use(list[0]);
     return;
   }
-  if (list.length < 2 || Date.now() - turnedAt < state.alternateSeconds * 1000) return;
+  if (Date.now() - turnedAt < state.alternateSeconds * 1000) return;
   turnedAt = Date.now();
-  use(list[(at + 1) % list.length]);
+  const next = (at + 1) % list.length;
+  if (next === 0) turns += 1;
+  if (next !== at) use(list[next]);
 }
 
 /** The lateness to show, rounded to 5 minutes; a shown figure holds until the lateness is clearly past it. */
@@ -141,24 +146,16 @@ function render() {
   setText(general, quiet ? t("waiting.updating") : t("waiting.shortly"));
 }
 
-/** More providers than the screen holds: as many as fit show at once, page after page, `alternate_seconds` each
- *  (the fifth and later were below the screen's edge, their patients told nothing: a review). */
+/** More providers than the screen holds: as many as fit show at once, page after page, each in every language
+ *  (the fifth and later were below the screen's edge, their patients told nothing: a review). A language whose
+ *  lines are longer may fit fewer a page: each language goes through its own pages, `turns` counting on. */
 function pageProviders() {
   const shown = [...lines.values()].filter((l) => !l.root.hidden).map((l) => l.root);
   const bottom = $("main").getBoundingClientRect().bottom;
   const fits = shown.filter((n) => n.getBoundingClientRect().bottom <= bottom + 1).length;
-  if (fits >= shown.length) {
-    page = pagedAt = 0;
-    return;
-  }
+  if (fits >= shown.length) return;
   const size = Math.max(1, fits);
-  const pages = Math.ceil(shown.length / size);
-  if (!pagedAt) pagedAt = Date.now();
-  else if (Date.now() - pagedAt >= state.alternateSeconds * 1000) {
-    page = (page + 1) % pages;
-    pagedAt = Date.now();
-  }
-  page %= pages;
+  const page = turns % Math.ceil(shown.length / size);
   shown.forEach((n, i) => { n.hidden = Math.floor(i / size) !== page; });
 }
 
