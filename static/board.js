@@ -21,7 +21,7 @@ import {
   setText,
   titleCase,
 } from "./lib/hallway.js";
-import { onLanguage, t, translatePage, useFor } from "./lib/i18n.js";
+import { language, onLanguage, t, translatePage, useFor } from "./lib/i18n.js";
 
 /** A stage's name, what a visit in it is waiting for, a room state's name, in the language shown. */
 const stageLabel = (stage) => t(`stage.${stage}`);
@@ -62,7 +62,8 @@ function buildTiles() {
     zones.get(r.zone).push(r);
   }
   tiles = new Map();
-  const sections = [];
+  zoneGroups = [];
+  fitKey = "";
   for (const [zone, zoneRooms] of zones) {
     const section = el("section", "zone");
     const title = el("h2", "zone-name", `${titleCase(zone)}`);
@@ -96,13 +97,149 @@ function buildTiles() {
       tiles.set(r.id, tile);
     }
     section.append(title, grid);
-    sections.push(section);
+    zoneGroups.push({ section, count: zoneRooms.length });
   }
-  if (sections.length === 0) {
-    sections.push(el("p", "empty", display.zone === null ? t("wall.no_rooms") : t("wall.no_rooms_zone", { zone: display.zone })));
+  if (zoneGroups.length === 0) {
+    $("zones").replaceChildren(el("p", "empty", display.zone === null ? t("wall.no_rooms") : t("wall.no_rooms_zone", { zone: display.zone })));
+  } else {
+    arrange(1, TILE_COLUMNS, 1); // until fitRooms, after the tiles' first render
   }
-  $("zones").replaceChildren(...sections);
   translatePage($("zones"));
+}
+
+// -- fitting the rooms to the screen -------------------------------------------------------------
+
+const TILE_WIDTH = 11.6; // rem: a tile at full size this wide holds a visit's code and its provider, and "⚠ 20 min", on a line
+const TILE_COLUMNS = 5; // a row of tiles before the first fit
+const MIN_SCALE = 0.75; // the tiles' text never smaller: a visit's code 38 px, its stage 20 px on a 1080p screen
+const MOST_ZONES_ABREAST = 3; // zones side by side in a band, at most
+
+let zoneGroups = []; // {section, count}: the zones' sections, in order, and how many rooms each has
+let fitKey = ""; // what the rooms were last fitted to: the screen, the language, the rooms and blocked rooms' reasons
+let fitWhole = false; // that fit showed every tile whole on one screen
+let fitHeight = Infinity; // px: the height the tiles were fitted to
+
+/** Zones `across` a band, `cols` tiles a row, the tiles' text at `scale` of full size. */
+function arrange(across, cols, scale) {
+  const zones = $("zones");
+  zones.style.setProperty("--zone-cols", String(across));
+  zones.style.setProperty("--cols", String(cols));
+  zones.style.setProperty("--tile-scale", scale.toFixed(3));
+  const bands = [];
+  for (let i = 0; i < zoneGroups.length; i += across) {
+    const group = zoneGroups.slice(i, i + across);
+    const band = el("div", "band");
+    band.style.setProperty("--rows", String(Math.max(...group.map((z) => Math.ceil(z.count / cols)))));
+    band.append(...group.map((z) => z.section));
+    bands.push(band);
+  }
+  zones.replaceChildren(...bands);
+}
+
+/** Lay the rooms out to show every tile whole on one screen (upright, in all but the alerts' least share of it):
+ *  true if they do; false if not even at MIN_SCALE, the tiles then at full size and the page scrolling; null when
+ *  there is no floor to measure (pairing). */
+function fitRooms() {
+  const zones = $("zones");
+  document.body.classList.remove("crowded");
+  if (zoneGroups.length === 0) return true;
+  if (!zones.clientWidth) return null;
+  document.body.classList.add("fitting"); // upright, the rooms' share of the screen (board.css)
+  try {
+    return fitTo(zones);
+  } finally {
+    fitHeight = zones.clientHeight;
+    document.body.classList.remove("fitting");
+  }
+}
+
+/** Each way of laying the zones out (one a band, or two or three abreast; 1 to n tiles a row) gives the largest
+ *  text its width and height allow, from the tallest tile's lines measured at full size; the best is tried first,
+ *  smaller by steps if its tiles' lines wrap more than measured. A dozen rooms got zones of equal shares whose
+ *  tiles dropped their stage and minutes (a review). */
+function fitTo(zones) {
+  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
+  const width = zones.clientWidth / rem;
+  const height = zones.clientHeight / rem;
+  const most = Math.max(...zoneGroups.map((z) => z.count));
+  arrange(1, Math.max(1, Math.min(most, Math.floor(width / TILE_WIDTH))), 1);
+  const band = zones.querySelector(".band");
+  const title = zones.querySelector(".zone-name");
+  const tileGap = parseFloat(getComputedStyle(zones.querySelector(".tiles")).rowGap) / rem;
+  const bandGap = parseFloat(getComputedStyle(zones).rowGap) / rem;
+  const abreastGap = parseFloat(getComputedStyle(band).columnGap) / rem;
+  const titleHeight = (title.offsetHeight + parseFloat(getComputedStyle(title).marginBottom)) / rem;
+  zones.style.setProperty("--band-basis", `${Math.max(0, titleHeight - tileGap).toFixed(3)}rem`);
+  zones.classList.add("measuring");
+  let need = 0; // the tallest tile's lines at full size, in rem
+  for (const tile of tiles.values()) need = Math.max(need, tile.root.offsetHeight / rem);
+  zones.classList.remove("measuring");
+
+  const options = [];
+  for (let across = 1; across <= Math.min(MOST_ZONES_ABREAST, zoneGroups.length); across += 1) {
+    const zoneWidth = (width - (across - 1) * abreastGap) / across;
+    for (let cols = 1; cols <= most; cols += 1) {
+      const wide = (zoneWidth - (cols - 1) * tileGap) / cols / TILE_WIDTH;
+      if (wide < MIN_SCALE) break;
+      let rows = 0;
+      let bands = 0;
+      for (let i = 0; i < zoneGroups.length; i += across) {
+        rows += Math.max(...zoneGroups.slice(i, i + across).map((z) => Math.ceil(z.count / cols)));
+        bands += 1;
+      }
+      const room = height - bands * titleHeight - (bands - 1) * bandGap - (rows - bands) * tileGap;
+      const scale = Math.min(1, wide, room / (rows * need));
+      if (scale >= MIN_SCALE) options.push({ across, cols, rows, scale, most: Math.min(1, wide) });
+    }
+  }
+  // The largest text; then the fewest rows, zones one a band, the widest tiles.
+  const big = (o) => Math.round(o.scale * 100);
+  options.sort((a, b) => big(b) - big(a) || a.rows - b.rows || a.across - b.across || a.cols - b.cols);
+  const fits = () => zones.scrollHeight <= zones.clientHeight + 1;
+  let tries = 0;
+  for (const o of options) {
+    for (let scale = o.scale; tries < 24; scale = Math.max(MIN_SCALE, scale * 0.95), tries += 1) {
+      arrange(o.across, o.cols, scale);
+      if (fits()) return grow(o, scale, fits);
+      if (scale === MIN_SCALE) break;
+    }
+  }
+  arrange(1, Math.max(1, Math.min(most, Math.floor(width / TILE_WIDTH))), 1);
+  document.body.classList.add("crowded");
+  return false;
+}
+
+/** The estimate took every row as tall as the tallest tile: rows of shorter tiles may leave room for larger text
+ *  (a teach-back's two-line stage and note in a row of the demo's ten rooms made it 0.92 where 0.99 fits). */
+function grow(o, fitted, fits) {
+  let low = fitted;
+  let high = o.most;
+  if (high - low <= 0.01) return true;
+  for (let i = 0; i < 4 && high - low > 0.01; i += 1) {
+    const scale = (low + high) / 2;
+    arrange(o.across, o.cols, scale);
+    if (fits()) low = scale;
+    else high = scale;
+  }
+  arrange(o.across, o.cols, low);
+  return true;
+}
+
+/** Fit the rooms again when the screen, the language or the rooms changed, or a tile's lines outgrew the fit. */
+function fitIfNeeded() {
+  if (zoneGroups.length === 0) return;
+  let reasons = "";
+  for (const tile of tiles.values()) if (!tile.reason.hidden) reasons += `${tile.reason.textContent}\n`;
+  // A tile's lines that outgrew the fit (a stage on two lines) make the text smaller until the clinic day ends, or
+  // the screen, the language or the rooms change: it does not grow and shrink with every step.
+  const key = `${state.day} ${innerWidth}x${innerHeight} ${language()} ${$("banner").hidden} ${roomsKey} ${reasons}`;
+  const zones = $("zones");
+  const outgrown = fitWhole && zones.scrollHeight > Math.min(zones.clientHeight, fitHeight) + 1;
+  if (key === fitKey && !outgrown) return;
+  const whole = fitRooms();
+  if (whole === null) return; // nothing to measure yet: fit when there is
+  fitKey = key;
+  fitWhole = whole;
 }
 
 function buildProviders() {
@@ -150,6 +287,9 @@ function clearLayout() {
   tiles = new Map();
   rows = new Map();
   roomsKey = "";
+  zoneGroups = [];
+  fitKey = "";
+  document.body.classList.remove("crowded");
   roomsVersion = providersVersion = -1;
   $("zones").replaceChildren();
   $("providers-body").replaceChildren();
@@ -168,6 +308,9 @@ function showBoard() {
 }
 
 // -- rendering: cheap enough to run every second over the whole board ----------------------------
+
+/** A number keeps its unit when the minutes wrap: "⚠ 1 h" over "15 min", never "20" over "min". */
+const unbroken = (text) => text.replace(/(\d) /g, "$1\u00a0");
 
 function renderTile(tile, room, now) {
   setText(tile.label, room.label);
@@ -191,7 +334,7 @@ function renderTile(tile, room, now) {
     if (visit && Number.isFinite(visit.since)) {
       const over = state.isOver(visit, now);
       const limit = state.limitFor(stage);
-      setText(tile.mins, minutesText(now - visit.since));
+      setText(tile.mins, unbroken(minutesText(now - visit.since)));
       setText(tile.note, over && limit !== undefined ? t("wall.over_limit", { limit }) : stageNote(stage));
       setClass(tile.dwell, over ? "dwell over" : "dwell");
       if (over) cls += " over";
@@ -209,8 +352,10 @@ function renderTile(tile, room, now) {
     const timed = Number.isFinite(room.since);
     // A room left in turnover past the clinic's limit turns red, and says so.
     const over = state.isTurnoverOver(room, now);
-    setText(tile.mins, timed ? minutesText(now - room.since) : "");
-    setText(tile.note, over ? t("wall.over_limit", { limit: state.turnoverLimit }) : timed ? t("wall.in_this_state") : "");
+    setText(tile.mins, timed ? unbroken(minutesText(now - room.since)) : "");
+    // A blocked room's minutes go without "in this state": its reason has the lines.
+    const said = timed && room.state !== "blocked" ? t("wall.in_this_state") : "";
+    setText(tile.note, over ? t("wall.over_limit", { limit: state.turnoverLimit }) : said);
     setClass(tile.dwell, over ? "dwell over" : "dwell quiet");
     if (over) cls += " over";
   }
@@ -375,6 +520,7 @@ function render() {
     const room = state.rooms.get(id);
     if (room) renderTile(tile, room, now);
   }
+  fitIfNeeded();
   renderCounts(now);
   renderAlerts(now);
 }
