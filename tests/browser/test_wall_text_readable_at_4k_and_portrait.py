@@ -58,3 +58,26 @@ def test_upright_the_providers_table_and_the_waiting_room_show_whole_in_spanish(
     )
     assert boxes["late_inside"] and boxes["table_whole"], boxes
     assert boxes["waiting_width"] >= 250 and boxes["waiting_whole"], boxes
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "scale"),
+    [(1920, 1080, 1), (3840, 2160, 2), (1080, 1920, 1)],
+    ids=["1080p-landscape", "4k-landscape", "1080p-portrait"],
+)
+def test_the_waiting_rooms_lines_are_as_readable_on_a_4k_or_upright_screen(
+    module_server: ServerProcess, screens: Screens, width: int, height: int, scale: int
+) -> None:
+    """The waiting room, read from the chairs: its provider lines as large for the eye on a 4K or an upright
+    screen as on a 1080p one (20 px or more at 1080p, twice that at 4K; capped at 30 px and 14 px upright)."""
+    page = _open_on_feed(screens, f"{module_server.url}/waiting.html", _board(["en"]))
+    page.set_viewport_size({"width": width, "height": height})
+    page.locator("li.line:not([hidden])").first.wait_for(timeout=10_000)
+    page.wait_for_timeout(600)
+    size = page.evaluate("() => parseFloat(getComputedStyle(document.documentElement).fontSize)")
+    assert size >= 20 * scale, f"the waiting room's text {size:.1f} px at {width}x{height}"
+    whole = page.evaluate(
+        "() => [...document.querySelectorAll('li.line:not([hidden])')]"
+        ".every(n => n.scrollWidth <= n.clientWidth + 1 && n.getBoundingClientRect().right <= innerWidth + 0.5)"
+    )
+    assert whole, "a provider's line is cut off"
