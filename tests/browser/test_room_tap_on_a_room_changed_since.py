@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from playwright.sync_api import Page, Route, WebSocketRoute
+from playwright.sync_api import Route
 
 from floor.core.access import Role
 from tests.browser.conftest import CLINIC, Screens, book_visit, serious_violations, sign_in_page
+from tests.browser.test_clinic_clock_and_conflict_notes import _hold_feed
 from tests.server.conftest import ServerProcess
 from tests.support.staff import PEOPLE, PIN
 
@@ -39,19 +40,6 @@ def _cleaned_and_dirtied_again(server: ServerProcess, desk: dict[str, str], ma: 
 def _state(server: ServerProcess, headers: dict[str, str]) -> str:
     board = httpx.get(f"{server.url}{API}/board", headers=headers, timeout=10).json()
     return next(r["state"] for r in board["rooms"] if r["id"] == "e1")
-
-
-def _hold_feed(tablet: Page) -> dict[str, bool]:
-    """This tablet's live feed, held back on demand as on a slow network: set ["on"] False to hold it."""
-    passing = {"on": True}
-
-    def relay(ws: WebSocketRoute) -> None:
-        upstream = ws.connect_to_server()
-        ws.on_message(lambda m: upstream.send(m))
-        upstream.on_message(lambda m: ws.send(m) if passing["on"] else None)
-
-    tablet.route_web_socket("**/live*", relay)
-    return passing
 
 
 @pytest.mark.parametrize(
