@@ -883,7 +883,8 @@ def _last_seen(floor: Floor, provider: str, mine: list[Visit]) -> dt.datetime:
     a visit, a presence tap."""
     clinic = floor.clinic
     mark = floor.presence_of(provider)
-    signs = [clinic.local(floor.day, clinic.session.opens), *([mark.since] if mark else [])]
+    # The opening in UTC, as every other sign is: `now` less it is then real minutes whatever zone `now` is in.
+    signs = [clinic.local(floor.day, clinic.session.opens).astimezone(dt.UTC), *([mark.since] if mark else [])]
     for v in mine:
         came_in = v.times.get(Stage.provider_in)
         if came_in is not None:
@@ -1084,17 +1085,21 @@ def lateness_over_day(
     learned: Learned = EMPTY,
 ) -> list[tuple[dt.datetime, dict[str, float]]]:
     """Each provider's projected lateness at every `every` from the session's opening until `until`, as
-    it would have been projected then (from the events stored by that moment, expecting what `learned` says)."""
+    it would have been projected then (from the events stored by that moment, expecting what `learned` says).
+
+    Stepped in UTC, each point given on the clinic's clock: `every` added on the zone's wall clock repeated half
+    an hour the night the clocks go forward and left out the repeated hour the night they go back (a review)."""
     floor = Floor(clinic, day, base_seq)
     floor.learned = learned
     pending = iter(sorted(events, key=lambda e: e.seq))
     upcoming = next(pending, None)
-    at = clinic.local(day, clinic.session.opens)
+    at = clinic.local(day, clinic.session.opens).astimezone(dt.UTC)
     points = []
     while at <= until:
         while upcoming is not None and upcoming.at <= at:
             floor.apply(upcoming)
             upcoming = next(pending, None)
-        points.append((at, {provider: p.lateness for provider, p in project_all(floor, at).items()}))
+        lateness = {provider: p.lateness for provider, p in project_all(floor, at).items()}
+        points.append((at.astimezone(clinic.tz), lateness))
         at += every
     return points

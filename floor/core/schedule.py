@@ -304,11 +304,14 @@ class _Rebookings:
                 continue
             if floor.by_external_id(a.external_id) is not None:
                 continue  # booked already: its own visit
-            start = _aware(floor.clinic, a.start)
+            # In UTC: two times in the clinic's zone (a visit booked by this server, a row's clock time) are
+            # subtracted on the wall clock, an hour short across the night the clocks go back, and a visit read
+            # back from the log (a fixed offset) is not.
+            start = _aware(floor.clinic, a.start).astimezone(dt.UTC)
             pairs += [
                 (gap, start, a.external_id, v)
                 for v in visits.get(a.patient_id, [])
-                if (gap := abs(v.start - start)) <= REBOOKED_WITHIN
+                if (gap := abs(v.start.astimezone(dt.UTC) - start)) <= REBOOKED_WITHIN
             ]
         #: The visit each appointment rebooks, by the appointment's external id.
         self._rebooks: dict[str, Visit] = {}

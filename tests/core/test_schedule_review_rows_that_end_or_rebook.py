@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 
 from floor.config import demo_clinic
 from floor.core.commands import TakeStep, Tap
+from floor.core.events import Event
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
@@ -108,3 +110,36 @@ def test_a_later_file_that_adds_a_follow_up_does_not_book_the_rebooked_appointme
         v.external_id for v in floor.visits.values() if v.patient_id == "MRN-77" and v.stage is Stage.scheduled
     ]
     assert scheduled_phantoms == ["A-3"], scheduled_phantoms
+
+
+def test_the_two_hours_of_a_rebooking_are_real_hours_across_the_night_the_clocks_go_back() -> None:
+    """Both times in the clinic's zone (a visit this server booked, a row's clock time) were subtracted on the wall
+    clock: 00:50 CDT to 02:40 CST read 1 h 50 min apart (2 h 50 min really), so the 02:40 appointment was taken as
+    her visit rebooked on the server that booked it, and booked as another visit after a restart, which reads the
+    visit back from the log with a fixed offset (a review of time)."""
+    night = dt.date(2026, 11, 1)  # America/Chicago: 02:00 CDT becomes 01:00 CST
+    tap = Tap("mgr-dana", "desk-1", dt.datetime(2026, 11, 1, 0, 40, tzinfo=TZ))
+
+    def row(external_id: str, hh_mm: str, status: str = "booked") -> Appointment:
+        start = dt.datetime.combine(night, dt.time.fromisoformat(hh_mm), tzinfo=TZ)
+        return Appointment(
+            f"row {external_id}", external_id, status, start, "kim", "new", "Maria Lopez", patient_id="MRN-77"
+        )
+
+    floor = Floor(CLINIC, night, ids=Ids.seeded())
+    events = plan(floor, night, [row("A-1", "00:50")], tap).events
+    for event in events:
+        floor.apply(event)
+    visit = floor.by_external_id("A-1")
+    assert visit is not None
+    events.append(floor.decide(TakeStep(visit.id, Stage.arrived), tap))
+    floor.apply(events[-1])
+    restarted = Floor(CLINIC, night, ids=Ids.seeded())
+    for event in msgspec.json.decode(msgspec.json.encode(events), type=list[Event]):
+        restarted.apply(event)
+
+    rows = [row("A-1", "00:50", "cancelled"), row("A-2", "02:40")]
+    live = {r.external_id: r.outcome for r in plan(floor, night, rows, tap).summary.rows}
+    read_back = {r.external_id: r.outcome for r in plan(restarted, night, rows, tap).summary.rows}
+    assert live == read_back, f"booked here: {live}; read back from the log: {read_back}"
+    assert live["A-2"] is Outcome.added  # not her visit rebooked: 2 h 50 min after it
