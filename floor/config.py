@@ -224,6 +224,20 @@ class Clinic(Struct, forbid_unknown_fields=True, frozen=True):
     def local(self, day: dt.date, at: dt.time) -> dt.datetime:
         return dt.datetime.combine(day, at, tzinfo=self.tz)
 
+    def shows(self, at: dt.datetime) -> bool:
+        """Whether the clinic's clocks ever show `at`, a clinic time (without a zone, or in the clinic's): 02:30 the
+        morning they go forward does not exist (01:59 is followed by 03:00; taken, Python reads it as 03:30). The
+        one check for every clinic time Floor is given: a schedule file's (floor/schedule/csv_file.py) and a
+        visit's start over the API (`Floor._today`). A time they show twice (the night they go back) is shown:
+        it is the first time round, daylight time, unless its `fold` says the second. At the calendar's ends
+        the zone is out of range: shown (the day it is on is refused elsewhere)."""
+        local = at.replace(tzinfo=self.tz)
+        try:
+            back = local.astimezone(dt.UTC).astimezone(self.tz)
+        except OverflowError:
+            return True
+        return back.replace(tzinfo=None) == local.replace(tzinfo=None)
+
 
 def setup_mark(clinic: Clinic) -> str:
     """16 hex digits that change when anything in the clinic's set-up does (rooms, providers, visit types,

@@ -534,8 +534,19 @@ class Floor:
             )
 
     def _today(self, start: dt.datetime) -> dt.datetime:
-        """A start on today's clinic day (a start without a zone is clinic time)."""
-        start = start if start.tzinfo else start.replace(tzinfo=self.clinic.tz)
+        """A start on today's clinic day (a start without a zone is clinic time). A clinic time the clocks skip
+        (02:30 the morning they go forward) is refused, as a schedule file's is (`Clinic.shows`): taken, the patient
+        was booked at 03:30 without a word (a review). One they show twice (the night they go back) is the first
+        time round, daylight time, as a schedule file's is: the second is sent with its offset."""
+        clinic = self.clinic
+        if (start.tzinfo is None or start.tzinfo == clinic.tz) and not clinic.shows(start):
+            raise Refusal(
+                Why.invalid,
+                f"Start {start:%Y-%m-%d %H:%M} does not exist in {clinic.timezone}: the clocks go forward over it; "
+                "send the time the clinic's clocks will show.",
+                field="start",
+            )
+        start = start if start.tzinfo else start.replace(tzinfo=clinic.tz)
         if self.clinic.day_of(start) != self.day:
             raise Refusal(
                 Why.invalid,

@@ -226,10 +226,10 @@ def _time(text: str, clinic: Clinic, day: dt.date) -> dt.datetime | None:
 
 
 def _exists(text: str, local: dt.datetime, clinic: Clinic) -> dt.datetime:
-    """`local`, if the clinic's clocks show it that day: 02:30 on the morning they go forward is no moment (taken,
-    it was booked at 03:30; written with its date too, it still was: a review)."""
-    back = local.astimezone(dt.UTC).astimezone(clinic.tz)
-    if back.replace(tzinfo=None) != local.replace(tzinfo=None):
+    """`local`, if the clinic's clocks show it that day (`Clinic.shows`): 02:30 on the morning they go forward is no
+    moment (taken, it was booked at 03:30; written with its date too, it still was: a review). One they show twice
+    is the first time round, daylight time."""
+    if not clinic.shows(local):
         day = local.date()
         raise ValueError(f"time {text!r} does not exist on {day} in {clinic.timezone}: the clocks go forward over it")
     return local
