@@ -377,8 +377,16 @@ class Floor:
                 )
 
     def _stamp(self, tap: Tap) -> dt.datetime:
-        """The event's time: the tap's, but never before the last event (a clock stepped back)."""
-        return tap.now if self.last_at is None else max(tap.now, self.last_at)
+        """The event's time: the tap's, but never before the last event (a clock stepped back), and the day's first
+        never before the day began (its midnight, clinic time): a clock that opened the day a little fast, then
+        stepped back, stamped the new day's first taps on the day before, before the last day's last event, and a
+        walk-in booked then came on the day before (a review of time). From the floor's own day and events, so a
+        floor folded from the log stamps as the one that stored them; the day before's last event, decided before
+        this midnight, is never after it."""
+        if self.last_at is not None:
+            return max(tap.now, self.last_at)
+        began = self.clinic.local(self.day, dt.time()).astimezone(dt.UTC)
+        return began if tap.now < began else tap.now
 
     def _acknowledge(self, c: AcknowledgeAlert) -> AlertAcknowledged:
         alert = self.alerts.get(c.alert)
