@@ -122,9 +122,33 @@ class Writer:
         self._settling = False
 
     async def load(self) -> None:
-        """Fold in today's events from the log, keeping the last ones' updates for screens resuming."""
+        """Fold in today's events from the log, keeping the last ones' updates for screens resuming.
+
+        Today is the clock's clinic day, or the log's newest day while that is later: a floor behind the log's
+        newest day stores its events after a later day's (the log's order makes them that day's: its first tap
+        caught up with the log onto it). The clinic file's time zone moved west between days (a clinic set up on
+        UTC by mistake, put right on America/Chicago one evening) loaded an empty 23rd at 20:00 while the log held
+        the 24th: the evening's taps went onto the 24th all the same, the 24th's midnight opened no day, and the
+        23rd's kept clinic file was written over with the new one (a review of time). The floor stays on the
+        log's day, which is today until the clinic's clock passes it (its next midnight opens the day after, every
+        room ready), and the log says so. A server whose clock is a moment behind another's is on the day as it
+        would be once that day's first event came (`fold_stored`)."""
         self.feed.fan_out()
-        day = self.today.clinic.day_of(self.today.clock.now())
+        clinic = self.today.clinic
+        day = clinic.day_of(self.today.clock.now())
+        held = await self.log.days(self.id)
+        if held and held[-1] > day:
+            log.warning(
+                "clinic_day_ahead_of_clock",
+                clinic=self.id,
+                day=str(held[-1]),
+                clock_day=str(day),
+                timezone=clinic.timezone,
+                meaning=f"the clinic file's time zone puts today on {day}, before the log's newest day: the floor is "
+                f"on {held[-1]} until the clinic's midnight after it (the time zone changed, or this server's clock "
+                "is behind the server that opened the day)",
+            )
+            day = held[-1]
         base, events = await self.log.read_day(self.id, day)
         self.today.open(day, base)
         self.feed.restart()
