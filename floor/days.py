@@ -7,7 +7,7 @@ import datetime as dt
 from collections import Counter
 
 from floor.config import Clinic
-from floor.core.events import AlertChange, AlertRaised, Event, StepTaken, StepUndone, WalkInRemoved
+from floor.core.events import AlertChange, AlertRaised, Event
 from floor.core.floor import Floor
 from floor.core.measures import ClinicMeasures, measure
 from floor.log.base import LogCorrupt
@@ -53,13 +53,13 @@ def closed_at(clinic: Clinic, day: dt.date, events: list[Event]) -> dt.datetime:
     return closes if last is None else max(closes, last)
 
 
-def alerts_raised(events: list[Event], until: dt.datetime | None = None) -> Counter[str]:
+def alerts_raised(floor: Floor, events: list[Event], until: dt.datetime | None = None) -> Counter[str]:
     """Alerts raised per provider (by `until`, when the day is measured): the provider each was raised for, though
     its patient was moved to another since (the alert follows them on the screens; it was counted as the new
-    provider's, a hostile review). An alert over a visit entered in error (a walk-in taken off as booked by
-    mistake, a booking the schedule cancelled as one) is left out as its visit is: that patient was never on the
-    floor (a dwell alert over one stayed counted; a review)."""
-    in_error = _entered_in_error(events)
+    provider's, a hostile review). An alert over a visit the day's `floor` (the fold of `events`) holds entered in
+    error (a walk-in taken off as booked by mistake, a booking the schedule cancelled as one) is left out as its
+    visit is: that patient was never on the floor (a dwell alert over one stayed counted; a review)."""
+    in_error = {v.id for v in floor.visits.values() if v.entered_in_error}
     return Counter(
         e.change.provider or ""
         for e in events
@@ -69,26 +69,12 @@ def alerts_raised(events: list[Event], until: dt.datetime | None = None) -> Coun
     )
 
 
-def _entered_in_error(events: list[Event]) -> set[str]:
-    """The visits the day's events leave entered in error, as the fold does (`Visit.entered_in_error`)."""
-    found: set[str] = set()
-    for e in events:
-        match e.change:
-            case WalkInRemoved(visit=visit):
-                found.add(visit)
-            case StepTaken(visit=visit, entered_in_error=True):
-                found.add(visit)
-            case StepTaken(visit=visit) | StepUndone(visit=visit):
-                found.discard(visit)
-    return found
-
-
 def day_measures(clinic: Clinic, day: dt.date, events: list[Event], now: dt.datetime | None = None) -> ClinicMeasures:
     """A day's measures from its events, at `now` (default: as the day closed, see `closed_at`; an alert raised
     after that, over a patient left untapped at the close, is not the day's)."""
     floor = fold_day(clinic, day, events)
     at = now or closed_at(clinic, day, events)
-    return measure(floor, at, alerts_raised(events, at))
+    return measure(floor, at, alerts_raised(floor, events, at))
 
 
 def oldest_kept(today: dt.date, retention_days: int) -> dt.date:

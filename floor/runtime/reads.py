@@ -92,7 +92,7 @@ class ReadModels:
         return mark.status if mark is not None else None
 
     def measures(self) -> ClinicMeasures:
-        return measure(self.today.floor, self.today.clock.now(), alerts_raised(self.today.events))
+        return measure(self.today.floor, self.today.clock.now(), alerts_raised(self.today.floor, self.today.events))
 
     def summary(self) -> ClinicSummary:
         f = self.today.floor

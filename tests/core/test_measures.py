@@ -593,7 +593,7 @@ def test_an_alert_raised_for_a_provider_stays_counted_as_theirs_after_the_patien
     assert day.floor.alerts["a1"].provider == "hart"  # the screens name the provider the patient waits for now
     past = day_measures(CLINIC, DAY, day.events)
     assert past.providers["kim"].alerts_raised == 1 and past.providers["hart"].alerts_raised == 0
-    assert alerts_raised(day.events) == {"kim": 1}
+    assert alerts_raised(day.floor, day.events) == {"kim": 1}
 
 
 def test_the_wait_under_the_provider_a_patient_left_is_not_the_new_providers() -> None:

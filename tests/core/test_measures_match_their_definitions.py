@@ -84,7 +84,7 @@ def test_a_day_read_back_from_its_log_measures_as_it_did_live(rng, convention, d
     clinic = clinic_with(convention, night=night)
     run = random_day(rng, clinic, day, ops, begins=dt.time(0, 30) if night else None)
     stored = msgspec.json.decode(msgspec.json.encode(run.events), type=list[Event])
-    live = measure(run.floor, run.now, alerts_raised(run.events))
+    live = measure(run.floor, run.now, alerts_raised(run.floor, run.events))
     past = day_measures(clinic, day, stored, run.now)
     assert msgspec.to_builtins(live) == msgspec.to_builtins(past)
     assert measures_csv(clinic, day, live) == measures_csv(clinic, day, past)

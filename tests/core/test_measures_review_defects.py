@@ -141,7 +141,7 @@ def test_lateness_on_the_night_clocks_go_back_is_the_same_live_and_read_back() -
         d.tap(d.at(f"01:{minute}"), TakeStep(visit, step, room))
     d.tap(dt.datetime(2025, 11, 2, 1, 30, tzinfo=cst), TakeStep(visit, S.provider_in))
     now = dt.datetime(2025, 11, 2, 1, 40, tzinfo=cst)
-    live = measure(d.floor, now, alerts_raised(d.events)).providers["kim"]
+    live = measure(d.floor, now, alerts_raised(d.floor, d.events)).providers["kim"]
     stored = msgspec.json.decode(msgspec.json.encode(d.events), type=list[Event])
     past = day_measures(clinic, d.day, stored, now).providers["kim"]
     assert (past.worst_lateness, past.on_time_starts.hits) == (26.0, 0)
@@ -161,7 +161,7 @@ def test_a_walk_in_removed_as_entered_in_error_raises_no_alert_in_the_measures()
     d.review("09:18")
     assert d.floor.visits[mistake].entered_in_error
     now = d.at("09:30")
-    today = measure(d.floor, now, alerts_raised(d.events))
+    today = measure(d.floor, now, alerts_raised(d.floor, d.events))
     assert (today.clinic.booked, today.providers["kim"].booked) == (0, 0)
     assert (today.clinic.alerts_raised, today.providers["kim"].alerts_raised) == (0, 0)
     past = day_measures(CLINIC, DAY, d.events)
@@ -212,7 +212,9 @@ def test_todays_measure_report_is_not_complete_while_the_day_can_still_change_it
         ("16:40", S.prep_done, None),
         ("16:50", S.provider_in, None),
     )
-    at_1705 = measure_report(CLINIC, DAY, measure(d.floor, d.at("17:05"), alerts_raised(d.events)), closed=False)
+    at_1705 = measure_report(
+        CLINIC, DAY, measure(d.floor, d.at("17:05"), alerts_raised(d.floor, d.events)), closed=False
+    )
     d.through(v, ("17:20", S.teach_back_done, None), ("17:22", S.checked_out, None))
     read_back = measure_report(CLINIC, DAY, day_measures(CLINIC, DAY, d.events), closed=True)
     assert read_back.status == "complete"
