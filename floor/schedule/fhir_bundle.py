@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import re
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
 
@@ -102,7 +103,7 @@ def read_bundle(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appoint
     entries = data.get("entry", [])
     if not isinstance(entries, list):
         return [], [Problem("Bundle", "entry must be a list", "entry")]
-    problems: list[Problem] = _partial(data, entries)
+    problems: list[Problem] = _partial(data, entries) + _not_a_schedule(entries)
     # The Bundle's own fields first, then each resource on its own so that a problem names its entry.
     shell = {
         **data,
@@ -184,6 +185,27 @@ def _partial(data: dict[str, Any], entries: list[Any]) -> list[Problem]:
                 Problem(f"entry {i}", f"the search failed (OperationOutcome: {said}): send it again", "issue", entry=i)
             )
     return problems
+
+
+def _not_a_schedule(entries: list[Any]) -> list[Problem]:
+    """Why a Bundle of other resources is no schedule: one holding no Appointment and something else (Floor's own
+    Encounter export sent back, a Bundle of Patients) was taken for a day with nobody booked, answered "nothing to
+    change", and for a day ahead it replaced the file kept for that day (a hostile review). A Bundle with nothing
+    in it (or only a search's notes) is a day with nobody booked."""
+    kinds = Counter(
+        kind
+        for e in entries
+        if isinstance(e, dict)
+        and isinstance(e.get("resource"), dict)
+        and isinstance(kind := e["resource"].get("resourceType"), str)
+        and kind != "OperationOutcome"
+    )
+    if not kinds or "Appointment" in kinds:
+        return []
+    held = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common(3)) + (" and more" if len(kinds) > 3 else "")
+    return [
+        Problem("Bundle", f"the Bundle holds no Appointment ({held}): a schedule is a Bundle of Appointments", "entry")
+    ]
 
 
 def _validate(

@@ -219,6 +219,20 @@ def test_a_failed_search_is_refused_not_taken_for_a_day_with_nobody() -> None:
     assert _read(json.dumps(mixed).encode()).provider == "kim"
 
 
+def test_a_bundle_of_other_resources_is_no_schedule_and_one_with_nothing_in_it_is_a_day_with_nobody() -> None:
+    patients = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": {"resourceType": "Patient"}}] * 2,
+    }
+    assert _refused(json.dumps(patients).encode()) == {
+        "entry": "the Bundle holds no Appointment (2 Patient): a schedule is a Bundle of Appointments"
+    }
+    note = {"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "info"}]}}
+    for empty in ({"type": "collection"}, {"type": "searchset", "total": 0, "entry": [note]}):
+        assert read(json.dumps({"resourceType": "Bundle", **empty}).encode(), Format.fhir, CLINIC, DAY) == []
+
+
 # -- the patient's name --------------------------------------------------------------------------------------------
 
 

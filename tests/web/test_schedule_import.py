@@ -306,3 +306,27 @@ def test_checking_a_file_says_what_importing_it_would_do_and_stores_nothing(app)
     stored = _post(client, manager, "schedule-riverside.csv", CSV)
     assert stored.status_code == 200 and stored.json()["checked"] is False
     assert len(_visits(client, manager)) == 5
+
+
+def test_floors_own_encounter_export_sent_back_as_a_schedule_is_refused_not_taken_for_an_empty_day(app) -> None:
+    """The day's export imported into a server (a round trip an IT team tries) is a Bundle of Encounters, not
+    Appointments: it was answered 200 "nothing to change" for today, and for a day ahead 202, the day's kept file
+    replaced by one that books nobody (a hostile review). Refused 422 naming what the Bundle holds; nothing kept."""
+    client, floors, manager = app
+    assert _post(client, manager, "schedule-riverside.fhir.json", FHIR).status_code == 200
+    exported = client.get("/api/clinics/riverside/export/encounters", headers=manager)
+    assert exported.status_code == 200
+    encounters = len(exported.json()["entry"])
+    assert encounters > 0
+    tomorrow = "/api/clinics/riverside/schedule?date=2026-11-24"
+    assert _post(client, manager, "schedule-riverside.csv", CSV, url=tomorrow).status_code == 202
+    seq = _seq(client, floors)
+    for url in (URL, URL + "&check=true", tomorrow):
+        r = client.post(url, content=exported.content, headers={**manager, **FHIR})
+        assert r.status_code == 422, r.text
+        [problem] = r.json()["errors"]
+        assert problem["where"] == "Bundle" and problem["field"] == "entry"
+        assert "no Appointment" in problem["message"] and f"{encounters} Encounter" in problem["message"]
+    assert _seq(client, floors) == seq
+    [kept] = client.get("/api/clinics/riverside/schedule/upcoming", headers=manager).json()["days"]
+    assert (kept["day"], kept["format"], kept["appointments"]) == ("2026-11-24", "csv", 6)
