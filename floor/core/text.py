@@ -74,6 +74,15 @@ def _holds(words: tuple[str, ...], name: tuple[str, ...]) -> bool:
     return any(words[i : i + n] == name for i in range(len(words) - n + 1))
 
 
+_OTHER_LINE_ENDS = re.compile("\r\n?")
+
+
+def line_breaks_as_one(notes: str) -> str:
+    """`notes` with every line break written as one, LF: the same note saved on Windows (CRLF) or an old Mac (CR)
+    is the same note, not a changed one."""
+    return _OTHER_LINE_ENDS.sub("\n", notes)
+
+
 def unreadable(field: str, value: str, multiline: bool = False) -> str | None:
     """Why `value` cannot be taken as the team would read it (naming `field`), or None. `multiline`: notes,
     where tabs and line breaks belong."""

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any, TypeVar
 
+import msgspec
 import structlog
 
 from floor.collector import collections_paused
@@ -34,6 +35,7 @@ from floor.core.schedule import (
     check_day,
     plan,
 )
+from floor.core.text import line_breaks_as_one
 from floor.runtime import ClinicRuntime
 from floor.schedule.upcoming import Upcoming, UpcomingSchedule
 
@@ -78,6 +80,8 @@ def read(body: bytes, kind: Format, clinic: Clinic, day: dt.date) -> list[Appoin
         from floor.schedule.fhir_bundle import read_bundle  # the FHIR models load only when a Bundle comes
 
         appointments, problems = read_bundle(body, clinic, day)
+    # A note's line breaks however the file wrote them: a file saved again on Windows changed every note of two lines.
+    appointments = [msgspec.structs.replace(a, notes=line_breaks_as_one(a.notes)) for a in appointments]
     if len(appointments) > MAX_APPOINTMENTS:
         # A day of a large clinic is a few hundred; tens of thousands is the wrong file (a month, every clinic).
         raise ScheduleRefused(

@@ -94,7 +94,7 @@ def test_a_control_character_is_refused_in_any_field_and_notes_keep_their_line_b
     assert "U+0000" in problems[0].message
     fine = HEADER + b'A1,08:00,kim,new,Ann Lee,booked,"Interpreter: Spanish\r\n\tand a wheelchair"\n'
     [a] = read(fine, Format.csv, CLINIC, DAY)
-    assert a.notes == "Interpreter: Spanish\r\n\tand a wheelchair"
+    assert a.notes == "Interpreter: Spanish\n\tand a wheelchair"  # its line break kept, written as one (LF)
 
 
 # Times
@@ -220,3 +220,43 @@ def test_what_spreadsheets_write_is_named_or_taken() -> None:
     assert appointment.patient_name == "Ann Lee"
     (problem,) = _refused(HEADER + b"A1,13:00,kim,new,Ann Lee,,,x\n")  # a cell with something in it still counts
     assert "fields where the header has" in problem.message
+
+
+def test_a_note_saved_with_windows_line_ends_is_the_same_note() -> None:
+    """The EHR's file (line breaks in a note as LF) and the same file saved again on Windows, or the day's Bundle
+    (CRLF inside the note): every visit with a note of two lines was "updated", and one whose patient had come was
+    "not applied: the visit is already arrived; it keeps its time and provider" (a hostile review)."""
+    unix = HEADER + b'A1,08:00,kim,new,Ann Lee,booked,"Interpreter:\nSpanish"\n'
+    tap = Tap("manager", "import", CLINIC.local(DAY, dt.time(7)))
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded("notes"))
+    for event in plan(floor, DAY, read(unix, Format.csv, CLINIC, DAY), tap).events:
+        floor.apply(event)
+    windows = unix.replace(b"\n", b"\r\n")
+    old_mac = HEADER + b'A1,08:00,kim,new,Ann Lee,booked,"Interpreter:\rSpanish"\n'
+    for body in (windows, old_mac):
+        [appointment] = read(body, Format.csv, CLINIC, DAY)
+        assert appointment.notes == "Interpreter:\nSpanish"
+        again = plan(floor, DAY, [appointment], tap)
+        assert (again.summary.unchanged, again.events) == (1, [])
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Appointment",
+                    "identifier": [{"value": "A1"}],
+                    "status": "booked",
+                    "start": "2026-11-23T08:00:00-06:00",
+                    "appointmentType": {"coding": [{"code": "new"}]},
+                    "comment": "Interpreter:\r\nSpanish",
+                    "participant": [
+                        {"actor": {"reference": "Patient/p1", "display": "Ann Lee"}, "status": "accepted"},
+                        {"actor": {"reference": "Practitioner/kim"}, "status": "accepted"},
+                    ],
+                }
+            }
+        ],
+    }
+    [appointment] = read(msgspec.json.encode(bundle), Format.fhir, CLINIC, DAY)
+    assert appointment.notes == "Interpreter:\nSpanish"
