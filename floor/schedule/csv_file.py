@@ -52,7 +52,10 @@ def read_csv(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appointmen
                 f"line {line}", f"not UTF-8 text (byte 0x{body[e.start]:02X}): save the file as 'CSV UTF-8'", line=line
             )
         ]
-    records, problems = _records(io.StringIO(text, newline="").readlines())
+    lines = io.StringIO(text, newline="").readlines()
+    if separated := _separated_otherwise(lines):
+        return [], [separated]
+    records, problems = _records(lines)
     if not records:
         return [], problems or [
             Problem("file", "the file is empty: it needs a header row (" + ",".join(REQUIRED) + ")")
@@ -63,17 +66,6 @@ def read_csv(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appointmen
         columns.pop()  # Excel ends every line with commas once a cell right of the data was used
     header_problems = _header_problems(columns, header_line)
     if header_problems:
-        if len(columns) == 1 and (sep := next((s for s in (";", "\t") if s in header[0]), None)):
-            # Excel saves "CSV" with semicolons where the decimal mark is a comma; the six column messages did
-            # not say why (a hostile review).
-            said = "semicolons" if sep == ";" else "tabs"
-            return [], [
-                Problem(
-                    f"line {header_line}",
-                    f"the columns are separated by {said}, not commas: save the file as 'CSV UTF-8 (comma delimited)'",
-                    line=header_line,
-                )
-            ]
         return [], header_problems + problems
     providers = _spellings([p.id for p in clinic.providers])
     visit_types = _spellings([v.code for v in clinic.visit_types])
@@ -127,6 +119,19 @@ def read_csv(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appointmen
             )
         )
     return appointments, problems
+
+
+def _separated_otherwise(lines: list[str]) -> Problem | None:
+    """A header (the first line with anything on it) whose columns are separated by semicolons or tabs, not commas:
+    Excel saves "CSV" with semicolons where the decimal mark is a comma, and "Unicode Text" with tabs. Read as CSV,
+    it was six column messages, or with every value quoted "text after a closing quote": neither said why (a
+    hostile review)."""
+    line, header = next(((n, text) for n, text in enumerate(lines, 1) if text.strip()), (0, ""))
+    if "," in header or not (sep := next((s for s in (";", "\t") if s in header), None)):
+        return None
+    said = "semicolons" if sep == ";" else "tabs"
+    why = f"the columns are separated by {said}, not commas: save the file as 'CSV UTF-8 (comma delimited)'"
+    return Problem(f"line {line}", why, line=line)
 
 
 def _header_problems(columns: list[str], line: int) -> list[Problem]:

@@ -260,3 +260,13 @@ def test_a_note_saved_with_windows_line_ends_is_the_same_note() -> None:
     }
     [appointment] = read(msgspec.json.encode(bundle), Format.fhir, CLINIC, DAY)
     assert appointment.notes == "Interpreter:\nSpanish"
+
+
+def test_semicolons_are_named_when_the_header_is_quoted_too() -> None:
+    """A European spreadsheet or an EHR export that quotes every value: the header `"external_id";"time";…` was
+    refused as "text after a closing quote", which did not say why (a hostile review)."""
+    quoted = b'"external_id";"time";"provider";"visit_type";"patient_name"\r\n"A1";"08:00";"kim";"new";"Ann Lee"\r\n'
+    for body in (quoted, quoted.replace(b";", b"\t"), b"\r\n" + quoted):
+        (problem,) = _refused(body)
+        assert "separated by" in problem.message and "not commas" in problem.message
+        assert problem.line == body.count(b"\r\n", 0, body.index(b"external_id")) + 1
