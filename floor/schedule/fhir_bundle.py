@@ -345,6 +345,8 @@ def _appointment(
     patient_name = ""
     patient_id: str | None = None
     problems: list[Problem] = []
+    patient_seen = False
+    untyped: list[int] = []  # participants whose actor says not what it is (by identifier or display alone)
     try:
         for n, participant in enumerate(a.participant or []):
             actor = participant.actor
@@ -358,7 +360,10 @@ def _appointment(
                 kind = "Practitioner"
             if kind in ("Practitioner", "PractitionerRole"):
                 practitioners.append(_practitioner(n, participant, actor, kind, target, resolve, index, clinic))
-            elif kind == "Patient" and not patient_name:
+            elif kind is None:
+                untyped.append(n)
+            elif kind == "Patient" and not patient_seen:
+                patient_seen = True
                 try:
                     at = start.astimezone(clinic.tz) if start else None
                 except OverflowError:  # a placeholder year (9999): the start is refused below, not a 500
@@ -369,6 +374,17 @@ def _appointment(
                     problems.append(problem("the patient has no name to show", f"participant[{n}].actor"))
     except _InvalidEntry:
         return [], unknown
+    if not patient_seen:
+        # Not the check's "display name missing" (a field no Bundle has): which participant, and what it lacks.
+        problems.append(
+            problem(
+                "no participant is a Patient; this one does not say what it is (if it is the patient, give its "
+                'actor "type": "Patient")',
+                f"participant[{untyped[0]}].actor",
+            )
+            if untyped
+            else problem("no participant is a Patient", "participant")
+        )
     # A practitioner who declined does not see the patient. A cancelled appointment's often all have, and
     # its provider only has to be the clinic's: they still name it.
     ended = STATUSES.get(a.status or "") in (Intent.cancel, Intent.no_show)

@@ -172,6 +172,25 @@ def test_a_logical_reference_without_its_type_is_the_attender_by_the_participant
     assert "participant" in _refused(_bundle(unknown_role))  # no role, no type: not taken for a practitioner
 
 
+def test_an_appointment_with_no_patient_participant_is_refused_naming_its_participants() -> None:
+    """A patient known by an identifier alone, its `type` left out, is not taken for the patient (it may be anyone);
+    the file was refused "patient_name: the patient's display name is missing", a field no Bundle has, beside a
+    display that was there (a hostile review). The problem names the participant and says what it lacks."""
+    untyped = {"actor": {"identifier": {"system": "urn:oid:1.2.3", "value": "MRN-7"}, "display": "Ann Lee"}}
+    appointment = _appointment(_actor("Practitioner/kim"))
+    appointment["participant"][0] = {**untyped, "status": "accepted"}
+    problems = _refused(_bundle(appointment))
+    assert list(problems) == ["participant[0].actor"]
+    assert "no participant is a Patient" in problems["participant[0].actor"]
+    assert '"type": "Patient"' in problems["participant[0].actor"]
+    nobody = _appointment(_actor("Practitioner/kim"))
+    del nobody["participant"][0]
+    assert _refused(_bundle(nobody)) == {"participant": "no participant is a Patient"}
+    typed = _appointment(_actor("Practitioner/kim"))
+    typed["participant"][0] = {"actor": {**untyped["actor"], "type": "Patient"}, "status": "accepted"}
+    assert (_read(_bundle(typed)).patient_name, _read(_bundle(typed)).patient_id) == ("Ann Lee", "urn:oid:1.2.3|MRN-7")
+
+
 def test_a_visit_type_code_in_capitals_is_the_clinics() -> None:
     """The clinic's codes are lower case; an EHR's "NEW" was refused (CSV files and practitioner ids match any case)."""
     appointment = _appointment(_actor("Practitioner/kim"), appointmentType={"coding": [{"code": "NEW"}]})
