@@ -158,6 +158,7 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
         "From sign-in: a wrong staff id or PIN, or (with Retry-After) too many wrong tries for the id or the "
         "address; one answer whether the id exists or not.",
         403: "Signed in, but your role may not do this (the message says who may).",
+        413: "The body is larger than this route takes (a schedule file: 4 MiB); the message says what to send.",
         429: "Too many requests from this sign-in or address; retry after Retry-After seconds.",
         404: "Unknown clinic, visit, room or provider.",
         409: "Taken staff id, illegal step (names the current stage and the allowed steps), stale expected_version "

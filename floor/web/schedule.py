@@ -9,6 +9,7 @@ from typing import Annotated
 import structlog
 from litestar import Request, Response, Router, delete, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 from msgspec import Struct
@@ -67,7 +68,7 @@ KEPT = ResponseSpec(
     "that day again replaces it. With `check=true` the file is checked and planned the same way "
     "but nothing is stored or kept: 422 lists every problem, 200 says what importing would do "
     "(`checked: true`). See README, Schedule import.",
-    responses={**errors(400, 401, 403, 404, 422, 429, 503), 202: KEPT},
+    responses={**errors(400, 401, 403, 404, 413, 422, 429, 503), 202: KEPT},
     opt={"act": Act.manage_schedule},
 )
 async def import_day(
@@ -78,7 +79,15 @@ async def import_day(
     date: Date,
     check: Check = False,
 ) -> Response[Summary]:
-    body = await request.body()
+    try:
+        body = await request.body()
+    except RequestEntityTooLarge:
+        # Litestar's words alone did not say the limit, nor what to leave out (a hostile review).
+        raise RequestEntityTooLarge(
+            detail=f"The schedule file is larger than {MAX_SCHEDULE_BYTES // (1024 * 1024)} MiB: send one clinic's "
+            "day, and a FHIR Bundle without what Floor does not read (each Patient needs only its name and "
+            "identifier)."
+        ) from None
     kind = format_of(request.headers.get("content-type"), body=body)
     if kind is None:
         raise Refusal(

@@ -330,3 +330,15 @@ def test_floors_own_encounter_export_sent_back_as_a_schedule_is_refused_not_take
     assert _seq(client, floors) == seq
     [kept] = client.get("/api/clinics/riverside/schedule/upcoming", headers=manager).json()["days"]
     assert (kept["day"], kept["format"], kept["appointments"]) == ("2026-11-24", "csv", 6)
+
+
+def test_a_schedule_file_over_the_limit_is_refused_saying_the_limit(app) -> None:
+    """A busy clinic's Bundle with its full Patient resources can pass 4 MiB: the answer was "Request Entity Too
+    Large", which the manager's screen showed as it was, without the limit or what to do (a hostile review)."""
+    client, floors, manager = app
+    seq = _seq(client, floors)
+    r = client.post(URL, content=b" " * (4 * 1024 * 1024 + 1), headers={**manager, **FHIR})
+    assert r.status_code == 413
+    message = r.json()["message"]
+    assert "4 MiB" in message and "Patient" in message
+    assert _seq(client, floors) == seq
