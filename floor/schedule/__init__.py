@@ -72,6 +72,8 @@ def format_of(content_type: str | None = None, filename: str | None = None, body
 
 def read(body: bytes, kind: Format, clinic: Clinic, day: dt.date) -> list[Appointment]:
     """The file's appointments, checked against the clinic and the day; ScheduleRefused lists every problem."""
+    if (other := _the_other_format(body, kind)) is not None:
+        raise ScheduleRefused([other])
     if kind is Format.csv:
         from floor.schedule.csv_file import read_csv
 
@@ -103,6 +105,21 @@ def read(body: bytes, kind: Format, clinic: Clinic, day: dt.date) -> list[Appoin
             _listed(sorted(problems, key=lambda p: p.line or (p.entry + 1 if p.entry is not None else 0)))
         )
     return appointments
+
+
+def _the_other_format(body: bytes, kind: Format) -> Problem | None:
+    """A file sent as the other format (README's curl line for day.csv reused for the Bundle, its `Content-Type`
+    left as it was): the Bundle read as CSV was six messages about unknown and missing columns, the CSV read as
+    JSON "invalid character (byte 0)"; neither said why (a hostile review)."""
+    text = body.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if kind is Format.csv and text[:1] in (b"{", b"["):
+        is_, sent, name, media = "JSON (a FHIR Bundle?)", "CSV", ".json", "application/fhir+json"
+    elif kind is Format.fhir and text[:1] not in (b"{", b"[") and b"," in text.split(b"\n", 1)[0]:
+        is_, sent, name, media = "CSV", "a FHIR Bundle", ".csv", "text/csv"
+    else:
+        return None
+    why = f"the file is {is_}, sent as {sent}: name it {name}, or send it with Content-Type: {media}"
+    return Problem("file", why, "Content-Type")
 
 
 #: The most problems of a refused file listed one by one; the rest are counted. A month's export with 12-hour times

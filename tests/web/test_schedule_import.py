@@ -342,3 +342,20 @@ def test_a_schedule_file_over_the_limit_is_refused_saying_the_limit(app) -> None
     message = r.json()["message"]
     assert "4 MiB" in message and "Patient" in message
     assert _seq(client, floors) == seq
+
+
+def test_a_file_sent_as_the_other_format_is_refused_saying_which_media_type_to_send(app) -> None:
+    """README's curl line for day.csv, reused for the day's Bundle without changing `Content-Type` (or the other way
+    round): the Bundle was six messages of unknown and missing columns ('{'), the CSV "not JSON: invalid
+    character (byte 0)"; neither said the file was sent as the wrong kind (a hostile review)."""
+    client, floors, manager = app
+    seq = _seq(client, floors)
+    for name, sent, send in (
+        ("schedule-riverside.fhir.json", CSV, "application/fhir+json"),
+        ("schedule-riverside.csv", FHIR, "text/csv"),
+    ):
+        r = _post(client, manager, name, sent)
+        assert r.status_code == 422, r.text
+        [problem] = r.json()["errors"]
+        assert problem["field"] == "Content-Type" and f"Content-Type: {send}" in problem["message"]
+    assert _seq(client, floors) == seq
