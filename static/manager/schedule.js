@@ -11,7 +11,7 @@ function typeOf(file) {
   const name = (file.name || "").toLowerCase();
   if (name.endsWith(".csv") || file.type === "text/csv") return "text/csv";
   if (name.endsWith(".json") || /json/.test(file.type)) return "application/fhir+json";
-  return file.type || "text/csv";
+  return file.type || "application/octet-stream"; // the server tells by its first character
 }
 
 function counts(summary) {

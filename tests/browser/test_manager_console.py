@@ -303,6 +303,29 @@ def test_a_fhir_schedule_is_checked_in_the_console_as_a_csv_one_is(server: Serve
     assert serious_violations(page) == []
 
 
+def test_a_bundle_saved_without_a_file_extension_is_checked_as_a_bundle(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """A file the browser gives no type (a Bundle saved as `schedule`, no extension) was sent as text/csv, and read
+    as CSV: six messages about unknown and missing columns ('{'). The server tells it by its first character."""
+    page, _ = _console(server, screens)
+    bundle = (DATA / "schedule-riverside.fhir.json").read_bytes()
+    # Playwright gives a file of no type application/octet-stream: the browser's own File, as a picker gives it.
+    page.evaluate(
+        """(text) => {
+            const picked = new DataTransfer();
+            picked.items.add(new File([text], "schedule", { type: "" }));
+            const input = document.getElementById("schedule-file");
+            input.files = picked.files;
+            input.dispatchEvent(new Event("change", { bubbles: true }));
+        }""",
+        bundle.decode(),
+    )
+    page.click("#schedule-check")
+    assert "The file is good" in _message(page, "schedule-upload")
+    assert page.locator("#schedule-problems").count() == 0
+
+
 def _imported(server: ServerProcess, headers: dict[str, str]) -> list[str]:
     """The external ids of today's visits (the visits a schedule booked)."""
     visits = httpx.get(f"{server.url}{API}/board", headers=headers, timeout=10).json()["visits"]
