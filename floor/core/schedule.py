@@ -82,7 +82,24 @@ class Appointment(Struct, frozen=True):
     patient_id: str | None = None
 
     def problem(self, message: str, field: str | None = None) -> Problem:
+        """A problem with this appointment, its field named as its file names it (`field` is the CSV column's name:
+        a Bundle's appointment has `start`, not `time`)."""
+        if self.entry is not None and field is not None:
+            field = FHIR_FIELDS.get(field, field)
         return Problem(self.where, message, field, self.line, self.entry, self.resource)
+
+
+#: The CSV's columns as a FHIR Appointment names what they hold (floor.schedule.fhir_bundle): a refused Bundle's
+#: problems named `visit_type` or `notes`, columns no Bundle has (a hostile review).
+FHIR_FIELDS = {
+    "time": "start",
+    "external_id": "identifier",
+    "provider": "participant",
+    "visit_type": "appointmentType",
+    "patient_name": "participant",
+    "patient_id": "participant",
+    "notes": "comment",
+}
 
 
 class ScheduleRefused(Exception):
@@ -194,12 +211,10 @@ def check(clinic: Clinic, day: dt.date, appointments: list[Appointment]) -> list
             problems.append(a.problem("notes are longer than 500 characters", "notes"))
         elif why := unreadable("notes", a.notes, multiline=True):
             problems.append(a.problem(why, "notes"))
-        # The file's own name for it: a CSV's `time` column, a FHIR Appointment's `start`.
-        start_field = "time" if a.line is not None else "start"
         if a.start is None:
-            problems.append(a.problem("the appointment has no start time", start_field))
+            problems.append(a.problem("the appointment has no start time", "time"))
         elif clinic.day_of(at := _aware(clinic, a.start)) != day:
-            problems.append(a.problem(f"starts {clinic.local_text(at)}, not on {day}", start_field))
+            problems.append(a.problem(f"starts {clinic.local_text(at)}, not on {day}", "time"))
     if problems:
         raise ScheduleRefused(problems)
     return appointments

@@ -191,6 +191,21 @@ def test_an_appointment_with_no_patient_participant_is_refused_naming_its_partic
     assert (_read(_bundle(typed)).patient_name, _read(_bundle(typed)).patient_id) == ("Ann Lee", "urn:oid:1.2.3|MRN-7")
 
 
+def test_a_bundles_problems_name_the_appointments_own_fields_not_the_csv_columns() -> None:
+    """A visit type none of the clinic's, a comment too long, an id twice, a name too long: refused naming
+    `visit_type`, `notes`, `external_id` and `patient_name`, CSV columns no Bundle has (its start was already
+    named `start`; a hostile review)."""
+    unknown_type = _appointment(_actor("Practitioner/kim"), appointmentType={"coding": [{"code": "yoga"}]})
+    assert list(_refused(_bundle(unknown_type))) == ["appointmentType"]
+    long_comment = _appointment(_actor("Practitioner/kim"), comment="x" * 501)
+    assert list(_refused(_bundle(long_comment))) == ["comment"]
+    long_name = _appointment(_actor("Practitioner/kim"))
+    long_name["participant"][0] = _actor("Patient/pt-1", display="A" * 81)
+    assert list(_refused(_bundle(long_name))) == ["participant"]
+    twice = _appointment(_actor("Practitioner/kim"))
+    assert list(_refused(_bundle(twice, {**twice, "id": "ap-2"}))) == ["identifier"]
+
+
 def test_a_visit_type_code_in_capitals_is_the_clinics() -> None:
     """The clinic's codes are lower case; an EHR's "NEW" was refused (CSV files and practitioner ids match any case)."""
     appointment = _appointment(_actor("Practitioner/kim"), appointmentType={"coding": [{"code": "NEW"}]})
