@@ -241,12 +241,26 @@ def _message(error: ErrorDetails, clinic: Clinic, day: dt.date) -> str:
     if naive is not None and naive.tzinfo is None:
         # Which zone the EHR meant is a guess: the clinic's, in the example only.
         return f"the {what} {value} needs its UTC offset, e.g. {naive.replace(tzinfo=clinic.tz).isoformat()}"
+    if naive is not None or (naive := _aware(value)) is not None:
+        # A time with its offset, written another way (no seconds, -0600, a space for the T): said as FHIR writes
+        # it, not "not a date and time with its UTC offset" (a hostile review).
+        form = "a T, seconds, the offset as ±hh:mm"
+        return f"the {what} {value} is not written as FHIR writes a time ({form}): {naive.isoformat()}"
     if "Instant" in message:
         example = clinic.local(day, dt.time(8)).isoformat()
         return f"{value!r} is not a date and time with its UTC offset, e.g. {example}"
     if "DateTime" in message:
         return f"{value!r} is not a date, or a date and time with its UTC offset"
     return message
+
+
+def _aware(value: str) -> dt.datetime | None:
+    """`value` read as a date and time with its offset however it is written (a space for the T), or None."""
+    try:
+        at = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
 
 
 def _is_resource(kind: Any) -> type[FHIRResourceModel] | None:

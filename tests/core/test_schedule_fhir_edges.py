@@ -327,6 +327,15 @@ def test_a_start_without_its_offset_is_named_with_an_example() -> None:
     assert "UTC offset" in problems[0].message and "2026-11-23T08:00:00-06:00" in problems[0].message
 
 
+@pytest.mark.parametrize("written", ["2026-11-23T09:00-06:00", "2026-11-23T09:00:00-0600", "2026-11-23 09:00:00-06:00"])
+def test_a_start_with_its_offset_written_another_way_is_shown_as_fhir_writes_it(written: str) -> None:
+    """Without its seconds, or with the offset as -0600: refused (FHIR's instant has one form) as "not a date and
+    time with its UTC offset, e.g. 2026-11-23T08:00:00-06:00", when it has one (a hostile review)."""
+    [problem] = _refused(_bundle(_appointment(_actor("Practitioner/kim"), start=written))).values()
+    assert "not a date and time with its UTC offset" not in problem
+    assert "2026-11-23T09:00:00-06:00" in problem and "seconds" in problem
+
+
 def test_a_booked_appointment_whose_every_practitioner_declined_is_refused_saying_so() -> None:
     problems = _refused(_bundle(_appointment(_actor("Practitioner/hart", status="declined"))))
     assert "declined" in problems["participant"] and "Practitioner/hart" in problems["participant"]
