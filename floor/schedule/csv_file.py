@@ -56,6 +56,8 @@ def read_csv(body: bytes, clinic: Clinic, day: dt.date) -> tuple[list[Appointmen
     if separated := _separated_otherwise(lines):
         return [], [separated]
     records, problems = _records(lines)
+    while records and _above_the_header(records[0][1]):
+        records = records[1:]
     if not records:
         return [], problems or [
             Problem("file", "the file is empty: it needs a header row (" + ",".join(REQUIRED) + ")")
@@ -132,6 +134,13 @@ def _separated_otherwise(lines: list[str]) -> Problem | None:
     said = "semicolons" if sep == ";" else "tabs"
     why = f"the columns are separated by {said}, not commas: save the file as 'CSV UTF-8 (comma delimited)'"
     return Problem(f"line {line}", why, line=line)
+
+
+def _above_the_header(cells: list[str]) -> bool:
+    """A line before the header that is not one: blank (or commas alone), or Excel's `sep=,`, which tells Excel the
+    separator in any locale. Taken for the header, the file was refused for five missing columns (a hostile review).
+    """
+    return not any(c.strip() for c in cells) or [c.strip().lower() for c in cells] == ["sep=", ""]
 
 
 def _header_problems(columns: list[str], line: int) -> list[Problem]:

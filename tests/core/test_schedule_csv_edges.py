@@ -270,3 +270,13 @@ def test_semicolons_are_named_when_the_header_is_quoted_too() -> None:
         (problem,) = _refused(body)
         assert "separated by" in problem.message and "not commas" in problem.message
         assert problem.line == body.count(b"\r\n", 0, body.index(b"external_id")) + 1
+
+
+@pytest.mark.parametrize("before", [b"sep=,\r\n", b"\r\n", b"sep=,\r\n,,,,\r\n"])
+def test_excels_separator_line_and_blank_lines_before_the_header_are_not_the_header(before: bytes) -> None:
+    """Excel's `sep=,` line (written so Excel opens the file in any locale) or a blank line above the header: the
+    first line was taken for the header, and the file refused for five missing columns (a hostile review)."""
+    [appointment] = read(before + HEADER + b"A1,08:00,kim,new,Ann Lee,booked,\n", Format.csv, CLINIC, DAY)
+    assert (appointment.patient_name, appointment.line) == ("Ann Lee", before.count(b"\n") + 2)
+    [problem] = _refused(before + HEADER + b"A1,8 am,kim,new,Ann Lee,booked,\n")
+    assert (problem.line, problem.field) == (before.count(b"\n") + 2, "time")
