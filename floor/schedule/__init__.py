@@ -9,6 +9,7 @@ copy of the floor; only then is anything stored. A file with any problem is refu
 from __future__ import annotations
 
 import asyncio
+import codecs
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
@@ -67,11 +68,12 @@ def format_of(content_type: str | None = None, filename: str | None = None, body
         return Format.csv
     if name.endswith(".json"):
         return Format.fhir
-    return Format.fhir if body.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{" else Format.csv
+    return Format.fhir if _as_utf_8(body).removeprefix(codecs.BOM_UTF8).lstrip()[:1] == b"{" else Format.csv
 
 
 def read(body: bytes, kind: Format, clinic: Clinic, day: dt.date) -> list[Appointment]:
     """The file's appointments, checked against the clinic and the day; ScheduleRefused lists every problem."""
+    body = _as_utf_8(body)
     if (other := _the_other_format(body, kind)) is not None:
         raise ScheduleRefused([other])
     if kind is Format.csv:
@@ -105,6 +107,18 @@ def read(body: bytes, kind: Format, clinic: Clinic, day: dt.date) -> list[Appoin
             _listed(sorted(problems, key=lambda p: p.line or (p.entry + 1 if p.entry is not None else 0)))
         )
     return appointments
+
+
+def _as_utf_8(body: bytes) -> bytes:
+    """UTF-16 with its byte-order mark (Windows PowerShell's `>` and Out-File, Excel's "Unicode Text") as UTF-8:
+    refused as "not UTF-8 (byte 0xFF)", a scripted export had to be converted by hand (a hostile review). Without
+    a mark, or not UTF-16 after all, the body is read as it came (and refused as not UTF-8, naming where)."""
+    if body[:2] not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return body
+    try:
+        return body.decode("utf-16").encode()
+    except UnicodeDecodeError:
+        return body
 
 
 def _the_other_format(body: bytes, kind: Format) -> Problem | None:

@@ -280,3 +280,39 @@ def test_excels_separator_line_and_blank_lines_before_the_header_are_not_the_hea
     assert (appointment.patient_name, appointment.line) == ("Ann Lee", before.count(b"\n") + 2)
     [problem] = _refused(before + HEADER + b"A1,8 am,kim,new,Ann Lee,booked,\n")
     assert (problem.line, problem.field) == (before.count(b"\n") + 2, "time")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf_16_with_its_byte_order_mark_is_read_as_a_csv_or_a_bundle(encoding: str) -> None:
+    """Windows PowerShell's `>` and Out-File write UTF-16 with a byte-order mark, and Excel's "Unicode Text" too:
+    an IT team's scripted export was refused "not UTF-8 text (byte 0xFF)", which the mark makes plain it is (a
+    hostile review). The mark says which UTF-16; without one the bytes are not guessed at."""
+    bom = "\ufeff" if encoding != "utf-16" else ""  # Python's utf-16 writes its own
+    text = HEADER.decode() + "A1,08:00,kim,new,José Núñez,booked,\r\n"
+    [appointment] = read((bom + text).encode(encoding), Format.csv, CLINIC, DAY)
+    assert appointment.patient_name == "José Núñez"
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Appointment",
+                    "identifier": [{"value": "A1"}],
+                    "status": "booked",
+                    "start": "2026-11-23T08:00:00-06:00",
+                    "appointmentType": {"coding": [{"code": "new"}]},
+                    "participant": [
+                        {"actor": {"reference": "Patient/p1", "display": "José Núñez"}, "status": "accepted"},
+                        {"actor": {"reference": "Practitioner/kim"}, "status": "accepted"},
+                    ],
+                }
+            }
+        ],
+    }
+    body = (bom + msgspec.json.encode(bundle).decode()).encode(encoding)
+    [appointment] = read(body, Format.fhir, CLINIC, DAY)
+    assert appointment.patient_name == "José Núñez"
+    no_mark = text.encode("utf-16-le")
+    [problem] = _refused(no_mark)
+    assert "not UTF-8" in problem.message
