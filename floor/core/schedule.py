@@ -21,7 +21,7 @@ from floor.core.errors import Refusal, Why
 from floor.core.events import Event
 from floor.core.floor import Floor, Visit
 from floor.core.journey import Stage
-from floor.core.text import unreadable
+from floor.core.text import same_name, unreadable
 
 
 class Intent(StrEnum):
@@ -345,7 +345,7 @@ def _names_another(a: Appointment, visit: Visit) -> bool:
     """Whether the row names a patient other than the visit's. A row that names nobody (an export that blanks
     cancelled rows) names no one else."""
     name = a.patient_name.strip()
-    return bool(name) and name != visit.patient_name
+    return bool(name) and not same_name(name, visit.patient_name)
 
 
 def _rebooked(a: Appointment, twin: Visit) -> RowResult:
@@ -424,7 +424,7 @@ def _row(floor: Floor, a: Appointment, visit: Visit | None) -> tuple[Command | N
     if visit.stage in (Stage.cancelled, Stage.no_show):
         # An ended visit is not brought back: the schedule and the floor disagree, and a person must look.
         return not_applied(f"the visit is {stage} on the floor; it is not booked again")
-    if visit.patient_name != a.patient_name.strip():
+    if _names_another(a, visit):
         # The same appointment id for another name is more likely an error in the export than a renaming.
         return not_applied(
             "the patient's name differs from the visit booked for this appointment; "

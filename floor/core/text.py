@@ -42,6 +42,20 @@ def names_any(text: str, names: Iterable[str]) -> bool:
     return any(any(_holds(seq, form) for seq in written) for name in names for form in _orders(name))
 
 
+def same_name(one: str, other: str) -> bool:
+    """Whether two spellings of a person's name, given for one appointment, are one name: accents composed, apart
+    or left out ("José", "Jose"), case, spaces and punctuation aside ("O'Brien", "OBrien"), and "Family, Given" as
+    "Given Family". The same words in another order without a comma ("Lee Ann", "Ann Lee") are not: people are
+    named both ways."""
+    a, b = _given_first(one), _given_first(other)
+    return _words(a) == _words(b) or _joined(a) == _joined(b)
+
+
+def _given_first(name: str) -> str:
+    family, comma, given = name.partition(",")
+    return f"{given} {family}" if comma else name
+
+
 def _folded(value: str) -> str:
     """`value` as `shown_alike` reads it, and without accents: the marks an accented letter decomposes to dropped."""
     decomposed = unicodedata.normalize("NFKD", value)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 import msgspec
 import pytest
@@ -143,3 +144,33 @@ def test_the_two_hours_of_a_rebooking_are_real_hours_across_the_night_the_clocks
     read_back = {r.external_id: r.outcome for r in plan(restarted, night, rows, tap).summary.rows}
     assert live == read_back, f"booked here: {live}; read back from the log: {read_back}"
     assert live["A-2"] is Outcome.added  # not her visit rebooked: 2 h 50 min after it
+
+
+def test_the_same_name_written_another_way_is_the_same_patient() -> None:
+    """One appointment id, one name as two systems write it: accents composed or decomposed (a Mac's export writes
+    them apart) or dropped, capitals, "Family, Given" (the CSV sample's "O'Brien, Liam", the Bundle's "Liam
+    O'Brien"). Each was "the patient's name differs": a cancellation did not cancel, a new time did not move the
+    visit (a hostile review). The same words in another order without a comma may be someone else: not taken."""
+    floor = Floor(CLINIC, DAY, ids=Ids.seeded())
+    header = "external_id,time,provider,visit_type,patient_name,status\n"
+    _store(floor, (header + 'A-1,09:00,kim,new,José Núñez,\nA-2,09:20,kim,new,"O\'Brien, Liam",\n').encode())
+    _store(floor, (header + "A-3,09:40,kim,new,Ann Lee,\nA-4,10:00,kim,new,Maria Lopez,\n").encode())
+    decomposed = unicodedata.normalize("NFD", "José Núñez")
+    later = (
+        header
+        + f"A-1,09:00,kim,new,{decomposed},cancelled\n"
+        + "A-2,09:30,kim,new,Liam O'Brien,\n"
+        + "A-3,09:50,kim,new,Lee Ann,\n"
+        + "A-4,10:10,kim,new,MARIA LOPEZ,noshow\n"
+    )
+    planned = plan(floor, DAY, read(later.encode(), Format.csv, CLINIC, DAY), TAP)
+    outcomes = {row.external_id: row.outcome for row in planned.summary.rows}
+    assert outcomes == {
+        "A-1": Outcome.cancelled,
+        "A-2": Outcome.updated,
+        "A-3": Outcome.not_applied,
+        "A-4": Outcome.no_show,
+    }
+    accentless = header + "A-2,09:20,kim,new,Liam OBrien,\nA-1,09:00,kim,new,Jose Nunez,\n"
+    again = plan(floor, DAY, read(accentless.encode(), Format.csv, CLINIC, DAY), TAP)
+    assert [row.outcome for row in again.summary.rows] == [Outcome.unchanged, Outcome.unchanged]
