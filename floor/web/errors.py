@@ -48,7 +48,9 @@ def refusal_response(request: Request, exc: Refusal) -> Response[ErrorBody]:
     return _json(body, STATUS[exc.why], {"Retry-After": str(retry_after)} if retry_after else None)
 
 
-_PATH = re.compile(r"at `\$\.([\w.\[\]]+)`|unknown field `(\w+)`|missing required field `(\w+)`")
+_PATH = re.compile(
+    r"at `\$\.([\w.\[\]]+)`|unknown field `(\w+)`|missing required field `(\w+)`|Missing required \w+ parameter '(\w+)'"
+)
 
 
 def _field(key: str | None, message: str) -> str | None:
@@ -66,6 +68,9 @@ def validation_response(request: Request, exc: ValidationException) -> Response[
         # Litestar's word for a request with no body at all, where the route takes one.
         message = EMPTY_BODY
     field = _field(first.get("key"), message)
+    if field in ("date", "day"):
+        # Litestar's words named RFC 3339, or only that the day was missing: how to write it (a hostile review).
+        message = f"{message}: write the day as YYYY-MM-DD"
     if field and field not in message:
         message = f"{field}: {message}"
     return _json(ErrorBody("invalid_request", f"The request is not valid: {message}", field=field), 400)

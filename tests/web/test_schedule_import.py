@@ -359,3 +359,16 @@ def test_a_file_sent_as_the_other_format_is_refused_saying_which_media_type_to_s
         [problem] = r.json()["errors"]
         assert problem["field"] == "Content-Type" and f"Content-Type: {send}" in problem["message"]
     assert _seq(client, floors) == seq
+
+
+def test_a_schedule_sent_without_its_date_or_with_another_date_form_is_refused_naming_date(app) -> None:
+    """Without `?date=` the 400 named no field, and with 11/23/2026 it said "Invalid RFC3339 encoded date", not how
+    to write it (a hostile review)."""
+    client, _, manager = app
+    body = (DATA / "schedule-riverside.csv").read_bytes()
+    for url in ("/api/clinics/riverside/schedule", "/api/clinics/riverside/schedule?date=11/23/2026"):
+        r = client.post(url, content=body, headers={**manager, **CSV})
+        assert r.status_code == 400, r.text
+        assert r.json()["field"] == "date" and "YYYY-MM-DD" in r.json()["message"]
+    exported = client.get("/api/clinics/riverside/export/encounters?day=23-11-2026", headers=manager)
+    assert exported.json()["field"] == "day" and "YYYY-MM-DD" in exported.json()["message"]
