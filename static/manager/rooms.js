@@ -16,7 +16,9 @@ export function roomsSection(ctx) {
 
   function floorChanged() {
     const rooms = [...ctx.floor().rooms.values()];
-    const next = JSON.stringify(rooms.map((r) => [r.id, r.state, r.reason, r.label]));
+    // The version too: an Unblock goes with the room's version its row showed (a room unblocked and blocked again
+    // for the same reason is another block).
+    const next = JSON.stringify(rooms.map((r) => [r.id, r.state, r.reason, r.label, r.version]));
     if (next === signature) return;
     signature = next;
     const hadFocus = $("rooms-table").contains(document.activeElement) ? document.activeElement.dataset.room : null;
@@ -52,13 +54,18 @@ export function roomsSection(ctx) {
 
   const roomPath = (id) => `/api/clinics/${encodeURIComponent(ctx.clinic())}/rooms/${encodeURIComponent(id)}/events`;
 
+  /** Unblock the room as its row showed it (`expected_version`, as a tablet's room tap): a late Unblock, sent
+   *  after a tablet unblocked the room and blocked it again, is refused, never taken as undoing that newer block. */
   async function unblock(r, node) {
     await busy(node, async () => {
       try {
-        await ctx.api("POST", roomPath(r.id), { type: "unblocked" });
+        await ctx.api("POST", roomPath(r.id), { type: "unblocked", expected_version: r.version ?? 0 });
         say(`${r.label} is unblocked and ready.`);
       } catch (err) {
-        say(`Could not unblock ${r.label}: ${err.message}`, "error");
+        const now = err?.status === 409 && err.body?.room_state;
+        say(now
+          ? `${r.label} was not unblocked: it changed since this page showed it, and is ${(STATE_LABEL[now] || now).toLowerCase()} now. Look at the room again.`
+          : `Could not unblock ${r.label}: ${err.message}`, "error");
       }
     });
   }
