@@ -174,7 +174,10 @@ export function scheduleSection(ctx) {
         sayUpcoming(`The schedule for ${day} is withdrawn.`);
         await loadUpcoming();
       } catch (err) {
-        sayUpcoming(`Could not withdraw the schedule for ${day}: ${err.message}`, "error");
+        // Withdrawn meanwhile by another manager (404), or its day opened (409): said, and the list loaded again.
+        if (err?.status === 404) sayUpcoming(`The schedule for ${day} was withdrawn already, by another manager or in another window.`, "info");
+        else sayUpcoming(`Could not withdraw the schedule for ${day}: ${err.message}`, "error");
+        await loadUpcoming();
       }
     });
   }

@@ -122,6 +122,11 @@ export function staffSection(ctx) {
   $("staff-add-role").addEventListener("change", fillProviders);
   $("staff-add").addEventListener("reset", () => setTimeout(fillProviders));
 
+  // The list is as this page last loaded it: another manager may have changed it since. A refusal says so in
+  // words and the list is loaded again, so its rows no longer offer what cannot be done (a review).
+  const gone = (err) => err?.status === 404;
+  const removedAlready = (s) => `${s.name} (${s.id}) was removed already, by another manager or in another window.`;
+
   async function unlock(s, node) {
     await busy(node, async () => {
       try {
@@ -130,7 +135,8 @@ export function staffSection(ctx) {
         await load();
         $("staff-message").focus?.();
       } catch (err) {
-        say(`Could not unlock ${s.name}: ${err.message}`, "error");
+        say(gone(err) ? removedAlready(s) : `Could not unlock ${s.name}: ${err.message}`, "error");
+        await load();
       }
     });
   }
@@ -143,7 +149,8 @@ export function staffSection(ctx) {
         say(`${s.name} is removed.`);
         await load();
       } catch (err) {
-        say(`Could not remove ${s.name}: ${err.message}`, "error");
+        say(gone(err) ? removedAlready(s) : `Could not remove ${s.name}: ${err.message}`, gone(err) ? "info" : "error");
+        await load();
       }
     });
   }

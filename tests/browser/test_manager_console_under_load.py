@@ -1,5 +1,6 @@
 """The manager's console while the floor and other managers move on under it, as a hostile review found it (each
-test failed before its fix): a late "Unblock" undid a block a tablet made meanwhile."""
+test failed before its fix): a late "Unblock" undid a block a tablet made meanwhile; an account or a kept schedule
+another manager removed first stayed listed, "Could not" said of what was done already."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 API = f"/api/clinics/{CLINIC}"
 DAY = dt.date(2026, 11, 23)
+TOMORROW = dt.date(2026, 11, 24)
 CHICAGO = dt.timedelta(hours=-6)  # the demo clinic's offset that day
 MA, MANAGER = PEOPLE[Role.medical_assistant][0], PEOPLE[Role.manager][0]
 
@@ -92,3 +94,45 @@ def test_a_late_unblock_does_not_undo_a_block_a_tablet_made_since(server: Manual
     assert "not unblocked" in said and "changed" in said and "blocked now" in said, said
     assert "version" not in said, said  # words, not the server's counters
     assert page.locator("#rooms-message").get_attribute("class") == "message error"
+
+
+def test_a_removal_another_manager_made_first_is_said_and_the_list_follows(
+    server: ManualClockServer, screens: Screens
+) -> None:
+    server.run(server.floors.sessions.add_staff("amy", "Amy Cole", Role.front_desk, PIN, "test"))
+    page, _ = _manager_page(server, screens)
+    page.wait_for_selector("#staff-table tr[data-staff='amy']", timeout=10_000)
+    # Another manager removes Amy from their own office; this page still lists her, and its manager removes her too.
+    other = _headers(server, MANAGER)
+    assert httpx.delete(f"{server.url}/api/staff/amy", headers=other, timeout=10).status_code == 204
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Remove Amy Cole").click()
+    page.wait_for_function("() => !document.querySelector('#staff-message').hidden", timeout=10_000)
+    # Said as what it is (gone already), and the list no longer offers to remove, unlock or set a PIN for her.
+    said = page.locator("#staff-message").inner_text()
+    assert "Amy Cole" in said and "already" in said, said
+    page.wait_for_selector("#staff-table tr[data-staff='amy']", state="detached", timeout=10_000)
+
+
+def test_a_withdrawal_another_manager_made_first_is_said_and_the_list_follows(
+    server: ManualClockServer, screens: Screens
+) -> None:
+    manager = _headers(server, MANAGER)
+    csv = "external_id,time,provider,visit_type,patient_name\nt-1,10:00,kim,follow,Tomorrow One\n"
+    kept = httpx.post(
+        f"{server.url}{API}/schedule?date={TOMORROW}",
+        content=csv,
+        headers={**manager, "Content-Type": "text/csv"},
+        timeout=10,
+    )
+    assert kept.status_code == 202, kept.text
+    page, _ = _manager_page(server, screens)
+    page.wait_for_selector(f"#upcoming-table tr[data-day='{TOMORROW}']", timeout=10_000)
+    gone = httpx.delete(f"{server.url}{API}/schedule?date={TOMORROW}", headers=manager, timeout=10)
+    assert gone.status_code == 204, gone.text
+    page.once("dialog", lambda d: d.accept())
+    page.click(f"#upcoming-table tr[data-day='{TOMORROW}'] button[data-action='withdraw']")
+    page.wait_for_function("() => !document.querySelector('#upcoming-message').hidden", timeout=10_000)
+    said = page.locator("#upcoming-message").inner_text()
+    assert str(TOMORROW) in said and "already" in said, said
+    page.wait_for_selector(f"#upcoming-table tr[data-day='{TOMORROW}']", state="detached", timeout=10_000)
