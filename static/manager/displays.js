@@ -70,6 +70,7 @@ export function displaysSection(ctx) {
         say(`Could not revoke ${name}: ${err.message}`, "error");
       }
     });
+    message.focus(); // the list was drawn again (the button is gone): the focus goes to what was said
   }
 
   $("display-pair").addEventListener("submit", async (e) => {

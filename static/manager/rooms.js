@@ -68,6 +68,7 @@ export function roomsSection(ctx) {
           : `Could not unblock ${r.label}: ${err.message}`, "error");
       }
     });
+    message.focus(); // its button is gone once the room is ready: the focus goes to what was said, not the page's top
   }
 
   $("room-block").addEventListener("submit", async (e) => {

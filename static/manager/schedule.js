@@ -180,6 +180,7 @@ export function scheduleSection(ctx) {
         await loadUpcoming();
       }
     });
+    upcomingMessage.focus(); // the list was drawn again (the button is gone): the focus goes to what was said
   }
 
   return {

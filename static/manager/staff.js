@@ -133,12 +133,12 @@ export function staffSection(ctx) {
         await ctx.api("POST", `/api/staff/${encodeURIComponent(s.id)}/unlock`);
         say(`${s.name}’s account is unlocked: they can sign in again.`);
         await load();
-        $("staff-message").focus?.();
       } catch (err) {
         say(gone(err) ? removedAlready(s) : `Could not unlock ${s.name}: ${err.message}`, "error");
         await load();
       }
     });
+    message.focus(); // the list was drawn again (the button is gone): the focus goes to what was said
   }
 
   async function remove(s, node) {
@@ -153,6 +153,7 @@ export function staffSection(ctx) {
         await load();
       }
     });
+    message.focus();
   }
 
   $("staff-add").addEventListener("submit", async (e) => {

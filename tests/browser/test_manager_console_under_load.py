@@ -1,6 +1,7 @@
 """The manager's console while the floor and other managers move on under it, as a hostile review found it (each
 test failed before its fix): a late "Unblock" undid a block a tablet made meanwhile; an account or a kept schedule
-another manager removed first stayed listed, "Could not" said of what was done already."""
+another manager removed first stayed listed, "Could not" said of what was done already; and a keyboard's focus fell to the top of the page when an action took
+its own button away (Unblock, Remove, Revoke, Withdraw)."""
 
 from __future__ import annotations
 
@@ -136,3 +137,30 @@ def test_a_withdrawal_another_manager_made_first_is_said_and_the_list_follows(
     said = page.locator("#upcoming-message").inner_text()
     assert str(TOMORROW) in said and "already" in said, said
     page.wait_for_selector(f"#upcoming-table tr[data-day='{TOMORROW}']", state="detached", timeout=10_000)
+
+
+def _focused(page: Page) -> str:
+    return page.evaluate(
+        "() => { const a = document.activeElement; return a === document.body || !a ? 'body' : "
+        "`${a.tagName.toLowerCase()}#${a.id}`; }"
+    )
+
+
+def test_keyboard_focus_stays_in_its_section_when_an_action_takes_its_button_away(
+    server: ManualClockServer, screens: Screens
+) -> None:
+    ma = _headers(server, MA)
+    _mark(server, ma, "e1", {"type": "blocked", "reason": "Sink leaking", "expected_version": 0})
+    server.run(server.floors.sessions.add_staff("amy", "Amy Cole", Role.front_desk, PIN, "test"))
+    page, _ = _manager_page(server, screens)
+    # Unblock by the keyboard: the row's button goes once the room is ready; the focus goes to what was said,
+    # not back to the top of a long page.
+    page.locator("#rooms-table tr[data-room='e1'] [data-action='unblock']").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#rooms-table tr[data-room='e1'][data-state='ready']", timeout=10_000)
+    assert _focused(page) == "p#rooms-message"
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Remove Amy Cole").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#staff-table tr[data-staff='amy']", state="detached", timeout=10_000)
+    assert _focused(page) == "p#staff-message"
