@@ -47,8 +47,14 @@ export function scheduleSection(ctx) {
     result.replaceChildren();
     const ahead = Boolean(summary.books_at);
     if (!stored) {
-      form.ok(`The file is good: ${ahead ? `on ${summary.day} it will` : "importing it will"} leave ${counts(summary)}. Nothing is stored yet.`);
-      const go = button(ahead ? `Keep it for ${summary.day}` : "Import it", { className: "", data: { action: "import" },
+      // A day ahead holds one file: keeping this one replaces a file kept for it before, another manager's too
+      // (the check said only what this file would do, and "Keep it" replaced theirs without a word: a review).
+      const before = ahead ? upcoming.find((d) => d.day === summary.day) : null;
+      const replaces = before
+        ? ` A schedule is already kept for ${summary.day} (${before.appointments} appointment${before.appointments === 1 ? "" : "s"}, kept ${when(before.staged_at, ctx.floor().timezone)} by ${before.staged_by}): keeping this one replaces it.`
+        : "";
+      form.ok(`The file is good: ${ahead ? `on ${summary.day} it will` : "importing it will"} leave ${counts(summary)}.${replaces} Nothing is stored yet.`);
+      const go = button(before ? `Replace the one kept for ${summary.day}` : ahead ? `Keep it for ${summary.day}` : "Import it", { className: "", data: { action: "import" },
         onClick: (e) => importChecked(e.currentTarget) });
       result.append(go);
     } else if (ahead) {
@@ -82,6 +88,7 @@ export function scheduleSection(ctx) {
       try {
         const body = await file.arrayBuffer();
         const summary = await send(body, type, date, true);
+        if (summary.books_at) await loadUpcoming(); // what is kept for that day now, to say it is replaced
         checked = { body, type, date, name: file.name };
         showSummary(summary, false);
       } catch (err) {

@@ -1,7 +1,8 @@
 """The manager's console while the floor and other managers move on under it, as a hostile review found it (each
 test failed before its fix): a late "Unblock" undid a block a tablet made meanwhile; an account or a kept schedule
 another manager removed first stayed listed, "Could not" said of what was done already; and a keyboard's focus fell to the top of the page when an action took
-its own button away (Unblock, Remove, Revoke, Withdraw)."""
+its own button away (Unblock, Remove, Revoke, Withdraw); a file checked for a day ahead was kept over the one
+another manager kept for it, without a word."""
 
 from __future__ import annotations
 
@@ -164,3 +165,29 @@ def test_keyboard_focus_stays_in_its_section_when_an_action_takes_its_button_awa
     page.keyboard.press("Enter")
     page.wait_for_selector("#staff-table tr[data-staff='amy']", state="detached", timeout=10_000)
     assert _focused(page) == "p#staff-message"
+
+
+def test_a_file_checked_for_a_day_ahead_says_it_replaces_the_one_another_manager_kept(
+    server: ManualClockServer, screens: Screens
+) -> None:
+    manager = _headers(server, MANAGER)
+    page, _ = _manager_page(server, screens)
+    page.wait_for_function(f"() => document.querySelector('#schedule-date').value === '{DAY}'", timeout=10_000)
+    # Another manager keeps tomorrow's schedule from their office while this page is open.
+    header = "external_id,time,provider,visit_type,patient_name\n"
+    theirs = header + "a-1,09:00,kim,follow,Ann Lee\na-2,09:30,kim,follow,Bo Chen\na-3,10:00,kim,follow,Cy Diaz\n"
+    kept = httpx.post(
+        f"{server.url}{API}/schedule?date={TOMORROW}",
+        content=theirs,
+        headers={**manager, "Content-Type": "text/csv"},
+        timeout=10,
+    )
+    assert kept.status_code == 202, kept.text
+    mine = header + "t-1,10:00,kim,follow,Tomorrow One\n"
+    page.fill("#schedule-date", str(TOMORROW))
+    page.set_input_files("#schedule-file", files=[{"name": "t.csv", "mimeType": "text/csv", "buffer": mine.encode()}])
+    page.click("#schedule-check")
+    page.wait_for_selector("#schedule-result button[data-action='import']", timeout=10_000)
+    said = page.locator("#schedule-upload [data-form-message]").inner_text()
+    assert "already kept" in said and "3 appointments" in said and "replaces" in said, said
+    assert page.locator("#schedule-result button[data-action='import']").inner_text().startswith("Replace")
