@@ -75,6 +75,7 @@ export function clearScreens() {
   $("provider-measures").tBodies[0].replaceChildren();
   $("learned-stages").tBodies[0].replaceChildren();
   $("learned-patients").tBodies[0].replaceChildren();
+  $("visits-table").tBodies[0].replaceChildren(); // patients' names: not left for the next sign-in
   $("alerts").replaceChildren();
   $("alerts-cleared-list").replaceChildren();
   $("alerts-cleared").hidden = true;

@@ -25,6 +25,7 @@ export function unselectVisit() {
   opener = null;
   moving = null;
   shownDetail = null;
+  shownTable = null;
 }
 
 // The now-line (and visits in progress) move as the clock runs; redraw when the line has moved a pixel.
@@ -328,8 +329,49 @@ export function renderTimeline() {
     `${plural(visits.length, "visit")} · ${count((v) => v.stage === "checked_out")} done · ` +
     `${count((v) => !ENDS.has(v.stage) && v.stage !== "scheduled")} in clinic · ` +
     `${late ? `${plural(late, "provider")} behind` : "everyone on time"}`;
+  renderVisitsTable();
   if (selectedVisit) renderVisitDetail();
 }
+
+// -- the visits as a table -------------------------------------------------------------------------------------
+// The bars take a pointer only: the table opens any visit's detail (and its move) from the keyboard, which
+// otherwise reached a visit only through an alert naming it (a review). Drawn again only when a row changes.
+
+let shownTable = null;
+
+function renderVisitsTable() {
+  if (!$("visits-table-details").open) return;
+  const order = new Map(state.providers.map((p, i) => [p.id, i]));
+  const visits = [...state.visits.values()].sort((a, b) =>
+    (order.get(a.provider) ?? order.size) - (order.get(b.provider) ?? order.size) ||
+    String(a.provider).localeCompare(String(b.provider)) || parseTime(a.start) - parseTime(b.start));
+  const rows = visits.map((v) => [v.id, v.patient_name, v.token || "", providerName(v.provider),
+    `${v.walk_in ? "walk-in " : ""}${hm(parseTime(v.start))}`,
+    `${STAGE_STATE[v.stage] || v.stage}${v.room ? ` · ${state.rooms.get(v.room)?.label || v.room}` : ""}`]);
+  const signature = JSON.stringify(rows);
+  if (signature === shownTable) return;
+  shownTable = signature;
+  const body = $("visits-table").tBodies[0];
+  const focused = body.contains(document.activeElement) ? document.activeElement.dataset.visit : null;
+  body.replaceChildren(...rows.map(([id, ...cells]) => {
+    const tr = el("tr");
+    tr.dataset.visit = id;
+    cells.forEach((text, i) => {
+      const cell = el(i === 0 ? "th" : "td", "", text);
+      if (i === 0) cell.scope = "row";
+      tr.append(cell);
+    });
+    const open = el("button", "small secondary", "Details");
+    open.type = "button";
+    open.dataset.visit = id;
+    open.setAttribute("aria-label", `Details of ${cells[0]}`);
+    open.addEventListener("click", () => showVisit(id, open));
+    tr.append(el("td", "", open));
+    return tr;
+  }));
+  if (focused) body.querySelector(`button[data-visit="${CSS.escape(focused)}"]`)?.focus();
+}
+$("visits-table-details").addEventListener("toggle", renderVisitsTable);
 
 // Details of a visit: point at it (the bars' titles) or tap it.
 $("timeline").addEventListener("click", (e) => {

@@ -2,7 +2,8 @@
 test failed before its fix): a late "Unblock" undid a block a tablet made meanwhile; an account or a kept schedule
 another manager removed first stayed listed, "Could not" said of what was done already; and a keyboard's focus fell to the top of the page when an action took
 its own button away (Unblock, Remove, Revoke, Withdraw); a file checked for a day ahead was kept over the one
-another manager kept for it, without a word."""
+another manager kept for it, without a word; and from the keyboard a visit's detail (and its move) could be opened
+only from an alert naming it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from playwright.sync_api import Page, WebSocketRoute
 
 from floor.clock import ManualClock
 from floor.core.access import Role
-from tests.browser.conftest import CLINIC, Screens, sign_in_page
+from tests.browser.conftest import CLINIC, Screens, serious_violations, sign_in_page
 from tests.support.in_process_server import ManualClockServer
 from tests.support.staff import PEOPLE, PIN, test_floors
 
@@ -191,3 +192,32 @@ def test_a_file_checked_for_a_day_ahead_says_it_replaces_the_one_another_manager
     said = page.locator("#schedule-upload [data-form-message]").inner_text()
     assert "already kept" in said and "3 appointments" in said and "replaces" in said, said
     assert page.locator("#schedule-result button[data-action='import']").inner_text().startswith("Replace")
+
+
+def test_a_manager_on_the_keyboard_opens_any_visit_and_moves_its_patient(
+    server: ManualClockServer, screens: Screens
+) -> None:
+    desk, manager = _headers(server, PEOPLE[Role.front_desk][0]), _headers(server, MANAGER)
+    visit = httpx.post(
+        f"{server.url}{API}/visits",
+        headers=desk,
+        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+        timeout=10,
+    ).json()["visit"]
+    page, _ = _manager_page(server, screens)
+    # No alert names her: the timeline's bars take a pointer only. The visits' table does it from the keyboard.
+    page.locator("summary", has_text="Visits as a table").focus()
+    page.keyboard.press("Enter")
+    details = page.get_by_role("button", name="Details of Ann Lee")
+    details.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#visit-detail:not([hidden])", timeout=10_000)
+    assert _focused(page) == "select#move-provider"
+    page.keyboard.press("Tab")
+    assert _focused(page) == "button#move-go"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#move-message", timeout=10_000)
+    assert "moved to" in page.locator("#move-message").inner_text()
+    board = httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()
+    assert next(v for v in board["visits"] if v["id"] == visit["id"])["provider"] != "kim"
+    assert serious_violations(page) == []
