@@ -425,7 +425,8 @@ function renderVisitDetail() {
   const shown = JSON.stringify([v.id, v.patient_name, v.version, facts, movable && state.providers.map((q) => q.id), moving]);
   if (shown === shownDetail && !box.hidden) return;
   shownDetail = shown;
-  const chosen = box.querySelector("#move-provider")?.value;
+  // The provider chosen for this visit's move (another visit's choice is not carried over).
+  const chosen = box.querySelector(`form[data-move-visit="${CSS.escape(v.id)}"] #move-provider`)?.value;
   const focused = box.contains(document.activeElement) ? document.activeElement.id : null;
   const head = el("div", "detail-head");
   head.append(el("h3", "", v.patient_name));
@@ -493,7 +494,14 @@ function moveForm(v, chosen) {
     option.value = p.id;
     select.append(option);
   }
-  if (chosen && [...select.options].some((o) => o.value === chosen)) select.value = chosen;
+  if (chosen !== undefined && ![...select.options].some((o) => o.value === chosen)) {
+    // The provider chosen has the patient now (moved there meanwhile, from a tablet): nothing is chosen, so Move
+    // never sends them to whichever provider comes first, the one they just left (a review).
+    const none = el("option", "", "Choose a provider");
+    none.value = "";
+    select.prepend(none);
+    select.value = "";
+  } else if (chosen) select.value = chosen;
   const pending = Boolean(moving?.pending); // one move at a time
   const go = el("button", "small", pending && moving.visit === v.id ? "Moving…" : "Move");
   go.type = "submit";
@@ -502,6 +510,12 @@ function moveForm(v, chosen) {
   form.append(label, " ", select, " ", go);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
+    if (!select.value) {
+      moving = { visit: v.id, pending: false, text: `${v.patient_name} is with ${providerName(v.provider)} now: choose a provider to move them to.`, error: true };
+      renderVisitDetail();
+      $("move-message")?.focus({ preventScroll: true });
+      return;
+    }
     move(v, select.value);
   });
   return form;

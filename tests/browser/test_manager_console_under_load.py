@@ -3,7 +3,8 @@ test failed before its fix): a late "Unblock" undid a block a tablet made meanwh
 another manager removed first stayed listed, "Could not" said of what was done already; and a keyboard's focus fell to the top of the page when an action took
 its own button away (Unblock, Remove, Revoke, Withdraw); a file checked for a day ahead was kept over the one
 another manager kept for it, without a word; and from the keyboard a visit's detail (and its move) could be opened
-only from an alert naming it."""
+only from an alert naming it; a patient a tablet moved to the provider the manager had chosen was moved back by Move
+to the one they had left (the list's first)."""
 
 from __future__ import annotations
 
@@ -221,3 +222,34 @@ def test_a_manager_on_the_keyboard_opens_any_visit_and_moves_its_patient(
     board = httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()
     assert next(v for v in board["visits"] if v["id"] == visit["id"])["provider"] != "kim"
     assert serious_violations(page) == []
+
+
+def test_a_patient_moved_meanwhile_to_the_provider_chosen_is_not_moved_back_by_the_move_button(
+    server: ManualClockServer, screens: Screens
+) -> None:
+    desk, manager = _headers(server, PEOPLE[Role.front_desk][0]), _headers(server, MANAGER)
+    visit = httpx.post(
+        f"{server.url}{API}/visits",
+        headers=desk,
+        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+        timeout=10,
+    ).json()["visit"]
+    page, _ = _manager_page(server, screens)
+    page.locator("summary", has_text="Visits as a table").click()
+    page.get_by_role("button", name="Details of Ann Lee").click()
+    page.select_option("#move-provider", "okafor")
+    # The front desk sends her to Dr. Okafor first; the detail follows (she is his now).
+    moved = httpx.post(
+        f"{server.url}{API}/visits/{visit['id']}/events",
+        headers=desk,
+        json={"type": "move", "provider": "okafor", "expected_version": visit["version"]},
+        timeout=10,
+    )
+    assert moved.status_code == 201, moved.text
+    page.wait_for_function(
+        "() => /Okafor/.test(document.querySelector('#visit-detail dl').textContent)", timeout=10_000
+    )
+    page.click("#move-go")
+    page.wait_for_timeout(500)
+    board = httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()
+    assert next(v for v in board["visits"] if v["id"] == visit["id"])["provider"] == "okafor"
