@@ -454,7 +454,9 @@ function renderVisitDetail() {
   }
   box.replaceChildren(...parts);
   box.hidden = false;
-  if (focused) box.querySelector(`#${CSS.escape(focused)}`)?.focus({ preventScroll: true });
+  // A control that is gone (the patient moved on, seen by the provider: no move now) hands the focus to Close, not
+  // to the page's top (a review).
+  if (focused) (box.querySelector(`#${CSS.escape(focused)}`) || close).focus({ preventScroll: true });
 }
 
 /** The visit whose detail is shown, and what opened it from elsewhere (Close goes back there). A move's outcome

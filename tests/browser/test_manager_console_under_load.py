@@ -4,7 +4,8 @@ another manager removed first stayed listed, "Could not" said of what was done a
 its own button away (Unblock, Remove, Revoke, Withdraw); a file checked for a day ahead was kept over the one
 another manager kept for it, without a word; and from the keyboard a visit's detail (and its move) could be opened
 only from an alert naming it; a patient a tablet moved to the provider the manager had chosen was moved back by Move
-to the one they had left (the list's first)."""
+to the one they had left (the list's first); and the focus fell to the page's top when a patient being moved was
+seen by their provider first (the move gone from the detail)."""
 
 from __future__ import annotations
 
@@ -253,3 +254,30 @@ def test_a_patient_moved_meanwhile_to_the_provider_chosen_is_not_moved_back_by_t
     page.wait_for_timeout(500)
     board = httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()
     assert next(v for v in board["visits"] if v["id"] == visit["id"])["provider"] == "okafor"
+
+
+def test_the_focus_stays_in_a_visits_detail_when_its_patient_moves_on_before_the_move(
+    server: ManualClockServer, screens: Screens
+) -> None:
+    desk, ma = _headers(server, PEOPLE[Role.front_desk][0]), _headers(server, MA)
+    provider = _headers(server, PEOPLE[Role.provider][0])
+    visit = httpx.post(
+        f"{server.url}{API}/visits",
+        headers=desk,
+        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+        timeout=10,
+    ).json()["visit"]
+    page, _ = _manager_page(server, screens)
+    page.locator("summary", has_text="Visits as a table").focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Details of Ann Lee").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#visit-detail:not([hidden])", timeout=10_000)
+    assert _focused(page) == "select#move-provider"
+    # Dr. Kim sees her before the manager chooses: she can no longer be moved, and the move goes from the detail.
+    steps = ((ma, {"type": "roomed", "room": "e1"}), (ma, {"type": "prep_done"}), (provider, {"type": "provider_in"}))
+    for who, body in steps:
+        answer = httpx.post(f"{server.url}{API}/visits/{visit['id']}/events", headers=who, json=body, timeout=10)
+        assert answer.status_code == 201, answer.text
+    page.wait_for_selector("#move-provider", state="detached", timeout=10_000)
+    assert _focused(page) == "button#visit-detail-close"
