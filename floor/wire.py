@@ -211,8 +211,11 @@ class ErrorBody(Struct, omit_defaults=True):
     room_state: str | None = None
     ready_rooms: list[str] | None = None
     version: int | None = None
-    #: A refused schedule import: every problem, each naming its CSV line or Bundle entry and the field.
+    #: A refused schedule import: every problem, each naming its CSV line or Bundle entry and the field (the first
+    #: 200 of a file with more, the last entry counting the rest).
     errors: list[Problem] | None = None
+    #: A refused schedule import: how many problems the file has in all.
+    error_count: int | None = None
 
 
 # -- live feed -----------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     except ScheduleRefused as refused:
         for p in refused.problems:
             print(f"{args.file}: {p.where}: {p.field + ': ' if p.field else ''}{p.message}", file=sys.stderr)
-        raise SystemExit(f"floor: {len(refused.problems)} problem(s); nothing was imported") from None
+        raise SystemExit(f"floor: {refused.count} problem(s); nothing was imported") from None
     except Refusal as refusal:
         raise SystemExit(f"floor: {refusal.message}") from None
     finally:

@@ -103,11 +103,13 @@ FHIR_FIELDS = {
 
 
 class ScheduleRefused(Exception):
-    """The file was refused whole; nothing was stored."""
+    """The file was refused whole; nothing was stored. `problems`: those listed (the first ones of a file with
+    very many); `count`: how many there are in all (default: those listed)."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], count: int | None = None) -> None:
         first = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        self.count = len(problems) if count is None else count
+        more = f" (and {self.count - 1} more)" if self.count > 1 else ""
         super().__init__(f"The schedule was not imported: {first.where}: {first.message}{more}")
         self.problems = problems
 

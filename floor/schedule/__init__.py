@@ -104,7 +104,8 @@ def read(body: bytes, kind: Format, clinic: Clinic, day: dt.date) -> list[Appoin
     if problems:
         # In file order: CSV lines, or Bundle entries (problems of the file as a whole first).
         raise ScheduleRefused(
-            _listed(sorted(problems, key=lambda p: p.line or (p.entry + 1 if p.entry is not None else 0)))
+            _listed(sorted(problems, key=lambda p: p.line or (p.entry + 1 if p.entry is not None else 0))),
+            len(problems),
         )
     return appointments
 

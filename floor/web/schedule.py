@@ -100,7 +100,7 @@ async def import_day(
             runtime, body, kind, date, who.person, who.device, who.role, floors.upcoming, check=check
         )
     except ScheduleRefused as refused:
-        body_ = ErrorBody("invalid", str(refused), errors=refused.problems)
+        body_ = ErrorBody("invalid", str(refused), errors=refused.problems, error_count=refused.count)
         return Response(body_, status_code=422, media_type="application/json")  # type: ignore[return-value]
     status = 202 if summary.books_at and not check else 200
     return Response(summary, status_code=status, media_type="application/json")

@@ -28,8 +28,11 @@ export function scheduleSection(ctx) {
 
   function showRefused(err) {
     const problems = err.body.errors || [];
+    // All of them, not those listed (a file with very many lists the first 200 and a line counting the rest).
+    const count = err.body.error_count ?? problems.length;
     result.replaceChildren();
-    form.fail(new ApiError(err.status, { message: `Refused: nothing was stored. ${problems.length ? `${problems.length} problem${problems.length === 1 ? "" : "s"} to fix, listed below; then check the file again.` : err.message}` }));
+    const listed = count > problems.length ? "the first ones listed below" : "listed below";
+    form.fail(new ApiError(err.status, { message: `Refused: nothing was stored. ${problems.length ? `${count} problem${count === 1 ? "" : "s"} to fix, ${listed}; then check the file again.` : err.message}` }));
     if (!problems.length) return;
     const list = el("ul", "problems");
     list.id = "schedule-problems";

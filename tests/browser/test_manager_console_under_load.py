@@ -5,7 +5,7 @@ its own button away (Unblock, Remove, Revoke, Withdraw); a file checked for a da
 another manager kept for it, without a word; and from the keyboard a visit's detail (and its move) could be opened
 only from an alert naming it; a patient a tablet moved to the provider the manager had chosen was moved back by Move
 to the one they had left (the list's first); and the focus fell to the page's top when a patient being moved was
-seen by their provider first (the move gone from the detail)."""
+seen by their provider first (the move gone from the detail); a file of 300 bad lines was "201 problems"."""
 
 from __future__ import annotations
 
@@ -281,3 +281,16 @@ def test_the_focus_stays_in_a_visits_detail_when_its_patient_moves_on_before_the
         assert answer.status_code == 201, answer.text
     page.wait_for_selector("#move-provider", state="detached", timeout=10_000)
     assert _focused(page) == "button#visit-detail-close"
+
+
+def test_a_file_with_more_bad_lines_than_are_listed_is_said_with_all_of_them(
+    server: ManualClockServer, screens: Screens
+) -> None:
+    page, _ = _manager_page(server, screens)
+    rows = "".join(f"t-{i},1:00 PM,kim,follow,Ann Lee\n" for i in range(300))  # 12-hour times: every line refused
+    csv = "external_id,time,provider,visit_type,patient_name\n" + rows
+    page.set_input_files("#schedule-file", files=[{"name": "t.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
+    page.click("#schedule-check")
+    page.wait_for_selector("#schedule-problems", timeout=10_000)
+    said = page.locator("#schedule-upload [data-form-message]").inner_text()
+    assert "300 problems to fix, the first ones listed below" in said, said

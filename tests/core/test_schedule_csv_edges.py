@@ -208,6 +208,16 @@ def test_a_file_with_thousands_of_bad_lines_lists_the_first_ones_and_counts_the_
     assert problems[-1].message.startswith(f"and {1000 - MAX_PROBLEMS_LISTED} more problems like these")
 
 
+def test_a_file_refused_for_more_problems_than_are_listed_counts_them_all() -> None:
+    """The refusal's sentence said "(and 200 more)" of a file with 1,000 bad lines, and the manager's console "201
+    problems to fix": the listed ones and the line counting the rest (a review of the console)."""
+    body = HEADER + b"".join(b"A%d,1:00 PM,kim,new,Ann Lee,,\n" % i for i in range(1000))
+    with pytest.raises(ScheduleRefused) as refused:
+        read(body, Format.csv, CLINIC, DAY)
+    assert refused.value.count == 1000
+    assert str(refused.value).endswith("(and 999 more)")
+
+
 def test_what_spreadsheets_write_is_named_or_taken() -> None:
     """Semicolons for commas (Excel where the decimal mark is a comma), 12-hour times, and stray empty cells past
     the header: six header messages, a message that did not say 24-hour, and a whole row refused (a review)."""
