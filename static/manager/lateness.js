@@ -21,6 +21,10 @@ function providerColour(index) {
   return palette[index % palette.length];
 }
 
+/** Behind by a minute or more, as it is said: under a minute reads "on time", as on the timeline's lane and the
+ *  wall (the legend said "Dr. Kim: 0 min late (worst 0)" of 0.3 minutes: a review). */
+const behind = (minutes) => Math.round(minutes) >= 1;
+
 function niceCeil(n) {
   for (const step of [10, 15, 20, 30, 45, 60, 90, 120, 180, 240]) if (n <= step) return step;
   return Math.ceil(n / 60) * 60;
@@ -88,14 +92,14 @@ export function renderLateness() {
       svg("title", {}, p.name)));
     const peak = series.reduce((best, pt) => (pt[1] > best[1] ? pt : best), [NaN, 0]);
     const current = lastPoint ? lastPoint[1] : 0;
-    summaries.push(`${p.name} ${current > 0 ? `${Math.round(current)} min late now` : "on time now"}` +
-      (peak[1] > 0 ? `, at most ${Math.round(peak[1])} min at ${hm(peak[0])}` : ""));
+    summaries.push(`${p.name} ${behind(current) ? `${Math.round(current)} min late now` : "on time now"}` +
+      (behind(peak[1]) ? `, at most ${Math.round(peak[1])} min at ${hm(peak[0])}` : ""));
     const li = el("li", "");
     li.dataset.provider = p.id;
     const swatch = el("span", "swatch line");
     swatch.style.background = colour;
     swatch.setAttribute("aria-hidden", "true");
-    li.append(swatch, `${p.name}: ${current > 0 ? `${Math.round(current)} min late` : "on time"}` + (peak[1] > 0 ? ` (worst ${Math.round(peak[1])})` : ""));
+    li.append(swatch, `${p.name}: ${behind(current) ? `${Math.round(current)} min late` : "on time"}` + (behind(peak[1]) ? ` (worst ${Math.round(peak[1])})` : ""));
     legend.push(li);
   });
 
@@ -108,7 +112,7 @@ export function renderLateness() {
     grid, thresholdLine, nowLine, lines));
   $("lateness-legend").replaceChildren(...legend);
   const worst = Math.max(0, ...points.flatMap((p) => Object.values(p.lateness).map(Number).filter(Number.isFinite)));
-  $("lateness-summary").textContent = worst > 0 ? `Worst today ${Math.round(worst)} min` : "No one has run late today";
+  $("lateness-summary").textContent = behind(worst) ? `Worst today ${Math.round(worst)} min` : "No one has run late today";
 
   // The same figures as a table.
   const table = $("lateness-table");

@@ -5,7 +5,8 @@ its own button away (Unblock, Remove, Revoke, Withdraw); a file checked for a da
 another manager kept for it, without a word; and from the keyboard a visit's detail (and its move) could be opened
 only from an alert naming it; a patient a tablet moved to the provider the manager had chosen was moved back by Move
 to the one they had left (the list's first); and the focus fell to the page's top when a patient being moved was
-seen by their provider first (the move gone from the detail); a file of 300 bad lines was "201 problems"."""
+seen by their provider first (the move gone from the detail); a file of 300 bad lines was "201 problems"; and a provider 0.3 minutes behind was "0 min late (worst 0)" on the
+lateness chart, "On time" on their lane."""
 
 from __future__ import annotations
 
@@ -294,3 +295,21 @@ def test_a_file_with_more_bad_lines_than_are_listed_is_said_with_all_of_them(
     page.wait_for_selector("#schedule-problems", timeout=10_000)
     said = page.locator("#schedule-upload [data-form-message]").inner_text()
     assert "300 problems to fix, the first ones listed below" in said, said
+
+
+def test_a_provider_under_a_minute_behind_reads_on_time_on_the_lateness_chart(
+    server: ManualClockServer, screens: Screens
+) -> None:
+    page = screens.open(f"{server.url}/manager.html", width=1280, height=900)
+    points = [
+        {"at": clinic_time("08:50").isoformat(), "lateness": {"kim": 0.4, "okafor": 0.0}},
+        {"at": clinic_time("09:00").isoformat(), "lateness": {"kim": 0.3, "okafor": 0.0}},
+    ]
+    history = {"day": str(DAY), "every_minutes": 10, "points": points}
+    page.route("**/lateness?*", lambda route: route.fulfill(json=history))
+    sign_in_page(page, MANAGER, PIN, device="manager-office")
+    page.wait_for_selector("#lateness-legend li[data-provider='kim']", timeout=15_000)
+    # As the timeline's lane says it ("On time" under a minute), never "0 min late".
+    assert page.locator("#lateness-legend li[data-provider='kim']").inner_text().endswith(": on time")
+    assert page.locator("#lateness-summary").inner_text() == "No one has run late today"
+    assert "0 min late" not in page.locator("#lateness-chart svg").get_attribute("aria-label")
