@@ -20,11 +20,29 @@ const TYPE_LABEL = {
   alert_acknowledged: "Alert acknowledged",
 };
 
-function what(e, zone) {
+/** How a trail names the day's visits, rooms and people: as the floor shows them ("XD2 · Ann Lee", "East 1",
+ *  "Ben Osei"), not by the server's ids alone (a person's trail listed "ma-ben", "room e1" and "v2dyrc2ecg76p": a
+ *  review); a person's and a visit's id stay beside their names, as the logs and exports give them. `board`: the
+ *  day's floor (today's live one, or a past day's as it closed); an id it does not know stays as it is. */
+function namer(board, staff) {
+  const visits = new Map((board.visits || []).map((v) => [v.id, v]));
+  const rooms = new Map((board.rooms || []).map((r) => [r.id, r.label]));
+  const people = new Map(staff.map((s) => [s.id, s.name]));
+  return {
+    visit: (id) => {
+      const v = visits.get(id);
+      return v ? `${v.token ? `${v.token} · ` : ""}${v.patient_name} (${id})` : id || "";
+    },
+    room: (id) => rooms.get(id) || id,
+    person: (id) => (people.get(id) ? `${people.get(id)} (${id})` : id),
+  };
+}
+
+function what(e, zone, names) {
   if (e.type === "visit_moved") return `Moved from ${providerName(e.previous_provider)} to ${providerName(e.provider)}`;
   const parts = [TYPE_LABEL[e.type] || e.type.replaceAll("_", " ")];
   if (e.undone) parts.push(`“${(STEP_LABEL[e.undone] || e.undone.replaceAll("_", " ")).toLowerCase()}”`);
-  if (e.room) parts.push(`room ${e.room}`);
+  if (e.room) parts.push(`room ${names.room(e.room)}`);
   if (e.reason) parts.push(`(${e.reason})`);
   if (e.start) parts.push(`for ${timeOf(e.start, zone)}`);
   if (e.provider) parts.push(`with ${providerName(e.provider)}`);
@@ -75,8 +93,22 @@ export function auditSection(ctx) {
     }
   }
 
-  function show(title, entries) {
+  /** The day's floor, to name what its trail holds: today's live one, else the day's as it closed. */
+  async function boardOf(day) {
+    const live = ctx.floor();
+    if (day === live.day) return { visits: [...live.visits.values()], rooms: [...live.rooms.values()] };
+    try {
+      return await ctx.api("GET", `/api/clinics/${encodeURIComponent(ctx.clinic())}/board?day=${day}`);
+    } catch {
+      return {}; // named by their ids, as the trail gives them
+    }
+  }
+
+  async function show(title, entries, day) {
     const zone = ctx.floor().timezone;
+    const here = namer(await boardOf(day), [...managed, ...(ctx.me() ? [ctx.me()] : [])]);
+    // A person's trail spans their clinics: another clinic's visits and rooms keep their ids.
+    const names = (e) => (e.clinic && e.clinic !== ctx.clinic() ? namer({}, managed) : here);
     const table = el("table", "grid-table left");
     table.id = "audit-table";
     table.append(el("caption", "", title));
@@ -89,7 +121,8 @@ export function auditSection(ctx) {
     }
     head.append(hr);
     const body = el("tbody");
-    body.append(...entries.map((e) => row([timeOf(e.at, zone), e.person, e.device, what(e, zone), e.visit || ""])));
+    body.append(...entries.map((e) => row([timeOf(e.at, zone), names(e).person(e.person), e.device, what(e, zone, names(e)),
+      names(e).visit(e.visit)])));
     table.append(head, body);
     const wrap = el("div", "table-wrap");
     wrap.tabIndex = 0;
@@ -112,7 +145,7 @@ export function auditSection(ctx) {
     await busy($("audit-visit").querySelector("button"), async () => {
       try {
         const trail = await ctx.api("GET", `/api/clinics/${encodeURIComponent(ctx.clinic())}/visits/${encodeURIComponent(select.value)}/audit?day=${day}`);
-        show(`Audit trail of ${label}, ${day}`, trail.entries || []);
+        await show(`Audit trail of ${label}, ${day}`, trail.entries || [], day);
       } catch (err) {
         visitForm.fail(err, "Could not read the visit’s trail.");
       }
@@ -150,7 +183,7 @@ export function auditSection(ctx) {
     await busy($("audit-person").querySelector("button"), async () => {
       try {
         const trail = await ctx.api("GET", `/api/staff/${encodeURIComponent(id)}/audit?day=${day}`);
-        show(`Everything ${label} did, ${day}`, trail.entries || []);
+        await show(`Everything ${label} did, ${day}`, trail.entries || [], day);
       } catch (err) {
         personForm.fail(err, "Could not read the person’s trail.");
       }

@@ -6,7 +6,7 @@ another manager kept for it, without a word; and from the keyboard a visit's det
 only from an alert naming it; a patient a tablet moved to the provider the manager had chosen was moved back by Move
 to the one they had left (the list's first); and the focus fell to the page's top when a patient being moved was
 seen by their provider first (the move gone from the detail); a file of 300 bad lines was "201 problems"; and a provider 0.3 minutes behind was "0 min late (worst 0)" on the
-lateness chart, "On time" on their lane."""
+lateness chart, "On time" on their lane; a person's trail named its patients, rooms and people by the server's ids only."""
 
 from __future__ import annotations
 
@@ -313,3 +313,27 @@ def test_a_provider_under_a_minute_behind_reads_on_time_on_the_lateness_chart(
     assert page.locator("#lateness-legend li[data-provider='kim']").inner_text().endswith(": on time")
     assert page.locator("#lateness-summary").inner_text() == "No one has run late today"
     assert "0 min late" not in page.locator("#lateness-chart svg").get_attribute("aria-label")
+
+
+def test_a_persons_trail_names_the_patients_and_rooms_as_the_floor_does(
+    server: ManualClockServer, screens: Screens
+) -> None:
+    desk, ma = _headers(server, PEOPLE[Role.front_desk][0]), _headers(server, MA)
+    visit = httpx.post(
+        f"{server.url}{API}/visits",
+        headers=desk,
+        json={"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True},
+        timeout=10,
+    ).json()["visit"]
+    roomed = httpx.post(
+        f"{server.url}{API}/visits/{visit['id']}/events", headers=ma, json={"type": "roomed", "room": "e1"}, timeout=10
+    )
+    assert roomed.status_code == 201, roomed.text
+    page, _ = _manager_page(server, screens)
+    page.fill("#audit-person-staff", MA)
+    page.click("#audit-person button[type=submit]")
+    page.wait_for_selector("#audit-table tbody tr", timeout=10_000)
+    cells = page.locator("#audit-table tbody tr").first.locator("th, td").all_inner_texts()
+    # Who, the room and the visit as the manager knows them, not by the server's ids alone ("ma-ben", "e1", "v7x…").
+    assert cells[1] == f"Ben Osei ({MA})" and "East 1" in cells[3], cells
+    assert cells[4] == f"{visit['token']} · Ann Lee ({visit['id']})", cells
