@@ -395,10 +395,19 @@ async def book_upcoming(runtime: ClinicRuntime, upcoming: Upcoming) -> None:
             await upcoming.remove(runtime.id, day)
 
 
-async def withdraw_upcoming(runtime: ClinicRuntime, upcoming: Upcoming, day: dt.date, actor: str, device: str) -> None:
+async def withdraw_upcoming(
+    runtime: ClinicRuntime,
+    upcoming: Upcoming,
+    day: dt.date,
+    actor: str,
+    device: str,
+    kept_at: dt.datetime | None = None,
+) -> None:
     """Forget the schedule kept for `day`, only while its day has not opened: once it has, the schedule is being
     booked or was (a withdrawal then was answered 204 while every visit was booked: a hostile review), and what
-    is on the floor is changed there, or by importing a corrected file for today."""
+    is on the floor is changed there, or by importing a corrected file for today. `kept_at`: when the file the
+    manager saw was kept (its `staged_at`); a file kept since, another manager's, is not withdrawn with it (a
+    late Withdraw took the newer file away: a review of the console)."""
     if day <= _today(runtime):
         raise Refusal(
             Why.illegal_step,
@@ -406,7 +415,21 @@ async def withdraw_upcoming(runtime: ClinicRuntime, upcoming: Upcoming, day: dt.
             "a corrected file for today.",
             field="date",
         )
-    if not await upcoming.remove(runtime.id, day):
+    if kept_at is None:
+        removed = await upcoming.remove(runtime.id, day)
+    else:
+        seen = await upcoming.get(runtime.id, day)
+        removed = seen is not None and seen.staged_at == kept_at and await upcoming.remove(runtime.id, day, only=seen)
+        now = None if removed else await upcoming.get(runtime.id, day)
+        if now is not None:
+            raise Refusal(
+                Why.stale_version,
+                f"The schedule kept for {day} changed since: it is now a file of {now.appointments} appointments "
+                f"kept at {runtime.clinic.local_text(now.staged_at)} by {now.staged_by}. Nothing was withdrawn; look "
+                "at it again first.",
+                field="kept_at",
+            )
+    if not removed:
         raise Refusal(Why.not_found, f"No schedule is waiting for {day} in {runtime.clinic.name}.", field="date")
     log.info("upcoming_schedule_withdrawn", clinic=runtime.id, day=str(day), actor=actor, device=device)
 

@@ -86,8 +86,9 @@ class Upcoming(ABC):
     async def get(self, clinic: str, day: dt.date) -> UpcomingSchedule | None: ...
 
     @abstractmethod
-    async def remove(self, clinic: str, day: dt.date) -> bool:
-        """Forget the day's schedule (booked, withdrawn or expired); whether there was one."""
+    async def remove(self, clinic: str, day: dt.date, only: UpcomingSchedule | None = None) -> bool:
+        """Forget the day's schedule (booked, withdrawn or expired); whether there was one. `only`: forget it only
+        if it is still that one (as a manager saw it), never a file that replaced it since."""
 
     @abstractmethod
     async def days(self, clinic: str) -> list[dt.date]:
@@ -222,21 +223,27 @@ class FileUpcoming(Upcoming):
     async def get(self, clinic: str, day: dt.date) -> UpcomingSchedule | None:
         if self.data_dir is None:
             return self._memory.get((clinic, day))
-        path = self._dir(clinic) / f"{day.isoformat()}.json"
+        return await asyncio.to_thread(self._read, self._dir(clinic) / f"{day.isoformat()}.json")
+
+    @staticmethod
+    def _read(path: Path) -> UpcomingSchedule | None:
         try:
-            data = await asyncio.to_thread(path.read_bytes)
+            return _decoder.decode(path.read_bytes())
         except FileNotFoundError:
             return None
-        return _decoder.decode(data)
 
-    async def remove(self, clinic: str, day: dt.date) -> bool:
+    async def remove(self, clinic: str, day: dt.date, only: UpcomingSchedule | None = None) -> bool:
         if self.data_dir is None:
+            if only is not None and self._memory.get((clinic, day)) != only:
+                return False
             return self._memory.pop((clinic, day), None) is not None
         path = self._dir(clinic) / f"{day.isoformat()}.json"
         asked = next(self._asked)  # a file sent before the removal and still being written is not put back after it
 
         def unlink() -> bool:
-            with self._placing:
+            with self._placing:  # files are renamed into place under it: what is read here is what is removed
+                if only is not None and self._read(path) != only:
+                    return False
                 self._done[path] = asked
                 try:
                     path.unlink()
@@ -251,6 +258,14 @@ class FileUpcoming(Upcoming):
             return sorted(d for c, d in self._memory if c == clinic)
         paths = await asyncio.to_thread(lambda: list(self._dir(clinic).glob("????-??-??.json")))
         return sorted(dt.date.fromisoformat(p.stem) for p in paths)
+
+
+#: Forget a day's schedule only if it is still the one given (its stored bytes): KEYS[1] the hash, ARGV the day and
+#: the schedule as encoded.
+_REMOVE_IF_SAME = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0
+"""
 
 
 class RedisUpcoming(Upcoming):
@@ -289,8 +304,12 @@ class RedisUpcoming(Upcoming):
         data = await self._call(lambda: self.redis.hget(self._key(clinic), day.isoformat()))
         return _decoder.decode(data) if data else None
 
-    async def remove(self, clinic: str, day: dt.date) -> bool:
-        return bool(await self._call(lambda: self.redis.hdel(self._key(clinic), day.isoformat())))
+    async def remove(self, clinic: str, day: dt.date, only: UpcomingSchedule | None = None) -> bool:
+        if only is None:
+            return bool(await self._call(lambda: self.redis.hdel(self._key(clinic), day.isoformat())))
+        # Compared and removed in one step on the server: a file put between a read and a removal stays.
+        args = (1, self._key(clinic), day.isoformat(), _encoder.encode(only))
+        return bool(await self._call(lambda: self.redis.eval(_REMOVE_IF_SAME, *args)))
 
     async def days(self, clinic: str) -> list[dt.date]:
         keys = await self._call(lambda: self.redis.hkeys(self._key(clinic)))

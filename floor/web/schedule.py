@@ -40,6 +40,14 @@ Date = Annotated[
     ),
 ]
 
+KeptAt = Annotated[
+    dt.datetime | None,
+    QueryParameter(
+        description="When the schedule to withdraw was kept (its `staged_at` as listed): a file kept since, "
+        "another one for the day, is not withdrawn (409 `stale_version`); without it, whatever is kept goes"
+    ),
+]
+
 Check = Annotated[
     bool, QueryParameter(description="true: only check the file and say what importing it would do; nothing is stored")
 ]
@@ -130,9 +138,13 @@ async def upcoming_days(runtime: NamedDependency[ClinicRuntime], floors: NamedDe
     opt={"act": Act.manage_schedule},
 )
 async def withdraw_day(
-    runtime: NamedDependency[ClinicRuntime], floors: NamedDependency[Floors], who: NamedDependency[Caller], date: Date
+    runtime: NamedDependency[ClinicRuntime],
+    floors: NamedDependency[Floors],
+    who: NamedDependency[Caller],
+    date: Date,
+    kept_at: KeptAt = None,
 ) -> None:
-    await withdraw_upcoming(runtime, floors.upcoming, date, who.person, who.device)
+    await withdraw_upcoming(runtime, floors.upcoming, date, who.person, who.device, kept_at)
 
 
 def schedule_router(floors: Floors) -> Router:

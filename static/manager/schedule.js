@@ -170,17 +170,19 @@ export function scheduleSection(ctx) {
       const tr = row([d.day, String(d.appointments), d.format === "fhir" ? "FHIR Bundle" : "CSV",
         `${when(d.staged_at, zone)} by ${d.staged_by}`,
         button("Withdraw", { className: "small danger", label: `Withdraw the schedule for ${d.day}`,
-          data: { action: "withdraw", day: d.day }, onClick: (e) => withdraw(d.day, e.currentTarget) })]);
+          data: { action: "withdraw", day: d.day }, onClick: (e) => withdraw(d, e.currentTarget) })]);
       tr.dataset.day = d.day;
       return tr;
     }));
   }
 
-  async function withdraw(day, node) {
+  /** Withdraw the file as its row showed it (`kept_at`): one another manager kept for the day since stays. */
+  async function withdraw(kept, node) {
+    const day = kept.day;
     if (!window.confirm(`Withdraw the schedule kept for ${day}? Nothing will be booked that day from it.`)) return;
     await busy(node, async () => {
       try {
-        await ctx.api("DELETE", `/api/clinics/${encodeURIComponent(ctx.clinic())}/schedule?date=${day}`);
+        await ctx.api("DELETE", `/api/clinics/${encodeURIComponent(ctx.clinic())}/schedule?date=${day}&kept_at=${encodeURIComponent(kept.staged_at)}`);
         sayUpcoming(`The schedule for ${day} is withdrawn.`);
         await loadUpcoming();
       } catch (err) {

@@ -6,7 +6,8 @@ another manager kept for it, without a word; and from the keyboard a visit's det
 only from an alert naming it; a patient a tablet moved to the provider the manager had chosen was moved back by Move
 to the one they had left (the list's first); and the focus fell to the page's top when a patient being moved was
 seen by their provider first (the move gone from the detail); a file of 300 bad lines was "201 problems"; and a provider 0.3 minutes behind was "0 min late (worst 0)" on the
-lateness chart, "On time" on their lane; a person's trail named its patients, rooms and people by the server's ids only."""
+lateness chart, "On time" on their lane; a person's trail named its patients, rooms and people by the server's ids only; a late Withdraw took away the file
+another manager kept for the day since."""
 
 from __future__ import annotations
 
@@ -44,8 +45,12 @@ def _headers(server: ManualClockServer, staff: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ManualClockServer]:
-    clock = ManualClock(clinic_time("09:00"))
+def clock() -> ManualClock:
+    return ManualClock(clinic_time("09:00"))
+
+
+@pytest.fixture
+def server(tmp_path: Path, clock: ManualClock) -> Iterator[ManualClockServer]:
     with ManualClockServer(test_floors(tmp_path, clock=clock, tick_seconds=3600)) as served:
         for role in Role:
             person, name = PEOPLE[role]
@@ -337,3 +342,33 @@ def test_a_persons_trail_names_the_patients_and_rooms_as_the_floor_does(
     # Who, the room and the visit as the manager knows them, not by the server's ids alone ("ma-ben", "e1", "v7x…").
     assert cells[1] == f"Ben Osei ({MA})" and "East 1" in cells[3], cells
     assert cells[4] == f"{visit['token']} · Ann Lee ({visit['id']})", cells
+
+
+def test_a_late_withdrawal_leaves_the_file_another_manager_kept_since(
+    server: ManualClockServer, screens: Screens, clock: ManualClock
+) -> None:
+    manager = _headers(server, MANAGER)
+    header = "external_id,time,provider,visit_type,patient_name\n"
+
+    def keep(rows: str) -> None:
+        answer = httpx.post(
+            f"{server.url}{API}/schedule?date={TOMORROW}",
+            content=header + rows,
+            headers={**manager, "Content-Type": "text/csv"},
+            timeout=10,
+        )
+        assert answer.status_code == 202, answer.text
+
+    keep("t-1,10:00,kim,follow,Tomorrow One\n")
+    page, _ = _manager_page(server, screens)
+    page.wait_for_selector(f"#upcoming-table tr[data-day='{TOMORROW}']", timeout=10_000)
+    clock.advance(minutes=5)
+    keep("a-1,09:00,kim,follow,Ann Lee\na-2,09:30,kim,follow,Bo Chen\n")  # another manager's, from their office
+    page.once("dialog", lambda d: d.accept())
+    page.click(f"#upcoming-table tr[data-day='{TOMORROW}'] button[data-action='withdraw']")
+    page.wait_for_function("() => !document.querySelector('#upcoming-message').hidden", timeout=10_000)
+    said = page.locator("#upcoming-message").inner_text()
+    kept = httpx.get(f"{server.url}{API}/schedule/upcoming", headers=manager, timeout=10).json()["days"]
+    assert [d["appointments"] for d in kept] == [2], said
+    assert "changed since" in said and "2 appointments" in said, said
+    page.wait_for_selector(f"#upcoming-table tr[data-day='{TOMORROW}'] td:text-is('2')", timeout=10_000)

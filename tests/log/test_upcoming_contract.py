@@ -68,6 +68,21 @@ async def test_kept_replaced_listed_and_removed_per_clinic(open_upcoming: Opener
     assert await again.days("hillside") == [dt.date(2026, 11, 24)]
 
 
+async def test_a_schedule_is_removed_only_as_it_was_seen(open_upcoming: Opener) -> None:
+    """A withdrawal goes with the file the manager saw: one replaced since (another manager's newer file) stays
+    (a late Withdraw took the newer file away: a review of the console)."""
+    kept = await open_upcoming()
+    await kept.put(schedule(24, b"first"))
+    seen = await kept.get("riverside", dt.date(2026, 11, 24))
+    await kept.put(schedule(24, b"second"))
+    assert not await kept.remove("riverside", dt.date(2026, 11, 24), only=seen)
+    assert await kept.get("riverside", dt.date(2026, 11, 24)) == schedule(24, b"second")
+    now = await (await open_upcoming()).get("riverside", dt.date(2026, 11, 24))
+    assert await kept.remove("riverside", dt.date(2026, 11, 24), only=now)
+    assert await kept.days("riverside") == []
+    assert not await kept.remove("riverside", dt.date(2026, 11, 24), only=now)
+
+
 async def test_the_clinic_file_each_day_ran_on_is_kept_replaced_per_day_and_forgotten_with_old_days(
     open_upcoming: Opener,
 ) -> None:

@@ -10,6 +10,7 @@ import datetime as dt
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import quote
 
 import msgspec
 import pytest
@@ -120,6 +121,30 @@ def test_a_kept_schedule_can_be_withdrawn(tmp_path: Path) -> None:
         _wait_for(lambda: client.get("/api/clinics/riverside/board", headers=manager).json()["day"] == str(TOMORROW))
         time.sleep(0.2)  # a few ticks of the new day
         assert _visits(client, manager) == {}
+
+
+def test_a_withdrawal_goes_with_the_file_seen_and_leaves_one_kept_since(tmp_path: Path) -> None:
+    """A manager withdraws the file their page listed; another manager kept a newer one for the day meanwhile: it
+    stays, and the refusal says what is kept now (a late Withdraw took the newer file away: a review of the
+    console)."""
+    clock = ManualClock(EVENING)
+    floors, client = _serve(tmp_path, clock)
+    with client:
+        manager = sign_in(client, floors, Role.manager)
+        assert client.post(URL, content=_tomorrows_csv(), headers={**manager, **CSV}).status_code == 202
+        listed = client.get("/api/clinics/riverside/schedule/upcoming", headers=manager).json()["days"]
+        seen = listed[0]["staged_at"]
+        clock.set(EVENING + dt.timedelta(minutes=5))
+        one = b"external_id,time,provider,visit_type,patient_name\nX-1,10:00,kim,follow,Ann Lee\n"
+        assert client.post(URL, content=one, headers={**manager, **CSV}).status_code == 202
+        late = client.delete(f"{URL}&kept_at={quote(seen)}", headers=manager)
+        assert late.status_code == 409, late.text
+        assert late.json()["error"] == "stale_version" and late.json()["field"] == "kept_at"
+        assert "changed since" in late.json()["message"] and "1 appointments" in late.json()["message"]
+        now = client.get("/api/clinics/riverside/schedule/upcoming", headers=manager).json()["days"]
+        assert [d["appointments"] for d in now] == [1]
+        assert client.delete(f"{URL}&kept_at={quote(now[0]['staged_at'])}", headers=manager).status_code == 204
+        assert client.get("/api/clinics/riverside/schedule/upcoming", headers=manager).json()["days"] == []
 
 
 def test_a_kept_schedule_survives_a_restart_and_a_server_starting_on_the_day_books_it(tmp_path: Path) -> None:
