@@ -1,13 +1,12 @@
 """The manager's console while the floor and other managers move on under it, as a hostile review found it (each
-test failed before its fix): a late "Unblock" undid a block a tablet made meanwhile; an account or a kept schedule
-another manager removed first stayed listed, "Could not" said of what was done already; and a keyboard's focus fell to the top of the page when an action took
-its own button away (Unblock, Remove, Revoke, Withdraw); a file checked for a day ahead was kept over the one
-another manager kept for it, without a word; and from the keyboard a visit's detail (and its move) could be opened
-only from an alert naming it; a patient a tablet moved to the provider the manager had chosen was moved back by Move
-to the one they had left (the list's first); and the focus fell to the page's top when a patient being moved was
-seen by their provider first (the move gone from the detail); a file of 300 bad lines was "201 problems"; and a provider 0.3 minutes behind was "0 min late (worst 0)" on the
-lateness chart, "On time" on their lane; a person's trail named its patients, rooms and people by the server's ids only; a late Withdraw took away the file
-another manager kept for the day since."""
+test failed before its fix): a late "Unblock" undid a block a tablet made meanwhile, and a late "Withdraw" a file
+another manager kept since; an account or a kept schedule another manager removed first stayed listed, "Could not"
+said of what was done already; a file checked for a day ahead was kept over another manager's without a word; a
+patient a tablet moved to the provider the manager had chosen was moved back by Move to the one they had left; a
+file of 300 bad lines was "201 problems"; a provider 0.3 minutes behind was "0 min late (worst 0)" on the lateness
+chart, "On time" on their lane; a person's trail named patients, rooms and people by the server's ids only; and from
+the keyboard a visit's detail opened only from an alert naming it, and the focus fell to the page's top when an
+action took its own button away (Unblock, Remove, Revoke, Withdraw, a patient seen before their move)."""
 
 from __future__ import annotations
 
