@@ -438,7 +438,9 @@ function renderVisitDetail() {
     select(null, null);
     renderVisitDetail();
     scheduleRender("timeline");
-    (back?.isConnected ? back : $("timeline-title")).focus();
+    // Back to what opened it; the visits table's row for it if the table was drawn again meanwhile.
+    const row = $("visits-table-details").open ? $("visits-table").querySelector(`button[data-visit="${CSS.escape(v.id)}"]`) : null;
+    (back?.isConnected ? back : row || $("timeline-title")).focus();
   });
   head.append(close);
   const list = el("dl", "facts");

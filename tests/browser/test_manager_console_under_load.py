@@ -371,3 +371,21 @@ def test_a_late_withdrawal_leaves_the_file_another_manager_kept_since(
     assert [d["appointments"] for d in kept] == [2], said
     assert "changed since" in said and "2 appointments" in said, said
     page.wait_for_selector(f"#upcoming-table tr[data-day='{TOMORROW}'] td:text-is('2')", timeout=10_000)
+
+
+def test_closing_a_visit_opened_from_the_table_goes_back_to_its_row_though_the_table_changed(
+    server: ManualClockServer, screens: Screens
+) -> None:
+    desk = _headers(server, PEOPLE[Role.front_desk][0])
+    book = {"provider": "kim", "visit_type": "follow", "walk_in": True}
+    httpx.post(f"{server.url}{API}/visits", headers=desk, json={"patient_name": "Ann Lee", **book}, timeout=10)
+    page, _ = _manager_page(server, screens)
+    page.locator("summary", has_text="Visits as a table").click()
+    page.get_by_role("button", name="Details of Ann Lee").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#visit-detail:not([hidden])", timeout=10_000)
+    # Another walk-in comes: the table is drawn again, its buttons new.
+    httpx.post(f"{server.url}{API}/visits", headers=desk, json={"patient_name": "Bo Chen", **book}, timeout=10)
+    page.wait_for_selector("#visits-table button[aria-label='Details of Bo Chen']", timeout=10_000)
+    page.click("#visit-detail-close")
+    assert page.evaluate("() => document.activeElement.getAttribute('aria-label')") == "Details of Ann Lee"
