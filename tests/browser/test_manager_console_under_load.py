@@ -6,7 +6,8 @@ patient a tablet moved to the provider the manager had chosen was moved back by 
 file of 300 bad lines was "201 problems"; a provider 0.3 minutes behind was "0 min late (worst 0)" on the lateness
 chart, "On time" on their lane; a person's trail named patients, rooms and people by the server's ids only; and from
 the keyboard a visit's detail opened only from an alert naming it, and the focus fell to the page's top when an
-action took its own button away (Unblock, Remove, Revoke, Withdraw, a patient seen before their move)."""
+action took its own button away (Unblock, Remove, Revoke, Withdraw, a patient seen before their move, a detail's
+Close after its table was drawn again)."""
 
 from __future__ import annotations
 
