@@ -25,7 +25,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from floor.close_codes import openapi_text
 from floor.floors import Floors
 from floor.log.base import LogCorrupt, LogUnavailable
-from floor.web.auth import Guarding
+from floor.web.auth import Guarding, from_our_pages
 from floor.web.body import FloorRequest
 from floor.web.errors import HANDLERS
 from floor.web.export import export_router
@@ -249,6 +249,7 @@ def create_app(
         ],
         lifespan=[lifespan],
         middleware=[request_context],
+        guards=[from_our_pages],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,
         request_class=FloorRequest,

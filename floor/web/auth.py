@@ -55,7 +55,7 @@ class Guarding:
     write_burst: int = 30
     public_rate: float = 5.0
     public_burst: int = 60
-    #: Origins (scheme://host[:port]) allowed to open sockets besides the server's own.
+    #: Origins (scheme://host[:port]) whose pages may open sockets and send writes, besides the server's own.
     allowed_origins: frozenset[str] = frozenset()
     writes: Throttle = field(init=False)
     public: Throttle = field(init=False)
@@ -65,8 +65,8 @@ class Guarding:
         self.public = Throttle(self.public_rate, self.public_burst)
 
     def origin_allowed(self, origin: str | None, host: str | None) -> bool:
-        """Browsers send Origin on a socket handshake; a page from another site may not open our feeds.
-        Clients that are not browsers send none and are judged by their token alone."""
+        """Browsers send Origin on a socket handshake and a write; a page from another site may not open our feeds
+        nor write (`from_our_pages`). Clients that are not browsers send none and are judged by their token alone."""
         if origin is None:
             return True
         if origin in self.allowed_origins:
@@ -155,6 +155,21 @@ async def allowed(connection: ASGIConnection, handler: BaseRouteHandler) -> None
     why = refusal(caller, does)
     if why is not None:
         raise PermissionDeniedException(why)
+
+
+async def from_our_pages(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """The app's first guard: a write sent by a page of another site is refused (403), before it is read or counted.
+    Browsers send `Origin` with every POST, PUT and DELETE, and a page of any site may post here without asking
+    first (a form, or fetch in no-cors mode with a text/plain body): its wrong PINs counted against the clinic's
+    own address, making every tablet there wait, and its pairings took the address's (a hostile review). The rule
+    is the live socket's (`Guarding.origin_allowed`); clients that are not browsers send no Origin."""
+    if connection.scope.get("method") not in WRITES:
+        return
+    if not _guarding(connection).origin_allowed(connection.headers.get("origin"), connection.headers.get("host")):
+        raise PermissionDeniedException(
+            "A page of another site may not send this: only Floor's own pages (or an origin listed in "
+            "FLOOR_ALLOWED_ORIGINS) may."
+        )
 
 
 def client_address(connection: ASGIConnection) -> str:

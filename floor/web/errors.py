@@ -162,7 +162,8 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
         401: "No valid sign-in: the `Authorization: Bearer` token is missing, expired, signed out or revoked. "
         "From sign-in: a wrong staff id or PIN, or (with Retry-After) too many wrong tries for the id or the "
         "address; one answer whether the id exists or not.",
-        403: "Signed in, but your role may not do this (the message says who may).",
+        403: "Signed in, but your role may not do this (the message says who may); or, for any write, sent by a page "
+        "of another site (its Origin is neither this server's nor listed in FLOOR_ALLOWED_ORIGINS).",
         413: "The body is larger than this route takes (a schedule file: 4 MiB); the message says what to send.",
         429: "Too many requests from this sign-in or address; retry after Retry-After seconds.",
         404: "Unknown clinic, visit, room or provider.",

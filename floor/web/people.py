@@ -47,7 +47,7 @@ WAITING = ResponseSpec(
 @post(
     "/sign-in",
     summary="Sign in on a tablet: a bearer token for this device, valid for a shift",
-    responses=errors(400, 401, 429),
+    responses=errors(400, 401, 403, 429),
     security=[{}],
 )
 async def sign_in(request: Request, floors: FloorsDep, data: JSONBody[SignIn]) -> Response[SignedIn]:
@@ -60,7 +60,7 @@ async def sign_in(request: Request, floors: FloorsDep, data: JSONBody[SignIn]) -
 @post(
     "/displays/pairings",
     summary="A new wall display asks for a pairing code to show",
-    responses=errors(429),
+    responses=errors(403, 429),
     security=[{}],
 )
 async def start_pairing(request: Request, floors: FloorsDep) -> Response[PairingStarted]:
@@ -84,7 +84,7 @@ async def start_pairing(request: Request, floors: FloorsDep) -> Response[Pairing
 @post(
     "/displays/pairings/claim",
     summary="The display collects its token once a manager entered its code",
-    responses={**errors(400, 404, 429), 202: WAITING},
+    responses={**errors(400, 403, 404, 429), 202: WAITING},
     status_code=200,
     security=[{}],
 )

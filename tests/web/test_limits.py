@@ -308,6 +308,53 @@ def test_a_socket_from_our_own_origin_a_listed_one_or_no_browser_is_accepted(tmp
                 assert json.loads(ws.receive_text(timeout=5))["kind"] == "snapshot", headers
 
 
+def test_a_write_from_a_page_of_another_site_is_refused_and_spends_nothing(tmp_path) -> None:
+    """A page of any site a clinic's browser opens may post to Floor without asking first (a form, or fetch in
+    no-cors mode with a text/plain body), and the body was read as JSON whatever its type: every wrong PIN it sent
+    counted against the clinic's own address (20 make every tablet there wait to sign in, but those with a device
+    key) and its pairings took the address's ten (no wall there could get a code). A hostile review of
+    break-ins."""
+    with serving(tmp_path, Guarding()) as (client, floors):
+        person = add_person(client, floors, Role.front_desk)
+        desk = bearer(token(client, floors, Role.front_desk))
+        before = seq(floors)
+        for origin in ("https://evil.example", "null", "http://testserver.local.evil.example"):
+            for content_type in ("text/plain;charset=UTF-8", "application/x-www-form-urlencoded"):
+                for secret in ("0000", PIN):
+                    body = json.dumps({"staff": person, "secret": secret, "device": "t1"})
+                    answer = client.post(
+                        "/api/sign-in", content=body, headers={"Origin": origin, "Content-Type": content_type}
+                    )
+                    assert (answer.status_code, answer.json()["error"]) == (403, "forbidden"), answer.text
+                    assert "token" not in answer.json()
+            assert client.post("/api/displays/pairings", headers={"Origin": origin}).status_code == 403
+            assert client.post(f"{API}/visits", json=WALK_IN, headers={"Origin": origin, **desk}).status_code == 403
+        assert failures(client, floors, person) == 0
+        assert seq(floors) == before
+        # Not a pairing was started for the address: its ten are all still there.
+        for _ in range(10):
+            assert client.post("/api/displays/pairings").status_code == 201
+
+
+def test_a_write_from_our_own_pages_a_listed_origin_or_no_browser_goes_through(tmp_path) -> None:
+    guarding = Guarding(allowed_origins=frozenset({"https://floor.clinic.example"}))
+    with serving(tmp_path, guarding) as (client, floors):
+        person = add_person(client, floors, Role.front_desk)
+        # Our own host under either scheme (behind a TLS proxy the page is https and the server sees plain http),
+        # a listed origin, and clients that are not browsers (they send no Origin).
+        for headers in (
+            {"Origin": SAME_ORIGIN},
+            {"Origin": "https://testserver.local"},
+            {"Origin": "https://floor.clinic.example"},
+            {},
+        ):
+            signed = client.post("/api/sign-in", json={"staff": person, "secret": PIN, "device": "t1"}, headers=headers)
+            assert signed.status_code == 201, (headers, signed.text)
+            desk = bearer(signed.json()["token"])
+            assert client.post(f"{API}/visits", json=WALK_IN, headers={**headers, **desk}).status_code == 201
+            assert client.post("/api/sign-out", headers={**headers, **desk}).status_code == 204
+
+
 def test_no_cors_headers_are_ever_sent(tmp_path) -> None:
     with serving(tmp_path, Guarding()) as (client, floors):
         desk = bearer(token(client, floors, Role.front_desk))
@@ -326,6 +373,7 @@ def test_no_cors_headers_are_ever_sent(tmp_path) -> None:
             client.options("/api/sign-in", headers={**origin, "Access-Control-Request-Method": "POST"}),
             client.post("/api/displays/pairings", headers=origin),
         ]
-        assert [a.status_code for a in answers][:2] == [200, 201]
+        # A read is answered (a page of another site cannot read it without CORS); a write is refused.
+        assert [a.status_code for a in answers][:2] == [200, 403]
         for answer in answers:
             assert not [h for h in answer.headers if h.lower().startswith("access-control-")], answer.headers

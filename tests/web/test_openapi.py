@@ -86,6 +86,20 @@ def test_every_write_a_sign_in_makes_documents_the_throttle(spec: dict) -> None:
     assert checked >= 10  # every tap, staff, display and schedule write
 
 
+def test_every_write_documents_the_refusal_of_another_sites_page(spec: dict) -> None:
+    # floor/web/auth.py's from_our_pages refuses every write a page of another site sends (its Origin): 403.
+    from floor.web.auth import WRITES
+
+    writes = {
+        f"{method.upper()} {path}": operation["responses"]
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if method.upper() in WRITES
+    }
+    assert [w for w, responses in writes.items() if "403" not in responses] == []
+    assert "another site" in writes["POST /api/sign-in"]["403"]["description"]
+
+
 def test_the_schema_documents_the_live_feed_and_its_messages(spec: dict) -> None:
     text = spec["info"]["description"]
     for words in (
