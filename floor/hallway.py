@@ -27,6 +27,7 @@ from floor.core.ids import ALPHABET
 from floor.core.journey import Stage
 from floor.core.presence import Presence, ProviderPresenceView
 from floor.core.rooms import RoomState
+from floor.core.text import names_any
 
 
 class HallwayVisit(Struct):
@@ -48,7 +49,7 @@ class HallwayRoom(Struct):
     visit: str | None = None  # the token of the visit in it
     #: A blocked room: why, as the staff member who blocked it wrote it (the wall shows it; the manager's
     #: block form says so, for staff not to write a patient's name there, and one naming a patient of the
-    #: day is refused: `Floor._mark`). "" otherwise.
+    #: day is refused: `Floor._mark`, or left off the wall when that patient is booked later). "" otherwise.
     reason: str = ""
 
 
@@ -178,9 +179,13 @@ class Hallway:
 
     @staticmethod
     def room(r: Room, floor: Floor) -> HallwayRoom:
-        return HallwayRoom(
-            r.id, r.label, r.zone, r.state, r.since, floor.token(r.visit) if r.visit else None, r.reason or ""
-        )
+        # A reason is checked against the patients booked when the room was blocked (`Floor._mark`); one booked
+        # since, or a reason stored before that rule, is kept off the wall here: no wall shows it while it names
+        # one of the day's patients (staff still read it).
+        reason = r.reason or ""
+        if reason and floor.names_a_patient(reason):
+            reason = ""
+        return HallwayRoom(r.id, r.label, r.zone, r.state, r.since, floor.token(r.visit) if r.visit else None, reason)
 
     def alert(self, a: Alert, floor: Floor) -> HallwayAlert:
         return HallwayAlert(
@@ -201,6 +206,19 @@ class Hallway:
         return [
             HallwayDelay(self._initials.get(p, "?"), lateness, recovers, self._names.get(p, ""), away)
             for p, lateness, recovers, away in delays
+        ]
+
+    @staticmethod
+    def _naming(v: Visit, touched: list[Room], floor: Floor, zone: str | None) -> list[Room]:
+        """The blocked rooms (of `zone`, not among `touched`) whose reason names the visit's patient."""
+        sent = {r.id for r in touched}
+        return [
+            r
+            for r in floor.rooms.values()
+            if r.reason
+            and r.id not in sent
+            and (zone is None or r.zone == zone)
+            and names_any(r.reason, [v.patient_name])
         ]
 
     def presence(self, p: ProviderPresenceView) -> HallwayPresence:
@@ -247,4 +265,8 @@ class Hallway:
             alert = self.alert(touched.alert, floor)
         presence = self.presence(touched.presence) if touched.presence else None
         rooms = [self.room(r, floor) for r in touched.rooms if zone is None or r.zone == zone]
+        if touched.visit is not None and (held := self._naming(touched.visit, touched.rooms, floor, zone)):
+            # A patient booked (or renamed) whom a blocked room's reason names: the walls that show it are sent the
+            # room again, without it.
+            rooms += [self.room(r, floor) for r in held]
         return HallwayUpdate(seq, at, visit, rooms, alert, presence, gone, mark)

@@ -60,3 +60,42 @@ def test_a_room_blocked_with_a_patients_name_in_its_reason_does_not_show_the_nam
         assert "Ann Lee" not in received, "the wall display was sent the patient's name in the room's reason"
     else:
         assert blocked.status_code == 422 and blocked.json().get("field") == "reason", blocked.text
+
+
+def test_a_patient_booked_after_a_room_was_blocked_with_their_name_is_not_named_on_the_wall(tmp_path) -> None:
+    """A reason is checked when the room is blocked, against the patients booked then: "Held for Orla Brennagh's
+    family" for a walk-in the family called ahead about was taken, and once Orla was booked every wall went on
+    showing her name beside the room, and a wall starting later was sent it too (a hostile review of break-ins)."""
+    floors = test_floors(tmp_path, clock=ManualClock(MORNING), tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        manager = sign_in(client, floors, Role.manager)
+        pairing = client.post("/api/displays/pairings").json()
+        paired = client.post("/api/displays", json={"code": pairing["code"], "clinic": CLINIC.id}, headers=manager)
+        assert paired.status_code == 201, paired.text
+        token = client.post("/api/displays/pairings/claim", json={"claim": pairing["claim"]}).json()["token"]
+        blocked = client.post(
+            f"/api/clinics/{CLINIC.id}/rooms/e2/events",
+            json={"type": "blocked", "reason": "Held for Orla Brennagh's family"},
+            headers=manager,
+        )
+        assert blocked.status_code == 201, blocked.text  # nobody of that name is booked yet
+        with client.websocket_connect(f"/api/clinics/{CLINIC.id}/live") as wall:
+            wall.send_text(json.dumps({"type": "auth", "token": token}))
+            wall.receive_text(timeout=5)  # the snapshot, from before she was booked
+            booked = client.post(
+                f"/api/clinics/{CLINIC.id}/visits",
+                json={"patient_name": "Orla Brennagh", "provider": "kim", "visit_type": "follow", "walk_in": True},
+                headers=manager,
+            )
+            assert booked.status_code == 201, booked.text
+            updates = [json.loads(f) for f in _drain(wall) if json.loads(f)["kind"] == "update"]
+        with client.websocket_connect(f"/api/clinics/{CLINIC.id}/live") as late:  # a wall starting now
+            late.send_text(json.dumps({"type": "auth", "token": token}))
+            snapshot = late.receive_text(timeout=5)
+        staff_board = client.get(f"/api/clinics/{CLINIC.id}/board", headers=manager).json()
+    assert "Brennagh" not in snapshot
+    # The booking's update takes the reason off the walls that showed it (the room, still blocked, without it).
+    rooms = [r for u in updates for r in u["rooms"] if r["id"] == "e2"]
+    assert [(r["state"], r["reason"]) for r in rooms] == [("blocked", "")]
+    # Staff still read why the room is held.
+    assert next(r for r in staff_board["rooms"] if r["id"] == "e2")["reason"] == "Held for Orla Brennagh's family"
