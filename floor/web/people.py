@@ -149,7 +149,8 @@ async def _yours(floors: Floors, who: Caller, staff: str) -> None:
     if member is not None and not within(clinics_of(member.clinics), who.clinics):
         raise Refusal(
             Why.forbidden,
-            f"{staff} works in clinics you do not manage; a manager of {', '.join(clinics_of(member.clinics))} can.",
+            # Not which: the other clinics are for their managers to know.
+            f"{staff} works in clinics you do not manage; a manager of theirs can.",
         )
 
 
@@ -172,6 +173,10 @@ def _new_clinics(floors: Floors, who: Caller, asked: list[str] | None) -> tuple[
             )
         return who.clinics
     clinics = tuple(dict.fromkeys(asked))
+    # Refused first for a clinic that is not the manager's, whether the server runs it or not: which other clinics
+    # it runs is for a manager of them (a hostile review). A manager of every clinic is told which there are.
+    if not within(clinics, who.clinics):
+        raise Refusal(Why.forbidden, "You can give a new account only clinics you manage yourself.")
     unknown = [c for c in clinics if c != ALL_CLINICS and c not in floors.runtimes]
     if unknown:
         raise Refusal(
@@ -179,8 +184,6 @@ def _new_clinics(floors: Floors, who: Caller, asked: list[str] | None) -> tuple[
             f"No clinic {unknown[0]!r} on this server (clinics: {', '.join(sorted(floors.runtimes))}).",
             field="clinics",
         )
-    if not within(clinics, who.clinics):
-        raise Refusal(Why.forbidden, "You can give a new account only clinics you manage yourself.")
     return clinics
 
 
@@ -300,8 +303,8 @@ async def list_displays(floors: FloorsDep, who: Who) -> list[Display]:
     opt={"act": Act.manage_displays},
 )
 async def pair_display(floors: FloorsDep, who: Who, data: JSONBody[PairDisplay]) -> Response[Display]:
+    _your_clinic(who, data.clinic)  # before asking whether the server runs it (`_new_clinics`)
     runtime = floors.get(data.clinic)
-    _your_clinic(who, runtime.id)
     zones = sorted({r.zone for r in runtime.clinic.rooms})
     if data.zone is not None and data.zone not in zones:
         raise Refusal(

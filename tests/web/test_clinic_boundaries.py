@@ -189,3 +189,35 @@ def test_floor_staff_add_and_clinics_set_an_accounts_clinics(tmp_path: Path, mon
     assert f"{RIVERSIDE},{LAKESIDE}" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="needs --clinic"):
         main(["staff", "clinics", "--id", "ana", "--data-dir", data])
+
+
+def test_a_manager_of_one_clinic_is_not_told_which_other_clinics_the_server_runs(tmp_path: Path) -> None:
+    """Pairing a wall or adding an account for a clinic id that is not the manager's: one answer whether the server
+    runs it or not, as every route under /api/clinics gives. An id the server does not run was answered 404 or 422
+    listing every clinic on the server, and one it runs 403, to a manager of another clinic (a hostile review of
+    break-ins)."""
+    floors = _floors(tmp_path, EmbeddedDirectory(tmp_path / "directory.json"))
+    with TestClient(create_app(floors)) as client:
+        boss = sign_in(client, floors, Role.manager)  # of every clinic
+        lake = _member(client, boss, "mgr-lake", Role.manager, [LAKESIDE])
+        answers = {}
+        for clinic in (RIVERSIDE, "no-such-clinic"):
+            code = client.post("/api/displays/pairings").json()["code"]
+            paired = client.post("/api/displays", json={"code": code, "clinic": clinic}, headers=lake)
+            body = {"id": f"desk-{clinic[:6]}", "name": "Pat Staff", "role": "front_desk", "secret": PIN}
+            added = client.post("/api/staff", json={**body, "clinics": [clinic]}, headers=lake)
+            answers[clinic] = [(a.status_code, a.json()["error"]) for a in (paired, added)]
+            if clinic != RIVERSIDE:
+                assert RIVERSIDE not in paired.text + added.text
+        assert answers[RIVERSIDE] == answers["no-such-clinic"] == [(403, "forbidden")] * 2
+        # Nor which clinics a member of another clinic works in.
+        _member(client, boss, "desk-river", Role.front_desk, [RIVERSIDE])
+        for refused in (
+            client.post("/api/staff/desk-river/unlock", headers=lake),
+            client.delete("/api/staff/desk-river", headers=lake),
+        ):
+            assert refused.status_code == 403 and RIVERSIDE not in refused.text, refused.text
+        # A manager of every clinic is told which there are.
+        code = client.post("/api/displays/pairings").json()["code"]
+        unknown = client.post("/api/displays", json={"code": code, "clinic": "no-such-clinic"}, headers=boss)
+        assert unknown.status_code == 404 and RIVERSIDE in unknown.text and LAKESIDE in unknown.text
