@@ -130,19 +130,27 @@ def _size(message: Mapping[str, Any]) -> int:
     return len(text) if len(text) > MAX_MESSAGE else len(text.encode())
 
 
+def _another_clinic(who: Caller, clinic: str) -> Refused | None:
+    """The refusal of a screen watching a clinic not its own, whether the server runs it or not (as over HTTP: a
+    member of one clinic told "no such clinic" for an id the server does not run could list the others: a hostile
+    review)."""
+    if who.kind == "display":
+        return Refused(CLOSE_FORBIDDEN, "this display is paired with another clinic") if who.clinic != clinic else None
+    return (
+        None if in_clinic(who.clinics, clinic) else Refused(CLOSE_FORBIDDEN, "you are not on the staff of this clinic")
+    )
+
+
 def _audience(who: Caller, runtime: ClinicRuntime, opt: Mapping[str, Any]) -> str:
     """Who this screen is, if it may watch: `opt` is what the socket declares (its act, and `displays`)."""
-    clinic = runtime.id
+    if who.kind == "display" and not opt.get("displays"):
+        raise Refused(CLOSE_FORBIDDEN, "a wall display may not watch this feed")
+    if (refused := _another_clinic(who, runtime.id)) is not None:
+        raise refused
     if who.kind == "display":
-        if not opt.get("displays"):
-            raise Refused(CLOSE_FORBIDDEN, "a wall display may not watch this feed")
-        if who.clinic != clinic:
-            raise Refused(CLOSE_FORBIDDEN, "this display is paired with another clinic")
         if who.zone is not None and who.zone not in runtime.hallway.zones:
             raise Refused(CLOSE_FORBIDDEN, "this display's zone is no longer in the clinic: pair it again")
         return display_audience(who.zone)
-    if not in_clinic(who.clinics, clinic):
-        raise Refused(CLOSE_FORBIDDEN, "you are not on the staff of this clinic")
     why = refusal(who, opt["act"])  # what the socket declares it does, as floor.core.access says
     if why is not None:
         raise Refused(CLOSE_FORBIDDEN, why[:120])
@@ -279,7 +287,9 @@ async def _live(socket: LiveSocket, floors: Floors, guarding: Guarding, clinic: 
             raise Refused(CLOSE_UNAUTHENTICATED, "sign-in ended (expired, signed out or revoked): sign in again")
         runtime = floors.runtimes.get(clinic)
         if runtime is None:
-            raise Refused(CLOSE_UNKNOWN_CLINIC, f"no clinic {clinic[:40]!r} on this server")
+            raise _another_clinic(who, clinic) or Refused(
+                CLOSE_UNKNOWN_CLINIC, f"no clinic {clinic[:40]!r} on this server"
+            )
         audience = _audience(who, runtime, opt)
     except Refused as refused:
         await socket.close(refused.code, refused.reason)

@@ -17,7 +17,7 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 from structlog.testing import capture_logs
 
-from floor.close_codes import CLOSE_FORBIDDEN
+from floor.close_codes import CLOSE_FORBIDDEN, CLOSE_UNKNOWN_CLINIC
 from floor.config import demo_clinic_path
 from floor.core.access import Role
 from floor.directory.base import Directory
@@ -221,3 +221,24 @@ def test_a_manager_of_one_clinic_is_not_told_which_other_clinics_the_server_runs
         code = client.post("/api/displays/pairings").json()["code"]
         unknown = client.post("/api/displays", json={"code": code, "clinic": "no-such-clinic"}, headers=boss)
         assert unknown.status_code == 404 and RIVERSIDE in unknown.text and LAKESIDE in unknown.text
+
+
+def test_staff_of_one_clinic_are_not_told_by_the_socket_which_other_clinics_the_server_runs(tmp_path: Path) -> None:
+    """The live socket answers another clinic's id as HTTP does (403, 4403), whether the server runs it or not: it
+    closed 4404 "no clinic on this server" for an id it does not run and 4403 for one it does, so any signed-in
+    member of one clinic could list the others (a hostile review of break-ins)."""
+    floors = _floors(tmp_path, EmbeddedDirectory(tmp_path / "directory.json"))
+    with TestClient(create_app(floors)) as client:
+        boss = sign_in(client, floors, Role.manager)  # of every clinic
+        desk = _member(client, boss, "desk-lake", Role.front_desk, [LAKESIDE])
+        pairing = client.post("/api/displays/pairings").json()
+        paired = client.post("/api/displays", json={"code": pairing["code"], "clinic": LAKESIDE}, headers=boss)
+        assert paired.status_code == 201, paired.text
+        token = client.post("/api/displays/pairings/claim", json={"claim": pairing["claim"]}).json()["token"]
+        wall = {"Authorization": f"Bearer {token}"}
+        for who in (desk, wall):
+            closes = {c: _socket_closes(client, c, who) for c in (RIVERSIDE, "no-such-clinic")}
+            assert closes == {RIVERSIDE: CLOSE_FORBIDDEN, "no-such-clinic": CLOSE_FORBIDDEN}
+            assert client.get("/api/clinics/no-such-clinic/board", headers=desk).status_code == 403
+        # Staff of every clinic are told there is no such clinic.
+        assert _socket_closes(client, "no-such-clinic", boss) == CLOSE_UNKNOWN_CLINIC
