@@ -102,7 +102,10 @@ SESSION_RECHECK_SECONDS = 60.0
 #: (anyone may ask for a code: without a cap, the directory would grow with every request).
 PAIRINGS_PER_ADDRESS = 10
 PAIRINGS_IN_ALL = 1000
-PAIRING_LIMITS = PairingLimits(PAIRINGS_PER_ADDRESS, PAIRINGS_IN_ALL)
+#: And from one IPv6 /64, whose 2^64 addresses one host can take (as sign-ins: floor.directory.base.network_of),
+#: yet every wall of a clinic's network shares: ten times an address's.
+PAIRINGS_PER_NETWORK = 10 * PAIRINGS_PER_ADDRESS
+PAIRING_LIMITS = PairingLimits(PAIRINGS_PER_ADDRESS, PAIRINGS_IN_ALL, PAIRINGS_PER_NETWORK)
 
 
 def linked_provider(member: StaffMember) -> str | None:
@@ -503,7 +506,8 @@ class Sessions:
         for _ in attempts("no free pairing code", PAIRING_CODE_TRIES):
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
             claim = _token()
-            pairing = Pairing(code, token_hash(claim), now + self.pairing_term, address=address)
+            network = network_of(address) if address is not None else None
+            pairing = Pairing(code, token_hash(claim), now + self.pairing_term, address=address, network=network)
             if await self.directory.add_pairing(pairing, now, self.pairing_limits):
                 return PairingStarted(code, claim, pairing.expires_at, int(self.pairing_term.total_seconds()))
         raise AssertionError("unreachable: attempts() gives up")

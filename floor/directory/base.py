@@ -73,13 +73,17 @@ class Pairing(Struct, frozen=True):
     display: str | None = None
     #: The client address that asked for it (pending pairings are capped per address).
     address: str | None = None
+    #: Its IPv6 /64 (`network_of`), capped too: one host can take any of the network's addresses.
+    network: str | None = None
 
 
 class PairingLimits(Struct, frozen=True):
-    """Pending (live, not yet collected) pairings allowed at once from one address and in all."""
+    """Pending (live, not yet collected) pairings allowed at once from one address, one IPv6 /64 (None: no cap
+    of its own) and in all."""
 
     per_address: int
     in_all: int
+    per_network: int | None = None
 
 
 class TooManyPairings(Exception):

@@ -310,6 +310,12 @@ class EmbeddedDirectory(Directory):
                 and sum(p.address == pairing.address for p in live.values()) >= limits.per_address
             ):
                 raise TooManyPairings(from_address=True)
+            if (
+                pairing.network is not None
+                and limits.per_network is not None
+                and sum(p.network == pairing.network for p in live.values()) >= limits.per_network
+            ):
+                raise TooManyPairings(from_address=True)
         if pairing.code in live:
             return False
         live[pairing.code] = pairing

@@ -47,17 +47,19 @@ return 1
 """
 
 #: The claim is written only with its pairing: a refused code must not take the display's claim. Pending codes
-#: are kept in a sorted set for all (KEYS[3]) and one per address (KEYS[4]), scored by when they expire by the
-#: caller's clock (ARGV[4] now, ARGV[5] expiry, ms), to cap them (ARGV[6] per address, ARGV[7] in all):
-#: -1 the address's cap, -2 the cap in all.
+#: are kept in a sorted set for all (KEYS[3]), one per address (KEYS[4]) and one per IPv6 /64 (KEYS[5]), scored by
+#: when they expire by the caller's clock (ARGV[4] now, ARGV[5] expiry, ms), to cap them (ARGV[6] per address,
+#: ARGV[7] in all, ARGV[8] per network): -1 the address's or its network's cap, -2 the cap in all.
 _ADD_PAIRING = """
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', ARGV[4])
 if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[7]) then return -2 end
 if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[6]) then return -1 end
+if redis.call('ZCARD', KEYS[5]) >= tonumber(ARGV[8]) then return -1 end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3]) then return 0 end
 redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3])
-for _, key in ipairs({KEYS[3], KEYS[4]}) do
+for _, key in ipairs({KEYS[3], KEYS[4], KEYS[5]}) do
   redis.call('ZADD', key, ARGV[5], ARGV[2])
   if redis.call('PTTL', key) < tonumber(ARGV[3]) then redis.call('PEXPIRE', key, ARGV[3]) end
 end
@@ -354,6 +356,11 @@ class RedisDirectory(Directory):
     async def add_pairing(self, pairing: Pairing, now: dt.datetime, limits: PairingLimits | None = None) -> bool:
         unlimited = 2**31
         per_address = limits.per_address if limits is not None and pairing.address is not None else unlimited
+        per_network = (
+            limits.per_network
+            if limits is not None and limits.per_network is not None and pairing.network is not None
+            else unlimited
+        )
         added = int(
             await self._do(
                 self._scripts["add_pairing"](
@@ -362,6 +369,7 @@ class RedisDirectory(Directory):
                         self._key("claim", pairing.claim_hash),
                         self._key("pairings"),
                         self._key("pairings-from", pairing.address or ""),
+                        self._key("pairings-from-network", pairing.network or ""),
                     ],
                     args=[
                         msgspec.json.encode(pairing),
@@ -371,6 +379,7 @@ class RedisDirectory(Directory):
                         _ms(pairing.expires_at),
                         per_address,
                         limits.in_all if limits is not None else unlimited,
+                        per_network,
                     ],
                 )
             )
@@ -405,5 +414,6 @@ class RedisDirectory(Directory):
         pipe = self._r.pipeline(transaction=True)
         pipe.zrem(self._key("pairings"), pairing.code)
         pipe.zrem(self._key("pairings-from", pairing.address or ""), pairing.code)
+        pipe.zrem(self._key("pairings-from-network", pairing.network or ""), pairing.code)
         await self._do(pipe.execute())
         return removed > 0  # DEL is atomic: of two servers collecting one token, only one removes it

@@ -141,9 +141,14 @@ def pairing(
     claim: str | None = None,
     address: str | None = None,
     at: dt.datetime | None = None,
+    network: str | None = None,
 ) -> Pairing:
     return Pairing(
-        code=code, claim_hash=token_hash(claim or uuid.uuid4().hex), expires_at=(at or now()) + lasts, address=address
+        code=code,
+        claim_hash=token_hash(claim or uuid.uuid4().hex),
+        expires_at=(at or now()) + lasts,
+        address=address,
+        network=network,
     )
 
 
@@ -602,6 +607,22 @@ async def test_pending_pairings_are_capped_per_address_and_in_all(directory: Dir
     # A collected pairing no longer counts.
     assert await directory.end_pairing(await directory.pairing("100001", now()))  # type: ignore[arg-type]
     assert await directory.add_pairing(pairing("100008", address=here), now(), limits) is True
+
+
+async def test_pending_pairings_are_capped_per_ipv6_network(directory: Directory) -> None:
+    limits = PairingLimits(per_address=2, in_all=10, per_network=3)
+    net = "2001:db8::/64"
+    for n in range(1, 4):
+        assert await directory.add_pairing(pairing(f"70000{n}", address=f"2001:db8::{n}", network=net), now(), limits)
+    with pytest.raises(TooManyPairings) as refused:
+        await directory.add_pairing(pairing("700004", address="2001:db8::4", network=net), now(), limits)
+    assert refused.value.from_address is True
+    assert await directory.pairing("700004", now()) is None
+    other = "2001:db8:0:1::/64"
+    assert await directory.add_pairing(pairing("700005", address="2001:db8:0:1::1", network=other), now(), limits)
+    # A collected pairing no longer counts against its network.
+    assert await directory.end_pairing(await directory.pairing("700001", now()))  # type: ignore[arg-type]
+    assert await directory.add_pairing(pairing("700006", address="2001:db8::6", network=net), now(), limits)
 
 
 async def test_expired_pairings_do_not_count_against_the_caps(directory: Directory) -> None:

@@ -182,6 +182,25 @@ def test_displays_waiting_for_a_code_are_capped_per_address_and_in_all(tmp_path)
         assert client.post("/api/displays/pairings", headers=elsewhere).status_code == 201
 
 
+def test_one_ipv6_network_cannot_take_every_code_on_the_server(tmp_path) -> None:
+    """One host on an IPv6 network can take any of its 2^64 addresses: the cap per address held it to nothing, and
+    it took the server's every code (1,000 in all), so no new wall of any clinic could get one (a hostile review of
+    break-ins; sign-ins were held per /64 already). Its /64 has a cap of its own, ten times an address's, as
+    sign-in's; a clinic's walls each on their own address still get theirs."""
+    with serving(tmp_path, Guarding(public_rate=1000, public_burst=10_000)) as (client, floors):
+        floors.sessions.pairing_limits = PairingLimits(per_address=2, in_all=50, per_network=20)
+        taken = [
+            client.post("/api/displays/pairings", headers={"X-Test-Address": f"2001:db8::{n:x}"}).status_code
+            for n in range(1, 51)
+        ]
+        assert taken.count(201) == 20 and set(taken) == {201, 429}
+        refused = client.post("/api/displays/pairings", headers={"X-Test-Address": "2001:db8::ffff"})
+        assert "from this address" in refused.json()["message"]
+        # Another network, and IPv4 walls, still get codes.
+        for address in ("2001:db8:0:1::1", "10.0.0.7"):
+            assert client.post("/api/displays/pairings", headers={"X-Test-Address": address}).status_code == 201
+
+
 # -- sizes -----------------------------------------------------------------------------------------------
 
 
