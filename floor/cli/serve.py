@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import structlog
 import uvicorn
@@ -83,8 +83,38 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
         _load_before_serving(floors, [c.id for c in clinics])
     say(f"Floor: starting {', '.join(c.id for c in clinics)} on http://{settings.host}:{settings.port} ({where})")
     if settings.trusted_proxies:
-        say(f"Floor: client addresses from X-Forwarded-For of {', '.join(settings.trusted_proxies)} only")
+        if "*" in settings.trusted_proxies:
+            say("Floor: client addresses from X-Forwarded-For's last address (every peer taken for a proxy)")
+        else:
+            say(f"Floor: client addresses from X-Forwarded-For of {', '.join(settings.trusted_proxies)} only")
     serve_until_stopped(uvicorn_server(floors, settings), settings)
+
+
+class NearestProxy:
+    """`--trusted-proxies '*'` (every peer is a proxy, as behind a platform's load balancer whose addresses are not
+    known): the client is the last address in X-Forwarded-For, the one the proxy in front of Floor wrote (replacing
+    the header or appending to it). uvicorn's own `*` took the first address, which a client behind a proxy that
+    appends writes itself: each wrong PIN under an address of its own, and no per-address limit held (a hostile
+    review of break-ins). Floor reads no scheme from the proxy (X-Forwarded-Proto): nothing it does depends on it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            forwarded = [v for name, v in scope["headers"] if name.lower() == b"x-forwarded-for"]
+            last = b",".join(forwarded).decode("latin-1").rsplit(",", 1)[-1].strip() if forwarded else ""
+            if last:
+                scope = {**scope, "client": (_host_of(last), 0)}
+        await self.app(scope, receive, send)
+
+
+def _host_of(forwarded: str) -> str:
+    """An X-Forwarded-For entry's address: `[v6]:port` and `v4:port` without their port."""
+    if forwarded.startswith("["):
+        return forwarded[1:].partition("]")[0]
+    host, colon, port = forwarded.partition(":")
+    return host if colon and port.isdigit() and ":" not in port else forwarded
 
 
 #: Connections the kernel may hold for the server before it accepts them (capped by `net.core.somaxconn`, 4096
@@ -106,14 +136,19 @@ def uvicorn_server(
     from floor.web.frames import FloorHttpProtocol, FloorSocketProtocol, LimitedHttpProtocol
 
     trusted_proxies = list(settings.trusted_proxies)
+    app = create_app(
+        floors,
+        background=background or [],
+        guarding=Guarding(allowed_origins=settings.allowed_origins),
+        demo_pairing_clinic=demo_pairing_clinic,
+        cannot_start=_cannot_start,
+    )
+    if "*" in trusted_proxies:
+        # uvicorn's `*` takes X-Forwarded-For's first address, which a client writes itself behind a proxy that
+        # appends to it; Floor's takes the last, the one the proxy in front of it wrote (NearestProxy).
+        app, trusted_proxies = NearestProxy(app), []
     config = uvicorn.Config(
-        create_app(
-            floors,
-            background=background or [],
-            guarding=Guarding(allowed_origins=settings.allowed_origins),
-            demo_pairing_clinic=demo_pairing_clinic,
-            cannot_start=_cannot_start,
-        ),
+        app,
         host=settings.host,
         port=settings.port,
         # uvicorn's websockets-sansio protocol, letting the live feed write each update's frame once for all

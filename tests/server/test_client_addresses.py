@@ -73,3 +73,35 @@ def test_a_trusted_proxy_names_the_client(tmp_path: Path) -> None:
     # Each wrong PIN came from its own client: none waits, and the right PIN from another gets in.
     assert [a.status_code for a in signing] == [401] * ADDRESS_LOCKOUT.free + [201]
     assert not [a for a in signing if "Retry-After" in a.headers]
+
+
+def test_every_peer_a_proxy_takes_the_address_the_nearest_proxy_wrote(tmp_path: Path) -> None:
+    """`--trusted-proxies '*'` (or FORWARDED_ALLOW_IPS=*, as platforms behind a load balancer set it) took the first
+    address of X-Forwarded-For, which a client writes itself where the load balancer appends to it (most do): each
+    wrong PIN under an address of its own, no address ever waited (a hostile review of break-ins). The client is the
+    last address, the one the proxy in front of Floor wrote."""
+    server = ServerProcess(tmp_path / "data", tmp_path / "server.log", "--trusted-proxies", "*")
+    server.add_staff(DESK, Role.front_desk)
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            # One client, 192.0.2.50, each try under another address of its own making, the balancer's appended.
+            tries = [(f"nobody-{i}", "1111") for i in range(ADDRESS_LOCKOUT.free)] + [(DESK, PIN)]
+            signing = [
+                http.post(
+                    "/api/sign-in",
+                    json={"staff": staff, "secret": secret, "device": "tablet"},
+                    headers={"X-Forwarded-For": f"198.51.100.{i}, 192.0.2.50"},
+                )
+                for i, (staff, secret) in enumerate(tries)
+            ]
+            # Clients behind a proxy that writes the header itself each have their own allowance.
+            spread = [
+                http.post("/api/displays/pairings", headers={"X-Forwarded-For": f"203.0.113.{i}"})
+                for i in range(PAIRINGS_PER_ADDRESS + 2)
+            ]
+    finally:
+        server.stop()
+    assert [a.status_code for a in signing] == [401] * len(signing)
+    assert int(signing[-1].headers["Retry-After"]) > 0
+    assert [a.status_code for a in spread] == [201] * (PAIRINGS_PER_ADDRESS + 2)
