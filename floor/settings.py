@@ -68,7 +68,9 @@ def read(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> S
     replicas = flag.get("redis_replicas")
     return Settings(
         log_level=flag.get("log_level") or default.log_level,
-        data_dir=flag.get("data_dir") or environ.get("FLOOR_DATA_DIR", DATA_DIR),
+        # Set but empty is not set, as for every variable (an empty $FLOOR_DATA_DIR served from the working
+        # directory: its log, lock and staff directory in / under systemd; an ops review).
+        data_dir=flag.get("data_dir") or environ.get("FLOOR_DATA_DIR") or DATA_DIR,
         # --redis, else $FLOOR_REDIS_URL, else $REDIS_URL: one URL, or several comma-separated (any node that
         # answers at start will do; floor/redis_client.py `connect`).
         redis_url=flag.get("redis") or environ.get("FLOOR_REDIS_URL") or environ.get("REDIS_URL") or None,
@@ -81,11 +83,11 @@ def read(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> S
         trusted_proxies=tuple(flag.get("trusted_proxies") or ()),
         retention_days=flag["retention_days"] if flag.get("retention_days") is not None else default.retention_days,
         allowed_origins=frozenset(o.strip() for o in environ.get("FLOOR_ALLOWED_ORIGINS", "").split(",") if o.strip()),
-        ws=environ.get("FLOOR_WS", default.ws),
+        ws=environ.get("FLOOR_WS") or default.ws,
         # Off: a per-socket zlib pass and ~40 KB of compressor state per screen, for messages of a few hundred
         # bytes; FLOOR_WS_DEFLATE=1 turns it on where bandwidth costs more than the server's CPU and memory.
         ws_deflate=environ.get("FLOOR_WS_DEFLATE") == "1",
-        loop=environ.get("FLOOR_LOOP", default.loop),
+        loop=environ.get("FLOOR_LOOP") or default.loop,
         clock_start=flag.get("clock_start"),
         clock_speed=flag["clock_speed"] if flag.get("clock_speed") is not None else default.clock_speed,
         clock_origin=flag.get("clock_origin"),

@@ -136,3 +136,12 @@ def test_a_server_is_built_with_the_settings_retention(tmp_path) -> None:
 
     floors = bootstrap.build_floors([demo_clinic()], Settings(data_dir=str(tmp_path), retention_days=30))
     assert floors.retention_days == 30 and isinstance(floors.log, EmbeddedLog)
+
+
+def test_a_setting_set_empty_in_the_environment_is_its_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `Environment=FLOOR_DATA_DIR=` in a unit file, or `FLOOR_DATA_DIR=${DATA:-}` in a script: the server wrote
+    # its log, its lock and the staff directory into its working directory (/ under systemd).
+    for name in ("FLOOR_DATA_DIR", "FLOOR_WS", "FLOOR_LOOP"):
+        monkeypatch.setenv(name, "")
+    settings = settings_of("serve")
+    assert (settings.data_dir, settings.ws, settings.loop) == ("floor-data", "frames", "uvloop")
