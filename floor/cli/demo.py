@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import datetime as dt
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Coroutine
@@ -14,7 +13,7 @@ from typing import TypeVar
 
 from floor.bootstrap import embedded_floors
 from floor.cli.common import say
-from floor.cli.serve import serve_until_stopped, uvicorn_server
+from floor.cli.serve import port_free, serve_until_stopped, uvicorn_server
 from floor.clock import Clock, ScaledClock
 from floor.config import Clinic, demo_clinic_path, load_clinics
 from floor.floors import Floors
@@ -60,7 +59,7 @@ def _play(
     host, port = settings.host, settings.port
     # Before the banner: with the port taken, it printed where to go and its PINs, then stopped (a newcomer opened
     # the printed address and reached the other program).
-    _port_free(host, port)
+    port_free(host, port, "floor demo: cannot serve")
     floors = embedded_floors(clinics, data_dir, demo_clock)
     # Heartbeats, delays and reviews as often in clinic time as on a real day.
     floors.tick_seconds = max(0.5, floors.tick_seconds / args.speed)
@@ -108,21 +107,6 @@ async def _with_directory(floors: Floors, job: Coroutine[None, None, T]) -> T:
         return await job
     finally:
         await floors.sessions.directory.close()
-
-
-def _port_free(host: str, port: int) -> None:
-    """Ends the command with one line when `host:port` cannot be served (taken by another program, or an address
-    this machine has not), as the server itself would only once the banner was out."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds it
-            probe.bind(infos[0][4])
-    except OSError as e:
-        raise SystemExit(
-            f"floor demo: cannot serve on {host}:{port}: {e.strerror or e} (another program may be using it: "
-            "try --port with another number)"
-        ) from None
 
 
 def _demo_clock(clinic: Clinic, speed: float, start: dt.time | None, clock: Clock) -> ScaledClock:

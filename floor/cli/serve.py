@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -65,6 +66,9 @@ def add(s: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     clinics = load_clinics(list(settings.clinic_files))
+    # Before anything is loaded or locked: with the port taken, the server said it was starting on it, loaded its
+    # clinics, then left uvicorn's bind error and exited 3 (an ops review).
+    port_free(settings.host, settings.port, "floor: cannot start: cannot serve")
     redis_url = settings.redis_url
     floors = bootstrap.build_floors(clinics, settings, bootstrap.clock(settings))
     # A fast clock needs reviews and heartbeats as often in clinic time as a real one.
@@ -176,6 +180,21 @@ def uvicorn_server(
         backlog=BACKLOG,
     )
     return uvicorn.Server(config)
+
+
+def port_free(host: str, port: int, cannot: str) -> None:
+    """Ends the command with one line (`cannot` on {host}:{port}: why, and what to do) when `host:port` cannot be
+    served: taken by another program, an address this machine has not, a port under 1024 without the right."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds it
+            probe.bind(infos[0][4])
+    except OSError as e:
+        raise SystemExit(
+            f"{cannot} on {host}:{port}: {e.strerror or e} (another program may be using it: stop it, or give "
+            "--port another number)"
+        ) from None
 
 
 def _cannot_start(error: Exception) -> NoReturn:
