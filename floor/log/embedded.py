@@ -187,6 +187,8 @@ class _Failure:
 
     sentence: str
     wanted: int
+    #: The day file the write was for: the disk takes writes again only where it failed (None: at start).
+    file: Path | None = None
 
 
 class EmbeddedLog(EventLog):
@@ -352,7 +354,7 @@ class EmbeddedLog(EventLog):
                     handle.close()
                     raise
             except OSError as e:
-                raise self._failed(c, "could not open the log", e, 0) from e
+                raise self._failed(c, "could not open the log", e, 0, path) from e
             if c.day == event.day and size != c.size:  # opened again (after a failed write): as this server left it?
                 handle.close()
                 raise self._replaced(c, path)
@@ -381,7 +383,7 @@ class EmbeddedLog(EventLog):
                     error=cut.strerror or str(cut),
                     then="no append until the file is cut back",
                 )
-            raise self._failed(c, "could not write the log", e, len(data)) from e
+            raise self._failed(c, "could not write the log", e, len(data), path) from e
         self._failure = None
         c.size += len(data)
         c.last_seq = records[-1].event.seq
@@ -401,7 +403,7 @@ class EmbeddedLog(EventLog):
         except FileNotFoundError:
             size = None
         except OSError as e:
-            raise self._failed(c, "could not read the log", e, 0) from e
+            raise self._failed(c, "could not read the log", e, 0, path) from e
         if size != c.size:
             raise self._replaced(c, path)
 
@@ -423,7 +425,7 @@ class EmbeddedLog(EventLog):
         )
         return LogUnavailable(REPLACED_TAP)
 
-    def _failed(self, c: _Clinic, what: str, e: OSError, wanted: int) -> LogUnavailable:
+    def _failed(self, c: _Clinic, what: str, e: OSError, wanted: int, file: Path) -> LogUnavailable:
         """Remember the failure for /readyz, and the answer for the tap (503 with Retry-After)."""
         why = e.strerror or str(e)
         full = e.errno in (errno.ENOSPC, errno.EDQUOT)
@@ -432,7 +434,7 @@ class EmbeddedLog(EventLog):
             if full
             else f"the embedded log could not write ({why}): taps are refused until a write succeeds"
         )
-        self._failure = _Failure(sentence, wanted)
+        self._failure = _Failure(sentence, wanted, file)
         log.error("log_write_failed", clinic=c.directory.name, error=why, errno=e.errno, bytes=wanted)
         return LogUnavailable(f"{what}: {why}.")
 
@@ -446,7 +448,7 @@ class EmbeddedLog(EventLog):
                 self.files.truncate(path, c.size)
         except OSError as e:
             raise self._failed(
-                c, f"{path} could not be cut back to its last whole record after a failed write", e, 0
+                c, f"{path} could not be cut back to its last whole record after a failed write", e, 0, path
             ) from e
         if size < c.size:
             log.error("log_shorter_than_stored", file=str(path), size=size, stored=c.size)
@@ -499,13 +501,19 @@ class EmbeddedLog(EventLog):
 
     def _room_for(self, failure: _Failure) -> bool:
         """Whether the disk takes writes again: a small file is written, synced and removed, and there is room
-        for the record that did not fit, and some more."""
-        probe = self.data_dir / PROBE_NAME
+        for the record that did not fit, and some more. Where the write failed: in its clinic's directory, and
+        its day file opens for appending (a directory or file the server's user may not write, its disk
+        read-only, failed every tap to that clinic while the data directory beside it took the small file)."""
+        directory = self.data_dir if failure.file is None else failure.file.parent
+        probe = directory / PROBE_NAME
         try:
+            self.files.makedirs(directory)
             self.files.remove(probe)
             self.files.write_new(probe, b"Floor checks that its disk takes writes again.\n")
             self.files.remove(probe)
-            free = self.files.free_space(self.data_dir)
+            if failure.file is not None and self.files.exists(failure.file):
+                self.files.open_append(failure.file).close()
+            free = self.files.free_space(directory)
         except OSError:
             return False
         return free is None or free >= failure.wanted + ROOM_AFTER_FULL

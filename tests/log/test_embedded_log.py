@@ -514,6 +514,52 @@ async def test_after_a_failed_write_readyz_is_in_trouble_until_the_disk_takes_a_
     assert await log.trouble(1.0) is None
 
 
+class _Denied(Faulty):
+    """Files where the server's user may not write under `denied` (a clinic's directory, or one day file, owned by
+    another user after a restore or a `floor import` run as root): PermissionError, as the real disk says it."""
+
+    def __init__(self, inner: Files) -> None:
+        super().__init__(inner)
+        self.denied: Path | None = None
+
+    def _deny(self, path: Path) -> None:
+        if self.denied is not None and (path == self.denied or self.denied in path.parents):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    def open_append(self, path: Path) -> AppendFile:
+        self._deny(path)
+        return super().open_append(path)
+
+    def write_new(self, path: Path, data: bytes) -> None:
+        self._deny(path)
+        super().write_new(path, data)
+
+
+@pytest.mark.parametrize("denied", ["the clinic's directory", "its day file"])
+async def test_readyz_stays_in_trouble_while_the_clinic_it_failed_to_write_still_may_not_be_written(
+    tmp_path: Path, denied: str
+) -> None:
+    # Every tap to the clinic was refused 503 while /readyz answered 200 again at once: the probe wrote its
+    # small file in the data directory, which was writable, not where the write had failed (an ops review).
+    files = _Denied(OsFiles())
+    if denied == "its day file":
+        log = await opened(tmp_path, files)
+        await log.append(CLINIC, record(1))
+        await log.close()
+    log = await opened(tmp_path, files)
+    files.denied = tmp_path / CLINIC if denied == "the clinic's directory" else day_file(tmp_path)
+    seq = await log.last_seq(CLINIC) + 1
+    with pytest.raises(LogUnavailable, match="Permission denied"):
+        await log.append(CLINIC, record(seq))
+    for _ in range(2):  # looked at again by each /readyz: still not ready
+        assert "could not write (Permission denied" in (await log.trouble(1.0) or "")
+    files.denied = None  # put right (chown): ready again before any tap, and the tap is stored
+    assert await log.trouble(1.0) is None
+    await log.append(CLINIC, record(seq))
+    assert await log.last_seq(CLINIC) == seq
+    assert not list(tmp_path.rglob(".floor-write-probe"))
+
+
 @pytest.mark.parametrize("mended_by", ["the next append", "/readyz"])
 async def test_a_short_write_whose_cut_back_fails_is_cut_back_before_anything_else_is_appended(mended_by: str) -> None:
     disk = VolatileFiles()
