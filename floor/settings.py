@@ -13,6 +13,7 @@ import datetime as dt
 import ipaddress
 import os
 from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -82,16 +83,65 @@ def read(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> S
         port=flag["port"] if flag.get("port") is not None else default.port,
         trusted_proxies=tuple(flag.get("trusted_proxies") or ()),
         retention_days=flag["retention_days"] if flag.get("retention_days") is not None else default.retention_days,
-        allowed_origins=frozenset(o.strip() for o in environ.get("FLOOR_ALLOWED_ORIGINS", "").split(",") if o.strip()),
-        ws=environ.get("FLOOR_WS") or default.ws,
+        allowed_origins=_origins(environ.get("FLOOR_ALLOWED_ORIGINS", "")),
+        ws=_one_of("FLOOR_WS", environ.get("FLOOR_WS") or default.ws, WS_STACKS),
         # Off: a per-socket zlib pass and ~40 KB of compressor state per screen, for messages of a few hundred
         # bytes; FLOOR_WS_DEFLATE=1 turns it on where bandwidth costs more than the server's CPU and memory.
         ws_deflate=environ.get("FLOOR_WS_DEFLATE") == "1",
-        loop=environ.get("FLOOR_LOOP") or default.loop,
+        loop=_one_of("FLOOR_LOOP", environ.get("FLOOR_LOOP") or default.loop, LOOPS),
         clock_start=flag.get("clock_start"),
         clock_speed=flag["clock_speed"] if flag.get("clock_speed") is not None else default.clock_speed,
         clock_origin=flag.get("clock_origin"),
     )
+
+
+class SettingError(ValueError):
+    """A setting only the environment gives that cannot be used, naming the variable (the command stops with it,
+    as it does with a bad flag)."""
+
+
+#: $FLOOR_WS: our socket stack, or uvicorn's own; $FLOOR_LOOP: the event loop.
+WS_STACKS = ("frames", "websockets-sansio", "websockets")
+LOOPS = ("uvloop", "asyncio")
+
+
+def _one_of(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise SettingError(f"${name} is one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origins(text: str) -> frozenset[str]:
+    """$FLOOR_ALLOWED_ORIGINS, each as a browser sends its page's `Origin` (a socket's is compared with them as
+    they are): `https://floor.example.org`, its name in lower case, without a slash after it or a default port.
+    A name alone, or an address with a path, never matched: every wall behind the proxy was refused (403)."""
+    origins = set()
+    for given in (o.strip() for o in text.split(",")):
+        if not given:
+            continue
+        try:
+            url = urlsplit(given)
+            port = url.port
+        except ValueError:
+            url, port = None, None
+        if (
+            url is None
+            or url.scheme not in _DEFAULT_PORTS
+            or not url.hostname
+            or url.path not in ("", "/")
+            or (url.query or url.fragment or url.username)
+        ):
+            raise SettingError(
+                "$FLOOR_ALLOWED_ORIGINS takes origins such as https://floor.example.org or "
+                "https://floor.example.org:8443 (the address a browser shows, without a path), comma-separated, "
+                f"not {given!r}"
+            )
+        host = f"[{url.hostname}]" if ":" in url.hostname else url.hostname
+        origins.add(f"{url.scheme}://{host}" + (f":{port}" if port not in (None, _DEFAULT_PORTS[url.scheme]) else ""))
+    return frozenset(origins)
 
 
 def _env_list(environ: Mapping[str, str], name: str) -> list[str]:

@@ -139,6 +139,15 @@ def test_a_start_that_cannot_load_its_log_does_what_the_command_does_on_stopping
         ({"FLOOR_RETENTION_DAYS": "30d"}, "--retention-days (or $FLOOR_RETENTION_DAYS) must be a whole number"),
         ({"PORT": "abc"}, "--port (or $PORT) must be a whole number between 1 and 65535"),
         ({"PORT": "99999"}, "--port (or $PORT) must be a whole number between 1 and 65535"),
+        # A name without its scheme never matched a page's Origin: every wall behind the proxy refused (403).
+        (
+            {"FLOOR_ALLOWED_ORIGINS": "https://floor.example.org, floor.example.org"},
+            "$FLOOR_ALLOWED_ORIGINS takes origins such as https://floor.example.org",
+        ),
+        ({"FLOOR_ALLOWED_ORIGINS": "https://floor.example.org/wall"}, "not 'https://floor.example.org/wall'"),
+        # A traceback from deep inside uvicorn, after the server said it was starting.
+        ({"FLOOR_WS": "sansio"}, "$FLOOR_WS is one of frames, websockets-sansio, websockets, not 'sansio'"),
+        ({"FLOOR_LOOP": "uv"}, "$FLOOR_LOOP is one of uvloop, asyncio, not 'uv'"),
     ],
 )
 def test_a_bad_setting_in_the_environment_is_one_line_naming_it_not_a_traceback(

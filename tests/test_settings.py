@@ -145,3 +145,12 @@ def test_a_setting_set_empty_in_the_environment_is_its_default(monkeypatch: pyte
         monkeypatch.setenv(name, "")
     settings = settings_of("serve")
     assert (settings.data_dir, settings.ws, settings.loop) == ("floor-data", "frames", "uvloop")
+
+
+def test_an_allowed_origin_is_read_as_a_browser_sends_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A browser sends `https://floor.example.org`: no slash after it, its name in lower case, no default port.
+    monkeypatch.setenv(
+        "FLOOR_ALLOWED_ORIGINS",
+        "https://Floor.Example.org/, https://floor.example.org:443, http://wall.example.org:8080",
+    )
+    assert settings_of("serve").allowed_origins == {"https://floor.example.org", "http://wall.example.org:8080"}

@@ -61,7 +61,10 @@ def main(argv: list[str] | None = None) -> None:
     problem = getattr(args, "problem", None)
     if problem is not None and (why := problem(args)):
         parser.error(why)
-    settings = floor_settings.read(args)
+    try:
+        settings = floor_settings.read(args)
+    except floor_settings.SettingError as e:
+        parser.error(str(e))
     configure(settings.log_level)
     # What Floor writes holds patient names (the log, kept schedules) and PIN hashes: its own user's to read.
     os.umask(0o077)
