@@ -81,7 +81,14 @@ def _changes(method: F) -> F:
                 return await method(self, *args, **kwargs)
         except OSError as e:
             self._loaded = None  # what the method changed in memory is not on the disk: read the file again
-            log.error("directory_write_failed", file=str(self.path), error=e.strerror or str(e), errno=e.errno)
+            log.error(
+                "directory_write_failed",
+                file=str(self.path),
+                error=e.strerror or str(e),
+                errno=e.errno,
+                then="sign-ins and staff changes are answered 503 until it can be written: free space on its "
+                "disk, and check that the server's user may write it and its directory",
+            )
             raise LogUnavailable(
                 f"the staff directory {self.path} could not be written ({e.strerror or e}); nothing was changed."
             ) from e

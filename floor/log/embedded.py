@@ -211,7 +211,11 @@ class EmbeddedLog(EventLog):
                 f"{ROOM_AFTER_FULL // 1024} KiB free): taps will be refused until it has",
                 0,
             )
-            log.error("log_disk_without_room_at_start", data_dir=str(self.data_dir))
+            log.error(
+                "log_disk_without_room_at_start",
+                data_dir=str(self.data_dir),
+                then="free space on its disk: /readyz answers 200 by itself once there is room",
+            )
 
     async def close(self) -> None:
         # Closed first: an append arriving now must not reopen a file the next owner of the directory writes.
@@ -241,7 +245,13 @@ class EmbeddedLog(EventLog):
                 self._quarantine(path, data, intact, records)
                 return records, intact
             # An older day (only the newest is appended to): left as it is; `floor check --repair` moves it.
-            log.warning("torn_record_ignored", file=str(path), offset=intact, bytes=len(data) - intact)
+            log.warning(
+                "torn_record_ignored",
+                file=str(path),
+                offset=intact,
+                bytes=len(data) - intact,
+                then="stop the server and run `floor check --repair` to move the damaged bytes beside the file",
+            )
         return records, len(data)
 
     def _quarantine(self, path: Path, data: bytes, intact: int, records: list[Record]) -> None:
@@ -435,7 +445,21 @@ class EmbeddedLog(EventLog):
             else f"the embedded log could not write ({why}): taps are refused until a write succeeds"
         )
         self._failure = _Failure(sentence, wanted, file)
-        log.error("log_write_failed", clinic=c.directory.name, error=why, errno=e.errno, bytes=wanted)
+        log.error(
+            "log_write_failed",
+            clinic=c.directory.name,
+            error=why,
+            errno=e.errno,
+            bytes=wanted,
+            file=str(file),
+            then=(
+                "taps are answered 503 until there is room: free space on the data directory's disk"
+                if full
+                else "taps are answered 503 until a write succeeds: check the disk, and that the server's user "
+                "may write this file and its directory (ls -l; chown -R the data directory to that user)"
+            )
+            + " (/readyz answers 200 by itself once it can write)",
+        )
         return LogUnavailable(f"{what}: {why}.")
 
     def _cut_back(self, c: _Clinic) -> None:

@@ -57,14 +57,26 @@ class Follower:
                 backoff.reset()
             except LogUnavailable as e:
                 if not self.today.stale:
-                    log.warning("log_unreachable", clinic=self.id, error=str(e))
+                    log.warning(
+                        "log_unreachable",
+                        clinic=self.id,
+                        error=str(e),
+                        then="its screens show they are out of step and /readyz is 503; the server reads on by "
+                        "itself once Redis answers: bring Redis back (or the network to it)",
+                    )
                 self.set_stale(True)
                 await backoff.wait()
             except LogCorrupt as e:
                 # An event no floor can fold (floor.runtime.today's `unfoldable`); the floor stays where it was, and
                 # stale, so that screens and /readyz show it; a repaired log is folded on the next try.
                 if not self.today.stale:
-                    log.error("log_unfoldable", clinic=self.id, error=str(e))
+                    log.error(
+                        "log_unfoldable",
+                        clinic=self.id,
+                        error=str(e),
+                        then="this clinic's screens stay where they were and /readyz names it under "
+                        "damaged_clinics: the other clinics can be served without it (--clinic)",
+                    )
                 self.set_stale(True)
                 await backoff.wait()
             except Exception:

@@ -549,8 +549,11 @@ async def test_readyz_stays_in_trouble_while_the_clinic_it_failed_to_write_still
     log = await opened(tmp_path, files)
     files.denied = tmp_path / CLINIC if denied == "the clinic's directory" else day_file(tmp_path)
     seq = await log.last_seq(CLINIC) + 1
-    with pytest.raises(LogUnavailable, match="Permission denied"):
+    with capture_logs() as logged, pytest.raises(LogUnavailable, match="Permission denied"):
         await log.append(CLINIC, record(seq))
+    # The on-call engineer is told which file, and what to do (the line said only "Permission denied", errno 13).
+    (failed,) = [line for line in logged if line["event"] == "log_write_failed"]
+    assert failed["file"] == str(day_file(tmp_path)) and "may write this file" in failed["then"]
     for _ in range(2):  # looked at again by each /readyz: still not ready
         assert "could not write (Permission denied" in (await log.trouble(1.0) or "")
     files.denied = None  # put right (chown): ready again before any tap, and the tap is stored
