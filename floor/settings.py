@@ -159,11 +159,16 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 # hence `or` below (an empty $FLOOR_LOG_LEVEL stopped every command once the level was checked; a review).
 
 
-def log_level_flag(parser: argparse.ArgumentParser) -> None:
+def log_level_flag(parser: argparse.ArgumentParser, after_the_subcommand: bool = False) -> None:
+    """--log-level, before the subcommand (`floor --log-level debug serve`) or after it (`floor serve --log-level
+    debug`, which stopped a service with "unrecognized arguments"; an ops review): given after, it wins."""
     # A `type`, not `choices`: argparse checks choices on what is typed only, and $FLOOR_LOG_LEVEL=verbose was a
     # KeyError's traceback; a string default goes through the type (an ops review).
     parser.add_argument(
-        "--log-level", type=_level, default=os.environ.get("FLOOR_LOG_LEVEL") or "info", help=", ".join(LOG_LEVELS)
+        "--log-level",
+        type=_level,
+        default=argparse.SUPPRESS if after_the_subcommand else os.environ.get("FLOOR_LOG_LEVEL") or "info",
+        help=", ".join(LOG_LEVELS) + " (default $FLOOR_LOG_LEVEL, else info)",
     )
 
 

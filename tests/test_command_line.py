@@ -227,3 +227,18 @@ def test_what_floor_writes_is_its_own_users_to_read(tmp_path: Path) -> None:
     written = [server.data_dir, *server.data_dir.rglob("*")]
     assert any(p.suffix == ".log" for p in written) and any(p.name == "directory.json" for p in written)
     assert [p for p in written if p.stat().st_mode & 0o077] == []
+
+
+#: What each subcommand needs besides its name for its command line to be read.
+NEEDS = {"staff": ["list"], "replay": ["day.log"], "export": ["--clinic", "x"], "import": ["--clinic", "x", "a.csv"]}
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in COMMANDS])
+def test_the_log_level_is_taken_after_the_subcommand_too(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `ExecStart=floor serve --log-level debug` stopped the service: "unrecognized arguments: --log-level debug".
+    monkeypatch.delenv("FLOOR_LOG_LEVEL", raising=False)
+    parser = command_line([name])
+    needs = NEEDS.get(name, [])
+    assert parser.parse_args([name, *needs, "--log-level", "debug"]).log_level == "debug"
+    assert parser.parse_args(["--log-level", "warning", name, *needs]).log_level == "warning"
+    assert parser.parse_args([name, *needs]).log_level == "info"

@@ -46,7 +46,9 @@ def command_line(declared: Iterable[str] | None = None) -> argparse.ArgumentPars
     commands = floor.add_subparsers(dest="command", required=True)
     for name, module, help in COMMANDS:
         if name in declared:
-            importlib.import_module(f"floor.cli.{module}").add(commands.add_parser(name, help=help))
+            command = commands.add_parser(name, help=help)
+            importlib.import_module(f"floor.cli.{module}").add(command)
+            floor_settings.log_level_flag(command, after_the_subcommand=True)
         else:
             # Takes anything: the first reading only learns the subcommand's name (its -h is its module's).
             commands.add_parser(name, help=help, add_help=False)
