@@ -269,7 +269,15 @@ async def _live(socket: LiveSocket, floors: Floors, guarding: Guarding, clinic: 
     if not guarding.origin_allowed(socket.origin, socket.host):
         # Refused before the handshake completes: the browser sees a 403 and no page of another site can
         # read the floor with a token it got hold of.
-        log.warning("socket_origin_refused", origin=(socket.origin or "")[:100])
+        # With the Host it was compared with, and what to do: every wall behind a proxy that rewrites Host (or
+        # drops its port) was refused with a line naming the origin alone (an ops review).
+        log.warning(
+            "socket_origin_refused",
+            origin=(socket.origin or "")[:100],
+            host=(socket.host or "")[:100],
+            then="if that origin is this server's own public address, have the proxy pass the Host the browser "
+            "sent (nginx: proxy_set_header Host $http_host) or list the origin in FLOOR_ALLOWED_ORIGINS",
+        )
         await socket.close(CLOSE_FORBIDDEN, "origin not allowed")
         return
     await socket.accept()

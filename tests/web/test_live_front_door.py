@@ -98,7 +98,11 @@ def test_a_live_sockets_log_lines_carry_its_request_id_and_clinic_and_no_token(t
         "request_id": "req-live-1",
         "clinic": "riverside",
         "origin": "https://evil.example",
+        # The Host it was compared with, and what to do when the origin is the server's own (a proxy's Host).
+        "host": "testserver.local",
+        "then": first["then"],
     }
+    assert "FLOOR_ALLOWED_ORIGINS" in first["then"] and "proxy_set_header Host" in first["then"]
     assert second["request_id"] not in ("", "req-live-1") and second["clinic"] == "riverside"
     token = desk["Authorization"].removeprefix("Bearer ")
     assert token not in repr(spy.lines)
