@@ -112,7 +112,9 @@ async def connect(
         # A ResponseError here is the connection's own setup refused (a database index the server has not).
         except (*_UNREACHABLE, *_REFUSED, redis_errors.ResponseError, TimeoutError) as e:
             await client.aclose()
-            failures.append(f"{safe_url(one)}: {str(e) or type(e).__name__}")
+            # Each node's failure named by its node when several are listed (one is named by the sentence).
+            why = (str(e) or type(e).__name__).rstrip(".")
+            failures.append(why if len(listed) == 1 else f"{safe_url(one)}: {why}")
             log.warning("redis_node_unreachable", url=safe_url(one), error=str(e) or type(e).__name__)
             return None
 

@@ -293,7 +293,7 @@ def _reach_before_serving(redis_url: str) -> None:
         asyncio.run(reach())
     except LogUnavailable as e:
         raise SystemExit(
-            f"floor: cannot start: {e}. Start Redis, or give --redis (or FLOOR_REDIS_URL) a node "
+            f"floor: cannot start: {str(e).rstrip('.')}. Start Redis, or give --redis (or FLOOR_REDIS_URL) a node "
             "that answers; several may be listed, comma-separated."
         ) from None
 

@@ -275,6 +275,8 @@ def test_a_redis_that_does_not_answer_stops_the_start_in_one_line_saying_what_to
     assert started.returncode == 1 and "Traceback" not in started.stderr, started.stderr[-2000:]
     line = started.stderr.strip().splitlines()[-1]
     assert line.startswith(f"floor: cannot start: cannot reach Redis at {url}") and "FLOOR_REDIS_URL" in line, line
+    # Read at 3 a.m.: the URL once, one full stop ("...at URL: URL: Error 111 ... 16399).. Start Redis").
+    assert line.count(url) == 1 and ".." not in line, line
 
 
 def _check(data_dir: Path, *more: str) -> subprocess.CompletedProcess[str]:
