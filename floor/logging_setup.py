@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 
 import structlog
 
@@ -42,13 +43,45 @@ class _NoCredentials(logging.Filter):
         return True
 
 
+class LostLines:
+    """How many of Floor's own lines could not be written since the process started (/metrics reads it:
+    `floor_log_lines_lost_total`)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        with self._lock:
+            self.count += 1
+
+
+LOST_LINES = LostLines()
+
+
+class Lines(structlog.PrintLogger):
+    """Floor's lines, one `print` each to the file given (stderr). A line that cannot be written (the disk under
+    the file stderr goes to is full, an I/O error, stderr closed) is dropped and counted, and what logged it goes
+    on: a tap was stored, then answered 500 while the log's disk was full, because the line saying it was
+    stored could not be written (an ops review)."""
+
+    def msg(self, message: str) -> None:
+        try:
+            super().msg(message)
+        except (OSError, ValueError):  # ValueError: the file is closed
+            LOST_LINES.add()
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
+
+
 def configure(level: str = "info") -> None:
     """Floor's own lines and those of the libraries under it (uvicorn, litestar) become JSON on stderr."""
     numeric = logging.getLevelNamesMapping()[level.upper()]
     structlog.configure(
         processors=[*_SHARED, structlog.processors.format_exc_info, structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=lambda *args: Lines(sys.stderr),
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)

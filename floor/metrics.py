@@ -36,6 +36,7 @@ from floor.core.commands import (
 from floor.core.errors import Refusal
 from floor.core.schedule import ScheduleRefused
 from floor.log.base import LogUnavailable
+from floor.logging_setup import LOST_LINES
 from floor.wire import Audience, is_display
 
 if TYPE_CHECKING:
@@ -126,6 +127,16 @@ GC_PAUSES = GcPauses()
 class _GcCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         return GC_PAUSES.collect()
+
+
+class _LostLinesCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "floor_log_lines_lost",
+            "Log lines this process could not write (stderr's disk full, an I/O error): dropped, the request that "
+            "logged them answered all the same",
+            value=LOST_LINES.count,
+        )
 
 
 class ClinicState(Protocol):
@@ -223,6 +234,7 @@ class Metrics:
         ProcessCollector(registry=r)
         GC_PAUSES.install()
         r.register(_GcCollector())
+        r.register(_LostLinesCollector())
         self._hub: Hub | None = None
         self._runtimes: Callable[[], Iterable[ClinicState]] = tuple
 

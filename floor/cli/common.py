@@ -6,12 +6,17 @@ import sys
 from pathlib import Path
 
 from floor.config import Clinic, load_clinics
+from floor.logging_setup import LOST_LINES
 from floor.settings import Settings
 
 
 def say(text: str) -> None:
-    """A line for the operator on stderr (stdout is the command's output: an export, a list)."""
-    print(text, file=sys.stderr, flush=True)
+    """A line for the operator on stderr (stdout is the command's output: an export, a list). One that cannot be
+    written (stderr's disk full) is left out: a server started so stopped with a traceback nobody could read."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except OSError:
+        LOST_LINES.add()
 
 
 def clinic_named(name: str, settings: Settings) -> Clinic:
