@@ -181,11 +181,24 @@ def _level(text: str) -> str:
 
 
 def data_dir_flag(parser: argparse.ArgumentParser, help: str | None = None) -> None:
-    parser.add_argument("--data-dir", default=None, help=help)
+    # Every command's help says where it looks when the flag is not given (its help said nothing: an ops review).
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=None,
+        help=help or "the server's data directory (default $FLOOR_DATA_DIR, else ./floor-data)",
+    )
 
 
 def redis_flag(parser: argparse.ArgumentParser, help: str | None = None) -> None:
-    parser.add_argument("--redis", metavar="URL", default=None, help=help)
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        default=None,
+        help=help
+        or "the servers' Redis, as `floor serve` is given it (default $FLOOR_REDIS_URL, else $REDIS_URL, "
+        "else the data directory)",
+    )
 
 
 def port_flag(parser: argparse.ArgumentParser) -> None:

@@ -242,3 +242,18 @@ def test_the_log_level_is_taken_after_the_subcommand_too(name: str, monkeypatch:
     assert parser.parse_args([name, *needs, "--log-level", "debug"]).log_level == "debug"
     assert parser.parse_args(["--log-level", "warning", name, *needs]).log_level == "warning"
     assert parser.parse_args([name, *needs]).log_level == "info"
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in COMMANDS])
+def test_each_commands_help_says_where_it_looks_without_its_flags(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `floor staff --help` listed `--data-dir DATA_DIR` and `--redis URL` bare: an engineer at 3 a.m. could not
+    # tell that it reads $FLOOR_DATA_DIR (or $FLOOR_REDIS_URL) as the server does.
+    with pytest.raises(SystemExit):
+        main([name, "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    if "--data-dir" in shown:
+        assert "$FLOOR_DATA_DIR" in shown
+    if "--redis URL" in shown:
+        assert "$FLOOR_REDIS_URL" in shown
