@@ -10,7 +10,7 @@ from pathlib import Path
 import msgspec
 
 from floor.clock import Clock
-from floor.config import demo_clinic_path, load_clinics
+from floor.config import load_clinics
 from floor.settings import Settings
 
 
@@ -18,7 +18,10 @@ def add(r: argparse.ArgumentParser) -> None:
     """Declares the subcommand's flags on its parser (its name and help: floor/cli/__init__.py)."""
     r.add_argument("file", help="an embedded log day file (DATA/<clinic>/<day>.log) or a JSON array of events")
     r.add_argument(
-        "--clinic", action="append", metavar="PATH", help="the clinic's TOML file, or a folder of them (default: demo)"
+        "--clinic",
+        action="append",
+        metavar="PATH",
+        help="the clinic's TOML file, or a folder of them (default: $FLOOR_CLINICS, else the demo clinic)",
     )
     r.add_argument(
         "--no-history",
@@ -37,7 +40,9 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     path = Path(args.file)
     # An embedded log keeps a clinic's days in a folder named after it (DATA/<clinic>/<day>.log).
     folder = path.resolve().parent.name if path.suffix == ".log" and _day_of(path) is not None else None
-    clinics = load_clinics(args.clinic or [demo_clinic_path()])
+    # As every command: --clinic, else $FLOOR_CLINICS, else the demo clinic (settings.py); it took the demo's
+    # with $FLOOR_CLINICS set (an ops review).
+    clinics = load_clinics(args.clinic or list(settings.clinic_files))
     clinic = next((c for c in clinics if c.id == folder), clinics[0])
     learned = EMPTY
     if folder is not None and folder != clinic.id:

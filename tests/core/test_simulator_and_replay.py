@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -99,6 +100,30 @@ def test_floor_replay_reads_a_recorded_log_file_and_prints_the_alerts(tmp_path) 
     # Run from inside the clinic's folder, a bare file name, or a JSON array of events: nothing to warn of.
     here = _floor_replay(day_file.name, cwd=day_file.parent)
     assert "warning" not in here.stderr and "warning" not in _floor_replay(json_file).stderr
+
+
+def test_floor_replay_reads_the_clinic_files_the_servers_run_from_floor_clinics(tmp_path) -> None:
+    # Every other command reads $FLOOR_CLINICS (set for the servers, in a unit file or a shell profile) when it
+    # is not given --clinic; `floor replay` took the demo clinic instead, and measured northside's day by it.
+    events, _ = simulate_day(CLINIC, DAY, seed=1003)
+    day_file = tmp_path / "northside" / "2026-11-23.log"
+    day_file.parent.mkdir()
+    day_file.write_bytes(b"".join(frame(Record(e)) for e in events))
+    files = tmp_path / "clinics"
+    files.mkdir()
+    (files / "northside.toml").write_text(
+        demo_clinic_path().read_text().replace('id = "riverside"', 'id = "northside"', 1)
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "floor", "--log-level", "warning", "replay", str(day_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env={**os.environ, "FLOOR_CLINICS": str(files)},
+    )
+    assert "warning" not in out.stderr, out.stderr
+    assert len(out.stdout.splitlines()) == len(replay(CLINIC, events)[0])
 
 
 def test_floor_replay_learns_from_the_days_before_it_in_the_folder_as_the_server_did(tmp_path) -> None:
