@@ -257,3 +257,51 @@ def test_each_commands_help_says_where_it_looks_without_its_flags(
         assert "$FLOOR_DATA_DIR" in shown
     if "--redis URL" in shown:
         assert "$FLOOR_REDIS_URL" in shown
+
+
+@pytest.mark.parametrize(
+    "argv",
+    # serve with a clinic file that is not there: were it not refused first, it would stop on that (exit 2).
+    [
+        ["staff", "list"],
+        ["serve", "--clinic", "none.toml"],
+        ["import", "--clinic", "riverside", "a.csv"],
+        ["check", "--repair"],
+    ],
+    ids=["staff", "serve", "import", "check --repair"],
+)
+def test_root_does_not_write_into_a_data_directory_that_belongs_to_another_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    # `sudo floor staff unlock --id ben` on the service's data directory rewrote directory.json as root's alone
+    # (umask 077): every sign-in was then refused 503 while /readyz said ready; a day file, floor.lock or
+    # directory.lock made so stopped the server or the clinic. The directory belongs to the user the server runs
+    # as; root is told to be that user, and nothing is written.
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "directory.json").write_text('{"staff": {}}')
+    before = sorted(p.name for p in data.iterdir())
+    owner = data.stat().st_uid
+    monkeypatch.setattr(os, "geteuid", lambda: 0)  # root, and the directory someone else's
+    monkeypatch.setattr(os, "stat", _owned_by(owner + 1 if owner == 0 else owner, data))
+    with pytest.raises(SystemExit) as done:
+        main([argv[0], *argv[1:], "--data-dir", str(data)])
+    assert done.value.code not in (0, None)
+    said = str(done.value.code) + capsys.readouterr().err
+    assert f"{data} belongs to" in said and "sudo -u" in said, said
+    assert sorted(p.name for p in data.iterdir()) == before
+
+
+def _owned_by(uid: int, path: Path):
+    """os.stat, but `path` belongs to `uid` (a test cannot give a directory away unless it runs as root)."""
+    real = os.stat
+
+    def stat(target, *args, **kwargs):
+        found = real(target, *args, **kwargs)
+        if Path(target) == path:
+            fields = list(found)
+            fields[4] = uid  # st_uid
+            return os.stat_result(fields)
+        return found
+
+    return stat

@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable
 
 from floor import settings as floor_settings
+from floor.cli.common import as_the_data_directorys_owner
 from floor.clock import Clock, SystemClock
 from floor.config import ConfigError
 from floor.log.base import LogCorrupt, LogUnavailable
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     except floor_settings.SettingError as e:
         parser.error(str(e))
     configure(settings.log_level)
+    if getattr(args, "writes_data_dir", lambda args: False)(args) and not settings.redis_url:
+        as_the_data_directorys_owner(settings.data_dir)
     # What Floor writes holds patient names (the log, kept schedules) and PIN hashes: its own user's to read.
     os.umask(0o077)
     try:

@@ -37,7 +37,12 @@ def add(ch: argparse.ArgumentParser) -> None:
         help="move damaged tails (and damaged bytes that hold no record) beside their file, and an "
         "unreadable staff directory aside; needs no server running on the data directory",
     )
-    ch.set_defaults(run=run)
+    ch.set_defaults(run=run, writes_data_dir=_repairing)
+
+
+def _repairing(args: argparse.Namespace) -> bool:
+    """Whether this check writes into the data directory (floor/cli/__init__.py asks, for its owner)."""
+    return bool(args.repair)
 
 
 def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from floor import bootstrap
-from floor.cli.common import clinic_named
+from floor.cli.common import always, clinic_named
 from floor.clock import Clock
 from floor.config import Clinic
 from floor.settings import Settings, data_dir_flag, redis_flag, replica_ack_flags
@@ -41,7 +41,7 @@ def add(im: argparse.ArgumentParser) -> None:
     data_dir_flag(im)
     redis_flag(im)
     replica_ack_flags(im)
-    im.set_defaults(run=run)
+    im.set_defaults(run=run, writes_data_dir=always)
 
 
 def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:

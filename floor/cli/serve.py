@@ -18,7 +18,7 @@ import structlog
 import uvicorn
 
 from floor import bootstrap
-from floor.cli.common import say
+from floor.cli.common import always, say
 from floor.clock import Clock
 from floor.config import load_clinics
 from floor.floors import Floors
@@ -61,7 +61,7 @@ def add(s: argparse.ArgumentParser) -> None:
     s.add_argument("--clock-start", type=dt.datetime.fromisoformat, default=None, help=argparse.SUPPRESS)
     s.add_argument("--clock-speed", type=float, default=1.0, help=argparse.SUPPRESS)
     s.add_argument("--clock-origin", type=float, default=None, help=argparse.SUPPRESS)
-    s.set_defaults(run=run)
+    s.set_defaults(run=run, writes_data_dir=always)
 
 
 def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:

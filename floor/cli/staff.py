@@ -8,7 +8,7 @@ import os
 import sys
 
 from floor import bootstrap
-from floor.cli.common import say
+from floor.cli.common import always, say
 from floor.clock import Clock
 from floor.settings import Settings, data_dir_flag, redis_flag
 
@@ -46,7 +46,7 @@ def add(st: argparse.ArgumentParser) -> None:
     )
     data_dir_flag(st)
     redis_flag(st)
-    st.set_defaults(run=run, problem=problem)
+    st.set_defaults(run=run, problem=problem, writes_data_dir=always)
 
 
 def problem(args: argparse.Namespace) -> str | None:
