@@ -81,16 +81,20 @@ def _changes(method: F) -> F:
                 return await method(self, *args, **kwargs)
         except OSError as e:
             self._loaded = None  # what the method changed in memory is not on the disk: read the file again
+            # The lock file when it is the one refused (made by another user): naming directory.json, which could
+            # be written, sent the on-call engineer to the wrong file (an ops review).
+            lock = self.path.with_suffix(".lock") if self.path is not None else None
+            failed = lock if lock is not None and e.filename == str(lock) else self.path
             log.error(
                 "directory_write_failed",
-                file=str(self.path),
+                file=str(failed),
                 error=e.strerror or str(e),
                 errno=e.errno,
                 then="sign-ins and staff changes are answered 503 until it can be written: free space on its "
                 "disk, and check that the server's user may write it and its directory",
             )
             raise LogUnavailable(
-                f"the staff directory {self.path} could not be written ({e.strerror or e}); nothing was changed."
+                f"the staff directory {failed} could not be written ({e.strerror or e}); nothing was changed."
             ) from e
 
     return locked  # type: ignore[return-value]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,27 @@ async def test_a_change_that_cannot_be_written_is_unavailable_and_changes_nothin
     assert await directory.reserve_attempt([(account_key("ana"), ACCOUNT_LOCKOUT)], NOW) is None
     held = await EmbeddedDirectory(path).strikes(account_key("ana"), NOW)
     assert held is not None and held.pending == 1
+
+
+async def test_a_lock_file_it_may_not_open_is_the_file_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # directory.lock made by another user (a `floor staff` run as root): every sign-in was refused naming
+    # directory.json, which the server's user could write, so the on-call engineer looked at the wrong file.
+    path = tmp_path / "directory.json"
+    directory = EmbeddedDirectory(path)
+    await directory.open()
+    await directory.add_staff(member("ana"))
+    lock = tmp_path / "directory.lock"
+    real_open = os.open
+
+    def denied(target, *args, **kwargs):
+        if Path(target) == lock:
+            raise PermissionError(errno.EACCES, "Permission denied", str(target))
+        return real_open(target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
+    with pytest.raises(LogUnavailable) as refused:
+        await directory.add_staff(member("bo"))
+    assert f"{lock} could not be written (Permission denied)" in str(refused.value)
 
 
 @pytest.mark.parametrize(
