@@ -37,8 +37,12 @@ function write(clinic, staff, entries) {
   }
 }
 
-/** A refusal is final (the tap is dropped, the page shows why); a 401 or a tap given up by the page is not. */
-export const final = (err) => err instanceof ApiError && err.status !== 401;
+/** A tap the page will not send (made on an earlier clinic day): dropped as a refusal is; `message` says why. */
+export class NotSent extends Error {}
+
+/** A refusal is final (the tap is dropped, the page shows why), and so is a tap the page will not send (NotSent);
+ *  a 401 or a tap given up by the page is not. */
+export const final = (err) => err instanceof NotSent || (err instanceof ApiError && err.status !== 401);
 
 export function outbox({ send, onChange = () => {} }) {
   const sending = new Set(); // keys this page is sending now

@@ -3,7 +3,7 @@
 // stay listed until someone has read them.
 
 import { ApiError, Offline, tap } from "../lib/api.js";
-import { outbox } from "../lib/outbox.js";
+import { NotSent, outbox } from "../lib/outbox.js";
 import { t, tn } from "../lib/i18n.js";
 import { ROOM_MARK } from "../lib/labels.js";
 import { $, el } from "../lib/dom.js";
@@ -22,27 +22,45 @@ export const kept = outbox({ send: sendKept, onChange: () => paintKeptElsewhere(
 /** The most minutes before its tap a step may say it happened (the server's MAX_MINUTES_AGO). */
 const MAX_MINUTES_AGO = 60;
 
+/** A kept tap made on an earlier clinic day (by the server's clock, on the clinic's calendar) is never sent: a
+ *  walk-in would be booked today, a provider marked away this morning. Whether it is sent again after a reload
+ *  or is still being retried by a page left open, offline, all night (a walk-in added at 23:56 went through at
+ *  00:02 and was booked on the new day; a hostile review). */
+function madeEarlierDay(entry) {
+  const dayOf = (ms) => clinicFormat({ year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(ms));
+  return !Number.isFinite(entry?.kept_at) || dayOf(entry.kept_at) !== dayOf(serverNow());
+}
+
 /** A visit's step or a provider's presence (not an undo), or a walk-in, goes with the whole minutes since it was
  *  tapped (server clock) added to the minutes chosen, up to 60, so a tap sent late (offline, a reload) is stored
  *  when it was tapped (a presence tap was stored when it arrived: "stepped away" six minutes late, and her
  *  start meanwhile did not end it). The kept body keeps the minutes chosen; each attempt's body is made from it,
- *  under the same Idempotency-Key (the server leaves minutes_ago out of the key's fingerprint). */
+ *  under the same Idempotency-Key (the server leaves minutes_ago out of the key's fingerprint). No attempt goes
+ *  once the clinic's day has changed since the tap (madeEarlierDay): it is dropped and listed as not sent. */
 async function sendKept(path, body, options) {
   const entry = options.entry;
+  const today = (made) => () => {
+    if (madeEarlierDay(entry)) {
+      const why = t("kept.too_old", { what: keptLabel(entry) });
+      noteRefused(why);
+      throw new NotSent(why);
+    }
+    return made();
+  };
   const grows = ((entry?.visit || entry?.provider) && body?.type !== "undo") || body?.walk_in === true;
-  if (!grows || !Number.isFinite(entry?.kept_at)) return tap(path, body, options);
+  if (!grows || !Number.isFinite(entry?.kept_at)) return tap(path, today(() => body), options);
   let waited = 0;
   const late = () => {
     waited = Math.max(0, Math.floor((serverNow() - entry.kept_at) / 60000));
     return waited ? { ...body, minutes_ago: Math.min(MAX_MINUTES_AGO, (body.minutes_ago || 0) + waited) } : body;
   };
   try {
-    return await tap(path, late, options);
+    return await tap(path, today(late), options);
   } catch (err) {
     // Refused only for the minutes it waited (the room was not free yet then, ...): sent once more as tapped,
     // so the tap is not lost.
     if (!waited || !(err instanceof ApiError && err.status === 422 && err.body?.field === "minutes_ago")) throw err;
-    return tap(path, body, options);
+    return tap(path, today(() => body), options);
   }
 }
 
@@ -70,9 +88,7 @@ function keptLabel(entry) {
 export function sendKeptAgain() {
   if (!app.me || !board.clinic) return;
   // A tap made on an earlier clinic day is not sent (a walk-in would be booked today).
-  const dayOf = (ms) => clinicFormat({ year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(ms));
-  const today = dayOf(serverNow());
-  const { again, old } = kept.left(board.clinic, app.me.id, (e) => !Number.isFinite(e.kept_at) || dayOf(e.kept_at) !== today);
+  const { again, old } = kept.left(board.clinic, app.me.id, madeEarlierDay);
   for (const entry of old) noteRefused(t("kept.too_old", { what: keptLabel(entry) }));
   for (const entry of again) if (!sendingAgain.has(entry.key)) sendAgain(entry);
   paintKeptElsewhere();
