@@ -9,7 +9,7 @@ import { ROOM_MARK } from "../lib/labels.js";
 import { $, el } from "../lib/dom.js";
 import { render } from "./lists.js";
 import { PRESENCE_LABEL } from "./presence.js";
-import { signedOut } from "./session.js";
+import { signInEnded } from "./session.js";
 import {
   app, board, clinicFormat, errorText, pending, providerName, putRoom, putVisit, roomLabel, serverNow, setText, stepDone,
   toasts,
@@ -124,9 +124,10 @@ async function sendAgain(entry) {
     key: entry.key, waiting: null, ctrl: r.ctrl } : null;
   if (p) pending.set(entry.visit, p);
   render();
+  const token = app.token;
   try {
     const answer = await kept.send(entry, {
-      token: app.token,
+      token,
       signal: r.ctrl.signal,
       onWaiting: (attempt, err) => {
         r.waiting = err instanceof Offline ? "offline" : "busy";
@@ -140,7 +141,7 @@ async function sendAgain(entry) {
     toasts.show({ text: t("kept.sent", { what: r.label }) });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
-      signedOut(errorText(err));
+      signInEnded(err, token);
       return;
     }
     if (err instanceof ApiError) {

@@ -6,7 +6,7 @@ import { labels, t } from "../lib/i18n.js";
 import { $, el } from "../lib/dom.js";
 import { kept, keptTap } from "./kept.js";
 import { currentView, render } from "./lists.js";
-import { signedOut } from "./session.js";
+import { signInEnded } from "./session.js";
 import { app, board, clock, errorText, providerName, setText, toasts } from "./state.js";
 
 export const PRESENCE_LABEL = labels("presence", { running_late: "running late to clinic", stepped_away: "stepped away", back: "back" });
@@ -72,15 +72,16 @@ async function sendPresence(status) {
   if (status !== "back" && minutes) body.back_in_minutes = Number(minutes);
   presencePending = true;
   render();
+  const token = app.token;
   try {
-    const answer = await kept.send(keptTap({ key: newKey(), path: presencePath(provider), body, provider }), { token: app.token });
+    const answer = await kept.send(keptTap({ key: newKey(), path: presencePath(provider), body, provider }), { token });
     const p = answer.presence;
     board.presence.set(p.provider, p);
     const said = { name: providerName(provider), what: PRESENCE_LABEL[p.status] };
     toasts.show({ text: t(app.me.provider === provider ? "presence.you_now" : "presence.now", said), undo: { presence: provider, version: p.version },
       patient: providerName(provider) });
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return signedOut(errorText(err));
+    if (err instanceof ApiError && err.status === 401) return signInEnded(err, token);
     toasts.show({ text: t("presence.could_not", { what: PRESENCE_LABEL[status], why: errorText(err) }), error: true, ms: 8000 });
   } finally {
     presencePending = false;
@@ -91,14 +92,15 @@ async function sendPresence(status) {
 
 export async function sendPresenceUndo(sent) {
   const { presence: provider, version } = sent.undo;
+  const token = app.token;
   try {
     const answer = await kept.send(keptTap({ key: newKey(), path: presencePath(provider),
-      body: { type: "undo", expected_version: version }, provider }), { token: app.token });
+      body: { type: "undo", expected_version: version }, provider }), { token });
     const p = answer.presence;
     board.presence.set(p.provider, p);
     toasts.show({ text: t("toast.undone", { what: presenceText(provider, p) }) });
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return signedOut(errorText(err));
+    if (err instanceof ApiError && err.status === 401) return signInEnded(err, token);
     toasts.show({ text: t("detail.could_not_undo", { why: errorText(err) }), error: true, ms: 8000 });
   } finally {
     render();

@@ -11,7 +11,7 @@ import { $, el, titleCase } from "../lib/dom.js";
 import { detailButton, pinNote, waitSpan } from "./cards.js";
 import { kept, keptTap } from "./kept.js";
 import { render, renderNow, syncChildren } from "./lists.js";
-import { signedOut } from "./session.js";
+import { signInEnded } from "./session.js";
 import { revealNote } from "./taps.js";
 import {
   FINISHED, PIN_MS, app, board, clock, duration, errorText, pendingRooms, providerName, putRoom, readyRooms, roomLabel,
@@ -107,9 +107,10 @@ export async function sendRoom(roomId, action, version) {
   const path = `/api/clinics/${encodeURIComponent(board.clinic)}/rooms/${encodeURIComponent(roomId)}/events`;
   const body = { type: action };
   if (Number.isInteger(version)) body.expected_version = version;
+  const token = app.token;
   try {
     const answer = await kept.send(keptTap({ key: newKey(), path, body, room: roomId }), {
-      token: app.token,
+      token,
       onWaiting: (attempt, err) => {
         p.waiting = err instanceof Offline ? "offline" : "busy";
         render();
@@ -119,7 +120,7 @@ export async function sendRoom(roomId, action, version) {
     toasts.show({ text: t("rooms.now", { room: answer.room.label, state: ROOM_STATE_LABEL[answer.room.state]?.toLowerCase() || answer.room.state }),
       undo: { room: roomId, version: answer.room.version }, patient: answer.room.label });
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return signedOut(errorText(err));
+    if (err instanceof ApiError && err.status === 401) return signInEnded(err, token);
     // As a visit's card: pinned in the list where it was tapped, saying what happened to the room meanwhile (a
     // "Room ready" sent late on a room cleaned, used and dirty again since).
     const conflict = err instanceof ApiError && err.status === 409;

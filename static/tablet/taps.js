@@ -12,7 +12,7 @@ import { takeMinutesAgo } from "./late.js";
 import { justMoved, render, renderNow } from "./lists.js";
 import { sendPresenceUndo } from "./presence.js";
 import { sendRoom } from "./rooms.js";
-import { request, signedOut } from "./session.js";
+import { request, signInEnded } from "./session.js";
 import {
   PIN_MS, app, board, clock, errorText, pending, pins, providerName, putRoom, putVisit, roomLabel, roomPins,
   stageIndex, stageLabel, stepDone, toasts, typeLabel, visitPath,
@@ -183,7 +183,7 @@ async function sendStep(card, step, room, shown) {
   const minutesAgo = takeMinutesAgo();
   // A step sent from the keyboard (or a switch): its card is drawn again elsewhere, and focus fell to the page.
   const focused = card.contains(document.activeElement);
-  const p = { step, room, version, list, key: newKey(), waiting: null, ctrl: new AbortController() };
+  const p = { step, room, version, list, key: newKey(), waiting: null, ctrl: new AbortController(), token: app.token };
   pending.set(id, p);
   if (app.pickerFor === id) app.pickerFor = null;
   pins.delete(id);
@@ -193,7 +193,7 @@ async function sendStep(card, step, room, shown) {
   if (minutesAgo > 0) body.minutes_ago = minutesAgo;
   try {
     const answer = await kept.send(keptTap({ key: p.key, path: visitPath(id), body, visit: id, stage: shownStage }), {
-      token: app.token,
+      token: p.token,
       signal: p.ctrl.signal,
       onWaiting: (attempt, err) => {
         p.waiting = err instanceof Offline ? "offline" : "busy";
@@ -205,7 +205,7 @@ async function sendStep(card, step, room, shown) {
     showUndo(answer.visit, step, room, minutesAgo);
   } catch (err) {
     if (pending.get(id) !== p) return;
-    refused(id, err, { list, shownStage, step });
+    refused(id, err, { list, shownStage, step, token: p.token });
     pending.delete(id);
     if (pins.has(id)) {
       renderNow();
@@ -248,9 +248,9 @@ export function revealNote(card) {
 }
 
 /** A tap was refused: the card shows why, as the visit is now, where it was tapped. */
-function refused(id, err, { list, shownStage, step }) {
+function refused(id, err, { list, shownStage, step, token }) {
   if (err instanceof ApiError && err.status === 401) {
-    signedOut(errorText(err));
+    signInEnded(err, token);
     return;
   }
   let note;
@@ -326,10 +326,11 @@ async function sendUndo() {
     toasts.hide();
     return detail.undoRoom(sent.undo.room, version);
   }
+  const token = app.token;
   try {
     const answer = await kept.send(keptTap({ key: newKey(), path: visitPath(id), body: { type: "undo", expected_version: version },
       visit: id, stage: board.visits.get(id)?.stage }), {
-      token: app.token,
+      token,
       onWaiting: (attempt, err) => {
         sent.waiting = err instanceof Offline ? "offline" : "busy";
         if (toasts.current === sent) toasts.paint();
@@ -340,7 +341,7 @@ async function sendUndo() {
     pins.delete(id);
     toasts.show({ text: t("detail.undone", { name: answer.visit.patient_name, stage: stageLabel(answer.visit.stage).toLowerCase() }) });
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return signedOut(errorText(err));
+    if (err instanceof ApiError && err.status === 401) return signInEnded(err, token);
     let text = t("detail.could_not_undo", { why: errorText(err) });
     if (err instanceof ApiError && err.body?.visit) {
       putVisit(err.body.visit);

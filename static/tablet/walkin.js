@@ -8,7 +8,7 @@ import { updateBanner } from "./connection.js";
 import { kept, keptTap } from "./kept.js";
 import { takeMinutesAgo } from "./late.js";
 import { render } from "./lists.js";
-import { signedOut } from "./session.js";
+import { signInEnded } from "./session.js";
 import { app, board, errorText, providerName, putVisit } from "./state.js";
 
 export function fillWalkinChoices() {
@@ -42,11 +42,12 @@ $("walkin").addEventListener("submit", async (e) => {
   button.disabled = true;
   button.textContent = t("card.sending");
   show($("walkin-message"), t("card.sending"), "info");
+  const token = app.token;
   try {
     const answer = await kept.send(keptTap({ key: newKey(), path: `/api/clinics/${encodeURIComponent(board.clinic)}/visits`,
       body: { patient_name: name, provider, visit_type: visitType, walk_in: true,
         ...(minutesAgo ? { minutes_ago: minutesAgo } : {}) } }), {
-        token: app.token,
+        token,
         onWaiting: (attempt, err) => {
           w.waiting = err instanceof Offline ? "offline" : "busy";
           show($("walkin-message"), w.waiting === "offline"
@@ -63,7 +64,7 @@ $("walkin").addEventListener("submit", async (e) => {
   } catch (err) {
     if (app.walkinPending !== w) return;
     if (err instanceof ApiError && err.status === 401) {
-      signedOut(errorText(err));
+      signInEnded(err, token);
       return;
     }
     show($("walkin-message"), errorText(err), "error");
