@@ -269,6 +269,10 @@ function refused(id, err, { list, shownStage, step, token }) {
         // In the tablet's language, from the answer's facts (the server's sentence is English: a review).
         if (body.room && body.room_state) {
           note = t("refused.room_not_ready", { room: roomLabel(body.room), state: t(`room.${body.room_state}`).toLowerCase() });
+          // The room as the refusal says it is (this tablet's feed may be behind): the picker opened again offered
+          // the room just refused (a review). Its version stays, so the feed's room, newer, takes its place.
+          const shown = board.rooms.get(body.room);
+          if (shown && shown.state !== body.room_state) board.rooms.set(shown.id, { ...shown, state: body.room_state });
         }
         note += ` ${t("picker.another")}`;
         app.pickerFor = id;
