@@ -9,11 +9,11 @@ import { $, el, titleCase } from "../lib/dom.js";
 import { tick } from "./cards.js";
 import { sendKeptAgain, sendingAgain } from "./kept.js";
 import { fillProviderFilter, movedElsewhere, render, renderDelay, renderTabletAlerts } from "./lists.js";
-import { fillPresenceProviders } from "./presence.js";
+import { PRESENCE_LABEL, fillPresenceProviders } from "./presence.js";
 import { paintWho, signedOut } from "./session.js";
 import {
-  app, board, clock, pending, pendingRooms, pins, putRoom, putVisit, roomLabel, roomPins, serverNow, setText, stepDone,
-  toasts,
+  app, board, clock, pending, pendingRooms, pins, providerName, putRoom, putVisit, roomLabel, roomPins, serverNow, setText,
+  stepDone, toasts,
 } from "./state.js";
 import { detail } from "./taps.js";
 import { fillWalkinChoices } from "./walkin.js";
@@ -178,7 +178,8 @@ export function updateBanner() {
   const browserOffline = navigator.onLine === false;
   const feedDown = wentDown && feedMode !== "live" && feedMode !== "stale";
   const off = Boolean(app.me) && (browserOffline || feedDown || waiting.length > 0 || roomsWaiting.length > 0 ||
-    app.walkinPending?.waiting === "offline" || toasts.current?.waiting === "offline" ||
+    app.walkinPending?.waiting === "offline" || app.presencePending?.waiting === "offline" ||
+    toasts.current?.waiting === "offline" ||
     [...sendingAgain.values()].some((r) => r.waiting === "offline"));
   if (off) {
     downSince ??= serverNow();
@@ -197,6 +198,8 @@ export function updateBanner() {
     ...waiting.map(([id, p]) => t("offline.step_waiting", { name: board.visits.get(id)?.patient_name || id, step: stepDone(p.step, p.room) })),
     ...roomsWaiting.map(([id]) => t("offline.room_waiting", { room: roomLabel(id) })),
     ...(app.walkinPending?.waiting === "offline" ? [t("offline.walk_in_waiting", { name: app.walkinPending.name })] : []),
+    ...(app.presencePending?.waiting === "offline" ? [t("offline.kept_waiting",
+      { what: `${providerName(app.presencePending.provider)}: ${PRESENCE_LABEL[app.presencePending.status]}` })] : []),
     ...(toasts.current?.waiting === "offline" ? [t("offline.undo_waiting", { name: toasts.current.patient })] : []),
     ...[...sendingAgain.values()].filter((r) => r.waiting === "offline" && !r.visit).map((r) => t("offline.kept_waiting", { what: r.label })),
   ];

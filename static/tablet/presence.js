@@ -1,7 +1,7 @@
 // Provider presence on the tablet: running late to clinic, stepped away, back (a provider their own, an
 // assistant or a manager any provider's), and its Undo.
 
-import { ApiError, newKey } from "../lib/api.js";
+import { ApiError, Offline, newKey } from "../lib/api.js";
 import { labels, t } from "../lib/i18n.js";
 import { $, el } from "../lib/dom.js";
 import { kept, keptTap } from "./kept.js";
@@ -10,7 +10,6 @@ import { signInEnded } from "./session.js";
 import { app, board, clock, errorText, providerName, setText, toasts } from "./state.js";
 
 export const PRESENCE_LABEL = labels("presence", { running_late: "running late to clinic", stepped_away: "stepped away", back: "back" });
-let presencePending = false;
 
 /** Whose presence this tablet may say: a provider their own, an assistant or a manager any provider's. */
 function presenceProvider() {
@@ -49,9 +48,11 @@ export function renderPresence() {
   $("presence-provider-field").hidden = own;
   setText($("presence-title"), t(own ? "presence.where_you" : "presence.where"));
   const p = provider ? board.presence.get(provider) : null;
-  setText($("presence-now"), provider ? presenceText(provider, p) : "");
+  // A tap on its way says so beside the buttons it holds (the offline banner lists it too).
+  const sending = app.presencePending?.provider === provider ? ` ${t("card.sending")}` : "";
+  setText($("presence-now"), provider ? `${presenceText(provider, p)}${sending}` : "");
   for (const button of section.querySelectorAll("button[data-presence]")) {
-    button.disabled = presencePending || !provider;
+    button.disabled = Boolean(app.presencePending) || !provider;
     button.setAttribute("aria-pressed", String(Boolean(p) && p.status === button.dataset.presence && p.status !== "back"));
   }
 }
@@ -66,15 +67,22 @@ const presencePath = (provider) =>
 
 async function sendPresence(status) {
   const provider = presenceProvider();
-  if (!provider || presencePending) return;
+  if (!provider || app.presencePending) return;
   const body = { type: status, expected_version: board.presence.get(provider)?.version ?? 0 };
   const minutes = document.querySelector("input[name='presence-minutes']:checked")?.value;
   if (status !== "back" && minutes) body.back_in_minutes = Number(minutes);
-  presencePending = true;
+  const w = { provider, status, waiting: null };
+  app.presencePending = w;
   render();
   const token = app.token;
   try {
-    const answer = await kept.send(keptTap({ key: newKey(), path: presencePath(provider), body, provider }), { token });
+    const answer = await kept.send(keptTap({ key: newKey(), path: presencePath(provider), body, provider }), {
+      token,
+      onWaiting: (attempt, err) => {
+        w.waiting = err instanceof Offline ? "offline" : "busy";
+        render();
+      },
+    });
     const p = answer.presence;
     board.presence.set(p.provider, p);
     const said = { name: providerName(provider), what: PRESENCE_LABEL[p.status] };
@@ -84,7 +92,7 @@ async function sendPresence(status) {
     if (err instanceof ApiError && err.status === 401) return signInEnded(err, token);
     toasts.show({ text: t("presence.could_not", { what: PRESENCE_LABEL[status], why: errorText(err) }), error: true, ms: 8000 });
   } finally {
-    presencePending = false;
+    if (app.presencePending === w) app.presencePending = null;
     render();
   }
   return undefined;

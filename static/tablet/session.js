@@ -69,6 +69,7 @@ export function signedOut(message, kind = "error") {
   pins.clear();
   roomPins.clear();
   app.walkinPending = null;
+  app.presencePending = null;
   resetLate();
   toasts.hide();
   clinics = [];

@@ -37,12 +37,14 @@ export function stepDone(step, room) {
 
 // -- state ---------------------------------------------------------------------------------------------------
 
-/** What the sections change as the page goes: the sign-in and its person, the walk-in on its way, the one card
+/** What the sections change as the page goes: the sign-in and its person, the walk-in and the presence tap on their
+ *  way, the one card
  *  whose room picker is open (tapping "Room patient" opens it; one at a time). */
 export const app = {
   token: session.get(TOKEN_KEY),
   me: null, // {id, name, role, device, expires_at}
   walkinPending: null,
+  presencePending: null, // a presence tap on its way: {provider, status, waiting}
   pickerFor: null,
 };
 
