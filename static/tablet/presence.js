@@ -103,7 +103,15 @@ export async function sendPresenceUndo(sent) {
   const token = app.token;
   try {
     const answer = await kept.send(keptTap({ key: newKey(), path: presencePath(provider),
-      body: { type: "undo", expected_version: version }, provider }), { token });
+      body: { type: "undo", expected_version: version }, provider }), {
+      token,
+      // As a step's undo: the toast and the offline banner say it waits for the network (it said "Undoing…").
+      onWaiting: (attempt, err) => {
+        sent.waiting = err instanceof Offline ? "offline" : "busy";
+        if (toasts.current === sent) toasts.paint();
+        render();
+      },
+    });
     const p = answer.presence;
     board.presence.set(p.provider, p);
     toasts.show({ text: t("toast.undone", { what: presenceText(provider, p) }) });

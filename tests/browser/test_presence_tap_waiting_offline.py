@@ -49,3 +49,27 @@ def test_a_presence_tap_waiting_for_the_network_is_listed_with_the_taps_waiting(
     tablet.evaluate("() => window.dispatchEvent(new Event('online'))")
     tablet.locator("#offline").wait_for(state="hidden", timeout=20_000)
     assert sending not in tablet.locator("#presence-now").inner_text()
+
+
+def test_the_undo_of_a_presence_tap_waiting_for_the_network_says_so(server: ServerProcess, screens: Screens) -> None:
+    """Its Undo, tapped offline, said "Undoing…" for as long as the network was down, where a step's undo says it
+    waits for the network, in the toast and the banner."""
+    server.signed_in(Role.medical_assistant)
+    tablet = screens.open(f"{server.url}/", width=768, height=1024)
+    sign_in_page(tablet, MA, PIN, device="ma-1")
+    tablet.wait_for_selector("#live.live-live", timeout=10_000)
+    tablet.select_option("#presence-provider", "kim")
+    tablet.locator("button[data-presence='stepped_away']").click()
+    undo = tablet.locator("#toast-region [data-action='undo']")
+    undo.wait_for(timeout=10_000)
+
+    tablet.context.set_offline(True)
+    undo.click()
+    tablet.locator("#offline-taps li").first.wait_for(timeout=10_000)
+    assert tablet.locator("#offline-taps li").all_inner_texts() == ["Undo for Dr. Jenna Kim: waiting to send"]
+    assert tablet.locator("#toast-region").inner_text().startswith("Undo waiting for the network")
+
+    tablet.context.set_offline(False)
+    tablet.evaluate("() => window.dispatchEvent(new Event('online'))")
+    tablet.locator("#toast-region", has_text="Undone").wait_for(timeout=20_000)
+    assert "is on the floor" in tablet.locator("#presence-now").inner_text()
