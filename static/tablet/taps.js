@@ -141,7 +141,8 @@ async function confirmStep(card, step) {
   // What was confirmed is the visit as the card showed it when tapped: "yes" goes with that version, so a visit
   // another tablet moved on meanwhile is refused and the card says how (roomed meanwhile, it was stored "left
   // without being seen" from her room; a hostile review).
-  const shown = { version: Number(card.dataset.version), stage: card.dataset.stage, list: card.closest("[data-list]")?.dataset.list };
+  const shown = { version: Number(card.dataset.version), stage: card.dataset.stage, list: card.closest("[data-list]")?.dataset.list,
+    name: v.patient_name };
   const code = v.token ? ` (${v.token})` : "";
   const yes = t(`confirm.yes.${step}`);
   const skip = step === "checked_out" ? ` ${t("confirm.skip_teach_back")}` : "";
@@ -170,8 +171,8 @@ export const detail = createVisitDetail({
   say: (text, error) => toasts.show({ text, error }),
 });
 
-/** Send a step for the visit of `card`; `shown`: the card as it was when tapped ({version, stage, list}), when the
- *  step went after a question (a confirm), else the card as it is. */
+/** Send a step for the visit of `card`; `shown`: the card as it was when tapped ({version, stage, list, name}), when
+ *  the step went after a question (a confirm), else the card as it is. */
 async function sendStep(card, step, room, shown) {
   const id = card.dataset.visit;
   if (!id || pending.has(id)) return;
@@ -179,6 +180,7 @@ async function sendStep(card, step, room, shown) {
   const version = shown ? shown.version : Number(card.dataset.version);
   const list = shown ? shown.list : card.closest("[data-list]")?.dataset.list;
   const shownStage = shown ? shown.stage : card.dataset.stage;
+  const name = shown ? shown.name : board.visits.get(id)?.patient_name;
   // "This tap happened: 5 minutes ago" (tablet/late.js) goes with this step only.
   const minutesAgo = takeMinutesAgo();
   // A step sent from the keyboard (or a switch): its card is drawn again elsewhere, and focus fell to the page.
@@ -205,7 +207,7 @@ async function sendStep(card, step, room, shown) {
     showUndo(answer.visit, step, room, minutesAgo);
   } catch (err) {
     if (pending.get(id) !== p) return;
-    refused(id, err, { list, shownStage, step, token: p.token });
+    refused(id, err, { list, shownStage, step, token: p.token, name });
     pending.delete(id);
     if (pins.has(id)) {
       renderNow();
@@ -248,7 +250,7 @@ export function revealNote(card) {
 }
 
 /** A tap was refused: the card shows why, as the visit is now, where it was tapped. */
-function refused(id, err, { list, shownStage, step, token }) {
+function refused(id, err, { list, shownStage, step, token, name }) {
   if (err instanceof ApiError && err.status === 401) {
     signInEnded(err, token);
     return;
@@ -283,8 +285,16 @@ function refused(id, err, { list, shownStage, step, token }) {
   } else {
     note = errorText(err);
   }
-  if (list) pins.set(id, { list, note, kind, until: Date.now() + PIN_MS, step });
-  else toasts.show({ text: note });
+  if (list && board.visits.has(id)) {
+    pins.set(id, { list, note, kind, until: Date.now() + PIN_MS, step });
+  } else if (!board.visits.has(id)) {
+    // No card to pin the note to: the visit is no longer on the floor (a question left open past midnight, answered
+    // the next morning, was refused 404 and the tablet said nothing; a review).
+    const gone = err instanceof ApiError && err.status === 404;
+    toasts.show({ text: gone ? t("tap.gone", { name: name || t("kept.a_patient") }) : note, error: true, ms: 8000 });
+  } else {
+    toasts.show({ text: note });
+  }
 }
 
 /** What happened to a visit meanwhile, from its last step: "Already roomed in East 2 by ben on tablet-west at 10:42." */
