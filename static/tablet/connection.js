@@ -46,6 +46,9 @@ export function startFeed(clinic) {
     Object.assign(board, { clinic, name: "", seq: null, rooms: new Map(), visits: new Map(), delays: new Map() });
     pins.clear();
     roomPins.clear();
+    // Taps on their way go on being sent (kept until answered), but their cards were the other clinic's.
+    pending.clear();
+    pendingRooms.clear();
     render();
   }
   feed = openFeed({

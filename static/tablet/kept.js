@@ -135,9 +135,11 @@ async function sendAgain(entry) {
         render();
       },
     });
-    if (answer?.visit) putVisit(answer.visit, answer.plan);
-    if (answer?.room) putRoom(answer.room);
-    if (answer?.presence) board.presence.set(answer.presence.provider, answer.presence);
+    if (board.clinic === entry.clinic) {
+      if (answer?.visit) putVisit(answer.visit, answer.plan);
+      if (answer?.room) putRoom(answer.room);
+      if (answer?.presence) board.presence.set(answer.presence.provider, answer.presence);
+    }
     toasts.show({ text: t("kept.sent", { what: r.label }) });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
@@ -145,7 +147,7 @@ async function sendAgain(entry) {
       return;
     }
     if (err instanceof ApiError) {
-      if (err.body?.visit) putVisit(err.body.visit);
+      if (err.body?.visit && board.clinic === entry.clinic) putVisit(err.body.visit);
       let why = err.status === 409 && err.body?.visit && (err.body.error === "stale_version" || err.body.error === "illegal_step")
         ? conflictText(err.body.visit, entry.stage) : errorText(err);
       // A room's mark kept from before the reload, on a room changed since (cleaned, used and dirty again): what the

@@ -7,7 +7,7 @@ import { $, el } from "../lib/dom.js";
 import { kept, keptTap } from "./kept.js";
 import { currentView, render } from "./lists.js";
 import { signInEnded } from "./session.js";
-import { app, board, clock, errorText, providerName, setText, toasts } from "./state.js";
+import { app, board, clock, errorText, providerName, sameClinic, setText, toasts } from "./state.js";
 
 export const PRESENCE_LABEL = labels("presence", { running_late: "running late to clinic", stepped_away: "stepped away", back: "back" });
 
@@ -75,6 +75,7 @@ async function sendPresence(status) {
   app.presencePending = w;
   render();
   const token = app.token;
+  const here = sameClinic();
   try {
     const answer = await kept.send(keptTap({ key: newKey(), path: presencePath(provider), body, provider }), {
       token,
@@ -83,6 +84,7 @@ async function sendPresence(status) {
         render();
       },
     });
+    if (!here()) return undefined;
     const p = answer.presence;
     board.presence.set(p.provider, p);
     const said = { name: providerName(provider), what: PRESENCE_LABEL[p.status] };
@@ -101,6 +103,7 @@ async function sendPresence(status) {
 export async function sendPresenceUndo(sent) {
   const { presence: provider, version } = sent.undo;
   const token = app.token;
+  const here = sameClinic();
   try {
     const answer = await kept.send(keptTap({ key: newKey(), path: presencePath(provider),
       body: { type: "undo", expected_version: version }, provider }), {
@@ -112,6 +115,7 @@ export async function sendPresenceUndo(sent) {
         render();
       },
     });
+    if (!here()) return undefined;
     const p = answer.presence;
     board.presence.set(p.provider, p);
     toasts.show({ text: t("toast.undone", { what: presenceText(provider, p) }) });

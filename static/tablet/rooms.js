@@ -15,7 +15,7 @@ import { signInEnded } from "./session.js";
 import { revealNote } from "./taps.js";
 import {
   FINISHED, PIN_MS, app, board, clock, duration, errorText, pendingRooms, providerName, putRoom, readyRooms, roomLabel,
-  roomPins, serverNow, stageLabel, toasts, typeLabel,
+  roomPins, sameClinic, serverNow, stageLabel, toasts, typeLabel,
 } from "./state.js";
 
 export function renderRoomList(section) {
@@ -108,6 +108,7 @@ export async function sendRoom(roomId, action, version) {
   const body = { type: action };
   if (Number.isInteger(version)) body.expected_version = version;
   const token = app.token;
+  const here = sameClinic();
   try {
     const answer = await kept.send(keptTap({ key: newKey(), path, body, room: roomId }), {
       token,
@@ -116,11 +117,13 @@ export async function sendRoom(roomId, action, version) {
         render();
       },
     });
+    if (!here()) return undefined;
     putRoom(answer.room);
     toasts.show({ text: t("rooms.now", { room: answer.room.label, state: ROOM_STATE_LABEL[answer.room.state]?.toLowerCase() || answer.room.state }),
       undo: { room: roomId, version: answer.room.version }, patient: answer.room.label });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signInEnded(err, token);
+    if (!here()) return undefined;
     // As a visit's card: pinned in the list where it was tapped, saying what happened to the room meanwhile (a
     // "Room ready" sent late on a room cleaned, used and dirty again since).
     const conflict = err instanceof ApiError && err.status === 409;

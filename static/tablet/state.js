@@ -79,6 +79,14 @@ export const toasts = toastRegion();
 
 export const serverNow = () => Date.now() + board.offsetMs;
 
+/** Taken when a tap is sent: whether the clinic on screen is still the one it was tapped in. A tap waits (offline)
+ *  while the tablet turns to another clinic; its answer is not that clinic's floor (Riverside's Ann Lee was listed
+ *  among North's arrivals, and Riverside's East 1 made ready showed North's, dirty, as ready; a review). */
+export function sameClinic() {
+  const clinic = board.clinic;
+  return () => board.clinic === clinic;
+}
+
 export function clinicFormat(options) {
   try {
     return new Intl.DateTimeFormat(language(), { ...options, timeZone: board.timezone });

@@ -15,7 +15,7 @@ import { sendRoom } from "./rooms.js";
 import { request, signInEnded } from "./session.js";
 import {
   PIN_MS, app, board, clock, errorText, pending, pins, providerName, putRoom, putVisit, roomLabel, roomPins,
-  stageIndex, stageLabel, stepDone, toasts, typeLabel, visitPath,
+  sameClinic, stageIndex, stageLabel, stepDone, toasts, typeLabel, visitPath,
 } from "./state.js";
 
 // -- taps ----------------------------------------------------------------------------------------------------
@@ -341,6 +341,7 @@ async function sendUndo() {
     return detail.undoRoom(sent.undo.room, version);
   }
   const token = app.token;
+  const here = sameClinic();
   try {
     const answer = await kept.send(keptTap({ key: newKey(), path: visitPath(id), body: { type: "undo", expected_version: version },
       visit: id, stage: board.visits.get(id)?.stage }), {
@@ -351,11 +352,13 @@ async function sendUndo() {
         updateBanner();
       },
     });
+    if (!here()) return undefined;
     putVisit(answer.visit, answer.plan);
     pins.delete(id);
     toasts.show({ text: t("detail.undone", { name: answer.visit.patient_name, stage: stageLabel(answer.visit.stage).toLowerCase() }) });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signInEnded(err, token);
+    if (!here()) return undefined;
     let text = t("detail.could_not_undo", { why: errorText(err) });
     if (err instanceof ApiError && err.body?.visit) {
       putVisit(err.body.visit);

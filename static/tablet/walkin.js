@@ -9,7 +9,7 @@ import { kept, keptTap } from "./kept.js";
 import { takeMinutesAgo } from "./late.js";
 import { render } from "./lists.js";
 import { signInEnded } from "./session.js";
-import { app, board, errorText, providerName, putVisit } from "./state.js";
+import { app, board, errorText, providerName, putVisit, sameClinic } from "./state.js";
 
 export function fillWalkinChoices() {
   const provider = $("walkin-provider");
@@ -43,6 +43,7 @@ $("walkin").addEventListener("submit", async (e) => {
   button.textContent = t("card.sending");
   show($("walkin-message"), t("card.sending"), "info");
   const token = app.token;
+  const here = sameClinic();
   try {
     const answer = await kept.send(keptTap({ key: newKey(), path: `/api/clinics/${encodeURIComponent(board.clinic)}/visits`,
       body: { patient_name: name, provider, visit_type: visitType, walk_in: true,
@@ -56,7 +57,7 @@ $("walkin").addEventListener("submit", async (e) => {
         },
       });
     if (app.walkinPending !== w) return;
-    putVisit(answer.visit, answer.plan);
+    if (here()) putVisit(answer.visit, answer.plan);
     show($("walkin-message"), t("walkin.added", { name: answer.visit.patient_name, provider: providerName(answer.visit.provider) }),
       "success");
     $("walkin-name").value = "";
