@@ -14,6 +14,7 @@ import { closeFeed, resetConnection, startFeed, updateBanner } from "./connectio
 import { paintKeptElsewhere, sendingAgain } from "./kept.js";
 import { resetLate } from "./late.js";
 import { desk } from "./lists.js";
+import { resetWalkin } from "./walkin.js";
 import { app, board, clock, errorText, pending, pendingRooms, pins, roomPins, toasts } from "./state.js";
 
 let clinics = [];
@@ -68,7 +69,7 @@ export function signedOut(message, kind = "error") {
   pendingRooms.clear();
   pins.clear();
   roomPins.clear();
-  app.walkinPending = null;
+  resetWalkin();
   app.presencePending = null;
   resetLate();
   toasts.hide();
@@ -83,8 +84,6 @@ export function signedOut(message, kind = "error") {
   $("rooms").replaceChildren();
   $("visits-body").replaceChildren();
   $("board-message").hidden = true;
-  $("walkin-message").hidden = true;
-  $("walkin").reset();
   $("provider-filter").value = "";
   desk.reset();
   for (const r of sendingAgain.values()) r.ctrl.abort();

@@ -23,6 +23,16 @@ export function fillWalkinChoices() {
   if (board.visitTypes.has(keepT)) type.value = keepT;
 }
 
+/** The form as a new sign-in finds it: empty, its button free. A walk-in still on its way is let go of here (it stays
+ *  kept for its person): the next person's "Add walk-in" said "Sending…" and could not be pressed (a review). */
+export function resetWalkin() {
+  app.walkinPending = null;
+  $("walkin").reset();
+  $("walkin-message").hidden = true;
+  $("walkin-submit").disabled = false;
+  $("walkin-submit").textContent = t("tablet.add_walkin");
+}
+
 $("walkin").addEventListener("submit", async (e) => {
   e.preventDefault();
   if (app.walkinPending) return;
