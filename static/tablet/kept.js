@@ -91,6 +91,14 @@ export function sendKeptAgain() {
   const { again, old } = kept.left(board.clinic, app.me.id, madeEarlierDay);
   for (const entry of old) noteRefused(t("kept.too_old", { what: keptLabel(entry) }));
   for (const entry of again) if (!sendingAgain.has(entry.key)) sendAgain(entry);
+  // Another person's taps kept here for this clinic, made on an earlier day, will never be sent either: they were
+  // listed to whoever signed in next as waiting for that person, day after day (a review). Said once, not sent.
+  const staff = new Set(kept.all().filter((e) => e.clinic === board.clinic && e.staff !== app.me.id).map((e) => e.staff));
+  for (const who of staff) {
+    for (const entry of kept.left(board.clinic, who, madeEarlierDay).old) {
+      noteRefused(t("kept.other_tap", { what: t("kept.too_old", { what: keptLabel(entry) }), who }));
+    }
+  }
   paintKeptElsewhere();
 }
 
