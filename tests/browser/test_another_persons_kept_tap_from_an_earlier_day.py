@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Route
 
 from floor.core.access import Role
-from tests.browser.conftest import CLINIC, Screens, fast_clock_server, sign_in_page
+from tests.browser.conftest import CLINIC, Screens, fast_clock_server, serious_violations, sign_in_page
 from tests.server.conftest import ServerProcess, bearer
 from tests.support.staff import PEOPLE, PIN
 
@@ -82,5 +82,6 @@ def test_another_persons_tap_kept_from_an_earlier_day_is_said_once_as_not_sent(
     assert f"(tapped by {DESK})" in refused.inner_text()
     assert tablet.locator("#kept-others").is_hidden(), tablet.locator("#kept-others").inner_text()
     assert tablet.evaluate("k => localStorage.getItem(k)", KEPT) is None
+    assert serious_violations(tablet) == []
     board = httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()
     assert board["visits"] == []

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from floor.core.access import Role
-from tests.browser.conftest import CLINIC, Screens, fast_clock_server, sign_in_page
+from tests.browser.conftest import CLINIC, Screens, fast_clock_server, serious_violations, sign_in_page
 from tests.server.conftest import ServerProcess
 from tests.support.staff import PEOPLE, PIN
 
@@ -67,4 +67,5 @@ def test_yes_on_a_question_left_open_past_midnight_says_it_was_not_stored(
     toast = tablet.locator("#toast-region .toast.error")
     toast.wait_for(timeout=10_000)
     assert said in toast.inner_text(), toast.inner_text()
+    assert serious_violations(tablet) == []
     assert _board(server, desk)["visits"] == []
