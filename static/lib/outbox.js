@@ -77,10 +77,11 @@ export function outbox({ send, onChange = () => {} }) {
     },
 
     /** The taps kept for this clinic and person that this page is not sending: to send again, oldest first.
-     *  Those `tooOld(entry)` says not to send are dropped and returned apart. */
+     *  Those `tooOld(entry)` says not to send are dropped and returned apart; one this page is sending is its
+     *  sender's to drop (it was said twice as not sent, by its sender and by the new day's snapshot). */
     left(clinic, staff, tooOld) {
       const entries = read(clinic, staff);
-      const old = entries.filter((e) => tooOld(e));
+      const old = entries.filter((e) => !sending.has(e.key) && tooOld(e));
       if (old.length) {
         write(clinic, staff, entries.filter((e) => !old.includes(e)));
         onChange();
