@@ -454,10 +454,15 @@ class Writer:
             async with self.lock:
                 now = self.today.clock.now()
                 self.roll_day(now)
-                if self.log.shared and self.today.learned_for != self.today.floor.day:
+                if self.today.learned_for is None or (
+                    self.log.shared and self.today.learned_for != self.today.floor.day
+                ):
                     # Not learned yet today (a server just restarted learns beside its start): it would clear the
                     # alerts a learned server on the same log raises, and that one raise them again (a hostile
-                    # review). The learned servers review meanwhile; this one once its learning is done.
+                    # review). The learned servers review meanwhile; this one once its learning is done. Alone on
+                    # its log, a server that has learned nothing since it started would do the same to the alerts
+                    # it raised before the restart (a review of the alerts); after midnight it reviews with the day
+                    # before's learning until the new day's is done.
                     return
                 if cascades is None:
                     cascades = self._cascades_wanted or cascades_due(self._cascades_at, now)

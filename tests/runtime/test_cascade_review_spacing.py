@@ -48,6 +48,7 @@ async def started(data_dir: Path, clock: ManualClock) -> ClinicRuntime:
     await event_log.open()
     runtime = ClinicRuntime(quiet_clinic(), event_log, clock, Hub())
     await runtime.start()
+    await runtime.learn()  # as Floors has it learn beside its start: no alert is reviewed before
     return runtime
 
 
