@@ -41,6 +41,18 @@ export function cascadeShown(figures) {
   return [Math.round(Number(figures.lateness) || 0), Number.isFinite(back) ? Math.floor(back / 60000) : null];
 }
 
+/** The stages of a visit the provider has started, or that has left the floor: no longer "projected late". */
+const SEEN_OR_GONE = new Set(["provider_in", "teach_back_done", "checked_out", "no_show", "cancelled",
+  "left_without_being_seen"]);
+
+/** A cascade's affected visits still to be seen, as the screens name them "projected late": the run's visits the
+ *  provider saw late keep the alert up, but a manager read patients checked out an hour before among those projected
+ *  late, and the ones still waiting hidden in "and 3 more". `visit(id)`: the visit as the screen has it (one it does
+ *  not know is kept). */
+export function stillToBeSeen(alert, visit) {
+  return (alert.detail?.affected || []).filter((id) => !SEEN_OR_GONE.has(visit(id)?.stage));
+}
+
 const delayOf = (a, ctx) => (a.kind === "cascade" && a.provider && ctx.delay ? ctx.delay(a.provider) : undefined);
 
 /** A visit as the alert names it: its wall code, then its patient. */
@@ -63,7 +75,7 @@ function alertItem(a, ctx) {
     li.append(cascadeShown(live)[0] >= 1
       ? t("alert.running_late", { provider, minutes: mins(live.lateness) })
       : t("alert.running_late_affected", { provider }));
-    const affected = d.affected || [];
+    const affected = stillToBeSeen(a, ctx.visit);
     if (affected.length) {
       li.append(t("alert.projected_late"), " ");
       affected.slice(0, 6).forEach((id, i) => li.append(i ? ", " : "", ...who(id, ctx)));
@@ -85,7 +97,7 @@ export function renderAlerts(section, alerts, ctx) {
   section.hidden = active.length === 0;
   const list = section.querySelector("ul");
   const sig = JSON.stringify(active.map((a) => [a.id, a.version, a.visit && ctx.visit(a.visit)?.patient_name,
-    (a.detail?.affected || []).length, a.kind === "cascade" ? cascadeShown(cascadeFigures(a, delayOf(a, ctx)))
+    stillToBeSeen(a, ctx.visit), a.kind === "cascade" ? cascadeShown(cascadeFigures(a, delayOf(a, ctx)))
       : a.kind === "dwell" ? Math.round(dwellMinutes(a, ctx.visit(a.visit), ctx.now?.())) : null]));
   if (list.dataset.sig === sig) return;
   list.dataset.sig = sig;

@@ -5,7 +5,7 @@ import { tap, ApiError } from "../lib/api.js";
 import { parseTime, show } from "../lib/page.js";
 import { $, el, plural } from "../lib/dom.js";
 import { DWELL_PHRASE, STAGE_STATE } from "../lib/labels.js";
-import { cascadeFigures, cascadeShown, dwellMinutes } from "../lib/alert-lines.js";
+import { cascadeFigures, cascadeShown, dwellMinutes, stillToBeSeen } from "../lib/alert-lines.js";
 import { clinicPath, codedName, hm, minutesText, page, providerName, serverNow, staffName, state } from "./floor.js";
 import { movable } from "../lib/visit-detail.js";
 import { scheduleRender } from "./live.js";
@@ -41,7 +41,7 @@ function alertBody(a) {
   const d = a.detail || {};
   const parts = [];
   if (a.kind === "cascade") {
-    const affected = d.affected || [];
+    const affected = stillToBeSeen(a, (id) => state.visits.get(id));
     if (affected.length) {
       const names = affected.slice(0, 4).map(codedName);
       parts.push(`${plural(affected.length, "visit")} projected late: ${names.join(", ")}${affected.length > 4 ? ` and ${affected.length - 4} more` : ""}.`);
@@ -77,7 +77,7 @@ const liveDwell = (a) => dwellMinutes(a, state.visits.get(a.visit), serverNow())
 function alertSignature(a) {
   const ui = alertUi.get(a.id) || {};
   return JSON.stringify([a.version, a.cleared_at, a.acknowledged_by, a.updated_at, ui.pending, ui.error, movableOf(a),
-    a.kind === "cascade" ? (a.detail?.affected || []).map(codedName) : codedName(a.visit), page.staffNames.size,
+    a.kind === "cascade" ? stillToBeSeen(a, (id) => state.visits.get(id)).map(codedName) : codedName(a.visit), page.staffNames.size,
     a.kind === "cascade" ? cascadeShown(figuresOf(a)) : a.kind === "dwell" ? Math.round(liveDwell(a)) : null]);
 }
 

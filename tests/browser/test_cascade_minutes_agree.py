@@ -210,3 +210,52 @@ def test_a_cascade_still_up_after_the_provider_caught_up_says_later_visits_affec
     _shown(rf"^{INITIALS} \({NAME}\): later visits affected$", wall, WALL, 0)
     _shown(rf"^{NAME} running late, later visits affected$", console, f"{MANAGER_ALERT} .alert-head strong", 0)
     _shown(rf"^{NAME} running late, later visits affected", tablet, TABLET, 0)
+
+
+def test_a_cascade_names_as_projected_late_only_the_patients_still_to_be_seen(
+    server: ManualClockServer, clock: ManualClock, screens: Screens
+) -> None:
+    """Dr. Kim's first two patients were seen late and have left; the next three wait, projected late. The alert keeps
+    all five (the two seen late are links of its run), but the manager's alert and the tablet's line named the two
+    checked out first among those "projected late", and the ones still waiting in "and 1 more"."""
+    person, name = PEOPLE[Role.provider]
+    server.run(server.floors.sessions.add_staff(person, name, Role.provider, PIN, "test", provider=PROVIDER))
+    desk, ma, manager = (_headers(server, role) for role in (Role.front_desk, Role.medical_assistant, Role.manager))
+    kim = _headers(server, Role.provider)
+    visits = [v["id"] for v in _book_kims_day(server, desk)]
+    for visit, start in zip(visits[:4], BOOKED[:4], strict=True):
+        clock.set(clinic_time(start))
+        _step(server, desk, visit, "arrived")
+    clock.set(clinic_time("09:01"))
+    server.tick()
+    for n, (visit, room) in enumerate(zip(visits[:2], ("e1", "e2"), strict=True)):
+        clock.set(clinic_time(f"09:{10 + 3 * n:02d}"))
+        _step(server, ma, visit, "roomed", room)
+        _step(server, ma, visit, "prep_done")
+        _step(server, kim, visit, "provider_in")
+        clock.set(clinic_time(f"09:{12 + 3 * n:02d}"))
+        _step(server, kim, visit, "teach_back_done")
+        _step(server, desk, visit, "checked_out")
+    clock.set(clinic_time("09:16"))
+    server.tick()
+    alert, _ = _stored_and_live(server, manager)
+    assert alert["detail"]["affected"][:2] == visits[:2] and set(visits[2:4]) <= set(alert["detail"]["affected"])
+
+    wall, console, tablet = _open_screens(server, screens, manager)
+    body = f"{MANAGER_ALERT} .alert-body"
+    console.wait_for_function(
+        "s => /^3 visits projected late: .*Pat Number2, .*Pat Number3, .*Pat Number4\\./.test("
+        "document.querySelector(s)?.textContent || '')",
+        arg=body,
+        timeout=10_000,
+    )
+    tablet.wait_for_function(
+        "s => /projected late .*Pat Number2, .*Pat Number3, .*Pat Number4;/.test("
+        "document.querySelector(s)?.textContent || '')",
+        arg=TABLET,
+        timeout=10_000,
+    )
+    for gone in ("Pat Number0", "Pat Number1"):
+        assert gone not in _text(console, body) and gone not in _text(tablet, TABLET)
+    # The wall names nobody, as before.
+    assert "Pat" not in _text(wall, WALL)
