@@ -216,6 +216,10 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
                 or _moved(detail.recovers_at, old.recovers_at)
             ):
                 changes.append(AlertUpdated(current.id, detail))
+    # A provider taken out of the clinic file (the server restarted on it) is reviewed no more: their cascade
+    # stayed on every wall until midnight.
+    providers = {p.id for p in floor.clinic.providers}
+    changes += [AlertCleared(a.id) for a in active if a.kind == "cascade" and a.provider not in providers]
     return changes
 
 

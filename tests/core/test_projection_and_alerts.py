@@ -735,3 +735,17 @@ def test_visits_of_a_type_taken_out_of_the_clinic_file_are_still_planned_project
     with pytest.raises(Refusal, match="visit type") as refused:
         floor.decide(BookVisit("P new", "kim", "follow", at("11:00")), Tap("staff", "t1", at("10:20")))
     assert refused.value.field == "visit_type"
+
+
+def test_a_cascade_of_a_provider_taken_out_of_the_clinic_file_clears() -> None:
+    """Dr. Kim's cascade is up; the clinic file is changed without her (she went home, IT took her out) and the
+    server restarted on it. Her alert was never reviewed again and stayed on every wall until midnight."""
+    day = Day()
+    _overrun_morning(day)
+    assert _first_raise(day, "09:55", "10:30") is not None
+    without = msgspec.structs.replace(CLINIC, providers=[p for p in CLINIC.providers if p.id != "kim"])
+    floor = Floor.fold(without, DAY, 0, day.events, Ids.seeded("restarted"))
+    (alert,) = [a for a in floor.alerts.values() if a.kind == "cascade" and a.active]
+    changes = review(floor, at("10:31"))
+    assert AlertCleared(alert.id) in changes
+    assert not any(isinstance(c, AlertRaised) and c.kind == "cascade" for c in changes)
