@@ -53,6 +53,17 @@ def closed_at(clinic: Clinic, day: dt.date, events: list[Event]) -> dt.datetime:
     return closes if last is None else max(closes, last)
 
 
+def file_the_day_ran_on(kept: Clinic | None, running: Clinic, day: dt.date, now: dt.datetime) -> Clinic:
+    """The clinic file to keep as the one `day` ran on, `now` that a server runs `running` on it: the file it
+    runs on, unless the day's session already closed on the one `kept` for it. A file changed in the evening (the
+    clinic empty, when an IT team changes it) with a restart was kept as the day's, and the next morning the
+    day read as a past day was measured by it: on-time starts and lateness changed overnight (a review of a
+    clinic's week). One put right during the session is the one the day ran on from then, as its measures are."""
+    if kept is None or now < kept.local(day, kept.session.closes):
+        return running
+    return kept
+
+
 def alerts_raised(floor: Floor, events: list[Event], until: dt.datetime | None = None) -> Counter[str]:
     """Alerts raised per provider (by `until`, when the day is measured): the provider each was raised for, though
     its patient was moved to another since (the alert follows them on the screens; it was counted as the new

@@ -15,7 +15,7 @@ from floor.close_codes import CLOSE_SIGNED_OUT
 from floor.collector import FREEZE_SECONDS, Collector
 from floor.config import Clinic
 from floor.core.errors import Refusal, Why
-from floor.days import oldest_kept
+from floor.days import file_the_day_ran_on, oldest_kept
 from floor.directory.base import Directory
 from floor.directory.embedded import EmbeddedDirectory
 from floor.fanout import Hub
@@ -179,8 +179,11 @@ class Floors:
             try:
                 await book_upcoming(runtime, self.upcoming)
                 if self._kept_clinic.get(runtime.id) != day:
-                    # The clinic file today runs on, kept for when today is a past day (read by its own file).
-                    await self.upcoming.keep_clinic(runtime.clinic, day)
+                    # The clinic file today runs on, kept for when today is a past day (read by its own file), but
+                    # for a day that closed on another (floor.days.file_the_day_ran_on).
+                    kept = await self.upcoming.clinic_on(runtime.id, day)
+                    if (ran_on := file_the_day_ran_on(kept, runtime.clinic, day, self.clock.now())) != kept:
+                        await self.upcoming.keep_clinic(ran_on, day)
                     self._kept_clinic[runtime.id] = day
             except LogUnavailable as e:
                 log.warning("upcoming_schedule_postponed", clinic=runtime.id, day=str(day), error=str(e))
