@@ -434,6 +434,20 @@ class Writer:
             log.warning("clinic_diverged_reloaded", clinic=self.id, seq=seq, differs_at=diverged.seq)
         await self.load()
         self.feed.resync_all()
+        if (holds := self.today.floor.seq) < seq:
+            # A warning as after any reload was all a Redis restarted without its data left in the log: the day's
+            # patients gone from every screen, and nothing naming the loss (a review of a clinic's week).
+            log.error(
+                "log_lost_events",
+                clinic=self.id,
+                folded=seq,
+                log_holds=holds,
+                lost=seq - holds,
+                meaning=f"the shared log no longer holds the events after seq {holds} that this server folded: a Redis "
+                "restarted without its data (persistence off: appendonly yes, appendfsync always), or a failover to "
+                "a replica behind its master. The floor is now as the log holds it; if Redis lost its data, stop the "
+                "servers and restore it from its backup (docs/deploy.md, Backups)",
+            )
 
     # -- alerts ---------------------------------------------------------------------------------
 
