@@ -131,7 +131,9 @@ class ReadModels:
         on, events = await self.day_events(day)
         floor, clinic = self.today.floor, await self.clinic_on(on)
         base = events[0].seq - 1 if events else floor.seq
-        until = self.today.clock.now() if on == floor.day else clinic.local(on, clinic.session.closes)
+        # A past day's until it closed (its measures' moment): a day that ran past its session's close was charted
+        # until its last tap that evening, and only until the close the next morning (a review of a clinic's week).
+        until = self.today.clock.now() if on == floor.day else closed_at(clinic, on, events)
         # Today's is projected as today's floor is, with what was learned; a past day's with the configured minutes.
         learned = floor.learned if on == floor.day else EMPTY
         try:
