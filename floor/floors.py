@@ -81,8 +81,9 @@ class Floors:
             c.id: ClinicRuntime(c, event_log, self.clock, self.hub, metrics=self.metrics, kept=self.upcoming)
             for c in clinics
         }
-        #: The day whose clinic file this server has kept, per clinic.
+        #: The day whose clinic file, and whose learning, this server has kept, per clinic.
         self._kept_clinic: dict[str, dt.date] = {}
+        self._kept_learned: dict[str, dt.date] = {}
         self.metrics.watch(self.hub, self.runtimes.values)
         #: True from the end of `start` to the beginning of `stop`: /readyz sends no traffic here otherwise.
         self.started = False
@@ -275,28 +276,45 @@ class Floors:
         while True:
             for runtime in self.runtimes.values():
                 day = runtime.floor.day
-                if runtime.learned_for == day:
-                    continue
-                try:
-                    await runtime.learn()
-                except LogUnavailable as e:
-                    postponed = self._learning_postponed.get(runtime.id, 0) + 1
-                    self._learning_postponed[runtime.id] = postponed
-                    log.warning("learning_postponed", clinic=runtime.id, day=str(day), error=str(e), tries=postponed)
-                    if postponed >= LEARNING_TRIES:
-                        # On a shared log a server reviews no alerts until it has learned its day: one that cannot
-                        # read its past days goes on with its last learning (or the clinic file's minutes) rather
-                        # than review none all day (a review).
-                        log.error("learning_given_up", clinic=runtime.id, day=str(day), tries=postponed)
-                        runtime.learned_for = day
-                        self._learning_postponed.pop(runtime.id, None)
-                except Exception:
-                    # A past day this server cannot read: say so, and go on with the last learning until tomorrow.
-                    log.exception("learning_failed", clinic=runtime.id, day=str(day))
-                    runtime.learned_for = day
-                else:
-                    self._learning_postponed.pop(runtime.id, None)
+                if runtime.learned_for != day:
+                    await self._learn(runtime, day)
+                    self._kept_learned.pop(runtime.id, None)  # learned again (floor.runtime.writer): kept again
+                if runtime.learned_for == day and self._kept_learned.get(runtime.id) != day:
+                    await self._keep_learned(runtime, day)
             await asyncio.sleep(self.tick_seconds)
+
+    async def _learn(self, runtime: ClinicRuntime, day: dt.date) -> None:
+        try:
+            await runtime.learn()
+        except LogUnavailable as e:
+            postponed = self._learning_postponed.get(runtime.id, 0) + 1
+            self._learning_postponed[runtime.id] = postponed
+            log.warning("learning_postponed", clinic=runtime.id, day=str(day), error=str(e), tries=postponed)
+            if postponed >= LEARNING_TRIES:
+                # On a shared log a server reviews no alerts until it has learned its day: one that cannot
+                # read its past days goes on with its last learning (or the clinic file's minutes) rather
+                # than review none all day (a review).
+                log.error("learning_given_up", clinic=runtime.id, day=str(day), tries=postponed)
+                runtime.learned_for = day
+                self._learning_postponed.pop(runtime.id, None)
+        except Exception:
+            # A past day this server cannot read: say so, and go on with the last learning until tomorrow.
+            log.exception("learning_failed", clinic=runtime.id, day=str(day))
+            runtime.learned_for = day
+        else:
+            self._learning_postponed.pop(runtime.id, None)
+
+    async def _keep_learned(self, runtime: ClinicRuntime, day: dt.date) -> None:
+        """Keep what the day's floor expects (learned, or the last learning where it could not be), for its lateness
+        chart once it is a past day (charted by the configured minutes the next morning, it was not the chart the
+        manager had seen; a review of a week). Tried again at every turn while it cannot be (a disk full at
+        midnight, when the day is learned)."""
+        try:
+            await self.upcoming.keep_learned(runtime.id, day, runtime.learned)
+        except Exception as e:
+            log.warning("learning_not_kept", clinic=runtime.id, day=str(day), error=str(e)[:300])
+        else:
+            self._kept_learned[runtime.id] = day
 
     async def _tick_forever(self) -> None:
         """Each clinic ticks once a period, at its own point of it: ticking a few hundred clinics in one go

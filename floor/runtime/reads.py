@@ -10,7 +10,7 @@ from floor.config import Clinic
 from floor.core.checkouts import BATCH_EVIDENCE, BATCH_SECONDS, Desk
 from floor.core.errors import Refusal, Why
 from floor.core.events import Event
-from floor.core.learned import EMPTY
+from floor.core.learned import EMPTY, Learned
 from floor.core.learning import LEARN_DAYS, LEARNED, PRIOR_VISITS
 from floor.core.measures import ClinicMeasures, measure
 from floor.core.projection import (
@@ -49,6 +49,12 @@ class ReadModels:
         self.log = event_log
         #: Where the clinic file each day ran on is kept (floor.schedule.upcoming); None: today's file for all.
         self.kept = kept
+
+    async def learned_on(self, day: dt.date) -> Learned:
+        """What a past day was learned to expect, as kept when it was learned (nothing learned: EMPTY)."""
+        if self.kept is None:
+            return EMPTY
+        return await self.kept.learned_on(self.today.clinic.id, day) or EMPTY
 
     async def clinic_on(self, day: dt.date) -> Clinic:
         """The clinic file `day` ran on: today's for today, a past day's as kept when it ran (today's file for a
@@ -134,8 +140,8 @@ class ReadModels:
         # A past day's until it closed (its measures' moment): a day that ran past its session's close was charted
         # until its last tap that evening, and only until the close the next morning (a review of a clinic's week).
         until = self.today.clock.now() if on == floor.day else closed_at(clinic, on, events)
-        # Today's is projected as today's floor is, with what was learned; a past day's with the configured minutes.
-        learned = floor.learned if on == floor.day else EMPTY
+        # Projected as the day's floor was, with what was learned for it (the configured minutes where none was kept).
+        learned = floor.learned if on == floor.day else await self.learned_on(on)
         try:
             points = lateness_over_day(clinic, on, base, events, until, dt.timedelta(minutes=every_minutes), learned)
         except Exception as e:

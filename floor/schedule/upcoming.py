@@ -3,12 +3,15 @@ tomorrow's the evening before): checked in full when they come, kept here, and b
 clinic day opens. And the clinic file each day ran on: a past day is measured, drawn and exported by the clinic
 it ran on (its `appointment_time`, its visit types' minutes, its thresholds and names), not by today's file (a
 review: a switch to `appointment_time = "provider"` rewrote last week's on-time starts and its export's
-convention). A day run before Floor kept it is read by today's file.
+convention). A day run before Floor kept it is read by today's file. And what Floor had learned for each day
+(floor/core/learning.py): a past day's lateness chart is projected with it, as the day's own chart was (a review of
+a clinic's week: read the next morning by the configured minutes, it was not the chart the manager had seen).
 
 Two backends, beside the log they go with: one file per clinic and day in the embedded data directory
-(`DATA_DIR/<clinic>/upcoming/<YYYY-MM-DD>.json` and `DATA_DIR/<clinic>/clinic/<YYYY-MM-DD>.json`, replaced
-atomically), or Redis hashes per clinic (`floor:{<clinic>}:upcoming` and `floor:{<clinic>}:clinic-days`,
-hash-tagged as the log's keys are). Importing a day again replaces its file; a server started again on a day
+(`DATA_DIR/<clinic>/upcoming/<YYYY-MM-DD>.json`, `DATA_DIR/<clinic>/clinic/<YYYY-MM-DD>.json` and
+`DATA_DIR/<clinic>/learned/<YYYY-MM-DD>.json`, replaced atomically), or Redis hashes per clinic
+(`floor:{<clinic>}:upcoming`, `floor:{<clinic>}:clinic-days` and `floor:{<clinic>}:learned-days`, hash-tagged as the
+log's keys are). Importing a day again replaces its file; a server started again on a day
 keeps the clinic file it runs now for that day.
 """
 
@@ -31,6 +34,7 @@ import structlog
 from msgspec import Struct
 
 from floor.config import Clinic
+from floor.core.learned import Learned
 from floor.log.base import LogUnavailable
 
 
@@ -116,8 +120,28 @@ class Upcoming(ABC):
             return None
 
     @abstractmethod
+    async def keep_learned(self, clinic: str, day: dt.date, learned: Learned) -> None:
+        """Keep what was learned for `day` (what its floor expected), replacing what was kept for it before."""
+
+    @abstractmethod
+    async def _learned_data(self, clinic: str, day: dt.date) -> bytes | None: ...
+
+    async def learned_on(self, clinic: str, day: dt.date) -> Learned | None:
+        """What was learned for `day`, if it was kept (and this Floor can still read it)."""
+        data = await self._learned_data(clinic, day)
+        if data is None:
+            return None
+        try:
+            return msgspec.json.decode(data, type=Learned)
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as e:
+            structlog.get_logger("floor.upcoming").warning(
+                "kept_learning_unreadable", clinic=clinic, day=str(day), error=str(e)[:200]
+            )
+            return None
+
+    @abstractmethod
     async def forget_clinics_before(self, clinic: str, day: dt.date) -> None:
-        """Forget the clinic files of days before `day` (pruned from the log with them)."""
+        """Forget the clinic files and learning of days before `day` (pruned from the log with them)."""
 
 
 class FileUpcoming(Upcoming):
@@ -134,6 +158,7 @@ class FileUpcoming(Upcoming):
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self._memory: dict[tuple[str, dt.date], UpcomingSchedule] = {}
         self._clinics: dict[tuple[str, dt.date], bytes] = {}
+        self._learned: dict[tuple[str, dt.date], bytes] = {}
         self._asked = itertools.count()
         #: The number of the write or removal last done on each file (held while renaming or removing it).
         self._done: dict[Path, int] = {}
@@ -197,22 +222,40 @@ class FileUpcoming(Upcoming):
         except FileNotFoundError:
             return None
 
+    async def keep_learned(self, clinic: str, day: dt.date, learned: Learned) -> None:
+        data = _encoder.encode(learned)
+        if self.data_dir is None:
+            self._learned[clinic, day] = data
+            return
+        asked = next(self._asked)
+        await asyncio.to_thread(self._replace, self._dir(clinic, "learned"), day, data, "the day's learning", asked)
+
+    async def _learned_data(self, clinic: str, day: dt.date) -> bytes | None:
+        if self.data_dir is None:
+            return self._learned.get((clinic, day))
+        try:
+            return await asyncio.to_thread((self._dir(clinic, "learned") / f"{day.isoformat()}.json").read_bytes)
+        except FileNotFoundError:
+            return None
+
     async def forget_clinics_before(self, clinic: str, day: dt.date) -> None:
         if self.data_dir is None:
-            for key in [k for k in self._clinics if k[0] == clinic and k[1] < day]:
-                del self._clinics[key]
+            for kept in (self._clinics, self._learned):
+                for key in [k for k in kept if k[0] == clinic and k[1] < day]:
+                    del kept[key]
             return
 
         def forget() -> None:
-            for path in self._dir(clinic, "clinic").glob("????-??-??.json"):
-                if dt.date.fromisoformat(path.stem) < day:
-                    path.unlink(missing_ok=True)
-                    with self._placing:
-                        self._done.pop(path, None)
+            for folder in ("clinic", "learned"):
+                for path in self._dir(clinic, folder).glob("????-??-??.json"):
+                    if dt.date.fromisoformat(path.stem) < day:
+                        path.unlink(missing_ok=True)
+                        with self._placing:
+                            self._done.pop(path, None)
             # A temp file a crash left mid-write (each write has its own, so none is written over): gone once it
             # is older than any write takes. It may hold patients' names.
             stale = time.time() - STALE_PARTIAL_SECONDS
-            for folder in ("upcoming", "clinic"):
+            for folder in ("upcoming", "clinic", "learned"):
                 for path in self._dir(clinic, folder).glob(f"*{_PARTIAL}"):
                     with contextlib.suppress(OSError):
                         if path.stat().st_mtime < stale:
@@ -322,9 +365,16 @@ class RedisUpcoming(Upcoming):
     async def _clinic_data(self, clinic: str, day: dt.date) -> bytes | None:
         return await self._call(lambda: self.redis.hget(self._key(clinic, "clinic-days"), day.isoformat()))
 
+    async def keep_learned(self, clinic: str, day: dt.date, learned: Learned) -> None:
+        data = _encoder.encode(learned)
+        await self._call(lambda: self.redis.hset(self._key(clinic, "learned-days"), day.isoformat(), data))
+
+    async def _learned_data(self, clinic: str, day: dt.date) -> bytes | None:
+        return await self._call(lambda: self.redis.hget(self._key(clinic, "learned-days"), day.isoformat()))
+
     async def forget_clinics_before(self, clinic: str, day: dt.date) -> None:
-        key = self._key(clinic, "clinic-days")
-        days = await self._call(lambda: self.redis.hkeys(key))
-        old = [d for d in days if dt.date.fromisoformat(d.decode()) < day]
-        if old:
-            await self._call(lambda: self.redis.hdel(key, *old))
+        for key in (self._key(clinic, "clinic-days"), self._key(clinic, "learned-days")):
+            days = await self._call(lambda key=key: self.redis.hkeys(key))
+            old = [d for d in days if dt.date.fromisoformat(d.decode()) < day]
+            if old:
+                await self._call(lambda key=key, old=old: self.redis.hdel(key, *old))

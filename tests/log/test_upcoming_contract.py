@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from floor.config import AppointmentTime, demo_clinic
+from floor.core.learned import Learned, StageTimes
 from floor.schedule.upcoming import FileUpcoming, RedisUpcoming, Upcoming, UpcomingSchedule
 from tests.support.redis_server import forget_prefix
 
@@ -105,3 +106,24 @@ async def test_the_clinic_file_each_day_ran_on_is_kept_replaced_per_day_and_forg
     assert await again.clinic_on("riverside", dt.date(2026, 11, 23)) is None
     assert await again.clinic_on("riverside", dt.date(2026, 11, 24)) == provider_time
     assert await again.days("riverside") == []  # the schedules kept ahead are another thing
+
+
+async def test_what_each_day_learned_is_kept_replaced_per_day_and_forgotten_with_old_days(
+    open_upcoming: Opener,
+) -> None:
+    """A past day's lateness chart is projected with what the day was learned to expect (a review of a week)."""
+    monday = Learned(days=[dt.date(2026, 11, 20)], stages={"kim/follow/provider_in": StageTimes(12, 18.5, 24.0, 60)})
+    again_monday = Learned(days=[dt.date(2026, 11, 20)], tap_lag=2.0)
+    tuesday = Learned(days=[dt.date(2026, 11, 20), dt.date(2026, 11, 23)], pace_weight=8.0, pace_visits=120)
+    kept = await open_upcoming()
+    assert await kept.learned_on("riverside", dt.date(2026, 11, 23)) is None
+    await kept.keep_learned("riverside", dt.date(2026, 11, 23), monday)
+    await kept.keep_learned("riverside", dt.date(2026, 11, 23), again_monday)  # learned again that day: the last
+    await kept.keep_learned("riverside", dt.date(2026, 11, 24), tuesday)
+    again = await open_upcoming()
+    assert await again.learned_on("riverside", dt.date(2026, 11, 23)) == again_monday
+    assert await again.learned_on("riverside", dt.date(2026, 11, 24)) == tuesday
+    assert await again.learned_on("hillside", dt.date(2026, 11, 23)) is None
+    await again.forget_clinics_before("riverside", dt.date(2026, 11, 24))
+    assert await again.learned_on("riverside", dt.date(2026, 11, 23)) is None
+    assert await again.learned_on("riverside", dt.date(2026, 11, 24)) == tuesday

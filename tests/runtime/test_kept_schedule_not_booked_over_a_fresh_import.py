@@ -18,6 +18,7 @@ from floor.clock import ManualClock
 from floor.config import Clinic
 from floor.core.access import Role
 from floor.core.journey import Stage
+from floor.core.learned import Learned
 from floor.fanout import Hub
 from floor.log.base import Record
 from floor.log.embedded import EmbeddedLog
@@ -74,6 +75,12 @@ class Paused(Upcoming):
 
     async def _clinic_data(self, clinic: str, day: dt.date) -> bytes | None:
         return await self.inner._clinic_data(clinic, day)
+
+    async def keep_learned(self, clinic: str, day: dt.date, learned: Learned) -> None:
+        await self.inner.keep_learned(clinic, day, learned)
+
+    async def _learned_data(self, clinic: str, day: dt.date) -> bytes | None:
+        return await self.inner._learned_data(clinic, day)
 
     async def forget_clinics_before(self, clinic: str, day: dt.date) -> None:
         await self.inner.forget_clinics_before(clinic, day)
