@@ -3,6 +3,7 @@ from the log (read, never changed), what was learned, a visit's history. Nothing
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import TYPE_CHECKING
 
@@ -143,7 +144,12 @@ class ReadModels:
         # Projected as the day's floor was, with what was learned for it (the configured minutes where none was kept).
         learned = floor.learned if on == floor.day else await self.learned_on(on)
         try:
-            points = lateness_over_day(clinic, on, base, events, until, dt.timedelta(minutes=every_minutes), learned)
+            # The day replayed through the projection at every point: a demo-size day charted every minute takes
+            # seconds, which on the loop held every clinic's taps and walls (a review of a clinic's week). In a
+            # thread, on what it was given (the events a copy, the clinic and what was learned immutable).
+            points = await asyncio.to_thread(
+                lateness_over_day, clinic, on, base, events, until, dt.timedelta(minutes=every_minutes), learned
+            )
         except Exception as e:
             found = first_unfoldable(clinic, on, events)
             if found is None:
