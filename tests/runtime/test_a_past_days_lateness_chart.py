@@ -1,7 +1,7 @@
-"""A past day's lateness chart is the day as it was: the manager's chart of a day that ran past its session's
-close, looked at that evening, ran until the last patient left; read the next morning it stopped at the close,
-the overrun (the very lateness a manager looks back for) cut off, while the day's measures are taken at its last
-tap (a review of a clinic's week)."""
+"""A day's lateness chart, the manager's, read the next morning as a past day is the chart as it was that evening
+(a review of a clinic's week): until the day closed (a day that ran past its session's close was cut off at the
+close, the overrun with it), and projected with what Floor had learned for that day (it was projected with the
+configured minutes). And projecting it, which replays the day at every point, holds up no clinic's taps."""
 
 from __future__ import annotations
 
