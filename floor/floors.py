@@ -84,6 +84,8 @@ class Floors:
         #: The day whose clinic file, and whose learning, this server has kept, per clinic.
         self._kept_clinic: dict[str, dt.date] = {}
         self._kept_learned: dict[str, dt.date] = {}
+        #: The day each clinic's learning could not be kept (said once, tried again at every turn).
+        self._learning_unkept: dict[str, dt.date] = {}
         self.metrics.watch(self.hub, self.runtimes.values)
         #: True from the end of `start` to the beginning of `stop`: /readyz sends no traffic here otherwise.
         self.started = False
@@ -312,7 +314,9 @@ class Floors:
         try:
             await self.upcoming.keep_learned(runtime.id, day, runtime.learned)
         except Exception as e:
-            log.warning("learning_not_kept", clinic=runtime.id, day=str(day), error=str(e)[:300])
+            if self._learning_unkept.get(runtime.id) != day:  # once a day, not at every turn of an outage
+                self._learning_unkept[runtime.id] = day
+                log.warning("learning_not_kept", clinic=runtime.id, day=str(day), error=str(e)[:300])
         else:
             self._kept_learned[runtime.id] = day
 
