@@ -749,3 +749,64 @@ def test_a_cascade_of_a_provider_taken_out_of_the_clinic_file_clears() -> None:
     changes = review(floor, at("10:31"))
     assert AlertCleared(alert.id) in changes
     assert not any(isinstance(c, AlertRaised) and c.kind == "cascade" for c in changes)
+
+
+def test_a_provider_done_with_a_late_morning_before_the_afternoon_is_due_has_no_cascade_over_lunch() -> None:
+    # Kim's four morning patients each seen 25 minutes late: a cascade. The last is done at 10:45 and the next
+    # patient is booked at 13:00: Kim has caught up, the wall shows Kim on time. The cascade stayed up all through
+    # lunch ("KM: later visits affected", in red beside "on time"), naming four patients long gone, until the
+    # 13:00 patient was seen; cleared, the morning's links must not raise it again as the afternoon comes.
+    day = Day()
+    starts = ("09:00", "09:20", "09:40", "10:00")
+    v = [day.book(s) for s in starts]
+    afternoon = day.book("13:00")
+
+    def hm(start: str, minutes: int) -> str:
+        return (at(start) + dt.timedelta(minutes=minutes)).strftime("%H:%M")
+
+    for visit, s in zip(v, starts, strict=True):
+        day.walk(visit, (hm(s, -5), Stage.arrived), (hm(s, 0), Stage.roomed), (hm(s, 6), Stage.prep_done))
+    for visit, s in zip(v, starts, strict=True):
+        day.walk(visit, (hm(s, 34), Stage.provider_in), (hm(s, 44), Stage.teach_back_done))
+        day.walk(visit, (hm(s, 45), Stage.checked_out))
+    (alert,) = [a for a in day.floor.alerts.values() if a.kind == "cascade"]
+    assert alert.raised_at < at("10:45")
+    day.review("10:50")  # cleared as Kim was done with the last of them
+    assert alert.cleared_at == at("10:44") and project(day.floor, "kim", at("10:50")).lateness == 0
+    for when in ("11:30", "12:30", "12:40", "12:50", "12:55"):
+        day.review(when)
+    # A walk-in seen over lunch, and the afternoon's first patient seen 12 minutes late: neither takes up the
+    # morning's run again (with the provider busy once more, its links raised the cascade anew).
+    walk_in = day.tap("11:50", BookVisit("P walk-in", "kim", "follow", walk_in=True))
+    day.walk(walk_in, ("11:52", Stage.roomed), ("11:58", Stage.prep_done), ("12:00", Stage.provider_in))
+    day.review("12:05")
+    day.walk(walk_in, ("12:12", Stage.teach_back_done), ("12:13", Stage.checked_out))
+    day.walk(afternoon, ("12:55", Stage.arrived), ("13:00", Stage.roomed), ("13:06", Stage.prep_done))
+    day.walk(afternoon, ("13:21", Stage.provider_in))
+    day.review("13:25")
+    assert [a.id for a in day.floor.alerts.values() if a.kind == "cascade"] == [alert.id]
+    assert day.active("cascade") == []
+
+
+def test_a_cascade_does_not_outlive_the_session_when_the_last_patients_never_come() -> None:
+    # The same late morning, and the 10:20 and 10:40 patients never come (nobody marks them no-shows). Kim is done
+    # at 10:44 with nobody waiting: the cascade clears once those patients are unlikely to come, and is not raised
+    # again "0 min late" on the morning's links (it stayed up until midnight).
+    day = Day()
+    starts = ("09:00", "09:20", "09:40", "10:00")
+    v = [day.book(s) for s in starts]
+    day.book("10:20")
+    day.book("10:40")
+
+    def hm(start: str, minutes: int) -> str:
+        return (at(start) + dt.timedelta(minutes=minutes)).strftime("%H:%M")
+
+    for visit, s in zip(v, starts, strict=True):
+        day.walk(visit, (hm(s, -5), Stage.arrived), (hm(s, 0), Stage.roomed), (hm(s, 6), Stage.prep_done))
+    for visit, s in zip(v, starts, strict=True):
+        day.walk(visit, (hm(s, 34), Stage.provider_in), (hm(s, 44), Stage.teach_back_done))
+        day.walk(visit, (hm(s, 45), Stage.checked_out))
+    for when in ("10:50", "11:30", "12:30", "17:00", "23:00"):
+        day.review(when)
+    (alert,) = [a for a in day.floor.alerts.values() if a.kind == "cascade"]
+    assert alert.cleared_at is not None and alert.cleared_at <= at("11:30"), day.log

@@ -137,9 +137,12 @@ def test_her_provider_in_tapped_on_time_ends_a_run_at_once() -> None:
 def test_a_late_provider_in_tapped_during_her_cascade_keeps_it_up() -> None:
     # The presumption lapses at 10:21 and the cascade is raised; at 10:27 she taps provider-in, then the teach-back.
     # Waiting on the end tap took the visit out of the run and cleared the cascade, raised again 10 minutes later.
+    # It stays up until she is done with that patient: then nobody is due until noon, she has caught up, and it
+    # clears for good.
     day, _ = _morning(FORGETS, untapped_end="10:27", until="10:45")
-    kinds = [kind for _, kind in _cascades(day)]
-    assert kinds[0] == "AlertRaised" and "AlertCleared" not in kinds, day.log
+    cascades = _cascades(day)
+    assert cascades[0][1] == "AlertRaised" and cascades[-1] == ("10:27", "AlertCleared"), day.log
+    assert [kind for _, kind in cascades].count("AlertRaised") == 1 and len(day.active("cascade")) == 0, day.log
 
 
 def test_a_visit_tapped_only_as_it_ended_is_not_walked_in_to_before_her_last_patient_was_done() -> None:
