@@ -27,7 +27,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple, TypeVar
 
 import msgspec
 import structlog
@@ -75,6 +75,21 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(UpcomingSchedule)
 
 
+class PerDay(NamedTuple):
+    """What is kept for each clinic day beside the log: where (`folder` under `DATA_DIR/<clinic>/`, the Redis hash
+    `floor:{<clinic>}:<key>`), how an error keeping it names it, and the warning when it cannot be read."""
+
+    folder: str
+    key: str
+    what: str
+    unreadable: str
+
+
+CLINIC_FILES = PerDay("clinic", "clinic-days", "the day's clinic file", "kept_clinic_unreadable")
+LEARNING = PerDay("learned", "learned-days", "the day's learning", "kept_learning_unreadable")
+T = TypeVar("T")
+
+
 class Upcoming(ABC):
     async def open(self) -> None:  # noqa: B027
         pass
@@ -98,46 +113,42 @@ class Upcoming(ABC):
     async def days(self, clinic: str) -> list[dt.date]:
         """The days with a schedule waiting, oldest first."""
 
-    @abstractmethod
     async def keep_clinic(self, clinic: Clinic, day: dt.date) -> None:
         """Keep the clinic file `day` runs on, replacing one kept for it before."""
-
-    @abstractmethod
-    async def _clinic_data(self, clinic: str, day: dt.date) -> bytes | None: ...
+        await self._keep(CLINIC_FILES, clinic.id, day, _encoder.encode(clinic))
 
     async def clinic_on(self, clinic: str, day: dt.date) -> Clinic | None:
-        """The clinic file `day` ran on, if it was kept (and this Floor can still read it)."""
-        data = await self._clinic_data(clinic, day)
-        if data is None:
-            return None
-        try:
-            return msgspec.json.decode(data, type=Clinic)
-        except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as e:
-            # Kept by another version of Floor, or damaged: the day is read by today's file, and the log says so.
-            structlog.get_logger("floor.upcoming").warning(
-                "kept_clinic_unreadable", clinic=clinic, day=str(day), error=str(e)[:200]
-            )
-            return None
+        """The clinic file `day` ran on, if it was kept (and this Floor can still read it): else the day is read by
+        today's file."""
+        return await self._kept_on(CLINIC_FILES, clinic, day, Clinic)
 
-    @abstractmethod
     async def keep_learned(self, clinic: str, day: dt.date, learned: Learned) -> None:
         """Keep what was learned for `day` (what its floor expected), replacing what was kept for it before."""
-
-    @abstractmethod
-    async def _learned_data(self, clinic: str, day: dt.date) -> bytes | None: ...
+        await self._keep(LEARNING, clinic, day, _encoder.encode(learned))
 
     async def learned_on(self, clinic: str, day: dt.date) -> Learned | None:
         """What was learned for `day`, if it was kept (and this Floor can still read it)."""
-        data = await self._learned_data(clinic, day)
+        return await self._kept_on(LEARNING, clinic, day, Learned)
+
+    async def _kept_on(self, kind: PerDay, clinic: str, day: dt.date, type_: type[T]) -> T | None:
+        data = await self._kept_data(kind, clinic, day)
         if data is None:
             return None
         try:
-            return msgspec.json.decode(data, type=Learned)
+            return msgspec.json.decode(data, type=type_)
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as e:
+            # Kept by another version of Floor, or damaged: read as if none was kept, and the log says so.
             structlog.get_logger("floor.upcoming").warning(
-                "kept_learning_unreadable", clinic=clinic, day=str(day), error=str(e)[:200]
+                kind.unreadable, clinic=clinic, day=str(day), error=str(e)[:200]
             )
             return None
+
+    @abstractmethod
+    async def _keep(self, kind: PerDay, clinic: str, day: dt.date, data: bytes) -> None:
+        """Keep `data` as the `kind` of `day`, replacing what was kept for it before."""
+
+    @abstractmethod
+    async def _kept_data(self, kind: PerDay, clinic: str, day: dt.date) -> bytes | None: ...
 
     @abstractmethod
     async def forget_clinics_before(self, clinic: str, day: dt.date) -> None:
@@ -157,8 +168,8 @@ class FileUpcoming(Upcoming):
     def __init__(self, data_dir: str | Path | None) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self._memory: dict[tuple[str, dt.date], UpcomingSchedule] = {}
-        self._clinics: dict[tuple[str, dt.date], bytes] = {}
-        self._learned: dict[tuple[str, dt.date], bytes] = {}
+        #: What is kept per day (`PerDay`: the clinic file, the learning), by its folder, clinic and day.
+        self._per_day: dict[tuple[str, str, dt.date], bytes] = {}
         self._asked = itertools.count()
         #: The number of the write or removal last done on each file (held while renaming or removing it).
         self._done: dict[Path, int] = {}
@@ -204,49 +215,29 @@ class FileUpcoming(Upcoming):
                 partial.unlink(missing_ok=True)
             raise LogUnavailable(f"could not keep {what}: {e.strerror or e}") from e
 
-    async def keep_clinic(self, clinic: Clinic, day: dt.date) -> None:
-        data = _encoder.encode(clinic)
+    async def _keep(self, kind: PerDay, clinic: str, day: dt.date, data: bytes) -> None:
         if self.data_dir is None:
-            self._clinics[clinic.id, day] = data
+            self._per_day[kind.folder, clinic, day] = data
             return
         asked = next(self._asked)
-        await asyncio.to_thread(
-            self._replace, self._dir(clinic.id, "clinic"), day, data, "the day's clinic file", asked
-        )
+        await asyncio.to_thread(self._replace, self._dir(clinic, kind.folder), day, data, kind.what, asked)
 
-    async def _clinic_data(self, clinic: str, day: dt.date) -> bytes | None:
+    async def _kept_data(self, kind: PerDay, clinic: str, day: dt.date) -> bytes | None:
         if self.data_dir is None:
-            return self._clinics.get((clinic, day))
+            return self._per_day.get((kind.folder, clinic, day))
         try:
-            return await asyncio.to_thread((self._dir(clinic, "clinic") / f"{day.isoformat()}.json").read_bytes)
-        except FileNotFoundError:
-            return None
-
-    async def keep_learned(self, clinic: str, day: dt.date, learned: Learned) -> None:
-        data = _encoder.encode(learned)
-        if self.data_dir is None:
-            self._learned[clinic, day] = data
-            return
-        asked = next(self._asked)
-        await asyncio.to_thread(self._replace, self._dir(clinic, "learned"), day, data, "the day's learning", asked)
-
-    async def _learned_data(self, clinic: str, day: dt.date) -> bytes | None:
-        if self.data_dir is None:
-            return self._learned.get((clinic, day))
-        try:
-            return await asyncio.to_thread((self._dir(clinic, "learned") / f"{day.isoformat()}.json").read_bytes)
+            return await asyncio.to_thread((self._dir(clinic, kind.folder) / f"{day.isoformat()}.json").read_bytes)
         except FileNotFoundError:
             return None
 
     async def forget_clinics_before(self, clinic: str, day: dt.date) -> None:
         if self.data_dir is None:
-            for kept in (self._clinics, self._learned):
-                for key in [k for k in kept if k[0] == clinic and k[1] < day]:
-                    del kept[key]
+            for key in [k for k in self._per_day if k[1] == clinic and k[2] < day]:
+                del self._per_day[key]
             return
 
         def forget() -> None:
-            for folder in ("clinic", "learned"):
+            for folder in (CLINIC_FILES.folder, LEARNING.folder):
                 for path in self._dir(clinic, folder).glob("????-??-??.json"):
                     if dt.date.fromisoformat(path.stem) < day:
                         path.unlink(missing_ok=True)
@@ -255,7 +246,7 @@ class FileUpcoming(Upcoming):
             # A temp file a crash left mid-write (each write has its own, so none is written over): gone once it
             # is older than any write takes. It may hold patients' names.
             stale = time.time() - STALE_PARTIAL_SECONDS
-            for folder in ("upcoming", "clinic", "learned"):
+            for folder in ("upcoming", CLINIC_FILES.folder, LEARNING.folder):
                 for path in self._dir(clinic, folder).glob(f"*{_PARTIAL}"):
                     with contextlib.suppress(OSError):
                         if path.stat().st_mtime < stale:
@@ -358,22 +349,14 @@ class RedisUpcoming(Upcoming):
         keys = await self._call(lambda: self.redis.hkeys(self._key(clinic)))
         return sorted(dt.date.fromisoformat(k.decode()) for k in keys)
 
-    async def keep_clinic(self, clinic: Clinic, day: dt.date) -> None:
-        data = _encoder.encode(clinic)
-        await self._call(lambda: self.redis.hset(self._key(clinic.id, "clinic-days"), day.isoformat(), data))
+    async def _keep(self, kind: PerDay, clinic: str, day: dt.date, data: bytes) -> None:
+        await self._call(lambda: self.redis.hset(self._key(clinic, kind.key), day.isoformat(), data))
 
-    async def _clinic_data(self, clinic: str, day: dt.date) -> bytes | None:
-        return await self._call(lambda: self.redis.hget(self._key(clinic, "clinic-days"), day.isoformat()))
-
-    async def keep_learned(self, clinic: str, day: dt.date, learned: Learned) -> None:
-        data = _encoder.encode(learned)
-        await self._call(lambda: self.redis.hset(self._key(clinic, "learned-days"), day.isoformat(), data))
-
-    async def _learned_data(self, clinic: str, day: dt.date) -> bytes | None:
-        return await self._call(lambda: self.redis.hget(self._key(clinic, "learned-days"), day.isoformat()))
+    async def _kept_data(self, kind: PerDay, clinic: str, day: dt.date) -> bytes | None:
+        return await self._call(lambda: self.redis.hget(self._key(clinic, kind.key), day.isoformat()))
 
     async def forget_clinics_before(self, clinic: str, day: dt.date) -> None:
-        for key in (self._key(clinic, "clinic-days"), self._key(clinic, "learned-days")):
+        for key in (self._key(clinic, CLINIC_FILES.key), self._key(clinic, LEARNING.key)):
             days = await self._call(lambda key=key: self.redis.hkeys(key))
             old = [d for d in days if dt.date.fromisoformat(d.decode()) < day]
             if old:

@@ -15,16 +15,14 @@ from pathlib import Path
 import pytest
 
 from floor.clock import ManualClock
-from floor.config import Clinic
 from floor.core.access import Role
 from floor.core.journey import Stage
-from floor.core.learned import Learned
 from floor.fanout import Hub
 from floor.log.base import Record
 from floor.log.embedded import EmbeddedLog
 from floor.runtime import ClinicRuntime
 from floor.schedule import Format, ScheduleRefused, book_upcoming, import_schedule
-from floor.schedule.upcoming import FileUpcoming, RedisUpcoming, Upcoming, UpcomingSchedule
+from floor.schedule.upcoming import FileUpcoming, PerDay, RedisUpcoming, Upcoming, UpcomingSchedule
 from tests.support.clinics import quiet_clinic
 from tests.support.redis_server import forget_prefix
 
@@ -70,17 +68,11 @@ class Paused(Upcoming):
     async def days(self, clinic: str) -> list[dt.date]:
         return await self.inner.days(clinic)
 
-    async def keep_clinic(self, clinic: Clinic, day: dt.date) -> None:
-        await self.inner.keep_clinic(clinic, day)
+    async def _keep(self, kind: PerDay, clinic: str, day: dt.date, data: bytes) -> None:
+        await self.inner._keep(kind, clinic, day, data)
 
-    async def _clinic_data(self, clinic: str, day: dt.date) -> bytes | None:
-        return await self.inner._clinic_data(clinic, day)
-
-    async def keep_learned(self, clinic: str, day: dt.date, learned: Learned) -> None:
-        await self.inner.keep_learned(clinic, day, learned)
-
-    async def _learned_data(self, clinic: str, day: dt.date) -> bytes | None:
-        return await self.inner._learned_data(clinic, day)
+    async def _kept_data(self, kind: PerDay, clinic: str, day: dt.date) -> bytes | None:
+        return await self.inner._kept_data(kind, clinic, day)
 
     async def forget_clinics_before(self, clinic: str, day: dt.date) -> None:
         await self.inner.forget_clinics_before(clinic, day)
