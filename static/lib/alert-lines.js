@@ -10,6 +10,7 @@
 import { el } from "./dom.js";
 import { t } from "./i18n.js";
 import { DWELL_PHRASE } from "./labels.js";
+import { SEEN_OR_GONE } from "./stages.js";
 import { parseTime } from "./page.js";
 import { visitCode } from "./visit-detail.js";
 
@@ -40,10 +41,6 @@ export function cascadeShown(figures) {
   const back = parseTime(figures.recovers_at);
   return [Math.round(Number(figures.lateness) || 0), Number.isFinite(back) ? Math.floor(back / 60000) : null];
 }
-
-/** The stages of a visit the provider has started, or that has left the floor: no longer "projected late". */
-const SEEN_OR_GONE = new Set(["provider_in", "teach_back_done", "checked_out", "no_show", "cancelled",
-  "left_without_being_seen"]);
 
 /** A cascade's affected visits still to be seen, as the screens name them "projected late": the run's visits the
  *  provider saw late keep the alert up, but a manager read patients checked out an hour before among those projected

@@ -12,14 +12,12 @@
 import { $, el, titleCase } from "./dom.js";
 import { CLOSE, openFeed } from "./feed.js";
 import { language, t } from "./i18n.js";
+import { ENDED, IN_ROOM } from "./stages.js";
 
 /** A provider marked away by a presence tap: "running_late" (to clinic) or "stepped_away". */
 const AWAY = new Set(["running_late", "stepped_away"]);
 
-/** Stages after which a visit is gone from the floor (floor/core/journey.py ENDS). */
-export const ENDED = new Set(["checked_out", "no_show", "cancelled", "left_without_being_seen"]);
-/** Stages during which a visit holds a room (floor/core/journey.py IN_ROOM). */
-export const IN_ROOM = new Set(["roomed", "prep_done", "provider_in", "teach_back_done"]);
+export { ENDED, IN_ROOM };
 /** The clinic threshold that limits the minutes a patient spends in each stage (floor/core/alerts.py). */
 export const DWELL_THRESHOLD = {
   arrived: "waiting_to_be_roomed",

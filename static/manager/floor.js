@@ -4,6 +4,7 @@
 
 import { parseTime, session } from "../lib/page.js";
 import { TOKEN_KEY } from "../lib/signin.js";
+import { ENDED as ENDS } from "../lib/stages.js";
 
 export const SEGMENT_LABEL = {
   arrived: "Waiting (arrived)",
@@ -13,7 +14,7 @@ export const SEGMENT_LABEL = {
   teach_back_done: "Teach-back to checkout",
 };
 export const PATH = ["arrived", "roomed", "prep_done", "provider_in", "teach_back_done"];
-export const ENDS = new Set(["checked_out", "no_show", "cancelled", "left_without_being_seen"]);
+export { ENDS };
 export const WAITING = new Set(["scheduled", "arrived", "roomed", "prep_done"]);
 // Stage, role and alert words: lib/labels.js.
 

@@ -9,14 +9,14 @@ import { language, t } from "../lib/i18n.js";
 import { STAGE_LABEL } from "../lib/labels.js";
 import { titleCase } from "../lib/dom.js";
 import { refusalText } from "../lib/refusals.js";
+import { ENDED as FINISHED, ORDER } from "../lib/stages.js";
 
 export const TAB_KEY = "floor.tablet.tab"; // localStorage: the manager's last tab
 export const PROVIDER_KEY = "floor.tablet.provider"; // localStorage, per person: whose patients they chose to see
 
 export const PIN_MS = 60000; // how long a card that met a conflict stays where it was tapped
 
-export const ORDER = ["scheduled", "arrived", "roomed", "prep_done", "provider_in", "teach_back_done"];
-export const FINISHED = new Set(["checked_out", "no_show", "cancelled", "left_without_being_seen"]);
+export { FINISHED, ORDER };
 
 /** A step in a sentence: "roomed in East 2", "checked out". */
 export function stepDone(step, room) {
