@@ -146,7 +146,6 @@ class Tally:
 
     def __init__(self, clinic: Clinic) -> None:
         self.clinic = clinic
-        self.convention = convention_of(clinic)
         self.took: dict[str, list[float]] = defaultdict(list)
         self.late: dict[str, list[float]] = defaultdict(list)
         self.to_provider: dict[str, list[float]] = defaultdict(list)
@@ -172,8 +171,11 @@ class Tally:
         self.waited: list[float] = []
 
     def add(self, floor: Floor) -> None:
-        """One past day's floor, as its events left it."""
-        clinic = self.clinic
+        """One past day's floor, as its events left it, folded with the clinic file that day ran on (its visit
+        types, providers and convention: a patient booked under "arrival" came late or not by that day's plan, not
+        by today's file's). What is learned is shrunk toward today's file (`learned`)."""
+        clinic = floor.clinic
+        convention = convention_of(clinic)
         if not floor.visits:
             return
         self.days.append(floor.day)
@@ -205,7 +207,7 @@ class Tally:
             if v.stage is Stage.no_show:
                 self.no_shows[v.provider] += 1
             elif Stage.arrived in v.times:
-                came = minutes(v.times[Stage.arrived] - planned_roomed(v, vtype, self.convention))
+                came = minutes(v.times[Stage.arrived] - planned_roomed(v, vtype, convention))
                 if abs(came) <= MAX_MINUTES:
                     # When a patient comes is a habit of the patients booked with a provider: one moved to
                     # another provider on the floor counts for the one they were booked with.
@@ -220,7 +222,9 @@ class Tally:
         stages = {}
         for key, values in self.took.items():
             _, code, stage = key.split("/")
-            stages[key] = _shrunk(getattr(self.clinic.visit_type(code).stage_minutes, stage), values)
+            vtype = self.clinic.visit_type(code)
+            if vtype is not None:  # a visit type today's file no longer has is projected for nobody
+                stages[key] = _shrunk(getattr(vtype.stage_minutes, stage), values)
         habits = {
             p: _habits(self.no_shows[p], self.late[p], self.to_provider[p])
             for p in sorted({*self.no_shows, *self.late})
@@ -376,6 +380,8 @@ def _pace_weight(with_provider: list[_WithProvider], stages: dict[str, StageTime
     weight."""
     days: dict[tuple[str, int], list[tuple[dt.datetime, float]]] = defaultdict(list)
     for provider, day, came_in, key, took in with_provider:
+        if key not in stages:
+            continue  # a visit type today's file no longer has
         ratio = took / stages[key].expected
         # A visit of a few seconds is two taps made together, not a visit; its log would outweigh a hundred.
         if ratio >= SHORTEST_RATIO:

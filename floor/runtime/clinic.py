@@ -169,7 +169,7 @@ class ClinicRuntime:
         await self.writer.raise_alert(raised)
 
     async def learn(self) -> Learned:
-        return await self.writer.learn()
+        return await self.writer.learn(self.reads.clinic_on)
 
     def tick(self) -> None:
         """Called on a clock tick: opens a new day at midnight (clinic time) and sends heartbeats and delays."""

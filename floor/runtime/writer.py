@@ -20,6 +20,7 @@ import msgspec
 import structlog
 from msgspec import Struct
 
+from floor.config import Clinic
 from floor.core.access import SYSTEM_ACTOR, Role
 from floor.core.alerts import cascades_due, review
 from floor.core.commands import Command, Tap
@@ -532,12 +533,13 @@ class Writer:
         self.today.open(day, self.today.floor.seq, self.today.held)
         self.feed.restart()
 
-    async def learn(self) -> Learned:
+    async def learn(self, clinic_on: Callable[[dt.date], Awaitable[Clinic]] | None = None) -> Learned:
         """Learn what the clinic's visits take from its past days (floor/core/learning.py): the last LEARN_DAYS
         the log holds before today, each read, folded and let go in turn (a month of a large clinic is never
         in memory at once). Past days are only read. Called once a day opens (`Floors` does, beside the
         start, not in it: a clinic with months of logs starts as fast as one without); until it is done the
-        floor expects the last day's learning, or the configured minutes."""
+        floor expects the last day's learning, or the configured minutes. `clinic_on`: the clinic file a past
+        day ran on (floor.runtime.reads); without it, today's for every day."""
         day = self.today.floor.day
         past = [d for d in await self.log.days(self.id) if d < day][-LEARN_DAYS:]
         tally = Tally(self.today.clinic)
@@ -545,8 +547,11 @@ class Writer:
             try:
                 _, events = await self.log.read_day(self.id, d)
                 if events:
+                    # Each day as it ran: a day run on another convention or other visit types was learned by
+                    # today's file (patients booked under "arrival" read as late by a "provider" file's plan).
+                    ran_on = await clinic_on(d) if clinic_on is not None else self.today.clinic
                     # Folding a busy day takes a while: in a thread, so the loop goes on serving every clinic.
-                    folded = await asyncio.to_thread(fold_day, self.today.clinic, d, events)
+                    folded = await asyncio.to_thread(fold_day, ran_on, d, events)
                     tally.add(folded)
             except LogUnavailable:
                 raise

@@ -393,3 +393,21 @@ def test_the_wait_of_a_prepped_patient_for_the_provider_they_were_moved_from_is_
     learned = learn(CLINIC, [floor])
     assert learned.times("okafor", "follow", Stage.prep_done) is None  # nothing learned of it
     assert learned.times("okafor", "follow", Stage.roomed).visits == 1  # rooming is the assistants', as it went
+
+
+def test_a_visit_type_taken_out_of_the_file_since_is_learned_for_nobody():
+    # Past days ran on a file with "procedure" visits (each day is folded with the file it ran on); today's file has
+    # no "procedure": its minutes are projected for nobody, and what the follow-ups took is learned as ever.
+    ran_on = demo_clinic()
+    now = msgspec.structs.replace(ran_on, visit_types=tuple(t for t in ran_on.visit_types if t.code != "procedure"))
+    floors = []
+    for n in range(1, 4):
+        day = PastDay(ran_on, dt.date(2026, 11, 20) - dt.timedelta(days=n))
+        for _ in range(3):
+            day.seen("kim", "procedure", with_provider=40)
+            day.seen("kim", "follow", with_provider=20)
+        floors.append(day.floor)
+    learned = learn(now, floors)
+    assert not any("/procedure/" in key for key in learned.stages)
+    assert learned.times("kim", "follow", Stage.provider_in).visits == 9
+    assert learned.pace_visits > 0  # the follow-ups still foretold one another

@@ -9,6 +9,7 @@ import asyncio
 import datetime as dt
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from floor.clock import ManualClock
@@ -202,3 +203,33 @@ async def test_a_starting_server_learns_beside_its_start(tmp_path: Path) -> None
         assert with_provider(runtime, "kim") == [19.71] * 4  # (10 x 12 + 18 x 24) / 28
     finally:
         await floors.stop()
+
+
+async def test_each_past_day_is_learned_by_the_clinic_file_it_ran_on(open_log: Opener, tmp_path: Path) -> None:
+    # Three past days booked under "arrival", the patients coming at their booked time; the clinic changed its file
+    # to "provider" since (patients asked to come early, rooming and prep before the booked time). Learned by
+    # today's file every patient came a rooming and a prep late; by the file each day ran on (kept beside the
+    # log), on time.
+    from floor.config import AppointmentTime
+    from floor.schedule.upcoming import FileUpcoming
+
+    assert CLINIC.session.appointment_time is AppointmentTime.arrival
+    log = await open_log()
+    await write_past_days(log, days=3)
+    kept = FileUpcoming(tmp_path / "kept")
+    await kept.open()
+    for n in (3, 2, 1):
+        await kept.keep_clinic(CLINIC, TODAY - dt.timedelta(days=n))
+    now = msgspec.structs.replace(
+        CLINIC, session=msgspec.structs.replace(CLINIC.session, appointment_time=AppointmentTime.provider)
+    )
+    runtime = ClinicRuntime(now, log, ManualClock(MORNING), Hub(), kept=kept)
+    await runtime.start()
+    learned = await runtime.learn()
+    assert learned.habits["kim"].arrivals == 18
+    assert learned.habits["kim"].late_median == 0.0
+    # Without the kept files (a day run before Floor kept them): today's file, as before.
+    plain = ClinicRuntime(now, await open_log(), ManualClock(MORNING), Hub())
+    await plain.start()
+    assert (await plain.learn()).habits["kim"].late_median > 5
+    await kept.close()
