@@ -272,6 +272,35 @@ def _host_port(url: str) -> tuple[str, int]:
     return parsed.hostname or "127.0.0.1", parsed.port or 6379
 
 
+def evicts(info: dict[str, Any]) -> str | None:
+    """How a node (its INFO's memory section) throws keys away when it is full, or None when it never does. Floor's
+    keys must never go: evicted, a clinic's log, its seq, the idempotency receipts, the staff and their sign-ins
+    are gone (on a Redis with `allkeys-lru` full, a day's acknowledged taps vanished and the servers went on
+    storing from seq 1; with `volatile-lru`, the default of most managed Redis services, a tablet's retry with its
+    Idempotency-Key was stored as a second patient once the receipt was evicted: a review of Redis in production).
+    A node with no memory limit (`maxmemory 0`) never evicts, whatever its policy."""
+    limit = int(info.get("maxmemory", 0) or 0)
+    policy = str(info.get("maxmemory_policy", "noeviction"))
+    if not limit or policy == "noeviction":
+        return None
+    return (
+        f"evicts keys when full (maxmemory-policy {policy}, maxmemory {limit} bytes): it would throw away "
+        "acknowledged taps, idempotency receipts and sign-ins; set maxmemory-policy noeviction"
+    )
+
+
+async def evicting(client: Redis | RedisCluster) -> str | None:
+    """The first master of the client (every one of a cluster's, else the one node) that `evicts`, named, with how;
+    None when none does."""
+    if isinstance(client, RedisCluster):
+        nodes: list[Any] = client.get_primaries()
+        infos = [(n.name, await client.info("memory", target_nodes=n)) for n in nodes]  # type: ignore[call-arg]
+    else:
+        kwargs = client.connection_pool.connection_kwargs
+        infos = [(f"{kwargs.get('host')}:{kwargs.get('port')}", await client.info("memory"))]
+    return next((f"Redis node {name} {why}" for name, info in infos if (why := evicts(info))), None)
+
+
 def hash_tagged(prefix: str, tag: str) -> str:
     """`prefix:{tag}`, the start of every key of one clinic (or of the directory): Redis Cluster places keys by
     the part in braces, so they all live in one slot and a script may touch several of them."""

@@ -281,21 +281,28 @@ def _load_before_serving(floors: Floors, clinics: list[str]) -> None:
 
 def _reach_before_serving(redis_url: str) -> None:
     """Connect to Redis once before serving, so a Redis that no listed node of answers stops the start with one
-    line saying so and what to do, not a traceback of the server's start."""
+    line saying so and what to do, not a traceback of the server's start; and so does a Redis that evicts keys
+    when it is full (`floor.redis_client.evicts`)."""
     from floor.log.base import LogUnavailable
-    from floor.redis_client import connect
+    from floor.redis_client import call, connect, evicting
 
-    async def reach() -> None:
+    async def reach() -> str | None:
         client = await connect(redis_url, pool_size=2)
-        await client.aclose()
+        try:
+            return await call(client, lambda: evicting(client), "Redis")
+        finally:
+            await client.aclose()
 
     try:
-        asyncio.run(reach())
+        evicts = asyncio.run(reach())
     except LogUnavailable as e:
         raise SystemExit(
             f"floor: cannot start: {str(e).rstrip('.')}. Start Redis, or give --redis (or FLOOR_REDIS_URL) a node "
             "that answers; several may be listed, comma-separated."
         ) from None
+    if evicts:
+        # Started, every tap would be acknowledged into a store that may throw it away when memory runs short.
+        raise SystemExit(f"floor: cannot start: {evicts} (CONFIG SET maxmemory-policy noeviction, and in its config).")
 
 
 def _own_data_dir(data_dir: str):

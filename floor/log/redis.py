@@ -47,6 +47,7 @@ from floor.redis_client import (
     ListedNodes,
     call,
     connect,
+    evicts,
     hash_tagged,
     safe_url,
 )
@@ -186,11 +187,11 @@ class RedisLog(EventLog):
         return await call(self.redis, what, "the Redis log")
 
     async def trouble(self, timeout: float) -> str | None:
-        """A PING to every master (one, without a cluster), all at once, then its role (INFO replication): the
-        first that does not answer within `timeout` seconds, or is no master, is named. A cluster's master that
-        is down or paused holds its clinics' taps, and a node that is a replica (one taken at start while the
-        master was down, or a master demoted by a failover) refuses every tap (READONLY): the server is not
-        ready for them. A client over several listed nodes is told to look for the master then."""
+        """A PING to every master (one, without a cluster), all at once, then its INFO: the first that does not
+        answer within `timeout` seconds, evicts keys when full (`evicts`), or is no master, is named. A cluster's
+        master that is down or paused holds its clinics' taps, and a node that is a replica (one taken at start
+        while the master was down, or a master demoted by a failover) refuses every tap (READONLY): the server is
+        not ready for them. A client over several listed nodes is told to look for the master then."""
         client = self.redis
         if client is None:
             return "the Redis log is not open"
@@ -212,9 +213,12 @@ class RedisLog(EventLog):
         async def ping(what: Callable[[], Awaitable[Any]], name: str, node: Any) -> str | None:
             try:
                 await call(client, what, "the Redis log", timeout)
-                info = await call(client, lambda: _replication(client, node), "the Redis log", timeout)
+                info = await call(client, lambda: _info(client, node), "the Redis log", timeout)
             except LogUnavailable as e:
                 return f"Redis node {name} did not answer a PING within {timeout:g} s ({e})"
+            if evicts_keys := evicts(info):
+                # Set while the servers run (CONFIG SET): they keep serving, but the platform is told.
+                return f"Redis node {name} {evicts_keys}"
             if (role := info.get("role")) != "master":
                 if isinstance(client, ListedNodes):
                     client.look_again()
@@ -531,8 +535,9 @@ def acknowledging(info: dict[str, Any], ack: ReplicaAck) -> int:
     return sum(1 for r in replicas if r.get("state") == "online" and int(r.get("lag", bound + 1)) <= bound)
 
 
-async def _replication(client: Redis | RedisCluster, node: Any) -> dict[str, Any]:
-    """INFO replication of one master (`node`: a cluster's; None: the one Redis)."""
+async def _info(client: Redis | RedisCluster, node: Any) -> dict[str, Any]:
+    """INFO of one master (`node`: a cluster's; None: the one Redis): its default sections, replication and memory
+    among them."""
     if node is None:
-        return await client.info("replication")  # type: ignore[union-attr]
-    return await client.info("replication", target_nodes=node)  # type: ignore[call-arg]
+        return await client.info()  # type: ignore[union-attr]
+    return await client.info(target_nodes=node)  # type: ignore[call-arg]
