@@ -30,7 +30,11 @@ class Follower:
         while True:
             try:
                 try:
-                    events = await self.log.tail(self.id, self.today.floor.seq, wait, self.today.held)
+                    # Stale, the first read that answers brings the clinic back in step: it must not wait for a
+                    # new event first (after a failover with no tap, the clinic stayed stale, /readyz 503, for
+                    # the read's whole wait).
+                    waits = 0.0 if self.today.stale else wait
+                    events = await self.log.tail(self.id, self.today.floor.seq, waits, self.today.held)
                 except Diverged:
                     # The log holds another event where this server holds one (a failover lost it, and another
                     # server stored its own there since).
