@@ -289,6 +289,20 @@ def evicts(info: dict[str, Any]) -> str | None:
     )
 
 
+def full(info: dict[str, Any]) -> str | None:
+    """Whether a node (its INFO's memory section) is past its `maxmemory`, as Redis reckons it before a write (what
+    its replicas' and AOF's buffers hold left out), so that it refuses every write (OOM) until memory is freed; a
+    sentence, or None."""
+    limit = int(info.get("maxmemory", 0) or 0)
+    used = int(info.get("used_memory", 0) or 0) - int(info.get("mem_not_counted_for_evict", 0) or 0)
+    if not limit or used <= limit:
+        return None
+    return (
+        f"is full (used_memory {used} bytes, maxmemory {limit}): it refuses every tap (503) until memory is freed "
+        "or maxmemory raised"
+    )
+
+
 async def evicting(client: Redis | RedisCluster) -> str | None:
     """The first master of the client (every one of a cluster's, else the one node) that `evicts`, named, with how;
     None when none does."""

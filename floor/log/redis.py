@@ -48,6 +48,7 @@ from floor.redis_client import (
     call,
     connect,
     evicts,
+    full,
     hash_tagged,
     safe_url,
 )
@@ -188,10 +189,10 @@ class RedisLog(EventLog):
 
     async def trouble(self, timeout: float) -> str | None:
         """A PING to every master (one, without a cluster), all at once, then its INFO: the first that does not
-        answer within `timeout` seconds, evicts keys when full (`evicts`), or is no master, is named. A cluster's
-        master that is down or paused holds its clinics' taps, and a node that is a replica (one taken at start
-        while the master was down, or a master demoted by a failover) refuses every tap (READONLY): the server is
-        not ready for them. A client over several listed nodes is told to look for the master then."""
+        answer within `timeout` seconds, evicts keys when full (`evicts`), is full (`full`), or is no master, is
+        named. A cluster's master that is down or paused holds its clinics' taps, and a node that is a replica (one
+        taken at start while the master was down, or a master demoted by a failover) refuses every tap (READONLY):
+        the server is not ready for them. A client over several listed nodes is told to look for the master then."""
         client = self.redis
         if client is None:
             return "the Redis log is not open"
@@ -219,6 +220,9 @@ class RedisLog(EventLog):
             if evicts_keys := evicts(info):
                 # Set while the servers run (CONFIG SET): they keep serving, but the platform is told.
                 return f"Redis node {name} {evicts_keys}"
+            if out_of_memory := full(info):
+                # Every tap an OOM refusal, and /readyz said ready: PING and INFO are no writes (a review).
+                return f"Redis node {name} {out_of_memory}"
             if (role := info.get("role")) != "master":
                 if isinstance(client, ListedNodes):
                     client.look_again()

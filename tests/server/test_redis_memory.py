@@ -14,6 +14,7 @@ import httpx
 import pytest
 import redis
 
+from floor.core.access import Role
 from tests.server.conftest import ServerProcess
 from tests.support.redis_server import RedisServer
 
@@ -59,6 +60,44 @@ def test_readyz_says_so_when_redis_is_set_to_evict_while_floor_serves(tmp_path: 
         # No limit: nothing is ever evicted, whatever the policy.
         client.config_set("maxmemory", 0)
         assert _ready(server) == (200, [])
+    finally:
+        client.close()
+        server.stop()
+        store.stop()
+
+
+def test_readyz_says_so_while_a_full_redis_refuses_every_tap(tmp_path: Path) -> None:
+    # A Redis that evicts nothing refuses every write once it is past its maxmemory (OOM): each tap was a 503, and
+    # /readyz said ready the whole time (PING and INFO are no writes).
+    store = RedisServer(tmp_path / "redis", "--maxmemory-policy", "noeviction").start()
+    server = ServerProcess(tmp_path / "data", tmp_path / "server.log", "--redis", store.url)
+    client = redis.Redis.from_url(store.url)
+    try:
+        server.start()
+        desk = server.signed_in(Role.front_desk)
+
+        def walk_in(name: str) -> httpx.Response:
+            return httpx.post(
+                f"{server.url}/api/clinics/riverside/visits",
+                headers={**desk, "Idempotency-Key": name},
+                json={"patient_name": name, "provider": "kim", "visit_type": "follow", "walk_in": True},
+                timeout=10,
+            )
+
+        assert walk_in("Ann Lee").status_code == 201
+        limit = int(client.info("memory")["used_memory"]) // 2  # under what Redis holds already
+        client.config_set("maxmemory", limit)
+        refused = walk_in("Bo Chen")
+        assert refused.status_code == 503 and refused.headers["Retry-After"]
+        status, problems = _ready(server)
+        assert status == 503
+        assert len(problems) == 1 and problems[0].startswith(f"Redis node 127.0.0.1:{store.port} is full (used_memory ")
+        assert problems[0].endswith(
+            f"maxmemory {limit}): it refuses every tap (503) until memory is freed or maxmemory raised"
+        )
+        client.config_set("maxmemory", 0)
+        assert _ready(server) == (200, [])
+        assert walk_in("Bo Chen").status_code == 201
     finally:
         client.close()
         server.stop()
