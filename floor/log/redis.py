@@ -146,6 +146,9 @@ class RedisLog(EventLog):
         #: Per clinic, until when (time.monotonic) its appends are answered at once: a replica did not confirm
         #: its last one in time.
         self._unconfirmed_until: dict[str, float] = {}
+        #: Per clinic, until when (time.monotonic) its appends are answered at once: Redis did not answer its last
+        #: one in time (a Redis holding writes while it answers reads: CLIENT PAUSE WRITE, a coordinated failover).
+        self._stalled_until: dict[str, float] = {}
         self.followers: Redis | RedisCluster | None = None
         self._append: Any = None
 
@@ -259,18 +262,21 @@ class RedisLog(EventLog):
         args: list[str | int | bytes] = [int(self.receipt_ttl.total_seconds()), records[0].event.day.isoformat(), held]
         for r in records:
             args += [r.event.seq, _encoder.encode(r), _encoder.encode(r.receipt) if r.receipt else "", mark(r.event)]
-        if self.replica_ack.replicas:
-            if (waits := self._unconfirmed_until.get(clinic, 0.0) - time.monotonic()) > 0:
-                # A replica did not confirm this clinic's last append a moment ago: taps queued behind it are
-                # answered at once, rather than each waiting the whole timeout in turn (eight taps at once had
-                # their 503s 1 to 15 s late: a hostile review).
-                raise LogUnavailable(
-                    f"a replica did not confirm this clinic's last tap within {self.replica_ack.timeout_ms} ms "
-                    f"(the next try in {waits:.1f} s)"
-                )
-            answer, replicated = await self._call(lambda: self._append_and_wait(stream, keys, args))
-        else:
-            answer, replicated = await self._call(lambda: self._append(keys=keys, args=args)), 0
+        if (waits := self._stalled_until.get(clinic, 0.0) - time.monotonic()) > 0:
+            # Taps queued behind one that Redis did not answer are answered at once, nothing sent, rather than each
+            # waiting its COMMAND_TIMEOUT in turn under the clinic's lock (eight taps at once while Redis held
+            # writes: the last answered after 12 s, where a tap gives up on Redis after 3 s: a review).
+            raise LogUnavailable(
+                f"Redis did not answer this clinic's last write within {COMMAND_TIMEOUT:g} s (the next try in "
+                f"{waits:.1f} s)"
+            )
+        try:
+            answer, replicated = await self._append_or_wait(clinic, stream, keys, args)
+        except LogUnavailable as e:
+            if isinstance(e.__cause__, (TimeoutError, redis_errors.TimeoutError)):
+                self._stalled_until[clinic] = time.monotonic() + COMMAND_TIMEOUT
+            raise
+        self._stalled_until.pop(clinic, None)
         match [a.decode() if isinstance(a, bytes) else a for a in answer]:
             case ["ok"]:
                 self._check_replicated(clinic, replicated, appended=True)
@@ -290,6 +296,22 @@ class RedisLog(EventLog):
             case ["diverged", last]:
                 raise Diverged(clinic, int(last))
         raise RuntimeError(f"unexpected answer from the append script: {answer!r}")
+
+    async def _append_or_wait(
+        self, clinic: str, stream: str, keys: list[str], args: list[str | int | bytes]
+    ) -> tuple[Any, int]:
+        """The append script's answer, and how many replicas have its writes (0 without ReplicaAck)."""
+        if not self.replica_ack.replicas:
+            return await self._call(lambda: self._append(keys=keys, args=args)), 0
+        if (waits := self._unconfirmed_until.get(clinic, 0.0) - time.monotonic()) > 0:
+            # A replica did not confirm this clinic's last append a moment ago: taps queued behind it are
+            # answered at once, rather than each waiting the whole timeout in turn (eight taps at once had
+            # their 503s 1 to 15 s late: a hostile review).
+            raise LogUnavailable(
+                f"a replica did not confirm this clinic's last tap within {self.replica_ack.timeout_ms} ms "
+                f"(the next try in {waits:.1f} s)"
+            )
+        return await self._call(lambda: self._append_and_wait(stream, keys, args))
 
     # -- replica acknowledgement (ReplicaAck) ---------------------------------------------------
 
