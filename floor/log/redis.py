@@ -120,6 +120,10 @@ return {'ok'}
 NOT_REPLICATED = "stored on the primary but not yet confirmed by a replica; retry with the same Idempotency-Key"
 
 
+#: Seconds /readyz remembers a clinic's write that Redis left unanswered (none answered since): longer than a
+#: tablet's wait between two tries, so that a Redis holding writes is not ready in between.
+UNANSWERED_WRITE_SECONDS = 10.0
+
 #: The longest a follower blocks in XREAD (seconds); its connections wait that long plus COMMAND_TIMEOUT.
 FOLLOW_WAIT_MAX = 5.0
 
@@ -149,6 +153,8 @@ class RedisLog(EventLog):
         #: Per clinic, until when (time.monotonic) its appends are answered at once: Redis did not answer its last
         #: one in time (a Redis holding writes while it answers reads: CLIENT PAUSE WRITE, a coordinated failover).
         self._stalled_until: dict[str, float] = {}
+        #: Per clinic, when Redis last left one of its writes unanswered, until one is answered again (/readyz).
+        self._unanswered_at: dict[str, float] = {}
         self.followers: Redis | RedisCluster | None = None
         self._append: Any = None
 
@@ -247,7 +253,18 @@ class RedisLog(EventLog):
             return None
 
         troubles = await asyncio.gather(*(ping(p, n, o) for p, n, o in zip(pings, names, nodes, strict=True)))
-        return next((t for t in troubles if t), None)
+        if trouble := next((t for t in troubles if t), None):
+            return trouble
+        # A Redis holding writes (CLIENT PAUSE WRITE) answers PING and INFO: what tells is a clinic's write left
+        # unanswered a moment ago, none answered since (every tap a 503, and /readyz said ready: a review).
+        now = time.monotonic()
+        held = sorted(c for c, at in self._unanswered_at.items() if now - at < UNANSWERED_WRITE_SECONDS)
+        if held:
+            return (
+                f"Redis did not answer the last write of {len(held)} clinic(s) within {COMMAND_TIMEOUT:g} s "
+                f"({', '.join(held[:5])}), none answered since: it is holding writes (every tap 503)"
+            )
+        return None
 
     async def append_all(self, clinic: str, records: Sequence[Record], held: str = "") -> None:
         check_batch(records)
@@ -274,9 +291,11 @@ class RedisLog(EventLog):
             answer, replicated = await self._append_or_wait(clinic, stream, keys, args)
         except LogUnavailable as e:
             if isinstance(e.__cause__, (TimeoutError, redis_errors.TimeoutError)):
-                self._stalled_until[clinic] = time.monotonic() + COMMAND_TIMEOUT
+                self._unanswered_at[clinic] = now = time.monotonic()
+                self._stalled_until[clinic] = now + COMMAND_TIMEOUT
             raise
         self._stalled_until.pop(clinic, None)
+        self._unanswered_at.pop(clinic, None)
         match [a.decode() if isinstance(a, bytes) else a for a in answer]:
             case ["ok"]:
                 self._check_replicated(clinic, replicated, appended=True)

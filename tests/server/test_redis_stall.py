@@ -195,17 +195,23 @@ def test_taps_at_once_while_redis_holds_its_writes_are_each_answered_long_before
         assert all(r.headers.get("Retry-After") for _, r in answers)
         # Every one within a tap's deadline or two, none held until Redis took writes again.
         assert waited[-1] < 2 * CALL_DEADLINE, waited
+        # And /readyz says so meanwhile, though Redis answers its PING (it said ready).
+        status, body = _ready(floor.url)
+        assert status == 503, body
+        assert body["problems"] == [
+            f"Redis did not answer the last write of 1 clinic(s) within 2 s ({CLINIC}), none answered since: it is "
+            "holding writes (every tap 503)"
+        ]
 
         # Once Redis takes writes again, each tablet's retry with its key is stored, once.
         time.sleep(max(0.0, paused_at + HOLD - time.monotonic()))
         for i in range(len(tablets)):
             _wait(lambda i=i: tap(i)[1].status_code == 201, f"tablet {i}'s retry stored", 20)
+        assert _ready(floor.url)[0] == 200
+        names = [name for _, name in _walk_ins(store.url, CLINIC)]
     finally:
         client.close()
         floor.stop()
-    try:
-        names = [name for _, name in _walk_ins(store.url, CLINIC)]
-    finally:
         store.stop()
     assert sorted(names) == sorted(f"Held P{i}" for i in range(8))
 
