@@ -7,12 +7,14 @@ from collections.abc import Callable
 
 from msgspec.structs import replace
 
+from floor.config import Room
 from floor.core.events import (
     Event,
     PresenceUndone,
     ProviderPresence,
     RoomMarked,
     RoomMarkUndone,
+    SetUpChanged,
     StepTaken,
     StepUndone,
     VisitBooked,
@@ -68,7 +70,30 @@ def entry(clinic: str, event: Event, notes_before: str | None = None) -> AuditEn
             return replace(base, provider=c.provider, presence=c.status.value, back_in_minutes=c.back_in_minutes)
         case PresenceUndone():
             return replace(base, provider=c.provider, undone=c.status.value, undone_seq=c.undone_seq)
+        case SetUpChanged():
+            return replace(base, changes=room_changes(c.previous, c.rooms, c.from_file))
     return base
+
+
+def room_changes(before: list[Room], after: list[Room], from_file: bool = False) -> list[str]:
+    """A change of the clinic's rooms in words, one line per room changed."""
+    was = {r.id: r for r in before}
+    now = {r.id: r for r in after}
+    lines = [f"Took out room {r.label} (zone {r.zone})" for r in before if r.id not in now]
+    for r in after:
+        old = was.get(r.id)
+        if old is None:
+            lines.append(f"Added room {r.label} in zone {r.zone}")
+            continue
+        if old.label != r.label:
+            lines.append(f"Renamed room {old.label} to {r.label}")
+        if old.zone != r.zone:
+            lines.append(f"Moved room {r.label} from zone {old.zone} to zone {r.zone}")
+    if not lines and [r.id for r in before] != [r.id for r in after]:
+        lines.append("Put the rooms in a new order")
+    if from_file:
+        lines.append("Rooms as the clinic file has them (the file's rooms lead again from the next day)")
+    return lines
 
 
 def of_visit(clinic: str, visit: str, events: list[Event]) -> list[AuditEntry]:

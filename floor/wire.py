@@ -430,6 +430,9 @@ class AuditEntry(Struct, omit_defaults=True):
     #: A presence tap: what it said of the provider (`provider` names them), and the minutes they gave.
     presence: str | None = None
     back_in_minutes: int | None = None
+    #: A change of the clinic's set-up from the browser, in words, one line per change ("Added room Exam 5 in
+    #: zone east").
+    changes: list[str] = []
 
 
 class AuditTrail(Struct):

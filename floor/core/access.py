@@ -46,6 +46,8 @@ class Act(StrEnum):
     manage_displays = "manage_displays"
     #: Say a provider is running late, stepped away or back: a provider for themself only (see may_mark).
     mark_presence = "mark_presence"
+    #: Change the clinic's set-up from the browser: add a room, change its label or zone, take it out.
+    set_up_clinic = "set_up_clinic"
 
 
 Action = Stage | RoomAction | Act
@@ -81,6 +83,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Act.manage_staff: frozenset(),
     Act.manage_displays: frozenset(),
     Act.mark_presence: frozenset({_MA, _PROVIDER}),  # a provider for themself only: see may_mark_presence
+    Act.set_up_clinic: frozenset(),
 }
 
 _WORDS = {
@@ -135,6 +138,7 @@ _DOING: dict[Action, str] = {
     Act.manage_staff: "manage staff",
     Act.manage_displays: "manage displays",
     Act.mark_presence: "say where a provider is",
+    Act.set_up_clinic: "change the clinic's set-up",
 }
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from msgspec import Struct
 
+from floor.config import Room
 from floor.core.access import Role
 from floor.core.journey import Stage
 from floor.core.presence import Presence
@@ -116,6 +117,18 @@ class UndoPresence(Struct, frozen=True):
     expected_version: int | None = None
 
 
+class SetRooms(Struct, frozen=True):
+    """Set the clinic's rooms (a manager, from the browser): the whole new list, each room's id, label and zone. A
+    room not in it is taken out (refused while a patient is in it), one not on the floor is added, ready; a room's
+    id is what it is known by, its label and zone may change. `expected_version`: the set-up version the page showed
+    (`Floor.setup_version`), to refuse a list drawn before another manager's change. `from_file`: these are the
+    clinic file's rooms, chosen back (the file's rooms lead again from the next day on)."""
+
+    rooms: list[Room]
+    expected_version: int | None = None
+    from_file: bool = False
+
+
 Command = (
     BookVisit
     | RescheduleVisit
@@ -127,6 +140,7 @@ Command = (
     | AcknowledgeAlert
     | MarkPresence
     | UndoPresence
+    | SetRooms
 )
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from msgspec import Struct
 
+from floor.config import Room as RoomSetUp
 from floor.core.journey import Stage
 from floor.core.presence import Presence
 from floor.core.rooms import RoomAction, RoomState
@@ -130,6 +131,17 @@ class PresenceUndone(Struct, tag="presence_undone", frozen=True):
     status: Presence
 
 
+class SetUpChanged(Struct, tag="set_up_changed", frozen=True):
+    """A manager changed the clinic's rooms from the browser (SetRooms): the whole new list, and the one it
+    replaces (what the audit trail words). From this event on the floor's clinic has these rooms, and so does
+    every day after it (floor/runtime: the set-up kept per clinic), until changed again. `from_file`: the clinic
+    file's rooms, chosen back: from the next day on the clinic file's rooms lead again."""
+
+    rooms: list[RoomSetUp]
+    previous: list[RoomSetUp]
+    from_file: bool = False
+
+
 class AlertDetail(Struct, frozen=True, omit_defaults=True):
     """What an alert says. Cascade: how late the provider is, the visits projected L+ minutes late, when the
     schedule recovers (None: not this session) and the cause. Dwell: minutes in the stage and the limit.
@@ -192,6 +204,7 @@ Change = (
     | AlertAcknowledged
     | ProviderPresence
     | PresenceUndone
+    | SetUpChanged
 )
 
 

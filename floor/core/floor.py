@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from collections.abc import Iterable
 
+import msgspec
 from msgspec import Struct, field
 
 from floor.config import Clinic
+from floor.config import Room as RoomSetUp
 from floor.core.access import Act, Action, may, may_mark_presence, may_undo, refusal_text
 from floor.core.commands import (
     AcknowledgeAlert,
@@ -22,6 +25,7 @@ from floor.core.commands import (
     MarkRoom,
     MoveVisit,
     RescheduleVisit,
+    SetRooms,
     TakeStep,
     Tap,
     UndoPresence,
@@ -41,6 +45,7 @@ from floor.core.events import (
     ProviderPresence,
     RoomMarked,
     RoomMarkUndone,
+    SetUpChanged,
     StepTaken,
     StepUndone,
     VisitBooked,
@@ -226,6 +231,29 @@ def _human_presence(status: Presence) -> str:
     }[status]
 
 
+_AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+
+
+def _field_of(error: str) -> str:
+    """The field a clinic's validation error is about: the path msgspec gives (`rooms[2].zone`), or the one
+    `Clinic.__post_init__` begins with ("rooms[1].label has ..."); "rooms" when neither."""
+    at = _AT.search(error)
+    if at is not None and at["path"].startswith("rooms"):
+        return at["path"]
+    head = re.match(r"rooms\[\d+\](\.\w+)?", error)
+    return head[0] if head is not None else "rooms"
+
+
+def _readable(error: str) -> str:
+    """A validation error as a manager reads it: where it is said by the field, without msgspec's path."""
+    text = _AT.sub("", error)
+    if text.startswith("Expected `str` matching regex"):
+        return f"{_field_of(error)} must be lowercase letters, digits, - and _ (at most 32)"
+    if text.startswith("Expected `str` of length"):
+        return f"{_field_of(error)} must be 1 to 60 characters"
+    return text
+
+
 class Floor:
     """`ids` gives new visits and alerts their ids (random in production, never from the seq: a log that loses
     its last events reuses their seqs). A floor built without it folds stored events but decides none."""
@@ -254,6 +282,9 @@ class Floor:
         #: Rooms today's log names that the clinic file no longer has (taken out, the server restarted): kept
         #: so the log folds, out of `rooms` so nobody is roomed there, no wall shows them and no undo returns there.
         self._gone_rooms: dict[str, Room] = {}
+        #: The set-up's version: the seq of the event that set the rooms from the browser (SetUpChanged), today's
+        #: or, kept per clinic, a day before's (the runtime sets it when it opens a day); 0: the clinic file's.
+        self.setup_version = 0
 
     @classmethod
     def fold(
@@ -291,6 +322,8 @@ class Floor:
                 change, version = self._presence(command, at), self.presence_versions.get(command.provider, 0) + 1
             case UndoPresence():
                 change, version = self._undo_presence(command), self.presence_versions.get(command.provider, 0) + 1
+            case SetRooms():
+                change, version = self._set_rooms(command), self.seq + 1
         return Event(self.seq + 1, at, self.day, tap.actor, tap.device, version, change)
 
     def record(self, change: AlertChange, tap: Tap) -> Event:
@@ -321,6 +354,8 @@ class Floor:
                 action = Act.mark_presence
             case UndoPresence():
                 action = Act.undo
+            case SetRooms():
+                action = Act.set_up_clinic
         assert tap.role is not None
         if not may(tap.role, action):
             raise Refusal(Why.forbidden, refusal_text(tap.role, action))
@@ -820,6 +855,43 @@ class Floor:
             )
         return room
 
+    def _set_rooms(self, c: SetRooms) -> SetUpChanged:
+        """The clinic's rooms set from the browser, checked by the rules a clinic file's rooms are
+        (`Clinic.__post_init__`, the file's field constraints): the one source of truth for both."""
+        if c.expected_version is not None and c.expected_version != self.setup_version:
+            raise Refusal(
+                Why.stale_version,
+                "The clinic's rooms changed first (another manager, or another page): look at them again "
+                f"(version {self.setup_version}, you had version {c.expected_version}).",
+                field="expected_version",
+                version=self.setup_version,
+            )
+        for i, r in enumerate(c.rooms):
+            for name in ("id", "label", "zone"):
+                if not getattr(r, name).strip():
+                    raise Refusal(
+                        Why.invalid, f"Every room needs its {name}: room {i + 1} has none.", field=f"rooms[{i}].{name}"
+                    )
+        rooms = list(c.rooms)
+        if rooms == list(self.clinic.rooms):
+            raise Refusal(Why.invalid, "The clinic already has these rooms: nothing changed.", field="rooms")
+        try:
+            checked = msgspec.structs.replace(self.clinic, rooms=rooms)  # Clinic.__post_init__
+            msgspec.convert(msgspec.to_builtins(checked), type=Clinic)  # the file's field constraints
+        except (msgspec.ValidationError, ValueError) as e:
+            raise Refusal(Why.invalid, f"Rooms not changed: {_readable(str(e))}.", field=_field_of(str(e))) from None
+        wanted = {r.id for r in rooms}
+        for room in self.rooms.values():
+            if room.id not in wanted and room.state is RoomState.occupied:
+                raise Refusal(
+                    Why.room_unavailable,
+                    f"{room.label} has a patient in it: take it out once they have left it.",
+                    field="rooms",
+                    room=room.id,
+                    room_state=room.state.value,
+                )
+        return SetUpChanged(rooms, list(self.clinic.rooms), c.from_file)
+
     def _undo_mark(self, c: UndoRoomMark) -> RoomMarkUndone:
         room = self._room_at(c.room, c.expected_version)
         mark = room.undoable_mark()
@@ -892,6 +964,9 @@ class Floor:
         room = getattr(event.change, "room", None)
         if room in scratch.rooms:
             scratch.rooms[room] = copy.copy(scratch.rooms[room])
+        if isinstance(event.change, SetUpChanged):  # every room may change, and some go
+            scratch.rooms = {k: copy.copy(r) for k, r in self.rooms.items()}
+            scratch._gone_rooms = {k: copy.copy(r) for k, r in self._gone_rooms.items()}
         scratch.alerts = dict(self.alerts)
         if isinstance(event.change, VisitMoved):  # the patient's dwell alert follows them
             for key, a in self.alerts.items():
@@ -1096,7 +1171,30 @@ class Floor:
                 self.presence[c.provider].pop()
                 self.presence_versions[c.provider] = event.version
                 return Touched(None, [], presence=self.presence_view(c.provider))
+            case SetUpChanged() as c:
+                return Touched(None, self._set_up(c.rooms, event.seq))
         raise TypeError(f"unknown change {event.change!r}")
+
+    def _set_up(self, rooms: list[RoomSetUp], seq: int) -> list[Room]:
+        """The floor's rooms become `rooms`, in their order: a room kept keeps its state (its label and zone as
+        given), a new one is ready, one taken out is kept with the rooms the clinic no longer has (`_gone_rooms`, as
+        a clinic file edited under the day's log), and one taken out earlier today and added back is ready again,
+        its version going on from where it was (a tablet's card of it from before is stale)."""
+        wanted = {r.id for r in rooms}
+        for room_id in [i for i in self.rooms if i not in wanted]:
+            self._gone_rooms[room_id] = self.rooms.pop(room_id)
+        now: dict[str, Room] = {}
+        for r in rooms:
+            room = self.rooms.get(r.id)
+            if room is None:
+                gone = self._gone_rooms.pop(r.id, None)
+                room = Room(r.id, r.label, r.zone, version=gone.version + 1 if gone is not None else 0)
+            room.label, room.zone = r.label, r.zone
+            now[r.id] = room
+        self.rooms = now
+        self.clinic = msgspec.structs.replace(self.clinic, rooms=list(rooms))
+        self.setup_version = seq
+        return list(now.values())
 
     @staticmethod
     def _set_room(room: Room, state: RoomState, visit: str | None, at: dt.datetime | None) -> None:

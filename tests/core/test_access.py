@@ -36,6 +36,7 @@ EXPECTED = {
     Act.manage_schedule: set(),
     Act.manage_staff: set(),
     Act.manage_displays: set(),
+    Act.set_up_clinic: set(),
     Act.mark_presence: {MA, PROVIDER},  # a provider for themself only: see may_mark_presence
 }
 
