@@ -291,6 +291,15 @@ class Hub:
             if sub.session is not None
         }
 
+    def end_audience(self, clinic: str, audience: str, code: int, reason: str) -> int:
+        """Close every socket of the clinic's `audience` (a wall of a zone the clinic no longer has), and send them
+        nothing more from now; how many."""
+        subs = list(self._subs.get(clinic, {}).get(audience, ()))
+        for sub in subs:
+            sub.end(code, reason)
+            self.unsubscribe(sub)
+        return len(subs)
+
     def end_sessions(self, ended: set[str], code: int, reason: str) -> int:
         """Close every socket opened with one of these sessions; how many."""
         closing = [

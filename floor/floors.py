@@ -8,6 +8,7 @@ import contextlib
 import datetime as dt
 import gc
 
+import msgspec
 import structlog
 
 from floor.clock import TICK_SECONDS, Clock, SystemClock
@@ -23,7 +24,7 @@ from floor.log.base import EventLog, LogUnavailable
 from floor.metrics import Metrics
 from floor.runtime import ClinicRuntime
 from floor.schedule import book_upcoming
-from floor.schedule.upcoming import FileUpcoming, Upcoming
+from floor.schedule.upcoming import FileUpcoming, KeptSetUp, Upcoming
 from floor.sessions import Sessions, reserved_staff_id
 from floor.settings import RETENTION_DAYS
 
@@ -84,6 +85,8 @@ class Floors:
         #: The day whose clinic file, and whose learning, this server has kept, per clinic.
         self._kept_clinic: dict[str, dt.date] = {}
         self._kept_learned: dict[str, dt.date] = {}
+        #: The seq of the set-up this server has kept (or read at start), per clinic.
+        self._kept_setup: dict[str, int] = {}
         #: The day each clinic's learning could not be kept (said once, tried again at every turn).
         self._learning_unkept: dict[str, dt.date] = {}
         self.metrics.watch(self.hub, self.runtimes.values)
@@ -114,6 +117,7 @@ class Floors:
         await self._warn_of_staff_without_clinics()
         await self.upcoming.open()
         for runtime in self.runtimes.values():
+            await self._take_setup(runtime)
             await runtime.start()
             self._book_upcoming(runtime)
         self._tasks = [
@@ -169,6 +173,43 @@ class Floors:
         await self.upcoming.close()
         await self.log.close()
 
+    async def _take_setup(self, runtime: ClinicRuntime) -> None:
+        """Start from the set-up managers last set from the browser, kept beside the log: its rooms stand over the
+        clinic file's until a manager chooses the file's back (README, "Rooms set from the browser"). A clinic
+        file whose rooms changed since is said, once, here and on the manager's page (the board's `file_rooms`)."""
+        kept = await self.upcoming.setup_of(runtime.id)
+        if kept is None:
+            return
+        today = runtime.today
+        if kept.rooms is not None:
+            try:
+                today.clinic = msgspec.structs.replace(today.file, rooms=kept.rooms)
+            except ValueError as e:  # rules tightened since it was set: the file's rooms, and the log says why
+                log.error("kept_setup_refused", clinic=runtime.id, error=str(e)[:300])
+                return
+            if kept.file_rooms != today.file.rooms:
+                log.warning(
+                    "clinic_file_rooms_not_used",
+                    clinic=runtime.id,
+                    set_on=str(kept.day),
+                    meaning="the clinic file's rooms changed since a manager set the rooms from the browser: the "
+                    "browser's stand until a manager chooses the clinic file's rooms on the manager page (Rooms)",
+                )
+        today.setup_version, today.setup_from_file = kept.seq, kept.rooms is None
+        self._kept_setup[runtime.id] = kept.seq
+
+    async def keep_setup(self, runtime: ClinicRuntime) -> None:
+        """Keep the clinic's set-up beside the log if it changed since this server last kept (or read) it: a
+        server started later starts from it. Right after a manager's change, and at every tick (a change another
+        server stored, or one this server could not keep at once)."""
+        today = runtime.today
+        seq = today.setup_version
+        if seq <= self._kept_setup.get(runtime.id, 0):
+            return
+        rooms = None if today.setup_from_file else list(today.clinic.rooms)
+        await self.upcoming.keep_setup(runtime.id, KeptSetUp(seq, today.floor.day, rooms, list(today.file.rooms)))
+        self._kept_setup[runtime.id] = max(seq, self._kept_setup.get(runtime.id, 0))
+
     def _book_upcoming(self, runtime: ClinicRuntime) -> None:
         """At every tick (and at start), book the schedule kept for the clinic day now open, if any. Not once a
         day: a file sent just before midnight, kept only once its day had opened, was answered "books at
@@ -188,6 +229,7 @@ class Floors:
                     if (ran_on := file_the_day_ran_on(kept, runtime.clinic, day, self.clock.now())) != kept:
                         await self.upcoming.keep_clinic(ran_on, day)
                     self._kept_clinic[runtime.id] = day
+                await self.keep_setup(runtime)
             except LogUnavailable as e:
                 log.warning("upcoming_schedule_postponed", clinic=runtime.id, day=str(day), error=str(e))
             except Exception:

@@ -22,8 +22,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from floor.config import setup_mark
-from floor.core.events import Event
+from floor.close_codes import CLOSE_FORBIDDEN
+from floor.config import Clinic, setup_mark
+from floor.core.events import Event, SetUpChanged
 from floor.core.floor import Touched
 from floor.core.measures import ClinicMeasures
 from floor.core.projection import visit_plan
@@ -63,8 +64,10 @@ class FeedCache:
         self.hub = hub
         self.metrics = metrics
         self.id = today.clinic.id
-        self.hallway = Hallway(today.clinic)
-        self.setup = setup_mark(today.clinic)
+        #: The clinic the hallway and the set-up mark were made for (`_follow`).
+        self._clinic: Clinic = today.clinic
+        self._hallway = Hallway(today.clinic)
+        self._setup = setup_mark(today.clinic)
         #: Recent updates as sent on the live feed, per audience, for sockets resuming with `since`.
         #: Per audience: staff, manager, display (the whole clinic's wall) and `display:<zone>` for each zone.
         self._sent: deque[tuple[int, dict[str, str]]] = deque(maxlen=retain)
@@ -76,6 +79,34 @@ class FeedCache:
         self.step = step
         self._next_step: asyncio.Handle | None = None
         self._snapshots: dict[str, tuple[int, str]] = {}
+
+    @property
+    def hallway(self) -> Hallway:
+        self._follow()
+        return self._hallway
+
+    @property
+    def setup(self) -> str:
+        """The mark of the clinic's set-up (floor.config.setup_mark): a screen drawn with another gets a snapshot."""
+        self._follow()
+        return self._setup
+
+    def _follow(self) -> bool:
+        """Follow the clinic's set-up (a manager set its rooms from the browser, the day opened with other rooms):
+        the walls' zones and what they are sent come from it. True if it changed."""
+        clinic = self.today.clinic
+        if clinic is self._clinic:
+            return False
+        zones = self._hallway.zones
+        self._clinic, self._hallway, self._setup = clinic, Hallway(clinic), setup_mark(clinic)
+        for zone in zones:
+            if zone not in self._hallway.zones:
+                # A wall of a zone the clinic no longer has would be sent nothing it can show: closed, as one
+                # connecting after a clinic file lost its zone is refused (floor/web/live.py).
+                self.hub.end_audience(
+                    self.id, display_audience(zone), CLOSE_FORBIDDEN, "this display's zone is no longer in the clinic"
+                )
+        return True
 
     # -- what is kept -----------------------------------------------------------------------------
 
@@ -96,6 +127,14 @@ class FeedCache:
     def folded(self, event: Event, touched: Touched, answer_first: bool = False) -> None:
         """Keep a folded event's update and send it; a tap's (`answer_first`) is only queued, and sent once its
         answer is, or before anything else is sent to the clinic's screens."""
+        if isinstance(event.change, SetUpChanged):
+            # Rooms added, renamed, moved or taken out: every screen is drawn again from a snapshot of the new
+            # set-up (a wall of a new room's zone shows it, without a reload), after the updates folded before.
+            self.fan_out()
+            self._follow()
+            self.restart()
+            self.hub.resync_all(self.id)
+            return
         folded = time.perf_counter()
         texts = self.render(event, touched)
         self._sent.append((event.seq, texts))

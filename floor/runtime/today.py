@@ -8,7 +8,7 @@ import datetime as dt
 
 from floor.clock import Clock
 from floor.config import Clinic
-from floor.core.events import Event
+from floor.core.events import Event, SetUpChanged
 from floor.core.floor import Floor, Touched
 from floor.core.ids import Ids
 from floor.core.learned import EMPTY, Learned
@@ -18,7 +18,15 @@ from floor.log.base import mark
 
 class Today:
     def __init__(self, clinic: Clinic, clock: Clock, ids: Ids) -> None:
+        #: The clinic now: its file, with the rooms managers set from the browser (SetUpChanged) once they have: it
+        #: follows the floor's clinic after such an event, and a new day's floor opens with it.
         self.clinic = clinic
+        #: The clinic file as this server read it at start.
+        self.file = clinic
+        #: The set-up's version (`Floor.setup_version`): the seq of the event that set the rooms now, 0: the file's.
+        self.setup_version = 0
+        #: Whether the rooms now are the clinic file's, chosen back from the browser (the file leads again).
+        self.setup_from_file = False
         self.clock = clock
         #: Where new visits' and alerts' ids come from: random, so an id a lost event had is not given again.
         self.ids = ids
@@ -42,10 +50,15 @@ class Today:
     def id(self) -> str:
         return self.clinic.id
 
-    def open(self, day: dt.date, base: int, held: str = "") -> None:
+    def open(self, day: dt.date, base: int, held: str = "", opening: Clinic | None = None) -> None:
         """An empty floor for `day`, its first event's seq following `base`; `held`: the mark of the event at
-        `base` this server folded (the last day's last), '' when it does not know it (loaded from the log)."""
+        `base` this server folded (the last day's last), '' when it does not know it (loaded from the log).
+        `opening`: the clinic the day opened with, where the day's log says it (its first set-up change's rooms
+        before it: `Writer.load`); else the clinic now."""
+        if opening is not None:
+            self.clinic = opening
         self.floor = Floor(self.clinic, day, base, self.ids)
+        self.floor.setup_version = self.setup_version
         self.floor.learned = self.learned
         self.base = base
         self.events = []
@@ -70,6 +83,9 @@ class Today:
             raise corrupt from e
         if self.unfoldable:
             self.unfoldable = ""
+        if isinstance(event.change, SetUpChanged):
+            self.clinic, self.setup_version = self.floor.clinic, self.floor.setup_version
+            self.setup_from_file = event.change.from_file
         self.events.append(event)
         return touched
 

@@ -25,7 +25,7 @@ from floor.core.access import SYSTEM_ACTOR, Role
 from floor.core.alerts import cascades_due, review
 from floor.core.commands import Command, Tap
 from floor.core.errors import Refusal, Why
-from floor.core.events import AlertChange, AlertRaised, Event
+from floor.core.events import AlertChange, AlertRaised, Event, SetUpChanged
 from floor.core.floor import Alert, Floor, Room, Touched, Visit
 from floor.core.learned import Learned
 from floor.core.learning import LEARN_DAYS, Tally
@@ -151,7 +151,12 @@ class Writer:
             )
             day = held[-1]
         base, events = await self.log.read_day(self.id, day)
-        self.today.open(day, base)
+        # The day opened with the rooms its first set-up change replaced, if it has one (set from the browser
+        # today, before this load): folded from the rooms set since, its earlier taps were folded on another floor
+        # than the one the servers that opened the day hold.
+        first = next((e.change for e in events if isinstance(e.change, SetUpChanged)), None)
+        opening = msgspec.structs.replace(self.today.clinic, rooms=first.previous) if first is not None else None
+        self.today.open(day, base, opening=opening)
         self.feed.restart()
         tail = len(events) - RESUMABLE_AFTER_START
         for i, event in enumerate(events):

@@ -11,8 +11,9 @@ Two backends, beside the log they go with: one file per clinic and day in the em
 (`DATA_DIR/<clinic>/upcoming/<YYYY-MM-DD>.json`, `DATA_DIR/<clinic>/clinic/<YYYY-MM-DD>.json` and
 `DATA_DIR/<clinic>/learned/<YYYY-MM-DD>.json`, replaced atomically), or Redis hashes per clinic
 (`floor:{<clinic>}:upcoming`, `floor:{<clinic>}:clinic-days` and `floor:{<clinic>}:learned-days`, hash-tagged as the
-log's keys are). Importing a day again replaces its file; a server started again on a day
-keeps the clinic file it runs now for that day.
+log's keys are). And, per clinic rather than per day, the set-up managers last set from the browser (`KeptSetUp`:
+`DATA_DIR/<clinic>/setup/rooms.json`, the Redis hash `floor:{<clinic>}:setup`). Importing a day again replaces its
+file; a server started again on a day keeps the clinic file it runs now for that day.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import msgspec
 import structlog
 from msgspec import Struct
 
-from floor.config import Clinic
+from floor.config import Clinic, Room
 from floor.core.learned import Learned
 from floor.log.base import LogUnavailable
 
@@ -65,6 +66,21 @@ class UpcomingDay(Struct, frozen=True):
     @classmethod
     def of(cls, s: UpcomingSchedule) -> UpcomingDay:
         return cls(s.day, s.format, s.appointments, s.staged_at, s.staged_by, len(s.body))
+
+
+class KeptSetUp(Struct, frozen=True):
+    """The clinic's set-up as managers last set it from the browser (floor.core.events.SetUpChanged), kept per clinic
+    beside the log: a server started later, and so every day it opens, starts from it, not from the clinic file's
+    rooms (README, "Rooms set from the browser")."""
+
+    #: The seq of the event that set it: a set-up is kept over another only if it was set after it.
+    seq: int
+    #: The clinic day it was set on.
+    day: dt.date
+    #: The rooms set; None: the clinic file's rooms were chosen back, and the file leads again.
+    rooms: list[Room] | None
+    #: The clinic file's rooms when it was set: a file whose rooms differ since is said at start.
+    file_rooms: list[Room]
 
 
 #: How a temp file being written ends (`<day>.<random>.partial`), and the age past which one is a crash's leftover.
@@ -151,6 +167,25 @@ class Upcoming(ABC):
     async def _kept_data(self, kind: PerDay, clinic: str, day: dt.date) -> bytes | None: ...
 
     @abstractmethod
+    async def keep_setup(self, clinic: str, setup: KeptSetUp) -> bool:
+        """Keep `setup` as the clinic's set-up, unless one set after it (a larger seq) is kept already (two servers
+        following one log both keep it, the slower one never over a newer one); whether it was kept."""
+
+    @abstractmethod
+    async def _setup_data(self, clinic: str) -> bytes | None: ...
+
+    async def setup_of(self, clinic: str) -> KeptSetUp | None:
+        """The clinic's set-up kept, if any (and this Floor can still read it: else the clinic file's, said once)."""
+        data = await self._setup_data(clinic)
+        if data is None:
+            return None
+        try:
+            return msgspec.json.decode(data, type=KeptSetUp)
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as e:
+            structlog.get_logger("floor.upcoming").warning("kept_setup_unreadable", clinic=clinic, error=str(e)[:200])
+            return None
+
+    @abstractmethod
     async def forget_clinics_before(self, clinic: str, day: dt.date) -> None:
         """Forget the clinic files and learning of days before `day` (pruned from the log with them)."""
 
@@ -170,6 +205,10 @@ class FileUpcoming(Upcoming):
         self._memory: dict[tuple[str, dt.date], UpcomingSchedule] = {}
         #: What is kept per day (`PerDay`: the clinic file, the learning), by its folder, clinic and day.
         self._per_day: dict[tuple[str, str, dt.date], bytes] = {}
+        #: Each clinic's kept set-up (in memory only).
+        self._setups: dict[str, bytes] = {}
+        #: Held while a set-up is compared with the one kept and written over it.
+        self._setup_lock = asyncio.Lock()
         self._asked = itertools.count()
         #: The number of the write or removal last done on each file (held while renaming or removing it).
         self._done: dict[Path, int] = {}
@@ -185,12 +224,14 @@ class FileUpcoming(Upcoming):
             return
         data = _encoder.encode(schedule)
         asked = next(self._asked)  # on the loop: in the order the files were sent
-        await asyncio.to_thread(self._replace, self._dir(schedule.clinic), schedule.day, data, "the schedule", asked)
+        await asyncio.to_thread(
+            self._replace, self._dir(schedule.clinic), schedule.day.isoformat(), data, "the schedule", asked
+        )
 
-    def _replace(self, directory: Path, day: dt.date, data: bytes, what: str, asked: int) -> None:
-        path = directory / f"{day.isoformat()}.json"
+    def _replace(self, directory: Path, name: str, data: bytes, what: str, asked: int) -> None:
+        path = directory / f"{name}.json"
         # This write's own temp file, in the same directory (so the rename is atomic), never another writer's.
-        partial = directory / f"{day.isoformat()}.{secrets.token_hex(8)}{_PARTIAL}"
+        partial = directory / f"{name}.{secrets.token_hex(8)}{_PARTIAL}"
         try:
             directory.mkdir(parents=True, exist_ok=True)
             with open(partial, "wb") as f:
@@ -220,7 +261,30 @@ class FileUpcoming(Upcoming):
             self._per_day[kind.folder, clinic, day] = data
             return
         asked = next(self._asked)
-        await asyncio.to_thread(self._replace, self._dir(clinic, kind.folder), day, data, kind.what, asked)
+        await asyncio.to_thread(self._replace, self._dir(clinic, kind.folder), day.isoformat(), data, kind.what, asked)
+
+    async def keep_setup(self, clinic: str, setup: KeptSetUp) -> bool:
+        async with self._setup_lock:  # one process writes a data directory (floor/log/owner.py)
+            kept = await self.setup_of(clinic)
+            if kept is not None and kept.seq >= setup.seq:
+                return False
+            data = _encoder.encode(setup)
+            if self.data_dir is None:
+                self._setups[clinic] = data
+                return True
+            asked = next(self._asked)
+            await asyncio.to_thread(
+                self._replace, self._dir(clinic, "setup"), "rooms", data, "the clinic's set-up", asked
+            )
+            return True
+
+    async def _setup_data(self, clinic: str) -> bytes | None:
+        if self.data_dir is None:
+            return self._setups.get(clinic)
+        try:
+            return await asyncio.to_thread((self._dir(clinic, "setup") / "rooms.json").read_bytes)
+        except FileNotFoundError:
+            return None
 
     async def _kept_data(self, kind: PerDay, clinic: str, day: dt.date) -> bytes | None:
         if self.data_dir is None:
@@ -296,6 +360,14 @@ class FileUpcoming(Upcoming):
 
 #: Forget a day's schedule only if it is still the one given (its stored bytes): KEYS[1] the hash, ARGV the day and
 #: the schedule as encoded.
+#: Keep a set-up only over one set before it: KEYS[1] the hash, ARGV the set-up's seq and its document.
+_KEEP_IF_NEWER = """
+local kept = redis.call('HGET', KEYS[1], 'seq')
+if kept and tonumber(kept) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'setup', ARGV[2])
+return 1
+"""
+
 _REMOVE_IF_SAME = """
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 0
@@ -354,6 +426,13 @@ class RedisUpcoming(Upcoming):
 
     async def _kept_data(self, kind: PerDay, clinic: str, day: dt.date) -> bytes | None:
         return await self._call(lambda: self.redis.hget(self._key(clinic, kind.key), day.isoformat()))
+
+    async def keep_setup(self, clinic: str, setup: KeptSetUp) -> bool:
+        args = (1, self._key(clinic, "setup"), setup.seq, _encoder.encode(setup))
+        return bool(await self._call(lambda: self.redis.eval(_KEEP_IF_NEWER, *args)))
+
+    async def _setup_data(self, clinic: str) -> bytes | None:
+        return await self._call(lambda: self.redis.hget(self._key(clinic, "setup"), "setup"))
 
     async def forget_clinics_before(self, clinic: str, day: dt.date) -> None:
         for key in (self._key(clinic, CLINIC_FILES.key), self._key(clinic, LEARNING.key)):

@@ -127,3 +127,23 @@ async def test_what_each_day_learned_is_kept_replaced_per_day_and_forgotten_with
     await again.forget_clinics_before("riverside", dt.date(2026, 11, 24))
     assert await again.learned_on("riverside", dt.date(2026, 11, 23)) is None
     assert await again.learned_on("riverside", dt.date(2026, 11, 24)) == tuesday
+
+
+async def test_the_set_up_kept_per_clinic_is_kept_only_over_one_set_before_it_and_survives_a_reopen(
+    open_upcoming: Opener,
+) -> None:
+    from floor.config import Room
+    from floor.schedule.upcoming import KeptSetUp
+
+    rooms = list(demo_clinic().rooms)
+    kept = await open_upcoming()
+    assert await kept.setup_of("riverside") is None
+    newer = KeptSetUp(12, dt.date(2026, 11, 23), [*rooms, Room("n1", "North 1", "north")], rooms)
+    assert await kept.keep_setup("riverside", newer)
+    # A server slower to follow the log keeps an older set-up after it: the newer one stands.
+    assert not await kept.keep_setup("riverside", KeptSetUp(7, dt.date(2026, 11, 23), rooms[:3], rooms))
+    from_file = KeptSetUp(30, dt.date(2026, 11, 24), None, rooms)
+    assert await kept.keep_setup("hillside", from_file)
+    reopened = await open_upcoming()
+    assert await reopened.setup_of("riverside") == newer
+    assert await reopened.setup_of("hillside") == from_file

@@ -22,7 +22,7 @@ from floor.log.base import Record
 from floor.log.embedded import EmbeddedLog
 from floor.runtime import ClinicRuntime
 from floor.schedule import Format, ScheduleRefused, book_upcoming, import_schedule
-from floor.schedule.upcoming import FileUpcoming, PerDay, RedisUpcoming, Upcoming, UpcomingSchedule
+from floor.schedule.upcoming import FileUpcoming, KeptSetUp, PerDay, RedisUpcoming, Upcoming, UpcomingSchedule
 from tests.support.clinics import quiet_clinic
 from tests.support.redis_server import forget_prefix
 
@@ -76,6 +76,12 @@ class Paused(Upcoming):
 
     async def forget_clinics_before(self, clinic: str, day: dt.date) -> None:
         await self.inner.forget_clinics_before(clinic, day)
+
+    async def keep_setup(self, clinic: str, setup: KeptSetUp) -> bool:
+        return await self.inner.keep_setup(clinic, setup)
+
+    async def _setup_data(self, clinic: str) -> bytes | None:
+        return await self.inner._setup_data(clinic)
 
 
 class GatedLog(EmbeddedLog):
