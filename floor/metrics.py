@@ -28,6 +28,7 @@ from floor.core.commands import (
     MarkRoom,
     MoveVisit,
     RescheduleVisit,
+    SetRooms,
     TakeStep,
     UndoPresence,
     UndoRoomMark,
@@ -177,6 +178,8 @@ def tap_type(command: Command) -> str:
             return f"presence_{status.value}"
         case UndoPresence():
             return "presence_undo"
+        case SetRooms():
+            return "set_up_changed"
     return type(command).__name__
 
 

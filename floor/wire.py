@@ -96,6 +96,35 @@ class RoomTap(Struct, forbid_unknown_fields=True):
     expected_version: Annotated[int, Meta(ge=0)] | None = None
 
 
+class RoomSpec(Struct, forbid_unknown_fields=True):
+    """A room as a manager sets it: its id (what taps and the log know it by: it cannot change), its label (what
+    every screen shows) and its zone (which walls show it). Checked by the rules a clinic file's rooms are."""
+
+    id: Annotated[str, Meta(max_length=64)]
+    label: Annotated[str, Meta(max_length=200)]
+    zone: Annotated[str, Meta(max_length=64)]
+
+
+class RoomsSetUp(Struct, forbid_unknown_fields=True):
+    """The clinic's rooms, the whole list, as the manager's page sets them: a room left out is taken out, one new is
+    added (ready), a label or zone changed is changed. `version`: the set-up version the page showed (the board's
+    `setup_version`): a list drawn before another change is refused (409 `stale_version`). `use_file`: the clinic
+    file's rooms instead (send no `rooms`): they lead again from the next day on."""
+
+    version: Annotated[int, Meta(ge=0)]
+    rooms: Annotated[list[RoomSpec], Meta(max_length=500)] = []
+    use_file: bool = False
+
+
+class SetUpAnswer(Struct):
+    """A change of the clinic's rooms, stored: the event, the floor's rooms now and the set-up version they are."""
+
+    seq: int
+    event: Event
+    rooms: list[Room]
+    setup_version: int
+
+
 class PresenceTap(Struct, forbid_unknown_fields=True):
     """Say where a provider is (`running_late` to clinic, `stepped_away`, `back`), with the minutes until they
     expect to be back if known; or `undo` the provider's last presence tap. `expected_version`: the presence
@@ -196,6 +225,10 @@ class Board(Struct):
     #: How many times faster than real time the clinic's clock runs: 1, but in a rehearsal (`floor demo`).
     #: A sign-in's end is real time, so a tablet does not show it on a clinic clock that runs fast.
     clock_speed: float = 1.0
+    #: The version of the clinic's set-up (its rooms): what a change of the rooms is sent with (RoomsSetUp).
+    setup_version: int = 0
+    #: The clinic file's rooms, where the rooms now (set from the browser) differ from them; else null.
+    file_rooms: list[RoomSpec] | None = None
 
 
 class ErrorBody(Struct, omit_defaults=True):

@@ -6,7 +6,7 @@ import datetime as dt
 
 from msgspec import Struct
 
-from floor.config import Room as RoomSetUp
+from floor.config import Id, Label
 from floor.core.journey import Stage
 from floor.core.presence import Presence
 from floor.core.rooms import RoomAction, RoomState
@@ -131,14 +131,22 @@ class PresenceUndone(Struct, tag="presence_undone", frozen=True):
     status: Presence
 
 
+class SetUpRoom(Struct, frozen=True):
+    """A room as a set-up change stores it: its id, label and zone (a clinic file's room, floor.config.Room)."""
+
+    id: Id
+    label: Label
+    zone: Id
+
+
 class SetUpChanged(Struct, tag="set_up_changed", frozen=True):
     """A manager changed the clinic's rooms from the browser (SetRooms): the whole new list, and the one it
     replaces (what the audit trail words). From this event on the floor's clinic has these rooms, and so does
     every day after it (floor/runtime: the set-up kept per clinic), until changed again. `from_file`: the clinic
     file's rooms, chosen back: from the next day on the clinic file's rooms lead again."""
 
-    rooms: list[RoomSetUp]
-    previous: list[RoomSetUp]
+    rooms: list[SetUpRoom]
+    previous: list[SetUpRoom]
     from_file: bool = False
 
 

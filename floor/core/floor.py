@@ -46,6 +46,7 @@ from floor.core.events import (
     RoomMarked,
     RoomMarkUndone,
     SetUpChanged,
+    SetUpRoom,
     StepTaken,
     StepUndone,
     VisitBooked,
@@ -229,6 +230,10 @@ def _human_presence(status: Presence) -> str:
         Presence.stepped_away: "stepped away",
         Presence.back: "back",
     }[status]
+
+
+def _stored(rooms: Iterable[RoomSetUp]) -> list[SetUpRoom]:
+    return [SetUpRoom(r.id, r.label, r.zone) for r in rooms]
 
 
 _AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
@@ -890,7 +895,7 @@ class Floor:
                     room=room.id,
                     room_state=room.state.value,
                 )
-        return SetUpChanged(rooms, list(self.clinic.rooms), c.from_file)
+        return SetUpChanged(_stored(rooms), _stored(self.clinic.rooms), c.from_file)
 
     def _undo_mark(self, c: UndoRoomMark) -> RoomMarkUndone:
         room = self._room_at(c.room, c.expected_version)
@@ -1172,7 +1177,7 @@ class Floor:
                 self.presence_versions[c.provider] = event.version
                 return Touched(None, [], presence=self.presence_view(c.provider))
             case SetUpChanged() as c:
-                return Touched(None, self._set_up(c.rooms, event.seq))
+                return Touched(None, self._set_up([RoomSetUp(r.id, r.label, r.zone) for r in c.rooms], event.seq))
         raise TypeError(f"unknown change {event.change!r}")
 
     def _set_up(self, rooms: list[RoomSetUp], seq: int) -> list[Room]:

@@ -37,6 +37,7 @@ from floor.wire import (
     LearnedStepsOut,
     LearnedVisitType,
     ProviderDelay,
+    RoomSpec,
     VisitHistory,
 )
 
@@ -85,6 +86,10 @@ class ReadModels:
             presence=[f.presence_view(p.id) for p in c.providers],
             plans=[visit_plan(v, c) for v in f.visits.values()],
             clock_speed=getattr(self.today.clock, "factor", 1.0),  # a ScaledClock's (floor/clock.py)
+            setup_version=f.setup_version,
+            file_rooms=None
+            if self.today.file.rooms == c.rooms
+            else [RoomSpec(r.id, r.label, r.zone) for r in self.today.file.rooms],
         )
 
     def delays(self) -> list[ProviderDelay]:

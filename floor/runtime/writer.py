@@ -21,6 +21,7 @@ import structlog
 from msgspec import Struct
 
 from floor.config import Clinic
+from floor.config import Room as RoomSetUp
 from floor.core.access import SYSTEM_ACTOR, Role
 from floor.core.alerts import cascades_due, review
 from floor.core.commands import Command, Tap
@@ -155,7 +156,11 @@ class Writer:
         # today, before this load): folded from the rooms set since, its earlier taps were folded on another floor
         # than the one the servers that opened the day hold.
         first = next((e.change for e in events if isinstance(e.change, SetUpChanged)), None)
-        opening = msgspec.structs.replace(self.today.clinic, rooms=first.previous) if first is not None else None
+        opening = None
+        if first is not None:
+            opening = msgspec.structs.replace(
+                self.today.clinic, rooms=[RoomSetUp(r.id, r.label, r.zone) for r in first.previous]
+            )
         self.today.open(day, base, opening=opening)
         self.feed.restart()
         tail = len(events) - RESUMABLE_AFTER_START

@@ -53,8 +53,14 @@ _PATH = re.compile(
 )
 
 
+_NAMED_IN = re.compile(r"(?:unknown|missing required) field `(\w+)` - at `\$\.([\w.\[\]]+)`")
+
+
 def _field(key: str | None, message: str) -> str | None:
-    """The body field a msgspec message is about (`$.room` -> room), else Litestar's key for it."""
+    """The body field a msgspec message is about (`$.room` -> room; a field missing from, or unknown to, an object
+    within the body by its whole path: `rooms[3].zone`), else Litestar's key for it."""
+    if within := _NAMED_IN.search(message):
+        return f"{within[2]}.{within[1]}"
     if match := _PATH.search(message):
         return next(g for g in match.groups() if g)
     return None if key in (None, "", "data") else key

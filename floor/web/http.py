@@ -7,13 +7,14 @@ import hashlib
 from typing import Annotated
 
 import msgspec
-from litestar import Request, Response, Router, get, post
+import structlog
+from litestar import Request, Response, Router, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from floor import audit
-from floor.config import Clinic
+from floor.config import Clinic, Room
 from floor.core.access import Act, in_clinic
 from floor.core.commands import (
     AcknowledgeAlert,
@@ -22,6 +23,7 @@ from floor.core.commands import (
     MarkPresence,
     MarkRoom,
     MoveVisit,
+    SetRooms,
     TakeStep,
     UndoPresence,
     UndoRoomMark,
@@ -34,6 +36,7 @@ from floor.core.presence import Presence
 from floor.core.projection import visit_plan
 from floor.core.rooms import RoomAction
 from floor.floors import Floors
+from floor.log.base import LogUnavailable
 from floor.runtime import Answer, ClinicRuntime, Idempotency
 from floor.sessions import Caller
 from floor.web.auth import Rule, allowed, caller, require
@@ -49,7 +52,9 @@ from floor.wire import (
     PresenceAnswer,
     PresenceTap,
     RoomAnswer,
+    RoomsSetUp,
     RoomTap,
+    SetUpAnswer,
     VisitAnswer,
     VisitHistory,
     VisitTap,
@@ -106,9 +111,11 @@ async def _tap(
 
 def tap_answer(
     command: Command, answer: Answer, clinic: Clinic
-) -> VisitAnswer | RoomAnswer | AlertAnswer | PresenceAnswer:
+) -> VisitAnswer | RoomAnswer | AlertAnswer | PresenceAnswer | SetUpAnswer:
     """The tapper's answer: the event stored and what it changed of what was tapped (a retry's, as first)."""
     event, touched = answer.event, answer.touched
+    if isinstance(command, SetRooms):
+        return SetUpAnswer(event.seq, event, touched.rooms, event.seq)
     if isinstance(command, MarkRoom | UndoRoomMark):
         return RoomAnswer(event.seq, event, touched.rooms[0])
     if isinstance(command, AcknowledgeAlert):
@@ -252,6 +259,34 @@ async def room_event(
     return await _tap(request, runtime, command, who, idempotency_key)
 
 
+@put(
+    "/{clinic:str}/rooms",
+    summary="Set the clinic's rooms, the whole list: add a room, change its label or zone, take one out (refused while "
+    "a patient is in it); or `use_file`: the clinic file's rooms. Sent with the set-up `version` the page showed "
+    "(the board's `setup_version`). The rooms stand over the clinic file's from then on (managers)",
+    responses=errors(400, 401, 403, 404, 409, 422, 429, 503),
+    opt={"act": Act.set_up_clinic},
+    status_code=HTTP_201_CREATED,
+)
+async def set_rooms(
+    request: Request,
+    floors: NamedDependency[Floors],
+    runtime: Runtime,
+    data: JSONBody[RoomsSetUp],
+    who: Who,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[SetUpAnswer]:
+    if data.use_file and data.rooms:
+        raise Refusal(Why.invalid, "Send no rooms with use_file: the clinic file's are taken.", field="rooms")
+    rooms = list(runtime.today.file.rooms) if data.use_file else [Room(r.id, r.label, r.zone) for r in data.rooms]
+    response = await _tap(request, runtime, SetRooms(rooms, data.version, data.use_file), who, idempotency_key)
+    try:
+        await floors.keep_setup(runtime)  # else at the next tick: a server started later starts from it
+    except LogUnavailable as e:
+        structlog.get_logger("floor").warning("setup_not_kept_yet", clinic=runtime.id, error=str(e)[:300])
+    return response
+
+
 @post(
     "/{clinic:str}/providers/{provider:str}/presence",
     summary="Say a provider is running late to clinic, stepped away (back in `back_in_minutes`, if known) or back; "
@@ -360,6 +395,7 @@ def clinics_router(floors: Floors) -> Router:
             add_visit,
             visit_event,
             room_event,
+            set_rooms,
             presence_event,
             acknowledge_alert,
         ],

@@ -308,6 +308,14 @@ def _kept_schedule(w: World) -> tuple[str, Any]:
     return f"{API}/schedule?date={tomorrow}", None
 
 
+def _rename_a_room(w: World) -> tuple[str, Any]:
+    """The clinic's rooms, one of them given a new label, as the page showed them (its set-up version)."""
+    runtime = w.floors.get(CLINIC)
+    rooms = [{"id": r.id, "label": r.label, "zone": r.zone} for r in runtime.clinic.rooms]
+    rooms[-1]["label"] = f"Room {w.unique('x')}"
+    return f"{API}/rooms", {"version": runtime.floor.setup_version, "rooms": rooms}
+
+
 BOARD = ("GET", "/api/clinics/{clinic:str}/board")
 
 ROUTES: dict[tuple[str, str], Route] = {
@@ -338,6 +346,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         201,
         tap=RoomAction.blocked,
     ),
+    ("PUT", "/api/clinics/{clinic:str}/rooms"): Route(_rename_a_room, 201),
     # The staff provider (dr-kim) is not the clinic's provider kim: a provider marks only themself.
     ("POST", "/api/clinics/{clinic:str}/providers/{provider:str}/presence"): Route(
         lambda w: (f"{API}/providers/kim/presence", {"type": "stepped_away"}),
