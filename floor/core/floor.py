@@ -249,14 +249,23 @@ def _field_of(error: str) -> str:
     return head[0] if head is not None else "rooms"
 
 
-def _readable(error: str) -> str:
-    """A validation error as a manager reads it: where it is said by the field, without msgspec's path."""
+def _readable(error: str, rooms: list[RoomSetUp]) -> str:
+    """A validation error as a manager reads it: the room by its id rather than its place in the list (the file's
+    `rooms[3].label` is "the label of room e4"), without msgspec's path."""
     text = _AT.sub("", error)
     if text.startswith("Expected `str` matching regex"):
-        return f"{_field_of(error)} must be lowercase letters, digits, - and _ (at most 32)"
-    if text.startswith("Expected `str` of length"):
-        return f"{_field_of(error)} must be 1 to 60 characters"
-    return text
+        text = f"{_field_of(error)} must be lowercase letters, digits, - and _ (at most 32)"
+    elif text.startswith("Expected `str` of length"):
+        text = f"{_field_of(error)} must be 1 to 60 characters"
+
+    text = re.sub(r"^rooms\[\d+\]: duplicate id ", "another room already has the id ", text)
+
+    def room(m: re.Match[str]) -> str:
+        i = int(m[1])
+        name = f"room {rooms[i].id}" if i < len(rooms) and rooms[i].id.strip() else f"room {i + 1}"
+        return f"the {m[2]} of {name}" if m[2] else name
+
+    return re.sub(r"rooms\[(\d+)\](?:\.(\w+))?", room, text)
 
 
 class Floor:
@@ -884,7 +893,9 @@ class Floor:
             checked = msgspec.structs.replace(self.clinic, rooms=rooms)  # Clinic.__post_init__
             msgspec.convert(msgspec.to_builtins(checked), type=Clinic)  # the file's field constraints
         except (msgspec.ValidationError, ValueError) as e:
-            raise Refusal(Why.invalid, f"Rooms not changed: {_readable(str(e))}.", field=_field_of(str(e))) from None
+            raise Refusal(
+                Why.invalid, f"Rooms not changed: {_readable(str(e), rooms)}.", field=_field_of(str(e))
+            ) from None
         wanted = {r.id for r in rooms}
         for room in self.rooms.values():
             if room.id not in wanted and room.state is RoomState.occupied:

@@ -144,6 +144,8 @@ function applyBoard(b) {
     alerts: new Map((b.alerts || []).map((a) => [a.id, a])),
     delays: new Map((b.delays || []).map((d) => [d.provider, d])),
     plans: new Map((b.plans || []).map((p) => [p.visit, p])),
+    setupVersion: b.setup_version ?? 0,
+    fileRooms: b.file_rooms ?? null,
     heartbeatAhead: 0,
   });
   formats.clear();

@@ -119,8 +119,8 @@ def test_a_room_taken_out_and_added_back_is_ready_with_a_newer_version() -> None
 @pytest.mark.parametrize(
     ("new", "field", "words"),
     [
-        (rooms(Room("e1", "East 9", "east")), "rooms[10]", "duplicate id"),
-        (rooms(Room("e9", "east 1", "east")), "rooms[10].label", "could not tell them apart"),
+        (rooms(Room("e1", "East 9", "east")), "rooms[10]", "another room already has the id 'e1'"),
+        (rooms(Room("e9", "east 1", "east")), "rooms[10].label", "the label of room e9: 'east 1' is also room e1's"),
         (rooms(Room("e9", "East 9", "")), "rooms[10].zone", "needs its zone"),
         (rooms(Room("e9", "  ", "east")), "rooms[10].label", "needs its label"),
         (rooms(Room("e9", "East 9", "East Wing")), "rooms[10].zone", "lowercase letters"),

@@ -1,0 +1,97 @@
+"""A manager sets the clinic's rooms in the console (Rooms: add a room, change its label or zone, take it out), in a
+real browser against a real server: a hallway wall of the room's zone shows the new room, its new label, and then
+no more of it, without a reload. Every state of the console passes axe with no serious or critical violation, and
+the forms are used from the keyboard."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import Page
+
+from floor.core.access import Role
+from tests.browser.conftest import CLINIC, Screens, pair_wall, serious_violations, sign_in_page
+from tests.server.conftest import ServerProcess
+from tests.support.staff import PEOPLE, PIN
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+API = f"/api/clinics/{CLINIC}"
+
+
+def _message(page: Page, form: str) -> str:
+    page.wait_for_function(
+        "(id) => { const box = document.querySelector(`#${id} [data-form-message]`);"
+        " return !box.hidden && box.textContent; }",
+        arg=form,
+        timeout=10_000,
+    )
+    return page.locator(f"#{form} [data-form-message]").inner_text()
+
+
+def test_a_manager_adds_renames_and_takes_out_a_room_and_the_zone_s_wall_follows_without_a_reload(
+    server: ServerProcess, screens: Screens
+) -> None:
+    manager = server.signed_in(Role.manager)
+    wall = screens.open(f"{server.url}/board.html", width=1920, height=1080)
+    pair_wall(wall, server, manager, zone="east")
+    wall.wait_for_selector(".tile[data-room='e1']", timeout=10_000)
+    wall.evaluate("() => { window.notReloaded = true; }")
+
+    page = screens.open(f"{server.url}/manager.html", width=1280, height=900)
+    sign_in_page(page, PEOPLE[Role.manager][0], PIN, device="manager-office")
+    page.wait_for_selector("#conn[data-mode='live']", timeout=15_000)
+    page.wait_for_selector("#rooms-table tr[data-room='e1']", timeout=10_000)
+    assert serious_violations(page) == []
+
+    # A zone a clinic file could not have: refused on the Zone field, nothing stored.
+    add = page.locator("#room-add")
+    add.get_by_label("Id").fill("e6")
+    add.get_by_label("Label").fill("East 6")
+    add.get_by_label("Zone").fill("East Wing")
+    add.get_by_label("Zone").press("Enter")
+    said = _message(page, "room-add")
+    assert said.startswith("Zone:") and "lowercase letters" in said, said
+    assert page.get_attribute("#room-add-zone", "aria-invalid") == "true"
+    assert serious_violations(page) == []
+
+    # Added from the keyboard: in the console's list and on the east wall, ready.
+    add.get_by_label("Zone").fill("east")
+    add.get_by_label("Zone").press("Enter")
+    assert "East 6 is added in zone east, ready." in _message(page, "room-add")
+    page.wait_for_selector("#rooms-table tr[data-room='e6'][data-state='ready']", timeout=10_000)
+    tile = wall.locator(".tile[data-room='e6']")
+    tile.wait_for(timeout=10_000)
+    assert "East 6" in tile.inner_text()
+    # The console says the rooms now differ from the clinic file's, and offers the file's back.
+    page.wait_for_selector("#rooms-file:not([hidden])", timeout=10_000)
+    assert page.get_by_role("button", name="Use the clinic file’s rooms").is_visible()
+    assert serious_violations(page) == []
+
+    # Its label changed: the wall shows the new one.
+    edit = page.locator("#room-edit")
+    edit.get_by_label("Room", exact=True).select_option("e6")
+    assert edit.get_by_label("Label").input_value() == "East 6"
+    edit.get_by_label("Label").fill("East Six")
+    edit.get_by_label("Label").press("Enter")
+    assert "East Six (zone east) is saved." in _message(page, "room-edit")
+    wall.wait_for_function(
+        "() => document.querySelector(\".tile[data-room='e6']\")?.textContent.includes('East Six')", timeout=10_000
+    )
+    audit = httpx.get(f"{server.url}/api/staff/{PEOPLE[Role.manager][0]}/audit", headers=manager, timeout=10).json()
+    assert [e["changes"] for e in audit["entries"]] == [
+        ["Added room East 6 in zone east"],
+        ["Renamed room East 6 to East Six"],
+    ]
+
+    # Taken out, once confirmed: gone from the console and the wall.
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Take East Six out of the clinic").click()
+    page.wait_for_selector("#rooms-table tr[data-room='e6']", state="detached", timeout=10_000)
+    wall.locator(".tile[data-room='e6']").wait_for(state="detached", timeout=10_000)
+    assert "East Six is taken out of the clinic." in page.locator("#rooms-message").inner_text()
+    page.wait_for_selector("#rooms-file", state="hidden", timeout=10_000)
+    assert serious_violations(page) == []
+    assert wall.evaluate("() => window.notReloaded") is True, "the wall was reloaded"
+    board = httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()
+    assert "e6" not in {r["id"] for r in board["rooms"]} and board["file_rooms"] is None
