@@ -93,5 +93,12 @@ def test_a_manager_adds_renames_and_takes_out_a_room_and_the_zone_s_wall_follows
     page.wait_for_selector("#rooms-file", state="hidden", timeout=10_000)
     assert serious_violations(page) == []
     assert wall.evaluate("() => window.notReloaded") is True, "the wall was reloaded"
+    # The manager's own trail says it in words.
+    page.locator("#audit-person").get_by_label("Staff member", exact=True).fill(PEOPLE[Role.manager][0])
+    page.click("#audit-person button[type=submit]")
+    page.wait_for_function("() => document.querySelector('#audit-table caption').textContent.startsWith('Everything')")
+    trail = page.locator("#audit-table").inner_text()
+    assert "Rooms changed: Added room East 6 in zone east" in trail and "Renamed room East 6 to East Six" in trail
+    assert serious_violations(page) == []
     board = httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()
     assert "e6" not in {r["id"] for r in board["rooms"]} and board["file_rooms"] is None
