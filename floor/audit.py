@@ -71,8 +71,34 @@ def entry(clinic: str, event: Event, notes_before: str | None = None) -> AuditEn
         case PresenceUndone():
             return replace(base, provider=c.provider, undone=c.status.value, undone_seq=c.undone_seq)
         case SetUpChanged():
-            return replace(base, changes=room_changes(c.previous, c.rooms, c.from_file))
+            changes = []
+            if c.rooms is not None:
+                changes += room_changes(c.previous_rooms or [], c.rooms, c.from_file)
+            if c.providers is not None:
+                changes += provider_changes(c.previous_providers or [], c.providers, c.from_file)
+            return replace(base, changes=changes)
     return base
+
+
+def provider_changes(before: list, after: list, from_file: bool = False) -> list[str]:
+    """A change of the clinic's providers in words, one line per provider changed."""
+    was = {p.id: p for p in before}
+    now = {p.id: p for p in after}
+    lines = [f"Took out provider {p.name} ({p.initials})" for p in before if p.id not in now]
+    for p in after:
+        old = was.get(p.id)
+        if old is None:
+            lines.append(f"Added provider {p.name} ({p.initials})")
+            continue
+        if old.name != p.name:
+            lines.append(f"Renamed provider {old.name} to {p.name}")
+        if old.initials != p.initials:
+            lines.append(f"Changed {p.name}'s initials from {old.initials} to {p.initials}")
+    if not lines and [p.id for p in before] != [p.id for p in after]:
+        lines.append("Put the providers in a new order")
+    if from_file:
+        lines.append("Providers as the clinic file has them (the file's providers lead again from the next day)")
+    return lines
 
 
 def room_changes(before: list[Room], after: list[Room], from_file: bool = False) -> list[str]:

@@ -174,28 +174,38 @@ class Floors:
         await self.log.close()
 
     async def _take_setup(self, runtime: ClinicRuntime) -> None:
-        """Start from the set-up managers last set from the browser, kept beside the log: its rooms stand over the
-        clinic file's until a manager chooses the file's back (README, "Rooms set from the browser"). A clinic
-        file whose rooms changed since is said, once, here and on the manager's page (the board's `file_rooms`)."""
+        """Start from the set-up managers last set from the browser, kept beside the log: its rooms and providers
+        stand over the clinic file's until a manager chooses the file's back (README, "Rooms and providers set from
+        the browser"). A clinic file whose rooms or providers changed since is said, once, here and on the manager's
+        page (the board's `file_rooms`, `file_providers`)."""
         kept = await self.upcoming.setup_of(runtime.id)
         if kept is None:
             return
         today = runtime.today
-        if kept.rooms is not None:
-            try:
-                today.clinic = msgspec.structs.replace(today.file, rooms=kept.rooms)
-            except ValueError as e:  # rules tightened since it was set: the file's rooms, and the log says why
-                log.error("kept_setup_refused", clinic=runtime.id, error=str(e)[:300])
-                return
-            if kept.file_rooms != today.file.rooms:
+        clinic = today.file
+        try:
+            if kept.rooms is not None:
+                clinic = msgspec.structs.replace(clinic, rooms=kept.rooms)
+            if kept.providers is not None:
+                clinic = msgspec.structs.replace(clinic, providers=kept.providers)
+        except ValueError as e:  # rules tightened since it was set: the file's, and the log says why
+            log.error("kept_setup_refused", clinic=runtime.id, error=str(e)[:300])
+            return
+        for what, set_, file_then, file_now in (
+            ("rooms", kept.rooms, kept.file_rooms, today.file.rooms),
+            ("providers", kept.providers, kept.file_providers, today.file.providers),
+        ):
+            if set_ is not None and file_then != file_now:
                 log.warning(
-                    "clinic_file_rooms_not_used",
+                    f"clinic_file_{what}_not_used",
                     clinic=runtime.id,
                     set_on=str(kept.day),
-                    meaning="the clinic file's rooms changed since a manager set the rooms from the browser: the "
-                    "browser's stand until a manager chooses the clinic file's rooms on the manager page (Rooms)",
+                    meaning=f"the clinic file's {what} changed since a manager set the {what} from the browser: the "
+                    f"browser's stand until a manager chooses the clinic file's {what} on the manager page",
                 )
-        today.setup_version, today.setup_from_file = kept.seq, kept.rooms is None
+        today.clinic = clinic
+        today.setup_version = kept.seq
+        today.rooms_set, today.providers_set = kept.rooms is not None, kept.providers is not None
         self._kept_setup[runtime.id] = kept.seq
 
     async def keep_setup(self, runtime: ClinicRuntime) -> None:
@@ -206,8 +216,15 @@ class Floors:
         seq = today.setup_version
         if seq <= self._kept_setup.get(runtime.id, 0):
             return
-        rooms = None if today.setup_from_file else list(today.clinic.rooms)
-        await self.upcoming.keep_setup(runtime.id, KeptSetUp(seq, today.floor.day, rooms, list(today.file.rooms)))
+        setup = KeptSetUp(
+            seq,
+            today.floor.day,
+            list(today.clinic.rooms) if today.rooms_set else None,
+            list(today.file.rooms),
+            list(today.clinic.providers) if today.providers_set else None,
+            list(today.file.providers),
+        )
+        await self.upcoming.keep_setup(runtime.id, setup)
         self._kept_setup[runtime.id] = max(seq, self._kept_setup.get(runtime.id, 0))
 
     def _book_upcoming(self, runtime: ClinicRuntime) -> None:

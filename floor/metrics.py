@@ -28,6 +28,7 @@ from floor.core.commands import (
     MarkRoom,
     MoveVisit,
     RescheduleVisit,
+    SetProviders,
     SetRooms,
     TakeStep,
     UndoPresence,
@@ -178,7 +179,7 @@ def tap_type(command: Command) -> str:
             return f"presence_{status.value}"
         case UndoPresence():
             return "presence_undo"
-        case SetRooms():
+        case SetRooms() | SetProviders():
             return "set_up_changed"
     return type(command).__name__
 

@@ -116,13 +116,34 @@ class RoomsSetUp(Struct, forbid_unknown_fields=True):
     use_file: bool = False
 
 
+class ProviderSpec(Struct, forbid_unknown_fields=True):
+    """A provider as a manager sets them: their id (what visits and sign-ins know them by: it cannot change), their
+    name and their initials (what the walls show). Checked by the rules a clinic file's providers are."""
+
+    id: Annotated[str, Meta(max_length=64)]
+    name: Annotated[str, Meta(max_length=200)]
+    initials: Annotated[str, Meta(max_length=8)]
+
+
+class ProvidersSetUp(Struct, forbid_unknown_fields=True):
+    """The clinic's providers, the whole list, as RoomsSetUp: one left out is taken out (refused while a visit of
+    theirs today is not over), one new is added, a name or initials changed are changed. `use_file`: the clinic
+    file's providers instead (send no `providers`)."""
+
+    version: Annotated[int, Meta(ge=0)]
+    providers: Annotated[list[ProviderSpec], Meta(max_length=200)] = []
+    use_file: bool = False
+
+
 class SetUpAnswer(Struct):
-    """A change of the clinic's rooms, stored: the event, the floor's rooms now and the set-up version they are."""
+    """A change of the clinic's set-up, stored: the event, the set-up version it makes, and what it set: the floor's
+    rooms now (a change of the rooms), or the providers (a change of the providers)."""
 
     seq: int
     event: Event
-    rooms: list[Room]
     setup_version: int
+    rooms: list[Room] = []
+    providers: list[Provider] = []
 
 
 class PresenceTap(Struct, forbid_unknown_fields=True):
@@ -229,6 +250,8 @@ class Board(Struct):
     setup_version: int = 0
     #: The clinic file's rooms, where the rooms now (set from the browser) differ from them; else null.
     file_rooms: list[RoomSpec] | None = None
+    #: The clinic file's providers, where the providers now (set from the browser) differ from them; else null.
+    file_providers: list[Provider] | None = None
 
 
 class ErrorBody(Struct, omit_defaults=True):
@@ -244,6 +267,8 @@ class ErrorBody(Struct, omit_defaults=True):
     room_state: str | None = None
     ready_rooms: list[str] | None = None
     version: int | None = None
+    #: A provider the refusal is about (one taken out of the clinic while a visit of theirs is not over).
+    provider: str | None = None
     #: A refused schedule import: every problem, each naming its CSV line or Bundle entry and the field (the first
     #: 200 of a file with more, the last entry counting the rest).
     errors: list[Problem] | None = None

@@ -6,7 +6,7 @@ import datetime as dt
 
 from msgspec import Struct
 
-from floor.config import Room
+from floor.config import Provider, Room
 from floor.core.access import Role
 from floor.core.journey import Stage
 from floor.core.presence import Presence
@@ -129,6 +129,17 @@ class SetRooms(Struct, frozen=True):
     from_file: bool = False
 
 
+class SetProviders(Struct, frozen=True):
+    """Set the clinic's providers (a manager, from the browser): the whole new list, each provider's id, name and
+    initials. One not in it is taken out (refused while a visit of theirs today is not over: move their patients
+    first), one new is added; a provider's id is what visits and sign-ins know them by, their name and initials may
+    change. `expected_version` and `from_file` as SetRooms'."""
+
+    providers: list[Provider]
+    expected_version: int | None = None
+    from_file: bool = False
+
+
 Command = (
     BookVisit
     | RescheduleVisit
@@ -141,6 +152,7 @@ Command = (
     | MarkPresence
     | UndoPresence
     | SetRooms
+    | SetProviders
 )
 
 

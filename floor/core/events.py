@@ -139,14 +139,25 @@ class SetUpRoom(Struct, frozen=True):
     zone: Id
 
 
-class SetUpChanged(Struct, tag="set_up_changed", frozen=True):
-    """A manager changed the clinic's rooms from the browser (SetRooms): the whole new list, and the one it
-    replaces (what the audit trail words). From this event on the floor's clinic has these rooms, and so does
-    every day after it (floor/runtime: the set-up kept per clinic), until changed again. `from_file`: the clinic
-    file's rooms, chosen back: from the next day on the clinic file's rooms lead again."""
+class SetUpProvider(Struct, frozen=True):
+    """A provider as a set-up change stores them: id, name and initials (a clinic file's, floor.config.Provider)."""
 
-    rooms: list[SetUpRoom]
-    previous: list[SetUpRoom]
+    id: Id
+    name: Label
+    initials: str
+
+
+class SetUpChanged(Struct, tag="set_up_changed", frozen=True):
+    """A manager changed the clinic's set-up from the browser (SetRooms, SetProviders): the whole new list of what
+    changed (rooms, or providers; None: not changed), and the one it replaces (what the audit trail words). From
+    this event on the floor's clinic has them, and so does every day after it (floor/runtime: the set-up kept per
+    clinic), until changed again. `from_file`: the clinic file's, chosen back: from the next day on the clinic
+    file's lead again."""
+
+    rooms: list[SetUpRoom] | None = None
+    previous_rooms: list[SetUpRoom] | None = None
+    providers: list[SetUpProvider] | None = None
+    previous_providers: list[SetUpProvider] | None = None
     from_file: bool = False
 
 

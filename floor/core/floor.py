@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import msgspec
 from msgspec import Struct, field
 
-from floor.config import Clinic
+from floor.config import Clinic, Provider
 from floor.config import Room as RoomSetUp
 from floor.core.access import Act, Action, may, may_mark_presence, may_undo, refusal_text
 from floor.core.commands import (
@@ -25,6 +25,7 @@ from floor.core.commands import (
     MarkRoom,
     MoveVisit,
     RescheduleVisit,
+    SetProviders,
     SetRooms,
     TakeStep,
     Tap,
@@ -46,6 +47,7 @@ from floor.core.events import (
     RoomMarked,
     RoomMarkUndone,
     SetUpChanged,
+    SetUpProvider,
     SetUpRoom,
     StepTaken,
     StepUndone,
@@ -55,7 +57,7 @@ from floor.core.events import (
     WalkInRemoved,
 )
 from floor.core.ids import Ids, NoIds, legacy_token
-from floor.core.journey import Stage, allowed_steps, enters_room, is_allowed, leaves_room
+from floor.core.journey import ENDS, Stage, allowed_steps, enters_room, is_allowed, leaves_room
 from floor.core.learned import EMPTY, Learned
 from floor.core.presence import MAX_AWAY_MINUTES, Presence, PresenceMark, ProviderPresenceView
 from floor.core.rooms import ROOM_ACTIONS, RoomAction, RoomState, allowed_room_actions
@@ -239,33 +241,39 @@ def _stored(rooms: Iterable[RoomSetUp]) -> list[SetUpRoom]:
 _AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
 
 
-def _field_of(error: str) -> str:
+def _field_of(error: str, kind: str) -> str:
     """The field a clinic's validation error is about: the path msgspec gives (`rooms[2].zone`), or the one
-    `Clinic.__post_init__` begins with ("rooms[1].label has ..."); "rooms" when neither."""
+    `Clinic.__post_init__` begins with ("rooms[1].label has ..."); the list (`kind`) when neither."""
     at = _AT.search(error)
-    if at is not None and at["path"].startswith("rooms"):
+    if at is not None and at["path"].startswith(kind):
         return at["path"]
-    head = re.match(r"rooms\[\d+\](\.\w+)?", error)
-    return head[0] if head is not None else "rooms"
+    head = re.match(rf"{kind}\[\d+\](\.\w+)?", error)
+    return head[0] if head is not None else kind
 
 
-def _readable(error: str, rooms: list[RoomSetUp]) -> str:
-    """A validation error as a manager reads it: the room by its id rather than its place in the list (the file's
-    `rooms[3].label` is "the label of room e4"), without msgspec's path."""
+def _readable(error: str, kind: str, items: list) -> str:
+    """A validation error as a manager reads it: a room or provider by its id rather than its place in the list
+    (the file's `rooms[3].label` is "the label of room e4"), without msgspec's path."""
     text = _AT.sub("", error)
+    field = _field_of(error, kind)
     if text.startswith("Expected `str` matching regex"):
-        text = f"{_field_of(error)} must be lowercase letters, digits, - and _ (at most 32)"
+        rule = (
+            "1 to 3 capital letters"
+            if field.endswith(".initials")
+            else "lowercase letters, digits, - and _ (at most 32)"
+        )
+        text = f"{field} must be {rule}"
     elif text.startswith("Expected `str` of length"):
-        text = f"{_field_of(error)} must be 1 to 60 characters"
+        text = f"{field} must be 1 to 60 characters"
+    one = kind[:-1]
+    text = re.sub(rf"^{kind}\[\d+\]: duplicate id ", f"another {one} already has the id ", text)
 
-    text = re.sub(r"^rooms\[\d+\]: duplicate id ", "another room already has the id ", text)
-
-    def room(m: re.Match[str]) -> str:
+    def name(m: re.Match[str]) -> str:
         i = int(m[1])
-        name = f"room {rooms[i].id}" if i < len(rooms) and rooms[i].id.strip() else f"room {i + 1}"
-        return f"the {m[2]} of {name}" if m[2] else name
+        it = f"{one} {items[i].id}" if i < len(items) and items[i].id.strip() else f"{one} {i + 1}"
+        return f"the {m[2]} of {it}" if m[2] else it
 
-    return re.sub(r"rooms\[(\d+)\](?:\.(\w+))?", room, text)
+    return re.sub(rf"{kind}\[(\d+)\](?:\.(\w+))?", name, text)
 
 
 class Floor:
@@ -338,6 +346,8 @@ class Floor:
                 change, version = self._undo_presence(command), self.presence_versions.get(command.provider, 0) + 1
             case SetRooms():
                 change, version = self._set_rooms(command), self.seq + 1
+            case SetProviders():
+                change, version = self._set_providers(command), self.seq + 1
         return Event(self.seq + 1, at, self.day, tap.actor, tap.device, version, change)
 
     def record(self, change: AlertChange, tap: Tap) -> Event:
@@ -368,7 +378,7 @@ class Floor:
                 action = Act.mark_presence
             case UndoPresence():
                 action = Act.undo
-            case SetRooms():
+            case SetRooms() | SetProviders():
                 action = Act.set_up_clinic
         assert tap.role is not None
         if not may(tap.role, action):
@@ -872,30 +882,8 @@ class Floor:
     def _set_rooms(self, c: SetRooms) -> SetUpChanged:
         """The clinic's rooms set from the browser, checked by the rules a clinic file's rooms are
         (`Clinic.__post_init__`, the file's field constraints): the one source of truth for both."""
-        if c.expected_version is not None and c.expected_version != self.setup_version:
-            raise Refusal(
-                Why.stale_version,
-                "The clinic's rooms changed first (another manager, or another page): look at them again "
-                f"(version {self.setup_version}, you had version {c.expected_version}).",
-                field="expected_version",
-                version=self.setup_version,
-            )
-        for i, r in enumerate(c.rooms):
-            for name in ("id", "label", "zone"):
-                if not getattr(r, name).strip():
-                    raise Refusal(
-                        Why.invalid, f"Every room needs its {name}: room {i + 1} has none.", field=f"rooms[{i}].{name}"
-                    )
         rooms = list(c.rooms)
-        if rooms == list(self.clinic.rooms):
-            raise Refusal(Why.invalid, "The clinic already has these rooms: nothing changed.", field="rooms")
-        try:
-            checked = msgspec.structs.replace(self.clinic, rooms=rooms)  # Clinic.__post_init__
-            msgspec.convert(msgspec.to_builtins(checked), type=Clinic)  # the file's field constraints
-        except (msgspec.ValidationError, ValueError) as e:
-            raise Refusal(
-                Why.invalid, f"Rooms not changed: {_readable(str(e), rooms)}.", field=_field_of(str(e))
-            ) from None
+        self._check_set_up(c.expected_version, "rooms", rooms, ("id", "label", "zone"), rooms=rooms)
         wanted = {r.id for r in rooms}
         for room in self.rooms.values():
             if room.id not in wanted and room.state is RoomState.occupied:
@@ -906,7 +894,72 @@ class Floor:
                     room=room.id,
                     room_state=room.state.value,
                 )
-        return SetUpChanged(_stored(rooms), _stored(self.clinic.rooms), c.from_file)
+        return SetUpChanged(rooms=_stored(rooms), previous_rooms=_stored(self.clinic.rooms), from_file=c.from_file)
+
+    def _set_providers(self, c: SetProviders) -> SetUpChanged:
+        """The clinic's providers set from the browser, checked as a clinic file's are. One taken out must have no
+        visit today that is not over: their patients are moved to another provider first (a visit with a provider
+        the clinic no longer has is still seen and projected, as after a clinic file edit, but nobody could book,
+        move or mark them)."""
+        providers = list(c.providers)
+        self._check_set_up(c.expected_version, "providers", providers, ("id", "name", "initials"), providers=providers)
+        wanted = {p.id for p in providers}
+        for p in self.clinic.providers:
+            if p.id in wanted:
+                continue
+            open_visits = [v for v in self.visits.values() if v.provider == p.id and v.stage not in ENDS]
+            if open_visits:
+                raise Refusal(
+                    Why.illegal_step,
+                    f"{p.name} still has "
+                    + (
+                        "a visit today that is not over: move it to another provider (or end it) first."
+                        if len(open_visits) == 1
+                        else f"{len(open_visits)} visits today that are not over: move them to another provider "
+                        "(or end them) first."
+                    ),
+                    field="providers",
+                    provider=p.id,
+                )
+        return SetUpChanged(
+            providers=[SetUpProvider(p.id, p.name, p.initials) for p in providers],
+            previous_providers=[SetUpProvider(p.id, p.name, p.initials) for p in self.clinic.providers],
+            from_file=c.from_file,
+        )
+
+    def _check_set_up(
+        self, expected_version: int | None, kind: str, items: list, fields: tuple[str, ...], **change: list
+    ) -> None:
+        """A set-up change as the page saw the set-up (`expected_version`), each item with every field given, and
+        what a clinic file with it could be (`Clinic.__post_init__` and the file's field constraints)."""
+        if expected_version is not None and expected_version != self.setup_version:
+            raise Refusal(
+                Why.stale_version,
+                "The clinic's set-up changed first (another manager, or another page): look at it again "
+                f"(version {self.setup_version}, you had version {expected_version}).",
+                field="expected_version",
+                version=self.setup_version,
+            )
+        one, whose = kind[:-1], "their" if kind == "providers" else "its"
+        for i, item in enumerate(items):
+            for name in fields:
+                if not getattr(item, name).strip():
+                    raise Refusal(
+                        Why.invalid,
+                        f"Every {one} needs {whose} {name}: {one} {i + 1} has none.",
+                        field=f"{kind}[{i}].{name}",
+                    )
+        if items == list(getattr(self.clinic, kind)):
+            raise Refusal(Why.invalid, f"The clinic already has these {kind}: nothing changed.", field=kind)
+        try:
+            checked = msgspec.structs.replace(self.clinic, **change)  # Clinic.__post_init__
+            msgspec.convert(msgspec.to_builtins(checked), type=Clinic)  # the file's field constraints
+        except (msgspec.ValidationError, ValueError) as e:
+            raise Refusal(
+                Why.invalid,
+                f"{kind.capitalize()} not changed: {_readable(str(e), kind, items)}.",
+                field=_field_of(str(e), kind),
+            ) from None
 
     def _undo_mark(self, c: UndoRoomMark) -> RoomMarkUndone:
         room = self._room_at(c.room, c.expected_version)
@@ -980,7 +1033,7 @@ class Floor:
         room = getattr(event.change, "room", None)
         if room in scratch.rooms:
             scratch.rooms[room] = copy.copy(scratch.rooms[room])
-        if isinstance(event.change, SetUpChanged):  # every room may change, and some go
+        if isinstance(event.change, SetUpChanged) and event.change.rooms is not None:  # every room may change
             scratch.rooms = {k: copy.copy(r) for k, r in self.rooms.items()}
             scratch._gone_rooms = {k: copy.copy(r) for k, r in self._gone_rooms.items()}
         scratch.alerts = dict(self.alerts)
@@ -1188,10 +1241,17 @@ class Floor:
                 self.presence_versions[c.provider] = event.version
                 return Touched(None, [], presence=self.presence_view(c.provider))
             case SetUpChanged() as c:
-                return Touched(None, self._set_up([RoomSetUp(r.id, r.label, r.zone) for r in c.rooms], event.seq))
+                rooms: list[Room] = []
+                if c.rooms is not None:
+                    rooms = self._set_up([RoomSetUp(r.id, r.label, r.zone) for r in c.rooms])
+                if c.providers is not None:
+                    providers = [Provider(p.id, p.name, p.initials) for p in c.providers]
+                    self.clinic = msgspec.structs.replace(self.clinic, providers=providers)
+                self.setup_version = event.seq
+                return Touched(None, rooms)
         raise TypeError(f"unknown change {event.change!r}")
 
-    def _set_up(self, rooms: list[RoomSetUp], seq: int) -> list[Room]:
+    def _set_up(self, rooms: list[RoomSetUp]) -> list[Room]:
         """The floor's rooms become `rooms`, in their order: a room kept keeps its state (its label and zone as
         given), a new one is ready, one taken out is kept with the rooms the clinic no longer has (`_gone_rooms`, as
         a clinic file edited under the day's log), and one taken out earlier today and added back is ready again,
@@ -1209,7 +1269,6 @@ class Floor:
             now[r.id] = room
         self.rooms = now
         self.clinic = msgspec.structs.replace(self.clinic, rooms=list(rooms))
-        self.setup_version = seq
         return list(now.values())
 
     @staticmethod

@@ -90,6 +90,7 @@ class ReadModels:
             file_rooms=None
             if self.today.file.rooms == c.rooms
             else [RoomSpec(r.id, r.label, r.zone) for r in self.today.file.rooms],
+            file_providers=None if self.today.file.providers == c.providers else list(self.today.file.providers),
         )
 
     def delays(self) -> list[ProviderDelay]:

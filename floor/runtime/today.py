@@ -25,8 +25,10 @@ class Today:
         self.file = clinic
         #: The set-up's version (`Floor.setup_version`): the seq of the event that set the rooms now, 0: the file's.
         self.setup_version = 0
-        #: Whether the rooms now are the clinic file's, chosen back from the browser (the file leads again).
-        self.setup_from_file = False
+        #: Whether the rooms, and the providers, now were set from the browser (they stand over the clinic file's);
+        #: False: the clinic file's (never set, or chosen back).
+        self.rooms_set = False
+        self.providers_set = False
         self.clock = clock
         #: Where new visits' and alerts' ids come from: random, so an id a lost event had is not given again.
         self.ids = ids
@@ -85,7 +87,10 @@ class Today:
             self.unfoldable = ""
         if isinstance(event.change, SetUpChanged):
             self.clinic, self.setup_version = self.floor.clinic, self.floor.setup_version
-            self.setup_from_file = event.change.from_file
+            if event.change.rooms is not None:
+                self.rooms_set = not event.change.from_file
+            if event.change.providers is not None:
+                self.providers_set = not event.change.from_file
         self.events.append(event)
         return touched
 

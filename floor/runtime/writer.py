@@ -21,6 +21,7 @@ import structlog
 from msgspec import Struct
 
 from floor.config import Clinic
+from floor.config import Provider
 from floor.config import Room as RoomSetUp
 from floor.core.access import SYSTEM_ACTOR, Role
 from floor.core.alerts import cascades_due, review
@@ -152,15 +153,21 @@ class Writer:
             )
             day = held[-1]
         base, events = await self.log.read_day(self.id, day)
-        # The day opened with the rooms its first set-up change replaced, if it has one (set from the browser
-        # today, before this load): folded from the rooms set since, its earlier taps were folded on another floor
-        # than the one the servers that opened the day hold.
-        first = next((e.change for e in events if isinstance(e.change, SetUpChanged)), None)
+        # The day opened with the rooms (and providers) its first set-up change of them replaced, if it has one
+        # (set from the browser today, before this load): folded from the ones set since, its earlier taps were
+        # folded on another floor than the one the servers that opened the day hold.
+        changes = [e.change for e in events if isinstance(e.change, SetUpChanged)]
+        rooms = next((c.previous_rooms for c in changes if c.previous_rooms is not None), None)
+        providers = next((c.previous_providers for c in changes if c.previous_providers is not None), None)
         opening = None
-        if first is not None:
-            opening = msgspec.structs.replace(
-                self.today.clinic, rooms=[RoomSetUp(r.id, r.label, r.zone) for r in first.previous]
-            )
+        if rooms is not None or providers is not None:
+            opening = self.today.clinic
+            if rooms is not None:
+                opening = msgspec.structs.replace(opening, rooms=[RoomSetUp(r.id, r.label, r.zone) for r in rooms])
+            if providers is not None:
+                opening = msgspec.structs.replace(
+                    opening, providers=[Provider(p.id, p.name, p.initials) for p in providers]
+                )
         self.today.open(day, base, opening=opening)
         self.feed.restart()
         tail = len(events) - RESUMABLE_AFTER_START

@@ -14,7 +14,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from floor import audit
-from floor.config import Clinic, Room
+from floor.config import Clinic, Provider, Room
 from floor.core.access import Act, in_clinic
 from floor.core.commands import (
     AcknowledgeAlert,
@@ -23,6 +23,7 @@ from floor.core.commands import (
     MarkPresence,
     MarkRoom,
     MoveVisit,
+    SetProviders,
     SetRooms,
     TakeStep,
     UndoPresence,
@@ -51,6 +52,7 @@ from floor.wire import (
     NewVisit,
     PresenceAnswer,
     PresenceTap,
+    ProvidersSetUp,
     RoomAnswer,
     RoomsSetUp,
     RoomTap,
@@ -115,7 +117,12 @@ def tap_answer(
     """The tapper's answer: the event stored and what it changed of what was tapped (a retry's, as first)."""
     event, touched = answer.event, answer.touched
     if isinstance(command, SetRooms):
-        return SetUpAnswer(event.seq, event, touched.rooms, event.seq)
+        return SetUpAnswer(event.seq, event, event.seq, rooms=touched.rooms)
+    if isinstance(command, SetProviders):
+        providers = getattr(event.change, "providers", None) or []
+        return SetUpAnswer(
+            event.seq, event, event.seq, providers=[Provider(p.id, p.name, p.initials) for p in providers]
+        )
     if isinstance(command, MarkRoom | UndoRoomMark):
         return RoomAnswer(event.seq, event, touched.rooms[0])
     if isinstance(command, AcknowledgeAlert):
@@ -279,9 +286,51 @@ async def set_rooms(
     if data.use_file and data.rooms:
         raise Refusal(Why.invalid, "Send no rooms with use_file: the clinic file's are taken.", field="rooms")
     rooms = list(runtime.today.file.rooms) if data.use_file else [Room(r.id, r.label, r.zone) for r in data.rooms]
-    response = await _tap(request, runtime, SetRooms(rooms, data.version, data.use_file), who, idempotency_key)
+    return await _set_up(request, floors, runtime, SetRooms(rooms, data.version, data.use_file), who, idempotency_key)
+
+
+@put(
+    "/{clinic:str}/providers",
+    summary="Set the clinic's providers, the whole list: add a provider, change their name or initials, take one out "
+    "(refused while a visit of theirs today is not over); or `use_file`: the clinic file's providers. Sent with the "
+    "set-up `version` the page showed (the board's `setup_version`). They stand over the clinic file's from then on "
+    "(managers)",
+    responses=errors(400, 401, 403, 404, 409, 422, 429, 503),
+    opt={"act": Act.set_up_clinic},
+    status_code=HTTP_201_CREATED,
+)
+async def set_providers(
+    request: Request,
+    floors: NamedDependency[Floors],
+    runtime: Runtime,
+    data: JSONBody[ProvidersSetUp],
+    who: Who,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[SetUpAnswer]:
+    if data.use_file and data.providers:
+        raise Refusal(Why.invalid, "Send no providers with use_file: the clinic file's are taken.", field="providers")
+    providers = (
+        list(runtime.today.file.providers)
+        if data.use_file
+        else [Provider(p.id, p.name, p.initials) for p in data.providers]
+    )
+    command = SetProviders(providers, data.version, data.use_file)
+    return await _set_up(request, floors, runtime, command, who, idempotency_key)
+
+
+async def _set_up(
+    request: Request,
+    floors: Floors,
+    runtime: ClinicRuntime,
+    command: SetRooms | SetProviders,
+    who: Caller,
+    key: str | None,
+) -> Response[SetUpAnswer]:
+    """Store a change of the set-up, and keep the set-up beside the log at once (else at the next tick): a server
+    started later starts from it."""
+    response = await _tap(request, runtime, command, who, key)
     try:
-        await floors.keep_setup(runtime)  # else at the next tick: a server started later starts from it
+        await floors.keep_setup(runtime)
     except LogUnavailable as e:
         structlog.get_logger("floor").warning("setup_not_kept_yet", clinic=runtime.id, error=str(e)[:300])
     return response
@@ -396,6 +445,7 @@ def clinics_router(floors: Floors) -> Router:
             visit_event,
             room_event,
             set_rooms,
+            set_providers,
             presence_event,
             acknowledge_alert,
         ],

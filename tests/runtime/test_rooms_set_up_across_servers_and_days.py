@@ -15,9 +15,9 @@ from structlog.testing import capture_logs
 
 from floor.clock import ManualClock
 from floor.close_codes import CLOSE_FORBIDDEN
-from floor.config import Clinic, Room
+from floor.config import Clinic, Provider, Room
 from floor.core.access import Role
-from floor.core.commands import BookVisit, SetRooms, TakeStep
+from floor.core.commands import BookVisit, SetProviders, SetRooms, TakeStep
 from floor.core.journey import Stage
 from floor.core.rooms import RoomState
 from floor.fanout import RESYNC
@@ -220,3 +220,30 @@ async def test_every_screen_is_drawn_again_and_a_wall_of_a_zone_taken_out_is_clo
     await runtime.handle(BookVisit("Ann Lee", "kim", "follow", walk_in=True), "desk-ana", "t1")
     runtime.fan_out()
     assert list(east.queue) == [RESYNC]  # the snapshot it is due covers the tap
+
+
+async def test_providers_set_hold_the_next_day_and_after_a_restart_as_rooms_do(server: Server) -> None:
+    clock = ManualClock(MORNING)
+    floors = server(clock)
+    await floors.start()
+    runtime = floors.get(CLINIC.id)
+    patel = Provider("patel", "Dr. Ravi Patel", "RP")
+    await set_rooms(floors, added(NORTH_1))
+    command = SetProviders([*CLINIC.providers[:-1], patel], runtime.floor.setup_version)
+    await runtime.handle(command, "mgr-dana", "console", role=Role.manager)
+    await floors.keep_setup(runtime)
+    wall = msgspec.json.decode(runtime.snapshot("display")[1])
+    assert ("RP", "Dr. Ravi Patel") in [(d["provider"], d["name"]) for d in wall["board"]["delays"]]
+    await floors.stop()
+
+    edited = msgspec.structs.replace(CLINIC, providers=[*CLINIC.providers, Provider("lee", "Dr. Ada Lee", "AL")])
+    clock.set(NEXT_MORNING)
+    with capture_logs() as logs:
+        floors = server(clock, edited)
+        await floors.start()
+    again = floors.get(CLINIC.id)
+    assert [p.id for p in again.clinic.providers] == [*(p.id for p in CLINIC.providers[:-1]), "patel"]
+    assert "n1" in again.floor.rooms
+    assert "clinic_file_providers_not_used" in [e["event"] for e in logs]
+    assert again.board().file_providers == edited.providers
+    await again.handle(BookVisit("Ann Lee", "patel", "follow", walk_in=True), "desk-ana", "t1")

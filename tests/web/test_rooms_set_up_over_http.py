@@ -130,3 +130,52 @@ def test_the_clinic_file_s_rooms_chosen_back_and_a_restart_starting_from_the_roo
         assert back.status_code == 201, back.text
         board = client.get(f"{API}/board", headers=manager).json()
         assert [r["id"] for r in board["rooms"]] == [r["id"] for r in rooms] and board["file_rooms"] is None
+
+
+def providers_now(client: TestClient, headers: dict[str, str]) -> tuple[int, list[dict]]:
+    board = client.get(f"{API}/board", headers=headers).json()
+    return board["setup_version"], board["providers"]
+
+
+def test_a_manager_adds_a_provider_whom_the_desk_can_book_at_once(tmp_path) -> None:
+    with signed_in_on_a_manual_clock(tmp_path, START, PEOPLE) as (client, _, _, people):
+        version, providers = providers_now(client, people["manager"])
+        patel = {"id": "patel", "name": "Dr. Ravi Patel", "initials": "RP"}
+        refused = client.put(
+            f"{API}/providers", json={"version": version, "providers": providers}, headers=people["desk"]
+        )
+        assert refused.status_code == 403
+        added = client.put(
+            f"{API}/providers", json={"version": version, "providers": [*providers, patel]}, headers=people["manager"]
+        )
+        assert added.status_code == 201, added.text
+        assert added.json()["providers"][-1] == patel and added.json()["setup_version"] == added.json()["seq"]
+        booked = client.post(
+            f"{API}/visits",
+            json={"patient_name": "Ann Lee", "provider": "patel", "visit_type": "follow", "walk_in": True},
+            headers=people["desk"],
+        )
+        assert booked.status_code == 201, booked.text
+        # Taken out while their patient waits: refused, naming them; a stale list: 409; bad initials: 422.
+        out = client.put(
+            f"{API}/providers",
+            json={"version": added.json()["seq"], "providers": providers},
+            headers=people["manager"],
+        )
+        assert (out.status_code, out.json()["error"], out.json()["provider"]) == (409, "illegal_step", "patel")
+        stale = client.put(
+            f"{API}/providers", json={"version": version, "providers": providers}, headers=people["manager"]
+        )
+        assert (stale.status_code, stale.json()["error"]) == (409, "stale_version")
+        bad = client.put(
+            f"{API}/providers",
+            json={"version": added.json()["seq"], "providers": [*providers, {**patel, "initials": "r.p."}]},
+            headers=people["manager"],
+        )
+        assert (bad.status_code, bad.json()["field"]) == (422, "providers[4].initials"), bad.text
+        [entry] = [
+            e
+            for e in client.get("/api/staff/mgr-dana/audit", headers=people["manager"]).json()["entries"]
+            if e["type"] == "set_up_changed"
+        ]
+        assert entry["changes"] == ["Added provider Dr. Ravi Patel (RP)"]

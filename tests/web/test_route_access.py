@@ -316,6 +316,14 @@ def _rename_a_room(w: World) -> tuple[str, Any]:
     return f"{API}/rooms", {"version": runtime.floor.setup_version, "rooms": rooms}
 
 
+def _rename_a_provider(w: World) -> tuple[str, Any]:
+    """The clinic's providers, one of them given a new name, as the page showed them (its set-up version)."""
+    runtime = w.floors.get(CLINIC)
+    providers = [{"id": p.id, "name": p.name, "initials": p.initials} for p in runtime.clinic.providers]
+    providers[-1]["name"] = f"Dr. {w.unique('x')}"
+    return f"{API}/providers", {"version": runtime.floor.setup_version, "providers": providers}
+
+
 BOARD = ("GET", "/api/clinics/{clinic:str}/board")
 
 ROUTES: dict[tuple[str, str], Route] = {
@@ -347,6 +355,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         tap=RoomAction.blocked,
     ),
     ("PUT", "/api/clinics/{clinic:str}/rooms"): Route(_rename_a_room, 201),
+    ("PUT", "/api/clinics/{clinic:str}/providers"): Route(_rename_a_provider, 201),
     # The staff provider (dr-kim) is not the clinic's provider kim: a provider marks only themself.
     ("POST", "/api/clinics/{clinic:str}/providers/{provider:str}/presence"): Route(
         lambda w: (f"{API}/providers/kim/presence", {"type": "stepped_away"}),
