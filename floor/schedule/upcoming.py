@@ -12,7 +12,7 @@ Two backends, beside the log they go with: one file per clinic and day in the em
 `DATA_DIR/<clinic>/learned/<YYYY-MM-DD>.json`, replaced atomically), or Redis hashes per clinic
 (`floor:{<clinic>}:upcoming`, `floor:{<clinic>}:clinic-days` and `floor:{<clinic>}:learned-days`, hash-tagged as the
 log's keys are). And, per clinic rather than per day, the set-up managers last set from the browser (`KeptSetUp`:
-`DATA_DIR/<clinic>/setup/rooms.json`, the Redis hash `floor:{<clinic>}:setup`). Importing a day again replaces its
+`DATA_DIR/<clinic>/setup/set-up.json`, the Redis hash `floor:{<clinic>}:setup`). Importing a day again replaces its
 file; a server started again on a day keeps the clinic file it runs now for that day.
 """
 
@@ -277,7 +277,7 @@ class FileUpcoming(Upcoming):
                 return True
             asked = next(self._asked)
             await asyncio.to_thread(
-                self._replace, self._dir(clinic, "setup"), "rooms", data, "the clinic's set-up", asked
+                self._replace, self._dir(clinic, "setup"), "set-up", data, "the clinic's set-up", asked
             )
             return True
 
@@ -285,7 +285,7 @@ class FileUpcoming(Upcoming):
         if self.data_dir is None:
             return self._setups.get(clinic)
         try:
-            return await asyncio.to_thread((self._dir(clinic, "setup") / "rooms.json").read_bytes)
+            return await asyncio.to_thread((self._dir(clinic, "setup") / "set-up.json").read_bytes)
         except FileNotFoundError:
             return None
 

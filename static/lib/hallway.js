@@ -294,6 +294,13 @@ export class HallwayState {
     for (const a of board.alerts || []) if (a.active) this.alerts.set(String(a.id), slimAlert(a));
     this.deriveAlerts();
     this.delays.clear();
+    // A snapshot's providers are the clinic's now: one taken out (or whose initials changed) since the last snapshot
+    // keeps no row (a manager's change of the providers is sent as a snapshot).
+    this.names.clear();
+    if (this.providers.length) {
+      this.providers.length = 0;
+      this.providersVersion += 1;
+    }
     this.setDelays(board.delays);
     for (const v of this.visits.values()) this.addProvider(v.provider);
     this.clock.nudge(parseTime(board.now));

@@ -40,7 +40,7 @@ function namer(board, staff) {
 
 function what(e, zone, names) {
   if (e.type === "visit_moved") return `Moved from ${providerName(e.previous_provider)} to ${providerName(e.provider)}`;
-  if (e.type === "set_up_changed") return `Rooms changed: ${(e.changes || []).join("; ")}`;
+  if (e.type === "set_up_changed") return `Set-up changed: ${(e.changes || []).join("; ")}`;
   const parts = [TYPE_LABEL[e.type] || e.type.replaceAll("_", " ")];
   if (e.undone) parts.push(`“${(STEP_LABEL[e.undone] || e.undone.replaceAll("_", " ")).toLowerCase()}”`);
   if (e.room) parts.push(`room ${names.room(e.room)}`);

@@ -45,6 +45,7 @@ export const state = {
   plans: new Map(), // visit id -> {roomed, provider_in}: its plan by the clinic's convention, from the server
   setupVersion: 0, // the clinic's set-up version (its rooms), what a change of the rooms is sent with
   fileRooms: null, // the clinic file's rooms, while the rooms set from the browser differ from them
+  fileProviders: null, // the clinic file's providers, while the providers set from the browser differ from them
   measures: null,
   lateness: null, // {day, every_minutes, points}
   heartbeatAhead: 0,

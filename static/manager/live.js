@@ -146,6 +146,7 @@ function applyBoard(b) {
     plans: new Map((b.plans || []).map((p) => [p.visit, p])),
     setupVersion: b.setup_version ?? 0,
     fileRooms: b.file_rooms ?? null,
+    fileProviders: b.file_providers ?? null,
     heartbeatAhead: 0,
   });
   formats.clear();

@@ -96,9 +96,56 @@ def test_a_manager_adds_renames_and_takes_out_a_room_and_the_zone_s_wall_follows
     # The manager's own trail says it in words.
     page.locator("#audit-person").get_by_label("Staff member", exact=True).fill(PEOPLE[Role.manager][0])
     page.click("#audit-person button[type=submit]")
-    page.wait_for_function("() => document.querySelector('#audit-table caption').textContent.startsWith('Everything')")
+    page.wait_for_function("() => document.querySelector('#audit-table caption')?.textContent.startsWith('Everything')")
     trail = page.locator("#audit-table").inner_text()
-    assert "Rooms changed: Added room East 6 in zone east" in trail and "Renamed room East 6 to East Six" in trail
+    assert "Set-up changed: Added room East 6 in zone east" in trail and "Renamed room East 6 to East Six" in trail
     assert serious_violations(page) == []
     board = httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()
     assert "e6" not in {r["id"] for r in board["rooms"]} and board["file_rooms"] is None
+
+
+def test_a_manager_adds_renames_and_takes_out_a_provider_and_the_wall_follows_without_a_reload(
+    server: ServerProcess, screens: Screens
+) -> None:
+    manager = server.signed_in(Role.manager)
+    wall = screens.open(f"{server.url}/board.html", width=1920, height=1080)
+    pair_wall(wall, server, manager)
+    wall.wait_for_selector("tr.prov[data-provider='JK']", timeout=10_000)
+    wall.evaluate("() => { window.notReloaded = true; }")
+
+    page = screens.open(f"{server.url}/manager.html", width=1280, height=900)
+    sign_in_page(page, PEOPLE[Role.manager][0], PIN, device="manager-office")
+    page.wait_for_selector("#conn[data-mode='live']", timeout=15_000)
+    page.wait_for_selector("#providers-table tr[data-provider='kim']", timeout=10_000)
+
+    add = page.locator("#provider-add")
+    add.get_by_label("Id").fill("patel")
+    add.get_by_label("Name").fill("Dr. Ravi Patel")
+    add.get_by_label("Initials").fill("JK")  # Dr. Kim's: the walls could not tell them apart
+    add.get_by_label("Initials").press("Enter")
+    said = _message(page, "provider-add")
+    assert said.startswith("Initials:") and "is also provider kim's" in said, said
+    assert page.get_attribute("#provider-add-initials", "aria-invalid") == "true"
+    assert serious_violations(page) == []
+    add.get_by_label("Initials").fill("RP")
+    add.get_by_label("Initials").press("Enter")
+    assert "Dr. Ravi Patel (RP) is added: bookable now." in _message(page, "provider-add")
+    wall.wait_for_selector("tr.prov[data-provider='RP']", timeout=10_000)
+    page.wait_for_selector("#providers-file:not([hidden])", timeout=10_000)
+    assert serious_violations(page) == []
+
+    edit = page.locator("#provider-edit")
+    edit.get_by_label("Provider", exact=True).select_option("patel")
+    edit.get_by_label("Initials").fill("RVP")
+    edit.get_by_label("Initials").press("Enter")
+    assert "Dr. Ravi Patel (RVP) is saved." in _message(page, "provider-edit")
+    wall.wait_for_selector("tr.prov[data-provider='RVP']", timeout=10_000)
+    assert wall.locator("tr.prov[data-provider='RP']").count() == 0
+
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Take Dr. Ravi Patel out of the clinic").click()
+    page.wait_for_selector("#providers-table tr[data-provider='patel']", state="detached", timeout=10_000)
+    wall.locator("tr.prov[data-provider='RVP']").wait_for(state="detached", timeout=10_000)
+    page.wait_for_selector("#providers-file", state="hidden", timeout=10_000)
+    assert serious_violations(page) == []
+    assert wall.evaluate("() => window.notReloaded") is True, "the wall was reloaded"
