@@ -203,9 +203,7 @@ class Floors:
                     meaning=f"the clinic file's {what} changed since a manager set the {what} from the browser: the "
                     f"browser's stand until a manager chooses the clinic file's {what} on the manager page",
                 )
-        today.clinic = clinic
-        today.setup_version = kept.seq
-        today.rooms_set, today.providers_set = kept.rooms is not None, kept.providers is not None
+        today.take_setup(clinic, kept.seq, kept.rooms is not None, kept.providers is not None)
         self._kept_setup[runtime.id] = kept.seq
 
     async def keep_setup(self, runtime: ClinicRuntime) -> None:

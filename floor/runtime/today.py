@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
+
 from floor.clock import Clock
-from floor.config import Clinic
+from floor.config import Clinic, Provider, Room
 from floor.core.events import Event, SetUpChanged
 from floor.core.floor import Floor, Touched
 from floor.core.ids import Ids
@@ -29,6 +31,8 @@ class Today:
         #: False: the clinic file's (never set, or chosen back).
         self.rooms_set = False
         self.providers_set = False
+        #: The set-up the floor's day opened with (the clinic, its version, what was set from the browser).
+        self._opened: tuple[Clinic, int, bool, bool] = (clinic, 0, False, False)
         self.clock = clock
         #: Where new visits' and alerts' ids come from: random, so an id a lost event had is not given again.
         self.ids = ids
@@ -48,17 +52,38 @@ class Today:
         self.learned: Learned = EMPTY
         self.learned_for: dt.date | None = None
 
+    def take_setup(self, clinic: Clinic, version: int, rooms_set: bool, providers_set: bool) -> None:
+        """Start from a set-up kept beside the log (floor.floors, at start, before the day is loaded)."""
+        self.clinic, self.setup_version, self.rooms_set, self.providers_set = clinic, version, rooms_set, providers_set
+        self._opened = (clinic, version, rooms_set, providers_set)
+
     @property
     def id(self) -> str:
         return self.clinic.id
 
-    def open(self, day: dt.date, base: int, held: str = "", opening: Clinic | None = None) -> None:
+    def open(
+        self,
+        day: dt.date,
+        base: int,
+        held: str = "",
+        rooms: list[Room] | None = None,
+        providers: list[Provider] | None = None,
+    ) -> None:
         """An empty floor for `day`, its first event's seq following `base`; `held`: the mark of the event at
         `base` this server folded (the last day's last), '' when it does not know it (loaded from the log).
-        `opening`: the clinic the day opened with, where the day's log says it (its first set-up change's rooms
-        before it: `Writer.load`); else the clinic now."""
-        if opening is not None:
-            self.clinic = opening
+
+        The floor opens with the set-up now, or, for the day it is on (loaded again from the log, or begun after
+        the day before's last event), the one that day opened with: a change folded since is folded again from
+        the log, or, if the log no longer holds it (a failover lost it), is gone as every other server has it.
+        `rooms`, `providers`: what the day opened with, where its log says it (what its first change of them
+        replaced: `Writer.load`)."""
+        if day == self.floor.day:
+            self.clinic, self.setup_version, self.rooms_set, self.providers_set = self._opened
+        if rooms is not None:
+            self.clinic = msgspec.structs.replace(self.clinic, rooms=rooms)
+        if providers is not None:
+            self.clinic = msgspec.structs.replace(self.clinic, providers=providers)
+        self._opened = (self.clinic, self.setup_version, self.rooms_set, self.providers_set)
         self.floor = Floor(self.clinic, day, base, self.ids)
         self.floor.setup_version = self.setup_version
         self.floor.learned = self.learned

@@ -159,16 +159,12 @@ class Writer:
         changes = [e.change for e in events if isinstance(e.change, SetUpChanged)]
         rooms = next((c.previous_rooms for c in changes if c.previous_rooms is not None), None)
         providers = next((c.previous_providers for c in changes if c.previous_providers is not None), None)
-        opening = None
-        if rooms is not None or providers is not None:
-            opening = self.today.clinic
-            if rooms is not None:
-                opening = msgspec.structs.replace(opening, rooms=[RoomSetUp(r.id, r.label, r.zone) for r in rooms])
-            if providers is not None:
-                opening = msgspec.structs.replace(
-                    opening, providers=[Provider(p.id, p.name, p.initials) for p in providers]
-                )
-        self.today.open(day, base, opening=opening)
+        self.today.open(
+            day,
+            base,
+            rooms=None if rooms is None else [RoomSetUp(r.id, r.label, r.zone) for r in rooms],
+            providers=None if providers is None else [Provider(p.id, p.name, p.initials) for p in providers],
+        )
         self.feed.restart()
         tail = len(events) - RESUMABLE_AFTER_START
         for i, event in enumerate(events):

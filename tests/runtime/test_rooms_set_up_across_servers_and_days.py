@@ -20,7 +20,7 @@ from floor.core.access import Role
 from floor.core.commands import BookVisit, SetProviders, SetRooms, TakeStep
 from floor.core.journey import Stage
 from floor.core.rooms import RoomState
-from floor.fanout import RESYNC
+from floor.fanout import RESYNC, Hub
 from floor.floors import Floors
 from floor.log.embedded import EmbeddedLog
 from floor.log.redis import RedisLog
@@ -247,3 +247,24 @@ async def test_providers_set_hold_the_next_day_and_after_a_restart_as_rooms_do(s
     assert "clinic_file_providers_not_used" in [e["event"] for e in logs]
     assert again.board().file_providers == edited.providers
     await again.handle(BookVisit("Ann Lee", "patel", "follow", walk_in=True), "desk-ana", "t1")
+
+
+async def test_a_change_the_shared_log_lost_is_gone_from_the_server_that_folded_it(redis_url: str) -> None:
+    """A Redis restarted without its data: the server starts the day over from the log, which no longer holds the
+    rooms set: it is on the rooms the day opened with, as every other server is, not on the ones it had folded."""
+    prefix = f"test-setup-lost-{uuid.uuid4().hex[:10]}"
+    event_log = RedisLog(redis_url, prefix=prefix)
+    await event_log.open()
+    runtime = ClinicRuntime(CLINIC, event_log, ManualClock(MORNING), Hub())
+    try:
+        await runtime.start()
+        await runtime.handle(SetRooms(added(NORTH_1), 0), "mgr-dana", "console", role=Role.manager)
+        assert "n1" in runtime.floor.rooms
+        await forget_prefix(redis_url, prefix)  # Redis restarted, without its data
+        async with runtime.writer.lock:
+            await runtime.writer.reload()
+        assert list(runtime.floor.rooms) == [r.id for r in CLINIC.rooms] and runtime.clinic == CLINIC
+        assert runtime.floor.setup_version == 0 and "north" not in runtime.hallway.zones
+    finally:
+        await event_log.close()
+        await forget_prefix(redis_url, prefix)
