@@ -24,7 +24,7 @@ from fhir.resources.R4B.measurereport import MeasureReport
 
 from floor.config import Clinic
 from floor.core.events import Event
-from floor.core.floor import Visit
+from floor.core.floor import Floor, Visit
 from floor.core.journey import ENDS, IN_ROOM, Stage
 from floor.core.measures import ClinicMeasures, Durations, Measures, Share
 from floor.days import fold_day
@@ -143,10 +143,13 @@ def _patient(patient_id: str | None) -> dict[str, Any]:
     return {"identifier": {"value": patient_id}}  # a CSV's patient_id
 
 
-def encounter(clinic: Clinic, day: dt.date, visit: Visit, closed: bool = False) -> Encounter:
+def encounter(
+    clinic: Clinic, day: dt.date, visit: Visit, closed: bool = False, floor: Floor | None = None
+) -> Encounter:
     """One visit as an R4 Encounter, validated. `closed`: the day is over, so a visit still open (never
-    checked out, or never marked a no-show) ended in a way Floor was not told: its status is `unknown`."""
-    provider = clinic.provider(visit.provider)
+    checked out, or never marked a no-show) ended in a way Floor was not told: its status is `unknown`. `floor`:
+    the day's, which names its rooms and providers as the day had them (set from the browser during it, maybe)."""
+    provider = floor.provider_of(visit.provider) if floor is not None else clinic.provider(visit.provider)
     vtype = clinic.visit_type(visit.visit_type)
     identifiers = [{"system": f"{FLOOR}:{clinic.id}:visit", "value": f"{day.isoformat()}/{visit.id}"}]
     # The schedule's own id (an imported visit's), so the EHR can match the encounter to its appointment.
@@ -180,11 +183,12 @@ def encounter(clinic: Clinic, day: dt.date, visit: Visit, closed: bool = False) 
     locations = []
     for room_id, came, went in room_periods(visit):
         room = clinic.room(room_id)
+        label = floor.room_label(room_id) if floor is not None else (room.label if room else None)
         locations.append(
             {
                 "location": {
                     "identifier": {"system": f"{FLOOR}:{clinic.id}:room", "value": room_id},
-                    "display": room.label if room else room_id,
+                    "display": label or room_id,
                 },
                 "status": "active" if went is None else "completed",
                 "period": _period(came, went),
@@ -241,7 +245,10 @@ def encounters(clinic: Clinic, day: dt.date, events: list[Event], closed: bool =
     that is over."""
     floor = fold_day(clinic, day, events)
     entries = [
-        {"fullUrl": _full_url(clinic.id, day.isoformat(), "visit", v.id), "resource": encounter(clinic, day, v, closed)}
+        {
+            "fullUrl": _full_url(clinic.id, day.isoformat(), "visit", v.id),
+            "resource": encounter(clinic, day, v, closed, floor),
+        }
         for v in floor.visits.values()
     ]
     return Bundle.model_validate(

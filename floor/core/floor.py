@@ -304,6 +304,8 @@ class Floor:
         #: Rooms today's log names that the clinic file no longer has (taken out, the server restarted): kept
         #: so the log folds, out of `rooms` so nobody is roomed there, no wall shows them and no undo returns there.
         self._gone_rooms: dict[str, Room] = {}
+        #: Providers a set-up change took out today: their visits still name them (the exports, the audit).
+        self._gone_providers: dict[str, Provider] = {}
         #: The set-up's version: the seq of the event that set the rooms from the browser (SetUpChanged), today's
         #: or, kept per clinic, a day before's (the runtime sets it when it opens a day); 0: the clinic file's.
         self.setup_version = 0
@@ -511,6 +513,16 @@ class Floor:
         if room is None:
             room = self._gone_rooms.setdefault(room_id, Room(room_id, room_id, ""))
         return room
+
+    def room_label(self, room_id: str) -> str:
+        """A room of today's as the day named it: the clinic's now, or one taken out since (its id if it never had a
+        label here: a clinic file edited under the day's log)."""
+        room = self.rooms.get(room_id) or self._gone_rooms.get(room_id)
+        return room.label if room is not None else room_id
+
+    def provider_of(self, provider_id: str) -> Provider | None:
+        """A provider of today's: the clinic's now, or one a set-up change took out since."""
+        return self.clinic.provider(provider_id) or self._gone_providers.get(provider_id)
 
     def new_alert(
         self,
@@ -1246,6 +1258,8 @@ class Floor:
                     rooms = self._set_up([RoomSetUp(r.id, r.label, r.zone) for r in c.rooms])
                 if c.providers is not None:
                     providers = [Provider(p.id, p.name, p.initials) for p in c.providers]
+                    kept = {p.id for p in providers}
+                    self._gone_providers.update((p.id, p) for p in self.clinic.providers if p.id not in kept)
                     self.clinic = msgspec.structs.replace(self.clinic, providers=providers)
                 self.setup_version = event.seq
                 return Touched(None, rooms)

@@ -390,3 +390,23 @@ def test_the_patient_the_schedule_named_is_the_encounters_subject(patient_id: st
     day.tap(BookVisit("Ann Lee", "kim", "follow", NINE, external_id="A-1", patient_id=patient_id))
     (enc,) = _by_visit(encounters(CLINIC, DAY, day.events)).values()
     assert enc.subject.model_dump(exclude_none=True) == {"display": "Ann Lee", **subject}
+
+
+def test_a_room_and_a_provider_set_from_the_browser_during_the_day_are_exported_by_their_names() -> None:
+    from floor.config import Provider, Room
+    from floor.core.commands import SetProviders, SetRooms
+
+    day = Day()
+    day.tap(SetRooms([*CLINIC.rooms, Room("n1", "North 1", "north")]))
+    day.tap(SetProviders([*CLINIC.providers, Provider("patel", "Dr. Ravi Patel", "RP")]))
+    visit = day.book(walk_in=True, provider="patel")
+    day.step(visit, Stage.roomed, "n1")
+    day.step(visit, Stage.left_without_being_seen)
+    # North 1 and Dr. Patel taken out before the day ends: named as the day had them (they were named by their ids).
+    day.tap(SetRooms(list(CLINIC.rooms)))
+    day.tap(SetProviders(list(CLINIC.providers)))
+    exported = _by_visit(encounters(CLINIC, DAY, day.events))[visit]
+    assert [(loc.location.identifier.value, loc.location.display) for loc in exported.location] == [("n1", "North 1")]
+    assert [(p.individual.identifier.value, p.individual.display) for p in exported.participant] == [
+        ("patel", "Dr. Ravi Patel")
+    ]
