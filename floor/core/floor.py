@@ -896,6 +896,15 @@ class Floor:
         (`Clinic.__post_init__`, the file's field constraints): the one source of truth for both."""
         rooms = list(c.rooms)
         self._check_set_up(c.expected_version, "rooms", rooms, ("id", "label", "zone"), rooms=rooms)
+        labels = {r.id: r.label for r in self.clinic.rooms}
+        for i, r in enumerate(rooms):
+            # Every hallway wall shows a room's label: never a patient's name, as a blocked room's reason (`_mark`).
+            if labels.get(r.id) != r.label and self.names_a_patient(r.label):
+                raise Refusal(
+                    Why.invalid,
+                    "Rooms not changed: the label names one of today's patients, and every hallway wall shows it.",
+                    field=f"rooms[{i}].label",
+                )
         wanted = {r.id for r in rooms}
         for room in self.rooms.values():
             if room.id not in wanted and room.state is RoomState.occupied:

@@ -166,3 +166,11 @@ def test_the_audit_trail_says_each_change_in_words() -> None:
         "Added room Exam 6 in zone east",
     ]
     assert msgspec.json.decode(msgspec.json.encode(m.events[-1]), type=Event) == m.events[-1]
+
+
+def test_a_room_label_naming_one_of_today_s_patients_is_refused() -> None:
+    m = Manager()
+    m.tap(BookVisit("Ann Lee", "kim", "follow", walk_in=True))
+    refused = m.refused(SetRooms(rooms(Room("e9", "Lee, Ann", "east"))))
+    assert (refused.why, refused.field) == (Why.invalid, "rooms[10].label")
+    assert "names one of today's patients" in refused.message
