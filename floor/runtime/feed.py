@@ -117,7 +117,11 @@ class FeedCache:
 
     def keep(self, event: Event, touched: Touched) -> None:
         """Keep the update of an event folded in as the floor is loaded (sent before), for resuming screens;
-        rendered now, as the floor is just after it."""
+        rendered now, as the floor is just after it. A screen further behind than a change of the set-up gets a
+        snapshot, as when the change was folded live (`folded`)."""
+        if isinstance(event.change, SetUpChanged):
+            self._sent.clear()
+            return
         self._sent.append((event.seq, self.render(event, touched)))
 
     def invalidate(self) -> None:

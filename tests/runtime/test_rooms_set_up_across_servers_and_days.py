@@ -268,3 +268,22 @@ async def test_a_change_the_shared_log_lost_is_gone_from_the_server_that_folded_
     finally:
         await event_log.close()
         await forget_prefix(redis_url, prefix)
+
+
+async def test_a_screen_resuming_from_before_a_change_after_a_restart_gets_a_snapshot(server: Server) -> None:
+    clock = ManualClock(MORNING)
+    floors = server(clock)
+    await floors.start()
+    runtime = floors.get(CLINIC.id)
+    before = await runtime.handle(BookVisit("Ann Lee", "kim", "follow", walk_in=True), "desk-ana", "t1")
+    await set_rooms(floors, added(NORTH_1))
+    after = await runtime.handle(BookVisit("Bo Park", "kim", "follow", walk_in=True), "desk-ana", "t1")
+    await floors.stop()
+    again = server(clock)
+    await again.start()
+    restarted = again.get(CLINIC.id)
+    # An older page sends no set-up mark: from before the change, a snapshot (drawn with North 1); from after, the
+    # updates it missed.
+    [item] = restarted.catch_up(before.event.seq, "staff")
+    assert msgspec.json.decode(item[1])["kind"] == "snapshot"
+    assert restarted.catch_up(after.event.seq - 1, "staff")[0][0] == after.event.seq
