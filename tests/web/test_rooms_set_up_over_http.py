@@ -179,3 +179,15 @@ def test_a_manager_adds_a_provider_whom_the_desk_can_book_at_once(tmp_path) -> N
             if e["type"] == "set_up_changed"
         ]
         assert entry["changes"] == ["Added provider Dr. Ravi Patel (RP)"]
+
+
+def test_a_page_of_another_site_cannot_set_the_rooms(tmp_path) -> None:
+    with signed_in_on_a_manual_clock(tmp_path, START, PEOPLE) as (client, _, _, people):
+        version, rooms = rooms_now(client, people["manager"])
+        answer = client.put(
+            f"{API}/rooms",
+            json={"version": version, "rooms": rooms[:-1]},
+            headers={**people["manager"], "Origin": "https://elsewhere.example"},
+        )
+        assert answer.status_code == 403 and "another site" in answer.json()["message"]
+        assert rooms_now(client, people["manager"]) == (version, rooms)
