@@ -110,7 +110,9 @@ class Measures(Struct, frozen=True):
         idle, not late), now - planned provider-in of the one with the earliest planned provider-in; otherwise
         the lateness of the provider's most recent provider_in (of a scheduled visit, not `untapped_in`) if
         that was at most 60 minutes (LATENESS_MEMORY) ago; else 0.
-      worst_lateness, for a provider: the largest lateness known of the day, the current one included.
+      worst_lateness, for a provider: the largest lateness known of the day, the current one included, and of a
+        patient who left without being seen, how long after their planned provider-in they left (they waited that
+        long: it was their current lateness then, and stays the day's).
       For the clinic, each is the largest over its providers and over the patients moved to another provider
       once here (neither's; by the same rules, so not one who came late).
 
@@ -250,7 +252,15 @@ def _provider_lateness(
         last = max(started, key=lambda v: v.times[Stage.provider_in], default=None)
         recent = last is not None and now - last.times[Stage.provider_in] <= LATENESS_MEMORY
         current = lateness(last) if recent else 0.0
-    worst = max([current, *map(lateness, started)])
+    # A patient who waited past their planned provider-in and left unseen: the provider was at least that late for
+    # them (the day's worst read 0 at the close where the patient had waited an hour and left, after it had read 60
+    # while they waited; a review).
+    left = [
+        _minutes(v.times[Stage.left_without_being_seen] - planned[v.id])
+        for v in scheduled
+        if v.stage is Stage.left_without_being_seen
+    ]
+    worst = max([current, *map(lateness, started), *left])
     return round(current, 1), round(worst, 1)
 
 

@@ -42,11 +42,12 @@ function tile(spec, m) {
       // Now: the provider's delay from the server, the figure and words of the timeline's label (laneLate).
       const late = laneLate(state.delays.get(p.id));
       li.append(el("span", "late-name", p.name), el("span", `late-now ${late.level}`, late.text),
-        el("span", "late-worst", `worst start ${minutesText(pm.worst_lateness)}`));
+        el("span", "late-worst", `worst ${minutesText(pm.worst_lateness)}`));
       list.append(li);
     }
     node.append(list, el("p", "tile-note", "Now: the provider's projected delay, as on the timeline (a patient who " +
-      "came late does not count). Worst start: the latest start of a visit due so far today, measured."));
+      "came late does not count). Worst: the latest the provider was for a patient due so far today, measured " +
+      "(seen, still waiting, or gone unseen after waiting past their time)."));
   } else if (spec.kind === "counts") {
     const c = m.clinic;
     node.append(el("p", "tile-value", `${c.seen} / ${c.booked}`), el("p", "tile-note",

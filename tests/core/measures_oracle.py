@@ -218,7 +218,9 @@ class Model:
         else:
             last = max(started, key=lambda v: v.times[PIN], default=None)
             cur = late(last) if last is not None and now - last.times[PIN] <= MEMORY else 0.0
-        worst = max([cur, *map(late, started)])
+        # A patient who left unseen waited until they left: that long past their planned provider-in (README).
+        left = [(v.times[LWBS] - self.planned_in(v)).total_seconds() / 60 for v in sched if v.stage == LWBS]
+        worst = max([cur, *map(late, started), *left])
         return round(cur, 1), round(worst, 1)
 
 

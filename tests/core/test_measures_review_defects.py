@@ -221,3 +221,28 @@ def test_todays_measure_report_is_not_complete_while_the_day_can_still_change_it
     assert at_1705.id == read_back.id
     assert at_1705.group != read_back.group  # the day's figures changed after 17:05
     assert at_1705.status == "pending"  # Floor: "complete"
+
+
+def test_a_patient_who_waited_past_their_plan_and_left_unseen_stays_in_the_days_worst_lateness() -> None:
+    """kim's 09:00 follow-up (planned provider-in 09:09) came on time, was roomed and prepped, and waited: at 10:09 the
+    manager's table read kim 60 minutes late now and at worst. At 10:10 the patient left without being seen, and kim's
+    worst lateness went back to 0, for the clinic too, and the day read back as it closed (the export's row for the
+    medical director) said kim was never late: `_provider_lateness` takes the worst over the visits the provider
+    started and the current wait, and a patient who left is neither. They waited 61 minutes past their plan: that is
+    the least kim was late for them, and the day's worst never falls when nothing was undone."""
+    d = Day()
+    v = d.book("08:00", "kim", "09:00")
+    d.through(v, ("09:00", S.arrived, None), ("09:05", S.roomed, "e1"), ("09:08", S.prep_done, None))
+    waiting = measure(d.floor, d.at("10:09")).providers["kim"]
+    assert (waiting.current_lateness, waiting.worst_lateness) == (60.0, 60.0)
+    d.through(v, ("10:10", S.left_without_being_seen, None))
+    left = measure(d.floor, d.at("10:11"))
+    assert (left.providers["kim"].current_lateness, left.providers["kim"].worst_lateness) == (0.0, 61.0)
+    assert left.clinic.worst_lateness == 61.0
+    past = day_measures(CLINIC, DAY, d.events)
+    assert (past.providers["kim"].worst_lateness, past.clinic.worst_lateness) == (61.0, 61.0)  # Floor: (0.0, 0.0)
+    # A patient who left before their planned provider-in was kept waiting by nobody.
+    early = Day()
+    e = early.book("08:00", "kim", "09:00")
+    early.through(e, ("09:00", S.arrived, None), ("09:05", S.left_without_being_seen, None))
+    assert day_measures(CLINIC, DAY, early.events).providers["kim"].worst_lateness == 0.0
