@@ -9,6 +9,7 @@ import { laneLate } from "./timeline.js";
 
 const TILES = [
   { name: "visits", label: "Visits", kind: "counts" },
+  { name: "arrival_to_roomed", label: "Waiting room", kind: "durations", note: "from arriving to being roomed" },
   { name: "arrival_to_provider", label: "Arrival to provider", kind: "durations", note: "from arriving to seeing the provider" },
   { name: "roomed_to_provider", label: "Wait in room", kind: "durations", note: "from roomed to the provider coming in" },
   { name: "cycle_time", label: "Cycle time", kind: "durations", note: "from arriving to checking out" },
@@ -89,6 +90,7 @@ export function renderMeasures() {
     th.scope = "row";
     tr.append(th,
       seenCell(pm),
+      el("td", "", pm.arrival_to_roomed.count ? minutesText(pm.arrival_to_roomed.median) : "—"),
       el("td", "", pm.arrival_to_provider.count ? minutesText(pm.arrival_to_provider.median) : "—"),
       el("td", "", pm.roomed_to_provider.count ? minutesText(pm.roomed_to_provider.median) : "—"),
       el("td", "", pm.cycle_time.count ? minutesText(pm.cycle_time.median) : "—"),

@@ -440,7 +440,7 @@ def test_a_past_day_shows_its_visits_measures_and_lateness_as_it_closed(tmp_path
         assert visits["Bo Chen"].split("\t")[-1] == "No show", visits["Bo Chen"]
         rows = page.locator("#past-measures tbody tr").all_inner_texts()
         measures = {r.split("\t")[0]: r.split("\t")[1:] for r in rows}
-        seen_booked, no_shows = measures["Dr. Jenna Kim"][0], measures["Dr. Jenna Kim"][4]
+        seen_booked, no_shows = measures["Dr. Jenna Kim"][0], measures["Dr. Jenna Kim"][5]
         assert (seen_booked, no_shows) == ("1 / 2", "1"), measures
         assert measures["Dr. Daniel Okafor"][0] == "0 / 0"
         lateness = page.locator("#past-lateness tbody tr").all_inner_texts()
