@@ -103,7 +103,10 @@ def stage_periods(visit: Visit) -> list[tuple[Stage, dt.datetime, dt.datetime | 
     periods = []
     for i, (stage, start) in enumerate(marks):
         end = marks[i + 1][1] if i + 1 < len(marks) else (start if stage in ENDS else None)
-        periods.append((stage, start, end))
+        # A patient may come before their visit is booked (an add-on booked while they sat in the waiting room, their
+        # arrival tapped "minutes ago"; or a no-show said of a time before the booking): the booking lasted nothing.
+        # Its period ran backwards (FHIR's per-1: a validating server refused the Encounter; a review).
+        periods.append((stage, min(start, end) if end is not None else start, end))
     return periods
 
 

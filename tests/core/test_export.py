@@ -12,6 +12,8 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.encounter import Encounter
 from fhir.resources.R4B.measurereport import MeasureReport
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from floor.config import AppointmentTime
 from floor.core.commands import BookVisit, TakeStep, Tap, UndoStep
@@ -30,6 +32,7 @@ from floor.export import (
     measures_csv,
     to_json,
 )
+from tests.core.measures_driver import clinic_with, random_day
 from tests.support.clinics import quiet_clinic
 
 CLINIC = quiet_clinic()
@@ -410,3 +413,58 @@ def test_a_room_and_a_provider_set_from_the_browser_during_the_day_are_exported_
     assert [(p.individual.identifier.value, p.individual.display) for p in exported.participant] == [
         ("patel", "Dr. Ravi Patel")
     ]
+
+
+def _periods(resource: Encounter) -> list[tuple[str, object]]:
+    """Every Period of an Encounter, with where it is."""
+    found = [("period", resource.period)]
+    found += [(f"statusHistory[{i}]", h.period) for i, h in enumerate(resource.statusHistory or [])]
+    found += [(f"location[{i}]", loc.period) for i, loc in enumerate(resource.location or [])]
+    found += [(f"participant[{i}]", p.period) for i, p in enumerate(resource.participant or [])]
+    return [(where, p) for where, p in found if p is not None]
+
+
+def _inverted(bundle: Bundle) -> list[str]:
+    """FHIR's per-1 (a Period's start, if both are given, is not after its end), which a validating FHIR server
+    enforces and fhir.resources does not."""
+    return [
+        f"{e.resource.id} {where}: {p.start} to {p.end}"
+        for e in bundle.entry or []
+        for where, p in _periods(e.resource)
+        if p.start is not None and p.end is not None and p.start > p.end
+    ]
+
+
+def test_a_patient_who_came_before_their_visit_was_booked_has_no_period_ending_before_it_starts() -> None:
+    """An add-on booked at 09:40 for a patient who came at 09:30 (their arrival tapped with "10 minutes ago", as
+    the README allows: the booking is no step). The Encounter's status history said `planned` from 09:40 to 09:30,
+    a Period ending before it starts (FHIR's per-1): a validating FHIR server refuses the Encounter, and with it,
+    in a transaction, the day. The planned stage ends at the arrival, and lasts nothing where it came after it."""
+    day = Day()
+    day.now = NINE + dt.timedelta(minutes=40)
+    addon = day.tap(BookVisit("Bo Chen", "kim", "follow", NINE + dt.timedelta(minutes=30)), 0).change.visit
+    day.tap(TakeStep(addon, Stage.arrived, minutes_ago=10), 0)
+    later = day.book()
+    day.tap(TakeStep(later, Stage.no_show, minutes_ago=30), 0)  # booked, then told they had not come at 9:10
+    bundle = encounters(CLINIC, DAY, day.events, closed=True)
+    assert _inverted(bundle) == []
+    planned = _by_visit(bundle)[addon].statusHistory[0]
+    came = NINE + dt.timedelta(minutes=30)
+    assert (planned.status, planned.period.start, planned.period.end) == ("planned", came, came)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(rng=st.randoms(use_true_random=True), ops=st.integers(5, 120))
+def test_every_visit_of_a_random_day_is_exported_once_as_an_encounter_a_fhir_server_takes(rng, ops) -> None:
+    """Random days (tests/core/measures_driver.py: bookings, walk-ins, taps entered late, undos, moves, no-shows,
+    patients leaving unseen, walk-ins removed, cancellations entered in error), today's and as a day gone by: each
+    visit once, by its id, with R4's statuses and no Period ending before it starts."""
+    run = random_day(rng, clinic_with(AppointmentTime.arrival), dt.date(2025, 3, 12), ops)
+    for closed in (False, True):
+        bundle = Bundle.model_validate_json(to_json(encounters(run.clinic, run.day, run.events, closed)))
+        ids = [e.resource.identifier[0].value.split("/")[1] for e in bundle.entry or []]
+        assert sorted(ids) == sorted(run.floor.visits), ids
+        for entry in bundle.entry or []:
+            assert entry.resource.status in R4_STATUSES
+            assert {h.status for h in entry.resource.statusHistory} <= R4_STATUSES
+        assert _inverted(bundle) == [], "\n".join([*_inverted(bundle), "-- the day:", *run.log])
