@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from floor.config import AppointmentTime, Clinic
 
@@ -162,7 +163,7 @@ class Model:
                     and v.moved_at > v.times[then]
                 ):
                     continue
-                spans.append((v.times[then] - self._from(v, first, provider)).total_seconds() / 60)
+                spans.append(mins(v.times[then] - self._from(v, first, provider)))
         return dur(spans)
 
     def _measures(self, mine, booked, now, provider: bool) -> dict:
@@ -188,10 +189,8 @@ class Model:
             "arrival_to_roomed": self._span(mine, ARRIVED, ROOMED, provider),
             "roomed_to_provider": self._span(tapped, ROOMED, PIN, provider),
             "arrival_to_provider": self._span(tapped, ARRIVED, PIN, provider),
-            "time_with_provider": dur(
-                [(v.done() - v.times[PIN]).total_seconds() / 60 for v in tapped if PIN in v.times and v.done()]
-            ),
-            "cycle_time": dur([(v.times[OUT] - v.times[ARRIVED]).total_seconds() / 60 for v in mine if OUT in v.times]),
+            "time_with_provider": dur([mins(v.done() - v.times[PIN]) for v in tapped if PIN in v.times and v.done()]),
+            "cycle_time": dur([mins(v.times[OUT] - v.times[ARRIVED]) for v in mine if OUT in v.times]),
             "on_time_starts": share(len(started), sum(v.times[PIN] - self.planned_in(v) <= GRACE for v in started)),
             "teach_back_rate": share(len(out_seen), sum(not v.without_tb for v in out_seen)),
             "no_show_rate": share(len(due), sum(v.stage == NO_SHOW for v in due)),
@@ -205,7 +204,7 @@ class Model:
 
     def _lateness(self, sched, now) -> tuple[float, float]:
         def late(v):
-            return max(0.0, (v.times[PIN] - self.planned_in(v)).total_seconds() / 60)
+            return max(Fraction(0), mins(v.times[PIN] - self.planned_in(v)))
 
         started = [v for v in sched if PIN in v.times and not v.untapped()]
         waiting = [
@@ -214,14 +213,26 @@ class Model:
             if self.planned_in(v) <= now and PIN not in v.times and v.stage not in ENDS and v.stage != SCHEDULED
         ]
         if waiting:
-            cur = (now - min(self.planned_in(v) for v in waiting)).total_seconds() / 60
+            cur = mins(now - min(self.planned_in(v) for v in waiting))
         else:
             last = max(started, key=lambda v: v.times[PIN], default=None)
-            cur = late(last) if last is not None and now - last.times[PIN] <= MEMORY else 0.0
+            cur = late(last) if last is not None and now - last.times[PIN] <= MEMORY else Fraction(0)
         # A patient who left unseen waited until they left: that long past their planned provider-in (README).
-        left = [(v.times[LWBS] - self.planned_in(v)).total_seconds() / 60 for v in sched if v.stage == LWBS]
+        left = [mins(v.times[LWBS] - self.planned_in(v)) for v in sched if v.stage == LWBS]
         worst = max([cur, *map(late, started), *left])
-        return round(cur, 1), round(worst, 1)
+        return half_up(cur, 1), half_up(worst, 1)
+
+
+def mins(td: dt.timedelta) -> Fraction:
+    """A span in minutes, exactly (to the microsecond the times hold)."""
+    return Fraction(td // dt.timedelta(microseconds=1), 60_000_000)
+
+
+def half_up(value, places: int) -> float:
+    """Rounded as a spreadsheet rounds (README: durations to 0.1, rates to 0.001), a half up: exactly, in fractions."""
+    exact = Fraction(value)
+    scale = 10**places
+    return float(Fraction(math.floor(exact * scale + Fraction(1, 2)), scale))
 
 
 def dur(values) -> tuple:
@@ -230,11 +241,11 @@ def dur(values) -> tuple:
         return (0, None, None)
     n = len(values)
     med = values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
-    return (n, round(med, 1), round(values[math.ceil(0.9 * n) - 1], 1))
+    return (n, half_up(med, 1), half_up(values[math.ceil(0.9 * n) - 1], 1))
 
 
 def share(count: int, hits: int) -> tuple:
-    return (count, hits, round(hits / count, 3) if count else None)
+    return (count, hits, half_up(Fraction(hits, count), 3) if count else None)
 
 
 def floors_measures(m) -> dict:
