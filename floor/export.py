@@ -377,8 +377,20 @@ def measure_report(clinic: Clinic, day: dt.date, measures: ClinicMeasures, close
     )
 
 
+#: What a spreadsheet takes a cell starting with as a formula (and runs: `=HYPERLINK(...)`, `=cmd|...`).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(text: str) -> str:
+    """A text cell a spreadsheet shows as written: one it would take as a formula is given a leading apostrophe
+    (OWASP's CSV injection advice; the spreadsheet shows the text, not the apostrophe). Commas, quotes and line breaks
+    are the csv module's to quote."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 def measures_csv(clinic: Clinic, day: dt.date, measures: ClinicMeasures) -> str:
-    """The same measures as CSV: one row per scope (the clinic, then each provider), one column per value."""
+    """The same measures as CSV: one row per scope (the clinic, then each provider, by id and by name, as the page
+    and the MeasureReport name them), one column per value."""
     columns: list[str] = []
     for name, kind in MEASURES:
         if kind == "durations":
@@ -405,10 +417,12 @@ def measures_csv(clinic: Clinic, day: dt.date, measures: ClinicMeasures) -> str:
     # The booked time's meaning, as the MeasureReport's extension says it: on-time starts and lateness are
     # measured by it, so two clinics' rows side by side in a spreadsheet can be told apart.
     convention = clinic.session.appointment_time.value
-    writer.writerow(["clinic", "day", "appointment_time", "provider", *columns])
-    writer.writerow([clinic.id, day.isoformat(), convention, "", *row(measures.clinic)])
+    writer.writerow(["clinic", "day", "appointment_time", "provider", "provider_name", *columns])
+    writer.writerow([clinic.id, day.isoformat(), convention, "", "", *row(measures.clinic)])
     for pid, m in measures.providers.items():
-        writer.writerow([clinic.id, day.isoformat(), convention, pid, *row(m)])
+        provider = clinic.provider(pid)
+        name = spreadsheet_text(provider.name) if provider else pid  # one the clinic file no longer has: its id
+        writer.writerow([clinic.id, day.isoformat(), convention, pid, name, *row(m)])
     return out.getvalue()
 
 

@@ -468,3 +468,27 @@ def test_every_visit_of_a_random_day_is_exported_once_as_an_encounter_a_fhir_ser
             assert entry.resource.status in R4_STATUSES
             assert {h.status for h in entry.resource.statusHistory} <= R4_STATUSES
         assert _inverted(bundle) == [], "\n".join([*_inverted(bundle), "-- the day:", *run.log])
+
+
+def test_the_measures_csv_names_each_provider_as_the_page_does_and_a_spreadsheet_runs_no_name() -> None:
+    """The CSV named providers by their ids only ("kim"), where the manager's page and the MeasureReport name them
+    ("Dr. Jenna Kim"): the medical director's spreadsheet needed a lookup to tell whose row is whose. Each row now
+    has the provider's name too; a name a spreadsheet would take as a formula (a clinic file's `=HYPERLINK(...)`) is
+    written as text, and one with a comma stays one cell."""
+    names = {"kim": '=HYPERLINK("http://x.test","Kim")', "okafor": "Okafor, Daniel", "silva": "-Silva"}
+    clinic = msgspec.structs.replace(
+        CLINIC,
+        providers=[msgspec.structs.replace(p, name=names.get(p.id, p.name)) for p in CLINIC.providers],
+    )
+    day, _ = a_day_with_undos()
+    measures = day_measures(clinic, DAY, day.events, clinic.local(DAY, clinic.session.closes))
+    rows = list(csv.reader(io.StringIO(measures_csv(clinic, DAY, measures))))
+    header = rows[0]
+    assert header[3:5] == ["provider", "provider_name"]
+    assert all(len(r) == len(header) for r in rows)
+    by_id = {r[3]: r[4] for r in rows[1:]}
+    assert by_id[""] == ""  # the clinic's row
+    assert by_id["kim"] == "'" + names["kim"]
+    assert by_id["okafor"] == "Okafor, Daniel"
+    assert by_id["silva"] == "'-Silva"
+    assert {r[3] for r in rows[1:]} == {"", *(p.id for p in clinic.providers)}
