@@ -88,3 +88,29 @@ def test_a_day_read_back_from_its_log_measures_as_it_did_live(rng, convention, d
     past = day_measures(clinic, day, stored, run.now)
     assert msgspec.to_builtins(live) == msgspec.to_builtins(past)
     assert measures_csv(clinic, day, live) == measures_csv(clinic, day, past)
+
+
+@SETTINGS
+@given(
+    rng=st.randoms(use_true_random=True),
+    convention=st.sampled_from(list(AppointmentTime)),
+    day=st.sampled_from(DAYS),
+    ops=st.integers(5, 120),
+    afternoon=st.sampled_from([None, dt.time(14, 0), dt.time(15, 30), dt.time(16, 30)]),
+)
+def test_a_day_gone_by_is_measured_as_it_closed_by_definition(rng, convention, day, ops, afternoon) -> None:
+    """README: "A past day is measured as it closed: at the session's close, or its last tap if later". Random days
+    from 07:30 (00:30 through the night), or from the afternoon, running past the session's close (17:00) with
+    visits still open and taps after it; each read back from its log as a day gone by (`day_measures` with no
+    moment) against the model at that moment, worked out from the taps alone."""
+    day, night = day
+    clinic = clinic_with(convention, night=night)
+    begins = dt.time(0, 30) if night else afternoon
+    run = random_day(rng, clinic, day, ops, begins=begins)
+    stored = msgspec.json.decode(msgspec.json.encode(run.events), type=list[Event])
+    closes = clinic.local(day, clinic.session.closes).astimezone(dt.UTC)
+    last_tap = max((e.at for e in run.events), default=closes)
+    past = day_measures(clinic, day, stored)
+    assert past.at == max(closes, last_tap)
+    differences = _differences(past, run.model.measures(max(closes, last_tap)))
+    assert not differences, "\n".join([*differences, "-- the day:", *run.log])
