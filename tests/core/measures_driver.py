@@ -8,7 +8,7 @@ import random
 import msgspec
 
 from floor.config import AppointmentTime, Clinic, demo_clinic
-from floor.core.commands import BookVisit, MarkRoom, MoveVisit, TakeStep, Tap, UndoStep
+from floor.core.commands import BookVisit, MarkRoom, MoveVisit, RescheduleVisit, TakeStep, Tap, UndoStep
 from floor.core.errors import Refusal
 from floor.core.events import Event, StepTaken, StepUndone, VisitBooked, VisitMoved, VisitRescheduled, WalkInRemoved
 from floor.core.floor import Floor
@@ -66,6 +66,8 @@ class Run:
                 self.model.undo(command.visit)
             case WalkInRemoved():
                 self.model.remove_walk_in(command.visit, tap_time)
+            case VisitRescheduled() if isinstance(command, RescheduleVisit):
+                self.model.reschedule(command.visit, command.start, command.provider, command.visit_type)
             case VisitMoved() | VisitRescheduled():
                 self.model.move(command.visit, command.provider, tap_time)
 
@@ -94,8 +96,8 @@ def random_day(
     for _ in range(ops):
         run.advance(rng.choice([0, 0, 0.5, 1, 2, 3, 5, 8]) + rng.choice([0, 0, 0, 1 / 60, 0.25]))
         kind = rng.choices(
-            ["book", "walk", "step", "step", "step", "step", "undo", "move", "ready", "error"],
-            weights=[3, 2, 4, 4, 4, 4, 2, 2 if moves else 0, 2, 0.3],
+            ["book", "walk", "step", "step", "step", "step", "undo", "move", "ready", "error", "reschedule"],
+            weights=[3, 2, 4, 4, 4, 4, 2, 2 if moves else 0, 2, 0.3, 1],
         )[0]
         if kind == "book":
             if rng.random() < 0.5:
@@ -149,6 +151,13 @@ def random_day(
             turn = [r.id for r in run.floor.rooms.values() if r.state is RoomState.turnover]
             if turn:
                 run.tap(MarkRoom(rng.choice(turn), RoomAction.ready))
+        elif kind == "reschedule":
+            # The schedule imported again: a visit not yet come at another time, with another provider or type.
+            scheduled = [x for x in visits if run.floor.visits[x].stage is Stage.scheduled]
+            if scheduled:
+                v = run.floor.visits[rng.choice(scheduled)]
+                start = v.start + dt.timedelta(minutes=5 * rng.randrange(-12, 13))
+                run.tap(RescheduleVisit(v.id, start, rng.choice(providers), rng.choice(types)))
         elif kind == "error":
             run.tap(TakeStep(rng.choice(visits), Stage.cancelled, entered_in_error=True))
     run.advance(rng.choice([0, 5, 30, 90]))

@@ -91,6 +91,13 @@ class Model:
         v = self.visits[vid]
         v.stage, v.error = CANCELLED, True
 
+    def reschedule(self, vid: str, start: dt.datetime, provider: str, vtype: str) -> None:
+        """The schedule moved a visit not yet come: its time, provider and type are the new ones."""
+        v = self.visits[vid]
+        v.start, v.vtype = start, vtype
+        v.provider = v.booked_with = provider
+        v.moved_at = None
+
     def move(self, vid: str, provider: str, when: dt.datetime) -> None:
         v = self.visits[vid]
         if v.stage == SCHEDULED:  # booked on the floor, not come: booked with the other provider
