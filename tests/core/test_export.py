@@ -492,3 +492,68 @@ def test_the_measures_csv_names_each_provider_as_the_page_does_and_a_spreadsheet
     assert by_id["okafor"] == "Okafor, Daniel"
     assert by_id["silva"] == "'-Silva"
     assert {r[3] for r in rows[1:]} == {"", *(p.id for p in clinic.providers)}
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(
+    rng=st.randoms(use_true_random=True),
+    ops=st.integers(5, 120),
+    convention=st.sampled_from(list(AppointmentTime)),
+)
+def test_the_measure_report_and_the_csv_say_every_figure_the_api_gives(rng, ops, convention) -> None:
+    """Random days (tests/core/measures_driver.py) measured as they closed: every figure of the clinic and of each
+    provider (`GET .../measures`) is the MeasureReport's group or stratum score and population, and the CSV's cell,
+    none missing, none another's."""
+    run = random_day(rng, clinic_with(convention), dt.date(2025, 3, 12), ops)
+    measures = day_measures(run.clinic, run.day, run.events)
+    api = msgspec.to_builtins(measures)
+    report = MeasureReport.model_validate_json(to_json(measure_report(run.clinic, run.day, measures, closed=True)))
+    rows = list(csv.DictReader(io.StringIO(measures_csv(run.clinic, run.day, measures))))
+    assert [r["provider"] for r in rows] == ["", *api["providers"]]
+    groups = {g.code.coding[0].code: g for g in report.group}
+
+    def reported(part) -> dict:
+        pops = {p.code.coding[0].code: p.count for p in part.population or []}
+        score = part.measureScore.value if part.measureScore is not None else None
+        return {"score": None if score is None else float(score), **pops}
+
+    for scope, figures, row in [("", api["clinic"], rows[0])] + [
+        (pid, api["providers"][pid], r) for pid, r in zip(api["providers"], rows[1:], strict=True)
+    ]:
+        for name, value in figures.items():
+            if isinstance(value, dict) and "median" in value:
+                for stat in ("median", "p90"):
+                    group = groups[f"{name}.{stat}"]
+                    part = (
+                        group
+                        if not scope
+                        else next(s for s in group.stratifier[0].stratum if s.value.coding[0].code == scope)
+                    )
+                    assert reported(part) == {"score": value[stat], "measure-population": value["count"]}, (scope, name)
+                assert [row[f"{name}_{k}"] for k in ("count", "median", "p90")] == [
+                    "" if value[k] is None else str(value[k]) for k in ("count", "median", "p90")
+                ], (scope, name)
+            elif isinstance(value, dict):
+                group = groups[name]
+                part = (
+                    group
+                    if not scope
+                    else next(s for s in group.stratifier[0].stratum if s.value.coding[0].code == scope)
+                )
+                assert reported(part) == {
+                    "score": value["rate"],
+                    "denominator": value["count"],
+                    "numerator": value["hits"],
+                }
+                assert [row[f"{name}_{k}"] for k in ("count", "hits", "rate")] == [
+                    "" if value[k] is None else str(value[k]) for k in ("count", "hits", "rate")
+                ], (scope, name)
+            else:
+                group = groups[name]
+                part = (
+                    group
+                    if not scope
+                    else next(s for s in group.stratifier[0].stratum if s.value.coding[0].code == scope)
+                )
+                assert reported(part) == {"score": float(value)}, (scope, name)
+                assert row[name] == str(value), (scope, name)
