@@ -52,7 +52,7 @@ function tile(spec, m) {
   } else if (spec.kind === "counts") {
     const c = m.clinic;
     node.append(el("p", "tile-value", `${c.seen} / ${c.booked}`), el("p", "tile-note",
-      `seen of booked · ${c.checked_out} checked out · ${c.waiting} waiting · ${c.no_show} no-show${c.left_without_being_seen ? ` · ${c.left_without_being_seen} left unseen` : ""}`));
+      `seen of booked · ${c.checked_out} checked out · ${c.waiting} waiting · ${c.no_show} no-show${c.left_without_being_seen ? ` · ${c.left_without_being_seen} left unseen` : ""}${c.cancelled ? ` · ${c.cancelled} cancelled` : ""}`));
   }
   if (spec.note && spec.kind !== "lateness") node.title = spec.note;
   return node;

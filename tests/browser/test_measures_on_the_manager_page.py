@@ -62,3 +62,22 @@ def test_the_waiting_room_wait_is_on_the_manager_page_as_the_api_gives_it(tmp_pa
     column = heads.index("Waiting room (median)") - 1  # the row's th is its provider
     assert rows[CLINIC.provider("kim").name][column] == "16 min", rows
     assert rows[CLINIC.provider("okafor").name][column] == "4 min", rows
+
+
+def test_the_visits_tile_accounts_for_every_booked_visit_not_seen(tmp_path: Path, screens: Screens) -> None:
+    """The "Visits" tile read "1 / 3 seen of booked · 1 checked out · 0 waiting · 1 no-show": the third booking,
+    cancelled, was counted as booked and said nowhere, so the medical director looked for a patient not seen."""
+
+    async def today(log: EmbeddedLog) -> None:
+        day = PastDay(CLINIC, TODAY, opens=dt.time(6))
+        day.seen("kim", "follow")
+        start = CLINIC.local(TODAY, dt.time(7))
+        for patient, end in (("Bo", Stage.no_show), ("Cy", Stage.cancelled)):
+            visit = day.tap(BookVisit(patient, "kim", "follow", start)).change.visit
+            day.tap(TakeStep(visit, end))
+        await log.append_all(CLINIC.id, [Record(e) for e in day.events])
+
+    with serving(tmp_path, today) as server:
+        console = manager_console(server, screens, "measures-at", "As of")
+        tile = console.locator("[data-measure='visits']").inner_text()
+    assert "1 / 3" in tile and "1 no-show" in tile and "1 cancelled" in tile, tile
