@@ -750,11 +750,16 @@ def _roomable(v: Visit, vtype: VisitType, now: dt.datetime, convention: Appointm
 
 
 def own_lateness(v: Visit, vtype: VisitType, now: dt.datetime, convention: AppointmentTime) -> float:
-    """How late the patient came (or, not come yet, is) against their planned rooming, in minutes, >= 0."""
+    """How late the patient came (or, not come yet, is) against their planned rooming, in minutes, >= 0: in whole
+    tenths, cut, not rounded, so that it is PATIENT_LATE or more only for a patient who came that late (4 min 57 s
+    rounded to 5.0, and a patient who came on time by the README's 5 minutes was taken as late by their own doing:
+    left out of the provider's lateness and on-time starts, and of the delay; a review of the measures)."""
     if v.walk_in:
         return 0.0
     came = v.times.get(Stage.arrived, now if v.stage is Stage.scheduled else None)
-    return 0.0 if came is None else round(max(0.0, minutes(came - planned_roomed(v, vtype, convention))), 1)
+    if came is None:
+        return 0.0
+    return max(0, (came - planned_roomed(v, vtype, convention)) // dt.timedelta(seconds=6)) / 10
 
 
 class _Coming:

@@ -266,3 +266,24 @@ def test_a_half_is_rounded_up_as_a_spreadsheet_rounds_it() -> None:
     assert m.providers["kim"].roomed_to_provider.median == 2.3  # Floor: 2.2
     assert m.providers["okafor"].no_show_rate == Share(16, 1, 0.063)  # Floor: 0.062
     assert m.providers["kim"].time_with_provider.median == 1.2  # Floor: 1.1
+
+
+def test_a_patient_who_came_4_minutes_57_seconds_after_their_time_came_on_time() -> None:
+    """README: a patient who came late is one who came "5 minutes or more past their planned rooming". kim's 09:00
+    follow-up came at 09:04:57 and waited for her, prepped, until 09:40: Floor took them as late by their own doing
+    (`own_lateness` rounded 4.95 minutes to 5.0 before it was compared with 5), and kim read 0 minutes late now, and
+    none of her starts late, while her patient, on time by the rule, had waited half an hour past the plan."""
+    d = Day()
+    v = d.book("08:00", "kim", "09:00")  # planned rooming 09:00, provider in 09:09
+    d.tap(d.at("09:04") + dt.timedelta(seconds=57), TakeStep(v, S.arrived))
+    d.through(v, ("09:06", S.roomed, "e1"), ("09:10", S.prep_done, None))
+    kim = measure(d.floor, d.at("09:40")).providers["kim"]
+    assert (kim.current_lateness, kim.worst_lateness) == (31.0, 31.0)  # Floor: (0.0, 0.0)
+    d.through(v, ("09:40", S.provider_in, None))
+    kim = measure(d.floor, d.at("09:45")).providers["kim"]
+    assert kim.on_time_starts == Share(1, 0, 0.0)  # Floor: Share(0, 0, None)
+    # At 5 minutes, they came late, as before.
+    late = Day()
+    w = late.book("08:00", "kim", "09:00")
+    late.through(w, ("09:05", S.arrived, None), ("09:06", S.roomed, "e1"), ("09:10", S.prep_done, None))
+    assert measure(late.floor, late.at("09:40")).providers["kim"].current_lateness == 0.0
