@@ -388,9 +388,11 @@ def spreadsheet_text(text: str) -> str:
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
-def measures_csv(clinic: Clinic, day: dt.date, measures: ClinicMeasures) -> str:
+def measures_csv(clinic: Clinic, day: dt.date, measures: ClinicMeasures, closed: bool = False) -> str:
     """The same measures as CSV: one row per scope (the clinic, then each provider, by id and by name, as the page
-    and the MeasureReport name them), one column per value."""
+    and the MeasureReport name them), one column per value. Each row says when the figures were taken (`as_of`, in
+    the clinic's time with its offset) and, as the MeasureReport's status, whether the day can still change them
+    (`pending`, today's) or not (`complete`, `closed`: a day gone by)."""
     columns: list[str] = []
     for name, kind in MEASURES:
         if kind == "durations":
@@ -417,12 +419,14 @@ def measures_csv(clinic: Clinic, day: dt.date, measures: ClinicMeasures) -> str:
     # The booked time's meaning, as the MeasureReport's extension says it: on-time starts and lateness are
     # measured by it, so two clinics' rows side by side in a spreadsheet can be told apart.
     convention = clinic.session.appointment_time.value
-    writer.writerow(["clinic", "day", "appointment_time", "provider", "provider_name", *columns])
-    writer.writerow([clinic.id, day.isoformat(), convention, "", "", *row(measures.clinic)])
+    # When, and whether final: a morning's download read as the day's figures beside the days gone by (a review).
+    scope = [clinic.id, day.isoformat(), _when(measures.at.astimezone(clinic.tz)), "complete" if closed else "pending"]
+    writer.writerow(["clinic", "day", "as_of", "status", "appointment_time", "provider", "provider_name", *columns])
+    writer.writerow([*scope, convention, "", "", *row(measures.clinic)])
     for pid, m in measures.providers.items():
         provider = clinic.provider(pid)
         name = spreadsheet_text(provider.name) if provider else pid  # one the clinic file no longer has: its id
-        writer.writerow([clinic.id, day.isoformat(), convention, pid, name, *row(m)])
+        writer.writerow([*scope, convention, pid, name, *row(m)])
     return out.getvalue()
 
 

@@ -65,6 +65,6 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     now = clock.now() if day == today else None
     measures = day_measures(clinic, day, events, now)
     if args.what == "measures-csv":
-        sys.stdout.write(export.measures_csv(clinic, day, measures))
+        sys.stdout.write(export.measures_csv(clinic, day, measures, day < today))
     else:
         sys.stdout.buffer.write(export.to_json(export.measure_report(clinic, day, measures, day < today)) + b"\n")

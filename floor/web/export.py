@@ -57,13 +57,13 @@ async def export_measures(
     measures = await runtime.measures_on(day)
     on = day or runtime.floor.day
     clinic = await runtime.clinic_on(on)  # a past day by the clinic file it ran on
+    closed = on < runtime.floor.day
     if format == "csv":
         return Response(
-            export.measures_csv(clinic, on, measures).encode(),
+            export.measures_csv(clinic, on, measures, closed).encode(),
             media_type="text/csv",  # Litestar adds "; charset=utf-8" to a text type
             headers={"Content-Disposition": f'attachment; filename="{clinic.id}-{on}-measures.csv"'},
         )
-    closed = on < runtime.floor.day
     body = await asyncio.to_thread(lambda: export.to_json(export.measure_report(clinic, on, measures, closed)))
     return Response(body, media_type=FHIR_JSON)
 

@@ -484,14 +484,14 @@ def test_the_measures_csv_names_each_provider_as_the_page_does_and_a_spreadsheet
     measures = day_measures(clinic, DAY, day.events, clinic.local(DAY, clinic.session.closes))
     rows = list(csv.reader(io.StringIO(measures_csv(clinic, DAY, measures))))
     header = rows[0]
-    assert header[3:5] == ["provider", "provider_name"]
+    assert header[5:7] == ["provider", "provider_name"]
     assert all(len(r) == len(header) for r in rows)
-    by_id = {r[3]: r[4] for r in rows[1:]}
+    by_id = {r[5]: r[6] for r in rows[1:]}
     assert by_id[""] == ""  # the clinic's row
     assert by_id["kim"] == "'" + names["kim"]
     assert by_id["okafor"] == "Okafor, Daniel"
     assert by_id["silva"] == "'-Silva"
-    assert {r[3] for r in rows[1:]} == {"", *(p.id for p in clinic.providers)}
+    assert {r[5] for r in rows[1:]} == {"", *(p.id for p in clinic.providers)}
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, database=None)
@@ -557,3 +557,19 @@ def test_the_measure_report_and_the_csv_say_every_figure_the_api_gives(rng, ops,
                 )
                 assert reported(part) == {"score": float(value)}, (scope, name)
                 assert row[name] == str(value), (scope, name)
+
+
+def test_the_measures_csv_says_when_its_figures_were_taken_and_whether_the_day_can_change_them() -> None:
+    """A CSV downloaded at 10:00 gave the morning's figures with nothing to tell them from a day's: appended to a
+    spreadsheet of days gone by, a partial day read as a whole one (the MeasureReport says `pending` and its date).
+    Each row now says when (`as_of`, the clinic's time with its offset) and `pending` or `complete`, as the
+    MeasureReport's status."""
+    day, _ = a_day_with_undos()
+    morning = CLINIC.local(DAY, dt.time(10))
+    today = list(csv.DictReader(io.StringIO(measures_csv(CLINIC, DAY, day_measures(CLINIC, DAY, day.events, morning)))))
+    assert {(r["as_of"], r["status"]) for r in today} == {("2026-11-23T10:00:00-06:00", "pending")}
+    past = day_measures(CLINIC, DAY, day.events)
+    gone = list(csv.DictReader(io.StringIO(measures_csv(CLINIC, DAY, past, closed=True))))
+    assert {(r["as_of"], r["status"]) for r in gone} == {(past.at.astimezone(CLINIC.tz).isoformat(), "complete")}
+    report = measure_report(CLINIC, DAY, past, closed=True)
+    assert report.status == gone[0]["status"]

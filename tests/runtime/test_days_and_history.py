@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
@@ -135,7 +136,11 @@ def test_two_clinic_days_across_midnight_in_auckland(tmp_path: Path) -> None:
         assert report.status == "complete"
         assert {g.code.coding[0].code: g for g in report.group}["booked"].measureScore.value == 3
         csv = client.get(f"{API}/export/measures", params={"day": str(FIRST), "format": "csv"}, headers=manager)
-        assert csv.status_code == 200 and csv.text.splitlines()[1].startswith(f"riverside,{FIRST},arrival,,,3,")
+        assert csv.status_code == 200
+        clinic_row = csv.text.splitlines()[1].split(",")
+        # As it closed, in the clinic's time: a day gone by's figures, final.
+        assert clinic_row[:2] == ["riverside", str(FIRST)] and clinic_row[2].startswith(f"{FIRST}T"), clinic_row
+        assert clinic_row[3:8] == ["complete", "arrival", "", "", "3"], clinic_row
         assert csv.headers["content-type"] == "text/csv; charset=utf-8"  # once (it was said twice)
 
         tomorrow = client.get(f"{API}/measures", params={"day": str(SECOND + dt.timedelta(days=1))}, headers=manager)
@@ -251,7 +256,9 @@ def test_floor_export_reads_a_day_from_the_data_directory(tmp_path: Path, capsys
             "measures-csv",
         ]
     )
-    assert capsys.readouterr().out.splitlines()[1].startswith("riverside,2026-11-23,arrival,,,3,")
+    # Today's, as of now (the clock's, in the clinic's time), and the day can still change it.
+    as_of = clock.now().astimezone(ZoneInfo("America/Chicago")).isoformat()
+    assert capsys.readouterr().out.splitlines()[1].startswith(f"riverside,2026-11-23,{as_of},pending,arrival,,,3,")
     # A week later the day has closed: visits it left open are unknown, not still arrived (an EHR keeps those open).
     clock.advance(days=7)
     main(["export", "--clinic", "riverside", "--day", "2026-11-23", "--data-dir", str(tmp_path)])
@@ -304,7 +311,7 @@ def test_a_past_day_is_measured_and_exported_by_the_clinic_file_it_ran_on(tmp_pa
         assert past["on_time_starts"] == as_ran["on_time_starts"]
         assert past["worst_lateness"] == as_ran["worst_lateness"]
         csv = client.get(f"{API}/export/measures", params={"day": str(FIRST), "format": "csv"}, headers=manager)
-        assert csv.text.splitlines()[1].startswith(f"riverside,{FIRST},arrival,")
+        assert csv.text.splitlines()[1].startswith(f"riverside,{FIRST},{FIRST}T17:00:00-06:00,complete,arrival,")
         report = client.get(f"{API}/export/measures", params={"day": str(FIRST)}, headers=manager).json()
         assert "arrival" in str(report["extension"])
         assert client.get(f"{API}/board", headers=manager).json()["session"]["appointment_time"] == "provider"
