@@ -68,13 +68,15 @@ export function pastDaySection(ctx) {
     heading.tabIndex = -1;
     const facts = el("p", "summary",
       `${c.booked} booked, ${c.seen} seen, ${c.checked_out} checked out, ${c.no_show} no-shows, ${c.cancelled} cancelled · ` +
-      `waiting room ${minutes(c.arrival_to_roomed?.median)} (median) · arrival to provider ${minutes(c.arrival_to_provider?.median)} (median) · on-time starts ${share(c.on_time_starts)} · ` +
+      `waiting room ${minutes(c.arrival_to_roomed?.median)} (median) · arrival to provider ${minutes(c.arrival_to_provider?.median)} (median) · ` +
+      `cycle time ${minutes(c.cycle_time?.median)} (median) · on-time starts ${share(c.on_time_starts)} · ` +
+      `teach-back ${share(c.teach_back_rate)} · no-show rate ${share(c.no_show_rate)} · ` +
       `worst lateness ${minutes(c.worst_lateness)} · ${c.alerts_raised} alerts` +
       (c.untapped_in ? ` · ${untappedNote(c.untapped_in)}` : ""));
     const providerRows = Object.entries(measures.providers || {}).map(([id, m]) => [names.get(id) || id,
       `${m.seen} / ${m.booked}${startUnknown(m.untapped_in)}`, minutes(m.arrival_to_roomed?.median),
       minutes(m.arrival_to_provider?.median), minutes(m.cycle_time?.median),
-      share(m.on_time_starts), String(m.no_show), minutes(m.worst_lateness)]);
+      share(m.on_time_starts), share(m.teach_back_rate), String(m.no_show), minutes(m.worst_lateness)]);
     const points = lateness.points || [];
     const providers = [...new Set(points.flatMap((p) => Object.keys(p.lateness || {})))];
     const latenessRows = providers.map((id) => {
@@ -89,7 +91,7 @@ export function pastDaySection(ctx) {
         visits.map((v) => [timeOf(v.start, zone), v.patient_name, v.token || "", names.get(v.provider) || v.provider,
           state.visitTypes.get(v.visit_type)?.label || v.visit_type, STAGE[v.stage] || v.stage])),
       table("past-measures", `Measures by provider, ${day}`, ["Provider", "Seen / booked", "Waiting room (median)", "Arrival to provider (median)",
-        "Cycle time (median)", "On-time starts", "No-shows", "Worst lateness"], providerRows),
+        "Cycle time (median)", "On-time starts", "Teach-back", "No-shows", "Worst lateness"], providerRows),
       table("past-lateness", `Lateness through ${day}`, ["Provider", "Most behind", "At", "At the close"], latenessRows));
     heading.focus();
   }

@@ -395,8 +395,8 @@ def test_a_manager_looks_at_a_day_before_the_log_begins_and_is_told_so(server: S
 
 
 def test_a_past_day_shows_its_visits_measures_and_lateness_as_it_closed(tmp_path: Path, screens: Screens) -> None:
-    """A server runs the 22nd (a walk-in roomed and seen, a booked patient who did not come), then starts again
-    on the same data on the 23rd: the console shows the 22nd as it closed."""
+    """A server runs the 22nd (a walk-in roomed, seen, taught back and checked out, a booked patient who did not come),
+    then starts again on the same data on the 23rd: the console shows the 22nd as it closed."""
     proc = ServerProcess(tmp_path / "data", tmp_path / "server.log", "--clock-start", "2026-11-22T15:00:00+00:00")
     proc.start()
     try:
@@ -409,14 +409,18 @@ def test_a_past_day_shows_its_visits_measures_and_lateness_as_it_closed(tmp_path
             assert answer.status_code == 201, answer.text
             return answer.json()["visit"]
 
-        seen = book({"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True})
+        seen = book(
+            {"patient_name": "Ann Lee", "provider": "kim", "visit_type": "follow", "walk_in": True, "minutes_ago": 30}
+        )
         gone = book(
             {"patient_name": "Bo Chen", "provider": "kim", "visit_type": "follow", "start": "2026-11-22T09:30:00"}
         )
         for headers, visit, body in (
-            (ma, seen, {"type": "roomed", "room": "e1"}),
-            (ma, seen, {"type": "prep_done"}),
-            (kim, seen, {"type": "provider_in"}),
+            (ma, seen, {"type": "roomed", "room": "e1", "minutes_ago": 25}),
+            (ma, seen, {"type": "prep_done", "minutes_ago": 20}),
+            (kim, seen, {"type": "provider_in", "minutes_ago": 15}),  # not with the teach-back: its start is known
+            (kim, seen, {"type": "teach_back_done"}),
+            (desk, seen, {"type": "checked_out"}),
             (desk, gone, {"type": "no_show"}),
         ):
             answer = httpx.post(f"{proc.url}{API}/visits/{visit['id']}/events", headers=headers, json=body, timeout=10)
@@ -431,6 +435,10 @@ def test_a_past_day_shows_its_visits_measures_and_lateness_as_it_closed(tmp_path
         page.wait_for_selector("#past-heading", timeout=10_000)
         facts = page.locator("#past-result .summary").inner_text()
         assert "2 booked" in facts and "1 no-shows" in facts, facts
+        # The figures a quality manager reviews a week by, as today's tiles give them (a past day had no teach-back
+        # rate, no no-show rate and no cycle time: a review of the measures).
+        assert "teach-back 100% of 1" in facts and "no-show rate 100% of 1" in facts, facts
+        assert "cycle time " in facts and "cycle time —" not in facts, facts
         visits = {
             r.locator("th, td").nth(1).inner_text(): r.inner_text() for r in page.locator("#past-visits tbody tr").all()
         }
@@ -440,8 +448,8 @@ def test_a_past_day_shows_its_visits_measures_and_lateness_as_it_closed(tmp_path
         assert visits["Bo Chen"].split("\t")[-1] == "No show", visits["Bo Chen"]
         rows = page.locator("#past-measures tbody tr").all_inner_texts()
         measures = {r.split("\t")[0]: r.split("\t")[1:] for r in rows}
-        seen_booked, no_shows = measures["Dr. Jenna Kim"][0], measures["Dr. Jenna Kim"][5]
-        assert (seen_booked, no_shows) == ("1 / 2", "1"), measures
+        seen_booked, teach_back, no_shows = (measures["Dr. Jenna Kim"][i] for i in (0, 5, 6))
+        assert (seen_booked, teach_back, no_shows) == ("1 / 2", "100% of 1", "1"), measures
         assert measures["Dr. Daniel Okafor"][0] == "0 / 0"
         lateness = page.locator("#past-lateness tbody tr").all_inner_texts()
         assert any("Jenna Kim" in r for r in lateness), lateness
