@@ -44,7 +44,8 @@ session opens (no walk-ins, no reschedules, no presence taps, no undo).
 
 Scenarios (K/L and the convention vary per clinic file; both conventions are used):
 
-- `ophthalmology` (arrival, K=4, L=20): two ophthalmologists, five lanes each, three technicians shared (one off
+- `ophthalmology` (arrival, K=4, L=20): two ophthalmologists booked every 10 minutes (15 for a new patient),
+  34 patients a day each, five lanes each, three technicians shared (one off
   sick on 20% of days). Dilated exams and new patients: the technician's work-up ends with drops; the patient
   dilates 20 to 30 minutes in the lane before the doctor's exam. Dr. Patel also looks once before dilation (35% of
   his dilated visits, 3 minutes): "provider in" is tapped then, and he sees others while the patient dilates.
@@ -52,21 +53,21 @@ Scenarios (K/L and the convention vary per clinic file; both conventions are use
   draw 5 to 20 minutes, the results 35 minutes median, 60 on a day the lab is backed up: 30% of days; 15% of
   them come late for the draw). A patient is roomed after the draw when a room is free; the provider does not go in
   before the results are back, prepped patient and free provider notwithstanding.
-- `preop` (arrival, K=3, L=15): a pre-anaesthesia clinic: two anaesthetists, eight rooms shared, four nurses
-  shared whose intake (history, ECG, medicines) takes 32 minutes median (48 for a high-risk patient); one nurse
-  off on 25% of days. The anaesthetist's part is short.
+- `preop` (arrival, K=3, L=15): a pre-anaesthesia clinic: two anaesthetists, eight rooms shared, three nurses
+  shared whose intake (history, ECG, medicines) takes 32 minutes median (48 for a high-risk patient); on 25% of
+  days one is off sick and an agency nurse covers from 10:00. The anaesthetist's part is short (14 minutes).
 - `ortho_cast` (provider, K=4, L=15): two orthopaedic surgeons, an MA each, one cast technician shared. Fracture
   and new-injury patients have an X-ray before rooming (12 minutes median, queue included; asked to come 20
-  minutes early); 70% of fractures have their cast taken off by the cast technician before the surgeon sees them,
-  and 60% are cast again after it (15 to 20 minutes, the room held).
+  minutes early); 60% of fractures have their cast taken off by the cast technician before the surgeon sees them,
+  and 35% are cast again after it (15 to 20 minutes, the room held; the others leave in a splint or boot).
 - `steady_behind` (arrival, K=4, L=15): primary care whose three providers start 5 to 12 minutes late every day
   (the inbox) and whose visits run a little over their slots, catching up by rushing: mostly 5 to 12 minutes
   behind, now and then over. A precision trap.
 - `double_booked` (provider, K=3, L=10): a safety-net clinic that double-books a third of its follow-up slots by
-  design (25% no-shows); two MAs shared by three providers. On a weather day (30%) half the morning's patients do
+  design (25% no-shows); two MAs shared by three providers. On a weather day (30%) 45% of the morning's patients do
   not come and half of those who do come 10 to 45 minutes late, together as the roads clear.
-- `derm_mislabelled` (arrival, K=3, L=10): dermatology; 18% of "skin check" bookings turn into a biopsy or an
-  excision at the visit (24 minutes against 10; nobody re-labels them), and a quarter of patients (older ones)
+- `derm_mislabelled` (arrival, K=3, L=10): dermatology; 22% of "skin check" bookings turn into a biopsy or an
+  excision at the visit (24 minutes against 12; nobody re-labels them), and a quarter of patients (older ones)
   come 20 to 45 minutes early and are roomed early when a room is free.
 
 Shortcuts: one session per clinic file, lunch a gap in the bookings (a provider running late works through it);
@@ -158,7 +159,7 @@ class Plan:
     """One day's bookings and who works: workers per pool (id, providers they serve), each provider's start."""
 
     patients: list[Patient]
-    pools: dict[str, list[tuple[str, tuple[str, ...]]]]
+    pools: dict[str, list[tuple]]
     starts: dict[str, int]
     notes: set[str] = field(default_factory=set)
 
@@ -406,7 +407,7 @@ def preop(sc: Scenario, rng: random.Random) -> Plan:
     nurses = [(f"rn{i}", provs) for i in range(1, 4)]
     notes = set()
     if rng.random() < 0.25:
-        nurses.pop()
+        nurses[-1] = ("rn-cover", provs, hm(10))  # one off sick, an agency nurse from 10:00
         notes.add("nurse_off")
     patients: list[Patient] = []
     for prov in provs:
@@ -454,10 +455,10 @@ def ortho_cast(sc: Scenario, rng: random.Random) -> Plan:
             if kind is not T_POSTOP:
                 p.pre_room = ln(rng, 12, 0.4, 4)
                 p.features.add("xray")
-            if kind is T_FRACTURE and rng.random() < 0.7:
+            if kind is T_FRACTURE and rng.random() < 0.6:
                 p.prep.append(("cast", rng.randint(8, 12)))
                 p.features.add("cast_off")
-            if kind is T_FRACTURE and rng.random() < 0.6:
+            if kind is T_FRACTURE and rng.random() < 0.35:
                 p.post = [("cast", rng.randint(15, 20))]
                 p.features.add("recast")
             else:
@@ -663,7 +664,9 @@ class Engine:
     def __init__(self, sc: Scenario, plan: Plan, rng: random.Random) -> None:
         self.sc, self.plan, self.rng = sc, plan, rng
         self.clinic = sc.clinic
-        self.workers = {pool: [[w, set(ps), 0] for w, ps in ws] for pool, ws in plan.pools.items()}
+        self.workers = {
+            pool: [[w[0], set(w[1]), w[2] if len(w) > 2 else 0] for w in ws] for pool, ws in plan.pools.items()
+        }
         self.room_free = {r.id: 0 for r in self.clinic.rooms}
         self.prov_free = dict(plan.starts)
         self.taps: list[TapEntry] = []
