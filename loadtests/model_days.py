@@ -1,5 +1,6 @@
-"""The harness the independent models of clinic days share (loadtests/third_days.py, loadtests/fourth_days.py):
-a model lives and taps its days; this scores them with alert_quality's yardstick, unchanged, and prints the table.
+"""The harness the independent models of clinic days share (loadtests/third_days.py, loadtests/fourth_days.py,
+loadtests/fifth_days.py): a model lives and taps its days; this scores them with alert_quality's yardstick,
+unchanged, and prints the table.
 
 A model gives `Model`: its scenarios' clinic files by name and `simulate(name, day, seed)`, which returns the
 day's taps as entered (`events`), the truth floor (`truth`: the same events, each step stamped with when it really
