@@ -78,6 +78,9 @@ class Idempotency(NamedTuple):
     #: Another fingerprint the same request had under an earlier release (a retry that crosses an upgrade is
     #: still the same tap): the raw body's, where the fingerprint is now of the decoded tap.
     formerly: str | None = None
+    #: Only answer a tap stored under this key, never decide it anew: a tablet asking, after the clinic's midnight,
+    #: whether a tap it kept from the day before was stored before its answer was lost.
+    stored_only: bool = False
 
 
 class Tapped(Struct, frozen=True):
@@ -208,6 +211,13 @@ class Writer:
         async with self.lock:
             if idem is not None and (first := await self.log.receipt(self.id, idem.key)) is not None:
                 return _replay(first, idem)
+            if idem is not None and idem.stored_only:
+                raise Refusal(
+                    Why.not_found,
+                    "No tap was stored under this Idempotency-Key (it was asked only to be answered if stored): "
+                    "nothing was stored now.",
+                    field="Idempotency-Key",
+                )
             for _ in attempts("the log kept moving under this tap"):
                 now = self.today.clock.now()
                 self.roll_day(now)

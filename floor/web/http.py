@@ -76,6 +76,18 @@ IdempotencyKey = Annotated[
 ]
 
 
+StoredOnly = Annotated[
+    bool,
+    HeaderParameter(
+        name="Idempotency-Stored-Only",
+        required=False,
+        description="`true`: answer the tap only if it was already stored under its Idempotency-Key (the first "
+        "answer, with `Idempotent-Replayed: true`), else `404` naming `Idempotency-Key`, storing nothing. A tablet "
+        "asks so, after the clinic's midnight, of a tap kept from the day before: its answer may have been lost.",
+    ),
+]
+
+
 def clinic_runtime(floors: NamedDependency[Floors], clinic: FromPath[str]) -> ClinicRuntime:
     return floors.get(clinic)
 
@@ -87,20 +99,28 @@ async def _tap(
     who: Caller,
     key: str | None,
     same_as: msgspec.Struct | None = None,
+    stored_only: bool = False,
 ) -> Response:
     """`same_as`: what of the request the Idempotency-Key fingerprint covers (encoded only when there is a key),
-    if not its raw body."""
+    if not its raw body. `stored_only`: answer it only if stored already (the Idempotency-Stored-Only header)."""
+    if stored_only and key is None:
+        raise Refusal(
+            Why.invalid,
+            "Idempotency-Stored-Only asks after a tap stored under its key: send the key.",
+            field="Idempotency-Key",
+        )
     idem = None
     if key is not None:
         # The person is part of the request: another person's retry with the same key is a new tap.
         head = f"{request.method} {request.url.path} {who.person}\n".encode()
         raw = hashlib.sha256(head + await request.body()).hexdigest()
         if same_as is None:
-            idem = Idempotency(key, raw)
+            idem = Idempotency(key, raw, stored_only=stored_only)
         else:
             # Keys stored before the fingerprint was of the decoded tap hold the raw body's: a retry made across
             # the upgrade is still the tap it was.
-            idem = Idempotency(key, hashlib.sha256(head + encode(same_as)).hexdigest(), formerly=raw)
+            fingerprint = hashlib.sha256(head + encode(same_as)).hexdigest()
+            idem = Idempotency(key, fingerprint, formerly=raw, stored_only=stored_only)
     answer = await runtime.handle(command, who.person, who.device, idem, who.role, who.provider)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return Response(
@@ -179,7 +199,12 @@ async def visit_history(runtime: Runtime, visit: FromPath[str]) -> VisitHistory:
     opt={"act": Rule.taps},
 )
 async def add_visit(
-    request: Request, runtime: Runtime, data: JSONBody[NewVisit], who: Who, idempotency_key: IdempotencyKey = None
+    request: Request,
+    runtime: Runtime,
+    data: JSONBody[NewVisit],
+    who: Who,
+    idempotency_key: IdempotencyKey = None,
+    stored_only: StoredOnly = False,
 ) -> Response[VisitAnswer]:
     command = BookVisit(
         data.patient_name.strip(),
@@ -193,7 +218,7 @@ async def add_visit(
     # A tablet that was offline resends a walk-in with its minutes_ago grown by the minutes it waited (as a step):
     # the same walk-in for its Idempotency-Key, whatever its minutes_ago.
     same_as = msgspec.structs.replace(data, minutes_ago=0)
-    return await _tap(request, runtime, command, who, idempotency_key, same_as)
+    return await _tap(request, runtime, command, who, idempotency_key, same_as, stored_only)
 
 
 @post(
@@ -211,6 +236,7 @@ async def visit_event(
     data: JSONBody[VisitTap],
     who: Who,
     idempotency_key: IdempotencyKey = None,
+    stored_only: StoredOnly = False,
 ) -> Response[VisitAnswer]:
     command: Command
     if data.provider is not None and data.type != "move":
@@ -239,7 +265,7 @@ async def visit_event(
     # A tablet that was offline resends a step with its minutes_ago grown by the minutes it waited (the step is
     # stored when tapped): the same tap for its Idempotency-Key, whatever its minutes_ago.
     same_as = msgspec.structs.replace(data, minutes_ago=0)
-    return await _tap(request, runtime, command, who, idempotency_key, same_as)
+    return await _tap(request, runtime, command, who, idempotency_key, same_as, stored_only)
 
 
 @post(
@@ -255,6 +281,7 @@ async def room_event(
     data: JSONBody[RoomTap],
     who: Who,
     idempotency_key: IdempotencyKey = None,
+    stored_only: StoredOnly = False,
 ) -> Response[RoomAnswer]:
     command: Command
     if data.type == "undo":
@@ -263,7 +290,7 @@ async def room_event(
         command = UndoRoomMark(room, data.expected_version)
     else:
         command = MarkRoom(room, RoomAction(data.type), data.reason, data.expected_version)
-    return await _tap(request, runtime, command, who, idempotency_key)
+    return await _tap(request, runtime, command, who, idempotency_key, stored_only=stored_only)
 
 
 @put(
@@ -350,6 +377,7 @@ async def presence_event(
     data: JSONBody[PresenceTap],
     who: Who,
     idempotency_key: IdempotencyKey = None,
+    stored_only: StoredOnly = False,
 ) -> Response[PresenceAnswer]:
     command: Command
     if data.type == "undo":
@@ -366,7 +394,8 @@ async def presence_event(
         )
     # A tablet that was offline resends it with minutes_ago grown by the minutes it waited: the same tap for its
     # Idempotency-Key, whatever its minutes_ago.
-    return await _tap(request, runtime, command, who, idempotency_key, msgspec.structs.replace(data, minutes_ago=0))
+    same_as = msgspec.structs.replace(data, minutes_ago=0)
+    return await _tap(request, runtime, command, who, idempotency_key, same_as, stored_only)
 
 
 @post(
@@ -376,9 +405,14 @@ async def presence_event(
     opt={"act": Rule.taps},
 )
 async def acknowledge_alert(
-    request: Request, runtime: Runtime, alert: FromPath[str], who: Who, idempotency_key: IdempotencyKey = None
+    request: Request,
+    runtime: Runtime,
+    alert: FromPath[str],
+    who: Who,
+    idempotency_key: IdempotencyKey = None,
+    stored_only: StoredOnly = False,
 ) -> Response[AlertAnswer]:
-    return await _tap(request, runtime, AcknowledgeAlert(alert), who, idempotency_key)
+    return await _tap(request, runtime, AcknowledgeAlert(alert), who, idempotency_key, stored_only=stored_only)
 
 
 @get(

@@ -19,11 +19,13 @@ export function newKey() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export async function call(method, path, { token, body, key } = {}) {
+export async function call(method, path, { token, body, key, storedOnly = false } = {}) {
   const headers = {};
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (key) headers["Idempotency-Key"] = key;
+  // Only asks whether the tap was stored under its key (answered as first stored, or 404 naming the key).
+  if (storedOnly) headers["Idempotency-Stored-Only"] = "true";
   let res;
   try {
     res = await fetch(path, {
@@ -62,13 +64,15 @@ const sleep = (ms) =>
  * log, or 429)
  * the same request with the same key is sent again after a growing wait; `onWaiting(attempt, error)` is
  * told each time. Any other answer (2xx, or a refusal) is final. `body` may be a function: the body of each
- * attempt (a step kept offline says how long ago it was tapped, tablet/kept.js).
+ * attempt (a step kept offline says how long ago it was tapped, tablet/kept.js). `storedOnly()`, asked at each
+ * attempt: whether it only asks if the tap was stored (a tap kept from an earlier clinic day, tablet/kept.js).
  */
-export async function tap(path, body, { token, key = newKey(), onWaiting = () => {}, signal } = {}) {
+export async function tap(path, body, { token, key = newKey(), onWaiting = () => {}, signal, storedOnly = () => false } = {}) {
   let wait = 500;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await call("POST", path, { token, body: typeof body === "function" ? body() : body, key });
+      const attemptBody = typeof body === "function" ? body() : body;
+      return await call("POST", path, { token, body: attemptBody, key, storedOnly: storedOnly() });
     } catch (e) {
       // A damaged log (`log_damaged`) is no passing trouble: a person must repair it, so the tap is not sent again.
       const retryable =

@@ -40,6 +40,10 @@ function write(clinic, staff, entries) {
 /** A tap the page will not send (made on an earlier clinic day): dropped as a refusal is; `message` says why. */
 export class NotSent extends Error {}
 
+/** A tap kept from an earlier clinic day that the server had stored on that day (its answer lost): not sent again,
+ *  its answer not put on today's floor; `message` says it was stored. Dropped as NotSent is. */
+export class StoredThatDay extends NotSent {}
+
 /** A refusal is final (the tap is dropped, the page shows why), and so is a tap the page will not send (NotSent);
  *  a 401 or a tap given up by the page is not. */
 export const final = (err) => err instanceof NotSent || (err instanceof ApiError && err.status !== 401);

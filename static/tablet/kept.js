@@ -3,7 +3,7 @@
 // stay listed until someone has read them.
 
 import { ApiError, Offline, tap } from "../lib/api.js";
-import { NotSent, outbox } from "../lib/outbox.js";
+import { NotSent, StoredThatDay, outbox } from "../lib/outbox.js";
 import { t, tn } from "../lib/i18n.js";
 import { ROOM_MARK } from "../lib/labels.js";
 import { $, el } from "../lib/dom.js";
@@ -35,32 +35,44 @@ function madeEarlierDay(entry) {
  *  tapped (server clock) added to the minutes chosen, up to 60, so a tap sent late (offline, a reload) is stored
  *  when it was tapped (a presence tap was stored when it arrived: "stepped away" six minutes late, and her
  *  start meanwhile did not end it). The kept body keeps the minutes chosen; each attempt's body is made from it,
- *  under the same Idempotency-Key (the server leaves minutes_ago out of the key's fingerprint). No attempt goes
- *  once the clinic's day has changed since the tap (madeEarlierDay): it is dropped and listed as not sent. */
+ *  under the same Idempotency-Key (the server leaves minutes_ago out of the key's fingerprint).
+ *  Once the clinic's day has changed since the tap (madeEarlierDay) an attempt only asks whether it was stored
+ *  (Idempotency-Stored-Only): a tap that reached the server before midnight, its answer lost, was said "not sent"
+ *  after midnight though it was stored (a review). Stored, it is said so (StoredThatDay: its answer is the day
+ *  before's, not put on today's floor); not stored, it is dropped and listed as not sent (NotSent). */
 async function sendKept(path, body, options) {
   const entry = options.entry;
-  const today = (made) => () => {
-    if (madeEarlierDay(entry)) {
+  let asked = false; // whether the last attempt only asked
+  const asking = () => (asked = madeEarlierDay(entry));
+  const send = async (made) => {
+    let answer;
+    try {
+      answer = await tap(path, made, { ...options, storedOnly: asking });
+    } catch (err) {
+      if (!(asked && err instanceof ApiError && err.status === 404 && err.body?.field === "Idempotency-Key")) throw err;
       const why = t("kept.too_old", { what: keptLabel(entry) });
       noteRefused(why);
       throw new NotSent(why);
     }
-    return made();
+    if (!asked) return answer;
+    const said = t("kept.stored_that_day", { what: keptLabel(entry) });
+    toasts.show({ text: said, ms: 10000 });
+    throw new StoredThatDay(said);
   };
   const grows = ((entry?.visit || entry?.provider) && body?.type !== "undo") || body?.walk_in === true;
-  if (!grows || !Number.isFinite(entry?.kept_at)) return tap(path, today(() => body), options);
+  if (!grows || !Number.isFinite(entry?.kept_at)) return send(body);
   let waited = 0;
   const late = () => {
     waited = Math.max(0, Math.floor((serverNow() - entry.kept_at) / 60000));
     return waited ? { ...body, minutes_ago: Math.min(MAX_MINUTES_AGO, (body.minutes_ago || 0) + waited) } : body;
   };
   try {
-    return await tap(path, today(late), options);
+    return await send(late);
   } catch (err) {
     // Refused only for the minutes it waited (the room was not free yet then, ...): sent once more as tapped,
     // so the tap is not lost.
     if (!waited || !(err instanceof ApiError && err.status === 422 && err.body?.field === "minutes_ago")) throw err;
-    return tap(path, today(() => body), options);
+    return send(body);
   }
 }
 
@@ -87,9 +99,9 @@ function keptLabel(entry) {
  *  with its own Idempotency-Key, so what the server already stored is answered, not stored twice. */
 export function sendKeptAgain() {
   if (!app.me || !board.clinic) return;
-  // A tap made on an earlier clinic day is not sent (a walk-in would be booked today).
-  const { again, old } = kept.left(board.clinic, app.me.id, madeEarlierDay);
-  for (const entry of old) noteRefused(t("kept.too_old", { what: keptLabel(entry) }));
+  // A tap made on an earlier clinic day is only asked after (sendKept): stored then, its answer lost, it is said
+  // stored; else not sent (a walk-in would be booked today).
+  const { again } = kept.left(board.clinic, app.me.id, () => false);
   for (const entry of again) if (!sendingAgain.has(entry.key)) sendAgain(entry);
   // Another person's taps kept here for this clinic, made on an earlier day, will never be sent either: they were
   // listed to whoever signed in next as waiting for that person, day after day (a review). Said once, not sent.

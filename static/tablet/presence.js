@@ -2,6 +2,7 @@
 // assistant or a manager any provider's), and its Undo.
 
 import { ApiError, Offline, newKey } from "../lib/api.js";
+import { StoredThatDay } from "../lib/outbox.js";
 import { labels, t } from "../lib/i18n.js";
 import { $, el } from "../lib/dom.js";
 import { kept, keptTap } from "./kept.js";
@@ -92,6 +93,7 @@ async function sendPresence(status) {
       patient: providerName(provider) });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signInEnded(err, token);
+    if (err instanceof StoredThatDay) return undefined; // said by tablet/kept.js: stored on its own day
     toasts.show({ text: t("presence.could_not", { what: PRESENCE_LABEL[status], why: errorText(err) }), error: true, ms: 8000 });
   } finally {
     if (app.presencePending === w) app.presencePending = null;
@@ -121,6 +123,7 @@ export async function sendPresenceUndo(sent) {
     toasts.show({ text: t("toast.undone", { what: presenceText(provider, p) }) });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signInEnded(err, token);
+    if (err instanceof StoredThatDay) return undefined; // said by tablet/kept.js: stored on its own day
     toasts.show({ text: t("detail.could_not_undo", { why: errorText(err) }), error: true, ms: 8000 });
   } finally {
     render();

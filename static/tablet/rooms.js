@@ -2,6 +2,7 @@
 // glance (every room and every visit of the day, folded away until opened).
 
 import { ApiError, Offline, newKey } from "../lib/api.js";
+import { StoredThatDay } from "../lib/outbox.js";
 import { byStart } from "./work.js";
 import { parseTime } from "../lib/page.js";
 import { roomUndoButton, visitCode } from "../lib/visit-detail.js";
@@ -123,6 +124,7 @@ export async function sendRoom(roomId, action, version) {
       undo: { room: roomId, version: answer.room.version }, patient: answer.room.label });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signInEnded(err, token);
+    if (err instanceof StoredThatDay) return undefined; // said by tablet/kept.js: stored on its own day
     if (!here()) return undefined;
     // As a visit's card: pinned in the list where it was tapped, saying what happened to the room meanwhile (a
     // "Room ready" sent late on a room cleaned, used and dirty again since).

@@ -3,6 +3,7 @@
 // tapped and says what happened meanwhile.
 
 import { ApiError, Offline, newKey, tap } from "../lib/api.js";
+import { StoredThatDay } from "../lib/outbox.js";
 import { ENDING, confirmEnd, createVisitDetail } from "../lib/visit-detail.js";
 import { t } from "../lib/i18n.js";
 import { STEP_BUTTON } from "../lib/labels.js";
@@ -255,6 +256,7 @@ function refused(id, err, { list, shownStage, step, token, name }) {
     signInEnded(err, token);
     return;
   }
+  if (err instanceof StoredThatDay) return; // said by tablet/kept.js: stored on its own day, before midnight
   let note;
   let kind = "error";
   if (err instanceof ApiError) {
@@ -358,6 +360,7 @@ async function sendUndo() {
     toasts.show({ text: t("detail.undone", { name: answer.visit.patient_name, stage: stageLabel(answer.visit.stage).toLowerCase() }) });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signInEnded(err, token);
+    if (err instanceof StoredThatDay) return undefined; // said by tablet/kept.js: stored on its own day
     if (!here()) return undefined;
     let text = t("detail.could_not_undo", { why: errorText(err) });
     if (err instanceof ApiError && err.body?.visit) {

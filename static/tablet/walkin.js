@@ -1,6 +1,7 @@
 // The walk-in form: a patient who came without a booking, for a provider and visit type of the clinic's.
 
 import { ApiError, Offline, newKey } from "../lib/api.js";
+import { StoredThatDay } from "../lib/outbox.js";
 import { show } from "../lib/page.js";
 import { t } from "../lib/i18n.js";
 import { $, el } from "../lib/dom.js";
@@ -76,6 +77,12 @@ $("walkin").addEventListener("submit", async (e) => {
     if (app.walkinPending !== w) return;
     if (err instanceof ApiError && err.status === 401) {
       signInEnded(err, token);
+      return;
+    }
+    if (err instanceof StoredThatDay) {
+      // Stored before midnight, its answer lost: on the day it was made, not today's floor (tablet/kept.js).
+      show($("walkin-message"), err.message, "success");
+      $("walkin-name").value = "";
       return;
     }
     show($("walkin-message"), errorText(err), "error");
