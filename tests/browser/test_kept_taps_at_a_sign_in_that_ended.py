@@ -50,6 +50,12 @@ def test_taps_kept_when_the_sign_in_ended_are_not_lost_silently(
         "es": f"1 toque guardado en esta tableta espera a que {first_desk} vuelva a iniciar sesión aquí",
     }[lang]
     assert waiting.inner_text().startswith(said), waiting.inner_text()
+    # A promise it keeps: a tap kept past the clinic's midnight is not sent (tablet/kept.js madeEarlierDay).
+    kept_until = {
+        "en": "it is sent then if that is before the clinic's midnight; after midnight it is not sent.",
+        "es": "se enviará entonces si es antes de la medianoche de la clínica; después de medianoche no se enviará.",
+    }[lang]
+    assert kept_until in waiting.inner_text(), waiting.inner_text()
     assert "Ann Lee" not in waiting.inner_text()  # nobody is signed in: no patient's name
 
     sign_in_page(page, "desk-ben", PIN, device="front-desk-1")  # the next shift, on the same tablet
@@ -58,6 +64,8 @@ def test_taps_kept_when_the_sign_in_ended_are_not_lost_silently(
     others.wait_for(timeout=10_000)
     by = {"en": "tapped by", "es": "tocado por"}[lang]
     assert "Ann Lee: " in others.inner_text() and f"({by} {first_desk})" in others.inner_text(), others.inner_text()
+    not_after = {"en": "not after the clinic's midnight", "es": "ni después de la medianoche de la clínica"}[lang]
+    assert not_after in others.inner_text(), others.inner_text()
     page.wait_for_timeout(1_000)
     assert stage() == "scheduled"  # not sent as the next desk
 
