@@ -229,7 +229,7 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
             if (
                 detail.affected != old.affected
                 or abs((detail.lateness or 0) - (old.lateness or 0)) >= UPDATE_MINUTES
-                or _moved(detail.recovers_at, old.recovers_at)
+                or _moved(detail.recovers_at, old.recovers_at, now)
             ):
                 changes.append(AlertUpdated(current.id, detail))
     # A provider taken out of the clinic file (the server restarted on it) is reviewed no more: their cascade
@@ -286,10 +286,14 @@ def _links(
     return best
 
 
-def _moved(recovers: dt.datetime | None, was: dt.datetime | None) -> bool:
-    """Whether the projected recovery changed enough to tell the screens: came, went, or moved UPDATE_MINUTES."""
+def _moved(recovers: dt.datetime | None, was: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether the projected recovery changed enough to tell the screens: came, went, or moved UPDATE_MINUTES. On
+    time now (the projection's recovery is then now) and on time already when last told is no change: the alert
+    was not updated every few minutes for the clock alone."""
     if recovers is None or was is None:
         return (recovers is None) != (was is None)
+    if recovers <= now and was <= now:
+        return False
     return abs(minutes(recovers - was)) >= UPDATE_MINUTES
 
 

@@ -449,6 +449,8 @@ class ProjectedVisit(Struct, frozen=True):
     presumed_in: bool = False
 
 
+#: A provider's delay under this many minutes is none (the screens round it to 0): on time now.
+ON_TIME_NOW = 0.5
 #: A patient who came this many minutes late or more is late by their own doing: their visit is no measure of
 #: the provider's delay.
 PATIENT_LATE = 5.0
@@ -485,8 +487,8 @@ class ProviderProjection(Struct, frozen=True):
     lateness: float
     free_at: dt.datetime
     visits: list[ProjectedVisit]
-    #: The planned provider-in from which the rest of the session runs on time; None if it does not this
-    #: session (or nobody is waiting).
+    #: The planned provider-in from which the rest of the session runs on time (now, when it is on time now and
+    #: from now on); None if it does not this session (or nobody is waiting).
     recovers_at: dt.datetime | None
     cause: Cause | None
 
@@ -627,13 +629,19 @@ def project(
     free_at = back_to_owed(free_at)
     projected.sort(key=lambda x: x.planned_provider_in)
     lateness = provider_delay(projected)
+    recovers_at = _recovery(projected, on_time)
+    if recovers_at is not None and lateness < ON_TIME_NOW and all(q.lateness <= on_time for q in projected):
+        # On time now, and every visit ahead too: back on time now, not at the next visit's planned provider-in. A
+        # cascade still up while its provider had caught up (its links seen late hold it a while) read "back on
+        # time about 10:49" at 10:40, the next patient's time, as if she were late until then (a review).
+        recovers_at = now
     return ProviderProjection(
         provider,
         round(p, 2),
         lateness,
         free_at,
         projected,
-        _recovery(projected, on_time),
+        recovers_at,
         max(causes, key=lambda c: c.over_minutes, default=None),
     )
 
