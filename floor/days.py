@@ -71,13 +71,13 @@ def alerts_raised(floor: Floor, events: list[Event], until: dt.datetime | None =
     error (a walk-in taken off as booked by mistake, a booking the schedule cancelled as one) is left out as its
     visit is: that patient was never on the floor (a dwell alert over one stayed counted; a review)."""
     in_error = {v.id for v in floor.visits.values() if v.entered_in_error}
-    return Counter(
-        e.change.provider or ""
-        for e in events
-        if isinstance(e.change, AlertRaised)
-        and (until is None or e.at <= until)
-        and (e.change.visit is None or e.change.visit not in in_error)
-    )
+    # Once per alert: a patient's wait back after an undone step raises its alert again as itself.
+    first = {
+        e.change.alert: e.change
+        for e in reversed(events)
+        if isinstance(e.change, AlertRaised) and (until is None or e.at <= until)
+    }
+    return Counter(c.provider or "" for c in first.values() if c.visit is None or c.visit not in in_error)
 
 
 def day_measures(clinic: Clinic, day: dt.date, events: list[Event], now: dt.datetime | None = None) -> ClinicMeasures:

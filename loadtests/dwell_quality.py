@@ -117,16 +117,23 @@ class DwellScore:
             for line in lines
             if isinstance(line.change, AlertRaised) and line.change.kind == "dwell"
         ]
-        cleared = {line.change.alert: line.at for line in lines if isinstance(line.change, AlertCleared)}
+        cleared: dict[str, list[dt.datetime]] = {}
+        for line in lines:
+            if isinstance(line.change, AlertCleared):
+                cleared.setdefault(line.change.alert, []).append(line.at)
+        counted: set[str] = set()
         for at, alert in raised:
+            if alert.alert in counted:
+                continue  # raised again as itself (the wait back after a step undone): the same alert
+            counted.add(alert.alert)
             self.alerts += 1
             assert alert.visit is not None and alert.stage is not None
             over = limit(clinic, alert.stage)
             during = [s for s in by_key.get((alert.visit, alert.stage), []) if _during(s, over, at)]
             if during:
                 self.true_alerts += 1
-                gone = cleared.get(alert.alert)
-                if gone is not None and any(gone < s.left - GRACE for s in during):
+                gone = cleared.get(alert.alert, [])
+                if any(g < s.left - GRACE for g in gone for s in during):
                     self.cut += 1
             else:
                 name = alert.stage.value

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 
 from floor.core.checkouts import Desk
-from floor.core.events import AlertChange, AlertCleared, AlertDetail, AlertUpdated
+from floor.core.events import AlertChange, AlertCleared, AlertDetail, AlertRaised, AlertUpdated
 from floor.core.floor import Alert, Floor, Visit
 from floor.core.journey import ENDS, Stage
 from floor.core.projection import (
@@ -119,17 +119,15 @@ def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertCha
         limit = getattr(thresholds, limit_name)
         waited = minutes(now - entered)
         if waited >= limit:
-            # One episode per stay in the stage: entering it again (after an undo) is a new episode. An undo
-            # puts the visit back in the stage with the time it first entered it, so the stay is told apart by
-            # the visit's events beyond its booking, its steps and its moves to another provider (undos;
-            # reschedules before it came), which no event changes during a stay (a move does: it is the same
-            # stay, and its alert stays acknowledged). The episode, not the alert's id, is what servers sharing
-            # a log agree on (ids are drawn at random).
-            undone = v.version - 1 - len(v.steps) - v.moves
+            # One episode per stay in the stage: the visit, the stage and when it entered it. An undo puts the
+            # visit back in the stage with the time it first entered it: the same wait, and the same alert (a
+            # step tapped by mistake and undone cleared the patient's alert, and the undo raised a new one for
+            # the same wait, its acknowledgement gone; a review). A move is the same stay too, and its alert
+            # stays acknowledged. The episode, not the alert's id, is what servers sharing a log agree on (ids
+            # are drawn at random). Alerts raised before counted the undos into the episode (`stay-N`).
             stay = f"dwell-{v.id}-{v.stage.value}-{int(entered.timestamp())}"
-            episode = stay + (f"-{undone}" if undone else "")
-            # The holds below keep back a wait not yet shown: one raised for this stay (before an undo too: a step
-            # tapped by mistake and undone does not end it) stays up.
+            episode = stay
+            # The holds below keep back a wait not yet shown: one raised for this stay stays up.
             if v.stage in _HELD and not _shown(stay, episode, raised):
                 if v.stage is Stage.teach_back_done:
                     # A desk that taps checkouts in batches: the patient has most likely left
@@ -150,6 +148,24 @@ def _dwell(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertCha
                         presumed[v.provider] = presumed_with(floor, v.provider, now, visits.get(v.provider, []))
                     if presumed[v.provider] == v.id:
                         continue
+            if _shown(stay, episode, raised):
+                # Raised for this stay: it stays up, or, cleared by a step since undone, it is raised again as
+                # itself (its id, its episode; the floor keeps when it was first raised and who acknowledged it).
+                first = _stay_alert(floor, v.id, stay)
+                due.add(first.episode or first.id)
+                if not first.active:
+                    changes.append(
+                        AlertRaised(
+                            first.id,
+                            "dwell",
+                            AlertDetail(minutes=round(waited, 1), limit=limit),
+                            v.provider,
+                            v.id,
+                            v.stage,
+                            first.episode,
+                        )
+                    )
+                continue
             due.add(episode)
             if episode not in raised:
                 changes.append(
@@ -173,6 +189,17 @@ def _shown(stay: str, episode: str, raised: set[str]) -> bool:
     """Whether a dwell alert was raised for this stay (`stay`: its episode before any undo), this episode's or one
     before an undo."""
     return episode in raised or stay in raised or any(e.startswith(stay + "-") for e in raised)
+
+
+def _stay_alert(floor: Floor, visit: str, stay: str) -> Alert:
+    """The dwell alert raised for a stay (`_shown` says there is one): the active one, else the last raised."""
+    mine = [
+        a
+        for a in floor.alerts.values()
+        if a.kind == "dwell" and a.visit == visit and a.episode is not None
+        if a.episode == stay or a.episode.startswith(stay + "-")
+    ]
+    return max(mine, key=lambda a: (a.active, a.raised_at, a.version))
 
 
 def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[AlertChange]:

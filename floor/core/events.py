@@ -179,7 +179,8 @@ class AlertDetail(Struct, frozen=True, omit_defaults=True):
 
 class AlertRaised(Struct, tag="alert_raised", frozen=True):
     """Floor saw trouble coming (cascade), a patient waiting too long (dwell), or a schedule kept for the day
-    that it could not book (schedule). One event per episode."""
+    that it could not book (schedule). One alert per episode: a patient's wait cleared by a step since undone is
+    raised again under the alert's own id (the same wait, the same alert, as first raised and acknowledged)."""
 
     alert: str
     kind: str  # "cascade", "dwell" or "schedule"

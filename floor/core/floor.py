@@ -1234,6 +1234,11 @@ class Floor:
                     c.stage,
                     episode=c.episode or c.alert,
                 )
+                if (before := self.alerts.get(c.alert)) is not None:
+                    # Raised again as itself (a patient's wait back after an undone step): as first raised, and
+                    # acknowledged if it was.
+                    alert.raised_at = before.raised_at
+                    alert.acknowledged_by, alert.acknowledged_at = before.acknowledged_by, before.acknowledged_at
                 self.alerts[alert.id] = alert
                 return Touched(None, [], alert)
             case AlertUpdated() as c:

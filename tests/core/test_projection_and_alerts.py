@@ -240,17 +240,17 @@ def _forgotten_for_the_provider(day: Day):
 
 def test_a_step_undone_puts_the_patient_back_in_their_wait_and_its_alert_back_up() -> None:
     # The provider-in at 9:26 was a mistake and is undone at 9:27: the patient is waiting since 9:10 again, and
-    # says so (the stay's first alert is cleared for good).
+    # the same alert says so (see tests/core/test_undone_waits_and_on_time_cascades.py).
     day = Day()
     visit, first = _forgotten_for_the_provider(day)
     day.walk(visit, ("09:26", Stage.provider_in))
     assert day.active("dwell") == [] and first.cleared_at == at("09:26")
     day.tap("09:27", UndoStep(visit))
     (again,) = day.active("dwell")
-    assert (again.visit, again.stage, again.id != first.id) == (visit, Stage.prep_done, True)
+    assert (again.visit, again.stage, again.id) == (visit, Stage.prep_done, first.id)
     assert again.detail.minutes == 17  # since 9:10
     day.review("09:40")
-    assert day.active("dwell") == [again]  # one alert for the new stay, not raised twice
+    assert day.active("dwell") == [again]  # one alert for the wait, not raised twice
 
 
 def test_a_review_on_a_clock_behind_the_floor_does_not_clear_a_patients_wait() -> None:

@@ -1,5 +1,8 @@
-"""What the alerts said wrong, checked in the core on a clinic clock that moves only when told (ManualClock):
+"""Two things the alerts said wrong, checked in the core on a clinic clock that moves only when told (ManualClock):
 
+- A patient's wait cleared by a step tapped by mistake, then undone: the undo raised a new alert for the same wait,
+  unacknowledged, the one the manager had acknowledged gone. The wait continues from when the patient entered the
+  stage, and so does its alert: raised again as itself (its id, when it was first raised, who acknowledged it).
 - A cascade still up once its provider had caught up (its links seen late hold it a while) said "back on time about
   10:49" at 10:40 with a delay of 0 minutes: the next patient's time, as if she were late until then. On time now and
   from now on, she is back on time now, and the alert is not updated every few minutes for the clock alone."""
@@ -7,10 +10,11 @@
 from __future__ import annotations
 
 from floor.clock import ManualClock
-from floor.core.commands import Tap
-from floor.core.events import AlertUpdated
+from floor.core.commands import AcknowledgeAlert, TakeStep, Tap, UndoStep
+from floor.core.events import AlertRaised, AlertUpdated
 from floor.core.journey import Stage
 from floor.core.projection import project
+from floor.days import alerts_raised
 from tests.core.test_projection_and_alerts import Day, _out_of_order_morning, at
 
 
@@ -32,6 +36,32 @@ class Clocked:
     def later(self, minutes: int) -> None:
         self.clock.advance(minutes=minutes)
         self.day.review(self.hm())
+
+
+def test_an_undone_step_brings_back_the_same_acknowledged_alert_counting_from_the_stage_entered() -> None:
+    day = Day()
+    visit = day.book("09:00", provider="silva")
+    day.walk(visit, ("08:50", Stage.arrived), ("08:52", Stage.roomed), ("09:10", Stage.prep_done))
+    c = Clocked(day, "09:25")
+    c.later(0)
+    (alert,) = day.active("dwell")  # waiting for the provider 15 minutes
+    manager = Tap("dana", "t9", c.clock.now(), role=None)
+    event = day.floor.decide(AcknowledgeAlert(alert.id), manager)
+    day.floor.apply(event)
+    c.later(1)
+    c.tap(TakeStep(visit, Stage.provider_in))  # 09:26, the wrong patient
+    assert day.active("dwell") == []
+    c.later(2)
+    c.tap(UndoStep(visit))  # 09:28
+    (again,) = day.active("dwell")
+    assert again.id == alert.id, "a new alert for the same wait"
+    assert again.acknowledged_by == "dana" and again.raised_at == at("09:25")
+    assert again.detail.minutes == 18  # from 09:10, when the patient entered the stage, not from the undo
+    raised = [e for e in day.events if isinstance(e.change, AlertRaised)]
+    assert {e.change.alert for e in raised} == {alert.id}
+    assert alerts_raised(day.floor, day.events)["silva"] == 1  # the day's measures count one alert
+    c.later(10)
+    assert day.active("dwell") == [again] and len([a for a in day.floor.alerts.values() if a.kind == "dwell"]) == 1
 
 
 def test_a_cascade_of_a_provider_caught_up_says_she_is_back_on_time_now_not_at_the_next_visit() -> None:
