@@ -313,13 +313,52 @@ class EmbeddedLog(EventLog):
         for clinic in clinics:
             if clinic not in self._clinics:
                 self._clinics[clinic] = self._load(clinic)
+                self._check_writable(self._clinics[clinic])
 
     async def _clinic(self, clinic: str) -> _Clinic:
         c = self._clinics.get(clinic)
         if c is None:
             c = await asyncio.to_thread(self._load, clinic)
-            c = self._clinics.setdefault(clinic, c)
+            if self._clinics.setdefault(clinic, c) is c:
+                await asyncio.to_thread(self._check_writable, c)
+            c = self._clinics[clinic]
         return c
+
+    def _check_writable(self, c: _Clinic) -> None:
+        """At start, whether the clinic's directory takes writes, and its newest day file opens for appending: one
+        the server's user may not write (restored or imported as root) read ready on /readyz until the first tap
+        to it was refused (a review of the clinic's start). Said as a failed write is, and looked at again by each
+        /readyz until it takes writes (`trouble`). A clinic with no directory yet is the data directory's (`open`)."""
+        if not self.files.exists(c.directory):
+            return
+        file = self._path(c, c.day) if c.day is not None else c.directory / PROBE_NAME
+        probe = c.directory / PROBE_NAME
+        try:
+            self.files.remove(probe)
+            self.files.write_new(probe, b"Floor checks that its disk takes writes.\n")
+            self.files.remove(probe)
+            if c.day is not None and self.files.exists(file):
+                self.files.open_append(file).close()
+            return
+        except OSError as e:
+            why = e.strerror or str(e)
+        failure = _Failure(
+            f"the embedded log cannot write in clinic {c.directory.name}'s directory ({why}): taps to it will be "
+            "refused until it can",
+            0,
+            file,
+        )
+        if self._failure is None:
+            self._failure = failure
+        log.error(
+            "log_clinic_not_writable_at_start",
+            clinic=c.directory.name,
+            directory=str(c.directory),
+            file=str(file),
+            error=why,
+            then="check that the server's user may write the clinic's directory and its day files (ls -l; chown -R "
+            "the data directory to that user): /readyz answers 200 by itself once it can write",
+        )
 
     async def append_all(self, clinic: str, records: Sequence[Record], held: str = "") -> None:
         check_batch(records)

@@ -563,6 +563,36 @@ async def test_readyz_stays_in_trouble_while_the_clinic_it_failed_to_write_still
     assert not list(tmp_path.rglob(".floor-write-probe"))
 
 
+@pytest.mark.parametrize("denied", ["the clinic's directory", "its day file"])
+@pytest.mark.parametrize("start", ["floor serve's preload", "the clinic's first read"])
+async def test_a_clinic_that_may_not_be_written_at_start_is_not_ready_before_any_tap(
+    tmp_path: Path, denied: str, start: str
+) -> None:
+    # A clinic's directory (or its day file) restored as root read ready on /readyz until the first tap to it was
+    # refused: the start probed only the data directory, which was writable.
+    log = await opened(tmp_path, OsFiles())
+    await log.append(CLINIC, record(1))
+    await log.close()
+    files = _Denied(OsFiles())
+    files.denied = tmp_path / CLINIC if denied == "the clinic's directory" else day_file(tmp_path)
+    log = await opened(tmp_path, files)
+    assert await log.trouble(1.0) is None  # the data directory takes writes
+    with capture_logs() as logged:
+        if start == "floor serve's preload":
+            log.preload([CLINIC])
+        else:
+            assert await log.last_seq(CLINIC) == 1
+    (said,) = [line for line in logged if line["event"] == "log_clinic_not_writable_at_start"]
+    assert said["clinic"] == CLINIC and "chown" in said["then"] and said["error"] == "Permission denied"
+    for _ in range(2):  # looked at again by each /readyz, no tap needed: still not ready, saying why
+        trouble = await log.trouble(1.0) or ""
+        assert f"cannot write in clinic {CLINIC}'s directory (Permission denied)" in trouble, trouble
+    files.denied = None  # put right (chown): ready again before any tap, and the tap is stored
+    assert await log.trouble(1.0) is None
+    await log.append(CLINIC, record(2))
+    assert not list(tmp_path.rglob(".floor-write-probe"))
+
+
 @pytest.mark.parametrize("mended_by", ["the next append", "/readyz"])
 async def test_a_short_write_whose_cut_back_fails_is_cut_back_before_anything_else_is_appended(mended_by: str) -> None:
     disk = VolatileFiles()
