@@ -135,6 +135,9 @@ class EventLog(ABC):
     receipt_ttl = dt.timedelta(hours=24)
     #: Whether other servers may append too (then each server follows the log with `tail`).
     shared = False
+    #: A standing risk the log found at start that does not stop it taking taps (a Redis that keeps nothing on disk):
+    #: a sentence /readyz shows under `warnings`, ready all the same; None when there is none.
+    caution: str | None = None
 
     @abstractmethod
     async def open(self) -> None:

@@ -176,6 +176,7 @@ class RedisLog(EventLog):
             raise
         self._append = client.register_script(_APPEND)
         log.info("redis_log_opened", url=safe_url(self.url), cluster=isinstance(client, RedisCluster))
+        await self._check_persistence(client)
         if isinstance(client, ListedNodes) and not self.replica_ack.replicas:
             # A primary and replicas without a cluster: an old primary that restarts as a master on its own files
             # is a second master this server may write to, its taps lost when it rejoins as a replica. Only
@@ -186,6 +187,48 @@ class RedisLog(EventLog):
                 advice="run with --redis-replicas 1: without it a tap acknowledged by an old primary that came "
                 "back as a master can be lost",
             )
+
+    async def _check_persistence(self, client: Redis | RedisCluster) -> None:
+        """Whether each master keeps its data on disk (CONFIG GET appendonly and save): one with `appendonly no`
+        and no `save` rule loses everything on a restart, the log and, silently, the staff directory and what is
+        kept beside the log (a review of a clinic's week: only the log's loss was ever said, `log_lost_events`).
+        Said at start as a warning and on /readyz (`caution`), ready all the same: a Redis kept in memory on
+        purpose (a demo, a test) serves. A Redis whose CONFIG is refused (a managed one) is not judged."""
+        if isinstance(client, RedisCluster):
+            nodes: list[Any] = client.get_primaries()
+            names = [n.name for n in nodes]
+        else:
+            kwargs = client.connection_pool.connection_kwargs
+            nodes, names = [None], [f"{kwargs.get('host')}:{kwargs.get('port')}"]
+        volatile = []
+        for node, name in zip(nodes, names, strict=True):
+            try:
+                config = {
+                    k: await call(client, lambda k=k, n=node: _config_get(client, k, n), "the Redis log")
+                    for k in ("appendonly", "save")
+                }
+            except (LogUnavailable, redis_errors.RedisError) as e:
+                log.info("redis_persistence_not_checked", node=name, error=str(e))
+                continue
+            if config["appendonly"].lower() in ("no", "") and not config["save"].strip():
+                volatile.append(name)
+        if not volatile:
+            self.caution = None
+            return
+        self.caution = (
+            f'Redis {", ".join(volatile)} keeps nothing on disk (appendonly no, save ""): a restart of it loses the '
+            "clinics' logs, the staff directory (accounts, PINs, sign-ins, paired displays) and what is kept beside "
+            "the log (clinic files, learning, schedules kept for days ahead); set appendonly yes (docs/deploy.md)"
+        )
+        log.warning(
+            "redis_without_persistence",
+            nodes=volatile,
+            setting='appendonly no, save ""',
+            loses="the clinics' logs, the staff directory (accounts, PINs, sign-ins, paired displays), and the "
+            "clinic files, learning and schedules kept beside the log",
+            advice="set appendonly yes (and appendfsync everysec or always) in redis.conf, or CONFIG SET appendonly "
+            "yes and CONFIG REWRITE; see docs/deploy.md",
+        )
 
     async def close(self) -> None:
         for client in (self.redis, self.followers):
@@ -578,6 +621,16 @@ def acknowledging(info: dict[str, Any], ack: ReplicaAck) -> int:
     bound = lag_bound(ack)
     replicas = [v for k, v in info.items() if k.startswith("slave") and k[5:].isdigit() and isinstance(v, dict)]
     return sum(1 for r in replicas if r.get("state") == "online" and int(r.get("lag", bound + 1)) <= bound)
+
+
+async def _config_get(client: Redis | RedisCluster, key: str, node: Any) -> str:
+    """One CONFIG GET value of one master (`node`: a cluster's; None: the one Redis), as text."""
+    if node is None:
+        reply = await client.config_get(key)  # type: ignore[union-attr]
+    else:
+        reply = await client.config_get(key, target_nodes=node)  # type: ignore[call-arg]
+    value = {(k.decode() if isinstance(k, bytes) else k): v for k, v in (reply or {}).items()}.get(key, "")
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 async def _info(client: Redis | RedisCluster, node: Any) -> dict[str, Any]:

@@ -65,6 +65,9 @@ async def readyz(request: Request) -> Response[dict]:
         "problems": problems,
         "stale_clinics": stale[:20],
     }
+    if floors.log.caution:
+        # A standing risk that does not stop taps (a Redis that keeps nothing on disk): said, ready all the same.
+        body["warnings"] = [floors.log.caution]
     if damaged:
         body["damaged"] = damaged
         body["damaged_clinics"] = unfoldable[:20]
