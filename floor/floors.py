@@ -87,6 +87,8 @@ class Floors:
         self._kept_learned: dict[str, dt.date] = {}
         #: The seq of the set-up this server has kept (or read at start), per clinic.
         self._kept_setup: dict[str, int] = {}
+        #: Per clinic, the losses of the shared log (ClinicRuntime.losses) whose keeps were forgotten (`_kept_lost`).
+        self._losses_seen: dict[str, int] = {}
         #: The day each clinic's learning could not be kept (said once, tried again at every turn).
         self._learning_unkept: dict[str, dt.date] = {}
         self.metrics.watch(self.hub, self.runtimes.values)
@@ -230,6 +232,7 @@ class Floors:
         day: a file sent just before midnight, kept only once its day had opened, was answered "books at
         midnight" and never booked (a hostile review); looking costs a directory listing or one Redis call."""
         day = runtime.floor.day
+        self._kept_lost(runtime)
         busy = self._booking.get(runtime.id)
         if busy is not None and not busy.done():
             return
@@ -251,6 +254,18 @@ class Floors:
                 log.exception("upcoming_schedule_failed", clinic=runtime.id, day=str(day))
 
         self._booking[runtime.id] = asyncio.create_task(book(), name=f"floor-upcoming-{runtime.id}")
+
+    def _kept_lost(self, runtime: ClinicRuntime) -> None:
+        """Once the shared log is found to have lost events (`log_lost_events`: a Redis restarted without its data),
+        what was kept beside it for today is kept again, the clinic file at the next tick and the learning at the
+        learner's next turn: it went with the log, and was not kept again until the next day (a past day's chart and
+        measures then read the configured minutes and whatever clinic file was running; a review)."""
+        if runtime.losses == self._losses_seen.get(runtime.id, 0):
+            return
+        self._losses_seen[runtime.id] = runtime.losses
+        self._kept_clinic.pop(runtime.id, None)
+        self._kept_learned.pop(runtime.id, None)
+        log.info("kept_again_after_lost_events", clinic=runtime.id, day=str(runtime.floor.day))
 
     def recheck_sessions(self) -> None:
         """A sign-in ended here (sign-out, revoked display): close its sockets now, not at the next check."""
@@ -335,6 +350,7 @@ class Floors:
         while True:
             for runtime in self.runtimes.values():
                 day = runtime.floor.day
+                self._kept_lost(runtime)
                 if runtime.learned_for != day:
                     await self._learn(runtime, day)
                     self._kept_learned.pop(runtime.id, None)  # learned again (floor.runtime.writer): kept again

@@ -116,6 +116,11 @@ class ClinicRuntime:
         return self.today.learned
 
     @property
+    def losses(self) -> int:
+        """How many times the shared log was found to have lost events this server folded (Today.losses)."""
+        return self.today.losses
+
+    @property
     def learned_for(self) -> dt.date | None:
         return self.today.learned_for
 

@@ -51,6 +51,10 @@ class Today:
         #: A new day's floor starts with the last one learned until its own is.
         self.learned: Learned = EMPTY
         self.learned_for: dt.date | None = None
+        #: How many times this server found that the shared log lost events it had folded (`log_lost_events`): what
+        #: is kept beside the log (the clinic file the day runs on, its learning) went with them (floor.floors keeps
+        #: it again).
+        self.losses = 0
 
     def take_setup(self, clinic: Clinic, version: int, rooms_set: bool, providers_set: bool) -> None:
         """Start from a set-up kept beside the log (floor.floors, at start, before the day is loaded)."""

@@ -460,7 +460,9 @@ class Writer:
         self.feed.resync_all()
         if (holds := self.today.floor.seq) < seq:
             # A warning as after any reload was all a Redis restarted without its data left in the log: the day's
-            # patients gone from every screen, and nothing naming the loss (a review of a clinic's week).
+            # patients gone from every screen, and nothing naming the loss (a review of a clinic's week). What is
+            # kept beside the log went too: floor.floors keeps it again (Today.losses).
+            self.today.losses += 1
             log.error(
                 "log_lost_events",
                 clinic=self.id,
