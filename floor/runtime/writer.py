@@ -470,9 +470,15 @@ class Writer:
                 log_holds=holds,
                 lost=seq - holds,
                 meaning=f"the shared log no longer holds the events after seq {holds} that this server folded: a Redis "
-                "restarted without its data (persistence off: appendonly yes, appendfsync always), or a failover to "
-                "a replica behind its master. The floor is now as the log holds it; if Redis lost its data, stop the "
-                "servers and restore it from its backup (docs/deploy.md, Backups)",
+                "restarted without its data (persistence off: set appendonly yes, appendfsync always), or a failover "
+                "to a replica behind its master. The floor is now as the log holds it; if Redis lost its data, stop "
+                "the servers and restore it from its backup (docs/deploy.md, Backups)",
+                # What went with the log, that this server cannot put back: said, not found out the next morning
+                # (a schedule sent ahead for tomorrow was gone, its patients not booked; a review).
+                also_lost="what Redis kept beside the log went with it: the schedules kept for days ahead (import them "
+                f"again; GET /api/clinics/{self.id}/schedule/upcoming lists what is left) and, on the same Redis, the "
+                "staff directory (accounts, sign-ins, paired displays); the day's clinic file and learning are kept "
+                "again by this server",
             )
 
     # -- alerts ---------------------------------------------------------------------------------
