@@ -78,7 +78,12 @@ function alertItem(a, ctx) {
       affected.slice(0, 6).forEach((id, i) => li.append(i ? ", " : "", ...who(id, ctx)));
       if (affected.length > 6) li.append(" ", t("alert.and_more", { n: affected.length - 6 }));
     }
-    li.append(live.recovers_at ? t("alert.back_on_time", { time: ctx.clock(live.recovers_at) }) : ".");
+    // On time now and for every patient ahead (caught up, the alert not cleared yet): the projection recovers her
+    // now (floor/core/projection.py), said so, not "back on time about 9:22" with the clock's own time.
+    const back = parseTime(live.recovers_at);
+    const now = ctx.now?.();
+    li.append(!live.recovers_at ? "." : Number.isFinite(back) && Number.isFinite(now) && back <= now
+      ? t("alert.back_on_time_now") : t("alert.back_on_time", { time: ctx.clock(live.recovers_at) }));
   } else if (a.kind === "schedule") {
     li.append(t("alert.schedule_not_booked"));
   } else {

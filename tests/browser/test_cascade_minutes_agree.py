@@ -212,6 +212,46 @@ def test_a_cascade_still_up_after_the_provider_caught_up_says_later_visits_affec
     _shown(rf"^{NAME} running late, later visits affected", tablet, TABLET, 0)
 
 
+def test_a_cascade_still_up_with_every_patient_ahead_on_time_says_back_on_time_now(
+    server: ManualClockServer, clock: ManualClock, screens: Screens
+) -> None:
+    """As above, but her next patient came early and is prepped: on time for everyone ahead (a delay of 0), her run
+    still holds the alert up. The tablet said "back on time about 9:29", the next patient's time, as if she were late
+    until then; the projection recovers her now, and the tablet says she is back on time now."""
+    person, name = PEOPLE[Role.provider]
+    server.run(server.floors.sessions.add_staff(person, name, Role.provider, PIN, "test", provider=PROVIDER))
+    desk, ma, manager = (_headers(server, role) for role in (Role.front_desk, Role.medical_assistant, Role.manager))
+    kim = _headers(server, Role.provider)
+    visits = [v["id"] for v in _book_kims_day(server, desk)]
+    for visit, start in zip(visits[:4], BOOKED[:4], strict=True):
+        clock.set(clinic_time(start))
+        _step(server, desk, visit, "arrived")
+    clock.set(clinic_time("09:01"))
+    server.tick()
+    _stored_and_live(server, manager)
+    clock.set(clinic_time("09:05"))  # the 09:20 patient comes early and is made ready
+    _step(server, desk, visits[4], "arrived")
+    _step(server, ma, visits[4], "roomed", "e5")
+    _step(server, ma, visits[4], "prep_done")
+    for n, (visit, room) in enumerate(zip(visits[:4], ("e1", "e2", "e3", "e4"), strict=True)):
+        clock.set(clinic_time(f"09:{10 + 3 * n:02d}"))
+        _step(server, ma, visit, "roomed", room)
+        _step(server, ma, visit, "prep_done")
+        _step(server, kim, visit, "provider_in")
+        if n < 3:
+            clock.set(clinic_time(f"09:{12 + 3 * n:02d}"))
+            _step(server, kim, visit, "teach_back_done")
+            _step(server, desk, visit, "checked_out")
+    clock.set(clinic_time("09:22"))
+    server.tick()
+    _, live = _stored_and_live(server, manager)  # still up: she is with the fourth, started late
+    assert round(live["lateness"]) == 0 and live["recovers_at"] is not None, live
+
+    _, _, tablet = _open_screens(server, screens, manager)
+    _shown(rf"^{NAME} running late, later visits affected", tablet, TABLET, 0)
+    assert _text(tablet, TABLET).endswith("; back on time now."), _text(tablet, TABLET)
+
+
 def test_a_cascade_names_as_projected_late_only_the_patients_still_to_be_seen(
     server: ManualClockServer, clock: ManualClock, screens: Screens
 ) -> None:
