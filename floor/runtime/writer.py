@@ -20,8 +20,7 @@ import msgspec
 import structlog
 from msgspec import Struct
 
-from floor.config import Clinic
-from floor.config import Provider
+from floor.config import Clinic, Provider
 from floor.config import Room as RoomSetUp
 from floor.core.access import SYSTEM_ACTOR, Role
 from floor.core.alerts import cascades_due, review
