@@ -38,7 +38,7 @@ from floor.core.schedule import (
 )
 from floor.core.text import line_breaks_as_one
 from floor.runtime import ClinicRuntime
-from floor.schedule.upcoming import Upcoming, UpcomingSchedule
+from floor.schedule.upcoming import ANYTHING, Replaces, Upcoming, UpcomingSchedule
 
 log = structlog.get_logger("floor.schedule")
 T = TypeVar("T")
@@ -171,6 +171,7 @@ async def import_schedule(
     upcoming: Upcoming | None = None,
     check: bool = False,
     before_store: Callable[[], Awaitable[None]] | None = None,
+    replaces: Replaces = ANYTHING,
 ) -> Summary:
     """Bring today's floor in line with the file, or (given `upcoming`) keep a later day's file for that day.
     Raises ScheduleRefused (nothing stored) or a Refusal (a past day, or too far ahead). With `check`, the file
@@ -181,7 +182,7 @@ async def import_schedule(
     if check:
         return await _check(runtime, body, kind, day, actor, device, role, upcoming)
     with runtime.metrics.tap(IMPORT):
-        summary = await _import(runtime, body, kind, day, actor, device, role, upcoming, before_store)
+        summary = await _import(runtime, body, kind, day, actor, device, role, upcoming, before_store, replaces)
     runtime.metrics.answered(IMPORT)
     return summary
 
@@ -196,14 +197,20 @@ async def _import(
     role: Role | None,
     upcoming: Upcoming | None,
     before_store: Callable[[], Awaitable[None]] | None,
+    replaces: Replaces = ANYTHING,
 ) -> Summary:
     today, appointments = await _read(runtime, body, kind, day, upcoming)
     if day > today:
         assert upcoming is not None
         summary = await _plan_ahead(runtime, day, appointments, Tap(actor, device, runtime.clock.now(), role))
-        await upcoming.put(
-            UpcomingSchedule(runtime.id, day, kind.value, body, len(appointments), runtime.clock.now(), actor, device)
+        kept = UpcomingSchedule(
+            runtime.id, day, kind.value, body, len(appointments), runtime.clock.now(), actor, device
         )
+        if not await upcoming.put(kept, replaces):
+            # Another manager kept a file for the day (or withdrew the one seen) after this one was checked: the
+            # check's "replaces it" was about a file no longer there, and keeping this one would throw theirs
+            # away unseen (a review of the console).
+            raise _changed_since(runtime, day, await upcoming.get(runtime.id, day), "replaces", "Nothing was kept")
         log.info(
             "schedule_kept_for_its_day",
             clinic=runtime.id,
@@ -422,16 +429,28 @@ async def withdraw_upcoming(
         removed = seen is not None and seen.staged_at == kept_at and await upcoming.remove(runtime.id, day, only=seen)
         now = None if removed else await upcoming.get(runtime.id, day)
         if now is not None:
-            raise Refusal(
-                Why.stale_version,
-                f"The schedule kept for {day} changed since: it is now a file of {now.appointments} appointments "
-                f"kept at {runtime.clinic.local_text(now.staged_at)} by {now.staged_by}. Nothing was withdrawn; look "
-                "at it again first.",
-                field="kept_at",
-            )
+            raise _changed_since(runtime, day, now, "kept_at", "Nothing was withdrawn")
     if not removed:
         raise Refusal(Why.not_found, f"No schedule is waiting for {day} in {runtime.clinic.name}.", field="date")
     log.info("upcoming_schedule_withdrawn", clinic=runtime.id, day=str(day), actor=actor, device=device)
+
+
+def _changed_since(
+    runtime: ClinicRuntime, day: dt.date, now: UpcomingSchedule | None, field: str, nothing: str
+) -> Refusal:
+    """The file kept for `day` is not the one the manager saw: what is kept now, in words."""
+    if now is None:
+        what = "the file kept then was withdrawn and none is kept now"
+    else:
+        what = (
+            f"it is now a file of {now.appointments} appointments kept at "
+            f"{runtime.clinic.local_text(now.staged_at)} by {now.staged_by}"
+        )
+    return Refusal(
+        Why.stale_version,
+        f"The schedule kept for {day} changed since: {what}. {nothing}; look at it again first.",
+        field=field,
+    )
 
 
 __all__ = [

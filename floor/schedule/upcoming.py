@@ -109,6 +109,25 @@ LEARNING = PerDay("learned", "learned-days", "the day's learning", "kept_learnin
 T = TypeVar("T")
 
 
+class _Anything:
+    """`put` without a condition: whatever is kept for the day is replaced."""
+
+    def __repr__(self) -> str:
+        return "ANYTHING"
+
+
+ANYTHING = _Anything()
+#: What a kept file must replace: the `staged_at` of the file kept now, None for no file kept, or ANYTHING.
+Replaces = dt.datetime | None | _Anything
+
+
+def _is(kept: UpcomingSchedule | None, replaces: Replaces) -> bool:
+    """Whether `kept` (what is kept for the day now) is the file `replaces` names."""
+    if isinstance(replaces, _Anything):
+        return True
+    return (kept.staged_at if kept is not None else None) == replaces
+
+
 class Upcoming(ABC):
     async def open(self) -> None:  # noqa: B027
         pass
@@ -117,8 +136,11 @@ class Upcoming(ABC):
         pass
 
     @abstractmethod
-    async def put(self, schedule: UpcomingSchedule) -> None:
-        """Keep the schedule for its day, durably, replacing one kept for that day before."""
+    async def put(self, schedule: UpcomingSchedule, replaces: Replaces = ANYTHING) -> bool:
+        """Keep the schedule for its day, durably, replacing one kept for that day before. `replaces`: keep it only
+        if what is kept for the day is still that file (its `staged_at`; None: nothing kept), compared and
+        replaced in one step; False, keeping nothing, when it is not (another manager kept or withdrew one since
+        the manager checked theirs)."""
 
     @abstractmethod
     async def get(self, clinic: str, day: dt.date) -> UpcomingSchedule | None: ...
@@ -221,17 +243,21 @@ class FileUpcoming(Upcoming):
         assert self.data_dir is not None
         return self.data_dir / clinic / folder
 
-    async def put(self, schedule: UpcomingSchedule) -> None:
+    async def put(self, schedule: UpcomingSchedule, replaces: Replaces = ANYTHING) -> bool:
         if self.data_dir is None:
+            if not _is(self._memory.get((schedule.clinic, schedule.day)), replaces):
+                return False
             self._memory[schedule.clinic, schedule.day] = schedule
-            return
+            return True
         data = _encoder.encode(schedule)
         asked = next(self._asked)  # on the loop: in the order the files were sent
-        await asyncio.to_thread(
-            self._replace, self._dir(schedule.clinic), schedule.day.isoformat(), data, "the schedule", asked
+        return await asyncio.to_thread(
+            self._replace, self._dir(schedule.clinic), schedule.day.isoformat(), data, "the schedule", asked, replaces
         )
 
-    def _replace(self, directory: Path, name: str, data: bytes, what: str, asked: int) -> None:
+    def _replace(
+        self, directory: Path, name: str, data: bytes, what: str, asked: int, replaces: Replaces = ANYTHING
+    ) -> bool:
         path = directory / f"{name}.json"
         # This write's own temp file, in the same directory (so the rename is atomic), never another writer's.
         partial = directory / f"{name}.{secrets.token_hex(8)}{_PARTIAL}"
@@ -242,10 +268,15 @@ class FileUpcoming(Upcoming):
                 f.flush()
                 os.fsync(f.fileno())
             with self._placing:
+                unconditional = isinstance(replaces, _Anything)
                 if self._done.get(path, -1) > asked:
-                    # A file sent after this one (or a removal asked for after it) is done already: it stands.
+                    # A file sent after this one (or a removal asked for after it) is done already: it stands. A
+                    # file to be kept only over the one its manager saw is not kept: that one is gone already.
                     partial.unlink()
-                    return
+                    return unconditional
+                if not unconditional and not _is(self._read(path), replaces):
+                    partial.unlink()
+                    return False
                 # Renamed into place, then the directory synced: a crash leaves the old file or the new one, whole.
                 os.replace(partial, path)
                 self._done[path] = asked
@@ -254,6 +285,7 @@ class FileUpcoming(Upcoming):
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            return True
         except OSError as e:
             with contextlib.suppress(OSError):
                 partial.unlink(missing_ok=True)
@@ -361,8 +393,17 @@ class FileUpcoming(Upcoming):
         return sorted(dt.date.fromisoformat(p.stem) for p in paths)
 
 
-#: Forget a day's schedule only if it is still the one given (its stored bytes): KEYS[1] the hash, ARGV the day and
-#: the schedule as encoded.
+#: Keep a day's schedule only over the one seen (its stored bytes, or none): KEYS[1] the hash, ARGV the day, whether
+#: one was seen ("1") or none ("0"), the one seen as encoded, and the new one.
+_PUT_IF_SAME = """
+local now = redis.call('HGET', KEYS[1], ARGV[1])
+if (ARGV[2] == '0' and not now) or (ARGV[2] == '1' and now == ARGV[3]) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
+  return 1
+end
+return 0
+"""
+
 #: Keep a set-up only over one set before it: KEYS[1] the hash, ARGV the set-up's seq and its document.
 _KEEP_IF_NEWER = """
 local kept = redis.call('HGET', KEYS[1], 'seq')
@@ -371,6 +412,8 @@ redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'setup', ARGV[2])
 return 1
 """
 
+#: Forget a day's schedule only if it is still the one given (its stored bytes): KEYS[1] the hash, ARGV the day and
+#: the schedule as encoded.
 _REMOVE_IF_SAME = """
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 0
@@ -405,9 +448,18 @@ class RedisUpcoming(Upcoming):
 
         return await call(self.redis, what, "the upcoming schedules")
 
-    async def put(self, schedule: UpcomingSchedule) -> None:
+    async def put(self, schedule: UpcomingSchedule, replaces: Replaces = ANYTHING) -> bool:
         data = _encoder.encode(schedule)
-        await self._call(lambda: self.redis.hset(self._key(schedule.clinic), schedule.day.isoformat(), data))
+        key, day = self._key(schedule.clinic), schedule.day.isoformat()
+        if isinstance(replaces, _Anything):
+            await self._call(lambda: self.redis.hset(key, day, data))
+            return True
+        seen = await self._call(lambda: self.redis.hget(key, day))
+        if not _is(_decoder.decode(seen) if seen else None, replaces):
+            return False
+        # Compared with what was read and kept in one step on the server: a file kept in between stays.
+        args = (1, key, day, "1" if seen else "0", seen or b"", data)
+        return bool(await self._call(lambda: self.redis.eval(_PUT_IF_SAME, *args)))
 
     async def get(self, clinic: str, day: dt.date) -> UpcomingSchedule | None:
         data = await self._call(lambda: self.redis.hget(self._key(clinic), day.isoformat()))

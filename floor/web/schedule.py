@@ -20,6 +20,7 @@ from floor.core.schedule import ScheduleRefused, Summary
 from floor.floors import Floors
 from floor.runtime import ClinicRuntime
 from floor.schedule import DAYS_AHEAD, format_of, import_schedule, withdraw_upcoming
+from floor.schedule import upcoming as upcoming_
 from floor.schedule.upcoming import UpcomingDay
 from floor.sessions import Caller
 from floor.web.errors import errors
@@ -48,6 +49,16 @@ KeptAt = Annotated[
     ),
 ]
 
+Replaces = Annotated[
+    str | None,
+    QueryParameter(
+        description="For a day ahead: the file this one replaces, as the manager saw it when checking theirs: "
+        "its `staged_at` as listed, or `none` when no file was kept for the day. A file kept or withdrawn since "
+        "(another manager's) is not replaced: 409 `stale_version` naming what is kept now, and nothing is kept. "
+        "Without it, whatever is kept for the day is replaced"
+    ),
+]
+
 Check = Annotated[
     bool, QueryParameter(description="true: only check the file and say what importing it would do; nothing is stored")
 ]
@@ -73,10 +84,11 @@ KEPT = ResponseSpec(
     "problem is refused whole (422, `errors` naming each CSV line or Bundle entry and the field) "
     "and nothing is stored; a stored import is stored whole. A later day's file is checked the same "
     "way and kept (202, `books_at` says when): it is booked when that day opens, and importing "
-    "that day again replaces it. With `check=true` the file is checked and planned the same way "
+    "that day again replaces it (with `replaces`, only the file the manager saw: 409 `stale_version` if another "
+    "was kept or it was withdrawn since). With `check=true` the file is checked and planned the same way "
     "but nothing is stored or kept: 422 lists every problem, 200 says what importing would do "
     "(`checked: true`). See README, Schedule import.",
-    responses={**errors(400, 401, 403, 404, 413, 422, 429, 503), 202: KEPT},
+    responses={**errors(400, 401, 403, 404, 409, 413, 422, 429, 503), 202: KEPT},
     opt={"act": Act.manage_schedule},
 )
 async def import_day(
@@ -86,6 +98,7 @@ async def import_day(
     floors: NamedDependency[Floors],
     date: Date,
     check: Check = False,
+    replaces: Replaces = None,
 ) -> Response[Summary]:
     try:
         body = await request.body()
@@ -96,6 +109,7 @@ async def import_day(
             "day, and a FHIR Bundle without what Floor does not read (each Patient needs only its name and "
             "identifier)."
         ) from None
+    over = _replaces(replaces)
     kind = format_of(request.headers.get("content-type"), body=body)
     if kind is None:
         raise Refusal(
@@ -105,13 +119,32 @@ async def import_day(
         )
     try:
         summary = await import_schedule(
-            runtime, body, kind, date, who.person, who.device, who.role, floors.upcoming, check=check
+            runtime, body, kind, date, who.person, who.device, who.role, floors.upcoming, check=check, replaces=over
         )
     except ScheduleRefused as refused:
         body_ = ErrorBody("invalid", str(refused), errors=refused.problems, error_count=refused.count)
         return Response(body_, status_code=422, media_type="application/json")  # type: ignore[return-value]
     status = 202 if summary.books_at and not check else 200
     return Response(summary, status_code=status, media_type="application/json")
+
+
+def _replaces(text: str | None) -> upcoming_.Replaces:
+    if text is None:
+        return upcoming_.ANYTHING
+    if text.strip().lower() == "none":
+        return None
+    try:
+        at = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise Refusal(
+            Why.invalid,
+            "replaces: the `staged_at` of the kept file this one replaces, as listed (a date and time with its "
+            "offset), or `none` when no file was kept for the day.",
+            field="replaces",
+        )
+    return at
 
 
 class UpcomingDays(Struct):

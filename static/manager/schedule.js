@@ -22,9 +22,11 @@ function counts(summary) {
 export function scheduleSection(ctx) {
   const form = formState($("schedule-upload"), { date: "schedule-date", "Content-Type": "schedule-file" });
   const result = $("schedule-result");
-  let checked = null; // {file, type, date, body}: the file that passed its check, ready to import
+  // {type, date, body, name, replaces}: the file that passed its check, ready to import; `replaces`, for a day
+  // ahead: the file kept for it when checked (its staged_at, or "none"), the only one keeping this one may replace.
+  let checked = null;
 
-  const path = (date, check) => `/api/clinics/${encodeURIComponent(ctx.clinic())}/schedule?date=${date}${check ? "&check=true" : ""}`;
+  const path = (date, check, replaces) => `/api/clinics/${encodeURIComponent(ctx.clinic())}/schedule?date=${date}${check ? "&check=true" : ""}${replaces ? `&replaces=${encodeURIComponent(replaces)}` : ""}`;
 
   function showRefused(err) {
     const problems = err.body.errors || [];
@@ -52,10 +54,13 @@ export function scheduleSection(ctx) {
     if (!stored) {
       // A day ahead holds one file: keeping this one replaces a file kept for it before, another manager's too
       // (the check said only what this file would do, and "Keep it" replaced theirs without a word: a review).
+      // Keeping it replaces only that file: one another manager keeps or withdraws meanwhile is not replaced unseen
+      // (the warning was said at check time only, and Keep replaced a file kept in between: a review).
       const before = ahead ? upcoming.find((d) => d.day === summary.day) : null;
+      if (checked) checked.replaces = ahead ? (before ? before.staged_at : "none") : null;
       const replaces = before
-        ? ` A schedule is already kept for ${summary.day} (${before.appointments} appointment${before.appointments === 1 ? "" : "s"}, kept ${when(before.staged_at, ctx.floor().timezone)} by ${before.staged_by}): keeping this one replaces it.`
-        : "";
+        ? ` A schedule is already kept for ${summary.day} (${before.appointments} appointment${before.appointments === 1 ? "" : "s"}, kept ${when(before.staged_at, ctx.floor().timezone)} by ${before.staged_by}): keeping this one replaces it, and only it (if another is kept meanwhile, you will be asked to check again).`
+        : ahead ? ` Nothing is kept for ${summary.day} yet (if another manager keeps a file for it meanwhile, yours is not kept over it unseen).` : "";
       form.ok(`The file is good: ${ahead ? `on ${summary.day} it will` : "importing it will"} leave ${counts(summary)}.${replaces} Nothing is stored yet.`);
       const go = button(before ? `Replace the one kept for ${summary.day}` : ahead ? `Keep it for ${summary.day}` : "Import it", { className: "", data: { action: "import" },
         onClick: (e) => importChecked(e.currentTarget) });
@@ -74,8 +79,8 @@ export function scheduleSection(ctx) {
     }
   }
 
-  async function send(file, type, date, check) {
-    const res = await ctx.raw(path(date, check), { method: "POST", body: file, type });
+  async function send(file, type, date, check, replaces) {
+    const res = await ctx.raw(path(date, check, replaces), { method: "POST", body: file, type });
     return res.json();
   }
 
@@ -106,10 +111,10 @@ export function scheduleSection(ctx) {
 
   async function importChecked(node) {
     if (!checked) return;
-    const { body, type, date } = checked;
+    const { body, type, date, replaces } = checked;
     await busy(node, async () => {
       try {
-        const summary = await send(body, type, date, false);
+        const summary = await send(body, type, date, false, replaces);
         checked = null;
         $("schedule-upload").reset();
         $("schedule-date").value = ctx.floor().day || "";
@@ -117,7 +122,14 @@ export function scheduleSection(ctx) {
         loadUpcoming();
       } catch (err) {
         if (err instanceof ApiError && err.status === 422 && err.body.errors) showRefused(err);
-        else form.fail(err, "Could not import the file.");
+        else if (err instanceof ApiError && err.status === 409 && err.body?.field === "replaces") {
+          // Another manager kept (or withdrew) the day's file since this one was checked: theirs stands.
+          checked = null;
+          result.replaceChildren();
+          const now = err.message.match(/changed since: (.*?)\. Nothing/)?.[1] || err.message;
+          form.fail(new ApiError(409, { message: `Not kept: the schedule kept for ${date} changed after your check (${now}). Yours was not kept over it: look at it in the list below, and check your file again if it should replace it.` }));
+          loadUpcoming();
+        } else form.fail(err, "Could not import the file.");
       }
     });
     $("schedule-upload").querySelector("[data-form-message]").focus?.();

@@ -112,6 +112,40 @@ def test_changing_the_day_after_a_check_asks_for_a_new_check(server: ManualClock
     assert httpx.get(f"{server.url}{API}/board", headers=manager).json()["visits"] == []
 
 
+def test_keeping_a_checked_file_does_not_replace_one_another_manager_kept_meanwhile(
+    server: ManualClockServer, screens: Screens
+) -> None:
+    """The check said nothing was kept for tomorrow; another manager keeps their file before this one presses
+    Keep: theirs stays, and the console says so (Keep replaced it unseen: the check warned at check time only)."""
+    manager = _headers(server, MANAGER)
+    page = _manager_page(server, screens)
+    page.wait_for_function(f"() => document.querySelector('#schedule-date').value === '{DAY}'", timeout=10_000)
+    page.fill("#schedule-date", str(TOMORROW))
+    csv = (
+        "external_id,time,provider,visit_type,patient_name\n"
+        "t-1,10:00,kim,follow,Tomorrow One\nt-2,10:20,kim,follow,Tomorrow Two\n"
+    )
+    page.set_input_files("#schedule-file", files=[{"name": "t.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
+    page.click("#schedule-check")
+    page.wait_for_selector("#schedule-result button[data-action='import']", timeout=10_000)
+    assert "Nothing is kept for" in _said(page, "schedule-upload")
+    theirs = "external_id,time,provider,visit_type,patient_name\no-1,09:00,kim,follow,Other One\n"
+    kept = httpx.post(
+        f"{server.url}{API}/schedule?date={TOMORROW}", headers={**manager, "Content-Type": "text/csv"}, content=theirs
+    )
+    assert kept.status_code == 202, kept.text
+    page.locator("#schedule-result button[data-action='import']").click()
+    page.wait_for_function(
+        "() => document.querySelector('#schedule-upload [data-form-message]').textContent.startsWith('Not kept')",
+        timeout=10_000,
+    )
+    said = _said(page, "schedule-upload")
+    assert "changed after your check" in said and "1 appointments" in said, said
+    page.wait_for_selector(f"#upcoming-table tr[data-day='{TOMORROW}']", timeout=10_000)
+    listed = httpx.get(f"{server.url}{API}/schedule/upcoming", headers=manager).json()["days"]
+    assert [d["appointments"] for d in listed] == [1]
+
+
 def test_a_room_taken_while_the_manager_types_its_reason_blocks_no_other_room(
     server: ManualClockServer, screens: Screens
 ) -> None:

@@ -3,6 +3,7 @@ clinic): kept, replaced, listed, removed, per clinic, and still there after a re
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -147,3 +148,39 @@ async def test_the_set_up_kept_per_clinic_is_kept_only_over_one_set_before_it_an
     reopened = await open_upcoming()
     assert await reopened.setup_of("riverside") == newer
     assert await reopened.setup_of("hillside") == from_file
+
+
+async def test_a_schedule_is_kept_only_over_the_one_its_manager_saw(open_upcoming: Opener) -> None:
+    """Keeping a checked file goes with what was kept when it was checked: a file kept since by another manager,
+    or one withdrawn since, is not replaced unseen (Keep replaced a file another manager kept in between: a review
+    of the console)."""
+    kept = await open_upcoming()
+    day = dt.date(2026, 11, 24)
+    first = schedule(24, b"first")
+    assert await kept.put(first, replaces=None)  # nothing was kept: kept
+    assert not await kept.put(schedule(24, b"blind"), replaces=None)  # one is kept now
+    later = msgspec.structs.replace(schedule(24, b"second"), staged_at=AT + dt.timedelta(minutes=5))
+    assert await kept.put(later, replaces=AT)  # over the first, as seen
+    stale = msgspec.structs.replace(schedule(24, b"third"), staged_at=AT + dt.timedelta(minutes=9))
+    assert not await kept.put(stale, replaces=AT)  # the first is gone: the second stays
+    assert await kept.get("riverside", day) == later
+    assert await kept.remove("riverside", day)
+    assert not await kept.put(stale, replaces=later.staged_at)  # withdrawn since: nothing is kept
+    assert await kept.get("riverside", day) is None
+    assert await kept.put(stale)  # without a condition, kept whatever is there
+    assert await kept.put(first)
+    assert await kept.get("riverside", day) == first
+
+
+async def test_of_files_kept_at_once_over_the_same_one_only_one_is_kept(open_upcoming: Opener) -> None:
+    """Managers keeping their checked files for one day at the same moment, each over the file they saw: one is
+    kept, the others are told, never one kept and then replaced by another that had not seen it."""
+    kept = await open_upcoming()
+    await kept.put(schedule(24, b"seen"))
+    files = [
+        msgspec.structs.replace(schedule(24, f"file {n}".encode()), staged_at=AT + dt.timedelta(seconds=n + 1))
+        for n in range(6)
+    ]
+    done = await asyncio.gather(*(kept.put(f, replaces=AT) for f in files))
+    assert sum(done) == 1, done
+    assert await kept.get("riverside", dt.date(2026, 11, 24)) == files[done.index(True)]

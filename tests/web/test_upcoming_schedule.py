@@ -147,6 +147,41 @@ def test_a_withdrawal_goes_with_the_file_seen_and_leaves_one_kept_since(tmp_path
         assert client.get("/api/clinics/riverside/schedule/upcoming", headers=manager).json()["days"] == []
 
 
+def test_a_checked_file_is_kept_only_over_the_file_its_manager_saw(tmp_path: Path) -> None:
+    """A manager checks a file for tomorrow (nothing kept then), another keeps theirs meanwhile, and the first
+    keeps theirs after the check saying nothing would be replaced: refused, naming the file kept now, and the
+    other manager's file stays (Keep replaced it unseen: the check warned at check time only)."""
+    clock = ManualClock(EVENING)
+    floors, client = _serve(tmp_path, clock)
+    with client:
+        manager = sign_in(client, floors, Role.manager)
+        one = b"external_id,time,provider,visit_type,patient_name\nX-1,10:00,kim,follow,Ann Lee\n"
+        checked = client.post(f"{URL}&check=true", content=_tomorrows_csv(), headers={**manager, **CSV})
+        assert checked.status_code == 200, checked.text
+        assert client.post(f"{URL}&replaces=none", content=one, headers={**manager, **CSV}).status_code == 202
+        clock.set(EVENING + dt.timedelta(minutes=5))
+        late = client.post(f"{URL}&replaces=none", content=_tomorrows_csv(), headers={**manager, **CSV})
+        assert late.status_code == 409, late.text
+        assert late.json()["error"] == "stale_version" and late.json()["field"] == "replaces"
+        assert "changed since" in late.json()["message"] and "1 appointments" in late.json()["message"]
+        listed = client.get("/api/clinics/riverside/schedule/upcoming", headers=manager).json()["days"]
+        assert [d["appointments"] for d in listed] == [1]
+        # Over the file as listed now, it is kept; over that one again (it was replaced), it is not.
+        seen = quote(listed[0]["staged_at"])
+        assert (
+            client.post(f"{URL}&replaces={seen}", content=_tomorrows_csv(), headers={**manager, **CSV}).status_code
+            == 202
+        )
+        again = client.post(f"{URL}&replaces={seen}", content=one, headers={**manager, **CSV})
+        assert again.status_code == 409 and "6 appointments" in again.json()["message"]
+        assert client.delete(URL, headers=manager).status_code == 204
+        gone = client.post(f"{URL}&replaces={seen}", content=one, headers={**manager, **CSV})
+        assert gone.status_code == 409 and "withdrawn" in gone.json()["message"]
+        bad = client.post(f"{URL}&replaces=yesterday", content=one, headers={**manager, **CSV})
+        assert bad.status_code == 422 and bad.json()["field"] == "replaces"
+        assert client.get("/api/clinics/riverside/schedule/upcoming", headers=manager).json()["days"] == []
+
+
 def test_a_kept_schedule_survives_a_restart_and_a_server_starting_on_the_day_books_it(tmp_path: Path) -> None:
     floors, client = _serve(tmp_path, ManualClock(EVENING))
     with client:
