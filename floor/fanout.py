@@ -67,6 +67,7 @@ class Subscriber:
         "busy",
         "clinic",
         "closed",
+        "display",
         "dropped",
         "ending",
         "limit",
@@ -78,10 +79,18 @@ class Subscriber:
     )
 
     def __init__(
-        self, clinic: str, audience: str, limit: int, session: str | None = None, wire: Wire | None = None
+        self,
+        clinic: str,
+        audience: str,
+        limit: int,
+        session: str | None = None,
+        wire: Wire | None = None,
+        display: str | None = None,
     ) -> None:
         self.clinic = clinic
         self.audience = audience
+        #: A wall display's socket: the display's id (a manager may move it to another zone, floor.floors).
+        self.display = display
         self.limit = limit
         #: The hash of the token the socket was opened with: when it ends, the socket is closed.
         self.session = session
@@ -249,10 +258,39 @@ class Hub:
         self.retired_resyncs = 0
         self.retired_too_slow = 0
 
-    def subscribe(self, clinic: str, audience: str, session: str | None = None, wire: Wire | None = None) -> Subscriber:
-        sub = Subscriber(clinic, audience, self.queue_limit, session, wire)
+    def subscribe(
+        self,
+        clinic: str,
+        audience: str,
+        session: str | None = None,
+        wire: Wire | None = None,
+        display: str | None = None,
+    ) -> Subscriber:
+        sub = Subscriber(clinic, audience, self.queue_limit, session, wire, display)
         self._subs.setdefault(clinic, {}).setdefault(audience, set()).add(sub)
         return sub
+
+    def display_sockets(self) -> list[Subscriber]:
+        """Every wall display's socket."""
+        return [
+            sub
+            for audiences in self._subs.values()
+            for subs in audiences.values()
+            for sub in subs
+            if sub.display is not None
+        ]
+
+    def move(self, sub: Subscriber, audience: str) -> None:
+        """The socket gets another audience's feed from now on, starting with a fresh snapshot of it (a wall
+        display moved to another zone)."""
+        subs = self._subs.get(sub.clinic, {}).get(sub.audience)
+        if subs is None or sub not in subs:
+            return  # gone already
+        subs.discard(sub)
+        sub.audience = audience
+        self._subs[sub.clinic].setdefault(audience, set()).add(sub)
+        sub.queue.clear()
+        sub.push(RESYNC)
 
     def unsubscribe(self, sub: Subscriber) -> None:
         subs = self._subs.get(sub.clinic, {}).get(sub.audience, set())

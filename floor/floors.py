@@ -12,7 +12,7 @@ import msgspec
 import structlog
 
 from floor.clock import TICK_SECONDS, Clock, SystemClock
-from floor.close_codes import CLOSE_SIGNED_OUT
+from floor.close_codes import CLOSE_FORBIDDEN, CLOSE_SIGNED_OUT
 from floor.collector import FREEZE_SECONDS, Collector
 from floor.config import Clinic
 from floor.core.errors import Refusal, Why
@@ -27,6 +27,7 @@ from floor.schedule import book_upcoming
 from floor.schedule.upcoming import FileUpcoming, KeptSetUp, Upcoming
 from floor.sessions import Sessions, reserved_staff_id
 from floor.settings import RETENTION_DAYS
+from floor.wire import display_audience
 
 log = structlog.get_logger("floor")
 
@@ -305,6 +306,28 @@ class Floors:
         finally:
             if closed:
                 log.info("sockets_closed_after_sign_out", sockets=closed)
+        await self._move_displays()
+
+    async def _move_displays(self) -> None:
+        """A wall display a manager moved to another zone (on any server) gets that zone's feed now, from a fresh
+        snapshot: it had to be revoked and paired again, dark meanwhile (a review of the console)."""
+        walls = self.hub.display_sockets()
+        if not walls:
+            return
+        zones = {d.id: d.zone for d in await self.sessions.directory.all_displays() if d.revoked_at is None}
+        for sub in walls:
+            if sub.display not in zones:
+                continue  # revoked: its sign-in ended, and the check above closes it
+            audience = display_audience(zones[sub.display])
+            runtime = self.runtimes.get(sub.clinic)
+            if audience == sub.audience or runtime is None:
+                continue
+            zone = zones[sub.display]
+            if zone is not None and zone not in runtime.hallway.zones:
+                sub.end(CLOSE_FORBIDDEN, "this display's zone is no longer in the clinic: pair it again")
+                continue
+            self.hub.move(sub, audience)
+            log.info("display_socket_moved", display=sub.display, clinic=sub.clinic, zone=zone)
 
     async def _collect_forever(self) -> None:
         """Keep full garbage collections (a walk over every socket's objects) for quiet hours: floor/collector.py."""

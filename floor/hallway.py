@@ -101,6 +101,8 @@ class HallwayBoard(Struct):
     #: The clinic's screen languages, its default first; the waiting room shows each in turn.
     languages: list[str] = msgspec.field(default_factory=lambda: ["en"])
     alternate_seconds: int = 10
+    #: The zone this wall shows (None: the whole clinic), as the display is paired now: a manager may move it.
+    zone: str | None = None
 
 
 class HallwaySnapshot(Struct, tag="snapshot", tag_field="kind"):
@@ -245,6 +247,7 @@ class Hallway:
             stale,
             list(c.display.languages),
             c.display.alternate_seconds,
+            zone,
         )
 
     def update(

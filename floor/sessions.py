@@ -437,7 +437,7 @@ class Sessions:
         session = await self.directory.session(hashed, self.clock.now())
         if session is None:
             return None
-        name, clinics, provider, role = "", (), None, session.role
+        name, clinics, provider, role, zone = "", (), None, session.role, session.zone
         if session.kind == "staff":
             member = await self.directory.staff(session.person)
             if member is None:
@@ -448,6 +448,7 @@ class Sessions:
             display = await self.directory.display(session.person)
             if display is None or display.revoked_at is not None:
                 return None  # revoked while its token was being collected: the revocation ended no session yet
+            zone = display.zone  # the display's as it is now: a manager may have moved it since it was paired
         caller = Caller(
             session.kind,
             session.person,
@@ -457,7 +458,7 @@ class Sessions:
             name,
             role,
             session.clinic,
-            session.zone,
+            zone,
             clinics,
             provider,
         )
@@ -563,6 +564,32 @@ class Sessions:
         )
         log.info("display_token_issued", display=display.id, clinic=display.clinic)
         return DisplayToken(token, display)
+
+    async def change_display(self, display_id: str, label: str, zone: str | None, by: str) -> Display:
+        """Rename a paired display, or move it to another zone (None: the whole clinic), without pairing it again:
+        its token holds, and its screen gets the new zone's feed at once (floor.floors: the session check). The
+        zone is checked against the clinic by the caller that knows it."""
+        if why := unreadable("label", label) or _markup("label", label):
+            raise Refusal(Why.invalid, f"Not changed: {why}.", field="label")
+        if not label.strip():
+            raise Refusal(Why.invalid, "Not changed: a display needs a name.", field="label")
+        before = await self.directory.display(display_id)
+        changed = await self.directory.change_display(display_id, label.strip(), zone)
+        if changed is None:
+            raise Refusal(Why.not_found, f"No display {display_id!r}.")
+        if changed.revoked_at is not None:
+            raise Refusal(Why.illegal_step, f"{changed.label} was revoked: pair the wall again.", field="display")
+        self._forget(lambda c: c.person == display_id)
+        log.info(
+            "display_changed",
+            display=display_id,
+            clinic=changed.clinic,
+            zone=zone,
+            zone_before=before.zone if before is not None else None,
+            renamed=before is not None and before.label != changed.label,
+            by=by,
+        )
+        return changed
 
     async def revoke_display(self, display_id: str, by: str) -> Display:
         display = await self.directory.display(display_id)

@@ -440,6 +440,13 @@ class PairDisplay(Struct, forbid_unknown_fields=True):
     label: Annotated[str, Meta(max_length=60)] = ""
 
 
+class ChangeDisplay(Struct, forbid_unknown_fields=True):
+    """A paired wall display's name and zone (null: the whole clinic), both as they should be now."""
+
+    label: Annotated[str, Meta(max_length=60)]
+    zone: Ref | None
+
+
 class ClaimDisplay(Struct, forbid_unknown_fields=True):
     """The display collects its token with the claim secret it got with its code."""
 

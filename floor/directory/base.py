@@ -303,8 +303,8 @@ class SignInStore(ABC):
 
     @abstractmethod
     async def revision(self) -> int:
-        """Grows whenever a session ends, so servers know when to check their open sockets again (0 before
-        any ended); never goes back."""
+        """Grows whenever a session ends or a display is changed, so servers know when to check their open sockets
+        again (0 before any did); never goes back."""
 
 
 class DisplayStore(ABC):
@@ -314,6 +314,12 @@ class DisplayStore(ABC):
     @abstractmethod
     async def put_display(self, display: Display) -> None:
         """Store a display (paired, renamed, moved to a zone or revoked) over the one with its id, whole."""
+
+    @abstractmethod
+    async def change_display(self, display_id: str, label: str, zone: str | None) -> Display | None:
+        """A paired display's name and zone, changed in one step from what is stored (never over its revocation:
+        a display revoked meanwhile stays revoked, and is returned as it is); the revision grows, so every server
+        looks at its sockets again (a wall moved to another zone gets that zone's feed). None if no such display."""
 
     @abstractmethod
     async def display(self, display_id: str) -> Display | None:

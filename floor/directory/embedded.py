@@ -299,6 +299,17 @@ class EmbeddedDirectory(Directory):
         self._state.displays[display.id] = display
         self._save()
 
+    @_changes
+    async def change_display(self, display_id: str, label: str, zone: str | None) -> Display | None:
+        display = self._state.displays.get(display_id)
+        if display is None or display.revoked_at is not None:
+            return display
+        display = msgspec.structs.replace(display, label=label, zone=zone)
+        self._state.displays[display_id] = display
+        self._state.revision += 1
+        self._save()
+        return display
+
     async def display(self, display_id: str) -> Display | None:
         return self._state.displays.get(display_id)
 

@@ -196,6 +196,18 @@ def _term_ms(until: dt.datetime, since: dt.datetime) -> int:
     return max(1, int((until - since).total_seconds() * 1000))
 
 
+#: A display's record replaced only over the one read: KEYS[1] the displays hash, KEYS[2] the revision; ARGV the
+#: display's id, its record as read, and the new one.
+_CHANGE_DISPLAY = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('INCR', KEYS[2])
+return 1
+"""
+#: Tries of a display's change against others changing it at once.
+DISPLAY_CHANGE_TRIES = 5
+
+
 class RedisDirectory(Directory):
     shared = True
 
@@ -212,6 +224,7 @@ class RedisDirectory(Directory):
             for name, text in [
                 ("replace", _REPLACE),
                 ("approve", _APPROVE),
+                ("change_display", _CHANGE_DISPLAY),
                 ("end", _END_SESSION),
                 ("end_of", _END_SESSIONS_OF),
                 ("add_pairing", _ADD_PAIRING),
@@ -344,6 +357,22 @@ class RedisDirectory(Directory):
 
     async def put_display(self, display: Display) -> None:
         await self._do(self._r.hset(self._key("displays"), display.id, msgspec.json.encode(display)))
+
+    async def change_display(self, display_id: str, label: str, zone: str | None) -> Display | None:
+        key = self._key("displays")
+        for _ in range(DISPLAY_CHANGE_TRIES):
+            raw = await self._do(self._r.hget(key, display_id))
+            if not raw:
+                return None
+            display = msgspec.json.decode(raw, type=Display)
+            if display.revoked_at is not None:
+                return display
+            display = msgspec.structs.replace(display, label=label, zone=zone)
+            # Stored only over the record read (a revocation in between stays), and the revision grows with it.
+            args = [display_id, raw, msgspec.json.encode(display)]
+            if await self._do(self._scripts["change_display"](keys=[key, self._key("revision")], args=args)):
+                return display
+        raise LogUnavailable("the display kept changing under this change: try again")
 
     async def display(self, display_id: str) -> Display | None:
         raw = await self._do(self._r.hget(self._key("displays"), display_id))

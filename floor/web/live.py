@@ -309,14 +309,14 @@ async def _live(socket: LiveSocket, floors: Floors, guarding: Guarding, clinic: 
         return
     # Under uvicorn with floor.web.frames, updates are written to this socket directly, framed once.
     wire = socket.scope.get("extensions", {}).get(EXTENSION)
-    sub = floors.hub.subscribe(clinic, audience, who.session, wire)
+    sub = floors.hub.subscribe(clinic, audience, who.session, wire, who.person if who.kind == "display" else None)
     reader: asyncio.Task[None] | None = None
     try:
         try:
             # No await between subscribing and catching up: no event can fall between the two.
             runtime.join(sub, since, held, setup)
             reader = asyncio.create_task(_drain(socket, sub))
-            await _send(socket, sub, runtime, audience)
+            await _send(socket, sub, runtime)
         except Exception:
             log.exception("socket_failed", clinic=clinic[:40])
             sub.end(CLOSE_INTERNAL, INTERNAL)
@@ -331,11 +331,12 @@ async def _live(socket: LiveSocket, floors: Floors, guarding: Guarding, clinic: 
                 await reader
 
 
-async def _send(socket: LiveSocket, sub: Subscriber, runtime: ClinicRuntime, audience: str) -> None:
-    """Sends what was queued for the socket: its catch-up, and any backlog while it could not keep up."""
+async def _send(socket: LiveSocket, sub: Subscriber, runtime: ClinicRuntime) -> None:
+    """Sends what was queued for the socket: its catch-up, and any backlog while it could not keep up. A snapshot
+    is of the socket's audience as it is then (a wall moved to another zone gets the new zone's)."""
     while (item := await sub.next()) is not None:
         if item is RESYNC:
-            item = runtime.snapshot(audience)
+            item = runtime.snapshot(sub.audience)
             sub.snapshot_at(item[0])
         elif 0 < item[0] <= sub.sent:
             continue  # already part of a snapshot this screen has

@@ -12,6 +12,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from floor import audit
+from floor.config import Clinic
 from floor.core.access import ALL_CLINICS, Act, clinics_of, in_clinic, other_clinic_text, within
 from floor.core.errors import Refusal, Why
 from floor.directory.base import Display, StaffMember, TooManyPairings
@@ -21,6 +22,7 @@ from floor.web.auth import Rule, allowed, caller, client_address, throttled_by_a
 from floor.web.errors import errors
 from floor.wire import (
     AuditTrail,
+    ChangeDisplay,
     ClaimDisplay,
     Me,
     NewSecret,
@@ -305,13 +307,37 @@ async def list_displays(floors: FloorsDep, who: Who) -> list[Display]:
 async def pair_display(floors: FloorsDep, who: Who, data: JSONBody[PairDisplay]) -> Response[Display]:
     _your_clinic(who, data.clinic)  # before asking whether the server runs it (`_new_clinics`)
     runtime = floors.get(data.clinic)
-    zones = sorted({r.zone for r in runtime.clinic.rooms})
-    if data.zone is not None and data.zone not in zones:
-        raise Refusal(
-            Why.invalid, f"No zone {data.zone!r} in {runtime.clinic.name} (zones: {', '.join(zones)}).", field="zone"
-        )
+    _a_zone_of(runtime.clinic, data.zone)
     display = await floors.sessions.approve_pairing(data.code, data.clinic, data.zone, data.label, who.person)
     return Response(display, status_code=201)
+
+
+def _a_zone_of(clinic: Clinic, zone: str | None) -> None:
+    zones = sorted({r.zone for r in clinic.rooms})
+    if zone is not None and zone not in zones:
+        raise Refusal(Why.invalid, f"No zone {zone!r} in {clinic.name} (zones: {', '.join(zones)}).", field="zone")
+
+
+@put(
+    "/displays/{display:str}",
+    summary="Rename a paired wall display, or move it to another zone (null: the whole clinic), without pairing it "
+    "again: its screen gets the new zone's feed at once (managers)",
+    responses=errors(400, 401, 403, 404, 409, 422, 429),
+    opt={"act": Act.manage_displays},
+)
+async def change_display(floors: FloorsDep, who: Who, display: FromPath[str], data: JSONBody[ChangeDisplay]) -> Display:
+    paired = await floors.sessions.directory.display(display)
+    if paired is None:
+        raise Refusal(Why.not_found, f"No display {display[:40]!r}.")
+    _your_clinic(who, paired.clinic)
+    runtime = floors.runtimes.get(paired.clinic)
+    if runtime is not None:
+        _a_zone_of(runtime.clinic, data.zone)
+    elif data.zone is not None:
+        raise Refusal(Why.invalid, f"{paired.clinic!r} is not run here: its zones are not known.", field="zone")
+    changed = await floors.sessions.change_display(display, data.label, data.zone, who.person)
+    floors.recheck_sessions()
+    return changed
 
 
 @delete(
@@ -353,6 +379,7 @@ def people_routers(floors: Floors) -> list[Router]:
             staff_audit,
             list_displays,
             pair_display,
+            change_display,
             revoke_display,
         ],
         guards=[allowed],

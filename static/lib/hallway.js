@@ -283,6 +283,8 @@ export class HallwayState {
     this.languages = Array.isArray(board.languages) ? board.languages.map(String) : [];
     this.alternateSeconds = Number(board.alternate_seconds) || 10;
     this.stale = Boolean(board.stale);
+    // The zone the server sends this wall, as it is paired now: a manager may have moved it since it paired.
+    if (display.token && "zone" in board) keepZone(board.zone);
     this.rooms.clear();
     for (const r of board.rooms || []) this.rooms.set(String(r.id), slimRoom(r));
     this.roomsVersion += 1;
@@ -481,6 +483,11 @@ function keepDisplay(token, info) {
   display.zone = info.zone == null || info.zone === "" ? null : String(info.zone);
   stored.set(STORE.token, display.token);
   stored.set(STORE.clinic, display.clinic);
+  stored.set(STORE.zone, display.zone);
+}
+
+function keepZone(zone) {
+  display.zone = zone == null || zone === "" ? null : String(zone);
   stored.set(STORE.zone, display.zone);
 }
 

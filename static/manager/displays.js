@@ -1,4 +1,5 @@
-// Wall displays: enter the code a new wall shows, name it, give it a zone; the list; revoke (after asking).
+// Wall displays: enter the code a new wall shows, name it, give it a zone; the list; rename one or move it to
+// another zone (it stays paired: its screen follows at once); revoke (after asking).
 
 import { $, el, button, row, formState, busy, when } from "./ui.js";
 
@@ -11,6 +12,8 @@ export function displaysSection(ctx) {
     message.hidden = !text;
   };
   const pairForm = formState($("display-pair"), { code: "display-code", label: "display-label", zone: "display-zone" });
+  const editForm = formState($("display-edit"), { label: "display-edit-label", zone: "display-edit-zone" });
+  let editing = null; // the display being changed
 
   async function load() {
     try {
@@ -31,8 +34,15 @@ export function displaysSection(ctx) {
     $("displays-table").tBodies[0].replaceChildren(...sorted.map((d) => {
       const name = d.label || d.id;
       const status = d.revoked_at ? `Revoked ${when(d.revoked_at, zone)}${d.revoked_by ? ` by ${d.revoked_by}` : ""}` : "Paired";
-      const actions = d.revoked_at ? "" : button("Revoke", { className: "small danger", label: `Revoke ${name}`,
-        data: { action: "revoke", display: d.id }, onClick: (e) => revoke(d, e.currentTarget) });
+      const actions = d.revoked_at ? "" : el("span", "actions");
+      if (!d.revoked_at) {
+        actions.append(
+          button("Change", { className: "small secondary", label: `Rename ${name} or move it to another zone`,
+            data: { action: "change", display: d.id }, onClick: () => edit(d) }),
+          " ",
+          button("Revoke", { className: "small danger", label: `Revoke ${name}`,
+            data: { action: "revoke", display: d.id }, onClick: (e) => revoke(d, e.currentTarget) }));
+      }
       const tr = row([name, d.clinic, d.zone || "Whole clinic", `${when(d.paired_at, zone)} by ${d.paired_by}`, status, actions]);
       tr.dataset.display = d.id;
       tr.dataset.state = d.revoked_at ? "revoked" : "paired";
@@ -41,10 +51,7 @@ export function displaysSection(ctx) {
     $("displays-summary").textContent = `${live.length} paired${displays.length > live.length ? `, ${displays.length - live.length} revoked` : ""}`;
   }
 
-  function floorChanged() {
-    if (displays.length && ctx.floor().timezone !== shownZone) render(); // "Paired" on the clinic's clock
-    const zones = [...new Set([...ctx.floor().rooms.values()].map((r) => r.zone).filter(Boolean))].sort();
-    const select = $("display-zone");
+  function zoneOptions(select, zones) {
     const have = [...select.options].map((o) => o.value).slice(1);
     if (JSON.stringify(have) === JSON.stringify(zones)) return;
     const chosen = select.value;
@@ -57,6 +64,53 @@ export function displaysSection(ctx) {
     }));
     select.value = zones.includes(chosen) ? chosen : "";
   }
+
+  const clinicZones = () => [...new Set([...ctx.floor().rooms.values()].map((r) => r.zone).filter(Boolean))].sort();
+
+  function floorChanged() {
+    if (displays.length && ctx.floor().timezone !== shownZone) render(); // "Paired" on the clinic's clock
+    zoneOptions($("display-zone"), clinicZones());
+    zoneOptions($("display-edit-zone"), clinicZones());
+  }
+
+  /** Rename a display or move it to another zone: the form, filled with it as listed. */
+  function edit(d) {
+    editing = d;
+    editForm.clear();
+    $("display-edit-title").textContent = `Change ${d.label || d.id}`;
+    $("display-edit-label").value = d.label || "";
+    zoneOptions($("display-edit-zone"), clinicZones());
+    $("display-edit-zone").value = d.zone || "";
+    $("display-edit").hidden = false;
+    $("display-edit-label").focus();
+  }
+
+  function stopEditing() {
+    editing = null;
+    editForm.clear();
+    $("display-edit").hidden = true;
+  }
+
+  $("display-edit-cancel").addEventListener("click", stopEditing);
+  $("display-edit").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!editing || editForm.missing()) return;
+    const d = editing;
+    const body = { label: $("display-edit-label").value.trim(), zone: $("display-edit-zone").value || null };
+    await busy($("display-edit").querySelector("button[type=submit]"), async () => {
+      try {
+        const changed = await ctx.api("PUT", `/api/displays/${encodeURIComponent(d.id)}`, body);
+        stopEditing();
+        const moved = (changed.zone || null) !== (d.zone || null);
+        say(`${changed.label} is saved${moved ? `: it shows ${changed.zone || "the whole clinic"} now, still paired` : ""}.`);
+        await load();
+        message.focus();
+      } catch (err) {
+        editForm.fail(err, "Could not change the display.");
+        if (err?.status === 409 || err?.status === 404) await load(); // revoked or gone meanwhile: the list says so
+      }
+    });
+  });
 
   async function revoke(d, node) {
     const name = d.label || d.id;
@@ -101,6 +155,7 @@ export function displaysSection(ctx) {
     floorChanged,
     clear() {
       displays = [];
+      stopEditing();
       $("displays-table").tBodies[0].replaceChildren();
       $("displays-summary").textContent = "";
       message.hidden = true;

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page
 
 from floor.core.access import Role
-from tests.browser.conftest import CLINIC, Screens, serious_violations, sign_in_page
+from tests.browser.conftest import CLINIC, Screens, pair_wall, serious_violations, sign_in_page
 from tests.server.conftest import ServerProcess
 from tests.support.staff import PEOPLE, PIN
 
@@ -198,6 +198,38 @@ def test_a_manager_pairs_a_wall_for_a_zone_then_revokes_it(server: ServerProcess
     page.wait_for_selector("#displays-table tr[data-state='revoked']", timeout=10_000)
     assert httpx.get(f"{server.url}/api/displays", headers=headers, timeout=10).json()[0]["revoked_at"]
     wall.wait_for_function("() => document.querySelector('#conn').dataset.mode !== 'live'", timeout=15_000)
+
+
+def test_a_manager_moves_a_paired_wall_to_another_zone_and_it_follows_still_paired(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """The east hallway's wall is wanted in the west: Change, a name and a zone, Save; the wall, still paired,
+    shows the west's rooms at once (it had to be revoked and paired again, dark meanwhile)."""
+    page, headers = _console(server, screens)
+    wall = screens.open(f"{server.url}/board.html", width=1920, height=1080)
+    pair_wall(wall, server, headers, zone="east")
+    wall.wait_for_selector("[data-room='e1']", timeout=10_000)
+    page.click("#displays-refresh")
+    page.wait_for_selector("#displays-table tr[data-state='paired'] button[data-action='change']", timeout=10_000)
+    page.locator("#displays-table tr[data-state='paired'] button[data-action='change']").last.click()
+    page.locator("#display-edit").get_by_label("Display name").fill("West hallway")
+    page.locator("#display-edit").get_by_label("Zone").select_option("west")
+    page.click("#display-edit button[type=submit]")
+    page.wait_for_function(
+        "() => document.querySelector('#displays-message').textContent.includes('West hallway is saved')",
+        timeout=10_000,
+    )
+    assert "shows west now, still paired" in page.locator("#displays-message").inner_text()
+    wall.wait_for_selector("[data-room='w1']", timeout=10_000)
+    assert wall.locator("[data-room='e1']").count() == 0
+    assert wall.locator("#conn").get_attribute("data-mode") == "live"
+    displays = httpx.get(f"{server.url}/api/displays", headers=headers, timeout=10).json()
+    assert ("West hallway", "west", None) in [(d["label"], d["zone"], d["revoked_at"]) for d in displays]
+    assert serious_violations(page) == []
+    # Reloaded, the wall is still the west's.
+    wall.reload()
+    wall.wait_for_selector("[data-room='w1']", timeout=10_000)
+    assert wall.locator("[data-room='e1']").count() == 0
 
 
 def test_a_manager_blocks_a_room_with_a_reason_and_unblocks_it(server: ServerProcess, screens: Screens) -> None:

@@ -530,6 +530,25 @@ async def test_displays_put_get_and_list_in_pairing_order(directory: Directory) 
     assert await directory.all_displays() == [early, revoked, late]
 
 
+async def test_a_paired_display_is_renamed_and_moved_never_over_its_revocation(directory: Directory) -> None:
+    """A wall renamed or moved to another zone without pairing it again (the manager revoked and paired, the wall
+    dark meanwhile); the revision grows so every server looks at its sockets; a revoked one stays revoked."""
+    t = now()
+    await directory.put_display(display("d-1", t, zone="north"))
+    before = await directory.revision()
+    moved = await directory.change_display("d-1", "South hall", "south")
+    assert moved == display("d-1", t, zone="south", label="South hall")
+    assert await directory.display("d-1") == moved and await directory.revision() > before
+    assert await directory.change_display("d-1", "Whole clinic wall", None) == display(
+        "d-1", t, label="Whole clinic wall"
+    )
+    assert await directory.change_display("nowhere", "X", None) is None
+    revoked = display("d-2", t, revoked_at=t + HOUR, revoked_by="manager-2")
+    await directory.put_display(revoked)
+    assert await directory.change_display("d-2", "Back again", "north") == revoked
+    assert await directory.display("d-2") == revoked
+
+
 async def test_no_displays_at_first(directory: Directory) -> None:
     assert await directory.all_displays() == []
 

@@ -157,6 +157,7 @@ def test_the_hallway_types_have_no_place_for_free_text() -> None:
         ("HallwayUpdate", "mark"),
         ("HallwaySnapshot", "setup"),  # a digest of the clinic file (floor.config.setup_mark), for resuming
         ("HallwayBoard", "languages"),
+        ("HallwayBoard", "zone"),  # the zone the wall shows: a clinic file's id, as its rooms' zones
     }
     structs = [
         hallway.HallwayVisit,

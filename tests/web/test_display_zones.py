@@ -196,3 +196,46 @@ def test_a_zones_display_hears_nothing_of_another_zones_patient_after_it_is_room
     assert all(u["visit"] is None for u in seen)
     assert token not in json.dumps(seen[1:])
     assert len(marks) == 5  # each event's own mark, of its seq and moment alone
+
+
+def test_a_paired_wall_is_renamed_and_moved_to_another_zone_and_its_screen_follows_at_once(tmp_path) -> None:
+    """A manager moves the east hallway's wall to the west, and renames it, without pairing it again: the wall,
+    still connected, gets the west's snapshot and updates at once (it had to be revoked and paired again, dark
+    meanwhile). Only a manager of its clinic may; a zone the clinic has not, or a name that is no name, is refused
+    naming the field; a revoked wall is not brought back."""
+    clock = ManualClock(MORNING)
+    floors = test_floors(tmp_path, clock=clock, tick_seconds=3600)
+    west = {r.id for r in CLINIC.rooms if r.zone == "west"}
+    with TestClient(create_app(floors)) as client:
+        manager = sign_in(client, floors, Role.manager)
+        wall = _pair(client, manager, "east")
+        display = client.get("/api/displays", headers=manager).json()[0]["id"]
+        ws = _watch(client, wall)
+        assert {r["id"] for r in _next(ws, "snapshot")["board"]["rooms"]} == EAST
+
+        url = f"/api/displays/{display}"
+        desk = sign_in(client, floors, Role.front_desk)
+        assert client.put(url, json={"label": "West hall", "zone": "west"}, headers=desk).status_code == 403
+        nowhere = client.put(url, json={"label": "West hall", "zone": "north"}, headers=manager)
+        assert nowhere.status_code == 422 and nowhere.json()["field"] == "zone", nowhere.text
+        blank = client.put(url, json={"label": " ", "zone": "west"}, headers=manager)
+        assert blank.status_code == 422 and blank.json()["field"] == "label", blank.text
+        moved = client.put(url, json={"label": "West hall", "zone": "west"}, headers=manager)
+        assert moved.status_code == 200, moved.text
+        assert (moved.json()["label"], moved.json()["zone"]) == ("West hall", "west")
+        assert {r["id"] for r in _next(ws, "snapshot")["board"]["rooms"]} == west
+        listed = client.get("/api/displays", headers=manager).json()
+        assert [(d["label"], d["zone"]) for d in listed] == [("West hall", "west")]
+        ws.__exit__(None, None, None)
+        # Its token holds: connecting again, it is the west's wall.
+        again = _watch(client, wall)
+        assert {r["id"] for r in _next(again, "snapshot")["board"]["rooms"]} == west
+        again.__exit__(None, None, None)
+
+        assert client.delete(url, headers=manager).status_code == 200
+        revoked = client.put(url, json={"label": "Back", "zone": None}, headers=manager)
+        assert revoked.status_code == 409, revoked.text
+        assert (
+            client.put("/api/displays/d-00000000", json={"label": "X", "zone": None}, headers=manager).status_code
+            == 404
+        )

@@ -380,6 +380,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/displays"): Route(
         lambda w: ("/api/displays", {"code": w.pairing_code(), "clinic": CLINIC, "zone": "east"}), 201
     ),
+    ("PUT", "/api/displays/{display:str}"): Route(
+        lambda w: (f"/api/displays/{w.new_display()[0]}", {"label": "West hall", "zone": "west"}), 200
+    ),
     ("DELETE", "/api/displays/{display:str}"): Route(lambda w: (f"/api/displays/{w.new_display()[0]}", None), 200),
 }
 
