@@ -54,8 +54,10 @@ from floor.credentials import (
 )
 from floor.directory.base import (
     BUSY,
+    CallerRemoved,
     Directory,
     Display,
+    LastManager,
     Pairing,
     PairingLimits,
     Session,
@@ -301,9 +303,26 @@ class Sessions:
         await self.directory.clear_strikes(account_key(staff_id))
         log.info("staff_unlocked", staff=staff_id, by=by)
 
-    async def remove_staff(self, staff_id: str, by: str) -> None:
+    async def remove_staff(self, staff_id: str, by: str, *, by_account: bool = False) -> None:
+        """Remove an account; never a clinic's last manager. `by_account`: `by` is a signed-in manager's account,
+        which must still be there when the account is removed (two managers removing each other at the same moment
+        both did: a review)."""
         await self._member(staff_id)
-        await self.directory.remove_staff(staff_id)
+        try:
+            if not await self.directory.remove_staff(staff_id, by if by_account else None):
+                raise Refusal(Why.not_found, f"No staff member {staff_id!r}: removed meanwhile.")
+        except CallerRemoved:
+            log.info("staff_removal_refused", staff=staff_id, by=by, reason="the remover was removed meanwhile")
+            raise Refusal(
+                Why.unauthenticated, f"Your account was removed meanwhile: {staff_id} was not removed."
+            ) from None
+        except LastManager as last:
+            where = "every clinic" if last.clinic == ALL_CLINICS else last.clinic
+            raise Refusal(
+                Why.illegal_step,
+                f"{staff_id} is the last manager of {where}: add another manager first, then remove them.",
+                field="staff",
+            ) from None
         ended = await self.directory.end_sessions_of(staff_id)
         self._forget(lambda c: c.person == staff_id)
         log.info("staff_removed", staff=staff_id, by=by, sessions_ended=ended)

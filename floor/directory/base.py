@@ -17,7 +17,7 @@ from typing import Literal
 import msgspec
 from msgspec import Struct
 
-from floor.core.access import Role
+from floor.core.access import ALL_CLINICS, Role, clinics_of
 from floor.credentials import Lockout
 
 
@@ -240,9 +240,36 @@ class StaffStore(ABC):
         """Every account, by id."""
 
     @abstractmethod
-    async def remove_staff(self, staff_id: str) -> bool:
+    async def remove_staff(self, staff_id: str, by: str | None = None) -> bool:
         """Delete the account and the sign-in attempts held against it (`account_key`), so an id added again
-        starts clean. False if there was no such account. Its sessions are not ended here (`end_sessions_of`)."""
+        starts clean. False if there was no such account. Its sessions are not ended here (`end_sessions_of`).
+
+        In one step with what is stored (two managers removing each other at the same moment both did, and left
+        the clinic with no manager who could sign in: a review of the console): `by`, the account removing it,
+        must still be there (`CallerRemoved`), and a manager is not removed while no other manager covers each
+        of their clinics (`LastManager`; one of every clinic, `*`, needs another of every clinic)."""
+
+
+class CallerRemoved(Exception):
+    """The account asking for a removal was itself removed meanwhile: nothing was removed."""
+
+
+class LastManager(Exception):
+    """The account is the last manager of a clinic (`clinic`, or "*" for every clinic): nothing was removed."""
+
+    def __init__(self, clinic: str) -> None:
+        super().__init__(clinic)
+        self.clinic = clinic
+
+
+def clinic_left_without_a_manager(staff: list[StaffMember], gone: StaffMember) -> str | None:
+    """The clinic (or "*") that removing the manager `gone` leaves with no other manager, or None."""
+    if gone.role is not Role.manager:
+        return None
+    covered = {c for m in staff if m.role is Role.manager and m.id != gone.id for c in clinics_of(m.clinics)}
+    if ALL_CLINICS in covered:
+        return None
+    return next((c for c in sorted(clinics_of(gone.clinics)) if c not in covered), None)
 
 
 class SignInStore(ABC):

@@ -28,8 +28,10 @@ from msgspec import Struct, field
 
 from floor.credentials import Lockout
 from floor.directory.base import (
+    CallerRemoved,
     Directory,
     Display,
+    LastManager,
     Pairing,
     PairingLimits,
     Session,
@@ -37,6 +39,7 @@ from floor.directory.base import (
     Strikes,
     TooManyPairings,
     account_key,
+    clinic_left_without_a_manager,
     failed,
     refused_until,
     released,
@@ -207,9 +210,15 @@ class EmbeddedDirectory(Directory):
         return sorted(self._state.staff.values(), key=lambda m: m.id)
 
     @_changes
-    async def remove_staff(self, staff_id: str) -> bool:
-        if self._state.staff.pop(staff_id, None) is None:
+    async def remove_staff(self, staff_id: str, by: str | None = None) -> bool:
+        if by is not None and by not in self._state.staff:
+            raise CallerRemoved
+        gone = self._state.staff.get(staff_id)
+        if gone is None:
             return False
+        if (clinic := clinic_left_without_a_manager(list(self._state.staff.values()), gone)) is not None:
+            raise LastManager(clinic)
+        del self._state.staff[staff_id]
         self._state.strikes.pop(account_key(staff_id), None)
         self._save()
         return True

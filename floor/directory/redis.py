@@ -17,8 +17,10 @@ from floor.credentials import Lockout
 from floor.directory.base import (
     BUSY,
     PENDING,
+    CallerRemoved,
     Directory,
     Display,
+    LastManager,
     Pairing,
     PairingLimits,
     Session,
@@ -34,6 +36,45 @@ _REPLACE = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
+"""
+
+#: Remove an account in one step with the checks (floor.directory.base.StaffStore.remove_staff): KEYS[1] the staff
+#: hash; ARGV the id, and the id removing it ('' for none). "removed", "none", "caller" (the remover is gone), or
+#: "last:<clinic>" (the last manager of that clinic, "*" for every clinic). Clinics as `clinics_of` reads them.
+_REMOVE_STAFF = """
+local function clinics(m)
+  local c = m['clinics']
+  if c == nil or c == cjson.null then return {['*'] = true} end
+  local set = {}
+  for _, x in ipairs(c) do set[x] = true end
+  return set
+end
+if ARGV[2] ~= '' and redis.call('HEXISTS', KEYS[1], ARGV[2]) == 0 then return 'caller' end
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 'none' end
+local gone = cjson.decode(raw)
+if gone['role'] == 'manager' then
+  local covered = {}
+  local all = redis.call('HGETALL', KEYS[1])
+  for i = 1, #all, 2 do
+    if all[i] ~= ARGV[1] then
+      local m = cjson.decode(all[i + 1])
+      if m['role'] == 'manager' then
+        for c, _ in pairs(clinics(m)) do covered[c] = true end
+      end
+    end
+  end
+  if not covered['*'] then
+    local theirs = {}
+    for c, _ in pairs(clinics(gone)) do table.insert(theirs, c) end
+    table.sort(theirs)
+    for _, c in ipairs(theirs) do
+      if not covered[c] then return 'last:' .. c end
+    end
+  end
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 'removed'
 """
 
 _APPROVE = """
@@ -223,6 +264,7 @@ class RedisDirectory(Directory):
             name: self.redis.register_script(text)
             for name, text in [
                 ("replace", _REPLACE),
+                ("remove_staff", _REMOVE_STAFF),
                 ("approve", _APPROVE),
                 ("change_display", _CHANGE_DISPLAY),
                 ("end", _END_SESSION),
@@ -272,10 +314,16 @@ class RedisDirectory(Directory):
         raw = await self._do(self._r.hvals(self._key("staff")))
         return sorted((msgspec.json.decode(r, type=StaffMember) for r in raw), key=lambda m: m.id)
 
-    async def remove_staff(self, staff_id: str) -> bool:
-        removed = await self._do(self._r.hdel(self._key("staff"), staff_id))
-        await self.clear_strikes(account_key(staff_id))
-        return bool(removed)
+    async def remove_staff(self, staff_id: str, by: str | None = None) -> bool:
+        said = await self._do(self._scripts["remove_staff"](keys=[self._key("staff")], args=[staff_id, by or ""]))
+        said = said.decode() if isinstance(said, bytes) else str(said)
+        if said == "caller":
+            raise CallerRemoved
+        if said.startswith("last:"):
+            raise LastManager(said.removeprefix("last:"))
+        if said == "removed":
+            await self.clear_strikes(account_key(staff_id))
+        return said == "removed"
 
     async def reserve_attempt(self, keys: list[tuple[str, Lockout]], now: dt.datetime) -> dt.datetime | None:
         args = [_ms(now), _span(PENDING), _span(BUSY), *(rule.free for _, rule in keys)]

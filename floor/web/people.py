@@ -250,15 +250,17 @@ async def set_secret(floors: FloorsDep, who: Who, staff: FromPath[str], data: JS
 @delete(
     "/staff/{staff:str}",
     summary="Remove a staff member; their sign-ins end at once (managers)",
+    description="Refused 401 when the caller's own account was removed meanwhile (another manager removing them "
+    "at the same moment), and 409 for a clinic's last manager (add another first).",
     status_code=204,
-    responses=errors(401, 403, 404, 422, 429),
+    responses=errors(401, 403, 404, 409, 422, 429),
     opt={"act": Act.manage_staff},
 )
 async def remove_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> None:
     if staff == who.person:
         raise Refusal(Why.invalid, "You cannot remove yourself; ask another manager.")
     await _yours(floors, who, staff)
-    await floors.sessions.remove_staff(staff, who.person)
+    await floors.sessions.remove_staff(staff, who.person, by_account=True)
     floors.recheck_sessions()
 
 

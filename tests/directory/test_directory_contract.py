@@ -21,8 +21,10 @@ from floor.credentials import Lockout
 from floor.directory.base import (
     BUSY,
     PENDING,
+    CallerRemoved,
     Directory,
     Display,
+    LastManager,
     Pairing,
     PairingLimits,
     Session,
@@ -274,6 +276,30 @@ async def test_remove_staff_removes_the_member_and_their_failures(directory: Dir
     assert await directory.remove_staff("nobody") is False
     # The id is free again.
     assert await directory.add_staff(ana) is True
+
+
+async def test_a_clinics_last_manager_is_not_removed(directory: Directory) -> None:
+    """Nor is a manager whose clinics no other manager covers: the clinic would have nobody to run it."""
+    river = msgspec.structs.replace(member("rita", role=Role.manager), clinics=("riverside",))
+    lake = msgspec.structs.replace(member("lou", role=Role.manager), clinics=("lakeside", "riverside"))
+    for m in (river, lake, member("ana")):
+        await directory.add_staff(m)
+    with pytest.raises(CallerRemoved):
+        await directory.remove_staff("ana", by="nobody")
+    with pytest.raises(LastManager) as last:
+        await directory.remove_staff("lou", by="rita")  # rita has riverside, but nobody else has lakeside
+    assert last.value.clinic == "lakeside"
+    assert await directory.remove_staff("rita", by="lou") is True  # lou still runs riverside
+    every = member("dana", role=Role.manager)  # stored before clinics were recorded: every clinic
+    await directory.add_staff(every)
+    assert await directory.remove_staff("lou", by="dana") is True
+    with pytest.raises(LastManager) as last:
+        await directory.remove_staff("dana")  # nobody else is a manager of every clinic
+    assert last.value.clinic == ALL_CLINICS
+    await directory.add_staff(msgspec.structs.replace(every, id="eve", clinics=(ALL_CLINICS,)))
+    assert await directory.remove_staff("dana", by="eve") is True
+    assert await directory.remove_staff("ana", by="eve") is True  # anyone not a manager: no rule
+    assert [m.id for m in await directory.all_staff()] == ["eve"]
 
 
 async def test_failures_count_up_per_account_and_clear(directory: Directory) -> None:

@@ -1,0 +1,64 @@
+"""Two managers removing each other at the same moment, through two servers, on both directories: one removal is
+done, the other refused because its caller is gone (both were done, and the clinic was left with no manager who
+could sign in: a review of the console); and a clinic's last manager is not removed."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from floor.clock import SystemClock
+from floor.core.access import Role
+from floor.core.errors import Refusal, Why
+from floor.directory.base import StaffMember
+from floor.sessions import Sessions
+from tests.support.directories import Opener
+from tests.support.staff import CHEAP
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def manager(staff_id: str, clinics: tuple[str, ...] = ("riverside",)) -> StaffMember:
+    return StaffMember(
+        staff_id,
+        staff_id.title(),
+        Role.manager,
+        f"scrypt$16384$8$1$salt${staff_id}",
+        dt.datetime.now(dt.UTC),
+        "cli",
+        clinics,
+    )
+
+
+async def test_two_managers_removing_each_other_at_once_leave_one_of_them(open_directory: Opener) -> None:
+    here, elsewhere = await open_directory(), await open_directory()
+    for staff_id in ("dana", "rita"):
+        await here.add_staff(manager(staff_id))
+    answers = await asyncio.gather(
+        Sessions(here, SystemClock(), cost=CHEAP).remove_staff("rita", "dana", by_account=True),
+        Sessions(elsewhere, SystemClock(), cost=CHEAP).remove_staff("dana", "rita", by_account=True),
+        return_exceptions=True,
+    )
+    refused = [a for a in answers if isinstance(a, Refusal)]
+    assert len(refused) == 1 and answers.count(None) == 1, answers
+    assert refused[0].why is Why.unauthenticated and "removed meanwhile" in refused[0].message
+    assert len(await here.all_staff()) == 1
+
+
+async def test_the_last_manager_of_a_clinic_is_not_removed(open_directory: Opener) -> None:
+    directory = await open_directory()
+    await directory.add_staff(manager("dana", ("riverside", "lakeside")))
+    await directory.add_staff(manager("rita"))
+    sessions = Sessions(directory, SystemClock(), cost=CHEAP)
+    with pytest.raises(Refusal) as refused:
+        await sessions.remove_staff("dana", "rita")
+    assert refused.value.why is Why.illegal_step and "last manager of lakeside" in refused.value.message
+    await sessions.remove_staff("rita", "dana")  # dana still runs riverside
+    assert [m.id for m in await directory.all_staff()] == ["dana"]
