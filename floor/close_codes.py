@@ -31,6 +31,7 @@ CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL = 1011
 CLOSE_RESTARTING = 1012
 CLOSE_TOO_SLOW = 4408
+CLOSE_TOO_MANY_WAITING = 4429
 
 CLOSES: tuple[Close, ...] = (
     Close(CLOSE_UNAUTHENTICATED, "UNAUTHENTICATED", "not signed in (or the token is not valid)"),
@@ -46,6 +47,12 @@ CLOSES: tuple[Close, ...] = (
     Close(CLOSE_INTERNAL, "INTERNAL", "an error on the server (its log says which)", resume=True),
     Close(CLOSE_RESTARTING, "RESTART", "the server is restarting", resume=True),
     Close(CLOSE_TOO_SLOW, "TOO_SLOW", "the screen fell too far behind (it stopped reading)", resume=True),
+    Close(
+        CLOSE_TOO_MANY_WAITING,
+        "TOO_MANY_WAITING",
+        "too many sockets from this address (or its IPv6 /64) are open and not yet signed in",
+        resume=True,
+    ),
 )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -225,6 +225,18 @@ class Metrics:
             "Alerts this server raised and stored, by kind (cascade, dwell); with several "
             "servers each alert is raised by one of them",
             ["kind"],
+            registry=r,
+        )
+        self.sockets_waiting = Gauge(
+            "floor_sockets_waiting_to_sign_in",
+            "Live-feed sockets open now and not yet signed in (each may wait 10 s for its token)",
+            registry=r,
+        )
+        self.sockets_refused = Counter(
+            "floor_sockets_refused",
+            "Live-feed sockets closed before signing in because too many from their client address, or its "
+            "IPv6 /64 (reason network), were already waiting to (closed TOO_MANY_WAITING)",
+            ["reason"],
             registry=r,
         )
         self.log_reconnects = Counter(

@@ -27,6 +27,11 @@ DATA_DIR = "floor-data"
 RETENTION_DAYS = 400
 
 
+#: Live sockets that may wait to sign in at once from one client address, by default: far above what a clinic's
+#: walls behind one address hold while they come back together (each waits a moment for its page's token).
+SOCKETS_WAITING_PER_ADDRESS = 200
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """What a command runs with. A command that has no flag for a setting gets its environment value or its
     default (`floor check` has no --redis: it never uses one)."""
@@ -47,6 +52,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retention_days: int = RETENTION_DAYS
     #: Pages served from another origin (a proxy's public name) that may open the live feed.
     allowed_origins: frozenset[str] = frozenset()
+    #: Live sockets that may wait to sign in at once from one client address (ten times that from an IPv6 /64).
+    sockets_waiting_per_address: int = SOCKETS_WAITING_PER_ADDRESS
     #: The socket stack, for comparing (loadtests/README.md): "frames" (ours), or one of uvicorn's own
     #: ("websockets-sansio", "websockets"), under which every update goes through ASGI.
     ws: str = "frames"
@@ -84,6 +91,9 @@ def read(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> S
         trusted_proxies=tuple(flag.get("trusted_proxies") or ()),
         retention_days=flag["retention_days"] if flag.get("retention_days") is not None else default.retention_days,
         allowed_origins=_origins(environ.get("FLOOR_ALLOWED_ORIGINS", "")),
+        sockets_waiting_per_address=_count(
+            "FLOOR_SOCKETS_WAITING_PER_ADDRESS", environ.get("FLOOR_SOCKETS_WAITING_PER_ADDRESS") or None
+        ),
         ws=_one_of("FLOOR_WS", environ.get("FLOOR_WS") or default.ws, WS_STACKS),
         # Off: a per-socket zlib pass and ~40 KB of compressor state per screen, for messages of a few hundred
         # bytes; FLOOR_WS_DEFLATE=1 turns it on where bandwidth costs more than the server's CPU and memory.
@@ -103,6 +113,14 @@ class SettingError(ValueError):
 #: $FLOOR_WS: our socket stack, or uvicorn's own; $FLOOR_LOOP: the event loop.
 WS_STACKS = ("frames", "websockets-sansio", "websockets")
 LOOPS = ("uvloop", "asyncio")
+
+
+def _count(name: str, value: str | None) -> int:
+    if value is None:
+        return SOCKETS_WAITING_PER_ADDRESS
+    if not value.strip().isdigit() or not 1 <= int(value) <= 100_000:
+        raise SettingError(f"${name} is a whole number from 1 to 100000, not {value[:20]!r}")
+    return int(value)
 
 
 def _one_of(name: str, value: str, choices: tuple[str, ...]) -> str:

@@ -42,3 +42,45 @@ class Throttle:
         self._buckets = {
             k: (t, last) for k, (t, last) in self._buckets.items() if t + (now - last) * self.rate < self.burst
         }
+
+
+class WaitingSockets:
+    """Live sockets open and not yet signed in, counted per client address and per IPv6 /64 (whose 2^64 addresses
+    one host can take: floor.directory.base.network_of), each capped: with no cap, one address held thousands of
+    sockets open 10 seconds each without a token, reconnecting as each was closed (a hostile review). A clinic's
+    walls behind one address sign in within moments of opening, so the cap is far above what they hold at once."""
+
+    def __init__(self, per_address: int, per_network: int) -> None:
+        self.per_address = per_address
+        self.per_network = per_network
+        self._counts: dict[str, int] = {}
+
+    def enter(self, address: str) -> str | None:
+        """Count one more socket from `address` waiting to sign in; or, over a cap, count nothing and say which
+        ("address" or "network")."""
+        from floor.directory.base import network_of
+
+        network = network_of(address)
+        if self._counts.get(address, 0) >= self.per_address:
+            return "address"
+        if network is not None and self._counts.get(network, 0) >= self.per_network:
+            return "network"
+        for key in (address, network):
+            if key is not None:
+                self._counts[key] = self._counts.get(key, 0) + 1
+        return None
+
+    def leave(self, address: str) -> None:
+        """The socket from `address` signed in, or went away."""
+        from floor.directory.base import network_of
+
+        for key in (address, network_of(address)):
+            if key is not None:
+                left = self._counts.get(key, 0) - 1
+                if left > 0:
+                    self._counts[key] = left
+                else:
+                    self._counts.pop(key, None)
+
+    def waiting(self, address: str) -> int:
+        return self._counts.get(address, 0)

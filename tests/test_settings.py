@@ -25,6 +25,7 @@ ENVIRONMENT = (
     "FLOOR_ALLOWED_ORIGINS",
     "FLOOR_WS",
     "FLOOR_WS_DEFLATE",
+    "FLOOR_SOCKETS_WAITING_PER_ADDRESS",
     "FLOOR_LOOP",
     "FLOOR_REDIS_REPLICAS",
     "FLOOR_REDIS_REPLICA_TIMEOUT",
@@ -107,6 +108,17 @@ def test_the_environment_fills_in_what_the_flags_leave_open(monkeypatch: pytest.
     monkeypatch.setenv("FLOOR_REDIS_URL", "redis://floor:6379/0")
     assert settings_of("serve").redis_url == "redis://floor:6379/0"
     assert settings_of("serve").replica_ack == ReplicaAck(2, 1000)
+
+
+def test_sockets_waiting_to_sign_in_per_address_are_set_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from floor.settings import SettingError
+
+    assert settings_of("serve").sockets_waiting_per_address == 200
+    monkeypatch.setenv("FLOOR_SOCKETS_WAITING_PER_ADDRESS", "500")
+    assert settings_of("serve").sockets_waiting_per_address == 500
+    monkeypatch.setenv("FLOOR_SOCKETS_WAITING_PER_ADDRESS", "lots")
+    with pytest.raises(SettingError, match="FLOOR_SOCKETS_WAITING_PER_ADDRESS"):
+        settings_of("serve")
 
 
 def test_a_rehearsal_clock_is_chosen_only_when_its_start_is_given() -> None:

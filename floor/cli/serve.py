@@ -143,7 +143,11 @@ def uvicorn_server(
     app = create_app(
         floors,
         background=background or [],
-        guarding=Guarding(allowed_origins=settings.allowed_origins),
+        guarding=Guarding(
+            allowed_origins=settings.allowed_origins,
+            waiting_per_address=settings.sockets_waiting_per_address,
+            waiting_per_network=10 * settings.sockets_waiting_per_address,
+        ),
         demo_pairing_clinic=demo_pairing_clinic,
         cannot_start=_cannot_start,
     )

@@ -27,7 +27,8 @@ from litestar.handlers.base import BaseRouteHandler
 
 from floor.core.access import Act, in_clinic, may, other_clinic_text, refusal_text
 from floor.sessions import Caller
-from floor.throttle import Throttle
+from floor.settings import SOCKETS_WAITING_PER_ADDRESS as WAITING_PER_ADDRESS
+from floor.throttle import Throttle, WaitingSockets
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -57,12 +58,17 @@ class Guarding:
     public_burst: int = 60
     #: Origins (scheme://host[:port]) whose pages may open sockets and send writes, besides the server's own.
     allowed_origins: frozenset[str] = frozenset()
+    #: Live sockets that may wait to sign in at once from one client address, and from one IPv6 /64.
+    waiting_per_address: int = WAITING_PER_ADDRESS
+    waiting_per_network: int = 10 * WAITING_PER_ADDRESS
     writes: Throttle = field(init=False)
     public: Throttle = field(init=False)
+    waiting: WaitingSockets = field(init=False)
 
     def __post_init__(self) -> None:
         self.writes = Throttle(self.write_rate, self.write_burst)
         self.public = Throttle(self.public_rate, self.public_burst)
+        self.waiting = WaitingSockets(self.waiting_per_address, self.waiting_per_network)
 
     def origin_allowed(self, origin: str | None, host: str | None) -> bool:
         """Browsers send Origin on a socket handshake and a write; a page from another site may not open our feeds

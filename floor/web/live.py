@@ -28,6 +28,7 @@ from floor.close_codes import (
     CLOSE_FORBIDDEN,
     CLOSE_INTERNAL,
     CLOSE_TOO_BIG,
+    CLOSE_TOO_MANY_WAITING,
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNKNOWN_CLINIC,
 )
@@ -121,6 +122,26 @@ async def _token(socket: LiveSocket) -> str:
         raise Refused(CLOSE_UNAUTHENTICATED, 'the first message must be JSON: {"type": "auth", "token": ...}') from None
 
 
+async def _waited_token(socket: LiveSocket, guarding: Guarding, floors: Floors) -> str:
+    """The socket's token, counted while it waits for it among its address's (`Guarding.waiting`): past the cap,
+    closed at once (CLOSE_TOO_MANY_WAITING) rather than held open 10 seconds."""
+    if bearer_token(socket.authorization) is not None:
+        return await _token(socket)  # signed in with the handshake: no wait
+    address = socket.address
+    over = guarding.waiting.enter(address)
+    if over is not None:
+        floors.metrics.sockets_refused.labels(over).inc()
+        log.warning("socket_refused_too_many_waiting", address=address, per=over)
+        where = "this address" if over == "address" else "this address's network"
+        raise Refused(CLOSE_TOO_MANY_WAITING, f"too many sockets from {where} are waiting to sign in: try again later")
+    floors.metrics.sockets_waiting.inc()
+    try:
+        return await _token(socket)
+    finally:
+        guarding.waiting.leave(address)
+        floors.metrics.sockets_waiting.dec()
+
+
 def _size(message: Mapping[str, Any]) -> int:
     """A message's size in bytes as it came over the wire: a text frame's is its UTF-8, not its length in
     characters (4096 characters of emoji are 16 KiB)."""
@@ -179,6 +200,12 @@ class LiveSocket:
     reads are picked out of the scope's in one pass."""
 
     __slots__ = ("_receive", "_send", "authorization", "host", "origin", "scope", "state")
+
+    @property
+    def address(self) -> str:
+        """The client's address (what a trusted proxy says it is: floor.web.auth.client_address)."""
+        client = self.scope.get("client")
+        return str(client[0]) if client else "unknown"
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.scope, self._receive, self._send = scope, receive, send
@@ -290,7 +317,7 @@ async def _live(socket: LiveSocket, floors: Floors, guarding: Guarding, clinic: 
             raise Refused(CLOSE_BAD_PARAMETER, str(e)) from None
         # Who is there first: a stranger told an unknown clinic apart from a real one (4404 against 4401) could
         # list which clinics a server runs (a review); over HTTP both answer 401 alike.
-        who = await floors.sessions.caller(await _token(socket))
+        who = await floors.sessions.caller(await _waited_token(socket, guarding, floors))
         if who is None:
             raise Refused(CLOSE_UNAUTHENTICATED, "sign-in ended (expired, signed out or revoked): sign in again")
         runtime = floors.runtimes.get(clinic)

@@ -11,4 +11,5 @@ export const CLOSE = Object.freeze({
   INTERNAL: 1011, // an error on the server (its log says which)
   RESTART: 1012, // the server is restarting
   TOO_SLOW: 4408, // the screen fell too far behind (it stopped reading)
+  TOO_MANY_WAITING: 4429, // too many sockets from this address (or its IPv6 /64) are open and not yet signed in
 });

@@ -62,3 +62,61 @@ def test_a_socket_the_server_fails_is_closed_1011_with_a_reason_not_left_to_the_
             except WebSocketDisconnect as closed:
                 assert closed.code == 1011, closed.code
                 assert "server's log" in closed.detail, closed.detail
+
+
+def test_sockets_waiting_to_sign_in_are_capped_per_address_and_counted(tmp_path) -> None:
+    """One address opening socket after socket and never signing in: past the cap the next is closed at once with
+    4429, not held open 10 seconds each (one address held thousands: a hostile review); one that signs in makes
+    room; /metrics counts the waiting and the refused."""
+    import time
+
+    from litestar.exceptions import WebSocketDisconnect
+
+    from floor.web.auth import Guarding
+
+    floors = test_floors(tmp_path, tick_seconds=3600)
+    guarding = Guarding(waiting_per_address=3)
+    url = "/api/clinics/riverside/live"
+
+    def waiting(n: int) -> None:
+        deadline = time.monotonic() + 5
+        while guarding.waiting.waiting("testclient") != n:
+            assert time.monotonic() < deadline, guarding.waiting.waiting("testclient")
+            time.sleep(0.01)
+
+    with TestClient(create_app(floors, guarding=guarding)) as client:
+        token = sign_in(client, floors, Role.front_desk)["Authorization"].removeprefix("Bearer ")
+        held = []
+        for _ in range(3):
+            held.append(client.websocket_connect(url).__enter__())
+        waiting(3)
+        with client.websocket_connect(url) as extra:
+            try:
+                extra.receive_text(timeout=5)
+                raise AssertionError("a fourth socket waiting to sign in stayed open")
+            except WebSocketDisconnect as closed:
+                assert closed.code == 4429 and "waiting to sign in" in closed.detail, (closed.code, closed.detail)
+        metrics = client.get("/metrics").text
+        assert "floor_sockets_waiting_to_sign_in 3.0" in metrics
+        assert 'floor_sockets_refused_total{reason="address"} 1.0' in metrics
+        held[0].send_text(json.dumps({"type": "auth", "token": token}))
+        assert json.loads(held[0].receive_text(timeout=5))["kind"] == "snapshot"
+        waiting(2)
+        with client.websocket_connect(url) as another:  # room again: it waits, and signs in
+            another.send_text(json.dumps({"type": "auth", "token": token}))
+            assert json.loads(another.receive_text(timeout=5))["kind"] == "snapshot"
+        for ws in held:
+            ws.__exit__(None, None, None)
+        waiting(0)
+        assert "floor_sockets_waiting_to_sign_in 0.0" in client.get("/metrics").text
+
+
+def test_waiting_sockets_are_capped_per_ipv6_network_too() -> None:
+    from floor.throttle import WaitingSockets
+
+    waiting = WaitingSockets(per_address=2, per_network=3)
+    assert [waiting.enter(f"2001:db8:1:2::{n}") for n in range(4)] == [None, None, None, "network"]
+    assert waiting.enter("2001:db8:1:3::1") is None  # another /64
+    assert [waiting.enter("192.0.2.7") for _ in range(3)] == [None, None, "address"]
+    waiting.leave("2001:db8:1:2::0")
+    assert waiting.enter("2001:db8:1:2::9") is None
