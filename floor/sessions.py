@@ -68,6 +68,7 @@ from floor.directory.base import (
     network_key,
     network_of,
     token_hash,
+    unknown_id_key,
 )
 from floor.directory.base import device_key as device_strikes_key
 from floor.retry import attempts
@@ -212,6 +213,8 @@ class Sessions:
         self.pairing_limits = pairing_limits
         self._checks = asyncio.Semaphore(2)
         self._decoy: str | None = None
+        #: The directory's key for hashing staff ids that are no account (read once).
+        self._id_key: bytes | None = None
         #: Sign-ins checked here, by token hash (only for a shared directory; see `caller`).
         #: Remembered sign-ins by token hash, each with when (monotonic) it was looked up.
         self._known: dict[str, tuple[Caller, float]] = {}
@@ -346,8 +349,10 @@ class Sessions:
         if it holds one; when it proves that, the attempt is counted against the device instead of the account
         and the address. An invalid one changes nothing (the same answers as without it)."""
         now = self.clock.now()
-        account = account_key(staff_id)
         member = await self.directory.staff(staff_id)
+        # An id that is no account is counted under a keyed hash of it, never as typed (often a PIN).
+        unknown = unknown_id_key(staff_id, await self._id_secret())
+        account = account_key(staff_id) if member is not None else unknown
         # The key is checked alike for an unknown id (against no hash), and then ignored.
         nonce = device_nonce(staff_id, member.secret if member is not None else "", device_key)
         if member is not None and nonce is not None:
@@ -511,6 +516,11 @@ class Sessions:
         """Which of these sign-ins (token hashes) ended, expired or were revoked, on any server: one question to
         the directory for them all."""
         return await self.directory.ended_sessions(sessions, self.clock.now())
+
+    async def _id_secret(self) -> bytes:
+        if self._id_key is None:
+            self._id_key = await self.directory.id_secret()
+        return self._id_key
 
     async def _decoy_hash(self) -> str:
         if self._decoy is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import ipaddress
 from abc import ABC, abstractmethod
 from typing import Literal
@@ -120,8 +121,16 @@ BUSY = dt.timedelta(seconds=1)
 
 
 def account_key(staff_id: str) -> str:
-    """The key of a staff id as typed, whether or not such an account exists (so both answer alike)."""
+    """The key of an account's staff id (one that exists: `unknown_id_key` for one that does not)."""
     return f"staff:{staff_id[:64]}"
+
+
+def unknown_id_key(staff_id: str, secret: bytes) -> str:
+    """The key of a staff id that is no account, as a keyed hash: such an id is most often a PIN typed into the
+    staff-id field, and kept as typed it stayed in the directory (and Redis) for a day beside the address (a
+    hostile review). Counted alike (an unknown id waits as an account does), never kept as text."""
+    digest = hmac.new(secret, staff_id[:64].encode(), hashlib.sha256).hexdigest()
+    return f"unknown:{digest[:32]}"
 
 
 def network_of(address: str) -> str | None:
@@ -300,6 +309,12 @@ class SignInStore(ABC):
     @abstractmethod
     async def clear_strikes(self, key: str) -> None:
         """Forget everything held against the key (a right PIN, an unlock, a new secret)."""
+
+    @abstractmethod
+    async def id_secret(self) -> bytes:
+        """A random key for hashing staff ids that are no account (`unknown_id_key`): made at its first use and
+        kept with the directory, the same for every server sharing it (so their counts agree) and after a
+        restart."""
 
     @abstractmethod
     async def add_session(self, session: Session) -> None:

@@ -18,6 +18,7 @@ import datetime as dt
 import fcntl
 import functools
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,6 +58,8 @@ class _State(Struct):
     displays: dict[str, Display] = field(default_factory=dict)
     pairings: dict[str, Pairing] = field(default_factory=dict)
     revision: int = 0
+    #: The key staff ids that are no account are hashed with (hex; floor.directory.base.unknown_id_key).
+    id_secret: str = ""
 
 
 log = structlog.get_logger("floor.directory")
@@ -256,6 +259,17 @@ class EmbeddedDirectory(Directory):
     async def strikes(self, key: str, now: dt.datetime) -> Strikes | None:
         held = self._state.strikes.get(key)
         return held if held is not None and held.forget_at > now else None
+
+    async def id_secret(self) -> bytes:
+        if not self._state.id_secret:
+            await self._make_id_secret()
+        return bytes.fromhex(self._state.id_secret)
+
+    @_changes
+    async def _make_id_secret(self) -> None:
+        if not self._state.id_secret:  # another process sharing the file may have made it meanwhile
+            self._state.id_secret = secrets.token_hex(32)
+            self._save()
 
     @_changes
     async def clear_strikes(self, key: str) -> None:

@@ -7,6 +7,7 @@ scripts below may touch several of them. Sessions and pairings expire in Redis i
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 import msgspec
@@ -354,6 +355,12 @@ class RedisDirectory(Directory):
 
     async def clear_strikes(self, key: str) -> None:
         await self._do(self._r.delete(self._key("strikes", key)))
+
+    async def id_secret(self) -> bytes:
+        key = self._key("id-secret")
+        # Made once by whichever server asks first (SET NX), then read by all.
+        await self._do(self._r.set(key, secrets.token_hex(32), nx=True))
+        return bytes.fromhex((await self._do(self._r.get(key))).decode())
 
     # -- sessions -------------------------------------------------------------------------------
 
