@@ -26,22 +26,27 @@ export function displaysSection(ctx) {
   }
 
   let shownZone;
+  let shownClinic;
   function render() {
     const zone = ctx.floor().timezone;
     shownZone = zone;
+    shownClinic = ctx.clinic();
     const live = displays.filter((d) => !d.revoked_at);
     const sorted = [...live, ...displays.filter((d) => d.revoked_at)];
     $("displays-table").tBodies[0].replaceChildren(...sorted.map((d) => {
       const name = d.label || d.id;
       const status = d.revoked_at ? `Revoked ${when(d.revoked_at, zone)}${d.revoked_by ? ` by ${d.revoked_by}` : ""}` : "Paired";
       const actions = d.revoked_at ? "" : el("span", "actions");
-      if (!d.revoked_at) {
+      if (!d.revoked_at && d.clinic === ctx.clinic()) {
+        // Its zones are the clinic on screen's: a wall of another clinic is changed with that clinic on screen.
         actions.append(
           button("Change", { className: "small secondary", label: `Rename ${name} or move it to another zone`,
             data: { action: "change", display: d.id }, onClick: () => edit(d) }),
-          " ",
-          button("Revoke", { className: "small danger", label: `Revoke ${name}`,
-            data: { action: "revoke", display: d.id }, onClick: (e) => revoke(d, e.currentTarget) }));
+          " ");
+      }
+      if (!d.revoked_at) {
+        actions.append(button("Revoke", { className: "small danger", label: `Revoke ${name}`,
+          data: { action: "revoke", display: d.id }, onClick: (e) => revoke(d, e.currentTarget) }));
       }
       const tr = row([name, d.clinic, d.zone || "Whole clinic", `${when(d.paired_at, zone)} by ${d.paired_by}`, status, actions]);
       tr.dataset.display = d.id;
@@ -68,7 +73,9 @@ export function displaysSection(ctx) {
   const clinicZones = () => [...new Set([...ctx.floor().rooms.values()].map((r) => r.zone).filter(Boolean))].sort();
 
   function floorChanged() {
-    if (displays.length && ctx.floor().timezone !== shownZone) render(); // "Paired" on the clinic's clock
+    // "Paired" on the clinic's clock; Change for the clinic on screen's walls.
+    if (displays.length && (ctx.floor().timezone !== shownZone || ctx.clinic() !== shownClinic)) render();
+    if (editing && editing.clinic !== ctx.clinic()) stopEditing();
     zoneOptions($("display-zone"), clinicZones());
     zoneOptions($("display-edit-zone"), clinicZones());
   }

@@ -198,6 +198,31 @@ def test_the_first_manager_of_every_clinic_adds_an_assistant_who_works_in_the_cl
     assert "Works in" in _said(page, "staff-add")
 
 
+def test_a_wall_of_another_clinic_is_changed_with_its_clinic_on_screen(
+    two_clinics: ManualClockServer, screens: Screens
+) -> None:
+    """The display list has every clinic's walls; Change offers the zones of the clinic on screen, so a wall of
+    another clinic is changed only with that clinic on screen (offered beside riverside's zones, a lakeside wall
+    was refused, or moved to a zone the manager was not choosing among)."""
+    dana = _headers(two_clinics, "dana")
+    for clinic in ("riverside", "lakeside"):
+        code = httpx.post(f"{two_clinics.url}/api/displays/pairings").json()["code"]
+        body = {"code": code, "clinic": clinic, "zone": "east", "label": f"{clinic} hall"}
+        assert httpx.post(f"{two_clinics.url}/api/displays", json=body, headers=dana).status_code == 201
+    page = _manager_page(two_clinics, screens, staff="dana")
+    page.click("#displays-refresh")
+    page.wait_for_selector("#displays-table tr[data-state='paired'] >> nth=1", timeout=10_000)
+    change = page.locator("#displays-table button[data-action='change']")
+    assert change.count() == 1 and "riverside hall" in change.get_attribute("aria-label")
+    page.select_option("#clinic", "lakeside")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#displays-table button[data-action=change]')]"
+        ".some((b) => b.getAttribute('aria-label').includes('lakeside hall'))",
+        timeout=10_000,
+    )
+    assert change.count() == 1
+
+
 def test_a_manager_reads_the_trail_of_a_provider_who_also_works_in_another_clinic(
     two_clinics: ManualClockServer, screens: Screens
 ) -> None:
