@@ -96,3 +96,31 @@ def test_a_remembered_token_works_while_the_directory_cannot_be_reached(
             assert fresh.status_code == 503 and fresh.headers["Retry-After"]
         finally:
             directory.redis = real
+
+
+def test_a_wall_moved_to_another_zone_through_one_server_follows_on_the_other(
+    tmp_path: Path, redis_url: str, prefix: str
+) -> None:
+    """A wall watching server A is moved to the west through server B: A's socket gets the west's snapshot within
+    the revision poll's half second, still paired."""
+    import json
+
+    west = {r.id for r in demo_clinic().rooms if r.zone == "west"}
+    servers = _two_servers(tmp_path, redis_url, prefix)
+    with TestClient(create_app(servers[0])) as a, TestClient(create_app(servers[1])) as b:
+        manager = sign_in(b, servers[1], Role.manager)
+        pairing = a.post("/api/displays/pairings").json()
+        body = {"code": pairing["code"], "clinic": CLINIC, "zone": "east"}
+        display = b.post("/api/displays", json=body, headers=manager).json()["id"]
+        token = a.post("/api/displays/pairings/claim", json={"claim": pairing["claim"]}).json()["token"]
+        with a.websocket_connect(f"/api/clinics/{CLINIC}/live") as wall:
+            wall.send_text(json.dumps({"type": "auth", "token": token}))
+            first = json.loads(wall.receive_text(timeout=5))
+            assert first["kind"] == "snapshot" and first["board"]["zone"] == "east"
+            began = time.monotonic()
+            moved = b.put(f"/api/displays/{display}", json={"label": "West", "zone": "west"}, headers=manager)
+            assert moved.status_code == 200, moved.text
+            while (message := json.loads(wall.receive_text(timeout=5)))["kind"] != "snapshot":
+                pass
+            assert message["board"]["zone"] == "west" and {r["id"] for r in message["board"]["rooms"]} == west
+            assert time.monotonic() - began < SESSION_CHECK_SECONDS + 1.0
