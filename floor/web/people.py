@@ -230,7 +230,8 @@ async def unlock_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> Sta
     await _yours(floors, who, staff)
     await floors.sessions.unlock(staff, who.person)
     member = await floors.sessions.directory.staff(staff)
-    assert member is not None
+    if member is None:  # another manager removed them as they were unlocked: said, not a 500
+        raise Refusal(Why.not_found, f"No staff member {staff!r}: removed meanwhile.")
     return await _view(floors, member)
 
 

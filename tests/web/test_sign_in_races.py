@@ -137,3 +137,21 @@ def test_a_managers_own_sign_in_holds_throughout_their_own_pin_change(tmp_path: 
         )
 
     asyncio.run(run())
+
+
+def test_an_unlock_of_an_account_removed_meanwhile_says_so_not_500(on_each_directory, monkeypatch) -> None:  # noqa: F811
+    """Two managers: one unlocks an account while the other removes it. The unlock was answered 500 (its answer
+    read the account again, found none, and failed an assertion); it says the account was removed meanwhile."""
+    client, floors = on_each_directory
+    manager = sign_in(client, floors, Role.manager)
+    desk = add_person(client, floors, Role.front_desk)
+    unlock = floors.sessions.unlock
+
+    async def unlocked_then_removed(staff_id: str, by: str) -> None:
+        await unlock(staff_id, by)
+        await floors.sessions.remove_staff(staff_id, "another-manager")
+
+    monkeypatch.setattr(floors.sessions, "unlock", unlocked_then_removed)
+    answer = client.post(f"/api/staff/{desk}/unlock", headers=manager)
+    assert answer.status_code == 404, answer.text
+    assert "removed meanwhile" in answer.json()["message"]
