@@ -22,12 +22,13 @@ wait. A missing, malformed, forged, stale or other person's key is treated exact
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import math
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Literal
 
 import msgspec
@@ -235,9 +236,12 @@ class Sessions:
         by: str,
         clinics: tuple[str, ...] = (ALL_CLINICS,),
         provider: str | None = None,
+        *,
+        by_account: bool = False,
     ) -> StaffMember:
         """`provider`: for role provider, the clinic provider id the account is (checked against the clinics
-        by the caller that knows them; here only its form and that the role is provider)."""
+        by the caller that knows them; here only its form and that the role is provider). `by_account`: `by` is a
+        signed-in manager's account, which must still be there when the account is stored."""
         if not STAFF_ID.match(staff_id):
             raise Refusal(
                 Why.invalid,
@@ -271,7 +275,9 @@ class Sessions:
         member = StaffMember(
             staff_id, name.strip(), role, stored, self.clock.now(), by, tuple(clinics), provider=provider
         )
-        if not await self.directory.add_staff(member):
+        with _caller_there(by, f"{staff_id} was not added"):
+            added = await self.directory.add_staff(member, by if by_account else None)
+        if not added:
             raise Refusal(Why.taken, f"There is already a staff member {staff_id!r}.", field="id")
         log.info("staff_added", staff=staff_id, role=role.value, clinics=list(clinics), provider=provider, by=by)
         return member
@@ -286,15 +292,23 @@ class Sessions:
         log.info("staff_clinics_changed", staff=staff_id, clinics=list(clinics), by=by)
         return member
 
-    async def set_secret(self, staff_id: str, secret: str, by: str, by_session: str = "") -> None:
+    async def set_secret(
+        self, staff_id: str, secret: str, by: str, by_session: str = "", *, by_account: bool = False
+    ) -> None:
         """A new PIN or password: the account is unlocked, and every sign-in it had ends (a new PIN is what a
         manager sets after a PIN was seen or a tablet lost; the tablet signed in with the old one must stop), but
-        the one a manager set their own PIN from (`by_session`, the token hash of the sign-in `by` sent it with)."""
+        the one a manager set their own PIN from (`by_session`, the token hash of the sign-in `by` sent it with).
+        `by_account`: `by` is a signed-in manager's account, which must still be there when the PIN is stored (a
+        manager removed while setting another's PIN knew a manager's PIN after their removal)."""
         keep = by_session if by == staff_id else ""
         check_secret(secret)
         member = await self._member(staff_id)
         stored = await asyncio.to_thread(hash_secret, secret, self.cost)
-        if not await self.directory.replace_staff(msgspec.structs.replace(member, secret=stored)):
+        with _caller_there(by, f"{staff_id}'s PIN was not changed"):
+            replaced = await self.directory.replace_staff(
+                msgspec.structs.replace(member, secret=stored), by if by_account else None
+            )
+        if not replaced:
             raise Refusal(Why.not_found, f"No staff member {staff_id!r}: removed meanwhile.")
         await self.directory.clear_strikes(account_key(staff_id))
         ended = await self.directory.end_sessions_of(staff_id, keep)
@@ -312,13 +326,10 @@ class Sessions:
         both did: a review)."""
         await self._member(staff_id)
         try:
-            if not await self.directory.remove_staff(staff_id, by if by_account else None):
+            with _caller_there(by, f"{staff_id} was not removed"):
+                removed = await self.directory.remove_staff(staff_id, by if by_account else None)
+            if not removed:
                 raise Refusal(Why.not_found, f"No staff member {staff_id!r}: removed meanwhile.")
-        except CallerRemoved:
-            log.info("staff_removal_refused", staff=staff_id, by=by, reason="the remover was removed meanwhile")
-            raise Refusal(
-                Why.unauthenticated, f"Your account was removed meanwhile: {staff_id} was not removed."
-            ) from None
         except LastManager as last:
             where = "every clinic" if last.clinic == ALL_CLINICS else last.clinic
             raise Refusal(
@@ -642,6 +653,17 @@ def check_clinics(clinics: tuple[str, ...]) -> None:
         )
     if ALL_CLINICS in clinics and len(clinics) > 1:
         raise Refusal(Why.invalid, f"{ALL_CLINICS!r} already means every clinic: give it alone.", field="clinics")
+
+
+@contextlib.contextmanager
+def _caller_there(by: str, nothing: str) -> Iterator[None]:
+    """A change by a manager whose own account was removed meanwhile (`CallerRemoved`) is refused, as their
+    sign-in would be now."""
+    try:
+        yield
+    except CallerRemoved:
+        log.info("staff_change_refused", by=by, reason="the manager asking was removed meanwhile")
+        raise Refusal(Why.unauthenticated, f"Your account was removed meanwhile: {nothing}.") from None
 
 
 def _refused(waits: dt.timedelta | None, free: int) -> Refusal:

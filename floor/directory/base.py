@@ -232,13 +232,16 @@ class StaffStore(ABC):
     was changed, or (Redis) whether the change was made is not known, as for the log."""
 
     @abstractmethod
-    async def add_staff(self, member: StaffMember) -> bool:
-        """Store a new account. False (and nothing changed) if an account has the id already."""
+    async def add_staff(self, member: StaffMember, by: str | None = None) -> bool:
+        """Store a new account. False (and nothing changed) if an account has the id already. `by`: the account
+        adding it, which must still be there, in one step with the add (`CallerRemoved`: a manager removed while
+        their request was on its way added an account of their own, and signed in with it)."""
 
     @abstractmethod
-    async def replace_staff(self, member: StaffMember) -> bool:
+    async def replace_staff(self, member: StaffMember, by: str | None = None) -> bool:
         """Store a changed account (new secret, role or clinics) over the one with its id, whole. False (and
-        nothing stored) if there is no such account: a removed account is never brought back by a change."""
+        nothing stored) if there is no such account: a removed account is never brought back by a change. `by`:
+        the account changing it, which must still be there (`CallerRemoved`), as for `add_staff`."""
 
     @abstractmethod
     async def staff(self, staff_id: str) -> StaffMember | None:
@@ -260,7 +263,8 @@ class StaffStore(ABC):
 
 
 class CallerRemoved(Exception):
-    """The account asking for a removal was itself removed meanwhile: nothing was removed."""
+    """The account asking for a change (a removal, a new account, a new PIN) was itself removed meanwhile: nothing
+    was changed."""
 
 
 class LastManager(Exception):

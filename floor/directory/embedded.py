@@ -191,7 +191,9 @@ class EmbeddedDirectory(Directory):
     # -- staff ----------------------------------------------------------------------------------
 
     @_changes
-    async def add_staff(self, member: StaffMember) -> bool:
+    async def add_staff(self, member: StaffMember, by: str | None = None) -> bool:
+        if by is not None and by not in self._state.staff:
+            raise CallerRemoved
         if member.id in self._state.staff:
             return False
         self._state.staff[member.id] = member
@@ -199,7 +201,9 @@ class EmbeddedDirectory(Directory):
         return True
 
     @_changes
-    async def replace_staff(self, member: StaffMember) -> bool:
+    async def replace_staff(self, member: StaffMember, by: str | None = None) -> bool:
+        if by is not None and by not in self._state.staff:
+            raise CallerRemoved
         if member.id not in self._state.staff:
             return False
         self._state.staff[member.id] = member

@@ -33,10 +33,19 @@ from floor.directory.base import (
 from floor.log.base import LogUnavailable
 from floor.redis_client import call, connect, hash_tagged
 
+#: KEYS[1] the staff hash; ARGV the id, the account, and the id of the account changing it ('' for none): -1 when
+#: that one is gone (nothing changed).
 _REPLACE = """
+if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 then return -1 end
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
+"""
+
+#: As _REPLACE, for a new account (HSETNX).
+_ADD = """
+if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 then return -1 end
+return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 """
 
 #: Remove an account in one step with the checks (floor.directory.base.StaffStore.remove_staff): KEYS[1] the staff
@@ -265,6 +274,7 @@ class RedisDirectory(Directory):
             name: self.redis.register_script(text)
             for name, text in [
                 ("replace", _REPLACE),
+                ("add", _ADD),
                 ("remove_staff", _REMOVE_STAFF),
                 ("approve", _APPROVE),
                 ("change_display", _CHANGE_DISPLAY),
@@ -297,15 +307,21 @@ class RedisDirectory(Directory):
 
     # -- staff ----------------------------------------------------------------------------------
 
-    async def add_staff(self, member: StaffMember) -> bool:
-        return bool(await self._do(self._r.hsetnx(self._key("staff"), member.id, msgspec.json.encode(member))))
+    async def add_staff(self, member: StaffMember, by: str | None = None) -> bool:
+        return self._changed(await self._staff_script("add", member, by))
 
-    async def replace_staff(self, member: StaffMember) -> bool:
-        return bool(
-            await self._do(
-                self._scripts["replace"](keys=[self._key("staff")], args=[member.id, msgspec.json.encode(member)])
-            )
-        )
+    async def replace_staff(self, member: StaffMember, by: str | None = None) -> bool:
+        return self._changed(await self._staff_script("replace", member, by))
+
+    async def _staff_script(self, name: str, member: StaffMember, by: str | None) -> int:
+        args = [member.id, msgspec.json.encode(member), by or ""]
+        return int(await self._do(self._scripts[name](keys=[self._key("staff")], args=args)))
+
+    @staticmethod
+    def _changed(said: int) -> bool:
+        if said < 0:
+            raise CallerRemoved
+        return bool(said)
 
     async def staff(self, staff_id: str) -> StaffMember | None:
         raw = await self._do(self._r.hget(self._key("staff"), staff_id))

@@ -214,7 +214,7 @@ async def add_staff(floors: FloorsDep, who: Who, data: JSONBody[NewStaff]) -> Re
         raise Refusal(Why.invalid, f"No clinic on this server has a provider {data.provider!r}.", field="provider")
     clinics = _new_clinics(floors, who, data.clinics)
     member = await floors.sessions.add_staff(
-        data.id, data.name, data.role, data.secret, who.person, clinics, provider=data.provider
+        data.id, data.name, data.role, data.secret, who.person, clinics, provider=data.provider, by_account=True
     )
     return Response(await _view(floors, member), status_code=201)
 
@@ -244,7 +244,7 @@ async def unlock_staff(floors: FloorsDep, who: Who, staff: FromPath[str]) -> Sta
 )
 async def set_secret(floors: FloorsDep, who: Who, staff: FromPath[str], data: JSONBody[NewSecret]) -> None:
     await _yours(floors, who, staff)
-    await floors.sessions.set_secret(staff, data.secret, who.person, who.session)
+    await floors.sessions.set_secret(staff, data.secret, who.person, who.session, by_account=True)
     floors.recheck_sessions()
 
 

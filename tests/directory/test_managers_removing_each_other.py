@@ -62,3 +62,47 @@ async def test_the_last_manager_of_a_clinic_is_not_removed(open_directory: Opene
     assert refused.value.why is Why.illegal_step and "last manager of lakeside" in refused.value.message
     await sessions.remove_staff("rita", "dana")  # dana still runs riverside
     assert [m.id for m in await directory.all_staff()] == ["dana"]
+
+
+async def test_a_manager_removed_while_adding_an_account_or_setting_a_pin_changes_nothing(
+    open_directory: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rita, about to be removed, adds an account of her own (or sets another manager's PIN): the PIN's hashing
+    takes a while, and Dana removes her meanwhile. Both were stored after her removal, and she signed in with
+    them; now nothing is stored and she is told her account is gone."""
+    import threading
+
+    from floor import sessions as sessions_module
+
+    directory = await open_directory()
+    for staff_id in ("dana", "rita"):
+        await directory.add_staff(manager(staff_id))
+    hashing, go_on = threading.Event(), threading.Event()
+    hash_secret = sessions_module.hash_secret
+
+    def slow_hash(secret: str, cost) -> str:
+        hashing.set()
+        assert go_on.wait(10)
+        return hash_secret(secret, cost)
+
+    monkeypatch.setattr(sessions_module, "hash_secret", slow_hash)
+    rita = Sessions(directory, SystemClock(), cost=CHEAP)
+    dana = Sessions(await open_directory(), SystemClock(), cost=CHEAP)
+    changes = [
+        lambda: rita.add_staff("ritas-spare", "Spare", Role.manager, "8642", "rita", ("riverside",), by_account=True),
+        lambda: rita.set_secret("dana", "8642", "rita", by_account=True),
+    ]
+    for change in changes:
+        task = asyncio.create_task(change())
+        while not hashing.is_set():
+            await asyncio.sleep(0.005)
+        await dana.remove_staff("rita", "dana", by_account=True)
+        go_on.set()
+        with pytest.raises(Refusal) as refused:
+            await task
+        assert refused.value.why is Why.unauthenticated and "removed meanwhile" in refused.value.message
+        assert [m.id for m in await directory.all_staff()] == ["dana"]
+        assert (await directory.staff("dana")).secret == manager("dana").secret
+        await directory.add_staff(manager("rita"))
+        hashing.clear()
+        go_on.clear()
