@@ -116,6 +116,9 @@ def _a_days_work(send: Callable[..., Any], booked: str) -> None:
     display = send("manager", "POST", "/api/displays", pair)["id"]
     send("anonymous", "POST", "/api/displays/pairings/claim", {"claim": started["claim"]})
     send("manager", "GET", "/api/displays")
+    send(
+        "manager", "PUT", "/api/displays/{display}", {"label": "West hall", "zone": "west"}, params={"display": display}
+    )
     send("manager", "DELETE", "/api/displays/{display}", params={"display": display})
     assert booked
 
