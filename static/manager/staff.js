@@ -223,6 +223,11 @@ export function staffSection(ctx) {
       }
     },
     clear() {
+      // Signed out: nothing typed is left for whoever signs in next (a first PIN, a new PIN, a name).
+      $("staff-add").reset();
+      $("staff-secret").reset();
+      addForm.clear();
+      secretForm.clear();
       staff = [];
       shownProviders = "";
       shownClinics = "";

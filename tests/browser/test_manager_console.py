@@ -232,6 +232,25 @@ def test_a_manager_moves_a_paired_wall_to_another_zone_and_it_follows_still_pair
     assert wall.locator("[data-room='e1']").count() == 0
 
 
+def test_pins_typed_in_the_console_are_not_left_for_whoever_signs_in_next(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """A manager types a first PIN for a new account and a new PIN for another, is called away and signs out (or
+    the sign-in ends): the next manager to sign in at that computer found both PINs still in the fields (and the
+    new account's name and id), one click from sending them or reading them out of the page."""
+    page, _ = _console(server, screens)
+    page.fill("#staff-add-name", "Quinn Park")
+    page.fill("#staff-add-id", "quinn")
+    page.fill("#staff-add-secret", "5432")
+    page.fill("#staff-secret-secret", "9876")
+    page.click("#sign-out")
+    page.wait_for_selector("#signin-form", state="visible", timeout=10_000)
+    sign_in_page(page, MANAGER, PIN, device="manager-office")
+    page.wait_for_selector("#conn[data-mode='live']", timeout=15_000)
+    for field in ("#staff-add-name", "#staff-add-id", "#staff-add-secret", "#staff-secret-secret"):
+        assert page.input_value(field) == "", field
+
+
 def test_a_manager_blocks_a_room_with_a_reason_and_unblocks_it(server: ServerProcess, screens: Screens) -> None:
     page, headers = _console(server, screens)
     page.locator("#room-block").get_by_label("Room", exact=True).select_option("e1")
