@@ -114,10 +114,22 @@ class Floors:
             )
         return runtime
 
+    async def _forget_typed_ids(self) -> None:
+        """Wrong sign-ins under an id that is no account were kept under the id as typed (often a PIN) before they
+        were kept under a keyed hash: forgotten at start, not left for their day (floor.directory.base)."""
+        try:
+            forgotten = await self.sessions.directory.forget_typed_ids()
+        except Exception as e:  # a directory that cannot be written now: they expire within the day anyway
+            log.warning("typed_ids_not_forgotten", error=str(e))
+            return
+        if forgotten:
+            log.info("typed_ids_forgotten", keys=forgotten)
+
     async def start(self) -> None:
         await self.log.open()
         await self.sessions.directory.open()
         await self._warn_of_staff_without_clinics()
+        await self._forget_typed_ids()
         await self.upcoming.open()
         for runtime in self.runtimes.values():
             await self._take_setup(runtime)

@@ -315,6 +315,11 @@ class SignInStore(ABC):
         """Forget everything held against the key (a right PIN, an unlock, a new secret)."""
 
     @abstractmethod
+    async def forget_typed_ids(self) -> int:
+        """Forget the sign-in attempts held against staff ids that are no account under their text (`account_key`),
+        as they were kept before such ids were hashed (`unknown_id_key`): once, at a server's start. How many."""
+
+    @abstractmethod
     async def id_secret(self) -> bytes:
         """A random key for hashing staff ids that are no account (`unknown_id_key`): made at its first use and
         kept with the directory, the same for every server sharing it (so their counts agree) and after a

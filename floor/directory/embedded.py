@@ -264,6 +264,15 @@ class EmbeddedDirectory(Directory):
         held = self._state.strikes.get(key)
         return held if held is not None and held.forget_at > now else None
 
+    @_changes
+    async def forget_typed_ids(self) -> int:
+        typed = [k for k in self._state.strikes if k.startswith("staff:") and k[6:] not in self._state.staff]
+        for key in typed:
+            del self._state.strikes[key]
+        if typed:
+            self._save()
+        return len(typed)
+
     async def id_secret(self) -> bytes:
         if not self._state.id_secret:
             await self._make_id_secret()

@@ -372,6 +372,17 @@ class RedisDirectory(Directory):
     async def clear_strikes(self, key: str) -> None:
         await self._do(self._r.delete(self._key("strikes", key)))
 
+    async def forget_typed_ids(self) -> int:
+        prefix = self._key("strikes", "staff:")
+        typed = []
+        async for key in self._r.scan_iter(match=f"{prefix}*", count=1000):
+            staff_id = (key.decode() if isinstance(key, bytes) else key).removeprefix(prefix)
+            if not await self._do(self._r.hexists(self._key("staff"), staff_id)):
+                typed.append(key)
+        for key in typed:
+            await self._do(self._r.delete(key))
+        return len(typed)
+
     async def id_secret(self) -> bytes:
         key = self._key("id-secret")
         # Made once by whichever server asks first (SET NX), then read by all.

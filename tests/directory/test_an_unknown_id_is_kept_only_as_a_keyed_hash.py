@@ -63,3 +63,42 @@ async def test_a_pin_typed_as_a_staff_id_is_never_kept_as_text(open_directory: O
     with pytest.raises(Refusal) as again:
         await elsewhere.sign_in(PIN_AS_ID, "2468", "tablet-3", "192.0.2.1")
     assert again.value.detail.get("retry_after"), again.value.message
+
+
+async def test_ids_kept_as_typed_before_the_upgrade_are_forgotten_at_start(open_directory: Opener) -> None:
+    """A directory kept by an earlier Floor holds the typed ids' wrong tries under their text, for up to a day: a
+    starting server forgets them (an account's own are kept: they make it wait)."""
+    from floor.credentials import ACCOUNT_LOCKOUT
+    from floor.directory.base import account_key
+
+    directory = await open_directory()
+    sessions = Sessions(directory, ManualClock(AT), cost=CHEAP)
+    await sessions.add_staff("ana", "Ana Flores", Role.front_desk, "2468", "cli")
+    now = dt.datetime.now(dt.UTC)  # Redis keeps attempts by its own clock
+    for key in (account_key(PIN_AS_ID), account_key("ana")):
+        await directory.fail_attempt([(key, ACCOUNT_LOCKOUT)], now)
+    assert PIN_AS_ID.encode() in await _everything_kept(directory)
+    assert await directory.forget_typed_ids() == 1
+    assert PIN_AS_ID.encode() not in await _everything_kept(directory)
+    assert (await directory.strikes(account_key("ana"), now)).count == 1
+    assert await directory.forget_typed_ids() == 0
+
+
+def test_a_starting_server_forgets_them(tmp_path: Path) -> None:
+    import anyio
+    from litestar.testing import TestClient
+
+    from floor.credentials import ACCOUNT_LOCKOUT
+    from floor.directory.base import account_key
+    from floor.web.app import create_app
+    from tests.support.staff import test_floors
+
+    path = tmp_path / "directory.json"
+
+    async def before() -> None:
+        await EmbeddedDirectory(path).fail_attempt([(account_key(PIN_AS_ID), ACCOUNT_LOCKOUT)], AT)
+
+    anyio.run(before)
+    assert PIN_AS_ID.encode() in path.read_bytes()
+    with TestClient(create_app(test_floors(tmp_path, directory=EmbeddedDirectory(path)))):
+        assert PIN_AS_ID.encode() not in path.read_bytes()
