@@ -70,7 +70,15 @@ def _nested(depth: int) -> bytes:
 
 #: Path parameters filled in so a request reaches its handler (the body is read before the visit, room or
 #: alert is looked up, so those need not exist).
-_KNOWN = {"clinic": "riverside", "visit": "v1", "room": "e1", "provider": "kim", "alert": "a1", "staff": "nobody"}
+_KNOWN = {
+    "clinic": "riverside",
+    "visit": "v1",
+    "room": "e1",
+    "provider": "kim",
+    "alert": "a1",
+    "staff": "nobody",
+    "display": "d-00000000",
+}
 
 
 def _bodied_operations(client: TestClient) -> list[tuple[str, str, list[str]]]:
