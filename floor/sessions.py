@@ -614,7 +614,7 @@ class Sessions:
         if not label.strip():
             raise Refusal(Why.invalid, "Not changed: a display needs a name.", field="label")
         before = await self.directory.display(display_id)
-        changed = await self.directory.change_display(display_id, label.strip(), zone)
+        changed = await self.directory.change_display(display_id, label.strip(), zone, self.clock.now(), by)
         if changed is None:
             raise Refusal(Why.not_found, f"No display {display_id!r}.")
         if changed.revoked_at is not None:

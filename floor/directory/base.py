@@ -62,6 +62,9 @@ class Display(Struct, frozen=True):
     zone: str | None = None
     revoked_at: dt.datetime | None = None
     revoked_by: str | None = None
+    #: The last change of its name or zone (`change_display`): when, and the manager who made it.
+    changed_at: dt.datetime | None = None
+    changed_by: str | None = None
 
 
 class Pairing(Struct, frozen=True):
@@ -367,8 +370,11 @@ class DisplayStore(ABC):
         """Store a display (paired, renamed, moved to a zone or revoked) over the one with its id, whole."""
 
     @abstractmethod
-    async def change_display(self, display_id: str, label: str, zone: str | None) -> Display | None:
-        """A paired display's name and zone, changed in one step from what is stored (never over its revocation:
+    async def change_display(
+        self, display_id: str, label: str, zone: str | None, at: dt.datetime, by: str
+    ) -> Display | None:
+        """A paired display's name and zone, changed (`at`, `by`: when and by whom, kept on it as `changed_at`,
+        `changed_by`) in one step from what is stored (never over its revocation:
         a display revoked meanwhile stays revoked, and is returned as it is); the revision grows, so every server
         looks at its sockets again (a wall moved to another zone gets that zone's feed). None if no such display."""
 

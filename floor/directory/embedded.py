@@ -336,11 +336,13 @@ class EmbeddedDirectory(Directory):
         self._save()
 
     @_changes
-    async def change_display(self, display_id: str, label: str, zone: str | None) -> Display | None:
+    async def change_display(
+        self, display_id: str, label: str, zone: str | None, at: dt.datetime, by: str
+    ) -> Display | None:
         display = self._state.displays.get(display_id)
         if display is None or display.revoked_at is not None:
             return display
-        display = msgspec.structs.replace(display, label=label, zone=zone)
+        display = msgspec.structs.replace(display, label=label, zone=zone, changed_at=at, changed_by=by)
         self._state.displays[display_id] = display
         self._state.revision += 1
         self._save()

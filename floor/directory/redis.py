@@ -440,7 +440,9 @@ class RedisDirectory(Directory):
     async def put_display(self, display: Display) -> None:
         await self._do(self._r.hset(self._key("displays"), display.id, msgspec.json.encode(display)))
 
-    async def change_display(self, display_id: str, label: str, zone: str | None) -> Display | None:
+    async def change_display(
+        self, display_id: str, label: str, zone: str | None, at: dt.datetime, by: str
+    ) -> Display | None:
         key = self._key("displays")
         for _ in range(DISPLAY_CHANGE_TRIES):
             raw = await self._do(self._r.hget(key, display_id))
@@ -449,7 +451,7 @@ class RedisDirectory(Directory):
             display = msgspec.json.decode(raw, type=Display)
             if display.revoked_at is not None:
                 return display
-            display = msgspec.structs.replace(display, label=label, zone=zone)
+            display = msgspec.structs.replace(display, label=label, zone=zone, changed_at=at, changed_by=by)
             # Stored only over the record read (a revocation in between stays), and the revision grows with it.
             args = [display_id, raw, msgspec.json.encode(display)]
             if await self._do(self._scripts["change_display"](keys=[key, self._key("revision")], args=args)):

@@ -48,7 +48,8 @@ export function displaysSection(ctx) {
         actions.append(button("Revoke", { className: "small danger", label: `Revoke ${name}`,
           data: { action: "revoke", display: d.id }, onClick: (e) => revoke(d, e.currentTarget) }));
       }
-      const tr = row([name, d.clinic, d.zone || "Whole clinic", `${when(d.paired_at, zone)} by ${d.paired_by}`, status, actions]);
+      const changed = d.changed_at ? `; changed ${when(d.changed_at, zone)} by ${d.changed_by}` : "";
+      const tr = row([name, d.clinic, d.zone || "Whole clinic", `${when(d.paired_at, zone)} by ${d.paired_by}${changed}`, status, actions]);
       tr.dataset.display = d.id;
       tr.dataset.state = d.revoked_at ? "revoked" : "paired";
       return tr;

@@ -220,6 +220,8 @@ def test_a_manager_moves_a_paired_wall_to_another_zone_and_it_follows_still_pair
         timeout=10_000,
     )
     assert "shows west now, still paired" in page.locator("#displays-message").inner_text()
+    page.wait_for_selector("#displays-table tr[data-state='paired'] >> text=changed", timeout=10_000)
+    assert f"by {MANAGER}" in page.locator("#displays-table tr[data-state='paired'] >> text=changed").inner_text()
     wall.wait_for_selector("[data-room='w1']", timeout=10_000)
     assert wall.locator("[data-room='e1']").count() == 0
     assert wall.locator("#conn").get_attribute("data-mode") == "live"

@@ -562,16 +562,16 @@ async def test_a_paired_display_is_renamed_and_moved_never_over_its_revocation(d
     t = now()
     await directory.put_display(display("d-1", t, zone="north"))
     before = await directory.revision()
-    moved = await directory.change_display("d-1", "South hall", "south")
-    assert moved == display("d-1", t, zone="south", label="South hall")
+    moved = await directory.change_display("d-1", "South hall", "south", t + HOUR, "manager-2")
+    assert moved == display("d-1", t, zone="south", label="South hall", changed_at=t + HOUR, changed_by="manager-2")
     assert await directory.display("d-1") == moved and await directory.revision() > before
-    assert await directory.change_display("d-1", "Whole clinic wall", None) == display(
-        "d-1", t, label="Whole clinic wall"
+    assert await directory.change_display("d-1", "Whole clinic wall", None, t, "manager-1") == display(
+        "d-1", t, label="Whole clinic wall", changed_at=t, changed_by="manager-1"
     )
-    assert await directory.change_display("nowhere", "X", None) is None
+    assert await directory.change_display("nowhere", "X", None, t, "manager-1") is None
     revoked = display("d-2", t, revoked_at=t + HOUR, revoked_by="manager-2")
     await directory.put_display(revoked)
-    assert await directory.change_display("d-2", "Back again", "north") == revoked
+    assert await directory.change_display("d-2", "Back again", "north", t, "manager-1") == revoked
     assert await directory.display("d-2") == revoked
 
 

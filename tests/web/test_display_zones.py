@@ -223,6 +223,8 @@ def test_a_paired_wall_is_renamed_and_moved_to_another_zone_and_its_screen_follo
         moved = client.put(url, json={"label": "West hall", "zone": "west"}, headers=manager)
         assert moved.status_code == 200, moved.text
         assert (moved.json()["label"], moved.json()["zone"]) == ("West hall", "west")
+        # Who changed it, and when, is kept on it and listed.
+        assert moved.json()["changed_by"] == "mgr-dana" and moved.json()["changed_at"]
         assert {r["id"] for r in _next(ws, "snapshot")["board"]["rooms"]} == west
         listed = client.get("/api/displays", headers=manager).json()
         assert [(d["label"], d["zone"]) for d in listed] == [("West hall", "west")]
