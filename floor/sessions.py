@@ -583,11 +583,15 @@ class Sessions:
         if pairing.display is None:
             return None
         display = await self.directory.display(pairing.display)
+        if display is None:
+            # Approved, and its display not stored yet (`approve_pairing` stores it next): still waiting. Refused
+            # here, the wall showed "already used: show a new code" and the manager's pairing was of no screen.
+            return None
         if display is not None and display.revoked_at is not None:
             # Revoked before it came for its token (a code entered by mistake, a stranger's screen): none now.
             await self.directory.end_pairing(pairing)
             raise Refusal(Why.not_found, "This display was removed before it was paired: show a new code.")
-        if display is None or not await self.directory.end_pairing(pairing):
+        if not await self.directory.end_pairing(pairing):
             raise Refusal(Why.not_found, "This pairing was already used: show a new code.")
         token = _token()
         await self.directory.add_session(

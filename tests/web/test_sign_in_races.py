@@ -155,3 +155,31 @@ def test_an_unlock_of_an_account_removed_meanwhile_says_so_not_500(on_each_direc
     answer = client.post(f"/api/staff/{desk}/unlock", headers=manager)
     assert answer.status_code == 404, answer.text
     assert "removed meanwhile" in answer.json()["message"]
+
+
+def test_a_wall_asking_for_its_token_as_its_code_is_entered_waits_for_it(tmp_path: Path) -> None:
+    """The wall asks for its token every 2 s; one question landed between the code's approval and the display's
+    being stored, and was answered "already used: show a new code": the wall showed a new code, and the manager's
+    pairing was of no screen. It is still waiting, and gets its token next time."""
+
+    async def run() -> None:
+        stored = asyncio.Event()
+        go_on = asyncio.Event()
+
+        class SlowToStore(EmbeddedDirectory):
+            async def put_display(self, display):
+                stored.set()
+                await go_on.wait()
+                await super().put_display(display)
+
+        sessions = Sessions(SlowToStore(tmp_path / "directory.json"), SystemClock(), cost=TEST_COST)
+        started = await sessions.start_pairing("192.0.2.1")
+        approving = asyncio.create_task(sessions.approve_pairing(started.code, CLINIC, None, "Hall", "mgr-dana"))
+        await stored.wait()  # approved, its display not yet stored
+        assert await sessions.collect(started.claim) is None  # still waiting
+        go_on.set()
+        display = await approving
+        token = await sessions.collect(started.claim)
+        assert token is not None and token.display == display
+
+    asyncio.run(run())
