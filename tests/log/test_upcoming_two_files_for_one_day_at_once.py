@@ -92,8 +92,8 @@ async def test_two_files_kept_for_one_day_at_once_leave_one_of_them_whole(
     answers = await asyncio.gather(kept.put(short), kept.put(long), return_exceptions=True)
     monkeypatch.undo()
 
-    stored = [s for s, a in zip((short, long), answers, strict=True) if a is None]
-    assert all(a is None or isinstance(a, LogUnavailable) for a in answers), answers
+    stored = [s for s, a in zip((short, long), answers, strict=True) if a is True]
+    assert all(a is True or isinstance(a, LogUnavailable) for a in answers), answers
     raw = (tmp_path / "riverside" / "upcoming" / f"{DAY}.json").read_bytes()
     try:
         now_kept = await kept.get("riverside", DAY)
@@ -101,7 +101,7 @@ async def test_two_files_kept_for_one_day_at_once_leave_one_of_them_whole(
         pytest.fail(f"the file kept for {DAY} is not JSON ({e}); answers {answers}; it ends {raw[-60:]!r}")
     assert now_kept in stored, f"kept {now_kept.staged_by}'s file while the puts answered {answers}"
     # Both kept, one after the other: the day has the file sent last, as if they had come one by one.
-    assert answers == [None, None] and now_kept == long, f"kept {now_kept.staged_by}'s file; answers {answers}"
+    assert answers == [True, True] and now_kept == long, f"kept {now_kept.staged_by}'s file; answers {answers}"
     assert [p.name for p in raw_dir(tmp_path)] == [f"{DAY}.json"], "a temp file was left behind"
 
 

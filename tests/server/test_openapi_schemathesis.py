@@ -120,6 +120,15 @@ def _a_days_work(send: Callable[..., Any], booked: str) -> None:
         "manager", "PUT", "/api/displays/{display}", {"label": "West hall", "zone": "west"}, params={"display": display}
     )
     send("manager", "DELETE", "/api/displays/{display}", params={"display": display})
+    # The clinic's set-up from the browser: a room and a provider added, each with the set-up version last seen.
+    board = send("manager", "GET", f"{c}/board")
+    rooms = [{"id": r["id"], "label": r["label"], "zone": r["zone"]} for r in board["rooms"]]
+    north = {"id": "n9", "label": "North 9", "zone": "east"}
+    changed = send("manager", "PUT", f"{c}/rooms", {"version": board["setup_version"], "rooms": [*rooms, north]})
+    providers = [{"id": p["id"], "name": p["name"], "initials": p["initials"]} for p in board["providers"]]
+    patel = {"id": "patel", "name": "Dr. Ravi Patel", "initials": "RP"}
+    body = {"version": changed["setup_version"], "providers": [*providers, patel]}
+    send("manager", "PUT", f"{c}/providers", body)
     assert booked
 
 
