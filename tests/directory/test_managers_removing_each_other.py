@@ -31,7 +31,7 @@ def manager(staff_id: str, clinics: tuple[str, ...] = ("riverside",)) -> StaffMe
         staff_id.title(),
         Role.manager,
         f"scrypt$16384$8$1$salt${staff_id}",
-        dt.datetime.now(dt.UTC),
+        dt.datetime(2026, 11, 23, 14, 0, tzinfo=dt.UTC),
         "cli",
         clinics,
     )
