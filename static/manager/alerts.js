@@ -46,8 +46,11 @@ function alertBody(a) {
       const names = affected.slice(0, 4).map(codedName);
       parts.push(`${plural(affected.length, "visit")} projected late: ${names.join(", ")}${affected.length > 4 ? ` and ${affected.length - 4} more` : ""}.`);
     }
+    // On time now and for every patient ahead (caught up, the alert not cleared yet): back on time now, as the
+    // tablet says, not "about 9:22" with the clock's own time.
     const { recovers_at: back } = figuresOf(a);
-    parts.push(back ? `Back on time about ${hm(parseTime(back))}.` : "Not back on time this session.");
+    const at = parseTime(back);
+    parts.push(!back ? "Not back on time this session." : at <= serverNow() ? "Back on time now." : `Back on time about ${hm(at)}.`);
     if (d.cause_visit) {
       parts.push(`Cause: ${codedName(d.cause_visit)}, ${(STAGE_STATE[d.cause_stage] || d.cause_stage || "").toLowerCase()} ${minutesText(d.cause_minutes)} over.`);
     }

@@ -247,9 +247,11 @@ def test_a_cascade_still_up_with_every_patient_ahead_on_time_says_back_on_time_n
     _, live = _stored_and_live(server, manager)  # still up: she is with the fourth, started late
     assert round(live["lateness"]) == 0 and live["recovers_at"] is not None, live
 
-    _, _, tablet = _open_screens(server, screens, manager)
+    _, console, tablet = _open_screens(server, screens, manager)
     _shown(rf"^{NAME} running late, later visits affected", tablet, TABLET, 0)
     assert _text(tablet, TABLET).endswith("; back on time now."), _text(tablet, TABLET)
+    # The manager's alert says the same (it said "Back on time about 09:22", the clock's own time).
+    assert "Back on time now." in _text(console, f"{MANAGER_ALERT} .alert-body"), _text(console, MANAGER_ALERT)
 
 
 def test_a_cascade_names_as_projected_late_only_the_patients_still_to_be_seen(
