@@ -106,6 +106,8 @@ class PerDay(NamedTuple):
 
 CLINIC_FILES = PerDay("clinic", "clinic-days", "the day's clinic file", "kept_clinic_unreadable")
 LEARNING = PerDay("learned", "learned-days", "the day's learning", "kept_learning_unreadable")
+#: Every kind kept per day: pruned with their days.
+PER_DAY = (CLINIC_FILES, LEARNING)
 T = TypeVar("T")
 
 
@@ -336,8 +338,8 @@ class FileUpcoming(Upcoming):
             return
 
         def forget() -> None:
-            for folder in (CLINIC_FILES.folder, LEARNING.folder):
-                for path in self._dir(clinic, folder).glob("????-??-??.json"):
+            for kind in PER_DAY:
+                for path in self._dir(clinic, kind.folder).glob("????-??-??.json"):
                     if dt.date.fromisoformat(path.stem) < day:
                         path.unlink(missing_ok=True)
                         with self._placing:
@@ -345,7 +347,7 @@ class FileUpcoming(Upcoming):
             # A temp file a crash left mid-write (each write has its own, so none is written over): gone once it
             # is older than any write takes. It may hold patients' names.
             stale = time.time() - STALE_PARTIAL_SECONDS
-            for folder in ("upcoming", CLINIC_FILES.folder, LEARNING.folder):
+            for folder in ("upcoming", "setup", *(kind.folder for kind in PER_DAY)):
                 for path in self._dir(clinic, folder).glob(f"*{_PARTIAL}"):
                     with contextlib.suppress(OSError):
                         if path.stat().st_mtime < stale:
@@ -490,7 +492,7 @@ class RedisUpcoming(Upcoming):
         return await self._call(lambda: self.redis.hget(self._key(clinic, "setup"), "setup"))
 
     async def forget_clinics_before(self, clinic: str, day: dt.date) -> None:
-        for key in (self._key(clinic, CLINIC_FILES.key), self._key(clinic, LEARNING.key)):
+        for key in (self._key(clinic, kind.key) for kind in PER_DAY):
             days = await self._call(lambda key=key: self.redis.hkeys(key))
             old = [d for d in days if dt.date.fromisoformat(d.decode()) < day]
             if old:
