@@ -10,6 +10,8 @@ import math
 import time
 from collections.abc import Callable
 
+from floor.directory.base import network_of
+
 
 class Throttle:
     def __init__(
@@ -58,8 +60,6 @@ class WaitingSockets:
     def enter(self, address: str) -> str | None:
         """Count one more socket from `address` waiting to sign in; or, over a cap, count nothing and say which
         ("address" or "network")."""
-        from floor.directory.base import network_of
-
         network = network_of(address)
         if self._counts.get(address, 0) >= self.per_address:
             return "address"
@@ -72,8 +72,6 @@ class WaitingSockets:
 
     def leave(self, address: str) -> None:
         """The socket from `address` signed in, or went away."""
-        from floor.directory.base import network_of
-
         for key in (address, network_of(address)):
             if key is not None:
                 left = self._counts.get(key, 0) - 1
