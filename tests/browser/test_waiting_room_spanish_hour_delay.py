@@ -56,6 +56,8 @@ def test_minutes_and_hours_read_well_in_each_language(
         visits=[HallwayVisit(f"V{i}", i, Stage.scheduled, ago(-30), ago(-30), False) for i in lateness],
     )
     page = _open_on_feed(screens, f"{module_server.url}/waiting.html", board)
-    page.locator("li[data-provider='AH'] .message", has_text="15").wait_for(timeout=10_000)
+    # The page shows English until the clinic's language file has loaded, and "15" reads the same in both: wait
+    # for the sentence in the language asked for (a render writes every line at once), then read them all.
+    page.locator("li[data-provider='AH'] .message", has_text=SAID[language]["AH"]).wait_for(timeout=10_000)
     said = {i: page.locator(f"li[data-provider='{i}'] .message").inner_text() for i in lateness}
     assert said == SAID[language]
