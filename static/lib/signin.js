@@ -26,6 +26,16 @@ export const DEVICE_KEY = "floor.tablet.device"; // localStorage: the tablet's n
 // with their next sign-ins so that others' wrong PINs (which make the account wait) do not keep them out here.
 export const DEVICE_PROOF_PREFIX = "floor.signin.device_key.";
 const DEVICE_PATTERN = /^[\p{L}\p{N}_ .:-]+$/u; // as the server's \w: any letter or digit, "Recepción" too
+// A staff id as the server makes them (floor.sessions.STAFF_ID).
+const STAFF_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{1,39}$/;
+
+/** Whether what was typed in the staff-id field could be a PIN (or a password) typed there by mistake: digits
+ *  only, as PINs are, or no staff id at all. Such a field is not kept after a sign-in that failed, where the next
+ *  person at a shared tablet would read it. */
+export function couldBeAPin(typed) {
+  const id = typed.trim();
+  return /^\d+$/.test(id) || !STAFF_ID_PATTERN.test(id.toLowerCase());
+}
 
 
 export function signInForm({ form, message, onSignedIn }) {
@@ -63,7 +73,14 @@ export function signInForm({ form, message, onSignedIn }) {
     } catch (err) {
       show($(message), refusalText(err, { signingIn: true }), "error");
       $("signin-secret").value = "";
-      $("signin-secret").focus();
+      // A PIN typed into the staff-id field is not left there to read (the server keeps such an id only as a
+      // keyed hash, floor.directory.base.unknown_id_key); a staff id is kept, the PIN to type again.
+      if ($("signin-staff").value && couldBeAPin($("signin-staff").value)) {
+        $("signin-staff").value = "";
+        $("signin-staff").focus();
+      } else {
+        $("signin-secret").focus();
+      }
     } finally {
       button.disabled = false;
       button.textContent = label;
