@@ -51,7 +51,8 @@ export function staffSection(ctx) {
           data: { action: "remove", staff: s.id }, onClick: (e) => remove(s, e.currentTarget) }));
       }
       const role = ROLE_LABEL[s.role] || s.role;
-      const linked = s.role === "provider" && s.provider && s.provider !== s.id ? `${role}: ${providerLabel(s.provider)}` : role;
+      const linked = s.role === "provider" && s.provider && (s.provider !== s.id || takenOut(s))
+        ? `${role}: ${providerLabel(s.provider, takenOut(s))}` : role;
       const tr = row([s.name, s.id, linked, account(s),
         `${when(s.added_at, ctx.floor().timezone)}${s.added_by ? ` by ${s.added_by}` : ""}`, actions]);
       tr.dataset.staff = s.id;
@@ -95,9 +96,18 @@ export function staffSection(ctx) {
     }));
   }
 
-  function providerLabel(id) {
+  function providerLabel(id, out = false) {
     const p = (ctx.floor().providers || []).find((x) => x.id === id);
+    if (out) return `${id} (taken out of this clinic)`;
     return p ? `${p.name} (${id})` : id;
+  }
+
+  /** A provider's sign-in for this clinic linked to a provider no longer among its providers (a manager took
+   *  them out): the account stays, its tablet shows every provider's patients until it is linked again. */
+  function takenOut(s) {
+    const providers = ctx.floor().providers;
+    if (!s.provider || !Array.isArray(providers) || !(s.clinics || []).includes(ctx.clinic())) return false;
+    return !providers.some((p) => p.id === s.provider);
   }
 
   /** The clinic's providers to link a provider's sign-in to; shown only when the role is provider. */
