@@ -163,11 +163,12 @@ export function laneLate(delay) {
 export function renderTimeline() {
   const box = $("timeline");
   const now = serverNow();
-  // A provider the clinic file no longer has (taken out, the server restarted) keeps a lane while today's visits
-  // name them, so their patients can be seen, and moved to a provider who is here.
+  // A provider taken out of the clinic (in the console's Providers, or from the clinic file and the server
+  // restarted) keeps a lane while today's visits name them, so their patients can be seen, and moved to a
+  // provider who is here. "(taken out)": true of both ways ("(not in file)" was wrong for the console's).
   const known = new Set(state.providers.map((p) => p.id));
   const gone = [...new Set([...state.visits.values()].map((v) => v.provider).filter((id) => !known.has(id)))]
-    .sort().map((id) => ({ id, name: `${id} (not in file)` }));
+    .sort().map((id) => ({ id, name: `${id} (taken out)` }));
   const lanes = [...state.providers, ...gone].map((p) => ({ provider: p, ...laneItems(p, now) }));
   const extra = [];
   for (const lane of lanes) {

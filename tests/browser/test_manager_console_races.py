@@ -325,7 +325,7 @@ def test_an_open_console_shows_the_clinic_file_the_server_restarted_with(tmp_pat
         server.start()
         page.wait_for_selector("#timeline g.lane[data-provider='ortiz']", timeout=30_000)
         hart = page.locator("#timeline g.lane[data-provider='hart'] .lane-name").text_content()
-        assert hart.endswith("(not in file)"), hart
+        assert hart.endswith("(taken out)"), hart
     finally:
         server.stop()
 

@@ -177,7 +177,7 @@ def test_a_patient_of_a_provider_the_clinic_file_no_longer_has_has_a_lane_and_is
         sign_in_page(console, PEOPLE[Role.manager][0], PIN, device="office")
         lee = console.locator("#timeline [data-provider='lee']")
         lee.locator(f"g.visit[data-visit='{visit}']").wait_for(timeout=10_000)
-        assert "(not in file)" in lee.locator(".lane-name").text_content()
+        assert "(taken out)" in lee.locator(".lane-name").text_content()
         lee.locator(f"g.visit[data-visit='{visit}']").click()
         console.get_by_label("Move to another provider").select_option("kim")
         console.locator(f"#visit-detail form[data-move-visit='{visit}']").get_by_role("button", name="Move").click()

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page
 
 from floor.core.access import Role
-from tests.browser.conftest import CLINIC, Screens, pair_wall, serious_violations, sign_in_page
+from tests.browser.conftest import CLINIC, Screens, book_visit, pair_wall, serious_violations, sign_in_page
 from tests.server.conftest import ServerProcess
 from tests.support.staff import PEOPLE, PIN
 
@@ -150,3 +150,32 @@ def test_a_manager_adds_renames_and_takes_out_a_provider_and_the_wall_follows_wi
     page.wait_for_selector("#providers-file", state="hidden", timeout=10_000)
     assert serious_violations(page) == []
     assert wall.evaluate("() => window.notReloaded") is True, "the wall was reloaded"
+
+
+def test_a_provider_taken_out_in_the_console_keeps_a_lane_that_says_taken_out_not_not_in_file(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """Their lane said "(not in file)", as for a provider a changed clinic file no longer has: with providers set
+    from the browser no file was changed, so the words were wrong; "(taken out)" is true of both."""
+    server.signed_in(Role.manager)  # the manager's account
+    desk = server.signed_in(Role.front_desk)
+    seen = book_visit(server, desk, "Ann Lee", provider="hart")
+    left = httpx.post(
+        f"{server.url}{API}/visits/{seen['id']}/events",
+        headers=desk,
+        json={"type": "left_without_being_seen"},
+        timeout=10,
+    )
+    assert left.status_code == 201, left.text
+
+    page = screens.open(f"{server.url}/manager.html", width=1280, height=900)
+    sign_in_page(page, PEOPLE[Role.manager][0], PIN, device="manager-office")
+    page.wait_for_selector("#timeline g.lane[data-provider='hart']", timeout=15_000)
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Take Dr. Aaron Hart out of the clinic").click()
+    page.wait_for_selector("#providers-table tr[data-provider='hart']", state="detached", timeout=10_000)
+    page.wait_for_function(
+        "() => document.querySelector(\"#timeline g.lane[data-provider='hart'] .lane-name\")?.textContent"
+        " === 'hart (taken out)'",
+        timeout=10_000,
+    )
