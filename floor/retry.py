@@ -33,11 +33,26 @@ class Backoff:
         self.first, self.most = first, most
         self.seconds = first
         self._sleep = sleep
+        self._woken: asyncio.Event | None = None  # the wait under way, if any
 
     def reset(self) -> None:
         self.seconds = self.first
 
+    def wake(self) -> None:
+        """End the wait under way now, if there is one: what failed may answer again (/readyz saw the log answer
+        while a clinic following it was still stale), so the next try need not wait out its delay (up to `most`)."""
+        if self._woken is not None:
+            self._woken.set()
+
     async def wait(self) -> None:
-        """Wait the current delay, and double the next one."""
-        await self._sleep(self.seconds)
+        """Wait the current delay (or until woken), and double the next one."""
+        self._woken = woken = asyncio.Event()
+        sleeping = asyncio.ensure_future(self._sleep(self.seconds))
+        waking = asyncio.ensure_future(woken.wait())
+        try:
+            await asyncio.wait({sleeping, waking}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeping.cancel()
+            waking.cancel()
+            self._woken = None
         self.seconds = min(self.seconds * 2, self.most)

@@ -23,10 +23,16 @@ class Follower:
         self.log = event_log
         self.metrics = metrics
         self.id = today.clinic.id
+        #: The wait between tries while the log cannot be read (up to 5 s); `wake` cuts it short.
+        self.backoff = Backoff()
+
+    def wake(self) -> None:
+        """Try again now if waiting after a failed read: the log answers again (/readyz found it so)."""
+        self.backoff.wake()
 
     async def follow(self, wait: float = 5.0) -> None:
         """Fold in what other servers append, until cancelled."""
-        backoff = Backoff()
+        backoff = self.backoff
         while True:
             try:
                 try:

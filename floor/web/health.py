@@ -7,6 +7,8 @@ staff; /metrics does show clinic counts and traffic, so keep it off the public s
 
 from __future__ import annotations
 
+import asyncio
+
 from litestar import Request, Response, Router, get
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -40,6 +42,8 @@ async def readyz(request: Request) -> Response[dict]:
     trouble = await floors.log.trouble(READY_TIMEOUT) if floors.started else None
     if trouble:
         problems.append(trouble)
+    elif floors.started and floors.log.shared:
+        await _followers_try_now(floors, READY_TIMEOUT)
     stale = sorted(r.id for r in floors.runtimes.values() if r.stale)
     unfoldable = [c for c in stale if floors.runtimes[c].unfoldable]
     if len(unfoldable) < len(stale):
@@ -72,6 +76,25 @@ async def readyz(request: Request) -> Response[dict]:
         body["damaged"] = damaged
         body["damaged_clinics"] = unfoldable[:20]
     return Response(body, status_code=503 if problems else 200, headers={"Cache-Control": "no-store"})
+
+
+#: How often /readyz looks whether the followers it woke are in step again (seconds).
+_IN_STEP_POLL = 0.02
+
+
+async def _followers_try_now(floors: Floors, timeout: float) -> None:
+    """The log answers, yet clinics following it are stale: their followers, waiting after failed reads (up to
+    5 s between tries), read again now, and are given up to `timeout` seconds to be in step. A load balancer kept
+    the server out that much longer after Redis came back. Nothing is asked of Redis while no clinic is stale."""
+    behind = [r for r in floors.runtimes.values() if r.stale and not r.unfoldable]
+    if not behind:
+        return
+    for runtime in behind:
+        runtime.follower.wake()
+    loop = asyncio.get_running_loop()
+    until = loop.time() + timeout
+    while any(r.stale for r in behind) and loop.time() < until:
+        await asyncio.sleep(_IN_STEP_POLL)
 
 
 @get("/metrics", summary="Prometheus metrics (text format)", sync_to_thread=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from floor.retry import Backoff, GaveUp, attempts
@@ -43,3 +45,27 @@ async def test_the_backoff_doubles_up_to_its_most_and_starts_over_after_a_succes
     backoff.reset()
     await backoff.wait()
     assert waited == [0.2, 0.4, 0.8, 1.0, 1.0, 0.2]
+
+
+async def test_a_wait_woken_ends_at_once_and_the_next_delay_still_doubles() -> None:
+    """/readyz wakes a follower waiting after failed reads once the log answers again: it waited out its delay
+    (up to 5 s), the clinic stale and the server out of the load balancer's rotation meanwhile."""
+    held = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        await held.wait()  # a delay that would not end within the test
+
+    backoff = Backoff(0.2, 5.0, sleep=sleep)
+    waiting = asyncio.create_task(backoff.wait())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    backoff.wake()
+    await asyncio.wait_for(waiting, 5)
+    assert backoff.seconds == 0.4
+    backoff.wake()  # no wait under way: nothing happens, and the next wait is not cut short by it
+    again = asyncio.create_task(backoff.wait())
+    await asyncio.sleep(0)
+    assert not again.done()
+    again.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await again

@@ -5,8 +5,10 @@ The Redis outage (/readyz 503, then 200) is tested against real processes in tes
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import threading
 import uuid
 from pathlib import Path
 
@@ -16,10 +18,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from floor.clock import ManualClock
 from floor.core.access import Role
 from floor.fanout import Hub
+from floor.floors import Floors
+from floor.log.base import LogUnavailable
+from floor.log.embedded import EmbeddedLog
+from floor.retry import Backoff
+from floor.schedule.upcoming import FileUpcoming
 from floor.web.app import create_app
 from tests.support.clinics import quiet_clinic
 from tests.support.floors import walk_ins_in_one_go
-from tests.support.staff import sign_in, test_floors
+from tests.support.staff import cheapen, sign_in, test_floors
 
 API = "/api/clinics/riverside"
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -69,6 +76,62 @@ def test_readyz_answers_503_naming_the_stale_clinics_while_the_log_cannot_be_rea
         assert client.get("/readyz").status_code == 200
     # Stopped: no longer ready.
     assert not floors.started
+
+
+class OutageLog(EmbeddedLog):
+    """A shared log (as Redis is) that cannot be read, and says so to /readyz, until `back` is set; then read as
+    Redis's XREAD BLOCK is: what is new at once, else nothing once `wait` seconds have passed."""
+
+    shared = True
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(data_dir)
+        self.back = threading.Event()
+        self.reads = 0
+
+    async def trouble(self, timeout: float) -> str | None:
+        return None if self.back.is_set() else "Redis node 127.0.0.1:6379 did not answer a PING within 1 s"
+
+    async def tail(self, clinic: str, after: int, wait: float, held: str = ""):
+        self.reads += 1
+        if not self.back.is_set():
+            raise LogUnavailable("Redis is unreachable (ConnectionError)", maybe_stored=True)
+        if (events := await self.read(clinic, after, held)) is None or events:
+            return events
+        await asyncio.sleep(wait)  # as XREAD BLOCK: nothing new, an answer once the wait is over
+        return []
+
+
+def test_readyz_is_ready_as_soon_as_the_log_answers_again_not_after_the_followers_wait(tmp_path) -> None:
+    """A follower waits up to 5 s between failed reads (floor.retry.Backoff): Redis back just after one, the clinic
+    stayed stale and /readyz 503 until the wait ran out, the load balancer keeping the server out meanwhile. Its
+    wait here would not end within the test; /readyz, finding the log answering with a clinic stale, has the
+    follower read again now. While the log does not answer, /readyz asks nothing more of it."""
+    log = OutageLog(tmp_path)
+    floors = cheapen(Floors([quiet_clinic()], log, None, upcoming=FileUpcoming(tmp_path), tick_seconds=3600))
+    held = asyncio.Event()
+
+    async def long_wait(seconds: float) -> None:
+        await held.wait()
+
+    runtime = floors.get("riverside")
+    runtime.follower.backoff = Backoff(sleep=long_wait)
+    with TestClient(create_app(floors)) as client:
+        for _ in range(200):
+            if runtime.stale and log.reads:
+                break
+            threading.Event().wait(0.01)
+        assert runtime.stale
+        reads = log.reads
+        for _ in range(3):
+            down = client.get("/readyz")
+            assert down.status_code == 503 and "did not answer a PING" in down.json()["problems"][0]
+        assert log.reads == reads  # the follower waits on, and /readyz woke it for nothing
+
+        log.back.set()
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.json()
+        assert not runtime.stale and log.reads > reads
 
 
 def test_tap_counters_move_by_type_and_result(tmp_path) -> None:
