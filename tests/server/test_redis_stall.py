@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -103,13 +104,29 @@ def _walk_ins(url: str, clinic: str) -> list[tuple[int, str]]:
     return [(e.seq, e.change.patient_name) for e in events if isinstance(e.change, VisitBooked)]
 
 
-def test_a_paused_redis_answers_taps_503_within_the_deadline_and_readyz_503_until_it_goes_on(tmp_path: Path) -> None:
-    store = RedisServer(tmp_path / "redis", "--appendonly", "yes", "--appendfsync", "always").start()
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis of the test's own, writing every write to disk, stopped however the test ends: one paused (SIGSTOP)
+    is let go on first, since it takes no SIGTERM while stopped. The test stopped it only when it passed, and a
+    failure left a redis-server behind, still running (or paused) after the run."""
+    server = RedisServer(tmp_path / "redis", "--appendonly", "yes", "--appendfsync", "always").start()
+    try:
+        yield server
+    finally:
+        if server.proc is not None and server.proc.poll() is None:
+            server.proc.send_signal(signal.SIGCONT)
+        server.stop()
+
+
+def test_a_paused_redis_answers_taps_503_within_the_deadline_and_readyz_503_until_it_goes_on(
+    tmp_path: Path, store: RedisServer
+) -> None:
     floor = ServerProcess(tmp_path / "data", tmp_path / "floor.log", "--redis", store.url)
-    floor.start()
-    tablet = Tablet(floor.url, floor.signed_in(Role.front_desk))
+    tablet: Tablet | None = None
     paused = False
     try:
+        floor.start()
+        tablet = Tablet(floor.url, floor.signed_in(Role.front_desk))
         _wait(lambda: _ready(floor.url)[0] == 200, "ready")
         tablet.start()
         _wait(lambda: len(tablet.stored) >= 5, "taps before the pause")
@@ -143,14 +160,13 @@ def test_a_paused_redis_answers_taps_503_within_the_deadline_and_readyz_503_unti
     finally:
         if paused:
             os.kill(store.proc.pid, signal.SIGCONT)
-        tablet.stop.set()
-        tablet.join(15)
+        if tablet is not None:
+            tablet.stop.set()
+            if tablet.is_alive():
+                tablet.join(15)
         floor.stop()
 
-    try:
-        stored = _walk_ins(store.url, CLINIC)
-    finally:
-        store.stop()
+    stored = _walk_ins(store.url, CLINIC)
     names = [name for _, name in stored]
     # Every acknowledged tap is stored at the seq it was acknowledged with...
     assert set(tablet.stored.items()) <= {(name, seq) for seq, name in stored}
