@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -25,6 +26,7 @@ from floor.core.journey import ENDS, Stage
 from floor.days import day_measures
 from floor.export import (
     APPOINTMENT_TIME_EXTENSION,
+    MEASURES,
     STAGE_EXTENSION,
     STATUS,
     encounters,
@@ -573,3 +575,26 @@ def test_the_measures_csv_says_when_its_figures_were_taken_and_whether_the_day_c
     assert {(r["as_of"], r["status"]) for r in gone} == {(past.at.astimezone(CLINIC.tz).isoformat(), "complete")}
     report = measure_report(CLINIC, DAY, past, closed=True)
     assert report.status == gone[0]["status"]
+
+
+def test_the_readme_gives_the_unit_of_every_kind_of_column_in_the_measures_csv() -> None:
+    """The CSV's headers name no unit (spreadsheets and these tests read them by name): the README's export
+    section says what each kind of column counts or measures, and does for a kind added to MEASURES."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Export (FHIR)", 1)[1].split("\n## ", 1)[0]
+    units = " ".join(section.split("the headers name no units", 1)[1].split(", or from the command line", 1)[0].split())
+    header = next(csv.reader(io.StringIO(measures_csv(CLINIC, DAY, day_measures(CLINIC, DAY, [], NINE)))))
+    said = {
+        "durations": ["`..._median` and `..._p90` are minutes"],
+        "share": ["`..._rate` a share from 0 to 1", "`..._hits` of `..._count` visits"],
+        "minutes": [f"`{name}`" for name, kind in MEASURES if kind == "minutes"] + ["minutes"],
+        "count": ["other figures counts of visits"],
+    }
+    assert {kind for _, kind in MEASURES} == set(said)
+    for kind, words in said.items():
+        for word in words:
+            assert word in units, (kind, word, units)
+    # Every figure's column is of one of those kinds.
+    named = {name for name, _ in MEASURES}
+    for column in header[7:]:
+        assert column in named or column.rsplit("_", 1)[0] in named, column
