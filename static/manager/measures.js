@@ -48,7 +48,8 @@ function tile(spec, m) {
     }
     node.append(list, el("p", "tile-note", "Now: the provider's projected delay, as on the timeline (a patient who " +
       "came late does not count). Worst: the latest the provider was for a patient due so far today, measured " +
-      "(seen, still waiting, or gone unseen after waiting past their time)."));
+      "(seen, still waiting, or gone unseen after waiting past their time). The \"Late now\" of the table by " +
+      "provider is measured, not projected, so it can differ from Now."));
   } else if (spec.kind === "counts") {
     const c = m.clinic;
     node.append(el("p", "tile-value", `${c.seen} / ${c.booked}`), el("p", "tile-note",

@@ -81,3 +81,33 @@ def test_the_visits_tile_accounts_for_every_booked_visit_not_seen(tmp_path: Path
         console = manager_console(server, screens, "measures-at", "As of")
         tile = console.locator("[data-measure='visits']").inner_text()
     assert "1 / 3" in tile and "1 no-show" in tile and "1 cancelled" in tile, tile
+
+
+def test_the_tables_late_now_says_it_is_measured_where_the_tile_and_timeline_say_projected(
+    tmp_path: Path, screens: Screens
+) -> None:
+    """The table's "Late now" (measured: the longest wait past the plan, or the last start's lateness, held an hour)
+    stood beside the tile's and the timeline's "Projected … late" (the provider's projected delay) with no word of
+    which was which, and the two can differ: the column is described by a note saying so, and the tile's note
+    points to it."""
+
+    async def today(log: EmbeddedLog) -> None:
+        day = PastDay(CLINIC, TODAY, opens=dt.time(6))
+        day.seen("kim", "follow")
+        await log.append_all(CLINIC.id, [Record(e) for e in day.events])
+
+    with serving(tmp_path, today) as server:
+        console = manager_console(server, screens, "measures-at", "As of")
+        described = console.evaluate(
+            """() => {
+                const th = [...document.querySelectorAll('#provider-measures thead th')]
+                    .find((h) => h.textContent === 'Late now / worst');
+                return th && document.getElementById(th.getAttribute('aria-describedby'))?.textContent;
+            }"""
+        )
+        tile = console.locator("[data-measure='lateness']").inner_text()
+    assert described, "the Late now column is described by no note"
+    note = " ".join(described.split())
+    assert note.startswith("Late now is measured, not projected"), note
+    assert "kept for an hour" in note and "Projected … late" in note and "can differ" in note, note
+    assert 'The "Late now" of the table by provider is measured, not projected' in tile, tile
