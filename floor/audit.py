@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from msgspec.structs import replace
 
-from floor.config import Room
+from floor.config import Room, VisitType
 from floor.core.events import (
     Event,
     PresenceUndone,
@@ -76,8 +76,57 @@ def entry(clinic: str, event: Event, notes_before: str | None = None) -> AuditEn
                 changes += room_changes(c.previous_rooms or [], c.rooms, c.from_file)
             if c.providers is not None:
                 changes += provider_changes(c.previous_providers or [], c.providers, c.from_file)
+            if c.visit_types is not None:
+                changes += visit_type_changes(c.previous_visit_types or [], c.visit_types, c.from_file)
             return replace(base, changes=changes)
     return base
+
+
+#: A visit type's stage minutes as the audit trail words them.
+_STAGE_WORDS = {
+    "arrived": "waiting to be roomed",
+    "roomed": "rooming to prep",
+    "prep_done": "prep to provider",
+    "provider_in": "with the provider",
+    "teach_back_done": "teach-back to checkout",
+}
+
+
+def _minutes(v: VisitType) -> str:
+    m = v.stage_minutes
+    return (
+        f"slot {v.slot_minutes}, "
+        + ", ".join(f"{words} {getattr(m, stage)}" for stage, words in _STAGE_WORDS.items())
+        + " minutes"
+    )
+
+
+def visit_type_changes(before: list[VisitType], after: list[VisitType], from_file: bool = False) -> list[str]:
+    """A change of the clinic's visit types in words, one line per visit type changed (minutes from and to)."""
+    was = {v.code: v for v in before}
+    now = {v.code: v for v in after}
+    lines = [f"Took out visit type {v.label} ({v.code})" for v in before if v.code not in now]
+    for v in after:
+        old = was.get(v.code)
+        if old is None:
+            lines.append(f"Added visit type {v.label} ({v.code}): {_minutes(v)}")
+            continue
+        if old.label != v.label:
+            lines.append(f"Renamed visit type {old.label} to {v.label}")
+        changed = [
+            f"{words} from {getattr(old.stage_minutes, stage)} to {getattr(v.stage_minutes, stage)}"
+            for stage, words in _STAGE_WORDS.items()
+            if getattr(old.stage_minutes, stage) != getattr(v.stage_minutes, stage)
+        ]
+        if old.slot_minutes != v.slot_minutes:
+            changed.insert(0, f"slot from {old.slot_minutes} to {v.slot_minutes}")
+        if changed:
+            lines.append(f"Changed {v.label}'s minutes: {', '.join(changed)}")
+    if not lines and [v.code for v in before] != [v.code for v in after]:
+        lines.append("Put the visit types in a new order")
+    if from_file:
+        lines.append("Visit types as the clinic file has them (the file's visit types lead again from the next day)")
+    return lines
 
 
 def provider_changes(before: list, after: list, from_file: bool = False) -> list[str]:

@@ -30,6 +30,7 @@ from floor.core.commands import (
     RescheduleVisit,
     SetProviders,
     SetRooms,
+    SetVisitTypes,
     TakeStep,
     UndoPresence,
     UndoRoomMark,
@@ -179,7 +180,7 @@ def tap_type(command: Command) -> str:
             return f"presence_{status.value}"
         case UndoPresence():
             return "presence_undo"
-        case SetRooms() | SetProviders():
+        case SetRooms() | SetProviders() | SetVisitTypes():
             return "set_up_changed"
     return type(command).__name__
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from msgspec import Struct
 
-from floor.config import Provider, Room
+from floor.config import Provider, Room, VisitType
 from floor.core.access import Role
 from floor.core.journey import Stage
 from floor.core.presence import Presence
@@ -140,6 +140,18 @@ class SetProviders(Struct, frozen=True):
     from_file: bool = False
 
 
+class SetVisitTypes(Struct, frozen=True):
+    """Set the clinic's visit types (a manager, from the browser): the whole new list, each type's code, label, slot
+    minutes and minutes for each stage, as a clinic file has them. One not in it is taken out (refused while a visit
+    of it today is not over), one new is added; a type's code is what visits and schedules know it by, its label and
+    minutes may change (the projection and the alerts plan by the new minutes from the next fold). `expected_version`
+    and `from_file` as SetRooms'."""
+
+    visit_types: list[VisitType]
+    expected_version: int | None = None
+    from_file: bool = False
+
+
 Command = (
     BookVisit
     | RescheduleVisit
@@ -153,6 +165,7 @@ Command = (
     | UndoPresence
     | SetRooms
     | SetProviders
+    | SetVisitTypes
 )
 
 

@@ -27,6 +27,7 @@ from floor.core.commands import (
     RescheduleVisit,
     SetProviders,
     SetRooms,
+    SetVisitTypes,
     TakeStep,
     Tap,
     UndoPresence,
@@ -252,8 +253,9 @@ def _field_of(error: str, kind: str) -> str:
 
 
 def _readable(error: str, kind: str, items: list) -> str:
-    """A validation error as a manager reads it: a room or provider by its id rather than its place in the list
-    (the file's `rooms[3].label` is "the label of room e4"), without msgspec's path."""
+    """A validation error as a manager reads it: a room, provider or visit type by its id (a visit type's code)
+    rather than its place in the list (the file's `rooms[3].label` is "the label of room e4"), without msgspec's
+    path."""
     text = _AT.sub("", error)
     field = _field_of(error, kind)
     if text.startswith("Expected `str` matching regex"):
@@ -265,15 +267,27 @@ def _readable(error: str, kind: str, items: list) -> str:
         text = f"{field} must be {rule}"
     elif text.startswith("Expected `str` of length"):
         text = f"{field} must be 1 to 60 characters"
-    one = kind[:-1]
+    elif text.startswith("Expected `int` >= 1") or (text.startswith("Expected `int` <=") and ".provider_in" in field):
+        text = f"{field} must be 1 to 600 minutes"
+    elif text.startswith(("Expected `int` >= 0", "Expected `int` <=")):
+        text = f"{field} must be 0 to 600 minutes"
+    one = _ONE[kind]
     text = re.sub(rf"^{kind}\[\d+\]: duplicate id ", f"another {one} already has the id ", text)
 
     def name(m: re.Match[str]) -> str:
         i = int(m[1])
-        it = f"{one} {items[i].id}" if i < len(items) and items[i].id.strip() else f"{one} {i + 1}"
-        return f"the {m[2]} of {it}" if m[2] else it
+        key = getattr(items[i], "code", None) or getattr(items[i], "id", "") if i < len(items) else ""
+        it = f"{one} {key}" if key.strip() else f"{one} {i + 1}"
+        if not m[2]:
+            return it
+        what = m[2].replace("stage_minutes.", "").replace("_", " ")
+        return f"the {what}{' minutes' if m[2].startswith('stage_minutes.') else ''} of {it}"
 
-    return re.sub(rf"{kind}\[(\d+)\](?:\.(\w+))?", name, text)
+    return re.sub(rf"{kind}\[(\d+)\](?:\.(\w+(?:\.\w+)?))?", name, text)
+
+
+#: What one of each kind of set-up is called in a sentence.
+_ONE = {"rooms": "room", "providers": "provider", "visit_types": "visit type"}
 
 
 class Floor:
@@ -350,6 +364,8 @@ class Floor:
                 change, version = self._set_rooms(command), self.seq + 1
             case SetProviders():
                 change, version = self._set_providers(command), self.seq + 1
+            case SetVisitTypes():
+                change, version = self._set_visit_types(command), self.seq + 1
         return Event(self.seq + 1, at, self.day, tap.actor, tap.device, version, change)
 
     def record(self, change: AlertChange, tap: Tap) -> Event:
@@ -380,7 +396,7 @@ class Floor:
                 action = Act.mark_presence
             case UndoPresence():
                 action = Act.undo
-            case SetRooms() | SetProviders():
+            case SetRooms() | SetProviders() | SetVisitTypes():
                 action = Act.set_up_clinic
         assert tap.role is not None
         if not may(tap.role, action):
@@ -948,6 +964,34 @@ class Floor:
             from_file=c.from_file,
         )
 
+    def _set_visit_types(self, c: SetVisitTypes) -> SetUpChanged:
+        """The clinic's visit types set from the browser, checked as a clinic file's are. One taken out must have no
+        visit today that is not over (the projection would plan it by a stand-in's minutes, `Clinic.visit_type_of`,
+        and nobody could book it again): the visits are ended, or booked again as another type, first. A type's
+        minutes may change while visits of it are on the floor: they are planned and projected by the new ones."""
+        types = list(c.visit_types)
+        self._check_set_up(c.expected_version, "visit_types", types, ("code", "label"), visit_types=types)
+        wanted = {v.code for v in types}
+        for vtype in self.clinic.visit_types:
+            if vtype.code in wanted:
+                continue
+            open_visits = [v for v in self.visits.values() if v.visit_type == vtype.code and v.stage not in ENDS]
+            if open_visits:
+                raise Refusal(
+                    Why.illegal_step,
+                    f"{vtype.label}: "
+                    + (
+                        "a visit of it today is not over: it can be taken out once it is."
+                        if len(open_visits) == 1
+                        else f"{len(open_visits)} visits of it today are not over: it can be taken out once they are."
+                    ),
+                    field="visit_types",
+                    visit_type=vtype.code,
+                )
+        return SetUpChanged(
+            visit_types=types, previous_visit_types=list(self.clinic.visit_types), from_file=c.from_file
+        )
+
     def _check_set_up(
         self, expected_version: int | None, kind: str, items: list, fields: tuple[str, ...], **change: list
     ) -> None:
@@ -961,7 +1005,7 @@ class Floor:
                 field="expected_version",
                 version=self.setup_version,
             )
-        one, whose = kind[:-1], "their" if kind == "providers" else "its"
+        one, whose = _ONE[kind], "their" if kind == "providers" else "its"
         for i, item in enumerate(items):
             for name in fields:
                 if not getattr(item, name).strip():
@@ -971,14 +1015,16 @@ class Floor:
                         field=f"{kind}[{i}].{name}",
                     )
         if items == list(getattr(self.clinic, kind)):
-            raise Refusal(Why.invalid, f"The clinic already has these {kind}: nothing changed.", field=kind)
+            raise Refusal(
+                Why.invalid, f"The clinic already has these {kind.replace('_', ' ')}: nothing changed.", field=kind
+            )
         try:
             checked = msgspec.structs.replace(self.clinic, **change)  # Clinic.__post_init__
             msgspec.convert(msgspec.to_builtins(checked), type=Clinic)  # the file's field constraints
         except (msgspec.ValidationError, ValueError) as e:
             raise Refusal(
                 Why.invalid,
-                f"{kind.capitalize()} not changed: {_readable(str(e), kind, items)}.",
+                f"{kind.replace('_', ' ').capitalize()} not changed: {_readable(str(e), kind, items)}.",
                 field=_field_of(str(e), kind),
             ) from None
 
@@ -1275,6 +1321,10 @@ class Floor:
                     kept = {p.id for p in providers}
                     self._gone_providers.update((p.id, p) for p in self.clinic.providers if p.id not in kept)
                     self.clinic = msgspec.structs.replace(self.clinic, providers=providers)
+                if c.visit_types is not None:
+                    # The projection and the alerts plan by the clinic's types (`Clinic.visit_type_of`): from here on
+                    # by these minutes; a visit of a type taken out (over by then) by the stand-in's.
+                    self.clinic = msgspec.structs.replace(self.clinic, visit_types=list(c.visit_types))
                 self.setup_version = event.seq
                 return Touched(None, rooms)
         raise TypeError(f"unknown change {event.change!r}")

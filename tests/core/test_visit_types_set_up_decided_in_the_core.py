@@ -1,0 +1,159 @@
+"""A manager sets the clinic's visit types from the browser (SetVisitTypes → SetUpChanged): decided in the core by
+the rules a clinic file's visit types are checked by, folded from the log alone (the projection plans by the new
+minutes from the next fold), refused while a visit type taken out has a visit today that is not over."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+import pytest
+
+from floor import audit
+from floor.config import StageMinutes, VisitType, demo_clinic
+from floor.core.access import Role
+from floor.core.commands import BookVisit, Command, SetProviders, SetVisitTypes, TakeStep, Tap
+from floor.core.errors import Refusal, Why
+from floor.core.events import Event, SetUpChanged
+from floor.core.floor import Floor
+from floor.core.ids import Ids
+from floor.core.journey import Stage
+from floor.core.projection import project_all, visit_plan
+from tests.support.floors import snapshot
+
+CLINIC = demo_clinic()
+DAY = dt.date(2025, 3, 12)
+OPENS = dt.datetime(2025, 3, 12, 8, 0, tzinfo=CLINIC.tz)
+FOLLOW = CLINIC.visit_type("follow")
+TELEHEALTH = VisitType("tele", "Telehealth", 15, StageMinutes(0, 0, 2, 10, 2))
+
+
+class Manager:
+    def __init__(self) -> None:
+        self.floor = Floor(CLINIC, DAY, ids=Ids.seeded())
+        self.now = OPENS
+        self.events: list[Event] = []
+
+    def tap(self, command: Command, role: Role = Role.manager) -> Event:
+        self.now += dt.timedelta(minutes=1)
+        event = self.floor.decide(command, Tap("dana", "console", self.now, role))
+        self.floor.apply(event)
+        self.events.append(event)
+        return event
+
+    def refused(self, command: Command, role: Role = Role.manager) -> Refusal:
+        before, clinic = snapshot(self.floor), self.floor.clinic
+        with pytest.raises(Refusal) as e:
+            self.floor.decide(command, Tap("dana", "console", self.now, role))
+        assert snapshot(self.floor) == before and self.floor.clinic is clinic
+        return e.value
+
+
+def types(*extra: VisitType, without: tuple[str, ...] = (), **changed: VisitType) -> list[VisitType]:
+    return [changed.get(v.code, v) for v in CLINIC.visit_types if v.code not in without] + list(extra)
+
+
+def minutes(vtype: VisitType, **stages: int) -> VisitType:
+    return msgspec.structs.replace(vtype, stage_minutes=msgspec.structs.replace(vtype.stage_minutes, **stages))
+
+
+def test_a_visit_type_added_can_be_booked_at_once_and_the_fold_of_the_log_alone_agrees() -> None:
+    m = Manager()
+    event = m.tap(SetVisitTypes(types(TELEHEALTH), expected_version=0))
+    assert isinstance(event.change, SetUpChanged) and event.change.rooms is None and event.change.providers is None
+    assert m.floor.clinic.visit_type("tele") == TELEHEALTH and m.floor.setup_version == event.seq
+    m.tap(BookVisit("Ann Lee", "kim", "tele", walk_in=True))
+    again = Floor.fold(CLINIC, DAY, 0, m.events)
+    assert snapshot(again) == snapshot(m.floor) and again.clinic == m.floor.clinic
+
+
+def test_the_projection_plans_by_the_new_minutes_from_the_next_fold() -> None:
+    m = Manager()
+    start = dt.datetime(2025, 3, 12, 8, 30, tzinfo=CLINIC.tz)
+    first = m.tap(BookVisit("Ann Lee", "kim", "follow", start=start)).visit
+    second = m.tap(BookVisit("Bo Park", "kim", "follow", start=start + dt.timedelta(minutes=20))).visit
+    m.tap(TakeStep(first, Stage.arrived))
+    m.tap(TakeStep(first, Stage.roomed, room=CLINIC.rooms[0].id))
+    m.tap(TakeStep(first, Stage.prep_done))
+    m.tap(TakeStep(first, Stage.provider_in))
+    plan = visit_plan(m.floor.visits[second], m.floor.clinic)
+    later = start + dt.timedelta(minutes=40)
+    before = project_all(m.floor, later)["kim"].free_at
+    # Follow-ups now take an hour with the provider, and twice as long from rooming to prep.
+    m.tap(SetVisitTypes(types(follow=minutes(FOLLOW, provider_in=60, roomed=12))))
+    assert m.floor.clinic.visit_type_of("follow").stage_minutes.provider_in == 60
+    assert project_all(m.floor, later)["kim"].free_at > before  # Dr. Kim is with Ann Lee longer
+    assert visit_plan(m.floor.visits[second], m.floor.clinic) != plan
+    again = Floor.fold(CLINIC, DAY, 0, m.events)
+    assert project_all(again, later) == project_all(m.floor, later)
+
+
+def test_a_visit_type_with_a_visit_not_over_cannot_be_taken_out_until_it_is() -> None:
+    m = Manager()
+    visit = m.tap(BookVisit("Ann Lee", "hart", "procedure", walk_in=True)).visit
+    m.tap(BookVisit("Bo Park", "kim", "procedure", walk_in=True))
+    refused = m.refused(SetVisitTypes(types(without=("procedure",))))
+    assert (refused.why, refused.field, refused.detail["visit_type"]) == (Why.illegal_step, "visit_types", "procedure")
+    assert refused.message == "Procedure: 2 visits of it today are not over: it can be taken out once they are."
+    m.tap(TakeStep(visit, Stage.left_without_being_seen))
+    assert m.refused(SetVisitTypes(types(without=("procedure",)))).message.startswith(
+        "Procedure: a visit of it today is not over"
+    )
+
+
+def test_a_visit_type_whose_visits_are_all_over_can_be_taken_out_and_nobody_books_it_again() -> None:
+    m = Manager()
+    visit = m.tap(BookVisit("Ann Lee", "hart", "procedure", walk_in=True)).visit
+    m.tap(TakeStep(visit, Stage.left_without_being_seen))
+    m.tap(SetVisitTypes(types(without=("procedure",))))
+    assert m.floor.clinic.visit_type("procedure") is None and m.floor.visits[visit].visit_type == "procedure"
+    assert m.refused(BookVisit("Bo Park", "kim", "procedure", walk_in=True)).field == "visit_type"
+    project_all(m.floor, m.now)  # the ended visit is planned by the stand-in's minutes, not a crash
+    assert snapshot(Floor.fold(CLINIC, DAY, 0, m.events)) == snapshot(m.floor)
+
+
+@pytest.mark.parametrize(
+    ("new", "field", "words"),
+    [
+        (types(follow=minutes(FOLLOW, provider_in=0)), "visit_types[1].stage_minutes.provider_in", "1 to 600"),
+        (types(follow=minutes(FOLLOW, roomed=-1)), "visit_types[1].stage_minutes.roomed", "0 to 600 minutes"),
+        (types(follow=minutes(FOLLOW, arrived=601)), "visit_types[1].stage_minutes.arrived", "0 to 600 minutes"),
+        (
+            types(follow=msgspec.structs.replace(FOLLOW, slot_minutes=0)),
+            "visit_types[1].slot_minutes",
+            "the slot minutes of visit type follow must be 1 to 600 minutes",
+        ),
+        (types(msgspec.structs.replace(TELEHEALTH, label="follow-up")), "visit_types[4].label", "is also"),
+        (types(msgspec.structs.replace(TELEHEALTH, code="new")), "visit_types[4]", "another visit type already"),
+        (types(msgspec.structs.replace(TELEHEALTH, label=" ")), "visit_types[4].label", "needs its label"),
+        (types(msgspec.structs.replace(TELEHEALTH, code="Tele Health")), "visit_types[4].code", "lowercase"),
+        ([], "visit_types", ""),
+        (list(CLINIC.visit_types), "visit_types", "nothing changed"),
+    ],
+)
+def test_a_list_a_clinic_file_could_not_have_is_refused_naming_the_field(new, field, words) -> None:
+    refused = Manager().refused(SetVisitTypes(new))
+    assert (refused.why, refused.field) == (Why.invalid, field), refused.message
+    assert words in refused.message, refused.message
+
+
+def test_one_set_up_version_for_rooms_providers_and_visit_types_and_only_managers() -> None:
+    m = Manager()
+    m.tap(SetVisitTypes(types(TELEHEALTH), expected_version=0))
+    assert m.refused(SetProviders(list(CLINIC.providers[:-1]), expected_version=0)).why is Why.stale_version
+    assert m.refused(SetVisitTypes(types(), expected_version=0)).why is Why.stale_version
+    refused = m.refused(SetVisitTypes(types(), expected_version=m.floor.setup_version), Role.front_desk)
+    assert refused.why is Why.forbidden
+
+
+def test_the_audit_trail_says_each_change_in_words() -> None:
+    m = Manager()
+    renamed = msgspec.structs.replace(minutes(FOLLOW, provider_in=15), label="Follow-up visit", slot_minutes=25)
+    entry = audit.entry(CLINIC.id, m.tap(SetVisitTypes(types(TELEHEALTH, without=("annual",), follow=renamed))))
+    assert entry.changes == [
+        "Took out visit type Annual physical (annual)",
+        "Renamed visit type Follow-up to Follow-up visit",
+        "Changed Follow-up visit's minutes: slot from 20 to 25, with the provider from 12 to 15",
+        "Added visit type Telehealth (tele): slot 15, waiting to be roomed 0, rooming to prep 0, prep to provider 2, "
+        "with the provider 10, teach-back to checkout 2 minutes",
+    ]
