@@ -189,10 +189,11 @@ class Floors:
         await self.log.close()
 
     async def _take_setup(self, runtime: ClinicRuntime) -> None:
-        """Start from the set-up managers last set from the browser, kept beside the log: its rooms and providers
-        stand over the clinic file's until a manager chooses the file's back (README, "Rooms and providers set from
-        the browser"). A clinic file whose rooms or providers changed since is said, once, here and on the manager's
-        page (the board's `file_rooms`, `file_providers`)."""
+        """Start from the set-up managers last set from the browser, kept beside the log: its rooms, providers and
+        visit types stand over the clinic file's until a manager chooses the file's back (README, "Rooms, providers
+        and visit types set from the browser"). A clinic file whose rooms, providers or visit types changed since is
+        said, once, here and on the manager's page (the board's `file_rooms`, `file_providers`,
+        `file_visit_types`)."""
         kept = await self.upcoming.setup_of(runtime.id)
         if kept is None:
             return
@@ -203,22 +204,28 @@ class Floors:
                 clinic = msgspec.structs.replace(clinic, rooms=kept.rooms)
             if kept.providers is not None:
                 clinic = msgspec.structs.replace(clinic, providers=kept.providers)
+            if kept.visit_types is not None:
+                clinic = msgspec.structs.replace(clinic, visit_types=kept.visit_types)
         except ValueError as e:  # rules tightened since it was set: the file's, and the log says why
             log.error("kept_setup_refused", clinic=runtime.id, error=str(e)[:300])
             return
         for what, set_, file_then, file_now in (
             ("rooms", kept.rooms, kept.file_rooms, today.file.rooms),
             ("providers", kept.providers, kept.file_providers, today.file.providers),
+            ("visit_types", kept.visit_types, kept.file_visit_types, today.file.visit_types),
         ):
             if set_ is not None and file_then != file_now:
+                words = what.replace("_", " ")
                 log.warning(
                     f"clinic_file_{what}_not_used",
                     clinic=runtime.id,
                     set_on=str(kept.day),
-                    meaning=f"the clinic file's {what} changed since a manager set the {what} from the browser: the "
-                    f"browser's stand until a manager chooses the clinic file's {what} on the manager page",
+                    meaning=f"the clinic file's {words} changed since a manager set the {words} from the browser: the "
+                    f"browser's stand until a manager chooses the clinic file's {words} on the manager page",
                 )
-        today.take_setup(clinic, kept.seq, kept.rooms is not None, kept.providers is not None)
+        today.take_setup(
+            clinic, kept.seq, kept.rooms is not None, kept.providers is not None, kept.visit_types is not None
+        )
         self._kept_setup[runtime.id] = kept.seq
 
     async def keep_setup(self, runtime: ClinicRuntime) -> None:
@@ -236,6 +243,8 @@ class Floors:
             list(today.file.rooms),
             list(today.clinic.providers) if today.providers_set else None,
             list(today.file.providers),
+            list(today.clinic.visit_types) if today.visit_types_set else None,
+            list(today.file.visit_types),
         )
         await self.upcoming.keep_setup(runtime.id, setup)
         self._kept_setup[runtime.id] = max(seq, self._kept_setup.get(runtime.id, 0))

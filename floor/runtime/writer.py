@@ -161,11 +161,13 @@ class Writer:
         changes = [e.change for e in events if isinstance(e.change, SetUpChanged)]
         rooms = next((c.previous_rooms for c in changes if c.previous_rooms is not None), None)
         providers = next((c.previous_providers for c in changes if c.previous_providers is not None), None)
+        visit_types = next((c.previous_visit_types for c in changes if c.previous_visit_types is not None), None)
         self.today.open(
             day,
             base,
             rooms=None if rooms is None else [RoomSetUp(r.id, r.label, r.zone) for r in rooms],
             providers=None if providers is None else [Provider(p.id, p.name, p.initials) for p in providers],
+            visit_types=visit_types,
         )
         self.feed.restart()
         tail = len(events) - RESUMABLE_AFTER_START

@@ -1,0 +1,135 @@
+"""Visit types a manager sets from the browser, on the runtime, on both backends: kept beside the log with the rooms
+and providers, so a new day and a server started later (the next day, or the same day) plan by the minutes set, not
+the clinic file's, until a manager chooses the file's back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import msgspec
+import pytest
+from structlog.testing import capture_logs
+
+from floor.clock import ManualClock
+from floor.config import Clinic, StageMinutes, VisitType
+from floor.core.access import Role
+from floor.core.commands import BookVisit, SetVisitTypes, TakeStep
+from floor.core.journey import Stage
+from floor.floors import Floors
+from floor.log.embedded import EmbeddedLog
+from floor.log.redis import RedisLog
+from floor.schedule.upcoming import FileUpcoming, RedisUpcoming
+from tests.support.clinics import quiet_clinic
+from tests.support.floors import snapshot
+from tests.support.redis_server import forget_prefix
+from tests.support.staff import cheapen
+
+pytestmark = pytest.mark.anyio
+
+CLINIC = quiet_clinic()
+MORNING = dt.datetime(2026, 11, 23, 9, 0, tzinfo=CLINIC.tz)
+NEXT_MORNING = MORNING + dt.timedelta(days=1)
+TELEHEALTH = VisitType("tele", "Telehealth", 15, StageMinutes(0, 0, 2, 10, 2))
+FOLLOW = CLINIC.visit_type("follow")
+LONGER_FOLLOW = msgspec.structs.replace(
+    FOLLOW, stage_minutes=msgspec.structs.replace(FOLLOW.stage_minutes, provider_in=30)
+)
+#: The visit types set: follow-ups take 30 minutes with the provider, telehealth added, annual physicals taken out.
+SET = [LONGER_FOLLOW if v.code == "follow" else v for v in CLINIC.visit_types if v.code != "annual"] + [TELEHEALTH]
+
+Server = Callable[..., "Floors"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=["embedded", "redis"])
+async def server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Server]:
+    """Each call: one more server (Floors) on the clinic's one storage, not started."""
+    prefix = f"test-setup-vt-{uuid.uuid4().hex[:10]}"
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
+    started: list[Floors] = []
+
+    def make(clock: ManualClock, clinic: Clinic = CLINIC) -> Floors:
+        if request.param == "embedded":
+            event_log, kept = EmbeddedLog(tmp_path), FileUpcoming(tmp_path)
+        else:
+            event_log, kept = RedisLog(url, prefix=prefix), RedisUpcoming(url, prefix=prefix)
+        floors = cheapen(Floors([clinic], event_log, clock, tick_seconds=3600, upcoming=kept))
+        started.append(floors)
+        return floors
+
+    yield make
+    for floors in started:
+        if floors.started:
+            await floors.stop()
+    if request.param == "redis":
+        await forget_prefix(url, prefix)
+
+
+async def set_visit_types(floors: Floors, types: list[VisitType], *, from_file: bool = False) -> None:
+    runtime = floors.get(CLINIC.id)
+    command = SetVisitTypes(types, runtime.floor.setup_version, from_file)
+    await runtime.handle(command, "mgr-dana", "console", role=Role.manager)
+    await floors.keep_setup(runtime)
+
+
+async def test_visit_types_set_hold_the_next_day_and_after_a_restart(server: Server) -> None:
+    clock = ManualClock(MORNING)
+    floors = server(clock)
+    await floors.start()
+    runtime = floors.get(CLINIC.id)
+    await set_visit_types(floors, SET)
+    assert runtime.clinic.visit_types == SET and runtime.board().visit_types == SET
+    clock.set(NEXT_MORNING)
+    runtime.tick()
+    assert runtime.floor.day == NEXT_MORNING.date() and runtime.floor.clinic.visit_types == SET
+    await floors.stop()
+
+    # The clinic file gains a type meanwhile: the browser's types stand, and the log says so.
+    edited = msgspec.structs.replace(
+        CLINIC, visit_types=[*CLINIC.visit_types, VisitType("flu", "Flu shot", 5, FOLLOW.stage_minutes)]
+    )
+    with capture_logs() as logs:
+        floors = server(clock, edited)
+        await floors.start()
+    again = floors.get(CLINIC.id)
+    assert again.clinic.visit_types == again.floor.clinic.visit_types == SET
+    assert again.floor.clinic.visit_type_of("follow").stage_minutes.provider_in == 30
+    assert "clinic_file_visit_types_not_used" in [e["event"] for e in logs]
+    assert again.board().visit_types == SET
+    tele = await again.handle(BookVisit("Ann Lee", "kim", "tele", walk_in=True), "desk-ana", "t1")
+    await again.handle(TakeStep(tele.event.change.visit, Stage.left_without_being_seen), "ma-ben", "t1")
+
+    # A manager chooses the file's visit types: from then on (and after a restart) the file leads.
+    await set_visit_types(floors, list(edited.visit_types), from_file=True)
+    assert again.clinic.visit_types == edited.visit_types
+    await floors.stop()
+    floors = server(clock, edited)
+    await floors.start()
+    assert floors.get(CLINIC.id).clinic.visit_types == edited.visit_types
+
+
+async def test_a_server_started_again_the_same_day_folds_the_day_as_the_one_that_ran_it(server: Server) -> None:
+    clock = ManualClock(MORNING)
+    floors = server(clock)
+    await floors.start()
+    runtime = floors.get(CLINIC.id)
+    # An annual physical, over before the type is taken out: the day opened with it.
+    booked = await runtime.handle(BookVisit("Ann Lee", "kim", "annual", walk_in=True), "desk-ana", "t1")
+    await runtime.handle(TakeStep(booked.event.change.visit, Stage.left_without_being_seen), "ma-ben", "t1")
+    await set_visit_types(floors, SET)
+    await runtime.handle(BookVisit("Bo Park", "kim", "tele", walk_in=True), "desk-ana", "t1")
+    before, clinic, delays = snapshot(runtime.floor), runtime.clinic, runtime.board().delays
+    await floors.stop()
+
+    again = server(clock)
+    await again.start()
+    restarted = again.get(CLINIC.id)
+    assert snapshot(restarted.floor) == before and restarted.clinic == clinic
+    assert restarted.board().delays == delays
