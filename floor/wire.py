@@ -135,15 +135,48 @@ class ProvidersSetUp(Struct, forbid_unknown_fields=True):
     use_file: bool = False
 
 
+class StageMinutesSpec(Struct, forbid_unknown_fields=True):
+    """A visit type's expected minutes in each stage (from it until the next), as a clinic file's `stage_minutes`:
+    0 to 600 each, the provider's at least 1 (checked by the clinic file's rules: 422 naming the stage)."""
+
+    arrived: int
+    roomed: int
+    prep_done: int
+    provider_in: int
+    teach_back_done: int
+
+
+class VisitTypeSpec(Struct, forbid_unknown_fields=True):
+    """A visit type as a manager sets it: its code (what visits and schedules know it by: it cannot change), its
+    label (what screens show), its slot and stage minutes (what the projection and the alerts plan by). Checked by the
+    rules a clinic file's visit types are."""
+
+    code: Annotated[str, Meta(max_length=64)]
+    label: Annotated[str, Meta(max_length=200)]
+    slot_minutes: int
+    stage_minutes: StageMinutesSpec
+
+
+class VisitTypesSetUp(Struct, forbid_unknown_fields=True):
+    """The clinic's visit types, the whole list, as RoomsSetUp: one left out is taken out (refused while a visit of it
+    today is not over), one new is added, a label or minutes changed are changed (visits of it are planned by the new
+    minutes from then on). `use_file`: the clinic file's visit types instead (send no `visit_types`)."""
+
+    version: Annotated[int, Meta(ge=0)]
+    visit_types: Annotated[list[VisitTypeSpec], Meta(max_length=100)] = []
+    use_file: bool = False
+
+
 class SetUpAnswer(Struct):
     """A change of the clinic's set-up, stored: the event, the set-up version it makes, and what it set: the floor's
-    rooms now (a change of the rooms), or the providers (a change of the providers)."""
+    rooms now (a change of the rooms), the providers or the visit types (a change of them)."""
 
     seq: int
     event: Event
     setup_version: int
     rooms: list[Room] = []
     providers: list[Provider] = []
+    visit_types: list[VisitType] = []
 
 
 class PresenceTap(Struct, forbid_unknown_fields=True):
@@ -252,6 +285,8 @@ class Board(Struct):
     file_rooms: list[RoomSpec] | None = None
     #: The clinic file's providers, where the providers now (set from the browser) differ from them; else null.
     file_providers: list[Provider] | None = None
+    #: The clinic file's visit types, where the visit types now (set from the browser) differ from them; else null.
+    file_visit_types: list[VisitType] | None = None
 
 
 class ErrorBody(Struct, omit_defaults=True):
@@ -269,6 +304,8 @@ class ErrorBody(Struct, omit_defaults=True):
     version: int | None = None
     #: A provider the refusal is about (one taken out of the clinic while a visit of theirs is not over).
     provider: str | None = None
+    #: A visit type the refusal is about (one taken out of the clinic while a visit of it is not over).
+    visit_type: str | None = None
     #: A refused schedule import: every problem, each naming its CSV line or Bundle entry and the field (the first
     #: 200 of a file with more, the last entry counting the rest).
     errors: list[Problem] | None = None

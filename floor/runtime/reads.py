@@ -91,6 +91,9 @@ class ReadModels:
             if self.today.file.rooms == c.rooms
             else [RoomSpec(r.id, r.label, r.zone) for r in self.today.file.rooms],
             file_providers=None if self.today.file.providers == c.providers else list(self.today.file.providers),
+            file_visit_types=None
+            if self.today.file.visit_types == c.visit_types
+            else list(self.today.file.visit_types),
         )
 
     def delays(self) -> list[ProviderDelay]:

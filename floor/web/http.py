@@ -14,7 +14,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from floor import audit
-from floor.config import Clinic, Provider, Room
+from floor.config import Clinic, Provider, Room, StageMinutes, VisitType
 from floor.core.access import Act, in_clinic
 from floor.core.commands import (
     AcknowledgeAlert,
@@ -25,6 +25,7 @@ from floor.core.commands import (
     MoveVisit,
     SetProviders,
     SetRooms,
+    SetVisitTypes,
     TakeStep,
     UndoPresence,
     UndoRoomMark,
@@ -60,6 +61,7 @@ from floor.wire import (
     VisitAnswer,
     VisitHistory,
     VisitTap,
+    VisitTypesSetUp,
     encode,
 )
 
@@ -143,6 +145,8 @@ def tap_answer(
         return SetUpAnswer(
             event.seq, event, event.seq, providers=[Provider(p.id, p.name, p.initials) for p in providers]
         )
+    if isinstance(command, SetVisitTypes):
+        return SetUpAnswer(event.seq, event, event.seq, visit_types=getattr(event.change, "visit_types", None) or [])
     if isinstance(command, MarkRoom | UndoRoomMark):
         return RoomAnswer(event.seq, event, touched.rooms[0])
     if isinstance(command, AcknowledgeAlert):
@@ -345,11 +349,46 @@ async def set_providers(
     return await _set_up(request, floors, runtime, command, who, idempotency_key)
 
 
+@put(
+    "/{clinic:str}/visit-types",
+    summary="Set the clinic's visit types, the whole list: add a type, change its label, slot minutes or minutes for "
+    "each stage (visits of it are planned and projected by the new minutes from then on), take one out (refused "
+    "while a visit of it today is not over); or `use_file`: the clinic file's visit types. Sent with the set-up "
+    "`version` the page showed (the board's `setup_version`). They stand over the clinic file's from then on "
+    "(managers)",
+    responses=errors(400, 401, 403, 404, 409, 422, 429, 503),
+    opt={"act": Act.set_up_clinic},
+    status_code=HTTP_201_CREATED,
+)
+async def set_visit_types(
+    request: Request,
+    floors: NamedDependency[Floors],
+    runtime: Runtime,
+    data: JSONBody[VisitTypesSetUp],
+    who: Who,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[SetUpAnswer]:
+    if data.use_file and data.visit_types:
+        raise Refusal(
+            Why.invalid, "Send no visit types with use_file: the clinic file's are taken.", field="visit_types"
+        )
+    types = (
+        list(runtime.today.file.visit_types)
+        if data.use_file
+        else [
+            VisitType(v.code, v.label, v.slot_minutes, StageMinutes(**msgspec.structs.asdict(v.stage_minutes)))
+            for v in data.visit_types
+        ]
+    )
+    command = SetVisitTypes(types, data.version, data.use_file)
+    return await _set_up(request, floors, runtime, command, who, idempotency_key)
+
+
 async def _set_up(
     request: Request,
     floors: Floors,
     runtime: ClinicRuntime,
-    command: SetRooms | SetProviders,
+    command: SetRooms | SetProviders | SetVisitTypes,
     who: Caller,
     key: str | None,
 ) -> Response[SetUpAnswer]:
@@ -480,6 +519,7 @@ def clinics_router(floors: Floors) -> Router:
             room_event,
             set_rooms,
             set_providers,
+            set_visit_types,
             presence_event,
             acknowledge_alert,
         ],

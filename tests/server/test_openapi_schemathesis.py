@@ -120,7 +120,8 @@ def _a_days_work(send: Callable[..., Any], booked: str) -> None:
         "manager", "PUT", "/api/displays/{display}", {"label": "West hall", "zone": "west"}, params={"display": display}
     )
     send("manager", "DELETE", "/api/displays/{display}", params={"display": display})
-    # The clinic's set-up from the browser: a room and a provider added, each with the set-up version last seen.
+    # The clinic's set-up from the browser: a room, a provider and a visit type added, each with the set-up version
+    # last seen.
     board = send("manager", "GET", f"{c}/board")
     rooms = [{"id": r["id"], "label": r["label"], "zone": r["zone"]} for r in board["rooms"]]
     north = {"id": "n9", "label": "North 9", "zone": "east"}
@@ -128,7 +129,15 @@ def _a_days_work(send: Callable[..., Any], booked: str) -> None:
     providers = [{"id": p["id"], "name": p["name"], "initials": p["initials"]} for p in board["providers"]]
     patel = {"id": "patel", "name": "Dr. Ravi Patel", "initials": "RP"}
     body = {"version": changed["setup_version"], "providers": [*providers, patel]}
-    send("manager", "PUT", f"{c}/providers", body)
+    providers_changed = send("manager", "PUT", f"{c}/providers", body)
+    tele = {
+        "code": "tele",
+        "label": "Telehealth",
+        "slot_minutes": 15,
+        "stage_minutes": {"arrived": 0, "roomed": 0, "prep_done": 2, "provider_in": 10, "teach_back_done": 2},
+    }
+    body = {"version": providers_changed["setup_version"], "visit_types": [*board["visit_types"], tele]}
+    send("manager", "PUT", f"{c}/visit-types", body)
     assert booked
 
 

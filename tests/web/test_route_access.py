@@ -324,6 +324,14 @@ def _rename_a_provider(w: World) -> tuple[str, Any]:
     return f"{API}/providers", {"version": runtime.floor.setup_version, "providers": providers}
 
 
+def _relabel_a_visit_type(w: World) -> tuple[str, Any]:
+    """The clinic's visit types, one of them given a new label, as the page showed them (its set-up version)."""
+    runtime = w.floors.get(CLINIC)
+    types = [msgspec.to_builtins(v) for v in runtime.clinic.visit_types]
+    types[-1]["label"] = f"Visit {w.unique('x')}"
+    return f"{API}/visit-types", {"version": runtime.floor.setup_version, "visit_types": types}
+
+
 BOARD = ("GET", "/api/clinics/{clinic:str}/board")
 
 ROUTES: dict[tuple[str, str], Route] = {
@@ -356,6 +364,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("PUT", "/api/clinics/{clinic:str}/rooms"): Route(_rename_a_room, 201),
     ("PUT", "/api/clinics/{clinic:str}/providers"): Route(_rename_a_provider, 201),
+    ("PUT", "/api/clinics/{clinic:str}/visit-types"): Route(_relabel_a_visit_type, 201),
     # The staff provider (dr-kim) is not the clinic's provider kim: a provider marks only themself.
     ("POST", "/api/clinics/{clinic:str}/providers/{provider:str}/presence"): Route(
         lambda w: (f"{API}/providers/kim/presence", {"type": "stepped_away"}),
