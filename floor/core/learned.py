@@ -137,9 +137,26 @@ class Learned(Struct, frozen=True):
 
     def expected(self, provider: str, vtype: VisitType, stage: Stage) -> float:
         """Minutes a visit of this type with this provider is expected to spend in `stage`: learned, or the
-        clinic's configured minutes where nothing was."""
+        clinic's configured minutes where nothing was. The configured minutes are the prior the past visits are
+        shrunk toward: where they changed since it was learned (a manager set the visit type's minutes from the
+        browser), the same past visits are shrunk toward the new ones at once, not at the next day's learning."""
+        configured = getattr(vtype.stage_minutes, stage)
         learned = self.stages.get(stage_key(provider, vtype.code, stage))
-        return learned.expected if learned is not None else float(getattr(vtype.stage_minutes, stage))
+        if learned is None:
+            return float(configured)
+        if learned.configured == configured or learned.median is None:
+            return learned.expected
+        return round(shrunk(configured, learned.median, learned.visits), 2)
+
+
+#: How many visits' worth of belief in the configured minutes (floor/core/learning.py).
+PRIOR_VISITS = 10.0
+
+
+def shrunk(configured: float, median: float, visits: int) -> float:
+    """The past visits' median minutes shrunk toward the configured minutes, with PRIOR_VISITS visits' worth of belief
+    in them: a handful of visits moves it a little, a month of them to what the clinic really takes."""
+    return (PRIOR_VISITS * configured + visits * median) / (PRIOR_VISITS + visits)
 
 
 def stage_key(provider: str, visit_type: str, stage: Stage) -> str:

@@ -47,7 +47,8 @@ world and scenario: nothing in them makes one day of a provider's slower than an
 
 Thin data is shrunk toward the clinic file: a stage's expectation is
 `(PRIOR_VISITS * configured + n * median) / (PRIOR_VISITS + n)` over its `n` past visits, so a handful of
-visits moves it a little and a month of visits moves it to what the clinic really takes. Left out: steps
+visits moves it a little and a month of visits moves it to what the clinic really takes (a visit type's minutes set
+from the browser since: the same visits shrunk toward the new minutes at once, `Learned.expected`). Left out: steps
 undone (a folded visit keeps only the steps that stand), visits entered in error, visit types or providers no
 longer in the clinic file, and absurd durations (a tap forgotten then made hours later): over
 `ABSURD_FACTOR` times the configured minutes (at least `ABSURD_FLOOR`) or over `MAX_MINUTES`. Walk-ins count
@@ -74,6 +75,7 @@ from floor.core.learned import (
     StageTimes,
     StepsOut,
     UntappedIn,
+    shrunk,
     stage_key,
     steps_key,
     thinned,
@@ -96,8 +98,6 @@ from floor.core.projection import (
 #: Past clinic days learned from: the last this many the log holds (about six weeks of a clinic open five days
 #: a week); read once each time a day opens.
 LEARN_DAYS = 28
-#: How many visits' worth of belief in the configured minutes.
-PRIOR_VISITS = 10.0
 #: A stage longer than this many times its configured minutes (and than ABSURD_FLOOR), or than MAX_MINUTES,
 #: was a tap forgotten, not a visit.
 ABSURD_FACTOR = 4.0
@@ -289,9 +289,7 @@ class Tally:
 
 def _shrunk(configured: int, values: list[float]) -> StageTimes:
     middle = median(values)
-    n = len(values)
-    expected = (PRIOR_VISITS * configured + n * middle) / (PRIOR_VISITS + n)
-    return StageTimes(configured, round(expected, 2), round(middle, 2), n)
+    return StageTimes(configured, round(shrunk(configured, middle, len(values)), 2), round(middle, 2), len(values))
 
 
 def _habits(no_shows: int, late: list[float], to_provider: list[float]) -> Habits:

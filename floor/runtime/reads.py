@@ -11,8 +11,8 @@ from floor.config import Clinic
 from floor.core.checkouts import BATCH_EVIDENCE, BATCH_SECONDS, Desk
 from floor.core.errors import Refusal, Why
 from floor.core.events import Event
-from floor.core.learned import EMPTY, Learned
-from floor.core.learning import LEARN_DAYS, LEARNED, PRIOR_VISITS
+from floor.core.learned import EMPTY, PRIOR_VISITS, Learned
+from floor.core.learning import LEARN_DAYS, LEARNED
 from floor.core.measures import ClinicMeasures, measure
 from floor.core.projection import (
     PACE_PRIOR,

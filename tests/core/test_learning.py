@@ -18,8 +18,8 @@ from floor.core.commands import BookVisit, Command, MoveVisit, TakeStep, Tap
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
-from floor.core.learned import EMPTY
-from floor.core.learning import LATE_TAP_EVIDENCE, LEARN_DAYS, PACE_EVIDENCE, PACE_WEIGHTS, PRIOR_VISITS, learn
+from floor.core.learned import EMPTY, PRIOR_VISITS
+from floor.core.learning import LATE_TAP_EVIDENCE, LEARN_DAYS, PACE_EVIDENCE, PACE_WEIGHTS, learn
 from floor.core.projection import NO_SHOW_PRIOR, NO_SHOW_PRIOR_WEIGHT, PACE_PRIOR, project, show_chance
 from tests.support.history import PastDay
 

@@ -18,6 +18,7 @@ from floor.core.events import Event, SetUpChanged
 from floor.core.floor import Floor
 from floor.core.ids import Ids
 from floor.core.journey import Stage
+from floor.core.learned import Learned, StageTimes, stage_key
 from floor.core.projection import project_all, visit_plan
 from tests.support.floors import snapshot
 
@@ -86,6 +87,26 @@ def test_the_projection_plans_by_the_new_minutes_from_the_next_fold() -> None:
     assert visit_plan(m.floor.visits[second], m.floor.clinic) != plan
     again = Floor.fold(CLINIC, DAY, 0, m.events)
     assert project_all(again, later) == project_all(m.floor, later)
+
+
+def test_what_was_learned_is_shrunk_toward_the_new_minutes_at_once() -> None:
+    """The configured minutes are the prior of what is learned from past days: Dr. Kim's follow-ups took 24 minutes
+    with her over 10 past visits, against 12 configured (expected 18); set to 30, the same visits expect 27, from the
+    next fold, not the next day's learning. A provider with nothing learned expects the new minutes as they are."""
+    m = Manager()
+    key = stage_key("kim", "follow", Stage.provider_in)
+    m.floor.learned = Learned(stages={key: StageTimes(12, 18.0, 24.0, 10)})
+    assert m.floor.learned.expected("kim", m.floor.clinic.visit_type_of("follow"), Stage.provider_in) == 18.0
+    m.tap(SetVisitTypes(types(follow=minutes(FOLLOW, provider_in=30))))
+    follow = m.floor.clinic.visit_type_of("follow")
+    assert m.floor.learned.expected("kim", follow, Stage.provider_in) == 27.0
+    assert m.floor.learned.expected("hart", follow, Stage.provider_in) == 30.0
+    visit = m.tap(BookVisit("Ann Lee", "kim", "follow", walk_in=True)).visit
+    m.tap(TakeStep(visit, Stage.roomed, room=CLINIC.rooms[0].id))
+    m.tap(TakeStep(visit, Stage.prep_done))
+    m.tap(TakeStep(visit, Stage.provider_in))
+    free_at = project_all(m.floor, m.now + dt.timedelta(minutes=5))["kim"].free_at
+    assert abs(free_at - (m.now + dt.timedelta(minutes=27))) < dt.timedelta(seconds=1)  # with Ann Lee 27 minutes
 
 
 def test_a_visit_type_with_a_visit_not_over_cannot_be_taken_out_until_it_is() -> None:

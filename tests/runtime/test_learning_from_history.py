@@ -15,7 +15,8 @@ import pytest
 from floor.clock import ManualClock
 from floor.core.commands import BookVisit
 from floor.core.journey import Stage
-from floor.core.learning import LEARN_DAYS, PRIOR_VISITS
+from floor.core.learned import PRIOR_VISITS
+from floor.core.learning import LEARN_DAYS
 from floor.fanout import Hub
 from floor.log.base import EventLog, Record
 from floor.log.embedded import EmbeddedLog
