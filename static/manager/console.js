@@ -1,12 +1,13 @@
 // The manager's console: everything the API lets a manager do, section by section (staff, wall displays,
-// rooms, providers, the schedule, audit trails, a past day, downloads). The page (manager/session.js, manager/live.js)
-// starts it once signed in, tells it when the live floor changed, and clears it on sign-out.
+// rooms, providers, visit types, the schedule, audit trails, a past day, downloads). The page (manager/session.js,
+// manager/live.js) starts it once signed in, tells it when the live floor changed, and clears it on sign-out.
 
 import { request } from "./ui.js";
 import { staffSection } from "./staff.js";
 import { displaysSection } from "./displays.js";
 import { roomsSection } from "./rooms.js";
 import { providersSection } from "./providers.js";
+import { visitTypesSection } from "./visittypes.js";
 import { scheduleSection } from "./schedule.js";
 import { auditSection } from "./audit.js";
 import { pastDaySection } from "./pastday.js";
@@ -30,11 +31,12 @@ export function managerConsole(page) {
   const displays = displaysSection(ctx);
   const rooms = roomsSection(ctx);
   const providers = providersSection(ctx);
+  const visitTypes = visitTypesSection(ctx);
   const schedule = scheduleSection(ctx);
   audit = auditSection(ctx);
   const past = pastDaySection(ctx);
   const downloads = downloadsSection(ctx);
-  const sections = [staff, displays, rooms, providers, schedule, audit, past, downloads];
+  const sections = [staff, displays, rooms, providers, visitTypes, schedule, audit, past, downloads];
 
   return {
     /** Signed in, or another clinic chosen: load what is not on the live feed. */

@@ -46,6 +46,7 @@ export const state = {
   setupVersion: 0, // the clinic's set-up version (its rooms), what a change of the rooms is sent with
   fileRooms: null, // the clinic file's rooms, while the rooms set from the browser differ from them
   fileProviders: null, // the clinic file's providers, while the providers set from the browser differ from them
+  fileVisitTypes: null, // the clinic file's visit types, while the visit types set from the browser differ from them
   measures: null,
   lateness: null, // {day, every_minutes, points}
   heartbeatAhead: 0,

@@ -147,6 +147,7 @@ function applyBoard(b) {
     setupVersion: b.setup_version ?? 0,
     fileRooms: b.file_rooms ?? null,
     fileProviders: b.file_providers ?? null,
+    fileVisitTypes: b.file_visit_types ?? null,
     heartbeatAhead: 0,
   });
   formats.clear();

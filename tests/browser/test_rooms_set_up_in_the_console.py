@@ -179,3 +179,80 @@ def test_a_provider_taken_out_in_the_console_keeps_a_lane_that_says_taken_out_no
         " === 'hart (taken out)'",
         timeout=10_000,
     )
+
+
+def test_a_manager_adds_changes_and_takes_out_a_visit_type_and_a_tablet_follows_without_a_reload(
+    server: ServerProcess, screens: Screens
+) -> None:
+    manager = server.signed_in(Role.manager)
+    server.signed_in(Role.front_desk)  # the desk's account
+    tablet = screens.open(f"{server.url}/", width=768, height=1024)
+    sign_in_page(tablet, PEOPLE[Role.front_desk][0], PIN)
+    tablet.wait_for_selector("#walkin-type option[value='follow']", state="attached", timeout=10_000)
+    tablet.evaluate("() => { window.notReloaded = true; }")
+
+    page = screens.open(f"{server.url}/manager.html", width=1280, height=900)
+    sign_in_page(page, PEOPLE[Role.manager][0], PIN, device="manager-office")
+    page.wait_for_selector("#conn[data-mode='live']", timeout=15_000)
+    page.wait_for_selector("#visit-types-table tr[data-visit-type='follow']", timeout=10_000)
+    assert serious_violations(page) == []
+
+    # No minutes with the provider: a clinic file could not have it; refused on that field, nothing stored.
+    add = page.locator("#visit-type-add")
+    add.get_by_label("Code").fill("tele")
+    add.get_by_label("Label").fill("Telehealth")
+    for label, minutes in (("Slot", "15"), ("Waiting to be roomed", "0"), ("Rooming to prep", "0")):
+        add.get_by_label(label, exact=True).fill(minutes)
+    for label, minutes in (("Prep to provider", "2"), ("With the provider", "0"), ("Teach-back to checkout", "2")):
+        add.get_by_label(label, exact=True).fill(minutes)
+    add.get_by_label("With the provider").press("Enter")
+    said = _message(page, "visit-type-add")
+    assert said.startswith("With the provider:") and "1 to 600 minutes" in said, said
+    assert page.get_attribute("#visit-type-add-provider_in", "aria-invalid") == "true"
+    assert serious_violations(page) == []
+
+    # Added from the keyboard: in the console's list, and bookable on the tablet at once.
+    add.get_by_label("With the provider").fill("10")
+    add.get_by_label("With the provider").press("Enter")
+    assert "Telehealth is added: bookable now." in _message(page, "visit-type-add")
+    page.wait_for_selector("#visit-types-table tr[data-visit-type='tele']", timeout=10_000)
+    tablet.wait_for_selector("#walkin-type option[value='tele']", state="attached", timeout=10_000)
+    page.wait_for_selector("#visit-types-file:not([hidden])", timeout=10_000)
+    assert page.get_by_role("button", name="Use the clinic file’s visit types").is_visible()
+    assert serious_violations(page) == []
+
+    # Follow-ups take longer with the provider: saved, and the table and the board say so.
+    edit = page.locator("#visit-type-edit")
+    edit.get_by_label("Visit type", exact=True).select_option("follow")
+    assert edit.get_by_label("With the provider").input_value() == "12"
+    edit.get_by_label("With the provider").fill("30")
+    edit.get_by_label("With the provider").press("Enter")
+    assert "Follow-up is saved" in _message(page, "visit-type-edit")
+    page.locator("#visit-types-table tr[data-visit-type='follow'] td", has_text="30").wait_for(timeout=10_000)
+    board = httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()
+    follow = next(t for t in board["visit_types"] if t["code"] == "follow")
+    assert follow["stage_minutes"]["provider_in"] == 30
+
+    # Taken out, once confirmed: gone from the console and the tablet's walk-in form.
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Take Telehealth out of the clinic").click()
+    page.wait_for_selector("#visit-types-table tr[data-visit-type='tele']", state="detached", timeout=10_000)
+    page.locator("#visit-types-message", has_text="Telehealth is taken out of the clinic.").wait_for(timeout=10_000)
+    tablet.wait_for_selector("#walkin-type option[value='tele']", state="detached", timeout=10_000)
+    assert serious_violations(page) == []
+
+    # The clinic file's back: the file's minutes, and the console no longer says they differ.
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Use the clinic file’s visit types").click()
+    page.wait_for_selector("#visit-types-file", state="hidden", timeout=10_000)
+    page.locator("#visit-types-table tr[data-visit-type='follow'] td", has_text="12").wait_for(timeout=10_000)
+    assert tablet.evaluate("() => window.notReloaded") is True, "the tablet was reloaded"
+    audit = httpx.get(f"{server.url}/api/staff/{PEOPLE[Role.manager][0]}/audit", headers=manager, timeout=10).json()
+    assert [e["changes"][0] for e in audit["entries"]] == [
+        "Added visit type Telehealth (tele): slot 15, waiting to be roomed 0, rooming to prep 0, prep to provider 2, "
+        "with the provider 10, teach-back to checkout 2 minutes",
+        "Changed Follow-up's minutes: with the provider from 12 to 30",
+        "Took out visit type Telehealth (tele)",
+        "Changed Follow-up's minutes: with the provider from 30 to 12",
+    ]
+    assert serious_violations(page) == []
