@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from msgspec.structs import replace
 
-from floor.config import Room, VisitType
+from floor.config import Room, Thresholds, VisitType
 from floor.core.events import (
     Event,
     PresenceUndone,
@@ -78,6 +78,8 @@ def entry(clinic: str, event: Event, notes_before: str | None = None) -> AuditEn
                 changes += provider_changes(c.previous_providers or [], c.providers, c.from_file)
             if c.visit_types is not None:
                 changes += visit_type_changes(c.previous_visit_types or [], c.visit_types, c.from_file)
+            if c.thresholds is not None:
+                changes += threshold_changes(c.previous_thresholds or c.thresholds, c.thresholds, c.from_file)
             return replace(base, changes=changes)
     return base
 
@@ -126,6 +128,31 @@ def visit_type_changes(before: list[VisitType], after: list[VisitType], from_fil
         lines.append("Put the visit types in a new order")
     if from_file:
         lines.append("Visit types as the clinic file has them (the file's visit types lead again from the next day)")
+    return lines
+
+
+#: The alert thresholds as the audit trail words them, each with its unit.
+_THRESHOLD_WORDS = {
+    "waiting_to_be_roomed": ("waiting to be roomed", "minutes"),
+    "waiting_for_prep": ("waiting for prep", "minutes"),
+    "waiting_for_provider": ("waiting for the provider", "minutes"),
+    "waiting_for_checkout": ("waiting for checkout", "minutes"),
+    "cascade_visits": ("a cascade's visits", "visits"),
+    "cascade_minutes": ("a cascade's minutes late", "minutes"),
+    "turnover": ("room turnover", "minutes"),
+}
+
+
+def threshold_changes(before: Thresholds, after: Thresholds, from_file: bool = False) -> list[str]:
+    """A change of the clinic's alert thresholds in words: one line, each threshold changed from and to."""
+    changed = [
+        f"{words} from {getattr(before, name)} to {getattr(after, name)} {unit}"
+        for name, (words, unit) in _THRESHOLD_WORDS.items()
+        if getattr(before, name) != getattr(after, name)
+    ]
+    lines = [f"Changed the alert thresholds: {', '.join(changed)}"] if changed else []
+    if from_file:
+        lines.append("Thresholds as the clinic file has them (the file's thresholds lead again from the next day)")
     return lines
 
 

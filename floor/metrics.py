@@ -30,6 +30,7 @@ from floor.core.commands import (
     RescheduleVisit,
     SetProviders,
     SetRooms,
+    SetThresholds,
     SetVisitTypes,
     TakeStep,
     UndoPresence,
@@ -180,7 +181,7 @@ def tap_type(command: Command) -> str:
             return f"presence_{status.value}"
         case UndoPresence():
             return "presence_undo"
-        case SetRooms() | SetProviders() | SetVisitTypes():
+        case SetRooms() | SetProviders() | SetVisitTypes() | SetThresholds():
             return "set_up_changed"
     return type(command).__name__
 

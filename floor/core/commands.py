@@ -6,7 +6,7 @@ import datetime as dt
 
 from msgspec import Struct
 
-from floor.config import Provider, Room, VisitType
+from floor.config import Provider, Room, Thresholds, VisitType
 from floor.core.access import Role
 from floor.core.journey import Stage
 from floor.core.presence import Presence
@@ -152,6 +152,17 @@ class SetVisitTypes(Struct, frozen=True):
     from_file: bool = False
 
 
+class SetThresholds(Struct, frozen=True):
+    """Set the clinic's alert thresholds (a manager, from the browser): all of them, as a clinic file's `[thresholds]`
+    (the minutes a patient may wait in each stage before a dwell alert, the cascade alert's K visits and L minutes,
+    a room's turnover minutes). Alerts are reviewed by them from the next review. `expected_version` and `from_file`
+    as SetRooms'."""
+
+    thresholds: Thresholds
+    expected_version: int | None = None
+    from_file: bool = False
+
+
 Command = (
     BookVisit
     | RescheduleVisit
@@ -166,6 +177,7 @@ Command = (
     | SetRooms
     | SetProviders
     | SetVisitTypes
+    | SetThresholds
 )
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from msgspec import Struct
 
-from floor.config import Id, Label, VisitType
+from floor.config import Id, Label, Thresholds, VisitType
 from floor.core.journey import Stage
 from floor.core.presence import Presence
 from floor.core.rooms import RoomAction, RoomState
@@ -148,11 +148,11 @@ class SetUpProvider(Struct, frozen=True):
 
 
 class SetUpChanged(Struct, tag="set_up_changed", frozen=True):
-    """A manager changed the clinic's set-up from the browser (SetRooms, SetProviders, SetVisitTypes): the whole new
-    list of what changed (rooms, providers or visit types; None: not changed), and the one it replaces (what the
-    audit trail words). From this event on the floor's clinic has them, and so does every day after it
-    (floor/runtime: the set-up kept per clinic), until changed again. `from_file`: the clinic file's, chosen back:
-    from the next day on the clinic file's lead again."""
+    """A manager changed the clinic's set-up from the browser (SetRooms, SetProviders, SetVisitTypes, SetThresholds):
+    the whole new list of what changed (rooms, providers, visit types, or the alert thresholds; None: not changed),
+    and the one it replaces (what the audit trail words). From this event on the floor's clinic has them, and so
+    does every day after it (floor/runtime: the set-up kept per clinic), until changed again. `from_file`: the
+    clinic file's, chosen back: from the next day on the clinic file's lead again."""
 
     rooms: list[SetUpRoom] | None = None
     previous_rooms: list[SetUpRoom] | None = None
@@ -161,6 +161,9 @@ class SetUpChanged(Struct, tag="set_up_changed", frozen=True):
     #: Visit types as a clinic file has them (floor.config.VisitType: code, label, slot and stage minutes).
     visit_types: list[VisitType] | None = None
     previous_visit_types: list[VisitType] | None = None
+    #: The alert thresholds, all of them (floor.config.Thresholds).
+    thresholds: Thresholds | None = None
+    previous_thresholds: Thresholds | None = None
     from_file: bool = False
 
 

@@ -27,6 +27,7 @@ from floor.core.commands import (
     RescheduleVisit,
     SetProviders,
     SetRooms,
+    SetThresholds,
     SetVisitTypes,
     TakeStep,
     Tap,
@@ -366,6 +367,8 @@ class Floor:
                 change, version = self._set_providers(command), self.seq + 1
             case SetVisitTypes():
                 change, version = self._set_visit_types(command), self.seq + 1
+            case SetThresholds():
+                change, version = self._set_thresholds(command), self.seq + 1
         return Event(self.seq + 1, at, self.day, tap.actor, tap.device, version, change)
 
     def record(self, change: AlertChange, tap: Tap) -> Event:
@@ -396,7 +399,7 @@ class Floor:
                 action = Act.mark_presence
             case UndoPresence():
                 action = Act.undo
-            case SetRooms() | SetProviders() | SetVisitTypes():
+            case SetRooms() | SetProviders() | SetVisitTypes() | SetThresholds():
                 action = Act.set_up_clinic
         assert tap.role is not None
         if not may(tap.role, action):
@@ -992,11 +995,30 @@ class Floor:
             visit_types=types, previous_visit_types=list(self.clinic.visit_types), from_file=c.from_file
         )
 
-    def _check_set_up(
-        self, expected_version: int | None, kind: str, items: list, fields: tuple[str, ...], **change: list
-    ) -> None:
-        """A set-up change as the page saw the set-up (`expected_version`), each item with every field given, and
-        what a clinic file with it could be (`Clinic.__post_init__` and the file's field constraints)."""
+    def _set_thresholds(self, c: SetThresholds) -> SetUpChanged:
+        """The clinic's alert thresholds set from the browser, checked as a clinic file's `[thresholds]` are (minutes
+        1 to 600, the cascade's visits 1 to 50). The alerts are reviewed by them from the next review: a patient's
+        dwell alert under a limit raised past their wait clears, one under a limit lowered below it is raised."""
+        self._check_version(c.expected_version)
+        if c.thresholds == self.clinic.thresholds:
+            raise Refusal(Why.invalid, "The clinic already has these thresholds: nothing changed.", field="thresholds")
+        try:
+            checked = msgspec.structs.replace(self.clinic, thresholds=c.thresholds)
+            msgspec.convert(msgspec.to_builtins(checked), type=Clinic)  # the file's field constraints
+        except (msgspec.ValidationError, ValueError) as e:
+            at = _AT.search(str(e))
+            field = at["path"] if at is not None and at["path"].startswith("thresholds.") else "thresholds"
+            name = field.removeprefix("thresholds.")
+            rule = "1 to 50 visits" if name == "cascade_visits" else "1 to 600 minutes"
+            raise Refusal(
+                Why.invalid,
+                f"Thresholds not changed: {name.replace('_', ' ')} must be {rule}.",
+                field=field,
+            ) from None
+        return SetUpChanged(thresholds=c.thresholds, previous_thresholds=self.clinic.thresholds, from_file=c.from_file)
+
+    def _check_version(self, expected_version: int | None) -> None:
+        """A set-up change as the page saw the set-up (`expected_version`): refused after another change."""
         if expected_version is not None and expected_version != self.setup_version:
             raise Refusal(
                 Why.stale_version,
@@ -1005,6 +1027,13 @@ class Floor:
                 field="expected_version",
                 version=self.setup_version,
             )
+
+    def _check_set_up(
+        self, expected_version: int | None, kind: str, items: list, fields: tuple[str, ...], **change: list
+    ) -> None:
+        """A set-up change as the page saw the set-up (`expected_version`), each item with every field given, and
+        what a clinic file with it could be (`Clinic.__post_init__` and the file's field constraints)."""
+        self._check_version(expected_version)
         one, whose = _ONE[kind], "their" if kind == "providers" else "its"
         for i, item in enumerate(items):
             for name in fields:
@@ -1325,6 +1354,8 @@ class Floor:
                     # The projection and the alerts plan by the clinic's types (`Clinic.visit_type_of`): from here on
                     # by these minutes; a visit of a type taken out (over by then) by the stand-in's.
                     self.clinic = msgspec.structs.replace(self.clinic, visit_types=list(c.visit_types))
+                if c.thresholds is not None:  # the alerts' next review is by these
+                    self.clinic = msgspec.structs.replace(self.clinic, thresholds=c.thresholds)
                 self.setup_version = event.seq
                 return Touched(None, rooms)
         raise TypeError(f"unknown change {event.change!r}")
