@@ -189,11 +189,11 @@ class Floors:
         await self.log.close()
 
     async def _take_setup(self, runtime: ClinicRuntime) -> None:
-        """Start from the set-up managers last set from the browser, kept beside the log: its rooms, providers and
-        visit types stand over the clinic file's until a manager chooses the file's back (README, "Rooms, providers
-        and visit types set from the browser"). A clinic file whose rooms, providers or visit types changed since is
-        said, once, here and on the manager's page (the board's `file_rooms`, `file_providers`,
-        `file_visit_types`)."""
+        """Start from the set-up managers last set from the browser, kept beside the log: its rooms, providers, visit
+        types and thresholds stand over the clinic file's until a manager chooses the file's back (README, "Rooms,
+        providers and visit types set from the browser"). A clinic file whose rooms, providers, visit types or
+        thresholds changed since is said, once, here and on the manager's page (the board's `file_rooms`,
+        `file_providers`, `file_visit_types`, `file_thresholds`)."""
         kept = await self.upcoming.setup_of(runtime.id)
         if kept is None:
             return
@@ -206,6 +206,8 @@ class Floors:
                 clinic = msgspec.structs.replace(clinic, providers=kept.providers)
             if kept.visit_types is not None:
                 clinic = msgspec.structs.replace(clinic, visit_types=kept.visit_types)
+            if kept.thresholds is not None:
+                clinic = msgspec.structs.replace(clinic, thresholds=kept.thresholds)
         except ValueError as e:  # rules tightened since it was set: the file's, and the log says why
             log.error("kept_setup_refused", clinic=runtime.id, error=str(e)[:300])
             return
@@ -213,6 +215,7 @@ class Floors:
             ("rooms", kept.rooms, kept.file_rooms, today.file.rooms),
             ("providers", kept.providers, kept.file_providers, today.file.providers),
             ("visit_types", kept.visit_types, kept.file_visit_types, today.file.visit_types),
+            ("thresholds", kept.thresholds, kept.file_thresholds, today.file.thresholds),
         ):
             if set_ is not None and file_then != file_now:
                 words = what.replace("_", " ")
@@ -224,7 +227,12 @@ class Floors:
                     f"browser's stand until a manager chooses the clinic file's {words} on the manager page",
                 )
         today.take_setup(
-            clinic, kept.seq, kept.rooms is not None, kept.providers is not None, kept.visit_types is not None
+            clinic,
+            kept.seq,
+            kept.rooms is not None,
+            kept.providers is not None,
+            kept.visit_types is not None,
+            kept.thresholds is not None,
         )
         self._kept_setup[runtime.id] = kept.seq
 
@@ -245,6 +253,8 @@ class Floors:
             list(today.file.providers),
             list(today.clinic.visit_types) if today.visit_types_set else None,
             list(today.file.visit_types),
+            today.clinic.thresholds if today.thresholds_set else None,
+            today.file.thresholds,
         )
         await self.upcoming.keep_setup(runtime.id, setup)
         self._kept_setup[runtime.id] = max(seq, self._kept_setup.get(runtime.id, 0))

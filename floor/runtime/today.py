@@ -9,7 +9,7 @@ import datetime as dt
 import msgspec
 
 from floor.clock import Clock
-from floor.config import Clinic, Provider, Room, VisitType
+from floor.config import Clinic, Provider, Room, Thresholds, VisitType
 from floor.core.events import Event, SetUpChanged
 from floor.core.floor import Floor, Touched
 from floor.core.ids import Ids
@@ -27,13 +27,14 @@ class Today:
         self.file = clinic
         #: The set-up's version (`Floor.setup_version`): the seq of the event that set the rooms now, 0: the file's.
         self.setup_version = 0
-        #: Whether the rooms, the providers, and the visit types now were set from the browser (they stand over the
-        #: clinic file's); False: the clinic file's (never set, or chosen back).
+        #: Whether the rooms, the providers, the visit types and the thresholds now were set from the browser (they
+        #: stand over the clinic file's); False: the clinic file's (never set, or chosen back).
         self.rooms_set = False
         self.providers_set = False
         self.visit_types_set = False
+        self.thresholds_set = False
         #: The set-up the floor's day opened with (the clinic, its version, what was set from the browser).
-        self._opened: tuple[Clinic, int, bool, bool, bool] = (clinic, 0, False, False, False)
+        self._opened: tuple[Clinic, int, bool, bool, bool, bool] = (clinic, 0, False, False, False, False)
         self.clock = clock
         #: Where new visits' and alerts' ids come from: random, so an id a lost event had is not given again.
         self.ids = ids
@@ -58,12 +59,29 @@ class Today:
         self.losses = 0
 
     def take_setup(
-        self, clinic: Clinic, version: int, rooms_set: bool, providers_set: bool, visit_types_set: bool = False
+        self,
+        clinic: Clinic,
+        version: int,
+        rooms_set: bool,
+        providers_set: bool,
+        visit_types_set: bool = False,
+        thresholds_set: bool = False,
     ) -> None:
         """Start from a set-up kept beside the log (floor.floors, at start, before the day is loaded)."""
         self.clinic, self.setup_version = clinic, version
         self.rooms_set, self.providers_set, self.visit_types_set = rooms_set, providers_set, visit_types_set
-        self._opened = (clinic, version, rooms_set, providers_set, visit_types_set)
+        self.thresholds_set = thresholds_set
+        self._opened = self._setup()
+
+    def _setup(self) -> tuple[Clinic, int, bool, bool, bool, bool]:
+        return (
+            self.clinic,
+            self.setup_version,
+            self.rooms_set,
+            self.providers_set,
+            self.visit_types_set,
+            self.thresholds_set,
+        )
 
     @property
     def id(self) -> str:
@@ -77,6 +95,7 @@ class Today:
         rooms: list[Room] | None = None,
         providers: list[Provider] | None = None,
         visit_types: list[VisitType] | None = None,
+        thresholds: Thresholds | None = None,
     ) -> None:
         """An empty floor for `day`, its first event's seq following `base`; `held`: the mark of the event at
         `base` this server folded (the last day's last), '' when it does not know it (loaded from the log).
@@ -84,17 +103,26 @@ class Today:
         The floor opens with the set-up now, or, for the day it is on (loaded again from the log, or begun after
         the day before's last event), the one that day opened with: a change folded since is folded again from
         the log, or, if the log no longer holds it (a failover lost it), is gone as every other server has it.
-        `rooms`, `providers`, `visit_types`: what the day opened with, where its log says it (what its first change
-        of them replaced: `Writer.load`)."""
+        `rooms`, `providers`, `visit_types`, `thresholds`: what the day opened with, where its log says it (what its
+        first change of them replaced: `Writer.load`)."""
         if day == self.floor.day:
-            self.clinic, self.setup_version, self.rooms_set, self.providers_set, self.visit_types_set = self._opened
+            (
+                self.clinic,
+                self.setup_version,
+                self.rooms_set,
+                self.providers_set,
+                self.visit_types_set,
+                self.thresholds_set,
+            ) = self._opened
         if rooms is not None:
             self.clinic = msgspec.structs.replace(self.clinic, rooms=rooms)
         if providers is not None:
             self.clinic = msgspec.structs.replace(self.clinic, providers=providers)
         if visit_types is not None:
             self.clinic = msgspec.structs.replace(self.clinic, visit_types=visit_types)
-        self._opened = (self.clinic, self.setup_version, self.rooms_set, self.providers_set, self.visit_types_set)
+        if thresholds is not None:
+            self.clinic = msgspec.structs.replace(self.clinic, thresholds=thresholds)
+        self._opened = self._setup()
         self.floor = Floor(self.clinic, day, base, self.ids)
         self.floor.setup_version = self.setup_version
         self.floor.learned = self.learned
@@ -129,6 +157,8 @@ class Today:
                 self.providers_set = not event.change.from_file
             if event.change.visit_types is not None:
                 self.visit_types_set = not event.change.from_file
+            if event.change.thresholds is not None:
+                self.thresholds_set = not event.change.from_file
         self.events.append(event)
         return touched
 

@@ -162,12 +162,14 @@ class Writer:
         rooms = next((c.previous_rooms for c in changes if c.previous_rooms is not None), None)
         providers = next((c.previous_providers for c in changes if c.previous_providers is not None), None)
         visit_types = next((c.previous_visit_types for c in changes if c.previous_visit_types is not None), None)
+        thresholds = next((c.previous_thresholds for c in changes if c.previous_thresholds is not None), None)
         self.today.open(
             day,
             base,
             rooms=None if rooms is None else [RoomSetUp(r.id, r.label, r.zone) for r in rooms],
             providers=None if providers is None else [Provider(p.id, p.name, p.initials) for p in providers],
             visit_types=visit_types,
+            thresholds=thresholds,
         )
         self.feed.restart()
         tail = len(events) - RESUMABLE_AFTER_START

@@ -34,7 +34,7 @@ import msgspec
 import structlog
 from msgspec import Struct
 
-from floor.config import Clinic, Provider, Room, VisitType
+from floor.config import Clinic, Provider, Room, Thresholds, VisitType
 from floor.core.learned import Learned
 from floor.log.base import LogUnavailable
 
@@ -71,7 +71,7 @@ class UpcomingDay(Struct, frozen=True):
 class KeptSetUp(Struct, frozen=True):
     """The clinic's set-up as managers last set it from the browser (floor.core.events.SetUpChanged), kept per clinic
     beside the log: a server started later, and so every day it opens, starts from it, not from the clinic file's
-    rooms, providers and visit types (README, "Rooms, providers and visit types set from the browser")."""
+    rooms, providers, visit types and thresholds (README, "Rooms, providers and visit types set from the browser")."""
 
     #: The seq of the event that set it: a set-up is kept over another only if it was set after it.
     seq: int
@@ -87,6 +87,9 @@ class KeptSetUp(Struct, frozen=True):
     #: The visit types set, and the clinic file's then, as the rooms (None: the file's).
     visit_types: list[VisitType] | None = None
     file_visit_types: list[VisitType] = []
+    #: The alert thresholds set, and the clinic file's then (None: the file's).
+    thresholds: Thresholds | None = None
+    file_thresholds: Thresholds | None = None
 
 
 #: How a temp file being written ends (`<day>.<random>.partial`), and the age past which one is a crash's leftover.

@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 from floor.clock import ManualClock
 from floor.config import Clinic, StageMinutes, VisitType
 from floor.core.access import Role
-from floor.core.commands import BookVisit, SetVisitTypes, TakeStep
+from floor.core.commands import BookVisit, SetThresholds, SetVisitTypes, TakeStep
 from floor.core.journey import Stage
 from floor.floors import Floors
 from floor.log.embedded import EmbeddedLog
@@ -133,3 +133,36 @@ async def test_a_server_started_again_the_same_day_folds_the_day_as_the_one_that
     restarted = again.get(CLINIC.id)
     assert snapshot(restarted.floor) == before and restarted.clinic == clinic
     assert restarted.board().delays == delays
+
+
+async def test_thresholds_set_hold_the_next_day_and_after_a_restart_beside_the_visit_types(server: Server) -> None:
+    clock = ManualClock(MORNING)
+    floors = server(clock)
+    await floors.start()
+    runtime = floors.get(CLINIC.id)
+    await set_visit_types(floors, SET)
+    lower = msgspec.structs.replace(CLINIC.thresholds, waiting_to_be_roomed=10, turnover=20)
+    await runtime.handle(SetThresholds(lower, runtime.floor.setup_version), "mgr-dana", "console", role=Role.manager)
+    await floors.keep_setup(runtime)
+    assert runtime.board().thresholds == lower
+    await floors.stop()
+
+    # The clinic file's thresholds change meanwhile: the browser's stand, and the log says so.
+    edited = msgspec.structs.replace(CLINIC, thresholds=msgspec.structs.replace(CLINIC.thresholds, turnover=5))
+    clock.set(NEXT_MORNING)
+    with capture_logs() as logs:
+        floors = server(clock, edited)
+        await floors.start()
+    again = floors.get(CLINIC.id)
+    assert again.floor.clinic.thresholds == again.board().thresholds == lower
+    assert again.clinic.visit_types == SET
+    assert "clinic_file_thresholds_not_used" in [e["event"] for e in logs]
+    await again.handle(
+        SetThresholds(edited.thresholds, again.floor.setup_version, True), "mgr-dana", "console", role=Role.manager
+    )
+    await floors.keep_setup(again)
+    await floors.stop()
+    floors = server(clock, edited)
+    await floors.start()
+    restarted = floors.get(CLINIC.id)
+    assert restarted.clinic.thresholds == edited.thresholds and restarted.clinic.visit_types == SET
