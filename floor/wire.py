@@ -167,6 +167,29 @@ class VisitTypesSetUp(Struct, forbid_unknown_fields=True):
     use_file: bool = False
 
 
+class ThresholdsSpec(Struct, forbid_unknown_fields=True):
+    """The clinic's alert thresholds as a manager sets them, all of them, as a clinic file's `[thresholds]`: the
+    minutes a patient may wait in each stage before a dwell alert, the cascade alert's K visits and L minutes, a
+    room's turnover minutes (checked by the clinic file's rules: 422 naming the threshold)."""
+
+    waiting_to_be_roomed: int
+    waiting_for_prep: int
+    waiting_for_provider: int
+    waiting_for_checkout: int
+    cascade_visits: int
+    cascade_minutes: int
+    turnover: int
+
+
+class ThresholdsSetUp(Struct, forbid_unknown_fields=True):
+    """The clinic's alert thresholds, as RoomsSetUp: `version` the set-up version the page showed; `use_file`: the
+    clinic file's thresholds instead (send no `thresholds`)."""
+
+    version: Annotated[int, Meta(ge=0)]
+    thresholds: ThresholdsSpec | None = None
+    use_file: bool = False
+
+
 class SetUpAnswer(Struct):
     """A change of the clinic's set-up, stored: the event, the set-up version it makes, and what it set: the floor's
     rooms now (a change of the rooms), the providers or the visit types (a change of them)."""
@@ -177,6 +200,7 @@ class SetUpAnswer(Struct):
     rooms: list[Room] = []
     providers: list[Provider] = []
     visit_types: list[VisitType] = []
+    thresholds: Thresholds | None = None
 
 
 class PresenceTap(Struct, forbid_unknown_fields=True):
@@ -287,6 +311,8 @@ class Board(Struct):
     file_providers: list[Provider] | None = None
     #: The clinic file's visit types, where the visit types now (set from the browser) differ from them; else null.
     file_visit_types: list[VisitType] | None = None
+    #: The clinic file's alert thresholds, where the thresholds now (set from the browser) differ from them; else null.
+    file_thresholds: Thresholds | None = None
 
 
 class ErrorBody(Struct, omit_defaults=True):

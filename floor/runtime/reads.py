@@ -94,6 +94,7 @@ class ReadModels:
             file_visit_types=None
             if self.today.file.visit_types == c.visit_types
             else list(self.today.file.visit_types),
+            file_thresholds=None if self.today.file.thresholds == c.thresholds else self.today.file.thresholds,
         )
 
     def delays(self) -> list[ProviderDelay]:

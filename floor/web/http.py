@@ -14,7 +14,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from floor import audit
-from floor.config import Clinic, Provider, Room, StageMinutes, VisitType
+from floor.config import Clinic, Provider, Room, StageMinutes, Thresholds, VisitType
 from floor.core.access import Act, in_clinic
 from floor.core.commands import (
     AcknowledgeAlert,
@@ -25,6 +25,7 @@ from floor.core.commands import (
     MoveVisit,
     SetProviders,
     SetRooms,
+    SetThresholds,
     SetVisitTypes,
     TakeStep,
     UndoPresence,
@@ -58,6 +59,7 @@ from floor.wire import (
     RoomsSetUp,
     RoomTap,
     SetUpAnswer,
+    ThresholdsSetUp,
     VisitAnswer,
     VisitHistory,
     VisitTap,
@@ -145,6 +147,8 @@ def tap_answer(
         return SetUpAnswer(
             event.seq, event, event.seq, providers=[Provider(p.id, p.name, p.initials) for p in providers]
         )
+    if isinstance(command, SetThresholds):
+        return SetUpAnswer(event.seq, event, event.seq, thresholds=getattr(event.change, "thresholds", None))
     if isinstance(command, SetVisitTypes):
         return SetUpAnswer(event.seq, event, event.seq, visit_types=getattr(event.change, "visit_types", None) or [])
     if isinstance(command, MarkRoom | UndoRoomMark):
@@ -384,11 +388,44 @@ async def set_visit_types(
     return await _set_up(request, floors, runtime, command, who, idempotency_key)
 
 
+@put(
+    "/{clinic:str}/thresholds",
+    summary="Set the clinic's alert thresholds, all of them: the minutes a patient may wait in each stage before a "
+    "dwell alert, the cascade alert's visits and minutes, a room's turnover minutes (the alerts are reviewed by them "
+    "from the next review); or `use_file`: the clinic file's thresholds. Sent with the set-up `version` the page "
+    "showed (the board's `setup_version`). They stand over the clinic file's from then on (managers)",
+    responses=errors(400, 401, 403, 404, 409, 422, 429, 503),
+    opt={"act": Act.set_up_clinic},
+    status_code=HTTP_201_CREATED,
+)
+async def set_thresholds(
+    request: Request,
+    floors: NamedDependency[Floors],
+    runtime: Runtime,
+    data: JSONBody[ThresholdsSetUp],
+    who: Who,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[SetUpAnswer]:
+    if data.use_file == (data.thresholds is not None):
+        raise Refusal(
+            Why.invalid,
+            "Send the thresholds, or use_file for the clinic file's: one of the two.",
+            field="thresholds",
+        )
+    thresholds = (
+        runtime.today.file.thresholds
+        if data.thresholds is None
+        else Thresholds(**msgspec.structs.asdict(data.thresholds))
+    )
+    command = SetThresholds(thresholds, data.version, data.use_file)
+    return await _set_up(request, floors, runtime, command, who, idempotency_key)
+
+
 async def _set_up(
     request: Request,
     floors: Floors,
     runtime: ClinicRuntime,
-    command: SetRooms | SetProviders | SetVisitTypes,
+    command: SetRooms | SetProviders | SetVisitTypes | SetThresholds,
     who: Caller,
     key: str | None,
 ) -> Response[SetUpAnswer]:
@@ -520,6 +557,7 @@ def clinics_router(floors: Floors) -> Router:
             set_rooms,
             set_providers,
             set_visit_types,
+            set_thresholds,
             presence_event,
             acknowledge_alert,
         ],

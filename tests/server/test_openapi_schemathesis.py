@@ -120,8 +120,8 @@ def _a_days_work(send: Callable[..., Any], booked: str) -> None:
         "manager", "PUT", "/api/displays/{display}", {"label": "West hall", "zone": "west"}, params={"display": display}
     )
     send("manager", "DELETE", "/api/displays/{display}", params={"display": display})
-    # The clinic's set-up from the browser: a room, a provider and a visit type added, each with the set-up version
-    # last seen.
+    # The clinic's set-up from the browser: a room, a provider and a visit type added, a threshold changed, each with
+    # the set-up version last seen.
     board = send("manager", "GET", f"{c}/board")
     rooms = [{"id": r["id"], "label": r["label"], "zone": r["zone"]} for r in board["rooms"]]
     north = {"id": "n9", "label": "North 9", "zone": "east"}
@@ -137,7 +137,9 @@ def _a_days_work(send: Callable[..., Any], booked: str) -> None:
         "stage_minutes": {"arrived": 0, "roomed": 0, "prep_done": 2, "provider_in": 10, "teach_back_done": 2},
     }
     body = {"version": providers_changed["setup_version"], "visit_types": [*board["visit_types"], tele]}
-    send("manager", "PUT", f"{c}/visit-types", body)
+    types_changed = send("manager", "PUT", f"{c}/visit-types", body)
+    thresholds = {**board["thresholds"], "turnover": 12}
+    send("manager", "PUT", f"{c}/thresholds", {"version": types_changed["setup_version"], "thresholds": thresholds})
     assert booked
 
 

@@ -332,6 +332,14 @@ def _relabel_a_visit_type(w: World) -> tuple[str, Any]:
     return f"{API}/visit-types", {"version": runtime.floor.setup_version, "visit_types": types}
 
 
+def _raise_the_turnover_minutes(w: World) -> tuple[str, Any]:
+    """The clinic's alert thresholds, the turnover minutes changed, as the page showed them (its set-up version)."""
+    runtime = w.floors.get(CLINIC)
+    thresholds = msgspec.to_builtins(runtime.clinic.thresholds)
+    thresholds["turnover"] = thresholds["turnover"] % 600 + 1
+    return f"{API}/thresholds", {"version": runtime.floor.setup_version, "thresholds": thresholds}
+
+
 BOARD = ("GET", "/api/clinics/{clinic:str}/board")
 
 ROUTES: dict[tuple[str, str], Route] = {
@@ -365,6 +373,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("PUT", "/api/clinics/{clinic:str}/rooms"): Route(_rename_a_room, 201),
     ("PUT", "/api/clinics/{clinic:str}/providers"): Route(_rename_a_provider, 201),
     ("PUT", "/api/clinics/{clinic:str}/visit-types"): Route(_relabel_a_visit_type, 201),
+    ("PUT", "/api/clinics/{clinic:str}/thresholds"): Route(_raise_the_turnover_minutes, 201),
     # The staff provider (dr-kim) is not the clinic's provider kim: a provider marks only themself.
     ("POST", "/api/clinics/{clinic:str}/providers/{provider:str}/presence"): Route(
         lambda w: (f"{API}/providers/kim/presence", {"type": "stepped_away"}),
