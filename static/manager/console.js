@@ -1,6 +1,7 @@
 // The manager's console: everything the API lets a manager do, section by section (staff, wall displays,
-// rooms, providers, visit types, the schedule, audit trails, a past day, downloads). The page (manager/session.js,
-// manager/live.js) starts it once signed in, tells it when the live floor changed, and clears it on sign-out.
+// rooms, providers, visit types, alert thresholds, the schedule, audit trails, a past day, downloads). The page
+// (manager/session.js, manager/live.js) starts it once signed in, tells it when the live floor changed, and clears it
+// on sign-out.
 
 import { request } from "./ui.js";
 import { staffSection } from "./staff.js";
@@ -8,6 +9,7 @@ import { displaysSection } from "./displays.js";
 import { roomsSection } from "./rooms.js";
 import { providersSection } from "./providers.js";
 import { visitTypesSection } from "./visittypes.js";
+import { thresholdsSection } from "./thresholds.js";
 import { scheduleSection } from "./schedule.js";
 import { auditSection } from "./audit.js";
 import { pastDaySection } from "./pastday.js";
@@ -32,11 +34,12 @@ export function managerConsole(page) {
   const rooms = roomsSection(ctx);
   const providers = providersSection(ctx);
   const visitTypes = visitTypesSection(ctx);
+  const thresholds = thresholdsSection(ctx);
   const schedule = scheduleSection(ctx);
   audit = auditSection(ctx);
   const past = pastDaySection(ctx);
   const downloads = downloadsSection(ctx);
-  const sections = [staff, displays, rooms, providers, visitTypes, schedule, audit, past, downloads];
+  const sections = [staff, displays, rooms, providers, visitTypes, thresholds, schedule, audit, past, downloads];
 
   return {
     /** Signed in, or another clinic chosen: load what is not on the live feed. */

@@ -47,6 +47,7 @@ export const state = {
   fileRooms: null, // the clinic file's rooms, while the rooms set from the browser differ from them
   fileProviders: null, // the clinic file's providers, while the providers set from the browser differ from them
   fileVisitTypes: null, // the clinic file's visit types, while the visit types set from the browser differ from them
+  fileThresholds: null, // the clinic file's alert thresholds, while the thresholds set from the browser differ
   measures: null,
   lateness: null, // {day, every_minutes, points}
   heartbeatAhead: 0,

@@ -148,6 +148,7 @@ function applyBoard(b) {
     fileRooms: b.file_rooms ?? null,
     fileProviders: b.file_providers ?? null,
     fileVisitTypes: b.file_visit_types ?? null,
+    fileThresholds: b.file_thresholds ?? null,
     heartbeatAhead: 0,
   });
   formats.clear();
