@@ -26,6 +26,7 @@ from tests.support.clinics import quiet_clinic
 from tests.support.floors import snapshot
 from tests.support.redis_server import forget_prefix
 from tests.support.staff import cheapen
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -166,3 +167,33 @@ async def test_thresholds_set_hold_the_next_day_and_after_a_restart_beside_the_v
     await floors.start()
     restarted = floors.get(CLINIC.id)
     assert restarted.clinic.thresholds == edited.thresholds and restarted.clinic.visit_types == SET
+
+
+async def test_two_servers_on_one_redis_log_both_plan_by_the_new_minutes(redis_url: str) -> None:
+    prefix = f"test-setup-vt-{uuid.uuid4().hex[:10]}"
+    clock = ManualClock(MORNING)
+    a, b = (
+        cheapen(
+            Floors(
+                [CLINIC],
+                RedisLog(redis_url, prefix=prefix),
+                clock,
+                tick_seconds=3600,
+                upcoming=RedisUpcoming(redis_url, prefix=prefix),
+            )
+        )
+        for _ in range(2)
+    )
+    await a.start()
+    await b.start()
+    try:
+        await set_visit_types(a, SET)
+        other = b.get(CLINIC.id)
+        await until(lambda: other.floor.setup_version > 0, "the other server folding the new visit types", pause=0.01)
+        assert other.floor.clinic.visit_type_of("follow").stage_minutes.provider_in == 30
+        assert other.clinic.visit_types == SET and other.board().visit_types == SET
+        assert other.feed.setup == a.get(CLINIC.id).feed.setup  # screens of either server agree on the set-up
+    finally:
+        await a.stop()
+        await b.stop()
+        await forget_prefix(redis_url, prefix)
