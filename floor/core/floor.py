@@ -268,7 +268,9 @@ def _readable(error: str, kind: str, items: list) -> str:
         text = f"{field} must be {rule}"
     elif text.startswith("Expected `str` of length"):
         text = f"{field} must be 1 to 60 characters"
-    elif text.startswith("Expected `int` >= 1") or (text.startswith("Expected `int` <=") and ".provider_in" in field):
+    elif text.startswith("Expected `int` >= 1") or (
+        text.startswith("Expected `int` <=") and field.endswith((".provider_in", ".slot_minutes"))
+    ):  # at least a minute with the provider, and a slot of one
         text = f"{field} must be 1 to 600 minutes"
     elif text.startswith(("Expected `int` >= 0", "Expected `int` <=")):
         text = f"{field} must be 0 to 600 minutes"

@@ -144,6 +144,11 @@ def test_a_visit_type_whose_visits_are_all_over_can_be_taken_out_and_nobody_book
             "visit_types[1].slot_minutes",
             "the slot minutes of visit type follow must be 1 to 600 minutes",
         ),
+        (
+            types(follow=msgspec.structs.replace(FOLLOW, slot_minutes=601)),
+            "visit_types[1].slot_minutes",
+            "the slot minutes of visit type follow must be 1 to 600 minutes",
+        ),
         (types(msgspec.structs.replace(TELEHEALTH, label="follow-up")), "visit_types[4].label", "is also"),
         (types(msgspec.structs.replace(TELEHEALTH, code="new")), "visit_types[4]", "another visit type already"),
         (types(msgspec.structs.replace(TELEHEALTH, label=" ")), "visit_types[4].label", "needs its label"),
