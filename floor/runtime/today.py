@@ -17,6 +17,10 @@ from floor.core.learned import EMPTY, Learned
 from floor.days import unfoldable
 from floor.log.base import mark
 
+#: What a day's set-up is: the clinic (its file with what was set from the browser), the set-up's version, and
+#: which of its parts were set from the browser.
+_SET_UP = ("clinic", "setup_version", "rooms_set", "providers_set", "visit_types_set", "thresholds_set")
+
 
 class Today:
     def __init__(self, clinic: Clinic, clock: Clock, ids: Ids) -> None:
@@ -34,7 +38,7 @@ class Today:
         self.visit_types_set = False
         self.thresholds_set = False
         #: The set-up the floor's day opened with (the clinic, its version, what was set from the browser).
-        self._opened: tuple[Clinic, int, bool, bool, bool, bool] = (clinic, 0, False, False, False, False)
+        self._opened = self._setup()
         self.clock = clock
         #: Where new visits' and alerts' ids come from: random, so an id a lost event had is not given again.
         self.ids = ids
@@ -73,15 +77,9 @@ class Today:
         self.thresholds_set = thresholds_set
         self._opened = self._setup()
 
-    def _setup(self) -> tuple[Clinic, int, bool, bool, bool, bool]:
-        return (
-            self.clinic,
-            self.setup_version,
-            self.rooms_set,
-            self.providers_set,
-            self.visit_types_set,
-            self.thresholds_set,
-        )
+    def _setup(self) -> dict[str, object]:
+        """The set-up now, as `_SET_UP` names it: what `open` goes back to for the day it is on."""
+        return {name: getattr(self, name) for name in _SET_UP}
 
     @property
     def id(self) -> str:
@@ -106,14 +104,8 @@ class Today:
         `rooms`, `providers`, `visit_types`, `thresholds`: what the day opened with, where its log says it (what its
         first change of them replaced: `Writer.load`)."""
         if day == self.floor.day:
-            (
-                self.clinic,
-                self.setup_version,
-                self.rooms_set,
-                self.providers_set,
-                self.visit_types_set,
-                self.thresholds_set,
-            ) = self._opened
+            for name, value in self._opened.items():
+                setattr(self, name, value)
         if rooms is not None:
             self.clinic = msgspec.structs.replace(self.clinic, rooms=rooms)
         if providers is not None:
