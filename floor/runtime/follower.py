@@ -3,6 +3,8 @@ clinic is stale and screens are told so; reconnecting brings them back in step w
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 
 from floor.log.base import Diverged, EventLog, LogCorrupt, LogUnavailable
@@ -34,6 +36,7 @@ class Follower:
         """Fold in what other servers append, until cancelled."""
         backoff = self.backoff
         while True:
+            _stop_if_cancelled()
             try:
                 try:
                     # Stale, the first read that answers brings the clinic back in step: it must not wait for a
@@ -105,3 +108,15 @@ class Follower:
                 self.metrics.log_reconnects.inc()
             self.feed.invalidate()
             self.feed.heartbeat()
+
+
+def _stop_if_cancelled() -> None:
+    """End the follower if it was cancelled, even though the cancellation never reached it: redis-py sends each
+    command under `asyncio.wait_for`, which on Python 3.11 loses a cancellation that lands just as the send
+    completes (CPython gh-86296, fixed in 3.12), and the loop read on for ever while whoever cancelled it waited
+    (a test hung a CI run so; `Floors.stop` cancels again and again, but not every caller does). The task still
+    counts the request (`Task.cancelling`). Checked between turns, outside any `asyncio.timeout` (which takes
+    back its own cancellation as it ends), so a count above 0 is a request to stop."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
