@@ -360,7 +360,8 @@ def _started_late(
         reverse=True,
     )
     convention = convention_of(floor.clinic)
-    planned = {v.id: planned_provider_in(v, floor.clinic.visit_type_of(v.visit_type), convention) for v in booked}
+    # By the minutes each was planned with: a visit seen before a manager changed its type's is judged by those.
+    planned = {v.id: planned_provider_in(v, floor.planned_type(v), convention) for v in booked}
     # Where the clinic's taps come late (`tap_lag`, learned from its past days), a visit counts as started late
     # only that much past L by its provider-in tap: a tap entered minutes after the provider walked in made a
     # visit really 5 to 9 minutes late a link (loadtests/alert_quality.py, `tap_lag`: 8 of 15 false alerts more

@@ -14,8 +14,9 @@ from collections.abc import Iterable
 import msgspec
 from msgspec import Struct, field
 
-from floor.config import Clinic, Provider
+from floor.config import Clinic, Provider, VisitType
 from floor.config import Room as RoomSetUp
+from floor.config import _stand_in as stand_in
 from floor.core.access import Act, Action, may, may_mark_presence, may_undo, refusal_text
 from floor.core.commands import (
     AcknowledgeAlert,
@@ -326,6 +327,10 @@ class Floor:
         #: The set-up's version: the seq of the event that set the rooms from the browser (SetUpChanged), today's
         #: or, kept per clinic, a day before's (the runtime sets it when it opens a day); 0: the clinic file's.
         self.setup_version = 0
+        #: The visit types in force until each of today's changes of them (when it was made, the types before it):
+        #: a visit the provider walked in to before a change is judged by the minutes it was planned with
+        #: (`planned_type`). Replaced, never appended to (`preview` shares it with the floor).
+        self._types_until: list[tuple[dt.datetime, list[VisitType]]] = []
 
     @classmethod
     def fold(
@@ -540,6 +545,18 @@ class Floor:
         label here: a clinic file edited under the day's log)."""
         room = self.rooms.get(room_id) or self._gone_rooms.get(room_id)
         return room.label if room is not None else room_id
+
+    def planned_type(self, visit: Visit, stage: Stage = Stage.provider_in) -> VisitType:
+        """The visit type `visit` is judged by at `stage` (measures, the cascade's links): the clinic's now, or, for a
+        visit that reached `stage` before a manager changed the types today, the one in force when it did, so a
+        morning seen on time is not re-judged late by the afternoon's minutes. A visit not there yet: today's."""
+        at = visit.times.get(stage) if self._types_until else None
+        if at is not None:
+            for until, types in self._types_until:
+                if at < until:
+                    then = next((t for t in types if t.code == visit.visit_type), None)
+                    return then if then is not None else stand_in(tuple(types), visit.visit_type)
+        return self.clinic.visit_type_of(visit.visit_type)
 
     def provider_of(self, provider_id: str) -> Provider | None:
         """A provider of today's: the clinic's now, or one a set-up change took out since."""
@@ -1355,6 +1372,7 @@ class Floor:
                 if c.visit_types is not None:
                     # The projection and the alerts plan by the clinic's types (`Clinic.visit_type_of`): from here on
                     # by these minutes; a visit of a type taken out (over by then) by the stand-in's.
+                    self._types_until = [*self._types_until, (event.at, list(self.clinic.visit_types))]
                     self.clinic = msgspec.structs.replace(self.clinic, visit_types=list(c.visit_types))
                 if c.thresholds is not None:  # the alerts' next review is by these
                     self.clinic = msgspec.structs.replace(self.clinic, thresholds=c.thresholds)

@@ -212,8 +212,7 @@ def _planned(floor: Floor) -> dict[str, dt.datetime]:
     """Each visit's planned provider-in by the clinic's convention, by visit id."""
     convention = convention_of(floor.clinic)
     return {
-        visit.id: planned_provider_in(visit, floor.clinic.visit_type_of(visit.visit_type), convention)
-        for visit in floor.visits.values()
+        visit.id: planned_provider_in(visit, floor.planned_type(visit), convention) for visit in floor.visits.values()
     }
 
 
@@ -225,8 +224,7 @@ def _came_late(floor: Floor, visits: list[Visit]) -> frozenset[str]:
         v.id
         for v in visits
         if Stage.arrived in v.times
-        and own_lateness(v, floor.clinic.visit_type_of(v.visit_type), v.times[Stage.arrived], convention)
-        >= PATIENT_LATE
+        and own_lateness(v, floor.planned_type(v, Stage.arrived), v.times[Stage.arrived], convention) >= PATIENT_LATE
     )
 
 

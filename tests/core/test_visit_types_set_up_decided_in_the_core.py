@@ -183,3 +183,34 @@ def test_the_audit_trail_says_each_change_in_words() -> None:
         "Added visit type Telehealth (tele): slot 15, waiting to be roomed 0, rooming to prep 0, prep to provider 2, "
         "with the provider 10, teach-back to checkout 2 minutes",
     ]
+
+
+def test_a_visit_seen_before_its_types_minutes_changed_is_judged_by_the_minutes_it_was_planned_with() -> None:
+    """On-time starts, lateness and the cascade's links of a visit the provider walked in to before a manager changed
+    its type's minutes are by the minutes in force then: a morning seen on time did not become late (nor a late one
+    on time) when the afternoon's follow-ups were given more minutes."""
+    from floor.core.alerts import _started_late
+    from floor.core.measures import measure
+    from floor.core.projection import convention_of, planned_provider_in
+
+    m = Manager()
+    start = dt.datetime(2025, 3, 12, 8, 30, tzinfo=CLINIC.tz)
+    visit = m.tap(BookVisit("Ann Lee", "kim", "follow", start=start)).visit
+    m.tap(TakeStep(visit, Stage.arrived))
+    m.tap(TakeStep(visit, Stage.roomed, room=CLINIC.rooms[0].id))
+    m.tap(TakeStep(visit, Stage.prep_done))
+    m.now = planned_provider_in(m.floor.visits[visit], FOLLOW, convention_of(CLINIC)) - dt.timedelta(minutes=1)
+    m.tap(TakeStep(visit, Stage.provider_in))  # at the planned minute: on time
+    before = measure(m.floor, m.now)
+    assert before.clinic.on_time_starts.rate == 1.0 and before.clinic.worst_lateness == 0.0
+    m.now = dt.datetime(2025, 3, 12, 10, 0, tzinfo=CLINIC.tz)
+    # Follow-ups roomed and prepped in 1 minute each from now on: by these, Ann was seen many minutes late.
+    m.tap(SetVisitTypes(types(follow=minutes(FOLLOW, roomed=1, prep_done=1)), expected_version=0))
+    after = measure(m.floor, m.now)
+    assert after.clinic.on_time_starts == before.clinic.on_time_starts
+    assert after.clinic.worst_lateness == before.clinic.worst_lateness == 0.0
+    assert after.providers["kim"].on_time_starts == before.providers["kim"].on_time_starts
+    assert _started_late(m.floor, "kim", dt.timedelta(minutes=1), list(m.floor.visits.values()), m.now) == []
+    # The fold of the log alone judges it alike.
+    again = Floor.fold(CLINIC, DAY, 0, m.events)
+    assert measure(again, m.now) == after
