@@ -151,9 +151,11 @@ def encounter(
 ) -> Encounter:
     """One visit as an R4 Encounter, validated. `closed`: the day is over, so a visit still open (never
     checked out, or never marked a no-show) ended in a way Floor was not told: its status is `unknown`. `floor`:
-    the day's, which names its rooms and providers as the day had them (set from the browser during it, maybe)."""
+    the day's, which names its rooms, providers and visit types as the day had them (set from the browser during it,
+    maybe)."""
     provider = floor.provider_of(visit.provider) if floor is not None else clinic.provider(visit.provider)
-    vtype = clinic.visit_type(visit.visit_type)
+    # As the day named it: a type added or taken out from the browser during it is in no clinic file.
+    vtype = floor.visit_type_named(visit.visit_type) if floor is not None else clinic.visit_type(visit.visit_type)
     identifiers = [{"system": f"{FLOOR}:{clinic.id}:visit", "value": f"{day.isoformat()}/{visit.id}"}]
     # The schedule's own id (an imported visit's), so the EHR can match the encounter to its appointment.
     external = getattr(visit, "external_id", None)

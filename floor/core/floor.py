@@ -558,6 +558,13 @@ class Floor:
                     return then if then is not None else stand_in(tuple(types), visit.visit_type)
         return self.clinic.visit_type_of(visit.visit_type)
 
+    def visit_type_named(self, code: str) -> VisitType | None:
+        """A visit type of today's as the day last had it: the clinic's now, or one a set-up change took out since."""
+        known = self.clinic.visit_type(code)
+        for _, types in reversed(self._types_until):
+            known = known or next((t for t in types if t.code == code), None)
+        return known
+
     def provider_of(self, provider_id: str) -> Provider | None:
         """A provider of today's: the clinic's now, or one a set-up change took out since."""
         return self.clinic.provider(provider_id) or self._gone_providers.get(provider_id)

@@ -214,3 +214,20 @@ def test_a_visit_seen_before_its_types_minutes_changed_is_judged_by_the_minutes_
     # The fold of the log alone judges it alike.
     again = Floor.fold(CLINIC, DAY, 0, m.events)
     assert measure(again, m.now) == after
+
+
+def test_the_export_names_a_visit_type_added_and_taken_out_during_the_day_by_its_label() -> None:
+    """The day's FHIR Encounters name each visit's type as the day had it: Telehealth, added at 8:01 and taken out once
+    its one visit was over, is 'Telehealth' in the export (it had no display: the clinic file has no such type)."""
+    from floor.export import encounters
+
+    m = Manager()
+    m.tap(SetVisitTypes(types(TELEHEALTH), expected_version=0))
+    visit = m.tap(BookVisit("Ann Lee", "kim", "tele", walk_in=True)).visit
+    m.tap(TakeStep(visit, Stage.left_without_being_seen))
+    m.tap(SetVisitTypes(types(), expected_version=m.floor.setup_version))
+    assert m.floor.clinic.visit_type("tele") is None
+    bundle = encounters(CLINIC, DAY, m.events, closed=True)
+    (entry,) = bundle.entry
+    (coding,) = entry.resource.type[0].coding
+    assert (coding.code, coding.display) == ("tele", "Telehealth")
