@@ -232,6 +232,9 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
             # Done with the run's last visit and nobody of theirs due within HORIZON since: caught up (a lunch, the
             # session's end). The visits seen late are a run that is over: they no longer hold the alert up.
             started = []
+        back = _cleared_by_thresholds(floor, provider.id) if current is None else None
+        if back is not None:
+            pass  # the alert a manager's change of the thresholds cleared: its run is still its own
         elif started and current is None:
             # A run an alert already named, and that alert cleared, does not raise another (a walk-in seen at lunch, or
             # the afternoon's first patient seen a little late, raised the morning's cascade anew): its visits are no
@@ -244,7 +247,13 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
         late = started + [p.visit for p in coming]
         lingering = started + [p.visit for p in soon if p.lateness >= t.cascade_minutes * CLEAR_SHARE]
         links = _links(len(started), projection.visits, coming, now, t.cascade_minutes)
-        if current is None:
+        if back is not None:
+            if links >= t.cascade_visits - 1e-9:
+                # Raised again as itself, at once (the re-arm is for a wobble of the floor's, not a manager's change
+                # set back): its id, when it was first raised and who acknowledged it kept, as a patient's wait after
+                # an undone step.
+                changes.append(AlertRaised(back.id, "cascade", _detail(projection, late), provider.id))
+        elif current is None:
             if links >= t.cascade_visits - 1e-9 and not _just_cleared(floor, provider.id, now):
                 # One active cascade per provider: that, not the id, is what servers sharing a log agree on.
                 changes.append(floor.new_alert("cascade", _detail(projection, late), provider=provider.id))
@@ -390,6 +399,23 @@ def _started_late(
         elif not (through_out_of_turn and _out_of_turn(v, booked, planned)):
             break
     return links[::-1]
+
+
+def _cleared_by_thresholds(floor: Floor, provider: str) -> Alert | None:
+    """The provider's last cascade, if a manager's change of the alert thresholds cleared it (made while it was up, and
+    it cleared within REARM of it) and a patient it named is still waiting for the provider: should the run count K
+    links again, as when the change is set back, it comes back as itself rather than as a new alert after the re-arm."""
+    if not floor.thresholds_changed:
+        return None
+    mine = [a for a in floor.alerts.values() if a.kind == "cascade" and a.provider == provider]
+    last = max(mine, key=lambda a: a.raised_at, default=None)
+    if last is None or last.cleared_at is None:
+        return None
+    cleared = last.cleared_at
+    if not any(last.raised_at <= at <= cleared and cleared - at < REARM for at in floor.thresholds_changed):
+        return None
+    waiting = (floor.visits.get(v) for v in last.detail.affected)
+    return last if any(v is not None and v.stage in _WAITING for v in waiting) else None
 
 
 def _cleared_links(floor: Floor, provider: str) -> set[str]:

@@ -331,6 +331,9 @@ class Floor:
         #: a visit the provider walked in to before a change is judged by the minutes it was planned with
         #: (`planned_type`). Replaced, never appended to (`preview` shares it with the floor).
         self._types_until: list[tuple[dt.datetime, list[VisitType]]] = []
+        #: When a manager changed the alert thresholds today: a cascade such a change cleared comes back as itself
+        #: should they be set back (floor.core.alerts `_cleared_by_thresholds`). Replaced, never appended to.
+        self.thresholds_changed: list[dt.datetime] = []
 
     @classmethod
     def fold(
@@ -1383,6 +1386,7 @@ class Floor:
                     self.clinic = msgspec.structs.replace(self.clinic, visit_types=list(c.visit_types))
                 if c.thresholds is not None:  # the alerts' next review is by these
                     self.clinic = msgspec.structs.replace(self.clinic, thresholds=c.thresholds)
+                    self.thresholds_changed = [*self.thresholds_changed, event.at]
                 self.setup_version = event.seq
                 return Touched(None, rooms)
         raise TypeError(f"unknown change {event.change!r}")

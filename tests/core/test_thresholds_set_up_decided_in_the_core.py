@@ -96,3 +96,47 @@ def test_the_audit_trail_says_the_change_in_words() -> None:
         "Changed the alert thresholds: waiting for the provider from 15 to 20 minutes, a cascade's visits from 3 to 4 "
         "visits"
     ]
+
+
+def test_a_cascade_cleared_by_raising_k_comes_back_as_itself_at_once_when_k_is_set_back() -> None:
+    """A manager who raises the cascade's K by mistake while a cascade is up, and sets it back (or takes the file's
+    back) a minute later, gets the same alert back at once, acknowledged as it was: it came back ten minutes later
+    (the re-arm after a clear, meant for a wobble of the floor's) under a new id, its acknowledgement gone."""
+    from floor.core.commands import AcknowledgeAlert
+    from floor.core.events import AlertCleared
+    from tests.core.test_projection_and_alerts import Day, _first_raise, _overrun_morning, at
+
+    day = Day()
+    _overrun_morning(day)
+    raised = _first_raise(day, "09:55", "10:30")
+    assert raised == "09:55"
+    (alert,) = day.active("cascade")
+
+    def manager(when: str, command: Command) -> None:
+        event = day.floor.decide(command, Tap("dana", "console", at(when), Role.manager))
+        day.floor.apply(event)
+        day.events.append(event)
+
+    manager("09:56", AcknowledgeAlert(alert.id))
+
+    def set_thresholds(when: str, new) -> list:
+        event = day.floor.decide(
+            SetThresholds(new, expected_version=day.floor.setup_version), Tap("dana", "console", at(when), Role.manager)
+        )
+        day.floor.apply(event)
+        day.events.append(event)
+        return day.review(when)
+
+    cleared = set_thresholds("09:57", thresholds(cascade_visits=10))
+    assert [type(c) for c in cleared if getattr(c, "alert", None) == alert.id] == [AlertCleared]
+    back = set_thresholds("09:58", CLINIC.thresholds)
+    assert [c for c in back if isinstance(c, AlertRaised) and c.kind == "cascade"] == [
+        AlertRaised(alert.id, "cascade", day.floor.alerts[alert.id].detail, "kim")
+    ]
+    (again,) = day.active("cascade")
+    assert again.id == alert.id and again.acknowledged_by == "dana" and again.raised_at == at("09:55")
+    for when in ("10:00", "10:05", "10:10"):  # no flap, no second alert
+        day.review(when)
+        assert [a.id for a in day.active("cascade")] == [alert.id]
+    assert [a.id for a in day.floor.alerts.values() if a.kind == "cascade"] == [alert.id]
+    assert snapshot(Floor.fold(CLINIC, day.floor.day, 0, day.events)) == snapshot(day.floor)
