@@ -77,6 +77,31 @@ class Today:
         self.thresholds_set = thresholds_set
         self._opened = self._setup()
 
+    def take_changes(self, events: list[Event]) -> None:
+        """Take the set-up changes among `events` (a day before's) made after the set-up now (floor.runtime.writer's
+        `load`, before the day is loaded: one stored, then the server died before keeping it beside the log)."""
+        for event in events:
+            c = event.change
+            if not isinstance(c, SetUpChanged) or event.seq <= self.setup_version:
+                continue
+            clinic = self.clinic
+            if c.rooms is not None:
+                clinic = msgspec.structs.replace(clinic, rooms=[Room(r.id, r.label, r.zone) for r in c.rooms])
+                self.rooms_set = not c.from_file
+            if c.providers is not None:
+                clinic = msgspec.structs.replace(
+                    clinic, providers=[Provider(p.id, p.name, p.initials) for p in c.providers]
+                )
+                self.providers_set = not c.from_file
+            if c.visit_types is not None:
+                clinic = msgspec.structs.replace(clinic, visit_types=list(c.visit_types))
+                self.visit_types_set = not c.from_file
+            if c.thresholds is not None:
+                clinic = msgspec.structs.replace(clinic, thresholds=c.thresholds)
+                self.thresholds_set = not c.from_file
+            self.clinic, self.setup_version = clinic, event.seq
+        self._opened = self._setup()
+
     def _setup(self) -> dict[str, object]:
         """The set-up now, as `_SET_UP` names it: what `open` goes back to for the day it is on."""
         return {name: getattr(self, name) for name in _SET_UP}

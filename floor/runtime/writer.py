@@ -155,6 +155,13 @@ class Writer:
             )
             day = held[-1]
         base, events = await self.log.read_day(self.id, day)
+        earlier = [d for d in held if d < day]
+        if earlier and base > self.today.setup_version:
+            # A set-up change of the day before stored but never kept beside the log (the server died between the
+            # two, and no tick kept it): a day opened from the kept set-up lost it, as no server reads that day's log
+            # again. Taken from the day before's log (`Today.take_changes`); a change kept is never taken twice.
+            _, before = await self.log.read_day(self.id, earlier[-1])
+            self.today.take_changes(before)
         # The day opened with the rooms (and providers) its first set-up change of them replaced, if it has one
         # (set from the browser today, before this load): folded from the ones set since, its earlier taps were
         # folded on another floor than the one the servers that opened the day hold.

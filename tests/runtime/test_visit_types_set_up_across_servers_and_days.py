@@ -197,3 +197,35 @@ async def test_two_servers_on_one_redis_log_both_plan_by_the_new_minutes(redis_u
         await a.stop()
         await b.stop()
         await forget_prefix(redis_url, prefix)
+
+
+async def test_a_change_stored_but_not_kept_before_a_crash_holds_on_a_server_started_the_next_day(
+    server: Server,
+) -> None:
+    """The server stored a manager's change of the visit types (and thresholds) in the log and died before keeping the
+    set-up beside it: started the next morning, it opened the day with the set-up kept before (the clinic file's),
+    the change folded only from the log of the day before, which no server reads again. It is taken from there."""
+    clock = ManualClock(MORNING)
+    floors = server(clock)
+    await floors.start()
+    runtime = floors.get(CLINIC.id)
+    thresholds = msgspec.structs.replace(CLINIC.thresholds, waiting_to_be_roomed=5)
+    await runtime.handle(SetVisitTypes(SET, runtime.floor.setup_version), "mgr-dana", "console", role=Role.manager)
+    await runtime.handle(
+        SetThresholds(thresholds, runtime.floor.setup_version), "mgr-dana", "console", role=Role.manager
+    )
+    version = runtime.floor.setup_version
+    assert await floors.upcoming.setup_of(CLINIC.id) is None  # died before keeping it: nothing kept beside the log
+    await floors.stop()
+
+    clock.set(NEXT_MORNING)
+    again = server(clock)
+    await again.start()
+    restarted = again.get(CLINIC.id)
+    assert restarted.floor.day == NEXT_MORNING.date()
+    assert restarted.clinic.visit_types == restarted.floor.clinic.visit_types == SET
+    assert restarted.floor.clinic.thresholds == thresholds and restarted.floor.setup_version == version
+    assert restarted.board().visit_types == SET and restarted.board().file_visit_types == CLINIC.visit_types
+    await again.keep_setup(restarted)  # and kept at once, as a tick would
+    kept = await again.upcoming.setup_of(CLINIC.id)
+    assert kept is not None and kept.seq == version and kept.visit_types == SET and kept.thresholds == thresholds
