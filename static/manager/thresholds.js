@@ -16,22 +16,34 @@ export function thresholdsSection(ctx) {
   const form = formState($("thresholds-form"),
     Object.fromEntries(NAMES.map((n) => [`thresholds.${n}`, `thresholds-${n}`])));
   let signature = "";
+  // The set-up version the fields were filled at, and whether the manager has typed in them since: once they have,
+  // the feed leaves every field as it is, and the save goes with that version (refused if another change came
+  // first). Redrawing the fields not focused put another manager's turnover over the one typed here, unseen, and
+  // the save went with the version now, so one manager's change undid the other's.
+  let filledAt = null;
+  let typed = false;
+  $("thresholds-form").addEventListener("input", () => { typed = true; });
 
   function floorChanged() {
     const live = ctx.floor();
     const next = JSON.stringify([live.setupVersion, live.fileThresholds, live.thresholds]);
     if (next === signature) return;
     signature = next;
-    // A field being typed in keeps what is typed; the others show the thresholds now.
-    for (const n of NAMES) {
-      const input = $(`thresholds-${n}`);
-      if (document.activeElement !== input) input.value = live.thresholds?.[n] ?? "";
-    }
     $("thresholds-file").hidden = !live.fileThresholds;
+    if (typed) return;
+    for (const n of NAMES) $(`thresholds-${n}`).value = live.thresholds?.[n] ?? "";
+    filledAt = live.setupVersion ?? 0;
+  }
+
+  /** The fields filled again with the thresholds now (after a save, or a refusal as stale). */
+  function refill() {
+    typed = false;
+    signature = "";
+    floorChanged();
   }
 
   const path = () => `/api/clinics/${encodeURIComponent(ctx.clinic())}/thresholds`;
-  const setThresholds = (body) => ctx.api("PUT", path(), { version: ctx.floor().setupVersion ?? 0, ...body });
+  const setThresholds = (body, version = ctx.floor().setupVersion ?? 0) => ctx.api("PUT", path(), { version, ...body });
 
   $("thresholds-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -42,9 +54,16 @@ export function thresholdsSection(ctx) {
     }));
     await busy($("thresholds-form").querySelector("button[type=submit]"), async () => {
       try {
-        await setThresholds({ thresholds });
+        const answer = await setThresholds({ thresholds }, filledAt ?? ctx.floor().setupVersion ?? 0);
+        typed = false;
+        filledAt = answer?.setup_version ?? filledAt;
         form.ok("The thresholds are saved: the alerts are reviewed by them from now on.");
       } catch (err) {
+        if (err?.body?.error === "stale_version") {
+          refill();
+          form.fail(new Error(`${err.message} The form shows the thresholds now: change them again.`));
+          return;
+        }
         form.fail(err, "Could not change the thresholds.");
       }
     });
@@ -67,6 +86,8 @@ export function thresholdsSection(ctx) {
     floorChanged,
     clear() {
       signature = "";
+      typed = false;
+      filledAt = null;
       for (const n of NAMES) $(`thresholds-${n}`).value = "";
       $("thresholds-file").hidden = true;
       message.hidden = true;

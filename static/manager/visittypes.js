@@ -50,13 +50,23 @@ export function visitTypesSection(ctx) {
       return o;
     }));
     if (list.some((t) => t.code === chosen)) select.value = chosen;
-    else prefill();
+    // Filled again with the type now unless the manager has typed in it since it was filled (then it is left as
+    // typed, and its save is refused should it be stale).
+    if (!editTyped || select.value !== chosen) prefill();
     $("visit-types-summary").textContent = `${list.length} visit types`;
     $("visit-types-file").hidden = !live.fileVisitTypes;
     $("visit-types-file-list").textContent = (live.fileVisitTypes || []).map((t) => t.label).join(", ");
   }
 
+  // The set-up version the edit form was filled at: its change goes with it, refused if another change came first
+  // (sent with the version now, a label changed here put back the minutes another manager had just saved).
+  let filledAt = null;
+  let editTyped = false;
+  $("visit-type-edit").addEventListener("input", (e) => { if (e.target.id !== "visit-type-edit-type") editTyped = true; });
+
   function prefill() {
+    filledAt = ctx.floor().setupVersion ?? 0;
+    editTyped = false;
     const t = types().find((x) => x.code === $("visit-type-edit-type").value);
     $("visit-type-edit-label").value = t?.label ?? "";
     const values = t ? minutesOf(t) : MINUTES.map(() => "");
@@ -76,7 +86,7 @@ export function visitTypesSection(ctx) {
   const path = () => `/api/clinics/${encodeURIComponent(ctx.clinic())}/visit-types`;
   const listed = () => types().map((t) => ({ code: t.code, label: t.label, slot_minutes: t.slot_minutes,
     stage_minutes: Object.fromEntries(STAGES.map((s) => [s, t.stage_minutes[s]])) }));
-  const setTypes = (body) => ctx.api("PUT", path(), { version: ctx.floor().setupVersion ?? 0, ...body });
+  const setTypes = (body, version = ctx.floor().setupVersion ?? 0) => ctx.api("PUT", path(), { version, ...body });
   const fieldsAt = (fields, i, prefix, codeField) => {
     for (const k of Object.keys(fields)) delete fields[k];
     const at = `visit_types[${i}]`;
@@ -116,9 +126,16 @@ export function visitTypesSection(ctx) {
     fieldsAt(editFields, i, "visit-type-edit", "visit-type-edit-type");
     await busy($("visit-type-edit").querySelector("button[type=submit]"), async () => {
       try {
-        await setTypes({ visit_types: list });
+        const answer = await setTypes({ visit_types: list }, filledAt ?? ctx.floor().setupVersion ?? 0);
+        filledAt = answer?.setup_version ?? filledAt;
+        editTyped = false;
         editForm.ok(`${list[i].label} is saved: today’s visits of it are planned by these minutes.`);
       } catch (err) {
+        if (err?.body?.error === "stale_version") {
+          prefill();
+          editForm.fail(new Error(`${err.message} The form shows the visit type now: change it again.`));
+          return;
+        }
         editForm.fail(err, "Could not change the visit type.");
       }
     });
@@ -155,6 +172,8 @@ export function visitTypesSection(ctx) {
     floorChanged,
     clear() {
       signature = "";
+      filledAt = null;
+      editTyped = false;
       $("visit-types-table").tBodies[0].replaceChildren();
       $("visit-type-edit-type").replaceChildren();
       $("visit-types-summary").textContent = "";

@@ -298,3 +298,69 @@ def test_a_manager_sets_the_alert_thresholds_and_takes_the_file_s_back(server: S
     )
     assert httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()["thresholds"] == file
     assert serious_violations(page) == []
+
+
+def test_a_form_being_filled_while_another_manager_saves_is_refused_as_stale_not_saved_over_their_change(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """A manager typing in the Alert thresholds or a visit type's minutes while another manager saves theirs: the
+    feed redraws, and the save went with the set-up version then, undoing the other's change unseen (their turnover
+    of 20 minutes back to the one this form was filled with). Each form is sent with the version it was filled at:
+    refused, said, and filled again with the set-up now."""
+    manager = server.signed_in(Role.manager)
+    page = screens.open(f"{server.url}/manager.html", width=1280, height=900)
+    sign_in_page(page, PEOPLE[Role.manager][0], PIN, device="manager-office")
+    page.wait_for_selector("#conn[data-mode='live']", timeout=15_000)
+    page.wait_for_function("() => document.querySelector('#thresholds-turnover').value !== ''", timeout=10_000)
+    page.wait_for_selector("#visit-types-table tr[data-visit-type='follow']", timeout=10_000)
+
+    def board() -> dict:
+        return httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()
+
+    # The thresholds: this page's manager types a turnover of 15 and the cascade's minutes; another saves a turnover
+    # of 20 meanwhile (the feed redrew the turnover, no longer focused: 15 was gone unseen, and 25 saved beside 20).
+    form = page.locator("#thresholds-form")
+    form.get_by_label("Turnover").fill("15")
+    form.get_by_label("Cascade: minutes late").fill("25")
+    now = board()
+    other = {**now["thresholds"], "turnover": 20}
+    put = httpx.put(
+        f"{server.url}{API}/thresholds",
+        json={"version": now["setup_version"], "thresholds": other},
+        headers=manager,
+        timeout=10,
+    )
+    assert put.status_code == 201, put.text
+    page.locator("#thresholds-file:not([hidden])").wait_for(timeout=10_000)
+    form.get_by_label("Cascade: minutes late").press("Enter")
+    said = _message(page, "thresholds-form")
+    assert "changed first" in said, said
+    assert board()["thresholds"] == other
+    page.wait_for_function("() => document.querySelector('#thresholds-turnover').value === '20'", timeout=10_000)
+
+    # A visit type: follow-ups' label being changed here while another manager gives them 30 minutes with the provider.
+    edit = page.locator("#visit-type-edit")
+    edit.get_by_label("Visit type", exact=True).select_option("follow")
+    assert edit.get_by_label("With the provider").input_value() == "12"
+    edit.get_by_label("Label").fill("Follow-up visit")
+    now = board()
+    longer = [
+        {**t, "stage_minutes": {**t["stage_minutes"], "provider_in": 30}} if t["code"] == "follow" else t
+        for t in now["visit_types"]
+    ]
+    put = httpx.put(
+        f"{server.url}{API}/visit-types",
+        json={"version": now["setup_version"], "visit_types": longer},
+        headers=manager,
+        timeout=10,
+    )
+    assert put.status_code == 201, put.text
+    page.locator("#visit-types-table tr[data-visit-type='follow'] td", has_text="30").wait_for(timeout=10_000)
+    edit.get_by_label("Label").press("Enter")
+    said = _message(page, "visit-type-edit")
+    assert "changed first" in said, said
+    assert board()["visit_types"] == longer
+    page.wait_for_function(
+        "() => document.querySelector('#visit-type-edit-provider_in').value === '30'", timeout=10_000
+    )
+    assert serious_violations(page) == []
