@@ -40,13 +40,22 @@ export function providersSection(ctx) {
       return o;
     }));
     if (providers.some((p) => p.id === chosen)) select.value = chosen;
-    else prefill();
+    // Filled again with the provider now unless the manager has typed in it since it was filled (then left as typed, and
+    // its save refused should it be stale: sent with the version now, it put back what another manager had just saved).
+    if (!editTyped || select.value !== chosen) prefill();
     $("providers-summary").textContent = `${providers.length} providers`;
     $("providers-file").hidden = !live.fileProviders;
     $("providers-file-list").textContent = (live.fileProviders || []).map((p) => p.name).join(", ");
   }
 
+  // The set-up version the change form was filled at, and whether the manager has typed in it since.
+  let filledAt = null;
+  let editTyped = false;
+  $("provider-edit").addEventListener("input", (e) => { if (e.target.id !== "provider-edit-provider") editTyped = true; });
+
   function prefill() {
+    filledAt = ctx.floor().setupVersion ?? 0;
+    editTyped = false;
     const p = (ctx.floor().providers || []).find((x) => x.id === $("provider-edit-provider").value);
     $("provider-edit-name").value = p?.name ?? "";
     $("provider-edit-initials").value = p?.initials ?? "";
@@ -54,7 +63,7 @@ export function providersSection(ctx) {
 
   const path = () => `/api/clinics/${encodeURIComponent(ctx.clinic())}/providers`;
   const listed = () => (ctx.floor().providers || []).map((p) => ({ id: p.id, name: p.name, initials: p.initials }));
-  const setProviders = (body) => ctx.api("PUT", path(), { version: ctx.floor().setupVersion ?? 0, ...body });
+  const setProviders = (body, version = ctx.floor().setupVersion ?? 0) => ctx.api("PUT", path(), { version, ...body });
   const fieldsAt = (fields, i, prefix) => {
     for (const k of Object.keys(fields)) delete fields[k];
     Object.assign(fields, { [`providers[${i}]`]: `${prefix}-id`, [`providers[${i}].id`]: `${prefix}-id`,
@@ -92,9 +101,16 @@ export function providersSection(ctx) {
     fieldsAt(editFields, i, "provider-edit");
     await busy($("provider-edit").querySelector("button[type=submit]"), async () => {
       try {
-        await setProviders({ providers });
+        const answer = await setProviders({ providers }, filledAt ?? ctx.floor().setupVersion ?? 0);
+        filledAt = answer?.setup_version ?? filledAt;
+        editTyped = false;
         editForm.ok(`${providers[i].name} (${providers[i].initials}) is saved.`);
       } catch (err) {
+        if (err?.body?.error === "stale_version") {
+          prefill();
+          editForm.fail(new Error(`${err.message} The form shows the provider now: change it again.`));
+          return;
+        }
         editForm.fail(err, "Could not change the provider.");
       }
     });
@@ -131,6 +147,8 @@ export function providersSection(ctx) {
     floorChanged,
     clear() {
       signature = "";
+      filledAt = null;
+      editTyped = false;
       $("providers-table").tBodies[0].replaceChildren();
       $("provider-edit-provider").replaceChildren();
       $("providers-summary").textContent = "";

@@ -82,13 +82,22 @@ export function roomsSection(ctx) {
       return o;
     }));
     if (rooms.some((r) => r.id === chosen)) select.value = chosen;
-    else prefill();
+    // Filled again with the room now unless the manager has typed in it since it was filled (then left as typed, and
+    // its save refused should it be stale: sent with the version now, it put back what another manager had just saved).
+    if (!editTyped || select.value !== chosen) prefill();
     $("rooms-file").hidden = !fileRooms;
     $("rooms-file-list").textContent = (fileRooms || []).map((r) => r.label).join(", ");
   }
 
+  // The set-up version the change form was filled at, and whether the manager has typed in it since.
+  let filledAt = null;
+  let editTyped = false;
+  $("room-edit").addEventListener("input", (e) => { if (e.target.id !== "room-edit-room") editTyped = true; });
+
   /** The room chosen to change, its label and zone as they are now in the inputs. */
   function prefill() {
+    filledAt = ctx.floor().setupVersion ?? 0;
+    editTyped = false;
     const room = ctx.floor().rooms.get($("room-edit-room").value);
     $("room-edit-label").value = room?.label ?? "";
     $("room-edit-zone").value = room?.zone ?? "";
@@ -97,7 +106,7 @@ export function roomsSection(ctx) {
   const roomsPath = () => `/api/clinics/${encodeURIComponent(ctx.clinic())}/rooms`;
   /** The clinic's rooms as this page shows them: what a change is made to. */
   const listed = () => [...ctx.floor().rooms.values()].map((r) => ({ id: r.id, label: r.label, zone: r.zone }));
-  const setRooms = (body) => ctx.api("PUT", roomsPath(), { version: ctx.floor().setupVersion ?? 0, ...body });
+  const setRooms = (body, version = ctx.floor().setupVersion ?? 0) => ctx.api("PUT", roomsPath(), { version, ...body });
   const fieldsAt = (fields, i, prefix) => {
     for (const k of Object.keys(fields)) delete fields[k];
     Object.assign(fields, { [`rooms[${i}]`]: `${prefix}-id`, [`rooms[${i}].id`]: `${prefix}-id`,
@@ -135,9 +144,16 @@ export function roomsSection(ctx) {
     fieldsAt(editFields, i, "room-edit");
     await busy($("room-edit").querySelector("button[type=submit]"), async () => {
       try {
-        await setRooms({ rooms });
+        const answer = await setRooms({ rooms }, filledAt ?? ctx.floor().setupVersion ?? 0);
+        filledAt = answer?.setup_version ?? filledAt;
+        editTyped = false;
         editForm.ok(`${rooms[i].label} (zone ${rooms[i].zone}) is saved.`);
       } catch (err) {
+        if (err?.body?.error === "stale_version") {
+          prefill();
+          editForm.fail(new Error(`${err.message} The form shows the room now: change it again.`));
+          return;
+        }
         editForm.fail(err, "Could not change the room.");
       }
     });
@@ -216,6 +232,8 @@ export function roomsSection(ctx) {
     floorChanged,
     clear() {
       signature = "";
+      filledAt = null;
+      editTyped = false;
       $("rooms-table").tBodies[0].replaceChildren();
       $("room-block-room").replaceChildren();
       $("room-edit-room").replaceChildren();

@@ -364,3 +364,68 @@ def test_a_form_being_filled_while_another_manager_saves_is_refused_as_stale_not
         "() => document.querySelector('#visit-type-edit-provider_in').value === '30'", timeout=10_000
     )
     assert serious_violations(page) == []
+
+
+def test_a_room_or_provider_being_changed_while_another_manager_saves_is_refused_as_stale(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """The Rooms and Providers Change forms as the visit types': a room's label typed here while another manager moves
+    the room to another zone went with the version now and put the room back in its zone, unseen; refused now, and
+    the form filled with the room as it is."""
+    manager = server.signed_in(Role.manager)
+    page = screens.open(f"{server.url}/manager.html", width=1280, height=900)
+    sign_in_page(page, PEOPLE[Role.manager][0], PIN, device="manager-office")
+    page.wait_for_selector("#conn[data-mode='live']", timeout=15_000)
+
+    def board() -> dict:
+        return httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()
+
+    now = board()
+    room = now["rooms"][0]
+    edit = page.locator("#room-edit")
+    page.wait_for_function(
+        "(id) => [...document.querySelectorAll('#room-edit-room option')].some((o) => o.value === id)",
+        arg=room["id"],
+        timeout=10_000,
+    )
+    edit.get_by_label("Room", exact=True).select_option(room["id"])
+    edit.get_by_label("Label").fill("Exam Twelve")
+    moved = [{**r, "zone": "far"} if r["id"] == room["id"] else r for r in now["rooms"]]
+    moved = [{"id": r["id"], "label": r["label"], "zone": r["zone"]} for r in moved]
+    put = httpx.put(
+        f"{server.url}{API}/rooms", json={"version": now["setup_version"], "rooms": moved}, headers=manager, timeout=10
+    )
+    assert put.status_code == 201, put.text
+    page.wait_for_selector("#rooms-file:not([hidden])", timeout=10_000)
+    edit.get_by_label("Label").press("Enter")
+    said = _message(page, "room-edit")
+    assert "changed first" in said, said
+    assert next(r for r in board()["rooms"] if r["id"] == room["id"])["zone"] == "far"
+    page.wait_for_function("() => document.querySelector('#room-edit-zone').value === 'far'", timeout=10_000)
+
+    # A provider's initials typed here while another manager renames them: refused, the new name kept.
+    now = board()
+    provider = now["providers"][0]
+    edit = page.locator("#provider-edit")
+    edit.get_by_label("Provider", exact=True).select_option(provider["id"])
+    edit.get_by_label("Initials").fill("ZZ")
+    renamed = [
+        {"id": p["id"], "name": "Dr. Renamed" if p["id"] == provider["id"] else p["name"], "initials": p["initials"]}
+        for p in now["providers"]
+    ]
+    put = httpx.put(
+        f"{server.url}{API}/providers",
+        json={"version": now["setup_version"], "providers": renamed},
+        headers=manager,
+        timeout=10,
+    )
+    assert put.status_code == 201, put.text
+    page.wait_for_selector("#providers-file:not([hidden])", timeout=10_000)
+    edit.get_by_label("Initials").press("Enter")
+    said = _message(page, "provider-edit")
+    assert "changed first" in said, said
+    assert next(p for p in board()["providers"] if p["id"] == provider["id"])["name"] == "Dr. Renamed"
+    page.wait_for_function(
+        "() => document.querySelector('#provider-edit-name').value === 'Dr. Renamed'", timeout=10_000
+    )
+    assert serious_violations(page) == []
