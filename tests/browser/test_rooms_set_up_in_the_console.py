@@ -429,3 +429,39 @@ def test_a_room_or_provider_being_changed_while_another_manager_saves_is_refused
         "() => document.querySelector('#provider-edit-name').value === 'Dr. Renamed'", timeout=10_000
     )
     assert serious_violations(page) == []
+
+
+def test_a_room_added_just_after_another_managers_change_is_said_changed_first_without_a_field_path(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """Another manager's change lands just before this page's Add: refused as stale, and said in words, not prefixed
+    with the API's own name for the version ('expected_version: The clinic's set-up changed first ...')."""
+    manager = server.signed_in(Role.manager)
+    page = screens.open(f"{server.url}/manager.html", width=1280, height=900)
+    sign_in_page(page, PEOPLE[Role.manager][0], PIN, device="manager-office")
+    page.wait_for_selector("#conn[data-mode='live']", timeout=15_000)
+    page.wait_for_selector("#room-edit-room option", state="attached", timeout=10_000)
+
+    def another_manager_first(route) -> None:
+        if route.request.method == "PUT":
+            now = httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()
+            rooms = [{"id": r["id"], "label": r["label"], "zone": r["zone"]} for r in now["rooms"]]
+            rooms.append({"id": "w9", "label": "West Nine", "zone": rooms[0]["zone"]})
+            answer = httpx.put(
+                f"{server.url}{API}/rooms",
+                json={"version": now["setup_version"], "rooms": rooms},
+                headers=manager,
+                timeout=10,
+            )
+            assert answer.status_code == 201, answer.text
+        route.continue_()
+
+    page.route(f"**{API}/rooms", another_manager_first)
+    add = page.locator("#room-add")
+    add.get_by_label("Id").fill("e9")
+    add.get_by_label("Label").fill("East Nine")
+    add.get_by_label("Zone").fill("east")
+    add.get_by_label("Zone").press("Enter")
+    said = _message(page, "room-add")
+    assert said.startswith("The clinic's set-up changed first"), said
+    assert "expected_version" not in said, said
