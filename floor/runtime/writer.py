@@ -276,7 +276,9 @@ class Writer:
                     actor=who.actor,
                     device=who.device,
                 )
-                self.schedule_review()
+                # A change of the set-up (the thresholds, a visit type's minutes) has the cascades looked at by it at
+                # once, not once CASCADE_REVIEW_EVERY has passed since the last tap's review.
+                self.schedule_review(cascades=isinstance(event.change, SetUpChanged))
                 return Answer(event, touched)
         raise AssertionError("unreachable: attempts() gives up")
 

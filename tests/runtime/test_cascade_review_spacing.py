@@ -111,3 +111,24 @@ async def test_a_tick_during_a_review_of_the_waits_still_gets_its_cascades_revie
     await until(lambda: False in seen, "the tap's review of the waits")
     await until(lambda: seen[seen.index(False) + 1 :].count(True) >= 1, "the cascades the tick asked for")
     await runtime.log.close()
+
+
+async def test_a_change_of_the_set_up_reviews_the_cascades_at_once(tmp_path: Path, reviews: list[bool]) -> None:
+    """A manager who lowers the cascade's K or L (or changes a visit type's minutes) a few seconds after a tap had the
+    cascades looked at by the new ones only once CASCADE_REVIEW_EVERY had passed since, or at the next tick: the
+    review after a set-up change looks at them at once, as the thresholds' rule says ('from the next review')."""
+    import msgspec
+
+    from floor.core.access import Role
+    from floor.core.commands import SetThresholds
+
+    clock = ManualClock(START)
+    runtime = await started(tmp_path, clock)
+    await runtime.handle(BookVisit("Ann Lee", "kim", "follow", walk_in=True), "desk", "kiosk-1")
+    await until(lambda: reviews and reviews[-1] is True, "the tap's review of the cascades")
+    clock.advance(seconds=3)
+    before = len(reviews)
+    lower = msgspec.structs.replace(runtime.clinic.thresholds, cascade_visits=2)
+    await runtime.handle(SetThresholds(lower, runtime.floor.setup_version), "mgr", "console", role=Role.manager)
+    await until(lambda: len(reviews) > before, "the review the change schedules")
+    assert reviews[-1] is True
