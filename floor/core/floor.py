@@ -276,7 +276,11 @@ def _readable(error: str, kind: str, items: list) -> str:
     elif text.startswith(("Expected `int` >= 0", "Expected `int` <=")):
         text = f"{field} must be 0 to 600 minutes"
     one = _ONE[kind]
-    text = re.sub(rf"^{kind}\[\d+\]: duplicate id ", f"another {one} already has the id ", text)
+    if text.startswith("Expected `array` of length >= 1"):  # msgspec's words for an empty list
+        text = f"the clinic needs at least one {one}"
+    # A visit type is known by its code (the file's, and the form's, word for it), a room or provider by its id.
+    key = "code" if kind == "visit_types" else "id"
+    text = re.sub(rf"^{kind}\[\d+\]: duplicate id ", f"another {one} already has the {key} ", text)
 
     def name(m: re.Match[str]) -> str:
         i = int(m[1])

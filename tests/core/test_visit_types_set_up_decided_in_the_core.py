@@ -150,10 +150,14 @@ def test_a_visit_type_whose_visits_are_all_over_can_be_taken_out_and_nobody_book
             "the slot minutes of visit type follow must be 1 to 600 minutes",
         ),
         (types(msgspec.structs.replace(TELEHEALTH, label="follow-up")), "visit_types[4].label", "is also"),
-        (types(msgspec.structs.replace(TELEHEALTH, code="new")), "visit_types[4]", "another visit type already"),
+        (
+            types(msgspec.structs.replace(TELEHEALTH, code="new")),
+            "visit_types[4]",
+            "another visit type already has the code 'new'",
+        ),
         (types(msgspec.structs.replace(TELEHEALTH, label=" ")), "visit_types[4].label", "needs its label"),
         (types(msgspec.structs.replace(TELEHEALTH, code="Tele Health")), "visit_types[4].code", "lowercase"),
-        ([], "visit_types", ""),
+        ([], "visit_types", "Visit types not changed: the clinic needs at least one visit type."),
         (list(CLINIC.visit_types), "visit_types", "nothing changed"),
     ],
 )
