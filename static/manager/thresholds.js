@@ -74,6 +74,7 @@ export function thresholdsSection(ctx) {
     await busy(e.currentTarget, async () => {
       try {
         await setThresholds({ use_file: true });
+        refill();  // the file's, over anything typed and not saved
         say("The thresholds are the clinic file’s again.");
       } catch (err) {
         say(`The clinic file’s thresholds were not taken: ${err.message}`, "error");

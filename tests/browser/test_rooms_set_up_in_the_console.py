@@ -465,3 +465,34 @@ def test_a_room_added_just_after_another_managers_change_is_said_changed_first_w
     said = _message(page, "room-add")
     assert said.startswith("The clinic's set-up changed first"), said
     assert "expected_version" not in said, said
+
+
+def test_the_file_s_thresholds_taken_back_fill_the_form_over_what_was_typed(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """A manager who typed in the Alert thresholds form and then takes the clinic file's back sees the file's in the
+    form, not what they had typed (kept as typed, it would read as saved)."""
+    manager = server.signed_in(Role.manager)
+    now = httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()
+    file = now["thresholds"]
+    put = httpx.put(
+        f"{server.url}{API}/thresholds",
+        json={"version": now["setup_version"], "thresholds": {**file, "turnover": file["turnover"] % 600 + 1}},
+        headers=manager,
+        timeout=10,
+    )
+    assert put.status_code == 201, put.text
+    page = screens.open(f"{server.url}/manager.html", width=1280, height=900)
+    sign_in_page(page, PEOPLE[Role.manager][0], PIN, device="manager-office")
+    page.wait_for_selector("#conn[data-mode='live']", timeout=15_000)
+    page.wait_for_selector("#thresholds-file:not([hidden])", timeout=10_000)
+    page.locator("#thresholds-form").get_by_label("Waiting to be roomed").fill("44")
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Use the clinic file’s thresholds").click()
+    page.wait_for_selector("#thresholds-file", state="hidden", timeout=10_000)
+    page.wait_for_function(
+        "(v) => document.querySelector('#thresholds-waiting_to_be_roomed').value === v",
+        arg=str(file["waiting_to_be_roomed"]),
+        timeout=10_000,
+    )
+    assert page.input_value("#thresholds-turnover") == str(file["turnover"])
