@@ -107,7 +107,7 @@ class DisplaySettings(Struct, forbid_unknown_fields=True, frozen=True):
 
 
 @functools.lru_cache(maxsize=64)
-def _stand_in(types: tuple[VisitType, ...], code: str) -> VisitType:
+def stand_in(types: tuple[VisitType, ...], code: str) -> VisitType:
     """`Clinic.visit_type_of`'s stand-in for a removed type: the median of each of `types`' minutes (the lower
     middle one of an even count), made once per clinic file and code."""
 
@@ -202,7 +202,7 @@ class Clinic(Struct, forbid_unknown_fields=True, frozen=True):
         New bookings of it are refused (`visit_type`); the visits already booked are still seen, planned and
         projected, not dropped."""
         known = self.visit_type(code)
-        return known if known is not None else _stand_in(tuple(self.visit_types), code)
+        return known if known is not None else stand_in(tuple(self.visit_types), code)
 
     def day_of(self, at: dt.datetime) -> dt.date:
         """The clinic day (a date in the clinic's time zone) that an instant belongs to. At the ends of the calendar

@@ -14,9 +14,8 @@ from collections.abc import Iterable
 import msgspec
 from msgspec import Struct, field
 
-from floor.config import Clinic, Provider, VisitType
+from floor.config import Clinic, Provider, VisitType, stand_in
 from floor.config import Room as RoomSetUp
-from floor.config import _stand_in as stand_in
 from floor.core.access import Act, Action, may, may_mark_presence, may_undo, refusal_text
 from floor.core.commands import (
     AcknowledgeAlert,
