@@ -20,6 +20,13 @@ day's no-shows and how late its patients arrive, on top of the provider's past d
 not to come, whom the provider would otherwise wait for, does not hold the provider, and their visit's
 lateness is the expected one.
 
+A patient the provider has passed over (`_passed_over`: walked in to a patient booked after them while they were
+here and, by their taps, ready) is held up by something the floor does not show (a cast to come off, drops to work, a
+lab result): they do not hold the provider either. They are projected once nobody else is ready, or in a gap their
+minutes fit, late if that is late (and then a link of a cascade like any other); their lateness is not the
+provider's delay. (Projected first in the queue, as ready, they made the ready patients behind them late:
+loadtests/fifth_days.py, `ophthalmology` precision 0.58 to 0.68.)
+
 A provider is not assumed to see one patient at a time. One who walks in to another patient long before a
 visit's teach-back (`TWO_AT_ONCE`) stepped out of it (a patient sent for an x-ray, an anaesthetic left to work):
 the visit is reckoned by the provider's own minutes (`own_minutes`), waits for them to finish the one they are
@@ -447,6 +454,11 @@ class ProjectedVisit(Struct, frozen=True):
     #: Presumed seen since `provider_in` though not yet tapped so: the provider, who often taps walking in only as
     #: the visit ends (`walks_in_untapped`), came free with this patient prepped and waiting (`_presumed_in`).
     presumed_in: bool = False
+    #: Passed over (`passed_over`): the provider walked in to a later-booked patient while this one, here and
+    #: by the taps ready for them, waited. Held up by something the floor does not show (a technician, a lab
+    #: result, drops to work), so they do not hold the provider: projected after the patients ready, or in a
+    #: gap where no one is, late if that is late. Their lateness is not the provider's delay.
+    passed_over: bool = False
 
 
 #: A provider's delay under this many minutes is none (the screens round it to 0): on time now.
@@ -459,15 +471,15 @@ PATIENT_LATE = 5.0
 def provider_delay(visits: Iterable[ProjectedVisit]) -> float:
     """The provider's delay, in minutes: how late the provider is projected to reach the next booked patient
     who came on time (less than PATIENT_LATE late) and will be waiting for them (or for a room the provider's
-    earlier patients hold): that visit's lateness less the patient's own; walk-ins and late patients aside; 0
-    if no such patient will wait. A patient late because they came late does not make the provider late. The
-    wall, the waiting room and the manager quote this figure, and a cascade alert carries it."""
+    earlier patients hold): that visit's lateness less the patient's own; walk-ins, late patients and patients
+    `passed_over` aside; 0 if no such patient will wait. A patient late because they came late does not make the
+    provider late. The wall, the waiting room and the manager quote this figure, and a cascade alert carries it."""
     return next(
         (
             max(0.0, p.lateness - p.own_lateness)
             for p in sorted(visits, key=lambda p: p.planned_provider_in)
             if (p.waits_for_provider or p.waits_for_room)
-            and not (p.walk_in or p.fitted_in)
+            and not (p.walk_in or p.fitted_in or p.passed_over)
             and p.own_lateness < PATIENT_LATE
         ),
         0.0,
@@ -549,6 +561,7 @@ def project(
         planned = planned_provider_in(v, vtype, convention)
         lateness = 0.0 if v.walk_in else max(0.0, minutes(start - planned))
         projected.append(seen(v, vtype, planned, start, lateness, done, presumed_in=True))
+    held = _passed_over(clinic, learned, convention, everyone, provider, mine)
     for v in mine:
         if v.stage in _WAITING and (presumed is None or v is not presumed[0]):
             vtype = clinic.visit_type_of(v.visit_type)
@@ -562,9 +575,13 @@ def project(
     # came at 9:53 went before the patient booked for the provider at 10:00, due to be roomed at 9:51: a
     # booked visit projected a visit late, a cascade raised and cleared in a minute in unseen_days.py.)
     # free_at only moves on, so a visit once ready stays ready: n log n, not n².
-    by_ready = sorted(range(len(queue)), key=lambda i: (queue[i][3], i))
+    # A patient passed over (`_passed_over`) waits apart: taken only when nobody else is ready and their minutes
+    # end before the next patient will be, or once everyone else is seen.
+    by_ready = sorted((i for i in range(len(queue)) if queue[i][0].id not in held), key=lambda i: (queue[i][3], i))
+    held_by_ready = sorted((i for i in range(len(queue)) if queue[i][0].id in held), key=lambda i: (queue[i][3], i))
     waiting: list[tuple[dt.datetime, str, int]] = []
-    n = 0
+    held_waiting: list[tuple[dt.datetime, str, int]] = []
+    n = h = 0
     #: The projected visit the provider owes the rest of (stepped out of), by its index in `projected`.
     owed_by: int | None = None
 
@@ -577,19 +594,41 @@ def project(
         owed, owed_by = 0.0, None
         return free
 
-    while n < len(by_ready) or waiting:
+    def fits(i: int, start: dt.datetime) -> bool:
+        """Whether the passed-over patient `queue[i]`, taken at `start`, leaves the provider free by the time the
+        next patient not passed over is ready (or there is none)."""
+        if n >= len(by_ready):
+            return True
+        own = minutes_with_provider(learned, provider, queue[i][1])[0] * p
+        return start + dt.timedelta(minutes=own) <= queue[by_ready[n]][3]
+
+    while n < len(by_ready) or waiting or h < len(held_by_ready) or held_waiting:
         while n < len(by_ready) and queue[by_ready[n]][3] <= free_at:
             q = queue[by_ready[n]]
             heapq.heappush(waiting, (planned_roomed(q[0], q[1], convention), q[0].id, by_ready[n]))
             n += 1
+        while h < len(held_by_ready) and queue[held_by_ready[h]][3] <= free_at:
+            q = queue[held_by_ready[h]]
+            heapq.heappush(held_waiting, (planned_roomed(q[0], q[1], convention), q[0].id, held_by_ready[h]))
+            h += 1
         if waiting:
             pick = queue[heapq.heappop(waiting)[2]]
         elif owed:  # nobody ready yet: the provider goes back to the visit they stepped out of
             free_at = back_to_owed(free_at)
             continue
-        else:
+        elif held_waiting and fits(held_waiting[0][2], free_at):
+            pick = queue[heapq.heappop(held_waiting)[2]]  # a gap: the provider sees one passed over
+        elif h < len(held_by_ready) and fits(held_by_ready[h], queue[held_by_ready[h]][3]):
+            pick = queue[held_by_ready[h]]  # nobody ready yet: one passed over will be, in time
+            h += 1
+        elif n < len(by_ready):
             pick = queue[by_ready[n]]  # nobody ready yet: the provider waits for the first who will be
             n += 1
+        elif held_waiting:
+            pick = queue[heapq.heappop(held_waiting)[2]]
+        else:
+            pick = queue[held_by_ready[h]]
+            h += 1
         v, vtype, planned, ready, show, no_room = pick
         own, before = minutes_with_provider(learned, provider, vtype)
         minutes_in = dt.timedelta(minutes=own * p)
@@ -615,6 +654,7 @@ def project(
                 waits_for_provider=free_at > ready,
                 show=round(show, 2),
                 waits_for_room=no_room and free_at <= ready,
+                passed_over=v.id in held,
             )
         )
         if before is None:
@@ -768,6 +808,76 @@ def own_lateness(v: Visit, vtype: VisitType, now: dt.datetime, convention: Appoi
     if came is None:
         return 0.0
     return max(0, (came - planned_roomed(v, vtype, convention)) // dt.timedelta(seconds=6)) / 10
+
+
+#: A patient counts as passed over only where the provider walked in to the later-booked patient at least this
+#: many minutes after the taps said this one would be ready: a minute or two is as likely a tap entered late.
+PASSED_OVER_AFTER = 5.0
+
+
+def _passed_over(
+    clinic: Clinic,
+    learned: Learned,
+    convention: AppointmentTime,
+    everyone: Iterable[Visit],
+    provider: str,
+    mine: list[Visit],
+) -> set[str]:
+    """The provider's patients waiting for them whom they have passed over: here, and by their own taps ready for
+    the provider (`_ready` as it would have reckoned then) PASSED_OVER_AFTER minutes before the provider walked in
+    to a patient booked after them (by `planned_roomed`, the queue's order), who were not seen. The provider knows
+    what the floor does not: the patient is held up before them (a cast to come off, drops to work, a lab result),
+    and is not ready, though roomed or prepped. A patient who came late and was not ready by the taps then is not
+    passed over: the provider took who was ready."""
+    came_in = sorted(
+        (
+            (v.times[Stage.provider_in], v)
+            for v in everyone
+            if v.provider == provider and Stage.provider_in in v.times and not untapped_in(v)
+        ),
+        key=lambda seen: seen[0],
+    )
+    if not came_in:
+        return set()
+    held = set()
+    for v in mine:
+        if v.stage not in (Stage.arrived, Stage.roomed, Stage.prep_done):
+            continue
+        vtype = clinic.visit_type_of(v.visit_type)
+        due = planned_roomed(v, vtype, convention)
+        here = [v.times[stage] for stage in (Stage.arrived, Stage.roomed, Stage.prep_done) if stage in v.times]
+        if not here:
+            continue
+        since = max(min(here), v.moved_at or min(here))
+        for at, w in came_in:
+            if at < since or w is v:
+                continue
+            if planned_roomed(w, clinic.visit_type_of(w.visit_type), convention) <= due:
+                continue
+            ready = _ready_by(v, vtype, at, convention, learned)
+            if ready is not None and minutes(at - ready) >= PASSED_OVER_AFTER:
+                held.add(v.id)
+                break
+    return held
+
+
+def _ready_by(
+    v: Visit, vtype: VisitType, at: dt.datetime, convention: AppointmentTime, learned: Learned
+) -> dt.datetime | None:
+    """When the patient would be ready for the provider, by their taps up to `at` and the expected minutes of the
+    stages still to go then (as `_ready` reckons it, rooms aside); None if not here by then."""
+    roomed_minutes = learned.expected(v.provider, vtype, Stage.roomed)
+    prep_minutes = learned.expected(v.provider, vtype, Stage.prep_done)
+    after = dt.timedelta
+    prepped, roomed, arrived = (v.times.get(stage) for stage in (Stage.prep_done, Stage.roomed, Stage.arrived))
+    if prepped is not None and prepped <= at:
+        return prepped + after(minutes=min(prep_minutes, 2))
+    if roomed is not None and roomed <= at:
+        return roomed + after(minutes=roomed_minutes + min(prep_minutes, 2))
+    if arrived is not None and arrived <= at:
+        rooming = max(arrived + after(minutes=vtype.stage_minutes.arrived), planned_roomed(v, vtype, convention))
+        return rooming + after(minutes=roomed_minutes + prep_minutes)
+    return None
 
 
 class _Coming:
