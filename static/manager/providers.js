@@ -2,15 +2,12 @@
 // or initials, take one out (refused while a visit of theirs today is not over), or go back to the clinic file's
 // (PUT .../providers, sent with the set-up version the page showed).
 
-import { $, el, button, row, formState, busy } from "./ui.js";
+import { $, button, row, formState, busy } from "./ui.js";
+import { setUpSection } from "./setup-section.js";
 
 export function providersSection(ctx) {
-  const message = $("providers-message");
-  const say = (text, kind = "success") => {
-    message.className = `message ${kind}`;
-    message.textContent = text;
-    message.hidden = !text;
-  };
+  const { put: setProviders, takeOut: takeOutOne, useFile, showFile, changeForm, clear: clearShared } =
+    setUpSection(ctx, "providers");
   // The server names a provider's field by their place in the list sent (providers[3].initials): set before each send.
   const addFields = {};
   const addForm = formState($("provider-add"), addFields);
@@ -32,38 +29,18 @@ export function providersSection(ctx) {
       return tr;
     }));
     if (hadFocus) $("providers-table").querySelector(`button[data-provider="${CSS.escape(hadFocus)}"]`)?.focus();
-    const select = $("provider-edit-provider");
-    const chosen = select.value;
-    select.replaceChildren(...providers.map((p) => {
-      const o = el("option", "", p.name);
-      o.value = p.id;
-      return o;
-    }));
-    if (providers.some((p) => p.id === chosen)) select.value = chosen;
-    // Filled again with the provider now unless the manager has typed in it since it was filled (then left as typed, and
-    // its save refused should it be stale: sent with the version now, it put back what another manager had just saved).
-    if (!editTyped || select.value !== chosen) prefill();
+    edit.choose(providers, (p) => p.id, (p) => p.name);
     $("providers-summary").textContent = `${providers.length} providers`;
-    $("providers-file").hidden = !live.fileProviders;
-    $("providers-file-list").textContent = (live.fileProviders || []).map((p) => p.name).join(", ");
+    showFile(live.fileProviders, (p) => p.name);
   }
 
-  // The set-up version the change form was filled at, and whether the manager has typed in it since.
-  let filledAt = null;
-  let editTyped = false;
-  $("provider-edit").addEventListener("input", (e) => { if (e.target.id !== "provider-edit-provider") editTyped = true; });
-
-  function prefill() {
-    filledAt = ctx.floor().setupVersion ?? 0;
-    editTyped = false;
+  const edit = changeForm({ formId: "provider-edit", chooserId: "provider-edit-provider", fill() {
     const p = (ctx.floor().providers || []).find((x) => x.id === $("provider-edit-provider").value);
     $("provider-edit-name").value = p?.name ?? "";
     $("provider-edit-initials").value = p?.initials ?? "";
-  }
+  } });
 
-  const path = () => `/api/clinics/${encodeURIComponent(ctx.clinic())}/providers`;
   const listed = () => (ctx.floor().providers || []).map((p) => ({ id: p.id, name: p.name, initials: p.initials }));
-  const setProviders = (body, version = ctx.floor().setupVersion ?? 0) => ctx.api("PUT", path(), { version, ...body });
   const fieldsAt = (fields, i, prefix) => {
     for (const k of Object.keys(fields)) delete fields[k];
     Object.assign(fields, { [`providers[${i}]`]: `${prefix}-id`, [`providers[${i}].id`]: `${prefix}-id`,
@@ -88,8 +65,6 @@ export function providersSection(ctx) {
     });
   });
 
-  $("provider-edit-provider").addEventListener("change", prefill);
-
   $("provider-edit").addEventListener("submit", async (e) => {
     e.preventDefault();
     if (editForm.missing()) return;
@@ -99,61 +74,27 @@ export function providersSection(ctx) {
     providers[i] = { id: providers[i].id, name: $("provider-edit-name").value.trim(),
       initials: $("provider-edit-initials").value.trim() };
     fieldsAt(editFields, i, "provider-edit");
-    await busy($("provider-edit").querySelector("button[type=submit]"), async () => {
-      try {
-        const answer = await setProviders({ providers }, filledAt ?? ctx.floor().setupVersion ?? 0);
-        filledAt = answer?.setup_version ?? filledAt;
-        editTyped = false;
-        editForm.ok(`${providers[i].name} (${providers[i].initials}) is saved.`);
-      } catch (err) {
-        if (err?.body?.error === "stale_version") {
-          prefill();
-          editForm.fail(new Error(`${err.message} The form shows the provider now: change it again.`));
-          return;
-        }
-        editForm.fail(err, "Could not change the provider.");
-      }
-    });
+    await edit.save(editForm, { providers }, `${providers[i].name} (${providers[i].initials}) is saved.`,
+      "The form shows the provider now: change it again.", "Could not change the provider.");
   });
 
   /** Take a provider out of the clinic, once confirmed: refused by the server while a visit of theirs is not over. */
-  async function takeOut(p, node) {
-    if (!window.confirm(`Take ${p.name} out of the clinic? Nobody can book them any more; they can be added again later.`)) return;
-    await busy(node, async () => {
-      try {
-        await setProviders({ providers: listed().filter((x) => x.id !== p.id) });
-        say(`${p.name} is taken out of the clinic.`);
-      } catch (err) {
-        say(`${p.name} was not taken out: ${err.message}`, "error");
-      }
-    });
-    message.focus();
-  }
+  const takeOut = (p, node) => takeOutOne(p.name,
+    `Take ${p.name} out of the clinic? Nobody can book them any more; they can be added again later.`, node,
+    () => setProviders({ providers: listed().filter((x) => x.id !== p.id) }));
 
-  $("providers-use-file").addEventListener("click", async (e) => {
-    if (!window.confirm("Use the clinic file's providers? Providers added here are taken out, and the file's lead from now on.")) return;
-    await busy(e.currentTarget, async () => {
-      try {
-        await setProviders({ use_file: true });
-        say("The providers are the clinic file's again.");
-      } catch (err) {
-        say(`The clinic file's providers were not taken: ${err.message}`, "error");
-      }
-    });
-    message.focus();
-  });
+  useFile("Use the clinic file's providers? Providers added here are taken out, and the file's lead from now on.",
+    "The providers are the clinic file's again.", "The clinic file's providers were not taken");
 
   return {
     floorChanged,
     clear() {
       signature = "";
-      filledAt = null;
-      editTyped = false;
+      edit.forget();
       $("providers-table").tBodies[0].replaceChildren();
       $("provider-edit-provider").replaceChildren();
       $("providers-summary").textContent = "";
-      $("providers-file").hidden = true;
-      message.hidden = true;
+      clearShared();
     },
   };
 }

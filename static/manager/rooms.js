@@ -3,16 +3,13 @@
 // the set-up version the page showed: a list drawn before another manager's change is refused, never stored).
 
 import { $, el, button, row, formState, busy } from "./ui.js";
+import { setUpSection } from "./setup-section.js";
 
 const STATE_LABEL = { ready: "Ready", occupied: "Occupied", turnover: "Being cleaned", blocked: "Blocked" };
 
 export function roomsSection(ctx) {
-  const message = $("rooms-message");
-  const say = (text, kind = "success") => {
-    message.className = `message ${kind}`;
-    message.textContent = text;
-    message.hidden = !text;
-  };
+  const { message, say, put: setRooms, takeOut: takeOutOne, useFile, showFile, changeForm, clear: clearShared } =
+    setUpSection(ctx, "rooms");
   const blockForm = formState($("room-block"), { reason: "room-block-reason", room: "room-block-room" });
   // The server names a room's field by its place in the list sent (rooms[3].zone): set before each send.
   const addFields = {};
@@ -74,39 +71,19 @@ export function roomsSection(ctx) {
       o.value = z;
       return o;
     }));
-    const select = $("room-edit-room");
-    const chosen = select.value;
-    select.replaceChildren(...rooms.map((r) => {
-      const o = el("option", "", r.label);
-      o.value = r.id;
-      return o;
-    }));
-    if (rooms.some((r) => r.id === chosen)) select.value = chosen;
-    // Filled again with the room now unless the manager has typed in it since it was filled (then left as typed, and
-    // its save refused should it be stale: sent with the version now, it put back what another manager had just saved).
-    if (!editTyped || select.value !== chosen) prefill();
-    $("rooms-file").hidden = !fileRooms;
-    $("rooms-file-list").textContent = (fileRooms || []).map((r) => r.label).join(", ");
+    edit.choose(rooms, (r) => r.id, (r) => r.label);
+    showFile(fileRooms, (r) => r.label);
   }
 
-  // The set-up version the change form was filled at, and whether the manager has typed in it since.
-  let filledAt = null;
-  let editTyped = false;
-  $("room-edit").addEventListener("input", (e) => { if (e.target.id !== "room-edit-room") editTyped = true; });
-
   /** The room chosen to change, its label and zone as they are now in the inputs. */
-  function prefill() {
-    filledAt = ctx.floor().setupVersion ?? 0;
-    editTyped = false;
+  const edit = changeForm({ formId: "room-edit", chooserId: "room-edit-room", fill() {
     const room = ctx.floor().rooms.get($("room-edit-room").value);
     $("room-edit-label").value = room?.label ?? "";
     $("room-edit-zone").value = room?.zone ?? "";
-  }
+  } });
 
-  const roomsPath = () => `/api/clinics/${encodeURIComponent(ctx.clinic())}/rooms`;
   /** The clinic's rooms as this page shows them: what a change is made to. */
   const listed = () => [...ctx.floor().rooms.values()].map((r) => ({ id: r.id, label: r.label, zone: r.zone }));
-  const setRooms = (body, version = ctx.floor().setupVersion ?? 0) => ctx.api("PUT", roomsPath(), { version, ...body });
   const fieldsAt = (fields, i, prefix) => {
     for (const k of Object.keys(fields)) delete fields[k];
     Object.assign(fields, { [`rooms[${i}]`]: `${prefix}-id`, [`rooms[${i}].id`]: `${prefix}-id`,
@@ -131,8 +108,6 @@ export function roomsSection(ctx) {
     });
   });
 
-  $("room-edit-room").addEventListener("change", prefill);
-
   $("room-edit").addEventListener("submit", async (e) => {
     e.preventDefault();
     if (editForm.missing()) return;
@@ -142,49 +117,17 @@ export function roomsSection(ctx) {
     const before = rooms[i];
     rooms[i] = { id: before.id, label: $("room-edit-label").value.trim(), zone: $("room-edit-zone").value.trim() };
     fieldsAt(editFields, i, "room-edit");
-    await busy($("room-edit").querySelector("button[type=submit]"), async () => {
-      try {
-        const answer = await setRooms({ rooms }, filledAt ?? ctx.floor().setupVersion ?? 0);
-        filledAt = answer?.setup_version ?? filledAt;
-        editTyped = false;
-        editForm.ok(`${rooms[i].label} (zone ${rooms[i].zone}) is saved.`);
-      } catch (err) {
-        if (err?.body?.error === "stale_version") {
-          prefill();
-          editForm.fail(new Error(`${err.message} The form shows the room now: change it again.`));
-          return;
-        }
-        editForm.fail(err, "Could not change the room.");
-      }
-    });
+    await edit.save(editForm, { rooms }, `${rooms[i].label} (zone ${rooms[i].zone}) is saved.`,
+      "The form shows the room now: change it again.", "Could not change the room.");
   });
 
   /** Take a room out of the clinic, once confirmed: refused by the server while a patient is in it. */
-  async function takeOut(r, node) {
-    if (!window.confirm(`Take ${r.label} out of the clinic? Nobody can be roomed there and no wall shows it; it can be added again later.`)) return;
-    await busy(node, async () => {
-      try {
-        await setRooms({ rooms: listed().filter((x) => x.id !== r.id) });
-        say(`${r.label} is taken out of the clinic.`);
-      } catch (err) {
-        say(`${r.label} was not taken out: ${err.message}`, "error");
-      }
-    });
-    message.focus(); // its row is gone: the focus goes to what was said
-  }
+  const takeOut = (r, node) => takeOutOne(r.label,
+    `Take ${r.label} out of the clinic? Nobody can be roomed there and no wall shows it; it can be added again later.`,
+    node, () => setRooms({ rooms: listed().filter((x) => x.id !== r.id) }));
 
-  $("rooms-use-file").addEventListener("click", async (e) => {
-    if (!window.confirm("Use the clinic file's rooms? Rooms added here are taken out, and the file's rooms lead from now on.")) return;
-    await busy(e.currentTarget, async () => {
-      try {
-        await setRooms({ use_file: true });
-        say("The rooms are the clinic file's again.");
-      } catch (err) {
-        say(`The clinic file's rooms were not taken: ${err.message}`, "error");
-      }
-    });
-    message.focus();
-  });
+  useFile("Use the clinic file's rooms? Rooms added here are taken out, and the file's rooms lead from now on.",
+    "The rooms are the clinic file's again.", "The clinic file's rooms were not taken");
 
   const roomPath = (id) => `/api/clinics/${encodeURIComponent(ctx.clinic())}/rooms/${encodeURIComponent(id)}/events`;
 
@@ -232,15 +175,13 @@ export function roomsSection(ctx) {
     floorChanged,
     clear() {
       signature = "";
-      filledAt = null;
-      editTyped = false;
+      edit.forget();
       $("rooms-table").tBodies[0].replaceChildren();
       $("room-block-room").replaceChildren();
       $("room-edit-room").replaceChildren();
       $("room-zones").replaceChildren();
-      $("rooms-file").hidden = true;
       $("rooms-summary").textContent = "";
-      message.hidden = true;
+      clearShared();
     },
   };
 }

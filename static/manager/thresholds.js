@@ -1,18 +1,15 @@
 // Alert thresholds: the clinic's, all of them at once, as the clinic file's [thresholds] (PUT .../thresholds, sent with
 // the set-up version the page showed), or the clinic file's back. The alerts are reviewed by them from then on.
 
-import { $, formState, busy } from "./ui.js";
+import { $, formState } from "./ui.js";
+import { setUpSection } from "./setup-section.js";
 
 const NAMES = ["waiting_to_be_roomed", "waiting_for_prep", "waiting_for_provider", "waiting_for_checkout",
   "cascade_visits", "cascade_minutes", "turnover"];
 
 export function thresholdsSection(ctx) {
-  const message = $("thresholds-message");
-  const say = (text, kind = "success") => {
-    message.className = `message ${kind}`;
-    message.textContent = text;
-    message.hidden = !text;
-  };
+  const { put: setThresholds, useFile, changeForm, clear: clearShared } =
+    setUpSection(ctx, "thresholds");
   const form = formState($("thresholds-form"),
     Object.fromEntries(NAMES.map((n) => [`thresholds.${n}`, `thresholds-${n}`])));
   let signature = "";
@@ -20,9 +17,9 @@ export function thresholdsSection(ctx) {
   // the feed leaves every field as it is, and the save goes with that version (refused if another change came
   // first). Redrawing the fields not focused put another manager's turnover over the one typed here, unseen, and
   // the save went with the version now, so one manager's change undid the other's.
-  let filledAt = null;
-  let typed = false;
-  $("thresholds-form").addEventListener("input", () => { typed = true; });
+  const edit = changeForm({ formId: "thresholds-form", refill, fill() {
+    for (const n of NAMES) $(`thresholds-${n}`).value = ctx.floor().thresholds?.[n] ?? "";
+  } });
 
   function floorChanged() {
     const live = ctx.floor();
@@ -30,20 +27,15 @@ export function thresholdsSection(ctx) {
     if (next === signature) return;
     signature = next;
     $("thresholds-file").hidden = !live.fileThresholds;
-    if (typed) return;
-    for (const n of NAMES) $(`thresholds-${n}`).value = live.thresholds?.[n] ?? "";
-    filledAt = live.setupVersion ?? 0;
+    if (!edit.typed()) edit.prefill();
   }
 
   /** The fields filled again with the thresholds now (after a save, or a refusal as stale). */
   function refill() {
-    typed = false;
+    edit.forget();
     signature = "";
     floorChanged();
   }
-
-  const path = () => `/api/clinics/${encodeURIComponent(ctx.clinic())}/thresholds`;
-  const setThresholds = (body, version = ctx.floor().setupVersion ?? 0) => ctx.api("PUT", path(), { version, ...body });
 
   $("thresholds-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -52,46 +44,21 @@ export function thresholdsSection(ctx) {
       const text = $(`thresholds-${n}`).value.trim();
       return [n, /^-?\d+$/.test(text) ? Number(text) : text];
     }));
-    await busy($("thresholds-form").querySelector("button[type=submit]"), async () => {
-      try {
-        const answer = await setThresholds({ thresholds }, filledAt ?? ctx.floor().setupVersion ?? 0);
-        typed = false;
-        filledAt = answer?.setup_version ?? filledAt;
-        form.ok("The thresholds are saved: the alerts are reviewed by them from now on.");
-      } catch (err) {
-        if (err?.body?.error === "stale_version") {
-          refill();
-          form.fail(new Error(`${err.message} The form shows the thresholds now: change them again.`));
-          return;
-        }
-        form.fail(err, "Could not change the thresholds.");
-      }
-    });
+    await edit.save(form, { thresholds }, "The thresholds are saved: the alerts are reviewed by them from now on.",
+      "The form shows the thresholds now: change them again.", "Could not change the thresholds.");
   });
 
-  $("thresholds-use-file").addEventListener("click", async (e) => {
-    if (!window.confirm("Use the clinic file’s thresholds? The ones set here are replaced, and the file’s lead from now on.")) return;
-    await busy(e.currentTarget, async () => {
-      try {
-        await setThresholds({ use_file: true });
-        refill();  // the file's, over anything typed and not saved
-        say("The thresholds are the clinic file’s again.");
-      } catch (err) {
-        say(`The clinic file’s thresholds were not taken: ${err.message}`, "error");
-      }
-    });
-    message.focus();
-  });
+  // After the file's are taken, the fields show them, over anything typed and not saved.
+  useFile("Use the clinic file’s thresholds? The ones set here are replaced, and the file’s lead from now on.",
+    "The thresholds are the clinic file’s again.", "The clinic file’s thresholds were not taken", refill);
 
   return {
     floorChanged,
     clear() {
       signature = "";
-      typed = false;
-      filledAt = null;
+      edit.forget();
       for (const n of NAMES) $(`thresholds-${n}`).value = "";
-      $("thresholds-file").hidden = true;
-      message.hidden = true;
+      clearShared();
     },
   };
 }

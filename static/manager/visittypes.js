@@ -3,18 +3,15 @@
 // of it today is not over), or go back to the clinic file's (PUT .../visit-types, sent with the set-up version the
 // page showed). The timeline, delays and alerts plan today's visits by the new minutes as soon as they are saved.
 
-import { $, el, button, row, formState, busy } from "./ui.js";
+import { $, button, row, formState, busy } from "./ui.js";
+import { setUpSection } from "./setup-section.js";
 
 const STAGES = ["arrived", "roomed", "prep_done", "provider_in", "teach_back_done"];
 const MINUTES = ["slot_minutes", ...STAGES];
 
 export function visitTypesSection(ctx) {
-  const message = $("visit-types-message");
-  const say = (text, kind = "success") => {
-    message.className = `message ${kind}`;
-    message.textContent = text;
-    message.hidden = !text;
-  };
+  const { put: setTypes, takeOut: takeOutOne, useFile, showFile, changeForm, clear: clearShared } =
+    setUpSection(ctx, "visit-types");
   // The server names a type's field by its place in the list sent (visit_types[3].stage_minutes.provider_in): set
   // before each send.
   const addFields = {};
@@ -42,36 +39,19 @@ export function visitTypesSection(ctx) {
       return tr;
     }));
     if (hadFocus) table.querySelector(`button[data-visit-type="${CSS.escape(hadFocus)}"]`)?.focus();
-    const select = $("visit-type-edit-type");
-    const chosen = select.value;
-    select.replaceChildren(...list.map((t) => {
-      const o = el("option", "", t.label);
-      o.value = t.code;
-      return o;
-    }));
-    if (list.some((t) => t.code === chosen)) select.value = chosen;
-    // Filled again with the type now unless the manager has typed in it since it was filled (then it is left as
-    // typed, and its save is refused should it be stale).
-    if (!editTyped || select.value !== chosen) prefill();
+    edit.choose(list, (t) => t.code, (t) => t.label);
     $("visit-types-summary").textContent = `${list.length} visit types`;
-    $("visit-types-file").hidden = !live.fileVisitTypes;
-    $("visit-types-file-list").textContent = (live.fileVisitTypes || []).map((t) => t.label).join(", ");
+    showFile(live.fileVisitTypes, (t) => t.label);
   }
 
-  // The set-up version the edit form was filled at: its change goes with it, refused if another change came first
+  // The edit form's change goes with the set-up version it was filled at, refused if another change came first
   // (sent with the version now, a label changed here put back the minutes another manager had just saved).
-  let filledAt = null;
-  let editTyped = false;
-  $("visit-type-edit").addEventListener("input", (e) => { if (e.target.id !== "visit-type-edit-type") editTyped = true; });
-
-  function prefill() {
-    filledAt = ctx.floor().setupVersion ?? 0;
-    editTyped = false;
+  const edit = changeForm({ formId: "visit-type-edit", chooserId: "visit-type-edit-type", fill() {
     const t = types().find((x) => x.code === $("visit-type-edit-type").value);
     $("visit-type-edit-label").value = t?.label ?? "";
     const values = t ? minutesOf(t) : MINUTES.map(() => "");
     MINUTES.forEach((m, i) => { $(`visit-type-edit-${m}`).value = values[i]; });
-  }
+  } });
 
   /** A type from a form's fields (`prefix`): its label and minutes, numbers as typed (the server checks them). */
   const fromForm = (prefix, code) => {
@@ -83,10 +63,8 @@ export function visitTypesSection(ctx) {
       stage_minutes: Object.fromEntries(STAGES.map((s) => [s, number(s)])) };
   };
 
-  const path = () => `/api/clinics/${encodeURIComponent(ctx.clinic())}/visit-types`;
   const listed = () => types().map((t) => ({ code: t.code, label: t.label, slot_minutes: t.slot_minutes,
     stage_minutes: Object.fromEntries(STAGES.map((s) => [s, t.stage_minutes[s]])) }));
-  const setTypes = (body, version = ctx.floor().setupVersion ?? 0) => ctx.api("PUT", path(), { version, ...body });
   const fieldsAt = (fields, i, prefix, codeField) => {
     for (const k of Object.keys(fields)) delete fields[k];
     const at = `visit_types[${i}]`;
@@ -114,8 +92,6 @@ export function visitTypesSection(ctx) {
     });
   });
 
-  $("visit-type-edit-type").addEventListener("change", prefill);
-
   $("visit-type-edit").addEventListener("submit", async (e) => {
     e.preventDefault();
     if (editForm.missing()) return;
@@ -124,61 +100,28 @@ export function visitTypesSection(ctx) {
     if (i < 0) return;
     list[i] = fromForm("visit-type-edit", list[i].code);
     fieldsAt(editFields, i, "visit-type-edit", "visit-type-edit-type");
-    await busy($("visit-type-edit").querySelector("button[type=submit]"), async () => {
-      try {
-        const answer = await setTypes({ visit_types: list }, filledAt ?? ctx.floor().setupVersion ?? 0);
-        filledAt = answer?.setup_version ?? filledAt;
-        editTyped = false;
-        editForm.ok(`${list[i].label} is saved: today’s visits of it are planned by these minutes.`);
-      } catch (err) {
-        if (err?.body?.error === "stale_version") {
-          prefill();
-          editForm.fail(new Error(`${err.message} The form shows the visit type now: change it again.`));
-          return;
-        }
-        editForm.fail(err, "Could not change the visit type.");
-      }
-    });
+    await edit.save(editForm, { visit_types: list },
+      `${list[i].label} is saved: today’s visits of it are planned by these minutes.`,
+      "The form shows the visit type now: change it again.", "Could not change the visit type.");
   });
 
   /** Take a visit type out of the clinic, once confirmed: refused by the server while a visit of it is not over. */
-  async function takeOut(t, node) {
-    if (!window.confirm(`Take ${t.label} out of the clinic? Nobody can book it any more; it can be added again later.`)) return;
-    await busy(node, async () => {
-      try {
-        await setTypes({ visit_types: listed().filter((x) => x.code !== t.code) });
-        say(`${t.label} is taken out of the clinic.`);
-      } catch (err) {
-        say(`${t.label} was not taken out: ${err.message}`, "error");
-      }
-    });
-    message.focus();
-  }
+  const takeOut = (t, node) => takeOutOne(t.label,
+    `Take ${t.label} out of the clinic? Nobody can book it any more; it can be added again later.`, node,
+    () => setTypes({ visit_types: listed().filter((x) => x.code !== t.code) }));
 
-  $("visit-types-use-file").addEventListener("click", async (e) => {
-    if (!window.confirm("Use the clinic file’s visit types? Types added here are taken out, and the file’s lead from now on.")) return;
-    await busy(e.currentTarget, async () => {
-      try {
-        await setTypes({ use_file: true });
-        say("The visit types are the clinic file’s again.");
-      } catch (err) {
-        say(`The clinic file’s visit types were not taken: ${err.message}`, "error");
-      }
-    });
-    message.focus();
-  });
+  useFile("Use the clinic file’s visit types? Types added here are taken out, and the file’s lead from now on.",
+    "The visit types are the clinic file’s again.", "The clinic file’s visit types were not taken");
 
   return {
     floorChanged,
     clear() {
       signature = "";
-      filledAt = null;
-      editTyped = false;
+      edit.forget();
       $("visit-types-table").tBodies[0].replaceChildren();
       $("visit-type-edit-type").replaceChildren();
       $("visit-types-summary").textContent = "";
-      $("visit-types-file").hidden = true;
-      message.hidden = true;
+      clearShared();
     },
   };
 }
