@@ -232,10 +232,9 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
             # Done with the run's last visit and nobody of theirs due within HORIZON since: caught up (a lunch, the
             # session's end). The visits seen late are a run that is over: they no longer hold the alert up.
             started = []
+        # The alert a manager's change of the thresholds cleared, if any: its run is still its own.
         back = _cleared_by_thresholds(floor, provider.id) if current is None else None
-        if back is not None:
-            pass  # the alert a manager's change of the thresholds cleared: its run is still its own
-        elif started and current is None:
+        if back is None and started and current is None:
             # A run an alert already named, and that alert cleared, does not raise another (a walk-in seen at lunch, or
             # the afternoon's first patient seen a little late, raised the morning's cascade anew): its visits are no
             # links of a new one. Leaving out only those seen before it cleared (the run taken up again after a clear)
