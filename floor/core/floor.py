@@ -236,6 +236,21 @@ def _human_presence(status: Presence) -> str:
     }[status]
 
 
+def with_set_up(clinic: Clinic, change: SetUpChanged) -> Clinic:
+    """`clinic` with the rooms, providers, visit types and thresholds `change` set (the parts it leaves as they were,
+    None, kept): what a floor's fold of it does to its clinic, and what a server taking a change it missed does."""
+    parts: dict[str, object] = {}
+    if change.rooms is not None:
+        parts["rooms"] = [RoomSetUp(r.id, r.label, r.zone) for r in change.rooms]
+    if change.providers is not None:
+        parts["providers"] = [Provider(p.id, p.name, p.initials) for p in change.providers]
+    if change.visit_types is not None:
+        parts["visit_types"] = list(change.visit_types)
+    if change.thresholds is not None:
+        parts["thresholds"] = change.thresholds
+    return msgspec.structs.replace(clinic, **parts)
+
+
 def _stored(rooms: Iterable[RoomSetUp]) -> list[SetUpRoom]:
     return [SetUpRoom(r.id, r.label, r.zone) for r in rooms]
 
@@ -1374,22 +1389,18 @@ class Floor:
                 self.presence_versions[c.provider] = event.version
                 return Touched(None, [], presence=self.presence_view(c.provider))
             case SetUpChanged() as c:
-                rooms: list[Room] = []
-                if c.rooms is not None:
-                    rooms = self._set_up([RoomSetUp(r.id, r.label, r.zone) for r in c.rooms])
+                clinic = with_set_up(self.clinic, c)
+                rooms: list[Room] = self._set_up(clinic.rooms) if c.rooms is not None else []
                 if c.providers is not None:
-                    providers = [Provider(p.id, p.name, p.initials) for p in c.providers]
-                    kept = {p.id for p in providers}
+                    kept = {p.id for p in clinic.providers}
                     self._gone_providers.update((p.id, p) for p in self.clinic.providers if p.id not in kept)
-                    self.clinic = msgspec.structs.replace(self.clinic, providers=providers)
                 if c.visit_types is not None:
                     # The projection and the alerts plan by the clinic's types (`Clinic.visit_type_of`): from here on
                     # by these minutes; a visit of a type taken out (over by then) by the stand-in's.
                     self._types_until = [*self._types_until, (event.at, list(self.clinic.visit_types))]
-                    self.clinic = msgspec.structs.replace(self.clinic, visit_types=list(c.visit_types))
                 if c.thresholds is not None:  # the alerts' next review is by these
-                    self.clinic = msgspec.structs.replace(self.clinic, thresholds=c.thresholds)
                     self.thresholds_changed = [*self.thresholds_changed, event.at]
+                self.clinic = clinic
                 self.setup_version = event.seq
                 return Touched(None, rooms)
         raise TypeError(f"unknown change {event.change!r}")
@@ -1411,7 +1422,6 @@ class Floor:
             room.label, room.zone = r.label, r.zone
             now[r.id] = room
         self.rooms = now
-        self.clinic = msgspec.structs.replace(self.clinic, rooms=list(rooms))
         return list(now.values())
 
     @staticmethod

@@ -11,7 +11,7 @@ import msgspec
 from floor.clock import Clock
 from floor.config import Clinic, Provider, Room, Thresholds, VisitType
 from floor.core.events import Event, SetUpChanged
-from floor.core.floor import Floor, Touched
+from floor.core.floor import Floor, Touched, with_set_up
 from floor.core.ids import Ids
 from floor.core.learned import EMPTY, Learned
 from floor.days import unfoldable
@@ -84,23 +84,16 @@ class Today:
             c = event.change
             if not isinstance(c, SetUpChanged) or event.seq <= self.setup_version:
                 continue
-            clinic = self.clinic
-            if c.rooms is not None:
-                clinic = msgspec.structs.replace(clinic, rooms=[Room(r.id, r.label, r.zone) for r in c.rooms])
-                self.rooms_set = not c.from_file
-            if c.providers is not None:
-                clinic = msgspec.structs.replace(
-                    clinic, providers=[Provider(p.id, p.name, p.initials) for p in c.providers]
-                )
-                self.providers_set = not c.from_file
-            if c.visit_types is not None:
-                clinic = msgspec.structs.replace(clinic, visit_types=list(c.visit_types))
-                self.visit_types_set = not c.from_file
-            if c.thresholds is not None:
-                clinic = msgspec.structs.replace(clinic, thresholds=c.thresholds)
-                self.thresholds_set = not c.from_file
-            self.clinic, self.setup_version = clinic, event.seq
+            self._set_from(c)
+            self.clinic, self.setup_version = with_set_up(self.clinic, c), event.seq
         self._opened = self._setup()
+
+    def _set_from(self, change: SetUpChanged) -> None:
+        """Which parts of the set-up now were set from the browser, after `change`: the ones it sets, unless it took
+        the clinic file's back."""
+        for part in ("rooms", "providers", "visit_types", "thresholds"):
+            if getattr(change, part) is not None:
+                setattr(self, f"{part}_set", not change.from_file)
 
     def _setup(self) -> dict[str, object]:
         """The set-up now, as `_SET_UP` names it: what `open` goes back to for the day it is on."""
@@ -168,14 +161,7 @@ class Today:
             self.unfoldable = ""
         if isinstance(event.change, SetUpChanged):
             self.clinic, self.setup_version = self.floor.clinic, self.floor.setup_version
-            if event.change.rooms is not None:
-                self.rooms_set = not event.change.from_file
-            if event.change.providers is not None:
-                self.providers_set = not event.change.from_file
-            if event.change.visit_types is not None:
-                self.visit_types_set = not event.change.from_file
-            if event.change.thresholds is not None:
-                self.thresholds_set = not event.change.from_file
+            self._set_from(event.change)
         self.events.append(event)
         return touched
 
