@@ -1065,13 +1065,15 @@ class Floor:
         return SetUpChanged(thresholds=c.thresholds, previous_thresholds=self.clinic.thresholds, from_file=c.from_file)
 
     def _check_version(self, expected_version: int | None) -> None:
-        """A set-up change as the page saw the set-up (`expected_version`): refused after another change."""
+        """A set-up change as the page saw the set-up (`expected_version`): refused after another change, naming
+        `version`, the field the set-up PUT routes send it in (they named `expected_version`, a visit tap's field,
+        one the request did not have)."""
         if expected_version is not None and expected_version != self.setup_version:
             raise Refusal(
                 Why.stale_version,
                 "The clinic's set-up changed first (another manager, or another page): look at it again "
                 f"(version {self.setup_version}, you had version {expected_version}).",
-                field="expected_version",
+                field="version",
                 version=self.setup_version,
             )
 

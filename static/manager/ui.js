@@ -113,7 +113,7 @@ export function formState(form, fields = {}) {
         const label = labelOf(input);
         mark(input, message.toLowerCase().startsWith(label.toLowerCase()) ? message : `${label}: ${message}`);
       } else {
-        // A refusal as stale names the version sent (`expected_version`): no field of the form, and no words for a
+        // A refusal as stale names the version sent (`version`): no field of the form, and no words for a
         // manager; its message says what happened.
         const named = field && err.body.error !== "stale_version";
         say(named ? `${field}: ${message}` : message, "error");

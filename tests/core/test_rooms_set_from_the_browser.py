@@ -142,7 +142,7 @@ def test_a_list_drawn_before_another_change_is_refused_as_stale() -> None:
     refused = m.refused(SetRooms(rooms(Room("e7", "East 7", "east")), expected_version=0))
     assert (refused.why, refused.field, refused.detail["version"]) == (
         Why.stale_version,
-        "expected_version",
+        "version",  # the set-up PUT routes' field (not a visit tap's `expected_version`)
         m.floor.setup_version,
     )
 

@@ -62,7 +62,7 @@ def test_a_list_drawn_before_another_managers_change_is_refused_409(tmp_path) ->
             headers=people["manager"],
         )
         assert late.status_code == 409, late.text
-        assert (late.json()["error"], late.json()["field"]) == ("stale_version", "expected_version")
+        assert (late.json()["error"], late.json()["field"]) == ("stale_version", "version")
         assert rooms_now(client, people["manager"]) == (first.json()["seq"], rooms[:-1])
 
 
@@ -166,7 +166,7 @@ def test_a_manager_adds_a_provider_whom_the_desk_can_book_at_once(tmp_path) -> N
         stale = client.put(
             f"{API}/providers", json={"version": version, "providers": providers}, headers=people["manager"]
         )
-        assert (stale.status_code, stale.json()["error"]) == (409, "stale_version")
+        assert (stale.status_code, stale.json()["error"], stale.json()["field"]) == (409, "stale_version", "version")
         bad = client.put(
             f"{API}/providers",
             json={"version": added.json()["seq"], "providers": [*providers, {**patel, "initials": "r.p."}]},

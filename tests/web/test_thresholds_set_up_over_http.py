@@ -44,7 +44,7 @@ def test_a_manager_sets_the_thresholds_and_takes_the_file_s_back(tmp_path) -> No
         stale = client.put(
             f"{API}/thresholds", json={"version": version, "thresholds": file}, headers=people["manager"]
         )
-        assert (stale.status_code, stale.json()["error"]) == (409, "stale_version")
+        assert (stale.status_code, stale.json()["error"], stale.json()["field"]) == (409, "stale_version", "version")
         back = client.put(
             f"{API}/thresholds", json={"version": answer.json()["seq"], "use_file": True}, headers=people["manager"]
         )

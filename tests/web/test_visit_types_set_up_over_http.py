@@ -104,7 +104,7 @@ def test_a_list_drawn_before_another_managers_change_is_refused_409(tmp_path) ->
             f"{API}/visit-types", json={"version": version, "visit_types": types[:-1]}, headers=people["manager"]
         )
         assert late.status_code == 409, late.text
-        assert (late.json()["error"], late.json()["field"]) == ("stale_version", "expected_version")
+        assert (late.json()["error"], late.json()["field"]) == ("stale_version", "version")
         assert types_now(client, people["manager"]) == (first.json()["seq"], [*types, TELE])
 
 
