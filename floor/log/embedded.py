@@ -183,7 +183,7 @@ class _Clinic:
 
 @dataclass
 class _Failure:
-    """The last write that failed (cleared by the next that succeeds, or by a probe that finds room again)."""
+    """A clinic's last write that failed (cleared by its next that succeeds, or by a probe that finds room again)."""
 
     sentence: str
     wanted: int
@@ -197,7 +197,10 @@ class EmbeddedLog(EventLog):
         self.files = files or OsFiles()
         self._clinics: dict[str, _Clinic] = {}
         self._closed = False
-        self._failure: _Failure | None = None
+        #: The failed writes /readyz is told of, each clinic's on its own (by its name; None: the data directory's
+        #: at start): one slot for all kept only the last, so a second clinic failing at once overwrote the first,
+        #: and /readyz read ready once the second could write, the first still refusing every tap.
+        self._failures: dict[str | None, _Failure] = {}
         self._mending: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
@@ -206,7 +209,7 @@ class EmbeddedLog(EventLog):
         # A start onto a full disk is told by /readyz at once, as after a failed write, not only once the
         # first tap has been refused (a load balancer sends no tap to prove it); cleared as that one is.
         if not await asyncio.to_thread(self._room_for, _Failure("", 0)):
-            self._failure = _Failure(
+            self._failures[None] = _Failure(
                 "the embedded log's disk has no room (a small file could not be written, or under "
                 f"{ROOM_AFTER_FULL // 1024} KiB free): taps will be refused until it has",
                 0,
@@ -348,8 +351,7 @@ class EmbeddedLog(EventLog):
             0,
             file,
         )
-        if self._failure is None:
-            self._failure = failure
+        self._failures.setdefault(c.directory.name, failure)
         log.error(
             "log_clinic_not_writable_at_start",
             clinic=c.directory.name,
@@ -433,7 +435,9 @@ class EmbeddedLog(EventLog):
                     then="no append until the file is cut back",
                 )
             raise self._failed(c, "could not write the log", e, len(data), path) from e
-        self._failure = None
+        # The clinic writes again; and the disk has room, so a start onto a full one is past too.
+        self._failures.pop(c.directory.name, None)
+        self._failures.pop(None, None)
         c.size += len(data)
         c.last_seq = records[-1].event.seq
         for record in records:
@@ -483,7 +487,7 @@ class EmbeddedLog(EventLog):
             if full
             else f"the embedded log could not write ({why}): taps are refused until a write succeeds"
         )
-        self._failure = _Failure(sentence, wanted, file)
+        self._failures[c.directory.name] = _Failure(sentence, wanted, file)
         log.error(
             "log_write_failed",
             clinic=c.directory.name,
@@ -523,12 +527,13 @@ class EmbeddedLog(EventLog):
         log.info("log_cut_back", clinic=c.directory.name, file=str(path), size=c.size)
 
     async def trouble(self, timeout: float) -> str | None:
-        """While the last write failed (and none has succeeded since), a sentence saying so. A failed write is
+        """While a clinic's last write failed (and none of its has succeeded since), a sentence saying so: each
+        clinic's failure is kept until that clinic writes again, whatever another clinic does. A failed write is
         looked at again here, so /readyz recovers when room comes back even if no tap arrives to prove it (a
         load balancer sends none to an instance that is not ready): a clinic whose cut-back failed is cut back
         now, and the disk must take a small file and have room for the record that failed and more."""
         broken = [c for c in self._clinics.values() if c.broken]
-        if self._failure is None and not broken:
+        if not self._failures and not broken:
             return REPLACED if any(c.replaced for c in self._clinics.values()) else None
         try:
             async with asyncio.timeout(timeout):
@@ -538,22 +543,18 @@ class EmbeddedLog(EventLog):
                     if self._mending is None or self._mending.done():
                         self._mending = asyncio.create_task(self._mend(broken), name="floor-log-mend")
                     await asyncio.shield(self._mending)
-                failure = self._failure
-                # Cleared only if no newer failure came meanwhile.
-                if (
-                    failure is not None
-                    and await asyncio.to_thread(self._room_for, failure)
-                    and self._failure is failure
-                ):
-                    self._failure = None
-                    log.info("log_disk_has_room_again")
+                for clinic, failure in list(self._failures.items()):
+                    # Each where it failed; cleared only if no newer failure of that clinic came meanwhile.
+                    if await asyncio.to_thread(self._room_for, failure) and self._failures.get(clinic) is failure:
+                        del self._failures[clinic]
+                        log.info("log_disk_has_room_again", clinic=clinic)
         except TimeoutError:
             return f"the embedded log's disk did not answer within {timeout:g} s after a failed write"
         if any(c.broken for c in self._clinics.values()):
             return "the embedded log could not cut a failed write back: taps are refused until it can"
         if any(c.replaced for c in self._clinics.values()):
             return REPLACED
-        return self._failure.sentence if self._failure is not None else None
+        return next((f.sentence for f in self._failures.values()), None)
 
     async def _mend(self, broken: list[_Clinic]) -> None:
         for c in broken:

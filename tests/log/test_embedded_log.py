@@ -521,10 +521,13 @@ class _Denied(Faulty):
     def __init__(self, inner: Files) -> None:
         super().__init__(inner)
         self.denied: Path | None = None
+        #: More places denied at once (another clinic's directory).
+        self.also: set[Path] = set()
 
     def _deny(self, path: Path) -> None:
-        if self.denied is not None and (path == self.denied or self.denied in path.parents):
-            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        for denied in {self.denied, *self.also} - {None}:
+            if path == denied or denied in path.parents:
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
     def open_append(self, path: Path) -> AppendFile:
         self._deny(path)
@@ -591,6 +594,39 @@ async def test_a_clinic_that_may_not_be_written_at_start_is_not_ready_before_any
     assert await log.trouble(1.0) is None
     await log.append(CLINIC, record(2))
     assert not list(tmp_path.rglob(".floor-write-probe"))
+
+
+@pytest.mark.parametrize("when", ["taps refused", "at start"])
+async def test_two_clinics_that_may_not_be_written_at_once_keep_readyz_in_trouble_until_both_can(
+    tmp_path: Path, when: str
+) -> None:
+    # The log kept one failure for all its clinics: a second clinic's failed write overwrote the first's (and at
+    # start only the first was kept), so once that one clinic could write again, or another clinic's write
+    # succeeded, /readyz read ready while the other clinic still refused every tap.
+    log = await opened(tmp_path, OsFiles())
+    for clinic in (CLINIC, "hillside", "lakeside"):
+        await log.append(clinic, record(1))
+    await log.close()
+    files = _Denied(OsFiles())
+    files.denied, files.also = tmp_path / CLINIC, {tmp_path / "hillside"}
+    log = await opened(tmp_path, files)
+    if when == "at start":
+        log.preload([CLINIC, "hillside", "lakeside"])
+    else:
+        for clinic in (CLINIC, "hillside"):
+            with pytest.raises(LogUnavailable, match="Permission denied"):
+                await log.append(clinic, record(2))
+    assert "Permission denied" in (await log.trouble(1.0) or "")
+    files.also = set()  # hillside put right, riverside not: still not ready
+    await log.append("hillside", record(2))
+    await log.append("lakeside", record(2))  # nor does another clinic's write make it so
+    for _ in range(2):
+        assert "Permission denied" in (await log.trouble(1.0) or "")
+    with pytest.raises(LogUnavailable, match="Permission denied"):
+        await log.append(CLINIC, record(2))
+    files.denied = None
+    assert await log.trouble(1.0) is None
+    await log.append(CLINIC, record(2))
 
 
 @pytest.mark.parametrize("mended_by", ["the next append", "/readyz"])
