@@ -541,7 +541,11 @@ def project(
     def seen(
         v: Visit, vtype: VisitType, planned: dt.datetime, start: dt.datetime, lateness: float, done: dt.datetime, **more
     ) -> ProjectedVisit:
-        """Visit `v` projected seen from `start` to `done`, `lateness` minutes late (`more`: the other fields)."""
+        """Visit `v` projected seen from `start` to `done`, `lateness` minutes late (`more`: the other fields). How
+        late a patient here came is by the minutes in force when they came (`Floor.planned_type`, as the measures'
+        came-late): rooming given more minutes after they came on time made them "late by their own doing", out of
+        the provider's delay, while they waited for the provider."""
+        came_by = floor.planned_type(v, Stage.arrived) if Stage.arrived in v.times else vtype
         return ProjectedVisit(
             v.id,
             v.stage,
@@ -550,7 +554,7 @@ def project(
             round(lateness, 1),
             provider_out=done,
             walk_in=v.walk_in,
-            own_lateness=own_lateness(v, vtype, now, convention),
+            own_lateness=own_lateness(v, came_by, now, convention),
             fitted_in=v.moved_from is not None,
             **more,
         )

@@ -220,6 +220,35 @@ def test_a_visit_seen_before_its_types_minutes_changed_is_judged_by_the_minutes_
     assert measure(again, m.now) == after
 
 
+def test_a_patient_who_came_on_time_and_waits_is_not_made_late_by_minutes_changed_after_they_came() -> None:
+    """Where the booked time is the provider's ("provider"), Ann came at 8:53, 2 minutes after her planned rooming
+    (booked 9:00, follow-ups roomed and prepped in 9 minutes: 8:51), and waits; then a manager gives follow-ups 10
+    more minutes of rooming. The projection judged her coming by the new minutes (12 minutes late, by her own
+    doing), so the provider's delay left her out: kim read on time at 9:20 with Ann waiting 20 minutes for him.
+    Her coming is judged by the minutes in force when she came, as the measures' came-late is."""
+    from floor.config import AppointmentTime
+    from floor.core.measures import _came_late
+    from floor.core.projection import provider_delay
+
+    m = Manager()
+    session = msgspec.structs.replace(CLINIC.session, appointment_time=AppointmentTime.provider)
+    file = msgspec.structs.replace(CLINIC, session=session)
+    m.floor = Floor(file, DAY, ids=Ids.seeded())
+    visit = m.tap(BookVisit("Ann Lee", "kim", "follow", start=dt.datetime(2025, 3, 12, 9, 0, tzinfo=CLINIC.tz))).visit
+    m.now = dt.datetime(2025, 3, 12, 8, 52, tzinfo=CLINIC.tz)
+    m.tap(TakeStep(visit, Stage.arrived))  # 8:53
+    m.tap(TakeStep(visit, Stage.roomed, room=CLINIC.rooms[0].id))
+    m.tap(TakeStep(visit, Stage.prep_done))
+    m.tap(SetVisitTypes(types(follow=minutes(FOLLOW, roomed=16)), expected_version=0))
+    now = dt.datetime(2025, 3, 12, 9, 20, tzinfo=CLINIC.tz)
+    for floor in (m.floor, Floor.fold(file, DAY, 0, m.events)):  # and the fold of the log alone
+        kim = project_all(floor, now)["kim"]
+        [ann] = [p for p in kim.visits if p.visit == visit]
+        assert ann.own_lateness == 2.0
+        assert provider_delay(kim.visits) == kim.lateness == ann.lateness - 2.0 >= 18
+        assert _came_late(floor, list(floor.visits.values())) == frozenset()
+
+
 def test_the_export_names_a_visit_type_added_and_taken_out_during_the_day_by_its_label() -> None:
     """The day's FHIR Encounters name each visit's type as the day had it: Telehealth, added at 8:01 and taken out once
     its one visit was over, is 'Telehealth' in the export (it had no display: the clinic file has no such type)."""
