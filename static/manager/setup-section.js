@@ -35,11 +35,17 @@ export function setUpSection(ctx, name) {
   const takeOut = (label, question, node, send) =>
     confirmed(question, node, send, `${label} is taken out of the clinic.`, `${label} was not taken out`);
 
-  /** The "use the clinic file's" button: `after` runs once the file's are taken, before it is said. */
+  /** The section's change forms (`changeForm`): filled again with the file's once they are taken. */
+  const forms = [];
+
+  /** The "use the clinic file's" button. Once the file's are taken, every change form of the section shows them,
+   *  over anything typed and not saved (left as typed, a room's label typed here read as the room's now, and its
+   *  save was refused as stale); `after` runs then, before it is said. */
   function useFile(question, done, failed, after = () => {}) {
     $(`${name}-use-file`).addEventListener("click", (e) =>
       confirmed(question, e.currentTarget, async () => {
         await put({ use_file: true });
+        for (const changer of forms) changer.refillNow();
         after();
       }, done, failed));
   }
@@ -63,12 +69,19 @@ export function setUpSection(ctx, name) {
       fill();
     };
     if (chooserId) $(chooserId).addEventListener("change", prefill);
-    return {
+    const changer = {
       prefill,
       typed: () => typed,
       forget() {
         filledAt = null;
         typed = false;
+      },
+      /** Filled again with the set-up now, whatever was typed (and again as the feed brings a newer set-up, nothing
+       *  typed since). */
+      refillNow() {
+        filledAt = null;
+        typed = false;
+        (refill || prefill)();
       },
       /** The chooser's options from `list`, the one chosen kept; the fields filled again with it now unless the
        *  manager has typed in them since (then left as typed, and the save refused should it be stale: sent with
@@ -104,6 +117,8 @@ export function setUpSection(ctx, name) {
         });
       },
     };
+    forms.push(changer);
+    return changer;
   }
 
   /** The section's shared part emptied (signed out, or another clinic chosen). */

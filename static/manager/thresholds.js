@@ -48,9 +48,9 @@ export function thresholdsSection(ctx) {
       "The form shows the thresholds now: change them again.", "Could not change the thresholds.");
   });
 
-  // After the file's are taken, the fields show them, over anything typed and not saved.
+  // After the file's are taken, the fields show them, over anything typed and not saved (setUpSection's useFile).
   useFile("Use the clinic file’s thresholds? The ones set here are replaced, and the file’s lead from now on.",
-    "The thresholds are the clinic file’s again.", "The clinic file’s thresholds were not taken", refill);
+    "The thresholds are the clinic file’s again.", "The clinic file’s thresholds were not taken");
 
   return {
     floorChanged,

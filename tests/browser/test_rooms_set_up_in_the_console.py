@@ -496,3 +496,48 @@ def test_the_file_s_thresholds_taken_back_fill_the_form_over_what_was_typed(
         timeout=10_000,
     )
     assert page.input_value("#thresholds-turnover") == str(file["turnover"])
+
+
+def test_the_file_s_rooms_and_visit_types_taken_back_fill_the_change_forms_over_what_was_typed(
+    server: ServerProcess, screens: Screens
+) -> None:
+    """As the thresholds': a manager who typed in the Rooms or Visit types Change form and then takes the clinic file's
+    back sees the file's in the form (kept as typed, it read as the room's label now, and a save went refused)."""
+    manager = server.signed_in(Role.manager)
+    now = httpx.get(f"{server.url}{API}/board", headers=manager, timeout=10).json()
+    room = {k: now["rooms"][0][k] for k in ("id", "label", "zone")}
+    rooms = [{k: r[k] for k in ("id", "label", "zone")} for r in now["rooms"]]
+    put = httpx.put(
+        f"{server.url}{API}/rooms",
+        json={"version": now["setup_version"], "rooms": [*rooms, {"id": "n1", "label": "North 1", "zone": "north"}]},
+        headers=manager,
+        timeout=10,
+    )
+    assert put.status_code == 201, put.text
+    follow = next(t for t in now["visit_types"] if t["code"] == "follow")
+    longer = [{**t, "slot_minutes": 45} if t["code"] == "follow" else t for t in now["visit_types"]]
+    put = httpx.put(
+        f"{server.url}{API}/visit-types",
+        json={"version": put.json()["setup_version"], "visit_types": longer},
+        headers=manager,
+        timeout=10,
+    )
+    assert put.status_code == 201, put.text
+    page = screens.open(f"{server.url}/manager.html", width=1280, height=900)
+    sign_in_page(page, PEOPLE[Role.manager][0], PIN, device="manager-office")
+    page.wait_for_selector("#visit-types-file:not([hidden])", timeout=15_000)
+    page.locator("#room-edit").get_by_label("Room", exact=True).select_option(room["id"])
+    page.locator("#room-edit").get_by_label("Label").fill("Typed here")
+    types = page.locator("#visit-type-edit")
+    types.get_by_label("Visit type", exact=True).select_option("follow")
+    types.get_by_label("Slot", exact=True).fill("50")
+    for name in ("rooms", "visit types"):
+        page.once("dialog", lambda d: d.accept())
+        page.get_by_role("button", name=f"Use the clinic file’s {name}").click()
+        page.wait_for_selector(f"#{name.replace(' ', '-')}-file", state="hidden", timeout=10_000)
+    page.wait_for_function(
+        "([label, slot]) => document.querySelector('#room-edit-label').value === label"
+        " && document.querySelector('#visit-type-edit-slot_minutes').value === slot",
+        arg=[room["label"], str(follow["slot_minutes"])],
+        timeout=10_000,
+    )
