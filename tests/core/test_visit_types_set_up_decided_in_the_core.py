@@ -156,6 +156,10 @@ def test_a_visit_type_whose_visits_are_all_over_can_be_taken_out_and_nobody_book
             "another visit type already has the code 'new'",
         ),
         (types(msgspec.structs.replace(TELEHEALTH, label=" ")), "visit_types[4].label", "needs its label"),
+        # A label is checked as the clinic file's (and a room's label, a provider's name) are: control characters,
+        # length (over 200 the HTTP body itself is refused first, 400 naming the same field, as a room's label).
+        (types(msgspec.structs.replace(TELEHEALTH, label="Tele\x07health")), "visit_types[4].label", "control"),
+        (types(msgspec.structs.replace(TELEHEALTH, label="T" * 500)), "visit_types[4].label", "1 to 60 characters"),
         (types(msgspec.structs.replace(TELEHEALTH, code="Tele Health")), "visit_types[4].code", "lowercase"),
         ([], "visit_types", "Visit types not changed: the clinic needs at least one visit type."),
         (list(CLINIC.visit_types), "visit_types", "nothing changed"),
