@@ -308,3 +308,16 @@ def _owned_by(uid: int, path: Path):
         return found
 
     return stat
+
+
+def test_the_staff_help_names_every_action_it_takes(capsys: pytest.CaptureFixture[str]) -> None:
+    # `floor --help` said staff would "add staff (the first manager), list them, unlock or reset a PIN", and
+    # `floor staff --help` listed {add,list,unlock,secret,clinics} with no word on them: `clinics` (which
+    # changes an account's clinics and ends its sign-ins, README's "Staff work in clinics") was not said.
+    line = next(line for name, _, line in COMMANDS if name == "staff")
+    assert "clinics" in line
+    with pytest.raises(SystemExit):
+        main(["staff", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    for action in ("add:", "list:", "unlock:", "secret:", "clinics:"):
+        assert action in shown

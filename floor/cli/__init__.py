@@ -30,7 +30,7 @@ CLOCK: Clock = SystemClock()
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("serve", "serve", "run the server"),
     ("demo", "demo", "serve the demo clinic and play a generated day on a fast clock"),
-    ("staff", "staff", "add staff (the first manager), list them, unlock or reset a PIN"),
+    ("staff", "staff", "add staff (the first manager), list them, unlock them, reset a PIN, set their clinics"),
     ("replay", "replay", "what alerts Floor would have raised on a recorded day"),
     ("export", "export", "a clinic day as FHIR (Encounters or a MeasureReport) or CSV, on stdout"),
     ("import", "import_schedule", "import a day's schedule from a CSV file or a FHIR R4 Bundle"),

@@ -19,7 +19,13 @@ def add(st: argparse.ArgumentParser) -> None:
         "Staff accounts live beside the floor: in the data directory, or in "
         "Redis with --redis. There is no default account or password."
     )
-    st.add_argument("action", choices=["add", "list", "unlock", "secret", "clinics"])
+    st.add_argument(
+        "action",
+        choices=["add", "list", "unlock", "secret", "clinics"],
+        help="add: a new account; list: every account; unlock: end an account's wait after wrong PINs; "
+        "secret: set a new PIN or password (ends its sign-ins); clinics: the clinics an account works in "
+        "(ends its sign-ins)",
+    )
     st.add_argument("--id", help="the staff id they sign in with (add, unlock, secret, clinics)")
     st.add_argument(
         "--clinic",
