@@ -28,6 +28,7 @@ from floor.core.floor import Floor
 from floor.core.schedule import (
     Appointment,
     DayRefused,
+    Outcome,
     Planned,
     Problem,
     ScheduleRefused,
@@ -279,7 +280,7 @@ async def _check(
 
         summary = await runtime.consider(decide, actor, device, role)
     summary.checked = True
-    return summary
+    return _no_ids_drawn_yet(summary)
 
 
 async def _read(
@@ -308,7 +309,18 @@ async def _plan_ahead(runtime: ClinicRuntime, day: dt.date, appointments: list[A
         _paused(plan), Floor(runtime.clinic, day, ids=runtime.ids), day, appointments, tap
     )
     planned.summary.books_at = runtime.clinic.local(day, dt.time(0))
-    return planned.summary
+    return _no_ids_drawn_yet(planned.summary)
+
+
+def _no_ids_drawn_yet(summary: Summary) -> Summary:
+    """A plan that books nothing now (a check, a day kept ahead) names no visit it would add: a visit's id is
+    drawn when it is booked, so the one its plan drew is never a visit's (the check of a file named v9jb... for a
+    row its import then booked as vhc3..., and `floor import` of a day ahead printed ids no visit would have).
+    The visits a row would move, cancel or leave as they are exist, and are named."""
+    summary.rows = [
+        msgspec.structs.replace(row, visit=None) if row.outcome is Outcome.added else row for row in summary.rows
+    ]
+    return summary
 
 
 def _paused(work: Callable[..., T]) -> Callable[..., T]:

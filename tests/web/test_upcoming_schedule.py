@@ -341,3 +341,27 @@ async def test_a_file_imported_for_today_supersedes_the_one_kept_for_today(tmp_p
         await book_upcoming(runtime, floors.upcoming)  # the day's booking, late: nothing older left to book
         [maria] = [v for v in runtime.floor.visits.values() if v.external_id == "EHR-1001"]
         assert (maria.provider, maria.start.astimezone(runtime.clinic.tz).time()) == ("okafor", dt.time(10, 30))
+
+
+def test_a_check_or_a_day_kept_ahead_names_no_visit_it_has_not_booked(tmp_path: Path) -> None:
+    # A row the file would add named a visit id (`"visit": "vk27..."`, and `floor import` of a day ahead printed
+    # "line 2: EHR-1001 added vk27..."), drawn by the plan and never any visit's: the import then booked that row
+    # under another id. Rows that would add name none; a row about a visit already on the floor names it.
+    clock = ManualClock(EVENING)
+    floors, client = _serve(tmp_path, clock)
+    with client:
+        manager = sign_in(client, floors, Role.manager)
+        ahead = client.post(URL, content=_tomorrows_csv(), headers={**manager, **CSV})
+        assert ahead.status_code == 202, ahead.text
+        assert [r.get("visit") for r in ahead.json()["rows"] if r["outcome"] == "added"] == [None] * 5
+        today = "/api/clinics/riverside/schedule?date=2026-11-23"
+        checked = client.post(f"{today}&check=true", content=_tomorrows_csv(), headers={**manager, **CSV})
+        assert checked.status_code == 200, checked.text
+        assert [r.get("visit") for r in checked.json()["rows"] if r["outcome"] == "added"] == [None] * 5
+        booked = client.post(today, content=_tomorrows_csv(), headers={**manager, **CSV}).json()
+        ids = {r["external_id"]: r["visit"] for r in booked["rows"] if r["outcome"] == "added"}
+        assert set(ids.values()) == {v["id"] for v in _visits(client, manager).values()}
+        again = client.post(f"{today}&check=true", content=_tomorrows_csv(), headers={**manager, **CSV}).json()
+        assert {
+            r["external_id"]: r["visit"] for r in again["rows"] if r["outcome"] == "unchanged" and "visit" in r
+        } == ids
