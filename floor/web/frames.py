@@ -20,6 +20,7 @@ import time
 from collections import deque
 from typing import Any
 
+import msgspec
 import structlog
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.utils import ClientDisconnected, get_client_addr, get_path_with_query_string
@@ -299,10 +300,19 @@ def live_handshake(data: bytes) -> bool:
 HEAD_LIMIT = 64 * 1024
 HEADERS_LIMIT = 100
 
-_HEAD_TOO_LARGE = (
-    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-    b"content-type: text/plain; charset=utf-8\r\ncontent-length: 36\r\nconnection: close\r\n\r\n"
-    b"The request's headers are too large."
+
+def _refusal(status: bytes, error: str, message: str) -> bytes:
+    """A whole answer written before the app sees the request, with every error's body (README: `{error,
+    message}`), not plain text: a client reading a refusal's `error` got none from these two."""
+    body = msgspec.json.encode({"error": error, "message": message})
+    head = b"content-type: application/json\r\ncache-control: no-store\r\nconnection: close\r\n"
+    return b"HTTP/1.1 " + status + b"\r\n" + head + b"content-length: %d\r\n\r\n" % len(body) + body
+
+
+_HEAD_TOO_LARGE = _refusal(
+    b"431 Request Header Fields Too Large",
+    "headers_too_large",
+    "The request's headers are too large (at most 64 KiB and 100 headers).",
 )
 
 
@@ -316,11 +326,7 @@ HEAD_SECONDS = 10.0
 BODY_SECONDS = 30.0
 BODY_MOST_SECONDS = 600.0
 
-_TIMED_OUT = (
-    b"HTTP/1.1 408 Request Timeout\r\n"
-    b"content-type: text/plain; charset=utf-8\r\ncontent-length: 33\r\nconnection: close\r\n\r\n"
-    b"The request took too long to send."
-)
+_TIMED_OUT = _refusal(b"408 Request Timeout", "request_timeout", "The request took too long to send.")
 
 
 class _HeadTooLarge(Exception):

@@ -396,3 +396,22 @@ def test_no_cors_headers_are_ever_sent(tmp_path) -> None:
         assert [a.status_code for a in answers][:2] == [200, 403]
         for answer in answers:
             assert not [h for h in answer.headers if h.lower().startswith("access-control-")], answer.headers
+
+
+@pytest.mark.parametrize("status", [431, 408])
+def test_a_request_refused_before_the_app_sees_it_has_every_errors_body(status: int) -> None:
+    # The README: "Every error, 500 included, has the same body, {error, message, field?, ...}". A head over
+    # 64 KiB or 100 headers (431) and a request too slow to send (408) are answered by the protocol
+    # (floor/web/frames.py) before the app, and were plain text ("The request's headers are too large.").
+    from floor.web import frames
+
+    answer = {431: frames._HEAD_TOO_LARGE, 408: frames._TIMED_OUT}[status]
+    head, body = answer.split(b"\r\n\r\n", 1)
+    lines = head.decode().split("\r\n")
+    assert lines[0].startswith(f"HTTP/1.1 {status} ")
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+    assert headers["content-type"] == "application/json"
+    assert headers["connection"] == "close"
+    assert int(headers["content-length"]) == len(body)
+    said = json.loads(body)
+    assert set(said) == {"error", "message"} and said["error"] and said["message"]
