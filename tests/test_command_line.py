@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
 from floor.cli import COMMANDS, command_line, main
@@ -321,3 +322,24 @@ def test_the_staff_help_names_every_action_it_takes(capsys: pytest.CaptureFixtur
     shown = " ".join(capsys.readouterr().out.split())
     for action in ("add:", "list:", "unlock:", "secret:", "clinics:"):
         assert action in shown
+
+
+def test_floor_serve_warns_of_a_screen_language_the_clinic_lists_with_no_file() -> None:
+    # README, Languages: "to add one, copy en.json, translate it and list its code in the clinic file". Listed
+    # with no static/i18n/fr.json, a clinic's screens showed English (and the waiting room English in French's
+    # turn), and `floor serve` said nothing.
+    from structlog.testing import capture_logs
+
+    from floor.cli.serve import languages_without_a_file
+    from floor.config import demo_clinic
+
+    clinic = demo_clinic()
+    french = msgspec.structs.replace(
+        clinic, display=msgspec.structs.replace(clinic.display, languages=["en", "fr", "es"])
+    )
+    with capture_logs() as logs:
+        assert languages_without_a_file([clinic]) == []
+        assert languages_without_a_file([french]) == ["riverside: display.languages[1]"]
+    warned = [e for e in logs if e["event"] == "clinic_language_without_file"]
+    assert [(e["log_level"], e["field"], e["language"]) for e in warned] == [("warning", "display.languages[1]", "fr")]
+    assert warned[0]["expected"].endswith("i18n/fr.json")

@@ -20,7 +20,7 @@ import uvicorn
 from floor import bootstrap
 from floor.cli.common import always, say
 from floor.clock import Clock
-from floor.config import load_clinics
+from floor.config import Clinic, load_clinics
 from floor.floors import Floors
 from floor.log.base import LogCorrupt
 from floor.settings import (
@@ -64,8 +64,33 @@ def add(s: argparse.ArgumentParser) -> None:
     s.set_defaults(run=run, writes_data_dir=always)
 
 
+def languages_without_a_file(clinics: list[Clinic]) -> list[str]:
+    """Warns of each screen language a clinic file lists with no `static/i18n/<code>.json` (README, Languages:
+    copy en.json, translate it, list its code): its screens show English, and the waiting room shows English in
+    that language's turn too. Started with `languages = ["en", "fr"]` and no fr.json, nothing said so."""
+    from floor.web.app import static_dir
+
+    i18n = static_dir() / "i18n"
+    missing = []
+    for clinic in clinics:
+        for i, code in enumerate(clinic.display.languages):
+            if not (i18n / f"{code}.json").is_file():
+                field = f"display.languages[{i}]"
+                missing.append(f"{clinic.id}: {field}")
+                structlog.get_logger("floor.serve").warning(
+                    "clinic_language_without_file",
+                    clinic=clinic.id,
+                    field=field,
+                    language=code,
+                    expected=str(i18n / f"{code}.json"),
+                    then="its screens show English",
+                )
+    return missing
+
+
 def run(args: argparse.Namespace, settings: Settings, clock: Clock) -> None:
     clinics = load_clinics(list(settings.clinic_files))
+    languages_without_a_file(clinics)
     # Before anything is loaded or locked: with the port taken, the server said it was starting on it, loaded its
     # clinics, then left uvicorn's bind error and exited 3 (an ops review).
     port_free(settings.host, settings.port, "floor: cannot start: cannot serve")
