@@ -140,6 +140,11 @@ def request_context(app: ASGIApp) -> ASGIApp:
                     # time: after an upgrade a tablet could run the old scripts against the new server until it
                     # happened to drop them (an upgrade review). They are small (a few hundred KB).
                     headers.append((b"cache-control", b"no-store" if api else b"no-cache"))
+                # No page of another site may show Floor's in a frame (floor.web.auth.framing).
+                app_state = getattr(scope.get("app"), "state", None)
+                guarding = getattr(app_state, "guarding", None)
+                if guarding is not None:
+                    headers += guarding.frame_headers
                 message["headers"] = headers
             await send(message)
 

@@ -64,11 +64,14 @@ class Guarding:
     writes: Throttle = field(init=False)
     public: Throttle = field(init=False)
     waiting: WaitingSockets = field(init=False)
+    #: Sent with every answer (floor.web.app's `request_context`): who may show Floor's pages in a frame.
+    frame_headers: tuple[tuple[bytes, bytes], ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.writes = Throttle(self.write_rate, self.write_burst)
         self.public = Throttle(self.public_rate, self.public_burst)
         self.waiting = WaitingSockets(self.waiting_per_address, self.waiting_per_network)
+        self.frame_headers = framing(self.allowed_origins)
 
     def origin_allowed(self, origin: str | None, host: str | None) -> bool:
         """Browsers send Origin on a socket handshake and a write; a page from another site may not open our feeds
@@ -78,6 +81,18 @@ class Guarding:
         if origin in self.allowed_origins:
             return True
         return host is not None and urlsplit(origin).netloc == host
+
+
+def framing(allowed_origins: frozenset[str]) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers that let only Floor's own pages, and the origins its pages may be opened from, show them in a
+    frame. A page of another site framed the manager's page (or a tablet's), made it invisible, and led whoever
+    was signed in there to click its buttons through its own (clickjacking: a hostile review). X-Frame-Options, for
+    browsers older than CSP's frame-ancestors, names no other origin: it is sent only when none is listed."""
+    ancestors = " ".join(["'self'", *sorted(allowed_origins)])
+    headers = [(b"content-security-policy", f"frame-ancestors {ancestors}".encode("latin-1"))]
+    if not allowed_origins:
+        headers.append((b"x-frame-options", b"SAMEORIGIN"))
+    return tuple(headers)
 
 
 def bearer(connection: ASGIConnection) -> str | None:

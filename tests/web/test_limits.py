@@ -415,3 +415,27 @@ def test_a_request_refused_before_the_app_sees_it_has_every_errors_body(status: 
     assert int(headers["content-length"]) == len(body)
     said = json.loads(body)
     assert set(said) == {"error", "message"} and said["error"] and said["message"]
+
+
+def test_no_page_of_another_site_may_frame_floors_pages(tmp_path) -> None:
+    """A page of another site could show the manager's page (or a tablet's) in a frame made invisible, and lead the
+    person signed in there to click through its buttons (remove a colleague, revoke a wall, a step on the wrong
+    patient): every answer says that only Floor's own pages, and the origins listed in FLOOR_ALLOWED_ORIGINS, may
+    frame it. A hostile review of break-ins."""
+    with serving(tmp_path, Guarding()) as (client, floors):
+        desk = bearer(token(client, floors, Role.front_desk))
+        for answer in (
+            client.get("/"),
+            client.get("/manager.html"),
+            client.get("/board.html"),
+            client.get(f"{API}/board", headers=desk),
+            client.get("/no-such-page.html"),
+        ):
+            assert answer.headers["content-security-policy"] == "frame-ancestors 'self'", answer.request.url
+            assert answer.headers["x-frame-options"] == "SAMEORIGIN", answer.request.url
+    listed = Guarding(allowed_origins=frozenset({"https://b.example", "https://a.example"}))
+    with serving(tmp_path / "listed", listed) as (client, _):
+        answer = client.get("/manager.html")
+        assert answer.headers["content-security-policy"] == "frame-ancestors 'self' https://a.example https://b.example"
+        # X-Frame-Options cannot name other origins: left out, the CSP (every browser of the last decade) says it.
+        assert "x-frame-options" not in answer.headers
