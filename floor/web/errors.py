@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter
 
 from floor.core.errors import Refusal, Why
 from floor.log.base import LogCorrupt, LogUnavailable
@@ -66,6 +68,19 @@ def _field(key: str | None, message: str) -> str | None:
     return None if key in (None, "", "data") else key
 
 
+def _sent_as(request: Request, field: str | None) -> str | None:
+    """A header parameter by the name the client sends it under (`Idempotency-Key`), not the handler's Python name
+    for it (`idempotency_key`), which no client knows: a key refused for its length named a field the tablet had
+    never sent, beside the `Idempotency-Key` of every other refusal of it (a hostile review)."""
+    if field is None:
+        return None
+    with contextlib.suppress(AttributeError, KeyError):
+        definition = request.route_handler.parsed_fn_signature.parameters[field].kwarg_definition
+        if isinstance(definition, HeaderParameter) and definition.name:
+            return definition.name
+    return field
+
+
 def validation_response(request: Request, exc: ValidationException) -> Response[ErrorBody]:
     extra = exc.extra if isinstance(exc.extra, list) else []
     first = extra[0] if extra and isinstance(extra[0], dict) else {}
@@ -73,7 +88,7 @@ def validation_response(request: Request, exc: ValidationException) -> Response[
     if first.get("key") == "data" and first.get("source") == "body" and message == "'data'":
         # Litestar's word for a request with no body at all, where the route takes one.
         message = EMPTY_BODY
-    field = _field(first.get("key"), message)
+    field = _sent_as(request, _field(first.get("key"), message))
     if field in ("date", "day"):
         # Litestar's words named RFC 3339, or only that the day was missing: how to write it (a hostile review).
         message = f"{message}: write the day as YYYY-MM-DD"

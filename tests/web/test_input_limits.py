@@ -163,6 +163,28 @@ def test_a_number_sent_as_a_string_is_refused_naming_the_field(app) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("headers", "field"),
+    [
+        ({"Idempotency-Key": "k" * 129}, "Idempotency-Key"),
+        ({"Idempotency-Key": ""}, "Idempotency-Key"),
+        ({"Idempotency-Key": "k1", "Idempotency-Stored-Only": "yes"}, "Idempotency-Stored-Only"),
+    ],
+)
+def test_a_bad_header_is_refused_naming_the_header_as_sent(app, headers: dict, field: str) -> None:
+    """The field a refusal names is what the client sent: a header by its name (as a key reused for another tap is
+    refused naming `Idempotency-Key`), not the server's Python name for it (`idempotency_key`, `stored_only`),
+    which no client sends and the tablet's refusals do not know (a hostile review)."""
+    client, floors = app
+    desk = sign_in(client, floors, Role.front_desk)
+    seq = floors.get("riverside").floor.seq
+    answer = client.post(f"{API}/visits", json={"patient_name": "Ann Lee", **WALK_IN}, headers={**desk, **headers})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["field"] == field, answer.text
+    assert field in answer.json()["message"]
+    assert floors.get("riverside").floor.seq == seq
+
+
 @pytest.mark.parametrize("name", BAD_NAMES + BLANK_NAMES)
 def test_a_patient_name_with_control_or_invisible_characters_is_refused_naming_the_field(app, name: str) -> None:
     client, floors = app
