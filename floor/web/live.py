@@ -61,7 +61,8 @@ _auth = msgspec.json.Decoder(AuthMessage)
 def _since(raw: str | None) -> int | None:
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    # ASCII digits only: str.isdigit takes '²' (which int refuses, with Python's words for a reason) and '١٢'.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise ValueError(f"since must be a whole number of 0 or more, not {raw[:20]!r}")
     return int(raw)
 

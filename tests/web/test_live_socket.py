@@ -120,3 +120,26 @@ def test_waiting_sockets_are_capped_per_ipv6_network_too() -> None:
     assert [waiting.enter("192.0.2.7") for _ in range(3)] == [None, None, "address"]
     waiting.leave("2001:db8:1:2::0")
     assert waiting.enter("2001:db8:1:2::9") is None
+
+
+def test_a_since_in_digits_other_than_ascii_is_closed_4400_naming_since(tmp_path) -> None:
+    """`since` is a seq in ASCII digits. A superscript two ('²', a digit to str.isdigit, not to int) was closed with
+    Python's "invalid literal for int() with base 10" for its reason, naming nothing the screen sent; Arabic-Indic
+    digits were taken as a seq (a hostile review)."""
+    from litestar.exceptions import WebSocketDisconnect
+
+    from floor.close_codes import CLOSE_BAD_PARAMETER
+
+    floors = test_floors(tmp_path, tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        desk = sign_in(client, floors, Role.front_desk)
+        for since in ("%C2%B2", "%D9%A1%D9%A2", "%EF%BC%91", "1%C2%B2"):  # ², ١٢, a fullwidth 1, 1²
+            with client.websocket_connect(f"/api/clinics/riverside/live?since={since}", headers=desk) as ws:
+                try:
+                    ws.receive_text(timeout=5)
+                    raise AssertionError(f"since={since} was taken")
+                except WebSocketDisconnect as closed:
+                    assert closed.code == CLOSE_BAD_PARAMETER, (since, closed.code)
+                    assert closed.detail.startswith("since must be a whole number"), (since, closed.detail)
+        with client.websocket_connect("/api/clinics/riverside/live?since=0", headers=desk) as ws:
+            assert json.loads(ws.receive_text(timeout=5))["kind"] in ("snapshot", "heartbeat")
