@@ -79,8 +79,16 @@ def _joined(value: str) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=4096)
 def _orders(name: str) -> frozenset[tuple[str, ...]]:
     """A name's words in every order it is written in: as typed, and each turn of it that puts its last words
-    first ("Mary Ann Lee" also as "Lee, Mary Ann" and "Ann Lee, Mary"), split at punctuation and joined across it."""
-    return frozenset(words[i:] + words[:i] for words in (_words(name), _joined(name)) for i in range(len(words)))
+    first ("Mary Ann Lee" also as "Lee, Mary Ann" and "Ann Lee, Mary"), split at punctuation and joined across it;
+    and, for a name of three words or more, the first with any other, either way round ("Mary Lee", "Lee, Mary",
+    "Mary Ann"; "José Núñez" and "José Ortiz" of "José Núñez-Ortiz"): a person is named by their given name and one
+    of their others as often as whole, and a schedule gives the whole (a review: "Held for Mary Lee" went to
+    every wall)."""
+    orders = {words[i:] + words[:i] for words in (_words(name), _joined(name)) for i in range(len(words))}
+    for words in (_words(name), _joined(name)):
+        if len(words) >= 3:
+            orders |= {pair for other in words[1:] for pair in ((words[0], other), (other, words[0]))}
+    return frozenset(orders)
 
 
 def _holds(words: tuple[str, ...], name: tuple[str, ...]) -> bool:

@@ -99,3 +99,31 @@ def test_a_patient_booked_after_a_room_was_blocked_with_their_name_is_not_named_
     assert [(r["state"], r["reason"]) for r in rooms] == [("blocked", "")]
     # Staff still read why the room is held.
     assert next(r for r in staff_board["rooms"] if r["id"] == "e2")["reason"] == "Held for Orla Brennagh's family"
+
+
+def test_a_reason_naming_a_patient_by_their_given_and_family_name_without_the_middle_one_is_refused(tmp_path) -> None:
+    """A schedule names its patients whole ("Ann Marie Lee": a FHIR Patient's given names and family name), and
+    the hallway knows them as anyone says them: "Held for Ann Lee" was taken and shown on every wall, the whole-
+    name rule missing every patient with a middle name or two family names (a hostile review). The first name with
+    any other of a patient's names is their name; one word alone still is not (it is an ordinary word as often)."""
+    floors = test_floors(tmp_path, clock=ManualClock(MORNING), tick_seconds=3600)
+    with TestClient(create_app(floors)) as client:
+        desk = sign_in(client, floors, Role.front_desk)
+        assistant = sign_in(client, floors, Role.medical_assistant)
+        for name in ("Ann Marie Lee", "José Núñez-Ortiz"):
+            booked = client.post(
+                f"/api/clinics/{CLINIC.id}/visits",
+                json={"patient_name": name, "provider": "kim", "visit_type": "follow", "walk_in": True},
+                headers=desk,
+            )
+            assert booked.status_code == 201, booked.text
+        seq = floors.get(CLINIC.id).floor.seq
+        room = f"/api/clinics/{CLINIC.id}/rooms/e2/events"
+        for reason in ("Held for Ann Lee", "Lee, Ann: isolation", "for ann marie", "Jose Nunez", "Ortiz, José"):
+            refused = client.post(room, json={"type": "blocked", "reason": reason}, headers=assistant)
+            assert (refused.status_code, refused.json().get("field")) == (422, "reason"), (reason, refused.text)
+        assert floors.get(CLINIC.id).floor.seq == seq
+        for reason in ("Lee", "Ann's cart", "Marie's desk", "Ortiz"):
+            taken = client.post(room, json={"type": "blocked", "reason": reason}, headers=assistant)
+            assert taken.status_code == 201, (reason, taken.text)
+            assert client.post(room, json={"type": "unblocked"}, headers=assistant).status_code == 201
