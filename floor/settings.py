@@ -118,7 +118,7 @@ LOOPS = ("uvloop", "asyncio")
 def _count(name: str, value: str | None) -> int:
     if value is None:
         return SOCKETS_WAITING_PER_ADDRESS
-    if not value.strip().isdigit() or not 1 <= int(value) <= 100_000:
+    if not (value.strip().isascii() and value.strip().isdigit()) or not 1 <= int(value) <= 100_000:
         raise SettingError(f"${name} is a whole number from 1 to 100000, not {value[:20]!r}")
     return int(value)
 

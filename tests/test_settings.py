@@ -119,6 +119,12 @@ def test_sockets_waiting_to_sign_in_per_address_are_set_by_the_environment(monke
     monkeypatch.setenv("FLOOR_SOCKETS_WAITING_PER_ADDRESS", "lots")
     with pytest.raises(SettingError, match="FLOOR_SOCKETS_WAITING_PER_ADDRESS"):
         settings_of("serve")
+    # Digits to str.isdigit that int() refuses ('²') or reads (fullwidth 500): the setting's own words, not a
+    # ValueError's traceback at start, and only ASCII digits taken (a hostile review).
+    for odd in ("²", "2²", "\uff15\uff10\uff10"):
+        monkeypatch.setenv("FLOOR_SOCKETS_WAITING_PER_ADDRESS", odd)
+        with pytest.raises(SettingError, match="FLOOR_SOCKETS_WAITING_PER_ADDRESS"):
+            settings_of("serve")
 
 
 def test_a_rehearsal_clock_is_chosen_only_when_its_start_is_given() -> None:
