@@ -47,6 +47,8 @@ log = structlog.get_logger("floor.live")
 
 #: Seconds a socket may stay open before it says who it is.
 AUTH_WAIT = 10.0
+#: Reads of a socket's sign-in before it joins the feed, while each overlaps a session check (floor.floors).
+SIGN_IN_READS = 3
 #: The largest message a screen may send (its auth message is well under 1 KiB).
 MAX_MESSAGE = 4096
 
@@ -318,7 +320,16 @@ async def _live(socket: LiveSocket, floors: Floors, guarding: Guarding, clinic: 
             raise Refused(CLOSE_BAD_PARAMETER, str(e)) from None
         # Who is there first: a stranger told an unknown clinic apart from a real one (4404 against 4401) could
         # list which clinics a server runs (a review); over HTTP both answer 401 alike.
-        who = await floors.sessions.caller(await _waited_token(socket, guarding, floors))
+        token = await _waited_token(socket, guarding, floors)
+        for _ in range(SIGN_IN_READS):
+            # A session check that began while the sign-in was being read did not look at this socket, and the
+            # sign-in may have ended meanwhile (signed out, revoked): it was then sent every name until the full
+            # check a minute on (a hostile review). Read again; a check beginning once it is read sees the socket
+            # (nothing is awaited between the read and joining the feed).
+            checks = floors.session_checks
+            who = await floors.sessions.caller(token)
+            if who is None or floors.session_checks == checks:
+                break
         if who is None:
             raise Refused(CLOSE_UNAUTHENTICATED, "sign-in ended (expired, signed out or revoked): sign in again")
         runtime = floors.runtimes.get(clinic)
@@ -343,6 +354,9 @@ async def _live(socket: LiveSocket, floors: Floors, guarding: Guarding, clinic: 
         try:
             # No await between subscribing and catching up: no event can fall between the two.
             runtime.join(sub, since, held, setup)
+            if floors.session_checks != checks:
+                # Every read of its sign-in overlapped a session check (they ran back to back): one more, now it is in.
+                floors.recheck_sessions()
             reader = asyncio.create_task(_drain(socket, sub))
             await _send(socket, sub, runtime)
         except Exception:

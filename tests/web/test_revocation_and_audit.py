@@ -3,7 +3,9 @@ person and a device, undos included."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import time
 import uuid
 
@@ -11,6 +13,7 @@ import pytest
 from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 
+from floor.close_codes import CLOSE_SIGNED_OUT, CLOSE_UNAUTHENTICATED
 from floor.config import demo_clinic
 from floor.core.access import Role
 from floor.directory.redis import RedisDirectory
@@ -110,6 +113,44 @@ def test_a_signed_out_tablet_token_stops_working_at_once(tmp_path) -> None:
         assert code == 1008 and "signed out" in reason
         # The same person's other tablet stays signed in.
         assert client.get(f"/api/clinics/{CLINIC}/board", headers=second_tablet).status_code == 200
+
+
+def test_a_socket_whose_sign_in_ends_while_its_token_is_being_checked_is_closed_at_once(tmp_path) -> None:
+    """A socket signing in reads its sign-in (still good), and the sign-in ends (signed out, a PIN set, a wall
+    revoked) before the socket is among those the server's session check looks at: that check closed nothing,
+    the socket then joined the feed, and no check looked at it again for a minute, while it was sent the floor
+    with every name (a hostile review: a stolen token reconnecting as it was revoked). A socket whose read of its
+    sign-in overlapped a check reads it again before it joins."""
+    floors = test_floors(tmp_path, tick_seconds=3600)
+    entered, release = threading.Event(), threading.Event()
+    held = {"armed": False}
+    real = floors.sessions.directory.session
+
+    async def read_then_wait(*args, **kwargs):
+        found = await real(*args, **kwargs)
+        if held["armed"]:
+            held["armed"] = False
+            entered.set()
+            while not release.is_set():  # the sign-in read as it was, its answer not back yet
+                await asyncio.sleep(0.01)
+        return found
+
+    floors.sessions.directory.session = read_then_wait  # type: ignore[method-assign]
+    with TestClient(create_app(floors)) as client:
+        desk = sign_in(client, floors, Role.front_desk)
+        held["armed"] = True
+        with client.websocket_connect(f"/api/clinics/{CLINIC}/live") as ws:
+            ws.send_text(json.dumps({"type": "auth", "token": desk["Authorization"].removeprefix("Bearer ")}))
+            assert entered.wait(5)
+            assert client.post("/api/sign-out", headers=desk).status_code == 204
+            time.sleep(0.3)  # the check the sign-out asked for has run, without this socket
+            release.set()
+            sent = []
+            with pytest.raises(WebSocketDisconnect) as closed:  # not an Empty queue: it was left open
+                while True:
+                    sent.append(ws.receive_text(timeout=2))
+            assert sent == [], "a socket whose sign-in had ended was sent the floor"
+            assert closed.value.code in (CLOSE_UNAUTHENTICATED, CLOSE_SIGNED_OUT), closed.value.code
 
 
 def test_a_display_revoked_through_one_server_is_dropped_by_another_sharing_redis(tmp_path, redis_url) -> None:
