@@ -245,7 +245,12 @@ def _cascades(floor: Floor, now: dt.datetime, active: list[Alert]) -> list[Alert
         coming = [p for p in soon if p.lateness >= t.cascade_minutes + RAISE_MARGIN]
         late = started + [p.visit for p in coming]
         lingering = started + [p.visit for p in soon if p.lateness >= t.cascade_minutes * CLEAR_SHARE]
-        links = _links(len(started), projection.visits, coming, now, t.cascade_minutes)
+        # In booking order, and patients booked at one time in the order the provider is projected to see them, as
+        # the visits started are (`_started_late`): by planned provider-in, a wave's patient of a type with longer
+        # rooming and prep, seen first and on time, came after the others and did not end their run
+        # (loadtests/fourth_days.py `waves`: precision 0.44 to 0.56).
+        in_turn = sorted(projection.visits, key=lambda p: (floor.visits[p.visit].start, p.provider_in))
+        links = _links(len(started), in_turn, coming, now, t.cascade_minutes)
         if back is not None:
             if links >= t.cascade_visits - 1e-9:
                 # Raised again as itself, at once (the re-arm is for a wobble of the floor's, not a manager's change
@@ -292,7 +297,8 @@ def _links(
     started: int, projected: list[ProjectedVisit], coming: list[ProjectedVisit], now: dt.datetime, late_minutes: float
 ) -> float:
     """How many consecutive late visits the provider's run has, counting the visits already started late
-    (`started`) and then, in booking order, those still ahead that are projected late (`coming`).
+    (`started`) and then, in booking order (`projected`: patients booked at one time in the order they are
+    projected to be seen), those still ahead that are projected late (`coming`).
 
     A cascade is consecutive late visits: a patient still ahead who is projected to be seen less than L late
     ends the run, and the count starts again after them (counting the late ones on either side of an on-time
@@ -303,7 +309,7 @@ def _links(
     counted = {p.visit for p in coming}
     run = best = float(started)
     not_come = 0
-    for p in projected:  # in planned order
+    for p in projected:  # in booking order
         if p.walk_in or p.fitted_in or p.planned_provider_in > now + HORIZON:
             continue
         if p.stage is Stage.scheduled and p.show < LIKELY_NO_SHOW:
