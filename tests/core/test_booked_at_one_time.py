@@ -10,18 +10,11 @@ day did not have (loadtests/fourth_days.py, `waves`).
 from __future__ import annotations
 
 from floor.core.commands import TakeStep
-from floor.core.journey import Stage
+from floor.core.journey import PATH, Stage
 from floor.core.projection import project
 from tests.core.test_projection_and_alerts import CLINIC, Day, at
 
-ARRIVED, ROOMED, PREP, IN, TAUGHT, OUT = (
-    Stage.arrived,
-    Stage.roomed,
-    Stage.prep_done,
-    Stage.provider_in,
-    Stage.teach_back_done,
-    Stage.checked_out,
-)
+ARRIVED, ROOMED, PREP, IN, TAUGHT, OUT = PATH[1:]
 L = CLINIC.thresholds.cascade_minutes  # 10 (K = 3)
 
 
