@@ -2,7 +2,7 @@
 
 The flags that fall back on an environment variable are declared here (the `*_flag(s)` functions the
 commands' modules in floor/cli/ call), and `read` resolves the settings that only the environment gives
-(allowed origins, the socket stack, the event loop) and the fallbacks (the Redis URL, the clinic files): no
+(allowed origins and hosts, the socket stack, the event loop) and the fallbacks (the Redis URL, the clinic files): no
 other module reads the environment. The README's "Running it" table lists them.
 """
 
@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -52,6 +53,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retention_days: int = RETENTION_DAYS
     #: Pages served from another origin (a proxy's public name) that may open the live feed.
     allowed_origins: frozenset[str] = frozenset()
+    #: The host names (and `*.suffix` wildcards) a request's Host may name, besides IP literals and localhost;
+    #: empty: every Host is answered (floor.web.auth `Guarding.host_allowed`).
+    allowed_hosts: frozenset[str] = frozenset()
     #: Live sockets that may wait to sign in at once from one client address (ten times that from an IPv6 /64).
     sockets_waiting_per_address: int = SOCKETS_WAITING_PER_ADDRESS
     #: The socket stack, for comparing (loadtests/README.md): "frames" (ours), or one of uvicorn's own
@@ -91,6 +95,7 @@ def read(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> S
         trusted_proxies=tuple(flag.get("trusted_proxies") or ()),
         retention_days=flag["retention_days"] if flag.get("retention_days") is not None else default.retention_days,
         allowed_origins=_origins(environ.get("FLOOR_ALLOWED_ORIGINS", "")),
+        allowed_hosts=_hosts(environ.get("FLOOR_ALLOWED_HOSTS", "")),
         sockets_waiting_per_address=_count(
             "FLOOR_SOCKETS_WAITING_PER_ADDRESS", environ.get("FLOOR_SOCKETS_WAITING_PER_ADDRESS") or None
         ),
@@ -160,6 +165,36 @@ def _origins(text: str) -> frozenset[str]:
         host = f"[{url.hostname}]" if ":" in url.hostname else url.hostname
         origins.add(f"{url.scheme}://{host}" + (f":{port}" if port not in (None, _DEFAULT_PORTS[url.scheme]) else ""))
     return frozenset(origins)
+
+
+#: One label of a host name as a browser sends it in Host (an international name in its xn-- form).
+_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+
+
+def _hosts(text: str) -> frozenset[str]:
+    """$FLOOR_ALLOWED_HOSTS: the names the server answers to (`floor.clinic.example.org`), or `*.` and a suffix
+    (`*.clinic.example.org`: any name ending in `.clinic.example.org`, not that name itself), comma-separated, in
+    lower case, without a trailing dot. Without a scheme, a port or a path: Host is compared by its name alone. A
+    value naming nothing (`,`) or anything else stops the start naming it: a list that could never match would
+    refuse every wall with 421."""
+    if not text.strip():
+        return frozenset()
+    hosts = set()
+    for given in (h.strip() for h in text.split(",")):
+        if not given:
+            continue
+        name = given.lower().removesuffix(".")
+        labels = name.removeprefix("*.").split(".")
+        if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+            raise SettingError(
+                "$FLOOR_ALLOWED_HOSTS takes host names such as floor.clinic.example.org, or *.clinic.example.org "
+                "for every name under it (without https://, a port or a path; an international name in its "
+                f"xn-- form), comma-separated, not {given[:100]!r}"
+            )
+        hosts.add(name)
+    if not hosts:
+        raise SettingError(f"$FLOOR_ALLOWED_HOSTS names no host: {text[:100]!r} (unset it to answer every Host)")
+    return frozenset(hosts)
 
 
 def _env_list(environ: Mapping[str, str], name: str) -> list[str]:

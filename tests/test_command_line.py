@@ -146,6 +146,8 @@ def test_a_start_that_cannot_load_its_log_does_what_the_command_does_on_stopping
             "$FLOOR_ALLOWED_ORIGINS takes origins such as https://floor.example.org",
         ),
         ({"FLOOR_ALLOWED_ORIGINS": "https://floor.example.org/wall"}, "not 'https://floor.example.org/wall'"),
+        # A name with a port never matched (Host is compared by its name): every wall refused 421.
+        ({"FLOOR_ALLOWED_HOSTS": "floor.example.org:8443"}, "$FLOOR_ALLOWED_HOSTS takes host names such as"),
         # A traceback from deep inside uvicorn, after the server said it was starting.
         ({"FLOOR_WS": "sansio"}, "$FLOOR_WS is one of frames, websockets-sansio, websockets, not 'sansio'"),
         ({"FLOOR_LOOP": "uv"}, "$FLOOR_LOOP is one of uvloop, asyncio, not 'uv'"),

@@ -23,6 +23,7 @@ ENVIRONMENT = (
     "REDIS_URL",
     "FLOOR_CLINICS",
     "FLOOR_ALLOWED_ORIGINS",
+    "FLOOR_ALLOWED_HOSTS",
     "FLOOR_WS",
     "FLOOR_WS_DEFLATE",
     "FLOOR_SOCKETS_WAITING_PER_ADDRESS",
@@ -124,6 +125,37 @@ def test_sockets_waiting_to_sign_in_per_address_are_set_by_the_environment(monke
     for odd in ("²", "2²", "\uff15\uff10\uff10"):
         monkeypatch.setenv("FLOOR_SOCKETS_WAITING_PER_ADDRESS", odd)
         with pytest.raises(SettingError, match="FLOOR_SOCKETS_WAITING_PER_ADDRESS"):
+            settings_of("serve")
+
+
+def test_the_host_names_a_server_answers_to_are_set_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS rebinding (a hostile review): $FLOOR_ALLOWED_HOSTS lists the names requests may be sent to."""
+    from floor.settings import SettingError
+
+    assert settings_of("serve").allowed_hosts == frozenset()  # unset: every Host answered, as before
+    monkeypatch.setenv("FLOOR_ALLOWED_HOSTS", "")
+    assert settings_of("serve").allowed_hosts == frozenset()
+    monkeypatch.setenv("FLOOR_ALLOWED_HOSTS", " Floor.Clinic.Example. , *.walls.clinic.example,,floor-2_b.example")
+    assert settings_of("serve").allowed_hosts == {"floor.clinic.example", "*.walls.clinic.example", "floor-2_b.example"}
+    # A scheme, a port or a path (Host is compared by its name alone), a wildcard not in front or alone, a name
+    # not in its xn-- form, a space, or nothing named: the setting's own words at start, not a list that never
+    # matches and refuses every wall 421.
+    for bad in (
+        "https://floor.clinic.example",
+        "floor.clinic.example:8443",
+        "floor.clinic.example/wall",
+        "*",
+        "a.*.clinic.example",
+        "*clinic.example",
+        "flöor.example",
+        "floor clinic.example",
+        "-floor.example",
+        "floor..example",
+        ",",
+        "floor.example, localhost:8000",
+    ):
+        monkeypatch.setenv("FLOOR_ALLOWED_HOSTS", bad)
+        with pytest.raises(SettingError, match="FLOOR_ALLOWED_HOSTS"):
             settings_of("serve")
 
 

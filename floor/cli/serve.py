@@ -170,6 +170,7 @@ def uvicorn_server(
         background=background or [],
         guarding=Guarding(
             allowed_origins=settings.allowed_origins,
+            allowed_hosts=settings.allowed_hosts,
             waiting_per_address=settings.sockets_waiting_per_address,
             waiting_per_network=10 * settings.sockets_waiting_per_address,
         ),

@@ -25,7 +25,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from floor.close_codes import openapi_text
 from floor.floors import Floors
 from floor.log.base import LogCorrupt, LogUnavailable
-from floor.web.auth import Guarding, from_our_pages
+from floor.web.auth import Guarding, from_our_pages, misdirected
 from floor.web.body import FloorRequest
 from floor.web.errors import HANDLERS
 from floor.web.export import export_router
@@ -176,12 +176,42 @@ class FloorApp(Litestar):
     live_opt: dict
 
     async def __call__(self, scope, receive, send) -> None:  # type: ignore[override]
+        # Before anything else, for every route, a path no route has, and the live socket alike: a request sent to
+        # a name the server is not set up for is a page of another site reaching it by DNS rebinding (floor.web.auth
+        # `Guarding.host_allowed`). Not in a guard (none runs for a path no route has) nor in `request_context`
+        # (the live socket never reaches it).
+        if not self._host_allowed(scope):
+            await self._misdirected(scope, send)
+            return
         if scope["type"] == "websocket":
             clinic = live_clinic(scope["path"])
             if clinic is not None:
                 await self._live(scope, receive, send, clinic)
                 return
         await super().__call__(scope, receive, send)
+
+    def _host_allowed(self, scope: Scope) -> bool:
+        guarding = self.state.guarding
+        if not guarding.allowed_hosts or scope["type"] not in ("http", "websocket"):
+            return True
+        for name, value in scope["headers"]:
+            # uvicorn's websocket protocols pass header names as they came; ASGI asks for lower case.
+            if name.lower() == b"host" and not guarding.host_allowed(value.decode("latin-1")):
+                return False
+        return True
+
+    async def _misdirected(self, scope: Scope, send: Send) -> None:
+        request_id, path, _ = _request_context(scope)
+        host = next((v.decode("latin-1") for n, v in scope["headers"] if n.lower() == b"host"), "")
+        # A line per refusal, saying what to do when the name is the server's own (a proxy that passes another Host).
+        log.warning(
+            "host_refused",
+            request_id=request_id,
+            host=host[:100],
+            path=path,
+            then="if that is a name of this server, add it to FLOOR_ALLOWED_HOSTS",
+        )
+        await misdirected(scope, send, [(b"x-request-id", request_id.encode()), *self.state.guarding.frame_headers])
 
     async def _live(self, scope: Scope, receive: Receive, send: Send, clinic: str) -> None:
         request_id, _, _ = _request_context(scope)

@@ -11,10 +11,12 @@ route against the table. Which step, room mark or presence a tap takes is in its
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import (
@@ -24,11 +26,14 @@ from litestar.exceptions import (
     TooManyRequestsException,
 )
 from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Scope, Send
 
+from floor.close_codes import CLOSE_FORBIDDEN
 from floor.core.access import Act, in_clinic, may, other_clinic_text, refusal_text
 from floor.sessions import Caller
 from floor.settings import SOCKETS_WAITING_PER_ADDRESS as WAITING_PER_ADDRESS
 from floor.throttle import Throttle, WaitingSockets
+from floor.wire import ErrorBody
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -58,6 +63,9 @@ class Guarding:
     public_burst: int = 60
     #: Origins (scheme://host[:port]) whose pages may open sockets and send writes, besides the server's own.
     allowed_origins: frozenset[str] = frozenset()
+    #: Host names (and `*.suffix` wildcards) requests may be sent to, besides IP literals and localhost; empty:
+    #: every Host is answered ($FLOOR_ALLOWED_HOSTS, floor/settings.py).
+    allowed_hosts: frozenset[str] = frozenset()
     #: Live sockets that may wait to sign in at once from one client address, and from one IPv6 /64.
     waiting_per_address: int = WAITING_PER_ADDRESS
     waiting_per_network: int = 10 * WAITING_PER_ADDRESS
@@ -66,12 +74,15 @@ class Guarding:
     waiting: WaitingSockets = field(init=False)
     #: Sent with every answer (floor.web.app's `request_context`): who may show Floor's pages in a frame.
     frame_headers: tuple[tuple[bytes, bytes], ...] = field(init=False)
+    #: The `*.suffix` wildcards of allowed_hosts, each as `.suffix`.
+    host_suffixes: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.writes = Throttle(self.write_rate, self.write_burst)
         self.public = Throttle(self.public_rate, self.public_burst)
         self.waiting = WaitingSockets(self.waiting_per_address, self.waiting_per_network)
         self.frame_headers = framing(self.allowed_origins)
+        self.host_suffixes = tuple(sorted(h[1:] for h in self.allowed_hosts if h.startswith("*.")))
 
     def origin_allowed(self, origin: str | None, host: str | None) -> bool:
         """Browsers send Origin on a socket handshake and a write; a page from another site may not open our feeds
@@ -81,6 +92,65 @@ class Guarding:
         if origin in self.allowed_origins:
             return True
         return host is not None and urlsplit(origin).netloc == host
+
+    def host_allowed(self, host: str | None) -> bool:
+        """Whether a request sent to `host` (its Host header, port and all) is answered. The Origin check alone
+        let DNS rebinding through: a page of evil.example whose name was then pointed at the clinic's server sent
+        `Host: evil.example` and `Origin: http://evil.example`, the same site to `origin_allowed`, and its wrong
+        PINs locked the clinic's address out (a hostile review). With $FLOOR_ALLOWED_HOSTS set, only the names
+        listed are answered, and IP literals and `localhost`, which no other site's page can be served from. A
+        request with no Host at all comes from no browser (an HTTP/1.0 health check) and is answered."""
+        if not self.allowed_hosts or host is None:
+            return True
+        name = host_name(host)
+        if name == "localhost" or name in self.allowed_hosts:
+            return True
+        try:
+            ipaddress.ip_address(name)
+            return True
+        except ValueError:
+            pass
+        return name.endswith(self.host_suffixes) if self.host_suffixes else False
+
+
+def host_name(host: str) -> str:
+    """The name of a Host header's value: without its port, an IPv6 literal without its brackets, in lower case
+    and without a trailing dot (`Floor.Example.:8000` is `floor.example`)."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rpartition(":")[0].removesuffix(".") if ":" in host else host.removesuffix(".")
+
+
+#: A request refused for its Host (`misdirected`): the body every error has.
+HOST_NOT_ALLOWED = msgspec.json.encode(
+    ErrorBody(
+        "host_not_allowed",
+        "This server does not answer to the name this request was sent to: open Floor by a name listed in "
+        "FLOOR_ALLOWED_HOSTS, or by its IP address.",
+        field="Host",
+    )
+)
+
+
+async def misdirected(scope: Scope, send: Send, headers: list[tuple[bytes, bytes]]) -> None:
+    """Refuse a request, or a live socket's handshake before it is accepted, 421 Misdirected Request with
+    HOST_NOT_ALLOWED (`Guarding.host_allowed`). A server that cannot answer a handshake with a status (no
+    `websocket.http.response` extension) is sent a close before the accept, which it answers 403."""
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(HOST_NOT_ALLOWED)).encode()),
+        (b"cache-control", b"no-store"),
+        *headers,
+    ]
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 421, "headers": headers})
+        await send({"type": "http.response.body", "body": HOST_NOT_ALLOWED})
+    elif "websocket.http.response" in (scope.get("extensions") or {}):
+        await send({"type": "websocket.http.response.start", "status": 421, "headers": headers})
+        await send({"type": "websocket.http.response.body", "body": HOST_NOT_ALLOWED})
+    else:
+        await send({"type": "websocket.close", "code": CLOSE_FORBIDDEN, "reason": "host not allowed"})
 
 
 def framing(allowed_origins: frozenset[str]) -> tuple[tuple[bytes, bytes], ...]:
